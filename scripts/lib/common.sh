@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# Shared by every knpu script: where builds are cached and how packages are installed.
+# Source it; it sets `set -euo pipefail` for the caller.
+set -euo pipefail
+
+KNPU_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# Builds are cached outside the work tree, keyed by their inputs, so a fresh
+# clone on a kept machine reuses them.
+KNPU_CACHE=${KNPU_CACHE:-$HOME/.cache/knpu}
+mkdir -p "$KNPU_CACHE"
+
+# Well-known locations produced by the build scripts and consumed by the others.
+KNPU_QEMU_BIN=$KNPU_CACHE/bin/qemu-system-x86_64   # wrapper with firmware paths
+KNPU_QTEST_BIN=$KNPU_CACHE/bin/knpu-qtest           # the device model's qtest
+KNPU_KERNEL_ENV=$KNPU_CACHE/kernel.env              # KNPU_KABI, KNPU_VMLINUZ, KNPU_KMODDIR, KNPU_KHEADERS
+KNPU_LINUX_SRC=$KNPU_CACHE/linux-source-6.12        # extracted linux-source-6.12
+
+export KNPU_ROOT KNPU_CACHE KNPU_QEMU_BIN KNPU_QTEST_BIN KNPU_KERNEL_ENV KNPU_LINUX_SRC
+
+knpu_log() { printf '[knpu] %s\n' "$*" >&2; }
+knpu_die() { printf '[knpu] error: %s\n' "$*" >&2; exit 1; }
+
+# knpu_apt_install PKG...: installs the packages that are missing, by name.
+# Safe to call from several scripts at once (waits for the dpkg lock).
+knpu_apt_install() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	knpu_log "installing ${missing[*]}"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	local stamp=$KNPU_CACHE/.apt-updated
+	if [ ! -f "$stamp" ] || [ -n "$(find "$stamp" -mmin +720 2>/dev/null)" ]; then
+		$sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
+		touch "$stamp"
+	fi
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=900 \
+		install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# knpu_hash FILE_OR_DIR...: a stable content hash of the inputs, for cache keys.
+knpu_hash() {
+	find "$@" -type f ! -name '*.o' ! -name '*.ko' ! -name '*.cmd' -print0 2>/dev/null |
+		sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
+}
