@@ -1,0 +1,24 @@
+# knpu: the front door. `make run` boots the virtual NPU and runs real work
+# through the whole stack; `make test` runs every test tier. Both install and
+# build what they need first; builds are cached in $(KNPU_CACHE).
+SHELL := /bin/bash
+export KNPU_CACHE ?= $(HOME)/.cache/knpu
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all run test deps
+
+all: qemu module userspace guest-kernel
+
+# Each part contributes its own targets:
+#   mk/qemu.mk      qemu (QEMU with the KNPU device + qtest binary)
+#   mk/kernel.mk    guest-kernel (Debian 6.12 image/headers/source), module, kunit, checkpatch
+#   mk/userspace.mk userspace (libnpu, tools, GoogleTest suites via CMake), format
+#   mk/guest.mk     guest-run CMD=..., shell, run-demo
+include $(sort $(wildcard mk/*.mk))
+
+run: all
+	@$(MAKE) --no-print-directory run-demo
+
+test: all
+	ctest --test-dir $(BUILD) --output-on-failure -j1
