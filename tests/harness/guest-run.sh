@@ -6,7 +6,8 @@
 # GoogleTest XML / KTAP it wrote, and kernel splats from the guest's log.
 #
 # Usage:
-#   guest-run.sh [options] -- CMD [ARGS...]   run CMD in the guest (cwd = host cwd)
+#   guest-run.sh [options] -- CMD [ARGS...]   run CMD in the guest (cwd = host cwd;
+#                                             @RESULTS@ in ARGS = the results directory)
 #   guest-run.sh [options] --shell            interactive busybox shell in the guest
 #
 # Options (environment defaults in brackets):
@@ -17,7 +18,7 @@
 #   --timeout SEC        host-side limit for the whole run [KNPU_GUEST_TIMEOUT, 600]
 #   --env NAME=VALUE     set in the program's environment (GTEST_*, NPU_* and
 #                        LIBNPU_* variables of the caller are passed on anyway)
-#   --no-module          do not load knpu.ko
+#   --no-module          do not load knpu.ko [KNPU_LOAD_MODULE=0]
 #   --module-optional    a knpu.ko that is missing or fails to load is not an error
 #   --module-params 'P'  insmod parameters for knpu.ko [KNPU_MODULE_PARAMS]
 #   --allow-splat REGEX  kernel log lines matching REGEX are not splats [KNPU_SPLAT_IGNORE]
@@ -44,7 +45,7 @@ qemu_args=(${KNPU_QEMU_ARGS:-})
 name=""
 timeout_s=${KNPU_GUEST_TIMEOUT:-600}
 envs=()
-load_module=1
+load_module=${KNPU_LOAD_MODULE:-1}
 module_optional=0
 module_params=${KNPU_MODULE_PARAMS:-}
 splat_ignore=${KNPU_SPLAT_IGNORE:-}
@@ -95,6 +96,12 @@ rm -rf "$run_dir"
 mkdir -p "$run_dir/.knpu"
 run_dir=$(realpath "$run_dir")
 
+# @RESULTS@ in the command's arguments stands for the results directory, e.g.
+# --gtest_output=xml:@RESULTS@/gtest.xml
+args_=()
+for a in "$@"; do args_+=("${a//@RESULTS@/$run_dir}"); done
+set -- "${args_[@]}"
+
 shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 {
 	echo "KNPU_MODE=$mode"
@@ -105,6 +112,11 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo "KNPU_LOAD_MODULE=$load_module"
 	echo "KNPU_DEVICES=$devices"
 	echo "KNPU_CMD_TEXT=$(shq "$*")"
+	# Top directories under /tmp to keep visible over the guest's own /tmp.
+	keep=$(for p in "$run_dir" "$PWD" "$KNPU_ROOT" "$KNPU_BUILD" "$(realpath -m "$KNPU_MODULE")" "${1:-}"; do
+		case $p in /tmp/?*) p=${p#/tmp/}; echo "${p%%/*}" ;; esac
+	done | sort -u | tr '\n' ' ')
+	echo "KNPU_TMP_KEEP=$(shq "$keep")"
 	echo "KNPU_GUEST_DEADLINE=$((timeout_s > 60 ? timeout_s - 20 : timeout_s * 2 / 3))"
 } >"$run_dir/.knpu/config"
 {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# CTest `guest-harness-failures`: proves the harness can fail. Boots the guest
+# twice without the driver and checks that
+#  1. a program that reports a failed test (KTAP) and exits 1 makes guest-run.sh
+#     exit 1 and name the failed test;
+#  2. a program that passes while the kernel prints a backtrace (sysrq 'l',
+#     "Call Trace:") makes guest-run.sh exit 3 and show the kernel log.
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+fails=0
+expect() { # expect NAME WANT_RC PATTERN -- guest-run args...
+	local name=$1 want=$2 pat=$3 rc=0 log
+	shift 4
+	log=$KNPU_BUILD/guest/$name.log
+	mkdir -p "$(dirname "$log")"
+	"$KNPU_HARNESS/guest-run.sh" --quiet --name "$name" --devices 0 --no-module --timeout 180 "$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" != "$want" ]; then
+		echo "not ok $name: guest-run.sh exited $rc, expected $want"
+		sed 's/^/    /' "$log"
+		fails=$((fails + 1))
+	elif ! grep -qE "$pat" "$log"; then
+		echo "not ok $name: output lacks /$pat/"
+		sed 's/^/    /' "$log"
+		fails=$((fails + 1))
+	else
+		echo "ok $name (exit $rc, output has /$pat/)"
+	fi
+}
+
+expect harness-failing-test 1 'FAILED TEST: harness_negative\.expected_failure' -- \
+	bash -c 'printf "KTAP version 1\n1..2\n    # Subtest: harness_negative\n    1..2\n    ok 1 passes\n    not ok 2 expected_failure\nnot ok 1 harness_negative\n" >"$KNPU_RESULTS/neg.ktap"; exit 1'
+expect harness-kernel-splat 3 'splat line.*Call Trace|Call Trace' -- \
+	bash -c 'echo l >/proc/sysrq-trigger; sleep 1; exit 0'
+
+echo "harness failure paths: $((2 - fails)) passed, $fails failed"
+[ $fails -eq 0 ]

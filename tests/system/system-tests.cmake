@@ -1,0 +1,147 @@
+# System test tiers as CTest tests (owner: test infrastructure).
+#
+# include()d from the top-level CMakeLists.txt:
+#     include(tests/system/system-tests.cmake)
+#
+# Registers
+#   qtest                   the device model's qtests        labels: host;qtest
+#   kunit                   the driver's KUnit suites        labels: kunit
+#   guest-harness           harness self-test in the guest   labels: guest;harness
+#   guest-harness-failures  the harness reports failures     labels: guest;harness
+#   guest-<suite>           each in-guest GoogleTest binary  labels: guest
+#
+# In-guest GoogleTest suites: every executable target that links GoogleTest
+# and has a source under tests/guest/ is registered automatically (at the end
+# of the top-level directory, so it does not matter where it is defined or in
+# which order). Per-target knobs, as target properties:
+#     set_target_properties(t PROPERTIES KNPU_GUEST_DEVICES 2     # -device knpu count (1)
+#                                        KNPU_GUEST_TIMEOUT 900   # seconds (600)
+#                                        KNPU_GUEST_ARGS "--gtest_repeat=2"
+#                                        KNPU_GUEST_SKIP ON)      # not a suite
+# or register one explicitly (also for binaries outside tests/guest):
+#     knpu_add_guest_gtest(TARGET [NAME suite] [DEVICES n] [TIMEOUT s]
+#                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...])
+# which adds the test guest-<suite> (suite = NAME, or the target name without a
+# guest-/guest_ prefix and a -test(s)/_test(s) suffix).
+#
+# Each guest test runs tests/harness/guest-run.sh: it boots the guest, runs the
+# binary with --gtest_output=xml into its results directory
+# ${CMAKE_BINARY_DIR}/guest/guest-<suite>/, fails on a failed test, a non-zero
+# exit or a kernel splat, and names the failed tests. Run a tier with
+# `ctest --test-dir build -L guest`, one test with `ctest -R '^guest-harness$'`.
+
+set(KNPU_HARNESS_DIR ${CMAKE_SOURCE_DIR}/tests/harness)
+set(KNPU_GUEST_RUN ${KNPU_HARNESS_DIR}/guest-run.sh)
+# The harness writes results under the build tree that CTest runs in.
+set(_knpu_guest_env "KNPU_BUILD=${CMAKE_BINARY_DIR}")
+
+# --- host tier: qtest ------------------------------------------------------
+add_test(NAME qtest COMMAND ${CMAKE_SOURCE_DIR}/scripts/qemu/run-qtest.sh)
+set_tests_properties(qtest PROPERTIES LABELS "host;qtest" TIMEOUT 300)
+
+# --- KUnit tier -------------------------------------------------------------
+# A cold kunit kernel build takes 3-5.5 minutes on 2 cores.
+add_test(NAME kunit COMMAND ${CMAKE_SOURCE_DIR}/scripts/kernel/run-kunit.sh)
+set_tests_properties(kunit PROPERTIES LABELS "kunit" TIMEOUT 1200)
+
+# --- guest tier ---------------------------------------------------------------
+add_test(NAME guest-harness COMMAND ${KNPU_HARNESS_DIR}/selftest.sh)
+set_tests_properties(guest-harness PROPERTIES LABELS "guest;harness" TIMEOUT 300
+	ENVIRONMENT "${_knpu_guest_env}")
+
+add_test(NAME guest-harness-failures COMMAND ${KNPU_HARNESS_DIR}/selftest-failures.sh)
+set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TIMEOUT 400
+	ENVIRONMENT "${_knpu_guest_env}")
+
+set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
+
+function(knpu_add_guest_gtest target)
+	cmake_parse_arguments(A "" "NAME;DEVICES;TIMEOUT" "ARGS;LABELS;ENV" ${ARGN})
+	if(NOT A_NAME)
+		set(A_NAME ${target})
+		string(REGEX REPLACE "^guest[-_]" "" A_NAME "${A_NAME}")
+		string(REGEX REPLACE "[-_]tests?$" "" A_NAME "${A_NAME}")
+	endif()
+	if(NOT A_DEVICES)
+		set(A_DEVICES 1)
+	endif()
+	if(NOT A_TIMEOUT)
+		set(A_TIMEOUT 600)
+	endif()
+	set(name guest-${A_NAME})
+	# The harness's own limit is under CTest's, so the guest's kernel log is
+	# still collected and printed when a suite hangs.
+	math(EXPR inner "${A_TIMEOUT} - 30")
+	set(envargs)
+	foreach(e IN LISTS A_ENV)
+		list(APPEND envargs --env "${e}")
+	endforeach()
+	add_test(NAME ${name}
+		COMMAND ${KNPU_GUEST_RUN} --name ${name} --devices ${A_DEVICES} --timeout ${inner} ${envargs}
+			-- $<TARGET_FILE:${target}> --gtest_output=xml:@RESULTS@/${name}.xml ${A_ARGS}
+		WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+	set(labels guest ${A_LABELS})
+	set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${A_TIMEOUT}
+		ENVIRONMENT "${_knpu_guest_env}")
+	set_property(GLOBAL APPEND PROPERTY KNPU_GUEST_GTESTS ${target})
+endfunction()
+
+# Automatic registration of the GoogleTest executables under tests/guest/.
+function(_knpu_collect_targets dir out)
+	get_property(t DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+	get_property(subs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+	foreach(s IN LISTS subs)
+		_knpu_collect_targets(${s} st)
+		list(APPEND t ${st})
+	endforeach()
+	set(${out} ${t} PARENT_SCOPE)
+endfunction()
+
+function(_knpu_register_guest_gtests)
+	_knpu_collect_targets(${CMAKE_SOURCE_DIR} targets)
+	get_property(done GLOBAL PROPERTY KNPU_GUEST_GTESTS)
+	foreach(t IN LISTS targets)
+		if(t IN_LIST done)
+			continue()
+		endif()
+		get_target_property(type ${t} TYPE)
+		if(NOT type STREQUAL "EXECUTABLE")
+			continue()
+		endif()
+		get_target_property(skip ${t} KNPU_GUEST_SKIP)
+		if(skip)
+			continue()
+		endif()
+		get_target_property(srcdir ${t} SOURCE_DIR)
+		get_target_property(srcs ${t} SOURCES)
+		set(in_guest FALSE)
+		foreach(s IN LISTS srcs)
+			if(NOT IS_ABSOLUTE "${s}")
+				set(s "${srcdir}/${s}")
+			endif()
+			if(s MATCHES "^${CMAKE_SOURCE_DIR}/tests/guest/")
+				set(in_guest TRUE)
+			endif()
+		endforeach()
+		get_target_property(libs ${t} LINK_LIBRARIES)
+		if(NOT in_guest OR NOT "${libs}" MATCHES "gtest|GTest")
+			continue()
+		endif()
+		set(opts)
+		foreach(p DEVICES TIMEOUT)
+			get_target_property(v ${t} KNPU_GUEST_${p})
+			if(v)
+				list(APPEND opts ${p} ${v})
+			endif()
+		endforeach()
+		get_target_property(args ${t} KNPU_GUEST_ARGS)
+		if(args)
+			list(APPEND opts ARGS ${args})
+		endif()
+		knpu_add_guest_gtest(${t} ${opts})
+	endforeach()
+endfunction()
+
+# Deferred to the end of the top-level directory, when every target exists.
+# add_test() there still belongs to the top-level directory's CTest file.
+cmake_language(DEFER DIRECTORY ${CMAKE_SOURCE_DIR} CALL _knpu_register_guest_gtests)
