@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Guest side of `make run-demo`: the devices as the system sees them, then
+# `npu-run validate` (argument 1: the tool's path).
+set -uo pipefail
+npu_run=${1:-}
+
+hr() { printf '\n== %s\n' "$*"; }
+hr "kernel"
+echo "$(uname -sr) ($(nproc) vCPUs, $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo)), TCG"
+
+hr "virtual NPUs on the PCI bus"
+found=0
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/class")" = 0x120000 ] || [ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1234:0x4b4e ] || continue
+	found=$((found + 1))
+	v=$(cat "$d/vendor") dv=$(cat "$d/device") rev=$(cat "$d/revision")
+	drv=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)
+	read -r s e _ < <(sed -n 3p "$d/resource")
+	bar2="$((((e - s) + 1) >> 20)) MiB"
+	printf '%s Processing accelerators [1200]: KNPU NPU [%s:%s] (rev %s), device memory %s, driver: %s\n' \
+		"${d##*/}" "${v#0x}" "${dv#0x}" "${rev#0x}" "${bar2:-?}" "${drv:-none}"
+done
+[ $found -gt 0 ] || echo "no KNPU device found (is QEMU started with -device knpu?)"
+
+hr "accel nodes"
+if ls /dev/accel/accel* >/dev/null 2>&1; then
+	for n in /dev/accel/accel*; do
+		echo "$(ls -l "$n" | awk '{ print $1, $5, $6, $NF }') -> $(basename "$(readlink -f "/sys/class/accel/${n##*/}/device")")"
+	done
+else
+	echo "none: knpu.ko not loaded or not bound"
+fi
+
+hr "driver"
+if [ -d /sys/module/knpu ]; then
+	echo "knpu.ko loaded: version $(cat /sys/module/knpu/version 2>/dev/null || modinfo -F version /sys/module/knpu 2>/dev/null || echo '?'), srcversion $(cat /sys/module/knpu/srcversion 2>/dev/null), taint $(cat /sys/module/knpu/taint 2>/dev/null)"
+	dmesg | grep -i knpu | tail -n 8
+else
+	echo "knpu.ko is not loaded"
+fi
+
+hr "npu-run validate"
+if [ -n "$npu_run" ] && [ -x "$npu_run" ]; then
+	"$npu_run" validate
+	rc=$?
+	echo
+	echo "npu-run validate: exit status $rc"
+	exit $rc
+fi
+echo "npu-run not found at '${npu_run}': build it with 'make userspace'"
+exit 1
