@@ -1,0 +1,42 @@
+// Error conditions a runtime can act on. Failures of the driver, the device
+// and kernel loading are thrown as std::system_error (or derived); compare
+// its code() with these conditions:
+//
+//   catch (const std::system_error& e) {
+//     if (e.code() == npu::errc::queue_banned) { /* make a new queue */ }
+//   }
+//
+// Errors from the driver keep their errno (system_category) and the message
+// names the ioctl: "DRM_IOCTL_KNPU_SUBMIT: Invalid argument". Mistakes in
+// building kernels and argument lists are std::invalid_argument. Failed jobs
+// are not exceptions: JobHandle::wait() returns their status.
+#pragma once
+
+#include <string>
+#include <system_error>
+
+namespace npu {
+
+enum class errc {
+  not_supported = 1,     // the driver or device lacks the feature (EOPNOTSUPP, ENOTTY, ENOSYS)
+  no_permission,         // EACCES, EPERM: device node permissions, realtime priority
+  device_lost,           // ENODEV, ENXIO, EIO: removed, fatal error, unbound driver
+  queue_banned,          // ECANCELED: an earlier job on the queue failed or was reset
+  timeout,               // ETIME, ETIMEDOUT
+  out_of_device_memory,  // ENOMEM, ENOSPC
+  device_busy,           // EBUSY: all hardware queues taken
+  invalid_kernel,        // a kernel binary or program failed validation
+  invalid_argument,      // EINVAL, ENOENT, EBADF, E2BIG, EFAULT, EOVERFLOW: a wrong call
+};
+
+const std::error_category& error_category();
+std::error_condition make_error_condition(errc condition);
+
+// The exception of a failed ioctl: code() is `error_number` in the system
+// category, what() is "IOCTL_NAME: strerror".
+std::system_error ioctl_error(const std::string& ioctl_name, int error_number);
+
+}  // namespace npu
+
+template <>
+struct std::is_error_condition_enum<npu::errc> : std::true_type {};

@@ -1,0 +1,40 @@
+// Kernel: a validated kernel image made resident in a device buffer, ready to
+// be launched on any queue of its device.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "npu/buffer.hpp"
+#include "npu/kernel_arguments.hpp"
+#include "npu/kernel_image.hpp"
+
+namespace npu {
+
+namespace detail {
+struct ResidentKernel;
+}
+
+// Copies share the resident program; it is freed with the last copy and the
+// last job that uses it. Immutable after construction, so safe to use from
+// any number of threads.
+class Kernel {
+ public:
+  // Validates the image (KernelFormatError) and uploads its program.
+  Kernel(std::shared_ptr<const detail::DrmFile> file, const KernelImage& image);
+
+  [[nodiscard]] const std::string& name() const;
+  [[nodiscard]] const ArgumentLayout& arguments() const;
+  [[nodiscard]] std::uint64_t program_address() const;
+  [[nodiscard]] std::uint32_t program_size() const;
+  [[nodiscard]] std::uint32_t program_handle() const;
+  // An empty argument list for this kernel.
+  [[nodiscard]] KernelArguments make_arguments() const { return KernelArguments(arguments()); }
+
+  [[nodiscard]] std::shared_ptr<const detail::ResidentKernel> resident() const { return resident_; }
+
+ private:
+  std::shared_ptr<const detail::ResidentKernel> resident_;
+};
+
+}  // namespace npu

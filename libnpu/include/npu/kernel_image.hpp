@@ -1,0 +1,110 @@
+// A compiled kernel as a value (program, argument layout, name) and its file
+// format, the kernel binary (docs/kernel-binary.md): written by
+// serialize(), read back and checked field by field by parse_kernel_binary().
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace npu {
+
+enum class SlotKind : std::uint8_t { buffer = 0, scalar = 1 };
+
+struct ArgumentSlot {
+  SlotKind kind = SlotKind::buffer;
+  std::string name;
+  friend bool operator==(const ArgumentSlot&, const ArgumentSlot&) = default;
+};
+
+// The argument table a kernel expects: slot i of the table is slots[i].
+class ArgumentLayout {
+ public:
+  ArgumentLayout() = default;
+  // Throws std::invalid_argument for an invalid or duplicate name.
+  explicit ArgumentLayout(std::vector<ArgumentSlot> slots);
+
+  // Appends a slot and returns its index.
+  std::uint32_t add(SlotKind kind, std::string name);
+
+  [[nodiscard]] std::span<const ArgumentSlot> slots() const { return slots_; }
+  [[nodiscard]] std::size_t size() const { return slots_.size(); }
+  [[nodiscard]] const ArgumentSlot& operator[](std::size_t index) const { return slots_.at(index); }
+  [[nodiscard]] std::optional<std::uint32_t> find(std::string_view name) const;
+
+  friend bool operator==(const ArgumentLayout&, const ArgumentLayout&) = default;
+
+ private:
+  std::vector<ArgumentSlot> slots_;
+};
+
+// Argument and kernel names: [A-Za-z_][A-Za-z0-9_]*, at most 64 bytes.
+bool is_valid_name(std::string_view name);
+
+struct KernelImage {
+  std::string name;
+  ArgumentLayout arguments;
+  std::vector<std::uint32_t> program;  // instruction words
+  std::uint32_t isa_version = 0x0001'0000;
+
+  friend bool operator==(const KernelImage&, const KernelImage&) = default;
+};
+
+// What is wrong with a kernel binary (or with a kernel image's program).
+enum class KernelErrc {
+  truncated = 1,            // the file ends before a structure it declares
+  bad_magic,                // not a kernel binary
+  unknown_version,          // a format version this library does not read
+  bad_header,               // header size, flags or reserved fields wrong
+  size_mismatch,            // the header's file size differs from the file's
+  bad_checksum,             // CRC-32 does not match
+  unsupported_isa,          // needs an instruction set this library does not know
+  section_out_of_bounds,    // a section or the section table lies outside the file
+  section_overlap,          // two sections (or a section and the header) overlap
+  unknown_section,          // a section type this version does not define
+  duplicate_section,        // a section type appears twice
+  missing_section,          // a required section is absent
+  bad_section,              // a section's flags are not zero
+  bad_name,                 // the name section is not a valid name
+  bad_argument_layout,      // the argument section is malformed
+  program_not_whole_words,  // the code size is not a non-zero multiple of 4 or too large
+  invalid_instruction,      // an instruction does not decode (see the message)
+  argument_mismatch,        // an operand refers to a missing slot or one of the wrong kind
+};
+
+const std::error_category& kernel_category();
+std::error_code make_error_code(KernelErrc errc);
+
+// Thrown by parse_kernel_binary() and validate(); code() is a KernelErrc and
+// compares equal to npu::errc::invalid_kernel; what() says where and why.
+class KernelFormatError : public std::system_error {
+ public:
+  KernelFormatError(KernelErrc errc, const std::string& detail)
+      : std::system_error(make_error_code(errc), detail) {}
+};
+
+// Checks that the image is a loadable kernel: valid name, program of whole
+// instructions that all decode, every argument operand in range and of the
+// right kind (addresses from buffer slots, values and floats from scalar
+// slots). Throws KernelFormatError.
+void validate(const KernelImage& image);
+
+// The file format.
+inline constexpr std::uint16_t kFormatVersionMajor = 1;
+inline constexpr std::uint16_t kFormatVersionMinor = 0;
+
+std::vector<std::byte> serialize(const KernelImage& image);
+KernelImage parse_kernel_binary(std::span<const std::byte> file);
+
+KernelImage read_kernel_file(const std::string& path);
+void write_kernel_file(const std::string& path, const KernelImage& image);
+
+}  // namespace npu
+
+template <>
+struct std::is_error_code_enum<npu::KernelErrc> : std::true_type {};

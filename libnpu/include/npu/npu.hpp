@@ -1,0 +1,14 @@
+// libnpu: the C++ userspace library of the knpu driver stack. See
+// docs/libnpu.md for the concepts and an example.
+#pragma once
+
+#include "npu/assembly.hpp"
+#include "npu/buffer.hpp"
+#include "npu/device.hpp"
+#include "npu/errors.hpp"
+#include "npu/isa.hpp"
+#include "npu/kernel.hpp"
+#include "npu/kernel_arguments.hpp"
+#include "npu/kernel_builder.hpp"
+#include "npu/kernel_image.hpp"
+#include "npu/queue.hpp"

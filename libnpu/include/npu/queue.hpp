@@ -1,0 +1,130 @@
+// Queue: a command queue of the device (one hardware queue while it exists),
+// and JobHandle: a submitted job, waited on with a timeout.
+//
+// Thread safety: any number of threads may submit to one Queue and wait on
+// any JobHandles at the same time (each call is one ioctl; the driver orders
+// jobs of a queue in the order their submit calls reach it). Moving or
+// destroying an object while another thread uses it is not safe, as for any
+// C++ object.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "npu/kernel.hpp"
+#include "npu/kernel_arguments.hpp"
+
+namespace npu {
+
+namespace detail {
+class QueueObject;
+struct JobState;
+}  // namespace detail
+
+enum class QueuePriority : std::uint32_t { low = 0, normal = 1, high = 2, realtime = 3 };
+
+// Why a job failed (KNPU_ERR_* of the uapi; the device's codes of hw-spec 7.6
+// and the driver's own).
+enum class JobError : std::uint32_t {
+  none = 0x00,
+  desc_invalid = 0x01,
+  program_invalid = 0x02,
+  opcode_invalid = 0x03,
+  opcode_unsupported = 0x04,
+  operand_invalid = 0x05,
+  arg_index_invalid = 0x06,
+  alignment = 0x07,
+  mmu_fault = 0x08,
+  bus_error = 0x09,
+  uncorrectable = 0x0a,
+  config_invalid = 0x0b,
+  tail_invalid = 0x0c,
+  timeout = 0x40,
+  device_lost = 0x41,
+};
+
+// "MMU_FAULT", or "0x3f" for codes this library does not know.
+std::string to_string(JobError error);
+
+enum class JobStatus : std::uint8_t {
+  ok,        // ran to completion
+  failed,    // ran and failed: see error and error_address
+  canceled,  // never ran: its queue was banned or the device was lost
+  timeout,   // not finished by the deadline (it may still finish later)
+};
+
+std::string_view to_string(JobStatus status);
+
+struct JobResult {
+  JobStatus status = JobStatus::ok;
+  JobError error = JobError::none;
+  // The faulting device address for MMU faults, else the device's error
+  // address (hw-spec 7.6) or 0.
+  std::uint64_t error_address = 0;
+
+  [[nodiscard]] bool ok() const { return status == JobStatus::ok; }
+};
+
+// A submitted job. Keeps its queue, its kernel and its argument table alive
+// until the handle is gone. Copies refer to the same job.
+class JobHandle {
+ public:
+  explicit JobHandle(std::shared_ptr<const detail::JobState> state);
+
+  // Waits until the job finishes or `timeout` passes. Job failures are
+  // results, not exceptions; a lost device is {canceled, device_lost}.
+  JobResult wait(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) const;
+  [[nodiscard]] std::uint64_t sequence_number() const;
+  [[nodiscard]] std::uint32_t queue_id() const;
+
+ private:
+  std::shared_ptr<const detail::JobState> state_;
+};
+
+enum class QueueState : std::uint8_t { active, banned };
+
+struct QueueStatus {
+  QueueState state = QueueState::active;
+  JobError error = JobError::none;  // of the job that banned the queue
+  std::uint64_t error_sequence_number = 0;
+  std::uint64_t error_address = 0;
+  std::uint64_t completed_sequence_number = 0;
+  std::uint32_t reset_count = 0;
+};
+
+// A job given by device addresses: for programs that are not Kernels (tests
+// of the device's own checks, hand-made programs). Every buffer the program
+// touches must be listed.
+struct RawJob {
+  std::uint64_t program_address = 0;
+  std::uint32_t program_size = 0;
+  std::uint64_t arguments_address = 0;
+  std::uint32_t arguments_size = 0;
+  std::vector<std::uint32_t> buffer_handles;
+};
+
+// Move-only. The hardware queue is released when the Queue and all its
+// JobHandles are gone; jobs already submitted still run to completion.
+class Queue {
+ public:
+  Queue(std::shared_ptr<const detail::DrmFile> file, QueuePriority priority);
+
+  // Launches `kernel` with `arguments` (every slot set): the argument table
+  // goes into a buffer of its own; the buffer list is the argument buffers
+  // plus the program and the table. Throws std::system_error for ioctl
+  // errors (npu::errc::queue_banned after a failed job).
+  JobHandle submit(const Kernel& kernel, const KernelArguments& arguments);
+  JobHandle submit(const RawJob& job);
+
+  [[nodiscard]] QueueStatus status() const;
+  [[nodiscard]] std::uint32_t id() const;
+  [[nodiscard]] QueuePriority priority() const;
+
+ private:
+  std::shared_ptr<const detail::QueueObject> object_;
+};
+
+}  // namespace npu

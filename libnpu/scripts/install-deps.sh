@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs, by Debian package name, what libnpu, the tools and the userspace
+# tests need to build and to run their tests.
+# shellcheck source=../../scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
+
+knpu_apt_install \
+	cmake ninja-build g++ pkg-config \
+	libdrm-dev libudev-dev zlib1g-dev libfmt-dev \
+	libgtest-dev libgmock-dev libcli11-dev \
+	clang-format

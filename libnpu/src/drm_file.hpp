@@ -1,0 +1,33 @@
+// The syscall layer: an open device node and the ioctls on it. Every failing
+// ioctl becomes npu::ioctl_error(NAME, errno).
+#pragma once
+
+#include <string>
+
+namespace npu::detail {
+
+class DrmFile {
+ public:
+  // Opens `path` read-write, close-on-exec; throws std::system_error naming it.
+  explicit DrmFile(const std::string& path);
+  ~DrmFile();
+  DrmFile(const DrmFile&) = delete;
+  DrmFile& operator=(const DrmFile&) = delete;
+
+  [[nodiscard]] int fd() const { return fd_; }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+  // drmIoctl (retries EINTR and EAGAIN); throws on failure.
+  void ioctl(unsigned long request, const char* name, void* argument) const;
+  // The same, returning 0 or the errno instead of throwing.
+  [[nodiscard]] int try_ioctl(unsigned long request, void* argument) const;
+
+ private:
+  std::string path_;
+  int fd_;
+};
+
+}  // namespace npu::detail
+
+// IOCTL(file, DRM_IOCTL_X, &arg): an ioctl whose error names DRM_IOCTL_X.
+#define NPU_IOCTL(file, request, argument) (file).ioctl((request), #request, (argument))

@@ -1,0 +1,148 @@
+// The opcode table of instruction set v1, transcribed from docs/hw-spec.md
+// section 7.4.
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+
+#include "npu/isa.hpp"
+
+namespace npu::isa {
+namespace {
+
+constexpr OperandKind A = OperandKind::address;
+constexpr OperandKind V = OperandKind::value;
+constexpr OperandKind F = OperandKind::floating;
+constexpr OperandKind B = OperandKind::bias;
+
+constexpr std::uint32_t dtypes(std::initializer_list<DataType> list) {
+  std::uint32_t mask = 0;
+  for (DataType dtype : list) {
+    mask |= 1U << static_cast<unsigned>(dtype);
+  }
+  return mask;
+}
+
+constexpr std::uint32_t kNoDtype = dtypes({DataType::none});
+constexpr std::uint32_t kFloat = dtypes({DataType::fp32, DataType::fp16, DataType::bf16});
+constexpr std::uint32_t kFloatInt8 = kFloat | dtypes({DataType::int8});
+constexpr std::uint32_t kAllNumeric = kFloatInt8 | dtypes({DataType::int32});
+
+// Operand kinds per opcode.
+constexpr std::array<OperandKind, 3> kCopyOperands{A, A, V};
+constexpr std::array<OperandKind, 3> kFillOperands{A, V, V};
+constexpr std::array<OperandKind, 2> kSemaphoreOperands{A, V};
+constexpr std::array<OperandKind, 1> kTimestampOperands{A};
+constexpr std::array<OperandKind, 12> kGemmOperands{A, A, A, B, V, V, V, V, V, V, F, V};
+constexpr std::array<OperandKind, 20> kConvOperands{A, A, B, A, V, V, V, V, V, V,
+                                                    V, V, V, V, V, V, V, V, F, V};
+constexpr std::array<OperandKind, 12> kPoolOperands{A, A, V, V, V, V, V, V, V, V, V, V};
+constexpr std::array<OperandKind, 5> kEltwiseOperands{A, A, A, V, V};
+constexpr std::array<OperandKind, 3> kActivationOperands{A, A, V};
+constexpr std::array<OperandKind, 4> kSoftmaxOperands{A, A, V, V};
+constexpr std::array<OperandKind, 7> kLayernormOperands{A, A, A, A, V, V, F};
+constexpr std::array<OperandKind, 6> kRmsnormOperands{A, A, A, V, V, F};
+constexpr std::array<OperandKind, 5> kReduceOperands{A, A, V, V, V};
+constexpr std::array<OperandKind, 5> kTransposeOperands{A, A, V, V, V};
+
+// Value names of the enumerated flag fields.
+constexpr std::array<std::string_view, 6> kFusedActivations{"none", "relu",    "gelu",
+                                                            "silu", "sigmoid", "tanh"};
+constexpr std::array<std::string_view, 6> kActivations{"",     "relu",    "gelu",
+                                                       "silu", "sigmoid", "tanh"};
+constexpr std::array<std::string_view, 3> kPoolModes{"max", "avg", "avg_pad"};
+constexpr std::array<std::string_view, 6> kEltwiseOps{"add", "sub", "mul", "div", "max", "min"};
+constexpr std::array<std::string_view, 4> kReduceOps{"sum", "mean", "max", "min"};
+
+// Flag fields per opcode.
+constexpr std::array<FlagField, 1> kSemSignalFlags{{{"add", 0, 1, {}}}};
+constexpr std::array<FlagField, 5> kGemmFlags{{{"trans_a", 0, 1, {}},
+                                               {"trans_b", 1, 1, {}},
+                                               {"bias", 2, 1, {}},
+                                               {"act", 4, 4, kFusedActivations},
+                                               {"out_int32", 8, 1, {}}}};
+constexpr std::array<FlagField, 4> kConvFlags{{{"trans_a", 0, 1, {}},
+                                               {"bias", 2, 1, {}},
+                                               {"act", 4, 4, kFusedActivations},
+                                               {"out_int32", 8, 1, {}}}};
+constexpr std::array<FlagField, 1> kPoolFlags{{{"mode", 0, 2, kPoolModes}}};
+constexpr std::array<FlagField, 1> kEltwiseFlags{{{"op", 0, 4, kEltwiseOps}}};
+constexpr std::array<FlagField, 1> kActivationFlags{{{"act", 0, 4, kActivations}}};
+constexpr std::array<FlagField, 1> kReduceFlags{{{"op", 0, 2, kReduceOps}}};
+
+const std::array<OpcodeInfo, 17> kOpcodes{{
+    {Opcode::nop, "nop", kNoDtype, {}, {}},
+    {Opcode::dma_copy, "dma_copy", kNoDtype, kCopyOperands, {}},
+    {Opcode::dma_fill, "dma_fill", kNoDtype, kFillOperands, {}},
+    {Opcode::barrier, "barrier", kNoDtype, {}, {}},
+    {Opcode::sem_signal, "sem_signal", kNoDtype, kSemaphoreOperands, kSemSignalFlags},
+    {Opcode::sem_wait, "sem_wait", kNoDtype, kSemaphoreOperands, {}},
+    {Opcode::timestamp, "timestamp", kNoDtype, kTimestampOperands, {}},
+    {Opcode::gemm, "gemm", kFloatInt8, kGemmOperands, kGemmFlags},
+    {Opcode::conv2d, "conv2d", kFloatInt8, kConvOperands, kConvFlags},
+    {Opcode::pool2d, "pool2d", kFloatInt8, kPoolOperands, kPoolFlags},
+    {Opcode::eltwise, "eltwise", kAllNumeric, kEltwiseOperands, kEltwiseFlags},
+    {Opcode::activation, "activation", kFloatInt8, kActivationOperands, kActivationFlags},
+    {Opcode::softmax, "softmax", kFloat, kSoftmaxOperands, {}},
+    {Opcode::layernorm, "layernorm", kFloat, kLayernormOperands, {}},
+    {Opcode::rmsnorm, "rmsnorm", kFloat, kRmsnormOperands, {}},
+    {Opcode::reduce, "reduce", kFloat | dtypes({DataType::int32}), kReduceOperands, kReduceFlags},
+    {Opcode::transpose, "transpose", kAllNumeric, kTransposeOperands, {}},
+}};
+
+constexpr std::array<std::string_view, 6> kDataTypeNames{"none", "fp32", "fp16",
+                                                         "bf16", "int8", "int32"};
+constexpr std::array<std::size_t, 6> kElementSizes{0, 4, 2, 2, 1, 4};
+
+}  // namespace
+
+std::uint32_t OpcodeInfo::defined_flags() const {
+  std::uint32_t mask = 0;
+  for (const FlagField& field : flag_fields) {
+    mask |= field.mask();
+  }
+  return mask;
+}
+
+std::span<const OpcodeInfo> opcode_table() {
+  return kOpcodes;
+}
+
+const OpcodeInfo* find_opcode(std::uint8_t opcode) {
+  const auto* it = std::ranges::find_if(kOpcodes, [opcode](const OpcodeInfo& op) {
+    return static_cast<std::uint8_t>(op.opcode) == opcode;
+  });
+  return it == kOpcodes.end() ? nullptr : &*it;
+}
+
+const OpcodeInfo* find_opcode(std::string_view mnemonic) {
+  const auto* it = std::ranges::find(kOpcodes, mnemonic, &OpcodeInfo::mnemonic);
+  return it == kOpcodes.end() ? nullptr : &*it;
+}
+
+const OpcodeInfo& info(Opcode opcode) {
+  const OpcodeInfo* found = find_opcode(static_cast<std::uint8_t>(opcode));
+  if (found == nullptr) {
+    throw std::invalid_argument("npu::isa::info: not a v1 opcode");
+  }
+  return *found;
+}
+
+std::string_view name(DataType dtype) {
+  const auto index = static_cast<std::size_t>(dtype);
+  return index < kDataTypeNames.size() ? kDataTypeNames[index] : std::string_view{"?"};
+}
+
+std::optional<DataType> find_data_type(std::string_view name) {
+  const auto* it = std::ranges::find(kDataTypeNames, name);
+  if (it == kDataTypeNames.end()) {
+    return std::nullopt;
+  }
+  return static_cast<DataType>(it - kDataTypeNames.begin());
+}
+
+std::size_t element_size(DataType dtype) {
+  const auto index = static_cast<std::size_t>(dtype);
+  return index < kElementSizes.size() ? kElementSizes[index] : 0;
+}
+
+}  // namespace npu::isa

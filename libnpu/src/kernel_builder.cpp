@@ -1,0 +1,113 @@
+// KernelBuilder: typed instruction emitters over isa::encode().
+#include "npu/kernel_builder.hpp"
+
+#include <bit>
+
+namespace npu {
+namespace {
+
+using isa::DataType;
+using isa::Instruction;
+using isa::Opcode;
+using isa::Operand;
+
+Operand address(BufferArg buffer) {
+  return Operand::argument(buffer.slot);
+}
+
+constexpr std::uint32_t kGemmTransA = 1U << 0;
+constexpr std::uint32_t kGemmTransB = 1U << 1;
+constexpr std::uint32_t kGemmBias = 1U << 2;
+constexpr std::uint32_t kGemmActShift = 4;
+constexpr std::uint32_t kGemmOutInt32 = 1U << 8;
+
+std::uint32_t gemm_flags(const GemmOperands& g) {
+  return (g.transpose_a ? kGemmTransA : 0U) | (g.transpose_b ? kGemmTransB : 0U) |
+         (g.bias ? kGemmBias : 0U) | static_cast<std::uint32_t>(g.activation) << kGemmActShift |
+         (g.int32_output ? kGemmOutInt32 : 0U);
+}
+
+}  // namespace
+
+FloatValue::FloatValue(float immediate)
+    : operand_(Operand::immediate(std::bit_cast<std::uint32_t>(immediate))) {}
+
+KernelBuilder::KernelBuilder(std::string name) {
+  image_.name = std::move(name);
+}
+
+BufferArg KernelBuilder::arg_buffer(std::string name) {
+  return {image_.arguments.add(SlotKind::buffer, std::move(name))};
+}
+
+ScalarArg KernelBuilder::arg_scalar(std::string name) {
+  return {image_.arguments.add(SlotKind::scalar, std::move(name))};
+}
+
+KernelBuilder& KernelBuilder::emit(Instruction instruction) {
+  isa::encode(instruction, image_.program);
+  return *this;
+}
+
+KernelBuilder& KernelBuilder::nop() {
+  return emit({Opcode::nop, DataType::none, 0, {}});
+}
+
+KernelBuilder& KernelBuilder::barrier() {
+  return emit({Opcode::barrier, DataType::none, 0, {}});
+}
+
+KernelBuilder& KernelBuilder::dma_copy(BufferArg dst, BufferArg src, Value bytes) {
+  return emit({Opcode::dma_copy, DataType::none, 0, {address(dst), address(src), bytes.operand()}});
+}
+
+KernelBuilder& KernelBuilder::dma_fill(BufferArg dst, Value bytes, Value pattern) {
+  return emit(
+      {Opcode::dma_fill, DataType::none, 0, {address(dst), bytes.operand(), pattern.operand()}});
+}
+
+KernelBuilder& KernelBuilder::sem_signal(BufferArg semaphore, Value value, bool add) {
+  return emit(
+      {Opcode::sem_signal, DataType::none, add ? 1U : 0U, {address(semaphore), value.operand()}});
+}
+
+KernelBuilder& KernelBuilder::sem_wait(BufferArg semaphore, Value value) {
+  return emit({Opcode::sem_wait, DataType::none, 0, {address(semaphore), value.operand()}});
+}
+
+KernelBuilder& KernelBuilder::timestamp(BufferArg dst) {
+  return emit({Opcode::timestamp, DataType::none, 0, {address(dst)}});
+}
+
+KernelBuilder& KernelBuilder::eltwise(DataType dtype, EltwiseOp op, BufferArg a, BufferArg b,
+                                      BufferArg out, Value count, Value b_count) {
+  return emit({Opcode::eltwise,
+               dtype,
+               static_cast<std::uint32_t>(op),
+               {address(a), address(b), address(out), count.operand(), b_count.operand()}});
+}
+
+KernelBuilder& KernelBuilder::activation(DataType dtype, Activation act, BufferArg in,
+                                         BufferArg out, Value count) {
+  return emit({Opcode::activation,
+               dtype,
+               static_cast<std::uint32_t>(act),
+               {address(in), address(out), count.operand()}});
+}
+
+KernelBuilder& KernelBuilder::gemm(DataType dtype, const GemmOperands& g) {
+  const Operand bias = g.bias ? address(*g.bias) : Operand::immediate(0);
+  return emit({Opcode::gemm,
+               dtype,
+               gemm_flags(g),
+               {address(g.a), address(g.b), address(g.c), bias, g.m.operand(), g.n.operand(),
+                g.k.operand(), g.lda.operand(), g.ldb.operand(), g.ldc.operand(), g.scale.operand(),
+                g.zero_point.operand()}});
+}
+
+KernelImage KernelBuilder::build() const {
+  validate(image_);
+  return image_;
+}
+
+}  // namespace npu

@@ -1,0 +1,120 @@
+// Argument layouts and the validation of a kernel image's program.
+#include "npu/kernel_image.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "npu/isa.hpp"
+
+namespace npu {
+namespace {
+
+constexpr std::size_t kMaxNameLength = 64;
+constexpr std::size_t kMaxProgramBytes = std::size_t{1} << 20;
+
+bool is_name_start(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+bool is_name_char(char c) {
+  return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+std::string_view kind_name(SlotKind kind) {
+  return kind == SlotKind::buffer ? "buffer" : "scalar";
+}
+
+SlotKind slot_kind_for(isa::OperandKind operand) {
+  const bool is_address = operand == isa::OperandKind::address || operand == isa::OperandKind::bias;
+  return is_address ? SlotKind::buffer : SlotKind::scalar;
+}
+
+void check_argument_references(const isa::Instruction& instruction, std::size_t byte_offset,
+                               const ArgumentLayout& layout) {
+  const isa::OpcodeInfo& op = isa::info(instruction.opcode);
+  for (std::size_t i = 0; i < instruction.operands.size(); ++i) {
+    const isa::Operand& operand = instruction.operands[i];
+    if (!operand.is_argument) {
+      continue;
+    }
+    if (operand.word >= layout.size()) {
+      throw KernelFormatError(
+          KernelErrc::argument_mismatch,
+          fmt::format(
+              "instruction at byte {} ({}): operand {} refers to slot {}, the kernel has {}",
+              byte_offset, op.mnemonic, i, operand.word, layout.size()));
+    }
+    const ArgumentSlot& slot = layout[operand.word];
+    const SlotKind wanted = slot_kind_for(op.operand_kinds[i]);
+    if (slot.kind != wanted) {
+      throw KernelFormatError(
+          KernelErrc::argument_mismatch,
+          fmt::format("instruction at byte {} ({}): operand {} needs a {} slot, '{}' is a {}",
+                      byte_offset, op.mnemonic, i, kind_name(wanted), slot.name,
+                      kind_name(slot.kind)));
+    }
+  }
+}
+
+}  // namespace
+
+bool is_valid_name(std::string_view name) {
+  return !name.empty() && name.size() <= kMaxNameLength && is_name_start(name.front()) &&
+         std::ranges::all_of(name, is_name_char);
+}
+
+ArgumentLayout::ArgumentLayout(std::vector<ArgumentSlot> slots) {
+  for (ArgumentSlot& slot : slots) {
+    add(slot.kind, std::move(slot.name));
+  }
+}
+
+std::uint32_t ArgumentLayout::add(SlotKind kind, std::string name) {
+  if (!is_valid_name(name)) {
+    throw std::invalid_argument(fmt::format("invalid argument name '{}'", name));
+  }
+  if (find(name)) {
+    throw std::invalid_argument(fmt::format("duplicate argument name '{}'", name));
+  }
+  slots_.push_back({kind, std::move(name)});
+  return static_cast<std::uint32_t>(slots_.size() - 1);
+}
+
+std::optional<std::uint32_t> ArgumentLayout::find(std::string_view name) const {
+  const auto it = std::ranges::find(slots_, name, &ArgumentSlot::name);
+  if (it == slots_.end()) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint32_t>(it - slots_.begin());
+}
+
+void validate(const KernelImage& image) {
+  if (!is_valid_name(image.name)) {
+    throw KernelFormatError(KernelErrc::bad_name,
+                            fmt::format("invalid kernel name '{}'", image.name));
+  }
+  if ((image.isa_version >> 16) != (isa::kIsaVersion >> 16) ||
+      image.isa_version > isa::kIsaVersion) {
+    throw KernelFormatError(KernelErrc::unsupported_isa,
+                            fmt::format("the kernel needs ISA version {:#010x}, this library knows "
+                                        "{:#010x}",
+                                        image.isa_version, isa::kIsaVersion));
+  }
+  if (image.program.empty() || image.program.size() * 4 > kMaxProgramBytes) {
+    throw KernelFormatError(KernelErrc::program_not_whole_words,
+                            fmt::format("program of {} bytes (must be 4 to {} bytes)",
+                                        image.program.size() * 4, kMaxProgramBytes));
+  }
+  std::size_t offset = 0;
+  while (offset < image.program.size()) {
+    const std::size_t byte_offset = offset * 4;
+    isa::DecodeResult result = isa::decode_one(image.program, offset);
+    if (result.error) {
+      throw KernelFormatError(KernelErrc::invalid_instruction, result.error->message());
+    }
+    check_argument_references(*result.instruction, byte_offset, image.arguments);
+  }
+}
+
+}  // namespace npu

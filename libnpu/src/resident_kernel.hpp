@@ -1,0 +1,20 @@
+// The shared state behind npu::Kernel: what a launch needs, kept alive by
+// every Kernel copy and every job that runs it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "npu/buffer.hpp"
+#include "npu/kernel_image.hpp"
+
+namespace npu::detail {
+
+struct ResidentKernel {
+  std::string name;
+  ArgumentLayout arguments;
+  std::uint32_t program_size;
+  Buffer program;
+};
+
+}  // namespace npu::detail

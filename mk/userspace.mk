@@ -1,0 +1,24 @@
+# The userspace part (owner: userspace): libnpu, tools and the GoogleTest
+# suites, configured and built with CMake into $(BUILD). See docs/libnpu.md.
+.PHONY: userspace deps-userspace format format-check
+
+USERSPACE_CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+deps-userspace:
+	@libnpu/scripts/install-deps.sh
+
+userspace: deps-userspace
+	cmake -S . -B $(BUILD) -G Ninja $(USERSPACE_CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# clang-format over libnpu, tools and the userspace tests, with the committed
+# .clang-format.
+USERSPACE_SOURCES = $(shell git ls-files --cached --others --exclude-standard \
+	'libnpu/*.cpp' 'libnpu/*.hpp' 'tools/*.cpp' 'tools/*.hpp' \
+	'tests/host/*.cpp' 'tests/host/*.hpp' 'tests/guest/*.cpp' 'tests/guest/*.hpp')
+
+format: deps-userspace
+	clang-format -i $(USERSPACE_SOURCES)
+
+format-check: deps-userspace
+	clang-format --dry-run --Werror $(USERSPACE_SOURCES)
