@@ -124,6 +124,7 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	while IFS='=' read -r k v; do
 		[ -n "$k" ] && printf 'export %s=%q\n' "$k" "$v"
 	done < <(env | grep -E '^(GTEST_[A-Z_]*|NPU_[A-Z_]*|LIBNPU_[A-Z_]*)=' || true)
+	printf 'export KNPU_QMP=%q\n' "$KNPU_HARNESS/guest/knpu-qmp"
 	for e in "${envs[@]}"; do printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"; done
 	printf 'cd %q || exit 125\n' "$PWD"
 	printf 'exec'
@@ -143,16 +144,41 @@ args=(
 	-fsdev "local,id=results,path=$run_dir,security_model=none,multidevs=remap"
 	-device "virtio-9p-pci,fsdev=results,mount_tag=results"
 )
+# Each NPU sits in its own PCIe root port (a card in a slot; hot-unplug works),
+# with the QOM id knpuN (for QMP: qom-set knpuN inject-..., see knpu-qmp).
 for ((i = 0; i < devices; i++)); do
-	args+=(-device "knpu${device_opts:+,$device_opts}")
+	if [ "${KNPU_TOPOLOGY:-rootport}" = rootport ]; then
+		args+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
+		args+=(-device "knpu,id=knpu$i,bus=rp$i${device_opts:+,$device_opts}")
+	else
+		args+=(-device "knpu,id=knpu$i${device_opts:+,$device_opts}")
+	fi
 done
+# QMP for the host (and, through qmp-agent.py, for the guest's knpu-qmp).
+qmp_sock=$run_dir/.knpu/qmp.sock
+if [ ${#qmp_sock} -gt 100 ]; then
+	qmp_sock=$(mktemp -u /tmp/knpu-qmp.XXXXXX.sock)
+fi
+mkdir -p "$run_dir/.knpu/qmp"
+args+=(-qmp "unix:$qmp_sock,server=on,wait=off")
 args+=("${qemu_args[@]}")
 printf '%q ' "$qemu" "${args[@]}" >"$run_dir/.knpu/qemu-cmdline"
 echo >>"$run_dir/.knpu/qemu-cmdline"
 
+knpu_python "$KNPU_HARNESS/qmp-agent.py" "$qmp_sock" "$run_dir/.knpu/qmp" </dev/null >/dev/null 2>&1 &
+agent=$!
+stop_agent() {
+	kill "$agent" 2>/dev/null || true
+	wait "$agent" 2>/dev/null || true
+	[ "$qmp_sock" = "$run_dir/.knpu/qmp.sock" ] || rm -f "$qmp_sock"
+}
+
 if [ $mode = shell ]; then
 	knpu_log "booting the guest shell ($devices device(s)); Ctrl-A X quits QEMU; logs in $run_dir"
-	exec "$qemu" "${args[@]}" -serial mon:stdio -monitor none
+	rc=0
+	"$qemu" "${args[@]}" -serial mon:stdio -monitor none || rc=$?
+	stop_agent
+	exit $rc
 fi
 
 knpu_log "guest-run: $* ($devices device(s), timeout ${timeout_s}s, results in $run_dir)"
@@ -167,6 +193,7 @@ else
 		-chardev "stdio,id=con,signal=off,logfile=$run_dir/serial.log" -serial chardev:con \
 		</dev/null || rc_qemu=$?
 fi
+stop_agent
 wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 
 # --- verdict -----------------------------------------------------------------

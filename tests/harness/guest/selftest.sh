@@ -58,6 +58,14 @@ check host_programs_run t_libs
 check tmp_writable t_tmp
 check drm_stack_loaded t_drm
 
+t_qmp() {
+	local r
+	[ "$expect" -gt 0 ] || { "$KNPU_QMP" '{"execute": "query-status"}'; return; }
+	r=$("$KNPU_QMP" qom-get knpu0 type) || { echo "$r"; return 1; }
+	[ "$r" = '{"return": "knpu"}' ] || { echo "qom-get knpu0 type: $r"; return 1; }
+}
+check qmp_bridge t_qmp
+
 # --- the virtual NPU on the PCI bus ------------------------------------------------
 devs=()
 for d in /sys/bus/pci/devices/*; do
