@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The knpu authors
+ *
+ * DRM accel driver for KNPU PCIe neural processing units.
+ */
+
+#include <linux/capability.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include <drm/drm_accel.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_managed.h>
+#include <drm/knpu_accel.h>
+
+#include "knpu_drv.h"
+#include "knpu_gem.h"
+#include "knpu_hw.h"
+#include "knpu_job.h"
+#include "knpu_mmu.h"
+
+unsigned int knpu_job_timeout_ms = 10000;
+module_param_named(job_timeout_ms, knpu_job_timeout_ms, uint, 0444);
+MODULE_PARM_DESC(job_timeout_ms, "Time a job may run before its queue is reset and banned (ms)");
+
+#define KNPU_CAPS	(KNPU_CAP_SYNC_FILE | KNPU_CAP_TIMELINE_SYNCOBJ)
+
+static int knpu_get_param_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct knpu_device *kdev = to_knpu_device(dev);
+	struct pci_dev *pdev = to_pci_dev(dev->dev);
+	struct drm_knpu_get_param *args = data;
+	const struct knpu_hw_info *info = &kdev->info;
+	int ret = 0, idx;
+
+	if (args->pad)
+		return -EINVAL;
+
+	switch (args->param) {
+	case KNPU_PARAM_UAPI_VERSION:
+		args->value = KNPU_UAPI_VERSION_MAJOR << 16 | KNPU_UAPI_VERSION_MINOR;
+		break;
+	case KNPU_PARAM_DEVICE_ID:
+		args->value = pdev->device;
+		break;
+	case KNPU_PARAM_REVISION:
+		args->value = pdev->revision;
+		break;
+	case KNPU_PARAM_HW_VERSION:
+		args->value = info->hw_version;
+		break;
+	case KNPU_PARAM_FW_VERSION:
+		args->value = info->fw_version;
+		break;
+	case KNPU_PARAM_NUM_CORES:
+		args->value = info->num_cores;
+		break;
+	case KNPU_PARAM_NUM_QUEUES:
+		args->value = info->num_queues;
+		break;
+	case KNPU_PARAM_SRAM_SIZE:
+		args->value = info->sram_size;
+		break;
+	case KNPU_PARAM_DEVMEM_SIZE:
+		args->value = info->devmem_size;
+		break;
+	case KNPU_PARAM_VA_START:
+		args->value = KNPU_VA_START;
+		break;
+	case KNPU_PARAM_VA_SIZE:
+		args->value = KNPU_VA_SIZE;
+		break;
+	case KNPU_PARAM_OPS:
+		args->value = info->ops;
+		break;
+	case KNPU_PARAM_DTYPES:
+		args->value = info->dtypes;
+		break;
+	case KNPU_PARAM_CAPS:
+		args->value = KNPU_CAPS;
+		break;
+	case KNPU_PARAM_SERIAL:
+		args->value = info->serial;
+		break;
+	case KNPU_PARAM_CLOCK_MHZ:
+		if (!drm_dev_enter(dev, &idx))
+			return -ENODEV;
+		args->value = knpu_rd(kdev, KNPU_REG_CLOCK);
+		drm_dev_exit(idx);
+		break;
+	default:
+		ret = -EINVAL;
+	}
+
+	return ret;
+}
+
+static int knpu_open(struct drm_device *dev, struct drm_file *file)
+{
+	struct knpu_device *kdev = to_knpu_device(dev);
+	struct knpu_file_priv *fpriv;
+
+	fpriv = kzalloc(sizeof(*fpriv), GFP_KERNEL);
+	if (!fpriv)
+		return -ENOMEM;
+
+	fpriv->kdev = kdev;
+	xa_init_flags(&fpriv->queues, XA_FLAGS_ALLOC1);
+
+	fpriv->ctx = knpu_context_create(kdev);
+	if (IS_ERR(fpriv->ctx)) {
+		int ret = PTR_ERR(fpriv->ctx);
+
+		kfree(fpriv);
+		return ret;
+	}
+
+	file->driver_priv = fpriv;
+	return 0;
+}
+
+static void knpu_postclose(struct drm_device *dev, struct drm_file *file)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+
+	knpu_queue_destroy_all(fpriv);
+	xa_destroy(&fpriv->queues);
+	/* Buffers still alive (held by jobs or exported) keep the context. */
+	knpu_context_put(fpriv->ctx);
+	kfree(fpriv);
+}
+
+static void knpu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+
+	drm_printf(p, "drm-engine-npu:\t%llu ns\n",
+		   (u64)atomic64_read(&fpriv->ctx->busy_ns));
+	drm_show_memory_stats(p, file);
+}
+
+static const struct drm_ioctl_desc knpu_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(KNPU_GET_PARAM, knpu_get_param_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_BO_CREATE, knpu_bo_create_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_BO_INFO, knpu_bo_info_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_BO_USERPTR, knpu_bo_userptr_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_CREATE, knpu_queue_create_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_DESTROY, knpu_queue_destroy_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_SUBMIT, knpu_submit_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_WAIT, knpu_wait_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_STATUS, knpu_queue_status_ioctl, 0),
+};
+
+static const struct file_operations knpu_fops = {
+	.owner = THIS_MODULE,
+	.open = accel_open,
+	.release = drm_release,
+	.unlocked_ioctl = drm_ioctl,
+	.compat_ioctl = drm_compat_ioctl,
+	.poll = drm_poll,
+	.read = drm_read,
+	.llseek = noop_llseek,
+	.mmap = drm_gem_mmap,
+	.show_fdinfo = drm_show_fdinfo,
+	.fop_flags = FOP_UNSIGNED_OFFSET,
+};
+
+static const struct drm_driver knpu_driver = {
+	.driver_features = DRIVER_GEM | DRIVER_COMPUTE_ACCEL,
+	.open = knpu_open,
+	.postclose = knpu_postclose,
+	.show_fdinfo = knpu_show_fdinfo,
+	.gem_create_object = knpu_gem_create_object,
+	.ioctls = knpu_ioctls,
+	.num_ioctls = ARRAY_SIZE(knpu_ioctls),
+	.fops = &knpu_fops,
+	.name = KNPU_DRIVER_NAME,
+	.desc = KNPU_DRIVER_DESC,
+	.major = KNPU_DRIVER_MAJOR,
+	.minor = KNPU_DRIVER_MINOR,
+};
+
+static void knpu_xa_fini(struct drm_device *drm, void *arg)
+{
+	struct knpu_device *kdev = to_knpu_device(drm);
+
+	drm_WARN_ON(drm, !xa_empty(&kdev->asid_xa));
+	xa_destroy(&kdev->asid_xa);
+}
+
+static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	struct device *dev = &pdev->dev;
+	struct knpu_device *kdev;
+	int ret;
+
+	kdev = devm_drm_dev_alloc(dev, &knpu_driver, struct knpu_device, drm);
+	if (IS_ERR(kdev))
+		return PTR_ERR(kdev);
+
+	pci_set_drvdata(pdev, kdev);
+
+	ret = drmm_mutex_init(&kdev->drm, &kdev->hwq_lock);
+	if (ret)
+		return ret;
+
+	xa_init_flags(&kdev->asid_xa, XA_FLAGS_ALLOC);
+	ret = drmm_add_action_or_reset(&kdev->drm, knpu_xa_fini, NULL);
+	if (ret)
+		return ret;
+
+	ret = pcim_enable_device(pdev);
+	if (ret)
+		return ret;
+
+	kdev->regs = pcim_iomap_region(pdev, KNPU_BAR_REGS, KNPU_DRIVER_NAME);
+	if (IS_ERR(kdev->regs))
+		return PTR_ERR(kdev->regs);
+
+	/* Page-table entries hold bus addresses up to bit 51. */
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(52));
+	if (ret)
+		return ret;
+
+	pci_set_master(pdev);
+
+	ret = knpu_hw_init(kdev);
+	if (ret)
+		return ret;
+
+	ret = knpu_hwq_init_all(kdev);
+	if (ret)
+		return ret;
+
+	ret = knpu_hw_irq_init(kdev);
+	if (ret)
+		return ret;
+
+	knpu_hw_enable(kdev);
+
+	ret = drm_dev_register(&kdev->drm, 0);
+	if (ret) {
+		knpu_hw_reset(kdev);
+		return ret;
+	}
+
+	return 0;
+}
+
+static void knpu_remove(struct pci_dev *pdev)
+{
+	struct knpu_device *kdev = pci_get_drvdata(pdev);
+
+	/* No ioctl or hardware access from here on (drm_dev_enter() fails). */
+	drm_dev_unplug(&kdev->drm);
+
+	/* Stop all DMA, then fail what was in flight. */
+	knpu_hw_reset(kdev);
+	knpu_jobs_abort_all(kdev);
+}
+
+static const struct pci_device_id knpu_pci_ids[] = {
+	{ PCI_DEVICE(KNPU_PCI_VENDOR_ID, KNPU_PCI_DEVICE_ID) },
+	{ }
+};
+MODULE_DEVICE_TABLE(pci, knpu_pci_ids);
+
+static struct pci_driver knpu_pci_driver = {
+	.name = KNPU_DRIVER_NAME,
+	.id_table = knpu_pci_ids,
+	.probe = knpu_probe,
+	.remove = knpu_remove,
+};
+module_pci_driver(knpu_pci_driver);
+
+MODULE_AUTHOR("The knpu authors");
+MODULE_DESCRIPTION(KNPU_DRIVER_DESC " driver");
+MODULE_LICENSE("GPL");

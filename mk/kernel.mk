@@ -1,0 +1,25 @@
+# The kernel driver's targets (owner: kernel). See scripts/kernel/.
+.PHONY: guest-kernel module module-clean sparse checkpatch kunit
+
+# Debian 6.12: resolve one ABI, install its headers, unpack its image and
+# modules into $(KNPU_CACHE), extract linux-source-6.12; writes kernel.env.
+guest-kernel:
+	@scripts/kernel/guest-kernel.sh
+
+# kernel/knpu.ko, out of tree, W=1.
+module: guest-kernel
+	@scripts/kernel/build-module.sh
+
+module-clean:
+	@scripts/kernel/build-module.sh clean
+
+# The module build with sparse on every file.
+sparse: guest-kernel
+	@scripts/kernel/build-module.sh C=2
+
+checkpatch: guest-kernel
+	@scripts/kernel/checkpatch.sh
+
+# The driver's KUnit suites, under our QEMU.
+kunit: guest-kernel qemu
+	@scripts/kernel/run-kunit.sh

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Run the knpu KUnit suites with the kernel's own kunit.py (x86_64 under QEMU).
+#
+# The driver is dropped into an overlay of linux-source-6.12 at
+# drivers/accel/knpu (hard links to the pristine tree, plus real copies of the
+# few files that change), so the overlay costs no disk and the pristine tree
+# stays untouched. The kunit build directory is keyed by the kernel source
+# version and reused, so a warm run only rebuilds the driver.
+#
+# Usage: run-kunit.sh [extra kunit.py run args...]
+# Env:   KNPU_KUNIT_SYSTEM_QEMU=1  use Debian's qemu-system-x86 when the
+#                                  project's QEMU ($KNPU_QEMU_BIN) is not built.
+#        KNPU_KUNIT_KCONFIG=FILE   kunitconfig to use (default kernel/.kunitconfig).
+# Exit status is kunit.py's: non-zero when a test fails or the build breaks.
+# shellcheck source=../lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
+[ -f "$KNPU_KERNEL_ENV" ] && [ -f "$KNPU_LINUX_SRC/.knpu-version" ] ||
+	bash "$KNPU_ROOT/scripts/kernel/guest-kernel.sh"
+knpu_apt_install gcc make bc flex bison libelf-dev libssl-dev python3 cpio
+
+srcver=$(cat "$KNPU_LINUX_SRC/.knpu-version")
+overlay=$KNPU_CACHE/kunit-src
+builddir=$KNPU_CACHE/kunit-build-$srcver-x86_64
+kunitconfig=${KNPU_KUNIT_KCONFIG:-$KNPU_ROOT/kernel/.kunitconfig}
+
+# QEMU: ours, found through PATH as qemu-system-x86_64 (kunit.py calls it so).
+if [ -x "$KNPU_QEMU_BIN" ]; then
+	PATH=$(dirname "$KNPU_QEMU_BIN"):$PATH
+elif [ "${KNPU_KUNIT_SYSTEM_QEMU:-0}" = 1 ]; then
+	knpu_apt_install qemu-system-x86
+else
+	knpu_die "$KNPU_QEMU_BIN not built: run 'make qemu' (or set KNPU_KUNIT_SYSTEM_QEMU=1)"
+fi
+export PATH
+
+# Overlay: hard links of the pristine tree, rebuilt when the source changes.
+if [ "$(cat "$overlay/.knpu-version" 2>/dev/null)" != "$srcver" ]; then
+	knpu_log "creating kunit overlay tree $overlay"
+	rm -rf "$overlay"
+	cp -al "$KNPU_LINUX_SRC" "$overlay"
+	# Files edited below must not share an inode with the pristine tree.
+	for f in drivers/accel/Kconfig drivers/accel/Makefile; do
+		cp --remove-destination "$KNPU_LINUX_SRC/$f" "$overlay/$f"
+	done
+	echo 'source "drivers/accel/knpu/Kconfig"' >>"$overlay/drivers/accel/Kconfig"
+	echo 'obj-$(CONFIG_DRM_ACCEL_KNPU) += knpu/' >>"$overlay/drivers/accel/Makefile"
+	echo "$srcver" >"$overlay/.knpu-version"
+fi
+
+# sync_file SRC DST: copy only when the content differs, so make's timestamps
+# only see real changes and the warm build stays incremental.
+sync_file() {
+	cmp -s "$1" "$2" && return 0
+	mkdir -p "$(dirname "$2")"
+	cp "$1" "$2.tmp" && mv "$2.tmp" "$2"
+}
+dst=$overlay/drivers/accel/knpu
+mkdir -p "$dst"
+(cd "$KNPU_ROOT/kernel" && find . -type f \( -name '*.[ch]' -o -name Kconfig -o -name Makefile \
+	-o -name Kbuild -o -name .kunitconfig \) -print) | sort >"$KNPU_CACHE/kunit-files.new"
+while read -r f; do
+	sync_file "$KNPU_ROOT/kernel/$f" "$dst/$f"
+done <"$KNPU_CACHE/kunit-files.new"
+# Drop files that were removed from kernel/.
+(cd "$dst" && find . -type f -print) | sort | comm -13 "$KNPU_CACHE/kunit-files.new" - |
+	while read -r f; do rm -f "$dst/$f"; done
+if [ -f "$KNPU_ROOT/uapi/drm/knpu_accel.h" ]; then
+	sync_file "$KNPU_ROOT/uapi/drm/knpu_accel.h" "$overlay/include/uapi/drm/knpu_accel.h"
+fi
+
+mkdir -p "$builddir"
+cd "$overlay"
+knpu_log "kunit: build dir $builddir"
+t0=$(date +%s)
+rc=0
+python3 tools/testing/kunit/kunit.py run \
+	--arch=x86_64 \
+	--kunitconfig="$kunitconfig" \
+	--build_dir="$builddir" \
+	--jobs="${KNPU_KUNIT_JOBS:-2}" \
+	--timeout="${KNPU_KUNIT_TIMEOUT:-300}" \
+	"$@" || rc=$?
+knpu_log "kunit: finished in $(($(date +%s) - t0)) s, exit $rc"
+exit $rc
