@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Build QEMU (Debian's source package, Debian's patches applied) with the KNPU
+# device model and its qtest, from a fresh Debian bookworm machine.
+#
+# Products (see scripts/lib/common.sh):
+#   $KNPU_QEMU_BIN   wrapper "qemu-system-x86_64" that adds the firmware paths
+#   $KNPU_QTEST_BIN  the knpu qtest binary
+#
+# The configured build tree is cached in $KNPU_CACHE/qemu/<key>, keyed by the
+# QEMU source version, the configure flags and the version of our tree hooks.
+# Our own sources (qemu-device/) are re-synced into the tree on every run and
+# ninja rebuilds incrementally, so a run with no change takes seconds.
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
+# Bump when the way qemu-device/ is hooked into the tree changes.
+HOOKS_VERSION=2
+CONFIGURE_FLAGS=(
+	--target-list=x86_64-softmmu
+	--without-default-features
+	--enable-tcg
+	--enable-fdt=system
+	--enable-virtfs
+	--enable-attr
+	--enable-cap-ng
+	--disable-docs
+	--disable-install-blobs
+	--disable-werror
+)
+BUILD_DEPS=(
+	dpkg-dev ninja-build meson pkg-config gcc libc6-dev make python3
+	libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev flex bison
+	libcap-ng-dev libattr1-dev rsync
+)
+RUNTIME_DEPS=(seabios qemu-system-data ipxe-qemu)
+
+QROOT=$KNPU_CACHE/qemu
+mkdir -p "$QROOT" "$KNPU_CACHE/bin"
+
+# One build at a time per cache (make qemu may be run by several parts).
+exec 9>"$QROOT/.lock"
+flock 9
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+
+# --- deb-src entry ----------------------------------------------------------
+have_debsrc() {
+	grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/
+}
+if ! have_debsrc; then
+	src=/etc/apt/sources.list.d/debian.sources
+	[ -f "$src" ] || knpu_die "no deb-src entry and no $src to mirror"
+	knpu_log "adding deb-src entries mirroring $src"
+	sed -e 's/^Types:.*/Types: deb-src/' "$src" |
+		$sudo tee /etc/apt/sources.list.d/knpu-deb-src.sources >/dev/null
+	$sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
+	touch "$KNPU_CACHE/.apt-updated"
+fi
+if ! apt-cache showsrc qemu 2>/dev/null | grep -q '^Version:'; then
+	$sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
+	touch "$KNPU_CACHE/.apt-updated"
+fi
+
+knpu_apt_install "${BUILD_DEPS[@]}" "${RUNTIME_DEPS[@]}"
+
+# --- QEMU source --------------------------------------------------------------
+# The newest source version apt knows (bookworm or bookworm-security).
+QEMU_VERSION=""
+while read -r v; do
+	if [ -z "$QEMU_VERSION" ] || dpkg --compare-versions "$v" gt "$QEMU_VERSION"; then
+		QEMU_VERSION=$v
+	fi
+done < <(apt-cache showsrc --only-source qemu 2>/dev/null | sed -n 's/^Version: //p')
+[ -n "$QEMU_VERSION" ] || knpu_die "apt knows no qemu source package"
+
+key=$(printf '%s\n' "$QEMU_VERSION" "${CONFIGURE_FLAGS[@]}" "hooks=$HOOKS_VERSION" |
+	sha256sum | cut -c1-12)
+SRC=$QROOT/src-$QEMU_VERSION
+TREE=$QROOT/tree-$key            # patched source tree (hooks applied)
+BLD=$TREE/build
+
+if [ ! -f "$SRC/.complete" ]; then
+	knpu_log "fetching qemu $QEMU_VERSION source (apt-get source)"
+	tmp=$(mktemp -d "$QROOT/.fetch.XXXXXX")
+	# apt drops privileges to _apt for downloads; make the directory reachable.
+	chmod 755 "$tmp"
+	(cd "$tmp" && apt-get -q source "qemu=$QEMU_VERSION" >fetch.log 2>&1) ||
+		{ cat "$tmp/fetch.log" >&2; knpu_die "apt-get source qemu failed"; }
+	d=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d -name 'qemu-*' | head -n1)
+	[ -n "$d" ] || knpu_die "apt-get source produced no tree"
+	rm -rf "$SRC"
+	mv "$d" "$SRC"
+	touch "$SRC/.complete"
+	rm -rf "$tmp"
+fi
+
+# --- patched tree ---------------------------------------------------------------
+if [ ! -f "$TREE/.hooked" ]; then
+	knpu_log "preparing tree $TREE"
+	rm -rf "$TREE"
+	cp -a "$SRC" "$TREE"
+	rm -f "$TREE/.complete"
+	mkdir -p "$TREE/hw/misc/knpu"
+	# The device model: hw/misc/knpu is a copy of qemu-device/ (synced below).
+	grep -q "subdir('knpu')" "$TREE/hw/misc/meson.build" ||
+		printf "\nsubdir('knpu')\n" >>"$TREE/hw/misc/meson.build"
+	grep -q '^source knpu/Kconfig' "$TREE/hw/misc/Kconfig" ||
+		printf '\nsource knpu/Kconfig\n' >>"$TREE/hw/misc/Kconfig"
+	# The qtest: built as tests/qtest/knpu-test for x86_64.
+	ln -sf ../../hw/misc/knpu/tests/knpu-test.c "$TREE/tests/qtest/knpu-test.c"
+	python3 - "$TREE/tests/qtest/meson.build" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p).read()
+if "'knpu-test'" not in s:
+    # Add knpu-test to the x86_64 qtest list.
+    s, n = re.subn(r"(qtests_x86_64\s*=\s*\\?\s*\n?)", r"\1  ['knpu-test'] + \\\n  ", s, count=1)
+    if n != 1:
+        sys.exit("cannot find qtests_x86_64 in " + p)
+    open(p, "w").write(s)
+PY
+	# Trace events: hw/misc/knpu/trace-events -> hw/misc/knpu/trace.h.
+	grep -q "'hw/misc/knpu'," "$TREE/meson.build" ||
+		sed -i "s|^    'hw/misc',\$|&\n    'hw/misc/knpu',|" "$TREE/meson.build"
+	grep -q "'hw/misc/knpu'," "$TREE/meson.build" ||
+		knpu_die "cannot hook hw/misc/knpu into trace_events_subdirs"
+	touch "$TREE/.hooked"
+fi
+
+# Sync our sources; rsync -c keeps mtimes of unchanged files, so ninja only
+# rebuilds what changed.
+rsync -rc --delete --exclude '.*' "$KNPU_ROOT/qemu-device/" "$TREE/hw/misc/knpu/"
+
+if [ ! -f "$BLD/build.ninja" ]; then
+	knpu_log "configuring qemu $QEMU_VERSION (${CONFIGURE_FLAGS[*]})"
+	rm -rf "$BLD"
+	mkdir -p "$BLD"
+	(cd "$BLD" && ../configure "${CONFIGURE_FLAGS[@]}" >configure.log 2>&1) ||
+		{ tail -n 40 "$BLD/configure.log" >&2; knpu_die "qemu configure failed (see $BLD/configure.log)"; }
+fi
+
+knpu_log "building qemu (ninja)"
+start=$(date +%s)
+if ! ninja -C "$BLD" -j"$(nproc)" qemu-system-x86_64 tests/qtest/knpu-test >"$BLD/ninja.log" 2>&1; then
+	grep -E 'error|FAILED' -A5 "$BLD/ninja.log" | head -n 60 >&2
+	knpu_die "qemu build failed (see $BLD/ninja.log)"
+fi
+knpu_log "ninja done in $(($(date +%s) - start)) s"
+
+# --- products -------------------------------------------------------------------
+# Copy the binaries out of the build tree (atomic rename) so that a rebuild does
+# not pull the binary from under a running guest.
+install_if_changed() {
+	local from=$1 to=$2
+	if ! cmp -s "$from" "$to"; then
+		cp -f "$from" "$to.tmp.$$"
+		mv -f "$to.tmp.$$" "$to"
+	fi
+}
+install_if_changed "$BLD/qemu-system-x86_64" "$QROOT/qemu-system-x86_64.real"
+install_if_changed "$BLD/tests/qtest/knpu-test" "$KNPU_QTEST_BIN"
+
+wrapper=$(
+	cat <<W
+#!/bin/sh
+# Generated by scripts/qemu/build.sh: QEMU $QEMU_VERSION with the KNPU device.
+# Debian's firmware (seabios, qemu-system-data, ipxe-qemu) is found through -L.
+exec "$QROOT/qemu-system-x86_64.real" -L /usr/share/seabios -L /usr/share/qemu -L /usr/lib/ipxe/qemu "\$@"
+W
+)
+if [ "$(cat "$KNPU_QEMU_BIN" 2>/dev/null)" != "$wrapper" ]; then
+	printf '%s\n' "$wrapper" >"$KNPU_QEMU_BIN.tmp.$$"
+	chmod 755 "$KNPU_QEMU_BIN.tmp.$$"
+	mv -f "$KNPU_QEMU_BIN.tmp.$$" "$KNPU_QEMU_BIN"
+fi
+knpu_log "qemu: $KNPU_QEMU_BIN ; qtest: $KNPU_QTEST_BIN"
