@@ -1,0 +1,66 @@
+// Error conditions: errno values, kernel errors and instruction errors map to
+// the npu::errc a runtime acts on; ioctl errors name the ioctl.
+#include "npu/errors.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "npu/isa.hpp"
+#include "npu/kernel_image.hpp"
+
+namespace {
+
+std::error_code errno_code(int value) {
+  return {value, std::system_category()};
+}
+
+TEST(Errors, IoctlErrorsNameTheIoctlAndErrno) {
+  const std::system_error error = npu::ioctl_error("DRM_IOCTL_KNPU_SUBMIT", EINVAL);
+  EXPECT_STREQ(error.what(), "DRM_IOCTL_KNPU_SUBMIT: Invalid argument");
+  EXPECT_EQ(error.code(), errno_code(EINVAL));
+  EXPECT_EQ(error.code(), npu::errc::invalid_argument);
+}
+
+TEST(Errors, ErrnoValuesMapToConditions) {
+  const std::vector<std::pair<int, npu::errc>> table{
+      {EOPNOTSUPP, npu::errc::not_supported},    {ENOTTY, npu::errc::not_supported},
+      {ENOSYS, npu::errc::not_supported},        {EACCES, npu::errc::no_permission},
+      {EPERM, npu::errc::no_permission},         {ENODEV, npu::errc::device_lost},
+      {ENXIO, npu::errc::device_lost},           {EIO, npu::errc::device_lost},
+      {ECANCELED, npu::errc::queue_banned},      {ETIME, npu::errc::timeout},
+      {ETIMEDOUT, npu::errc::timeout},           {ENOMEM, npu::errc::out_of_device_memory},
+      {ENOSPC, npu::errc::out_of_device_memory}, {EBUSY, npu::errc::device_busy},
+      {EINVAL, npu::errc::invalid_argument},     {ENOENT, npu::errc::invalid_argument},
+      {EBADF, npu::errc::invalid_argument},      {EFAULT, npu::errc::invalid_argument},
+  };
+  for (const auto& [value, condition] : table) {
+    EXPECT_EQ(errno_code(value), condition) << value;
+    EXPECT_EQ(std::error_code(value, std::generic_category()), condition) << value;
+    for (const auto& [other_value, other] : table) {
+      if (other != condition) {
+        EXPECT_NE(errno_code(value), other) << value << " must not be " << static_cast<int>(other);
+      }
+    }
+  }
+  EXPECT_NE(errno_code(EAGAIN), npu::errc::timeout);
+  EXPECT_NE(errno_code(0), npu::errc::invalid_argument);
+}
+
+TEST(Errors, KernelAndInstructionErrorsAreInvalidKernel) {
+  EXPECT_EQ(npu::make_error_code(npu::KernelErrc::bad_checksum), npu::errc::invalid_kernel);
+  EXPECT_EQ(npu::isa::make_error_code(npu::isa::DecodeErrc::unknown_opcode),
+            npu::errc::invalid_kernel);
+  EXPECT_NE(npu::make_error_code(npu::KernelErrc::bad_checksum), npu::errc::invalid_argument);
+  const npu::KernelFormatError error(npu::KernelErrc::bad_magic, "magic is 0");
+  EXPECT_EQ(error.code(), npu::KernelErrc::bad_magic);
+  EXPECT_NE(std::string(error.what()).find("magic is 0"), std::string::npos);
+}
+
+TEST(Errors, ConditionsHaveMessages) {
+  EXPECT_EQ(npu::make_error_condition(npu::errc::queue_banned).message(),
+            "queue banned after a failed job or reset");
+  EXPECT_STREQ(npu::error_category().name(), "npu");
+}
+
+}  // namespace

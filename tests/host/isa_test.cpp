@@ -1,0 +1,262 @@
+// The instruction encoder and decoder against hw-spec sections 7.2 and 7.4.
+#include "npu/isa.hpp"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <map>
+
+namespace {
+
+using npu::isa::DataType;
+using npu::isa::DecodeErrc;
+using npu::isa::Instruction;
+using npu::isa::Opcode;
+using npu::isa::Operand;
+using npu::isa::OperandKind;
+
+// A well-formed instruction of `op` with every operand filled in.
+Instruction sample(const npu::isa::OpcodeInfo& op) {
+  Instruction instruction{op.opcode, DataType::none, 0, {}};
+  for (DataType dtype : {DataType::none, DataType::fp32, DataType::int32}) {
+    if (op.allows(dtype)) {
+      instruction.dtype = dtype;
+      break;
+    }
+  }
+  for (const auto& field : op.flag_fields) {
+    if (!field.is_switch() && field.value_names[0].empty()) {
+      instruction.flags |= 1U << field.shift;  // fields where 0 means nothing
+    }
+  }
+  std::uint32_t slot = 0;
+  for (OperandKind kind : op.operand_kinds) {
+    switch (kind) {
+      case OperandKind::address:
+        instruction.operands.push_back(Operand::argument(slot++));
+        break;
+      case OperandKind::bias:
+        instruction.operands.push_back(Operand::immediate(0));
+        break;
+      case OperandKind::value:
+        instruction.operands.push_back(Operand::immediate(7));
+        break;
+      case OperandKind::floating:
+        instruction.operands.push_back(Operand::immediate(std::bit_cast<std::uint32_t>(0.5F)));
+        break;
+    }
+  }
+  return instruction;
+}
+
+std::vector<std::uint32_t> words_of(const Instruction& instruction) {
+  std::vector<std::uint32_t> words;
+  npu::isa::encode(instruction, words);
+  return words;
+}
+
+DecodeErrc decode_error(const std::vector<std::uint32_t>& words) {
+  const npu::isa::ProgramDecode result = npu::isa::decode(words);
+  EXPECT_TRUE(result.error.has_value());
+  return result.error ? result.error->errc : DecodeErrc{};
+}
+
+TEST(Isa, OpcodeTableMatchesTheSpec) {
+  // hw-spec 7.4: opcode value and operand count of every instruction.
+  const std::map<std::string_view, std::pair<int, int>> spec{
+      {"nop", {0x00, 0}},       {"dma_copy", {0x01, 3}},   {"dma_fill", {0x02, 3}},
+      {"barrier", {0x08, 0}},   {"sem_signal", {0x09, 2}}, {"sem_wait", {0x0a, 2}},
+      {"timestamp", {0x0b, 1}}, {"gemm", {0x10, 12}},      {"conv2d", {0x11, 20}},
+      {"pool2d", {0x12, 12}},   {"eltwise", {0x13, 5}},    {"activation", {0x14, 3}},
+      {"softmax", {0x15, 4}},   {"layernorm", {0x16, 7}},  {"rmsnorm", {0x17, 6}},
+      {"reduce", {0x18, 5}},    {"transpose", {0x19, 5}},
+  };
+  ASSERT_EQ(npu::isa::opcode_table().size(), spec.size());
+  for (const auto& op : npu::isa::opcode_table()) {
+    ASSERT_TRUE(spec.contains(op.mnemonic)) << op.mnemonic;
+    EXPECT_EQ(static_cast<int>(op.opcode), spec.at(op.mnemonic).first) << op.mnemonic;
+    EXPECT_EQ(op.operand_count(), spec.at(op.mnemonic).second) << op.mnemonic;
+  }
+}
+
+TEST(Isa, DataTypesPerOpcode) {
+  using npu::isa::info;
+  EXPECT_TRUE(info(Opcode::dma_copy).allows(DataType::none));
+  EXPECT_FALSE(info(Opcode::dma_copy).allows(DataType::fp32));
+  EXPECT_TRUE(info(Opcode::gemm).allows(DataType::int8));
+  EXPECT_FALSE(info(Opcode::gemm).allows(DataType::int32));
+  EXPECT_TRUE(info(Opcode::eltwise).allows(DataType::int32));
+  EXPECT_FALSE(info(Opcode::softmax).allows(DataType::int8));
+  EXPECT_TRUE(info(Opcode::reduce).allows(DataType::int32));
+  EXPECT_FALSE(info(Opcode::reduce).allows(DataType::int8));
+  EXPECT_FALSE(info(Opcode::transpose).allows(DataType::none));
+  EXPECT_TRUE(info(Opcode::transpose).allows(DataType::bf16));
+  EXPECT_EQ(npu::isa::element_size(DataType::fp16), 2U);
+  EXPECT_EQ(npu::isa::element_size(DataType::int32), 4U);
+}
+
+TEST(Isa, EncodesDmaFillWordByWord) {
+  const Instruction fill{
+      Opcode::dma_fill,
+      DataType::none,
+      0,
+      {Operand::argument(0), Operand::argument(1), Operand::immediate(0xa5a5a5a5)}};
+  // word 0: opcode 0x02, dtype 0, nops 3; flags 0; argmask 0b011.
+  EXPECT_EQ(words_of(fill), (std::vector<std::uint32_t>{0x0003'0002, 0, 0b011, 0, 1, 0xa5a5a5a5}));
+}
+
+TEST(Isa, EncodesDtypeAndFlags) {
+  const Instruction eltwise{Opcode::eltwise,
+                            DataType::fp16,
+                            2,  // mul
+                            {Operand::argument(0), Operand::argument(1), Operand::argument(2),
+                             Operand::immediate(64), Operand::immediate(8)}};
+  const std::vector<std::uint32_t> words = words_of(eltwise);
+  ASSERT_EQ(words.size(), 8U);
+  EXPECT_EQ(words[0], 0x0005'0213U);
+  EXPECT_EQ(words[1], 2U);
+  EXPECT_EQ(words[2], 0b111U);
+}
+
+TEST(Isa, EveryOpcodeRoundTrips) {
+  for (const auto& op : npu::isa::opcode_table()) {
+    const Instruction instruction = sample(op);
+    const std::vector<std::uint32_t> words = words_of(instruction);
+    EXPECT_EQ(words.size(), 3U + op.operand_count()) << op.mnemonic;
+    const npu::isa::ProgramDecode decoded = npu::isa::decode(words);
+    ASSERT_FALSE(decoded.error) << op.mnemonic << ": " << decoded.error->message();
+    ASSERT_EQ(decoded.instructions.size(), 1U);
+    EXPECT_EQ(decoded.instructions[0], instruction) << op.mnemonic;
+  }
+}
+
+TEST(Isa, DecodesASequence) {
+  std::vector<std::uint32_t> words;
+  for (const auto& op : npu::isa::opcode_table()) {
+    npu::isa::encode(sample(op), words);
+  }
+  const npu::isa::ProgramDecode decoded = npu::isa::decode(words);
+  ASSERT_FALSE(decoded.error);
+  EXPECT_EQ(decoded.instructions.size(), npu::isa::opcode_table().size());
+}
+
+TEST(Isa, RejectsReservedBits) {
+  EXPECT_EQ(decode_error({0x0100'0000, 0, 0}), DecodeErrc::reserved_bits);
+}
+
+TEST(Isa, RejectsUnknownOpcodes) {
+  for (std::uint32_t opcode : {0x03U, 0x07U, 0x0cU, 0x1aU, 0x7fU, 0xffU}) {
+    EXPECT_EQ(decode_error({opcode, 0, 0}), DecodeErrc::unknown_opcode) << opcode;
+  }
+}
+
+TEST(Isa, RejectsTruncatedInstructions) {
+  EXPECT_EQ(decode_error({0x0000'0000, 0}), DecodeErrc::truncated);
+  EXPECT_EQ(decode_error({0x0003'0001, 0, 0b11, 0, 1}), DecodeErrc::truncated);
+  // A valid instruction followed by half of another.
+  EXPECT_EQ(decode_error({0, 0, 0, 0x0008}), DecodeErrc::truncated);
+}
+
+TEST(Isa, RejectsWrongOperandCounts) {
+  EXPECT_EQ(decode_error({0x0002'0001, 0, 0b11, 0, 1}), DecodeErrc::wrong_operand_count);
+  EXPECT_EQ(decode_error({0x0001'0000, 0, 0, 5}), DecodeErrc::wrong_operand_count);
+}
+
+TEST(Isa, RejectsDtypesTheOpcodeDoesNotTake) {
+  EXPECT_EQ(decode_error({0x0003'0101, 0, 0b11, 0, 1, 4}), DecodeErrc::dtype_not_allowed);
+  Instruction softmax = sample(npu::isa::info(Opcode::softmax));
+  softmax.dtype = DataType::int8;
+  EXPECT_EQ(npu::isa::check(softmax)->errc, DecodeErrc::dtype_not_allowed);
+  Instruction transpose = sample(npu::isa::info(Opcode::transpose));
+  transpose.dtype = DataType::none;
+  EXPECT_EQ(npu::isa::check(transpose)->errc, DecodeErrc::dtype_not_allowed);
+  transpose.dtype = static_cast<DataType>(6);
+  EXPECT_EQ(npu::isa::check(transpose)->errc, DecodeErrc::dtype_not_allowed);
+}
+
+TEST(Isa, RejectsUndefinedFlags) {
+  EXPECT_EQ(decode_error({0x0003'0001, 1, 0b11, 0, 1, 4}), DecodeErrc::undefined_flags);
+  Instruction gemm = sample(npu::isa::info(Opcode::gemm));
+  gemm.flags = 1U << 3;
+  EXPECT_EQ(npu::isa::check(gemm)->errc, DecodeErrc::undefined_flags);
+  Instruction conv = sample(npu::isa::info(Opcode::conv2d));
+  conv.flags = 1U << 1;  // TRANS_B is GEMM only
+  EXPECT_EQ(npu::isa::check(conv)->errc, DecodeErrc::undefined_flags);
+}
+
+TEST(Isa, RejectsFlagValuesWithoutMeaning) {
+  Instruction eltwise = sample(npu::isa::info(Opcode::eltwise));
+  eltwise.flags = 6;
+  EXPECT_EQ(npu::isa::check(eltwise)->errc, DecodeErrc::invalid_flag_value);
+  Instruction activation = sample(npu::isa::info(Opcode::activation));
+  activation.flags = 0;
+  EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
+  activation.flags = 6;
+  EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
+  Instruction pool = sample(npu::isa::info(Opcode::pool2d));
+  pool.flags = 3;
+  EXPECT_EQ(npu::isa::check(pool)->errc, DecodeErrc::invalid_flag_value);
+  Instruction gemm = sample(npu::isa::info(Opcode::gemm));
+  gemm.flags = 6U << 4;
+  EXPECT_EQ(npu::isa::check(gemm)->errc, DecodeErrc::invalid_flag_value);
+}
+
+TEST(Isa, Int8AllowsOnlyReluAndOutInt32NeedsInt8) {
+  Instruction gemm = sample(npu::isa::info(Opcode::gemm));
+  gemm.dtype = DataType::int8;
+  gemm.flags = 1U << 4;  // relu
+  EXPECT_FALSE(npu::isa::check(gemm));
+  gemm.flags = 2U << 4;  // gelu
+  EXPECT_EQ(npu::isa::check(gemm)->errc, DecodeErrc::invalid_flag_value);
+  gemm.flags = 1U << 8;  // out_int32
+  EXPECT_FALSE(npu::isa::check(gemm));
+  gemm.dtype = DataType::fp32;
+  EXPECT_EQ(npu::isa::check(gemm)->errc, DecodeErrc::invalid_flag_value);
+  Instruction activation = sample(npu::isa::info(Opcode::activation));
+  activation.dtype = DataType::int8;
+  activation.flags = 3;  // silu
+  EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
+}
+
+TEST(Isa, RejectsArgmaskBitsAboveNops) {
+  EXPECT_EQ(decode_error({0x0003'0001, 0, 0b1011, 0, 1, 4}), DecodeErrc::argmask_out_of_range);
+  EXPECT_EQ(decode_error({0x0000'0000, 0, 1}), DecodeErrc::argmask_out_of_range);
+}
+
+TEST(Isa, AddressOperandsMustBeArguments) {
+  EXPECT_EQ(decode_error({0x0003'0001, 0, 0b01, 0, 1, 4}), DecodeErrc::address_not_argument);
+}
+
+TEST(Isa, BiasOperandFollowsTheBiasFlag) {
+  Instruction gemm = sample(npu::isa::info(Opcode::gemm));
+  gemm.flags = 1U << 2;  // bias, operand 3 still immediate 0
+  EXPECT_EQ(npu::isa::check(gemm)->errc, DecodeErrc::address_not_argument);
+  gemm.operands[3] = Operand::argument(3);
+  EXPECT_FALSE(npu::isa::check(gemm));
+  gemm.flags = 0;
+  EXPECT_EQ(npu::isa::check(gemm)->errc, DecodeErrc::bias_not_zero);
+  gemm.operands[3] = Operand::immediate(4);
+  EXPECT_EQ(npu::isa::check(gemm)->errc, DecodeErrc::bias_not_zero);
+}
+
+TEST(Isa, ErrorsSayWhere) {
+  std::vector<std::uint32_t> words = words_of(sample(npu::isa::info(Opcode::dma_copy)));
+  words.insert(words.end(), {0x7f, 0, 0});
+  const npu::isa::ProgramDecode decoded = npu::isa::decode(words);
+  ASSERT_TRUE(decoded.error);
+  EXPECT_EQ(decoded.error->word_offset, 6U);
+  EXPECT_EQ(decoded.instructions.size(), 1U);
+  EXPECT_NE(decoded.error->message().find("byte 24"), std::string::npos)
+      << decoded.error->message();
+  EXPECT_NE(decoded.error->message().find("unknown opcode"), std::string::npos);
+}
+
+TEST(Isa, EncoderRefusesMalformedInstructions) {
+  Instruction copy = sample(npu::isa::info(Opcode::dma_copy));
+  copy.operands.pop_back();
+  std::vector<std::uint32_t> words;
+  EXPECT_THROW(npu::isa::encode(copy, words), std::invalid_argument);
+  EXPECT_TRUE(words.empty());
+}
+
+}  // namespace

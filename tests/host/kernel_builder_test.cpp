@@ -1,0 +1,76 @@
+// KernelBuilder: typed emitters produce the instructions the spec defines.
+#include "npu/kernel_builder.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using npu::isa::DataType;
+
+TEST(KernelBuilder, BuildsTheFillCopyKernel) {
+  npu::KernelBuilder b("fill_copy");
+  auto dst = b.arg_buffer("dst");
+  auto src = b.arg_buffer("src");
+  auto bytes = b.arg_scalar("bytes");
+  b.dma_fill(src, bytes, 0xA5A5A5A5).dma_copy(dst, src, bytes);
+  const npu::KernelImage image = b.build();
+  EXPECT_EQ(image.name, "fill_copy");
+  EXPECT_EQ(image.arguments.size(), 3U);
+  EXPECT_EQ(image.program, (std::vector<std::uint32_t>{0x0003'0002, 0, 0b011, 1, 2, 0xa5a5a5a5,
+                                                       0x0003'0001, 0, 0b111, 0, 1, 2}));
+}
+
+TEST(KernelBuilder, GemmSetsFlagsFromOperands) {
+  npu::KernelBuilder b("gemm");
+  auto a = b.arg_buffer("a");
+  auto w = b.arg_buffer("w");
+  auto c = b.arg_buffer("c");
+  auto bias = b.arg_buffer("bias");
+  auto scale = b.arg_scalar("scale");
+  b.gemm(DataType::int8, {.a = a,
+                          .b = w,
+                          .c = c,
+                          .bias = bias,
+                          .m = 4,
+                          .n = 8,
+                          .k = 16,
+                          .lda = 16,
+                          .ldb = 8,
+                          .ldc = 8,
+                          .transpose_b = true,
+                          .activation = npu::Activation::relu,
+                          .scale = scale,
+                          .zero_point = 3});
+  const npu::KernelImage image = b.build();
+  ASSERT_EQ(image.program.size(), 15U);
+  EXPECT_EQ(image.program[0], 0x000c'0410U);                       // gemm, int8, 12 operands
+  EXPECT_EQ(image.program[1], (1U << 1) | (1U << 2) | (1U << 4));  // trans_b, bias, relu
+  EXPECT_EQ(image.program[2], 0b0100'0000'1111U);                  // a, b, c, bias, scale
+}
+
+TEST(KernelBuilder, FloatImmediatesAreBitPatterns) {
+  npu::KernelBuilder b("norm");
+  auto x = b.arg_buffer("x");
+  b.emit({npu::isa::Opcode::rmsnorm,
+          DataType::fp32,
+          0,
+          {npu::isa::Operand::argument(x.slot), npu::isa::Operand::argument(x.slot),
+           npu::isa::Operand::argument(x.slot), npu::isa::Operand::immediate(1),
+           npu::isa::Operand::immediate(8), npu::FloatValue(1.0F).operand()}});
+  EXPECT_EQ(b.build().program.back(), 0x3f80'0000U);
+}
+
+TEST(KernelBuilder, RejectsInvalidInstructionsWhenAdded) {
+  npu::KernelBuilder b("bad");
+  auto x = b.arg_buffer("x");
+  EXPECT_THROW(b.activation(DataType::fp32, npu::Activation::none, x, x, 4), std::invalid_argument);
+  EXPECT_THROW(b.activation(DataType::int8, npu::Activation::gelu, x, x, 4), std::invalid_argument);
+  EXPECT_THROW(b.eltwise(DataType::none, npu::EltwiseOp::add, x, x, x, 4, 4),
+               std::invalid_argument);
+  EXPECT_THROW(b.arg_scalar("x"), std::invalid_argument);
+  EXPECT_THROW(b.build(), npu::KernelFormatError);  // no instructions yet
+  b.activation(DataType::int8, npu::Activation::relu, x, x, 4);
+  EXPECT_NO_THROW(b.build());
+}
+
+}  // namespace
