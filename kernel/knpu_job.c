@@ -381,16 +381,16 @@ void knpu_jobs_abort_all(struct knpu_device *kdev)
 		struct knpu_hw_queue *hwq = &kdev->hwq[q];
 		struct knpu_queue *queue;
 
-		guard(spinlock_irq)(&hwq->lock);
+		spin_lock_irq(&hwq->lock);
 		queue = hwq->queue;
-		if (!queue)
-			continue;
-
-		knpu_queue_ban_locked(queue, hwq->head != hwq->tail ?
-				      hwq->jobs[hwq->head]->seqno :
-				      queue->completed_seqno + 1,
-				      KNPU_ERR_DEVICE_LOST, 0);
-		knpu_hwq_cancel_locked(hwq, -ENODEV);
+		if (queue) {
+			knpu_queue_ban_locked(queue, hwq->head != hwq->tail ?
+					      hwq->jobs[hwq->head]->seqno :
+					      queue->completed_seqno + 1,
+					      KNPU_ERR_DEVICE_LOST, 0);
+			knpu_hwq_cancel_locked(hwq, -ENODEV);
+		}
+		spin_unlock_irq(&hwq->lock);
 	}
 }
 
@@ -559,14 +559,15 @@ static void knpu_queue_unbind(struct knpu_queue *queue)
 	int idx;
 
 	guard(mutex)(&kdev->hwq_lock);
-	guard(spinlock_irq)(&hwq->lock);
 
+	spin_lock_irq(&hwq->lock);
 	if (drm_dev_enter(&kdev->drm, &idx)) {
 		knpu_hwq_reset_locked(hwq);
 		drm_dev_exit(idx);
 	}
 	drm_WARN_ON(&kdev->drm, hwq->head != hwq->tail);
 	hwq->queue = NULL;
+	spin_unlock_irq(&hwq->lock);
 }
 
 /*
@@ -594,6 +595,21 @@ void knpu_queue_destroy_all(struct knpu_file_priv *fpriv)
 		xa_erase(&fpriv->queues, id);
 		knpu_queue_destroy(queue);
 	}
+}
+
+static int knpu_queue_sched_init(struct knpu_queue *queue)
+{
+	const struct drm_sched_init_args args = {
+		.ops = &knpu_sched_ops,
+		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
+		/* Every job takes one ring slot; one slot always stays free. */
+		.credit_limit = KNPU_RING_SIZE - 1,
+		.timeout = msecs_to_jiffies(knpu_job_timeout_ms),
+		.name = queue->hwq->name,
+		.dev = queue->kdev->drm.dev,
+	};
+
+	return drm_sched_init(&queue->sched, &args);
 }
 
 int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
@@ -628,20 +644,9 @@ int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file 
 	if (ret)
 		goto err_put;
 
-	{
-		const struct drm_sched_init_args sched_args = {
-			.ops = &knpu_sched_ops,
-			.num_rqs = DRM_SCHED_PRIORITY_COUNT,
-			.credit_limit = KNPU_RING_SIZE - 1,
-			.timeout = msecs_to_jiffies(knpu_job_timeout_ms),
-			.name = queue->hwq->name,
-			.dev = dev->dev,
-		};
-
-		ret = drm_sched_init(&queue->sched, &sched_args);
-		if (ret)
-			goto err_unbind;
-	}
+	ret = knpu_queue_sched_init(queue);
+	if (ret)
+		goto err_unbind;
 
 	sched = &queue->sched;
 	ret = drm_sched_entity_init(&queue->entity, DRM_SCHED_PRIORITY_NORMAL,
@@ -753,7 +758,7 @@ int knpu_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	if (!queue)
 		return -ENOENT;
 
-	/* Pairs with the release in knpu_submit_push(): the fence is stored. */
+	/* Pairs with the release in knpu_submit_push_locked(): the fence is stored. */
 	if (!args->seqno || args->seqno > smp_load_acquire(&queue->last_seqno)) {
 		ret = -EINVAL;
 		goto out_put;
@@ -1006,10 +1011,12 @@ static bool knpu_bo_device_writes(struct drm_gem_object *obj)
 
 /*
  * Locks the BOs, takes their implicit dependencies, arms and pushes the job.
+ * The caller holds the queue's submit_lock from drm_sched_job_init() on, so
+ * the entity cannot go away under the job and seqnos follow push order.
  * Returns the job's finished fence (a new reference) or an ERR_PTR.
  */
-static struct dma_fence *knpu_submit_push(struct knpu_queue *queue,
-					  struct knpu_job *job)
+static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
+						 struct knpu_job *job)
 {
 	struct dma_fence *fence;
 	struct drm_exec exec;
@@ -1018,10 +1025,8 @@ static struct dma_fence *knpu_submit_push(struct knpu_queue *queue,
 	u32 i;
 	int ret;
 
-	guard(mutex)(&queue->submit_lock);
+	lockdep_assert_held(&queue->submit_lock);
 
-	if (queue->closed)
-		return ERR_PTR(-ENOENT);
 	scoped_guard(spinlock_irq, &queue->hwq->lock)
 		banned = queue->banned;
 	if (banned)
@@ -1112,9 +1117,15 @@ int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	if (ret)
 		goto err_put_job;
 
+	mutex_lock(&queue->submit_lock);
+	if (queue->closed) {
+		ret = -ENOENT;
+		goto err_unlock;
+	}
+
 	ret = drm_sched_job_init(&job->base, &queue->entity, 1, fpriv, file->client_id);
 	if (ret)
-		goto err_put_job;
+		goto err_unlock;
 
 	ret = knpu_submit_deps(job, file, args);
 	if (ret)
@@ -1132,11 +1143,12 @@ int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 		}
 	}
 
-	fence = knpu_submit_push(queue, job);
+	fence = knpu_submit_push_locked(queue, job);
 	if (IS_ERR(fence)) {
 		ret = PTR_ERR(fence);
 		goto err_out_fd;
 	}
+	mutex_unlock(&queue->submit_lock);
 
 	/* The job is queued and owned by the scheduler from here on. */
 	args->seqno = job->seqno;
@@ -1165,6 +1177,8 @@ err_out_syncs:
 	knpu_out_syncs_fini(&out);
 err_cleanup_job:
 	drm_sched_job_cleanup(&job->base);
+err_unlock:
+	mutex_unlock(&queue->submit_lock);
 err_put_job:
 	knpu_job_put(job);
 	return ret;

@@ -1,5 +1,5 @@
 # The kernel driver's targets (owner: kernel). See scripts/kernel/.
-.PHONY: guest-kernel module module-clean sparse checkpatch kunit
+.PHONY: guest-kernel module module-clean sparse checkpatch kunit kernel-smoke
 
 # Debian 6.12: resolve one ABI, install its headers, unpack its image and
 # modules into $(KNPU_CACHE), extract linux-source-6.12; writes kernel.env.
@@ -23,3 +23,8 @@ checkpatch: guest-kernel
 # The driver's KUnit suites, under our QEMU.
 kunit: guest-kernel qemu
 	@scripts/kernel/run-kunit.sh
+
+# knpu.ko against the device model in the guest: a raw-ioctl bring-up test
+# (scripts/kernel/knpu-smoke.c), TAP output.
+kernel-smoke: qemu guest-kernel module
+	@scripts/kernel/smoke.sh

@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * knpu-smoke: exercises knpu.ko through its raw ioctls, against the device,
+ * in the guest. A driver bring-up check, independent of libnpu: params,
+ * buffers and mmap, queues, a DMA_FILL job with a syncobj out-fence and
+ * WAIT, a bad job that bans its queue, an MMU fault, argument validation.
+ * Prints TAP; exits non-zero on a failure.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drm/knpu_accel.h"
+
+static int fd;
+static int failures, count;
+
+#define CHECK(cond, ...)						\
+	do {								\
+		count++;						\
+		if (cond) {						\
+			printf("ok %d - ", count);			\
+		} else {						\
+			failures++;					\
+			printf("not ok %d - ", count);			\
+		}							\
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+	} while (0)
+
+static int xioctl(unsigned long req, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, req, arg);
+	} while (ret == -1 && (errno == EINTR || errno == EAGAIN));
+	return ret == -1 ? -errno : 0;
+}
+
+static uint64_t param(uint32_t p)
+{
+	struct drm_knpu_get_param a = { .param = p };
+
+	if (xioctl(DRM_IOCTL_KNPU_GET_PARAM, &a))
+		return ~0ULL;
+	return a.value;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct bo {
+	uint32_t handle;
+	uint64_t va, size;
+	void *map;
+};
+
+static int bo_new(struct bo *bo, uint64_t size, uint32_t flags)
+{
+	struct drm_knpu_bo_create c = { .size = size, .flags = flags };
+	struct drm_knpu_bo_info i = { 0 };
+	int ret;
+
+	ret = xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c);
+	if (ret)
+		return ret;
+	i.handle = c.handle;
+	ret = xioctl(DRM_IOCTL_KNPU_BO_INFO, &i);
+	if (ret)
+		return ret;
+	bo->handle = c.handle;
+	bo->va = c.va;
+	bo->size = i.size;
+	bo->map = mmap(NULL, i.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, i.mmap_offset);
+	return bo->map == MAP_FAILED ? -errno : 0;
+}
+
+static int last_err;
+
+static uint32_t queue_new(uint32_t prio)
+{
+	struct drm_knpu_queue_create q = { .priority = prio };
+
+	last_err = xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &q);
+	return last_err ? 0 : q.queue_id;
+}
+
+/* DMA_FILL (hw-spec 7.4): dst from slot @slot, @bytes bytes of @pattern. */
+static int emit_fill(uint32_t *p, uint32_t slot, uint32_t bytes, uint32_t pattern)
+{
+	p[0] = 0x02 | 3u << 16;
+	p[1] = 0;
+	p[2] = 0x1;
+	p[3] = slot;
+	p[4] = bytes;
+	p[5] = pattern;
+	return 6;
+}
+
+static int submit(uint32_t queue, struct bo *prog, uint32_t prog_bytes, struct bo *args,
+		  uint32_t args_bytes, uint32_t *handles, uint32_t nh, uint32_t syncobj,
+		  uint64_t *seqno)
+{
+	struct drm_knpu_sync out = { .handle = syncobj };
+	struct drm_knpu_submit s = {
+		.queue_id = queue,
+		.program_va = prog->va,
+		.program_size = prog_bytes,
+		.args_va = args->va,
+		.args_size = args_bytes,
+		.bo_handles = (uintptr_t)handles,
+		.bo_count = nh,
+		.out_sync_count = syncobj ? 1 : 0,
+		.out_syncs = (uintptr_t)&out,
+	};
+	int ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+
+	if (!ret && seqno)
+		*seqno = s.seqno;
+	return ret;
+}
+
+static int wait_job(uint32_t queue, uint64_t seqno, struct drm_knpu_wait *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->queue_id = queue;
+	w->seqno = seqno;
+	w->timeout_ns = now_ns() + 10000000000LL;
+	return xioctl(DRM_IOCTL_KNPU_WAIT, w);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : "/dev/accel/accel0";
+	struct bo prog, args, data, ro;
+	struct drm_knpu_wait w;
+	uint32_t q, q2, handles[3];
+	uint64_t seqno, *slots;
+	uint32_t *code, *out;
+	int ret, i, ok;
+
+	printf("TAP version 13\n");
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		printf("Bail out! open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+
+	CHECK(param(KNPU_PARAM_UAPI_VERSION) == (KNPU_UAPI_VERSION_MAJOR << 16 | KNPU_UAPI_VERSION_MINOR),
+	      "uapi version 0x%llx", (unsigned long long)param(KNPU_PARAM_UAPI_VERSION));
+	CHECK(param(KNPU_PARAM_DEVICE_ID) == 0x4b4e, "device id");
+	CHECK(param(KNPU_PARAM_NUM_QUEUES) >= 1 && param(KNPU_PARAM_NUM_QUEUES) != ~0ULL,
+	      "%llu queues, %llu cores", (unsigned long long)param(KNPU_PARAM_NUM_QUEUES),
+	      (unsigned long long)param(KNPU_PARAM_NUM_CORES));
+	CHECK(param(KNPU_PARAM_CLOCK_MHZ) > 0, "clock %llu MHz",
+	      (unsigned long long)param(KNPU_PARAM_CLOCK_MHZ));
+	{
+		struct drm_knpu_get_param a = { .param = 9999 };
+
+		CHECK(xioctl(DRM_IOCTL_KNPU_GET_PARAM, &a) == -EINVAL, "unknown param is EINVAL");
+		a.param = KNPU_PARAM_NUM_CORES;
+		a.pad = 1;
+		CHECK(xioctl(DRM_IOCTL_KNPU_GET_PARAM, &a) == -EINVAL, "non-zero pad is EINVAL");
+	}
+
+	/* Buffers */
+	CHECK(bo_new(&prog, 4096, 0) == 0, "program bo va 0x%llx", (unsigned long long)prog.va);
+	CHECK(bo_new(&args, 100, 0) == 0 && args.size == 4096, "args bo rounded to a page");
+	CHECK(bo_new(&data, 3 * 4096 + 1, 0) == 0 && data.size == 4 * 4096, "data bo 16 KiB");
+	CHECK(bo_new(&ro, 4096, KNPU_BO_DEV_READONLY) == 0, "read-only bo");
+	CHECK(data.va != prog.va && data.va >= param(KNPU_PARAM_VA_START), "distinct VAs");
+	{
+		struct drm_knpu_bo_create c = { .size = 4096, .flags = 1u << 7 };
+
+		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -EINVAL, "unknown bo flag is EINVAL");
+		c.flags = KNPU_BO_DEVMEM;
+		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -EOPNOTSUPP, "devmem is EOPNOTSUPP");
+		c.flags = 0;
+		c.size = 0;
+		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -EINVAL, "zero size is EINVAL");
+	}
+	ok = 1;
+	for (i = 0; i < 4096; i++)
+		ok &= ((uint32_t *)data.map)[i] == 0;
+	CHECK(ok, "new buffer is zeroed");
+
+	/* Queues */
+	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	CHECK(q != 0, "queue %u created", q);
+	{
+		struct drm_knpu_queue_create c = { .priority = 7 };
+
+		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &c) == -EINVAL, "bad priority is EINVAL");
+		c.priority = 0;
+		c.flags = 1;
+		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &c) == -EINVAL, "queue flags EINVAL");
+	}
+
+	/* A DMA_FILL job */
+	code = prog.map;
+	slots = args.map;
+	slots[0] = data.va;
+	emit_fill(code, 0, 4 * 4096, 0xa5a5a5a5);
+	handles[0] = prog.handle;
+	handles[1] = args.handle;
+	handles[2] = data.handle;
+	ret = submit(q, &prog, 24, &args, 8, handles, 3, 0, &seqno);
+	CHECK(ret == 0 && seqno == 1, "submit fill: %d seqno %llu", ret, (unsigned long long)seqno);
+	ret = wait_job(q, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_OK, "wait fill: %d status %u error 0x%x", ret,
+	      w.status, w.error);
+	out = data.map;
+	CHECK(out[0] == 0xa5a5a5a5 && out[4 * 1024 - 1] == 0xa5a5a5a5, "fill result 0x%x 0x%x",
+	      out[0], out[4 * 1024 - 1]);
+
+	/* Many jobs, then wait for the last */
+	for (i = 0; i < 100; i++) {
+		emit_fill(code, 0, 4, i);
+		ret = submit(q, &prog, 24, &args, 8, handles, 3, 0, &seqno);
+		if (ret)
+			break;
+		if (wait_job(q, seqno, &w) || w.status != KNPU_JOB_OK)
+			break;
+	}
+	CHECK(i == 100 && out[0] == 99, "100 jobs in order (%d, last %u)", i, out[0]);
+
+	/* Out-fences: a syncobj and a sync_file */
+	{
+		struct drm_syncobj_create sc = { 0 };
+		struct drm_syncobj_wait sw = { 0 };
+		struct drm_knpu_sync outs = { 0 };
+		struct drm_knpu_submit s = {
+			.queue_id = q, .program_va = prog.va, .program_size = 24,
+			.args_va = args.va, .args_size = 8,
+			.bo_handles = (uintptr_t)handles, .bo_count = 3,
+			.flags = KNPU_SUBMIT_FENCE_FD_OUT,
+			.out_sync_count = 1, .out_syncs = (uintptr_t)&outs,
+		};
+
+		ret = xioctl(DRM_IOCTL_SYNCOBJ_CREATE, &sc);
+		outs.handle = sc.handle;
+		emit_fill(code, 0, 4, 0x5eed);
+		ret = ret ?: xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+		CHECK(ret == 0 && s.fence_fd > 0, "submit with syncobj and sync_file (%d, fd %d)",
+		      ret, s.fence_fd);
+		sw.handles = (uintptr_t)&sc.handle;
+		sw.count_handles = 1;
+		sw.timeout_nsec = now_ns() + 10000000000LL;
+		ret = xioctl(DRM_IOCTL_SYNCOBJ_WAIT, &sw);
+		CHECK(ret == 0 && out[0] == 0x5eed, "syncobj signalled (%d)", ret);
+		if (s.fence_fd > 0)
+			close(s.fence_fd);
+
+		/* The same syncobj as an in-fence of the next job. */
+		{
+			struct drm_knpu_sync ins = { .handle = sc.handle };
+
+			s.flags = 0;
+			s.out_sync_count = 0;
+			s.in_sync_count = 1;
+			s.in_syncs = (uintptr_t)&ins;
+			emit_fill(code, 0, 4, 0xbeef);
+			ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+			ret = ret ?: wait_job(q, s.seqno, &w);
+			CHECK(ret == 0 && w.status == KNPU_JOB_OK && out[0] == 0xbeef,
+			      "job with a syncobj in-fence (%d)", ret);
+		}
+
+		/* A timeline point. */
+		{
+			struct drm_syncobj_create tc = { 0 };
+			struct drm_syncobj_timeline_wait tw = { 0 };
+			struct drm_knpu_sync tp = { .point = 5 };
+			uint64_t point = 5;
+
+			ret = xioctl(DRM_IOCTL_SYNCOBJ_CREATE, &tc);
+			tp.handle = tc.handle;
+			s.in_sync_count = 0;
+			s.out_sync_count = 1;
+			s.out_syncs = (uintptr_t)&tp;
+			ret = ret ?: xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+			tw.handles = (uintptr_t)&tc.handle;
+			tw.points = (uintptr_t)&point;
+			tw.count_handles = 1;
+			tw.timeout_nsec = now_ns() + 10000000000LL;
+			ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &tw);
+			CHECK(ret == 0, "timeline point 5 signalled (%d)", ret);
+		}
+	}
+
+	/* Validation */
+	{
+		struct drm_knpu_submit s = {
+			.queue_id = q, .program_va = prog.va, .program_size = 6,
+		};
+
+		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -EINVAL, "unaligned program size");
+		s.program_size = 24;
+		s.flags = 1u << 9;
+		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -EINVAL, "unknown submit flag");
+		s.flags = 0;
+		s.fence_fd = 3;
+		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -EINVAL, "fence_fd without flag");
+		s.fence_fd = 0;
+		s.queue_id = 12345;
+		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -ENOENT, "unknown queue is ENOENT");
+		s.queue_id = q;
+		s.bo_count = 1;
+		s.bo_handles = (uintptr_t)(uint32_t[]){ 999 };
+		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -ENOENT, "unknown bo is ENOENT");
+		s.bo_count = 0;
+		s.in_sync_count = 1;
+		s.in_syncs = (uintptr_t)(struct drm_knpu_sync[]){ { .handle = 999 } };
+		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -ENOENT, "unknown syncobj is ENOENT");
+		memset(&w, 0, sizeof(w));
+		w.queue_id = q;
+		w.seqno = 1000000;
+		CHECK(xioctl(DRM_IOCTL_KNPU_WAIT, &w) == -EINVAL, "wait on future seqno EINVAL");
+	}
+
+	/* An MMU fault: DMA_FILL to an unmapped VA */
+	q2 = queue_new(KNPU_QUEUE_PRIORITY_HIGH);
+	slots[0] = 0x1000;
+	emit_fill(code, 0, 4, 0);
+	ret = submit(q2, &prog, 24, &args, 8, handles, 3, 0, &seqno);
+	CHECK(ret == 0, "submit faulting job");
+	ret = wait_job(q2, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED && w.error == KNPU_ERR_MMU_FAULT &&
+	      w.error_addr == 0x1000, "fault reported: status %u error 0x%x addr 0x%llx",
+	      w.status, w.error, (unsigned long long)w.error_addr);
+	{
+		struct drm_knpu_queue_status st = { .queue_id = q2 };
+
+		ret = xioctl(DRM_IOCTL_KNPU_QUEUE_STATUS, &st);
+		CHECK(ret == 0 && st.state == KNPU_QUEUE_STATE_BANNED && st.error_seqno == seqno,
+		      "queue banned: state %u error 0x%x seqno %llu", st.state, st.error,
+		      (unsigned long long)st.error_seqno);
+	}
+	ret = submit(q2, &prog, 24, &args, 8, handles, 3, 0, &seqno);
+	CHECK(ret == -ECANCELED, "submit to a banned queue is ECANCELED (%d)", ret);
+
+	/* A write to a read-only buffer faults too. */
+	{
+		uint32_t q3 = queue_new(KNPU_QUEUE_PRIORITY_LOW);
+		uint32_t h[3] = { prog.handle, args.handle, ro.handle };
+
+		slots[0] = ro.va;
+		ret = submit(q3, &prog, 24, &args, 8, h, 3, 0, &seqno);
+		ret = ret ?: wait_job(q3, seqno, &w);
+		CHECK(ret == 0 && w.status == KNPU_JOB_FAILED && w.error == KNPU_ERR_MMU_FAULT,
+		      "write to read-only bo faults (status %u error 0x%x)", w.status, w.error);
+	}
+
+	/* The first queue was not affected */
+	slots[0] = data.va;
+	emit_fill(code, 0, 4, 0x12345678);
+	ret = submit(q, &prog, 24, &args, 8, handles, 3, 0, &seqno);
+	ret = ret ?: wait_job(q, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_OK && out[0] == 0x12345678,
+	      "other queue still works");
+
+	/* A bad opcode */
+	code[0] = 0x7f;
+	code[1] = 0;
+	code[2] = 0;
+	ret = submit(q, &prog, 12, &args, 8, handles, 3, 0, &seqno);
+	ret = ret ?: wait_job(q, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED && w.error == KNPU_ERR_OPCODE_INVALID,
+	      "bad opcode: status %u error 0x%x", w.status, w.error);
+
+	{
+		struct drm_knpu_queue_destroy d = { .queue_id = q };
+
+		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &d) == 0, "queue destroyed");
+		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &d) == -ENOENT, "destroyed queue ENOENT");
+	}
+	{
+		int n = 0;
+
+		while (queue_new(KNPU_QUEUE_PRIORITY_NORMAL))
+			n++;
+		CHECK(n > 0 && last_err == -EBUSY, "created %d more queues until EBUSY (%d)", n,
+		      last_err);
+	}
+
+	printf("1..%d\n", count);
+	printf("%d passed, %d failed\n", count - failures, failures);
+	close(fd);
+	return failures ? 1 : 0;
+}
