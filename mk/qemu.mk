@@ -9,3 +9,7 @@ qemu:
 
 qtest: qemu
 	@bash scripts/qemu/run-qtest.sh
+
+.PHONY: qemu-checkpatch
+qemu-checkpatch: qemu
+	@bash scripts/qemu/checkpatch.sh

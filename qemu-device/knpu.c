@@ -176,6 +176,13 @@ struct KnpuState {
     bool throttled;
     bool overheat;
 
+    /* Injections requested before realize (section 10) */
+    int32_t boot_inject_hang;
+    int32_t boot_inject_mmu_fault;
+    bool boot_inject_uncorrectable;
+    bool boot_inject_correctable;
+    bool boot_inject_removal;
+
     /* Telemetry (s->lock); survives soft reset and FLR */
     int64_t clock_base;
     uint64_t jobs_completed;
@@ -229,7 +236,7 @@ static const MemTxAttrs knpu_dma_attrs = { .memory = true };
 
 typedef struct KnpuOpInfo {
     const char *name;
-    const char *kinds;      /* one char per operand: A address, V value, F float */
+    const char *kinds;      /* per operand: A address, V value, F float */
     uint32_t dtypes;        /* allowed data types */
     uint32_t flags;         /* defined flag bits */
     bool implemented;
@@ -296,7 +303,7 @@ static int64_t knpu_now(void)
 
 static void knpu_raise_vector_locked(KnpuState *s, unsigned vector)
 {
-    if (s->removed) {
+    if (s->removed || !s->irq_bh) {
         return;
     }
     set_bit(vector, s->irq_pending);
@@ -522,7 +529,9 @@ static void knpu_reset_locked(KnpuState *s, bool power_on)
         s->queues[i].inject_mmu_fault = false;
     }
     bitmap_zero(s->irq_pending, KNPU_MAX_VECTORS);
-    qemu_bh_cancel(s->irq_bh);
+    if (s->irq_bh) {
+        qemu_bh_cancel(s->irq_bh);
+    }
 
     s->scratch = 0;
     s->dev_ctrl = 0;
@@ -559,8 +568,10 @@ static void knpu_reset_locked(KnpuState *s, bool power_on)
 /* ------------------------------------------------------------------ */
 /* DMA and the device MMU (section 6)                                   */
 
-/* Bus addresses may not reach the device's own BARs (device memory is only
- * reached through DEVMEM page-table entries). */
+/*
+ * Bus addresses may not reach the device's own BARs (device memory is only
+ * reached through DEVMEM page-table entries).
+ */
 static bool knpu_hits_own_bar(KnpuState *s, uint64_t addr, uint64_t len)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
@@ -801,8 +812,10 @@ static bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
 /* ------------------------------------------------------------------ */
 /* The command processor (section 7)                                    */
 
-/* Make sure program bytes [0, end) are fetched; fetch faults belong to the
- * instruction that needs the bytes. */
+/*
+ * Make sure program bytes [0, end) are fetched; fetch faults belong to the
+ * instruction that needs the bytes.
+ */
 static bool knpu_prog_fetch(KnpuJob *job, uint32_t end)
 {
     while (job->prog_fetched < end) {
@@ -906,8 +919,10 @@ static bool knpu_op_dma_fill(KnpuJob *job, KnpuInsn *in)
     uint8_t *buf = job->core->bounce;
     uint64_t i;
 
-    /* The bounce buffer's size is a multiple of 4: every chunk starts at a
-     * multiple of 4 from dst, so byte i is byte (i mod 4) of the pattern. */
+    /*
+     * The bounce buffer's size is a multiple of 4: every chunk starts at a
+     * multiple of 4 from dst, so byte i is byte (i mod 4) of the pattern.
+     */
     for (i = 0; i < KNPU_BOUNCE_SIZE; i += 4) {
         memcpy(buf + i, &pattern, 4);
     }
@@ -933,7 +948,7 @@ static bool knpu_op_sem_signal(KnpuJob *job, KnpuInsn *in)
     if (!knpu_check_align(job, va, 8, 0)) {
         return false;
     }
-    smp_mb();
+    smp_mb(); /* earlier writes of the job before the signal */
     if (!(in->flags & KNPU_SEM_SIGNAL_ADD)) {
         val = cpu_to_le64(in->ops[1]);
         ok = knpu_va_rw(job, va, &val, 8, true, 0);
@@ -967,7 +982,7 @@ static bool knpu_op_sem_wait(KnpuJob *job, KnpuInsn *in)
             return false;
         }
         if (le64_to_cpu(val) >= in->ops[1]) {
-            smp_mb();
+            smp_mb(); /* reads after the wait see the signaller's writes */
             return true;
         }
         if (knpu_job_check_abort(job)) {
@@ -997,7 +1012,7 @@ static bool knpu_exec_insn(KnpuJob *job, KnpuInsn *in)
     case KNPU_OP_NOP:
     case KNPU_OP_BARRIER:
         /* Instructions complete in order and our writes are synchronous. */
-        smp_mb();
+        smp_mb(); /* earlier writes of the job are visible */
         return true;
     case KNPU_OP_DMA_COPY:
         return knpu_op_dma_copy(job, in);
@@ -1266,7 +1281,7 @@ static void *knpu_worker(void *opaque)
             !knpu_job_check_abort(&job)) {
             uint64_t fence = cpu_to_le64(job.desc.fence_value);
 
-            smp_wmb();
+            smp_wmb(); /* the job's writes before its fence */
             fence_ok = knpu_bus_rw(s, job.fence_addr, &fence, 8, true);
         }
 
@@ -1714,7 +1729,7 @@ static void knpu_write_locked(KnpuState *s, hwaddr addr, uint32_t val)
         trace_knpu_tlb_inval(val);
         /* Every core flushes its whole TLB before its next translation. */
         qatomic_inc(&s->tlb_epoch);
-        smp_mb();
+        smp_mb(); /* pairs with the workers' read of tlb_epoch */
         break;
     default:
         knpu_write_ignored(addr, val, "read-only or unassigned");
@@ -1762,6 +1777,61 @@ static const MemoryRegionOps knpu_mmio_ops = {
 /* ------------------------------------------------------------------ */
 /* Fault injection (section 10)                                         */
 
+/*
+ * Injections requested before realize (on the -device command line) take
+ * effect at the first power-on reset, so that the device comes up with
+ * them; later ones take effect at once.
+ */
+static void knpu_inject_locked(KnpuState *s, const char *name, int64_t val)
+{
+    unsigned i;
+
+    trace_knpu_inject(name, val);
+    if (!strcmp(name, "inject-hang-queue")) {
+        s->queues[val].inject_hang = true;
+    } else if (!strcmp(name, "inject-mmu-fault-queue")) {
+        s->queues[val].inject_mmu_fault = true;
+    } else if (!strcmp(name, "inject-uncorrectable")) {
+        qatomic_set(&s->fatal, true);
+        s->err_uncorrectable++;
+        knpu_event_locked(s, KNPU_EVENT_UNCORRECTABLE);
+    } else if (!strcmp(name, "inject-correctable")) {
+        s->err_correctable++;
+        knpu_event_locked(s, KNPU_EVENT_CORRECTABLE);
+    } else if (!strcmp(name, "inject-surprise-removal")) {
+        if (!s->removed) {
+            for (i = 0; i < s->num_queues; i++) {
+                knpu_queue_abort_locked(s, i);
+            }
+            qatomic_set(&s->removed, true);
+            bitmap_zero(s->irq_pending, KNPU_MAX_VECTORS);
+        }
+    }
+}
+
+static void knpu_apply_boot_injections_locked(KnpuState *s)
+{
+    if (s->boot_inject_hang >= 0) {
+        knpu_inject_locked(s, "inject-hang-queue", s->boot_inject_hang);
+    }
+    if (s->boot_inject_mmu_fault >= 0) {
+        knpu_inject_locked(s, "inject-mmu-fault-queue",
+                           s->boot_inject_mmu_fault);
+    }
+    if (s->boot_inject_uncorrectable) {
+        knpu_inject_locked(s, "inject-uncorrectable", 1);
+    }
+    if (s->boot_inject_correctable) {
+        knpu_inject_locked(s, "inject-correctable", 1);
+    }
+    if (s->boot_inject_removal) {
+        knpu_inject_locked(s, "inject-surprise-removal", 1);
+    }
+    s->boot_inject_hang = s->boot_inject_mmu_fault = -1;
+    s->boot_inject_uncorrectable = s->boot_inject_correctable = false;
+    s->boot_inject_removal = false;
+}
+
 static void knpu_get_inject_queue(Object *obj, Visitor *v, const char *name,
                                   void *opaque, Error **errp)
 {
@@ -1774,25 +1844,29 @@ static void knpu_set_inject_queue(Object *obj, Visitor *v, const char *name,
                                   void *opaque, Error **errp)
 {
     KnpuState *s = KNPU(obj);
-    bool hang = !strcmp(name, "inject-hang-queue");
+    bool realized = DEVICE(obj)->realized;
     int32_t val;
 
     if (!visit_type_int32(v, name, &val, errp)) {
         return;
     }
-    if (val < -1 || (val >= 0 && val >= (int32_t)s->num_queues)) {
+    if (val < -1 || val >= KNPU_MAX_QUEUES ||
+        (realized && val >= (int32_t)s->num_queues)) {
         error_setg(errp, "%s: queue %d out of range", name, val);
         return;
     }
     if (val < 0) {
         return;
     }
-    trace_knpu_inject(name, val);
     qemu_mutex_lock(&s->lock);
-    if (hang) {
-        s->queues[val].inject_hang = true;
+    if (!realized) {
+        if (!strcmp(name, "inject-hang-queue")) {
+            s->boot_inject_hang = val;
+        } else {
+            s->boot_inject_mmu_fault = val;
+        }
     } else {
-        s->queues[val].inject_mmu_fault = true;
+        knpu_inject_locked(s, name, val);
     }
     qemu_mutex_unlock(&s->lock);
 }
@@ -1817,37 +1891,33 @@ static void knpu_set_inject_bool(Object *obj, Visitor *v, const char *name,
                                  void *opaque, Error **errp)
 {
     KnpuState *s = KNPU(obj);
+    bool realized = DEVICE(obj)->realized;
     bool val;
-    unsigned i;
 
     if (!visit_type_bool(v, name, &val, errp)) {
         return;
     }
-    trace_knpu_inject(name, val);
     qemu_mutex_lock(&s->lock);
-    if (!strcmp(name, "inject-uncorrectable")) {
-        if (val) {
-            qatomic_set(&s->fatal, true);
-            s->err_uncorrectable++;
-            knpu_event_locked(s, KNPU_EVENT_UNCORRECTABLE);
+    if (!strcmp(name, "inject-overheat")) {
+        /* A level, not an event: it holds until cleared. */
+        trace_knpu_inject(name, val);
+        if (realized) {
+            knpu_thermal_update_locked(s);
         }
-    } else if (!strcmp(name, "inject-correctable")) {
-        if (val) {
-            s->err_correctable++;
-            knpu_event_locked(s, KNPU_EVENT_CORRECTABLE);
-        }
-    } else if (!strcmp(name, "inject-surprise-removal")) {
-        if (val && !s->removed) {
-            qatomic_set(&s->removed, true);
-            for (i = 0; i < s->num_queues; i++) {
-                knpu_queue_abort_locked(s, i);
-            }
-            bitmap_zero(s->irq_pending, KNPU_MAX_VECTORS);
-        }
-    } else if (!strcmp(name, "inject-overheat")) {
-        knpu_thermal_update_locked(s);
         s->overheat = val;
-        knpu_thermal_update_locked(s);
+        if (realized) {
+            knpu_thermal_update_locked(s);
+        }
+    } else if (val && !realized) {
+        if (!strcmp(name, "inject-uncorrectable")) {
+            s->boot_inject_uncorrectable = true;
+        } else if (!strcmp(name, "inject-correctable")) {
+            s->boot_inject_correctable = true;
+        } else {
+            s->boot_inject_removal = true;
+        }
+    } else if (val) {
+        knpu_inject_locked(s, name, val);
     }
     qemu_mutex_unlock(&s->lock);
 }
@@ -1873,6 +1943,9 @@ static void knpu_reset(DeviceState *dev)
     trace_knpu_reset(flr ? "flr" : "power-on");
     qemu_mutex_lock(&s->lock);
     knpu_reset_locked(s, !flr);
+    if (!flr) {
+        knpu_apply_boot_injections_locked(s);
+    }
     qemu_mutex_unlock(&s->lock);
     if (!flr && s->devmem_ptr) {
         /* Power-on: device memory reads as zero (cheaply, when possible). */
@@ -1950,10 +2023,6 @@ static void knpu_realize(PCIDevice *pdev, Error **errp)
         msix_vector_use(pdev, i);
     }
 
-    qemu_mutex_init(&s->lock);
-    qemu_mutex_init(&s->sem_lock);
-    qemu_cond_init(&s->work_cond);
-    qemu_cond_init(&s->idle_cond);
     s->irq_bh = qemu_bh_new_guarded(knpu_irq_bh, s,
                                     &DEVICE(pdev)->mem_reentrancy_guard);
     s->stopping = false;
@@ -1998,11 +2067,31 @@ static void knpu_exit(PCIDevice *pdev)
         g_free(core->bounce);
     }
     qemu_bh_delete(s->irq_bh);
+    s->irq_bh = NULL;
+    msix_uninit(pdev, &s->msix_bar, &s->msix_bar);
+}
+
+static void knpu_instance_init(Object *obj)
+{
+    KnpuState *s = KNPU(obj);
+
+    /* Fault-injection properties may be set before realize. */
+    qemu_mutex_init(&s->lock);
+    qemu_mutex_init(&s->sem_lock);
+    qemu_cond_init(&s->work_cond);
+    qemu_cond_init(&s->idle_cond);
+    s->boot_inject_hang = -1;
+    s->boot_inject_mmu_fault = -1;
+}
+
+static void knpu_instance_finalize(Object *obj)
+{
+    KnpuState *s = KNPU(obj);
+
     qemu_cond_destroy(&s->work_cond);
     qemu_cond_destroy(&s->idle_cond);
     qemu_mutex_destroy(&s->sem_lock);
     qemu_mutex_destroy(&s->lock);
-    msix_uninit(pdev, &s->msix_bar, &s->msix_bar);
 }
 
 /*
@@ -2069,6 +2158,8 @@ static const TypeInfo knpu_info = {
     .name = TYPE_KNPU,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(KnpuState),
+    .instance_init = knpu_instance_init,
+    .instance_finalize = knpu_instance_finalize,
     .class_init = knpu_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_PCIE_DEVICE },

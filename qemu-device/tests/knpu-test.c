@@ -667,8 +667,10 @@ static void test_fill_copy(void)
     g_assert_cmpuint(jobs, ==, 1);
     g_assert_cmpuint(bytes, ==, nbytes + 2 * nbytes + 8 + 200 + 128);
 
-    /* A NOP descriptor completes and writes its fence; without IRQ no
-     * interrupt status is raised. */
+    /*
+     * A NOP descriptor completes and writes its fence; without IRQ no
+     * interrupt status is raised.
+     */
     qwr(&k, q, KNPU_Q_IRQ_STATUS, KNPU_Q_IRQ_COMPLETE);
     g_assert_cmphex(qrd(&k, q, KNPU_Q_IRQ_STATUS), ==, 0);
     memset(&j, 0, sizeof(j));
@@ -799,8 +801,10 @@ static void test_errors(void)
     g_assert_cmpuint(rd(&k, KNPU_REG_MMU_FAULT_COUNT), ==, faults + 1);
     recover(&k, q, 3);
 
-    /* Copy running off the end of a mapping: faults at the first unmapped
-     * byte, after the mapped part was written. */
+    /*
+     * Copy running off the end of a mapping: faults at the first unmapped
+     * byte, after the mapped part was written.
+     */
     p.n = 0;
     EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 8192, 0xabababab);
     e = run_bad(&k, q, &p, args, 4, KNPU_ERR_MMU_FAULT);
@@ -830,8 +834,10 @@ static void test_errors(void)
     run_bad(&k, q, &p, args, 4, KNPU_ERR_OPCODE_UNSUPPORTED);
     recover(&k, q, 7);
 
-    /* Wrong operand count; undefined flags; address operand immediate;
-     * value slot >= 2^32. */
+    /*
+     * Wrong operand count; undefined flags; address operand immediate;
+     * value slot >= 2^32.
+     */
     p.n = 0;
     EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 4);
     run_bad(&k, q, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
@@ -920,8 +926,10 @@ static void test_errors(void)
         recover(&k, q, 20);
     }
 
-    /* Program fetch fault: the second instruction's page is not mapped.
-     * The first instruction ran; PC is the second one. */
+    /*
+     * Program fetch fault: the second instruction's page is not mapped.
+     * The first instruction ran; PC is the second one.
+     */
     {
         uint64_t prog_pa = galloc(&k, 4096);
         const uint64_t va_prog = 0x32000000 + 4096 - 24;
@@ -1051,8 +1059,10 @@ static void test_queue_config(void)
     knpu_stop(&k);
 }
 
-/* SEM_WAIT holds a core until the semaphore is signalled; busy time and
- * Q_STATUS.RUNNING show it; Q_CTRL.RESET aborts such a job. */
+/*
+ * SEM_WAIT holds a core until the semaphore is signalled; busy time and
+ * Q_STATUS.RUNNING show it; Q_CTRL.RESET aborts such a job.
+ */
 static void test_semaphores(void)
 {
     Knpu k;
@@ -1244,6 +1254,74 @@ static void test_inject(void)
     knpu_stop(&k);
 }
 
+/* Injections on the -device command line are in force at power-on. */
+static void test_inject_boot(void)
+{
+    Knpu k;
+    Job j;
+
+    knpu_start(&k, ",inject-overheat=on,inject-correctable=on,"
+               "inject-hang-queue=1");
+    g_assert_cmpuint(rd(&k, KNPU_REG_TEMP), >, 100000);
+    g_assert_cmphex(rd(&k, KNPU_REG_DEV_STATUS), ==,
+                    KNPU_DEV_STATUS_READY | KNPU_DEV_STATUS_THROTTLED);
+    g_assert_cmpuint(rd(&k, KNPU_REG_ERR_CORRECTABLE), ==, 1);
+    g_assert_cmphex(rd(&k, KNPU_REG_EVENT_STATUS), ==,
+                    KNPU_EVENT_CORRECTABLE | KNPU_EVENT_THERMAL);
+
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    queue_setup(&k, 1, 0);
+    run_good_job(&k, 0, 1);
+    memset(&j, 0, sizeof(j));
+    j.d.type = KNPU_DESC_TYPE_NOP;
+    j.d.fence_value = 5;
+    submit(&k, 1, &j.d);
+    g_usleep(20000);
+    g_assert_cmphex(qrd(&k, 1, KNPU_Q_STATUS), ==,
+                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    queue_reset(&k, 1);
+    queue_setup(&k, 1, 0);
+    submit(&k, 1, &j.d);
+    expect_done(&k, 1, 1, 5);
+    knpu_stop(&k);
+
+    knpu_start(&k, ",inject-uncorrectable=on");
+    g_assert_cmphex(rd(&k, KNPU_REG_DEV_STATUS), ==,
+                    KNPU_DEV_STATUS_READY | KNPU_DEV_STATUS_FATAL);
+    g_assert_cmpuint(rd(&k, KNPU_REG_ERR_UNCORRECTABLE), ==, 1);
+    knpu_stop(&k);
+}
+
+/* Hot-unplug while a core is busy with a job that never ends. */
+static void test_unplug(void)
+{
+    Knpu k;
+    const uint64_t va_sem = 0x60000000;
+    uint64_t sem_pa, args[1] = { va_sem };
+    Prog p = { .n = 0 };
+    Job j;
+
+    knpu_start(&k, ",addr=06.0");
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    sem_pa = galloc(&k, 4096);
+    map_range(&k, va_sem, sem_pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
+    load_kernel(&k, &j, &p, args, 1, 1);
+    submit(&k, 0, &j.d);
+    g_usleep(20000);
+    g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS) & KNPU_Q_STATUS_RUNNING, ==,
+                    KNPU_Q_STATUS_RUNNING);
+
+    qpci_unplug_acpi_device_test(k.qts, "npu", 0x06);
+    /* The job died with the device: the semaphore makes it run no more. */
+    qtest_writeq(k.qts, sem_pa, 1);
+    g_usleep(20000);
+    g_assert_cmpuint(qtest_readq(k.qts, k.q[0].fence), ==, 0);
+    knpu_stop(&k);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1256,5 +1334,7 @@ int main(int argc, char **argv)
     qtest_add_func("/knpu/queue/semaphores", test_semaphores);
     qtest_add_func("/knpu/mmu/tlb", test_tlb);
     qtest_add_func("/knpu/inject", test_inject);
+    qtest_add_func("/knpu/inject-boot", test_inject_boot);
+    qtest_add_func("/knpu/unplug", test_unplug);
     return g_test_run();
 }

@@ -174,4 +174,6 @@ if [ "$(cat "$KNPU_QEMU_BIN" 2>/dev/null)" != "$wrapper" ]; then
 	chmod 755 "$KNPU_QEMU_BIN.tmp.$$"
 	mv -f "$KNPU_QEMU_BIN.tmp.$$" "$KNPU_QEMU_BIN"
 fi
+# The tree in use, for tools such as scripts/qemu/checkpatch.sh.
+ln -sfn "$TREE" "$QROOT/tree"
 knpu_log "qemu: $KNPU_QEMU_BIN ; qtest: $KNPU_QTEST_BIN"
