@@ -171,7 +171,8 @@ static const struct file_operations knpu_fops = {
 };
 
 static const struct drm_driver knpu_driver = {
-	.driver_features = DRIVER_GEM | DRIVER_COMPUTE_ACCEL,
+	.driver_features = DRIVER_GEM | DRIVER_COMPUTE_ACCEL | DRIVER_SYNCOBJ |
+			   DRIVER_SYNCOBJ_TIMELINE,
 	.open = knpu_open,
 	.postclose = knpu_postclose,
 	.show_fdinfo = knpu_show_fdinfo,

@@ -270,6 +270,7 @@ int main(int argc, char **argv)
 			struct drm_knpu_sync ins = { .handle = sc.handle };
 
 			s.flags = 0;
+			s.fence_fd = 0;
 			s.out_sync_count = 0;
 			s.in_sync_count = 1;
 			s.in_syncs = (uintptr_t)&ins;

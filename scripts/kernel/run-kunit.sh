@@ -71,7 +71,7 @@ fi
 
 mkdir -p "$builddir"
 cd "$overlay"
-knpu_log "kunit: build dir $builddir"
+knpu_log "kunit: build dir $builddir, QEMU $(command -v qemu-system-x86_64)"
 t0=$(date +%s)
 rc=0
 python3 tools/testing/kunit/kunit.py run \
