@@ -272,11 +272,17 @@ struct drm_knpu_submit {
 	__u32 flags;
 	/** @program_va: in, device VA of the program, 4-byte aligned. */
 	__u64 program_va;
-	/** @program_size: in, bytes, a non-zero multiple of 4, at most %KNPU_MAX_PROGRAM_SIZE. */
+	/**
+	 * @program_size: in, bytes, a non-zero multiple of 4, at most
+	 * %KNPU_MAX_PROGRAM_SIZE.
+	 */
 	__u32 program_size;
 	/** @args_size: in, bytes, a multiple of 8, at most %KNPU_MAX_ARGS_SIZE. */
 	__u32 args_size;
-	/** @args_va: in, device VA of the argument table, 8-byte aligned; ignored when @args_size is 0. */
+	/**
+	 * @args_va: in, device VA of the argument table, 8-byte aligned;
+	 * ignored when @args_size is 0.
+	 */
 	__u64 args_va;
 	/** @bo_handles: in, user pointer to an array of @bo_count __u32 GEM handles. */
 	__u64 bo_handles;
@@ -348,7 +354,11 @@ struct drm_knpu_wait {
 	__s64 timeout_ns;
 	/** @status: out, KNPU_JOB_*. */
 	__u32 status;
-	/** @error: out, KNPU_ERR_* when @status is %KNPU_JOB_FAILED, else zero. */
+	/**
+	 * @error: out, KNPU_ERR_* when @status is %KNPU_JOB_FAILED;
+	 * %KNPU_ERR_DEVICE_LOST for a job canceled because the device was lost;
+	 * zero otherwise (including jobs canceled behind a failed job).
+	 */
 	__u32 error;
 	/**
 	 * @error_addr: out, for %KNPU_ERR_MMU_FAULT the faulting device virtual
