@@ -37,7 +37,8 @@ set(_knpu_guest_env "KNPU_BUILD=${CMAKE_BINARY_DIR}")
 
 # --- host tier: qtest ------------------------------------------------------
 add_test(NAME qtest COMMAND ${CMAKE_SOURCE_DIR}/scripts/qemu/run-qtest.sh)
-set_tests_properties(qtest PROPERTIES LABELS "host;qtest" TIMEOUT 300)
+# run-qtest.sh builds QEMU first when it is missing (3-4 min).
+set_tests_properties(qtest PROPERTIES LABELS "host;qtest" TIMEOUT 900)
 
 # --- KUnit tier -------------------------------------------------------------
 # A cold kunit kernel build takes 3-5.5 minutes on 2 cores.

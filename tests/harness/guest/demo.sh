@@ -11,9 +11,9 @@ echo "$(uname -sr) ($(nproc) vCPUs, $(awk '/MemTotal/ { printf "%d MiB", $2 / 10
 hr "virtual NPUs on the PCI bus"
 found=0
 for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/class")" = 0x120000 ] || [ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1234:0x4b4e ] || continue
+	[ "$(<"$d/class")" = 0x120000 ] || [ "$(<"$d/vendor"):$(<"$d/device")" = 0x1234:0x4b4e ] || continue
 	found=$((found + 1))
-	v=$(cat "$d/vendor") dv=$(cat "$d/device") rev=$(cat "$d/revision")
+	v=$(<"$d/vendor") dv=$(<"$d/device") rev=$(<"$d/revision")
 	drv=$(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null)
 	read -r s e _ < <(sed -n 3p "$d/resource")
 	bar2="$((((e - s) + 1) >> 20)) MiB"

@@ -69,20 +69,20 @@ check qmp_bridge t_qmp
 # --- the virtual NPU on the PCI bus ------------------------------------------------
 devs=()
 for d in /sys/bus/pci/devices/*; do
-	[ "$(cat "$d/vendor")" = $VENDOR ] && [ "$(cat "$d/device")" = $DEVICE ] && devs+=("$d")
+	[ "$(<"$d/vendor")" = $VENDOR ] && [ "$(<"$d/device")" = $DEVICE ] && devs+=("$d")
 done
 if [ ${#devs[@]} -eq "$expect" ]; then
 	result OK pci_devices_present "${#devs[@]} knpu device(s): ${devs[*]##*/}"
 else
 	result FAIL pci_devices_present "found ${#devs[@]} device(s) $VENDOR:$DEVICE, expected $expect" \
-		"$(for d in /sys/bus/pci/devices/*; do echo "${d##*/} $(cat $d/vendor):$(cat $d/device) class $(cat $d/class)"; done | tr '\n' ';')"
+		"$(for d in /sys/bus/pci/devices/*; do echo "${d##*/} $(<$d/vendor):$(<$d/device) class $(<$d/class)"; done | tr '\n' ';')"
 fi
 
 ident_ok=1 ident_msg=()
 bars_ok=1 bars_msg=()
 for d in "${devs[@]}"; do
 	for f in class:$CLASS revision:$REVISION subsystem_vendor:$SUBVENDOR subsystem_device:$SUBDEVICE; do
-		got=$(cat "$d/${f%%:*}")
+		got=$(<"$d/${f%%:*}")
 		[ "$got" = "${f#*:}" ] || { ident_ok=0; ident_msg+=("${d##*/} ${f%%:*} is $got, expected ${f#*:}"); }
 	done
 	# resource: one line per BAR: start end flags (IORESOURCE_MEM 0x200,
@@ -119,7 +119,7 @@ for nd in "${nodes[@]}"; do
 	major=$(stat -c %t "$nd")
 	[ $((16#$major)) = 261 ] || node_msg+=("$nd has major $((16#$major)), expected 261 (accel)")
 	pci=$(readlink -f "/sys/class/accel/${nd##*/}/device")
-	[ "$(cat "$pci/vendor" 2>/dev/null)" = $VENDOR ] || node_msg+=("/sys/class/accel/${nd##*/}/device is not a knpu device")
+	[ "$(<"$pci/vendor")" = $VENDOR ] 2>/dev/null || node_msg+=("/sys/class/accel/${nd##*/}/device is not a knpu device")
 done
 if [ ${#node_msg[@]} -eq 0 ]; then result OK accel_nodes "$(ls -l /dev/accel 2>/dev/null | tail -n +2 | tr -s ' ' | tr '\n' ';')"; else result FAIL accel_nodes "${node_msg[@]}"; fi
 
