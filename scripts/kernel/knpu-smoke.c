@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * knpu-smoke: exercises knpu.ko through its raw ioctls, against the device,
- * in the guest. A driver bring-up check, independent of libnpu: params,
- * buffers and mmap, queues, a DMA_FILL job with a syncobj out-fence and
- * WAIT, a bad job that bans its queue, an MMU fault, argument validation.
+ * in the guest. A driver bring-up check, independent of libnpu.
+ *
+ *   knpu-smoke basic [NODE]   params, buffers and mmap, queues, DMA_FILL jobs,
+ *                             syncobj/sync_file fences, WAIT, validation, MMU
+ *                             faults and bad opcodes banning their queue
+ *   knpu-smoke hang [NODE]    a hung job (QMP fault injection) times out
+ *   knpu-smoke unplug [NODE]  PCI remove with the file open and a job in flight
+ *
  * Prints TAP; exits non-zero on a failure.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,22 +149,14 @@ static int wait_job(uint32_t queue, uint64_t seqno, struct drm_knpu_wait *w)
 	return xioctl(DRM_IOCTL_KNPU_WAIT, w);
 }
 
-int main(int argc, char **argv)
+static int test_basic(void)
 {
-	const char *path = argc > 1 ? argv[1] : "/dev/accel/accel0";
 	struct bo prog, args, data, ro;
 	struct drm_knpu_wait w;
 	uint32_t q, q2, handles[3];
 	uint64_t seqno, *slots;
 	uint32_t *code, *out;
 	int ret, i, ok;
-
-	printf("TAP version 13\n");
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		printf("Bail out! open %s: %s\n", path, strerror(errno));
-		return 1;
-	}
 
 	CHECK(param(KNPU_PARAM_UAPI_VERSION) == (KNPU_UAPI_VERSION_MAJOR << 16 | KNPU_UAPI_VERSION_MINOR),
 	      "uapi version 0x%llx", (unsigned long long)param(KNPU_PARAM_UAPI_VERSION));
@@ -398,8 +396,176 @@ int main(int argc, char **argv)
 		      last_err);
 	}
 
+	return 0;
+}
+
+/* Runs a QMP command on the QEMU running this guest (tests/harness). */
+static int qmp(const char *cmd)
+{
+	const char *tool = getenv("KNPU_QMP");
+	char buf[512];
+
+	if (!tool)
+		return -1;
+	snprintf(buf, sizeof(buf), "%s %s >/dev/null", tool, cmd);
+	return system(buf);
+}
+
+/* A job that fills 4 bytes of @data with @pattern; returns the submit result. */
+struct fixture {
+	struct bo prog, args, data;
+	uint32_t handles[3];
+};
+
+static void fixture_init(struct fixture *f)
+{
+	if (bo_new(&f->prog, 4096, 0) || bo_new(&f->args, 4096, 0) || bo_new(&f->data, 4096, 0)) {
+		printf("Bail out! cannot create buffers\n");
+		exit(1);
+	}
+	((uint64_t *)f->args.map)[0] = f->data.va;
+	emit_fill(f->prog.map, 0, 4, 0x600d);
+	f->handles[0] = f->prog.handle;
+	f->handles[1] = f->args.handle;
+	f->handles[2] = f->data.handle;
+}
+
+static int fixture_submit(struct fixture *f, uint32_t queue, uint64_t *seqno)
+{
+	return submit(queue, &f->prog, 24, &f->args, 8, f->handles, 3, 0, seqno);
+}
+
+/*
+ * A hung job (fault injection on hardware queue 0, the first one a fresh
+ * device hands out): the driver's timeout (load knpu.ko with a short
+ * job_timeout_ms) resets the queue and bans it; other queues go on.
+ */
+static int test_hang(void)
+{
+	struct drm_knpu_wait w;
+	struct fixture f;
+	uint64_t seqno;
+	uint32_t q, q2;
+	int64_t t0;
+	int ret;
+
+	fixture_init(&f);
+	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	CHECK(q && qmp("qom-set knpu0 inject-hang-queue 0") == 0, "hang armed on queue %u", q);
+	t0 = now_ns();
+	ret = fixture_submit(&f, q, &seqno);
+	ret = ret ?: wait_job(q, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED && w.error == KNPU_ERR_TIMEOUT,
+	      "hung job times out: %d status %u error 0x%x after %lld ms", ret, w.status,
+	      w.error, (long long)(now_ns() - t0) / 1000000);
+	ret = fixture_submit(&f, q, &seqno);
+	CHECK(ret == -ECANCELED, "its queue is banned (%d)", ret);
+
+	q2 = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	ret = fixture_submit(&f, q2, &seqno);
+	ret = ret ?: wait_job(q2, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_OK, "another queue runs jobs (%d, %u)", ret,
+	      w.status);
+	{
+		struct drm_knpu_queue_destroy d = { .queue_id = q };
+
+		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &d) == 0, "banned queue destroyed");
+	}
+	/* The hardware queue it had is reset and usable again. */
+	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	ret = fixture_submit(&f, q, &seqno);
+	ret = ret ?: wait_job(q, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_OK, "its hardware queue works again (%d, %u)",
+	      ret, w.status);
+	return 0;
+}
+
+struct waiter {
+	uint32_t queue;
+	uint64_t seqno;
+	struct drm_knpu_wait w;
+	int ret;
+};
+
+static void *waiter_fn(void *arg)
+{
+	struct waiter *wt = arg;
+
+	wt->ret = wait_job(wt->queue, wt->seqno, &wt->w);
+	return NULL;
+}
+
+/*
+ * The device is removed (PCI remove through sysfs) while a client has it
+ * open, with a hung job in flight and a thread waiting on it.
+ */
+static int test_unplug(const char *node)
+{
+	char link[256], path[512], *bdf;
+	struct drm_knpu_get_param gp = { .param = KNPU_PARAM_NUM_CORES };
+	struct waiter wt = { 0 };
+	struct fixture f;
+	pthread_t thr;
+	ssize_t n;
+	int sfd, ret;
+
+	snprintf(path, sizeof(path), "/sys/class/accel/%s/device", strrchr(node, '/') + 1);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0) {
+		printf("Bail out! readlink %s\n", path);
+		return 1;
+	}
+	link[n] = 0;
+	bdf = strrchr(link, '/') + 1;
+
+	fixture_init(&f);
+	wt.queue = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	CHECK(wt.queue && qmp("qom-set knpu0 inject-hang-queue 0") == 0, "hang armed");
+	ret = fixture_submit(&f, wt.queue, &wt.seqno);
+	CHECK(ret == 0, "hung job submitted");
+	pthread_create(&thr, NULL, waiter_fn, &wt);
+	usleep(300000);
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", bdf);
+	sfd = open(path, O_WRONLY);
+	ret = sfd >= 0 && write(sfd, "1", 1) == 1 ? 0 : -errno;
+	if (sfd >= 0)
+		close(sfd);
+	CHECK(ret == 0, "device %s removed with the file open", bdf);
+
+	pthread_join(thr, NULL);
+	CHECK(wt.ret == 0 && wt.w.status == KNPU_JOB_CANCELED &&
+	      wt.w.error == KNPU_ERR_DEVICE_LOST,
+	      "the waiter sees the job lost: %d status %u error 0x%x", wt.ret, wt.w.status,
+	      wt.w.error);
+	CHECK(xioctl(DRM_IOCTL_KNPU_GET_PARAM, &gp) == -ENODEV, "ioctls fail with ENODEV");
+	CHECK(((volatile uint32_t *)f.data.map)[0] == 0, "the CPU mapping stays readable");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "basic";
+	const char *path = argc > 2 ? argv[2] : "/dev/accel/accel0";
+
+	printf("TAP version 13\n# knpu-smoke %s on %s\n", mode, path);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		printf("Bail out! open %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+
+	if (!strcmp(mode, "basic"))
+		test_basic();
+	else if (!strcmp(mode, "hang"))
+		test_hang();
+	else if (!strcmp(mode, "unplug"))
+		test_unplug(path);
+	else
+		printf("Bail out! unknown mode %s\n", mode);
+
 	printf("1..%d\n", count);
 	printf("%d passed, %d failed\n", count - failures, failures);
 	close(fd);
-	return failures ? 1 : 0;
+	return failures || !count ? 1 : 0;
 }

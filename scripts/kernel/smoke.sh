@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build knpu-smoke (raw-ioctl bring-up test of knpu.ko) and run it in the
-# guest with the project's harness: `make kernel-smoke`.
+# Build knpu-smoke (raw-ioctl bring-up test of knpu.ko) and run its phases
+# (basic, hang, unplug) in the guest with the project's harness:
+# `make kernel-smoke`.
 # Extra arguments go to tests/harness/guest-run.sh (e.g. --devices 2).
 # shellcheck source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -8,7 +9,9 @@
 knpu_apt_install gcc libdrm-dev
 out=$KNPU_CACHE/kernel-smoke
 mkdir -p "$out"
-gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers -o "$out/knpu-smoke" \
+gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers -pthread -o "$out/knpu-smoke" \
 	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/scripts/kernel/knpu-smoke.c"
 cd "$KNPU_ROOT"
-exec tests/harness/guest-run.sh --name kernel-smoke "$@" -- "$out/knpu-smoke"
+# A short job timeout so that the hang phase is quick.
+exec tests/harness/guest-run.sh --name kernel-smoke --module-params job_timeout_ms=2000 "$@" -- \
+	"$KNPU_ROOT/scripts/kernel/smoke-guest.sh" "$out/knpu-smoke"
