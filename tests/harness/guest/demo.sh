@@ -33,8 +33,11 @@ fi
 
 hr "driver"
 if [ -d /sys/module/knpu ]; then
-	echo "knpu.ko loaded: version $(cat /sys/module/knpu/version 2>/dev/null || modinfo -F version /sys/module/knpu 2>/dev/null || echo '?'), srcversion $(cat /sys/module/knpu/srcversion 2>/dev/null), taint $(cat /sys/module/knpu/taint 2>/dev/null)"
-	dmesg | grep -i knpu | tail -n 8
+	ver=$(cat /sys/module/knpu/version 2>/dev/null)
+	[ -n "$ver" ] || ver=$(dmesg | sed -n 's/.*\[drm\] Initialized knpu \([^ ]*\) .*/\1/p' | head -n1)
+	sv=$(cat /sys/module/knpu/srcversion 2>/dev/null)
+	echo "knpu.ko loaded: driver version ${ver:-?}${sv:+, srcversion $sv}, taint $(cat /sys/module/knpu/taint 2>/dev/null) (out-of-tree, unsigned)"
+	dmesg | grep -E 'knpu' | grep -vE 'taints kernel|module verification' | sed 's/^\[ *[0-9.]*\] /  /' | tail -n 8
 else
 	echo "knpu.ko is not loaded"
 fi
