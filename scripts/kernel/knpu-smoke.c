@@ -301,6 +301,25 @@ static int test_basic(void)
 		}
 	}
 
+	/* fdinfo: standard DRM client usage keys */
+	{
+		char path[64], buf[4096];
+		ssize_t n;
+		int ffd;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		ffd = open(path, O_RDONLY);
+		n = ffd >= 0 ? read(ffd, buf, sizeof(buf) - 1) : -1;
+		if (ffd >= 0)
+			close(ffd);
+		buf[n > 0 ? n : 0] = 0;
+		CHECK(strstr(buf, "drm-driver:\tknpu") && strstr(buf, "drm-client-id:") &&
+		      strstr(buf, "drm-engine-npu:") && strstr(buf, "drm-total-memory:") &&
+		      strstr(buf, "drm-resident-memory:"), "fdinfo has the DRM usage keys");
+		if (!strstr(buf, "drm-engine-npu:"))
+			printf("# %s\n", buf);
+	}
+
 	/* Validation */
 	{
 		struct drm_knpu_submit s = {

@@ -14,4 +14,4 @@ gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers -pthread -o "$out/knpu-
 cd "$KNPU_ROOT"
 # A short job timeout so that the hang phase is quick.
 exec tests/harness/guest-run.sh --name kernel-smoke --module-params job_timeout_ms=2000 "$@" -- \
-	"$KNPU_ROOT/scripts/kernel/smoke-guest.sh" "$out/knpu-smoke"
+	"$KNPU_ROOT/scripts/kernel/smoke-guest.sh" "$out/knpu-smoke" "$KNPU_ROOT/kernel/knpu.ko"
