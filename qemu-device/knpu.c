@@ -1538,6 +1538,8 @@ static void knpu_queue_enable_locked(KnpuState *s, unsigned qid)
     knpu_queue_clear_error_locked(q);
     q->enabled = true;
     q->head = q->tail = q->db_tail = 0;
+    /* A job still running from before a disable must not touch the ring. */
+    q->gen++;
     trace_knpu_queue_enable(qid, q->ring_base, q->ring_size,
                             KNPU_Q_CONFIG_ASID(q->config),
                             KNPU_Q_CONFIG_PRIO(q->config));

@@ -37,6 +37,8 @@ typedef struct Knpu {
     QPCIBar bar0;
     QPCIBar bar2;
     uint64_t root;          /* level-0 table of TEST_ASID */
+    unsigned nkernels;      /* programs loaded so far */
+    uint64_t last_args_va;
     KnpuQ q[NUM_QUEUES];
 } Knpu;
 
@@ -201,20 +203,24 @@ static void emit(Prog *p, uint32_t opcode, uint32_t dtype, uint32_t flags,
         emit(p, op, dt, fl, am, G_N_ELEMENTS(ops_), ops_);          \
     } while (0)
 
-/* Program and argument table live at these VAs, mapped read-only. */
-#define VA_PROG  0x40000000ull
-#define VA_ARGS  0x40100000ull
+/*
+ * Each job's program and argument table get pages of their own, mapped
+ * read-only from VA_KERNELS on, so that jobs queued together do not share
+ * them.
+ */
+#define VA_KERNELS  0x10000000000ull
 
 typedef struct Job {
     KnpuDesc d;
 } Job;
 
-/* Place @p and @args in guest memory, mapped at VA_PROG and VA_ARGS. */
+/* Place @p and @args in guest memory and map them for the device. */
 static void load_kernel(Knpu *k, Job *j, const Prog *p, const uint64_t *args,
                         unsigned nargs, uint64_t fence_value)
 {
     uint64_t prog_pa = galloc(k, 4096);
     uint64_t args_pa = galloc(k, 4096);
+    uint64_t prog_va, args_va;
     unsigned i;
 
     g_assert(p->n * 4 <= 4096 && nargs * 8 <= 4096);
@@ -224,17 +230,20 @@ static void load_kernel(Knpu *k, Job *j, const Prog *p, const uint64_t *args,
     for (i = 0; i < nargs; i++) {
         qtest_writeq(k->qts, args_pa + 8 * i, args[i]);
     }
-    map_one(k, VA_PROG, prog_pa, KNPU_PTE_READ, false);
-    map_one(k, VA_ARGS, args_pa, KNPU_PTE_READ, false);
-    wr(k, KNPU_REG_MMU_TLB_INVAL, KNPU_TLB_INVAL_ALL);
+    prog_va = VA_KERNELS + k->nkernels * 0x2000;
+    args_va = prog_va + 0x1000;
+    k->nkernels++;
+    k->last_args_va = args_va;
+    map_one(k, prog_va, prog_pa, KNPU_PTE_READ, false);
+    map_one(k, args_va, args_pa, KNPU_PTE_READ, false);
 
     memset(j, 0, sizeof(*j));
     j->d.type = KNPU_DESC_TYPE_KERNEL;
     j->d.flags = KNPU_DESC_FLAG_IRQ;
-    j->d.program_va = VA_PROG;
+    j->d.program_va = prog_va;
     j->d.program_size = p->n * 4;
     j->d.args_size = nargs * 8;
-    j->d.args_va = nargs ? VA_ARGS : 0;
+    j->d.args_va = nargs ? args_va : 0;
     j->d.fence_value = fence_value;
     j->d.job_id = fence_value;
 }
@@ -251,13 +260,17 @@ static void submit(Knpu *k, unsigned q, const KnpuDesc *d)
     qwr(k, q, KNPU_Q_DOORBELL, 1);
 }
 
-/* Wait (bounded) until queue @q has completed up to @head or stopped. */
-static uint32_t wait_queue(Knpu *k, unsigned q, uint32_t head)
+/*
+ * Wait (bounded) until queue @q has completed up to @head or stopped.
+ * Jobs run on the device's worker threads: poll, stepping the clock.
+ */
+static uint32_t wait_queue_for(Knpu *k, unsigned q, uint32_t head,
+                               int64_t timeout_us)
 {
     int64_t waited;
     uint32_t st = 0;
 
-    for (waited = 0; waited < POLL_TIMEOUT_US; waited += 100) {
+    for (waited = 0; waited < timeout_us; waited += 100) {
         st = qrd(k, q, KNPU_Q_STATUS);
         if (st & KNPU_Q_STATUS_ERROR) {
             return st;
@@ -272,6 +285,11 @@ static uint32_t wait_queue(Knpu *k, unsigned q, uint32_t head)
     g_test_message("queue %u: timeout, status 0x%x head %u", q, st,
                    qrd(k, q, KNPU_Q_HEAD));
     return st;
+}
+
+static uint32_t wait_queue(Knpu *k, unsigned q, uint32_t head)
+{
+    return wait_queue_for(k, q, head, POLL_TIMEOUT_US);
 }
 
 static void expect_done(Knpu *k, unsigned q, uint32_t head, uint64_t fence)
@@ -959,7 +977,7 @@ static void test_errors(void)
     EMIT(&p, KNPU_OP_NOP, 0, 0, 0);
     e = run_bad(&k, q, &p, args, 4, KNPU_ERR_MMU_FAULT);
     g_assert_cmpuint(KNPU_ERR_INFO_REASON(e.info), ==, KNPU_MMU_AS_INVALID);
-    g_assert_cmphex(e.addr, ==, VA_ARGS);
+    g_assert_cmphex(e.addr, ==, k.last_args_va);
     g_assert_cmphex(e.pc, ==, KNPU_ERR_PC_NONE);
     queue_reset(&k, q);
     wr(&k, KNPU_REG_AS_ROOT_LO(TEST_ASID), (uint32_t)k.root |
@@ -1254,6 +1272,244 @@ static void test_inject(void)
     knpu_stop(&k);
 }
 
+/*
+ * When more queues wait than cores are idle, higher priority wins: with
+ * both cores held by semaphore waits, a priority-0 job is queued before a
+ * priority-3 job; freeing one core runs the priority-3 job first.
+ */
+static void test_priority(void)
+{
+    Knpu k;
+    const uint64_t va = 0x60000000;
+    uint64_t pa, args[2];
+    Prog p;
+    Job j;
+    unsigned q;
+
+    knpu_start(&k, NULL);
+    mmu_setup(&k);
+    pa = galloc(&k, 4096);
+    map_range(&k, va, pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    for (q = 0; q < 4; q++) {
+        queue_setup(&k, q, q == 3 ? 3 : 0);
+    }
+
+    /* Queues 0 and 1 each hold a core: wait for sem[q] (at va + 8q). */
+    for (q = 0; q < 2; q++) {
+        args[0] = va + 8 * q;
+        p.n = 0;
+        EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
+        load_kernel(&k, &j, &p, args, 1, 1);
+        submit(&k, q, &j.d);
+    }
+    g_usleep(20000);
+    for (q = 0; q < 2; q++) {
+        g_assert_cmphex(qrd(&k, q, KNPU_Q_STATUS), ==,
+                        KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    }
+
+    /*
+     * Queues 2 (low) then 3 (high): copy the counter at va + 64 to
+     * va + 128 + 8q, then add 1 to it.
+     */
+    for (q = 2; q < 4; q++) {
+        args[0] = va + 64;
+        args[1] = va + 128 + 8 * q;
+        p.n = 0;
+        EMIT(&p, KNPU_OP_DMA_COPY, 0, 0, 3, 1, 0, 8);
+        EMIT(&p, KNPU_OP_SEM_SIGNAL, 0, KNPU_SEM_SIGNAL_ADD, 1, 0, 1);
+        load_kernel(&k, &j, &p, args, 2, 10 + q);
+        submit(&k, q, &j.d);
+    }
+    g_usleep(20000);
+    g_assert_cmpuint(qrd(&k, 2, KNPU_Q_HEAD), ==, 0);
+    g_assert_cmpuint(qrd(&k, 3, KNPU_Q_HEAD), ==, 0);
+
+    qtest_writeq(k.qts, pa, 1);         /* free queue 0's core */
+    expect_done(&k, 0, 1, 1);
+    expect_done(&k, 3, 1, 13);
+    expect_done(&k, 2, 1, 12);
+    g_assert_cmpuint(qtest_readq(k.qts, pa + 128 + 8 * 3), ==, 0);
+    g_assert_cmpuint(qtest_readq(k.qts, pa + 128 + 8 * 2), ==, 1);
+    g_assert_cmpuint(qtest_readq(k.qts, pa + 64), ==, 2);
+    g_assert_cmphex(qrd(&k, 1, KNPU_Q_STATUS), ==,
+                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    qtest_writeq(k.qts, pa + 8, 1);
+    expect_done(&k, 1, 1, 1);
+    knpu_stop(&k);
+}
+
+/* Every queue busy at once, many batches: no completion is lost. */
+static void test_stress(void)
+{
+    Knpu k;
+    const uint64_t va = 0x80000000;
+    const unsigned rounds = 6, batch = RING_ENTRIES - 1;
+    uint64_t pa[NUM_QUEUES];
+    unsigned q, r, b;
+    uint32_t want;
+
+    knpu_start(&k, NULL);
+    mmu_setup(&k);
+    for (q = 0; q < NUM_QUEUES; q++) {
+        queue_setup(&k, q, q % 4);
+        pa[q] = galloc(&k, 4096);
+        map_range(&k, va + q * 4096, pa[q], 4096,
+                  KNPU_PTE_READ | KNPU_PTE_WRITE);
+    }
+    for (r = 0; r < rounds; r++) {
+        for (q = 0; q < NUM_QUEUES; q++) {
+            for (b = 0; b < batch; b++) {
+                uint64_t args[1] = { va + q * 4096 + b * 256 };
+                uint32_t n = r * batch + b + 1;
+                Prog p = { .n = 0 };
+                Job j;
+
+                EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 256, q << 16 | n);
+                load_kernel(&k, &j, &p, args, 1, n);
+                j.d.flags = 0;
+                qtest_memwrite(k.qts, k.q[q].ring +
+                               (uint64_t)k.q[q].tail * KNPU_DESC_SIZE,
+                               &j.d, sizeof(j.d));
+                k.q[q].tail = (k.q[q].tail + 1) % RING_ENTRIES;
+            }
+            qwr(&k, q, KNPU_Q_TAIL, k.q[q].tail);
+            qwr(&k, q, KNPU_Q_DOORBELL, 1);
+        }
+        for (q = 0; q < NUM_QUEUES; q++) {
+            expect_done(&k, q, k.q[q].tail, (r + 1) * batch);
+        }
+    }
+    g_assert_cmpuint(rd64(&k, KNPU_REG_JOBS_COMPLETED_LO), ==,
+                     rounds * batch * NUM_QUEUES);
+    for (q = 0; q < NUM_QUEUES; q++) {
+        for (b = 0; b < batch; b++) {
+            want = q << 16 | ((rounds - 1) * batch + b + 1);
+            g_assert_cmphex(qtest_readl(k.qts, pa[q] + b * 256), ==, want);
+            g_assert_cmphex(qtest_readl(k.qts, pa[q] + b * 256 + 252), ==,
+                            want);
+        }
+    }
+    knpu_stop(&k);
+}
+
+/*
+ * Garbage in: random register writes, then random programs with random
+ * operands and argument tables. The device must survive, keep every write
+ * inside the job's mappings, and work normally afterwards.
+ */
+static void test_fuzz(void)
+{
+    static const uint8_t opcodes[] = {
+        KNPU_OP_NOP, KNPU_OP_DMA_COPY, KNPU_OP_DMA_FILL, KNPU_OP_BARRIER,
+        KNPU_OP_SEM_SIGNAL, KNPU_OP_SEM_WAIT, KNPU_OP_TIMESTAMP,
+        KNPU_OP_GEMM, KNPU_OP_TRANSPOSE, 0x05, 0x3f, 0xff,
+    };
+    static const uint8_t fuzz_nops[] = { 0, 3, 3, 0, 2, 2, 1, 3, 3, 0, 1, 2 };
+    static const uint8_t fuzz_amask[] = { 0, 3, 1, 0, 1, 1, 1, 7, 3, 0, 1, 0 };
+    Knpu k;
+    const uint64_t va = 0x90000000, size = 64 * 1024;
+    uint64_t pa, canary;
+    uint8_t *buf;
+    unsigned i, n, jobs = 0, errors = 0;
+    uint64_t regs_end = KNPU_REG_Q(NUM_QUEUES, 0x100);
+
+    knpu_start(&k, NULL);
+    for (i = 0; i < 2000; i++) {
+        uint64_t reg = g_test_rand_int_range(0, regs_end / 4) * 4;
+        uint32_t val = g_test_rand_bit() ? g_test_rand_int() :
+                       g_test_rand_int_range(0, 16);
+
+        if (reg == KNPU_REG_SOFT_RESET) {
+            continue;   /* covered below, and it would undo the setup */
+        }
+        wr(&k, reg, val);
+        rd(&k, g_test_rand_int_range(0, regs_end / 4) * 4);
+    }
+    g_assert_cmphex(rd(&k, KNPU_REG_ID), ==, KNPU_ID_VALUE);
+    wr(&k, KNPU_REG_SOFT_RESET, KNPU_SOFT_RESET_MAGIC);
+    g_assert_cmphex(rd(&k, KNPU_REG_DEV_STATUS), ==, KNPU_DEV_STATUS_READY);
+
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    pa = galloc(&k, size);
+    canary = galloc(&k, 4096);
+    qtest_memset(k.qts, canary, 0xcc, 4096);
+    map_range(&k, va, pa, size, KNPU_PTE_READ | KNPU_PTE_WRITE);
+
+    for (n = 0; n < 150; n++) {
+        uint64_t args[8];
+        Prog p = { .n = 0 };
+        unsigned ninsn = g_test_rand_int_range(1, 4), a;
+        uint32_t head = qrd(&k, 0, KNPU_Q_HEAD), st;
+        Job j;
+
+        for (a = 0; a < 8; a++) {
+            switch (g_test_rand_int_range(0, 6)) {
+            case 0:
+                args[a] = g_test_rand_int() | (uint64_t)g_test_rand_int() << 32;
+                break;
+            case 1:
+                args[a] = g_test_rand_int_range(0, 70000);
+                break;
+            default:
+                args[a] = va + g_test_rand_int_range(-4096, size + 4096);
+                break;
+            }
+        }
+        for (i = 0; i < ninsn; i++) {
+            unsigned o = g_test_rand_int_range(0, sizeof(opcodes));
+            uint32_t opc = opcodes[o];
+            /* Mostly well-formed: the right count, addresses from slots. */
+            bool good = g_test_rand_int_range(0, 10) < 8;
+            uint32_t nops = good ? fuzz_nops[o] : g_test_rand_int_range(0, 4);
+            uint32_t argmask = good ? fuzz_amask[o] :
+                               g_test_rand_int_range(0, 16);
+            uint32_t ops[4];
+
+            for (a = 0; a < nops; a++) {
+                ops[a] = (argmask >> a) & 1 ? g_test_rand_int_range(0, 9) :
+                         g_test_rand_int_range(0, 9000);
+            }
+            if (opc == KNPU_OP_SEM_WAIT && nops > 1) {
+                ops[1] = 0;     /* a wait that ends */
+                argmask &= 1;
+            }
+            emit(&p, opc, good || g_test_rand_bit() ? 0 : 1,
+                 good || g_test_rand_bit() ? 0 : 1, argmask, nops, ops);
+        }
+        load_kernel(&k, &j, &p, args, 8, n + 1);
+        if (!g_test_rand_int_range(0, 10)) {
+            j.d.program_size = g_test_rand_int_range(0, 80);
+        }
+        submit(&k, 0, &j.d);
+        st = wait_queue_for(&k, 0, (head + 1) % RING_ENTRIES, 2000000);
+        jobs++;
+        if (st & KNPU_Q_STATUS_ERROR) {
+            errors++;
+            qwr(&k, 0, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE | KNPU_Q_CTRL_RESUME);
+        } else if (st & KNPU_Q_STATUS_RUNNING) {
+            queue_reset(&k, 0);
+            queue_setup(&k, 0, 0);
+        }
+        g_assert_cmphex(rd(&k, KNPU_REG_ID), ==, KNPU_ID_VALUE);
+    }
+    g_test_message("fuzz: %u jobs, %u errors", jobs, errors);
+    g_assert_cmpuint(errors, >, 0);
+    g_assert_cmpuint(errors, <, jobs);
+
+    buf = g_malloc(4096);
+    qtest_memread(k.qts, canary, buf, 4096);
+    for (i = 0; i < 4096; i++) {
+        g_assert_cmphex(buf[i], ==, 0xcc);
+    }
+    g_free(buf);
+    queue_reset(&k, 0);
+    queue_setup(&k, 0, 0);
+    run_good_job(&k, 0, 1000);
+    knpu_stop(&k);
+}
+
 /* Injections on the -device command line are in force at power-on. */
 static void test_inject_boot(void)
 {
@@ -1333,6 +1589,9 @@ int main(int argc, char **argv)
     qtest_add_func("/knpu/queue/config", test_queue_config);
     qtest_add_func("/knpu/queue/semaphores", test_semaphores);
     qtest_add_func("/knpu/mmu/tlb", test_tlb);
+    qtest_add_func("/knpu/queue/priority", test_priority);
+    qtest_add_func("/knpu/queue/stress", test_stress);
+    qtest_add_func("/knpu/fuzz", test_fuzz);
     qtest_add_func("/knpu/inject", test_inject);
     qtest_add_func("/knpu/inject-boot", test_inject_boot);
     qtest_add_func("/knpu/unplug", test_unplug);
