@@ -8,6 +8,7 @@
 #   kunit                   the driver's KUnit suites        labels: kunit
 #   guest-harness           harness self-test in the guest   labels: guest;harness
 #   guest-harness-failures  the harness reports failures     labels: guest;harness
+#   guest-kernel-smoke      scripts/kernel/smoke.sh          labels: guest;kernel
 #   guest-<suite>           each in-guest GoogleTest binary  labels: guest
 #
 # In-guest GoogleTest suites: every executable target that links GoogleTest
@@ -53,6 +54,27 @@ set_tests_properties(guest-harness PROPERTIES LABELS "guest;harness" TIMEOUT 300
 add_test(NAME guest-harness-failures COMMAND ${KNPU_HARNESS_DIR}/selftest-failures.sh)
 set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TIMEOUT 400
 	ENVIRONMENT "${_knpu_guest_env}")
+
+# Guest tests that are scripts calling guest-run.sh themselves:
+#     knpu_add_guest_script(NAME script [ARGS ...] [TIMEOUT s] [LABELS ...])
+function(knpu_add_guest_script name script)
+	cmake_parse_arguments(A "" "TIMEOUT" "ARGS;LABELS" ${ARGN})
+	if(NOT A_TIMEOUT)
+		set(A_TIMEOUT 600)
+	endif()
+	math(EXPR inner "${A_TIMEOUT} - 30")
+	add_test(NAME ${name} COMMAND ${script} --timeout ${inner} ${A_ARGS}
+		WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+	set(labels guest ${A_LABELS})
+	set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${A_TIMEOUT}
+		ENVIRONMENT "${_knpu_guest_env}")
+endfunction()
+
+# The driver's raw-ioctl bring-up test (knpu-smoke: basic, hang, reload, unplug).
+if(EXISTS ${CMAKE_SOURCE_DIR}/scripts/kernel/smoke.sh)
+	knpu_add_guest_script(guest-kernel-smoke ${CMAKE_SOURCE_DIR}/scripts/kernel/smoke.sh
+		TIMEOUT 400 LABELS kernel)
+endif()
 
 set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 
