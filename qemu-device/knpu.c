@@ -111,8 +111,8 @@ typedef struct KnpuQueue {
 } KnpuQueue;
 
 typedef struct KnpuTlbEntry {
-    uint64_t tag;           /* VA page | asid, or ~0 when empty */
-    uint64_t pa;            /* target address of the 4 KiB page */
+    uint64_t tag;           /* VA of the page | asid, or ~0 when empty */
+    uint64_t pa;            /* target address of the page */
     bool devmem;
     bool read;
     bool write;
@@ -125,7 +125,8 @@ typedef struct KnpuCore {
     uint8_t *prog;          /* program bytes fetched so far */
     uint64_t *slots;        /* argument table, host order */
     uint8_t *bounce;
-    KnpuTlbEntry tlb[KNPU_TLB_ENTRIES];
+    KnpuTlbEntry tlb[KNPU_TLB_ENTRIES];         /* 4 KiB pages */
+    KnpuTlbEntry tlb_large[KNPU_TLB_ENTRIES];   /* 2 MiB pages */
     uint32_t tlb_epoch;
 
     /* s->lock */
@@ -638,22 +639,35 @@ static bool knpu_mmu_fault(KnpuJob *job, uint64_t va, bool write,
                          reason, va);
 }
 
-static KnpuTlbEntry *knpu_tlb_slot(KnpuCore *core, uint32_t asid, uint64_t va)
+static KnpuTlbEntry *knpu_tlb_slot(KnpuTlbEntry *tlb, uint32_t asid,
+                                   uint64_t va, uint64_t page)
 {
-    uint64_t vpn = va >> 12;
-
-    return &core->tlb[(vpn ^ asid) % KNPU_TLB_ENTRIES];
+    return &tlb[((va / page) ^ asid) % KNPU_TLB_ENTRIES];
 }
 
-static uint64_t knpu_tlb_tag(uint32_t asid, uint64_t va)
+static uint64_t knpu_tlb_tag(uint32_t asid, uint64_t va, uint64_t page)
 {
-    return (va & ~(KNPU_PAGE_SIZE - 1)) | asid;
+    return (va & ~(page - 1)) | asid;
+}
+
+/* A translation of @te for @va: check the access, give target and length. */
+static bool knpu_tlb_use(KnpuJob *job, KnpuTlbEntry *te, uint64_t page,
+                         uint64_t va, bool write, unsigned operand,
+                         KnpuXlat *x)
+{
+    if (write ? !te->write : !te->read) {
+        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_PERMISSION);
+    }
+    x->devmem = te->devmem;
+    x->addr = te->pa | (va & (page - 1));
+    x->len = page - (va & (page - 1));
+    return true;
 }
 
 /*
  * Translate @va of the job's address space for one access. On success
  * @x gives the target of the byte at @va and how many bytes follow it in
- * the same 4 KiB page.
+ * the same page.
  */
 static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
                            unsigned operand, KnpuXlat *x)
@@ -662,9 +676,8 @@ static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
     KnpuCore *core = job->core;
     uint32_t epoch = qatomic_read(&s->tlb_epoch);
     KnpuTlbEntry *te;
-    uint64_t root, table, pte = 0, pa;
+    uint64_t root, table, pte = 0, page, base;
     unsigned level;
-    bool devmem;
     int i;
 
     if (!(qatomic_read(&s->mmu_ctrl) & KNPU_MMU_CTRL_ENABLE)) {
@@ -676,20 +689,19 @@ static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
     if (core->tlb_epoch != epoch) {
         for (i = 0; i < KNPU_TLB_ENTRIES; i++) {
             core->tlb[i].tag = UINT64_MAX;
+            core->tlb_large[i].tag = UINT64_MAX;
         }
         core->tlb_epoch = epoch;
     }
 
-    te = knpu_tlb_slot(core, job->asid, va);
-    if (te->tag == knpu_tlb_tag(job->asid, va)) {
-        if (write ? !te->write : !te->read) {
-            return knpu_mmu_fault(job, va, write, operand,
-                                  KNPU_MMU_PERMISSION);
-        }
-        x->devmem = te->devmem;
-        x->addr = te->pa | (va & (KNPU_PAGE_SIZE - 1));
-        x->len = KNPU_PAGE_SIZE - (va & (KNPU_PAGE_SIZE - 1));
-        return true;
+    te = knpu_tlb_slot(core->tlb_large, job->asid, va, KNPU_LARGE_PAGE_SIZE);
+    if (te->tag == knpu_tlb_tag(job->asid, va, KNPU_LARGE_PAGE_SIZE)) {
+        return knpu_tlb_use(job, te, KNPU_LARGE_PAGE_SIZE, va, write,
+                            operand, x);
+    }
+    te = knpu_tlb_slot(core->tlb, job->asid, va, KNPU_PAGE_SIZE);
+    if (te->tag == knpu_tlb_tag(job->asid, va, KNPU_PAGE_SIZE)) {
+        return knpu_tlb_use(job, te, KNPU_PAGE_SIZE, va, write, operand, x);
     }
 
     root = qatomic_read(&s->as_root[job->asid]);
@@ -732,35 +744,24 @@ static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
         break;
     }
 
-    {
-        uint64_t page = level == 2 ? KNPU_LARGE_PAGE_SIZE : KNPU_PAGE_SIZE;
-        uint64_t base = pte & KNPU_PTE_ADDR_MASK;
-
-        if (base & (page - 1)) {
-            return knpu_mmu_fault(job, va, write, operand,
-                                  KNPU_MMU_PTE_INVALID);
-        }
-        devmem = pte & KNPU_PTE_DEVMEM;
-        if (devmem && (base >= s->devmem_size ||
-                       page > s->devmem_size - base)) {
-            return knpu_mmu_fault(job, va, write, operand,
-                                  KNPU_MMU_PTE_INVALID);
-        }
-        pa = base + (va & (page - 1) & ~(KNPU_PAGE_SIZE - 1));
+    page = level == 2 ? KNPU_LARGE_PAGE_SIZE : KNPU_PAGE_SIZE;
+    base = pte & KNPU_PTE_ADDR_MASK;
+    if (base & (page - 1)) {
+        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_PTE_INVALID);
+    }
+    if ((pte & KNPU_PTE_DEVMEM) &&
+        (base >= s->devmem_size || page > s->devmem_size - base)) {
+        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_PTE_INVALID);
     }
 
-    te->tag = knpu_tlb_tag(job->asid, va);
-    te->pa = pa;
-    te->devmem = devmem;
+    te = knpu_tlb_slot(page == KNPU_PAGE_SIZE ? core->tlb : core->tlb_large,
+                       job->asid, va, page);
+    te->tag = knpu_tlb_tag(job->asid, va, page);
+    te->pa = base;
+    te->devmem = pte & KNPU_PTE_DEVMEM;
     te->read = pte & KNPU_PTE_READ;
     te->write = pte & KNPU_PTE_WRITE;
-    if (write ? !te->write : !te->read) {
-        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_PERMISSION);
-    }
-    x->devmem = devmem;
-    x->addr = pa | (va & (KNPU_PAGE_SIZE - 1));
-    x->len = KNPU_PAGE_SIZE - (va & (KNPU_PAGE_SIZE - 1));
-    return true;
+    return knpu_tlb_use(job, te, page, va, write, operand, x);
 }
 
 static bool knpu_job_check_abort(KnpuJob *job)
@@ -989,7 +990,7 @@ static bool knpu_op_sem_wait(KnpuJob *job, KnpuInsn *in)
             return false;
         }
         g_usleep(delay_us);
-        delay_us = MIN(delay_us * 2, 1000);
+        delay_us = MIN(delay_us * 2, 200);
     }
 }
 

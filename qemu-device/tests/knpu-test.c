@@ -1510,6 +1510,44 @@ static void test_fuzz(void)
     knpu_stop(&k);
 }
 
+/*
+ * DMA bandwidth through 2 MiB pages: not a pass/fail criterion beyond
+ * correctness, but printed so that regressions show.
+ */
+static void test_dma_bandwidth(void)
+{
+    Knpu k;
+    const uint64_t size = 16 * 1024 * 1024, big = 2 * 1024 * 1024;
+    const uint64_t va_src = 0x200000000ull, va_dst = 0x300000000ull;
+    uint64_t src, dst, off, args[2] = { va_dst, va_src };
+    Prog p = { .n = 0 };
+    Job j;
+    gint64 t0, t1;
+
+    knpu_start(&k, NULL);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    src = QEMU_ALIGN_UP(guest_alloc(&k.qs->alloc, size + big), big);
+    dst = QEMU_ALIGN_UP(guest_alloc(&k.qs->alloc, size + big), big);
+    qtest_memset(k.qts, src, 0x3c, size);
+    for (off = 0; off < size; off += big) {
+        map_one(&k, va_src + off, src + off, KNPU_PTE_READ, true);
+        map_one(&k, va_dst + off, dst + off, KNPU_PTE_WRITE, true);
+    }
+    EMIT(&p, KNPU_OP_DMA_COPY, 0, 0, 3, 0, 1, size);
+    load_kernel(&k, &j, &p, args, 2, 1);
+    t0 = g_get_monotonic_time();
+    submit(&k, 0, &j.d);
+    expect_done(&k, 0, 1, 1);
+    t1 = g_get_monotonic_time();
+    g_test_message("DMA_COPY of %" PRIu64 " MiB: %" PRId64 " us, %.0f MB/s",
+                   size >> 20, t1 - t0, (double)size / MAX(t1 - t0, 1));
+    g_assert_cmphex(qtest_readb(k.qts, dst), ==, 0x3c);
+    g_assert_cmphex(qtest_readb(k.qts, dst + size - 1), ==, 0x3c);
+    g_assert_cmphex(qtest_readb(k.qts, dst + size), ==, 0);
+    knpu_stop(&k);
+}
+
 /* Injections on the -device command line are in force at power-on. */
 static void test_inject_boot(void)
 {
@@ -1592,6 +1630,7 @@ int main(int argc, char **argv)
     qtest_add_func("/knpu/queue/priority", test_priority);
     qtest_add_func("/knpu/queue/stress", test_stress);
     qtest_add_func("/knpu/fuzz", test_fuzz);
+    qtest_add_func("/knpu/dma-bandwidth", test_dma_bandwidth);
     qtest_add_func("/knpu/inject", test_inject);
     qtest_add_func("/knpu/inject-boot", test_inject_boot);
     qtest_add_func("/knpu/unplug", test_unplug);
