@@ -33,6 +33,11 @@ if [ -f "$KNPU_MODULE" ]; then
 	SEED_MODULES+=("${knpu_deps[@]}")
 fi
 
+# One build at a time (ctest -j, two shells).
+mkdir -p "$KNPU_CACHE/initramfs"
+exec 9>"$KNPU_CACHE/initramfs/.lock"
+flock 9
+
 # The extracted package has no modules.dep (depmod runs at install time):
 # generate one, once per ABI, in our own cache.
 moddep=$KNPU_KMODDIR/modules.dep

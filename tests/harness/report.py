@@ -74,11 +74,46 @@ def ktap(path, out):
             out["failed"].append(f"{full}  [{os.path.basename(path)}]")
 
 
+GTEST_RUN = re.compile(r"^\[ RUN      \] (\S+)")
+GTEST_END = re.compile(r"^\[ +(?:OK|FAILED|SKIPPED) +\] (\S+) \(")
+
+
+def console(path, out):
+    """The program's own output: a GoogleTest test that started and never
+    finished (crash, hang, kill) and TAP 'not ok' lines, for programs that
+    write no report file. Informational: the exit status decides."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return
+    running = None
+    for line in lines:
+        m = GTEST_RUN.match(line)
+        if m:
+            running = m.group(1)
+            continue
+        m = GTEST_END.match(line)
+        if m and m.group(1) == running:
+            running = None
+        m = TAP_RE.match(line)
+        if m and m.group(1) == "not ok" and "SKIP" not in (m.group(3) or "").upper() \
+                and "TODO" not in (m.group(3) or "").upper():
+            out["console"].append(f"FAILED (output): {line.strip()}")
+    if running:
+        out["console"].append(f"INTERRUPTED TEST: {running} started and never finished "
+                              "(crashed, hung or killed; see output.log)")
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    out = {"passed": 0, "failed": [], "skipped": 0, "broken": [], "suites_failed": []}
+    out = {"passed": 0, "failed": [], "skipped": 0, "broken": [], "suites_failed": [],
+           "console": []}
+    console(os.path.join(sys.argv[1], "output.log"), out)
+    for c in out["console"]:
+        print(c)
     reports = 0
     for dirpath, dirnames, files in os.walk(sys.argv[1]):
         dirnames[:] = [d for d in dirnames if d != ".knpu"]
