@@ -1,0 +1,181 @@
+#include "validate.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "format.hpp"
+#include "npu/npu.hpp"
+
+namespace npu_run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint32_t kPattern = 0xA5C3'5A3C;
+constexpr std::byte kHostPattern{0x11};
+constexpr std::chrono::seconds kJobTimeout{30};
+
+std::string version_text(std::uint32_t version) {
+  return fmt::format("{}.{}", version >> 16, version & 0xffff);
+}
+
+std::string firmware_text(std::uint32_t version) {
+  return fmt::format("{}.{}.{}", version >> 24, (version >> 16) & 0xff, version & 0xffff);
+}
+
+std::string supported_ops(const npu::DeviceProperties& properties) {
+  std::vector<std::string_view> names;
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    if (properties.supports(op.opcode)) {
+      names.push_back(op.mnemonic);
+    }
+  }
+  return fmt::format("{}", fmt::join(names, " "));
+}
+
+std::string supported_dtypes(const npu::DeviceProperties& properties) {
+  std::vector<std::string_view> names;
+  for (auto dtype : {npu::isa::DataType::fp32, npu::isa::DataType::fp16, npu::isa::DataType::bf16,
+                     npu::isa::DataType::int8, npu::isa::DataType::int32}) {
+    if (properties.supports(dtype)) {
+      names.push_back(npu::isa::name(dtype));
+    }
+  }
+  return fmt::format("{}", fmt::join(names, " "));
+}
+
+void print_properties(const npu::Device& device) {
+  const npu::DeviceInfo& info = device.info();
+  const npu::DeviceProperties& p = device.properties();
+  fmt::print("Device {}: {}  {}\n", info.index, info.pci_address, info.device_node);
+  fmt::print("  {:<15} {} (uapi {})\n", "driver", device.driver_version().to_string(),
+             version_text(p.uapi_version));
+  fmt::print("  {:<15} {:04x}:{:04x} rev {}, hw {}, firmware {}, serial {:#x}\n", "hardware",
+             info.vendor_id, info.device_id, p.revision, version_text(p.hw_version),
+             firmware_text(p.fw_version), p.serial);
+  fmt::print("  {:<15} {} at {} MHz\n", "cores", p.num_cores, device.clock_mhz());
+  fmt::print("  {:<15} {}\n", "queues", p.num_queues);
+  fmt::print("  {:<15} {} per core\n", "sram", format_bytes(p.sram_size));
+  fmt::print("  {:<15} {}\n", "device memory", format_bytes(p.devmem_size));
+  fmt::print("  {:<15} {}\n", "ops", supported_ops(p));
+  fmt::print("  {:<15} {}\n", "dtypes", supported_dtypes(p));
+}
+
+npu::KernelImage fill_copy_kernel() {
+  npu::KernelBuilder b("validate_fill_copy");
+  auto dst = b.arg_buffer("dst");
+  auto src = b.arg_buffer("src");
+  auto bytes = b.arg_scalar("bytes");
+  auto pattern = b.arg_scalar("pattern");
+  b.dma_fill(src, bytes, pattern).barrier().dma_copy(dst, src, bytes);
+  return b.build();
+}
+
+npu::KernelImage empty_kernel() {
+  npu::KernelBuilder b("validate_empty");
+  b.nop();
+  return b.build();
+}
+
+// The index of the first byte that is not byte (i mod 4) of the pattern.
+std::optional<std::size_t> first_mismatch(std::span<const std::byte> bytes, std::uint64_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto expected = static_cast<std::byte>((kPattern >> (8 * (i % 4))) & 0xff);
+    if (bytes[i] != expected) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+bool check_buffer(std::string_view what, npu::Buffer& buffer, std::uint64_t bytes) {
+  if (const std::optional<std::size_t> at = first_mismatch(buffer.map(), bytes)) {
+    fmt::print("  {:<15} FAIL: {} byte {} is {:#04x}\n", "dma fill+copy", what, *at,
+               std::to_integer<unsigned>(buffer.map()[*at]));
+    return false;
+  }
+  return true;
+}
+
+bool run_fill_copy(const npu::Device& device, npu::Queue& queue, std::uint64_t bytes) {
+  const npu::Kernel kernel = device.load_kernel(fill_copy_kernel());
+  npu::Buffer src = device.allocate(bytes);
+  npu::Buffer dst = device.allocate(bytes);
+  std::ranges::fill(dst.map(), kHostPattern);
+  npu::KernelArguments args = kernel.make_arguments();
+  args.set("dst", dst).set("src", src).set("bytes", bytes).set("pattern", kPattern);
+  const auto start = Clock::now();
+  const npu::JobResult result = queue.submit(kernel, args).wait(kJobTimeout);
+  const auto elapsed = Clock::now() - start;
+  if (!result.ok()) {
+    fmt::print("  {:<15} FAIL: job {} ({}) at {:#x}\n", "dma fill+copy",
+               npu::to_string(result.status), npu::to_string(result.error), result.error_address);
+    return false;
+  }
+  if (!check_buffer("source", src, bytes) || !check_buffer("destination", dst, bytes)) {
+    return false;
+  }
+  fmt::print("  {:<15} {} verified, job round trip {}\n", "dma fill+copy", format_bytes(bytes),
+             format_duration(elapsed));
+  return true;
+}
+
+bool measure_empty_jobs(const npu::Device& device, npu::Queue& queue, int samples) {
+  const npu::Kernel kernel = device.load_kernel(empty_kernel());
+  std::vector<Clock::duration> times;
+  for (int i = 0; i < samples; ++i) {
+    const auto start = Clock::now();
+    const npu::JobResult result = queue.submit(kernel, kernel.make_arguments()).wait(kJobTimeout);
+    times.push_back(Clock::now() - start);
+    if (!result.ok()) {
+      fmt::print("  {:<15} FAIL: empty job {} ({})\n", "latency", npu::to_string(result.status),
+                 npu::to_string(result.error));
+      return false;
+    }
+  }
+  std::ranges::sort(times);
+  fmt::print("  {:<15} empty job round trip: min {}, median {} ({} jobs)\n", "latency",
+             format_duration(times.front()), format_duration(times[times.size() / 2]), samples);
+  return true;
+}
+
+bool validate_device(const npu::DeviceInfo& info, const ValidateOptions& options) {
+  try {
+    const npu::Device device = npu::Device::open(info.index);
+    print_properties(device);
+    npu::Queue queue = device.create_queue();
+    const bool passed = run_fill_copy(device, queue, options.bytes) &&
+                        measure_empty_jobs(device, queue, options.latency_samples);
+    fmt::print("  {:<15} {}\n", "result", passed ? "PASS" : "FAIL");
+    return passed;
+  } catch (const std::exception& e) {
+    fmt::print("Device {}: {}  {}\n  {:<15} FAIL: {}\n", info.index, info.pci_address,
+               info.device_node, "error", e.what());
+    return false;
+  }
+}
+
+}  // namespace
+
+int validate_devices(const ValidateOptions& options) {
+  const std::vector<npu::DeviceInfo> devices = npu::enumerate_devices();
+  if (devices.empty()) {
+    fmt::print(
+        "No knpu device found: is knpu.ko loaded (lsmod), is there a /dev/accel/accel* node, "
+        "and does {} hide them?\n",
+        npu::kVisibleDevicesVariable);
+    return 1;
+  }
+  std::size_t passed = 0;
+  for (const npu::DeviceInfo& info : devices) {
+    passed += validate_device(info, options) ? 1 : 0;
+  }
+  fmt::print("Validation: {} of {} device(s) passed\n", passed, devices.size());
+  return passed == devices.size() ? 0 : 1;
+}
+
+}  // namespace npu_run
