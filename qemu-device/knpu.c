@@ -764,10 +764,20 @@ static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
     return knpu_tlb_use(job, te, page, va, write, operand, x);
 }
 
+/*
+ * Should the job stop here? True when its queue or the device is being
+ * reset (job->aborted), or when an uncorrectable error hit the device (the
+ * job fails with UNCORRECTABLE).
+ */
 static bool knpu_job_check_abort(KnpuJob *job)
 {
     if (qatomic_read(&job->q->abort)) {
         job->aborted = true;
+        return true;
+    }
+    if (qatomic_read(&job->s->fatal)) {
+        knpu_job_fail(job, KNPU_ERR_UNCORRECTABLE, KNPU_ERR_OPERAND_NONE,
+                      0, 0, 0);
         return true;
     }
     return false;
@@ -1034,7 +1044,6 @@ static bool knpu_exec_insn(KnpuJob *job, KnpuInsn *in)
 
 static bool knpu_run_program(KnpuJob *job)
 {
-    KnpuState *s = job->s;
     uint32_t size = job->desc.program_size;
     uint32_t off = 0;
     KnpuInsn *in = g_new(KnpuInsn, 1);
@@ -1047,11 +1056,6 @@ static bool knpu_run_program(KnpuJob *job)
 
         job->pc = off;
         if (knpu_job_check_abort(job)) {
-            goto out;
-        }
-        if (qatomic_read(&s->fatal)) {
-            knpu_job_fail(job, KNPU_ERR_UNCORRECTABLE, KNPU_ERR_OPERAND_NONE,
-                          0, 0, 0);
             goto out;
         }
         if (!knpu_prog_fetch(job, off + 4)) {
@@ -1278,8 +1282,10 @@ static void *knpu_worker(void *opaque)
         qemu_mutex_unlock(&s->lock);
 
         res = knpu_run_job(&job, hang, mmu_fault);
-        if (res == KNPU_JOB_OK && job.fence_addr &&
-            !knpu_job_check_abort(&job)) {
+        if (res == KNPU_JOB_OK && knpu_job_check_abort(&job)) {
+            res = job.aborted ? KNPU_JOB_ABORTED : KNPU_JOB_FAILED;
+        }
+        if (res == KNPU_JOB_OK && job.fence_addr) {
             uint64_t fence = cpu_to_le64(job.desc.fence_value);
 
             smp_wmb(); /* the job's writes before its fence */

@@ -1191,6 +1191,8 @@ static void test_inject(void)
     Knpu k;
     Job j;
     Err e;
+    Prog p = { .n = 0 };
+    uint64_t sem_pa, args[1] = { 0x60000000 };
 
     knpu_start(&k, NULL);
     mmu_setup(&k);
@@ -1247,18 +1249,35 @@ static void test_inject(void)
                              "'inject-overheat', 'value': false}}");
     g_assert_cmpuint(rd(&k, KNPU_REG_CLOCK), ==, 1000);
 
+    /* A job running when the uncorrectable error hits fails with it. */
+    sem_pa = galloc(&k, 4096);
+    map_range(&k, 0x60000000, sem_pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
+    load_kernel(&k, &j, &p, args, 1, 4);
+    submit(&k, 0, &j.d);
+    g_usleep(20000);
+    g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==,
+                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
     qtest_qmp_assert_success(k.qts, "{'execute': 'qom-set', 'arguments': "
                              "{'path': 'npu', 'property': "
                              "'inject-uncorrectable', 'value': true}}");
     g_assert_cmphex(rd(&k, KNPU_REG_DEV_STATUS) & KNPU_DEV_STATUS_FATAL, ==,
                     KNPU_DEV_STATUS_FATAL);
     g_assert_cmpuint(rd(&k, KNPU_REG_ERR_UNCORRECTABLE), ==, 1);
+    g_assert_cmphex(rd(&k, KNPU_REG_EVENT_STATUS) & KNPU_EVENT_UNCORRECTABLE,
+                    ==, KNPU_EVENT_UNCORRECTABLE);
+    e = expect_error(&k, 0, 1, KNPU_ERR_UNCORRECTABLE);
+    g_assert_cmpuint(qtest_readq(k.qts, k.q[0].fence), ==, 3);
+
+    /* No queue fetches until a reset. */
+    queue_reset(&k, 0);
+    queue_setup(&k, 0, 0);
     memset(&j, 0, sizeof(j));
     j.d.type = KNPU_DESC_TYPE_NOP;
-    j.d.fence_value = 4;
+    j.d.fence_value = 5;
     submit(&k, 0, &j.d);
     g_usleep(20000);
-    g_assert_cmpuint(qrd(&k, 0, KNPU_Q_HEAD), ==, 1);
+    g_assert_cmpuint(qrd(&k, 0, KNPU_Q_HEAD), ==, 0);
     wr(&k, KNPU_REG_SOFT_RESET, KNPU_SOFT_RESET_MAGIC);
     g_assert_cmphex(rd(&k, KNPU_REG_DEV_STATUS), ==, KNPU_DEV_STATUS_READY);
     g_assert_cmpuint(rd(&k, KNPU_REG_ERR_UNCORRECTABLE), ==, 1);
