@@ -10,7 +10,7 @@
 # QEMU source version, the configure flags and the version of our tree hooks.
 # Our own sources (qemu-device/) are re-synced into the tree on every run and
 # ninja rebuilds incrementally, so a run with no change takes seconds.
-# shellcheck source=../lib/common.sh
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 # Bump when the way qemu-device/ is hooked into the tree changes.
@@ -96,6 +96,13 @@ if [ ! -f "$SRC/.complete" ]; then
 fi
 
 # --- patched tree ---------------------------------------------------------------
+# Trees of other keys are stale (another version, flags or hooks).
+for old in "$QROOT"/tree-* "$QROOT"/src-*; do
+	if [ -d "$old" ] && [ "$old" != "$TREE" ] && [ "$old" != "$SRC" ]; then
+		knpu_log "removing stale $old"
+		rm -rf "$old"
+	fi
+done
 if [ ! -f "$TREE/.hooked" ]; then
 	knpu_log "preparing tree $TREE"
 	rm -rf "$TREE"

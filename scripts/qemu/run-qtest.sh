@@ -3,7 +3,7 @@
 # Prints TAP and a closing "N passed, N failed" line; exits non-zero on any
 # failure. Usage: run-qtest.sh [-p /knpu/test/path]...  (extra args go to the
 # glib test binary)
-# shellcheck source=../lib/common.sh
+# shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 if [ ! -x "$KNPU_QEMU_BIN" ] || [ ! -x "$KNPU_QTEST_BIN" ]; then
