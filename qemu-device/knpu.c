@@ -1607,7 +1607,7 @@ static void knpu_doorbell_locked(KnpuState *s, unsigned qid)
             knpu_queue_fail_locked(s, qid, KNPU_ERR_TAIL_INVALID,
                                    KNPU_ERR_OPERAND_NONE |
                                    (KNPU_Q_CONFIG_ASID(q->config) << 16),
-                                   q->tail, KNPU_ERR_PC_NONE, false, true);
+                                   0, KNPU_ERR_PC_NONE, false, true);
         }
         return;
     }

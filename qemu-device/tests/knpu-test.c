@@ -292,6 +292,21 @@ static uint32_t wait_queue(Knpu *k, unsigned q, uint32_t head)
     return wait_queue_for(k, q, head, POLL_TIMEOUT_US);
 }
 
+/* Wait (bounded) until a job of queue @q is on a core. */
+static void wait_running(Knpu *k, unsigned q)
+{
+    int64_t waited;
+
+    for (waited = 0; waited < POLL_TIMEOUT_US; waited += 100) {
+        if (qrd(k, q, KNPU_Q_STATUS) & KNPU_Q_STATUS_RUNNING) {
+            return;
+        }
+        g_usleep(100);
+    }
+    g_assert_cmphex(qrd(k, q, KNPU_Q_STATUS) & KNPU_Q_STATUS_RUNNING, ==,
+                    KNPU_Q_STATUS_RUNNING);
+}
+
 static void expect_done(Knpu *k, unsigned q, uint32_t head, uint64_t fence)
 {
     uint32_t st = wait_queue(k, q, head);
@@ -1048,6 +1063,7 @@ static void test_queue_config(void)
                     KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_ERROR);
     g_assert_cmphex(qrd(&k, q, KNPU_Q_ERROR), ==, KNPU_ERR_TAIL_INVALID);
     g_assert_cmphex(qrd(&k, q, KNPU_Q_ERROR_PC), ==, KNPU_ERR_PC_NONE);
+    g_assert_cmphex(rd64(&k, KNPU_REG_Q(q, KNPU_Q_ERROR_ADDR_LO)), ==, 0);
     g_assert_cmphex(qrd(&k, q, KNPU_Q_IRQ_STATUS), ==, KNPU_Q_IRQ_ERROR);
     g_assert_cmpuint(qrd(&k, q, KNPU_Q_HEAD), ==, 0);
     qwr(&k, q, KNPU_Q_TAIL, 0xffffffff);
@@ -1101,7 +1117,7 @@ static void test_semaphores(void)
     EMIT(&p, KNPU_OP_SEM_SIGNAL, 0, KNPU_SEM_SIGNAL_ADD, 1, 0, 10);
     load_kernel(&k, &j, &p, args, 1, 1);
     submit(&k, 0, &j.d);
-    g_usleep(20000);
+    wait_running(&k, 0);
     g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==,
                     KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
     g_assert_cmphex(rd(&k, KNPU_REG_DEV_STATUS) & KNPU_DEV_STATUS_BUSY, ==,
@@ -1126,7 +1142,7 @@ static void test_semaphores(void)
     EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 8, 0);
     load_kernel(&k, &j, &p, args, 1, 3);
     submit(&k, 0, &j.d);
-    g_usleep(20000);
+    wait_running(&k, 0);
     g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS) & KNPU_Q_STATUS_RUNNING, ==,
                     KNPU_Q_STATUS_RUNNING);
     queue_reset(&k, 0);
@@ -1218,7 +1234,7 @@ static void test_inject(void)
     j.d.type = KNPU_DESC_TYPE_NOP;
     j.d.fence_value = 2;
     submit(&k, 0, &j.d);
-    g_usleep(20000);
+    wait_running(&k, 0);
     g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==,
                     KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
     queue_reset(&k, 0);
@@ -1255,7 +1271,7 @@ static void test_inject(void)
     EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
     load_kernel(&k, &j, &p, args, 1, 4);
     submit(&k, 0, &j.d);
-    g_usleep(20000);
+    wait_running(&k, 0);
     g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==,
                     KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
     qtest_qmp_assert_success(k.qts, "{'execute': 'qom-set', 'arguments': "
@@ -1321,8 +1337,8 @@ static void test_priority(void)
         load_kernel(&k, &j, &p, args, 1, 1);
         submit(&k, q, &j.d);
     }
-    g_usleep(20000);
     for (q = 0; q < 2; q++) {
+        wait_running(&k, q);
         g_assert_cmphex(qrd(&k, q, KNPU_Q_STATUS), ==,
                         KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
     }
@@ -1590,7 +1606,7 @@ static void test_inject_boot(void)
     j.d.type = KNPU_DESC_TYPE_NOP;
     j.d.fence_value = 5;
     submit(&k, 1, &j.d);
-    g_usleep(20000);
+    wait_running(&k, 1);
     g_assert_cmphex(qrd(&k, 1, KNPU_Q_STATUS), ==,
                     KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
     queue_reset(&k, 1);
@@ -1623,7 +1639,7 @@ static void test_unplug(void)
     EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
     load_kernel(&k, &j, &p, args, 1, 1);
     submit(&k, 0, &j.d);
-    g_usleep(20000);
+    wait_running(&k, 0);
     g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS) & KNPU_Q_STATUS_RUNNING, ==,
                     KNPU_Q_STATUS_RUNNING);
 
