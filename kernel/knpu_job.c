@@ -26,7 +26,6 @@
 #include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
-#include <linux/wait_bit.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_exec.h>
@@ -508,7 +507,7 @@ static void knpu_job_free(struct drm_sched_job *sched_job)
 	fence = xa_erase(&queue->fences, job->seqno);
 	dma_fence_put(fence);
 	if (xa_empty(&queue->fences))
-		wake_up_var(&queue->fences);
+		wake_up(&queue->idle);
 
 	knpu_job_put(job);
 }
@@ -580,7 +579,7 @@ static void knpu_queue_destroy(struct knpu_queue *queue)
 		queue->closed = true;
 
 	drm_sched_entity_destroy(&queue->entity);
-	wait_var_event(&queue->fences, xa_empty(&queue->fences));
+	wait_event(queue->idle, xa_empty(&queue->fences));
 	drm_sched_fini(&queue->sched);
 	knpu_queue_unbind(queue);
 	knpu_queue_put(queue);
@@ -639,6 +638,7 @@ int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file 
 	queue->fence_context = dma_fence_context_alloc(1);
 	mutex_init(&queue->submit_lock);
 	xa_init(&queue->fences);
+	init_waitqueue_head(&queue->idle);
 
 	ret = knpu_queue_bind(queue);
 	if (ret)

@@ -8,6 +8,7 @@
 
 #include <linux/kref.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 
 #include <drm/gpu_scheduler.h>
@@ -123,6 +124,7 @@ struct knpu_hw_queue {
  * @closed: set under @submit_lock when the queue is being destroyed
  * @last_seqno: the newest seqno submitted; written under @submit_lock
  * @fences: seqno -> finished fence of every job not yet freed
+ * @idle: woken when @fences becomes empty
  * @banned: a job failed, later jobs are canceled; protected by @hwq->lock
  * @error: KNPU_ERR_* of the job that banned the queue; protected by @hwq->lock
  * @error_seqno: its seqno; protected by @hwq->lock
@@ -145,6 +147,7 @@ struct knpu_queue {
 	bool closed;
 	u64 last_seqno;
 	struct xarray fences;
+	wait_queue_head_t idle;
 
 	bool banned;
 	u32 error;
