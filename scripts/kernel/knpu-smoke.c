@@ -7,6 +7,8 @@
  *                             syncobj/sync_file fences, WAIT, validation, MMU
  *                             faults and bad opcodes banning their queue
  *   knpu-smoke hang [NODE]    a hung job (QMP fault injection) times out
+ *   knpu-smoke stress [NODE]  threads x queues with sync_file chains, and
+ *                             processes exiting with jobs in flight
  *   knpu-smoke unplug [NODE]  PCI remove with the file open and a job in flight
  *
  * Prints TAP; exits non-zero on a failure.
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -499,6 +502,121 @@ static int test_hang(void)
 	return 0;
 }
 
+#define STRESS_THREADS	4
+#define STRESS_JOBS	300
+
+struct stresser {
+	struct fixture f;
+	uint32_t queue;
+	int id, errors;
+	uint64_t last;
+};
+
+/*
+ * One thread, one queue: jobs each writing their number, waited on in
+ * batches; every 10th job depends on the previous one through a sync_file.
+ */
+static void *stress_fn(void *arg)
+{
+	struct stresser *st = arg;
+	struct drm_knpu_wait w;
+	uint64_t seqno = 0;
+	int i, prev_fd = -1;
+
+	for (i = 1; i <= STRESS_JOBS; i++) {
+		struct drm_knpu_submit s = {
+			.queue_id = st->queue, .program_va = st->f.prog.va, .program_size = 24,
+			.args_va = st->f.args.va, .args_size = 8,
+			.bo_handles = (uintptr_t)st->f.handles, .bo_count = 3,
+		};
+
+		/* The program is rewritten only once the previous job is done. */
+		if (seqno && (wait_job(st->queue, seqno, &w) || w.status != KNPU_JOB_OK))
+			st->errors++;
+		emit_fill(st->f.prog.map, 0, 4, st->id << 16 | i);
+		if (i % 10 == 0) {
+			s.flags = KNPU_SUBMIT_FENCE_FD_OUT;
+		} else if (prev_fd >= 0) {
+			s.flags = KNPU_SUBMIT_FENCE_FD_IN;
+			s.fence_fd = prev_fd;
+		}
+		if (xioctl(DRM_IOCTL_KNPU_SUBMIT, &s)) {
+			st->errors++;
+			break;
+		}
+		if (prev_fd >= 0 && (s.flags & KNPU_SUBMIT_FENCE_FD_IN)) {
+			close(prev_fd);
+			prev_fd = -1;
+		}
+		if (s.flags & KNPU_SUBMIT_FENCE_FD_OUT)
+			prev_fd = s.fence_fd;
+		seqno = s.seqno;
+	}
+	if (wait_job(st->queue, seqno, &w) || w.status != KNPU_JOB_OK)
+		st->errors++;
+	if (prev_fd >= 0)
+		close(prev_fd);
+	st->last = ((volatile uint32_t *)st->f.data.map)[0];
+	return NULL;
+}
+
+/* Processes that open the device, run a job and exit without cleaning up. */
+static int churn(int rounds)
+{
+	int i, status, bad = 0;
+
+	for (i = 0; i < rounds; i++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			struct fixture f;
+			uint32_t q;
+			uint64_t seqno;
+
+			close(fd);
+			fd = open(getenv("KNPU_SMOKE_NODE"), O_RDWR);
+			if (fd < 0)
+				_exit(2);
+			fixture_init(&f);
+			q = queue_new(KNPU_QUEUE_PRIORITY_LOW);
+			/* Exit with the job possibly still running. */
+			_exit(q && !fixture_submit(&f, q, &seqno) ? 0 : 3);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status))
+			bad++;
+	}
+	return bad;
+}
+
+static int test_stress(const char *node)
+{
+	struct stresser st[STRESS_THREADS];
+	pthread_t thr[STRESS_THREADS];
+	int i, bad;
+	int64_t t0 = now_ns();
+
+	setenv("KNPU_SMOKE_NODE", node, 1);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		memset(&st[i], 0, sizeof(st[i]));
+		st[i].id = i + 1;
+		fixture_init(&st[i].f);
+		st[i].queue = queue_new(i % 3);
+		pthread_create(&thr[i], NULL, stress_fn, &st[i]);
+	}
+	bad = churn(20);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		pthread_join(thr[i], NULL);
+		CHECK(st[i].errors == 0 && st[i].last == ((uint64_t)st[i].id << 16 | STRESS_JOBS),
+		      "thread %d: %d jobs, %d errors, last 0x%llx", i, STRESS_JOBS, st[i].errors,
+		      (unsigned long long)st[i].last);
+	}
+	CHECK(bad == 0, "20 processes exited with jobs in flight (%d failed)", bad);
+	printf("# %d jobs in %lld ms\n", STRESS_THREADS * STRESS_JOBS,
+	       (long long)(now_ns() - t0) / 1000000);
+	return 0;
+}
+
 struct waiter {
 	uint32_t queue;
 	uint64_t seqno;
@@ -578,6 +696,8 @@ int main(int argc, char **argv)
 		test_basic();
 	else if (!strcmp(mode, "hang"))
 		test_hang();
+	else if (!strcmp(mode, "stress"))
+		test_stress(path);
 	else if (!strcmp(mode, "unplug"))
 		test_unplug(path);
 	else

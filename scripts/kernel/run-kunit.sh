@@ -11,6 +11,7 @@
 # Env:   KNPU_KUNIT_SYSTEM_QEMU=1  use Debian's qemu-system-x86 when the
 #                                  project's QEMU ($KNPU_QEMU_BIN) is not built.
 #        KNPU_KUNIT_KCONFIG=FILE   kunitconfig to use (default kernel/.kunitconfig).
+#        KNPU_KUNIT_BUILD_DIR=DIR  build directory (default: cached, keyed by source version).
 # Exit status is kunit.py's: non-zero when a test fails or the build breaks.
 # shellcheck source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -21,7 +22,7 @@ knpu_apt_install gcc make bc flex bison libelf-dev libssl-dev python3 cpio
 
 srcver=$(cat "$KNPU_LINUX_SRC/.knpu-version")
 overlay=$KNPU_CACHE/kunit-src
-builddir=$KNPU_CACHE/kunit-build-$srcver-x86_64
+builddir=${KNPU_KUNIT_BUILD_DIR:-$KNPU_CACHE/kunit-build-$srcver-x86_64}
 kunitconfig=${KNPU_KUNIT_KCONFIG:-$KNPU_ROOT/kernel/.kunitconfig}
 
 # QEMU: ours, found through PATH as qemu-system-x86_64 (kunit.py calls it so).

@@ -6,6 +6,7 @@ bin=${1:?usage: smoke-guest.sh KNPU_SMOKE_BINARY KNPU_KO}
 ko=${2:?usage: smoke-guest.sh KNPU_SMOKE_BINARY KNPU_KO}
 "$bin" basic
 "$bin" hang
+"$bin" stress
 echo "# module reload"
 rmmod knpu
 insmod "$ko" job_timeout_ms=2000
