@@ -27,7 +27,9 @@ fi
 [ -n "$abi" ] || knpu_die "cannot resolve a Debian 6.12 kernel ABI from linux-headers-6.12-amd64"
 knpu_log "kernel ABI: $abi"
 
+t=$(date +%s)
 knpu_apt_install "linux-headers-$abi" linux-source-6.12
+knpu_log "headers and source packages: $(($(date +%s) - t)) s"
 kheaders=/usr/src/linux-headers-$abi
 [ -d "$kheaders" ] || knpu_die "$kheaders missing after install"
 
@@ -39,7 +41,11 @@ if [ ! -f "$imgroot/.done" ]; then
 		if apt-cache show "$p" >/dev/null 2>&1; then img=$p; break; fi
 	done
 	[ -n "$img" ] || knpu_die "no linux-image package for $abi"
+	t=$(date +%s)
 	dl=$(mktemp -d "$KNPU_CACHE/dl.XXXXXX")
+	# apt's sandbox user cannot write into root's cache; the download is
+	# checked against the signed package lists all the same.
+	chmod 755 "$dl"
 	knpu_log "downloading $img"
 	(cd "$dl" && apt-get download -qq "$img")
 	rm -rf "$imgroot"
@@ -47,6 +53,7 @@ if [ ! -f "$imgroot/.done" ]; then
 	dpkg-deb -x "$dl"/*.deb "$imgroot"
 	rm -rf "$dl"
 	touch "$imgroot/.done"
+	knpu_log "guest kernel image fetched and unpacked: $(($(date +%s) - t)) s"
 fi
 vmlinuz=$imgroot/boot/vmlinuz-$abi
 kmoddir=$imgroot/lib/modules/$abi
@@ -59,12 +66,14 @@ if [ "$(cat "$KNPU_LINUX_SRC/.knpu-version" 2>/dev/null)" != "$srcver" ]; then
 	tarball=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n1)
 	[ -n "$tarball" ] || knpu_die "linux-source-6.12 tarball not found in /usr/src"
 	knpu_log "extracting $tarball into $KNPU_LINUX_SRC"
+	t=$(date +%s)
 	tmp=$(mktemp -d "$KNPU_CACHE/src.XXXXXX")
 	tar -C "$tmp" -xaf "$tarball"
 	rm -rf "$KNPU_LINUX_SRC"
 	mv "$tmp/linux-source-6.12" "$KNPU_LINUX_SRC"
 	rmdir "$tmp"
 	echo "$srcver" >"$KNPU_LINUX_SRC/.knpu-version"
+	knpu_log "linux-source extracted: $(($(date +%s) - t)) s"
 fi
 
 tmpenv=$(mktemp "$KNPU_KERNEL_ENV.XXXXXX")
@@ -75,5 +84,6 @@ KNPU_VMLINUZ=$vmlinuz
 KNPU_KMODDIR=$kmoddir
 KNPU_KHEADERS=$kheaders
 ENV
+chmod 644 "$tmpenv"
 mv "$tmpenv" "$KNPU_KERNEL_ENV"
 knpu_log "guest kernel ready ($(($(date +%s) - t0)) s): $KNPU_KERNEL_ENV"
