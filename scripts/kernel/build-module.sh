@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build kernel/knpu.ko out of tree against the resolved Debian 6.12 headers,
 # with W=1. Extra arguments go to make (e.g. C=1 for sparse, clean).
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 [ -f "$KNPU_KERNEL_ENV" ] || bash "$KNPU_ROOT/scripts/kernel/guest-kernel.sh"

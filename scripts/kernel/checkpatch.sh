@@ -3,7 +3,7 @@
 # path it has in the kernel tree (drivers/accel/knpu/, include/uapi/drm/) so
 # that path-dependent rules (uapi headers, for one) apply as upstream. Fails
 # on any error, warning or check.
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 [ -x "$KNPU_LINUX_SRC/scripts/checkpatch.pl" ] || bash "$KNPU_ROOT/scripts/kernel/guest-kernel.sh"

@@ -5,7 +5,7 @@
 #    giving the guest its vmlinuz and /lib/modules/$ABI,
 #  - linux-source-6.12 extracted once into $KNPU_LINUX_SRC (checkpatch, kunit).
 # Writes $KNPU_KERNEL_ENV. Idempotent: a second run only re-checks.
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 t0=$(date +%s)
@@ -63,7 +63,7 @@ kmoddir=$imgroot/lib/modules/$abi
 # linux-source, extracted once (keyed by the tarball's package version).
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 if [ "$(cat "$KNPU_LINUX_SRC/.knpu-version" 2>/dev/null)" != "$srcver" ]; then
-	tarball=$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n1)
+	tarball=$(find /usr/src -maxdepth 1 -name 'linux-source-6.12.tar.*' | sort | head -n1)
 	[ -n "$tarball" ] || knpu_die "linux-source-6.12 tarball not found in /usr/src"
 	knpu_log "extracting $tarball into $KNPU_LINUX_SRC"
 	t=$(date +%s)

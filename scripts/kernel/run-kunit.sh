@@ -13,11 +13,12 @@
 #        KNPU_KUNIT_KCONFIG=FILE   kunitconfig to use (default kernel/.kunitconfig).
 #        KNPU_KUNIT_BUILD_DIR=DIR  build directory (default: cached, keyed by source version).
 # Exit status is kunit.py's: non-zero when a test fails or the build breaks.
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
-[ -f "$KNPU_KERNEL_ENV" ] && [ -f "$KNPU_LINUX_SRC/.knpu-version" ] ||
+if [ ! -f "$KNPU_KERNEL_ENV" ] || [ ! -f "$KNPU_LINUX_SRC/.knpu-version" ]; then
 	bash "$KNPU_ROOT/scripts/kernel/guest-kernel.sh"
+fi
 knpu_apt_install gcc make bc flex bison libelf-dev libssl-dev python3 cpio
 
 srcver=$(cat "$KNPU_LINUX_SRC/.knpu-version")
@@ -45,6 +46,7 @@ if [ "$(cat "$overlay/.knpu-version" 2>/dev/null)" != "$srcver" ]; then
 		cp --remove-destination "$KNPU_LINUX_SRC/$f" "$overlay/$f"
 	done
 	echo 'source "drivers/accel/knpu/Kconfig"' >>"$overlay/drivers/accel/Kconfig"
+	# shellcheck disable=SC2016 # a make variable, not a shell one
 	echo 'obj-$(CONFIG_DRM_ACCEL_KNPU) += knpu/' >>"$overlay/drivers/accel/Makefile"
 	echo "$srcver" >"$overlay/.knpu-version"
 fi

@@ -3,7 +3,7 @@
 # (basic, hang, unplug) in the guest with the project's harness:
 # `make kernel-smoke`.
 # Extra arguments go to tests/harness/guest-run.sh (e.g. --devices 2).
-# shellcheck source=../lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 knpu_apt_install gcc libdrm-dev
