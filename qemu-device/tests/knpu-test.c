@@ -1583,6 +1583,150 @@ static void test_dma_bandwidth(void)
     knpu_stop(&k);
 }
 
+/* Route MSI-X vector @v to a word of guest memory (unmasked). */
+static uint64_t msix_to_memory(Knpu *k, unsigned v, uint32_t data)
+{
+    uint64_t addr = galloc(k, 8);
+    uint64_t off = k->dev->msix_table_off + v * PCI_MSIX_ENTRY_SIZE;
+
+    qpci_io_writel(k->dev, k->dev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_LOWER_ADDR, (uint32_t)addr);
+    qpci_io_writel(k->dev, k->dev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_UPPER_ADDR, addr >> 32);
+    qpci_io_writel(k->dev, k->dev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_DATA, data);
+    qpci_io_writel(k->dev, k->dev->msix_table_bar,
+                   off + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+    return addr;
+}
+
+static bool wait_word(Knpu *k, uint64_t addr, uint32_t want)
+{
+    int64_t waited;
+
+    for (waited = 0; waited < POLL_TIMEOUT_US; waited += 100) {
+        if (qtest_readl(k->qts, addr) == want) {
+            return true;
+        }
+        g_usleep(100);
+    }
+    return false;
+}
+
+/*
+ * Interrupts: a message only when a status bit goes from 0 to 1 (and, for
+ * events, is enabled in EVENT_MASK).
+ */
+static void test_interrupts(void)
+{
+    Knpu k;
+    const unsigned q = 1;
+    uint64_t qmsg, emsg;
+    Job j;
+
+    knpu_start(&k, NULL);
+    mmu_setup(&k);
+    queue_setup(&k, q, 0);
+    qmsg = msix_to_memory(&k, q, 0xa1);
+    emsg = msix_to_memory(&k, NUM_QUEUES, 0xe1);
+
+    memset(&j, 0, sizeof(j));
+    j.d.type = KNPU_DESC_TYPE_NOP;
+    j.d.flags = KNPU_DESC_FLAG_IRQ;
+    j.d.fence_value = 1;
+    submit(&k, q, &j.d);
+    expect_done(&k, q, 1, 1);
+    g_assert_true(wait_word(&k, qmsg, 0xa1));
+
+    /* COMPLETE still set: the next completion sends no message. */
+    qtest_writel(k.qts, qmsg, 0);
+    j.d.fence_value = 2;
+    submit(&k, q, &j.d);
+    expect_done(&k, q, 2, 2);
+    g_usleep(20000);
+    g_assert_cmphex(qtest_readl(k.qts, qmsg), ==, 0);
+    /* Cleared first: the next one does. */
+    qwr(&k, q, KNPU_Q_IRQ_STATUS, KNPU_Q_IRQ_COMPLETE);
+    j.d.fence_value = 3;
+    submit(&k, q, &j.d);
+    expect_done(&k, q, 3, 3);
+    g_assert_true(wait_word(&k, qmsg, 0xa1));
+
+    /* Events: masked, nothing; enabled, a message. */
+    wr(&k, KNPU_REG_SOFT_RESET, KNPU_SOFT_RESET_MAGIC);
+    g_assert_cmphex(rd(&k, KNPU_REG_EVENT_STATUS), ==, KNPU_EVENT_RESET_DONE);
+    g_usleep(20000);
+    g_assert_cmphex(qtest_readl(k.qts, emsg), ==, 0);
+    wr(&k, KNPU_REG_EVENT_MASK, KNPU_EVENT_CORRECTABLE);
+    qtest_qmp_assert_success(k.qts, "{'execute': 'qom-set', 'arguments': "
+                             "{'path': 'npu', 'property': "
+                             "'inject-correctable', 'value': true}}");
+    g_assert_true(wait_word(&k, emsg, 0xe1));
+    knpu_stop(&k);
+}
+
+/* Bus errors: descriptor fetch, fence write, page-table walk. */
+static void test_bus_errors(void)
+{
+    Knpu k;
+    const unsigned q = 2;
+    uint64_t bar0, buf, va = 0x50000000, args[1] = { va };
+    Prog p = { .n = 0 };
+    Job j;
+    Err e;
+
+    knpu_start(&k, NULL);
+    bar0 = qpci_config_readl(k.dev, PCI_BASE_ADDRESS_0) & ~0xfull;
+    mmu_setup(&k);
+
+    /* A ring in the device's own registers. */
+    qwr(&k, q, KNPU_Q_RING_BASE_LO, (uint32_t)bar0);
+    qwr(&k, q, KNPU_Q_RING_SIZE, RING_ENTRIES);
+    qwr(&k, q, KNPU_Q_CONFIG, TEST_ASID);
+    qwr(&k, q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE);
+    qwr(&k, q, KNPU_Q_TAIL, 1);
+    qwr(&k, q, KNPU_Q_DOORBELL, 1);
+    e = expect_error(&k, q, 0, KNPU_ERR_BUS_ERROR);
+    g_assert_cmphex(e.addr, ==, bar0);
+    g_assert_cmphex(e.pc, ==, KNPU_ERR_PC_NONE);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_READ);
+    queue_reset(&k, q);
+
+    /* A fence in the device's own registers: the job ran, no fence. */
+    buf = galloc(&k, 4096);
+    map_range(&k, va, buf, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    queue_setup(&k, q, 0);
+    qwr(&k, q, KNPU_Q_CTRL, 0);
+    qwr(&k, q, KNPU_Q_FENCE_ADDR_LO, (uint32_t)bar0 + KNPU_REG_SERIAL_LO);
+    qwr(&k, q, KNPU_Q_FENCE_ADDR_HI, 0);
+    qwr(&k, q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE);
+    k.q[q].tail = 0;
+    EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 8, 0x77777777);
+    load_kernel(&k, &j, &p, args, 1, 0x5e1f);
+    submit(&k, q, &j.d);
+    e = expect_error(&k, q, 0, KNPU_ERR_BUS_ERROR);
+    g_assert_cmphex(e.addr, ==, bar0 + KNPU_REG_SERIAL_LO);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_WRITE);
+    g_assert_cmphex(e.pc, ==, KNPU_ERR_PC_NONE);
+    g_assert_cmphex(qtest_readl(k.qts, buf), ==, 0x77777777);
+    g_assert_cmphex(rd64(&k, KNPU_REG_SERIAL_LO), ==, 0x1122334455667788ull);
+    qwr(&k, q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE | KNPU_Q_CTRL_RESUME);
+    g_assert_cmpuint(qrd(&k, q, KNPU_Q_HEAD), ==, 1);
+    g_assert_cmphex(qrd(&k, q, KNPU_Q_STATUS), ==, KNPU_Q_STATUS_ENABLED);
+    queue_reset(&k, q);
+
+    /* Page tables in the device's own registers: WALK_ERROR at the VA. */
+    queue_setup(&k, q, 0);
+    wr(&k, KNPU_REG_AS_ROOT_LO(TEST_ASID), (uint32_t)bar0 |
+       KNPU_AS_ROOT_VALID);
+    wr(&k, KNPU_REG_MMU_TLB_INVAL, KNPU_TLB_INVAL_ALL);
+    submit(&k, q, &j.d);
+    e = expect_error(&k, q, 0, KNPU_ERR_MMU_FAULT);
+    g_assert_cmpuint(KNPU_ERR_INFO_REASON(e.info), ==, KNPU_MMU_WALK_ERROR);
+    g_assert_cmphex(e.addr, ==, j.d.args_va);
+    knpu_stop(&k);
+}
+
 /* Injections on the -device command line are in force at power-on. */
 static void test_inject_boot(void)
 {
@@ -1666,6 +1810,8 @@ int main(int argc, char **argv)
     qtest_add_func("/knpu/queue/stress", test_stress);
     qtest_add_func("/knpu/fuzz", test_fuzz);
     qtest_add_func("/knpu/dma-bandwidth", test_dma_bandwidth);
+    qtest_add_func("/knpu/interrupts", test_interrupts);
+    qtest_add_func("/knpu/queue/bus-errors", test_bus_errors);
     qtest_add_func("/knpu/inject", test_inject);
     qtest_add_func("/knpu/inject-boot", test_inject_boot);
     qtest_add_func("/knpu/unplug", test_unplug);
