@@ -139,8 +139,10 @@ static void knpu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
 {
 	struct knpu_file_priv *fpriv = file->driver_priv;
 
+	/* Queues run concurrently, one per compute core. */
 	drm_printf(p, "drm-engine-npu:\t%llu ns\n",
 		   (u64)atomic64_read(&fpriv->ctx->busy_ns));
+	drm_printf(p, "drm-engine-capacity-npu:\t%u\n", fpriv->kdev->info.num_cores);
 	drm_show_memory_stats(p, file);
 }
 

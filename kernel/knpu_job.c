@@ -1016,7 +1016,7 @@ static bool knpu_bo_device_writes(struct drm_gem_object *obj)
  * Returns the job's finished fence (a new reference) or an ERR_PTR.
  */
 static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
-						 struct knpu_job *job)
+						 struct knpu_job *job, u64 *seqno_out)
 {
 	struct dma_fence *fence;
 	struct drm_exec exec;
@@ -1055,6 +1055,7 @@ static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
 
 	/* Nothing below can fail: the job is published once armed. */
 	job->seqno = seqno;
+	*seqno_out = seqno;
 	drm_sched_job_arm(&job->base);
 	fence = dma_fence_get(&job->base.s_fence->finished);
 	xa_store(&queue->fences, seqno, dma_fence_get(fence), GFP_NOWAIT);
@@ -1064,6 +1065,7 @@ static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
 				   knpu_bo_device_writes(job->bos[i]) ?
 				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
 
+	/* The job may complete and be freed as soon as it is pushed. */
 	drm_sched_entity_push_job(&job->base);
 	/* Publishes the seqno after its fence, for knpu_wait_ioctl(). */
 	smp_store_release(&queue->last_seqno, seqno);
@@ -1143,16 +1145,14 @@ int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 		}
 	}
 
-	fence = knpu_submit_push_locked(queue, job);
+	fence = knpu_submit_push_locked(queue, job, &args->seqno);
 	if (IS_ERR(fence)) {
 		ret = PTR_ERR(fence);
 		goto err_out_fd;
 	}
-	mutex_unlock(&queue->submit_lock);
-
-	/* The job is queued and owned by the scheduler from here on. */
-	args->seqno = job->seqno;
+	/* The job belongs to the scheduler now; fences go out in seqno order. */
 	knpu_out_syncs_signal(&out, fence);
+	mutex_unlock(&queue->submit_lock);
 	knpu_out_syncs_fini(&out);
 
 	if (out_fd >= 0) {
