@@ -212,6 +212,11 @@ typedef struct KnpuDesc {
 #define KNPU_OP_TRANSPOSE           0x19
 #define KNPU_OP_COUNT               0x40
 #define KNPU_SEM_SIGNAL_ADD         (1u << 0)
+#define KNPU_FLAG_TRANS_A           (1u << 0)   /* GEMM, CONV2D */
+#define KNPU_FLAG_TRANS_B           (1u << 1)   /* GEMM */
+#define KNPU_FLAG_BIAS              (1u << 2)   /* GEMM, CONV2D */
+#define KNPU_FLAG_ACT(f)            (((f) >> 4) & 0xfu)
+#define KNPU_FLAG_OUT_INT32         (1u << 8)
 
 /* 7.6 Error codes */
 #define KNPU_ERR_NONE               0x00

@@ -237,7 +237,8 @@ static const MemTxAttrs knpu_dma_attrs = { .memory = true };
 
 typedef struct KnpuOpInfo {
     const char *name;
-    const char *kinds;      /* per operand: A address, V value, F float */
+    /* Per operand: A address, V value, F float, B bias (A with BIAS) */
+    const char *kinds;
     uint32_t dtypes;        /* allowed data types */
     uint32_t flags;         /* defined flag bits */
     bool implemented;
@@ -256,9 +257,9 @@ static const KnpuOpInfo knpu_ops[KNPU_OP_COUNT] = {
     [KNPU_OP_SEM_WAIT]   = { "SEM_WAIT", "AV", DT(NONE), 0, true },
     [KNPU_OP_TIMESTAMP]  = { "TIMESTAMP", "A", DT(NONE), 0, true },
     /* Defined by the spec; not executed by this model yet (OPS bit clear). */
-    [KNPU_OP_GEMM]       = { "GEMM", "AAAAVVVVVVFV", DT_FLOAT | DT(INT8),
+    [KNPU_OP_GEMM]       = { "GEMM", "AAABVVVVVVFV", DT_FLOAT | DT(INT8),
                              0x1f7, false },
-    [KNPU_OP_CONV2D]     = { "CONV2D", "AAAAVVVVVVVVVVVVVVFV",
+    [KNPU_OP_CONV2D]     = { "CONV2D", "AABAVVVVVVVVVVVVVVFV",
                              DT_FLOAT | DT(INT8), 0x1f5, false },
     [KNPU_OP_POOL2D]     = { "POOL2D", "AAVVVVVVVVVV", DT_FLOAT | DT(INT8),
                              0x3, false },
@@ -869,13 +870,19 @@ static bool knpu_resolve_operands(KnpuJob *job, KnpuInsn *in,
         bool slot = i < 32 && (in->argmask & (1u << i));
         uint64_t v = word;
 
-        if (slot) {
+        if (op->kinds[i] == 'B' && !(in->flags & KNPU_FLAG_BIAS)) {
+            /* Without BIAS the bias operand is an immediate 0. */
+            if (slot || word) {
+                return knpu_job_fail(job, KNPU_ERR_OPERAND_INVALID, i,
+                                     0, 0, 0);
+            }
+        } else if (slot) {
             if (word >= job->nslots) {
                 return knpu_job_fail(job, KNPU_ERR_ARG_INDEX_INVALID, i,
                                      0, 0, word);
             }
             v = job->core->slots[word];
-        } else if (op->kinds[i] == 'A') {
+        } else if (op->kinds[i] == 'A' || op->kinds[i] == 'B') {
             return knpu_job_fail(job, KNPU_ERR_OPERAND_INVALID, i, 0, 0, 0);
         }
         switch (op->kinds[i]) {
