@@ -24,6 +24,18 @@ struct knpu_hw_queue;
 
 /**
  * struct knpu_hw_info - what the device reports about itself (hw-spec 3.1)
+ * @hw_version: HW_VERSION, major << 16 | minor
+ * @fw_version: FW_VERSION of the command processor
+ * @num_cores: compute cores
+ * @num_queues: hardware queues, each with an MSI-X vector
+ * @num_asids: device address spaces
+ * @va_bits: width of device virtual addresses
+ * @sram_size: local SRAM per core, bytes
+ * @dtypes: supported data types, a bit per type
+ * @features: FEATURES register, KNPU_FEATURE_*
+ * @devmem_size: on-board memory (BAR2), bytes
+ * @ops: supported opcodes, a bit per opcode
+ * @serial: serial number
  */
 struct knpu_hw_info {
 	u32 hw_version;

@@ -26,6 +26,16 @@ struct knpu_job;
 
 /**
  * struct knpu_hw_desc - a job descriptor in a queue's ring (hw-spec 5.1)
+ * @type: KNPU_DESC_TYPE_*
+ * @flags: KNPU_DESC_FLAG_*
+ * @reserved0: zero
+ * @program_va: device VA of the first instruction
+ * @program_size: program bytes
+ * @args_size: argument table bytes
+ * @args_va: device VA of the argument table
+ * @fence_value: written to the queue's fence address on completion
+ * @job_id: opaque to the device
+ * @reserved1: zero
  */
 struct knpu_hw_desc {
 	__le16 type;

@@ -30,4 +30,13 @@ rc=0
 (cd "$tmp" && "$KNPU_LINUX_SRC/scripts/checkpatch.pl" --strict --no-tree --terse \
 	--show-types --ignore FILE_PATH_CHANGES -f "${files[@]}") || rc=$?
 [ $rc -eq 0 ] && knpu_log "checkpatch --strict: ${#files[@]} files clean"
+
+# kernel-doc comments must parse and describe every member and parameter.
+mapfile -t docfiles < <(printf '%s\n' "${files[@]}" | grep '\.[ch]$')
+if (cd "$tmp" && "$KNPU_LINUX_SRC/scripts/kernel-doc" -none -Wall "${docfiles[@]}") 2>&1 |
+	grep . >&2; then
+	rc=1
+else
+	knpu_log "kernel-doc: ${#docfiles[@]} files clean"
+fi
 exit $rc
