@@ -152,6 +152,7 @@ struct KnpuState {
 
     QemuMutex lock;
     QemuCond work_cond;     /* a queue may have become runnable */
+    QemuCond abort_cond;    /* a job was told to abort */
     QemuCond idle_cond;     /* a worker left a job */
     QemuMutex sem_lock;     /* read-modify-write of semaphores */
     QEMUBH *irq_bh;
@@ -485,7 +486,7 @@ static void knpu_queue_abort_locked(KnpuState *s, unsigned qid)
     q->gen++;
     if (q->running) {
         qatomic_set(&q->abort, true);
-        qemu_cond_broadcast(&s->work_cond);
+        qemu_cond_broadcast(&s->abort_cond);
         knpu_wait_idle_locked(s, qid);
     }
     q->inject_hang = false;
@@ -522,7 +523,7 @@ static void knpu_reset_locked(KnpuState *s, bool power_on)
             qatomic_set(&s->queues[i].abort, true);
         }
     }
-    qemu_cond_broadcast(&s->work_cond);
+    qemu_cond_broadcast(&s->abort_cond);
     knpu_wait_idle_locked(s, -1);
 
     for (i = 0; i < s->num_queues; i++) {
@@ -1175,7 +1176,7 @@ static KnpuJobResult knpu_run_job(KnpuJob *job, bool hang, bool mmu_fault)
         trace_knpu_job_hang(job->qid);
         qemu_mutex_lock(&s->lock);
         while (!qatomic_read(&job->q->abort) && !s->stopping) {
-            qemu_cond_wait(&s->work_cond, &s->lock);
+            qemu_cond_wait(&s->abort_cond, &s->lock);
         }
         qemu_mutex_unlock(&s->lock);
         job->aborted = true;
@@ -1327,6 +1328,11 @@ static void *knpu_worker(void *opaque)
         q->running = false;
         qatomic_set(&q->abort, false);
         qemu_cond_broadcast(&s->idle_cond);
+        /*
+         * The queue may be runnable again while this core goes for another
+         * one: let an idle core have it.
+         */
+        qemu_cond_signal(&s->work_cond);
     }
     qemu_mutex_unlock(&s->lock);
     return NULL;
@@ -1619,7 +1625,8 @@ static void knpu_doorbell_locked(KnpuState *s, unsigned qid)
         return;
     }
     q->db_tail = q->tail;
-    qemu_cond_broadcast(&s->work_cond);
+    /* One more runnable queue: one idle core is enough. */
+    qemu_cond_signal(&s->work_cond);
 }
 
 static void knpu_queue_write_locked(KnpuState *s, unsigned qid, hwaddr reg,
@@ -2072,6 +2079,7 @@ static void knpu_exit(PCIDevice *pdev)
         qatomic_set(&s->queues[i].abort, true);
     }
     qemu_cond_broadcast(&s->work_cond);
+    qemu_cond_broadcast(&s->abort_cond);
     qemu_mutex_unlock(&s->lock);
 
     for (i = 0; i < s->num_cores; i++) {
@@ -2095,6 +2103,7 @@ static void knpu_instance_init(Object *obj)
     qemu_mutex_init(&s->lock);
     qemu_mutex_init(&s->sem_lock);
     qemu_cond_init(&s->work_cond);
+    qemu_cond_init(&s->abort_cond);
     qemu_cond_init(&s->idle_cond);
     s->boot_inject_hang = -1;
     s->boot_inject_mmu_fault = -1;
@@ -2105,6 +2114,7 @@ static void knpu_instance_finalize(Object *obj)
     KnpuState *s = KNPU(obj);
 
     qemu_cond_destroy(&s->work_cond);
+    qemu_cond_destroy(&s->abort_cond);
     qemu_cond_destroy(&s->idle_cond);
     qemu_mutex_destroy(&s->sem_lock);
     qemu_mutex_destroy(&s->lock);
