@@ -942,7 +942,7 @@ static bool knpu_op_dma_fill(KnpuJob *job, KnpuInsn *in)
      * The bounce buffer's size is a multiple of 4: every chunk starts at a
      * multiple of 4 from dst, so byte i is byte (i mod 4) of the pattern.
      */
-    for (i = 0; i < KNPU_BOUNCE_SIZE; i += 4) {
+    for (i = 0; i < MIN(bytes, KNPU_BOUNCE_SIZE); i += 4) {
         memcpy(buf + i, &pattern, 4);
     }
     while (bytes) {
