@@ -45,7 +45,8 @@ std::string supported_dtypes(const npu::DeviceProperties& properties) {
       names.push_back(npu::isa::name(dtype));
     }
   }
-  return fmt::format("{}", fmt::join(names, " "));
+  return names.empty() ? std::string("(none: byte-oriented instructions only)")
+                       : fmt::format("{}", fmt::join(names, " "));
 }
 
 void print_properties(const npu::Device& device) {
