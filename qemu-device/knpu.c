@@ -1995,6 +1995,11 @@ static bool knpu_check_props(KnpuState *s, Error **errp)
                    "16 GiB");
         return false;
     }
+    if (s->boot_inject_hang >= (int32_t)s->num_queues ||
+        s->boot_inject_mmu_fault >= (int32_t)s->num_queues) {
+        error_setg(errp, "inject-*-queue: no such queue");
+        return false;
+    }
     if (!s->sram_size || (s->sram_size & (KNPU_PAGE_SIZE - 1)) ||
         s->sram_size > 2 * GiB) {
         error_setg(errp, "sram-size must be a non-zero multiple of 4 KiB up "
