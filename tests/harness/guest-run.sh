@@ -91,6 +91,7 @@ initrd=$(bash "$KNPU_HARNESS/build-initramfs.sh")
 if [ -z "$name" ]; then
 	if [ $mode = shell ]; then name=shell; else name=$(basename "$1"); fi
 fi
+[[ $name =~ ^[A-Za-z0-9][A-Za-z0-9._+-]*$ ]] || knpu_die "--name '$name': use letters, digits, . _ + -"
 run_dir=$KNPU_BUILD/guest/$name
 rm -rf "$run_dir"
 mkdir -p "$run_dir/.knpu"
