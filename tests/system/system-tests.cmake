@@ -22,8 +22,9 @@
 # or register one explicitly (also for binaries outside tests/guest):
 #     knpu_add_guest_gtest(TARGET [NAME suite] [DEVICES n] [TIMEOUT s]
 #                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...])
-# which adds the test guest-<suite> (suite = NAME, or the target name without a
-# guest-/guest_ prefix and a -test(s)/_test(s) suffix).
+# which adds the test guest-<suite> (suite = NAME, or the target name's words
+# without guest, test(s) and knpu: knpu-guest-tests -> guest-knpu,
+# guest_queue_tests -> guest-queue).
 #
 # Each guest test runs tests/harness/guest-run.sh: it boots the guest, runs the
 # binary with --gtest_output=xml into its results directory
@@ -81,9 +82,18 @@ set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 function(knpu_add_guest_gtest target)
 	cmake_parse_arguments(A "" "NAME;DEVICES;TIMEOUT" "ARGS;LABELS;ENV" ${ARGN})
 	if(NOT A_NAME)
-		set(A_NAME ${target})
-		string(REGEX REPLACE "^guest[-_]" "" A_NAME "${A_NAME}")
-		string(REGEX REPLACE "[-_]tests?$" "" A_NAME "${A_NAME}")
+		# The target name's words less guest/test(s) and, unless it is the only
+		# one left, knpu: knpu-guest-tests -> knpu, guest_queue_tests -> queue.
+		string(REGEX REPLACE "[-_]" ";" words "${target}")
+		list(REMOVE_ITEM words guest test tests)
+		list(LENGTH words n)
+		if(n GREATER 1)
+			list(REMOVE_ITEM words knpu)
+		endif()
+		list(JOIN words "-" A_NAME)
+		if(NOT A_NAME)
+			set(A_NAME ${target})
+		endif()
 	endif()
 	if(NOT A_DEVICES)
 		set(A_DEVICES 1)
