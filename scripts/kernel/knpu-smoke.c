@@ -9,6 +9,8 @@
  *   knpu-smoke hang [NODE]    a hung job (QMP fault injection) times out
  *   knpu-smoke stress [NODE]  threads x queues with sync_file chains, and
  *                             processes exiting with jobs in flight
+ *   knpu-smoke faults [NODE [QOM-ID]]   injected MMU fault, uncorrectable error
+ *   knpu-smoke surprise [NODE [QOM-ID]] the device falls off the bus, is removed
  *   knpu-smoke unplug [NODE]  PCI remove with the file open and a job in flight
  *
  * Prints TAP; exits non-zero on a failure.
@@ -617,6 +619,89 @@ static int test_stress(const char *node)
 	return 0;
 }
 
+/*
+ * Device faults (QMP fault injection): an injected MMU fault, then an
+ * uncorrectable error that stops the device until it is reset (the module
+ * reload that follows in smoke-guest.sh does that).
+ */
+static int test_faults(const char *qdev)
+{
+	struct drm_knpu_wait w;
+	struct fixture f;
+	char cmd[128];
+	uint64_t seqno;
+	uint32_t q;
+	int ret;
+
+	fixture_init(&f);
+	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	snprintf(cmd, sizeof(cmd), "qom-set %s inject-mmu-fault-queue 0", qdev);
+	CHECK(q && qmp(cmd) == 0, "MMU fault armed on queue %u", q);
+	ret = fixture_submit(&f, q, &seqno);
+	ret = ret ?: wait_job(q, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED && w.error == KNPU_ERR_MMU_FAULT &&
+	      w.error_addr == f.prog.va, "injected fault at the program: status %u error 0x%x addr 0x%llx",
+	      w.status, w.error, (unsigned long long)w.error_addr);
+
+	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	snprintf(cmd, sizeof(cmd), "qom-set %s inject-uncorrectable true", qdev);
+	CHECK(q && qmp(cmd) == 0, "uncorrectable error injected");
+	ret = fixture_submit(&f, q, &seqno);
+	ret = ret ?: wait_job(q, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED &&
+	      (w.error == KNPU_ERR_UNCORRECTABLE || w.error == KNPU_ERR_TIMEOUT),
+	      "a job on the stopped device fails: status %u error 0x%x", w.status, w.error);
+	return 0;
+}
+
+/*
+ * The device falls off the bus (QMP), then is removed: nothing may hang and
+ * the kernel log must stay free of splats.
+ */
+static int remove_device(const char *node)
+{
+	char link[256], path[512];
+	ssize_t n;
+	int sfd, ret;
+
+	snprintf(path, sizeof(path), "/sys/class/accel/%s/device", strrchr(node, '/') + 1);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return -ENOENT;
+	link[n] = 0;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", strrchr(link, '/') + 1);
+	sfd = open(path, O_WRONLY);
+	ret = sfd >= 0 && write(sfd, "1", 1) == 1 ? 0 : -errno;
+	if (sfd >= 0)
+		close(sfd);
+	return ret;
+}
+
+static int test_surprise(const char *node, const char *qdev)
+{
+	struct drm_knpu_queue_create qc = { .priority = KNPU_QUEUE_PRIORITY_NORMAL };
+	struct drm_knpu_wait w;
+	struct fixture f;
+	char cmd[128];
+	uint64_t seqno;
+	uint32_t q;
+	int ret;
+
+	fixture_init(&f);
+	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	snprintf(cmd, sizeof(cmd), "qom-set %s inject-surprise-removal true", qdev);
+	CHECK(q && qmp(cmd) == 0, "device %s fell off the bus", qdev);
+	ret = fixture_submit(&f, q, &seqno);
+	ret = ret ?: wait_job(q, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED && w.error == KNPU_ERR_TIMEOUT,
+	      "a job on the dead device times out: status %u error 0x%x", w.status, w.error);
+	ret = xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &qc);
+	CHECK(ret == -EIO, "a new queue cannot start (%d)", ret);
+	CHECK(remove_device(node) == 0, "the dead device is removed");
+	CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &qc) == -ENODEV, "then ioctls fail with ENODEV");
+	return 0;
+}
+
 struct waiter {
 	uint32_t queue;
 	uint64_t seqno;
@@ -644,7 +729,7 @@ static int test_unplug(const char *node)
 	struct fixture f;
 	pthread_t thr;
 	ssize_t n;
-	int sfd, ret;
+	int ret;
 
 	snprintf(path, sizeof(path), "/sys/class/accel/%s/device", strrchr(node, '/') + 1);
 	n = readlink(path, link, sizeof(link) - 1);
@@ -663,12 +748,7 @@ static int test_unplug(const char *node)
 	pthread_create(&thr, NULL, waiter_fn, &wt);
 	usleep(300000);
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", bdf);
-	sfd = open(path, O_WRONLY);
-	ret = sfd >= 0 && write(sfd, "1", 1) == 1 ? 0 : -errno;
-	if (sfd >= 0)
-		close(sfd);
-	CHECK(ret == 0, "device %s removed with the file open", bdf);
+	CHECK(remove_device(node) == 0, "device %s removed with the file open", bdf);
 
 	pthread_join(thr, NULL);
 	CHECK(wt.ret == 0 && wt.w.status == KNPU_JOB_CANCELED &&
@@ -684,6 +764,7 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "basic";
 	const char *path = argc > 2 ? argv[2] : "/dev/accel/accel0";
+	const char *qdev = argc > 3 ? argv[3] : "knpu0";
 
 	printf("TAP version 13\n# knpu-smoke %s on %s\n", mode, path);
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -698,6 +779,10 @@ int main(int argc, char **argv)
 		test_hang();
 	else if (!strcmp(mode, "stress"))
 		test_stress(path);
+	else if (!strcmp(mode, "faults"))
+		test_faults(qdev);
+	else if (!strcmp(mode, "surprise"))
+		test_surprise(path, qdev);
 	else if (!strcmp(mode, "unplug"))
 		test_unplug(path);
 	else

@@ -1,18 +1,22 @@
 #!/bin/sh
-# In the guest (busybox sh): the knpu-smoke phases in order, with a module
-# reload in between. The device is removed by the last phase.
+# In the guest (busybox sh), with two devices: the knpu-smoke phases in order.
+# The fault phase leaves device 0 stopped; the module reload's probe resets
+# it. The last two phases remove the devices.
 set -e
 bin=${1:?usage: smoke-guest.sh KNPU_SMOKE_BINARY KNPU_KO}
 ko=${2:?usage: smoke-guest.sh KNPU_SMOKE_BINARY KNPU_KO}
 "$bin" basic
 "$bin" hang
 "$bin" stress
+"$bin" faults /dev/accel/accel0 knpu0
 echo "# module reload"
 rmmod knpu
 insmod "$ko" job_timeout_ms=2000
 for _ in 1 2 3 4 5 6 7 8 9 10; do
-	[ -e /dev/accel/accel0 ] && break
+	[ -e /dev/accel/accel1 ] && break
 	sleep 0.2
 done
-"$bin" basic
-"$bin" unplug
+"$bin" basic /dev/accel/accel0
+"$bin" basic /dev/accel/accel1
+"$bin" surprise /dev/accel/accel1 knpu1
+"$bin" unplug /dev/accel/accel0

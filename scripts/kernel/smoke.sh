@@ -13,5 +13,5 @@ gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers -pthread -o "$out/knpu-
 	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/scripts/kernel/knpu-smoke.c"
 cd "$KNPU_ROOT"
 # A short job timeout so that the hang phase is quick.
-exec tests/harness/guest-run.sh --name kernel-smoke --module-params job_timeout_ms=2000 "$@" -- \
+exec tests/harness/guest-run.sh --name kernel-smoke --devices 2 --module-params job_timeout_ms=2000 "$@" -- \
 	"$KNPU_ROOT/scripts/kernel/smoke-guest.sh" "$out/knpu-smoke" "$KNPU_ROOT/kernel/knpu.ko"
