@@ -1727,6 +1727,50 @@ static void test_bus_errors(void)
     knpu_stop(&k);
 }
 
+/*
+ * System reset (power-on) with a busy core: the job dies, and unlike soft
+ * reset and FLR, device memory and the telemetry counters are cleared.
+ */
+static void test_system_reset(void)
+{
+    Knpu k;
+    const uint64_t va_sem = 0x60000000;
+    uint64_t sem_pa, args[1] = { va_sem };
+    Prog p = { .n = 0 };
+    Job j;
+
+    knpu_start(&k, NULL);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    run_good_job(&k, 0, 1);
+    qpci_io_writel(k.dev, k.bar2, 0x1000, 0xfeedface);
+    sem_pa = galloc(&k, 4096);
+    map_range(&k, va_sem, sem_pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
+    load_kernel(&k, &j, &p, args, 1, 2);
+    submit(&k, 0, &j.d);
+    wait_running(&k, 0);
+
+    qtest_qmp_assert_success(k.qts, "{'execute': 'system_reset'}");
+    qtest_qmp_eventwait(k.qts, "RESET");
+    qtest_writeq(k.qts, sem_pa, 1);
+    g_usleep(20000);
+    g_assert_cmpuint(qtest_readq(k.qts, k.q[0].fence), ==, 1);
+
+    qpci_device_enable(k.dev);
+    k.bar0 = qpci_iomap(k.dev, KNPU_BAR_REGS, NULL);
+    k.bar2 = qpci_iomap(k.dev, KNPU_BAR_DEVMEM, NULL);
+    g_assert_cmphex(rd(&k, KNPU_REG_DEV_STATUS), ==, KNPU_DEV_STATUS_READY);
+    g_assert_cmphex(rd(&k, KNPU_REG_EVENT_STATUS), ==, 0);
+    g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==, 0);
+    g_assert_cmpuint(rd64(&k, KNPU_REG_JOBS_COMPLETED_LO), ==, 0);
+    g_assert_cmpuint(rd64(&k, KNPU_REG_BYTES_MOVED_LO), ==, 0);
+    g_assert_cmpuint(rd64(&k, KNPU_REG_CORE_BUSY_LO(0)) +
+                     rd64(&k, KNPU_REG_CORE_BUSY_LO(1)), ==, 0);
+    g_assert_cmphex(qpci_io_readl(k.dev, k.bar2, 0x1000), ==, 0);
+    knpu_stop(&k);
+}
+
 /* Injections on the -device command line are in force at power-on. */
 static void test_inject_boot(void)
 {
@@ -1801,6 +1845,7 @@ int main(int argc, char **argv)
     qtest_add_func("/knpu/identity", test_identity);
     qtest_add_func("/knpu/soft-reset", test_soft_reset);
     qtest_add_func("/knpu/flr", test_flr);
+    qtest_add_func("/knpu/system-reset", test_system_reset);
     qtest_add_func("/knpu/queue/fill-copy", test_fill_copy);
     qtest_add_func("/knpu/queue/errors", test_errors);
     qtest_add_func("/knpu/queue/config", test_queue_config);
