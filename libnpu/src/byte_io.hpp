@@ -51,7 +51,6 @@ class ByteWriter {
   void u8(std::uint8_t value) { out_.push_back(std::byte{value}); }
   void u16(std::uint16_t value) { put(value, 2); }
   void u32(std::uint32_t value) { put(value, 4); }
-  void u64(std::uint64_t value) { put(value, 8); }
   void bytes(std::span<const std::byte> bytes) {
     out_.insert(out_.end(), bytes.begin(), bytes.end());
   }

@@ -11,8 +11,7 @@
 
 namespace npu::detail {
 
-DrmFile::DrmFile(const std::string& path)
-    : path_(path), fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {
+DrmFile::DrmFile(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {
   if (fd_ < 0) {
     throw std::system_error(errno, std::system_category(), "open " + path);
   }

@@ -15,7 +15,6 @@ class DrmFile {
   DrmFile& operator=(const DrmFile&) = delete;
 
   [[nodiscard]] int fd() const { return fd_; }
-  [[nodiscard]] const std::string& path() const { return path_; }
 
   // drmIoctl (retries EINTR and EAGAIN); throws on failure.
   void ioctl(unsigned long request, const char* name, void* argument) const;
@@ -23,7 +22,6 @@ class DrmFile {
   [[nodiscard]] int try_ioctl(unsigned long request, void* argument) const;
 
  private:
-  std::string path_;
   int fd_;
 };
 

@@ -204,7 +204,7 @@ JobHandle Queue::submit(const Kernel& kernel, const KernelArguments& arguments) 
   }
   const std::uint64_t sequence_number = submit_ioctl(*object_, job);
   return JobHandle(std::make_shared<const detail::JobState>(
-      detail::JobState{object_, sequence_number, kernel.resident(), std::move(staged)}));
+      detail::JobState{object_, sequence_number, kernel.resident_, std::move(staged)}));
 }
 
 JobHandle Queue::submit(const RawJob& job) {

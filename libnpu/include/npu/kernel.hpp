@@ -11,6 +11,7 @@
 
 namespace npu {
 
+class Queue;
 namespace detail {
 struct ResidentKernel;
 }
@@ -31,9 +32,9 @@ class Kernel {
   // An empty argument list for this kernel.
   [[nodiscard]] KernelArguments make_arguments() const { return KernelArguments(arguments()); }
 
-  [[nodiscard]] std::shared_ptr<const detail::ResidentKernel> resident() const { return resident_; }
-
  private:
+  friend class Queue;  // a job keeps the resident program alive
+
   std::shared_ptr<const detail::ResidentKernel> resident_;
 };
 
