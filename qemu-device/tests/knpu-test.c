@@ -83,18 +83,50 @@ static uint64_t galloc(Knpu *k, size_t size)
     return pa;
 }
 
-static void knpu_start(Knpu *k, const char *extra)
+/*
+ * Boot a machine with one KNPU: "pc" with the device on the root bus, or
+ * with @q35 a q35 machine with the device behind a PCIe root port (as the
+ * guest harness does).
+ */
+static void knpu_boot(Knpu *k, bool q35, const char *extra)
 {
     uint64_t size;
 
     memset(k, 0, sizeof(*k));
-    k->qs = qtest_pc_boot("-device knpu,id=npu,cores=%d,queues=%d,"
+    k->qs = qtest_pc_boot("%s -device knpu,id=npu%s,cores=%d,queues=%d,"
                           "devmem-size=%d,serial=0x1122334455667788%s",
+                          q35 ? "-M q35 -device pcie-root-port,id=rp0,"
+                          "bus=pcie.0,addr=0x4,chassis=1" : "",
+                          q35 ? ",bus=rp0" : "",
                           NUM_CORES, NUM_QUEUES, DEVMEM_SIZE,
                           extra ? extra : "");
     k->qts = k->qs->qts;
-    qpci_device_foreach(k->qs->pcibus, KNPU_VENDOR_ID, KNPU_DEVICE_ID,
-                        save_fn, &k->dev);
+    if (q35) {
+        QPCIDevice *rp;
+
+        g_assert_cmpint(qpci_secondary_buses_init(k->qs->pcibus), ==, 1);
+        /*
+         * libqos assigns BARs from 0xe0000000 up but programs no bridge
+         * windows: open both memory windows of the root port there.
+         */
+        rp = qpci_device_find(k->qs->pcibus, QPCI_DEVFN(4, 0));
+        g_assert(rp);
+        qpci_config_writew(rp, PCI_MEMORY_BASE, 0xe000);
+        qpci_config_writew(rp, PCI_MEMORY_LIMIT, 0xeff0);
+        qpci_config_writew(rp, PCI_PREF_MEMORY_BASE, 0xe000);
+        qpci_config_writew(rp, PCI_PREF_MEMORY_LIMIT, 0xeff0);
+        qpci_config_writel(rp, PCI_PREF_BASE_UPPER32, 0);
+        qpci_config_writel(rp, PCI_PREF_LIMIT_UPPER32, 0);
+        qpci_device_enable(rp);
+        g_free(rp);
+        k->dev = qpci_device_find(k->qs->pcibus, 1 << 8);
+        g_assert(k->dev);
+        g_assert_cmphex(qpci_config_readw(k->dev, PCI_VENDOR_ID), ==,
+                        KNPU_VENDOR_ID);
+    } else {
+        qpci_device_foreach(k->qs->pcibus, KNPU_VENDOR_ID, KNPU_DEVICE_ID,
+                            save_fn, &k->dev);
+    }
     g_assert(k->dev);
     qpci_device_enable(k->dev);
     k->bar0 = qpci_iomap(k->dev, KNPU_BAR_REGS, &size);
@@ -102,6 +134,11 @@ static void knpu_start(Knpu *k, const char *extra)
     k->bar2 = qpci_iomap(k->dev, KNPU_BAR_DEVMEM, &size);
     g_assert_cmpuint(size, ==, DEVMEM_SIZE);
     qpci_msix_enable(k->dev);
+}
+
+static void knpu_start(Knpu *k, const char *extra)
+{
+    knpu_boot(k, false, extra);
 }
 
 static void knpu_stop(Knpu *k)
@@ -1771,6 +1808,37 @@ static void test_system_reset(void)
     knpu_stop(&k);
 }
 
+/* Behind a PCIe root port of a q35 machine: identity, a job, FLR. */
+static void test_q35(void)
+{
+    Knpu k;
+    uint8_t exp;
+
+    knpu_boot(&k, true, NULL);
+    g_assert_cmphex(qpci_config_readw(k.dev, PCI_CLASS_DEVICE), ==,
+                    KNPU_CLASS_ACCEL);
+    g_assert_cmphex(rd(&k, KNPU_REG_ID), ==, KNPU_ID_VALUE);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    run_good_job(&k, 0, 1);
+    g_assert_true(qpci_msix_pending(k.dev, 0));
+
+    exp = qpci_find_capability(k.dev, PCI_CAP_ID_EXP, 0);
+    g_assert_cmphex(exp, !=, 0);
+    qpci_config_writew(k.dev, exp + PCI_EXP_DEVCTL,
+                       qpci_config_readw(k.dev, exp + PCI_EXP_DEVCTL) |
+                       PCI_EXP_DEVCTL_BCR_FLR);
+    qpci_device_enable(k.dev);
+    k.bar0 = qpci_iomap(k.dev, KNPU_BAR_REGS, NULL);
+    qpci_msix_enable(k.dev);
+    g_assert_cmphex(rd(&k, KNPU_REG_EVENT_STATUS), ==, KNPU_EVENT_RESET_DONE);
+    g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==, 0);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    run_good_job(&k, 0, 2);
+    knpu_stop(&k);
+}
+
 /* Injections on the -device command line are in force at power-on. */
 static void test_inject_boot(void)
 {
@@ -1846,6 +1914,7 @@ int main(int argc, char **argv)
     qtest_add_func("/knpu/soft-reset", test_soft_reset);
     qtest_add_func("/knpu/flr", test_flr);
     qtest_add_func("/knpu/system-reset", test_system_reset);
+    qtest_add_func("/knpu/q35", test_q35);
     qtest_add_func("/knpu/queue/fill-copy", test_fill_copy);
     qtest_add_func("/knpu/queue/errors", test_errors);
     qtest_add_func("/knpu/queue/config", test_queue_config);
