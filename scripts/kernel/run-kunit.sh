@@ -94,4 +94,10 @@ if grep -q 'drivers/accel/knpu/.*warning:' "$log"; then
 	[ "$rc" -ne 0 ] || rc=1
 fi
 knpu_log "kunit: finished in $(($(date +%s) - t0)) s, exit $rc"
+# kunit.py's summary, e.g. "Ran 12 tests: passed: 11, failed: 1", as the
+# closing line CI reads.
+summary=$(sed -n 's/.*Testing complete\. Ran [0-9]* tests: //p' "$log" | tail -n1)
+passed=$(sed -n 's/.*passed: \([0-9]*\).*/\1/p' <<<"$summary")
+failed=$(sed -n 's/.*failed: \([0-9]*\).*/\1/p' <<<"$summary")
+echo "kunit: ${passed:-0} passed, ${failed:-0} failed"
 exit "$rc"
