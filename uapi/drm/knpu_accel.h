@@ -245,7 +245,10 @@ struct drm_knpu_sync {
 /** KNPU_SUBMIT_FENCE_FD_OUT: return a sync_file for the job in @fence_fd. */
 #define KNPU_SUBMIT_FENCE_FD_OUT	(1U << 1)
 
-/* Limits of one submission; larger counts are -EINVAL. */
+/*
+ * Limits of one submission; larger counts are -EINVAL. The sync limit
+ * applies to in_sync_count and out_sync_count each.
+ */
 #define KNPU_MAX_SUBMIT_BOS		4096
 #define KNPU_MAX_SUBMIT_SYNCS		256
 #define KNPU_MAX_PROGRAM_SIZE		(1U << 20)
@@ -262,8 +265,9 @@ struct drm_knpu_sync {
  * Errors in the program itself (bad instruction, unmapped address) are not
  * ioctl errors: the job completes with a status, see DRM_IOCTL_KNPU_WAIT.
  *
- * Returns -ECANCELED when the queue is banned because an earlier job failed
- * (see DRM_IOCTL_KNPU_QUEUE_STATUS), -ENODEV when the device is gone.
+ * Returns -ENOENT for an unknown queue, BO or syncobj, -ECANCELED when the
+ * queue is banned because an earlier job failed (see
+ * DRM_IOCTL_KNPU_QUEUE_STATUS), -ENODEV when the device is gone.
  */
 struct drm_knpu_submit {
 	/** @queue_id: in, the queue to run on. */
