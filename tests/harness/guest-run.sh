@@ -114,9 +114,8 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo "KNPU_DEVICES=$devices"
 	echo "KNPU_CMD_TEXT=$(shq "$*")"
 	# Top directories under /tmp to keep visible over the guest's own /tmp.
-	keep=$(for p in "$run_dir" "$PWD" "$KNPU_ROOT" "$KNPU_BUILD" "$(realpath -m "$KNPU_MODULE")" "${1:-}"; do
-		case $p in /tmp/?*) p=${p#/tmp/}; echo "${p%%/*}" ;; esac
-	done | sort -u | tr '\n' ' ')
+	keep=$(printf '%s\n' "$run_dir" "$PWD" "$KNPU_ROOT" "$KNPU_BUILD" "$(realpath -m "$KNPU_MODULE")" "$@" |
+		grep -oE '(^|[=:,])/tmp/[^/:=,]+' | sed 's|.*/tmp/||' | sort -u | tr '\n' ' ' || true)
 	echo "KNPU_TMP_KEEP=$(shq "$keep")"
 	echo "KNPU_GUEST_DEADLINE=$((timeout_s > 60 ? timeout_s - 20 : timeout_s * 2 / 3))"
 } >"$run_dir/.knpu/config"
