@@ -19,6 +19,7 @@
  *  - &knpu_hw_queue.fence_lock: the hardware fences themselves.
  */
 
+#include <kunit/visibility.h>
 #include <linux/cleanup.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
@@ -250,7 +251,7 @@ static int knpu_hwq_program_locked(struct knpu_hw_queue *hwq)
 	return 0;
 }
 
-static irqreturn_t knpu_hwq_irq(int irq, void *arg)
+VISIBLE_IF_KUNIT irqreturn_t knpu_hwq_irq(int irq, void *arg)
 {
 	struct knpu_hw_queue *hwq = arg;
 	u32 status;
@@ -274,7 +275,7 @@ static irqreturn_t knpu_hwq_irq(int irq, void *arg)
 }
 
 /* A job failed: record why, ban its queue, stop the hardware queue. */
-static irqreturn_t knpu_hwq_irq_thread(int irq, void *arg)
+VISIBLE_IF_KUNIT irqreturn_t knpu_hwq_irq_thread(int irq, void *arg)
 {
 	struct knpu_hw_queue *hwq = arg;
 	struct knpu_device *kdev = hwq->kdev;

@@ -6,6 +6,7 @@
 #ifndef __KNPU_JOB_H__
 #define __KNPU_JOB_H__
 
+#include <linux/interrupt.h>
 #include <linux/kref.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -165,6 +166,12 @@ struct knpu_queue {
 	u64 error_addr;
 	u64 completed_seqno;
 };
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* The interrupt handlers, for the KUnit tests' device emulation. */
+irqreturn_t knpu_hwq_irq(int irq, void *arg);
+irqreturn_t knpu_hwq_irq_thread(int irq, void *arg);
+#endif
 
 int knpu_hwq_init_all(struct knpu_device *kdev);
 int knpu_hwq_irq_init(struct knpu_hw_queue *hwq, int irq);

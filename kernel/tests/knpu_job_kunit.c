@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The knpu authors
+ *
+ * KUnit tests of the queue and job paths, from the ioctls through the
+ * scheduler to the interrupt handlers, against an emulated device: a
+ * register file in memory, and the test playing the device's part by
+ * reading descriptors from the ring, writing the completion fence and
+ * calling the interrupt handlers with interrupts off.
+ */
+
+#include <kunit/device.h>
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/irqflags.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_managed.h>
+#include <drm/knpu_accel.h>
+
+#include "../knpu_hw.h"
+#include "../knpu_job.h"
+#include "../knpu_mmu.h"
+
+#define KNPU_TEST_QUEUES	2
+#define KNPU_TEST_PROGRAM_VA	(KNPU_VA_START + SZ_64K)
+#define KNPU_TEST_ARGS_VA	(KNPU_VA_START + SZ_128K)
+
+struct knpu_job_test {
+	struct knpu_device *kdev;
+	u32 *regs;
+	struct knpu_file_priv fpriv;
+	struct drm_file file;
+	unsigned int saved_timeout_ms;
+};
+
+static const struct drm_driver knpu_test_driver = {
+	.driver_features = DRIVER_GEM | DRIVER_COMPUTE_ACCEL,
+	.name = "knpu-test",
+	.desc = "knpu KUnit",
+};
+
+static u32 *knpu_test_qreg(struct knpu_job_test *t, u32 q, u32 reg)
+{
+	return &t->regs[(KNPU_REG_Q_BASE(q) + reg) / 4];
+}
+
+static int knpu_job_test_init(struct kunit *test)
+{
+	struct knpu_job_test *t;
+	struct knpu_device *kdev;
+	struct device *dev;
+	u32 q;
+
+	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->regs = kunit_kzalloc(test, SZ_64K, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->regs);
+
+	dev = kunit_device_register(test, "knpu-job-test");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	dev->dma_mask = &dev->coherent_dma_mask;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(52)), 0);
+
+	kdev = devm_drm_dev_alloc(dev, &knpu_test_driver, struct knpu_device, drm);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, kdev);
+	KUNIT_ASSERT_EQ(test, drmm_mutex_init(&kdev->drm, &kdev->hwq_lock), 0);
+	xa_init_flags(&kdev->asid_xa, XA_FLAGS_ALLOC);
+	kdev->regs = (__force void __iomem *)t->regs;
+	kdev->info.num_cores = 1;
+	kdev->info.num_queues = KNPU_TEST_QUEUES;
+	kdev->info.num_asids = 4;
+	kdev->info.va_bits = KNPU_VA_BITS;
+	KUNIT_ASSERT_EQ(test, knpu_hwq_init_all(kdev), 0);
+	t->kdev = kdev;
+
+	/* Enabling a queue always works on this device. */
+	for (q = 0; q < KNPU_TEST_QUEUES; q++)
+		*knpu_test_qreg(t, q, KNPU_Q_STATUS) = KNPU_Q_STATUS_ENABLED;
+
+	t->fpriv.kdev = kdev;
+	xa_init_flags(&t->fpriv.queues, XA_FLAGS_ALLOC1);
+	t->fpriv.ctx = knpu_context_create(kdev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t->fpriv.ctx);
+	t->file.driver_priv = &t->fpriv;
+
+	t->saved_timeout_ms = knpu_job_timeout_ms;
+	test->priv = t;
+	return 0;
+}
+
+static void knpu_job_test_exit(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+
+	knpu_queue_destroy_all(&t->fpriv);
+	xa_destroy(&t->fpriv.queues);
+	knpu_context_put(t->fpriv.ctx);
+	KUNIT_EXPECT_TRUE(test, xa_empty(&t->kdev->asid_xa));
+	knpu_job_timeout_ms = t->saved_timeout_ms;
+}
+
+static u32 knpu_test_queue(struct kunit *test, u32 priority)
+{
+	struct knpu_job_test *t = test->priv;
+	struct drm_knpu_queue_create args = { .priority = priority };
+
+	KUNIT_ASSERT_EQ(test, knpu_queue_create_ioctl(&t->kdev->drm, &args, &t->file), 0);
+	return args.queue_id;
+}
+
+static int knpu_test_submit(struct kunit *test, u32 queue_id, u64 *seqno)
+{
+	struct knpu_job_test *t = test->priv;
+	struct drm_knpu_submit args = {
+		.queue_id = queue_id,
+		.program_va = KNPU_TEST_PROGRAM_VA,
+		.program_size = 24,
+		.args_va = KNPU_TEST_ARGS_VA,
+		.args_size = 8,
+	};
+	int ret;
+
+	ret = knpu_submit_ioctl(&t->kdev->drm, &args, &t->file);
+	if (!ret && seqno)
+		*seqno = args.seqno;
+	return ret;
+}
+
+static int knpu_test_wait(struct kunit *test, u32 queue_id, u64 seqno,
+			  struct drm_knpu_wait *w, unsigned int ms)
+{
+	struct knpu_job_test *t = test->priv;
+
+	*w = (struct drm_knpu_wait) {
+		.queue_id = queue_id,
+		.seqno = seqno,
+		.timeout_ns = ms ? ktime_get_ns() + (u64)ms * NSEC_PER_MSEC : 0,
+	};
+	return knpu_wait_ioctl(&t->kdev->drm, w, &t->file);
+}
+
+/* The hardware queue the file's queue @queue_id is bound to. */
+static struct knpu_hw_queue *knpu_test_hwq(struct kunit *test, u32 queue_id)
+{
+	struct knpu_job_test *t = test->priv;
+	struct knpu_queue *queue = xa_load(&t->fpriv.queues, queue_id);
+
+	KUNIT_ASSERT_NOT_NULL(test, queue);
+	return queue->hwq;
+}
+
+/* Waits until the driver has moved @hwq's tail to @tail. */
+static void knpu_test_wait_tail(struct kunit *test, struct knpu_hw_queue *hwq, u32 tail)
+{
+	struct knpu_job_test *t = test->priv;
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		if (READ_ONCE(*knpu_test_qreg(t, hwq->id, KNPU_Q_TAIL)) == tail)
+			return;
+		usleep_range(1000, 2000);
+	}
+	KUNIT_FAIL(test, "tail of hardware queue %u is %u, want %u", hwq->id,
+		   *knpu_test_qreg(t, hwq->id, KNPU_Q_TAIL), tail);
+}
+
+/* The device's part: raise the queue's interrupt with @irq_status. */
+static irqreturn_t knpu_test_irq(struct knpu_job_test *t, struct knpu_hw_queue *hwq,
+				 u32 irq_status)
+{
+	unsigned long flags;
+	irqreturn_t ret;
+
+	*knpu_test_qreg(t, hwq->id, KNPU_Q_IRQ_STATUS) = irq_status;
+	local_irq_save(flags);
+	ret = knpu_hwq_irq(0, hwq);
+	local_irq_restore(flags);
+	if (ret == IRQ_WAKE_THREAD)
+		knpu_hwq_irq_thread(0, hwq);
+	return ret;
+}
+
+static void knpu_test_complete(struct knpu_job_test *t, struct knpu_hw_queue *hwq,
+			       u64 fence)
+{
+	WRITE_ONCE(*hwq->fence_cpu, cpu_to_le64(fence));
+	knpu_test_irq(t, hwq, KNPU_Q_IRQ_COMPLETE);
+}
+
+static void knpu_test_job_complete(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_wait w;
+	struct knpu_hw_desc *d;
+	u32 q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_HIGH);
+	u64 seqno;
+
+	hwq = knpu_test_hwq(test, q);
+	/* 5.2: the queue was set up with the file's ASID and the priority. */
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_CTRL), KNPU_Q_CTRL_ENABLE);
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_CONFIG),
+			FIELD_PREP(KNPU_Q_CONFIG_ASID, t->fpriv.ctx->asid) |
+			FIELD_PREP(KNPU_Q_CONFIG_PRIORITY, KNPU_QUEUE_PRIORITY_HIGH));
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_RING_SIZE), KNPU_RING_SIZE);
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_RING_BASE_LO),
+			lower_32_bits(hwq->ring_dma));
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_FENCE_ADDR_LO),
+			lower_32_bits(hwq->fence_dma));
+
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, &seqno), 0);
+	KUNIT_EXPECT_EQ(test, seqno, 1ULL);
+	knpu_test_wait_tail(test, hwq, 1);
+
+	d = &hwq->ring[0];
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(d->type), KNPU_DESC_TYPE_KERNEL);
+	KUNIT_EXPECT_EQ(test, le16_to_cpu(d->flags), KNPU_DESC_FLAG_IRQ);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(d->program_va), KNPU_TEST_PROGRAM_VA);
+	KUNIT_EXPECT_EQ(test, le32_to_cpu(d->program_size), 24U);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(d->args_va), KNPU_TEST_ARGS_VA);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(d->fence_value), seqno);
+
+	/* Not done yet: a poll answers -ETIME. */
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, seqno, &w, 0), -ETIME);
+
+	knpu_test_complete(t, hwq, seqno);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, seqno, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+	KUNIT_EXPECT_EQ(test, w.error, KNPU_ERR_NONE);
+	/* The interrupt status was acknowledged (W1C). */
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_IRQ_STATUS), KNPU_Q_IRQ_COMPLETE);
+
+	/* An interrupt with nothing pending is not ours. */
+	KUNIT_EXPECT_EQ(test, knpu_test_irq(t, hwq, 0), IRQ_NONE);
+	KUNIT_EXPECT_EQ(test, knpu_test_irq(t, hwq, U32_MAX), IRQ_NONE);
+}
+
+static void knpu_test_job_batch(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	u32 q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	struct knpu_hw_queue *hwq = knpu_test_hwq(test, q);
+	struct drm_knpu_queue_status st = { .queue_id = q };
+	struct drm_knpu_wait w;
+	u64 seqno, i;
+
+	for (i = 1; i <= 10; i++) {
+		KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, &seqno), 0);
+		KUNIT_EXPECT_EQ(test, seqno, i);
+	}
+	knpu_test_wait_tail(test, hwq, 10);
+
+	/* One fence write completes every job up to it. */
+	knpu_test_complete(t, hwq, 6);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 6, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 7, &w, 0), -ETIME);
+	KUNIT_EXPECT_EQ(test, knpu_queue_status_ioctl(&t->kdev->drm, &st, &t->file), 0);
+	KUNIT_EXPECT_EQ(test, st.completed_seqno, 6ULL);
+	KUNIT_EXPECT_EQ(test, st.state, KNPU_QUEUE_STATE_ACTIVE);
+
+	knpu_test_complete(t, hwq, 10);
+	for (i = 1; i <= 10; i++) {
+		KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, i, &w, 1000), 0);
+		KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+	}
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 11, &w, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 0, &w, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q + 1, 1, &w, 0), -ENOENT);
+}
+
+static void knpu_test_job_error(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	u32 q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	u32 q2 = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	struct knpu_hw_queue *hwq = knpu_test_hwq(test, q);
+	struct drm_knpu_queue_status st = { .queue_id = q };
+	struct drm_knpu_wait w;
+	u64 seqno;
+	int i;
+
+	for (i = 0; i < 3; i++)
+		KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, &seqno), 0);
+	knpu_test_wait_tail(test, hwq, 3);
+
+	/* Job 1 completes, job 2 faults (5.4): the device stops the queue. */
+	WRITE_ONCE(*hwq->fence_cpu, cpu_to_le64(1));
+	*knpu_test_qreg(t, hwq->id, KNPU_Q_STATUS) |= KNPU_Q_STATUS_ERROR;
+	*knpu_test_qreg(t, hwq->id, KNPU_Q_ERROR) = KNPU_ERR_MMU_FAULT;
+	*knpu_test_qreg(t, hwq->id, KNPU_Q_ERROR_ADDR_LO) = 0xdead000;
+	*knpu_test_qreg(t, hwq->id, KNPU_Q_ERROR_ADDR_HI) = 0x1;
+	KUNIT_EXPECT_EQ(test, knpu_test_irq(t, hwq, KNPU_Q_IRQ_ERROR), IRQ_WAKE_THREAD);
+	/* The hardware queue was reset. */
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_CTRL), KNPU_Q_CTRL_RESET);
+	*knpu_test_qreg(t, hwq->id, KNPU_Q_STATUS) &= ~KNPU_Q_STATUS_ERROR;
+
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 1, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 2, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_FAILED);
+	KUNIT_EXPECT_EQ(test, w.error, KNPU_ERR_MMU_FAULT);
+	KUNIT_EXPECT_EQ(test, w.error_addr, 0x10dead000ULL);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 3, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_CANCELED);
+	KUNIT_EXPECT_EQ(test, w.error, KNPU_ERR_NONE);
+
+	KUNIT_EXPECT_EQ(test, knpu_queue_status_ioctl(&t->kdev->drm, &st, &t->file), 0);
+	KUNIT_EXPECT_EQ(test, st.state, KNPU_QUEUE_STATE_BANNED);
+	KUNIT_EXPECT_EQ(test, st.error, KNPU_ERR_MMU_FAULT);
+	KUNIT_EXPECT_EQ(test, st.error_seqno, 2ULL);
+	KUNIT_EXPECT_EQ(test, st.completed_seqno, 3ULL);
+	KUNIT_EXPECT_EQ(test, knpu_test_submit(test, q, NULL), -ECANCELED);
+
+	/* The other queue is not affected. */
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q2, &seqno), 0);
+	hwq = knpu_test_hwq(test, q2);
+	knpu_test_wait_tail(test, hwq, 1);
+	knpu_test_complete(t, hwq, seqno);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q2, seqno, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+}
+
+static void knpu_test_job_timeout(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_wait w;
+	u64 seqno;
+	u32 q;
+
+	knpu_job_timeout_ms = 100;
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_LOW);
+	hwq = knpu_test_hwq(test, q);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, &seqno), 0);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, NULL), 0);
+	knpu_test_wait_tail(test, hwq, 2);
+
+	/* The device never completes: the scheduler's timeout resets the queue. */
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, seqno, &w, 5000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_FAILED);
+	KUNIT_EXPECT_EQ(test, w.error, KNPU_ERR_TIMEOUT);
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_CTRL), KNPU_Q_CTRL_RESET);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, seqno + 1, &w, 5000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_CANCELED);
+	KUNIT_EXPECT_EQ(test, knpu_test_submit(test, q, NULL), -ECANCELED);
+}
+
+static void knpu_test_queue_lifecycle(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct drm_knpu_queue_create qc = { .priority = KNPU_QUEUE_PRIORITY_NORMAL };
+	struct drm_knpu_queue_destroy qd = { 0 };
+	struct drm_device *drm = &t->kdev->drm;
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_wait w;
+	u32 q[KNPU_TEST_QUEUES];
+	u64 seqno;
+	int i;
+
+	for (i = 0; i < KNPU_TEST_QUEUES; i++)
+		q[i] = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	KUNIT_EXPECT_EQ(test, knpu_queue_create_ioctl(drm, &qc, &t->file), -EBUSY);
+
+	/* A queue is destroyed only once its jobs are done. */
+	hwq = knpu_test_hwq(test, q[0]);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q[0], &seqno), 0);
+	knpu_test_wait_tail(test, hwq, 1);
+	knpu_test_complete(t, hwq, seqno);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q[0], seqno, &w, 1000), 0);
+	qd.queue_id = q[0];
+	KUNIT_EXPECT_EQ(test, knpu_queue_destroy_ioctl(drm, &qd, &t->file), 0);
+	KUNIT_EXPECT_EQ(test, knpu_queue_destroy_ioctl(drm, &qd, &t->file), -ENOENT);
+	KUNIT_EXPECT_EQ(test, knpu_test_submit(test, q[0], NULL), -ENOENT);
+	KUNIT_EXPECT_NULL(test, hwq->queue);
+
+	/* Its hardware queue is free again. */
+	KUNIT_EXPECT_EQ(test, knpu_queue_create_ioctl(drm, &qc, &t->file), 0);
+	KUNIT_EXPECT_PTR_EQ(test, knpu_test_hwq(test, qc.queue_id), hwq);
+
+	/* Argument checks */
+	qc.pad = 1;
+	KUNIT_EXPECT_EQ(test, knpu_queue_create_ioctl(drm, &qc, &t->file), -EINVAL);
+	qc.pad = 0;
+	qc.priority = KNPU_QUEUE_PRIORITY_REALTIME + 1;
+	KUNIT_EXPECT_EQ(test, knpu_queue_create_ioctl(drm, &qc, &t->file), -EINVAL);
+	qd.pad = 1;
+	KUNIT_EXPECT_EQ(test, knpu_queue_destroy_ioctl(drm, &qd, &t->file), -EINVAL);
+}
+
+static void knpu_test_submit_checks(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	u32 q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	struct drm_device *drm = &t->kdev->drm;
+	const struct drm_knpu_submit good = {
+		.queue_id = q,
+		.program_va = KNPU_TEST_PROGRAM_VA,
+		.program_size = 24,
+		.args_va = KNPU_TEST_ARGS_VA,
+		.args_size = 8,
+	};
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_submit s;
+
+#define KNPU_EXPECT_SUBMIT(field, value, err)				\
+	do {								\
+		s = good;						\
+		s.field = value;					\
+		KUNIT_EXPECT_EQ_MSG(test, knpu_submit_ioctl(drm, &s, &t->file), err, \
+				    #field " = " #value);		\
+	} while (0)
+
+	KNPU_EXPECT_SUBMIT(flags, BIT(5), -EINVAL);
+	KNPU_EXPECT_SUBMIT(fence_fd, 7, -EINVAL);
+	KNPU_EXPECT_SUBMIT(program_size, 0, -EINVAL);
+	KNPU_EXPECT_SUBMIT(program_size, 6, -EINVAL);
+	KNPU_EXPECT_SUBMIT(program_size, KNPU_MAX_PROGRAM_SIZE + 4, -EINVAL);
+	KNPU_EXPECT_SUBMIT(program_va, KNPU_TEST_PROGRAM_VA + 2, -EINVAL);
+	KNPU_EXPECT_SUBMIT(program_va, U64_MAX - 3, -EINVAL);
+	KNPU_EXPECT_SUBMIT(args_size, 12, -EINVAL);
+	KNPU_EXPECT_SUBMIT(args_size, KNPU_MAX_ARGS_SIZE + 8, -EINVAL);
+	KNPU_EXPECT_SUBMIT(args_va, KNPU_TEST_ARGS_VA + 4, -EINVAL);
+	KNPU_EXPECT_SUBMIT(bo_count, KNPU_MAX_SUBMIT_BOS + 1, -EINVAL);
+	KNPU_EXPECT_SUBMIT(in_sync_count, KNPU_MAX_SUBMIT_SYNCS + 1, -EINVAL);
+	KNPU_EXPECT_SUBMIT(out_sync_count, KNPU_MAX_SUBMIT_SYNCS + 1, -EINVAL);
+	KNPU_EXPECT_SUBMIT(queue_id, q + 100, -ENOENT);
+#undef KNPU_EXPECT_SUBMIT
+
+	/* Without arguments the table address is not looked at. */
+	s = good;
+	s.args_size = 0;
+	s.args_va = 3;
+	KUNIT_ASSERT_EQ(test, knpu_submit_ioctl(drm, &s, &t->file), 0);
+	hwq = knpu_test_hwq(test, q);
+	knpu_test_wait_tail(test, hwq, 1);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(hwq->ring[0].args_va), 0ULL);
+	knpu_test_complete(t, hwq, s.seqno);
+}
+
+static struct kunit_case knpu_job_cases[] = {
+	KUNIT_CASE(knpu_test_job_complete),
+	KUNIT_CASE(knpu_test_job_batch),
+	KUNIT_CASE(knpu_test_job_error),
+	KUNIT_CASE(knpu_test_job_timeout),
+	KUNIT_CASE(knpu_test_queue_lifecycle),
+	KUNIT_CASE(knpu_test_submit_checks),
+	{}
+};
+
+static struct kunit_suite knpu_job_suite = {
+	.name = "knpu_job",
+	.init = knpu_job_test_init,
+	.exit = knpu_job_test_exit,
+	.test_cases = knpu_job_cases,
+};
+
+kunit_test_suite(knpu_job_suite);
