@@ -1106,6 +1106,19 @@ static void test_queue_config(void)
     qwr(&k, q, KNPU_Q_TAIL, 0xffffffff);
     qwr(&k, q, KNPU_Q_DOORBELL, 1);
     g_assert_cmphex(qrd(&k, q, KNPU_Q_ERROR), ==, KNPU_ERR_TAIL_INVALID);
+    /* RESUME after a tail error skips nothing: no descriptor failed. */
+    qwr(&k, q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE | KNPU_Q_CTRL_RESUME);
+    g_assert_cmphex(qrd(&k, q, KNPU_Q_STATUS), ==, KNPU_Q_STATUS_ENABLED);
+    g_assert_cmpuint(qrd(&k, q, KNPU_Q_HEAD), ==, 0);
+    k.q[q].tail = 0;
+    memset(&j, 0, sizeof(j));
+    j.d.type = KNPU_DESC_TYPE_NOP;
+    j.d.fence_value = 0x70;
+    submit(&k, q, &j.d);
+    expect_done(&k, q, 1, 0x70);
+    /* RESET wins over ENABLE in the same write. */
+    qwr(&k, q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE | KNPU_Q_CTRL_RESET);
+    g_assert_cmphex(qrd(&k, q, KNPU_Q_STATUS), ==, 0);
     queue_reset(&k, q);
 
     /* A doorbell on a disabled queue does nothing. */
@@ -1202,6 +1215,40 @@ static void test_semaphores(void)
     g_usleep(20000);
     g_assert_cmpuint(qtest_readq(k.qts, k.q[0].fence), ==, 4);
     g_assert_cmpuint(qtest_readq(k.qts, sem_pa), ==, 2000);
+    knpu_stop(&k);
+}
+
+/*
+ * Clearing Q_CTRL.ENABLE stops fetching but lets the running job finish;
+ * the queue fetches again once re-enabled.
+ */
+static void test_disable_running(void)
+{
+    Knpu k;
+    const uint64_t va_sem = 0x60000000;
+    uint64_t sem_pa, args[1] = { va_sem };
+    Prog p = { .n = 0 };
+    Job j;
+
+    knpu_start(&k, NULL);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    sem_pa = galloc(&k, 4096);
+    map_range(&k, va_sem, sem_pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
+    load_kernel(&k, &j, &p, args, 1, 1);
+    submit(&k, 0, &j.d);
+    load_kernel(&k, &j, &p, args, 1, 2);
+    submit(&k, 0, &j.d);
+    wait_running(&k, 0);
+
+    qwr(&k, 0, KNPU_Q_CTRL, 0);
+    g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==, KNPU_Q_STATUS_RUNNING);
+    qtest_writeq(k.qts, sem_pa, 1);
+    g_assert_cmphex(wait_queue(&k, 0, 1), ==, 0);
+    g_assert_cmpuint(qtest_readq(k.qts, k.q[0].fence), ==, 1);
+    g_usleep(20000);
+    g_assert_cmpuint(qrd(&k, 0, KNPU_Q_HEAD), ==, 1);   /* job 2 waits */
     knpu_stop(&k);
 }
 
@@ -1919,6 +1966,7 @@ int main(int argc, char **argv)
     qtest_add_func("/knpu/queue/errors", test_errors);
     qtest_add_func("/knpu/queue/config", test_queue_config);
     qtest_add_func("/knpu/queue/semaphores", test_semaphores);
+    qtest_add_func("/knpu/queue/disable-running", test_disable_running);
     qtest_add_func("/knpu/mmu/tlb", test_tlb);
     qtest_add_func("/knpu/queue/priority", test_priority);
     qtest_add_func("/knpu/queue/stress", test_stress);
