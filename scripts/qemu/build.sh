@@ -45,21 +45,26 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 
 # --- deb-src entry ----------------------------------------------------------
-have_debsrc() {
-	grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/
+# apt-get source needs a deb-src entry for Debian's archive. When apt knows no
+# qemu source package, add one mirroring the deb entries of debian.sources.
+apt_update() {
+	$sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
+	touch "$KNPU_CACHE/.apt-updated"
 }
-if ! have_debsrc; then
-	src=/etc/apt/sources.list.d/debian.sources
-	[ -f "$src" ] || knpu_die "no deb-src entry and no $src to mirror"
-	knpu_log "adding deb-src entries mirroring $src"
-	sed -e 's/^Types:.*/Types: deb-src/' "$src" |
-		$sudo tee /etc/apt/sources.list.d/knpu-deb-src.sources >/dev/null
-	$sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
-	touch "$KNPU_CACHE/.apt-updated"
-fi
-if ! apt-cache showsrc qemu 2>/dev/null | grep -q '^Version:'; then
-	$sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
-	touch "$KNPU_CACHE/.apt-updated"
+qemu_source_known() {
+	# grep -q would exit early: apt-cache's SIGPIPE fails the pipe (pipefail)
+	apt-cache showsrc --only-source qemu 2>/dev/null | grep '^Version:' >/dev/null
+}
+if ! qemu_source_known; then
+	debsrc=/etc/apt/sources.list.d/knpu-deb-src.sources
+	if [ ! -f "$debsrc" ]; then
+		src=/etc/apt/sources.list.d/debian.sources
+		[ -f "$src" ] || knpu_die "no deb-src entry for qemu and no $src to mirror"
+		knpu_log "adding $debsrc (deb-src entries mirroring $src)"
+		sed -e 's/^Types:.*/Types: deb-src/' "$src" | $sudo tee "$debsrc" >/dev/null
+	fi
+	apt_update
+	qemu_source_known || knpu_die "apt knows no qemu source package"
 fi
 
 knpu_apt_install "${BUILD_DEPS[@]}" "${RUNTIME_DEPS[@]}"
