@@ -111,6 +111,51 @@ TEST_F(DataMovement, DeviceMemoryFollowsTheCapability) {
   EXPECT_EQ(first_mismatch(src.map(), 1 << 20, kPattern), -1);
 }
 
+TEST_F(DataMovement, ManyLaunchesInFlightReuseArgumentSlots) {
+  const npu::Kernel kernel = device().load_kernel(fill_kernel());
+  npu::Queue queue = device().create_queue();
+  constexpr int kLaunches = 50;  // more than the queue's argument slots
+  npu::Buffer buffer = device().allocate(kLaunches * 64);
+  std::vector<npu::JobHandle> jobs;
+  for (int i = 0; i < kLaunches; ++i) {
+    npu::KernelArguments args = kernel.make_arguments();
+    args.set("dst", buffer, static_cast<std::uint64_t>(i) * 64)
+        .set("bytes", 64)
+        .set("pattern", kPattern + i);
+    jobs.push_back(queue.submit(kernel, args));
+  }
+  for (const npu::JobHandle& job : jobs) {
+    EXPECT_TRUE(job.wait(30s).ok());
+  }
+  for (int i = 0; i < kLaunches; ++i) {
+    EXPECT_EQ(
+        first_mismatch(buffer.map().subspan(static_cast<std::size_t>(i) * 64), 64, kPattern + i),
+        -1)
+        << "launch " << i;
+  }
+}
+
+TEST_F(DataMovement, LargeArgumentTables) {
+  npu::KernelBuilder b("many_arguments");
+  auto dst = b.arg_buffer("dst");
+  std::optional<npu::ScalarArg> last;
+  for (int i = 0; i < 600; ++i) {  // 601 slots: more than one 4 KiB argument slot
+    last = b.arg_scalar("s" + std::to_string(i));
+  }
+  b.dma_fill(dst, *last, kPattern);
+  const npu::Kernel kernel = device().load_kernel(b.build());
+  npu::Buffer buffer = device().allocate(kPage);
+  npu::KernelArguments args = kernel.make_arguments();
+  args.set("dst", buffer);
+  for (int i = 0; i < 600; ++i) {
+    args.set("s" + std::to_string(i), i == 599 ? 100 : 0);
+  }
+  npu::Queue queue = device().create_queue();
+  ASSERT_TRUE(queue.submit(kernel, args).wait(30s).ok());
+  EXPECT_EQ(first_mismatch(buffer.map(), 100, kPattern), -1);
+  EXPECT_EQ(buffer.map()[100], std::byte{0});
+}
+
 TEST_F(DataMovement, JobsKeepTheirKernelAlive) {
   npu::Queue queue = device().create_queue();
   npu::Buffer dst = device().allocate(kPage);

@@ -106,16 +106,19 @@ struct RawJob {
   std::vector<std::uint32_t> buffer_handles;
 };
 
-// Move-only. The hardware queue is released when the Queue and all its
-// JobHandles are gone; jobs already submitted still run to completion.
+// Copies refer to the same queue. The hardware queue is released when the
+// last copy and the last of its JobHandles are gone; jobs already submitted
+// still run to completion.
 class Queue {
  public:
   Queue(std::shared_ptr<const detail::DrmFile> file, QueuePriority priority);
 
-  // Launches `kernel` with `arguments` (every slot set): the argument table
-  // goes into a buffer of its own; the buffer list is the argument buffers
-  // plus the program and the table. Throws std::system_error for ioctl
-  // errors (npu::errc::queue_banned after a failed job).
+  // Launches `kernel` with `arguments` (every slot set). The argument table
+  // is staged in one of the queue's 16 argument slots (up to 4 KiB; a larger
+  // table gets a buffer of its own); reusing a slot waits for the job that
+  // used it 16 launches earlier. The buffer list is the argument buffers plus
+  // the program and the table. Throws std::system_error for ioctl errors
+  // (npu::errc::queue_banned after a failed job).
   JobHandle submit(const Kernel& kernel, const KernelArguments& arguments);
   JobHandle submit(const RawJob& job);
 
@@ -124,7 +127,7 @@ class Queue {
   [[nodiscard]] QueuePriority priority() const;
 
  private:
-  std::shared_ptr<const detail::QueueObject> object_;
+  std::shared_ptr<detail::QueueObject> object_;
 };
 
 }  // namespace npu

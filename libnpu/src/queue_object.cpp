@@ -1,0 +1,95 @@
+#include "queue_object.hpp"
+
+#include <cerrno>
+#include <limits>
+
+#include "npu/errors.hpp"
+
+namespace npu::detail {
+
+ArgumentRing::ArgumentRing(std::shared_ptr<const DrmFile> file)
+    : buffer_(std::move(file), kSlotBytes * kSlots, {MemoryPlacement::host, true}) {}
+
+std::uint64_t ArgumentRing::write(std::span<const std::uint64_t> table) {
+  const std::span<std::byte> slot = buffer_.map().subspan(next_ * kSlotBytes, kSlotBytes);
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    for (std::size_t b = 0; b < 8; ++b) {
+      slot[i * 8 + b] = static_cast<std::byte>((table[i] >> (8 * b)) & 0xff);
+    }
+  }
+  return buffer_.device_address() + next_ * kSlotBytes;
+}
+
+void ArgumentRing::commit(std::uint64_t sequence_number) {
+  last_job_[next_] = sequence_number;
+  next_ = (next_ + 1) % kSlots;
+}
+
+QueueObject::QueueObject(std::shared_ptr<const DrmFile> file, QueuePriority priority)
+    : file_(std::move(file)), priority_(priority) {
+  drm_knpu_queue_create create{};
+  create.priority = static_cast<std::uint32_t>(priority);
+  NPU_IOCTL(*file_, DRM_IOCTL_KNPU_QUEUE_CREATE, &create);
+  id_ = create.queue_id;
+}
+
+QueueObject::~QueueObject() {
+  drm_knpu_queue_destroy destroy{};
+  destroy.queue_id = id_;
+  static_cast<void>(file_->try_ioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &destroy));
+}
+
+std::uint64_t QueueObject::submit(const RawJob& job) const {
+  drm_knpu_submit submit{};
+  submit.queue_id = id_;
+  submit.program_va = job.program_address;
+  submit.program_size = job.program_size;
+  submit.args_va = job.arguments_address;
+  submit.args_size = job.arguments_size;
+  submit.bo_handles = reinterpret_cast<std::uintptr_t>(job.buffer_handles.data());
+  submit.bo_count = static_cast<std::uint32_t>(job.buffer_handles.size());
+  NPU_IOCTL(*file_, DRM_IOCTL_KNPU_SUBMIT, &submit);
+  return submit.seqno;
+}
+
+std::uint64_t QueueObject::submit_with_ring(RawJob job, std::span<const std::uint64_t> table) {
+  const std::scoped_lock lock(ring_mutex_);
+  if (!ring_) {
+    ring_.emplace(file_);
+  }
+  if (const std::uint64_t previous = ring_->previous_job(); previous != 0) {
+    wait_until_finished(previous);
+  }
+  job.arguments_address = ring_->write(table);
+  job.arguments_size = static_cast<std::uint32_t>(table.size_bytes());
+  job.buffer_handles.push_back(ring_->handle());
+  const std::uint64_t sequence_number = submit(job);
+  ring_->commit(sequence_number);
+  return sequence_number;
+}
+
+WaitReply QueueObject::wait(std::uint64_t sequence_number, std::int64_t deadline_ns) const {
+  WaitReply reply;
+  reply.wait.queue_id = id_;
+  reply.wait.seqno = sequence_number;
+  reply.wait.timeout_ns = deadline_ns;
+  reply.error = file_->try_ioctl(DRM_IOCTL_KNPU_WAIT, &reply.wait);
+  return reply;
+}
+
+// A slot is free once its job finished, whatever its outcome.
+void QueueObject::wait_until_finished(std::uint64_t sequence_number) const {
+  const WaitReply reply = wait(sequence_number, std::numeric_limits<std::int64_t>::max());
+  if (reply.error != 0 && reply.error != ENODEV) {
+    throw ioctl_error("DRM_IOCTL_KNPU_WAIT", reply.error);
+  }
+}
+
+drm_knpu_queue_status QueueObject::status() const {
+  drm_knpu_queue_status status{};
+  status.queue_id = id_;
+  NPU_IOCTL(*file_, DRM_IOCTL_KNPU_QUEUE_STATUS, &status);
+  return status;
+}
+
+}  // namespace npu::detail

@@ -1,0 +1,88 @@
+// The driver side of a queue: create and destroy it, submit raw jobs, wait
+// for them, read its status; and stage small argument tables in a ring of
+// slots owned by the queue instead of a buffer per job.
+#pragma once
+
+#include <drm/knpu_accel.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+
+#include "drm_file.hpp"
+#include "npu/buffer.hpp"
+#include "npu/queue.hpp"
+
+namespace npu::detail {
+
+struct ResidentKernel;
+
+// The reply of DRM_IOCTL_KNPU_WAIT, or the errno it failed with.
+struct WaitReply {
+  int error = 0;
+  drm_knpu_wait wait{};
+};
+
+// Argument tables of up to kSlotBytes live in one read-only buffer of
+// kSlots slots, used round robin; a slot is reused once the job that used it
+// last has finished (a queue's jobs finish in order).
+class ArgumentRing {
+ public:
+  static constexpr std::size_t kSlotBytes = 4096;
+  static constexpr std::size_t kSlots = 16;
+
+  explicit ArgumentRing(std::shared_ptr<const DrmFile> file);
+
+  // The slot to use next and the job that used it last (0: none).
+  [[nodiscard]] std::uint64_t previous_job() const { return last_job_[next_]; }
+  // Writes `table` into the next slot; returns its device address.
+  std::uint64_t write(std::span<const std::uint64_t> table);
+  // Records the job that uses the slot write() filled, and moves on.
+  void commit(std::uint64_t sequence_number);
+  [[nodiscard]] std::uint32_t handle() const { return buffer_.handle(); }
+
+ private:
+  Buffer buffer_;
+  std::array<std::uint64_t, kSlots> last_job_{};
+  std::size_t next_ = 0;
+};
+
+class QueueObject {
+ public:
+  QueueObject(std::shared_ptr<const DrmFile> file, QueuePriority priority);
+  ~QueueObject();
+  QueueObject(const QueueObject&) = delete;
+  QueueObject& operator=(const QueueObject&) = delete;
+
+  // Submits `job`; throws ioctl_error. Returns the job's sequence number.
+  std::uint64_t submit(const RawJob& job) const;
+  // Submits `job` with `table` staged in the argument ring (tables up to
+  // ArgumentRing::kSlotBytes); may first wait for an older job of the queue.
+  std::uint64_t submit_with_ring(RawJob job, std::span<const std::uint64_t> table);
+  [[nodiscard]] WaitReply wait(std::uint64_t sequence_number, std::int64_t deadline_ns) const;
+  [[nodiscard]] drm_knpu_queue_status status() const;
+
+  [[nodiscard]] std::shared_ptr<const DrmFile> file() const { return file_; }
+  [[nodiscard]] std::uint32_t id() const { return id_; }
+  [[nodiscard]] QueuePriority priority() const { return priority_; }
+
+ private:
+  void wait_until_finished(std::uint64_t sequence_number) const;
+
+  std::shared_ptr<const DrmFile> file_;
+  QueuePriority priority_;
+  std::uint32_t id_ = 0;
+  std::mutex ring_mutex_;  // the ring's slots and the order of its submissions
+  std::optional<ArgumentRing> ring_;
+};
+
+// What a job keeps alive until its handle is gone.
+struct JobState {
+  std::shared_ptr<QueueObject> queue;
+  std::uint64_t sequence_number;
+  std::shared_ptr<const ResidentKernel> kernel;
+  std::optional<Buffer> argument_table;  // a table too large for the ring
+};
+
+}  // namespace npu::detail
