@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "byte_io.hpp"
 #include "resident_kernel.hpp"
 
 namespace npu {
@@ -11,11 +12,9 @@ namespace {
 Buffer upload_program(std::shared_ptr<const detail::DrmFile> file,
                       std::span<const std::uint32_t> program) {
   Buffer buffer(std::move(file), program.size_bytes(), {MemoryPlacement::host, true});
-  std::span<std::byte> bytes = buffer.map();
+  const std::span<std::byte> bytes = buffer.map();
   for (std::size_t i = 0; i < program.size(); ++i) {
-    for (std::size_t b = 0; b < 4; ++b) {
-      bytes[i * 4 + b] = static_cast<std::byte>((program[i] >> (8 * b)) & 0xff);
-    }
+    ByteWriter::put_u32(bytes.subspan(i * 4, 4), program[i]);
   }
   return buffer;
 }

@@ -45,12 +45,7 @@ Buffer dedicated_table(std::shared_ptr<const detail::DrmFile> file,
                        const std::vector<std::uint64_t>& table) {
   Buffer buffer(std::move(file), table.size() * sizeof(std::uint64_t),
                 {MemoryPlacement::host, true});
-  std::span<std::byte> bytes = buffer.map();
-  for (std::size_t slot = 0; slot < table.size(); ++slot) {
-    for (std::size_t b = 0; b < 8; ++b) {
-      bytes[slot * 8 + b] = static_cast<std::byte>((table[slot] >> (8 * b)) & 0xff);
-    }
-  }
+  detail::store_table(buffer.map(), table);
   return buffer;
 }
 

@@ -7,24 +7,6 @@
 
 namespace npu::detail {
 
-ArgumentRing::ArgumentRing(std::shared_ptr<const DrmFile> file)
-    : buffer_(std::move(file), kSlotBytes * kSlots, {MemoryPlacement::host, true}) {}
-
-std::uint64_t ArgumentRing::write(std::span<const std::uint64_t> table) {
-  const std::span<std::byte> slot = buffer_.map().subspan(next_ * kSlotBytes, kSlotBytes);
-  for (std::size_t i = 0; i < table.size(); ++i) {
-    for (std::size_t b = 0; b < 8; ++b) {
-      slot[i * 8 + b] = static_cast<std::byte>((table[i] >> (8 * b)) & 0xff);
-    }
-  }
-  return buffer_.device_address() + next_ * kSlotBytes;
-}
-
-void ArgumentRing::commit(std::uint64_t sequence_number) {
-  last_job_[next_] = sequence_number;
-  next_ = (next_ + 1) % kSlots;
-}
-
 QueueObject::QueueObject(std::shared_ptr<const DrmFile> file, QueuePriority priority)
     : file_(std::move(file)), priority_(priority) {
   drm_knpu_queue_create create{};

@@ -1,6 +1,6 @@
-// The driver side of a queue: create and destroy it, submit raw jobs, wait
-// for them, read its status; and stage small argument tables in a ring of
-// slots owned by the queue instead of a buffer per job.
+// The driver side of a queue: create and destroy it, submit raw jobs (small
+// argument tables staged in the queue's ArgumentRing), wait for them, read
+// its status.
 #pragma once
 
 #include <drm/knpu_accel.h>
@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 
+#include "argument_ring.hpp"
 #include "drm_file.hpp"
 #include "npu/buffer.hpp"
 #include "npu/queue.hpp"
@@ -22,30 +23,6 @@ struct ResidentKernel;
 struct WaitReply {
   int error = 0;
   drm_knpu_wait wait{};
-};
-
-// Argument tables of up to kSlotBytes live in one read-only buffer of
-// kSlots slots, used round robin; a slot is reused once the job that used it
-// last has finished (a queue's jobs finish in order).
-class ArgumentRing {
- public:
-  static constexpr std::size_t kSlotBytes = 4096;
-  static constexpr std::size_t kSlots = 16;
-
-  explicit ArgumentRing(std::shared_ptr<const DrmFile> file);
-
-  // The slot to use next and the job that used it last (0: none).
-  [[nodiscard]] std::uint64_t previous_job() const { return last_job_[next_]; }
-  // Writes `table` into the next slot; returns its device address.
-  std::uint64_t write(std::span<const std::uint64_t> table);
-  // Records the job that uses the slot write() filled, and moves on.
-  void commit(std::uint64_t sequence_number);
-  [[nodiscard]] std::uint32_t handle() const { return buffer_.handle(); }
-
- private:
-  Buffer buffer_;
-  std::array<std::uint64_t, kSlots> last_job_{};
-  std::size_t next_ = 0;
 };
 
 class QueueObject {
