@@ -221,6 +221,11 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
+	if (pci_resource_len(pdev, KNPU_BAR_REGS) < KNPU_BAR_REGS_SIZE) {
+		drm_err(&kdev->drm, "BAR%d too small\n", KNPU_BAR_REGS);
+		return -ENODEV;
+	}
+
 	kdev->regs = pcim_iomap_region(pdev, KNPU_BAR_REGS, KNPU_DRIVER_NAME);
 	if (IS_ERR(kdev->regs))
 		return PTR_ERR(kdev->regs);

@@ -89,8 +89,8 @@ static int knpu_hw_read_info(struct knpu_device *kdev)
 	info->features = knpu_rd(kdev, KNPU_REG_FEATURES);
 	info->serial = knpu_rd64(kdev, KNPU_REG_SERIAL_LO);
 
-	if (!info->num_cores || !info->num_queues || !info->num_asids ||
-	    info->va_bits != KNPU_VA_BITS) {
+	if (!info->num_cores || !info->num_queues || info->num_queues > KNPU_MAX_QUEUES ||
+	    !info->num_asids || info->va_bits != KNPU_VA_BITS) {
 		drm_err(&kdev->drm, "bad configuration: %u cores, %u queues, %u ASIDs, %u VA bits\n",
 			info->num_cores, info->num_queues, info->num_asids,
 			info->va_bits);

@@ -10,12 +10,17 @@
 #define __KNPU_REGS_H__
 
 #include <linux/bits.h>
+#include <linux/sizes.h>
 
 #define KNPU_PCI_VENDOR_ID		0x1234
 #define KNPU_PCI_DEVICE_ID		0x4b4e
 
 #define KNPU_BAR_REGS			0
+#define KNPU_BAR_REGS_SIZE		SZ_64K
 #define KNPU_BAR_DEVMEM			2
+
+/* Queue register blocks the BAR holds (hw-spec 2: 1 to 64 queues). */
+#define KNPU_MAX_QUEUES			64
 
 /* 3.1 Identification and capabilities */
 #define KNPU_REG_ID			0x000

@@ -11,7 +11,9 @@
 # Env:   KNPU_KUNIT_SYSTEM_QEMU=1  use Debian's qemu-system-x86 when the
 #                                  project's QEMU ($KNPU_QEMU_BIN) is not built.
 #        KNPU_KUNIT_KCONFIG=FILE   kunitconfig to use (default kernel/.kunitconfig).
-#        KNPU_KUNIT_BUILD_DIR=DIR  build directory (default: cached, keyed by source version).
+#        KNPU_KUNIT_BUILD_DIR=DIR  build directory (default: cached, keyed by source
+#                                  version and flavour).
+#        KNPU_KUNIT_KASAN=1        also build with KASAN (its own build directory).
 # Exit status is kunit.py's: non-zero when a test fails or the build breaks.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
@@ -23,7 +25,15 @@ knpu_apt_install gcc make bc flex bison libelf-dev libssl-dev python3 cpio
 
 srcver=$(cat "$KNPU_LINUX_SRC/.knpu-version")
 overlay=$KNPU_CACHE/kunit-src
-builddir=${KNPU_KUNIT_BUILD_DIR:-$KNPU_CACHE/kunit-build-$srcver-x86_64}
+# The tests run under lockdep and with sleep-in-atomic checks; KASAN on
+# request (a separate, slower build).
+debug_opts=(CONFIG_DEBUG_KERNEL=y CONFIG_PROVE_LOCKING=y CONFIG_DEBUG_ATOMIC_SLEEP=y)
+flavour=lockdep
+if [ "${KNPU_KUNIT_KASAN:-0}" = 1 ]; then
+	debug_opts+=(CONFIG_KASAN=y CONFIG_KASAN_GENERIC=y)
+	flavour=lockdep-kasan
+fi
+builddir=${KNPU_KUNIT_BUILD_DIR:-$KNPU_CACHE/kunit-build-$srcver-x86_64-$flavour}
 kunitconfig=${KNPU_KUNIT_KCONFIG:-$KNPU_ROOT/kernel/.kunitconfig}
 
 # QEMU: ours, found through PATH as qemu-system-x86_64 (kunit.py calls it so).
@@ -85,12 +95,21 @@ python3 tools/testing/kunit/kunit.py run \
 	--build_dir="$builddir" \
 	--jobs="${KNPU_KUNIT_JOBS:-2}" \
 	--timeout="${KNPU_KUNIT_TIMEOUT:-300}" \
+	"${debug_opts[@]/#/--kconfig_add=}" \
 	"$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 # The driver must build warning-free here too.
 if grep -q 'drivers/accel/knpu/.*warning:' "$log"; then
 	knpu_log "kunit: the driver built with warnings"
+	[ "$rc" -ne 0 ] || rc=1
+fi
+# A passing test that left a lockdep report, a warning or a KASAN report in
+# the kernel log (kunit.py keeps it in test.log) is a failure too.
+splat='WARNING:|BUG:|possible circular locking|inconsistent lock state|possible recursive locking|sleeping function called from invalid context|KASAN:|Oops|Call Trace:'
+if [ -f "$builddir/test.log" ] && grep -Eq "$splat" "$builddir/test.log"; then
+	knpu_log "kunit: kernel log splat:"
+	grep -E -A25 "$splat" "$builddir/test.log" | head -n 80 >&2
 	[ "$rc" -ne 0 ] || rc=1
 fi
 knpu_log "kunit: finished in $(($(date +%s) - t0)) s, exit $rc"
