@@ -88,7 +88,7 @@ done
 
 busybox_ver=$(dpkg-query -W -f='${Version}' busybox-static)
 key=$( {
-	cat "$KNPU_HARNESS/init" "${BASH_SOURCE[0]}"
+	knpu_hash "$KNPU_HARNESS/init" "${BASH_SOURCE[0]}"
 	echo "$busybox_ver $KNPU_KABI"
 	printf '%s\n' "${order[@]}"
 } | sha256sum | cut -c1-16)
