@@ -5,7 +5,6 @@
  * DRM accel driver for KNPU PCIe neural processing units.
  */
 
-#include <linux/capability.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/slab.h>

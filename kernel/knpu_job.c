@@ -20,13 +20,16 @@
  */
 
 #include <kunit/visibility.h>
+#include <linux/bitfield.h>
+#include <linux/capability.h>
 #include <linux/cleanup.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
+#include <linux/file.h>
 #include <linux/interrupt.h>
-#include <linux/pci.h>
 #include <linux/slab.h>
 #include <linux/sync_file.h>
+#include <linux/uaccess.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_exec.h>
