@@ -1,26 +1,27 @@
 # The kernel driver's targets (owner: kernel). See scripts/kernel/.
-.PHONY: guest-kernel module module-clean sparse checkpatch kunit kernel-smoke
+.PHONY: guest-kernel module module-clean sparse checkpatch kunit kernel-smoke kernel-check
 
 # Debian 6.12: resolve one ABI, install its headers, unpack its image and
 # modules into $(KNPU_CACHE), extract linux-source-6.12; writes kernel.env.
 guest-kernel:
 	@scripts/kernel/guest-kernel.sh
 
-# kernel/knpu.ko, out of tree, W=1.
+# kernel/knpu.ko, out of tree, W=1; a warning fails the build.
 module: guest-kernel
 	@scripts/kernel/build-module.sh
 
 module-clean:
 	@scripts/kernel/build-module.sh clean
 
-# The module build with sparse on every file.
+# The module build with sparse on every file; a sparse warning fails it.
 sparse: guest-kernel
 	@scripts/kernel/build-module.sh C=2
 
 checkpatch: guest-kernel
 	@scripts/kernel/checkpatch.sh
 
-# The driver's KUnit suites, under our QEMU.
+# The driver's KUnit suites (kunit.py, x86_64, under our QEMU, with lockdep);
+# KNPU_KUNIT_KASAN=1 adds KASAN.
 kunit: guest-kernel qemu
 	@scripts/kernel/run-kunit.sh
 
@@ -28,3 +29,6 @@ kunit: guest-kernel qemu
 # (scripts/kernel/knpu-smoke.c), TAP output.
 kernel-smoke: qemu guest-kernel module
 	@scripts/kernel/smoke.sh
+
+# Everything a driver change must pass before it is committed.
+kernel-check: checkpatch sparse module kunit

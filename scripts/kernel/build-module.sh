@@ -12,5 +12,17 @@ knpu_apt_install gcc make libelf-dev
 case " $* " in *" C=1 "* | *" C=2 "*) knpu_apt_install sparse ;; esac
 
 t0=$(date +%s)
-make -C "$KNPU_KHEADERS" M="$KNPU_ROOT/kernel" W=1 CONFIG_DRM_ACCEL_KNPU=m -j"$(nproc)" "$@"
-knpu_log "module build finished in $(($(date +%s) - t0)) s"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+make -C "$KNPU_KHEADERS" M="$KNPU_ROOT/kernel" W=1 CONFIG_DRM_ACCEL_KNPU=m -j"$(nproc)" "$@" 2>&1 |
+	tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# Warning-free is part of the build: compiler (W=1) and sparse (C=1/2) alike.
+if [ "$rc" -eq 0 ] && grep -q 'warning:' "$log"; then
+	knpu_log "the module build has warnings"
+	rc=1
+fi
+knpu_log "module build finished in $(($(date +%s) - t0)) s, exit $rc"
+exit "$rc"
