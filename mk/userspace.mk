@@ -14,8 +14,8 @@ userspace: deps-userspace
 # clang-format over libnpu, tools and the userspace tests, with the committed
 # .clang-format.
 USERSPACE_SOURCES = $(shell git ls-files --cached --others --exclude-standard \
-	'libnpu/*.cpp' 'libnpu/*.hpp' 'tools/*.cpp' 'tools/*.hpp' \
-	'tests/host/*.cpp' 'tests/host/*.hpp' 'tests/guest/*.cpp' 'tests/guest/*.hpp')
+	'libnpu/*.cpp' 'libnpu/*.hpp' 'libnpu/*.h' 'tools/*.cpp' 'tools/*.hpp' \
+	'tests/host/*.cpp' 'tests/host/*.hpp' 'tests/host/*.c' 'tests/guest/*.cpp' 'tests/guest/*.hpp')
 
 format: deps-userspace
 	clang-format -i $(USERSPACE_SOURCES)
