@@ -17,7 +17,7 @@ void store_table(std::span<std::byte> out, std::span<const std::uint64_t> table)
 
 // Argument tables of up to kSlotBytes live in one read-only buffer of
 // kSlots slots, used round robin; a slot is reused once the job that used it
-// last has finished (a queue's jobs finish in order).
+// last has finished (the queue decides what to do while it has not).
 class ArgumentRing {
  public:
   static constexpr std::size_t kSlotBytes = 4096;

@@ -40,7 +40,8 @@ JobStatus status_of(std::uint32_t status) {
   }
 }
 
-// A table too large for the queue's argument ring gets a buffer of its own.
+// A table the queue's argument ring cannot take (too large, or its next slot
+// still in use) gets a buffer of its own.
 Buffer dedicated_table(std::shared_ptr<const detail::DrmFile> file,
                        const std::vector<std::uint64_t>& table) {
   Buffer buffer(std::move(file), table.size() * sizeof(std::uint64_t),
@@ -94,15 +95,19 @@ JobHandle Queue::submit(const Kernel& kernel, const KernelArguments& arguments) 
       detail::JobState{object_, 0, kernel.resident_, std::nullopt});
   if (table.empty()) {
     state->sequence_number = object_->submit(job);
-  } else if (table.size() * sizeof(std::uint64_t) <= detail::ArgumentRing::kSlotBytes) {
-    state->sequence_number = object_->submit_with_ring(std::move(job), table);
-  } else {
-    state->argument_table = dedicated_table(object_->file(), table);
-    job.arguments_address = state->argument_table->device_address();
-    job.arguments_size = static_cast<std::uint32_t>(table.size() * sizeof(std::uint64_t));
-    job.buffer_handles.push_back(state->argument_table->handle());
-    state->sequence_number = object_->submit(job);
+    return JobHandle(std::move(state));
   }
+  if (table.size() * sizeof(std::uint64_t) <= detail::ArgumentRing::kSlotBytes) {
+    if (const auto sequence_number = object_->try_submit_with_ring(job, table)) {
+      state->sequence_number = *sequence_number;
+      return JobHandle(std::move(state));
+    }
+  }
+  state->argument_table = dedicated_table(object_->file(), table);
+  job.arguments_address = state->argument_table->device_address();
+  job.arguments_size = static_cast<std::uint32_t>(table.size() * sizeof(std::uint64_t));
+  job.buffer_handles.push_back(state->argument_table->handle());
+  state->sequence_number = object_->submit(job);
   return JobHandle(std::move(state));
 }
 

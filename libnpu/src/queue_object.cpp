@@ -1,7 +1,6 @@
 #include "queue_object.hpp"
 
 #include <cerrno>
-#include <limits>
 
 #include "npu/errors.hpp"
 
@@ -34,13 +33,15 @@ std::uint64_t QueueObject::submit(const RawJob& job) const {
   return submit.seqno;
 }
 
-std::uint64_t QueueObject::submit_with_ring(RawJob job, std::span<const std::uint64_t> table) {
+std::optional<std::uint64_t> QueueObject::try_submit_with_ring(
+    RawJob job, std::span<const std::uint64_t> table) {
   const std::scoped_lock lock(ring_mutex_);
   if (!ring_) {
     ring_.emplace(file_);
   }
-  if (const std::uint64_t previous = ring_->previous_job(); previous != 0) {
-    wait_until_finished(previous);
+  if (const std::uint64_t previous = ring_->previous_job();
+      previous != 0 && !has_finished(previous)) {
+    return std::nullopt;
   }
   job.arguments_address = ring_->write(table);
   job.arguments_size = static_cast<std::uint32_t>(table.size_bytes());
@@ -59,12 +60,16 @@ WaitReply QueueObject::wait(std::uint64_t sequence_number, std::int64_t deadline
   return reply;
 }
 
-// A slot is free once its job finished, whatever its outcome.
-void QueueObject::wait_until_finished(std::uint64_t sequence_number) const {
-  const WaitReply reply = wait(sequence_number, std::numeric_limits<std::int64_t>::max());
+// Whatever its outcome; a lost device runs nothing any more.
+bool QueueObject::has_finished(std::uint64_t sequence_number) const {
+  const WaitReply reply = wait(sequence_number, 0);
+  if (reply.error == ETIME || reply.error == ETIMEDOUT) {
+    return false;
+  }
   if (reply.error != 0 && reply.error != ENODEV) {
     throw ioctl_error("DRM_IOCTL_KNPU_WAIT", reply.error);
   }
+  return true;
 }
 
 drm_knpu_queue_status QueueObject::status() const {

@@ -35,8 +35,10 @@ class QueueObject {
   // Submits `job`; throws ioctl_error. Returns the job's sequence number.
   std::uint64_t submit(const RawJob& job) const;
   // Submits `job` with `table` staged in the argument ring (tables up to
-  // ArgumentRing::kSlotBytes); may first wait for an older job of the queue.
-  std::uint64_t submit_with_ring(RawJob job, std::span<const std::uint64_t> table);
+  // ArgumentRing::kSlotBytes). Never blocks: when the next slot's previous
+  // job has not finished, submits nothing and returns nullopt.
+  std::optional<std::uint64_t> try_submit_with_ring(RawJob job,
+                                                    std::span<const std::uint64_t> table);
   [[nodiscard]] WaitReply wait(std::uint64_t sequence_number, std::int64_t deadline_ns) const;
   [[nodiscard]] drm_knpu_queue_status status() const;
 
@@ -45,7 +47,7 @@ class QueueObject {
   [[nodiscard]] QueuePriority priority() const { return priority_; }
 
  private:
-  void wait_until_finished(std::uint64_t sequence_number) const;
+  [[nodiscard]] bool has_finished(std::uint64_t sequence_number) const;
 
   std::shared_ptr<const DrmFile> file_;
   QueuePriority priority_;

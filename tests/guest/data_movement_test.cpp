@@ -1,7 +1,9 @@
 // Buffers and DMA jobs: fill a buffer, copy it through the device into
 // another, check every byte.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <set>
 
 #include "guest_device.hpp"
@@ -125,6 +127,48 @@ TEST_F(DataMovement, ManyLaunchesInFlightReuseArgumentSlots) {
     jobs.push_back(queue.submit(kernel, args));
   }
   for (const npu::JobHandle& job : jobs) {
+    EXPECT_TRUE(job.wait(30s).ok());
+  }
+  for (int i = 0; i < kLaunches; ++i) {
+    EXPECT_EQ(
+        first_mismatch(buffer.map().subspan(static_cast<std::size_t>(i) * 64), 64, kPattern + i),
+        -1)
+        << "launch " << i;
+  }
+}
+
+TEST_F(DataMovement, SubmitNeverBlocksBehindAWaitingJob) {
+  const npu::Kernel gate = device().load_kernel(npu::assemble(R"(
+.kernel gate
+.arg buffer semaphore
+    sem_wait @semaphore, 1
+)"));
+  const npu::Kernel kernel = device().load_kernel(fill_kernel());
+  npu::Queue queue = device().create_queue();
+  npu::Buffer semaphore = device().allocate(kPage);
+  constexpr int kLaunches = 40;  // more than the queue's argument slots
+  npu::Buffer buffer = device().allocate(kLaunches * 64);
+
+  npu::KernelArguments gate_args = gate.make_arguments();
+  gate_args.set("semaphore", semaphore);
+  const npu::JobHandle gate_job = queue.submit(gate, gate_args);
+  auto submissions = std::async(std::launch::async, [&] {
+    std::vector<npu::JobHandle> jobs;
+    for (int i = 0; i < kLaunches; ++i) {
+      npu::KernelArguments args = kernel.make_arguments();
+      args.set("dst", buffer, static_cast<std::uint64_t>(i) * 64)
+          .set("bytes", 64)
+          .set("pattern", kPattern + i);
+      jobs.push_back(queue.submit(kernel, args));
+    }
+    return jobs;
+  });
+  const bool submitted_while_gated = submissions.wait_for(20s) == std::future_status::ready;
+  EXPECT_EQ(gate_job.wait(0ns).status, npu::JobStatus::timeout) << "the gate opened by itself";
+  std::atomic_ref<std::uint64_t>(semaphore.map_as<std::uint64_t>()[0]).store(1);  // open the gate
+  EXPECT_TRUE(submitted_while_gated) << "a submit waited for the gated job";
+  EXPECT_TRUE(gate_job.wait(30s).ok());
+  for (const npu::JobHandle& job : submissions.get()) {
     EXPECT_TRUE(job.wait(30s).ok());
   }
   for (int i = 0; i < kLaunches; ++i) {

@@ -113,12 +113,13 @@ class Queue {
  public:
   Queue(std::shared_ptr<const detail::DrmFile> file, QueuePriority priority);
 
-  // Launches `kernel` with `arguments` (every slot set). The argument table
-  // is staged in one of the queue's 16 argument slots (up to 4 KiB; a larger
-  // table gets a buffer of its own); reusing a slot waits for the job that
-  // used it 16 launches earlier. The buffer list is the argument buffers plus
-  // the program and the table. Throws std::system_error for ioctl errors
-  // (npu::errc::queue_banned after a failed job).
+  // Launches `kernel` with `arguments` (every slot set); never waits for
+  // other jobs. The argument table is staged in one of the queue's 16
+  // argument slots, or in a buffer of its own when it is larger than 4 KiB
+  // or the slot's job from 16 launches earlier is still running. The buffer
+  // list is the argument buffers plus the program and the table. Throws
+  // std::system_error for ioctl errors (npu::errc::queue_banned after a
+  // failed job).
   JobHandle submit(const Kernel& kernel, const KernelArguments& arguments);
   JobHandle submit(const RawJob& job);
 
