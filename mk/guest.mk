@@ -9,7 +9,7 @@
 #   make test-guest     the guest tier only (ctest -L guest); test-kunit, test-qtest likewise
 .PHONY: guest-run shell run-demo initramfs test-guest test-kunit test-qtest test-host
 
-DEVICES ?= 1
+DEVICES ?= $(or $(KNPU_DEVICES),1)
 QEMU_ARGS ?=
 CMD ?=
 GUEST_RUN = KNPU_BUILD=$(abspath $(BUILD)) tests/harness/guest-run.sh --devices $(DEVICES) \

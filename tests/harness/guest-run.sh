@@ -146,12 +146,16 @@ args=(
 )
 # Each NPU sits in its own PCIe root port (a card in a slot; hot-unplug works),
 # with the QOM id knpuN (for QMP: qom-set knpuN inject-..., see knpu-qmp).
+# Each card gets its own serial number (0x4b4e5055000000<N+1>) unless the
+# options set one.
 for ((i = 0; i < devices; i++)); do
+	opts=$device_opts
+	case ",$opts," in *,serial=*) ;; *) opts="serial=$((0x4b4e505500000001 + i))${opts:+,$opts}" ;; esac
 	if [ "${KNPU_TOPOLOGY:-rootport}" = rootport ]; then
 		args+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
-		args+=(-device "knpu,id=knpu$i,bus=rp$i${device_opts:+,$device_opts}")
+		args+=(-device "knpu,id=knpu$i,bus=rp$i,$opts")
 	else
-		args+=(-device "knpu,id=knpu$i${device_opts:+,$device_opts}")
+		args+=(-device "knpu,id=knpu$i,$opts")
 	fi
 done
 # QMP for the host (and, through qmp-agent.py, for the guest's knpu-qmp).
