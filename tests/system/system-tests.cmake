@@ -5,6 +5,7 @@
 #
 # Registers
 #   qtest                   the device model's qtests        labels: host;qtest
+#   harness-report          report.py's parsing (no VM)      labels: host;harness
 #   kunit                   the driver's KUnit suites        labels: kunit
 #   guest-harness           harness self-test in the guest   labels: guest;harness
 #   guest-harness-failures  the harness reports failures     labels: guest;harness
@@ -46,6 +47,10 @@ set_tests_properties(qtest PROPERTIES LABELS "host;qtest" TIMEOUT 900)
 # A cold kunit kernel build takes 3-5.5 minutes on 2 cores.
 add_test(NAME kunit COMMAND ${CMAKE_SOURCE_DIR}/scripts/kernel/run-kunit.sh)
 set_tests_properties(kunit PROPERTIES LABELS "kunit" TIMEOUT 1200)
+
+# --- the harness's report parser (host, no VM) ---------------------------------
+add_test(NAME harness-report COMMAND ${KNPU_HARNESS_DIR}/test_report.py)
+set_tests_properties(harness-report PROPERTIES LABELS "host;harness" TIMEOUT 60)
 
 # --- guest tier ---------------------------------------------------------------
 add_test(NAME guest-harness COMMAND ${KNPU_HARNESS_DIR}/selftest.sh)
