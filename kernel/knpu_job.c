@@ -10,13 +10,16 @@
  * the job's seqno to the queue's fence slot and raises the queue's MSI-X
  * vector, whose handler signals the hardware fences up to that seqno.
  *
- * Locking, outermost first:
- *  - &knpu_device.hwq_lock: binding queues to hardware queues;
- *  - &knpu_queue.submit_lock: seqno order of submissions;
- *  - the BOs' reservation locks (drm_exec), taken under submit_lock;
- *  - &knpu_hw_queue.lock (spinlock, irq-safe): the ring, the jobs in it and
- *    the error state of the bound queue;
- *  - &knpu_hw_queue.fence_lock: the hardware fences themselves.
+ * Locking:
+ *  - &knpu_device.hwq_lock (mutex): binding queues to hardware queues;
+ *    nests &knpu_hw_queue.lock.
+ *  - &knpu_queue.submit_lock (mutex): seqno order of submissions and the
+ *    entity's lifetime; nests the BOs' reservation locks (drm_exec) and
+ *    &knpu_hw_queue.lock.
+ *  - &knpu_hw_queue.lock (spinlock, irq-safe, taken in the interrupt
+ *    handler): the ring, the jobs in it and the error state of the bound
+ *    queue; nests &knpu_hw_queue.fence_lock, the hardware fences' lock,
+ *    through dma_fence_signal().
  */
 
 #include <kunit/visibility.h>
