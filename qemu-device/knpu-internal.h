@@ -1,0 +1,264 @@
+/*
+ * KNPU device model: the state shared by the files of the model and the
+ * functions they call across files.
+ *
+ *   knpu.c            QOM type, properties, realize/exit, PCI config, reset
+ *   knpu-regs.c       BAR0 registers: MMIO dispatch and register semantics
+ *   knpu-irq.c        event and queue interrupt status, MSI-X from a BH
+ *   knpu-queue.c      queues, doorbells, scheduling, worker threads
+ *   knpu-cp.c         command processor: descriptors, programs, instructions
+ *   knpu-mmu.c        DMA, page walk, TLBs, MMU faults
+ *   knpu-telemetry.c  temperature, power, clock, busy time
+ *   knpu-inject.c     fault injection properties
+ *
+ * Threads and locks:
+ * - MMIO runs on vCPU threads with the BQL held, and takes s->lock.
+ * - Jobs run on one worker thread per compute core ("cores" property).
+ *   Workers never take the BQL: they do DMA to RAM only (MemTxAttrs
+ *   .memory = true refuses MMIO targets, and our own BARs are refused
+ *   explicitly), and they hand interrupts to a bottom half (s->irq_bh)
+ *   that runs under the BQL and calls msix_notify().
+ * - s->lock protects all register state and the scheduler. It is never
+ *   held across DMA. Because workers never wait for the BQL, an MMIO
+ *   handler may wait (on s->idle_cond, with the BQL held) for a worker to
+ *   leave a job; that is how queue reset, soft reset and FLR make sure no
+ *   DMA of an aborted job happens after the register write completes.
+ *   Workers check the abort flag between instructions, between DMA chunks
+ *   and while polling a semaphore, so that wait is short.
+ * - Functions named *_locked are called with s->lock held.
+ *
+ * Copyright (c) 2026 The knpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef HW_MISC_KNPU_INTERNAL_H
+#define HW_MISC_KNPU_INTERNAL_H
+
+#include "qemu/bitmap.h"
+#include "qemu/thread.h"
+#include "qemu/timer.h"
+#include "qemu/units.h"
+#include "exec/memory.h"
+#include "hw/pci/pci.h"
+#include "qom/object.h"
+#include "knpu-hw.h"
+
+#define TYPE_KNPU "knpu"
+OBJECT_DECLARE_SIMPLE_TYPE(KnpuState, KNPU)
+
+#define KNPU_MAX_CORES          16
+#define KNPU_MAX_QUEUES         64
+#define KNPU_MAX_VECTORS        (KNPU_MAX_QUEUES + 1)
+#define KNPU_BOUNCE_SIZE        (64 * KiB)
+#define KNPU_TLB_ENTRIES        64
+
+/* Counters latched by reading their _LO half (section 3). */
+enum {
+    KNPU_LATCH_TIMESTAMP,
+    KNPU_LATCH_JOBS,
+    KNPU_LATCH_BYTES,
+    KNPU_LATCH_CORE0,
+    KNPU_LATCH_COUNT = KNPU_LATCH_CORE0 + KNPU_MAX_CORES,
+};
+
+typedef struct KnpuQueue {
+    /* Registers (s->lock) */
+    uint64_t ring_base;
+    uint32_t ring_size;
+    uint32_t config;
+    uint64_t fence_addr;
+    uint32_t head;
+    uint32_t tail;
+    uint32_t irq_status;
+    uint32_t err_code;
+    uint32_t err_info;
+    uint64_t err_addr;
+    uint32_t err_pc;
+    uint64_t completed;
+    bool enabled;
+    bool error;
+    /* The error was raised by a descriptor: RESUME skips it. */
+    bool err_skips;
+
+    /* Scheduler (s->lock) */
+    uint32_t db_tail;       /* Q_TAIL sampled by the last doorbell */
+    bool running;           /* a core runs a job of this queue */
+    uint32_t gen;           /* bumped when the queue is reset */
+    bool abort;             /* read by the worker without the lock */
+    bool inject_hang;
+    bool inject_mmu_fault;
+} KnpuQueue;
+
+typedef struct KnpuTlbEntry {
+    uint64_t tag;           /* VA of the page | asid, or ~0 when empty */
+    uint64_t pa;            /* target address of the page */
+    bool devmem;
+    bool read;
+    bool write;
+} KnpuTlbEntry;
+
+typedef struct KnpuCore {
+    KnpuState *s;
+    unsigned id;
+    QemuThread thread;
+    uint8_t *prog;          /* program bytes fetched so far */
+    uint64_t *slots;        /* argument table, host order */
+    uint8_t *bounce;
+    KnpuTlbEntry tlb[KNPU_TLB_ENTRIES];         /* 4 KiB pages */
+    KnpuTlbEntry tlb_large[KNPU_TLB_ENTRIES];   /* 2 MiB pages */
+    uint32_t tlb_epoch;
+
+    /* s->lock */
+    bool busy;
+    int64_t busy_since;
+    uint64_t busy_ns;
+} KnpuCore;
+
+struct KnpuState {
+    PCIDevice parent_obj;
+
+    MemoryRegion mmio;
+    MemoryRegion devmem;
+    MemoryRegion msix_bar;
+    uint8_t *devmem_ptr;
+
+    /* Properties */
+    uint32_t num_cores;
+    uint32_t num_queues;
+    uint64_t devmem_size;
+    uint32_t sram_size;
+    uint64_t serial;
+
+    QemuMutex lock;
+    QemuCond work_cond;     /* a queue may have become runnable */
+    QemuCond abort_cond;    /* a job was told to abort */
+    QemuCond idle_cond;     /* a worker left a job */
+    QemuMutex sem_lock;     /* read-modify-write of semaphores */
+    QEMUBH *irq_bh;
+    DECLARE_BITMAP(irq_pending, KNPU_MAX_VECTORS);
+    bool stopping;
+
+    KnpuCore cores[KNPU_MAX_CORES];
+    KnpuQueue queues[KNPU_MAX_QUEUES];
+    unsigned rr_next;       /* round-robin cursor among equal priorities */
+
+    /* Registers (s->lock unless noted) */
+    uint32_t scratch;
+    uint32_t dev_ctrl;
+    uint32_t event_status;
+    uint32_t event_mask;
+    uint32_t mmu_ctrl;      /* also read by workers, atomically */
+    uint32_t mmu_fault_count;
+    uint64_t as_root[KNPU_NUM_ASIDS];   /* read by workers, atomically */
+    uint32_t tlb_epoch;     /* bumped on every invalidation */
+    uint32_t latch[KNPU_LATCH_COUNT];
+    bool fatal;
+    bool removed;
+    bool throttled;
+    bool overheat;
+
+    /* Injections requested before realize (section 10) */
+    int32_t boot_inject_hang;
+    int32_t boot_inject_mmu_fault;
+    bool boot_inject_uncorrectable;
+    bool boot_inject_correctable;
+    bool boot_inject_removal;
+
+    /* Telemetry (s->lock); survives soft reset and FLR */
+    int64_t clock_base;
+    uint64_t jobs_completed;
+    uint64_t bytes_moved;
+    uint32_t err_correctable;
+    uint32_t err_uncorrectable;
+    double load;            /* filtered fraction of busy cores */
+    int64_t load_time;
+    unsigned busy_cores;
+};
+
+typedef enum KnpuJobResult {
+    KNPU_JOB_OK,
+    KNPU_JOB_FAILED,
+    KNPU_JOB_ABORTED,
+} KnpuJobResult;
+
+typedef struct KnpuJob {
+    KnpuState *s;
+    KnpuCore *core;
+    KnpuQueue *q;
+    unsigned qid;
+    uint32_t gen;           /* of the queue when the job started */
+    uint32_t asid;
+    uint64_t ring_base;
+    uint64_t fence_addr;
+    uint32_t head;
+    KnpuDesc desc;
+    uint32_t nslots;
+    uint32_t prog_fetched;
+    uint32_t pc;
+    uint64_t bytes;
+    bool aborted;
+    /* The error, valid when a step returned false and !aborted */
+    uint32_t err_code;
+    uint32_t err_info;
+    uint64_t err_addr;
+    uint32_t err_pc;
+} KnpuJob;
+
+static inline int64_t knpu_now(void)
+{
+    return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+}
+
+/* knpu.c */
+void knpu_reset_locked(KnpuState *s, bool power_on);
+
+/* knpu-regs.c */
+extern const MemoryRegionOps knpu_mmio_ops;
+void knpu_write_ignored(hwaddr addr, uint32_t val, const char *why);
+
+/* knpu-irq.c */
+bool knpu_irq_init(KnpuState *s, Error **errp);
+void knpu_irq_exit(KnpuState *s);
+void knpu_irq_reset_locked(KnpuState *s);
+void knpu_event_locked(KnpuState *s, uint32_t bits);
+void knpu_queue_irq_locked(KnpuState *s, unsigned qid, uint32_t bits);
+
+/* knpu-queue.c */
+void knpu_cores_start(KnpuState *s);
+void knpu_cores_stop(KnpuState *s);
+void knpu_queues_reset_locked(KnpuState *s);
+void knpu_queue_abort_locked(KnpuState *s, unsigned qid);
+void knpu_queue_ctrl_locked(KnpuState *s, unsigned qid, uint32_t val);
+void knpu_doorbell_locked(KnpuState *s, unsigned qid);
+
+/* knpu-cp.c */
+uint32_t knpu_dtypes_mask(void);
+uint64_t knpu_ops_mask(void);
+KnpuJobResult knpu_run_job(KnpuJob *job, bool hang, bool mmu_fault);
+bool knpu_job_fail(KnpuJob *job, uint32_t code, unsigned operand,
+                   unsigned access, unsigned reason, uint64_t addr);
+bool knpu_job_check_abort(KnpuJob *job);
+
+/* knpu-mmu.c */
+void knpu_mmu_reset_locked(KnpuState *s);
+bool knpu_bus_rw(KnpuState *s, uint64_t addr, void *buf, uint64_t len,
+                 bool write);
+bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
+                bool write, unsigned operand);
+bool knpu_mmu_fault(KnpuJob *job, uint64_t va, bool write,
+                    unsigned operand, unsigned reason);
+
+/* knpu-telemetry.c */
+void knpu_telemetry_reset_locked(KnpuState *s);
+void knpu_thermal_update_locked(KnpuState *s);
+uint32_t knpu_temp_locked(KnpuState *s);
+uint32_t knpu_power_locked(KnpuState *s);
+uint32_t knpu_clock_locked(KnpuState *s);
+uint64_t knpu_core_busy_locked(KnpuState *s, unsigned c);
+void knpu_core_set_busy_locked(KnpuState *s, KnpuCore *core, bool busy);
+
+/* knpu-inject.c */
+void knpu_inject_class_init(ObjectClass *klass);
+void knpu_apply_boot_injections_locked(KnpuState *s);
+
+#endif /* HW_MISC_KNPU_INTERNAL_H */

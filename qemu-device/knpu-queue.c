@@ -1,0 +1,419 @@
+/*
+ * KNPU device model: hardware queues and the compute cores (spec section 5).
+ *
+ * Queue state changes under s->lock: configuration, Q_CTRL (enable,
+ * reset, resume), doorbells, errors. Each core is a worker thread that
+ * takes the runnable queue of highest priority (round-robin among equals),
+ * runs its head job through the command processor without the lock, then
+ * completes it: fence, Q_HEAD, interrupt, or the queue's error. A queue
+ * runs one job at a time.
+ *
+ * Copyright (c) 2026 The knpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/host-utils.h"
+#include "trace.h"
+#include "knpu-internal.h"
+
+/* Queue state */
+
+static void knpu_queue_clear_error_locked(KnpuQueue *q)
+{
+    q->error = false;
+    q->err_skips = false;
+    q->err_code = KNPU_ERR_NONE;
+    q->err_info = 0;
+    q->err_addr = 0;
+    q->err_pc = 0;
+}
+
+/* Stop queue @qid on an error (section 5.4). */
+static void knpu_queue_fail_locked(KnpuState *s, unsigned qid, uint32_t code,
+                                   uint32_t info, uint64_t addr, uint32_t pc,
+                                   bool skips, bool irq)
+{
+    KnpuQueue *q = &s->queues[qid];
+
+    q->error = true;
+    q->err_skips = skips;
+    q->err_code = code;
+    q->err_info = info;
+    q->err_addr = addr;
+    q->err_pc = pc;
+    trace_knpu_queue_error(qid, code, info, addr, pc);
+    if (irq) {
+        knpu_queue_irq_locked(s, qid, KNPU_Q_IRQ_ERROR);
+    }
+}
+
+static bool knpu_queue_runnable_locked(KnpuState *s, KnpuQueue *q)
+{
+    return q->enabled && !q->error && !q->running && q->head != q->db_tail;
+}
+
+/* Wait until no worker runs a job of queue @qid (of any queue if < 0). */
+static void knpu_wait_idle_locked(KnpuState *s, int qid)
+{
+    unsigned i;
+
+    for (;;) {
+        bool busy = false;
+
+        for (i = 0; i < s->num_queues; i++) {
+            if ((qid < 0 || i == qid) && s->queues[i].running) {
+                busy = true;
+            }
+        }
+        if (!busy) {
+            return;
+        }
+        qemu_cond_wait(&s->idle_cond, &s->lock);
+    }
+}
+
+/* Abort a queue's running job; on return the queue accesses no memory. */
+void knpu_queue_abort_locked(KnpuState *s, unsigned qid)
+{
+    KnpuQueue *q = &s->queues[qid];
+
+    q->enabled = false;
+    q->gen++;
+    if (q->running) {
+        qatomic_set(&q->abort, true);
+        qemu_cond_broadcast(&s->abort_cond);
+        knpu_wait_idle_locked(s, qid);
+    }
+    q->inject_hang = false;
+    q->inject_mmu_fault = false;
+}
+
+static void knpu_queue_reset_regs_locked(KnpuQueue *q)
+{
+    q->ring_base = 0;
+    q->ring_size = 0;
+    q->config = 0;
+    q->fence_addr = 0;
+    q->head = 0;
+    q->tail = 0;
+    q->db_tail = 0;
+    q->irq_status = 0;
+    q->completed = 0;
+    q->enabled = false;
+    knpu_queue_clear_error_locked(q);
+}
+
+/*
+ * Soft reset, FLR and power-on reset of every queue (section 9). Waits for
+ * the workers to leave every job: afterwards nothing submitted before
+ * touches memory.
+ */
+void knpu_queues_reset_locked(KnpuState *s)
+{
+    unsigned i;
+
+    for (i = 0; i < s->num_queues; i++) {
+        s->queues[i].enabled = false;
+        s->queues[i].gen++;
+        if (s->queues[i].running) {
+            qatomic_set(&s->queues[i].abort, true);
+        }
+    }
+    qemu_cond_broadcast(&s->abort_cond);
+    knpu_wait_idle_locked(s, -1);
+
+    for (i = 0; i < s->num_queues; i++) {
+        knpu_queue_reset_regs_locked(&s->queues[i]);
+        s->queues[i].inject_hang = false;
+        s->queues[i].inject_mmu_fault = false;
+    }
+    s->rr_next = 0;
+}
+
+/* Queue control and doorbells (section 5.2, 5.3) */
+
+/* Q_CTRL.ENABLE 0->1 (section 5.2) */
+static void knpu_queue_enable_locked(KnpuState *s, unsigned qid)
+{
+    KnpuQueue *q = &s->queues[qid];
+    const char *why = NULL;
+
+    if (!q->ring_base || (q->ring_base & (KNPU_DESC_SIZE - 1))) {
+        why = "ring base";
+    } else if (q->ring_size < KNPU_RING_SIZE_MIN ||
+               q->ring_size > KNPU_RING_SIZE_MAX ||
+               !is_power_of_2(q->ring_size)) {
+        why = "ring size";
+    } else if (KNPU_Q_CONFIG_ASID(q->config) >= KNPU_NUM_ASIDS) {
+        why = "asid";
+    } else if (q->fence_addr & 7) {
+        why = "fence address";
+    }
+    if (why) {
+        trace_knpu_queue_config_invalid(qid, why);
+        knpu_queue_fail_locked(s, qid, KNPU_ERR_CONFIG_INVALID,
+                               KNPU_ERR_OPERAND_NONE |
+                               (KNPU_Q_CONFIG_ASID(q->config) << 16),
+                               0, KNPU_ERR_PC_NONE, false, false);
+        return;
+    }
+    knpu_queue_clear_error_locked(q);
+    q->enabled = true;
+    q->head = q->tail = q->db_tail = 0;
+    /* A job still running from before a disable must not touch the ring. */
+    q->gen++;
+    trace_knpu_queue_enable(qid, q->ring_base, q->ring_size,
+                            KNPU_Q_CONFIG_ASID(q->config),
+                            KNPU_Q_CONFIG_PRIO(q->config));
+}
+
+void knpu_queue_ctrl_locked(KnpuState *s, unsigned qid, uint32_t val)
+{
+    KnpuQueue *q = &s->queues[qid];
+
+    if (val & ~(KNPU_Q_CTRL_ENABLE | KNPU_Q_CTRL_RESET | KNPU_Q_CTRL_RESUME)) {
+        knpu_write_ignored(KNPU_REG_Q(qid, KNPU_Q_CTRL), val,
+                           "reserved Q_CTRL bits");
+        val &= KNPU_Q_CTRL_ENABLE | KNPU_Q_CTRL_RESET | KNPU_Q_CTRL_RESUME;
+    }
+    if (val & KNPU_Q_CTRL_RESET) {
+        /* RESET wins over the other bits of the same write. */
+        trace_knpu_queue_reset(qid);
+        knpu_queue_abort_locked(s, qid);
+        knpu_queue_clear_error_locked(q);
+        q->head = q->tail = q->db_tail = 0;
+        q->enabled = false;
+        return;
+    }
+    if (val & KNPU_Q_CTRL_RESUME) {
+        if (q->error && q->enabled) {
+            if (q->err_skips) {
+                q->head = (q->head + 1) % q->ring_size;
+            }
+            knpu_queue_clear_error_locked(q);
+            trace_knpu_queue_resume(qid, q->head);
+            qemu_cond_broadcast(&s->work_cond);
+        } else {
+            knpu_write_ignored(KNPU_REG_Q(qid, KNPU_Q_CTRL), val,
+                               "RESUME without a queue error");
+        }
+    }
+    if ((val & KNPU_Q_CTRL_ENABLE) && !q->enabled) {
+        knpu_queue_enable_locked(s, qid);
+    } else if (!(val & KNPU_Q_CTRL_ENABLE) && q->enabled) {
+        /* Fetch no more descriptors; a running job completes. */
+        trace_knpu_queue_disable(qid);
+        q->enabled = false;
+    }
+}
+
+void knpu_doorbell_locked(KnpuState *s, unsigned qid)
+{
+    KnpuQueue *q = &s->queues[qid];
+
+    trace_knpu_doorbell(qid, q->tail, q->head);
+    if (!q->enabled) {
+        knpu_write_ignored(KNPU_REG_Q(qid, KNPU_Q_DOORBELL), q->tail,
+                           "doorbell of a disabled queue");
+        return;
+    }
+    if (q->tail >= q->ring_size) {
+        if (!q->error) {
+            knpu_queue_fail_locked(s, qid, KNPU_ERR_TAIL_INVALID,
+                                   KNPU_ERR_OPERAND_NONE |
+                                   (KNPU_Q_CONFIG_ASID(q->config) << 16),
+                                   0, KNPU_ERR_PC_NONE, false, true);
+        }
+        return;
+    }
+    q->db_tail = q->tail;
+    /* One more runnable queue: one idle core is enough. */
+    qemu_cond_signal(&s->work_cond);
+}
+
+/* Scheduling and the workers */
+
+/* Pick the next queue for a core: highest priority, round-robin. */
+static int knpu_pick_queue_locked(KnpuState *s)
+{
+    int best = -1, best_prio = -1;
+    unsigned i;
+
+    if (!(s->dev_ctrl & KNPU_DEV_CTRL_ENABLE) || s->fatal || s->removed) {
+        return -1;
+    }
+    for (i = 0; i < s->num_queues; i++) {
+        unsigned qid = (s->rr_next + i) % s->num_queues;
+        KnpuQueue *q = &s->queues[qid];
+        int prio = KNPU_Q_CONFIG_PRIO(q->config);
+
+        if (knpu_queue_runnable_locked(s, q) && prio > best_prio) {
+            best = qid;
+            best_prio = prio;
+        }
+    }
+    if (best >= 0) {
+        s->rr_next = (best + 1) % s->num_queues;
+    }
+    return best;
+}
+
+/* Write the job's fence value (section 5.3) after all its writes. */
+static bool knpu_job_write_fence(KnpuJob *job)
+{
+    uint64_t fence;
+
+    if (!job->fence_addr) {
+        return true;
+    }
+    fence = cpu_to_le64(job->desc.fence_value);
+    smp_wmb(); /* the job's writes before its fence */
+    return knpu_bus_rw(job->s, job->fence_addr, &fence, 8, true);
+}
+
+/* Account for a job that left its core: completed, failed or aborted. */
+static void knpu_job_finish_locked(KnpuJob *job, KnpuJobResult res,
+                                   bool fence_ok)
+{
+    KnpuState *s = job->s;
+    KnpuQueue *q = job->q;
+    unsigned qid = job->qid;
+
+    if (job->aborted || q->gen != job->gen) {
+        trace_knpu_job_abort(job->core->id, qid, job->desc.job_id);
+    } else if (res == KNPU_JOB_OK && !fence_ok) {
+        knpu_queue_fail_locked(s, qid, KNPU_ERR_BUS_ERROR,
+                               KNPU_ERR_OPERAND_NONE |
+                               (KNPU_ACCESS_WRITE << 8) | (job->asid << 16),
+                               job->fence_addr, KNPU_ERR_PC_NONE,
+                               true, true);
+    } else if (res == KNPU_JOB_OK) {
+        q->completed = job->desc.fence_value;
+        q->head = (q->head + 1) % MAX(q->ring_size, 1);
+        s->jobs_completed++;
+        trace_knpu_job_done(job->core->id, qid, job->desc.job_id,
+                            job->desc.fence_value, q->head);
+        if (job->desc.flags & KNPU_DESC_FLAG_IRQ) {
+            knpu_queue_irq_locked(s, qid, KNPU_Q_IRQ_COMPLETE);
+        }
+    } else {
+        /* RESUME advances past the failing descriptor. */
+        knpu_queue_fail_locked(s, qid, job->err_code, job->err_info,
+                               job->err_addr, job->err_pc, true, true);
+    }
+}
+
+/*
+ * Run the head job of queue @qid on @core. Called with s->lock held, which
+ * is dropped while the job runs.
+ */
+static void knpu_core_run_queue_locked(KnpuCore *core, unsigned qid)
+{
+    KnpuState *s = core->s;
+    KnpuQueue *q = &s->queues[qid];
+    KnpuJob job = { .s = s, .core = core, .q = q, .qid = qid };
+    KnpuJobResult res;
+    bool hang, mmu_fault, fence_ok = true;
+
+    q->running = true;
+    qatomic_set(&q->abort, false);
+    job.gen = q->gen;
+    hang = q->inject_hang;
+    mmu_fault = q->inject_mmu_fault;
+    q->inject_hang = q->inject_mmu_fault = false;
+    job.asid = KNPU_Q_CONFIG_ASID(q->config);
+    job.ring_base = q->ring_base;
+    job.fence_addr = q->fence_addr;
+    job.head = q->head;
+    knpu_core_set_busy_locked(s, core, true);
+    qemu_mutex_unlock(&s->lock);
+
+    res = knpu_run_job(&job, hang, mmu_fault);
+    if (res == KNPU_JOB_OK && knpu_job_check_abort(&job)) {
+        res = job.aborted ? KNPU_JOB_ABORTED : KNPU_JOB_FAILED;
+    }
+    if (res == KNPU_JOB_OK) {
+        fence_ok = knpu_job_write_fence(&job);
+    }
+
+    qemu_mutex_lock(&s->lock);
+    knpu_core_set_busy_locked(s, core, false);
+    s->bytes_moved += job.bytes;
+    knpu_job_finish_locked(&job, res, fence_ok);
+    q->running = false;
+    qatomic_set(&q->abort, false);
+    qemu_cond_broadcast(&s->idle_cond);
+    /*
+     * The queue may be runnable again while this core goes for another
+     * one: let an idle core have it.
+     */
+    qemu_cond_signal(&s->work_cond);
+}
+
+static void *knpu_worker(void *opaque)
+{
+    KnpuCore *core = opaque;
+    KnpuState *s = core->s;
+
+    qemu_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        int qid = knpu_pick_queue_locked(s);
+
+        if (qid < 0) {
+            qemu_cond_wait(&s->work_cond, &s->lock);
+            continue;
+        }
+        knpu_core_run_queue_locked(core, qid);
+    }
+    qemu_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* A worker thread per core, with the buffers of the jobs it runs. */
+void knpu_cores_start(KnpuState *s)
+{
+    unsigned i;
+
+    s->stopping = false;
+    for (i = 0; i < s->num_cores; i++) {
+        KnpuCore *core = &s->cores[i];
+        g_autofree char *name = g_strdup_printf("knpu-core%u", i);
+
+        core->s = s;
+        core->id = i;
+        core->prog = g_malloc(KNPU_PROGRAM_SIZE_MAX);
+        core->slots = g_malloc(KNPU_ARGS_SIZE_MAX);
+        core->bounce = g_malloc(KNPU_BOUNCE_SIZE);
+        core->tlb_epoch = UINT32_MAX;
+        qemu_thread_create(&core->thread, name, knpu_worker, core,
+                           QEMU_THREAD_JOINABLE);
+    }
+}
+
+/* Abort every job and end the worker threads. */
+void knpu_cores_stop(KnpuState *s)
+{
+    unsigned i;
+
+    qemu_mutex_lock(&s->lock);
+    s->stopping = true;
+    for (i = 0; i < s->num_queues; i++) {
+        s->queues[i].enabled = false;
+        qatomic_set(&s->queues[i].abort, true);
+    }
+    qemu_cond_broadcast(&s->work_cond);
+    qemu_cond_broadcast(&s->abort_cond);
+    qemu_mutex_unlock(&s->lock);
+
+    for (i = 0; i < s->num_cores; i++) {
+        KnpuCore *core = &s->cores[i];
+
+        qemu_thread_join(&core->thread);
+        g_free(core->prog);
+        g_free(core->slots);
+        g_free(core->bounce);
+    }
+}
