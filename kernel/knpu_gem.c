@@ -7,6 +7,7 @@
  */
 
 #include <linux/cleanup.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 
 #include <drm/drm_file.h>
@@ -112,6 +113,9 @@ int knpu_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *fi
 		return -EINVAL;
 	if (args->size > KNPU_VA_SIZE)
 		return -ENOSPC;
+	/* Pinned for its whole life: a buffer larger than RAM cannot be. */
+	if (args->size > (u64)totalram_pages() << PAGE_SHIFT)
+		return -ENOMEM;
 
 	shmem = drm_gem_shmem_create(dev, PAGE_ALIGN(args->size));
 	if (IS_ERR(shmem))

@@ -195,6 +195,10 @@ static int test_basic(void)
 		c.flags = 0;
 		c.size = 0;
 		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -EINVAL, "zero size is EINVAL");
+		c.size = 1ULL << 39;
+		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -ENOMEM, "512 GiB is ENOMEM");
+		c.size = 1ULL << 45;
+		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -ENOSPC, "32 TiB is ENOSPC");
 	}
 	ok = 1;
 	for (i = 0; i < 4096; i++)
