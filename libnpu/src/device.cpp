@@ -119,6 +119,10 @@ Kernel Device::load_kernel(const KernelImage& image) const {
   return Kernel(file_, image);
 }
 
+Event Device::create_event() const {
+  return Event(file_);
+}
+
 int Device::native_handle() const {
   return file_->fd();
 }

@@ -2,32 +2,15 @@
 // with results instead of exceptions.
 #include "npu/queue.hpp"
 
-#include <time.h>
-
 #include <cerrno>
-#include <limits>
 
+#include "monotonic.hpp"
 #include "npu/errors.hpp"
 #include "queue_object.hpp"
 #include "resident_kernel.hpp"
 
 namespace npu {
 namespace {
-
-std::int64_t monotonic_now_ns() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-}
-
-// The absolute CLOCK_MONOTONIC deadline of a relative timeout, saturating.
-std::int64_t deadline_after(std::chrono::nanoseconds timeout) {
-  const std::int64_t now = monotonic_now_ns();
-  const std::int64_t relative = std::max<std::int64_t>(timeout.count(), 0);
-  return relative > std::numeric_limits<std::int64_t>::max() - now
-             ? std::numeric_limits<std::int64_t>::max()
-             : now + relative;
-}
 
 JobStatus status_of(std::uint32_t status) {
   switch (status) {
@@ -63,7 +46,7 @@ std::uint32_t JobHandle::queue_id() const {
 
 JobResult JobHandle::wait(std::chrono::nanoseconds timeout) const {
   const detail::WaitReply reply =
-      state_->queue->wait(state_->sequence_number, deadline_after(timeout));
+      state_->queue->wait(state_->sequence_number, detail::deadline_after(timeout));
   if (reply.error == ETIME || reply.error == ETIMEDOUT) {
     return {JobStatus::timeout, JobError::none, 0};
   }
@@ -87,18 +70,19 @@ QueuePriority Queue::priority() const {
   return object_->priority();
 }
 
-JobHandle Queue::submit(const Kernel& kernel, const KernelArguments& arguments) {
+JobHandle Queue::submit(const Kernel& kernel, const KernelArguments& arguments,
+                        const SubmitOptions& options) {
   const std::vector<std::uint64_t> table = arguments.table();
   RawJob job{kernel.program_address(), kernel.program_size(), 0, 0, arguments.buffer_handles()};
   job.buffer_handles.push_back(kernel.program_handle());
   auto state = std::make_shared<detail::JobState>(
       detail::JobState{object_, 0, kernel.resident_, std::nullopt});
   if (table.empty()) {
-    state->sequence_number = object_->submit(job);
+    state->sequence_number = object_->submit(job, options);
     return JobHandle(std::move(state));
   }
   if (table.size() * sizeof(std::uint64_t) <= detail::ArgumentRing::kSlotBytes) {
-    if (const auto sequence_number = object_->try_submit_with_ring(job, table)) {
+    if (const auto sequence_number = object_->try_submit_with_ring(job, table, options)) {
       state->sequence_number = *sequence_number;
       return JobHandle(std::move(state));
     }
@@ -107,12 +91,12 @@ JobHandle Queue::submit(const Kernel& kernel, const KernelArguments& arguments) 
   job.arguments_address = state->argument_table->device_address();
   job.arguments_size = static_cast<std::uint32_t>(table.size() * sizeof(std::uint64_t));
   job.buffer_handles.push_back(state->argument_table->handle());
-  state->sequence_number = object_->submit(job);
+  state->sequence_number = object_->submit(job, options);
   return JobHandle(std::move(state));
 }
 
-JobHandle Queue::submit(const RawJob& job) {
-  const std::uint64_t sequence_number = object_->submit(job);
+JobHandle Queue::submit(const RawJob& job, const SubmitOptions& options) {
+  const std::uint64_t sequence_number = object_->submit(job, options);
   return JobHandle(std::make_shared<const detail::JobState>(
       detail::JobState{object_, sequence_number, nullptr, std::nullopt}));
 }

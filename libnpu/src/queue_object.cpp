@@ -20,7 +20,21 @@ QueueObject::~QueueObject() {
   static_cast<void>(file_->try_ioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &destroy));
 }
 
-std::uint64_t QueueObject::submit(const RawJob& job) const {
+namespace {
+
+std::vector<drm_knpu_sync> syncs_of(const std::vector<Event>& events) {
+  std::vector<drm_knpu_sync> syncs(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    syncs[i].handle = events[i].handle();
+  }
+  return syncs;
+}
+
+}  // namespace
+
+std::uint64_t QueueObject::submit(const RawJob& job, const SubmitOptions& options) const {
+  const std::vector<drm_knpu_sync> in_syncs = syncs_of(options.wait_for);
+  const std::vector<drm_knpu_sync> out_syncs = syncs_of(options.signal);
   drm_knpu_submit submit{};
   submit.queue_id = id_;
   submit.program_va = job.program_address;
@@ -29,12 +43,17 @@ std::uint64_t QueueObject::submit(const RawJob& job) const {
   submit.args_size = job.arguments_size;
   submit.bo_handles = reinterpret_cast<std::uintptr_t>(job.buffer_handles.data());
   submit.bo_count = static_cast<std::uint32_t>(job.buffer_handles.size());
+  submit.in_syncs = reinterpret_cast<std::uintptr_t>(in_syncs.data());
+  submit.in_sync_count = static_cast<std::uint32_t>(in_syncs.size());
+  submit.out_syncs = reinterpret_cast<std::uintptr_t>(out_syncs.data());
+  submit.out_sync_count = static_cast<std::uint32_t>(out_syncs.size());
   NPU_IOCTL(*file_, DRM_IOCTL_KNPU_SUBMIT, &submit);
   return submit.seqno;
 }
 
-std::optional<std::uint64_t> QueueObject::try_submit_with_ring(
-    RawJob job, std::span<const std::uint64_t> table) {
+std::optional<std::uint64_t> QueueObject::try_submit_with_ring(RawJob job,
+                                                               std::span<const std::uint64_t> table,
+                                                               const SubmitOptions& options) {
   const std::scoped_lock lock(ring_mutex_);
   if (!ring_) {
     ring_.emplace(file_);
@@ -46,7 +65,7 @@ std::optional<std::uint64_t> QueueObject::try_submit_with_ring(
   job.arguments_address = ring_->write(table);
   job.arguments_size = static_cast<std::uint32_t>(table.size_bytes());
   job.buffer_handles.push_back(ring_->handle());
-  const std::uint64_t sequence_number = submit(job);
+  const std::uint64_t sequence_number = submit(job, options);
   ring_->commit(sequence_number);
   return sequence_number;
 }

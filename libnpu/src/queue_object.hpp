@@ -33,12 +33,13 @@ class QueueObject {
   QueueObject& operator=(const QueueObject&) = delete;
 
   // Submits `job`; throws ioctl_error. Returns the job's sequence number.
-  std::uint64_t submit(const RawJob& job) const;
+  std::uint64_t submit(const RawJob& job, const SubmitOptions& options) const;
   // Submits `job` with `table` staged in the argument ring (tables up to
   // ArgumentRing::kSlotBytes). Never blocks: when the next slot's previous
   // job has not finished, submits nothing and returns nullopt.
   std::optional<std::uint64_t> try_submit_with_ring(RawJob job,
-                                                    std::span<const std::uint64_t> table);
+                                                    std::span<const std::uint64_t> table,
+                                                    const SubmitOptions& options);
   [[nodiscard]] WaitReply wait(std::uint64_t sequence_number, std::int64_t deadline_ns) const;
   [[nodiscard]] drm_knpu_queue_status status() const;
 

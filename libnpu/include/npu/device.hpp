@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "npu/buffer.hpp"
+#include "npu/event.hpp"
 #include "npu/isa.hpp"
 #include "npu/kernel.hpp"
 #include "npu/queue.hpp"
@@ -120,6 +121,7 @@ class Device {
   [[nodiscard]] Buffer allocate(std::size_t size, BufferOptions options = {}) const;
   [[nodiscard]] Queue create_queue(QueuePriority priority = QueuePriority::normal) const;
   [[nodiscard]] Kernel load_kernel(const KernelImage& image) const;
+  [[nodiscard]] Event create_event() const;
 
   // The device file, for ioctls libnpu does not wrap.
   [[nodiscard]] int native_handle() const;

@@ -6,6 +6,7 @@
 #include "npu/buffer.hpp"
 #include "npu/device.hpp"
 #include "npu/errors.hpp"
+#include "npu/event.hpp"
 #include "npu/isa.hpp"
 #include "npu/kernel.hpp"
 #include "npu/kernel_arguments.hpp"

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "npu/event.hpp"
 #include "npu/kernel.hpp"
 #include "npu/kernel_arguments.hpp"
 
@@ -106,6 +107,15 @@ struct RawJob {
   std::vector<std::uint32_t> buffer_handles;
 };
 
+// Dependencies and signals of one submission (DRM syncobjs in the driver).
+struct SubmitOptions {
+  // The job starts only once all of these are signaled. Each must have a job
+  // that signals it submitted already, or have been signaled by the host.
+  std::vector<Event> wait_for{};
+  // Signaled when the job finishes (whatever its outcome).
+  std::vector<Event> signal{};
+};
+
 // Copies refer to the same queue. The hardware queue is released when the
 // last copy and the last of its JobHandles are gone; jobs already submitted
 // still run to completion.
@@ -120,8 +130,9 @@ class Queue {
   // list is the argument buffers plus the program and the table. Throws
   // std::system_error for ioctl errors (npu::errc::queue_banned after a
   // failed job).
-  JobHandle submit(const Kernel& kernel, const KernelArguments& arguments);
-  JobHandle submit(const RawJob& job);
+  JobHandle submit(const Kernel& kernel, const KernelArguments& arguments,
+                   const SubmitOptions& options = {});
+  JobHandle submit(const RawJob& job, const SubmitOptions& options = {});
 
   [[nodiscard]] QueueStatus status() const;
   [[nodiscard]] std::uint32_t id() const;
