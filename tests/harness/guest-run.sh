@@ -41,7 +41,7 @@
 
 devices=${KNPU_DEVICES:-1}
 device_opts=${KNPU_DEVICE_OPTS:-}
-qemu_args=(${KNPU_QEMU_ARGS:-})
+read -r -a qemu_args <<<"${KNPU_QEMU_ARGS:-}"
 name=""
 timeout_s=${KNPU_GUEST_TIMEOUT:-600}
 envs=()
