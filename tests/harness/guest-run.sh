@@ -132,7 +132,11 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo
 } >"$run_dir/.knpu/cmd.sh"
 
+# TCG vCPUs on a busy 2-core host can be descheduled for seconds: the soft
+# lockup and RCU stall detectors get more slack (60 s) so a loaded CI machine
+# does not report a splat, while a real hang is still caught.
 cmdline="console=ttyS0,115200 rdinit=/init panic=-1 quiet loglevel=4 mitigations=off"
+cmdline+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
 cmdline+=" ${KNPU_KERNEL_CMDLINE:-}"
 args=(
 	-machine "${KNPU_MACHINE:-q35}" -accel tcg -cpu "${KNPU_CPU:-max}"
