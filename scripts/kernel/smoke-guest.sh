@@ -8,6 +8,7 @@ ko=${2:?usage: smoke-guest.sh KNPU_SMOKE_BINARY KNPU_KO}
 "$bin" basic
 "$bin" hang
 "$bin" stress
+"$bin" fuzz
 "$bin" faults /dev/accel/accel0 knpu0
 echo "# module reload"
 rmmod knpu
