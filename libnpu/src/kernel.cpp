@@ -22,9 +22,10 @@ Buffer upload_program(std::shared_ptr<const detail::DrmFile> file,
 std::shared_ptr<const detail::ResidentKernel> make_resident(
     std::shared_ptr<const detail::DrmFile> file, const KernelImage& image) {
   validate(image);
-  return std::make_shared<const detail::ResidentKernel>(detail::ResidentKernel{
-      image.name, image.arguments, static_cast<std::uint32_t>(image.program.size() * 4),
-      upload_program(std::move(file), image.program)});
+  return std::make_shared<const detail::ResidentKernel>(
+      detail::ResidentKernel{image.name, image.arguments, value_slots(image),
+                             static_cast<std::uint32_t>(image.program.size() * 4),
+                             upload_program(std::move(file), image.program)});
 }
 
 }  // namespace
@@ -46,6 +47,10 @@ std::uint32_t Kernel::program_size() const {
 }
 std::uint32_t Kernel::program_handle() const {
   return resident_->program.handle();
+}
+
+KernelArguments Kernel::make_arguments() const {
+  return KernelArguments(resident_->arguments, resident_->value_slots);
 }
 
 }  // namespace npu

@@ -12,6 +12,14 @@ namespace npu {
 KernelArguments::KernelArguments(ArgumentLayout layout)
     : layout_(std::move(layout)), values_(layout_.size()), handles_(layout_.size(), 0) {}
 
+KernelArguments::KernelArguments(ArgumentLayout layout, std::vector<bool> value_slots)
+    : KernelArguments(std::move(layout)) {
+  if (value_slots.size() != layout_.size()) {
+    throw std::invalid_argument("KernelArguments: value_slots does not match the layout");
+  }
+  value_slots_ = std::move(value_slots);
+}
+
 std::uint32_t KernelArguments::slot_of(std::string_view name, SlotKind kind) const {
   const std::optional<std::uint32_t> slot = layout_.find(name);
   if (!slot) {
@@ -43,7 +51,13 @@ KernelArguments& KernelArguments::set(std::string_view name, const BufferBinding
 }
 
 KernelArguments& KernelArguments::set(std::string_view name, std::uint64_t value) {
-  values_[slot_of(name, SlotKind::scalar)] = value;
+  constexpr std::uint64_t kLargestValue = 0xffff'ffff;
+  const std::uint32_t slot = slot_of(name, SlotKind::scalar);
+  if (!value_slots_.empty() && value_slots_[slot] && value > kLargestValue) {
+    throw std::invalid_argument(fmt::format(
+        "argument '{}': {} does not fit the 32-bit value operand it feeds", name, value));
+  }
+  values_[slot] = value;
   return *this;
 }
 

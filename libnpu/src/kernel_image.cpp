@@ -117,4 +117,19 @@ void validate(const KernelImage& image) {
   }
 }
 
+std::vector<bool> value_slots(const KernelImage& image) {
+  std::vector<bool> slots(image.arguments.size(), false);
+  for (const isa::Instruction& instruction : isa::decode(image.program).instructions) {
+    const isa::OpcodeInfo& op = isa::info(instruction.opcode);
+    for (std::size_t i = 0; i < instruction.operands.size(); ++i) {
+      const isa::Operand& operand = instruction.operands[i];
+      if (operand.is_argument && op.operand_kinds[i] == isa::OperandKind::value &&
+          operand.word < slots.size()) {
+        slots[operand.word] = true;
+      }
+    }
+  }
+  return slots;
+}
+
 }  // namespace npu

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "npu/buffer.hpp"
 #include "npu/kernel_image.hpp"
@@ -13,6 +14,7 @@ namespace npu::detail {
 struct ResidentKernel {
   std::string name;
   ArgumentLayout arguments;
+  std::vector<bool> value_slots;  // see npu::value_slots()
   std::uint32_t program_size;
   Buffer program;
 };

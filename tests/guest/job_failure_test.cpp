@@ -168,6 +168,12 @@ TEST_F(JobFailure, UnsupportedOpcodeOrDtype) {
   EXPECT_EQ(result.error, npu::JobError::opcode_unsupported) << npu::to_string(result.error);
 }
 
+TEST_F(JobFailure, OversizedValueArgumentsAreCaughtBeforeTheDevice) {
+  const npu::Kernel kernel = device().load_kernel(fill_kernel());
+  npu::KernelArguments args = kernel.make_arguments();
+  EXPECT_THROW(args.set("bytes", 1ULL << 32), std::invalid_argument);
+}
+
 TEST_F(JobFailure, LibraryRefusesMalformedKernelsBeforeTheDevice) {
   npu::KernelImage image = fill_kernel();
   image.program[0] |= 0x7f;  // opcode 0x7f

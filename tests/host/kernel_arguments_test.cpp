@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "npu/kernel_builder.hpp"
+
 namespace {
 
 npu::ArgumentLayout layout() {
@@ -80,6 +82,48 @@ TEST(ArgumentLayout, RejectsBadAndDuplicateNames) {
   EXPECT_NO_THROW(slots.add(npu::SlotKind::buffer, std::string(64, 'x')));
   EXPECT_EQ(slots.find("_b9"), 1U);
   EXPECT_FALSE(slots.find("c"));
+}
+
+}  // namespace
+
+namespace {
+
+npu::KernelImage fill_with_float_scalar() {
+  npu::KernelBuilder b("k");
+  auto dst = b.arg_buffer("dst");
+  auto bytes = b.arg_scalar("bytes");
+  auto epsilon = b.arg_scalar("epsilon");
+  auto unused = b.arg_scalar("unused");
+  static_cast<void>(unused);
+  b.dma_fill(dst, bytes, 0)
+      .emit({npu::isa::Opcode::rmsnorm,
+             npu::isa::DataType::fp32,
+             0,
+             {npu::isa::Operand::argument(dst.slot), npu::isa::Operand::argument(dst.slot),
+              npu::isa::Operand::argument(dst.slot), npu::isa::Operand::immediate(1),
+              npu::isa::Operand::immediate(1), npu::isa::Operand::argument(epsilon.slot)}});
+  return b.build();
+}
+
+TEST(ValueSlots, MarkSlotsReadAsValueOperands) {
+  EXPECT_EQ(npu::value_slots(fill_with_float_scalar()),
+            (std::vector<bool>{false, true, false, false}));
+}
+
+TEST(KernelArguments, ValueSlotsMustFit32Bits) {
+  const npu::KernelImage image = fill_with_float_scalar();
+  npu::KernelArguments args(image.arguments, npu::value_slots(image));
+  EXPECT_NO_THROW(args.set("bytes", 0xffff'ffffULL));
+  try {
+    args.set("bytes", 0x1'0000'0000ULL);
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "argument 'bytes': 4294967296 does not fit the 32-bit value operand it feeds");
+  }
+  EXPECT_NO_THROW(args.set("epsilon", 0x1'0000'0000ULL)) << "float operands take the low 32 bits";
+  EXPECT_NO_THROW(args.set("unused", ~0ULL));
+  EXPECT_THROW(npu::KernelArguments(image.arguments, {true}), std::invalid_argument);
 }
 
 }  // namespace

@@ -29,8 +29,9 @@ class Kernel {
   [[nodiscard]] std::uint64_t program_address() const;
   [[nodiscard]] std::uint32_t program_size() const;
   [[nodiscard]] std::uint32_t program_handle() const;
-  // An empty argument list for this kernel.
-  [[nodiscard]] KernelArguments make_arguments() const { return KernelArguments(arguments()); }
+  // An empty argument list for this kernel (scalars checked against the
+  // operands they feed).
+  [[nodiscard]] KernelArguments make_arguments() const;
 
  private:
   friend class Queue;  // a job keeps the resident program alive

@@ -94,6 +94,11 @@ class KernelFormatError : public std::system_error {
 // slots). Throws KernelFormatError.
 void validate(const KernelImage& image);
 
+// For each argument slot: true when an instruction reads it as a value
+// operand (hw-spec 7.2: such a slot must hold a number below 2^32). The
+// image must be valid.
+std::vector<bool> value_slots(const KernelImage& image);
+
 // The file format.
 inline constexpr std::uint16_t kFormatVersionMajor = 1;
 inline constexpr std::uint16_t kFormatVersionMinor = 0;
