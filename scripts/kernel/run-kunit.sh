@@ -50,7 +50,10 @@ export PATH
 if [ "$(cat "$overlay/.knpu-version" 2>/dev/null)" != "$srcver" ]; then
 	knpu_log "creating kunit overlay tree $overlay"
 	rm -rf "$overlay"
-	cp -al "$KNPU_LINUX_SRC" "$overlay"
+	cp -al "$KNPU_LINUX_SRC" "$overlay" 2>/dev/null || {
+		rm -rf "$overlay"
+		cp -a "$KNPU_LINUX_SRC" "$overlay"
+	}
 	# Files edited below must not share an inode with the pristine tree.
 	for f in drivers/accel/Kconfig drivers/accel/Makefile; do
 		cp --remove-destination "$KNPU_LINUX_SRC/$f" "$overlay/$f"
