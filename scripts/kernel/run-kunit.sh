@@ -46,6 +46,10 @@ else
 fi
 export PATH
 
+# One run at a time: runs share the overlay tree.
+exec 9>"$KNPU_CACHE/kunit.lock"
+flock 9
+
 # Overlay: hard links of the pristine tree, rebuilt when the source changes.
 if [ "$(cat "$overlay/.knpu-version" 2>/dev/null)" != "$srcver" ]; then
 	knpu_log "creating kunit overlay tree $overlay"
