@@ -173,7 +173,7 @@ int validate_devices(const ValidateOptions& options) {
   }
   std::size_t passed = 0;
   for (const npu::DeviceInfo& info : devices) {
-    passed += validate_device(info, options) ? 1 : 0;
+    passed += validate_device(info, options) ? 1U : 0U;
   }
   fmt::print("Validation: {} of {} device(s) passed\n", passed, devices.size());
   return passed == devices.size() ? 0 : 1;
