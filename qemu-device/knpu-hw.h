@@ -1,7 +1,7 @@
 /*
  * KNPU: register map and in-memory formats of docs/hw-spec.md (v1.0).
  *
- * Shared by the device model (knpu*.c) and its qtest (tests/knpu-test.c).
+ * Shared by the device model (knpu*.c) and its qtests (tests/).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

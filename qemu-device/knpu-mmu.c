@@ -52,7 +52,7 @@ static bool knpu_hits_own_bar(KnpuState *s, uint64_t addr, uint64_t len)
 }
 
 bool knpu_bus_rw(KnpuState *s, uint64_t addr, void *buf, uint64_t len,
-                        bool write)
+                 bool write)
 {
     MemTxResult r;
 
@@ -75,7 +75,7 @@ bool knpu_bus_rw(KnpuState *s, uint64_t addr, void *buf, uint64_t len,
 }
 
 bool knpu_mmu_fault(KnpuJob *job, uint64_t va, bool write,
-                           unsigned operand, unsigned reason)
+                    unsigned operand, unsigned reason)
 {
     trace_knpu_mmu_fault(job->qid, job->asid, va, write, reason);
     qemu_mutex_lock(&job->s->lock);

@@ -14,7 +14,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 # Bump when the way qemu-device/ is hooked into the tree changes.
-HOOKS_VERSION=2
+HOOKS_VERSION=3
 CONFIGURE_FLAGS=(
 	--target-list=x86_64-softmmu
 	--without-default-features
@@ -119,7 +119,9 @@ if [ ! -f "$TREE/.hooked" ]; then
 		printf "\nsubdir('knpu')\n" >>"$TREE/hw/misc/meson.build"
 	grep -q '^source knpu/Kconfig' "$TREE/hw/misc/Kconfig" ||
 		printf '\nsource knpu/Kconfig\n' >>"$TREE/hw/misc/Kconfig"
-	# The qtest: built as tests/qtest/knpu-test for x86_64.
+	# The qtest: built as tests/qtest/knpu-test for x86_64, from knpu-test.c
+	# (main) plus the sources hw/misc/knpu/tests/meson.build lists in
+	# knpu_qtest_sources (hw/ is configured before tests/).
 	ln -sf ../../hw/misc/knpu/tests/knpu-test.c "$TREE/tests/qtest/knpu-test.c"
 	python3 - "$TREE/tests/qtest/meson.build" <<'PY'
 import re, sys
@@ -130,7 +132,14 @@ if "'knpu-test'" not in s:
     s, n = re.subn(r"(qtests_x86_64\s*=\s*\\?\s*\n?)", r"\1  ['knpu-test'] + \\\n  ", s, count=1)
     if n != 1:
         sys.exit("cannot find qtests_x86_64 in " + p)
-    open(p, "w").write(s)
+if "knpu_qtest_sources" not in s:
+    # Its extra sources, in the per-test dict read by the executable loop.
+    s, n = re.subn(r"^qtest_executables = \{\}$",
+                   "qtests += {'knpu-test': knpu_qtest_sources}\n\\g<0>", s,
+                   count=1, flags=re.M)
+    if n != 1:
+        sys.exit("cannot find qtest_executables in " + p)
+open(p, "w").write(s)
 PY
 	# Trace events: hw/misc/knpu/trace-events -> hw/misc/knpu/trace.h.
 	grep -q "'hw/misc/knpu'," "$TREE/meson.build" ||

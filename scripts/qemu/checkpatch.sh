@@ -15,7 +15,7 @@ done
 # The qtests, named tests/... so that checkpatch applies its rules for tests
 # (g_assert_cmp* and friends are allowed there).
 cd "$tree/hw/misc/knpu" || exit 1
-for f in tests/*.[ch]; do
+for f in tests/*.[ch] tests/meson.build; do
 	perl "$tree/scripts/checkpatch.pl" --no-tree --terse -f "$f" || rc=1
 done
 exit "$rc"
