@@ -173,7 +173,9 @@ args+=("${qemu_args[@]}")
 printf '%q ' "$qemu" "${args[@]}" >"$run_dir/.knpu/qemu-cmdline"
 echo >>"$run_dir/.knpu/qemu-cmdline"
 
-knpu_python "$KNPU_HARNESS/qmp-agent.py" "$qmp_sock" "$run_dir/.knpu/qmp" </dev/null >/dev/null 2>&1 &
+# The agent ends by itself when QEMU closes the socket; stop_agent makes sure.
+[ -x /usr/bin/python3 ] || knpu_apt_install python3
+/usr/bin/python3 "$KNPU_HARNESS/qmp-agent.py" "$qmp_sock" "$run_dir/.knpu/qmp" </dev/null >/dev/null 2>&1 &
 agent=$!
 stop_agent() {
 	kill "$agent" 2>/dev/null || true

@@ -14,6 +14,7 @@ Usage: qmp-agent.py SOCKET DIR
 """
 import json
 import os
+import select
 import socket
 import sys
 import time
@@ -70,6 +71,17 @@ def main():
         return 1
     log.write("connected\n")
     while True:
+        # Idle: wait on the socket, so the agent ends as soon as QEMU exits
+        # (EOF); asynchronous events that arrive meanwhile are dropped.
+        ready, _, _ = select.select([qmp.sock], [], [], 0.02)
+        if ready:
+            chunk = qmp.sock.recv(65536)
+            if not chunk:
+                log.write("QEMU closed the socket\n")
+                return 0
+            qmp.buf += chunk
+            while b"\n" in qmp.buf:
+                qmp.buf = qmp.buf.split(b"\n", 1)[1]
         try:
             names = sorted(n for n in os.listdir(qdir) if n.startswith("req-") and n.endswith(".json"))
         except FileNotFoundError:
@@ -89,7 +101,6 @@ def main():
             log.write("%s -> %s\n" % (json.dumps(cmd) if cmd is not None else n, json.dumps(resp)))
             write_atomic(resp_path, json.dumps(resp) + "\n")
             os.unlink(req_path)
-        time.sleep(0.02)
 
 
 if __name__ == "__main__":
