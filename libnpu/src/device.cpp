@@ -4,6 +4,7 @@
 #include <drm/knpu_accel.h>
 #include <fmt/format.h>
 
+#include "device_enumeration.hpp"
 #include "driver_version.hpp"
 #include "drm_file.hpp"
 #include "npu/errors.hpp"
@@ -98,7 +99,7 @@ Device Device::open(std::string_view pci_address) {
 }
 
 Device Device::open_node(const std::string& device_node) {
-  DeviceInfo info;
+  DeviceInfo info = detail::describe_node(device_node).value_or(DeviceInfo{});
   info.device_node = device_node;
   return Device(std::move(info), std::make_shared<const detail::DrmFile>(device_node));
 }

@@ -1,5 +1,8 @@
 // Finding knpu devices with libudev.
+#include "device_enumeration.hpp"
+
 #include <libudev.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -83,6 +86,19 @@ std::vector<DeviceInfo> enumerate_all() {
 }
 
 }  // namespace
+
+std::optional<DeviceInfo> detail::describe_node(const std::string& device_node) {
+  struct stat node {};
+  if (::stat(device_node.c_str(), &node) != 0 || !S_ISCHR(node.st_mode)) {
+    return std::nullopt;
+  }
+  const UdevPtr<udev> context(udev_new());
+  if (!context) {
+    return std::nullopt;
+  }
+  const UdevPtr<udev_device> accel(udev_device_new_from_devnum(context.get(), 'c', node.st_rdev));
+  return accel ? describe(accel.get()) : std::nullopt;
+}
 
 std::vector<DeviceInfo> enumerate_devices() {
   std::vector<DeviceInfo> all = enumerate_all();

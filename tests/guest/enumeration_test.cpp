@@ -69,6 +69,16 @@ TEST(Enumeration, OpensByPciAddress) {
   EXPECT_THROW(npu::Device::open(std::string_view("0000:7f:1f.7")), std::system_error);
 }
 
+TEST(Enumeration, OpensANodeDirectly) {
+  const std::vector<npu::DeviceInfo> all = npu::enumerate_devices();
+  ASSERT_FALSE(all.empty());
+  const npu::Device device = npu::Device::open_node(all[0].device_node);
+  EXPECT_EQ(device.info().pci_address, all[0].pci_address);
+  EXPECT_EQ(device.info().vendor_id, 0x1234);
+  EXPECT_EQ(device.properties().device_id, 0x4b4eU);
+  EXPECT_THROW(npu::Device::open_node("/dev/null"), std::system_error);
+}
+
 class Properties : public DeviceTest {};
 
 TEST_F(Properties, MatchTheSpecDefaults) {

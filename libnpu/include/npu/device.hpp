@@ -109,7 +109,8 @@ class Device {
   // Opens the visible device at `index`, or the one at a PCI address.
   static Device open(std::size_t index);
   static Device open(std::string_view pci_address);
-  // Opens a device node directly (no enumeration, KNPU_VISIBLE_DEVICES ignored).
+  // Opens a device node directly (KNPU_VISIBLE_DEVICES ignored); info() is
+  // filled from udev when the node is a knpu accel device.
   static Device open_node(const std::string& device_node);
 
   [[nodiscard]] const DeviceInfo& info() const { return info_; }
