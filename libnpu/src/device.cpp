@@ -124,6 +124,10 @@ Event Device::create_event() const {
   return Event(file_);
 }
 
+Timeline Device::create_timeline() const {
+  return Timeline(file_);
+}
+
 int Device::native_handle() const {
   return file_->fd();
 }

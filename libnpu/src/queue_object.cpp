@@ -22,10 +22,14 @@ QueueObject::~QueueObject() {
 
 namespace {
 
-std::vector<drm_knpu_sync> syncs_of(const std::vector<Event>& events) {
-  std::vector<drm_knpu_sync> syncs(events.size());
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    syncs[i].handle = events[i].handle();
+std::vector<drm_knpu_sync> syncs_of(const std::vector<Event>& events,
+                                    const std::vector<TimelinePoint>& points) {
+  std::vector<drm_knpu_sync> syncs;
+  for (const Event& event : events) {
+    syncs.push_back({event.handle(), 0, 0});
+  }
+  for (const TimelinePoint& point : points) {
+    syncs.push_back({point.timeline.handle(), 0, point.point});
   }
   return syncs;
 }
@@ -33,8 +37,8 @@ std::vector<drm_knpu_sync> syncs_of(const std::vector<Event>& events) {
 }  // namespace
 
 std::uint64_t QueueObject::submit(const RawJob& job, const SubmitOptions& options) const {
-  const std::vector<drm_knpu_sync> in_syncs = syncs_of(options.wait_for);
-  const std::vector<drm_knpu_sync> out_syncs = syncs_of(options.signal);
+  const std::vector<drm_knpu_sync> in_syncs = syncs_of(options.wait_for, options.wait_for_points);
+  const std::vector<drm_knpu_sync> out_syncs = syncs_of(options.signal, options.signal_points);
   drm_knpu_submit submit{};
   submit.queue_id = id_;
   submit.program_va = job.program_address;

@@ -110,5 +110,40 @@ TEST_F(Events, WaitingForAnEventNobodySignalsIsRefused) {
   }
 }
 
+TEST_F(Events, ATimelineOrdersAPipelineAcrossQueues) {
+  if (!device().properties().has(npu::Capability::timeline_syncobj)) {
+    GTEST_SKIP() << "the driver has no timeline syncobjs";
+  }
+  npu::Buffer gate = device().allocate(kBytes);
+  npu::Buffer first = device().allocate(kBytes);
+  npu::Buffer second = device().allocate(kBytes);
+  npu::Queue queue_a = device().create_queue();
+  npu::Queue queue_b = device().create_queue();
+  const npu::Timeline steps = device().create_timeline();
+  EXPECT_EQ(steps.value(), 0U);
+
+  npu::KernelArguments produce = producer_->make_arguments();
+  produce.set("gate", gate).set("dst", first).set("bytes", kBytes).set("pattern", kPattern);
+  const npu::JobHandle stage1 =
+      queue_a.submit(*producer_, produce, {.signal_points = {{steps, 1}}});
+  npu::KernelArguments consume = consumer_->make_arguments();
+  consume.set("dst", second).set("src", first).set("bytes", kBytes);
+  const npu::JobHandle stage2 = queue_b.submit(
+      *consumer_, consume, {.wait_for_points = {{steps, 1}}, .signal_points = {{steps, 2}}});
+
+  EXPECT_FALSE(steps.wait(1, 300ms));
+  EXPECT_EQ(stage2.wait(0ns).status, npu::JobStatus::timeout);
+  std::atomic_ref<std::uint64_t>(gate.map_as<std::uint64_t>()[0]).store(1);
+  EXPECT_TRUE(steps.wait(2, 30s));
+  EXPECT_EQ(steps.value(), 2U);
+  EXPECT_TRUE(stage1.wait(30s).ok());
+  EXPECT_TRUE(stage2.wait(30s).ok());
+  EXPECT_EQ(first_mismatch(second.map(), kBytes, kPattern), -1);
+
+  steps.signal(5);
+  EXPECT_EQ(steps.value(), 5U);
+  EXPECT_TRUE(steps.wait(3, 0ns));
+}
+
 }  // namespace
 }  // namespace guest

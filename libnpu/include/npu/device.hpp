@@ -26,6 +26,7 @@
 #include "npu/isa.hpp"
 #include "npu/kernel.hpp"
 #include "npu/queue.hpp"
+#include "npu/timeline.hpp"
 
 namespace npu {
 
@@ -123,6 +124,7 @@ class Device {
   [[nodiscard]] Queue create_queue(QueuePriority priority = QueuePriority::normal) const;
   [[nodiscard]] Kernel load_kernel(const KernelImage& image) const;
   [[nodiscard]] Event create_event() const;
+  [[nodiscard]] Timeline create_timeline() const;
 
   // The device file, for ioctls libnpu does not wrap.
   [[nodiscard]] int native_handle() const;

@@ -13,3 +13,4 @@
 #include "npu/kernel_builder.hpp"
 #include "npu/kernel_image.hpp"
 #include "npu/queue.hpp"
+#include "npu/timeline.hpp"

@@ -17,6 +17,7 @@
 #include "npu/event.hpp"
 #include "npu/kernel.hpp"
 #include "npu/kernel_arguments.hpp"
+#include "npu/timeline.hpp"
 
 namespace npu {
 
@@ -114,6 +115,9 @@ struct SubmitOptions {
   std::vector<Event> wait_for{};
   // Signaled when the job finishes (whatever its outcome).
   std::vector<Event> signal{};
+  // Timeline points to wait for and to reach, likewise.
+  std::vector<TimelinePoint> wait_for_points{};
+  std::vector<TimelinePoint> signal_points{};
 };
 
 // Copies refer to the same queue. The hardware queue is released when the
