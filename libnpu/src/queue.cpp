@@ -33,6 +33,11 @@ Buffer dedicated_table(std::shared_ptr<const detail::DrmFile> file,
   return buffer;
 }
 
+void record(detail::JobState& state, detail::QueueObject::Submitted submitted) {
+  state.sequence_number = submitted.sequence_number;
+  state.fence = std::move(submitted.fence);
+}
+
 }  // namespace
 
 JobHandle::JobHandle(std::shared_ptr<const detail::JobState> state) : state_(std::move(state)) {}
@@ -42,6 +47,9 @@ std::uint64_t JobHandle::sequence_number() const {
 }
 std::uint32_t JobHandle::queue_id() const {
   return state_->queue->id();
+}
+int JobHandle::fence_fd() const {
+  return state_->fence ? state_->fence->get() : -1;
 }
 
 JobResult JobHandle::wait(std::chrono::nanoseconds timeout) const {
@@ -76,14 +84,14 @@ JobHandle Queue::submit(const Kernel& kernel, const KernelArguments& arguments,
   RawJob job{kernel.program_address(), kernel.program_size(), 0, 0, arguments.buffer_handles()};
   job.buffer_handles.push_back(kernel.program_handle());
   auto state = std::make_shared<detail::JobState>(
-      detail::JobState{object_, 0, kernel.resident_, std::nullopt});
+      detail::JobState{object_, 0, std::nullopt, kernel.resident_, std::nullopt});
   if (table.empty()) {
-    state->sequence_number = object_->submit(job, options);
+    record(*state, object_->submit(job, options));
     return JobHandle(std::move(state));
   }
   if (table.size() * sizeof(std::uint64_t) <= detail::ArgumentRing::kSlotBytes) {
-    if (const auto sequence_number = object_->try_submit_with_ring(job, table, options)) {
-      state->sequence_number = *sequence_number;
+    if (auto submitted = object_->try_submit_with_ring(job, table, options)) {
+      record(*state, std::move(*submitted));
       return JobHandle(std::move(state));
     }
   }
@@ -91,14 +99,15 @@ JobHandle Queue::submit(const Kernel& kernel, const KernelArguments& arguments,
   job.arguments_address = state->argument_table->device_address();
   job.arguments_size = static_cast<std::uint32_t>(table.size() * sizeof(std::uint64_t));
   job.buffer_handles.push_back(state->argument_table->handle());
-  state->sequence_number = object_->submit(job, options);
+  record(*state, object_->submit(job, options));
   return JobHandle(std::move(state));
 }
 
 JobHandle Queue::submit(const RawJob& job, const SubmitOptions& options) {
-  const std::uint64_t sequence_number = object_->submit(job, options);
-  return JobHandle(std::make_shared<const detail::JobState>(
-      detail::JobState{object_, sequence_number, nullptr, std::nullopt}));
+  auto state = std::make_shared<detail::JobState>(
+      detail::JobState{object_, 0, std::nullopt, nullptr, std::nullopt});
+  record(*state, object_->submit(job, options));
+  return JobHandle(std::move(state));
 }
 
 QueueStatus Queue::status() const {

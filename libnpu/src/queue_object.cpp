@@ -36,7 +36,7 @@ std::vector<drm_knpu_sync> syncs_of(const std::vector<Event>& events,
 
 }  // namespace
 
-std::uint64_t QueueObject::submit(const RawJob& job, const SubmitOptions& options) const {
+QueueObject::Submitted QueueObject::submit(const RawJob& job, const SubmitOptions& options) const {
   const std::vector<drm_knpu_sync> in_syncs = syncs_of(options.wait_for, options.wait_for_points);
   const std::vector<drm_knpu_sync> out_syncs = syncs_of(options.signal, options.signal_points);
   drm_knpu_submit submit{};
@@ -51,13 +51,23 @@ std::uint64_t QueueObject::submit(const RawJob& job, const SubmitOptions& option
   submit.in_sync_count = static_cast<std::uint32_t>(in_syncs.size());
   submit.out_syncs = reinterpret_cast<std::uintptr_t>(out_syncs.data());
   submit.out_sync_count = static_cast<std::uint32_t>(out_syncs.size());
+  if (options.wait_fence_fd >= 0) {
+    submit.flags |= KNPU_SUBMIT_FENCE_FD_IN;
+    submit.fence_fd = options.wait_fence_fd;
+  }
+  if (options.export_fence) {
+    submit.flags |= KNPU_SUBMIT_FENCE_FD_OUT;
+  }
   NPU_IOCTL(*file_, DRM_IOCTL_KNPU_SUBMIT, &submit);
-  return submit.seqno;
+  Submitted submitted{submit.seqno, std::nullopt};
+  if (options.export_fence) {
+    submitted.fence.emplace(submit.fence_fd);
+  }
+  return submitted;
 }
 
-std::optional<std::uint64_t> QueueObject::try_submit_with_ring(RawJob job,
-                                                               std::span<const std::uint64_t> table,
-                                                               const SubmitOptions& options) {
+std::optional<QueueObject::Submitted> QueueObject::try_submit_with_ring(
+    RawJob job, std::span<const std::uint64_t> table, const SubmitOptions& options) {
   const std::scoped_lock lock(ring_mutex_);
   if (!ring_) {
     ring_.emplace(file_);
@@ -69,9 +79,9 @@ std::optional<std::uint64_t> QueueObject::try_submit_with_ring(RawJob job,
   job.arguments_address = ring_->write(table);
   job.arguments_size = static_cast<std::uint32_t>(table.size_bytes());
   job.buffer_handles.push_back(ring_->handle());
-  const std::uint64_t sequence_number = submit(job, options);
-  ring_->commit(sequence_number);
-  return sequence_number;
+  Submitted submitted = submit(job, options);
+  ring_->commit(submitted.sequence_number);
+  return submitted;
 }
 
 WaitReply QueueObject::wait(std::uint64_t sequence_number, std::int64_t deadline_ns) const {

@@ -12,6 +12,7 @@
 
 #include "argument_ring.hpp"
 #include "drm_file.hpp"
+#include "file_descriptor.hpp"
 #include "npu/buffer.hpp"
 #include "npu/queue.hpp"
 
@@ -32,14 +33,19 @@ class QueueObject {
   QueueObject(const QueueObject&) = delete;
   QueueObject& operator=(const QueueObject&) = delete;
 
-  // Submits `job`; throws ioctl_error. Returns the job's sequence number.
-  std::uint64_t submit(const RawJob& job, const SubmitOptions& options) const;
+  // What the driver returns for a submitted job.
+  struct Submitted {
+    std::uint64_t sequence_number;
+    std::optional<FileDescriptor> fence;  // with SubmitOptions::export_fence
+  };
+
+  // Submits `job`; throws ioctl_error.
+  Submitted submit(const RawJob& job, const SubmitOptions& options) const;
   // Submits `job` with `table` staged in the argument ring (tables up to
   // ArgumentRing::kSlotBytes). Never blocks: when the next slot's previous
   // job has not finished, submits nothing and returns nullopt.
-  std::optional<std::uint64_t> try_submit_with_ring(RawJob job,
-                                                    std::span<const std::uint64_t> table,
-                                                    const SubmitOptions& options);
+  std::optional<Submitted> try_submit_with_ring(RawJob job, std::span<const std::uint64_t> table,
+                                                const SubmitOptions& options);
   [[nodiscard]] WaitReply wait(std::uint64_t sequence_number, std::int64_t deadline_ns) const;
   [[nodiscard]] drm_knpu_queue_status status() const;
 
@@ -61,6 +67,7 @@ class QueueObject {
 struct JobState {
   std::shared_ptr<QueueObject> queue;
   std::uint64_t sequence_number;
+  std::optional<FileDescriptor> fence;  // the exported sync_file
   std::shared_ptr<const ResidentKernel> kernel;
   std::optional<Buffer> argument_table;  // a table too large for the ring
 };

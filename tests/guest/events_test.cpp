@@ -1,4 +1,6 @@
 // Events: dependencies between queues and host-side signaling.
+#include <poll.h>
+
 #include <atomic>
 #include <chrono>
 
@@ -108,6 +110,37 @@ TEST_F(Events, WaitingForAnEventNobodySignalsIsRefused) {
   } catch (const std::system_error& e) {
     EXPECT_EQ(e.code(), npu::errc::invalid_argument) << e.what();
   }
+}
+
+TEST_F(Events, SyncFilesExportAndImport) {
+  if (!device().properties().has(npu::Capability::sync_file)) {
+    GTEST_SKIP() << "the driver has no sync_file support";
+  }
+  npu::Buffer gate = device().allocate(kBytes);
+  npu::Buffer shared = device().allocate(kBytes);
+  npu::Buffer result = device().allocate(kBytes);
+  npu::Queue producer_queue = device().create_queue();
+  npu::Queue consumer_queue = device().create_queue();
+
+  npu::KernelArguments produce = producer_->make_arguments();
+  produce.set("gate", gate).set("dst", shared).set("bytes", kBytes).set("pattern", kPattern);
+  const npu::JobHandle producer =
+      producer_queue.submit(*producer_, produce, {.export_fence = true});
+  ASSERT_GE(producer.fence_fd(), 0);
+  pollfd fence{producer.fence_fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&fence, 1, 200), 0) << "the fence signaled before its job ran";
+
+  npu::KernelArguments consume = consumer_->make_arguments();
+  consume.set("dst", result).set("src", shared).set("bytes", kBytes);
+  const npu::JobHandle consumer =
+      consumer_queue.submit(*consumer_, consume, {.wait_fence_fd = producer.fence_fd()});
+  EXPECT_EQ(consumer.fence_fd(), -1);
+  EXPECT_EQ(consumer.wait(300ms).status, npu::JobStatus::timeout);
+
+  std::atomic_ref<std::uint64_t>(gate.map_as<std::uint64_t>()[0]).store(1);
+  EXPECT_EQ(poll(&fence, 1, 30'000), 1);
+  EXPECT_TRUE(consumer.wait(30s).ok());
+  EXPECT_EQ(first_mismatch(result.map(), kBytes, kPattern), -1);
 }
 
 TEST_F(Events, ATimelineOrdersAPipelineAcrossQueues) {

@@ -81,6 +81,9 @@ class JobHandle {
   JobResult wait(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) const;
   [[nodiscard]] std::uint64_t sequence_number() const;
   [[nodiscard]] std::uint32_t queue_id() const;
+  // The job's sync_file when submitted with export_fence, else -1. Owned by
+  // the job (closed with its last handle): poll() it for POLLIN, or dup() it.
+  [[nodiscard]] int fence_fd() const;
 
  private:
   std::shared_ptr<const detail::JobState> state_;
@@ -118,6 +121,11 @@ struct SubmitOptions {
   // Timeline points to wait for and to reach, likewise.
   std::vector<TimelinePoint> wait_for_points{};
   std::vector<TimelinePoint> signal_points{};
+  // A sync_file the job waits for (-1: none); libnpu does not take it over.
+  int wait_fence_fd = -1;
+  // Give the job a sync_file of its own (JobHandle::fence_fd()), to poll()
+  // or to pass to another device or process.
+  bool export_fence = false;
 };
 
 // Copies refer to the same queue. The hardware queue is released when the
