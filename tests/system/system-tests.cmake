@@ -19,9 +19,13 @@
 #     set_target_properties(t PROPERTIES KNPU_GUEST_DEVICES 2     # -device knpu count (1)
 #                                        KNPU_GUEST_TIMEOUT 900   # seconds (600)
 #                                        KNPU_GUEST_ARGS "--gtest_repeat=2"
+#                                        KNPU_GUEST_MODULE_PARAMS "job_timeout_ms=2000"
+#                                        KNPU_GUEST_DEVICE_OPTS "cores=8"
+#                                        KNPU_GUEST_ALLOW_SPLAT "regex of expected kernel lines"
 #                                        KNPU_GUEST_SKIP ON)      # not a suite
 # or register one explicitly (also for binaries outside tests/guest):
 #     knpu_add_guest_gtest(TARGET [NAME suite] [DEVICES n] [TIMEOUT s]
+#                          [MODULE_PARAMS p] [DEVICE_OPTS o] [ALLOW_SPLAT re]
 #                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...])
 # which adds the test guest-<suite> (suite = NAME, or the target name's words
 # without guest, test(s) and knpu: knpu-guest-tests -> guest-knpu,
@@ -85,7 +89,8 @@ endif()
 set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 
 function(knpu_add_guest_gtest target)
-	cmake_parse_arguments(A "" "NAME;DEVICES;TIMEOUT" "ARGS;LABELS;ENV" ${ARGN})
+	cmake_parse_arguments(A "" "NAME;DEVICES;TIMEOUT;MODULE_PARAMS;DEVICE_OPTS;ALLOW_SPLAT"
+		"ARGS;LABELS;ENV" ${ARGN})
 	if(NOT A_NAME)
 		# The target name's words less guest/test(s) and, unless it is the only
 		# one left, knpu: knpu-guest-tests -> knpu, guest_queue_tests -> queue.
@@ -114,6 +119,15 @@ function(knpu_add_guest_gtest target)
 	foreach(e IN LISTS A_ENV)
 		list(APPEND envargs --env "${e}")
 	endforeach()
+	if(A_MODULE_PARAMS)
+		list(APPEND envargs --module-params "${A_MODULE_PARAMS}")
+	endif()
+	if(A_DEVICE_OPTS)
+		list(APPEND envargs --device-opts "${A_DEVICE_OPTS}")
+	endif()
+	if(A_ALLOW_SPLAT)
+		list(APPEND envargs --allow-splat "${A_ALLOW_SPLAT}")
+	endif()
 	add_test(NAME ${name}
 		COMMAND ${KNPU_GUEST_RUN} --name ${name} --devices ${A_DEVICES} --timeout ${inner} ${envargs}
 			-- $<TARGET_FILE:${target}> --gtest_output=xml:@RESULTS@/${name}.xml ${A_ARGS}
@@ -166,7 +180,7 @@ function(_knpu_register_guest_gtests)
 			continue()
 		endif()
 		set(opts)
-		foreach(p DEVICES TIMEOUT)
+		foreach(p DEVICES TIMEOUT MODULE_PARAMS DEVICE_OPTS ALLOW_SPLAT)
 			get_target_property(v ${t} KNPU_GUEST_${p})
 			if(v)
 				list(APPEND opts ${p} ${v})
