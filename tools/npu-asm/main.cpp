@@ -66,6 +66,7 @@ int disassemble_file(const std::string& input, const std::string& output) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Assemble KNPU kernels into kernel binaries, or disassemble them (-d)."};
+  app.footer("Syntax and file format: docs/kernel-binary.md. Exit status: 0 ok, 1 an error.");
   std::string input;
   std::string output;
   bool disassemble = false;

@@ -27,6 +27,9 @@ std::vector<Spec> parse_all(const std::vector<std::string>& texts,
 
 int main(int argc, char** argv) {
   CLI::App app{"Run kernels on KNPU devices."};
+  app.footer(
+      "Exit status: 0 the job (or every device's validation) succeeded; 1 it failed, was canceled "
+      "or timed out; 2 a usage, kernel or device error before anything ran.");
   app.require_subcommand(0, 1);
 
   npu_run::ValidateOptions validate_options;
