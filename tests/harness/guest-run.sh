@@ -19,6 +19,7 @@
 #   --env NAME=VALUE     set in the program's environment (GTEST_*, NPU_* and
 #                        LIBNPU_* variables of the caller are passed on anyway)
 #   --no-module          do not load knpu.ko [KNPU_LOAD_MODULE=0]
+#   --load-module        load it (the default; overrides an earlier --no-module)
 #   --module-optional    a knpu.ko that is missing or fails to load is not an error
 #   --module-params 'P'  insmod parameters for knpu.ko [KNPU_MODULE_PARAMS]
 #   --allow-splat REGEX  kernel log lines matching REGEX are not splats [KNPU_SPLAT_IGNORE]
@@ -62,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout_s=$2; shift 2 ;;
 	--env) envs+=("$2"); shift 2 ;;
 	--no-module) load_module=0; shift ;;
+	--load-module) load_module=1; shift ;;
 	--module-optional) module_optional=1; shift ;;
 	--module-params) module_params=$2; shift 2 ;;
 	--allow-splat) splat_ignore=$2; shift 2 ;;

@@ -4,14 +4,16 @@
 #  1. a program that reports a failed test (KTAP) and exits 1 makes guest-run.sh
 #     exit 1 and name the failed test;
 #  2. a program that passes while the kernel prints a backtrace (sysrq 'l',
-#     "Call Trace:") makes guest-run.sh exit 3 and show the kernel log.
+#     "Call Trace:") makes guest-run.sh exit 3 and show the kernel log;
+#  3. a program that hangs is stopped by the guest's watchdog: exit 124;
+#  4. a knpu.ko that does not load fails a passing program: exit 4.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 fails=0
-expect() { # expect NAME WANT_RC PATTERN -- guest-run args...
+expect() { # expect NAME WANT_RC PATTERN [guest-run options] -- CMD...
 	local name=$1 want=$2 pat=$3 rc=0 log
-	shift 4
+	shift 3
 	log=$KNPU_BUILD/guest/$name.log
 	mkdir -p "$(dirname "$log")"
 	"$KNPU_HARNESS/guest-run.sh" --quiet --name "$name" --devices 0 --no-module --timeout 180 "$@" >"$log" 2>&1 || rc=$?
@@ -33,5 +35,12 @@ expect harness-failing-test 1 'FAILED TEST: harness_negative\.expected_failure' 
 expect harness-kernel-splat 3 'splat line.*Call Trace|Call Trace' -- \
 	bash -c 'echo l >/proc/sysrq-trigger; sleep 1; exit 0'
 
-echo "harness failure paths: $((2 - fails)) passed, $fails failed"
+# 3. a hung program is stopped by the guest watchdog and reported as a timeout;
+expect harness-hang 124 'did not finish within' --timeout 40 -- sleep 1000
+# 4. a knpu.ko that does not load fails the run even if the program passes.
+bogus=$KNPU_BUILD/guest/bogus-knpu.ko
+echo "not a module" >"$bogus"
+KNPU_MODULE=$bogus expect harness-module-fails 4 'knpu.ko did not load \(failed\)' --load-module -- true
+
+echo "harness failure paths: $((4 - fails)) passed, $fails failed"
 [ $fails -eq 0 ]
