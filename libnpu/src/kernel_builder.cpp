@@ -27,6 +27,15 @@ std::uint32_t gemm_flags(const GemmOperands& g) {
          (g.int32_output ? kGemmOutInt32 : 0U);
 }
 
+std::uint32_t conv_flags(const Conv2dOperands& c) {
+  return (c.bias ? kGemmBias : 0U) | static_cast<std::uint32_t>(c.activation) << kGemmActShift |
+         (c.int32_output ? kGemmOutInt32 : 0U);
+}
+
+Operand bias_operand(const std::optional<BufferArg>& bias) {
+  return bias ? address(*bias) : Operand::immediate(0);
+}
+
 }  // namespace
 
 FloatValue::FloatValue(float immediate)
@@ -96,7 +105,7 @@ KernelBuilder& KernelBuilder::activation(DataType dtype, Activation act, BufferA
 }
 
 KernelBuilder& KernelBuilder::gemm(DataType dtype, const GemmOperands& g) {
-  const Operand bias = g.bias ? address(*g.bias) : Operand::immediate(0);
+  const Operand bias = bias_operand(g.bias);
   return emit({Opcode::gemm,
                dtype,
                gemm_flags(g),
@@ -108,6 +117,68 @@ KernelBuilder& KernelBuilder::gemm(DataType dtype, const GemmOperands& g) {
 KernelImage KernelBuilder::build() const {
   validate(image_);
   return image_;
+}
+
+KernelBuilder& KernelBuilder::conv2d(DataType dtype, const Conv2dOperands& c) {
+  return emit(
+      {Opcode::conv2d,
+       dtype,
+       conv_flags(c),
+       {address(c.input),       address(c.weight),  bias_operand(c.bias), address(c.output),
+        c.n.operand(),          c.c.operand(),      c.h.operand(),        c.w.operand(),
+        c.k.operand(),          c.r.operand(),      c.s.operand(),        c.stride_h.operand(),
+        c.stride_w.operand(),   c.pad_h.operand(),  c.pad_w.operand(),    c.dilation_h.operand(),
+        c.dilation_w.operand(), c.groups.operand(), c.scale.operand(),    c.zero_point.operand()}});
+}
+
+KernelBuilder& KernelBuilder::pool2d(DataType dtype, const Pool2dOperands& p) {
+  return emit({Opcode::pool2d,
+               dtype,
+               static_cast<std::uint32_t>(p.mode),
+               {address(p.input), address(p.output), p.n.operand(), p.c.operand(), p.h.operand(),
+                p.w.operand(), p.kernel_h.operand(), p.kernel_w.operand(), p.stride_h.operand(),
+                p.stride_w.operand(), p.pad_h.operand(), p.pad_w.operand()}});
+}
+
+KernelBuilder& KernelBuilder::softmax(DataType dtype, BufferArg in, BufferArg out, Value rows,
+                                      Value cols) {
+  return emit(
+      {Opcode::softmax, dtype, 0, {address(in), address(out), rows.operand(), cols.operand()}});
+}
+
+KernelBuilder& KernelBuilder::layernorm(DataType dtype, BufferArg in, BufferArg out,
+                                        BufferArg gamma, BufferArg beta, Value rows, Value cols,
+                                        FloatValue epsilon) {
+  return emit({Opcode::layernorm,
+               dtype,
+               0,
+               {address(in), address(out), address(gamma), address(beta), rows.operand(),
+                cols.operand(), epsilon.operand()}});
+}
+
+KernelBuilder& KernelBuilder::rmsnorm(DataType dtype, BufferArg in, BufferArg out, BufferArg gamma,
+                                      Value rows, Value cols, FloatValue epsilon) {
+  return emit({Opcode::rmsnorm,
+               dtype,
+               0,
+               {address(in), address(out), address(gamma), rows.operand(), cols.operand(),
+                epsilon.operand()}});
+}
+
+KernelBuilder& KernelBuilder::reduce(DataType dtype, ReduceOp op, BufferArg in, BufferArg out,
+                                     Value outer, Value length, Value inner) {
+  return emit({Opcode::reduce,
+               dtype,
+               static_cast<std::uint32_t>(op),
+               {address(in), address(out), outer.operand(), length.operand(), inner.operand()}});
+}
+
+KernelBuilder& KernelBuilder::transpose(DataType dtype, BufferArg in, BufferArg out, Value batch,
+                                        Value rows, Value cols) {
+  return emit({Opcode::transpose,
+               dtype,
+               0,
+               {address(in), address(out), batch.operand(), rows.operand(), cols.operand()}});
 }
 
 }  // namespace npu

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "npu/assembly.hpp"
+
 namespace {
 
 using npu::isa::DataType;
@@ -71,6 +73,73 @@ TEST(KernelBuilder, RejectsInvalidInstructionsWhenAdded) {
   EXPECT_THROW(b.build(), npu::KernelFormatError);  // no instructions yet
   b.activation(DataType::int8, npu::Activation::relu, x, x, 4);
   EXPECT_NO_THROW(b.build());
+}
+
+}  // namespace
+
+namespace {
+
+// The typed emitters and the assembler are two ways to the same words.
+TEST(KernelBuilder, ComputeEmittersMatchTheAssembler) {
+  npu::KernelBuilder b("compute");
+  auto x = b.arg_buffer("x");
+  auto w = b.arg_buffer("w");
+  auto bias = b.arg_buffer("bias");
+  auto y = b.arg_buffer("y");
+  auto n = b.arg_scalar("n");
+  b.conv2d(DataType::bf16, {.input = x,
+                            .weight = w,
+                            .output = y,
+                            .bias = bias,
+                            .n = 1,
+                            .c = 3,
+                            .h = 32,
+                            .w = 32,
+                            .k = 8,
+                            .r = 3,
+                            .s = 3,
+                            .pad_h = 1,
+                            .pad_w = 1,
+                            .activation = npu::Activation::silu,
+                            .scale = 0.5F})
+      .pool2d(DataType::fp16, {.input = x,
+                               .output = y,
+                               .n = 1,
+                               .c = 8,
+                               .h = 32,
+                               .w = 32,
+                               .kernel_h = 2,
+                               .kernel_w = 2,
+                               .stride_h = 2,
+                               .stride_w = 2,
+                               .mode = npu::PoolMode::average_with_padding})
+      .softmax(DataType::fp32, x, y, n, 64)
+      .layernorm(DataType::fp32, x, y, w, bias, n, 64, 1e-5F)
+      .rmsnorm(DataType::fp16, x, y, w, n, 64, 1e-6F)
+      .reduce(DataType::int32, npu::ReduceOp::max, x, y, 1, n, 1)
+      .transpose(DataType::int8, x, y, 1, 16, 32)
+      .eltwise(DataType::fp32, npu::EltwiseOp::div, x, w, y, n, 1)
+      .activation(DataType::bf16, npu::Activation::sigmoid, x, y, n);
+  const npu::KernelImage built = b.build();
+  const npu::KernelImage assembled = npu::assemble(R"(.kernel compute
+.arg buffer x
+.arg buffer w
+.arg buffer bias
+.arg buffer y
+.arg scalar n
+
+    conv2d.bf16 [bias, act=silu] @x, @w, @bias, @y, 1, 3, 32, 32, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0.5, 0
+    pool2d.fp16 [mode=avg_pad] @x, @y, 1, 8, 32, 32, 2, 2, 2, 2, 0, 0
+    softmax.fp32 @x, @y, @n, 64
+    layernorm.fp32 @x, @y, @w, @bias, @n, 64, 1e-05
+    rmsnorm.fp16 @x, @y, @w, @n, 64, 1e-06
+    reduce.int32 [op=max] @x, @y, 1, @n, 1
+    transpose.int8 @x, @y, 1, 16, 32
+    eltwise.fp32 [op=div] @x, @w, @y, @n, 1
+    activation.bf16 [act=sigmoid] @x, @y, @n
+)");
+  EXPECT_EQ(built, assembled);
+  EXPECT_EQ(npu::disassemble(built), npu::disassemble(assembled));
 }
 
 }  // namespace

@@ -53,6 +53,8 @@ class FloatValue {
 
 enum class EltwiseOp : std::uint8_t { add, sub, mul, div, max, min };
 enum class Activation : std::uint8_t { none, relu, gelu, silu, sigmoid, tanh };
+enum class PoolMode : std::uint8_t { max, average, average_with_padding };
+enum class ReduceOp : std::uint8_t { sum, mean, max, min };
 
 struct GemmOperands {
   BufferArg a, b, c;
@@ -65,6 +67,32 @@ struct GemmOperands {
   FloatValue scale = 1.0F;
   Value zero_point = 0U;
   bool int32_output = false;
+};
+
+// CONV2D (hw-spec 7.4): NCHW input, K x (C/groups) x R x S weights.
+struct Conv2dOperands {
+  BufferArg input, weight, output;
+  std::optional<BufferArg> bias;
+  Value n, c, h, w;
+  Value k, r, s;
+  Value stride_h = 1U, stride_w = 1U;
+  Value pad_h = 0U, pad_w = 0U;
+  Value dilation_h = 1U, dilation_w = 1U;
+  Value groups = 1U;
+  Activation activation = Activation::none;
+  FloatValue scale = 1.0F;
+  Value zero_point = 0U;
+  bool int32_output = false;
+};
+
+// POOL2D (hw-spec 7.4).
+struct Pool2dOperands {
+  BufferArg input, output;
+  Value n, c, h, w;
+  Value kernel_h, kernel_w;
+  Value stride_h = 1U, stride_w = 1U;
+  Value pad_h = 0U, pad_w = 0U;
+  PoolMode mode = PoolMode::max;
 };
 
 class KernelBuilder {
@@ -86,6 +114,17 @@ class KernelBuilder {
   KernelBuilder& activation(isa::DataType dtype, Activation act, BufferArg in, BufferArg out,
                             Value count);
   KernelBuilder& gemm(isa::DataType dtype, const GemmOperands& operands);
+  KernelBuilder& conv2d(isa::DataType dtype, const Conv2dOperands& operands);
+  KernelBuilder& pool2d(isa::DataType dtype, const Pool2dOperands& operands);
+  KernelBuilder& softmax(isa::DataType dtype, BufferArg in, BufferArg out, Value rows, Value cols);
+  KernelBuilder& layernorm(isa::DataType dtype, BufferArg in, BufferArg out, BufferArg gamma,
+                           BufferArg beta, Value rows, Value cols, FloatValue epsilon);
+  KernelBuilder& rmsnorm(isa::DataType dtype, BufferArg in, BufferArg out, BufferArg gamma,
+                         Value rows, Value cols, FloatValue epsilon);
+  KernelBuilder& reduce(isa::DataType dtype, ReduceOp op, BufferArg in, BufferArg out, Value outer,
+                        Value length, Value inner);
+  KernelBuilder& transpose(isa::DataType dtype, BufferArg in, BufferArg out, Value batch,
+                           Value rows, Value cols);
   // Any instruction, checked with isa::check().
   KernelBuilder& emit(isa::Instruction instruction);
 
