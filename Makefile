@@ -20,5 +20,5 @@ include $(sort $(wildcard mk/*.mk))
 run: all
 	@$(MAKE) --no-print-directory run-demo
 
-test: all
+test: all kunit-kernel
 	ctest --test-dir $(BUILD) --output-on-failure -j1

@@ -7,7 +7,9 @@
 # stays untouched. The kunit build directory is keyed by the kernel source
 # version and reused, so a warm run only rebuilds the driver.
 #
-# Usage: run-kunit.sh [extra kunit.py run args...]
+# Usage: run-kunit.sh [--build-only] [extra kunit.py args...]
+#        --build-only builds the kunit kernel without running it, so that
+#        `make test` can build it before CTest starts its timed tests.
 # Env:   KNPU_KUNIT_SYSTEM_QEMU=1  use Debian's qemu-system-x86 when the
 #                                  project's QEMU ($KNPU_QEMU_BIN) is not built.
 #        KNPU_KUNIT_KCONFIG=FILE   kunitconfig to use (default kernel/.kunitconfig).
@@ -17,6 +19,12 @@
 # Exit status is kunit.py's: non-zero when a test fails or the build breaks.
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+
+mode=run
+if [ "${1:-}" = --build-only ]; then
+	mode=build
+	shift
+fi
 
 if [ ! -f "$KNPU_KERNEL_ENV" ] || [ ! -f "$KNPU_LINUX_SRC/.knpu-version" ]; then
 	bash "$KNPU_ROOT/scripts/kernel/guest-kernel.sh"
@@ -96,20 +104,20 @@ t0=$(date +%s)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-python3 tools/testing/kunit/kunit.py run \
-	--arch=x86_64 \
-	--kunitconfig="$kunitconfig" \
-	--build_dir="$builddir" \
-	--jobs="${KNPU_KUNIT_JOBS:-2}" \
-	--timeout="${KNPU_KUNIT_TIMEOUT:-300}" \
-	"${debug_opts[@]/#/--kconfig_add=}" \
-	"$@" 2>&1 | tee "$log"
+kunit_args=(--arch=x86_64 --kunitconfig="$kunitconfig" --build_dir="$builddir"
+	--jobs="${KNPU_KUNIT_JOBS:-2}" "${debug_opts[@]/#/--kconfig_add=}")
+[ "$mode" = build ] || kunit_args+=(--timeout="${KNPU_KUNIT_TIMEOUT:-300}")
+python3 tools/testing/kunit/kunit.py "$mode" "${kunit_args[@]}" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 # The driver must build warning-free here too.
 if grep -q 'drivers/accel/knpu/.*warning:' "$log"; then
 	knpu_log "kunit: the driver built with warnings"
 	[ "$rc" -ne 0 ] || rc=1
+fi
+if [ "$mode" = build ]; then
+	knpu_log "kunit: kernel built in $(($(date +%s) - t0)) s, exit $rc"
+	exit "$rc"
 fi
 # A passing test that left a lockdep report, a warning or a KASAN report in
 # the kernel log (kunit.py keeps it in test.log) is a failure too.
