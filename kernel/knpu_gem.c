@@ -20,6 +20,12 @@
 
 #define KNPU_BO_FLAGS	(KNPU_BO_DEVMEM | KNPU_BO_DEV_READONLY)
 
+/*
+ * Unmapped device VA left after every buffer, so that a job running past the
+ * end of one buffer faults instead of writing into the next one.
+ */
+#define KNPU_BO_GUARD_SIZE	KNPU_PAGE_SIZE
+
 static void knpu_bo_free(struct drm_gem_object *obj)
 {
 	struct knpu_bo *bo = to_knpu_bo(obj);
@@ -27,7 +33,7 @@ static void knpu_bo_free(struct drm_gem_object *obj)
 
 	if (ctx) {
 		scoped_guard(mutex, &ctx->lock) {
-			knpu_context_unmap_locked(ctx, bo->va.start, bo->va.size);
+			knpu_context_unmap_locked(ctx, bo->va.start, obj->size);
 			drm_mm_remove_node(&bo->va);
 		}
 		knpu_context_put(ctx);
@@ -76,7 +82,8 @@ static int knpu_bo_map(struct knpu_bo *bo, struct knpu_context *ctx)
 		return PTR_ERR(sgt);
 
 	scoped_guard(mutex, &ctx->lock) {
-		ret = drm_mm_insert_node_in_range(&ctx->mm, &bo->va, size,
+		ret = drm_mm_insert_node_in_range(&ctx->mm, &bo->va,
+						  size + KNPU_BO_GUARD_SIZE,
 						  size >= KNPU_BLOCK_SIZE ?
 						  KNPU_BLOCK_SIZE : KNPU_PAGE_SIZE,
 						  0, KNPU_VA_START,

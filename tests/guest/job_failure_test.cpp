@@ -81,6 +81,24 @@ TEST_F(JobFailure, UnmappedAddressFaultsAndBansOnlyThatQueue) {
   EXPECT_EQ(first_mismatch(real.map(), kPage, kPattern), -1);
 }
 
+// Every buffer is followed by unmapped device VA: a job that runs one byte
+// past a buffer faults there instead of writing into its neighbour.
+TEST_F(JobFailure, RunningPastABufferFaultsAtItsEnd) {
+  const npu::Kernel kernel = device().load_kernel(fill_kernel());
+  npu::Buffer first = device().allocate(kPage);
+  npu::Buffer neighbour = device().allocate(kPage);
+  npu::Queue queue = device().create_queue();
+
+  npu::KernelArguments overrun = kernel.make_arguments();
+  overrun.set("dst", first).set("bytes", kPage + 1).set("pattern", kPattern);
+  const npu::JobResult result = queue.submit(kernel, overrun).wait(30s);
+  EXPECT_EQ(result.status, npu::JobStatus::failed);
+  EXPECT_EQ(result.error, npu::JobError::mmu_fault) << npu::to_string(result.error);
+  EXPECT_EQ(result.error_address, first.device_address() + kPage);
+  for (const std::byte b : neighbour.map_as<std::byte>())
+    ASSERT_EQ(b, std::byte{0}) << "the overrun wrote into the next buffer";
+}
+
 TEST_F(JobFailure, JobsBehindAFailedJobAreCanceled) {
   const npu::Kernel kernel = device().load_kernel(fill_kernel());
   npu::Buffer real = device().allocate(kPage);
