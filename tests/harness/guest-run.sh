@@ -188,7 +188,10 @@ stop_agent() {
 if [ $mode = shell ]; then
 	knpu_log "booting the guest shell ($devices device(s)); Ctrl-A X quits QEMU; logs in $run_dir"
 	rc=0
-	"$qemu" "${args[@]}" -serial mon:stdio -monitor none || rc=$?
+	# Console and monitor multiplexed on the terminal (Ctrl-A C switches,
+	# Ctrl-A X quits); Ctrl-C goes to the guest; the session is logged.
+	"$qemu" "${args[@]}" -chardev "stdio,id=con,mux=on,signal=off,logfile=$run_dir/serial.log" \
+		-serial chardev:con -mon chardev=con,mode=readline || rc=$?
 	stop_agent
 	exit $rc
 fi
