@@ -31,9 +31,9 @@ kunit-kernel: guest-kernel qemu
 	@scripts/kernel/run-kunit.sh --build-only
 
 # knpu.ko against the device model in the guest: a raw-ioctl bring-up test
-# (scripts/kernel/knpu-smoke.c), TAP output.
+# (tests/kernel/knpu-smoke.c), TAP output.
 kernel-smoke: qemu guest-kernel module
-	@scripts/kernel/smoke.sh
+	@tests/kernel/smoke.sh
 
 # Everything a driver change must pass before it is committed (in order: the
 # sparse build also produces knpu.ko).

@@ -9,7 +9,7 @@
 #   kunit                   the driver's KUnit suites        labels: kunit
 #   guest-harness           harness self-test in the guest   labels: guest;harness
 #   guest-harness-failures  the harness reports failures     labels: guest;harness
-#   guest-kernel-smoke      scripts/kernel/smoke.sh          labels: guest;kernel
+#   guest-kernel-smoke      tests/kernel/smoke.sh            labels: guest;kernel
 #   guest-<suite>           each in-guest GoogleTest binary  labels: guest
 #
 # In-guest GoogleTest suites: every executable target that links GoogleTest
@@ -81,10 +81,8 @@ function(knpu_add_guest_script name script)
 endfunction()
 
 # The driver's raw-ioctl bring-up test (knpu-smoke: basic, hang, reload, unplug).
-if(EXISTS ${CMAKE_SOURCE_DIR}/scripts/kernel/smoke.sh)
-	knpu_add_guest_script(guest-kernel-smoke ${CMAKE_SOURCE_DIR}/scripts/kernel/smoke.sh
-		TIMEOUT 400 LABELS kernel)
-endif()
+knpu_add_guest_script(guest-kernel-smoke ${CMAKE_SOURCE_DIR}/tests/kernel/smoke.sh
+	TIMEOUT 400 LABELS kernel)
 
 set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 

@@ -3,15 +3,15 @@
 # (basic, hang, unplug) in the guest with the project's harness:
 # `make kernel-smoke`.
 # Extra arguments go to tests/harness/guest-run.sh (e.g. --devices 2).
-# shellcheck source-path=SCRIPTDIR source=../lib/common.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
 knpu_apt_install gcc libdrm-dev
 out=$KNPU_CACHE/kernel-smoke
 mkdir -p "$out"
 gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers -pthread -o "$out/knpu-smoke" \
-	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/scripts/kernel/knpu-smoke.c"
+	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/knpu-smoke.c"
 cd "$KNPU_ROOT"
 # A short job timeout so that the hang phase is quick.
 exec tests/harness/guest-run.sh --name kernel-smoke --devices 2 --module-params job_timeout_ms=2000 "$@" -- \
-	"$KNPU_ROOT/scripts/kernel/smoke-guest.sh" "$out/knpu-smoke" "$KNPU_ROOT/kernel/knpu.ko"
+	"$KNPU_ROOT/tests/kernel/smoke-guest.sh" "$out/knpu-smoke" "$KNPU_ROOT/kernel/knpu.ko"
