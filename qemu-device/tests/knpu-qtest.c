@@ -205,6 +205,25 @@ void load_kernel(Knpu *k, Job *j, const Prog *p, const uint64_t *args,
     j->d.job_id = fence_value;
 }
 
+/* Maps a zeroed page at VA_SEM; returns its guest address. */
+uint64_t map_semaphore(Knpu *k)
+{
+    uint64_t pa = galloc(k, 4096);
+
+    map_range(k, VA_SEM, pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    return pa;
+}
+
+/* A job that waits until the semaphore at VA_SEM reaches 1. */
+void load_sem_wait_job(Knpu *k, Job *j, uint64_t fence_value)
+{
+    const uint64_t args[1] = { VA_SEM };
+    Prog p = { .n = 0 };
+
+    EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
+    load_kernel(k, j, &p, args, 1, fence_value);
+}
+
 void submit(Knpu *k, unsigned q, const KnpuDesc *d)
 {
     KnpuQ *kq = &k->q[q];

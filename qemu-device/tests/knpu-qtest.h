@@ -124,6 +124,11 @@ void load_kernel(Knpu *k, Job *j, const Prog *p, const uint64_t *args,
                  unsigned nargs, uint64_t fence_value);
 void submit(Knpu *k, unsigned q, const KnpuDesc *d);
 
+/* A semaphore page, and jobs that keep a core busy until it is written */
+#define VA_SEM 0x60000000ULL
+uint64_t map_semaphore(Knpu *k);
+void load_sem_wait_job(Knpu *k, Job *j, uint64_t fence_value);
+
 /* Waiting for and checking results */
 uint32_t wait_queue_for(Knpu *k, unsigned q, uint32_t head,
                         int64_t timeout_us);

@@ -412,8 +412,7 @@ static void test_errors(void)
 static void test_semaphores(void)
 {
     Knpu k;
-    const uint64_t va_sem = 0x60000000;
-    uint64_t sem_pa, args[1], busy;
+    uint64_t sem_pa, args[1] = { VA_SEM }, busy;
     Prog p = { .n = 0 };
     Job j;
 
@@ -421,9 +420,7 @@ static void test_semaphores(void)
     mmu_setup(&k);
     queue_setup(&k, 0, 0);
     queue_setup(&k, 1, 0);
-    sem_pa = galloc(&k, 4096);
-    map_range(&k, va_sem, sem_pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
-    args[0] = va_sem;
+    sem_pa = map_semaphore(&k);
 
     EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 5);
     EMIT(&p, KNPU_OP_SEM_SIGNAL, 0, KNPU_SEM_SIGNAL_ADD, 1, 0, 10);

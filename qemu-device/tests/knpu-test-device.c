@@ -239,9 +239,7 @@ static void test_flr(void)
 static void test_system_reset(void)
 {
     Knpu k;
-    const uint64_t va_sem = 0x60000000;
-    uint64_t sem_pa, args[1] = { va_sem };
-    Prog p = { .n = 0 };
+    uint64_t sem_pa;
     Job j;
 
     knpu_start(&k, NULL);
@@ -249,10 +247,8 @@ static void test_system_reset(void)
     queue_setup(&k, 0, 0);
     run_good_job(&k, 0, 1);
     qpci_io_writel(k.dev, k.bar2, 0x1000, 0xfeedface);
-    sem_pa = galloc(&k, 4096);
-    map_range(&k, va_sem, sem_pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
-    EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
-    load_kernel(&k, &j, &p, args, 1, 2);
+    sem_pa = map_semaphore(&k);
+    load_sem_wait_job(&k, &j, 2);
     submit(&k, 0, &j.d);
     wait_running(&k, 0);
 
@@ -311,18 +307,14 @@ static void test_q35(void)
 static void test_unplug(void)
 {
     Knpu k;
-    const uint64_t va_sem = 0x60000000;
-    uint64_t sem_pa, args[1] = { va_sem };
-    Prog p = { .n = 0 };
+    uint64_t sem_pa;
     Job j;
 
     knpu_start(&k, ",addr=06.0");
     mmu_setup(&k);
     queue_setup(&k, 0, 0);
-    sem_pa = galloc(&k, 4096);
-    map_range(&k, va_sem, sem_pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
-    EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
-    load_kernel(&k, &j, &p, args, 1, 1);
+    sem_pa = map_semaphore(&k);
+    load_sem_wait_job(&k, &j, 1);
     submit(&k, 0, &j.d);
     wait_running(&k, 0);
     g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS) & KNPU_Q_STATUS_RUNNING, ==,

@@ -109,20 +109,16 @@ static void test_queue_config(void)
 static void test_disable_running(void)
 {
     Knpu k;
-    const uint64_t va_sem = 0x60000000;
-    uint64_t sem_pa, args[1] = { va_sem };
-    Prog p = { .n = 0 };
+    uint64_t sem_pa;
     Job j;
 
     knpu_start(&k, NULL);
     mmu_setup(&k);
     queue_setup(&k, 0, 0);
-    sem_pa = galloc(&k, 4096);
-    map_range(&k, va_sem, sem_pa, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
-    EMIT(&p, KNPU_OP_SEM_WAIT, 0, 0, 1, 0, 1);
-    load_kernel(&k, &j, &p, args, 1, 1);
+    sem_pa = map_semaphore(&k);
+    load_sem_wait_job(&k, &j, 1);
     submit(&k, 0, &j.d);
-    load_kernel(&k, &j, &p, args, 1, 2);
+    load_sem_wait_job(&k, &j, 2);
     submit(&k, 0, &j.d);
     wait_running(&k, 0);
 
