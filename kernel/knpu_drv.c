@@ -20,8 +20,10 @@
 #include "knpu_drv.h"
 #include "knpu_gem.h"
 #include "knpu_hw.h"
+#include "knpu_hwq.h"
 #include "knpu_job.h"
 #include "knpu_mmu.h"
+#include "knpu_queue.h"
 
 unsigned int knpu_job_timeout_ms = 10000;
 module_param_named(job_timeout_ms, knpu_job_timeout_ms, uint, 0444);

@@ -9,7 +9,7 @@
 #include <linux/pci.h>
 
 #include "knpu_hw.h"
-#include "knpu_job.h"
+#include "knpu_hwq.h"
 
 #define KNPU_READY_TIMEOUT_US	100000
 #define KNPU_EVENT_MASK		(KNPU_EVENT_UNCORRECTABLE | KNPU_EVENT_CORRECTABLE | \

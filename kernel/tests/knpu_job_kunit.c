@@ -21,8 +21,10 @@
 #include <drm/knpu_accel.h>
 
 #include "../knpu_hw.h"
+#include "../knpu_hwq.h"
 #include "../knpu_job.h"
 #include "../knpu_mmu.h"
+#include "../knpu_queue.h"
 
 #define KNPU_TEST_QUEUES	2
 #define KNPU_TEST_PROGRAM_VA	(KNPU_VA_START + SZ_64K)

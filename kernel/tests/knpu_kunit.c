@@ -11,7 +11,7 @@
 
 #include <drm/knpu_accel.h>
 
-#include "../knpu_job.h"
+#include "../knpu_hwq.h"
 #include "../knpu_mmu.h"
 #include "../knpu_regs.h"
 

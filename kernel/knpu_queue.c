@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The knpu authors
+ *
+ * Queues userspace creates, destroys, queries and waits on. A queue binds a
+ * hardware queue and has a drm_sched scheduler with a single entity.
+ */
+
+#include <linux/capability.h>
+#include <linux/cleanup.h>
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_utils.h>
+#include <drm/knpu_accel.h>
+
+#include "knpu_hwq.h"
+#include "knpu_job.h"
+#include "knpu_mmu.h"
+#include "knpu_queue.h"
+
+static void knpu_queue_release(struct kref *ref)
+{
+	struct knpu_queue *queue = container_of(ref, struct knpu_queue, ref);
+
+	xa_destroy(&queue->fences);
+	mutex_destroy(&queue->submit_lock);
+	knpu_context_put(queue->ctx);
+	kfree(queue);
+}
+
+void knpu_queue_put(struct knpu_queue *queue)
+{
+	kref_put(&queue->ref, knpu_queue_release);
+}
+
+struct knpu_queue *knpu_queue_lookup(struct knpu_file_priv *fpriv, u32 id)
+{
+	struct knpu_queue *queue;
+
+	xa_lock(&fpriv->queues);
+	queue = xa_load(&fpriv->queues, id);
+	if (queue)
+		kref_get(&queue->ref);
+	xa_unlock(&fpriv->queues);
+
+	return queue;
+}
+
+/* Marks @queue failed at job @seqno; the first failure is the one kept. */
+void knpu_queue_ban_locked(struct knpu_queue *queue, u64 seqno, u32 error, u64 addr)
+{
+	lockdep_assert_held(&queue->hwq->lock);
+
+	if (queue->banned)
+		return;
+
+	queue->banned = true;
+	queue->error = error;
+	queue->error_seqno = seqno;
+	queue->error_addr = addr;
+}
+
+static int knpu_queue_bind(struct knpu_queue *queue)
+{
+	struct knpu_device *kdev = queue->kdev;
+	struct knpu_hw_queue *hwq = NULL;
+	int ret, idx;
+	u32 q;
+
+	guard(mutex)(&kdev->hwq_lock);
+
+	for (q = 0; q < kdev->info.num_queues; q++) {
+		if (!kdev->hwq[q].queue) {
+			hwq = &kdev->hwq[q];
+			break;
+		}
+	}
+	if (!hwq)
+		return -EBUSY;
+
+	if (!drm_dev_enter(&kdev->drm, &idx))
+		return -ENODEV;
+
+	scoped_guard(spinlock_irq, &hwq->lock) {
+		hwq->queue = queue;
+		queue->hwq = hwq;
+		ret = knpu_hwq_program_locked(hwq);
+		if (ret)
+			hwq->queue = NULL;
+	}
+
+	drm_dev_exit(idx);
+	return ret;
+}
+
+static void knpu_queue_unbind(struct knpu_queue *queue)
+{
+	struct knpu_device *kdev = queue->kdev;
+	struct knpu_hw_queue *hwq = queue->hwq;
+	int idx;
+
+	guard(mutex)(&kdev->hwq_lock);
+
+	spin_lock_irq(&hwq->lock);
+	if (drm_dev_enter(&kdev->drm, &idx)) {
+		knpu_hwq_reset_locked(hwq);
+		drm_dev_exit(idx);
+	}
+	drm_WARN_ON(&kdev->drm, hwq->head != hwq->tail);
+	hwq->queue = NULL;
+	spin_unlock_irq(&hwq->lock);
+}
+
+/*
+ * Jobs already submitted run to completion (or time out) first; jobs whose
+ * dependencies are not met yet are dropped with the entity.
+ */
+static void knpu_queue_destroy(struct knpu_queue *queue)
+{
+	scoped_guard(mutex, &queue->submit_lock)
+		queue->closed = true;
+
+	drm_sched_entity_destroy(&queue->entity);
+	wait_event(queue->idle, xa_empty(&queue->fences));
+	drm_sched_fini(&queue->sched);
+	knpu_queue_unbind(queue);
+	knpu_queue_put(queue);
+}
+
+void knpu_queue_destroy_all(struct knpu_file_priv *fpriv)
+{
+	struct knpu_queue *queue;
+	unsigned long id;
+
+	xa_for_each(&fpriv->queues, id, queue) {
+		xa_erase(&fpriv->queues, id);
+		knpu_queue_destroy(queue);
+	}
+}
+
+static int knpu_queue_sched_init(struct knpu_queue *queue)
+{
+	const struct drm_sched_init_args args = {
+		.ops = &knpu_sched_ops,
+		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
+		/* Every job takes one ring slot; one slot always stays free. */
+		.credit_limit = KNPU_RING_SIZE - 1,
+		.timeout = msecs_to_jiffies(knpu_job_timeout_ms),
+		.name = queue->hwq->name,
+		.dev = queue->kdev->drm.dev,
+	};
+
+	return drm_sched_init(&queue->sched, &args);
+}
+
+int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+	struct knpu_device *kdev = to_knpu_device(dev);
+	struct drm_knpu_queue_create *args = data;
+	struct drm_gpu_scheduler *sched;
+	struct knpu_queue *queue;
+	int ret;
+
+	if (args->flags || args->pad)
+		return -EINVAL;
+	if (args->priority > KNPU_QUEUE_PRIORITY_REALTIME)
+		return -EINVAL;
+	if (args->priority == KNPU_QUEUE_PRIORITY_REALTIME && !capable(CAP_SYS_NICE))
+		return -EPERM;
+
+	queue = kzalloc(sizeof(*queue), GFP_KERNEL);
+	if (!queue)
+		return -ENOMEM;
+
+	kref_init(&queue->ref);
+	queue->kdev = kdev;
+	queue->ctx = knpu_context_get(fpriv->ctx);
+	queue->priority = args->priority;
+	queue->fence_context = dma_fence_context_alloc(1);
+	mutex_init(&queue->submit_lock);
+	xa_init(&queue->fences);
+	init_waitqueue_head(&queue->idle);
+
+	ret = knpu_queue_bind(queue);
+	if (ret)
+		goto err_put;
+
+	ret = knpu_queue_sched_init(queue);
+	if (ret)
+		goto err_unbind;
+
+	sched = &queue->sched;
+	ret = drm_sched_entity_init(&queue->entity, DRM_SCHED_PRIORITY_NORMAL,
+				    &sched, 1, NULL);
+	if (ret)
+		goto err_sched;
+
+	ret = xa_alloc(&fpriv->queues, &queue->id, queue, XA_LIMIT(1, U32_MAX),
+		       GFP_KERNEL);
+	if (ret)
+		goto err_entity;
+
+	args->queue_id = queue->id;
+	return 0;
+
+err_entity:
+	drm_sched_entity_destroy(&queue->entity);
+err_sched:
+	drm_sched_fini(&queue->sched);
+err_unbind:
+	knpu_queue_unbind(queue);
+err_put:
+	knpu_queue_put(queue);
+	return ret;
+}
+
+int knpu_queue_destroy_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+	struct drm_knpu_queue_destroy *args = data;
+	struct knpu_queue *queue;
+
+	if (args->pad)
+		return -EINVAL;
+
+	queue = xa_erase(&fpriv->queues, args->queue_id);
+	if (!queue)
+		return -ENOENT;
+
+	knpu_queue_destroy(queue);
+	return 0;
+}
+
+int knpu_queue_status_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+	struct drm_knpu_queue_status *args = data;
+	struct knpu_queue *queue;
+
+	if (args->flags || args->pad)
+		return -EINVAL;
+
+	queue = knpu_queue_lookup(fpriv, args->queue_id);
+	if (!queue)
+		return -ENOENT;
+
+	scoped_guard(spinlock_irq, &queue->hwq->lock) {
+		args->state = queue->banned ? KNPU_QUEUE_STATE_BANNED : KNPU_QUEUE_STATE_ACTIVE;
+		args->error = queue->error;
+		args->error_seqno = queue->error_seqno;
+		args->error_addr = queue->error_addr;
+		args->completed_seqno = queue->completed_seqno;
+	}
+	/* The device is never reset under a live queue yet. */
+	args->reset_count = 0;
+
+	knpu_queue_put(queue);
+	return 0;
+}
+
+/* The outcome of finished job @seqno, from the state of its queue. */
+static void knpu_queue_job_status_locked(struct knpu_queue *queue, u64 seqno,
+					 struct drm_knpu_wait *args)
+{
+	lockdep_assert_held(&queue->hwq->lock);
+
+	args->status = KNPU_JOB_OK;
+	args->error = KNPU_ERR_NONE;
+	args->error_addr = 0;
+
+	if (!queue->banned || seqno < queue->error_seqno)
+		return;
+
+	if (queue->error == KNPU_ERR_DEVICE_LOST) {
+		args->status = KNPU_JOB_CANCELED;
+		args->error = KNPU_ERR_DEVICE_LOST;
+	} else if (seqno == queue->error_seqno) {
+		args->status = KNPU_JOB_FAILED;
+		args->error = queue->error;
+		args->error_addr = queue->error_addr;
+	} else {
+		args->status = KNPU_JOB_CANCELED;
+	}
+}
+
+int knpu_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+	struct drm_knpu_wait *args = data;
+	struct dma_fence *fence;
+	struct knpu_queue *queue;
+	int fence_error = 0;
+	long ret = 0;
+
+	if (args->flags)
+		return -EINVAL;
+
+	queue = knpu_queue_lookup(fpriv, args->queue_id);
+	if (!queue)
+		return -ENOENT;
+
+	/* Pairs with the release in knpu_submit_push_locked(): the fence is stored. */
+	if (!args->seqno || args->seqno > smp_load_acquire(&queue->last_seqno)) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+
+	xa_lock(&queue->fences);
+	fence = xa_load(&queue->fences, args->seqno);
+	if (fence)
+		dma_fence_get(fence);
+	xa_unlock(&queue->fences);
+
+	if (fence) {
+		ret = dma_fence_wait_timeout(fence, true,
+					     drm_timeout_abs_to_jiffies(args->timeout_ns));
+		fence_error = fence->error;
+		dma_fence_put(fence);
+		if (ret < 0)
+			goto out_put;
+		if (!ret) {
+			ret = -ETIME;
+			goto out_put;
+		}
+		ret = 0;
+	}
+
+	scoped_guard(spinlock_irq, &queue->hwq->lock)
+		knpu_queue_job_status_locked(queue, args->seqno, args);
+	/* Dropped by the scheduler without running, e.g. a failed dependency. */
+	if (fence_error && args->status == KNPU_JOB_OK)
+		args->status = KNPU_JOB_CANCELED;
+
+out_put:
+	knpu_queue_put(queue);
+	return ret;
+}

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The knpu authors
+ *
+ * Submission: checks a SUBMIT, turns its in-fences into scheduler
+ * dependencies, locks its buffers, arms and pushes the job and publishes its
+ * fence to the out-syncobjs and an optional sync_file.
+ */
+
+#include <linux/dma-fence-chain.h>
+#include <linux/file.h>
+#include <linux/slab.h>
+#include <linux/sync_file.h>
+#include <linux/uaccess.h>
+
+#include <drm/drm_exec.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_syncobj.h>
+#include <drm/knpu_accel.h>
+
+#include "knpu_gem.h"
+#include "knpu_hwq.h"
+#include "knpu_job.h"
+#include "knpu_queue.h"
+
+#define KNPU_SUBMIT_FLAGS	(KNPU_SUBMIT_FENCE_FD_IN | KNPU_SUBMIT_FENCE_FD_OUT)
+
+/* Copies and checks an array of &struct drm_knpu_sync from userspace. */
+static struct drm_knpu_sync *knpu_syncs_copy(u64 uptr, u32 count)
+{
+	struct drm_knpu_sync *syncs;
+	u32 i;
+
+	if (!count)
+		return NULL;
+
+	syncs = kvmalloc_array(count, sizeof(*syncs), GFP_KERNEL);
+	if (!syncs)
+		return ERR_PTR(-ENOMEM);
+
+	if (copy_from_user(syncs, u64_to_user_ptr(uptr), count * sizeof(*syncs))) {
+		kvfree(syncs);
+		return ERR_PTR(-EFAULT);
+	}
+
+	for (i = 0; i < count; i++) {
+		if (syncs[i].flags) {
+			kvfree(syncs);
+			return ERR_PTR(-EINVAL);
+		}
+	}
+
+	return syncs;
+}
+
+/**
+ * struct knpu_out_syncs - where a job's fence goes once it is pushed
+ * @count: number of syncobjs
+ * @syncobjs: the syncobjs
+ * @chains: a preallocated chain node for each timeline point, else NULL
+ * @points: the timeline point for each, or 0
+ */
+struct knpu_out_syncs {
+	u32 count;
+	struct drm_syncobj **syncobjs;
+	struct dma_fence_chain **chains;
+	u64 *points;
+};
+
+static void knpu_out_syncs_fini(struct knpu_out_syncs *out)
+{
+	u32 i;
+
+	for (i = 0; i < out->count; i++) {
+		if (out->syncobjs[i])
+			drm_syncobj_put(out->syncobjs[i]);
+		dma_fence_chain_free(out->chains[i]);
+	}
+	kvfree(out->syncobjs);
+	kvfree(out->chains);
+	kvfree(out->points);
+}
+
+static int knpu_out_syncs_init(struct knpu_out_syncs *out, struct drm_file *file,
+			       const struct drm_knpu_submit *args)
+{
+	struct drm_knpu_sync *syncs;
+	int ret = 0;
+	u32 i;
+
+	memset(out, 0, sizeof(*out));
+	if (!args->out_sync_count)
+		return 0;
+
+	syncs = knpu_syncs_copy(args->out_syncs, args->out_sync_count);
+	if (IS_ERR(syncs))
+		return PTR_ERR(syncs);
+
+	out->syncobjs = kvcalloc(args->out_sync_count, sizeof(*out->syncobjs), GFP_KERNEL);
+	out->chains = kvcalloc(args->out_sync_count, sizeof(*out->chains), GFP_KERNEL);
+	out->points = kvcalloc(args->out_sync_count, sizeof(*out->points), GFP_KERNEL);
+	if (!out->syncobjs || !out->chains || !out->points) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	out->count = args->out_sync_count;
+
+	for (i = 0; i < out->count; i++) {
+		out->syncobjs[i] = drm_syncobj_find(file, syncs[i].handle);
+		if (!out->syncobjs[i]) {
+			ret = -ENOENT;
+			goto out_free;
+		}
+		out->points[i] = syncs[i].point;
+		if (syncs[i].point) {
+			out->chains[i] = dma_fence_chain_alloc();
+			if (!out->chains[i]) {
+				ret = -ENOMEM;
+				goto out_free;
+			}
+		}
+	}
+
+out_free:
+	kvfree(syncs);
+	if (ret)
+		knpu_out_syncs_fini(out);
+	return ret;
+}
+
+static void knpu_out_syncs_signal(struct knpu_out_syncs *out, struct dma_fence *fence)
+{
+	u32 i;
+
+	for (i = 0; i < out->count; i++) {
+		if (out->chains[i]) {
+			drm_syncobj_add_point(out->syncobjs[i], out->chains[i],
+					      fence, out->points[i]);
+			out->chains[i] = NULL;
+		} else {
+			drm_syncobj_replace_fence(out->syncobjs[i], fence);
+		}
+	}
+}
+
+static int knpu_submit_check(const struct drm_knpu_submit *args)
+{
+	u64 end;
+
+	if (args->flags & ~KNPU_SUBMIT_FLAGS)
+		return -EINVAL;
+	if (!(args->flags & KNPU_SUBMIT_FLAGS) && args->fence_fd)
+		return -EINVAL;
+	if ((args->flags & KNPU_SUBMIT_FENCE_FD_IN) && args->fence_fd < 0)
+		return -EINVAL;
+
+	if (!args->program_size || args->program_size > KNPU_MAX_PROGRAM_SIZE ||
+	    !IS_ALIGNED(args->program_size, 4) || !IS_ALIGNED(args->program_va, 4) ||
+	    check_add_overflow(args->program_va, (u64)args->program_size, &end))
+		return -EINVAL;
+
+	if (args->args_size > KNPU_MAX_ARGS_SIZE || !IS_ALIGNED(args->args_size, 8))
+		return -EINVAL;
+	if (args->args_size && (!IS_ALIGNED(args->args_va, 8) ||
+				check_add_overflow(args->args_va, (u64)args->args_size, &end)))
+		return -EINVAL;
+
+	if (args->bo_count > KNPU_MAX_SUBMIT_BOS ||
+	    args->in_sync_count > KNPU_MAX_SUBMIT_SYNCS ||
+	    args->out_sync_count > KNPU_MAX_SUBMIT_SYNCS)
+		return -EINVAL;
+
+	return 0;
+}
+
+static int knpu_submit_deps(struct knpu_job *job, struct drm_file *file,
+			    const struct drm_knpu_submit *args)
+{
+	struct drm_knpu_sync *syncs;
+	int ret = 0;
+	u32 i;
+
+	syncs = knpu_syncs_copy(args->in_syncs, args->in_sync_count);
+	if (IS_ERR(syncs))
+		return PTR_ERR(syncs);
+
+	for (i = 0; i < args->in_sync_count; i++) {
+		ret = drm_sched_job_add_syncobj_dependency(&job->base, file,
+							   syncs[i].handle,
+							   syncs[i].point);
+		if (ret)
+			goto out_free;
+	}
+
+	if (args->flags & KNPU_SUBMIT_FENCE_FD_IN) {
+		struct dma_fence *fence = sync_file_get_fence(args->fence_fd);
+
+		if (!fence) {
+			ret = -EINVAL;
+			goto out_free;
+		}
+		ret = drm_sched_job_add_dependency(&job->base, fence);
+	}
+
+out_free:
+	kvfree(syncs);
+	return ret;
+}
+
+static int knpu_submit_bos(struct knpu_job *job, struct drm_file *file,
+			   const struct drm_knpu_submit *args)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+	u32 i;
+	int ret;
+
+	if (!args->bo_count)
+		return 0;
+
+	ret = drm_gem_objects_lookup(file, u64_to_user_ptr(args->bo_handles),
+				     args->bo_count, &job->bos);
+	/* On failure the array holds what was found, NULL elsewhere. */
+	if (job->bos)
+		job->bo_count = args->bo_count;
+	if (ret)
+		return ret;
+
+	/* Sharing a buffer between address spaces comes with dma-buf support. */
+	for (i = 0; i < job->bo_count; i++) {
+		if (to_knpu_bo(job->bos[i])->ctx != fpriv->ctx)
+			return -EINVAL;
+	}
+
+	return 0;
+}
+
+static bool knpu_bo_device_writes(struct drm_gem_object *obj)
+{
+	return !(to_knpu_bo(obj)->flags & KNPU_BO_DEV_READONLY);
+}
+
+/*
+ * Locks the BOs, takes their implicit dependencies, arms and pushes the job.
+ * The caller holds the queue's submit_lock from drm_sched_job_init() on, so
+ * the entity cannot go away under the job and seqnos follow push order.
+ * Returns the job's finished fence (a new reference) or an ERR_PTR.
+ */
+static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
+						 struct knpu_job *job, u64 *seqno_out)
+{
+	struct dma_fence *fence;
+	struct drm_exec exec;
+	bool banned;
+	u64 seqno;
+	u32 i;
+	int ret;
+
+	lockdep_assert_held(&queue->submit_lock);
+
+	scoped_guard(spinlock_irq, &queue->hwq->lock)
+		banned = queue->banned;
+	if (banned)
+		return ERR_PTR(queue->error == KNPU_ERR_DEVICE_LOST ? -ENODEV : -ECANCELED);
+
+	seqno = queue->last_seqno + 1;
+	ret = xa_reserve(&queue->fences, seqno, GFP_KERNEL);
+	if (ret)
+		return ERR_PTR(ret);
+
+	drm_exec_init(&exec, DRM_EXEC_INTERRUPTIBLE_WAIT | DRM_EXEC_IGNORE_DUPLICATES,
+		      job->bo_count);
+	drm_exec_until_all_locked(&exec) {
+		ret = drm_exec_prepare_array(&exec, job->bos, job->bo_count, 1);
+		drm_exec_retry_on_contention(&exec);
+		if (ret)
+			goto err_exec;
+	}
+
+	for (i = 0; i < job->bo_count; i++) {
+		ret = drm_sched_job_add_implicit_dependencies(&job->base, job->bos[i],
+							      knpu_bo_device_writes(job->bos[i]));
+		if (ret)
+			goto err_exec;
+	}
+
+	/* Nothing below can fail: the job is published once armed. */
+	job->seqno = seqno;
+	*seqno_out = seqno;
+	drm_sched_job_arm(&job->base);
+	fence = dma_fence_get(&job->base.s_fence->finished);
+	xa_store(&queue->fences, seqno, dma_fence_get(fence), GFP_NOWAIT);
+
+	for (i = 0; i < job->bo_count; i++)
+		dma_resv_add_fence(job->bos[i]->resv, fence,
+				   knpu_bo_device_writes(job->bos[i]) ?
+				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
+
+	/* The job may complete and be freed as soon as it is pushed. */
+	drm_sched_entity_push_job(&job->base);
+	/* Publishes the seqno after its fence, for knpu_wait_ioctl(). */
+	smp_store_release(&queue->last_seqno, seqno);
+	drm_exec_fini(&exec);
+
+	return fence;
+
+err_exec:
+	drm_exec_fini(&exec);
+	xa_release(&queue->fences, seqno);
+	return ERR_PTR(ret);
+}
+
+int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+	struct drm_knpu_submit *args = data;
+	struct knpu_out_syncs out;
+	struct knpu_queue *queue;
+	struct dma_fence *fence;
+	struct knpu_job *job;
+	int out_fd = -1;
+	int ret;
+
+	ret = knpu_submit_check(args);
+	if (ret)
+		return ret;
+
+	queue = knpu_queue_lookup(fpriv, args->queue_id);
+	if (!queue)
+		return -ENOENT;
+
+	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	if (!job) {
+		knpu_queue_put(queue);
+		return -ENOMEM;
+	}
+	job->queue = queue;
+	job->program_va = args->program_va;
+	job->program_size = args->program_size;
+	job->args_va = args->args_va;
+	job->args_size = args->args_size;
+
+	job->hw_fence = kzalloc(sizeof(*job->hw_fence), GFP_KERNEL);
+	if (!job->hw_fence) {
+		ret = -ENOMEM;
+		goto err_put_job;
+	}
+
+	ret = knpu_submit_bos(job, file, args);
+	if (ret)
+		goto err_put_job;
+
+	mutex_lock(&queue->submit_lock);
+	if (queue->closed) {
+		ret = -ENOENT;
+		goto err_unlock;
+	}
+
+	ret = drm_sched_job_init(&job->base, &queue->entity, 1, fpriv, file->client_id);
+	if (ret)
+		goto err_unlock;
+
+	ret = knpu_submit_deps(job, file, args);
+	if (ret)
+		goto err_cleanup_job;
+
+	ret = knpu_out_syncs_init(&out, file, args);
+	if (ret)
+		goto err_cleanup_job;
+
+	if (args->flags & KNPU_SUBMIT_FENCE_FD_OUT) {
+		out_fd = get_unused_fd_flags(O_CLOEXEC);
+		if (out_fd < 0) {
+			ret = out_fd;
+			goto err_out_syncs;
+		}
+	}
+
+	fence = knpu_submit_push_locked(queue, job, &args->seqno);
+	if (IS_ERR(fence)) {
+		ret = PTR_ERR(fence);
+		goto err_out_fd;
+	}
+	/* The job belongs to the scheduler now; fences go out in seqno order. */
+	knpu_out_syncs_signal(&out, fence);
+	mutex_unlock(&queue->submit_lock);
+	knpu_out_syncs_fini(&out);
+
+	if (out_fd >= 0) {
+		struct sync_file *sync_file = sync_file_create(fence);
+
+		if (sync_file) {
+			fd_install(out_fd, sync_file->file);
+			args->fence_fd = out_fd;
+		} else {
+			put_unused_fd(out_fd);
+			ret = -ENOMEM;
+		}
+	}
+
+	dma_fence_put(fence);
+	return ret;
+
+err_out_fd:
+	if (out_fd >= 0)
+		put_unused_fd(out_fd);
+err_out_syncs:
+	knpu_out_syncs_fini(&out);
+err_cleanup_job:
+	drm_sched_job_cleanup(&job->base);
+err_unlock:
+	mutex_unlock(&queue->submit_lock);
+err_put_job:
+	knpu_job_put(job);
+	return ret;
+}
