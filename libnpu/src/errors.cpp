@@ -22,6 +22,7 @@ errc condition_of_errno(int value) {
     case EIO:
       return errc::device_lost;
     case ECANCELED:
+    case EBADFD:  // the file's jobs hung the device too often
       return errc::queue_banned;
     case ETIME:
     case ETIMEDOUT:

@@ -21,7 +21,8 @@ enum class errc {
   not_supported = 1,     // the driver or device lacks the feature (EOPNOTSUPP, ENOTTY, ENOSYS)
   no_permission,         // EACCES, EPERM: device node permissions, realtime priority
   device_lost,           // ENODEV, ENXIO, EIO: removed, fatal error, unbound driver
-  queue_banned,          // ECANCELED: an earlier job on the queue failed or was reset
+  queue_banned,          // ECANCELED: an earlier job on the queue failed or was reset;
+                         // EBADFD: the file's jobs hung the device too often
   timeout,               // ETIME, ETIMEDOUT
   out_of_device_memory,  // ENOMEM, ENOSPC
   device_busy,           // EBUSY: all hardware queues taken
