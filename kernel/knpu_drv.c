@@ -24,10 +24,15 @@
 #include "knpu_job.h"
 #include "knpu_mmu.h"
 #include "knpu_queue.h"
+#include "knpu_reset.h"
 
 unsigned int knpu_job_timeout_ms = 10000;
 module_param_named(job_timeout_ms, knpu_job_timeout_ms, uint, 0444);
-MODULE_PARM_DESC(job_timeout_ms, "Time a job may run before its queue is reset and banned (ms)");
+MODULE_PARM_DESC(job_timeout_ms,
+		 "Time the oldest job of a queue may make no progress before the queue is reset and banned (ms, 0: no limit)");
+
+/* Drops what finished jobs hold, away from the schedulers' workqueues. */
+struct workqueue_struct *knpu_cleanup_wq;
 
 #define KNPU_CAPS	(KNPU_CAP_SYNC_FILE | KNPU_CAP_TIMELINE_SYNCOBJ)
 
@@ -112,6 +117,7 @@ static int knpu_open(struct drm_device *dev, struct drm_file *file)
 
 	fpriv->kdev = kdev;
 	xa_init_flags(&fpriv->queues, XA_FLAGS_ALLOC1);
+	atomic_set(&fpriv->hangs, 0);
 
 	fpriv->ctx = knpu_context_create(kdev);
 	if (IS_ERR(fpriv->ctx)) {
@@ -147,17 +153,105 @@ static void knpu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
 	drm_show_memory_stats(p, file);
 }
 
+typedef int (*knpu_ioctl_t)(struct drm_device *dev, void *data, struct drm_file *file);
+
+/*
+ * drm_ioctl() fails every ioctl with -ENODEV once the device is unplugged;
+ * so does the driver once it is lost. An ioctl that writes to the device
+ * holds drm_dev_enter() throughout so that remove() waits for it; the others
+ * may block (WAIT) and only check on entry.
+ */
+static int knpu_ioctl_live(knpu_ioctl_t fn, struct drm_device *dev, void *data,
+			   struct drm_file *file)
+{
+	if (!knpu_device_usable(to_knpu_device(dev)))
+		return -ENODEV;
+
+	return fn(dev, data, file);
+}
+
+static int knpu_ioctl_hw(knpu_ioctl_t fn, struct drm_device *dev, void *data,
+			 struct drm_file *file)
+{
+	int ret, idx;
+
+	if (!drm_dev_enter(dev, &idx))
+		return -ENODEV;
+	ret = knpu_ioctl_live(fn, dev, data, file);
+	drm_dev_exit(idx);
+
+	return ret;
+}
+
+static int knpu_ioctl_get_param(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_live(knpu_get_param_ioctl, dev, data, file);
+}
+
+static int knpu_ioctl_bo_create(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_hw(knpu_bo_create_ioctl, dev, data, file);
+}
+
+static int knpu_ioctl_bo_info(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_live(knpu_bo_info_ioctl, dev, data, file);
+}
+
+static int knpu_ioctl_bo_userptr(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_hw(knpu_bo_userptr_ioctl, dev, data, file);
+}
+
+static int knpu_ioctl_queue_create(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_live(knpu_queue_create_ioctl, dev, data, file);
+}
+
+static int knpu_ioctl_queue_destroy(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_live(knpu_queue_destroy_ioctl, dev, data, file);
+}
+
+static int knpu_ioctl_submit(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_live(knpu_submit_ioctl, dev, data, file);
+}
+
+static int knpu_ioctl_wait(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_live(knpu_wait_ioctl, dev, data, file);
+}
+
+static int knpu_ioctl_queue_status(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_live(knpu_queue_status_ioctl, dev, data, file);
+}
+
 static const struct drm_ioctl_desc knpu_ioctls[] = {
-	DRM_IOCTL_DEF_DRV(KNPU_GET_PARAM, knpu_get_param_ioctl, 0),
-	DRM_IOCTL_DEF_DRV(KNPU_BO_CREATE, knpu_bo_create_ioctl, 0),
-	DRM_IOCTL_DEF_DRV(KNPU_BO_INFO, knpu_bo_info_ioctl, 0),
-	DRM_IOCTL_DEF_DRV(KNPU_BO_USERPTR, knpu_bo_userptr_ioctl, 0),
-	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_CREATE, knpu_queue_create_ioctl, 0),
-	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_DESTROY, knpu_queue_destroy_ioctl, 0),
-	DRM_IOCTL_DEF_DRV(KNPU_SUBMIT, knpu_submit_ioctl, 0),
-	DRM_IOCTL_DEF_DRV(KNPU_WAIT, knpu_wait_ioctl, 0),
-	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_STATUS, knpu_queue_status_ioctl, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_GET_PARAM, knpu_ioctl_get_param, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_BO_CREATE, knpu_ioctl_bo_create, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_BO_INFO, knpu_ioctl_bo_info, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_BO_USERPTR, knpu_ioctl_bo_userptr, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_CREATE, knpu_ioctl_queue_create, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_DESTROY, knpu_ioctl_queue_destroy, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_SUBMIT, knpu_ioctl_submit, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_WAIT, knpu_ioctl_wait, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_STATUS, knpu_ioctl_queue_status, 0),
 };
+
+/* dma-buf sharing is not supported yet: KNPU_CAP_DMABUF is clear. */
+static int knpu_prime_handle_to_fd(struct drm_device *dev, struct drm_file *file,
+				   u32 handle, u32 flags, int *prime_fd)
+{
+	return -EOPNOTSUPP;
+}
+
+static int knpu_prime_fd_to_handle(struct drm_device *dev, struct drm_file *file,
+				   int prime_fd, u32 *handle)
+{
+	return -EOPNOTSUPP;
+}
 
 static const struct file_operations knpu_fops = {
 	.owner = THIS_MODULE,
@@ -180,6 +274,8 @@ static const struct drm_driver knpu_driver = {
 	.postclose = knpu_postclose,
 	.show_fdinfo = knpu_show_fdinfo,
 	.gem_create_object = knpu_gem_create_object,
+	.prime_handle_to_fd = knpu_prime_handle_to_fd,
+	.prime_fd_to_handle = knpu_prime_fd_to_handle,
 	.ioctls = knpu_ioctls,
 	.num_ioctls = ARRAY_SIZE(knpu_ioctls),
 	.fops = &knpu_fops,
@@ -242,6 +338,10 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 
+	ret = knpu_reset_init(kdev);
+	if (ret)
+		return ret;
+
 	ret = knpu_hwq_init_all(kdev);
 	if (ret)
 		return ret;
@@ -251,6 +351,8 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return ret;
 
 	knpu_hw_enable(kdev);
+	/* What slot_reset() restores after a PCI error. */
+	pci_save_state(pdev);
 
 	ret = drm_dev_register(&kdev->drm, 0);
 	if (ret) {
@@ -284,8 +386,31 @@ static struct pci_driver knpu_pci_driver = {
 	.id_table = knpu_pci_ids,
 	.probe = knpu_probe,
 	.remove = knpu_remove,
+	.err_handler = &knpu_pci_err_handlers,
 };
-module_pci_driver(knpu_pci_driver);
+
+static int __init knpu_init(void)
+{
+	int ret;
+
+	knpu_cleanup_wq = alloc_workqueue("knpu-cleanup", WQ_UNBOUND, 0);
+	if (!knpu_cleanup_wq)
+		return -ENOMEM;
+
+	ret = pci_register_driver(&knpu_pci_driver);
+	if (ret)
+		destroy_workqueue(knpu_cleanup_wq);
+	return ret;
+}
+module_init(knpu_init);
+
+static void __exit knpu_exit(void)
+{
+	pci_unregister_driver(&knpu_pci_driver);
+	/* Jobs freed after their device was removed are dropped here. */
+	destroy_workqueue(knpu_cleanup_wq);
+}
+module_exit(knpu_exit);
 
 MODULE_AUTHOR("The knpu authors");
 MODULE_DESCRIPTION(KNPU_DRIVER_DESC " driver");

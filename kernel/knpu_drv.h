@@ -6,8 +6,10 @@
 #ifndef __KNPU_DRV_H__
 #define __KNPU_DRV_H__
 
+#include <linux/atomic.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include <drm/drm_device.h>
@@ -62,6 +64,11 @@ struct knpu_hw_info {
  * @asid_xa: the device address spaces in use, ASID -> &struct knpu_context
  * @fences_cpu: the completion fence slots of all hardware queues
  * @fences_dma: their bus address
+ * @recovery_wq: ordered: the hardware queues' watchdogs and device resets
+ * @reset_work: resets the device after a device-fatal error
+ * @reset_lock: serialises device resets (the driver's and the PCI core's)
+ * @reset_count: device resets since probe
+ * @lost: the device could not be recovered; every ioctl fails with -ENODEV
  */
 struct knpu_device {
 	struct drm_device drm;
@@ -76,18 +83,30 @@ struct knpu_device {
 
 	__le64 *fences_cpu;
 	dma_addr_t fences_dma;
+
+	struct workqueue_struct *recovery_wq;
+	struct work_struct reset_work;
+	/* Serialises device resets. */
+	struct mutex reset_lock;
+	atomic_t reset_count;
+	bool lost;
 };
+
+/* Hangs a file's jobs may cause before the file may submit no more. */
+#define KNPU_FILE_MAX_HANGS	3
 
 /**
  * struct knpu_file_priv - the state of one open file
  * @kdev: the device
  * @ctx: the file's device address space
  * @queues: the file's queues, queue_id -> &struct knpu_queue
+ * @hangs: jobs of the file that hung a queue or the device
  */
 struct knpu_file_priv {
 	struct knpu_device *kdev;
 	struct knpu_context *ctx;
 	struct xarray queues;
+	atomic_t hangs;
 };
 
 static inline struct knpu_device *to_knpu_device(struct drm_device *drm)
@@ -96,5 +115,18 @@ static inline struct knpu_device *to_knpu_device(struct drm_device *drm)
 }
 
 extern unsigned int knpu_job_timeout_ms;
+extern struct workqueue_struct *knpu_cleanup_wq;
+
+/* The device is usable: not lost after a failed recovery. */
+static inline bool knpu_device_usable(struct knpu_device *kdev)
+{
+	return !READ_ONCE(kdev->lost);
+}
+
+/* A file whose jobs keep hanging the device may submit no more. */
+static inline bool knpu_file_banned(struct knpu_file_priv *fpriv)
+{
+	return atomic_read(&fpriv->hangs) >= KNPU_FILE_MAX_HANGS;
+}
 
 #endif /* __KNPU_DRV_H__ */

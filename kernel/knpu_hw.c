@@ -10,6 +10,8 @@
 
 #include "knpu_hw.h"
 #include "knpu_hwq.h"
+#include "knpu_mmu.h"
+#include "knpu_reset.h"
 
 #define KNPU_READY_TIMEOUT_US	100000
 #define KNPU_EVENT_MASK		(KNPU_EVENT_UNCORRECTABLE | KNPU_EVENT_CORRECTABLE | \
@@ -55,6 +57,24 @@ int knpu_hw_reset(struct knpu_device *kdev)
 		drm_err(&kdev->drm, "device did not complete a soft reset\n");
 
 	return ret;
+}
+
+/**
+ * knpu_hw_check_alive() - check the device answers, after a reset
+ * @kdev: the device
+ *
+ * Return: 0, or -ENODEV if it reads as gone (all ones) or as another device.
+ */
+int knpu_hw_check_alive(struct knpu_device *kdev)
+{
+	u32 id = knpu_rd(kdev, KNPU_REG_ID);
+
+	if (id != KNPU_ID_MAGIC) {
+		drm_err(&kdev->drm, "device does not answer after a reset: ID 0x%08x\n", id);
+		return -ENODEV;
+	}
+
+	return 0;
 }
 
 static int knpu_hw_read_info(struct knpu_device *kdev)
@@ -155,8 +175,10 @@ static irqreturn_t knpu_hw_event_irq(int irq, void *arg)
 
 	knpu_wr(kdev, KNPU_REG_EVENT_STATUS, events);
 
-	if (events & KNPU_EVENT_UNCORRECTABLE)
-		drm_err_ratelimited(&kdev->drm, "uncorrectable device error\n");
+	if (events & KNPU_EVENT_UNCORRECTABLE) {
+		drm_err_ratelimited(&kdev->drm, "uncorrectable device error, resetting it\n");
+		knpu_reset_schedule(kdev);
+	}
 	if (events & KNPU_EVENT_CORRECTABLE)
 		drm_dbg_driver(&kdev->drm, "correctable device error\n");
 	if (events & KNPU_EVENT_THERMAL)
@@ -221,6 +243,21 @@ void knpu_hw_as_clear(struct knpu_device *kdev, u32 asid)
 	knpu_wr(kdev, KNPU_REG_AS_ROOT_LO(asid), 0);
 	knpu_wr(kdev, KNPU_REG_AS_ROOT_HI(asid), 0);
 	knpu_hw_tlb_invalidate(kdev, asid);
+}
+
+/**
+ * knpu_hw_as_restore_all() - make every address space in use valid again
+ * @kdev: the device, after a reset cleared its AS_ROOT registers
+ */
+void knpu_hw_as_restore_all(struct knpu_device *kdev)
+{
+	struct knpu_context *ctx;
+	unsigned long asid;
+
+	xa_lock(&kdev->asid_xa);
+	xa_for_each(&kdev->asid_xa, asid, ctx)
+		knpu_hw_as_set_root(kdev, asid, ctx->root.dma);
+	xa_unlock(&kdev->asid_xa);
 }
 
 /**

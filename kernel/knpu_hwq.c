@@ -2,11 +2,23 @@
 /*
  * Copyright (C) 2026 The knpu authors
  *
- * Hardware queues: the descriptor ring, the completion fence and the queue's
+ * Hardware queues: the descriptor ring, the completion fence, the queue's
  * interrupt, which signals the hardware fences of the jobs the device has
- * completed. Each driver queue binds one hardware queue for its life.
+ * completed, and the watchdog that resets a queue whose oldest job makes no
+ * progress. Each hardware queue has a drm_sched scheduler owned by the
+ * device; a driver queue binds one hardware queue for its life and is an
+ * entity of its scheduler.
+ *
+ * A job leaves the ring only once the device no longer touches it: when the
+ * fence says it completed, or after the hardware queue (or the device) was
+ * reset. Its hardware fence signals then, never earlier, and the scheduler
+ * frees it after that. The scheduler's own timeout is off: in this kernel
+ * its recovery path (drm_sched_stop()/drm_sched_start()) completes jobs that
+ * are still on the ring, and its timer measures the age of the newest job.
  *
  * Locking:
+ *  - &knpu_device.reset_lock (mutex): device resets; nests
+ *    &knpu_device.hwq_lock.
  *  - &knpu_device.hwq_lock (mutex): binding queues to hardware queues;
  *    nests &knpu_hw_queue.lock.
  *  - &knpu_queue.submit_lock (mutex): seqno order of submissions and the
@@ -22,6 +34,7 @@
 #include <linux/bitfield.h>
 #include <linux/dma-mapping.h>
 #include <linux/interrupt.h>
+#include <linux/jiffies.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_managed.h>
@@ -32,6 +45,7 @@
 #include "knpu_job.h"
 #include "knpu_mmu.h"
 #include "knpu_queue.h"
+#include "knpu_reset.h"
 
 static const char *knpu_fence_get_driver_name(struct dma_fence *fence)
 {
@@ -43,13 +57,80 @@ static const char *knpu_fence_get_timeline_name(struct dma_fence *fence)
 	return "knpu-queue";
 }
 
-const struct dma_fence_ops knpu_fence_ops = {
+static const struct dma_fence_ops knpu_fence_ops = {
 	.get_driver_name = knpu_fence_get_driver_name,
 	.get_timeline_name = knpu_fence_get_timeline_name,
 };
 
+/**
+ * knpu_job_timeout() - how long the oldest job of a queue may make no progress
+ *
+ * Return: the timeout in jiffies, or %MAX_SCHEDULE_TIMEOUT for none
+ * (job_timeout_ms=0).
+ */
+unsigned long knpu_job_timeout(void)
+{
+	return knpu_job_timeout_ms ? msecs_to_jiffies(knpu_job_timeout_ms) :
+				     MAX_SCHEDULE_TIMEOUT;
+}
+
+/* The job at the ring head changed: its time to make progress starts now. */
+static void knpu_hwq_head_moved_locked(struct knpu_hw_queue *hwq)
+{
+	unsigned long timeout = knpu_job_timeout();
+
+	lockdep_assert_held(&hwq->lock);
+
+	hwq->head_since = jiffies;
+	if (hwq->head != hwq->tail && timeout != MAX_SCHEDULE_TIMEOUT)
+		queue_delayed_work(hwq->kdev->recovery_wq, &hwq->watchdog, timeout);
+}
+
+/* Writes @job's descriptor at ring index @slot. */
+static void knpu_hwq_write_desc_locked(struct knpu_hw_queue *hwq, u32 slot,
+				       struct knpu_job *job)
+{
+	lockdep_assert_held(&hwq->lock);
+
+	knpu_desc_kernel(&hwq->ring[slot], job->program_va, job->program_size,
+			 job->args_va, job->args_size, job->seqno, job->seqno);
+	hwq->jobs[slot] = job;
+}
+
+/* Makes the device process the ring up to the tail (hw-spec 5.3). */
+static void knpu_hwq_kick_locked(struct knpu_hw_queue *hwq)
+{
+	lockdep_assert_held(&hwq->lock);
+
+	/* writel() orders the descriptor writes before the tail update. */
+	knpu_hwq_wr(hwq, KNPU_Q_TAIL, hwq->tail);
+	knpu_hwq_wr(hwq, KNPU_Q_DOORBELL, 1);
+}
+
+/**
+ * knpu_hwq_push_locked() - hand a job to the device
+ * @hwq: the hardware queue, bound to the job's queue
+ * @job: the job; the scheduler's credit limit guarantees a free slot
+ */
+void knpu_hwq_push_locked(struct knpu_hw_queue *hwq, struct knpu_job *job)
+{
+	bool was_idle = hwq->head == hwq->tail;
+
+	lockdep_assert_held(&hwq->lock);
+
+	dma_fence_init(job->hw_fence, &knpu_fence_ops, &hwq->fence_lock,
+		       job->queue->fence_context, job->seqno);
+	job->hw_fence_armed = true;
+	job->start_ns = ktime_get_ns();
+	knpu_hwq_write_desc_locked(hwq, hwq->tail, job);
+	hwq->tail = (hwq->tail + 1) % KNPU_RING_SIZE;
+	if (was_idle)
+		knpu_hwq_head_moved_locked(hwq);
+	knpu_hwq_kick_locked(hwq);
+}
+
 /* Removes the job at the ring head and signals its hardware fence. */
-void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 now)
+static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 now)
 {
 	struct knpu_job *job = hwq->jobs[hwq->head];
 	struct knpu_queue *queue = job->queue;
@@ -73,21 +154,29 @@ void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 now)
 	dma_fence_signal(job->hw_fence);
 }
 
-/* Signals the fences of the jobs the device has completed. */
+/**
+ * knpu_hwq_retire_locked() - signal the fences of the jobs the device completed
+ * @hwq: the hardware queue
+ */
 void knpu_hwq_retire_locked(struct knpu_hw_queue *hwq)
 {
 	u64 done = le64_to_cpu(READ_ONCE(*hwq->fence_cpu));
 	u64 now = ktime_get_ns();
+	u32 head = hwq->head;
 
 	lockdep_assert_held(&hwq->lock);
 
 	while (hwq->head != hwq->tail && hwq->jobs[hwq->head]->seqno <= done)
 		knpu_hwq_complete_locked(hwq, 0, now);
+	if (hwq->head != head)
+		knpu_hwq_head_moved_locked(hwq);
 }
 
-/*
- * Completes every job still in the ring, the first with @first_error and the
- * others with -ECANCELED. The hardware queue must be stopped already.
+/**
+ * knpu_hwq_cancel_locked() - complete every job still in the ring
+ * @hwq: the hardware queue, stopped: the device no longer touches the ring
+ * @first_error: the error of the oldest job; the others get -ECANCELED
+ *	(-ENODEV: all of them get -ENODEV)
  */
 void knpu_hwq_cancel_locked(struct knpu_hw_queue *hwq, int first_error)
 {
@@ -105,9 +194,11 @@ void knpu_hwq_cancel_locked(struct knpu_hw_queue *hwq, int first_error)
 	hwq->tail = 0;
 }
 
-/*
- * Aborts whatever the hardware queue runs and disables it (hw-spec 5.4).
- * When this returns the queue no longer accesses memory.
+/**
+ * knpu_hwq_reset_locked() - abort what the hardware queue runs and disable it
+ * @hwq: the hardware queue
+ *
+ * hw-spec 5.4: when this returns the queue no longer accesses memory.
  */
 void knpu_hwq_reset_locked(struct knpu_hw_queue *hwq)
 {
@@ -117,7 +208,14 @@ void knpu_hwq_reset_locked(struct knpu_hw_queue *hwq)
 	knpu_hwq_rd(hwq, KNPU_Q_STATUS);
 }
 
-/* Sets up and enables the hardware queue for its bound queue (hw-spec 5.2). */
+/**
+ * knpu_hwq_program_locked() - set up and enable the queue for its bound queue
+ * @hwq: the hardware queue, with an empty ring
+ *
+ * hw-spec 5.2.
+ *
+ * Return: 0, or -EIO if the device did not enable the queue.
+ */
 int knpu_hwq_program_locked(struct knpu_hw_queue *hwq)
 {
 	struct knpu_queue *queue = hwq->queue;
@@ -152,6 +250,62 @@ int knpu_hwq_program_locked(struct knpu_hw_queue *hwq)
 	return 0;
 }
 
+/* Reverses hwq->jobs[from, to). */
+static void knpu_hwq_reverse_jobs(struct knpu_hw_queue *hwq, u32 from, u32 to)
+{
+	while (from + 1 < to)
+		swap(hwq->jobs[from++], hwq->jobs[--to]);
+}
+
+/**
+ * knpu_hwq_replay_locked() - run the jobs still in the ring again
+ * @hwq: the hardware queue, after a device reset disabled it
+ *
+ * The jobs the reset interrupted, oldest first, move to the start of the
+ * ring (an enabled queue starts at index 0) and are handed to the device
+ * again; their fences do not change. If the queue cannot be enabled they
+ * are canceled as lost.
+ */
+void knpu_hwq_replay_locked(struct knpu_hw_queue *hwq)
+{
+	u32 count = (hwq->tail - hwq->head) % KNPU_RING_SIZE;
+	u32 i;
+
+	lockdep_assert_held(&hwq->lock);
+
+	/* Rotate the ring left by head: three reversals, in place. */
+	knpu_hwq_reverse_jobs(hwq, 0, hwq->head);
+	knpu_hwq_reverse_jobs(hwq, hwq->head, KNPU_RING_SIZE);
+	knpu_hwq_reverse_jobs(hwq, 0, KNPU_RING_SIZE);
+
+	if (knpu_hwq_program_locked(hwq)) {
+		hwq->tail = count;
+		knpu_queue_ban_locked(hwq->queue, count ? hwq->jobs[0]->seqno :
+				      hwq->queue->completed_seqno + 1,
+				      KNPU_ERR_DEVICE_LOST, 0);
+		knpu_hwq_cancel_locked(hwq, -ENODEV);
+		return;
+	}
+
+	/* A queue runs one job at a time: only the oldest was interrupted. */
+	if (count)
+		hwq->jobs[0]->replays++;
+	for (i = 0; i < count; i++) {
+		hwq->jobs[i]->start_ns = ktime_get_ns();
+		knpu_hwq_write_desc_locked(hwq, i, hwq->jobs[i]);
+	}
+	hwq->tail = count;
+	knpu_hwq_head_moved_locked(hwq);
+	if (count)
+		knpu_hwq_kick_locked(hwq);
+}
+
+/* A queue error the device reports as uncorrectable needs a device reset. */
+static bool knpu_hwq_error_is_fatal(u32 error)
+{
+	return error == KNPU_ERR_UNCORRECTABLE;
+}
+
 VISIBLE_IF_KUNIT irqreturn_t knpu_hwq_irq(int irq, void *arg)
 {
 	struct knpu_hw_queue *hwq = arg;
@@ -183,6 +337,7 @@ VISIBLE_IF_KUNIT irqreturn_t knpu_hwq_irq_thread(int irq, void *arg)
 	u32 status, error = 0, info = 0, pc = 0, queue_id = 0;
 	struct knpu_queue *queue;
 	u64 addr = 0, seqno = 0;
+	bool fatal = false;
 	int idx;
 
 	if (!drm_dev_enter(&kdev->drm, &idx))
@@ -202,6 +357,11 @@ VISIBLE_IF_KUNIT irqreturn_t knpu_hwq_irq_thread(int irq, void *arg)
 	addr = knpu_rd64(kdev, KNPU_REG_Q_BASE(hwq->id) + KNPU_Q_ERROR_ADDR_LO);
 	pc = knpu_hwq_rd(hwq, KNPU_Q_ERROR_PC);
 
+	/* The device failed, not the job: the device reset runs it again. */
+	fatal = knpu_hwq_error_is_fatal(error);
+	if (fatal)
+		goto out_unlock;
+
 	knpu_hwq_reset_locked(hwq);
 	if (hwq->head != hwq->tail) {
 		seqno = hwq->jobs[hwq->head]->seqno;
@@ -215,12 +375,65 @@ out_unlock:
 	spin_unlock_irq(&hwq->lock);
 	drm_dev_exit(idx);
 
-	if (error)
+	if (fatal)
+		knpu_reset_schedule(kdev);
+	else if (error)
 		drm_dbg_driver(&kdev->drm,
 			       "queue %u (hw %u): job %llu failed: error 0x%x info 0x%x addr 0x%llx pc 0x%x\n",
 			       queue_id, hwq->id, seqno, error, info, addr, pc);
 
 	return IRQ_HANDLED;
+}
+
+/*
+ * The oldest job made no progress for the timeout: reset the hardware queue,
+ * fail that job with KNPU_ERR_TIMEOUT and cancel the ones behind it. Other
+ * queues are not touched. A job that completed meanwhile (its interrupt
+ * late) is only retired.
+ */
+static void knpu_hwq_watchdog(struct work_struct *work)
+{
+	struct knpu_hw_queue *hwq = container_of(work, struct knpu_hw_queue, watchdog.work);
+	struct knpu_device *kdev = hwq->kdev;
+	unsigned long timeout = knpu_job_timeout();
+	bool gone = false, hung = false;
+	u32 queue_id = 0;
+	u64 seqno = 0;
+	int idx;
+
+	if (!drm_dev_enter(&kdev->drm, &idx))
+		return;
+
+	spin_lock_irq(&hwq->lock);
+	gone = knpu_hwq_rd(hwq, KNPU_Q_STATUS) == U32_MAX;
+	if (!gone)
+		knpu_hwq_retire_locked(hwq);
+	if (gone || hwq->head == hwq->tail || !hwq->queue)
+		goto out_unlock;
+
+	if (time_before(jiffies, hwq->head_since + timeout)) {
+		queue_delayed_work(kdev->recovery_wq, &hwq->watchdog,
+				   hwq->head_since + timeout - jiffies);
+		goto out_unlock;
+	}
+
+	hung = true;
+	queue_id = hwq->queue->id;
+	seqno = hwq->jobs[hwq->head]->seqno;
+	knpu_queue_ban_locked(hwq->queue, seqno, KNPU_ERR_TIMEOUT, 0);
+	knpu_hwq_reset_locked(hwq);
+	knpu_hwq_cancel_locked(hwq, -ETIMEDOUT);
+	/* While bound, the queue's file is open. */
+	knpu_queue_guilty(hwq->queue);
+out_unlock:
+	spin_unlock_irq(&hwq->lock);
+	drm_dev_exit(idx);
+
+	if (gone)
+		knpu_reset_schedule(kdev);
+	else if (hung)
+		drm_warn(&kdev->drm, "queue %u (hw %u): job %llu made no progress for %u ms, queue reset and banned\n",
+			 queue_id, hwq->id, seqno, knpu_job_timeout_ms);
 }
 
 int knpu_hwq_irq_init(struct knpu_hw_queue *hwq, int irq)
@@ -229,16 +442,47 @@ int knpu_hwq_irq_init(struct knpu_hw_queue *hwq, int irq)
 					 knpu_hwq_irq_thread, 0, hwq->name, hwq);
 }
 
+static void knpu_hwq_fini_all(struct drm_device *drm, void *arg)
+{
+	struct knpu_device *kdev = to_knpu_device(drm);
+	u32 q;
+
+	for (q = 0; q < kdev->info.num_queues; q++) {
+		cancel_delayed_work_sync(&kdev->hwq[q].watchdog);
+		drm_sched_fini(&kdev->hwq[q].sched);
+	}
+}
+
+static int knpu_hwq_sched_init(struct knpu_hw_queue *hwq)
+{
+	const struct drm_sched_init_args args = {
+		.ops = &knpu_sched_ops,
+		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
+		/* Every job takes one ring slot; one slot always stays free. */
+		.credit_limit = KNPU_RING_SIZE - 1,
+		/* knpu_hwq_watchdog() measures progress instead. */
+		.timeout = MAX_SCHEDULE_TIMEOUT,
+		.name = hwq->name,
+		.dev = hwq->kdev->drm.dev,
+	};
+
+	return drm_sched_init(&hwq->sched, &args);
+}
+
 /**
- * knpu_hwq_init_all() - allocate the rings and fences of all hardware queues
+ * knpu_hwq_init_all() - set up all hardware queues
  * @kdev: the device
  *
- * Return: 0 or -ENOMEM.
+ * Allocates their rings and fences and starts their schedulers, which live
+ * as long as the device.
+ *
+ * Return: 0 or a negative errno.
  */
 int knpu_hwq_init_all(struct knpu_device *kdev)
 {
 	struct device *dev = kdev->drm.dev;
 	u32 q, nq = kdev->info.num_queues;
+	int ret;
 
 	kdev->hwq = drmm_kcalloc(&kdev->drm, nq, sizeof(*kdev->hwq), GFP_KERNEL);
 	if (!kdev->hwq)
@@ -259,6 +503,7 @@ int knpu_hwq_init_all(struct knpu_device *kdev)
 		hwq->fence_dma = kdev->fences_dma + q * KNPU_FENCE_STRIDE;
 		spin_lock_init(&hwq->lock);
 		spin_lock_init(&hwq->fence_lock);
+		INIT_DELAYED_WORK(&hwq->watchdog, knpu_hwq_watchdog);
 		snprintf(hwq->name, sizeof(hwq->name), "knpu-q%u", q);
 
 		hwq->ring = dmam_alloc_coherent(dev, KNPU_RING_SIZE * KNPU_DESC_SIZE,
@@ -267,7 +512,42 @@ int knpu_hwq_init_all(struct knpu_device *kdev)
 			return -ENOMEM;
 	}
 
-	return 0;
+	for (q = 0; q < nq; q++) {
+		ret = knpu_hwq_sched_init(&kdev->hwq[q]);
+		if (ret) {
+			while (q--)
+				drm_sched_fini(&kdev->hwq[q].sched);
+			return ret;
+		}
+	}
+
+	return drmm_add_action_or_reset(&kdev->drm, knpu_hwq_fini_all, NULL);
+}
+
+/**
+ * knpu_hwq_stop_all() - stop handing jobs to the device, before a reset
+ * @kdev: the device
+ */
+void knpu_hwq_stop_all(struct knpu_device *kdev)
+{
+	u32 q;
+
+	for (q = 0; q < kdev->info.num_queues; q++) {
+		drm_sched_wqueue_stop(&kdev->hwq[q].sched);
+		cancel_delayed_work_sync(&kdev->hwq[q].watchdog);
+	}
+}
+
+/**
+ * knpu_hwq_start_all() - hand jobs to the device again, after a reset
+ * @kdev: the device
+ */
+void knpu_hwq_start_all(struct knpu_device *kdev)
+{
+	u32 q;
+
+	for (q = 0; q < kdev->info.num_queues; q++)
+		drm_sched_wqueue_start(&kdev->hwq[q].sched);
 }
 
 /**

@@ -10,6 +10,9 @@
 #include <linux/interrupt.h>
 #include <linux/io.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include <drm/gpu_scheduler.h>
 
 #include "knpu_drv.h"
 #include "knpu_regs.h"
@@ -93,6 +96,10 @@ static inline void knpu_desc_kernel(struct knpu_hw_desc *desc, u64 program_va,
  * @queue: the driver queue bound to this hardware queue, or NULL; also
  *	protected by &knpu_device.hwq_lock
  * @last_done_ns: when the previous job completed, for busy-time accounting
+ * @head_since: jiffies when the job at @head became the oldest one
+ * @watchdog: fires when the job at @head made no progress for the timeout
+ * @sched: the scheduler of the jobs of the queues bound to it; owned by the
+ *	device so that the jobs' fences outlive the queues
  * @name: name of its interrupt and scheduler
  */
 struct knpu_hw_queue {
@@ -113,6 +120,9 @@ struct knpu_hw_queue {
 	struct knpu_job *jobs[KNPU_RING_SIZE];
 	struct knpu_queue *queue;
 	u64 last_done_ns;
+	unsigned long head_since;
+	struct delayed_work watchdog;
+	struct drm_gpu_scheduler sched;
 	char name[24];
 };
 
@@ -126,8 +136,6 @@ static inline void knpu_hwq_wr(struct knpu_hw_queue *hwq, u32 reg, u32 val)
 	writel(val, hwq->regs + reg);
 }
 
-extern const struct dma_fence_ops knpu_fence_ops;
-
 #if IS_ENABLED(CONFIG_KUNIT)
 /* The interrupt handlers, for the KUnit tests' device emulation. */
 irqreturn_t knpu_hwq_irq(int irq, void *arg);
@@ -137,11 +145,15 @@ irqreturn_t knpu_hwq_irq_thread(int irq, void *arg);
 int knpu_hwq_init_all(struct knpu_device *kdev);
 int knpu_hwq_irq_init(struct knpu_hw_queue *hwq, int irq);
 void knpu_jobs_abort_all(struct knpu_device *kdev);
+unsigned long knpu_job_timeout(void);
 
-void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 now);
+void knpu_hwq_push_locked(struct knpu_hw_queue *hwq, struct knpu_job *job);
 void knpu_hwq_retire_locked(struct knpu_hw_queue *hwq);
 void knpu_hwq_cancel_locked(struct knpu_hw_queue *hwq, int first_error);
 void knpu_hwq_reset_locked(struct knpu_hw_queue *hwq);
 int knpu_hwq_program_locked(struct knpu_hw_queue *hwq);
+void knpu_hwq_replay_locked(struct knpu_hw_queue *hwq);
+void knpu_hwq_stop_all(struct knpu_device *kdev);
+void knpu_hwq_start_all(struct knpu_device *kdev);
 
 #endif /* __KNPU_HWQ_H__ */

@@ -7,6 +7,7 @@
 #define __KNPU_JOB_H__
 
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 #include <drm/gpu_scheduler.h>
 
@@ -30,6 +31,9 @@ struct knpu_queue;
  * @program_size: program size in bytes
  * @args_size: argument table size in bytes
  * @start_ns: when it was handed to the device
+ * @replays: times a device reset interrupted it (it was the oldest in the
+ *	ring) and it was run again
+ * @put_work: drops what the job holds, away from the fence-signalling path
  */
 struct knpu_job {
 	struct drm_sched_job base;
@@ -44,6 +48,8 @@ struct knpu_job {
 	u32 program_size;
 	u32 args_size;
 	u64 start_ns;
+	u32 replays;
+	struct work_struct put_work;
 };
 
 static inline struct knpu_job *to_knpu_job(struct drm_sched_job *sched_job)

@@ -3,11 +3,14 @@
  * Copyright (C) 2026 The knpu authors
  *
  * Queues userspace creates, destroys, queries and waits on. A queue binds a
- * hardware queue and has a drm_sched scheduler with a single entity.
+ * hardware queue for its life and is an entity of that hardware queue's
+ * scheduler, with the queue's priority.
  */
 
 #include <linux/capability.h>
 #include <linux/cleanup.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include <drm/drm_drv.h>
@@ -61,6 +64,19 @@ void knpu_queue_ban_locked(struct knpu_queue *queue, u64 seqno, u32 error, u64 a
 	queue->error_addr = addr;
 }
 
+/**
+ * knpu_queue_guilty() - count a hang against the queue's file
+ * @queue: a queue bound to its hardware queue, whose job hung it or the device
+ *
+ * After %KNPU_FILE_MAX_HANGS the file may not submit any more.
+ */
+void knpu_queue_guilty(struct knpu_queue *queue)
+{
+	if (atomic_inc_return(&queue->fpriv->hangs) == KNPU_FILE_MAX_HANGS)
+		drm_warn(&queue->kdev->drm, "queue %u: its file's jobs hung %d times, the file may submit no more\n",
+			 queue->id, KNPU_FILE_MAX_HANGS);
+}
+
 static int knpu_queue_bind(struct knpu_queue *queue)
 {
 	struct knpu_device *kdev = queue->kdev;
@@ -68,6 +84,8 @@ static int knpu_queue_bind(struct knpu_queue *queue)
 	int ret, idx;
 	u32 q;
 
+	/* Not while a reset has the device down. */
+	guard(mutex)(&kdev->reset_lock);
 	guard(mutex)(&kdev->hwq_lock);
 
 	for (q = 0; q < kdev->info.num_queues; q++) {
@@ -94,6 +112,10 @@ static int knpu_queue_bind(struct knpu_queue *queue)
 	return ret;
 }
 
+/*
+ * Stops the hardware queue, cancels the jobs still in its ring and frees it
+ * for another queue. The entity must be gone: nothing is added to the ring.
+ */
 static void knpu_queue_unbind(struct knpu_queue *queue)
 {
 	struct knpu_device *kdev = queue->kdev;
@@ -107,23 +129,49 @@ static void knpu_queue_unbind(struct knpu_queue *queue)
 		knpu_hwq_reset_locked(hwq);
 		drm_dev_exit(idx);
 	}
-	drm_WARN_ON(&kdev->drm, hwq->head != hwq->tail);
+	knpu_hwq_retire_locked(hwq);
+	knpu_hwq_cancel_locked(hwq, -ECANCELED);
 	hwq->queue = NULL;
 	spin_unlock_irq(&hwq->lock);
 }
 
+/* The caller was killed (or is exiting because of it): do not wait. */
+static bool knpu_current_killed(void)
+{
+	return fatal_signal_pending(current) ||
+	       ((current->flags & PF_EXITING) && current->exit_code == SIGKILL);
+}
+
 /*
- * Jobs already submitted run to completion (or time out) first; jobs whose
- * dependencies are not met yet are dropped with the entity.
+ * Gives the queue's jobs a chance to finish: as long as the caller is
+ * willing to wait (killable), a second when the process exits or the file
+ * is released from a kernel thread, not at all when it was killed.
+ */
+static void knpu_queue_drain(struct knpu_queue *queue)
+{
+	if (knpu_current_killed())
+		return;
+
+	if (current->flags & (PF_EXITING | PF_KTHREAD))
+		wait_event_timeout(queue->idle, xa_empty(&queue->fences),
+				   MAX_WAIT_SCHED_ENTITY_Q_EMPTY);
+	else
+		wait_event_killable(queue->idle, xa_empty(&queue->fences));
+}
+
+/*
+ * Waits, as knpu_queue_drain() allows, for the submitted jobs, then cancels
+ * what is left: jobs not handed to the device yet are dropped with the
+ * entity, jobs in the ring are stopped. The hardware queue is free when this
+ * returns; the jobs' fences signal and outlive the queue.
  */
 static void knpu_queue_destroy(struct knpu_queue *queue)
 {
 	scoped_guard(mutex, &queue->submit_lock)
 		queue->closed = true;
 
-	drm_sched_entity_destroy(&queue->entity);
-	wait_event(queue->idle, xa_empty(&queue->fences));
-	drm_sched_fini(&queue->sched);
+	knpu_queue_drain(queue);
+	drm_sched_entity_fini(&queue->entity);
 	knpu_queue_unbind(queue);
 	knpu_queue_put(queue);
 }
@@ -139,19 +187,18 @@ void knpu_queue_destroy_all(struct knpu_file_priv *fpriv)
 	}
 }
 
-static int knpu_queue_sched_init(struct knpu_queue *queue)
+static enum drm_sched_priority knpu_queue_sched_priority(u32 priority)
 {
-	const struct drm_sched_init_args args = {
-		.ops = &knpu_sched_ops,
-		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
-		/* Every job takes one ring slot; one slot always stays free. */
-		.credit_limit = KNPU_RING_SIZE - 1,
-		.timeout = msecs_to_jiffies(knpu_job_timeout_ms),
-		.name = queue->hwq->name,
-		.dev = queue->kdev->drm.dev,
-	};
-
-	return drm_sched_init(&queue->sched, &args);
+	switch (priority) {
+	case KNPU_QUEUE_PRIORITY_LOW:
+		return DRM_SCHED_PRIORITY_LOW;
+	case KNPU_QUEUE_PRIORITY_HIGH:
+		return DRM_SCHED_PRIORITY_HIGH;
+	case KNPU_QUEUE_PRIORITY_REALTIME:
+		return DRM_SCHED_PRIORITY_KERNEL;
+	default:
+		return DRM_SCHED_PRIORITY_NORMAL;
+	}
 }
 
 int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
@@ -169,6 +216,8 @@ int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file 
 		return -EINVAL;
 	if (args->priority == KNPU_QUEUE_PRIORITY_REALTIME && !capable(CAP_SYS_NICE))
 		return -EPERM;
+	if (knpu_file_banned(fpriv))
+		return -EBADFD;
 
 	queue = kzalloc(sizeof(*queue), GFP_KERNEL);
 	if (!queue)
@@ -177,6 +226,7 @@ int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file 
 	kref_init(&queue->ref);
 	queue->kdev = kdev;
 	queue->ctx = knpu_context_get(fpriv->ctx);
+	queue->fpriv = fpriv;
 	queue->priority = args->priority;
 	queue->fence_context = dma_fence_context_alloc(1);
 	mutex_init(&queue->submit_lock);
@@ -187,15 +237,11 @@ int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file 
 	if (ret)
 		goto err_put;
 
-	ret = knpu_queue_sched_init(queue);
-	if (ret)
-		goto err_unbind;
-
-	sched = &queue->sched;
-	ret = drm_sched_entity_init(&queue->entity, DRM_SCHED_PRIORITY_NORMAL,
+	sched = &queue->hwq->sched;
+	ret = drm_sched_entity_init(&queue->entity, knpu_queue_sched_priority(args->priority),
 				    &sched, 1, NULL);
 	if (ret)
-		goto err_sched;
+		goto err_unbind;
 
 	ret = xa_alloc(&fpriv->queues, &queue->id, queue, XA_LIMIT(1, U32_MAX),
 		       GFP_KERNEL);
@@ -206,9 +252,7 @@ int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file 
 	return 0;
 
 err_entity:
-	drm_sched_entity_destroy(&queue->entity);
-err_sched:
-	drm_sched_fini(&queue->sched);
+	drm_sched_entity_fini(&queue->entity);
 err_unbind:
 	knpu_queue_unbind(queue);
 err_put:
@@ -252,9 +296,8 @@ int knpu_queue_status_ioctl(struct drm_device *dev, void *data, struct drm_file 
 		args->error_seqno = queue->error_seqno;
 		args->error_addr = queue->error_addr;
 		args->completed_seqno = queue->completed_seqno;
+		args->reset_count = queue->reset_count;
 	}
-	/* The device is never reset under a live queue yet. */
-	args->reset_count = 0;
 
 	knpu_queue_put(queue);
 	return 0;

@@ -22,9 +22,9 @@ struct knpu_context;
  * @ref: held by the file and by each job
  * @kdev: the device
  * @ctx: the address space its jobs run in
+ * @fpriv: the file that created it; valid while it is bound to @hwq
  * @hwq: its hardware queue
- * @sched: its scheduler
- * @entity: its scheduler entity
+ * @entity: its entity on @hwq's scheduler
  * @fence_context: the dma_fence context of its hardware fences
  * @id: the queue_id userspace knows it by
  * @priority: KNPU_QUEUE_PRIORITY_*
@@ -38,13 +38,14 @@ struct knpu_context;
  * @error_seqno: its seqno; protected by @hwq->lock
  * @error_addr: its error address; protected by @hwq->lock
  * @completed_seqno: the newest seqno that finished; protected by @hwq->lock
+ * @reset_count: device resets it lived through; protected by @hwq->lock
  */
 struct knpu_queue {
 	struct kref ref;
 	struct knpu_device *kdev;
 	struct knpu_context *ctx;
+	struct knpu_file_priv *fpriv;
 	struct knpu_hw_queue *hwq;
-	struct drm_gpu_scheduler sched;
 	struct drm_sched_entity entity;
 	u64 fence_context;
 	u32 id;
@@ -62,11 +63,13 @@ struct knpu_queue {
 	u64 error_seqno;
 	u64 error_addr;
 	u64 completed_seqno;
+	u32 reset_count;
 };
 
 void knpu_queue_put(struct knpu_queue *queue);
 struct knpu_queue *knpu_queue_lookup(struct knpu_file_priv *fpriv, u32 id);
 void knpu_queue_ban_locked(struct knpu_queue *queue, u64 seqno, u32 error, u64 addr);
+void knpu_queue_guilty(struct knpu_queue *queue);
 void knpu_queue_destroy_all(struct knpu_file_priv *fpriv);
 
 int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file);

@@ -2,12 +2,12 @@
 /*
  * Copyright (C) 2026 The knpu authors
  *
- * The drm_sched backend: run_job() writes a job's descriptor into its
- * hardware queue's ring, timedout_job() resets a queue whose job does not
- * complete, free_job() drops what a job holds.
+ * The drm_sched backend: run_job() hands a job to its hardware queue,
+ * free_job() drops what a job holds. There is no timedout_job(): the
+ * schedulers run without a timeout and knpu_hwq_watchdog() stops a job that
+ * makes no progress (see knpu_hwq.c).
  */
 
-#include <linux/cleanup.h>
 #include <linux/slab.h>
 
 #include <drm/drm_drv.h>
@@ -17,6 +17,20 @@
 #include "knpu_hwq.h"
 #include "knpu_job.h"
 #include "knpu_queue.h"
+
+/* The device is gone: the job completes as lost without running. */
+static struct dma_fence *knpu_job_lost(struct knpu_job *job)
+{
+	struct knpu_queue *queue = job->queue;
+	unsigned long flags;
+
+	spin_lock_irqsave(&queue->hwq->lock, flags);
+	knpu_queue_ban_locked(queue, job->seqno, KNPU_ERR_DEVICE_LOST, 0);
+	queue->completed_seqno = job->seqno;
+	spin_unlock_irqrestore(&queue->hwq->lock, flags);
+
+	return ERR_PTR(-ENODEV);
+}
 
 static struct dma_fence *knpu_job_run(struct drm_sched_job *sched_job)
 {
@@ -32,80 +46,40 @@ static struct dma_fence *knpu_job_run(struct drm_sched_job *sched_job)
 	if (unlikely(sched_job->s_fence->finished.error))
 		return NULL;
 
-	if (!drm_dev_enter(&kdev->drm, &idx)) {
-		spin_lock_irqsave(&hwq->lock, flags);
-		knpu_queue_ban_locked(queue, job->seqno, KNPU_ERR_DEVICE_LOST, 0);
-		queue->completed_seqno = job->seqno;
-		spin_unlock_irqrestore(&hwq->lock, flags);
-		return ERR_PTR(-ENODEV);
+	if (!drm_dev_enter(&kdev->drm, &idx))
+		return knpu_job_lost(job);
+	if (!knpu_device_usable(kdev)) {
+		drm_dev_exit(idx);
+		return knpu_job_lost(job);
 	}
 
 	spin_lock_irqsave(&hwq->lock, flags);
 	if (queue->banned) {
 		queue->completed_seqno = job->seqno;
 		fence = ERR_PTR(queue->error == KNPU_ERR_DEVICE_LOST ? -ENODEV : -ECANCELED);
-		goto out_unlock;
+	} else {
+		knpu_hwq_push_locked(hwq, job);
+		fence = dma_fence_get(job->hw_fence);
 	}
-
-	knpu_desc_kernel(&hwq->ring[hwq->tail], job->program_va, job->program_size,
-			 job->args_va, job->args_size, job->seqno, job->seqno);
-	dma_fence_init(job->hw_fence, &knpu_fence_ops, &hwq->fence_lock,
-		       queue->fence_context, job->seqno);
-	job->hw_fence_armed = true;
-	job->start_ns = ktime_get_ns();
-	hwq->jobs[hwq->tail] = job;
-	hwq->tail = (hwq->tail + 1) % KNPU_RING_SIZE;
-
-	/* writel() orders the descriptor write before the tail update. */
-	knpu_hwq_wr(hwq, KNPU_Q_TAIL, hwq->tail);
-	knpu_hwq_wr(hwq, KNPU_Q_DOORBELL, 1);
-
-	fence = dma_fence_get(job->hw_fence);
-out_unlock:
 	spin_unlock_irqrestore(&hwq->lock, flags);
 	drm_dev_exit(idx);
 
 	return fence;
 }
 
-static enum drm_gpu_sched_stat knpu_job_timedout(struct drm_sched_job *sched_job)
+static void knpu_job_put_work(struct work_struct *work)
 {
-	struct knpu_job *job = to_knpu_job(sched_job);
-	struct knpu_queue *queue = job->queue;
-	struct knpu_hw_queue *hwq = queue->hwq;
-	struct knpu_device *kdev = queue->kdev;
-	bool hung = false;
-	int idx;
-
-	if (!drm_dev_enter(&kdev->drm, &idx))
-		return DRM_GPU_SCHED_STAT_ENODEV;
-
-	drm_sched_stop(&queue->sched, sched_job);
-
-	scoped_guard(spinlock_irq, &hwq->lock) {
-		knpu_hwq_retire_locked(hwq);
-		if (!dma_fence_is_signaled(job->hw_fence)) {
-			hung = true;
-			knpu_queue_ban_locked(queue, job->seqno, KNPU_ERR_TIMEOUT, 0);
-			knpu_hwq_reset_locked(hwq);
-			knpu_hwq_cancel_locked(hwq, -ETIMEDOUT);
-		}
-	}
-
-	drm_sched_start(&queue->sched);
-	drm_dev_exit(idx);
-
-	if (hung)
-		drm_warn(&kdev->drm, "queue %u (hw %u): job %llu timed out after %u ms, queue banned\n",
-			 queue->id, hwq->id, job->seqno, knpu_job_timeout_ms);
-
-	return DRM_GPU_SCHED_STAT_NOMINAL;
+	knpu_job_put(container_of(work, struct knpu_job, put_work));
 }
 
-/* Drops what a job holds; the scheduler job must be cleaned up already. */
+/**
+ * knpu_job_put() - drop what a job holds and free it
+ * @job: the job; its scheduler job must be cleaned up already
+ */
 void knpu_job_put(struct knpu_job *job)
 {
 	struct knpu_queue *queue = job->queue;
+	struct drm_device *drm = &queue->kdev->drm;
 	u32 i;
 
 	for (i = 0; i < job->bo_count; i++)
@@ -119,6 +93,7 @@ void knpu_job_put(struct knpu_job *job)
 
 	knpu_queue_put(queue);
 	kfree(job);
+	drm_dev_put(drm);
 }
 
 static void knpu_job_free(struct drm_sched_job *sched_job)
@@ -134,11 +109,16 @@ static void knpu_job_free(struct drm_sched_job *sched_job)
 	if (xa_empty(&queue->fences))
 		wake_up(&queue->idle);
 
-	knpu_job_put(job);
+	/*
+	 * The last buffer reference frees its pages and device mapping (the
+	 * context lock, MMIO): not on the scheduler's workqueue, which
+	 * signals fences.
+	 */
+	INIT_WORK(&job->put_work, knpu_job_put_work);
+	queue_work(knpu_cleanup_wq, &job->put_work);
 }
 
 const struct drm_sched_backend_ops knpu_sched_ops = {
 	.run_job = knpu_job_run,
-	.timedout_job = knpu_job_timedout,
 	.free_job = knpu_job_free,
 };

@@ -13,6 +13,7 @@
 #include <linux/sync_file.h>
 #include <linux/uaccess.h>
 
+#include <drm/drm_drv.h>
 #include <drm/drm_exec.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_syncobj.h>
@@ -185,9 +186,13 @@ static int knpu_submit_deps(struct knpu_job *job, struct drm_file *file,
 		return PTR_ERR(syncs);
 
 	for (i = 0; i < args->in_sync_count; i++) {
-		ret = drm_sched_job_add_syncobj_dependency(&job->base, file,
-							   syncs[i].handle,
-							   syncs[i].point);
+		struct dma_fence *fence;
+
+		/* drm_sched_job_add_syncobj_dependency() cuts points to 32 bits. */
+		ret = drm_syncobj_find_fence(file, syncs[i].handle, syncs[i].point, 0, &fence);
+		if (ret)
+			goto out_free;
+		ret = drm_sched_job_add_dependency(&job->base, fence);
 		if (ret)
 			goto out_free;
 	}
@@ -309,10 +314,33 @@ err_exec:
 	return ERR_PTR(ret);
 }
 
+/*
+ * A sync_file for the job's fence, made before the job is armed (nothing may
+ * fail after that): it holds a signalled stub until knpu_sync_file_set().
+ */
+static struct sync_file *knpu_sync_file_prepare(void)
+{
+	struct dma_fence *stub = dma_fence_get_stub();
+	struct sync_file *sync_file = sync_file_create(stub);
+
+	dma_fence_put(stub);
+	return sync_file;
+}
+
+/* Puts @fence in @sync_file, not yet visible to anyone but the caller. */
+static void knpu_sync_file_set(struct sync_file *sync_file, struct dma_fence *fence)
+{
+	struct dma_fence *stub = sync_file->fence;
+
+	sync_file->fence = dma_fence_get(fence);
+	dma_fence_put(stub);
+}
+
 int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
 	struct knpu_file_priv *fpriv = file->driver_priv;
 	struct drm_knpu_submit *args = data;
+	struct sync_file *sync_file = NULL;
 	struct knpu_out_syncs out;
 	struct knpu_queue *queue;
 	struct dma_fence *fence;
@@ -324,6 +352,9 @@ int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	if (ret)
 		return ret;
 
+	if (knpu_file_banned(fpriv))
+		return -EBADFD;
+
 	queue = knpu_queue_lookup(fpriv, args->queue_id);
 	if (!queue)
 		return -ENOENT;
@@ -333,6 +364,8 @@ int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 		knpu_queue_put(queue);
 		return -ENOMEM;
 	}
+	/* The job keeps the device, and with it its scheduler, alive. */
+	drm_dev_get(dev);
 	job->queue = queue;
 	job->program_va = args->program_va;
 	job->program_size = args->program_size;
@@ -373,33 +406,35 @@ int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 			ret = out_fd;
 			goto err_out_syncs;
 		}
+		sync_file = knpu_sync_file_prepare();
+		if (!sync_file) {
+			ret = -ENOMEM;
+			goto err_out_fd;
+		}
 	}
 
 	fence = knpu_submit_push_locked(queue, job, &args->seqno);
 	if (IS_ERR(fence)) {
 		ret = PTR_ERR(fence);
-		goto err_out_fd;
+		goto err_sync_file;
 	}
 	/* The job belongs to the scheduler now; fences go out in seqno order. */
 	knpu_out_syncs_signal(&out, fence);
 	mutex_unlock(&queue->submit_lock);
 	knpu_out_syncs_fini(&out);
 
-	if (out_fd >= 0) {
-		struct sync_file *sync_file = sync_file_create(fence);
-
-		if (sync_file) {
-			fd_install(out_fd, sync_file->file);
-			args->fence_fd = out_fd;
-		} else {
-			put_unused_fd(out_fd);
-			ret = -ENOMEM;
-		}
+	if (sync_file) {
+		knpu_sync_file_set(sync_file, fence);
+		fd_install(out_fd, sync_file->file);
+		args->fence_fd = out_fd;
 	}
 
 	dma_fence_put(fence);
-	return ret;
+	return 0;
 
+err_sync_file:
+	if (sync_file)
+		fput(sync_file->file);
 err_out_fd:
 	if (out_fd >= 0)
 		put_unused_fd(out_fd);

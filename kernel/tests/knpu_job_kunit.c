@@ -13,11 +13,15 @@
 #include <kunit/test.h>
 #include <linux/delay.h>
 #include <linux/dma-mapping.h>
+#include <linux/dma-fence-chain.h>
 #include <linux/irqflags.h>
+#include <linux/mman.h>
+#include <linux/uaccess.h>
 
 #include <drm/drm_drv.h>
 #include <drm/drm_file.h>
 #include <drm/drm_managed.h>
+#include <drm/drm_syncobj.h>
 #include <drm/knpu_accel.h>
 
 #include "../knpu_hw.h"
@@ -25,6 +29,7 @@
 #include "../knpu_job.h"
 #include "../knpu_mmu.h"
 #include "../knpu_queue.h"
+#include "../knpu_reset.h"
 
 #define KNPU_TEST_QUEUES	2
 #define KNPU_TEST_PROGRAM_VA	(KNPU_VA_START + SZ_64K)
@@ -75,8 +80,13 @@ static int knpu_job_test_init(struct kunit *test)
 	kdev->info.num_queues = KNPU_TEST_QUEUES;
 	kdev->info.num_asids = 4;
 	kdev->info.va_bits = KNPU_VA_BITS;
+	KUNIT_ASSERT_EQ(test, knpu_reset_init(kdev), 0);
 	KUNIT_ASSERT_EQ(test, knpu_hwq_init_all(kdev), 0);
 	t->kdev = kdev;
+
+	/* A reset of this device completes at once. */
+	t->regs[KNPU_REG_ID / 4] = KNPU_ID_MAGIC;
+	t->regs[KNPU_REG_DEV_STATUS / 4] = KNPU_DEV_STATUS_READY;
 
 	/* Enabling a queue always works on this device. */
 	for (q = 0; q < KNPU_TEST_QUEUES; q++)
@@ -443,6 +453,335 @@ static void knpu_test_submit_checks(struct kunit *test)
 	knpu_test_complete(t, hwq, s.seqno);
 }
 
+/*
+ * A job completes just as the timeout fires, its interrupt still pending:
+ * nothing of the queue may be reset, canceled or freed.
+ */
+static void knpu_test_false_timeout(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_wait w;
+	u32 q;
+
+	knpu_job_timeout_ms = 400;
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	hwq = knpu_test_hwq(test, q);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, NULL), 0);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, NULL), 0);
+	knpu_test_wait_tail(test, hwq, 2);
+
+	/* Job 1 is done but its interrupt comes only after the timeout. */
+	WRITE_ONCE(*hwq->fence_cpu, cpu_to_le64(1));
+	msleep(knpu_job_timeout_ms * 3 / 2);
+
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 1, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+	/* Job 2 is still on the device: it must not be finished (or freed). */
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 2, &w, 0), -ETIME);
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_CTRL), KNPU_Q_CTRL_ENABLE);
+
+	knpu_test_complete(t, hwq, 2);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 2, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+}
+
+/*
+ * A hung head job is found after the timeout even while the file keeps
+ * submitting: the timeout measures the head's progress, not the newest job.
+ */
+static void knpu_test_hang_busy_submitter(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_wait w;
+	u32 q;
+	int i;
+
+	knpu_job_timeout_ms = 200;
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	hwq = knpu_test_hwq(test, q);
+	for (i = 0; i < 24; i++) {
+		if (knpu_test_submit(test, q, NULL))
+			break;
+		msleep(knpu_job_timeout_ms / 4);
+	}
+
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 1, &w, 0), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_FAILED);
+	KUNIT_EXPECT_EQ(test, w.error, KNPU_ERR_TIMEOUT);
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_CTRL), KNPU_Q_CTRL_RESET);
+}
+
+/* A head job that makes progress is not timed out by the age of the queue. */
+static void knpu_test_timeout_progress(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_wait w;
+	u32 q;
+
+	knpu_job_timeout_ms = 1000;
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	hwq = knpu_test_hwq(test, q);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, NULL), 0);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, NULL), 0);
+	knpu_test_wait_tail(test, hwq, 2);
+
+	msleep(knpu_job_timeout_ms * 3 / 5);
+	knpu_test_complete(t, hwq, 1);
+	msleep(knpu_job_timeout_ms * 3 / 5);
+	knpu_test_complete(t, hwq, 2);
+
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 2, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+}
+
+/* A job's fence stays valid, names and all, after its queue is destroyed. */
+static void knpu_test_fence_after_destroy(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct drm_knpu_queue_destroy qd = { 0 };
+	struct knpu_hw_queue *hwq;
+	struct knpu_queue *queue;
+	struct dma_fence *fence;
+	char name[sizeof(hwq->name)];
+	u64 seqno;
+	u32 q;
+
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	hwq = knpu_test_hwq(test, q);
+	strscpy(name, hwq->name);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, &seqno), 0);
+	queue = xa_load(&t->fpriv.queues, q);
+	fence = dma_fence_get(xa_load(&queue->fences, seqno));
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+	knpu_test_wait_tail(test, hwq, 1);
+	knpu_test_complete(t, hwq, seqno);
+
+	qd.queue_id = q;
+	KUNIT_ASSERT_EQ(test, knpu_queue_destroy_ioctl(&t->kdev->drm, &qd, &t->file), 0);
+	/* What SYNC_IOC_FILE_INFO and the dma_fence tracepoints read. */
+	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(fence, false, HZ), HZ);
+	KUNIT_EXPECT_STREQ(test, fence->ops->get_driver_name(fence), "drm_sched");
+	KUNIT_EXPECT_STREQ(test, fence->ops->get_timeline_name(fence), name);
+	KUNIT_EXPECT_EQ(test, dma_fence_get_status(fence), 1);
+	dma_fence_put(fence);
+}
+
+static const char *knpu_test_fence_name(struct dma_fence *fence)
+{
+	return "knpu-test";
+}
+
+static DEFINE_SPINLOCK(knpu_test_fence_lock);
+
+static const struct dma_fence_ops knpu_test_fence_ops = {
+	.get_driver_name = knpu_test_fence_name,
+	.get_timeline_name = knpu_test_fence_name,
+};
+
+/* A wait on timeline point 2^32 + 1 is not a wait on point 1. */
+static void knpu_test_timeline_u64_point(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	const u64 far_point = BIT_ULL(32) + 1;
+	struct drm_syncobj *syncobj;
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_sync sync;
+	struct drm_knpu_submit s;
+	struct dma_fence *fence;
+	unsigned long user;
+	u32 handle, q;
+
+	idr_init_base(&t->file.syncobj_idr, 1);
+	spin_lock_init(&t->file.syncobj_table_lock);
+	KUNIT_ASSERT_EQ(test, drm_syncobj_create(&syncobj, 0, NULL), 0);
+	KUNIT_ASSERT_EQ(test, drm_syncobj_get_handle(&t->file, syncobj, &handle), 0);
+
+	/* Point 1 is signalled, point 2^32 + 1 is not. */
+	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+	dma_fence_init(fence, &knpu_test_fence_ops, &knpu_test_fence_lock,
+		       dma_fence_context_alloc(1), 1);
+	drm_syncobj_add_point(syncobj, dma_fence_chain_alloc(), dma_fence_get_stub(), 1);
+	drm_syncobj_add_point(syncobj, dma_fence_chain_alloc(), dma_fence_get(fence), far_point);
+
+	user = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_NE_MSG(test, user, 0UL, "no user memory");
+	sync = (struct drm_knpu_sync) { .handle = handle, .point = far_point };
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)user, &sync, sizeof(sync)), 0UL);
+
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	hwq = knpu_test_hwq(test, q);
+	s = (struct drm_knpu_submit) {
+		.queue_id = q,
+		.program_va = KNPU_TEST_PROGRAM_VA,
+		.program_size = 24,
+		.in_syncs = user,
+		.in_sync_count = 1,
+	};
+	KUNIT_ASSERT_EQ(test, knpu_submit_ioctl(&t->kdev->drm, &s, &t->file), 0);
+
+	/* The job waits for its producer at 2^32 + 1. */
+	msleep(100);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(*knpu_test_qreg(t, hwq->id, KNPU_Q_TAIL)), 0U);
+
+	dma_fence_signal(fence);
+	knpu_test_wait_tail(test, hwq, 1);
+	knpu_test_complete(t, hwq, s.seqno);
+
+	/* The file's reference, as drm_syncobj_release() would drop it at close. */
+	drm_syncobj_put(idr_remove(&t->file.syncobj_idr, handle));
+	drm_syncobj_put(syncobj);
+	idr_destroy(&t->file.syncobj_idr);
+	dma_fence_put(fence);
+}
+
+/* The ring never holds more than KNPU_RING_SIZE - 1 jobs; slots come back. */
+static void knpu_test_ring_credits(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	const u32 jobs = KNPU_RING_SIZE + 16;
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_wait w;
+	u32 q, i;
+
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	hwq = knpu_test_hwq(test, q);
+	for (i = 0; i < jobs; i++)
+		KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, NULL), 0);
+
+	/* Full: one slot stays free. */
+	knpu_test_wait_tail(test, hwq, KNPU_RING_SIZE - 1);
+	msleep(50);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(*knpu_test_qreg(t, hwq->id, KNPU_Q_TAIL)),
+			KNPU_RING_SIZE - 1);
+
+	/* Completing 20 makes room for the last 17, the tail wraps. */
+	knpu_test_complete(t, hwq, 20);
+	knpu_test_wait_tail(test, hwq, (KNPU_RING_SIZE - 1 + 17) % KNPU_RING_SIZE);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(hwq->ring[0].fence_value), (u64)KNPU_RING_SIZE);
+
+	knpu_test_complete(t, hwq, jobs);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, jobs, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+}
+
+/*
+ * Destroying a queue whose job the device never completes, with no timeout
+ * to stop it, returns (after the grace a kernel thread gets), cancels the
+ * job and frees the hardware queue.
+ */
+static void knpu_test_destroy_bounded(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct drm_knpu_queue_destroy qd = { 0 };
+	struct knpu_hw_queue *hwq;
+	struct knpu_queue *queue;
+	struct dma_fence *fence;
+	u64 seqno;
+	u32 q;
+
+	knpu_job_timeout_ms = 0;
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	hwq = knpu_test_hwq(test, q);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, &seqno), 0);
+	knpu_test_wait_tail(test, hwq, 1);
+	queue = xa_load(&t->fpriv.queues, q);
+	fence = dma_fence_get(xa_load(&queue->fences, seqno));
+
+	qd.queue_id = q;
+	KUNIT_ASSERT_EQ(test, knpu_queue_destroy_ioctl(&t->kdev->drm, &qd, &t->file), 0);
+	KUNIT_EXPECT_NULL(test, hwq->queue);
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq->id, KNPU_Q_CTRL), KNPU_Q_CTRL_RESET);
+	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(fence, false, HZ), HZ);
+	KUNIT_EXPECT_EQ(test, fence->error, -ECANCELED);
+	dma_fence_put(fence);
+
+	/* The hardware queue is reusable. */
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	KUNIT_EXPECT_PTR_EQ(test, knpu_test_hwq(test, q), hwq);
+}
+
+/*
+ * A device reset runs the interrupted jobs of every queue again, from the
+ * start of their rings, and counts itself in each queue's status.
+ */
+static void knpu_test_device_reset_replays(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct drm_knpu_queue_status st = { 0 };
+	struct knpu_hw_queue *hwq1, *hwq2;
+	struct drm_knpu_wait w;
+	u32 q1, q2, i;
+
+	q1 = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	q2 = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	hwq1 = knpu_test_hwq(test, q1);
+	hwq2 = knpu_test_hwq(test, q2);
+	for (i = 0; i < 3; i++)
+		KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q1, NULL), 0);
+	for (i = 0; i < 2; i++)
+		KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q2, NULL), 0);
+	knpu_test_wait_tail(test, hwq1, 3);
+	knpu_test_wait_tail(test, hwq2, 2);
+
+	/* q1's first job completed just before the reset, its interrupt lost. */
+	WRITE_ONCE(*hwq1->fence_cpu, cpu_to_le64(1));
+	knpu_reset_schedule(t->kdev);
+	flush_workqueue(t->kdev->recovery_wq);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->kdev->reset_count), 1);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q1, 1, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+	/* Jobs 2 and 3 of q1, 1 and 2 of q2, handed to the device again. */
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq1->id, KNPU_Q_TAIL), 2U);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(hwq1->ring[0].fence_value), 2ULL);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(hwq1->ring[1].fence_value), 3ULL);
+	KUNIT_EXPECT_EQ(test, *knpu_test_qreg(t, hwq2->id, KNPU_Q_TAIL), 2U);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(hwq2->ring[0].fence_value), 1ULL);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q2, 1, &w, 0), -ETIME);
+
+	knpu_test_complete(t, hwq1, 3);
+	knpu_test_complete(t, hwq2, 2);
+	for (i = 1; i <= 3; i++) {
+		KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q1, i, &w, 1000), 0);
+		KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+	}
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q2, 2, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+
+	st.queue_id = q2;
+	KUNIT_EXPECT_EQ(test, knpu_queue_status_ioctl(&t->kdev->drm, &st, &t->file), 0);
+	KUNIT_EXPECT_EQ(test, st.state, KNPU_QUEUE_STATE_ACTIVE);
+	KUNIT_EXPECT_EQ(test, st.reset_count, 1U);
+}
+
+/* A device that does not come back from a reset is lost. */
+static void knpu_test_device_lost(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct knpu_hw_queue *hwq;
+	struct drm_knpu_wait w;
+	u32 q;
+
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	hwq = knpu_test_hwq(test, q);
+	KUNIT_ASSERT_EQ(test, knpu_test_submit(test, q, NULL), 0);
+	knpu_test_wait_tail(test, hwq, 1);
+
+	t->regs[KNPU_REG_ID / 4] = U32_MAX;
+	knpu_reset_schedule(t->kdev);
+	flush_workqueue(t->kdev->recovery_wq);
+
+	KUNIT_EXPECT_FALSE(test, knpu_device_usable(t->kdev));
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 1, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_CANCELED);
+	KUNIT_EXPECT_EQ(test, w.error, KNPU_ERR_DEVICE_LOST);
+}
+
 static struct kunit_case knpu_job_cases[] = {
 	KUNIT_CASE(knpu_test_job_complete),
 	KUNIT_CASE(knpu_test_job_batch),
@@ -450,6 +789,15 @@ static struct kunit_case knpu_job_cases[] = {
 	KUNIT_CASE(knpu_test_job_timeout),
 	KUNIT_CASE(knpu_test_queue_lifecycle),
 	KUNIT_CASE(knpu_test_submit_checks),
+	KUNIT_CASE(knpu_test_timeline_u64_point),
+	KUNIT_CASE(knpu_test_timeout_progress),
+	KUNIT_CASE(knpu_test_hang_busy_submitter),
+	KUNIT_CASE(knpu_test_fence_after_destroy),
+	KUNIT_CASE(knpu_test_false_timeout),
+	KUNIT_CASE(knpu_test_ring_credits),
+	KUNIT_CASE(knpu_test_destroy_bounded),
+	KUNIT_CASE(knpu_test_device_reset_replays),
+	KUNIT_CASE(knpu_test_device_lost),
 	{}
 };
 

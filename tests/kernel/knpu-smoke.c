@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/sync_file.h>
+
 #include "drm/knpu_accel.h"
 
 static int fd;
@@ -309,6 +311,17 @@ static int test_basic(void)
 			ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &tw);
 			CHECK(ret == 0, "timeline point 5 signalled (%d)", ret);
 		}
+	}
+
+	/* dma-buf export agrees with KNPU_CAP_DMABUF */
+	{
+		struct drm_prime_handle ph = { .handle = data.handle, .flags = DRM_CLOEXEC };
+		int expect = param(KNPU_PARAM_CAPS) & KNPU_CAP_DMABUF ? 0 : -EOPNOTSUPP;
+
+		ret = xioctl(DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph);
+		CHECK(ret == expect, "PRIME export %d, as KNPU_CAP_DMABUF says (%d)", ret, expect);
+		if (!ret)
+			close(ph.fd);
 	}
 
 	/* fdinfo: standard DRM client usage keys */
@@ -653,9 +666,8 @@ static int test_faults(const char *qdev)
 	CHECK(q && qmp(cmd) == 0, "uncorrectable error injected");
 	ret = fixture_submit(&f, q, &seqno);
 	ret = ret ?: wait_job(q, seqno, &w);
-	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED &&
-	      (w.error == KNPU_ERR_UNCORRECTABLE || w.error == KNPU_ERR_TIMEOUT),
-	      "a job on the stopped device fails: status %u error 0x%x", w.status, w.error);
+	CHECK(ret == 0 && w.status == KNPU_JOB_OK,
+	      "the driver reset the device, a job runs: status %u error 0x%x", w.status, w.error);
 	return 0;
 }
 
@@ -663,7 +675,8 @@ static int test_faults(const char *qdev)
  * The device falls off the bus (QMP), then is removed: nothing may hang and
  * the kernel log must stay free of splats.
  */
-static int remove_device(const char *node)
+/* Writes "1" to the PCI device's sysfs attribute @attr (remove, reset). */
+static int pci_write_1(const char *node, const char *attr)
 {
 	char link[256], path[512];
 	ssize_t n;
@@ -674,12 +687,17 @@ static int remove_device(const char *node)
 	if (n <= 0)
 		return -ENOENT;
 	link[n] = 0;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", strrchr(link, '/') + 1);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", strrchr(link, '/') + 1, attr);
 	sfd = open(path, O_WRONLY);
 	ret = sfd >= 0 && write(sfd, "1", 1) == 1 ? 0 : -errno;
 	if (sfd >= 0)
 		close(sfd);
 	return ret;
+}
+
+static int remove_device(const char *node)
+{
+	return pci_write_1(node, "remove");
 }
 
 static int test_surprise(const char *node, const char *qdev)
@@ -698,12 +716,296 @@ static int test_surprise(const char *node, const char *qdev)
 	CHECK(q && qmp(cmd) == 0, "device %s fell off the bus", qdev);
 	ret = fixture_submit(&f, q, &seqno);
 	ret = ret ?: wait_job(q, seqno, &w);
-	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED && w.error == KNPU_ERR_TIMEOUT,
-	      "a job on the dead device times out: status %u error 0x%x", w.status, w.error);
+	CHECK(ret == -ENODEV || (ret == 0 && w.status == KNPU_JOB_CANCELED &&
+				 w.error == KNPU_ERR_DEVICE_LOST),
+	      "a job on the dead device is lost: %d status %u error 0x%x", ret, w.status, w.error);
 	ret = xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &qc);
-	CHECK(ret == -EIO, "a new queue cannot start (%d)", ret);
+	CHECK(ret == -ENODEV, "the device is lost: ioctls fail with ENODEV (%d)", ret);
 	CHECK(remove_device(node) == 0, "the dead device is removed");
 	CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &qc) == -ENODEV, "then ioctls fail with ENODEV");
+	return 0;
+}
+
+
+static void queue_destroy(uint32_t q)
+{
+	struct drm_knpu_queue_destroy d = { .queue_id = q };
+
+	xioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &d);
+}
+
+static uint32_t queue_resets(uint32_t q)
+{
+	struct drm_knpu_queue_status st = { .queue_id = q };
+
+	return xioctl(DRM_IOCTL_KNPU_QUEUE_STATUS, &st) ? ~0u : st.reset_count;
+}
+
+#define LOAD_JOBS	64
+#define LOAD_PATTERN	0x10ad0000u
+
+/* LOAD_JOBS jobs, job i writes LOAD_PATTERN + i to word i of its data buffer. */
+struct load {
+	struct bo prog, args, data;
+	uint32_t handles[3];
+	uint32_t queue;
+	uint64_t first, last;
+};
+
+static void load_init(struct load *l)
+{
+	if (bo_new(&l->prog, 4096 * LOAD_JOBS, 0) || bo_new(&l->args, 4096, 0) ||
+	    bo_new(&l->data, 4096, 0)) {
+		printf("Bail out! cannot create buffers\n");
+		exit(1);
+	}
+	for (int i = 0; i < LOAD_JOBS; i++) {
+		((uint64_t *)l->args.map)[i] = l->data.va + 4 * i;
+		emit_fill((uint32_t *)l->prog.map + 1024 * i, 0, 4, LOAD_PATTERN + i);
+	}
+	l->handles[0] = l->prog.handle;
+	l->handles[1] = l->args.handle;
+	l->handles[2] = l->data.handle;
+}
+
+static int load_submit(struct load *l, uint32_t queue)
+{
+	memset(l->data.map, 0, 4096);
+	l->queue = queue;
+	for (int i = 0; i < LOAD_JOBS; i++) {
+		struct drm_knpu_submit s = {
+			.queue_id = queue,
+			.program_va = l->prog.va + 4096 * i, .program_size = 24,
+			.args_va = l->args.va + 8 * i, .args_size = 8,
+			.bo_handles = (uintptr_t)l->handles, .bo_count = 3,
+		};
+		int ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+
+		if (ret)
+			return ret;
+		if (!i)
+			l->first = s.seqno;
+		l->last = s.seqno;
+	}
+	return 0;
+}
+
+/* Every job of the load completed and wrote its word. */
+static int load_check(struct load *l, const char *what)
+{
+	struct drm_knpu_wait w;
+	int ok = 0, right = 0;
+
+	for (uint64_t seqno = l->first; seqno <= l->last; seqno++)
+		ok += wait_job(l->queue, seqno, &w) == 0 && w.status == KNPU_JOB_OK;
+	for (int i = 0; i < LOAD_JOBS; i++)
+		right += ((volatile uint32_t *)l->data.map)[i] == LOAD_PATTERN + i;
+	CHECK(ok == LOAD_JOBS && right == LOAD_JOBS, "%s: %d of %d jobs OK, %d results right",
+	      what, ok, LOAD_JOBS, right);
+	return ok == LOAD_JOBS && right == LOAD_JOBS;
+}
+
+/* A queue's hang resets that queue only: another queue's jobs all complete. */
+static void recovery_hang(struct fixture *f, struct load *l)
+{
+	struct drm_knpu_wait w;
+	uint32_t qh, qi;
+	uint64_t seqno;
+	int ret;
+
+	qh = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	qi = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	CHECK(qh && qi && qmp("qom-set knpu0 inject-hang-queue 0") == 0, "hang armed");
+	ret = fixture_submit(f, qh, &seqno);
+	ret = ret ?: load_submit(l, qi);
+	CHECK(ret == 0, "hung job and %d jobs on another queue submitted (%d)", LOAD_JOBS, ret);
+	load_check(l, "innocent queue during a hang");
+	ret = wait_job(qh, seqno, &w);
+	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED && w.error == KNPU_ERR_TIMEOUT,
+	      "hung job times out: status %u error 0x%x", w.status, w.error);
+	CHECK(queue_resets(qi) == 0, "a queue hang is no device reset (reset_count %u)",
+	      queue_resets(qi));
+	queue_destroy(qh);
+	queue_destroy(qi);
+}
+
+/* A device-fatal error or an FLR during load: the jobs run again, all complete. */
+static void recovery_reset(struct load *l, const char *node, const char *how)
+{
+	uint32_t q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	char what[96];
+	int ret;
+
+	ret = q ? load_submit(l, q) : last_err;
+	if (!ret && !strcmp(how, "uncorrectable"))
+		ret = qmp("qom-set knpu0 inject-uncorrectable true");
+	else if (!ret)
+		ret = pci_write_1(node, "reset");
+	CHECK(ret == 0, "%s during %d jobs (%d)", how, LOAD_JOBS, ret);
+	snprintf(what, sizeof(what), "jobs across the %s reset", how);
+	load_check(l, what);
+	CHECK(queue_resets(q) == 1, "reset_count %u after the %s", queue_resets(q), how);
+	ret = load_submit(l, q);
+	CHECK(ret == 0, "the device takes jobs after the %s (%d)", how, ret);
+	load_check(l, "the device after the reset");
+	queue_destroy(q);
+}
+
+/*
+ * A process with hundreds of jobs queued behind a hung one is killed: it
+ * exits without waiting for them, and its hardware queue is free again.
+ */
+static void recovery_kill(const char *node, struct fixture *f)
+{
+	struct drm_knpu_wait w;
+	int pipefd[2], status;
+	uint64_t seqno;
+	int64_t t0, ms;
+	char c = 0;
+	uint32_t q;
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return;
+	pid = fork();
+	if (!pid) {
+		struct fixture cf;
+		uint32_t cq;
+		int i, ret = 0;
+
+		fd = open(node, O_RDWR | O_CLOEXEC);
+		fixture_init(&cf);
+		cq = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+		if (!cq || qmp("qom-set knpu0 inject-hang-queue 0"))
+			_exit(1);
+		for (i = 0; i < 300 && !ret; i++)
+			ret = fixture_submit(&cf, cq, NULL);
+		c = ret ? 'e' : 'r';
+		if (write(pipefd[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	CHECK(read(pipefd[0], &c, 1) == 1 && c == 'r', "child queued 300 jobs behind a hang");
+	usleep(100000);
+	t0 = now_ns();
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ms = (now_ns() - t0) / 1000000;
+	/* knpu-smoke runs with job_timeout_ms=2000: it must not wait for that. */
+	CHECK(WIFSIGNALED(status) && ms < 1500, "killed process exited in %lld ms",
+	      (long long)ms);
+	close(pipefd[0]);
+	close(pipefd[1]);
+
+	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	CHECK(q && fixture_submit(f, q, &seqno) == 0 && wait_job(q, seqno, &w) == 0 &&
+	      w.status == KNPU_JOB_OK, "its hardware queue runs jobs again (status %u)",
+	      w.status);
+	queue_destroy(q);
+}
+
+/* A sync_file's fence is still readable after its queue is destroyed. */
+static void recovery_sync_file(struct fixture *f)
+{
+	struct sync_fence_info fi = { 0 };
+	struct sync_file_info info = { 0 };
+	struct drm_knpu_wait w;
+	uint32_t q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	struct drm_knpu_submit s = {
+		.queue_id = q, .program_va = f->prog.va, .program_size = 24,
+		.args_va = f->args.va, .args_size = 8,
+		.bo_handles = (uintptr_t)f->handles, .bo_count = 3,
+		.flags = KNPU_SUBMIT_FENCE_FD_OUT,
+	};
+	int ret;
+
+	ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+	ret = ret ?: wait_job(q, s.seqno, &w);
+	queue_destroy(q);
+	info.num_fences = 1;
+	info.sync_fence_info = (uintptr_t)&fi;
+	ret = ret ?: ioctl(s.fence_fd, SYNC_IOC_FILE_INFO, &info);
+	CHECK(ret == 0 && info.status == 1 && fi.status == 1 &&
+	      !strcmp(fi.driver_name, "drm_sched") && !strncmp(fi.obj_name, "knpu-q", 6),
+	      "SYNC_IOC_FILE_INFO after QUEUE_DESTROY: %d status %d %s/%s", ret, fi.status,
+	      fi.driver_name, fi.obj_name);
+	close(s.fence_fd);
+}
+
+/* A wait on timeline point 2^32 + 1 waits for that point, not for point 1. */
+static void recovery_timeline(struct fixture *f)
+{
+	const uint64_t far = (1ULL << 32) + 1, one = 1;
+	struct drm_syncobj_create tl = { 0 }, bin = { 0 };
+	struct drm_syncobj_timeline_array sig = { 0 };
+	struct drm_syncobj_handle imp = { 0 };
+	struct drm_syncobj_transfer tr = { 0 };
+	struct drm_knpu_sync in = { 0 };
+	struct drm_knpu_wait w;
+	uint32_t qh = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	uint32_t qi = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	struct drm_knpu_submit h = {
+		.queue_id = qh, .program_va = f->prog.va, .program_size = 24,
+		.args_va = f->args.va, .args_size = 8,
+		.bo_handles = (uintptr_t)f->handles, .bo_count = 3,
+		.flags = KNPU_SUBMIT_FENCE_FD_OUT,
+	};
+	struct drm_knpu_submit b = h;
+	int ret;
+
+	/* Point 1 signalled; point 2^32 + 1 is a hung job's fence. */
+	ret = qmp("qom-set knpu0 inject-hang-queue 0");
+	ret = ret ?: xioctl(DRM_IOCTL_KNPU_SUBMIT, &h);
+	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_CREATE, &tl);
+	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_CREATE, &bin);
+	sig.handles = (uintptr_t)&tl.handle;
+	sig.points = (uintptr_t)&one;
+	sig.count_handles = 1;
+	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, &sig);
+	imp.handle = bin.handle;
+	imp.fd = h.fence_fd;
+	imp.flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE;
+	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &imp);
+	tr.src_handle = bin.handle;
+	tr.dst_handle = tl.handle;
+	tr.dst_point = far;
+	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_TRANSFER, &tr);
+	CHECK(ret == 0, "timeline: point 1 signalled, point 2^32+1 a hung job (%d)", ret);
+
+	in.handle = tl.handle;
+	in.point = far;
+	b.queue_id = qi;
+	b.flags = 0;
+	b.in_sync_count = 1;
+	b.in_syncs = (uintptr_t)&in;
+	ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &b);
+	usleep(500000);
+	memset(&w, 0, sizeof(w));
+	w.queue_id = qi;
+	w.seqno = b.seqno;
+	CHECK(ret == 0 && xioctl(DRM_IOCTL_KNPU_WAIT, &w) == -ETIME,
+	      "a job waiting on point 2^32+1 has not run (%d)", ret);
+	CHECK(wait_job(qi, b.seqno, &w) == 0, "it finishes once the hang is resolved (status %u)",
+	      w.status);
+	close(h.fence_fd);
+	queue_destroy(qh);
+	queue_destroy(qi);
+}
+
+static int test_recovery(const char *node)
+{
+	struct fixture f;
+	struct load l;
+
+	fixture_init(&f);
+	load_init(&l);
+	recovery_hang(&f, &l);
+	recovery_reset(&l, node, "uncorrectable");
+	recovery_reset(&l, node, "function");
+	recovery_kill(node, &f);
+	recovery_sync_file(&f);
+	recovery_timeline(&f);
 	return 0;
 }
 
@@ -922,6 +1224,8 @@ int main(int argc, char **argv)
 		test_fuzz();
 	else if (!strcmp(mode, "faults"))
 		test_faults(qdev);
+	else if (!strcmp(mode, "recovery"))
+		test_recovery(path);
 	else if (!strcmp(mode, "surprise"))
 		test_surprise(path, qdev);
 	else if (!strcmp(mode, "unplug"))

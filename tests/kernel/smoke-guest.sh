@@ -10,6 +10,7 @@ ko=${2:?usage: smoke-guest.sh KNPU_SMOKE_BINARY KNPU_KO}
 "$bin" stress
 "$bin" fuzz
 "$bin" faults /dev/accel/accel0 knpu0
+"$bin" recovery /dev/accel/accel0
 echo "# module reload"
 rmmod knpu
 insmod "$ko" job_timeout_ms=2000

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The knpu authors
+ *
+ * Device recovery. A device-fatal error (an UNCORRECTABLE event or queue
+ * error, a device that stops answering, an FLR from sysfs, a PCI error)
+ * resets the whole device: the schedulers stop handing out jobs, the device
+ * is reset (soft reset, or the PCI core's FLR or slot reset), the MMU, the
+ * address spaces and the bound queues are programmed again and the jobs the
+ * reset interrupted run again, oldest first, with their fences unchanged. A
+ * job interrupted more than %KNPU_MAX_REPLAYS times is failed instead and
+ * bans its queue. Each reset is counted (QUEUE_STATUS reset_count), leaves a
+ * devcoredump of the device state and sends a change uevent. A device that
+ * does not come back is lost: its jobs complete with -ENODEV and every ioctl
+ * fails with -ENODEV.
+ */
+
+#include <linux/devcoredump.h>
+#include <linux/pci.h>
+#include <linux/vmalloc.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_managed.h>
+#include <drm/knpu_accel.h>
+
+#include "knpu_hw.h"
+#include "knpu_hwq.h"
+#include "knpu_job.h"
+#include "knpu_queue.h"
+#include "knpu_reset.h"
+
+#define KNPU_COREDUMP_SIZE	SZ_8K
+
+static void knpu_reset_uevent(struct knpu_device *kdev, const char *event)
+{
+	char *envp[2] = { (char *)event, NULL };
+
+	kobject_uevent_env(&kdev->drm.dev->kobj, KOBJ_CHANGE, envp);
+}
+
+/* Saves the device's registers and the driver's view of its rings. */
+static void knpu_reset_coredump(struct knpu_device *kdev, const char *reason)
+{
+	size_t size = KNPU_COREDUMP_SIZE, len = 0;
+	char *buf;
+	u32 q;
+
+	buf = vmalloc(size);
+	if (!buf)
+		return;
+
+	len += scnprintf(buf + len, size - len,
+			 "reason: %s\nreset_count: %d\nDEV_STATUS: 0x%08x\nEVENT_STATUS: 0x%08x\nMMU_FAULT_COUNT: %u\n",
+			 reason, atomic_read(&kdev->reset_count),
+			 knpu_rd(kdev, KNPU_REG_DEV_STATUS),
+			 knpu_rd(kdev, KNPU_REG_EVENT_STATUS),
+			 knpu_rd(kdev, KNPU_REG_MMU_FAULT_COUNT));
+	for (q = 0; q < kdev->info.num_queues; q++) {
+		struct knpu_hw_queue *hwq = &kdev->hwq[q];
+
+		spin_lock_irq(&hwq->lock);
+		len += scnprintf(buf + len, size - len,
+				 "queue %u: bound %d ring %u..%u head_seqno %llu fence %llu CTRL 0x%x STATUS 0x%x HEAD %u TAIL %u ERROR 0x%x ERROR_INFO 0x%x ERROR_ADDR 0x%llx ERROR_PC 0x%x\n",
+				 q, !!hwq->queue, hwq->head, hwq->tail,
+				 hwq->head != hwq->tail ? hwq->jobs[hwq->head]->seqno : 0,
+				 le64_to_cpu(READ_ONCE(*hwq->fence_cpu)),
+				 knpu_hwq_rd(hwq, KNPU_Q_CTRL), knpu_hwq_rd(hwq, KNPU_Q_STATUS),
+				 knpu_hwq_rd(hwq, KNPU_Q_HEAD), knpu_hwq_rd(hwq, KNPU_Q_TAIL),
+				 knpu_hwq_rd(hwq, KNPU_Q_ERROR),
+				 knpu_hwq_rd(hwq, KNPU_Q_ERROR_INFO),
+				 knpu_rd64(kdev, KNPU_REG_Q_BASE(q) + KNPU_Q_ERROR_ADDR_LO),
+				 knpu_hwq_rd(hwq, KNPU_Q_ERROR_PC));
+		spin_unlock_irq(&hwq->lock);
+	}
+
+	dev_coredumpv(kdev->drm.dev, buf, len, GFP_KERNEL);
+}
+
+/**
+ * knpu_device_lost() - give the device up
+ * @kdev: the device, which no longer runs anything
+ *
+ * Every job completes with -ENODEV (KNPU_ERR_DEVICE_LOST) and every ioctl
+ * fails with -ENODEV from now on.
+ */
+void knpu_device_lost(struct knpu_device *kdev)
+{
+	if (READ_ONCE(kdev->lost))
+		return;
+
+	WRITE_ONCE(kdev->lost, true);
+	knpu_jobs_abort_all(kdev);
+	drm_err(&kdev->drm, "device lost: it did not recover from a reset\n");
+	knpu_reset_uevent(kdev, "KNPU_DEVICE_LOST=1");
+}
+
+/* Programs a bound queue again after a reset and replays its jobs. */
+static void knpu_reset_restore_queue(struct knpu_hw_queue *hwq)
+{
+	struct knpu_queue *queue = hwq->queue;
+	struct knpu_job *head;
+
+	scoped_guard(spinlock_irq, &hwq->lock) {
+		/* Jobs the device completed before the reset are done. */
+		knpu_hwq_retire_locked(hwq);
+		queue->reset_count++;
+
+		head = hwq->head != hwq->tail ? hwq->jobs[hwq->head] : NULL;
+		if (head && head->replays >= KNPU_MAX_REPLAYS) {
+			knpu_queue_ban_locked(queue, head->seqno, KNPU_ERR_UNCORRECTABLE, 0);
+			knpu_hwq_cancel_locked(hwq, -EIO);
+			knpu_queue_guilty(queue);
+		} else {
+			knpu_hwq_replay_locked(hwq);
+		}
+	}
+}
+
+/*
+ * The device was reset (@ret 0) or could not be (@ret < 0): bring it back
+ * and let the schedulers go on. Called with the reset lock held and the
+ * schedulers stopped.
+ */
+static void knpu_reset_recover(struct knpu_device *kdev, int ret)
+{
+	u32 q;
+
+	lockdep_assert_held(&kdev->reset_lock);
+
+	if (!ret)
+		ret = knpu_hw_check_alive(kdev);
+	if (ret) {
+		knpu_device_lost(kdev);
+		knpu_hwq_start_all(kdev);
+		return;
+	}
+
+	knpu_hw_enable(kdev);
+	knpu_hw_as_restore_all(kdev);
+
+	scoped_guard(mutex, &kdev->hwq_lock) {
+		for (q = 0; q < kdev->info.num_queues; q++) {
+			if (kdev->hwq[q].queue)
+				knpu_reset_restore_queue(&kdev->hwq[q]);
+		}
+	}
+
+	atomic_inc(&kdev->reset_count);
+	knpu_hwq_start_all(kdev);
+	drm_warn(&kdev->drm, "device reset %d done, interrupted jobs resubmitted\n",
+		 atomic_read(&kdev->reset_count));
+	knpu_reset_uevent(kdev, "KNPU_RESET=1");
+}
+
+static void knpu_reset_work(struct work_struct *work)
+{
+	struct knpu_device *kdev = container_of(work, struct knpu_device, reset_work);
+	int idx;
+
+	guard(mutex)(&kdev->reset_lock);
+
+	if (!drm_dev_enter(&kdev->drm, &idx))
+		return;
+
+	if (!READ_ONCE(kdev->lost)) {
+		knpu_reset_coredump(kdev, "device error");
+		knpu_hwq_stop_all(kdev);
+		knpu_reset_recover(kdev, knpu_hw_reset(kdev));
+	}
+
+	drm_dev_exit(idx);
+}
+
+/**
+ * knpu_reset_schedule() - reset the device soon, from process context
+ * @kdev: the device
+ */
+void knpu_reset_schedule(struct knpu_device *kdev)
+{
+	if (!READ_ONCE(kdev->lost))
+		queue_work(kdev->recovery_wq, &kdev->reset_work);
+}
+
+static void knpu_reset_wq_fini(struct drm_device *drm, void *arg)
+{
+	destroy_workqueue(arg);
+}
+
+/**
+ * knpu_reset_init() - set up device recovery
+ * @kdev: the device
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int knpu_reset_init(struct knpu_device *kdev)
+{
+	int ret;
+
+	ret = drmm_mutex_init(&kdev->drm, &kdev->reset_lock);
+	if (ret)
+		return ret;
+
+	INIT_WORK(&kdev->reset_work, knpu_reset_work);
+	kdev->recovery_wq = alloc_ordered_workqueue("knpu-recovery", 0);
+	if (!kdev->recovery_wq)
+		return -ENOMEM;
+
+	return drmm_add_action_or_reset(&kdev->drm, knpu_reset_wq_fini, kdev->recovery_wq);
+}
+
+/* The PCI core is about to reset the function (FLR, e.g. from sysfs). */
+static void knpu_pci_reset_prepare(struct pci_dev *pdev)
+{
+	struct knpu_device *kdev = pci_get_drvdata(pdev);
+
+	mutex_lock(&kdev->reset_lock);
+	knpu_reset_coredump(kdev, "function reset");
+	knpu_hwq_stop_all(kdev);
+}
+
+static void knpu_pci_reset_done(struct pci_dev *pdev)
+{
+	struct knpu_device *kdev = pci_get_drvdata(pdev);
+
+	knpu_reset_recover(kdev, knpu_hw_reset(kdev));
+	mutex_unlock(&kdev->reset_lock);
+}
+
+static pci_ers_result_t knpu_pci_error_detected(struct pci_dev *pdev, pci_channel_state_t state)
+{
+	struct knpu_device *kdev = pci_get_drvdata(pdev);
+
+	if (state == pci_channel_io_perm_failure) {
+		guard(mutex)(&kdev->reset_lock);
+		knpu_device_lost(kdev);
+		return PCI_ERS_RESULT_DISCONNECT;
+	}
+
+	mutex_lock(&kdev->reset_lock);
+	knpu_hwq_stop_all(kdev);
+	return PCI_ERS_RESULT_NEED_RESET;
+}
+
+static pci_ers_result_t knpu_pci_slot_reset(struct pci_dev *pdev)
+{
+	struct knpu_device *kdev = pci_get_drvdata(pdev);
+	int ret;
+
+	pci_restore_state(pdev);
+	ret = knpu_hw_reset(kdev);
+	if (!ret)
+		ret = knpu_hw_check_alive(kdev);
+	if (ret) {
+		/* No resume() follows. */
+		knpu_reset_recover(kdev, ret);
+		mutex_unlock(&kdev->reset_lock);
+		return PCI_ERS_RESULT_DISCONNECT;
+	}
+
+	return PCI_ERS_RESULT_RECOVERED;
+}
+
+static void knpu_pci_resume(struct pci_dev *pdev)
+{
+	struct knpu_device *kdev = pci_get_drvdata(pdev);
+
+	knpu_reset_recover(kdev, 0);
+	mutex_unlock(&kdev->reset_lock);
+}
+
+const struct pci_error_handlers knpu_pci_err_handlers = {
+	.error_detected = knpu_pci_error_detected,
+	.slot_reset = knpu_pci_slot_reset,
+	.resume = knpu_pci_resume,
+	.reset_prepare = knpu_pci_reset_prepare,
+	.reset_done = knpu_pci_reset_done,
+};
