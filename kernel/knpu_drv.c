@@ -17,6 +17,7 @@
 #include <drm/drm_managed.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_devmem.h"
 #include "knpu_drv.h"
 #include "knpu_gem.h"
 #include "knpu_hw.h"
@@ -27,7 +28,8 @@ unsigned int knpu_job_timeout_ms = 10000;
 module_param_named(job_timeout_ms, knpu_job_timeout_ms, uint, 0444);
 MODULE_PARM_DESC(job_timeout_ms, "Time a job may run before its queue is reset and banned (ms)");
 
-#define KNPU_CAPS	(KNPU_CAP_SYNC_FILE | KNPU_CAP_TIMELINE_SYNCOBJ)
+#define KNPU_CAPS	(KNPU_CAP_USERPTR | KNPU_CAP_DMABUF | KNPU_CAP_SYNC_FILE | \
+			 KNPU_CAP_TIMELINE_SYNCOBJ)
 
 static int knpu_get_param_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
@@ -81,7 +83,7 @@ static int knpu_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 		args->value = info->dtypes;
 		break;
 	case KNPU_PARAM_CAPS:
-		args->value = KNPU_CAPS;
+		args->value = KNPU_CAPS | (kdev->devmem ? KNPU_CAP_DEVMEM : 0);
 		break;
 	case KNPU_PARAM_SERIAL:
 		args->value = info->serial;
@@ -142,7 +144,7 @@ static void knpu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
 	drm_printf(p, "drm-engine-npu:\t%llu ns\n",
 		   (u64)atomic64_read(&fpriv->ctx->busy_ns));
 	drm_printf(p, "drm-engine-capacity-npu:\t%u\n", fpriv->kdev->info.num_cores);
-	drm_show_memory_stats(p, file);
+	knpu_gem_show_memory_stats(p, file);
 }
 
 static const struct drm_ioctl_desc knpu_ioctls[] = {
@@ -178,6 +180,7 @@ static const struct drm_driver knpu_driver = {
 	.postclose = knpu_postclose,
 	.show_fdinfo = knpu_show_fdinfo,
 	.gem_create_object = knpu_gem_create_object,
+	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
 	.ioctls = knpu_ioctls,
 	.num_ioctls = ARRAY_SIZE(knpu_ioctls),
 	.fops = &knpu_fops,
@@ -237,6 +240,10 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	pci_set_master(pdev);
 
 	ret = knpu_hw_init(kdev);
+	if (ret)
+		return ret;
+
+	ret = knpu_devmem_init(kdev);
 	if (ret)
 		return ret;
 

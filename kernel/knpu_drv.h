@@ -20,6 +20,7 @@
 #define KNPU_DRIVER_MINOR	0
 
 struct knpu_context;
+struct knpu_devmem;
 struct knpu_hw_queue;
 
 /**
@@ -62,6 +63,7 @@ struct knpu_hw_info {
  * @asid_xa: the device address spaces in use, ASID -> &struct knpu_context
  * @fences_cpu: the completion fence slots of all hardware queues
  * @fences_dma: their bus address
+ * @devmem: the on-board memory allocator, NULL without device memory
  */
 struct knpu_device {
 	struct drm_device drm;
@@ -76,6 +78,8 @@ struct knpu_device {
 
 	__le64 *fences_cpu;
 	dma_addr_t fences_dma;
+
+	struct knpu_devmem *devmem;
 };
 
 /**
