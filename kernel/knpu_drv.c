@@ -17,6 +17,7 @@
 #include <drm/drm_managed.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_devmem.h"
 #include "knpu_drv.h"
 #include "knpu_gem.h"
 #include "knpu_hw.h"
@@ -34,7 +35,8 @@ MODULE_PARM_DESC(job_timeout_ms,
 /* Drops what finished jobs hold, away from the schedulers' workqueues. */
 struct workqueue_struct *knpu_cleanup_wq;
 
-#define KNPU_CAPS	(KNPU_CAP_SYNC_FILE | KNPU_CAP_TIMELINE_SYNCOBJ)
+#define KNPU_CAPS	(KNPU_CAP_USERPTR | KNPU_CAP_DMABUF | KNPU_CAP_SYNC_FILE | \
+			 KNPU_CAP_TIMELINE_SYNCOBJ)
 
 static int knpu_get_param_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
@@ -88,7 +90,7 @@ static int knpu_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 		args->value = info->dtypes;
 		break;
 	case KNPU_PARAM_CAPS:
-		args->value = KNPU_CAPS;
+		args->value = KNPU_CAPS | (kdev->devmem ? KNPU_CAP_DEVMEM : 0);
 		break;
 	case KNPU_PARAM_SERIAL:
 		args->value = info->serial;
@@ -150,7 +152,7 @@ static void knpu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
 	drm_printf(p, "drm-engine-npu:\t%llu ns\n",
 		   (u64)atomic64_read(&fpriv->ctx->busy_ns));
 	drm_printf(p, "drm-engine-capacity-npu:\t%u\n", fpriv->kdev->info.num_cores);
-	drm_show_memory_stats(p, file);
+	knpu_gem_show_memory_stats(p, file);
 }
 
 typedef int (*knpu_ioctl_t)(struct drm_device *dev, void *data, struct drm_file *file);
@@ -240,19 +242,6 @@ static const struct drm_ioctl_desc knpu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_STATUS, knpu_ioctl_queue_status, 0),
 };
 
-/* dma-buf sharing is not supported yet: KNPU_CAP_DMABUF is clear. */
-static int knpu_prime_handle_to_fd(struct drm_device *dev, struct drm_file *file,
-				   u32 handle, u32 flags, int *prime_fd)
-{
-	return -EOPNOTSUPP;
-}
-
-static int knpu_prime_fd_to_handle(struct drm_device *dev, struct drm_file *file,
-				   int prime_fd, u32 *handle)
-{
-	return -EOPNOTSUPP;
-}
-
 static const struct file_operations knpu_fops = {
 	.owner = THIS_MODULE,
 	.open = accel_open,
@@ -274,8 +263,7 @@ static const struct drm_driver knpu_driver = {
 	.postclose = knpu_postclose,
 	.show_fdinfo = knpu_show_fdinfo,
 	.gem_create_object = knpu_gem_create_object,
-	.prime_handle_to_fd = knpu_prime_handle_to_fd,
-	.prime_fd_to_handle = knpu_prime_fd_to_handle,
+	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
 	.ioctls = knpu_ioctls,
 	.num_ioctls = ARRAY_SIZE(knpu_ioctls),
 	.fops = &knpu_fops,
@@ -339,6 +327,10 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return ret;
 
 	ret = knpu_reset_init(kdev);
+	if (ret)
+		return ret;
+
+	ret = knpu_devmem_init(kdev);
 	if (ret)
 		return ret;
 

@@ -22,6 +22,7 @@
 #define KNPU_DRIVER_MINOR	0
 
 struct knpu_context;
+struct knpu_devmem;
 struct knpu_hw_queue;
 
 /**
@@ -69,6 +70,7 @@ struct knpu_hw_info {
  * @reset_lock: serialises device resets (the driver's and the PCI core's)
  * @reset_count: device resets since probe
  * @lost: the device could not be recovered; every ioctl fails with -ENODEV
+ * @devmem: the on-board memory allocator, NULL without device memory
  */
 struct knpu_device {
 	struct drm_device drm;
@@ -90,6 +92,7 @@ struct knpu_device {
 	struct mutex reset_lock;
 	atomic_t reset_count;
 	bool lost;
+	struct knpu_devmem *devmem;
 };
 
 /* Hangs a file's jobs may cause before the file may submit no more. */

@@ -2,18 +2,26 @@
 /*
  * Copyright (C) 2026 The knpu authors
  *
- * Buffer objects: shmem-backed GEM objects, pinned and mapped into the
- * creating file's device address space for their whole life.
+ * Buffer objects: host memory (shmem, pinned for the buffer's life, or
+ * imported from a dma-buf), device memory (knpu_devmem.c) and process memory
+ * (knpu_userptr.c). A buffer is mapped into the device address space of each
+ * file that has a handle to it (the creator's, and an importer's), at a VA
+ * of its own in each.
  */
 
 #include <linux/cleanup.h>
+#include <linux/dma-resv.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 
 #include <drm/drm_file.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_prime.h>
+#include <drm/drm_print.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_devmem.h"
 #include "knpu_drv.h"
 #include "knpu_gem.h"
 #include "knpu_mmu.h"
@@ -26,36 +34,276 @@
  */
 #define KNPU_BO_GUARD_SIZE	KNPU_PAGE_SIZE
 
-static void knpu_bo_free(struct drm_gem_object *obj)
+static unsigned int knpu_pinned_limit_mb;
+module_param_named(pinned_limit_mb, knpu_pinned_limit_mb, uint, 0644);
+MODULE_PARM_DESC(pinned_limit_mb,
+		 "Host memory the buffers of one open file may pin, MiB (0: no limit)");
+
+/**
+ * knpu_context_pin() - charge pinned host memory to an address space
+ * @ctx: the address space of the file that creates the buffer
+ * @bytes: how much the buffer pins
+ *
+ * Return: 0, or -ENOMEM when the file would pin more than pinned_limit_mb.
+ */
+int knpu_context_pin(struct knpu_context *ctx, u64 bytes)
+{
+	u64 limit = (u64)READ_ONCE(knpu_pinned_limit_mb) * SZ_1M;
+
+	if (atomic64_add_return(bytes, &ctx->pinned_bytes) > limit && limit) {
+		atomic64_sub(bytes, &ctx->pinned_bytes);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void knpu_context_unpin(struct knpu_context *ctx, u64 bytes)
+{
+	atomic64_sub(bytes, &ctx->pinned_bytes);
+}
+
+void knpu_bo_init(struct knpu_bo *bo, enum knpu_bo_type type, u32 flags)
+{
+	bo->type = type;
+	bo->flags = flags;
+	mutex_init(&bo->vas_lock);
+	INIT_LIST_HEAD(&bo->vas);
+	INIT_LIST_HEAD(&bo->blocks);
+}
+
+static void knpu_bo_unmap(struct knpu_bo *bo, struct knpu_bo_va *bva)
+{
+	struct knpu_context *ctx = bva->ctx;
+
+	lockdep_assert_held(&bo->vas_lock);
+
+	scoped_guard(mutex, &ctx->lock) {
+		knpu_context_unmap_locked(ctx, bva->node.start, bo->base.base.size);
+		drm_mm_remove_node(&bva->node);
+	}
+	list_del(&bva->link);
+	knpu_context_put(ctx);
+	kfree(bva);
+}
+
+/**
+ * knpu_bo_fini() - unmap a buffer everywhere and drop its pinned charge
+ * @bo: the buffer, being freed
+ */
+void knpu_bo_fini(struct knpu_bo *bo)
+{
+	struct knpu_bo_va *bva, *next;
+
+	scoped_guard(mutex, &bo->vas_lock) {
+		list_for_each_entry_safe(bva, next, &bo->vas, link)
+			knpu_bo_unmap(bo, bva);
+	}
+	mutex_destroy(&bo->vas_lock);
+
+	if (bo->owner) {
+		knpu_context_unpin(bo->owner, bo->base.base.size);
+		knpu_context_put(bo->owner);
+	}
+}
+
+static struct knpu_bo_va *knpu_bo_find_va(struct knpu_bo *bo, struct knpu_context *ctx)
+{
+	struct knpu_bo_va *bva;
+
+	lockdep_assert_held(&bo->vas_lock);
+
+	list_for_each_entry(bva, &bo->vas, link) {
+		if (bva->ctx == ctx)
+			return bva;
+	}
+	return NULL;
+}
+
+/**
+ * knpu_bo_va() - a buffer's device VA in an address space
+ * @obj: the buffer
+ * @ctx: the address space
+ *
+ * Return: the VA, or 0 when the buffer is not mapped in @ctx.
+ */
+u64 knpu_bo_va(struct drm_gem_object *obj, struct knpu_context *ctx)
 {
 	struct knpu_bo *bo = to_knpu_bo(obj);
-	struct knpu_context *ctx = bo->ctx;
+	struct knpu_bo_va *bva;
 
-	if (ctx) {
-		scoped_guard(mutex, &ctx->lock) {
-			knpu_context_unmap_locked(ctx, bo->va.start, obj->size);
-			drm_mm_remove_node(&bo->va);
-		}
-		knpu_context_put(ctx);
+	guard(mutex)(&bo->vas_lock);
+	bva = knpu_bo_find_va(bo, ctx);
+	return bva ? bva->node.start : 0;
+}
+
+/**
+ * knpu_bo_is_mapped() - whether a job of @ctx may use a buffer
+ * @obj: the buffer
+ * @ctx: the address space of the job
+ *
+ * Return: true when @obj is mapped in @ctx.
+ */
+bool knpu_bo_is_mapped(struct drm_gem_object *obj, struct knpu_context *ctx)
+{
+	return knpu_bo_va(obj, ctx);
+}
+
+static int knpu_bo_map_pages_locked(struct knpu_bo *bo, struct knpu_context *ctx,
+				    u64 va, struct sg_table *sgt)
+{
+	u64 prot = knpu_pte_prot(bo->flags & KNPU_BO_DEV_READONLY);
+
+	lockdep_assert_held(&ctx->lock);
+
+	if (bo->type == KNPU_BO_TYPE_DEVMEM)
+		return knpu_devmem_map_locked(bo, ctx, va, prot);
+	return knpu_context_map_locked(ctx, va, sgt, prot);
+}
+
+static struct knpu_bo_va *knpu_bo_map(struct knpu_bo *bo, struct knpu_context *ctx)
+{
+	u64 size = bo->base.base.size;
+	struct sg_table *sgt = NULL;
+	struct knpu_bo_va *bva;
+	int ret;
+
+	lockdep_assert_held(&bo->vas_lock);
+
+	if (bo->type == KNPU_BO_TYPE_SHMEM) {
+		sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
+		if (IS_ERR(sgt))
+			return ERR_CAST(sgt);
+	} else if (bo->type == KNPU_BO_TYPE_USERPTR) {
+		sgt = &bo->sgt;
 	}
 
+	bva = kzalloc(sizeof(*bva), GFP_KERNEL);
+	if (!bva)
+		return ERR_PTR(-ENOMEM);
+
+	scoped_guard(mutex, &ctx->lock) {
+		ret = drm_mm_insert_node_in_range(&ctx->mm, &bva->node,
+						  size + KNPU_BO_GUARD_SIZE,
+						  size >= KNPU_BLOCK_SIZE ?
+						  KNPU_BLOCK_SIZE : KNPU_PAGE_SIZE,
+						  0, KNPU_VA_START,
+						  KNPU_VA_START + KNPU_VA_SIZE,
+						  DRM_MM_INSERT_BEST);
+		if (!ret) {
+			ret = knpu_bo_map_pages_locked(bo, ctx, bva->node.start, sgt);
+			if (ret)
+				drm_mm_remove_node(&bva->node);
+		}
+	}
+	if (ret) {
+		kfree(bva);
+		return ERR_PTR(ret);
+	}
+
+	bva->ctx = knpu_context_get(ctx);
+	list_add_tail(&bva->link, &bo->vas);
+	return bva;
+}
+
+/**
+ * knpu_bo_open() - map a buffer into the address space of a new handle's file
+ * @obj: the buffer
+ * @file: the file that got a handle to it
+ *
+ * Return: 0 or a negative errno, which fails the handle's creation.
+ */
+int knpu_bo_open(struct drm_gem_object *obj, struct drm_file *file)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+	struct knpu_bo *bo = to_knpu_bo(obj);
+	struct knpu_bo_va *bva;
+
+	guard(mutex)(&bo->vas_lock);
+
+	bva = knpu_bo_find_va(bo, fpriv->ctx);
+	if (!bva) {
+		bva = knpu_bo_map(bo, fpriv->ctx);
+		if (IS_ERR(bva))
+			return PTR_ERR(bva);
+	}
+	bva->handles++;
+	return 0;
+}
+
+/**
+ * knpu_bo_close() - a handle of a buffer is going away
+ * @obj: the buffer
+ * @file: the file the handle was in
+ *
+ * The file's last handle unmaps the buffer from the file's address space,
+ * unless a job may still use it there: a job holds the buffer, not a
+ * handle, so then the mapping stays until the buffer is freed.
+ */
+void knpu_bo_close(struct drm_gem_object *obj, struct drm_file *file)
+{
+	struct knpu_file_priv *fpriv = file->driver_priv;
+	struct knpu_bo *bo = to_knpu_bo(obj);
+	struct knpu_bo_va *bva;
+
+	guard(mutex)(&bo->vas_lock);
+
+	bva = knpu_bo_find_va(bo, fpriv->ctx);
+	if (drm_WARN_ON(obj->dev, !bva || !bva->handles))
+		return;
+	if (--bva->handles)
+		return;
+	if (dma_resv_test_signaled(obj->resv, DMA_RESV_USAGE_BOOKKEEP))
+		knpu_bo_unmap(bo, bva);
+}
+
+enum drm_gem_object_status knpu_bo_status(struct drm_gem_object *obj)
+{
+	/* Every kind of buffer holds its memory from creation to free. */
+	return DRM_GEM_OBJECT_RESIDENT;
+}
+
+/**
+ * knpu_bo_prime_export() - export a buffer as a dma-buf
+ * @obj: the buffer
+ * @flags: the dma-buf file's flags
+ *
+ * Only host-memory buffers can be shared: device memory would need PCIe
+ * peer-to-peer, and a userptr buffer's pages belong to its process.
+ *
+ * Return: the dma-buf, or ERR_PTR(-EOPNOTSUPP) for other buffers.
+ */
+struct dma_buf *knpu_bo_prime_export(struct drm_gem_object *obj, int flags)
+{
+	if (to_knpu_bo(obj)->type != KNPU_BO_TYPE_SHMEM)
+		return ERR_PTR(-EOPNOTSUPP);
+	return drm_gem_prime_export(obj, flags);
+}
+
+static void knpu_shmem_bo_free(struct drm_gem_object *obj)
+{
+	struct knpu_bo *bo = to_knpu_bo(obj);
+
+	knpu_bo_fini(bo);
 	drm_gem_shmem_free(&bo->base);
 }
 
-static enum drm_gem_object_status knpu_bo_status(struct drm_gem_object *obj)
-{
-	/* Pages are pinned from creation to free. */
-	return to_knpu_bo(obj)->ctx ? DRM_GEM_OBJECT_RESIDENT : 0;
-}
-
 static const struct drm_gem_object_funcs knpu_gem_funcs = {
-	.free = knpu_bo_free,
+	.free = knpu_shmem_bo_free,
+	.open = knpu_bo_open,
+	.close = knpu_bo_close,
 	.print_info = drm_gem_shmem_object_print_info,
+	.export = knpu_bo_prime_export,
+	.pin = drm_gem_shmem_object_pin,
+	.unpin = drm_gem_shmem_object_unpin,
+	.get_sg_table = drm_gem_shmem_object_get_sg_table,
+	.vmap = drm_gem_shmem_object_vmap,
+	.vunmap = drm_gem_shmem_object_vunmap,
 	.mmap = drm_gem_shmem_object_mmap,
 	.status = knpu_bo_status,
 	.vm_ops = &drm_gem_shmem_vm_ops,
 };
 
+/* Host-memory buffers, created here or by a dma-buf import. */
 struct drm_gem_object *knpu_gem_create_object(struct drm_device *dev, size_t size)
 {
 	struct knpu_bo *bo;
@@ -64,6 +312,7 @@ struct drm_gem_object *knpu_gem_create_object(struct drm_device *dev, size_t siz
 	if (!bo)
 		return ERR_PTR(-ENOMEM);
 
+	knpu_bo_init(bo, KNPU_BO_TYPE_SHMEM, 0);
 	bo->base.base.funcs = &knpu_gem_funcs;
 	/* The device snoops host memory: CPU mappings stay cached. */
 	bo->base.map_wc = false;
@@ -71,78 +320,71 @@ struct drm_gem_object *knpu_gem_create_object(struct drm_device *dev, size_t siz
 	return &bo->base.base;
 }
 
-static int knpu_bo_map(struct knpu_bo *bo, struct knpu_context *ctx)
+static struct knpu_bo *knpu_shmem_bo_create(struct drm_device *dev,
+					    struct knpu_context *owner, u64 size, u32 flags)
 {
-	size_t size = bo->base.base.size;
+	struct drm_gem_shmem_object *shmem;
 	struct sg_table *sgt;
+	struct knpu_bo *bo;
 	int ret;
 
-	sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
-	if (IS_ERR(sgt))
-		return PTR_ERR(sgt);
+	/* Pinned for its whole life: a buffer larger than RAM cannot be. */
+	if (size > (u64)totalram_pages() << PAGE_SHIFT)
+		return ERR_PTR(-ENOMEM);
 
-	scoped_guard(mutex, &ctx->lock) {
-		ret = drm_mm_insert_node_in_range(&ctx->mm, &bo->va,
-						  size + KNPU_BO_GUARD_SIZE,
-						  size >= KNPU_BLOCK_SIZE ?
-						  KNPU_BLOCK_SIZE : KNPU_PAGE_SIZE,
-						  0, KNPU_VA_START,
-						  KNPU_VA_START + KNPU_VA_SIZE,
-						  DRM_MM_INSERT_BEST);
-		if (ret)
-			return ret;
+	shmem = drm_gem_shmem_create(dev, size);
+	if (IS_ERR(shmem))
+		return ERR_CAST(shmem);
 
-		ret = knpu_context_map_locked(ctx, bo->va.start, sgt,
-					      knpu_pte_prot(bo->flags & KNPU_BO_DEV_READONLY));
-		if (ret) {
-			drm_mm_remove_node(&bo->va);
-			return ret;
-		}
+	bo = to_knpu_bo(&shmem->base);
+	bo->flags = flags;
+
+	ret = knpu_context_pin(owner, size);
+	if (ret)
+		goto err_put;
+	bo->owner = knpu_context_get(owner);
+
+	sgt = drm_gem_shmem_get_pages_sgt(shmem);
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto err_put;
 	}
 
-	bo->ctx = knpu_context_get(ctx);
-	return 0;
+	return bo;
+
+err_put:
+	drm_gem_object_put(&shmem->base);
+	return ERR_PTR(ret);
 }
 
 int knpu_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
 	struct knpu_file_priv *fpriv = file->driver_priv;
 	struct drm_knpu_bo_create *args = data;
-	struct drm_gem_shmem_object *shmem;
+	u64 size = PAGE_ALIGN(args->size);
 	struct knpu_bo *bo;
 	int ret;
 
 	if (args->flags & ~KNPU_BO_FLAGS)
 		return -EINVAL;
-	if (args->flags & KNPU_BO_DEVMEM)
-		return -EOPNOTSUPP;
-	if (!args->size)
+	if (!args->size || !size)
 		return -EINVAL;
-	if (args->size > KNPU_VA_SIZE)
+	if (size > KNPU_VA_SIZE)
 		return -ENOSPC;
-	/* Pinned for its whole life: a buffer larger than RAM cannot be. */
-	if (args->size > (u64)totalram_pages() << PAGE_SHIFT)
-		return -ENOMEM;
 
-	shmem = drm_gem_shmem_create(dev, PAGE_ALIGN(args->size));
-	if (IS_ERR(shmem))
-		return PTR_ERR(shmem);
+	if (args->flags & KNPU_BO_DEVMEM)
+		bo = knpu_devmem_bo_create(fpriv->kdev, size, args->flags);
+	else
+		bo = knpu_shmem_bo_create(dev, fpriv->ctx, size, args->flags);
+	if (IS_ERR(bo))
+		return PTR_ERR(bo);
 
-	bo = to_knpu_bo(&shmem->base);
-	bo->flags = args->flags;
+	/* Maps it into the file's address space (knpu_bo_open()). */
+	ret = drm_gem_handle_create(file, &bo->base.base, &args->handle);
+	if (!ret)
+		args->va = knpu_bo_va(&bo->base.base, fpriv->ctx);
 
-	ret = knpu_bo_map(bo, fpriv->ctx);
-	if (ret)
-		goto out_put;
-
-	ret = drm_gem_handle_create(file, &shmem->base, &args->handle);
-	if (ret)
-		goto out_put;
-
-	args->va = bo->va.start;
-
-out_put:
-	drm_gem_object_put(&shmem->base);
+	drm_gem_object_put(&bo->base.base);
 	return ret;
 }
 
@@ -151,29 +393,54 @@ int knpu_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 	struct knpu_file_priv *fpriv = file->driver_priv;
 	struct drm_knpu_bo_info *args = data;
 	struct drm_gem_object *obj;
-	struct knpu_bo *bo;
 	int ret;
 
 	obj = drm_gem_object_lookup(file, args->handle);
 	if (!obj)
 		return -ENOENT;
 
-	bo = to_knpu_bo(obj);
 	ret = drm_gem_create_mmap_offset(obj);
 	if (!ret) {
-		args->flags = bo->flags;
+		args->flags = to_knpu_bo(obj)->flags;
 		args->size = obj->size;
 		args->mmap_offset = drm_vma_node_offset_addr(&obj->vma_node);
-		/* A buffer has a VA only in the address space of its creator. */
-		args->va = bo->ctx == fpriv->ctx ? bo->va.start : 0;
+		args->va = knpu_bo_va(obj, fpriv->ctx);
 	}
 
 	drm_gem_object_put(obj);
 	return ret;
 }
 
-int knpu_bo_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+/**
+ * knpu_gem_show_memory_stats() - fdinfo memory keys of a file, per region
+ * @p: the fdinfo printer
+ * @file: the file
+ *
+ * Like drm_show_memory_stats(), with the regions "system" (host memory,
+ * including userptr and imported buffers) and "device" (device memory).
+ * Every buffer is resident; it is active while a job uses it.
+ */
+void knpu_gem_show_memory_stats(struct drm_printer *p, struct drm_file *file)
 {
-	/* KNPU_CAP_USERPTR is not advertised. */
-	return -EOPNOTSUPP;
+	struct drm_memory_stats system = {}, device = {};
+	struct drm_gem_object *obj;
+	int id;
+
+	spin_lock(&file->table_lock);
+	idr_for_each_entry(&file->object_idr, obj, id) {
+		struct drm_memory_stats *stats = to_knpu_bo(obj)->type == KNPU_BO_TYPE_DEVMEM ?
+						 &device : &system;
+
+		if (drm_gem_object_is_shared_for_memory_stats(obj))
+			stats->shared += obj->size;
+		else
+			stats->private += obj->size;
+		stats->resident += obj->size;
+		if (!dma_resv_test_signaled(obj->resv, DMA_RESV_USAGE_BOOKKEEP))
+			stats->active += obj->size;
+	}
+	spin_unlock(&file->table_lock);
+
+	drm_print_memory_stats(p, &system, DRM_GEM_OBJECT_RESIDENT, "system");
+	drm_print_memory_stats(p, &device, DRM_GEM_OBJECT_RESIDENT, "device");
 }

@@ -3,10 +3,14 @@
  * Copyright (C) 2026 The knpu authors
  *
  * Device address spaces: one per open file, each with its own ASID and a
- * four-level page table in coherent host memory (hw-spec 6).
+ * four-level page table in coherent host memory (hw-spec 6). Ranges are
+ * mapped with 2 MiB block entries where the VA and the target are both
+ * 2 MiB aligned, 4 KiB pages elsewhere; a table that becomes empty is freed
+ * after the TLB invalidation that makes the device forget it.
  */
 
 #include <linux/dma-mapping.h>
+#include <linux/list.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
@@ -15,14 +19,17 @@
 #include "knpu_hw.h"
 #include "knpu_mmu.h"
 
-static int knpu_pt_init(struct knpu_device *kdev, struct knpu_pt *pt, bool leaf)
+#define KNPU_PT_LEVEL_BLOCK	(KNPU_PT_LEVELS - 2)
+#define KNPU_PT_LEVEL_PAGE	(KNPU_PT_LEVELS - 1)
+
+static int knpu_pt_init(struct knpu_device *kdev, struct knpu_pt *pt, unsigned int level)
 {
 	pt->entries = dma_alloc_coherent(kdev->drm.dev, KNPU_PT_SIZE, &pt->dma,
 					 GFP_KERNEL);
 	if (!pt->entries)
 		return -ENOMEM;
 
-	if (leaf)
+	if (level == KNPU_PT_LEVEL_PAGE)
 		return 0;
 
 	pt->children = kcalloc(KNPU_PT_ENTRIES, sizeof(*pt->children), GFP_KERNEL);
@@ -34,6 +41,7 @@ static int knpu_pt_init(struct knpu_device *kdev, struct knpu_pt *pt, bool leaf)
 	return 0;
 }
 
+/* Frees what @pt holds and every table below it; the device must not walk them. */
 static void knpu_pt_fini(struct knpu_device *kdev, struct knpu_pt *pt)
 {
 	unsigned int i;
@@ -50,44 +58,114 @@ static void knpu_pt_fini(struct knpu_device *kdev, struct knpu_pt *pt)
 	dma_free_coherent(kdev->drm.dev, KNPU_PT_SIZE, pt->entries, pt->dma);
 }
 
+static void knpu_pt_set(struct knpu_pt *pt, unsigned int idx, u64 pte)
+{
+	WRITE_ONCE(pt->entries[idx], cpu_to_le64(pte));
+	pt->used++;
+}
+
+static void knpu_pt_clear(struct knpu_pt *pt, unsigned int idx)
+{
+	WRITE_ONCE(pt->entries[idx], 0);
+	pt->used--;
+}
+
 /*
- * The level-3 table that maps @va, created on the way down when @alloc.
- * Returns NULL when it does not exist and !@alloc.
+ * The table at @level whose entry maps @va, with the tables above it created
+ * on the way down. A valid leaf where a table is needed means the VA range
+ * was already mapped: -EEXIST.
  */
-static struct knpu_pt *knpu_pt_walk_locked(struct knpu_context *ctx, u64 va,
-					   bool alloc)
+static struct knpu_pt *knpu_pt_walk_alloc_locked(struct knpu_context *ctx, u64 va,
+						 unsigned int level)
 {
 	struct knpu_pt *pt = &ctx->root;
-	unsigned int level;
+	unsigned int l;
 
 	lockdep_assert_held(&ctx->lock);
 
-	for (level = 0; level < KNPU_PT_LEVELS - 1; level++) {
-		unsigned int idx = knpu_va_index(va, level);
+	for (l = 0; l < level; l++) {
+		unsigned int idx = knpu_va_index(va, l);
 		struct knpu_pt *child = pt->children[idx];
-		int ret;
 
 		if (!child) {
-			if (!alloc)
-				return NULL;
+			if (drm_WARN_ON(&ctx->kdev->drm, pt->entries[idx]))
+				return ERR_PTR(-EEXIST);
 
 			child = kzalloc(sizeof(*child), GFP_KERNEL);
 			if (!child)
 				return ERR_PTR(-ENOMEM);
-
-			ret = knpu_pt_init(ctx->kdev, child, level + 1 == KNPU_PT_LEVELS - 1);
-			if (ret) {
+			if (knpu_pt_init(ctx->kdev, child, l + 1)) {
 				kfree(child);
-				return ERR_PTR(ret);
+				return ERR_PTR(-ENOMEM);
 			}
 
 			pt->children[idx] = child;
-			WRITE_ONCE(pt->entries[idx], cpu_to_le64(knpu_pte_table(child->dma)));
+			knpu_pt_set(pt, idx, knpu_pte_table(child->dma));
 		}
 		pt = child;
 	}
 
 	return pt;
+}
+
+/* Maps [@va, @va + @size) to [@addr, ...); no unwinding on failure. */
+static int knpu_context_map_contiguous_locked(struct knpu_context *ctx, u64 va,
+					      u64 addr, u64 size, u64 prot)
+{
+	bool large_pages = ctx->kdev->info.features & KNPU_FEATURE_LARGE_PAGES;
+	u64 done = 0;
+
+	while (done < size) {
+		u64 leaf = knpu_mmu_leaf_size(va + done, addr + done, size - done, large_pages);
+		unsigned int level = leaf == KNPU_BLOCK_SIZE ? KNPU_PT_LEVEL_BLOCK :
+							       KNPU_PT_LEVEL_PAGE;
+		struct knpu_pt *pt = knpu_pt_walk_alloc_locked(ctx, va + done, level);
+
+		if (IS_ERR(pt))
+			return PTR_ERR(pt);
+
+		/* Fill this table while the leaf size stays the same. */
+		do {
+			unsigned int idx = knpu_va_index(va + done, level);
+
+			if (drm_WARN_ON(&ctx->kdev->drm, pt->entries[idx]))
+				return -EEXIST;
+			knpu_pt_set(pt, idx, leaf == KNPU_BLOCK_SIZE ?
+					     knpu_pte_block(addr + done, prot) :
+					     knpu_pte_page(addr + done, prot));
+			done += leaf;
+		} while (done < size && knpu_va_index(va + done, level) &&
+			 knpu_mmu_leaf_size(va + done, addr + done, size - done,
+					    large_pages) == leaf);
+	}
+
+	return 0;
+}
+
+/**
+ * knpu_context_map_range_locked() - map a contiguous range at a device VA
+ * @ctx: the address space
+ * @va: where, page aligned, in a range reserved in @ctx->mm
+ * @addr: bus address, or device-memory offset with %KNPU_PTE_DEVMEM in @prot
+ * @size: bytes, page aligned
+ * @prot: leaf permission bits, see knpu_pte_prot(), and %KNPU_PTE_DEVMEM
+ *
+ * New entries need no TLB invalidation (hw-spec 6.3). On failure what was
+ * mapped of the range is unmapped again.
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int knpu_context_map_range_locked(struct knpu_context *ctx, u64 va, u64 addr,
+				  u64 size, u64 prot)
+{
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+
+	ret = knpu_context_map_contiguous_locked(ctx, va, addr, size, prot);
+	if (ret)
+		knpu_context_unmap_locked(ctx, va, size);
+	return ret;
 }
 
 /**
@@ -97,6 +175,7 @@ static struct knpu_pt *knpu_pt_walk_locked(struct knpu_context *ctx, u64 va,
  * @sgt: the pages, DMA-mapped for the device
  * @prot: leaf permission bits, see knpu_pte_prot()
  *
+ * Each DMA segment is mapped with the largest leaves its alignment allows.
  * New entries need no TLB invalidation (hw-spec 6.3). On failure the pages
  * mapped so far are unmapped again.
  *
@@ -105,40 +184,78 @@ static struct knpu_pt *knpu_pt_walk_locked(struct knpu_context *ctx, u64 va,
 int knpu_context_map_locked(struct knpu_context *ctx, u64 va,
 			    struct sg_table *sgt, u64 prot)
 {
-	struct sg_dma_page_iter iter;
+	struct scatterlist *sg;
 	u64 cur = va;
+	unsigned int i;
+	int ret;
 
 	lockdep_assert_held(&ctx->lock);
 
-	for_each_sgtable_dma_page(sgt, &iter, 0) {
-		struct knpu_pt *pt = knpu_pt_walk_locked(ctx, cur, true);
-
-		if (IS_ERR(pt)) {
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		ret = knpu_context_map_contiguous_locked(ctx, cur, sg_dma_address(sg),
+							 sg_dma_len(sg), prot);
+		cur += sg_dma_len(sg);
+		if (ret) {
 			knpu_context_unmap_locked(ctx, va, cur - va);
-			return PTR_ERR(pt);
+			return ret;
 		}
-
-		WRITE_ONCE(pt->entries[knpu_va_index(cur, KNPU_PT_LEVELS - 1)],
-			   cpu_to_le64(knpu_pte_page(sg_page_iter_dma_address(&iter), prot)));
-		cur += KNPU_PAGE_SIZE;
 	}
 
 	return 0;
+}
+
+/* VA span one entry of a level-@level table covers. */
+static u64 knpu_pt_entry_span(unsigned int level)
+{
+	return BIT_ULL(KNPU_PT_SHIFT_L3 +
+		       KNPU_PT_BITS_PER_LEVEL * (KNPU_PT_LEVELS - 1 - level));
+}
+
+/*
+ * Clears the leaves of [@va, @end) under @pt (a level-@level table) and
+ * moves the tables that become empty to @empty, detached from their parent.
+ */
+static void knpu_pt_unmap(struct knpu_context *ctx, struct knpu_pt *pt,
+			  unsigned int level, u64 va, u64 end,
+			  struct list_head *empty)
+{
+	u64 span = knpu_pt_entry_span(level);
+
+	while (va < end) {
+		unsigned int idx = knpu_va_index(va, level);
+		u64 next = min(round_down(va, span) + span, end);
+		struct knpu_pt *child = pt->children ? pt->children[idx] : NULL;
+
+		if (child) {
+			knpu_pt_unmap(ctx, child, level + 1, va, next, empty);
+			if (!child->used) {
+				pt->children[idx] = NULL;
+				knpu_pt_clear(pt, idx);
+				list_add(&child->free_link, empty);
+			}
+		} else if (pt->entries[idx]) {
+			/* A leaf: ranges are mapped and unmapped whole. */
+			drm_WARN_ON(&ctx->kdev->drm, !IS_ALIGNED(va, span) || next - va != span);
+			knpu_pt_clear(pt, idx);
+		}
+		va = next;
+	}
 }
 
 /**
  * knpu_context_unmap_locked() - remove the mappings of a VA range
  * @ctx: the address space
  * @va: start, page aligned
- * @size: bytes, page aligned
+ * @size: bytes, page aligned; covers whole ranges mapped before
  *
  * Invalidates the device TLB for @ctx before returning, so the pages can be
- * freed afterwards. Page tables stay allocated until the context goes.
+ * freed afterwards; page tables left empty are freed after the invalidation.
  */
 void knpu_context_unmap_locked(struct knpu_context *ctx, u64 va, u64 size)
 {
 	struct knpu_device *kdev = ctx->kdev;
-	u64 cur;
+	struct knpu_pt *pt, *next;
+	LIST_HEAD(empty);
 	int idx;
 
 	lockdep_assert_held(&ctx->lock);
@@ -146,16 +263,17 @@ void knpu_context_unmap_locked(struct knpu_context *ctx, u64 va, u64 size)
 	if (!size)
 		return;
 
-	for (cur = va; cur < va + size; cur += KNPU_PAGE_SIZE) {
-		struct knpu_pt *pt = knpu_pt_walk_locked(ctx, cur, false);
+	knpu_pt_unmap(ctx, &ctx->root, 0, va, va + size, &empty);
 
-		if (pt)
-			WRITE_ONCE(pt->entries[knpu_va_index(cur, KNPU_PT_LEVELS - 1)], 0);
-	}
-
+	/* A device that is gone was reset first: it walks nothing any more. */
 	if (drm_dev_enter(&kdev->drm, &idx)) {
 		knpu_hw_tlb_invalidate(kdev, ctx->asid);
 		drm_dev_exit(idx);
+	}
+
+	list_for_each_entry_safe(pt, next, &empty, free_link) {
+		knpu_pt_fini(kdev, pt);
+		kfree(pt);
 	}
 }
 
@@ -180,7 +298,7 @@ struct knpu_context *knpu_context_create(struct knpu_device *kdev)
 	mutex_init(&ctx->lock);
 	drm_mm_init(&ctx->mm, KNPU_VA_START, KNPU_VA_SIZE);
 
-	ret = knpu_pt_init(kdev, &ctx->root, false);
+	ret = knpu_pt_init(kdev, &ctx->root, 0);
 	if (ret)
 		goto err_free;
 
@@ -221,6 +339,9 @@ void knpu_context_release(struct kref *ref)
 	}
 	xa_erase(&kdev->asid_xa, ctx->asid);
 
+	/* Every buffer unmapped itself: only the root is left. */
+	drm_WARN_ON(&kdev->drm, ctx->root.used);
+	drm_WARN_ON(&kdev->drm, atomic64_read(&ctx->pinned_bytes));
 	knpu_pt_fini(kdev, &ctx->root);
 	drm_mm_takedown(&ctx->mm);
 	mutex_destroy(&ctx->lock);

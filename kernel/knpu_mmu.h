@@ -6,8 +6,10 @@
 #ifndef __KNPU_MMU_H__
 #define __KNPU_MMU_H__
 
+#include <linux/atomic.h>
 #include <linux/bitfield.h>
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/sizes.h>
 
@@ -29,11 +31,15 @@
  * @entries: the 512 entries, in coherent DMA memory the device walks
  * @dma: bus address of @entries
  * @children: the next-level tables, NULL for a level-3 table
+ * @used: valid entries in @entries; the table is freed when it drops to 0
+ * @free_link: on the list of tables to free once the TLB forgot them
  */
 struct knpu_pt {
 	__le64 *entries;
 	dma_addr_t dma;
 	struct knpu_pt **children;
+	unsigned int used;
+	struct list_head free_link;
 };
 
 /**
@@ -45,6 +51,7 @@ struct knpu_pt {
  * @mm: allocator of device VAs in [%KNPU_VA_START, %KNPU_VA_START + %KNPU_VA_SIZE)
  * @root: the level-0 page table
  * @busy_ns: time the device spent on this context's jobs, for fdinfo
+ * @pinned_bytes: host memory the file's buffers pin, see knpu_context_pin()
  */
 struct knpu_context {
 	struct kref ref;
@@ -55,6 +62,7 @@ struct knpu_context {
 	struct drm_mm mm;
 	struct knpu_pt root;
 	atomic64_t busy_ns;
+	atomic64_t pinned_bytes;
 };
 
 /* Index into the level-@level table (0 is the root) for @va. */
@@ -92,6 +100,19 @@ static inline u64 knpu_pte_block(dma_addr_t addr, u64 prot)
 	return knpu_pte_page(addr, prot) | KNPU_PTE_BLOCK;
 }
 
+/*
+ * The leaf to map @va to @addr with when @remaining bytes are left: a 2 MiB
+ * block when the device has large pages and both are 2 MiB aligned with a
+ * whole block left, else a 4 KiB page.
+ */
+static inline u64 knpu_mmu_leaf_size(u64 va, u64 addr, u64 remaining, bool large_pages)
+{
+	if (large_pages && IS_ALIGNED(va | addr, KNPU_BLOCK_SIZE) &&
+	    remaining >= KNPU_BLOCK_SIZE)
+		return KNPU_BLOCK_SIZE;
+	return KNPU_PAGE_SIZE;
+}
+
 static inline u64 knpu_pte_addr(u64 pte)
 {
 	return FIELD_GET(KNPU_PTE_ADDR, pte) << KNPU_PT_SHIFT_L3;
@@ -113,6 +134,8 @@ static inline void knpu_context_put(struct knpu_context *ctx)
 
 int knpu_context_map_locked(struct knpu_context *ctx, u64 va,
 			    struct sg_table *sgt, u64 prot);
+int knpu_context_map_range_locked(struct knpu_context *ctx, u64 va, u64 addr,
+				  u64 size, u64 prot);
 void knpu_context_unmap_locked(struct knpu_context *ctx, u64 va, u64 size);
 
 #endif /* __KNPU_MMU_H__ */

@@ -230,9 +230,8 @@ static int knpu_submit_bos(struct knpu_job *job, struct drm_file *file,
 	if (ret)
 		return ret;
 
-	/* Sharing a buffer between address spaces comes with dma-buf support. */
 	for (i = 0; i < job->bo_count; i++) {
-		if (to_knpu_bo(job->bos[i])->ctx != fpriv->ctx)
+		if (!knpu_bo_is_mapped(job->bos[i], fpriv->ctx))
 			return -EINVAL;
 	}
 

@@ -3,7 +3,8 @@
  * Copyright (C) 2026 The knpu authors
  *
  * KUnit tests of the device address spaces: ASID allocation and recycling,
- * AS_ROOT programming, and the page tables knpu_context_map_locked() builds,
+ * AS_ROOT programming, the page tables knpu_context_map_locked() builds
+ * (4 KiB pages, 2 MiB blocks) and frees when they become empty,
  * against a register file in memory and a KUnit device for DMA.
  */
 
@@ -171,10 +172,12 @@ static void knpu_test_map_unmap(struct kunit *test)
 	mutex_lock(&ctx->lock);
 	knpu_context_unmap_locked(ctx, va, KNPU_TEST_PAGES * KNPU_PAGE_SIZE);
 	mutex_unlock(&ctx->lock);
-	for (cur = va; cur < va + KNPU_TEST_PAGES * KNPU_PAGE_SIZE; cur += KNPU_PAGE_SIZE)
-		KUNIT_EXPECT_EQ(test, knpu_test_pte(knpu_test_walk(test, ctx, cur), cur, 3), 0ULL);
 	/* Removing entries invalidates the context's TLB (6.3). */
 	KUNIT_EXPECT_EQ(test, knpu_test_reg(test, KNPU_REG_MMU_TLB_INVAL), ctx->asid);
+	/* The tables left empty are gone, up to the root. */
+	KUNIT_EXPECT_EQ(test, ctx->root.used, 0U);
+	KUNIT_EXPECT_NULL(test, ctx->root.children[knpu_va_index(va, 0)]);
+	KUNIT_EXPECT_EQ(test, knpu_test_pte(&ctx->root, va, 0), 0ULL);
 
 	knpu_context_put(ctx);
 	dma_unmap_sgtable(dev, &sgt, DMA_BIDIRECTIONAL, 0);
@@ -183,9 +186,127 @@ static void knpu_test_map_unmap(struct kunit *test)
 		__free_page(pages[i]);
 }
 
+static void knpu_test_leaf_size(struct kunit *test)
+{
+	/* 2 MiB only when the VA and the target are aligned and a block is left. */
+	KUNIT_EXPECT_EQ(test, knpu_mmu_leaf_size(SZ_4G, SZ_2M, SZ_2M, true), (u64)SZ_2M);
+	KUNIT_EXPECT_EQ(test, knpu_mmu_leaf_size(SZ_4G, SZ_2M, SZ_2M, false), (u64)SZ_4K);
+	KUNIT_EXPECT_EQ(test, knpu_mmu_leaf_size(SZ_4G, SZ_2M, SZ_2M - SZ_4K, true), (u64)SZ_4K);
+	KUNIT_EXPECT_EQ(test, knpu_mmu_leaf_size(SZ_4G + SZ_4K, SZ_2M, SZ_4M, true), (u64)SZ_4K);
+	KUNIT_EXPECT_EQ(test, knpu_mmu_leaf_size(SZ_4G, SZ_2M + SZ_4K, SZ_4M, true), (u64)SZ_4K);
+	KUNIT_EXPECT_EQ(test, knpu_mmu_leaf_size(SZ_4G + SZ_2M, 0, SZ_4M + SZ_4K, true),
+			(u64)SZ_2M);
+}
+
+/* The level-2 table for @va. */
+static struct knpu_pt *knpu_test_walk_l2(struct kunit *test, struct knpu_context *ctx, u64 va)
+{
+	struct knpu_pt *l1 = ctx->root.children[knpu_va_index(va, 0)];
+
+	KUNIT_ASSERT_NOT_NULL(test, l1);
+	KUNIT_ASSERT_NOT_NULL(test, l1->children[knpu_va_index(va, 1)]);
+	return l1->children[knpu_va_index(va, 1)];
+}
+
+static int knpu_test_map_range(struct knpu_context *ctx, u64 va, u64 addr, u64 size, u64 prot)
+{
+	int ret;
+
+	mutex_lock(&ctx->lock);
+	ret = knpu_context_map_range_locked(ctx, va, addr, size, prot);
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+static void knpu_test_unmap(struct knpu_context *ctx, u64 va, u64 size)
+{
+	mutex_lock(&ctx->lock);
+	knpu_context_unmap_locked(ctx, va, size);
+	mutex_unlock(&ctx->lock);
+}
+
+static void knpu_test_map_blocks(struct kunit *test)
+{
+	struct knpu_mmu_test *t = test->priv;
+	u64 prot = knpu_pte_prot(false) | KNPU_PTE_DEVMEM;
+	/* Two 2 MiB blocks and two 4 KiB pages of device memory. */
+	u64 va = KNPU_VA_START + SZ_1G, addr = SZ_4M, size = SZ_4M + 2 * SZ_4K;
+	struct knpu_context *ctx;
+	struct knpu_pt *l2, *l3;
+
+	t->kdev->info.features = KNPU_FEATURE_LARGE_PAGES;
+	ctx = knpu_context_create(t->kdev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx);
+
+	KUNIT_ASSERT_EQ(test, knpu_test_map_range(ctx, va, addr, size, prot), 0);
+	l2 = knpu_test_walk_l2(test, ctx, va);
+	KUNIT_EXPECT_EQ(test, knpu_test_pte(l2, va, 2), knpu_pte_block(addr, prot));
+	KUNIT_EXPECT_EQ(test, knpu_test_pte(l2, va + SZ_2M, 2), knpu_pte_block(addr + SZ_2M, prot));
+	KUNIT_EXPECT_NULL(test, l2->children[knpu_va_index(va, 2)]);
+	l3 = knpu_test_walk(test, ctx, va + SZ_4M);
+	KUNIT_EXPECT_EQ(test, knpu_test_pte(l3, va + SZ_4M, 3), knpu_pte_page(addr + SZ_4M, prot));
+	KUNIT_EXPECT_EQ(test, knpu_test_pte(l3, va + SZ_4M + SZ_4K, 3),
+			knpu_pte_page(addr + SZ_4M + SZ_4K, prot));
+	KUNIT_EXPECT_EQ(test, l2->used, 3U);
+	KUNIT_EXPECT_EQ(test, l3->used, 2U);
+
+	knpu_test_unmap(ctx, va, size);
+	KUNIT_EXPECT_EQ(test, ctx->root.used, 0U);
+
+	/* A target that is not 2 MiB aligned gets 4 KiB pages only. */
+	KUNIT_ASSERT_EQ(test, knpu_test_map_range(ctx, va, addr + SZ_4K, SZ_2M, prot), 0);
+	l3 = knpu_test_walk(test, ctx, va);
+	KUNIT_EXPECT_EQ(test, l3->used, 512U);
+	KUNIT_EXPECT_EQ(test, knpu_test_pte(l3, va + SZ_2M - SZ_4K, 3),
+			knpu_pte_page(addr + SZ_2M, prot));
+	knpu_test_unmap(ctx, va, SZ_2M);
+	KUNIT_EXPECT_EQ(test, ctx->root.used, 0U);
+
+	/* Without large pages in FEATURES, never a block. */
+	t->kdev->info.features = 0;
+	KUNIT_ASSERT_EQ(test, knpu_test_map_range(ctx, va, addr, SZ_2M, prot), 0);
+	KUNIT_EXPECT_EQ(test, knpu_test_walk(test, ctx, va)->used, 512U);
+	knpu_test_unmap(ctx, va, SZ_2M);
+	KUNIT_EXPECT_EQ(test, ctx->root.used, 0U);
+
+	knpu_context_put(ctx);
+}
+
+/* Unmapping one range keeps the tables a neighbouring range still uses. */
+static void knpu_test_unmap_keeps_shared_tables(struct kunit *test)
+{
+	struct knpu_mmu_test *t = test->priv;
+	u64 prot = knpu_pte_prot(false) | KNPU_PTE_DEVMEM;
+	u64 va = KNPU_VA_START;
+	struct knpu_context *ctx;
+	struct knpu_pt *l3;
+
+	ctx = knpu_context_create(t->kdev);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ctx);
+
+	KUNIT_ASSERT_EQ(test, knpu_test_map_range(ctx, va, 0, SZ_8K, prot), 0);
+	KUNIT_ASSERT_EQ(test, knpu_test_map_range(ctx, va + SZ_16K, SZ_64K, SZ_4K, prot), 0);
+	l3 = knpu_test_walk(test, ctx, va);
+	KUNIT_EXPECT_EQ(test, l3->used, 3U);
+
+	knpu_test_unmap(ctx, va, SZ_8K);
+	KUNIT_EXPECT_PTR_EQ(test, knpu_test_walk(test, ctx, va + SZ_16K), l3);
+	KUNIT_EXPECT_EQ(test, l3->used, 1U);
+	KUNIT_EXPECT_EQ(test, knpu_test_pte(l3, va, 3), 0ULL);
+	KUNIT_EXPECT_EQ(test, knpu_test_pte(l3, va + SZ_16K, 3), knpu_pte_page(SZ_64K, prot));
+
+	knpu_test_unmap(ctx, va + SZ_16K, SZ_4K);
+	KUNIT_EXPECT_EQ(test, ctx->root.used, 0U);
+
+	knpu_context_put(ctx);
+}
+
 static struct kunit_case knpu_mmu_cases[] = {
 	KUNIT_CASE(knpu_test_context_asids),
 	KUNIT_CASE(knpu_test_map_unmap),
+	KUNIT_CASE(knpu_test_leaf_size),
+	KUNIT_CASE(knpu_test_map_blocks),
+	KUNIT_CASE(knpu_test_unmap_keeps_shared_tables),
 	{}
 };
 

@@ -1,13 +1,20 @@
-// Buffer objects: create, query, map, close.
+// Buffer objects: create (host or device memory), wrap user memory, import
+// and export dma-bufs, query, map, close.
 #include "npu/buffer.hpp"
 
 #include <drm/knpu_accel.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 
 #include "drm_file.hpp"
+#include "npu/errors.hpp"
 
 namespace npu::detail {
 
@@ -46,20 +53,44 @@ class BufferObject {
     create.size = size;
     create.flags = (options.placement == MemoryPlacement::device ? KNPU_BO_DEVMEM : 0U) |
                    (options.device_read_only ? KNPU_BO_DEV_READONLY : 0U);
-    NPU_IOCTL(*file_, DRM_IOCTL_KNPU_BO_CREATE, &create);
-    handle_ = create.handle;
-    device_address_ = create.va;
-    try {
-      drm_knpu_bo_info info{};
-      info.handle = handle_;
-      NPU_IOCTL(*file_, DRM_IOCTL_KNPU_BO_INFO, &info);
-      size_ = info.size;
-      mmap_offset_ = info.mmap_offset;
-    } catch (...) {
-      close_handle();
-      throw;
+    const int error = file_->try_ioctl(DRM_IOCTL_KNPU_BO_CREATE, &create);
+    if (error == ENOMEM && options.placement == MemoryPlacement::device) {
+      // The driver's ENOMEM for device memory: the on-board memory is full.
+      throw std::system_error(
+          static_cast<int>(errc::out_of_device_memory), error_category(),
+          "DRM_IOCTL_KNPU_BO_CREATE: " + std::to_string(size) + " bytes of device memory");
     }
+    if (error != 0) {
+      throw ioctl_error("DRM_IOCTL_KNPU_BO_CREATE", error);
+    }
+    handle_ = create.handle;
+    query_or_close();
   }
+
+  BufferObject(std::shared_ptr<const DrmFile> file, std::span<std::byte> memory,
+               BufferOptions options)
+      : file_(std::move(file)), options_(options), user_memory_(memory) {
+    if (options.placement != MemoryPlacement::host) {
+      throw std::invalid_argument("user memory is host memory");
+    }
+    drm_knpu_bo_userptr userptr{};
+    userptr.user_ptr = reinterpret_cast<std::uintptr_t>(memory.data());
+    userptr.size = memory.size();
+    userptr.flags = options.device_read_only ? KNPU_BO_DEV_READONLY : 0U;
+    NPU_IOCTL(*file_, DRM_IOCTL_KNPU_BO_USERPTR, &userptr);
+    handle_ = userptr.handle;
+    query_or_close();
+  }
+
+  BufferObject(std::shared_ptr<const DrmFile> file, int dma_buf_fd) : file_(std::move(file)) {
+    drm_prime_handle prime{};
+    prime.fd = dma_buf_fd;
+    NPU_IOCTL(*file_, DRM_IOCTL_PRIME_FD_TO_HANDLE, &prime);
+    handle_ = prime.handle;
+    query_or_close();
+    options_.device_read_only = (flags_ & KNPU_BO_DEV_READONLY) != 0;
+  }
+
   ~BufferObject() {
     mapping_.reset();
     close_handle();
@@ -68,9 +99,20 @@ class BufferObject {
   BufferObject& operator=(const BufferObject&) = delete;
 
   std::span<std::byte> map() {
+    if (!user_memory_.empty()) {
+      return user_memory_;
+    }
     std::call_once(mapped_,
                    [this] { mapping_ = std::make_unique<Mapping>(*file_, mmap_offset_, size_); });
     return mapping_->bytes();
+  }
+
+  [[nodiscard]] int export_dma_buf() const {
+    drm_prime_handle prime{};
+    prime.handle = handle_;
+    prime.flags = static_cast<std::uint32_t>(DRM_CLOEXEC | DRM_RDWR);
+    NPU_IOCTL(*file_, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
+    return prime.fd;
   }
 
   [[nodiscard]] std::uint64_t size() const { return size_; }
@@ -79,6 +121,22 @@ class BufferObject {
   [[nodiscard]] const BufferOptions& options() const { return options_; }
 
  private:
+  // Reads size, flags, VA and mmap offset of the new handle; closes it on failure.
+  void query_or_close() {
+    try {
+      drm_knpu_bo_info info{};
+      info.handle = handle_;
+      NPU_IOCTL(*file_, DRM_IOCTL_KNPU_BO_INFO, &info);
+      size_ = info.size;
+      flags_ = info.flags;
+      device_address_ = info.va;
+      mmap_offset_ = info.mmap_offset;
+    } catch (...) {
+      close_handle();
+      throw;
+    }
+  }
+
   void close_handle() const {
     drm_gem_close close{};
     close.handle = handle_;
@@ -87,7 +145,9 @@ class BufferObject {
 
   std::shared_ptr<const DrmFile> file_;
   BufferOptions options_;
+  std::span<std::byte> user_memory_;
   std::uint32_t handle_ = 0;
+  std::uint32_t flags_ = 0;
   std::uint64_t size_ = 0;
   std::uint64_t device_address_ = 0;
   std::uint64_t mmap_offset_ = 0;
@@ -101,6 +161,11 @@ namespace npu {
 
 Buffer::Buffer(std::shared_ptr<const detail::DrmFile> file, std::size_t size, BufferOptions options)
     : object_(std::make_unique<detail::BufferObject>(std::move(file), size, options)) {}
+Buffer::Buffer(std::shared_ptr<const detail::DrmFile> file, std::span<std::byte> memory,
+               BufferOptions options)
+    : object_(std::make_unique<detail::BufferObject>(std::move(file), memory, options)) {}
+Buffer::Buffer(std::shared_ptr<const detail::DrmFile> file, int dma_buf_fd)
+    : object_(std::make_unique<detail::BufferObject>(std::move(file), dma_buf_fd)) {}
 Buffer::Buffer(Buffer&&) noexcept = default;
 Buffer& Buffer::operator=(Buffer&&) noexcept = default;
 Buffer::~Buffer() = default;
@@ -122,6 +187,9 @@ BufferBinding Buffer::binding() const {
 }
 std::span<std::byte> Buffer::map() {
   return object_->map();
+}
+int Buffer::export_dma_buf() const {
+  return object_->export_dma_buf();
 }
 
 }  // namespace npu

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
+#include <span>
 #include <string>
 
 #include "npu/npu.h"
@@ -232,6 +234,39 @@ npu_status npu_buffer_map(npu_buffer* buffer, void** data) {
     return null_argument(__func__);
   }
   return guarded([&] { *data = buffer->buffer.map().data(); });
+}
+
+npu_status npu_buffer_wrap_user_memory(npu_device* device, void* memory, uint64_t size,
+                                       uint32_t flags, npu_buffer** buffer) {
+  if (device == nullptr || memory == nullptr || buffer == nullptr) {
+    return null_argument(__func__);
+  }
+  if ((flags & ~NPU_BUFFER_DEVICE_READ_ONLY) != 0) {
+    return fail(NPU_ERROR_INVALID_ARGUMENT,
+                fmt::format("npu_buffer_wrap_user_memory: flags {:#x}: only "
+                            "NPU_BUFFER_DEVICE_READ_ONLY applies to user memory",
+                            flags));
+  }
+  return guarded([&] {
+    const std::span<std::byte> bytes(static_cast<std::byte*>(memory), size);
+    const npu::BufferOptions options{.device_read_only =
+                                         (flags & NPU_BUFFER_DEVICE_READ_ONLY) != 0};
+    *buffer = new npu_buffer{device->device.wrap_user_memory(bytes, options)};
+  });
+}
+
+npu_status npu_buffer_export_dma_buf(const npu_buffer* buffer, int* fd) {
+  if (buffer == nullptr || fd == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { *fd = buffer->buffer.export_dma_buf(); });
+}
+
+npu_status npu_buffer_import_dma_buf(npu_device* device, int fd, npu_buffer** buffer) {
+  if (device == nullptr || buffer == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { *buffer = new npu_buffer{device->device.import_dma_buf(fd)}; });
 }
 
 npu_status npu_kernel_load_file(npu_device* device, const char* path, npu_kernel** kernel) {

@@ -112,6 +112,14 @@ Buffer Device::allocate(std::size_t size, BufferOptions options) const {
   return Buffer(file_, size, options);
 }
 
+Buffer Device::wrap_user_memory(std::span<std::byte> memory, BufferOptions options) const {
+  return Buffer(file_, memory, options);
+}
+
+Buffer Device::import_dma_buf(int dma_buf_fd) const {
+  return Buffer(file_, dma_buf_fd);
+}
+
 Queue Device::create_queue(QueuePriority priority) const {
   return Queue(file_, priority);
 }

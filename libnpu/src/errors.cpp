@@ -27,8 +27,7 @@ errc condition_of_errno(int value) {
     case ETIME:
     case ETIMEDOUT:
       return errc::timeout;
-    case ENOMEM:
-    case ENOSPC:
+    case ENOSPC:  // out of device VA; BO_CREATE's ENOMEM for device memory is a code of its own
       return errc::out_of_device_memory;
     case EBUSY:
       return errc::device_busy;
@@ -74,6 +73,9 @@ class ErrorCategory final : public std::error_category {
 
   [[nodiscard]] bool equivalent(const std::error_code& code,
                                 int condition) const noexcept override {
+    if (code.category() == *this) {
+      return code.value() == condition;
+    }
     const bool is_errno =
         code.category() == std::system_category() || code.category() == std::generic_category();
     if (is_errno) {

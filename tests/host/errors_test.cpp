@@ -29,8 +29,7 @@ TEST(Errors, ErrnoValuesMapToConditions) {
       {EPERM, npu::errc::no_permission},         {ENODEV, npu::errc::device_lost},
       {ENXIO, npu::errc::device_lost},           {EIO, npu::errc::device_lost},
       {ECANCELED, npu::errc::queue_banned},      {ETIME, npu::errc::timeout},
-      {ETIMEDOUT, npu::errc::timeout},           {ENOMEM, npu::errc::out_of_device_memory},
-      {ENOSPC, npu::errc::out_of_device_memory}, {EBUSY, npu::errc::device_busy},
+      {ETIMEDOUT, npu::errc::timeout},           {ENOSPC, npu::errc::out_of_device_memory}, {EBUSY, npu::errc::device_busy},
       {EINVAL, npu::errc::invalid_argument},     {ENOENT, npu::errc::invalid_argument},
       {EBADF, npu::errc::invalid_argument},      {EFAULT, npu::errc::invalid_argument},
       {EBADFD, npu::errc::queue_banned},
@@ -46,6 +45,17 @@ TEST(Errors, ErrnoValuesMapToConditions) {
   }
   EXPECT_NE(errno_code(EAGAIN), npu::errc::timeout);
   EXPECT_NE(errno_code(0), npu::errc::invalid_argument);
+  // Host memory running out is not the device's memory running out.
+  EXPECT_NE(errno_code(ENOMEM), npu::errc::out_of_device_memory);
+  EXPECT_EQ(errno_code(ENOMEM), std::errc::not_enough_memory);
+}
+
+TEST(Errors, CodesOfTheNpuCategoryMatchTheirCondition) {
+  const std::error_code code(static_cast<int>(npu::errc::out_of_device_memory),
+                             npu::error_category());
+  EXPECT_EQ(code, npu::errc::out_of_device_memory);
+  EXPECT_NE(code, npu::errc::invalid_argument);
+  EXPECT_EQ(code.message(), "out of device memory");
 }
 
 TEST(Errors, KernelAndInstructionErrorsAreInvalidKernel) {

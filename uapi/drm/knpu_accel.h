@@ -109,7 +109,11 @@ extern "C" {
 #define KNPU_CAP_DEVMEM			(1ULL << 0)
 /** KNPU_CAP_USERPTR: DRM_IOCTL_KNPU_BO_USERPTR. */
 #define KNPU_CAP_USERPTR		(1ULL << 1)
-/** KNPU_CAP_DMABUF: PRIME export and import of buffers. */
+/**
+ * KNPU_CAP_DMABUF: PRIME export and import of buffers. Only host-memory
+ * buffers are exported; device-memory and userptr buffers fail with
+ * -EOPNOTSUPP.
+ */
 #define KNPU_CAP_DMABUF			(1ULL << 2)
 /** KNPU_CAP_SYNC_FILE: %KNPU_SUBMIT_FENCE_FD_IN and %KNPU_SUBMIT_FENCE_FD_OUT. */
 #define KNPU_CAP_SYNC_FILE		(1ULL << 3)
@@ -140,6 +144,8 @@ struct drm_knpu_get_param {
  * device virtual address is returned in @va) and can be mapped into the
  * process with mmap() at the offset DRM_IOCTL_KNPU_BO_INFO returns. It is
  * freed with DRM_IOCTL_GEM_CLOSE; a job that still uses it keeps it alive.
+ * Returns -ENOMEM when host memory, the file's pinned-memory limit or, with
+ * %KNPU_BO_DEVMEM, device memory is exhausted; -ENOSPC when device VA is.
  */
 struct drm_knpu_bo_create {
 	/** @size: in, bytes, non-zero; rounded up to the page size. */
@@ -172,7 +178,11 @@ struct drm_knpu_bo_info {
  * struct drm_knpu_bo_userptr - wrap process memory in a buffer object
  *
  * Pins the pages of [@user_ptr, @user_ptr + @size) and maps them into the
- * file's device address space (%KNPU_CAP_USERPTR).
+ * file's device address space (%KNPU_CAP_USERPTR) until the buffer is freed;
+ * with %KNPU_BO_DEV_READONLY the device may only read them. Returns -EINVAL
+ * for an unaligned or empty range, -EFAULT when the range is not mapped in
+ * the process with the access asked for, -ENOMEM past the file's
+ * pinned-memory limit. Such a buffer cannot be mmap()ed or exported.
  */
 struct drm_knpu_bo_userptr {
 	/** @user_ptr: in, page-aligned address in the calling process. */

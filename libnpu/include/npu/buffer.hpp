@@ -35,9 +35,19 @@ struct BufferBinding {
 // closes its handle (a job still using it keeps the memory alive in the
 // driver). Move-only. map() may be called from several threads at once;
 // reading and writing the mapped bytes is the caller's to synchronise.
+//
+// Besides Device::allocate(), a buffer can wrap process memory
+// (Device::wrap_user_memory(), Capability::userptr) or a dma-buf another
+// process or device exported (Device::import_dma_buf(), Capability::dma_buf).
+// Allocating device memory when it is full throws errc::out_of_device_memory.
 class Buffer {
  public:
   Buffer(std::shared_ptr<const detail::DrmFile> file, std::size_t size, BufferOptions options);
+  // Pins `memory` (page-aligned address and size) for the buffer's life.
+  Buffer(std::shared_ptr<const detail::DrmFile> file, std::span<std::byte> memory,
+         BufferOptions options);
+  // Imports the dma-buf `dma_buf_fd` (not consumed: the caller still closes it).
+  Buffer(std::shared_ptr<const detail::DrmFile> file, int dma_buf_fd);
   Buffer(Buffer&&) noexcept;
   Buffer& operator=(Buffer&&) noexcept;
   ~Buffer();
@@ -49,8 +59,14 @@ class Buffer {
   [[nodiscard]] BufferBinding binding() const;
 
   // The buffer's bytes in the process; mapped on the first call, unmapped by
-  // the destructor.
+  // the destructor. A user-memory buffer returns the memory it wraps.
   [[nodiscard]] std::span<std::byte> map();
+
+  // A new dma-buf file descriptor of the buffer (close-on-exec), owned by the
+  // caller, for Device::import_dma_buf() in another process or on another
+  // device. Host-memory buffers only: device-memory and user-memory buffers
+  // throw errc::not_supported.
+  [[nodiscard]] int export_dma_buf() const;
 
   template <class T>
   [[nodiscard]] std::span<T> map_as() {

@@ -121,6 +121,15 @@ class Device {
   [[nodiscard]] std::uint32_t clock_mhz() const;
 
   [[nodiscard]] Buffer allocate(std::size_t size, BufferOptions options = {}) const;
+  // A buffer over process memory, pinned while the buffer lives
+  // (Capability::userptr); `memory` is page aligned, `options.placement` host.
+  [[nodiscard]] Buffer wrap_user_memory(std::span<std::byte> memory,
+                                        BufferOptions options = {}) const;
+  // The buffer behind a dma-buf (Capability::dma_buf), e.g. from
+  // Buffer::export_dma_buf() in another process or of another device. The
+  // caller keeps `dma_buf_fd`. Importing one dma-buf twice into the same
+  // Device yields the same buffer object: keep one Buffer per dma-buf.
+  [[nodiscard]] Buffer import_dma_buf(int dma_buf_fd) const;
   [[nodiscard]] Queue create_queue(QueuePriority priority = QueuePriority::normal) const;
   [[nodiscard]] Kernel load_kernel(const KernelImage& image) const;
   [[nodiscard]] Event create_event() const;

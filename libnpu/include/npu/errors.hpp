@@ -24,7 +24,7 @@ enum class errc {
   queue_banned,          // ECANCELED: an earlier job on the queue failed or was reset;
                          // EBADFD: the file's jobs hung the device too often
   timeout,               // ETIME, ETIMEDOUT
-  out_of_device_memory,  // ENOMEM, ENOSPC
+  out_of_device_memory,  // device memory full (a code of this category), ENOSPC (device VA)
   device_busy,           // EBUSY: all hardware queues taken
   invalid_kernel,        // a kernel binary or program failed validation
   invalid_argument,      // EINVAL, ENOENT, EBADF, E2BIG, EFAULT, EOVERFLOW: a wrong call

@@ -75,6 +75,14 @@ uint64_t npu_buffer_size(const npu_buffer* buffer);
 uint64_t npu_buffer_device_address(const npu_buffer* buffer);
 /* The buffer's bytes in the process (mapped on first use, until destroyed). */
 npu_status npu_buffer_map(npu_buffer* buffer, void** data);
+/* A buffer over page-aligned process memory, pinned until it is destroyed;
+ * flags: 0 or NPU_BUFFER_DEVICE_READ_ONLY (docs/libnpu.md). */
+npu_status npu_buffer_wrap_user_memory(npu_device* device, void* memory, uint64_t size,
+                                       uint32_t flags, npu_buffer** buffer);
+/* A new dma-buf file descriptor of a host-memory buffer, owned by the caller. */
+npu_status npu_buffer_export_dma_buf(const npu_buffer* buffer, int* fd);
+/* The buffer behind a dma-buf file descriptor; the caller keeps `fd`. */
+npu_status npu_buffer_import_dma_buf(npu_device* device, int fd, npu_buffer** buffer);
 
 /* Kernels: from a kernel binary file or from assembly text (docs/kernel-binary.md). */
 npu_status npu_kernel_load_file(npu_device* device, const char* path, npu_kernel** kernel);

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (C) 2026 The knpu authors
+ *
+ * Buffers in on-board device memory (BAR2): blocks of a buddy allocator over
+ * the device-memory offsets, mapped in device address spaces with DEVMEM
+ * entries (hw-spec 6.1) and into processes through the BAR, write-combined.
+ */
+
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_managed.h>
+#include <drm/drm_vma_manager.h>
+
+#include "knpu_devmem.h"
+#include "knpu_drv.h"
+#include "knpu_gem.h"
+#include "knpu_mmu.h"
+#include "knpu_regs.h"
+
+static void knpu_devmem_fini(struct drm_device *drm, void *arg)
+{
+	struct knpu_devmem *devmem = arg;
+
+	gpu_buddy_fini(&devmem->mm);
+	mutex_destroy(&devmem->lock);
+}
+
+/**
+ * knpu_devmem_init() - set up the allocator of device memory
+ * @kdev: the device, its hardware info read
+ *
+ * A device without device memory leaves @kdev->devmem NULL.
+ *
+ * Return: 0 or a negative errno.
+ */
+int knpu_devmem_init(struct knpu_device *kdev)
+{
+	struct pci_dev *pdev = to_pci_dev(kdev->drm.dev);
+	u64 size = kdev->info.devmem_size;
+	struct knpu_devmem *devmem;
+	int ret;
+
+	if (!(kdev->info.features & KNPU_FEATURE_DEVMEM) || !size)
+		return 0;
+
+	if (pci_resource_len(pdev, KNPU_BAR_DEVMEM) < size) {
+		drm_err(&kdev->drm, "BAR%d smaller than the device memory\n", KNPU_BAR_DEVMEM);
+		return -ENODEV;
+	}
+
+	devmem = drmm_kzalloc(&kdev->drm, sizeof(*devmem), GFP_KERNEL);
+	if (!devmem)
+		return -ENOMEM;
+
+	ret = pcim_request_region(pdev, KNPU_BAR_DEVMEM, KNPU_DRIVER_NAME);
+	if (ret)
+		return ret;
+
+	devmem->bar_start = pci_resource_start(pdev, KNPU_BAR_DEVMEM);
+	devmem->cpu = devm_ioremap_wc(&pdev->dev, devmem->bar_start, size);
+	if (!devmem->cpu)
+		return -ENOMEM;
+
+	mutex_init(&devmem->lock);
+	ret = gpu_buddy_init(&devmem->mm, size, KNPU_PAGE_SIZE);
+	if (ret) {
+		mutex_destroy(&devmem->lock);
+		return ret;
+	}
+
+	ret = drmm_add_action_or_reset(&kdev->drm, knpu_devmem_fini, devmem);
+	if (ret)
+		return ret;
+
+	kdev->devmem = devmem;
+	return 0;
+}
+
+/**
+ * knpu_devmem_alloc_blocks() - allocate device memory for a buffer
+ * @mm: the allocator, its lock held by the caller
+ * @size: bytes, page aligned
+ * @blocks: receives the blocks, largest first
+ *
+ * The buddy allocator hands out naturally aligned power-of-two blocks, the
+ * largest first, so a buffer mapped at a 2 MiB aligned VA gets 2 MiB device
+ * pages for every block of 2 MiB or more.
+ *
+ * Return: 0, or -ENOMEM when the device memory is exhausted.
+ */
+int knpu_devmem_alloc_blocks(struct gpu_buddy *mm, u64 size, struct list_head *blocks)
+{
+	int ret;
+
+	if (size > mm->avail)
+		return -ENOMEM;
+
+	ret = gpu_buddy_alloc_blocks(mm, 0, mm->size, size, KNPU_PAGE_SIZE, blocks, 0);
+	/* Out of device memory is ENOMEM in the uapi; ENOSPC means out of VA. */
+	return ret == -ENOSPC ? -ENOMEM : ret;
+}
+
+static void knpu_devmem_bo_free(struct drm_gem_object *obj)
+{
+	struct knpu_bo *bo = to_knpu_bo(obj);
+	struct knpu_devmem *devmem = to_knpu_device(obj->dev)->devmem;
+
+	knpu_bo_fini(bo);
+
+	scoped_guard(mutex, &devmem->lock)
+		gpu_buddy_free_list(&devmem->mm, &bo->blocks, 0);
+
+	drm_gem_object_release(obj);
+	kfree(bo);
+}
+
+static int knpu_devmem_bo_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma)
+{
+	struct knpu_device *kdev = to_knpu_device(obj->dev);
+	struct knpu_devmem *devmem = kdev->devmem;
+	u64 start = (vma->vm_pgoff - drm_vma_node_start(&obj->vma_node)) << PAGE_SHIFT;
+	u64 end = start + (vma->vm_end - vma->vm_start);
+	struct knpu_bo *bo = to_knpu_bo(obj);
+	struct gpu_buddy_block *block;
+	u64 offset = 0;
+	int ret = 0, idx;
+
+	/* Private (copy-on-write) mappings of device memory make no sense. */
+	if (is_cow_mapping(vma->vm_flags))
+		return -EINVAL;
+
+	if (!drm_dev_enter(obj->dev, &idx))
+		return -ENODEV;
+
+	/* drm_dev_unplug() zaps these mappings before the BAR goes away. */
+	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
+	vma->vm_page_prot = pgprot_decrypted(vma->vm_page_prot);
+
+	list_for_each_entry(block, &bo->blocks, link) {
+		u64 size = gpu_buddy_block_size(&devmem->mm, block);
+		u64 lo = max(offset, start), hi = min(offset + size, end);
+
+		if (lo < hi) {
+			u64 bus = devmem->bar_start + gpu_buddy_block_offset(block) + lo - offset;
+
+			ret = io_remap_pfn_range(vma, vma->vm_start + lo - start,
+						 bus >> PAGE_SHIFT, hi - lo, vma->vm_page_prot);
+			if (ret)
+				break;
+		}
+		offset += size;
+	}
+
+	drm_dev_exit(idx);
+	return ret;
+}
+
+static const struct vm_operations_struct knpu_devmem_vm_ops = {
+	.open = drm_gem_vm_open,
+	.close = drm_gem_vm_close,
+};
+
+static const struct drm_gem_object_funcs knpu_devmem_funcs = {
+	.free = knpu_devmem_bo_free,
+	.open = knpu_bo_open,
+	.close = knpu_bo_close,
+	.status = knpu_bo_status,
+	.export = knpu_bo_prime_export,
+	.mmap = knpu_devmem_bo_mmap,
+	.vm_ops = &knpu_devmem_vm_ops,
+};
+
+/**
+ * knpu_devmem_bo_create() - create a zeroed buffer in device memory
+ * @kdev: the device
+ * @size: bytes, page aligned, non-zero
+ * @flags: KNPU_BO_* of the buffer
+ *
+ * Return: the buffer, with one reference, or an ERR_PTR(): -EOPNOTSUPP
+ * without device memory, -ENOMEM when it is exhausted, -ENODEV.
+ */
+struct knpu_bo *knpu_devmem_bo_create(struct knpu_device *kdev, u64 size, u32 flags)
+{
+	struct knpu_devmem *devmem = kdev->devmem;
+	struct gpu_buddy_block *block;
+	struct knpu_bo *bo;
+	int ret, idx;
+
+	if (!devmem)
+		return ERR_PTR(-EOPNOTSUPP);
+
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	if (!bo)
+		return ERR_PTR(-ENOMEM);
+
+	knpu_bo_init(bo, KNPU_BO_TYPE_DEVMEM, flags);
+	bo->base.base.funcs = &knpu_devmem_funcs;
+	drm_gem_private_object_init(&kdev->drm, &bo->base.base, size);
+
+	scoped_guard(mutex, &devmem->lock)
+		ret = knpu_devmem_alloc_blocks(&devmem->mm, size, &bo->blocks);
+	if (ret)
+		goto err_put;
+
+	if (!drm_dev_enter(&kdev->drm, &idx)) {
+		ret = -ENODEV;
+		goto err_put;
+	}
+	list_for_each_entry(block, &bo->blocks, link)
+		memset_io(devmem->cpu + gpu_buddy_block_offset(block), 0,
+			  gpu_buddy_block_size(&devmem->mm, block));
+	drm_dev_exit(idx);
+
+	return bo;
+
+err_put:
+	drm_gem_object_put(&bo->base.base);
+	return ERR_PTR(ret);
+}
+
+/**
+ * knpu_devmem_map_locked() - map a device-memory buffer at a device VA
+ * @bo: the buffer
+ * @ctx: the address space, its lock held
+ * @va: where, reserved in @ctx->mm
+ * @prot: permission bits, see knpu_pte_prot()
+ *
+ * Return: 0 or -ENOMEM, with nothing left mapped.
+ */
+int knpu_devmem_map_locked(struct knpu_bo *bo, struct knpu_context *ctx, u64 va, u64 prot)
+{
+	struct gpu_buddy *mm = &ctx->kdev->devmem->mm;
+	struct gpu_buddy_block *block;
+	u64 cur = va;
+	int ret;
+
+	lockdep_assert_held(&ctx->lock);
+
+	list_for_each_entry(block, &bo->blocks, link) {
+		u64 size = gpu_buddy_block_size(mm, block);
+
+		ret = knpu_context_map_range_locked(ctx, cur, gpu_buddy_block_offset(block),
+						    size, prot | KNPU_PTE_DEVMEM);
+		if (ret) {
+			knpu_context_unmap_locked(ctx, va, cur - va);
+			return ret;
+		}
+		cur += size;
+	}
+
+	return 0;
+}
