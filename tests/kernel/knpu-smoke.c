@@ -30,7 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <linux/netlink.h>
 #include <linux/sync_file.h>
+#include <sys/socket.h>
 
 #include "drm/knpu_accel.h"
 
@@ -834,10 +837,53 @@ static void recovery_hang(struct fixture *f, struct load *l)
 	queue_destroy(qi);
 }
 
+/* A socket that receives the kernel's uevents. */
+static int uevent_socket(void)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+
+	if (s >= 0 && bind(s, (struct sockaddr *)&addr, sizeof(addr))) {
+		close(s);
+		s = -1;
+	}
+	return s;
+}
+
+/* Whether a uevent received on @s so far carries @key. */
+static int uevent_seen(int s, const char *key)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = recv(s, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = 0;
+		/* NUL-separated KEY=value strings after the header. */
+		for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+			if (!strcmp(p, key))
+				return 1;
+	}
+	return 0;
+}
+
+static int devcoredumps(void)
+{
+	DIR *d = opendir("/sys/class/devcoredump");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += !strncmp(e->d_name, "devcd", 5);
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* A device-fatal error or an FLR during load: the jobs run again, all complete. */
 static void recovery_reset(struct load *l, const char *node, const char *how)
 {
 	uint32_t q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
+	int uevents = uevent_socket(), dumps = devcoredumps();
 	char what[96];
 	int ret;
 
@@ -850,6 +896,11 @@ static void recovery_reset(struct load *l, const char *node, const char *how)
 	snprintf(what, sizeof(what), "jobs across the %s reset", how);
 	load_check(l, what);
 	CHECK(queue_resets(q) == 1, "reset_count %u after the %s", queue_resets(q), how);
+	CHECK(uevent_seen(uevents, "KNPU_RESET=1"), "a KNPU_RESET=1 uevent");
+	CHECK(devcoredumps() > dumps || devcoredumps() > 0, "a devcoredump of the device (%d)",
+	      devcoredumps());
+	if (uevents >= 0)
+		close(uevents);
 	ret = load_submit(l, q);
 	CHECK(ret == 0, "the device takes jobs after the %s (%d)", how, ret);
 	load_check(l, "the device after the reset");
