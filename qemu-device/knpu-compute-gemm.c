@@ -24,14 +24,20 @@ enum {
 enum { KEY_M, KEY_N, KEY_K, KEY_LDA, KEY_LDB, KEY_LDC };
 
 /*
- * A GEMM runs in tiles of rows of about this many multiply-adds (a fraction
- * of a second), so that a reset waits for one tile, not a whole GEMM.
+ * A GEMM runs in tiles of rows of about this many multiply-adds (about a
+ * tenth of a second on two host cores), so that a reset waits for one
+ * tile, not a whole GEMM of up to 2^36 multiply-adds.
  */
-#define GEMM_TILE_MACS  (1ull << 28)
+#define GEMM_TILE_MACS  (1ull << 30)
 
 #define GEMM_KEY_FLAGS  (KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B | \
                          KNPU_FLAG_BIAS | (0xfu << 4) | \
                          KNPU_FLAG_OUT_INT32 | KNPU_FLAG_PER_CHANNEL)
+/*
+ * In the key: a floating GEMM whose scale is not 1. Only those get an
+ * output scale: oneDNN's fastest matmul (brgemm) takes none.
+ */
+#define GEMM_KEY_SCALED (1u << 31)
 
 typedef struct GemmMds {
     dnnl_memory_desc_t a, b, c, bias, scales, zp;
@@ -40,6 +46,11 @@ typedef struct GemmMds {
 static bool gemm_requant(const KnpuPrimKey *k)
 {
     return k->dtype == KNPU_DT_INT8 && !(k->flags & KNPU_FLAG_OUT_INT32);
+}
+
+static bool gemm_scaled(const KnpuPrimKey *k)
+{
+    return gemm_requant(k) || (k->flags & GEMM_KEY_SCALED);
 }
 
 static void gemm_mds(const KnpuPrimKey *k, GemmMds *md)
@@ -107,7 +118,7 @@ static dnnl_status_t gemm_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
     st = dnnl_matmul_desc_init(&desc, &md.a, &md.b,
                                has_bias && gemm_requant(k) ? &md.bias : NULL,
                                &md.c);
-    if (st == dnnl_success) {
+    if (st == dnnl_success && gemm_scaled(k)) {
         st = dnnl_primitive_attr_set_output_scales(
             attr, 1, (k->flags & KNPU_FLAG_PER_CHANNEL) ? 1 << 1 : 0,
             &scale_runtime);
@@ -199,7 +210,7 @@ static bool gemm_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *a,
         args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_WEIGHTS, md.b, (void *)b };
         args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_DST, md.c,
                                        c + m0 * key->v[KEY_LDC] * c_size };
-        if (!int8 || gemm_requant(key)) {
+        if (gemm_scaled(key)) {
             args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_ATTR_OUTPUT_SCALES,
                                            md.scales, (void *)scales };
         }
@@ -276,6 +287,9 @@ bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in)
     }
     if (per_channel && !knpu_check_scales(job, scales, n, GEMM_SCALE)) {
         return false;
+    }
+    if (!int8 && scale != 1.0f) {
+        key.flags |= GEMM_KEY_SCALED;
     }
     c = g_malloc(tc.count * knpu_dtype_size(knpu_compute_dtype(out_dt)));
     if (!gemm_run(job, &key, a, b, c, bias, per_channel ? scales : &scale,

@@ -4,7 +4,7 @@
  * One CPU engine for the process. Primitives are kept in a bounded LRU
  * cache keyed by operation, data type, flags and shape (KnpuPrimKey), so a
  * repeated job does not re-create them. Primitives use a user scratchpad,
- * allocated per execution, so the cores of one or several devices can run
+ * one per worker thread, so the cores of one or several devices can run
  * the same cached primitive at the same time.
  *
  * Threads: Debian builds oneDNN with OpenMP (libgomp). Each core's worker
@@ -171,6 +171,43 @@ void knpu_prim_put(KnpuPrim *p)
     }
 }
 
+/*
+ * A worker's scratchpad, kept from one primitive to the next and freed when
+ * the thread exits: faulting in a fresh one for every GEMM tile cost as
+ * much as the tile. Its size is what oneDNN needs for tensors within the
+ * staging limit.
+ */
+typedef struct KnpuScratch {
+    void *buf;
+    size_t size;
+} KnpuScratch;
+
+static void knpu_scratch_free(gpointer opaque)
+{
+    KnpuScratch *scratch = opaque;
+
+    g_free(scratch->buf);
+    g_free(scratch);
+}
+
+static GPrivate knpu_scratch_key = G_PRIVATE_INIT(knpu_scratch_free);
+
+static void *knpu_scratch(size_t size)
+{
+    KnpuScratch *scratch = g_private_get(&knpu_scratch_key);
+
+    if (!scratch) {
+        scratch = g_new0(KnpuScratch, 1);
+        g_private_set(&knpu_scratch_key, scratch);
+    }
+    if (scratch->size < size) {
+        g_free(scratch->buf);
+        scratch->buf = g_malloc(size);
+        scratch->size = size;
+    }
+    return scratch->buf;
+}
+
 /* This worker's share of the host CPUs (see the comment at the top). */
 static int knpu_dnnl_threads(KnpuState *s)
 {
@@ -188,7 +225,6 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
 {
     const dnnl_memory_desc_t *scratch_md;
     dnnl_exec_arg_t exec[16];
-    g_autofree void *scratch = NULL;
     dnnl_stream_t stream = NULL;
     dnnl_status_t st = dnnl_success;
     int i, n = 0;
@@ -204,10 +240,10 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                                               0);
     if (st == dnnl_success && scratch_md &&
         dnnl_memory_desc_get_size(scratch_md)) {
-        scratch = g_malloc(dnnl_memory_desc_get_size(scratch_md));
         exec[n].arg = DNNL_ARG_SCRATCHPAD;
-        st = dnnl_memory_create(&exec[n].memory, scratch_md,
-                                knpu_dnnl.engine, scratch);
+        st = dnnl_memory_create(
+            &exec[n].memory, scratch_md, knpu_dnnl.engine,
+            knpu_scratch(dnnl_memory_desc_get_size(scratch_md)));
         n += st == dnnl_success;
     }
     if (st == dnnl_success) {
