@@ -354,6 +354,65 @@ static void test_gemm_errors(void)
 }
 
 /*
+ * Two queues run the same GEMM shape on both cores at once: one cached
+ * primitive executed concurrently, each core with its own scratchpad.
+ */
+static void test_gemm_concurrent(void)
+{
+    const uint32_t n = 96, jobs = 2;
+    uint64_t cnt = n * n;
+    g_autofree double *ref = g_new(double, cnt);
+    void *a[2], *b[2];
+    TBuf ta[2], tb[2], tc[2];
+    uint32_t head[2];
+    Cx c;
+    unsigned q, i, j, l;
+
+    cx_start(&c);
+    queue_setup(&c.k, 1, 0);
+    for (q = 0; q < jobs; q++) {
+        uint64_t args[3];
+        Prog p = { .n = 0 };
+        Job job;
+
+        a[q] = rand_tensor(&c, KNPU_DT_FP32, cnt);
+        b[q] = rand_tensor(&c, KNPU_DT_FP32, cnt);
+        ta[q] = cx_input(&c, KNPU_DT_FP32, cnt, a[q]);
+        tb[q] = cx_input(&c, KNPU_DT_FP32, cnt, b[q]);
+        tc[q] = cx_output(&c, KNPU_DT_FP32, cnt);
+        args[0] = ta[q].va;
+        args[1] = tb[q].va;
+        args[2] = tc[q].va;
+        EMIT(&p, KNPU_OP_GEMM, KNPU_DT_FP32, 0, 7, 0, 1, 2, 0, n, n, n, n, n,
+             n, f32_bits(1.0f), 0);
+        load_kernel(&c.k, &job, &p, args, 3, 100 + q);
+        head[q] = qrd(&c.k, q, KNPU_Q_HEAD);
+        submit(&c.k, q, &job.d);
+    }
+    for (q = 0; q < jobs; q++) {
+        g_autofree void *out = NULL;
+
+        expect_done(&c.k, q, (head[q] + 1) % RING_ENTRIES, 100 + q);
+        for (i = 0; i < n; i++) {
+            for (j = 0; j < n; j++) {
+                double acc = 0;
+
+                for (l = 0; l < n; l++) {
+                    acc += elem(KNPU_DT_FP32, a[q], i * n + l) *
+                           elem(KNPU_DT_FP32, b[q], l * n + j);
+                }
+                ref[i * n + j] = acc;
+            }
+        }
+        out = tbuf_read(&c, &tc[q], cnt * 4);
+        check_close(KNPU_DT_FP32, out, ref, cnt, "concurrent gemm");
+        g_free(a[q]);
+        g_free(b[q]);
+    }
+    cx_stop(&c);
+}
+
+/*
  * Throughput of a 1024³ GEMM (run with -m perf; not part of the default
  * run): the job's wall time from doorbell to completion, printed.
  */
@@ -417,4 +476,5 @@ void knpu_add_compute_gemm_tests(void)
     qtest_add_func("/knpu/compute/gemm/fp16-bf16", test_gemm_half);
     qtest_add_func("/knpu/compute/gemm/int8", test_gemm_int8);
     qtest_add_func("/knpu/compute/gemm/errors", test_gemm_errors);
+    qtest_add_func("/knpu/compute/gemm/concurrent", test_gemm_concurrent);
 }
