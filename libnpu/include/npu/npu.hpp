@@ -13,6 +13,7 @@
 #include "npu/kernel_arguments.hpp"
 #include "npu/kernel_builder.hpp"
 #include "npu/kernel_image.hpp"
+#include "npu/kernel_module.hpp"
 #include "npu/launch.hpp"
 #include "npu/queue.hpp"
 #include "npu/timeline.hpp"
