@@ -133,7 +133,11 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	# Top directories under /tmp to keep visible over the guest's own /tmp.
 	read -r -a line_words <<<"$shell_line"
 	keep=$(printf '%s\n' "$run_dir" "$PWD" "$KNPU_ROOT" "$KNPU_BUILD" "$(realpath -m "$KNPU_MODULE")" "$@" "${line_words[@]}" |
-		grep -oE '(^|[=:,])/tmp/[^/:=,]+' | sed 's|.*/tmp/||' | sort -u | tr '\n' ' ' || true)
+		grep -oE '(^|[=:,])/tmp/[^/:=,]+' | sed 's|.*/tmp/||' | sort -u |
+		while read -r top; do
+			# Only what exists: a path the command will create lives in the guest's /tmp.
+			if [ -d "/tmp/$top" ]; then printf '%s ' "$top"; fi
+		done || true)
 	echo "KNPU_TMP_KEEP=$(shq "$keep")"
 	echo "KNPU_GUEST_DEADLINE=$((timeout_s > 60 ? timeout_s - 20 : timeout_s * 2 / 3))"
 } >"$run_dir/.knpu/config"
