@@ -27,9 +27,13 @@ endif
 initramfs: guest-kernel
 	@tests/harness/build-initramfs.sh
 
+# CMD reaches the recipe unexpanded ($(value)) through the environment, so
+# that the whole command line (';', '|', '&&', quotes, $VAR and $(...)) runs
+# in the guest, not only its first command.
+guest-run: export KNPU_GUEST_CMD = $(value CMD)
 guest-run: $(GUEST_PREREQS)
-	@test -n '$(CMD)' || { echo "usage: make guest-run CMD='program args' [DEVICES=n] [QEMU_ARGS='...']" >&2; exit 2; }
-	@$(GUEST_RUN) -- $(CMD)
+	@test -n "$$KNPU_GUEST_CMD" || { echo "usage: make guest-run CMD='program args' [DEVICES=n] [QEMU_ARGS='...']" >&2; exit 2; }
+	@$(GUEST_RUN) --sh "$$KNPU_GUEST_CMD"
 
 shell: $(GUEST_PREREQS)
 	@$(GUEST_RUN) --shell

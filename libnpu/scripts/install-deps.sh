@@ -8,4 +8,4 @@ knpu_apt_install \
 	cmake ninja-build g++ pkg-config \
 	libdrm-dev libudev-dev zlib1g-dev libfmt-dev \
 	libgtest-dev libgmock-dev libcli11-dev \
-	clang-format
+	clang-format clang

@@ -1,5 +1,7 @@
 #include "argument_ring.hpp"
 
+#include <algorithm>
+
 namespace npu::detail {
 
 void store_table(std::span<std::byte> out, std::span<const std::uint64_t> table) {
@@ -10,8 +12,11 @@ void store_table(std::span<std::byte> out, std::span<const std::uint64_t> table)
   }
 }
 
-ArgumentRing::ArgumentRing(std::shared_ptr<const DrmFile> file)
-    : buffer_(std::move(file), kSlotBytes * kSlots, {MemoryPlacement::host, true}) {}
+ArgumentRing::ArgumentRing(std::shared_ptr<const DrmFile> file, std::size_t slots)
+    : file_(std::move(file)),
+      buffer_(file_, kSlotBytes * std::clamp<std::size_t>(slots, 1, kMaxSlots),
+              {MemoryPlacement::host, true}),
+      last_job_(std::clamp<std::size_t>(slots, 1, kMaxSlots), 0) {}
 
 std::uint64_t ArgumentRing::write(std::span<const std::uint64_t> table) {
   store_table(buffer_.map().subspan(next_ * kSlotBytes, kSlotBytes), table);
@@ -20,7 +25,18 @@ std::uint64_t ArgumentRing::write(std::span<const std::uint64_t> table) {
 
 void ArgumentRing::commit(std::uint64_t sequence_number) {
   last_job_[next_] = sequence_number;
-  next_ = (next_ + 1) % kSlots;
+  next_ = (next_ + 1) % last_job_.size();
+}
+
+bool ArgumentRing::grow() {
+  const std::size_t slots = last_job_.size() * 2;
+  if (slots > kMaxSlots) {
+    return false;
+  }
+  buffer_ = Buffer(file_, kSlotBytes * slots, {MemoryPlacement::host, true});
+  last_job_.assign(slots, 0);
+  next_ = 0;
+  return true;
 }
 
 }  // namespace npu::detail

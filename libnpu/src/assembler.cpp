@@ -1,5 +1,6 @@
 // Assembly text to kernel images. One line at a time: directives (.kernel,
-// .arg) and instructions; errors carry the line and column.
+// .arg, .equ, .macro/.endm), instructions and macro uses; errors carry the
+// line and column.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -101,6 +102,9 @@ class Assembler {
       assemble_line(source.substr(start, end - start));
       start = end + 1;
     }
+    if (recording_) {
+      throw AssemblyError(recording_line_, 1, fmt::format("macro '{}' has no .endm", *recording_));
+    }
     if (image_.name.empty()) {
       throw AssemblyError(line_number, 1, "missing .kernel directive");
     }
@@ -123,13 +127,92 @@ class Assembler {
   void assemble_line(std::string_view line) {
     const std::size_t comment = line.find_first_of(";#");
     const Token content = trim({line.substr(0, comment), 1});
+    if (recording_) {
+      record_macro_line(content);
+      return;
+    }
     if (content.text.empty()) {
       return;
     }
     if (content.text.front() == '.') {
       directive(content);
+    } else if (const auto macro = macros_.find(std::string(first_word(content).first.text));
+               macro != macros_.end()) {
+      expand(macro->second, first_word(content).second);
     } else {
       instruction(content);
+    }
+  }
+
+  // .macro NAME [PARAM, ...] ... .endm: the body's lines, with \PARAM
+  // replaced by the arguments of each use (`NAME arg, ...`).
+  struct Macro {
+    std::vector<std::string> parameters;
+    std::vector<std::string> body;
+    std::size_t depth = 0;  // of nested uses, to stop a macro that uses itself
+  };
+
+  void macro_directive(Token rest) {
+    const auto [name, parameters] = first_word(rest);
+    if (!is_valid_name(name.text) || macros_.contains(std::string(name.text))) {
+      fail(name.column, fmt::format("macro name '{}' is invalid or taken", name.text));
+    }
+    Macro macro;
+    for (const Token& parameter :
+         parameters.text.empty() ? std::vector<Token>{} : split(parameters, ',')) {
+      if (!is_valid_name(parameter.text)) {
+        fail(parameter.column, fmt::format("invalid macro parameter '{}'", parameter.text));
+      }
+      macro.parameters.emplace_back(parameter.text);
+    }
+    recording_ = std::string(name.text);
+    recording_line_ = line_;
+    macros_.emplace(*recording_, std::move(macro));
+  }
+
+  void record_macro_line(Token content) {
+    if (content.text == ".endm") {
+      recording_.reset();
+    } else if (content.text.starts_with(".macro")) {
+      fail(content.column, "a .macro inside a .macro");
+    } else {
+      macros_.at(*recording_).body.emplace_back(content.text);
+    }
+  }
+
+  void expand(Macro& macro, Token arguments) {
+    constexpr std::size_t kMaxDepth = 16;
+    const std::vector<Token> values =
+        arguments.text.empty() ? std::vector<Token>{} : split(arguments, ',');
+    if (values.size() != macro.parameters.size()) {
+      fail(arguments.column, fmt::format("the macro takes {} arguments, got {}",
+                                         macro.parameters.size(), values.size()));
+    }
+    if (macro.depth == kMaxDepth) {
+      fail(arguments.column, "macros nested too deep (a macro that uses itself?)");
+    }
+    ++macro.depth;
+    for (std::string line : macro.body) {
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::string placeholder = "\\" + macro.parameters[i];
+        for (std::size_t at = line.find(placeholder); at != std::string::npos;
+             at = line.find(placeholder, at + values[i].text.size())) {
+          line.replace(at, placeholder.size(), values[i].text);
+        }
+      }
+      assemble_line(line);
+    }
+    --macro.depth;
+  }
+
+  // .equ NAME, VALUE: NAME stands for VALUE wherever an immediate operand goes.
+  void equ_directive(Token rest) {
+    const std::vector<Token> parts = split(rest, ',');
+    if (parts.size() != 2 || !is_valid_name(parts[0].text)) {
+      fail(rest.column, "expected .equ NAME, VALUE");
+    }
+    if (!constants_.emplace(std::string(parts[0].text), std::string(parts[1].text)).second) {
+      fail(parts[0].column, fmt::format("constant '{}' defined twice", parts[0].text));
     }
   }
 
@@ -139,6 +222,10 @@ class Assembler {
       kernel_directive(rest, name.column);
     } else if (name.text == ".arg") {
       arg_directive(rest);
+    } else if (name.text == ".equ") {
+      equ_directive(rest);
+    } else if (name.text == ".macro") {
+      macro_directive(rest);
     } else {
       fail(name.column, fmt::format("unknown directive '{}'", name.text));
     }
@@ -154,8 +241,18 @@ class Assembler {
     image_.name = std::string(rest.text);
   }
 
+  // .arg buffer NAME | .arg scalar NAME [int|float]
   void arg_directive(Token rest) {
-    const auto [kind, name] = first_word(rest);
+    const auto [kind, name_and_type] = first_word(rest);
+    const auto [name, type] = first_word(name_and_type);
+    ArgumentInfo info;
+    if (type.text == "float" && kind.text == "scalar") {
+      info.scalar = ScalarKind::float32;
+    } else if (type.text == "int" && kind.text == "scalar") {
+      info.scalar = ScalarKind::integer;
+    } else if (!type.text.empty()) {
+      fail(type.column, fmt::format("'{}': only a scalar takes a type, int or float", type.text));
+    }
     std::optional<SlotKind> slot_kind;
     if (kind.text == "buffer") {
       slot_kind = SlotKind::buffer;
@@ -170,7 +267,7 @@ class Assembler {
     if (image_.arguments.find(name.text)) {
       fail(name.column, fmt::format("argument '{}' declared twice", name.text));
     }
-    image_.arguments.add(*slot_kind, std::string(name.text));
+    image_.arguments.add(*slot_kind, std::string(name.text), info);
   }
 
   void instruction(Token content) {
@@ -277,6 +374,10 @@ class Assembler {
   }
 
   isa::Operand operand(Token item, OperandKind kind) const {
+    if (const auto constant = constants_.find(std::string(item.text));
+        constant != constants_.end()) {
+      item.text = constant->second;
+    }
     if (item.text.starts_with('@')) {
       return isa::Operand::argument(slot(item, kind));
     }
@@ -315,6 +416,10 @@ class Assembler {
 
   KernelImage image_;
   std::size_t line_ = 0;
+  std::map<std::string, std::string> constants_;
+  std::map<std::string, Macro> macros_;
+  std::optional<std::string> recording_;  // the macro whose body is being read
+  std::size_t recording_line_ = 0;        // of its .macro directive
 };
 
 }  // namespace

@@ -1,16 +1,17 @@
 // Buffer objects: create (host or device memory), wrap user memory, import
-// and export dma-bufs, query, map, close.
+// and export dma-bufs, query, map, close; sub-buffers.
 #include "npu/buffer.hpp"
 
 #include <drm/knpu_accel.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
 #include <stdexcept>
-#include <string>
 #include <system_error>
 
 #include "drm_file.hpp"
@@ -58,7 +59,7 @@ class BufferObject {
       // The driver's ENOMEM for device memory: the on-board memory is full.
       throw std::system_error(
           static_cast<int>(errc::out_of_device_memory), error_category(),
-          "DRM_IOCTL_KNPU_BO_CREATE: " + std::to_string(size) + " bytes of device memory");
+          fmt::format("DRM_IOCTL_KNPU_BO_CREATE: {} bytes of device memory", size));
     }
     if (error != 0) {
       throw ioctl_error("DRM_IOCTL_KNPU_BO_CREATE", error);
@@ -90,7 +91,6 @@ class BufferObject {
     query_or_close();
     options_.device_read_only = (flags_ & KNPU_BO_DEV_READONLY) != 0;
   }
-
   ~BufferObject() {
     mapping_.reset();
     close_handle();
@@ -98,7 +98,7 @@ class BufferObject {
   BufferObject(const BufferObject&) = delete;
   BufferObject& operator=(const BufferObject&) = delete;
 
-  std::span<std::byte> map() {
+  std::span<std::byte> map() const {
     if (!user_memory_.empty()) {
       return user_memory_;
     }
@@ -119,6 +119,7 @@ class BufferObject {
   [[nodiscard]] std::uint64_t device_address() const { return device_address_; }
   [[nodiscard]] std::uint32_t handle() const { return handle_; }
   [[nodiscard]] const BufferOptions& options() const { return options_; }
+  [[nodiscard]] const DrmFile& file() const { return *file_; }
 
  private:
   // Reads size, flags, VA and mmap offset of the new handle; closes it on failure.
@@ -151,8 +152,8 @@ class BufferObject {
   std::uint64_t size_ = 0;
   std::uint64_t device_address_ = 0;
   std::uint64_t mmap_offset_ = 0;
-  std::once_flag mapped_;
-  std::unique_ptr<Mapping> mapping_;
+  mutable std::once_flag mapped_;
+  mutable std::unique_ptr<Mapping> mapping_;
 };
 
 }  // namespace npu::detail
@@ -160,21 +161,24 @@ class BufferObject {
 namespace npu {
 
 Buffer::Buffer(std::shared_ptr<const detail::DrmFile> file, std::size_t size, BufferOptions options)
-    : object_(std::make_unique<detail::BufferObject>(std::move(file), size, options)) {}
+    : object_(std::make_shared<detail::BufferObject>(std::move(file), size, options)),
+      size_(object_->size()) {}
+
 Buffer::Buffer(std::shared_ptr<const detail::DrmFile> file, std::span<std::byte> memory,
                BufferOptions options)
-    : object_(std::make_unique<detail::BufferObject>(std::move(file), memory, options)) {}
-Buffer::Buffer(std::shared_ptr<const detail::DrmFile> file, int dma_buf_fd)
-    : object_(std::make_unique<detail::BufferObject>(std::move(file), dma_buf_fd)) {}
-Buffer::Buffer(Buffer&&) noexcept = default;
-Buffer& Buffer::operator=(Buffer&&) noexcept = default;
-Buffer::~Buffer() = default;
+    : object_(std::make_shared<detail::BufferObject>(std::move(file), memory, options)),
+      size_(object_->size()) {}
 
-std::uint64_t Buffer::size() const {
-  return object_->size();
-}
+Buffer::Buffer(std::shared_ptr<const detail::DrmFile> file, int dma_buf_fd)
+    : object_(std::make_shared<detail::BufferObject>(std::move(file), dma_buf_fd)),
+      size_(object_->size()) {}
+
+Buffer::Buffer(std::shared_ptr<detail::BufferObject> object, std::uint64_t offset,
+               std::uint64_t size)
+    : object_(std::move(object)), offset_(offset), size_(size) {}
+
 std::uint64_t Buffer::device_address() const {
-  return object_->device_address();
+  return object_->device_address() + offset_;
 }
 std::uint32_t Buffer::handle() const {
   return object_->handle();
@@ -185,11 +189,41 @@ const BufferOptions& Buffer::options() const {
 BufferBinding Buffer::binding() const {
   return {handle(), device_address(), size()};
 }
-std::span<std::byte> Buffer::map() {
-  return object_->map();
+const detail::DrmFile& Buffer::file() const {
+  return object_->file();
 }
+
+void Buffer::check_range(std::uint64_t offset, std::uint64_t size, const char* what) const {
+  if (offset > size_ || size > size_ - offset) {
+    throw std::out_of_range(fmt::format("{}: [{}, {}+{}) is outside the {}-byte buffer", what,
+                                        offset, offset, size, size_));
+  }
+}
+
+Buffer Buffer::sub_buffer(std::uint64_t offset, std::uint64_t size) const {
+  check_range(offset, size, "sub_buffer");
+  if (size == 0) {
+    throw std::out_of_range("sub_buffer: a sub-buffer needs at least one byte");
+  }
+  return Buffer(object_, offset_ + offset, size);
+}
+
+std::span<std::byte> Buffer::map() const {
+  return object_->map().subspan(offset_, size_);
+}
+
 int Buffer::export_dma_buf() const {
   return object_->export_dma_buf();
+}
+
+void Buffer::write(std::uint64_t offset, std::span<const std::byte> bytes) const {
+  check_range(offset, bytes.size(), "Buffer::write");
+  std::ranges::copy(bytes, map().subspan(offset).begin());
+}
+
+void Buffer::read(std::uint64_t offset, std::span<std::byte> out) const {
+  check_range(offset, out.size(), "Buffer::read");
+  std::ranges::copy(map().subspan(offset, out.size()), out.begin());
 }
 
 }  // namespace npu

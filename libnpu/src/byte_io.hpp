@@ -20,6 +20,7 @@ class ByteReader {
   std::uint8_t u8() { return static_cast<std::uint8_t>(take(1)[0]); }
   std::uint16_t u16() { return static_cast<std::uint16_t>(little_endian(take(2))); }
   std::uint32_t u32() { return static_cast<std::uint32_t>(little_endian(take(4))); }
+  std::uint64_t u64() { return little_endian(take(8)); }
   std::span<const std::byte> bytes(std::size_t count) { return take(count); }
 
  private:
@@ -51,6 +52,7 @@ class ByteWriter {
   void u8(std::uint8_t value) { out_.push_back(std::byte{value}); }
   void u16(std::uint16_t value) { put(value, 2); }
   void u32(std::uint32_t value) { put(value, 4); }
+  void u64(std::uint64_t value) { put(value, 8); }
   void bytes(std::span<const std::byte> bytes) {
     out_.insert(out_.end(), bytes.begin(), bytes.end());
   }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "npu/npu.h"
 #include "npu/npu.hpp"
@@ -26,6 +27,12 @@ struct npu_kernel {
 struct npu_job {
   npu::JobHandle job;
 };
+struct npu_event {
+  npu::Event event;
+};
+struct npu_timeline {
+  npu::Timeline timeline;
+};
 
 namespace {
 
@@ -43,6 +50,8 @@ npu_status status_of(const std::error_code& code) {
       {errc::device_busy, NPU_ERROR_DEVICE_BUSY},
       {errc::invalid_kernel, NPU_ERROR_INVALID_KERNEL},
       {errc::invalid_argument, NPU_ERROR_INVALID_ARGUMENT},
+      {errc::no_device, NPU_ERROR_NO_DEVICE},
+      {errc::out_of_host_memory, NPU_ERROR_OUT_OF_HOST_MEMORY},
   };
   for (const auto& [condition, status] : table) {
     if (code == condition) {
@@ -70,8 +79,10 @@ npu_status guarded(Body&& body) {
     return fail(status_of(e.code()), e.what());
   } catch (const std::invalid_argument& e) {
     return fail(NPU_ERROR_INVALID_ARGUMENT, e.what());
+  } catch (const std::out_of_range& e) {
+    return fail(NPU_ERROR_INVALID_ARGUMENT, e.what());
   } catch (const std::bad_alloc&) {
-    return fail(NPU_ERROR_OTHER, "out of host memory");
+    return fail(NPU_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
   } catch (const std::exception& e) {
     return fail(NPU_ERROR_OTHER, e.what());
   }
@@ -100,6 +111,80 @@ npu::KernelArguments bind(const npu::Kernel& kernel, const npu_argument* argumen
       bound.set(argument.name, argument.buffer->buffer, argument.value);
     } else {
       bound.set(argument.name, argument.value);
+    }
+  }
+  return bound;
+}
+
+std::chrono::nanoseconds timeout_of(int64_t timeout_ns) {
+  return timeout_ns < 0 ? std::chrono::nanoseconds::max() : std::chrono::nanoseconds(timeout_ns);
+}
+
+template <class T>
+std::span<const T> span_of(const T* items, size_t count, const char* what) {
+  if (items == nullptr && count != 0) {
+    throw std::invalid_argument(fmt::format("{}: NULL with a count of {}", what, count));
+  }
+  return {items, count};
+}
+
+std::vector<npu::TimelinePoint> points_of(const npu_timeline_point* points, size_t count) {
+  std::vector<npu::TimelinePoint> out;
+  for (const npu_timeline_point& point : span_of(points, count, "timeline points")) {
+    if (point.timeline == nullptr) {
+      throw std::invalid_argument("a timeline point without a timeline");
+    }
+    out.push_back({point.timeline->timeline, point.point});
+  }
+  return out;
+}
+
+std::vector<npu::Event> events_of(const npu_event* const* events, size_t count) {
+  std::vector<npu::Event> out;
+  for (const npu_event* event : span_of(events, count, "events")) {
+    if (event == nullptr) {
+      throw std::invalid_argument("a NULL event");
+    }
+    out.push_back(event->event);
+  }
+  return out;
+}
+
+npu::SubmitOptions submit_options_of(const npu_submit_options* options) {
+  if (options == nullptr) {
+    return {};
+  }
+  return {events_of(options->wait_events, options->wait_event_count),
+          events_of(options->signal_events, options->signal_event_count),
+          points_of(options->wait_points, options->wait_point_count),
+          points_of(options->signal_points, options->signal_point_count),
+          options->wait_fence_fd,
+          options->export_fence != 0};
+}
+
+npu::KernelArguments bind_typed(const npu::Kernel& kernel, const npu_launch_argument* arguments,
+                                std::size_t count) {
+  npu::KernelArguments bound = kernel.make_arguments();
+  for (const npu_launch_argument& argument : span_of(arguments, count, "arguments")) {
+    const std::uint32_t index =
+        argument.name != nullptr ? bound.index_of(argument.name) : argument.index;
+    switch (argument.type) {
+      case NPU_LAUNCH_BUFFER:
+        if (argument.buffer == nullptr) {
+          throw std::invalid_argument(
+              fmt::format("argument {}: NPU_LAUNCH_BUFFER without a buffer", index));
+        }
+        bound.set(index, argument.buffer->buffer, argument.value);
+        break;
+      case NPU_LAUNCH_INTEGER:
+        bound.set(index, argument.value);
+        break;
+      case NPU_LAUNCH_FLOAT:
+        bound.set(index, argument.float_value);
+        break;
+      default:
+        throw std::invalid_argument(
+            fmt::format("argument {}: unknown type {}", index, argument.type));
     }
   }
   return bound;
@@ -147,6 +232,10 @@ const char* npu_status_name(npu_status status) {
       return "NPU_ERROR_INVALID_ARGUMENT";
     case NPU_ERROR_OTHER:
       return "NPU_ERROR_OTHER";
+    case NPU_ERROR_NO_DEVICE:
+      return "NPU_ERROR_NO_DEVICE";
+    case NPU_ERROR_OUT_OF_HOST_MEMORY:
+      return "NPU_ERROR_OUT_OF_HOST_MEMORY";
   }
   return "NPU_ERROR_UNKNOWN_STATUS";
 }
@@ -166,14 +255,27 @@ npu_status npu_device_open(size_t index, npu_device** device) {
   if (device == nullptr) {
     return null_argument(__func__);
   }
-  return guarded([&] {
-    const std::size_t count = npu::enumerate_devices().size();
-    if (index >= count) {
-      throw std::invalid_argument(
-          fmt::format("npu_device_open: no visible device {} (there are {})", index, count));
-    }
-    *device = new npu_device{npu::Device::open(index)};
-  });
+  return guarded([&] { *device = new npu_device{npu::Device::open(index)}; });
+}
+
+npu_status npu_device_open_pci(const char* pci_address, npu_device** device) {
+  if (pci_address == nullptr || device == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded(
+      [&] { *device = new npu_device{npu::Device::open(std::string_view(pci_address))}; });
+}
+
+npu_status npu_device_get_properties(const npu_device* device, npu_device_properties* properties) {
+  if (device == nullptr || properties == nullptr) {
+    return null_argument(__func__);
+  }
+  const npu::DeviceProperties& p = device->device.properties();
+  *properties = {p.uapi_version,    p.device_id,          p.revision,     p.hw_version,
+                 p.fw_version,      p.num_cores,          p.num_queues,   0,
+                 p.sram_size,       p.devmem_size,        p.va_start,     p.va_size,
+                 p.ops.to_ullong(), p.dtypes.to_ullong(), p.capabilities, p.serial};
+  return NPU_SUCCESS;
 }
 
 void npu_device_close(npu_device* device) {
@@ -269,6 +371,33 @@ npu_status npu_buffer_import_dma_buf(npu_device* device, int fd, npu_buffer** bu
   return guarded([&] { *buffer = new npu_buffer{device->device.import_dma_buf(fd)}; });
 }
 
+npu_status npu_buffer_create_sub(const npu_buffer* parent, uint64_t offset, uint64_t size,
+                                 npu_buffer** sub) {
+  if (parent == nullptr || sub == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { *sub = new npu_buffer{parent->buffer.sub_buffer(offset, size)}; });
+}
+
+npu_status npu_buffer_write(const npu_buffer* buffer, uint64_t offset, const void* data,
+                            uint64_t size) {
+  if (buffer == nullptr || (data == nullptr && size != 0)) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    buffer->buffer.write(offset, {static_cast<const std::byte*>(data), static_cast<size_t>(size)});
+  });
+}
+
+npu_status npu_buffer_read(const npu_buffer* buffer, uint64_t offset, void* data, uint64_t size) {
+  if (buffer == nullptr || (data == nullptr && size != 0)) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    buffer->buffer.read(offset, {static_cast<std::byte*>(data), static_cast<size_t>(size)});
+  });
+}
+
 npu_status npu_kernel_load_file(npu_device* device, const char* path, npu_kernel** kernel) {
   if (device == nullptr || path == nullptr || kernel == nullptr) {
     return null_argument(__func__);
@@ -285,8 +414,45 @@ npu_status npu_kernel_load_assembly(npu_device* device, const char* source, npu_
       [&] { *kernel = new npu_kernel{device->device.load_kernel(npu::assemble(source))}; });
 }
 
+npu_status npu_kernel_load_memory(npu_device* device, const void* data, size_t size,
+                                  npu_kernel** kernel) {
+  if (device == nullptr || data == nullptr || kernel == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    const std::span<const std::byte> bytes(static_cast<const std::byte*>(data), size);
+    *kernel = new npu_kernel{device->device.load_kernel(npu::parse_kernel_binary(bytes))};
+  });
+}
+
 void npu_kernel_destroy(npu_kernel* kernel) {
   delete kernel;
+}
+
+size_t npu_kernel_argument_count(const npu_kernel* kernel) {
+  return kernel == nullptr ? 0 : kernel->kernel.arguments().size();
+}
+
+npu_status npu_kernel_get_argument(const npu_kernel* kernel, size_t index,
+                                   npu_argument_info* info) {
+  if (kernel == nullptr || info == nullptr) {
+    return null_argument(__func__);
+  }
+  const npu::ArgumentLayout& layout = kernel->kernel.arguments();
+  if (index >= layout.size()) {
+    return fail(NPU_ERROR_INVALID_ARGUMENT,
+                fmt::format("{}: argument {} of {}", __func__, index, layout.size()));
+  }
+  const npu::ArgumentSlot& slot = layout[index];
+  *info = {slot.name.c_str(),
+           static_cast<uint32_t>(slot.kind),
+           static_cast<uint32_t>(slot.info.scalar),
+           static_cast<uint32_t>(slot.info.access),
+           slot.info.dtype,
+           slot.info.alignment,
+           0,
+           slot.info.size};
+  return NPU_SUCCESS;
 }
 
 npu_status npu_queue_create(npu_device* device, npu_queue_priority priority, npu_queue** queue) {
@@ -306,6 +472,101 @@ void npu_queue_destroy(npu_queue* queue) {
   delete queue;
 }
 
+npu_status npu_queue_get_status(const npu_queue* queue, npu_queue_status* status) {
+  if (queue == nullptr || status == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    const npu::QueueStatus s = queue->queue.status();
+    *status = {s.state == npu::QueueState::banned ? 1U : 0U,
+               static_cast<uint32_t>(s.error),
+               s.error_sequence_number,
+               s.error_address,
+               s.completed_sequence_number,
+               s.reset_count,
+               0};
+  });
+}
+
+npu_status npu_queue_recover(npu_queue* queue, int* recovered) {
+  if (queue == nullptr || recovered == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { *recovered = queue->queue.recover() ? 1 : 0; });
+}
+
+npu_status npu_event_create(npu_device* device, npu_event** event) {
+  if (device == nullptr || event == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { *event = new npu_event{device->device.create_event()}; });
+}
+
+void npu_event_destroy(npu_event* event) {
+  delete event;
+}
+
+npu_status npu_event_wait(const npu_event* event, int64_t timeout_ns, int* signaled) {
+  if (event == nullptr || signaled == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { *signaled = event->event.wait(timeout_of(timeout_ns)) ? 1 : 0; });
+}
+
+npu_status npu_event_signal(const npu_event* event) {
+  if (event == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { event->event.signal(); });
+}
+
+npu_status npu_event_reset(const npu_event* event) {
+  if (event == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { event->event.reset(); });
+}
+
+npu_status npu_timeline_create(npu_device* device, npu_timeline** timeline) {
+  if (device == nullptr || timeline == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { *timeline = new npu_timeline{device->device.create_timeline()}; });
+}
+
+void npu_timeline_destroy(npu_timeline* timeline) {
+  delete timeline;
+}
+
+npu_status npu_timeline_value(const npu_timeline* timeline, uint64_t* value) {
+  if (timeline == nullptr || value == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { *value = timeline->timeline.value(); });
+}
+
+npu_status npu_timeline_wait(const npu_timeline* timeline, uint64_t point, int64_t timeout_ns,
+                             int* reached) {
+  if (timeline == nullptr || reached == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded(
+      [&] { *reached = timeline->timeline.wait(point, timeout_of(timeout_ns)) ? 1 : 0; });
+}
+
+npu_status npu_timeline_signal(const npu_timeline* timeline, uint64_t point) {
+  if (timeline == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { timeline->timeline.signal(point); });
+}
+
+npu_submit_options npu_submit_options_default(void) {
+  npu_submit_options options{};
+  options.wait_fence_fd = -1;
+  return options;
+}
+
 npu_status npu_launch(npu_queue* queue, const npu_kernel* kernel, const npu_argument* arguments,
                       size_t argument_count, npu_job** job) {
   if (queue == nullptr || kernel == nullptr || job == nullptr ||
@@ -318,14 +579,48 @@ npu_status npu_launch(npu_queue* queue, const npu_kernel* kernel, const npu_argu
   });
 }
 
+npu_status npu_launch_ex(npu_queue* queue, const npu_kernel* kernel,
+                         const npu_launch_argument* arguments, size_t argument_count,
+                         const npu_submit_options* options, npu_job** job) {
+  if (queue == nullptr || kernel == nullptr || job == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    const npu::KernelArguments bound = bind_typed(kernel->kernel, arguments, argument_count);
+    *job = new npu_job{queue->queue.submit(kernel->kernel, bound, submit_options_of(options))};
+  });
+}
+
+npu_status npu_queue_copy(npu_queue* queue, const npu_buffer* dst, const npu_buffer* src,
+                          const npu_submit_options* options, npu_job** job) {
+  if (queue == nullptr || dst == nullptr || src == nullptr || job == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    *job = new npu_job{queue->queue.copy(dst->buffer, src->buffer, submit_options_of(options))};
+  });
+}
+
+npu_status npu_queue_fill(npu_queue* queue, const npu_buffer* dst, uint32_t pattern,
+                          const npu_submit_options* options, npu_job** job) {
+  if (queue == nullptr || dst == nullptr || job == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    *job = new npu_job{queue->queue.fill(dst->buffer, pattern, submit_options_of(options))};
+  });
+}
+
+int npu_job_fence_fd(const npu_job* job) {
+  return job == nullptr ? -1 : job->job.fence_fd();
+}
+
 npu_status npu_job_wait(const npu_job* job, int64_t timeout_ns, npu_job_result* result) {
   if (job == nullptr || result == nullptr) {
     return null_argument(__func__);
   }
   return guarded([&] {
-    const auto timeout =
-        timeout_ns < 0 ? std::chrono::nanoseconds::max() : std::chrono::nanoseconds(timeout_ns);
-    const npu::JobResult outcome = job->job.wait(timeout);
+    const npu::JobResult outcome = job->job.wait(timeout_of(timeout_ns));
     *result = {job_status_of(outcome.status), static_cast<std::uint32_t>(outcome.error),
                outcome.error_address};
   });

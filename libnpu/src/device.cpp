@@ -64,10 +64,26 @@ void check_uapi(const DeviceInfo& info, const DeviceProperties& properties) {
 }
 
 [[noreturn]] void no_such_device(const std::string& what) {
-  throw std::system_error(ENODEV, std::system_category(), what);
+  throw make_error(errc::no_device, what);
 }
 
 }  // namespace
+
+// An opcode or data type the device lacks is a load error, not a failed job
+// and a banned queue later.
+void check_supported(const KernelImage& image, const DeviceProperties& properties) {
+  const KernelRequirements needs = requirements(image);
+  const std::uint64_t missing_ops = needs.ops & ~properties.ops.to_ullong();
+  const std::uint64_t missing_dtypes = needs.dtypes & ~properties.dtypes.to_ullong();
+  if (missing_ops != 0 || missing_dtypes != 0) {
+    throw KernelFormatError(
+        KernelErrc::unsupported_by_device,
+        fmt::format("kernel '{}' uses opcodes {:#x} and data types {:#x} the device does not "
+                    "execute (it executes opcodes {:#x}, data types {:#x})",
+                    image.name, missing_ops, missing_dtypes, properties.ops.to_ullong(),
+                    properties.dtypes.to_ullong()));
+  }
+}
 
 Device::Device(DeviceInfo info, std::shared_ptr<const detail::DrmFile> file)
     : info_(std::move(info)), file_(std::move(file)) {
@@ -124,8 +140,22 @@ Queue Device::create_queue(QueuePriority priority) const {
   return Queue(file_, priority);
 }
 
+Queue Device::create_queue(const QueueOptions& options) const {
+  return Queue(file_, options);
+}
+
 Kernel Device::load_kernel(const KernelImage& image) const {
+  validate(image);
+  check_supported(image, properties_);
   return Kernel(file_, image);
+}
+
+std::vector<Kernel> Device::load_module(const KernelModule& module) const {
+  std::vector<Kernel> kernels;
+  for (const KernelImage& image : module.kernels) {
+    kernels.push_back(load_kernel(image));
+  }
+  return kernels;
 }
 
 Event Device::create_event() const {

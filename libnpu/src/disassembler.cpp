@@ -89,8 +89,11 @@ std::string disassemble(const KernelImage& image) {
   validate(image);
   std::string text = fmt::format(".kernel {}\n", image.name);
   for (const ArgumentSlot& slot : image.arguments.slots()) {
-    text +=
-        fmt::format(".arg {} {}\n", slot.kind == SlotKind::buffer ? "buffer" : "scalar", slot.name);
+    const std::string_view type = slot.info.scalar == ScalarKind::float32   ? " float"
+                                  : slot.info.scalar == ScalarKind::integer ? " int"
+                                                                            : "";
+    text += fmt::format(".arg {} {}{}\n", slot.kind == SlotKind::buffer ? "buffer" : "scalar",
+                        slot.name, type);
   }
   text += "\n";
   for (const isa::Instruction& instruction : isa::decode(image.program).instructions) {

@@ -29,6 +29,8 @@ errc condition_of_errno(int value) {
       return errc::timeout;
     case ENOSPC:  // out of device VA; BO_CREATE's ENOMEM for device memory is a code of its own
       return errc::out_of_device_memory;
+    case ENOMEM:
+      return errc::out_of_host_memory;
     case EBUSY:
       return errc::device_busy;
     case EINVAL:
@@ -67,6 +69,10 @@ class ErrorCategory final : public std::error_category {
         return "invalid kernel";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::no_device:
+        return "no such device";
+      case errc::out_of_host_memory:
+        return "out of host memory";
     }
     return "unknown npu error";
   }
@@ -84,7 +90,7 @@ class ErrorCategory final : public std::error_category {
     if (code.category() == isa::decode_category()) {
       return static_cast<errc>(condition) == errc::invalid_kernel;
     }
-    return false;
+    return code.category() == *this && code.value() == condition;
   }
 };
 
@@ -101,6 +107,14 @@ std::error_condition make_error_condition(errc condition) {
 
 std::system_error ioctl_error(const std::string& ioctl_name, int error_number) {
   return {error_number, std::system_category(), ioctl_name};
+}
+
+}  // namespace npu
+
+namespace npu {
+
+std::system_error make_error(errc condition, const std::string& what) {
+  return {static_cast<int>(condition), error_category(), what};
 }
 
 }  // namespace npu

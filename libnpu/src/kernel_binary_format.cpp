@@ -14,6 +14,16 @@ std::string_view section_name(SectionType type) {
       return "arguments";
     case SectionType::name:
       return "name";
+    case SectionType::argument_info:
+      return "argument info";
+    case SectionType::requirements:
+      return "requirements";
+    case SectionType::workspace:
+      return "workspace";
+    case SectionType::constants:
+      return "constants";
+    case SectionType::lines:
+      return "lines";
   }
   return "?";
 }

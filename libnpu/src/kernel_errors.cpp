@@ -47,13 +47,23 @@ class KernelCategory final : public std::error_category {
         return "invalid instruction";
       case KernelErrc::argument_mismatch:
         return "operand does not match the argument layout";
+      case KernelErrc::unsupported_by_device:
+        return "the device does not execute what the kernel needs";
+      case KernelErrc::bad_metadata:
+        return "malformed kernel metadata";
+      case KernelErrc::no_such_kernel:
+        return "no kernel of that name in the module";
     }
     return "unknown kernel error";
   }
 
-  [[nodiscard]] bool equivalent(int,
+  // Every error is an invalid kernel; one the device cannot run is also
+  // "not supported".
+  [[nodiscard]] bool equivalent(int value,
                                 const std::error_condition& condition) const noexcept override {
-    return condition == errc::invalid_kernel;
+    return condition == errc::invalid_kernel ||
+           (static_cast<KernelErrc>(value) == KernelErrc::unsupported_by_device &&
+            condition == errc::not_supported);
   }
 };
 

@@ -66,18 +66,18 @@ bool is_valid_name(std::string_view name) {
 
 ArgumentLayout::ArgumentLayout(std::vector<ArgumentSlot> slots) {
   for (ArgumentSlot& slot : slots) {
-    add(slot.kind, std::move(slot.name));
+    add(slot.kind, std::move(slot.name), slot.info);
   }
 }
 
-std::uint32_t ArgumentLayout::add(SlotKind kind, std::string name) {
+std::uint32_t ArgumentLayout::add(SlotKind kind, std::string name, ArgumentInfo info) {
   if (!is_valid_name(name)) {
     throw std::invalid_argument(fmt::format("invalid argument name '{}'", name));
   }
   if (find(name)) {
     throw std::invalid_argument(fmt::format("duplicate argument name '{}'", name));
   }
-  slots_.push_back({kind, std::move(name)});
+  slots_.push_back({kind, std::move(name), info});
   return static_cast<std::uint32_t>(slots_.size() - 1);
 }
 
@@ -88,6 +88,95 @@ std::optional<std::uint32_t> ArgumentLayout::find(std::string_view name) const {
   }
   return static_cast<std::uint32_t>(it - slots_.begin());
 }
+
+namespace {
+
+// How the program reads each scalar slot (unspecified: never, or both ways).
+std::vector<ScalarKind> used_scalar_kinds(const KernelImage& image) {
+  std::vector<bool> as_value(image.arguments.size(), false);
+  std::vector<bool> as_float(image.arguments.size(), false);
+  for (const isa::Instruction& instruction : isa::decode(image.program).instructions) {
+    const isa::OpcodeInfo& op = isa::info(instruction.opcode);
+    for (std::size_t i = 0; i < instruction.operands.size(); ++i) {
+      const isa::Operand& operand = instruction.operands[i];
+      if (!operand.is_argument || operand.word >= as_value.size()) {
+        continue;
+      }
+      as_value[operand.word] =
+          as_value[operand.word] || op.operand_kinds[i] == isa::OperandKind::value;
+      as_float[operand.word] =
+          as_float[operand.word] || op.operand_kinds[i] == isa::OperandKind::floating;
+    }
+  }
+  std::vector<ScalarKind> kinds(image.arguments.size(), ScalarKind::unspecified);
+  for (std::size_t slot = 0; slot < kinds.size(); ++slot) {
+    if (as_value[slot] != as_float[slot]) {
+      kinds[slot] = as_value[slot] ? ScalarKind::integer : ScalarKind::float32;
+    }
+  }
+  return kinds;
+}
+
+[[noreturn]] void bad_metadata(const std::string& detail) {
+  throw KernelFormatError(KernelErrc::bad_metadata, detail);
+}
+
+// The 1.1 metadata agrees with the layout and the program.
+void check_metadata(const KernelImage& image) {
+  const std::vector<ScalarKind> used = used_scalar_kinds(image);
+  for (std::size_t slot = 0; slot < image.arguments.size(); ++slot) {
+    const ArgumentSlot& argument = image.arguments[slot];
+    const ArgumentInfo& info = argument.info;
+    if (argument.kind == SlotKind::buffer && info.scalar != ScalarKind::unspecified) {
+      bad_metadata(fmt::format("buffer argument '{}' has a scalar kind", argument.name));
+    }
+    if (argument.kind == SlotKind::scalar &&
+        (info.access != Access::unspecified || info.size != 0 || info.alignment != 0)) {
+      bad_metadata(fmt::format("scalar argument '{}' has buffer metadata", argument.name));
+    }
+    if (info.scalar != ScalarKind::unspecified && used[slot] != ScalarKind::unspecified &&
+        info.scalar != used[slot]) {
+      throw KernelFormatError(
+          KernelErrc::argument_mismatch,
+          fmt::format("argument '{}' is declared {} but read as {}", argument.name,
+                      info.scalar == ScalarKind::float32 ? "float" : "integer",
+                      used[slot] == ScalarKind::float32 ? "float" : "integer"));
+    }
+    if (info.scalar > ScalarKind::float32 || info.access > Access::read_write ||
+        info.dtype > static_cast<std::uint8_t>(isa::DataType::int32) ||
+        (info.alignment & (info.alignment - 1)) != 0) {
+      bad_metadata(
+          fmt::format("argument '{}': undefined kind, access, dtype or a non-power-of-2 "
+                      "alignment",
+                      argument.name));
+    }
+  }
+  std::vector<bool> constant(image.arguments.size(), false);
+  for (const ConstantData& data : image.constants) {
+    if (data.slot >= image.arguments.size() ||
+        image.arguments[data.slot].kind != SlotKind::buffer || constant[data.slot] ||
+        data.bytes.empty()) {
+      bad_metadata(
+          fmt::format("constant data for slot {}: not a buffer slot of the kernel, "
+                      "given twice, or empty",
+                      data.slot));
+    }
+    constant[data.slot] = true;
+  }
+  std::uint32_t previous = 0;
+  for (const LineEntry& entry : image.line_table) {
+    if (entry.offset % 4 != 0 || entry.offset >= image.program.size() * 4 ||
+        (&entry != image.line_table.data() && entry.offset <= previous)) {
+      bad_metadata(
+          fmt::format("line table entry at program offset {}: not increasing, unaligned "
+                      "or past the program",
+                      entry.offset));
+    }
+    previous = entry.offset;
+  }
+}
+
+}  // namespace
 
 void validate(const KernelImage& image) {
   if (!is_valid_name(image.name)) {
@@ -115,6 +204,28 @@ void validate(const KernelImage& image) {
     }
     check_argument_references(*result.instruction, byte_offset, image.arguments);
   }
+  check_metadata(image);
+}
+
+std::vector<ScalarKind> scalar_kinds(const KernelImage& image) {
+  const std::vector<ScalarKind> used = used_scalar_kinds(image);
+  std::vector<ScalarKind> kinds(image.arguments.size(), ScalarKind::unspecified);
+  for (std::size_t slot = 0; slot < kinds.size(); ++slot) {
+    const ScalarKind declared = image.arguments[slot].info.scalar;
+    kinds[slot] = declared != ScalarKind::unspecified ? declared : used[slot];
+  }
+  return kinds;
+}
+
+KernelRequirements requirements(const KernelImage& image) {
+  KernelRequirements needs;
+  for (const isa::Instruction& instruction : isa::decode(image.program).instructions) {
+    needs.ops |= 1ULL << static_cast<unsigned>(instruction.opcode);
+    if (instruction.dtype != isa::DataType::none) {
+      needs.dtypes |= 1ULL << static_cast<unsigned>(instruction.dtype);
+    }
+  }
+  return needs;
 }
 
 std::vector<bool> value_slots(const KernelImage& image) {

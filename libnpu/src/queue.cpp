@@ -1,16 +1,26 @@
-// Queue and JobHandle: submission with staged argument tables, and waiting
-// with results instead of exceptions.
+// Queue and JobHandle: submission with staged argument tables, batches,
+// device-side copies, recovery after a ban, and waiting with results
+// instead of exceptions.
 #include "npu/queue.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <list>
 
 #include "monotonic.hpp"
+#include "npu/command_list.hpp"
 #include "npu/errors.hpp"
+#include "npu/launch.hpp"
 #include "queue_object.hpp"
 #include "resident_kernel.hpp"
 
 namespace npu {
 namespace {
+
+// The largest DMA_COPY / DMA_FILL: its byte count is a 32-bit value operand.
+constexpr std::uint64_t kMaxDmaBytes = 0x8000'0000;
 
 JobStatus status_of(std::uint32_t status) {
   switch (status) {
@@ -23,8 +33,8 @@ JobStatus status_of(std::uint32_t status) {
   }
 }
 
-// A table the queue's argument ring cannot take (too large, or its next slot
-// still in use) gets a buffer of its own.
+// A table the queue's argument ring cannot take (too large, or every slot
+// of the largest ring in use) gets a buffer of its own.
 Buffer dedicated_table(std::shared_ptr<const detail::DrmFile> file,
                        const std::vector<std::uint64_t>& table) {
   Buffer buffer(std::move(file), table.size() * sizeof(std::uint64_t),
@@ -36,6 +46,117 @@ Buffer dedicated_table(std::shared_ptr<const detail::DrmFile> file,
 void record(detail::JobState& state, detail::QueueObject::Submitted submitted) {
   state.sequence_number = submitted.sequence_number;
   state.fence = std::move(submitted.fence);
+}
+
+void check_same_file(const detail::QueueObject& queue, const detail::DrmFile& file,
+                     std::string_view what) {
+  if (queue.file().get() != &file) {
+    throw make_error(errc::invalid_argument,
+                     fmt::format("{} belongs to another Device open than the queue (another "
+                                 "file, another device address space)",
+                                 what));
+  }
+}
+
+// One job to submit: a kernel and its arguments (owned by the caller).
+struct PendingJob {
+  const Kernel* kernel;
+  std::shared_ptr<const detail::ResidentKernel> resident;
+  const KernelArguments* arguments;
+};
+
+// Submits one launch; the submissions lock of `queue` is held.
+JobHandle launch_locked(const std::shared_ptr<detail::QueueObject>& queue,
+                        const PendingJob& pending, const SubmitOptions& options) {
+  const Kernel& kernel = *pending.kernel;
+  const KernelArguments& arguments = *pending.arguments;
+  const std::vector<std::uint64_t> table = arguments.table();
+  auto state = std::make_shared<detail::JobState>();
+  state->queue = queue;
+  state->kernel = pending.resident;
+  state->buffers = arguments.buffers();
+  check_same_file(*queue, pending.resident->program.file(),
+                  fmt::format("kernel '{}'", kernel.name()));
+  for (const Buffer& buffer : state->buffers) {
+    check_same_file(*queue, buffer.file(),
+                    fmt::format("a buffer given to kernel '{}'", kernel.name()));
+  }
+  RawJob job{kernel.program_address(), kernel.program_size(), 0, 0, arguments.buffer_handles()};
+  job.buffer_handles.push_back(kernel.program_handle());
+  if (table.empty()) {
+    record(*state, queue->submit_locked(job, options));
+    return JobHandle(std::move(state));
+  }
+  if (table.size() * sizeof(std::uint64_t) <= detail::ArgumentRing::kSlotBytes) {
+    if (auto submitted = queue->try_submit_with_ring_locked(job, table, options)) {
+      record(*state, std::move(*submitted));
+      return JobHandle(std::move(state));
+    }
+  }
+  state->argument_table = dedicated_table(queue->file(), table);
+  job.arguments_address = state->argument_table->device_address();
+  job.arguments_size = static_cast<std::uint32_t>(table.size() * sizeof(std::uint64_t));
+  job.buffer_handles.push_back(state->argument_table->handle());
+  record(*state, queue->submit_locked(job, options));
+  return JobHandle(std::move(state));
+}
+
+// The jobs of a copy of src into the start of dst, in chunks the DMA
+// engine takes; their arguments are added to `owned`.
+void add_copy_jobs(detail::QueueObject& queue, const Buffer& dst, const Buffer& src,
+                   std::list<KernelArguments>& owned, std::vector<PendingJob>& jobs,
+                   std::shared_ptr<const detail::ResidentKernel> resident) {
+  if (dst.size() < src.size()) {
+    throw std::invalid_argument(
+        fmt::format("copy: {} bytes do not fit a {}-byte destination", src.size(), dst.size()));
+  }
+  const Kernel& kernel = queue.copy_kernel_locked();
+  for (std::uint64_t done = 0; done < src.size(); done += kMaxDmaBytes) {
+    const std::uint64_t bytes = std::min(kMaxDmaBytes, src.size() - done);
+    KernelArguments& arguments = owned.emplace_back(kernel.make_arguments());
+    arguments.set(0U, dst.sub_buffer(done, bytes)).set(1U, src.sub_buffer(done, bytes));
+    arguments.set(2U, bytes);
+    jobs.push_back({&kernel, resident, &arguments});
+  }
+}
+
+void add_fill_jobs(detail::QueueObject& queue, const Buffer& dst, std::uint32_t pattern,
+                   std::list<KernelArguments>& owned, std::vector<PendingJob>& jobs,
+                   std::shared_ptr<const detail::ResidentKernel> resident) {
+  const Kernel& kernel = queue.fill_kernel_locked();
+  for (std::uint64_t done = 0; done < dst.size(); done += kMaxDmaBytes) {
+    const std::uint64_t bytes = std::min(kMaxDmaBytes, dst.size() - done);
+    KernelArguments& arguments = owned.emplace_back(kernel.make_arguments());
+    arguments.set(0U, dst.sub_buffer(done, bytes)).set(1U, bytes).set(2U, std::uint64_t{pattern});
+    jobs.push_back({&kernel, resident, &arguments});
+  }
+}
+
+// The options of job `index` of `count` in a batch: waits on the first,
+// signals on the last.
+SubmitOptions batch_options(std::size_t index, std::size_t count, const SubmitOptions& options) {
+  SubmitOptions part;
+  if (index == 0) {
+    part.wait_for = options.wait_for;
+    part.wait_for_points = options.wait_for_points;
+    part.wait_fence_fd = options.wait_fence_fd;
+  }
+  if (index + 1 == count) {
+    part.signal = options.signal;
+    part.signal_points = options.signal_points;
+    part.export_fence = options.export_fence;
+  }
+  return part;
+}
+
+BatchHandle submit_all(const std::shared_ptr<detail::QueueObject>& queue,
+                       const std::vector<PendingJob>& jobs, const SubmitOptions& options) {
+  BatchHandle batch;
+  batch.jobs.reserve(jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    batch.jobs.push_back(launch_locked(queue, jobs[i], batch_options(i, jobs.size(), options)));
+  }
+  return batch;
 }
 
 }  // namespace
@@ -68,50 +189,112 @@ JobResult JobHandle::wait(std::chrono::nanoseconds timeout) const {
           reply.wait.error_addr};
 }
 
+JobResult BatchHandle::wait(std::chrono::nanoseconds timeout) const {
+  const std::int64_t deadline = detail::deadline_after(timeout);
+  for (const JobHandle& job : jobs) {
+    const std::int64_t left = deadline - detail::deadline_after(std::chrono::nanoseconds::zero());
+    const JobResult result = job.wait(std::chrono::nanoseconds(std::max<std::int64_t>(left, 0)));
+    if (!result.ok()) {
+      return result;
+    }
+  }
+  return {};
+}
+
 Queue::Queue(std::shared_ptr<const detail::DrmFile> file, QueuePriority priority)
-    : object_(std::make_shared<detail::QueueObject>(std::move(file), priority)) {}
+    : Queue(std::move(file), QueueOptions{.priority = priority}) {}
+
+Queue::Queue(std::shared_ptr<const detail::DrmFile> file, const QueueOptions& options)
+    : slot_(std::make_shared<detail::QueueSlot>(
+          std::make_shared<detail::QueueObject>(std::move(file), options))) {}
+
+std::shared_ptr<detail::QueueObject> Queue::current() const {
+  return slot_->current();
+}
+
+std::size_t Queue::argument_slots() const {
+  const std::shared_ptr<detail::QueueObject> queue = current();
+  const auto lock = queue->lock_submissions();
+  return queue->argument_slots();
+}
 
 std::uint32_t Queue::id() const {
-  return object_->id();
+  return current()->id();
 }
 QueuePriority Queue::priority() const {
-  return object_->priority();
+  return current()->options().priority;
 }
 
 JobHandle Queue::submit(const Kernel& kernel, const KernelArguments& arguments,
-                        const SubmitOptions& options) {
-  const std::vector<std::uint64_t> table = arguments.table();
-  RawJob job{kernel.program_address(), kernel.program_size(), 0, 0, arguments.buffer_handles()};
-  job.buffer_handles.push_back(kernel.program_handle());
-  auto state = std::make_shared<detail::JobState>(
-      detail::JobState{object_, 0, std::nullopt, kernel.resident_, std::nullopt});
-  if (table.empty()) {
-    record(*state, object_->submit(job, options));
-    return JobHandle(std::move(state));
-  }
-  if (table.size() * sizeof(std::uint64_t) <= detail::ArgumentRing::kSlotBytes) {
-    if (auto submitted = object_->try_submit_with_ring(job, table, options)) {
-      record(*state, std::move(*submitted));
-      return JobHandle(std::move(state));
-    }
-  }
-  state->argument_table = dedicated_table(object_->file(), table);
-  job.arguments_address = state->argument_table->device_address();
-  job.arguments_size = static_cast<std::uint32_t>(table.size() * sizeof(std::uint64_t));
-  job.buffer_handles.push_back(state->argument_table->handle());
-  record(*state, object_->submit(job, options));
+                        const SubmitOptions& options) const {
+  const std::shared_ptr<detail::QueueObject> queue = current();
+  const auto lock = queue->lock_submissions();
+  return launch_locked(queue, {&kernel, kernel.resident_, &arguments}, options);
+}
+
+JobHandle Queue::submit(const Launch& launch, const SubmitOptions& options) const {
+  return submit(launch.kernel(), launch.arguments(), options);
+}
+
+JobHandle Queue::submit(const RawJob& job, const SubmitOptions& options) const {
+  const std::shared_ptr<detail::QueueObject> queue = current();
+  auto state = std::make_shared<detail::JobState>();
+  state->queue = queue;
+  const auto lock = queue->lock_submissions();
+  record(*state, queue->submit_locked(job, options));
   return JobHandle(std::move(state));
 }
 
-JobHandle Queue::submit(const RawJob& job, const SubmitOptions& options) {
-  auto state = std::make_shared<detail::JobState>(
-      detail::JobState{object_, 0, std::nullopt, nullptr, std::nullopt});
-  record(*state, object_->submit(job, options));
-  return JobHandle(std::move(state));
+BatchHandle Queue::submit(const CommandList& list, const SubmitOptions& options) const {
+  const std::shared_ptr<detail::QueueObject> queue = current();
+  const auto lock = queue->lock_submissions();
+  std::list<KernelArguments> owned;
+  std::vector<PendingJob> jobs;
+  for (const CommandList::Command& command : list.commands_) {
+    if (const auto* launch = std::get_if<CommandList::LaunchCommand>(&command)) {
+      jobs.push_back({&launch->kernel, launch->kernel.resident_, &launch->arguments});
+    } else if (const auto* copy = std::get_if<CommandList::CopyCommand>(&command)) {
+      add_copy_jobs(*queue, copy->dst, copy->src, owned, jobs,
+                    queue->copy_kernel_locked().resident_);
+    } else {
+      const auto& fill = std::get<CommandList::FillCommand>(command);
+      add_fill_jobs(*queue, fill.dst, fill.pattern, owned, jobs,
+                    queue->fill_kernel_locked().resident_);
+    }
+  }
+  return submit_all(queue, jobs, options);
+}
+
+JobHandle Queue::copy(const Buffer& dst, const Buffer& src, const SubmitOptions& options) const {
+  const std::shared_ptr<detail::QueueObject> queue = current();
+  const auto lock = queue->lock_submissions();
+  std::list<KernelArguments> owned;
+  std::vector<PendingJob> jobs;
+  add_copy_jobs(*queue, dst, src, owned, jobs, queue->copy_kernel_locked().resident_);
+  return submit_all(queue, jobs, options).jobs.back();
+}
+
+JobHandle Queue::fill(const Buffer& dst, std::uint32_t pattern,
+                      const SubmitOptions& options) const {
+  const std::shared_ptr<detail::QueueObject> queue = current();
+  const auto lock = queue->lock_submissions();
+  std::list<KernelArguments> owned;
+  std::vector<PendingJob> jobs;
+  add_fill_jobs(*queue, dst, pattern, owned, jobs, queue->fill_kernel_locked().resident_);
+  return submit_all(queue, jobs, options).jobs.back();
+}
+
+bool Queue::recover() {
+  const std::shared_ptr<detail::QueueObject> queue = current();
+  if (queue->status().state != KNPU_QUEUE_STATE_BANNED) {
+    return false;
+  }
+  slot_->replace(queue);
+  return true;
 }
 
 QueueStatus Queue::status() const {
-  const drm_knpu_queue_status status = object_->status();
+  const drm_knpu_queue_status status = current()->status();
   return {status.state == KNPU_QUEUE_STATE_BANNED ? QueueState::banned : QueueState::active,
           static_cast<JobError>(status.error),
           status.error_seqno,

@@ -1,10 +1,12 @@
 // The driver side of a queue: create and destroy it, submit raw jobs (small
 // argument tables staged in the queue's ArgumentRing), wait for them, read
-// its status.
+// its status; and QueueSlot, which lets every copy of a Queue move on to a
+// fresh hardware queue after a ban.
 #pragma once
 
 #include <drm/knpu_accel.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,6 +16,7 @@
 #include "drm_file.hpp"
 #include "file_descriptor.hpp"
 #include "npu/buffer.hpp"
+#include "npu/kernel.hpp"
 #include "npu/queue.hpp"
 
 namespace npu::detail {
@@ -28,7 +31,7 @@ struct WaitReply {
 
 class QueueObject {
  public:
-  QueueObject(std::shared_ptr<const DrmFile> file, QueuePriority priority);
+  QueueObject(std::shared_ptr<const DrmFile> file, const QueueOptions& options);
   ~QueueObject();
   QueueObject(const QueueObject&) = delete;
   QueueObject& operator=(const QueueObject&) = delete;
@@ -39,37 +42,86 @@ class QueueObject {
     std::optional<FileDescriptor> fence;  // with SubmitOptions::export_fence
   };
 
+  // Held across the submissions that must reach the driver back to back
+  // (one launch, or a whole batch); the *_locked calls need it.
+  [[nodiscard]] std::unique_lock<std::mutex> lock_submissions() { return std::unique_lock(mutex_); }
+
   // Submits `job`; throws ioctl_error.
-  Submitted submit(const RawJob& job, const SubmitOptions& options) const;
+  Submitted submit_locked(const RawJob& job, const SubmitOptions& options);
   // Submits `job` with `table` staged in the argument ring (tables up to
-  // ArgumentRing::kSlotBytes). Never blocks: when the next slot's previous
-  // job has not finished, submits nothing and returns nullopt.
-  std::optional<Submitted> try_submit_with_ring(RawJob job, std::span<const std::uint64_t> table,
-                                                const SubmitOptions& options);
+  // ArgumentRing::kSlotBytes). Never blocks: when the next slot's job is
+  // still running the ring grows; at its largest, submits nothing and
+  // returns nullopt.
+  std::optional<Submitted> try_submit_with_ring_locked(RawJob job,
+                                                       std::span<const std::uint64_t> table,
+                                                       const SubmitOptions& options);
   [[nodiscard]] WaitReply wait(std::uint64_t sequence_number, std::int64_t deadline_ns) const;
   [[nodiscard]] drm_knpu_queue_status status() const;
 
+  // The DMA kernels behind Queue::copy() and Queue::fill(), loaded on first
+  // use; with the submissions lock held.
+  [[nodiscard]] const Kernel& copy_kernel_locked();
+  [[nodiscard]] const Kernel& fill_kernel_locked();
+
+  // For a banned queue whose jobs have all finished: records how each ended
+  // and destroys the driver queue, so that its hardware queue is free while
+  // JobHandles of it live on; wait() answers from the record afterwards.
+  // False (and nothing done) while a job of it has not finished yet.
+  bool retire();
+
   [[nodiscard]] std::shared_ptr<const DrmFile> file() const { return file_; }
   [[nodiscard]] std::uint32_t id() const { return id_; }
-  [[nodiscard]] QueuePriority priority() const { return priority_; }
+  [[nodiscard]] const QueueOptions& options() const { return options_; }
+  [[nodiscard]] std::size_t argument_slots() const;
 
  private:
+  void note_completed(std::uint64_t sequence_number) const;
+  // Whether `sequence_number` is known to have finished, asking the driver
+  // (one QUEUE_STATUS) only when what is known does not tell.
   [[nodiscard]] bool has_finished(std::uint64_t sequence_number) const;
 
+  [[nodiscard]] WaitReply recorded_outcome(std::uint64_t sequence_number) const;
+
   std::shared_ptr<const DrmFile> file_;
-  QueuePriority priority_;
+  QueueOptions options_;
   std::uint32_t id_ = 0;
-  std::mutex ring_mutex_;  // the ring's slots and the order of its submissions
+  std::atomic<std::uint64_t> last_submitted_{0};
+  // Set once by retire(), then read-only.
+  std::atomic<bool> retired_{false};
+  drm_knpu_queue_status final_status_{};
+  // Every job up to this one has finished (jobs of a queue finish in order).
+  mutable std::atomic<std::uint64_t> completed_{0};
+  std::mutex mutex_;  // submissions, the ring, the DMA kernels
   std::optional<ArgumentRing> ring_;
+  std::optional<Kernel> copy_kernel_;
+  std::optional<Kernel> fill_kernel_;
+};
+
+// What every copy of a Queue refers to: the hardware queue in use now.
+class QueueSlot {
+ public:
+  explicit QueueSlot(std::shared_ptr<QueueObject> object) : object_(std::move(object)) {}
+
+  [[nodiscard]] std::shared_ptr<QueueObject> current() const {
+    const std::scoped_lock lock(mutex_);
+    return object_;
+  }
+  // Replaces `banned` (if still current) with a new queue of the same options.
+  void replace(const std::shared_ptr<QueueObject>& banned);
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<QueueObject> object_;
 };
 
 // What a job keeps alive until its handle is gone.
 struct JobState {
   std::shared_ptr<QueueObject> queue;
-  std::uint64_t sequence_number;
+  std::uint64_t sequence_number = 0;
   std::optional<FileDescriptor> fence;  // the exported sync_file
   std::shared_ptr<const ResidentKernel> kernel;
   std::optional<Buffer> argument_table;  // a table too large for the ring
+  std::vector<Buffer> buffers;           // the argument buffers
 };
 
 }  // namespace npu::detail

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "npu/buffer.hpp"
@@ -13,10 +14,12 @@ namespace npu::detail {
 
 struct ResidentKernel {
   std::string name;
-  ArgumentLayout arguments;
+  ArgumentLayout arguments;       // with every scalar's kind resolved (npu::scalar_kinds())
   std::vector<bool> value_slots;  // see npu::value_slots()
   std::uint32_t program_size;
   Buffer program;
+  std::vector<std::pair<std::uint32_t, Buffer>> constants;  // slot, uploaded data
+  std::uint64_t workspace_size;
 };
 
 }  // namespace npu::detail

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -115,6 +116,18 @@ TEST_F(CApi, ArgumentMistakes) {
   npu_buffer* buffer = nullptr;
   EXPECT_EQ(npu_buffer_create(device_, 0, 0, &buffer), NPU_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(npu_buffer_create(device_, 4096, 1U << 7, &buffer), NPU_ERROR_INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace guest
+
+namespace guest {
+namespace {
+
+// tests/guest/c11_program.c, built as C11 with warnings as errors.
+TEST(CApiProgram, AC11RuntimeRunsOnTheCApiAlone) {
+  EXPECT_EQ(std::system(KNPU_C11_PROGRAM), 0)
+      << KNPU_C11_PROGRAM << " failed (its output is above)";
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 # Usage:
 #   guest-run.sh [options] -- CMD [ARGS...]   run CMD in the guest (cwd = host cwd;
 #                                             @RESULTS@ in ARGS = the results directory)
+#   guest-run.sh [options] --sh 'LINE'        run a whole shell command line in the guest
+#                                             with bash -c ('a; b | c' all runs there)
 #   guest-run.sh [options] --shell            interactive busybox shell in the guest
 #
 # Options (environment defaults in brackets):
@@ -52,6 +54,7 @@ module_params=${KNPU_MODULE_PARAMS:-}
 splat_ignore=${KNPU_SPLAT_IGNORE:-}
 quiet=0
 mode=run
+shell_line=""
 
 usage() { sed -n '2,/^# shellcheck/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -69,11 +72,16 @@ while [ $# -gt 0 ]; do
 	--allow-splat) splat_ignore=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
 	--shell) mode=shell; shift ;;
+	--sh) shell_line=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
 done
+if [ -n "$shell_line" ]; then
+	[ $# -eq 0 ] || knpu_die "--sh takes the whole command line; nothing may follow it"
+	set -- /bin/bash -c "$shell_line"
+fi
 if [ $mode = run ] && [ $# -eq 0 ]; then
 	echo "guest-run.sh: no command given" >&2
 	usage 2 >&2
@@ -91,7 +99,14 @@ initrd=$(bash "$KNPU_HARNESS/build-initramfs.sh")
 
 # Results directory, visible in the guest at the same path.
 if [ -z "$name" ]; then
-	if [ $mode = shell ]; then name=shell; else name=$(basename "$1"); fi
+	if [ $mode = shell ]; then
+		name=shell
+	elif [ -n "$shell_line" ]; then
+		read -r first _ <<<"$shell_line"
+		name=$(basename "${first:-sh}")
+	else
+		name=$(basename "$1")
+	fi
 fi
 [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9._+-]*$ ]] || knpu_die "--name '$name': use letters, digits, . _ + -"
 run_dir=$KNPU_BUILD/guest/$name
@@ -116,8 +131,13 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo "KNPU_DEVICES=$devices"
 	echo "KNPU_CMD_TEXT=$(shq "$*")"
 	# Top directories under /tmp to keep visible over the guest's own /tmp.
-	keep=$(printf '%s\n' "$run_dir" "$PWD" "$KNPU_ROOT" "$KNPU_BUILD" "$(realpath -m "$KNPU_MODULE")" "$@" |
-		grep -oE '(^|[=:,])/tmp/[^/:=,]+' | sed 's|.*/tmp/||' | sort -u | tr '\n' ' ' || true)
+	read -r -a line_words <<<"$shell_line"
+	keep=$(printf '%s\n' "$run_dir" "$PWD" "$KNPU_ROOT" "$KNPU_BUILD" "$(realpath -m "$KNPU_MODULE")" "$@" "${line_words[@]}" |
+		grep -oE '(^|[=:,])/tmp/[^/:=,]+' | sed 's|.*/tmp/||' | sort -u |
+		while read -r top; do
+			# Only what exists: a path the command will create lives in the guest's /tmp.
+			if [ -d "/tmp/$top" ]; then printf '%s ' "$top"; fi
+		done || true)
 	echo "KNPU_TMP_KEEP=$(shq "$keep")"
 	echo "KNPU_GUEST_DEADLINE=$((timeout_s > 60 ? timeout_s - 20 : timeout_s * 2 / 3))"
 } >"$run_dir/.knpu/config"

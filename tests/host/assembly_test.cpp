@@ -173,3 +173,61 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 }  // namespace
+
+TEST(Assembly, ConstantsAndMacros) {
+  const npu::KernelImage expanded = npu::assemble(R"(
+.kernel twice
+.arg buffer dst
+.arg buffer src
+.arg scalar bytes
+.equ PATTERN, 0x5a5a5a5a
+.macro fill_then_copy to, from
+    dma_fill @\from, @bytes, PATTERN
+    dma_copy @\to, @\from, @bytes
+.endm
+    fill_then_copy dst, src
+    fill_then_copy src, dst
+)");
+  const npu::KernelImage written = npu::assemble(R"(
+.kernel twice
+.arg buffer dst
+.arg buffer src
+.arg scalar bytes
+    dma_fill @src, @bytes, 0x5a5a5a5a
+    dma_copy @dst, @src, @bytes
+    dma_fill @dst, @bytes, 0x5a5a5a5a
+    dma_copy @src, @dst, @bytes
+)");
+  EXPECT_EQ(expanded, written);
+}
+
+TEST(Assembly, MacroAndConstantErrors) {
+  const auto line_of = [](std::string_view source) -> std::size_t {
+    try {
+      static_cast<void>(npu::assemble(source));
+    } catch (const npu::AssemblyError& e) {
+      return e.line();
+    }
+    return 0;
+  };
+  EXPECT_EQ(line_of(".kernel k\n.arg buffer d\n.macro m a\n    dma_fill @\\a, 4, 0\n"), 3U)
+      << "a macro without .endm: the line of its .macro";
+  EXPECT_EQ(line_of(".kernel k\n.arg buffer d\n.macro m a\n    dma_fill @\\a, 4, 0\n.endm\n  m\n"),
+            6U)
+      << "a use with the wrong number of arguments";
+  EXPECT_EQ(line_of(".kernel k\n.macro m\n  m\n.endm\n  m\n"), 5U) << "a macro that uses itself";
+  EXPECT_EQ(line_of(".kernel k\n.equ A, 1\n.equ A, 2\n"), 3U) << "a constant defined twice";
+}
+
+TEST(Assembly, ScalarTypesRoundTripThroughText) {
+  const std::string text =
+      ".kernel norm\n.arg buffer in\n.arg buffer out\n.arg buffer gamma\n.arg scalar rows int\n"
+      ".arg scalar eps float\n\n    rmsnorm.fp32 @in, @out, @gamma, @rows, 8, @eps\n";
+  const npu::KernelImage image = npu::assemble(text);
+  EXPECT_EQ(image.arguments[4].info.scalar, npu::ScalarKind::float32);
+  EXPECT_EQ(image.arguments[3].info.scalar, npu::ScalarKind::integer);
+  EXPECT_EQ(npu::disassemble(image), text);
+  EXPECT_EQ(npu::parse_kernel_binary(npu::serialize(image)), image);
+  EXPECT_THROW(npu::assemble(".kernel k\n.arg buffer d float\n    dma_fill @d, 4, 0\n"),
+               npu::AssemblyError);
+}

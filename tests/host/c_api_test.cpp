@@ -33,9 +33,10 @@ TEST_F(NoVisibleDevices, CountIsZeroAndOpenFailsWithAMessage) {
   EXPECT_EQ(count, 0U);
   EXPECT_STREQ(npu_last_error(), "");
   npu_device* device = nullptr;
-  EXPECT_EQ(npu_device_open(0, &device), NPU_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(npu_device_open(0, &device), NPU_ERROR_NO_DEVICE);
   EXPECT_EQ(device, nullptr);
-  EXPECT_NE(std::string(npu_last_error()).find("no visible device 0"), std::string::npos)
+  EXPECT_NE(std::string(npu_last_error()).find("knpu device 0 (there are 0 visible)"),
+            std::string::npos)
       << npu_last_error();
 }
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "npu/device.hpp"
 #include "npu/isa.hpp"
 #include "npu/kernel_image.hpp"
 
@@ -29,7 +30,8 @@ TEST(Errors, ErrnoValuesMapToConditions) {
       {EPERM, npu::errc::no_permission},         {ENODEV, npu::errc::device_lost},
       {ENXIO, npu::errc::device_lost},           {EIO, npu::errc::device_lost},
       {ECANCELED, npu::errc::queue_banned},      {ETIME, npu::errc::timeout},
-      {ETIMEDOUT, npu::errc::timeout},           {ENOSPC, npu::errc::out_of_device_memory}, {EBUSY, npu::errc::device_busy},
+      {ETIMEDOUT, npu::errc::timeout},           {ENOMEM, npu::errc::out_of_host_memory},
+      {ENOSPC, npu::errc::out_of_device_memory}, {EBUSY, npu::errc::device_busy},
       {EINVAL, npu::errc::invalid_argument},     {ENOENT, npu::errc::invalid_argument},
       {EBADF, npu::errc::invalid_argument},      {EFAULT, npu::errc::invalid_argument},
       {EBADFD, npu::errc::queue_banned},
@@ -75,3 +77,22 @@ TEST(Errors, ConditionsHaveMessages) {
 }
 
 }  // namespace
+
+TEST(Errors, NoDevicePresentIsItsOwnCondition) {
+  setenv("KNPU_VISIBLE_DEVICES", "", 1);
+  try {
+    static_cast<void>(npu::Device::open(0));
+    ADD_FAILURE() << "opened a device that is not there";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), npu::errc::no_device) << e.what();
+    EXPECT_NE(e.code(), npu::errc::device_lost) << e.what();
+  }
+  unsetenv("KNPU_VISIBLE_DEVICES");
+}
+
+TEST(Errors, LibraryConditionsCompareEqualOnlyToThemselves) {
+  const std::system_error error = npu::make_error(npu::errc::out_of_host_memory, "staging");
+  EXPECT_EQ(error.code(), npu::errc::out_of_host_memory);
+  EXPECT_NE(error.code(), npu::errc::out_of_device_memory);
+  EXPECT_EQ(error.code().message(), "out of host memory");
+}

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+
+#include "npu/device.hpp"
+#include "npu/errors.hpp"
 #include "npu/kernel_builder.hpp"
 
 namespace {
@@ -127,3 +131,114 @@ TEST(KernelArguments, ValueSlotsMustFit32Bits) {
 }
 
 }  // namespace
+
+namespace {
+
+// rmsnorm reads `eps` as a float operand and `rows`/`cols` as value operands.
+npu::KernelImage rmsnorm_kernel() {
+  npu::KernelBuilder b("norm");
+  const auto in = b.arg_buffer("in");
+  const auto out = b.arg_buffer("out");
+  const auto gamma = b.arg_buffer("gamma");
+  const auto rows = b.arg_scalar("rows");
+  const auto cols = b.arg_scalar("cols");
+  const auto eps = b.arg_scalar("eps");
+  b.rmsnorm(npu::isa::DataType::fp32, in, out, gamma, rows, cols, eps);
+  return b.build();
+}
+
+npu::KernelArguments rmsnorm_arguments() {
+  const npu::KernelImage image = rmsnorm_kernel();
+  npu::ArgumentLayout layout = image.arguments;
+  const std::vector<npu::ScalarKind> kinds = npu::scalar_kinds(image);
+  for (std::size_t slot = 0; slot < layout.size(); ++slot) {
+    layout.set_info(slot, {.scalar = kinds[slot]});
+  }
+  return npu::KernelArguments(layout, npu::value_slots(image));
+}
+
+}  // namespace
+
+TEST(KernelArguments, ScalarKindsComeFromTheOperandsThatReadThem) {
+  EXPECT_EQ(
+      npu::scalar_kinds(rmsnorm_kernel()),
+      (std::vector<npu::ScalarKind>{npu::ScalarKind::unspecified, npu::ScalarKind::unspecified,
+                                    npu::ScalarKind::unspecified, npu::ScalarKind::integer,
+                                    npu::ScalarKind::integer, npu::ScalarKind::float32}));
+}
+
+TEST(KernelArguments, AFloatSlotTakesTheBinary32Bits) {
+  npu::KernelArguments args = rmsnorm_arguments();
+  args.set("eps", 0.75F);
+  args.set(args.index_of("rows"), 1).set("cols", 4).set("in", kSrc).set("out", kDst);
+  args.set("gamma", kSrc);
+  EXPECT_EQ(args.table()[5], 0x3f40'0000U);  // 0.75f
+  args.set("eps", 1e-5);                     // a double is narrowed to binary32
+  EXPECT_EQ(args.table()[5], std::bit_cast<std::uint32_t>(1e-5F));
+}
+
+TEST(KernelArguments, FloatAndIntegerSlotsRefuseTheOtherKind) {
+  npu::KernelArguments args = rmsnorm_arguments();
+  // The bug this prevents: a float converted to an integer slot value, 0.
+  EXPECT_THROW(args.set("eps", 1), std::invalid_argument);
+  EXPECT_THROW(args.set("rows", 0.5F), std::invalid_argument);
+  EXPECT_THROW(args.set("in", 0.5F), std::invalid_argument);
+  EXPECT_FALSE(args.complete());
+}
+
+TEST(KernelArguments, ByIndexIsTheSameAsByName) {
+  npu::KernelArguments by_name(layout());
+  npu::KernelArguments by_index(layout());
+  by_name.set("dst", kDst).set("bytes", 64).set("src", kSrc).set("also_dst", kDst, 8);
+  by_index.set(by_index.index_of("dst"), kDst)
+      .set(1U, std::uint64_t{64})
+      .set("src", kSrc)
+      .set("also_dst", kDst, 8);
+  EXPECT_EQ(by_name.table(), by_index.table());
+  EXPECT_THROW(by_index.set(4U, std::uint64_t{1}), std::invalid_argument);
+  EXPECT_THROW(static_cast<void>(by_index.index_of("nope")), std::invalid_argument);
+}
+
+TEST(KernelImage, RequirementsAreTheOpcodesAndDataTypesUsed) {
+  const npu::KernelRequirements needs = npu::requirements(rmsnorm_kernel());
+  EXPECT_EQ(needs.ops, 1ULL << static_cast<unsigned>(npu::isa::Opcode::rmsnorm));
+  EXPECT_EQ(needs.dtypes, 1ULL << static_cast<unsigned>(npu::isa::DataType::fp32));
+}
+
+TEST(KernelImage, DeclaredScalarKindsMustMatchTheProgram) {
+  npu::KernelImage image = rmsnorm_kernel();
+  image.arguments.set_info(5, {.scalar = npu::ScalarKind::integer});
+  try {
+    npu::validate(image);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::argument_mismatch);
+    EXPECT_NE(std::string(e.what()).find("'eps' is declared integer but read as float"),
+              std::string::npos)
+        << e.what();
+  }
+  image.arguments.set_info(5, {.scalar = npu::ScalarKind::float32});
+  EXPECT_NO_THROW(npu::validate(image));
+  image.arguments.set_info(0, {.scalar = npu::ScalarKind::float32});
+  EXPECT_THROW(npu::validate(image), npu::KernelFormatError);
+}
+
+TEST(KernelImage, ADeviceWithoutAnOpcodeCannotLoadAKernelThatUsesIt) {
+  npu::DeviceProperties properties;
+  properties.ops.set();
+  properties.dtypes.set();
+  EXPECT_NO_THROW(npu::check_supported(rmsnorm_kernel(), properties));
+  properties.ops.reset(static_cast<std::size_t>(npu::isa::Opcode::rmsnorm));
+  try {
+    npu::check_supported(rmsnorm_kernel(), properties);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
+    EXPECT_EQ(e.code(), npu::errc::not_supported);
+    EXPECT_EQ(e.code(), npu::errc::invalid_kernel);
+    EXPECT_NE(std::string(e.what()).find("opcodes 0x800000"), std::string::npos) << e.what();
+  }
+  properties.ops.set();
+  properties.dtypes.reset(static_cast<std::size_t>(npu::isa::DataType::fp32));
+  EXPECT_THROW(npu::check_supported(rmsnorm_kernel(), properties), npu::KernelFormatError);
+}

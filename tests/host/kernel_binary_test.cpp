@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "npu/errors.hpp"
 #include "npu/kernel_builder.hpp"
 #include "npu/kernel_image.hpp"
+#include "npu/kernel_module.hpp"
 
 namespace {
 
@@ -174,8 +177,9 @@ INSTANTIATE_TEST_SUITE_P(
                    KernelErrc::bad_magic},
         Corruption{"MajorVersion2", [](Bytes& f) { f[kVersionMajor] = std::byte{2}; }, true,
                    KernelErrc::unknown_version},
+        // A 1.1 file must say what it requires; a 1.0 file cannot.
         Corruption{"MinorVersion1", [](Bytes& f) { f[kVersionMajor + 2] = std::byte{1}; }, true,
-                   KernelErrc::unknown_version},
+                   KernelErrc::missing_section},
         Corruption{"HeaderSize", [](Bytes& f) { put32(f, kHeaderSizeField, 48); }, true,
                    KernelErrc::bad_header},
         Corruption{"HeaderFlags", [](Bytes& f) { put32(f, kFlags, 1); }, true,
@@ -294,3 +298,108 @@ TEST(KernelBinary, WriterRefusesInvalidImages) {
 }
 
 }  // namespace
+
+namespace {
+
+// The section entry of `type` (of kernel 0) in a file.
+std::size_t entry_of(const Bytes& file, std::uint32_t type) {
+  for (std::size_t i = 0; i < get32(file, kSectionCount); ++i) {
+    if (get32(file, kTable + i * kEntry + kType) == type) {
+      return kTable + i * kEntry;
+    }
+  }
+  ADD_FAILURE() << "no section of type " << type;
+  return 0;
+}
+
+// rmsnorm with every piece of 1.1 metadata.
+npu::KernelImage metadata_image() {
+  npu::KernelBuilder b("norm");
+  const auto in = b.arg_buffer("in");
+  const auto out = b.arg_buffer("out");
+  const auto gamma = b.arg_buffer("gamma");
+  const auto eps = b.arg_scalar("eps");
+  b.rmsnorm(npu::isa::DataType::fp32, in, out, gamma, 1U, 8U, eps);
+  npu::KernelImage image = b.build();
+  image.arguments.set_info(0, {.access = npu::Access::read,
+                               .dtype = static_cast<std::uint8_t>(npu::isa::DataType::fp32),
+                               .alignment = 64,
+                               .size = 32});
+  image.arguments.set_info(3, {.scalar = npu::ScalarKind::float32});
+  image.workspace_size = 1 << 20;
+  image.constants.push_back({2, Bytes(32, std::byte{0x3f})});
+  image.source_name = "norm.s";
+  image.line_table = {{0, 7}};
+  return image;
+}
+
+}  // namespace
+
+TEST(KernelBinary11, AFormat10FileStillLoadsAndIsStillWritten) {
+  std::ifstream in(KNPU_HOST_FIXTURES "/fill_copy-1.0.knpu", std::ios::binary);
+  ASSERT_TRUE(in) << "fixture missing";
+  const std::vector<char> raw{std::istreambuf_iterator<char>(in), {}};
+  const std::span<const std::byte> fixture = std::as_bytes(std::span(raw));
+  EXPECT_EQ(std::to_integer<int>(fixture[kVersionMajor + 2]), 0) << "the fixture is a 1.0 file";
+  EXPECT_EQ(npu::parse_kernel_binary(fixture), sample_image());
+  const Bytes written = npu::serialize(sample_image());
+  EXPECT_TRUE(std::ranges::equal(written, fixture)) << "a plain kernel is no longer written as 1.0";
+}
+
+TEST(KernelBinary11, MetadataRoundTrips) {
+  const npu::KernelImage image = metadata_image();
+  const Bytes file = npu::serialize(image);
+  EXPECT_EQ(get32(file, kVersionMajor), 0x0001'0001U);  // 1.1
+  EXPECT_EQ(npu::parse_kernel_binary(file), image);
+}
+
+TEST(KernelBinary11, AModuleHoldsSeveralKernels) {
+  npu::KernelModule module{{sample_image(), metadata_image()}};
+  const Bytes file = npu::serialize(module);
+  EXPECT_EQ(npu::parse_kernel_module(file), module);
+  EXPECT_EQ(npu::find_kernel(module, "norm").name, "norm");
+  try {
+    static_cast<void>(npu::find_kernel(module, "gemm"));
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), KernelErrc::no_such_kernel);
+    EXPECT_NE(std::string(e.what()).find("it has fill_copy, norm"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(parse_error(file), KernelErrc::bad_header) << "one kernel expected, a module given";
+  module.kernels.push_back(sample_image());
+  EXPECT_THROW(npu::serialize(module), npu::KernelFormatError) << "two kernels of one name";
+}
+
+TEST(KernelBinary11, UnknownOptionalSectionsAreSkippedOthersRefused) {
+  Bytes file = npu::serialize(metadata_image());
+  // The line table becomes a section type a newer writer might add.
+  put32(file, entry_of(file, 8) + kType, 99);
+  reseal(file);
+  npu::KernelImage without_lines = metadata_image();
+  without_lines.source_name.clear();
+  without_lines.line_table.clear();
+  EXPECT_EQ(npu::parse_kernel_binary(file), without_lines);
+  put32(file, entry_of(file, 99) + kSectionFlags, 0);  // no longer optional
+  reseal(file);
+  EXPECT_EQ(parse_error(file), KernelErrc::unknown_section);
+}
+
+TEST(KernelBinary11, MalformedMetadataIsRefused) {
+  const Bytes good = npu::serialize(metadata_image());
+  Bytes file = good;
+  put32(file, get32(file, entry_of(file, 5) + kOffset), 0);  // requirements: no opcode
+  reseal(file);
+  EXPECT_EQ(parse_error(file), KernelErrc::bad_metadata);
+  file = good;
+  put32(file, entry_of(file, 7) + kSize, 4);  // a constant of no bytes
+  reseal(file);
+  EXPECT_EQ(parse_error(file), KernelErrc::bad_metadata);
+  file = good;
+  put32(file, entry_of(file, 5) + kSectionFlags, 1U << 16);  // requirements of a kernel 1
+  reseal(file);
+  EXPECT_EQ(parse_error(file), KernelErrc::missing_section);
+  file = good;
+  put32(file, entry_of(file, 4) + kSectionFlags, 2);  // an undefined flag
+  reseal(file);
+  EXPECT_EQ(parse_error(file), KernelErrc::bad_section);
+}

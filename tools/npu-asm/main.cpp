@@ -44,7 +44,15 @@ int assemble_file(const std::string& input, std::string output) {
     output = std::filesystem::path(input).replace_extension(".knpu").string();
   }
   try {
-    npu::write_kernel_file(output, npu::assemble(read_text(input)));
+    const npu::KernelImage image = npu::assemble(read_text(input));
+    if (output == "-") {
+      const std::vector<std::byte> bytes = npu::serialize(image);
+      std::cout.write(reinterpret_cast<const char*>(bytes.data()),
+                      static_cast<std::streamsize>(bytes.size()));
+      std::cout.flush();
+      return std::cout ? 0 : kExitFailure;
+    }
+    npu::write_kernel_file(output, image);
   } catch (const npu::AssemblyError& e) {
     fmt::print(stderr, "{}:{}:{}: error: {}\n", input, e.line(), e.column(), e.reason());
     return kExitFailure;
@@ -72,7 +80,8 @@ int main(int argc, char** argv) {
   bool disassemble = false;
   app.add_option("input", input, "assembly text, or a kernel binary with -d")->required();
   app.add_option("-o,--output", output,
-                 "output file (default: INPUT with .knpu when assembling, stdout with -d)");
+                 "output file, - for stdout (default: INPUT with .knpu when assembling, stdout "
+                 "with -d)");
   app.add_flag("-d,--disassemble", disassemble, "kernel binary to assembly text");
   CLI11_PARSE(app, argc, argv);
   try {

@@ -102,12 +102,22 @@ struct DeviceProperties {
   }
 };
 
+// Throws KernelFormatError(KernelErrc::unsupported_by_device) naming what
+// `image` (valid) uses of opcodes and data types that `properties` lack.
+void check_supported(const KernelImage& image, const DeviceProperties& properties);
+
 // An open device. Copies share the open file, which is closed when the last
 // Device, Buffer, Queue, Kernel and JobHandle made from it are gone. All
 // member functions may be called from any number of threads at once.
+//
+// Each open() is a new file with its own device address space (as the
+// isolation between processes needs); objects of one open must not be used
+// with another's: libnpu refuses such a mix with errc::invalid_argument.
+// Share one Device (copies are cheap) across a process's threads.
 class Device {
  public:
-  // Opens the visible device at `index`, or the one at a PCI address.
+  // Opens the visible device at `index`, or the one at a PCI address;
+  // errc::no_device when there is none.
   static Device open(std::size_t index);
   static Device open(std::string_view pci_address);
   // Opens a device node directly (KNPU_VISIBLE_DEVICES ignored); info() is
@@ -131,7 +141,13 @@ class Device {
   // Device yields the same buffer object: keep one Buffer per dma-buf.
   [[nodiscard]] Buffer import_dma_buf(int dma_buf_fd) const;
   [[nodiscard]] Queue create_queue(QueuePriority priority = QueuePriority::normal) const;
+  [[nodiscard]] Queue create_queue(const QueueOptions& options) const;
+  // Validates the image and checks that the device executes every opcode
+  // and data type it uses (KernelErrc::unsupported_by_device, which also
+  // compares equal to errc::not_supported), then uploads it.
   [[nodiscard]] Kernel load_kernel(const KernelImage& image) const;
+  // Every kernel of a module, in the module's order.
+  [[nodiscard]] std::vector<Kernel> load_module(const KernelModule& module) const;
   [[nodiscard]] Event create_event() const;
   [[nodiscard]] Timeline create_timeline() const;
 

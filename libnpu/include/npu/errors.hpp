@@ -28,6 +28,8 @@ enum class errc {
   device_busy,           // EBUSY: all hardware queues taken
   invalid_kernel,        // a kernel binary or program failed validation
   invalid_argument,      // EINVAL, ENOENT, EBADF, E2BIG, EFAULT, EOVERFLOW: a wrong call
+  no_device,             // nothing to open: no such visible device, index or PCI address
+  out_of_host_memory,    // ENOMEM, std::bad_alloc: the host (kernel or process) ran out
 };
 
 const std::error_category& error_category();
@@ -36,6 +38,10 @@ std::error_condition make_error_condition(errc condition);
 // The exception of a failed ioctl: code() is `error_number` in the system
 // category, what() is "IOCTL_NAME: strerror".
 std::system_error ioctl_error(const std::string& ioctl_name, int error_number);
+
+// An error of libnpu's own (not an errno): code() is `condition` in
+// npu::error_category(), what() is `what`.
+std::system_error make_error(errc condition, const std::string& what);
 
 }  // namespace npu
 

@@ -25,16 +25,20 @@ class Kernel {
   Kernel(std::shared_ptr<const detail::DrmFile> file, const KernelImage& image);
 
   [[nodiscard]] const std::string& name() const;
+  // The argument slots, each scalar's ArgumentInfo::scalar resolved (see
+  // npu::scalar_kinds()): introspection for a runtime binding by name.
   [[nodiscard]] const ArgumentLayout& arguments() const;
+  // Scratch bytes the kernel asks the caller for (format 1.1; 0: none).
+  [[nodiscard]] std::uint64_t workspace_size() const;
   [[nodiscard]] std::uint64_t program_address() const;
   [[nodiscard]] std::uint32_t program_size() const;
   [[nodiscard]] std::uint32_t program_handle() const;
-  // An empty argument list for this kernel (scalars checked against the
-  // operands they feed).
+  // An argument list for this kernel: scalars checked against the operands
+  // they feed, slots with constant data (format 1.1) already bound.
   [[nodiscard]] KernelArguments make_arguments() const;
 
  private:
-  friend class Queue;  // a job keeps the resident program alive
+  friend class Queue;  // a job keeps the resident program alive, in its own file
 
   std::shared_ptr<const detail::ResidentKernel> resident_;
 };

@@ -16,9 +16,26 @@ namespace npu {
 
 enum class SlotKind : std::uint8_t { buffer = 0, scalar = 1 };
 
+// What a scalar slot holds: an integer (value operands, hw-spec 7.2), a
+// binary32 float in its low 32 bits (float operands), or not said.
+enum class ScalarKind : std::uint8_t { unspecified = 0, integer = 1, float32 = 2 };
+// How a kernel uses a buffer slot.
+enum class Access : std::uint8_t { unspecified = 0, read = 1, write = 2, read_write = 3 };
+
+// Per-argument metadata (kernel format 1.1; all optional, zero: not said).
+struct ArgumentInfo {
+  ScalarKind scalar = ScalarKind::unspecified;  // scalar slots
+  Access access = Access::unspecified;          // buffer slots
+  std::uint8_t dtype = 0;                       // the elements' isa::DataType, 0: none
+  std::uint32_t alignment = 0;                  // the address's required alignment, bytes
+  std::uint64_t size = 0;                       // the buffer's minimum size, bytes
+  friend bool operator==(const ArgumentInfo&, const ArgumentInfo&) = default;
+};
+
 struct ArgumentSlot {
   SlotKind kind = SlotKind::buffer;
   std::string name;
+  ArgumentInfo info{};
   friend bool operator==(const ArgumentSlot&, const ArgumentSlot&) = default;
 };
 
@@ -30,7 +47,9 @@ class ArgumentLayout {
   explicit ArgumentLayout(std::vector<ArgumentSlot> slots);
 
   // Appends a slot and returns its index.
-  std::uint32_t add(SlotKind kind, std::string name);
+  std::uint32_t add(SlotKind kind, std::string name, ArgumentInfo info = {});
+  // Replaces the metadata of slot `index`.
+  void set_info(std::size_t index, const ArgumentInfo& info) { slots_.at(index).info = info; }
 
   [[nodiscard]] std::span<const ArgumentSlot> slots() const { return slots_; }
   [[nodiscard]] std::size_t size() const { return slots_.size(); }
@@ -46,13 +65,48 @@ class ArgumentLayout {
 // Argument and kernel names: [A-Za-z_][A-Za-z0-9_]*, at most 64 bytes.
 bool is_valid_name(std::string_view name);
 
+// A line of the debug line table: the instruction at byte `offset` of the
+// program came from source line `line`.
+struct LineEntry {
+  std::uint32_t offset = 0;
+  std::uint32_t line = 0;
+  friend bool operator==(const LineEntry&, const LineEntry&) = default;
+};
+
+// Read-only data the loader uploads with the program and binds to buffer
+// slot `slot`, which the caller then does not set (format 1.1).
+struct ConstantData {
+  std::uint32_t slot = 0;
+  std::vector<std::byte> bytes;
+  friend bool operator==(const ConstantData&, const ConstantData&) = default;
+};
+
 struct KernelImage {
   std::string name;
   ArgumentLayout arguments;
   std::vector<std::uint32_t> program;  // instruction words
   std::uint32_t isa_version = 0x0001'0000;
+  // Format 1.1 additions (empty / zero: none).
+  std::uint64_t workspace_size = 0;  // scratch bytes the caller should provide
+  std::vector<ConstantData> constants{};
+  std::string source_name{};  // the source file of the line table
+  std::vector<LineEntry> line_table{};
 
   friend bool operator==(const KernelImage&, const KernelImage&) = default;
+};
+
+// Several kernels in one file (format 1.1), with distinct names.
+struct KernelModule {
+  std::vector<KernelImage> kernels;
+  friend bool operator==(const KernelModule&, const KernelModule&) = default;
+};
+
+// What a kernel needs of the device: bit n of `ops` for opcode n, of
+// `dtypes` for data type n (as DeviceProperties::ops and ::dtypes).
+struct KernelRequirements {
+  std::uint64_t ops = 0;
+  std::uint64_t dtypes = 0;
+  friend bool operator==(const KernelRequirements&, const KernelRequirements&) = default;
 };
 
 // What is wrong with a kernel binary (or with a kernel image's program).
@@ -75,6 +129,9 @@ enum class KernelErrc {
   program_not_whole_words,  // the code size is not a non-zero multiple of 4 or too large
   invalid_instruction,      // an instruction does not decode (see the message)
   argument_mismatch,        // an operand refers to a missing slot or one of the wrong kind
+  unsupported_by_device,    // needs an opcode or data type the device does not execute
+  bad_metadata,             // a 1.1 section (argument info, constants, lines, ...) is malformed
+  no_such_kernel,           // a module has no kernel of that name
 };
 
 const std::error_category& kernel_category();
@@ -93,6 +150,14 @@ class KernelFormatError : public std::system_error {
 // right kind (addresses from buffer slots, values and floats from scalar
 // slots). Throws KernelFormatError.
 void validate(const KernelImage& image);
+
+// For each argument slot: what its scalar holds; the declared kind, else
+// the kind of the operands that read it (integer for value operands, float32
+// for float operands, unspecified if both or neither). The image must be valid.
+std::vector<ScalarKind> scalar_kinds(const KernelImage& image);
+
+// The opcodes and data types the program uses. The image must be valid.
+KernelRequirements requirements(const KernelImage& image);
 
 // For each argument slot: true when an instruction reads it as a value
 // operand (hw-spec 7.2: such a slot must hold a number below 2^32). The

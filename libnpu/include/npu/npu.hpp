@@ -4,6 +4,7 @@
 
 #include "npu/assembly.hpp"
 #include "npu/buffer.hpp"
+#include "npu/command_list.hpp"
 #include "npu/device.hpp"
 #include "npu/errors.hpp"
 #include "npu/event.hpp"
@@ -12,5 +13,7 @@
 #include "npu/kernel_arguments.hpp"
 #include "npu/kernel_builder.hpp"
 #include "npu/kernel_image.hpp"
+#include "npu/kernel_module.hpp"
+#include "npu/launch.hpp"
 #include "npu/queue.hpp"
 #include "npu/timeline.hpp"

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -21,8 +22,11 @@
 
 namespace npu {
 
+class CommandList;
+class Launch;
 namespace detail {
 class QueueObject;
+class QueueSlot;
 struct JobState;
 }  // namespace detail
 
@@ -78,7 +82,8 @@ class JobHandle {
 
   // Waits until the job finishes or `timeout` passes. Job failures are
   // results, not exceptions; a lost device is {canceled, device_lost}.
-  JobResult wait(std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) const;
+  [[nodiscard]] JobResult wait(
+      std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) const;
   [[nodiscard]] std::uint64_t sequence_number() const;
   [[nodiscard]] std::uint32_t queue_id() const;
   // The job's sync_file when submitted with export_fence, else -1. Owned by
@@ -128,12 +133,32 @@ struct SubmitOptions {
   bool export_fence = false;
 };
 
+// The jobs of one batch or command-list replay, in submission order.
+struct BatchHandle {
+  std::vector<JobHandle> jobs;
+
+  // Waits for every job (each within `timeout` of the call); the result of
+  // the first job that did not finish ok, else ok. A job after a failed one
+  // is canceled (the failure banned the queue), so the first is the cause.
+  [[nodiscard]] JobResult wait(
+      std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) const;
+};
+
+struct QueueOptions {
+  QueuePriority priority = QueuePriority::normal;
+  // Slots of 4 KiB in the argument ring at first; it doubles (up to 1024
+  // slots) when the next slot's job is still running. Size it to the
+  // number of launches the runtime keeps in flight to never grow it.
+  std::uint32_t argument_slots = 16;
+};
+
 // Copies refer to the same queue. The hardware queue is released when the
 // last copy and the last of its JobHandles are gone; jobs already submitted
 // still run to completion.
 class Queue {
  public:
   Queue(std::shared_ptr<const detail::DrmFile> file, QueuePriority priority);
+  Queue(std::shared_ptr<const detail::DrmFile> file, const QueueOptions& options);
 
   // Launches `kernel` with `arguments` (every slot set); never waits for
   // other jobs. The argument table is staged in one of the queue's 16
@@ -142,16 +167,45 @@ class Queue {
   // list is the argument buffers plus the program and the table. Throws
   // std::system_error for ioctl errors (npu::errc::queue_banned after a
   // failed job).
+  // Objects of another Device open (another file: another address space)
+  // are refused with errc::invalid_argument.
   JobHandle submit(const Kernel& kernel, const KernelArguments& arguments,
-                   const SubmitOptions& options = {});
-  JobHandle submit(const RawJob& job, const SubmitOptions& options = {});
+                   const SubmitOptions& options = {}) const;
+  JobHandle submit(const Launch& launch, const SubmitOptions& options = {}) const;
+  JobHandle submit(const RawJob& job, const SubmitOptions& options = {}) const;
+  // Submits every command of `list` in order, as one batch: nothing of
+  // another thread's submissions to this queue comes between them; the
+  // options' waits apply to the first job, its signals and exported fence
+  // to the last. One SUBMIT ioctl per job (the uapi has no multi-job
+  // submit yet). Replaying a list again costs no re-recording.
+  BatchHandle submit(const CommandList& list, const SubmitOptions& options = {}) const;
+
+  // Device-side copies and fills: DMA jobs on this queue, ordered with its
+  // other jobs, between any two buffers of the device (host or device
+  // memory, sub-buffers for ranges). copy() copies src.size() bytes to the
+  // start of dst (std::invalid_argument if dst is smaller); fill() writes
+  // `pattern` (little-endian, repeating) over all of dst. Copies of 4 GiB
+  // and more are split into several jobs; the handle is the last one's.
+  JobHandle copy(const Buffer& dst, const Buffer& src, const SubmitOptions& options = {}) const;
+  JobHandle fill(const Buffer& dst, std::uint32_t pattern, const SubmitOptions& options = {}) const;
+
+  // After a failed job banned the queue: gives this queue (and all its
+  // copies) a fresh hardware queue and returns true; false if the queue was
+  // not banned. JobHandles of earlier jobs stay valid and keep reporting
+  // their results. id() changes.
+  bool recover();
 
   [[nodiscard]] QueueStatus status() const;
+  // Slots of the argument ring now (it grows while jobs hold every slot).
+  [[nodiscard]] std::size_t argument_slots() const;
   [[nodiscard]] std::uint32_t id() const;
   [[nodiscard]] QueuePriority priority() const;
 
  private:
-  std::shared_ptr<detail::QueueObject> object_;
+  friend class CommandList;
+  [[nodiscard]] std::shared_ptr<detail::QueueObject> current() const;
+
+  std::shared_ptr<detail::QueueSlot> slot_;
 };
 
 }  // namespace npu
