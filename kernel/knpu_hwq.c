@@ -68,7 +68,7 @@ static const struct dma_fence_ops knpu_fence_ops = {
  * Return: the timeout in jiffies, or %MAX_SCHEDULE_TIMEOUT for none
  * (job_timeout_ms=0).
  */
-unsigned long knpu_job_timeout(void)
+static unsigned long knpu_job_timeout(void)
 {
 	return knpu_job_timeout_ms ? msecs_to_jiffies(knpu_job_timeout_ms) :
 				     MAX_SCHEDULE_TIMEOUT;

@@ -145,7 +145,6 @@ irqreturn_t knpu_hwq_irq_thread(int irq, void *arg);
 int knpu_hwq_init_all(struct knpu_device *kdev);
 int knpu_hwq_irq_init(struct knpu_hw_queue *hwq, int irq);
 void knpu_jobs_abort_all(struct knpu_device *kdev);
-unsigned long knpu_job_timeout(void);
 
 void knpu_hwq_push_locked(struct knpu_hw_queue *hwq, struct knpu_job *job);
 void knpu_hwq_retire_locked(struct knpu_hw_queue *hwq);
