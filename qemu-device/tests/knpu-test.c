@@ -21,5 +21,6 @@ int main(int argc, char **argv)
     knpu_add_queue_tests();
     knpu_add_mmu_tests();
     knpu_add_stress_tests();
+    knpu_add_hostile_tests();
     return g_test_run();
 }
