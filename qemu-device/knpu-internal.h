@@ -183,7 +183,7 @@ struct KnpuState {
     uint32_t latch[KNPU_LATCH_COUNT];
     bool fatal;
     bool removed;
-    bool throttled;
+    bool throttled;         /* also read by workers, atomically */
     bool overheat;
 
     /* Injections requested before realize (section 10) */
@@ -290,6 +290,7 @@ void knpu_thermal_update_locked(KnpuState *s);
 uint32_t knpu_temp_locked(KnpuState *s);
 uint32_t knpu_power_locked(KnpuState *s);
 uint32_t knpu_clock_locked(KnpuState *s);
+int64_t knpu_throttle_stall_ns(KnpuState *s, int64_t work_ns);
 uint64_t knpu_core_busy_locked(KnpuState *s, unsigned c);
 void knpu_core_set_busy_locked(KnpuState *s, KnpuCore *core, bool busy);
 

@@ -448,8 +448,26 @@ static bool knpu_xlat_rw(KnpuJob *job, const KnpuXlat *x, void *buf,
 }
 
 /*
+ * Let @ns of device time pass (QEMU's virtual clock), outside any access
+ * section, unless the job stops.
+ */
+static bool knpu_job_stall(KnpuJob *job, int64_t ns)
+{
+    int64_t until = knpu_now() + ns;
+
+    while (ns > 0 && knpu_now() < until) {
+        if (knpu_job_check_abort(job)) {
+            return false;
+        }
+        g_usleep(MIN(MAX((until - knpu_now()) / SCALE_US, 1), 1000));
+    }
+    return true;
+}
+
+/*
  * Read or write @len bytes at @va, translating page by page, an access
- * section per page.
+ * section per page. A throttled device stalls after each page for the
+ * time its lower clock would have taken longer.
  */
 bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
                 bool write, unsigned operand)
@@ -457,6 +475,7 @@ bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
     uint8_t *p = buf;
 
     while (len) {
+        int64_t start = get_clock();
         KnpuXlat x = { 0 };
         uint64_t n = 0;
         bool ok;
@@ -470,7 +489,8 @@ bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
             ok = knpu_xlat_rw(job, &x, p, n, write, operand);
         }
         knpu_access_end(job);
-        if (!ok) {
+        if (!ok || !knpu_job_stall(job, knpu_throttle_stall_ns(job->s,
+                                       get_clock() - start))) {
             return false;
         }
         va += n;
