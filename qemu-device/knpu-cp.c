@@ -274,29 +274,14 @@ static bool knpu_op_dma_fill(KnpuJob *job, KnpuInsn *in)
 static bool knpu_op_sem_signal(KnpuJob *job, KnpuInsn *in)
 {
     uint64_t va = in->ops[0];
-    uint64_t val;
-    bool ok;
+    bool add = in->flags & KNPU_SEM_SIGNAL_ADD;
 
     if (!knpu_check_align(job, va, 8, 0)) {
         return false;
     }
     smp_mb(); /* earlier writes of the job before the signal */
-    if (!(in->flags & KNPU_SEM_SIGNAL_ADD)) {
-        val = cpu_to_le64(in->ops[1]);
-        ok = knpu_va_rw(job, va, &val, 8, true, 0);
-        job->bytes += 8;
-        return ok;
-    }
-    /* The add is atomic among the device's cores. */
-    qemu_mutex_lock(&job->s->sem_lock);
-    ok = knpu_va_rw(job, va, &val, 8, false, 0);
-    if (ok) {
-        val = cpu_to_le64(le64_to_cpu(val) + in->ops[1]);
-        ok = knpu_va_rw(job, va, &val, 8, true, 0);
-    }
-    qemu_mutex_unlock(&job->s->sem_lock);
-    job->bytes += 16;
-    return ok;
+    job->bytes += add ? 16 : 8;
+    return knpu_va_sem_update(job, va, in->ops[1], add, 0);
 }
 
 static bool knpu_op_sem_wait(KnpuJob *job, KnpuInsn *in)
@@ -484,7 +469,10 @@ static bool knpu_job_read_desc(KnpuJob *job)
     KnpuDesc *d = &job->desc;
     uint64_t addr = job->ring_base + (uint64_t)job->head * KNPU_DESC_SIZE;
 
-    if (!knpu_bus_rw(job->s, addr, d, sizeof(*d), false)) {
+    if (!knpu_job_bus_rw(job, addr, d, sizeof(*d), false)) {
+        if (job->aborted) {
+            return false;
+        }
         return knpu_job_fail(job, KNPU_ERR_BUS_ERROR, KNPU_ERR_OPERAND_NONE,
                              KNPU_ACCESS_READ, 0, addr);
     }

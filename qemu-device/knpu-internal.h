@@ -14,17 +14,39 @@
  * Threads and locks:
  * - MMIO runs on vCPU threads with the BQL held, and takes s->lock.
  * - Jobs run on one worker thread per compute core ("cores" property).
- *   Workers never take the BQL: they do DMA to RAM only (MemTxAttrs
- *   .memory = true refuses MMIO targets, and our own BARs are refused
- *   explicitly), and they hand interrupts to a bottom half (s->irq_bh)
- *   that runs under the BQL and calls msix_notify().
+ * - The invariant: a worker never takes the BQL. Everything that must
+ *   stop the workers (queue reset, soft reset, FLR, system reset,
+ *   unplug, surprise removal, TLB invalidation, VM stop) waits for them
+ *   with the BQL held, so a worker that needed the BQL would deadlock all
+ *   of QEMU. knpu_bus_rw() enforces it: it maps the target and accesses
+ *   it only when it is directly accessible system RAM (writable, for a
+ *   write); anything else (MMIO, ROM, the RAM of a device such as a BAR
+ *   or VRAM, our own BARs included) is refused before it is touched, and
+ *   the job fails with BUS_ERROR. Device memory is accessed through
+ *   s->devmem_ptr. Interrupts go through a bottom half (s->irq_bh) that
+ *   runs under the BQL and calls msix_notify(). With an IOMMU, QEMU 7.2's
+ *   intel-iommu translates under its own lock, not the BQL.
  * - s->lock protects all register state and the scheduler. It is never
- *   held across DMA. Because workers never wait for the BQL, an MMIO
- *   handler may wait (on s->idle_cond, with the BQL held) for a worker to
- *   leave a job; that is how queue reset, soft reset and FLR make sure no
- *   DMA of an aborted job happens after the register write completes.
- *   Workers check the abort flag between instructions, between DMA chunks
- *   and while polling a semaphore, so that wait is short.
+ *   held across DMA. An MMIO handler may wait (on s->idle_cond, with the
+ *   BQL and s->lock held) for a worker to leave a job; that is how queue
+ *   reset, soft reset and FLR make sure no DMA of an aborted job happens
+ *   after the register write completes. Workers check the abort flag
+ *   between instructions, between DMA chunks and while polling a
+ *   semaphore, so that wait is short.
+ * - Access sections: a worker touches guest memory only inside
+ *   knpu_access_begin()/knpu_access_end() (knpu-mmu.c), which publish in
+ *   core->access_epoch the TLB epoch the access translates with. A
+ *   section covers one translation and the bounded access it allows (one
+ *   page at most), never takes s->lock or the BQL, and does not start
+ *   while the VM is stopped. TLB invalidation (MMU_TLB_INVAL, AS_ROOT,
+ *   MMU_CTRL) bumps s->tlb_epoch and waits until no core is in a section
+ *   of an older epoch, so the register write completes only when no
+ *   stale translation can be used (spec 3.3, 6.3); VM stop waits until no
+ *   core is in a section at all. knpu_va_rw() and knpu_va_sem_update()
+ *   open the sections themselves: code that moves operands with them
+ *   (compute instructions included) gets this for free and must not keep
+ *   a translation or a host pointer across calls. knpu_bus_rw() is the
+ *   raw access: call it inside a section, or through knpu_job_bus_rw().
  * - Functions named *_locked are called with s->lock held.
  *
  * Copyright (c) 2026 The knpu authors
@@ -39,6 +61,7 @@
 #include "qemu/timer.h"
 #include "qemu/units.h"
 #include "exec/memory.h"
+#include "sysemu/runstate.h"
 #include "hw/pci/pci.h"
 #include "qom/object.h"
 #include "knpu-hw.h"
@@ -106,7 +129,9 @@ typedef struct KnpuCore {
     uint8_t *bounce;
     KnpuTlbEntry tlb[KNPU_TLB_ENTRIES];         /* 4 KiB pages */
     KnpuTlbEntry tlb_large[KNPU_TLB_ENTRIES];   /* 2 MiB pages */
-    uint32_t tlb_epoch;
+    uint64_t tlb_epoch;     /* of the TLB contents */
+    /* The epoch of the access section in progress, 0 outside (atomic) */
+    uint64_t access_epoch;
 
     /* s->lock */
     bool busy;
@@ -131,12 +156,16 @@ struct KnpuState {
 
     QemuMutex lock;
     QemuCond work_cond;     /* a queue may have become runnable */
-    QemuCond abort_cond;    /* a job was told to abort */
+    QemuCond abort_cond;    /* a job was told to abort, or VM resumed */
     QemuCond idle_cond;     /* a worker left a job */
-    QemuMutex sem_lock;     /* read-modify-write of semaphores */
+    QemuMutex access_lock;  /* waits for access sections to end */
+    QemuCond access_cond;   /* a worker left an access section */
+    unsigned access_waiters;            /* atomic */
     QEMUBH *irq_bh;
     DECLARE_BITMAP(irq_pending, KNPU_MAX_VECTORS);
     bool stopping;
+    bool paused;            /* the VM is stopped (atomic) */
+    VMChangeStateEntry *vm_state;
 
     KnpuCore cores[KNPU_MAX_CORES];
     KnpuQueue queues[KNPU_MAX_QUEUES];
@@ -148,13 +177,13 @@ struct KnpuState {
     uint32_t event_status;
     uint32_t event_mask;
     uint32_t mmu_ctrl;      /* also read by workers, atomically */
-    uint32_t mmu_fault_count;
+    uint32_t mmu_fault_count;           /* atomic */
     uint64_t as_root[KNPU_NUM_ASIDS];   /* read by workers, atomically */
-    uint32_t tlb_epoch;     /* bumped on every invalidation */
+    uint64_t tlb_epoch;     /* from 1, bumped on every invalidation */
     uint32_t latch[KNPU_LATCH_COUNT];
     bool fatal;
     bool removed;
-    bool throttled;
+    bool throttled;         /* also read by workers, atomically */
     bool overheat;
 
     /* Injections requested before realize (section 10) */
@@ -230,6 +259,7 @@ void knpu_queues_reset_locked(KnpuState *s);
 void knpu_queue_abort_locked(KnpuState *s, unsigned qid);
 void knpu_queue_ctrl_locked(KnpuState *s, unsigned qid, uint32_t val);
 void knpu_doorbell_locked(KnpuState *s, unsigned qid);
+void knpu_vm_state_change(void *opaque, bool running, RunState state);
 
 /* knpu-cp.c */
 uint32_t knpu_dtypes_mask(void);
@@ -241,10 +271,16 @@ bool knpu_job_check_abort(KnpuJob *job);
 
 /* knpu-mmu.c */
 void knpu_mmu_reset_locked(KnpuState *s);
+void knpu_tlb_invalidate_locked(KnpuState *s);
+void knpu_access_wait_locked(KnpuState *s, uint64_t epoch);
 bool knpu_bus_rw(KnpuState *s, uint64_t addr, void *buf, uint64_t len,
                  bool write);
+bool knpu_job_bus_rw(KnpuJob *job, uint64_t addr, void *buf, uint64_t len,
+                     bool write);
 bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
                 bool write, unsigned operand);
+bool knpu_va_sem_update(KnpuJob *job, uint64_t va, uint64_t val, bool add,
+                        unsigned operand);
 bool knpu_mmu_fault(KnpuJob *job, uint64_t va, bool write,
                     unsigned operand, unsigned reason);
 
@@ -254,6 +290,7 @@ void knpu_thermal_update_locked(KnpuState *s);
 uint32_t knpu_temp_locked(KnpuState *s);
 uint32_t knpu_power_locked(KnpuState *s);
 uint32_t knpu_clock_locked(KnpuState *s);
+int64_t knpu_throttle_stall_ns(KnpuState *s, int64_t work_ns);
 uint64_t knpu_core_busy_locked(KnpuState *s, unsigned c);
 void knpu_core_set_busy_locked(KnpuState *s, KnpuCore *core, bool busy);
 

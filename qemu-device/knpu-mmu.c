@@ -5,8 +5,10 @@
  * 4 KiB and 2 MiB pages whose targets are bus addresses (host memory) or
  * device memory. Every page of every access is translated and permission
  * checked. Each core caches translations in a TLB for 4 KiB and one for
- * 2 MiB pages; any invalidation bumps s->tlb_epoch and a core empties its
- * TLBs before its next translation. Bus accesses go to RAM only.
+ * 2 MiB pages; any invalidation bumps s->tlb_epoch and waits for the
+ * access sections of older epochs to end, and a core empties its TLBs
+ * when it opens a section of a newer epoch. Bus accesses reach system RAM
+ * only (knpu-internal.h says why).
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -28,59 +30,237 @@ typedef struct KnpuXlat {
 static const MemTxAttrs knpu_dma_attrs = { .memory = true };
 
 /*
- * Bus addresses may not reach the device's own BARs (device memory is only
- * reached through DEVMEM page-table entries).
+ * Is @mr RAM of the machine? The RAM of a device (a BAR, VGA VRAM, our
+ * own device memory) is not, and DMA into it is a BUS_ERROR (section 7.5).
  */
-static bool knpu_hits_own_bar(KnpuState *s, uint64_t addr, uint64_t len)
+static bool knpu_is_system_ram(MemoryRegion *mr)
 {
-    PCIDevice *pdev = PCI_DEVICE(s);
-    static const int bars[] = { KNPU_BAR_REGS, KNPU_BAR_DEVMEM, KNPU_BAR_MSIX };
-    unsigned i;
+    Object *owner = memory_region_owner(mr);
 
-    for (i = 0; i < ARRAY_SIZE(bars); i++) {
-        pcibus_t base = pci_get_bar_addr(pdev, bars[i]);
-        uint64_t size = pdev->io_regions[bars[i]].size;
+    return memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
+           !(owner && object_dynamic_cast(owner, TYPE_DEVICE));
+}
 
-        if (base == PCI_BAR_UNMAPPED || !size) {
-            continue;
-        }
-        if (addr < base + size && base < addr + len) {
-            return true;
-        }
+/*
+ * Map the start of [@addr, @addr + *@len) for writing, or return NULL if
+ * it is not writable system RAM. On success *@len is the length mapped.
+ * A target that is not direct RAM (ROM, MMIO) gets a bounce buffer from
+ * address_space_map(), which is never written back here: that is what
+ * keeps a write away from the BQL. address_space_unmap() marks what was
+ * written dirty (migration, TCG code).
+ */
+static void *knpu_bus_map_write(KnpuState *s, uint64_t addr, dma_addr_t *len)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    MemoryRegion *mr;
+    ram_addr_t offset;
+    void *p;
+
+    p = dma_memory_map(as, addr, len, DMA_DIRECTION_FROM_DEVICE,
+                       knpu_dma_attrs);
+    if (!p) {
+        return NULL;
     }
-    return false;
+    mr = memory_region_from_host(p, &offset);
+    if (!mr || !knpu_is_system_ram(mr)) {
+        dma_memory_unmap(as, p, *len, DMA_DIRECTION_FROM_DEVICE, 0);
+        return NULL;
+    }
+    return p;
+}
+
+static void knpu_bus_unmap_write(KnpuState *s, void *p, dma_addr_t len)
+{
+    dma_memory_unmap(pci_get_address_space(PCI_DEVICE(s)), p, len,
+                     DMA_DIRECTION_FROM_DEVICE, len);
+}
+
+/*
+ * Read the start of [@addr, @addr + *@len) if it is system RAM: one
+ * translation and the copy in the same RCU critical section, so the
+ * target checked is the target read, and nothing else (MMIO, a RAM
+ * device) is ever touched. On success *@len is the length read.
+ */
+static bool knpu_bus_read_piece(KnpuState *s, uint64_t addr, uint8_t *buf,
+                                uint64_t *len)
+{
+    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    hwaddr xlat, l = *len;
+    MemoryRegion *mr;
+
+    RCU_READ_LOCK_GUARD();
+    mr = address_space_translate(as, addr, &xlat, &l, false, knpu_dma_attrs);
+    if (!l || !knpu_is_system_ram(mr)) {
+        return false;
+    }
+    memcpy(buf, (uint8_t *)memory_region_get_ram_ptr(mr) + xlat, l);
+    *len = l;
+    return true;
 }
 
 bool knpu_bus_rw(KnpuState *s, uint64_t addr, void *buf, uint64_t len,
                  bool write)
 {
-    MemTxResult r;
+    uint8_t *b = buf;
 
     if (!len) {
         return true;
     }
-    if (qatomic_read(&s->removed) || addr + len < addr ||
-        knpu_hits_own_bar(s, addr, len)) {
+    if (qatomic_read(&s->removed) || len - 1 > UINT64_MAX - addr) {
         trace_knpu_bus_error(addr, len, write);
         return false;
     }
-    r = pci_dma_rw(PCI_DEVICE(s), addr, buf, len,
-                   write ? DMA_DIRECTION_FROM_DEVICE : DMA_DIRECTION_TO_DEVICE,
-                   knpu_dma_attrs);
-    if (r != MEMTX_OK) {
-        trace_knpu_bus_error(addr, len, write);
-        return false;
+    smp_mb(); /* ordered with the device's other accesses, as dma_barrier() */
+    while (len) {
+        uint64_t n = len;
+        bool ok;
+
+        if (write) {
+            dma_addr_t mapped = n;
+            void *p = knpu_bus_map_write(s, addr, &mapped);
+
+            ok = p != NULL;
+            if (ok) {
+                n = mapped;
+                memcpy(p, b, n);
+                knpu_bus_unmap_write(s, p, n);
+            }
+        } else {
+            ok = knpu_bus_read_piece(s, addr, b, &n);
+        }
+        if (!ok) {
+            trace_knpu_bus_error(addr, len, write);
+            return false;
+        }
+        addr += n;
+        b += n;
+        len -= n;
     }
     return true;
+}
+
+/* Empty the TLBs of @core if an invalidation happened since it looked. */
+static void knpu_tlb_sync(KnpuCore *core, uint64_t epoch)
+{
+    int i;
+
+    if (core->tlb_epoch != epoch) {
+        for (i = 0; i < KNPU_TLB_ENTRIES; i++) {
+            core->tlb[i].tag = UINT64_MAX;
+            core->tlb_large[i].tag = UINT64_MAX;
+        }
+        core->tlb_epoch = epoch;
+    }
+}
+
+/* Leave an access section; wake whoever waits for sections to end. */
+static void knpu_access_end(KnpuJob *job)
+{
+    KnpuState *s = job->s;
+
+    qatomic_store_release(&job->core->access_epoch, 0);
+    smp_mb(); /* the end before looking for waiters */
+    if (qatomic_read(&s->access_waiters)) {
+        qemu_mutex_lock(&s->access_lock);
+        qemu_cond_broadcast(&s->access_cond);
+        qemu_mutex_unlock(&s->access_lock);
+    }
+}
+
+/* While the VM is stopped: wait for it to run, unless the job aborts. */
+static bool knpu_access_wait_running(KnpuJob *job)
+{
+    KnpuState *s = job->s;
+
+    qemu_mutex_lock(&s->lock);
+    while (qatomic_read(&s->paused) && !qatomic_read(&job->q->abort)) {
+        qemu_cond_wait(&s->abort_cond, &s->lock);
+    }
+    qemu_mutex_unlock(&s->lock);
+    return !knpu_job_check_abort(job);
+}
+
+/*
+ * Open an access section for one translation and the access it allows;
+ * false when the job must stop instead. The TLBs are up to date for the
+ * section's epoch.
+ */
+static bool knpu_access_begin(KnpuJob *job)
+{
+    KnpuState *s = job->s;
+    KnpuCore *core = job->core;
+
+    for (;;) {
+        uint64_t epoch = qatomic_read(&s->tlb_epoch);
+
+        qatomic_set(&core->access_epoch, epoch);
+        smp_mb(); /* pairs with knpu_access_wait_locked() */
+        if (!qatomic_read(&s->paused) &&
+            qatomic_read(&s->tlb_epoch) == epoch) {
+            knpu_tlb_sync(core, epoch);
+            return true;
+        }
+        knpu_access_end(job);
+        if (!knpu_access_wait_running(job)) {
+            return false;
+        }
+    }
+}
+
+/*
+ * Wait until no core is in an access section of an epoch older than
+ * @epoch (UINT64_MAX: in any section). Sections take neither s->lock nor
+ * the BQL and are bounded, so this may be called with both held.
+ */
+void knpu_access_wait_locked(KnpuState *s, uint64_t epoch)
+{
+    unsigned i;
+
+    qatomic_inc(&s->access_waiters);
+    smp_mb(); /* pairs with knpu_access_begin() and knpu_access_end() */
+    qemu_mutex_lock(&s->access_lock);
+    for (i = 0; i < s->num_cores; i++) {
+        for (;;) {
+            uint64_t e = qatomic_read(&s->cores[i].access_epoch);
+
+            if (!e || e >= epoch) {
+                break;
+            }
+            qemu_cond_wait(&s->access_cond, &s->access_lock);
+        }
+    }
+    qemu_mutex_unlock(&s->access_lock);
+    qatomic_dec(&s->access_waiters);
+}
+
+/*
+ * Invalidate every TLB (section 6.3). On return no core uses a
+ * translation made before the call: software may free unmapped pages.
+ */
+void knpu_tlb_invalidate_locked(KnpuState *s)
+{
+    knpu_access_wait_locked(s, qatomic_add_fetch(&s->tlb_epoch, 1));
+}
+
+bool knpu_job_bus_rw(KnpuJob *job, uint64_t addr, void *buf, uint64_t len,
+                     bool write)
+{
+    bool ok;
+
+    if (!knpu_access_begin(job)) {
+        return false;
+    }
+    ok = knpu_bus_rw(job->s, addr, buf, len, write);
+    knpu_access_end(job);
+    return ok;
 }
 
 bool knpu_mmu_fault(KnpuJob *job, uint64_t va, bool write,
                     unsigned operand, unsigned reason)
 {
     trace_knpu_mmu_fault(job->qid, job->asid, va, write, reason);
-    qemu_mutex_lock(&job->s->lock);
-    job->s->mmu_fault_count++;
-    qemu_mutex_unlock(&job->s->lock);
+    /* Atomic, not under s->lock: we are in an access section. */
+    qatomic_inc(&job->s->mmu_fault_count);
     return knpu_job_fail(job, KNPU_ERR_MMU_FAULT, operand,
                          write ? KNPU_ACCESS_WRITE : KNPU_ACCESS_READ,
                          reason, va);
@@ -92,11 +272,11 @@ void knpu_mmu_reset_locked(KnpuState *s)
     unsigned i;
 
     qatomic_set(&s->mmu_ctrl, 0);
-    s->mmu_fault_count = 0;
+    qatomic_set(&s->mmu_fault_count, 0);
     for (i = 0; i < KNPU_NUM_ASIDS; i++) {
         qatomic_set(&s->as_root[i], 0);
     }
-    qatomic_inc(&s->tlb_epoch);
+    knpu_tlb_invalidate_locked(s);
 }
 
 static KnpuTlbEntry *knpu_tlb_slot(KnpuTlbEntry *tlb, uint32_t asid,
@@ -108,20 +288,6 @@ static KnpuTlbEntry *knpu_tlb_slot(KnpuTlbEntry *tlb, uint32_t asid,
 static uint64_t knpu_tlb_tag(uint32_t asid, uint64_t va, uint64_t page)
 {
     return (va & ~(page - 1)) | asid;
-}
-
-/* Empty the TLBs of @core if an invalidation happened since it looked. */
-static void knpu_tlb_sync(KnpuCore *core, uint32_t epoch)
-{
-    int i;
-
-    if (core->tlb_epoch != epoch) {
-        for (i = 0; i < KNPU_TLB_ENTRIES; i++) {
-            core->tlb[i].tag = UINT64_MAX;
-            core->tlb_large[i].tag = UINT64_MAX;
-        }
-        core->tlb_epoch = epoch;
-    }
 }
 
 /* The TLB entry that translates @va, giving in *@page its size, or NULL. */
@@ -215,16 +381,16 @@ static bool knpu_walk(KnpuJob *job, uint64_t va, bool write,
 }
 
 /*
- * Translate @va of the job's address space for one access. On success
- * @x gives the target of the byte at @va and how many bytes follow it in
- * the same page.
+ * Translate @va of the job's address space for one access, inside an
+ * access section. On success @x gives the target of the byte at @va and
+ * how many bytes follow it in the same page; it is valid until the
+ * section ends.
  */
 static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
                            unsigned operand, KnpuXlat *x)
 {
     KnpuState *s = job->s;
     KnpuCore *core = job->core;
-    uint32_t epoch = qatomic_read(&s->tlb_epoch);
     KnpuTlbEntry *te;
     uint64_t pte = 0, page = 0, base;
 
@@ -234,7 +400,6 @@ static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
     if (va >> KNPU_VA_BITS) {
         return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_OUT_OF_RANGE);
     }
-    knpu_tlb_sync(core, epoch);
     te = knpu_tlb_lookup(core, job->asid, va, &page);
     if (te) {
         return knpu_tlb_use(job, te, page, va, write, operand, x);
@@ -261,39 +426,137 @@ static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
     return knpu_tlb_use(job, te, page, va, write, operand, x);
 }
 
-/* Read or write @len bytes at @va, translating page by page. */
-bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
-                bool write, unsigned operand)
+/* One access inside a section, to what @x translated: at most a page. */
+static bool knpu_xlat_rw(KnpuJob *job, const KnpuXlat *x, void *buf,
+                         uint64_t n, bool write, unsigned operand)
 {
     KnpuState *s = job->s;
-    uint8_t *p = buf;
 
-    while (len) {
-        KnpuXlat x = { 0 };
-        uint64_t n;
+    if (x->devmem) {
+        /* knpu_translate() checked the page lies inside device memory */
+        if (write) {
+            memcpy(s->devmem_ptr + x->addr, buf, n);
+        } else {
+            memcpy(buf, s->devmem_ptr + x->addr, n);
+        }
+    } else if (!knpu_bus_rw(s, x->addr, buf, n, write)) {
+        return knpu_job_fail(job, KNPU_ERR_BUS_ERROR, operand,
+                             write ? KNPU_ACCESS_WRITE : KNPU_ACCESS_READ,
+                             0, x->addr);
+    }
+    return true;
+}
 
+/*
+ * Let @ns of device time pass (QEMU's virtual clock), outside any access
+ * section, unless the job stops.
+ */
+static bool knpu_job_stall(KnpuJob *job, int64_t ns)
+{
+    int64_t until = knpu_now() + ns;
+
+    while (ns > 0 && knpu_now() < until) {
         if (knpu_job_check_abort(job)) {
             return false;
         }
-        if (!knpu_translate(job, va, write, operand, &x)) {
+        g_usleep(MIN(MAX((until - knpu_now()) / SCALE_US, 1), 1000));
+    }
+    return true;
+}
+
+/*
+ * Read or write @len bytes at @va, translating page by page, an access
+ * section per page. A throttled device stalls after each page for the
+ * time its lower clock would have taken longer.
+ */
+bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
+                bool write, unsigned operand)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        int64_t start = get_clock();
+        KnpuXlat x = { 0 };
+        uint64_t n = 0;
+        bool ok;
+
+        if (knpu_job_check_abort(job) || !knpu_access_begin(job)) {
             return false;
         }
-        n = MIN(len, x.len);
-        if (x.devmem) {
-            /* knpu_translate() checked the page lies inside device memory */
-            if (write) {
-                memcpy(s->devmem_ptr + x.addr, p, n);
-            } else {
-                memcpy(p, s->devmem_ptr + x.addr, n);
-            }
-        } else if (!knpu_bus_rw(s, x.addr, p, n, write)) {
-            return knpu_job_fail(job, KNPU_ERR_BUS_ERROR, operand,
-                                 write ? KNPU_ACCESS_WRITE : KNPU_ACCESS_READ,
-                                 0, x.addr);
+        ok = knpu_translate(job, va, write, operand, &x);
+        if (ok) {
+            n = MIN(len, x.len);
+            ok = knpu_xlat_rw(job, &x, p, n, write, operand);
+        }
+        knpu_access_end(job);
+        if (!ok || !knpu_job_stall(job, knpu_throttle_stall_ns(job->s,
+                                       get_clock() - start))) {
+            return false;
         }
         va += n;
         p += n;
         len -= n;
     }
     return true;
+}
+
+/* Store @val to, or add it to, the little-endian semaphore at @p. */
+static void knpu_sem_apply(uint64_t *p, uint64_t val, bool add)
+{
+    uint64_t old, seen;
+
+    if (!add) {
+        qatomic_set(p, cpu_to_le64(val));
+        return;
+    }
+    old = qatomic_read(p);
+    for (;;) {
+        seen = qatomic_cmpxchg(p, old, cpu_to_le64(le64_to_cpu(old) + val));
+        if (seen == old) {
+            return;
+        }
+        old = seen;
+    }
+}
+
+/*
+ * SEM_SIGNAL (section 7.4): store @val to, or add it to, the 64-bit
+ * semaphore at @va (8-byte aligned). Both are atomic host operations on
+ * the target, so a store never races an add of another core (nor a guest
+ * CPU's atomics). An add needs read and write permission.
+ */
+bool knpu_va_sem_update(KnpuJob *job, uint64_t va, uint64_t val, bool add,
+                        unsigned operand)
+{
+    KnpuState *s = job->s;
+    KnpuXlat x = { 0 };
+    dma_addr_t n = 8;
+    void *p = NULL;
+    bool ok;
+
+    if (knpu_job_check_abort(job) || !knpu_access_begin(job)) {
+        return false;
+    }
+    ok = (!add || knpu_translate(job, va, false, operand, &x)) &&
+         knpu_translate(job, va, true, operand, &x);
+    if (ok && x.devmem) {
+        knpu_sem_apply((uint64_t *)(s->devmem_ptr + x.addr), val, add);
+    } else if (ok) {
+        if (!qatomic_read(&s->removed)) {
+            smp_mb(); /* as knpu_bus_rw() */
+            p = knpu_bus_map_write(s, x.addr, &n);
+        }
+        if (p && n == 8) {
+            knpu_sem_apply(p, val, add);
+        } else {
+            trace_knpu_bus_error(x.addr, 8, true);
+            ok = knpu_job_fail(job, KNPU_ERR_BUS_ERROR, operand,
+                               KNPU_ACCESS_WRITE, 0, x.addr);
+        }
+        if (p) {
+            knpu_bus_unmap_write(s, p, n);
+        }
+    }
+    knpu_access_end(job);
+    return ok;
 }

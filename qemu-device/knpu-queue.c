@@ -75,18 +75,29 @@ static void knpu_wait_idle_locked(KnpuState *s, int qid)
     }
 }
 
-/* Abort a queue's running job; on return the queue accesses no memory. */
-void knpu_queue_abort_locked(KnpuState *s, unsigned qid)
+/*
+ * Abort the job of queue @qid still running, if any: on return it
+ * accesses no memory, and its completion is ignored.
+ */
+static void knpu_queue_drain_locked(KnpuState *s, unsigned qid)
 {
     KnpuQueue *q = &s->queues[qid];
 
-    q->enabled = false;
     q->gen++;
     if (q->running) {
         qatomic_set(&q->abort, true);
         qemu_cond_broadcast(&s->abort_cond);
         knpu_wait_idle_locked(s, qid);
     }
+}
+
+/* Abort a queue's running job; on return the queue accesses no memory. */
+void knpu_queue_abort_locked(KnpuState *s, unsigned qid)
+{
+    KnpuQueue *q = &s->queues[qid];
+
+    q->enabled = false;
+    knpu_queue_drain_locked(s, qid);
     q->inject_hang = false;
     q->inject_mmu_fault = false;
 }
@@ -160,11 +171,14 @@ static void knpu_queue_enable_locked(KnpuState *s, unsigned qid)
                                0, KNPU_ERR_PC_NONE, false, false);
         return;
     }
+    /*
+     * A job still running from before a disable belongs to the old ring:
+     * abort it, so that it writes no fence and does not hold the queue.
+     */
+    knpu_queue_drain_locked(s, qid);
     knpu_queue_clear_error_locked(q);
     q->enabled = true;
     q->head = q->tail = q->db_tail = 0;
-    /* A job still running from before a disable must not touch the ring. */
-    q->gen++;
     trace_knpu_queue_enable(qid, q->ring_base, q->ring_size,
                             KNPU_Q_CONFIG_ASID(q->config),
                             KNPU_Q_CONFIG_PRIO(q->config));
@@ -242,7 +256,8 @@ static int knpu_pick_queue_locked(KnpuState *s)
     int best = -1, best_prio = -1;
     unsigned i;
 
-    if (!(s->dev_ctrl & KNPU_DEV_CTRL_ENABLE) || s->fatal || s->removed) {
+    if (!(s->dev_ctrl & KNPU_DEV_CTRL_ENABLE) || s->fatal || s->removed ||
+        s->paused) {
         return -1;
     }
     for (i = 0; i < s->num_queues; i++) {
@@ -271,7 +286,7 @@ static bool knpu_job_write_fence(KnpuJob *job)
     }
     fence = cpu_to_le64(job->desc.fence_value);
     smp_wmb(); /* the job's writes before its fence */
-    return knpu_bus_rw(job->s, job->fence_addr, &fence, 8, true);
+    return knpu_job_bus_rw(job, job->fence_addr, &fence, 8, true);
 }
 
 /* Account for a job that left its core: completed, failed or aborted. */
@@ -337,6 +352,9 @@ static void knpu_core_run_queue_locked(KnpuCore *core, unsigned qid)
     }
     if (res == KNPU_JOB_OK) {
         fence_ok = knpu_job_write_fence(&job);
+        if (job.aborted) {
+            res = KNPU_JOB_ABORTED;
+        }
     }
 
     qemu_mutex_lock(&s->lock);
@@ -372,6 +390,26 @@ static void *knpu_worker(void *opaque)
     return NULL;
 }
 
+/*
+ * The engine follows the VM's run state (a vm-change-state handler): while
+ * the VM is stopped no job starts and no access section opens, and the
+ * stop completes once none is open. Jobs go on where they were on "cont".
+ */
+void knpu_vm_state_change(void *opaque, bool running, RunState state)
+{
+    KnpuState *s = opaque;
+
+    qemu_mutex_lock(&s->lock);
+    qatomic_set(&s->paused, !running);
+    if (running) {
+        qemu_cond_broadcast(&s->abort_cond);
+        qemu_cond_broadcast(&s->work_cond);
+    } else {
+        knpu_access_wait_locked(s, UINT64_MAX);
+    }
+    qemu_mutex_unlock(&s->lock);
+}
+
 /* A worker thread per core, with the buffers of the jobs it runs. */
 void knpu_cores_start(KnpuState *s)
 {
@@ -387,7 +425,7 @@ void knpu_cores_start(KnpuState *s)
         core->prog = g_malloc(KNPU_PROGRAM_SIZE_MAX);
         core->slots = g_malloc(KNPU_ARGS_SIZE_MAX);
         core->bounce = g_malloc(KNPU_BOUNCE_SIZE);
-        core->tlb_epoch = UINT32_MAX;
+        core->tlb_epoch = 0;
         qemu_thread_create(&core->thread, name, knpu_worker, core,
                            QEMU_THREAD_JOINABLE);
     }

@@ -159,7 +159,7 @@ static uint32_t knpu_read_locked(KnpuState *s, hwaddr addr)
     case KNPU_REG_MMU_CTRL:
         return s->mmu_ctrl;
     case KNPU_REG_MMU_FAULT_COUNT:
-        return s->mmu_fault_count;
+        return qatomic_read(&s->mmu_fault_count);
     case KNPU_REG_TEMP:
         return knpu_temp_locked(s);
     case KNPU_REG_POWER:
@@ -298,8 +298,8 @@ static void knpu_write_locked(KnpuState *s, hwaddr addr, uint32_t val)
                                     KNPU_AS_ROOT_VALID));
         }
         qatomic_set(&s->as_root[a], root);
-        /* Not required by the spec (software invalidates), but cheap. */
-        qatomic_inc(&s->tlb_epoch);
+        /* Synchronous, like MMU_TLB_INVAL (section 6.3). */
+        knpu_tlb_invalidate_locked(s);
         return;
     }
 
@@ -330,13 +330,15 @@ static void knpu_write_locked(KnpuState *s, hwaddr addr, uint32_t val)
         break;
     case KNPU_REG_MMU_CTRL:
         qatomic_set(&s->mmu_ctrl, val & KNPU_MMU_CTRL_ENABLE);
-        qatomic_inc(&s->tlb_epoch);
+        knpu_tlb_invalidate_locked(s);
         break;
     case KNPU_REG_MMU_TLB_INVAL:
         trace_knpu_tlb_inval(val);
-        /* Every core flushes its whole TLB before its next translation. */
-        qatomic_inc(&s->tlb_epoch);
-        smp_mb(); /* pairs with the workers' read of tlb_epoch */
+        /*
+         * Every TLB is emptied (a superset of what @val asks); the write
+         * completes once no core can use a stale translation (6.3).
+         */
+        knpu_tlb_invalidate_locked(s);
         break;
     default:
         knpu_write_ignored(addr, val, "read-only or unassigned");

@@ -53,11 +53,11 @@ void knpu_thermal_update_locked(KnpuState *s)
     }
     temp = knpu_temp_of_load(s);
     if (!s->throttled && temp > KNPU_TEMP_THROTTLE) {
-        s->throttled = true;
+        qatomic_set(&s->throttled, true);
         trace_knpu_thermal(temp, true);
         knpu_event_locked(s, KNPU_EVENT_THERMAL);
     } else if (s->throttled && temp < KNPU_TEMP_RECOVER) {
-        s->throttled = false;
+        qatomic_set(&s->throttled, false);
         trace_knpu_thermal(temp, false);
     }
 }
@@ -79,6 +79,20 @@ uint32_t knpu_clock_locked(KnpuState *s)
 {
     knpu_thermal_update_locked(s);
     return s->throttled ? KNPU_CLOCK_THROTTLED : KNPU_CLOCK_NOMINAL;
+}
+
+/*
+ * How long a job stalls after work that took @work_ns of host time. The
+ * model computes at host speed; a throttled clock stretches every piece
+ * of work by CLOCK_NOMINAL / CLOCK_THROTTLED. Read by workers (atomic).
+ */
+int64_t knpu_throttle_stall_ns(KnpuState *s, int64_t work_ns)
+{
+    if (!qatomic_read(&s->throttled) || work_ns <= 0) {
+        return 0;
+    }
+    return work_ns * (KNPU_CLOCK_NOMINAL - KNPU_CLOCK_THROTTLED) /
+           KNPU_CLOCK_THROTTLED;
 }
 
 uint64_t knpu_core_busy_locked(KnpuState *s, unsigned c)

@@ -145,7 +145,11 @@ static void knpu_realize(PCIDevice *pdev, Error **errp)
     }
     s->clock_base = knpu_now();
     s->load_time = s->clock_base;
+    s->tlb_epoch = 1;       /* 0 means "no access section" */
 
+    /* Jobs touch no guest memory while the VM is stopped. */
+    s->paused = !runstate_is_running();
+    s->vm_state = qemu_add_vm_change_state_handler(knpu_vm_state_change, s);
     knpu_cores_start(s);
 }
 
@@ -153,6 +157,7 @@ static void knpu_exit(PCIDevice *pdev)
 {
     KnpuState *s = KNPU(pdev);
 
+    qemu_del_vm_change_state_handler(s->vm_state);
     knpu_cores_stop(s);
     knpu_irq_exit(s);
 }
@@ -163,7 +168,8 @@ static void knpu_instance_init(Object *obj)
 
     /* Fault-injection properties may be set before realize. */
     qemu_mutex_init(&s->lock);
-    qemu_mutex_init(&s->sem_lock);
+    qemu_mutex_init(&s->access_lock);
+    qemu_cond_init(&s->access_cond);
     qemu_cond_init(&s->work_cond);
     qemu_cond_init(&s->abort_cond);
     qemu_cond_init(&s->idle_cond);
@@ -178,7 +184,8 @@ static void knpu_instance_finalize(Object *obj)
     qemu_cond_destroy(&s->work_cond);
     qemu_cond_destroy(&s->abort_cond);
     qemu_cond_destroy(&s->idle_cond);
-    qemu_mutex_destroy(&s->sem_lock);
+    qemu_cond_destroy(&s->access_cond);
+    qemu_mutex_destroy(&s->access_lock);
     qemu_mutex_destroy(&s->lock);
 }
 

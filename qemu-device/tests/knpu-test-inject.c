@@ -116,6 +116,54 @@ static void test_inject(void)
     knpu_stop(&k);
 }
 
+/*
+ * A throttled device really runs slower (section 3.4): with an injected
+ * overheat a job stalls on the device clock (QEMU's virtual clock, which
+ * qtest moves only on clock_step) after its work and completes only as
+ * the clock advances; at the nominal clock it needs no clock at all.
+ */
+static void test_overheat_slows(void)
+{
+    const uint64_t va = 0x50000000, size = 256 * 1024;
+    uint64_t buf, busy, args[1] = { va };
+    Prog p = { .n = 0 };
+    unsigned i;
+    Knpu k;
+    Job j;
+
+    knpu_start(&k, NULL);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    buf = galloc(&k, size);
+    map_range(&k, va, buf, size, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, size, 0x11111111);
+    load_kernel(&k, &j, &p, args, 1, 1);
+    submit(&k, 0, &j.d);
+    for (i = 0; i < 100000 && qrd(&k, 0, KNPU_Q_HEAD) != 1; i++) {
+        g_usleep(100);
+    }
+    g_assert_cmpuint(qrd(&k, 0, KNPU_Q_HEAD), ==, 1);
+
+    qtest_qmp_assert_success(k.qts, "{'execute': 'qom-set', 'arguments': "
+                             "{'path': 'npu', 'property': "
+                             "'inject-overheat', 'value': true}}");
+    g_assert_cmpuint(rd(&k, KNPU_REG_CLOCK), ==, 500);
+    busy = rd64(&k, KNPU_REG_CORE_BUSY_LO(0)) +
+           rd64(&k, KNPU_REG_CORE_BUSY_LO(1));
+    load_kernel(&k, &j, &p, args, 1, 2);
+    submit(&k, 0, &j.d);
+    g_usleep(100 * 1000);
+    g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==,
+                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    g_assert_cmpuint(qrd(&k, 0, KNPU_Q_HEAD), ==, 1);
+    expect_done(&k, 0, 2, 2);
+    /* The stall is device time: the busy counter shows it. */
+    g_assert_cmpuint(rd64(&k, KNPU_REG_CORE_BUSY_LO(0)) +
+                     rd64(&k, KNPU_REG_CORE_BUSY_LO(1)), >, busy);
+    g_assert_cmphex(qtest_readl(k.qts, buf + size - 4), ==, 0x11111111);
+    knpu_stop(&k);
+}
+
 /* Injections on the -device command line are in force at power-on. */
 static void test_inject_boot(void)
 {
@@ -159,4 +207,5 @@ void knpu_add_inject_tests(void)
 {
     qtest_add_func("/knpu/inject", test_inject);
     qtest_add_func("/knpu/inject-boot", test_inject_boot);
+    qtest_add_func("/knpu/inject-overheat-slows", test_overheat_slows);
 }

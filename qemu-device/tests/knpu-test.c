@@ -26,5 +26,6 @@ int main(int argc, char **argv)
     knpu_add_compute_eltwise_tests();
     knpu_add_compute_norm_tests();
     knpu_add_compute_reduce_tests();
+    knpu_add_hostile_tests();
     return g_test_run();
 }
