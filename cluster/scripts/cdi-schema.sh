@@ -4,7 +4,7 @@
 # reference library (golang-github-container-orchestrated-devices-
 # container-device-interface-dev): downloaded and unpacked into the cache,
 # not installed (it would pull ~70 Go source packages).
-# shellcheck source=../../scripts/lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
 package=golang-github-container-orchestrated-devices-container-device-interface-dev

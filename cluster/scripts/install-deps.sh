@@ -4,7 +4,7 @@
 # nlohmann-json for CDI specs, and python3-jsonschema for the test that
 # validates generated CDI specs against the specification's schema; and for
 # the installed system (packaging/): help2man for the tools' man pages.
-# shellcheck source=../../scripts/lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
 knpu_apt_install \

@@ -2,7 +2,7 @@
 # Validates a CDI spec against the CDI specification's JSON schema (from
 # Debian's package) with python3-jsonschema.
 #   cdi-schema-test.sh GENERATOR [ARGS...]   GENERATOR prints the spec
-# shellcheck source=../../scripts/lib/common.sh
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
 schema=$("$KNPU_ROOT/cluster/scripts/cdi-schema.sh")
