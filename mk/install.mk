@@ -14,3 +14,8 @@ install: deps-userspace
 	cmake --build $(BUILD) -j $(JOBS)
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
+# The Debian packages libnpu0, libnpu-dev, npu-tools and knpu-dkms, with
+# lintian's report, in $(BUILD)/deb/.
+.PHONY: deb
+deb:
+	packaging/scripts/build-deb.sh $(BUILD)/deb
