@@ -6,6 +6,7 @@ USERSPACE_CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 deps-userspace:
 	@libnpu/scripts/install-deps.sh
+	@cluster/scripts/install-deps.sh
 
 userspace: deps-userspace
 	cmake -S . -B $(BUILD) -G Ninja $(USERSPACE_CMAKE_FLAGS)
@@ -15,7 +16,8 @@ userspace: deps-userspace
 # .clang-format.
 USERSPACE_SOURCES = $(shell git ls-files --cached --others --exclude-standard \
 	'libnpu/*.cpp' 'libnpu/*.hpp' 'libnpu/*.h' 'tools/*.cpp' 'tools/*.hpp' \
-	'tests/host/*.cpp' 'tests/host/*.hpp' 'tests/host/*.c' 'tests/guest/*.cpp' 'tests/guest/*.hpp')
+	'tests/host/*.cpp' 'tests/host/*.hpp' 'tests/host/*.c' 'tests/guest/*.cpp' 'tests/guest/*.hpp' \
+	'cluster/*.cpp' 'cluster/*.hpp' 'packaging/*.cpp')
 
 format: deps-userspace
 	clang-format -i $(USERSPACE_SOURCES)
