@@ -5,8 +5,8 @@
  * the descriptor, loads the argument table, then fetches the program page
  * by page as it executes it (a fetch fault belongs to the instruction that
  * needs the bytes). Every field is checked in the order of section 7.5.
- * Executed: NOP, DMA_COPY, DMA_FILL, BARRIER, SEM_SIGNAL, SEM_WAIT,
- * TIMESTAMP; the compute opcodes are decoded but unsupported.
+ * Executed: every instruction of section 7.4; the compute instructions
+ * are in knpu-compute*.c.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -16,57 +16,72 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "trace.h"
-#include "knpu-internal.h"
+#include "knpu-compute.h"
 
 /* Instruction set (section 7.4) */
 
 typedef struct KnpuOpInfo {
     const char *name;
-    /* Per operand: A address, V value, F float, B bias (A with BIAS) */
+    /*
+     * Per operand: A address, V value, F float, B bias (A with BIAS, else
+     * immediate 0), S scale (F, or A with PER_CHANNEL)
+     */
     const char *kinds;
     uint32_t dtypes;        /* allowed data types */
     uint32_t flags;         /* defined flag bits */
-    bool implemented;
+    /* Compute instructions: run by knpu-compute*.c */
+    bool (*exec)(KnpuJob *job, const KnpuInsn *in);
 } KnpuOpInfo;
 
 #define DT(x) (1u << KNPU_DT_##x)
 #define DT_FLOAT (DT(FP32) | DT(FP16) | DT(BF16))
 
 static const KnpuOpInfo knpu_ops[KNPU_OP_COUNT] = {
-    [KNPU_OP_NOP]        = { "NOP", "", DT(NONE), 0, true },
-    [KNPU_OP_DMA_COPY]   = { "DMA_COPY", "AAV", DT(NONE), 0, true },
-    [KNPU_OP_DMA_FILL]   = { "DMA_FILL", "AVV", DT(NONE), 0, true },
-    [KNPU_OP_BARRIER]    = { "BARRIER", "", DT(NONE), 0, true },
+    [KNPU_OP_NOP]        = { "NOP", "", DT(NONE), 0 },
+    [KNPU_OP_DMA_COPY]   = { "DMA_COPY", "AAV", DT(NONE), 0 },
+    [KNPU_OP_DMA_FILL]   = { "DMA_FILL", "AVV", DT(NONE), 0 },
+    [KNPU_OP_BARRIER]    = { "BARRIER", "", DT(NONE), 0 },
     [KNPU_OP_SEM_SIGNAL] = { "SEM_SIGNAL", "AV", DT(NONE),
-                             KNPU_SEM_SIGNAL_ADD, true },
-    [KNPU_OP_SEM_WAIT]   = { "SEM_WAIT", "AV", DT(NONE), 0, true },
-    [KNPU_OP_TIMESTAMP]  = { "TIMESTAMP", "A", DT(NONE), 0, true },
-    /* Defined by the spec; not executed by this model yet (OPS bit clear). */
-    [KNPU_OP_GEMM]       = { "GEMM", "AAABVVVVVVFV", DT_FLOAT | DT(INT8),
-                             0x1f7, false },
-    [KNPU_OP_CONV2D]     = { "CONV2D", "AABAVVVVVVVVVVVVVVFV",
-                             DT_FLOAT | DT(INT8), 0x1f5, false },
+                             KNPU_SEM_SIGNAL_ADD },
+    [KNPU_OP_SEM_WAIT]   = { "SEM_WAIT", "AV", DT(NONE), 0 },
+    [KNPU_OP_TIMESTAMP]  = { "TIMESTAMP", "A", DT(NONE), 0 },
+    [KNPU_OP_GEMM]       = { "GEMM", "AAABVVVVVVSV", DT_FLOAT | DT(INT8),
+                             0x3f7, knpu_op_gemm },
+    [KNPU_OP_CONV2D]     = { "CONV2D", "AABAVVVVVVVVVVVVVVSV",
+                             DT_FLOAT | DT(INT8), 0x3f4,
+                             knpu_op_conv2d },
     [KNPU_OP_POOL2D]     = { "POOL2D", "AAVVVVVVVVVV", DT_FLOAT | DT(INT8),
-                             0x3, false },
+                             0x3, knpu_op_pool2d },
     [KNPU_OP_ELTWISE]    = { "ELTWISE", "AAAVV",
-                             DT_FLOAT | DT(INT8) | DT(INT32), 0xf, false },
+                             DT_FLOAT | DT(INT8) | DT(INT32), 0xf,
+                             knpu_op_eltwise },
     [KNPU_OP_ACTIVATION] = { "ACTIVATION", "AAV", DT_FLOAT | DT(INT8),
-                             0xf, false },
-    [KNPU_OP_SOFTMAX]    = { "SOFTMAX", "AAVV", DT_FLOAT, 0, false },
-    [KNPU_OP_LAYERNORM]  = { "LAYERNORM", "AAAAVVF", DT_FLOAT, 0, false },
-    [KNPU_OP_RMSNORM]    = { "RMSNORM", "AAAVVF", DT_FLOAT, 0, false },
+                             0xf, knpu_op_activation },
+    [KNPU_OP_SOFTMAX]    = { "SOFTMAX", "AAVV", DT_FLOAT, 0,
+                             knpu_op_softmax },
+    [KNPU_OP_LAYERNORM]  = { "LAYERNORM", "AAAAVVF", DT_FLOAT, 0,
+                             knpu_op_layernorm },
+    [KNPU_OP_RMSNORM]    = { "RMSNORM", "AAAVVF", DT_FLOAT, 0,
+                             knpu_op_rmsnorm },
     [KNPU_OP_REDUCE]     = { "REDUCE", "AAVVV", DT_FLOAT | DT(INT32),
-                             0x3, false },
+                             0x3, knpu_op_reduce },
     [KNPU_OP_TRANSPOSE]  = { "TRANSPOSE", "AAVVV",
-                             DT_FLOAT | DT(INT8) | DT(INT32), 0, false },
+                             DT_FLOAT | DT(INT8) | DT(INT32), 0,
+                             knpu_op_transpose },
 };
 
-/* Data types this model computes with: byte-oriented instructions only. */
-#define KNPU_DTYPES_SUPPORTED   DT(NONE)
-
+/* Data types that some instruction this model executes takes. */
 uint32_t knpu_dtypes_mask(void)
 {
-    return KNPU_DTYPES_SUPPORTED;
+    uint32_t mask = 0;
+    int i;
+
+    for (i = 0; i < KNPU_OP_COUNT; i++) {
+        if (knpu_ops[i].name) {
+            mask |= knpu_ops[i].dtypes;
+        }
+    }
+    return mask;
 }
 
 uint64_t knpu_ops_mask(void)
@@ -75,7 +90,7 @@ uint64_t knpu_ops_mask(void)
     int i;
 
     for (i = 0; i < KNPU_OP_COUNT; i++) {
-        if (knpu_ops[i].name && knpu_ops[i].implemented) {
+        if (knpu_ops[i].name) {
             mask |= 1ull << i;
         }
     }
@@ -140,15 +155,17 @@ static bool knpu_prog_fetch(KnpuJob *job, uint32_t end)
     return true;
 }
 
-typedef struct KnpuInsn {
-    uint32_t opcode;
-    uint32_t dtype;
-    uint32_t nops;
-    uint32_t flags;
-    uint32_t argmask;
-    const uint32_t *words;  /* raw operand words, little-endian */
-    uint64_t ops[255];      /* resolved operands */
-} KnpuInsn;
+/* The kind of operand @i of @in once its flags switched it (7.2). */
+static char knpu_operand_kind(const KnpuInsn *in, const KnpuOpInfo *op,
+                              unsigned i)
+{
+    switch (op->kinds[i]) {
+    case 'S':
+        return (in->flags & KNPU_FLAG_PER_CHANNEL) ? 'A' : 'F';
+    default:
+        return op->kinds[i];
+    }
+}
 
 /* Resolve the operands of @in per their kinds (section 7.2). */
 static bool knpu_resolve_operands(KnpuJob *job, KnpuInsn *in,
@@ -164,9 +181,10 @@ static bool knpu_resolve_operands(KnpuJob *job, KnpuInsn *in,
     for (i = 0; i < in->nops; i++) {
         uint32_t word = le32_to_cpu(in->words[i]);
         bool slot = i < 32 && (in->argmask & (1u << i));
+        char kind = knpu_operand_kind(in, op, i);
         uint64_t v = word;
 
-        if (op->kinds[i] == 'B' && !(in->flags & KNPU_FLAG_BIAS)) {
+        if (kind == 'B' && !(in->flags & KNPU_FLAG_BIAS)) {
             /* Without BIAS the bias operand is an immediate 0. */
             if (slot || word) {
                 return knpu_job_fail(job, KNPU_ERR_OPERAND_INVALID, i,
@@ -178,10 +196,10 @@ static bool knpu_resolve_operands(KnpuJob *job, KnpuInsn *in,
                                      0, 0, word);
             }
             v = job->core->slots[word];
-        } else if (op->kinds[i] == 'A' || op->kinds[i] == 'B') {
+        } else if (kind == 'A' || kind == 'B') {
             return knpu_job_fail(job, KNPU_ERR_OPERAND_INVALID, i, 0, 0, 0);
         }
-        switch (op->kinds[i]) {
+        switch (kind) {
         case 'V':
             if (v >> 32) {
                 return knpu_job_fail(job, KNPU_ERR_OPERAND_INVALID, i,
@@ -320,8 +338,11 @@ static bool knpu_op_timestamp(KnpuJob *job, KnpuInsn *in)
     return knpu_va_rw(job, va, &ts, 8, true, 0);
 }
 
-static bool knpu_exec_insn(KnpuJob *job, KnpuInsn *in)
+static bool knpu_exec_insn(KnpuJob *job, KnpuInsn *in, const KnpuOpInfo *op)
 {
+    if (op->exec) {
+        return op->exec(job, in);
+    }
     switch (in->opcode) {
     case KNPU_OP_NOP:
     case KNPU_OP_BARRIER:
@@ -339,9 +360,7 @@ static bool knpu_exec_insn(KnpuJob *job, KnpuInsn *in)
     case KNPU_OP_TIMESTAMP:
         return knpu_op_timestamp(job, in);
     default:
-        /* Not reached: only implemented opcodes get here. */
-        return knpu_job_fail(job, KNPU_ERR_OPCODE_UNSUPPORTED,
-                             KNPU_ERR_OPERAND_NONE, 0, 0, 0);
+        g_assert_not_reached(); /* knpu_insn_op() admits defined ones */
     }
 }
 
@@ -387,8 +406,7 @@ static const KnpuOpInfo *knpu_insn_op(KnpuJob *job, const KnpuInsn *in)
                       0, 0, 0);
         return NULL;
     }
-    if (!op->implemented || in->dtype >= KNPU_DT_COUNT ||
-        !(KNPU_DTYPES_SUPPORTED & (1u << in->dtype)) ||
+    if (in->dtype >= KNPU_DT_COUNT ||
         !(op->dtypes & (1u << in->dtype))) {
         knpu_job_fail(job, KNPU_ERR_OPCODE_UNSUPPORTED,
                       KNPU_ERR_OPERAND_NONE, 0, 0, 0);
@@ -413,7 +431,7 @@ static bool knpu_run_program(KnpuJob *job)
         }
         op = knpu_insn_op(job, in);
         if (!op || !knpu_resolve_operands(job, in, op) ||
-            !knpu_exec_insn(job, in)) {
+            !knpu_exec_insn(job, in, op)) {
             return false;
         }
         off += len;

@@ -217,6 +217,31 @@ typedef struct KnpuDesc {
 #define KNPU_FLAG_BIAS              (1u << 2)   /* GEMM, CONV2D */
 #define KNPU_FLAG_ACT(f)            (((f) >> 4) & 0xfu)
 #define KNPU_FLAG_OUT_INT32         (1u << 8)
+#define KNPU_FLAG_PER_CHANNEL       (1u << 9)   /* GEMM, CONV2D */
+#define KNPU_FLAG_OP(f)             ((f) & 0xfu) /* ELTWISE, REDUCE, POOL2D */
+
+/* 7.3 Activations (ACT fields) */
+#define KNPU_ACT_NONE               0
+#define KNPU_ACT_RELU               1
+#define KNPU_ACT_GELU               2
+#define KNPU_ACT_SILU               3
+#define KNPU_ACT_SIGMOID            4
+#define KNPU_ACT_TANH               5
+
+/* 7.4 Operations of POOL2D, ELTWISE and REDUCE (flags) */
+#define KNPU_POOL_MAX               0
+#define KNPU_POOL_AVG               1
+#define KNPU_POOL_AVG_PAD           2
+#define KNPU_ELTWISE_ADD            0
+#define KNPU_ELTWISE_SUB            1
+#define KNPU_ELTWISE_MUL            2
+#define KNPU_ELTWISE_DIV            3
+#define KNPU_ELTWISE_MAX            4
+#define KNPU_ELTWISE_MIN            5
+#define KNPU_REDUCE_SUM             0
+#define KNPU_REDUCE_MEAN            1
+#define KNPU_REDUCE_MAX             2
+#define KNPU_REDUCE_MIN             3
 
 /* 7.6 Error codes */
 #define KNPU_ERR_NONE               0x00

@@ -245,10 +245,10 @@ static void test_errors(void)
     g_assert_cmphex(e.addr, ==, va_ro);
     recover(&k, q, 5);
 
-    /* Opcode defined but not implemented: GEMM (12 operands). */
+    /* Opcode defined, data type not allowed for it: GEMM on INT32. */
     p.n = 0;
-    EMIT(&p, KNPU_OP_GEMM, KNPU_DT_FP32, 0, 0xf, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
-         0x3f800000, 0);
+    EMIT(&p, KNPU_OP_GEMM, KNPU_DT_INT32, 0, 0x7, 0, 0, 0, 0, 1, 1, 1, 1, 1,
+         1, 0x3f800000, 0);
     e = run_bad(&k, q, &p, args, 4, KNPU_ERR_OPCODE_UNSUPPORTED);
     g_assert_cmphex(e.pc, ==, 0);
     recover(&k, q, 6);

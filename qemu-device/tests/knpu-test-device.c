@@ -54,12 +54,20 @@ static void test_identity(void)
                     NUM_CORES | NUM_QUEUES << 8 | 64 << 16 | 48 << 24);
     g_assert_cmphex(rd(&k, KNPU_REG_SRAM_SIZE), ==, 0x00400000);
     g_assert_cmphex(rd64(&k, KNPU_REG_DEVMEM_SIZE_LO), ==, DEVMEM_SIZE);
-    g_assert_cmphex(rd(&k, KNPU_REG_DTYPES), ==, 1u << KNPU_DT_NONE);
+    g_assert_cmphex(rd(&k, KNPU_REG_DTYPES), ==,
+                    1u << KNPU_DT_NONE | 1u << KNPU_DT_FP32 |
+                    1u << KNPU_DT_FP16 | 1u << KNPU_DT_BF16 |
+                    1u << KNPU_DT_INT8 | 1u << KNPU_DT_INT32);
     g_assert_cmphex(rd(&k, KNPU_REG_OPS_LO), ==,
                     1u << KNPU_OP_NOP | 1u << KNPU_OP_DMA_COPY |
                     1u << KNPU_OP_DMA_FILL | 1u << KNPU_OP_BARRIER |
                     1u << KNPU_OP_SEM_SIGNAL | 1u << KNPU_OP_SEM_WAIT |
-                    1u << KNPU_OP_TIMESTAMP);
+                    1u << KNPU_OP_TIMESTAMP | 1u << KNPU_OP_GEMM |
+                    1u << KNPU_OP_CONV2D | 1u << KNPU_OP_POOL2D |
+                    1u << KNPU_OP_ELTWISE | 1u << KNPU_OP_ACTIVATION |
+                    1u << KNPU_OP_SOFTMAX | 1u << KNPU_OP_LAYERNORM |
+                    1u << KNPU_OP_RMSNORM | 1u << KNPU_OP_REDUCE |
+                    1u << KNPU_OP_TRANSPOSE);
     g_assert_cmphex(rd(&k, KNPU_REG_OPS_HI), ==, 0);
     g_assert_cmphex(rd(&k, KNPU_REG_FEATURES), ==, 0x1f);
     g_assert_cmphex(rd64(&k, KNPU_REG_SERIAL_LO), ==, 0x1122334455667788ull);

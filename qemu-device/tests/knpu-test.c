@@ -9,7 +9,7 @@
  */
 
 #include "qemu/osdep.h"
-#include "hw/misc/knpu/tests/knpu-qtest.h"
+#include "hw/misc/knpu/tests/knpu-test-compute.h"
 
 int main(int argc, char **argv)
 {
@@ -21,5 +21,10 @@ int main(int argc, char **argv)
     knpu_add_queue_tests();
     knpu_add_mmu_tests();
     knpu_add_stress_tests();
+    knpu_add_compute_gemm_tests();
+    knpu_add_compute_conv_tests();
+    knpu_add_compute_eltwise_tests();
+    knpu_add_compute_norm_tests();
+    knpu_add_compute_reduce_tests();
     return g_test_run();
 }

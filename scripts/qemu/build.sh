@@ -30,9 +30,9 @@ CONFIGURE_FLAGS=(
 BUILD_DEPS=(
 	dpkg-dev ninja-build meson pkg-config gcc libc6-dev make python3
 	libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev flex bison
-	libcap-ng-dev libattr1-dev rsync
+	libcap-ng-dev libattr1-dev rsync libdnnl-dev
 )
-RUNTIME_DEPS=(seabios qemu-system-data ipxe-qemu)
+RUNTIME_DEPS=(seabios qemu-system-data ipxe-qemu libdnnl2)
 
 QROOT=$KNPU_CACHE/qemu
 mkdir -p "$QROOT" "$KNPU_CACHE/bin"

@@ -1,0 +1,485 @@
+/*
+ * KNPU device model: CONV2D and POOL2D (spec section 7.4) on oneDNN's
+ * convolution and pooling primitives, NCHW in memory.
+ *
+ * The spec's output size rounds down, so the last rows or columns of the
+ * input may lie in no window. oneDNN wants the right padding that makes
+ * its sizes agree, which would be negative then: the input is described
+ * as the part the windows cover (same strides), with no right padding.
+ *
+ * Copyright (c) 2026 The knpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <math.h>
+#include "qemu/host-utils.h"
+#include "knpu-compute.h"
+
+enum {
+    CONV_IN, CONV_WEIGHT, CONV_BIAS, CONV_OUT, CONV_N, CONV_C, CONV_H,
+    CONV_W, CONV_K, CONV_R, CONV_S, CONV_STRIDE_H, CONV_STRIDE_W,
+    CONV_PAD_H, CONV_PAD_W, CONV_DIL_H, CONV_DIL_W, CONV_GROUPS,
+    CONV_SCALE, CONV_ZP,
+};
+
+enum {
+    POOL_IN, POOL_OUT, POOL_N, POOL_C, POOL_H, POOL_W, POOL_KH, POOL_KW,
+    POOL_STRIDE_H, POOL_STRIDE_W, POOL_PAD_H, POOL_PAD_W,
+};
+
+/* One spatial dimension of a window operation. */
+typedef struct Spatial {
+    int64_t in;             /* input size */
+    int64_t used;           /* input rows the windows cover, <= in */
+    int64_t out;
+    int64_t stride;
+    int64_t span;           /* dilation·(kernel − 1) + 1 */
+    int64_t pad_l;
+    int64_t pad_r;
+} Spatial;
+
+/*
+ * Output size (section 7.4) of an input of @in with @pad on both sides and
+ * a window of @span every @stride. Every window must overlap the input
+ * (@pad < @span, else operand @pad_op is invalid) and the first must fit
+ * (else operand @in_op is).
+ */
+static bool spatial(KnpuJob *job, Spatial *d, uint64_t in, uint64_t span,
+                    uint64_t stride, uint64_t pad, unsigned in_op,
+                    unsigned pad_op)
+{
+    if (pad >= span) {
+        return knpu_operand_invalid(job, pad_op);
+    }
+    if (in + 2 * pad < span) {
+        return knpu_operand_invalid(job, in_op);
+    }
+    d->in = in;
+    d->stride = stride;
+    d->span = span;
+    d->pad_l = pad;
+    d->out = (in + 2 * pad - span) / stride + 1;
+    d->used = MIN(in, (d->out - 1) * stride + span - pad);
+    d->pad_r = (d->out - 1) * stride + span - pad - d->used;
+    return true;
+}
+
+/* The input as the windows see it: N×C×used_h×used_w of an N×C×H×W. */
+static void window_src_md(dnnl_memory_desc_t *md, int64_t n, int64_t c,
+                          const Spatial *h, const Spatial *w,
+                          dnnl_data_type_t dt)
+{
+    int64_t dims[4] = { n, c, h->used, w->used };
+    int64_t strides[4] = { c * h->in * w->in, h->in * w->in, w->in, 1 };
+
+    knpu_md_strided(md, 4, dims, strides, dt);
+}
+
+/* CONV2D */
+
+/* Key: v[] holds the fields below, flags the GEMM-like flags. */
+enum {
+    CK_N, CK_C, CK_K, CK_G, CK_R, CK_S, CK_H, CK_W, CK_HU, CK_WU, CK_P, CK_Q,
+    CK_SH, CK_SW, CK_DH, CK_DW, CK_PH, CK_PW, CK_PRH, CK_PRW,
+    CK_SCALE,   /* floating types: the bits of the scale */
+};
+
+/*
+ * Multiply-adds per image (K·P·Q·C/groups·R·S) this device accepts (spec
+ * 7.4): bounds the time one image, the unit a reset waits for, takes.
+ */
+#define CONV_IMAGE_MACS_MAX (1ull << 32)
+
+#define CONV_KEY_FLAGS  (KNPU_FLAG_BIAS | (0xfu << 4) | KNPU_FLAG_OUT_INT32 | \
+                         KNPU_FLAG_PER_CHANNEL)
+
+typedef struct ConvMds {
+    dnnl_memory_desc_t src, wei, dst, bias;
+} ConvMds;
+
+static void conv_mds(const KnpuPrimKey *k, ConvMds *md)
+{
+    const int64_t *v = k->v;
+    Spatial h = { .in = v[CK_H], .used = v[CK_HU] };
+    Spatial w = { .in = v[CK_W], .used = v[CK_WU] };
+    dnnl_data_type_t in = knpu_dnnl_dt(k->dtype);
+    int64_t g = v[CK_G];
+    int64_t wdims[5] = { g, v[CK_K] / g, v[CK_C] / g, v[CK_R], v[CK_S] };
+    int64_t ddims[4] = { v[CK_N], v[CK_K], v[CK_P], v[CK_Q] };
+    int64_t bdims[4] = { 1, v[CK_K], 1, 1 };
+
+    window_src_md(&md->src, v[CK_N], v[CK_C], &h, &w, in);
+    if (g == 1) {
+        knpu_md_plain(&md->wei, 4, wdims + 1, in);
+    } else {
+        knpu_md_plain(&md->wei, 5, wdims, in);
+    }
+    knpu_md_plain(&md->dst, 4, ddims,
+                  k->dtype == KNPU_DT_INT8 ? dnnl_s32 : dnnl_f32);
+    knpu_md_plain(&md->bias, 4, bdims, dnnl_f32);
+}
+
+/*
+ * Floating types: the scale is a linear post-op (oneDNN 2.6 has no floating
+ * convolution with runtime output scales), then the bias as a binary
+ * post-op, then the activation. INT8: the plain INT32 accumulators (oneDNN
+ * 2.6 has no INT8 convolution with runtime scales either); the rest is
+ * conv_int8_epilogue().
+ */
+static dnnl_status_t conv_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
+                             dnnl_primitive_attr_t attr,
+                             dnnl_primitive_desc_t *pd)
+{
+    const int64_t *v = k->v;
+    int64_t strides[DNNL_MAX_NDIMS] = { v[CK_SH], v[CK_SW] };
+    int64_t dil[DNNL_MAX_NDIMS] = { v[CK_DH] - 1, v[CK_DW] - 1 };
+    int64_t pad_l[DNNL_MAX_NDIMS] = { v[CK_PH], v[CK_PW] };
+    int64_t pad_r[DNNL_MAX_NDIMS] = { v[CK_PRH], v[CK_PRW] };
+    float scale = knpu_f32_of_bits(v[CK_SCALE]);
+    dnnl_convolution_desc_t desc;
+    dnnl_post_ops_t po = NULL;
+    dnnl_alg_kind_t alg;
+    dnnl_status_t st;
+    ConvMds md;
+    float alpha;
+
+    conv_mds(k, &md);
+    st = dnnl_dilated_convolution_forward_desc_init(
+        &desc, dnnl_forward_inference, dnnl_convolution_direct, &md.src,
+        &md.wei, NULL, &md.dst, strides, dil, pad_l, pad_r);
+    if (st == dnnl_success && k->dtype != KNPU_DT_INT8) {
+        st = dnnl_post_ops_create(&po);
+    }
+    if (po && st == dnnl_success && scale != 1.0f) {
+        st = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_linear,
+                                          scale, 0);
+    }
+    if (po && st == dnnl_success && (k->flags & KNPU_FLAG_BIAS)) {
+        st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &md.bias);
+    }
+    if (po && st == dnnl_success &&
+        knpu_act_alg(KNPU_FLAG_ACT(k->flags), &alg, &alpha)) {
+        st = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0);
+    }
+    if (po && st == dnnl_success) {
+        st = dnnl_primitive_attr_set_post_ops(attr, po);
+    }
+    if (po) {
+        dnnl_post_ops_destroy(po);
+    }
+    return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
+                                                NULL);
+}
+
+/*
+ * INT8, one image: bias and RELU added to the accumulators exactly, then
+ * the INT32 result (OUT_INT32, saturated) or the requantization of section
+ * 7.3 into @out.
+ */
+static void conv_int8_epilogue(const KnpuPrimKey *k, const int32_t *acc,
+                               void *out, const int32_t *bias,
+                               const float *scales, int32_t zp)
+{
+    int64_t plane = k->v[CK_P] * k->v[CK_Q], ch, i;
+    bool per_channel = k->flags & KNPU_FLAG_PER_CHANNEL;
+
+    for (ch = 0; ch < k->v[CK_K]; ch++) {
+        float scale = scales[per_channel ? ch : 0];
+
+        for (i = ch * plane; i < (ch + 1) * plane; i++) {
+            int64_t val = acc[i] + (int64_t)(bias ? bias[ch] : 0);
+
+            if (KNPU_FLAG_ACT(k->flags) == KNPU_ACT_RELU) {
+                val = MAX(val, 0);
+            }
+            if (k->flags & KNPU_FLAG_OUT_INT32) {
+                ((int32_t *)out)[i] = MIN(MAX(val, INT32_MIN), INT32_MAX);
+            } else {
+                val = (int64_t)nearbyintf((float)val * scale) + zp;
+                ((int8_t *)out)[i] = MIN(MAX(val, INT8_MIN), INT8_MAX);
+            }
+        }
+    }
+}
+
+/*
+ * Run the CONV2D of @key on staged buffers one image at a time, so that a
+ * reset waits for one image at most. INT8 accumulates into @acc; floating
+ * types compute straight into @out (@acc unused).
+ */
+static bool conv_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *src,
+                     void *wei, uint8_t *out, int32_t *acc, void *bias,
+                     const float *scales, int32_t zp)
+{
+    const int64_t *v = key->v;
+    int64_t images = v[CK_N], i;
+    bool int8 = key->dtype == KNPU_DT_INT8;
+    size_t in_size = knpu_dtype_size(knpu_compute_dtype(key->dtype));
+    size_t out_size = !int8 || (key->flags & KNPU_FLAG_OUT_INT32) ? 4 : 1;
+    uint64_t in_image = v[CK_C] * v[CK_H] * v[CK_W] * in_size;
+    uint64_t out_image = v[CK_K] * v[CK_P] * v[CK_Q];
+    /* floating types: after the scale's post-op, if any */
+    int bias_po = knpu_f32_of_bits(v[CK_SCALE]) != 1.0f;
+    bool ok = true;
+
+    key->v[CK_N] = 1;
+    for (i = 0; i < images && ok; i++) {
+        KnpuDnnlArg args[4];
+        ConvMds md;
+        int nargs = 0;
+
+        conv_mds(key, &md);
+        args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_SRC, md.src,
+                                       src + i * in_image };
+        args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_WEIGHTS, md.wei, wei };
+        args[nargs++] = (KnpuDnnlArg){
+            DNNL_ARG_DST, md.dst,
+            int8 ? (void *)acc : out + i * out_image * out_size };
+        if (!int8 && (key->flags & KNPU_FLAG_BIAS)) {
+            args[nargs++] = (KnpuDnnlArg){
+                DNNL_ARG_ATTR_MULTIPLE_POST_OP(bias_po) | DNNL_ARG_SRC_1,
+                md.bias, bias };
+        }
+        ok = !knpu_job_check_abort(job) &&
+             knpu_prim_run(job, key, conv_pd, args, nargs);
+        if (ok && int8) {
+            conv_int8_epilogue(key, acc, out + i * out_image * out_size,
+                               bias, scales, zp);
+        }
+    }
+    key->v[CK_N] = images;
+    return ok;
+}
+
+/* Section 7.4 shape rules of CONV2D; fills the key. */
+static bool conv_shape(KnpuJob *job, const KnpuInsn *in, KnpuPrimKey *key)
+{
+    const uint64_t *o = in->ops;
+    uint64_t macs;
+    Spatial h, w;
+    unsigned i;
+
+    for (i = CONV_N; i <= CONV_GROUPS; i++) {
+        if (!o[i] && i != CONV_PAD_H && i != CONV_PAD_W) {
+            return knpu_operand_invalid(job, i);
+        }
+    }
+    if (o[CONV_C] % o[CONV_GROUPS] || o[CONV_K] % o[CONV_GROUPS]) {
+        return knpu_operand_invalid(job, CONV_GROUPS);
+    }
+    if (!spatial(job, &h, o[CONV_H], o[CONV_DIL_H] * (o[CONV_R] - 1) + 1,
+                 o[CONV_STRIDE_H], o[CONV_PAD_H], CONV_H, CONV_PAD_H) ||
+        !spatial(job, &w, o[CONV_W], o[CONV_DIL_W] * (o[CONV_S] - 1) + 1,
+                 o[CONV_STRIDE_W], o[CONV_PAD_W], CONV_W, CONV_PAD_W)) {
+        return false;
+    }
+    macs = o[CONV_K];
+    if (umul64_overflow(macs, h.out, &macs) ||
+        umul64_overflow(macs, w.out, &macs) ||
+        umul64_overflow(macs, o[CONV_C] / o[CONV_GROUPS], &macs) ||
+        umul64_overflow(macs, o[CONV_R], &macs) ||
+        umul64_overflow(macs, o[CONV_S], &macs) ||
+        macs > CONV_IMAGE_MACS_MAX) {
+        return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
+    }
+    *key = (KnpuPrimKey){
+        .kind = KNPU_OP_CONV2D, .dtype = in->dtype,
+        .flags = in->flags & CONV_KEY_FLAGS,
+        .v = {
+            [CK_N] = o[CONV_N], [CK_C] = o[CONV_C], [CK_K] = o[CONV_K],
+            [CK_G] = o[CONV_GROUPS], [CK_R] = o[CONV_R], [CK_S] = o[CONV_S],
+            [CK_H] = h.in, [CK_W] = w.in, [CK_HU] = h.used,
+            [CK_WU] = w.used, [CK_P] = h.out, [CK_Q] = w.out,
+            [CK_SH] = h.stride, [CK_SW] = w.stride,
+            [CK_DH] = o[CONV_DIL_H], [CK_DW] = o[CONV_DIL_W],
+            [CK_PH] = h.pad_l, [CK_PW] = w.pad_l, [CK_PRH] = h.pad_r,
+            [CK_PRW] = w.pad_r,
+            [CK_SCALE] = in->dtype == KNPU_DT_INT8 ? 0 : o[CONV_SCALE],
+        },
+    };
+    return true;
+}
+
+/* Element count of a tensor of the four dimensions @d (64-bit checked). */
+static bool count4(KnpuJob *job, unsigned op, const int64_t *d,
+                   uint64_t *count)
+{
+    *count = d[0];
+    return knpu_count_mul(job, op, count, d[1]) &&
+           knpu_count_mul(job, op, count, d[2]) &&
+           knpu_count_mul(job, op, count, d[3]);
+}
+
+bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
+{
+    uint32_t dt = in->dtype, fl = in->flags;
+    bool int8 = dt == KNPU_DT_INT8, has_bias = fl & KNPU_FLAG_BIAS;
+    bool per_channel = fl & KNPU_FLAG_PER_CHANNEL;
+    uint32_t out_dt = int8 ? ((fl & KNPU_FLAG_OUT_INT32) ? KNPU_DT_INT32 :
+                              KNPU_DT_INT8) : dt;
+    g_autofree void *src = NULL, *wei = NULL, *out = NULL, *bias = NULL;
+    g_autofree void *scales = NULL;
+    g_autofree int32_t *acc = NULL;
+    float scale = knpu_f32_of_bits(in->ops[CONV_SCALE]);
+    int32_t zp = (int8_t)in->ops[CONV_ZP];
+    KnpuTensor tin, twei, tout, tbias, tscale;
+    uint64_t n_in, n_wei, n_out;
+    KnpuPrimKey key;
+
+    if (!knpu_check_fused(job, in, CONV_SCALE, CONV_ZP) ||
+        !conv_shape(job, in, &key)) {
+        return false;
+    }
+    if (!count4(job, CONV_IN, (int64_t[]){ key.v[CK_N], key.v[CK_C],
+                                           key.v[CK_H], key.v[CK_W] },
+                &n_in) ||
+        !count4(job, CONV_WEIGHT, (int64_t[]){ key.v[CK_K],
+                                               key.v[CK_C] / key.v[CK_G],
+                                               key.v[CK_R], key.v[CK_S] },
+                &n_wei) ||
+        !count4(job, CONV_OUT, (int64_t[]){ key.v[CK_N], key.v[CK_K],
+                                            key.v[CK_P], key.v[CK_Q] },
+                &n_out) ||
+        !knpu_tensor_init(job, &tin, in, CONV_IN, dt, n_in) ||
+        !knpu_tensor_init(job, &twei, in, CONV_WEIGHT, dt, n_wei) ||
+        !knpu_tensor_init(job, &tout, in, CONV_OUT, out_dt, n_out) ||
+        (has_bias && !knpu_tensor_init(job, &tbias, in, CONV_BIAS,
+                                       int8 ? KNPU_DT_INT32 : dt,
+                                       key.v[CK_K])) ||
+        (per_channel && !knpu_tensor_init(job, &tscale, in, CONV_SCALE,
+                                          KNPU_DT_FP32, key.v[CK_K]))) {
+        return false;
+    }
+    if (!knpu_tensor_check_align(job, &tin) ||
+        !knpu_tensor_check_align(job, &twei) ||
+        (has_bias && !knpu_tensor_check_align(job, &tbias)) ||
+        !knpu_tensor_check_align(job, &tout) ||
+        (per_channel && !knpu_tensor_check_align(job, &tscale))) {
+        return false;
+    }
+    if (!knpu_tensor_load(job, &tin, &src) ||
+        !knpu_tensor_load(job, &twei, &wei) ||
+        (has_bias && !knpu_tensor_load(job, &tbias, &bias)) ||
+        (per_channel && !knpu_tensor_load(job, &tscale, &scales)) ||
+        (per_channel && !knpu_check_scales(job, scales, key.v[CK_K],
+                                           CONV_SCALE))) {
+        return false;
+    }
+    out = g_malloc(n_out * knpu_dtype_size(knpu_compute_dtype(out_dt)));
+    if (int8) {
+        acc = g_new(int32_t, key.v[CK_K] * key.v[CK_P] * key.v[CK_Q]);
+    }
+    if (!conv_run(job, &key, src, wei, out, acc, bias,
+                  per_channel ? scales : &scale, zp)) {
+        return false;
+    }
+    return knpu_tensor_store(job, &tout, out);
+}
+
+/* POOL2D */
+
+enum {
+    PK_N, PK_C, PK_H, PK_W, PK_HU, PK_WU, PK_P, PK_Q, PK_KH, PK_KW, PK_SH,
+    PK_SW, PK_PH, PK_PW, PK_PRH, PK_PRW,
+};
+
+static const dnnl_alg_kind_t pool_algs[] = {
+    [KNPU_POOL_MAX] = dnnl_pooling_max,
+    [KNPU_POOL_AVG] = dnnl_pooling_avg_exclude_padding,
+    [KNPU_POOL_AVG_PAD] = dnnl_pooling_avg_include_padding,
+};
+
+static void pool_mds(const KnpuPrimKey *k, dnnl_memory_desc_t *src,
+                     dnnl_memory_desc_t *dst)
+{
+    Spatial h = { .in = k->v[PK_H], .used = k->v[PK_HU] };
+    Spatial w = { .in = k->v[PK_W], .used = k->v[PK_WU] };
+    int64_t ddims[4] = { k->v[PK_N], k->v[PK_C], k->v[PK_P], k->v[PK_Q] };
+
+    window_src_md(src, k->v[PK_N], k->v[PK_C], &h, &w,
+                  knpu_dnnl_dt(k->dtype));
+    knpu_md_plain(dst, 4, ddims, knpu_dnnl_dt(k->dtype));
+}
+
+static dnnl_status_t pool_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
+                             dnnl_primitive_attr_t attr,
+                             dnnl_primitive_desc_t *pd)
+{
+    int64_t strides[DNNL_MAX_NDIMS] = { k->v[PK_SH], k->v[PK_SW] };
+    int64_t kernel[DNNL_MAX_NDIMS] = { k->v[PK_KH], k->v[PK_KW] };
+    int64_t dil[DNNL_MAX_NDIMS] = { 0 };
+    int64_t pad_l[DNNL_MAX_NDIMS] = { k->v[PK_PH], k->v[PK_PW] };
+    int64_t pad_r[DNNL_MAX_NDIMS] = { k->v[PK_PRH], k->v[PK_PRW] };
+    dnnl_memory_desc_t src, dst;
+    dnnl_pooling_v2_desc_t desc;
+    dnnl_status_t st;
+
+    pool_mds(k, &src, &dst);
+    st = dnnl_pooling_v2_forward_desc_init(&desc, dnnl_forward_inference,
+                                           pool_algs[k->flags], &src, &dst,
+                                           strides, kernel, dil, pad_l,
+                                           pad_r);
+    return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
+                                                NULL);
+}
+
+bool knpu_op_pool2d(KnpuJob *job, const KnpuInsn *in)
+{
+    const uint64_t *o = in->ops;
+    uint32_t mode = in->flags & 3, dt = in->dtype;
+    g_autofree void *src = NULL, *out = NULL;
+    KnpuTensor tin, tout;
+    uint64_t n_in, n_out;
+    KnpuPrimKey key;
+    KnpuDnnlArg args[2];
+    Spatial h, w;
+    unsigned i;
+
+    if (mode > KNPU_POOL_AVG_PAD) {
+        return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
+    }
+    for (i = POOL_N; i <= POOL_STRIDE_W; i++) {
+        if (!o[i]) {
+            return knpu_operand_invalid(job, i);
+        }
+    }
+    if (!spatial(job, &h, o[POOL_H], o[POOL_KH], o[POOL_STRIDE_H],
+                 o[POOL_PAD_H], POOL_H, POOL_PAD_H) ||
+        !spatial(job, &w, o[POOL_W], o[POOL_KW], o[POOL_STRIDE_W],
+                 o[POOL_PAD_W], POOL_W, POOL_PAD_W)) {
+        return false;
+    }
+    key = (KnpuPrimKey){
+        .kind = KNPU_OP_POOL2D, .dtype = knpu_compute_dtype(dt),
+        .flags = mode,
+        .v = {
+            [PK_N] = o[POOL_N], [PK_C] = o[POOL_C], [PK_H] = h.in,
+            [PK_W] = w.in, [PK_HU] = h.used, [PK_WU] = w.used,
+            [PK_P] = h.out, [PK_Q] = w.out, [PK_KH] = o[POOL_KH],
+            [PK_KW] = o[POOL_KW], [PK_SH] = h.stride, [PK_SW] = w.stride,
+            [PK_PH] = h.pad_l, [PK_PW] = w.pad_l, [PK_PRH] = h.pad_r,
+            [PK_PRW] = w.pad_r,
+        },
+    };
+    if (!count4(job, POOL_IN, (int64_t[]){ key.v[PK_N], key.v[PK_C],
+                                           h.in, w.in }, &n_in) ||
+        !count4(job, POOL_OUT, (int64_t[]){ key.v[PK_N], key.v[PK_C],
+                                            h.out, w.out }, &n_out) ||
+        !knpu_tensor_init(job, &tin, in, POOL_IN, dt, n_in) ||
+        !knpu_tensor_init(job, &tout, in, POOL_OUT, dt, n_out) ||
+        !knpu_tensor_check_align(job, &tin) ||
+        !knpu_tensor_check_align(job, &tout) ||
+        !knpu_tensor_load(job, &tin, &src)) {
+        return false;
+    }
+    out = g_malloc(n_out * knpu_dtype_size(knpu_compute_dtype(dt)));
+    pool_mds(&key, &args[0].md, &args[1].md);
+    args[0].arg = DNNL_ARG_SRC;
+    args[0].data = src;
+    args[1].arg = DNNL_ARG_DST;
+    args[1].data = out;
+    return knpu_prim_run(job, &key, pool_pd, args, 2) &&
+           knpu_tensor_store(job, &tout, out);
+}

@@ -1,0 +1,303 @@
+/*
+ * KNPU device model: GEMM (spec section 7.4) on oneDNN's matmul.
+ *
+ * C = ACT(scale · op(A)·op(B) + bias) for floating types; for INT8,
+ * C = requant(ACT(op(A)·op(B) + bias)), or the INT32 accumulators with
+ * OUT_INT32. Leading dimensions become the strides of oneDNN's memory
+ * descriptors, so A and B are staged as they lie in memory.
+ *
+ * Copyright (c) 2026 The knpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <math.h>
+#include "knpu-compute.h"
+
+enum {
+    GEMM_A, GEMM_B, GEMM_C, GEMM_BIAS, GEMM_M, GEMM_N, GEMM_K,
+    GEMM_LDA, GEMM_LDB, GEMM_LDC, GEMM_SCALE, GEMM_ZP,
+};
+
+/* Primitive key: v[] holds M, N, K, lda, ldb, ldc. */
+enum { KEY_M, KEY_N, KEY_K, KEY_LDA, KEY_LDB, KEY_LDC };
+
+/*
+ * A GEMM runs in tiles of rows of about this many multiply-adds (about a
+ * tenth of a second on two host cores), so that a reset waits for one
+ * tile, not a whole GEMM of up to 2^36 multiply-adds.
+ */
+#define GEMM_TILE_MACS  (1ull << 30)
+
+#define GEMM_KEY_FLAGS  (KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B | \
+                         KNPU_FLAG_BIAS | (0xfu << 4) | \
+                         KNPU_FLAG_OUT_INT32 | KNPU_FLAG_PER_CHANNEL)
+/*
+ * In the key: a floating GEMM whose scale is not 1. Only those get an
+ * output scale: oneDNN's fastest matmul (brgemm) takes none.
+ */
+#define GEMM_KEY_SCALED (1u << 31)
+
+typedef struct GemmMds {
+    dnnl_memory_desc_t a, b, c, bias, scales, zp;
+} GemmMds;
+
+static bool gemm_requant(const KnpuPrimKey *k)
+{
+    return k->dtype == KNPU_DT_INT8 && !(k->flags & KNPU_FLAG_OUT_INT32);
+}
+
+static bool gemm_scaled(const KnpuPrimKey *k)
+{
+    return gemm_requant(k) || (k->flags & GEMM_KEY_SCALED);
+}
+
+static void gemm_mds(const KnpuPrimKey *k, GemmMds *md)
+{
+    int64_t m = k->v[KEY_M], n = k->v[KEY_N], kk = k->v[KEY_K];
+    bool ta = k->flags & KNPU_FLAG_TRANS_A, tb = k->flags & KNPU_FLAG_TRANS_B;
+    int64_t dims[2], strides[2];
+    dnnl_data_type_t in = knpu_dnnl_dt(k->dtype), out = in;
+
+    if (k->dtype == KNPU_DT_INT8) {
+        out = gemm_requant(k) ? dnnl_s8 : dnnl_s32;
+    }
+    dims[0] = m;
+    dims[1] = kk;
+    strides[0] = ta ? 1 : k->v[KEY_LDA];
+    strides[1] = ta ? k->v[KEY_LDA] : 1;
+    knpu_md_strided(&md->a, 2, dims, strides, in);
+    dims[0] = kk;
+    dims[1] = n;
+    strides[0] = tb ? 1 : k->v[KEY_LDB];
+    strides[1] = tb ? k->v[KEY_LDB] : 1;
+    knpu_md_strided(&md->b, 2, dims, strides, in);
+    dims[0] = m;
+    strides[0] = k->v[KEY_LDC];
+    strides[1] = 1;
+    knpu_md_strided(&md->c, 2, dims, strides, out);
+    dims[0] = 1;
+    knpu_md_plain(&md->bias, 2, dims,
+                  k->dtype == KNPU_DT_INT8 ? dnnl_s32 : dnnl_f32);
+    dims[0] = (k->flags & KNPU_FLAG_PER_CHANNEL) ? n : 1;
+    knpu_md_plain(&md->scales, 1, dims, dnnl_f32);
+    dims[0] = 1;
+    knpu_md_plain(&md->zp, 1, dims, dnnl_s32);
+}
+
+/*
+ * Floating types: the scale is an output scale, the bias a binary post-op
+ * after it (C = scale·AB + bias), then the activation. INT8: the bias is
+ * the matmul's (added to the accumulator before the scale), then the
+ * activation, the output scale(s) and the zero point of the requantization.
+ * OUT_INT32: a plain INT8 matmul; bias and RELU are added exactly by
+ * gemm_int32_epilogue().
+ */
+static dnnl_status_t gemm_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
+                             dnnl_primitive_attr_t attr,
+                             dnnl_primitive_desc_t *pd)
+{
+    static const int32_t zp_runtime = DNNL_RUNTIME_S32_VAL;
+    float scale_runtime = DNNL_RUNTIME_F32_VAL;
+    bool has_bias = k->flags & KNPU_FLAG_BIAS;
+    uint32_t act = KNPU_FLAG_ACT(k->flags);
+    dnnl_post_ops_t po = NULL;
+    dnnl_matmul_desc_t desc;
+    dnnl_alg_kind_t alg;
+    dnnl_status_t st;
+    GemmMds md;
+    float alpha;
+
+    gemm_mds(k, &md);
+    if (k->dtype == KNPU_DT_INT8 && !gemm_requant(k)) {
+        st = dnnl_matmul_desc_init(&desc, &md.a, &md.b, NULL, &md.c);
+        return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
+                                                    NULL);
+    }
+    st = dnnl_matmul_desc_init(&desc, &md.a, &md.b,
+                               has_bias && gemm_requant(k) ? &md.bias : NULL,
+                               &md.c);
+    if (st == dnnl_success && gemm_scaled(k)) {
+        st = dnnl_primitive_attr_set_output_scales(
+            attr, 1, (k->flags & KNPU_FLAG_PER_CHANNEL) ? 1 << 1 : 0,
+            &scale_runtime);
+    }
+    if (st == dnnl_success && gemm_requant(k)) {
+        st = dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_DST, 1, 0,
+                                                 &zp_runtime);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_post_ops_create(&po);
+    }
+    if (st == dnnl_success && has_bias && !gemm_requant(k)) {
+        st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &md.bias);
+    }
+    if (st == dnnl_success && knpu_act_alg(act, &alg, &alpha)) {
+        st = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_primitive_attr_set_post_ops(attr, po);
+    }
+    if (po) {
+        dnnl_post_ops_destroy(po);
+    }
+    return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
+                                                NULL);
+}
+
+/* OUT_INT32: C += bias, then RELU, exactly in integers (saturating). */
+static void gemm_int32_epilogue(const KnpuPrimKey *k, uint64_t rows,
+                                int32_t *c, const int32_t *bias)
+{
+    uint64_t m, n;
+
+    for (m = 0; m < rows; m++) {
+        int32_t *row = c + m * k->v[KEY_LDC];
+
+        for (n = 0; n < k->v[KEY_N]; n++) {
+            int64_t v = row[n] + (int64_t)(bias ? bias[n] : 0);
+
+            if (KNPU_FLAG_ACT(k->flags) == KNPU_ACT_RELU) {
+                v = MAX(v, 0);
+            }
+            row[n] = MIN(MAX(v, INT32_MIN), INT32_MAX);
+        }
+    }
+}
+
+/* A matrix of @rows rows of @cols elements, @ld apart. */
+static bool gemm_matrix(KnpuJob *job, KnpuTensor *t, const KnpuInsn *in,
+                        unsigned operand, unsigned ld_operand, uint32_t dtype,
+                        uint64_t rows, uint64_t cols)
+{
+    uint64_t ld = in->ops[ld_operand], count = rows - 1;
+
+    if (ld < cols) {
+        return knpu_operand_invalid(job, ld_operand);
+    }
+    /* (rows - 1)·ld + cols elements: no overflow, rows, cols < 2^32 */
+    return knpu_count_mul(job, ld_operand, &count, ld) &&
+           knpu_tensor_init(job, t, in, operand, dtype, count + cols);
+}
+
+/*
+ * Run the GEMM of @key (M = all rows) on staged buffers, tile by tile of
+ * rows; @scales is the per-tensor scale or the per-channel array.
+ */
+static bool gemm_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *a,
+                     const void *b, uint8_t *c, const void *bias,
+                     const void *scales, int32_t zp)
+{
+    uint64_t m = key->v[KEY_M], k = key->v[KEY_K], m0;
+    uint64_t tile = MAX(GEMM_TILE_MACS / (key->v[KEY_N] * k), 1);
+    size_t a_size = knpu_dtype_size(knpu_compute_dtype(key->dtype));
+    size_t c_size = key->dtype == KNPU_DT_INT8 && gemm_requant(key) ? 1 : 4;
+    bool int8 = key->dtype == KNPU_DT_INT8;
+    bool has_bias = key->flags & KNPU_FLAG_BIAS;
+
+    for (m0 = 0; m0 < m; m0 += tile) {
+        uint64_t a_row = (key->flags & KNPU_FLAG_TRANS_A) ? 1 :
+                         key->v[KEY_LDA];
+        KnpuDnnlArg args[7];
+        GemmMds md;
+        int nargs = 0;
+
+        key->v[KEY_M] = MIN(tile, m - m0);
+        gemm_mds(key, &md);
+        args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_SRC, md.a,
+                                       a + m0 * a_row * a_size };
+        args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_WEIGHTS, md.b, (void *)b };
+        args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_DST, md.c,
+                                       c + m0 * key->v[KEY_LDC] * c_size };
+        if (gemm_scaled(key)) {
+            args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_ATTR_OUTPUT_SCALES,
+                                           md.scales, (void *)scales };
+        }
+        if (has_bias && gemm_requant(key)) {
+            args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_BIAS, md.bias,
+                                           (void *)bias };
+        } else if (has_bias && !int8) {
+            args[nargs++] = (KnpuDnnlArg){
+                DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, md.bias,
+                (void *)bias };
+        }
+        if (gemm_requant(key)) {
+            args[nargs++] = (KnpuDnnlArg){
+                DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, md.zp, &zp };
+        }
+        if (knpu_job_check_abort(job) ||
+            !knpu_prim_run(job, key, gemm_pd, args, nargs)) {
+            return false;
+        }
+    }
+    key->v[KEY_M] = m;
+    return true;
+}
+
+bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in)
+{
+    uint32_t dt = in->dtype, fl = in->flags;
+    uint64_t m = in->ops[GEMM_M], n = in->ops[GEMM_N], k = in->ops[GEMM_K];
+    bool int8 = dt == KNPU_DT_INT8, has_bias = fl & KNPU_FLAG_BIAS;
+    bool per_channel = fl & KNPU_FLAG_PER_CHANNEL;
+    uint32_t out_dt = int8 ? ((fl & KNPU_FLAG_OUT_INT32) ? KNPU_DT_INT32 :
+                              KNPU_DT_INT8) : dt;
+    g_autofree void *a = NULL, *b = NULL, *c = NULL, *bias = NULL;
+    g_autofree void *scales = NULL;
+    KnpuTensor ta, tb, tc, tbias, tscale;
+    float scale = knpu_f32_of_bits(in->ops[GEMM_SCALE]);
+    int32_t zp = (int8_t)in->ops[GEMM_ZP];
+    KnpuPrimKey key = {
+        .kind = KNPU_OP_GEMM, .dtype = dt, .flags = fl & GEMM_KEY_FLAGS,
+        .v = { m, n, k, in->ops[GEMM_LDA], in->ops[GEMM_LDB],
+               in->ops[GEMM_LDC] },
+    };
+
+    if (!knpu_check_fused(job, in, GEMM_SCALE, GEMM_ZP)) {
+        return false;
+    }
+    if (!m || !n || !k) {
+        return knpu_operand_invalid(job, !m ? GEMM_M : !n ? GEMM_N : GEMM_K);
+    }
+    if (!gemm_matrix(job, &ta, in, GEMM_A, GEMM_LDA, dt,
+                     (fl & KNPU_FLAG_TRANS_A) ? k : m,
+                     (fl & KNPU_FLAG_TRANS_A) ? m : k) ||
+        !gemm_matrix(job, &tb, in, GEMM_B, GEMM_LDB, dt,
+                     (fl & KNPU_FLAG_TRANS_B) ? n : k,
+                     (fl & KNPU_FLAG_TRANS_B) ? k : n) ||
+        !gemm_matrix(job, &tc, in, GEMM_C, GEMM_LDC, out_dt, m, n) ||
+        (has_bias && !knpu_tensor_init(job, &tbias, in, GEMM_BIAS,
+                                       int8 ? KNPU_DT_INT32 : dt, n)) ||
+        (per_channel && !knpu_tensor_init(job, &tscale, in, GEMM_SCALE,
+                                          KNPU_DT_FP32, n))) {
+        return false;
+    }
+    if (!knpu_tensor_check_align(job, &ta) ||
+        !knpu_tensor_check_align(job, &tb) ||
+        !knpu_tensor_check_align(job, &tc) ||
+        (has_bias && !knpu_tensor_check_align(job, &tbias)) ||
+        (per_channel && !knpu_tensor_check_align(job, &tscale))) {
+        return false;
+    }
+    if (!knpu_tensor_load(job, &ta, &a) || !knpu_tensor_load(job, &tb, &b) ||
+        (has_bias && !knpu_tensor_load(job, &tbias, &bias)) ||
+        (per_channel && !knpu_tensor_load(job, &tscale, &scales))) {
+        return false;
+    }
+    if (per_channel && !knpu_check_scales(job, scales, n, GEMM_SCALE)) {
+        return false;
+    }
+    if (!int8 && scale != 1.0f) {
+        key.flags |= GEMM_KEY_SCALED;
+    }
+    c = g_malloc(tc.count * knpu_dtype_size(knpu_compute_dtype(out_dt)));
+    if (!gemm_run(job, &key, a, b, c, bias, per_channel ? scales : &scale,
+                  zp)) {
+        return false;
+    }
+    if (int8 && !gemm_requant(&key)) {
+        gemm_int32_epilogue(&key, m, c, bias);
+    }
+    return knpu_tensor_store_rows(job, &tc, c, m, n, in->ops[GEMM_LDC]);
+}

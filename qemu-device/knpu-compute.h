@@ -1,0 +1,127 @@
+/*
+ * KNPU device model: the compute instructions (spec section 7.4), shared
+ * by the command processor and the files that execute them:
+ *
+ *   knpu-compute.c          tensors: size rules, staging through the MMU,
+ *                           FP16/BF16 widening and narrowing
+ *   knpu-dnnl.c             the oneDNN engine, threads, primitive cache
+ *   knpu-compute-gemm.c     GEMM
+ *   knpu-compute-conv.c     CONV2D, POOL2D
+ *   knpu-compute-eltwise.c  ELTWISE, ACTIVATION
+ *   knpu-compute-norm.c     SOFTMAX, LAYERNORM, RMSNORM
+ *   knpu-compute-reduce.c   REDUCE, TRANSPOSE
+ *
+ * An instruction checks its operands in the order of section 7.5 (values,
+ * then alignment), stages its inputs into host buffers (FP16 and BF16
+ * widened to FP32), runs oneDNN primitives on them and stores the output
+ * (narrowed with round-to-nearest-even). Every byte goes through
+ * knpu_va_rw(), so the job's address space and its permissions apply.
+ *
+ * Copyright (c) 2026 The knpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef HW_MISC_KNPU_COMPUTE_H
+#define HW_MISC_KNPU_COMPUTE_H
+
+#include <oneapi/dnnl/dnnl.h>
+#include "knpu-internal.h"
+
+/*
+ * Largest tensor operand a compute instruction stages, in bytes (section
+ * 7.4): bounds the host memory a guest can make the model allocate.
+ */
+#define KNPU_TENSOR_BYTES_MAX   (64 * MiB)
+
+typedef struct KnpuInsn {
+    uint32_t opcode;
+    uint32_t dtype;
+    uint32_t nops;
+    uint32_t flags;
+    uint32_t argmask;
+    const uint32_t *words;  /* raw operand words, little-endian */
+    uint64_t ops[255];      /* resolved operands */
+} KnpuInsn;
+
+/* A tensor operand: where it is, its type in memory, how many elements. */
+typedef struct KnpuTensor {
+    uint64_t va;
+    unsigned operand;
+    uint32_t dtype;
+    uint64_t count;
+    uint64_t bytes;
+    bool raw;               /* staged as stored: FP16/BF16 not widened */
+} KnpuTensor;
+
+/* knpu-compute.c */
+size_t knpu_dtype_size(uint32_t dtype);
+bool knpu_dtype_is_float(uint32_t dtype);
+bool knpu_operand_invalid(KnpuJob *job, unsigned operand);
+bool knpu_count_mul(KnpuJob *job, unsigned operand, uint64_t *count,
+                    uint64_t factor);
+bool knpu_tensor_init(KnpuJob *job, KnpuTensor *t, const KnpuInsn *in,
+                      unsigned operand, uint32_t dtype, uint64_t count);
+bool knpu_check_fused(KnpuJob *job, const KnpuInsn *in, unsigned scale_op,
+                      unsigned zp_op);
+bool knpu_check_scales(KnpuJob *job, const float *scales, uint64_t n,
+                       unsigned scale_op);
+bool knpu_tensor_check_align(KnpuJob *job, const KnpuTensor *t);
+bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf);
+bool knpu_tensor_store(KnpuJob *job, const KnpuTensor *t, const void *buf);
+bool knpu_tensor_store_rows(KnpuJob *job, const KnpuTensor *t,
+                            const void *buf, uint64_t rows,
+                            uint64_t row_elems, uint64_t ld);
+uint32_t knpu_compute_dtype(uint32_t dtype);
+float knpu_f32_of_bits(uint32_t bits);
+
+/* knpu-dnnl.c */
+typedef struct KnpuPrimKey {
+    uint32_t kind;          /* opcode, or a helper primitive of an op */
+    uint32_t dtype;
+    uint32_t flags;
+    uint32_t pad;           /* 0: the key is compared bytewise */
+    int64_t v[24];          /* shape and parameters, unused ones 0 */
+} KnpuPrimKey;
+
+typedef struct KnpuPrim KnpuPrim;
+
+/* Create the primitive descriptor for @key (called on a cache miss). */
+typedef dnnl_status_t (*KnpuPrimDescFn)(const KnpuPrimKey *key,
+                                        dnnl_engine_t engine,
+                                        dnnl_primitive_attr_t attr,
+                                        dnnl_primitive_desc_t *pd);
+
+typedef struct KnpuDnnlArg {
+    int arg;
+    dnnl_memory_desc_t md;
+    void *data;
+} KnpuDnnlArg;
+
+KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
+                        KnpuPrimDescFn fn);
+void knpu_prim_put(KnpuPrim *p);
+bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
+                    int nargs);
+bool knpu_prim_run(KnpuJob *job, const KnpuPrimKey *key, KnpuPrimDescFn fn,
+                   const KnpuDnnlArg *args, int nargs);
+void knpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
+                   dnnl_data_type_t dt);
+void knpu_md_strided(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
+                     const int64_t *strides, dnnl_data_type_t dt);
+dnnl_data_type_t knpu_dnnl_dt(uint32_t dtype);
+bool knpu_act_alg(uint32_t act, dnnl_alg_kind_t *alg, float *alpha);
+dnnl_status_t knpu_attr_post_act(dnnl_primitive_attr_t attr, uint32_t act);
+
+/* The instructions */
+bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_pool2d(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_softmax(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_layernorm(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_rmsnorm(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_reduce(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_transpose(KnpuJob *job, const KnpuInsn *in);
+
+#endif /* HW_MISC_KNPU_COMPUTE_H */

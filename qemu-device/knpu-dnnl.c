@@ -1,0 +1,376 @@
+/*
+ * KNPU device model: the math engine, oneDNN (Debian's libdnnl, C API).
+ *
+ * One CPU engine for the process. Primitives are kept in a bounded LRU
+ * cache keyed by operation, data type, flags and shape (KnpuPrimKey), so a
+ * repeated job does not re-create them. Primitives use a user scratchpad,
+ * one per worker thread, so the cores of one or several devices can run
+ * the same cached primitive at the same time.
+ *
+ * Threads: Debian builds oneDNN with OpenMP (libgomp). Each core's worker
+ * is an ordinary thread that starts its own OpenMP team when it runs a
+ * primitive, so without a limit N busy cores would each start a team of
+ * one thread per host CPU. Before each primitive, a worker limits its
+ * team to its share of the host: host CPUs / busy cores (at least 1). One
+ * busy core gets the whole host (a single GEMM runs as fast as oneDNN on
+ * the host); N busy cores split it instead of oversubscribing it.
+ *
+ * Copyright (c) 2026 The knpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/queue.h"
+#include <omp.h>
+#include "trace.h"
+#include "knpu-compute.h"
+
+/* Cached primitives, over all devices. */
+#define KNPU_PRIM_CACHE_SIZE    64
+
+struct KnpuPrim {
+    KnpuPrimKey key;
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    unsigned users;         /* executions in progress */
+    bool cached;            /* still in the cache */
+    QTAILQ_ENTRY(KnpuPrim) lru;
+};
+
+static struct {
+    QemuMutex lock;
+    dnnl_engine_t engine;
+    QTAILQ_HEAD(, KnpuPrim) lru;    /* most recently used first */
+    unsigned count;
+} knpu_dnnl;
+
+static bool knpu_dnnl_init(void)
+{
+    static gsize done;
+    static bool ok;
+
+    if (g_once_init_enter(&done)) {
+        qemu_mutex_init(&knpu_dnnl.lock);
+        QTAILQ_INIT(&knpu_dnnl.lru);
+        ok = dnnl_engine_create(&knpu_dnnl.engine, dnnl_cpu, 0) ==
+             dnnl_success;
+        g_once_init_leave(&done, 1);
+    }
+    return ok;
+}
+
+static void knpu_prim_free(KnpuPrim *p)
+{
+    dnnl_primitive_destroy(p->prim);
+    dnnl_primitive_desc_destroy(p->pd);
+    g_free(p);
+}
+
+/* The engine could not run the instruction: a limit of this model. */
+static bool knpu_dnnl_fail(KnpuJob *job, const char *what,
+                           dnnl_status_t st)
+{
+    qemu_log_mask(LOG_UNIMP, "knpu: oneDNN %s failed (status %d)\n", what,
+                  st);
+    return knpu_job_fail(job, KNPU_ERR_OPERAND_INVALID,
+                         KNPU_ERR_OPERAND_NONE, 0, 0, 0);
+}
+
+static KnpuPrim *knpu_prim_create(KnpuJob *job, const KnpuPrimKey *key,
+                                  KnpuPrimDescFn fn)
+{
+    g_autofree KnpuPrim *p = g_new0(KnpuPrim, 1);
+    dnnl_primitive_attr_t attr;
+    dnnl_status_t st;
+
+    st = dnnl_primitive_attr_create(&attr);
+    if (st == dnnl_success) {
+        st = dnnl_primitive_attr_set_scratchpad_mode(attr,
+                                                     dnnl_scratchpad_mode_user);
+    }
+    if (st == dnnl_success) {
+        st = fn(key, knpu_dnnl.engine, attr, &p->pd);
+    }
+    dnnl_primitive_attr_destroy(attr);
+    if (st != dnnl_success) {
+        knpu_dnnl_fail(job, "primitive descriptor", st);
+        return NULL;
+    }
+    st = dnnl_primitive_create(&p->prim, p->pd);
+    if (st != dnnl_success) {
+        dnnl_primitive_desc_destroy(p->pd);
+        knpu_dnnl_fail(job, "primitive", st);
+        return NULL;
+    }
+    p->key = *key;
+    return g_steal_pointer(&p);
+}
+
+/*
+ * The primitive for @key, from the cache or created with @fn and cached.
+ * Release it with knpu_prim_put(). NULL when the job failed.
+ */
+KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
+                        KnpuPrimDescFn fn)
+{
+    KnpuPrim *p, *victim = NULL;
+
+    if (!knpu_dnnl_init()) {
+        knpu_dnnl_fail(job, "engine", dnnl_runtime_error);
+        return NULL;
+    }
+    qemu_mutex_lock(&knpu_dnnl.lock);
+    QTAILQ_FOREACH(p, &knpu_dnnl.lru, lru) {
+        if (!memcmp(&p->key, key, sizeof(*key))) {
+            QTAILQ_REMOVE(&knpu_dnnl.lru, p, lru);
+            QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
+            p->users++;
+            qemu_mutex_unlock(&knpu_dnnl.lock);
+            return p;
+        }
+    }
+    qemu_mutex_unlock(&knpu_dnnl.lock);
+
+    /* Created outside the lock: JIT generation takes milliseconds. */
+    p = knpu_prim_create(job, key, fn);
+    if (!p) {
+        return NULL;
+    }
+    trace_knpu_prim_create(key->kind, key->dtype);
+    qemu_mutex_lock(&knpu_dnnl.lock);
+    p->users = 1;
+    p->cached = true;
+    QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
+    if (++knpu_dnnl.count > KNPU_PRIM_CACHE_SIZE) {
+        victim = QTAILQ_LAST(&knpu_dnnl.lru);
+        QTAILQ_REMOVE(&knpu_dnnl.lru, victim, lru);
+        victim->cached = false;
+        knpu_dnnl.count--;
+        if (victim->users) {
+            victim = NULL;  /* its last user frees it */
+        }
+    }
+    qemu_mutex_unlock(&knpu_dnnl.lock);
+    if (victim) {
+        knpu_prim_free(victim);
+    }
+    return p;
+}
+
+void knpu_prim_put(KnpuPrim *p)
+{
+    bool free_it;
+
+    qemu_mutex_lock(&knpu_dnnl.lock);
+    free_it = !--p->users && !p->cached;
+    qemu_mutex_unlock(&knpu_dnnl.lock);
+    if (free_it) {
+        knpu_prim_free(p);
+    }
+}
+
+/*
+ * A worker's scratchpad, kept from one primitive to the next and freed when
+ * the thread exits: faulting in a fresh one for every GEMM tile cost as
+ * much as the tile. Its size is what oneDNN needs for tensors within the
+ * staging limit.
+ */
+typedef struct KnpuScratch {
+    void *buf;
+    size_t size;
+} KnpuScratch;
+
+static void knpu_scratch_free(gpointer opaque)
+{
+    KnpuScratch *scratch = opaque;
+
+    g_free(scratch->buf);
+    g_free(scratch);
+}
+
+static GPrivate knpu_scratch_key = G_PRIVATE_INIT(knpu_scratch_free);
+
+static void *knpu_scratch(size_t size)
+{
+    KnpuScratch *scratch = g_private_get(&knpu_scratch_key);
+
+    if (!scratch) {
+        scratch = g_new0(KnpuScratch, 1);
+        g_private_set(&knpu_scratch_key, scratch);
+    }
+    if (scratch->size < size) {
+        g_free(scratch->buf);
+        scratch->buf = g_malloc(size);
+        scratch->size = size;
+    }
+    return scratch->buf;
+}
+
+/* This worker's share of the host CPUs (see the comment at the top). */
+static int knpu_dnnl_threads(KnpuState *s)
+{
+    unsigned busy;
+
+    qemu_mutex_lock(&s->lock);
+    busy = MAX(s->busy_cores, 1);
+    qemu_mutex_unlock(&s->lock);
+    return MAX(omp_get_num_procs() / (int)busy, 1);
+}
+
+/* Run @p on @args (memory descriptors and host buffers). */
+bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
+                    int nargs)
+{
+    const dnnl_memory_desc_t *scratch_md;
+    dnnl_exec_arg_t exec[16];
+    dnnl_stream_t stream = NULL;
+    dnnl_status_t st = dnnl_success;
+    int i, n = 0;
+
+    g_assert(nargs < (int)ARRAY_SIZE(exec));
+    for (i = 0; i < nargs && st == dnnl_success; i++) {
+        exec[n].arg = args[i].arg;
+        st = dnnl_memory_create(&exec[n].memory, &args[i].md,
+                                knpu_dnnl.engine, args[i].data);
+        n += st == dnnl_success;
+    }
+    scratch_md = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md,
+                                              0);
+    if (st == dnnl_success && scratch_md &&
+        dnnl_memory_desc_get_size(scratch_md)) {
+        exec[n].arg = DNNL_ARG_SCRATCHPAD;
+        st = dnnl_memory_create(
+            &exec[n].memory, scratch_md, knpu_dnnl.engine,
+            knpu_scratch(dnnl_memory_desc_get_size(scratch_md)));
+        n += st == dnnl_success;
+    }
+    if (st == dnnl_success) {
+        st = dnnl_stream_create(&stream, knpu_dnnl.engine,
+                                dnnl_stream_default_flags);
+    }
+    if (st == dnnl_success) {
+        omp_set_num_threads(knpu_dnnl_threads(job->s));
+        st = dnnl_primitive_execute(p->prim, stream, n, exec);
+    }
+    if (st == dnnl_success) {
+        st = dnnl_stream_wait(stream);
+    }
+    if (stream) {
+        dnnl_stream_destroy(stream);
+    }
+    for (i = 0; i < n; i++) {
+        dnnl_memory_destroy(exec[i].memory);
+    }
+    if (st != dnnl_success) {
+        return knpu_dnnl_fail(job, "execution", st);
+    }
+    return true;
+}
+
+/* Get the primitive for @key, run it on @args, release it. */
+bool knpu_prim_run(KnpuJob *job, const KnpuPrimKey *key, KnpuPrimDescFn fn,
+                   const KnpuDnnlArg *args, int nargs)
+{
+    KnpuPrim *p = knpu_prim_get(job, key, fn);
+    bool ok;
+
+    if (!p) {
+        return false;
+    }
+    ok = knpu_prim_exec(job, p, args, nargs);
+    knpu_prim_put(p);
+    return ok;
+}
+
+/* Memory descriptors of dense row-major tensors, and of strided ones. */
+void knpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
+                   dnnl_data_type_t dt)
+{
+    int64_t strides[DNNL_MAX_NDIMS];
+    int64_t stride = 1;
+    int i;
+
+    for (i = ndims - 1; i >= 0; i--) {
+        strides[i] = stride;
+        stride *= dims[i];
+    }
+    knpu_md_strided(md, ndims, dims, strides, dt);
+}
+
+void knpu_md_strided(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
+                     const int64_t *strides, dnnl_data_type_t dt)
+{
+    /* oneDNN reads DNNL_MAX_NDIMS entries of both arrays. */
+    int64_t d[DNNL_MAX_NDIMS] = { 0 }, st[DNNL_MAX_NDIMS] = { 0 };
+
+    memcpy(d, dims, ndims * sizeof(*d));
+    memcpy(st, strides, ndims * sizeof(*st));
+    /* Cannot fail for the small ndims and valid types used here. */
+    dnnl_memory_desc_init_by_strides(md, ndims, d, dt, st);
+}
+
+/* The oneDNN type a tensor of @dtype is computed in. */
+dnnl_data_type_t knpu_dnnl_dt(uint32_t dtype)
+{
+    switch (knpu_compute_dtype(dtype)) {
+    case KNPU_DT_FP32:
+        return dnnl_f32;
+    case KNPU_DT_INT8:
+        return dnnl_s8;
+    case KNPU_DT_INT32:
+        return dnnl_s32;
+    default:
+        return dnnl_data_type_undef;
+    }
+}
+
+/* The oneDNN algorithm of activation @act (section 7.3); false if none. */
+bool knpu_act_alg(uint32_t act, dnnl_alg_kind_t *alg, float *alpha)
+{
+    *alpha = 0;
+    switch (act) {
+    case KNPU_ACT_RELU:
+        *alg = dnnl_eltwise_relu;
+        return true;
+    case KNPU_ACT_GELU:
+        *alg = dnnl_eltwise_gelu_erf;
+        return true;
+    case KNPU_ACT_SILU:
+        *alg = dnnl_eltwise_swish;
+        *alpha = 1;
+        return true;
+    case KNPU_ACT_SIGMOID:
+        *alg = dnnl_eltwise_logistic;
+        return true;
+    case KNPU_ACT_TANH:
+        *alg = dnnl_eltwise_tanh;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Fuse activation @act (none: nothing) into @attr as a post-op. */
+dnnl_status_t knpu_attr_post_act(dnnl_primitive_attr_t attr, uint32_t act)
+{
+    dnnl_post_ops_t po;
+    dnnl_alg_kind_t alg;
+    dnnl_status_t st;
+    float alpha;
+
+    if (!knpu_act_alg(act, &alg, &alpha)) {
+        return dnnl_success;
+    }
+    st = dnnl_post_ops_create(&po);
+    if (st != dnnl_success) {
+        return st;
+    }
+    st = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0);
+    if (st == dnnl_success) {
+        st = dnnl_primitive_attr_set_post_ops(attr, po);
+    }
+    dnnl_post_ops_destroy(po);
+    return st;
+}

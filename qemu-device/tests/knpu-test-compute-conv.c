@@ -1,0 +1,351 @@
+/*
+ * KNPU qtests: CONV2D and POOL2D (spec section 7.4) against reference
+ * loops, and their invalid operands.
+ *
+ * Copyright (c) 2026 The knpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <math.h>
+#include "hw/misc/knpu/tests/knpu-test-compute.h"
+
+typedef struct Conv {
+    uint32_t dt, flags;
+    uint32_t n, c, h, w, k, r, s, sh, sw, ph, pw, dh, dw, g;
+    float scale;
+    int32_t zp;
+} Conv;
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t b;
+
+    memcpy(&b, &f, 4);
+    return b;
+}
+
+static uint32_t out_size(uint32_t in, uint32_t k, uint32_t stride,
+                         uint32_t pad, uint32_t dil)
+{
+    return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+}
+
+static void run_conv(Cx *c, const Conv *v)
+{
+    uint32_t p_ = out_size(v->h, v->r, v->sh, v->ph, v->dh);
+    uint32_t q_ = out_size(v->w, v->s, v->sw, v->pw, v->dw);
+    uint32_t cg = v->c / v->g, kg = v->k / v->g;
+    bool int8 = v->dt == KNPU_DT_INT8, has_bias = v->flags & KNPU_FLAG_BIAS;
+    bool per_ch = v->flags & KNPU_FLAG_PER_CHANNEL;
+    uint32_t odt = !int8 ? v->dt : (v->flags & KNPU_FLAG_OUT_INT32) ?
+                   KNPU_DT_INT32 : KNPU_DT_INT8;
+    uint32_t bdt = int8 ? KNPU_DT_INT32 : v->dt;
+    uint64_t n_in = (uint64_t)v->n * v->c * v->h * v->w;
+    uint64_t n_wei = (uint64_t)v->k * cg * v->r * v->s;
+    uint64_t n_out = (uint64_t)v->n * v->k * p_ * q_;
+    g_autofree void *x = rand_tensor(c, v->dt, n_in);
+    g_autofree void *wt = rand_tensor(c, v->dt, n_wei);
+    g_autofree void *bias = rand_tensor(c, bdt, v->k);
+    g_autofree float *scales = g_new(float, v->k);
+    g_autofree double *ref = g_new(double, n_out);
+    g_autofree void *out = NULL;
+    TBuf tx, tw, tb, to, ts;
+    uint64_t args[5], i;
+    Prog p = { .n = 0 };
+    uint32_t n, k, y, z, ch, r, s;
+
+    for (k = 0; k < v->k; k++) {
+        scales[k] = v->scale * (1 + k % 4) / 2;
+    }
+    tx = cx_input(c, v->dt, n_in, x);
+    tw = cx_input(c, v->dt, n_wei, wt);
+    tb = cx_input(c, bdt, v->k, bias);
+    ts = cx_input(c, KNPU_DT_FP32, v->k, scales);
+    to = cx_output(c, odt, n_out);
+    i = 0;
+    for (n = 0; n < v->n; n++) {
+        for (k = 0; k < v->k; k++) {
+            for (y = 0; y < p_; y++) {
+                for (z = 0; z < q_; z++) {
+                    double acc = 0, val;
+
+                    for (ch = 0; ch < cg; ch++) {
+                        for (r = 0; r < v->r; r++) {
+                            for (s = 0; s < v->s; s++) {
+                                int64_t iy = (int64_t)y * v->sh - v->ph +
+                                             r * v->dh;
+                                int64_t ix = (int64_t)z * v->sw - v->pw +
+                                             s * v->dw;
+                                uint32_t cin = (k / kg) * cg + ch;
+
+                                if (iy < 0 || iy >= v->h || ix < 0 ||
+                                    ix >= v->w) {
+                                    continue;
+                                }
+                                acc += elem(v->dt, x, ((uint64_t)(n * v->c +
+                                            cin) * v->h + iy) * v->w + ix) *
+                                       elem(v->dt, wt, ((uint64_t)(k * cg +
+                                            ch) * v->r + r) * v->s + s);
+                            }
+                        }
+                    }
+                    if (!int8) {
+                        val = act_ref(KNPU_FLAG_ACT(v->flags), v->scale * acc +
+                                      (has_bias ? elem(bdt, bias, k) : 0));
+                    } else {
+                        val = act_ref(KNPU_FLAG_ACT(v->flags), acc +
+                                      (has_bias ? elem(bdt, bias, k) : 0));
+                        if (odt == KNPU_DT_INT8) {
+                            val = rne((float)val * (per_ch ? scales[k] :
+                                                    v->scale)) + v->zp;
+                            val = MIN(MAX(val, -128), 127);
+                        }
+                    }
+                    ref[i++] = val;
+                }
+            }
+        }
+    }
+    args[0] = tx.va;
+    args[1] = tw.va;
+    args[2] = tb.va;
+    args[3] = to.va;
+    args[4] = ts.va;
+    EMIT(&p, KNPU_OP_CONV2D, v->dt, v->flags,
+         0xb | (has_bias ? 4 : 0) | (per_ch ? 1u << 18 : 0), 0, 1,
+         has_bias ? 2 : 0, 3, v->n, v->c, v->h, v->w, v->k, v->r, v->s,
+         v->sh, v->sw, v->ph, v->pw, v->dh, v->dw, v->g,
+         per_ch ? 4 : f32_bits(v->scale), (uint32_t)v->zp & 0xff);
+    cx_run(c, &p, args, 5);
+    out = tbuf_read(c, &to, n_out * dt_size(odt));
+    if (odt == KNPU_DT_INT8) {
+        for (i = 0; i < n_out; i++) {
+            g_assert_cmpfloat(fabs(elem(odt, out, i) - ref[i]), <=, 1);
+        }
+    } else {
+        check_close(odt, out, ref, n_out, "conv2d");
+    }
+}
+
+static void test_conv(void)
+{
+    static const Conv cases[] = {
+        /* plain 3x3, bias, RELU */
+        { KNPU_DT_FP32, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4,
+          2, 3, 8, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
+        /* groups, strides, dilation, scale; last rows in no window */
+        { KNPU_DT_FP32, KNPU_FLAG_BIAS, 1, 4, 9, 10, 6, 2, 3, 2, 3, 1, 0,
+          2, 1, 2, 0.5f, 0 },
+        /* depthwise */
+        { KNPU_DT_FP32, KNPU_ACT_GELU << 4, 1, 4, 5, 5, 4, 3, 3, 1, 1, 1, 1,
+          1, 1, 4, 1.0f, 0 },
+        { KNPU_DT_FP16, KNPU_FLAG_BIAS, 1, 3, 6, 6, 2, 3, 3, 1, 1, 1, 1,
+          1, 1, 1, 1.0f, 0 },
+        { KNPU_DT_BF16, KNPU_ACT_SILU << 4, 1, 2, 6, 6, 2, 3, 3, 2, 2, 1, 1,
+          1, 1, 1, 1.0f, 0 },
+        /* INT8: requantized per tensor, per channel, INT32 output */
+        { KNPU_DT_INT8, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4, 1, 3, 6, 6, 4,
+          3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f / 512, 4 },
+        { KNPU_DT_INT8, KNPU_FLAG_PER_CHANNEL | KNPU_FLAG_BIAS, 1, 4, 5, 5,
+          4, 3, 3, 1, 1, 0, 0, 1, 1, 2, 1.0f / 256, -3 },
+        { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_FLAG_BIAS, 1, 2, 5, 5, 3,
+          3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
+    };
+    Cx c;
+    unsigned i;
+
+    cx_start(&c);
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        run_conv(&c, &cases[i]);
+    }
+    cx_stop(&c);
+}
+
+static void test_pool(void)
+{
+    /* N, C, H, W, kh, kw, sh, sw, ph, pw */
+    static const uint32_t shapes[][10] = {
+        { 1, 2, 6, 6, 2, 2, 2, 2, 0, 0 },
+        { 2, 3, 7, 5, 3, 3, 2, 2, 1, 1 },
+        { 1, 1, 5, 6, 2, 3, 2, 3, 1, 0 },   /* last row in no window */
+    };
+    static const uint32_t dts[] = {
+        KNPU_DT_FP32, KNPU_DT_FP16, KNPU_DT_BF16, KNPU_DT_INT8,
+    };
+    Cx c;
+    unsigned d, sh, mode;
+
+    cx_start(&c);
+    for (d = 0; d < ARRAY_SIZE(dts); d++) {
+        for (sh = 0; sh < ARRAY_SIZE(shapes); sh++) {
+            for (mode = KNPU_POOL_MAX; mode <= KNPU_POOL_AVG_PAD; mode++) {
+                const uint32_t *v = shapes[sh];
+                uint32_t dt = dts[d];
+                uint32_t p_ = out_size(v[2], v[4], v[6], v[8], 1);
+                uint32_t q_ = out_size(v[3], v[5], v[7], v[9], 1);
+                uint64_t n_in = v[0] * v[1] * v[2] * v[3];
+                uint64_t n_out = v[0] * v[1] * p_ * q_, i = 0;
+                g_autofree void *x = rand_tensor(&c, dt, n_in);
+                g_autofree double *ref = g_new(double, n_out);
+                g_autofree void *out = NULL;
+                TBuf tx = cx_input(&c, dt, n_in, x);
+                TBuf to = cx_output(&c, dt, n_out);
+                uint64_t args[2] = { tx.va, to.va };
+                Prog p = { .n = 0 };
+                uint32_t nc, y, z, r, s;
+
+                for (nc = 0; nc < v[0] * v[1]; nc++) {
+                    for (y = 0; y < p_; y++) {
+                        for (z = 0; z < q_; z++) {
+                            double acc = mode ? 0 : -INFINITY;
+                            unsigned cnt = 0;
+
+                            for (r = 0; r < v[4]; r++) {
+                                for (s = 0; s < v[5]; s++) {
+                                    int64_t iy = (int64_t)y * v[6] - v[8] + r;
+                                    int64_t ix = (int64_t)z * v[7] - v[9] + s;
+                                    double e;
+
+                                    if (iy < 0 || iy >= v[2] || ix < 0 ||
+                                        ix >= v[3]) {
+                                        continue;
+                                    }
+                                    e = elem(dt, x, (nc * v[2] + iy) * v[3] +
+                                             ix);
+                                    acc = mode ? acc + e : MAX(acc, e);
+                                    cnt++;
+                                }
+                            }
+                            if (mode) {
+                                acc /= mode == KNPU_POOL_AVG ? cnt :
+                                       v[4] * v[5];
+                            }
+                            ref[i++] = acc;
+                        }
+                    }
+                }
+                EMIT(&p, KNPU_OP_POOL2D, dt, mode, 3, 0, 1, v[0], v[1], v[2],
+                     v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
+                cx_run(&c, &p, args, 2);
+                out = tbuf_read(&c, &to, n_out * dt_size(dt));
+                if (dt == KNPU_DT_INT8) {
+                    /* averages round to nearest even: one step either way */
+                    for (i = 0; i < n_out; i++) {
+                        g_assert_cmpfloat(fabs(elem(dt, out, i) - ref[i]),
+                                          <=, mode ? 0.5 : 0);
+                    }
+                } else {
+                    check_close(dt, out, ref, n_out, "pool2d");
+                }
+            }
+        }
+    }
+    cx_stop(&c);
+}
+
+static void test_conv_errors(void)
+{
+    uint32_t ops[20] = { 0, 1, 0, 2, 1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1,
+                         1, 0x3f800000, 0 };
+    uint32_t bad[20];
+    uint64_t args[3];
+    Prog p;
+    Cx c;
+    TBuf a;
+    Err e;
+
+    cx_start(&c);
+    a = cx_buf(&c, 8192, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    args[0] = args[1] = args[2] = a.va;
+
+    /* The valid instruction runs. */
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, ops);
+    cx_run(&c, &p, args, 3);
+    /* Bit 0 (TRANS_A) is GEMM's only. */
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, KNPU_FLAG_TRANS_A, 0xb, 20, ops);
+    cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    /* groups not dividing C; zero stride; padding as wide as the window */
+    memcpy(bad, ops, sizeof(bad));
+    bad[17] = 3;
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 17);
+    memcpy(bad, ops, sizeof(bad));
+    bad[12] = 0;
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 12);
+    memcpy(bad, ops, sizeof(bad));
+    bad[13] = 3;
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 13);
+    /* the window larger than the padded input: P < 1 */
+    memcpy(bad, ops, sizeof(bad));
+    bad[6] = 1;
+    bad[13] = 0;
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 6);
+    /* huge dilation: 64-bit arithmetic, no wrap */
+    memcpy(bad, ops, sizeof(bad));
+    bad[15] = 0xffffffff;
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
+    cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    /* a huge batch: the input is past the staging limit */
+    memcpy(bad, ops, sizeof(bad));
+    bad[4] = 0xffffffff;
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
+    /* more than 2^32 multiply-adds per image */
+    memcpy(bad, ops, sizeof(bad));
+    bad[5] = bad[8] = 4096;
+    bad[6] = bad[7] = 64;
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, KNPU_ERR_OPERAND_NONE);
+    /* SILU on INT8 */
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_INT8, KNPU_ACT_SILU << 4, 0xb, 20, ops);
+    cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+
+    /* POOL2D: mode 3, padding >= kernel, zero kernel. */
+    p.n = 0;
+    EMIT(&p, KNPU_OP_POOL2D, KNPU_DT_FP32, 3, 3, 0, 1, 1, 1, 4, 4, 2, 2, 2,
+         2, 0, 0);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_POOL2D, KNPU_DT_FP32, 0, 3, 0, 1, 1, 1, 4, 4, 2, 2, 2,
+         2, 2, 0);
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 10);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_POOL2D, KNPU_DT_FP32, 0, 3, 0, 1, 1, 1, 4, 4, 0, 2, 2,
+         2, 0, 0);
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 6);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_POOL2D, KNPU_DT_INT32, 0, 3, 0, 1, 1, 1, 4, 4, 2, 2, 2,
+         2, 0, 0);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPCODE_UNSUPPORTED);
+    cx_stop(&c);
+}
+
+void knpu_add_compute_conv_tests(void)
+{
+    qtest_add_func("/knpu/compute/conv2d", test_conv);
+    qtest_add_func("/knpu/compute/pool2d", test_pool);
+    qtest_add_func("/knpu/compute/conv-errors", test_conv_errors);
+}

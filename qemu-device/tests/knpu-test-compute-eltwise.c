@@ -1,0 +1,224 @@
+/*
+ * KNPU qtests: ELTWISE and ACTIVATION (spec section 7.4) against
+ * reference loops, and their invalid and hostile operands.
+ *
+ * Copyright (c) 2026 The knpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <math.h>
+#include "hw/misc/knpu/tests/knpu-test-compute.h"
+
+/* The spec's integer ELTWISE: exact, saturated, x / 0 = 0, truncating. */
+static double eltwise_ref(uint32_t dt, unsigned op, double x, double y)
+{
+    bool integer = dt == KNPU_DT_INT8 || dt == KNPU_DT_INT32;
+    double lo = dt == KNPU_DT_INT8 ? -128 : INT32_MIN;
+    double hi = dt == KNPU_DT_INT8 ? 127 : INT32_MAX;
+    double v;
+
+    switch (op) {
+    case KNPU_ELTWISE_ADD:
+        v = x + y;
+        break;
+    case KNPU_ELTWISE_SUB:
+        v = x - y;
+        break;
+    case KNPU_ELTWISE_MUL:
+        v = x * y;
+        break;
+    case KNPU_ELTWISE_DIV:
+        v = !integer ? x / y : y ? trunc(x / y) : 0;
+        break;
+    case KNPU_ELTWISE_MAX:
+        v = MAX(x, y);
+        break;
+    default:
+        v = MIN(x, y);
+    }
+    return integer ? MIN(MAX(v, lo), hi) : v;
+}
+
+static void test_eltwise(void)
+{
+    const uint64_t count = 24, b_count = 6;
+    double ref[24];
+    Cx c;
+    unsigned d, op;
+    uint64_t i;
+
+    cx_start(&c);
+    for (d = 0; d < ARRAY_SIZE(all_dts); d++) {
+        uint32_t dt = all_dts[d];
+
+        for (op = KNPU_ELTWISE_ADD; op <= KNPU_ELTWISE_MIN; op++) {
+            g_autofree void *a = rand_tensor(&c, dt, count);
+            g_autofree void *b = rand_tensor(&c, dt, b_count);
+            g_autofree void *out = NULL;
+            TBuf ta, tb, to;
+            uint64_t args[3];
+            Prog p = { .n = 0 };
+
+            if (dt == KNPU_DT_INT8 || dt == KNPU_DT_INT32) {
+                /* division by zero, and saturation */
+                set_elem(dt, b, 0, 0);
+                set_elem(dt, a, 1, dt == KNPU_DT_INT8 ? -128 : INT32_MIN);
+                set_elem(dt, b, 1, -1);
+                set_elem(dt, a, 2, dt == KNPU_DT_INT8 ? 127 : INT32_MAX);
+                set_elem(dt, b, 2, dt == KNPU_DT_INT8 ? 100 : 1000);
+            }
+            ta = cx_input(&c, dt, count, a);
+            tb = cx_input(&c, dt, b_count, b);
+            to = cx_output(&c, dt, count);
+            args[0] = ta.va;
+            args[1] = tb.va;
+            args[2] = to.va;
+            EMIT(&p, KNPU_OP_ELTWISE, dt, op, 7, 0, 1, 2, count, b_count);
+            cx_run(&c, &p, args, 3);
+            for (i = 0; i < count; i++) {
+                ref[i] = eltwise_ref(dt, op, elem(dt, a, i),
+                                     elem(dt, b, i % b_count));
+            }
+            out = tbuf_read(&c, &to, count * dt_size(dt));
+            check_close(dt, out, ref, count, "eltwise");
+        }
+    }
+    cx_stop(&c);
+}
+
+static void test_activation(void)
+{
+    const uint64_t count = 37;
+    double ref[37];
+    Cx c;
+    unsigned d, act;
+    uint64_t i;
+
+    cx_start(&c);
+    for (d = 0; d < 4; d++) {
+        uint32_t dt = all_dts[d];
+
+        for (act = KNPU_ACT_RELU; act <= KNPU_ACT_TANH; act++) {
+            g_autofree void *x = rand_tensor(&c, dt, count);
+            g_autofree void *out = NULL;
+            uint64_t args[2];
+            Prog p = { .n = 0 };
+            TBuf tx, to;
+
+            if (dt == KNPU_DT_INT8 && act != KNPU_ACT_RELU) {
+                continue;
+            }
+            tx = cx_input(&c, dt, count, x);
+            to = cx_output(&c, dt, count);
+            args[0] = tx.va;
+            args[1] = to.va;
+            EMIT(&p, KNPU_OP_ACTIVATION, dt, act, 3, 0, 1, count);
+            cx_run(&c, &p, args, 2);
+            for (i = 0; i < count; i++) {
+                ref[i] = act_ref(act, elem(dt, x, i));
+            }
+            out = tbuf_read(&c, &to, count * dt_size(dt));
+            check_close(dt, out, ref, count, "activation");
+        }
+    }
+    cx_stop(&c);
+}
+
+static void test_eltwise_errors(void)
+{
+    Cx c;
+    TBuf a, ro, half;
+    uint64_t args[3];
+    uint8_t after[16];
+    Prog p;
+    Err e;
+
+    cx_start(&c);
+    a = cx_buf(&c, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    ro = cx_buf(&c, 4096, KNPU_PTE_READ);
+    half = cx_buf(&c, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    args[0] = a.va;
+    args[1] = a.va;
+    args[2] = a.va;
+
+    /* Operation 6; b_count not dividing count; zero counts. */
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, 6, 7, 0, 1, 2, 8, 8);
+    cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, 0, 7, 0, 1, 2, 8, 3);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 4);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, 0, 7, 0, 1, 2, 0, 1);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 3);
+    /* A huge count: past the staging limit, nothing is allocated. */
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_INT32, 0, 7, 0, 1, 2, 0xffffffff, 1);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
+    /* dtype NONE and 6 */
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_NONE, 0, 7, 0, 1, 2, 8, 8);
+    cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPCODE_UNSUPPORTED);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, 6, 0, 7, 0, 1, 2, 8, 8);
+    cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPCODE_UNSUPPORTED);
+
+    /* ACTIVATION: ACT 0 and 6, GELU on INT8, INT32. */
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP32, 0, 3, 0, 1, 8);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP32, 6, 3, 0, 1, 8);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_INT8, KNPU_ACT_GELU, 3, 0, 1, 8);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_INT32, KNPU_ACT_RELU, 3, 0, 1, 8);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPCODE_UNSUPPORTED);
+
+    /* Misaligned FP16 output. */
+    args[1] = a.va + 1;
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP16, KNPU_ACT_RELU, 3, 0, 1, 8);
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_ALIGNMENT);
+    g_assert_cmphex(e.addr, ==, a.va + 1);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 1);
+
+    /* Read-only output. */
+    args[1] = ro.va;
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_MMU_FAULT);
+    g_assert_cmphex(e.addr, ==, ro.va);
+    g_assert_cmpuint(KNPU_ERR_INFO_REASON(e.info), ==, KNPU_MMU_PERMISSION);
+
+    /* Output running off its mapping: the next guest page stays intact. */
+    qtest_memset(c.k.qts, half.pa + 4096, 0x5a, sizeof(after));
+    args[1] = half.va + 4000;
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP32, KNPU_ACT_RELU, 3, 0, 1, 64);
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_MMU_FAULT);
+    g_assert_cmphex(e.addr, ==, half.va + 4096);
+    qtest_memread(c.k.qts, half.pa + 4096, after, sizeof(after));
+    g_assert_cmphex(after[0], ==, 0x5a);
+    g_assert_cmphex(after[15], ==, 0x5a);
+
+    /* Overlapping operands are not an error: in place completes. */
+    args[1] = a.va;
+    args[2] = a.va + 4;
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, 0, 7, 0, 1, 2, 64, 64);
+    cx_run(&c, &p, args, 3);
+    cx_stop(&c);
+}
+
+void knpu_add_compute_eltwise_tests(void)
+{
+    qtest_add_func("/knpu/compute/eltwise", test_eltwise);
+    qtest_add_func("/knpu/compute/activation", test_activation);
+    qtest_add_func("/knpu/compute/eltwise-errors", test_eltwise_errors);
+}

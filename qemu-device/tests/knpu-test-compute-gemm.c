@@ -1,0 +1,480 @@
+/*
+ * KNPU qtests: GEMM (spec section 7.4) against a reference loop, and its
+ * invalid and hostile operands.
+ *
+ * Copyright (c) 2026 The knpu authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <math.h>
+#include "hw/misc/knpu/tests/knpu-test-compute.h"
+
+#define SENTINEL 0xa5
+
+typedef struct Gemm {
+    uint32_t dt;
+    uint32_t flags;
+    uint32_t m, n, k;
+    uint32_t lda_pad, ldb_pad, ldc_pad;
+    float scale;
+    int32_t zp;
+} Gemm;
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t b;
+
+    memcpy(&b, &f, 4);
+    return b;
+}
+
+static uint32_t gemm_out_dt(const Gemm *g)
+{
+    if (g->dt != KNPU_DT_INT8) {
+        return g->dt;
+    }
+    return (g->flags & KNPU_FLAG_OUT_INT32) ? KNPU_DT_INT32 : KNPU_DT_INT8;
+}
+
+/* Run one GEMM on random data and check every element of C and its gaps. */
+static void run_gemm(Cx *c, const Gemm *g)
+{
+    bool ta = g->flags & KNPU_FLAG_TRANS_A, tb = g->flags & KNPU_FLAG_TRANS_B;
+    bool has_bias = g->flags & KNPU_FLAG_BIAS;
+    bool per_ch = g->flags & KNPU_FLAG_PER_CHANNEL;
+    uint32_t odt = gemm_out_dt(g);
+    uint32_t bias_dt = g->dt == KNPU_DT_INT8 ? KNPU_DT_INT32 : g->dt;
+    uint32_t a_rows = ta ? g->k : g->m, a_cols = ta ? g->m : g->k;
+    uint32_t b_rows = tb ? g->n : g->k, b_cols = tb ? g->k : g->n;
+    uint32_t lda = a_cols + g->lda_pad, ldb = b_cols + g->ldb_pad;
+    uint32_t ldc = g->n + g->ldc_pad;
+    uint64_t a_cnt = (uint64_t)a_rows * lda, b_cnt = (uint64_t)b_rows * ldb;
+    uint64_t c_bytes = (uint64_t)g->m * ldc * dt_size(odt);
+    g_autofree void *a = rand_tensor(c, g->dt, a_cnt);
+    g_autofree void *b = rand_tensor(c, g->dt, b_cnt);
+    g_autofree void *bias = rand_tensor(c, bias_dt, g->n);
+    g_autofree float *scales = g_new(float, g->n);
+    g_autofree double *ref = g_new(double, (uint64_t)g->m * g->n);
+    g_autofree uint8_t *out = NULL, *packed = NULL;
+    TBuf ta_buf, tb_buf, tc_buf, tbias, tscale;
+    uint64_t args[5];
+    Prog p = { .n = 0 };
+    uint32_t i, j, l;
+
+    for (j = 0; j < g->n; j++) {
+        scales[j] = g->scale * (1 + j % 3) / 2;
+    }
+    ta_buf = cx_buf(c, a_cnt * dt_size(g->dt), KNPU_PTE_READ);
+    tb_buf = cx_buf(c, b_cnt * dt_size(g->dt), KNPU_PTE_READ);
+    tc_buf = cx_buf(c, c_bytes, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    tbias = cx_buf(c, g->n * dt_size(bias_dt), KNPU_PTE_READ);
+    tscale = cx_buf(c, g->n * 4, KNPU_PTE_READ);
+    tbuf_write(c, &ta_buf, a, a_cnt * dt_size(g->dt));
+    tbuf_write(c, &tb_buf, b, b_cnt * dt_size(g->dt));
+    tbuf_write(c, &tbias, bias, g->n * dt_size(bias_dt));
+    tbuf_write(c, &tscale, scales, g->n * 4);
+    qtest_memset(c->k.qts, tc_buf.pa, SENTINEL, c_bytes);
+
+    for (i = 0; i < g->m; i++) {
+        for (j = 0; j < g->n; j++) {
+            double acc = 0, v;
+
+            for (l = 0; l < g->k; l++) {
+                double x = elem(g->dt, a, ta ? (uint64_t)l * lda + i :
+                                (uint64_t)i * lda + l);
+                double y = elem(g->dt, b, tb ? (uint64_t)j * ldb + l :
+                                (uint64_t)l * ldb + j);
+                acc += x * y;
+            }
+            if (g->dt != KNPU_DT_INT8) {
+                v = g->scale * acc + (has_bias ? elem(bias_dt, bias, j) : 0);
+                v = act_ref(KNPU_FLAG_ACT(g->flags), v);
+            } else {
+                v = act_ref(KNPU_FLAG_ACT(g->flags),
+                            acc + (has_bias ? elem(bias_dt, bias, j) : 0));
+                if (odt == KNPU_DT_INT8) {
+                    float s = per_ch ? scales[j] : g->scale;
+
+                    v = rne((float)v * s) + g->zp;
+                    v = MIN(MAX(v, -128), 127);
+                }
+            }
+            ref[(uint64_t)i * g->n + j] = v;
+        }
+    }
+
+    args[0] = ta_buf.va;
+    args[1] = tb_buf.va;
+    args[2] = tc_buf.va;
+    args[3] = tbias.va;
+    args[4] = tscale.va;
+    EMIT(&p, KNPU_OP_GEMM, g->dt, g->flags,
+         0x7 | (has_bias ? 0x8 : 0) | (per_ch ? 0x400 : 0),
+         0, 1, 2, has_bias ? 3 : 0, g->m, g->n, g->k, lda, ldb, ldc,
+         per_ch ? 4 : f32_bits(g->scale), (uint32_t)g->zp & 0xff);
+    cx_run(c, &p, args, 5);
+
+    out = tbuf_read(c, &tc_buf, c_bytes);
+    packed = g_malloc((uint64_t)g->m * g->n * dt_size(odt));
+    for (i = 0; i < g->m; i++) {
+        memcpy(packed + (uint64_t)i * g->n * dt_size(odt),
+               out + (uint64_t)i * ldc * dt_size(odt), g->n * dt_size(odt));
+        /* The gap after each row is not written. */
+        for (j = g->n * dt_size(odt); j < ldc * dt_size(odt); j++) {
+            g_assert_cmphex(out[(uint64_t)i * ldc * dt_size(odt) + j], ==,
+                            SENTINEL);
+        }
+    }
+    if (odt == KNPU_DT_INT8) {
+        /* Requantization scales in FP32: one step either way. */
+        for (i = 0; i < g->m * g->n; i++) {
+            g_assert_cmpfloat(fabs(elem(odt, packed, i) - ref[i]), <=, 1);
+        }
+    } else {
+        check_close(odt, packed, ref, (uint64_t)g->m * g->n, "gemm");
+    }
+}
+
+static void test_gemm_fp32(void)
+{
+    static const Gemm cases[] = {
+        { KNPU_DT_FP32, 0, 7, 5, 9, 0, 0, 0, 1.0f, 0 },
+        { KNPU_DT_FP32, KNPU_FLAG_TRANS_A | KNPU_FLAG_BIAS, 16, 33, 20,
+          3, 0, 5, 1.0f, 0 },
+        { KNPU_DT_FP32, KNPU_FLAG_TRANS_B | KNPU_FLAG_BIAS |
+          (KNPU_ACT_GELU << 4), 13, 8, 31, 0, 2, 0, 0.5f, 0 },
+        { KNPU_DT_FP32, KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B |
+          (KNPU_ACT_SILU << 4), 4, 6, 3, 1, 1, 1, -2.0f, 0 },
+        { KNPU_DT_FP32, KNPU_ACT_SIGMOID << 4, 3, 3, 3, 0, 0, 0, 1, 0 },
+        { KNPU_DT_FP32, KNPU_FLAG_BIAS | KNPU_ACT_TANH << 4, 64, 64, 64,
+          0, 0, 0, 0.25f, 0 },
+    };
+    Cx c;
+    unsigned i;
+
+    cx_start(&c);
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        run_gemm(&c, &cases[i]);
+    }
+    /* Again: the cached primitive gives the same results. */
+    run_gemm(&c, &cases[1]);
+    cx_stop(&c);
+}
+
+static void test_gemm_half(void)
+{
+    static const Gemm cases[] = {
+        { KNPU_DT_FP16, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4, 9, 17, 12,
+          0, 0, 2, 1.0f, 0 },
+        { KNPU_DT_FP16, KNPU_FLAG_TRANS_B, 5, 4, 7, 0, 3, 0, 0.5f, 0 },
+        { KNPU_DT_BF16, KNPU_FLAG_BIAS | KNPU_FLAG_TRANS_A, 9, 17, 12,
+          0, 0, 2, 1.0f, 0 },
+        { KNPU_DT_BF16, KNPU_ACT_GELU << 4, 6, 6, 6, 0, 0, 0, 1.0f, 0 },
+    };
+    Cx c;
+    unsigned i;
+
+    cx_start(&c);
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        run_gemm(&c, &cases[i]);
+    }
+    cx_stop(&c);
+}
+
+static void test_gemm_int8(void)
+{
+    static const Gemm cases[] = {
+        /* requantized, per tensor, with zero point, bias and RELU */
+        { KNPU_DT_INT8, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4, 8, 16, 40,
+          0, 0, 0, 1.0f / 256, -5 },
+        { KNPU_DT_INT8, KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B, 5, 7, 9,
+          1, 2, 3, 0.01f, 17 },
+        /* per output channel scales */
+        { KNPU_DT_INT8, KNPU_FLAG_PER_CHANNEL | KNPU_FLAG_BIAS, 6, 10, 33,
+          0, 0, 0, 1.0f / 128, 3 },
+        /* INT32 accumulators, exact even where FP32 could not be */
+        { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_FLAG_BIAS, 4, 6, 1500,
+          0, 0, 1, 1.0f, 0 },
+        { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_ACT_RELU << 4, 8, 8, 8,
+          0, 0, 0, 1.0f, 0 },
+    };
+    Cx c;
+    unsigned i;
+
+    cx_start(&c);
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        run_gemm(&c, &cases[i]);
+    }
+    cx_stop(&c);
+}
+
+/* A GEMM instruction on slots 0-3, f32 shapes given, must fail with @code. */
+static Err gemm_bad(Cx *c, uint32_t dt, uint32_t flags, uint32_t argmask,
+                    const uint32_t *ops, const uint64_t *args, uint32_t code)
+{
+    Prog p = { .n = 0 };
+
+    emit(&p, KNPU_OP_GEMM, dt, flags, argmask, 12, ops);
+    return cx_run_bad(c, &p, args, 5, code);
+}
+
+static void test_gemm_errors(void)
+{
+    Cx c;
+    TBuf a, b, cc, ro, half;
+    uint64_t args[5];
+    uint32_t ops[12] = { 0, 1, 2, 0, 4, 4, 4, 4, 4, 4, 0x3f800000, 0 };
+    uint32_t bad[12];
+    uint8_t after[64];
+    Err e;
+
+    cx_start(&c);
+    a = cx_buf(&c, 4096, KNPU_PTE_READ);
+    b = cx_buf(&c, 4096, KNPU_PTE_READ);
+    cc = cx_buf(&c, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    ro = cx_buf(&c, 4096, KNPU_PTE_READ);
+    half = cx_buf(&c, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    args[0] = a.va;
+    args[1] = b.va;
+    args[2] = cc.va;
+    args[3] = ro.va;
+    args[4] = 0;
+
+    /* Data types: none, INT32, and values >= 6 are not GEMM's. */
+    gemm_bad(&c, KNPU_DT_NONE, 0, 7, ops, args, KNPU_ERR_OPCODE_UNSUPPORTED);
+    gemm_bad(&c, KNPU_DT_INT32, 0, 7, ops, args, KNPU_ERR_OPCODE_UNSUPPORTED);
+    gemm_bad(&c, 6, 0, 7, ops, args, KNPU_ERR_OPCODE_UNSUPPORTED);
+    gemm_bad(&c, 0xff, 0, 7, ops, args, KNPU_ERR_OPCODE_UNSUPPORTED);
+
+    /*
+     * Flags: undefined bit, ACT 6, GELU on INT8, OUT_INT32 or PER_CHANNEL
+     * on FP32.
+     */
+    gemm_bad(&c, KNPU_DT_FP32, 1u << 3, 7, ops, args,
+             KNPU_ERR_OPERAND_INVALID);
+    gemm_bad(&c, KNPU_DT_FP32, 6 << 4, 7, ops, args,
+             KNPU_ERR_OPERAND_INVALID);
+    gemm_bad(&c, KNPU_DT_INT8, KNPU_ACT_GELU << 4, 7, ops, args,
+             KNPU_ERR_OPERAND_INVALID);
+    gemm_bad(&c, KNPU_DT_FP32, KNPU_FLAG_OUT_INT32, 7, ops, args,
+             KNPU_ERR_OPERAND_INVALID);
+    memcpy(bad, ops, sizeof(bad));
+    bad[10] = 4;
+    gemm_bad(&c, KNPU_DT_FP32, KNPU_FLAG_PER_CHANNEL, 0x407, bad, args,
+             KNPU_ERR_OPERAND_INVALID);
+
+    /* Zero counts, short leading dimensions. */
+    memcpy(bad, ops, sizeof(bad));
+    bad[6] = 0;
+    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 6);
+    memcpy(bad, ops, sizeof(bad));
+    bad[9] = 3;
+    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 9);
+    memcpy(bad, ops, sizeof(bad));
+    bad[7] = 3;                        /* lda < M with TRANS_A */
+    gemm_bad(&c, KNPU_DT_FP32, KNPU_FLAG_TRANS_A, 7, bad, args,
+             KNPU_ERR_OPERAND_INVALID);
+
+    /* Scale NaN; zero point on FP32, or above 8 bits on INT8. */
+    memcpy(bad, ops, sizeof(bad));
+    bad[10] = 0x7fc00000;
+    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 10);
+    bad[10] = 0xbf800000;               /* INT8 requantization: > 0 */
+    gemm_bad(&c, KNPU_DT_INT8, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
+    memcpy(bad, ops, sizeof(bad));
+    bad[11] = 1;
+    gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
+    bad[11] = 0x100;
+    e = gemm_bad(&c, KNPU_DT_INT8, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 11);
+
+    /* Huge shapes: past the staging limit, and past 2^40 bytes. */
+    memcpy(bad, ops, sizeof(bad));
+    bad[4] = bad[6] = bad[7] = 0x10000;
+    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
+    bad[4] = bad[6] = bad[7] = 0xffffffff;
+    gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
+
+    /* Bias flag with an immediate, bias without the flag. */
+    gemm_bad(&c, KNPU_DT_FP32, KNPU_FLAG_BIAS, 7, ops, args,
+             KNPU_ERR_OPERAND_INVALID);
+    gemm_bad(&c, KNPU_DT_FP32, 0, 0xf, ops, args, KNPU_ERR_OPERAND_INVALID);
+
+    /* Misaligned A: ALIGNMENT at its address. */
+    args[0] = a.va + 2;
+    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, ops, args, KNPU_ERR_ALIGNMENT);
+    g_assert_cmphex(e.addr, ==, a.va + 2);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
+    args[0] = a.va;
+
+    /* B unmapped: read fault on operand 1. */
+    args[1] = 0x7ff00000;
+    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, ops, args, KNPU_ERR_MMU_FAULT);
+    g_assert_cmphex(e.addr, ==, 0x7ff00000);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 1);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_READ);
+    args[1] = b.va;
+
+    /* C read-only: permission fault on operand 2, write. */
+    args[2] = ro.va;
+    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, ops, args, KNPU_ERR_MMU_FAULT);
+    g_assert_cmphex(e.addr, ==, ro.va);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 2);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_WRITE);
+    g_assert_cmpuint(KNPU_ERR_INFO_REASON(e.info), ==, KNPU_MMU_PERMISSION);
+
+    /*
+     * C running off its mapping mid-tensor (32x32 FP32 = 4 KiB from the
+     * middle of the page): faults at the first unmapped byte; the guest
+     * page after the mapped one is never written.
+     */
+    qtest_memset(c.k.qts, half.pa + 4096, SENTINEL, sizeof(after));
+    args[2] = half.va + 2048;
+    memcpy(bad, ops, sizeof(bad));
+    bad[4] = bad[5] = bad[6] = bad[7] = bad[8] = bad[9] = 32;
+    args[0] = a.va;
+    args[1] = b.va;
+    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_MMU_FAULT);
+    g_assert_cmphex(e.addr, ==, half.va + 4096);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_WRITE);
+    g_assert_cmpuint(KNPU_ERR_INFO_REASON(e.info), ==, KNPU_MMU_NOT_PRESENT);
+    qtest_memread(c.k.qts, half.pa + 4096, after, sizeof(after));
+    g_assert_cmphex(after[0], ==, SENTINEL);
+    g_assert_cmphex(after[63], ==, SENTINEL);
+
+    /* The queue works afterwards. */
+    run_good_job(&c.k, c.q, 0x600d);
+    cx_stop(&c);
+}
+
+/*
+ * Two queues run the same GEMM shape on both cores at once: one cached
+ * primitive executed concurrently, each core with its own scratchpad.
+ */
+static void test_gemm_concurrent(void)
+{
+    const uint32_t n = 96, jobs = 2;
+    uint64_t cnt = n * n;
+    g_autofree double *ref = g_new(double, cnt);
+    void *a[2], *b[2];
+    TBuf ta[2], tb[2], tc[2];
+    uint32_t head[2];
+    Cx c;
+    unsigned q, i, j, l;
+
+    cx_start(&c);
+    queue_setup(&c.k, 1, 0);
+    for (q = 0; q < jobs; q++) {
+        uint64_t args[3];
+        Prog p = { .n = 0 };
+        Job job;
+
+        a[q] = rand_tensor(&c, KNPU_DT_FP32, cnt);
+        b[q] = rand_tensor(&c, KNPU_DT_FP32, cnt);
+        ta[q] = cx_input(&c, KNPU_DT_FP32, cnt, a[q]);
+        tb[q] = cx_input(&c, KNPU_DT_FP32, cnt, b[q]);
+        tc[q] = cx_output(&c, KNPU_DT_FP32, cnt);
+        args[0] = ta[q].va;
+        args[1] = tb[q].va;
+        args[2] = tc[q].va;
+        EMIT(&p, KNPU_OP_GEMM, KNPU_DT_FP32, 0, 7, 0, 1, 2, 0, n, n, n, n, n,
+             n, f32_bits(1.0f), 0);
+        load_kernel(&c.k, &job, &p, args, 3, 100 + q);
+        head[q] = qrd(&c.k, q, KNPU_Q_HEAD);
+        submit(&c.k, q, &job.d);
+    }
+    for (q = 0; q < jobs; q++) {
+        g_autofree void *out = NULL;
+
+        expect_done(&c.k, q, (head[q] + 1) % RING_ENTRIES, 100 + q);
+        for (i = 0; i < n; i++) {
+            for (j = 0; j < n; j++) {
+                double acc = 0;
+
+                for (l = 0; l < n; l++) {
+                    acc += elem(KNPU_DT_FP32, a[q], i * n + l) *
+                           elem(KNPU_DT_FP32, b[q], l * n + j);
+                }
+                ref[i * n + j] = acc;
+            }
+        }
+        out = tbuf_read(&c, &tc[q], cnt * 4);
+        check_close(KNPU_DT_FP32, out, ref, cnt, "concurrent gemm");
+        g_free(a[q]);
+        g_free(b[q]);
+    }
+    cx_stop(&c);
+}
+
+/*
+ * Throughput of a 1024³ GEMM (run with -m perf; not part of the default
+ * run): the job's wall time from doorbell to completion, printed.
+ */
+static void perf_gemm(Cx *c, uint32_t dt)
+{
+    const uint32_t n = 1024;
+    uint64_t bytes = (uint64_t)n * n * dt_size(dt);
+    uint64_t out_bytes = (uint64_t)n * n * 4;    /* FP32 or INT32 */
+    const uint64_t va[3] = { 0x100000000ull, 0x140000000ull, 0x180000000ull };
+    uint64_t args[3], off, pa;
+    Prog p = { .n = 0 };
+    unsigned i, rep;
+
+    for (i = 0; i < 3; i++) {
+        uint64_t size = QEMU_ALIGN_UP(i == 2 ? out_bytes : bytes,
+                                      KNPU_LARGE_PAGE_SIZE);
+
+        pa = QEMU_ALIGN_UP(galloc(&c->k, size + KNPU_LARGE_PAGE_SIZE),
+                           KNPU_LARGE_PAGE_SIZE);
+        for (off = 0; off < size; off += KNPU_LARGE_PAGE_SIZE) {
+            map_one(&c->k, va[i] + off, pa + off,
+                    KNPU_PTE_READ | KNPU_PTE_WRITE, true);
+        }
+        args[i] = va[i];
+    }
+    EMIT(&p, KNPU_OP_GEMM, dt, dt == KNPU_DT_INT8 ? KNPU_FLAG_OUT_INT32 : 0,
+         7, 0, 1, 2, 0, n, n, n, n, n, n, 0x3f800000, 0);
+    for (rep = 0; rep < 4; rep++) {
+        int64_t t0 = g_get_monotonic_time();
+        double s;
+
+        cx_run(c, &p, args, 3);
+        s = (g_get_monotonic_time() - t0) / 1e6;
+        g_test_message("gemm %s 1024^3: %.1f ms, %.1f GFLOP/s",
+                       dt == KNPU_DT_INT8 ? "int8" : "fp32", s * 1e3,
+                       2.0 * n * n * n / s / 1e9);
+    }
+}
+
+static void test_gemm_perf(void)
+{
+    Cx c;
+
+    knpu_start(&c.k, " -m 512M");
+    mmu_setup(&c.k);
+    c.q = 0;
+    queue_setup(&c.k, c.q, 0);
+    c.fence = 1;
+    c.rand = g_rand_new();
+    perf_gemm(&c, KNPU_DT_FP32);
+    perf_gemm(&c, KNPU_DT_INT8);
+    cx_stop(&c);
+}
+
+void knpu_add_compute_gemm_tests(void)
+{
+    if (g_test_perf()) {
+        qtest_add_func("/knpu/compute/gemm/perf", test_gemm_perf);
+    }
+    qtest_add_func("/knpu/compute/gemm/fp32", test_gemm_fp32);
+    qtest_add_func("/knpu/compute/gemm/fp16-bf16", test_gemm_half);
+    qtest_add_func("/knpu/compute/gemm/int8", test_gemm_int8);
+    qtest_add_func("/knpu/compute/gemm/errors", test_gemm_errors);
+    qtest_add_func("/knpu/compute/gemm/concurrent", test_gemm_concurrent);
+}
