@@ -272,7 +272,7 @@ class Assembler {
                                     items.size()));
     }
     for (std::size_t i = 0; i < items.size(); ++i) {
-      instruction.operands.push_back(operand(items[i], op.operand_kinds[i]));
+      instruction.operands.push_back(operand(items[i], op.operand_kind(i, instruction.flags)));
     }
   }
 

@@ -77,7 +77,8 @@ std::string format_instruction(const isa::Instruction& instruction, const Argume
   }
   std::vector<std::string> operands;
   for (std::size_t i = 0; i < instruction.operands.size(); ++i) {
-    operands.push_back(format_operand(instruction.operands[i], op.operand_kinds[i], layout));
+    operands.push_back(
+        format_operand(instruction.operands[i], op.operand_kind(i, instruction.flags), layout));
   }
   if (!operands.empty()) {
     text += " " + fmt::format("{}", fmt::join(operands, ", "));

@@ -65,7 +65,8 @@ std::optional<DecodeError> check_flag_values(const OpcodeInfo& op, std::uint32_t
 }
 
 // The dtype-dependent flag rules of GEMM, CONV2D and ACTIVATION (hw-spec 7.3,
-// 7.4): INT8 output allows only the RELU activation, OUT_INT32 only INT8.
+// 7.4): INT8 output allows only the RELU activation, OUT_INT32 only INT8,
+// PER_CHANNEL only INT8 requantization.
 std::optional<DecodeError> check_int8_rules(const OpcodeInfo& op, const Instruction& instruction) {
   constexpr std::uint32_t kRelu = 1;
   const bool int8 = instruction.dtype == DataType::int8;
@@ -78,22 +79,24 @@ std::optional<DecodeError> check_int8_rules(const OpcodeInfo& op, const Instruct
     return error(DecodeErrc::invalid_flag_value,
                  fmt::format("{}: out_int32 needs dtype int8", op.mnemonic));
   }
+  if (field_value(op, instruction.flags, "per_channel") != 0 &&
+      (!int8 || field_value(op, instruction.flags, "out_int32") != 0)) {
+    return error(DecodeErrc::invalid_flag_value,
+                 fmt::format("{}: per_channel needs dtype int8 without out_int32", op.mnemonic));
+  }
   return std::nullopt;
 }
 
 std::optional<DecodeError> check_operands(const OpcodeInfo& op, const Instruction& instruction) {
-  const bool has_bias = field_value(op, instruction.flags, "bias") != 0;
   for (std::size_t i = 0; i < instruction.operands.size(); ++i) {
     const Operand& operand = instruction.operands[i];
-    const OperandKind kind = op.operand_kinds[i];
-    const bool needs_argument =
-        kind == OperandKind::address || (kind == OperandKind::bias && has_bias);
-    if (needs_argument && !operand.is_argument) {
+    const OperandKind kind = op.operand_kind(i, instruction.flags);
+    if (kind == OperandKind::address && !operand.is_argument) {
       return error(
           DecodeErrc::address_not_argument,
           fmt::format("{}: operand {} is an address and must be an argument", op.mnemonic, i));
     }
-    if (kind == OperandKind::bias && !has_bias && (operand.is_argument || operand.word != 0)) {
+    if (kind == OperandKind::bias && (operand.is_argument || operand.word != 0)) {
       return error(
           DecodeErrc::bias_not_zero,
           fmt::format("{}: operand {} must be immediate 0 without the bias flag", op.mnemonic, i));

@@ -13,6 +13,7 @@ constexpr OperandKind A = OperandKind::address;
 constexpr OperandKind V = OperandKind::value;
 constexpr OperandKind F = OperandKind::floating;
 constexpr OperandKind B = OperandKind::bias;
+constexpr OperandKind S = OperandKind::scale;
 
 constexpr std::uint32_t dtypes(std::initializer_list<DataType> list) {
   std::uint32_t mask = 0;
@@ -32,9 +33,9 @@ constexpr std::array<OperandKind, 3> kCopyOperands{A, A, V};
 constexpr std::array<OperandKind, 3> kFillOperands{A, V, V};
 constexpr std::array<OperandKind, 2> kSemaphoreOperands{A, V};
 constexpr std::array<OperandKind, 1> kTimestampOperands{A};
-constexpr std::array<OperandKind, 12> kGemmOperands{A, A, A, B, V, V, V, V, V, V, F, V};
+constexpr std::array<OperandKind, 12> kGemmOperands{A, A, A, B, V, V, V, V, V, V, S, V};
 constexpr std::array<OperandKind, 20> kConvOperands{A, A, B, A, V, V, V, V, V, V,
-                                                    V, V, V, V, V, V, V, V, F, V};
+                                                    V, V, V, V, V, V, V, V, S, V};
 constexpr std::array<OperandKind, 12> kPoolOperands{A, A, V, V, V, V, V, V, V, V, V, V};
 constexpr std::array<OperandKind, 5> kEltwiseOperands{A, A, A, V, V};
 constexpr std::array<OperandKind, 3> kActivationOperands{A, A, V};
@@ -55,15 +56,16 @@ constexpr std::array<std::string_view, 4> kReduceOps{"sum", "mean", "max", "min"
 
 // Flag fields per opcode.
 constexpr std::array<FlagField, 1> kSemSignalFlags{{{"add", 0, 1, {}}}};
-constexpr std::array<FlagField, 5> kGemmFlags{{{"trans_a", 0, 1, {}},
+constexpr std::array<FlagField, 6> kGemmFlags{{{"trans_a", 0, 1, {}},
                                                {"trans_b", 1, 1, {}},
                                                {"bias", 2, 1, {}},
                                                {"act", 4, 4, kFusedActivations},
-                                               {"out_int32", 8, 1, {}}}};
-constexpr std::array<FlagField, 4> kConvFlags{{{"trans_a", 0, 1, {}},
-                                               {"bias", 2, 1, {}},
+                                               {"out_int32", 8, 1, {}},
+                                               {"per_channel", 9, 1, {}}}};
+constexpr std::array<FlagField, 4> kConvFlags{{{"bias", 2, 1, {}},
                                                {"act", 4, 4, kFusedActivations},
-                                               {"out_int32", 8, 1, {}}}};
+                                               {"out_int32", 8, 1, {}},
+                                               {"per_channel", 9, 1, {}}}};
 constexpr std::array<FlagField, 1> kPoolFlags{{{"mode", 0, 2, kPoolModes}}};
 constexpr std::array<FlagField, 1> kEltwiseFlags{{{"op", 0, 4, kEltwiseOps}}};
 constexpr std::array<FlagField, 1> kActivationFlags{{{"act", 0, 4, kActivations}}};
@@ -101,6 +103,22 @@ std::uint32_t OpcodeInfo::defined_flags() const {
     mask |= field.mask();
   }
   return mask;
+}
+
+OperandKind OpcodeInfo::operand_kind(std::size_t index, std::uint32_t flags) const {
+  const auto switched_on = [&](std::string_view field_name) {
+    return std::ranges::any_of(flag_fields, [&](const FlagField& field) {
+      return field.name == field_name && (flags & field.mask()) != 0;
+    });
+  };
+  const OperandKind kind = operand_kinds[index];
+  if (kind == OperandKind::bias && switched_on("bias")) {
+    return OperandKind::address;
+  }
+  if (kind == OperandKind::scale) {
+    return switched_on("per_channel") ? OperandKind::address : OperandKind::floating;
+  }
+  return kind;
 }
 
 std::span<const OpcodeInfo> opcode_table() {

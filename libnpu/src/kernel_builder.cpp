@@ -20,20 +20,25 @@ constexpr std::uint32_t kGemmTransB = 1U << 1;
 constexpr std::uint32_t kGemmBias = 1U << 2;
 constexpr std::uint32_t kGemmActShift = 4;
 constexpr std::uint32_t kGemmOutInt32 = 1U << 8;
+constexpr std::uint32_t kGemmPerChannel = 1U << 9;
 
 std::uint32_t gemm_flags(const GemmOperands& g) {
   return (g.transpose_a ? kGemmTransA : 0U) | (g.transpose_b ? kGemmTransB : 0U) |
          (g.bias ? kGemmBias : 0U) | static_cast<std::uint32_t>(g.activation) << kGemmActShift |
-         (g.int32_output ? kGemmOutInt32 : 0U);
+         (g.int32_output ? kGemmOutInt32 : 0U) | (g.channel_scales ? kGemmPerChannel : 0U);
 }
 
 std::uint32_t conv_flags(const Conv2dOperands& c) {
   return (c.bias ? kGemmBias : 0U) | static_cast<std::uint32_t>(c.activation) << kGemmActShift |
-         (c.int32_output ? kGemmOutInt32 : 0U);
+         (c.int32_output ? kGemmOutInt32 : 0U) | (c.channel_scales ? kGemmPerChannel : 0U);
 }
 
 Operand bias_operand(const std::optional<BufferArg>& bias) {
   return bias ? address(*bias) : Operand::immediate(0);
+}
+
+Operand scale_operand(const std::optional<BufferArg>& channel_scales, const FloatValue& scale) {
+  return channel_scales ? address(*channel_scales) : scale.operand();
 }
 
 }  // namespace
@@ -110,8 +115,8 @@ KernelBuilder& KernelBuilder::gemm(DataType dtype, const GemmOperands& g) {
                dtype,
                gemm_flags(g),
                {address(g.a), address(g.b), address(g.c), bias, g.m.operand(), g.n.operand(),
-                g.k.operand(), g.lda.operand(), g.ldb.operand(), g.ldc.operand(), g.scale.operand(),
-                g.zero_point.operand()}});
+                g.k.operand(), g.lda.operand(), g.ldb.operand(), g.ldc.operand(),
+                scale_operand(g.channel_scales, g.scale), g.zero_point.operand()}});
 }
 
 KernelImage KernelBuilder::build() const {
@@ -120,15 +125,29 @@ KernelImage KernelBuilder::build() const {
 }
 
 KernelBuilder& KernelBuilder::conv2d(DataType dtype, const Conv2dOperands& c) {
-  return emit(
-      {Opcode::conv2d,
-       dtype,
-       conv_flags(c),
-       {address(c.input),       address(c.weight),  bias_operand(c.bias), address(c.output),
-        c.n.operand(),          c.c.operand(),      c.h.operand(),        c.w.operand(),
-        c.k.operand(),          c.r.operand(),      c.s.operand(),        c.stride_h.operand(),
-        c.stride_w.operand(),   c.pad_h.operand(),  c.pad_w.operand(),    c.dilation_h.operand(),
-        c.dilation_w.operand(), c.groups.operand(), c.scale.operand(),    c.zero_point.operand()}});
+  return emit({Opcode::conv2d,
+               dtype,
+               conv_flags(c),
+               {address(c.input),
+                address(c.weight),
+                bias_operand(c.bias),
+                address(c.output),
+                c.n.operand(),
+                c.c.operand(),
+                c.h.operand(),
+                c.w.operand(),
+                c.k.operand(),
+                c.r.operand(),
+                c.s.operand(),
+                c.stride_h.operand(),
+                c.stride_w.operand(),
+                c.pad_h.operand(),
+                c.pad_w.operand(),
+                c.dilation_h.operand(),
+                c.dilation_w.operand(),
+                c.groups.operand(),
+                scale_operand(c.channel_scales, c.scale),
+                c.zero_point.operand()}});
 }
 
 KernelBuilder& KernelBuilder::pool2d(DataType dtype, const Pool2dOperands& p) {

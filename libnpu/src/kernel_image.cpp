@@ -46,7 +46,7 @@ void check_argument_references(const isa::Instruction& instruction, std::size_t 
               byte_offset, op.mnemonic, i, operand.word, layout.size()));
     }
     const ArgumentSlot& slot = layout[operand.word];
-    const SlotKind wanted = slot_kind_for(op.operand_kinds[i]);
+    const SlotKind wanted = slot_kind_for(op.operand_kind(i, instruction.flags));
     if (slot.kind != wanted) {
       throw KernelFormatError(
           KernelErrc::argument_mismatch,

@@ -27,6 +27,7 @@ constexpr std::string_view kCanonical = R"(.kernel everything
     timestamp @c
     gemm.fp32 [trans_a, bias, act=relu] @a, @b, @c, @bias, 16, 16, 16, 16, 16, 16, 1, 0
     gemm.int8 [out_int32] @a, @b, @c, 0, @n, 16, 16, 16, 16, 16, @scale, 0
+    gemm.int8 [bias, per_channel] @a, @b, @c, @bias, 16, 16, 16, 16, 16, 16, @a, 253
     conv2d.bf16 [act=gelu] @a, @b, 0, @c, 1, 3, 32, 32, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0.125, 0
     pool2d.fp16 [mode=avg_pad] @a, @b, 1, 3, 32, 32, 2, 2, 2, 2, 0, 0
     eltwise.int32 [op=min] @a, @b, @c, @n, 1

@@ -42,6 +42,7 @@ Instruction sample(const npu::isa::OpcodeInfo& op) {
         instruction.operands.push_back(Operand::immediate(7));
         break;
       case OperandKind::floating:
+      case OperandKind::scale:
         instruction.operands.push_back(Operand::immediate(std::bit_cast<std::uint32_t>(0.5F)));
         break;
     }
@@ -182,6 +183,8 @@ TEST(Isa, RejectsUndefinedFlags) {
   Instruction conv = sample(npu::isa::info(Opcode::conv2d));
   conv.flags = 1U << 1;  // TRANS_B is GEMM only
   EXPECT_EQ(npu::isa::check(conv)->errc, DecodeErrc::undefined_flags);
+  conv.flags = 1U << 0;  // so is TRANS_A
+  EXPECT_EQ(npu::isa::check(conv)->errc, DecodeErrc::undefined_flags);
 }
 
 TEST(Isa, RejectsFlagValuesWithoutMeaning) {
@@ -237,6 +240,27 @@ TEST(Isa, BiasOperandFollowsTheBiasFlag) {
   EXPECT_EQ(npu::isa::check(gemm)->errc, DecodeErrc::bias_not_zero);
   gemm.operands[3] = Operand::immediate(4);
   EXPECT_EQ(npu::isa::check(gemm)->errc, DecodeErrc::bias_not_zero);
+}
+
+TEST(Isa, ScaleOperandIsAnAddressPerChannel) {
+  constexpr std::uint32_t kPerChannel = 1U << 9;
+  for (Opcode opcode : {Opcode::gemm, Opcode::conv2d}) {
+    Instruction insn = sample(npu::isa::info(opcode));
+    const std::size_t scale = opcode == Opcode::gemm ? 10 : 18;
+    const npu::isa::OpcodeInfo& op = npu::isa::info(opcode);
+    EXPECT_EQ(op.operand_kind(scale, 0), OperandKind::floating);
+    EXPECT_EQ(op.operand_kind(scale, kPerChannel), OperandKind::address);
+    insn.dtype = DataType::int8;
+    insn.flags = kPerChannel;  // the scale operand still a float immediate
+    EXPECT_EQ(npu::isa::check(insn)->errc, DecodeErrc::address_not_argument);
+    insn.operands[scale] = Operand::argument(5);
+    EXPECT_FALSE(npu::isa::check(insn));
+    insn.flags = kPerChannel | 1U << 8;  // not with out_int32
+    EXPECT_EQ(npu::isa::check(insn)->errc, DecodeErrc::invalid_flag_value);
+    insn.flags = kPerChannel;
+    insn.dtype = DataType::fp32;  // INT8 requantization only
+    EXPECT_EQ(npu::isa::check(insn)->errc, DecodeErrc::invalid_flag_value);
+  }
 }
 
 TEST(Isa, ErrorsSayWhere) {

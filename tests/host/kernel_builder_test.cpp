@@ -142,4 +142,46 @@ TEST(KernelBuilder, ComputeEmittersMatchTheAssembler) {
   EXPECT_EQ(npu::disassemble(built), npu::disassemble(assembled));
 }
 
+// Per-channel requantization: the scale operand becomes the scales buffer.
+TEST(KernelBuilder, ChannelScalesSetPerChannel) {
+  npu::KernelBuilder b("int8");
+  auto a = b.arg_buffer("a");
+  auto w = b.arg_buffer("w");
+  auto c = b.arg_buffer("c");
+  auto scales = b.arg_buffer("scales");
+  b.gemm(DataType::int8, {.a = a,
+                          .b = w,
+                          .c = c,
+                          .m = 4,
+                          .n = 8,
+                          .k = 16,
+                          .lda = 16,
+                          .ldb = 8,
+                          .ldc = 8,
+                          .channel_scales = scales,
+                          .zero_point = 3U})
+      .conv2d(DataType::int8, {.input = a,
+                               .weight = w,
+                               .output = c,
+                               .n = 1,
+                               .c = 3,
+                               .h = 8,
+                               .w = 8,
+                               .k = 4,
+                               .r = 3,
+                               .s = 3,
+                               .activation = npu::Activation::relu,
+                               .channel_scales = scales});
+  const npu::KernelImage assembled = npu::assemble(R"(.kernel int8
+.arg buffer a
+.arg buffer w
+.arg buffer c
+.arg buffer scales
+
+    gemm.int8 [per_channel] @a, @w, @c, 0, 4, 8, 16, 16, 8, 8, @scales, 3
+    conv2d.int8 [act=relu, per_channel] @a, @w, 0, @c, 1, 3, 8, 8, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1, @scales, 0
+)");
+  EXPECT_EQ(b.build(), assembled);
+}
+
 }  // namespace

@@ -45,6 +45,7 @@ enum class OperandKind : std::uint8_t {
   value,     // V: an unsigned 32-bit immediate or slot reference
   floating,  // F: a binary32 bit pattern, immediate or slot reference
   bias,      // an address when the opcode's `bias` flag is set, else immediate 0
+  scale,     // S: floating, or an address when the opcode's `per_channel` flag is set
 };
 
 // A named bit field of an opcode's flags word. A field of width 1 without
@@ -76,6 +77,10 @@ struct OpcodeInfo {
     return (dtype_mask >> static_cast<unsigned>(dtype)) & 1U;
   }
   [[nodiscard]] std::uint32_t defined_flags() const;
+  // The kind operand `index` takes under `flags`: a bias operand with the
+  // `bias` flag and a scale operand with `per_channel` are addresses; a scale
+  // operand without it is floating.
+  [[nodiscard]] OperandKind operand_kind(std::size_t index, std::uint32_t flags) const;
 };
 
 // Every opcode of instruction set v1, in opcode order.

@@ -58,13 +58,15 @@ enum class ReduceOp : std::uint8_t { sum, mean, max, min };
 
 struct GemmOperands {
   BufferArg a, b, c;
-  std::optional<BufferArg> bias;
+  std::optional<BufferArg> bias = std::nullopt;
   Value m, n, k;
   Value lda, ldb, ldc;
   bool transpose_a = false;
   bool transpose_b = false;
   Activation activation = Activation::none;
   FloatValue scale = 1.0F;
+  // INT8 requantization per output channel: N FP32 scales instead of `scale`.
+  std::optional<BufferArg> channel_scales = std::nullopt;
   Value zero_point = 0U;
   bool int32_output = false;
 };
@@ -72,7 +74,7 @@ struct GemmOperands {
 // CONV2D (hw-spec 7.4): NCHW input, K x (C/groups) x R x S weights.
 struct Conv2dOperands {
   BufferArg input, weight, output;
-  std::optional<BufferArg> bias;
+  std::optional<BufferArg> bias = std::nullopt;
   Value n, c, h, w;
   Value k, r, s;
   Value stride_h = 1U, stride_w = 1U;
@@ -81,6 +83,8 @@ struct Conv2dOperands {
   Value groups = 1U;
   Activation activation = Activation::none;
   FloatValue scale = 1.0F;
+  // INT8 requantization per output channel: K FP32 scales instead of `scale`.
+  std::optional<BufferArg> channel_scales = std::nullopt;
   Value zero_point = 0U;
   bool int32_output = false;
 };
