@@ -51,6 +51,44 @@ TEST(NpuRunOptions, ScalarAndFillSpecs) {
   EXPECT_THROW(parse_scalar_spec("bytes"), std::invalid_argument);
 }
 
+TEST(NpuRunOptions, InputSpecs) {
+  const npu_run::InputSpec npy = npu_run::parse_input_spec("x=data/x.npy");
+  EXPECT_EQ(npy.name, "x");
+  EXPECT_EQ(npy.path, "data/x.npy");
+  EXPECT_TRUE(npy.npy);
+  EXPECT_EQ(npy.placement, npu::MemoryPlacement::host);
+  const npu_run::InputSpec raw = npu_run::parse_input_spec("w=w@2.bin@device");
+  EXPECT_EQ(raw.path, "w@2.bin");
+  EXPECT_FALSE(raw.npy);
+  EXPECT_EQ(raw.placement, npu::MemoryPlacement::device);
+  for (const char* bad : {"x", "=x.npy", "x=", "x=@device"}) {
+    EXPECT_THROW(npu_run::parse_input_spec(bad), std::invalid_argument) << bad;
+  }
+}
+
+TEST(NpuRunOptions, OutputSpecs) {
+  const npu_run::OutputSpec typed = npu_run::parse_output_spec("y=out/y.npy:fp32:4x64");
+  EXPECT_EQ(typed.name, "y");
+  EXPECT_EQ(typed.path, "out/y.npy");
+  ASSERT_TRUE(typed.header);
+  EXPECT_EQ(typed.header->type, npu_run::NpyType::float32);
+  EXPECT_EQ(typed.header->shape, (std::vector<std::uint64_t>{4, 64}));
+  EXPECT_EQ(typed.size(), 4U * 64 * 4);
+  const npu_run::OutputSpec inherited = npu_run::parse_output_spec("y=y.npy");
+  EXPECT_TRUE(inherited.npy);
+  EXPECT_FALSE(inherited.header);
+  EXPECT_FALSE(inherited.size());
+  EXPECT_EQ(npu_run::parse_output_spec("y=y.bin:1K").size(), 1024U);
+  EXPECT_FALSE(npu_run::parse_output_spec("y=y.bin").size());
+  EXPECT_EQ(npu_run::parse_output_spec("y=y.npy:int8:3").header->shape,
+            std::vector<std::uint64_t>{3});
+  for (const char* bad : {"y", "y=", "y=y.npy:fp32", "y=y.npy:fp64:4", "y=y.npy:fp32:4x0",
+                          "y=y.npy:fp32:4x", "y=y.npy:fp32:x4", "y=y.bin:0", "y=y.bin:1:2",
+                          "y=y.npy:fp32:4294967296x4294967296", "y=:4"}) {
+    EXPECT_ANY_THROW(npu_run::parse_output_spec(bad)) << bad;
+  }
+}
+
 std::string dump(const std::vector<std::byte>& bytes) {
   std::FILE* out = std::tmpfile();
   npu_run::hexdump(out, bytes);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <stdexcept>
@@ -97,6 +98,72 @@ FillSpec parse_fill_spec(std::string_view text) {
     throw std::invalid_argument(fmt::format("'{}': the fill value is one byte", text));
   }
   return {std::move(name), static_cast<std::uint8_t>(byte)};
+}
+
+std::vector<std::uint64_t> parse_shape(std::string_view text) {
+  std::vector<std::uint64_t> shape;
+  for (std::size_t start = 0; start <= text.size();) {
+    const std::size_t end = std::min(text.find('x', start), text.size());
+    const std::uint64_t dimension = parse_number(text.substr(start, end - start));
+    if (dimension == 0) {
+      throw std::invalid_argument(fmt::format("shape '{}': dimensions must be at least 1", text));
+    }
+    shape.push_back(dimension);
+    start = end + 1;
+  }
+  return shape;
+}
+
+InputSpec parse_input_spec(std::string_view text) {
+  auto [name, rest] = split_assignment(text, "NAME=FILE[@host|@device]");
+  InputSpec spec{std::move(name), {}, false, npu::MemoryPlacement::host};
+  const std::size_t at = rest.rfind('@');
+  if (at != std::string_view::npos &&
+      (rest.substr(at) == "@device" || rest.substr(at) == "@host")) {
+    spec.placement =
+        rest.substr(at) == "@device" ? npu::MemoryPlacement::device : npu::MemoryPlacement::host;
+    rest = rest.substr(0, at);
+  }
+  if (rest.empty()) {
+    throw std::invalid_argument(fmt::format("'{}': no file", text));
+  }
+  spec.path = rest;
+  spec.npy = rest.ends_with(".npy");
+  return spec;
+}
+
+OutputSpec parse_output_spec(std::string_view text) {
+  auto [name, rest] = split_assignment(text, "NAME=FILE.npy[:TYPE:SHAPE] or NAME=FILE[:BYTES]");
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0; start <= rest.size();) {
+    const std::size_t end = std::min(rest.find(':', start), rest.size());
+    parts.push_back(rest.substr(start, end - start));
+    start = end + 1;
+  }
+  OutputSpec spec{std::move(name), std::string(parts[0]), parts[0].ends_with(".npy"), {}, {}};
+  if (spec.path.empty()) {
+    throw std::invalid_argument(fmt::format("'{}': no file", text));
+  }
+  if (spec.npy && parts.size() == 3) {
+    spec.header = NpyHeader{parse_npy_type(parts[1]), parse_shape(parts[2]), false};
+    static_cast<void>(spec.header->data_size());  // throws on overflow
+  } else if (!spec.npy && parts.size() == 2) {
+    spec.raw_size = parse_size(parts[1]);
+    if (*spec.raw_size == 0) {
+      throw std::invalid_argument(fmt::format("'{}': a size above 0", text));
+    }
+  } else if (parts.size() != 1) {
+    throw std::invalid_argument(fmt::format(
+        "'{}' is not NAME=FILE.npy[:TYPE:SHAPE] or NAME=FILE[:BYTES] (FILE without ':')", text));
+  }
+  return spec;
+}
+
+std::optional<std::uint64_t> OutputSpec::size() const {
+  if (header) {
+    return header->data_size();
+  }
+  return raw_size;
 }
 
 }  // namespace npu_run

@@ -1,5 +1,6 @@
 // npu-run KERNEL: run a kernel binary once with buffers and scalars from the
-// command line, report the job's status and dump buffers.
+// command line and tensors from files, report the job's status, dump buffers
+// and write outputs to files.
 #pragma once
 
 #include <chrono>
@@ -16,11 +17,14 @@ struct RunOptions {
   std::vector<BufferSpec> buffers;
   std::vector<ScalarSpec> scalars;
   std::vector<FillSpec> fills;
+  std::vector<InputSpec> inputs;
+  std::vector<OutputSpec> outputs;
   std::vector<std::string> dumps;
   std::chrono::milliseconds timeout{30'000};
 };
 
-// Exit status: 0 the job succeeded, 1 it failed, was canceled or timed out.
+// Exit status: 0 the job succeeded (and its outputs are written), 1 it
+// failed, was canceled or timed out (no output is written).
 // Throws for errors before the job runs (bad kernel, arguments, device).
 int run_kernel(const RunOptions& options);
 

@@ -1,0 +1,155 @@
+// npu-bench: the performance of a KNPU device as ratios taken side by side in
+// one run (docs/performance.md): GEMM and conv2d throughput on the device
+// against the same oneDNN primitive natively in this process, and the
+// empty-job round trip against a null ioctl and a two-thread wake-up.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "latency.hpp"
+#include "npu/npu.hpp"
+#include "report.hpp"
+#include "workloads.hpp"
+
+namespace {
+
+using npu::isa::DataType;
+using npu_bench::BenchReport;
+
+constexpr int kExitError = 2;
+
+struct Options {
+  std::size_t device_index = 0;
+  bool host_only = false;
+  bool quick = false;
+  std::uint32_t gemm_size = 1024;
+  std::uint32_t conv_size = 56;  // H = W; 64 -> 64 channels, 3x3
+  unsigned runs = 3;
+  std::size_t samples = 1000;
+  unsigned threads = 0;  // 0: the device's core count
+  bool json = false;
+  std::string json_file;
+};
+
+template <class F>
+double median_seconds(unsigned runs, F&& once) {
+  once();  // warm-up: primitive creation, first touch, caches
+  std::vector<std::chrono::nanoseconds> samples = npu_bench::time_each(runs, once);
+  std::ranges::sort(samples);
+  return std::chrono::duration<double>(samples[samples.size() / 2]).count();
+}
+
+npu_bench::ThroughputResult measure(npu_bench::Workload& workload,
+                                    std::optional<std::string> device_skipped, bool device_present,
+                                    unsigned runs) {
+  npu_bench::ThroughputResult result{workload.name(), workload.flops(), 0, {}, {}, {}};
+  fmt::print(stderr, "npu-bench: {}\n", result.name);
+  result.host_seconds = median_seconds(runs, [&] { workload.run_host(); });
+  if (device_skipped) {
+    result.device_skipped = std::move(device_skipped);
+  } else if (device_present) {
+    result.device_seconds = median_seconds(runs, [&] { workload.run_device(); });
+    result.max_difference = workload.max_difference();
+  }
+  return result;
+}
+
+BenchReport run(const Options& options) {
+  std::optional<npu::Device> device;
+  if (!options.host_only) {
+    device.emplace(npu::Device::open(options.device_index));
+  }
+  BenchReport report;
+  report.host_threads =
+      options.threads != 0 ? options.threads : (device ? device->properties().num_cores : 1);
+  // oneDNN's CPU engine in Debian runs on OpenMP: as many threads as the
+  // device has cores, so the two sides use the same parallelism.
+  omp_set_num_threads(static_cast<int>(report.host_threads));
+  report.device = device ? fmt::format("{} ({} cores)", device->info().pci_address,
+                                       device->properties().num_cores)
+                         : std::string("none (--host-only)");
+  const npu::Device* dev = device ? &*device : nullptr;
+  const auto skipped = [&](npu::isa::Opcode op, DataType dtype) -> std::optional<std::string> {
+    return device ? npu_bench::unsupported(*device, op, dtype) : std::nullopt;
+  };
+
+  // Latency first: after a oneDNN primitive, OpenMP's idle threads spin on
+  // the CPUs for a while and would be measured as wake-up latency.
+  fmt::print(stderr, "npu-bench: latency, {} samples each\n", options.samples);
+  if (device) {
+    report.latency.empty_job = npu_bench::measure_empty_job(*device, options.samples);
+    report.latency.null_ioctl = npu_bench::measure_null_ioctl(*device, options.samples);
+  }
+  report.latency.ping_pong = npu_bench::measure_ping_pong(options.samples);
+
+  const std::uint32_t g = options.gemm_size;
+  for (DataType dtype : {DataType::fp32, DataType::int8}) {
+    const auto workload = npu_bench::make_gemm(dev, {g, g, g, dtype});
+    report.throughput.push_back(measure(*workload, skipped(npu::isa::Opcode::gemm, dtype),
+                                        device.has_value(), options.runs));
+  }
+  const std::uint32_t hw = options.conv_size;
+  const std::uint32_t channels = options.quick ? 8 : 64;
+  const auto conv = npu_bench::make_conv2d(dev, {1, channels, hw, hw, channels, 3, 3, 1, 1});
+  report.throughput.push_back(measure(*conv, skipped(npu::isa::Opcode::conv2d, DataType::fp32),
+                                      device.has_value(), options.runs));
+
+  return report;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Measure a KNPU device against native baselines, as ratios in one run."};
+  app.footer("Exit status: 0 measured; 2 a usage, device or job error.");
+  Options options;
+  app.add_option("-D,--device", options.device_index, "visible device index");
+  app.add_flag("--host-only", options.host_only,
+               "no device: only the native baselines (to run outside the guest)");
+  app.add_flag("--quick", options.quick,
+               "small sizes and few samples: checks that everything runs");
+  app.add_option("--gemm-size", options.gemm_size, "M = N = K of the GEMMs")
+      ->check(CLI::Range(1U, 8192U));
+  app.add_option("--conv-size", options.conv_size, "H = W of the convolution")
+      ->check(CLI::Range(3U, 1024U));
+  app.add_option("--runs", options.runs, "timed runs of each workload (median)")
+      ->check(CLI::Range(1U, 1000U));
+  app.add_option("--samples", options.samples, "latency samples of each kind")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  app.add_option("--threads", options.threads, "host threads [the device's core count]")
+      ->check(CLI::Range(1U, 1024U));
+  app.add_flag("--json", options.json, "print JSON instead of the table");
+  app.add_option("--json-file", options.json_file, "also write the JSON to this file");
+  CLI11_PARSE(app, argc, argv);
+  if (options.quick) {
+    options.gemm_size = std::min(options.gemm_size, 64U);
+    options.conv_size = std::min(options.conv_size, 8U);
+    options.runs = 1;
+    options.samples = std::min<std::size_t>(options.samples, 20);
+  }
+  try {
+    const BenchReport report = run(options);
+    const nlohmann::json json = npu_bench::to_json(report);
+    if (options.json) {
+      fmt::print("{}\n", json.dump(2));
+    } else {
+      npu_bench::print_table(stdout, report);
+    }
+    if (!options.json_file.empty()) {
+      std::ofstream out(options.json_file);
+      out << json.dump(2) << '\n';
+      if (!out) {
+        throw std::runtime_error(options.json_file + ": cannot write");
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "npu-bench: {}\n", e.what());
+    return kExitError;
+  }
+}

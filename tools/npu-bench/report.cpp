@@ -1,0 +1,105 @@
+#include "report.hpp"
+
+#include <fmt/format.h>
+
+namespace npu_bench {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+nlohmann::json to_json(const LatencyStats& stats) {
+  return {{"median_us", stats.median_us}, {"p99_us", stats.p99_us}, {"samples", stats.samples}};
+}
+
+template <class T>
+nlohmann::json optional_json(const std::optional<T>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+std::optional<double> median_ratio(const std::optional<LatencyStats>& a, const LatencyStats& b) {
+  if (!a || b.median_us <= 0) {
+    return std::nullopt;
+  }
+  return a->median_us / b.median_us;
+}
+
+std::string format_optional(const std::optional<double>& value, std::string_view format) {
+  return value ? fmt::format(fmt::runtime(format), *value) : std::string("-");
+}
+
+}  // namespace
+
+std::optional<double> ThroughputResult::device_gflops() const {
+  if (!device_seconds) {
+    return std::nullopt;
+  }
+  return flops / *device_seconds / 1e9;
+}
+
+std::optional<double> ThroughputResult::ratio() const {
+  if (!device_seconds) {
+    return std::nullopt;
+  }
+  return host_seconds / *device_seconds;
+}
+
+nlohmann::json to_json(const BenchReport& report) {
+  nlohmann::json throughput = nlohmann::json::array();
+  for (const ThroughputResult& r : report.throughput) {
+    throughput.push_back({{"name", r.name},
+                          {"flops", r.flops},
+                          {"host_seconds", r.host_seconds},
+                          {"host_gflops", r.host_gflops()},
+                          {"device_seconds", optional_json(r.device_seconds)},
+                          {"device_gflops", optional_json(r.device_gflops())},
+                          {"device_skipped", optional_json(r.device_skipped)},
+                          {"ratio", optional_json(r.ratio())},
+                          {"max_difference", optional_json(r.max_difference)}});
+  }
+  const LatencyResults& l = report.latency;
+  nlohmann::json latency = {
+      {"empty_job", l.empty_job ? to_json(*l.empty_job) : nlohmann::json(nullptr)},
+      {"null_ioctl", l.null_ioctl ? to_json(*l.null_ioctl) : nlohmann::json(nullptr)},
+      {"ping_pong", to_json(l.ping_pong)},
+      {"empty_job_over_ping_pong", optional_json(median_ratio(l.empty_job, l.ping_pong))},
+      {"empty_job_over_null_ioctl", l.null_ioctl
+                                        ? optional_json(median_ratio(l.empty_job, *l.null_ioctl))
+                                        : nlohmann::json(nullptr)},
+  };
+  return {{"schema", kSchemaVersion},
+          {"device", report.device},
+          {"host_threads", report.host_threads},
+          {"throughput", throughput},
+          {"latency", latency}};
+}
+
+void print_table(std::FILE* out, const BenchReport& report) {
+  fmt::print(out, "device: {}; host baseline: oneDNN, {} threads, in this process\n\n",
+             report.device, report.host_threads);
+  fmt::print(out, "{:<36} {:>14} {:>14} {:>8} {:>10}\n", "throughput", "device GFLOP/s",
+             "host GFLOP/s", "ratio", "max |diff|");
+  for (const ThroughputResult& r : report.throughput) {
+    fmt::print(out, "{:<36} {:>14} {:>14.2f} {:>8} {:>10}\n", r.name,
+               format_optional(r.device_gflops(), "{:.2f}"), r.host_gflops(),
+               format_optional(r.ratio(), "{:.2f}"), format_optional(r.max_difference, "{:.2g}"));
+    if (r.device_skipped) {
+      fmt::print(out, "  device: {}\n", *r.device_skipped);
+    }
+  }
+  const LatencyResults& l = report.latency;
+  fmt::print(out, "\n{:<36} {:>14} {:>14}\n", "latency", "median us", "p99 us");
+  const auto row = [&](std::string_view name, const std::optional<LatencyStats>& stats) {
+    fmt::print(out, "{:<36} {:>14} {:>14}\n", name,
+               format_optional(stats ? std::optional(stats->median_us) : std::nullopt, "{:.1f}"),
+               format_optional(stats ? std::optional(stats->p99_us) : std::nullopt, "{:.1f}"));
+  };
+  row("empty job (submit -> fence -> wake)", l.empty_job);
+  row("null ioctl (GET_PARAM)", l.null_ioctl);
+  row("two-thread ping-pong wake-up", l.ping_pong);
+  fmt::print(out, "empty job / ping-pong: {}x; empty job / null ioctl: {}x\n",
+             format_optional(median_ratio(l.empty_job, l.ping_pong), "{:.1f}"),
+             format_optional(l.null_ioctl ? median_ratio(l.empty_job, *l.null_ioctl) : std::nullopt,
+                             "{:.0f}"));
+}
+
+}  // namespace npu_bench

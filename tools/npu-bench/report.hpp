@@ -1,0 +1,45 @@
+// What one npu-bench run measured, printed as a table or as JSON
+// (schema documented in docs/performance.md).
+#pragma once
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "statistics.hpp"
+
+namespace npu_bench {
+
+struct ThroughputResult {
+  std::string name;
+  double flops = 0;
+  double host_seconds = 0;                    // median of the timed runs
+  std::optional<double> device_seconds;       // median, when the device ran it
+  std::optional<std::string> device_skipped;  // why it did not
+  std::optional<double> max_difference;       // |device - host| over the outputs
+
+  [[nodiscard]] double host_gflops() const { return flops / host_seconds / 1e9; }
+  [[nodiscard]] std::optional<double> device_gflops() const;
+  // Device throughput over host throughput.
+  [[nodiscard]] std::optional<double> ratio() const;
+};
+
+struct LatencyResults {
+  std::optional<LatencyStats> empty_job;   // submit -> fence -> wake
+  std::optional<LatencyStats> null_ioctl;  // DRM_IOCTL_KNPU_GET_PARAM
+  LatencyStats ping_pong;                  // two threads, pipes
+};
+
+struct BenchReport {
+  std::string device;  // "0000:01:00.0 (4 cores)", or "none (--host-only)"
+  unsigned host_threads = 0;
+  std::vector<ThroughputResult> throughput;
+  LatencyResults latency;
+};
+
+nlohmann::json to_json(const BenchReport& report);
+void print_table(std::FILE* out, const BenchReport& report);
+
+}  // namespace npu_bench

@@ -1,0 +1,47 @@
+// Latency samples summarised as a person reads them: median and 99th
+// percentile, in microseconds.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+namespace npu_bench {
+
+struct LatencyStats {
+  double median_us = 0;
+  double p99_us = 0;
+  std::size_t samples = 0;
+};
+
+// Nearest-rank percentiles of the samples.
+inline LatencyStats summarize(std::vector<std::chrono::nanoseconds> samples) {
+  LatencyStats stats{0, 0, samples.size()};
+  if (samples.empty()) {
+    return stats;
+  }
+  std::ranges::sort(samples);
+  const auto at = [&](double fraction) {
+    const auto rank = static_cast<std::size_t>(fraction * static_cast<double>(samples.size() - 1));
+    return static_cast<double>(samples[rank].count()) / 1000.0;
+  };
+  stats.median_us = at(0.5);
+  stats.p99_us = at(0.99);
+  return stats;
+}
+
+// Calls `once` `count` times and returns each call's duration.
+template <class F>
+std::vector<std::chrono::nanoseconds> time_each(std::size_t count, F&& once) {
+  std::vector<std::chrono::nanoseconds> samples;
+  samples.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    once();
+    samples.push_back(std::chrono::steady_clock::now() - start);
+  }
+  return samples;
+}
+
+}  // namespace npu_bench
