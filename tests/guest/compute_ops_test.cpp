@@ -98,6 +98,7 @@ struct GemmCase {
   std::uint32_t m, n, k;
   bool trans_a, trans_b, bias;
   Epilogue epilogue;
+  bool per_channel = false;  // INT8: one FP32 scale per output column
 };
 
 class Gemm : public ComputeOp {
@@ -125,31 +126,41 @@ class Gemm : public ComputeOp {
     b.store(bv);
     bias.store(biasv);
     out.store(sentinel);
+    DeviceTensor scales(device(), DataType::fp32, c.n);
+    const std::vector<double> scalesv =
+        random_values(rng_, DataType::fp32, c.n, 1.0 / 512, 1.0 / 64);
+    scales.store(scalesv);
 
     npu::KernelBuilder builder("gemm");
     const auto a_arg = builder.arg_buffer("a");
     const auto b_arg = builder.arg_buffer("b");
     const auto c_arg = builder.arg_buffer("c");
     const auto bias_arg = builder.arg_buffer("bias");
-    builder.gemm(dtype(), {.a = a_arg,
-                           .b = b_arg,
-                           .c = c_arg,
-                           .bias = c.bias ? std::optional(bias_arg) : std::nullopt,
-                           .m = c.m,
-                           .n = c.n,
-                           .k = c.k,
-                           .lda = lda,
-                           .ldb = ldb,
-                           .ldc = ldc,
-                           .transpose_a = c.trans_a,
-                           .transpose_b = c.trans_b,
-                           .activation = c.epilogue.act,
-                           .scale = c.epilogue.scale,
-                           .zero_point = static_cast<std::uint32_t>(c.epilogue.zero_point) & 0xffU,
-                           .int32_output = c.epilogue.int32_output});
-    const npu::JobResult result = run_kernel(
-        device(), builder.build(),
-        {{"a", &a.buffer()}, {"b", &b.buffer()}, {"c", &out.buffer()}, {"bias", &bias.buffer()}});
+    const auto scales_arg = builder.arg_buffer("scales");
+    builder.gemm(dtype(),
+                 {.a = a_arg,
+                  .b = b_arg,
+                  .c = c_arg,
+                  .bias = c.bias ? std::optional(bias_arg) : std::nullopt,
+                  .m = c.m,
+                  .n = c.n,
+                  .k = c.k,
+                  .lda = lda,
+                  .ldb = ldb,
+                  .ldc = ldc,
+                  .transpose_a = c.trans_a,
+                  .transpose_b = c.trans_b,
+                  .activation = c.epilogue.act,
+                  .scale = c.epilogue.scale,
+                  .channel_scales = c.per_channel ? std::optional(scales_arg) : std::nullopt,
+                  .zero_point = static_cast<std::uint32_t>(c.epilogue.zero_point) & 0xffU,
+                  .int32_output = c.epilogue.int32_output});
+    const npu::JobResult result = run_kernel(device(), builder.build(),
+                                             {{"a", &a.buffer()},
+                                              {"b", &b.buffer()},
+                                              {"c", &out.buffer()},
+                                              {"bias", &bias.buffer()},
+                                              {"scales", &scales.buffer()}});
     ASSERT_TRUE(result.ok()) << npu::to_string(result.status) << " "
                              << npu::to_string(result.error);
 
@@ -162,7 +173,11 @@ class Gemm : public ComputeOp {
           const double y = c.trans_b ? bv[j * ldb + l] : bv[l * ldb + j];
           acc += x * y;
         }
-        want[i * ldc + j] = c.epilogue.apply(dtype(), acc, c.bias ? biasv[j] : 0.0);
+        Epilogue e = c.epilogue;
+        if (c.per_channel) {
+          e.scale = static_cast<float>(scalesv[j]);
+        }
+        want[i * ldc + j] = e.apply(dtype(), acc, c.bias ? biasv[j] : 0.0);
         if (out_type != DataType::int8) {
           want[i * ldc + j] = representable(out_type, want[i * ldc + j]);
         }
@@ -204,10 +219,11 @@ TEST_P(Gemm, TransposedWithBiasAndActivation) {
 INSTANTIATE_TEST_SUITE_P(Dtypes, Gemm, testing::ValuesIn(defined_dtypes(Opcode::gemm)),
                          dtype_param_name);
 
-// OUT_INT32: INT8 inputs, the INT32 accumulators plus bias, no requantization.
-class GemmInt32Output : public Gemm {};
+// The INT8-only forms: OUT_INT32 (the accumulators plus bias, no
+// requantization) and PER_CHANNEL requantization.
+class GemmInt8Only : public Gemm {};
 
-TEST_P(GemmInt32Output, AccumulatorsWithoutRequantization) {
+TEST_P(GemmInt8Only, AccumulatorsWithoutRequantization) {
   SKIP_UNLESS_DEVICE_RUNS(Opcode::gemm, dtype());
   check({.m = 12,
          .n = 20,
@@ -218,7 +234,19 @@ TEST_P(GemmInt32Output, AccumulatorsWithoutRequantization) {
          .epilogue = {.int32_output = true}});
 }
 
-INSTANTIATE_TEST_SUITE_P(Int8, GemmInt32Output, testing::Values(DataType::int8), dtype_param_name);
+TEST_P(GemmInt8Only, PerChannelRequantization) {
+  SKIP_UNLESS_DEVICE_RUNS(Opcode::gemm, dtype());
+  check({.m = 10,
+         .n = 24,
+         .k = 48,
+         .trans_a = false,
+         .trans_b = true,
+         .bias = true,
+         .epilogue = {.act = Activation::relu, .zero_point = -4},
+         .per_channel = true});
+}
+
+INSTANTIATE_TEST_SUITE_P(Int8, GemmInt8Only, testing::Values(DataType::int8), dtype_param_name);
 
 // --- CONV2D --------------------------------------------------------------------
 
