@@ -253,8 +253,9 @@ int knpu_hwq_program_locked(struct knpu_hw_queue *hwq)
 /* Reverses hwq->jobs[from, to). */
 static void knpu_hwq_reverse_jobs(struct knpu_hw_queue *hwq, u32 from, u32 to)
 {
-	while (from + 1 < to)
-		swap(hwq->jobs[from++], hwq->jobs[--to]);
+	/* swap() is a macro that evaluates its arguments more than once. */
+	for (; from + 1 < to; from++, to--)
+		swap(hwq->jobs[from], hwq->jobs[to - 1]);
 }
 
 /**

@@ -659,10 +659,13 @@ static void knpu_test_ring_credits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, READ_ONCE(*knpu_test_qreg(t, hwq->id, KNPU_Q_TAIL)),
 			KNPU_RING_SIZE - 1);
 
-	/* Completing 20 makes room for the last 17, the tail wraps. */
+	/*
+	 * Completing 20 makes room for the last 17, the tail wraps: slot 0
+	 * holds job KNPU_RING_SIZE + 1 (seqnos start at 1, slot 255 has job 256).
+	 */
 	knpu_test_complete(t, hwq, 20);
 	knpu_test_wait_tail(test, hwq, (KNPU_RING_SIZE - 1 + 17) % KNPU_RING_SIZE);
-	KUNIT_EXPECT_EQ(test, le64_to_cpu(hwq->ring[0].fence_value), (u64)KNPU_RING_SIZE);
+	KUNIT_EXPECT_EQ(test, le64_to_cpu(hwq->ring[0].fence_value), (u64)KNPU_RING_SIZE + 1);
 
 	knpu_test_complete(t, hwq, jobs);
 	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, jobs, &w, 1000), 0);
