@@ -17,11 +17,15 @@
 #include <drm/drm_managed.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_debugfs.h"
 #include "knpu_drv.h"
+#include "knpu_fdinfo.h"
 #include "knpu_gem.h"
 #include "knpu_hw.h"
+#include "knpu_hwmon.h"
 #include "knpu_job.h"
 #include "knpu_mmu.h"
+#include "knpu_sysfs.h"
 
 unsigned int knpu_job_timeout_ms = 10000;
 module_param_named(job_timeout_ms, knpu_job_timeout_ms, uint, 0444);
@@ -134,17 +138,6 @@ static void knpu_postclose(struct drm_device *dev, struct drm_file *file)
 	kfree(fpriv);
 }
 
-static void knpu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
-{
-	struct knpu_file_priv *fpriv = file->driver_priv;
-
-	/* Queues run concurrently, one per compute core. */
-	drm_printf(p, "drm-engine-npu:\t%llu ns\n",
-		   (u64)atomic64_read(&fpriv->ctx->busy_ns));
-	drm_printf(p, "drm-engine-capacity-npu:\t%u\n", fpriv->kdev->info.num_cores);
-	drm_show_memory_stats(p, file);
-}
-
 static const struct drm_ioctl_desc knpu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(KNPU_GET_PARAM, knpu_get_param_ioctl, 0),
 	DRM_IOCTL_DEF_DRV(KNPU_BO_CREATE, knpu_bo_create_ioctl, 0),
@@ -250,13 +243,21 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	knpu_hw_enable(kdev);
 
+	ret = knpu_hwmon_init(kdev);
+	if (ret)
+		goto err_reset;
+
+	knpu_debugfs_init(kdev);
+
 	ret = drm_dev_register(&kdev->drm, 0);
-	if (ret) {
-		knpu_hw_reset(kdev);
-		return ret;
-	}
+	if (ret)
+		goto err_reset;
 
 	return 0;
+
+err_reset:
+	knpu_hw_reset(kdev);
+	return ret;
 }
 
 static void knpu_remove(struct pci_dev *pdev)
@@ -282,6 +283,7 @@ static struct pci_driver knpu_pci_driver = {
 	.id_table = knpu_pci_ids,
 	.probe = knpu_probe,
 	.remove = knpu_remove,
+	.dev_groups = knpu_sysfs_groups,
 };
 module_pci_driver(knpu_pci_driver);
 

@@ -6,6 +6,7 @@
 #ifndef __KNPU_DRV_H__
 #define __KNPU_DRV_H__
 
+#include <linux/atomic.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
@@ -62,6 +63,7 @@ struct knpu_hw_info {
  * @asid_xa: the device address spaces in use, ASID -> &struct knpu_context
  * @fences_cpu: the completion fence slots of all hardware queues
  * @fences_dma: their bus address
+ * @reset_count: device resets done by recovery since probe, for sysfs
  */
 struct knpu_device {
 	struct drm_device drm;
@@ -76,6 +78,8 @@ struct knpu_device {
 
 	__le64 *fences_cpu;
 	dma_addr_t fences_dma;
+
+	atomic_t reset_count;
 };
 
 /**

@@ -10,6 +10,7 @@
 
 #include "knpu_hw.h"
 #include "knpu_job.h"
+#include "knpu_trace.h"
 
 #define KNPU_READY_TIMEOUT_US	100000
 #define KNPU_EVENT_MASK		(KNPU_EVENT_UNCORRECTABLE | KNPU_EVENT_CORRECTABLE | \
@@ -53,6 +54,7 @@ int knpu_hw_reset(struct knpu_device *kdev)
 	knpu_wr(kdev, KNPU_REG_EVENT_STATUS, KNPU_EVENT_RESET_DONE);
 	if (ret)
 		drm_err(&kdev->drm, "device did not complete a soft reset\n");
+	trace_knpu_device_reset(kdev->drm.dev, ret);
 
 	return ret;
 }

@@ -42,10 +42,12 @@
 #include <drm/drm_utils.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_fdinfo.h"
 #include "knpu_gem.h"
 #include "knpu_hw.h"
 #include "knpu_job.h"
 #include "knpu_mmu.h"
+#include "knpu_trace.h"
 
 #define KNPU_SUBMIT_FLAGS	(KNPU_SUBMIT_FENCE_FD_IN | KNPU_SUBMIT_FENCE_FD_OUT)
 
@@ -63,7 +65,6 @@
  * @args_va: device VA of the argument table
  * @program_size: program size in bytes
  * @args_size: argument table size in bytes
- * @start_ns: when it was handed to the device
  */
 struct knpu_job {
 	struct drm_sched_job base;
@@ -77,7 +78,6 @@ struct knpu_job {
 	u64 args_va;
 	u32 program_size;
 	u32 args_size;
-	u64 start_ns;
 };
 
 static inline struct knpu_job *to_knpu_job(struct drm_sched_job *sched_job)
@@ -154,7 +154,7 @@ static void knpu_queue_ban_locked(struct knpu_queue *queue, u64 seqno,
 }
 
 /* Removes the job at the ring head and signals its hardware fence. */
-static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 now)
+static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error)
 {
 	struct knpu_job *job = hwq->jobs[hwq->head];
 	struct knpu_queue *queue = job->queue;
@@ -163,14 +163,9 @@ static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 n
 
 	hwq->jobs[hwq->head] = NULL;
 	hwq->head = (hwq->head + 1) % KNPU_RING_SIZE;
-
-	if (!error) {
-		u64 start = max(job->start_ns, hwq->last_done_ns);
-
-		if (now > start)
-			atomic64_add(now - start, &queue->ctx->busy_ns);
-		hwq->last_done_ns = now;
-	}
+	knpu_busy_job_retired_locked(hwq);
+	trace_knpu_job_complete(hwq->kdev->drm.dev, hwq->id, queue->ctx->asid,
+				job->seqno, error);
 	queue->completed_seqno = job->seqno;
 
 	if (error)
@@ -182,12 +177,11 @@ static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 n
 static void knpu_hwq_retire_locked(struct knpu_hw_queue *hwq)
 {
 	u64 done = le64_to_cpu(READ_ONCE(*hwq->fence_cpu));
-	u64 now = ktime_get_ns();
 
 	lockdep_assert_held(&hwq->lock);
 
 	while (hwq->head != hwq->tail && hwq->jobs[hwq->head]->seqno <= done)
-		knpu_hwq_complete_locked(hwq, 0, now);
+		knpu_hwq_complete_locked(hwq, 0);
 }
 
 /*
@@ -196,13 +190,12 @@ static void knpu_hwq_retire_locked(struct knpu_hw_queue *hwq)
  */
 static void knpu_hwq_cancel_locked(struct knpu_hw_queue *hwq, int first_error)
 {
-	u64 now = ktime_get_ns();
 	int error = first_error;
 
 	lockdep_assert_held(&hwq->lock);
 
 	while (hwq->head != hwq->tail) {
-		knpu_hwq_complete_locked(hwq, error, now);
+		knpu_hwq_complete_locked(hwq, error);
 		if (error != -ENODEV)
 			error = -ECANCELED;
 	}
@@ -234,7 +227,6 @@ static int knpu_hwq_program_locked(struct knpu_hw_queue *hwq)
 	WRITE_ONCE(*hwq->fence_cpu, 0);
 	hwq->head = 0;
 	hwq->tail = 0;
-	hwq->last_done_ns = 0;
 
 	knpu_hwq_wr(hwq, KNPU_Q_RING_BASE_LO, lower_32_bits(hwq->ring_dma));
 	knpu_hwq_wr(hwq, KNPU_Q_RING_BASE_HI, upper_32_bits(hwq->ring_dma));
@@ -310,6 +302,7 @@ VISIBLE_IF_KUNIT irqreturn_t knpu_hwq_irq_thread(int irq, void *arg)
 	knpu_hwq_reset_locked(hwq);
 	if (hwq->head != hwq->tail) {
 		seqno = hwq->jobs[hwq->head]->seqno;
+		trace_knpu_job_fault(kdev->drm.dev, hwq->id, seqno, error, info, addr, pc);
 		knpu_queue_ban_locked(queue, seqno, error, addr);
 		knpu_hwq_cancel_locked(hwq, -EIO);
 	} else {
@@ -434,7 +427,8 @@ static struct dma_fence *knpu_job_run(struct drm_sched_job *sched_job)
 	dma_fence_init(job->hw_fence, &knpu_fence_ops, &hwq->fence_lock,
 		       queue->fence_context, job->seqno);
 	job->hw_fence_armed = true;
-	job->start_ns = ktime_get_ns();
+	knpu_busy_job_queued_locked(hwq, queue->ctx);
+	trace_knpu_job_run(kdev->drm.dev, hwq->id, queue->ctx->asid, job->seqno);
 	hwq->jobs[hwq->tail] = job;
 	hwq->tail = (hwq->tail + 1) % KNPU_RING_SIZE;
 
@@ -1072,6 +1066,7 @@ static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
 				   knpu_bo_device_writes(job->bos[i]) ?
 				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
 
+	trace_knpu_job_submit(queue->kdev->drm.dev, queue->id, queue->ctx->asid, seqno);
 	/* The job may complete and be freed as soon as it is pushed. */
 	drm_sched_entity_push_job(&job->base);
 	/* Publishes the seqno after its fence, for knpu_wait_ioctl(). */
