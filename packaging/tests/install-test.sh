@@ -65,7 +65,9 @@ done
 export PKG_CONFIG_PATH=$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$destdir
 if flags=$(pkg-config --cflags --libs npu); then
 	# shellcheck disable=SC2086 # word splitting of the flags is intended
-	if g++ -o "$work/consumer-pc" "$KNPU_ROOT/packaging/tests/consumer/consumer.cpp" $flags &&
+	# The .pc carries no language standard (C consumers use it too): the C++
+	# consumer asks for the C++20 that libnpu's headers need itself.
+	if g++ -std=c++20 -o "$work/consumer-pc" "$KNPU_ROOT/packaging/tests/consumer/consumer.cpp" $flags &&
 		LD_LIBRARY_PATH=$libdir "$work/consumer-pc"; then
 		echo "ok: pkg-config consumer built and ran ($flags)"
 	else
