@@ -114,7 +114,7 @@ static void knpu_test_wait_contexts_released(struct kunit *test, struct knpu_job
 
 	for (i = 0; i < 100 && !xa_empty(&t->kdev->asid_xa); i++) {
 		flush_workqueue(knpu_cleanup_wq);
-		msleep(10);
+		usleep_range(10000, 20000);
 	}
 	KUNIT_EXPECT_TRUE(test, xa_empty(&t->kdev->asid_xa));
 }
