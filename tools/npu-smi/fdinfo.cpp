@@ -49,6 +49,17 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
+// drm-usage-stats.rst: drm-<total|shared|resident|purgeable|active>-<region>.
+bool is_memory_key(std::string_view key) {
+  for (const std::string_view kind : {"drm-total-", "drm-shared-", "drm-resident-",
+                                      "drm-purgeable-", "drm-active-"}) {
+    if (key.starts_with(kind)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::uint64_t ClientUsage::memory_bytes() const {
@@ -100,7 +111,7 @@ std::optional<ClientUsage> parse_fdinfo(std::string_view text) {
       client.busy_ns = parse_with_unit(value, "ns").value_or(0);
     } else if (key == "drm-engine-capacity-npu") {
       client.capacity = parse_u64(value).value_or(1);
-    } else if (key.starts_with("drm-") && key.find("memory") != std::string_view::npos) {
+    } else if (is_memory_key(key)) {
       if (const auto bytes = parse_drm_size(value)) {
         client.memory[std::string(key.substr(4))] = *bytes;
       }
