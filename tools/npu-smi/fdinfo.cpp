@@ -51,8 +51,8 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
 
 // drm-usage-stats.rst: drm-<total|shared|resident|purgeable|active>-<region>.
 bool is_memory_key(std::string_view key) {
-  for (const std::string_view kind : {"drm-total-", "drm-shared-", "drm-resident-",
-                                      "drm-purgeable-", "drm-active-"}) {
+  for (const std::string_view kind :
+       {"drm-total-", "drm-shared-", "drm-resident-", "drm-purgeable-", "drm-active-"}) {
     if (key.starts_with(kind)) {
       return true;
     }
