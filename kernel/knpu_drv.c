@@ -17,15 +17,19 @@
 #include <drm/drm_managed.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_debugfs.h"
 #include "knpu_devmem.h"
 #include "knpu_drv.h"
+#include "knpu_fdinfo.h"
 #include "knpu_gem.h"
 #include "knpu_hw.h"
+#include "knpu_hwmon.h"
 #include "knpu_hwq.h"
 #include "knpu_job.h"
 #include "knpu_mmu.h"
 #include "knpu_queue.h"
 #include "knpu_reset.h"
+#include "knpu_sysfs.h"
 
 unsigned int knpu_job_timeout_ms = 10000;
 module_param_named(job_timeout_ms, knpu_job_timeout_ms, uint, 0444);
@@ -142,17 +146,6 @@ static void knpu_postclose(struct drm_device *dev, struct drm_file *file)
 	/* Buffers still alive (held by jobs or exported) keep the context. */
 	knpu_context_put(fpriv->ctx);
 	kfree(fpriv);
-}
-
-static void knpu_show_fdinfo(struct drm_printer *p, struct drm_file *file)
-{
-	struct knpu_file_priv *fpriv = file->driver_priv;
-
-	/* Queues run concurrently, one per compute core. */
-	drm_printf(p, "drm-engine-npu:\t%llu ns\n",
-		   (u64)atomic64_read(&fpriv->ctx->busy_ns));
-	drm_printf(p, "drm-engine-capacity-npu:\t%u\n", fpriv->kdev->info.num_cores);
-	knpu_gem_show_memory_stats(p, file);
 }
 
 typedef int (*knpu_ioctl_t)(struct drm_device *dev, void *data, struct drm_file *file);
@@ -346,13 +339,21 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	/* What slot_reset() restores after a PCI error. */
 	pci_save_state(pdev);
 
+	ret = knpu_hwmon_init(kdev);
+	if (ret)
+		goto err_reset;
+
+	knpu_debugfs_init(kdev);
+
 	ret = drm_dev_register(&kdev->drm, 0);
-	if (ret) {
-		knpu_hw_reset(kdev);
-		return ret;
-	}
+	if (ret)
+		goto err_reset;
 
 	return 0;
+
+err_reset:
+	knpu_hw_reset(kdev);
+	return ret;
 }
 
 static void knpu_remove(struct pci_dev *pdev)
@@ -379,6 +380,7 @@ static struct pci_driver knpu_pci_driver = {
 	.probe = knpu_probe,
 	.remove = knpu_remove,
 	.err_handler = &knpu_pci_err_handlers,
+	.dev_groups = knpu_sysfs_groups,
 };
 
 static int __init knpu_init(void)

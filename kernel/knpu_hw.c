@@ -12,6 +12,7 @@
 #include "knpu_hwq.h"
 #include "knpu_mmu.h"
 #include "knpu_reset.h"
+#include "knpu_trace.h"
 
 #define KNPU_READY_TIMEOUT_US	100000
 #define KNPU_EVENT_MASK		(KNPU_EVENT_UNCORRECTABLE | KNPU_EVENT_CORRECTABLE | \
@@ -55,6 +56,7 @@ int knpu_hw_reset(struct knpu_device *kdev)
 	knpu_wr(kdev, KNPU_REG_EVENT_STATUS, KNPU_EVENT_RESET_DONE);
 	if (ret)
 		drm_err(&kdev->drm, "device did not complete a soft reset\n");
+	trace_knpu_device_reset(kdev->drm.dev, ret);
 
 	return ret;
 }

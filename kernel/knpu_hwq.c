@@ -40,12 +40,14 @@
 #include <drm/drm_managed.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_fdinfo.h"
 #include "knpu_hw.h"
 #include "knpu_hwq.h"
 #include "knpu_job.h"
 #include "knpu_mmu.h"
 #include "knpu_queue.h"
 #include "knpu_reset.h"
+#include "knpu_trace.h"
 
 static const char *knpu_fence_get_driver_name(struct dma_fence *fence)
 {
@@ -121,7 +123,8 @@ void knpu_hwq_push_locked(struct knpu_hw_queue *hwq, struct knpu_job *job)
 	dma_fence_init(job->hw_fence, &knpu_fence_ops, &hwq->fence_lock,
 		       job->queue->fence_context, job->seqno);
 	job->hw_fence_armed = true;
-	job->start_ns = ktime_get_ns();
+	knpu_busy_job_queued_locked(hwq, job->queue->ctx);
+	trace_knpu_job_run(hwq->kdev->drm.dev, hwq->id, job->queue->ctx->asid, job->seqno);
 	knpu_hwq_write_desc_locked(hwq, hwq->tail, job);
 	hwq->tail = (hwq->tail + 1) % KNPU_RING_SIZE;
 	if (was_idle)
@@ -130,7 +133,7 @@ void knpu_hwq_push_locked(struct knpu_hw_queue *hwq, struct knpu_job *job)
 }
 
 /* Removes the job at the ring head and signals its hardware fence. */
-static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 now)
+static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error)
 {
 	struct knpu_job *job = hwq->jobs[hwq->head];
 	struct knpu_queue *queue = job->queue;
@@ -139,14 +142,9 @@ static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 n
 
 	hwq->jobs[hwq->head] = NULL;
 	hwq->head = (hwq->head + 1) % KNPU_RING_SIZE;
-
-	if (!error) {
-		u64 start = max(job->start_ns, hwq->last_done_ns);
-
-		if (now > start)
-			atomic64_add(now - start, &queue->ctx->busy_ns);
-		hwq->last_done_ns = now;
-	}
+	knpu_busy_job_retired_locked(hwq);
+	trace_knpu_job_complete(hwq->kdev->drm.dev, hwq->id, queue->ctx->asid,
+				job->seqno, error);
 	queue->completed_seqno = job->seqno;
 
 	if (error)
@@ -161,13 +159,12 @@ static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error, u64 n
 void knpu_hwq_retire_locked(struct knpu_hw_queue *hwq)
 {
 	u64 done = le64_to_cpu(READ_ONCE(*hwq->fence_cpu));
-	u64 now = ktime_get_ns();
 	u32 head = hwq->head;
 
 	lockdep_assert_held(&hwq->lock);
 
 	while (hwq->head != hwq->tail && hwq->jobs[hwq->head]->seqno <= done)
-		knpu_hwq_complete_locked(hwq, 0, now);
+		knpu_hwq_complete_locked(hwq, 0);
 	if (hwq->head != head)
 		knpu_hwq_head_moved_locked(hwq);
 }
@@ -180,13 +177,12 @@ void knpu_hwq_retire_locked(struct knpu_hw_queue *hwq)
  */
 void knpu_hwq_cancel_locked(struct knpu_hw_queue *hwq, int first_error)
 {
-	u64 now = ktime_get_ns();
 	int error = first_error;
 
 	lockdep_assert_held(&hwq->lock);
 
 	while (hwq->head != hwq->tail) {
-		knpu_hwq_complete_locked(hwq, error, now);
+		knpu_hwq_complete_locked(hwq, error);
 		if (error != -ENODEV)
 			error = -ECANCELED;
 	}
@@ -227,7 +223,6 @@ int knpu_hwq_program_locked(struct knpu_hw_queue *hwq)
 	WRITE_ONCE(*hwq->fence_cpu, 0);
 	hwq->head = 0;
 	hwq->tail = 0;
-	hwq->last_done_ns = 0;
 
 	knpu_hwq_wr(hwq, KNPU_Q_RING_BASE_LO, lower_32_bits(hwq->ring_dma));
 	knpu_hwq_wr(hwq, KNPU_Q_RING_BASE_HI, upper_32_bits(hwq->ring_dma));
@@ -291,10 +286,8 @@ void knpu_hwq_replay_locked(struct knpu_hw_queue *hwq)
 	/* A queue runs one job at a time: only the oldest was interrupted. */
 	if (count)
 		hwq->jobs[0]->replays++;
-	for (i = 0; i < count; i++) {
-		hwq->jobs[i]->start_ns = ktime_get_ns();
+	for (i = 0; i < count; i++)
 		knpu_hwq_write_desc_locked(hwq, i, hwq->jobs[i]);
-	}
 	hwq->tail = count;
 	knpu_hwq_head_moved_locked(hwq);
 	if (count)
@@ -366,6 +359,7 @@ VISIBLE_IF_KUNIT irqreturn_t knpu_hwq_irq_thread(int irq, void *arg)
 	knpu_hwq_reset_locked(hwq);
 	if (hwq->head != hwq->tail) {
 		seqno = hwq->jobs[hwq->head]->seqno;
+		trace_knpu_job_fault(kdev->drm.dev, hwq->id, seqno, error, info, addr, pc);
 		knpu_queue_ban_locked(queue, seqno, error, addr);
 		knpu_hwq_cancel_locked(hwq, -EIO);
 	} else {

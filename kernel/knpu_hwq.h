@@ -95,7 +95,9 @@ static inline void knpu_desc_kernel(struct knpu_hw_desc *desc, u64 program_va,
  * @jobs: the job in each ring slot between @head and @tail
  * @queue: the driver queue bound to this hardware queue, or NULL; also
  *	protected by &knpu_device.hwq_lock
- * @last_done_ns: when the previous job completed, for busy-time accounting
+ * @busy_ctx: the context whose jobs are in the ring, NULL while it is empty;
+ *	for fdinfo, see knpu_fdinfo.c
+ * @busy_since_ns: when the ring last became non-empty
  * @head_since: jiffies when the job at @head became the oldest one
  * @watchdog: fires when the job at @head made no progress for the timeout
  * @sched: the scheduler of the jobs of the queues bound to it; owned by the
@@ -119,7 +121,8 @@ struct knpu_hw_queue {
 	u32 tail;
 	struct knpu_job *jobs[KNPU_RING_SIZE];
 	struct knpu_queue *queue;
-	u64 last_done_ns;
+	struct knpu_context *busy_ctx;
+	u64 busy_since_ns;
 	unsigned long head_since;
 	struct delayed_work watchdog;
 	struct drm_gpu_scheduler sched;

@@ -30,7 +30,6 @@ struct knpu_queue;
  * @args_va: device VA of the argument table
  * @program_size: program size in bytes
  * @args_size: argument table size in bytes
- * @start_ns: when it was handed to the device
  * @replays: times a device reset interrupted it (it was the oldest in the
  *	ring) and it was run again
  * @put_work: drops what the job holds, away from the fence-signalling path
@@ -47,7 +46,6 @@ struct knpu_job {
 	u64 args_va;
 	u32 program_size;
 	u32 args_size;
-	u64 start_ns;
 	u32 replays;
 	struct work_struct put_work;
 };

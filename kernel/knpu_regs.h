@@ -88,6 +88,16 @@
 #define KNPU_REG_TEMP			0x400
 #define KNPU_REG_POWER			0x404
 #define KNPU_REG_CLOCK			0x408
+#define KNPU_REG_ERR_CORRECTABLE	0x40c
+#define KNPU_REG_ERR_UNCORRECTABLE	0x410
+#define KNPU_REG_JOBS_COMPLETED_LO	0x418
+#define KNPU_REG_BYTES_MOVED_LO		0x420
+#define KNPU_REG_CORE_BUSY_LO(c)	(0x480 + 8 * (c))
+#define KNPU_MAX_CORES			16
+/* Thermal behaviour (hw-spec 3.4): fixed by the device, not registers. */
+#define KNPU_CLOCK_NOMINAL_MHZ		1000
+#define KNPU_TEMP_THROTTLE_MC		95000
+#define KNPU_TEMP_RECOVER_MC		90000
 
 /* 3.5 Queue registers */
 #define KNPU_REG_Q_BASE(q)		(0x1000 + 0x100 * (q))

@@ -22,7 +22,9 @@
 #include "knpu_gem.h"
 #include "knpu_hwq.h"
 #include "knpu_job.h"
+#include "knpu_mmu.h"
 #include "knpu_queue.h"
+#include "knpu_trace.h"
 
 #define KNPU_SUBMIT_FLAGS	(KNPU_SUBMIT_FENCE_FD_IN | KNPU_SUBMIT_FENCE_FD_OUT)
 
@@ -299,6 +301,7 @@ static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
 				   knpu_bo_device_writes(job->bos[i]) ?
 				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
 
+	trace_knpu_job_submit(queue->kdev->drm.dev, queue->id, queue->ctx->asid, seqno);
 	/* The job may complete and be freed as soon as it is pushed. */
 	drm_sched_entity_push_job(&job->base);
 	/* Publishes the seqno after its fence, for knpu_wait_ioctl(). */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Guest side of `make run-demo`: the devices as the system sees them, then
-# `npu-run validate` (argument 1: the tool's path).
+# `npu-run validate` watched by npu-smi (arguments: the tools' paths).
 set -uo pipefail
 npu_run=${1:-}
+npu_smi=${2:-}
 
 hr() { printf '\n== %s\n' "$*"; }
 hr "kernel"
@@ -42,10 +43,25 @@ else
 	echo "knpu.ko is not loaded"
 fi
 
+hr "npu-smi"
+if [ -n "$npu_smi" ] && [ -x "$npu_smi" ]; then
+	"$npu_smi"
+else
+	echo "npu-smi not found at '${npu_smi}': build it with 'make userspace'"
+fi
+
 hr "npu-run validate"
 if [ -n "$npu_run" ] && [ -x "$npu_run" ]; then
-	"$npu_run" validate
+	"$npu_run" validate --samples 200 >/tmp/validate.log 2>&1 &
+	validate=$!
+	if [ -x "$npu_smi" ]; then
+		echo "npu-smi while it runs:"
+		"$npu_smi" --query=index,temperature_c,power_w,clock_mhz,utilization_percent,jobs_completed \
+			-l 0.5 -c 4
+	fi
+	wait "$validate"
 	rc=$?
+	cat /tmp/validate.log
 	echo
 	echo "npu-run validate: exit status $rc"
 	exit $rc

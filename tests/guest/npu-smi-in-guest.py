@@ -1,0 +1,355 @@
+#!/usr/bin/python3
+"""Runs inside the guest (see npu-smi-test.sh) with two NPUs.
+
+Every npu-smi output format is parsed back and checked against the device's
+own values in sysfs and hwmon; load, QMP fault injection and doctor
+scenarios move those values. Prints "ok - NAME" or "not ok - NAME"; exits 0
+only if every check passed.
+"""
+
+import csv
+import io
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+BUILD = pathlib.Path(sys.argv[1])
+NPU_SMI = str(BUILD / "tools" / "npu-smi")
+RESULTS = pathlib.Path(os.environ["KNPU_RESULTS"])
+QMP = os.environ["KNPU_QMP"]
+LOG = open(RESULTS / "npu-smi.log", "w", buffering=1)
+PCI = pathlib.Path("/sys/bus/pci/devices")
+failed = []
+passed = 0
+
+
+def check(name, condition, detail=""):
+    global passed
+    if condition:
+        passed += 1
+        print(f"ok - {name}", flush=True)
+    else:
+        failed.append(name)
+        print(f"not ok - {name} {detail}".rstrip(), flush=True)
+    LOG.write(f"{'ok' if condition else 'FAIL'} {name} {detail}\n")
+
+
+def run(*args, user=None, timeout=120):
+    cmd = list(args)
+    if user is not None:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    LOG.write(f"$ {' '.join(cmd)}\n-> {p.returncode}\n{p.stdout}{p.stderr}\n")
+    return p
+
+
+def smi(*args, **kw):
+    return run(NPU_SMI, *args, **kw)
+
+
+def qmp(*args):
+    return run(QMP, *args).returncode == 0
+
+
+def attr(address, name):
+    return (PCI / address / name).read_text().strip()
+
+
+def hwmon(address, name):
+    (d,) = (PCI / address / "hwmon").iterdir()
+    return int((d / name).read_text())
+
+
+def query_json(fields, *extra):
+    p = smi(f"--query={fields}", "--format=json", *extra)
+    return json.loads(p.stdout)["devices"] if p.returncode == 0 else None
+
+
+def wait_for(predicate, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.5)
+    return predicate()
+
+
+# --- identity and formats ------------------------------------------------
+addresses = sorted(a.name for a in PCI.iterdir()
+                   if (a / "vendor").read_text().strip() == "0x1234"
+                   and (a / "device").read_text().strip() == "0x4b4e")
+check("two KNPU functions", len(addresses) == 2, str(addresses))
+
+p = smi("list")
+check("list: a line per device with its serial",
+      p.returncode == 0 and all(f"{a} " in p.stdout and attr(a, "serial_number") in p.stdout
+                                for a in addresses), p.stdout)
+
+FIELDS = ("index,pci_address,serial,hw_version,fw_version,state,clock_mhz,clock_max_mhz,"
+          "cores,errors_correctable,errors_uncorrectable,mmu_faults,reset_count,"
+          "memory_total_bytes,temperature_crit_c,throttled,throttle_reasons")
+p = smi(f"--query={FIELDS}", "--format=json")
+doc = json.loads(p.stdout) if p.returncode == 0 else {}
+check("json: schema_version 1", doc.get("schema_version") == 1, p.stdout[:200])
+devices = doc.get("devices", [])
+check("json: both devices, in PCI order",
+      [d["pci_address"] for d in devices] == addresses, str(devices))
+for d in devices:
+    a = d["pci_address"]
+    bar2 = (PCI / a / "resource").read_text().splitlines()[2].split()
+    expected = {
+        "serial": attr(a, "serial_number"), "hw_version": attr(a, "hw_version"),
+        "fw_version": attr(a, "fw_version"), "state": attr(a, "device_state"),
+        "clock_mhz": int(attr(a, "clock_mhz")), "clock_max_mhz": int(attr(a, "clock_max_mhz")),
+        "cores": int(attr(a, "num_cores")),
+        "errors_correctable": int(attr(a, "errors_correctable")),
+        "errors_uncorrectable": int(attr(a, "errors_uncorrectable")),
+        "mmu_faults": int(attr(a, "mmu_faults")), "reset_count": int(attr(a, "reset_count")),
+        "memory_total_bytes": int(bar2[1], 16) - int(bar2[0], 16) + 1,
+        "temperature_crit_c": hwmon(a, "temp1_crit") / 1000,
+        "throttled": attr(a, "throttled") == "1",
+        "throttle_reasons": attr(a, "throttle_reasons"),
+    }
+    diff = {k: (d.get(k), v) for k, v in expected.items() if d.get(k) != v}
+    check(f"json matches sysfs and hwmon for {a}", not diff, str(diff))
+check("the device reports the spec's values",
+      devices and devices[0]["hw_version"] == "1.0" and devices[0]["clock_max_mhz"] == 1000
+      and devices[0]["temperature_crit_c"] == 95.0 and devices[0]["serial"].startswith("4b4e5055"),
+      str(devices[:1]))
+
+p = smi(f"--query={FIELDS}", "--format=csv")
+rows = list(csv.DictReader(io.StringIO(p.stdout))) if p.returncode == 0 else []
+check("csv: header of field names and a row per device",
+      len(rows) == 2 and list(rows[0].keys()) == FIELDS.split(","), p.stdout)
+check("csv: the same values as json",
+      len(rows) == 2 and all(rows[i]["serial"] == devices[i]["serial"]
+                             and int(rows[i]["memory_total_bytes"]) == devices[i]["memory_total_bytes"]
+                             for i in range(2)), p.stdout)
+
+p = smi(f"--query=pci_address,serial,cores", "--format=table")
+check("table: a header line and a line per device",
+      p.returncode == 0 and len(p.stdout.splitlines()) == 3
+      and p.stdout.splitlines()[0].split()[:2] == ["PCI", "address"], p.stdout)
+
+t = query_json("temperature_c,power_w")
+check("temperature and power match hwmon",
+      t is not None and all(abs(t[i]["temperature_c"] - hwmon(a, "temp1_input") / 1000) < 3
+                            and t[i]["power_w"] > 0 for i, a in enumerate(addresses)), str(t))
+
+p = smi()
+check("summary table lists both devices",
+      p.returncode == 0 and all(a in p.stdout for a in addresses), p.stdout)
+p = smi("query", "--format=json")
+check("query --format=json has every field",
+      p.returncode == 0 and len(json.loads(p.stdout)["devices"][0]) >= 29, p.stdout[:300])
+p = smi("--query=bogus")
+check("an unknown field is a usage error (exit 2)", p.returncode == 2 and "bogus" in p.stderr,
+      p.stderr)
+
+# --- watch mode ----------------------------------------------------------
+p = smi("--query=index,timestamp", "--format=csv", "-l", "0.3", "-c", "3")
+lines = p.stdout.splitlines()
+check("loop csv: one header, then 3 reports of 2 devices",
+      p.returncode == 0 and len(lines) == 7 and lines[0] == "index,timestamp"
+      and lines.count("index,timestamp") == 1, p.stdout)
+p = smi("--query=index,utilization_percent", "--format=json", "-l", "0.3", "-c", "2")
+stream = [json.loads(line) for line in p.stdout.splitlines()] if p.returncode == 0 else []
+check("loop json: one JSON document per line",
+      len(stream) == 2 and all(len(s["devices"]) == 2 for s in stream), p.stdout)
+
+# --- load: busy time, jobs, bytes, fdinfo, tracepoints ---------------------
+tracing = pathlib.Path("/sys/kernel/tracing")
+if not (tracing / "events").exists():
+    run("mount", "-t", "tracefs", "nodev", str(tracing))
+(tracing / "events/knpu/enable").write_text("1")
+(tracing / "trace").write_text("")
+before = query_json("busy_ns,jobs_completed,bytes_moved")
+p = smi("validate")
+check("validate passes on both devices",
+      p.returncode == 0 and "Validation: 2 of 2 device(s) passed" in p.stdout, p.stdout)
+after = query_json("busy_ns,jobs_completed,bytes_moved")
+check("busy time, jobs and bytes rise with load",
+      before and after and all(after[i][k] > before[i][k]
+                               for i in range(2) for k in ("busy_ns", "jobs_completed", "bytes_moved")),
+      f"{before} {after}")
+check("sysfs core busy time sums to busy_ns",
+      after and sum(int(attr(addresses[0], f"core{c}_busy_ns"))
+                    for c in range(int(attr(addresses[0], "num_cores")))) >= after[0]["busy_ns"])
+(tracing / "events/knpu/enable").write_text("0")
+trace = (tracing / "trace").read_text()
+check("tracepoints: submit, run and complete of the health jobs",
+      all(f"knpu_job_{e}:" in trace for e in ("submit", "run", "complete")), trace[-500:])
+
+holder = subprocess.Popen(
+    ["/usr/bin/python3", "-c",
+     "import os, sys, time; fd = os.open('/dev/accel/accel1', os.O_RDWR); "
+     "print('open', flush=True); time.sleep(120)"], stdout=subprocess.PIPE, text=True)
+holder.stdout.readline()
+p = smi("ps", "--format=json")
+ps = json.loads(p.stdout) if p.returncode == 0 else {}
+mine = [r for r in ps.get("processes", []) if r["pid"] == holder.pid]
+check("ps: a process holding device 1 is listed with its device and cgroup",
+      len(mine) == 1 and mine[0]["device"] == 1 and mine[0]["pci_address"] == addresses[1]
+      and mine[0]["command"].startswith("python3") and "cgroup" in mine[0], p.stdout)
+p = smi("ps", user=65534)
+check("ps as another user: the root process is hidden, not an error",
+      p.returncode == 0 and "hidden" in p.stdout and str(holder.pid) not in p.stdout, p.stdout)
+p = smi("--query=processes", "--format=csv")
+check("the summary counts the process", p.returncode == 0 and p.stdout.splitlines()[2] == "1",
+      p.stdout)
+fdinfo = ""
+for fd in pathlib.Path(f"/proc/{holder.pid}/fdinfo").iterdir():
+    text = fd.read_text()
+    if "drm-driver:\tknpu" in text:
+        fdinfo = text
+check("fdinfo has drm-engine-npu, its capacity and drm memory keys",
+      "drm-engine-npu:\t0 ns" in fdinfo and "drm-engine-capacity-npu:\t4" in fdinfo
+      and "drm-total-system:" in fdinfo, fdinfo)
+
+debugfs = pathlib.Path("/sys/kernel/debug")
+if not (debugfs / "accel").exists():
+    run("mount", "-t", "debugfs", "none", str(debugfs))
+dbg = debugfs / "accel" / addresses[0]
+check("debugfs: queues, contexts and registers",
+      (dbg / "queues").read_text().startswith("hwq  0:")
+      and "ID " in (dbg / "registers").read_text()
+      and (dbg / "contexts").exists(), str(list(dbg.iterdir())) if dbg.exists() else "no dir")
+
+# --- exporter: promtool and a real Prometheus ----------------------------
+run("ip", "link", "set", "lo", "up")
+exporter = subprocess.Popen([NPU_SMI, "exporter", "--listen", "127.0.0.1:9400"],
+                            stderr=subprocess.DEVNULL)
+
+
+def scrape():
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:9400/metrics", timeout=10) as r:
+            return r.read().decode()
+    except OSError:
+        return ""
+
+
+check("exporter answers", wait_for(lambda: scrape() != ""))
+metrics = scrape()
+(RESULTS / "metrics.txt").write_text(metrics)
+p = subprocess.run(["promtool", "check", "metrics"], input=metrics, capture_output=True, text=True)
+LOG.write(f"promtool: {p.returncode} {p.stdout}{p.stderr}\n")
+check("promtool check metrics finds no problem", p.returncode == 0 and not p.stdout.strip()
+      and not p.stderr.strip(), p.stdout + p.stderr)
+serial1 = attr(addresses[1], "serial_number")
+check("exporter: per-process metric with its pid and cgroup",
+      f'pid="{holder.pid}"' in metrics and "knpu_process_memory_bytes{" in metrics)
+
+prom_dir = pathlib.Path("/tmp/prometheus")
+prom_dir.mkdir(exist_ok=True)
+(prom_dir / "prometheus.yml").write_text(
+    "global: {scrape_interval: 1s}\n"
+    "scrape_configs:\n  - job_name: knpu\n    static_configs: [{targets: ['127.0.0.1:9400']}]\n")
+prometheus = subprocess.Popen(
+    ["prometheus", f"--config.file={prom_dir}/prometheus.yml",
+     f"--storage.tsdb.path={prom_dir}/data", "--web.listen-address=127.0.0.1:9090"],
+    stdout=open(RESULTS / "prometheus.log", "w"), stderr=subprocess.STDOUT)
+
+
+def prom_query(expr):
+    url = "http://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(expr)
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return json.loads(r.read())["data"]["result"]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+check("prometheus scraped the exporter",
+      wait_for(lambda: len(prom_query("knpu_cores")) == 2, seconds=90))
+stored = {r["metric"]["pci_address"]: float(r["value"][1]) for r in prom_query("knpu_cores")}
+check("prometheus stored each device's core count",
+      stored == {a: float(attr(a, "num_cores")) for a in addresses}, str(stored))
+
+# --- fault injection through QMP ----------------------------------------
+corr = int(attr(addresses[1], "errors_correctable"))
+check("qmp: inject a correctable error on device 1",
+      qmp("qom-set", "knpu1", "inject-correctable", "true"))
+check("correctable errors count it (sysfs)",
+      wait_for(lambda: int(attr(addresses[1], "errors_correctable")) == corr + 1), "")
+q = query_json("errors_correctable", "-i", "1")
+check("npu-smi shows it", q and q[0]["errors_correctable"] == corr + 1, str(q))
+check("prometheus stores it",
+      wait_for(lambda: [float(r["value"][1]) for r in prom_query(
+          f'knpu_errors_total{{serial="{serial1}",severity="correctable"}}')] == [corr + 1.0],
+          seconds=30))
+prometheus.terminate()
+prometheus.wait()
+
+check("qmp: overheat device 0", qmp("qom-set", "knpu0", "inject-overheat", "true"))
+check("device 0 throttles (sysfs)", wait_for(lambda: attr(addresses[0], "throttled") == "1"))
+q = query_json("throttled,throttle_reasons,clock_mhz,temperature_c", "-i", "0")
+check("npu-smi: throttled, thermal, half clock, hot",
+      q and q[0]["throttled"] is True and q[0]["throttle_reasons"] == "thermal"
+      and q[0]["clock_mhz"] == 500 and q[0]["temperature_c"] > 95, str(q))
+check("hwmon temp1_crit_alarm is set", hwmon(addresses[0], "temp1_crit_alarm") == 1)
+p = smi("doctor", "--no-job")
+check("doctor: thermal warning with a fix, exit 7",
+      p.returncode == 7 and "[WARN] thermal: device 0 is throttled" in p.stdout
+      and "-> fix:" in p.stdout, p.stdout)
+qmp("qom-set", "knpu0", "inject-overheat", "false")
+check("device 0 recovers", wait_for(lambda: attr(addresses[0], "throttled") == "0", seconds=60))
+
+p = smi("doctor", user=65534)
+check("doctor as a user without the render group: permission, exit 4",
+      p.returncode == 4 and "[FAIL] permission: /dev/accel/accel0: Permission denied" in p.stdout
+      and "group render" in p.stdout, p.stdout)
+
+# knpu.ko resets a device after an uncorrectable error (kernel/knpu_reset.c).
+resets = int(attr(addresses[1], "reset_count"))
+check("qmp: uncorrectable error on device 1",
+      qmp("qom-set", "knpu1", "inject-uncorrectable", "true"))
+check("device 1 is reset by the driver, counted, and ok again",
+      wait_for(lambda: int(attr(addresses[1], "reset_count")) == resets + 1
+               and attr(addresses[1], "device_state") == "ok"))
+q = query_json("reset_count,state", "-i", "1")
+check("npu-smi: the reset is counted", q and q[0]["reset_count"] == resets + 1
+      and q[0]["state"] == "ok", str(q))
+check("exporter: the reset is counted",
+      f'knpu_resets_total{{device="1",pci_address="{addresses[1]}",serial="{serial1}"}} {resets + 1}'
+      in scrape())
+
+check("qmp: device 1 falls off the bus",
+      qmp("qom-set", "knpu1", "inject-surprise-removal", "true"))
+check("device 1 is lost (sysfs)", attr(addresses[1], "device_state") == "lost")
+p = smi("doctor", "--no-job")
+check("doctor: device 1 lost, exit 5",
+      p.returncode == 5 and "device 1 (" in p.stdout and "is lost" in p.stdout, p.stdout)
+q = query_json("state,temperature_c", "-i", "1")
+check("npu-smi: a lost device has a state and no readings",
+      q and q[0]["state"] == "lost" and q[0]["temperature_c"] is None, str(q))
+check("exporter: knpu_up 0 for the lost device 1",
+      f'knpu_up{{device="1",pci_address="{addresses[1]}",serial="{serial1}"}} 0' in scrape())
+exporter.terminate()
+exporter.wait()
+holder.kill()
+holder.wait()
+
+# --- reset: success only when the device works afterwards ---------------
+p = smi("reset", "-i", "0", timeout=200)
+v = smi("validate", "-i", "0", timeout=200)
+check("reset exits 0 exactly when the device passes its health job afterwards",
+      (p.returncode == 0) == (v.returncode == 0) and p.returncode in (0, 5),
+      f"reset {p.returncode}, validate {v.returncode}: {p.stdout}{p.stderr}")
+
+# --- module unloaded -----------------------------------------------------
+r = run("rmmod", "knpu")
+p = smi("doctor")
+check("doctor without knpu.ko: module not loaded, exit 3",
+      r.returncode == 0 and p.returncode == 3 and "[FAIL] module: knpu.ko is not loaded" in p.stdout
+      and "modprobe knpu" in p.stdout, p.stdout + r.stderr)
+p = smi()
+check("npu-smi without a device: exit 3", p.returncode == 3, p.stderr)
+
+print(f"npu-smi: {passed} of {passed + len(failed)} checks passed", flush=True)
+sys.exit(1 if failed else 0)
