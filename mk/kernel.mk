@@ -1,5 +1,6 @@
 # The kernel driver's targets (owner: kernel). See scripts/kernel/.
-.PHONY: guest-kernel module module-clean sparse checkpatch kunit kunit-kernel kernel-smoke kernel-check
+.PHONY: guest-kernel module module-clean sparse checkpatch kunit kunit-kernel kernel-smoke kernel-check \
+	debug-kernel debug-module
 
 # Debian 6.12: resolve one ABI, install its headers, unpack its image and
 # modules into $(KNPU_CACHE), extract linux-source-6.12; writes kernel.env.
@@ -24,6 +25,15 @@ checkpatch: guest-kernel
 # KNPU_KUNIT_KASAN=1 adds KASAN.
 kunit: guest-kernel qemu
 	@scripts/kernel/run-kunit.sh
+
+# The debug guest kernel (KASAN, lockdep, kmemleak, debug objects, DMA-API
+# debugging; scripts/kernel/debug-guest.config), cached by its inputs, and
+# knpu.ko against it. The harness boots them with KNPU_GUEST_KERNEL=debug.
+debug-kernel: guest-kernel
+	@scripts/kernel/debug-kernel.sh
+
+debug-module: debug-kernel
+	@KNPU_GUEST_KERNEL=debug KNPU_BUILD=$(abspath $(BUILD)) scripts/kernel/build-module.sh
 
 # Only build the KUnit kernel (cached): `make test` does this before CTest,
 # so the kunit test's timeout covers running, not a cold kernel build.

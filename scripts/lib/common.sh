@@ -17,6 +17,23 @@ KNPU_LINUX_SRC=$KNPU_CACHE/linux-source-6.12        # extracted linux-source-6.1
 
 export KNPU_ROOT KNPU_CACHE KNPU_QEMU_BIN KNPU_QTEST_BIN KNPU_KERNEL_ENV KNPU_LINUX_SRC
 
+# The guest kernel the harness boots and knpu.ko is built against:
+#   debian  Debian's 6.12 image and headers ($KNPU_KERNEL_ENV; the default)
+#   debug   linux-source-6.12 with KASAN, lockdep, kmemleak, debug objects and
+#           DMA-API debugging (scripts/kernel/debug-kernel.sh, `make debug-kernel`)
+KNPU_GUEST_KERNEL=${KNPU_GUEST_KERNEL:-debian}
+case $KNPU_GUEST_KERNEL in
+debian | debug) ;;
+*) printf '[knpu] error: KNPU_GUEST_KERNEL=%s: use debian or debug\n' "$KNPU_GUEST_KERNEL" >&2; exit 2 ;;
+esac
+# The debug kernel's inputs; its cache directory is keyed by their hash.
+KNPU_DEBUG_CONFIG=$KNPU_ROOT/scripts/kernel/debug-guest.config
+# knpu.ko built against the debug kernel lives beside the CMake build, so
+# kernel/knpu.ko (Debian's) and it never overwrite each other.
+KNPU_DEBUG_MODULE_DIR=${KNPU_BUILD:-$KNPU_ROOT/build}/knpu-debug
+case $KNPU_DEBUG_MODULE_DIR in /*) ;; *) KNPU_DEBUG_MODULE_DIR=$KNPU_ROOT/$KNPU_DEBUG_MODULE_DIR ;; esac
+export KNPU_GUEST_KERNEL KNPU_DEBUG_CONFIG KNPU_DEBUG_MODULE_DIR
+
 knpu_log() { printf '[knpu] %s\n' "$*" >&2; }
 knpu_die() { printf '[knpu] error: %s\n' "$*" >&2; exit 1; }
 
@@ -45,4 +62,25 @@ knpu_apt_install() {
 knpu_hash() {
 	find "$@" -type f ! -name '*.o' ! -name '*.ko' ! -name '*.cmd' -print0 2>/dev/null |
 		sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
+}
+
+# knpu_debug_kernel_dir: the cache directory of the debug guest kernel for
+# this tree: keyed by the source version, the config fragment, the driver's
+# Kconfig (its selects pick the DRM helpers) and the build script.
+knpu_debug_kernel_dir() {
+	local srcver key
+	srcver=$(cat "$KNPU_LINUX_SRC/.knpu-version" 2>/dev/null || echo none)
+	key=$(cat "$KNPU_DEBUG_CONFIG" "$KNPU_ROOT/kernel/Kconfig" \
+		"$KNPU_ROOT/scripts/kernel/debug-kernel.sh" | sha256sum | cut -c1-12)
+	echo "$KNPU_CACHE/debug-kernel-$srcver-$key"
+}
+
+# knpu_kernel_env_file: the kernel.env of the selected guest kernel
+# (KNPU_KABI, KNPU_VMLINUZ, KNPU_KMODDIR, KNPU_KHEADERS).
+knpu_kernel_env_file() {
+	if [ "$KNPU_GUEST_KERNEL" = debug ]; then
+		echo "$(knpu_debug_kernel_dir)/kernel.env"
+	else
+		echo "$KNPU_KERNEL_ENV"
+	fi
 }

@@ -36,9 +36,16 @@
 # output.log (the program's output), whatever the program wrote there, and
 # .knpu/ (config, exit status, timings).
 #
+# The guest kernel is Debian's 6.12, or with KNPU_GUEST_KERNEL=debug the debug
+# kernel (`make debug-kernel debug-module`: KASAN, lockdep, kmemleak, debug
+# objects, DMA-API debugging) with the knpu.ko built against it; results then
+# go to $BUILD/guest/debug-NAME, and a leak kmemleak reports after the run
+# fails it like a splat.
+#
 # Exit status: the program's; 124 host timeout; 125 the guest did not finish
-# (panic, harness error); 3 the program passed but the kernel log has a splat or
-# a test report lists a failure; 4 knpu.ko did not load.
+# (panic, harness error); 3 the program passed but the kernel log has a splat,
+# kmemleak reports a leak, or a test report lists a failure; 4 knpu.ko did
+# not load.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -109,6 +116,10 @@ if [ -z "$name" ]; then
 	fi
 fi
 [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9._+-]*$ ]] || knpu_die "--name '$name': use letters, digits, . _ + -"
+# Runs on the debug kernel keep their results apart from the Debian kernel's.
+if [ "$KNPU_GUEST_KERNEL" = debug ] && [[ $name != debug-* ]]; then
+	name=debug-$name
+fi
 run_dir=$KNPU_BUILD/guest/$name
 rm -rf "$run_dir"
 mkdir -p "$run_dir/.knpu"
@@ -275,6 +286,13 @@ if [ -s "$splats" ]; then
 	[ $rc = 0 ] && rc=3
 fi
 
+# kmemleak's report after the run (debug kernel, tests/harness/init).
+leaks=$run_dir/kmemleak.txt
+if [ -s "$leaks" ]; then
+	fail+=("kmemleak reports $(grep -c '^unreferenced object' "$leaks") leaked object(s) after the run, first: $(head -n1 "$leaks") (all in $leaks)")
+	[ $rc = 0 ] && rc=3
+fi
+
 # Test reports the program left in the results directory.
 report_rc=0
 knpu_python "$KNPU_HARNESS/report.py" "$run_dir" >"$run_dir/report.txt" || report_rc=$?
@@ -295,6 +313,10 @@ fi
 {
 	echo "================ guest-run FAILED: $* ================"
 	for f in "${fail[@]}"; do echo "  - $f"; done
+	if [ -s "$leaks" ]; then
+		echo "---------------- kmemleak (first records of $leaks) ----------------"
+		head -n 40 "$leaks"
+	fi
 	if [ -s "$splats" ]; then
 		first=$(head -n1 "$splats" | cut -d: -f1)
 		echo "---------------- kernel log around the first splat ($klog:$first) ----------------"

@@ -7,18 +7,27 @@ KNPU_HARNESS=$KNPU_ROOT/tests/harness
 # Build directory (CMake's, where guest results land); make passes BUILD.
 KNPU_BUILD=${KNPU_BUILD:-$KNPU_ROOT/build}
 case $KNPU_BUILD in /*) ;; *) KNPU_BUILD=$KNPU_ROOT/$KNPU_BUILD ;; esac
-# The driver module the guest loads (built by `make module`).
-KNPU_MODULE=${KNPU_MODULE:-$KNPU_ROOT/kernel/knpu.ko}
+# The driver module the guest loads (built by `make module`, or by `make
+# debug-module` for KNPU_GUEST_KERNEL=debug).
+if [ "$KNPU_GUEST_KERNEL" = debug ]; then
+	KNPU_MODULE=${KNPU_MODULE:-$KNPU_DEBUG_MODULE_DIR/kernel/knpu.ko}
+else
+	KNPU_MODULE=${KNPU_MODULE:-$KNPU_ROOT/kernel/knpu.ko}
+fi
 export KNPU_HARNESS KNPU_BUILD KNPU_MODULE
 
-# knpu_load_kernel_env: sources $KNPU_KERNEL_ENV (written by `make guest-kernel`).
+# knpu_load_kernel_env: sources the selected guest kernel's kernel.env
+# ($KNPU_KERNEL_ENV from `make guest-kernel`, or the debug kernel's from
+# `make debug-kernel` when KNPU_GUEST_KERNEL=debug).
 knpu_load_kernel_env() {
-	[ -f "$KNPU_KERNEL_ENV" ] ||
-		knpu_die "$KNPU_KERNEL_ENV missing: run 'make guest-kernel' first"
+	local env target=guest-kernel
+	env=$(knpu_kernel_env_file)
+	[ "$KNPU_GUEST_KERNEL" = debug ] && target=debug-kernel
+	[ -f "$env" ] || knpu_die "$env missing: run 'make $target' first"
 	# shellcheck source=/dev/null
-	. "$KNPU_KERNEL_ENV"
-	[ -f "${KNPU_VMLINUZ:-}" ] || knpu_die "guest kernel image '${KNPU_VMLINUZ:-}' missing: run 'make guest-kernel'"
-	[ -d "${KNPU_KMODDIR:-}" ] || knpu_die "guest module tree '${KNPU_KMODDIR:-}' missing: run 'make guest-kernel'"
+	. "$env"
+	[ -f "${KNPU_VMLINUZ:-}" ] || knpu_die "guest kernel image '${KNPU_VMLINUZ:-}' missing: run 'make $target'"
+	[ -d "${KNPU_KMODDIR:-}" ] || knpu_die "guest module tree '${KNPU_KMODDIR:-}' missing: run 'make $target'"
 }
 
 # knpu_python: a python3 from Debian (installed by name if missing).
@@ -32,4 +41,4 @@ knpu_python() {
 }
 
 # Kernel log lines that fail a guest run even when the program passed.
-KNPU_SPLAT_RE='Oops|BUG:|WARNING:|Call Trace:|cut here \]|KASAN|UBSAN|kernel BUG at|general protection fault|Kernel panic|Unable to handle kernel|NULL pointer dereference|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|soft lockup|hard LOCKUP|blocked for more than|refcount_t:|list_add corruption|list_del corruption|stack-protector|stack guard page'
+KNPU_SPLAT_RE='Oops|BUG:|WARNING:|Call Trace:|cut here \]|KASAN|UBSAN|kernel BUG at|general protection fault|Kernel panic|Unable to handle kernel|NULL pointer dereference|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|soft lockup|hard LOCKUP|blocked for more than|refcount_t:|list_add corruption|list_del corruption|stack-protector|stack guard page|DMA-API: .*device driver|DMA-API: debugging out of memory'

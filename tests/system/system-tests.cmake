@@ -11,6 +11,7 @@
 #   guest-harness-failures  the harness reports failures     labels: guest;harness
 #   guest-kernel-smoke      tests/kernel/smoke.sh            labels: guest;kernel
 #   guest-<suite>           each in-guest GoogleTest binary  labels: guest
+#   debug-<guest test>      a guest test marked DEBUG, on the debug kernel  labels: debug
 #
 # In-guest GoogleTest suites: every executable target that links GoogleTest
 # and has a source under tests/guest/ is registered automatically (at the end
@@ -22,11 +23,14 @@
 #                                        KNPU_GUEST_MODULE_PARAMS "job_timeout_ms=2000"
 #                                        KNPU_GUEST_DEVICE_OPTS "cores=8"
 #                                        KNPU_GUEST_ALLOW_SPLAT "regex of expected kernel lines"
-#                                        KNPU_GUEST_SKIP ON)      # not a suite
+#                                        KNPU_GUEST_SKIP ON       # not a suite
+#                                        KNPU_GUEST_DEBUG ON      # also debug-guest-<suite>
+#                                        KNPU_GUEST_DEBUG_TIMEOUT 1800)
 # or register one explicitly (also for binaries outside tests/guest):
 #     knpu_add_guest_gtest(TARGET [NAME suite] [DEVICES n] [TIMEOUT s]
 #                          [MODULE_PARAMS p] [DEVICE_OPTS o] [ALLOW_SPLAT re]
-#                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...])
+#                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...]
+#                          [DEBUG [DEBUG_TIMEOUT s]])
 # which adds the test guest-<suite> (suite = NAME, or the target name's words
 # without guest, test(s) and knpu: knpu-guest-tests -> guest-knpu,
 # guest_queue_tests -> guest-queue).
@@ -65,10 +69,27 @@ add_test(NAME guest-harness-failures COMMAND ${KNPU_HARNESS_DIR}/selftest-failur
 set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TIMEOUT 400
 	ENVIRONMENT "${_knpu_guest_env}")
 
+# The debug guest tier: a guest test registered with DEBUG also runs as
+# debug-<name> on the debug guest kernel (KASAN, lockdep, kmemleak, debug
+# objects, DMA-API debugging; `make debug-kernel debug-module`, which `make
+# test` builds first), labelled only `debug` (so `-L guest` does not pick it
+# up; `ctest -L debug` runs the tier). TCG with KASAN runs the same work
+# several times slower: DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit.
+set(_knpu_debug_env "${_knpu_guest_env};KNPU_GUEST_KERNEL=debug")
+function(_knpu_debug_timeout timeout debug_timeout out)
+	if(debug_timeout)
+		set(${out} ${debug_timeout} PARENT_SCOPE)
+	else()
+		math(EXPR t "${timeout} * 3")
+		set(${out} ${t} PARENT_SCOPE)
+	endif()
+endfunction()
+
 # Guest tests that are scripts calling guest-run.sh themselves:
-#     knpu_add_guest_script(NAME script [ARGS ...] [TIMEOUT s] [LABELS ...])
+#     knpu_add_guest_script(NAME script [ARGS ...] [TIMEOUT s] [LABELS ...]
+#                           [DEBUG [DEBUG_TIMEOUT s]])
 function(knpu_add_guest_script name script)
-	cmake_parse_arguments(A "" "TIMEOUT" "ARGS;LABELS" ${ARGN})
+	cmake_parse_arguments(A "DEBUG" "TIMEOUT;DEBUG_TIMEOUT" "ARGS;LABELS" ${ARGN})
 	if(NOT A_TIMEOUT)
 		set(A_TIMEOUT 600)
 	endif()
@@ -78,16 +99,30 @@ function(knpu_add_guest_script name script)
 	set(labels guest ${A_LABELS})
 	set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${A_TIMEOUT}
 		ENVIRONMENT "${_knpu_guest_env}")
+	if(A_DEBUG)
+		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
+		math(EXPR inner "${dt} - 30")
+		add_test(NAME debug-${name} COMMAND ${script} --timeout ${inner} ${A_ARGS}
+			WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+		set_tests_properties(debug-${name} PROPERTIES LABELS debug TIMEOUT ${dt}
+			ENVIRONMENT "${_knpu_debug_env}")
+	endif()
 endfunction()
 
 # The driver's raw-ioctl bring-up test (knpu-smoke: basic, hang, reload, unplug).
 knpu_add_guest_script(guest-kernel-smoke ${CMAKE_SOURCE_DIR}/tests/kernel/smoke.sh
 	TIMEOUT 400 LABELS kernel)
 
+# Each device fault, an FLR and a module reload while 4 processes run jobs on
+# 8 queues: one KTAP result per fault (tests/kernel/knpu-fault-matrix.c).
+knpu_add_guest_script(guest-fault-matrix ${CMAKE_SOURCE_DIR}/tests/kernel/fault-matrix.sh
+	TIMEOUT 400 LABELS kernel)
+
 set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 
 function(knpu_add_guest_gtest target)
-	cmake_parse_arguments(A "" "NAME;DEVICES;TIMEOUT;MODULE_PARAMS;DEVICE_OPTS;ALLOW_SPLAT"
+	cmake_parse_arguments(A "DEBUG"
+		"NAME;DEVICES;TIMEOUT;DEBUG_TIMEOUT;MODULE_PARAMS;DEVICE_OPTS;ALLOW_SPLAT"
 		"ARGS;LABELS;ENV" ${ARGN})
 	if(NOT A_NAME)
 		# The target name's words less guest/test(s) and, unless it is the only
@@ -133,6 +168,17 @@ function(knpu_add_guest_gtest target)
 	set(labels guest ${A_LABELS})
 	set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${A_TIMEOUT}
 		ENVIRONMENT "${_knpu_guest_env}")
+	if(A_DEBUG)
+		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
+		math(EXPR inner "${dt} - 30")
+		add_test(NAME debug-${name}
+			COMMAND ${KNPU_GUEST_RUN} --name debug-${name} --devices ${A_DEVICES} --timeout ${inner}
+				${envargs} -- $<TARGET_FILE:${target}>
+				--gtest_output=xml:@RESULTS@/debug-${name}.xml ${A_ARGS}
+			WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+		set_tests_properties(debug-${name} PROPERTIES LABELS debug TIMEOUT ${dt}
+			ENVIRONMENT "${_knpu_debug_env}")
+	endif()
 	set_property(GLOBAL APPEND PROPERTY KNPU_GUEST_GTESTS ${target})
 endfunction()
 
@@ -178,7 +224,11 @@ function(_knpu_register_guest_gtests)
 			continue()
 		endif()
 		set(opts)
-		foreach(p DEVICES TIMEOUT MODULE_PARAMS DEVICE_OPTS ALLOW_SPLAT)
+		get_target_property(debug ${t} KNPU_GUEST_DEBUG)
+		if(debug)
+			list(APPEND opts DEBUG)
+		endif()
+		foreach(p DEVICES TIMEOUT DEBUG_TIMEOUT MODULE_PARAMS DEVICE_OPTS ALLOW_SPLAT)
 			get_target_property(v ${t} KNPU_GUEST_${p})
 			if(v)
 				list(APPEND opts ${p} ${v})

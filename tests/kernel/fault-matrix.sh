@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# CTest test guest-fault-matrix (and debug-guest-fault-matrix): each device
+# fault the model can inject, an FLR and a module reload, while 4 processes
+# run jobs on 8 queues (tests/kernel/knpu-fault-matrix.c), in one guest with
+# two NPUs; one KTAP result per fault in fault-matrix.ktap.
+# Extra arguments go to tests/harness/guest-run.sh (e.g. --timeout 600).
+# shellcheck source-path=SCRIPTDIR source=../harness/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh"
+
+knpu_apt_install gcc libdrm-dev
+out=$KNPU_BUILD/fault-matrix
+mkdir -p "$out"
+gcc -O2 -g -Wall -Wextra -Werror -Wno-missing-field-initializers -o "$out/knpu-fault-matrix" \
+	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/knpu-fault-matrix.c"
+cd "$KNPU_ROOT"
+# A short job timeout so that the hang is found quickly.
+params=job_timeout_ms=2000
+exec tests/harness/guest-run.sh --name guest-fault-matrix --devices 2 --module-params "$params" \
+	"$@" -- "$KNPU_ROOT/tests/kernel/fault-matrix-guest.sh" "$out/knpu-fault-matrix" \
+	"$KNPU_MODULE" "$params"
