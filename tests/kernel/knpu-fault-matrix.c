@@ -19,6 +19,8 @@
  *                  unaffected; after they close, the module reloads
  *                  (KNPU_KO names the module file, KNPU_MODULE_PARAMS its
  *                  parameters)
+ *   fences         not a fault of the matrix: the reproducer of an open bug,
+ *                  a sync_file kept across a module reload (fence_lifetime())
  * and for each: every innocent job completes with the right result, the
  * device runs a job from a new file afterwards without a module reload, and
  * the driver's address spaces and page tables (debugfs contexts) are back to
@@ -39,6 +41,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/sync_file.h>
 
 #include "drm/knpu_accel.h"
 
@@ -221,6 +225,44 @@ static int batch_check(int fd, struct batch *b, uint32_t pattern, char *why, siz
 				 word);
 	}
 	return good;
+}
+
+/* A sync_file for one job on @queue that has completed (SUBMIT with FENCE_FD_OUT). */
+static int finished_sync_file(int fd, struct batch *b)
+{
+	struct drm_knpu_submit s = {
+		.queue_id = b->queue,
+		.program_va = b->prog.va, .program_size = 24,
+		.args_va = b->args.va, .args_size = 8,
+		.bo_handles = (uintptr_t)b->handles, .bo_count = 3,
+		.flags = KNPU_SUBMIT_FENCE_FD_OUT,
+	};
+	struct drm_knpu_wait w;
+	int ret;
+
+	ret = xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
+	ret = ret ?: wait_job(fd, b->queue, s.seqno, &w);
+	return ret ?: s.fence_fd;
+}
+
+/*
+ * A sync_file whose driver went away (device removed, module reloaded) is
+ * still a signalled fence: its info reads and it closes without touching
+ * what the driver freed.
+ */
+static void check_sync_file_after(int sync_fd, const char *what)
+{
+	struct sync_fence_info fi = { 0 };
+	struct sync_file_info info = { .num_fences = 1, .sync_fence_info = (uintptr_t)&fi };
+	int ret = sync_fd < 0 ? sync_fd : xioctl(sync_fd, SYNC_IOC_FILE_INFO, &info);
+
+	bool names = !strcmp(fi.driver_name, "drm_sched") && !strncmp(fi.obj_name, "knpu-q", 6);
+
+	CHECK(!ret && info.status == 1 && fi.status == 1 && names,
+	      "a sync_file kept across the %s: signalled, names %s (%d status %d)", what,
+	      names ? "intact" : "garbage", ret, fi.status);
+	if (sync_fd >= 0)
+		close(sync_fd);
 }
 
 /* What a worker reports through shared memory. */
@@ -483,6 +525,7 @@ static void surprise(const char *other, const char *other_qdev)
 	int ret = q ? batch_init(fd, &b, q) : -ENODEV;
 	bool mapped = !ret;
 
+
 	ret = ret ?: qmp("qom-set %s inject-surprise-removal %s", other_qdev, "true");
 	CHECK(!ret, "%s fell off the bus", other_qdev);
 	ret = batch_submit(fd, &b, 0x0d000000);
@@ -511,6 +554,33 @@ static int run_modprobe(const char *what)
 	return system(cmd);
 }
 
+/*
+ * The reproducer of an open bug (not in the matrix): a sync_file kept across
+ * a module reload. SYNC_IOC_FILE_INFO reads the drm_sched fence's timeline
+ * name from the scheduler knpu.ko freed (garbage on Debian's kernel, a KASAN
+ * use-after-free on the debug kernel), and closing it runs the hardware
+ * fence's ops from the unloaded module. 6.12's dma-fence has no way for a
+ * driver to detach a signalled fence (upstream added it in 6.17).
+ */
+static int fence_lifetime(const char *node)
+{
+	int fd = open(node, O_RDWR | O_CLOEXEC), sync_fd = -EIO;
+	struct batch b;
+	uint32_t q = fd >= 0 ? queue_new(fd) : 0;
+
+	if (q && !batch_init(fd, &b, q)) {
+		sync_fd = finished_sync_file(fd, &b);
+		batch_fini(&b);
+	}
+	if (fd >= 0)
+		close(fd);
+	CHECK(run_modprobe("rmmod") == 0 && run_modprobe("insmod") == 0,
+	      "the module reloads with a sync_file open");
+	check_sync_file_after(sync_fd, "module reload");
+	printf("1..%d\n", count);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *fault = argc > 1 ? argv[1] : "";
@@ -525,6 +595,8 @@ int main(int argc, char **argv)
 	uint32_t gq;
 
 	printf("TAP version 13\n# knpu-fault-matrix %s on %s\n", fault, node);
+	if (!strcmp(fault, "fences"))
+		return fence_lifetime(node);
 	fd = open(node, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		printf("Bail out! open %s: %s\n", node, strerror(errno));
