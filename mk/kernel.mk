@@ -1,6 +1,6 @@
 # The kernel driver's targets (owner: kernel). See scripts/kernel/.
 .PHONY: guest-kernel module module-clean sparse checkpatch kunit kunit-kernel kernel-smoke kernel-check \
-	debug-kernel debug-module
+	debug-kernel debug-module soak
 
 # Debian 6.12: resolve one ABI, install its headers, unpack its image and
 # modules into $(KNPU_CACHE), extract linux-source-6.12; writes kernel.env.
@@ -34,6 +34,13 @@ debug-kernel: guest-kernel
 
 debug-module: debug-kernel
 	@KNPU_GUEST_KERNEL=debug KNPU_BUILD=$(abspath $(BUILD)) scripts/kernel/build-module.sh
+
+# The soak (tests/kernel/knpu-soak.c) for SOAK_MINUTES (10) in the guest;
+# `make test` runs a 20 s version (guest-soak).
+SOAK_MINUTES ?= 10
+soak: qemu guest-kernel module
+	@KNPU_SOAK_SECONDS=$$(($(SOAK_MINUTES) * 60)) KNPU_BUILD=$(abspath $(BUILD)) \
+		tests/kernel/soak.sh --timeout $$(($(SOAK_MINUTES) * 60 + 300))
 
 # Only build the KUnit kernel (cached): `make test` does this before CTest,
 # so the kunit test's timeout covers running, not a cold kernel build.

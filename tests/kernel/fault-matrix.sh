@@ -8,7 +8,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh"
 
 knpu_apt_install gcc libdrm-dev
-out=$KNPU_BUILD/fault-matrix
+out=$KNPU_BUILD/load-tests
 mkdir -p "$out"
 gcc -O2 -g -Wall -Wextra -Werror -Wno-missing-field-initializers -o "$out/knpu-fault-matrix" \
 	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/knpu-fault-matrix.c"

@@ -44,92 +44,10 @@
 
 #include <linux/sync_file.h>
 
-#include "drm/knpu_accel.h"
+#include "knpu-load.h"
 
 #define WORKERS			4
 #define QUEUES_PER_WORKER	2
-#define BATCH			16
-#define PAGE			4096u
-
-static int failures, count;
-
-#define CHECK(cond, ...)						\
-	do {								\
-		count++;						\
-		if (cond) {						\
-			printf("ok %d - ", count);			\
-		} else {						\
-			failures++;					\
-			printf("not ok %d - ", count);			\
-		}							\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-		fflush(stdout);						\
-	} while (0)
-
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	int ret;
-
-	do {
-		ret = ioctl(fd, req, arg);
-	} while (ret == -1 && (errno == EINTR || errno == EAGAIN));
-	return ret == -1 ? -errno : 0;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-struct bo {
-	uint32_t handle;
-	uint64_t va;
-	void *map;
-};
-
-static int bo_new(int fd, struct bo *bo, uint64_t size)
-{
-	struct drm_knpu_bo_create c = { .size = size };
-	struct drm_knpu_bo_info i = { 0 };
-	int ret;
-
-	ret = xioctl(fd, DRM_IOCTL_KNPU_BO_CREATE, &c);
-	i.handle = c.handle;
-	ret = ret ?: xioctl(fd, DRM_IOCTL_KNPU_BO_INFO, &i);
-	if (ret)
-		return ret;
-	bo->handle = c.handle;
-	bo->va = c.va;
-	bo->map = mmap(NULL, i.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, i.mmap_offset);
-	return bo->map == MAP_FAILED ? -errno : 0;
-}
-
-static uint32_t queue_new(int fd)
-{
-	struct drm_knpu_queue_create q = { .priority = KNPU_QUEUE_PRIORITY_NORMAL };
-
-	return xioctl(fd, DRM_IOCTL_KNPU_QUEUE_CREATE, &q) ? 0 : q.queue_id;
-}
-
-static uint32_t queue_resets(int fd, uint32_t q)
-{
-	struct drm_knpu_queue_status st = { .queue_id = q };
-
-	return xioctl(fd, DRM_IOCTL_KNPU_QUEUE_STATUS, &st) ? ~0u : st.reset_count;
-}
-
-static int wait_job(int fd, uint32_t queue, uint64_t seqno, struct drm_knpu_wait *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->queue_id = queue;
-	w->seqno = seqno;
-	w->timeout_ns = now_ns() + 60000000000LL;
-	return xioctl(fd, DRM_IOCTL_KNPU_WAIT, w);
-}
 
 /* Runs a QMP command on the QEMU running this guest (tests/harness). */
 static int qmp(const char *fmt, const char *qdev, const char *value)
@@ -142,89 +60,6 @@ static int qmp(const char *fmt, const char *qdev, const char *value)
 	snprintf(cmd, sizeof(cmd), fmt, qdev, value);
 	snprintf(buf, sizeof(buf), "%s %s >/dev/null", tool, cmd);
 	return system(buf);
-}
-
-/*
- * BATCH jobs on one queue: job j DMA_FILLs word j of the data buffer with
- * the batch's pattern + j (hw-spec 7.4), so every result is checked.
- */
-struct batch {
-	struct bo prog, args, data;
-	uint32_t handles[3];
-	uint32_t queue;
-	uint64_t seqno[BATCH];
-};
-
-static int batch_init(int fd, struct batch *b, uint32_t queue)
-{
-	int ret = bo_new(fd, &b->prog, PAGE) ?: bo_new(fd, &b->args, PAGE) ?:
-		  bo_new(fd, &b->data, PAGE);
-
-	if (ret)
-		return ret;
-	b->queue = queue;
-	b->handles[0] = b->prog.handle;
-	b->handles[1] = b->args.handle;
-	b->handles[2] = b->data.handle;
-	for (int j = 0; j < BATCH; j++)
-		((uint64_t *)b->args.map)[j] = b->data.va + 4 * j;
-	return 0;
-}
-
-/* A mapping holds its file open: unmapped, a closed file is released. */
-static void batch_fini(struct batch *b)
-{
-	munmap(b->prog.map, PAGE);
-	munmap(b->args.map, PAGE);
-	munmap(b->data.map, PAGE);
-}
-
-/* Program j (24 bytes at prog + 32 j): DMA_FILL slot 0, 4 bytes of @pattern + j. */
-static int batch_submit(int fd, struct batch *b, uint32_t pattern)
-{
-	memset(b->data.map, 0, PAGE);
-	for (int j = 0; j < BATCH; j++) {
-		uint32_t *p = (uint32_t *)b->prog.map + 8 * j;
-		struct drm_knpu_submit s = {
-			.queue_id = b->queue,
-			.program_va = b->prog.va + 32 * j, .program_size = 24,
-			.args_va = b->args.va + 8 * j, .args_size = 8,
-			.bo_handles = (uintptr_t)b->handles, .bo_count = 3,
-		};
-		int ret;
-
-		p[0] = 0x02 | 3u << 16;
-		p[1] = 0;
-		p[2] = 0x1;
-		p[3] = 0;
-		p[4] = 4;
-		p[5] = pattern + j;
-		ret = xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
-		if (ret)
-			return ret;
-		b->seqno[j] = s.seqno;
-	}
-	return 0;
-}
-
-/* Jobs of the batch that completed OK with their word right. */
-static int batch_check(int fd, struct batch *b, uint32_t pattern, char *why, size_t len)
-{
-	struct drm_knpu_wait w;
-	int good = 0;
-
-	for (int j = 0; j < BATCH; j++) {
-		int ret = wait_job(fd, b->queue, b->seqno[j], &w);
-		uint32_t word = ((volatile uint32_t *)b->data.map)[j];
-
-		if (!ret && w.status == KNPU_JOB_OK && word == pattern + j)
-			good++;
-		else if (!why[0])
-			snprintf(why, len, "queue %u seqno %llu: wait %d status %u error 0x%x word 0x%x",
-				 b->queue, (unsigned long long)b->seqno[j], ret, w.status, w.error,
-				 word);
-	}
-	return good;
 }
 
 /* A sync_file for one job on @queue that has completed (SUBMIT with FENCE_FD_OUT). */
@@ -368,65 +203,6 @@ static void load_finish(struct load *l, const char *what)
 				  l->sh->r[1].why[0] ? l->sh->r[1].why :
 				  l->sh->r[2].why[0] ? l->sh->r[2].why : l->sh->r[3].why);
 	munmap(l->sh, sizeof(*l->sh));
-}
-
-/* The PCI address of the device behind accel node @node, in @bdf. */
-static int node_bdf(const char *node, char *bdf, size_t len)
-{
-	char link[256], path[128];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/class/accel/%s/device", strrchr(node, '/') + 1);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return -ENOENT;
-	link[n] = 0;
-	snprintf(bdf, len, "%s", strrchr(link, '/') + 1);
-	return 0;
-}
-
-/* The driver's contexts (one per open file) and their page-table pages. */
-static void contexts(const char *node, int *files, long *pt_pages)
-{
-	char path[128], line[256], bdf[64];
-	FILE *f = NULL;
-	long pages;
-
-	*files = 0;
-	*pt_pages = 0;
-	/* DRM's debugfs directory is named after the device. */
-	if (!node_bdf(node, bdf, sizeof(bdf))) {
-		snprintf(path, sizeof(path), "/sys/kernel/debug/accel/%s/contexts", bdf);
-		f = fopen(path, "r");
-	}
-	if (!f) {
-		*files = -1;
-		return;
-	}
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "asid %*u: page-table pages %ld", &pages) == 1) {
-			(*files)++;
-			*pt_pages += pages;
-		}
-	fclose(f);
-}
-
-/* After the load's files closed: contexts and page tables as before it. */
-static void check_no_leak(const char *node, int files0, long pages0)
-{
-	int64_t deadline = now_ns() + 10000000000LL;
-	int files;
-	long pages;
-
-	do {
-		contexts(node, &files, &pages);
-		if (files == files0 && pages == pages0)
-			break;
-		usleep(50000);
-	} while (now_ns() < deadline);
-	CHECK(files == files0 && pages == pages0,
-	      "no leak: %d contexts with %ld page-table pages, as before the load (%d, %ld)",
-	      files, pages, files0, pages0);
 }
 
 /* A new file, a new queue, one batch: the device works. */
