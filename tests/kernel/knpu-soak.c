@@ -14,8 +14,10 @@
  *            semaphore to reach r and DMA_FILLs its word
  *   queue 3  a batch of DMA_FILL jobs that waits on timeline point 2r
  * and checks: every submit's seqno is the queue's previous one + 1 and every
- * one completes OK (none lost, none twice), every result word is right, and
- * the semaphore counts every round. At the end: every process exited
+ * one completes OK (none lost, none twice), every result word is right, the
+ * semaphore counts every round, and the client's fdinfo shows its buffers
+ * (drm-total-system) at the start and the end. The device's jobs_completed
+ * (sysfs) grows by exactly the number of jobs the processes accounted for. At the end: every process exited
  * cleanly, the driver's contexts and page-table pages are back to their
  * count before the soak, and this process has the files it had.
  *
@@ -82,6 +84,41 @@ static void account(int fd, struct batch *b, uint64_t *expected, uint64_t seqno,
 		fail(r, "seqno %ld: status %ld", (long)seqno, (long)w.status);
 }
 
+/* The client's drm-total-system in fdinfo, in bytes (-1 when missing). */
+static long long fdinfo_total_system(int fd)
+{
+	char path[64], line[128], unit[8] = "";
+	unsigned long long v;
+	long long bytes = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "drm-total-system: %llu %7s", &v, unit) >= 1)
+			bytes = v << (!strcmp(unit, "KiB") ? 10 : !strcmp(unit, "MiB") ? 20 : 0);
+	if (f)
+		fclose(f);
+	return bytes;
+}
+
+/* The device's count of completed jobs (sysfs jobs_completed). */
+static long long jobs_completed(const char *node)
+{
+	char path[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/accel/%s/device/jobs_completed",
+		 strrchr(node, '/') + 1);
+	f = fopen(path, "r");
+	if (f && fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	if (f)
+		fclose(f);
+	return v;
+}
+
 static void soak_process(const char *node, int id, int64_t until, struct result *r)
 {
 	int fd = open(node, O_RDWR | O_CLOEXEC);
@@ -112,6 +149,10 @@ static void soak_process(const char *node, int id, int64_t until, struct result 
 	((uint64_t *)b[2].args.map)[BATCH] = b[2].data.va + PAGE / 2;
 	((uint64_t *)b[2].args.map)[BATCH + 1] = b[2].data.va;
 	*sem = 0;
+	/* Its buffers, and only those, in fdinfo: at the start and at the end. */
+	if (fdinfo_total_system(fd) != QUEUES * 3 * PAGE)
+		fail(r, "fdinfo drm-total-system %ld bytes, %ld expected",
+		     fdinfo_total_system(fd), QUEUES * 3 * PAGE);
 
 	for (uint64_t round = 1; now_ns() < until; round++) {
 		uint32_t pattern = (uint32_t)id << 24 | (uint32_t)(round & 0xffff) << 8;
@@ -196,6 +237,9 @@ static void soak_process(const char *node, int id, int64_t until, struct result 
 		if (r->bad)
 			break;
 	}
+	if (fdinfo_total_system(fd) != QUEUES * 3 * PAGE)
+		fail(r, "fdinfo drm-total-system %ld bytes after the soak, %ld expected",
+		     fdinfo_total_system(fd), QUEUES * 3 * PAGE);
 	_exit(r->bad ? 1 : 0);
 }
 
@@ -220,6 +264,8 @@ int main(int argc, char **argv)
 	struct result *res;
 	pid_t pid[PROCESSES];
 	int64_t until = now_ns() + seconds * 1000000000LL;
+
+	long long completed0 = jobs_completed(node);
 
 	printf("TAP version 13\n# knpu-soak %d s on %s\n", seconds, node);
 	contexts(node, &contexts0, &pages0);
@@ -248,6 +294,9 @@ int main(int argc, char **argv)
 	CHECK(exited == PROCESSES && rounds >= PROCESSES && bad == 0,
 	      "%d of %d processes clean: %ld rounds, %ld jobs each accounted for once, %ld bad",
 	      exited, PROCESSES, rounds, jobs, bad);
+	CHECK(completed0 >= 0 && jobs_completed(node) - completed0 == jobs,
+	      "the device completed %lld jobs, the processes accounted for %ld",
+	      jobs_completed(node) - completed0, jobs);
 	check_no_leak(node, contexts0, pages0);
 	CHECK(open_files() == files0, "open files %d, as before (%d)", open_files(), files0);
 	printf("1..%d\n", count);
