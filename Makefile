@@ -20,5 +20,8 @@ include $(sort $(wildcard mk/*.mk))
 run: all
 	@$(MAKE) --no-print-directory run-demo
 
-test: all kunit-kernel
+# DEBUG_TIER=1: also the guest tests on the debug kernel (ctest label debug),
+# which is built first (docs/testing.md).
+DEBUG_TIER ?= 0
+test: all kunit-kernel $(if $(filter 1,$(DEBUG_TIER)),debug-module)
 	ctest --test-dir $(BUILD) --output-on-failure -j1
