@@ -1,5 +1,6 @@
 /*
- * KNPU device model: ELTWISE and ACTIVATION (spec section 7.4).
+ * KNPU device model: ELTWISE and ACTIVATION (spec section 7.4), and
+ * ACTIVATION_PARAM (7.4.1, v1.1).
  *
  * Floating types run on oneDNN's binary and eltwise primitives. INT8 and
  * INT32 ELTWISE are exact integer loops: oneDNN computes integer binary
@@ -12,6 +13,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <math.h>
 #include "knpu-compute.h"
 
 enum { ELT_A, ELT_B, ELT_OUT, ELT_COUNT, ELT_BCOUNT };
@@ -195,5 +197,183 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
     args[0].data = src;
     args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, out };
     return knpu_prim_run(job, &key, activation_pd, args, 2) &&
+           knpu_tensor_store(job, &tout, out);
+}
+
+/*
+ * ACT of a fused activation applied on its own, to @count FP32 values in
+ * place (the bias-only border of CONV_TRANSPOSE). ACT none: nothing.
+ */
+bool knpu_act_apply(KnpuJob *job, uint32_t act, float *buf, uint64_t count)
+{
+    KnpuPrimKey key = {
+        .kind = KNPU_OP_ACTIVATION, .dtype = KNPU_DT_FP32, .flags = act,
+        .v = { count },
+    };
+    KnpuDnnlArg args[2];
+
+    if (act == KNPU_ACT_NONE) {
+        return true;
+    }
+    knpu_md_plain(&args[0].md, 1, &key.v[0], dnnl_f32);
+    args[0].arg = DNNL_ARG_SRC;
+    args[0].data = buf;
+    args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, buf };
+    return knpu_prim_run(job, &key, activation_pd, args, 2);
+}
+
+/* ACTIVATION_PARAM (v1.1) */
+
+enum { ACTP_IN, ACTP_OUT, ACTP_COUNT, ACTP_ALPHA, ACTP_BETA };
+
+/*
+ * Primitive key: flags a oneDNN eltwise algorithm, v[0] the count, v[1]
+ * and v[2] the bits of its alpha and beta.
+ */
+static dnnl_status_t eltwise_alg_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
+                                    dnnl_primitive_attr_t attr,
+                                    dnnl_primitive_desc_t *pd)
+{
+    dnnl_eltwise_desc_t desc;
+    dnnl_memory_desc_t md;
+    dnnl_status_t st;
+
+    knpu_md_plain(&md, 1, &k->v[0], dnnl_f32);
+    st = dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference,
+                                        (dnnl_alg_kind_t)k->flags, &md,
+                                        knpu_f32_of_bits(k->v[1]),
+                                        knpu_f32_of_bits(k->v[2]));
+    return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
+                                                NULL);
+}
+
+/* out = alg(in; alpha, beta) over @count FP32 values (in may be out). */
+static bool eltwise_alg_run(KnpuJob *job, dnnl_alg_kind_t alg, float alpha,
+                            float beta, const float *in, float *out,
+                            uint64_t count)
+{
+    uint32_t a, b;
+    KnpuPrimKey key;
+    KnpuDnnlArg args[2];
+
+    memcpy(&a, &alpha, 4);
+    memcpy(&b, &beta, 4);
+    key = (KnpuPrimKey){
+        .kind = KNPU_OP_ACTIVATION_PARAM, .dtype = KNPU_DT_FP32,
+        .flags = alg, .v = { count, a, b },
+    };
+    knpu_md_plain(&args[0].md, 1, &key.v[0], dnnl_f32);
+    args[0].arg = DNNL_ARG_SRC;
+    args[0].data = (void *)in;
+    args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, out };
+    return knpu_prim_run(job, &key, eltwise_alg_pd, args, 2);
+}
+
+/* out *= x, elementwise, on ELTWISE's binary primitive. */
+static bool eltwise_mul_run(KnpuJob *job, float *out, const float *x,
+                            uint64_t count)
+{
+    KnpuPrimKey key = {
+        .kind = KNPU_OP_ELTWISE, .dtype = KNPU_DT_FP32,
+        .flags = KNPU_ELTWISE_MUL, .v = { 1, count },
+    };
+    KnpuDnnlArg args[3];
+
+    eltwise_mds(&key, &args[0].md, &args[1].md);
+    args[0].arg = DNNL_ARG_SRC_0;
+    args[0].data = out;
+    args[1].md = args[0].md;
+    args[1].arg = DNNL_ARG_SRC_1;
+    args[1].data = (void *)x;
+    args[2] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, out };
+    return knpu_prim_run(job, &key, eltwise_pd, args, 3);
+}
+
+/*
+ * Run function @fn of ACTIVATION_PARAM on oneDNN's eltwise algorithms.
+ * oneDNN 2.6 has no hard-sigmoid, and an eltwise primitive with post-ops
+ * falls back to a reference implementation that computes wrong results,
+ * so hard-sigmoid is two primitives (linear alpha·x + beta, then a clip to
+ * [0, 1]) and hard-swish a third (the product with x).
+ */
+static bool activation_param_run(KnpuJob *job, uint32_t fn, float alpha,
+                                 float beta, const float *x, float *out,
+                                 uint64_t count)
+{
+    static const dnnl_alg_kind_t algs[] = {
+        [KNPU_ACTP_HARDSIGMOID] = dnnl_eltwise_linear,
+        [KNPU_ACTP_HARDSWISH] = dnnl_eltwise_linear,
+        [KNPU_ACTP_CLIP] = dnnl_eltwise_clip_v2,
+        [KNPU_ACTP_SQRT] = dnnl_eltwise_sqrt,
+        [KNPU_ACTP_EXP] = dnnl_eltwise_exp,
+        [KNPU_ACTP_POW] = dnnl_eltwise_pow,
+        [KNPU_ACTP_LEAKY_RELU] = dnnl_eltwise_relu,
+    };
+    bool hard = fn == KNPU_ACTP_HARDSIGMOID || fn == KNPU_ACTP_HARDSWISH;
+
+    return eltwise_alg_run(job, algs[fn], alpha, beta, x, out, count) &&
+           (!hard || eltwise_alg_run(job, dnnl_eltwise_clip_v2, 0.0f, 1.0f,
+                                     out, out, count)) &&
+           (fn != KNPU_ACTP_HARDSWISH || eltwise_mul_run(job, out, x, count));
+}
+
+/* Section 7.4.1 rules on the parameters of function @fn. */
+static bool activation_param_check(KnpuJob *job, uint32_t fn, float alpha,
+                                   float beta)
+{
+    switch (fn) {
+    case KNPU_ACTP_CLIP:
+        if (isnan(alpha) || isnan(beta) || alpha > beta) {
+            return knpu_operand_invalid(job, isnan(alpha) ? ACTP_ALPHA :
+                                        ACTP_BETA);
+        }
+        return true;
+    case KNPU_ACTP_SQRT:
+    case KNPU_ACTP_EXP:
+        if (alpha != 0.0f || beta != 0.0f) {
+            return knpu_operand_invalid(job, alpha != 0.0f ? ACTP_ALPHA :
+                                        ACTP_BETA);
+        }
+        return true;
+    case KNPU_ACTP_LEAKY_RELU:
+        if (!isfinite(alpha) || beta != 0.0f) {
+            return knpu_operand_invalid(job, !isfinite(alpha) ? ACTP_ALPHA :
+                                        ACTP_BETA);
+        }
+        return true;
+    default:
+        if (!isfinite(alpha) || !isfinite(beta)) {
+            return knpu_operand_invalid(job, !isfinite(alpha) ? ACTP_ALPHA :
+                                        ACTP_BETA);
+        }
+        return true;
+    }
+}
+
+bool knpu_op_activation_param(KnpuJob *job, const KnpuInsn *in)
+{
+    uint32_t dt = in->dtype, fn = KNPU_FLAG_OP(in->flags);
+    uint64_t count = in->ops[ACTP_COUNT];
+    float alpha = knpu_f32_of_bits(in->ops[ACTP_ALPHA]);
+    float beta = knpu_f32_of_bits(in->ops[ACTP_BETA]);
+    g_autofree float *src = NULL, *out = NULL;
+    KnpuTensor tin, tout;
+
+    if (fn > KNPU_ACTP_LEAKY_RELU) {
+        return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
+    }
+    if (!count) {
+        return knpu_operand_invalid(job, ACTP_COUNT);
+    }
+    if (!activation_param_check(job, fn, alpha, beta) ||
+        !knpu_tensor_init(job, &tin, in, ACTP_IN, dt, count) ||
+        !knpu_tensor_init(job, &tout, in, ACTP_OUT, dt, count) ||
+        !knpu_tensor_check_align(job, &tin) ||
+        !knpu_tensor_check_align(job, &tout) ||
+        !knpu_tensor_load(job, &tin, (void **)&src)) {
+        return false;
+    }
+    out = g_new(float, count);
+    return activation_param_run(job, fn, alpha, beta, src, out, count) &&
            knpu_tensor_store(job, &tout, out);
 }

@@ -13,6 +13,7 @@
 
 #include "qemu/osdep.h"
 #include <math.h>
+#include "qemu/host-utils.h"
 #include "knpu-compute.h"
 
 enum {
@@ -300,4 +301,112 @@ bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in)
         gemm_int32_epilogue(&key, m, c, bias);
     }
     return knpu_tensor_store_rows(job, &tc, c, m, n, in->ops[GEMM_LDC]);
+}
+
+/* GEMM_BATCHED (v1.1) */
+
+enum {
+    GB_BATCH = GEMM_ZP, GB_STRIDE_A, GB_STRIDE_B, GB_STRIDE_C,
+};
+
+/*
+ * A batched operand: @batch matrices of @rows × @cols (ld apart), @stride
+ * elements from one to the next (0: one matrix for every batch, allowed
+ * when @broadcast). Its span is (batch − 1)·stride + one matrix's span.
+ */
+static bool gemm_batched_matrix(KnpuJob *job, KnpuTensor *t,
+                                const KnpuInsn *in, unsigned operand,
+                                unsigned ld_operand, unsigned stride_op,
+                                bool broadcast, uint64_t rows, uint64_t cols)
+{
+    uint64_t stride = in->ops[stride_op], batch = in->ops[GB_BATCH];
+    uint64_t matrix, span;
+
+    if (!gemm_matrix(job, t, in, operand, ld_operand, in->dtype, rows,
+                     cols)) {
+        return false;
+    }
+    matrix = t->count;
+    if (stride < matrix && !(broadcast && stride == 0)) {
+        return knpu_operand_invalid(job, stride_op);
+    }
+    span = batch - 1;
+    if (!knpu_count_mul(job, stride_op, &span, stride)) {
+        return false;
+    }
+    if (uadd64_overflow(span, matrix, &span)) {
+        return knpu_operand_invalid(job, stride_op);
+    }
+    return knpu_tensor_init(job, t, in, operand, in->dtype, span);
+}
+
+bool knpu_op_gemm_batched(KnpuJob *job, const KnpuInsn *in)
+{
+    uint32_t dt = in->dtype, fl = in->flags;
+    uint64_t m = in->ops[GEMM_M], n = in->ops[GEMM_N], k = in->ops[GEMM_K];
+    uint64_t batch = in->ops[GB_BATCH], b;
+    bool has_bias = fl & KNPU_FLAG_BIAS;
+    bool ta = fl & KNPU_FLAG_TRANS_A, tb = fl & KNPU_FLAG_TRANS_B;
+    g_autofree void *a = NULL, *bm = NULL, *c = NULL, *bias = NULL;
+    float scale = knpu_f32_of_bits(in->ops[GEMM_SCALE]);
+    KnpuTensor ta_t, tb_t, tc_t, tbias;
+    KnpuPrimKey key = {
+        .kind = KNPU_OP_GEMM, .dtype = dt, .flags = fl & GEMM_KEY_FLAGS,
+        .v = { m, n, k, in->ops[GEMM_LDA], in->ops[GEMM_LDB],
+               in->ops[GEMM_LDC] },
+    };
+
+    if (KNPU_FLAG_ACT(fl) > KNPU_ACT_TANH) {
+        return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
+    }
+    if (!isfinite(scale)) {
+        return knpu_operand_invalid(job, GEMM_SCALE);
+    }
+    if (!m || !n || !k || !batch) {
+        return knpu_operand_invalid(job, !m ? GEMM_M : !n ? GEMM_N :
+                                    !k ? GEMM_K : GB_BATCH);
+    }
+    if (!gemm_batched_matrix(job, &ta_t, in, GEMM_A, GEMM_LDA, GB_STRIDE_A,
+                             true, ta ? k : m, ta ? m : k) ||
+        !gemm_batched_matrix(job, &tb_t, in, GEMM_B, GEMM_LDB, GB_STRIDE_B,
+                             true, tb ? n : k, tb ? k : n) ||
+        !gemm_batched_matrix(job, &tc_t, in, GEMM_C, GEMM_LDC, GB_STRIDE_C,
+                             false, m, n) ||
+        (has_bias && !knpu_tensor_init(job, &tbias, in, GEMM_BIAS, dt, n))) {
+        return false;
+    }
+    if (!knpu_tensor_check_align(job, &ta_t) ||
+        !knpu_tensor_check_align(job, &tb_t) ||
+        !knpu_tensor_check_align(job, &tc_t) ||
+        (has_bias && !knpu_tensor_check_align(job, &tbias))) {
+        return false;
+    }
+    if (!knpu_tensor_load(job, &ta_t, &a) ||
+        !knpu_tensor_load(job, &tb_t, &bm) ||
+        (has_bias && !knpu_tensor_load(job, &tbias, &bias))) {
+        return false;
+    }
+    if (scale != 1.0f) {
+        key.flags |= GEMM_KEY_SCALED;
+    }
+    c = g_malloc(tc_t.count * sizeof(float));
+    /* Every batch runs v1's GEMM on the same cached primitive. */
+    for (b = 0; b < batch; b++) {
+        KnpuTensor tcb = tc_t;
+        uint8_t *cb = (uint8_t *)c + b * in->ops[GB_STRIDE_C] * sizeof(float);
+
+        if (!gemm_run(job, &key,
+                      (uint8_t *)a + b * in->ops[GB_STRIDE_A] * sizeof(float),
+                      (uint8_t *)bm +
+                      b * in->ops[GB_STRIDE_B] * sizeof(float),
+                      cb, bias, &scale, 0)) {
+            return false;
+        }
+        tcb.va += b * in->ops[GB_STRIDE_C] * knpu_dtype_size(dt);
+        if (!knpu_tensor_store_rows(job, &tcb, cb, m, n,
+                                    in->ops[GEMM_LDC])) {
+            return false;
+        }
+    }
+    return true;
 }

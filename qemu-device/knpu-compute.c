@@ -11,6 +11,8 @@
 #include "qemu/osdep.h"
 #include <math.h>
 #include "qemu/host-utils.h"
+#include "qemu/timer.h"
+#include "trace.h"
 #include "knpu-compute.h"
 
 /* Tensors are staged as they lie in guest memory: little-endian. */
@@ -234,6 +236,7 @@ bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf)
     size_t csize = knpu_widened(t) ? 4 : knpu_dtype_size(t->dtype);
     g_autofree uint8_t *data = g_malloc(MAX(t->count * csize, 1));
     uint64_t done = 0, chunk = KNPU_BOUNCE_SIZE / 2;
+    int64_t start = get_clock();
 
     if (!knpu_widened(t)) {
         /* Straight into the engine's buffer, page by page. */
@@ -254,6 +257,7 @@ bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf)
     }
     job->bytes += t->bytes;
     *buf = g_steal_pointer(&data);
+    trace_knpu_tensor_load(t->operand, t->bytes, get_clock() - start);
     return true;
 }
 
@@ -287,7 +291,13 @@ static bool knpu_store_elems(KnpuJob *job, const KnpuTensor *t, uint64_t va,
 /* Store the compute-type buffer @buf as tensor @t. */
 bool knpu_tensor_store(KnpuJob *job, const KnpuTensor *t, const void *buf)
 {
-    return knpu_store_elems(job, t, t->va, buf, t->count);
+    int64_t start = get_clock();
+
+    if (!knpu_store_elems(job, t, t->va, buf, t->count)) {
+        return false;
+    }
+    trace_knpu_tensor_store(t->operand, t->bytes, get_clock() - start);
+    return true;
 }
 
 /*
@@ -303,7 +313,14 @@ bool knpu_tensor_store_rows(KnpuJob *job, const KnpuTensor *t,
     uint64_t r;
 
     if (ld == row_elems) {
-        return knpu_store_elems(job, t, t->va, buf, rows * row_elems);
+        int64_t start = get_clock();
+
+        if (!knpu_store_elems(job, t, t->va, buf, rows * row_elems)) {
+            return false;
+        }
+        trace_knpu_tensor_store(t->operand, rows * row_elems * esize,
+                                get_clock() - start);
+        return true;
     }
     for (r = 0; r < rows; r++) {
         if (!knpu_store_elems(job, t, t->va + r * ld * esize,

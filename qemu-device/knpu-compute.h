@@ -10,6 +10,11 @@
  *   knpu-compute-eltwise.c  ELTWISE, ACTIVATION
  *   knpu-compute-norm.c     SOFTMAX, LAYERNORM, RMSNORM
  *   knpu-compute-reduce.c   REDUCE, TRANSPOSE
+ *   knpu-compute-copy.c     COPY_STRIDED (v1.1)
+ *   knpu-compute-resize.c   RESIZE (v1.1)
+ *   knpu-compute-deconv.c   CONV_TRANSPOSE (v1.1)
+ * and, v1.1, GEMM_BATCHED in knpu-compute-gemm.c, ACTIVATION_PARAM in
+ * knpu-compute-eltwise.c.
  *
  * An instruction checks its operands in the order of section 7.5 (values,
  * then alignment), stages its inputs into host buffers (FP16 and BF16
@@ -123,5 +128,13 @@ bool knpu_op_layernorm(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_rmsnorm(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_reduce(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_transpose(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_copy_strided(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_gemm_batched(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_conv_transpose(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_resize(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_activation_param(KnpuJob *job, const KnpuInsn *in);
+
+/* Apply fused activation @act (v1 ACT values) to @count FP32 values. */
+bool knpu_act_apply(KnpuJob *job, uint32_t act, float *buf, uint64_t count);
 
 #endif /* HW_MISC_KNPU_COMPUTE_H */

@@ -5,8 +5,8 @@
  * the descriptor, loads the argument table, then fetches the program page
  * by page as it executes it (a fetch fault belongs to the instruction that
  * needs the bytes). Every field is checked in the order of section 7.5.
- * Executed: every instruction of section 7.4; the compute instructions
- * are in knpu-compute*.c.
+ * Executed: every instruction of sections 7.4 and 7.4.1 (v1.1); the
+ * compute instructions and COPY_STRIDED are in knpu-compute*.c.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -40,6 +40,9 @@ static const KnpuOpInfo knpu_ops[KNPU_OP_COUNT] = {
     [KNPU_OP_NOP]        = { "NOP", "", DT(NONE), 0 },
     [KNPU_OP_DMA_COPY]   = { "DMA_COPY", "AAV", DT(NONE), 0 },
     [KNPU_OP_DMA_FILL]   = { "DMA_FILL", "AVV", DT(NONE), 0 },
+    [KNPU_OP_COPY_STRIDED] = { "COPY_STRIDED", "AAVVVVVVVVVVVV",
+                               DT_FLOAT | DT(INT8) | DT(INT32), 0,
+                               knpu_op_copy_strided },
     [KNPU_OP_BARRIER]    = { "BARRIER", "", DT(NONE), 0 },
     [KNPU_OP_SEM_SIGNAL] = { "SEM_SIGNAL", "AV", DT(NONE),
                              KNPU_SEM_SIGNAL_ADD },
@@ -68,6 +71,14 @@ static const KnpuOpInfo knpu_ops[KNPU_OP_COUNT] = {
     [KNPU_OP_TRANSPOSE]  = { "TRANSPOSE", "AAVVV",
                              DT_FLOAT | DT(INT8) | DT(INT32), 0,
                              knpu_op_transpose },
+    [KNPU_OP_GEMM_BATCHED] = { "GEMM_BATCHED", "AAABVVVVVVFVVVV", DT_FLOAT,
+                               0xf7, knpu_op_gemm_batched },
+    [KNPU_OP_CONV_TRANSPOSE] = { "CONV_TRANSPOSE", "AABAVVVVVVVVVVVVVVVV",
+                                 DT_FLOAT, 0xf4, knpu_op_conv_transpose },
+    [KNPU_OP_RESIZE]     = { "RESIZE", "AAVVVVVVFF", DT_FLOAT, 0x3f,
+                             knpu_op_resize },
+    [KNPU_OP_ACTIVATION_PARAM] = { "ACTIVATION_PARAM", "AAVFF", DT_FLOAT, 0xf,
+                                   knpu_op_activation_param },
 };
 
 /* Data types that some instruction this model executes takes. */

@@ -23,6 +23,7 @@
 #include "qemu/osdep.h"
 #include "qemu/log.h"
 #include "qemu/queue.h"
+#include "qemu/timer.h"
 #include <omp.h>
 #include "trace.h"
 #include "knpu-compute.h"
@@ -227,7 +228,8 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
     dnnl_exec_arg_t exec[16];
     dnnl_stream_t stream = NULL;
     dnnl_status_t st = dnnl_success;
-    int i, n = 0;
+    int64_t start = get_clock();
+    int i, n = 0, threads = 0;
 
     g_assert(nargs < (int)ARRAY_SIZE(exec));
     for (i = 0; i < nargs && st == dnnl_success; i++) {
@@ -251,7 +253,8 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                                 dnnl_stream_default_flags);
     }
     if (st == dnnl_success) {
-        omp_set_num_threads(knpu_dnnl_threads(job->s));
+        threads = knpu_dnnl_threads(job->s);
+        omp_set_num_threads(threads);
         st = dnnl_primitive_execute(p->prim, stream, n, exec);
     }
     if (st == dnnl_success) {
@@ -266,6 +269,7 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
     if (st != dnnl_success) {
         return knpu_dnnl_fail(job, "execution", st);
     }
+    trace_knpu_prim_exec(p->key.kind, threads, get_clock() - start);
     return true;
 }
 

@@ -38,7 +38,7 @@
 #define KNPU_REG_SCRATCH            0x038
 
 #define KNPU_ID_VALUE               0x55504e4b /* "KNPU" */
-#define KNPU_HW_VERSION_VALUE       0x00010000
+#define KNPU_HW_VERSION_VALUE       0x00010001  /* v1.1 (7.4.1) */
 #define KNPU_FW_VERSION_VALUE       0x01000000
 #define KNPU_NUM_ASIDS              64
 #define KNPU_VA_BITS                48
@@ -196,6 +196,7 @@ typedef struct KnpuDesc {
 #define KNPU_OP_NOP                 0x00
 #define KNPU_OP_DMA_COPY            0x01
 #define KNPU_OP_DMA_FILL            0x02
+#define KNPU_OP_COPY_STRIDED        0x03    /* v1.1 */
 #define KNPU_OP_BARRIER             0x08
 #define KNPU_OP_SEM_SIGNAL          0x09
 #define KNPU_OP_SEM_WAIT            0x0a
@@ -210,6 +211,10 @@ typedef struct KnpuDesc {
 #define KNPU_OP_RMSNORM             0x17
 #define KNPU_OP_REDUCE              0x18
 #define KNPU_OP_TRANSPOSE           0x19
+#define KNPU_OP_GEMM_BATCHED        0x1a    /* v1.1 */
+#define KNPU_OP_CONV_TRANSPOSE      0x1b    /* v1.1 */
+#define KNPU_OP_RESIZE              0x1c    /* v1.1 */
+#define KNPU_OP_ACTIVATION_PARAM    0x1d    /* v1.1 */
 #define KNPU_OP_COUNT               0x40
 #define KNPU_SEM_SIGNAL_ADD         (1u << 0)
 #define KNPU_FLAG_TRANS_A           (1u << 0)   /* GEMM, CONV2D */
@@ -242,6 +247,30 @@ typedef struct KnpuDesc {
 #define KNPU_REDUCE_MEAN            1
 #define KNPU_REDUCE_MAX             2
 #define KNPU_REDUCE_MIN             3
+
+/* 7.4.1 RESIZE flags */
+#define KNPU_RESIZE_MODE(f)         ((f) & 0x3u)
+#define KNPU_RESIZE_COORD(f)        (((f) >> 2) & 0x3u)
+#define KNPU_RESIZE_ROUND(f)        (((f) >> 4) & 0x3u)
+#define KNPU_RESIZE_NEAREST         0
+#define KNPU_RESIZE_LINEAR          1
+#define KNPU_RESIZE_HALF_PIXEL      0
+#define KNPU_RESIZE_ASYMMETRIC      1
+#define KNPU_RESIZE_ALIGN_CORNERS   2
+#define KNPU_RESIZE_PYTORCH_HALF_PIXEL 3
+#define KNPU_RESIZE_ROUND_PREFER_FLOOR 0
+#define KNPU_RESIZE_ROUND_PREFER_CEIL 1
+#define KNPU_RESIZE_FLOOR           2
+#define KNPU_RESIZE_CEIL            3
+
+/* 7.4.1 ACTIVATION_PARAM functions (flags [3:0]) */
+#define KNPU_ACTP_HARDSIGMOID       0
+#define KNPU_ACTP_HARDSWISH         1
+#define KNPU_ACTP_CLIP              2
+#define KNPU_ACTP_SQRT              3
+#define KNPU_ACTP_EXP               4
+#define KNPU_ACTP_POW               5
+#define KNPU_ACTP_LEAKY_RELU        6
 
 /* 7.6 Error codes */
 #define KNPU_ERR_NONE               0x00

@@ -106,6 +106,7 @@ typedef struct KnpuQueue {
     /* Scheduler (s->lock) */
     uint32_t db_tail;       /* Q_TAIL sampled by the last doorbell */
     bool running;           /* a core runs a job of this queue */
+    unsigned last_core;     /* 1 + the core that ran its last job; 0 none */
     uint32_t gen;           /* bumped when the queue is reset */
     bool abort;             /* read by the worker without the lock */
     bool inject_hang;
@@ -135,6 +136,7 @@ typedef struct KnpuCore {
 
     /* s->lock */
     bool busy;
+    bool waiting;           /* idle, in (or woken from) the work_cond wait */
     int64_t busy_since;
     uint64_t busy_ns;
 } KnpuCore;

@@ -8,6 +8,14 @@
  * completes it: fence, Q_HEAD, interrupt, or the queue's error. A queue
  * runs one job at a time.
  *
+ * Affinity: a queue's next job goes to the core that ran its last one when
+ * that core is idle. Each core's worker has its own OpenMP team, oneDNN
+ * scratchpad, TLB and caches, so a queue that hopped between cores paid
+ * for cold ones (docs/performance.md). An idle worker leaves such a queue
+ * to its waiting core; for that core to wake, every wake-up of idle
+ * workers is a broadcast, and a worker that takes a job broadcasts too, so
+ * a queue skipped for a core that then took other work is picked up.
+ *
  * Copyright (c) 2026 The knpu authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -244,14 +252,26 @@ void knpu_doorbell_locked(KnpuState *s, unsigned qid)
         return;
     }
     q->db_tail = q->tail;
-    /* One more runnable queue: one idle core is enough. */
-    qemu_cond_signal(&s->work_cond);
+    /* All idle cores: the queue may be left to its last one (affinity). */
+    qemu_cond_broadcast(&s->work_cond);
 }
 
 /* Scheduling and the workers */
 
-/* Pick the next queue for a core: highest priority, round-robin. */
-static int knpu_pick_queue_locked(KnpuState *s)
+/* Is @q better left to the idle core that ran its last job than to @core? */
+static bool knpu_queue_prefers_other_locked(KnpuState *s, KnpuQueue *q,
+                                            KnpuCore *core)
+{
+    return q->last_core && q->last_core - 1 != core->id &&
+           q->last_core - 1 < s->num_cores &&
+           s->cores[q->last_core - 1].waiting;
+}
+
+/*
+ * Pick the next queue for @core: highest priority, round-robin, skipping
+ * queues whose last core is idle and not @core.
+ */
+static int knpu_pick_queue_locked(KnpuState *s, KnpuCore *core)
 {
     int best = -1, best_prio = -1;
     unsigned i;
@@ -265,7 +285,8 @@ static int knpu_pick_queue_locked(KnpuState *s)
         KnpuQueue *q = &s->queues[qid];
         int prio = KNPU_Q_CONFIG_PRIO(q->config);
 
-        if (knpu_queue_runnable_locked(s, q) && prio > best_prio) {
+        if (knpu_queue_runnable_locked(s, q) && prio > best_prio &&
+            !knpu_queue_prefers_other_locked(s, q, core)) {
             best = qid;
             best_prio = prio;
         }
@@ -334,6 +355,7 @@ static void knpu_core_run_queue_locked(KnpuCore *core, unsigned qid)
     bool hang, mmu_fault, fence_ok = true;
 
     q->running = true;
+    q->last_core = core->id + 1;
     qatomic_set(&q->abort, false);
     job.gen = q->gen;
     hang = q->inject_hang;
@@ -366,9 +388,9 @@ static void knpu_core_run_queue_locked(KnpuCore *core, unsigned qid)
     qemu_cond_broadcast(&s->idle_cond);
     /*
      * The queue may be runnable again while this core goes for another
-     * one: let an idle core have it.
+     * one: let an idle core have it (a broadcast, for the affinity rule).
      */
-    qemu_cond_signal(&s->work_cond);
+    qemu_cond_broadcast(&s->work_cond);
 }
 
 static void *knpu_worker(void *opaque)
@@ -378,12 +400,19 @@ static void *knpu_worker(void *opaque)
 
     qemu_mutex_lock(&s->lock);
     while (!s->stopping) {
-        int qid = knpu_pick_queue_locked(s);
+        int qid = knpu_pick_queue_locked(s, core);
 
         if (qid < 0) {
+            core->waiting = true;
             qemu_cond_wait(&s->work_cond, &s->lock);
+            core->waiting = false;
             continue;
         }
+        /*
+         * This core is busy now: a queue other idle workers skipped for it
+         * is theirs to take.
+         */
+        qemu_cond_broadcast(&s->work_cond);
         knpu_core_run_queue_locked(core, qid);
     }
     qemu_mutex_unlock(&s->lock);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <map>
@@ -287,6 +288,8 @@ class Assembler {
       fail(mnemonic.column, problem->detail);
     }
     isa::encode(instruction, image_.program);
+    // The kernel declares the oldest instruction set that has all its opcodes.
+    image_.isa_version = std::max(image_.isa_version, op.isa_version);
   }
 
   const isa::OpcodeInfo& opcode(Token mnemonic, isa::Instruction& instruction) {

@@ -3,6 +3,10 @@
 
 #include <drm/knpu_accel.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <string>
+#include <vector>
 
 #include "device_enumeration.hpp"
 #include "driver_version.hpp"
@@ -67,6 +71,29 @@ void check_uapi(const DeviceInfo& info, const DeviceProperties& properties) {
   throw make_error(errc::no_device, what);
 }
 
+// "resize (ISA v1.1), data type bf16": what a kernel needs and a device lacks.
+std::string missing_names(std::uint64_t ops, std::uint64_t dtypes) {
+  std::vector<std::string> names;
+  for (unsigned bit = 0; bit < 64; ++bit) {
+    if (((ops >> bit) & 1U) == 0) {
+      continue;
+    }
+    const isa::OpcodeInfo* op = isa::find_opcode(static_cast<std::uint8_t>(bit));
+    if (op == nullptr) {
+      names.push_back(fmt::format("opcode {:#04x}", bit));
+    } else {
+      names.push_back(fmt::format("{} (ISA v{}.{})", op->mnemonic, op->isa_version >> 16,
+                                  op->isa_version & 0xffffU));
+    }
+  }
+  for (unsigned bit = 0; bit < 64; ++bit) {
+    if (((dtypes >> bit) & 1U) != 0) {
+      names.push_back(fmt::format("data type {}", isa::name(static_cast<isa::DataType>(bit))));
+    }
+  }
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
 }  // namespace
 
 // An opcode or data type the device lacks is a load error, not a failed job
@@ -78,10 +105,11 @@ void check_supported(const KernelImage& image, const DeviceProperties& propertie
   if (missing_ops != 0 || missing_dtypes != 0) {
     throw KernelFormatError(
         KernelErrc::unsupported_by_device,
-        fmt::format("kernel '{}' uses opcodes {:#x} and data types {:#x} the device does not "
-                    "execute (it executes opcodes {:#x}, data types {:#x})",
-                    image.name, missing_ops, missing_dtypes, properties.ops.to_ullong(),
-                    properties.dtypes.to_ullong()));
+        fmt::format("kernel '{}' uses {} the device does not execute (its OPS {:#x}, DTYPES {:#x}; "
+                    "hw version {}.{})",
+                    image.name, missing_names(missing_ops, missing_dtypes),
+                    properties.ops.to_ullong(), properties.dtypes.to_ullong(),
+                    properties.hw_version >> 16, properties.hw_version & 0xffffU));
   }
 }
 

@@ -1,6 +1,7 @@
 // Encoder, decoder and structural checks of instruction words (hw-spec 7.2).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "npu/isa.hpp"
@@ -208,6 +209,14 @@ ProgramDecode decode(std::span<const std::uint32_t> words) {
     result.instructions.push_back(std::move(*one.instruction));
   }
   return result;
+}
+
+std::uint32_t required_version(std::span<const std::uint32_t> words) {
+  std::uint32_t version = kIsaVersion1_0;
+  for (const Instruction& instruction : decode(words).instructions) {
+    version = std::max(version, info(instruction.opcode).isa_version);
+  }
+  return version;
 }
 
 }  // namespace npu::isa

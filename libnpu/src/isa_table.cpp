@@ -1,5 +1,5 @@
-// The opcode table of instruction set v1, transcribed from docs/hw-spec.md
-// section 7.4.
+// The opcode table of instruction sets v1 and v1.1, transcribed from
+// docs/hw-spec.md sections 7.4 and 7.4.1.
 #include <algorithm>
 #include <array>
 #include <stdexcept>
@@ -44,6 +44,14 @@ constexpr std::array<OperandKind, 7> kLayernormOperands{A, A, A, A, V, V, F};
 constexpr std::array<OperandKind, 6> kRmsnormOperands{A, A, A, V, V, F};
 constexpr std::array<OperandKind, 5> kReduceOperands{A, A, V, V, V};
 constexpr std::array<OperandKind, 5> kTransposeOperands{A, A, V, V, V};
+constexpr std::array<OperandKind, 14> kCopyStridedOperands{A, A, V, V, V, V, V,
+                                                           V, V, V, V, V, V, V};
+constexpr std::array<OperandKind, 15> kGemmBatchedOperands{A, A, A, B, V, V, V, V,
+                                                           V, V, F, V, V, V, V};
+constexpr std::array<OperandKind, 20> kConvTransposeOperands{A, A, B, A, V, V, V, V, V, V,
+                                                             V, V, V, V, V, V, V, V, V, V};
+constexpr std::array<OperandKind, 10> kResizeOperands{A, A, V, V, V, V, V, V, F, F};
+constexpr std::array<OperandKind, 5> kActivationParamOperands{A, A, V, F, F};
 
 // Value names of the enumerated flag fields.
 constexpr std::array<std::string_view, 6> kFusedActivations{"none", "relu",    "gelu",
@@ -53,6 +61,13 @@ constexpr std::array<std::string_view, 6> kActivations{"",     "relu",    "gelu"
 constexpr std::array<std::string_view, 3> kPoolModes{"max", "avg", "avg_pad"};
 constexpr std::array<std::string_view, 6> kEltwiseOps{"add", "sub", "mul", "div", "max", "min"};
 constexpr std::array<std::string_view, 4> kReduceOps{"sum", "mean", "max", "min"};
+constexpr std::array<std::string_view, 2> kResizeModes{"nearest", "linear"};
+constexpr std::array<std::string_view, 4> kResizeCoords{"half_pixel", "asymmetric", "align_corners",
+                                                        "pytorch_half_pixel"};
+constexpr std::array<std::string_view, 4> kResizeRounding{"round_prefer_floor", "round_prefer_ceil",
+                                                          "floor", "ceil"};
+constexpr std::array<std::string_view, 7> kParamActivations{
+    "hardsigmoid", "hardswish", "clip", "sqrt", "exp", "pow", "leaky_relu"};
 
 // Flag fields per opcode.
 constexpr std::array<FlagField, 1> kSemSignalFlags{{{"add", 0, 1, {}}}};
@@ -70,11 +85,24 @@ constexpr std::array<FlagField, 1> kPoolFlags{{{"mode", 0, 2, kPoolModes}}};
 constexpr std::array<FlagField, 1> kEltwiseFlags{{{"op", 0, 4, kEltwiseOps}}};
 constexpr std::array<FlagField, 1> kActivationFlags{{{"act", 0, 4, kActivations}}};
 constexpr std::array<FlagField, 1> kReduceFlags{{{"op", 0, 2, kReduceOps}}};
+constexpr std::array<FlagField, 4> kGemmBatchedFlags{{{"trans_a", 0, 1, {}},
+                                                      {"trans_b", 1, 1, {}},
+                                                      {"bias", 2, 1, {}},
+                                                      {"act", 4, 4, kFusedActivations}}};
+constexpr std::array<FlagField, 2> kConvTransposeFlags{
+    {{"bias", 2, 1, {}}, {"act", 4, 4, kFusedActivations}}};
+constexpr std::array<FlagField, 3> kResizeFlags{{{"mode", 0, 2, kResizeModes},
+                                                 {"coord", 2, 2, kResizeCoords},
+                                                 {"round", 4, 2, kResizeRounding}}};
+constexpr std::array<FlagField, 1> kActivationParamFlags{{{"func", 0, 4, kParamActivations}}};
 
-const std::array<OpcodeInfo, 17> kOpcodes{{
+constexpr std::uint32_t kV11 = kIsaVersion1_1;
+
+const std::array<OpcodeInfo, 22> kOpcodes{{
     {Opcode::nop, "nop", kNoDtype, {}, {}},
     {Opcode::dma_copy, "dma_copy", kNoDtype, kCopyOperands, {}},
     {Opcode::dma_fill, "dma_fill", kNoDtype, kFillOperands, {}},
+    {Opcode::copy_strided, "copy_strided", kAllNumeric, kCopyStridedOperands, {}, kV11},
     {Opcode::barrier, "barrier", kNoDtype, {}, {}},
     {Opcode::sem_signal, "sem_signal", kNoDtype, kSemaphoreOperands, kSemSignalFlags},
     {Opcode::sem_wait, "sem_wait", kNoDtype, kSemaphoreOperands, {}},
@@ -89,6 +117,12 @@ const std::array<OpcodeInfo, 17> kOpcodes{{
     {Opcode::rmsnorm, "rmsnorm", kFloat, kRmsnormOperands, {}},
     {Opcode::reduce, "reduce", kFloat | dtypes({DataType::int32}), kReduceOperands, kReduceFlags},
     {Opcode::transpose, "transpose", kAllNumeric, kTransposeOperands, {}},
+    {Opcode::gemm_batched, "gemm_batched", kFloat, kGemmBatchedOperands, kGemmBatchedFlags, kV11},
+    {Opcode::conv_transpose, "conv_transpose", kFloat, kConvTransposeOperands, kConvTransposeFlags,
+     kV11},
+    {Opcode::resize, "resize", kFloat, kResizeOperands, kResizeFlags, kV11},
+    {Opcode::activation_param, "activation_param", kFloat, kActivationParamOperands,
+     kActivationParamFlags, kV11},
 }};
 
 constexpr std::array<std::string_view, 6> kDataTypeNames{"none", "fp32", "fp16",
@@ -140,7 +174,7 @@ const OpcodeInfo* find_opcode(std::string_view mnemonic) {
 const OpcodeInfo& info(Opcode opcode) {
   const OpcodeInfo* found = find_opcode(static_cast<std::uint8_t>(opcode));
   if (found == nullptr) {
-    throw std::invalid_argument("npu::isa::info: not a v1 opcode");
+    throw std::invalid_argument("npu::isa::info: not a v1.1 opcode");
   }
   return *found;
 }

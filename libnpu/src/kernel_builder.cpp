@@ -1,6 +1,7 @@
 // KernelBuilder: typed instruction emitters over isa::encode().
 #include "npu/kernel_builder.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace npu {
@@ -60,6 +61,8 @@ ScalarArg KernelBuilder::arg_scalar(std::string name) {
 
 KernelBuilder& KernelBuilder::emit(Instruction instruction) {
   isa::encode(instruction, image_.program);
+  // A kernel declares the oldest instruction set that has all its opcodes.
+  image_.isa_version = std::max(image_.isa_version, isa::info(instruction.opcode).isa_version);
   return *this;
 }
 
@@ -198,6 +201,80 @@ KernelBuilder& KernelBuilder::transpose(DataType dtype, BufferArg in, BufferArg 
                dtype,
                0,
                {address(in), address(out), batch.operand(), rows.operand(), cols.operand()}});
+}
+
+KernelBuilder& KernelBuilder::copy_strided(DataType dtype, const CopyStridedOperands& c) {
+  std::vector<Operand> operands{address(c.dst), address(c.src)};
+  for (const auto* values : {&c.sizes, &c.src_strides, &c.dst_strides}) {
+    for (const Value& value : *values) {
+      operands.push_back(value.operand());
+    }
+  }
+  return emit({Opcode::copy_strided, dtype, 0, std::move(operands)});
+}
+
+KernelBuilder& KernelBuilder::gemm_batched(DataType dtype, const GemmBatchedOperands& g) {
+  const std::uint32_t flags = (g.transpose_a ? kGemmTransA : 0U) |
+                              (g.transpose_b ? kGemmTransB : 0U) | (g.bias ? kGemmBias : 0U) |
+                              static_cast<std::uint32_t>(g.activation) << kGemmActShift;
+  return emit({Opcode::gemm_batched,
+               dtype,
+               flags,
+               {address(g.a), address(g.b), address(g.c), bias_operand(g.bias), g.m.operand(),
+                g.n.operand(), g.k.operand(), g.lda.operand(), g.ldb.operand(), g.ldc.operand(),
+                g.scale.operand(), g.batch.operand(), g.stride_a.operand(), g.stride_b.operand(),
+                g.stride_c.operand()}});
+}
+
+KernelBuilder& KernelBuilder::conv_transpose(DataType dtype, const ConvTransposeOperands& c) {
+  const std::uint32_t flags = (c.bias ? kGemmBias : 0U) | static_cast<std::uint32_t>(c.activation)
+                                                              << kGemmActShift;
+  return emit({Opcode::conv_transpose,
+               dtype,
+               flags,
+               {address(c.input),
+                address(c.weight),
+                bias_operand(c.bias),
+                address(c.output),
+                c.n.operand(),
+                c.c.operand(),
+                c.h.operand(),
+                c.w.operand(),
+                c.k.operand(),
+                c.r.operand(),
+                c.s.operand(),
+                c.stride_h.operand(),
+                c.stride_w.operand(),
+                c.pad_h.operand(),
+                c.pad_w.operand(),
+                c.output_pad_h.operand(),
+                c.output_pad_w.operand(),
+                c.dilation_h.operand(),
+                c.dilation_w.operand(),
+                c.groups.operand()}});
+}
+
+KernelBuilder& KernelBuilder::resize(DataType dtype, const ResizeOperands& r) {
+  constexpr unsigned kCoordShift = 2;
+  constexpr unsigned kRoundShift = 4;
+  const std::uint32_t flags = static_cast<std::uint32_t>(r.mode) |
+                              static_cast<std::uint32_t>(r.coordinates) << kCoordShift |
+                              static_cast<std::uint32_t>(r.rounding) << kRoundShift;
+  return emit({Opcode::resize,
+               dtype,
+               flags,
+               {address(r.input), address(r.output), r.n.operand(), r.c.operand(), r.h.operand(),
+                r.w.operand(), r.out_h.operand(), r.out_w.operand(), r.scale_h.operand(),
+                r.scale_w.operand()}});
+}
+
+KernelBuilder& KernelBuilder::activation_param(DataType dtype, ParamActivation function,
+                                               BufferArg in, BufferArg out, Value count,
+                                               FloatValue alpha, FloatValue beta) {
+  return emit({Opcode::activation_param,
+               dtype,
+               static_cast<std::uint32_t>(function),
+               {address(in), address(out), count.operand(), alpha.operand(), beta.operand()}});
 }
 
 }  // namespace npu

@@ -1,6 +1,7 @@
 /*
- * KNPU qtests: ELTWISE and ACTIVATION (spec section 7.4) against
- * reference loops, and their invalid and hostile operands.
+ * KNPU qtests: ELTWISE and ACTIVATION (spec section 7.4), and
+ * ACTIVATION_PARAM (7.4.1, v1.1), against reference loops, and their
+ * invalid and hostile operands.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -216,9 +217,194 @@ static void test_eltwise_errors(void)
     cx_stop(&c);
 }
 
+/* ACTIVATION_PARAM (v1.1) */
+
+typedef struct ParamAct {
+    unsigned fn;
+    float alpha, beta;
+} ParamAct;
+
+static uint32_t bits_of(float f)
+{
+    uint32_t b;
+
+    memcpy(&b, &f, 4);
+    return b;
+}
+
+/* Section 7.4.1's functions, in double. */
+static double param_act_ref(const ParamAct *a, double x)
+{
+    double hs;
+
+    switch (a->fn) {
+    case KNPU_ACTP_HARDSIGMOID:
+    case KNPU_ACTP_HARDSWISH:
+        hs = MAX(0.0, MIN(1.0, a->alpha * x + a->beta));
+        return a->fn == KNPU_ACTP_HARDSWISH ? x * hs : hs;
+    case KNPU_ACTP_CLIP:
+        return MIN(MAX(x, (double)a->alpha), (double)a->beta);
+    case KNPU_ACTP_SQRT:
+        return sqrt(x);
+    case KNPU_ACTP_EXP:
+        return exp(x);
+    case KNPU_ACTP_POW:
+        return a->alpha * pow(x, a->beta);
+    default:
+        return x >= 0 ? x : a->alpha * x;
+    }
+}
+
+static void emit_param_act(Prog *p, uint32_t dt, const ParamAct *a,
+                           uint32_t count)
+{
+    EMIT(p, KNPU_OP_ACTIVATION_PARAM, dt, a->fn, 3, 0, 1, count,
+         bits_of(a->alpha), bits_of(a->beta));
+}
+
+static void test_activation_param(void)
+{
+    static const ParamAct cases[] = {
+        { KNPU_ACTP_HARDSIGMOID, 0.2f, 0.5f },          /* ONNX */
+        { KNPU_ACTP_HARDSIGMOID, 1.0f / 6, 0.5f },      /* PaddlePaddle */
+        { KNPU_ACTP_HARDSWISH, 1.0f / 6, 0.5f },
+        { KNPU_ACTP_HARDSWISH, 0.2f, 0.5f },
+        { KNPU_ACTP_CLIP, 0.0f, 6.0f },                 /* ReLU6 */
+        { KNPU_ACTP_CLIP, -0.5f, 0.75f },
+        { KNPU_ACTP_CLIP, -INFINITY, 1.0f },
+        { KNPU_ACTP_SQRT, 0, 0 },
+        { KNPU_ACTP_EXP, 0, 0 },
+        { KNPU_ACTP_POW, 1.0f, 2.0f },
+        { KNPU_ACTP_POW, 0.5f, 3.0f },
+        { KNPU_ACTP_LEAKY_RELU, 0.1f, 0 },
+    };
+    const uint64_t count = 41;
+    double ref[41];
+    Cx c;
+    unsigned d, i;
+    uint64_t j;
+
+    cx_start(&c);
+    for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
+        uint32_t dt = float_dts[d];
+
+        for (i = 0; i < ARRAY_SIZE(cases); i++) {
+            g_autofree void *x = rand_tensor(&c, dt, count);
+            g_autofree void *out = NULL;
+            uint64_t args[2];
+            Prog p = { .n = 0 };
+            TBuf tx, to;
+
+            if (dt == KNPU_DT_FP32) {
+                /* the corners of the piecewise functions */
+                set_elem(dt, x, 0, -3);
+                set_elem(dt, x, 1, 3);
+                set_elem(dt, x, 2, 0);
+                set_elem(dt, x, 3, -2.5);
+                set_elem(dt, x, 4, 2.5);
+            }
+            tx = cx_input(&c, dt, count, x);
+            to = cx_output(&c, dt, count);
+            args[0] = tx.va;
+            args[1] = to.va;
+            emit_param_act(&p, dt, &cases[i], count);
+            cx_run(&c, &p, args, 2);
+            for (j = 0; j < count; j++) {
+                ref[j] = param_act_ref(&cases[i], elem(dt, x, j));
+            }
+            out = tbuf_read(&c, &to, count * dt_size(dt));
+            check_close(dt, out, ref, count, "activation_param");
+        }
+    }
+    cx_stop(&c);
+}
+
+static void test_activation_param_errors(void)
+{
+    static const struct {
+        ParamAct a;
+        unsigned operand;
+    } bad[] = {
+        { { KNPU_ACTP_CLIP, 1.0f, 0.5f }, 4 },          /* min > max */
+        { { KNPU_ACTP_CLIP, NAN, 1.0f }, 3 },
+        { { KNPU_ACTP_CLIP, 0.0f, NAN }, 4 },
+        { { KNPU_ACTP_SQRT, 1.0f, 0 }, 3 },
+        { { KNPU_ACTP_EXP, 0, 2.0f }, 4 },
+        { { KNPU_ACTP_HARDSIGMOID, INFINITY, 0.5f }, 3 },
+        { { KNPU_ACTP_HARDSWISH, 0.2f, NAN }, 4 },
+        { { KNPU_ACTP_POW, 1.0f, INFINITY }, 4 },
+        { { KNPU_ACTP_LEAKY_RELU, 0.1f, 1.0f }, 4 },
+        { { KNPU_ACTP_LEAKY_RELU, -INFINITY, 0 }, 3 },
+    };
+    const ParamAct ok = { KNPU_ACTP_HARDSWISH, 1.0f / 6, 0.5f };
+    ParamAct fn7 = { 7, 0, 0 };
+    TBuf a, ro;
+    uint64_t args[2];
+    unsigned i;
+    Prog p;
+    Err e;
+    Cx c;
+
+    cx_start(&c);
+    a = cx_buf(&c, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    ro = cx_buf(&c, 4096, KNPU_PTE_READ);
+    args[0] = a.va;
+    args[1] = a.va + 2048;
+    for (i = 0; i < ARRAY_SIZE(bad); i++) {
+        p.n = 0;
+        emit_param_act(&p, KNPU_DT_FP32, &bad[i].a, 8);
+        e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+        g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, bad[i].operand);
+    }
+    /* Function 7; count 0; a past-64-MiB count; INT8; an undefined flag. */
+    p.n = 0;
+    emit_param_act(&p, KNPU_DT_FP32, &fn7, 8);
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0xff);
+    p.n = 0;
+    emit_param_act(&p, KNPU_DT_FP32, &ok, 0);
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 2);
+    p.n = 0;
+    emit_param_act(&p, KNPU_DT_FP32, &ok, 0xffffffff);
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
+    p.n = 0;
+    emit_param_act(&p, KNPU_DT_INT8, &ok, 8);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPCODE_UNSUPPORTED);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ACTIVATION_PARAM, KNPU_DT_FP32, 0x10, 3, 0, 1, 8, 0, 0);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    /* Parameters from the argument table: a slot holding NaN's bits. */
+    {
+        uint64_t slots[3] = { a.va, a.va + 2048, 0x7fc00000 };
+
+        p.n = 0;
+        EMIT(&p, KNPU_OP_ACTIVATION_PARAM, KNPU_DT_FP32, KNPU_ACTP_CLIP,
+             0xb, 0, 1, 8, 2, bits_of(1.0f));
+        e = cx_run_bad(&c, &p, slots, 3, KNPU_ERR_OPERAND_INVALID);
+        g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 3);
+    }
+    /* Misaligned FP16 input; read-only output. */
+    args[0] = a.va + 1;
+    p.n = 0;
+    emit_param_act(&p, KNPU_DT_FP16, &ok, 8);
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_ALIGNMENT);
+    g_assert_cmphex(e.addr, ==, a.va + 1);
+    args[0] = a.va;
+    args[1] = ro.va;
+    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_MMU_FAULT);
+    g_assert_cmphex(e.addr, ==, ro.va);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 1);
+    cx_stop(&c);
+}
+
 void knpu_add_compute_eltwise_tests(void)
 {
     qtest_add_func("/knpu/compute/eltwise", test_eltwise);
     qtest_add_func("/knpu/compute/activation", test_activation);
     qtest_add_func("/knpu/compute/eltwise-errors", test_eltwise_errors);
+    qtest_add_func("/knpu/compute/activation-param", test_activation_param);
+    qtest_add_func("/knpu/compute/activation-param-errors",
+                   test_activation_param_errors);
 }

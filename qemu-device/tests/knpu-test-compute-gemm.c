@@ -1,6 +1,6 @@
 /*
- * KNPU qtests: GEMM (spec section 7.4) against a reference loop, and its
- * invalid and hostile operands.
+ * KNPU qtests: GEMM (spec section 7.4) and GEMM_BATCHED (7.4.1, v1.1)
+ * against reference loops, and their invalid and hostile operands.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -467,6 +467,221 @@ static void test_gemm_perf(void)
     cx_stop(&c);
 }
 
+/* GEMM_BATCHED (v1.1) */
+
+typedef struct Batched {
+    uint32_t dt, flags;
+    uint32_t m, n, k, batch;
+    uint32_t ld_pad;            /* added to every leading dimension */
+    uint32_t gap;               /* added to the batch strides of A, B, C */
+    bool broadcast_b;           /* stride_b 0 */
+    float scale;
+} Batched;
+
+static void emit_batched(Prog *p, const Batched *v, uint32_t lda,
+                         uint32_t ldb, uint32_t ldc, uint32_t sa,
+                         uint32_t sb, uint32_t sc)
+{
+    EMIT(p, KNPU_OP_GEMM_BATCHED, v->dt, v->flags,
+         (v->flags & KNPU_FLAG_BIAS) ? 0xf : 0x7, 0, 1, 2,
+         (v->flags & KNPU_FLAG_BIAS) ? 3 : 0, v->m, v->n, v->k, lda, ldb,
+         ldc, f32_bits(v->scale), v->batch, sa, sb, sc);
+}
+
+/* Run @v on random data; check every C element and that gaps stay. */
+static void run_batched(Cx *c, const Batched *v)
+{
+    bool ta = v->flags & KNPU_FLAG_TRANS_A, tb = v->flags & KNPU_FLAG_TRANS_B;
+    uint32_t a_rows = ta ? v->k : v->m, a_cols = ta ? v->m : v->k;
+    uint32_t b_rows = tb ? v->n : v->k, b_cols = tb ? v->k : v->n;
+    uint32_t lda = a_cols + v->ld_pad, ldb = b_cols + v->ld_pad;
+    uint32_t ldc = v->n + v->ld_pad;
+    uint32_t sa = (a_rows - 1) * lda + a_cols + v->gap;
+    uint32_t sb = v->broadcast_b ? 0 : (b_rows - 1) * ldb + b_cols + v->gap;
+    uint32_t sc = (v->m - 1) * ldc + v->n + v->gap;
+    uint64_t n_a = (uint64_t)(v->batch - 1) * sa + sa - v->gap;
+    uint64_t n_b = (uint64_t)(v->batch - 1) * sb + (b_rows - 1) * ldb +
+                   b_cols;
+    uint64_t n_c = (uint64_t)(v->batch - 1) * sc + sc - v->gap;
+    size_t es = dt_size(v->dt);
+    g_autofree void *a = rand_tensor(c, v->dt, n_a);
+    g_autofree void *b = rand_tensor(c, v->dt, n_b);
+    g_autofree void *bias = rand_tensor(c, v->dt, v->n);
+    g_autofree uint8_t *got = NULL;
+    g_autofree double *ref = g_new(double, 1);
+    uint64_t args[4];
+    uint32_t bt, i, j, kk;
+    Prog p = { .n = 0 };
+    TBuf tA, tB, tC, tBias;
+
+    tA = cx_input(c, v->dt, n_a, a);
+    tB = cx_input(c, v->dt, n_b, b);
+    tBias = cx_input(c, v->dt, v->n, bias);
+    tC = cx_output(c, v->dt, n_c);
+    qtest_memset(c->k.qts, tC.pa, SENTINEL, n_c * es);
+    args[0] = tA.va;
+    args[1] = tB.va;
+    args[2] = tC.va;
+    args[3] = tBias.va;
+    emit_batched(&p, v, lda, ldb, ldc, sa, sb, sc);
+    cx_run(c, &p, args, 4);
+    got = tbuf_read(c, &tC, n_c * es);
+    for (bt = 0; bt < v->batch; bt++) {
+        for (i = 0; i < v->m; i++) {
+            for (j = 0; j < ldc && (i + 1 < v->m || j < v->n); j++) {
+                uint64_t at = (uint64_t)bt * sc + (uint64_t)i * ldc + j;
+                double acc = 0;
+
+                if (j >= v->n) {
+                    g_assert_cmphex(got[at * es], ==, SENTINEL);
+                    continue;
+                }
+                for (kk = 0; kk < v->k; kk++) {
+                    uint64_t ai = (uint64_t)bt * sa +
+                                  (ta ? (uint64_t)kk * lda + i :
+                                   (uint64_t)i * lda + kk);
+                    uint64_t bi = (uint64_t)bt * sb +
+                                  (tb ? (uint64_t)j * ldb + kk :
+                                   (uint64_t)kk * ldb + j);
+
+                    acc += elem(v->dt, a, ai) * elem(v->dt, b, bi);
+                }
+                acc *= v->scale;
+                if (v->flags & KNPU_FLAG_BIAS) {
+                    acc += elem(v->dt, bias, j);
+                }
+                ref[0] = act_ref(KNPU_FLAG_ACT(v->flags), acc);
+                check_close(v->dt, got + at * es, ref, 1, "gemm_batched");
+            }
+        }
+        if (v->gap && bt + 1 < v->batch) {
+            /* the gap between two batches of C is not written */
+            g_assert_cmphex(got[((uint64_t)bt * sc + sc - 1) * es], ==,
+                            SENTINEL);
+        }
+    }
+}
+
+static void test_gemm_batched(void)
+{
+    const uint32_t bias_gelu = KNPU_FLAG_BIAS | KNPU_ACT_GELU << 4;
+    static const Batched cases[] = {
+        { KNPU_DT_FP32, 0, 4, 5, 6, 3, 0, 0, false, 1.0f },
+        { KNPU_DT_FP32, KNPU_FLAG_TRANS_B, 7, 3, 5, 4, 2, 3, false, 0.125f },
+        { KNPU_DT_FP32, KNPU_FLAG_TRANS_A, 3, 6, 4, 2, 1, 5, true, 1.0f },
+        { KNPU_DT_FP32, KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B, 5, 4, 3, 1, 0,
+          0, false, 2.0f },
+    };
+    Cx c;
+    unsigned i, d;
+
+    cx_start(&c);
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        Batched v = cases[i];
+
+        run_batched(&c, &v);
+        v.flags |= bias_gelu;
+        run_batched(&c, &v);
+    }
+    for (d = 1; d < ARRAY_SIZE(float_dts); d++) {
+        Batched v = cases[1];
+
+        v.dt = float_dts[d];
+        v.flags |= KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4;
+        run_batched(&c, &v);
+    }
+    cx_stop(&c);
+}
+
+static void test_gemm_batched_errors(void)
+{
+    const Batched ok = { KNPU_DT_FP32, 0, 2, 2, 2, 2, 0, 0, false, 1.0f };
+    Batched v;
+    TBuf a;
+    uint64_t args[4];
+    Prog p;
+    Err e;
+    Cx c;
+
+    cx_start(&c);
+    a = cx_buf(&c, 4096, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    args[0] = a.va;
+    args[1] = a.va + 256;
+    args[2] = a.va + 512;
+    args[3] = a.va + 768;
+
+    /* batch 0; zero M */
+    v = ok;
+    v.batch = 0;
+    p.n = 0;
+    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
+    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 11);
+    v = ok;
+    v.m = 0;
+    p.n = 0;
+    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
+    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 4);
+    /* Batch strides below a matrix's span (A), and C broadcast. */
+    p.n = 0;
+    emit_batched(&p, &ok, 2, 2, 2, 3, 4, 4);
+    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 12);
+    p.n = 0;
+    emit_batched(&p, &ok, 2, 2, 2, 4, 4, 0);
+    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 14);
+    /* A leading dimension below the row. */
+    p.n = 0;
+    emit_batched(&p, &ok, 1, 2, 2, 4, 4, 4);
+    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 7);
+    /* A span past 64 MiB: a huge batch stride. */
+    v = ok;
+    v.batch = 4096;
+    p.n = 0;
+    emit_batched(&p, &v, 2, 2, 2, 1u << 20, 4, 4);
+    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
+    /* Non-finite scale; ACT 6; OUT_INT32 and PER_CHANNEL are undefined. */
+    v = ok;
+    v.scale = INFINITY;
+    p.n = 0;
+    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
+    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 10);
+    v = ok;
+    v.flags = 6 << 4;
+    p.n = 0;
+    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
+    cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    v = ok;
+    v.flags = KNPU_FLAG_OUT_INT32;
+    p.n = 0;
+    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
+    cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    v = ok;
+    v.flags = KNPU_FLAG_PER_CHANNEL;
+    p.n = 0;
+    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
+    cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    /* INT8 has no batched form. */
+    v = ok;
+    v.dt = KNPU_DT_INT8;
+    p.n = 0;
+    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
+    cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPCODE_UNSUPPORTED);
+    /* C's last batch running off its mapping. */
+    args[2] = a.va + 4096 - 16;
+    p.n = 0;
+    emit_batched(&p, &ok, 2, 2, 2, 4, 4, 4);
+    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_MMU_FAULT);
+    g_assert_cmphex(e.addr, ==, a.va + 4096);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 2);
+    cx_stop(&c);
+}
+
 void knpu_add_compute_gemm_tests(void)
 {
     if (g_test_perf()) {
@@ -477,4 +692,7 @@ void knpu_add_compute_gemm_tests(void)
     qtest_add_func("/knpu/compute/gemm/int8", test_gemm_int8);
     qtest_add_func("/knpu/compute/gemm/errors", test_gemm_errors);
     qtest_add_func("/knpu/compute/gemm/concurrent", test_gemm_concurrent);
+    qtest_add_func("/knpu/compute/gemm-batched", test_gemm_batched);
+    qtest_add_func("/knpu/compute/gemm-batched-errors",
+                   test_gemm_batched_errors);
 }

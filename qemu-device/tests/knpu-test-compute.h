@@ -65,5 +65,8 @@ void knpu_add_compute_conv_tests(void);
 void knpu_add_compute_eltwise_tests(void);
 void knpu_add_compute_norm_tests(void);
 void knpu_add_compute_reduce_tests(void);
+void knpu_add_compute_copy_tests(void);
+void knpu_add_compute_resize_tests(void);
+void knpu_add_compute_deconv_tests(void);
 
 #endif /* KNPU_TEST_COMPUTE_H */

@@ -26,6 +26,9 @@ int main(int argc, char **argv)
     knpu_add_compute_eltwise_tests();
     knpu_add_compute_norm_tests();
     knpu_add_compute_reduce_tests();
+    knpu_add_compute_copy_tests();
+    knpu_add_compute_resize_tests();
+    knpu_add_compute_deconv_tests();
     knpu_add_hostile_tests();
     return g_test_run();
 }

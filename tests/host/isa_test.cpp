@@ -65,12 +65,29 @@ DecodeErrc decode_error(const std::vector<std::uint32_t>& words) {
 TEST(Isa, OpcodeTableMatchesTheSpec) {
   // hw-spec 7.4: opcode value and operand count of every instruction.
   const std::map<std::string_view, std::pair<int, int>> spec{
-      {"nop", {0x00, 0}},       {"dma_copy", {0x01, 3}},   {"dma_fill", {0x02, 3}},
-      {"barrier", {0x08, 0}},   {"sem_signal", {0x09, 2}}, {"sem_wait", {0x0a, 2}},
-      {"timestamp", {0x0b, 1}}, {"gemm", {0x10, 12}},      {"conv2d", {0x11, 20}},
-      {"pool2d", {0x12, 12}},   {"eltwise", {0x13, 5}},    {"activation", {0x14, 3}},
-      {"softmax", {0x15, 4}},   {"layernorm", {0x16, 7}},  {"rmsnorm", {0x17, 6}},
-      {"reduce", {0x18, 5}},    {"transpose", {0x19, 5}},
+      {"nop", {0x00, 0}},
+      {"dma_copy", {0x01, 3}},
+      {"dma_fill", {0x02, 3}},
+      {"barrier", {0x08, 0}},
+      {"sem_signal", {0x09, 2}},
+      {"sem_wait", {0x0a, 2}},
+      {"timestamp", {0x0b, 1}},
+      {"gemm", {0x10, 12}},
+      {"conv2d", {0x11, 20}},
+      {"pool2d", {0x12, 12}},
+      {"eltwise", {0x13, 5}},
+      {"activation", {0x14, 3}},
+      {"softmax", {0x15, 4}},
+      {"layernorm", {0x16, 7}},
+      {"rmsnorm", {0x17, 6}},
+      {"reduce", {0x18, 5}},
+      {"transpose", {0x19, 5}},
+      // v1.1 (hw-spec 7.4.1)
+      {"copy_strided", {0x03, 14}},
+      {"gemm_batched", {0x1a, 15}},
+      {"conv_transpose", {0x1b, 20}},
+      {"resize", {0x1c, 10}},
+      {"activation_param", {0x1d, 5}},
   };
   ASSERT_EQ(npu::isa::opcode_table().size(), spec.size());
   for (const auto& op : npu::isa::opcode_table()) {
@@ -146,7 +163,7 @@ TEST(Isa, RejectsReservedBits) {
 }
 
 TEST(Isa, RejectsUnknownOpcodes) {
-  for (std::uint32_t opcode : {0x03U, 0x07U, 0x0cU, 0x1aU, 0x7fU, 0xffU}) {
+  for (std::uint32_t opcode : {0x04U, 0x07U, 0x0cU, 0x1eU, 0x3fU, 0x7fU, 0xffU}) {
     EXPECT_EQ(decode_error({opcode, 0, 0}), DecodeErrc::unknown_opcode) << opcode;
   }
 }
@@ -281,6 +298,55 @@ TEST(Isa, EncoderRefusesMalformedInstructions) {
   std::vector<std::uint32_t> words;
   EXPECT_THROW(npu::isa::encode(copy, words), std::invalid_argument);
   EXPECT_TRUE(words.empty());
+}
+
+// v1.1: each new opcode names the version that defined it, and a program
+// needs the newest version among its opcodes.
+TEST(Isa, V11OpcodesDeclareTheirVersion) {
+  using npu::isa::info;
+  for (Opcode opcode : {Opcode::copy_strided, Opcode::gemm_batched, Opcode::conv_transpose,
+                        Opcode::resize, Opcode::activation_param}) {
+    EXPECT_EQ(info(opcode).isa_version, npu::isa::kIsaVersion1_1) << info(opcode).mnemonic;
+  }
+  EXPECT_EQ(info(Opcode::gemm).isa_version, npu::isa::kIsaVersion1_0);
+  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_1);
+
+  std::vector<std::uint32_t> words;
+  npu::isa::encode(sample(info(Opcode::gemm)), words);
+  EXPECT_EQ(npu::isa::required_version(words), npu::isa::kIsaVersion1_0);
+  npu::isa::encode(sample(info(Opcode::resize)), words);
+  EXPECT_EQ(npu::isa::required_version(words), npu::isa::kIsaVersion1_1);
+  EXPECT_EQ(npu::isa::required_version({}), npu::isa::kIsaVersion1_0);
+}
+
+TEST(Isa, V11DataTypesAndFlags) {
+  using npu::isa::info;
+  EXPECT_TRUE(info(Opcode::copy_strided).allows(DataType::int8));
+  EXPECT_TRUE(info(Opcode::copy_strided).allows(DataType::bf16));
+  EXPECT_FALSE(info(Opcode::copy_strided).allows(DataType::none));
+  for (Opcode opcode :
+       {Opcode::gemm_batched, Opcode::conv_transpose, Opcode::resize, Opcode::activation_param}) {
+    EXPECT_TRUE(info(opcode).allows(DataType::fp16)) << info(opcode).mnemonic;
+    EXPECT_FALSE(info(opcode).allows(DataType::int8)) << info(opcode).mnemonic;
+  }
+  Instruction resize = sample(info(Opcode::resize));
+  resize.flags = 2;  // mode 2
+  EXPECT_EQ(npu::isa::check(resize)->errc, DecodeErrc::invalid_flag_value);
+  resize.flags = 1U << 6;
+  EXPECT_EQ(npu::isa::check(resize)->errc, DecodeErrc::undefined_flags);
+  resize.flags = 1 | 3U << 2 | 3U << 4;  // linear, pytorch_half_pixel, ceil
+  EXPECT_FALSE(npu::isa::check(resize));
+  Instruction activation = sample(info(Opcode::activation_param));
+  activation.flags = 7;
+  EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
+  Instruction batched = sample(info(Opcode::gemm_batched));
+  batched.flags = 1U << 8;  // out_int32 is GEMM only
+  EXPECT_EQ(npu::isa::check(batched)->errc, DecodeErrc::undefined_flags);
+  batched.flags = 1U << 2;  // bias: operand 3 becomes an address
+  EXPECT_EQ(npu::isa::check(batched)->errc, DecodeErrc::address_not_argument);
+  Instruction deconv = sample(info(Opcode::conv_transpose));
+  deconv.flags = 1U << 0;
+  EXPECT_EQ(npu::isa::check(deconv)->errc, DecodeErrc::undefined_flags);
 }
 
 }  // namespace

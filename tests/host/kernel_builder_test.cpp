@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "npu/assembly.hpp"
+#include "npu/device.hpp"
 
 namespace {
 
@@ -182,6 +183,130 @@ TEST(KernelBuilder, ChannelScalesSetPerChannel) {
     conv2d.int8 [act=relu, per_channel] @a, @w, 0, @c, 1, 3, 8, 8, 4, 3, 3, 1, 1, 0, 0, 1, 1, 1, @scales, 0
 )");
   EXPECT_EQ(b.build(), assembled);
+}
+
+// v1.1 emitters: the same words as the assembler, and the kernel declares
+// ISA 1.1 only once it uses a v1.1 opcode.
+TEST(KernelBuilder, V11EmittersMatchTheAssemblerAndDeclareTheVersion) {
+  npu::KernelBuilder b("v11");
+  auto x = b.arg_buffer("x");
+  auto w = b.arg_buffer("w");
+  auto bias = b.arg_buffer("bias");
+  auto y = b.arg_buffer("y");
+  auto n = b.arg_scalar("n");
+  b.activation(DataType::fp32, npu::Activation::relu, x, y, n);
+  EXPECT_EQ(b.build().isa_version, npu::isa::kIsaVersion1_0);
+  b.resize(DataType::fp32, {.input = x,
+                            .output = y,
+                            .n = 1,
+                            .c = 8,
+                            .h = 16,
+                            .w = 16,
+                            .out_h = 32,
+                            .out_w = 32,
+                            .scale_h = 2.0F,
+                            .scale_w = 2.0F,
+                            .coordinates = npu::ResizeCoordinates::asymmetric,
+                            .rounding = npu::NearestRounding::floor})
+      .conv_transpose(DataType::fp16, {.input = x,
+                                       .weight = w,
+                                       .output = y,
+                                       .bias = bias,
+                                       .n = 1,
+                                       .c = 8,
+                                       .h = 32,
+                                       .w = 32,
+                                       .k = 4,
+                                       .r = 2,
+                                       .s = 2,
+                                       .stride_h = 2,
+                                       .stride_w = 2,
+                                       .output_pad_h = 1,
+                                       .activation = npu::Activation::relu})
+      .activation_param(DataType::bf16, npu::ParamActivation::hardswish, x, y, n, 1.0F / 6, 0.5F)
+      .copy_strided(DataType::int8, {.dst = y,
+                                     .src = x,
+                                     .sizes = {2U, 3U, 4U, n},
+                                     .src_strides = {60U, 5U, 1U, 20U},
+                                     .dst_strides = {60U, 15U, 3U, 1U}})
+      .gemm_batched(DataType::fp32, {.a = x,
+                                     .b = w,
+                                     .c = y,
+                                     .m = 64,
+                                     .n = 64,
+                                     .k = 32,
+                                     .lda = 32,
+                                     .ldb = 32,
+                                     .ldc = 64,
+                                     .batch = 8,
+                                     .stride_a = 2048U,
+                                     .stride_b = 0U,
+                                     .stride_c = 4096U,
+                                     .transpose_b = true,
+                                     .scale = 0.125F});
+  const npu::KernelImage built = b.build();
+  EXPECT_EQ(built.isa_version, npu::isa::kIsaVersion1_1);
+  const npu::KernelImage assembled = npu::assemble(R"(.kernel v11
+.arg buffer x
+.arg buffer w
+.arg buffer bias
+.arg buffer y
+.arg scalar n
+
+    activation.fp32 [act=relu] @x, @y, @n
+    resize.fp32 [mode=nearest, coord=asymmetric, round=floor] @x, @y, 1, 8, 16, 16, 32, 32, 2, 2
+    conv_transpose.fp16 [bias, act=relu] @x, @w, @bias, @y, 1, 8, 32, 32, 4, 2, 2, 2, 2, 0, 0, 1, 0, 1, 1, 1
+    activation_param.bf16 [func=hardswish] @x, @y, @n, 0.16666667, 0.5
+    copy_strided.int8 @y, @x, 2, 3, 4, @n, 60, 5, 1, 20, 60, 15, 3, 1
+    gemm_batched.fp32 [trans_b] @x, @w, @y, 0, 64, 64, 32, 32, 32, 64, 0.125, 8, 2048, 0, 4096
+)");
+  EXPECT_EQ(built, assembled);
+  EXPECT_EQ(npu::disassemble(built), npu::disassemble(assembled));
+}
+
+// A kernel that declares v1.0 but uses a v1.1 opcode is malformed, and a
+// device whose OPS lack a v1.1 opcode refuses the kernel, naming the op.
+TEST(KernelBuilder, V11KernelsNeedTheVersionAndTheDevice) {
+  npu::KernelBuilder b("resize_only");
+  auto x = b.arg_buffer("x");
+  auto y = b.arg_buffer("y");
+  b.resize(DataType::fp32, {.input = x,
+                            .output = y,
+                            .n = 1,
+                            .c = 1,
+                            .h = 4,
+                            .w = 4,
+                            .out_h = 8,
+                            .out_w = 8,
+                            .mode = npu::ResizeMode::linear});
+  npu::KernelImage image = b.build();
+  image.isa_version = npu::isa::kIsaVersion1_0;
+  try {
+    npu::validate(image);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_isa);
+    EXPECT_NE(std::string(e.what()).find("resize needs ISA version 0x00010001"), std::string::npos)
+        << e.what();
+  }
+
+  // A v1.0 device: every v1.1 opcode bit clear.
+  npu::DeviceProperties v10;
+  v10.hw_version = npu::isa::kIsaVersion1_0;
+  v10.dtypes.set();
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    v10.ops.set(static_cast<std::size_t>(op.opcode), op.isa_version == npu::isa::kIsaVersion1_0);
+  }
+  try {
+    npu::check_supported(b.build(), v10);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
+    EXPECT_NE(std::string(e.what()).find("uses resize (ISA v1.1)"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("hw version 1.0"), std::string::npos) << e.what();
+  }
+  v10.ops.set(static_cast<std::size_t>(npu::isa::Opcode::resize));
+  EXPECT_NO_THROW(npu::check_supported(b.build(), v10));
 }
 
 }  // namespace

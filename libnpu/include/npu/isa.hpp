@@ -1,6 +1,6 @@
-// The KNPU instruction set v1 (docs/hw-spec.md section 7): opcodes, data
-// types, operand kinds and flag fields, and the encoder and decoder of the
-// instruction words.
+// The KNPU instruction set v1.1 (docs/hw-spec.md sections 7.4 and 7.4.1):
+// opcodes, data types, operand kinds and flag fields, and the encoder and
+// decoder of the instruction words.
 #pragma once
 
 #include <cstdint>
@@ -13,14 +13,17 @@
 
 namespace npu::isa {
 
-// The instruction set version this library encodes (HW_VERSION layout:
-// major << 16 | minor).
-inline constexpr std::uint32_t kIsaVersion = 0x0001'0000;
+// The instruction set versions (HW_VERSION layout: major << 16 | minor): the
+// newest this library encodes, and the versions that introduced opcodes.
+inline constexpr std::uint32_t kIsaVersion1_0 = 0x0001'0000;
+inline constexpr std::uint32_t kIsaVersion1_1 = 0x0001'0001;
+inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_1;
 
 enum class Opcode : std::uint8_t {
   nop = 0x00,
   dma_copy = 0x01,
   dma_fill = 0x02,
+  copy_strided = 0x03,  // v1.1
   barrier = 0x08,
   sem_signal = 0x09,
   sem_wait = 0x0a,
@@ -35,6 +38,10 @@ enum class Opcode : std::uint8_t {
   rmsnorm = 0x17,
   reduce = 0x18,
   transpose = 0x19,
+  gemm_batched = 0x1a,      // v1.1
+  conv_transpose = 0x1b,    // v1.1
+  resize = 0x1c,            // v1.1
+  activation_param = 0x1d,  // v1.1
 };
 
 enum class DataType : std::uint8_t { none = 0, fp32 = 1, fp16 = 2, bf16 = 3, int8 = 4, int32 = 5 };
@@ -69,6 +76,7 @@ struct OpcodeInfo {
   std::uint32_t dtype_mask;  // bit n: DataType n allowed
   std::span<const OperandKind> operand_kinds;
   std::span<const FlagField> flag_fields;
+  std::uint32_t isa_version = kIsaVersion1_0;  // the version that defined it
 
   [[nodiscard]] std::uint8_t operand_count() const {
     return static_cast<std::uint8_t>(operand_kinds.size());
@@ -83,7 +91,7 @@ struct OpcodeInfo {
   [[nodiscard]] OperandKind operand_kind(std::size_t index, std::uint32_t flags) const;
 };
 
-// Every opcode of instruction set v1, in opcode order.
+// Every opcode of instruction sets v1 and v1.1, in opcode order.
 std::span<const OpcodeInfo> opcode_table();
 const OpcodeInfo* find_opcode(std::uint8_t opcode);
 const OpcodeInfo* find_opcode(std::string_view mnemonic);
@@ -164,6 +172,10 @@ struct ProgramDecode {
   std::optional<DecodeError> error;
 };
 ProgramDecode decode(std::span<const std::uint32_t> words);
+
+// The instruction set version a program needs: the newest isa_version of
+// its opcodes (kIsaVersion1_0 for an empty or undecodable program).
+std::uint32_t required_version(std::span<const std::uint32_t> words);
 
 }  // namespace npu::isa
 

@@ -10,6 +10,7 @@
 // Every instruction is checked when it is added (std::invalid_argument).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -55,6 +56,24 @@ enum class EltwiseOp : std::uint8_t { add, sub, mul, div, max, min };
 enum class Activation : std::uint8_t { none, relu, gelu, silu, sigmoid, tanh };
 enum class PoolMode : std::uint8_t { max, average, average_with_padding };
 enum class ReduceOp : std::uint8_t { sum, mean, max, min };
+// ACTIVATION_PARAM functions (hw-spec 7.4.1, v1.1).
+enum class ParamActivation : std::uint8_t {
+  hardsigmoid,  // max(0, min(1, alpha*x + beta))
+  hardswish,    // x * hardsigmoid(x)
+  clip,         // min(max(x, alpha), beta)
+  sqrt,         // alpha and beta 0
+  exp,          // alpha and beta 0
+  pow,          // alpha * x^beta
+  leaky_relu,   // x >= 0 ? x : alpha*x; beta 0
+};
+enum class ResizeMode : std::uint8_t { nearest, linear };
+enum class ResizeCoordinates : std::uint8_t {
+  half_pixel,
+  asymmetric,
+  align_corners,
+  pytorch_half_pixel
+};
+enum class NearestRounding : std::uint8_t { round_prefer_floor, round_prefer_ceil, floor, ceil };
 
 struct GemmOperands {
   BufferArg a, b, c;
@@ -99,6 +118,57 @@ struct Pool2dOperands {
   PoolMode mode = PoolMode::max;
 };
 
+// COPY_STRIDED (hw-spec 7.4.1, v1.1): dst[sum i*dst_stride] = src[sum i*src_stride]
+// over four dimensions, outermost first; strides in elements.
+struct CopyStridedOperands {
+  BufferArg dst, src;
+  std::array<Value, 4> sizes{1U, 1U, 1U, 1U};
+  std::array<Value, 4> src_strides{0U, 0U, 0U, 0U};
+  std::array<Value, 4> dst_strides{0U, 0U, 0U, 0U};
+};
+
+// GEMM_BATCHED (hw-spec 7.4.1, v1.1): `batch` GEMMs, matrices `stride_*`
+// elements apart (0 for A or B: one matrix for every batch).
+struct GemmBatchedOperands {
+  BufferArg a, b, c;
+  std::optional<BufferArg> bias = std::nullopt;
+  Value m, n, k;
+  Value lda, ldb, ldc;
+  Value batch;
+  Value stride_a, stride_b, stride_c;
+  bool transpose_a = false;
+  bool transpose_b = false;
+  Activation activation = Activation::none;
+  FloatValue scale = 1.0F;
+};
+
+// CONV_TRANSPOSE (hw-spec 7.4.1, v1.1): NCHW input, C x (K/groups) x R x S
+// weights (ONNX ConvTranspose layout).
+struct ConvTransposeOperands {
+  BufferArg input, weight, output;
+  std::optional<BufferArg> bias = std::nullopt;
+  Value n, c, h, w;
+  Value k, r, s;
+  Value stride_h = 1U, stride_w = 1U;
+  Value pad_h = 0U, pad_w = 0U;
+  Value output_pad_h = 0U, output_pad_w = 0U;
+  Value dilation_h = 1U, dilation_w = 1U;
+  Value groups = 1U;
+  Activation activation = Activation::none;
+};
+
+// RESIZE (hw-spec 7.4.1, v1.1): N x C x H x W to N x C x out_h x out_w. A
+// scale of 0 means out/in (ONNX `sizes`); otherwise ONNX's `scales` value.
+struct ResizeOperands {
+  BufferArg input, output;
+  Value n, c, h, w;
+  Value out_h, out_w;
+  FloatValue scale_h = 0.0F, scale_w = 0.0F;
+  ResizeMode mode = ResizeMode::nearest;
+  ResizeCoordinates coordinates = ResizeCoordinates::half_pixel;
+  NearestRounding rounding = NearestRounding::round_prefer_floor;  // nearest only
+};
+
 class KernelBuilder {
  public:
   explicit KernelBuilder(std::string name);
@@ -129,6 +199,15 @@ class KernelBuilder {
                         Value length, Value inner);
   KernelBuilder& transpose(isa::DataType dtype, BufferArg in, BufferArg out, Value batch,
                            Value rows, Value cols);
+  // v1.1 (hw-spec 7.4.1): the kernel then declares ISA version 1.1 and loads
+  // only on devices whose OPS register has these opcodes.
+  KernelBuilder& copy_strided(isa::DataType dtype, const CopyStridedOperands& operands);
+  KernelBuilder& gemm_batched(isa::DataType dtype, const GemmBatchedOperands& operands);
+  KernelBuilder& conv_transpose(isa::DataType dtype, const ConvTransposeOperands& operands);
+  KernelBuilder& resize(isa::DataType dtype, const ResizeOperands& operands);
+  KernelBuilder& activation_param(isa::DataType dtype, ParamActivation function, BufferArg in,
+                                  BufferArg out, Value count, FloatValue alpha = 0.0F,
+                                  FloatValue beta = 0.0F);
   // Any instruction, checked with isa::check().
   KernelBuilder& emit(isa::Instruction instruction);
 
