@@ -97,7 +97,8 @@ Statistics statistics(std::vector<double> samples) {
   Statistics s;
   s.min = samples.front();
   s.max = samples.back();
-  s.median = samples[samples.size() / 2];
+  const std::size_t mid = samples.size() / 2;
+  s.median = samples.size() % 2 == 1 ? samples[mid] : (samples[mid - 1] + samples[mid]) / 2;
   s.p90 = samples[std::min(samples.size() - 1, samples.size() * 9 / 10)];
   for (const double v : samples) {
     s.mean += v / static_cast<double>(samples.size());
