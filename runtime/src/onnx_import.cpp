@@ -183,10 +183,6 @@ Graph graph_from_proto(const ::onnx::ModelProto& model) {
       record_value(graph, output);
     }
   }
-  std::set<std::string> defined(graph.inputs.begin(), graph.inputs.end());
-  for (const auto& [name, constant] : graph.constants) {
-    defined.insert(name);
-  }
   for (const auto& proto : g.node()) {
     Node node;
     node.op = proto.op_type();
@@ -199,22 +195,36 @@ Graph graph_from_proto(const ::onnx::ModelProto& model) {
     for (const auto& attribute : proto.attribute()) {
       node.attributes[attribute.name()] = from_attribute(attribute, node.label());
     }
-    for (const std::string& input : node.inputs) {
-      if (!input.empty() && !defined.contains(input)) {
-        throw ModelError(
-            fmt::format("{} reads '{}', which no earlier node, input or initializer defines",
-                        node.label(), input));
-      }
-    }
-    defined.insert(node.outputs.begin(), node.outputs.end());
     graph.nodes.push_back(std::move(node));
   }
-  for (const std::string& output : graph.outputs) {
-    if (!defined.contains(output)) {
-      throw ModelError(fmt::format("graph output '{}' is not computed by any node", output));
+  return graph;
+}
+
+// Every value a node reads is defined before it (the graph is a DAG in
+// topological order, as ONNX requires), and every output is computed.
+void check_references(const ::onnx::GraphProto& g) {
+  std::set<std::string> defined;
+  for (const auto& tensor : g.initializer()) {
+    defined.insert(tensor.name());
+  }
+  for (const auto& input : g.input()) {
+    defined.insert(input.name());
+  }
+  for (const auto& node : g.node()) {
+    for (const std::string& input : node.input()) {
+      if (!input.empty() && !defined.contains(input)) {
+        throw ModelError(
+            fmt::format("{} '{}' reads '{}', which no earlier node, input or initializer defines",
+                        node.op_type(), node.name(), input));
+      }
+    }
+    defined.insert(node.output().begin(), node.output().end());
+  }
+  for (const auto& output : g.output()) {
+    if (!defined.contains(output.name())) {
+      throw ModelError(fmt::format("graph output '{}' is not computed by any node", output.name()));
     }
   }
-  return graph;
 }
 
 // Writes folded values back as initializers and drops the nodes that
@@ -349,6 +359,7 @@ std::vector<std::pair<std::string, std::string>> node_ops(const ::onnx::ModelPro
 Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>& input_shapes) {
   set_input_shapes(model, input_shapes);
   inline_constant_nodes(*model.mutable_graph());
+  check_references(model.graph());
   for (int round = 0; round < kMaxFoldRounds; ++round) {
     infer_shapes(model);
     Graph graph = graph_from_proto(model);
