@@ -1,6 +1,8 @@
 #include "fusion.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
 
@@ -71,7 +73,134 @@ std::string fresh_name(const Graph& graph, const std::string& base) {
   return name;
 }
 
+// The node that computes `value`, if any.
+std::optional<std::size_t> producer(const Graph& graph, const std::string& value) {
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (std::ranges::find(graph.nodes[i].outputs, value) != graph.nodes[i].outputs.end()) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+// A ReduceMean over exactly the last axis of its input, keeping it.
+bool is_mean_of_last_axis(const Graph& graph, const Node& node) {
+  if (node.op != "ReduceMean" || node.get_int("keepdims", 1) != 1 || node.inputs.size() != 1) {
+    return false;
+  }
+  const auto axes = node.get_ints("axes", {});
+  const auto rank = static_cast<std::int64_t>(graph.shape(node.inputs[0]).size());
+  return axes.size() == 1 && (axes[0] == -1 || axes[0] == rank - 1);
+}
+
+std::optional<float> scalar_constant(const Graph& graph, const std::string& value) {
+  if (!graph.is_constant(value) || graph.constants.at(value).size() != 1) {
+    return std::nullopt;
+  }
+  return static_cast<float>(graph.constants.at(value).value(0));
+}
+
+// The other operand of a binary node, given one.
+const std::string& other_input(const Node& node, const std::string& one) {
+  return node.inputs.at(0) == one ? node.inputs.at(1) : node.inputs.at(0);
+}
+
 }  // namespace
+
+std::size_t fuse_layer_norm(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (graph.nodes[i].op != "Sqrt") {
+      continue;
+    }
+    // Walk up from the Sqrt: Add(eps) <- ReduceMean <- Pow(2) <- Sub(x, mean) <- ReduceMean(x).
+    const auto add_eps = producer(graph, graph.nodes[i].inputs.at(0));
+    if (!add_eps || graph.nodes[*add_eps].op != "Add") {
+      continue;
+    }
+    const Node& add = graph.nodes[*add_eps];
+    const auto var = producer(graph, add.inputs.at(0));
+    const auto eps = scalar_constant(graph, add.inputs.at(1));
+    if (!var || !eps || !is_mean_of_last_axis(graph, graph.nodes[*var])) {
+      continue;
+    }
+    const auto pow = producer(graph, graph.nodes[*var].inputs[0]);
+    if (!pow || graph.nodes[*pow].op != "Pow" ||
+        scalar_constant(graph, graph.nodes[*pow].inputs.at(1)) != 2.0F) {
+      continue;
+    }
+    const std::string& centered = graph.nodes[*pow].inputs[0];
+    const auto sub = producer(graph, centered);
+    if (!sub || graph.nodes[*sub].op != "Sub") {
+      continue;
+    }
+    const std::string& x = graph.nodes[*sub].inputs.at(0);
+    const auto mean = producer(graph, graph.nodes[*sub].inputs.at(1));
+    if (!mean || !is_mean_of_last_axis(graph, graph.nodes[*mean]) ||
+        graph.nodes[*mean].inputs[0] != x) {
+      continue;
+    }
+    // d feeds the Pow and the Div; everything else has one reader.
+    const auto div = sole_consumer(graph, graph.nodes[i].outputs[0]);
+    if (!div || graph.nodes[*div].op != "Div" || graph.nodes[*div].inputs.at(0) != centered ||
+        graph.use_count(centered) != 2 || !sole_consumer(graph, graph.nodes[*mean].outputs[0]) ||
+        !sole_consumer(graph, graph.nodes[*pow].outputs[0]) ||
+        !sole_consumer(graph, graph.nodes[*var].outputs[0]) ||
+        !sole_consumer(graph, add.outputs[0])) {
+      continue;
+    }
+    const std::int64_t channels = graph.shape(x).back();
+    std::vector<std::size_t> chain{*mean, *sub, *pow, *var, *add_eps, i, *div};
+    std::string out = graph.nodes[*div].outputs[0];
+    std::vector<float> gamma(static_cast<std::size_t>(channels), 1.0F);
+    std::vector<float> beta(static_cast<std::size_t>(channels), 0.0F);
+    auto per_channel = [&](const std::string& value) -> const Constant* {
+      if (!graph.is_constant(value)) {
+        return nullptr;
+      }
+      const Constant& c = graph.constants.at(value);
+      return c.is_float() && c.size() == channels && c.shape.back() == channels ? &c : nullptr;
+    };
+    if (const auto mul = sole_consumer(graph, out); mul && graph.nodes[*mul].op == "Mul") {
+      if (const Constant* g = per_channel(other_input(graph.nodes[*mul], out))) {
+        gamma = g->floats;
+        chain.push_back(*mul);
+        out = graph.nodes[*mul].outputs[0];
+      }
+    }
+    if (const auto plus = sole_consumer(graph, out); plus && graph.nodes[*plus].op == "Add") {
+      if (const Constant* b = per_channel(other_input(graph.nodes[*plus], out))) {
+        beta = b->floats;
+        chain.push_back(*plus);
+        out = graph.nodes[*plus].outputs[0];
+      }
+    }
+    const std::string gamma_name = fresh_name(graph, out + ".gamma");
+    graph.constants[gamma_name] = Constant::of_floats({channels}, std::move(gamma));
+    graph.values[gamma_name] = {ElementType::float32, Shape{channels}};
+    const std::string beta_name = fresh_name(graph, out + ".beta");
+    graph.constants[beta_name] = Constant::of_floats({channels}, std::move(beta));
+    graph.values[beta_name] = {ElementType::float32, Shape{channels}};
+    Node norm{.op = "LayerNormalization",
+              .name = graph.nodes[i].name,
+              .inputs = {x, gamma_name, beta_name},
+              .outputs = {out},
+              .attributes = {{"axis", std::int64_t{-1}}, {"epsilon", *eps}}};
+    // The fused node takes the place of the last node of the chain, where
+    // all its inputs are computed; the rest are dropped.
+    const std::size_t last = *std::ranges::max_element(chain);
+    graph.nodes[last] = std::move(norm);
+    std::ranges::sort(chain, std::greater<>());
+    for (const std::size_t index : chain) {
+      if (index != last) {
+        graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(index));
+        ++removed;
+      }
+    }
+    i = 0;  // indices moved; the scan restarts (each pass removes a Sqrt)
+  }
+  return removed;
+}
 
 std::size_t fold_batch_norm(Graph& graph) {
   std::size_t removed = 0;

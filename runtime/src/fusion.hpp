@@ -26,4 +26,10 @@ std::size_t fuse_bias(Graph& graph);
 // output.
 std::size_t fuse_activation(Graph& graph);
 
+// The layer normalization exporters spell out over the last axis,
+//   m = ReduceMean(x); d = x - m; v = ReduceMean(d^2); y = d / Sqrt(v + eps)
+// [* gamma] [+ beta], becomes one LayerNormalization node (the ONNX op of
+// opset 17, axis -1), which the device runs as LAYERNORM.
+std::size_t fuse_layer_norm(Graph& graph);
+
 }  // namespace npu::onnx_runtime

@@ -887,6 +887,40 @@ void lower_slice(Lowerer& l, const Node& n) {
   }
 }
 
+// LayerNormalization over the last axis (opset 17, or made by
+// fuse_layer_norm from its spelled-out form).
+void lower_layer_norm(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  const std::int64_t axis = n.get_int("axis", -1);
+  if (axis != -1 && axis != rank - 1) {
+    throw Unsupported("normalization over more than the last axis");
+  }
+  const std::int64_t cols = sx.back();
+  const std::string& gamma = input(n, 1);
+  if (!l.graph().is_constant(gamma) || element_count(l.shape(gamma)) != cols) {
+    throw Unsupported("scale must be a constant of the last axis' size");
+  }
+  std::string beta;
+  if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    beta = n.inputs[2];
+    if (!l.graph().is_constant(beta) || element_count(l.shape(beta)) != cols) {
+      throw Unsupported("bias must be a constant of the last axis' size");
+    }
+    l.use_constant(beta);
+  } else {
+    beta = l.new_constant({cols}, std::vector<float>(static_cast<std::size_t>(cols), 0.0F));
+  }
+  const auto r = u32(element_count(sx) / cols, "rows");
+  const auto c = u32(cols, "cols");
+  const float epsilon = n.get_float("epsilon", 1e-5F);
+  l.emit(n.label(), {l.ref(x), l.ref(l.use_constant(gamma)), l.ref(beta)}, {l.ref(n.outputs.at(0))},
+         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.layernorm(DataType::fp32, s[0], s[3], s[1], s[2], r, c, epsilon);
+         });
+}
+
 using LowerFn = void (*)(Lowerer&, const Node&);
 
 // The lowering table: one entry per ONNX op the device runs. Ops of ISA v1.1
@@ -907,6 +941,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"GlobalMaxPool", lower_global_max_pool},
       {"HardSigmoid", lower_hard_sigmoid},
       {"Identity", lower_alias},
+      {"LayerNormalization", lower_layer_norm},
       {"MatMul", lower_matmul},
       {"Max", lower_max},
       {"MaxPool", lower_max_pool},
@@ -931,6 +966,20 @@ const std::map<std::string, LowerFn>& lowerings() {
   return table;
 }
 
+// Ops that never reach the device: evaluated on the host when their inputs
+// are constant, or merged into another node by a pass. Where that fails,
+// the reason says why.
+const std::map<std::string, std::string>& compile_time_only() {
+  static const std::map<std::string, std::string> ops{
+      {"BatchNormalization", "not after a Conv it can be folded into"},
+      {"Constant", ""},
+      {"Gather", "on values only known at run time"},
+      {"Shape", "of a value whose shape is not static"},
+      {"Sqrt", "outside a layer normalization (SQRT is an ISA v1.1 activation)"},
+  };
+  return ops;
+}
+
 }  // namespace
 
 std::set<std::string> lowerable_ops() {
@@ -938,8 +987,9 @@ std::set<std::string> lowerable_ops() {
   for (const auto& [op, fn] : lowerings()) {
     ops.insert(op);
   }
-  // Evaluated on the host at compile time when their inputs are constant.
-  ops.insert({"Constant", "Shape", "Gather", "BatchNormalization"});
+  for (const auto& [op, reason] : compile_time_only()) {
+    ops.insert(op);
+  }
   return ops;
 }
 
@@ -957,9 +1007,8 @@ Program lower(const Graph& graph) {
   for (const Node& node : graph.nodes) {
     const auto it = lowerings().find(node.op);
     if (it == lowerings().end()) {
-      report(node, node.op == "BatchNormalization" ? "not after a Conv it can be folded into"
-                   : node.op == "Shape" || node.op == "Gather" ? "on values only known at run time"
-                                                               : "no lowering to ISA v1");
+      const auto fold = compile_time_only().find(node.op);
+      report(node, fold != compile_time_only().end() ? fold->second : "no lowering to ISA v1");
       continue;
     }
     try {

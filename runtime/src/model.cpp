@@ -156,7 +156,7 @@ CompiledModel Model::compile(const Device& device,
   }
   report.folded_nodes = report.onnx_nodes - constant_nodes - after_folding;
   report.fused_nodes = onnx_runtime::fold_batch_norm(graph) + onnx_runtime::fuse_bias(graph) +
-                       onnx_runtime::fuse_activation(graph);
+                       onnx_runtime::fuse_activation(graph) + onnx_runtime::fuse_layer_norm(graph);
   const Program program = onnx_runtime::lower(graph);
   const onnx_runtime::MemoryPlan plan =
       onnx_runtime::plan_memory(onnx_runtime::activation_lifetimes(program));
