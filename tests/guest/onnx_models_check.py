@@ -7,14 +7,18 @@
                                         compares npu-<case>/ with ref-<case>/
 
 FP32 tolerance: |npu - ort| <= 1e-4 + 1e-3 * |ort| for every element, and
-the same top class per row.
+the same top class per row; for the recognition model, the same text
+(greedy CTC decoding with ppocr_keys_v1.txt, passed as KEYS in the
+environment).
 """
+import os
 import pathlib
 import sys
 
 import numpy as np
 
 CLS = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
+REC = "ch_PP-OCRv4_rec_infer.onnx"
 ATOL, RTOL = 1e-4, 1e-3
 
 
@@ -36,6 +40,8 @@ def inputs(work):
         "cls-uniform": (CLS, rng.uniform(-1, 1, (1, 3, 48, 192))),
         "cls-text": (CLS, text_like(rng, (1, 3, 48, 192))),
         "cls-batch2": (CLS, rng.uniform(-1, 1, (2, 3, 48, 192))),
+        "rec-uniform": (REC, rng.uniform(-1, 1, (1, 3, 48, 320))),
+        "rec-text": (REC, text_like(rng, (1, 3, 48, 320))),
     }
     for name, (model, data) in cases.items():
         np.save(work / f"{name}.npy", data.astype(np.float32))
@@ -43,7 +49,16 @@ def inputs(work):
     np.save(work / "det.npy", rng.uniform(-1, 1, (1, 3, 64, 64)).astype(np.float32))
 
 
+def ctc_text(probabilities, keys):
+    """Greedy CTC: best class per step, repeats merged, blanks (0) dropped."""
+    best = probabilities.argmax(-1)
+    chars = [keys[i - 1] if i - 1 < len(keys) else " "
+             for j, i in enumerate(best) if i != 0 and (j == 0 or best[j - 1] != i)]
+    return "".join(chars)
+
+
 def compare(work, results):
+    keys = pathlib.Path(os.environ["KEYS"]).read_text(encoding="utf-8").splitlines()
     failed = 0
     for case in sorted(work.glob("*.case")):
         name = case.stem
@@ -70,6 +85,11 @@ def compare(work, results):
             print(f"{verdict} {name} {ref_file.stem}: max abs error {err.max():.3g}, "
                   f"{int(bad.sum())} of {err.size} beyond tolerance, top class "
                   f"{'same' if same_top else 'DIFFERENT'}")
+            if name.startswith("rec-"):
+                texts = [ctc_text(r[0], keys) for r in (npu, ref)]
+                ok = texts[0] == texts[1]
+                failed += not ok
+                print(f"{'ok' if ok else 'FAIL'} {name} text: NPU {texts[0]!r}, onnxruntime {texts[1]!r}")
     print(f"{failed} failed")
     return 1 if failed else 0
 
