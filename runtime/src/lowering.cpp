@@ -43,7 +43,11 @@ std::int64_t product(const Shape& shape, std::size_t begin, std::size_t end) {
 
 class Lowerer {
  public:
-  explicit Lowerer(const Graph& graph) : graph_(graph) {
+  Lowerer(const Graph& graph, DataType dtype)
+      : graph_(graph),
+        dtype_(dtype),
+        element_size_(static_cast<std::int64_t>(isa::element_size(dtype))) {
+    program_.dtype = dtype;
     for (const std::string& input : graph.inputs) {
       program_.inputs.push_back(input);
       program_.shapes[input] = graph.shape(input);
@@ -58,6 +62,9 @@ class Lowerer {
   }
 
   const Graph& graph() const { return graph_; }
+  DataType dtype() const { return dtype_; }
+  // Bytes per element of every tensor on the device.
+  std::int64_t esize() const { return element_size_; }
   const Shape& shape(const std::string& value) const { return graph_.shape(value); }
 
   // Where `value`'s bytes are: its own storage or the tensor it aliases.
@@ -77,8 +84,8 @@ class Lowerer {
         throw Unsupported(fmt::format("'{}' is {} on the device; only float32 tensors are computed",
                                       value, to_string(type)));
       }
-      program_.activations.emplace(value,
-                                   static_cast<std::uint64_t>(element_count(shape(value))) * 4);
+      program_.activations.emplace(
+          value, static_cast<std::uint64_t>(element_count(shape(value)) * element_size_));
     }
     return {value, offset};
   }
@@ -111,7 +118,7 @@ class Lowerer {
 
   std::string scratch(std::int64_t elements) {
     const std::string name = fmt::format("%scratch{}", scratch_count_++);
-    program_.activations[name] = static_cast<std::uint64_t>(elements) * 4;
+    program_.activations[name] = static_cast<std::uint64_t>(elements * element_size_);
     return name;
   }
 
@@ -119,7 +126,7 @@ class Lowerer {
   // `out` is a graph output and needs its own storage.
   void alias(const std::string& out, const std::string& in, const std::string& origin) {
     if (is_io(out)) {
-      const auto bytes = static_cast<std::int64_t>(element_count(shape(out)) * 4);
+      const std::int64_t bytes = element_count(shape(out)) * element_size_;
       copy(ref(out), ref(in), bytes, origin);
       return;
     }
@@ -151,8 +158,8 @@ class Lowerer {
     const std::uint32_t n = u32(count, "element count");
     const std::uint32_t nb = u32(b_count, "broadcast count");
     emit(origin, {std::move(a), std::move(b)}, {std::move(out)},
-         [op, n, nb](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.eltwise(DataType::fp32, op, s[0], s[1], s[2], n, nb);
+         [op, n, nb, dt = dtype_](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.eltwise(dt, op, s[0], s[1], s[2], n, nb);
          });
   }
 
@@ -163,8 +170,8 @@ class Lowerer {
     const std::uint32_t r = u32(rows, "rows");
     const std::uint32_t c = u32(cols, "cols");
     emit(origin, {std::move(in)}, {std::move(out)},
-         [b, r, c](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.transpose(DataType::fp32, s[0], s[1], b, r, c);
+         [b, r, c, dt = dtype_](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.transpose(dt, s[0], s[1], b, r, c);
          });
   }
 
@@ -177,6 +184,8 @@ class Lowerer {
 
  private:
   const Graph& graph_;
+  DataType dtype_;
+  std::int64_t element_size_;
   Program program_;
   std::map<std::string, TensorRef> aliases_;
   int scratch_count_ = 0;
@@ -346,8 +355,8 @@ void lower_activation(Lowerer& l, const Node& n, Activation act) {
   const std::string& x = input(n, 0);
   const std::uint32_t count = u32(element_count(l.shape(x)), "element count");
   l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [act, count](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.activation(DataType::fp32, act, s[0], s[1], count);
+         [act, count, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.activation(dt, act, s[0], s[1], count);
          });
 }
 void lower_relu(Lowerer& l, const Node& n) {
@@ -453,7 +462,7 @@ void lower_conv(Lowerer& l, const Node& n) {
     reads.push_back(l.ref(l.use_constant(n.inputs[2])));
   }
   l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
-         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            Conv2dOperands o{.input = s[0],
                             .weight = s[1],
                             .output = s.back(),
@@ -473,7 +482,7 @@ void lower_conv(Lowerer& l, const Node& n) {
                             .dilation_w = dv,
                             .groups = g,
                             .activation = act};
-           k.conv2d(DataType::fp32, o);
+           k.conv2d(dt, o);
          });
 }
 
@@ -509,7 +518,7 @@ void lower_matmul(Lowerer& l, const Node& n) {
   const std::uint32_t m = u32(M, "M"), nn = u32(N, "N"), k = u32(K, "K");
   const std::string bw = l.graph().is_constant(b) ? l.use_constant(b) : b;
   for (std::int64_t i = 0; i < batches; ++i) {
-    const auto f = static_cast<std::uint64_t>(4);
+    const auto f = static_cast<std::uint64_t>(l.esize());
     std::vector<TensorRef> reads{l.ref(a, f * static_cast<std::uint64_t>(i * M * K)),
                                  l.ref(bw, f * static_cast<std::uint64_t>(i * K * N))};
     if (bias) {
@@ -517,7 +526,7 @@ void lower_matmul(Lowerer& l, const Node& n) {
     }
     l.emit(n.label(), std::move(reads),
            {l.ref(n.outputs.at(0), f * static_cast<std::uint64_t>(i * M * N))},
-           [=](KernelBuilder& kb, std::span<const BufferArg> s) {
+           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
              GemmOperands o{.a = s[0],
                             .b = s[1],
                             .c = s.back(),
@@ -529,7 +538,7 @@ void lower_matmul(Lowerer& l, const Node& n) {
                             .ldb = nn,
                             .ldc = nn,
                             .activation = act};
-             kb.gemm(DataType::fp32, o);
+             kb.gemm(dt, o);
            });
   }
 }
@@ -570,7 +579,7 @@ void lower_gemm(Lowerer& l, const Node& n) {
   }
   const bool has_bias = bias.has_value();
   l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
-         [=](KernelBuilder& kb, std::span<const BufferArg> s) {
+         [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
            GemmOperands o{.a = s[0],
                           .b = s[1],
                           .c = s.back(),
@@ -585,7 +594,7 @@ void lower_gemm(Lowerer& l, const Node& n) {
                           .transpose_b = tb,
                           .activation = act,
                           .scale = alpha};
-           kb.gemm(DataType::fp32, o);
+           kb.gemm(dt, o);
          });
 }
 
@@ -623,7 +632,7 @@ void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
   }
   const auto ph = static_cast<std::uint32_t>(pads[0]), pw = static_cast<std::uint32_t>(pads[1]);
   l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            Pool2dOperands p{.input = s[0],
                             .output = s[1],
                             .n = N,
@@ -637,7 +646,7 @@ void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
                             .pad_h = ph,
                             .pad_w = pw,
                             .mode = mode};
-           k.pool2d(DataType::fp32, p);
+           k.pool2d(dt, p);
          });
 }
 void lower_max_pool(Lowerer& l, const Node& n) {
@@ -676,8 +685,8 @@ void reduce_axes(Lowerer& l, const Node& n, ReduceOp op, std::vector<std::int64_
   const auto length = u32(product(sx, first, last), "length");
   const auto inner = u32(product(sx, last, sx.size()), "inner");
   l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.reduce(DataType::fp32, op, s[0], s[1], outer, length, inner);
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.reduce(dt, op, s[0], s[1], outer, length, inner);
          });
 }
 void lower_global_average_pool(Lowerer& l, const Node& n) {
@@ -727,8 +736,8 @@ void lower_softmax(Lowerer& l, const Node& n) {
   const auto rows = u32(product(sx, 0, a), "rows");
   const auto cols = u32(product(sx, a, sx.size()), "cols");
   l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.softmax(DataType::fp32, s[0], s[1], rows, cols);
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.softmax(dt, s[0], s[1], rows, cols);
          });
 }
 
@@ -800,11 +809,11 @@ void lower_concat(Lowerer& l, const Node& n) {
     throw Unsupported(fmt::format("{} copies (at most {} in v1)",
                                   outer * static_cast<std::int64_t>(n.inputs.size()), kMaxCopies));
   }
-  const std::int64_t row = product(so, a, so.size()) * 4;
+  const std::int64_t row = product(so, a, so.size()) * l.esize();
   for (std::int64_t o = 0; o < outer; ++o) {
     std::int64_t offset = 0;
     for (const std::string& in : n.inputs) {
-      const std::int64_t block = product(l.shape(in), a, so.size()) * 4;
+      const std::int64_t block = product(l.shape(in), a, so.size()) * l.esize();
       const std::string src = l.graph().is_constant(in) ? l.use_constant(in) : in;
       l.copy(l.ref(out, static_cast<std::uint64_t>(o * row + offset)),
              l.ref(src, static_cast<std::uint64_t>(o * block)), block, n.label());
@@ -870,7 +879,7 @@ void lower_slice(Lowerer& l, const Node& n) {
   if (static_cast<std::size_t>(runs) > kMaxCopies) {
     throw Unsupported(fmt::format("{} copies (at most {} in v1)", runs, kMaxCopies));
   }
-  const std::int64_t run_bytes = product(so, cut, rank) * 4;
+  const std::int64_t run_bytes = product(so, cut, rank) * l.esize();
   std::vector<std::int64_t> in_strides(rank, 1);
   for (std::size_t d = rank; d-- > 1;) {
     in_strides[d - 1] = in_strides[d] * sx[d];
@@ -883,7 +892,7 @@ void lower_slice(Lowerer& l, const Node& n) {
       rest /= so[d];
     }
     l.copy(l.ref(n.outputs[0], static_cast<std::uint64_t>(r * run_bytes)),
-           l.ref(x, static_cast<std::uint64_t>(src * 4)), run_bytes, n.label());
+           l.ref(x, static_cast<std::uint64_t>(src * l.esize())), run_bytes, n.label());
   }
 }
 
@@ -916,8 +925,8 @@ void lower_layer_norm(Lowerer& l, const Node& n) {
   const auto c = u32(cols, "cols");
   const float epsilon = n.get_float("epsilon", 1e-5F);
   l.emit(n.label(), {l.ref(x), l.ref(l.use_constant(gamma)), l.ref(beta)}, {l.ref(n.outputs.at(0))},
-         [=](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.layernorm(DataType::fp32, s[0], s[3], s[1], s[2], r, c, epsilon);
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.layernorm(dt, s[0], s[3], s[1], s[2], r, c, epsilon);
          });
 }
 
@@ -993,8 +1002,8 @@ std::set<std::string> lowerable_ops() {
   return ops;
 }
 
-Program lower(const Graph& graph) {
-  Lowerer lowerer(graph);
+Program lower(const Graph& graph, DataType dtype) {
+  Lowerer lowerer(graph, dtype);
   std::map<std::string, npu::onnx::UnsupportedOperators::Entry> unsupported;
   auto report = [&](const Node& node, const std::string& reason) {
     auto& entry = unsupported[node.op];

@@ -34,6 +34,7 @@ struct DeviceInstruction {
 };
 
 struct Program {
+  isa::DataType dtype = isa::DataType::fp32;  // of every tensor
   std::vector<DeviceInstruction> instructions;
   std::map<std::string, Constant> weights;  // float32 constants the program reads
   std::map<std::string, std::uint64_t>
@@ -45,8 +46,9 @@ struct Program {
 // The op types the lowering table has an entry for.
 std::set<std::string> lowerable_ops();
 
-// Lowers the whole graph; UnsupportedOperators lists every node that cannot
-// run on the device, with the reason.
-Program lower(const Graph& graph);
+// Lowers the whole graph with every tensor in `dtype` (fp32, fp16 or bf16:
+// the device computes in FP32 and rounds on store); UnsupportedOperators
+// lists every node that cannot run on the device, with the reason.
+Program lower(const Graph& graph, isa::DataType dtype = isa::DataType::fp32);
 
 }  // namespace npu::onnx_runtime

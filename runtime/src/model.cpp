@@ -10,6 +10,7 @@
 #include <set>
 
 #include "constant_folding.hpp"
+#include "element_codec.hpp"
 #include "fusion.hpp"
 #include "lowering.hpp"
 #include "memory_plan.hpp"
@@ -109,6 +110,7 @@ struct CompiledModel::State {
   std::optional<Launch> launch;
   KernelImage image;
   CompileReport report;
+  isa::DataType dtype;  // of the inputs and outputs on the device
   struct Io {
     std::string name;
     std::vector<std::int64_t> shape;
@@ -143,9 +145,13 @@ Buffer allocate(const Device& device, std::uint64_t bytes, bool prefer_device, b
 CompiledModel Model::compile(const Device& device,
                              const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
                              Precision precision) const {
-  if (precision != Precision::fp32) {
-    throw ModelError("only fp32 is supported yet (fp16, bf16 and int8 are not yet implemented)");
+  if (precision == Precision::int8) {
+    throw ModelError("int8 is not yet implemented (fp32, fp16 and bf16 are)");
   }
+  const isa::DataType dtype = precision == Precision::fp16   ? isa::DataType::fp16
+                              : precision == Precision::bf16 ? isa::DataType::bf16
+                                                             : isa::DataType::fp32;
+  const auto element_size = static_cast<std::uint64_t>(isa::element_size(dtype));
   CompileReport report;
   report.onnx_nodes = static_cast<std::size_t>(state_->proto.graph().node_size());
   Graph graph = onnx_runtime::import_graph(state_->proto, input_shapes);
@@ -157,7 +163,7 @@ CompiledModel Model::compile(const Device& device,
   report.folded_nodes = report.onnx_nodes - constant_nodes - after_folding;
   report.fused_nodes = onnx_runtime::fold_batch_norm(graph) + onnx_runtime::fuse_bias(graph) +
                        onnx_runtime::fuse_activation(graph) + onnx_runtime::fuse_layer_norm(graph);
-  const Program program = onnx_runtime::lower(graph);
+  const Program program = onnx_runtime::lower(graph, dtype);
   const onnx_runtime::MemoryPlan plan =
       onnx_runtime::plan_memory(onnx_runtime::activation_lifetimes(program));
 
@@ -167,16 +173,16 @@ CompiledModel Model::compile(const Device& device,
   std::uint64_t weight_bytes = 0;
   for (const auto& [name, constant] : program.weights) {
     weight_offsets[name] = weight_bytes;
-    weight_bytes = align(weight_bytes + static_cast<std::uint64_t>(constant.size()) * 4);
+    weight_bytes = align(weight_bytes + static_cast<std::uint64_t>(constant.size()) * element_size);
   }
   std::map<std::string, std::uint64_t> io_offsets;
   std::uint64_t io_bytes = 0;
   for (const auto* names : {&program.inputs, &program.outputs}) {
     for (const std::string& name : *names) {
       io_offsets[name] = io_bytes;
-      io_bytes = align(
-          io_bytes +
-          static_cast<std::uint64_t>(onnx_runtime::element_count(program.shapes.at(name))) * 4);
+      io_bytes = align(io_bytes + static_cast<std::uint64_t>(
+                                      onnx_runtime::element_count(program.shapes.at(name))) *
+                                      element_size);
     }
   }
 
@@ -231,12 +237,13 @@ CompiledModel Model::compile(const Device& device,
   report.weights_in_device_memory = weights_on_device;
   {
     // Staged on the host and written once: device memory is write-combined.
-    std::vector<float> packed(static_cast<std::size_t>(weight_bytes / 4), 0.0F);
+    std::vector<std::byte> packed(static_cast<std::size_t>(weight_bytes));
     for (const auto& [name, constant] : program.weights) {
-      std::ranges::copy(constant.floats,
-                        packed.begin() + static_cast<std::ptrdiff_t>(weight_offsets.at(name) / 4));
+      const std::vector<std::byte> bytes = onnx_runtime::encode_elements(constant.floats, dtype);
+      std::ranges::copy(bytes,
+                        packed.begin() + static_cast<std::ptrdiff_t>(weight_offsets.at(name)));
     }
-    weights.write(0, std::as_bytes(std::span(packed)));
+    weights.write(0, packed);
   }
 
   auto state = std::make_unique<CompiledModel::State>(CompiledModel::State{device,
@@ -247,6 +254,7 @@ CompiledModel Model::compile(const Device& device,
                                                                            std::nullopt,
                                                                            builder.build(),
                                                                            report,
+                                                                           dtype,
                                                                            {},
                                                                            {}});
   state->launch.emplace(device.load_kernel(state->image));
@@ -283,7 +291,7 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
       throw ModelError(fmt::format("input '{}' has {} values for shape {}", want.name,
                                    it->data.size(), onnx_runtime::to_string(want.shape)));
     }
-    state_->io.write(want.offset, std::as_bytes(std::span(it->data)));
+    state_->io.write(want.offset, onnx_runtime::encode_elements(it->data, state_->dtype));
   }
   for (const HostTensor& given : inputs) {
     if (std::ranges::find(state_->inputs, given.name, &State::Io::name) == state_->inputs.end()) {
@@ -300,11 +308,10 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
   }
   std::vector<HostTensor> outputs;
   for (const State::Io& out : state_->outputs) {
-    HostTensor tensor{
-        out.name, out.shape,
-        std::vector<float>(static_cast<std::size_t>(onnx_runtime::element_count(out.shape)))};
-    state_->io.read(out.offset, std::as_writable_bytes(std::span(tensor.data)));
-    outputs.push_back(std::move(tensor));
+    std::vector<std::byte> bytes(static_cast<std::size_t>(onnx_runtime::element_count(out.shape)) *
+                                 isa::element_size(state_->dtype));
+    state_->io.read(out.offset, bytes);
+    outputs.push_back({out.name, out.shape, onnx_runtime::decode_elements(bytes, state_->dtype)});
   }
   if (timings != nullptr) {
     timings->upload = uploaded - start;

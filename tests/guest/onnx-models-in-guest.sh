@@ -6,11 +6,11 @@ build=$1 assets=$2 work=$3 results=$4
 infer=$build/tools/npu-infer
 status=0
 for spec in "$work"/*.case; do
-	read -r model input <"$spec"
+	read -r model input dtype <"$spec"
 	name=$(basename "$spec" .case)
-	echo "== $name: $model $input"
+	echo "== $name: $model $input $dtype"
 	"$infer" "$assets/$model" --input "x=$work/$input" --output "$results/npu-$name" \
-		--repeat 2 --json >"$results/npu-$name.json" || { echo "FAIL: $name exited $?"; status=1; }
+		--dtype "$dtype" --repeat 2 --json >"$results/npu-$name.json" || { echo "FAIL: $name exited $?"; status=1; }
 	grep -E '"(instructions|jobs_per_inference|weights_in_device_memory|median)"' "$results/npu-$name.json" || true
 done
 

@@ -22,12 +22,13 @@ rm -rf "$work"
 mkdir -p "$work"
 
 # Inputs: what PaddleOCR feeds the models ((pixel / 255 - 0.5) / 0.5, NCHW),
-# random and structured, one of them a batch of two.
+# random and structured, one of them a batch of two, one an image of
+# rendered text; FP32, and FP16/BF16 for two of them.
 /usr/bin/python3 "$here/onnx_models_check.py" inputs "$work"
 
 # The reference, on the host.
 for spec in "$work"/*.case; do
-	read -r model input <"$spec"
+	read -r model input _ <"$spec"
 	name=$(basename "$spec" .case)
 	NODE_PATH=$models/node_modules node scripts/onnx/ort-run.js "$assets/$model" \
 		"$work/ref-$name" "x=$work/$input"

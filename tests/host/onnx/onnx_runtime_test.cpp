@@ -6,10 +6,13 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include "constant_folding.hpp"
+#include "element_codec.hpp"
 #include "fusion.hpp"
 #include "lowering.hpp"
 #include "memory_plan.hpp"
@@ -198,6 +201,30 @@ TEST(OnnxMalformed, UndefinedValueIsNamed) {
   } catch (const ModelError& e) {
     EXPECT_NE(std::string(e.what()).find("nowhere"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(OnnxElementCodec, Fp16AndBf16RoundToNearestEvenAndWidenExactly) {
+  const std::vector<float> values{1.0F, -2.5F, 0.1F, 65504.0F, 1e6F, 1.0F + 1.0F / 256};
+  const auto fp16 =
+      decode_elements(encode_elements(values, npu::isa::DataType::fp16), npu::isa::DataType::fp16);
+  EXPECT_EQ(fp16[0], 1.0F);
+  EXPECT_EQ(fp16[1], -2.5F);
+  EXPECT_NEAR(fp16[2], 0.1F, 1e-4F);
+  EXPECT_EQ(fp16[3], 65504.0F);
+  EXPECT_TRUE(std::isinf(fp16[4]));  // beyond FP16's range
+  const auto bf16 =
+      decode_elements(encode_elements(values, npu::isa::DataType::bf16), npu::isa::DataType::bf16);
+  EXPECT_EQ(bf16[0], 1.0F);
+  EXPECT_EQ(bf16[1], -2.5F);
+  EXPECT_EQ(bf16[5], 1.0F);  // 1 + 2^-8 is a tie: rounds to the even 1.0
+  EXPECT_NEAR(bf16[4], 1e6F, 1e6F / 128);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(std::isnan(decode_elements(
+      encode_elements(std::vector{nan}, npu::isa::DataType::bf16), npu::isa::DataType::bf16)[0]));
 }
 
 }  // namespace
