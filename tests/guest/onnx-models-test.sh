@@ -4,15 +4,21 @@
 # against onnxruntime run natively on the host (npm onnxruntime-node) on
 # several inputs. Also: a model with operators the device lacks is refused
 # by name (exit 3), a file that is not ONNX is refused (exit 2).
-# Usage: onnx-models-test.sh [--timeout SEC] BUILD_DIR
+# Usage: onnx-models-test.sh [--timeout SEC] [--full] BUILD_DIR
+# (--full: every input and precision, `make test-onnx`; without it the
+# quick set `make test` runs.)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 timeout_s=300
-if [ "${1:-}" = --timeout ]; then
-	timeout_s=$2
-	shift 2
-fi
-build=$(cd "${1:?usage: onnx-models-test.sh [--timeout SEC] BUILD_DIR}" && pwd)
+full=
+while [ $# -gt 1 ]; do
+	case $1 in
+	--timeout) timeout_s=$2; shift 2 ;;
+	--full) full=--full; shift ;;
+	*) break ;;
+	esac
+done
+build=$(cd "${1:?usage: onnx-models-test.sh [--timeout SEC] [--full] BUILD_DIR}" && pwd)
 cd "$here/../.."
 
 models=$(scripts/onnx/fetch-models.sh)
@@ -24,7 +30,7 @@ mkdir -p "$work"
 # Inputs: what PaddleOCR feeds the models ((pixel / 255 - 0.5) / 0.5, NCHW),
 # random and structured, one of them a batch of two, one an image of
 # rendered text; FP32, and FP16/BF16 for two of them.
-/usr/bin/python3 "$here/onnx_models_check.py" inputs "$work"
+/usr/bin/python3 "$here/onnx_models_check.py" inputs "$work" $full
 
 # The reference, on the host.
 for spec in "$work"/*.case; do

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Inputs and verdicts of guest-onnx-models (Debian's python3-numpy).
 
-  onnx_models_check.py inputs WORK      writes the input .npy files and one
-                                        WORK/<case>.case ("MODEL INPUT") each
+  onnx_models_check.py inputs WORK [--full]
+                                        writes the input .npy files and one
+                                        WORK/<case>.case ("MODEL INPUT DTYPE")
+                                        each: the quick set of `make test`, or
+                                        every case (make test-onnx)
   onnx_models_check.py compare WORK RESULTS
                                         compares npu-<case>/ with ref-<case>/
 
@@ -54,7 +57,11 @@ def rendered_text(shape):
     return (pixels / 255.0 - 0.5) / 0.5
 
 
-def inputs(work):
+# The cases `make test` runs: each model, a batch, each reduced precision.
+QUICK = {"cls-text", "cls-batch2", "rec-rendered", "rec-rendered-fp16", "cls-text-bf16"}
+
+
+def inputs(work, full):
     rng = np.random.default_rng(9)
     cases = {
         "cls-normal": (CLS, rng.standard_normal((1, 3, 48, 192))),
@@ -67,11 +74,12 @@ def inputs(work):
     }
     for name, (model, data) in cases.items():
         np.save(work / f"{name}.npy", data.astype(np.float32))
-        (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
+        if full or name in QUICK:
+            (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
     for name in ("cls-text", "rec-rendered"):
         for dtype in ("fp16", "bf16"):
-            model = cases[name][0]
-            (work / f"{name}-{dtype}.case").write_text(f"{model} {name}.npy {dtype}\n")
+            if full or f"{name}-{dtype}" in QUICK:
+                (work / f"{name}-{dtype}.case").write_text(f"{cases[name][0]} {name}.npy {dtype}\n")
     np.save(work / "det.npy", rng.uniform(-1, 1, (1, 3, 64, 64)).astype(np.float32))
 
 
@@ -128,7 +136,7 @@ def compare(work, results):
 
 def main():
     if sys.argv[1] == "inputs":
-        inputs(pathlib.Path(sys.argv[2]))
+        inputs(pathlib.Path(sys.argv[2]), "--full" in sys.argv[3:])
         return 0
     return compare(pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]))
 
