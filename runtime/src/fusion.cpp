@@ -107,6 +107,51 @@ const std::string& other_input(const Node& node, const std::string& one) {
 
 }  // namespace
 
+std::size_t fuse_silu(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& mul = graph.nodes[i];
+    if (mul.op != "Mul" || mul.inputs.size() != 2) {
+      continue;
+    }
+    for (std::size_t side = 0; side < 2; ++side) {
+      const std::string& gate = mul.inputs[side];
+      const std::string& x = mul.inputs[1 - side];
+      const auto sigmoid = producer(graph, gate);
+      if (!sigmoid || graph.nodes[*sigmoid].op != "Sigmoid" || sole_consumer(graph, gate) != i) {
+        continue;
+      }
+      std::vector<std::size_t> chain{*sigmoid};
+      const std::string& sigmoid_input = graph.nodes[*sigmoid].inputs.at(0);
+      if (sigmoid_input != x) {
+        // x * 1 feeding the Sigmoid, read by nothing else.
+        const auto one = producer(graph, sigmoid_input);
+        if (!one || graph.nodes[*one].op != "Mul" ||
+            sole_consumer(graph, sigmoid_input) != *sigmoid) {
+          continue;
+        }
+        const Node& scale = graph.nodes[*one];
+        if (other_input(scale, x) == x || scalar_constant(graph, other_input(scale, x)) != 1.0F ||
+            (scale.inputs[0] != x && scale.inputs[1] != x)) {
+          continue;
+        }
+        chain.push_back(*one);
+      }
+      const std::string out = mul.outputs.at(0);
+      graph.nodes[i] =
+          Node{.op = "Silu", .name = mul.name, .inputs = {x}, .outputs = {out}, .attributes = {}};
+      std::ranges::sort(chain, std::greater<>());
+      for (const std::size_t index : chain) {
+        graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(index));
+        ++removed;
+      }
+      i -= chain.size();
+      break;
+    }
+  }
+  return removed;
+}
+
 std::size_t fuse_layer_norm(Graph& graph) {
   std::size_t removed = 0;
   for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -340,7 +385,8 @@ std::size_t fuse_activation(Graph& graph) {
       }
       activation = "Relu";
     }
-    if (activation != "Relu" && activation != "Sigmoid" && activation != "Tanh") {
+    if (activation != "Relu" && activation != "Sigmoid" && activation != "Tanh" &&
+        activation != "Silu") {
       continue;
     }
     node.attributes["activation"] = activation;

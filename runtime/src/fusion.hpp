@@ -4,7 +4,7 @@
 //
 // Fused nodes keep their ONNX op type and carry what was merged into them:
 // a bias as input 2 (Conv, and MatMul, whose ONNX form has none) and the
-// attribute "activation" ("Relu", "Sigmoid", "Tanh").
+// attribute "activation" ("Relu", "Sigmoid", "Tanh", "Silu").
 #pragma once
 
 #include <cstddef>
@@ -21,8 +21,12 @@ std::size_t fold_batch_norm(Graph& graph);
 // constant weights, the only reader): becomes the node's bias.
 std::size_t fuse_bias(Graph& graph);
 
-// Relu, Sigmoid, Tanh, and Clip(min 0, no max), after Conv, MatMul or
-// Gemm (the only reader): the device applies them when it stores the
+// x * Sigmoid(x) (also x * Sigmoid(x * 1), as PaddlePaddle exports swish):
+// one node "Silu" (the runtime's own op, the ISA's SILU activation).
+std::size_t fuse_silu(Graph& graph);
+
+// Relu, Sigmoid, Tanh, Silu, and Clip(min 0, no max), after Conv, MatMul
+// or Gemm (the only reader): the device applies them when it stores the
 // output.
 std::size_t fuse_activation(Graph& graph);
 

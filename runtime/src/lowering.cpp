@@ -51,6 +51,11 @@ class Lowerer {
     for (const std::string& input : graph.inputs) {
       program_.inputs.push_back(input);
       program_.shapes[input] = graph.shape(input);
+      const ElementType type = graph.values.at(input).type;
+      if (type != ElementType::float32) {
+        throw Unsupported(fmt::format("graph input '{}' is {}; the runtime takes float32 inputs",
+                                      input, to_string(type)));
+      }
     }
     for (const std::string& output : graph.outputs) {
       program_.outputs.push_back(output);
@@ -222,6 +227,9 @@ Activation activation_of(const Node& node) {
   if (act == "Tanh") {
     return Activation::tanh;
   }
+  if (act == "Silu") {
+    return Activation::silu;
+  }
   throw Unsupported(fmt::format("fused activation {}", act));
 }
 
@@ -367,6 +375,10 @@ void lower_sigmoid(Lowerer& l, const Node& n) {
 }
 void lower_tanh(Lowerer& l, const Node& n) {
   lower_activation(l, n, Activation::tanh);
+}
+// Not an ONNX op: made by fuse_silu.
+void lower_silu(Lowerer& l, const Node& n) {
+  lower_activation(l, n, Activation::silu);
 }
 
 void lower_clip(Lowerer& l, const Node& n) {
@@ -964,6 +976,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Relu", lower_relu},
       {"Reshape", lower_alias},
       {"Sigmoid", lower_sigmoid},
+      {"Silu", lower_silu},
       {"Slice", lower_slice},
       {"Softmax", lower_softmax},
       {"Squeeze", lower_alias},
@@ -1003,7 +1016,13 @@ std::set<std::string> lowerable_ops() {
 }
 
 Program lower(const Graph& graph, DataType dtype) {
-  Lowerer lowerer(graph, dtype);
+  std::optional<Lowerer> made;
+  try {
+    made.emplace(graph, dtype);
+  } catch (const Unsupported& e) {
+    throw npu::onnx::ModelError(e.what());
+  }
+  Lowerer& lowerer = *made;
   std::map<std::string, npu::onnx::UnsupportedOperators::Entry> unsupported;
   auto report = [&](const Node& node, const std::string& reason) {
     auto& entry = unsupported[node.op];

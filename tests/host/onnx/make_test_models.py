@@ -85,6 +85,16 @@ def main(out):
           const("m", rng.standard_normal((48, 5)).astype(np.float32)),
           const("mb", rng.standard_normal(5).astype(np.float32))])
 
+    # Swish as PaddlePaddle exports it, after a conv: one CONV2D with SILU.
+    save(out, "silu",
+         [helper.make_node("Conv", ["x", "w"], ["c"]),
+          helper.make_node("Mul", ["c", "one"], ["c1"]),
+          helper.make_node("Sigmoid", ["c1"], ["s"]),
+          helper.make_node("Mul", ["c", "s"], ["y"])],
+         [tensor("x", [1, 2, 4, 4])], [tensor("y", None)],
+         [const("w", rng.standard_normal((2, 2, 1, 1)).astype(np.float32)),
+          const("one", np.array([1.0], np.float32))])
+
     # A conv whose output is read twice is not fused with its activation.
     save(out, "no_fuse_shared",
          [helper.make_node("Conv", ["x", "w"], ["c"]),
@@ -131,6 +141,8 @@ def main(out):
     (out / "truncated.onnx").write_bytes(whole[: len(whole) // 2])
     (out / "garbage.onnx").write_bytes(b"\x93NUMPY not a model at all" * 7)
     (out / "empty.onnx").write_bytes(b"")
+    # An input npu-infer refuses: the models take float32.
+    np.save(out / "int8_input.npy", np.zeros(4, np.int8))
 
 
 if __name__ == "__main__":

@@ -121,6 +121,15 @@ TEST(OnnxFusion, BiasAndActivationJoinConvAndMatMul) {
   EXPECT_EQ(program.instructions.size(), 2U);  // CONV2D and GEMM; Flatten is an alias
 }
 
+TEST(OnnxFusion, SwishBecomesTheConvsSiluActivation) {
+  Graph graph = import("silu");
+  EXPECT_EQ(fuse_silu(graph), 2U);  // the Mul by 1 and the Sigmoid
+  EXPECT_EQ(fuse_activation(graph), 1U);
+  ASSERT_EQ(graph.nodes.size(), 1U);
+  EXPECT_EQ(graph.nodes[0].get_string("activation", ""), "Silu");
+  EXPECT_EQ(lower(graph).instructions.size(), 1U);
+}
+
 TEST(OnnxFusion, SharedOutputIsNotFused) {
   Graph graph = import("no_fuse_shared");
   EXPECT_EQ(fuse_activation(graph), 0U);
