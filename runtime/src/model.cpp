@@ -233,13 +233,10 @@ CompiledModel Model::compile(const Device& device,
   report.unplanned_bytes = plan.unplanned;
   report.io_bytes = io_bytes;
 
-  bool weights_on_device = false;
-  bool arena_on_device = false;
-  bool io_on_device = false;
-  Buffer weights = allocate(device, weight_bytes, true, &weights_on_device);
-  Buffer arena = allocate(device, plan.size, true, &arena_on_device);
+  Buffer weights = allocate(device, weight_bytes, true, &report.weights_in_device_memory);
+  Buffer arena = allocate(device, plan.size, true, &report.activations_in_device_memory);
+  bool io_on_device = false;  // always host memory: the host writes and reads it every run
   Buffer io = allocate(device, io_bytes, false, &io_on_device);
-  report.weights_in_device_memory = weights_on_device;
   {
     // Staged on the host and written once: device memory is write-combined.
     std::vector<std::byte> packed(static_cast<std::size_t>(weight_bytes));

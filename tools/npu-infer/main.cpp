@@ -120,6 +120,7 @@ nlohmann::json to_json(const npu::onnx::CompileReport& r) {
           {"weight_bytes", r.weight_bytes},
           {"weights_in_device_memory", r.weights_in_device_memory},
           {"arena_bytes", r.arena_bytes},
+          {"activations_in_device_memory", r.activations_in_device_memory},
           {"unplanned_bytes", r.unplanned_bytes},
           {"io_bytes", r.io_bytes}};
 }
@@ -183,9 +184,12 @@ int run(const Options& options) {
              device.info().pci_address);
   fmt::print("compiled  {} ONNX nodes -> {} device instructions in 1 job ({} folded, {} fused)\n",
              report.onnx_nodes, report.instructions, report.folded_nodes, report.fused_nodes);
-  fmt::print("memory    weights {} KiB in {} memory, activations {} KiB (without reuse {} KiB)\n",
-             report.weight_bytes / 1024, report.weights_in_device_memory ? "device" : "host",
-             report.arena_bytes / 1024, report.unplanned_bytes / 1024);
+  fmt::print(
+      "memory    weights {} KiB in {} memory, activations {} KiB in {} memory (without reuse {} "
+      "KiB)\n",
+      report.weight_bytes / 1024, report.weights_in_device_memory ? "device" : "host",
+      report.arena_bytes / 1024, report.activations_in_device_memory ? "device" : "host",
+      report.unplanned_bytes / 1024);
   for (const auto& out : outputs_json) {
     fmt::print(
         "output    {} [{}]{}\n", out["name"].get<std::string>(),

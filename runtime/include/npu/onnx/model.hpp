@@ -65,6 +65,7 @@ struct CompileReport {
   std::uint64_t unplanned_bytes = 0;  // the same without reuse
   std::uint64_t io_bytes = 0;
   bool weights_in_device_memory = false;
+  bool activations_in_device_memory = false;
 };
 
 class CompiledModel;
