@@ -7,7 +7,9 @@
 #   make run-demo       show the virtual NPU(s) and run `npu-run validate` in the guest
 #   make initramfs      (re)build the cached guest initramfs
 #   make test-guest     the guest tier only (ctest -L guest); test-kunit, test-qtest likewise
-.PHONY: guest-run shell run-demo initramfs test-guest test-kunit test-qtest test-host
+#   make test-onnx      the real ONNX models on every input and precision against
+#                       onnxruntime (make test runs a quick subset: guest-onnx-models)
+.PHONY: guest-run shell run-demo initramfs test-guest test-kunit test-qtest test-host test-onnx
 
 DEVICES ?= $(or $(KNPU_DEVICES),1)
 QEMU_ARGS ?=
@@ -51,3 +53,5 @@ test-qtest: userspace qemu
 	ctest --test-dir $(BUILD) --output-on-failure -L qtest
 test-host: userspace
 	ctest --test-dir $(BUILD) --output-on-failure -L host
+test-onnx: $(DEMO_PREREQS)
+	tests/guest/onnx-models-test.sh --timeout 900 --full $(BUILD)

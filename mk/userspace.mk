@@ -17,7 +17,7 @@ userspace: deps-userspace
 # clang-format over libnpu, tools and the userspace tests, with the committed
 # .clang-format.
 USERSPACE_SOURCES = $(shell git ls-files --cached --others --exclude-standard \
-	'libnpu/*.cpp' 'libnpu/*.hpp' 'libnpu/*.h' 'tools/*.cpp' 'tools/*.hpp' \
+	'libnpu/*.cpp' 'libnpu/*.hpp' 'libnpu/*.h' 'runtime/*.cpp' 'runtime/*.hpp' 'tools/*.cpp' 'tools/*.hpp' \
 	'tests/host/*.cpp' 'tests/host/*.hpp' 'tests/host/*.c' 'tests/guest/*.cpp' 'tests/guest/*.hpp' \
 	'cluster/*.cpp' 'cluster/*.hpp' 'packaging/*.cpp')
 

@@ -71,7 +71,7 @@ TEST(NpuRunOptions, OutputSpecs) {
   EXPECT_EQ(typed.name, "y");
   EXPECT_EQ(typed.path, "out/y.npy");
   ASSERT_TRUE(typed.header);
-  EXPECT_EQ(typed.header->type, npu_run::NpyType::float32);
+  EXPECT_EQ(typed.header->type, npu_tools::NpyType::float32);
   EXPECT_EQ(typed.header->shape, (std::vector<std::uint64_t>{4, 64}));
   EXPECT_EQ(typed.size(), 4U * 64 * 4);
   const npu_run::OutputSpec inherited = npu_run::parse_output_spec("y=y.npy");

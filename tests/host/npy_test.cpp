@@ -12,11 +12,11 @@
 
 namespace {
 
-using npu_run::NpyError;
-using npu_run::NpyHeader;
-using npu_run::NpyType;
-using npu_run::parse_npy;
-using npu_run::serialize_npy;
+using npu_tools::NpyError;
+using npu_tools::NpyHeader;
+using npu_tools::NpyType;
+using npu_tools::parse_npy;
+using npu_tools::serialize_npy;
 
 // A file as np.save(f, np.arange(6, dtype='<f4').reshape(2, 3)) writes it
 // (NumPy 1.x, format 1.0): magic, version, header length 118, the dict
@@ -63,7 +63,7 @@ TEST(Npy, ReadsWhatNumpyWrites) {
   const auto file =
       numpy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 1, data);
   ASSERT_EQ(file.size(), 128U + data.size()) << "np.save aligns the header to 64 bytes";
-  const npu_run::NpyArray array = parse_npy(file);
+  const npu_tools::NpyArray array = parse_npy(file);
   EXPECT_EQ(array.header.type, NpyType::float32);
   EXPECT_EQ(array.header.shape, (std::vector<std::uint64_t>{2, 3}));
   EXPECT_FALSE(array.header.fortran_order);
@@ -79,11 +79,11 @@ TEST(Npy, EveryTypeScalarsAndVersions2And3) {
        {Case{"<f2", NpyType::float16}, Case{"|i1", NpyType::int8}, Case{"<i1", NpyType::int8},
         Case{"|u1", NpyType::uint8}, Case{"<i4", NpyType::int32}, Case{"<f4", NpyType::float32}}) {
     for (std::uint8_t major : {1, 2, 3}) {
-      const std::vector<std::byte> data(npu_run::element_size(c.type) * 5, std::byte{7});
+      const std::vector<std::byte> data(npu_tools::element_size(c.type) * 5, std::byte{7});
       const auto file = numpy_file(
           std::string("{'descr': '") + c.descr + "', 'fortran_order': False, 'shape': (5,), }",
           major, data);
-      const npu_run::NpyArray array = parse_npy(file);
+      const npu_tools::NpyArray array = parse_npy(file);
       EXPECT_EQ(array.header.type, c.type) << c.descr;
       EXPECT_EQ(array.header.shape, std::vector<std::uint64_t>{5}) << c.descr;
       EXPECT_EQ(array.data, data) << c.descr << " version " << int{major};
@@ -99,7 +99,7 @@ TEST(Npy, EveryTypeScalarsAndVersions2And3) {
 TEST(Npy, AcceptsAnyKeyOrderAndSpacingNumpyMayWrite) {
   const auto file = numpy_file(R"({"shape":(1,4L),"fortran_order":True,"descr":"<f4"})", 1,
                                float_bytes({1, 2, 3, 4}));
-  const npu_run::NpyArray array = parse_npy(file);
+  const npu_tools::NpyArray array = parse_npy(file);
   EXPECT_EQ(array.header.shape, (std::vector<std::uint64_t>{1, 4}));
   EXPECT_TRUE(array.header.fortran_order) << "one non-unit dimension: same bytes as C order";
 }
@@ -121,13 +121,13 @@ TEST(Npy, RoundTripsThroughAFile) {
       std::filesystem::path(testing::TempDir()) / "npy_round_trip.npy";
   const NpyHeader header{NpyType::float16, {2, 1, 3}, false};
   const std::vector<std::byte> data(12, std::byte{0x3c});
-  npu_run::write_npy_file(path, header, data);
-  const npu_run::NpyArray array = npu_run::read_npy_file(path);
+  npu_tools::write_npy_file(path, header, data);
+  const npu_tools::NpyArray array = npu_tools::read_npy_file(path);
   EXPECT_EQ(array.header.type, header.type);
   EXPECT_EQ(array.header.shape, header.shape);
   EXPECT_EQ(array.data, data);
   std::filesystem::remove(path);
-  EXPECT_THROW(npu_run::read_npy_file(path), NpyError);
+  EXPECT_THROW(npu_tools::read_npy_file(path), NpyError);
 }
 
 TEST(Npy, RefusesMalformedFilesWithTheReason) {
@@ -189,14 +189,14 @@ TEST(Npy, RefusesMalformedFilesWithTheReason) {
 }
 
 TEST(Npy, TypeNames) {
-  EXPECT_EQ(npu_run::parse_npy_type("fp32"), NpyType::float32);
-  EXPECT_EQ(npu_run::parse_npy_type("float16"), NpyType::float16);
-  EXPECT_EQ(npu_run::parse_npy_type("int8"), NpyType::int8);
-  EXPECT_EQ(npu_run::parse_npy_type("uint8"), NpyType::uint8);
-  EXPECT_EQ(npu_run::parse_npy_type("int32"), NpyType::int32);
-  EXPECT_EQ(npu_run::name(NpyType::float16), "float16");
-  EXPECT_THROW(npu_run::parse_npy_type("bf16"), NpyError);
-  EXPECT_THROW(npu_run::parse_npy_type("float64"), NpyError);
+  EXPECT_EQ(npu_tools::parse_npy_type("fp32"), NpyType::float32);
+  EXPECT_EQ(npu_tools::parse_npy_type("float16"), NpyType::float16);
+  EXPECT_EQ(npu_tools::parse_npy_type("int8"), NpyType::int8);
+  EXPECT_EQ(npu_tools::parse_npy_type("uint8"), NpyType::uint8);
+  EXPECT_EQ(npu_tools::parse_npy_type("int32"), NpyType::int32);
+  EXPECT_EQ(npu_tools::name(NpyType::float16), "float16");
+  EXPECT_THROW(npu_tools::parse_npy_type("bf16"), NpyError);
+  EXPECT_THROW(npu_tools::parse_npy_type("float64"), NpyError);
 }
 
 }  // namespace

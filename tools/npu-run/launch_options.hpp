@@ -16,6 +16,15 @@
 
 namespace npu_run {
 
+// The .npy code is shared with npu-infer (tools/common).
+using npu_tools::NpyArray;
+using npu_tools::NpyError;
+using npu_tools::NpyHeader;
+using npu_tools::NpyType;
+using npu_tools::parse_npy_type;
+using npu_tools::read_npy_file;
+using npu_tools::write_npy_file;
+
 struct BufferSpec {
   std::string name;
   std::uint64_t size = 0;

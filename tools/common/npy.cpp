@@ -13,7 +13,7 @@
 #include <optional>
 #include <variant>
 
-namespace npu_run {
+namespace npu_tools {
 namespace {
 
 constexpr std::array<char, 6> kMagic = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
@@ -356,4 +356,4 @@ void write_npy_file(const std::filesystem::path& path, const NpyHeader& header,
   }
 }
 
-}  // namespace npu_run
+}  // namespace npu_tools

@@ -1,5 +1,6 @@
-// NumPy .npy files (format versions 1.0, 2.0 and 3.0), for the tensors
-// npu-run binds to a kernel's buffers and writes back after the job:
+// NumPy .npy files (format versions 1.0, 2.0 and 3.0), for the tensors the
+// tools read and write (npu-run binds them to a kernel's buffers, npu-infer
+// to a model's inputs and outputs):
 // https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 //
 // Only what the device computes on is accepted: little-endian float32,
@@ -17,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace npu_run {
+namespace npu_tools {
 
 class NpyError : public std::runtime_error {
  public:
@@ -56,4 +57,4 @@ NpyArray read_npy_file(const std::filesystem::path& path);
 void write_npy_file(const std::filesystem::path& path, const NpyHeader& header,
                     std::span<const std::byte> data);
 
-}  // namespace npu_run
+}  // namespace npu_tools

@@ -1,0 +1,128 @@
+// npu::onnx: ONNX models compiled for the KNPU and run through libnpu
+// (docs/onnx-runtime.md).
+//
+//   npu::Device device = npu::Device::open(0);
+//   npu::onnx::Model model = npu::onnx::Model::load("cls.onnx");
+//   npu::onnx::CompiledModel compiled = model.compile(device, {{"x", {1, 3, 48, 192}}});
+//   std::vector<npu::onnx::HostTensor> outputs = compiled.run({input});
+//
+// Loading checks that the device can run every operator of the graph and
+// names those it cannot (UnsupportedOperators); nothing runs on the host.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "npu/device.hpp"
+
+namespace npu::onnx {
+
+// A file that is not a usable ONNX model: the message says what is wrong.
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Operators the device cannot run: every one named, with its nodes.
+class UnsupportedOperators : public ModelError {
+ public:
+  struct Entry {
+    std::string op;
+    std::vector<std::string> nodes;  // node names (or their first output)
+    std::string reason;
+  };
+  explicit UnsupportedOperators(std::vector<Entry> entries);
+  [[nodiscard]] const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+enum class Precision : std::uint8_t { fp32, fp16, bf16, int8 };
+
+// A tensor in host memory: float32 data, row-major.
+struct HostTensor {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  std::vector<float> data;
+};
+
+// What the compiler did, for --json and the docs.
+struct CompileReport {
+  std::size_t onnx_nodes = 0;    // nodes in the file (Constant nodes included)
+  std::size_t folded_nodes = 0;  // evaluated at compile time
+  std::size_t fused_nodes = 0;   // merged into another node (BN, bias, activation)
+  std::size_t instructions = 0;  // device instructions of the one kernel
+  std::size_t argument_slots = 0;
+  std::uint64_t weight_bytes = 0;
+  std::uint64_t arena_bytes = 0;      // intermediates after liveness planning
+  std::uint64_t unplanned_bytes = 0;  // the same without reuse
+  std::uint64_t io_bytes = 0;
+  bool weights_in_device_memory = false;
+  bool activations_in_device_memory = false;
+};
+
+class CompiledModel;
+
+class Model {
+ public:
+  // Parses the file and checks every operator against the lowering table;
+  // ModelError / UnsupportedOperators.
+  static Model load(const std::filesystem::path& path);
+
+  // The graph inputs and their declared shapes (-1: dynamic).
+  [[nodiscard]] std::map<std::string, std::vector<std::int64_t>> inputs() const;
+  [[nodiscard]] std::vector<std::string> outputs() const;
+
+  // Compiles for these input shapes (every dynamic input must be given) and
+  // makes the weights resident on `device`.
+  [[nodiscard]] CompiledModel compile(
+      const Device& device, const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
+      Precision precision = Precision::fp32) const;
+
+  ~Model();
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+
+ private:
+  struct State;
+  explicit Model(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+struct RunTimings {
+  std::chrono::nanoseconds upload{};    // inputs into the device-visible buffer
+  std::chrono::nanoseconds device{};    // submit to job completion (one job)
+  std::chrono::nanoseconds download{};  // outputs back
+};
+
+class CompiledModel {
+ public:
+  // Runs one inference as one job. Inputs by name (shapes as compiled);
+  // returns the graph outputs in graph order. std::runtime_error if the job
+  // fails (with the device's error), ModelError for wrong inputs.
+  std::vector<HostTensor> run(const std::vector<HostTensor>& inputs,
+                              RunTimings* timings = nullptr) const;
+
+  [[nodiscard]] const CompileReport& report() const;
+  // The device program, disassembled (npu-infer --dump-program).
+  [[nodiscard]] std::string disassembly() const;
+
+  ~CompiledModel();
+  CompiledModel(CompiledModel&&) noexcept;
+  CompiledModel& operator=(CompiledModel&&) noexcept;
+
+ private:
+  friend class Model;
+  struct State;
+  explicit CompiledModel(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace npu::onnx

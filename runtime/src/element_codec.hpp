@@ -1,0 +1,19 @@
+// Host-side conversion between float32 and the device's element types: the
+// model's weights, inputs and outputs are float32 in the ONNX file and in
+// npu-infer's .npy files; FP16/BF16 programs store them narrowed.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "npu/isa.hpp"
+
+namespace npu::onnx_runtime {
+
+// `values` as `dtype` elements (fp32, fp16 or bf16), rounded to nearest even.
+std::vector<std::byte> encode_elements(std::span<const float> values, isa::DataType dtype);
+// `bytes` of `dtype` elements widened to float32 (exactly).
+std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataType dtype);
+
+}  // namespace npu::onnx_runtime

@@ -1,0 +1,399 @@
+#include "fusion.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <optional>
+
+namespace npu::onnx_runtime {
+namespace {
+
+// The node that reads `value` if it is the value's only reader and the value
+// is not a graph output.
+std::optional<std::size_t> sole_consumer(const Graph& graph, const std::string& value) {
+  if (graph.is_output(value) || graph.use_count(value) != 1) {
+    return std::nullopt;
+  }
+  return graph.consumers(value).front();
+}
+
+bool has_input(const Node& node, std::size_t index) {
+  return node.inputs.size() > index && !node.inputs[index].empty();
+}
+
+// The producer's output takes the consumer's output name, so graph outputs
+// and later readers need no rewiring; the consumer is dropped.
+void absorb(Graph& graph, std::size_t producer, std::size_t consumer) {
+  const std::string out = graph.nodes[consumer].outputs.at(0);
+  graph.nodes[producer].outputs[0] = out;
+  graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(consumer));
+}
+
+bool is_weighted(const Node& node, const Graph& graph) {
+  return (node.op == "Conv" || node.op == "MatMul") && node.inputs.size() >= 2 &&
+         graph.is_constant(node.inputs[1]) && graph.constants.at(node.inputs[1]).is_float();
+}
+
+// Output channels of a Conv (K) or MatMul (N).
+std::int64_t output_channels(const Node& node, const Graph& graph) {
+  const Shape& w = graph.constants.at(node.inputs[1]).shape;
+  return node.op == "Conv" ? w.at(0) : w.back();
+}
+
+// Whether `c` holds one value per output channel of `node`'s output, laid
+// out as ONNX broadcasting would apply it (K,1,1 for NCHW; N for MatMul).
+bool is_channel_vector(const Constant& c, const Node& node, const Graph& graph) {
+  const std::int64_t channels = output_channels(node, graph);
+  if (!c.is_float() || c.size() != channels) {
+    return false;
+  }
+  const Shape& out = graph.shape(node.outputs[0]);
+  if (c.shape.size() > out.size()) {
+    return false;
+  }
+  // Align to the output's trailing dimensions; the channel axis is 1 for
+  // Conv and the last for MatMul; every other axis must be 1.
+  const std::size_t offset = out.size() - c.shape.size();
+  const std::size_t channel_axis = node.op == "Conv" ? 1 : out.size() - 1;
+  for (std::size_t d = 0; d < c.shape.size(); ++d) {
+    const std::size_t axis = d + offset;
+    if (c.shape[d] != (axis == channel_axis ? channels : 1)) {
+      return false;
+    }
+  }
+  return channels == 1 || offset <= channel_axis;
+}
+
+std::string fresh_name(const Graph& graph, const std::string& base) {
+  std::string name = base;
+  for (int i = 1; graph.values.contains(name) || graph.constants.contains(name); ++i) {
+    name = base + "." + std::to_string(i);
+  }
+  return name;
+}
+
+// The node that computes `value`, if any.
+std::optional<std::size_t> producer(const Graph& graph, const std::string& value) {
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (std::ranges::find(graph.nodes[i].outputs, value) != graph.nodes[i].outputs.end()) {
+      return i;
+    }
+  }
+  return std::nullopt;
+}
+
+// A ReduceMean over exactly the last axis of its input, keeping it.
+bool is_mean_of_last_axis(const Graph& graph, const Node& node) {
+  if (node.op != "ReduceMean" || node.get_int("keepdims", 1) != 1 || node.inputs.size() != 1) {
+    return false;
+  }
+  const auto axes = node.get_ints("axes", {});
+  const auto rank = static_cast<std::int64_t>(graph.shape(node.inputs[0]).size());
+  return axes.size() == 1 && (axes[0] == -1 || axes[0] == rank - 1);
+}
+
+std::optional<float> scalar_constant(const Graph& graph, const std::string& value) {
+  if (!graph.is_constant(value) || graph.constants.at(value).size() != 1) {
+    return std::nullopt;
+  }
+  return static_cast<float>(graph.constants.at(value).value(0));
+}
+
+// The other operand of a binary node, given one.
+const std::string& other_input(const Node& node, const std::string& one) {
+  return node.inputs.at(0) == one ? node.inputs.at(1) : node.inputs.at(0);
+}
+
+}  // namespace
+
+std::size_t fuse_silu(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& mul = graph.nodes[i];
+    if (mul.op != "Mul" || mul.inputs.size() != 2) {
+      continue;
+    }
+    for (std::size_t side = 0; side < 2; ++side) {
+      const std::string& gate = mul.inputs[side];
+      const std::string& x = mul.inputs[1 - side];
+      const auto sigmoid = producer(graph, gate);
+      if (!sigmoid || graph.nodes[*sigmoid].op != "Sigmoid" || sole_consumer(graph, gate) != i) {
+        continue;
+      }
+      std::vector<std::size_t> chain{*sigmoid};
+      const std::string& sigmoid_input = graph.nodes[*sigmoid].inputs.at(0);
+      if (sigmoid_input != x) {
+        // x * 1 feeding the Sigmoid, read by nothing else.
+        const auto one = producer(graph, sigmoid_input);
+        if (!one || graph.nodes[*one].op != "Mul" ||
+            sole_consumer(graph, sigmoid_input) != *sigmoid) {
+          continue;
+        }
+        const Node& scale = graph.nodes[*one];
+        if (other_input(scale, x) == x || scalar_constant(graph, other_input(scale, x)) != 1.0F ||
+            (scale.inputs[0] != x && scale.inputs[1] != x)) {
+          continue;
+        }
+        chain.push_back(*one);
+      }
+      const std::string out = mul.outputs.at(0);
+      graph.nodes[i] =
+          Node{.op = "Silu", .name = mul.name, .inputs = {x}, .outputs = {out}, .attributes = {}};
+      std::ranges::sort(chain, std::greater<>());
+      for (const std::size_t index : chain) {
+        graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(index));
+        ++removed;
+      }
+      i -= chain.size();
+      break;
+    }
+  }
+  return removed;
+}
+
+std::size_t fuse_layer_norm(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (graph.nodes[i].op != "Sqrt") {
+      continue;
+    }
+    // Walk up from the Sqrt: Add(eps) <- ReduceMean <- Pow(2) <- Sub(x, mean) <- ReduceMean(x).
+    const auto add_eps = producer(graph, graph.nodes[i].inputs.at(0));
+    if (!add_eps || graph.nodes[*add_eps].op != "Add") {
+      continue;
+    }
+    const Node& add = graph.nodes[*add_eps];
+    const auto var = producer(graph, add.inputs.at(0));
+    const auto eps = scalar_constant(graph, add.inputs.at(1));
+    if (!var || !eps || !is_mean_of_last_axis(graph, graph.nodes[*var])) {
+      continue;
+    }
+    const auto pow = producer(graph, graph.nodes[*var].inputs[0]);
+    if (!pow || graph.nodes[*pow].op != "Pow" ||
+        scalar_constant(graph, graph.nodes[*pow].inputs.at(1)) != 2.0F) {
+      continue;
+    }
+    const std::string& centered = graph.nodes[*pow].inputs[0];
+    const auto sub = producer(graph, centered);
+    if (!sub || graph.nodes[*sub].op != "Sub") {
+      continue;
+    }
+    const std::string& x = graph.nodes[*sub].inputs.at(0);
+    const auto mean = producer(graph, graph.nodes[*sub].inputs.at(1));
+    if (!mean || !is_mean_of_last_axis(graph, graph.nodes[*mean]) ||
+        graph.nodes[*mean].inputs[0] != x) {
+      continue;
+    }
+    // d feeds the Pow and the Div; everything else has one reader.
+    const auto div = sole_consumer(graph, graph.nodes[i].outputs[0]);
+    if (!div || graph.nodes[*div].op != "Div" || graph.nodes[*div].inputs.at(0) != centered ||
+        graph.use_count(centered) != 2 || !sole_consumer(graph, graph.nodes[*mean].outputs[0]) ||
+        !sole_consumer(graph, graph.nodes[*pow].outputs[0]) ||
+        !sole_consumer(graph, graph.nodes[*var].outputs[0]) ||
+        !sole_consumer(graph, add.outputs[0])) {
+      continue;
+    }
+    const std::int64_t channels = graph.shape(x).back();
+    std::vector<std::size_t> chain{*mean, *sub, *pow, *var, *add_eps, i, *div};
+    std::string out = graph.nodes[*div].outputs[0];
+    std::vector<float> gamma(static_cast<std::size_t>(channels), 1.0F);
+    std::vector<float> beta(static_cast<std::size_t>(channels), 0.0F);
+    auto per_channel = [&](const std::string& value) -> const Constant* {
+      if (!graph.is_constant(value)) {
+        return nullptr;
+      }
+      const Constant& c = graph.constants.at(value);
+      return c.is_float() && c.size() == channels && c.shape.back() == channels ? &c : nullptr;
+    };
+    if (const auto mul = sole_consumer(graph, out); mul && graph.nodes[*mul].op == "Mul") {
+      if (const Constant* g = per_channel(other_input(graph.nodes[*mul], out))) {
+        gamma = g->floats;
+        chain.push_back(*mul);
+        out = graph.nodes[*mul].outputs[0];
+      }
+    }
+    if (const auto plus = sole_consumer(graph, out); plus && graph.nodes[*plus].op == "Add") {
+      if (const Constant* b = per_channel(other_input(graph.nodes[*plus], out))) {
+        beta = b->floats;
+        chain.push_back(*plus);
+        out = graph.nodes[*plus].outputs[0];
+      }
+    }
+    const std::string gamma_name = fresh_name(graph, out + ".gamma");
+    graph.constants[gamma_name] = Constant::of_floats({channels}, std::move(gamma));
+    graph.values[gamma_name] = {ElementType::float32, Shape{channels}};
+    const std::string beta_name = fresh_name(graph, out + ".beta");
+    graph.constants[beta_name] = Constant::of_floats({channels}, std::move(beta));
+    graph.values[beta_name] = {ElementType::float32, Shape{channels}};
+    Node norm{.op = "LayerNormalization",
+              .name = graph.nodes[i].name,
+              .inputs = {x, gamma_name, beta_name},
+              .outputs = {out},
+              .attributes = {{"axis", std::int64_t{-1}}, {"epsilon", *eps}}};
+    // The fused node takes the place of the last node of the chain, where
+    // all its inputs are computed; the rest are dropped.
+    const std::size_t last = *std::ranges::max_element(chain);
+    graph.nodes[last] = std::move(norm);
+    std::ranges::sort(chain, std::greater<>());
+    for (const std::size_t index : chain) {
+      if (index != last) {
+        graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(index));
+        ++removed;
+      }
+    }
+    i = 0;  // indices moved; the scan restarts (each pass removes a Sqrt)
+  }
+  return removed;
+}
+
+std::size_t fold_batch_norm(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    Node& conv = graph.nodes[i];
+    if (conv.op != "Conv" || !is_weighted(conv, graph) || conv.has("activation")) {
+      continue;
+    }
+    const auto next = sole_consumer(graph, conv.outputs[0]);
+    if (!next || graph.nodes[*next].op != "BatchNormalization") {
+      continue;
+    }
+    const Node& bn = graph.nodes[*next];
+    if (bn.inputs.size() < 5 || bn.outputs.size() != 1 || bn.inputs[0] != conv.outputs[0]) {
+      continue;
+    }
+    bool constant = true;
+    for (std::size_t k = 1; k < 5; ++k) {
+      constant = constant && graph.is_constant(bn.inputs[k]);
+    }
+    if (!constant) {
+      continue;
+    }
+    const Constant& gamma = graph.constants.at(bn.inputs[1]);
+    const Constant& beta = graph.constants.at(bn.inputs[2]);
+    const Constant& mean = graph.constants.at(bn.inputs[3]);
+    const Constant& var = graph.constants.at(bn.inputs[4]);
+    const Constant& weight = graph.constants.at(conv.inputs[1]);
+    const std::int64_t channels = weight.shape.at(0);
+    if (gamma.size() != channels || beta.size() != channels || mean.size() != channels ||
+        var.size() != channels) {
+      continue;
+    }
+    const double epsilon = bn.get_float("epsilon", 1e-5F);
+    const std::int64_t per_channel = weight.size() / channels;
+    std::vector<float> w = weight.floats;
+    std::vector<float> b(static_cast<std::size_t>(channels), 0.0F);
+    if (has_input(conv, 2)) {
+      b = graph.constants.at(conv.inputs[2]).floats;
+    }
+    for (std::int64_t k = 0; k < channels; ++k) {
+      const double scale = gamma.value(k) / std::sqrt(var.value(k) + epsilon);
+      for (std::int64_t j = 0; j < per_channel; ++j) {
+        auto& v = w[static_cast<std::size_t>(k * per_channel + j)];
+        v = static_cast<float>(v * scale);
+      }
+      auto& bias = b[static_cast<std::size_t>(k)];
+      bias = static_cast<float>((bias - mean.value(k)) * scale + beta.value(k));
+    }
+    // New constants: the originals may be shared with other nodes.
+    const std::string w_name = fresh_name(graph, conv.inputs[1] + ".bn_folded");
+    const std::string b_name = fresh_name(graph, conv.outputs[0] + ".bn_bias");
+    graph.constants[w_name] = Constant::of_floats(weight.shape, std::move(w));
+    graph.constants[b_name] = Constant::of_floats({channels}, std::move(b));
+    graph.values[w_name] = {ElementType::float32, weight.shape};
+    graph.values[b_name] = {ElementType::float32, Shape{channels}};
+    conv.inputs.resize(3);
+    conv.inputs[1] = w_name;
+    conv.inputs[2] = b_name;
+    absorb(graph, i, *next);
+    ++removed;
+  }
+  return removed;
+}
+
+std::size_t fuse_bias(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    Node& node = graph.nodes[i];
+    if (!is_weighted(node, graph) || node.has("activation")) {
+      continue;
+    }
+    if (node.op == "MatMul" && graph.constants.at(node.inputs[1]).shape.size() != 2) {
+      continue;
+    }
+    const auto next = sole_consumer(graph, node.outputs[0]);
+    if (!next || graph.nodes[*next].op != "Add") {
+      continue;
+    }
+    const Node& add = graph.nodes[*next];
+    const std::string& other =
+        add.inputs.at(0) == node.outputs[0] ? add.inputs.at(1) : add.inputs.at(0);
+    if (!graph.is_constant(other) || !is_channel_vector(graph.constants.at(other), node, graph) ||
+        graph.shape(add.outputs[0]) != graph.shape(node.outputs[0])) {
+      continue;
+    }
+    const Constant& addend = graph.constants.at(other);
+    std::vector<float> bias = addend.floats;
+    if (has_input(node, 2)) {
+      const Constant& old = graph.constants.at(node.inputs[2]);
+      for (std::size_t k = 0; k < bias.size(); ++k) {
+        bias[k] += old.floats.at(k);
+      }
+    }
+    const std::string name = fresh_name(graph, node.outputs[0] + ".bias");
+    const auto channels = static_cast<std::int64_t>(bias.size());
+    graph.constants[name] = Constant::of_floats({channels}, std::move(bias));
+    graph.values[name] = {ElementType::float32, Shape{channels}};
+    node.inputs.resize(3);
+    node.inputs[2] = name;
+    absorb(graph, i, *next);
+    ++removed;
+  }
+  return removed;
+}
+
+std::size_t fuse_activation(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    Node& node = graph.nodes[i];
+    if ((node.op != "Conv" && node.op != "MatMul" && node.op != "Gemm") || node.has("activation")) {
+      continue;
+    }
+    const auto next = sole_consumer(graph, node.outputs[0]);
+    if (!next) {
+      continue;
+    }
+    const Node& act = graph.nodes[*next];
+    std::string activation = act.op;
+    if (act.op == "Clip") {
+      // Clip(min 0) with no upper bound is ReLU (attributes before opset 11,
+      // inputs from 11 on).
+      float low = act.get_float("min", std::numeric_limits<float>::lowest());
+      float high = act.get_float("max", std::numeric_limits<float>::max());
+      if (has_input(act, 1)) {
+        low = graph.is_constant(act.inputs[1])
+                  ? static_cast<float>(graph.constants.at(act.inputs[1]).value(0))
+                  : -1.0F;
+      }
+      if (has_input(act, 2)) {
+        high = graph.is_constant(act.inputs[2])
+                   ? static_cast<float>(graph.constants.at(act.inputs[2]).value(0))
+                   : 0.0F;
+      }
+      if (low != 0.0F || high != std::numeric_limits<float>::max()) {
+        continue;
+      }
+      activation = "Relu";
+    }
+    if (activation != "Relu" && activation != "Sigmoid" && activation != "Tanh" &&
+        activation != "Silu") {
+      continue;
+    }
+    node.attributes["activation"] = activation;
+    absorb(graph, i, *next);
+    ++removed;
+  }
+  return removed;
+}
+
+}  // namespace npu::onnx_runtime

@@ -1,0 +1,39 @@
+// Graph rewrites that make one device instruction do the work of several
+// ONNX nodes (docs/onnx-runtime.md, "Passes"). Each returns how many nodes
+// it removed.
+//
+// Fused nodes keep their ONNX op type and carry what was merged into them:
+// a bias as input 2 (Conv, and MatMul, whose ONNX form has none) and the
+// attribute "activation" ("Relu", "Sigmoid", "Tanh", "Silu").
+#pragma once
+
+#include <cstddef>
+
+#include "graph.hpp"
+
+namespace npu::onnx_runtime {
+
+// BatchNormalization after a Conv (the Conv's only reader, all parameters
+// constant): folded into the convolution's weights and bias.
+std::size_t fold_batch_norm(Graph& graph);
+
+// Add of a constant per-output-channel vector after Conv or MatMul (with
+// constant weights, the only reader): becomes the node's bias.
+std::size_t fuse_bias(Graph& graph);
+
+// x * Sigmoid(x) (also x * Sigmoid(x * 1), as PaddlePaddle exports swish):
+// one node "Silu" (the runtime's own op, the ISA's SILU activation).
+std::size_t fuse_silu(Graph& graph);
+
+// Relu, Sigmoid, Tanh, Silu, and Clip(min 0, no max), after Conv, MatMul
+// or Gemm (the only reader): the device applies them when it stores the
+// output.
+std::size_t fuse_activation(Graph& graph);
+
+// The layer normalization exporters spell out over the last axis,
+//   m = ReduceMean(x); d = x - m; v = ReduceMean(d^2); y = d / Sqrt(v + eps)
+// [* gamma] [+ beta], becomes one LayerNormalization node (the ONNX op of
+// opset 17, axis -1), which the device runs as LAYERNORM.
+std::size_t fuse_layer_norm(Graph& graph);
+
+}  // namespace npu::onnx_runtime

@@ -1,0 +1,168 @@
+#include "graph.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace npu::onnx_runtime {
+
+std::string to_string(ElementType type) {
+  switch (type) {
+    case ElementType::float32:
+      return "float32";
+    case ElementType::uint8:
+      return "uint8";
+    case ElementType::int8:
+      return "int8";
+    case ElementType::int32:
+      return "int32";
+    case ElementType::int64:
+      return "int64";
+    case ElementType::boolean:
+      return "bool";
+    case ElementType::float16:
+      return "float16";
+    case ElementType::float64:
+      return "float64";
+    case ElementType::bfloat16:
+      return "bfloat16";
+    case ElementType::undefined:
+      break;
+  }
+  return fmt::format("type {}", static_cast<int>(type));
+}
+
+std::int64_t element_count(const Shape& shape) {
+  std::int64_t count = 1;
+  for (const std::int64_t dim : shape) {
+    if (dim < 0 || (dim != 0 && count > (std::int64_t{1} << 40) / dim)) {
+      throw std::runtime_error(fmt::format("shape {} is negative or too large", to_string(shape)));
+    }
+    count *= dim;
+  }
+  return count;
+}
+
+std::string to_string(const Shape& shape) {
+  return fmt::format("[{}]", fmt::join(shape, "x"));
+}
+
+bool Constant::is_float() const {
+  return type == ElementType::float32 || type == ElementType::float16 ||
+         type == ElementType::float64 || type == ElementType::bfloat16;
+}
+
+double Constant::value(std::int64_t index) const {
+  const auto i = static_cast<std::size_t>(index);
+  return is_float() ? static_cast<double>(floats.at(i)) : static_cast<double>(ints.at(i));
+}
+
+std::int64_t Constant::integer(std::int64_t index) const {
+  const auto i = static_cast<std::size_t>(index);
+  return is_float() ? static_cast<std::int64_t>(floats.at(i)) : ints.at(i);
+}
+
+Constant Constant::of_floats(Shape shape, std::vector<float> values) {
+  Constant c;
+  c.type = ElementType::float32;
+  c.shape = std::move(shape);
+  c.floats = std::move(values);
+  return c;
+}
+
+Constant Constant::of_ints(Shape shape, std::vector<std::int64_t> values, ElementType type) {
+  Constant c;
+  c.type = type;
+  c.shape = std::move(shape);
+  c.ints = std::move(values);
+  return c;
+}
+
+bool Node::has(const std::string& attribute) const {
+  return attributes.contains(attribute);
+}
+
+std::int64_t Node::get_int(const std::string& attribute, std::int64_t fallback) const {
+  const auto it = attributes.find(attribute);
+  if (it == attributes.end()) {
+    return fallback;
+  }
+  if (const auto* value = std::get_if<std::int64_t>(&it->second)) {
+    return *value;
+  }
+  throw std::runtime_error(fmt::format("{}: attribute '{}' is not an integer", label(), attribute));
+}
+
+float Node::get_float(const std::string& attribute, float fallback) const {
+  const auto it = attributes.find(attribute);
+  if (it == attributes.end()) {
+    return fallback;
+  }
+  if (const auto* value = std::get_if<float>(&it->second)) {
+    return *value;
+  }
+  throw std::runtime_error(fmt::format("{}: attribute '{}' is not a float", label(), attribute));
+}
+
+std::string Node::get_string(const std::string& attribute, std::string fallback) const {
+  const auto it = attributes.find(attribute);
+  if (it == attributes.end()) {
+    return fallback;
+  }
+  if (const auto* value = std::get_if<std::string>(&it->second)) {
+    return *value;
+  }
+  throw std::runtime_error(fmt::format("{}: attribute '{}' is not a string", label(), attribute));
+}
+
+std::vector<std::int64_t> Node::get_ints(const std::string& attribute,
+                                         std::vector<std::int64_t> fallback) const {
+  const auto it = attributes.find(attribute);
+  if (it == attributes.end()) {
+    return fallback;
+  }
+  if (const auto* value = std::get_if<std::vector<std::int64_t>>(&it->second)) {
+    return *value;
+  }
+  throw std::runtime_error(
+      fmt::format("{}: attribute '{}' is not a list of integers", label(), attribute));
+}
+
+std::string Node::label() const {
+  return name.empty() ? fmt::format("{} (output '{}')", op, outputs.empty() ? "" : outputs[0])
+                      : fmt::format("{} '{}'", op, name);
+}
+
+bool Graph::is_output(const std::string& value) const {
+  return std::ranges::find(outputs, value) != outputs.end();
+}
+
+const Shape& Graph::shape(const std::string& value) const {
+  const auto it = values.find(value);
+  if (it == values.end() || !it->second.shape) {
+    throw std::runtime_error(fmt::format("the shape of '{}' is not known", value));
+  }
+  return *it->second.shape;
+}
+
+std::size_t Graph::use_count(const std::string& value) const {
+  std::size_t count = static_cast<std::size_t>(std::ranges::count(outputs, value));
+  for (const Node& node : nodes) {
+    count += static_cast<std::size_t>(std::ranges::count(node.inputs, value));
+  }
+  return count;
+}
+
+std::vector<std::size_t> Graph::consumers(const std::string& value) const {
+  std::vector<std::size_t> result;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if (std::ranges::find(nodes[i].inputs, value) != nodes[i].inputs.end()) {
+      result.push_back(i);
+    }
+  }
+  return result;
+}
+
+}  // namespace npu::onnx_runtime

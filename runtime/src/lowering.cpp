@@ -1,0 +1,1060 @@
+#include "lowering.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <stdexcept>
+
+#include "constant_folding.hpp"
+
+namespace npu::onnx_runtime {
+namespace {
+
+using isa::DataType;
+
+// A node the device cannot run as it is; the reason goes into the report.
+class Unsupported : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Copies of a Concat or Slice beyond this many are refused rather than
+// filling the argument table (v1.1's strided copy will do them in one).
+constexpr std::size_t kMaxCopies = 256;
+
+std::uint32_t u32(std::int64_t value, const char* what) {
+  if (value < 1 || value > std::numeric_limits<std::uint32_t>::max()) {
+    throw Unsupported(fmt::format("{} {} does not fit the ISA's 32-bit operand", what, value));
+  }
+  return static_cast<std::uint32_t>(value);
+}
+
+std::int64_t product(const Shape& shape, std::size_t begin, std::size_t end) {
+  std::int64_t p = 1;
+  for (std::size_t i = begin; i < end && i < shape.size(); ++i) {
+    p *= shape[i];
+  }
+  return p;
+}
+
+class Lowerer {
+ public:
+  Lowerer(const Graph& graph, DataType dtype)
+      : graph_(graph),
+        dtype_(dtype),
+        element_size_(static_cast<std::int64_t>(isa::element_size(dtype))) {
+    program_.dtype = dtype;
+    for (const std::string& input : graph.inputs) {
+      program_.inputs.push_back(input);
+      program_.shapes[input] = graph.shape(input);
+      const ElementType type = graph.values.at(input).type;
+      if (type != ElementType::float32) {
+        throw Unsupported(fmt::format("graph input '{}' is {}; the runtime takes float32 inputs",
+                                      input, to_string(type)));
+      }
+    }
+    for (const std::string& output : graph.outputs) {
+      program_.outputs.push_back(output);
+      program_.shapes[output] = graph.shape(output);
+      if (graph.is_constant(output)) {
+        throw Unsupported(fmt::format("graph output '{}' is a constant", output));
+      }
+    }
+  }
+
+  const Graph& graph() const { return graph_; }
+  DataType dtype() const { return dtype_; }
+  // Bytes per element of every tensor on the device.
+  std::int64_t esize() const { return element_size_; }
+  const Shape& shape(const std::string& value) const { return graph_.shape(value); }
+
+  // Where `value`'s bytes are: its own storage or the tensor it aliases.
+  TensorRef ref(const std::string& value, std::uint64_t offset = 0) {
+    if (const auto it = aliases_.find(value); it != aliases_.end()) {
+      return {it->second.tensor, it->second.offset + offset};
+    }
+    if (program_.weights.contains(value) || program_.activations.contains(value)) {
+      return {value, offset};  // already placed, or made by the lowering
+    }
+    if (graph_.is_constant(value)) {
+      use_constant(value);
+    } else if (!is_io(value)) {
+      const auto type =
+          graph_.values.count(value) != 0U ? graph_.values.at(value).type : ElementType::float32;
+      if (type != ElementType::float32 && type != ElementType::undefined) {
+        throw Unsupported(fmt::format("'{}' is {} on the device; only float32 tensors are computed",
+                                      value, to_string(type)));
+      }
+      program_.activations.emplace(
+          value, static_cast<std::uint64_t>(element_count(shape(value)) * element_size_));
+    }
+    return {value, offset};
+  }
+
+  // A float32 constant; its values must be float.
+  std::string use_constant(const std::string& name) {
+    const Constant& c = graph_.constants.at(name);
+    if (!c.is_float()) {
+      throw Unsupported(fmt::format("constant '{}' is {}, not float", name, to_string(c.type)));
+    }
+    program_.weights.emplace(name, c);
+    return name;
+  }
+
+  std::string new_constant(Shape shape, std::vector<float> values) {
+    const std::string name = fmt::format("%const{}", program_.weights.size());
+    program_.weights[name] = Constant::of_floats(std::move(shape), std::move(values));
+    aliases_.erase(name);
+    return name;
+  }
+
+  // A scalar constant, shared by every instruction that needs the value.
+  std::string scalar(float value) {
+    const std::string key = fmt::format("%scalar{}", value);
+    if (!program_.weights.contains(key)) {
+      program_.weights[key] = Constant::of_floats({1}, {value});
+    }
+    return key;
+  }
+
+  std::string scratch(std::int64_t elements) {
+    const std::string name = fmt::format("%scratch{}", scratch_count_++);
+    program_.activations[name] = static_cast<std::uint64_t>(elements * element_size_);
+    return name;
+  }
+
+  // `out` is `in` reinterpreted (Reshape and friends): no instruction, unless
+  // `out` is a graph output and needs its own storage.
+  void alias(const std::string& out, const std::string& in, const std::string& origin) {
+    if (is_io(out)) {
+      const std::int64_t bytes = element_count(shape(out)) * element_size_;
+      copy(ref(out), ref(in), bytes, origin);
+      return;
+    }
+    aliases_[out] = ref(in);
+  }
+
+  void emit(const std::string& origin, std::vector<TensorRef> reads, std::vector<TensorRef> writes,
+            std::function<void(KernelBuilder&, std::span<const BufferArg>)> fn) {
+    DeviceInstruction instruction;
+    instruction.operands = std::move(reads);
+    instruction.written.assign(instruction.operands.size(), false);
+    for (TensorRef& w : writes) {
+      instruction.operands.push_back(std::move(w));
+      instruction.written.push_back(true);
+    }
+    instruction.emit = std::move(fn);
+    instruction.origin = origin;
+    program_.instructions.push_back(std::move(instruction));
+  }
+
+  void copy(TensorRef dst, TensorRef src, std::int64_t bytes, const std::string& origin) {
+    const std::uint32_t n = u32(bytes, "copy size");
+    emit(origin, {std::move(src)}, {std::move(dst)},
+         [n](KernelBuilder& b, std::span<const BufferArg> a) { b.dma_copy(a[1], a[0], n); });
+  }
+
+  void eltwise(const std::string& origin, EltwiseOp op, TensorRef a, TensorRef b, TensorRef out,
+               std::int64_t count, std::int64_t b_count) {
+    const std::uint32_t n = u32(count, "element count");
+    const std::uint32_t nb = u32(b_count, "broadcast count");
+    emit(origin, {std::move(a), std::move(b)}, {std::move(out)},
+         [op, n, nb, dt = dtype_](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.eltwise(dt, op, s[0], s[1], s[2], n, nb);
+         });
+  }
+
+  // batch x rows x cols -> batch x cols x rows.
+  void transpose(const std::string& origin, TensorRef in, TensorRef out, std::int64_t batch,
+                 std::int64_t rows, std::int64_t cols) {
+    const std::uint32_t b = u32(batch, "batch");
+    const std::uint32_t r = u32(rows, "rows");
+    const std::uint32_t c = u32(cols, "cols");
+    emit(origin, {std::move(in)}, {std::move(out)},
+         [b, r, c, dt = dtype_](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.transpose(dt, s[0], s[1], b, r, c);
+         });
+  }
+
+  bool is_io(const std::string& value) const {
+    return std::ranges::find(graph_.inputs, value) != graph_.inputs.end() ||
+           graph_.is_output(value);
+  }
+
+  Program take() && { return std::move(program_); }
+
+ private:
+  const Graph& graph_;
+  DataType dtype_;
+  std::int64_t element_size_;
+  Program program_;
+  std::map<std::string, TensorRef> aliases_;
+  int scratch_count_ = 0;
+};
+
+const std::string& input(const Node& node, std::size_t index) {
+  if (index >= node.inputs.size() || node.inputs[index].empty()) {
+    throw Unsupported(fmt::format("input {} is missing", index));
+  }
+  return node.inputs[index];
+}
+
+std::optional<float> constant_scalar(Lowerer& l, const Node& node, std::size_t index) {
+  if (index >= node.inputs.size() || node.inputs[index].empty()) {
+    return std::nullopt;
+  }
+  if (!l.graph().is_constant(node.inputs[index])) {
+    throw Unsupported(fmt::format("input {} must be a constant", index));
+  }
+  return static_cast<float>(l.graph().constants.at(node.inputs[index]).value(0));
+}
+
+Activation activation_of(const Node& node) {
+  const std::string act = node.get_string("activation", "");
+  if (act.empty()) {
+    return Activation::none;
+  }
+  if (act == "Relu") {
+    return Activation::relu;
+  }
+  if (act == "Sigmoid") {
+    return Activation::sigmoid;
+  }
+  if (act == "Tanh") {
+    return Activation::tanh;
+  }
+  if (act == "Silu") {
+    return Activation::silu;
+  }
+  throw Unsupported(fmt::format("fused activation {}", act));
+}
+
+// Applies `steps` (element-wise op with a scalar) to `in`, leaving the
+// result in `out`; intermediate results alternate between a scratch tensor
+// and `out`, as an instruction's output may not overlap its input.
+void scalar_chain(Lowerer& l, const Node& node, const std::string& in, const std::string& out,
+                  const std::vector<std::pair<EltwiseOp, float>>& steps) {
+  const std::int64_t count = element_count(l.shape(in));
+  if (steps.empty()) {
+    l.alias(out, in, node.label());
+    return;
+  }
+  const std::string tmp = steps.size() > 1 ? l.scratch(count) : "";
+  // Odd positions from the end write `out`, so the last step lands there.
+  TensorRef source = l.ref(in);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const bool to_out = (steps.size() - 1 - i) % 2 == 0;
+    TensorRef target = to_out ? l.ref(out) : l.ref(tmp);
+    l.eltwise(node.label(), steps[i].first, source, l.ref(l.scalar(steps[i].second)), target, count,
+              1);
+    source = target;
+  }
+}
+
+// out = a OP b with NumPy broadcasting of b over a. The device broadcasts b
+// along the innermost dimension only (b[i mod b_count]); a b that varies
+// along a middle block of dimensions is applied with a transpose on each
+// side (or, for a constant, expanded on the host to a trailing block).
+void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const std::string& a,
+                      const std::string& b, const std::string& out) {
+  const Shape& so = l.shape(out);
+  Shape sb = l.shape(b);
+  if (l.shape(a) != so) {
+    throw Unsupported("both operands broadcast");
+  }
+  sb.insert(sb.begin(), so.size() - sb.size(), 1);
+  const std::int64_t count = element_count(so);
+  std::size_t p = 0;
+  while (p < sb.size() && sb[p] == 1) {
+    ++p;
+  }
+  std::size_t q = sb.size();
+  while (q > p && sb[q - 1] == 1) {
+    --q;
+  }
+  for (std::size_t d = p; d < q; ++d) {
+    if (sb[d] != so[d]) {
+      throw Unsupported(fmt::format("broadcast of {} over {} is not a single block of dimensions",
+                                    to_string(l.shape(b)), to_string(so)));
+    }
+  }
+  const std::int64_t pre = product(so, 0, p);
+  const std::int64_t mid = product(so, p, q);
+  const std::int64_t post = product(so, q, so.size());
+  if (post == 1) {
+    l.eltwise(origin, op, l.ref(a), l.ref(b), l.ref(out), count, mid);
+    return;
+  }
+  if (l.graph().is_constant(b)) {
+    // Repeat each value `post` times: b becomes a trailing block of mid*post.
+    const Constant& c = l.graph().constants.at(b);
+    std::vector<float> expanded;
+    expanded.reserve(static_cast<std::size_t>(mid * post));
+    for (std::int64_t i = 0; i < mid; ++i) {
+      expanded.insert(expanded.end(), static_cast<std::size_t>(post),
+                      static_cast<float>(c.value(i)));
+    }
+    const std::string e = l.new_constant({mid * post}, std::move(expanded));
+    l.eltwise(origin, op, l.ref(a), l.ref(e), l.ref(out), count, mid * post);
+    return;
+  }
+  const std::string t1 = l.scratch(count);
+  const std::string t2 = l.scratch(count);
+  l.transpose(origin, l.ref(a), l.ref(t1), pre, mid, post);
+  l.eltwise(origin, op, l.ref(t1), l.ref(b), l.ref(t2), count, mid);
+  l.transpose(origin, l.ref(t2), l.ref(out), pre, post, mid);
+}
+
+void lower_binary(Lowerer& l, const Node& node, EltwiseOp op) {
+  const std::string& a = input(node, 0);
+  const std::string& b = input(node, 1);
+  const std::string& out = node.outputs.at(0);
+  const bool a_full = l.shape(a) == l.shape(out);
+  const bool b_full = l.shape(b) == l.shape(out);
+  const bool commutative =
+      op == EltwiseOp::add || op == EltwiseOp::mul || op == EltwiseOp::max || op == EltwiseOp::min;
+  if (a_full || commutative) {
+    broadcast_binary(l, node.label(), op, a_full ? a : b, a_full ? b : a, out);
+    return;
+  }
+  if (b_full && op == EltwiseOp::sub) {
+    // a - b = (b - a) * -1, with a broadcast.
+    const std::string tmp = l.scratch(element_count(l.shape(out)));
+    broadcast_binary(l, node.label(), EltwiseOp::sub, b, a, tmp);
+    l.eltwise(node.label(), EltwiseOp::mul, l.ref(tmp), l.ref(l.scalar(-1.0F)), l.ref(out),
+              element_count(l.shape(out)), 1);
+    return;
+  }
+  throw Unsupported("the first operand broadcasts");
+}
+
+// ---- one function per ONNX op -------------------------------------------
+
+void lower_add(Lowerer& l, const Node& n) {
+  lower_binary(l, n, EltwiseOp::add);
+}
+void lower_sub(Lowerer& l, const Node& n) {
+  lower_binary(l, n, EltwiseOp::sub);
+}
+void lower_mul(Lowerer& l, const Node& n) {
+  lower_binary(l, n, EltwiseOp::mul);
+}
+void lower_div(Lowerer& l, const Node& n) {
+  lower_binary(l, n, EltwiseOp::div);
+}
+void lower_max(Lowerer& l, const Node& n) {
+  if (n.inputs.size() != 2) {
+    throw Unsupported("only two operands");
+  }
+  lower_binary(l, n, EltwiseOp::max);
+}
+void lower_min(Lowerer& l, const Node& n) {
+  if (n.inputs.size() != 2) {
+    throw Unsupported("only two operands");
+  }
+  lower_binary(l, n, EltwiseOp::min);
+}
+
+void lower_activation(Lowerer& l, const Node& n, Activation act) {
+  const std::string& x = input(n, 0);
+  const std::uint32_t count = u32(element_count(l.shape(x)), "element count");
+  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+         [act, count, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.activation(dt, act, s[0], s[1], count);
+         });
+}
+void lower_relu(Lowerer& l, const Node& n) {
+  lower_activation(l, n, Activation::relu);
+}
+void lower_sigmoid(Lowerer& l, const Node& n) {
+  lower_activation(l, n, Activation::sigmoid);
+}
+void lower_tanh(Lowerer& l, const Node& n) {
+  lower_activation(l, n, Activation::tanh);
+}
+// Not an ONNX op: made by fuse_silu.
+void lower_silu(Lowerer& l, const Node& n) {
+  lower_activation(l, n, Activation::silu);
+}
+
+void lower_clip(Lowerer& l, const Node& n) {
+  std::optional<float> low =
+      n.has("min") ? std::optional(n.get_float("min", 0.0F)) : constant_scalar(l, n, 1);
+  std::optional<float> high =
+      n.has("max") ? std::optional(n.get_float("max", 0.0F)) : constant_scalar(l, n, 2);
+  if (low && *low == 0.0F && !high) {
+    lower_activation(l, n, Activation::relu);
+    return;
+  }
+  std::vector<std::pair<EltwiseOp, float>> steps;
+  if (low && *low > std::numeric_limits<float>::lowest()) {
+    steps.emplace_back(EltwiseOp::max, *low);
+  }
+  if (high && *high < std::numeric_limits<float>::max()) {
+    steps.emplace_back(EltwiseOp::min, *high);
+  }
+  scalar_chain(l, n, input(n, 0), n.outputs.at(0), steps);
+}
+
+void lower_hard_sigmoid(Lowerer& l, const Node& n) {
+  // max(0, min(1, alpha * x + beta)); v1.1 has it as one activation.
+  scalar_chain(l, n, input(n, 0), n.outputs.at(0),
+               {{EltwiseOp::mul, n.get_float("alpha", 0.2F)},
+                {EltwiseOp::add, n.get_float("beta", 0.5F)},
+                {EltwiseOp::max, 0.0F},
+                {EltwiseOp::min, 1.0F}});
+}
+
+void lower_pow(Lowerer& l, const Node& n) {
+  const std::optional<float> exponent = constant_scalar(l, n, 1);
+  const std::string& x = input(n, 0);
+  if (exponent && *exponent == 2.0F && element_count(l.shape(input(n, 1))) == 1) {
+    const std::int64_t count = element_count(l.shape(x));
+    l.eltwise(n.label(), EltwiseOp::mul, l.ref(x), l.ref(x), l.ref(n.outputs.at(0)), count, count);
+    return;
+  }
+  if (exponent && *exponent == 1.0F) {
+    l.alias(n.outputs.at(0), x, n.label());
+    return;
+  }
+  throw Unsupported("only a constant exponent of 2 (x*x)");
+}
+
+void lower_alias(Lowerer& l, const Node& n) {
+  l.alias(n.outputs.at(0), input(n, 0), n.label());
+}
+
+void lower_cast(Lowerer& l, const Node& n) {
+  if (static_cast<ElementType>(n.get_int("to", 0)) != ElementType::float32) {
+    throw Unsupported("only casts to float32 of float32 tensors");
+  }
+  lower_alias(l, n);
+}
+
+void lower_conv(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::string& w = input(n, 1);
+  const Shape& sx = l.shape(x);
+  const Shape& sw = l.shape(w);
+  if (sx.size() != 4 || sw.size() != 4) {
+    throw Unsupported("only 2-D convolutions (NCHW)");
+  }
+  if (!l.graph().is_constant(w)) {
+    throw Unsupported("weights must be constant");
+  }
+  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
+    throw Unsupported(fmt::format("auto_pad {}", auto_pad));
+  }
+  const auto pads = n.get_ints("pads", {0, 0, 0, 0});
+  const auto strides = n.get_ints("strides", {1, 1});
+  const auto dilations = n.get_ints("dilations", {1, 1});
+  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3]) {
+    throw Unsupported("only symmetric padding");
+  }
+  const std::int64_t groups = n.get_int("group", 1);
+  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
+  const auto K = u32(sw[0], "K"), R = u32(sw[2], "R"), S = u32(sw[3], "S");
+  const auto sh = u32(strides.at(0), "stride"), sv = u32(strides.at(1), "stride");
+  const auto dh = u32(dilations.at(0), "dilation"), dv = u32(dilations.at(1), "dilation");
+  const auto g = u32(groups, "groups");
+  const auto ph = static_cast<std::uint32_t>(pads[0]);
+  const auto pw = static_cast<std::uint32_t>(pads[1]);
+  if (pads[0] >= dilations[0] * (sw[2] - 1) + 1 || pads[1] >= dilations[1] * (sw[3] - 1) + 1) {
+    throw Unsupported("padding as wide as the window");
+  }
+  const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+  const Activation act = activation_of(n);
+  std::vector<TensorRef> reads{l.ref(x), l.ref(l.use_constant(w))};
+  if (bias) {
+    reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+  }
+  l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           Conv2dOperands o{.input = s[0],
+                            .weight = s[1],
+                            .output = s.back(),
+                            .bias = bias ? std::optional(s[2]) : std::nullopt,
+                            .n = N,
+                            .c = C,
+                            .h = H,
+                            .w = W,
+                            .k = K,
+                            .r = R,
+                            .s = S,
+                            .stride_h = sh,
+                            .stride_w = sv,
+                            .pad_h = ph,
+                            .pad_w = pw,
+                            .dilation_h = dh,
+                            .dilation_w = dv,
+                            .groups = g,
+                            .activation = act};
+           k.conv2d(dt, o);
+         });
+}
+
+// C = A x B for A [..., M, K] and B [K, N] or a batch of B matching A's.
+void lower_matmul(Lowerer& l, const Node& n) {
+  const std::string& a = input(n, 0);
+  const std::string& b = input(n, 1);
+  const Shape& sa = l.shape(a);
+  const Shape& sb = l.shape(b);
+  if (sa.size() < 2 || sb.size() < 2) {
+    throw Unsupported("operands of rank 1");
+  }
+  const std::int64_t K = sa.back();
+  const std::int64_t N = sb.back();
+  if (sb[sb.size() - 2] != K) {
+    throw Unsupported("inner dimensions differ");
+  }
+  const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+  const Activation act = activation_of(n);
+  std::int64_t batches = 1;
+  std::int64_t M = product(sa, 0, sa.size() - 1);
+  if (sb.size() > 2) {
+    // A batch of products: batch dimensions must match.
+    if (!std::equal(sa.begin(), sa.end() - 2, sb.begin(), sb.end() - 2) || sa.size() != sb.size()) {
+      throw Unsupported("batch dimensions that broadcast");
+    }
+    batches = product(sb, 0, sb.size() - 2);
+    M = sa[sa.size() - 2];
+  }
+  if (bias && batches > 1) {
+    throw Unsupported("bias on a batched product");
+  }
+  const std::uint32_t m = u32(M, "M"), nn = u32(N, "N"), k = u32(K, "K");
+  const std::string bw = l.graph().is_constant(b) ? l.use_constant(b) : b;
+  for (std::int64_t i = 0; i < batches; ++i) {
+    const auto f = static_cast<std::uint64_t>(l.esize());
+    std::vector<TensorRef> reads{l.ref(a, f * static_cast<std::uint64_t>(i * M * K)),
+                                 l.ref(bw, f * static_cast<std::uint64_t>(i * K * N))};
+    if (bias) {
+      reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+    }
+    l.emit(n.label(), std::move(reads),
+           {l.ref(n.outputs.at(0), f * static_cast<std::uint64_t>(i * M * N))},
+           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+             GemmOperands o{.a = s[0],
+                            .b = s[1],
+                            .c = s.back(),
+                            .bias = bias ? std::optional(s[2]) : std::nullopt,
+                            .m = m,
+                            .n = nn,
+                            .k = k,
+                            .lda = k,
+                            .ldb = nn,
+                            .ldc = nn,
+                            .activation = act};
+             kb.gemm(dt, o);
+           });
+  }
+}
+
+void lower_gemm(Lowerer& l, const Node& n) {
+  const std::string& a = input(n, 0);
+  const std::string& b = input(n, 1);
+  const Shape& sa = l.shape(a);
+  const Shape& sb = l.shape(b);
+  const bool ta = n.get_int("transA", 0) != 0;
+  const bool tb = n.get_int("transB", 0) != 0;
+  if (sa.size() != 2 || sb.size() != 2) {
+    throw Unsupported("operands must be matrices");
+  }
+  const std::int64_t M = ta ? sa[1] : sa[0];
+  const std::int64_t K = ta ? sa[0] : sa[1];
+  const std::int64_t N = tb ? sb[0] : sb[1];
+  const float alpha = n.get_float("alpha", 1.0F);
+  const float beta = n.get_float("beta", 1.0F);
+  std::optional<std::string> bias;
+  if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    const std::string& c = n.inputs[2];
+    if (!l.graph().is_constant(c) || element_count(l.shape(c)) != N || l.shape(c).back() != N) {
+      throw Unsupported("C must be a constant vector of N values");
+    }
+    std::vector<float> values;
+    for (std::int64_t i = 0; i < N; ++i) {
+      values.push_back(static_cast<float>(beta * l.graph().constants.at(c).value(i)));
+    }
+    bias = l.new_constant({N}, std::move(values));
+  }
+  const Activation act = activation_of(n);
+  const std::uint32_t m = u32(M, "M"), nn = u32(N, "N"), k = u32(K, "K");
+  const auto lda = u32(sa[1], "lda"), ldb = u32(sb[1], "ldb");
+  std::vector<TensorRef> reads{l.ref(a), l.ref(l.graph().is_constant(b) ? l.use_constant(b) : b)};
+  if (bias) {
+    reads.push_back(l.ref(*bias));
+  }
+  const bool has_bias = bias.has_value();
+  l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+           GemmOperands o{.a = s[0],
+                          .b = s[1],
+                          .c = s.back(),
+                          .bias = has_bias ? std::optional(s[2]) : std::nullopt,
+                          .m = m,
+                          .n = nn,
+                          .k = k,
+                          .lda = lda,
+                          .ldb = ldb,
+                          .ldc = nn,
+                          .transpose_a = ta,
+                          .transpose_b = tb,
+                          .activation = act,
+                          .scale = alpha};
+           kb.gemm(dt, o);
+         });
+}
+
+void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  if (sx.size() != 4) {
+    throw Unsupported("only 2-D pooling (NCHW)");
+  }
+  if (n.get_int("ceil_mode", 0) != 0) {
+    throw Unsupported("ceil_mode");
+  }
+  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
+    throw Unsupported(fmt::format("auto_pad {}", auto_pad));
+  }
+  const auto dilations = n.get_ints("dilations", {1, 1});
+  if (dilations != std::vector<std::int64_t>{1, 1}) {
+    throw Unsupported("dilated pooling");
+  }
+  const auto kernel = n.get_ints("kernel_shape", {});
+  const auto strides = n.get_ints("strides", {1, 1});
+  const auto pads = n.get_ints("pads", {0, 0, 0, 0});
+  if (kernel.size() != 2 || pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3]) {
+    throw Unsupported("only 2-D windows with symmetric padding");
+  }
+  if (mode == PoolMode::average && n.get_int("count_include_pad", 0) != 0) {
+    mode = PoolMode::average_with_padding;
+  }
+  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
+  const auto kh = u32(kernel[0], "kernel"), kw = u32(kernel[1], "kernel");
+  const auto sh = u32(strides.at(0), "stride"), sw = u32(strides.at(1), "stride");
+  if (pads[0] >= kernel[0] || pads[1] >= kernel[1]) {
+    throw Unsupported("padding as wide as the window");
+  }
+  const auto ph = static_cast<std::uint32_t>(pads[0]), pw = static_cast<std::uint32_t>(pads[1]);
+  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           Pool2dOperands p{.input = s[0],
+                            .output = s[1],
+                            .n = N,
+                            .c = C,
+                            .h = H,
+                            .w = W,
+                            .kernel_h = kh,
+                            .kernel_w = kw,
+                            .stride_h = sh,
+                            .stride_w = sw,
+                            .pad_h = ph,
+                            .pad_w = pw,
+                            .mode = mode};
+           k.pool2d(dt, p);
+         });
+}
+void lower_max_pool(Lowerer& l, const Node& n) {
+  if (n.outputs.size() > 1 && !n.outputs[1].empty()) {
+    throw Unsupported("the Indices output");
+  }
+  lower_pool(l, n, PoolMode::max);
+}
+void lower_average_pool(Lowerer& l, const Node& n) {
+  lower_pool(l, n, PoolMode::average);
+}
+
+// REDUCE over a contiguous block [first, last] of axes.
+void reduce_axes(Lowerer& l, const Node& n, ReduceOp op, std::vector<std::int64_t> axes) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  if (axes.empty()) {
+    for (std::int64_t i = 0; i < rank; ++i) {
+      axes.push_back(i);
+    }
+  }
+  for (std::int64_t& a : axes) {
+    a = a < 0 ? a + rank : a;
+    if (a < 0 || a >= rank) {
+      throw Unsupported("axis out of range");
+    }
+  }
+  std::ranges::sort(axes);
+  if (axes.back() - axes.front() + 1 != static_cast<std::int64_t>(axes.size())) {
+    throw Unsupported("reduced axes must be adjacent");
+  }
+  const auto first = static_cast<std::size_t>(axes.front());
+  const auto last = static_cast<std::size_t>(axes.back()) + 1;
+  const auto outer = u32(product(sx, 0, first), "outer");
+  const auto length = u32(product(sx, first, last), "length");
+  const auto inner = u32(product(sx, last, sx.size()), "inner");
+  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.reduce(dt, op, s[0], s[1], outer, length, inner);
+         });
+}
+void lower_global_average_pool(Lowerer& l, const Node& n) {
+  reduce_axes(l, n, ReduceOp::mean, {2, 3});
+}
+void lower_global_max_pool(Lowerer& l, const Node& n) {
+  reduce_axes(l, n, ReduceOp::max, {2, 3});
+}
+void lower_reduce(Lowerer& l, const Node& n, ReduceOp op) {
+  std::vector<std::int64_t> axes = n.get_ints("axes", {});
+  if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+    const Constant& c = l.graph().constants.at(input(n, 1));
+    for (std::int64_t i = 0; i < c.size(); ++i) {
+      axes.push_back(c.integer(i));
+    }
+  }
+  reduce_axes(l, n, op, axes);
+}
+void lower_reduce_mean(Lowerer& l, const Node& n) {
+  lower_reduce(l, n, ReduceOp::mean);
+}
+void lower_reduce_sum(Lowerer& l, const Node& n) {
+  lower_reduce(l, n, ReduceOp::sum);
+}
+void lower_reduce_max(Lowerer& l, const Node& n) {
+  lower_reduce(l, n, ReduceOp::max);
+}
+void lower_reduce_min(Lowerer& l, const Node& n) {
+  lower_reduce(l, n, ReduceOp::min);
+}
+
+void lower_softmax(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  std::int64_t axis = n.get_int("axis", l.graph().opset < 13 ? 1 : -1);
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis < 0 || axis >= rank) {
+    throw Unsupported("axis out of range");
+  }
+  // Before opset 13 Softmax works on the input flattened to 2-D at `axis`;
+  // from 13 on along `axis` alone, which is the same for the last axis.
+  if (l.graph().opset >= 13 && axis != rank - 1) {
+    throw Unsupported("softmax along an axis other than the last");
+  }
+  const auto a = static_cast<std::size_t>(axis);
+  const auto rows = u32(product(sx, 0, a), "rows");
+  const auto cols = u32(product(sx, a, sx.size()), "cols");
+  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.softmax(dt, s[0], s[1], rows, cols);
+         });
+}
+
+// Any permutation as a sequence of device transposes (batch x rows x cols
+// -> batch x cols x rows): each step moves the axis wanted next, with
+// everything after it, in front of the axes not yet placed.
+void lower_transpose(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  std::vector<std::int64_t> perm = n.get_ints("perm", {});
+  if (perm.empty()) {
+    for (auto i = static_cast<std::int64_t>(sx.size()); i-- > 0;) {
+      perm.push_back(i);
+    }
+  }
+  // Axes of extent 1 do not move any data.
+  std::vector<std::int64_t> order;  // the wanted order of the non-trivial axes
+  for (const std::int64_t p : perm) {
+    if (sx.at(static_cast<std::size_t>(p)) != 1) {
+      order.push_back(p);
+    }
+  }
+  std::vector<std::int64_t> current = order;
+  std::ranges::sort(current);
+  struct Step {
+    std::int64_t batch, rows, cols;
+  };
+  std::vector<Step> steps;
+  auto dims = [&](std::size_t from, std::size_t to) {
+    std::int64_t p = 1;
+    for (std::size_t i = from; i < to; ++i) {
+      p *= sx[static_cast<std::size_t>(current[i])];
+    }
+    return p;
+  };
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto j = static_cast<std::size_t>(std::ranges::find(current, order[i]) - current.begin());
+    if (j == i) {
+      continue;
+    }
+    steps.push_back({dims(0, i), dims(i, j), dims(j, current.size())});
+    std::rotate(current.begin() + static_cast<std::ptrdiff_t>(i),
+                current.begin() + static_cast<std::ptrdiff_t>(j), current.end());
+  }
+  const std::string& out = n.outputs.at(0);
+  if (steps.empty()) {
+    l.alias(out, x, n.label());
+    return;
+  }
+  const std::int64_t count = element_count(sx);
+  std::string source = x;
+  for (std::size_t s = 0; s < steps.size(); ++s) {
+    const std::string target = s + 1 == steps.size() ? out : l.scratch(count);
+    l.transpose(n.label(), l.ref(source), l.ref(target), steps[s].batch, steps[s].rows,
+                steps[s].cols);
+    source = target;
+  }
+}
+
+// Concatenation: one copy per input and per block of the axes before `axis`.
+void lower_concat(Lowerer& l, const Node& n) {
+  const std::string& out = n.outputs.at(0);
+  const Shape& so = l.shape(out);
+  auto axis = n.get_int("axis", 0);
+  axis = axis < 0 ? axis + static_cast<std::int64_t>(so.size()) : axis;
+  const auto a = static_cast<std::size_t>(axis);
+  const std::int64_t outer = product(so, 0, a);
+  if (static_cast<std::size_t>(outer) * n.inputs.size() > kMaxCopies) {
+    throw Unsupported(fmt::format("{} copies (at most {} in v1)",
+                                  outer * static_cast<std::int64_t>(n.inputs.size()), kMaxCopies));
+  }
+  const std::int64_t row = product(so, a, so.size()) * l.esize();
+  for (std::int64_t o = 0; o < outer; ++o) {
+    std::int64_t offset = 0;
+    for (const std::string& in : n.inputs) {
+      const std::int64_t block = product(l.shape(in), a, so.size()) * l.esize();
+      const std::string src = l.graph().is_constant(in) ? l.use_constant(in) : in;
+      l.copy(l.ref(out, static_cast<std::uint64_t>(o * row + offset)),
+             l.ref(src, static_cast<std::uint64_t>(o * block)), block, n.label());
+      offset += block;
+    }
+  }
+}
+
+// Slice with unit steps: one copy per contiguous run.
+void lower_slice(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  std::vector<std::int64_t> starts, ends, axes, steps;
+  auto ints_of = [&](std::size_t index) {
+    std::vector<std::int64_t> v;
+    if (index < n.inputs.size() && !n.inputs[index].empty()) {
+      if (!l.graph().is_constant(n.inputs[index])) {
+        throw Unsupported("starts, ends, axes and steps must be constant");
+      }
+      const Constant& c = l.graph().constants.at(n.inputs[index]);
+      for (std::int64_t i = 0; i < c.size(); ++i) {
+        v.push_back(c.integer(i));
+      }
+    }
+    return v;
+  };
+  if (l.graph().opset < 10) {
+    starts = n.get_ints("starts", {});
+    ends = n.get_ints("ends", {});
+    axes = n.get_ints("axes", {});
+  } else {
+    starts = ints_of(1);
+    ends = ints_of(2);
+    axes = ints_of(3);
+    steps = ints_of(4);
+  }
+  if (axes.empty()) {
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+      axes.push_back(static_cast<std::int64_t>(i));
+    }
+  }
+  if (std::ranges::any_of(steps, [](std::int64_t s) { return s != 1; })) {
+    throw Unsupported("steps other than 1");
+  }
+  const std::size_t rank = sx.size();
+  std::vector<std::int64_t> begin(rank, 0);
+  for (std::size_t i = 0; i < starts.size() && i < axes.size(); ++i) {
+    const auto axis =
+        static_cast<std::size_t>(axes[i] < 0 ? axes[i] + static_cast<std::int64_t>(rank) : axes[i]);
+    const std::int64_t dim = sx.at(axis);
+    const std::int64_t s = starts[i] < 0 ? starts[i] + dim : starts[i];
+    begin[axis] = std::clamp<std::int64_t>(s, 0, dim);
+  }
+  const Shape& so = l.shape(n.outputs.at(0));
+  // The innermost axis that is cut; everything after it is copied whole.
+  std::size_t cut = 0;
+  for (std::size_t d = 0; d < rank; ++d) {
+    if (so[d] != sx[d]) {
+      cut = d;
+    }
+  }
+  const std::int64_t runs = product(so, 0, cut);
+  if (static_cast<std::size_t>(runs) > kMaxCopies) {
+    throw Unsupported(fmt::format("{} copies (at most {} in v1)", runs, kMaxCopies));
+  }
+  const std::int64_t run_bytes = product(so, cut, rank) * l.esize();
+  std::vector<std::int64_t> in_strides(rank, 1);
+  for (std::size_t d = rank; d-- > 1;) {
+    in_strides[d - 1] = in_strides[d] * sx[d];
+  }
+  for (std::int64_t r = 0; r < runs; ++r) {
+    std::int64_t rest = r;
+    std::int64_t src = begin[cut] * in_strides[cut];
+    for (std::size_t d = cut; d-- > 0;) {
+      src += (begin[d] + rest % so[d]) * in_strides[d];
+      rest /= so[d];
+    }
+    l.copy(l.ref(n.outputs[0], static_cast<std::uint64_t>(r * run_bytes)),
+           l.ref(x, static_cast<std::uint64_t>(src * l.esize())), run_bytes, n.label());
+  }
+}
+
+// LayerNormalization over the last axis (opset 17, or made by
+// fuse_layer_norm from its spelled-out form).
+void lower_layer_norm(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  const std::int64_t axis = n.get_int("axis", -1);
+  if (axis != -1 && axis != rank - 1) {
+    throw Unsupported("normalization over more than the last axis");
+  }
+  const std::int64_t cols = sx.back();
+  const std::string& gamma = input(n, 1);
+  if (!l.graph().is_constant(gamma) || element_count(l.shape(gamma)) != cols) {
+    throw Unsupported("scale must be a constant of the last axis' size");
+  }
+  std::string beta;
+  if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    beta = n.inputs[2];
+    if (!l.graph().is_constant(beta) || element_count(l.shape(beta)) != cols) {
+      throw Unsupported("bias must be a constant of the last axis' size");
+    }
+    l.use_constant(beta);
+  } else {
+    beta = l.new_constant({cols}, std::vector<float>(static_cast<std::size_t>(cols), 0.0F));
+  }
+  const auto r = u32(element_count(sx) / cols, "rows");
+  const auto c = u32(cols, "cols");
+  const float epsilon = n.get_float("epsilon", 1e-5F);
+  l.emit(n.label(), {l.ref(x), l.ref(l.use_constant(gamma)), l.ref(beta)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.layernorm(dt, s[0], s[3], s[1], s[2], r, c, epsilon);
+         });
+}
+
+using LowerFn = void (*)(Lowerer&, const Node&);
+
+// The lowering table: one entry per ONNX op the device runs. Ops of ISA v1.1
+// (Resize, ConvTranspose, HardSwish...) are added here as one function each.
+const std::map<std::string, LowerFn>& lowerings() {
+  static const std::map<std::string, LowerFn> table{
+      {"Add", lower_add},
+      {"AveragePool", lower_average_pool},
+      {"Cast", lower_cast},
+      {"Clip", lower_clip},
+      {"Concat", lower_concat},
+      {"Conv", lower_conv},
+      {"Div", lower_div},
+      {"Dropout", lower_alias},
+      {"Flatten", lower_alias},
+      {"Gemm", lower_gemm},
+      {"GlobalAveragePool", lower_global_average_pool},
+      {"GlobalMaxPool", lower_global_max_pool},
+      {"HardSigmoid", lower_hard_sigmoid},
+      {"Identity", lower_alias},
+      {"LayerNormalization", lower_layer_norm},
+      {"MatMul", lower_matmul},
+      {"Max", lower_max},
+      {"MaxPool", lower_max_pool},
+      {"Min", lower_min},
+      {"Mul", lower_mul},
+      {"Pow", lower_pow},
+      {"ReduceMax", lower_reduce_max},
+      {"ReduceMean", lower_reduce_mean},
+      {"ReduceMin", lower_reduce_min},
+      {"ReduceSum", lower_reduce_sum},
+      {"Relu", lower_relu},
+      {"Reshape", lower_alias},
+      {"Sigmoid", lower_sigmoid},
+      {"Silu", lower_silu},
+      {"Slice", lower_slice},
+      {"Softmax", lower_softmax},
+      {"Squeeze", lower_alias},
+      {"Sub", lower_sub},
+      {"Tanh", lower_tanh},
+      {"Transpose", lower_transpose},
+      {"Unsqueeze", lower_alias},
+  };
+  return table;
+}
+
+// Ops that never reach the device: evaluated on the host when their inputs
+// are constant, or merged into another node by a pass. Where that fails,
+// the reason says why.
+const std::map<std::string, std::string>& compile_time_only() {
+  static const std::map<std::string, std::string> ops{
+      {"BatchNormalization", "not after a Conv it can be folded into"},
+      {"Constant", ""},
+      {"Gather", "on values only known at run time"},
+      {"Shape", "of a value whose shape is not static"},
+      {"Sqrt", "outside a layer normalization (SQRT is an ISA v1.1 activation)"},
+  };
+  return ops;
+}
+
+}  // namespace
+
+std::set<std::string> lowerable_ops() {
+  std::set<std::string> ops;
+  for (const auto& [op, fn] : lowerings()) {
+    ops.insert(op);
+  }
+  for (const auto& [op, reason] : compile_time_only()) {
+    ops.insert(op);
+  }
+  return ops;
+}
+
+Program lower(const Graph& graph, DataType dtype) {
+  std::optional<Lowerer> made;
+  try {
+    made.emplace(graph, dtype);
+  } catch (const Unsupported& e) {
+    throw npu::onnx::ModelError(e.what());
+  }
+  Lowerer& lowerer = *made;
+  std::map<std::string, npu::onnx::UnsupportedOperators::Entry> unsupported;
+  auto report = [&](const Node& node, const std::string& reason) {
+    auto& entry = unsupported[node.op];
+    entry.op = node.op;
+    entry.nodes.push_back(node.name.empty() ? node.outputs.at(0) : node.name);
+    if (entry.reason.empty()) {
+      entry.reason = reason;
+    }
+  };
+  for (const Node& node : graph.nodes) {
+    const auto it = lowerings().find(node.op);
+    if (it == lowerings().end()) {
+      const auto fold = compile_time_only().find(node.op);
+      report(node, fold != compile_time_only().end() ? fold->second : "no lowering to ISA v1");
+      continue;
+    }
+    try {
+      it->second(lowerer, node);
+    } catch (const Unsupported& e) {
+      report(node, e.what());
+    } catch (const std::out_of_range& e) {
+      report(node, fmt::format("malformed node ({})", e.what()));
+    }
+  }
+  if (!unsupported.empty()) {
+    std::vector<npu::onnx::UnsupportedOperators::Entry> entries;
+    for (auto& [op, entry] : unsupported) {
+      entries.push_back(std::move(entry));
+    }
+    throw npu::onnx::UnsupportedOperators(std::move(entries));
+  }
+  return std::move(lowerer).take();
+}
+
+}  // namespace npu::onnx_runtime

@@ -1,0 +1,54 @@
+// Lowering: the graph, after the passes, becomes one device program, a list
+// of KNPU instructions over named tensors. Every ONNX op has one lowering
+// function in one table (lowering.cpp, kLowerings); an op without an entry,
+// or with attributes its entry cannot map to the ISA, is reported by name.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph.hpp"
+#include "npu/kernel_builder.hpp"
+#include "npu/onnx/model.hpp"
+
+namespace npu::onnx_runtime {
+
+// A place in a tensor's storage: the tensor (after aliases are resolved,
+// the tensor that owns the bytes) and a byte offset into it.
+struct TensorRef {
+  std::string tensor;
+  std::uint64_t offset = 0;
+};
+
+struct DeviceInstruction {
+  std::vector<TensorRef> operands;  // the buffers it touches, in emit's order
+  std::vector<bool> written;        // per operand
+  // Appends the instruction(s) given the argument slots of the operands.
+  std::function<void(KernelBuilder&, std::span<const BufferArg>)> emit;
+  std::string origin;  // the ONNX node it comes from
+};
+
+struct Program {
+  isa::DataType dtype = isa::DataType::fp32;  // of every tensor
+  std::vector<DeviceInstruction> instructions;
+  std::map<std::string, Constant> weights;  // float32 constants the program reads
+  std::map<std::string, std::uint64_t>
+      activations;                           // bytes of every other tensor that owns storage
+  std::vector<std::string> inputs, outputs;  // graph inputs and outputs (own storage)
+  std::map<std::string, Shape> shapes;       // of the inputs and outputs
+};
+
+// The op types the lowering table has an entry for.
+std::set<std::string> lowerable_ops();
+
+// Lowers the whole graph with every tensor in `dtype` (fp32, fp16 or bf16:
+// the device computes in FP32 and rounds on store); UnsupportedOperators
+// lists every node that cannot run on the device, with the reason.
+Program lower(const Graph& graph, isa::DataType dtype = isa::DataType::fp32);
+
+}  // namespace npu::onnx_runtime

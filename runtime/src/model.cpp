@@ -1,0 +1,334 @@
+// npu::onnx::Model and CompiledModel: the passes in order, the memory
+// layout, the one kernel, and running it.
+#include "npu/onnx/model.hpp"
+
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "constant_folding.hpp"
+#include "element_codec.hpp"
+#include "fusion.hpp"
+#include "lowering.hpp"
+#include "memory_plan.hpp"
+#include "npu/assembly.hpp"
+#include "npu/kernel_builder.hpp"
+#include "npu/launch.hpp"
+#include "npu/queue.hpp"
+#include "onnx_import.hpp"
+
+namespace npu::onnx {
+
+using onnx_runtime::Constant;
+using onnx_runtime::Graph;
+using onnx_runtime::Program;
+
+namespace {
+
+std::string describe(const std::vector<UnsupportedOperators::Entry>& entries) {
+  std::string text = "operators the device cannot run:";
+  for (const auto& entry : entries) {
+    text += fmt::format(
+        "\n  {} ({} node{}: {}{}): {}", entry.op, entry.nodes.size(),
+        entry.nodes.size() == 1 ? "" : "s",
+        fmt::join(entry.nodes.begin(),
+                  entry.nodes.begin() +
+                      static_cast<std::ptrdiff_t>(std::min<std::size_t>(entry.nodes.size(), 3)),
+                  ", "),
+        entry.nodes.size() > 3 ? ", ..." : "", entry.reason);
+  }
+  return text;
+}
+
+std::uint64_t align(std::uint64_t value) {
+  return (value + onnx_runtime::kTensorAlignment - 1) / onnx_runtime::kTensorAlignment *
+         onnx_runtime::kTensorAlignment;
+}
+
+enum class Region : std::uint8_t { weights, arena, io };
+
+}  // namespace
+
+UnsupportedOperators::UnsupportedOperators(std::vector<Entry> entries)
+    : ModelError(describe(entries)), entries_(std::move(entries)) {}
+
+struct Model::State {
+  ::onnx::ModelProto proto;
+};
+
+Model::Model(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+Model Model::load(const std::filesystem::path& path) {
+  auto state = std::make_unique<State>();
+  state->proto = onnx_runtime::parse_model(path);
+  // Every op must have a lowering (or fold away): checked before anything
+  // is compiled, so a model the device cannot run is named at once.
+  const std::set<std::string> known = onnx_runtime::lowerable_ops();
+  std::map<std::string, UnsupportedOperators::Entry> missing;
+  for (const auto& [op, node] : onnx_runtime::node_ops(state->proto)) {
+    if (!known.contains(op)) {
+      auto& entry = missing[op];
+      entry.op = op;
+      entry.nodes.push_back(node);
+      entry.reason = "no lowering to ISA v1";
+    }
+  }
+  if (!missing.empty()) {
+    std::vector<UnsupportedOperators::Entry> entries;
+    for (auto& [op, entry] : missing) {
+      entries.push_back(std::move(entry));
+    }
+    throw UnsupportedOperators(std::move(entries));
+  }
+  return Model(std::move(state));
+}
+
+std::map<std::string, std::vector<std::int64_t>> Model::inputs() const {
+  return onnx_runtime::declared_inputs(state_->proto);
+}
+
+std::vector<std::string> Model::outputs() const {
+  std::vector<std::string> names;
+  for (const auto& output : state_->proto.graph().output()) {
+    names.push_back(output.name());
+  }
+  return names;
+}
+
+struct CompiledModel::State {
+  Device device;
+  Queue queue;
+  Buffer weights;
+  Buffer arena;
+  Buffer io;
+  std::optional<Launch> launch;
+  KernelImage image;
+  CompileReport report;
+  isa::DataType dtype;  // of the inputs and outputs on the device
+  struct Io {
+    std::string name;
+    std::vector<std::int64_t> shape;
+    std::uint64_t offset;
+  };
+  std::vector<Io> inputs, outputs;
+};
+
+CompiledModel::CompiledModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
+CompiledModel::~CompiledModel() = default;
+CompiledModel::CompiledModel(CompiledModel&&) noexcept = default;
+CompiledModel& CompiledModel::operator=(CompiledModel&&) noexcept = default;
+
+namespace {
+
+Buffer allocate(const Device& device, std::uint64_t bytes, bool prefer_device, bool* on_device) {
+  const auto size = static_cast<std::size_t>(std::max<std::uint64_t>(bytes, 4096));
+  if (prefer_device && device.properties().has(Capability::device_memory)) {
+    try {
+      *on_device = true;
+      return device.allocate(size, {.placement = MemoryPlacement::device});
+    } catch (const std::system_error&) {
+      // Device memory full: the model still runs from host memory.
+    }
+  }
+  *on_device = false;
+  return device.allocate(size, {.placement = MemoryPlacement::host});
+}
+
+}  // namespace
+
+CompiledModel Model::compile(const Device& device,
+                             const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
+                             Precision precision) const {
+  if (precision == Precision::int8) {
+    throw ModelError("int8 is not yet implemented (fp32, fp16 and bf16 are)");
+  }
+  const isa::DataType dtype = precision == Precision::fp16   ? isa::DataType::fp16
+                              : precision == Precision::bf16 ? isa::DataType::bf16
+                                                             : isa::DataType::fp32;
+  const auto element_size = static_cast<std::uint64_t>(isa::element_size(dtype));
+  CompileReport report;
+  report.onnx_nodes = static_cast<std::size_t>(state_->proto.graph().node_size());
+  Graph graph = onnx_runtime::import_graph(state_->proto, input_shapes);
+  const std::size_t after_folding = graph.nodes.size();
+  std::size_t constant_nodes = 0;
+  for (const auto& node : state_->proto.graph().node()) {
+    constant_nodes += node.op_type() == "Constant" ? 1U : 0U;
+  }
+  report.folded_nodes = report.onnx_nodes - constant_nodes - after_folding;
+  // In this order: BN folds into a bare Conv, the bias joins before the
+  // activation does.
+  report.fused_nodes = onnx_runtime::fold_batch_norm(graph);
+  report.fused_nodes += onnx_runtime::fuse_bias(graph);
+  report.fused_nodes += onnx_runtime::fuse_silu(graph);
+  report.fused_nodes += onnx_runtime::fuse_activation(graph);
+  report.fused_nodes += onnx_runtime::fuse_layer_norm(graph);
+  const Program program = onnx_runtime::lower(graph, dtype);
+  const onnx_runtime::MemoryPlan plan =
+      onnx_runtime::plan_memory(onnx_runtime::activation_lifetimes(program));
+
+  // Layout: weights packed in one buffer, graph inputs then outputs in the
+  // host-visible I/O buffer.
+  std::map<std::string, std::uint64_t> weight_offsets;
+  std::uint64_t weight_bytes = 0;
+  for (const auto& [name, constant] : program.weights) {
+    weight_offsets[name] = weight_bytes;
+    weight_bytes = align(weight_bytes + static_cast<std::uint64_t>(constant.size()) * element_size);
+  }
+  std::map<std::string, std::uint64_t> io_offsets;
+  std::uint64_t io_bytes = 0;
+  for (const auto* names : {&program.inputs, &program.outputs}) {
+    for (const std::string& name : *names) {
+      io_offsets[name] = io_bytes;
+      io_bytes = align(io_bytes + static_cast<std::uint64_t>(
+                                      onnx_runtime::element_count(program.shapes.at(name))) *
+                                      element_size);
+    }
+  }
+
+  // The one kernel: an argument slot per distinct address the instructions
+  // use, bound below to (buffer, offset).
+  KernelBuilder builder("onnx_model");
+  std::map<std::pair<Region, std::uint64_t>, BufferArg> slots;
+  auto slot_of = [&](const onnx_runtime::TensorRef& ref) {
+    std::pair<Region, std::uint64_t> key;
+    if (const auto w = weight_offsets.find(ref.tensor); w != weight_offsets.end()) {
+      key = {Region::weights, w->second + ref.offset};
+    } else if (const auto io = io_offsets.find(ref.tensor); io != io_offsets.end()) {
+      key = {Region::io, io->second + ref.offset};
+    } else {
+      key = {Region::arena, plan.offsets.at(ref.tensor) + ref.offset};
+    }
+    if (const auto it = slots.find(key); it != slots.end()) {
+      return it->second;
+    }
+    static constexpr const char* kRegionNames[] = {"w", "a", "io"};
+    const BufferArg arg = builder.arg_buffer(
+        fmt::format("{}_{}", kRegionNames[static_cast<int>(key.first)], key.second));
+    slots.emplace(key, arg);
+    return arg;
+  };
+  for (const onnx_runtime::DeviceInstruction& instruction : program.instructions) {
+    std::vector<BufferArg> args;
+    for (const onnx_runtime::TensorRef& ref : instruction.operands) {
+      args.push_back(slot_of(ref));
+    }
+    try {
+      instruction.emit(builder, args);
+    } catch (const std::invalid_argument& e) {
+      throw ModelError(
+          fmt::format("{}: the device instruction is invalid: {}", instruction.origin, e.what()));
+    }
+  }
+
+  report.instructions = program.instructions.size();
+  report.argument_slots = slots.size();
+  report.weight_bytes = weight_bytes;
+  report.arena_bytes = plan.size;
+  report.unplanned_bytes = plan.unplanned;
+  report.io_bytes = io_bytes;
+
+  Buffer weights = allocate(device, weight_bytes, true, &report.weights_in_device_memory);
+  Buffer arena = allocate(device, plan.size, true, &report.activations_in_device_memory);
+  bool io_on_device = false;  // always host memory: the host writes and reads it every run
+  Buffer io = allocate(device, io_bytes, false, &io_on_device);
+  {
+    // Staged on the host and written once: device memory is write-combined.
+    std::vector<std::byte> packed(static_cast<std::size_t>(weight_bytes));
+    for (const auto& [name, constant] : program.weights) {
+      const std::vector<std::byte> bytes = onnx_runtime::encode_elements(constant.floats, dtype);
+      std::ranges::copy(bytes,
+                        packed.begin() + static_cast<std::ptrdiff_t>(weight_offsets.at(name)));
+    }
+    weights.write(0, packed);
+  }
+
+  auto state = std::make_unique<CompiledModel::State>(CompiledModel::State{device,
+                                                                           device.create_queue(),
+                                                                           weights,
+                                                                           arena,
+                                                                           io,
+                                                                           std::nullopt,
+                                                                           builder.build(),
+                                                                           report,
+                                                                           dtype,
+                                                                           {},
+                                                                           {}});
+  state->launch.emplace(device.load_kernel(state->image));
+  for (const auto& [key, arg] : slots) {
+    const Buffer& buffer = key.first == Region::weights ? weights
+                           : key.first == Region::arena ? arena
+                                                        : io;
+    state->launch->set(arg.slot, buffer, key.second);
+  }
+  for (const std::string& name : program.inputs) {
+    state->inputs.push_back({name, program.shapes.at(name), io_offsets.at(name)});
+  }
+  for (const std::string& name : program.outputs) {
+    state->outputs.push_back({name, program.shapes.at(name), io_offsets.at(name)});
+  }
+  return CompiledModel(std::move(state));
+}
+
+std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs,
+                                           RunTimings* timings) const {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  for (const State::Io& want : state_->inputs) {
+    const auto it = std::ranges::find(inputs, want.name, &HostTensor::name);
+    if (it == inputs.end()) {
+      throw ModelError(fmt::format("input '{}' is missing", want.name));
+    }
+    if (it->shape != want.shape) {
+      throw ModelError(fmt::format("input '{}' has shape {}, the model was compiled for {}",
+                                   want.name, onnx_runtime::to_string(it->shape),
+                                   onnx_runtime::to_string(want.shape)));
+    }
+    if (static_cast<std::int64_t>(it->data.size()) != onnx_runtime::element_count(want.shape)) {
+      throw ModelError(fmt::format("input '{}' has {} values for shape {}", want.name,
+                                   it->data.size(), onnx_runtime::to_string(want.shape)));
+    }
+    state_->io.write(want.offset, onnx_runtime::encode_elements(it->data, state_->dtype));
+  }
+  for (const HostTensor& given : inputs) {
+    if (std::ranges::find(state_->inputs, given.name, &State::Io::name) == state_->inputs.end()) {
+      throw ModelError(fmt::format("the model has no input '{}'", given.name));
+    }
+  }
+  const auto uploaded = Clock::now();
+  const JobResult result = state_->queue.submit(*state_->launch).wait();
+  const auto computed = Clock::now();
+  if (!result.ok()) {
+    throw std::runtime_error(fmt::format("the inference job {}: {} at {:#x}",
+                                         to_string(result.status), to_string(result.error),
+                                         result.error_address));
+  }
+  std::vector<HostTensor> outputs;
+  for (const State::Io& out : state_->outputs) {
+    std::vector<std::byte> bytes(static_cast<std::size_t>(onnx_runtime::element_count(out.shape)) *
+                                 isa::element_size(state_->dtype));
+    state_->io.read(out.offset, bytes);
+    outputs.push_back({out.name, out.shape, onnx_runtime::decode_elements(bytes, state_->dtype)});
+  }
+  if (timings != nullptr) {
+    timings->upload = uploaded - start;
+    timings->device = computed - uploaded;
+    timings->download = Clock::now() - computed;
+  }
+  return outputs;
+}
+
+const CompileReport& CompiledModel::report() const {
+  return state_->report;
+}
+
+std::string CompiledModel::disassembly() const {
+  return disassemble(state_->image);
+}
+
+}  // namespace npu::onnx

