@@ -9,4 +9,4 @@ knpu_apt_install \
 	libdrm-dev libudev-dev zlib1g-dev libfmt-dev \
 	libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libdnnl-dev libcpp-httplib-dev \
 	prometheus \
-	clang-format clang
+	clang-format clang libclang-rt-dev
