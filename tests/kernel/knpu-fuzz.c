@@ -1174,6 +1174,9 @@ static void *worker(void *arg)
 		if (one_in(r, 4000))
 			a = A_REOPEN;
 		atomic_fetch_add_explicit(&stats->actions[a], 1, memory_order_relaxed);
+		/* Progress, so that a slow run is told from a stuck one. */
+		if (w->id == 0 && calls_per_worker >= 10 && n % (calls_per_worker / 10) == 0)
+			printf("# %" PRIu64 " calls so far\n", (uint64_t)stats->calls);
 		switch (a) {
 		case A_GET_PARAM: do_get_param(r); break;
 		case A_BO_CREATE: do_bo_create(r); break;

@@ -44,9 +44,9 @@ void put_u32(std::vector<std::byte>& file, std::size_t offset, std::uint32_t val
 // zlib rather than with libnpu's helper, so that a bug there is not masked.
 std::uint32_t crc_with_zero_field(std::vector<std::byte> file) {
   put_u32(file, kChecksumOffset, 0);
-  return static_cast<std::uint32_t>(
-      crc32(crc32(0, nullptr, 0), reinterpret_cast<const Bytef*>(file.data()),
-            static_cast<uInt>(file.size())));
+  return static_cast<std::uint32_t>(crc32(crc32(0, nullptr, 0),
+                                          reinterpret_cast<const Bytef*>(file.data()),
+                                          static_cast<uInt>(file.size())));
 }
 
 [[noreturn]] void finding(const char* what) {
