@@ -158,6 +158,19 @@ static int64_t now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/*
+ * A deadline at most 10 ms away: a broken timeout field could otherwise ask
+ * for an endless wait (WAIT_FOR_SUBMIT on a syncobj nobody submits to),
+ * which blocks the fuzzer, not the kernel.
+ */
+static void sane_deadline(__s64 *deadline)
+{
+	__s64 latest = now_ns() + 10000000;
+
+	if (*deadline > latest)
+		*deadline = latest;
+}
+
 /* One counted system call on the device or one of its objects. */
 static int call(int fd, unsigned long req, void *arg)
 {
@@ -932,6 +945,7 @@ static void do_wait(struct rng *r)
 	/* Short deadlines: most polls, some sleeps of up to 2 ms. */
 	wt.timeout_ns = one_in(r, 2) ? 0 : now_ns() + below(r, 2000000);
 	mutate(r, &wt, sizeof(wt));
+	sane_deadline(&wt.timeout_ns);
 	ret = call(fd, DRM_IOCTL_KNPU_WAIT, &wt);
 	if (ret == 0 && wt.status == KNPU_JOB_OK)
 		atomic_fetch_add(&stats->jobs_ok, 1);
@@ -1033,6 +1047,7 @@ static void do_syncobj(struct worker *w)
 
 		mutate(r, &wt, sizeof(wt));
 		sane_count(&wt.count_handles);
+		sane_deadline(&wt.timeout_nsec);
 		call(fd, DRM_IOCTL_SYNCOBJ_WAIT, &wt);
 		break;
 	}
@@ -1047,6 +1062,7 @@ static void do_syncobj(struct worker *w)
 
 		mutate(r, &wt, sizeof(wt));
 		sane_count(&wt.count_handles);
+		sane_deadline(&wt.timeout_nsec);
 		call(fd, DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &wt);
 		break;
 	}
