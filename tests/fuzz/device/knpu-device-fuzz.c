@@ -640,6 +640,12 @@ static void submit(struct rng *r, unsigned int q)
 	mem_write(slot, &d, sizeof(d));
 	queues[q].tail = (queues[q].tail + 1) % RING_ENTRIES;
 	qwr(q, KNPU_Q_TAIL, one_in(r, 64) ? (uint32_t)interesting(r) : queues[q].tail);
+	/*
+	 * A failed job stops its queue until software resumes it, as a driver
+	 * does; without this most queues would sit stopped and few jobs run.
+	 */
+	if (!one_in(r, 8))
+		qwr(q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE | KNPU_Q_CTRL_RESUME);
 	qwr(q, KNPU_Q_DOORBELL, 1);
 }
 
@@ -977,6 +983,10 @@ int main(int argc, char **argv)
 		}
 	}
 	quiesce();
+	/* How much the device did: a fuzzer whose jobs all fail early tests little. */
+	printf("# device: %u jobs completed, %u MMU faults, %u bytes moved\n",
+	       rd(KNPU_REG_JOBS_COMPLETED_LO), rd(KNPU_REG_MMU_FAULT_COUNT),
+	       rd(KNPU_REG_BYTES_MOVED_LO));
 	checkpoint();
 	device_still_works(&r);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
