@@ -235,12 +235,48 @@ static const struct drm_ioctl_desc knpu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_STATUS, knpu_ioctl_queue_status, 0),
 };
 
+/*
+ * The DRM core serves GET_UNIQUE and GET_MAGIC to every client without a
+ * permission flag and dereferences the file's master in both, but accel
+ * files have no master (drm_open_helper() creates one for primary nodes
+ * only): on 6.12 either ioctl oopses the kernel. The core dispatches on the
+ * number alone, whatever the type, size and direction bits.
+ */
+static bool knpu_core_ioctl_needs_master(unsigned int cmd)
+{
+	switch (DRM_IOCTL_NR(cmd)) {
+	case DRM_IOCTL_NR(DRM_IOCTL_GET_UNIQUE):
+	case DRM_IOCTL_NR(DRM_IOCTL_GET_MAGIC):
+		return true;
+	default:
+		return false;
+	}
+}
+
+static long knpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	if (knpu_core_ioctl_needs_master(cmd))
+		return -EOPNOTSUPP;
+	return drm_ioctl(filp, cmd, arg);
+}
+
+#ifdef CONFIG_COMPAT
+static long knpu_compat_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	if (knpu_core_ioctl_needs_master(cmd))
+		return -EOPNOTSUPP;
+	return drm_compat_ioctl(filp, cmd, arg);
+}
+#else
+#define knpu_compat_ioctl NULL
+#endif
+
 static const struct file_operations knpu_fops = {
 	.owner = THIS_MODULE,
 	.open = accel_open,
 	.release = drm_release,
-	.unlocked_ioctl = drm_ioctl,
-	.compat_ioctl = drm_compat_ioctl,
+	.unlocked_ioctl = knpu_ioctl,
+	.compat_ioctl = knpu_compat_ioctl,
 	.poll = drm_poll,
 	.read = drm_read,
 	.llseek = noop_llseek,

@@ -18,7 +18,7 @@ userspace: deps-userspace
 # .clang-format.
 USERSPACE_SOURCES = $(shell git ls-files --cached --others --exclude-standard \
 	'libnpu/*.cpp' 'libnpu/*.hpp' 'libnpu/*.h' 'runtime/*.cpp' 'runtime/*.hpp' 'tools/*.cpp' 'tools/*.hpp' \
-	'tests/host/*.cpp' 'tests/host/*.hpp' 'tests/host/*.c' 'tests/guest/*.cpp' 'tests/guest/*.hpp' \
+	'tests/host/*.cpp' 'tests/host/*.hpp' 'tests/host/*.c' 'tests/guest/*.cpp' 'tests/guest/*.hpp' 'tests/fuzz/*.cpp' \
 	'cluster/*.cpp' 'cluster/*.hpp' 'packaging/*.cpp')
 
 format: deps-userspace

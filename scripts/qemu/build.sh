@@ -6,6 +6,12 @@
 #   $KNPU_QEMU_BIN   wrapper "qemu-system-x86_64" that adds the firmware paths
 #   $KNPU_QTEST_BIN  the knpu qtest binary
 #
+# With KNPU_QEMU_SANITIZE=1: a second build with ASan and UBSan
+# (--enable-sanitizers), for the device fuzzer (`make fuzz-device`), in
+# $KNPU_CACHE/qemu-asan with its wrapper $KNPU_CACHE/bin/asan/qemu-system-x86_64
+# (libqtest takes the target from the binary's name). It reuses the QEMU
+# source fetched into $KNPU_CACHE/qemu when there is one.
+#
 # The configured build tree is cached in $KNPU_CACHE/qemu/<key>, keyed by the
 # QEMU source version, the configure flags and the version of our tree hooks.
 # Our own sources (qemu-device/) are re-synced into the tree on every run and
@@ -35,7 +41,14 @@ BUILD_DEPS=(
 RUNTIME_DEPS=(seabios qemu-system-data ipxe-qemu libdnnl2)
 
 QROOT=$KNPU_CACHE/qemu
-mkdir -p "$QROOT" "$KNPU_CACHE/bin"
+SHARED_SRC_ROOT=$QROOT
+if [ "${KNPU_QEMU_SANITIZE:-0}" = 1 ]; then
+	QROOT=$KNPU_CACHE/qemu-asan
+	CONFIGURE_FLAGS+=(--enable-sanitizers)
+	KNPU_QEMU_BIN=$KNPU_CACHE/bin/asan/qemu-system-x86_64
+	KNPU_QTEST_BIN=$KNPU_CACHE/bin/asan/knpu-qtest
+fi
+mkdir -p "$QROOT" "$(dirname "$KNPU_QEMU_BIN")"
 
 # One build at a time per cache (make qemu may be run by several parts).
 exec 9>"$QROOT/.lock"
@@ -82,6 +95,10 @@ done < <(apt-cache showsrc --only-source qemu 2>/dev/null | sed -n 's/^Version: 
 key=$(printf '%s\n' "$QEMU_VERSION" "${CONFIGURE_FLAGS[@]}" "hooks=$HOOKS_VERSION" |
 	sha256sum | cut -c1-12)
 SRC=$QROOT/src-$QEMU_VERSION
+# The sanitizer build patches its own copy of the plain build's source.
+if [ ! -f "$SRC/.complete" ] && [ -f "$SHARED_SRC_ROOT/src-$QEMU_VERSION/.complete" ]; then
+	SRC=$SHARED_SRC_ROOT/src-$QEMU_VERSION
+fi
 TREE=$QROOT/tree-$key            # patched source tree (hooks applied)
 BLD=$TREE/build
 

@@ -3,6 +3,7 @@
 #include <drm/knpu_accel.h>
 #include <xf86drm.h>
 
+#include <array>
 #include <cerrno>
 
 #include "guest_device.hpp"
@@ -166,6 +167,23 @@ TEST_F(IoctlValidation, QueueStatus) {
   status = {};
   status.queue_id = kNoSuchQueue;
   EXPECT_EQ(call(DRM_IOCTL_KNPU_QUEUE_STATUS, &status), ENOENT);
+}
+
+// Found by knpu-fuzz: the DRM core's GET_UNIQUE and GET_MAGIC dereference
+// the file's DRM master, which an accel file never has; on 6.12 either one
+// oopsed the kernel from any process that can open the node. The driver
+// refuses them (whatever the size and direction bits of the request, which
+// the core ignores); libdrm's drmGetBusid() and drmGetMagic() then fail.
+TEST_F(IoctlValidation, CoreIoctlsThatNeedAMasterAreRefused) {
+  drm_unique unique{};
+  EXPECT_EQ(call(DRM_IOCTL_GET_UNIQUE, &unique), EOPNOTSUPP);
+  drm_auth auth{};
+  EXPECT_EQ(call(DRM_IOCTL_GET_MAGIC, &auth), EOPNOTSUPP);
+  std::array<std::uint64_t, 4> raw{};
+  EXPECT_EQ(call(_IOC(_IOC_READ | _IOC_WRITE, DRM_IOCTL_BASE, 0x01, 8), raw.data()), EOPNOTSUPP);
+  // The core ioctls accel clients use still work.
+  drm_version version{};
+  EXPECT_EQ(call(DRM_IOCTL_VERSION, &version), 0);
 }
 
 TEST_F(IoctlValidation, LibraryErrorsNameTheIoctl) {

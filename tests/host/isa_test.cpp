@@ -190,6 +190,14 @@ TEST(Isa, RejectsDtypesTheOpcodeDoesNotTake) {
   EXPECT_EQ(npu::isa::check(transpose)->errc, DecodeErrc::dtype_not_allowed);
   transpose.dtype = static_cast<DataType>(6);
   EXPECT_EQ(npu::isa::check(transpose)->errc, DecodeErrc::dtype_not_allowed);
+  // Found by the loader fuzzer: a dtype of 32 or more was a shift past the
+  // 32-bit mask (undefined; x86 wraps it, so 33 passed as 1, fp32).
+  for (const unsigned dtype : {32U, 33U, 47U, 255U}) {
+    transpose.dtype = static_cast<DataType>(dtype);
+    EXPECT_EQ(npu::isa::check(transpose)->errc, DecodeErrc::dtype_not_allowed) << dtype;
+  }
+  // dma_copy with dtype 32: taken for dtype 0 (none), which dma_copy takes.
+  EXPECT_EQ(decode_error({0x0003'2001, 0, 0b11, 0, 1, 4}), DecodeErrc::dtype_not_allowed);
 }
 
 TEST(Isa, RejectsUndefinedFlags) {

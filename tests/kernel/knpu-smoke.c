@@ -9,12 +9,11 @@
  *   knpu-smoke hang [NODE]    a hung job (QMP fault injection) times out
  *   knpu-smoke stress [NODE]  threads x queues with sync_file chains, and
  *                             processes exiting with jobs in flight
- *   knpu-smoke fuzz [NODE]    20000 ioctls with random arguments
  *   knpu-smoke faults [NODE [QOM-ID]]   injected MMU fault, uncorrectable error
  *   knpu-smoke surprise [NODE [QOM-ID]] the device falls off the bus, is removed
  *   knpu-smoke unplug [NODE]  PCI remove with the file open and a job in flight
  *
- * Prints TAP; exits non-zero on a failure.
+ * Prints TAP; exits non-zero on a failure. The ioctl fuzzer is knpu-fuzz.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1065,140 +1064,6 @@ static int test_recovery(const char *node)
 	return 0;
 }
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-/* A value that is often valid-looking: small, a real handle/VA, or garbage. */
-static uint64_t rnd_field(uint64_t valid)
-{
-	switch (rnd() % 4) {
-	case 0:
-		return valid;
-	case 1:
-		return rnd() % 64;
-	case 2:
-		return valid + (rnd() % 16) - 8;
-	default:
-		return rnd();
-	}
-}
-
-/*
- * Every ioctl with random arguments, mixed with valid ones; afterwards the
- * device must still run a job and the kernel log stays clean (the harness
- * checks that).
- */
-static int test_fuzz(void)
-{
-	static const unsigned long ioctls[] = {
-		DRM_IOCTL_KNPU_GET_PARAM, DRM_IOCTL_KNPU_BO_CREATE, DRM_IOCTL_KNPU_BO_INFO,
-		DRM_IOCTL_KNPU_BO_USERPTR, DRM_IOCTL_KNPU_QUEUE_CREATE,
-		DRM_IOCTL_KNPU_QUEUE_DESTROY, DRM_IOCTL_KNPU_SUBMIT, DRM_IOCTL_KNPU_WAIT,
-		DRM_IOCTL_KNPU_QUEUE_STATUS,
-	};
-	struct drm_knpu_wait w;
-	struct fixture f;
-	uint64_t buf[16], seqno;
-	uint32_t q;
-	int i, j, ret, ok = 0, banned = 0;
-
-	fixture_init(&f);
-	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-	for (i = 0; i < 20000; i++) {
-		unsigned long req = ioctls[rnd() % (sizeof(ioctls) / sizeof(ioctls[0]))];
-
-		for (j = 0; j < 16; j++)
-			buf[j] = rnd_field(0);
-		switch (req) {
-		case DRM_IOCTL_KNPU_BO_CREATE:
-			/* Keep memory use bounded: mostly small sizes. */
-			buf[0] = rnd() % 2 ? rnd() % (1 << 20) : rnd();
-			break;
-		case DRM_IOCTL_KNPU_SUBMIT: {
-			struct drm_knpu_submit s = {
-				.queue_id = q, .program_va = f.prog.va, .program_size = 24,
-				.args_va = f.args.va, .args_size = 8,
-				.bo_handles = (uintptr_t)f.handles, .bo_count = 3,
-			};
-			uint32_t *words = (uint32_t *)&s;
-			int k, n = rnd() % 3;
-
-			/* A valid submission with up to two words garbled. */
-			for (k = 0; k < n; k++)
-				words[rnd() % (sizeof(s) / 4)] = rnd_field(0);
-			memcpy(buf, &s, sizeof(s));
-			break;
-		}
-		case DRM_IOCTL_KNPU_WAIT: {
-			struct drm_knpu_wait *wt = (void *)buf;
-
-			wt->queue_id = rnd_field(q);
-			wt->seqno = rnd_field(1);
-			wt->timeout_ns = rnd() % 2 ? 0 : now_ns() + rnd() % 1000000;
-			wt->flags = rnd() % 4 ? 0 : rnd();
-			break;
-		}
-		case DRM_IOCTL_KNPU_QUEUE_DESTROY:
-			/* Keep the fixture's queue. */
-			if ((uint32_t)buf[0] == q)
-				buf[0]++;
-			break;
-		default:
-			break;
-		}
-		ret = ioctl(fd, req, buf);
-		if (ret && errno == ECANCELED) {
-			/* A garbled job failed and banned the queue: take a new one. */
-			struct drm_knpu_queue_destroy d = { .queue_id = q };
-
-			ioctl(fd, DRM_IOCTL_KNPU_QUEUE_DESTROY, &d);
-			q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-			banned++;
-		}
-		if (ret)
-			continue;
-		if (req == DRM_IOCTL_KNPU_BO_CREATE) {
-			struct drm_knpu_bo_create c;
-			struct drm_gem_close gc = { 0 };
-
-			memcpy(&c, buf, sizeof(c));
-			gc.handle = c.handle;
-			ioctl(fd, DRM_IOCTL_GEM_CLOSE, &gc);
-		} else if (req == DRM_IOCTL_KNPU_QUEUE_CREATE) {
-			struct drm_knpu_queue_create c;
-			struct drm_knpu_queue_destroy d = { 0 };
-
-			memcpy(&c, buf, sizeof(c));
-			d.queue_id = c.queue_id;
-			ioctl(fd, DRM_IOCTL_KNPU_QUEUE_DESTROY, &d);
-		} else if (req == DRM_IOCTL_KNPU_SUBMIT) {
-			struct drm_knpu_submit s;
-
-			memcpy(&s, buf, sizeof(s));
-			ok++;
-			if (s.flags & KNPU_SUBMIT_FENCE_FD_OUT)
-				close(s.fence_fd);
-		}
-	}
-	printf("# %d random submissions were accepted, %d queues banned\n", ok, banned);
-
-	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-	emit_fill(f.prog.map, 0, 4, 0xf00d);
-	ret = q ? fixture_submit(&f, q, &seqno) : -1;
-	ret = ret ?: wait_job(q, seqno, &w);
-	CHECK(ret == 0 && w.status == KNPU_JOB_OK &&
-	      ((volatile uint32_t *)f.data.map)[0] == 0xf00d,
-	      "the device still runs jobs after 20000 random ioctls (%d)", ret);
-	return 0;
-}
-
 struct waiter {
 	uint32_t queue;
 	uint64_t seqno;
@@ -1276,8 +1141,6 @@ int main(int argc, char **argv)
 		test_hang();
 	else if (!strcmp(mode, "stress"))
 		test_stress(path);
-	else if (!strcmp(mode, "fuzz"))
-		test_fuzz();
 	else if (!strcmp(mode, "faults"))
 		test_faults(qdev);
 	else if (!strcmp(mode, "recovery"))

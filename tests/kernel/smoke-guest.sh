@@ -8,7 +8,11 @@ ko=${2:?usage: smoke-guest.sh KNPU_SMOKE_BINARY KNPU_KO}
 "$bin" basic
 "$bin" hang
 "$bin" stress
-"$bin" fuzz
+# The ioctl fuzzer (knpu-fuzz, built next to knpu-smoke), a short run; `make fuzz` is the long one.
+# A per-file pinned-memory limit keeps the fuzzer's buffers within the guest's RAM.
+echo 64 >/sys/module/knpu/parameters/pinned_limit_mb
+"$(dirname "$bin")/knpu-fuzz" --calls 20000 --seed "${KNPU_FUZZ_SEED:-1}"
+echo 0 >/sys/module/knpu/parameters/pinned_limit_mb
 "$bin" faults /dev/accel/accel0 knpu0
 "$bin" recovery /dev/accel/accel0
 echo "# module reload"

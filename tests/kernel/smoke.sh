@@ -13,8 +13,10 @@
 knpu_apt_install gcc libdrm-dev
 out=$KNPU_CACHE/kernel-smoke
 mkdir -p "$out"
-gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers -pthread -o "$out/knpu-smoke" \
-	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/knpu-smoke.c"
+for prog in knpu-smoke knpu-fuzz; do
+	gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers -pthread -o "$out/$prog" \
+		-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/$prog.c"
+done
 cd "$KNPU_ROOT"
 # A short job timeout so that the hang phase is quick.
 exec tests/harness/guest-run.sh --name kernel-smoke --devices 2 --module-params job_timeout_ms=2000 "$@" -- \

@@ -82,7 +82,9 @@ struct OpcodeInfo {
     return static_cast<std::uint8_t>(operand_kinds.size());
   }
   [[nodiscard]] bool allows(DataType dtype) const {
-    return (dtype_mask >> static_cast<unsigned>(dtype)) & 1U;
+    // A dtype byte can be up to 255; the mask has 32 bits.
+    const auto bit = static_cast<unsigned>(dtype);
+    return bit < 32 && ((dtype_mask >> bit) & 1U) != 0;
   }
   [[nodiscard]] std::uint32_t defined_flags() const;
   // The kind operand `index` takes under `flags`: a bias operand with the

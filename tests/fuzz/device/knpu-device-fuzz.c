@@ -1,0 +1,1013 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * knpu-device-fuzz: fuzzes the KNPU device model (qemu-device/) from the
+ * guest side, over QEMU's qtest protocol, without a guest kernel: what a
+ * hostile or broken driver can do to the device (docs/hw-spec.md).
+ *
+ *   knpu-device-fuzz --qemu QEMU [--seed S] [--ops N] [--trace FILE]
+ *
+ * QEMU (best built with ASan and UBSan: `make fuzz-device`) runs a q35
+ * machine with one KNPU under -accel qtest. The fuzzer programs the PCI
+ * BARs, then issues N qtest commands ("operations"): register writes of
+ * every block with boundary and random values, rings and 64-byte descriptors,
+ * four address spaces of page tables that it maps, unmaps, corrupts and
+ * invalidates (or forgets to), generated programs of every opcode over
+ * argument tables, doorbells, queue resets, resumes and reconfigurations,
+ * soft resets, bus mastering switched off, guest writes racing the device,
+ * and virtual clock steps.
+ *
+ * What it checks:
+ *  - QEMU never crashes (the sanitizers abort on a memory or UB error, and a
+ *    dead QEMU ends the protocol) and never hangs (every command must be
+ *    answered within a minute; afterwards every queue must stop on reset);
+ *  - nothing is written outside the job's mappings: the page tables only
+ *    map pages of a data area (RAM and device memory); guard areas of RAM
+ *    and of device memory are filled with a canary and the tables, rings
+ *    and argument tables are kept in a shadow copy; both are compared at
+ *    checkpoints and at the end. Rings and page-table roots are also pointed
+ *    at the guard area, fences only at a fence area;
+ *  - the device still works at the end: after a soft reset a DMA_FILL job
+ *    on a fresh queue completes and writes its bytes.
+ *
+ * The command stream is a function of the seed alone (no answer steers it),
+ * so a finding replays from its seed; --trace writes every command, which
+ * `QEMU ... -qtest stdio < FILE` replays without the fuzzer. The device's
+ * worker threads still decide when a job runs relative to the commands.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QEMU_PACKED __attribute__((packed))
+#include "knpu-hw.h"
+
+/* Guest physical layout (256 MiB of RAM) */
+#define BAR0		0xe0000000ull
+#define BAR2		0xe1000000ull	/* 16 MiB of device memory */
+#define BAR4		0xe2000000ull
+#define DEVMEM_SIZE	(16ull << 20)
+#define DEVMEM_DATA	(8ull << 20)	/* device memory below this is data, above is guard */
+#define TABLES		0x01000000ull	/* page tables, rings, argument tables: shadowed */
+#define TABLES_SIZE	(1ull << 20)
+#define FENCES		0x01800000ull	/* the only place fences go */
+#define FENCES_SIZE	0x1000ull
+#define DATA		0x02000000ull	/* pages the page tables may map: two 2 MiB blocks */
+#define DATA_SIZE	(4ull << 20)
+#define GUARD		0x03000000ull	/* never mapped, canary */
+#define GUARD_SIZE	(1ull << 20)
+#define CANARY		0xa5		/* as a PTE: reserved bits set; as a descriptor: bad type */
+#define ROM		0xfffff000ull	/* BIOS ROM: not writable RAM */
+
+#define NUM_QUEUES	8
+#define NUM_ASIDS	4		/* the ones the fuzzer builds tables for: 1..4 */
+#define RING_ENTRIES	16
+#define VA_BASE		0x100000000ull	/* 4 L2 entries of 2 MiB per address space */
+#define VA_SPAN		(4 * KNPU_LARGE_PAGE_SIZE)
+
+struct rng {
+	uint64_t s;
+};
+
+static uint64_t rnd(struct rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint32_t below(struct rng *r, uint32_t n)
+{
+	return n ? (uint32_t)(rnd(r) % n) : 0;
+}
+
+static int one_in(struct rng *r, uint32_t n)
+{
+	return below(r, n) == 0;
+}
+
+/* ---- the qtest connection ---------------------------------------------------- */
+
+static int qfd = -1;
+static pid_t qemu_pid;
+static FILE *trace;
+static uint64_t ops;
+static char line[1 << 24];	/* the longest answer: a 4 MiB read in hex */
+static size_t line_len, line_have;
+static uint8_t shadow[TABLES_SIZE];
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	printf("not ok - ");
+	vprintf(fmt, ap);
+	printf(" (after %" PRIu64 " operations)\n", ops);
+	va_end(ap);
+	if (qemu_pid > 0)
+		kill(qemu_pid, SIGKILL);
+	exit(1);
+}
+
+/* One answer line; a minute without one is a hang. */
+static char *answer(void)
+{
+	for (;;) {
+		char *nl = memchr(line, '\n', line_have);
+		struct pollfd p = { .fd = qfd, .events = POLLIN };
+		ssize_t n;
+
+		if (nl && nl < line + line_have) {
+			line_len = (size_t)(nl - line) + 1;
+			*nl = 0;
+			return line;
+		}
+		if (poll(&p, 1, 60000) != 1)
+			die("QEMU hangs: no answer within 60 s");
+		n = read(qfd, line + line_have, sizeof(line) - 1 - line_have);
+		if (n <= 0)
+			die("QEMU is gone (crash? its stderr has the report)");
+		line_have += (size_t)n;
+	}
+}
+
+static void consume(void)
+{
+	memmove(line, line + line_len, line_have - line_len);
+	line_have -= line_len;
+}
+
+/* Sends one command and returns the value of its "OK [value]" answer. */
+static uint64_t cmd(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	uint64_t v = 0;
+	char *a;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	buf[n++] = '\n';
+	if (trace)
+		fwrite(buf, 1, (size_t)n, trace);
+	if (write(qfd, buf, (size_t)n) != n)
+		die("QEMU is gone (write failed)");
+	ops++;
+	for (;;) {
+		a = answer();
+		if (!strncmp(a, "IRQ", 3)) {	/* asynchronous, not ours */
+			consume();
+			continue;
+		}
+		break;
+	}
+	if (strncmp(a, "OK", 2))
+		die("QEMU refused '%.*s': %s", n - 1, buf, a);
+	if (a[2] == ' ')
+		v = strtoull(a + 3, NULL, 0);
+	consume();
+	return v;
+}
+
+static void wr(uint64_t reg, uint32_t v)
+{
+	cmd("writel 0x%" PRIx64 " 0x%x", BAR0 + reg, v);
+}
+
+static uint32_t rd(uint64_t reg)
+{
+	return (uint32_t)cmd("readl 0x%" PRIx64, BAR0 + reg);
+}
+
+static void qwr(unsigned int q, uint64_t reg, uint32_t v)
+{
+	wr(KNPU_REG_Q(q, reg), v);
+}
+
+static void mem_write(uint64_t addr, const void *data, size_t len)
+{
+	static char hex[2 * 4096 + 64];
+	const uint8_t *b = data;
+	size_t i, n;
+
+	while (len) {
+		n = len > 4096 ? 4096 : len;
+		for (i = 0; i < n; i++)
+			sprintf(hex + 2 * i, "%02x", b[i]);
+		hex[2 * n] = 0;
+		/* cmd() takes a short format: send the long line directly. */
+		{
+			char head[64];
+			int hl = snprintf(head, sizeof(head), "write 0x%" PRIx64 " 0x%zx 0x", addr, n);
+
+			if (trace) {
+				fwrite(head, 1, (size_t)hl, trace);
+				fprintf(trace, "%s\n", hex);
+			}
+			if (write(qfd, head, (size_t)hl) != hl ||
+			    write(qfd, hex, 2 * n) != (ssize_t)(2 * n) || write(qfd, "\n", 1) != 1)
+				die("QEMU is gone (write failed)");
+			ops++;
+			if (strncmp(answer(), "OK", 2))
+				die("QEMU refused a memory write: %s", line);
+			consume();
+		}
+		if (addr >= TABLES && addr + n <= TABLES + TABLES_SIZE)
+			memcpy(shadow + (addr - TABLES), b, n);
+		addr += n;
+		b += n;
+		len -= n;
+	}
+}
+
+static void mem_write64(uint64_t addr, uint64_t v)
+{
+	mem_write(addr, &v, 8);
+}
+
+static unsigned int hexval(char c)
+{
+	return c <= '9' ? (unsigned int)(c - '0') : (unsigned int)((c | 0x20) - 'a' + 10);
+}
+
+/* Reads guest memory (RAM or device memory through BAR2) into @out. */
+static void mem_read(uint64_t addr, uint8_t *out, size_t len)
+{
+	while (len) {
+		size_t n = len > (1u << 20) ? (1u << 20) : len, i;
+		char *a, *h;
+
+		if (trace)
+			fprintf(trace, "read 0x%" PRIx64 " 0x%zx\n", addr, n);
+		if (dprintf(qfd, "read 0x%" PRIx64 " 0x%zx\n", addr, n) < 0)
+			die("QEMU is gone (write failed)");
+		ops++;
+		a = answer();
+		if (strncmp(a, "OK 0x", 5) || strlen(a) != 5 + 2 * n)
+			die("bad answer to read: %.40s", a);
+		h = a + 5;
+		for (i = 0; i < n; i++)
+			out[i] = (uint8_t)(hexval(h[2 * i]) << 4 | hexval(h[2 * i + 1]));
+		consume();
+		addr += n;
+		out += n;
+		len -= n;
+	}
+}
+
+/* ---- PCI --------------------------------------------------------------------- */
+
+static uint32_t bdf_base;
+
+static uint32_t cfg_read(uint32_t reg)
+{
+	cmd("outl 0xcf8 0x%x", bdf_base | reg);
+	return (uint32_t)cmd("inl 0xcfc");
+}
+
+static void cfg_write(uint32_t reg, uint32_t v)
+{
+	cmd("outl 0xcf8 0x%x", bdf_base | reg);
+	cmd("outl 0xcfc 0x%x", v);
+}
+
+static void pci_setup(void)
+{
+	int dev;
+
+	for (dev = 0; dev < 32; dev++) {
+		bdf_base = 0x80000000u | (uint32_t)dev << 11;
+		if (cfg_read(0) == (KNPU_DEVICE_ID << 16 | KNPU_VENDOR_ID))
+			break;
+	}
+	if (dev == 32)
+		die("no KNPU on bus 0");
+	cfg_write(0x10, (uint32_t)BAR0);
+	cfg_write(0x18, (uint32_t)BAR2);
+	cfg_write(0x1c, 0);
+	cfg_write(0x20, (uint32_t)BAR4);
+	cfg_write(0x04, 0x6);	/* memory space, bus master */
+	if (rd(KNPU_REG_ID) != KNPU_ID_VALUE)
+		die("BAR0 does not answer with the ID register");
+}
+
+/* ---- page tables ------------------------------------------------------------- */
+
+/*
+ * Per address space a = 1..NUM_ASIDS: an L0, L1 and L2 table and four L3
+ * tables covering VA_BASE .. VA_BASE + 8 MiB, all in TABLES. Leaves only ever
+ * point into DATA or the data half of device memory.
+ */
+struct space {
+	uint64_t l0, l1, l2, l3[4];
+};
+
+static struct space spaces[NUM_ASIDS + 1];
+static uint64_t tables_next = TABLES;
+
+static uint64_t tables_alloc(uint64_t size, uint64_t align)
+{
+	uint64_t a = (tables_next + align - 1) & ~(align - 1);
+
+	tables_next = a + size;
+	if (tables_next > TABLES + TABLES_SIZE)
+		die("fuzzer bug: TABLES exhausted");
+	return a;
+}
+
+static uint64_t table_entry(uint64_t table)
+{
+	return table | KNPU_PTE_VALID;
+}
+
+static void tables_build(void)
+{
+	unsigned int a, i;
+
+	for (a = 1; a <= NUM_ASIDS; a++) {
+		struct space *s = &spaces[a];
+
+		s->l0 = tables_alloc(4096, 4096);
+		s->l1 = tables_alloc(4096, 4096);
+		s->l2 = tables_alloc(4096, 4096);
+		mem_write64(s->l0 + 8 * ((VA_BASE >> 39) & 511), table_entry(s->l1));
+		mem_write64(s->l1 + 8 * ((VA_BASE >> 30) & 511), table_entry(s->l2));
+		for (i = 0; i < 4; i++) {
+			s->l3[i] = tables_alloc(4096, 4096);
+			mem_write64(s->l2 + 8 * (((VA_BASE >> 21) & 511) + i), table_entry(s->l3[i]));
+		}
+	}
+}
+
+/* A leaf of page @page (0..2047) of space @a: a DATA page or device memory, R/W bits. */
+static uint64_t leaf(struct rng *r, uint64_t flags_extra)
+{
+	uint64_t flags = KNPU_PTE_VALID | KNPU_PTE_READ | KNPU_PTE_WRITE;
+	uint64_t target;
+
+	if (one_in(r, 4)) {
+		flags |= KNPU_PTE_DEVMEM;
+		/* mostly the data half; sometimes past the end (PTE_INVALID) */
+		target = one_in(r, 16) ? DEVMEM_SIZE + 4096 * below(r, 16) :
+			 4096ull * below(r, DEVMEM_DATA / 4096);
+	} else {
+		target = DATA + 4096ull * below(r, DATA_SIZE / 4096);
+	}
+	if (one_in(r, 6))
+		flags &= ~KNPU_PTE_WRITE;
+	if (one_in(r, 12))
+		flags &= ~KNPU_PTE_READ;
+	if (one_in(r, 32))
+		flags |= 1ull << (52 + below(r, 12));	/* reserved */
+	return target | flags | flags_extra;
+}
+
+static void map_page(struct rng *r, unsigned int a, unsigned int page)
+{
+	mem_write64(spaces[a].l3[page / 512] + 8 * (page % 512), leaf(r, 0));
+}
+
+/* ---- rings and jobs ---------------------------------------------------------- */
+
+struct queue {
+	uint64_t ring;
+	uint32_t tail;
+	uint32_t asid;
+};
+
+static struct queue queues[NUM_QUEUES];
+
+/* A ring base: the queue's own ring, the guard area, ROM, a BAR, or junk. */
+static uint64_t ring_target(struct rng *r, unsigned int q)
+{
+	switch (below(r, 12)) {
+	case 0: return GUARD + 64 * below(r, GUARD_SIZE / 64);
+	case 1: return ROM & ~63ull;
+	case 2: return BAR0;
+	case 3: return BAR2 + 4096;
+	case 4: return rnd(r) & ~63ull & ~(1ull << 63);
+	case 5: return queues[q].ring + 8;	/* misaligned */
+	default: return queues[q].ring;
+	}
+}
+
+static uint64_t fence_target(struct rng *r, unsigned int q)
+{
+	switch (below(r, 10)) {
+	case 0: return 0;
+	case 1: return ROM;
+	case 2: return BAR0 + 0x38;	/* a register: DMA into the device's own BAR */
+	case 3: return BAR2;
+	case 4: return FENCES + 8 * q + 4;	/* misaligned */
+	default: return FENCES + 8 * q;
+	}
+}
+
+static uint64_t root_target(struct rng *r, unsigned int a)
+{
+	switch (below(r, 10)) {
+	case 0: return GUARD + 4096 * below(r, GUARD_SIZE / 4096);
+	case 1: return BAR0;
+	case 2: return ROM;
+	case 3: return 0;
+	default: return spaces[1 + (a - 1) % NUM_ASIDS].l0;
+	}
+}
+
+static void set_root(struct rng *r, unsigned int a)
+{
+	uint64_t root = a >= 1 && a <= NUM_ASIDS && !one_in(r, 8) ? spaces[a].l0 : root_target(r, a);
+
+	wr(KNPU_REG_AS_ROOT_HI(a), (uint32_t)(root >> 32));
+	wr(KNPU_REG_AS_ROOT_LO(a), (uint32_t)root | (one_in(r, 16) ? 0 : 1));
+}
+
+static void queue_config(struct rng *r, unsigned int q)
+{
+	uint64_t ring = one_in(r, 10) ? ring_target(r, q) : queues[q].ring;
+	uint64_t fence = fence_target(r, q);
+	uint32_t size = one_in(r, 16) ? (uint32_t)rnd(r) % 8192 : RING_ENTRIES;
+
+	queues[q].asid = one_in(r, 16) ? below(r, 70) : 1 + below(r, NUM_ASIDS);
+	qwr(q, KNPU_Q_CTRL, KNPU_Q_CTRL_RESET);
+	qwr(q, KNPU_Q_RING_BASE_LO, (uint32_t)ring);
+	qwr(q, KNPU_Q_RING_BASE_HI, (uint32_t)(ring >> 32));
+	qwr(q, KNPU_Q_RING_SIZE, size);
+	qwr(q, KNPU_Q_CONFIG, queues[q].asid | below(r, 4) << 16);
+	qwr(q, KNPU_Q_FENCE_ADDR_LO, (uint32_t)fence);
+	qwr(q, KNPU_Q_FENCE_ADDR_HI, (uint32_t)(fence >> 32));
+	qwr(q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE);
+	queues[q].tail = 0;
+}
+
+static void device_init(struct rng *r)
+{
+	unsigned int a, q;
+
+	wr(KNPU_REG_EVENT_STATUS, ~0u);
+	wr(KNPU_REG_MMU_CTRL, 1);
+	for (a = 1; a <= NUM_ASIDS; a++) {
+		wr(KNPU_REG_AS_ROOT_HI(a), (uint32_t)(spaces[a].l0 >> 32));
+		wr(KNPU_REG_AS_ROOT_LO(a), (uint32_t)spaces[a].l0 | 1);
+	}
+	wr(KNPU_REG_DEV_CTRL, 1);
+	for (q = 0; q < NUM_QUEUES; q++)
+		queue_config(r, q);
+}
+
+/* Operand kinds per opcode (hw-spec 7.4), as in tests/kernel/knpu-fuzz.c. */
+struct op_shape {
+	uint8_t opcode, dtype_mask;
+	uint32_t flags_mask;
+	const char *operands;
+};
+
+#define DT(n) (1u << (n))
+#define FLOATS (DT(1) | DT(2) | DT(3))
+static const struct op_shape shapes[] = {
+	{ 0x00, DT(0), 0, "" },			{ 0x01, DT(0), 0, "AAV" },
+	{ 0x02, DT(0), 0, "AVV" },		{ 0x08, DT(0), 0, "" },
+	{ 0x09, DT(0), 1, "AV" },		{ 0x0a, DT(0), 0, "AV" },
+	{ 0x0b, DT(0), 0, "A" },
+	{ 0x10, FLOATS | DT(4), 0x3f7, "AAAOVVVVVVSV" },
+	{ 0x11, FLOATS | DT(4), 0x3f4, "AAOAVVVVVVVVVVVVVVSV" },
+	{ 0x12, FLOATS | DT(4), 0x3, "AAVVVVVVVVVV" },
+	{ 0x13, FLOATS | DT(4) | DT(5), 0xf, "AAAVV" },
+	{ 0x14, FLOATS | DT(4), 0xf, "AAV" },	{ 0x15, FLOATS, 0, "AAVV" },
+	{ 0x16, FLOATS, 0, "AAAAVVF" },		{ 0x17, FLOATS, 0, "AAAVVF" },
+	{ 0x18, FLOATS | DT(5), 0x3, "AAVVV" },
+	{ 0x19, FLOATS | DT(4) | DT(5), 0, "AAVVV" },
+};
+
+static uint64_t interesting(struct rng *r)
+{
+	static const uint64_t v[] = {
+		0, 1, 2, 3, 4, 7, 8, 63, 64, 255, 256, 4095, 4096, 4097, 65535, 65536,
+		1u << 20, 0x7fffffff, 0x80000000, 0xfffffff8, 0xffffffff, 0x100000000ULL,
+		1ULL << 47, 1ULL << 48, 1ULL << 63, ~0ULL,
+	};
+
+	return v[below(r, sizeof(v) / sizeof(v[0]))];
+}
+
+static uint32_t small_value(struct rng *r)
+{
+	if (one_in(r, 16))
+		return (uint32_t)interesting(r);
+	return one_in(r, 8) ? 0 : 1 + below(r, one_in(r, 4) ? 64 : 8);
+}
+
+static uint32_t float_bits(struct rng *r)
+{
+	static const uint32_t v[] = { 0x3f800000, 0x3c23d70a, 0, 0x7f800000, 0x7fc00000, 0xbf800000 };
+
+	return one_in(r, 8) ? (uint32_t)rnd(r) : v[below(r, 6)];
+}
+
+/* A program of a few generated instructions; returns its words. */
+static unsigned int gen_program(struct rng *r, uint32_t *p, unsigned int room, unsigned int nslots)
+{
+	unsigned int words = 0, k;
+
+	for (k = 1 + below(r, 5); k > 0; k--) {
+		const struct op_shape *s = &shapes[below(r, sizeof(shapes) / sizeof(shapes[0]))];
+		unsigned int nops = (unsigned int)strlen(s->operands), i, dt;
+		uint32_t opcode = one_in(r, 64) ? below(r, 64) : s->opcode, flags, argmask = 0;
+
+		if (one_in(r, 64))
+			nops = below(r, 24);
+		if (words + 3 + nops > room)
+			break;
+		flags = s->flags_mask ? (uint32_t)rnd(r) & s->flags_mask : 0;
+		if (opcode == 0x10 || opcode == 0x11)
+			flags = (flags & ~0xf0u) | below(r, 7) << 4;
+		for (i = 0; i < nops; i++) {
+			char kind = i < strlen(s->operands) ? s->operands[i] : 'V';
+			uint32_t v;
+
+			if (kind == 'A' || (kind == 'O' && flags & 4) || (kind == 'S' && flags & 0x200)) {
+				argmask |= 1u << i;
+				v = one_in(r, 32) ? nslots + below(r, 4) : below(r, nslots);
+			} else if (kind == 'O') {
+				v = 0;
+			} else if (kind == 'F' || kind == 'S') {
+				v = float_bits(r);
+			} else if (one_in(r, 8)) {
+				argmask |= 1u << i;
+				v = below(r, nslots);
+			} else {
+				v = small_value(r);
+			}
+			p[words + 3 + i] = v;
+		}
+		/* A SEM_WAIT that never ends holds a core until the queue is reset. */
+		if (opcode == 0x0a && nops == 2 && !one_in(r, 16)) {
+			p[words + 4] = 0;
+			argmask &= ~2u;
+		}
+		if (one_in(r, 64))
+			argmask = (uint32_t)rnd(r);
+		dt = one_in(r, 32) ? below(r, 256) : below(r, 6);
+		while (!one_in(r, 32) && !(s->dtype_mask & (1u << dt)))
+			dt = below(r, 6);
+		p[words] = opcode | dt << 8 | nops << 16 |
+			   (one_in(r, 128) ? 1u << (24 + below(r, 8)) : 0);
+		p[words + 1] = one_in(r, 64) ? (uint32_t)rnd(r) : flags;
+		p[words + 2] = argmask;
+		words += 3 + nops;
+	}
+	return words;
+}
+
+/* A VA for an argument slot: a mapped page of the space, mostly, or junk. */
+static uint64_t slot_va(struct rng *r)
+{
+	switch (below(r, 10)) {
+	case 0: return interesting(r);
+	case 1: return VA_BASE + VA_SPAN + 4096ull * below(r, 64);	/* never mapped */
+	case 2: return small_value(r);	/* a scalar */
+	default: return VA_BASE + 64ull * below(r, VA_SPAN / 64);
+	}
+}
+
+/*
+ * A job for queue @q: a generated program and argument table in a DATA page
+ * that the queue's address space maps, a descriptor (sometimes broken) at the
+ * tail of its ring, the new tail and the doorbell.
+ */
+static void submit(struct rng *r, unsigned int q)
+{
+	uint32_t prog[256];
+	uint64_t args[16];
+	KnpuDesc d = { 0 };
+	unsigned int words, nslots = 1 + below(r, 16), i, page, a = queues[q].asid;
+	uint64_t prog_pa, args_pa, slot;
+
+	words = gen_program(r, prog, 256, nslots);
+	if (!words) {
+		memset(prog, 0, 12);
+		words = 3;
+	}
+	for (i = 0; i < nslots; i++)
+		args[i] = slot_va(r);
+	/*
+	 * Program and arguments live in a DATA page that the job's space maps
+	 * at the page's VA: written here by the "CPU", read by the device.
+	 */
+	page = below(r, VA_SPAN / 4096 - 1);
+	prog_pa = DATA + 4096ull * below(r, DATA_SIZE / 4096 - 1);
+	args_pa = prog_pa + 2048;
+	if (a >= 1 && a <= NUM_ASIDS)
+		mem_write64(spaces[a].l3[page / 512] + 8 * (page % 512),
+			    prog_pa | KNPU_PTE_VALID | KNPU_PTE_READ | KNPU_PTE_WRITE);
+	mem_write(prog_pa, prog, words > 512 ? 2048 : words * 4);
+	mem_write(args_pa, args, nslots * 8);
+	d.type = one_in(r, 16) ? KNPU_DESC_TYPE_NOP : KNPU_DESC_TYPE_KERNEL;
+	d.flags = below(r, 2);
+	d.program_va = VA_BASE + 4096ull * page;
+	d.program_size = words * 4;
+	d.args_va = d.program_va + 2048;
+	d.args_size = nslots * 8;
+	d.fence_value = rnd(r);
+	d.job_id = ops;
+	if (d.type == KNPU_DESC_TYPE_NOP)
+		d.program_va = d.program_size = d.args_size = d.args_va = 0;
+	if (one_in(r, 4)) {	/* break a field */
+		uint32_t w[16];
+
+		memcpy(w, &d, sizeof(d));
+		w[below(r, 16)] = (uint32_t)interesting(r);
+		memcpy(&d, w, sizeof(d));
+	}
+	slot = queues[q].ring + KNPU_DESC_SIZE * (queues[q].tail % RING_ENTRIES);
+	mem_write(slot, &d, sizeof(d));
+	queues[q].tail = (queues[q].tail + 1) % RING_ENTRIES;
+	qwr(q, KNPU_Q_TAIL, one_in(r, 64) ? (uint32_t)interesting(r) : queues[q].tail);
+	/*
+	 * A failed job stops its queue until software resumes it, as a driver
+	 * does; without this most queues would sit stopped and few jobs run.
+	 */
+	if (!one_in(r, 8))
+		qwr(q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE | KNPU_Q_CTRL_RESUME);
+	qwr(q, KNPU_Q_DOORBELL, 1);
+}
+
+/* ---- the operations ---------------------------------------------------------- */
+
+static const uint32_t plain_regs[] = {
+	KNPU_REG_SCRATCH, KNPU_REG_DEV_CTRL, KNPU_REG_EVENT_STATUS, KNPU_REG_EVENT_MASK,
+	KNPU_REG_MMU_CTRL, KNPU_REG_MMU_TLB_INVAL, KNPU_REG_ID, KNPU_REG_TIMESTAMP_LO,
+	KNPU_REG_TEMP, KNPU_REG_JOBS_COMPLETED_LO, KNPU_REG_BYTES_MOVED_LO,
+};
+
+static const uint32_t safe_queue_regs[] = {
+	KNPU_Q_RING_SIZE, KNPU_Q_CONFIG, KNPU_Q_CTRL, KNPU_Q_TAIL, KNPU_Q_DOORBELL,
+	KNPU_Q_IRQ_STATUS, KNPU_Q_STATUS, KNPU_Q_HEAD, KNPU_Q_ERROR, KNPU_Q_COMPLETED_LO,
+};
+
+static void op_register(struct rng *r)
+{
+	unsigned int q = below(r, NUM_QUEUES + 1);	/* one past the device's queues */
+	uint32_t v = one_in(r, 2) ? (uint32_t)interesting(r) : (uint32_t)rnd(r);
+
+	switch (below(r, 8)) {
+	case 0: {
+		uint32_t reg = plain_regs[below(r, sizeof(plain_regs) / sizeof(plain_regs[0]))];
+
+		if (reg == KNPU_REG_MMU_CTRL || reg == KNPU_REG_DEV_CTRL)
+			v = one_in(r, 8) ? v : 1;	/* mostly keep the device on */
+		wr(reg, v);
+		break;
+	}
+	case 1:
+		set_root(r, below(r, 66));
+		break;
+	case 2: {
+		uint64_t t = one_in(r, 2) ? ring_target(r, q % NUM_QUEUES) : fence_target(r, q);
+		uint32_t base = one_in(r, 2) ? KNPU_Q_RING_BASE_LO : KNPU_Q_FENCE_ADDR_LO;
+
+		if (base == KNPU_Q_FENCE_ADDR_LO)
+			t = fence_target(r, q % NUM_QUEUES);
+		qwr(q, base, (uint32_t)t);
+		qwr(q, base + 4, (uint32_t)(t >> 32));
+		break;
+	}
+	case 3:
+		qwr(q, safe_queue_regs[below(r, sizeof(safe_queue_regs) / sizeof(safe_queue_regs[0]))],
+		    v);
+		break;
+	case 4: /* any offset in BAR0 except the ones that take addresses */
+		v = below(r, KNPU_REGS_SIZE / 4) * 4;
+		if ((v >= 0x800 && v < 0xa00) ||
+		    (v >= KNPU_REG_QUEUE_BASE && (v & 0xff) < 0x18 && (v & 0xff) != 0x08 &&
+		     (v & 0xff) != 0x0c))
+			v = KNPU_REG_SCRATCH;
+		wr(v, (uint32_t)rnd(r));
+		break;
+	default:
+		rd(below(r, KNPU_REGS_SIZE / 4) * 4);
+		break;
+	}
+}
+
+static void op_queue_control(struct rng *r)
+{
+	unsigned int q = below(r, NUM_QUEUES);
+
+	switch (below(r, 4)) {
+	case 0:
+		qwr(q, KNPU_Q_CTRL, KNPU_Q_CTRL_RESUME | KNPU_Q_CTRL_ENABLE);
+		break;
+	case 1:
+		qwr(q, KNPU_Q_CTRL, 0);	/* disable under a running job */
+		qwr(q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE);	/* and re-enable: aborts it */
+		queues[q].tail = 0;
+		break;
+	default:
+		queue_config(r, q);
+		break;
+	}
+}
+
+static void op_map(struct rng *r)
+{
+	unsigned int a = 1 + below(r, NUM_ASIDS), page = below(r, VA_SPAN / 4096);
+
+	switch (below(r, 6)) {
+	case 0:	/* unmap */
+		mem_write64(spaces[a].l3[page / 512] + 8 * (page % 512), 0);
+		break;
+	case 1: {	/* a 2 MiB block over DATA or device memory, or back to the L3 table */
+		unsigned int i = below(r, 4);
+		uint64_t e;
+
+		if (one_in(r, 2))
+			e = table_entry(spaces[a].l3[i]);
+		else if (one_in(r, 2))
+			e = (DATA + KNPU_LARGE_PAGE_SIZE * below(r, 2)) | KNPU_PTE_VALID |
+			    KNPU_PTE_READ | KNPU_PTE_WRITE | KNPU_PTE_BLOCK;
+		else
+			e = KNPU_LARGE_PAGE_SIZE * below(r, DEVMEM_DATA / KNPU_LARGE_PAGE_SIZE) |
+			    KNPU_PTE_VALID | KNPU_PTE_READ | KNPU_PTE_WRITE | KNPU_PTE_DEVMEM |
+			    KNPU_PTE_BLOCK;
+		if (one_in(r, 8))
+			e |= 0x1000;	/* misaligned block */
+		mem_write64(spaces[a].l2 + 8 * (((VA_BASE >> 21) & 511) + i), e);
+		break;
+	}
+	default:
+		map_page(r, a, page);
+		break;
+	}
+	/* Mostly invalidate as software must; sometimes leave a stale TLB entry. */
+	if (!one_in(r, 8))
+		wr(KNPU_REG_MMU_TLB_INVAL, one_in(r, 2) ? a : 1u << 31);
+}
+
+/* The CPU writes DATA pages while jobs use them. */
+static void op_scribble(struct rng *r)
+{
+	uint64_t v = rnd(r);
+
+	if (one_in(r, 4))
+		cmd("writeq 0x%" PRIx64 " 0x%" PRIx64, BAR2 + 8ull * below(r, DEVMEM_DATA / 8), v);
+	else
+		cmd("writeq 0x%" PRIx64 " 0x%" PRIx64, DATA + 8ull * below(r, DATA_SIZE / 8), v);
+}
+
+static void op_rare(struct rng *r)
+{
+	switch (below(r, 4)) {
+	case 0:	/* soft reset, then set up again */
+		wr(KNPU_REG_SOFT_RESET, KNPU_SOFT_RESET_MAGIC);
+		device_init(r);
+		break;
+	case 1:	/* bus mastering off: every DMA must be refused */
+		cfg_write(0x04, 0x2);
+		submit(r, below(r, NUM_QUEUES));
+		cfg_write(0x04, 0x6);
+		break;
+	default:
+		cmd("clock_step %u", 1000 + below(r, 100000000));
+		break;
+	}
+}
+
+/* ---- checks ------------------------------------------------------------------ */
+
+static uint8_t readback[GUARD_SIZE > DEVMEM_SIZE - DEVMEM_DATA ?
+			GUARD_SIZE : DEVMEM_SIZE - DEVMEM_DATA];
+
+static void expect_canary(const char *what, uint64_t addr, size_t len)
+{
+	size_t i;
+
+	mem_read(addr, readback, len);
+	for (i = 0; i < len; i++)
+		if (readback[i] != CANARY)
+			die("%s written at 0x%" PRIx64 " (0x%02x): the device wrote outside the job's mappings",
+			    what, addr + i, readback[i]);
+}
+
+static void checkpoint(void)
+{
+	size_t i;
+
+	expect_canary("RAM guard area", GUARD, GUARD_SIZE);
+	expect_canary("device memory guard area", BAR2 + DEVMEM_DATA, DEVMEM_SIZE - DEVMEM_DATA);
+	mem_read(TABLES, readback, tables_next - TABLES);
+	for (i = 0; i < tables_next - TABLES; i++)
+		if (readback[i] != shadow[i])
+			die("page tables or rings changed at 0x%" PRIx64 ": the device wrote them",
+			    TABLES + i);
+}
+
+/* Every queue reset; none may still run a job afterwards. */
+static void quiesce(void)
+{
+	unsigned int q;
+
+	for (q = 0; q < NUM_QUEUES; q++) {
+		qwr(q, KNPU_Q_CTRL, KNPU_Q_CTRL_RESET);
+		if (rd(KNPU_REG_Q(q, KNPU_Q_STATUS)) & KNPU_Q_STATUS_RUNNING)
+			die("queue %u still runs a job after Q_CTRL.RESET", q);
+	}
+}
+
+/* A clean DMA_FILL job on queue 0 after a soft reset: the device still works. */
+static void device_still_works(struct rng *r)
+{
+	uint32_t prog[6] = { 0x02 | 3u << 16, 0, 1, 0, 4096, 0x5a5a1234 };
+	uint64_t args[1] = { VA_BASE + 4096 };
+	uint32_t check[1024];
+	KnpuDesc d = { .type = KNPU_DESC_TYPE_KERNEL, .program_va = VA_BASE, .program_size = 24,
+		       .args_va = VA_BASE + 2048, .args_size = 8, .fence_value = 0x600d };
+	unsigned int i;
+	uint64_t fence;
+
+	wr(KNPU_REG_EVENT_STATUS, ~0u);
+	wr(KNPU_REG_SOFT_RESET, KNPU_SOFT_RESET_MAGIC);
+	for (i = 0; i < 1000 && !(rd(KNPU_REG_EVENT_STATUS) & (1u << 3)); i++)
+		;
+	mem_write64(spaces[1].l2 + 8 * ((VA_BASE >> 21) & 511), table_entry(spaces[1].l3[0]));
+	mem_write64(spaces[1].l3[0], DATA | KNPU_PTE_VALID | KNPU_PTE_READ);
+	mem_write64(spaces[1].l3[0] + 8, (DATA + 4096) | KNPU_PTE_VALID | KNPU_PTE_READ |
+		    KNPU_PTE_WRITE);
+	mem_write(DATA, prog, sizeof(prog));
+	mem_write(DATA + 2048, args, sizeof(args));
+	mem_write64(FENCES, 0);
+	wr(KNPU_REG_MMU_CTRL, 1);
+	wr(KNPU_REG_AS_ROOT_HI(1), (uint32_t)(spaces[1].l0 >> 32));
+	wr(KNPU_REG_AS_ROOT_LO(1), (uint32_t)spaces[1].l0 | 1);
+	wr(KNPU_REG_DEV_CTRL, 1);
+	qwr(0, KNPU_Q_RING_BASE_LO, (uint32_t)queues[0].ring);
+	qwr(0, KNPU_Q_RING_BASE_HI, (uint32_t)(queues[0].ring >> 32));
+	qwr(0, KNPU_Q_RING_SIZE, RING_ENTRIES);
+	qwr(0, KNPU_Q_CONFIG, 1);
+	qwr(0, KNPU_Q_FENCE_ADDR_LO, (uint32_t)FENCES);
+	qwr(0, KNPU_Q_FENCE_ADDR_HI, 0);
+	qwr(0, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE);
+	mem_write(queues[0].ring, &d, sizeof(d));
+	qwr(0, KNPU_Q_TAIL, 1);
+	qwr(0, KNPU_Q_DOORBELL, 1);
+	for (i = 0; i < 100000; i++) {
+		mem_read(FENCES, (uint8_t *)&fence, 8);
+		if (fence == 0x600d || rd(KNPU_REG_Q(0, KNPU_Q_STATUS)) & KNPU_Q_STATUS_ERROR)
+			break;
+	}
+	mem_read(DATA + 4096, (uint8_t *)check, sizeof(check));
+	for (i = 0; i < 1024 && check[i] == 0x5a5a1234; i++)
+		;
+	if (fence != 0x600d || i != 1024)
+		die("the device no longer runs a job: fence 0x%" PRIx64 ", Q_ERROR 0x%x, %u words",
+		    fence, rd(KNPU_REG_Q(0, KNPU_Q_ERROR)), i);
+	(void)r;
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static void start_qemu(const char *qemu, const char *sock_path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	char qtest_arg[200];
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock_path);
+	unlink(sock_path);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) || listen(lfd, 1))
+		die("cannot listen on %s: %s", sock_path, strerror(errno));
+	snprintf(qtest_arg, sizeof(qtest_arg), "unix:%s", sock_path);
+	qemu_pid = fork();
+	if (qemu_pid == 0) {
+		execl(qemu, qemu, "-machine", "q35", "-accel", "qtest", "-display", "none",
+		      "-nodefaults", "-m", "256M", "-qtest", qtest_arg, "-qtest-log", "none",
+		      "-device", "knpu,id=knpu0,devmem-size=16M,cores=2,queues=8", (char *)NULL);
+		_exit(127);
+	}
+	qfd = accept(lfd, NULL, NULL);
+	close(lfd);
+	unlink(sock_path);
+	if (qfd < 0)
+		die("QEMU did not connect");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "qemu", required_argument, NULL, 'q' }, { "seed", required_argument, NULL, 's' },
+		{ "ops", required_argument, NULL, 'o' }, { "trace", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *qemu = NULL;
+	uint64_t seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32, nops = 100000;
+	uint64_t next_checkpoint, start_ns;
+	char sock_path[108];
+	struct rng r;
+	struct timespec ts;
+	unsigned int q;
+	int c, status;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q': qemu = optarg; break;
+		case 's': seed = strtoull(optarg, NULL, 0); break;
+		case 'o': nops = strtoull(optarg, NULL, 0); break;
+		case 't':
+			trace = fopen(optarg, "w");
+			if (!trace)
+				die("cannot write %s", optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: knpu-device-fuzz --qemu QEMU [--seed S] [--ops N] [--trace FILE]\n");
+			return 2;
+		}
+	}
+	if (!qemu) {
+		fprintf(stderr, "knpu-device-fuzz: --qemu QEMU\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	printf("# knpu-device-fuzz --seed %" PRIu64 " --ops %" PRIu64 " --qemu %s\n", seed, nops, qemu);
+	r.s = seed;
+	snprintf(sock_path, sizeof(sock_path), "/tmp/knpu-device-fuzz.%d.sock", getpid());
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	start_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	start_qemu(qemu, sock_path);
+
+	pci_setup();
+	cmd("memset 0x%" PRIx64 " 0x%" PRIx64 " 0x%x", GUARD, GUARD_SIZE, CANARY);
+	cmd("memset 0x%" PRIx64 " 0x%" PRIx64 " 0x%x", BAR2 + DEVMEM_DATA,
+	    DEVMEM_SIZE - DEVMEM_DATA, CANARY);
+	tables_build();
+	for (q = 0; q < NUM_QUEUES; q++)
+		queues[q].ring = tables_alloc(RING_ENTRIES * KNPU_DESC_SIZE, 4096);
+	device_init(&r);
+	/* Checkpoints cost about 10 MiB of reads each: a few per run. */
+	next_checkpoint = nops / 4 > 100000 ? nops / 4 : 100000;
+	while (ops < nops) {
+		uint32_t x = below(&r, 100);
+
+		if (x < 35)
+			submit(&r, below(&r, NUM_QUEUES));
+		else if (x < 60)
+			op_register(&r);
+		else if (x < 72)
+			op_map(&r);
+		else if (x < 80)
+			op_queue_control(&r);
+		else if (x < 95)
+			op_scribble(&r);
+		else
+			op_rare(&r);
+		if (ops >= next_checkpoint) {
+			checkpoint();
+			next_checkpoint = ops + (nops / 4 > 100000 ? nops / 4 : 100000);
+		}
+	}
+	quiesce();
+	/* How much the device did: a fuzzer whose jobs all fail early tests little. */
+	printf("# device: %u jobs completed, %u MMU faults, %u bytes moved\n",
+	       rd(KNPU_REG_JOBS_COMPLETED_LO), rd(KNPU_REG_MMU_FAULT_COUNT),
+	       rd(KNPU_REG_BYTES_MOVED_LO));
+	checkpoint();
+	device_still_works(&r);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	printf("# %" PRIu64 " operations in %.1f s: %.0f operations/s\n", ops,
+	       (double)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - start_ns) / 1e9,
+	       (double)ops * 1e9 /
+	       (double)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - start_ns));
+	printf("# mapped %u address spaces, %u queues; guard areas and tables unchanged\n",
+	       NUM_ASIDS, NUM_QUEUES);
+	/* As libqtest ends QEMU. A sanitizer report would have ended it already. */
+	kill(qemu_pid, SIGTERM);
+	close(qfd);
+	qfd = -1;
+	if (waitpid(qemu_pid, &status, 0) == qemu_pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) != 0) {
+		printf("not ok - QEMU exited with status %d (a sanitizer report?)\n",
+		       WEXITSTATUS(status));
+		return 1;
+	}
+	qemu_pid = 0;
+	printf("ok - %" PRIu64 " operations, no crash, no hang, nothing written outside the mappings, the device still runs a job (seed %" PRIu64 ")\n",
+	       ops, seed);
+	return 0;
+}
