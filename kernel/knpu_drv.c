@@ -94,7 +94,9 @@ static int knpu_get_param_ioctl(struct drm_device *dev, void *data, struct drm_f
 		args->value = info->dtypes;
 		break;
 	case KNPU_PARAM_CAPS:
-		args->value = KNPU_CAPS | (kdev->devmem ? KNPU_CAP_DEVMEM : 0);
+		args->value = KNPU_CAPS | (kdev->devmem ? KNPU_CAP_DEVMEM : 0) |
+			      (info->features & KNPU_FEATURE_JOB_TIMESTAMPS ?
+			       KNPU_CAP_JOB_TIMESTAMPS : 0);
 		break;
 	case KNPU_PARAM_SERIAL:
 		args->value = info->serial;
@@ -321,6 +323,7 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return PTR_ERR(kdev);
 
 	pci_set_drvdata(pdev, kdev);
+	spin_lock_init(&kdev->clock_lock);
 
 	ret = drmm_mutex_init(&kdev->drm, &kdev->hwq_lock);
 	if (ret)

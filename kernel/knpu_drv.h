@@ -71,6 +71,7 @@ struct knpu_hw_info {
  * @reset_count: device resets since probe
  * @lost: the device could not be recovered; every ioctl fails with -ENODEV
  * @devmem: the on-board memory allocator, NULL without device memory
+ * @clock_lock: makes the two reads of the TIMESTAMP register one (a leaf lock)
  */
 struct knpu_device {
 	struct drm_device drm;
@@ -93,6 +94,8 @@ struct knpu_device {
 	atomic_t reset_count;
 	bool lost;
 	struct knpu_devmem *devmem;
+	/* Makes the two reads of the TIMESTAMP register one; a leaf lock. */
+	spinlock_t clock_lock;
 };
 
 /* Hangs a file's jobs may cause before the file may submit no more. */

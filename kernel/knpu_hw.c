@@ -6,6 +6,7 @@
 #include <linux/bitfield.h>
 #include <linux/interrupt.h>
 #include <linux/iopoll.h>
+#include <linux/ktime.h>
 #include <linux/pci.h>
 
 #include "knpu_hw.h"
@@ -125,6 +126,27 @@ static int knpu_hw_read_info(struct knpu_device *kdev)
 		 info->num_asids, info->devmem_size / SZ_1M);
 
 	return 0;
+}
+
+/**
+ * knpu_hw_clock_sample() - read the device clock against CLOCK_MONOTONIC
+ * @kdev: the device
+ * @sample: the two clocks at one instant (the middle of the register read)
+ *
+ * Sampled at each completion that converts job times, so the device clock's
+ * drift against the host's never accumulates.
+ */
+void knpu_hw_clock_sample(struct knpu_device *kdev, struct knpu_clock_sample *sample)
+{
+	unsigned long flags;
+	u64 before, after;
+
+	spin_lock_irqsave(&kdev->clock_lock, flags);
+	before = ktime_get_ns();
+	sample->device_ns = knpu_rd64(kdev, KNPU_REG_TIMESTAMP_LO);
+	after = ktime_get_ns();
+	spin_unlock_irqrestore(&kdev->clock_lock, flags);
+	sample->mono_ns = before + (after - before) / 2;
 }
 
 /**

@@ -29,6 +29,26 @@ static inline u64 knpu_rd64(struct knpu_device *kdev, u32 reg_lo)
 	return (u64)knpu_rd(kdev, reg_lo + 4) << 32 | lo;
 }
 
+/**
+ * struct knpu_clock_sample - the device clock and CLOCK_MONOTONIC at one instant
+ * @device_ns: the TIMESTAMP register
+ * @mono_ns: ktime_get_ns() at the middle of its read
+ */
+struct knpu_clock_sample {
+	u64 device_ns;
+	u64 mono_ns;
+};
+
+void knpu_hw_clock_sample(struct knpu_device *kdev, struct knpu_clock_sample *sample);
+
+/* @device_ns, a device clock time not after @sample, on CLOCK_MONOTONIC. */
+static inline u64 knpu_clock_to_mono(const struct knpu_clock_sample *sample, u64 device_ns)
+{
+	u64 age = sample->device_ns > device_ns ? sample->device_ns - device_ns : 0;
+
+	return sample->mono_ns > age ? sample->mono_ns - age : 0;
+}
+
 int knpu_hw_init(struct knpu_device *kdev);
 void knpu_hw_enable(struct knpu_device *kdev);
 int knpu_hw_reset(struct knpu_device *kdev);

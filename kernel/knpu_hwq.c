@@ -27,7 +27,7 @@
  *  - &knpu_hw_queue.lock (spinlock, irq-safe, taken in the interrupt
  *    handler): the ring, the jobs in it and the error state of the bound
  *    queue; nests &knpu_hw_queue.fence_lock, the hardware fences' lock,
- *    through dma_fence_signal().
+ *    through dma_fence_signal(), and &knpu_device.clock_lock.
  */
 
 #include <kunit/visibility.h>
@@ -96,6 +96,8 @@ static void knpu_hwq_write_desc_locked(struct knpu_hw_queue *hwq, u32 slot,
 
 	knpu_desc_kernel(&hwq->ring[slot], job->program_va, job->program_size,
 			 job->args_va, job->args_size, job->seqno, job->seqno);
+	if (hwq->kdev->info.features & KNPU_FEATURE_JOB_TIMESTAMPS)
+		hwq->ring[slot].flags |= cpu_to_le16(KNPU_DESC_FLAG_TIMESTAMPS);
 	hwq->jobs[slot] = job;
 }
 
@@ -152,6 +154,21 @@ static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error)
 	dma_fence_signal(job->hw_fence);
 }
 
+/* Keeps the device's start and end times of the completed job at the head. */
+static void knpu_hwq_record_times_locked(struct knpu_hw_queue *hwq,
+					 const struct knpu_clock_sample *now)
+{
+	const struct knpu_hw_desc *desc = &hwq->ring[hwq->head];
+	struct knpu_job *job = hwq->jobs[hwq->head];
+	u64 start = le64_to_cpu(READ_ONCE(desc->times[0]));
+	u64 end = le64_to_cpu(READ_ONCE(desc->times[1]));
+
+	lockdep_assert_held(&hwq->lock);
+
+	knpu_queue_record_times_locked(job->queue, job->seqno, knpu_clock_to_mono(now, start),
+				       knpu_clock_to_mono(now, end));
+}
+
 /**
  * knpu_hwq_retire_locked() - signal the fences of the jobs the device completed
  * @hwq: the hardware queue
@@ -159,12 +176,24 @@ static void knpu_hwq_complete_locked(struct knpu_hw_queue *hwq, int error)
 void knpu_hwq_retire_locked(struct knpu_hw_queue *hwq)
 {
 	u64 done = le64_to_cpu(READ_ONCE(*hwq->fence_cpu));
+	bool times = hwq->kdev->info.features & KNPU_FEATURE_JOB_TIMESTAMPS;
+	struct knpu_clock_sample now;
 	u32 head = hwq->head;
 
 	lockdep_assert_held(&hwq->lock);
 
-	while (hwq->head != hwq->tail && hwq->jobs[hwq->head]->seqno <= done)
+	if (times && hwq->head != hwq->tail && hwq->jobs[hwq->head]->seqno <= done) {
+		/* The device writes a job's times before its fence. */
+		dma_rmb();
+		knpu_hw_clock_sample(hwq->kdev, &now);
+	} else {
+		times = false;
+	}
+	while (hwq->head != hwq->tail && hwq->jobs[hwq->head]->seqno <= done) {
+		if (times)
+			knpu_hwq_record_times_locked(hwq, &now);
 		knpu_hwq_complete_locked(hwq, 0);
+	}
 	if (hwq->head != head)
 		knpu_hwq_head_moved_locked(hwq);
 }
@@ -360,7 +389,7 @@ VISIBLE_IF_KUNIT irqreturn_t knpu_hwq_irq_thread(int irq, void *arg)
 	if (hwq->head != hwq->tail) {
 		seqno = hwq->jobs[hwq->head]->seqno;
 		trace_knpu_job_fault(kdev->drm.dev, hwq->id, seqno, error, info, addr, pc);
-		knpu_queue_ban_locked(queue, seqno, error, addr);
+		knpu_queue_ban_device_locked(queue, seqno, error, addr, info, pc);
 		knpu_hwq_cancel_locked(hwq, -EIO);
 	} else {
 		/* Nothing of the queue's failed (a driver error): carry on. */

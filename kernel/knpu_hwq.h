@@ -35,7 +35,8 @@ struct knpu_job;
  * @args_va: device VA of the argument table
  * @fence_value: written to the queue's fence address on completion
  * @job_id: opaque to the device
- * @reserved1: zero
+ * @times: zero; with %KNPU_DESC_FLAG_TIMESTAMPS the device writes the job's
+ *	start and end (device clock, ns) here before its fence
  */
 struct knpu_hw_desc {
 	__le16 type;
@@ -47,7 +48,7 @@ struct knpu_hw_desc {
 	__le64 args_va;
 	__le64 fence_value;
 	__le64 job_id;
-	__le64 reserved1[2];
+	__le64 times[2];
 };
 
 static_assert(sizeof(struct knpu_hw_desc) == KNPU_DESC_SIZE);

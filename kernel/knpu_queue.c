@@ -50,8 +50,19 @@ struct knpu_queue *knpu_queue_lookup(struct knpu_file_priv *fpriv, u32 id)
 	return queue;
 }
 
-/* Marks @queue failed at job @seqno; the first failure is the one kept. */
-void knpu_queue_ban_locked(struct knpu_queue *queue, u64 seqno, u32 error, u64 addr)
+/**
+ * knpu_queue_ban_device_locked() - mark @queue failed by the device at a job
+ * @queue: the queue
+ * @seqno: the failed job
+ * @error: KNPU_ERR_*
+ * @addr: the error address (the faulting VA for an MMU fault)
+ * @info: the device's Q_ERROR_INFO
+ * @pc: the device's Q_ERROR_PC (KNPU_ERROR_PC_NONE: not in an instruction)
+ *
+ * The first failure is the one kept.
+ */
+void knpu_queue_ban_device_locked(struct knpu_queue *queue, u64 seqno, u32 error, u64 addr,
+				  u32 info, u32 pc)
 {
 	lockdep_assert_held(&queue->hwq->lock);
 
@@ -62,6 +73,37 @@ void knpu_queue_ban_locked(struct knpu_queue *queue, u64 seqno, u32 error, u64 a
 	queue->error = error;
 	queue->error_seqno = seqno;
 	queue->error_addr = addr;
+	queue->error_info = info;
+	queue->error_pc = pc;
+}
+
+/* Marks @queue failed at job @seqno by the driver (no instruction failed). */
+void knpu_queue_ban_locked(struct knpu_queue *queue, u64 seqno, u32 error, u64 addr)
+{
+	knpu_queue_ban_device_locked(queue, seqno, error, addr, 0, KNPU_ERROR_PC_NONE);
+}
+
+/**
+ * knpu_queue_record_times_locked() - keep a completed job's device times
+ * @queue: the job's queue
+ * @seqno: the job
+ * @start_ns: when a core took it, CLOCK_MONOTONIC
+ * @end_ns: when it finished, CLOCK_MONOTONIC
+ *
+ * WAIT reports them for the newest %KNPU_QUEUE_TIMES completed jobs.
+ */
+void knpu_queue_record_times_locked(struct knpu_queue *queue, u64 seqno, u64 start_ns,
+				    u64 end_ns)
+{
+	struct knpu_job_times *times = &queue->times[seqno % KNPU_QUEUE_TIMES];
+
+	lockdep_assert_held(&queue->hwq->lock);
+
+	*times = (struct knpu_job_times) {
+		.seqno = seqno,
+		.start_ns = start_ns,
+		.end_ns = end_ns,
+	};
 }
 
 /**
@@ -295,6 +337,8 @@ int knpu_queue_status_ioctl(struct drm_device *dev, void *data, struct drm_file 
 		args->error = queue->error;
 		args->error_seqno = queue->error_seqno;
 		args->error_addr = queue->error_addr;
+		args->error_pc = queue->banned ? queue->error_pc : KNPU_ERROR_PC_NONE;
+		args->error_info = queue->error_info;
 		args->completed_seqno = queue->completed_seqno;
 		args->reset_count = queue->reset_count;
 	}
@@ -312,9 +356,20 @@ static void knpu_queue_job_status_locked(struct knpu_queue *queue, u64 seqno,
 	args->status = KNPU_JOB_OK;
 	args->error = KNPU_ERR_NONE;
 	args->error_addr = 0;
+	args->error_pc = KNPU_ERROR_PC_NONE;
+	args->error_info = 0;
+	args->start_ns = 0;
+	args->end_ns = 0;
 
-	if (!queue->banned || seqno < queue->error_seqno)
+	if (!queue->banned || seqno < queue->error_seqno) {
+		const struct knpu_job_times *times = &queue->times[seqno % KNPU_QUEUE_TIMES];
+
+		if (times->seqno == seqno) {
+			args->start_ns = times->start_ns;
+			args->end_ns = times->end_ns;
+		}
 		return;
+	}
 
 	if (queue->error == KNPU_ERR_DEVICE_LOST) {
 		args->status = KNPU_JOB_CANCELED;
@@ -323,6 +378,8 @@ static void knpu_queue_job_status_locked(struct knpu_queue *queue, u64 seqno,
 		args->status = KNPU_JOB_FAILED;
 		args->error = queue->error;
 		args->error_addr = queue->error_addr;
+		args->error_pc = queue->error_pc;
+		args->error_info = queue->error_info;
 	} else {
 		args->status = KNPU_JOB_CANCELED;
 	}

@@ -17,6 +17,9 @@
 
 struct knpu_context;
 
+/* Completed jobs per queue whose device times WAIT still reports. */
+#define KNPU_QUEUE_TIMES	256
+
 /**
  * struct knpu_queue - a queue created by userspace, bound to a hardware queue
  * @ref: held by the file and by each job
@@ -37,8 +40,13 @@ struct knpu_context;
  * @error: KNPU_ERR_* of the job that banned the queue; protected by @hwq->lock
  * @error_seqno: its seqno; protected by @hwq->lock
  * @error_addr: its error address; protected by @hwq->lock
+ * @error_pc: its failing instruction's offset (KNPU_ERROR_PC_NONE: none);
+ *	protected by @hwq->lock
+ * @error_info: the device's Q_ERROR_INFO for it; protected by @hwq->lock
  * @completed_seqno: the newest seqno that finished; protected by @hwq->lock
  * @reset_count: device resets it lived through; protected by @hwq->lock
+ * @times: the device's start and end times of its newest completed jobs, at
+ *	seqno % %KNPU_QUEUE_TIMES; protected by @hwq->lock
  */
 struct knpu_queue {
 	struct kref ref;
@@ -62,13 +70,24 @@ struct knpu_queue {
 	u32 error;
 	u64 error_seqno;
 	u64 error_addr;
+	u32 error_pc;
+	u32 error_info;
 	u64 completed_seqno;
 	u32 reset_count;
+	struct knpu_job_times {
+		u64 seqno;
+		u64 start_ns;
+		u64 end_ns;
+	} times[KNPU_QUEUE_TIMES];
 };
 
 void knpu_queue_put(struct knpu_queue *queue);
+void knpu_queue_record_times_locked(struct knpu_queue *queue, u64 seqno, u64 start_ns,
+				    u64 end_ns);
 struct knpu_queue *knpu_queue_lookup(struct knpu_file_priv *fpriv, u32 id);
 void knpu_queue_ban_locked(struct knpu_queue *queue, u64 seqno, u32 error, u64 addr);
+void knpu_queue_ban_device_locked(struct knpu_queue *queue, u64 seqno, u32 error, u64 addr,
+				  u32 info, u32 pc);
 void knpu_queue_guilty(struct knpu_queue *queue);
 void knpu_queue_destroy_all(struct knpu_file_priv *fpriv);
 

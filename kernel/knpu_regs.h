@@ -46,6 +46,7 @@
 #define   KNPU_FEATURE_SEMAPHORES	BIT(2)
 #define   KNPU_FEATURE_TIMESTAMPS	BIT(3)
 #define   KNPU_FEATURE_FAULT_INJECT	BIT(4)
+#define   KNPU_FEATURE_JOB_TIMESTAMPS	BIT(5)
 #define KNPU_REG_SERIAL_LO		0x030
 #define KNPU_REG_SERIAL_HI		0x034
 #define KNPU_REG_SCRATCH		0x038
@@ -143,6 +144,7 @@
 #define KNPU_DESC_TYPE_NOP		0
 #define KNPU_DESC_TYPE_KERNEL		1
 #define KNPU_DESC_FLAG_IRQ		BIT(0)
+#define KNPU_DESC_FLAG_TIMESTAMPS	BIT(1)
 
 /* 6.1 Page tables: 4 levels of 512 entries, 4 KiB pages, 2 MiB blocks */
 #define KNPU_PT_LEVELS			4

@@ -441,7 +441,7 @@ static bool knpu_run_program(KnpuJob *job)
 static bool knpu_desc_valid(const KnpuDesc *d)
 {
     if (d->rsvd0 || d->rsvd1[0] || d->rsvd1[1] ||
-        (d->flags & ~KNPU_DESC_FLAG_IRQ)) {
+        (d->flags & ~(KNPU_DESC_FLAG_IRQ | KNPU_DESC_FLAG_TIMESTAMPS))) {
         return false;
     }
     switch (d->type) {

@@ -48,6 +48,7 @@
 #define KNPU_FEAT_SEMAPHORES        (1u << 2)
 #define KNPU_FEAT_TIMESTAMPS        (1u << 3)
 #define KNPU_FEAT_FAULT_INJECT      (1u << 4)
+#define KNPU_FEAT_JOB_TIMESTAMPS    (1u << 5)
 
 /* 3.2 Device control, status and events */
 #define KNPU_REG_DEV_CTRL           0x100
@@ -141,6 +142,8 @@
 #define KNPU_DESC_TYPE_NOP          0
 #define KNPU_DESC_TYPE_KERNEL       1
 #define KNPU_DESC_FLAG_IRQ          (1u << 0)
+#define KNPU_DESC_FLAG_TIMESTAMPS   (1u << 1)
+#define KNPU_DESC_TIMES_OFFSET      0x30
 #define KNPU_PROGRAM_SIZE_MAX       (1u << 20)
 #define KNPU_ARGS_SIZE_MAX          (64u << 10)
 
@@ -154,7 +157,7 @@ typedef struct KnpuDesc {
     uint64_t args_va;
     uint64_t fence_value;
     uint64_t job_id;
-    uint64_t rsvd1[2];
+    uint64_t rsvd1[2];      /* start and end times with FLAG_TIMESTAMPS */
 } QEMU_PACKED KnpuDesc;
 
 /* 6.1 Page tables */

@@ -227,6 +227,7 @@ typedef struct KnpuJob {
     uint32_t prog_fetched;
     uint32_t pc;
     uint64_t bytes;
+    int64_t start_time;     /* device clock when the core took the job */
     bool aborted;
     /* The error, valid when a step returned false and !aborted */
     uint32_t err_code;

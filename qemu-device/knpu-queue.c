@@ -297,6 +297,24 @@ static int knpu_pick_queue_locked(KnpuState *s, KnpuCore *core)
     return best;
 }
 
+/*
+ * With FLAG_TIMESTAMPS, write when the job started and ended (device clock)
+ * into its descriptor, before the fence (section 5.1).
+ */
+static bool knpu_job_write_times(KnpuJob *job)
+{
+    uint64_t times[2];
+
+    if (!(job->desc.flags & KNPU_DESC_FLAG_TIMESTAMPS)) {
+        return true;
+    }
+    times[0] = cpu_to_le64(job->start_time);
+    times[1] = cpu_to_le64(knpu_now() - job->s->clock_base);
+    return knpu_job_bus_rw(job, job->ring_base +
+                           (uint64_t)job->head * KNPU_DESC_SIZE +
+                           KNPU_DESC_TIMES_OFFSET, times, sizeof(times), true);
+}
+
 /* Write the job's fence value (section 5.3) after all its writes. */
 static bool knpu_job_write_fence(KnpuJob *job)
 {
@@ -365,6 +383,7 @@ static void knpu_core_run_queue_locked(KnpuCore *core, unsigned qid)
     job.ring_base = q->ring_base;
     job.fence_addr = q->fence_addr;
     job.head = q->head;
+    job.start_time = knpu_now() - s->clock_base;
     knpu_core_set_busy_locked(s, core, true);
     qemu_mutex_unlock(&s->lock);
 
@@ -373,7 +392,7 @@ static void knpu_core_run_queue_locked(KnpuCore *core, unsigned qid)
         res = job.aborted ? KNPU_JOB_ABORTED : KNPU_JOB_FAILED;
     }
     if (res == KNPU_JOB_OK) {
-        fence_ok = knpu_job_write_fence(&job);
+        fence_ok = knpu_job_write_times(&job) && knpu_job_write_fence(&job);
         if (job.aborted) {
             res = KNPU_JOB_ABORTED;
         }

@@ -19,6 +19,7 @@
 
 #define KNPU_FEATURES           (KNPU_FEAT_LARGE_PAGES | KNPU_FEAT_DEVMEM | \
                                  KNPU_FEAT_SEMAPHORES | KNPU_FEAT_TIMESTAMPS | \
+                                 KNPU_FEAT_JOB_TIMESTAMPS | \
                                  KNPU_FEAT_FAULT_INJECT)
 
 /* Reads */

@@ -119,7 +119,7 @@ static void knpu_test_desc_layout(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offsetof(struct knpu_hw_desc, args_va), 0x18);
 	KUNIT_EXPECT_EQ(test, offsetof(struct knpu_hw_desc, fence_value), 0x20);
 	KUNIT_EXPECT_EQ(test, offsetof(struct knpu_hw_desc, job_id), 0x28);
-	KUNIT_EXPECT_EQ(test, offsetof(struct knpu_hw_desc, reserved1), 0x30);
+	KUNIT_EXPECT_EQ(test, offsetof(struct knpu_hw_desc, times), 0x30);
 	/* The ring size must be one the device accepts. */
 	KUNIT_EXPECT_TRUE(test, is_power_of_2(KNPU_RING_SIZE));
 	KUNIT_EXPECT_GE(test, KNPU_RING_SIZE, KNPU_Q_RING_SIZE_MIN);
@@ -227,17 +227,23 @@ static void knpu_test_uapi_layout(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_submit, out_syncs), 64);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_submit, seqno), 72);
 
-	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_wait), 40);
+	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_wait), 64);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_wait, seqno), 8);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_wait, timeout_ns), 16);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_wait, status), 24);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_wait, error_addr), 32);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_wait, error_pc), 40);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_wait, error_info), 44);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_wait, start_ns), 48);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_wait, end_ns), 56);
 
-	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_queue_status), 48);
+	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_queue_status), 56);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_queue_status, state), 8);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_queue_status, error_seqno), 16);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_queue_status, completed_seqno), 32);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_queue_status, reset_count), 40);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_queue_status, error_pc), 48);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_queue_status, error_info), 52);
 }
 
 static struct kunit_case knpu_hw_format_cases[] = {

@@ -94,6 +94,10 @@ std::optional<std::uint32_t> parse_float_bits(std::string_view text) {
 
 class Assembler {
  public:
+  explicit Assembler(const AssemblyOptions& options) : options_(options) {
+    image_.source_name = options.line_table ? options.source_name : std::string();
+  }
+
   KernelImage run(std::string_view source) {
     std::size_t line_number = 0;
     std::size_t start = 0;
@@ -287,6 +291,10 @@ class Assembler {
     if (auto problem = isa::check(instruction)) {
       fail(mnemonic.column, problem->detail);
     }
+    if (options_.line_table) {
+      image_.line_table.push_back({static_cast<std::uint32_t>(image_.program.size() * 4),
+                                   static_cast<std::uint32_t>(line_)});
+    }
     isa::encode(instruction, image_.program);
     // The kernel declares the oldest instruction set that has all its opcodes.
     image_.isa_version = std::max(image_.isa_version, op.isa_version);
@@ -417,6 +425,7 @@ class Assembler {
     return *index;
   }
 
+  const AssemblyOptions& options_;
   KernelImage image_;
   std::size_t line_ = 0;
   std::map<std::string, std::string> constants_;
@@ -433,8 +442,8 @@ AssemblyError::AssemblyError(std::size_t line, std::size_t column, const std::st
       column_(column),
       reason_(reason) {}
 
-KernelImage assemble(std::string_view source) {
-  return Assembler().run(source);
+KernelImage assemble(std::string_view source, const AssemblyOptions& options) {
+  return Assembler(options).run(source);
 }
 
 }  // namespace npu

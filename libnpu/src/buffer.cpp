@@ -174,8 +174,8 @@ Buffer::Buffer(std::shared_ptr<const detail::DrmFile> file, int dma_buf_fd)
       size_(object_->size()) {}
 
 Buffer::Buffer(std::shared_ptr<detail::BufferObject> object, std::uint64_t offset,
-               std::uint64_t size)
-    : object_(std::move(object)), offset_(offset), size_(size) {}
+               std::uint64_t size, std::shared_ptr<const void> lease)
+    : object_(std::move(object)), lease_(std::move(lease)), offset_(offset), size_(size) {}
 
 std::uint64_t Buffer::device_address() const {
   return object_->device_address() + offset_;
@@ -205,7 +205,7 @@ Buffer Buffer::sub_buffer(std::uint64_t offset, std::uint64_t size) const {
   if (size == 0) {
     throw std::out_of_range("sub_buffer: a sub-buffer needs at least one byte");
   }
-  return Buffer(object_, offset_ + offset, size);
+  return Buffer(object_, offset_ + offset, size, lease_);
 }
 
 std::span<std::byte> Buffer::map() const {

@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "npu/npu.h"
@@ -17,6 +19,9 @@ struct npu_device {
 };
 struct npu_buffer {
   npu::Buffer buffer;
+};
+struct npu_buffer_pool {
+  npu::BufferPool pool;
 };
 struct npu_queue {
   npu::Queue queue;
@@ -37,6 +42,12 @@ struct npu_timeline {
 namespace {
 
 thread_local std::string last_error;
+
+npu::BufferOptions buffer_options(uint32_t flags) {
+  return {(flags & NPU_BUFFER_DEVICE_MEMORY) != 0 ? npu::MemoryPlacement::device
+                                                  : npu::MemoryPlacement::host,
+          (flags & NPU_BUFFER_DEVICE_READ_ONLY) != 0};
+}
 
 npu_status status_of(const std::error_code& code) {
   using npu::errc;
@@ -310,13 +321,8 @@ npu_status npu_buffer_create(npu_device* device, uint64_t size, uint32_t flags,
     return fail(NPU_ERROR_INVALID_ARGUMENT,
                 fmt::format("npu_buffer_create: unknown flags {:#x}", flags));
   }
-  return guarded([&] {
-    const npu::BufferOptions options{(flags & NPU_BUFFER_DEVICE_MEMORY) != 0
-                                         ? npu::MemoryPlacement::device
-                                         : npu::MemoryPlacement::host,
-                                     (flags & NPU_BUFFER_DEVICE_READ_ONLY) != 0};
-    *buffer = new npu_buffer{device->device.allocate(size, options)};
-  });
+  return guarded(
+      [&] { *buffer = new npu_buffer{device->device.allocate(size, buffer_options(flags))}; });
 }
 
 void npu_buffer_destroy(npu_buffer* buffer) {
@@ -377,6 +383,46 @@ npu_status npu_buffer_create_sub(const npu_buffer* parent, uint64_t offset, uint
     return null_argument(__func__);
   }
   return guarded([&] { *sub = new npu_buffer{parent->buffer.sub_buffer(offset, size)}; });
+}
+
+npu_status npu_buffer_pool_create(npu_device* device, uint32_t flags, uint64_t slab_size,
+                                  npu_buffer_pool** pool) {
+  if (device == nullptr || pool == nullptr) {
+    return null_argument(__func__);
+  }
+  if ((flags & ~(NPU_BUFFER_DEVICE_MEMORY | NPU_BUFFER_DEVICE_READ_ONLY)) != 0) {
+    return fail(NPU_ERROR_INVALID_ARGUMENT,
+                fmt::format("npu_buffer_pool_create: unknown flags {:#x}", flags));
+  }
+  return guarded([&] {
+    npu::BufferPoolOptions options;
+    options.buffer = buffer_options(flags);
+    if (slab_size != 0) {
+      options.slab_size = static_cast<std::size_t>(slab_size);
+    }
+    *pool = new npu_buffer_pool{npu::BufferPool(device->device, options)};
+  });
+}
+
+void npu_buffer_pool_destroy(npu_buffer_pool* pool) {
+  delete pool;
+}
+
+npu_status npu_buffer_pool_allocate(npu_buffer_pool* pool, uint64_t size, uint64_t alignment,
+                                    npu_buffer** buffer) {
+  if (pool == nullptr || buffer == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    *buffer = new npu_buffer{
+        pool->pool.allocate(static_cast<std::size_t>(size), static_cast<std::size_t>(alignment))};
+  });
+}
+
+void npu_buffer_pool_trim(npu_buffer_pool* pool) {
+  if (pool != nullptr) {
+    pool->pool.trim();
+  }
 }
 
 npu_status npu_buffer_write(const npu_buffer* buffer, uint64_t offset, const void* data,
@@ -623,6 +669,49 @@ npu_status npu_job_wait(const npu_job* job, int64_t timeout_ns, npu_job_result* 
     const npu::JobResult outcome = job->job.wait(timeout_of(timeout_ns));
     *result = {job_status_of(outcome.status), static_cast<std::uint32_t>(outcome.error),
                outcome.error_address};
+  });
+}
+
+npu_status npu_job_get_fault(const npu_job* job, npu_job_fault* fault, char* text, size_t size) {
+  if (job == nullptr || fault == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    const npu::JobResult outcome = job->job.wait(std::chrono::nanoseconds::zero());
+    if (outcome.status == npu::JobStatus::timeout) {
+      throw std::system_error(ETIME, std::system_category(), "npu_job_get_fault: not finished");
+    }
+    *fault = {outcome.error_offset.value_or(NPU_JOB_FAULT_NONE),
+              outcome.error_operand ? *outcome.error_operand : NPU_JOB_FAULT_NONE,
+              outcome.error_info, 0};
+    if (text != nullptr && size > 0) {
+      const std::string description = npu::describe(outcome);
+      const std::size_t length = std::min(description.size(), size - 1);
+      std::copy_n(description.data(), length, text);
+      text[length] = '\0';
+    }
+  });
+}
+
+npu_status npu_job_get_times(const npu_job* job, uint64_t* start_ns, uint64_t* end_ns) {
+  if (job == nullptr || start_ns == nullptr || end_ns == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    const npu::JobResult outcome = job->job.wait(std::chrono::nanoseconds::zero());
+    if (outcome.status == npu::JobStatus::timeout) {
+      throw std::system_error(ETIME, std::system_category(), "npu_job_get_times: not finished");
+    }
+    if (!outcome.device_times) {
+      throw std::system_error(EOPNOTSUPP, std::system_category(),
+                              "npu_job_get_times: the device did not time this job");
+    }
+    const auto since_epoch = [](std::chrono::steady_clock::time_point t) {
+      return static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+    };
+    *start_ns = since_epoch(outcome.device_times->start);
+    *end_ns = since_epoch(outcome.device_times->end);
   });
 }
 

@@ -159,6 +159,31 @@ BatchHandle submit_all(const std::shared_ptr<detail::QueueObject>& queue,
   return batch;
 }
 
+// The device's Q_ERROR_INFO operand field when it names no operand.
+constexpr std::uint32_t kNoOperand = 0xff;
+
+JobResult job_result_of(const drm_knpu_wait& wait) {
+  JobResult result{status_of(wait.status), static_cast<JobError>(wait.error), wait.error_addr};
+  if (result.status == JobStatus::ok && wait.start_ns != 0 && wait.end_ns != 0) {
+    // std::chrono::steady_clock is CLOCK_MONOTONIC, the driver's clock.
+    using std::chrono::nanoseconds;
+    result.device_times =
+        JobResult::Times{std::chrono::steady_clock::time_point(nanoseconds(wait.start_ns)),
+                         std::chrono::steady_clock::time_point(nanoseconds(wait.end_ns))};
+  }
+  if (result.status != JobStatus::failed) {
+    return result;
+  }
+  result.error_info = wait.error_info;
+  if (wait.error_pc != KNPU_ERROR_PC_NONE) {
+    result.error_offset = wait.error_pc;
+    if (const std::uint32_t operand = wait.error_info & 0xffU; operand != kNoOperand) {
+      result.error_operand = static_cast<std::uint8_t>(operand);
+    }
+  }
+  return result;
+}
+
 }  // namespace
 
 JobHandle::JobHandle(std::shared_ptr<const detail::JobState> state) : state_(std::move(state)) {}
@@ -185,8 +210,7 @@ JobResult JobHandle::wait(std::chrono::nanoseconds timeout) const {
   if (reply.error != 0) {
     throw ioctl_error("DRM_IOCTL_KNPU_WAIT", reply.error);
   }
-  return {status_of(reply.wait.status), static_cast<JobError>(reply.wait.error),
-          reply.wait.error_addr};
+  return job_result_of(reply.wait);
 }
 
 JobResult BatchHandle::wait(std::chrono::nanoseconds timeout) const {
@@ -295,12 +319,18 @@ bool Queue::recover() {
 
 QueueStatus Queue::status() const {
   const drm_knpu_queue_status status = current()->status();
-  return {status.state == KNPU_QUEUE_STATE_BANNED ? QueueState::banned : QueueState::active,
-          static_cast<JobError>(status.error),
-          status.error_seqno,
-          status.error_addr,
-          status.completed_seqno,
-          status.reset_count};
+  QueueStatus result{
+      status.state == KNPU_QUEUE_STATE_BANNED ? QueueState::banned : QueueState::active,
+      static_cast<JobError>(status.error),
+      status.error_seqno,
+      status.error_addr,
+      status.completed_seqno,
+      status.reset_count};
+  if (status.error_pc != KNPU_ERROR_PC_NONE && result.state == QueueState::banned) {
+    result.error_offset = status.error_pc;
+    result.error_info = status.error_info;
+  }
+  return result;
 }
 
 }  // namespace npu

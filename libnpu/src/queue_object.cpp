@@ -115,6 +115,7 @@ WaitReply QueueObject::wait(std::uint64_t sequence_number, std::int64_t deadline
   reply.wait.queue_id = id_;
   reply.wait.seqno = sequence_number;
   reply.wait.timeout_ns = deadline_ns;
+  reply.wait.error_pc = KNPU_ERROR_PC_NONE;  // what a uapi 1.0 driver leaves
   reply.error = file_->try_ioctl(DRM_IOCTL_KNPU_WAIT, &reply.wait);
   if (reply.error == 0) {
     note_completed(sequence_number);
@@ -145,6 +146,7 @@ bool QueueObject::has_finished(std::uint64_t sequence_number) const {
 drm_knpu_queue_status QueueObject::status() const {
   drm_knpu_queue_status status{};
   status.queue_id = id_;
+  status.error_pc = KNPU_ERROR_PC_NONE;  // what a uapi 1.0 driver leaves
   NPU_IOCTL(*file_, DRM_IOCTL_KNPU_QUEUE_STATUS, &status);
   note_completed(status.completed_seqno);
   return status;
@@ -166,6 +168,8 @@ WaitReply QueueObject::recorded_outcome(std::uint64_t sequence_number) const {
     reply.wait.status = KNPU_JOB_FAILED;
     reply.wait.error = final_status_.error;
     reply.wait.error_addr = final_status_.error_addr;
+    reply.wait.error_pc = final_status_.error_pc;
+    reply.wait.error_info = final_status_.error_info;
   } else {
     reply.wait.status = KNPU_JOB_CANCELED;
   }

@@ -73,7 +73,7 @@ static void test_identity(void)
                     1u << KNPU_OP_CONV_TRANSPOSE | 1u << KNPU_OP_RESIZE |
                     1u << KNPU_OP_ACTIVATION_PARAM);
     g_assert_cmphex(rd(&k, KNPU_REG_OPS_HI), ==, 0);
-    g_assert_cmphex(rd(&k, KNPU_REG_FEATURES), ==, 0x1f);
+    g_assert_cmphex(rd(&k, KNPU_REG_FEATURES), ==, 0x3f);
     g_assert_cmphex(rd64(&k, KNPU_REG_SERIAL_LO), ==, 0x1122334455667788ull);
     g_assert_cmphex(rd(&k, KNPU_REG_SCRATCH), ==, 0);
 

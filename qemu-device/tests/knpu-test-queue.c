@@ -132,6 +132,70 @@ static void test_disable_running(void)
     knpu_stop(&k);
 }
 
+/* The device's start and end times in ring slot @slot of queue @q. */
+static void read_job_times(Knpu *k, unsigned q, unsigned slot, uint64_t *start,
+                           uint64_t *end)
+{
+    uint64_t desc = k->q[q].ring + (uint64_t)slot * KNPU_DESC_SIZE;
+
+    *start = qtest_readq(k->qts, desc + KNPU_DESC_TIMES_OFFSET);
+    *end = qtest_readq(k->qts, desc + KNPU_DESC_TIMES_OFFSET + 8);
+}
+
+/*
+ * FLAG_TIMESTAMPS (5.1): a completed job's descriptor gets when a core took
+ * it and when it ended, on the device clock; without the flag, and for a
+ * job that fails, the descriptor is left as written.
+ */
+static void test_job_timestamps(void)
+{
+    uint64_t sem_pa, start, end, now;
+    uint64_t unmapped[1] = { 0x7000000000ull };
+    Prog fill = { .n = 0 };
+    Knpu k;
+    Job j;
+
+    knpu_start(&k, NULL);
+    g_assert_cmphex(rd(&k, KNPU_REG_FEATURES) & KNPU_FEAT_JOB_TIMESTAMPS, ==,
+                    KNPU_FEAT_JOB_TIMESTAMPS);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    sem_pa = map_semaphore(&k);
+
+    /* Slot 0: timed, held by a semaphore for 3 ms of device clock. */
+    load_sem_wait_job(&k, &j, 1);
+    j.d.flags |= KNPU_DESC_FLAG_TIMESTAMPS;
+    submit(&k, 0, &j.d);
+    wait_running(&k, 0);
+    qtest_clock_step(k.qts, 3000000);
+    qtest_writeq(k.qts, sem_pa, 1);
+    expect_done(&k, 0, 1, 1);
+    read_job_times(&k, 0, 0, &start, &end);
+    now = rd64(&k, KNPU_REG_TIMESTAMP_LO);
+    g_assert_cmpuint(start, >, 0);
+    g_assert_cmpuint(end - start, >=, 3000000);
+    g_assert_cmpuint(end, <=, now);
+
+    /* Slot 1: the same job untimed. */
+    load_sem_wait_job(&k, &j, 2);
+    submit(&k, 0, &j.d);
+    expect_done(&k, 0, 2, 2);
+    read_job_times(&k, 0, 1, &start, &end);
+    g_assert_cmpuint(start, ==, 0);
+    g_assert_cmpuint(end, ==, 0);
+
+    /* Slot 2: timed, but it faults: no times. */
+    EMIT(&fill, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 64, 0);
+    load_kernel(&k, &j, &fill, unmapped, 1, 3);
+    j.d.flags |= KNPU_DESC_FLAG_TIMESTAMPS;
+    submit(&k, 0, &j.d);
+    expect_error(&k, 0, 2, KNPU_ERR_MMU_FAULT);
+    read_job_times(&k, 0, 2, &start, &end);
+    g_assert_cmpuint(start, ==, 0);
+    g_assert_cmpuint(end, ==, 0);
+    knpu_stop(&k);
+}
+
 /*
  * When more queues wait than cores are idle, higher priority wins: with
  * both cores held by semaphore waits, a priority-0 job is queued before a
@@ -204,4 +268,5 @@ void knpu_add_queue_tests(void)
     qtest_add_func("/knpu/queue/config", test_queue_config);
     qtest_add_func("/knpu/queue/disable-running", test_disable_running);
     qtest_add_func("/knpu/queue/priority", test_priority);
+    qtest_add_func("/knpu/queue/job-timestamps", test_job_timestamps);
 }

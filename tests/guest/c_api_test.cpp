@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "npu/npu.h"
@@ -98,6 +99,49 @@ TEST_F(CApi, FailedJobIsAResultAndBansTheQueue) {
   EXPECT_EQ(npu_launch(queue_, kernel_, arguments, 3, &job), NPU_ERROR_QUEUE_BANNED);
   EXPECT_NE(std::string(npu_last_error()).find("DRM_IOCTL_KNPU_SUBMIT"), std::string::npos)
       << npu_last_error();
+}
+
+TEST_F(CApi, FailedJobSaysWhereItStopped) {
+  // The fill (instruction 0, operand 0 the buffer it writes) runs off src.
+  const npu_argument arguments[] = {
+      {"dst", dst_, 0}, {"src", src_, 0}, {"bytes", nullptr, 1U << 20}};
+  npu_job* job = nullptr;
+  npu_job_result result{};
+  npu_job_fault fault{};
+  char text[160];
+  ASSERT_EQ(npu_launch(queue_, kernel_, arguments, 3, &job), NPU_SUCCESS) << npu_last_error();
+  ASSERT_EQ(npu_job_wait(job, 30 * kSecond, &result), NPU_SUCCESS) << npu_last_error();
+  ASSERT_EQ(result.status, NPU_JOB_FAILED);
+  ASSERT_EQ(npu_job_get_fault(job, &fault, text, sizeof(text)), NPU_SUCCESS) << npu_last_error();
+  EXPECT_EQ(fault.offset, 0U);
+  EXPECT_EQ(fault.operand, 0U);
+  EXPECT_EQ((fault.info >> 8) & 3U, 2U) << "a write";
+  EXPECT_EQ(std::string(text).rfind("MMU_FAULT (write, not present) at 0x", 0), 0U) << text;
+  EXPECT_NE(std::string(text).find("in the instruction at byte 0x0, operand 0"), std::string::npos)
+      << text;
+  char small[10];
+  ASSERT_EQ(npu_job_get_fault(job, &fault, small, sizeof(small)), NPU_SUCCESS);
+  EXPECT_STREQ(small, "MMU_FAULT");
+  EXPECT_EQ(npu_job_get_fault(job, nullptr, nullptr, 0), NPU_ERROR_INVALID_ARGUMENT);
+  npu_job_release(job);
+}
+
+TEST_F(CApi, JobTimes) {
+  const npu_argument arguments[] = {{"dst", dst_, 0}, {"src", src_, 0}, {"bytes", nullptr, 4096}};
+  npu_job* job = nullptr;
+  npu_job_result result{};
+  ASSERT_EQ(npu_launch(queue_, kernel_, arguments, 3, &job), NPU_SUCCESS) << npu_last_error();
+  ASSERT_EQ(npu_job_wait(job, 30 * kSecond, &result), NPU_SUCCESS) << npu_last_error();
+  ASSERT_EQ(result.status, NPU_JOB_OK);
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;
+  ASSERT_EQ(npu_job_get_times(job, &start, &end), NPU_SUCCESS) << npu_last_error();
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  EXPECT_LE(start, end);
+  EXPECT_LE(end, static_cast<std::uint64_t>(now.tv_sec) * kSecond + now.tv_nsec + 2'000'000);
+  EXPECT_EQ(npu_job_get_times(job, &start, nullptr), NPU_ERROR_INVALID_ARGUMENT);
+  npu_job_release(job);
 }
 
 TEST_F(CApi, ArgumentMistakes) {

@@ -1,6 +1,8 @@
 // Jobs that fail: a fault stops only its queue, reports the address, bans
 // the queue; malformed programs fail with the device's error code.
 #include <chrono>
+#include <optional>
+#include <string>
 
 #include "guest_device.hpp"
 
@@ -97,6 +99,59 @@ TEST_F(JobFailure, RunningPastABufferFaultsAtItsEnd) {
   EXPECT_EQ(result.error_address, first.device_address() + kPage);
   for (const std::byte b : neighbour.map_as<std::byte>())
     ASSERT_EQ(b, std::byte{0}) << "the overrun wrote into the next buffer";
+}
+
+// The device names the failing instruction and operand (uapi 1.1), and
+// npu::describe() turns that into the instruction's index, mnemonic and line.
+TEST_F(JobFailure, FailureNamesTheInstructionOperandAndLine) {
+  const npu::KernelImage image = npu::assemble(R"(
+.kernel three_steps
+.arg buffer src
+.arg buffer dst
+.arg scalar bytes
+    dma_fill @src, @bytes, 0x01020304
+    barrier
+    dma_copy @dst, @src, @bytes
+)",
+                                               {.line_table = true});
+  const npu::Kernel kernel = device().load_kernel(image);
+  npu::Buffer src = device().allocate(kPage);
+  const std::uint64_t unmapped = unmapped_address(device().properties());
+  npu::KernelArguments args = kernel.make_arguments();
+  args.set("src", src)
+      .set("dst", npu::BufferBinding{src.handle(), unmapped, kPage})
+      .set("bytes", kPage);
+  npu::Queue queue = device().create_queue();
+  const npu::JobResult result = queue.submit(kernel, args).wait(30s);
+  ASSERT_EQ(result.status, npu::JobStatus::failed);
+  ASSERT_EQ(result.error, npu::JobError::mmu_fault) << npu::to_string(result.error);
+  // dma_fill is 6 words, barrier 3: dma_copy starts at byte 36.
+  ASSERT_TRUE(result.error_offset.has_value()) << "a uapi 1.1 driver reports Q_ERROR_PC";
+  EXPECT_EQ(*result.error_offset, 36U);
+  EXPECT_EQ(result.error_operand, std::optional<std::uint8_t>{0}) << "operand 0: dst";
+  EXPECT_EQ((result.error_info >> 8) & 3U, 2U) << "a write";
+  EXPECT_EQ((result.error_info >> 12) & 0xfU, 1U) << "not present";
+  const std::string text = npu::describe(result, &image);
+  EXPECT_NE(text.find("MMU_FAULT (write, not present)"), std::string::npos) << text;
+  EXPECT_NE(text.find("instruction 2 (dma_copy, line 8) at byte 0x24, operand 0"),
+            std::string::npos)
+      << text;
+
+  const npu::QueueStatus status = queue.status();
+  EXPECT_EQ(status.error_offset, result.error_offset);
+  EXPECT_EQ(status.error_info, result.error_info);
+
+  // A failure outside any instruction (the driver's timeout, a bad
+  // descriptor) has no offset; a job that ran has none either.
+  npu::Queue healthy = device().create_queue();
+  const npu::JobResult fine =
+      healthy
+          .submit(kernel,
+                  kernel.make_arguments().set("src", src).set("dst", src).set("bytes", kPage))
+          .wait(30s);
+  EXPECT_TRUE(fine.ok());
+  EXPECT_FALSE(fine.error_offset.has_value());
+  EXPECT_EQ(npu::describe(fine), "ok");
 }
 
 TEST_F(JobFailure, JobsBehindAFailedJobAreCanceled) {

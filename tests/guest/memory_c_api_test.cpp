@@ -109,5 +109,34 @@ TEST_F(MemoryCApi, DeviceMemoryRunsOut) {
   npu_buffer_destroy(buffer);
 }
 
+TEST_F(MemoryCApi, BufferPool) {
+  npu_buffer_pool* pool = nullptr;
+  ASSERT_EQ(npu_buffer_pool_create(device_, NPU_BUFFER_DEVICE_MEMORY, 0, &pool), NPU_SUCCESS)
+      << npu_last_error();
+  npu_buffer* first = nullptr;
+  npu_buffer* second = nullptr;
+  ASSERT_EQ(npu_buffer_pool_allocate(pool, kBytes, 0, &first), NPU_SUCCESS) << npu_last_error();
+  ASSERT_EQ(npu_buffer_pool_allocate(pool, 100, 4096, &second), NPU_SUCCESS) << npu_last_error();
+  EXPECT_EQ(npu_buffer_size(first), kBytes);
+  EXPECT_EQ(npu_buffer_device_address(second) % 4096, 0U);
+  EXPECT_GE(npu_buffer_device_address(second), npu_buffer_device_address(first) + kBytes);
+  npu_buffer_pool_destroy(pool);  // buffers outlive their pool
+  EXPECT_EQ(fill(first), NPU_JOB_OK);
+  std::string bytes(kBytes, '\0');
+  ASSERT_EQ(npu_buffer_read(first, 0, bytes.data(), kBytes), NPU_SUCCESS) << npu_last_error();
+  EXPECT_EQ(bytes, std::string(kBytes, '\x5c'));
+  npu_buffer_destroy(second);
+  npu_buffer_destroy(first);
+
+  npu_buffer* buffer = nullptr;
+  EXPECT_EQ(npu_buffer_pool_create(device_, 1U << 7, 0, &pool), NPU_ERROR_INVALID_ARGUMENT);
+  ASSERT_EQ(npu_buffer_pool_create(device_, 0, 4096, &pool), NPU_SUCCESS) << npu_last_error();
+  EXPECT_EQ(npu_buffer_pool_allocate(pool, 0, 0, &buffer), NPU_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(npu_buffer_pool_allocate(pool, 16, 3, &buffer), NPU_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(buffer, nullptr);
+  npu_buffer_pool_trim(pool);
+  npu_buffer_pool_destroy(pool);
+}
+
 }  // namespace
 }  // namespace guest

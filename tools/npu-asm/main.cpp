@@ -39,12 +39,14 @@ void write_text(const std::string& path, const std::string& text) {
   }
 }
 
-int assemble_file(const std::string& input, std::string output) {
+int assemble_file(const std::string& input, std::string output, bool line_table) {
   if (output.empty()) {
     output = std::filesystem::path(input).replace_extension(".knpu").string();
   }
   try {
-    const npu::KernelImage image = npu::assemble(read_text(input));
+    const npu::KernelImage image = npu::assemble(
+        read_text(input), {.line_table = line_table,
+                           .source_name = std::filesystem::path(input).filename().string()});
     if (output == "-") {
       const std::vector<std::byte> bytes = npu::serialize(image);
       std::cout.write(reinterpret_cast<const char*>(bytes.data()),
@@ -78,14 +80,18 @@ int main(int argc, char** argv) {
   std::string input;
   std::string output;
   bool disassemble = false;
+  bool line_table = false;
   app.add_option("input", input, "assembly text, or a kernel binary with -d")->required();
   app.add_option("-o,--output", output,
                  "output file, - for stdout (default: INPUT with .knpu when assembling, stdout "
                  "with -d)");
   app.add_flag("-d,--disassemble", disassemble, "kernel binary to assembly text");
+  app.add_flag("-g,--line-table", line_table,
+               "record each instruction's source line (a format 1.1 debug line table), so a "
+               "failing job names its line");
   CLI11_PARSE(app, argc, argv);
   try {
-    return disassemble ? disassemble_file(input, output) : assemble_file(input, output);
+    return disassemble ? disassemble_file(input, output) : assemble_file(input, output, line_table);
   } catch (const std::exception& e) {
     fmt::print(stderr, "npu-asm: {}\n", e.what());
     return kExitFailure;

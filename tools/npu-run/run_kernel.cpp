@@ -76,16 +76,17 @@ npu::KernelArguments bind_arguments(const npu::Kernel& kernel, const Buffers& bu
   return args;
 }
 
-void report(const npu::Kernel& kernel, const npu::JobResult& result,
+void report(const npu::KernelImage& image, const npu::JobResult& result,
             std::chrono::nanoseconds elapsed) {
-  if (result.ok()) {
-    fmt::print("{}: ok in {}\n", kernel.name(), format_duration(elapsed));
+  if (result.ok() && result.device_times) {
+    fmt::print("{}: ok in {} (on the device {})\n", image.name, format_duration(elapsed),
+               format_duration(result.device_times->end - result.device_times->start));
+  } else if (result.ok()) {
+    fmt::print("{}: ok in {}\n", image.name, format_duration(elapsed));
   } else if (result.status == npu::JobStatus::failed) {
-    fmt::print("{}: failed: {} at {:#x}\n", kernel.name(), npu::to_string(result.error),
-               result.error_address);
+    fmt::print("{}: failed: {}\n", image.name, npu::describe(result, &image));
   } else {
-    fmt::print("{}: {} {}\n", kernel.name(), npu::to_string(result.status),
-               result.error == npu::JobError::none ? "" : npu::to_string(result.error));
+    fmt::print("{}: {}\n", image.name, npu::describe(result));
   }
 }
 
@@ -139,7 +140,7 @@ int run_kernel(const RunOptions& options) {
   npu::Queue queue = device.create_queue();
   const auto start = std::chrono::steady_clock::now();
   const npu::JobResult result = queue.submit(kernel, args).wait(options.timeout);
-  report(kernel, result, std::chrono::steady_clock::now() - start);
+  report(image, result, std::chrono::steady_clock::now() - start);
   for (const std::string& name : options.dumps) {
     npu::Buffer& buffer = find_buffer(buffers, name, "--dump");
     fmt::print("{} ({}):\n", name, format_bytes(buffer.size()));

@@ -99,7 +99,7 @@ extern "C" {
 #define KNPU_PARAM_CLOCK_MHZ		15
 
 #define KNPU_UAPI_VERSION_MAJOR		1
-#define KNPU_UAPI_VERSION_MINOR		0
+#define KNPU_UAPI_VERSION_MINOR		1
 
 /*
  * Driver capabilities (KNPU_PARAM_CAPS). A feature whose bit is clear is not
@@ -119,6 +119,11 @@ extern "C" {
 #define KNPU_CAP_SYNC_FILE		(1ULL << 3)
 /** KNPU_CAP_TIMELINE_SYNCOBJ: non-zero timeline points in &struct drm_knpu_sync. */
 #define KNPU_CAP_TIMELINE_SYNCOBJ	(1ULL << 4)
+/**
+ * KNPU_CAP_JOB_TIMESTAMPS: &drm_knpu_wait.start_ns and .end_ns, the device's
+ * start and end times of a completed job on CLOCK_MONOTONIC.
+ */
+#define KNPU_CAP_JOB_TIMESTAMPS		(1ULL << 5)
 
 /**
  * struct drm_knpu_get_param - read one device or driver parameter
@@ -346,6 +351,9 @@ struct drm_knpu_submit {
 #define KNPU_ERR_TIMEOUT		0x40	/* the driver's job timeout fired */
 #define KNPU_ERR_DEVICE_LOST		0x41	/* the device was reset or removed */
 
+/* &drm_knpu_wait.error_pc when the failure was not in an instruction. */
+#define KNPU_ERROR_PC_NONE		0xffffffffU
+
 /**
  * struct drm_knpu_wait - wait for a job
  *
@@ -379,6 +387,30 @@ struct drm_knpu_wait {
 	 * address, else the device's Q_ERROR_ADDR value or zero.
 	 */
 	__u64 error_addr;
+	/**
+	 * @error_pc: out (uapi 1.1), for a job the device failed, the byte
+	 * offset in its program of the failing instruction (the device's
+	 * Q_ERROR_PC); %KNPU_ERROR_PC_NONE when the failure was not in an
+	 * instruction (descriptor, fence write), the driver failed the job
+	 * (timeout, device lost) or the job did not fail.
+	 */
+	__u32 error_pc;
+	/**
+	 * @error_info: out (uapi 1.1), the device's Q_ERROR_INFO for that
+	 * failure: operand index, access kind, MMU fault reason, ASID (hw-spec
+	 * 7.6); zero when the device did not fail the job.
+	 */
+	__u32 error_info;
+	/**
+	 * @start_ns: out (uapi 1.1, %KNPU_CAP_JOB_TIMESTAMPS), for a job that
+	 * ran to completion, when a device core took it, on CLOCK_MONOTONIC
+	 * (the device clock converted by the driver); zero without the
+	 * capability, for a job that did not complete, and for a job older than
+	 * its queue's newest 256 completed jobs.
+	 */
+	__u64 start_ns;
+	/** @end_ns: out (uapi 1.1), when it finished, as @start_ns. */
+	__u64 end_ns;
 };
 
 #define KNPU_QUEUE_STATE_ACTIVE		0
@@ -413,6 +445,10 @@ struct drm_knpu_queue_status {
 	__u32 reset_count;
 	/** @pad: must be zero. */
 	__u32 pad;
+	/** @error_pc: out (uapi 1.1), as &drm_knpu_wait.error_pc for that job. */
+	__u32 error_pc;
+	/** @error_info: out (uapi 1.1), as &drm_knpu_wait.error_info for that job. */
+	__u32 error_info;
 };
 
 #if defined(__cplusplus)

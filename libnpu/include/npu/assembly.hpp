@@ -30,8 +30,15 @@ class AssemblyError : public std::runtime_error {
   std::string reason_;
 };
 
+struct AssemblyOptions {
+  // Record the source line of every instruction (the format 1.1 debug line
+  // table), so a failure can name its line (npu::describe()).
+  bool line_table = false;
+  std::string source_name{};  // the file the line table refers to
+};
+
 // Assembles a kernel; the result is validated. Throws AssemblyError.
-KernelImage assemble(std::string_view source);
+KernelImage assemble(std::string_view source, const AssemblyOptions& options = {});
 
 // The canonical text of a kernel image (validated first: KernelFormatError).
 std::string disassemble(const KernelImage& image);

@@ -101,10 +101,16 @@ class Buffer {
   [[nodiscard]] std::shared_ptr<const detail::BufferObject> object() const { return object_; }
 
  private:
-  Buffer(std::shared_ptr<detail::BufferObject> object, std::uint64_t offset, std::uint64_t size);
+  friend class BufferPool;
+
+  Buffer(std::shared_ptr<detail::BufferObject> object, std::uint64_t offset, std::uint64_t size,
+         std::shared_ptr<const void> lease);
   void check_range(std::uint64_t offset, std::uint64_t size, const char* what) const;
 
   std::shared_ptr<detail::BufferObject> object_;
+  // What else the window keeps while any copy of it lives: a BufferPool
+  // allocation's claim on its range of the slab.
+  std::shared_ptr<const void> lease_;
   std::uint64_t offset_ = 0;
   std::uint64_t size_ = 0;
 };

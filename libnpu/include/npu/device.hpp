@@ -71,6 +71,7 @@ enum class Capability : std::uint64_t {
   dma_buf = 1ULL << 2,
   sync_file = 1ULL << 3,
   timeline_syncobj = 1ULL << 4,
+  job_timestamps = 1ULL << 5,  // JobResult::device_times
 };
 
 // The device's parameters (DRM_IOCTL_KNPU_GET_PARAM), read once at open.

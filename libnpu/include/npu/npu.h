@@ -21,6 +21,7 @@ extern "C" {
 
 typedef struct npu_device npu_device;
 typedef struct npu_buffer npu_buffer;
+typedef struct npu_buffer_pool npu_buffer_pool;
 typedef struct npu_queue npu_queue;
 typedef struct npu_kernel npu_kernel;
 typedef struct npu_job npu_job;
@@ -76,6 +77,7 @@ npu_status npu_device_get_info(const npu_device* device, npu_device_info* info);
 #define NPU_CAP_DMA_BUF (1ull << 2)
 #define NPU_CAP_SYNC_FILE (1ull << 3)
 #define NPU_CAP_TIMELINE_SYNCOBJ (1ull << 4)
+#define NPU_CAP_JOB_TIMESTAMPS (1ull << 5) /* npu_job_get_times() */
 
 /* Every parameter of the device, as read at open (docs/libnpu.md, Devices). */
 typedef struct npu_device_properties {
@@ -127,6 +129,20 @@ npu_status npu_buffer_create_sub(const npu_buffer* parent, uint64_t offset, uint
 npu_status npu_buffer_write(const npu_buffer* buffer, uint64_t offset, const void* data,
                             uint64_t size);
 npu_status npu_buffer_read(const npu_buffer* buffer, uint64_t offset, void* data, uint64_t size);
+
+/* A sub-allocator for many small buffers, carved from slabs of `slab_size`
+ * bytes (0: 2 MiB) with the given NPU_BUFFER_* flags. A buffer from
+ * npu_buffer_pool_allocate() is an ordinary npu_buffer (destroy it with
+ * npu_buffer_destroy()); its range returns to the pool when it and every
+ * job using it are gone. Buffers may outlive their pool. */
+npu_status npu_buffer_pool_create(npu_device* device, uint32_t flags, uint64_t slab_size,
+                                  npu_buffer_pool** pool);
+void npu_buffer_pool_destroy(npu_buffer_pool* pool);
+/* `alignment`: a power of two of at most 4096, or 0 for 256. */
+npu_status npu_buffer_pool_allocate(npu_buffer_pool* pool, uint64_t size, uint64_t alignment,
+                                    npu_buffer** buffer);
+/* Releases the slabs that no buffer uses. */
+void npu_buffer_pool_trim(npu_buffer_pool* pool);
 
 /* Kernels: from a kernel binary file or from assembly text (docs/kernel-binary.md). */
 npu_status npu_kernel_load_file(npu_device* device, const char* path, npu_kernel** kernel);
@@ -279,6 +295,29 @@ typedef struct npu_job_result {
 /* Waits up to timeout_ns (negative: forever). NPU_SUCCESS whenever the
  * result is valid, also for failed, canceled and timed-out jobs. */
 npu_status npu_job_wait(const npu_job* job, int64_t timeout_ns, npu_job_result* result);
+
+#define NPU_JOB_FAULT_NONE 0xffffffffu
+/* Where the device stopped a failed job (drivers of uapi 1.1 and later). */
+typedef struct npu_job_fault {
+  uint32_t offset;   /* byte offset of the failing instruction, or NPU_JOB_FAULT_NONE */
+  uint32_t operand;  /* the operand involved, or NPU_JOB_FAULT_NONE */
+  uint32_t info;     /* the device's Q_ERROR_INFO (hw-spec 7.6), 0 if none */
+  uint32_t reserved; /* 0 */
+} npu_job_fault;
+
+/* The fault of a finished job (all NONE for a job that did not fail) and,
+ * when `text` is not NULL, its description for people ("MMU_FAULT (write,
+ * not present) at 0x1000 in the instruction at byte 0x24, operand 0"),
+ * NUL-terminated and cut to `size` bytes. NPU_ERROR_TIMEOUT if the job has
+ * not finished. */
+npu_status npu_job_get_fault(const npu_job* job, npu_job_fault* fault, char* text, size_t size);
+
+/* When a device core took a completed job and when it finished, in
+ * CLOCK_MONOTONIC nanoseconds (NPU_CAP_JOB_TIMESTAMPS). NPU_ERROR_TIMEOUT if
+ * the job has not finished; NPU_ERROR_NOT_SUPPORTED if the device did not
+ * time it (no capability, a failed or canceled job, or older than its
+ * queue's newest 256 completed jobs). */
+npu_status npu_job_get_times(const npu_job* job, uint64_t* start_ns, uint64_t* end_ns);
 void npu_job_release(npu_job* job);
 /* The job's sync_file with export_fence, else -1; owned by the job. */
 int npu_job_fence_fd(const npu_job* job);

@@ -4,6 +4,7 @@
 
 #include "npu/assembly.hpp"
 #include "npu/buffer.hpp"
+#include "npu/buffer_pool.hpp"
 #include "npu/command_list.hpp"
 #include "npu/device.hpp"
 #include "npu/errors.hpp"

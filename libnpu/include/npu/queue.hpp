@@ -12,12 +12,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "npu/event.hpp"
 #include "npu/kernel.hpp"
 #include "npu/kernel_arguments.hpp"
+#include "npu/kernel_image.hpp"
 #include "npu/timeline.hpp"
 
 namespace npu {
@@ -70,9 +73,31 @@ struct JobResult {
   // The faulting device address for MMU faults, else the device's error
   // address (hw-spec 7.6) or 0.
   std::uint64_t error_address = 0;
+  // Where the device stopped a failed job, when it failed in an instruction
+  // (drivers of uapi 1.1 and later): the byte offset of that instruction in
+  // the program, and the operand involved when the device names one.
+  std::optional<std::uint32_t> error_offset{};
+  std::optional<std::uint8_t> error_operand{};
+  // The device's Q_ERROR_INFO for the failure (hw-spec 7.6): access kind,
+  // MMU fault reason, ASID; 0 when the device did not fail the job.
+  std::uint32_t error_info = 0;
+  // When a device core took the job and when it finished, on the host's
+  // steady_clock (CLOCK_MONOTONIC): for a job that ran to completion, with
+  // Capability::job_timestamps, among its queue's newest 256 completed jobs.
+  struct Times {
+    std::chrono::steady_clock::time_point start;
+    std::chrono::steady_clock::time_point end;
+  };
+  std::optional<Times> device_times{};
 
   [[nodiscard]] bool ok() const { return status == JobStatus::ok; }
 };
+
+// What went wrong, for people: "MMU_FAULT (write, not present) at 0x10000
+// in instruction 3 (dma_copy, line 7) at byte 0x24, operand 0". With the
+// kernel's image the instruction is counted, named and given its source
+// line; without it only the byte offset is known. "ok" for a job that ran.
+std::string describe(const JobResult& result, const KernelImage* image = nullptr);
 
 // A submitted job. Keeps its queue, its kernel and its argument table alive
 // until the handle is gone. Copies refer to the same job.
@@ -103,6 +128,9 @@ struct QueueStatus {
   std::uint64_t error_address = 0;
   std::uint64_t completed_sequence_number = 0;
   std::uint32_t reset_count = 0;
+  // As JobResult::error_offset and ::error_info, for the job that banned it.
+  std::optional<std::uint32_t> error_offset{};
+  std::uint32_t error_info = 0;
 };
 
 // A job given by device addresses: for programs that are not Kernels (tests
