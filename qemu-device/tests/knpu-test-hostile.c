@@ -169,6 +169,27 @@ static void queue_sem_job(Knpu *k, unsigned q, uint64_t ring,
  * fix: always with Q_CTRL.RESET, whose batch writes all device memory
  * after the release; sometimes with SOFT_RESET, whose batch is shorter.)
  */
+/*
+ * Wait (bounded) until a job of one of the first @nq queues is on a core:
+ * with more queues than cores, which ones the cores take is the device's
+ * choice.
+ */
+static void wait_any_running(Knpu *k, unsigned nq)
+{
+    int64_t waited;
+    unsigned q;
+
+    for (waited = 0; waited < POLL_TIMEOUT_US; waited += 100) {
+        for (q = 0; q < nq; q++) {
+            if (qrd(k, q, KNPU_Q_STATUS) & KNPU_Q_STATUS_RUNNING) {
+                return;
+            }
+        }
+        g_usleep(100);
+    }
+    g_assert_not_reached();
+}
+
 static void reset_under_rom_fences(bool soft)
 {
     const uint64_t sem_va = 0x40000000;
@@ -196,7 +217,7 @@ static void reset_under_rom_fences(bool soft)
         for (q = 0; q < HOSTILE_QUEUES; q++) {
             qwr(&k, q, KNPU_Q_DOORBELL, 1);
         }
-        wait_running(&k, 0);
+        wait_any_running(&k, HOSTILE_QUEUES);
         batch_reset(&k, soft);
         if (!soft) {
             for (q = 0; q < HOSTILE_QUEUES; q++) {
