@@ -215,6 +215,15 @@ npu_job_status job_status_of(npu::JobStatus status) {
   return NPU_JOB_FAILED;
 }
 
+// The result of a job that has finished; ETIME (NPU_ERROR_TIMEOUT) if not yet.
+npu::JobResult finished_result(const npu_job& job, const char* what) {
+  npu::JobResult outcome = job.job.wait(std::chrono::nanoseconds::zero());
+  if (outcome.status == npu::JobStatus::timeout) {
+    throw std::system_error(ETIME, std::system_category(), std::string(what) + ": not finished");
+  }
+  return outcome;
+}
+
 }  // namespace
 
 extern "C" {
@@ -677,10 +686,7 @@ npu_status npu_job_get_fault(const npu_job* job, npu_job_fault* fault, char* tex
     return null_argument(__func__);
   }
   return guarded([&] {
-    const npu::JobResult outcome = job->job.wait(std::chrono::nanoseconds::zero());
-    if (outcome.status == npu::JobStatus::timeout) {
-      throw std::system_error(ETIME, std::system_category(), "npu_job_get_fault: not finished");
-    }
+    const npu::JobResult outcome = finished_result(*job, "npu_job_get_fault");
     *fault = {outcome.error_offset.value_or(NPU_JOB_FAULT_NONE),
               outcome.error_operand ? *outcome.error_operand : NPU_JOB_FAULT_NONE,
               outcome.error_info, 0};
@@ -698,10 +704,7 @@ npu_status npu_job_get_times(const npu_job* job, uint64_t* start_ns, uint64_t* e
     return null_argument(__func__);
   }
   return guarded([&] {
-    const npu::JobResult outcome = job->job.wait(std::chrono::nanoseconds::zero());
-    if (outcome.status == npu::JobStatus::timeout) {
-      throw std::system_error(ETIME, std::system_category(), "npu_job_get_times: not finished");
-    }
+    const npu::JobResult outcome = finished_result(*job, "npu_job_get_times");
     if (!outcome.device_times) {
       throw std::system_error(EOPNOTSUPP, std::system_category(),
                               "npu_job_get_times: the device did not time this job");
