@@ -182,16 +182,15 @@ void knpu_hwq_retire_locked(struct knpu_hw_queue *hwq)
 
 	lockdep_assert_held(&hwq->lock);
 
-	if (times && hwq->head != hwq->tail && hwq->jobs[hwq->head]->seqno <= done) {
-		/* The device writes a job's times before its fence. */
-		dma_rmb();
-		knpu_hw_clock_sample(hwq->kdev, &now);
-	} else {
-		times = false;
-	}
 	while (hwq->head != hwq->tail && hwq->jobs[hwq->head]->seqno <= done) {
-		if (times)
+		if (times) {
+			/* One sample per batch; the device writes times before the fence. */
+			if (hwq->head == head) {
+				dma_rmb();
+				knpu_hw_clock_sample(hwq->kdev, &now);
+			}
 			knpu_hwq_record_times_locked(hwq, &now);
+		}
 		knpu_hwq_complete_locked(hwq, 0);
 	}
 	if (hwq->head != head)
