@@ -40,5 +40,10 @@ knpu_python() {
 	fi
 }
 
+# The first line the guest's /init prints on the console (tests/harness/init):
+# a kernel splat before it happened while the kernel booted, before knpu.ko or
+# the test ran.
+KNPU_INIT_MARKER='\[guest\] init started'
+
 # Kernel log lines that fail a guest run even when the program passed.
 KNPU_SPLAT_RE='Oops|BUG:|WARNING:|Call Trace:|cut here \]|KASAN|UBSAN|kernel BUG at|general protection fault|Kernel panic|Unable to handle kernel|NULL pointer dereference|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|soft lockup|hard LOCKUP|blocked for more than|refcount_t:|list_add corruption|list_del corruption|stack-protector|stack guard page|DMA-API: .*device driver|DMA-API: debugging out of memory'

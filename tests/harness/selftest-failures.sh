@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # CTest `guest-harness-failures`: proves the harness can fail. Boots the guest
-# twice without the driver and checks that
+# once per case, without the driver, and checks that
 #  1. a program that reports a failed test (KTAP) and exits 1 makes guest-run.sh
 #     exit 1 and name the failed test;
 #  2. a program that passes while the kernel prints a backtrace (sysrq 'l',
 #     "Call Trace:") makes guest-run.sh exit 3 and show the kernel log;
 #  3. a program that hangs is stopped by the guest's watchdog: exit 124;
-#  4. a knpu.ko that does not load fails a passing program: exit 4.
+#  4. a knpu.ko that does not load fails a passing program: exit 4;
+#  5. a kernel that crashes while booting, before /init, is booted once more
+#     (an infrastructure failure, said so in the output), and a second crash
+#     fails the run: exit 125.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -42,5 +45,9 @@ bogus=$KNPU_BUILD/guest/bogus-knpu.ko
 echo "not a module" >"$bogus"
 KNPU_MODULE=$bogus expect harness-module-fails 4 'knpu.ko did not load \(failed\)' --load-module -- true
 
-echo "harness failure paths: $((4 - fails)) passed, $fails failed"
+# 5. no init in the initramfs: the kernel panics before /init, both times.
+KNPU_KERNEL_CMDLINE=rdinit=/knpu-no-such-init expect harness-boot-crash 125 \
+	'crashed while booting, before /init.*booting once more' -- true
+
+echo "harness failure paths: $((5 - fails)) passed, $fails failed"
 [ $fails -eq 0 ]
