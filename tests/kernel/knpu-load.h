@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What the guest load programs share (knpu-fault-matrix.c, knpu-soak.c):
- * TAP checks, raw knpu ioctls, batches of checked DMA_FILL jobs, and the
+ * raw knpu ioctls (TAP checks and xioctl from knpu-tap.h), batches of checked DMA_FILL jobs, and the
  * driver's contexts and page tables from debugfs for leak checks.
  */
 #ifndef KNPU_LOAD_H
@@ -20,43 +20,10 @@
 #include <unistd.h>
 
 #include "drm/knpu_accel.h"
+#include "knpu-tap.h"
 
 #define BATCH			16
 #define PAGE			4096u
-
-static int failures, count;
-
-#define CHECK(cond, ...)						\
-	do {								\
-		count++;						\
-		if (cond) {						\
-			printf("ok %d - ", count);			\
-		} else {						\
-			failures++;					\
-			printf("not ok %d - ", count);			\
-		}							\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-		fflush(stdout);						\
-	} while (0)
-
-static inline int xioctl(int fd, unsigned long req, void *arg)
-{
-	int ret;
-
-	do {
-		ret = ioctl(fd, req, arg);
-	} while (ret == -1 && (errno == EINTR || errno == EAGAIN));
-	return ret == -1 ? -errno : 0;
-}
-
-static inline int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 struct bo {
 	uint32_t handle;

@@ -35,48 +35,16 @@
 #include <sys/socket.h>
 
 #include "drm/knpu_accel.h"
+#include "knpu-tap.h"
 
 static int fd;
-static int failures, count;
-
-#define CHECK(cond, ...)						\
-	do {								\
-		count++;						\
-		if (cond) {						\
-			printf("ok %d - ", count);			\
-		} else {						\
-			failures++;					\
-			printf("not ok %d - ", count);			\
-		}							\
-		printf(__VA_ARGS__);					\
-		printf("\n");						\
-	} while (0)
-
-static int xioctl(unsigned long req, void *arg)
-{
-	int ret;
-
-	do {
-		ret = ioctl(fd, req, arg);
-	} while (ret == -1 && (errno == EINTR || errno == EAGAIN));
-	return ret == -1 ? -errno : 0;
-}
-
 static uint64_t param(uint32_t p)
 {
 	struct drm_knpu_get_param a = { .param = p };
 
-	if (xioctl(DRM_IOCTL_KNPU_GET_PARAM, &a))
+	if (xioctl(fd, DRM_IOCTL_KNPU_GET_PARAM, &a))
 		return ~0ULL;
 	return a.value;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 struct bo {
@@ -91,11 +59,11 @@ static int bo_new(struct bo *bo, uint64_t size, uint32_t flags)
 	struct drm_knpu_bo_info i = { 0 };
 	int ret;
 
-	ret = xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c);
+	ret = xioctl(fd, DRM_IOCTL_KNPU_BO_CREATE, &c);
 	if (ret)
 		return ret;
 	i.handle = c.handle;
-	ret = xioctl(DRM_IOCTL_KNPU_BO_INFO, &i);
+	ret = xioctl(fd, DRM_IOCTL_KNPU_BO_INFO, &i);
 	if (ret)
 		return ret;
 	bo->handle = c.handle;
@@ -111,7 +79,7 @@ static uint32_t queue_new(uint32_t prio)
 {
 	struct drm_knpu_queue_create q = { .priority = prio };
 
-	last_err = xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &q);
+	last_err = xioctl(fd, DRM_IOCTL_KNPU_QUEUE_CREATE, &q);
 	return last_err ? 0 : q.queue_id;
 }
 
@@ -143,7 +111,7 @@ static int submit(uint32_t queue, struct bo *prog, uint32_t prog_bytes, struct b
 		.out_sync_count = syncobj ? 1 : 0,
 		.out_syncs = (uintptr_t)&out,
 	};
-	int ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+	int ret = xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
 
 	if (!ret && seqno)
 		*seqno = s.seqno;
@@ -156,7 +124,7 @@ static int wait_job(uint32_t queue, uint64_t seqno, struct drm_knpu_wait *w)
 	w->queue_id = queue;
 	w->seqno = seqno;
 	w->timeout_ns = now_ns() + 10000000000LL;
-	return xioctl(DRM_IOCTL_KNPU_WAIT, w);
+	return xioctl(fd, DRM_IOCTL_KNPU_WAIT, w);
 }
 
 static int test_basic(void)
@@ -179,10 +147,10 @@ static int test_basic(void)
 	{
 		struct drm_knpu_get_param a = { .param = 9999 };
 
-		CHECK(xioctl(DRM_IOCTL_KNPU_GET_PARAM, &a) == -EINVAL, "unknown param is EINVAL");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_GET_PARAM, &a) == -EINVAL, "unknown param is EINVAL");
 		a.param = KNPU_PARAM_NUM_CORES;
 		a.pad = 1;
-		CHECK(xioctl(DRM_IOCTL_KNPU_GET_PARAM, &a) == -EINVAL, "non-zero pad is EINVAL");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_GET_PARAM, &a) == -EINVAL, "non-zero pad is EINVAL");
 	}
 
 	/* Buffers */
@@ -194,20 +162,20 @@ static int test_basic(void)
 	{
 		struct drm_knpu_bo_create c = { .size = 4096, .flags = 1u << 7 };
 
-		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -EINVAL, "unknown bo flag is EINVAL");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_BO_CREATE, &c) == -EINVAL, "unknown bo flag is EINVAL");
 		c.flags = KNPU_BO_DEVMEM;
 		if (param(KNPU_PARAM_CAPS) & KNPU_CAP_DEVMEM)
-			CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == 0 && c.va, "devmem bo");
+			CHECK(xioctl(fd, DRM_IOCTL_KNPU_BO_CREATE, &c) == 0 && c.va, "devmem bo");
 		else
-			CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -EOPNOTSUPP,
+			CHECK(xioctl(fd, DRM_IOCTL_KNPU_BO_CREATE, &c) == -EOPNOTSUPP,
 			      "devmem is EOPNOTSUPP without KNPU_CAP_DEVMEM");
 		c.flags = 0;
 		c.size = 0;
-		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -EINVAL, "zero size is EINVAL");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_BO_CREATE, &c) == -EINVAL, "zero size is EINVAL");
 		c.size = 1ULL << 39;
-		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -ENOMEM, "512 GiB is ENOMEM");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_BO_CREATE, &c) == -ENOMEM, "512 GiB is ENOMEM");
 		c.size = 1ULL << 45;
-		CHECK(xioctl(DRM_IOCTL_KNPU_BO_CREATE, &c) == -ENOSPC, "32 TiB is ENOSPC");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_BO_CREATE, &c) == -ENOSPC, "32 TiB is ENOSPC");
 	}
 	ok = 1;
 	for (i = 0; i < 4096; i++)
@@ -220,10 +188,10 @@ static int test_basic(void)
 	{
 		struct drm_knpu_queue_create c = { .priority = 7 };
 
-		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &c) == -EINVAL, "bad priority is EINVAL");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_QUEUE_CREATE, &c) == -EINVAL, "bad priority is EINVAL");
 		c.priority = 0;
 		c.flags = 1;
-		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &c) == -EINVAL, "queue flags EINVAL");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_QUEUE_CREATE, &c) == -EINVAL, "queue flags EINVAL");
 	}
 
 	/* A DMA_FILL job */
@@ -267,16 +235,16 @@ static int test_basic(void)
 			.out_sync_count = 1, .out_syncs = (uintptr_t)&outs,
 		};
 
-		ret = xioctl(DRM_IOCTL_SYNCOBJ_CREATE, &sc);
+		ret = xioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &sc);
 		outs.handle = sc.handle;
 		emit_fill(code, 0, 4, 0x5eed);
-		ret = ret ?: xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+		ret = ret ?: xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
 		CHECK(ret == 0 && s.fence_fd > 0, "submit with syncobj and sync_file (%d, fd %d)",
 		      ret, s.fence_fd);
 		sw.handles = (uintptr_t)&sc.handle;
 		sw.count_handles = 1;
 		sw.timeout_nsec = now_ns() + 10000000000LL;
-		ret = xioctl(DRM_IOCTL_SYNCOBJ_WAIT, &sw);
+		ret = xioctl(fd, DRM_IOCTL_SYNCOBJ_WAIT, &sw);
 		CHECK(ret == 0 && out[0] == 0x5eed, "syncobj signalled (%d)", ret);
 		if (s.fence_fd > 0)
 			close(s.fence_fd);
@@ -291,7 +259,7 @@ static int test_basic(void)
 			s.in_sync_count = 1;
 			s.in_syncs = (uintptr_t)&ins;
 			emit_fill(code, 0, 4, 0xbeef);
-			ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+			ret = xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
 			ret = ret ?: wait_job(q, s.seqno, &w);
 			CHECK(ret == 0 && w.status == KNPU_JOB_OK && out[0] == 0xbeef,
 			      "job with a syncobj in-fence (%d)", ret);
@@ -304,17 +272,17 @@ static int test_basic(void)
 			struct drm_knpu_sync tp = { .point = 5 };
 			uint64_t point = 5;
 
-			ret = xioctl(DRM_IOCTL_SYNCOBJ_CREATE, &tc);
+			ret = xioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &tc);
 			tp.handle = tc.handle;
 			s.in_sync_count = 0;
 			s.out_sync_count = 1;
 			s.out_syncs = (uintptr_t)&tp;
-			ret = ret ?: xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+			ret = ret ?: xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
 			tw.handles = (uintptr_t)&tc.handle;
 			tw.points = (uintptr_t)&point;
 			tw.count_handles = 1;
 			tw.timeout_nsec = now_ns() + 10000000000LL;
-			ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &tw);
+			ret = ret ?: xioctl(fd, DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &tw);
 			CHECK(ret == 0, "timeline point 5 signalled (%d)", ret);
 		}
 	}
@@ -324,7 +292,7 @@ static int test_basic(void)
 		struct drm_prime_handle ph = { .handle = data.handle, .flags = DRM_CLOEXEC };
 		int expect = param(KNPU_PARAM_CAPS) & KNPU_CAP_DMABUF ? 0 : -EOPNOTSUPP;
 
-		ret = xioctl(DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph);
+		ret = xioctl(fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &ph);
 		CHECK(ret == expect, "PRIME export %d, as KNPU_CAP_DMABUF says (%d)", ret, expect);
 		if (!ret)
 			close(ph.fd);
@@ -356,28 +324,28 @@ static int test_basic(void)
 			.queue_id = q, .program_va = prog.va, .program_size = 6,
 		};
 
-		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -EINVAL, "unaligned program size");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s) == -EINVAL, "unaligned program size");
 		s.program_size = 24;
 		s.flags = 1u << 9;
-		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -EINVAL, "unknown submit flag");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s) == -EINVAL, "unknown submit flag");
 		s.flags = 0;
 		s.fence_fd = 3;
-		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -EINVAL, "fence_fd without flag");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s) == -EINVAL, "fence_fd without flag");
 		s.fence_fd = 0;
 		s.queue_id = 12345;
-		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -ENOENT, "unknown queue is ENOENT");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s) == -ENOENT, "unknown queue is ENOENT");
 		s.queue_id = q;
 		s.bo_count = 1;
 		s.bo_handles = (uintptr_t)(uint32_t[]){ 999 };
-		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -ENOENT, "unknown bo is ENOENT");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s) == -ENOENT, "unknown bo is ENOENT");
 		s.bo_count = 0;
 		s.in_sync_count = 1;
 		s.in_syncs = (uintptr_t)(struct drm_knpu_sync[]){ { .handle = 999 } };
-		CHECK(xioctl(DRM_IOCTL_KNPU_SUBMIT, &s) == -ENOENT, "unknown syncobj is ENOENT");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s) == -ENOENT, "unknown syncobj is ENOENT");
 		memset(&w, 0, sizeof(w));
 		w.queue_id = q;
 		w.seqno = 1000000;
-		CHECK(xioctl(DRM_IOCTL_KNPU_WAIT, &w) == -EINVAL, "wait on future seqno EINVAL");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_WAIT, &w) == -EINVAL, "wait on future seqno EINVAL");
 	}
 
 	/* An MMU fault: DMA_FILL to an unmapped VA */
@@ -393,7 +361,7 @@ static int test_basic(void)
 	{
 		struct drm_knpu_queue_status st = { .queue_id = q2 };
 
-		ret = xioctl(DRM_IOCTL_KNPU_QUEUE_STATUS, &st);
+		ret = xioctl(fd, DRM_IOCTL_KNPU_QUEUE_STATUS, &st);
 		CHECK(ret == 0 && st.state == KNPU_QUEUE_STATE_BANNED && st.error_seqno == seqno,
 		      "queue banned: state %u error 0x%x seqno %llu", st.state, st.error,
 		      (unsigned long long)st.error_seqno);
@@ -433,8 +401,8 @@ static int test_basic(void)
 	{
 		struct drm_knpu_queue_destroy d = { .queue_id = q };
 
-		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &d) == 0, "queue destroyed");
-		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &d) == -ENOENT, "destroyed queue ENOENT");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_QUEUE_DESTROY, &d) == 0, "queue destroyed");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_QUEUE_DESTROY, &d) == -ENOENT, "destroyed queue ENOENT");
 	}
 	{
 		int n = 0;
@@ -518,7 +486,7 @@ static int test_hang(void)
 	{
 		struct drm_knpu_queue_destroy d = { .queue_id = q };
 
-		CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &d) == 0, "banned queue destroyed");
+		CHECK(xioctl(fd, DRM_IOCTL_KNPU_QUEUE_DESTROY, &d) == 0, "banned queue destroyed");
 	}
 	/* The hardware queue it had is reset and usable again. */
 	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
@@ -567,7 +535,7 @@ static void *stress_fn(void *arg)
 			s.flags = KNPU_SUBMIT_FENCE_FD_IN;
 			s.fence_fd = prev_fd;
 		}
-		if (xioctl(DRM_IOCTL_KNPU_SUBMIT, &s)) {
+		if (xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s)) {
 			st->errors++;
 			break;
 		}
@@ -726,10 +694,10 @@ static int test_surprise(const char *node, const char *qdev)
 	CHECK(ret == -ENODEV || (ret == 0 && w.status == KNPU_JOB_CANCELED &&
 				 w.error == KNPU_ERR_DEVICE_LOST),
 	      "a job on the dead device is lost: %d status %u error 0x%x", ret, w.status, w.error);
-	ret = xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &qc);
+	ret = xioctl(fd, DRM_IOCTL_KNPU_QUEUE_CREATE, &qc);
 	CHECK(ret == -ENODEV, "the device is lost: ioctls fail with ENODEV (%d)", ret);
 	CHECK(remove_device(node) == 0, "the dead device is removed");
-	CHECK(xioctl(DRM_IOCTL_KNPU_QUEUE_CREATE, &qc) == -ENODEV, "then ioctls fail with ENODEV");
+	CHECK(xioctl(fd, DRM_IOCTL_KNPU_QUEUE_CREATE, &qc) == -ENODEV, "then ioctls fail with ENODEV");
 	return 0;
 }
 
@@ -738,14 +706,14 @@ static void queue_destroy(uint32_t q)
 {
 	struct drm_knpu_queue_destroy d = { .queue_id = q };
 
-	xioctl(DRM_IOCTL_KNPU_QUEUE_DESTROY, &d);
+	xioctl(fd, DRM_IOCTL_KNPU_QUEUE_DESTROY, &d);
 }
 
 static uint32_t queue_resets(uint32_t q)
 {
 	struct drm_knpu_queue_status st = { .queue_id = q };
 
-	return xioctl(DRM_IOCTL_KNPU_QUEUE_STATUS, &st) ? ~0u : st.reset_count;
+	return xioctl(fd, DRM_IOCTL_KNPU_QUEUE_STATUS, &st) ? ~0u : st.reset_count;
 }
 
 #define LOAD_JOBS	64
@@ -786,7 +754,7 @@ static int load_submit(struct load *l, uint32_t queue)
 			.args_va = l->args.va + 8 * i, .args_size = 8,
 			.bo_handles = (uintptr_t)l->handles, .bo_count = 3,
 		};
-		int ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+		int ret = xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
 
 		if (ret)
 			return ret;
@@ -975,7 +943,7 @@ static void recovery_sync_file(struct fixture *f)
 	};
 	int ret;
 
-	ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &s);
+	ret = xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
 	ret = ret ?: wait_job(q, s.seqno, &w);
 	queue_destroy(q);
 	info.num_fences = 1;
@@ -1011,21 +979,21 @@ static void recovery_timeline(struct fixture *f)
 
 	/* Point 1 signalled; point 2^32 + 1 is a hung job's fence. */
 	ret = qmp("qom-set knpu0 inject-hang-queue 0");
-	ret = ret ?: xioctl(DRM_IOCTL_KNPU_SUBMIT, &h);
-	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_CREATE, &tl);
-	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_CREATE, &bin);
+	ret = ret ?: xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &h);
+	ret = ret ?: xioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &tl);
+	ret = ret ?: xioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &bin);
 	sig.handles = (uintptr_t)&tl.handle;
 	sig.points = (uintptr_t)&one;
 	sig.count_handles = 1;
-	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, &sig);
+	ret = ret ?: xioctl(fd, DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, &sig);
 	imp.handle = bin.handle;
 	imp.fd = h.fence_fd;
 	imp.flags = DRM_SYNCOBJ_FD_TO_HANDLE_FLAGS_IMPORT_SYNC_FILE;
-	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &imp);
+	ret = ret ?: xioctl(fd, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, &imp);
 	tr.src_handle = bin.handle;
 	tr.dst_handle = tl.handle;
 	tr.dst_point = far;
-	ret = ret ?: xioctl(DRM_IOCTL_SYNCOBJ_TRANSFER, &tr);
+	ret = ret ?: xioctl(fd, DRM_IOCTL_SYNCOBJ_TRANSFER, &tr);
 	CHECK(ret == 0, "timeline: point 1 signalled, point 2^32+1 a hung job (%d)", ret);
 
 	in.handle = tl.handle;
@@ -1034,12 +1002,12 @@ static void recovery_timeline(struct fixture *f)
 	b.flags = 0;
 	b.in_sync_count = 1;
 	b.in_syncs = (uintptr_t)&in;
-	ret = xioctl(DRM_IOCTL_KNPU_SUBMIT, &b);
+	ret = xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &b);
 	usleep(500000);
 	memset(&w, 0, sizeof(w));
 	w.queue_id = qi;
 	w.seqno = b.seqno;
-	CHECK(ret == 0 && xioctl(DRM_IOCTL_KNPU_WAIT, &w) == -ETIME,
+	CHECK(ret == 0 && xioctl(fd, DRM_IOCTL_KNPU_WAIT, &w) == -ETIME,
 	      "a job waiting on point 2^32+1 has not run (%d)", ret);
 	CHECK(wait_job(qi, b.seqno, &w) == 0, "it finishes once the hang is resolved (status %u)",
 	      w.status);
@@ -1117,7 +1085,7 @@ static int test_unplug(const char *node)
 	      wt.w.error == KNPU_ERR_DEVICE_LOST,
 	      "the waiter sees the job lost: %d status %u error 0x%x", wt.ret, wt.w.status,
 	      wt.w.error);
-	CHECK(xioctl(DRM_IOCTL_KNPU_GET_PARAM, &gp) == -ENODEV, "ioctls fail with ENODEV");
+	CHECK(xioctl(fd, DRM_IOCTL_KNPU_GET_PARAM, &gp) == -ENODEV, "ioctls fail with ENODEV");
 	CHECK(((volatile uint32_t *)f.data.map)[0] == 0, "the CPU mapping stays readable");
 	return 0;
 }
