@@ -201,6 +201,11 @@ npu::KernelArguments bind_typed(const npu::Kernel& kernel, const npu_launch_argu
   return bound;
 }
 
+uint64_t monotonic_ns(std::chrono::steady_clock::time_point t) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
 npu_job_status job_status_of(npu::JobStatus status) {
   switch (status) {
     case npu::JobStatus::ok:
@@ -709,17 +714,38 @@ npu_status npu_job_get_times(const npu_job* job, uint64_t* start_ns, uint64_t* e
       throw std::system_error(EOPNOTSUPP, std::system_category(),
                               "npu_job_get_times: the device did not time this job");
     }
-    const auto since_epoch = [](std::chrono::steady_clock::time_point t) {
-      return static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
-    };
-    *start_ns = since_epoch(outcome.device_times->start);
-    *end_ns = since_epoch(outcome.device_times->end);
+    *start_ns = monotonic_ns(outcome.device_times->start);
+    *end_ns = monotonic_ns(outcome.device_times->end);
   });
 }
 
 void npu_job_release(npu_job* job) {
   delete job;
+}
+
+npu_status npu_device_set_job_trace(npu_device* device, npu_job_trace_fn fn, void* user_data) {
+  if (device == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] {
+    if (fn == nullptr) {
+      device->device.set_job_trace({});
+      return;
+    }
+    device->device.set_job_trace([fn, user_data](const npu::JobTrace& trace) {
+      const npu::JobResult& result = trace.result;
+      const npu_job_trace record{trace.queue_id,
+                                 0,
+                                 trace.sequence_number,
+                                 trace.kernel.c_str(),
+                                 monotonic_ns(trace.submitted),
+                                 result.device_times ? monotonic_ns(result.device_times->start) : 0,
+                                 result.device_times ? monotonic_ns(result.device_times->end) : 0,
+                                 {job_status_of(result.status),
+                                  static_cast<std::uint32_t>(result.error), result.error_address}};
+      fn(&record, user_data);
+    });
+  });
 }
 
 }  // extern "C"

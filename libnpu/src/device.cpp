@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "device_enumeration.hpp"
@@ -192,6 +193,10 @@ Event Device::create_event() const {
 
 Timeline Device::create_timeline() const {
   return Timeline(file_);
+}
+
+void Device::set_job_trace(JobTraceCallback callback) const {
+  file_->job_tracer().set(std::move(callback));
 }
 
 int Device::native_handle() const {

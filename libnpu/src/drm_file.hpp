@@ -1,8 +1,11 @@
 // The syscall layer: an open device node and the ioctls on it. Every failing
-// ioctl becomes npu::ioctl_error(NAME, errno).
+// ioctl becomes npu::ioctl_error(NAME, errno). It also holds what belongs to
+// the open as a whole: its job tracer.
 #pragma once
 
 #include <string>
+
+#include "job_tracer.hpp"
 
 namespace npu::detail {
 
@@ -21,8 +24,12 @@ class DrmFile {
   // The same, returning 0 or the errno instead of throwing.
   [[nodiscard]] int try_ioctl(unsigned long request, void* argument) const;
 
+  // Device::set_job_trace() of every Device copy of this open.
+  [[nodiscard]] JobTracer& job_tracer() const { return job_tracer_; }
+
  private:
   int fd_;
+  mutable JobTracer job_tracer_;
 };
 
 }  // namespace npu::detail

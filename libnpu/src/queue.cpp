@@ -22,17 +22,6 @@ namespace {
 // The largest DMA_COPY / DMA_FILL: its byte count is a 32-bit value operand.
 constexpr std::uint64_t kMaxDmaBytes = 0x8000'0000;
 
-JobStatus status_of(std::uint32_t status) {
-  switch (status) {
-    case KNPU_JOB_OK:
-      return JobStatus::ok;
-    case KNPU_JOB_FAILED:
-      return JobStatus::failed;
-    default:
-      return JobStatus::canceled;
-  }
-}
-
 // A table the queue's argument ring cannot take (too large, or every slot
 // of the largest ring in use) gets a buffer of its own.
 Buffer dedicated_table(std::shared_ptr<const detail::DrmFile> file,
@@ -159,31 +148,6 @@ BatchHandle submit_all(const std::shared_ptr<detail::QueueObject>& queue,
   return batch;
 }
 
-// The device's Q_ERROR_INFO operand field when it names no operand.
-constexpr std::uint32_t kNoOperand = 0xff;
-
-JobResult job_result_of(const drm_knpu_wait& wait) {
-  JobResult result{status_of(wait.status), static_cast<JobError>(wait.error), wait.error_addr};
-  if (result.status == JobStatus::ok && wait.start_ns != 0 && wait.end_ns != 0) {
-    // std::chrono::steady_clock is CLOCK_MONOTONIC, the driver's clock.
-    using std::chrono::nanoseconds;
-    result.device_times =
-        JobResult::Times{std::chrono::steady_clock::time_point(nanoseconds(wait.start_ns)),
-                         std::chrono::steady_clock::time_point(nanoseconds(wait.end_ns))};
-  }
-  if (result.status != JobStatus::failed) {
-    return result;
-  }
-  result.error_info = wait.error_info;
-  if (wait.error_pc != KNPU_ERROR_PC_NONE) {
-    result.error_offset = wait.error_pc;
-    if (const std::uint32_t operand = wait.error_info & 0xffU; operand != kNoOperand) {
-      result.error_operand = static_cast<std::uint8_t>(operand);
-    }
-  }
-  return result;
-}
-
 }  // namespace
 
 JobHandle::JobHandle(std::shared_ptr<const detail::JobState> state) : state_(std::move(state)) {}
@@ -199,18 +163,8 @@ int JobHandle::fence_fd() const {
 }
 
 JobResult JobHandle::wait(std::chrono::nanoseconds timeout) const {
-  const detail::WaitReply reply =
-      state_->queue->wait(state_->sequence_number, detail::deadline_after(timeout));
-  if (reply.error == ETIME || reply.error == ETIMEDOUT) {
-    return {JobStatus::timeout, JobError::none, 0};
-  }
-  if (reply.error == ENODEV) {
-    return {JobStatus::canceled, JobError::device_lost, 0};
-  }
-  if (reply.error != 0) {
-    throw ioctl_error("DRM_IOCTL_KNPU_WAIT", reply.error);
-  }
-  return job_result_of(reply.wait);
+  return state_->result_of(
+      state_->queue->wait(state_->sequence_number, detail::deadline_after(timeout)));
 }
 
 JobResult BatchHandle::wait(std::chrono::nanoseconds timeout) const {

@@ -7,6 +7,7 @@
 #include <drm/knpu_accel.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -116,7 +117,21 @@ class QueueSlot {
 
 // What a job keeps alive until its handle is gone.
 struct JobState {
+  JobState() = default;
+  // Reports the job to the tracer if nothing has yet (JobTraceCallback).
+  ~JobState();
+  JobState(const JobState&) = delete;
+  JobState& operator=(const JobState&) = delete;
+
+  // The job's result from the reply of its WAIT; reports it to the tracer
+  // the first time it is final.
+  [[nodiscard]] JobResult result_of(const WaitReply& reply) const;
+  // Reports `result` to the tracer unless the job was reported already.
+  void report(const JobResult& result) const;
+
   std::shared_ptr<QueueObject> queue;
+  std::chrono::steady_clock::time_point submitted = std::chrono::steady_clock::now();
+  mutable std::atomic<bool> traced{false};
   std::uint64_t sequence_number = 0;
   std::optional<FileDescriptor> fence;  // the exported sync_file
   std::shared_ptr<const ResidentKernel> kernel;

@@ -144,6 +144,48 @@ TEST_F(CApi, JobTimes) {
   npu_job_release(job);
 }
 
+struct TraceLog {
+  int calls = 0;
+  npu_job_trace last{};
+  std::string kernel;
+};
+
+void log_trace(const npu_job_trace* trace, void* user_data) {
+  auto* log = static_cast<TraceLog*>(user_data);
+  ++log->calls;
+  log->last = *trace;
+  log->kernel = trace->kernel;
+}
+
+TEST_F(CApi, JobTrace) {
+  TraceLog log;
+  ASSERT_EQ(npu_device_set_job_trace(device_, log_trace, &log), NPU_SUCCESS) << npu_last_error();
+  const npu_argument arguments[] = {{"dst", dst_, 0}, {"src", src_, 0}, {"bytes", nullptr, 4096}};
+  npu_job* job = nullptr;
+  npu_job_result result{};
+  ASSERT_EQ(npu_launch(queue_, kernel_, arguments, 3, &job), NPU_SUCCESS) << npu_last_error();
+  ASSERT_EQ(npu_job_wait(job, 30 * kSecond, &result), NPU_SUCCESS) << npu_last_error();
+  ASSERT_EQ(npu_job_wait(job, 30 * kSecond, &result), NPU_SUCCESS) << npu_last_error();
+  std::uint64_t start = 0;
+  std::uint64_t end = 0;
+  ASSERT_EQ(npu_job_get_times(job, &start, &end), NPU_SUCCESS) << npu_last_error();
+  npu_job_release(job);
+  ASSERT_EQ(log.calls, 1) << "once per job";
+  EXPECT_EQ(log.last.result.status, NPU_JOB_OK);
+  EXPECT_EQ(log.last.start_ns, start);
+  EXPECT_EQ(log.last.end_ns, end);
+  EXPECT_LE(log.last.submitted_ns, end);
+  EXPECT_NE(log.last.sequence_number, 0U);
+  EXPECT_FALSE(log.kernel.empty());
+
+  ASSERT_EQ(npu_device_set_job_trace(device_, nullptr, nullptr), NPU_SUCCESS);
+  ASSERT_EQ(npu_launch(queue_, kernel_, arguments, 3, &job), NPU_SUCCESS) << npu_last_error();
+  ASSERT_EQ(npu_job_wait(job, 30 * kSecond, &result), NPU_SUCCESS) << npu_last_error();
+  npu_job_release(job);
+  EXPECT_EQ(log.calls, 1) << "no reports once tracing stops";
+  EXPECT_EQ(npu_device_set_job_trace(nullptr, log_trace, &log), NPU_ERROR_INVALID_ARGUMENT);
+}
+
 TEST_F(CApi, ArgumentMistakes) {
   npu_job* job = nullptr;
   const npu_argument missing[] = {{"dst", dst_, 0}};

@@ -263,7 +263,8 @@ struct ConvShape {
 
 class Conv2d : public ComputeOp {
  protected:
-  void check(const ConvShape& sh, bool with_bias, Epilogue e) {
+  // per_channel (INT8): one FP32 requantization scale per output channel.
+  void check(const ConvShape& sh, bool with_bias, Epilogue e, bool per_channel = false) {
     const std::uint32_t cg = sh.c / sh.groups;
     const std::uint32_t kg = sh.k / sh.groups;
     const std::uint32_t p = sh.p();
@@ -280,39 +281,47 @@ class Conv2d : public ComputeOp {
     in.store(inv);
     weight.store(wv);
     bias.store(biasv);
+    DeviceTensor scales(device(), DataType::fp32, sh.k);
+    const std::vector<double> scalesv =
+        random_values(rng_, DataType::fp32, sh.k, 1.0 / 512, 1.0 / 64);
+    scales.store(scalesv);
 
     npu::KernelBuilder builder("conv2d");
     const auto in_arg = builder.arg_buffer("in");
     const auto w_arg = builder.arg_buffer("weight");
     const auto out_arg = builder.arg_buffer("out");
     const auto bias_arg = builder.arg_buffer("bias");
-    builder.conv2d(dtype(), {.input = in_arg,
-                             .weight = w_arg,
-                             .output = out_arg,
-                             .bias = with_bias ? std::optional(bias_arg) : std::nullopt,
-                             .n = sh.n,
-                             .c = sh.c,
-                             .h = sh.h,
-                             .w = sh.w,
-                             .k = sh.k,
-                             .r = sh.r,
-                             .s = sh.s,
-                             .stride_h = sh.stride_h,
-                             .stride_w = sh.stride_w,
-                             .pad_h = sh.pad_h,
-                             .pad_w = sh.pad_w,
-                             .dilation_h = sh.dil_h,
-                             .dilation_w = sh.dil_w,
-                             .groups = sh.groups,
-                             .activation = e.act,
-                             .scale = e.scale,
-                             .zero_point = static_cast<std::uint32_t>(e.zero_point) & 0xffU,
-                             .int32_output = e.int32_output});
+    const auto scales_arg = builder.arg_buffer("scales");
+    builder.conv2d(dtype(),
+                   {.input = in_arg,
+                    .weight = w_arg,
+                    .output = out_arg,
+                    .bias = with_bias ? std::optional(bias_arg) : std::nullopt,
+                    .n = sh.n,
+                    .c = sh.c,
+                    .h = sh.h,
+                    .w = sh.w,
+                    .k = sh.k,
+                    .r = sh.r,
+                    .s = sh.s,
+                    .stride_h = sh.stride_h,
+                    .stride_w = sh.stride_w,
+                    .pad_h = sh.pad_h,
+                    .pad_w = sh.pad_w,
+                    .dilation_h = sh.dil_h,
+                    .dilation_w = sh.dil_w,
+                    .groups = sh.groups,
+                    .activation = e.act,
+                    .scale = e.scale,
+                    .channel_scales = per_channel ? std::optional(scales_arg) : std::nullopt,
+                    .zero_point = static_cast<std::uint32_t>(e.zero_point) & 0xffU,
+                    .int32_output = e.int32_output});
     const npu::JobResult result = run_kernel(device(), builder.build(),
                                              {{"in", &in.buffer()},
                                               {"weight", &weight.buffer()},
                                               {"out", &out.buffer()},
-                                              {"bias", &bias.buffer()}});
+                                              {"bias", &bias.buffer()},
+                                              {"scales", &scales.buffer()}});
     ASSERT_TRUE(result.ok()) << npu::to_string(result.status) << " "
                              << npu::to_string(result.error);
 
@@ -338,7 +347,11 @@ class Conv2d : public ComputeOp {
                 }
               }
             }
-            double v = e.apply(dtype(), acc, with_bias ? biasv[k] : 0.0);
+            Epilogue channel = e;
+            if (per_channel) {
+              channel.scale = static_cast<float>(scalesv[k]);
+            }
+            double v = channel.apply(dtype(), acc, with_bias ? biasv[k] : 0.0);
             if (out_type != DataType::int8) {
               v = representable(out_type, v);
             }
@@ -418,6 +431,47 @@ TEST_P(Conv2d, StridedDilatedGrouped) {
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, Conv2d, testing::ValuesIn(defined_dtypes(Opcode::conv2d)),
                          dtype_param_name);
+
+class Conv2dInt8Only : public Conv2d {};
+
+// What a per-channel quantized network's convolutions do: dense and depthwise,
+// each output channel requantized with its own scale.
+TEST_P(Conv2dInt8Only, PerChannelRequantization) {
+  SKIP_UNLESS_DEVICE_RUNS(Opcode::conv2d, dtype());
+  const Epilogue e{.act = Activation::relu, .zero_point = 5};
+  check({.n = 1,
+         .c = 3,
+         .h = 7,
+         .w = 6,
+         .k = 8,
+         .r = 3,
+         .s = 3,
+         .stride_h = 1,
+         .stride_w = 2,
+         .pad_h = 1,
+         .pad_w = 1,
+         .dil_h = 1,
+         .dil_w = 1,
+         .groups = 1},
+        true, e, true);
+  check({.n = 2,
+         .c = 6,
+         .h = 5,
+         .w = 5,
+         .k = 6,
+         .r = 3,
+         .s = 3,
+         .stride_h = 1,
+         .stride_w = 1,
+         .pad_h = 1,
+         .pad_w = 1,
+         .dil_h = 1,
+         .dil_w = 1,
+         .groups = 6},
+        true, e, true);
+}
+
+INSTANTIATE_TEST_SUITE_P(Int8, Conv2dInt8Only, testing::Values(DataType::int8), dtype_param_name);
 
 // --- POOL2D --------------------------------------------------------------------
 

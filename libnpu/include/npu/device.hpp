@@ -24,6 +24,7 @@
 #include "npu/buffer.hpp"
 #include "npu/event.hpp"
 #include "npu/isa.hpp"
+#include "npu/job_trace.hpp"
 #include "npu/kernel.hpp"
 #include "npu/queue.hpp"
 #include "npu/timeline.hpp"
@@ -151,6 +152,12 @@ class Device {
   [[nodiscard]] std::vector<Kernel> load_module(const KernelModule& module) const;
   [[nodiscard]] Event create_event() const;
   [[nodiscard]] Timeline create_timeline() const;
+
+  // Reports the jobs of this open (of every copy of this Device) to
+  // `callback`, each once, when libnpu learns how it ended while a callback
+  // is set (npu/job_trace.hpp); an empty callback stops tracing. Tracing
+  // costs one ioctl per job nobody waited for.
+  void set_job_trace(JobTraceCallback callback) const;
 
   // The device file, for ioctls libnpu does not wrap.
   [[nodiscard]] int native_handle() const;

@@ -322,6 +322,25 @@ void npu_job_release(npu_job* job);
 /* The job's sync_file with export_fence, else -1; owned by the job. */
 int npu_job_fence_fd(const npu_job* job);
 
+/* Tracing: each job of a device open, reported once, when the library
+ * learns how it ended (its first wait, or the release of its last handle
+ * without a wait; NPU_JOB_TIMEOUT then means it was still running). */
+typedef struct npu_job_trace {
+  uint32_t queue_id;
+  uint32_t reserved; /* 0 */
+  uint64_t sequence_number;
+  const char* kernel;    /* the kernel's name, "" for raw jobs; valid during the call */
+  uint64_t submitted_ns; /* when the submission began, CLOCK_MONOTONIC */
+  uint64_t start_ns;     /* device times as npu_job_get_times(), 0 when not timed */
+  uint64_t end_ns;
+  npu_job_result result;
+} npu_job_trace;
+typedef void (*npu_job_trace_fn)(const npu_job_trace* trace, void* user_data);
+/* Calls fn(trace, user_data) for the jobs of this open (every npu_device of
+ * it), on the thread that waits or releases; fn NULL stops tracing. fn must
+ * not block for long. */
+npu_status npu_device_set_job_trace(npu_device* device, npu_job_trace_fn fn, void* user_data);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 #include "npu/errors.hpp"
 #include "npu/event.hpp"
 #include "npu/isa.hpp"
+#include "npu/job_trace.hpp"
 #include "npu/kernel.hpp"
 #include "npu/kernel_arguments.hpp"
 #include "npu/kernel_builder.hpp"
