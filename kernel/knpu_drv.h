@@ -62,7 +62,9 @@ struct knpu_hw_info {
  * @info: identification and capabilities, read once at probe
  * @hwq: the hardware queues, @info.num_queues of them
  * @hwq_lock: serialises binding driver queues to hardware queues
- * @asid_xa: the device address spaces in use, ASID -> &struct knpu_context
+ * @asid_xa: the device address spaces in use, ASID -> &struct knpu_context;
+ *	its lock (a leaf) makes clearing an address space's AS_ROOT and
+ *	unlisting it one step against knpu_hw_as_restore_all()
  * @fences_cpu: the completion fence slots of all hardware queues
  * @fences_dma: their bus address
  * @recovery_wq: ordered: the hardware queues' watchdogs and device resets

@@ -258,12 +258,18 @@ void knpu_hw_as_set_root(struct knpu_device *kdev, u32 asid, dma_addr_t root)
 }
 
 /**
- * knpu_hw_as_clear() - make an address space invalid
+ * knpu_hw_as_clear_locked() - make an address space invalid
  * @kdev: the device
- * @asid: the address space
+ * @asid: the address space, about to leave &knpu_device.asid_xa
+ *
+ * Under the lock of &knpu_device.asid_xa, together with the removal of
+ * @asid from it, so that knpu_hw_as_restore_all() never sees an address
+ * space that is cleared but still listed and makes it valid again.
  */
-void knpu_hw_as_clear(struct knpu_device *kdev, u32 asid)
+void knpu_hw_as_clear_locked(struct knpu_device *kdev, u32 asid)
 {
+	lockdep_assert_held(&kdev->asid_xa.xa_lock);
+
 	knpu_wr(kdev, KNPU_REG_AS_ROOT_LO(asid), 0);
 	knpu_wr(kdev, KNPU_REG_AS_ROOT_HI(asid), 0);
 	knpu_hw_tlb_invalidate(kdev, asid);
@@ -278,6 +284,7 @@ void knpu_hw_as_restore_all(struct knpu_device *kdev)
 	struct knpu_context *ctx;
 	unsigned long asid;
 
+	/* knpu_context_release() clears and unlists an ASID under this lock. */
 	xa_lock(&kdev->asid_xa);
 	xa_for_each(&kdev->asid_xa, asid, ctx)
 		knpu_hw_as_set_root(kdev, asid, ctx->root.dma);

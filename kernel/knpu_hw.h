@@ -56,7 +56,7 @@ int knpu_hw_check_alive(struct knpu_device *kdev);
 int knpu_hw_irq_init(struct knpu_device *kdev);
 
 void knpu_hw_as_set_root(struct knpu_device *kdev, u32 asid, dma_addr_t root);
-void knpu_hw_as_clear(struct knpu_device *kdev, u32 asid);
+void knpu_hw_as_clear_locked(struct knpu_device *kdev, u32 asid);
 void knpu_hw_as_restore_all(struct knpu_device *kdev);
 void knpu_hw_tlb_invalidate(struct knpu_device *kdev, u32 asid);
 

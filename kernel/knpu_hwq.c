@@ -7,7 +7,8 @@
  * completed, and the watchdog that resets a queue whose oldest job makes no
  * progress. Each hardware queue has a drm_sched scheduler owned by the
  * device; a driver queue binds one hardware queue for its life and is an
- * entity of its scheduler.
+ * entity of its scheduler. The jobs' fences keep the device, and with it
+ * the schedulers, alive (knpu_fence.c).
  *
  * A job leaves the ring only once the device no longer touches it: when the
  * fence says it completed, or after the hardware queue (or the device) was
@@ -48,21 +49,6 @@
 #include "knpu_queue.h"
 #include "knpu_reset.h"
 #include "knpu_trace.h"
-
-static const char *knpu_fence_get_driver_name(struct dma_fence *fence)
-{
-	return KNPU_DRIVER_NAME;
-}
-
-static const char *knpu_fence_get_timeline_name(struct dma_fence *fence)
-{
-	return "knpu-queue";
-}
-
-static const struct dma_fence_ops knpu_fence_ops = {
-	.get_driver_name = knpu_fence_get_driver_name,
-	.get_timeline_name = knpu_fence_get_timeline_name,
-};
 
 /**
  * knpu_job_timeout() - how long the oldest job of a queue may make no progress
@@ -122,9 +108,6 @@ void knpu_hwq_push_locked(struct knpu_hw_queue *hwq, struct knpu_job *job)
 
 	lockdep_assert_held(&hwq->lock);
 
-	dma_fence_init(job->hw_fence, &knpu_fence_ops, &hwq->fence_lock,
-		       job->queue->fence_context, job->seqno);
-	job->hw_fence_armed = true;
 	knpu_busy_job_queued_locked(hwq, job->queue->ctx);
 	trace_knpu_job_run(hwq->kdev->drm.dev, hwq->id, job->queue->ctx->asid, job->seqno);
 	knpu_hwq_write_desc_locked(hwq, hwq->tail, job);

@@ -20,8 +20,10 @@ struct knpu_queue;
  * struct knpu_job - one submission
  * @base: the scheduler job
  * @queue: the queue it was submitted to (holds a reference)
- * @hw_fence: signalled when the device completes the job; allocated at
- *	submission so run_job() does not allocate, initialised by run_job()
+ * @hw_fence: signalled when the device completes the job (by the driver for
+ *	a job that never ran); allocated at submission so run_job() does not
+ *	allocate, initialised when the job is published; the parent of the
+ *	job's scheduler fences, it keeps what they reach (knpu_fence.c)
  * @hw_fence_armed: @hw_fence was initialised
  * @bos: the buffers it uses (each holds a reference)
  * @bo_count: number of @bos

@@ -333,11 +333,18 @@ void knpu_context_release(struct kref *ref)
 	struct knpu_device *kdev = ctx->kdev;
 	int idx;
 
+	/*
+	 * Cleared and unlisted at once: a device reset restores every listed
+	 * address space (knpu_hw_as_restore_all()), and would otherwise make
+	 * this one valid again with the page tables freed below.
+	 */
+	xa_lock(&kdev->asid_xa);
 	if (drm_dev_enter(&kdev->drm, &idx)) {
-		knpu_hw_as_clear(kdev, ctx->asid);
+		knpu_hw_as_clear_locked(kdev, ctx->asid);
 		drm_dev_exit(idx);
 	}
-	xa_erase(&kdev->asid_xa, ctx->asid);
+	__xa_erase(&kdev->asid_xa, ctx->asid);
+	xa_unlock(&kdev->asid_xa);
 
 	/* Every buffer unmapped itself: only the root is left. */
 	drm_WARN_ON(&kdev->drm, ctx->root.used);

@@ -14,6 +14,7 @@
 #include <drm/drm_gem.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_fence.h"
 #include "knpu_hwq.h"
 #include "knpu_job.h"
 #include "knpu_queue.h"
@@ -89,7 +90,7 @@ void knpu_job_put(struct knpu_job *job)
 	if (job->hw_fence_armed)
 		dma_fence_put(job->hw_fence);
 	else
-		kfree(job->hw_fence);
+		knpu_hw_fence_free_unused(job->hw_fence);
 
 	knpu_queue_put(queue);
 	kfree(job);
@@ -102,6 +103,8 @@ static void knpu_job_free(struct drm_sched_job *sched_job)
 	struct knpu_queue *queue = job->queue;
 	struct dma_fence *fence;
 
+	if (!sched_job->s_fence->parent)
+		knpu_hw_fence_adopt_unrun(job);
 	drm_sched_job_cleanup(sched_job);
 
 	fence = xa_erase(&queue->fences, job->seqno);

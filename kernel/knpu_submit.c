@@ -19,6 +19,7 @@
 #include <drm/drm_syncobj.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_fence.h"
 #include "knpu_gem.h"
 #include "knpu_hwq.h"
 #include "knpu_job.h"
@@ -292,6 +293,8 @@ static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
 	/* Nothing below can fail: the job is published once armed. */
 	job->seqno = seqno;
 	*seqno_out = seqno;
+	knpu_hw_fence_init(job->hw_fence, queue, seqno);
+	job->hw_fence_armed = true;
 	drm_sched_job_arm(&job->base);
 	fence = dma_fence_get(&job->base.s_fence->finished);
 	xa_store(&queue->fences, seqno, dma_fence_get(fence), GFP_NOWAIT);
@@ -374,7 +377,7 @@ int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	job->args_va = args->args_va;
 	job->args_size = args->args_size;
 
-	job->hw_fence = kzalloc(sizeof(*job->hw_fence), GFP_KERNEL);
+	job->hw_fence = knpu_hw_fence_alloc();
 	if (!job->hw_fence) {
 		ret = -ENOMEM;
 		goto err_put_job;

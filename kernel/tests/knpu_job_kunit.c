@@ -553,11 +553,31 @@ static void knpu_test_timeout_progress(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
 }
 
-/* A job's fence stays valid, names and all, after its queue is destroyed. */
+/*
+ * Drops @fence, the last reference, and returns how many references on the
+ * device that let go: the hardware fence's release drops its own from
+ * knpu_cleanup_wq.
+ */
+static unsigned int knpu_test_put_last_fence(struct knpu_job_test *t, struct dma_fence *fence)
+{
+	unsigned int refs;
+
+	flush_workqueue(knpu_cleanup_wq);
+	refs = kref_read(&t->kdev->drm.ref);
+	dma_fence_put(fence);
+	flush_workqueue(knpu_cleanup_wq);
+	return refs - kref_read(&t->kdev->drm.ref);
+}
+
+/*
+ * A job's fence stays valid, names and all, after its queue is destroyed,
+ * and holds the device (its scheduler) until it is released.
+ */
 static void knpu_test_fence_after_destroy(struct kunit *test)
 {
 	struct knpu_job_test *t = test->priv;
 	struct drm_knpu_queue_destroy qd = { 0 };
+	struct drm_sched_fence *s_fence;
 	struct knpu_hw_queue *hwq;
 	struct knpu_queue *queue;
 	struct dma_fence *fence;
@@ -582,7 +602,11 @@ static void knpu_test_fence_after_destroy(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, fence->ops->get_driver_name(fence), "drm_sched");
 	KUNIT_EXPECT_STREQ(test, fence->ops->get_timeline_name(fence), name);
 	KUNIT_EXPECT_EQ(test, dma_fence_get_status(fence), 1);
-	dma_fence_put(fence);
+	/* Its parent, the hardware fence, holds the device until it goes. */
+	s_fence = to_drm_sched_fence(fence);
+	KUNIT_ASSERT_NOT_NULL(test, s_fence);
+	KUNIT_EXPECT_NOT_NULL(test, s_fence->parent);
+	KUNIT_EXPECT_EQ(test, knpu_test_put_last_fence(t, fence), 1U);
 }
 
 static const char *knpu_test_fence_name(struct dma_fence *fence)
@@ -597,6 +621,62 @@ static const struct dma_fence_ops knpu_test_fence_ops = {
 	.get_timeline_name = knpu_test_fence_name,
 };
 
+/* A fence the test signals itself, not signalled yet. */
+static struct dma_fence *knpu_test_fence_new(struct kunit *test)
+{
+	struct dma_fence *fence = kzalloc(sizeof(*fence), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+	dma_fence_init(fence, &knpu_test_fence_ops, &knpu_test_fence_lock,
+		       dma_fence_context_alloc(1), 1);
+	return fence;
+}
+
+/* A syncobj of the test's file, its handle in *@handle. */
+static struct drm_syncobj *knpu_test_syncobj(struct kunit *test, u32 *handle)
+{
+	struct knpu_job_test *t = test->priv;
+	struct drm_syncobj *syncobj;
+
+	idr_init_base(&t->file.syncobj_idr, 1);
+	spin_lock_init(&t->file.syncobj_table_lock);
+	KUNIT_ASSERT_EQ(test, drm_syncobj_create(&syncobj, 0, NULL), 0);
+	KUNIT_ASSERT_EQ(test, drm_syncobj_get_handle(&t->file, syncobj, handle), 0);
+	return syncobj;
+}
+
+/* The file's reference, as drm_syncobj_release() would drop it at close. */
+static void knpu_test_syncobj_fini(struct knpu_job_test *t, struct drm_syncobj *syncobj,
+				   u32 handle)
+{
+	drm_syncobj_put(idr_remove(&t->file.syncobj_idr, handle));
+	drm_syncobj_put(syncobj);
+	idr_destroy(&t->file.syncobj_idr);
+}
+
+/* Submits a job on @queue_id that waits for syncobj @handle at @point. */
+static u64 knpu_test_submit_after(struct kunit *test, u32 queue_id, u32 handle, u64 point)
+{
+	struct knpu_job_test *t = test->priv;
+	struct drm_knpu_sync sync = { .handle = handle, .point = point };
+	struct drm_knpu_submit s;
+	unsigned long user;
+
+	user = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_NE_MSG(test, user, 0UL, "no user memory");
+	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)user, &sync, sizeof(sync)), 0UL);
+	s = (struct drm_knpu_submit) {
+		.queue_id = queue_id,
+		.program_va = KNPU_TEST_PROGRAM_VA,
+		.program_size = 24,
+		.in_syncs = user,
+		.in_sync_count = 1,
+	};
+	KUNIT_ASSERT_EQ(test, knpu_submit_ioctl(&t->kdev->drm, &s, &t->file), 0);
+	return s.seqno;
+}
+
 /* A wait on timeline point 2^32 + 1 is not a wait on point 1. */
 static void knpu_test_timeline_u64_point(struct kunit *test)
 {
@@ -604,41 +684,20 @@ static void knpu_test_timeline_u64_point(struct kunit *test)
 	const u64 far_point = BIT_ULL(32) + 1;
 	struct drm_syncobj *syncobj;
 	struct knpu_hw_queue *hwq;
-	struct drm_knpu_sync sync;
-	struct drm_knpu_submit s;
 	struct dma_fence *fence;
-	unsigned long user;
 	u32 handle, q;
+	u64 seqno;
 
-	idr_init_base(&t->file.syncobj_idr, 1);
-	spin_lock_init(&t->file.syncobj_table_lock);
-	KUNIT_ASSERT_EQ(test, drm_syncobj_create(&syncobj, 0, NULL), 0);
-	KUNIT_ASSERT_EQ(test, drm_syncobj_get_handle(&t->file, syncobj, &handle), 0);
+	syncobj = knpu_test_syncobj(test, &handle);
 
 	/* Point 1 is signalled, point 2^32 + 1 is not. */
-	fence = kzalloc(sizeof(*fence), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, fence);
-	dma_fence_init(fence, &knpu_test_fence_ops, &knpu_test_fence_lock,
-		       dma_fence_context_alloc(1), 1);
+	fence = knpu_test_fence_new(test);
 	drm_syncobj_add_point(syncobj, dma_fence_chain_alloc(), dma_fence_get_stub(), 1);
 	drm_syncobj_add_point(syncobj, dma_fence_chain_alloc(), dma_fence_get(fence), far_point);
 
-	user = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_NE_MSG(test, user, 0UL, "no user memory");
-	sync = (struct drm_knpu_sync) { .handle = handle, .point = far_point };
-	KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)user, &sync, sizeof(sync)), 0UL);
-
 	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
 	hwq = knpu_test_hwq(test, q);
-	s = (struct drm_knpu_submit) {
-		.queue_id = q,
-		.program_va = KNPU_TEST_PROGRAM_VA,
-		.program_size = 24,
-		.in_syncs = user,
-		.in_sync_count = 1,
-	};
-	KUNIT_ASSERT_EQ(test, knpu_submit_ioctl(&t->kdev->drm, &s, &t->file), 0);
+	seqno = knpu_test_submit_after(test, q, handle, far_point);
 
 	/* The job waits for its producer at 2^32 + 1. */
 	msleep(100);
@@ -646,13 +705,59 @@ static void knpu_test_timeline_u64_point(struct kunit *test)
 
 	dma_fence_signal(fence);
 	knpu_test_wait_tail(test, hwq, 1);
-	knpu_test_complete(t, hwq, s.seqno);
+	knpu_test_complete(t, hwq, seqno);
 
-	/* The file's reference, as drm_syncobj_release() would drop it at close. */
-	drm_syncobj_put(idr_remove(&t->file.syncobj_idr, handle));
-	drm_syncobj_put(syncobj);
-	idr_destroy(&t->file.syncobj_idr);
+	knpu_test_syncobj_fini(t, syncobj, handle);
 	dma_fence_put(fence);
+}
+
+/*
+ * A job that never ran (its queue destroyed while it waited for an in-fence)
+ * still gets a parent, signalled with the job's error, that holds the device
+ * as long as its scheduler fences live.
+ */
+static void knpu_test_unrun_fence_holds_device(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	struct drm_knpu_queue_destroy qd = { 0 };
+	struct dma_fence *in_fence, *fence;
+	struct drm_sched_fence *s_fence;
+	struct drm_syncobj *syncobj;
+	struct knpu_queue *queue;
+	u32 handle, q;
+	u64 seqno;
+	int i;
+
+	syncobj = knpu_test_syncobj(test, &handle);
+	in_fence = knpu_test_fence_new(test);
+	drm_syncobj_replace_fence(syncobj, in_fence);
+
+	q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	seqno = knpu_test_submit_after(test, q, handle, 0);
+	queue = xa_load(&t->fpriv.queues, q);
+	fence = dma_fence_get(xa_load(&queue->fences, seqno));
+	KUNIT_ASSERT_NOT_NULL(test, fence);
+
+	/* Destroyed while the job waits: the scheduler drops it unrun. */
+	qd.queue_id = q;
+	KUNIT_ASSERT_EQ(test, knpu_queue_destroy_ioctl(&t->kdev->drm, &qd, &t->file), 0);
+	dma_fence_signal(in_fence);
+	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(fence, false, HZ), HZ);
+	KUNIT_EXPECT_LT(test, fence->error, 0);
+
+	s_fence = to_drm_sched_fence(fence);
+	KUNIT_ASSERT_NOT_NULL(test, s_fence);
+	for (i = 0; i < 100 && !READ_ONCE(s_fence->parent); i++)
+		usleep_range(1000, 2000);
+	KUNIT_ASSERT_NOT_NULL(test, s_fence->parent);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(s_fence->parent));
+	KUNIT_EXPECT_EQ(test, s_fence->parent->error, fence->error);
+	/* free_job() queues the job's release right after it set the parent. */
+	usleep_range(10000, 20000);
+	KUNIT_EXPECT_EQ(test, knpu_test_put_last_fence(t, fence), 1U);
+
+	knpu_test_syncobj_fini(t, syncobj, handle);
+	dma_fence_put(in_fence);
 }
 
 /* The ring never holds more than KNPU_RING_SIZE - 1 jobs; slots come back. */
@@ -812,6 +917,7 @@ static struct kunit_case knpu_job_cases[] = {
 	KUNIT_CASE(knpu_test_timeout_progress),
 	KUNIT_CASE(knpu_test_hang_busy_submitter),
 	KUNIT_CASE(knpu_test_fence_after_destroy),
+	KUNIT_CASE(knpu_test_unrun_fence_holds_device),
 	KUNIT_CASE(knpu_test_false_timeout),
 	KUNIT_CASE(knpu_test_ring_credits),
 	KUNIT_CASE(knpu_test_destroy_bounded),

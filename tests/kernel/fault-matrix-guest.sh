@@ -1,11 +1,12 @@
 #!/bin/bash
-# In the guest, two NPUs: knpu-fault-matrix once per fault, in an order that
-# leaves the device that falls off the bus (accel1) for last. Writes one KTAP
+# In the guest, two NPUs: knpu-fault-matrix once per fault (and the two fence
+# lifetime cases), in an order that leaves the device that falls off the bus
+# (accel1) for last. Writes one KTAP
 # result per fault to $KNPU_RESULTS/fault-matrix.ktap; exits 1 when one failed.
 bin=${1:?usage: fault-matrix-guest.sh KNPU_FAULT_MATRIX KNPU_KO MODULE_PARAMS}
 export KNPU_KO=${2:?usage: fault-matrix-guest.sh KNPU_FAULT_MATRIX KNPU_KO MODULE_PARAMS}
 export KNPU_MODULE_PARAMS=${3:-}
-faults=(hang mmu uncorrectable flr overheat reload surprise)
+faults=(hang mmu uncorrectable flr overheat reload fences-rmmod fences-unbind surprise)
 ktap=${KNPU_RESULTS:-/tmp}/fault-matrix.ktap
 {
 	echo "KTAP version 1"

@@ -15,6 +15,9 @@ gcc -O2 -g -Wall -Wextra -Werror -Wno-missing-field-initializers -o "$out/knpu-f
 cd "$KNPU_ROOT"
 # A short job timeout so that the hang is found quickly.
 params=job_timeout_ms=2000
+# Freed memory is zeroed, so a fence that reads its freed scheduler
+# (fences-rmmod, fences-unbind) oopses every time instead of now and then.
+export KNPU_KERNEL_CMDLINE="init_on_free=1${KNPU_KERNEL_CMDLINE:+ $KNPU_KERNEL_CMDLINE}"
 exec tests/harness/guest-run.sh --name guest-fault-matrix --devices 2 --module-params "$params" \
 	"$@" -- "$KNPU_ROOT/tests/kernel/fault-matrix-guest.sh" "$out/knpu-fault-matrix" \
 	"$KNPU_MODULE" "$params"

@@ -19,12 +19,16 @@
  *                  unaffected; after they close, the module reloads
  *                  (KNPU_KO names the module file, KNPU_MODULE_PARAMS its
  *                  parameters)
- *   fences         not a fault of the matrix: the reproducer of an open bug,
- *                  a sync_file kept across a module reload (fence_lifetime())
- * and for each: every innocent job completes with the right result, the
- * device runs a job from a new file afterwards without a module reload, and
- * the driver's address spaces and page tables (debugfs contexts) are back to
- * where they were once the load's files are closed.
+ *   fences-rmmod   no load: fences of finished jobs (a sync_file, a syncobj
+ *                  exported as one, a job that never ran) kept after their
+ *                  file closed refuse `rmmod knpu` and still read; once
+ *                  closed, the module reloads (fence_lifetime())
+ *   fences-unbind  no load: the same fences kept across a PCI unbind of the
+ *                  device still read; the device is bound again
+ * and for each fault: every innocent job completes with the right result,
+ * the device runs a job from a new file afterwards without a module reload,
+ * and the driver's address spaces and page tables (debugfs contexts) are
+ * back to where they were once the load's files are closed.
  *
  * Prints TAP; exits non-zero on a failure.
  */
@@ -36,8 +40,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,42 +69,123 @@ static int qmp(const char *fmt, const char *qdev, const char *value)
 	return system(buf);
 }
 
-/* A sync_file for one job on @queue that has completed (SUBMIT with FENCE_FD_OUT). */
-static int finished_sync_file(int fd, struct batch *b)
+/*
+ * A job on @queue that has completed: its sync_file (SUBMIT with
+ * FENCE_FD_OUT) in *sync_fd and the syncobj it signalled, exported as a
+ * sync_file, in *syncobj_fd.
+ */
+static int finished_sync_files(int fd, struct batch *b, int *sync_fd, int *syncobj_fd)
 {
+	struct drm_syncobj_create create = { 0 };
+	struct drm_knpu_sync out = { 0 };
 	struct drm_knpu_submit s = {
 		.queue_id = b->queue,
 		.program_va = b->prog.va, .program_size = 24,
 		.args_va = b->args.va, .args_size = 8,
 		.bo_handles = (uintptr_t)b->handles, .bo_count = 3,
+		.out_syncs = (uintptr_t)&out, .out_sync_count = 1,
 		.flags = KNPU_SUBMIT_FENCE_FD_OUT,
+	};
+	struct drm_syncobj_handle export = {
+		.flags = DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE, .fd = -1,
 	};
 	struct drm_knpu_wait w;
 	int ret;
 
-	ret = xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
+	ret = xioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &create);
+	out.handle = create.handle;
+	ret = ret ?: xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
 	ret = ret ?: wait_job(fd, b->queue, s.seqno, &w);
-	return ret ?: s.fence_fd;
+	export.handle = create.handle;
+	ret = ret ?: xioctl(fd, DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, &export);
+	*sync_fd = ret ? ret : s.fence_fd;
+	*syncobj_fd = ret ? ret : export.fd;
+	return ret;
 }
 
 /*
- * A sync_file whose driver went away (device removed, module reloaded) is
- * still a signalled fence: its info reads and it closes without touching
- * what the driver freed.
+ * The sync_file of a job that never runs: in a child, a job on a first
+ * queue hangs (inject-hang-queue on hardware queue 0, the first one an idle
+ * device binds) and a job on a second queue waits for it; the child is
+ * killed, so its file is closed without waiting: the first queue is reset,
+ * the second one's job is dropped by the scheduler, never run. Taken from
+ * the child with pidfd_getfd(), it has signalled with an error on return.
  */
-static void check_sync_file_after(int sync_fd, const char *what)
+static int unrun_sync_file(const char *node, const char *qdev)
+{
+	int report[2], child_fd = -1, sync_fd = -EIO, pidfd;
+	struct pollfd pfd = { .events = POLLIN };
+	pid_t pid;
+
+	if (pipe(report))
+		return -errno;
+	fflush(stdout);
+	pid = fork();
+	if (!pid) {
+		int fd = open(node, O_RDWR | O_CLOEXEC), ret = fd < 0 ? -errno : 0;
+		uint32_t q1 = ret ? 0 : queue_new(fd), q2 = q1 ? queue_new(fd) : 0;
+		struct drm_knpu_submit s = { .program_size = 24, .args_size = 8, .bo_count = 3,
+					     .flags = KNPU_SUBMIT_FENCE_FD_OUT };
+		char why[160] = "";
+		struct batch b;
+
+		/* A batch on the second queue writes the program the two jobs run. */
+		ret = q2 ? batch_init(fd, &b, q2) : -EIO;
+		ret = ret ?: batch_submit(fd, &b, 0x4d000000);
+		if (!ret && batch_check(fd, &b, 0x4d000000, why, sizeof(why)) != BATCH)
+			ret = -EIO;
+		ret = ret ?: qmp("qom-set %s inject-hang-queue %s", qdev, "0");
+		if (!ret) {
+			s.program_va = b.prog.va;
+			s.args_va = b.args.va;
+			s.bo_handles = (uintptr_t)b.handles;
+		}
+		s.queue_id = q1;
+		ret = ret ?: xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
+		s.queue_id = q2;
+		s.flags |= KNPU_SUBMIT_FENCE_FD_IN;
+		ret = ret ?: xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
+		child_fd = ret ? ret : s.fence_fd;
+		if (write(report[1], &child_fd, sizeof(child_fd)) != sizeof(child_fd))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	if (pid > 0 && read(report[0], &child_fd, sizeof(child_fd)) == sizeof(child_fd) &&
+	    child_fd >= 0) {
+		pidfd = syscall(SYS_pidfd_open, pid, 0);
+		sync_fd = pidfd < 0 ? -errno : syscall(SYS_pidfd_getfd, pidfd, child_fd, 0);
+		if (pidfd >= 0)
+			close(pidfd);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	close(report[0]);
+	close(report[1]);
+	pfd.fd = sync_fd;
+	CHECK(sync_fd >= 0 && poll(&pfd, 1, 30000) == 1,
+	      "the job behind a hung one, its file killed, is dropped (%d %d)", child_fd, sync_fd);
+	return sync_fd;
+}
+
+/*
+ * A sync_file whose device or module is gone (unbound, removal attempted)
+ * is still a signalled fence: its info reads, names intact. @error: it
+ * signalled with an error (a job that never ran).
+ */
+static void check_sync_file_after(int sync_fd, const char *which, const char *what, bool error)
 {
 	struct sync_fence_info fi = { 0 };
 	struct sync_file_info info = { .num_fences = 1, .sync_fence_info = (uintptr_t)&fi };
 	int ret = sync_fd < 0 ? sync_fd : xioctl(sync_fd, SYNC_IOC_FILE_INFO, &info);
-
 	bool names = !strcmp(fi.driver_name, "drm_sched") && !strncmp(fi.obj_name, "knpu-q", 6);
+	bool status = error ? info.status < 0 && fi.status < 0 : info.status == 1 && fi.status == 1;
 
-	CHECK(!ret && info.status == 1 && fi.status == 1 && names,
-	      "a sync_file kept across the %s: signalled, names %s (%d status %d)", what,
-	      names ? "intact" : "garbage", ret, fi.status);
-	if (sync_fd >= 0)
-		close(sync_fd);
+	CHECK(!ret && status && names, "%s kept across %s: signalled%s, names %s (%d status %d)",
+	      which, what, error ? " with an error" : "", names ? "intact" : "garbage", ret,
+	      fi.status);
 }
 
 /* What a worker reports through shared memory. */
@@ -344,30 +432,112 @@ static int run_modprobe(const char *what)
 }
 
 /*
- * The reproducer of an open bug (not in the matrix): a sync_file kept across
- * a module reload. SYNC_IOC_FILE_INFO reads the drm_sched fence's timeline
- * name from the scheduler knpu.ko freed (garbage on Debian's kernel, a KASAN
- * use-after-free on the debug kernel), and closing it runs the hardware
- * fence's ops from the unloaded module. 6.12's dma-fence has no way for a
- * driver to detach a signalled fence (upstream added it in 6.17).
+ * rmmod once the driver is idle: the last fences and jobs of closed files
+ * drop their module references from a workqueue, a little after the close.
  */
-static int fence_lifetime(const char *node)
+static int rmmod_once_idle(void)
 {
-	int fd = open(node, O_RDWR | O_CLOEXEC), sync_fd = -EIO;
-	struct batch b;
+	for (int i = 0; i < 100; i++) {
+		if (!system("rmmod knpu 2>/dev/null"))
+			return 0;
+		usleep(100000);
+	}
+	return run_modprobe("rmmod");
+}
+
+/*
+ * The module's reference count once it settles at 0, or where it stayed:
+ * fences and jobs let go of it from a workqueue, a little after the close.
+ */
+static long module_refs_once_idle(void)
+{
+	long refs = -1;
+
+	for (int i = 0; i < 100 && refs; i++) {
+		FILE *f = fopen("/sys/module/knpu/refcnt", "r");
+
+		if (!f || fscanf(f, "%ld", &refs) != 1)
+			refs = -1;
+		if (f)
+			fclose(f);
+		if (refs)
+			usleep(100000);
+	}
+	return refs;
+}
+
+/* Writes @bdf to the knpu PCI driver's sysfs attribute @attr (bind, unbind). */
+static int pci_driver_write(const char *attr, const char *bdf)
+{
+	char path[128];
+	int sfd, ret;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/knpu/%s", attr);
+	sfd = open(path, O_WRONLY);
+	ret = sfd >= 0 && write(sfd, bdf, strlen(bdf)) == (ssize_t)strlen(bdf) ? 0 : -errno;
+	if (sfd >= 0)
+		close(sfd);
+	return ret;
+}
+
+/*
+ * Fences that outlive their file and then their device (@how "unbind") or,
+ * as far as the driver allows it, their module (@how "rmmod"): a job's
+ * finished fence names its scheduler (device memory) and holds the hardware
+ * fence (module ops). 6.12's dma-fence cannot detach a signalled fence from
+ * its driver, so the fences keep both: rmmod is refused while they live.
+ * Without that, SYNC_IOC_FILE_INFO read the freed scheduler (an oops in
+ * strnlen; with init_on_free=1, which fault-matrix.sh sets, every time).
+ */
+static int fence_lifetime(const char *node, const char *qdev, const char *how)
+{
+	bool unbind = !strcmp(how, "unbind");
+	const char *what = unbind ? "a PCI unbind" : "an attempted rmmod";
+	int unrun = unrun_sync_file(node, qdev);
+	int fd = open(node, O_RDWR | O_CLOEXEC), sync_fd = -EIO, syncobj_fd = -EIO;
 	uint32_t q = fd >= 0 ? queue_new(fd) : 0;
+	char bdf[64] = "", why[160] = "";
+	struct batch b;
 
 	if (q && !batch_init(fd, &b, q)) {
-		sync_fd = finished_sync_file(fd, &b);
+		/* A batch first: it writes the program the kept job runs again. */
+		if (!batch_submit(fd, &b, 0x3c000000) &&
+		    batch_check(fd, &b, 0x3c000000, why, sizeof(why)) == BATCH)
+			finished_sync_files(fd, &b, &sync_fd, &syncobj_fd);
 		batch_fini(&b);
 	}
+	node_bdf(node, bdf, sizeof(bdf));
 	if (fd >= 0)
 		close(fd);
-	CHECK(run_modprobe("rmmod") == 0 && run_modprobe("insmod") == 0,
-	      "the module reloads with a sync_file open");
-	check_sync_file_after(sync_fd, "module reload");
+
+	if (unbind)
+		CHECK(pci_driver_write("unbind", bdf) == 0, "%s unbound, its fences kept", bdf);
+	else
+		CHECK(run_modprobe("rmmod") != 0, "rmmod knpu is refused while its fences live");
+	check_sync_file_after(sync_fd, "a sync_file", what, false);
+	check_sync_file_after(syncobj_fd, "a syncobj exported as a sync_file", what, false);
+	check_sync_file_after(unrun, "the sync_file of a job that never ran", what, true);
+	for (int i = 0; i < 3; i++) {
+		int kept[] = { sync_fd, syncobj_fd, unrun };
+
+		if (kept[i] >= 0)
+			close(kept[i]);
+	}
+
+	/* Then the unbound device is freed, and its node's minor with it. */
+	CHECK(module_refs_once_idle() == 0, "closed, the fences let go of the module");
+	if (unbind)
+		CHECK(pci_driver_write("bind", bdf) == 0, "%s bound again", bdf);
+	else
+		CHECK(rmmod_once_idle() == 0 && run_modprobe("insmod") == 0,
+		      "with the fences closed the module reloads");
+	for (int i = 0; i < 50 && access(node, F_OK); i++)
+		usleep(100000);
+	check_device_works(node, how);
+
 	printf("1..%d\n", count);
-	return failures ? 1 : 0;
+	printf("%d passed, %d failed\n", count - failures, failures);
+	return failures || !count ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -384,8 +554,8 @@ int main(int argc, char **argv)
 	uint32_t gq;
 
 	printf("TAP version 13\n# knpu-fault-matrix %s on %s\n", fault, node);
-	if (!strcmp(fault, "fences"))
-		return fence_lifetime(node);
+	if (!strncmp(fault, "fences-", 7))
+		return fence_lifetime(node, qdev, fault + 7);
 	fd = open(node, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		printf("Bail out! open %s: %s\n", node, strerror(errno));
@@ -424,7 +594,7 @@ int main(int argc, char **argv)
 	batch_fini(&g);
 	close(fd);
 	if (!strcmp(fault, "reload")) {
-		CHECK(run_modprobe("rmmod") == 0 && run_modprobe("insmod") == 0,
+		CHECK(rmmod_once_idle() == 0 && run_modprobe("insmod") == 0,
 		      "with every file closed the module reloads");
 		for (int i = 0; i < 50 && access(node, F_OK); i++)
 			usleep(100000);

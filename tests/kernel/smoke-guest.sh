@@ -16,7 +16,12 @@ echo 0 >/sys/module/knpu/parameters/pinned_limit_mb
 "$bin" faults /dev/accel/accel0 knpu0
 "$bin" recovery /dev/accel/accel0
 echo "# module reload"
-rmmod knpu
+# The last fences and jobs of closed files let go of the module from a
+# workqueue, a little after the close: rmmod is refused (EBUSY) until then.
+for _ in $(seq 50); do
+	rmmod knpu 2>/dev/null && break
+	sleep 0.1
+done
 insmod "$ko" job_timeout_ms=2000
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	[ -e /dev/accel/accel1 ] && break
