@@ -15,6 +15,7 @@
 #include "exporter.hpp"
 #include "fields.hpp"
 #include "health.hpp"
+#include "knpu_cluster/cluster_commands.hpp"
 #include "npu/device.hpp"
 #include "npu/errors.hpp"
 #include "processes.hpp"
@@ -195,6 +196,16 @@ ExitStatus validate(const Options& options) {
   return passed == tried ? ExitStatus::ok : ExitStatus::device_error;
 }
 
+// `cdi generate` and `labels`: knpu::cluster's, as in npu-device-plugin.
+ExitStatus write_cluster_file(const knpu::cluster::ClusterCommands& commands) {
+  const std::vector<knpu::cluster::NpuDescription> npus = knpu::cluster::describe_npus();
+  if (npus.empty() && commands.cdi_generate_parsed()) {
+    return no_device();  // labels say present=false instead
+  }
+  commands.run(npus);
+  return ExitStatus::ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -233,6 +244,7 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:9400";
   CLI::App* exporter = app.add_subcommand("exporter", "serve Prometheus metrics");
   exporter->add_option("--listen", listen, "HOST:PORT to serve /metrics on");
+  knpu::cluster::ClusterCommands cluster_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -259,6 +271,8 @@ int main(int argc, char** argv) {
       status = npu_smi::reset_device(reset_index);
     } else if (exporter->parsed()) {
       status = npu_smi::run_exporter(npu_smi::parse_listen_address(listen));
+    } else if (cluster_commands.cdi_generate_parsed() || cluster_commands.labels_parsed()) {
+      status = write_cluster_file(cluster_commands);
     } else if (!options.query.empty()) {
       const auto chosen = npu_smi::select_fields(options.query);
       status = report(options, &chosen, chosen);
