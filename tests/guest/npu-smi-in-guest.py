@@ -24,6 +24,7 @@ RESULTS = pathlib.Path(os.environ["KNPU_RESULTS"])
 QMP = os.environ["KNPU_QMP"]
 LOG = open(RESULTS / "npu-smi.log", "w", buffering=1)
 PCI = pathlib.Path("/sys/bus/pci/devices")
+DEBUGFS = pathlib.Path("/sys/kernel/debug/accel")
 failed = []
 passed = 0
 
@@ -68,6 +69,15 @@ def hwmon(address, name):
 def query_json(fields, *extra):
     p = smi(f"--query={fields}", "--format=json", *extra)
     return json.loads(p.stdout)["devices"] if p.returncode == 0 else None
+
+
+def inject(address, fault, count=1):
+    """Arms COUNT of the driver's debugfs fault FAULT (kernel/knpu_debugfs.c)."""
+    (DEBUGFS / address / f"inject_{fault}").write_text(f"{count}\n")
+
+
+def armed(address, fault):
+    return int((DEBUGFS / address / f"inject_{fault}").read_text())
 
 
 def wait_for(predicate, seconds=20):
@@ -317,6 +327,43 @@ check("npu-smi: the reset is counted", q and q[0]["reset_count"] == resets + 1
       and q[0]["state"] == "ok", str(q))
 check("exporter: the reset is counted",
       f'knpu_resets_total{{device="1",pci_address="{addresses[1]}",serial="{serial1}"}} {resets + 1}'
+      in scrape())
+
+# --- fault injection through the driver's debugfs -----------------------
+# Beside the device's QMP injection: faults in the driver's own paths.
+a0 = addresses[0]
+serial0 = attr(a0, "serial_number")
+inject(a0, "submit_error")
+p = smi("validate", "-i", "0")
+check("debugfs: an injected submit error fails validate (ENOMEM), exit 5",
+      p.returncode == 5 and "NPU 0" in p.stdout and "FAIL" in p.stdout
+      and "Cannot allocate memory" in p.stdout and armed(a0, "submit_error") == 0, p.stdout)
+p = smi("validate", "-i", "0")
+check("validate passes again after the failed submit", p.returncode == 0, p.stdout)
+
+inject(a0, "lost_doorbell")
+p = smi("validate", "-i", "0")
+check("debugfs: a lost doorbell makes the job time out (watchdog), exit 5",
+      p.returncode == 5 and "fill+copy job failed (TIMEOUT)" in p.stdout
+      and armed(a0, "lost_doorbell") == 0, p.stdout)
+check("the kernel log names the watchdog's queue reset",
+      "made no progress" in run("dmesg").stdout)
+p = smi("validate", "-i", "0")
+check("validate passes again after the timeout", p.returncode == 0, p.stdout)
+
+resets0 = int(attr(a0, "reset_count"))
+inject(a0, "device_error")
+p = smi("validate", "-i", "0")
+check("debugfs: a device error while the job runs: the driver resets the device, the job passes",
+      p.returncode == 0 and armed(a0, "device_error") == 0, p.stdout)
+check("the driver's reset is counted (sysfs)",
+      wait_for(lambda: int(attr(a0, "reset_count")) == resets0 + 1
+               and attr(a0, "device_state") == "ok"))
+q = query_json("reset_count,state", "-i", "0")
+check("npu-smi: the injected reset is counted", q and q[0]["reset_count"] == resets0 + 1
+      and q[0]["state"] == "ok", str(q))
+check("exporter: the injected reset is counted",
+      f'knpu_resets_total{{device="0",pci_address="{a0}",serial="{serial0}"}} {resets0 + 1}'
       in scrape())
 
 check("qmp: device 1 falls off the bus",

@@ -194,16 +194,19 @@ std::vector<Finding> check_health_counters(const DeviceSnapshot& before,
     return a && b && *b > *a;
   };
   if (rising(before.errors_uncorrectable, after.errors_uncorrectable) ||
-      rising(before.errors_correctable, after.errors_correctable)) {
+      rising(before.errors_correctable, after.errors_correctable) ||
+      rising(before.reset_count, after.reset_count)) {
     findings.push_back(problem(
         ExitStatus::degraded, "errors",
         fmt::format("device {}: error counters rising (correctable {} -> {}, uncorrectable {} -> "
-                    "{})",
+                    "{}, driver resets {} -> {})",
                     after.index, before.errors_correctable.value_or(0),
                     after.errors_correctable.value_or(0), before.errors_uncorrectable.value_or(0),
-                    after.errors_uncorrectable.value_or(0)),
-        "watch `npu-smi --query=errors_correctable,errors_uncorrectable -l 10`; rising "
-        "uncorrectable errors mean the card needs service"));
+                    after.errors_uncorrectable.value_or(0), before.reset_count.value_or(0),
+                    after.reset_count.value_or(0)),
+        "watch `npu-smi --query=errors_correctable,errors_uncorrectable,reset_count -l 10`; "
+        "`dmesg | grep -i knpu` tells why the driver reset the device; rising uncorrectable "
+        "errors mean the card needs service"));
   } else if (after.errors_uncorrectable.value_or(0) > 0) {
     findings.push_back(problem(ExitStatus::degraded, "errors",
                                fmt::format("device {}: {} uncorrectable error(s) since power-on",
