@@ -366,6 +366,16 @@ check("exporter: the injected reset is counted",
       f'knpu_resets_total{{device="0",pci_address="{a0}",serial="{serial0}"}} {resets0 + 1}'
       in scrape())
 
+# doctor's error check over a window: a driver reset inside it is a rising
+# error counter, with its rate per minute.
+resets0 = int(attr(a0, "reset_count"))
+inject(a0, "device_error")
+p = smi("doctor", "--window", "4", timeout=200)
+check("doctor --window: an injected device error inside the window, exit 7",
+      p.returncode == 7 and "[WARN] errors: device 0: error counters rising over" in p.stdout
+      and "driver resets +1 (" in p.stdout and int(attr(a0, "reset_count")) == resets0 + 1,
+      p.stdout)
+
 check("qmp: device 1 falls off the bus",
       qmp("qom-set", "knpu1", "inject-surprise-removal", "true"))
 check("device 1 is lost (sysfs)", attr(addresses[1], "device_state") == "lost")

@@ -235,8 +235,13 @@ int main(int argc, char** argv) {
   CLI::App* ps = app.add_subcommand("ps", "processes using the devices (from DRM fdinfo)");
   ps->alias("processes");
   bool no_job = false;
+  double window_seconds = 0;
   CLI::App* doctor = app.add_subcommand("doctor", "explain what is wrong, with the fix");
   doctor->add_flag("--no-job", no_job, "skip the health job");
+  doctor
+      ->add_option("-w,--window", window_seconds,
+                   "watch the error counters for SECONDS (default: as long as the checks take)")
+      ->check(CLI::NonNegativeNumber);
   CLI::App* validate_cmd = app.add_subcommand("validate", "run the health job on each device");
   std::size_t reset_index = 0;
   CLI::App* reset = app.add_subcommand("reset", "reset a device and check that it works");
@@ -264,7 +269,8 @@ int main(int argc, char** argv) {
     } else if (ps->parsed()) {
       status = show_processes(options);
     } else if (doctor->parsed()) {
-      status = npu_smi::run_doctor(!no_job);
+      status = npu_smi::run_doctor(
+          {.run_job = !no_job, .window = std::chrono::duration<double>(window_seconds)});
     } else if (validate_cmd->parsed()) {
       status = validate(options);
     } else if (reset->parsed()) {
