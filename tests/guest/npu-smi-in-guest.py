@@ -315,19 +315,25 @@ check("doctor as a user without the render group: permission, exit 4",
       p.returncode == 4 and "[FAIL] permission: /dev/accel/accel0: Permission denied" in p.stdout
       and "group render" in p.stdout, p.stdout)
 
+def check_reset_counted(index, address, serial, resets, cause):
+    """After CAUSE the driver resets device INDEX: sysfs, npu-smi and the
+    exporter count one reset more than RESETS, and the device is ok again."""
+    check(f"{cause}: device {index} is reset by the driver, counted, and ok again (sysfs)",
+          wait_for(lambda: int(attr(address, "reset_count")) == resets + 1
+                   and attr(address, "device_state") == "ok"))
+    q = query_json("reset_count,state", "-i", str(index))
+    check(f"{cause}: npu-smi counts the reset", q and q[0]["reset_count"] == resets + 1
+          and q[0]["state"] == "ok", str(q))
+    check(f"{cause}: the exporter counts the reset",
+          f'knpu_resets_total{{device="{index}",pci_address="{address}",serial="{serial}"}} '
+          f'{resets + 1}' in scrape())
+
+
 # knpu.ko resets a device after an uncorrectable error (kernel/knpu_reset.c).
 resets = int(attr(addresses[1], "reset_count"))
 check("qmp: uncorrectable error on device 1",
       qmp("qom-set", "knpu1", "inject-uncorrectable", "true"))
-check("device 1 is reset by the driver, counted, and ok again",
-      wait_for(lambda: int(attr(addresses[1], "reset_count")) == resets + 1
-               and attr(addresses[1], "device_state") == "ok"))
-q = query_json("reset_count,state", "-i", "1")
-check("npu-smi: the reset is counted", q and q[0]["reset_count"] == resets + 1
-      and q[0]["state"] == "ok", str(q))
-check("exporter: the reset is counted",
-      f'knpu_resets_total{{device="1",pci_address="{addresses[1]}",serial="{serial1}"}} {resets + 1}'
-      in scrape())
+check_reset_counted(1, addresses[1], serial1, resets, "uncorrectable error")
 
 # --- fault injection through the driver's debugfs -----------------------
 # Beside the device's QMP injection: faults in the driver's own paths.
@@ -356,15 +362,7 @@ inject(a0, "device_error")
 p = smi("validate", "-i", "0")
 check("debugfs: a device error while the job runs: the driver resets the device, the job passes",
       p.returncode == 0 and armed(a0, "device_error") == 0, p.stdout)
-check("the driver's reset is counted (sysfs)",
-      wait_for(lambda: int(attr(a0, "reset_count")) == resets0 + 1
-               and attr(a0, "device_state") == "ok"))
-q = query_json("reset_count,state", "-i", "0")
-check("npu-smi: the injected reset is counted", q and q[0]["reset_count"] == resets0 + 1
-      and q[0]["state"] == "ok", str(q))
-check("exporter: the injected reset is counted",
-      f'knpu_resets_total{{device="0",pci_address="{a0}",serial="{serial0}"}} {resets0 + 1}'
-      in scrape())
+check_reset_counted(0, a0, serial0, resets0, "debugfs device error")
 
 # doctor's error check over a window: a driver reset inside it is a rising
 # error counter, with its rate per minute.
