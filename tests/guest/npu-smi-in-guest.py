@@ -391,11 +391,21 @@ holder.kill()
 holder.wait()
 
 # --- reset: success only when the device works afterwards ---------------
+resets0 = int(attr(a0, "reset_count"))
 p = smi("reset", "-i", "0", timeout=200)
 v = smi("validate", "-i", "0", timeout=200)
-check("reset exits 0 exactly when the device passes its health job afterwards",
-      (p.returncode == 0) == (v.returncode == 0) and p.returncode in (0, 5),
+check("reset: the function-level reset works and the device passes its health job, exit 0",
+      p.returncode == 0 and "health job passed" in p.stdout and v.returncode == 0,
       f"reset {p.returncode}, validate {v.returncode}: {p.stdout}{p.stderr}")
+check("reset: the driver counts the function-level reset",
+      int(attr(a0, "reset_count")) == resets0 + 1, attr(a0, "reset_count"))
+# The health job after the reset fails (an injected submit error): reset
+# must not report success.
+inject(a0, "submit_error")
+p = smi("reset", "-i", "0", timeout=200)
+check("reset: a device that fails its health job after the reset exits 5",
+      p.returncode == 5 and "does not work after the reset" in p.stderr
+      and "Cannot allocate memory" in p.stderr, f"{p.returncode}: {p.stdout}{p.stderr}")
 
 # --- module unloaded -----------------------------------------------------
 r = run("rmmod", "knpu")
