@@ -3,8 +3,14 @@
  * Copyright (C) 2026 The knpu authors
  *
  * debugfs, under /sys/kernel/debug/accel/<PCI address>/: the hardware
- * queues, the address spaces and the device's registers. For developers;
- * the format may change (docs/npu-smi.md describes it).
+ * queues, the address spaces and the device's registers, and fault
+ * injection for tests. For developers; the format may change
+ * (docs/npu-smi.md describes it).
+ *
+ * Fault injection: Debian's kernels are built without
+ * CONFIG_FAULT_INJECTION, so the faults are plain counters rather than
+ * fault_attr: writing N to inject_<fault> makes the next N chances fail
+ * (knpu_inject_fault()); reading it gives how many are still armed.
  */
 
 #include <linux/debugfs.h>
@@ -190,11 +196,22 @@ static const struct drm_debugfs_info knpu_debugfs_list[] = {
 	{ "registers", knpu_debugfs_registers },
 };
 
+/* The faults of &struct knpu_inject, each as inject_<name>. */
+static void knpu_debugfs_inject_init(struct knpu_device *kdev)
+{
+	struct dentry *root = kdev->drm.debugfs_root;
+
+	debugfs_create_atomic_t("inject_submit_error", 0600, root, &kdev->inject.submit_error);
+	debugfs_create_atomic_t("inject_lost_doorbell", 0600, root, &kdev->inject.lost_doorbell);
+	debugfs_create_atomic_t("inject_device_error", 0600, root, &kdev->inject.device_error);
+}
+
 /**
  * knpu_debugfs_init() - add the driver's debugfs files
- * @kdev: the device, not registered yet
+ * @kdev: the device, not registered yet (its debugfs directory exists)
  */
 void knpu_debugfs_init(struct knpu_device *kdev)
 {
 	drm_debugfs_add_files(&kdev->drm, knpu_debugfs_list, ARRAY_SIZE(knpu_debugfs_list));
+	knpu_debugfs_inject_init(kdev);
 }

@@ -56,6 +56,22 @@ struct knpu_hw_info {
 };
 
 /**
+ * struct knpu_inject - faults armed for tests in debugfs (knpu_debugfs.c)
+ * @submit_error: SUBMITs to fail with -ENOMEM at their last failure point
+ * @lost_doorbell: doorbell writes to drop, so that the job waits for the
+ *	watchdog
+ * @device_error: SUBMITs after which the device is reset, as after an
+ *	uncorrectable error
+ *
+ * Each counts the faults still to inject; knpu_inject_fault() takes one.
+ */
+struct knpu_inject {
+	atomic_t submit_error;
+	atomic_t lost_doorbell;
+	atomic_t device_error;
+};
+
+/**
  * struct knpu_device - one KNPU PCI function
  * @drm: the DRM device
  * @regs: BAR0, the register block
@@ -74,6 +90,7 @@ struct knpu_hw_info {
  * @lost: the device could not be recovered; every ioctl fails with -ENODEV
  * @devmem: the on-board memory allocator, NULL without device memory
  * @clock_lock: makes the two reads of the TIMESTAMP register one (a leaf lock)
+ * @inject: faults armed for tests in debugfs
  */
 struct knpu_device {
 	struct drm_device drm;
@@ -98,7 +115,22 @@ struct knpu_device {
 	struct knpu_devmem *devmem;
 	/* Makes the two reads of the TIMESTAMP register one; a leaf lock. */
 	spinlock_t clock_lock;
+	struct knpu_inject inject;
 };
+
+/**
+ * knpu_inject_fault() - whether to inject a fault armed in debugfs
+ * @armed: the fault's &struct knpu_inject member
+ *
+ * Takes one of the faults armed by writing a count to the fault's debugfs
+ * file. Safe in any context.
+ *
+ * Return: true when the caller should fail.
+ */
+static inline bool knpu_inject_fault(atomic_t *armed)
+{
+	return atomic_dec_if_positive(armed) >= 0;
+}
 
 /* Hangs a file's jobs may cause before the file may submit no more. */
 #define KNPU_FILE_MAX_HANGS	3

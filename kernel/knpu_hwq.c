@@ -94,7 +94,8 @@ static void knpu_hwq_kick_locked(struct knpu_hw_queue *hwq)
 
 	/* writel() orders the descriptor writes before the tail update. */
 	knpu_hwq_wr(hwq, KNPU_Q_TAIL, hwq->tail);
-	knpu_hwq_wr(hwq, KNPU_Q_DOORBELL, 1);
+	if (!knpu_inject_fault(&hwq->kdev->inject.lost_doorbell))
+		knpu_hwq_wr(hwq, KNPU_Q_DOORBELL, 1);
 }
 
 /**

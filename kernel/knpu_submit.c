@@ -25,6 +25,7 @@
 #include "knpu_job.h"
 #include "knpu_mmu.h"
 #include "knpu_queue.h"
+#include "knpu_reset.h"
 #include "knpu_trace.h"
 
 #define KNPU_SUBMIT_FLAGS	(KNPU_SUBMIT_FENCE_FD_IN | KNPU_SUBMIT_FENCE_FD_OUT)
@@ -290,6 +291,12 @@ static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
 			goto err_exec;
 	}
 
+	/* The last failure point: a test can fail the SUBMIT here. */
+	if (knpu_inject_fault(&queue->kdev->inject.submit_error)) {
+		ret = -ENOMEM;
+		goto err_exec;
+	}
+
 	/* Nothing below can fail: the job is published once armed. */
 	job->seqno = seqno;
 	*seqno_out = seqno;
@@ -427,6 +434,9 @@ int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	knpu_out_syncs_signal(&out, fence);
 	mutex_unlock(&queue->submit_lock);
 	knpu_out_syncs_fini(&out);
+	/* A test's device-fatal error: the reset replays the job. */
+	if (knpu_inject_fault(&to_knpu_device(dev)->inject.device_error))
+		knpu_reset_schedule(to_knpu_device(dev));
 
 	if (sync_file) {
 		knpu_sync_file_set(sync_file, fence);

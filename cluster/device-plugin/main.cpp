@@ -5,50 +5,18 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
-#include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <stop_token>
 #include <thread>
 
-#include "knpu_cluster/cdi_spec.hpp"
-#include "knpu_cluster/node_labels.hpp"
+#include "knpu_cluster/cluster_commands.hpp"
 #include "plugin_server.hpp"
 
 namespace {
-
-using knpu::cluster::NpuDescription;
 
 volatile std::sig_atomic_t g_signalled = 0;
 
 extern "C" void on_signal(int /*signal*/) {
   g_signalled = 1;
-}
-
-// Writes next to `path` and renames, so readers (NFD, the container
-// runtime's CDI cache) never see a half-written file.
-void write_file_atomically(const std::filesystem::path& path, const std::string& text) {
-  if (path.has_parent_path()) {
-    std::filesystem::create_directories(path.parent_path());
-  }
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) {
-      throw std::runtime_error("cannot write " + temporary.string());
-    }
-  }
-  std::filesystem::rename(temporary, path);
-}
-
-void emit(const std::string& output, const std::string& text) {
-  if (output == "-") {
-    std::cout << text;
-  } else {
-    write_file_atomically(output, text);
-  }
 }
 
 int serve(const knpu::cluster::PluginOptions& options) {
@@ -93,21 +61,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
 
-  std::string cdi_output = "-";
-  CLI::App* cdi_command = app.add_subcommand("cdi", "Container Device Interface spec");
-  cdi_command->require_subcommand(1);
-  CLI::App* generate_command =
-      cdi_command->add_subcommand("generate", "write the CDI spec of this node's NPUs");
-  generate_command
-      ->add_option("-o,--output", cdi_output,
-                   "file, e.g. /var/run/cdi/knpu.dev-npu.json ('-': stdout)")
-      ->capture_default_str();
-
-  std::string labels_output(knpu::cluster::kFeatureFilePath);
-  CLI::App* labels_command =
-      app.add_subcommand("labels", "write the node-feature-discovery feature file");
-  labels_command->add_option("-o,--output", labels_output, "file ('-': stdout)")
-      ->capture_default_str();
+  knpu::cluster::ClusterCommands cluster_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -116,13 +70,7 @@ int main(int argc, char** argv) {
       options.health.probe_timeout = std::chrono::milliseconds(probe_timeout_ms);
       return serve(options);
     }
-    const std::vector<NpuDescription> npus = knpu::cluster::describe_npus();
-    if (*generate_command) {
-      emit(cdi_output, knpu::cluster::make_cdi_spec(npus).dump(2) + "\n");
-    } else if (*labels_command) {
-      emit(labels_output,
-           knpu::cluster::format_feature_file(knpu::cluster::make_node_labels(npus)));
-    }
+    cluster_commands.run(knpu::cluster::describe_npus());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "npu-device-plugin: %s\n", e.what());

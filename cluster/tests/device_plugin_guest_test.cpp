@@ -1,7 +1,8 @@
 // npu-device-plugin against a test kubelet, in the guest with two NPUs:
 // registration, ListAndWatch with health changes driven by the driver
 // (unbind) and the device (an injected uncorrectable error the driver recovers), Allocate and a
-// kubelet restart. Also `cdi generate` and `labels` on the real devices.
+// kubelet restart. Also `cdi generate` and `labels` of npu-device-plugin and
+// npu-smi on the real devices.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -258,9 +260,12 @@ TEST_F(DevicePlugin, RegistersAgainWhenTheKubeletRestarts) {
   EXPECT_TRUE(watch.wait_for([](const Devices& d) { return all_healthy(d, 2); }, kHealthTimeout));
 }
 
-TEST(DevicePluginTool, CdiGenerateDescribesTheRealDevices) {
-  const nlohmann::json spec =
-      nlohmann::json::parse(run_output(std::string(NPU_DEVICE_PLUGIN) + " cdi generate"));
+// `cdi generate` and `labels` of both tools that offer them (the one
+// implementation in knpu::cluster::ClusterCommands).
+class ClusterTool : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ClusterTool, CdiGenerateDescribesTheRealDevices) {
+  const nlohmann::json spec = nlohmann::json::parse(run_output(GetParam() + " cdi generate"));
   EXPECT_EQ(spec.at("kind"), "knpu.dev/npu");
   std::map<std::string, std::string> node_of;
   for (const nlohmann::json& device : spec.at("devices")) {
@@ -275,11 +280,18 @@ TEST(DevicePluginTool, CdiGenerateDescribesTheRealDevices) {
   EXPECT_EQ(node_of.count("all"), 1U);
 }
 
-TEST(DevicePluginTool, LabelsDescribeTheRealDevices) {
+// The spec of the real devices against the CDI specification's JSON schema
+// (host.cluster.cdi-schema checks the two-NPU fixture's and fetches the
+// schema into the cache that the guest sees read-only).
+TEST_P(ClusterTool, CdiSpecOfTheRealDevicesMatchesTheCdiSchema) {
+  run_output(std::string(KNPU_CDI_SCHEMA_TEST) + " " + GetParam() + " cdi generate 2>&1");
+}
+
+TEST_P(ClusterTool, LabelsDescribeTheRealDevices) {
   char pattern[] = "/tmp/knpu-features.XXXXXX";
   ASSERT_NE(::mkdtemp(pattern), nullptr);
   const std::filesystem::path file = std::filesystem::path(pattern) / "features.d" / "knpu";
-  run_output(std::string(NPU_DEVICE_PLUGIN) + " labels --output " + file.string());
+  run_output(GetParam() + " labels --output " + file.string());
   const npu::Device device = npu::Device::open(0);
   const npu::DriverVersion& driver = device.driver_version();
   const std::string text = read_file(file);
@@ -295,6 +307,31 @@ TEST(DevicePluginTool, LabelsDescribeTheRealDevices) {
       << text;
   EXPECT_NE(text.find("knpu.dev/npu.firmware-version="), std::string::npos) << text;
   std::filesystem::remove_all(pattern);
+}
+
+INSTANTIATE_TEST_SUITE_P(BothTools, ClusterTool,
+                         ::testing::Values(std::string(NPU_DEVICE_PLUGIN), std::string(NPU_SMI)),
+                         [](const ::testing::TestParamInfo<std::string>& tool) {
+                           return tool.index == 0 ? "npu_device_plugin" : "npu_smi";
+                         });
+
+TEST(NpuSmiClusterCommands, WriteWhatTheDevicePluginWrites) {
+  EXPECT_EQ(run_output(std::string(NPU_SMI) + " cdi generate"),
+            run_output(std::string(NPU_DEVICE_PLUGIN) + " cdi generate"));
+  EXPECT_EQ(run_output(std::string(NPU_SMI) + " labels -o -"),
+            run_output(std::string(NPU_DEVICE_PLUGIN) + " labels -o -"));
+}
+
+// npu-smi's exit status without a visible device: a CDI spec needs one (3,
+// no device); the labels say so (present=false) and succeed.
+TEST(NpuSmiClusterCommands, WithoutDevicesCdiGenerateExits3AndLabelsSayNotPresent) {
+  const std::string hidden = "KNPU_VISIBLE_DEVICES= ";
+  const int cdi = std::system((hidden + NPU_SMI + " cdi generate >/dev/null 2>&1").c_str());
+  ASSERT_TRUE(WIFEXITED(cdi));
+  EXPECT_EQ(WEXITSTATUS(cdi), 3);
+  const std::string labels = run_output(hidden + NPU_SMI + " labels -o -");
+  EXPECT_NE(labels.find("knpu.dev/npu.present=false\n"), std::string::npos) << labels;
+  EXPECT_NE(labels.find("knpu.dev/npu.count=0\n"), std::string::npos) << labels;
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ RESULTS = pathlib.Path(os.environ["KNPU_RESULTS"])
 QMP = os.environ["KNPU_QMP"]
 LOG = open(RESULTS / "npu-smi.log", "w", buffering=1)
 PCI = pathlib.Path("/sys/bus/pci/devices")
+DEBUGFS = pathlib.Path("/sys/kernel/debug/accel")
 failed = []
 passed = 0
 
@@ -68,6 +69,15 @@ def hwmon(address, name):
 def query_json(fields, *extra):
     p = smi(f"--query={fields}", "--format=json", *extra)
     return json.loads(p.stdout)["devices"] if p.returncode == 0 else None
+
+
+def inject(address, fault, count=1):
+    """Arms COUNT of the driver's debugfs fault FAULT (kernel/knpu_debugfs.c)."""
+    (DEBUGFS / address / f"inject_{fault}").write_text(f"{count}\n")
+
+
+def armed(address, fault):
+    return int((DEBUGFS / address / f"inject_{fault}").read_text())
 
 
 def wait_for(predicate, seconds=20):
@@ -305,19 +315,64 @@ check("doctor as a user without the render group: permission, exit 4",
       p.returncode == 4 and "[FAIL] permission: /dev/accel/accel0: Permission denied" in p.stdout
       and "group render" in p.stdout, p.stdout)
 
+def check_reset_counted(index, address, serial, resets, cause):
+    """After CAUSE the driver resets device INDEX: sysfs, npu-smi and the
+    exporter count one reset more than RESETS, and the device is ok again."""
+    check(f"{cause}: device {index} is reset by the driver, counted, and ok again (sysfs)",
+          wait_for(lambda: int(attr(address, "reset_count")) == resets + 1
+                   and attr(address, "device_state") == "ok"))
+    q = query_json("reset_count,state", "-i", str(index))
+    check(f"{cause}: npu-smi counts the reset", q and q[0]["reset_count"] == resets + 1
+          and q[0]["state"] == "ok", str(q))
+    check(f"{cause}: the exporter counts the reset",
+          f'knpu_resets_total{{device="{index}",pci_address="{address}",serial="{serial}"}} '
+          f'{resets + 1}' in scrape())
+
+
 # knpu.ko resets a device after an uncorrectable error (kernel/knpu_reset.c).
 resets = int(attr(addresses[1], "reset_count"))
 check("qmp: uncorrectable error on device 1",
       qmp("qom-set", "knpu1", "inject-uncorrectable", "true"))
-check("device 1 is reset by the driver, counted, and ok again",
-      wait_for(lambda: int(attr(addresses[1], "reset_count")) == resets + 1
-               and attr(addresses[1], "device_state") == "ok"))
-q = query_json("reset_count,state", "-i", "1")
-check("npu-smi: the reset is counted", q and q[0]["reset_count"] == resets + 1
-      and q[0]["state"] == "ok", str(q))
-check("exporter: the reset is counted",
-      f'knpu_resets_total{{device="1",pci_address="{addresses[1]}",serial="{serial1}"}} {resets + 1}'
-      in scrape())
+check_reset_counted(1, addresses[1], serial1, resets, "uncorrectable error")
+
+# --- fault injection through the driver's debugfs -----------------------
+# Beside the device's QMP injection: faults in the driver's own paths.
+a0 = addresses[0]
+serial0 = attr(a0, "serial_number")
+inject(a0, "submit_error")
+p = smi("validate", "-i", "0")
+check("debugfs: an injected submit error fails validate (ENOMEM), exit 5",
+      p.returncode == 5 and "NPU 0" in p.stdout and "FAIL" in p.stdout
+      and "Cannot allocate memory" in p.stdout and armed(a0, "submit_error") == 0, p.stdout)
+p = smi("validate", "-i", "0")
+check("validate passes again after the failed submit", p.returncode == 0, p.stdout)
+
+inject(a0, "lost_doorbell")
+p = smi("validate", "-i", "0")
+check("debugfs: a lost doorbell makes the job time out (watchdog), exit 5",
+      p.returncode == 5 and "fill+copy job failed (TIMEOUT)" in p.stdout
+      and armed(a0, "lost_doorbell") == 0, p.stdout)
+check("the kernel log names the watchdog's queue reset",
+      "made no progress" in run("dmesg").stdout)
+p = smi("validate", "-i", "0")
+check("validate passes again after the timeout", p.returncode == 0, p.stdout)
+
+resets0 = int(attr(a0, "reset_count"))
+inject(a0, "device_error")
+p = smi("validate", "-i", "0")
+check("debugfs: a device error while the job runs: the driver resets the device, the job passes",
+      p.returncode == 0 and armed(a0, "device_error") == 0, p.stdout)
+check_reset_counted(0, a0, serial0, resets0, "debugfs device error")
+
+# doctor's error check over a window: a driver reset inside it is a rising
+# error counter, with its rate per minute.
+resets0 = int(attr(a0, "reset_count"))
+inject(a0, "device_error")
+p = smi("doctor", "--window", "4", timeout=200)
+check("doctor --window: an injected device error inside the window, exit 7",
+      p.returncode == 7 and "[WARN] errors: device 0: error counters rising over" in p.stdout
+      and "driver resets +1 (" in p.stdout and int(attr(a0, "reset_count")) == resets0 + 1,
+      p.stdout)
 
 check("qmp: device 1 falls off the bus",
       qmp("qom-set", "knpu1", "inject-surprise-removal", "true"))
@@ -336,11 +391,21 @@ holder.kill()
 holder.wait()
 
 # --- reset: success only when the device works afterwards ---------------
+resets0 = int(attr(a0, "reset_count"))
 p = smi("reset", "-i", "0", timeout=200)
 v = smi("validate", "-i", "0", timeout=200)
-check("reset exits 0 exactly when the device passes its health job afterwards",
-      (p.returncode == 0) == (v.returncode == 0) and p.returncode in (0, 5),
+check("reset: the function-level reset works and the device passes its health job, exit 0",
+      p.returncode == 0 and "health job passed" in p.stdout and v.returncode == 0,
       f"reset {p.returncode}, validate {v.returncode}: {p.stdout}{p.stderr}")
+check("reset: the driver counts the function-level reset",
+      int(attr(a0, "reset_count")) == resets0 + 1, attr(a0, "reset_count"))
+# The health job after the reset fails (an injected submit error): reset
+# must not report success.
+inject(a0, "submit_error")
+p = smi("reset", "-i", "0", timeout=200)
+check("reset: a device that fails its health job after the reset exits 5",
+      p.returncode == 5 and "does not work after the reset" in p.stderr
+      and "Cannot allocate memory" in p.stderr, f"{p.returncode}: {p.stdout}{p.stderr}")
 
 # --- module unloaded -----------------------------------------------------
 r = run("rmmod", "knpu")

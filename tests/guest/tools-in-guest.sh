@@ -33,6 +33,15 @@ check "validate sees both devices" bash -c "'$npu_run' validate --samples 1 | gr
 second=$("$npu_run" validate --samples 1 | sed -n 's/^Device 1: \([^ ]*\).*/\1/p')
 check "KNPU_VISIBLE_DEVICES reorders" bash -c "[ -n '$second' ] && KNPU_VISIBLE_DEVICES=1,0 '$npu_run' validate --samples 1 | grep -q '^Device 0: $second '"
 check "no visible device fails validate" exits_with 1 env KNPU_VISIBLE_DEVICES= "$npu_run" validate
+# The driver's debugfs fault injection (docs/npu-smi.md): a job that the
+# device never hears of times out, and validate reports the job's failure.
+first=$("$npu_run" validate --samples 1 | sed -n 's/^Device 0: \([^ ]*\).*/\1/p')
+echo 1 >"/sys/kernel/debug/accel/$first/inject_lost_doorbell"
+check "validate reports a job that timed out, exit 1" bash -c \
+	"KNPU_VISIBLE_DEVICES=0 '$npu_run' validate --samples 1 >'$out/validate-timeout.txt'; [ \$? -eq 1 ] &&
+	grep -q 'dma fill+copy   FAIL: job failed (TIMEOUT) at 0x0' '$out/validate-timeout.txt' &&
+	grep -q '^  result          FAIL' '$out/validate-timeout.txt'"
+check "validate passes again after the timeout" env KNPU_VISIBLE_DEVICES=0 "$npu_run" validate --samples 1
 check "npu-asm assembles the example" "$npu_asm" tools/examples/fill_copy.s -o "$out/fill_copy.knpu"
 check "npu-asm -d gives the text back" bash -c "'$npu_asm' -d '$out/fill_copy.knpu' | diff - <(grep -v '^;' tools/examples/fill_copy.s)"
 check "npu-run runs the kernel on device 1" bash -c \

@@ -30,7 +30,8 @@
 #
 # Inside the guest the program sees: the host's files read-only, a writable
 # results directory at the same absolute path as on the host ($KNPU_RESULTS),
-# tmpfs /tmp and /run, /dev with /dev/accel/accel*, sysfs and debugfs.
+# tmpfs /tmp and /run, /dev with /dev/accel/accel*, sysfs and debugfs, and
+# $KNPU_CACHE naming the host's build cache (read-only there too).
 #
 # Files left in $BUILD/guest/NAME: serial.log (full console), dmesg.txt,
 # output.log (the program's output), whatever the program wrote there, and
@@ -158,6 +159,7 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 		[ -n "$k" ] && printf 'export %s=%q\n' "$k" "$v"
 	done < <(env | grep -E '^(GTEST_[A-Z_]*|NPU_[A-Z_]*|LIBNPU_[A-Z_]*)=' || true)
 	printf 'export KNPU_QMP=%q\n' "$KNPU_HARNESS/guest/knpu-qmp"
+	printf 'export KNPU_CACHE=%q\n' "$KNPU_CACHE"
 	for e in "${envs[@]}"; do printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"; done
 	printf 'cd %q || exit 125\n' "$PWD"
 	printf 'exec'

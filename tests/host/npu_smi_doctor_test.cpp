@@ -1,8 +1,10 @@
 // npu-smi doctor's platform checks against made-up sysfs and /dev trees:
-// each common fault gives its own finding, severity and fix.
+// each common fault gives its own finding, severity and fix. And its error
+// check over a window, on made-up counters.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -126,6 +128,53 @@ TEST(NpuSmiDoctorFormat, OneLineWithTheFix) {
             "[WARN] thermal: hot -> fix: cool it");
   EXPECT_EQ(npu_smi::format_finding({npu_smi::ExitStatus::ok, "pci", "2 functions", ""}),
             "[ ok ] pci: 2 functions");
+}
+
+// The error check over a window: what rose, by how much, and at what rate
+// per minute; the driver's resets count as errors.
+npu_smi::DeviceSnapshot counters(std::uint64_t correctable, std::uint64_t uncorrectable,
+                                 std::uint64_t resets, std::chrono::seconds at) {
+  npu_smi::DeviceSnapshot d;
+  d.index = 1;
+  d.errors_correctable = correctable;
+  d.errors_uncorrectable = uncorrectable;
+  d.reset_count = resets;
+  d.taken_steady = std::chrono::steady_clock::time_point(at);
+  return d;
+}
+
+TEST(NpuSmiDoctorErrors, RisingCountersWithTheirRatePerMinute) {
+  const auto findings = npu_smi::check_health_counters(counters(1, 0, 0, std::chrono::seconds(0)),
+                                                       counters(3, 0, 1, std::chrono::seconds(30)));
+  ASSERT_EQ(findings.size(), 1U);
+  EXPECT_EQ(findings[0].check, "errors");
+  EXPECT_EQ(findings[0].severity, npu_smi::ExitStatus::degraded);
+  EXPECT_EQ(findings[0].detail,
+            "device 1: error counters rising over 30.0 s: correctable +2 (4.0/min), "
+            "uncorrectable +0 (0.0/min), driver resets +1 (2.0/min)");
+  EXPECT_NE(findings[0].fix.find("dmesg"), std::string::npos);
+}
+
+TEST(NpuSmiDoctorErrors, AResetAloneIsRising) {
+  const auto findings = npu_smi::check_health_counters(counters(0, 0, 2, std::chrono::seconds(0)),
+                                                       counters(0, 0, 3, std::chrono::seconds(60)));
+  ASSERT_EQ(findings.size(), 1U);
+  EXPECT_EQ(findings[0].severity, npu_smi::ExitStatus::degraded);
+  EXPECT_NE(findings[0].detail.find("driver resets +1 (1.0/min)"), std::string::npos)
+      << findings[0].detail;
+}
+
+TEST(NpuSmiDoctorErrors, StillCountersAreOkOrAnOldUncorrectableError) {
+  const auto quiet = npu_smi::check_health_counters(counters(5, 0, 1, std::chrono::seconds(0)),
+                                                    counters(5, 0, 1, std::chrono::seconds(10)));
+  ASSERT_EQ(quiet.size(), 1U);
+  EXPECT_EQ(quiet[0].severity, npu_smi::ExitStatus::ok);
+  EXPECT_EQ(quiet[0].detail, "device 1: 5 correctable, 0 uncorrectable; none rising over 10.0 s");
+  const auto old = npu_smi::check_health_counters(counters(0, 2, 0, std::chrono::seconds(0)),
+                                                  counters(0, 2, 0, std::chrono::seconds(10)));
+  ASSERT_EQ(old.size(), 1U);
+  EXPECT_EQ(old[0].severity, npu_smi::ExitStatus::degraded);
+  EXPECT_EQ(old[0].detail, "device 1: 2 uncorrectable error(s) since power-on, none over 10.0 s");
 }
 
 }  // namespace

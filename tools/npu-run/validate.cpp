@@ -3,21 +3,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <algorithm>
-#include <chrono>
+#include <optional>
 #include <vector>
 
 #include "format.hpp"
+#include "health_job.hpp"
 #include "npu/npu.hpp"
 
 namespace npu_run {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-constexpr std::uint32_t kPattern = 0xA5C3'5A3C;
-constexpr std::byte kHostPattern{0x11};
-constexpr std::chrono::seconds kJobTimeout{30};
 
 std::string version_text(std::uint32_t version) {
   return fmt::format("{}.{}", version >> 16, version & 0xffff);
@@ -66,81 +60,31 @@ void print_properties(const npu::Device& device) {
   fmt::print("  {:<15} {}\n", "dtypes", supported_dtypes(p));
 }
 
-npu::KernelImage fill_copy_kernel() {
-  npu::KernelBuilder b("validate_fill_copy");
-  auto dst = b.arg_buffer("dst");
-  auto src = b.arg_buffer("src");
-  auto bytes = b.arg_scalar("bytes");
-  auto pattern = b.arg_scalar("pattern");
-  b.dma_fill(src, bytes, pattern).barrier().dma_copy(dst, src, bytes);
-  return b.build();
-}
-
-npu::KernelImage empty_kernel() {
-  npu::KernelBuilder b("validate_empty");
-  b.nop();
-  return b.build();
-}
-
-// The index of the first byte that is not byte (i mod 4) of the pattern.
-std::optional<std::size_t> first_mismatch(std::span<const std::byte> bytes, std::uint64_t count) {
-  for (std::size_t i = 0; i < count; ++i) {
-    const auto expected = static_cast<std::byte>((kPattern >> (8 * (i % 4))) & 0xff);
-    if (bytes[i] != expected) {
-      return i;
-    }
-  }
-  return std::nullopt;
-}
-
-bool check_buffer(std::string_view what, npu::Buffer& buffer, std::uint64_t bytes) {
-  if (const std::optional<std::size_t> at = first_mismatch(buffer.map(), bytes)) {
-    fmt::print("  {:<15} FAIL: {} byte {} is {:#04x}\n", "dma fill+copy", what, *at,
-               std::to_integer<unsigned>(buffer.map()[*at]));
-    return false;
-  }
-  return true;
-}
-
 bool run_fill_copy(const npu::Device& device, npu::Queue& queue, std::uint64_t bytes) {
-  const npu::Kernel kernel = device.load_kernel(fill_copy_kernel());
-  npu::Buffer src = device.allocate(bytes);
-  npu::Buffer dst = device.allocate(bytes);
-  std::ranges::fill(dst.map(), kHostPattern);
-  npu::KernelArguments args = kernel.make_arguments();
-  args.set("dst", dst).set("src", src).set("bytes", bytes).set("pattern", kPattern);
-  const auto start = Clock::now();
-  const npu::JobResult result = queue.submit(kernel, args).wait(kJobTimeout);
-  const auto elapsed = Clock::now() - start;
-  if (!result.ok()) {
-    fmt::print("  {:<15} FAIL: job {} ({}) at {:#x}\n", "dma fill+copy",
-               npu::to_string(result.status), npu::to_string(result.error), result.error_address);
+  const npu_tools::FillCopyOutcome outcome = npu_tools::run_fill_copy(device, queue, bytes);
+  if (!outcome.job.ok()) {
+    fmt::print("  {:<15} FAIL: {}\n", "dma fill+copy", npu_tools::describe_failed_job(outcome.job));
     return false;
   }
-  if (!check_buffer("source", src, bytes) || !check_buffer("destination", dst, bytes)) {
+  if (const std::optional<npu_tools::PatternMismatch>& m = outcome.mismatch) {
+    fmt::print("  {:<15} FAIL: {} byte {} is {:#04x}\n", "dma fill+copy", m->buffer, m->offset,
+               m->actual);
     return false;
   }
   fmt::print("  {:<15} {} verified, job round trip {}\n", "dma fill+copy", format_bytes(bytes),
-             format_duration(elapsed));
+             format_duration(outcome.round_trip));
   return true;
 }
 
 bool measure_empty_jobs(const npu::Device& device, npu::Queue& queue, int samples) {
-  const npu::Kernel kernel = device.load_kernel(empty_kernel());
-  std::vector<Clock::duration> times;
-  for (int i = 0; i < samples; ++i) {
-    const auto start = Clock::now();
-    const npu::JobResult result = queue.submit(kernel, kernel.make_arguments()).wait(kJobTimeout);
-    times.push_back(Clock::now() - start);
-    if (!result.ok()) {
-      fmt::print("  {:<15} FAIL: empty job {} ({})\n", "latency", npu::to_string(result.status),
-                 npu::to_string(result.error));
-      return false;
-    }
+  const npu_tools::EmptyJobLatency latency = npu_tools::measure_empty_jobs(device, queue, samples);
+  if (const std::optional<npu::JobResult>& failed = latency.failed_job) {
+    fmt::print("  {:<15} FAIL: empty job {} ({})\n", "latency", npu::to_string(failed->status),
+               npu::to_string(failed->error));
+    return false;
   }
-  std::ranges::sort(times);
   fmt::print("  {:<15} empty job round trip: min {}, median {} ({} jobs)\n", "latency",
-             format_duration(times.front()), format_duration(times[times.size() / 2]), samples);
+             format_duration(latency.min), format_duration(latency.median), samples);
   return true;
 }
 

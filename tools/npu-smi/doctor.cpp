@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <thread>
+#include <utility>
 
 #include "device_snapshot.hpp"
 #include "health.hpp"
@@ -178,6 +180,31 @@ Finding check_state(const DeviceSnapshot& d) {
                                     : "wait for the reset to finish, else " + reset);
 }
 
+Finding check_job(std::size_t index) {
+  const HealthResult health = run_health_job(index);
+  if (!health.passed) {
+    return problem(ExitStatus::device_error, "job",
+                   fmt::format("device {}: {}", index, health.error),
+                   fmt::format("`sudo npu-smi reset -i {}`; if the job still fails, see "
+                               "`dmesg | grep -i knpu`",
+                               index));
+  }
+  return ok("job",
+            fmt::format("device {}: fill+copy 1 MiB verified in {}, empty job round trip "
+                        "median {}",
+                        index, format_us(health.fill_copy), format_us(health.empty_job_median)));
+}
+
+// "+2 (4.0/min)": how much a counter rose over the window, and its rate.
+std::string rise(std::optional<std::uint64_t> before, std::optional<std::uint64_t> after,
+                 double minutes) {
+  const std::uint64_t delta = before && after && *after > *before ? *after - *before : 0;
+  return fmt::format("+{} ({:.1f}/min)", delta,
+                     minutes > 0 ? static_cast<double>(delta) / minutes : 0.0);
+}
+
+}  // namespace
+
 std::vector<Finding> check_health_counters(const DeviceSnapshot& before,
                                            const DeviceSnapshot& after) {
   std::vector<Finding> findings;
@@ -193,33 +220,39 @@ std::vector<Finding> check_health_counters(const DeviceSnapshot& before,
   const auto rising = [](std::optional<std::uint64_t> a, std::optional<std::uint64_t> b) {
     return a && b && *b > *a;
   };
+  const double seconds =
+      std::chrono::duration<double>(after.taken_steady - before.taken_steady).count();
+  const double minutes = seconds / 60.0;
   if (rising(before.errors_uncorrectable, after.errors_uncorrectable) ||
-      rising(before.errors_correctable, after.errors_correctable)) {
+      rising(before.errors_correctable, after.errors_correctable) ||
+      rising(before.reset_count, after.reset_count)) {
     findings.push_back(problem(
         ExitStatus::degraded, "errors",
-        fmt::format("device {}: error counters rising (correctable {} -> {}, uncorrectable {} -> "
-                    "{})",
-                    after.index, before.errors_correctable.value_or(0),
-                    after.errors_correctable.value_or(0), before.errors_uncorrectable.value_or(0),
-                    after.errors_uncorrectable.value_or(0)),
-        "watch `npu-smi --query=errors_correctable,errors_uncorrectable -l 10`; rising "
-        "uncorrectable errors mean the card needs service"));
+        fmt::format("device {}: error counters rising over {:.1f} s: correctable {}, "
+                    "uncorrectable {}, driver resets {}",
+                    after.index, seconds,
+                    rise(before.errors_correctable, after.errors_correctable, minutes),
+                    rise(before.errors_uncorrectable, after.errors_uncorrectable, minutes),
+                    rise(before.reset_count, after.reset_count, minutes)),
+        "watch `npu-smi --query=errors_correctable,errors_uncorrectable,reset_count -l 10`; "
+        "`dmesg | grep -i knpu` tells why the driver reset the device; rising uncorrectable "
+        "errors mean the card needs service"));
   } else if (after.errors_uncorrectable.value_or(0) > 0) {
-    findings.push_back(problem(ExitStatus::degraded, "errors",
-                               fmt::format("device {}: {} uncorrectable error(s) since power-on",
-                                           after.index, *after.errors_uncorrectable),
-                               "not rising now; keep watching the counter"));
+    findings.push_back(problem(
+        ExitStatus::degraded, "errors",
+        fmt::format("device {}: {} uncorrectable error(s) since power-on, none over {:.1f} s",
+                    after.index, *after.errors_uncorrectable, seconds),
+        "not rising now; keep watching the counter"));
   } else {
     findings.push_back(
-        ok("errors", fmt::format("device {}: {} correctable, 0 uncorrectable", after.index,
-                                 after.errors_correctable.value_or(0))));
+        ok("errors", fmt::format("device {}: {} correctable, 0 uncorrectable; "
+                                 "none rising over {:.1f} s",
+                                 after.index, after.errors_correctable.value_or(0), seconds)));
   }
   return findings;
 }
 
-}  // namespace
-
-ExitStatus run_doctor(bool run_job) {
+ExitStatus run_doctor(const DoctorOptions& options) {
   ExitStatus status = ExitStatus::ok;
   auto report = [&status](const Finding& f) {
     fmt::print("{}\n", format_finding(f));
@@ -244,8 +277,13 @@ ExitStatus run_doctor(bool run_job) {
                 fmt::format("check {} (it hides devices when set)", npu::kVisibleDevicesVariable)));
     return status;
   }
+  // The counters are read at the start of the window and again at its end:
+  // the checks and jobs run inside it.
+  const auto window_end = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::nanoseconds>(options.window);
+  std::vector<std::pair<npu::DeviceInfo, DeviceSnapshot>> watched;
   for (const npu::DeviceInfo& info : infos) {
-    const DeviceSnapshot before = read_device(info);
+    DeviceSnapshot before = read_device(info);
     const Finding state = check_state(before);
     report(state);
     if (state.severity != ExitStatus::ok) {
@@ -256,19 +294,13 @@ ExitStatus run_doctor(bool run_job) {
     }
     const Finding version = check_version(info);
     report(version);
-    if (run_job && version.severity == ExitStatus::ok) {
-      const HealthResult health = run_health_job(info.index);
-      report(health.passed
-                 ? ok("job", fmt::format("device {}: fill+copy 1 MiB verified in {}, empty job "
-                                         "round trip median {}",
-                                         info.index, format_us(health.fill_copy),
-                                         format_us(health.empty_job_median)))
-                 : problem(ExitStatus::device_error, "job",
-                           fmt::format("device {}: {}", info.index, health.error),
-                           fmt::format("`sudo npu-smi reset -i {}`; if the job still fails, see "
-                                       "`dmesg | grep -i knpu`",
-                                       info.index)));
+    if (options.run_job && version.severity == ExitStatus::ok) {
+      report(check_job(info.index));
     }
+    watched.emplace_back(info, std::move(before));
+  }
+  std::this_thread::sleep_until(window_end);
+  for (const auto& [info, before] : watched) {
     for (const Finding& f : check_health_counters(before, read_device(info))) {
       report(f);
     }

@@ -1,5 +1,5 @@
-// The health job of validate, doctor and reset: a DMA fill + copy checked
-// byte for byte, and the round trip of empty jobs (like xrt-smi validate).
+// The health job of validate, doctor and reset (tools/common/health_job.hpp,
+// shared with npu-run validate) on one device, as npu-smi reports it.
 #pragma once
 
 #include <chrono>

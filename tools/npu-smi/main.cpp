@@ -15,6 +15,7 @@
 #include "exporter.hpp"
 #include "fields.hpp"
 #include "health.hpp"
+#include "knpu_cluster/cluster_commands.hpp"
 #include "npu/device.hpp"
 #include "npu/errors.hpp"
 #include "processes.hpp"
@@ -195,6 +196,16 @@ ExitStatus validate(const Options& options) {
   return passed == tried ? ExitStatus::ok : ExitStatus::device_error;
 }
 
+// `cdi generate` and `labels`: knpu::cluster's, as in npu-device-plugin.
+ExitStatus write_cluster_file(const knpu::cluster::ClusterCommands& commands) {
+  const std::vector<knpu::cluster::NpuDescription> npus = knpu::cluster::describe_npus();
+  if (npus.empty() && commands.cdi_generate_parsed()) {
+    return no_device();  // labels say present=false instead
+  }
+  commands.run(npus);
+  return ExitStatus::ok;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -224,8 +235,13 @@ int main(int argc, char** argv) {
   CLI::App* ps = app.add_subcommand("ps", "processes using the devices (from DRM fdinfo)");
   ps->alias("processes");
   bool no_job = false;
+  double window_seconds = 0;
   CLI::App* doctor = app.add_subcommand("doctor", "explain what is wrong, with the fix");
   doctor->add_flag("--no-job", no_job, "skip the health job");
+  doctor
+      ->add_option("-w,--window", window_seconds,
+                   "watch the error counters for SECONDS (default: as long as the checks take)")
+      ->check(CLI::NonNegativeNumber);
   CLI::App* validate_cmd = app.add_subcommand("validate", "run the health job on each device");
   std::size_t reset_index = 0;
   CLI::App* reset = app.add_subcommand("reset", "reset a device and check that it works");
@@ -233,6 +249,7 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:9400";
   CLI::App* exporter = app.add_subcommand("exporter", "serve Prometheus metrics");
   exporter->add_option("--listen", listen, "HOST:PORT to serve /metrics on");
+  knpu::cluster::ClusterCommands cluster_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -252,13 +269,16 @@ int main(int argc, char** argv) {
     } else if (ps->parsed()) {
       status = show_processes(options);
     } else if (doctor->parsed()) {
-      status = npu_smi::run_doctor(!no_job);
+      status = npu_smi::run_doctor(
+          {.run_job = !no_job, .window = std::chrono::duration<double>(window_seconds)});
     } else if (validate_cmd->parsed()) {
       status = validate(options);
     } else if (reset->parsed()) {
       status = npu_smi::reset_device(reset_index);
     } else if (exporter->parsed()) {
       status = npu_smi::run_exporter(npu_smi::parse_listen_address(listen));
+    } else if (cluster_commands.cdi_generate_parsed() || cluster_commands.labels_parsed()) {
+      status = write_cluster_file(cluster_commands);
     } else if (!options.query.empty()) {
       const auto chosen = npu_smi::select_fields(options.query);
       status = report(options, &chosen, chosen);
