@@ -85,6 +85,7 @@ struct knpu_inject {
  * @fences_dma: their bus address
  * @recovery_wq: ordered: the hardware queues' watchdogs and device resets
  * @reset_work: resets the device after a device-fatal error
+ * @reset_pending: a reset is queued or running; requests meanwhile join it
  * @reset_lock: serialises device resets (the driver's and the PCI core's)
  * @reset_count: device resets since probe
  * @lost: the device could not be recovered; every ioctl fails with -ENODEV
@@ -108,6 +109,7 @@ struct knpu_device {
 
 	struct workqueue_struct *recovery_wq;
 	struct work_struct reset_work;
+	atomic_t reset_pending;
 	/* Serialises device resets. */
 	struct mutex reset_lock;
 	atomic_t reset_count;

@@ -63,6 +63,21 @@ int knpu_hw_reset(struct knpu_device *kdev)
 }
 
 /**
+ * knpu_hw_sync_irqs() - wait for the device's interrupt handlers to finish
+ * @kdev: the device
+ *
+ * After a reset: a handler still running read the device as it was before.
+ */
+void knpu_hw_sync_irqs(struct knpu_device *kdev)
+{
+	struct pci_dev *pdev = to_pci_dev(kdev->drm.dev);
+	unsigned int v;
+
+	for (v = 0; v < kdev->info.num_queues + 1; v++)
+		synchronize_irq(pci_irq_vector(pdev, v));
+}
+
+/**
  * knpu_hw_check_alive() - check the device answers, after a reset
  * @kdev: the device
  *

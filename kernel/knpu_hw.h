@@ -52,6 +52,7 @@ static inline u64 knpu_clock_to_mono(const struct knpu_clock_sample *sample, u64
 int knpu_hw_init(struct knpu_device *kdev);
 void knpu_hw_enable(struct knpu_device *kdev);
 int knpu_hw_reset(struct knpu_device *kdev);
+void knpu_hw_sync_irqs(struct knpu_device *kdev);
 int knpu_hw_check_alive(struct knpu_device *kdev);
 int knpu_hw_irq_init(struct knpu_device *kdev);
 

@@ -155,17 +155,29 @@ static void knpu_reset_recover(struct knpu_device *kdev, int ret)
 static void knpu_reset_work(struct work_struct *work)
 {
 	struct knpu_device *kdev = container_of(work, struct knpu_device, reset_work);
-	int idx;
+	int idx, ret;
 
 	guard(mutex)(&kdev->reset_lock);
 
-	if (!drm_dev_enter(&kdev->drm, &idx))
+	if (!drm_dev_enter(&kdev->drm, &idx)) {
+		atomic_set(&kdev->reset_pending, 0);
 		return;
+	}
 
 	if (!READ_ONCE(kdev->lost)) {
 		knpu_reset_coredump(kdev, "device error");
 		knpu_hwq_stop_all(kdev);
-		knpu_reset_recover(kdev, knpu_hw_reset(kdev));
+		ret = knpu_hw_reset(kdev);
+		/*
+		 * Requests made until here came from the device as it was
+		 * before the reset (handlers that were running have finished):
+		 * they are this reset's. Later faults get a reset of their own.
+		 */
+		knpu_hw_sync_irqs(kdev);
+		atomic_set(&kdev->reset_pending, 0);
+		knpu_reset_recover(kdev, ret);
+	} else {
+		atomic_set(&kdev->reset_pending, 0);
 	}
 
 	drm_dev_exit(idx);
@@ -177,7 +189,14 @@ static void knpu_reset_work(struct work_struct *work)
  */
 void knpu_reset_schedule(struct knpu_device *kdev)
 {
-	if (!READ_ONCE(kdev->lost))
+	/*
+	 * One fault is reported several ways: an uncorrectable error raises
+	 * the device event and fails the job of every busy queue, each with
+	 * its own interrupt, some after the reset began. A reset already
+	 * queued or running serves them all; a second one would only cost
+	 * the queues' work and count a reset that did not happen.
+	 */
+	if (!READ_ONCE(kdev->lost) && !atomic_xchg(&kdev->reset_pending, 1))
 		queue_work(kdev->recovery_wq, &kdev->reset_work);
 }
 
