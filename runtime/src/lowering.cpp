@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -501,7 +502,20 @@ void lower_cast(Lowerer& l, const Node& n) {
   lower_alias(l, n);
 }
 
-void lower_conv(Lowerer& l, const Node& n) {
+// What Conv and ConvTranspose share: a 2-D NCHW input, constant weights,
+// symmetric padding (auto_pad NOTSET or VALID), strides, dilations and
+// groups as ISA operands, an optional constant bias, the fused activation,
+// and the tensors the instruction reads (input, weights[, bias]).
+struct ConvWindow {
+  std::uint32_t n, c, h, w, r, s;
+  std::uint32_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+  std::int64_t weight_dim0, weight_dim1;  // the weights' first two dimensions
+  bool bias;
+  Activation activation;
+  std::vector<TensorRef> reads;
+};
+
+ConvWindow conv_window(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const std::string& w = input(n, 1);
   const Shape& sx = l.shape(x);
@@ -516,50 +530,71 @@ void lower_conv(Lowerer& l, const Node& n) {
   if (auto_pad != "NOTSET" && auto_pad != "VALID") {
     throw Unsupported(fmt::format("auto_pad {}", auto_pad));
   }
-  const auto pads = n.get_ints("pads", {0, 0, 0, 0});
+  const auto pads = auto_pad == "VALID" ? std::vector<std::int64_t>{0, 0, 0, 0}
+                                        : n.get_ints("pads", {0, 0, 0, 0});
   const auto strides = n.get_ints("strides", {1, 1});
   const auto dilations = n.get_ints("dilations", {1, 1});
-  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3]) {
+  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3] || pads[0] < 0 || pads[1] < 0) {
     throw Unsupported("only symmetric padding");
   }
-  const std::int64_t groups = n.get_int("group", 1);
-  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
-  const auto K = u32(sw[0], "K"), R = u32(sw[2], "R"), S = u32(sw[3], "S");
-  const auto sh = u32(strides.at(0), "stride"), sv = u32(strides.at(1), "stride");
-  const auto dh = u32(dilations.at(0), "dilation"), dv = u32(dilations.at(1), "dilation");
-  const auto g = u32(groups, "groups");
-  const auto ph = static_cast<std::uint32_t>(pads[0]);
-  const auto pw = static_cast<std::uint32_t>(pads[1]);
-  if (pads[0] >= dilations[0] * (sw[2] - 1) + 1 || pads[1] >= dilations[1] * (sw[3] - 1) + 1) {
-    throw Unsupported("padding as wide as the window");
+  if (strides.size() != 2 || dilations.size() != 2) {
+    throw Unsupported("strides and dilations must have two values");
   }
   const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
-  const Activation act = activation_of(n);
-  std::vector<TensorRef> reads{l.ref(x), l.ref(l.use_constant(w))};
-  if (bias) {
-    reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+  if (bias && !l.graph().is_constant(n.inputs[2])) {
+    throw Unsupported("bias must be constant");
   }
-  l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+  ConvWindow window{.n = u32(sx[0], "N"),
+                    .c = u32(sx[1], "C"),
+                    .h = u32(sx[2], "H"),
+                    .w = u32(sx[3], "W"),
+                    .r = u32(sw[2], "R"),
+                    .s = u32(sw[3], "S"),
+                    .stride_h = u32(strides[0], "stride"),
+                    .stride_w = u32(strides[1], "stride"),
+                    .pad_h = static_cast<std::uint32_t>(pads[0]),
+                    .pad_w = static_cast<std::uint32_t>(pads[1]),
+                    .dilation_h = u32(dilations[0], "dilation"),
+                    .dilation_w = u32(dilations[1], "dilation"),
+                    .groups = u32(n.get_int("group", 1), "groups"),
+                    .weight_dim0 = sw[0],
+                    .weight_dim1 = sw[1],
+                    .bias = bias,
+                    .activation = activation_of(n),
+                    .reads = {l.ref(x), l.ref(l.use_constant(w))}};
+  if (bias) {
+    window.reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+  }
+  return window;
+}
+
+void lower_conv(Lowerer& l, const Node& n) {
+  ConvWindow cw = conv_window(l, n);
+  if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
+    throw Unsupported("padding as wide as the window");
+  }
+  const std::uint32_t K = u32(cw.weight_dim0, "K");
+  l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
+         [cw, K, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            Conv2dOperands o{.input = s[0],
                             .weight = s[1],
                             .output = s.back(),
-                            .bias = bias ? std::optional(s[2]) : std::nullopt,
-                            .n = N,
-                            .c = C,
-                            .h = H,
-                            .w = W,
+                            .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
+                            .n = cw.n,
+                            .c = cw.c,
+                            .h = cw.h,
+                            .w = cw.w,
                             .k = K,
-                            .r = R,
-                            .s = S,
-                            .stride_h = sh,
-                            .stride_w = sv,
-                            .pad_h = ph,
-                            .pad_w = pw,
-                            .dilation_h = dh,
-                            .dilation_w = dv,
-                            .groups = g,
-                            .activation = act};
+                            .r = cw.r,
+                            .s = cw.s,
+                            .stride_h = cw.stride_h,
+                            .stride_w = cw.stride_w,
+                            .pad_h = cw.pad_h,
+                            .pad_w = cw.pad_w,
+                            .dilation_h = cw.dilation_h,
+                            .dilation_w = cw.dilation_w,
+                            .groups = cw.groups,
+                            .activation = cw.activation};
            k.conv2d(dt, o);
          });
 }
@@ -568,84 +603,52 @@ void lower_conv(Lowerer& l, const Node& n) {
 // C x (K/groups) x R x S; bias and activation as fused into the node.
 void lower_conv_transpose(Lowerer& l, const Node& n) {
   l.require(isa::Opcode::conv_transpose);
-  const std::string& x = input(n, 0);
-  const std::string& w = input(n, 1);
-  const Shape& sx = l.shape(x);
-  const Shape& sw = l.shape(w);
-  if (sx.size() != 4 || sw.size() != 4) {
-    throw Unsupported("only 2-D transposed convolutions (NCHW)");
-  }
-  if (!l.graph().is_constant(w)) {
-    throw Unsupported("weights must be constant");
-  }
-  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-    throw Unsupported(fmt::format("auto_pad {}", auto_pad));
-  }
   if (n.has("output_shape")) {
     throw Unsupported("the output_shape attribute (give pads and output_padding)");
   }
-  const auto pads = auto_pad == "VALID" ? std::vector<std::int64_t>{0, 0, 0, 0}
-                                        : n.get_ints("pads", {0, 0, 0, 0});
-  const auto strides = n.get_ints("strides", {1, 1});
-  const auto dilations = n.get_ints("dilations", {1, 1});
+  ConvWindow cw = conv_window(l, n);
   const auto output_padding = n.get_ints("output_padding", {0, 0});
-  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3]) {
-    throw Unsupported("only symmetric padding");
+  if (output_padding.size() != 2) {
+    throw Unsupported("output_padding must have two values");
   }
-  if (strides.size() != 2 || dilations.size() != 2 || output_padding.size() != 2) {
-    throw Unsupported("strides, dilations and output_padding must have two values");
-  }
+  const std::array<std::uint32_t, 2> pads{cw.pad_h, cw.pad_w}, strides{cw.stride_h, cw.stride_w},
+      dilations{cw.dilation_h, cw.dilation_w}, kernel{cw.r, cw.s};
   for (std::size_t d = 0; d < 2; ++d) {
-    if (output_padding[d] < 0 || output_padding[d] >= std::max(strides[d], dilations[d])) {
+    if (output_padding[d] < 0 ||
+        output_padding[d] >= static_cast<std::int64_t>(std::max(strides[d], dilations[d]))) {
       throw Unsupported(
           fmt::format("output_padding {} not below max(stride, dilation)", output_padding[d]));
     }
-    if (pads[d] < 0 || pads[d] > dilations[d] * (sw[d + 2] - 1)) {
+    if (pads[d] > dilations[d] * (kernel[d] - 1)) {
       throw Unsupported(fmt::format("padding {} beyond the dilated kernel", pads[d]));
     }
   }
-  const std::int64_t groups = n.get_int("group", 1);
-  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
-  const auto K = u32(sw[1] * groups, "K"), R = u32(sw[2], "R"), S = u32(sw[3], "S");
-  const auto sh = u32(strides[0], "stride"), sv = u32(strides[1], "stride");
-  const auto dh = u32(dilations[0], "dilation"), dv = u32(dilations[1], "dilation");
-  const auto g = u32(groups, "groups");
-  const auto ph = static_cast<std::uint32_t>(pads[0]), pw = static_cast<std::uint32_t>(pads[1]);
+  const std::uint32_t K = u32(cw.weight_dim1 * cw.groups, "K");
   const auto oph = static_cast<std::uint32_t>(output_padding[0]);
   const auto opw = static_cast<std::uint32_t>(output_padding[1]);
-  const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
-  if (bias && !l.graph().is_constant(n.inputs[2])) {
-    throw Unsupported("bias must be constant");
-  }
-  const Activation act = activation_of(n);
-  std::vector<TensorRef> reads{l.ref(x), l.ref(l.use_constant(w))};
-  if (bias) {
-    reads.push_back(l.ref(l.use_constant(n.inputs[2])));
-  }
-  l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+  l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
+         [cw, K, oph, opw, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            ConvTransposeOperands o{.input = s[0],
                                    .weight = s[1],
                                    .output = s.back(),
-                                   .bias = bias ? std::optional(s[2]) : std::nullopt,
-                                   .n = N,
-                                   .c = C,
-                                   .h = H,
-                                   .w = W,
+                                   .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
+                                   .n = cw.n,
+                                   .c = cw.c,
+                                   .h = cw.h,
+                                   .w = cw.w,
                                    .k = K,
-                                   .r = R,
-                                   .s = S,
-                                   .stride_h = sh,
-                                   .stride_w = sv,
-                                   .pad_h = ph,
-                                   .pad_w = pw,
+                                   .r = cw.r,
+                                   .s = cw.s,
+                                   .stride_h = cw.stride_h,
+                                   .stride_w = cw.stride_w,
+                                   .pad_h = cw.pad_h,
+                                   .pad_w = cw.pad_w,
                                    .output_pad_h = oph,
                                    .output_pad_w = opw,
-                                   .dilation_h = dh,
-                                   .dilation_w = dv,
-                                   .groups = g,
-                                   .activation = act};
+                                   .dilation_h = cw.dilation_h,
+                                   .dilation_w = cw.dilation_w,
+                                   .groups = cw.groups,
+                                   .activation = cw.activation};
            k.conv_transpose(dt, o);
          });
 }

@@ -50,6 +50,15 @@ std::vector<float> npy_floats(const std::string& name) {
   return values;
 }
 
+// A folded constant against the values NumPy computed (make_test_models.py).
+void expect_near_npy(const Constant& got, const std::string& npy) {
+  const std::vector<float> want = npy_floats(npy);
+  ASSERT_EQ(got.floats.size(), want.size()) << npy;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_NEAR(got.floats[i], want[i], 1e-5F * (1 + std::abs(want[i]))) << npy << " " << i;
+  }
+}
+
 TEST(OnnxShapes, DynamicInputResolvedByOnnxShapeInference) {
   const Graph graph = import("shapes", {{"x", {2, 3, 30, 40}}});
   EXPECT_EQ(graph.shape("c"), (Shape{2, 8, 15, 20}));
@@ -96,18 +105,8 @@ TEST(OnnxFusion, BatchNormFoldsIntoConvWeights) {
   const Node& conv = graph.nodes[0];
   EXPECT_EQ(conv.op, "Conv");
   EXPECT_EQ(conv.outputs[0], "y");
-  const std::vector<float> want_w = npy_floats("bn_fold.weight.npy");
-  const std::vector<float> want_b = npy_floats("bn_fold.bias.npy");
-  const Constant& w = graph.constants.at(conv.inputs[1]);
-  const Constant& b = graph.constants.at(conv.inputs[2]);
-  ASSERT_EQ(w.floats.size(), want_w.size());
-  ASSERT_EQ(b.floats.size(), want_b.size());
-  for (std::size_t i = 0; i < want_w.size(); ++i) {
-    EXPECT_NEAR(w.floats[i], want_w[i], 1e-5F * (1 + std::abs(want_w[i]))) << i;
-  }
-  for (std::size_t i = 0; i < want_b.size(); ++i) {
-    EXPECT_NEAR(b.floats[i], want_b[i], 1e-5F * (1 + std::abs(want_b[i]))) << i;
-  }
+  expect_near_npy(graph.constants.at(conv.inputs[1]), "bn_fold.weight.npy");
+  expect_near_npy(graph.constants.at(conv.inputs[2]), "bn_fold.bias.npy");
 }
 
 TEST(OnnxFusion, BiasAndActivationJoinConvAndMatMul) {
@@ -324,18 +323,8 @@ TEST(OnnxFusion, ConvTransposeTakesItsBiasAddBatchNormAndRelu) {
   const Node& ct = graph.nodes[0];
   EXPECT_EQ(ct.op, "ConvTranspose");
   EXPECT_EQ(ct.get_string("activation", ""), "Relu");
-  const std::vector<float> want_w = npy_floats("conv_transpose_bn.weight.npy");
-  const std::vector<float> want_b = npy_floats("conv_transpose_bn.bias.npy");
-  const Constant& w = graph.constants.at(ct.inputs.at(1));
-  const Constant& b = graph.constants.at(ct.inputs.at(2));
-  ASSERT_EQ(w.floats.size(), want_w.size());
-  ASSERT_EQ(b.floats.size(), want_b.size());
-  for (std::size_t i = 0; i < want_w.size(); ++i) {
-    EXPECT_NEAR(w.floats[i], want_w[i], 1e-5F * (1 + std::abs(want_w[i]))) << i;
-  }
-  for (std::size_t i = 0; i < want_b.size(); ++i) {
-    EXPECT_NEAR(b.floats[i], want_b[i], 1e-5F * (1 + std::abs(want_b[i]))) << i;
-  }
+  expect_near_npy(graph.constants.at(ct.inputs.at(1)), "conv_transpose_bn.weight.npy");
+  expect_near_npy(graph.constants.at(ct.inputs.at(2)), "conv_transpose_bn.bias.npy");
   EXPECT_EQ(opcodes_of(lower(graph)), std::vector<Opcode>{Opcode::conv_transpose});
 }
 
