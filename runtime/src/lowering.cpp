@@ -747,7 +747,8 @@ void lower_resize(Lowerer& l, const Node& n) {
          });
 }
 
-// C = A x B for A [..., M, K] and B [K, N] or a batch of B matching A's.
+// C = A x B for A [..., M, K] and B [K, N] (one GEMM) or a batch of B
+// matching A's (one GEMM_BATCHED; on v1 one GEMM per matrix).
 void lower_matmul(Lowerer& l, const Node& n) {
   const std::string& a = input(n, 0);
   const std::string& b = input(n, 1);
@@ -773,11 +774,43 @@ void lower_matmul(Lowerer& l, const Node& n) {
     batches = product(sb, 0, sb.size() - 2);
     M = sa[sa.size() - 2];
   }
-  if (bias && batches > 1) {
-    throw Unsupported("bias on a batched product");
-  }
   const std::uint32_t m = u32(M, "M"), nn = u32(N, "N"), k = u32(K, "K");
   const std::string bw = l.graph().is_constant(b) ? l.use_constant(b) : b;
+  if (batches > 1 && l.has(isa::Opcode::gemm_batched)) {
+    // One GEMM_BATCHED (v1.1): the matrices follow each other in A, B and C.
+    const std::uint32_t batch = u32(batches, "batch");
+    const std::uint32_t stride_a = u32(M * K, "A's batch stride");
+    const std::uint32_t stride_b = u32(K * N, "B's batch stride");
+    const std::uint32_t stride_c = u32(M * N, "C's batch stride");
+    std::vector<TensorRef> reads{l.ref(a), l.ref(bw)};
+    if (bias) {
+      reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+    }
+    l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
+           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+             GemmBatchedOperands o{.a = s[0],
+                                   .b = s[1],
+                                   .c = s.back(),
+                                   .bias = bias ? std::optional(s[2]) : std::nullopt,
+                                   .m = m,
+                                   .n = nn,
+                                   .k = k,
+                                   .lda = k,
+                                   .ldb = nn,
+                                   .ldc = nn,
+                                   .batch = batch,
+                                   .stride_a = stride_a,
+                                   .stride_b = stride_b,
+                                   .stride_c = stride_c,
+                                   .activation = act};
+             kb.gemm_batched(dt, o);
+           });
+    return;
+  }
+  if (bias && batches > 1) {
+    throw Unsupported("bias on a batched product (GEMM_BATCHED, ISA v1.1)");
+  }
+  // ISA v1: one GEMM per matrix of the batch.
   for (std::int64_t i = 0; i < batches; ++i) {
     const auto f = static_cast<std::uint64_t>(l.esize());
     std::vector<TensorRef> reads{l.ref(a, f * static_cast<std::uint64_t>(i * M * K)),
@@ -1002,62 +1035,6 @@ void lower_softmax(Lowerer& l, const Node& n) {
          });
 }
 
-// Any permutation as a sequence of device transposes (batch x rows x cols
-// -> batch x cols x rows): each step moves the axis wanted next, with
-// everything after it, in front of the axes not yet placed.
-void lower_transpose(Lowerer& l, const Node& n) {
-  const std::string& x = input(n, 0);
-  const Shape& sx = l.shape(x);
-  std::vector<std::int64_t> perm = n.get_ints("perm", {});
-  if (perm.empty()) {
-    for (auto i = static_cast<std::int64_t>(sx.size()); i-- > 0;) {
-      perm.push_back(i);
-    }
-  }
-  // Axes of extent 1 do not move any data.
-  std::vector<std::int64_t> order;  // the wanted order of the non-trivial axes
-  for (const std::int64_t p : perm) {
-    if (sx.at(static_cast<std::size_t>(p)) != 1) {
-      order.push_back(p);
-    }
-  }
-  std::vector<std::int64_t> current = order;
-  std::ranges::sort(current);
-  struct Step {
-    std::int64_t batch, rows, cols;
-  };
-  std::vector<Step> steps;
-  auto dims = [&](std::size_t from, std::size_t to) {
-    std::int64_t p = 1;
-    for (std::size_t i = from; i < to; ++i) {
-      p *= sx[static_cast<std::size_t>(current[i])];
-    }
-    return p;
-  };
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    const auto j = static_cast<std::size_t>(std::ranges::find(current, order[i]) - current.begin());
-    if (j == i) {
-      continue;
-    }
-    steps.push_back({dims(0, i), dims(i, j), dims(j, current.size())});
-    std::rotate(current.begin() + static_cast<std::ptrdiff_t>(i),
-                current.begin() + static_cast<std::ptrdiff_t>(j), current.end());
-  }
-  const std::string& out = n.outputs.at(0);
-  if (steps.empty()) {
-    l.alias(out, x, n.label());
-    return;
-  }
-  const std::int64_t count = element_count(sx);
-  std::string source = x;
-  for (std::size_t s = 0; s < steps.size(); ++s) {
-    const std::string target = s + 1 == steps.size() ? out : l.scratch(count);
-    l.transpose(n.label(), l.ref(source), l.ref(target), steps[s].batch, steps[s].rows,
-                steps[s].cols);
-    source = target;
-  }
-}
-
 // One axis of a strided copy, in elements.
 struct CopyAxis {
   std::int64_t size, src_stride, dst_stride;
@@ -1109,6 +1086,86 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
            o.dst = s[1];
            k.copy_strided(dt, o);
          });
+}
+
+std::vector<std::int64_t> strides_of(const Shape& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) {
+    strides[d - 1] = strides[d] * shape[d];
+  }
+  return strides;
+}
+
+// Any permutation: one strided copy (v1.1) where the permuted axes merge
+// into at most four; otherwise (and on v1) a sequence of device transposes
+// (batch x rows x cols -> batch x cols x rows): each step moves the axis
+// wanted next, with everything after it, in front of the axes not yet
+// placed.
+void lower_transpose(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  std::vector<std::int64_t> perm = n.get_ints("perm", {});
+  if (perm.empty()) {
+    for (auto i = static_cast<std::int64_t>(sx.size()); i-- > 0;) {
+      perm.push_back(i);
+    }
+  }
+  if (l.has(isa::Opcode::copy_strided)) {
+    const std::vector<std::int64_t> in_strides = strides_of(sx);
+    const std::vector<std::int64_t> out_strides = strides_of(l.shape(n.outputs.at(0)));
+    std::vector<CopyAxis> axes;
+    for (std::size_t i = 0; i < perm.size(); ++i) {
+      const auto axis = static_cast<std::size_t>(perm[i]);
+      axes.push_back({sx.at(axis), in_strides.at(axis), out_strides[i]});
+    }
+    if (const std::vector<CopyAxis> simple = simplify(axes);
+        simple.size() > 1 && simple.size() <= 4) {
+      strided_copy(l, n.label(), l.ref(n.outputs[0]), l.ref(x), axes);
+      return;
+    }
+  }
+  // Axes of extent 1 do not move any data.
+  std::vector<std::int64_t> order;  // the wanted order of the non-trivial axes
+  for (const std::int64_t p : perm) {
+    if (sx.at(static_cast<std::size_t>(p)) != 1) {
+      order.push_back(p);
+    }
+  }
+  std::vector<std::int64_t> current = order;
+  std::ranges::sort(current);
+  struct Step {
+    std::int64_t batch, rows, cols;
+  };
+  std::vector<Step> steps;
+  auto dims = [&](std::size_t from, std::size_t to) {
+    std::int64_t p = 1;
+    for (std::size_t i = from; i < to; ++i) {
+      p *= sx[static_cast<std::size_t>(current[i])];
+    }
+    return p;
+  };
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto j = static_cast<std::size_t>(std::ranges::find(current, order[i]) - current.begin());
+    if (j == i) {
+      continue;
+    }
+    steps.push_back({dims(0, i), dims(i, j), dims(j, current.size())});
+    std::rotate(current.begin() + static_cast<std::ptrdiff_t>(i),
+                current.begin() + static_cast<std::ptrdiff_t>(j), current.end());
+  }
+  const std::string& out = n.outputs.at(0);
+  if (steps.empty()) {
+    l.alias(out, x, n.label());
+    return;
+  }
+  const std::int64_t count = element_count(sx);
+  std::string source = x;
+  for (std::size_t s = 0; s < steps.size(); ++s) {
+    const std::string target = s + 1 == steps.size() ? out : l.scratch(count);
+    l.transpose(n.label(), l.ref(source), l.ref(target), steps[s].batch, steps[s].rows,
+                steps[s].cols);
+    source = target;
+  }
 }
 
 // Concatenation: one strided copy per input (v1.1); on v1 one DMA_COPY per
@@ -1196,14 +1253,6 @@ SliceSpec slice_spec(Lowerer& l, const Node& n, const Shape& sx) {
     spec.step[axis] = step;
   }
   return spec;
-}
-
-std::vector<std::int64_t> strides_of(const Shape& shape) {
-  std::vector<std::int64_t> strides(shape.size(), 1);
-  for (std::size_t d = shape.size(); d-- > 1;) {
-    strides[d - 1] = strides[d] * shape[d];
-  }
-  return strides;
 }
 
 // Slice: one strided copy (v1.1); on v1 unit steps only, one DMA_COPY per

@@ -44,7 +44,7 @@ TOLERANCE = {  # (atol, rtol) per precision and model
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
 OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
              "resize_nearest_half_pixel", "conv_transpose", "conv_transpose_bn", "hard_swish",
-             "hard_swish_op", "activations", "concat_slice"]
+             "hard_swish_op", "activations", "concat_slice", "transpose_0213", "matmul_batched"]
 
 
 def text_like(rng, shape):

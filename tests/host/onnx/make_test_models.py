@@ -150,7 +150,7 @@ def main(out):
 # device in guest-onnx-models against onnxruntime (input "x", output "y").
 OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
              "resize_nearest_half_pixel", "conv_transpose", "conv_transpose_bn", "hard_swish",
-             "activations", "concat_slice"]
+             "activations", "concat_slice", "transpose_0213", "matmul_batched"]
 
 
 def resize(out, name, x_shape, mode, ctm, scales=None, sizes=None, nearest="round_prefer_floor"):
@@ -245,6 +245,12 @@ def isa_v11_models(out, rng):
          [tensor("x", [2, 3, 4, 5])], [tensor("y", None)],
          [const("lo", np.array(-0.5, np.float32)), const("hi", np.array(0.75, np.float32)),
           const("three", np.array(3.0, np.float32))])
+
+    # Attention's product: x times its transpose, a batch of 2 x 3 matrices.
+    save(out, "matmul_batched",
+         [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 1, 3, 2]),
+          helper.make_node("MatMul", ["x", "xt"], ["y"])],
+         [tensor("x", [2, 3, 4, 5])], [tensor("y", None)])
 
     # Concat of three (600 blocks before the axis: beyond v1's 256 copies)
     # and Slice with steps: one COPY_STRIDED each.

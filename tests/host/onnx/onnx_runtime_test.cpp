@@ -161,11 +161,6 @@ TEST(OnnxMemoryPlan, ChainOfEightStepsNeedsTwoBuffers) {
   EXPECT_EQ(plan.size, 2 * tensor);
 }
 
-TEST(OnnxLowering, TransposeOfMiddleAxesIsTwoDeviceTransposes) {
-  const Program program = lower(import("transpose_0213"));
-  EXPECT_EQ(program.instructions.size(), 2U);
-}
-
 TEST(OnnxLowering, ChannelBroadcastOfARuntimeTensorGoesThroughTransposes) {
   const Program program = lower(import("broadcast_channel"));
   ASSERT_EQ(program.instructions.size(), 3U);  // transpose, eltwise (b innermost), transpose back
@@ -364,6 +359,38 @@ TEST(OnnxLoweringV11, ParameterisedActivationsAreOneInstructionEach) {
     }
     EXPECT_EQ(refused, (std::vector<std::string>{"Exp", "LeakyRelu", "Pow", "Sqrt"}));
   }
+}
+
+TEST(OnnxLoweringV11, TransposeOfMiddleAxesIsOneStridedCopyOrTwoDeviceTransposesOnV1) {
+  const std::vector<Instruction> program = instructions_of(lower(import("transpose_0213")));
+  ASSERT_EQ(program.size(), 1U);
+  EXPECT_EQ(program[0].opcode, Opcode::copy_strided);
+  // 2 x 3 x 4 x 5 read as 2 x 4 x 3 x 5: sizes, source strides.
+  const std::vector<std::uint32_t> want{2, 4, 3, 5, 60, 5, 20, 1};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(value(program[0], 2 + i), want[i]) << "operand " << 2 + i;
+  }
+  EXPECT_EQ(opcodes_of(lower(import("transpose_0213"), npu::isa::DataType::fp32, v1_0_opcodes())),
+            (std::vector{Opcode::transpose, Opcode::transpose}));
+}
+
+TEST(OnnxLoweringV11, BatchedMatMulIsOneGemmBatchedOrOneGemmPerMatrixOnV1) {
+  const std::vector<Instruction> program = instructions_of(lower(import("matmul_batched")));
+  ASSERT_EQ(program.size(), 2U);  // the transpose, the product
+  const Instruction& gemm = program[1];
+  EXPECT_EQ(gemm.opcode, Opcode::gemm_batched);
+  // M N K lda ldb ldc, then batch and the strides of A, B, C (operand 10 is the scale).
+  const std::vector<std::uint32_t> want{4, 4, 5, 5, 4, 4};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(value(gemm, 4 + i), want[i]) << "operand " << 4 + i;
+  }
+  const std::vector<std::uint32_t> batch{6, 20, 20, 16};
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(value(gemm, 11 + i), batch[i]) << "operand " << 11 + i;
+  }
+  const std::vector<Opcode> v1 =
+      opcodes_of(lower(import("matmul_batched"), npu::isa::DataType::fp32, v1_0_opcodes()));
+  EXPECT_EQ(std::ranges::count(v1, Opcode::gemm), 6);
 }
 
 TEST(OnnxLoweringV11, ConcatIsOneStridedCopyPerInputSliceWithStepsOne) {
