@@ -10,8 +10,10 @@ for spec in "$work"/*.case; do
 	name=$(basename "$spec" .case)
 	case $model in /*) ;; *) model=$assets/$model ;; esac
 	echo "== $name: $(basename "$model") $input $dtype"
+	start=$SECONDS
 	"$infer" "$model" --input "x=$work/$input" --output "$results/npu-$name" \
 		--dtype "$dtype" --repeat 2 --json >"$results/npu-$name.json" || { echo "FAIL: $name exited $?"; status=1; }
+	echo "   $((SECONDS - start)) s (load, compile, two inferences)"
 	grep -E '"(instructions|jobs_per_inference|weights_in_device_memory|median)"' "$results/npu-$name.json" || true
 done
 
