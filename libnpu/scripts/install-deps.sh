@@ -8,6 +8,6 @@ knpu_apt_install \
 	cmake ninja-build g++ pkg-config \
 	libdrm-dev libudev-dev zlib1g-dev libfmt-dev \
 	libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libdnnl-dev libcpp-httplib-dev \
-	libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx python3-numpy python3-pil fonts-dejavu-core \
+	libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx python3-numpy python3-pil python3-scipy fonts-dejavu-core \
 	prometheus \
 	clang-format clang libclang-rt-dev

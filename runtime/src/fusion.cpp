@@ -6,6 +6,8 @@
 #include <limits>
 #include <optional>
 
+#include "npu/isa.hpp"
+
 namespace npu::onnx_runtime {
 namespace {
 
@@ -30,15 +32,37 @@ void absorb(Graph& graph, std::size_t producer, std::size_t consumer) {
   graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(consumer));
 }
 
+bool is_convolution(const Node& node) {
+  return node.op == "Conv" || node.op == "ConvTranspose";
+}
+
 bool is_weighted(const Node& node, const Graph& graph) {
-  return (node.op == "Conv" || node.op == "MatMul") && node.inputs.size() >= 2 &&
+  return (is_convolution(node) || node.op == "MatMul") && node.inputs.size() >= 2 &&
          graph.is_constant(node.inputs[1]) && graph.constants.at(node.inputs[1]).is_float();
 }
 
-// Output channels of a Conv (K) or MatMul (N).
+// Output channels of a Conv (K of K x C/g x R x S), ConvTranspose (g times
+// the K/g of C x K/g x R x S) or MatMul (N).
 std::int64_t output_channels(const Node& node, const Graph& graph) {
   const Shape& w = graph.constants.at(node.inputs[1]).shape;
+  if (node.op == "ConvTranspose") {
+    return w.at(1) * node.get_int("group", 1);
+  }
   return node.op == "Conv" ? w.at(0) : w.back();
+}
+
+// The output channel weight element `index` contributes to.
+std::int64_t output_channel_of_weight(const Node& node, const Shape& w, std::int64_t index,
+                                      std::int64_t channels) {
+  const std::int64_t per_slice = element_count(w) / w.at(0);  // elements per w[i]
+  if (node.op != "ConvTranspose") {
+    return index / per_slice;  // Conv: K x C/g x R x S
+  }
+  // ConvTranspose: C x K/g x R x S; input channel c is in group c / (C/g).
+  const std::int64_t groups = node.get_int("group", 1);
+  const std::int64_t c = index / per_slice;
+  const std::int64_t k_in_group = index % per_slice / (per_slice / w.at(1));
+  return c / (w.at(0) / groups) * (channels / groups) + k_in_group;
 }
 
 // Whether `c` holds one value per output channel of `node`'s output, laid
@@ -55,7 +79,7 @@ bool is_channel_vector(const Constant& c, const Node& node, const Graph& graph) 
   // Align to the output's trailing dimensions; the channel axis is 1 for
   // Conv and the last for MatMul; every other axis must be 1.
   const std::size_t offset = out.size() - c.shape.size();
-  const std::size_t channel_axis = node.op == "Conv" ? 1 : out.size() - 1;
+  const std::size_t channel_axis = is_convolution(node) ? 1 : out.size() - 1;
   for (std::size_t d = 0; d < c.shape.size(); ++d) {
     const std::size_t axis = d + offset;
     if (c.shape[d] != (axis == channel_axis ? channels : 1)) {
@@ -105,7 +129,118 @@ const std::string& other_input(const Node& node, const std::string& one) {
   return node.inputs.at(0) == one ? node.inputs.at(1) : node.inputs.at(0);
 }
 
+// The bounds of a Clip (attributes before opset 11, inputs from 11 on; the
+// float range where one is absent); none if a bound is not a constant.
+std::optional<std::pair<float, float>> clip_bounds(const Graph& graph, const Node& clip) {
+  float low = clip.get_float("min", std::numeric_limits<float>::lowest());
+  float high = clip.get_float("max", std::numeric_limits<float>::max());
+  for (const std::size_t index : {1U, 2U}) {
+    if (!has_input(clip, index)) {
+      continue;
+    }
+    const auto value = scalar_constant(graph, clip.inputs[index]);
+    if (!value) {
+      return std::nullopt;
+    }
+    (index == 1 ? low : high) = *value;
+  }
+  return std::pair{low, high};
+}
+
+// The node that reads `value` as its only reader, if it is an `op`.
+std::optional<std::size_t> sole_consumer_of_op(const Graph& graph, const std::string& value,
+                                               const std::string& op) {
+  const auto next = sole_consumer(graph, value);
+  if (!next || graph.nodes[*next].op != op) {
+    return std::nullopt;
+  }
+  return next;
+}
+
+// Replaces the nodes `chain` with `fused`, placed where the last of them
+// was (where all its inputs are computed); returns how many nodes went.
+std::size_t replace_chain(Graph& graph, std::vector<std::size_t> chain, Node fused) {
+  const std::size_t last = *std::ranges::max_element(chain);
+  graph.nodes[last] = std::move(fused);
+  std::ranges::sort(chain, std::greater<>());
+  std::size_t removed = 0;
+  for (const std::size_t index : chain) {
+    if (index != last) {
+      graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(index));
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+// x * Clip(x + a, 0, b) / b (or * 1/b), from its Add: the chain's nodes
+// and HardSwish's alpha and beta (1/b, a/b).
+struct HardSwishChain {
+  std::string x;
+  std::vector<std::size_t> nodes;
+  float alpha, beta;
+};
+std::optional<HardSwishChain> match_hard_swish(const Graph& graph, std::size_t add_index) {
+  const Node& add = graph.nodes[add_index];
+  if (add.op != "Add" || add.inputs.size() != 2) {
+    return std::nullopt;
+  }
+  for (std::size_t side = 0; side < 2; ++side) {
+    const std::string& x = add.inputs[side];
+    const auto offset = scalar_constant(graph, add.inputs[1 - side]);
+    if (!offset || graph.is_constant(x) || graph.shape(add.outputs[0]) != graph.shape(x)) {
+      continue;
+    }
+    const auto clip = sole_consumer_of_op(graph, add.outputs[0], "Clip");
+    if (!clip) {
+      continue;
+    }
+    const auto bounds = clip_bounds(graph, graph.nodes[*clip]);
+    const auto mul = sole_consumer_of_op(graph, graph.nodes[*clip].outputs[0], "Mul");
+    if (!bounds || bounds->first != 0.0F || !(bounds->second > 0.0F) || !mul ||
+        other_input(graph.nodes[*mul], graph.nodes[*clip].outputs[0]) != x) {
+      continue;
+    }
+    const float top = bounds->second;
+    const std::string& product = graph.nodes[*mul].outputs[0];
+    for (const char* op : {"Div", "Mul"}) {
+      const auto scale = sole_consumer_of_op(graph, product, op);
+      if (!scale || graph.nodes[*scale].inputs.size() != 2 ||
+          (std::string(op) == "Div" && graph.nodes[*scale].inputs[0] != product)) {
+        continue;
+      }
+      const auto by = scalar_constant(graph, other_input(graph.nodes[*scale], product));
+      const bool normalizes =
+          by && (std::string(op) == "Div" ? *by == top : std::abs(*by * top - 1.0F) <= 1e-6F);
+      if (normalizes) {
+        return HardSwishChain{x, {add_index, *clip, *mul, *scale}, 1.0F / top, *offset / top};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::size_t fuse_hard_swish(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size();) {
+    const auto chain = match_hard_swish(graph, i);
+    if (!chain) {
+      ++i;
+      continue;
+    }
+    const Node& last = graph.nodes[chain->nodes.back()];
+    Node fused{.op = "HardSwish",
+               .name = last.name,
+               .inputs = {chain->x},
+               .outputs = {last.outputs.at(0)},
+               .attributes = {{"alpha", chain->alpha}, {"beta", chain->beta}}};
+    removed += replace_chain(graph, chain->nodes, std::move(fused));
+    i = 0;  // indices moved; the scan restarts
+  }
+  return removed;
+}
 
 std::size_t fuse_silu(Graph& graph) {
   std::size_t removed = 0;
@@ -251,7 +386,7 @@ std::size_t fold_batch_norm(Graph& graph) {
   std::size_t removed = 0;
   for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
     Node& conv = graph.nodes[i];
-    if (conv.op != "Conv" || !is_weighted(conv, graph) || conv.has("activation")) {
+    if (!is_convolution(conv) || !is_weighted(conv, graph) || conv.has("activation")) {
       continue;
     }
     const auto next = sole_consumer(graph, conv.outputs[0]);
@@ -274,26 +409,28 @@ std::size_t fold_batch_norm(Graph& graph) {
     const Constant& mean = graph.constants.at(bn.inputs[3]);
     const Constant& var = graph.constants.at(bn.inputs[4]);
     const Constant& weight = graph.constants.at(conv.inputs[1]);
-    const std::int64_t channels = weight.shape.at(0);
+    const std::int64_t channels = output_channels(conv, graph);
     if (gamma.size() != channels || beta.size() != channels || mean.size() != channels ||
         var.size() != channels) {
       continue;
     }
     const double epsilon = bn.get_float("epsilon", 1e-5F);
-    const std::int64_t per_channel = weight.size() / channels;
-    std::vector<float> w = weight.floats;
+    std::vector<double> scale(static_cast<std::size_t>(channels));
     std::vector<float> b(static_cast<std::size_t>(channels), 0.0F);
     if (has_input(conv, 2)) {
       b = graph.constants.at(conv.inputs[2]).floats;
     }
     for (std::int64_t k = 0; k < channels; ++k) {
-      const double scale = gamma.value(k) / std::sqrt(var.value(k) + epsilon);
-      for (std::int64_t j = 0; j < per_channel; ++j) {
-        auto& v = w[static_cast<std::size_t>(k * per_channel + j)];
-        v = static_cast<float>(v * scale);
-      }
+      scale[static_cast<std::size_t>(k)] = gamma.value(k) / std::sqrt(var.value(k) + epsilon);
       auto& bias = b[static_cast<std::size_t>(k)];
-      bias = static_cast<float>((bias - mean.value(k)) * scale + beta.value(k));
+      bias = static_cast<float>((bias - mean.value(k)) * scale[static_cast<std::size_t>(k)] +
+                                beta.value(k));
+    }
+    std::vector<float> w = weight.floats;
+    for (std::int64_t e = 0; e < weight.size(); ++e) {
+      const std::int64_t k = output_channel_of_weight(conv, weight.shape, e, channels);
+      auto& v = w[static_cast<std::size_t>(e)];
+      v = static_cast<float>(v * scale[static_cast<std::size_t>(k)]);
     }
     // New constants: the originals may be shared with other nodes.
     const std::string w_name = fresh_name(graph, conv.inputs[1] + ".bn_folded");
@@ -356,7 +493,8 @@ std::size_t fuse_activation(Graph& graph) {
   std::size_t removed = 0;
   for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
     Node& node = graph.nodes[i];
-    if ((node.op != "Conv" && node.op != "MatMul" && node.op != "Gemm") || node.has("activation")) {
+    if ((!is_convolution(node) && node.op != "MatMul" && node.op != "Gemm") ||
+        node.has("activation")) {
       continue;
     }
     const auto next = sole_consumer(graph, node.outputs[0]);
@@ -366,21 +504,9 @@ std::size_t fuse_activation(Graph& graph) {
     const Node& act = graph.nodes[*next];
     std::string activation = act.op;
     if (act.op == "Clip") {
-      // Clip(min 0) with no upper bound is ReLU (attributes before opset 11,
-      // inputs from 11 on).
-      float low = act.get_float("min", std::numeric_limits<float>::lowest());
-      float high = act.get_float("max", std::numeric_limits<float>::max());
-      if (has_input(act, 1)) {
-        low = graph.is_constant(act.inputs[1])
-                  ? static_cast<float>(graph.constants.at(act.inputs[1]).value(0))
-                  : -1.0F;
-      }
-      if (has_input(act, 2)) {
-        high = graph.is_constant(act.inputs[2])
-                   ? static_cast<float>(graph.constants.at(act.inputs[2]).value(0))
-                   : 0.0F;
-      }
-      if (low != 0.0F || high != std::numeric_limits<float>::max()) {
+      // Clip(min 0) with no upper bound is ReLU.
+      const auto bounds = clip_bounds(graph, act);
+      if (!bounds || bounds->first != 0.0F || bounds->second != std::numeric_limits<float>::max()) {
         continue;
       }
       activation = "Relu";
@@ -393,6 +519,19 @@ std::size_t fuse_activation(Graph& graph) {
     absorb(graph, i, *next);
     ++removed;
   }
+  return removed;
+}
+
+std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops) {
+  std::size_t removed = fuse_bias(graph);
+  removed += fold_batch_norm(graph);
+  removed += fuse_bias(graph);
+  removed += fuse_silu(graph);
+  if (device_ops.test(static_cast<std::size_t>(isa::Opcode::activation_param))) {
+    removed += fuse_hard_swish(graph);
+  }
+  removed += fuse_activation(graph);
+  removed += fuse_layer_norm(graph);
   return removed;
 }
 

@@ -3,31 +3,39 @@
 // it removed.
 //
 // Fused nodes keep their ONNX op type and carry what was merged into them:
-// a bias as input 2 (Conv, and MatMul, whose ONNX form has none) and the
+// a bias as input 2 (Conv, ConvTranspose, and MatMul, whose ONNX form has
+// none) and the
 // attribute "activation" ("Relu", "Sigmoid", "Tanh", "Silu").
 #pragma once
 
+#include <bitset>
 #include <cstddef>
 
 #include "graph.hpp"
 
 namespace npu::onnx_runtime {
 
-// BatchNormalization after a Conv (the Conv's only reader, all parameters
-// constant): folded into the convolution's weights and bias.
+// BatchNormalization after a Conv or ConvTranspose (its only reader, all
+// parameters constant): folded into the convolution's weights and bias.
 std::size_t fold_batch_norm(Graph& graph);
 
-// Add of a constant per-output-channel vector after Conv or MatMul (with
-// constant weights, the only reader): becomes the node's bias.
+// Add of a constant per-output-channel vector after Conv, ConvTranspose or
+// MatMul (with constant weights, the only reader): becomes the node's bias.
 std::size_t fuse_bias(Graph& graph);
 
 // x * Sigmoid(x) (also x * Sigmoid(x * 1), as PaddlePaddle exports swish):
 // one node "Silu" (the runtime's own op, the ISA's SILU activation).
 std::size_t fuse_silu(Graph& graph);
 
-// Relu, Sigmoid, Tanh, Silu, and Clip(min 0, no max), after Conv, MatMul
-// or Gemm (the only reader): the device applies them when it stores the
-// output.
+// x * Clip(x + a, 0, b) / b (also * (1/b)), hard-swish as exporters spell
+// it (a = 3, b = 6): one node "HardSwish" (the ONNX op of opset 14) with
+// alpha 1/b and beta a/b, which the device runs as one ACTIVATION_PARAM
+// (ISA v1.1: run it only for a device that has that instruction).
+std::size_t fuse_hard_swish(Graph& graph);
+
+// Relu, Sigmoid, Tanh, Silu, and Clip(min 0, no max), after Conv,
+// ConvTranspose, MatMul or Gemm (the only reader): the device applies them
+// when it stores the output.
 std::size_t fuse_activation(Graph& graph);
 
 // The layer normalization exporters spell out over the last axis,
@@ -35,5 +43,11 @@ std::size_t fuse_activation(Graph& graph);
 // [* gamma] [+ beta], becomes one LayerNormalization node (the ONNX op of
 // opset 17, axis -1), which the device runs as LAYERNORM.
 std::size_t fuse_layer_norm(Graph& graph);
+
+// Every pass above in the order compile() runs them, for a device that
+// executes `device_ops` (DeviceProperties::ops): BN folds into a bare
+// convolution or one whose bias Add joined it (ConvTranspose -> Add -> BN),
+// a bias after the BN joins next, and the bias before the activation does.
+std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops);
 
 }  // namespace npu::onnx_runtime

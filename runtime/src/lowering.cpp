@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -43,10 +45,11 @@ std::int64_t product(const Shape& shape, std::size_t begin, std::size_t end) {
 
 class Lowerer {
  public:
-  Lowerer(const Graph& graph, DataType dtype)
+  Lowerer(const Graph& graph, DataType dtype, std::bitset<64> device_ops)
       : graph_(graph),
         dtype_(dtype),
-        element_size_(static_cast<std::int64_t>(isa::element_size(dtype))) {
+        element_size_(static_cast<std::int64_t>(isa::element_size(dtype))),
+        device_ops_(device_ops) {
     program_.dtype = dtype;
     for (const std::string& input : graph.inputs) {
       program_.inputs.push_back(input);
@@ -68,6 +71,17 @@ class Lowerer {
 
   const Graph& graph() const { return graph_; }
   DataType dtype() const { return dtype_; }
+  // Whether the device executes `opcode`.
+  bool has(isa::Opcode opcode) const { return device_ops_.test(static_cast<std::size_t>(opcode)); }
+  // Unsupported naming the instruction unless the device executes it.
+  void require(isa::Opcode opcode) const {
+    if (!has(opcode)) {
+      std::string name(isa::info(opcode).mnemonic);  // as hw-spec writes it: RESIZE
+      std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::toupper(c); });
+      throw Unsupported(
+          fmt::format("needs the ISA v1.1 instruction {}, which the device lacks", name));
+    }
+  }
   // Bytes per element of every tensor on the device.
   std::int64_t esize() const { return element_size_; }
   const Shape& shape(const std::string& value) const { return graph_.shape(value); }
@@ -191,6 +205,7 @@ class Lowerer {
   const Graph& graph_;
   DataType dtype_;
   std::int64_t element_size_;
+  std::bitset<64> device_ops_;
   Program program_;
   std::map<std::string, TensorRef> aliases_;
   int scratch_count_ = 0;
@@ -381,6 +396,17 @@ void lower_silu(Lowerer& l, const Node& n) {
   lower_activation(l, n, Activation::silu);
 }
 
+// ACTIVATION_PARAM (v1.1): out = f(in) with two parameters.
+void lower_param_activation(Lowerer& l, const Node& n, ParamActivation function, float alpha,
+                            float beta) {
+  const std::string& x = input(n, 0);
+  const std::uint32_t count = u32(element_count(l.shape(x)), "element count");
+  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.activation_param(dt, function, s[0], s[1], count, alpha, beta);
+         });
+}
+
 void lower_clip(Lowerer& l, const Node& n) {
   std::optional<float> low =
       n.has("min") ? std::optional(n.get_float("min", 0.0F)) : constant_scalar(l, n, 1);
@@ -388,6 +414,15 @@ void lower_clip(Lowerer& l, const Node& n) {
       n.has("max") ? std::optional(n.get_float("max", 0.0F)) : constant_scalar(l, n, 2);
   if (low && *low == 0.0F && !high) {
     lower_activation(l, n, Activation::relu);
+    return;
+  }
+  if (low && high && *low > *high) {
+    throw Unsupported(fmt::format("min {} above max {}", *low, *high));
+  }
+  if (l.has(isa::Opcode::activation_param)) {
+    constexpr float kInfinity = std::numeric_limits<float>::infinity();
+    lower_param_activation(l, n, ParamActivation::clip, low.value_or(-kInfinity),
+                           high.value_or(kInfinity));
     return;
   }
   std::vector<std::pair<EltwiseOp, float>> steps;
@@ -401,12 +436,27 @@ void lower_clip(Lowerer& l, const Node& n) {
 }
 
 void lower_hard_sigmoid(Lowerer& l, const Node& n) {
-  // max(0, min(1, alpha * x + beta)); v1.1 has it as one activation.
+  // max(0, min(1, alpha * x + beta)): one ACTIVATION_PARAM on v1.1, four
+  // ELTWISEs on v1.
+  const float alpha = n.get_float("alpha", 0.2F);
+  const float beta = n.get_float("beta", 0.5F);
+  if (l.has(isa::Opcode::activation_param)) {
+    lower_param_activation(l, n, ParamActivation::hardsigmoid, alpha, beta);
+    return;
+  }
   scalar_chain(l, n, input(n, 0), n.outputs.at(0),
-               {{EltwiseOp::mul, n.get_float("alpha", 0.2F)},
-                {EltwiseOp::add, n.get_float("beta", 0.5F)},
+               {{EltwiseOp::mul, alpha},
+                {EltwiseOp::add, beta},
                 {EltwiseOp::max, 0.0F},
                 {EltwiseOp::min, 1.0F}});
+}
+
+// ONNX HardSwish (opset 14), and x * Clip(x + 3, 0, 6) / 6 as fuse_hard_swish
+// finds it: x * max(0, min(1, alpha * x + beta)).
+void lower_hard_swish(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::activation_param);
+  lower_param_activation(l, n, ParamActivation::hardswish, n.get_float("alpha", 1.0F / 6),
+                         n.get_float("beta", 0.5F));
 }
 
 void lower_pow(Lowerer& l, const Node& n) {
@@ -421,7 +471,24 @@ void lower_pow(Lowerer& l, const Node& n) {
     l.alias(n.outputs.at(0), x, n.label());
     return;
   }
-  throw Unsupported("only a constant exponent of 2 (x*x)");
+  if (!exponent || element_count(l.shape(input(n, 1))) != 1) {
+    throw Unsupported("only a constant scalar exponent");
+  }
+  l.require(isa::Opcode::activation_param);
+  lower_param_activation(l, n, ParamActivation::pow, 1.0F, *exponent);
+}
+
+void lower_sqrt(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::activation_param);
+  lower_param_activation(l, n, ParamActivation::sqrt, 0.0F, 0.0F);
+}
+void lower_exp(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::activation_param);
+  lower_param_activation(l, n, ParamActivation::exp, 0.0F, 0.0F);
+}
+void lower_leaky_relu(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::activation_param);
+  lower_param_activation(l, n, ParamActivation::leaky_relu, n.get_float("alpha", 0.01F), 0.0F);
 }
 
 void lower_alias(Lowerer& l, const Node& n) {
@@ -435,7 +502,20 @@ void lower_cast(Lowerer& l, const Node& n) {
   lower_alias(l, n);
 }
 
-void lower_conv(Lowerer& l, const Node& n) {
+// What Conv and ConvTranspose share: a 2-D NCHW input, constant weights,
+// symmetric padding (auto_pad NOTSET or VALID), strides, dilations and
+// groups as ISA operands, an optional constant bias, the fused activation,
+// and the tensors the instruction reads (input, weights[, bias]).
+struct ConvWindow {
+  std::uint32_t n, c, h, w, r, s;
+  std::uint32_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+  std::int64_t weight_dim0, weight_dim1;  // the weights' first two dimensions
+  bool bias;
+  Activation activation;
+  std::vector<TensorRef> reads;
+};
+
+ConvWindow conv_window(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const std::string& w = input(n, 1);
   const Shape& sx = l.shape(x);
@@ -450,55 +530,225 @@ void lower_conv(Lowerer& l, const Node& n) {
   if (auto_pad != "NOTSET" && auto_pad != "VALID") {
     throw Unsupported(fmt::format("auto_pad {}", auto_pad));
   }
-  const auto pads = n.get_ints("pads", {0, 0, 0, 0});
+  const auto pads = auto_pad == "VALID" ? std::vector<std::int64_t>{0, 0, 0, 0}
+                                        : n.get_ints("pads", {0, 0, 0, 0});
   const auto strides = n.get_ints("strides", {1, 1});
   const auto dilations = n.get_ints("dilations", {1, 1});
-  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3]) {
+  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3] || pads[0] < 0 || pads[1] < 0) {
     throw Unsupported("only symmetric padding");
   }
-  const std::int64_t groups = n.get_int("group", 1);
-  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
-  const auto K = u32(sw[0], "K"), R = u32(sw[2], "R"), S = u32(sw[3], "S");
-  const auto sh = u32(strides.at(0), "stride"), sv = u32(strides.at(1), "stride");
-  const auto dh = u32(dilations.at(0), "dilation"), dv = u32(dilations.at(1), "dilation");
-  const auto g = u32(groups, "groups");
-  const auto ph = static_cast<std::uint32_t>(pads[0]);
-  const auto pw = static_cast<std::uint32_t>(pads[1]);
-  if (pads[0] >= dilations[0] * (sw[2] - 1) + 1 || pads[1] >= dilations[1] * (sw[3] - 1) + 1) {
-    throw Unsupported("padding as wide as the window");
+  if (strides.size() != 2 || dilations.size() != 2) {
+    throw Unsupported("strides and dilations must have two values");
   }
   const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
-  const Activation act = activation_of(n);
-  std::vector<TensorRef> reads{l.ref(x), l.ref(l.use_constant(w))};
-  if (bias) {
-    reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+  if (bias && !l.graph().is_constant(n.inputs[2])) {
+    throw Unsupported("bias must be constant");
   }
-  l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+  ConvWindow window{.n = u32(sx[0], "N"),
+                    .c = u32(sx[1], "C"),
+                    .h = u32(sx[2], "H"),
+                    .w = u32(sx[3], "W"),
+                    .r = u32(sw[2], "R"),
+                    .s = u32(sw[3], "S"),
+                    .stride_h = u32(strides[0], "stride"),
+                    .stride_w = u32(strides[1], "stride"),
+                    .pad_h = static_cast<std::uint32_t>(pads[0]),
+                    .pad_w = static_cast<std::uint32_t>(pads[1]),
+                    .dilation_h = u32(dilations[0], "dilation"),
+                    .dilation_w = u32(dilations[1], "dilation"),
+                    .groups = u32(n.get_int("group", 1), "groups"),
+                    .weight_dim0 = sw[0],
+                    .weight_dim1 = sw[1],
+                    .bias = bias,
+                    .activation = activation_of(n),
+                    .reads = {l.ref(x), l.ref(l.use_constant(w))}};
+  if (bias) {
+    window.reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+  }
+  return window;
+}
+
+void lower_conv(Lowerer& l, const Node& n) {
+  ConvWindow cw = conv_window(l, n);
+  if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
+    throw Unsupported("padding as wide as the window");
+  }
+  const std::uint32_t K = u32(cw.weight_dim0, "K");
+  l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
+         [cw, K, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            Conv2dOperands o{.input = s[0],
                             .weight = s[1],
                             .output = s.back(),
-                            .bias = bias ? std::optional(s[2]) : std::nullopt,
-                            .n = N,
-                            .c = C,
-                            .h = H,
-                            .w = W,
+                            .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
+                            .n = cw.n,
+                            .c = cw.c,
+                            .h = cw.h,
+                            .w = cw.w,
                             .k = K,
-                            .r = R,
-                            .s = S,
-                            .stride_h = sh,
-                            .stride_w = sv,
-                            .pad_h = ph,
-                            .pad_w = pw,
-                            .dilation_h = dh,
-                            .dilation_w = dv,
-                            .groups = g,
-                            .activation = act};
+                            .r = cw.r,
+                            .s = cw.s,
+                            .stride_h = cw.stride_h,
+                            .stride_w = cw.stride_w,
+                            .pad_h = cw.pad_h,
+                            .pad_w = cw.pad_w,
+                            .dilation_h = cw.dilation_h,
+                            .dilation_w = cw.dilation_w,
+                            .groups = cw.groups,
+                            .activation = cw.activation};
            k.conv2d(dt, o);
          });
 }
 
-// C = A x B for A [..., M, K] and B [K, N] or a batch of B matching A's.
+// ConvTranspose (2-D): one CONV_TRANSPOSE (v1.1), ONNX's weight layout
+// C x (K/groups) x R x S; bias and activation as fused into the node.
+void lower_conv_transpose(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::conv_transpose);
+  if (n.has("output_shape")) {
+    throw Unsupported("the output_shape attribute (give pads and output_padding)");
+  }
+  ConvWindow cw = conv_window(l, n);
+  const auto output_padding = n.get_ints("output_padding", {0, 0});
+  if (output_padding.size() != 2) {
+    throw Unsupported("output_padding must have two values");
+  }
+  const std::array<std::uint32_t, 2> pads{cw.pad_h, cw.pad_w}, strides{cw.stride_h, cw.stride_w},
+      dilations{cw.dilation_h, cw.dilation_w}, kernel{cw.r, cw.s};
+  for (std::size_t d = 0; d < 2; ++d) {
+    if (output_padding[d] < 0 ||
+        output_padding[d] >= static_cast<std::int64_t>(std::max(strides[d], dilations[d]))) {
+      throw Unsupported(
+          fmt::format("output_padding {} not below max(stride, dilation)", output_padding[d]));
+    }
+    if (pads[d] > dilations[d] * (kernel[d] - 1)) {
+      throw Unsupported(fmt::format("padding {} beyond the dilated kernel", pads[d]));
+    }
+  }
+  const std::uint32_t K = u32(cw.weight_dim1 * cw.groups, "K");
+  const auto oph = static_cast<std::uint32_t>(output_padding[0]);
+  const auto opw = static_cast<std::uint32_t>(output_padding[1]);
+  l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
+         [cw, K, oph, opw, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           ConvTransposeOperands o{.input = s[0],
+                                   .weight = s[1],
+                                   .output = s.back(),
+                                   .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
+                                   .n = cw.n,
+                                   .c = cw.c,
+                                   .h = cw.h,
+                                   .w = cw.w,
+                                   .k = K,
+                                   .r = cw.r,
+                                   .s = cw.s,
+                                   .stride_h = cw.stride_h,
+                                   .stride_w = cw.stride_w,
+                                   .pad_h = cw.pad_h,
+                                   .pad_w = cw.pad_w,
+                                   .output_pad_h = oph,
+                                   .output_pad_w = opw,
+                                   .dilation_h = cw.dilation_h,
+                                   .dilation_w = cw.dilation_w,
+                                   .groups = cw.groups,
+                                   .activation = cw.activation};
+           k.conv_transpose(dt, o);
+         });
+}
+
+template <typename Enum>
+Enum enum_attribute(const Node& n, const std::string& attribute, const std::string& fallback,
+                    const std::vector<std::pair<std::string, Enum>>& values) {
+  const std::string value = n.get_string(attribute, fallback);
+  for (const auto& [name, e] : values) {
+    if (name == value) {
+      return e;
+    }
+  }
+  throw Unsupported(fmt::format("{} {}", attribute, value));
+}
+
+// Resize (opset 11 on) of the H and W axes of an NCHW tensor: one RESIZE
+// (v1.1), nearest or bilinear, with the coordinate transforms the ISA has.
+void lower_resize(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::resize);
+  if (l.graph().opset < 11) {
+    throw Unsupported(
+        fmt::format("Resize of opset {} (the ISA follows opset 11 on)", l.graph().opset));
+  }
+  const ResizeMode mode = enum_attribute<ResizeMode>(
+      n, "mode", "nearest", {{"nearest", ResizeMode::nearest}, {"linear", ResizeMode::linear}});
+  const ResizeCoordinates coordinates = enum_attribute<ResizeCoordinates>(
+      n, "coordinate_transformation_mode", "half_pixel",
+      {{"half_pixel", ResizeCoordinates::half_pixel},
+       {"asymmetric", ResizeCoordinates::asymmetric},
+       {"align_corners", ResizeCoordinates::align_corners},
+       {"pytorch_half_pixel", ResizeCoordinates::pytorch_half_pixel}});
+  const NearestRounding rounding =
+      mode == ResizeMode::linear ? NearestRounding::round_prefer_floor
+                                 : enum_attribute<NearestRounding>(
+                                       n, "nearest_mode", "round_prefer_floor",
+                                       {{"round_prefer_floor", NearestRounding::round_prefer_floor},
+                                        {"round_prefer_ceil", NearestRounding::round_prefer_ceil},
+                                        {"floor", NearestRounding::floor},
+                                        {"ceil", NearestRounding::ceil}});
+  if (n.get_int("antialias", 0) != 0) {
+    throw Unsupported("antialias 1");
+  }
+  if (n.has("axes")) {
+    throw Unsupported("the axes attribute");
+  }
+  if (n.get_string("keep_aspect_ratio_policy", "stretch") != "stretch") {
+    throw Unsupported(
+        fmt::format("keep_aspect_ratio_policy {}", n.get_string("keep_aspect_ratio_policy", "")));
+  }
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const Shape& so = l.shape(n.outputs.at(0));
+  if (sx.size() != 4) {
+    throw Unsupported("only 4-D (NCHW) tensors");
+  }
+  if (so[0] != sx[0] || so[1] != sx[1]) {
+    throw Unsupported("resizing the N or C axis");
+  }
+  // A `scales` input is the transform's factor as given; `sizes` (scale 0
+  // on the device) means out/in.
+  float scale_h = 0.0F;
+  float scale_w = 0.0F;
+  const bool has_sizes = n.inputs.size() > 3 && !n.inputs[3].empty();
+  if (!has_sizes) {
+    const std::string& scales = input(n, 2);
+    if (!l.graph().is_constant(scales) || l.graph().constants.at(scales).size() != 4) {
+      throw Unsupported("scales must be a constant of four values");
+    }
+    const Constant& c = l.graph().constants.at(scales);
+    scale_h = static_cast<float>(c.value(2));
+    scale_w = static_cast<float>(c.value(3));
+    if (!(scale_h > 0.0F) || !(scale_w > 0.0F) || !std::isfinite(scale_h) ||
+        !std::isfinite(scale_w)) {
+      throw Unsupported(fmt::format("scales {} x {}", scale_h, scale_w));
+    }
+  }
+  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
+  const auto P = u32(so[2], "output height"), Q = u32(so[3], "output width");
+  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           ResizeOperands o{.input = s[0],
+                            .output = s[1],
+                            .n = N,
+                            .c = C,
+                            .h = H,
+                            .w = W,
+                            .out_h = P,
+                            .out_w = Q,
+                            .scale_h = scale_h,
+                            .scale_w = scale_w,
+                            .mode = mode,
+                            .coordinates = coordinates,
+                            .rounding = rounding};
+           k.resize(dt, o);
+         });
+}
+
+// C = A x B for A [..., M, K] and B [K, N] (one GEMM) or a batch of B
+// matching A's (one GEMM_BATCHED; on v1 one GEMM per matrix).
 void lower_matmul(Lowerer& l, const Node& n) {
   const std::string& a = input(n, 0);
   const std::string& b = input(n, 1);
@@ -524,11 +774,43 @@ void lower_matmul(Lowerer& l, const Node& n) {
     batches = product(sb, 0, sb.size() - 2);
     M = sa[sa.size() - 2];
   }
-  if (bias && batches > 1) {
-    throw Unsupported("bias on a batched product");
-  }
   const std::uint32_t m = u32(M, "M"), nn = u32(N, "N"), k = u32(K, "K");
   const std::string bw = l.graph().is_constant(b) ? l.use_constant(b) : b;
+  if (batches > 1 && l.has(isa::Opcode::gemm_batched)) {
+    // One GEMM_BATCHED (v1.1): the matrices follow each other in A, B and C.
+    const std::uint32_t batch = u32(batches, "batch");
+    const std::uint32_t stride_a = u32(M * K, "A's batch stride");
+    const std::uint32_t stride_b = u32(K * N, "B's batch stride");
+    const std::uint32_t stride_c = u32(M * N, "C's batch stride");
+    std::vector<TensorRef> reads{l.ref(a), l.ref(bw)};
+    if (bias) {
+      reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+    }
+    l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
+           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+             GemmBatchedOperands o{.a = s[0],
+                                   .b = s[1],
+                                   .c = s.back(),
+                                   .bias = bias ? std::optional(s[2]) : std::nullopt,
+                                   .m = m,
+                                   .n = nn,
+                                   .k = k,
+                                   .lda = k,
+                                   .ldb = nn,
+                                   .ldc = nn,
+                                   .batch = batch,
+                                   .stride_a = stride_a,
+                                   .stride_b = stride_b,
+                                   .stride_c = stride_c,
+                                   .activation = act};
+             kb.gemm_batched(dt, o);
+           });
+    return;
+  }
+  if (bias && batches > 1) {
+    throw Unsupported("bias on a batched product (GEMM_BATCHED, ISA v1.1)");
+  }
+  // ISA v1: one GEMM per matrix of the batch.
   for (std::int64_t i = 0; i < batches; ++i) {
     const auto f = static_cast<std::uint64_t>(l.esize());
     std::vector<TensorRef> reads{l.ref(a, f * static_cast<std::uint64_t>(i * M * K)),
@@ -753,9 +1035,72 @@ void lower_softmax(Lowerer& l, const Node& n) {
          });
 }
 
-// Any permutation as a sequence of device transposes (batch x rows x cols
-// -> batch x cols x rows): each step moves the axis wanted next, with
-// everything after it, in front of the axes not yet placed.
+// One axis of a strided copy, in elements.
+struct CopyAxis {
+  std::int64_t size, src_stride, dst_stride;
+};
+
+// The same copy with axes of size 1 dropped and each axis merged into the
+// one inside it where both strides continue it.
+std::vector<CopyAxis> simplify(const std::vector<CopyAxis>& axes) {
+  std::vector<CopyAxis> merged;
+  for (const CopyAxis& axis : axes) {
+    if (axis.size == 1) {
+      continue;
+    }
+    if (!merged.empty() && merged.back().src_stride == axis.size * axis.src_stride &&
+        merged.back().dst_stride == axis.size * axis.dst_stride) {
+      merged.back() = {merged.back().size * axis.size, axis.src_stride, axis.dst_stride};
+      continue;
+    }
+    merged.push_back(axis);
+  }
+  return merged;
+}
+
+std::uint32_t stride32(std::int64_t value) {
+  if (value < 0 || value > std::numeric_limits<std::uint32_t>::max()) {
+    throw Unsupported(fmt::format("stride {} does not fit the ISA's 32-bit operand", value));
+  }
+  return static_cast<std::uint32_t>(value);
+}
+
+// One COPY_STRIDED (v1.1) moving `axes` (outermost first) from src to dst.
+void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
+                  const std::vector<CopyAxis>& axes) {
+  std::vector<CopyAxis> simple = simplify(axes);
+  if (simple.size() > 4) {
+    throw Unsupported(
+        fmt::format("a copy of {} strided dimensions (COPY_STRIDED has 4)", simple.size()));
+  }
+  simple.insert(simple.begin(), 4 - simple.size(), CopyAxis{1, 0, 0});
+  CopyStridedOperands o{.dst = {}, .src = {}};
+  for (std::size_t d = 0; d < 4; ++d) {
+    o.sizes[d] = u32(simple[d].size, "copy size");
+    o.src_strides[d] = stride32(simple[d].src_stride);
+    o.dst_strides[d] = stride32(simple[d].dst_stride);
+  }
+  l.emit(origin, {std::move(src)}, {std::move(dst)},
+         [o, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) mutable {
+           o.src = s[0];
+           o.dst = s[1];
+           k.copy_strided(dt, o);
+         });
+}
+
+std::vector<std::int64_t> strides_of(const Shape& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) {
+    strides[d - 1] = strides[d] * shape[d];
+  }
+  return strides;
+}
+
+// Any permutation: one strided copy (v1.1) where the permuted axes merge
+// into at most four; otherwise (and on v1) a sequence of device transposes
+// (batch x rows x cols -> batch x cols x rows): each step moves the axis
+// wanted next, with everything after it, in front of the axes not yet
+// placed.
 void lower_transpose(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
@@ -763,6 +1108,20 @@ void lower_transpose(Lowerer& l, const Node& n) {
   if (perm.empty()) {
     for (auto i = static_cast<std::int64_t>(sx.size()); i-- > 0;) {
       perm.push_back(i);
+    }
+  }
+  if (l.has(isa::Opcode::copy_strided)) {
+    const std::vector<std::int64_t> in_strides = strides_of(sx);
+    const std::vector<std::int64_t> out_strides = strides_of(l.shape(n.outputs.at(0)));
+    std::vector<CopyAxis> axes;
+    for (std::size_t i = 0; i < perm.size(); ++i) {
+      const auto axis = static_cast<std::size_t>(perm[i]);
+      axes.push_back({sx.at(axis), in_strides.at(axis), out_strides[i]});
+    }
+    if (const std::vector<CopyAxis> simple = simplify(axes);
+        simple.size() > 1 && simple.size() <= 4) {
+      strided_copy(l, n.label(), l.ref(n.outputs[0]), l.ref(x), axes);
+      return;
     }
   }
   // Axes of extent 1 do not move any data.
@@ -809,7 +1168,8 @@ void lower_transpose(Lowerer& l, const Node& n) {
   }
 }
 
-// Concatenation: one copy per input and per block of the axes before `axis`.
+// Concatenation: one strided copy per input (v1.1); on v1 one DMA_COPY per
+// input and per block of the axes before `axis`.
 void lower_concat(Lowerer& l, const Node& n) {
   const std::string& out = n.outputs.at(0);
   const Shape& so = l.shape(out);
@@ -817,28 +1177,41 @@ void lower_concat(Lowerer& l, const Node& n) {
   axis = axis < 0 ? axis + static_cast<std::int64_t>(so.size()) : axis;
   const auto a = static_cast<std::size_t>(axis);
   const std::int64_t outer = product(so, 0, a);
+  const std::int64_t row = product(so, a, so.size());  // elements
+  if (l.has(isa::Opcode::copy_strided)) {
+    std::int64_t offset = 0;
+    for (const std::string& in : n.inputs) {
+      const std::int64_t block = product(l.shape(in), a, so.size());
+      const std::string src = l.graph().is_constant(in) ? l.use_constant(in) : in;
+      strided_copy(l, n.label(), l.ref(out, static_cast<std::uint64_t>(offset * l.esize())),
+                   l.ref(src), {{outer, block, row}, {block, 1, 1}});
+      offset += block;
+    }
+    return;
+  }
   if (static_cast<std::size_t>(outer) * n.inputs.size() > kMaxCopies) {
     throw Unsupported(fmt::format("{} copies (at most {} in v1)",
                                   outer * static_cast<std::int64_t>(n.inputs.size()), kMaxCopies));
   }
-  const std::int64_t row = product(so, a, so.size()) * l.esize();
   for (std::int64_t o = 0; o < outer; ++o) {
     std::int64_t offset = 0;
     for (const std::string& in : n.inputs) {
       const std::int64_t block = product(l.shape(in), a, so.size()) * l.esize();
       const std::string src = l.graph().is_constant(in) ? l.use_constant(in) : in;
-      l.copy(l.ref(out, static_cast<std::uint64_t>(o * row + offset)),
+      l.copy(l.ref(out, static_cast<std::uint64_t>(o * row * l.esize() + offset)),
              l.ref(src, static_cast<std::uint64_t>(o * block)), block, n.label());
       offset += block;
     }
   }
 }
 
-// Slice with unit steps: one copy per contiguous run.
-void lower_slice(Lowerer& l, const Node& n) {
-  const std::string& x = input(n, 0);
-  const Shape& sx = l.shape(x);
-  std::vector<std::int64_t> starts, ends, axes, steps;
+// Where a Slice starts and how it steps along every axis of its input.
+struct SliceSpec {
+  std::vector<std::int64_t> begin, step;
+};
+
+SliceSpec slice_spec(Lowerer& l, const Node& n, const Shape& sx) {
+  std::vector<std::int64_t> starts, axes, steps;
   auto ints_of = [&](std::size_t index) {
     std::vector<std::int64_t> v;
     if (index < n.inputs.size() && !n.inputs[index].empty()) {
@@ -854,11 +1227,9 @@ void lower_slice(Lowerer& l, const Node& n) {
   };
   if (l.graph().opset < 10) {
     starts = n.get_ints("starts", {});
-    ends = n.get_ints("ends", {});
     axes = n.get_ints("axes", {});
   } else {
     starts = ints_of(1);
-    ends = ints_of(2);
     axes = ints_of(3);
     steps = ints_of(4);
   }
@@ -867,19 +1238,49 @@ void lower_slice(Lowerer& l, const Node& n) {
       axes.push_back(static_cast<std::int64_t>(i));
     }
   }
-  if (std::ranges::any_of(steps, [](std::int64_t s) { return s != 1; })) {
-    throw Unsupported("steps other than 1");
-  }
   const std::size_t rank = sx.size();
-  std::vector<std::int64_t> begin(rank, 0);
+  SliceSpec spec{std::vector<std::int64_t>(rank, 0), std::vector<std::int64_t>(rank, 1)};
   for (std::size_t i = 0; i < starts.size() && i < axes.size(); ++i) {
     const auto axis =
         static_cast<std::size_t>(axes[i] < 0 ? axes[i] + static_cast<std::int64_t>(rank) : axes[i]);
+    const std::int64_t step = i < steps.size() ? steps[i] : 1;
+    if (step < 1) {
+      throw Unsupported(fmt::format("step {} (only positive steps)", step));
+    }
     const std::int64_t dim = sx.at(axis);
-    const std::int64_t s = starts[i] < 0 ? starts[i] + dim : starts[i];
-    begin[axis] = std::clamp<std::int64_t>(s, 0, dim);
+    const std::int64_t start = starts[i] < 0 ? starts[i] + dim : starts[i];
+    spec.begin[axis] = std::clamp<std::int64_t>(start, 0, dim);
+    spec.step[axis] = step;
   }
+  return spec;
+}
+
+// Slice: one strided copy (v1.1); on v1 unit steps only, one DMA_COPY per
+// contiguous run.
+void lower_slice(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
   const Shape& so = l.shape(n.outputs.at(0));
+  const SliceSpec spec = slice_spec(l, n, sx);
+  const std::size_t rank = sx.size();
+  const std::vector<std::int64_t> in_strides = strides_of(sx);
+  std::int64_t first = 0;  // the first element read
+  for (std::size_t d = 0; d < rank; ++d) {
+    first += spec.begin[d] * in_strides[d];
+  }
+  if (l.has(isa::Opcode::copy_strided)) {
+    const std::vector<std::int64_t> out_strides = strides_of(so);
+    std::vector<CopyAxis> axes;
+    for (std::size_t d = 0; d < rank; ++d) {
+      axes.push_back({so[d], spec.step[d] * in_strides[d], out_strides[d]});
+    }
+    strided_copy(l, n.label(), l.ref(n.outputs[0]),
+                 l.ref(x, static_cast<std::uint64_t>(first * l.esize())), axes);
+    return;
+  }
+  if (std::ranges::any_of(spec.step, [](std::int64_t s) { return s != 1; })) {
+    throw Unsupported("steps other than 1 (COPY_STRIDED, ISA v1.1)");
+  }
   // The innermost axis that is cut; everything after it is copied whole.
   std::size_t cut = 0;
   for (std::size_t d = 0; d < rank; ++d) {
@@ -892,15 +1293,11 @@ void lower_slice(Lowerer& l, const Node& n) {
     throw Unsupported(fmt::format("{} copies (at most {} in v1)", runs, kMaxCopies));
   }
   const std::int64_t run_bytes = product(so, cut, rank) * l.esize();
-  std::vector<std::int64_t> in_strides(rank, 1);
-  for (std::size_t d = rank; d-- > 1;) {
-    in_strides[d - 1] = in_strides[d] * sx[d];
-  }
   for (std::int64_t r = 0; r < runs; ++r) {
     std::int64_t rest = r;
-    std::int64_t src = begin[cut] * in_strides[cut];
+    std::int64_t src = spec.begin[cut] * in_strides[cut];
     for (std::size_t d = cut; d-- > 0;) {
-      src += (begin[d] + rest % so[d]) * in_strides[d];
+      src += (spec.begin[d] + rest % so[d]) * in_strides[d];
       rest /= so[d];
     }
     l.copy(l.ref(n.outputs[0], static_cast<std::uint64_t>(r * run_bytes)),
@@ -944,8 +1341,7 @@ void lower_layer_norm(Lowerer& l, const Node& n) {
 
 using LowerFn = void (*)(Lowerer&, const Node&);
 
-// The lowering table: one entry per ONNX op the device runs. Ops of ISA v1.1
-// (Resize, ConvTranspose, HardSwish...) are added here as one function each.
+// The lowering table: one entry per ONNX op the device runs.
 const std::map<std::string, LowerFn>& lowerings() {
   static const std::map<std::string, LowerFn> table{
       {"Add", lower_add},
@@ -954,15 +1350,19 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Clip", lower_clip},
       {"Concat", lower_concat},
       {"Conv", lower_conv},
+      {"ConvTranspose", lower_conv_transpose},
       {"Div", lower_div},
       {"Dropout", lower_alias},
+      {"Exp", lower_exp},
       {"Flatten", lower_alias},
       {"Gemm", lower_gemm},
       {"GlobalAveragePool", lower_global_average_pool},
       {"GlobalMaxPool", lower_global_max_pool},
       {"HardSigmoid", lower_hard_sigmoid},
+      {"HardSwish", lower_hard_swish},
       {"Identity", lower_alias},
       {"LayerNormalization", lower_layer_norm},
+      {"LeakyRelu", lower_leaky_relu},
       {"MatMul", lower_matmul},
       {"Max", lower_max},
       {"MaxPool", lower_max_pool},
@@ -975,10 +1375,12 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"ReduceSum", lower_reduce_sum},
       {"Relu", lower_relu},
       {"Reshape", lower_alias},
+      {"Resize", lower_resize},
       {"Sigmoid", lower_sigmoid},
       {"Silu", lower_silu},
       {"Slice", lower_slice},
       {"Softmax", lower_softmax},
+      {"Sqrt", lower_sqrt},
       {"Squeeze", lower_alias},
       {"Sub", lower_sub},
       {"Tanh", lower_tanh},
@@ -997,7 +1399,6 @@ const std::map<std::string, std::string>& compile_time_only() {
       {"Constant", ""},
       {"Gather", "on values only known at run time"},
       {"Shape", "of a value whose shape is not static"},
-      {"Sqrt", "outside a layer normalization (SQRT is an ISA v1.1 activation)"},
   };
   return ops;
 }
@@ -1015,10 +1416,18 @@ std::set<std::string> lowerable_ops() {
   return ops;
 }
 
-Program lower(const Graph& graph, DataType dtype) {
+std::bitset<64> every_opcode() {
+  std::bitset<64> ops;
+  for (const isa::OpcodeInfo& op : isa::opcode_table()) {
+    ops.set(static_cast<std::size_t>(op.opcode));
+  }
+  return ops;
+}
+
+Program lower(const Graph& graph, DataType dtype, std::bitset<64> device_ops) {
   std::optional<Lowerer> made;
   try {
-    made.emplace(graph, dtype);
+    made.emplace(graph, dtype, device_ops);
   } catch (const Unsupported& e) {
     throw npu::onnx::ModelError(e.what());
   }
@@ -1036,7 +1445,7 @@ Program lower(const Graph& graph, DataType dtype) {
     const auto it = lowerings().find(node.op);
     if (it == lowerings().end()) {
       const auto fold = compile_time_only().find(node.op);
-      report(node, fold != compile_time_only().end() ? fold->second : "no lowering to ISA v1");
+      report(node, fold != compile_time_only().end() ? fold->second : "no lowering to the ISA");
       continue;
     }
     try {

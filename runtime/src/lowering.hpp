@@ -4,6 +4,7 @@
 // or with attributes its entry cannot map to the ISA, is reported by name.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -46,9 +47,17 @@ struct Program {
 // The op types the lowering table has an entry for.
 std::set<std::string> lowerable_ops();
 
+// Every opcode of the instruction set libnpu knows (v1.1), as a set of
+// DeviceProperties::ops bits.
+std::bitset<64> every_opcode();
+
 // Lowers the whole graph with every tensor in `dtype` (fp32, fp16 or bf16:
-// the device computes in FP32 and rounds on store); UnsupportedOperators
-// lists every node that cannot run on the device, with the reason.
-Program lower(const Graph& graph, isa::DataType dtype = isa::DataType::fp32);
+// the device computes in FP32 and rounds on store) for a device that
+// executes `device_ops` (DeviceProperties::ops): where an op has a v1.1
+// instruction the device lacks, the v1 sequence is used if there is one;
+// UnsupportedOperators lists every node that cannot run on the device, with
+// the reason.
+Program lower(const Graph& graph, isa::DataType dtype = isa::DataType::fp32,
+              std::bitset<64> device_ops = every_opcode());
 
 }  // namespace npu::onnx_runtime

@@ -76,7 +76,7 @@ Model Model::load(const std::filesystem::path& path) {
       auto& entry = missing[op];
       entry.op = op;
       entry.nodes.push_back(node);
-      entry.reason = "no lowering to ISA v1";
+      entry.reason = "no lowering to the ISA";
     }
   }
   if (!missing.empty()) {
@@ -161,14 +161,9 @@ CompiledModel Model::compile(const Device& device,
     constant_nodes += node.op_type() == "Constant" ? 1U : 0U;
   }
   report.folded_nodes = report.onnx_nodes - constant_nodes - after_folding;
-  // In this order: BN folds into a bare Conv, the bias joins before the
-  // activation does.
-  report.fused_nodes = onnx_runtime::fold_batch_norm(graph);
-  report.fused_nodes += onnx_runtime::fuse_bias(graph);
-  report.fused_nodes += onnx_runtime::fuse_silu(graph);
-  report.fused_nodes += onnx_runtime::fuse_activation(graph);
-  report.fused_nodes += onnx_runtime::fuse_layer_norm(graph);
-  const Program program = onnx_runtime::lower(graph, dtype);
+  const DeviceProperties& device_properties = device.properties();
+  report.fused_nodes = onnx_runtime::run_fusion_passes(graph, device_properties.ops);
+  const Program program = onnx_runtime::lower(graph, dtype, device_properties.ops);
   const onnx_runtime::MemoryPlan plan =
       onnx_runtime::plan_memory(onnx_runtime::activation_lifetimes(program));
 

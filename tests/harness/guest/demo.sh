@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Guest side of `make run-demo`: the devices as the system sees them, then
-# `npu-run validate` watched by npu-smi (arguments: the tools' paths).
+# `npu-run validate` watched by npu-smi, then the text of an image read on
+# the NPU. Arguments: the tools' paths (npu-run, npu-smi), and for the text
+# reading npu-infer, npu-ocr.py, the models' directory, the directory with
+# text.png and onnxruntime's reference.json, and the lines the image shows.
 set -uo pipefail
 npu_run=${1:-}
 npu_smi=${2:-}
+shift 2
 
 hr() { printf '\n== %s\n' "$*"; }
 hr "kernel"
@@ -64,7 +68,17 @@ if [ -n "$npu_run" ] && [ -x "$npu_run" ]; then
 	cat /tmp/validate.log
 	echo
 	echo "npu-run validate: exit status $rc"
-	exit $rc
+	[ $rc -eq 0 ] || exit $rc
+	hr "reading text on the NPU: PaddleOCR detection, direction, recognition"
+	if [ $# -lt 5 ]; then
+		echo "skipped (npu-infer not built or the models not fetched; see the host's warning)"
+		exit 0
+	fi
+	npu_infer=$1 npu_ocr=$2 assets=$3 dir=$4
+	shift 4
+	NPU_INFER=$npu_infer /usr/bin/python3 "$npu_ocr" read "$dir/text.png" --models "$assets" \
+		--repeat 1 --work /tmp/npu-ocr --reference "$dir/reference.json" --expect "$@"
+	exit $?
 fi
 echo "npu-run not found at '${npu_run}': build it with 'make userspace'"
 exit 1

@@ -123,15 +123,16 @@ def main(out):
     # Operators the device cannot run: named at load time.
     save(out, "unsupported",
          [helper.make_node("Relu", ["x"], ["r"]),
-          helper.make_node("Resize", ["r", "", "scales"], ["z"], mode="nearest"),
+          helper.make_node("Sin", ["r"], ["z"]),
           helper.make_node("Erf", ["z"], ["e"]),
           helper.make_node("Erf", ["e"], ["y"])],
-         [tensor("x", [1, 1, 2, 2])], [tensor("y", None)],
-         [const("scales", np.array([1, 1, 2, 2], np.float32))])
+         [tensor("x", [1, 1, 2, 2])], [tensor("y", None)])
     # Known op, attributes ISA v1 cannot map: reported at compile time.
     save(out, "softmax_axis1",
          [helper.make_node("Softmax", ["x"], ["y"], axis=1)],
          [tensor("x", [2, 3, 4])], [tensor("y", None)])
+
+    isa_v11_models(out, rng)
 
     # Malformed: a node reading a value nothing defines; a truncated file.
     save(out, "undefined_input",
@@ -143,6 +144,124 @@ def main(out):
     (out / "empty.onnx").write_bytes(b"")
     # An input npu-infer refuses: the models take float32.
     np.save(out / "int8_input.npy", np.zeros(4, np.int8))
+
+
+# The graphs of the ISA v1.1 lowerings. Those in OP_GRAPHS also run on the
+# device in guest-onnx-models against onnxruntime (input "x", output "y").
+OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
+             "resize_nearest_half_pixel", "conv_transpose", "conv_transpose_bn", "hard_swish",
+             "activations", "concat_slice", "transpose_0213", "matmul_batched"]
+
+
+def resize(out, name, x_shape, mode, ctm, scales=None, sizes=None, nearest="round_prefer_floor"):
+    """Scales as opset 11 has them (roi, scales), sizes as from opset 13 (no scales)."""
+    if scales is not None:
+        inputs, opset = ["x", "roi", "scales"], 11
+        inits = [const("roi", np.zeros(0, np.float32)), const("scales", np.array(scales, np.float32))]
+    else:
+        inputs, opset = ["x", "", "", "sizes"], 13
+        inits = [const("sizes", np.array(sizes, np.int64))]
+    save(out, name,
+         [helper.make_node("Resize", inputs, ["y"], mode=mode,
+                           coordinate_transformation_mode=ctm, nearest_mode=nearest)],
+         [tensor("x", x_shape)], [tensor("y", None)], inits, opset=opset)
+
+
+def isa_v11_models(out, rng):
+    # Resize: the det model's form (nearest, asymmetric, floor, scales 2),
+    # bilinear to sizes that are no multiple, align_corners, half_pixel
+    # nearest downscaling; and two the ISA does not have, refused by name.
+    resize(out, "resize_nearest_floor", [1, 3, 5, 7], "nearest", "asymmetric",
+           scales=[1, 1, 2, 2], nearest="floor")
+    resize(out, "resize_linear_sizes", [2, 3, 5, 7], "linear", "half_pixel", sizes=[2, 3, 8, 11])
+    resize(out, "resize_linear_align_corners", [1, 2, 4, 6], "linear", "align_corners",
+           scales=[1, 1, 1.5, 2.5])
+    resize(out, "resize_nearest_half_pixel", [1, 2, 9, 8], "nearest", "half_pixel",
+           sizes=[1, 2, 4, 5], nearest="round_prefer_ceil")
+    resize(out, "resize_cubic", [1, 1, 4, 4], "cubic", "half_pixel", scales=[1, 1, 2, 2])
+    resize(out, "resize_tf_crop", [1, 1, 4, 4], "linear", "tf_crop_and_resize",
+           scales=[1, 1, 2, 2])
+
+    # ConvTranspose: pads, strides, dilations, groups, output_padding, bias.
+    save(out, "conv_transpose",
+         [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1],
+                           strides=[2, 3], dilations=[2, 1], group=2, output_padding=[1, 2])],
+         [tensor("x", [1, 4, 5, 6])], [tensor("y", None)],
+         [const("w", rng.standard_normal((4, 3, 3, 3)).astype(np.float32)),
+          const("b", rng.standard_normal(6).astype(np.float32))])
+    save(out, "conv_transpose_asymmetric",
+         [helper.make_node("ConvTranspose", ["x", "w"], ["y"], pads=[0, 0, 1, 1])],
+         [tensor("x", [1, 1, 3, 3])], [tensor("y", None)],
+         [const("w", np.ones((1, 1, 3, 3), np.float32))])
+    # As the det model: ConvTranspose -> Add bias -> BN -> Relu, two groups;
+    # the fold's expected weights and bias next to it.
+    w = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
+    b = rng.standard_normal((1, 6, 1, 1)).astype(np.float32)
+    gamma, beta = rng.uniform(0.5, 2, 6).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    mean, var = rng.standard_normal(6).astype(np.float32), rng.uniform(0.5, 2, 6).astype(np.float32)
+    scale = gamma / np.sqrt(var + 1e-5)
+    # Output channel of w[c, k]: group (c // 2) * 3 + k.
+    channel = (np.arange(4)[:, None] // 2) * 3 + np.arange(3)[None, :]
+    np.save(out / "conv_transpose_bn.weight.npy",
+            (w * scale[channel][:, :, None, None]).astype(np.float32))
+    np.save(out / "conv_transpose_bn.bias.npy", ((b.ravel() - mean) * scale + beta).astype(np.float32))
+    save(out, "conv_transpose_bn",
+         [helper.make_node("ConvTranspose", ["x", "w"], ["c"], strides=[2, 2], group=2),
+          helper.make_node("Add", ["c", "b"], ["cb"]),
+          helper.make_node("BatchNormalization", ["cb", "gamma", "beta", "mean", "var"], ["n"]),
+          helper.make_node("Relu", ["n"], ["y"])],
+         [tensor("x", [1, 4, 3, 5])], [tensor("y", None)],
+         [const("w", w), const("b", b), const("gamma", gamma), const("beta", beta),
+          const("mean", mean), const("var", var)])
+
+    # Hard-swish as PaddlePaddle exports it, after a conv, and the ONNX op.
+    save(out, "hard_swish",
+         [helper.make_node("Conv", ["x", "w"], ["c"]),
+          helper.make_node("Add", ["c", "three"], ["c3"]),
+          helper.make_node("Clip", ["c3", "zero", "six"], ["r6"]),
+          helper.make_node("Mul", ["c", "r6"], ["m"]),
+          helper.make_node("Div", ["m", "six"], ["y"])],
+         [tensor("x", [1, 2, 4, 4])], [tensor("y", None)],
+         [const("w", (3 * rng.standard_normal((3, 2, 1, 1))).astype(np.float32)),
+          const("three", np.array(3.0, np.float32)), const("zero", np.array(0.0, np.float32)),
+          const("six", np.array(6.0, np.float32))])
+    save(out, "hard_swish_op", [helper.make_node("HardSwish", ["x"], ["y"])],
+         [tensor("x", [1, 2, 3, 4])], [tensor("y", None)], opset=14)
+
+    # ACTIVATION_PARAM: HardSigmoid, Clip, LeakyRelu, Sqrt, Exp, Pow.
+    save(out, "activations",
+         [helper.make_node("HardSigmoid", ["x"], ["h"], alpha=1 / 6, beta=0.5),
+          helper.make_node("Clip", ["x", "lo", "hi"], ["c"]),
+          helper.make_node("LeakyRelu", ["x"], ["k"], alpha=0.1),
+          helper.make_node("Relu", ["x"], ["r"]),
+          helper.make_node("Sqrt", ["r"], ["q"]),
+          helper.make_node("Exp", ["x"], ["e"]),
+          helper.make_node("Pow", ["x", "three"], ["p"]),
+          helper.make_node("Add", ["h", "c"], ["s1"]),
+          helper.make_node("Add", ["s1", "k"], ["s2"]),
+          helper.make_node("Add", ["s2", "q"], ["s3"]),
+          helper.make_node("Add", ["s3", "e"], ["s4"]),
+          helper.make_node("Add", ["s4", "p"], ["y"])],
+         [tensor("x", [2, 3, 4, 5])], [tensor("y", None)],
+         [const("lo", np.array(-0.5, np.float32)), const("hi", np.array(0.75, np.float32)),
+          const("three", np.array(3.0, np.float32))])
+
+    # Attention's product: x times its transpose, a batch of 2 x 3 matrices.
+    save(out, "matmul_batched",
+         [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 1, 3, 2]),
+          helper.make_node("MatMul", ["x", "xt"], ["y"])],
+         [tensor("x", [2, 3, 4, 5])], [tensor("y", None)])
+
+    # Concat of three (600 blocks before the axis: beyond v1's 256 copies)
+    # and Slice with steps: one COPY_STRIDED each.
+    save(out, "concat_slice",
+         [helper.make_node("Concat", ["x", "x2", "k"], ["c"], axis=2),
+          helper.make_node("Slice", ["c", "starts", "ends", "axes", "steps"], ["y"])],
+         [tensor("x", [2, 300, 3, 4])], [tensor("y", None)],
+         [const("x2", rng.standard_normal((2, 300, 2, 4)).astype(np.float32)),
+          const("k", rng.standard_normal((2, 300, 1, 4)).astype(np.float32)),
+          const("starts", np.array([1, 0, 1], np.int64)), const("ends", np.array([300, 6, 4], np.int64)),
+          const("axes", np.array([1, 2, 3], np.int64)), const("steps", np.array([3, 2, 2], np.int64))])
 
 
 if __name__ == "__main__":

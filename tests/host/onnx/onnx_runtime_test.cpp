@@ -2,10 +2,12 @@
 // make_test_models.py (python3-onnx): shape inference, constant folding,
 // batch-norm folding, fusion, lowering, liveness planning, the report of
 // unsupported operators, and malformed files. No device needed.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -16,6 +18,8 @@
 #include "fusion.hpp"
 #include "lowering.hpp"
 #include "memory_plan.hpp"
+#include "npu/isa.hpp"
+#include "npu/kernel_builder.hpp"
 #include "npu/onnx/model.hpp"
 #include "npy.hpp"
 #include "onnx_import.hpp"
@@ -44,6 +48,15 @@ std::vector<float> npy_floats(const std::string& name) {
   std::vector<float> values(array.data.size() / sizeof(float));
   std::memcpy(values.data(), array.data.data(), array.data.size());
   return values;
+}
+
+// A folded constant against the values NumPy computed (make_test_models.py).
+void expect_near_npy(const Constant& got, const std::string& npy) {
+  const std::vector<float> want = npy_floats(npy);
+  ASSERT_EQ(got.floats.size(), want.size()) << npy;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_NEAR(got.floats[i], want[i], 1e-5F * (1 + std::abs(want[i]))) << npy << " " << i;
+  }
 }
 
 TEST(OnnxShapes, DynamicInputResolvedByOnnxShapeInference) {
@@ -92,18 +105,8 @@ TEST(OnnxFusion, BatchNormFoldsIntoConvWeights) {
   const Node& conv = graph.nodes[0];
   EXPECT_EQ(conv.op, "Conv");
   EXPECT_EQ(conv.outputs[0], "y");
-  const std::vector<float> want_w = npy_floats("bn_fold.weight.npy");
-  const std::vector<float> want_b = npy_floats("bn_fold.bias.npy");
-  const Constant& w = graph.constants.at(conv.inputs[1]);
-  const Constant& b = graph.constants.at(conv.inputs[2]);
-  ASSERT_EQ(w.floats.size(), want_w.size());
-  ASSERT_EQ(b.floats.size(), want_b.size());
-  for (std::size_t i = 0; i < want_w.size(); ++i) {
-    EXPECT_NEAR(w.floats[i], want_w[i], 1e-5F * (1 + std::abs(want_w[i]))) << i;
-  }
-  for (std::size_t i = 0; i < want_b.size(); ++i) {
-    EXPECT_NEAR(b.floats[i], want_b[i], 1e-5F * (1 + std::abs(want_b[i]))) << i;
-  }
+  expect_near_npy(graph.constants.at(conv.inputs[1]), "bn_fold.weight.npy");
+  expect_near_npy(graph.constants.at(conv.inputs[2]), "bn_fold.bias.npy");
 }
 
 TEST(OnnxFusion, BiasAndActivationJoinConvAndMatMul) {
@@ -158,11 +161,6 @@ TEST(OnnxMemoryPlan, ChainOfEightStepsNeedsTwoBuffers) {
   EXPECT_EQ(plan.size, 2 * tensor);
 }
 
-TEST(OnnxLowering, TransposeOfMiddleAxesIsTwoDeviceTransposes) {
-  const Program program = lower(import("transpose_0213"));
-  EXPECT_EQ(program.instructions.size(), 2U);
-}
-
 TEST(OnnxLowering, ChannelBroadcastOfARuntimeTensorGoesThroughTransposes) {
   const Program program = lower(import("broadcast_channel"));
   ASSERT_EQ(program.instructions.size(), 3U);  // transpose, eltwise (b innermost), transpose back
@@ -171,13 +169,13 @@ TEST(OnnxLowering, ChannelBroadcastOfARuntimeTensorGoesThroughTransposes) {
 TEST(OnnxUnsupported, LoadNamesEveryMissingOperatorAndItsNodes) {
   try {
     npu::onnx::Model::load(model_path("unsupported"));
-    FAIL() << "a model with Resize and Erf loaded";
+    FAIL() << "a model with Sin and Erf loaded";
   } catch (const UnsupportedOperators& e) {
     ASSERT_EQ(e.entries().size(), 2U);
     EXPECT_EQ(e.entries()[0].op, "Erf");
     EXPECT_EQ(e.entries()[0].nodes.size(), 2U);
-    EXPECT_EQ(e.entries()[1].op, "Resize");
-    EXPECT_NE(std::string(e.what()).find("Resize (1 node"), std::string::npos) << e.what();
+    EXPECT_EQ(e.entries()[1].op, "Sin");
+    EXPECT_NE(std::string(e.what()).find("Sin (1 node"), std::string::npos) << e.what();
   }
 }
 
@@ -189,6 +187,232 @@ TEST(OnnxUnsupported, AttributesTheIsaCannotMapAreReportedWithTheReason) {
     ASSERT_EQ(e.entries().size(), 1U);
     EXPECT_EQ(e.entries()[0].op, "Softmax");
     EXPECT_NE(e.entries()[0].reason.find("axis"), std::string::npos) << e.entries()[0].reason;
+  }
+}
+
+// ---- ISA v1.1 lowerings --------------------------------------------------
+
+using npu::isa::Instruction;
+using npu::isa::Opcode;
+
+// The opcodes of instruction set v1.0 only: a device without v1.1.
+std::bitset<64> v1_0_opcodes() {
+  std::bitset<64> ops;
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    if (op.isa_version == npu::isa::kIsaVersion1_0) {
+      ops.set(static_cast<std::size_t>(op.opcode));
+    }
+  }
+  return ops;
+}
+
+// The model after import and the passes compile() runs.
+Graph fused(const std::string& name, std::bitset<64> ops = every_opcode()) {
+  Graph graph = import(name);
+  run_fusion_passes(graph, ops);
+  return graph;
+}
+
+// The device instructions of a lowered program, as its kernel holds them.
+std::vector<Instruction> instructions_of(const Program& program) {
+  npu::KernelBuilder builder("test");
+  std::uint32_t slots = 0;
+  for (const DeviceInstruction& instruction : program.instructions) {
+    std::vector<npu::BufferArg> args;
+    for (std::size_t i = 0; i < instruction.operands.size(); ++i) {
+      args.push_back(builder.arg_buffer(fmt::format("a{}", slots++)));
+    }
+    instruction.emit(builder, args);
+  }
+  const npu::KernelImage image = builder.build();
+  const npu::isa::ProgramDecode decoded = npu::isa::decode(image.program);
+  EXPECT_FALSE(decoded.error);
+  return decoded.instructions;
+}
+
+std::vector<Opcode> opcodes_of(const Program& program) {
+  std::vector<Opcode> ops;
+  for (const Instruction& i : instructions_of(program)) {
+    ops.push_back(i.opcode);
+  }
+  return ops;
+}
+
+std::uint32_t value(const Instruction& instruction, std::size_t operand) {
+  EXPECT_FALSE(instruction.operands.at(operand).is_argument);
+  return instruction.operands.at(operand).word;
+}
+float float_value(const Instruction& instruction, std::size_t operand) {
+  return std::bit_cast<float>(value(instruction, operand));
+}
+
+// The reason lower() gives for the one op it refuses.
+std::string refusal(const Graph& graph, std::bitset<64> ops = every_opcode()) {
+  try {
+    lower(graph, npu::isa::DataType::fp32, ops);
+  } catch (const UnsupportedOperators& e) {
+    EXPECT_EQ(e.entries().size(), 1U) << e.what();
+    return e.entries().at(0).op + ": " + e.entries().at(0).reason;
+  }
+  ADD_FAILURE() << "lowered";
+  return "";
+}
+
+// hw-spec 7.4.1 RESIZE flags: MODE 1:0, COORD 3:2, NEAREST_ROUND 5:4.
+constexpr std::uint32_t resize_flags(std::uint32_t mode, std::uint32_t coord, std::uint32_t round) {
+  return mode | coord << 2 | round << 4;
+}
+
+TEST(OnnxLoweringV11, ResizeIsOneInstructionWithTheModelsModeTransformAndScale) {
+  struct Case {
+    const char* model;
+    std::uint32_t flags;
+    float scale_h, scale_w;
+    std::vector<std::uint32_t> nchw_pq;
+  };
+  const Case cases[] = {
+      {"resize_nearest_floor", resize_flags(0, 1, 2), 2.0F, 2.0F, {1, 3, 5, 7, 10, 14}},
+      {"resize_linear_sizes", resize_flags(1, 0, 0), 0.0F, 0.0F, {2, 3, 5, 7, 8, 11}},
+      {"resize_linear_align_corners", resize_flags(1, 2, 0), 1.5F, 2.5F, {1, 2, 4, 6, 6, 15}},
+      {"resize_nearest_half_pixel", resize_flags(0, 0, 1), 0.0F, 0.0F, {1, 2, 9, 8, 4, 5}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.model);
+    const std::vector<Instruction> program = instructions_of(lower(fused(c.model)));
+    ASSERT_EQ(program.size(), 1U);
+    EXPECT_EQ(program[0].opcode, Opcode::resize);
+    EXPECT_EQ(program[0].flags, c.flags);
+    for (std::size_t i = 0; i < 6; ++i) {
+      EXPECT_EQ(value(program[0], 2 + i), c.nchw_pq[i]) << "operand " << 2 + i;
+    }
+    EXPECT_EQ(float_value(program[0], 8), c.scale_h);
+    EXPECT_EQ(float_value(program[0], 9), c.scale_w);
+  }
+}
+
+TEST(OnnxLoweringV11, ResizeModesTheIsaLacksAreRefusedWithTheAttributeValue) {
+  EXPECT_EQ(refusal(fused("resize_cubic")), "Resize: mode cubic");
+  EXPECT_EQ(refusal(fused("resize_tf_crop")),
+            "Resize: coordinate_transformation_mode tf_crop_and_resize");
+  EXPECT_EQ(refusal(fused("resize_nearest_floor"), v1_0_opcodes()),
+            "Resize: needs the ISA v1.1 instruction RESIZE, which the device lacks");
+}
+
+TEST(OnnxLoweringV11, ConvTransposeCarriesPadsStridesDilationsGroupsOutputPaddingAndBias) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("conv_transpose")));
+  ASSERT_EQ(program.size(), 1U);
+  const Instruction& ct = program[0];
+  EXPECT_EQ(ct.opcode, Opcode::conv_transpose);
+  EXPECT_EQ(ct.flags & 4U, 4U);  // BIAS
+  // N C H W K R S, strides, pads, output padding, dilations, groups.
+  const std::vector<std::uint32_t> want{1, 4, 5, 6, 6, 3, 3, 2, 3, 1, 1, 1, 2, 2, 1, 2};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(value(ct, 4 + i), want[i]) << "operand " << 4 + i;
+  }
+  EXPECT_EQ(refusal(fused("conv_transpose_asymmetric")), "ConvTranspose: only symmetric padding");
+}
+
+TEST(OnnxFusion, ConvTransposeTakesItsBiasAddBatchNormAndRelu) {
+  const Graph graph = fused("conv_transpose_bn");
+  ASSERT_EQ(graph.nodes.size(), 1U);
+  const Node& ct = graph.nodes[0];
+  EXPECT_EQ(ct.op, "ConvTranspose");
+  EXPECT_EQ(ct.get_string("activation", ""), "Relu");
+  expect_near_npy(graph.constants.at(ct.inputs.at(1)), "conv_transpose_bn.weight.npy");
+  expect_near_npy(graph.constants.at(ct.inputs.at(2)), "conv_transpose_bn.bias.npy");
+  EXPECT_EQ(opcodes_of(lower(graph)), std::vector<Opcode>{Opcode::conv_transpose});
+}
+
+TEST(OnnxFusion, HardSwishAsExportedBecomesOneActivationParam) {
+  const Graph graph = fused("hard_swish");
+  ASSERT_EQ(graph.nodes.size(), 2U);
+  EXPECT_EQ(graph.nodes[1].op, "HardSwish");
+  const std::vector<Instruction> program = instructions_of(lower(graph));
+  ASSERT_EQ(program.size(), 2U);
+  EXPECT_EQ(program[1].opcode, Opcode::activation_param);
+  EXPECT_EQ(program[1].flags, 1U);  // HARDSWISH
+  EXPECT_EQ(float_value(program[1], 3), 1.0F / 6);
+  EXPECT_EQ(float_value(program[1], 4), 0.5F);
+  // The ONNX op (opset 14) likewise.
+  EXPECT_EQ(opcodes_of(lower(fused("hard_swish_op"))), std::vector{Opcode::activation_param});
+  // A v1.0 device: no fusion, the chain in v1 instructions (Add, Clip as
+  // max and min, Mul, Div after the conv).
+  const Graph v1 = fused("hard_swish", v1_0_opcodes());
+  EXPECT_EQ(v1.nodes.size(), 5U);
+  EXPECT_EQ(lower(v1, npu::isa::DataType::fp32, v1_0_opcodes()).instructions.size(), 6U);
+}
+
+TEST(OnnxLoweringV11, ParameterisedActivationsAreOneInstructionEach) {
+  const std::vector<Opcode> ops = opcodes_of(lower(fused("activations")));
+  EXPECT_EQ(std::ranges::count(ops, Opcode::activation_param), 6);  // HardSigmoid .. Pow
+  EXPECT_EQ(std::ranges::count(ops, Opcode::activation), 1);        // Relu
+  EXPECT_EQ(std::ranges::count(ops, Opcode::eltwise), 5);           // the Adds
+  EXPECT_EQ(ops.size(), 12U);
+  try {
+    lower(fused("activations", v1_0_opcodes()), npu::isa::DataType::fp32, v1_0_opcodes());
+    FAIL() << "Sqrt, Exp, LeakyRelu and Pow 3 lowered to ISA v1";
+  } catch (const UnsupportedOperators& e) {
+    std::vector<std::string> refused;
+    for (const auto& entry : e.entries()) {
+      refused.push_back(entry.op);
+      EXPECT_NE(entry.reason.find("ACTIVATION_PARAM"), std::string::npos) << entry.reason;
+    }
+    EXPECT_EQ(refused, (std::vector<std::string>{"Exp", "LeakyRelu", "Pow", "Sqrt"}));
+  }
+}
+
+TEST(OnnxLoweringV11, TransposeOfMiddleAxesIsOneStridedCopyOrTwoDeviceTransposesOnV1) {
+  const std::vector<Instruction> program = instructions_of(lower(import("transpose_0213")));
+  ASSERT_EQ(program.size(), 1U);
+  EXPECT_EQ(program[0].opcode, Opcode::copy_strided);
+  // 2 x 3 x 4 x 5 read as 2 x 4 x 3 x 5: sizes, source strides.
+  const std::vector<std::uint32_t> want{2, 4, 3, 5, 60, 5, 20, 1};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(value(program[0], 2 + i), want[i]) << "operand " << 2 + i;
+  }
+  EXPECT_EQ(opcodes_of(lower(import("transpose_0213"), npu::isa::DataType::fp32, v1_0_opcodes())),
+            (std::vector{Opcode::transpose, Opcode::transpose}));
+}
+
+TEST(OnnxLoweringV11, BatchedMatMulIsOneGemmBatchedOrOneGemmPerMatrixOnV1) {
+  const std::vector<Instruction> program = instructions_of(lower(import("matmul_batched")));
+  ASSERT_EQ(program.size(), 2U);  // the transpose, the product
+  const Instruction& gemm = program[1];
+  EXPECT_EQ(gemm.opcode, Opcode::gemm_batched);
+  // M N K lda ldb ldc, then batch and the strides of A, B, C (operand 10 is the scale).
+  const std::vector<std::uint32_t> want{4, 4, 5, 5, 4, 4};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(value(gemm, 4 + i), want[i]) << "operand " << 4 + i;
+  }
+  const std::vector<std::uint32_t> batch{6, 20, 20, 16};
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_EQ(value(gemm, 11 + i), batch[i]) << "operand " << 11 + i;
+  }
+  const std::vector<Opcode> v1 =
+      opcodes_of(lower(import("matmul_batched"), npu::isa::DataType::fp32, v1_0_opcodes()));
+  EXPECT_EQ(std::ranges::count(v1, Opcode::gemm), 6);
+}
+
+TEST(OnnxLoweringV11, ConcatIsOneStridedCopyPerInputSliceWithStepsOne) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("concat_slice")));
+  ASSERT_EQ(program.size(), 4U);
+  for (const Instruction& i : program) {
+    EXPECT_EQ(i.opcode, Opcode::copy_strided);
+  }
+  // The slice [:, 1:300:3, 0:6:2, 1:4:2] of 2 x 300 x 6 x 4: the two outer
+  // axes merge (7200 = 100 x 72 elements); sizes, then source strides.
+  const std::vector<std::uint32_t> want{1, 200, 3, 2, 0, 72, 8, 2};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(value(program[3], 2 + i), want[i]) << "operand " << 2 + i;
+  }
+  // ISA v1: 1,800 DMA copies are beyond the limit; steps need v1.1.
+  try {
+    lower(import("concat_slice"), npu::isa::DataType::fp32, v1_0_opcodes());
+    FAIL() << "lowered to ISA v1";
+  } catch (const UnsupportedOperators& e) {
+    ASSERT_EQ(e.entries().size(), 2U) << e.what();
+    EXPECT_NE(e.entries()[0].reason.find("1800 copies"), std::string::npos) << e.what();
+    EXPECT_NE(e.entries()[1].reason.find("steps other than 1"), std::string::npos) << e.what();
   }
 }
 
