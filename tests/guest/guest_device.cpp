@@ -30,6 +30,19 @@ npu::KernelImage fill_copy_kernel() {
   return b.build();
 }
 
+npu::KernelArguments fill_copy_arguments(const npu::Device& device, const npu::Kernel& kernel,
+                                         std::vector<npu::Buffer>& buffers, std::uint64_t size,
+                                         std::uint64_t bytes, std::uint32_t pattern) {
+  buffers.push_back(device.allocate(size));
+  buffers.push_back(device.allocate(size));
+  npu::KernelArguments args = kernel.make_arguments();
+  args.set("dst", buffers[buffers.size() - 2])
+      .set("src", buffers.back())
+      .set("bytes", bytes)
+      .set("pattern", pattern);
+  return args;
+}
+
 npu::KernelImage fill_kernel() {
   npu::KernelBuilder b("fill");
   auto dst = b.arg_buffer("dst");

@@ -27,6 +27,12 @@ npu::KernelImage fill_copy_kernel();
 // dma_fill(dst, bytes, pattern).
 npu::KernelImage fill_kernel();
 
+// Arguments of a fill_copy_kernel() job over two new buffers of `size`
+// bytes, which are added to `buffers` (the caller keeps them).
+npu::KernelArguments fill_copy_arguments(const npu::Device& device, const npu::Kernel& kernel,
+                                         std::vector<npu::Buffer>& buffers, std::uint64_t size,
+                                         std::uint64_t bytes, std::uint32_t pattern);
+
 // Byte i of a buffer filled with `pattern` (hw-spec 7.4, DMA_FILL).
 constexpr std::byte pattern_byte(std::uint32_t pattern, std::size_t i) {
   return static_cast<std::byte>((pattern >> (8 * (i % 4))) & 0xff);

@@ -25,14 +25,7 @@ class JobTimes : public DeviceTest {
   }
 
   npu::KernelArguments fill_copy_arguments(const npu::Kernel& kernel, std::uint64_t bytes) {
-    buffers_.push_back(device().allocate(bytes));
-    buffers_.push_back(device().allocate(bytes));
-    npu::KernelArguments args = kernel.make_arguments();
-    args.set("dst", buffers_[buffers_.size() - 2])
-        .set("src", buffers_.back())
-        .set("bytes", bytes)
-        .set("pattern", std::uint32_t{0x600D'7173});
-    return args;
+    return guest::fill_copy_arguments(device(), kernel, buffers_, bytes, bytes, 0x600D'7173);
   }
 
   std::vector<npu::Buffer> buffers_;

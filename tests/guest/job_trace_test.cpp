@@ -29,15 +29,9 @@ class JobTrace : public DeviceTest {
     return traces_;
   }
 
+  // A fill+copy of `bytes` between two pages (more runs off them and fails).
   npu::KernelArguments arguments(std::uint64_t bytes) {
-    buffers_.push_back(device().allocate(4096));
-    buffers_.push_back(device().allocate(4096));
-    npu::KernelArguments args = kernel_->make_arguments();
-    args.set("dst", buffers_[buffers_.size() - 2])
-        .set("src", buffers_.back())
-        .set("bytes", bytes)
-        .set("pattern", std::uint32_t{0x7ACE'0001});
-    return args;
+    return fill_copy_arguments(device(), *kernel_, buffers_, 4096, bytes, 0x7ACE'0001);
   }
 
   std::optional<npu::Kernel> kernel_;
