@@ -351,6 +351,12 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(52));
 	if (ret)
 		return ret;
+	/*
+	 * The device reaches memory through its MMU, page by page: a segment
+	 * of a buffer's scatterlist may be any length (the default, 64 KiB,
+	 * made DMA-API debugging warn on every larger buffer).
+	 */
+	dma_set_max_seg_size(dev, UINT_MAX);
 
 	pci_set_master(pdev);
 
