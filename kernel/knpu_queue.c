@@ -157,6 +157,8 @@ static int knpu_queue_bind(struct knpu_queue *queue)
 /*
  * Stops the hardware queue, cancels the jobs still in its ring and frees it
  * for another queue. The entity must be gone: nothing is added to the ring.
+ * Once the device is unplugged its ring and fence memory are gone with it
+ * (devres), and knpu_jobs_abort_all() has emptied the ring already.
  */
 static void knpu_queue_unbind(struct knpu_queue *queue)
 {
@@ -169,9 +171,9 @@ static void knpu_queue_unbind(struct knpu_queue *queue)
 	spin_lock_irq(&hwq->lock);
 	if (drm_dev_enter(&kdev->drm, &idx)) {
 		knpu_hwq_reset_locked(hwq);
+		knpu_hwq_retire_locked(hwq);
 		drm_dev_exit(idx);
 	}
-	knpu_hwq_retire_locked(hwq);
 	knpu_hwq_cancel_locked(hwq, -ECANCELED);
 	hwq->queue = NULL;
 	spin_unlock_irq(&hwq->lock);
@@ -202,30 +204,50 @@ static void knpu_queue_drain(struct knpu_queue *queue)
 }
 
 /*
- * Waits, as knpu_queue_drain() allows, for the submitted jobs, then cancels
- * what is left: jobs not handed to the device yet are dropped with the
- * entity, jobs in the ring are stopped. The hardware queue is free when this
- * returns; the jobs' fences signal and outlive the queue.
+ * Takes no more submissions and waits, as knpu_queue_drain() allows, for the
+ * submitted jobs; then drops those not handed to the device yet with the
+ * entity (their fences signal with an error once their dependencies have).
  */
-static void knpu_queue_destroy(struct knpu_queue *queue)
+static void knpu_queue_close(struct knpu_queue *queue)
 {
 	scoped_guard(mutex, &queue->submit_lock)
 		queue->closed = true;
 
 	knpu_queue_drain(queue);
 	drm_sched_entity_fini(&queue->entity);
+}
+
+/*
+ * Closes the queue and cancels what is left in its ring. The hardware queue
+ * is free when this returns; the jobs' fences signal and outlive the queue.
+ */
+static void knpu_queue_destroy(struct knpu_queue *queue)
+{
+	knpu_queue_close(queue);
 	knpu_queue_unbind(queue);
 	knpu_queue_put(queue);
 }
 
+/**
+ * knpu_queue_destroy_all() - destroy every queue of a file that is closed
+ * @fpriv: the file
+ *
+ * Every queue is closed before any is unbound: canceling one queue's ring
+ * signals the fences another queue's pending jobs wait for, and those jobs
+ * must be dropped with their entity, not run by a file that is gone.
+ */
 void knpu_queue_destroy_all(struct knpu_file_priv *fpriv)
 {
 	struct knpu_queue *queue;
 	unsigned long id;
 
+	xa_for_each(&fpriv->queues, id, queue)
+		knpu_queue_close(queue);
+
 	xa_for_each(&fpriv->queues, id, queue) {
 		xa_erase(&fpriv->queues, id);
-		knpu_queue_destroy(queue);
+		knpu_queue_unbind(queue);
+		knpu_queue_put(queue);
 	}
 }
 
