@@ -294,7 +294,7 @@ static const struct drm_driver knpu_driver = {
 	.postclose = knpu_postclose,
 	.show_fdinfo = knpu_show_fdinfo,
 	.gem_create_object = knpu_gem_create_object,
-	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
+	.gem_prime_import_sg_table = knpu_gem_prime_import_sg_table,
 	.ioctls = knpu_ioctls,
 	.num_ioctls = ARRAY_SIZE(knpu_ioctls),
 	.fops = &knpu_fops,
@@ -328,6 +328,11 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = drmm_mutex_init(&kdev->drm, &kdev->hwq_lock);
 	if (ret)
 		return ret;
+
+	ret = drmm_mutex_init(&kdev->drm, &kdev->dma_bos_lock);
+	if (ret)
+		return ret;
+	INIT_LIST_HEAD(&kdev->dma_bos);
 
 	xa_init_flags(&kdev->asid_xa, XA_FLAGS_ALLOC);
 	ret = drmm_add_action_or_reset(&kdev->drm, knpu_xa_fini, NULL);
@@ -411,6 +416,14 @@ static void knpu_remove(struct pci_dev *pdev)
 	/* Stop all DMA, then fail what was in flight. */
 	knpu_hw_reset(kdev);
 	knpu_jobs_abort_all(kdev);
+
+	/*
+	 * No DMA mapping may outlive the binding, but files, buffers and fences
+	 * may: free the page tables, then unmap the buffers' pages (in this
+	 * order, see knpu_bo_map_pages_locked()).
+	 */
+	knpu_contexts_unplug(kdev);
+	knpu_bo_release_dma_all(kdev);
 }
 
 static const struct pci_device_id knpu_pci_ids[] = {
@@ -454,3 +467,4 @@ module_exit(knpu_exit);
 MODULE_AUTHOR("The knpu authors");
 MODULE_DESCRIPTION(KNPU_DRIVER_DESC " driver");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(DMA_BUF);

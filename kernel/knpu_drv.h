@@ -81,6 +81,10 @@ struct knpu_inject {
  * @asid_xa: the device address spaces in use, ASID -> &struct knpu_context;
  *	its lock (a leaf) makes clearing an address space's AS_ROOT and
  *	unlisting it one step against knpu_hw_as_restore_all()
+ * @dma_bos_lock: protects @dma_bos; nests outside the buffers' reservation
+ *	locks
+ * @dma_bos: buffers whose pages are DMA-mapped for the device
+ *	(&knpu_bo.dma_link), unmapped when the device is removed
  * @fences_cpu: the completion fence slots of all hardware queues
  * @fences_dma: their bus address
  * @recovery_wq: ordered: the hardware queues' watchdogs and device resets
@@ -103,6 +107,10 @@ struct knpu_device {
 	struct mutex hwq_lock;
 
 	struct xarray asid_xa;
+
+	/* Protects @dma_bos. */
+	struct mutex dma_bos_lock;
+	struct list_head dma_bos;
 
 	__le64 *fences_cpu;
 	dma_addr_t fences_dma;

@@ -10,6 +10,8 @@
  */
 
 #include <linux/cleanup.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -69,6 +71,74 @@ void knpu_bo_init(struct knpu_bo *bo, enum knpu_bo_type type, u32 flags)
 	mutex_init(&bo->vas_lock);
 	INIT_LIST_HEAD(&bo->vas);
 	INIT_LIST_HEAD(&bo->blocks);
+	INIT_LIST_HEAD(&bo->dma_link);
+}
+
+/**
+ * knpu_bo_track_dma() - list a buffer whose pages were DMA-mapped for the device
+ * @bo: the buffer
+ *
+ * The device's removal unmaps them (knpu_bo_release_dma_all()): the DMA API
+ * allows no mapping to outlive the driver's binding, while buffers live as
+ * long as their handles, mmaps and fences do.
+ */
+void knpu_bo_track_dma(struct knpu_bo *bo)
+{
+	struct knpu_device *kdev = to_knpu_device(bo->base.base.dev);
+
+	guard(mutex)(&kdev->dma_bos_lock);
+	list_add_tail(&bo->dma_link, &kdev->dma_bos);
+}
+
+/* Unmaps the buffer's pages from the device; they stay pinned until it is freed. */
+static void knpu_bo_unmap_dma_locked(struct knpu_device *kdev, struct knpu_bo *bo)
+{
+	struct drm_gem_object *obj = &bo->base.base;
+
+	lockdep_assert_held(&kdev->dma_bos_lock);
+
+	dma_resv_lock(obj->resv, NULL);
+	if (bo->type == KNPU_BO_TYPE_USERPTR) {
+		dma_unmap_sgtable(obj->dev->dev, &bo->sgt, knpu_userptr_dma_dir(bo), 0);
+	} else if (obj->import_attach) {
+		/* The exporter frees the table; the shmem helper then only detaches. */
+		dma_buf_unmap_attachment(obj->import_attach, bo->base.sgt, DMA_BIDIRECTIONAL);
+		bo->base.sgt = NULL;
+	} else {
+		/* As ivpu does: the shmem helper then only puts the pages. */
+		dma_unmap_sgtable(obj->dev->dev, bo->base.sgt, DMA_BIDIRECTIONAL, 0);
+		sg_free_table(bo->base.sgt);
+		kfree(bo->base.sgt);
+		bo->base.sgt = NULL;
+	}
+	dma_resv_unlock(obj->resv);
+	list_del_init(&bo->dma_link);
+}
+
+/**
+ * knpu_bo_release_dma() - unmap a buffer's pages from the device, if still mapped
+ * @bo: the buffer, being freed
+ */
+void knpu_bo_release_dma(struct knpu_bo *bo)
+{
+	struct knpu_device *kdev = to_knpu_device(bo->base.base.dev);
+
+	guard(mutex)(&kdev->dma_bos_lock);
+	if (!list_empty(&bo->dma_link))
+		knpu_bo_unmap_dma_locked(kdev, bo);
+}
+
+/**
+ * knpu_bo_release_dma_all() - unmap every buffer's pages from a removed device
+ * @kdev: the device, reset: it no longer accesses memory
+ */
+void knpu_bo_release_dma_all(struct knpu_device *kdev)
+{
+	struct knpu_bo *bo, *next;
+
+	guard(mutex)(&kdev->dma_bos_lock);
+	list_for_each_entry_safe(bo, next, &kdev->dma_bos, dma_link)
+		knpu_bo_unmap_dma_locked(kdev, bo);
 }
 
 static void knpu_bo_unmap(struct knpu_bo *bo, struct knpu_bo_va *bva)
@@ -148,34 +218,34 @@ bool knpu_bo_is_mapped(struct drm_gem_object *obj, struct knpu_context *ctx)
 	return knpu_bo_va(obj, ctx);
 }
 
-static int knpu_bo_map_pages_locked(struct knpu_bo *bo, struct knpu_context *ctx,
-				    u64 va, struct sg_table *sgt)
+/*
+ * The pages' DMA mapping is read under @ctx's lock: a device removal unmaps
+ * the pages only after it has freed every address space's page tables, each
+ * under its lock (knpu_remove()), and the map then fails with -ENODEV.
+ */
+static int knpu_bo_map_pages_locked(struct knpu_bo *bo, struct knpu_context *ctx, u64 va)
 {
 	u64 prot = knpu_pte_prot(bo->flags & KNPU_BO_DEV_READONLY);
 
 	lockdep_assert_held(&ctx->lock);
 
-	if (bo->type == KNPU_BO_TYPE_DEVMEM)
+	switch (bo->type) {
+	case KNPU_BO_TYPE_DEVMEM:
 		return knpu_devmem_map_locked(bo, ctx, va, prot);
-	return knpu_context_map_locked(ctx, va, sgt, prot);
+	case KNPU_BO_TYPE_USERPTR:
+		return knpu_context_map_locked(ctx, va, &bo->sgt, prot);
+	default:
+		return knpu_context_map_locked(ctx, va, bo->base.sgt, prot);
+	}
 }
 
 static struct knpu_bo_va *knpu_bo_map(struct knpu_bo *bo, struct knpu_context *ctx)
 {
 	u64 size = bo->base.base.size;
-	struct sg_table *sgt = NULL;
 	struct knpu_bo_va *bva;
 	int ret;
 
 	lockdep_assert_held(&bo->vas_lock);
-
-	if (bo->type == KNPU_BO_TYPE_SHMEM) {
-		sgt = drm_gem_shmem_get_pages_sgt(&bo->base);
-		if (IS_ERR(sgt))
-			return ERR_CAST(sgt);
-	} else if (bo->type == KNPU_BO_TYPE_USERPTR) {
-		sgt = &bo->sgt;
-	}
 
 	bva = kzalloc(sizeof(*bva), GFP_KERNEL);
 	if (!bva)
@@ -190,7 +260,7 @@ static struct knpu_bo_va *knpu_bo_map(struct knpu_bo *bo, struct knpu_context *c
 						  KNPU_VA_START + KNPU_VA_SIZE,
 						  DRM_MM_INSERT_BEST);
 		if (!ret) {
-			ret = knpu_bo_map_pages_locked(bo, ctx, bva->node.start, sgt);
+			ret = knpu_bo_map_pages_locked(bo, ctx, bva->node.start);
 			if (ret)
 				drm_mm_remove_node(&bva->node);
 		}
@@ -284,6 +354,7 @@ static void knpu_shmem_bo_free(struct drm_gem_object *obj)
 	struct knpu_bo *bo = to_knpu_bo(obj);
 
 	knpu_bo_fini(bo);
+	knpu_bo_release_dma(bo);
 	drm_gem_shmem_free(&bo->base);
 }
 
@@ -349,12 +420,32 @@ static struct knpu_bo *knpu_shmem_bo_create(struct drm_device *dev,
 		ret = PTR_ERR(sgt);
 		goto err_put;
 	}
+	knpu_bo_track_dma(bo);
 
 	return bo;
 
 err_put:
 	drm_gem_object_put(&shmem->base);
 	return ERR_PTR(ret);
+}
+
+/**
+ * knpu_gem_prime_import_sg_table() - a buffer for a dma-buf of another device
+ * @dev: the importing device
+ * @attach: the dma-buf's attachment to @dev
+ * @sgt: its pages, mapped for @dev by the exporter
+ *
+ * Return: the buffer, or an ERR_PTR().
+ */
+struct drm_gem_object *knpu_gem_prime_import_sg_table(struct drm_device *dev,
+						      struct dma_buf_attachment *attach,
+						      struct sg_table *sgt)
+{
+	struct drm_gem_object *obj = drm_gem_shmem_prime_import_sg_table(dev, attach, sgt);
+
+	if (!IS_ERR(obj))
+		knpu_bo_track_dma(to_knpu_bo(obj));
+	return obj;
 }
 
 int knpu_bo_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file)

@@ -6,6 +6,7 @@
 #ifndef __KNPU_GEM_H__
 #define __KNPU_GEM_H__
 
+#include <linux/dma-direction.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
@@ -14,8 +15,10 @@
 #include <drm/drm_mm.h>
 
 struct dma_buf;
+struct dma_buf_attachment;
 struct drm_printer;
 struct knpu_context;
+struct knpu_device;
 
 /**
  * enum knpu_bo_type - where a buffer object's memory comes from
@@ -58,6 +61,7 @@ struct knpu_bo_va {
  * @blocks: device-memory buffers: the buddy blocks, in VA order
  * @pages: userptr buffers: the pinned pages
  * @sgt: userptr buffers: @pages, DMA-mapped for the device
+ * @dma_link: in &knpu_device.dma_bos while its pages are DMA-mapped
  */
 struct knpu_bo {
 	struct drm_gem_shmem_object base;
@@ -70,6 +74,7 @@ struct knpu_bo {
 	struct list_head blocks;
 	struct page **pages;
 	struct sg_table sgt;
+	struct list_head dma_link;
 };
 
 static inline struct knpu_bo *to_knpu_bo(struct drm_gem_object *obj)
@@ -81,6 +86,13 @@ struct drm_gem_object *knpu_gem_create_object(struct drm_device *dev, size_t siz
 
 void knpu_bo_init(struct knpu_bo *bo, enum knpu_bo_type type, u32 flags);
 void knpu_bo_fini(struct knpu_bo *bo);
+void knpu_bo_track_dma(struct knpu_bo *bo);
+enum dma_data_direction knpu_userptr_dma_dir(const struct knpu_bo *bo);
+void knpu_bo_release_dma(struct knpu_bo *bo);
+void knpu_bo_release_dma_all(struct knpu_device *kdev);
+struct drm_gem_object *knpu_gem_prime_import_sg_table(struct drm_device *dev,
+						      struct dma_buf_attachment *attach,
+						      struct sg_table *sgt);
 int knpu_bo_open(struct drm_gem_object *obj, struct drm_file *file);
 void knpu_bo_close(struct drm_gem_object *obj, struct drm_file *file);
 enum drm_gem_object_status knpu_bo_status(struct drm_gem_object *obj);

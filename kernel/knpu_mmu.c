@@ -46,6 +46,10 @@ static void knpu_pt_fini(struct knpu_device *kdev, struct knpu_pt *pt)
 {
 	unsigned int i;
 
+	/* A root already freed with its unplugged device. */
+	if (!pt->entries)
+		return;
+
 	if (pt->children) {
 		for (i = 0; i < KNPU_PT_ENTRIES; i++) {
 			if (!pt->children[i])
@@ -108,6 +112,14 @@ static struct knpu_pt *knpu_pt_walk_alloc_locked(struct knpu_context *ctx, u64 v
 	return pt;
 }
 
+/* Its device was removed, and its page tables with it (knpu_contexts_unplug()). */
+static bool knpu_context_unplugged_locked(struct knpu_context *ctx)
+{
+	lockdep_assert_held(&ctx->lock);
+
+	return !ctx->root.entries;
+}
+
 /* Maps [@va, @va + @size) to [@addr, ...); no unwinding on failure. */
 static int knpu_context_map_contiguous_locked(struct knpu_context *ctx, u64 va,
 					      u64 addr, u64 size, u64 prot)
@@ -153,14 +165,15 @@ static int knpu_context_map_contiguous_locked(struct knpu_context *ctx, u64 va,
  * New entries need no TLB invalidation (hw-spec 6.3). On failure what was
  * mapped of the range is unmapped again.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -ENODEV when the device was removed.
  */
 int knpu_context_map_range_locked(struct knpu_context *ctx, u64 va, u64 addr,
 				  u64 size, u64 prot)
 {
 	int ret;
 
-	lockdep_assert_held(&ctx->lock);
+	if (knpu_context_unplugged_locked(ctx))
+		return -ENODEV;
 
 	ret = knpu_context_map_contiguous_locked(ctx, va, addr, size, prot);
 	if (ret)
@@ -179,7 +192,7 @@ int knpu_context_map_range_locked(struct knpu_context *ctx, u64 va, u64 addr,
  * New entries need no TLB invalidation (hw-spec 6.3). On failure the pages
  * mapped so far are unmapped again.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -ENODEV when the device was removed.
  */
 int knpu_context_map_locked(struct knpu_context *ctx, u64 va,
 			    struct sg_table *sgt, u64 prot)
@@ -189,7 +202,8 @@ int knpu_context_map_locked(struct knpu_context *ctx, u64 va,
 	unsigned int i;
 	int ret;
 
-	lockdep_assert_held(&ctx->lock);
+	if (knpu_context_unplugged_locked(ctx))
+		return -ENODEV;
 
 	for_each_sgtable_dma_sg(sgt, sg, i) {
 		ret = knpu_context_map_contiguous_locked(ctx, cur, sg_dma_address(sg),
@@ -258,9 +272,7 @@ void knpu_context_unmap_locked(struct knpu_context *ctx, u64 va, u64 size)
 	LIST_HEAD(empty);
 	int idx;
 
-	lockdep_assert_held(&ctx->lock);
-
-	if (!size)
+	if (!size || knpu_context_unplugged_locked(ctx))
 		return;
 
 	knpu_pt_unmap(ctx, &ctx->root, 0, va, va + size, &empty);
@@ -325,6 +337,52 @@ err_free:
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 	return ERR_PTR(ret);
+}
+
+/*
+ * Frees the page tables of an address space whose device was removed; its
+ * buffers' mappings go with them, and unmapping them later is a no-op.
+ */
+static void knpu_context_unplug(struct knpu_context *ctx)
+{
+	guard(mutex)(&ctx->lock);
+	knpu_pt_fini(ctx->kdev, &ctx->root);
+	ctx->root = (struct knpu_pt) { };
+}
+
+/* The first live context at or after ASID *@asid, with a reference, or NULL. */
+static struct knpu_context *knpu_context_get_next(struct knpu_device *kdev,
+						  unsigned long *asid)
+{
+	struct knpu_context *ctx;
+
+	xa_lock(&kdev->asid_xa);
+	xa_for_each_start(&kdev->asid_xa, *asid, ctx, *asid) {
+		/* One being released frees its own tables. */
+		if (kref_get_unless_zero(&ctx->ref))
+			break;
+	}
+	xa_unlock(&kdev->asid_xa);
+
+	return ctx;
+}
+
+/**
+ * knpu_contexts_unplug() - free every address space's page tables
+ * @kdev: the device, removed and reset: it walks no page table any more
+ *
+ * The contexts live on with their files, but no coherent memory may outlive
+ * the driver's binding.
+ */
+void knpu_contexts_unplug(struct knpu_device *kdev)
+{
+	struct knpu_context *ctx;
+	unsigned long asid;
+
+	for (asid = 0; (ctx = knpu_context_get_next(kdev, &asid)); asid++) {
+		knpu_context_unplug(ctx);
+		knpu_context_put(ctx);
+	}
 }
 
 void knpu_context_release(struct kref *ref)

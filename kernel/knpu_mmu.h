@@ -120,6 +120,7 @@ static inline u64 knpu_pte_addr(u64 pte)
 
 struct knpu_context *knpu_context_create(struct knpu_device *kdev);
 void knpu_context_release(struct kref *ref);
+void knpu_contexts_unplug(struct knpu_device *kdev);
 
 static inline struct knpu_context *knpu_context_get(struct knpu_context *ctx)
 {

@@ -20,7 +20,14 @@
 #include "knpu_gem.h"
 #include "knpu_mmu.h"
 
-static enum dma_data_direction knpu_userptr_dir(const struct knpu_bo *bo)
+/**
+ * knpu_userptr_dma_dir() - how a userptr buffer's pages are DMA-mapped
+ * @bo: the buffer
+ *
+ * Return: %DMA_TO_DEVICE for a buffer the device only reads, else
+ * %DMA_BIDIRECTIONAL.
+ */
+enum dma_data_direction knpu_userptr_dma_dir(const struct knpu_bo *bo)
 {
 	return bo->flags & KNPU_BO_DEV_READONLY ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL;
 }
@@ -38,9 +45,9 @@ static void knpu_userptr_free(struct drm_gem_object *obj)
 	struct knpu_bo *bo = to_knpu_bo(obj);
 
 	knpu_bo_fini(bo);
+	knpu_bo_release_dma(bo);
 
 	if (bo->pages) {
-		dma_unmap_sgtable(obj->dev->dev, &bo->sgt, knpu_userptr_dir(bo), 0);
 		sg_free_table(&bo->sgt);
 		knpu_userptr_release_pages(bo, obj->size >> PAGE_SHIFT);
 	}
@@ -85,9 +92,10 @@ static int knpu_userptr_pin(struct knpu_bo *bo, u64 user_ptr)
 	if (ret)
 		goto err_unpin;
 
-	ret = dma_map_sgtable(dev, &bo->sgt, knpu_userptr_dir(bo), 0);
+	ret = dma_map_sgtable(dev, &bo->sgt, knpu_userptr_dma_dir(bo), 0);
 	if (ret)
 		goto err_sgt;
+	knpu_bo_track_dma(bo);
 
 	return 0;
 
