@@ -23,6 +23,8 @@
 #include "trace.h"
 #include "knpu-internal.h"
 
+/* The first (and only) PCIe extended capability. */
+#define KNPU_AER_OFFSET         0x100
 #define KNPU_DEVMEM_MIN         (16 * MiB)
 #define KNPU_DEVMEM_MAX         (16 * GiB)
 
@@ -67,6 +69,7 @@ static void knpu_reset(DeviceState *dev)
                             PCI_EXP_DEVCTL) & PCI_EXP_DEVCTL_BCR_FLR;
 
     trace_knpu_reset(flr ? "flr" : "power-on");
+    pcie_cap_deverr_reset(pdev);
     qemu_mutex_lock(&s->lock);
     knpu_reset_locked(s, !flr);
     if (!flr) {
@@ -123,6 +126,7 @@ static void knpu_realize(PCIDevice *pdev, Error **errp)
 
     pci_config_set_interrupt_pin(pdev->config, 0);
     pcie_endpoint_cap_init(pdev, 0x80);
+    pcie_cap_deverr_init(pdev);
     pcie_cap_flr_init(pdev);
 
     memory_region_init_io(&s->mmio, OBJECT(s), &knpu_mmio_ops, s,
@@ -143,6 +147,12 @@ static void knpu_realize(PCIDevice *pdev, Error **errp)
     if (!knpu_irq_init(s, errp)) {
         return;
     }
+    /* The guest's AER recovery is tested with HMP pcie_aer_inject_error. */
+    if (pcie_aer_init(pdev, PCI_ERR_VER, KNPU_AER_OFFSET, PCI_ERR_SIZEOF,
+                      errp) < 0) {
+        knpu_irq_exit(s);
+        return;
+    }
     s->clock_base = knpu_now();
     s->load_time = s->clock_base;
     s->tlb_epoch = 1;       /* 0 means "no access section" */
@@ -159,6 +169,7 @@ static void knpu_exit(PCIDevice *pdev)
 
     qemu_del_vm_change_state_handler(s->vm_state);
     knpu_cores_stop(s);
+    pcie_aer_exit(pdev);
     knpu_irq_exit(s);
 }
 

@@ -6,7 +6,7 @@
 bin=${1:?usage: fault-matrix-guest.sh KNPU_FAULT_MATRIX KNPU_KO MODULE_PARAMS}
 export KNPU_KO=${2:?usage: fault-matrix-guest.sh KNPU_FAULT_MATRIX KNPU_KO MODULE_PARAMS}
 export KNPU_MODULE_PARAMS=${3:-}
-faults=(hang mmu uncorrectable flr overheat reload fences-rmmod fences-unbind surprise)
+faults=(hang mmu uncorrectable flr aer-fatal aer-nonfatal overheat reload fences-rmmod fences-unbind surprise)
 ktap=${KNPU_RESULTS:-/tmp}/fault-matrix.ktap
 {
 	echo "KTAP version 1"

@@ -12,6 +12,11 @@
  *   uncorrectable  device-fatal error: the driver resets the device and runs
  *                  the interrupted jobs again; every queue counts one reset
  *   flr            a function-level reset from sysfs: the same
+ *   aer-fatal      a fatal PCIe error (malformed TLP) reported through AER:
+ *                  the guest's AER driver resets the link and runs knpu's
+ *                  PCI error handlers; the same
+ *   aer-nonfatal   a non-fatal PCIe error (completion timeout): the error
+ *                  handlers reset the device themselves; the same
  *   overheat       the device throttles: every job still completes
  *   surprise       OTHER-NODE falls off the bus: its job is lost
  *                  (KNPU_ERR_DEVICE_LOST or -ENODEV), the load runs on NODE
@@ -362,6 +367,49 @@ static void guilty_queue_fault(int fd, struct batch *g, const char *qdev, const 
 	CHECK(batch_submit(fd, g, 0x66000000) == -ECANCELED, "its queue is banned");
 }
 
+/*
+ * A PCIe error QEMU reports through the device's AER capability to its root
+ * port (HMP pcie_aer_inject_error): the guest's AER driver runs the PCI
+ * error recovery, with a secondary bus reset for a fatal error. HMP answers
+ * errors as text too: only "OK" means the error was injected.
+ */
+static int inject_aer(const char *qdev, const char *error)
+{
+	const char *tool = getenv("KNPU_QMP");
+	char cmd[512], answer[256] = "";
+	FILE *out;
+	int ret;
+
+	if (!tool)
+		return -1;
+	snprintf(cmd, sizeof(cmd),
+		 "%s '{\"execute\": \"human-monitor-command\", \"arguments\": "
+		 "{\"command-line\": \"pcie_aer_inject_error %s %s\"}}'", tool, qdev, error);
+	out = popen(cmd, "r");
+	if (!out)
+		return -errno;
+	if (!fgets(answer, sizeof(answer), out))
+		answer[0] = 0;
+	ret = pclose(out);
+	if (ret || !strstr(answer, "\"return\": \"OK")) {
+		printf("# pcie_aer_inject_error %s %s: %s", qdev, error, answer);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Raises the device-wide event @how: a device error, an FLR or a PCIe error. */
+static int device_event(const char *node, const char *qdev, const char *how)
+{
+	if (!strcmp(how, "uncorrectable"))
+		return qmp("qom-set %s inject-uncorrectable %s", qdev, "true");
+	if (!strcmp(how, "aer-fatal"))
+		return inject_aer(qdev, "MALF_TLP");
+	if (!strcmp(how, "aer-nonfatal"))
+		return inject_aer(qdev, "COMP_TIME");
+	return pci_write_1(node, "reset");
+}
+
 /* A device-wide event during the load: every queue, ours too, counts one reset. */
 static void device_reset(int fd, struct batch *g, const char *node, const char *qdev,
 			 const char *how)
@@ -370,10 +418,7 @@ static void device_reset(int fd, struct batch *g, const char *node, const char *
 	int ret;
 
 	ret = batch_submit(fd, g, 0x77000000);
-	if (!ret && !strcmp(how, "uncorrectable"))
-		ret = qmp("qom-set %s inject-uncorrectable %s", qdev, "true");
-	else if (!ret)
-		ret = pci_write_1(node, "reset");
+	ret = ret ?: device_event(node, qdev, how);
 	CHECK(!ret, "%s during the load (%d)", how, ret);
 	CHECK(batch_check(fd, g, 0x77000000, why, sizeof(why)) == BATCH,
 	      "our jobs across the reset all complete %s", why);
@@ -576,7 +621,8 @@ int main(int argc, char **argv)
 		guilty_queue_fault(fd, &g, qdev, "inject-hang-queue", KNPU_ERR_TIMEOUT);
 	} else if (!strcmp(fault, "mmu")) {
 		guilty_queue_fault(fd, &g, qdev, "inject-mmu-fault-queue", KNPU_ERR_MMU_FAULT);
-	} else if (!strcmp(fault, "uncorrectable") || !strcmp(fault, "flr")) {
+	} else if (!strcmp(fault, "uncorrectable") || !strcmp(fault, "flr") ||
+		   !strncmp(fault, "aer-", 4)) {
 		device_reset(fd, &g, node, qdev, fault);
 	} else if (!strcmp(fault, "overheat")) {
 		overheat(fd, &g, qdev);
