@@ -14,7 +14,7 @@ import sys
 
 from PIL import Image, ImageDraw, ImageFont
 
-WIDTH, ROW, LEFT, RIGHT, TOP = 1100, 34, 420, 60, 70
+WIDTH, ROW, LEFT, RIGHT, TOP = 1240, 34, 460, 170, 70
 LOG_MIN, LOG_MAX = -2.0, 3.0  # ratios 0.01 .. 1000
 FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'
 
@@ -69,7 +69,7 @@ def draw(report, path):
         met = ratio >= goal if higher_is_better else ratio <= goal
         pen.rectangle([x_of(10.0 ** LOG_MIN), y + 6, x_of(ratio), y + ROW - 6],
                       fill='seagreen' if met else 'firebrick')
-        pen.text((x_of(ratio) + 5, y + 8), f"{ratio:.2f} (goal {'>=' if higher_is_better else '<='} "
+        pen.text((max(x_of(ratio), x_of(goal) + 2) + 5, y + 8), f"{ratio:.2f} (goal {'>=' if higher_is_better else '<='} "
                  f"{goal:g})", fill='black', font=font)
         goal_x = x_of(goal)
         pen.line([(goal_x, y + 2), (goal_x, y + ROW - 2)], fill='black', width=3)
