@@ -34,4 +34,25 @@ if [ "$rc" -ne 2 ] || ! grep -q 'not an ONNX model' "$results/bad.err"; then
 	echo "FAIL: not-ONNX file: exit $rc, expected 2"
 	status=1
 fi
+echo "== npu-bench's model figure (--quick) against onnxruntime's baseline"
+start=$SECONDS
+if ! "$build/tools/npu-bench" --quick --model-baseline "$work/bench/baseline.json" \
+	--json-file "$results/bench.json" >"$results/bench.txt" ||
+	! /usr/bin/python3 - "$results/bench.json" <<'PY'
+import json, sys
+cases = json.load(open(sys.argv[1]))['models']['cases']
+assert [c['name'] for c in cases] == ['cls', 'cls', 'det', 'det', 'rec', 'rec'], cases
+for c in cases:
+    if c['precision'] == 'fp32':
+        assert c['device'] and c['device']['latency']['samples'] > 0, c
+        assert c['latency_ratio'] > 0 and c['max_difference'] < 1e-3, c
+    else:
+        assert c['device'] is None and 'int8' in c['device_skipped'], c
+    print(c['name'], c['precision'], c['latency_ratio'], c['max_difference'], c['device_skipped'])
+PY
+then
+	echo "FAIL: npu-bench --model-baseline"
+	status=1
+fi
+echo "   $((SECONDS - start)) s"
 exit $status

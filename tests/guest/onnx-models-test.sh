@@ -4,7 +4,9 @@
 # against onnxruntime run natively on the host (npm onnxruntime-node) on
 # several inputs, and the small graphs of the ISA v1.1 lowerings likewise.
 # Also: an attribute value the ISA lacks is refused by name at compile time
-# (exit 3), a file that is not ONNX is refused (exit 2).
+# (exit 3), a file that is not ONNX is refused (exit 2), and npu-bench's
+# model figure (--quick) measures every model on the device in FP32 and
+# reports INT8 as not available.
 # Usage: onnx-models-test.sh [--timeout SEC] [--full] BUILD_DIR
 # (--full: every input and precision, `make test-onnx`; without it the
 # quick set `make test` runs.)
@@ -43,6 +45,10 @@ for spec in "$work"/*.case; do
 	NODE_PATH=$models/node_modules node scripts/onnx/ort-run.js "$model" \
 		"$work/ref-$name" "x=$work/$input"
 done
+
+# npu-bench's model figure: onnxruntime's baseline at small shapes.
+NODE_PATH=$models/node_modules node scripts/onnx/ort-bench.js --quick \
+	--models "$assets" --out "$work/bench" --threads 4
 
 # The device, in one guest boot.
 tests/harness/guest-run.sh --name guest-onnx-models --timeout "$timeout_s" \

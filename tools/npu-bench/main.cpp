@@ -1,7 +1,8 @@
 // npu-bench: the performance of a KNPU device as ratios taken side by side in
 // one run (docs/performance.md): GEMM and conv2d throughput on the device
 // against the same oneDNN primitive natively in this process, and the
-// empty-job round trip against a null ioctl and a two-thread wake-up.
+// empty-job round trip against a null ioctl and a two-thread wake-up; with
+// --model-baseline, ONNX models through npu::onnx against onnxruntime.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -12,6 +13,7 @@
 #include <fstream>
 
 #include "latency.hpp"
+#include "models.hpp"
 #include "npu/npu.hpp"
 #include "report.hpp"
 #include "workloads.hpp"
@@ -34,6 +36,9 @@ struct Options {
   unsigned threads = 0;  // 0: the device's core count
   bool json = false;
   std::string json_file;
+  std::string model_baseline;  // scripts/onnx/ort-bench.js's baseline.json
+  unsigned model_warmup = 3;
+  unsigned model_runs = 10;
 };
 
 template <class F>
@@ -99,6 +104,16 @@ BenchReport run(const Options& options) {
   report.throughput.push_back(measure(*conv, skipped(npu::isa::Opcode::conv2d, DataType::fp32),
                                       device.has_value(), options.runs));
 
+  if (!options.model_baseline.empty()) {
+    report.model_baseline = npu_bench::read_model_baseline(options.model_baseline);
+    if (report.model_baseline->threads != report.host_threads) {
+      fmt::print(stderr,
+                 "npu-bench: warning: the model baseline ran {} threads, the device has {} cores\n",
+                 report.model_baseline->threads, report.host_threads);
+    }
+    report.models = npu_bench::measure_models(dev, *report.model_baseline, options.model_warmup,
+                                              options.model_runs);
+  }
   return report;
 }
 
@@ -123,6 +138,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
   app.add_option("--threads", options.threads, "host threads [the device's core count]")
       ->check(CLI::Range(1U, 1024U));
+  app.add_option("--model-baseline", options.model_baseline,
+                 "ONNX models against onnxruntime: the baseline.json of scripts/onnx/ort-bench.js")
+      ->check(CLI::ExistingFile);
+  app.add_option("--model-warmup", options.model_warmup, "untimed runs of each model first")
+      ->check(CLI::Range(0U, 1000U));
+  app.add_option("--model-runs", options.model_runs, "timed runs of each model")
+      ->check(CLI::Range(1U, 100000U));
   app.add_flag("--json", options.json, "print JSON instead of the table");
   app.add_option("--json-file", options.json_file, "also write the JSON to this file");
   CLI11_PARSE(app, argc, argv);
@@ -131,6 +153,8 @@ int main(int argc, char** argv) {
     options.conv_size = std::min(options.conv_size, 8U);
     options.runs = 1;
     options.samples = std::min<std::size_t>(options.samples, 20);
+    options.model_warmup = std::min(options.model_warmup, 1U);
+    options.model_runs = std::min(options.model_runs, 2U);
   }
   try {
     const BenchReport report = run(options);

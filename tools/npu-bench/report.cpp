@@ -27,6 +27,74 @@ std::string format_optional(const std::optional<double>& value, std::string_view
   return value ? fmt::format(fmt::runtime(format), *value) : std::string("-");
 }
 
+nlohmann::json to_json(const ModelResult& m) {
+  const ModelCase& c = m.baseline_case;
+  nlohmann::json device = nullptr;
+  if (m.device) {
+    device = {{"latency", to_json(m.device->latency)},
+              {"job_latency", to_json(m.device->job_latency)},
+              {"throughput_per_s", m.device->throughput_per_s}};
+  }
+  const std::optional<double> ratio = m.latency_ratio();
+  return {
+      {"name", c.name},
+      {"model", c.model.filename().string()},
+      {"input_shape", c.input_shape},
+      {"precision", m.precision},
+      {"baseline", {{"latency", to_json(c.latency)}, {"throughput_per_s", c.throughput_per_s}}},
+      {"device", device},
+      {"device_skipped", optional_json(m.device_skipped)},
+      {"latency_ratio", optional_json(ratio)},
+      {"meets_goal", ratio ? nlohmann::json(*ratio <= kModelLatencyGoal) : nlohmann::json(nullptr)},
+      {"max_difference",
+       m.device ? nlohmann::json(m.device->max_difference) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json models_json(const BenchReport& report) {
+  if (!report.model_baseline) {
+    return nullptr;
+  }
+  nlohmann::json cases = nlohmann::json::array();
+  for (const ModelResult& m : report.models) {
+    cases.push_back(to_json(m));
+  }
+  return {{"baseline_runtime", report.model_baseline->runtime},
+          {"baseline_threads", report.model_baseline->threads},
+          {"latency_goal", kModelLatencyGoal},
+          {"cases", cases}};
+}
+
+void print_models(std::FILE* out, const BenchReport& report) {
+  if (!report.model_baseline) {
+    return;
+  }
+  fmt::print(out, "\nmodels against {}, {} threads (goal: device latency <= {}x)\n",
+             report.model_baseline->runtime, report.model_baseline->threads, kModelLatencyGoal);
+  fmt::print(out, "{:<28} {:>11} {:>11} {:>11} {:>11} {:>8} {:>10}\n", "model", "device ms",
+             "p99 ms", "ort ms", "p99 ms", "ratio", "max |diff|");
+  for (const ModelResult& m : report.models) {
+    const ModelCase& c = m.baseline_case;
+    std::string shape;
+    for (const std::int64_t dim : c.input_shape) {
+      shape += fmt::format("{}{}", shape.empty() ? "" : "x", dim);
+    }
+    const auto device_ms = [&](double LatencyStats::*field) {
+      return m.device ? std::optional(m.device->latency.*field / 1000) : std::nullopt;
+    };
+    fmt::print(out, "{:<28} {:>11} {:>11} {:>11.2f} {:>11.2f} {:>8} {:>10}\n",
+               fmt::format("{} {} {}", c.name, shape, m.precision),
+               format_optional(device_ms(&LatencyStats::median_us), "{:.2f}"),
+               format_optional(device_ms(&LatencyStats::p99_us), "{:.2f}"),
+               c.latency.median_us / 1000, c.latency.p99_us / 1000,
+               format_optional(m.latency_ratio(), "{:.2f}"),
+               format_optional(m.device ? std::optional(m.device->max_difference) : std::nullopt,
+                               "{:.2g}"));
+    if (m.device_skipped) {
+      fmt::print(out, "  device: {}\n", *m.device_skipped);
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<double> ThroughputResult::device_gflops() const {
@@ -66,11 +134,9 @@ nlohmann::json to_json(const BenchReport& report) {
                                         ? optional_json(median_ratio(l.empty_job, *l.null_ioctl))
                                         : nlohmann::json(nullptr)},
   };
-  return {{"schema", kSchemaVersion},
-          {"device", report.device},
-          {"host_threads", report.host_threads},
-          {"throughput", throughput},
-          {"latency", latency}};
+  return {
+      {"schema", kSchemaVersion}, {"device", report.device}, {"host_threads", report.host_threads},
+      {"throughput", throughput}, {"latency", latency},      {"models", models_json(report)}};
 }
 
 void print_table(std::FILE* out, const BenchReport& report) {
@@ -100,6 +166,7 @@ void print_table(std::FILE* out, const BenchReport& report) {
              format_optional(median_ratio(l.empty_job, l.ping_pong), "{:.1f}"),
              format_optional(l.null_ioctl ? median_ratio(l.empty_job, *l.null_ioctl) : std::nullopt,
                              "{:.0f}"));
+  print_models(out, report);
 }
 
 }  // namespace npu_bench

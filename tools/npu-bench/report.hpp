@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models.hpp"
 #include "statistics.hpp"
 
 namespace npu_bench {
@@ -37,6 +38,8 @@ struct BenchReport {
   unsigned host_threads = 0;
   std::vector<ThroughputResult> throughput;
   LatencyResults latency;
+  std::optional<ModelBaseline> model_baseline;  // --model-baseline
+  std::vector<ModelResult> models;
 };
 
 nlohmann::json to_json(const BenchReport& report);

@@ -1,0 +1,45 @@
+// NumPy .npy files of little-endian float32 in C order, the only kind the
+// reference scripts exchange with npu-infer and npu-bench, as onnxruntime
+// tensors (npm package onnxruntime-node).
+'use strict';
+const fs = require('fs');
+const ort = require('onnxruntime-node');
+
+function readNpy(file) {
+  const buf = fs.readFileSync(file);
+  if (buf.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${file}: not a .npy file`);
+  const major = buf[6];
+  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.toString('latin1', start, start + headerLen);
+  if (!/'descr':\s*'<f4'/.test(header) || /'fortran_order':\s*True/.test(header)) {
+    throw new Error(`${file}: only little-endian float32 in C order is supported`);
+  }
+  const shape = header.match(/'shape':\s*\(([^)]*)\)/)[1].split(',').map((s) => s.trim())
+    .filter((s) => s.length > 0).map(Number);
+  const data = buf.subarray(start + headerLen);
+  const floats = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+  return new ort.Tensor('float32', floats, shape);
+}
+
+function writeNpy(file, tensor) {
+  if (tensor.type !== 'float32') throw new Error(`output ${file}: type ${tensor.type} is not float32`);
+  const dims = tensor.dims.length === 1 ? `${tensor.dims[0]},` : tensor.dims.join(', ');
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const prefix = Buffer.alloc(10);
+  prefix.write('\x93NUMPY', 0, 'latin1');
+  prefix[6] = 1;
+  prefix[7] = 0;
+  prefix.writeUInt16LE(header.length, 8);
+  const data = Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+  fs.writeFileSync(file, Buffer.concat([prefix, Buffer.from(header, 'latin1'), data]));
+}
+
+// A graph output's file name, as npu-infer writes it ('/' becomes '_').
+function outputFileName(name) {
+  return `${name.replace(/\//g, '_')}.npy`;
+}
+
+module.exports = { readNpy, writeNpy, outputFileName };

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""host.npu-bench: npu-bench's model figure without a device (--host-only):
+the baseline of scripts/onnx/ort-bench.js is read and reported, each case in
+FP32 and INT8, the device side null with its reason; a malformed baseline is
+refused naming the file; bench-chart.py draws a bar per measured figure and a
+reason per skipped one.
+
+    npu_bench_test.py NPU_BENCH"""
+import importlib.util
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = pathlib.Path(__file__).resolve().parent
+CHART = HERE / '../../tools/npu-bench/bench-chart.py'
+NPU_BENCH = None  # set from argv
+
+BASELINE = {
+    'schema': 1,
+    'runtime': 'onnxruntime-node 1.30.0 (CPU execution provider, natively on the host)',
+    'threads': 2,
+    'cases': [
+        {'name': 'cls', 'model': '/models/cls.onnx', 'input_name': 'x', 'input_shape': [1, 3, 48, 192],
+         'input': '/w/cls.input.npy', 'output_name': 'y', 'output': '/w/cls.ort/y.npy',
+         'warmup_runs': 3, 'latency': {'median_us': 1500.0, 'p99_us': 2500.0, 'samples': 30},
+         'throughput_per_s': 600.0},
+        {'name': 'det', 'model': '/models/det.onnx', 'input_name': 'x', 'input_shape': [1, 3, 320, 320],
+         'input': '/w/det.input.npy', 'output_name': 'y', 'output': '/w/det.ort/y.npy',
+         'warmup_runs': 3, 'latency': {'median_us': 90000.0, 'p99_us': 120000.0, 'samples': 30},
+         'throughput_per_s': 11.0},
+    ],
+}
+
+
+def run_bench(baseline_path):
+    return subprocess.run([NPU_BENCH, '--host-only', '--quick', '--threads', '2', '--json',
+                           '--model-baseline', str(baseline_path)],
+                          capture_output=True, text=True, check=False)
+
+
+class ModelFigure(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.work = pathlib.Path(self.dir.name)
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def bench(self, baseline):
+        path = self.work / 'baseline.json'
+        path.write_text(json.dumps(baseline))
+        return run_bench(path)
+
+    def test_each_case_in_fp32_and_int8_with_the_baseline_and_no_device_figure(self):
+        result = self.bench(BASELINE)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        models = json.loads(result.stdout)['models']
+        self.assertEqual(models['baseline_runtime'], BASELINE['runtime'])
+        self.assertEqual(models['baseline_threads'], 2)
+        self.assertEqual(models['latency_goal'], 1.5)
+        cases = models['cases']
+        self.assertEqual([(c['name'], c['precision']) for c in cases],
+                         [('cls', 'fp32'), ('cls', 'int8'), ('det', 'fp32'), ('det', 'int8')])
+        det = cases[2]
+        self.assertEqual(det['model'], 'det.onnx')
+        self.assertEqual(det['input_shape'], [1, 3, 320, 320])
+        self.assertEqual(det['baseline'], {'latency': {'median_us': 90000.0, 'p99_us': 120000.0,
+                                                       'samples': 30}, 'throughput_per_s': 11.0})
+        for case in cases:
+            self.assertIsNone(case['device'])
+            self.assertEqual(case['device_skipped'], 'no device (--host-only)')
+            self.assertIsNone(case['latency_ratio'])
+            self.assertIsNone(case['meets_goal'])
+            self.assertIsNone(case['max_difference'])
+
+    def test_no_baseline_no_model_section(self):
+        result = subprocess.run([NPU_BENCH, '--host-only', '--quick', '--threads', '2', '--json'],
+                                capture_output=True, text=True, check=False)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIsNone(json.loads(result.stdout)['models'])
+
+    def test_a_malformed_baseline_is_refused_naming_the_file(self):
+        broken = json.loads(json.dumps(BASELINE))
+        del broken['cases'][1]['latency']
+        result = self.bench(broken)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn('baseline.json', result.stderr)
+        self.assertIn('latency', result.stderr)
+
+    def test_the_chart_has_a_row_per_figure(self):
+        result = self.bench(BASELINE)
+        report = json.loads(result.stdout)
+        # One measured model figure that misses the goal, one skipped.
+        report['models']['cases'][0].update(latency_ratio=3.0, device_skipped=None)
+        spec = importlib.util.spec_from_file_location('bench_chart', CHART)
+        chart = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(chart)
+        rows = chart.figures(report)
+        self.assertEqual(len(rows), 3 + 1 + 4)
+        self.assertEqual(rows[4][1:4], (3.0, 1.5, False))
+        self.assertEqual(rows[5][4], 'no device (--host-only)')
+        png = self.work / 'bench.png'
+        (self.work / 'bench.json').write_text(json.dumps(report))
+        subprocess.run([sys.executable, str(CHART), str(self.work / 'bench.json'), str(png)], check=True)
+        self.assertEqual(png.read_bytes()[:8], b'\x89PNG\r\n\x1a\n')
+
+
+if __name__ == '__main__':
+    NPU_BENCH = sys.argv.pop(1)
+    unittest.main()
