@@ -28,12 +28,12 @@ static const dnnl_alg_kind_t eltwise_algs[] = {
     [KNPU_ELTWISE_MIN] = dnnl_binary_min,
 };
 
-/* Primitive key: v[] holds rows (count / b_count) and b_count. */
+/* Primitive key: v[] holds A's rows and columns, and B's columns. */
 static void eltwise_mds(const KnpuPrimKey *k, dnnl_memory_desc_t *a,
                         dnnl_memory_desc_t *b)
 {
     int64_t dims[2] = { k->v[0], k->v[1] };
-    int64_t bdims[2] = { 1, k->v[1] };
+    int64_t bdims[2] = { 1, k->v[2] };
 
     knpu_md_plain(a, 2, dims, dnnl_f32);
     knpu_md_plain(b, 2, bdims, dnnl_f32);
@@ -129,8 +129,14 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
     if (!knpu_dtype_is_float(dt)) {
         eltwise_ints(dt, op, out, a, b, count, b_count);
     } else {
-        key.v[0] = count / b_count;
-        key.v[1] = b_count;
+        /*
+         * B repeats along A's rows. A scalar is one row of count columns
+         * instead: oneDNN runs {n, 1} x {1, 1} on a path hundreds of times
+         * slower than {1, n} x {1, 1}.
+         */
+        key.v[0] = b_count == 1 ? 1 : count / b_count;
+        key.v[1] = b_count == 1 ? count : b_count;
+        key.v[2] = b_count;
         eltwise_mds(&key, &args[0].md, &args[1].md);
         args[0].arg = DNNL_ARG_SRC_0;
         args[0].data = a;
@@ -275,7 +281,7 @@ static bool eltwise_mul_run(KnpuJob *job, float *out, const float *x,
 {
     KnpuPrimKey key = {
         .kind = KNPU_OP_ELTWISE, .dtype = KNPU_DT_FP32,
-        .flags = KNPU_ELTWISE_MUL, .v = { 1, count },
+        .flags = KNPU_ELTWISE_MUL, .v = { 1, count, count },
     };
     KnpuDnnlArg args[3];
 

@@ -89,6 +89,45 @@ static void test_eltwise(void)
     cx_stop(&c);
 }
 
+/* B a scalar (b_count 1): oneDNN runs it as one row, see eltwise_mds(). */
+static void test_eltwise_scalar(void)
+{
+    const uint64_t count = 35;
+    double ref[35];
+    Cx c;
+    unsigned d, op;
+    uint64_t i;
+
+    cx_start(&c);
+    for (d = 0; d < ARRAY_SIZE(all_dts); d++) {
+        uint32_t dt = all_dts[d];
+
+        for (op = KNPU_ELTWISE_ADD; op <= KNPU_ELTWISE_MIN; op++) {
+            g_autofree void *a = rand_tensor(&c, dt, count);
+            g_autofree void *b = rand_tensor(&c, dt, 1);
+            g_autofree void *out = NULL;
+            TBuf ta, tb, to;
+            uint64_t args[3];
+            Prog p = { .n = 0 };
+
+            ta = cx_input(&c, dt, count, a);
+            tb = cx_input(&c, dt, 1, b);
+            to = cx_output(&c, dt, count);
+            args[0] = ta.va;
+            args[1] = tb.va;
+            args[2] = to.va;
+            EMIT(&p, KNPU_OP_ELTWISE, dt, op, 7, 0, 1, 2, count, 1);
+            cx_run(&c, &p, args, 3);
+            for (i = 0; i < count; i++) {
+                ref[i] = eltwise_ref(dt, op, elem(dt, a, i), elem(dt, b, 0));
+            }
+            out = tbuf_read(&c, &to, count * dt_size(dt));
+            check_close(dt, out, ref, count, "eltwise scalar");
+        }
+    }
+    cx_stop(&c);
+}
+
 static void test_activation(void)
 {
     const uint64_t count = 37;
@@ -403,6 +442,7 @@ void knpu_add_compute_eltwise_tests(void)
 {
     qtest_add_func("/knpu/compute/eltwise", test_eltwise);
     qtest_add_func("/knpu/compute/activation", test_activation);
+    qtest_add_func("/knpu/compute/eltwise-scalar", test_eltwise_scalar);
     qtest_add_func("/knpu/compute/eltwise-errors", test_eltwise_errors);
     qtest_add_func("/knpu/compute/activation-param", test_activation_param);
     qtest_add_func("/knpu/compute/activation-param-errors",
