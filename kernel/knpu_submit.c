@@ -532,5 +532,8 @@ int knpu_submit_batch_ioctl(struct drm_device *dev, void *data, struct drm_file 
 			args->submitted++;
 	} while (!ret && args->submitted < args->count);
 
+	/* A restarted call would submit the entries that went in again. */
+	if (ret == -ERESTARTSYS && args->submitted)
+		ret = -EINTR;
 	return ret;
 }

@@ -353,7 +353,10 @@ struct drm_knpu_submit {
  * @stride bytes: fields a shorter entry does not have read as zero, bytes
  * past the struct this kernel knows must be zero (-E2BIG for that entry
  * otherwise), and only the bytes of @stride are written back. -EFAULT from
- * writing an entry back counts that entry as submitted.
+ * writing an entry back counts that entry as submitted. A signal that
+ * interrupts the call after some entries went in makes it return -EINTR
+ * (never restarted, which would submit them again): resubmit the entries
+ * from @submitted on.
  */
 struct drm_knpu_submit_batch {
 	/** @submits: in, user pointer to @count entries @stride bytes apart. */
