@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "latency.hpp"
 #include "statistics.hpp"
 
 namespace npu_bench {
@@ -27,9 +28,10 @@ struct ThroughputResult {
 };
 
 struct LatencyResults {
-  std::optional<LatencyStats> empty_job;   // submit -> fence -> wake
-  std::optional<LatencyStats> null_ioctl;  // DRM_IOCTL_KNPU_GET_PARAM
-  LatencyStats ping_pong;                  // two threads, pipes
+  std::optional<LatencyStats> empty_job;     // submit -> fence -> wake
+  std::optional<LatencyStats> null_ioctl;    // DRM_IOCTL_KNPU_GET_PARAM
+  LatencyStats ping_pong;                    // two threads, pipes
+  std::optional<SubmissionCost> submission;  // N jobs singly and as one batch
 };
 
 struct BenchReport {
