@@ -40,7 +40,7 @@ MODULE_PARM_DESC(job_timeout_ms,
 struct workqueue_struct *knpu_cleanup_wq;
 
 #define KNPU_CAPS	(KNPU_CAP_USERPTR | KNPU_CAP_DMABUF | KNPU_CAP_SYNC_FILE | \
-			 KNPU_CAP_TIMELINE_SYNCOBJ)
+			 KNPU_CAP_TIMELINE_SYNCOBJ | KNPU_CAP_SUBMIT_BATCH)
 
 static int knpu_get_param_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 {
@@ -215,6 +215,11 @@ static int knpu_ioctl_submit(struct drm_device *dev, void *data, struct drm_file
 	return knpu_ioctl_live(knpu_submit_ioctl, dev, data, file);
 }
 
+static int knpu_ioctl_submit_batch(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_ioctl_live(knpu_submit_batch_ioctl, dev, data, file);
+}
+
 static int knpu_ioctl_wait(struct drm_device *dev, void *data, struct drm_file *file)
 {
 	return knpu_ioctl_live(knpu_wait_ioctl, dev, data, file);
@@ -235,6 +240,7 @@ static const struct drm_ioctl_desc knpu_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(KNPU_SUBMIT, knpu_ioctl_submit, 0),
 	DRM_IOCTL_DEF_DRV(KNPU_WAIT, knpu_ioctl_wait, 0),
 	DRM_IOCTL_DEF_DRV(KNPU_QUEUE_STATUS, knpu_ioctl_queue_status, 0),
+	DRM_IOCTL_DEF_DRV(KNPU_SUBMIT_BATCH, knpu_ioctl_submit_batch, 0),
 };
 
 /*

@@ -62,5 +62,6 @@ extern const struct drm_sched_backend_ops knpu_sched_ops;
 void knpu_job_put(struct knpu_job *job);
 
 int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
+int knpu_submit_batch_ioctl(struct drm_device *dev, void *data, struct drm_file *file);
 
 #endif /* __KNPU_JOB_H__ */

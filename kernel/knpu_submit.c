@@ -2,7 +2,7 @@
 /*
  * Copyright (C) 2026 The knpu authors
  *
- * Submission: checks a SUBMIT, turns its in-fences into scheduler
+ * Submission: checks a SUBMIT (or each entry of a SUBMIT_BATCH), turns its in-fences into scheduler
  * dependencies, locks its buffers, arms and pushes the job and publishes its
  * fence to the out-syncobjs and an optional sync_file.
  */
@@ -348,10 +348,15 @@ static void knpu_sync_file_set(struct sync_file *sync_file, struct dma_fence *fe
 	dma_fence_put(stub);
 }
 
-int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+/*
+ * Submits one job as DRM_IOCTL_KNPU_SUBMIT describes it: checks @args,
+ * queues the job and writes its out fields (seqno, fence_fd) into @args.
+ * Nothing is queued when it fails.
+ */
+static int knpu_submit_one(struct drm_device *dev, struct drm_file *file,
+			   struct drm_knpu_submit *args)
 {
 	struct knpu_file_priv *fpriv = file->driver_priv;
-	struct drm_knpu_submit *args = data;
 	struct sync_file *sync_file = NULL;
 	struct knpu_out_syncs out;
 	struct knpu_queue *queue;
@@ -461,5 +466,74 @@ err_unlock:
 	mutex_unlock(&queue->submit_lock);
 err_put_job:
 	knpu_job_put(job);
+	return ret;
+}
+
+int knpu_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	return knpu_submit_one(dev, file, data);
+}
+
+static int knpu_submit_batch_check(const struct drm_knpu_submit_batch *args)
+{
+	if (args->pad)
+		return -EINVAL;
+	if (!args->count || args->count > KNPU_MAX_BATCH_SUBMITS)
+		return -EINVAL;
+	if (args->stride < KNPU_SUBMIT_SIZE_VER0 || args->stride > KNPU_MAX_BATCH_STRIDE ||
+	    !IS_ALIGNED(args->stride, 8))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Reads the entry at @uentry as a struct of @stride bytes, submits it and
+ * writes its out fields back. Returns whether it was submitted in
+ * @submitted, which an -EFAULT from the write-back does not undo.
+ */
+static int knpu_submit_batch_entry(struct drm_device *dev, struct drm_file *file,
+				   void __user *uentry, u32 stride, bool *submitted)
+{
+	struct drm_knpu_submit entry;
+	int ret;
+
+	*submitted = false;
+	ret = copy_struct_from_user(&entry, sizeof(entry), uentry, stride);
+	if (ret)
+		return ret;
+
+	ret = knpu_submit_one(dev, file, &entry);
+	if (ret)
+		return ret;
+	*submitted = true;
+
+	if (copy_to_user(uentry, &entry, min_t(size_t, stride, sizeof(entry))))
+		return -EFAULT;
+	return 0;
+}
+
+int knpu_submit_batch_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
+{
+	struct drm_knpu_submit_batch *args = data;
+	void __user *entries = u64_to_user_ptr(args->submits);
+	bool submitted;
+	int ret;
+
+	args->submitted = 0;
+	ret = knpu_submit_batch_check(args);
+	if (ret)
+		return ret;
+
+	do {
+		ret = knpu_submit_batch_entry(dev, file,
+					      entries + (size_t)args->submitted * args->stride,
+					      args->stride, &submitted);
+		if (submitted)
+			args->submitted++;
+	} while (!ret && args->submitted < args->count);
+
+	/* A restarted call would submit the entries that went in again. */
+	if (ret == -ERESTARTSYS && args->submitted)
+		ret = -EINTR;
 	return ret;
 }

@@ -469,6 +469,144 @@ static void knpu_test_submit_checks(struct kunit *test)
 	knpu_test_complete(t, hwq, s.seqno);
 }
 
+/* User memory for @count entries of @stride bytes, each a copy of @entry. */
+static void __user *knpu_test_batch_entries(struct kunit *test,
+					    const struct drm_knpu_submit *entry,
+					    u32 count, u32 stride)
+{
+	unsigned long user;
+	u32 i;
+
+	user = kunit_vm_mmap(test, NULL, 0, PAGE_ALIGN(count * stride),
+			     PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_NE_MSG(test, user, 0UL, "no user memory");
+	for (i = 0; i < count; i++)
+		KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)(user + i * stride), entry,
+						   sizeof(*entry)), 0UL);
+	return (void __user *)user;
+}
+
+/* The entry at @index of @entries, @stride bytes apart, as userspace sees it. */
+static struct drm_knpu_submit knpu_test_batch_entry(struct kunit *test, void __user *entries,
+						    u32 index, u32 stride)
+{
+	struct drm_knpu_submit entry;
+
+	KUNIT_ASSERT_EQ(test, copy_from_user(&entry, entries + index * stride, sizeof(entry)),
+			0UL);
+	return entry;
+}
+
+/* A batch is submitted in array order; each entry gets its own seqno back. */
+static void knpu_test_submit_batch(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	u32 q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	struct knpu_hw_queue *hwq = knpu_test_hwq(test, q);
+	const struct drm_knpu_submit entry = {
+		.queue_id = q,
+		.program_va = KNPU_TEST_PROGRAM_VA,
+		.program_size = 24,
+		.args_va = KNPU_TEST_ARGS_VA,
+		.args_size = 8,
+	};
+	/* A newer userspace's larger entries, their unknown tail zero. */
+	const u32 stride = sizeof(entry) + 16;
+	void __user *entries = knpu_test_batch_entries(test, &entry, 3, stride);
+	struct drm_knpu_submit_batch batch = {
+		.submits = (uintptr_t)entries,
+		.count = 3,
+		.stride = stride,
+	};
+	struct drm_knpu_wait w;
+	u32 i;
+
+	KUNIT_ASSERT_EQ(test, knpu_submit_batch_ioctl(&t->kdev->drm, &batch, &t->file), 0);
+	KUNIT_EXPECT_EQ(test, batch.submitted, 3U);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, knpu_test_batch_entry(test, entries, i, stride).seqno, i + 1);
+	knpu_test_wait_tail(test, hwq, 3);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, le64_to_cpu(hwq->ring[i].fence_value), (u64)i + 1);
+
+	knpu_test_complete(t, hwq, 3);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 3, &w, 1000), 0);
+	KUNIT_EXPECT_EQ(test, w.status, KNPU_JOB_OK);
+}
+
+/*
+ * A failing entry stops the batch there: those before it are in flight,
+ * it and those after it were not submitted.
+ */
+static void knpu_test_submit_batch_stops(struct kunit *test)
+{
+	struct knpu_job_test *t = test->priv;
+	u32 q = knpu_test_queue(test, KNPU_QUEUE_PRIORITY_NORMAL);
+	struct knpu_hw_queue *hwq = knpu_test_hwq(test, q);
+	struct drm_device *drm = &t->kdev->drm;
+	const u32 stride = sizeof(struct drm_knpu_submit);
+	struct drm_knpu_submit entry = {
+		.queue_id = q,
+		.program_va = KNPU_TEST_PROGRAM_VA,
+		.program_size = 24,
+	};
+	void __user *entries = knpu_test_batch_entries(test, &entry, 4, stride);
+	const struct drm_knpu_submit_batch good = {
+		.submits = (uintptr_t)entries,
+		.count = 4,
+		.stride = stride,
+	};
+	struct drm_knpu_submit_batch batch;
+	struct drm_knpu_wait w;
+	u64 tail_byte = 1;
+
+	entry.program_size = 6;
+	KUNIT_ASSERT_EQ(test, copy_to_user(entries + 2 * stride, &entry, sizeof(entry)), 0UL);
+	batch = good;
+	KUNIT_EXPECT_EQ(test, knpu_submit_batch_ioctl(drm, &batch, &t->file), -EINVAL);
+	KUNIT_EXPECT_EQ(test, batch.submitted, 2U);
+	KUNIT_EXPECT_EQ(test, knpu_test_batch_entry(test, entries, 1, stride).seqno, 2ULL);
+	KUNIT_EXPECT_EQ(test, knpu_test_batch_entry(test, entries, 3, stride).seqno, 0ULL);
+	knpu_test_wait_tail(test, hwq, 2);
+	knpu_test_complete(t, hwq, 2);
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 2, &w, 1000), 0);
+
+	/* An entry with a non-zero byte past the struct this kernel knows. */
+	batch = good;
+	batch.count = 1;
+	batch.stride = stride + 8;
+	KUNIT_ASSERT_EQ(test, copy_to_user(entries + stride, &tail_byte, sizeof(tail_byte)), 0UL);
+	KUNIT_EXPECT_EQ(test, knpu_submit_batch_ioctl(drm, &batch, &t->file), -E2BIG);
+	KUNIT_EXPECT_EQ(test, batch.submitted, 0U);
+
+	/* The first entry failing: nothing goes in. */
+	batch = good;
+	batch.submits = (uintptr_t)(entries + 2 * stride);
+	KUNIT_EXPECT_EQ(test, knpu_submit_batch_ioctl(drm, &batch, &t->file), -EINVAL);
+	KUNIT_EXPECT_EQ(test, batch.submitted, 0U);
+
+#define KNPU_EXPECT_BATCH(field, value)					\
+	do {								\
+		batch = good;						\
+		batch.submitted = 7;					\
+		batch.field = value;					\
+		KUNIT_EXPECT_EQ_MSG(test, knpu_submit_batch_ioctl(drm, &batch, &t->file), \
+				    -EINVAL, #field " = " #value);	\
+		KUNIT_EXPECT_EQ(test, batch.submitted, 0U);		\
+	} while (0)
+
+	KNPU_EXPECT_BATCH(count, 0);
+	KNPU_EXPECT_BATCH(count, KNPU_MAX_BATCH_SUBMITS + 1);
+	KNPU_EXPECT_BATCH(stride, KNPU_SUBMIT_SIZE_VER0 - 8);
+	KNPU_EXPECT_BATCH(stride, stride + 4);
+	KNPU_EXPECT_BATCH(stride, KNPU_MAX_BATCH_STRIDE + 8);
+	KNPU_EXPECT_BATCH(pad, 1);
+#undef KNPU_EXPECT_BATCH
+
+	/* Nothing went in after the first two entries. */
+	KUNIT_EXPECT_EQ(test, knpu_test_wait(test, q, 3, &w, 0), -EINVAL);
+}
+
 /*
  * A job completes just as the timeout fires, its interrupt still pending:
  * nothing of the queue may be reset, canceled or freed.
@@ -913,6 +1051,8 @@ static struct kunit_case knpu_job_cases[] = {
 	KUNIT_CASE(knpu_test_job_timeout),
 	KUNIT_CASE(knpu_test_queue_lifecycle),
 	KUNIT_CASE(knpu_test_submit_checks),
+	KUNIT_CASE(knpu_test_submit_batch),
+	KUNIT_CASE(knpu_test_submit_batch_stops),
 	KUNIT_CASE(knpu_test_timeline_u64_point),
 	KUNIT_CASE(knpu_test_timeout_progress),
 	KUNIT_CASE(knpu_test_hang_busy_submitter),

@@ -174,6 +174,7 @@ static void knpu_test_uapi_ioctls(struct kunit *test)
 		KNPU_IOCTL_CASE(SUBMIT, 0x06, struct drm_knpu_submit),
 		KNPU_IOCTL_CASE(WAIT, 0x07, struct drm_knpu_wait),
 		KNPU_IOCTL_CASE(QUEUE_STATUS, 0x08, struct drm_knpu_queue_status),
+		KNPU_IOCTL_CASE(SUBMIT_BATCH, 0x09, struct drm_knpu_submit_batch),
 	};
 	unsigned int i;
 
@@ -184,6 +185,7 @@ static void knpu_test_uapi_ioctls(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, _IOC_DIR(DRM_IOCTL_KNPU_QUEUE_DESTROY), _IOC_WRITE);
 	KUNIT_EXPECT_EQ(test, _IOC_DIR(DRM_IOCTL_KNPU_SUBMIT), _IOC_READ | _IOC_WRITE);
+	KUNIT_EXPECT_EQ(test, _IOC_DIR(DRM_IOCTL_KNPU_SUBMIT_BATCH), _IOC_READ | _IOC_WRITE);
 }
 
 /* Every struct is fixed-size, 8-byte multiple, without implicit padding. */
@@ -226,6 +228,14 @@ static void knpu_test_uapi_layout(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_submit, fence_fd), 60);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_submit, out_syncs), 64);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_submit, seqno), 72);
+
+	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_submit), KNPU_SUBMIT_SIZE_VER0);
+
+	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_submit_batch), 24);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_submit_batch, count), 8);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_submit_batch, stride), 12);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_submit_batch, submitted), 16);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_submit_batch, pad), 20);
 
 	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_wait), 64);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_wait, seqno), 8);

@@ -1,6 +1,7 @@
 #include "argument_ring.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace npu::detail {
 
@@ -18,17 +19,16 @@ ArgumentRing::ArgumentRing(std::shared_ptr<const DrmFile> file, std::size_t slot
               {MemoryPlacement::host, true}),
       last_job_(std::clamp<std::size_t>(slots, 1, kMaxSlots), 0) {}
 
-std::uint64_t ArgumentRing::write(std::span<const std::uint64_t> table) {
-  store_table(buffer_.map().subspan(next_ * kSlotBytes, kSlotBytes), table);
-  return buffer_.device_address() + next_ * kSlotBytes;
-}
-
-void ArgumentRing::commit(std::uint64_t sequence_number) {
-  last_job_[next_] = sequence_number;
+std::size_t ArgumentRing::stage(std::span<const std::uint64_t> table) {
+  const std::size_t slot = next_;
+  store_table(buffer_.map().subspan(slot * kSlotBytes, kSlotBytes), table);
+  last_job_[slot] = kStaged;
   next_ = (next_ + 1) % last_job_.size();
+  return slot;
 }
 
 bool ArgumentRing::grow() {
+  assert(std::ranges::find(last_job_, kStaged) == last_job_.end());
   const std::size_t slots = last_job_.size() * 2;
   if (slots > kMaxSlots) {
     return false;

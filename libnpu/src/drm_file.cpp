@@ -1,6 +1,7 @@
 #include "drm_file.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <xf86drm.h>
 
@@ -29,6 +30,10 @@ void DrmFile::ioctl(unsigned long request, const char* name, void* argument) con
 
 int DrmFile::try_ioctl(unsigned long request, void* argument) const {
   return drmIoctl(fd_, request, argument) == 0 ? 0 : errno;
+}
+
+int DrmFile::try_ioctl_once(unsigned long request, void* argument) const {
+  return ::ioctl(fd_, request, argument) == 0 ? 0 : errno;
 }
 
 }  // namespace npu::detail

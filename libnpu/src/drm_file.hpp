@@ -23,6 +23,9 @@ class DrmFile {
   void ioctl(unsigned long request, const char* name, void* argument) const;
   // The same, returning 0 or the errno instead of throwing.
   [[nodiscard]] int try_ioctl(unsigned long request, void* argument) const;
+  // One ioctl call, EINTR and EAGAIN returned too: for an ioctl that may
+  // have done part of its work when interrupted (SUBMIT_BATCH).
+  [[nodiscard]] int try_ioctl_once(unsigned long request, void* argument) const;
 
   // Device::set_job_trace() of every Device copy of this open.
   [[nodiscard]] JobTracer& job_tracer() const { return job_tracer_; }

@@ -22,19 +22,10 @@ namespace {
 // The largest DMA_COPY / DMA_FILL: its byte count is a 32-bit value operand.
 constexpr std::uint64_t kMaxDmaBytes = 0x8000'0000;
 
-// A table the queue's argument ring cannot take (too large, or every slot
-// of the largest ring in use) gets a buffer of its own.
-Buffer dedicated_table(std::shared_ptr<const detail::DrmFile> file,
-                       const std::vector<std::uint64_t>& table) {
-  Buffer buffer(std::move(file), table.size() * sizeof(std::uint64_t),
-                {MemoryPlacement::host, true});
-  detail::store_table(buffer.map(), table);
-  return buffer;
-}
-
 void record(detail::JobState& state, detail::QueueObject::Submitted submitted) {
   state.sequence_number = submitted.sequence_number;
   state.fence = std::move(submitted.fence);
+  state.argument_table = std::move(submitted.argument_table);
 }
 
 void check_same_file(const detail::QueueObject& queue, const detail::DrmFile& file,
@@ -54,12 +45,13 @@ struct PendingJob {
   const KernelArguments* arguments;
 };
 
-// Submits one launch; the submissions lock of `queue` is held.
-JobHandle launch_locked(const std::shared_ptr<detail::QueueObject>& queue,
-                        const PendingJob& pending, const SubmitOptions& options) {
+// The state a launch's JobHandle keeps and the job to submit; checks that
+// its kernel and buffers belong to the queue's file.
+std::pair<std::shared_ptr<detail::JobState>, detail::PreparedJob> prepare_launch(
+    const std::shared_ptr<detail::QueueObject>& queue, const PendingJob& pending,
+    const SubmitOptions& options) {
   const Kernel& kernel = *pending.kernel;
   const KernelArguments& arguments = *pending.arguments;
-  const std::vector<std::uint64_t> table = arguments.table();
   auto state = std::make_shared<detail::JobState>();
   state->queue = queue;
   state->kernel = pending.resident;
@@ -70,24 +62,11 @@ JobHandle launch_locked(const std::shared_ptr<detail::QueueObject>& queue,
     check_same_file(*queue, buffer.file(),
                     fmt::format("a buffer given to kernel '{}'", kernel.name()));
   }
-  RawJob job{kernel.program_address(), kernel.program_size(), 0, 0, arguments.buffer_handles()};
-  job.buffer_handles.push_back(kernel.program_handle());
-  if (table.empty()) {
-    record(*state, queue->submit_locked(job, options));
-    return JobHandle(std::move(state));
-  }
-  if (table.size() * sizeof(std::uint64_t) <= detail::ArgumentRing::kSlotBytes) {
-    if (auto submitted = queue->try_submit_with_ring_locked(job, table, options)) {
-      record(*state, std::move(*submitted));
-      return JobHandle(std::move(state));
-    }
-  }
-  state->argument_table = dedicated_table(queue->file(), table);
-  job.arguments_address = state->argument_table->device_address();
-  job.arguments_size = static_cast<std::uint32_t>(table.size() * sizeof(std::uint64_t));
-  job.buffer_handles.push_back(state->argument_table->handle());
-  record(*state, queue->submit_locked(job, options));
-  return JobHandle(std::move(state));
+  detail::PreparedJob job{
+      RawJob{kernel.program_address(), kernel.program_size(), 0, 0, arguments.buffer_handles()},
+      arguments.table(), options};
+  job.job.buffer_handles.push_back(kernel.program_handle());
+  return {std::move(state), std::move(job)};
 }
 
 // The jobs of a copy of src into the start of dst, in chunks the DMA
@@ -138,12 +117,24 @@ SubmitOptions batch_options(std::size_t index, std::size_t count, const SubmitOp
   return part;
 }
 
+// Submits `jobs` as one batch; the submissions lock of `queue` is held.
 BatchHandle submit_all(const std::shared_ptr<detail::QueueObject>& queue,
                        const std::vector<PendingJob>& jobs, const SubmitOptions& options) {
+  std::vector<std::shared_ptr<detail::JobState>> states;
+  std::vector<detail::PreparedJob> prepared;
+  states.reserve(jobs.size());
+  prepared.reserve(jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    auto [state, job] = prepare_launch(queue, jobs[i], batch_options(i, jobs.size(), options));
+    states.push_back(std::move(state));
+    prepared.push_back(std::move(job));
+  }
+  std::vector<detail::QueueObject::Submitted> submitted = queue->submit_locked(prepared);
   BatchHandle batch;
   batch.jobs.reserve(jobs.size());
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    batch.jobs.push_back(launch_locked(queue, jobs[i], batch_options(i, jobs.size(), options)));
+    record(*states[i], std::move(submitted[i]));
+    batch.jobs.emplace_back(std::move(states[i]));
   }
   return batch;
 }
@@ -207,7 +198,7 @@ JobHandle Queue::submit(const Kernel& kernel, const KernelArguments& arguments,
                         const SubmitOptions& options) const {
   const std::shared_ptr<detail::QueueObject> queue = current();
   const auto lock = queue->lock_submissions();
-  return launch_locked(queue, {&kernel, kernel.resident_, &arguments}, options);
+  return submit_all(queue, {{&kernel, kernel.resident_, &arguments}}, options).jobs.front();
 }
 
 JobHandle Queue::submit(const Launch& launch, const SubmitOptions& options) const {
@@ -218,8 +209,9 @@ JobHandle Queue::submit(const RawJob& job, const SubmitOptions& options) const {
   const std::shared_ptr<detail::QueueObject> queue = current();
   auto state = std::make_shared<detail::JobState>();
   state->queue = queue;
+  const detail::PreparedJob prepared{job, {}, options};
   const auto lock = queue->lock_submissions();
-  record(*state, queue->submit_locked(job, options));
+  record(*state, std::move(queue->submit_locked({&prepared, 1}).front()));
   return JobHandle(std::move(state));
 }
 

@@ -14,6 +14,10 @@ QueueObject::QueueObject(std::shared_ptr<const DrmFile> file, const QueueOptions
   create.priority = static_cast<std::uint32_t>(options.priority);
   NPU_IOCTL(*file_, DRM_IOCTL_KNPU_QUEUE_CREATE, &create);
   id_ = create.queue_id;
+  drm_knpu_get_param caps{};
+  caps.param = KNPU_PARAM_CAPS;
+  batch_submit_ = file_->try_ioctl(DRM_IOCTL_KNPU_GET_PARAM, &caps) == 0 &&
+                  (caps.value & KNPU_CAP_SUBMIT_BATCH) != 0;
 }
 
 QueueObject::~QueueObject() {
@@ -59,52 +63,163 @@ KernelImage dma_fill_image() {
 
 }  // namespace
 
-QueueObject::Submitted QueueObject::submit_locked(const RawJob& job, const SubmitOptions& options) {
-  const std::vector<drm_knpu_sync> in_syncs = syncs_of(options.wait_for, options.wait_for_points);
-  const std::vector<drm_knpu_sync> out_syncs = syncs_of(options.signal, options.signal_points);
+// A job staged for the driver, with the arrays its SUBMIT points to.
+struct QueueObject::Pending {
   drm_knpu_submit submit{};
-  submit.queue_id = id_;
-  submit.program_va = job.program_address;
-  submit.program_size = job.program_size;
-  submit.args_va = job.arguments_address;
-  submit.args_size = job.arguments_size;
-  submit.bo_handles = reinterpret_cast<std::uintptr_t>(job.buffer_handles.data());
-  submit.bo_count = static_cast<std::uint32_t>(job.buffer_handles.size());
-  submit.in_syncs = reinterpret_cast<std::uintptr_t>(in_syncs.data());
-  submit.in_sync_count = static_cast<std::uint32_t>(in_syncs.size());
-  submit.out_syncs = reinterpret_cast<std::uintptr_t>(out_syncs.data());
-  submit.out_sync_count = static_cast<std::uint32_t>(out_syncs.size());
-  if (options.wait_fence_fd >= 0) {
-    submit.flags |= KNPU_SUBMIT_FENCE_FD_IN;
-    submit.fence_fd = options.wait_fence_fd;
+  std::vector<std::uint32_t> buffer_handles;
+  std::vector<drm_knpu_sync> in_syncs;
+  std::vector<drm_knpu_sync> out_syncs;
+  std::optional<std::size_t> ring_slot;
+  std::optional<Buffer> argument_table;
+};
+
+namespace {
+
+std::uint64_t user_pointer(const void* pointer) {
+  return reinterpret_cast<std::uintptr_t>(pointer);
+}
+
+// A table the queue's argument ring cannot take gets a buffer of its own.
+Buffer dedicated_table(std::shared_ptr<const DrmFile> file, std::span<const std::uint64_t> table) {
+  Buffer buffer(std::move(file), table.size_bytes(), {MemoryPlacement::host, true});
+  store_table(buffer.map(), table);
+  return buffer;
+}
+
+}  // namespace
+
+QueueObject::Pending QueueObject::pending_job(const PreparedJob& prepared) const {
+  Pending job;
+  job.submit.queue_id = id_;
+  job.submit.program_va = prepared.job.program_address;
+  job.submit.program_size = prepared.job.program_size;
+  job.submit.args_va = prepared.job.arguments_address;
+  job.submit.args_size = prepared.job.arguments_size;
+  job.buffer_handles = prepared.job.buffer_handles;
+  job.in_syncs = syncs_of(prepared.options.wait_for, prepared.options.wait_for_points);
+  job.out_syncs = syncs_of(prepared.options.signal, prepared.options.signal_points);
+  if (prepared.options.wait_fence_fd >= 0) {
+    job.submit.flags |= KNPU_SUBMIT_FENCE_FD_IN;
+    job.submit.fence_fd = prepared.options.wait_fence_fd;
   }
-  if (options.export_fence) {
-    submit.flags |= KNPU_SUBMIT_FENCE_FD_OUT;
+  if (prepared.options.export_fence) {
+    job.submit.flags |= KNPU_SUBMIT_FENCE_FD_OUT;
   }
-  NPU_IOCTL(*file_, DRM_IOCTL_KNPU_SUBMIT, &submit);
-  last_submitted_.store(submit.seqno, std::memory_order_relaxed);
-  Submitted submitted{submit.seqno, std::nullopt};
-  if (options.export_fence) {
-    submitted.fence.emplace(submit.fence_fd);
+  return job;
+}
+
+std::vector<QueueObject::Submitted> QueueObject::submit_locked(std::span<const PreparedJob> jobs) {
+  const std::size_t per_ioctl = batch_submit_ ? KNPU_MAX_BATCH_SUBMITS : 1;
+  std::vector<Submitted> submitted;
+  submitted.reserve(jobs.size());
+  std::vector<Pending> pending;
+  try {
+    for (const PreparedJob& prepared : jobs) {
+      Pending job = pending_job(prepared);
+      if (!prepared.table.empty()) {
+        stage_table(prepared.table, job, pending, submitted);
+      }
+      pending.push_back(std::move(job));
+      if (pending.size() == per_ioctl) {
+        flush(pending, submitted);
+      }
+    }
+    flush(pending, submitted);
+  } catch (...) {
+    if (ring_) {
+      ring_->release_staged();  // their jobs were not submitted
+    }
+    throw;
   }
   return submitted;
 }
 
-std::optional<QueueObject::Submitted> QueueObject::try_submit_with_ring_locked(
-    RawJob job, std::span<const std::uint64_t> table, const SubmitOptions& options) {
-  if (!ring_) {
-    ring_.emplace(file_, options_.argument_slots);
+void QueueObject::stage_table(std::span<const std::uint64_t> table, Pending& job,
+                              std::vector<Pending>& pending, std::vector<Submitted>& submitted) {
+  job.submit.args_size = static_cast<std::uint32_t>(table.size_bytes());
+  if (table.size_bytes() <= ArgumentRing::kSlotBytes) {
+    if (!ring_) {
+      ring_.emplace(file_, options_.argument_slots);
+    }
+    if (ring_->next_is_staged()) {
+      flush(pending, submitted);  // the slot's job needs its sequence number
+    }
+    bool slot_free = true;
+    if (const std::uint64_t previous = ring_->previous_job();
+        previous != 0 && !has_finished(previous)) {
+      flush(pending, submitted);  // the jobs staged in the old ring go before it
+      slot_free = ring_->grow();
+    }
+    if (slot_free) {
+      const std::size_t slot = ring_->stage(table);
+      job.ring_slot = slot;
+      job.submit.args_va = ring_->address(slot);
+      job.buffer_handles.push_back(ring_->handle());
+      return;
+    }
   }
-  if (const std::uint64_t previous = ring_->previous_job();
-      previous != 0 && !has_finished(previous) && !ring_->grow()) {
-    return std::nullopt;
+  job.argument_table = dedicated_table(file_, table);
+  job.submit.args_va = job.argument_table->device_address();
+  job.buffer_handles.push_back(job.argument_table->handle());
+}
+
+void QueueObject::flush(std::vector<Pending>& pending, std::vector<Submitted>& submitted) {
+  if (pending.empty()) {
+    return;
   }
-  job.arguments_address = ring_->write(table);
-  job.arguments_size = static_cast<std::uint32_t>(table.size_bytes());
-  job.buffer_handles.push_back(ring_->handle());
-  Submitted submitted = submit_locked(job, options);
-  ring_->commit(submitted.sequence_number);
-  return submitted;
+  std::vector<drm_knpu_submit> entries;
+  entries.reserve(pending.size());
+  for (Pending& job : pending) {
+    job.submit.bo_handles = user_pointer(job.buffer_handles.data());
+    job.submit.bo_count = static_cast<std::uint32_t>(job.buffer_handles.size());
+    job.submit.in_syncs = user_pointer(job.in_syncs.data());
+    job.submit.in_sync_count = static_cast<std::uint32_t>(job.in_syncs.size());
+    job.submit.out_syncs = user_pointer(job.out_syncs.data());
+    job.submit.out_sync_count = static_cast<std::uint32_t>(job.out_syncs.size());
+    entries.push_back(job.submit);
+  }
+  std::size_t count = 0;
+  int error = 0;
+  if (batch_submit_) {
+    error = submit_batch(entries, count);
+  } else {
+    error = file_->try_ioctl(DRM_IOCTL_KNPU_SUBMIT, entries.data());
+    count = error == 0 ? 1 : 0;
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    Pending& job = pending[i];
+    const drm_knpu_submit& entry = entries[i];
+    if (job.ring_slot) {
+      ring_->commit(*job.ring_slot, entry.seqno);
+    }
+    last_submitted_.store(entry.seqno, std::memory_order_relaxed);
+    Submitted& done =
+        submitted.emplace_back(entry.seqno, std::nullopt, std::move(job.argument_table));
+    if ((entry.flags & KNPU_SUBMIT_FENCE_FD_OUT) != 0) {
+      done.fence.emplace(entry.fence_fd);
+    }
+  }
+  pending.clear();
+  if (error != 0) {
+    throw ioctl_error(batch_submit_ ? "DRM_IOCTL_KNPU_SUBMIT_BATCH" : "DRM_IOCTL_KNPU_SUBMIT",
+                      error);
+  }
+}
+
+int QueueObject::submit_batch(std::span<drm_knpu_submit> entries, std::size_t& count) const {
+  count = 0;
+  while (count < entries.size()) {
+    drm_knpu_submit_batch batch{};
+    batch.submits = user_pointer(entries.data() + count);
+    batch.count = static_cast<std::uint32_t>(entries.size() - count);
+    batch.stride = sizeof(drm_knpu_submit);
+    const int error = file_->try_ioctl_once(DRM_IOCTL_KNPU_SUBMIT_BATCH, &batch);
+    count += batch.submitted;
+    if (error != 0 && error != EINTR && error != EAGAIN) {
+      return error;
+    }
+  }
+  return 0;
 }
 
 WaitReply QueueObject::wait(std::uint64_t sequence_number, std::int64_t deadline_ns) const {

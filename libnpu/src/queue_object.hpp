@@ -1,7 +1,8 @@
-// The driver side of a queue: create and destroy it, submit raw jobs (small
-// argument tables staged in the queue's ArgumentRing), wait for them, read
-// its status; and QueueSlot, which lets every copy of a Queue move on to a
-// fresh hardware queue after a ban.
+// The driver side of a queue: create and destroy it, submit jobs (small
+// argument tables staged in the queue's ArgumentRing; many jobs per
+// SUBMIT_BATCH where the driver has it), wait for them, read its status;
+// and QueueSlot, which lets every copy of a Queue move on to a fresh
+// hardware queue after a ban.
 #pragma once
 
 #include <drm/knpu_accel.h>
@@ -30,6 +31,14 @@ struct WaitReply {
   drm_knpu_wait wait{};
 };
 
+// One job to submit: what the driver runs (RawJob without its argument
+// table), the table, which the queue stages, and its dependencies and signals.
+struct PreparedJob {
+  RawJob job;
+  std::vector<std::uint64_t> table;
+  SubmitOptions options;
+};
+
 class QueueObject {
  public:
   QueueObject(std::shared_ptr<const DrmFile> file, const QueueOptions& options);
@@ -37,25 +46,28 @@ class QueueObject {
   QueueObject(const QueueObject&) = delete;
   QueueObject& operator=(const QueueObject&) = delete;
 
-  // What the driver returns for a submitted job.
+  // What the driver returns for a submitted job, and the buffer of its own
+  // its argument table got (too large for the ring, or every slot of the
+  // largest ring in use).
   struct Submitted {
     std::uint64_t sequence_number;
     std::optional<FileDescriptor> fence;  // with SubmitOptions::export_fence
+    std::optional<Buffer> argument_table;
   };
 
   // Held across the submissions that must reach the driver back to back
   // (one launch, or a whole batch); the *_locked calls need it.
   [[nodiscard]] std::unique_lock<std::mutex> lock_submissions() { return std::unique_lock(mutex_); }
 
-  // Submits `job`; throws ioctl_error.
-  Submitted submit_locked(const RawJob& job, const SubmitOptions& options);
-  // Submits `job` with `table` staged in the argument ring (tables up to
-  // ArgumentRing::kSlotBytes). Never blocks: when the next slot's job is
-  // still running the ring grows; at its largest, submits nothing and
-  // returns nullopt.
-  std::optional<Submitted> try_submit_with_ring_locked(RawJob job,
-                                                       std::span<const std::uint64_t> table,
-                                                       const SubmitOptions& options);
+  // Submits `jobs` in order, back to back: up to KNPU_MAX_BATCH_SUBMITS
+  // per SUBMIT_BATCH ioctl with KNPU_CAP_SUBMIT_BATCH, else one SUBMIT
+  // each. Tables up to ArgumentRing::kSlotBytes are staged in the ring
+  // before the ioctl that submits them; a slot is reused only once its job
+  // has finished, so the jobs staged so far are submitted first when the
+  // next slot is one of theirs or the ring must grow. Never blocks. Throws
+  // ioctl_error for the first job the driver refused; the jobs before it
+  // are in flight.
+  std::vector<Submitted> submit_locked(std::span<const PreparedJob> jobs);
   [[nodiscard]] WaitReply wait(std::uint64_t sequence_number, std::int64_t deadline_ns) const;
   [[nodiscard]] drm_knpu_queue_status status() const;
 
@@ -76,6 +88,21 @@ class QueueObject {
   [[nodiscard]] std::size_t argument_slots() const;
 
  private:
+  struct Pending;
+
+  [[nodiscard]] Pending pending_job(const PreparedJob& prepared) const;
+  // Stages `table` for `job` (in the ring, or in a buffer of its own),
+  // first submitting what `pending` holds when the ring needs it.
+  void stage_table(std::span<const std::uint64_t> table, Pending& job,
+                   std::vector<Pending>& pending, std::vector<Submitted>& submitted);
+  // Submits `pending` and moves it to `submitted`; throws for the first
+  // job refused, after recording those before it (the ring slots of the
+  // others stay staged: submit_locked() releases them).
+  void flush(std::vector<Pending>& pending, std::vector<Submitted>& submitted);
+  // One SUBMIT_BATCH of `entries`, continued after a signal; sets `count`
+  // to the entries submitted and returns 0 or the errno of the first refused.
+  int submit_batch(std::span<drm_knpu_submit> entries, std::size_t& count) const;
+
   void note_completed(std::uint64_t sequence_number) const;
   // Whether `sequence_number` is known to have finished, asking the driver
   // (one QUEUE_STATUS) only when what is known does not tell.
@@ -86,6 +113,7 @@ class QueueObject {
   std::shared_ptr<const DrmFile> file_;
   QueueOptions options_;
   std::uint32_t id_ = 0;
+  bool batch_submit_ = false;  // KNPU_CAP_SUBMIT_BATCH
   std::atomic<std::uint64_t> last_submitted_{0};
   // Set once by retire(), then read-only.
   std::atomic<bool> retired_{false};

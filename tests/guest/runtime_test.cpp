@@ -282,6 +282,75 @@ TEST_F(Runtime, TheArgumentRingGrowsInsteadOfMakingTables) {
   }
 }
 
+// A list of more launches than the ring has slots, every one kept waiting
+// behind a gate (whose table takes the first slot): the batch submits what
+// it staged whenever the next slot is still in use, 1, 4, 8 and 16 jobs,
+// the ring doubling each time, and the last 11 at the end. A staged table
+// overwritten by a later one would fill the wrong pattern.
+TEST_F(Runtime, ACommandListLargerThanTheArgumentRingRuns) {
+  const npu::Queue queue = device().create_queue({.argument_slots = 2});
+  const npu::Buffer gate = device().allocate(kPage);
+  const npu::JobHandle gate_job = gated(queue, gate);
+  const npu::Kernel kernel = device().load_kernel(fill_kernel());
+  const npu::Buffer buffer = device().allocate(kPage);
+  constexpr std::uint32_t kJobs = 40;
+  npu::Launch launch(kernel);
+  launch.set("bytes", 64);
+  npu::CommandList list;
+  for (std::uint32_t i = 0; i < kJobs; ++i) {
+    list.launch(
+        launch.set("dst", buffer, std::uint64_t{i} * 64).set("pattern", std::uint64_t{i + 1}));
+  }
+  const npu::BatchHandle batch = queue.submit(list);
+  ASSERT_EQ(batch.jobs.size(), kJobs);
+  for (std::uint32_t i = 1; i < kJobs; ++i) {
+    EXPECT_EQ(batch.jobs[i].sequence_number(), batch.jobs[0].sequence_number() + i) << i;
+  }
+  EXPECT_EQ(queue.argument_slots(), 32U) << "2 slots, doubled at each flush";
+  open(gate);
+  ASSERT_TRUE(gate_job.wait(30s).ok());
+  ASSERT_TRUE(batch.wait(30s).ok());
+  for (std::uint32_t i = 0; i < kJobs; ++i) {
+    EXPECT_EQ(first_mismatch(buffer.map().subspan(i * 64), 64, i + 1), -1) << i;
+  }
+}
+
+// The driver refuses the second launch (a buffer handle the file does not
+// have): the first is in flight, the third never submitted, and the queue
+// and its argument ring go on working.
+TEST_F(Runtime, ARefusedLaunchStopsACommandListThere) {
+  const npu::Kernel kernel = device().load_kernel(fill_kernel());
+  const npu::Buffer a = device().allocate(kPage);
+  const npu::Buffer b = device().allocate(kPage);
+  constexpr std::uint32_t kNoSuchHandle = 0x7fff'fff0;
+  npu::KernelArguments fill_a = kernel.make_arguments();
+  fill_a.set("dst", a).set("bytes", kPage).set("pattern", 0x5a5a5a5a);
+  npu::KernelArguments refused = kernel.make_arguments();
+  refused.set("dst", npu::BufferBinding{kNoSuchHandle, b.device_address(), kPage})
+      .set("bytes", kPage)
+      .set("pattern", 1);
+  npu::KernelArguments fill_b = kernel.make_arguments();
+  fill_b.set("dst", b).set("bytes", kPage).set("pattern", 0x6b6b6b6b);
+  npu::CommandList list;
+  list.launch(kernel, fill_a).launch(kernel, refused).launch(kernel, fill_b);
+  const npu::Queue queue = device().create_queue({.argument_slots = 2});
+  try {
+    static_cast<void>(queue.submit(list));
+    ADD_FAILURE() << "the refused launch did not throw";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), ENOENT) << e.what();
+  }
+  const npu::JobHandle next = queue.submit(kernel, fill_b);
+  EXPECT_EQ(next.sequence_number(), 2U) << "only the first launch went in";
+  ASSERT_TRUE(next.wait(30s).ok());
+  // Jobs of a queue finish in order: once this one has, the first has too.
+  for (int again = 0; again < 3; ++again) {  // every slot of the ring reused
+    ASSERT_TRUE(queue.submit(kernel, fill_b).wait(30s).ok()) << again;
+  }
+  EXPECT_EQ(first_mismatch(a.map(), kPage, 0x5a5a5a5a), -1) << "the first launch ran";
+  EXPECT_EQ(queue.status().state, npu::QueueState::active);
+}
+
 TEST_F(Runtime, RecoverGivesABannedQueueAFreshOneWhileOldHandlesLive) {
   const npu::Kernel kernel = device().load_kernel(fill_kernel());
   const npu::Buffer buffer = device().allocate(kPage);

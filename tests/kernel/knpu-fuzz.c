@@ -125,13 +125,13 @@ static uint64_t va_start, va_size;
 enum action {
 	A_GET_PARAM, A_BO_CREATE, A_BO_INFO, A_BO_USERPTR, A_GEM_CLOSE, A_MMAP,
 	A_QUEUE_CREATE, A_QUEUE_DESTROY, A_SUBMIT, A_WAIT, A_QUEUE_STATUS,
-	A_SYNCOBJ, A_PRIME, A_RAW, A_REOPEN, A_COUNT
+	A_SYNCOBJ, A_PRIME, A_RAW, A_SUBMIT_BATCH, A_REOPEN, A_COUNT
 };
 
 static const char *const action_names[A_COUNT] = {
 	"get_param", "bo_create", "bo_info", "bo_userptr", "gem_close", "mmap",
 	"queue_create", "queue_destroy", "submit", "wait", "queue_status",
-	"syncobj", "prime", "raw", "reopen",
+	"syncobj", "prime", "raw", "submit_batch", "reopen",
 };
 
 /* Relative frequency of each action; submits dominate. */
@@ -139,7 +139,8 @@ static const uint32_t action_weight[A_COUNT] = {
 	[A_GET_PARAM] = 4, [A_BO_CREATE] = 6, [A_BO_INFO] = 4, [A_BO_USERPTR] = 2,
 	[A_GEM_CLOSE] = 4, [A_MMAP] = 3, [A_QUEUE_CREATE] = 3, [A_QUEUE_DESTROY] = 1,
 	[A_SUBMIT] = 30, [A_WAIT] = 10, [A_QUEUE_STATUS] = 4, [A_SYNCOBJ] = 12,
-	[A_PRIME] = 3, [A_RAW] = 4, [A_REOPEN] = 0 /* by count, see worker() */,
+	[A_PRIME] = 3, [A_RAW] = 4, [A_SUBMIT_BATCH] = 6,
+	[A_REOPEN] = 0 /* by count, see worker() */,
 };
 
 /* Counters, in memory shared by the fuzzing processes. */
@@ -814,24 +815,30 @@ static struct drm_knpu_sync pick_sync(struct rng *r, struct file_rec *f, int out
 	return s;
 }
 
-/*
- * A submission: a generated program in this worker's page of the kit, an
- * argument table, the kit's buffers plus some pooled ones (of any file), in-
- * and out-syncobjs and sync_files; then the struct is broken field by field
- * half of the time.
- */
-static void do_submit(struct worker *w)
-{
-	struct rng *r = &w->rng;
-	struct file_rec *f = pick_file(r);
+/* A submission and the arrays it points to. */
+struct submit_req {
+	struct drm_knpu_submit s;
 	struct drm_knpu_sync ins[4], outs[4];
 	uint32_t handles[12];
-	struct drm_knpu_submit s = { 0 };
+};
+
+/*
+ * A submission on @f: a generated program in this worker's page of the kit,
+ * an argument table, the kit's buffers plus some pooled ones (of any file),
+ * in- and out-syncobjs and sync_files; then the struct is broken field by
+ * field half of the time. Returns the file's fd, or -1 when @f had no queue
+ * (one is created instead).
+ */
+static int make_submit(struct worker *w, struct file_rec *f, struct submit_req *q)
+{
+	struct rng *r = &w->rng;
+	struct drm_knpu_submit *s = &q->s;
 	uint32_t foreign[8];
 	unsigned int nslots = 1 + below(r, KIT_SLOTS), words = 0, room, i, qi;
 	uint32_t *code;
-	int fd, ret;
+	int fd;
 
+	memset(q, 0, sizeof(*q));
 	/* Handles of any file, drawn before @f's lock is taken (any_handle() locks). */
 	for (i = 0; i < 8; i++)
 		foreign[i] = any_handle(r);
@@ -840,10 +847,10 @@ static void do_submit(struct worker *w)
 	if (!f->nqueues) {
 		pthread_rwlock_unlock(&f->lock);
 		do_queue_create(r);
-		return;
+		return -1;
 	}
 	qi = below(r, f->nqueues);
-	s.queue_id = f->queues[qi];
+	s->queue_id = f->queues[qi];
 	/* The program: a few instructions, in the worker's own page. */
 	code = f->kit.prog_map + (w->id % KIT_PROG_PAGES) * (PAGE / 4);
 	room = PAGE / 4;
@@ -863,49 +870,61 @@ static void do_submit(struct worker *w)
 	/* The argument table: in the worker's own 256 bytes of the args page. */
 	for (i = 0; i < nslots; i++)
 		f->kit.args_map[(w->id % KIT_SLOTS) * KIT_SLOTS + i] = slot_value(r, f);
-	s.program_va = f->kit.prog_va + (w->id % KIT_PROG_PAGES) * PAGE;
-	s.program_size = words * 4;
-	s.args_va = f->kit.args_va + (w->id % KIT_SLOTS) * KIT_SLOTS * 8;
-	s.args_size = nslots * 8;
-	handles[0] = f->kit.prog;
-	handles[1] = f->kit.args;
-	handles[2] = f->kit.data;
-	handles[3] = f->kit.data2;
-	s.bo_count = 4;
-	while (s.bo_count < 12 && one_in(r, 2)) {
-		handles[s.bo_count] = f->nbos && !one_in(r, 8) ?
-			f->bos[below(r, f->nbos)].handle : foreign[s.bo_count - 4];
-		s.bo_count++;
+	s->program_va = f->kit.prog_va + (w->id % KIT_PROG_PAGES) * PAGE;
+	s->program_size = words * 4;
+	s->args_va = f->kit.args_va + (w->id % KIT_SLOTS) * KIT_SLOTS * 8;
+	s->args_size = nslots * 8;
+	q->handles[0] = f->kit.prog;
+	q->handles[1] = f->kit.args;
+	q->handles[2] = f->kit.data;
+	q->handles[3] = f->kit.data2;
+	s->bo_count = 4;
+	while (s->bo_count < 12 && one_in(r, 2)) {
+		q->handles[s->bo_count] = f->nbos && !one_in(r, 8) ?
+			f->bos[below(r, f->nbos)].handle : foreign[s->bo_count - 4];
+		s->bo_count++;
 	}
-	s.bo_handles = (uintptr_t)handles;
-	while (s.in_sync_count < 4 && one_in(r, 3)) {
-		ins[s.in_sync_count] = pick_sync(r, f, 0, foreign[s.in_sync_count]);
-		s.in_sync_count++;
+	s->bo_handles = (uintptr_t)q->handles;
+	while (s->in_sync_count < 4 && one_in(r, 3)) {
+		q->ins[s->in_sync_count] = pick_sync(r, f, 0, foreign[s->in_sync_count]);
+		s->in_sync_count++;
 	}
-	while (s.out_sync_count < 4 && one_in(r, 3)) {
-		outs[s.out_sync_count] = pick_sync(r, f, 1, foreign[4 + s.out_sync_count]);
-		s.out_sync_count++;
+	while (s->out_sync_count < 4 && one_in(r, 3)) {
+		q->outs[s->out_sync_count] = pick_sync(r, f, 1, foreign[4 + s->out_sync_count]);
+		s->out_sync_count++;
 	}
 	pthread_rwlock_unlock(&f->lock);
-	s.in_syncs = (uintptr_t)ins;
-	s.out_syncs = (uintptr_t)outs;
+	s->in_syncs = (uintptr_t)q->ins;
+	s->out_syncs = (uintptr_t)q->outs;
 	if (one_in(r, 4) && w->nfence_fds) {
-		s.flags |= KNPU_SUBMIT_FENCE_FD_IN;
-		s.fence_fd = pick_fence_fd(w);
+		s->flags |= KNPU_SUBMIT_FENCE_FD_IN;
+		s->fence_fd = pick_fence_fd(w);
 	}
 	if (one_in(r, 4))
-		s.flags |= KNPU_SUBMIT_FENCE_FD_OUT;
+		s->flags |= KNPU_SUBMIT_FENCE_FD_OUT;
 	if (one_in(r, 64))
-		s.program_size = (uint32_t)interesting(r);
-	mutate(r, &s, sizeof(s));
-	ret = call(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
+		s->program_size = (uint32_t)interesting(r);
+	mutate(r, s, sizeof(*s));
+	return fd;
+}
+
+/*
+ * Bookkeeping after submission @s on @f (file descriptor @fd) returned @ret:
+ * a banned queue is replaced; an accepted job's fence fd is kept and its
+ * seqno becomes one to wait for.
+ */
+static void note_submit(struct worker *w, struct file_rec *f, int fd,
+			const struct drm_knpu_submit *s, int ret)
+{
+	unsigned int i;
+
 	if (ret == -ECANCELED) {
 		/* The queue is banned by an earlier failed job: replace it. */
-		struct drm_knpu_queue_destroy d = { .queue_id = s.queue_id };
+		struct drm_knpu_queue_destroy d = { .queue_id = s->queue_id };
 
 		pthread_rwlock_wrlock(&f->lock);
 		for (i = 0; f->fd == fd && i < (unsigned int)f->nqueues; i++) {
-			if (f->queues[i] == s.queue_id) {
+			if (f->queues[i] == s->queue_id) {
 				f->nqueues--;
 				f->queues[i] = f->queues[f->nqueues];
 				f->seqnos[i] = f->seqnos[f->nqueues];
@@ -919,13 +938,75 @@ static void do_submit(struct worker *w)
 	if (ret)
 		return;
 	atomic_fetch_add(&stats->accepted_submits, 1);
-	if (s.flags & KNPU_SUBMIT_FENCE_FD_OUT && s.fence_fd > 2)
-		keep_fence_fd(w, s.fence_fd);
+	if (s->flags & KNPU_SUBMIT_FENCE_FD_OUT && s->fence_fd > 2)
+		keep_fence_fd(w, s->fence_fd);
 	pthread_rwlock_wrlock(&f->lock);
 	for (i = 0; f->fd == fd && i < (unsigned int)f->nqueues; i++)
-		if (f->queues[i] == s.queue_id && s.seqno > f->seqnos[i])
-			f->seqnos[i] = s.seqno;
+		if (f->queues[i] == s->queue_id && s->seqno > f->seqnos[i])
+			f->seqnos[i] = s->seqno;
 	pthread_rwlock_unlock(&f->lock);
+}
+
+static void do_submit(struct worker *w)
+{
+	struct file_rec *f = pick_file(&w->rng);
+	struct submit_req q;
+	int fd = make_submit(w, f, &q);
+
+	if (fd >= 0)
+		note_submit(w, f, fd, &q.s, call(fd, DRM_IOCTL_KNPU_SUBMIT, &q.s));
+}
+
+#define BATCH_MAX	8
+/* A wider entry, as a newer userspace's drm_knpu_submit would be. */
+#define BATCH_WIDE	(sizeof(struct drm_knpu_submit) + 16)
+
+/*
+ * A SUBMIT_BATCH of up to BATCH_MAX submissions as do_submit() makes them,
+ * at the struct's own stride or a wider one (its tail zero, or now and then
+ * not), its header broken now and then; then each submitted entry and the
+ * failing one are accounted for as do_submit() does.
+ */
+static void do_submit_batch(struct worker *w)
+{
+	struct rng *r = &w->rng;
+	struct file_rec *f = pick_file(r);
+	struct submit_req reqs[BATCH_MAX];
+	unsigned char entries[BATCH_MAX * BATCH_WIDE] = { 0 };
+	struct drm_knpu_submit_batch b = { .submits = (uintptr_t)entries };
+	struct drm_knpu_submit s;
+	unsigned int n = 1 + below(r, BATCH_MAX), i;
+	int fd = -1, ret;
+
+	b.stride = one_in(r, 4) ? BATCH_WIDE : sizeof(struct drm_knpu_submit);
+	for (i = 0; i < n; i++) {
+		fd = make_submit(w, f, &reqs[i]);
+		if (fd < 0)
+			return;
+		memcpy(entries + i * b.stride, &reqs[i].s, sizeof(reqs[i].s));
+	}
+	if (b.stride == BATCH_WIDE && one_in(r, 8))
+		entries[below(r, n) * b.stride + sizeof(s) + below(r, 16)] = 1;
+	b.count = n;
+	switch (below(r, 16)) {
+	case 0: b.count = (uint32_t)interesting(r); break;
+	case 1: b.stride = (uint32_t)interesting(r); break;
+	case 2: b.pad = (uint32_t)rnd(r); break;
+	case 3: b.submits = interesting(r); break;
+	default: break;
+	}
+	ret = call(fd, DRM_IOCTL_KNPU_SUBMIT_BATCH, &b);
+	if (b.count > n || b.stride < sizeof(s) || b.stride > BATCH_WIDE ||
+	    b.submits != (uintptr_t)entries)
+		return;	/* refused as a whole, nothing went in */
+	for (i = 0; i < b.submitted && i < n; i++) {
+		memcpy(&s, entries + i * b.stride, sizeof(s));
+		note_submit(w, f, fd, &s, 0);
+	}
+	if (ret && i < n) {
+		memcpy(&s, entries + i * b.stride, sizeof(s));
+		note_submit(w, f, fd, &s, ret);
+	}
 }
 
 static void do_wait(struct rng *r)
@@ -1208,6 +1289,7 @@ static void *worker(void *arg)
 		case A_SYNCOBJ: do_syncobj(w); break;
 		case A_PRIME: do_prime(r); break;
 		case A_RAW: do_raw(r); break;
+		case A_SUBMIT_BATCH: do_submit_batch(w); break;
 		default: file_reopen(pick_file(r)); break;
 		}
 	}

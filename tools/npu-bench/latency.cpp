@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "drm/knpu_accel.h"
 #include "npu/npu.hpp"
@@ -16,6 +18,8 @@ namespace npu_bench {
 namespace {
 
 constexpr std::size_t kWarmup = 10;
+// Warm-up samples of N jobs each.
+constexpr std::size_t kSubmissionWarmup = 2;
 
 class Pipe {
  public:
@@ -50,20 +54,45 @@ class Pipe {
   std::array<int, 2> fds_{-1, -1};
 };
 
+npu::Kernel empty_kernel(const npu::Device& device) {
+  npu::KernelBuilder builder("empty");
+  builder.nop();
+  return device.load_kernel(builder.build());
+}
+
+void expect_ok(const npu::JobHandle& job) {
+  const npu::JobResult result = job.wait(std::chrono::seconds(10));
+  if (!result.ok()) {
+    throw std::runtime_error("empty job: " + npu::to_string(result.error));
+  }
+}
+
+// Samples of `submit_all` (which submits and returns the last job): the
+// time it took, and until the last job finished.
+template <class F>
+SubmissionStats time_submissions(std::size_t samples, F&& submit_all) {
+  std::vector<std::chrono::nanoseconds> submit;
+  std::vector<std::chrono::nanoseconds> total;
+  for (std::size_t i = 0; i < kSubmissionWarmup + samples; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const npu::JobHandle last = submit_all();
+    const auto submitted = std::chrono::steady_clock::now();
+    expect_ok(last);
+    if (i >= kSubmissionWarmup) {
+      submit.push_back(submitted - start);
+      total.push_back(std::chrono::steady_clock::now() - start);
+    }
+  }
+  return {summarize(std::move(submit)), summarize(std::move(total))};
+}
+
 }  // namespace
 
 LatencyStats measure_empty_job(const npu::Device& device, std::size_t samples) {
-  npu::KernelBuilder builder("empty");
-  builder.nop();
-  const npu::Kernel kernel = device.load_kernel(builder.build());
+  const npu::Kernel kernel = empty_kernel(device);
   const npu::KernelArguments args = kernel.make_arguments();
   npu::Queue queue = device.create_queue();
-  const auto once = [&] {
-    const npu::JobResult result = queue.submit(kernel, args).wait(std::chrono::seconds(10));
-    if (!result.ok()) {
-      throw std::runtime_error("empty job: " + npu::to_string(result.error));
-    }
-  };
+  const auto once = [&] { expect_ok(queue.submit(kernel, args)); };
   time_each(kWarmup, once);
   return summarize(time_each(samples, once));
 }
@@ -98,6 +127,30 @@ LatencyStats measure_ping_pong(std::size_t samples) {
   ping.close_writer();
   echo.join();
   return stats;
+}
+
+SubmissionCost measure_submission(const npu::Device& device, std::size_t jobs,
+                                  std::size_t samples) {
+  const npu::Kernel kernel = empty_kernel(device);
+  const npu::KernelArguments args = kernel.make_arguments();
+  // Slots for every job in flight: neither path grows the ring while measured.
+  const npu::Queue queue =
+      device.create_queue({.argument_slots = static_cast<std::uint32_t>(2 * jobs)});
+  npu::CommandList list;
+  for (std::size_t i = 0; i < jobs; ++i) {
+    list.launch(kernel, args);
+  }
+  SubmissionCost cost;
+  cost.jobs = jobs;
+  cost.batch_ioctl = device.properties().has(npu::Capability::submit_batch);
+  cost.single = time_submissions(samples, [&] {
+    for (std::size_t i = 1; i < jobs; ++i) {
+      static_cast<void>(queue.submit(kernel, args));
+    }
+    return queue.submit(kernel, args);
+  });
+  cost.batch = time_submissions(samples, [&] { return queue.submit(list).jobs.back(); });
+  return cost;
 }
 
 }  // namespace npu_bench

@@ -1,6 +1,7 @@
 // The empty-job round trip (submit -> fence -> wake) and its two floors in
 // the same system: a null ioctl on the same device file, and a wake-up
-// ping-pong between two threads (what any sleep/interrupt/wake path costs).
+// ping-pong between two threads (what any sleep/interrupt/wake path costs);
+// and N empty jobs submitted one by one against N as one batch.
 #pragma once
 
 #include <cstddef>
@@ -14,5 +15,19 @@ LatencyStats measure_empty_job(const npu::Device& device, std::size_t samples);
 LatencyStats measure_null_ioctl(const npu::Device& device, std::size_t samples);
 // One sample is a round trip: thread A wakes B through a pipe, B wakes A.
 LatencyStats measure_ping_pong(std::size_t samples);
+
+// One sample submits `jobs` empty jobs and waits for the last: `submit` is
+// the time in submit calls, `total` until the last job finished.
+struct SubmissionStats {
+  LatencyStats submit;
+  LatencyStats total;
+};
+struct SubmissionCost {
+  std::size_t jobs = 0;
+  SubmissionStats single;    // one Queue::submit per job
+  SubmissionStats batch;     // one Queue::submit(CommandList) of all of them
+  bool batch_ioctl = false;  // the driver takes a batch in one ioctl (KNPU_CAP_SUBMIT_BATCH)
+};
+SubmissionCost measure_submission(const npu::Device& device, std::size_t jobs, std::size_t samples);
 
 }  // namespace npu_bench

@@ -1,8 +1,9 @@
 // npu-bench: the performance of a KNPU device as ratios taken side by side in
 // one run (docs/performance.md): GEMM and conv2d throughput on the device
 // against the same oneDNN primitive natively in this process, and the
-// empty-job round trip against a null ioctl and a two-thread wake-up; with
-// --model-baseline, ONNX models through npu::onnx against onnxruntime.
+// empty-job round trip against a null ioctl and a two-thread wake-up, N
+// jobs as one batch against N single submits; with --model-baseline, ONNX
+// models through npu::onnx against onnxruntime.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -33,7 +34,8 @@ struct Options {
   std::uint32_t conv_size = 56;  // H = W; 64 -> 64 channels, 3x3
   unsigned runs = 3;
   std::size_t samples = 1000;
-  unsigned threads = 0;  // 0: the device's core count
+  std::size_t batch_jobs = 64;  // jobs per sample of the batch against single submits
+  unsigned threads = 0;         // 0: the device's core count
   bool json = false;
   std::string json_file;
   std::string model_baseline;  // scripts/onnx/ort-bench.js's baseline.json
@@ -89,6 +91,8 @@ BenchReport run(const Options& options) {
   if (device) {
     report.latency.empty_job = npu_bench::measure_empty_job(*device, options.samples);
     report.latency.null_ioctl = npu_bench::measure_null_ioctl(*device, options.samples);
+    report.latency.submission = npu_bench::measure_submission(
+        *device, options.batch_jobs, std::max<std::size_t>(5, options.samples / 20));
   }
   report.latency.ping_pong = npu_bench::measure_ping_pong(options.samples);
 
@@ -136,6 +140,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1U, 1000U));
   app.add_option("--samples", options.samples, "latency samples of each kind")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  app.add_option("--batch-jobs", options.batch_jobs,
+                 "empty jobs per sample, submitted singly and as one batch")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
   app.add_option("--threads", options.threads, "host threads [the device's core count]")
       ->check(CLI::Range(1U, 1024U));
   app.add_option("--model-baseline", options.model_baseline,

@@ -23,6 +23,26 @@ std::optional<double> median_ratio(const std::optional<LatencyStats>& a, const L
   return a->median_us / b.median_us;
 }
 
+nlohmann::json to_json(const SubmissionStats& stats) {
+  return {{"submit", to_json(stats.submit)}, {"total", to_json(stats.total)}};
+}
+
+// Batch over single submits: (in submit calls, until the last job finished).
+std::pair<double, double> batch_ratios(const SubmissionCost& cost) {
+  return {cost.batch.submit.median_us / cost.single.submit.median_us,
+          cost.batch.total.median_us / cost.single.total.median_us};
+}
+
+nlohmann::json to_json(const SubmissionCost& cost) {
+  const auto [submit, total] = batch_ratios(cost);
+  return {{"jobs", cost.jobs},
+          {"batch_ioctl", cost.batch_ioctl},
+          {"single", to_json(cost.single)},
+          {"batch", to_json(cost.batch)},
+          {"batch_over_single_submit", submit},
+          {"batch_over_single_total", total}};
+}
+
 std::string format_optional(const std::optional<double>& value, std::string_view format) {
   return value ? fmt::format(fmt::runtime(format), *value) : std::string("-");
 }
@@ -133,6 +153,7 @@ nlohmann::json to_json(const BenchReport& report) {
       {"empty_job_over_null_ioctl", l.null_ioctl
                                         ? optional_json(median_ratio(l.empty_job, *l.null_ioctl))
                                         : nlohmann::json(nullptr)},
+      {"submission", l.submission ? to_json(*l.submission) : nlohmann::json(nullptr)},
   };
   return {
       {"schema", kSchemaVersion}, {"device", report.device}, {"host_threads", report.host_threads},
@@ -166,6 +187,18 @@ void print_table(std::FILE* out, const BenchReport& report) {
              format_optional(median_ratio(l.empty_job, l.ping_pong), "{:.1f}"),
              format_optional(l.null_ioctl ? median_ratio(l.empty_job, *l.null_ioctl) : std::nullopt,
                              "{:.0f}"));
+  if (const std::optional<SubmissionCost>& s = l.submission) {
+    const auto [submit, total] = batch_ratios(*s);
+    fmt::print(out, "\n{:<36} {:>14} {:>14}\n", fmt::format("{} empty jobs", s->jobs), "submit us",
+               "total us");
+    fmt::print(out, "{:<36} {:>14.1f} {:>14.1f}\n", "one submit per job",
+               s->single.submit.median_us, s->single.total.median_us);
+    fmt::print(out, "{:<36} {:>14.1f} {:>14.1f}\n",
+               s->batch_ioctl ? "one batch (SUBMIT_BATCH)" : "one batch (SUBMIT per job)",
+               s->batch.submit.median_us, s->batch.total.median_us);
+    fmt::print(out, "batch / single: {:.2f} in submit calls, {:.2f} until the last job finished\n",
+               submit, total);
+  }
   print_models(out, report);
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "latency.hpp"
 #include "models.hpp"
 #include "statistics.hpp"
 
@@ -28,9 +29,10 @@ struct ThroughputResult {
 };
 
 struct LatencyResults {
-  std::optional<LatencyStats> empty_job;   // submit -> fence -> wake
-  std::optional<LatencyStats> null_ioctl;  // DRM_IOCTL_KNPU_GET_PARAM
-  LatencyStats ping_pong;                  // two threads, pipes
+  std::optional<LatencyStats> empty_job;     // submit -> fence -> wake
+  std::optional<LatencyStats> null_ioctl;    // DRM_IOCTL_KNPU_GET_PARAM
+  LatencyStats ping_pong;                    // two threads, pipes
+  std::optional<SubmissionCost> submission;  // N jobs singly and as one batch
 };
 
 struct BenchReport {

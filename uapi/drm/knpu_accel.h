@@ -37,6 +37,7 @@ extern "C" {
 #define DRM_KNPU_SUBMIT			0x06
 #define DRM_KNPU_WAIT			0x07
 #define DRM_KNPU_QUEUE_STATUS		0x08
+#define DRM_KNPU_SUBMIT_BATCH		0x09
 
 #define DRM_IOCTL_KNPU_GET_PARAM \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_KNPU_GET_PARAM, struct drm_knpu_get_param)
@@ -56,6 +57,8 @@ extern "C" {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_KNPU_WAIT, struct drm_knpu_wait)
 #define DRM_IOCTL_KNPU_QUEUE_STATUS \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_KNPU_QUEUE_STATUS, struct drm_knpu_queue_status)
+#define DRM_IOCTL_KNPU_SUBMIT_BATCH \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_KNPU_SUBMIT_BATCH, struct drm_knpu_submit_batch)
 
 /**
  * DOC: parameters
@@ -99,7 +102,7 @@ extern "C" {
 #define KNPU_PARAM_CLOCK_MHZ		15
 
 #define KNPU_UAPI_VERSION_MAJOR		1
-#define KNPU_UAPI_VERSION_MINOR		1
+#define KNPU_UAPI_VERSION_MINOR		2
 
 /*
  * Driver capabilities (KNPU_PARAM_CAPS). A feature whose bit is clear is not
@@ -124,6 +127,8 @@ extern "C" {
  * start and end times of a completed job on CLOCK_MONOTONIC.
  */
 #define KNPU_CAP_JOB_TIMESTAMPS		(1ULL << 5)
+/** KNPU_CAP_SUBMIT_BATCH: DRM_IOCTL_KNPU_SUBMIT_BATCH (uapi 1.2). */
+#define KNPU_CAP_SUBMIT_BATCH		(1ULL << 6)
 
 /**
  * struct drm_knpu_get_param - read one device or driver parameter
@@ -323,6 +328,51 @@ struct drm_knpu_submit {
 	__u64 out_syncs;
 	/** @seqno: out, the job's sequence number on its queue (1, 2, ...). */
 	__u64 seqno;
+};
+
+/* Limits of one DRM_IOCTL_KNPU_SUBMIT_BATCH; outside them it is -EINVAL. */
+#define KNPU_MAX_BATCH_SUBMITS		256
+#define KNPU_MAX_BATCH_STRIDE		4096
+/* sizeof(struct drm_knpu_submit) in uapi 1.0, the smallest stride. */
+#define KNPU_SUBMIT_SIZE_VER0		80
+
+/**
+ * struct drm_knpu_submit_batch - run several kernels with one call (uapi 1.2)
+ *
+ * Submits the @count entries of the array at @submits in array order, each
+ * exactly as DRM_IOCTL_KNPU_SUBMIT would (same checks, same fences and
+ * syncobjs), and writes each entry's out fields (@seqno, @fence_fd) back
+ * into the array. It stops at the first entry that fails and returns that
+ * entry's error; @submitted then says how many entries went in before it:
+ * those are in flight and are not undone, the failed one and those after
+ * it were not submitted. Entries on the same queue get consecutive seqnos
+ * unless another thread submits to that queue between them. Needs
+ * %KNPU_CAP_SUBMIT_BATCH.
+ *
+ * Each entry is read with the header's extension rules for a struct of
+ * @stride bytes: fields a shorter entry does not have read as zero, bytes
+ * past the struct this kernel knows must be zero (-E2BIG for that entry
+ * otherwise), and only the bytes of @stride are written back. -EFAULT from
+ * writing an entry back counts that entry as submitted. A signal that
+ * interrupts the call after some entries went in makes it return -EINTR
+ * (never restarted, which would submit them again): resubmit the entries
+ * from @submitted on.
+ */
+struct drm_knpu_submit_batch {
+	/** @submits: in, user pointer to @count entries @stride bytes apart. */
+	__u64 submits;
+	/** @count: in, entries, 1 to %KNPU_MAX_BATCH_SUBMITS. */
+	__u32 count;
+	/**
+	 * @stride: in, bytes from one entry to the next: the caller's
+	 * sizeof(struct drm_knpu_submit), a multiple of 8, at least
+	 * %KNPU_SUBMIT_SIZE_VER0 and at most %KNPU_MAX_BATCH_STRIDE.
+	 */
+	__u32 stride;
+	/** @submitted: out, the number of entries submitted. */
+	__u32 submitted;
+	/** @pad: must be zero. */
+	__u32 pad;
 };
 
 /** Job status returned by DRM_IOCTL_KNPU_WAIT. */

@@ -73,6 +73,7 @@ enum class Capability : std::uint64_t {
   sync_file = 1ULL << 3,
   timeline_syncobj = 1ULL << 4,
   job_timestamps = 1ULL << 5,  // JobResult::device_times
+  submit_batch = 1ULL << 6,    // many jobs per ioctl (Queue::submit(CommandList))
 };
 
 // The device's parameters (DRM_IOCTL_KNPU_GET_PARAM), read once at open.

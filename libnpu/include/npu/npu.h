@@ -78,6 +78,7 @@ npu_status npu_device_get_info(const npu_device* device, npu_device_info* info);
 #define NPU_CAP_SYNC_FILE (1ull << 3)
 #define NPU_CAP_TIMELINE_SYNCOBJ (1ull << 4)
 #define NPU_CAP_JOB_TIMESTAMPS (1ull << 5) /* npu_job_get_times() */
+#define NPU_CAP_SUBMIT_BATCH (1ull << 6)   /* many jobs per ioctl (C++ CommandList) */
 
 /* Every parameter of the device, as read at open (docs/libnpu.md, Devices). */
 typedef struct npu_device_properties {

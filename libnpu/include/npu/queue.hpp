@@ -204,8 +204,10 @@ class Queue {
   // Submits every command of `list` in order, as one batch: nothing of
   // another thread's submissions to this queue comes between them; the
   // options' waits apply to the first job, its signals and exported fence
-  // to the last. One SUBMIT ioctl per job (the uapi has no multi-job
-  // submit yet). Replaying a list again costs no re-recording.
+  // to the last. One SUBMIT_BATCH ioctl for up to 256 jobs where the
+  // driver has it (Capability::submit_batch), else one SUBMIT per job; a
+  // job the driver refuses throws, the jobs before it are in flight.
+  // Replaying a list again costs no re-recording.
   BatchHandle submit(const CommandList& list, const SubmitOptions& options = {}) const;
 
   // Device-side copies and fills: DMA jobs on this queue, ordered with its
