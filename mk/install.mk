@@ -19,3 +19,13 @@ install: deps-userspace
 .PHONY: deb
 deb:
 	packaging/scripts/build-deb.sh $(BUILD)/deb
+
+# The install proof of those packages: a fresh bookworm root (debootstrap; the
+# base root cached in $(KNPU_CACHE)/debootstrap) where apt installs them,
+# DKMS builds knpu.ko against the root's linux-headers, and a pkg-config and
+# a CMake consumer build and run. Needs root; not part of `make test`
+# (docs/install.md). Builds the packages first when $(BUILD)/deb has none.
+.PHONY: deb-install-test
+deb-install-test: guest-kernel
+	@ls $(BUILD)/deb/knpu-dkms_*.deb >/dev/null 2>&1 || $(MAKE) --no-print-directory deb
+	packaging/tests/debootstrap-test.sh $(BUILD)/deb

@@ -36,8 +36,14 @@ dkms add "${dkms_args[@]}" >/dev/null
 for build_dir in /lib/modules/*/build; do
 	[ -e "$build_dir/Makefile" ] || continue
 	kernel=$(basename "$(dirname "$build_dir")")
-	dkms build "${dkms_args[@]}" -k "$kernel" >"$dkms_work/build-$kernel.log" 2>&1 ||
-		{ cat "$dkms_work/build-$kernel.log"; knpu_die "DKMS could not build knpu for $kernel"; }
+	status=0
+	dkms build "${dkms_args[@]}" -k "$kernel" >"$dkms_work/build-$kernel.log" 2>&1 || status=$?
+	# 77: the kernel is older than BUILD_EXCLUSIVE_KERNEL allows (debian/knpu-dkms.dkms).
+	if [ "$status" -eq 77 ]; then
+		knpu_log "DKMS skipped $kernel: knpu needs Linux 6.12 or later"
+		continue
+	fi
+	[ "$status" -eq 0 ] || { cat "$dkms_work/build-$kernel.log"; knpu_die "DKMS could not build knpu for $kernel"; }
 	module=$(find "$dkms_work/dkms/knpu/$module_version/$kernel" -name 'knpu.ko*' | head -1)
 	vermagic=$(modinfo -F vermagic "$module")
 	[ "${vermagic%% *}" = "$kernel" ] || knpu_die "knpu.ko for $kernel has vermagic '$vermagic'"

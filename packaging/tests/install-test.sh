@@ -26,12 +26,13 @@ fi
 soname=$(readelf -d "$libdir/libnpu.so.0" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libnpu.so.0 ] || fail "libnpu's SONAME is '$soname', not libnpu.so.0"
 [ -L "$libdir/libnpu.so" ] || fail "no development symlink libnpu.so"
+for tool in npu-smi npu-run npu-asm npu-infer npu-bench npu-device-plugin; do
+	for f in "bin/$tool" "share/man/man1/$tool.1" "share/bash-completion/completions/$tool"; do
+		[ -e "$root/$f" ] || fail "$prefix/$f not installed"
+	done
+done
 for f in \
-	include/npu/npu.hpp include/npu/npu.h include/npu/device.hpp \
-	bin/npu-asm bin/npu-run bin/npu-device-plugin \
-	share/man/man1/npu-asm.1 share/man/man1/npu-run.1 share/man/man1/npu-device-plugin.1 \
-	share/bash-completion/completions/npu-asm share/bash-completion/completions/npu-run \
-	share/bash-completion/completions/npu-device-plugin \
+	include/npu/npu.hpp include/npu/npu.h include/npu/device.hpp include/drm/knpu_accel.h \
 	lib/udev/rules.d/70-knpu.rules \
 	lib/systemd/system/npu-smi-exporter.service lib/systemd/system/npu-device-plugin.service; do
 	[ -e "$root/$f" ] || fail "$prefix/$f not installed"

@@ -11,4 +11,4 @@ build=${1:?usage: udev-test.sh [guest-run options] BUILD_DIR}
 cd "$KNPU_ROOT"
 exec tests/harness/guest-run.sh --name guest-udev --devices 2 "${args[@]}" -- \
 	"$KNPU_ROOT/packaging/tests/udev-guest.sh" "$KNPU_ROOT/packaging/udev/70-knpu.rules" \
-	"$build/tools/npu-run"
+	"$build/tools/npu-run" "$build/tools/npu-smi"
