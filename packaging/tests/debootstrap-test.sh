@@ -10,7 +10,7 @@
 # Needs root (debootstrap, chroot, mounts). The base root (debootstrap's
 # minbase, a compiler, CMake, pkg-config and the kernel's headers) is cached
 # as a tarball in $KNPU_CACHE/debootstrap, keyed by suite, architecture,
-# mirrors and package list.
+# mirrors, package list and the functions that make it.
 # KNPU_DEB_TEST_KERNEL: the Debian kernel ABI whose headers the root gets
 # (default: the running kernel if it is Debian's, else the guest kernel).
 # shellcheck source-path=SCRIPTDIR source=../../scripts/lib/common.sh
@@ -63,9 +63,6 @@ mirror=$(mirror_of "$suite")
 security_mirror=$(mirror_of "$suite-security")
 [ -n "$mirror" ] || knpu_die "no apt source of $suite main on this machine"
 base_packages=(ca-certificates g++ make cmake ninja-build pkg-config "linux-headers-$kernel")
-key=$(printf '%s\n' "$suite" "$arch" "$mirror" "$security_mirror" "${base_packages[@]}" | sha256sum | cut -c1-16)
-cache=$KNPU_CACHE/debootstrap
-base_tarball=$cache/$suite-$arch-$key.tar.zst
 
 work=$(mktemp -d /var/tmp/knpu-debootstrap.XXXXXX)
 root=$work/root
@@ -150,6 +147,14 @@ check() {
 		failed=$((failed + 1))
 	fi
 }
+
+# The base root's key: its inputs and the steps that make it.
+key=$({
+	printf '%s\n' "$suite" "$arch" "$mirror" "$security_mirror" "${base_packages[@]}"
+	declare -f make_base_root write_sources in_root mount_pseudo_filesystems
+} | sha256sum | cut -c1-16)
+cache=$KNPU_CACHE/debootstrap
+base_tarball=$cache/$suite-$arch-$key.tar.zst
 
 echo "KTAP version 1"
 echo "1..$((${#tools[@]} + 5))"
