@@ -177,4 +177,15 @@ TEST(NpuSmiDoctorErrors, StillCountersAreOkOrAnOldUncorrectableError) {
   EXPECT_EQ(old[0].detail, "device 1: 2 uncorrectable error(s) since power-on, none over 10.0 s");
 }
 
+TEST(NpuSmiDoctorErrors, AWindowUnderASecondIsTheChecksOwnTime) {
+  npu_smi::DeviceSnapshot after = counters(5, 0, 1, std::chrono::seconds(0));
+  after.taken_steady += std::chrono::milliseconds(40);
+  const auto findings =
+      npu_smi::check_health_counters(counters(5, 0, 1, std::chrono::seconds(0)), after);
+  ASSERT_EQ(findings.size(), 1U);
+  EXPECT_EQ(findings[0].detail,
+            "device 1: 5 correctable, 0 uncorrectable; none rising during the checks "
+            "(40 ms; -w SECONDS watches longer)");
+}
+
 }  // namespace

@@ -203,6 +203,13 @@ std::string rise(std::optional<std::uint64_t> before, std::optional<std::uint64_
                      minutes > 0 ? static_cast<double>(delta) / minutes : 0.0);
 }
 
+// "over 10.0 s"; a window under a second is the checks' own time (no -w).
+std::string window_text(double seconds) {
+  if (seconds >= 1.0)
+    return fmt::format("over {:.1f} s", seconds);
+  return fmt::format("during the checks ({:.0f} ms; -w SECONDS watches longer)", seconds * 1000);
+}
+
 }  // namespace
 
 std::vector<Finding> check_health_counters(const DeviceSnapshot& before,
@@ -228,9 +235,9 @@ std::vector<Finding> check_health_counters(const DeviceSnapshot& before,
       rising(before.reset_count, after.reset_count)) {
     findings.push_back(problem(
         ExitStatus::degraded, "errors",
-        fmt::format("device {}: error counters rising over {:.1f} s: correctable {}, "
+        fmt::format("device {}: error counters rising {}: correctable {}, "
                     "uncorrectable {}, driver resets {}",
-                    after.index, seconds,
+                    after.index, window_text(seconds),
                     rise(before.errors_correctable, after.errors_correctable, minutes),
                     rise(before.errors_uncorrectable, after.errors_uncorrectable, minutes),
                     rise(before.reset_count, after.reset_count, minutes)),
@@ -238,16 +245,16 @@ std::vector<Finding> check_health_counters(const DeviceSnapshot& before,
         "`dmesg | grep -i knpu` tells why the driver reset the device; rising uncorrectable "
         "errors mean the card needs service"));
   } else if (after.errors_uncorrectable.value_or(0) > 0) {
-    findings.push_back(problem(
-        ExitStatus::degraded, "errors",
-        fmt::format("device {}: {} uncorrectable error(s) since power-on, none over {:.1f} s",
-                    after.index, *after.errors_uncorrectable, seconds),
-        "not rising now; keep watching the counter"));
+    findings.push_back(
+        problem(ExitStatus::degraded, "errors",
+                fmt::format("device {}: {} uncorrectable error(s) since power-on, none {}",
+                            after.index, *after.errors_uncorrectable, window_text(seconds)),
+                "not rising now; keep watching the counter"));
   } else {
     findings.push_back(
-        ok("errors", fmt::format("device {}: {} correctable, 0 uncorrectable; "
-                                 "none rising over {:.1f} s",
-                                 after.index, after.errors_correctable.value_or(0), seconds)));
+        ok("errors",
+           fmt::format("device {}: {} correctable, 0 uncorrectable; none rising {}", after.index,
+                       after.errors_correctable.value_or(0), window_text(seconds))));
   }
   return findings;
 }
