@@ -278,6 +278,11 @@ int main(int argc, char** argv) {
     } else if (exporter->parsed()) {
       status = npu_smi::run_exporter(npu_smi::parse_listen_address(listen));
     } else if (cluster_commands.cdi_generate_parsed() || cluster_commands.labels_parsed()) {
+      if (!options.ids.empty()) {
+        throw std::invalid_argument(
+            "-i does not apply to cdi generate and labels: they describe every device of the "
+            "node (KNPU_VISIBLE_DEVICES chooses which)");
+      }
       status = write_cluster_file(cluster_commands);
     } else if (!options.query.empty()) {
       const auto chosen = npu_smi::select_fields(options.query);
