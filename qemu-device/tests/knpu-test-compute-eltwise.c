@@ -42,90 +42,67 @@ static double eltwise_ref(uint32_t dt, unsigned op, double x, double y)
     return integer ? MIN(MAX(v, lo), hi) : v;
 }
 
-static void test_eltwise(void)
+/*
+ * One ELTWISE of @count elements with a B of @b_count, both random, against
+ * the reference; @edges puts integer division by zero and saturation in.
+ */
+static void run_eltwise(Cx *c, uint32_t dt, unsigned op, uint64_t count,
+                        uint64_t b_count, bool edges)
 {
-    const uint64_t count = 24, b_count = 6;
-    double ref[24];
+    g_autofree void *a = rand_tensor(c, dt, count);
+    g_autofree void *b = rand_tensor(c, dt, b_count);
+    g_autofree void *out = NULL;
+    g_autofree double *ref = g_new(double, count);
+    TBuf ta, tb, to;
+    uint64_t args[3], i;
+    Prog p = { .n = 0 };
+
+    if (edges && (dt == KNPU_DT_INT8 || dt == KNPU_DT_INT32)) {
+        set_elem(dt, b, 0, 0);
+        set_elem(dt, a, 1, dt == KNPU_DT_INT8 ? -128 : INT32_MIN);
+        set_elem(dt, b, 1, -1);
+        set_elem(dt, a, 2, dt == KNPU_DT_INT8 ? 127 : INT32_MAX);
+        set_elem(dt, b, 2, dt == KNPU_DT_INT8 ? 100 : 1000);
+    }
+    ta = cx_input(c, dt, count, a);
+    tb = cx_input(c, dt, b_count, b);
+    to = cx_output(c, dt, count);
+    args[0] = ta.va;
+    args[1] = tb.va;
+    args[2] = to.va;
+    EMIT(&p, KNPU_OP_ELTWISE, dt, op, 7, 0, 1, 2, count, b_count);
+    cx_run(c, &p, args, 3);
+    for (i = 0; i < count; i++) {
+        ref[i] = eltwise_ref(dt, op, elem(dt, a, i), elem(dt, b, i % b_count));
+    }
+    out = tbuf_read(c, &to, count * dt_size(dt));
+    check_close(dt, out, ref, count, "eltwise");
+}
+
+/* Every type and operation, B repeated along A (@b_count of them). */
+static void eltwise_all(uint64_t count, uint64_t b_count, bool edges)
+{
     Cx c;
     unsigned d, op;
-    uint64_t i;
 
     cx_start(&c);
     for (d = 0; d < ARRAY_SIZE(all_dts); d++) {
-        uint32_t dt = all_dts[d];
-
         for (op = KNPU_ELTWISE_ADD; op <= KNPU_ELTWISE_MIN; op++) {
-            g_autofree void *a = rand_tensor(&c, dt, count);
-            g_autofree void *b = rand_tensor(&c, dt, b_count);
-            g_autofree void *out = NULL;
-            TBuf ta, tb, to;
-            uint64_t args[3];
-            Prog p = { .n = 0 };
-
-            if (dt == KNPU_DT_INT8 || dt == KNPU_DT_INT32) {
-                /* division by zero, and saturation */
-                set_elem(dt, b, 0, 0);
-                set_elem(dt, a, 1, dt == KNPU_DT_INT8 ? -128 : INT32_MIN);
-                set_elem(dt, b, 1, -1);
-                set_elem(dt, a, 2, dt == KNPU_DT_INT8 ? 127 : INT32_MAX);
-                set_elem(dt, b, 2, dt == KNPU_DT_INT8 ? 100 : 1000);
-            }
-            ta = cx_input(&c, dt, count, a);
-            tb = cx_input(&c, dt, b_count, b);
-            to = cx_output(&c, dt, count);
-            args[0] = ta.va;
-            args[1] = tb.va;
-            args[2] = to.va;
-            EMIT(&p, KNPU_OP_ELTWISE, dt, op, 7, 0, 1, 2, count, b_count);
-            cx_run(&c, &p, args, 3);
-            for (i = 0; i < count; i++) {
-                ref[i] = eltwise_ref(dt, op, elem(dt, a, i),
-                                     elem(dt, b, i % b_count));
-            }
-            out = tbuf_read(&c, &to, count * dt_size(dt));
-            check_close(dt, out, ref, count, "eltwise");
+            run_eltwise(&c, all_dts[d], op, count, b_count, edges);
         }
     }
     cx_stop(&c);
 }
 
+static void test_eltwise(void)
+{
+    eltwise_all(24, 6, true);
+}
+
 /* B a scalar (b_count 1): oneDNN runs it as one row, see eltwise_mds(). */
 static void test_eltwise_scalar(void)
 {
-    const uint64_t count = 35;
-    double ref[35];
-    Cx c;
-    unsigned d, op;
-    uint64_t i;
-
-    cx_start(&c);
-    for (d = 0; d < ARRAY_SIZE(all_dts); d++) {
-        uint32_t dt = all_dts[d];
-
-        for (op = KNPU_ELTWISE_ADD; op <= KNPU_ELTWISE_MIN; op++) {
-            g_autofree void *a = rand_tensor(&c, dt, count);
-            g_autofree void *b = rand_tensor(&c, dt, 1);
-            g_autofree void *out = NULL;
-            TBuf ta, tb, to;
-            uint64_t args[3];
-            Prog p = { .n = 0 };
-
-            ta = cx_input(&c, dt, count, a);
-            tb = cx_input(&c, dt, 1, b);
-            to = cx_output(&c, dt, count);
-            args[0] = ta.va;
-            args[1] = tb.va;
-            args[2] = to.va;
-            EMIT(&p, KNPU_OP_ELTWISE, dt, op, 7, 0, 1, 2, count, 1);
-            cx_run(&c, &p, args, 3);
-            for (i = 0; i < count; i++) {
-                ref[i] = eltwise_ref(dt, op, elem(dt, a, i), elem(dt, b, 0));
-            }
-            out = tbuf_read(&c, &to, count * dt_size(dt));
-            check_close(dt, out, ref, count, "eltwise scalar");
-        }
-    }
-    cx_stop(&c);
+    eltwise_all(35, 1, false);
 }
 
 static void test_activation(void)
