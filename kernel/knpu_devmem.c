@@ -5,11 +5,21 @@
  * Buffers in on-board device memory (BAR2): blocks of a buddy allocator over
  * the device-memory offsets, mapped in device address spaces with DEVMEM
  * entries (hw-spec 6.1) and into processes through the BAR, write-combined.
+ *
+ * A conventional reset (a secondary bus reset, as AER recovery does for a
+ * fatal error) clears device memory (hw-spec 9); soft resets and FLRs keep
+ * it. Rather than trust its guess of which reset the device went through,
+ * the driver keeps a random canary in the last page and reads it back after
+ * every reset, as amdgpu does with its reset magic. A cleared canary starts
+ * a new generation: buffers of older ones have lost their contents, which
+ * BO_INFO reports, SUBMIT refuses (-ENODATA) and jobs that would run on them
+ * fail with KNPU_ERR_DEVMEM_LOST.
  */
 
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 
 #include <drm/drm_drv.h>
@@ -27,8 +37,22 @@ static void knpu_devmem_fini(struct drm_device *drm, void *arg)
 {
 	struct knpu_devmem *devmem = arg;
 
+	gpu_buddy_free_list(&devmem->mm, &devmem->canary_blocks, 0);
 	gpu_buddy_fini(&devmem->mm);
 	mutex_destroy(&devmem->lock);
+}
+
+static u64 __iomem *knpu_devmem_canary_addr(struct knpu_devmem *devmem)
+{
+	return devmem->cpu + devmem->mm.size - KNPU_PAGE_SIZE;
+}
+
+static void knpu_devmem_write_canary(struct knpu_devmem *devmem)
+{
+	writeq(devmem->canary, knpu_devmem_canary_addr(devmem));
+	/* Out of the write-combining buffer before anything can reset the device. */
+	wmb();
+	readq(knpu_devmem_canary_addr(devmem));
 }
 
 /**
@@ -74,9 +98,18 @@ int knpu_devmem_init(struct knpu_device *kdev)
 		return ret;
 	}
 
+	INIT_LIST_HEAD(&devmem->canary_blocks);
 	ret = drmm_add_action_or_reset(&kdev->drm, knpu_devmem_fini, devmem);
 	if (ret)
 		return ret;
+
+	ret = gpu_buddy_alloc_blocks(&devmem->mm, size - KNPU_PAGE_SIZE, size, KNPU_PAGE_SIZE,
+				     KNPU_PAGE_SIZE, &devmem->canary_blocks,
+				     GPU_BUDDY_RANGE_ALLOCATION);
+	if (ret)
+		return ret;
+	devmem->canary = get_random_u64() | 1;
+	knpu_devmem_write_canary(devmem);
 
 	kdev->devmem = devmem;
 	return 0;
@@ -201,6 +234,8 @@ struct knpu_bo *knpu_devmem_bo_create(struct knpu_device *kdev, u64 size, u32 fl
 		return ERR_PTR(-ENOMEM);
 
 	knpu_bo_init(bo, KNPU_BO_TYPE_DEVMEM, flags);
+	/* Before the memory is cleared: a reset in between loses it. */
+	bo->devmem_generation = atomic_read(&devmem->generation);
 	bo->base.base.funcs = &knpu_devmem_funcs;
 	drm_gem_private_object_init(&kdev->drm, &bo->base.base, size);
 
@@ -256,4 +291,59 @@ int knpu_devmem_map_locked(struct knpu_bo *bo, struct knpu_context *ctx, u64 va,
 	}
 
 	return 0;
+}
+
+/**
+ * knpu_devmem_check_after_reset() - find out whether a reset cleared device memory
+ * @kdev: the device, reset and answering again
+ *
+ * Starts a new generation, and rewrites the canary, when it was cleared.
+ * Called with &knpu_device.reset_lock held, before any job runs again.
+ *
+ * Return: true when device memory lost its contents.
+ */
+bool knpu_devmem_check_after_reset(struct knpu_device *kdev)
+{
+	struct knpu_devmem *devmem = kdev->devmem;
+
+	lockdep_assert_held(&kdev->reset_lock);
+
+	if (!devmem || readq(knpu_devmem_canary_addr(devmem)) == devmem->canary)
+		return false;
+
+	atomic_inc(&devmem->generation);
+	knpu_devmem_write_canary(devmem);
+	return true;
+}
+
+/**
+ * knpu_bo_contents_lost() - a reset cleared the device memory of a buffer
+ * @bo: any buffer; only device-memory buffers can lose their contents
+ *
+ * Return: true when device memory was cleared since @bo was created.
+ */
+bool knpu_bo_contents_lost(const struct knpu_bo *bo)
+{
+	struct knpu_devmem *devmem = to_knpu_device(bo->base.base.dev)->devmem;
+
+	return bo->type == KNPU_BO_TYPE_DEVMEM &&
+	       bo->devmem_generation != atomic_read(&devmem->generation);
+}
+
+/**
+ * knpu_bos_contents_lost() - one of the buffers lost its contents
+ * @bos: the buffers of a job
+ * @count: how many
+ *
+ * Return: true when knpu_bo_contents_lost() is true for one of them.
+ */
+bool knpu_bos_contents_lost(struct drm_gem_object **bos, u32 count)
+{
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		if (knpu_bo_contents_lost(to_knpu_bo(bos[i])))
+			return true;
+	}
+	return false;
 }

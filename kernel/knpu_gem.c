@@ -496,6 +496,9 @@ int knpu_bo_info_ioctl(struct drm_device *dev, void *data, struct drm_file *file
 		args->size = obj->size;
 		args->mmap_offset = drm_vma_node_offset_addr(&obj->vma_node);
 		args->va = knpu_bo_va(obj, fpriv->ctx);
+		args->state = knpu_bo_contents_lost(to_knpu_bo(obj)) ?
+			      KNPU_BO_STATE_CONTENTS_LOST : 0;
+		args->pad = 0;
 	}
 
 	drm_gem_object_put(obj);

@@ -59,6 +59,8 @@ struct knpu_bo_va {
  *	mapped when a file gets a handle to it, unmapped when the file's last
  *	handle goes and no job uses it, else when the buffer is freed
  * @blocks: device-memory buffers: the buddy blocks, in VA order
+ * @devmem_generation: device-memory buffers: &knpu_devmem.generation when
+ *	it was created (knpu_bo_contents_lost())
  * @pages: userptr buffers: the pinned pages
  * @sgt: userptr buffers: @pages, DMA-mapped for the device
  * @dma_link: in &knpu_device.dma_bos while its pages are DMA-mapped
@@ -72,6 +74,7 @@ struct knpu_bo {
 	struct mutex vas_lock;
 	struct list_head vas;
 	struct list_head blocks;
+	int devmem_generation;
 	struct page **pages;
 	struct sg_table sgt;
 	struct list_head dma_link;

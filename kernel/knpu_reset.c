@@ -9,7 +9,8 @@
  * address spaces and the bound queues are programmed again and the jobs the
  * reset interrupted run again, oldest first, with their fences unchanged. A
  * job interrupted more than %KNPU_MAX_REPLAYS times is failed instead and
- * bans its queue. Each reset is counted (QUEUE_STATUS reset_count), leaves a
+ * bans its queue; so is a queue whose jobs use device memory the reset
+ * cleared (knpu_devmem.c). Each reset is counted (QUEUE_STATUS reset_count), leaves a
  * devcoredump of the device state and sends a change uevent. A device that
  * does not come back is lost: its jobs complete with -ENODEV and every ioctl
  * fails with -ENODEV.
@@ -23,6 +24,8 @@
 #include <drm/drm_managed.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_devmem.h"
+#include "knpu_gem.h"
 #include "knpu_hw.h"
 #include "knpu_hwq.h"
 #include "knpu_job.h"
@@ -94,7 +97,26 @@ void knpu_device_lost(struct knpu_device *kdev)
 	knpu_reset_uevent(kdev, "KNPU_DEVICE_LOST=1");
 }
 
-/* Programs a bound queue again after a reset and replays its jobs. */
+/* A job still in the ring uses device memory the reset cleared. */
+static bool knpu_reset_ring_lost_devmem_locked(struct knpu_hw_queue *hwq)
+{
+	u32 i;
+
+	lockdep_assert_held(&hwq->lock);
+
+	for (i = hwq->head; i != hwq->tail; i = (i + 1) % KNPU_RING_SIZE) {
+		if (knpu_bos_contents_lost(hwq->jobs[i]->bos, hwq->jobs[i]->bo_count))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Programs a bound queue again after a reset and replays its jobs. A queue
+ * whose jobs would compute on cleared device memory fails instead, at its
+ * oldest job, as a queue that faulted does: its later jobs may depend on
+ * what that memory held.
+ */
 static void knpu_reset_restore_queue(struct knpu_hw_queue *hwq)
 {
 	struct knpu_queue *queue = hwq->queue;
@@ -106,7 +128,10 @@ static void knpu_reset_restore_queue(struct knpu_hw_queue *hwq)
 		queue->reset_count++;
 
 		head = hwq->head != hwq->tail ? hwq->jobs[hwq->head] : NULL;
-		if (head && head->replays >= KNPU_MAX_REPLAYS) {
+		if (head && knpu_reset_ring_lost_devmem_locked(hwq)) {
+			knpu_queue_ban_locked(queue, head->seqno, KNPU_ERR_DEVMEM_LOST, 0);
+			knpu_hwq_cancel_locked(hwq, -EIO);
+		} else if (head && head->replays >= KNPU_MAX_REPLAYS) {
 			knpu_queue_ban_locked(queue, head->seqno, KNPU_ERR_UNCORRECTABLE, 0);
 			knpu_hwq_cancel_locked(hwq, -EIO);
 			knpu_queue_guilty(queue);
@@ -137,6 +162,10 @@ static void knpu_reset_recover(struct knpu_device *kdev, int ret)
 
 	knpu_hw_enable(kdev);
 	knpu_hw_as_restore_all(kdev);
+	if (knpu_devmem_check_after_reset(kdev)) {
+		drm_warn(&kdev->drm, "the reset cleared device memory: its buffers lost their contents\n");
+		knpu_reset_uevent(kdev, "KNPU_DEVMEM_LOST=1");
+	}
 
 	scoped_guard(mutex, &kdev->hwq_lock) {
 		for (q = 0; q < kdev->info.num_queues; q++) {

@@ -14,7 +14,9 @@
 #include <drm/drm_gem.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_devmem.h"
 #include "knpu_fence.h"
+#include "knpu_gem.h"
 #include "knpu_hwq.h"
 #include "knpu_job.h"
 #include "knpu_queue.h"
@@ -58,6 +60,11 @@ static struct dma_fence *knpu_job_run(struct drm_sched_job *sched_job)
 	if (queue->banned) {
 		queue->completed_seqno = job->seqno;
 		fence = ERR_PTR(queue->error == KNPU_ERR_DEVICE_LOST ? -ENODEV : -ECANCELED);
+	} else if (knpu_bos_contents_lost(job->bos, job->bo_count)) {
+		/* Submitted before a reset cleared the device memory it uses. */
+		knpu_queue_ban_locked(queue, job->seqno, KNPU_ERR_DEVMEM_LOST, 0);
+		queue->completed_seqno = job->seqno;
+		fence = ERR_PTR(-EIO);
 	} else {
 		knpu_hwq_push_locked(hwq, job);
 		fence = dma_fence_get(job->hw_fence);

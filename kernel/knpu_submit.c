@@ -19,6 +19,7 @@
 #include <drm/drm_syncobj.h>
 #include <drm/knpu_accel.h>
 
+#include "knpu_devmem.h"
 #include "knpu_fence.h"
 #include "knpu_gem.h"
 #include "knpu_hwq.h"
@@ -239,7 +240,7 @@ static int knpu_submit_bos(struct knpu_job *job, struct drm_file *file,
 			return -EINVAL;
 	}
 
-	return 0;
+	return knpu_bos_contents_lost(job->bos, job->bo_count) ? -ENODATA : 0;
 }
 
 static bool knpu_bo_device_writes(struct drm_gem_object *obj)

@@ -199,10 +199,12 @@ static void knpu_test_uapi_layout(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_bo_create, handle), 12);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_bo_create, va), 16);
 
-	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_bo_info), 32);
+	/* 32 bytes up to uapi 1.2: old binaries still pass that size. */
+	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_bo_info), 40);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_bo_info, size), 8);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_bo_info, mmap_offset), 16);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_bo_info, va), 24);
+	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_bo_info, state), 32);
 
 	KUNIT_EXPECT_EQ(test, sizeof(struct drm_knpu_bo_userptr), 32);
 	KUNIT_EXPECT_EQ(test, offsetof(struct drm_knpu_bo_userptr, flags), 16);

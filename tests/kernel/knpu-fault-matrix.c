@@ -14,7 +14,9 @@
  *   flr            a function-level reset from sysfs: the same
  *   aer-fatal      a fatal PCIe error (malformed TLP) reported through AER:
  *                  the guest's AER driver resets the link and runs knpu's
- *                  PCI error handlers; the same
+ *                  PCI error handlers; the same, except that the link reset
+ *                  clears device memory: its buffers report their contents
+ *                  lost and no job runs on them (the other resets keep it)
  *   aer-nonfatal   a non-fatal PCIe error (completion timeout): the error
  *                  handlers reset the device themselves; the same
  *   overheat       the device throttles: every job still completes
@@ -410,19 +412,196 @@ static int device_event(const char *node, const char *qdev, const char *how)
 	return pci_write_1(node, "reset");
 }
 
+/*
+ * A job that waits until the CPU sets the semaphore word at the start of
+ * @ctl (SEM_WAIT; its program and argument slot live in @ctl too), so it is
+ * still on its queue when the device resets. @extra (0: none) is another
+ * buffer it lists; @out_syncobj (0: none) receives its fence.
+ */
+static int submit_held(int fd, uint32_t queue, const struct bo *ctl, uint32_t extra,
+		       uint32_t out_syncobj, uint64_t *seqno)
+{
+	uint32_t *prog = (uint32_t *)((char *)ctl->map + 0x100);
+	uint32_t handles[2] = { ctl->handle, extra };
+	struct drm_knpu_sync out = { .handle = out_syncobj };
+	struct drm_knpu_submit s = {
+		.queue_id = queue,
+		.program_va = ctl->va + 0x100, .program_size = 20,
+		.args_va = ctl->va + 0x80, .args_size = 8,
+		.bo_handles = (uintptr_t)handles, .bo_count = extra ? 2 : 1,
+		.out_syncs = (uintptr_t)&out, .out_sync_count = out_syncobj ? 1 : 0,
+	};
+	int ret;
+
+	*(volatile uint64_t *)ctl->map = 0;
+	*(uint64_t *)((char *)ctl->map + 0x80) = ctl->va;
+	prog[0] = 0x0a | 2u << 16;	/* SEM_WAIT sem, 1 */
+	prog[1] = 0;
+	prog[2] = 0x1;
+	prog[3] = 0;
+	prog[4] = 1;
+	ret = xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &s);
+	*seqno = s.seqno;
+	return ret;
+}
+
+static uint32_t bo_state(int fd, uint32_t handle)
+{
+	struct drm_knpu_bo_info i = { .handle = handle };
+
+	return xioctl(fd, DRM_IOCTL_KNPU_BO_INFO, &i) ? ~0u : i.state;
+}
+
+/*
+ * Device memory around a reset, with jobs held across it by a semaphore
+ * the CPU sets afterwards:
+ *   ring    a held job listing a device-memory buffer, a batch writing it
+ *           behind: on the ring when the device resets
+ *   sched   a batch writing device memory that waits for the host job:
+ *           still in the scheduler
+ *   host    the held job that one waits for, on host memory only
+ * and a buffer in device memory holding a pattern.
+ */
+struct devmem_probe {
+	struct bo ctl, kept;
+	struct batch ring, sched;
+	uint32_t host_queue, syncobj;
+	uint64_t ring_held, host_held;
+};
+
+#define DEVMEM_PATTERN	0xd0d0d0d0u
+
+static int devmem_probe_start(int fd, struct devmem_probe *p)
+{
+	struct drm_syncobj_create create = { 0 };
+	uint32_t qr = queue_new(fd), qs = queue_new(fd);
+	int ret;
+
+	p->host_queue = queue_new(fd);
+	if (!qr || !qs || !p->host_queue)
+		return -EBUSY;
+	ret = bo_new(fd, &p->ctl, PAGE) ?: bo_new_flags(fd, &p->kept, PAGE, KNPU_BO_DEVMEM) ?:
+	      batch_init_flags(fd, &p->ring, qr, KNPU_BO_DEVMEM) ?:
+	      batch_init_flags(fd, &p->sched, qs, KNPU_BO_DEVMEM) ?:
+	      xioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &create);
+	if (ret)
+		return ret;
+	p->syncobj = create.handle;
+	for (uint32_t i = 0; i < PAGE / 4; i++)
+		((volatile uint32_t *)p->kept.map)[i] = DEVMEM_PATTERN ^ i;
+	return submit_held(fd, p->host_queue, &p->ctl, 0, p->syncobj, &p->host_held) ?:
+	       submit_held(fd, qr, &p->ctl, p->ring.data.handle, 0, &p->ring_held) ?:
+	       batch_submit(fd, &p->ring, 0x7c000000) ?:
+	       batch_submit_after(fd, &p->sched, 0x7d000000, p->syncobj);
+}
+
+static bool devmem_pattern_kept(const struct bo *kept)
+{
+	for (uint32_t i = 0; i < PAGE / 4; i++)
+		if (((volatile uint32_t *)kept->map)[i] != (DEVMEM_PATTERN ^ i))
+			return false;
+	return true;
+}
+
+static bool job_ended(int fd, uint32_t queue, uint64_t seqno, uint32_t status, uint32_t error)
+{
+	struct drm_knpu_wait w;
+	int ret = wait_job(fd, queue, seqno, &w);
+
+	if (!ret && w.status == status && w.error == error)
+		return true;
+	printf("# queue %u seqno %llu: wait %d status %u error 0x%x, not %u 0x%x\n", queue,
+	       (unsigned long long)seqno, ret, w.status, w.error, status, error);
+	return false;
+}
+
+/* Job @first of the batch ended with @status and @error, the rest canceled. */
+static bool batch_ended(int fd, struct batch *b, int first, uint32_t status, uint32_t error)
+{
+	bool ok = job_ended(fd, b->queue, b->seqno[first], status, error);
+
+	for (int j = first + 1; j < BATCH && ok; j++)
+		ok = job_ended(fd, b->queue, b->seqno[j], KNPU_JOB_CANCELED, 0);
+	return ok;
+}
+
+/*
+ * A soft reset, an FLR and non-fatal recovery keep device memory: the
+ * buffer keeps its pattern and the held jobs and the batches behind them
+ * complete right. The link reset of a fatal error clears it (hw-spec 9):
+ * the buffer says so, no job runs on the zeros (on the ring or in the
+ * scheduler, each fails with KNPU_ERR_DEVMEM_LOST), the host-memory job
+ * still completes, SUBMIT refuses the buffer, and a new one works.
+ */
+static void devmem_probe_check(int fd, struct devmem_probe *p, bool cleared)
+{
+	struct batch fresh;
+	char why[160] = "";
+	uint32_t q;
+	int ret;
+
+	*(volatile uint64_t *)p->ctl.map = 1;
+	CHECK(job_ended(fd, p->host_queue, p->host_held, KNPU_JOB_OK, 0),
+	      "the held host-memory job completes after the reset");
+	if (!cleared) {
+		CHECK(bo_state(fd, p->kept.handle) == 0 && devmem_pattern_kept(&p->kept),
+		      "device memory kept its contents (state 0x%x)", bo_state(fd, p->kept.handle));
+		CHECK(job_ended(fd, p->ring.queue, p->ring_held, KNPU_JOB_OK, 0) &&
+		      batch_check(fd, &p->ring, 0x7c000000, why, sizeof(why)) == BATCH,
+		      "the held device-memory job and its queue complete %s", why);
+		CHECK(batch_check(fd, &p->sched, 0x7d000000, why, sizeof(why)) == BATCH,
+		      "jobs that waited in the scheduler write device memory %s", why);
+		return;
+	}
+	CHECK(bo_state(fd, p->kept.handle) == KNPU_BO_STATE_CONTENTS_LOST,
+	      "a device-memory buffer reports its contents lost (state 0x%x)",
+	      bo_state(fd, p->kept.handle));
+	CHECK(job_ended(fd, p->ring.queue, p->ring_held, KNPU_JOB_FAILED, KNPU_ERR_DEVMEM_LOST) &&
+	      batch_ended(fd, &p->ring, 0, KNPU_JOB_CANCELED, 0),
+	      "on the ring: the job using cleared device memory fails with DEVMEM_LOST, its queue is banned");
+	CHECK(batch_ended(fd, &p->sched, 0, KNPU_JOB_FAILED, KNPU_ERR_DEVMEM_LOST),
+	      "in the scheduler: the job using cleared device memory fails with DEVMEM_LOST");
+	q = queue_new(fd);
+	p->ring.queue = q;
+	ret = q ? batch_submit(fd, &p->ring, 0x7e000000) : -EIO;
+	CHECK(ret == -ENODATA, "SUBMIT with a lost buffer is refused with -ENODATA (%d)", ret);
+	q = queue_new(fd);
+	ret = q ? batch_init_flags(fd, &fresh, q, KNPU_BO_DEVMEM) : -EIO;
+	ret = ret ?: bo_state(fd, fresh.data.handle) ? -EIO : 0;
+	ret = ret ?: batch_submit(fd, &fresh, 0x7f000000);
+	CHECK(!ret && batch_check(fd, &fresh, 0x7f000000, why, sizeof(why)) == BATCH,
+	      "a new device-memory buffer works (%d) %s", ret, why);
+	if (q)
+		batch_fini(&fresh);
+}
+
+static void devmem_probe_fini(struct devmem_probe *p)
+{
+	batch_fini(&p->ring);
+	batch_fini(&p->sched);
+	munmap(p->ctl.map, PAGE);
+	munmap(p->kept.map, PAGE);
+}
+
 /* A device-wide event during the load: every queue, ours too, counts one reset. */
 static void device_reset(int fd, struct batch *g, const char *node, const char *qdev,
 			 const char *how)
 {
+	struct devmem_probe devmem = { 0 };
 	char why[160] = "";
-	int ret;
+	int probe, ret;
 
+	probe = devmem_probe_start(fd, &devmem);
+	CHECK(!probe, "a device-memory buffer and jobs writing device memory (%d)", probe);
 	ret = batch_submit(fd, g, 0x77000000);
 	ret = ret ?: device_event(node, qdev, how);
 	CHECK(!ret, "%s during the load (%d)", how, ret);
 	CHECK(batch_check(fd, g, 0x77000000, why, sizeof(why)) == BATCH,
 	      "our jobs across the reset all complete %s", why);
 	CHECK(queue_resets(fd, g->queue) == 1, "reset_count %u", queue_resets(fd, g->queue));
+	if (!probe)
+		devmem_probe_check(fd, &devmem, !strcmp(how, "aer-fatal"));
+	devmem_probe_fini(&devmem);
 }
 
 static void overheat(int fd, struct batch *g, const char *qdev)

@@ -31,9 +31,10 @@ struct bo {
 	void *map;
 };
 
-static inline int bo_new(int fd, struct bo *bo, uint64_t size)
+/* A buffer of @size bytes with KNPU_BO_* @flags, mapped into the process. */
+static inline int bo_new_flags(int fd, struct bo *bo, uint64_t size, uint32_t flags)
 {
-	struct drm_knpu_bo_create c = { .size = size };
+	struct drm_knpu_bo_create c = { .size = size, .flags = flags };
 	struct drm_knpu_bo_info i = { 0 };
 	int ret;
 
@@ -46,6 +47,11 @@ static inline int bo_new(int fd, struct bo *bo, uint64_t size)
 	bo->va = c.va;
 	bo->map = mmap(NULL, i.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, i.mmap_offset);
 	return bo->map == MAP_FAILED ? -errno : 0;
+}
+
+static inline int bo_new(int fd, struct bo *bo, uint64_t size)
+{
+	return bo_new_flags(fd, bo, size, 0);
 }
 
 static inline uint32_t queue_new(int fd)
@@ -82,10 +88,11 @@ struct batch {
 	uint64_t seqno[BATCH];
 };
 
-static inline int batch_init(int fd, struct batch *b, uint32_t queue)
+/* A batch on @queue whose data buffer has KNPU_BO_* @data_flags. */
+static inline int batch_init_flags(int fd, struct batch *b, uint32_t queue, uint32_t data_flags)
 {
 	int ret = bo_new(fd, &b->prog, PAGE) ?: bo_new(fd, &b->args, PAGE) ?:
-		  bo_new(fd, &b->data, PAGE);
+		  bo_new_flags(fd, &b->data, PAGE, data_flags);
 
 	if (ret)
 		return ret;
@@ -98,6 +105,11 @@ static inline int batch_init(int fd, struct batch *b, uint32_t queue)
 	return 0;
 }
 
+static inline int batch_init(int fd, struct batch *b, uint32_t queue)
+{
+	return batch_init_flags(fd, b, queue, 0);
+}
+
 /* A mapping holds its file open: unmapped, a closed file is released. */
 static inline void batch_fini(struct batch *b)
 {
@@ -106,9 +118,15 @@ static inline void batch_fini(struct batch *b)
 	munmap(b->data.map, PAGE);
 }
 
-/* Program j (24 bytes at prog + 32 j): DMA_FILL slot 0, 4 bytes of @pattern + j. */
-static inline int batch_submit(int fd, struct batch *b, uint32_t pattern)
+/*
+ * Program j (24 bytes at prog + 32 j): DMA_FILL slot 0, 4 bytes of @pattern + j.
+ * Each job waits for binary syncobj @in_syncobj first, unless it is 0.
+ */
+static inline int batch_submit_after(int fd, struct batch *b, uint32_t pattern,
+				     uint32_t in_syncobj)
 {
+	struct drm_knpu_sync in = { .handle = in_syncobj };
+
 	memset(b->data.map, 0, PAGE);
 	for (int j = 0; j < BATCH; j++) {
 		uint32_t *p = (uint32_t *)b->prog.map + 8 * j;
@@ -117,6 +135,7 @@ static inline int batch_submit(int fd, struct batch *b, uint32_t pattern)
 			.program_va = b->prog.va + 32 * j, .program_size = 24,
 			.args_va = b->args.va + 8 * j, .args_size = 8,
 			.bo_handles = (uintptr_t)b->handles, .bo_count = 3,
+			.in_syncs = (uintptr_t)&in, .in_sync_count = in_syncobj ? 1 : 0,
 		};
 		int ret;
 
@@ -132,6 +151,11 @@ static inline int batch_submit(int fd, struct batch *b, uint32_t pattern)
 		b->seqno[j] = s.seqno;
 	}
 	return 0;
+}
+
+static inline int batch_submit(int fd, struct batch *b, uint32_t pattern)
+{
+	return batch_submit_after(fd, b, pattern, 0);
 }
 
 /* Jobs of the batch that completed OK with their word right. */

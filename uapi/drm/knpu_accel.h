@@ -102,7 +102,7 @@ extern "C" {
 #define KNPU_PARAM_CLOCK_MHZ		15
 
 #define KNPU_UAPI_VERSION_MAJOR		1
-#define KNPU_UAPI_VERSION_MINOR		2
+#define KNPU_UAPI_VERSION_MINOR		3
 
 /*
  * Driver capabilities (KNPU_PARAM_CAPS). A feature whose bit is clear is not
@@ -182,7 +182,23 @@ struct drm_knpu_bo_info {
 	__u64 mmap_offset;
 	/** @va: out, its device virtual address. */
 	__u64 va;
+	/**
+	 * @state: out (uapi 1.3), KNPU_BO_STATE_*: what happened to the
+	 * buffer since it was created.
+	 */
+	__u32 state;
+	/** @pad: out, zero. */
+	__u32 pad;
 };
+
+/**
+ * KNPU_BO_STATE_CONTENTS_LOST: a device reset cleared the device memory of
+ * this %KNPU_BO_DEVMEM buffer (a conventional reset, such as the link reset
+ * of AER recovery; soft resets and FLRs keep device memory). Jobs that use
+ * it fail with %KNPU_ERR_DEVMEM_LOST and SUBMIT refuses it with -ENODATA:
+ * free it and create a new one.
+ */
+#define KNPU_BO_STATE_CONTENTS_LOST	(1U << 0)
 
 /**
  * struct drm_knpu_bo_userptr - wrap process memory in a buffer object
@@ -287,7 +303,9 @@ struct drm_knpu_sync {
  *
  * Returns -ENOENT for an unknown queue, BO or syncobj, -ECANCELED when the
  * queue is banned because an earlier job failed (see
- * DRM_IOCTL_KNPU_QUEUE_STATUS), -ENODEV when the device is gone.
+ * DRM_IOCTL_KNPU_QUEUE_STATUS), -ENODATA when one of @bo_handles lost its
+ * contents in a reset (%KNPU_BO_STATE_CONTENTS_LOST), -ENODEV when the
+ * device is gone.
  */
 struct drm_knpu_submit {
 	/** @queue_id: in, the queue to run on. */
@@ -400,6 +418,8 @@ struct drm_knpu_submit_batch {
 #define KNPU_ERR_TAIL_INVALID		0x0c
 #define KNPU_ERR_TIMEOUT		0x40	/* the driver's job timeout fired */
 #define KNPU_ERR_DEVICE_LOST		0x41	/* the device was reset or removed */
+/* uapi 1.3: a reset cleared device memory the job uses (%KNPU_BO_STATE_CONTENTS_LOST) */
+#define KNPU_ERR_DEVMEM_LOST		0x42
 
 /* &drm_knpu_wait.error_pc when the failure was not in an instruction. */
 #define KNPU_ERROR_PC_NONE		0xffffffffU
