@@ -57,7 +57,14 @@ struct knpu_context {
 	struct kref ref;
 	struct knpu_device *kdev;
 	u32 asid;
-	/* Protects @mm and the page tables. */
+	/*
+	 * Protects @mm and the page tables. Page tables are allocated under
+	 * it with GFP_KERNEL: that is safe because memory reclaim never takes
+	 * it (knpu has no shrinker and no MMU notifier; userptr pages are
+	 * pinned FOLL_LONGTERM). Lockdep checks this in the debug tier: an
+	 * allocation under the lock records lock -> fs_reclaim, so a future
+	 * reclaim path taking it would be reported as an inversion.
+	 */
 	struct mutex lock;
 	struct drm_mm mm;
 	struct knpu_pt root;

@@ -107,6 +107,14 @@ class BufferObject {
     return mapping_->bytes();
   }
 
+  // Asked each time: a device reset can clear device memory at any point.
+  [[nodiscard]] bool contents_lost() const {
+    drm_knpu_bo_info info{};
+    info.handle = handle_;
+    NPU_IOCTL(*file_, DRM_IOCTL_KNPU_BO_INFO, &info);
+    return (info.state & KNPU_BO_STATE_CONTENTS_LOST) != 0;
+  }
+
   [[nodiscard]] int export_dma_buf() const {
     drm_prime_handle prime{};
     prime.handle = handle_;
@@ -191,6 +199,9 @@ BufferBinding Buffer::binding() const {
 }
 const detail::DrmFile& Buffer::file() const {
   return object_->file();
+}
+bool Buffer::contents_lost() const {
+  return object_->contents_lost();
 }
 
 void Buffer::check_range(std::uint64_t offset, std::uint64_t size, const char* what) const {

@@ -63,6 +63,7 @@ npu_status status_of(const std::error_code& code) {
       {errc::invalid_argument, NPU_ERROR_INVALID_ARGUMENT},
       {errc::no_device, NPU_ERROR_NO_DEVICE},
       {errc::out_of_host_memory, NPU_ERROR_OUT_OF_HOST_MEMORY},
+      {errc::contents_lost, NPU_ERROR_CONTENTS_LOST},
   };
   for (const auto& [condition, status] : table) {
     if (code == condition) {
@@ -261,6 +262,8 @@ const char* npu_status_name(npu_status status) {
       return "NPU_ERROR_NO_DEVICE";
     case NPU_ERROR_OUT_OF_HOST_MEMORY:
       return "NPU_ERROR_OUT_OF_HOST_MEMORY";
+    case NPU_ERROR_CONTENTS_LOST:
+      return "NPU_ERROR_CONTENTS_LOST";
   }
   return "NPU_ERROR_UNKNOWN_STATUS";
 }

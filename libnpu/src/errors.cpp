@@ -31,6 +31,8 @@ errc condition_of_errno(int value) {
       return errc::out_of_device_memory;
     case ENOMEM:
       return errc::out_of_host_memory;
+    case ENODATA:  // SUBMIT: a buffer the job lists lost its contents in a reset
+      return errc::contents_lost;
     case EBUSY:
       return errc::device_busy;
     case EINVAL:
@@ -73,6 +75,8 @@ class ErrorCategory final : public std::error_category {
         return "no such device";
       case errc::out_of_host_memory:
         return "out of host memory";
+      case errc::contents_lost:
+        return "a device reset cleared the buffer's device memory";
     }
     return "unknown npu error";
   }

@@ -112,6 +112,8 @@ std::string to_string(JobError error) {
       return "TIMEOUT";
     case JobError::device_lost:
       return "DEVICE_LOST";
+    case JobError::devmem_lost:
+      return "DEVMEM_LOST";
     default:
       return fmt::format("{:#x}", code);
   }

@@ -3,9 +3,11 @@
 // fdinfo counts them in their own region.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "guest_device.hpp"
 
@@ -101,7 +103,8 @@ TEST_F(DeviceMemory, NewBuffersAreZeroed) {
 }
 
 TEST_F(DeviceMemory, RunningOutIsOutOfDeviceMemory) {
-  const std::uint64_t total = device().properties().devmem_size;
+  // The driver keeps one page for its reset canary (docs/uapi.md, "Device memory").
+  const std::uint64_t total = device().properties().devmem_size - kPage;
   try {
     static_cast<void>(device().allocate(total + kPage, kDevice));
     FAIL() << "more than the device memory was allocated";
@@ -142,6 +145,60 @@ TEST_F(DeviceMemory, IsNotExportedAsADmaBuf) {
   } catch (const std::system_error& e) {
     EXPECT_EQ(e.code(), npu::errc::not_supported) << e.what();
   }
+}
+
+// A fatal PCIe error through the harness's QMP bridge: the guest's AER driver
+// resets the link, a conventional reset that clears device memory (hw-spec 9).
+class DeviceMemoryAcrossALinkReset : public DeviceMemory {
+ protected:
+  void SetUp() override {
+    DeviceMemory::SetUp();
+    if (!IsSkipped() && !HasFatalFailure() && std::getenv("KNPU_QMP") == nullptr) {
+      GTEST_SKIP() << "no QMP bridge: run in the knpu guest harness";
+    }
+  }
+
+  static int inject_fatal_pcie_error() {
+    return std::system(
+        "\"$KNPU_QMP\" '{\"execute\": \"human-monitor-command\", \"arguments\": "
+        "{\"command-line\": \"pcie_aer_inject_error knpu0 MALF_TLP\"}}' | grep -q '\"OK'");
+  }
+};
+
+TEST_F(DeviceMemoryAcrossALinkReset, BuffersSayTheirContentsAreLost) {
+  const npu::Kernel kernel = device().load_kernel(fill_copy_kernel());
+  npu::Queue queue = device().create_queue();
+  npu::Buffer before = device().allocate(kPage, kDevice);
+  npu::Buffer on_host = device().allocate(kPage);
+  std::ranges::fill(before.map(), std::byte{0x5a});
+  EXPECT_FALSE(before.contents_lost());
+  EXPECT_FALSE(on_host.contents_lost());
+  const std::uint32_t resets = queue.status().reset_count;
+
+  ASSERT_EQ(inject_fatal_pcie_error(), 0) << "pcie_aer_inject_error was refused";
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (queue.status().reset_count == resets && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(queue.status().reset_count, resets + 1) << "the link reset did not happen";
+
+  EXPECT_TRUE(before.contents_lost());
+  EXPECT_FALSE(on_host.contents_lost()) << "host memory survives every reset";
+  npu::KernelArguments args = kernel.make_arguments();
+  args.set("dst", on_host).set("src", before).set("bytes", kPage).set("pattern", kPattern);
+  try {
+    static_cast<void>(queue.submit(kernel, args));
+    FAIL() << "a job ran on a buffer whose contents a reset cleared";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), npu::errc::contents_lost) << e.what();
+  }
+  // A new buffer works, on the same queue: the refused submission banned nothing.
+  npu::Buffer after = device().allocate(kPage, kDevice);
+  EXPECT_FALSE(after.contents_lost());
+  args.set("src", after);
+  const npu::JobResult result = queue.submit(kernel, args).wait(60s);
+  ASSERT_EQ(result.status, npu::JobStatus::ok) << npu::to_string(result.error);
+  EXPECT_EQ(first_mismatch(after.map(), kPage, kPattern), -1);
 }
 
 }  // namespace

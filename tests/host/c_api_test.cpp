@@ -24,6 +24,7 @@ TEST(CApi, HeaderIsC) {
 TEST(CApi, StatusNames) {
   EXPECT_STREQ(npu_status_name(NPU_SUCCESS), "NPU_SUCCESS");
   EXPECT_STREQ(npu_status_name(NPU_ERROR_QUEUE_BANNED), "NPU_ERROR_QUEUE_BANNED");
+  EXPECT_STREQ(npu_status_name(NPU_ERROR_CONTENTS_LOST), "NPU_ERROR_CONTENTS_LOST");
   EXPECT_STREQ(npu_status_name(static_cast<npu_status>(99)), "NPU_ERROR_UNKNOWN_STATUS");
 }
 

@@ -34,7 +34,7 @@ TEST(Errors, ErrnoValuesMapToConditions) {
       {ENOSPC, npu::errc::out_of_device_memory}, {EBUSY, npu::errc::device_busy},
       {EINVAL, npu::errc::invalid_argument},     {ENOENT, npu::errc::invalid_argument},
       {EBADF, npu::errc::invalid_argument},      {EFAULT, npu::errc::invalid_argument},
-      {EBADFD, npu::errc::queue_banned},
+      {EBADFD, npu::errc::queue_banned},         {ENODATA, npu::errc::contents_lost},
   };
   for (const auto& [value, condition] : table) {
     EXPECT_EQ(errno_code(value), condition) << value;

@@ -61,6 +61,7 @@ TEST(JobResult, DescribeOtherOutcomes) {
   EXPECT_EQ(npu::describe({}), "ok");
   EXPECT_EQ(npu::describe({npu::JobStatus::canceled, npu::JobError::device_lost, 0}),
             "canceled: DEVICE_LOST");
+  EXPECT_EQ(npu::describe({npu::JobStatus::failed, npu::JobError::devmem_lost, 0}), "DEVMEM_LOST");
   EXPECT_EQ(npu::describe({npu::JobStatus::failed, npu::JobError::timeout, 0}), "TIMEOUT");
   npu::JobResult slot{npu::JobStatus::failed, npu::JobError::arg_index_invalid, 5};
   slot.error_offset = 0;

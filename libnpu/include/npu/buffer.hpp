@@ -71,6 +71,12 @@ class Buffer {
   // and keeping it alive; std::out_of_range unless it lies inside.
   [[nodiscard]] Buffer sub_buffer(std::uint64_t offset, std::uint64_t size) const;
 
+  // A device reset cleared the device memory of this buffer (uapi 1.3; a
+  // link reset does, soft resets and FLRs do not): jobs that list it fail
+  // with JobError::devmem_lost or errc::contents_lost. Free it and create a
+  // new one. Always false for host memory and on older drivers.
+  [[nodiscard]] bool contents_lost() const;
+
   // The buffer's bytes in the process; mapped on the first call, unmapped
   // with the buffer object. A user-memory buffer returns the memory it wraps.
   [[nodiscard]] std::span<std::byte> map() const;

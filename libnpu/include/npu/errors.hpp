@@ -30,6 +30,7 @@ enum class errc {
   invalid_argument,      // EINVAL, ENOENT, EBADF, E2BIG, EFAULT, EOVERFLOW: a wrong call
   no_device,             // nothing to open: no such visible device, index or PCI address
   out_of_host_memory,    // ENOMEM, std::bad_alloc: the host (kernel or process) ran out
+  contents_lost,         // ENODATA: a device reset cleared a device-memory buffer; free it
 };
 
 const std::error_category& error_category();

@@ -43,6 +43,7 @@ typedef enum npu_status {
   NPU_ERROR_OTHER = 10,
   NPU_ERROR_NO_DEVICE = 11,          /* no such visible device, index or PCI address */
   NPU_ERROR_OUT_OF_HOST_MEMORY = 12, /* the host ran out of memory (ENOMEM, allocation) */
+  NPU_ERROR_CONTENTS_LOST = 13,      /* a reset cleared a device-memory buffer (ENODATA) */
 } npu_status;
 
 /* A constant name for a status ("NPU_ERROR_QUEUE_BANNED"). */

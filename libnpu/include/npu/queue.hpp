@@ -53,6 +53,7 @@ enum class JobError : std::uint32_t {
   tail_invalid = 0x0c,
   timeout = 0x40,
   device_lost = 0x41,
+  devmem_lost = 0x42,  // a reset cleared device memory the job uses
 };
 
 // "MMU_FAULT", or "0x3f" for codes this library does not know.
