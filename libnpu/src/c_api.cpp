@@ -354,6 +354,13 @@ uint64_t npu_buffer_device_address(const npu_buffer* buffer) {
   return buffer == nullptr ? 0 : buffer->buffer.device_address();
 }
 
+npu_status npu_buffer_contents_lost(const npu_buffer* buffer, int* lost) {
+  if (buffer == nullptr || lost == nullptr) {
+    return null_argument(__func__);
+  }
+  return guarded([&] { *lost = buffer->buffer.contents_lost() ? 1 : 0; });
+}
+
 npu_status npu_buffer_map(npu_buffer* buffer, void** data) {
   if (buffer == nullptr || data == nullptr) {
     return null_argument(__func__);

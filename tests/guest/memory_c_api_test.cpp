@@ -106,6 +106,10 @@ TEST_F(MemoryCApi, DeviceMemoryRunsOut) {
   int fd = -1;
   ASSERT_EQ(npu_buffer_create(device_, 4096, NPU_BUFFER_DEVICE_MEMORY, &buffer), NPU_SUCCESS);
   EXPECT_EQ(npu_buffer_export_dma_buf(buffer, &fd), NPU_ERROR_NOT_SUPPORTED);
+  int lost = -1;
+  EXPECT_EQ(npu_buffer_contents_lost(buffer, &lost), NPU_SUCCESS) << npu_last_error();
+  EXPECT_EQ(lost, 0) << "no reset happened";
+  EXPECT_EQ(npu_buffer_contents_lost(buffer, nullptr), NPU_ERROR_INVALID_ARGUMENT);
   npu_buffer_destroy(buffer);
 }
 

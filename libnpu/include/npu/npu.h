@@ -131,6 +131,10 @@ npu_status npu_buffer_create_sub(const npu_buffer* parent, uint64_t offset, uint
 npu_status npu_buffer_write(const npu_buffer* buffer, uint64_t offset, const void* data,
                             uint64_t size);
 npu_status npu_buffer_read(const npu_buffer* buffer, uint64_t offset, void* data, uint64_t size);
+/* *lost = 1 when a device reset cleared the device memory of `buffer` (jobs
+ * listing it then fail with NPU_ERROR_CONTENTS_LOST: destroy it and create a
+ * new one), else 0. */
+npu_status npu_buffer_contents_lost(const npu_buffer* buffer, int* lost);
 
 /* A sub-allocator for many small buffers, carved from slabs of `slab_size`
  * bytes (0: 2 MiB) with the given NPU_BUFFER_* flags. A buffer from
