@@ -9,6 +9,7 @@
 #include <linux/atomic.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -91,6 +92,10 @@ struct knpu_inject {
  * @reset_work: resets the device after a device-fatal error
  * @reset_pending: a reset is queued or running; requests meanwhile join it
  * @reset_lock: serialises device resets (the driver's and the PCI core's)
+ * @pci_recovering: the PCI core's error recovery has the device down, from
+ *	error_detected() until resume() or a failed slot_reset(); protected by
+ *	@reset_lock, which is not held in between (see knpu_reset.c)
+ * @recovered: woken when @pci_recovering clears
  * @reset_count: device resets since probe
  * @lost: the device could not be recovered; every ioctl fails with -ENODEV
  * @devmem: the on-board memory allocator, NULL without device memory
@@ -120,6 +125,8 @@ struct knpu_device {
 	atomic_t reset_pending;
 	/* Serialises device resets. */
 	struct mutex reset_lock;
+	bool pci_recovering;
+	wait_queue_head_t recovered;
 	atomic_t reset_count;
 	bool lost;
 	struct knpu_devmem *devmem;

@@ -21,6 +21,7 @@
 #include "knpu_job.h"
 #include "knpu_mmu.h"
 #include "knpu_queue.h"
+#include "knpu_reset.h"
 
 static void knpu_queue_release(struct kref *ref)
 {
@@ -127,8 +128,10 @@ static int knpu_queue_bind(struct knpu_queue *queue)
 	u32 q;
 
 	/* Not while a reset has the device down. */
-	guard(mutex)(&kdev->reset_lock);
-	guard(mutex)(&kdev->hwq_lock);
+	ret = knpu_reset_lock_killable(kdev);
+	if (ret)
+		return ret;
+	mutex_lock(&kdev->hwq_lock);
 
 	for (q = 0; q < kdev->info.num_queues; q++) {
 		if (!kdev->hwq[q].queue) {
@@ -136,21 +139,23 @@ static int knpu_queue_bind(struct knpu_queue *queue)
 			break;
 		}
 	}
-	if (!hwq)
-		return -EBUSY;
-
-	if (!drm_dev_enter(&kdev->drm, &idx))
-		return -ENODEV;
-
-	scoped_guard(spinlock_irq, &hwq->lock) {
-		hwq->queue = queue;
-		queue->hwq = hwq;
-		ret = knpu_hwq_program_locked(hwq);
-		if (ret)
-			hwq->queue = NULL;
+	if (!hwq) {
+		ret = -EBUSY;
+	} else if (!drm_dev_enter(&kdev->drm, &idx)) {
+		ret = -ENODEV;
+	} else {
+		scoped_guard(spinlock_irq, &hwq->lock) {
+			hwq->queue = queue;
+			queue->hwq = hwq;
+			ret = knpu_hwq_program_locked(hwq);
+			if (ret)
+				hwq->queue = NULL;
+		}
+		drm_dev_exit(idx);
 	}
 
-	drm_dev_exit(idx);
+	mutex_unlock(&kdev->hwq_lock);
+	mutex_unlock(&kdev->reset_lock);
 	return ret;
 }
 

@@ -14,6 +14,14 @@
  * devcoredump of the device state and sends a change uevent. A device that
  * does not come back is lost: its jobs complete with -ENODEV and every ioctl
  * fails with -ENODEV.
+ *
+ * The PCI core's error recovery calls error_detected() with pci_bus_sem
+ * held for reading, then takes it again for the link reset before
+ * slot_reset(); so &knpu_device.reset_lock, taken under pci_bus_sem, must
+ * not be held from one callback to the next (lockdep reports the inversion,
+ * and a pci_bus_sem writer in between would deadlock). In between, the
+ * device is marked down (&knpu_device.pci_recovering) instead: the driver's
+ * own resets skip it, queue binding waits for it to end.
  */
 
 #include <linux/devcoredump.h>
@@ -193,7 +201,7 @@ static void knpu_reset_work(struct work_struct *work)
 		return;
 	}
 
-	if (!READ_ONCE(kdev->lost)) {
+	if (!READ_ONCE(kdev->lost) && !kdev->pci_recovering) {
 		knpu_reset_coredump(kdev, "device error");
 		knpu_hwq_stop_all(kdev);
 		ret = knpu_hw_reset(kdev);
@@ -206,10 +214,42 @@ static void knpu_reset_work(struct work_struct *work)
 		atomic_set(&kdev->reset_pending, 0);
 		knpu_reset_recover(kdev, ret);
 	} else {
+		/* Lost, or the PCI core is resetting the device already. */
 		atomic_set(&kdev->reset_pending, 0);
 	}
 
 	drm_dev_exit(idx);
+}
+
+/**
+ * knpu_reset_lock_killable() - take &knpu_device.reset_lock with the device up
+ * @kdev: the device
+ *
+ * Waits for a PCI error recovery in progress to end first.
+ *
+ * Return: 0 with the lock held, or -EINTR when the caller was killed.
+ */
+int knpu_reset_lock_killable(struct knpu_device *kdev)
+{
+	for (;;) {
+		if (mutex_lock_killable(&kdev->reset_lock))
+			return -EINTR;
+		if (!kdev->pci_recovering)
+			return 0;
+		mutex_unlock(&kdev->reset_lock);
+		if (wait_event_killable(kdev->recovered, !READ_ONCE(kdev->pci_recovering)))
+			return -EINTR;
+	}
+}
+
+/* The PCI core's error recovery is over: @ret 0 when the device came back. */
+static void knpu_pci_recovery_end(struct knpu_device *kdev, int ret)
+{
+	lockdep_assert_held(&kdev->reset_lock);
+
+	knpu_reset_recover(kdev, ret);
+	WRITE_ONCE(kdev->pci_recovering, false);
+	wake_up_all(&kdev->recovered);
 }
 
 /**
@@ -249,6 +289,7 @@ int knpu_reset_init(struct knpu_device *kdev)
 		return ret;
 
 	INIT_WORK(&kdev->reset_work, knpu_reset_work);
+	init_waitqueue_head(&kdev->recovered);
 	kdev->recovery_wq = alloc_ordered_workqueue("knpu-recovery", 0);
 	if (!kdev->recovery_wq)
 		return -ENOMEM;
@@ -256,12 +297,19 @@ int knpu_reset_init(struct knpu_device *kdev)
 	return drmm_add_action_or_reset(&kdev->drm, knpu_reset_wq_fini, kdev->recovery_wq);
 }
 
-/* The PCI core is about to reset the function (FLR, e.g. from sysfs). */
+/*
+ * The PCI core is about to reset the function (FLR, e.g. from sysfs). It
+ * holds the device lock until reset_done(), and so would the error
+ * recovery's next callback: during a recovery the function reset is left to
+ * it (the queues are stopped already, its resume() restores them).
+ */
 static void knpu_pci_reset_prepare(struct pci_dev *pdev)
 {
 	struct knpu_device *kdev = pci_get_drvdata(pdev);
 
 	mutex_lock(&kdev->reset_lock);
+	if (kdev->pci_recovering)
+		return;
 	knpu_reset_coredump(kdev, "function reset");
 	knpu_hwq_stop_all(kdev);
 }
@@ -270,7 +318,8 @@ static void knpu_pci_reset_done(struct pci_dev *pdev)
 {
 	struct knpu_device *kdev = pci_get_drvdata(pdev);
 
-	knpu_reset_recover(kdev, knpu_hw_reset(kdev));
+	if (!kdev->pci_recovering)
+		knpu_reset_recover(kdev, knpu_hw_reset(kdev));
 	mutex_unlock(&kdev->reset_lock);
 }
 
@@ -278,14 +327,19 @@ static pci_ers_result_t knpu_pci_error_detected(struct pci_dev *pdev, pci_channe
 {
 	struct knpu_device *kdev = pci_get_drvdata(pdev);
 
+	guard(mutex)(&kdev->reset_lock);
+
 	if (state == pci_channel_io_perm_failure) {
-		guard(mutex)(&kdev->reset_lock);
 		knpu_device_lost(kdev);
+		if (kdev->pci_recovering)
+			knpu_pci_recovery_end(kdev, -ENODEV);
 		return PCI_ERS_RESULT_DISCONNECT;
 	}
 
-	mutex_lock(&kdev->reset_lock);
-	knpu_hwq_stop_all(kdev);
+	if (!kdev->pci_recovering) {
+		WRITE_ONCE(kdev->pci_recovering, true);
+		knpu_hwq_stop_all(kdev);
+	}
 	return PCI_ERS_RESULT_NEED_RESET;
 }
 
@@ -294,14 +348,15 @@ static pci_ers_result_t knpu_pci_slot_reset(struct pci_dev *pdev)
 	struct knpu_device *kdev = pci_get_drvdata(pdev);
 	int ret;
 
+	guard(mutex)(&kdev->reset_lock);
+
 	pci_restore_state(pdev);
 	ret = knpu_hw_reset(kdev);
 	if (!ret)
 		ret = knpu_hw_check_alive(kdev);
 	if (ret) {
 		/* No resume() follows. */
-		knpu_reset_recover(kdev, ret);
-		mutex_unlock(&kdev->reset_lock);
+		knpu_pci_recovery_end(kdev, ret);
 		return PCI_ERS_RESULT_DISCONNECT;
 	}
 
@@ -312,8 +367,9 @@ static void knpu_pci_resume(struct pci_dev *pdev)
 {
 	struct knpu_device *kdev = pci_get_drvdata(pdev);
 
-	knpu_reset_recover(kdev, 0);
-	mutex_unlock(&kdev->reset_lock);
+	guard(mutex)(&kdev->reset_lock);
+	if (kdev->pci_recovering)
+		knpu_pci_recovery_end(kdev, 0);
 }
 
 const struct pci_error_handlers knpu_pci_err_handlers = {

@@ -18,5 +18,6 @@ extern const struct pci_error_handlers knpu_pci_err_handlers;
 int knpu_reset_init(struct knpu_device *kdev);
 void knpu_reset_schedule(struct knpu_device *kdev);
 void knpu_device_lost(struct knpu_device *kdev);
+int knpu_reset_lock_killable(struct knpu_device *kdev);
 
 #endif /* __KNPU_RESET_H__ */

@@ -14,7 +14,7 @@ gcc -O2 -g -Wall -Wextra -Werror -Wno-missing-field-initializers -o "$out/knpu-f
 	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/knpu-fault-matrix.c"
 cd "$KNPU_ROOT"
 # A short job timeout so that the hang is found quickly.
-params=job_timeout_ms=5000
+params=job_timeout_ms=15000
 # Freed memory is zeroed, so a fence that reads its freed scheduler
 # (fences-rmmod, fences-unbind) oopses every time instead of now and then.
 export KNPU_KERNEL_CMDLINE="init_on_free=1${KNPU_KERNEL_CMDLINE:+ $KNPU_KERNEL_CMDLINE}"

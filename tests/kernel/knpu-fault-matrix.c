@@ -526,6 +526,26 @@ static bool batch_ended(int fd, struct batch *b, int first, uint32_t status, uin
 }
 
 /*
+ * The held jobs were still waiting when the device reset. Not so when a hold
+ * outlasted the job timeout first (a guest slowed down by KASAN and a loaded
+ * host can take longer than that to deliver the fault): then they prove
+ * nothing about the reset.
+ */
+static bool devmem_held_across_reset(int fd, struct devmem_probe *p)
+{
+	const uint64_t held[] = { p->host_held, p->ring_held };
+	const uint32_t queues[] = { p->host_queue, p->ring.queue };
+	struct drm_knpu_wait w;
+
+	for (int i = 0; i < 2; i++) {
+		if (!wait_job(fd, queues[i], held[i], &w) && w.status == KNPU_JOB_FAILED &&
+		    w.error == KNPU_ERR_TIMEOUT)
+			return false;
+	}
+	return true;
+}
+
+/*
  * A soft reset, an FLR and non-fatal recovery keep device memory: the
  * buffer keeps its pattern and the held jobs and the batches behind them
  * complete right. The link reset of a fatal error clears it (hw-spec 9):
@@ -537,30 +557,40 @@ static void devmem_probe_check(int fd, struct devmem_probe *p, bool cleared)
 {
 	struct batch fresh;
 	char why[160] = "";
+	bool held;
 	uint32_t q;
 	int ret;
 
 	*(volatile uint64_t *)p->ctl.map = 1;
-	CHECK(job_ended(fd, p->host_queue, p->host_held, KNPU_JOB_OK, 0),
-	      "the held host-memory job completes after the reset");
+	held = devmem_held_across_reset(fd, p);
+	if (!held)
+		SKIP("the held jobs # SKIP a hold outlasted the job timeout before the reset");
+	else
+		CHECK(job_ended(fd, p->host_queue, p->host_held, KNPU_JOB_OK, 0),
+		      "the held host-memory job completes after the reset");
 	if (!cleared) {
 		CHECK(bo_state(fd, p->kept.handle) == 0 && devmem_pattern_kept(&p->kept),
 		      "device memory kept its contents (state 0x%x)", bo_state(fd, p->kept.handle));
-		CHECK(job_ended(fd, p->ring.queue, p->ring_held, KNPU_JOB_OK, 0) &&
-		      batch_check(fd, &p->ring, 0x7c000000, why, sizeof(why)) == BATCH,
-		      "the held device-memory job and its queue complete %s", why);
-		CHECK(batch_check(fd, &p->sched, 0x7d000000, why, sizeof(why)) == BATCH,
-		      "jobs that waited in the scheduler write device memory %s", why);
+		if (held) {
+			CHECK(job_ended(fd, p->ring.queue, p->ring_held, KNPU_JOB_OK, 0) &&
+			      batch_check(fd, &p->ring, 0x7c000000, why, sizeof(why)) == BATCH,
+			      "the held device-memory job and its queue complete %s", why);
+			CHECK(batch_check(fd, &p->sched, 0x7d000000, why, sizeof(why)) == BATCH,
+			      "jobs that waited in the scheduler write device memory %s", why);
+		}
 		return;
 	}
 	CHECK(bo_state(fd, p->kept.handle) == KNPU_BO_STATE_CONTENTS_LOST,
 	      "a device-memory buffer reports its contents lost (state 0x%x)",
 	      bo_state(fd, p->kept.handle));
-	CHECK(job_ended(fd, p->ring.queue, p->ring_held, KNPU_JOB_FAILED, KNPU_ERR_DEVMEM_LOST) &&
-	      batch_ended(fd, &p->ring, 0, KNPU_JOB_CANCELED, 0),
-	      "on the ring: the job using cleared device memory fails with DEVMEM_LOST, its queue is banned");
-	CHECK(batch_ended(fd, &p->sched, 0, KNPU_JOB_FAILED, KNPU_ERR_DEVMEM_LOST),
-	      "in the scheduler: the job using cleared device memory fails with DEVMEM_LOST");
+	if (held) {
+		CHECK(job_ended(fd, p->ring.queue, p->ring_held, KNPU_JOB_FAILED,
+				KNPU_ERR_DEVMEM_LOST) &&
+		      batch_ended(fd, &p->ring, 0, KNPU_JOB_CANCELED, 0),
+		      "on the ring: the job using cleared device memory fails with DEVMEM_LOST, its queue is banned");
+		CHECK(batch_ended(fd, &p->sched, 0, KNPU_JOB_FAILED, KNPU_ERR_DEVMEM_LOST),
+		      "in the scheduler: the job using cleared device memory fails with DEVMEM_LOST");
+	}
 	q = queue_new(fd);
 	p->ring.queue = q;
 	ret = q ? batch_submit(fd, &p->ring, 0x7e000000) : -EIO;

@@ -29,6 +29,16 @@ static int failures, count;
 		fflush(stdout);						\
 	} while (0)
 
+/* A check that could not be made this run, and why. */
+#define SKIP(...)							\
+	do {								\
+		count++;						\
+		printf("ok %d - ", count);				\
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+		fflush(stdout);						\
+	} while (0)
+
 static inline int xioctl(int fd, unsigned long req, void *arg)
 {
 	int ret;
