@@ -3,7 +3,10 @@
  *
  * One CPU engine for the process. Primitives are kept in a bounded LRU
  * cache keyed by operation, data type, flags and shape (KnpuPrimKey), so a
- * repeated job does not re-create them. Primitives use a user scratchpad,
+ * repeated job does not re-create them. The cache is shared by all devices
+ * (the same model on two devices shares its primitives); each realized
+ * device adds its "prim-cache" property to its capacity and takes it back
+ * when it goes away. Primitives use a user scratchpad,
  * one per worker thread, so the cores of one or several devices can run
  * the same cached primitive at the same time.
  *
@@ -28,9 +31,6 @@
 #include "trace.h"
 #include "knpu-compute.h"
 
-/* Cached primitives, over all devices. */
-#define KNPU_PRIM_CACHE_SIZE    64
-
 struct KnpuPrim {
     KnpuPrimKey key;
     dnnl_primitive_desc_t pd;
@@ -44,8 +44,28 @@ static struct {
     QemuMutex lock;
     dnnl_engine_t engine;
     QTAILQ_HEAD(, KnpuPrim) lru;    /* most recently used first */
+    GHashTable *by_key;             /* KnpuPrimKey -> cached KnpuPrim */
     unsigned count;
+    unsigned capacity;              /* sum of the devices' "prim-cache" */
 } knpu_dnnl;
+
+/* FNV-1a over the key's bytes (the key is compared bytewise too). */
+static guint knpu_prim_key_hash(gconstpointer key)
+{
+    const uint8_t *b = key;
+    guint h = 2166136261u;
+    size_t i;
+
+    for (i = 0; i < sizeof(KnpuPrimKey); i++) {
+        h = (h ^ b[i]) * 16777619u;
+    }
+    return h;
+}
+
+static gboolean knpu_prim_key_equal(gconstpointer a, gconstpointer b)
+{
+    return !memcmp(a, b, sizeof(KnpuPrimKey));
+}
 
 static bool knpu_dnnl_init(void)
 {
@@ -55,6 +75,8 @@ static bool knpu_dnnl_init(void)
     if (g_once_init_enter(&done)) {
         qemu_mutex_init(&knpu_dnnl.lock);
         QTAILQ_INIT(&knpu_dnnl.lru);
+        knpu_dnnl.by_key = g_hash_table_new(knpu_prim_key_hash,
+                                            knpu_prim_key_equal);
         ok = dnnl_engine_create(&knpu_dnnl.engine, dnnl_cpu, 0) ==
              dnnl_success;
         g_once_init_leave(&done, 1);
@@ -110,27 +132,66 @@ static KnpuPrim *knpu_prim_create(KnpuJob *job, const KnpuPrimKey *key,
 }
 
 /*
+ * Take least recently used primitives out of the cache until it is within
+ * its capacity; those no job uses are added to @victims, to be freed
+ * outside the lock (their last user frees the others).
+ */
+static void knpu_prim_evict_locked(GSList **victims)
+{
+    while (knpu_dnnl.count > knpu_dnnl.capacity) {
+        KnpuPrim *victim = QTAILQ_LAST(&knpu_dnnl.lru);
+
+        QTAILQ_REMOVE(&knpu_dnnl.lru, victim, lru);
+        g_hash_table_remove(knpu_dnnl.by_key, &victim->key);
+        victim->cached = false;
+        knpu_dnnl.count--;
+        if (!victim->users) {
+            *victims = g_slist_prepend(*victims, victim);
+        }
+    }
+}
+
+/*
+ * A device's share of the primitive cache: @delta entries more (realize)
+ * or fewer (unrealize). False if the engine cannot be created.
+ */
+bool knpu_dnnl_cache_resize(int delta)
+{
+    GSList *victims = NULL;
+
+    if (!knpu_dnnl_init()) {
+        return false;
+    }
+    qemu_mutex_lock(&knpu_dnnl.lock);
+    knpu_dnnl.capacity += delta;
+    knpu_prim_evict_locked(&victims);
+    qemu_mutex_unlock(&knpu_dnnl.lock);
+    g_slist_free_full(victims, (GDestroyNotify)knpu_prim_free);
+    return true;
+}
+
+/*
  * The primitive for @key, from the cache or created with @fn and cached.
  * Release it with knpu_prim_put(). NULL when the job failed.
  */
 KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
                         KnpuPrimDescFn fn)
 {
-    KnpuPrim *p, *victim = NULL;
+    GSList *victims = NULL;
+    KnpuPrim *p;
 
     if (!knpu_dnnl_init()) {
         knpu_dnnl_fail(job, "engine", dnnl_runtime_error);
         return NULL;
     }
     qemu_mutex_lock(&knpu_dnnl.lock);
-    QTAILQ_FOREACH(p, &knpu_dnnl.lru, lru) {
-        if (!memcmp(&p->key, key, sizeof(*key))) {
-            QTAILQ_REMOVE(&knpu_dnnl.lru, p, lru);
-            QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
-            p->users++;
-            qemu_mutex_unlock(&knpu_dnnl.lock);
-            return p;
-        }
+    p = g_hash_table_lookup(knpu_dnnl.by_key, key);
+    if (p) {
+        QTAILQ_REMOVE(&knpu_dnnl.lru, p, lru);
+        QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
+        p->users++;
+        qemu_mutex_unlock(&knpu_dnnl.lock);
+        return p;
     }
     qemu_mutex_unlock(&knpu_dnnl.lock);
 
@@ -142,21 +203,16 @@ KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
     trace_knpu_prim_create(key->kind, key->dtype);
     qemu_mutex_lock(&knpu_dnnl.lock);
     p->users = 1;
-    p->cached = true;
-    QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
-    if (++knpu_dnnl.count > KNPU_PRIM_CACHE_SIZE) {
-        victim = QTAILQ_LAST(&knpu_dnnl.lru);
-        QTAILQ_REMOVE(&knpu_dnnl.lru, victim, lru);
-        victim->cached = false;
-        knpu_dnnl.count--;
-        if (victim->users) {
-            victim = NULL;  /* its last user frees it */
-        }
+    /* Another worker may have cached the same key meanwhile: keep that. */
+    p->cached = !g_hash_table_contains(knpu_dnnl.by_key, key);
+    if (p->cached) {
+        g_hash_table_insert(knpu_dnnl.by_key, &p->key, p);
+        QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
+        knpu_dnnl.count++;
     }
+    knpu_prim_evict_locked(&victims);
     qemu_mutex_unlock(&knpu_dnnl.lock);
-    if (victim) {
-        knpu_prim_free(victim);
-    }
+    g_slist_free_full(victims, (GDestroyNotify)knpu_prim_free);
     return p;
 }
 

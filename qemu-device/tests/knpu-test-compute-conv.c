@@ -120,47 +120,58 @@ static void run_conv(Cx *c, const Conv *v)
          per_ch ? 4 : f32_bits(v->scale), (uint32_t)v->zp & 0xff);
     cx_run(c, &p, args, 5);
     out = tbuf_read(c, &to, n_out * dt_size(odt));
-    if (odt == KNPU_DT_INT8) {
-        for (i = 0; i < n_out; i++) {
-            g_assert_cmpfloat(fabs(elem(odt, out, i) - ref[i]), <=, 1);
-        }
-    } else {
-        check_close(odt, out, ref, n_out, "conv2d");
+    /* INT8 and INT32 outputs exactly (check_close's tolerance is 0) */
+    check_close(odt, out, ref, n_out, "conv2d");
+}
+
+static const Conv conv_cases[] = {
+    /* plain 3x3, bias, RELU */
+    { KNPU_DT_FP32, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4,
+      2, 3, 8, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
+    /* groups, strides, dilation, scale; last rows in no window */
+    { KNPU_DT_FP32, KNPU_FLAG_BIAS, 1, 4, 9, 10, 6, 2, 3, 2, 3, 1, 0,
+      2, 1, 2, 0.5f, 0 },
+    /* depthwise */
+    { KNPU_DT_FP32, KNPU_ACT_GELU << 4, 1, 4, 5, 5, 4, 3, 3, 1, 1, 1, 1,
+      1, 1, 4, 1.0f, 0 },
+    { KNPU_DT_FP16, KNPU_FLAG_BIAS, 1, 3, 6, 6, 2, 3, 3, 1, 1, 1, 1,
+      1, 1, 1, 1.0f, 0 },
+    { KNPU_DT_BF16, KNPU_ACT_SILU << 4, 1, 2, 6, 6, 2, 3, 3, 2, 2, 1, 1,
+      1, 1, 1, 1.0f, 0 },
+    /* INT8: requantized per tensor, per channel, INT32 output */
+    { KNPU_DT_INT8, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4, 1, 3, 6, 6, 4,
+      3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f / 512, 4 },
+    { KNPU_DT_INT8, KNPU_FLAG_PER_CHANNEL | KNPU_FLAG_BIAS, 1, 4, 5, 5,
+      4, 3, 3, 1, 1, 0, 0, 1, 1, 2, 1.0f / 256, -3 },
+    { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_FLAG_BIAS, 1, 2, 5, 5, 3,
+      3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
+};
+
+/* Every case of conv_cases on a device started with @opts. */
+static void run_conv_cases(const char *opts)
+{
+    Cx c;
+    unsigned i;
+
+    cx_start_opts(&c, opts);
+    for (i = 0; i < ARRAY_SIZE(conv_cases); i++) {
+        run_conv(&c, &conv_cases[i]);
     }
+    cx_stop(&c);
 }
 
 static void test_conv(void)
 {
-    static const Conv cases[] = {
-        /* plain 3x3, bias, RELU */
-        { KNPU_DT_FP32, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4,
-          2, 3, 8, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
-        /* groups, strides, dilation, scale; last rows in no window */
-        { KNPU_DT_FP32, KNPU_FLAG_BIAS, 1, 4, 9, 10, 6, 2, 3, 2, 3, 1, 0,
-          2, 1, 2, 0.5f, 0 },
-        /* depthwise */
-        { KNPU_DT_FP32, KNPU_ACT_GELU << 4, 1, 4, 5, 5, 4, 3, 3, 1, 1, 1, 1,
-          1, 1, 4, 1.0f, 0 },
-        { KNPU_DT_FP16, KNPU_FLAG_BIAS, 1, 3, 6, 6, 2, 3, 3, 1, 1, 1, 1,
-          1, 1, 1, 1.0f, 0 },
-        { KNPU_DT_BF16, KNPU_ACT_SILU << 4, 1, 2, 6, 6, 2, 3, 3, 2, 2, 1, 1,
-          1, 1, 1, 1.0f, 0 },
-        /* INT8: requantized per tensor, per channel, INT32 output */
-        { KNPU_DT_INT8, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4, 1, 3, 6, 6, 4,
-          3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f / 512, 4 },
-        { KNPU_DT_INT8, KNPU_FLAG_PER_CHANNEL | KNPU_FLAG_BIAS, 1, 4, 5, 5,
-          4, 3, 3, 1, 1, 0, 0, 1, 1, 2, 1.0f / 256, -3 },
-        { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_FLAG_BIAS, 1, 2, 5, 5, 3,
-          3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
-    };
-    Cx c;
-    unsigned i;
+    run_conv_cases(NULL);
+}
 
-    cx_start(&c);
-    for (i = 0; i < ARRAY_SIZE(cases); i++) {
-        run_conv(&c, &cases[i]);
-    }
-    cx_stop(&c);
+/*
+ * Without a primitive cache: every primitive leaves the cache as it is
+ * created and its last user frees it.
+ */
+static void test_conv_uncached(void)
+{
+    run_conv_cases(",prim-cache=0");
 }
 
 static void test_pool(void)
@@ -346,6 +357,7 @@ static void test_conv_errors(void)
 void knpu_add_compute_conv_tests(void)
 {
     qtest_add_func("/knpu/compute/conv2d", test_conv);
+    qtest_add_func("/knpu/compute/conv2d-uncached", test_conv_uncached);
     qtest_add_func("/knpu/compute/pool2d", test_pool);
     qtest_add_func("/knpu/compute/conv-errors", test_conv_errors);
 }

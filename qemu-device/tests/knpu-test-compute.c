@@ -20,7 +20,13 @@ const uint32_t all_dts[5] = {
 
 void cx_start(Cx *c)
 {
-    knpu_start(&c->k, NULL);
+    cx_start_opts(c, NULL);
+}
+
+/* With @extra appended to the -device option (",prim-cache=0"). */
+void cx_start_opts(Cx *c, const char *extra)
+{
+    knpu_start(&c->k, extra);
     mmu_setup(&c->k);
     c->q = 0;
     queue_setup(&c->k, c->q, 0);

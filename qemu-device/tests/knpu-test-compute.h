@@ -37,6 +37,7 @@ typedef struct TBuf {
 } TBuf;
 
 void cx_start(Cx *c);
+void cx_start_opts(Cx *c, const char *extra);
 void cx_stop(Cx *c);
 TBuf cx_buf(Cx *c, uint64_t bytes, uint64_t pte_flags);
 TBuf cx_input(Cx *c, uint32_t dt, uint64_t count, const void *data);
