@@ -228,6 +228,12 @@ void knpu_prim_put(KnpuPrim *p)
     }
 }
 
+/* The memory descriptor @what (src, weights, dst) @p computes on. */
+const dnnl_memory_desc_t *knpu_prim_md(KnpuPrim *p, dnnl_query_t what)
+{
+    return dnnl_primitive_desc_query_md(p->pd, what, 0);
+}
+
 /*
  * A worker's scratchpad, kept from one primitive to the next and freed when
  * the thread exits: faulting in a fresh one for every GEMM tile cost as
@@ -369,6 +375,22 @@ void knpu_md_strided(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
     memcpy(st, strides, ndims * sizeof(*st));
     /* Cannot fail for the small ndims and valid types used here. */
     dnnl_memory_desc_init_by_strides(md, ndims, d, dt, st);
+}
+
+/*
+ * Whether oneDNN's optimized INT8 kernels compute s8·s8 exactly on this
+ * host: with VNNI (vpdpbusd) they accumulate in 32 bits; without it they
+ * use vpmaddubsw, whose 16-bit pair sums saturate on full-range inputs
+ * (oneDNN's "Nuances of int8 computations"), while the spec defines exact
+ * INT32 accumulation.
+ */
+bool knpu_dnnl_int8_exact(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+
+    return (isa & dnnl_cpu_isa_avx512_core_vnni) ==
+           dnnl_cpu_isa_avx512_core_vnni ||
+           (isa & dnnl_cpu_isa_avx2_vnni) == dnnl_cpu_isa_avx2_vnni;
 }
 
 /* The oneDNN type a tensor of @dtype is computed in. */

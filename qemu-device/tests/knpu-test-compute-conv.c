@@ -145,6 +145,25 @@ static const Conv conv_cases[] = {
       4, 3, 3, 1, 1, 0, 0, 1, 1, 2, 1.0f / 256, -3 },
     { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_FLAG_BIAS, 1, 2, 5, 5, 3,
       3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
+    /*
+     * Channels past oneDNN's blocks of 16 (partial last blocks), two
+     * images: the blocked layouts and their reorders.
+     */
+    { KNPU_DT_FP32, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4, 2, 24, 11, 9, 24,
+      3, 3, 2, 2, 1, 1, 1, 1, 24, 1.0f, 0 },
+    { KNPU_DT_FP32, KNPU_FLAG_BIAS, 1, 20, 7, 7, 18, 3, 3, 1, 1, 1, 1,
+      1, 1, 1, 0.5f, 0 },
+    { KNPU_DT_FP32, KNPU_FLAG_BIAS, 2, 40, 5, 6, 24, 1, 1, 1, 1, 0, 0,
+      1, 1, 1, 1.0f, 0 },
+    { KNPU_DT_BF16, 0, 1, 16, 8, 8, 16, 3, 3, 1, 1, 2, 2, 2, 2, 16, 1.0f,
+      0 },
+    { KNPU_DT_INT8, KNPU_FLAG_PER_CHANNEL | KNPU_FLAG_BIAS |
+      KNPU_ACT_RELU << 4, 2, 20, 7, 6, 20, 3, 3, 1, 1, 1, 1, 1, 1, 20,
+      1.0f / 256, 2 },
+    { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_FLAG_BIAS, 1, 40, 5, 6, 24,
+      1, 1, 1, 1, 0, 0, 1, 1, 1, 1.0f, 0 },
+    { KNPU_DT_INT8, KNPU_FLAG_BIAS, 1, 32, 9, 9, 20, 3, 3, 2, 2, 1, 1, 1, 1,
+      1, 1.0f / 2048, -5 },
 };
 
 /* Every case of conv_cases on a device started with @opts. */
