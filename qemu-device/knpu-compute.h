@@ -97,6 +97,8 @@ enum {
     KNPU_KIND_CONV_SRC_IN,      /* plain input -> the convolution's layout */
     KNPU_KIND_CONV_WEI_IN,      /* plain weights -> its layout */
     KNPU_KIND_CONV_DST_OUT,     /* its output layout -> plain */
+    KNPU_KIND_POOL_SRC_IN,      /* plain pooling input -> NHWC */
+    KNPU_KIND_POOL_DST_OUT,     /* NHWC pooling output -> plain */
 };
 
 /* Create the primitive descriptor for @key (called on a cache miss). */
@@ -119,8 +121,13 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                     int nargs);
 bool knpu_prim_run(KnpuJob *job, const KnpuPrimKey *key, KnpuPrimDescFn fn,
                    const KnpuDnnlArg *args, int nargs);
+bool knpu_reorder_run(KnpuJob *job, const KnpuPrimKey *key, uint32_t kind,
+                      KnpuPrimDescFn fn, const dnnl_memory_desc_t *from_md,
+                      void *from, const dnnl_memory_desc_t *to_md, void *to);
 void knpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
                    dnnl_data_type_t dt);
+void knpu_md_tag(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
+                 dnnl_data_type_t dt, dnnl_format_tag_t tag);
 void knpu_md_strided(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
                      const int64_t *strides, dnnl_data_type_t dt);
 dnnl_data_type_t knpu_dnnl_dt(uint32_t dtype);

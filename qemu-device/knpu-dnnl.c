@@ -350,6 +350,24 @@ bool knpu_prim_run(KnpuJob *job, const KnpuPrimKey *key, KnpuPrimDescFn fn,
     return ok;
 }
 
+/*
+ * Reorder @from into @to with the helper primitive @kind of the op of
+ * @key, created by @fn.
+ */
+bool knpu_reorder_run(KnpuJob *job, const KnpuPrimKey *key, uint32_t kind,
+                      KnpuPrimDescFn fn, const dnnl_memory_desc_t *from_md,
+                      void *from, const dnnl_memory_desc_t *to_md, void *to)
+{
+    KnpuPrimKey reorder_key = *key;
+    KnpuDnnlArg args[2] = {
+        { DNNL_ARG_FROM, *from_md, from },
+        { DNNL_ARG_TO, *to_md, to },
+    };
+
+    reorder_key.kind = kind;
+    return knpu_prim_run(job, &reorder_key, fn, args, 2);
+}
+
 /* Memory descriptors of dense row-major tensors, and of strided ones. */
 void knpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
                    dnnl_data_type_t dt)
@@ -363,6 +381,18 @@ void knpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
         stride *= dims[i];
     }
     knpu_md_strided(md, ndims, dims, strides, dt);
+}
+
+/* A tensor in the layout @tag (dnnl_format_tag_any: the primitive's choice). */
+void knpu_md_tag(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
+                 dnnl_data_type_t dt, dnnl_format_tag_t tag)
+{
+    /* oneDNN reads DNNL_MAX_NDIMS entries. */
+    int64_t d[DNNL_MAX_NDIMS] = { 0 };
+
+    memcpy(d, dims, ndims * sizeof(*d));
+    /* Cannot fail for the small ndims and valid types used here. */
+    dnnl_memory_desc_init_by_tag(md, ndims, d, dt, tag);
 }
 
 void knpu_md_strided(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
