@@ -16,7 +16,8 @@
  * one thread per host CPU. Before each primitive, a worker limits its
  * team to its share of the host: host CPUs / busy cores (at least 1). One
  * busy core gets the whole host (a single GEMM runs as fast as oneDNN on
- * the host); N busy cores split it instead of oversubscribing it.
+ * the host); N busy cores split it instead of oversubscribing it. A
+ * primitive on small operands runs on the worker's thread alone.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -271,10 +272,32 @@ static void *knpu_scratch(size_t size)
     return scratch->buf;
 }
 
-/* This worker's share of the host CPUs (see the comment at the top). */
-static int knpu_dnnl_threads(KnpuState *s)
+/*
+ * Operands below this many bytes in all run on the worker's thread alone:
+ * their primitive takes tens of microseconds, about what starting a team
+ * and meeting at its barrier costs, and on a busy host a team member the
+ * scheduler does not run stalls that barrier for a whole time slice
+ * (docs/performance.md "Convolution layouts and the primitive cache").
+ */
+#define KNPU_DNNL_SERIAL_BYTES  (512 * KiB)
+
+/*
+ * The OpenMP team for a primitive on @args: this worker's share of the
+ * host CPUs (see the comment at the top), or one thread for small operands.
+ */
+static int knpu_dnnl_threads(KnpuState *s, const KnpuDnnlArg *args,
+                             int nargs)
 {
+    size_t bytes = 0;
     unsigned busy;
+    int i;
+
+    for (i = 0; i < nargs; i++) {
+        bytes += dnnl_memory_desc_get_size(&args[i].md);
+    }
+    if (bytes < KNPU_DNNL_SERIAL_BYTES) {
+        return 1;
+    }
 
     qemu_mutex_lock(&s->lock);
     busy = MAX(s->busy_cores, 1);
@@ -315,7 +338,7 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                                 dnnl_stream_default_flags);
     }
     if (st == dnnl_success) {
-        threads = knpu_dnnl_threads(job->s);
+        threads = knpu_dnnl_threads(job->s, args, nargs);
         omp_set_num_threads(threads);
         st = dnnl_primitive_execute(p->prim, stream, n, exec);
     }
