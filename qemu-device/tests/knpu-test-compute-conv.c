@@ -311,16 +311,38 @@ static void test_pool_int8_halves(void)
     cx_stop(&c);
 }
 
+static const BadOperands conv_bad_operands[] = {
+    /* groups not dividing C; zero stride; padding as wide as the window */
+    { 1, { 17 }, { 3 }, KNPU_ERR_OPERAND_INVALID, 17 },
+    { 1, { 12 }, { 0 }, KNPU_ERR_OPERAND_INVALID, 12 },
+    { 1, { 13 }, { 3 }, KNPU_ERR_OPERAND_INVALID, 13 },
+    /* the window larger than the padded input: P < 1 */
+    { 2, { 6, 13 }, { 1, 0 }, KNPU_ERR_OPERAND_INVALID, 6 },
+    /* huge dilation: 64-bit arithmetic, no wrap */
+    { 1, { 15 }, { 0xffffffff }, KNPU_ERR_OPERAND_INVALID, -1 },
+    /* a huge batch: the input is past the staging limit */
+    { 1, { 4 }, { 0xffffffff }, KNPU_ERR_OPERAND_INVALID, 0 },
+    /* more than 2^32 multiply-adds per image */
+    { 4, { 5, 8, 6, 7 }, { 4096, 4096, 64, 64 }, KNPU_ERR_OPERAND_INVALID,
+      KNPU_ERR_OPERAND_NONE },
+};
+
+static const uint32_t pool_ops[12] = { 0, 1, 1, 1, 4, 4, 2, 2, 2, 2, 0, 0 };
+
+static const BadOperands pool_bad_operands[] = {
+    /* padding as wide as the kernel; a zero kernel */
+    { 1, { 10 }, { 2 }, KNPU_ERR_OPERAND_INVALID, 10 },
+    { 1, { 6 }, { 0 }, KNPU_ERR_OPERAND_INVALID, 6 },
+};
+
 static void test_conv_errors(void)
 {
     uint32_t ops[20] = { 0, 1, 0, 2, 1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1,
                          1, 0x3f800000, 0 };
-    uint32_t bad[20];
     uint64_t args[3];
     Prog p;
     Cx c;
     TBuf a;
-    Err e;
 
     cx_start(&c);
     a = cx_buf(&c, 8192, KNPU_PTE_READ | KNPU_PTE_WRITE);
@@ -334,74 +356,24 @@ static void test_conv_errors(void)
     p.n = 0;
     emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, KNPU_FLAG_TRANS_A, 0xb, 20, ops);
     cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
-    /* groups not dividing C; zero stride; padding as wide as the window */
-    memcpy(bad, ops, sizeof(bad));
-    bad[17] = 3;
-    p.n = 0;
-    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
-    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 17);
-    memcpy(bad, ops, sizeof(bad));
-    bad[12] = 0;
-    p.n = 0;
-    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
-    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 12);
-    memcpy(bad, ops, sizeof(bad));
-    bad[13] = 3;
-    p.n = 0;
-    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
-    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 13);
-    /* the window larger than the padded input: P < 1 */
-    memcpy(bad, ops, sizeof(bad));
-    bad[6] = 1;
-    bad[13] = 0;
-    p.n = 0;
-    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
-    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 6);
-    /* huge dilation: 64-bit arithmetic, no wrap */
-    memcpy(bad, ops, sizeof(bad));
-    bad[15] = 0xffffffff;
-    p.n = 0;
-    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
-    cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
-    /* a huge batch: the input is past the staging limit */
-    memcpy(bad, ops, sizeof(bad));
-    bad[4] = 0xffffffff;
-    p.n = 0;
-    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
-    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
-    /* more than 2^32 multiply-adds per image */
-    memcpy(bad, ops, sizeof(bad));
-    bad[5] = bad[8] = 4096;
-    bad[6] = bad[7] = 64;
-    p.n = 0;
-    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb, 20, bad);
-    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, KNPU_ERR_OPERAND_NONE);
+    cx_run_bad_operands(&c, &(Insn){ KNPU_OP_CONV2D, KNPU_DT_FP32, 0, 0xb,
+                                     20, ops },
+                        args, 3, conv_bad_operands,
+                        ARRAY_SIZE(conv_bad_operands));
     /* SILU on INT8 */
     p.n = 0;
     emit(&p, KNPU_OP_CONV2D, KNPU_DT_INT8, KNPU_ACT_SILU << 4, 0xb, 20, ops);
     cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
 
-    /* POOL2D: mode 3, padding >= kernel, zero kernel. */
+    /* POOL2D: mode 3, then its invalid operands. */
     p.n = 0;
     EMIT(&p, KNPU_OP_POOL2D, KNPU_DT_FP32, 3, 3, 0, 1, 1, 1, 4, 4, 2, 2, 2,
          2, 0, 0);
     cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
-    p.n = 0;
-    EMIT(&p, KNPU_OP_POOL2D, KNPU_DT_FP32, 0, 3, 0, 1, 1, 1, 4, 4, 2, 2, 2,
-         2, 2, 0);
-    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 10);
-    p.n = 0;
-    EMIT(&p, KNPU_OP_POOL2D, KNPU_DT_FP32, 0, 3, 0, 1, 1, 1, 4, 4, 0, 2, 2,
-         2, 0, 0);
-    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 6);
+    cx_run_bad_operands(&c, &(Insn){ KNPU_OP_POOL2D, KNPU_DT_FP32, 0, 3, 12,
+                                     pool_ops },
+                        args, 2, pool_bad_operands,
+                        ARRAY_SIZE(pool_bad_operands));
     p.n = 0;
     EMIT(&p, KNPU_OP_POOL2D, KNPU_DT_INT32, 0, 3, 0, 1, 1, 1, 4, 4, 2, 2, 2,
          2, 0, 0);

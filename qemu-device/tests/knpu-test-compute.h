@@ -46,6 +46,29 @@ void cx_run(Cx *c, const Prog *p, const uint64_t *args, unsigned nargs);
 Err cx_run_bad(Cx *c, const Prog *p, const uint64_t *args, unsigned nargs,
                uint32_t code);
 
+/* An instruction: emit()'s arguments. */
+typedef struct Insn {
+    uint32_t opcode, dtype, flags, argmask;
+    unsigned nops;
+    const uint32_t *ops;
+} Insn;
+
+/*
+ * A valid instruction with up to four operand words changed, the error
+ * code it must give and the operand that error must name (-1: not checked).
+ */
+typedef struct BadOperands {
+    unsigned n;
+    unsigned word[4];
+    uint32_t value[4];
+    uint32_t code;
+    int64_t operand;
+} BadOperands;
+
+void cx_run_bad_operands(Cx *c, const Insn *valid, const uint64_t *args,
+                         unsigned nargs, const BadOperands *cases,
+                         unsigned ncases);
+
 size_t dt_size(uint32_t dt);
 void *rand_tensor(Cx *c, uint32_t dt, uint64_t count);
 double elem(uint32_t dt, const void *raw, uint64_t i);
