@@ -16,10 +16,6 @@ enum { SM_IN, SM_OUT, SM_ROWS, SM_COLS };
 enum { LN_IN, LN_OUT, LN_GAMMA, LN_BETA, LN_ROWS, LN_COLS, LN_EPS };
 enum { RMS_IN, RMS_OUT, RMS_GAMMA, RMS_ROWS, RMS_COLS, RMS_EPS };
 
-/* Helper primitives of RMSNORM, in KnpuPrimKey.kind above the opcodes. */
-#define KIND_RMS_SUMSQ  (KNPU_OP_COUNT + 1)
-#define KIND_RMS_SCALE  (KNPU_OP_COUNT + 2)
-
 /* Keys: v[0] rows, v[1] cols, v[2] the bits of epsilon. */
 static void rows_md(const KnpuPrimKey *k, dnnl_memory_desc_t *md,
                     int64_t cols)
@@ -208,7 +204,7 @@ bool knpu_op_rmsnorm(KnpuJob *job, const KnpuInsn *in)
     g_autofree float *factor = NULL;
     KnpuTensor tin, tout, tgamma;
     KnpuPrimKey key = {
-        .kind = KIND_RMS_SUMSQ, .dtype = KNPU_DT_FP32, .v = { rows, cols },
+        .kind = KNPU_KIND_RMS_SUMSQ, .dtype = KNPU_DT_FP32, .v = { rows, cols },
     };
     int64_t gdims[2] = { 1, cols };
     KnpuDnnlArg args[4];
@@ -237,7 +233,7 @@ bool knpu_op_rmsnorm(KnpuJob *job, const KnpuInsn *in)
         factor[r] = 1.0f / sqrtf(factor[r] / cols + eps);
     }
     y = g_new(float, tin.count);
-    key.kind = KIND_RMS_SCALE;
+    key.kind = KNPU_KIND_RMS_SCALE;
     args[0].arg = DNNL_ARG_SRC_0;
     args[1].arg = DNNL_ARG_SRC_1;
     args[2] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, y };

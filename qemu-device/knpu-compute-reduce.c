@@ -1,8 +1,9 @@
 /*
  * KNPU device model: REDUCE and TRANSPOSE (spec section 7.4).
  *
- * Floating REDUCE runs on oneDNN's reduction; INT32 REDUCE is an exact
- * loop (oneDNN accumulates integers in FP32). TRANSPOSE is a oneDNN
+ * Floating REDUCE runs on oneDNN: sum, mean and max as a pooling, min as
+ * a reduction (see reduce_pool_mds()); INT32 REDUCE is an exact loop
+ * (oneDNN accumulates integers in FP32). TRANSPOSE is a oneDNN
  * reorder between two strided views of bytes; elements move bit for bit,
  * so FP16 and BF16 are not widened.
  *
@@ -19,21 +20,88 @@ enum { RED_IN, RED_OUT, RED_OUTER, RED_LENGTH, RED_INNER };
 enum { TR_IN, TR_OUT, TR_BATCH, TR_ROWS, TR_COLS };
 
 static const dnnl_alg_kind_t reduce_algs[] = {
-    [KNPU_REDUCE_SUM] = dnnl_reduction_sum,
-    [KNPU_REDUCE_MEAN] = dnnl_reduction_mean,
-    [KNPU_REDUCE_MAX] = dnnl_reduction_max,
     [KNPU_REDUCE_MIN] = dnnl_reduction_min,
 };
 
-/* Keys: v[] holds the three dimensions. */
+/*
+ * Keys: v[] holds the three dimensions.
+ *
+ * oneDNN 2.6 has only its reference reduction (12 ms for 614,400
+ * elements, one thread); its pooling has jit kernels (36 us for the same
+ * reduction as a pooling). So sum, mean and max are one pooling window
+ * spanning the reduced dimension: outer×length×inner is the NHWC image
+ * 1×inner×outer×length (channels innermost) or, with inner = 1, the NCHW
+ * image 1×outer×1×length, pooled by a 1×length window. Sum is the average
+ * times length (a linear post-op): a reordered sum, as section 7.3
+ * allows. Min has no pooling and stays a reduction.
+ */
+static bool reduce_as_pooling(uint32_t op)
+{
+    return op != KNPU_REDUCE_MIN;
+}
+
+static void reduce_pool_mds(const KnpuPrimKey *k, dnnl_memory_desc_t *src,
+                            dnnl_memory_desc_t *dst)
+{
+    int64_t outer = k->v[0], length = k->v[1], inner = k->v[2];
+
+    if (inner == 1) {
+        knpu_md_plain(src, 4, (int64_t[]){ 1, outer, 1, length }, dnnl_f32);
+        knpu_md_plain(dst, 4, (int64_t[]){ 1, outer, 1, 1 }, dnnl_f32);
+        return;
+    }
+    knpu_md_strided(src, 4, (int64_t[]){ 1, inner, outer, length },
+                    (int64_t[]){ outer * length * inner, 1, length * inner,
+                                 inner }, dnnl_f32);
+    knpu_md_strided(dst, 4, (int64_t[]){ 1, inner, outer, 1 },
+                    (int64_t[]){ outer * inner, 1, inner, inner }, dnnl_f32);
+}
+
 static void reduce_mds(const KnpuPrimKey *k, dnnl_memory_desc_t *src,
                        dnnl_memory_desc_t *dst)
 {
     int64_t dims[3] = { k->v[0], k->v[1], k->v[2] };
 
+    if (reduce_as_pooling(k->flags)) {
+        reduce_pool_mds(k, src, dst);
+        return;
+    }
     knpu_md_plain(src, 3, dims, dnnl_f32);
     dims[1] = 1;
     knpu_md_plain(dst, 3, dims, dnnl_f32);
+}
+
+static dnnl_status_t reduce_pool_pd(const KnpuPrimKey *k,
+                                    dnnl_engine_t engine,
+                                    dnnl_primitive_attr_t attr,
+                                    dnnl_primitive_desc_t *pd)
+{
+    int64_t window[DNNL_MAX_NDIMS] = { 1, k->v[1] };
+    int64_t zero[DNNL_MAX_NDIMS] = { 0 };
+    dnnl_memory_desc_t src, dst;
+    dnnl_pooling_v2_desc_t desc;
+    dnnl_post_ops_t po;
+    dnnl_status_t st;
+
+    reduce_pool_mds(k, &src, &dst);
+    st = dnnl_pooling_v2_forward_desc_init(
+        &desc, dnnl_forward_inference,
+        k->flags == KNPU_REDUCE_MAX ? dnnl_pooling_max :
+        dnnl_pooling_avg_exclude_padding, &src, &dst, window, window, zero,
+        zero, zero);
+    if (st == dnnl_success && k->flags == KNPU_REDUCE_SUM) {
+        st = dnnl_post_ops_create(&po);
+        if (st == dnnl_success) {
+            st = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_linear,
+                                              (float)k->v[1], 0);
+            if (st == dnnl_success) {
+                st = dnnl_primitive_attr_set_post_ops(attr, po);
+            }
+            dnnl_post_ops_destroy(po);
+        }
+    }
+    return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
+                                                NULL);
 }
 
 static dnnl_status_t reduce_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
@@ -44,6 +112,9 @@ static dnnl_status_t reduce_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
     dnnl_reduction_desc_t desc;
     dnnl_status_t st;
 
+    if (reduce_as_pooling(k->flags)) {
+        return reduce_pool_pd(k, engine, attr, pd);
+    }
     reduce_mds(k, &src, &dst);
     st = dnnl_reduction_desc_init(&desc, reduce_algs[k->flags], &src, &dst,
                                   0, 0);

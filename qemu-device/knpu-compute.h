@@ -90,6 +90,17 @@ typedef struct KnpuPrimKey {
 
 typedef struct KnpuPrim KnpuPrim;
 
+/* Kinds of the helper primitives of an op (KnpuPrimKey.kind), past opcodes */
+enum {
+    KNPU_KIND_RMS_SUMSQ = KNPU_OP_COUNT + 1,
+    KNPU_KIND_RMS_SCALE,
+    KNPU_KIND_CONV_SRC_IN,      /* plain input -> the convolution's layout */
+    KNPU_KIND_CONV_WEI_IN,      /* plain weights -> its layout */
+    KNPU_KIND_CONV_DST_OUT,     /* its output layout -> plain */
+    KNPU_KIND_POOL_SRC_IN,      /* plain pooling input -> NHWC */
+    KNPU_KIND_POOL_DST_OUT,     /* NHWC pooling output -> plain */
+};
+
 /* Create the primitive descriptor for @key (called on a cache miss). */
 typedef dnnl_status_t (*KnpuPrimDescFn)(const KnpuPrimKey *key,
                                         dnnl_engine_t engine,
@@ -105,15 +116,22 @@ typedef struct KnpuDnnlArg {
 KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
                         KnpuPrimDescFn fn);
 void knpu_prim_put(KnpuPrim *p);
+const dnnl_memory_desc_t *knpu_prim_md(KnpuPrim *p, dnnl_query_t what);
 bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                     int nargs);
 bool knpu_prim_run(KnpuJob *job, const KnpuPrimKey *key, KnpuPrimDescFn fn,
                    const KnpuDnnlArg *args, int nargs);
+bool knpu_reorder_run(KnpuJob *job, const KnpuPrimKey *key, uint32_t kind,
+                      KnpuPrimDescFn fn, const dnnl_memory_desc_t *from_md,
+                      void *from, const dnnl_memory_desc_t *to_md, void *to);
 void knpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
                    dnnl_data_type_t dt);
+void knpu_md_tag(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
+                 dnnl_data_type_t dt, dnnl_format_tag_t tag);
 void knpu_md_strided(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
                      const int64_t *strides, dnnl_data_type_t dt);
 dnnl_data_type_t knpu_dnnl_dt(uint32_t dtype);
+bool knpu_dnnl_int8_exact(void);
 bool knpu_act_alg(uint32_t act, dnnl_alg_kind_t *alg, float *alpha);
 dnnl_status_t knpu_attr_post_act(dnnl_primitive_attr_t attr, uint32_t act);
 

@@ -3,7 +3,10 @@
  *
  * One CPU engine for the process. Primitives are kept in a bounded LRU
  * cache keyed by operation, data type, flags and shape (KnpuPrimKey), so a
- * repeated job does not re-create them. Primitives use a user scratchpad,
+ * repeated job does not re-create them. The cache is shared by all devices
+ * (the same model on two devices shares its primitives); each realized
+ * device adds its "prim-cache" property to its capacity and takes it back
+ * when it goes away. Primitives use a user scratchpad,
  * one per worker thread, so the cores of one or several devices can run
  * the same cached primitive at the same time.
  *
@@ -13,7 +16,8 @@
  * one thread per host CPU. Before each primitive, a worker limits its
  * team to its share of the host: host CPUs / busy cores (at least 1). One
  * busy core gets the whole host (a single GEMM runs as fast as oneDNN on
- * the host); N busy cores split it instead of oversubscribing it.
+ * the host); N busy cores split it instead of oversubscribing it. A
+ * primitive on small operands runs on the worker's thread alone.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -28,9 +32,6 @@
 #include "trace.h"
 #include "knpu-compute.h"
 
-/* Cached primitives, over all devices. */
-#define KNPU_PRIM_CACHE_SIZE    64
-
 struct KnpuPrim {
     KnpuPrimKey key;
     dnnl_primitive_desc_t pd;
@@ -44,8 +45,28 @@ static struct {
     QemuMutex lock;
     dnnl_engine_t engine;
     QTAILQ_HEAD(, KnpuPrim) lru;    /* most recently used first */
+    GHashTable *by_key;             /* KnpuPrimKey -> cached KnpuPrim */
     unsigned count;
+    unsigned capacity;              /* sum of the devices' "prim-cache" */
 } knpu_dnnl;
+
+/* FNV-1a over the key's bytes (the key is compared bytewise too). */
+static guint knpu_prim_key_hash(gconstpointer key)
+{
+    const uint8_t *b = key;
+    guint h = 2166136261u;
+    size_t i;
+
+    for (i = 0; i < sizeof(KnpuPrimKey); i++) {
+        h = (h ^ b[i]) * 16777619u;
+    }
+    return h;
+}
+
+static gboolean knpu_prim_key_equal(gconstpointer a, gconstpointer b)
+{
+    return !memcmp(a, b, sizeof(KnpuPrimKey));
+}
 
 static bool knpu_dnnl_init(void)
 {
@@ -55,6 +76,8 @@ static bool knpu_dnnl_init(void)
     if (g_once_init_enter(&done)) {
         qemu_mutex_init(&knpu_dnnl.lock);
         QTAILQ_INIT(&knpu_dnnl.lru);
+        knpu_dnnl.by_key = g_hash_table_new(knpu_prim_key_hash,
+                                            knpu_prim_key_equal);
         ok = dnnl_engine_create(&knpu_dnnl.engine, dnnl_cpu, 0) ==
              dnnl_success;
         g_once_init_leave(&done, 1);
@@ -110,27 +133,66 @@ static KnpuPrim *knpu_prim_create(KnpuJob *job, const KnpuPrimKey *key,
 }
 
 /*
+ * Take least recently used primitives out of the cache until it is within
+ * its capacity; those no job uses are added to @victims, to be freed
+ * outside the lock (their last user frees the others).
+ */
+static void knpu_prim_evict_locked(GSList **victims)
+{
+    while (knpu_dnnl.count > knpu_dnnl.capacity) {
+        KnpuPrim *victim = QTAILQ_LAST(&knpu_dnnl.lru);
+
+        QTAILQ_REMOVE(&knpu_dnnl.lru, victim, lru);
+        g_hash_table_remove(knpu_dnnl.by_key, &victim->key);
+        victim->cached = false;
+        knpu_dnnl.count--;
+        if (!victim->users) {
+            *victims = g_slist_prepend(*victims, victim);
+        }
+    }
+}
+
+/*
+ * A device's share of the primitive cache: @delta entries more (realize)
+ * or fewer (unrealize). False if the engine cannot be created.
+ */
+bool knpu_dnnl_cache_resize(int delta)
+{
+    GSList *victims = NULL;
+
+    if (!knpu_dnnl_init()) {
+        return false;
+    }
+    qemu_mutex_lock(&knpu_dnnl.lock);
+    knpu_dnnl.capacity += delta;
+    knpu_prim_evict_locked(&victims);
+    qemu_mutex_unlock(&knpu_dnnl.lock);
+    g_slist_free_full(victims, (GDestroyNotify)knpu_prim_free);
+    return true;
+}
+
+/*
  * The primitive for @key, from the cache or created with @fn and cached.
  * Release it with knpu_prim_put(). NULL when the job failed.
  */
 KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
                         KnpuPrimDescFn fn)
 {
-    KnpuPrim *p, *victim = NULL;
+    GSList *victims = NULL;
+    KnpuPrim *p;
 
     if (!knpu_dnnl_init()) {
         knpu_dnnl_fail(job, "engine", dnnl_runtime_error);
         return NULL;
     }
     qemu_mutex_lock(&knpu_dnnl.lock);
-    QTAILQ_FOREACH(p, &knpu_dnnl.lru, lru) {
-        if (!memcmp(&p->key, key, sizeof(*key))) {
-            QTAILQ_REMOVE(&knpu_dnnl.lru, p, lru);
-            QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
-            p->users++;
-            qemu_mutex_unlock(&knpu_dnnl.lock);
-            return p;
-        }
+    p = g_hash_table_lookup(knpu_dnnl.by_key, key);
+    if (p) {
+        QTAILQ_REMOVE(&knpu_dnnl.lru, p, lru);
+        QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
+        p->users++;
+        qemu_mutex_unlock(&knpu_dnnl.lock);
+        return p;
     }
     qemu_mutex_unlock(&knpu_dnnl.lock);
 
@@ -142,21 +204,16 @@ KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
     trace_knpu_prim_create(key->kind, key->dtype);
     qemu_mutex_lock(&knpu_dnnl.lock);
     p->users = 1;
-    p->cached = true;
-    QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
-    if (++knpu_dnnl.count > KNPU_PRIM_CACHE_SIZE) {
-        victim = QTAILQ_LAST(&knpu_dnnl.lru);
-        QTAILQ_REMOVE(&knpu_dnnl.lru, victim, lru);
-        victim->cached = false;
-        knpu_dnnl.count--;
-        if (victim->users) {
-            victim = NULL;  /* its last user frees it */
-        }
+    /* Another worker may have cached the same key meanwhile: keep that. */
+    p->cached = !g_hash_table_contains(knpu_dnnl.by_key, key);
+    if (p->cached) {
+        g_hash_table_insert(knpu_dnnl.by_key, &p->key, p);
+        QTAILQ_INSERT_HEAD(&knpu_dnnl.lru, p, lru);
+        knpu_dnnl.count++;
     }
+    knpu_prim_evict_locked(&victims);
     qemu_mutex_unlock(&knpu_dnnl.lock);
-    if (victim) {
-        knpu_prim_free(victim);
-    }
+    g_slist_free_full(victims, (GDestroyNotify)knpu_prim_free);
     return p;
 }
 
@@ -170,6 +227,12 @@ void knpu_prim_put(KnpuPrim *p)
     if (free_it) {
         knpu_prim_free(p);
     }
+}
+
+/* The memory descriptor @what (src, weights, dst) @p computes on. */
+const dnnl_memory_desc_t *knpu_prim_md(KnpuPrim *p, dnnl_query_t what)
+{
+    return dnnl_primitive_desc_query_md(p->pd, what, 0);
 }
 
 /*
@@ -209,10 +272,32 @@ static void *knpu_scratch(size_t size)
     return scratch->buf;
 }
 
-/* This worker's share of the host CPUs (see the comment at the top). */
-static int knpu_dnnl_threads(KnpuState *s)
+/*
+ * Operands below this many bytes in all run on the worker's thread alone:
+ * their primitive takes tens of microseconds, about what starting a team
+ * and meeting at its barrier costs, and on a busy host a team member the
+ * scheduler does not run stalls that barrier for a whole time slice
+ * (docs/performance.md "Convolution layouts and the primitive cache").
+ */
+#define KNPU_DNNL_SERIAL_BYTES  (512 * KiB)
+
+/*
+ * The OpenMP team for a primitive on @args: this worker's share of the
+ * host CPUs (see the comment at the top), or one thread for small operands.
+ */
+static int knpu_dnnl_threads(KnpuState *s, const KnpuDnnlArg *args,
+                             int nargs)
 {
+    size_t bytes = 0;
     unsigned busy;
+    int i;
+
+    for (i = 0; i < nargs; i++) {
+        bytes += dnnl_memory_desc_get_size(&args[i].md);
+    }
+    if (bytes < KNPU_DNNL_SERIAL_BYTES) {
+        return 1;
+    }
 
     qemu_mutex_lock(&s->lock);
     busy = MAX(s->busy_cores, 1);
@@ -253,7 +338,7 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                                 dnnl_stream_default_flags);
     }
     if (st == dnnl_success) {
-        threads = knpu_dnnl_threads(job->s);
+        threads = knpu_dnnl_threads(job->s, args, nargs);
         omp_set_num_threads(threads);
         st = dnnl_primitive_execute(p->prim, stream, n, exec);
     }
@@ -288,6 +373,24 @@ bool knpu_prim_run(KnpuJob *job, const KnpuPrimKey *key, KnpuPrimDescFn fn,
     return ok;
 }
 
+/*
+ * Reorder @from into @to with the helper primitive @kind of the op of
+ * @key, created by @fn.
+ */
+bool knpu_reorder_run(KnpuJob *job, const KnpuPrimKey *key, uint32_t kind,
+                      KnpuPrimDescFn fn, const dnnl_memory_desc_t *from_md,
+                      void *from, const dnnl_memory_desc_t *to_md, void *to)
+{
+    KnpuPrimKey reorder_key = *key;
+    KnpuDnnlArg args[2] = {
+        { DNNL_ARG_FROM, *from_md, from },
+        { DNNL_ARG_TO, *to_md, to },
+    };
+
+    reorder_key.kind = kind;
+    return knpu_prim_run(job, &reorder_key, fn, args, 2);
+}
+
 /* Memory descriptors of dense row-major tensors, and of strided ones. */
 void knpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
                    dnnl_data_type_t dt)
@@ -303,6 +406,18 @@ void knpu_md_plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
     knpu_md_strided(md, ndims, dims, strides, dt);
 }
 
+/* A tensor in the layout @tag (dnnl_format_tag_any: the primitive's choice). */
+void knpu_md_tag(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
+                 dnnl_data_type_t dt, dnnl_format_tag_t tag)
+{
+    /* oneDNN reads DNNL_MAX_NDIMS entries. */
+    int64_t d[DNNL_MAX_NDIMS] = { 0 };
+
+    memcpy(d, dims, ndims * sizeof(*d));
+    /* Cannot fail for the small ndims and valid types used here. */
+    dnnl_memory_desc_init_by_tag(md, ndims, d, dt, tag);
+}
+
 void knpu_md_strided(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
                      const int64_t *strides, dnnl_data_type_t dt)
 {
@@ -313,6 +428,22 @@ void knpu_md_strided(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
     memcpy(st, strides, ndims * sizeof(*st));
     /* Cannot fail for the small ndims and valid types used here. */
     dnnl_memory_desc_init_by_strides(md, ndims, d, dt, st);
+}
+
+/*
+ * Whether oneDNN's optimized INT8 kernels compute s8·s8 exactly on this
+ * host: with VNNI (vpdpbusd) they accumulate in 32 bits; without it they
+ * use vpmaddubsw, whose 16-bit pair sums saturate on full-range inputs
+ * (oneDNN's "Nuances of int8 computations"), while the spec defines exact
+ * INT32 accumulation.
+ */
+bool knpu_dnnl_int8_exact(void)
+{
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+
+    return (isa & dnnl_cpu_isa_avx512_core_vnni) ==
+           dnnl_cpu_isa_avx512_core_vnni ||
+           (isa & dnnl_cpu_isa_avx2_vnni) == dnnl_cpu_isa_avx2_vnni;
 }
 
 /* The oneDNN type a tensor of @dtype is computed in. */

@@ -70,6 +70,13 @@
 OBJECT_DECLARE_SIMPLE_TYPE(KnpuState, KNPU)
 
 #define KNPU_MAX_CORES          16
+/*
+ * oneDNN primitives a device adds to the process's cache ("prim-cache"):
+ * the default holds every distinct primitive of the project's largest
+ * model (docs/performance.md), so its repeated inference creates none.
+ */
+#define KNPU_PRIM_CACHE_DEFAULT 1024
+#define KNPU_PRIM_CACHE_MAX     65536
 #define KNPU_MAX_QUEUES         64
 #define KNPU_MAX_VECTORS        (KNPU_MAX_QUEUES + 1)
 #define KNPU_BOUNCE_SIZE        (64 * KiB)
@@ -155,6 +162,7 @@ struct KnpuState {
     uint64_t devmem_size;
     uint32_t sram_size;
     uint64_t serial;
+    uint32_t prim_cache;    /* oneDNN primitives it adds to the cache */
 
     QemuMutex lock;
     QemuCond work_cond;     /* a queue may have become runnable */
@@ -296,6 +304,9 @@ uint32_t knpu_clock_locked(KnpuState *s);
 int64_t knpu_throttle_stall_ns(KnpuState *s, int64_t work_ns);
 uint64_t knpu_core_busy_locked(KnpuState *s, unsigned c);
 void knpu_core_set_busy_locked(KnpuState *s, KnpuCore *core, bool busy);
+
+/* knpu-dnnl.c */
+bool knpu_dnnl_cache_resize(int delta);
 
 /* knpu-inject.c */
 void knpu_inject_class_init(ObjectClass *klass);

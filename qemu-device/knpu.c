@@ -112,6 +112,10 @@ static bool knpu_check_props(KnpuState *s, Error **errp)
                    "to 2 GiB");
         return false;
     }
+    if (s->prim_cache > KNPU_PRIM_CACHE_MAX) {
+        error_setg(errp, "prim-cache must be 0 to %d", KNPU_PRIM_CACHE_MAX);
+        return false;
+    }
     return true;
 }
 
@@ -144,13 +148,19 @@ static void knpu_realize(PCIDevice *pdev, Error **errp)
                      PCI_BASE_ADDRESS_MEM_TYPE_64 |
                      PCI_BASE_ADDRESS_MEM_PREFETCH, &s->devmem);
 
+    if (!knpu_dnnl_cache_resize(s->prim_cache)) {
+        error_setg(errp, "knpu: cannot create the oneDNN CPU engine");
+        return;
+    }
     if (!knpu_irq_init(s, errp)) {
+        knpu_dnnl_cache_resize(-(int)s->prim_cache);
         return;
     }
     /* The guest's AER recovery is tested with HMP pcie_aer_inject_error. */
     if (pcie_aer_init(pdev, PCI_ERR_VER, KNPU_AER_OFFSET, PCI_ERR_SIZEOF,
                       errp) < 0) {
         knpu_irq_exit(s);
+        knpu_dnnl_cache_resize(-(int)s->prim_cache);
         return;
     }
     s->clock_base = knpu_now();
@@ -171,6 +181,7 @@ static void knpu_exit(PCIDevice *pdev)
     knpu_cores_stop(s);
     pcie_aer_exit(pdev);
     knpu_irq_exit(s);
+    knpu_dnnl_cache_resize(-(int)s->prim_cache);
 }
 
 static void knpu_instance_init(Object *obj)
@@ -217,6 +228,8 @@ static Property knpu_properties[] = {
     DEFINE_PROP_SIZE("devmem-size", KnpuState, devmem_size, 256 * MiB),
     DEFINE_PROP_UINT32("sram-size", KnpuState, sram_size, 4 * MiB),
     DEFINE_PROP_UINT64("serial", KnpuState, serial, 0x4b4e505500000001ull),
+    DEFINE_PROP_UINT32("prim-cache", KnpuState, prim_cache,
+                       KNPU_PRIM_CACHE_DEFAULT),
     DEFINE_PROP_END_OF_LIST(),
 };
 

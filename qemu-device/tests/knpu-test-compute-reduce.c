@@ -11,54 +11,68 @@
 #include <math.h>
 #include "hw/misc/knpu/tests/knpu-test-compute.h"
 
-#define OUTER 3
-#define LENGTH 5
-#define INNER 4
+/* One REDUCE of @dt and @op over @outer×@length×@inner, checked. */
+static void run_reduce(Cx *c, uint32_t dt, uint32_t op, uint32_t outer,
+                       uint32_t length, uint32_t inner)
+{
+    uint64_t n_in = (uint64_t)outer * length * inner;
+    g_autofree void *x = rand_tensor(c, dt, n_in);
+    g_autofree double *ref = g_new(double, outer * inner);
+    g_autofree void *out = NULL;
+    TBuf tx = cx_input(c, dt, n_in, x);
+    TBuf to = cx_output(c, dt, outer * inner);
+    uint64_t args[2] = { tx.va, to.va };
+    Prog p = { .n = 0 };
+    unsigned o, l, i;
+
+    EMIT(&p, KNPU_OP_REDUCE, dt, op, 3, 0, 1, outer, length, inner);
+    cx_run(c, &p, args, 2);
+    for (o = 0; o < outer; o++) {
+        for (i = 0; i < inner; i++) {
+            double acc = elem(dt, x, (uint64_t)o * length * inner + i);
+
+            for (l = 1; l < length; l++) {
+                double v = elem(dt, x, ((uint64_t)o * length + l) * inner +
+                                i);
+
+                acc = op == KNPU_REDUCE_MAX ? MAX(acc, v) :
+                      op == KNPU_REDUCE_MIN ? MIN(acc, v) : acc + v;
+            }
+            if (op == KNPU_REDUCE_MEAN) {
+                acc /= length;
+                if (dt == KNPU_DT_INT32) {
+                    acc = rne(acc);
+                }
+            }
+            ref[o * inner + i] = acc;
+        }
+    }
+    out = tbuf_read(c, &to, outer * inner * dt_size(dt));
+    check_close(dt, out, ref, outer * inner, "reduce");
+}
 
 static void test_reduce(void)
 {
     static const uint32_t dts[] = {
         KNPU_DT_FP32, KNPU_DT_FP16, KNPU_DT_BF16, KNPU_DT_INT32,
     };
-    double ref[OUTER * INNER];
+    /*
+     * outer, length, inner: the innermost dimension reduced (inner 1) or
+     * not, windows wider than oneDNN's vectors and blocks
+     */
+    static const uint32_t shapes[][3] = {
+        { 3, 5, 4 }, { 6, 37, 1 }, { 2, 300, 24 }, { 1, 7, 1 },
+    };
     Cx c;
-    unsigned d, op, o, l, i;
+    unsigned d, op, sh;
 
     cx_start(&c);
     for (d = 0; d < ARRAY_SIZE(dts); d++) {
-        uint32_t dt = dts[d];
-
         for (op = KNPU_REDUCE_SUM; op <= KNPU_REDUCE_MIN; op++) {
-            g_autofree void *x = rand_tensor(&c, dt, OUTER * LENGTH * INNER);
-            g_autofree void *out = NULL;
-            TBuf tx = cx_input(&c, dt, OUTER * LENGTH * INNER, x);
-            TBuf to = cx_output(&c, dt, OUTER * INNER);
-            uint64_t args[2] = { tx.va, to.va };
-            Prog p = { .n = 0 };
-
-            EMIT(&p, KNPU_OP_REDUCE, dt, op, 3, 0, 1, OUTER, LENGTH, INNER);
-            cx_run(&c, &p, args, 2);
-            for (o = 0; o < OUTER; o++) {
-                for (i = 0; i < INNER; i++) {
-                    double acc = elem(dt, x, o * LENGTH * INNER + i);
-
-                    for (l = 1; l < LENGTH; l++) {
-                        double v = elem(dt, x, (o * LENGTH + l) * INNER + i);
-
-                        acc = op == KNPU_REDUCE_MAX ? MAX(acc, v) :
-                              op == KNPU_REDUCE_MIN ? MIN(acc, v) : acc + v;
-                    }
-                    if (op == KNPU_REDUCE_MEAN) {
-                        acc /= LENGTH;
-                        if (dt == KNPU_DT_INT32) {
-                            acc = rne(acc);
-                        }
-                    }
-                    ref[o * INNER + i] = acc;
-                }
+            for (sh = 0; sh < ARRAY_SIZE(shapes); sh++) {
+                run_reduce(&c, dts[d], op, shapes[sh][0], shapes[sh][1],
+                           shapes[sh][2]);
             }
-            out = tbuf_read(&c, &to, OUTER * INNER * dt_size(dt));
-            check_close(dt, out, ref, OUTER * INNER, "reduce");
         }
     }
     cx_stop(&c);

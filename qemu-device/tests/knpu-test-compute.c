@@ -20,7 +20,13 @@ const uint32_t all_dts[5] = {
 
 void cx_start(Cx *c)
 {
-    knpu_start(&c->k, NULL);
+    cx_start_opts(c, NULL);
+}
+
+/* With @extra appended to the -device option (",prim-cache=0"). */
+void cx_start_opts(Cx *c, const char *extra)
+{
+    knpu_start(&c->k, extra);
     mmu_setup(&c->k);
     c->q = 0;
     queue_setup(&c->k, c->q, 0);
@@ -89,6 +95,32 @@ Err cx_run_bad(Cx *c, const Prog *p, const uint64_t *args, unsigned nargs,
     queue_reset(&c->k, c->q);
     queue_setup(&c->k, c->q, 0);
     return e;
+}
+
+/* Each case of @cases: @valid with its words changed fails as it says. */
+void cx_run_bad_operands(Cx *c, const Insn *valid, const uint64_t *args,
+                         unsigned nargs, const BadOperands *cases,
+                         unsigned ncases)
+{
+    g_autofree uint32_t *ops = g_new(uint32_t, valid->nops);
+    unsigned i, w;
+
+    for (i = 0; i < ncases; i++) {
+        const BadOperands *bad = &cases[i];
+        Prog p = { .n = 0 };
+        Err e;
+
+        memcpy(ops, valid->ops, valid->nops * sizeof(*ops));
+        for (w = 0; w < bad->n; w++) {
+            ops[bad->word[w]] = bad->value[w];
+        }
+        emit(&p, valid->opcode, valid->dtype, valid->flags, valid->argmask,
+             valid->nops, ops);
+        e = cx_run_bad(c, &p, args, nargs, bad->code);
+        if (bad->operand >= 0) {
+            g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, bad->operand);
+        }
+    }
 }
 
 size_t dt_size(uint32_t dt)

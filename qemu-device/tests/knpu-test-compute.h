@@ -37,6 +37,7 @@ typedef struct TBuf {
 } TBuf;
 
 void cx_start(Cx *c);
+void cx_start_opts(Cx *c, const char *extra);
 void cx_stop(Cx *c);
 TBuf cx_buf(Cx *c, uint64_t bytes, uint64_t pte_flags);
 TBuf cx_input(Cx *c, uint32_t dt, uint64_t count, const void *data);
@@ -44,6 +45,29 @@ TBuf cx_output(Cx *c, uint32_t dt, uint64_t count);
 void cx_run(Cx *c, const Prog *p, const uint64_t *args, unsigned nargs);
 Err cx_run_bad(Cx *c, const Prog *p, const uint64_t *args, unsigned nargs,
                uint32_t code);
+
+/* An instruction: emit()'s arguments. */
+typedef struct Insn {
+    uint32_t opcode, dtype, flags, argmask;
+    unsigned nops;
+    const uint32_t *ops;
+} Insn;
+
+/*
+ * A valid instruction with up to four operand words changed, the error
+ * code it must give and the operand that error must name (-1: not checked).
+ */
+typedef struct BadOperands {
+    unsigned n;
+    unsigned word[4];
+    uint32_t value[4];
+    uint32_t code;
+    int64_t operand;
+} BadOperands;
+
+void cx_run_bad_operands(Cx *c, const Insn *valid, const uint64_t *args,
+                         unsigned nargs, const BadOperands *cases,
+                         unsigned ncases);
 
 size_t dt_size(uint32_t dt);
 void *rand_tensor(Cx *c, uint32_t dt, uint64_t count);

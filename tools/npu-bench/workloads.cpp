@@ -41,27 +41,31 @@ memory::data_type dnnl_type(DataType dtype) {
   return dtype == DataType::int8 ? memory::data_type::s8 : memory::data_type::f32;
 }
 
-// The host side: one oneDNN primitive, its memories over this process's
-// vectors, and a stream.
+// The host side: oneDNN primitives run in order, their memories over this
+// process's vectors (or their own), and a stream.
 class HostPrimitive {
  public:
   HostPrimitive() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
 
   const dnnl::engine& engine() const { return engine_; }
-  void set(dnnl::primitive primitive, std::unordered_map<int, memory> arguments) {
-    primitive_ = std::move(primitive);
-    arguments_ = std::move(arguments);
+  void add(dnnl::primitive primitive, std::unordered_map<int, memory> arguments) {
+    steps_.push_back({std::move(primitive), std::move(arguments)});
   }
   void run() {
-    primitive_.execute(stream_, arguments_);
+    for (auto& [primitive, arguments] : steps_) {
+      primitive.execute(stream_, arguments);
+    }
     stream_.wait();
   }
 
  private:
+  struct Step {
+    dnnl::primitive primitive;
+    std::unordered_map<int, memory> arguments;
+  };
   dnnl::engine engine_;
   dnnl::stream stream_;
-  dnnl::primitive primitive_;
-  std::unordered_map<int, memory> arguments_;
+  std::vector<Step> steps_;
 };
 
 // A device buffer holding a copy of `values`.
@@ -139,7 +143,7 @@ class GemmWorkload : public Workload {
     }
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr,
                                           host_.engine());
-    host_.set(dnnl::matmul(pd), {{DNNL_ARG_SRC, memory(a_md, host_.engine(), a_.data())},
+    host_.add(dnnl::matmul(pd), {{DNNL_ARG_SRC, memory(a_md, host_.engine(), a_.data())},
                                  {DNNL_ARG_WEIGHTS, memory(b_md, host_.engine(), b_.data())},
                                  {DNNL_ARG_DST, memory(c_md, host_.engine(), c_.data())}});
   }
@@ -178,7 +182,9 @@ class GemmWorkload : public Workload {
   std::unique_ptr<DeviceSide> device_;
 };
 
-// FP32, NCHW / KCRS / NKPQ on both sides (the device's layouts, hw-spec 7.4).
+// FP32, NCHW / KCRS / NKPQ in memory on both sides (the device's layouts,
+// hw-spec 7.4). The host computes as the device does: oneDNN's convolution
+// on the layouts it chooses, with the reorders from and to NCHW.
 class ConvWorkload : public Workload {
  public:
   ConvWorkload(const npu::Device* device, const ConvShape& shape)
@@ -217,15 +223,27 @@ class ConvWorkload : public Workload {
     const memory::desc out_md({shape_.n, shape_.k, p_, q_}, f32, Tag::nchw);
     const memory::dims strides{shape_.stride, shape_.stride};
     const memory::dims padding{shape_.pad, shape_.pad};
+    const auto any = [&](const memory::desc& md) {
+      return memory::desc(md.dims(), md.data_type(), Tag::any);
+    };
     const dnnl::convolution_forward::primitive_desc pd(
         dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                        dnnl::algorithm::convolution_direct, in_md, w_md, out_md,
-                                        strides, padding, padding),
+                                        dnnl::algorithm::convolution_direct, any(in_md), any(w_md),
+                                        any(out_md), strides, padding, padding),
         host_.engine());
-    host_.set(dnnl::convolution_forward(pd),
-              {{DNNL_ARG_SRC, memory(in_md, host_.engine(), in_.data())},
-               {DNNL_ARG_WEIGHTS, memory(w_md, host_.engine(), weight_.data())},
-               {DNNL_ARG_DST, memory(out_md, host_.engine(), out_.data())}});
+    const dnnl::engine& engine = host_.engine();
+    const memory in(in_md, engine, in_.data());
+    const memory weight(w_md, engine, weight_.data());
+    const memory out(out_md, engine, out_.data());
+    const memory conv_in(pd.src_desc(), engine);
+    const memory conv_weight(pd.weights_desc(), engine);
+    const memory conv_out(pd.dst_desc(), engine);
+    host_.add(dnnl::reorder(in, conv_in), {{DNNL_ARG_FROM, in}, {DNNL_ARG_TO, conv_in}});
+    host_.add(dnnl::reorder(weight, conv_weight),
+              {{DNNL_ARG_FROM, weight}, {DNNL_ARG_TO, conv_weight}});
+    host_.add(dnnl::convolution_forward(pd),
+              {{DNNL_ARG_SRC, conv_in}, {DNNL_ARG_WEIGHTS, conv_weight}, {DNNL_ARG_DST, conv_out}});
+    host_.add(dnnl::reorder(conv_out, out), {{DNNL_ARG_FROM, conv_out}, {DNNL_ARG_TO, out}});
   }
 
   void make_device(const npu::Device& device) {
