@@ -105,6 +105,7 @@ TEST(NpuSmiOutput, ProcessesAsCsvAndJson) {
                             .pci_address = "0000:02:00.0",
                             .busy_ns = 5,
                             .memory_bytes = 4096,
+                            .device_memory_bytes = 1024,
                             .clients = 1});
   npu_smi::ProcessUsage elsewhere;
   elsewhere.pid = 43;
@@ -113,13 +114,15 @@ TEST(NpuSmiOutput, ProcessesAsCsvAndJson) {
   scan.hidden = 3;
   const std::vector<npu_smi::DeviceSnapshot> devices = {device(0), device(1)};
   EXPECT_EQ(npu_smi::render_processes(scan, devices, npu_smi::Format::csv),
-            "pid,command,device,pci_address,clients,busy_ns,memory_bytes,cgroup,container_id\n"
-            "42,\"infer, v2\",1,0000:02:00.0,1,5,4096,/a,c0ffee\n");
+            "pid,command,device,pci_address,clients,busy_ns,memory_bytes,cgroup,container_id,"
+            "device_memory_bytes\n"
+            "42,\"infer, v2\",1,0000:02:00.0,1,5,4096,/a,c0ffee,1024\n");
   const auto doc =
       nlohmann::json::parse(npu_smi::render_processes(scan, devices, npu_smi::Format::json));
   EXPECT_EQ(doc["hidden_processes"], 3);
   ASSERT_EQ(doc["processes"].size(), 1U);
   EXPECT_EQ(doc["processes"][0]["device"], 1);
+  EXPECT_EQ(doc["processes"][0]["device_memory_bytes"], 1024);
   const std::string table = npu_smi::render_processes(scan, devices, npu_smi::Format::table);
   EXPECT_NE(table.find("3 other process(es) hidden"), std::string::npos);
 }

@@ -78,8 +78,8 @@ const Field kFields[] = {
      [](const DeviceSnapshot& d) { return optional_value(d.reset_count); }},
     {"memory_total_bytes", "Memory total", "on-board device memory, bytes",
      [](const DeviceSnapshot& d) { return optional_value(d.memory_total_bytes); }},
-    {"memory_used_bytes", "Memory used", "buffers held by the visible processes, bytes",
-     [](const DeviceSnapshot& d) { return Value(d.memory_used_bytes); }},
+    {"memory_used_bytes", "Memory used", "device memory allocated by all processes, bytes",
+     [](const DeviceSnapshot& d) { return optional_value(d.memory_used_bytes); }},
     {"processes", "Procs", "visible processes with the device open",
      [](const DeviceSnapshot& d) { return Value(std::uint64_t{d.processes}); }},
 };
