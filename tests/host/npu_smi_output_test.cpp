@@ -85,6 +85,17 @@ TEST(NpuSmiOutput, TableAlignsColumnsAndMarksMissing) {
   EXPECT_EQ(npu_smi::render_table(fields, devices), "#  Power W  Busy %\n0  27.5     -\n");
 }
 
+TEST(NpuSmiOutput, TablesShowMemoryInMiBMachineFormatsInBytes) {
+  npu_smi::DeviceSnapshot d = device(0);
+  d.memory_used_bytes = (5ULL << 20) + 4096;
+  const std::vector<npu_smi::DeviceSnapshot> devices = {d};
+  const auto fields = npu_smi::select_fields("mem.used,mem.total");
+  EXPECT_EQ(npu_smi::render_table(fields, devices),
+            "Mem used MiB  Mem total MiB\n5             256\n");
+  EXPECT_EQ(npu_smi::render_csv(fields, devices, true),
+            "memory_used_bytes,memory_total_bytes\n5246976,268435456\n");
+}
+
 TEST(NpuSmiOutput, UtilizationFromBusyTime) {
   npu_smi::DeviceSnapshot before = device(0);
   npu_smi::DeviceSnapshot now = device(0);
