@@ -374,6 +374,11 @@ check("debugfs: queues, contexts and registers",
       (dbg / "queues").read_text().startswith("hwq  0:")
       and "ID " in (dbg / "registers").read_text()
       and (dbg / "contexts").exists(), str(list(dbg.iterdir())) if dbg.exists() else "no dir")
+contexts = (debugfs / "accel" / addresses[1] / "contexts").read_text()
+mapped = [int(k) for k in re.findall(r"^  mapped (\d+) KiB$", contexts, re.M)]
+check("debugfs contexts: the holder's address space, its page tables and its 5 MiB mapped",
+      re.search(r"^asid \d+: page-table pages [1-9]\d* busy_ns \d+$", contexts, re.M)
+      and any(k >= 5 << 10 for k in mapped), contexts)
 
 # --- exporter: promtool and a real Prometheus ----------------------------
 run("ip", "link", "set", "lo", "up")
