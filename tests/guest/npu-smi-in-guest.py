@@ -595,12 +595,16 @@ core_busy = query_json("busy_ns", "-i", "0")[0]["busy_ns"]
 hanger.stdin.write("go\n")
 hanger.stdin.flush()
 samples = []
+debugfs_busy = []
 finished = []
 waiter = threading.Thread(target=lambda: finished.append(hanger.stdout.readline().strip()))
 waiter.start()
 while waiter.is_alive():
     samples.append((knpu_busy_ns(hanger.pid), hwmon(a0, "power1_average"),
                     hwmon(a0, "temp1_input")))
+    debugfs_busy.append(max(map(int, re.findall(r"busy_ns (\d+)$",
+                                                (dbg / "contexts").read_text(), re.M)),
+                            default=0))
     time.sleep(0.1)
 LOG.write(f"hung job: {finished}\n(fdinfo busy ns, power uW, temp mC): {samples}\n")
 busy = [b for b, _, _ in samples if b]
@@ -615,6 +619,9 @@ check("fdinfo: the failed job's time stays counted, and stops growing",
       busy and after_failure is not None and after_failure >= busy[-1]
       and after_failure >= 1_500_000_000 and knpu_busy_ns(hanger.pid) == after_failure,
       f"{busy[-1:]} -> {after_failure}")
+check("debugfs contexts: busy_ns counts the job while it runs, as fdinfo does",
+      len(debugfs_busy) >= 4 and debugfs_busy[len(debugfs_busy) // 2] >= 500_000_000,
+      str(debugfs_busy))
 check("power and temperature rise while a core is busy",
       samples and max(p for _, p, _ in samples) >= idle_power + 3_000_000
       and max(t for _, _, t in samples) > idle_temp,
