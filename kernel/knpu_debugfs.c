@@ -21,6 +21,7 @@
 #include <drm/drm_mm.h>
 
 #include "knpu_debugfs.h"
+#include "knpu_fdinfo.h"
 #include "knpu_hw.h"
 #include "knpu_hwq.h"
 #include "knpu_job.h"
@@ -105,8 +106,9 @@ static void knpu_debugfs_context(struct seq_file *m, struct knpu_context *ctx)
 
 	guard(mutex)(&ctx->lock);
 
-	seq_printf(m, "asid %u: page-table pages %lu busy_ns %lld\n", ctx->asid,
-		   knpu_debugfs_pt_pages(&ctx->root, 0), atomic64_read(&ctx->busy_ns));
+	/* The same busy time as fdinfo's: running jobs included. */
+	seq_printf(m, "asid %u: page-table pages %lu busy_ns %llu\n", ctx->asid,
+		   knpu_debugfs_pt_pages(&ctx->root, 0), knpu_busy_ns(ctx));
 	drm_mm_for_each_node(node, &ctx->mm) {
 		seq_printf(m, "  0x%012llx-0x%012llx %llu KiB\n", node->start,
 			   node->start + node->size, node->size / SZ_1K);

@@ -15,6 +15,7 @@
 
 #include <drm/drm_drv.h>
 
+#include "knpu_devmem.h"
 #include "knpu_hw.h"
 #include "knpu_sysfs.h"
 
@@ -208,6 +209,27 @@ static ssize_t num_cores_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(num_cores);
 
+static ssize_t memory_total_bytes_show(struct device *dev, struct device_attribute *attr,
+				       char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", knpu_sysfs_kdev(dev)->devmem->mm.size);
+}
+static DEVICE_ATTR_RO(memory_total_bytes);
+
+/* Every allocated block, whoever holds it: fdinfo shows only a reader's own. */
+static ssize_t memory_used_bytes_show(struct device *dev, struct device_attribute *attr,
+				      char *buf)
+{
+	struct knpu_devmem *devmem = knpu_sysfs_kdev(dev)->devmem;
+	u64 used;
+
+	mutex_lock(&devmem->lock);
+	used = devmem->mm.size - devmem->mm.avail;
+	mutex_unlock(&devmem->lock);
+	return sysfs_emit(buf, "%llu\n", used);
+}
+static DEVICE_ATTR_RO(memory_used_bytes);
+
 static struct attribute *knpu_attrs[] = {
 	&knpu_attr_clock_mhz.attr.attr,
 	&dev_attr_clock_max_mhz.attr,
@@ -266,8 +288,26 @@ static const struct attribute_group knpu_core_attr_group = {
 	.is_visible = knpu_core_attr_visible,
 };
 
+static struct attribute *knpu_memory_attrs[] = {
+	&dev_attr_memory_total_bytes.attr,
+	&dev_attr_memory_used_bytes.attr,
+	NULL
+};
+
+/* Only on a device with on-board memory. */
+static umode_t knpu_memory_attr_visible(struct kobject *kobj, struct attribute *attr, int n)
+{
+	return knpu_sysfs_kdev(kobj_to_dev(kobj))->devmem ? attr->mode : 0;
+}
+
+static const struct attribute_group knpu_memory_attr_group = {
+	.attrs = knpu_memory_attrs,
+	.is_visible = knpu_memory_attr_visible,
+};
+
 const struct attribute_group *knpu_sysfs_groups[] = {
 	&knpu_attr_group,
 	&knpu_core_attr_group,
+	&knpu_memory_attr_group,
 	NULL
 };

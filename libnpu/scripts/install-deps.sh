@@ -9,5 +9,5 @@ knpu_apt_install \
 	libdrm-dev libudev-dev zlib1g-dev libfmt-dev \
 	libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libdnnl-dev libcpp-httplib-dev \
 	libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx python3-numpy python3-pil python3-scipy fonts-dejavu-core \
-	prometheus \
+	prometheus lm-sensors trace-cmd \
 	clang-format clang libclang-rt-dev

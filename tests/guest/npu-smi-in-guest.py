@@ -7,13 +7,17 @@ scenarios move those values. Prints "ok - NAME" or "not ok - NAME"; exits 0
 only if every check passed.
 """
 
+import concurrent.futures
 import csv
 import io
 import json
 import os
 import pathlib
+import pty
+import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -40,11 +44,15 @@ def check(name, condition, detail=""):
     LOG.write(f"{'ok' if condition else 'FAIL'} {name} {detail}\n")
 
 
-def run(*args, user=None, timeout=120):
+def run(*args, user=None, timeout=120, env=None):
     cmd = list(args)
     if user is not None:
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           env=None if env is None else {**os.environ, **env})
+    except FileNotFoundError as e:  # a tool libnpu/scripts/install-deps.sh installs
+        p = subprocess.CompletedProcess(cmd, 127, "", f"{e}\n")
     LOG.write(f"$ {' '.join(cmd)}\n-> {p.returncode}\n{p.stdout}{p.stderr}\n")
     return p
 
@@ -78,6 +86,22 @@ def inject(address, fault, count=1):
 
 def armed(address, fault):
     return int((DEBUGFS / address / f"inject_{fault}").read_text())
+
+
+def fdinfo_bytes(text, key):
+    """The bytes of fdinfo key KEY ("drm-total-device"): "4 MiB" or "4096"."""
+    m = re.search(rf"^{key}:\s+(\d+)(?: (KiB|MiB))?$", text, re.M)
+    return int(m[1]) << {None: 0, "KiB": 10, "MiB": 20}[m[2]] if m else None
+
+
+def sysfs_abi_attributes(cores):
+    """The attribute names docs/ABI/testing/sysfs-driver-knpu documents."""
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    text = (repo / "docs/ABI/testing/sysfs-driver-knpu").read_text()
+    names = set()
+    for name in re.findall(r"^What:\s+/sys/bus/pci/devices/<dev>/(\S+)$", text, re.M):
+        names |= {name.replace("<N>", str(c)) for c in range(cores)} if "<N>" in name else {name}
+    return names
 
 
 def wait_for(predicate, seconds=20):
@@ -145,6 +169,21 @@ p = smi(f"--query=pci_address,serial,cores", "--format=table")
 check("table: a header line and a line per device",
       p.returncode == 0 and len(p.stdout.splitlines()) == 3
       and p.stdout.splitlines()[0].split()[:2] == ["PCI", "address"], p.stdout)
+check("table: each device's values",
+      [line.split() for line in p.stdout.splitlines()[1:]]
+      == [[d["pci_address"], d["serial"], str(d["cores"])] for d in devices], p.stdout)
+
+node_of = {a: "/dev/accel/" + next((PCI / a / "accel").iterdir()).name for a in addresses}
+initialized = re.search(r"Initialized knpu (\S+) ", run("dmesg").stdout)
+module_version = initialized[1] if initialized else "?"
+p = smi("--query=index,device_node,driver_version,temperature_max_c,memory_used_bytes",
+        "--format=json")
+q = json.loads(p.stdout)["devices"] if p.returncode == 0 else []
+check("json: node, driver version, temp1_max and device memory used match the device",
+      [(d["device_node"], d["driver_version"], d["temperature_max_c"], d["memory_used_bytes"])
+       for d in q]
+      == [(node_of[a], f"knpu {module_version}", hwmon(a, "temp1_max") / 1000,
+           int(attr(a, "memory_used_bytes"))) for a in addresses], str(q))
 
 t = query_json("temperature_c,power_w")
 check("temperature and power match hwmon",
@@ -155,8 +194,35 @@ p = smi()
 check("summary table lists both devices",
       p.returncode == 0 and all(a in p.stdout for a in addresses), p.stdout)
 p = smi("query", "--format=json")
+every = json.loads(p.stdout)["devices"] if p.returncode == 0 else []
 check("query --format=json has every field",
-      p.returncode == 0 and len(json.loads(p.stdout)["devices"][0]) >= 29, p.stdout[:300])
+      p.returncode == 0 and len(every[0]) >= 29, p.stdout[:300])
+p = smi("query", "--format=csv")
+every_csv = list(csv.DictReader(io.StringIO(p.stdout))) if p.returncode == 0 else []
+check("query --format=csv: the same fields as json, and the same identity",
+      every and len(every_csv) == 2 and set(every_csv[0]) == set(every[0])
+      and all(every_csv[i][k] == str(every[i][k])
+              for i in range(2) for k in ("pci_address", "serial", "device_node", "cores")),
+      p.stdout)
+
+sensors = run("sensors")
+check("sensors shows every card's temperature and power",
+      sensors.returncode == 0 and sensors.stdout.count("knpu-pci-") == 2
+      and sensors.stdout.count("temp1:") >= 2 and sensors.stdout.count("power1:") >= 2,
+      sensors.stdout + sensors.stderr)
+
+generic = set()
+for other in PCI.iterdir():
+    if other.name not in addresses:
+        generic |= {f.name for f in other.iterdir()}
+for a in addresses:
+    own = {f.name for f in (PCI / a).iterdir() if f.is_file()} - generic
+    # The PCI core's, on the functions that have them (Linux's sysfs-bus-pci).
+    own = {n for n in own if not re.fullmatch(r"resource\d+(_wc)?|rom|reset(_method)?", n)}
+    documented = sysfs_abi_attributes(int(attr(a, "num_cores")))
+    check(f"sysfs: the driver's attributes on {a} are those docs/ABI documents",
+          own == documented, f"undocumented {sorted(own - documented)}, "
+          f"missing {sorted(documented - own)}")
 p = smi("--query=bogus")
 check("an unknown field is a usage error (exit 2)", p.returncode == 2 and "bogus" in p.stderr,
       p.stderr)
@@ -171,6 +237,36 @@ p = smi("--query=index,utilization_percent", "--format=json", "-l", "0.3", "-c",
 stream = [json.loads(line) for line in p.stdout.splitlines()] if p.returncode == 0 else []
 check("loop json: one JSON document per line",
       len(stream) == 2 and all(len(s["devices"]) == 2 for s in stream), p.stdout)
+
+def run_on_terminal(*args):
+    """Runs npu-smi ARGS with its output on a pseudo-terminal; returns (status, text)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([NPU_SMI, *args], stdout=slave, stderr=subprocess.DEVNULL)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's last writer is gone
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    LOG.write(f"$ (terminal) npu-smi {' '.join(args)}\n{out!r}\n")
+    return p.wait(), out.decode()
+
+
+CLEAR = "\x1b[H\x1b[2J"
+status, text = run_on_terminal("-l", "0.3", "-c", "3")
+frames = text.split(CLEAR)
+check("loop on a terminal: each of 3 reports is drawn on a cleared screen",
+      status == 0 and len(frames) == 4 and frames[0] == ""
+      and all(a in f for f in frames[1:] for a in addresses), repr(text[:400]))
+p = smi("-l", "0.3", "-c", "2")
+check("loop to a pipe: no terminal codes, reports one after another",
+      p.returncode == 0 and "\x1b" not in p.stdout
+      and p.stdout.count(addresses[0]) == 2, p.stdout)
 
 # --- load: busy time, jobs, bytes, fdinfo, tracepoints ---------------------
 tracing = pathlib.Path("/sys/kernel/tracing")
@@ -194,21 +290,47 @@ check("sysfs core busy time sums to busy_ns",
 trace = (tracing / "trace").read_text()
 check("tracepoints: submit, run and complete of the health jobs",
       all(f"knpu_job_{e}:" in trace for e in ("submit", "run", "complete")), trace[-500:])
+run("trace-cmd", "record", "-q", "-e", "knpu", "-o", "/tmp/knpu.dat", "--",
+    NPU_SMI, "validate", "-i", "0")
+report = run("trace-cmd", "report", "-i", "/tmp/knpu.dat").stdout
+check("trace-cmd records the knpu events of a health job",
+      all(f"knpu_job_{e}:" in report for e in ("submit", "run", "complete")), report[-500:])
 
-holder = subprocess.Popen(
-    ["/usr/bin/python3", "-c",
-     "import os, sys, time; fd = os.open('/dev/accel/accel1', os.O_RDWR); "
-     "print('open', flush=True); time.sleep(120)"], stdout=subprocess.PIPE, text=True)
-holder.stdout.readline()
+# A process holding device 1 through libnpu: 4 MiB of device memory and
+# 1 MiB of host memory.
+used_before = int(attr(addresses[1], "memory_used_bytes"))
+holder = subprocess.Popen(["/usr/bin/python3", "-c", f"""
+import ctypes, time
+npu = ctypes.CDLL("{BUILD}/libnpu/libnpu.so")
+device, on_device, on_host = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
+assert npu.npu_device_open(ctypes.c_size_t(1), ctypes.byref(device)) == 0
+assert npu.npu_buffer_create(device, ctypes.c_uint64(4 << 20), ctypes.c_uint32(1),
+                             ctypes.byref(on_device)) == 0
+assert npu.npu_buffer_create(device, ctypes.c_uint64(1 << 20), ctypes.c_uint32(0),
+                             ctypes.byref(on_host)) == 0
+print("open", flush=True)
+time.sleep(600)
+"""], stdout=subprocess.PIPE, text=True)
+check("a process allocates device and host memory on device 1",
+      holder.stdout.readline().strip() == "open")
 p = smi("ps", "--format=json")
 ps = json.loads(p.stdout) if p.returncode == 0 else {}
 mine = [r for r in ps.get("processes", []) if r["pid"] == holder.pid]
-check("ps: a process holding device 1 is listed with its device and cgroup",
+check("ps: a process holding device 1 is listed with its device, cgroup and memory",
       len(mine) == 1 and mine[0]["device"] == 1 and mine[0]["pci_address"] == addresses[1]
-      and mine[0]["command"].startswith("python3") and "cgroup" in mine[0], p.stdout)
+      and mine[0]["command"].startswith("python3") and "cgroup" in mine[0]
+      and mine[0]["memory_bytes"] >= 5 << 20 and mine[0]["device_memory_bytes"] >= 4 << 20,
+      p.stdout)
 p = smi("ps", user=65534)
 check("ps as another user: the root process is hidden, not an error",
       p.returncode == 0 and "hidden" in p.stdout and str(holder.pid) not in p.stdout, p.stdout)
+# What the packaged exporter unit runs as: another user with CAP_SYS_PTRACE.
+p = run("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=+sys_ptrace",
+        "--ambient-caps=+sys_ptrace", NPU_SMI, "ps", "--format=json")
+seen = json.loads(p.stdout) if p.returncode == 0 else {}
+check("ps as another user with CAP_SYS_PTRACE (the exporter unit's): the process is seen",
+      [r["pid"] for r in seen.get("processes", [])] == [holder.pid]
+      and seen.get("hidden_processes") == 0, p.stdout + p.stderr)
 p = smi("--query=processes", "--format=csv")
 check("the summary counts the process", p.returncode == 0 and p.stdout.splitlines()[2] == "1",
       p.stdout)
@@ -218,8 +340,31 @@ for fd in pathlib.Path(f"/proc/{holder.pid}/fdinfo").iterdir():
     if "drm-driver:\tknpu" in text:
         fdinfo = text
 check("fdinfo has drm-engine-npu, its capacity and drm memory keys",
-      "drm-engine-npu:\t0 ns" in fdinfo and "drm-engine-capacity-npu:\t4" in fdinfo
-      and "drm-total-system:" in fdinfo, fdinfo)
+      re.search(r"^drm-engine-npu:\t\d+ ns$", fdinfo, re.M)
+      and "drm-engine-capacity-npu:\t4" in fdinfo, fdinfo)
+device_bytes = fdinfo_bytes(fdinfo, "drm-total-device")
+check("fdinfo: memory per region, device and system",
+      device_bytes is not None and device_bytes >= 4 << 20
+      and fdinfo_bytes(fdinfo, "drm-total-system") >= 1 << 20, fdinfo)
+used = int(attr(addresses[1], "memory_used_bytes"))
+check("sysfs memory_used_bytes counts the process's device memory",
+      device_bytes is not None and used == used_before + device_bytes,
+      f"{used_before} -> {used}, fdinfo {device_bytes}")
+q = json.loads(smi("--query=memory_used_bytes", "--format=json", "-i", "1",
+                   user=65534).stdout or "{}").get("devices")
+check("npu-smi as another user: device memory used includes the hidden process",
+      q == [{"memory_used_bytes": used}], str(q))
+
+# In a PID namespace (a container's view), ps sees the namespace's processes
+# under their namespace PIDs and nothing outside.
+p = run("unshare", "--pid", "--fork", "--mount-proc", "/usr/bin/python3", "-c",
+        "import os, subprocess, sys; fd = os.open('/dev/accel/accel0', os.O_RDWR); "
+        f"sys.stdout.write(subprocess.run(['{NPU_SMI}', 'ps', '--format=json'], "
+        "capture_output=True, text=True).stdout)")
+inside = json.loads(p.stdout).get("processes") if p.returncode == 0 and p.stdout else None
+check("ps in a PID namespace: the namespace's process under its own PID, no other",
+      inside is not None and [(r["pid"], r["device"]) for r in inside] == [(1, 0)],
+      p.stdout + p.stderr)
 
 debugfs = pathlib.Path("/sys/kernel/debug")
 if not (debugfs / "accel").exists():
@@ -229,6 +374,11 @@ check("debugfs: queues, contexts and registers",
       (dbg / "queues").read_text().startswith("hwq  0:")
       and "ID " in (dbg / "registers").read_text()
       and (dbg / "contexts").exists(), str(list(dbg.iterdir())) if dbg.exists() else "no dir")
+contexts = (debugfs / "accel" / addresses[1] / "contexts").read_text()
+mapped = [int(k) for k in re.findall(r"^  mapped (\d+) KiB$", contexts, re.M)]
+check("debugfs contexts: the holder's address space, its page tables and its 5 MiB mapped",
+      re.search(r"^asid \d+: page-table pages [1-9]\d* busy_ns \d+$", contexts, re.M)
+      and any(k >= 5 << 10 for k in mapped), contexts)
 
 # --- exporter: promtool and a real Prometheus ----------------------------
 run("ip", "link", "set", "lo", "up")
@@ -245,6 +395,16 @@ def scrape():
 
 
 check("exporter answers", wait_for(lambda: scrape() != ""))
+
+
+def both_devices_up(body):
+    return all(f'knpu_up{{device="{i}",pci_address="{a}"' in body for i, a in enumerate(addresses))
+
+
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    answers = list(pool.map(lambda _: scrape(), range(16)))
+check("exporter: 16 concurrent scrapes all complete",
+      all(both_devices_up(b) for b in answers), str([len(b) for b in answers]))
 metrics = scrape()
 (RESULTS / "metrics.txt").write_text(metrics)
 p = subprocess.run(["promtool", "check", "metrics"], input=metrics, capture_output=True, text=True)
@@ -280,6 +440,10 @@ check("prometheus scraped the exporter",
 stored = {r["metric"]["pci_address"]: float(r["value"][1]) for r in prom_query("knpu_cores")}
 check("prometheus stored each device's core count",
       stored == {a: float(attr(a, "num_cores")) for a in addresses}, str(stored))
+stored = {r["metric"]["pci_address"]: float(r["value"][1])
+          for r in prom_query("knpu_memory_used_bytes")}
+check("prometheus stored each device's device memory used",
+      stored == {a: float(attr(a, "memory_used_bytes")) for a in addresses}, str(stored))
 
 # --- fault injection through QMP ----------------------------------------
 corr = int(attr(addresses[1], "errors_correctable"))
@@ -309,6 +473,30 @@ check("doctor: thermal warning with a fix, exit 7",
       and "-> fix:" in p.stdout, p.stdout)
 qmp("qom-set", "knpu0", "inject-overheat", "false")
 check("device 0 recovers", wait_for(lambda: attr(addresses[0], "throttled") == "0", seconds=60))
+
+doctor = subprocess.Popen([NPU_SMI, "doctor", "--no-job", "--window", "6"],
+                          stdout=subprocess.PIPE, text=True)
+time.sleep(2)
+qmp("qom-set", "knpu1", "inject-correctable", "true")
+out = doctor.communicate(timeout=120)[0]
+LOG.write(f"$ npu-smi doctor --no-job --window 6\n-> {doctor.returncode}\n{out}\n")
+check("doctor --window: a correctable error inside the window is rising, exit 7",
+      doctor.returncode == 7
+      and "[WARN] errors: device 1: error counters rising over" in out
+      and "correctable +1 (" in out, out)
+
+os.rename(node_of[addresses[0]], "/dev/accel/hidden")
+p = smi("doctor", "--no-job")
+os.rename("/dev/accel/hidden", node_of[addresses[0]])
+check("doctor without the device node: node, exit 3",
+      p.returncode == 3 and f"[FAIL] node: {node_of[addresses[0]]} does not exist" in p.stdout
+      and "-> fix:" in p.stdout, p.stdout)
+
+shim = BUILD / "tests/guest/knpu-newer-uapi-shim.so"
+p = run(NPU_SMI, "doctor", "--no-job", env={"LD_PRELOAD": str(shim)})
+check("doctor against a driver of a newer uapi major: version, exit 6",
+      p.returncode == 6 and "[FAIL] version:" in p.stdout and "libnpu speaks" in p.stdout
+      and "-> fix:" in p.stdout, p.stdout + p.stderr)
 
 p = smi("doctor", user=65534)
 check("doctor as a user without the render group: permission, exit 4",
@@ -354,8 +542,95 @@ check("debugfs: a lost doorbell makes the job time out (watchdog), exit 5",
       and armed(a0, "lost_doorbell") == 0, p.stdout)
 check("the kernel log names the watchdog's queue reset",
       "made no progress" in run("dmesg").stdout)
+inject(a0, "lost_doorbell")
+p = smi("doctor", "-i", "0", timeout=200)
+check("doctor: a device whose job makes no progress fails the job check, exit 5",
+      p.returncode == 5 and "[FAIL] job: device 0:" in p.stdout and "TIMEOUT" in p.stdout
+      and "-> fix:" in p.stdout, p.stdout)
 p = smi("validate", "-i", "0")
 check("validate passes again after the timeout", p.returncode == 0, p.stdout)
+
+
+def knpu_busy_ns(pid):
+    """drm-engine-npu of PID's knpu file, or None."""
+    try:
+        for fd in pathlib.Path(f"/proc/{pid}/fdinfo").iterdir():
+            text = fd.read_text()
+            m = re.search(r"^drm-engine-npu:\t(\d+) ns$", text, re.M)
+            if m and "drm-driver:\tknpu" in text:
+                return int(m[1])
+    except OSError:  # the process is gone
+        pass
+    return None
+
+
+# A job that keeps a core busy until the watchdog ends it: a process binds
+# a queue, QMP hangs the next job of its hardware queue (binding resets the
+# queue, which clears an earlier injection), then the process submits a
+# fill and waits. fdinfo counts the job while it runs and after it failed,
+# power and temperature follow the load, and the device counts its time.
+hanger = subprocess.Popen(["/usr/bin/python3", "-c", f"""
+import ctypes, sys, time
+npu = ctypes.CDLL("{BUILD}/libnpu/libnpu.so")
+device, queue, buf, job = (ctypes.c_void_p() for _ in range(4))
+result = (ctypes.c_uint32 * 4)()
+assert npu.npu_device_open(ctypes.c_size_t(0), ctypes.byref(device)) == 0
+assert npu.npu_buffer_create(device, ctypes.c_uint64(1 << 20), ctypes.c_uint32(0),
+                             ctypes.byref(buf)) == 0
+assert npu.npu_queue_create(device, 1, ctypes.byref(queue)) == 0
+print("bound", flush=True)
+sys.stdin.readline()
+assert npu.npu_queue_fill(queue, buf, ctypes.c_uint32(7), None, ctypes.byref(job)) == 0
+assert npu.npu_job_wait(job, ctypes.c_int64(-1), result) == 0
+print("status", result[0], flush=True)
+time.sleep(600)
+"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+check("a process binds a queue on device 0", hanger.stdout.readline().strip() == "bound")
+bound = re.search(r"^hwq +(\d+): queue", (dbg / "queues").read_text(), re.M)
+LOG.write(f"queues:\n{(dbg / 'queues').read_text()}")
+check("qmp: hang the next job of its hardware queue",
+      bound is not None and qmp("qom-set", "knpu0", "inject-hang-queue", bound[1]))
+idle_power, idle_temp = hwmon(a0, "power1_average"), hwmon(a0, "temp1_input")
+core_busy = query_json("busy_ns", "-i", "0")[0]["busy_ns"]
+hanger.stdin.write("go\n")
+hanger.stdin.flush()
+samples = []
+debugfs_busy = []
+finished = []
+waiter = threading.Thread(target=lambda: finished.append(hanger.stdout.readline().strip()))
+waiter.start()
+while waiter.is_alive():
+    samples.append((knpu_busy_ns(hanger.pid), hwmon(a0, "power1_average"),
+                    hwmon(a0, "temp1_input")))
+    debugfs_busy.append(max(map(int, re.findall(r"busy_ns (\d+)$",
+                                                (dbg / "contexts").read_text(), re.M)),
+                            default=0))
+    time.sleep(0.1)
+LOG.write(f"hung job: {finished}\n(fdinfo busy ns, power uW, temp mC): {samples}\n")
+busy = [b for b, _, _ in samples if b]
+check("the hung job fails when the watchdog resets its queue (NPU_JOB_FAILED)",
+      finished == ["status 1"], str(finished))
+check("fdinfo: busy time grows while the job runs, and never goes back",
+      len(busy) >= 2 and busy[-1] - busy[0] >= 1_000_000_000 and busy == sorted(busy),
+      str(busy))
+after_failure = knpu_busy_ns(hanger.pid)
+time.sleep(0.5)
+check("fdinfo: the failed job's time stays counted, and stops growing",
+      busy and after_failure is not None and after_failure >= busy[-1]
+      and after_failure >= 1_500_000_000 and knpu_busy_ns(hanger.pid) == after_failure,
+      f"{busy[-1:]} -> {after_failure}")
+check("debugfs contexts: busy_ns counts the job while it runs, as fdinfo does",
+      len(debugfs_busy) >= 4 and debugfs_busy[len(debugfs_busy) // 2] >= 500_000_000,
+      str(debugfs_busy))
+check("power and temperature rise while a core is busy",
+      samples and max(p for _, p, _ in samples) >= idle_power + 3_000_000
+      and max(t for _, _, t in samples) > idle_temp,
+      f"idle {idle_power} uW {idle_temp} mC; {samples[-3:]}")
+busy_after = query_json("busy_ns", "-i", "0")[0]["busy_ns"]
+check("the device's busy time counts the failed job",
+      busy_after - core_busy >= 1_500_000_000, f"{core_busy} -> {busy_after}")
+hanger.kill()
+hanger.wait()
 
 resets0 = int(attr(a0, "reset_count"))
 inject(a0, "device_error")
@@ -374,8 +649,27 @@ check("doctor --window: an injected device error inside the window, exit 7",
       and "driver resets +1 (" in p.stdout and int(attr(a0, "reset_count")) == resets0 + 1,
       p.stdout)
 
+scrapes = []
+scraping = threading.Event()
+scraping.set()
+
+
+def scrape_until_stopped():
+    while scraping.is_set():
+        scrapes.append(scrape())
+
+
+scraper = threading.Thread(target=scrape_until_stopped)
+scraper.start()
+time.sleep(1)
 check("qmp: device 1 falls off the bus",
       qmp("qom-set", "knpu1", "inject-surprise-removal", "true"))
+time.sleep(2)
+scraping.clear()
+scraper.join()
+check("exporter: every scrape while device 1 falls off the bus is complete",
+      len(scrapes) >= 2 and all(both_devices_up(b) for b in scrapes),
+      str([len(b) for b in scrapes]))
 check("device 1 is lost (sysfs)", attr(addresses[1], "device_state") == "lost")
 p = smi("doctor", "--no-job")
 check("doctor: device 1 lost, exit 5",
@@ -391,6 +685,10 @@ holder.kill()
 holder.wait()
 
 # --- reset: success only when the device works afterwards ---------------
+resets0 = int(attr(a0, "reset_count"))
+p = smi("reset", "-i", "0", user=65534)
+check("reset as a user: no permission, exit 4, no reset",
+      p.returncode == 4 and int(attr(a0, "reset_count")) == resets0, p.stdout + p.stderr)
 resets0 = int(attr(a0, "reset_count"))
 p = smi("reset", "-i", "0", timeout=200)
 v = smi("validate", "-i", "0", timeout=200)

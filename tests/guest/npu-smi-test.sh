@@ -5,7 +5,7 @@
 # the checks inside the guest).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-timeout_s=420
+timeout_s=540
 if [ "${1:-}" = --timeout ]; then
 	timeout_s=$2
 	shift 2

@@ -92,6 +92,7 @@ TEST(NpuSmiExporter, ProcessMetricsCarryTheContainerAndEscapeLabels) {
                             .pci_address = "0000:02:00.0",
                             .busy_ns = 250'000'000,
                             .memory_bytes = 8192,
+                            .device_memory_bytes = 4096,
                             .clients = 1});
   scan.hidden = 2;
   const std::vector<npu_smi::DeviceSnapshot> devices = {device()};
@@ -100,6 +101,10 @@ TEST(NpuSmiExporter, ProcessMetricsCarryTheContainerAndEscapeLabels) {
             R"(knpu_process_busy_seconds_total{device="1",pci_address="0000:02:00.0",)"
             R"(serial="4b4e505500000002",pid="42",command="say \"hi\"\\",)"
             R"(container_id="c0ffee",cgroup="/system.slice/docker-c0ffee.scope"} 0.25)");
+  EXPECT_EQ(sample_line(text, "knpu_process_device_memory_bytes{"),
+            R"(knpu_process_device_memory_bytes{device="1",pci_address="0000:02:00.0",)"
+            R"(serial="4b4e505500000002",pid="42",command="say \"hi\"\\",)"
+            R"(container_id="c0ffee",cgroup="/system.slice/docker-c0ffee.scope"} 4096)");
   EXPECT_EQ(sample_line(text, "knpu_hidden_processes "), "knpu_hidden_processes 2");
 }
 

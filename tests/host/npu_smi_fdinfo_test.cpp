@@ -1,4 +1,5 @@
-// npu-smi's fdinfo parsing and process scan, against made-up /proc trees.
+// npu-smi's fdinfo parsing and process scan, against made-up /proc trees
+// holding what knpu's show_fdinfo prints.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -18,9 +19,14 @@ constexpr std::string_view kKnpuFdinfo =
     "drm-pdev:\t0000:01:00.0\n"
     "drm-engine-npu:\t123456789 ns\n"
     "drm-engine-capacity-npu:\t4\n"
-    "drm-total-memory:\t3 MiB\n"
-    "drm-shared-memory:\t0\n"
-    "drm-resident-memory:\t12 KiB\n";
+    "drm-total-system:\t1 MiB\n"
+    "drm-shared-system:\t0\n"
+    "drm-resident-system:\t1 MiB\n"
+    "drm-active-system:\t12 KiB\n"
+    "drm-total-device:\t2 MiB\n"
+    "drm-shared-device:\t0\n"
+    "drm-resident-device:\t2 MiB\n"
+    "drm-active-device:\t0\n";
 
 TEST(NpuSmiFdinfo, ParsesAKnpuClient) {
   const auto client = npu_smi::parse_fdinfo(kKnpuFdinfo);
@@ -29,9 +35,10 @@ TEST(NpuSmiFdinfo, ParsesAKnpuClient) {
   EXPECT_EQ(client->pci_address, "0000:01:00.0");
   EXPECT_EQ(client->busy_ns, 123456789U);
   EXPECT_EQ(client->capacity, 4U);
-  EXPECT_EQ(client->memory.at("total-memory"), 3U << 20);
-  EXPECT_EQ(client->memory.at("resident-memory"), 12U << 10);
+  EXPECT_EQ(client->memory.at("total-system"), 1U << 20);
+  EXPECT_EQ(client->memory.at("active-system"), 12U << 10);
   EXPECT_EQ(client->memory_bytes(), 3U << 20);
+  EXPECT_EQ(client->device_memory_bytes(), 2U << 20);
 }
 
 TEST(NpuSmiFdinfo, IgnoresOtherDriversAndPlainFiles) {
@@ -87,7 +94,7 @@ TEST_F(NpuSmiProcScan, OneRowPerProcessAndDeviceDuplicatesCountedOnce) {
   write("42/fdinfo/4", kKnpuFdinfo);  // dup() of the same file: same client id
   write("42/fdinfo/5",
         "drm-driver:\tknpu\ndrm-client-id:\t9\ndrm-pdev:\t0000:02:00.0\n"
-        "drm-engine-npu:\t5 ns\ndrm-total-memory:\t4096\n");
+        "drm-engine-npu:\t5 ns\ndrm-total-system:\t4096\ndrm-total-device:\t0\n");
   write("42/fdinfo/0", "pos:\t0\nflags:\t02\n");
   write("7/comm", "bash\n");
   write("7/cmdline", "bash");
@@ -104,10 +111,13 @@ TEST_F(NpuSmiProcScan, OneRowPerProcessAndDeviceDuplicatesCountedOnce) {
   EXPECT_EQ(first.clients, 1U);
   EXPECT_EQ(first.busy_ns, 123456789U);
   EXPECT_EQ(first.memory_bytes, 3U << 20);
+  EXPECT_EQ(first.device_memory_bytes, 2U << 20);
   EXPECT_EQ(first.container_id, "c0ffee");
   EXPECT_EQ(first.cgroup, "/system.slice/docker-c0ffee.scope");
   EXPECT_EQ(scan.processes[1].pci_address, "0000:02:00.0");
   EXPECT_EQ(scan.processes[1].busy_ns, 5U);
+  EXPECT_EQ(scan.processes[1].memory_bytes, 4096U);
+  EXPECT_EQ(scan.processes[1].device_memory_bytes, 0U);
 }
 
 TEST_F(NpuSmiProcScan, UnreadableProcessIsHiddenNotAnError) {

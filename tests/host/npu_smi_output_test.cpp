@@ -85,6 +85,17 @@ TEST(NpuSmiOutput, TableAlignsColumnsAndMarksMissing) {
   EXPECT_EQ(npu_smi::render_table(fields, devices), "#  Power W  Busy %\n0  27.5     -\n");
 }
 
+TEST(NpuSmiOutput, TablesShowMemoryInMiBMachineFormatsInBytes) {
+  npu_smi::DeviceSnapshot d = device(0);
+  d.memory_used_bytes = (5ULL << 20) + 4096;
+  const std::vector<npu_smi::DeviceSnapshot> devices = {d};
+  const auto fields = npu_smi::select_fields("mem.used,mem.total");
+  EXPECT_EQ(npu_smi::render_table(fields, devices),
+            "Mem used MiB  Mem total MiB\n5             256\n");
+  EXPECT_EQ(npu_smi::render_csv(fields, devices, true),
+            "memory_used_bytes,memory_total_bytes\n5246976,268435456\n");
+}
+
 TEST(NpuSmiOutput, UtilizationFromBusyTime) {
   npu_smi::DeviceSnapshot before = device(0);
   npu_smi::DeviceSnapshot now = device(0);
@@ -105,6 +116,7 @@ TEST(NpuSmiOutput, ProcessesAsCsvAndJson) {
                             .pci_address = "0000:02:00.0",
                             .busy_ns = 5,
                             .memory_bytes = 4096,
+                            .device_memory_bytes = 1024,
                             .clients = 1});
   npu_smi::ProcessUsage elsewhere;
   elsewhere.pid = 43;
@@ -113,13 +125,15 @@ TEST(NpuSmiOutput, ProcessesAsCsvAndJson) {
   scan.hidden = 3;
   const std::vector<npu_smi::DeviceSnapshot> devices = {device(0), device(1)};
   EXPECT_EQ(npu_smi::render_processes(scan, devices, npu_smi::Format::csv),
-            "pid,command,device,pci_address,clients,busy_ns,memory_bytes,cgroup,container_id\n"
-            "42,\"infer, v2\",1,0000:02:00.0,1,5,4096,/a,c0ffee\n");
+            "pid,command,device,pci_address,clients,busy_ns,memory_bytes,cgroup,container_id,"
+            "device_memory_bytes\n"
+            "42,\"infer, v2\",1,0000:02:00.0,1,5,4096,/a,c0ffee,1024\n");
   const auto doc =
       nlohmann::json::parse(npu_smi::render_processes(scan, devices, npu_smi::Format::json));
   EXPECT_EQ(doc["hidden_processes"], 3);
   ASSERT_EQ(doc["processes"].size(), 1U);
   EXPECT_EQ(doc["processes"][0]["device"], 1);
+  EXPECT_EQ(doc["processes"][0]["device_memory_bytes"], 1024);
   const std::string table = npu_smi::render_processes(scan, devices, npu_smi::Format::table);
   EXPECT_NE(table.find("3 other process(es) hidden"), std::string::npos);
 }

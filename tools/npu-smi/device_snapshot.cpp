@@ -5,7 +5,6 @@
 #include <charconv>
 #include <fstream>
 #include <numeric>
-#include <sstream>
 #include <thread>
 
 #include "npu/device.hpp"
@@ -49,24 +48,6 @@ std::optional<fs::path> hwmon_dir(const fs::path& pci) {
     return entry.path();
   }
   return std::nullopt;
-}
-
-// BAR2's size from the PCI device's "resource" table (start end flags).
-std::optional<std::uint64_t> bar_size(const fs::path& pci, int bar) {
-  std::ifstream in(pci / "resource");
-  std::string line;
-  for (int i = 0; i <= bar; ++i) {
-    if (!std::getline(in, line)) {
-      return std::nullopt;
-    }
-  }
-  std::istringstream fields(line);
-  std::uint64_t start = 0;
-  std::uint64_t end = 0;
-  if (!(fields >> std::hex >> start >> end) || end <= start) {
-    return std::nullopt;
-  }
-  return end - start + 1;
 }
 
 }  // namespace
@@ -120,7 +101,8 @@ DeviceSnapshot read_device(const npu::DeviceInfo& info, const fs::path& sys) {
   d.errors_uncorrectable = read_u64(pci / "errors_uncorrectable");
   d.mmu_faults = read_u64(pci / "mmu_faults");
   d.reset_count = read_u64(pci / "reset_count");
-  d.memory_total_bytes = bar_size(pci, 2);
+  d.memory_total_bytes = read_u64(pci / "memory_total_bytes");
+  d.memory_used_bytes = read_u64(pci / "memory_used_bytes");
   return d;
 }
 
@@ -129,7 +111,6 @@ void add_process_usage(std::vector<DeviceSnapshot>& devices, const ProcessScan& 
     for (const ProcessUsage& p : scan.processes) {
       if (p.pci_address == d.pci_address) {
         ++d.processes;
-        d.memory_used_bytes += p.memory_bytes;
       }
     }
   }

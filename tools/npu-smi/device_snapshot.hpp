@@ -43,8 +43,8 @@ struct DeviceSnapshot {
   std::optional<std::uint64_t> errors_uncorrectable;
   std::optional<std::uint64_t> mmu_faults;
   std::optional<std::uint64_t> reset_count;
-  std::optional<std::uint64_t> memory_total_bytes;  // device memory (BAR2)
-  std::uint64_t memory_used_bytes = 0;              // buffers of the visible clients
+  std::optional<std::uint64_t> memory_total_bytes;  // on-board device memory
+  std::optional<std::uint64_t> memory_used_bytes;   // of it, allocated by any process
   std::size_t processes = 0;                        // visible processes using it
   std::optional<double> utilization_percent;        // busy cores over the sample window
   std::chrono::system_clock::time_point taken;
@@ -56,7 +56,7 @@ struct DeviceSnapshot {
 // Reads one device; SYS is the sysfs mount (tests use a copy).
 DeviceSnapshot read_device(const npu::DeviceInfo& info, const std::filesystem::path& sys = "/sys");
 
-// Adds per-device process counts and memory use from a process scan.
+// Adds per-device process counts from a process scan.
 void add_process_usage(std::vector<DeviceSnapshot>& devices, const ProcessScan& scan);
 
 // Sets NOW's utilization from the busy time since BEFORE (the same device).

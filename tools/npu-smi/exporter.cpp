@@ -138,7 +138,7 @@ std::string render_metrics(std::span<const DeviceSnapshot> devices, const Proces
   device_family(w, devices, "knpu_memory_total_bytes", "gauge", "On-board device memory.",
                 [](const DeviceSnapshot& d) { return d.memory_total_bytes; });
   device_family(w, devices, "knpu_memory_used_bytes", "gauge",
-                "Bytes of buffers held by the processes the exporter can see.",
+                "On-board device memory allocated, by every process.",
                 [](const DeviceSnapshot& d) { return d.memory_used_bytes; });
 
   std::map<std::string, const DeviceSnapshot*> by_address;
@@ -163,6 +163,11 @@ std::string render_metrics(std::span<const DeviceSnapshot> devices, const Proces
            "Bytes of buffers a process holds (DRM fdinfo drm-total-*).");
   for (const ProcessUsage& p : scan.processes) {
     w.sample("knpu_process_memory_bytes", process_labels(p), p.memory_bytes);
+  }
+  w.family("knpu_process_device_memory_bytes", "gauge",
+           "Of those, bytes in the device's own memory (DRM fdinfo drm-total-device).");
+  for (const ProcessUsage& p : scan.processes) {
+    w.sample("knpu_process_device_memory_bytes", process_labels(p), p.device_memory_bytes);
   }
   w.family("knpu_hidden_processes", "gauge",
            "Processes whose file descriptors the exporter may not read.");
@@ -200,6 +205,12 @@ ExitStatus run_exporter(const ListenAddress& listen) {
   server.Get("/", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("npu-smi exporter: metrics at /metrics\n", "text/plain");
   });
+
+  // A connection that sends no request holds one of the server's few
+  // threads until the read timeout (5 s by default): keep it short, so idle
+  // or slow clients cannot hold a scrape past Prometheus's timeout.
+  server.set_read_timeout(std::chrono::seconds(1));
+  server.set_keep_alive_timeout(1);
 
   struct sigaction action {};
   action.sa_handler = [](int) { g_stop = 1; };

@@ -72,6 +72,11 @@ std::uint64_t ClientUsage::memory_bytes() const {
   return total;
 }
 
+std::uint64_t ClientUsage::device_memory_bytes() const {
+  const auto it = memory.find("total-device");
+  return it == memory.end() ? 0 : it->second;
+}
+
 std::optional<std::uint64_t> parse_drm_size(std::string_view value) {
   value = trim(value);
   constexpr std::pair<std::string_view, std::uint64_t> kUnits[] = {
@@ -189,6 +194,7 @@ ProcessScan scan_processes(const std::filesystem::path& proc) {
       usage.pci_address = client->pci_address;
       usage.busy_ns += client->busy_ns;
       usage.memory_bytes += client->memory_bytes();
+      usage.device_memory_bytes += client->device_memory_bytes();
       ++usage.clients;
     }
     if (per_device.empty()) {

@@ -19,8 +19,9 @@ struct ClientUsage {
   std::string pci_address;                           // drm-pdev
   std::uint64_t busy_ns = 0;                         // drm-engine-npu
   std::uint64_t capacity = 1;                        // drm-engine-capacity-npu
-  std::map<std::string, std::uint64_t> memory;       // "total-memory" -> bytes (drm-total-memory)
+  std::map<std::string, std::uint64_t> memory;       // "total-system" -> bytes (drm-total-system)
   [[nodiscard]] std::uint64_t memory_bytes() const;  // drm-total-* summed over regions
+  [[nodiscard]] std::uint64_t device_memory_bytes() const;  // drm-total-device
 };
 
 // The knpu client described by an fdinfo file's text, or nothing when the
@@ -45,8 +46,9 @@ struct ProcessUsage {
   std::string cgroup;        // the cgroup v2 path
   std::string container_id;  // see container_id_from_cgroup
   std::string pci_address;
-  std::uint64_t busy_ns = 0;       // of all its clients on that device
-  std::uint64_t memory_bytes = 0;  // of all its clients on that device
+  std::uint64_t busy_ns = 0;              // of all its clients on that device
+  std::uint64_t memory_bytes = 0;         // of all its clients on that device, every region
+  std::uint64_t device_memory_bytes = 0;  // of that, in the device's own memory
   std::size_t clients = 0;
 };
 

@@ -23,6 +23,17 @@ std::string iso_time(std::chrono::system_clock::time_point when) {
                      std::chrono::time_point_cast<std::chrono::seconds>(when));
 }
 
+constexpr std::uint64_t kMiB = 1ULL << 20;
+
+// A value as a table cell: counts in the field's table unit, "-" for none.
+std::string table_text(const Field& field, const Value& value) {
+  if (const auto* count = std::get_if<std::uint64_t>(&value); count && field.table_unit > 1) {
+    return std::to_string(*count / field.table_unit);
+  }
+  const std::string text = to_text(value);
+  return text.empty() ? "-" : text;
+}
+
 const Field kFields[] = {
     {"timestamp", "Time", "when the device was read (UTC, ISO 8601)",
      [](const DeviceSnapshot& d) { return Value(iso_time(d.taken)); }},
@@ -76,10 +87,10 @@ const Field kFields[] = {
      [](const DeviceSnapshot& d) { return optional_value(d.mmu_faults); }},
     {"reset_count", "Resets", "device resets by the driver since it bound",
      [](const DeviceSnapshot& d) { return optional_value(d.reset_count); }},
-    {"memory_total_bytes", "Memory total", "on-board device memory, bytes",
-     [](const DeviceSnapshot& d) { return optional_value(d.memory_total_bytes); }},
-    {"memory_used_bytes", "Memory used", "buffers held by the visible processes, bytes",
-     [](const DeviceSnapshot& d) { return Value(d.memory_used_bytes); }},
+    {"memory_total_bytes", "Mem total MiB", "on-board device memory, bytes",
+     [](const DeviceSnapshot& d) { return optional_value(d.memory_total_bytes); }, kMiB},
+    {"memory_used_bytes", "Mem used MiB", "device memory allocated by all processes, bytes",
+     [](const DeviceSnapshot& d) { return optional_value(d.memory_used_bytes); }, kMiB},
     {"processes", "Procs", "visible processes with the device open",
      [](const DeviceSnapshot& d) { return Value(std::uint64_t{d.processes}); }},
 };
@@ -248,8 +259,7 @@ std::string render_table(std::span<const Field* const> fields,
   for (const DeviceSnapshot& d : devices) {
     std::vector<std::string> row;
     for (const Field* f : fields) {
-      const std::string text = to_text(f->get(d));
-      row.push_back(text.empty() ? "-" : text);
+      row.push_back(table_text(*f, f->get(d)));
     }
     rows.push_back(std::move(row));
   }

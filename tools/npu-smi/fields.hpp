@@ -26,6 +26,7 @@ struct Field {
   std::string_view header;  // table column
   std::string_view help;
   Value (*get)(const DeviceSnapshot&);
+  std::uint64_t table_unit = 1;  // tables show counts divided by this (MiB for bytes)
 };
 
 std::span<const Field> all_fields();

@@ -52,7 +52,8 @@ std::string render_processes(const ProcessScan& scan, std::span<const DeviceSnap
                         {"busy_ns", r.process->busy_ns},
                         {"memory_bytes", r.process->memory_bytes},
                         {"cgroup", r.process->cgroup},
-                        {"container_id", r.process->container_id}});
+                        {"container_id", r.process->container_id},
+                        {"device_memory_bytes", r.process->device_memory_bytes}});
       }
       const nlohmann::json doc = {{"schema_version", kSchemaVersion},
                                   {"processes", std::move(list)},
@@ -61,26 +62,29 @@ std::string render_processes(const ProcessScan& scan, std::span<const DeviceSnap
     }
     case Format::csv: {
       std::string out =
-          "pid,command,device,pci_address,clients,busy_ns,memory_bytes,cgroup,container_id\n";
+          "pid,command,device,pci_address,clients,busy_ns,memory_bytes,cgroup,container_id,"
+          "device_memory_bytes\n";
       for (const Row& r : rows) {
-        out += fmt::format("{},{},{},{},{},{},{},{},{}\n", r.process->pid,
+        out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", r.process->pid,
                            csv_text(r.process->command), r.device, r.process->pci_address,
                            r.process->clients, r.process->busy_ns, r.process->memory_bytes,
-                           csv_text(r.process->cgroup), csv_text(r.process->container_id));
+                           csv_text(r.process->cgroup), csv_text(r.process->container_id),
+                           r.process->device_memory_bytes);
       }
       return out;
     }
     case Format::table:
       break;
   }
-  std::string out = fmt::format("{:>7}  {:<16}  {:>3}  {:<12}  {:>12}  {:>12}  {}\n", "PID",
-                                "Command", "Dev", "PCI", "Busy ms", "Memory KiB", "Container");
+  std::string out =
+      fmt::format("{:>7}  {:<16}  {:>3}  {:<12}  {:>12}  {:>12}  {:>12}  {}\n", "PID", "Command",
+                  "Dev", "PCI", "Busy ms", "Memory KiB", "On-dev KiB", "Container");
   for (const Row& r : rows) {
-    out +=
-        fmt::format("{:>7}  {:<16}  {:>3}  {:<12}  {:>12.1f}  {:>12}  {}\n", r.process->pid,
-                    r.process->command, r.device, r.process->pci_address,
-                    static_cast<double>(r.process->busy_ns) / 1e6, r.process->memory_bytes / 1024,
-                    r.process->container_id.empty() ? "-" : r.process->container_id);
+    out += fmt::format("{:>7}  {:<16}  {:>3}  {:<12}  {:>12.1f}  {:>12}  {:>12}  {}\n",
+                       r.process->pid, r.process->command, r.device, r.process->pci_address,
+                       static_cast<double>(r.process->busy_ns) / 1e6,
+                       r.process->memory_bytes / 1024, r.process->device_memory_bytes / 1024,
+                       r.process->container_id.empty() ? "-" : r.process->container_id);
   }
   if (rows.empty()) {
     out += "  (no process has a knpu device open)\n";
