@@ -6,7 +6,7 @@
 # Also: an attribute value the ISA lacks is refused by name at compile time
 # (exit 3), a file that is not ONNX is refused (exit 2), and npu-bench's
 # model figure (--quick) measures every model on the device in FP32 and
-# reports INT8 as not available.
+# INT8.
 # Usage: onnx-models-test.sh [--timeout SEC] [--full] BUILD_DIR
 # (--full: every input and precision, `make test-onnx`; without it the
 # quick set `make test` runs.)
