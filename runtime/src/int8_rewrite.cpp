@@ -119,6 +119,9 @@ class Rewriter {
 
   Int8RewriteStats run() {
     const std::vector<std::size_t> chosen = quantizable_nodes(graph_);
+    for (const std::size_t i : chosen) {
+      int8_readers_.insert(graph_.nodes[i].inputs[0]);
+    }
     std::vector<Node> old = std::move(graph_.nodes);
     graph_.nodes.clear();
     for (std::size_t i = 0; i < old.size(); ++i) {
@@ -133,7 +136,10 @@ class Rewriter {
     });
     Int8RewriteStats stats{chosen.size(), 0};
     for (const Node& n : graph_.nodes) {
-      stats.conversions += n.op == "QuantizeInt8" || n.op == "DequantizeInt8" ? 1U : 0U;
+      stats.conversions +=
+          n.op == "QuantizeInt8" || n.op == "DequantizeInt8" || n.get_int("float_output", 0) != 0
+              ? 1U
+              : 0U;
     }
     return stats;
   }
@@ -173,20 +179,39 @@ class Rewriter {
     const ChannelQuantized w = quantize_per_channel(f.values, f.outer, f.channels, f.inner);
     const Shape weight_shape =
         node.op == "Conv" ? graph_.constants.at(node.inputs[1]).shape : Shape{f.outer, f.channels};
-    Node q{node.op == "Conv" ? "Int8Conv" : "Int8MatMul", node.name, {}, {int8_value(y)}, {}};
+    std::vector<std::int64_t> bias = quantize_bias(f.bias, sx, w.scales);
+    // Read only as float, and every accumulator converts exactly: the FP32
+    // output comes from the INT32 accumulators (OUT_INT32), without the
+    // output's quantization step.
+    const bool float_output =
+        !int8_readers_.contains(y) && accumulators_convert_exactly(w, bias, f.outer, f.inner);
+    if (float_output) {
+      std::ranges::transform(bias, bias.begin(),
+                             [](std::int64_t b) { return b + kRoundingBiasBits; });
+    }
+    Node q{node.op == "Conv" ? "Int8Conv" : "Int8MatMul",
+           node.name,
+           {},
+           {float_output ? y : int8_value(y)},
+           {}};
     q.inputs = {
         int8_input(x, sx, node.name.empty() ? y : node.name),
         add_constant(y + "/int8_weights",
                      Constant::of_ints(weight_shape, w.values, ElementType::int8)),
-        add_constant(y + "/int8_bias",
-                     Constant::of_ints({f.channels}, quantize_bias(f.bias, sx, w.scales),
-                                       ElementType::int32)),
-        add_constant(y + "/int8_scales",
-                     Constant::of_floats({f.channels}, requantization_scales(sx, w.scales, sy)))};
+        add_constant(y + "/int8_bias", Constant::of_ints({f.channels}, bias, ElementType::int32)),
+        add_constant(
+            y + "/int8_scales",
+            Constant::of_floats({f.channels},
+                                requantization_scales(sx, w.scales, float_output ? 1.0F : sy)))};
     if (node.op == "Conv") {
       q.attributes = node.attributes;
     } else if (node.has("activation")) {
       q.attributes["activation"] = node.attributes.at("activation");
+    }
+    if (float_output) {
+      q.attributes["float_output"] = std::int64_t{1};
+      graph_.nodes.push_back(std::move(q));
+      return;
     }
     graph_.nodes.push_back(std::move(q));
     graph_.nodes.push_back(
@@ -197,6 +222,7 @@ class Rewriter {
   Graph& graph_;
   const std::map<std::string, float>& max_abs_;
   std::map<std::string, std::string> int8_of_;
+  std::set<std::string> int8_readers_;  // the inputs of the quantized nodes
 };
 
 }  // namespace

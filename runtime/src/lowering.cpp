@@ -586,41 +586,103 @@ ConvWindow conv_window(Lowerer& l, const Node& n) {
   return window;
 }
 
+// The CONV2D operands of a convolution, its tensors in `s`: input,
+// weights[, bias][, per-channel scales], output.
+Conv2dOperands conv2d_operands(const ConvWindow& cw, std::uint32_t k,
+                               std::span<const BufferArg> s) {
+  return Conv2dOperands{.input = s[0],
+                        .weight = s[1],
+                        .output = s.back(),
+                        .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
+                        .n = cw.n,
+                        .c = cw.c,
+                        .h = cw.h,
+                        .w = cw.w,
+                        .k = k,
+                        .r = cw.r,
+                        .s = cw.s,
+                        .stride_h = cw.stride_h,
+                        .stride_w = cw.stride_w,
+                        .pad_h = cw.pad_h,
+                        .pad_w = cw.pad_w,
+                        .dilation_h = cw.dilation_h,
+                        .dilation_w = cw.dilation_w,
+                        .groups = cw.groups,
+                        .activation = cw.activation};
+}
+
+// The FP32 value of INT32 accumulators biased by kRoundingBiasBits (the
+// INT8 path's float_output nodes): an FP32 subtraction of 1.5 * 2^23 leaves
+// each accumulator exactly; returns the scratch tensor that holds them.
+std::string unbias_accumulators(Lowerer& l, const Node& n, const std::string& accumulators,
+                                std::int64_t count) {
+  const std::string exact = l.scratch(count);
+  l.eltwise(n.label(), EltwiseOp::sub, l.ref(accumulators), l.ref(l.scalar(kRoundingBias)),
+            l.ref(exact), count, 1);
+  return exact;
+}
+
 // One CONV2D: in the program's dtype, or (`int8`) INT8 with the node's
-// fourth input as the per-channel requantization scales.
+// fourth input as the per-channel scales: requantization scales, or for a
+// float_output node the accumulators' scales, applied in FP32 by a
+// depthwise 1x1 CONV2D (with the activation) after the exact conversion.
 void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
   ConvWindow cw = conv_window(l, n);
   if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
     throw Unsupported("padding as wide as the window");
   }
   const std::uint32_t K = u32(cw.weight_dim0, "K");
-  if (int8) {
-    cw.reads.push_back(l.ref(l.use_constant(input(n, 3))));
+  if (!int8) {
+    l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
+           [cw, K, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.conv2d(dt, conv2d_operands(cw, K, s));
+           });
+    return;
   }
-  const DataType dt = int8 ? DataType::int8 : l.dtype();
-  l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
-         [cw, K, dt, int8](KernelBuilder& k, std::span<const BufferArg> s) {
-           Conv2dOperands o{.input = s[0],
-                            .weight = s[1],
-                            .output = s.back(),
-                            .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
-                            .n = cw.n,
-                            .c = cw.c,
-                            .h = cw.h,
-                            .w = cw.w,
-                            .k = K,
-                            .r = cw.r,
-                            .s = cw.s,
-                            .stride_h = cw.stride_h,
-                            .stride_w = cw.stride_w,
-                            .pad_h = cw.pad_h,
-                            .pad_w = cw.pad_w,
-                            .dilation_h = cw.dilation_h,
-                            .dilation_w = cw.dilation_w,
-                            .groups = cw.groups,
-                            .activation = cw.activation,
-                            .channel_scales = int8 ? std::optional(s[3]) : std::nullopt};
-           k.conv2d(dt, o);
+  const std::string& out = n.outputs.at(0);
+  const std::string& scales = l.use_constant(input(n, 3));
+  if (n.get_int("float_output", 0) == 0) {
+    cw.reads.push_back(l.ref(scales));
+    l.emit(n.label(), std::move(cw.reads), {l.ref(out)},
+           [cw, K](KernelBuilder& k, std::span<const BufferArg> s) {
+             Conv2dOperands o = conv2d_operands(cw, K, s);
+             o.channel_scales = s[3];
+             k.conv2d(DataType::int8, o);
+           });
+    return;
+  }
+  const Shape& so = l.shape(out);
+  const std::int64_t count = element_count(so);
+  const std::string accumulators = l.scratch_bytes(count * 4);
+  l.emit(n.label(), std::move(cw.reads), {l.ref(accumulators)},
+         [cw, K](KernelBuilder& k, std::span<const BufferArg> s) {
+           Conv2dOperands o = conv2d_operands(cw, K, s);
+           o.activation = Activation::none;
+           o.int32_output = true;
+           k.conv2d(DataType::int8, o);
+         });
+  const std::string exact = unbias_accumulators(l, n, accumulators, count);
+  ConvWindow scale{.n = cw.n,
+                   .c = K,
+                   .h = u32(so[2], "P"),
+                   .w = u32(so[3], "Q"),
+                   .r = 1,
+                   .s = 1,
+                   .stride_h = 1,
+                   .stride_w = 1,
+                   .pad_h = 0,
+                   .pad_w = 0,
+                   .dilation_h = 1,
+                   .dilation_w = 1,
+                   .groups = K,
+                   .weight_dim0 = K,
+                   .weight_dim1 = 1,
+                   .bias = false,
+                   .activation = cw.activation,
+                   .reads = {}};
+  l.emit(n.label(), {l.ref(exact), l.ref(scales)}, {l.ref(out)},
+         [scale, K](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.conv2d(DataType::fp32, conv2d_operands(scale, K, s));
          });
 }
 
@@ -1438,32 +1500,60 @@ void lower_int8_conv(Lowerer& l, const Node& n) {
 }
 
 // Int8MatMul: A [..., K] (INT8) x B [K, N] (INT8 constant) + INT32 bias,
-// requantized per output column: one INT8 GEMM.
+// requantized per output column: one INT8 GEMM; for a float_output node
+// the accumulators, converted exactly and scaled per column in FP32.
 void lower_int8_matmul(Lowerer& l, const Node& n) {
   const std::string& a = input(n, 0);
   const Shape& sa = l.shape(a);
   const Shape& sb = l.shape(input(n, 1));
-  const std::uint32_t m = u32(product(sa, 0, sa.size() - 1), "M");
+  const std::int64_t rows = product(sa, 0, sa.size() - 1);
+  const std::uint32_t m = u32(rows, "M");
   const std::uint32_t k = u32(sb[0], "K");
   const std::uint32_t nn = u32(sb[1], "N");
   const Activation act = activation_of(n);
-  l.emit(n.label(),
-         {l.ref(a), l.ref(l.use_constant(input(n, 1))), l.ref(l.use_constant(input(n, 2))),
-          l.ref(l.use_constant(input(n, 3)))},
-         {l.ref(n.outputs.at(0))}, [=](KernelBuilder& kb, std::span<const BufferArg> s) {
-           kb.gemm(DataType::int8, GemmOperands{.a = s[0],
-                                                .b = s[1],
-                                                .c = s[4],
-                                                .bias = s[2],
-                                                .m = m,
-                                                .n = nn,
-                                                .k = k,
-                                                .lda = k,
-                                                .ldb = nn,
-                                                .ldc = nn,
-                                                .activation = act,
-                                                .channel_scales = s[3]});
+  const bool float_output = n.get_int("float_output", 0) != 0;
+  const std::string& out = n.outputs.at(0);
+  const std::string& scales = l.use_constant(input(n, 3));
+  const std::int64_t count = rows * sb[1];
+  const std::string accumulators = float_output ? l.scratch_bytes(count * 4) : out;
+  std::vector<TensorRef> reads{l.ref(a), l.ref(l.use_constant(input(n, 1))),
+                               l.ref(l.use_constant(input(n, 2)))};
+  if (!float_output) {
+    reads.push_back(l.ref(scales));
+  }
+  l.emit(n.label(), std::move(reads), {l.ref(accumulators)},
+         [=](KernelBuilder& kb, std::span<const BufferArg> s) {
+           GemmOperands o{.a = s[0],
+                          .b = s[1],
+                          .c = s.back(),
+                          .bias = s[2],
+                          .m = m,
+                          .n = nn,
+                          .k = k,
+                          .lda = k,
+                          .ldb = nn,
+                          .ldc = nn,
+                          .activation = float_output ? Activation::none : act};
+           if (float_output) {
+             o.int32_output = true;
+           } else {
+             o.channel_scales = s[3];
+           }
+           kb.gemm(DataType::int8, o);
          });
+  if (!float_output) {
+    return;
+  }
+  const std::string exact = unbias_accumulators(l, n, accumulators, count);
+  const std::string scaled = act == Activation::none ? out : l.scratch(count);
+  l.eltwise(n.label(), EltwiseOp::mul, l.ref(exact), l.ref(scales), l.ref(scaled), count, sb[1]);
+  if (act != Activation::none) {
+    const std::uint32_t elements = u32(count, "element count");
+    l.emit(n.label(), {l.ref(scaled)}, {l.ref(out)},
+           [act, elements](KernelBuilder& kb, std::span<const BufferArg> s) {
+             kb.activation(DataType::fp32, act, s[0], s[1], elements);
+           });
+  }
 }
 
 using LowerFn = void (*)(Lowerer&, const Node&);

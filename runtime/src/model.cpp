@@ -189,9 +189,13 @@ CompiledModel Model::compile(const Device& device,
 }
 
 Calibration Model::calibrate(const Device& device,
-                             const std::vector<std::vector<HostTensor>>& samples) const {
+                             const std::vector<std::vector<HostTensor>>& samples,
+                             double percentile) const {
   if (samples.empty()) {
     throw ModelError("a calibration needs at least one sample");
+  }
+  if (!(percentile > 0.0 && percentile <= 100.0)) {
+    throw ModelError(fmt::format("calibration percentile {} is not in (0, 100]", percentile));
   }
   // Samples of one shape share a compiled FP32 model whose outputs include
   // every tensor the INT8 path quantizes.
@@ -240,7 +244,7 @@ Calibration Model::calibrate(const Device& device,
       for (const std::vector<HostTensor>* list : {&samples[index], &std::as_const(outputs)}) {
         for (const HostTensor& tensor : *list) {
           if (tensors.contains(tensor.name)) {
-            observers[tensor.name].observe(tensor.data);
+            observers.try_emplace(tensor.name, percentile).first->second.observe(tensor.data);
           }
         }
       }
@@ -248,6 +252,7 @@ Calibration Model::calibrate(const Device& device,
   }
   Calibration calibration;
   calibration.samples = samples.size();
+  calibration.percentile = percentile;
   for (const auto& [name, observer] : observers) {
     calibration.max_abs[name] = observer.max_abs();
   }

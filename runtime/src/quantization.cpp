@@ -81,12 +81,48 @@ std::vector<float> requantization_scales(float input_scale, std::span<const floa
   return scales;
 }
 
-void RangeObserver::observe(std::span<const float> values) {
-  for (const float v : values) {
-    if (std::isfinite(v)) {
-      max_abs_ = std::max(max_abs_, std::fabs(v));
+bool accumulators_convert_exactly(const ChannelQuantized& weights,
+                                  std::span<const std::int64_t> bias, std::int64_t outer,
+                                  std::int64_t inner) {
+  const auto channels = static_cast<std::int64_t>(weights.scales.size());
+  for (std::int64_t c = 0; c < channels; ++c) {
+    std::int64_t bound = std::abs(bias[static_cast<std::size_t>(c)]);
+    for (std::int64_t o = 0; o < outer; ++o) {
+      for (std::int64_t i = 0; i < inner; ++i) {
+        bound += 128 *
+                 std::abs(weights.values[static_cast<std::size_t>((o * channels + c) * inner + i)]);
+      }
+    }
+    if (bound >= (std::int64_t{1} << 22)) {
+      return false;
     }
   }
+  return true;
+}
+
+RangeObserver::RangeObserver(double percentile) : percentile_(percentile) {
+  if (!(percentile > 0.0 && percentile <= 100.0)) {
+    throw std::invalid_argument("a calibration percentile is in (0, 100]");
+  }
+}
+
+void RangeObserver::observe(std::span<const float> values) {
+  std::vector<float> magnitudes;
+  magnitudes.reserve(values.size());
+  for (const float v : values) {
+    if (std::isfinite(v)) {
+      magnitudes.push_back(std::fabs(v));
+    }
+  }
+  if (magnitudes.empty()) {
+    return;
+  }
+  const auto rank = static_cast<std::size_t>(
+      std::ceil(percentile_ / 100.0 * static_cast<double>(magnitudes.size())));
+  const auto nth =
+      magnitudes.begin() + static_cast<std::ptrdiff_t>(std::max<std::size_t>(rank, 1) - 1);
+  std::ranges::nth_element(magnitudes, nth);
+  max_abs_ = std::max(max_abs_, *nth);
 }
 
 }  // namespace npu::onnx_runtime

@@ -47,14 +47,27 @@ std::vector<std::int64_t> quantize_bias(std::span<const float> bias, float input
 std::vector<float> requantization_scales(float input_scale, std::span<const float> weight_scales,
                                          float output_scale);
 
-// Min/max calibration: the largest magnitude a tensor reached over the
-// calibration samples (NaN and infinities are ignored).
+// Whether every INT32 accumulator of these weights (laid out as for
+// quantize_per_channel) plus its bias stays below 2^22 in magnitude for any
+// INT8 input (128 * sum |w| + |bias| per channel), so that adding
+// kRoundingBiasBits converts it to FP32 exactly.
+bool accumulators_convert_exactly(const ChannelQuantized& weights,
+                                  std::span<const std::int64_t> bias, std::int64_t outer,
+                                  std::int64_t inner);
+
+// Calibration of a tensor's range over the samples: per sample, the
+// `percentile`-th percentile of the magnitudes (100: the largest, min/max
+// calibration; below 100 the outliers saturate, finer steps for the rest;
+// the element at rank ceil(p/100 * n) - 1 of the sorted magnitudes), and the
+// largest of those over the samples. NaN and infinities are ignored.
 class RangeObserver {
  public:
+  explicit RangeObserver(double percentile = 100.0);
   void observe(std::span<const float> values);
   [[nodiscard]] float max_abs() const { return max_abs_; }
 
  private:
+  double percentile_;
   float max_abs_ = 0.0F;
 };
 

@@ -19,9 +19,11 @@ Tolerances against onnxruntime's FP32 outputs, every element:
         KEYS in the environment);
   fp16  |npu - ort| <= 1e-2 (cls), 5e-2 (rec probabilities);
   bf16  |npu - ort| <= 5e-2 (cls), 0.25 (rec probabilities);
-  int8  (calibrated on other inputs than the one checked) |npu - ort| <= 0.1
-        (cls), 0.35 (rec probabilities), 0.1 (op graph int8_convs, sigmoid
-        outputs), the same top class (cls) and the same text as FP32 (rec);
+  int8  (calibrated on other inputs than the one checked) |npu - ort| <= 0.05
+        (cls probabilities), 0.05 + 0.05|ort| (op graph int8_convs), the same
+        top class (cls); for rec the same text as FP32 and a mean |npu - ort|
+        <= 1e-3 (single steps between two characters move from blank to the
+        character and back, by up to 1);
   for the detection map in fp16/bf16 the mean |npu - ort| <= DET_MEAN_ERROR
   (single pixels on the steep edges of the sigmoid move by up to 0.75);
 and in every precision, the rendered text image reads as its text, and the
@@ -38,13 +40,14 @@ CLS = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 REC = "ch_PP-OCRv4_rec_infer.onnx"
 DET = "ch_PP-OCRv4_det_infer.onnx"
 DET_MEAN_ERROR = {"fp16": 5e-3, "bf16": 1e-2, "int8": 3e-2}
+REC_MEAN_ERROR_INT8 = 1e-3
 DET_MAP_PIXELS = {"fp32": 0.0, "fp16": 0.002, "bf16": 0.01, "int8": 0.03}
 TOLERANCE = {  # (atol, rtol) per precision and model
     ("fp32", "cls"): (1e-4, 1e-3), ("fp32", "rec"): (1e-4, 1e-3), ("fp32", "det"): (1e-4, 1e-3),
     ("fp32", "op-"): (1e-5, 1e-5),
     ("fp16", "cls"): (1e-2, 0.0), ("fp16", "rec"): (5e-2, 0.0),
     ("bf16", "cls"): (5e-2, 0.0), ("bf16", "rec"): (0.25, 0.0),
-    ("int8", "cls"): (0.1, 0.0), ("int8", "rec"): (0.35, 0.0), ("int8", "op-"): (0.1, 0.0),
+    ("int8", "cls"): (5e-2, 0.0), ("int8", "op-"): (5e-2, 5e-2),
 }
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
 OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
@@ -119,7 +122,7 @@ def inputs(work, full, op_graphs):
     calibration = {
         "calib-op-1": rng.standard_normal((1, 3, 8, 8)),
         "calib-op-2": rng.standard_normal((1, 3, 8, 8)),
-        "calib-cls-1": text_like(rng, (1, 3, 48, 192)),
+        "calib-cls-1": rendered_text((1, 3, 48, 192), origin=(4, 6), text="Hello NPU"),
         "calib-cls-2": text_like(rng, (1, 3, 48, 192)),
         "calib-rec-1": rendered_text((1, 3, 48, 320), text="Hello from the NPU"),
         "calib-rec-2": text_like(rng, (1, 3, 48, 320)),
@@ -187,6 +190,11 @@ def compare(work, results):
                   f"(tolerance {atol:g} + {rtol:g}|ref|), {int(bad.sum())} of {err.size} beyond{top}")
             if dtype == "int8":
                 print(f"   {name} {ref_file.stem}: mean abs error {err.mean():.3g}")
+            if dtype == "int8" and kind == "rec":
+                ok = err.mean() <= REC_MEAN_ERROR_INT8
+                failed += not ok
+                print(f"{'ok' if ok else 'FAIL'} {name} mean abs error {err.mean():.3g} "
+                      f"(at most {REC_MEAN_ERROR_INT8:g})")
             if kind == "det" and dtype != "fp32":
                 ok = err.mean() <= DET_MEAN_ERROR[dtype]
                 failed += not ok

@@ -34,6 +34,7 @@ struct Options {
   std::filesystem::path model;
   std::vector<std::string> inputs;
   std::vector<std::string> calibration;
+  double percentile = 100.0;
   std::filesystem::path output_dir;
   std::string dtype = "fp32";
   std::size_t device = 0;
@@ -190,7 +191,7 @@ int run(const Options& options) {
   const npu::Device device = npu::Device::open(options.device);
   npu::onnx::Calibration calibration;
   if (precision == npu::onnx::Precision::int8) {
-    calibration = model.calibrate(device, samples);
+    calibration = model.calibrate(device, samples, options.percentile);
   }
   const npu::onnx::CompiledModel compiled = model.compile(device, shapes, precision, calibration);
   if (options.print_program) {
@@ -228,6 +229,7 @@ int run(const Options& options) {
           {"node", device.info().device_node}}},
         {"dtype", options.dtype},
         {"calibration_samples", calibration.samples},
+        {"calibration_percentile", calibration.percentile},
         {"compile", to_json(report)},
         {"outputs", outputs_json},
         {"runs", options.repeat},
@@ -284,6 +286,9 @@ int main(int argc, char** argv) {
   app.add_option("--calibrate,-c", options.calibration,
                  "NAME=FILE.npy: an INT8 calibration sample of input NAME (repeat for more "
                  "samples; default: the --input files themselves)");
+  app.add_option("--calibration-percentile", options.percentile,
+                 "P: each tensor's range is the P-th percentile of its magnitudes (100: min/max)")
+      ->check(CLI::Range(0.001, 100.0));
   app.add_option("--device,-d", options.device, "device index (KNPU_VISIBLE_DEVICES applies)");
   app.add_option("--repeat,-r", options.repeat, "run N inferences and report latency statistics")
       ->check(CLI::Range(1U, 1000000U));

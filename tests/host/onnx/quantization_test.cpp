@@ -77,6 +77,21 @@ TEST(OnnxInt8Math, BiasIsInAccumulatorUnitsAndRequantizationScalesChain) {
             (std::vector<float>{4.0F, 8.0F}));
 }
 
+TEST(OnnxInt8Math, AccumulatorsConvertExactlyBelowTwoToThe22) {
+  // One channel of 258 weights of 127: 128 * 127 * 258 = 4194048 < 2^22;
+  // a bias of 256 more reaches 4194304 = 2^22.
+  const ChannelQuantized w{std::vector<std::int64_t>(258, 127), {1.0F}};
+  EXPECT_TRUE(accumulators_convert_exactly(w, std::vector<std::int64_t>{255}, 1, 258));
+  EXPECT_FALSE(accumulators_convert_exactly(w, std::vector<std::int64_t>{-256}, 1, 258));
+  // Channels are bounded one by one ([outer][channels][inner] = 258 x 2 x 1).
+  ChannelQuantized two{std::vector<std::int64_t>(516, 0), {1.0F, 1.0F}};
+  for (std::size_t k = 0; k < 258; ++k) {
+    two.values[2 * k + 1] = -127;
+  }
+  EXPECT_TRUE(accumulators_convert_exactly(two, std::vector<std::int64_t>{0, 0}, 258, 1));
+  EXPECT_FALSE(accumulators_convert_exactly(two, std::vector<std::int64_t>{0, 300}, 258, 1));
+}
+
 TEST(OnnxInt8Math, MinMaxCalibrationKeepsTheLargestFiniteMagnitude) {
   RangeObserver observer;
   EXPECT_EQ(observer.max_abs(), 0.0F);
@@ -84,6 +99,22 @@ TEST(OnnxInt8Math, MinMaxCalibrationKeepsTheLargestFiniteMagnitude) {
                                       std::numeric_limits<float>::infinity()});
   observer.observe(std::vector<float>{1.5F});
   EXPECT_EQ(observer.max_abs(), 3.0F);
+}
+
+TEST(OnnxInt8Math, PercentileCalibrationSaturatesTheOutliersOfEachSample) {
+  // 1..100: the 99th percentile is the 99th smallest magnitude; the largest
+  // over the samples is kept.
+  std::vector<float> values(100);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    values[i] = -static_cast<float>(i + 1);
+  }
+  RangeObserver observer(99.0);
+  observer.observe(values);
+  EXPECT_EQ(observer.max_abs(), 99.0F);
+  observer.observe(std::vector<float>{0.5F, 2.0F});
+  EXPECT_EQ(observer.max_abs(), 99.0F);
+  EXPECT_THROW(RangeObserver(0.0), std::invalid_argument);
+  EXPECT_THROW(RangeObserver(100.5), std::invalid_argument);
 }
 
 // What the device's QuantizeInt8 sequence computes (ELTWISE div, ELTWISE
@@ -120,6 +151,11 @@ TEST(OnnxInt8Math, IntegerConstantsAreStoredInTheirOwnWidth) {
   EXPECT_THROW(encode_constant(Constant::of_ints({1}, {1}), DataType::fp32), std::invalid_argument);
 }
 
+std::uint32_t value(const npu::isa::Instruction& instruction, std::size_t operand) {
+  EXPECT_FALSE(instruction.operands.at(operand).is_argument);
+  return instruction.operands.at(operand).word;
+}
+
 // ---- the rewrite ------------------------------------------------------------
 
 Graph fused_int8_convs() {
@@ -152,19 +188,27 @@ TEST(OnnxInt8Rewrite, ConvsAndGemmRunInInt8AndOnlyTheirFloatReadersGetDequantize
   Graph graph = fused_int8_convs();
   // Conv+Relu, grouped Conv, Gemm (transB, alpha, beta): all three; the
   // Sigmoid fused into the Gemm is split off again and runs in FP32 (INT8
-  // has RELU only), and Flatten reads float.
+  // has RELU only); Flatten and MaxPool read float.
   EXPECT_EQ(ops_of(graph),
-            (std::vector<std::string>{"Conv", "Conv", "Flatten", "Gemm", "Sigmoid"}));
+            (std::vector<std::string>{"Conv", "Conv", "Flatten", "Gemm", "Sigmoid", "MaxPool"}));
   EXPECT_EQ(calibrated_tensors(graph), (std::set<std::string>{"x", "r1", "c2", "f", "y/linear"}));
   const Int8RewriteStats stats = rewrite_int8(graph, ranges_of(graph));
   EXPECT_EQ(stats.quantized_nodes, 3U);
-  // The first conv's INT8 output feeds the second directly: no conversion.
-  EXPECT_EQ(ops_of(graph), (std::vector<std::string>{"QuantizeInt8", "Int8Conv", "Int8Conv",
-                                                     "DequantizeInt8", "Flatten", "QuantizeInt8",
-                                                     "Int8MatMul", "DequantizeInt8", "Sigmoid"}));
-  EXPECT_EQ(stats.conversions, 4U);
+  // The first conv's INT8 output feeds the second directly and is
+  // dequantized for MaxPool; the second conv and the Gemm are read only as
+  // float: their outputs come from the accumulators (float_output).
+  EXPECT_EQ(ops_of(graph), (std::vector<std::string>{"QuantizeInt8", "Int8Conv", "DequantizeInt8",
+                                                     "Int8Conv", "Flatten", "QuantizeInt8",
+                                                     "Int8MatMul", "Sigmoid", "MaxPool"}));
+  EXPECT_EQ(stats.conversions, 5U);
   EXPECT_EQ(graph.nodes[1].get_string("activation", ""), "Relu");
+  EXPECT_EQ(graph.nodes[1].get_int("float_output", 0), 0);
   EXPECT_EQ(graph.nodes[2].inputs[0], graph.nodes[1].outputs[0]);
+  EXPECT_EQ(graph.nodes[2].outputs[0], "r1");
+  EXPECT_EQ(graph.nodes[3].inputs[0], graph.nodes[1].outputs[0]);
+  EXPECT_EQ(graph.nodes[3].get_int("float_output", 0), 1);
+  EXPECT_EQ(graph.nodes[3].outputs[0], "c2");
+  EXPECT_EQ(graph.nodes[6].get_int("float_output", 0), 1);
   EXPECT_EQ(graph.values.at(graph.nodes[1].outputs[0]).type, ElementType::int8);
 }
 
@@ -188,7 +232,17 @@ TEST(OnnxInt8Rewrite, ConstantsCarryTheQuantizedWeightsBiasAndScales) {
   EXPECT_EQ(b.ints, quantize_bias(b1.floats, sx, want.scales));
   EXPECT_EQ(s.floats, requantization_scales(sx, want.scales, sy));
   // Dequantization uses the producer's output scale.
-  EXPECT_EQ(graph.nodes[3].get_float("scale", 0), symmetric_scale(ranges.at("c2")));
+  EXPECT_EQ(graph.nodes[2].get_float("scale", 0), sy);
+  // A float_output node: the bias carries 0x4B400000, the scales are the
+  // accumulators' (input scale times weight scale).
+  const Constant w2 = graph.constants.at("c2/int8_weights");
+  const std::vector<std::int64_t>& b2 = graph.constants.at("c2/int8_bias").ints;
+  EXPECT_TRUE(std::ranges::all_of(b2, [](std::int64_t v) { return v == kRoundingBiasBits; }));
+  const ChannelQuantized want2 =
+      quantize_per_channel(fused_int8_convs().constants.at("w2").floats, 1, 4, 36);
+  EXPECT_EQ(w2.ints, want2.values);
+  EXPECT_EQ(graph.constants.at("c2/int8_scales").floats,
+            requantization_scales(sy, want2.scales, 1));
 }
 
 TEST(OnnxInt8Rewrite, AMissingRangeIsNamed) {
@@ -223,25 +277,28 @@ TEST(OnnxInt8Rewrite, LowersToInt8ConvAndGemmWithPerChannelScalesAndFp32Around) 
     got.push_back(fmt::format("{} {}", npu::isa::info(i.opcode).mnemonic, npu::isa::name(i.dtype)));
   }
   // Quantize: div, add 1.5 * 2^23, clip, low bytes. Dequantize: widening
-  // INT8 GEMM, sub 1.5 * 2^23, mul.
+  // INT8 GEMM, sub 1.5 * 2^23, mul. A float_output INT8 CONV2D or GEMM
+  // writes INT32 accumulators; sub 1.5 * 2^23, then the per-channel scales
+  // (a depthwise 1x1 FP32 CONV2D, or an ELTWISE mul along the columns).
   const std::vector<std::string> quantize{"eltwise fp32", "eltwise fp32", "activation_param fp32",
                                           "copy_strided int8"};
-  const std::vector<std::string> dequantize{"gemm int8", "eltwise fp32", "eltwise fp32"};
   std::vector<std::string> want = quantize;
-  want.insert(want.end(), {"conv2d int8", "conv2d int8"});
-  want.insert(want.end(), dequantize.begin(), dequantize.end());
+  want.insert(want.end(), {"conv2d int8", "gemm int8", "eltwise fp32", "eltwise fp32",
+                           "conv2d int8", "eltwise fp32", "conv2d fp32"});
   want.insert(want.end(), quantize.begin(), quantize.end());
-  want.insert(want.end(), {"gemm int8"});
-  want.insert(want.end(), dequantize.begin(), dequantize.end());
-  want.insert(want.end(), {"activation fp32"});
+  want.insert(want.end(),
+              {"gemm int8", "eltwise fp32", "eltwise fp32", "activation fp32", "pool2d fp32"});
   EXPECT_EQ(got, want);
   constexpr std::uint32_t kPerChannel = 1U << 9;
   constexpr std::uint32_t kOutInt32 = 1U << 8;
   const auto& insts = decoded.instructions;
-  EXPECT_EQ(insts[4].flags & (kPerChannel | kOutInt32), kPerChannel);  // requantized per channel
-  EXPECT_EQ(insts[5].flags & (kPerChannel | kOutInt32), kPerChannel);
-  EXPECT_EQ(insts[6].flags & (kPerChannel | kOutInt32), kOutInt32);  // dequantize's widening
-  EXPECT_EQ(insts[13].flags & (kPerChannel | kOutInt32), kPerChannel);
+  auto mode = [&](std::size_t i) { return insts.at(i).flags & (kPerChannel | kOutInt32); };
+  EXPECT_EQ(mode(4), kPerChannel);         // requantized per channel (read as INT8)
+  EXPECT_EQ(mode(5), kOutInt32);           // Dequantize's widening (for MaxPool)
+  EXPECT_EQ(mode(8), kOutInt32);           // float_output: the accumulators
+  EXPECT_EQ(value(insts.at(10), 17), 4U);  // the scales' CONV2D: groups = K = 4
+  EXPECT_EQ(mode(15), kOutInt32);          // the Gemm, float_output
+  EXPECT_EQ(value(insts.at(17), 4), 10U);  // its scales: b_count = N = 10
   // INT8 tensors take a byte per element.
   EXPECT_EQ(program.activations.at(graph.nodes[1].outputs[0]), 8U * 8 * 8);
 }

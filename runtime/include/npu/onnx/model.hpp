@@ -74,11 +74,14 @@ struct CompileReport {
   std::size_t int8_conversions = 0;  // quantize and dequantize steps around them
 };
 
-// INT8 calibration (min/max): the largest magnitude each tensor the INT8
-// path quantizes reached while the model ran in FP32 on sample inputs.
+// INT8 calibration: the range of each tensor the INT8 path quantizes, from
+// the model run in FP32 on sample inputs. Per sample the `percentile`-th
+// percentile of the tensor's magnitudes (100: its largest, min/max
+// calibration), and the largest over the samples.
 struct Calibration {
   std::map<std::string, float> max_abs;  // by tensor name
   std::size_t samples = 0;
+  double percentile = 100.0;
 };
 
 class CompiledModel;
@@ -104,7 +107,8 @@ class Model {
   // name, shaped as compile() takes them) and records the ranges INT8
   // compilation needs; ModelError naming the sample for a wrong input.
   [[nodiscard]] Calibration calibrate(const Device& device,
-                                      const std::vector<std::vector<HostTensor>>& samples) const;
+                                      const std::vector<std::vector<HostTensor>>& samples,
+                                      double percentile = 100.0) const;
 
   ~Model();
   Model(Model&&) noexcept;
