@@ -20,7 +20,8 @@ Tolerances against onnxruntime's FP32 outputs, every element:
   fp16  |npu - ort| <= 1e-2 (cls), 5e-2 (rec probabilities);
   bf16  |npu - ort| <= 5e-2 (cls), 0.25 (rec probabilities);
   int8  (calibrated on other inputs than the one checked) |npu - ort| <= 0.05
-        (cls probabilities), 0.05 + 0.05|ort| (op graph int8_convs), the same
+        (cls probabilities), 0.25 + 0.05|ort| (op graph int8_convs, outputs up to
+        18), the same
         top class (cls); for rec the same text as FP32 and a mean |npu - ort|
         <= 1e-3 (single steps between two characters move from blank to the
         character and back, by up to 1);
@@ -47,7 +48,7 @@ TOLERANCE = {  # (atol, rtol) per precision and model
     ("fp32", "op-"): (1e-5, 1e-5),
     ("fp16", "cls"): (1e-2, 0.0), ("fp16", "rec"): (5e-2, 0.0),
     ("bf16", "cls"): (5e-2, 0.0), ("bf16", "rec"): (0.25, 0.0),
-    ("int8", "cls"): (5e-2, 0.0), ("int8", "op-"): (5e-2, 5e-2),
+    ("int8", "cls"): (5e-2, 0.0), ("int8", "op-"): (0.25, 5e-2),
 }
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
 OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",

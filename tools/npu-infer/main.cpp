@@ -34,7 +34,7 @@ struct Options {
   std::filesystem::path model;
   std::vector<std::string> inputs;
   std::vector<std::string> calibration;
-  double percentile = 100.0;
+  double percentile = npu::onnx::kDefaultCalibrationPercentile;
   std::filesystem::path output_dir;
   std::string dtype = "fp32";
   std::size_t device = 0;
@@ -250,8 +250,8 @@ int run(const Options& options) {
   if (precision == npu::onnx::Precision::int8) {
     fmt::print(
         "int8      {} Conv/Gemm/MatMul nodes in INT8, {} quantize/dequantize steps; calibrated "
-        "(min/max) on {}\n",
-        report.int8_nodes, report.int8_conversions,
+        "(percentile {}) on {}\n",
+        report.int8_nodes, report.int8_conversions, calibration.percentile,
         options.calibration.empty() ? std::string("the inputs themselves")
                                     : fmt::format("{} sample(s)", calibration.samples));
   }
@@ -287,7 +287,8 @@ int main(int argc, char** argv) {
                  "NAME=FILE.npy: an INT8 calibration sample of input NAME (repeat for more "
                  "samples; default: the --input files themselves)");
   app.add_option("--calibration-percentile", options.percentile,
-                 "P: each tensor's range is the P-th percentile of its magnitudes (100: min/max)")
+                 "P: each tensor's range is the P-th percentile of its magnitudes in each sample "
+                 "(default 99.99; 100: min/max)")
       ->check(CLI::Range(0.001, 100.0));
   app.add_option("--device,-d", options.device, "device index (KNPU_VISIBLE_DEVICES applies)");
   app.add_option("--repeat,-r", options.repeat, "run N inferences and report latency statistics")
