@@ -17,6 +17,7 @@
 #include "element_codec.hpp"
 #include "fusion.hpp"
 #include "int8_rewrite.hpp"
+#include "lowered_program.hpp"
 #include "lowering.hpp"
 #include "npu/isa.hpp"
 #include "npu/kernel_builder.hpp"
@@ -261,19 +262,9 @@ TEST(OnnxInt8Rewrite, LowersToInt8ConvAndGemmWithPerChannelScalesAndFp32Around) 
   Graph graph = fused_int8_convs();
   rewrite_int8(graph, ranges_of(graph));
   const Program program = lower(graph, DataType::fp32, every_opcode());
-  npu::KernelBuilder builder("test");
-  std::uint32_t slots = 0;
-  for (const DeviceInstruction& instruction : program.instructions) {
-    std::vector<npu::BufferArg> args;
-    for (std::size_t i = 0; i < instruction.operands.size(); ++i) {
-      args.push_back(builder.arg_buffer(fmt::format("a{}", slots++)));
-    }
-    instruction.emit(builder, args);
-  }
-  const npu::isa::ProgramDecode decoded = npu::isa::decode(builder.build().program);
-  ASSERT_FALSE(decoded.error);
+  const std::vector<npu::isa::Instruction> insts = instructions_of(program);
   std::vector<std::string> got;
-  for (const npu::isa::Instruction& i : decoded.instructions) {
+  for (const npu::isa::Instruction& i : insts) {
     got.push_back(fmt::format("{} {}", npu::isa::info(i.opcode).mnemonic, npu::isa::name(i.dtype)));
   }
   // Quantize: div, add 1.5 * 2^23, clip, low bytes. Dequantize: widening
@@ -291,7 +282,6 @@ TEST(OnnxInt8Rewrite, LowersToInt8ConvAndGemmWithPerChannelScalesAndFp32Around) 
   EXPECT_EQ(got, want);
   constexpr std::uint32_t kPerChannel = 1U << 9;
   constexpr std::uint32_t kOutInt32 = 1U << 8;
-  const auto& insts = decoded.instructions;
   auto mode = [&](std::size_t i) { return insts.at(i).flags & (kPerChannel | kOutInt32); };
   EXPECT_EQ(mode(4), kPerChannel);         // requantized per channel (read as INT8)
   EXPECT_EQ(mode(5), kOutInt32);           // Dequantize's widening (for MaxPool)
