@@ -6,9 +6,11 @@
 //
 // with weights quantized per output channel, an INT32 bias and the
 // per-channel requantization scales as constants, and activation scales
-// from a min/max calibration. A quantized node whose input another quantized
-// node made reads that node's INT8 output directly; a DequantizeInt8 nobody
-// reads is dropped. Every other node stays in FP32.
+// from the calibration. A quantized node whose input another quantized node
+// made reads that node's INT8 output directly; a DequantizeInt8 nobody
+// reads is dropped. A node no quantized node reads, and whose accumulators
+// convert to FP32 exactly, writes FP32 itself from its INT32 accumulators
+// (attribute float_output; no DequantizeInt8). Every other node stays FP32.
 #pragma once
 
 #include <map>

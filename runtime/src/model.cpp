@@ -210,9 +210,6 @@ Calibration Model::calibrate(const Device& device,
   }
   std::map<std::string, onnx_runtime::RangeObserver> observers;
   for (const auto& [shapes, indices] : by_shapes) {
-    auto context = [&](const std::exception& e) {
-      return ModelError(fmt::format("calibration sample {}: {}", indices.front() + 1, e.what()));
-    };
     CompileReport report;
     std::optional<CompiledModel> probe;
     std::set<std::string> tensors;
@@ -231,8 +228,8 @@ Calibration Model::calibrate(const Device& device,
           report));
     } catch (const UnsupportedOperators&) {
       throw;
-    } catch (const std::runtime_error& e) {
-      throw context(e);
+    } catch (const std::runtime_error& e) {  // the sample's shapes do not fit the model
+      throw ModelError(fmt::format("calibration sample {}: {}", indices.front() + 1, e.what()));
     }
     for (const std::size_t index : indices) {
       std::vector<HostTensor> outputs;
