@@ -74,4 +74,22 @@ std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataTy
   return values;
 }
 
+std::vector<std::byte> encode_constant(const Constant& constant, isa::DataType float_dtype) {
+  if (constant.is_float()) {
+    return encode_elements(constant.floats, float_dtype);
+  }
+  if (constant.type != ElementType::int8 && constant.type != ElementType::int32) {
+    throw std::invalid_argument("only float, int8 and int32 constants go to the device");
+  }
+  const std::size_t size = constant.type == ElementType::int8 ? 1 : 4;
+  std::vector<std::byte> bytes(constant.ints.size() * size);
+  for (std::size_t i = 0; i < constant.ints.size(); ++i) {
+    const auto value = static_cast<std::uint32_t>(static_cast<std::int32_t>(constant.ints[i]));
+    for (std::size_t b = 0; b < size; ++b) {
+      bytes[i * size + b] = static_cast<std::byte>((value >> (8 * b)) & 0xffU);
+    }
+  }
+  return bytes;
+}
+
 }  // namespace npu::onnx_runtime

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "graph.hpp"
 #include "npu/isa.hpp"
 
 namespace npu::onnx_runtime {
@@ -15,5 +16,8 @@ namespace npu::onnx_runtime {
 std::vector<std::byte> encode_elements(std::span<const float> values, isa::DataType dtype);
 // `bytes` of `dtype` elements widened to float32 (exactly).
 std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataType dtype);
+// A constant as the device reads it: float values as `float_dtype`, the INT8
+// path's int8 weights and int32 biases as themselves (little-endian).
+std::vector<std::byte> encode_constant(const Constant& constant, isa::DataType float_dtype);
 
 }  // namespace npu::onnx_runtime

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "constant_folding.hpp"
+#include "quantization.hpp"
 
 namespace npu::onnx_runtime {
 namespace {
@@ -99,20 +100,25 @@ class Lowerer {
     } else if (!is_io(value)) {
       const auto type =
           graph_.values.count(value) != 0U ? graph_.values.at(value).type : ElementType::float32;
-      if (type != ElementType::float32 && type != ElementType::undefined) {
-        throw Unsupported(fmt::format("'{}' is {} on the device; only float32 tensors are computed",
-                                      value, to_string(type)));
+      if (type != ElementType::float32 && type != ElementType::undefined &&
+          type != ElementType::int8) {
+        throw Unsupported(
+            fmt::format("'{}' is {} on the device; only float32 tensors (and the INT8 path's int8) "
+                        "are computed",
+                        value, to_string(type)));
       }
-      program_.activations.emplace(
-          value, static_cast<std::uint64_t>(element_count(shape(value)) * element_size_));
+      const std::int64_t size = type == ElementType::int8 ? 1 : element_size_;
+      program_.activations.emplace(value,
+                                   static_cast<std::uint64_t>(element_count(shape(value)) * size));
     }
     return {value, offset};
   }
 
-  // A float32 constant; its values must be float.
+  // A constant the device reads: float (stored in the program's dtype), or
+  // the INT8 path's int8 weights and int32 biases.
   std::string use_constant(const std::string& name) {
     const Constant& c = graph_.constants.at(name);
-    if (!c.is_float()) {
+    if (!c.is_float() && c.type != ElementType::int8 && c.type != ElementType::int32) {
       throw Unsupported(fmt::format("constant '{}' is {}, not float", name, to_string(c.type)));
     }
     program_.weights.emplace(name, c);
@@ -126,6 +132,16 @@ class Lowerer {
     return name;
   }
 
+  // An integer constant of the program (int8 or int32), shared by name.
+  std::string integer_constant(const std::string& name, ElementType type,
+                               std::vector<std::int64_t> values) {
+    if (!program_.weights.contains(name)) {
+      const auto size = static_cast<std::int64_t>(values.size());
+      program_.weights[name] = Constant::of_ints({size}, std::move(values), type);
+    }
+    return name;
+  }
+
   // A scalar constant, shared by every instruction that needs the value.
   std::string scalar(float value) {
     const std::string key = fmt::format("%scalar{}", value);
@@ -135,9 +151,11 @@ class Lowerer {
     return key;
   }
 
-  std::string scratch(std::int64_t elements) {
+  std::string scratch(std::int64_t elements) { return scratch_bytes(elements * element_size_); }
+
+  std::string scratch_bytes(std::int64_t bytes) {
     const std::string name = fmt::format("%scratch{}", scratch_count_++);
-    program_.activations[name] = static_cast<std::uint64_t>(elements * element_size_);
+    program_.activations[name] = static_cast<std::uint64_t>(bytes);
     return name;
   }
 
@@ -568,35 +586,108 @@ ConvWindow conv_window(Lowerer& l, const Node& n) {
   return window;
 }
 
-void lower_conv(Lowerer& l, const Node& n) {
+// The CONV2D operands of a convolution, its tensors in `s`: input,
+// weights[, bias][, per-channel scales], output.
+Conv2dOperands conv2d_operands(const ConvWindow& cw, std::uint32_t k,
+                               std::span<const BufferArg> s) {
+  return Conv2dOperands{.input = s[0],
+                        .weight = s[1],
+                        .output = s.back(),
+                        .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
+                        .n = cw.n,
+                        .c = cw.c,
+                        .h = cw.h,
+                        .w = cw.w,
+                        .k = k,
+                        .r = cw.r,
+                        .s = cw.s,
+                        .stride_h = cw.stride_h,
+                        .stride_w = cw.stride_w,
+                        .pad_h = cw.pad_h,
+                        .pad_w = cw.pad_w,
+                        .dilation_h = cw.dilation_h,
+                        .dilation_w = cw.dilation_w,
+                        .groups = cw.groups,
+                        .activation = cw.activation};
+}
+
+// The FP32 value of INT32 accumulators biased by kRoundingBiasBits (the
+// INT8 path's float_output nodes): an FP32 subtraction of 1.5 * 2^23 leaves
+// each accumulator exactly; returns the scratch tensor that holds them.
+std::string unbias_accumulators(Lowerer& l, const Node& n, const std::string& accumulators,
+                                std::int64_t count) {
+  const std::string exact = l.scratch(count);
+  l.eltwise(n.label(), EltwiseOp::sub, l.ref(accumulators), l.ref(l.scalar(kRoundingBias)),
+            l.ref(exact), count, 1);
+  return exact;
+}
+
+// One CONV2D: in the program's dtype, or (`int8`) INT8 with the node's
+// fourth input as the per-channel scales: requantization scales, or for a
+// float_output node the accumulators' scales, applied in FP32 by a
+// depthwise 1x1 CONV2D (with the activation) after the exact conversion.
+void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
   ConvWindow cw = conv_window(l, n);
   if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
     throw Unsupported("padding as wide as the window");
   }
   const std::uint32_t K = u32(cw.weight_dim0, "K");
-  l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
-         [cw, K, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           Conv2dOperands o{.input = s[0],
-                            .weight = s[1],
-                            .output = s.back(),
-                            .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
-                            .n = cw.n,
-                            .c = cw.c,
-                            .h = cw.h,
-                            .w = cw.w,
-                            .k = K,
-                            .r = cw.r,
-                            .s = cw.s,
-                            .stride_h = cw.stride_h,
-                            .stride_w = cw.stride_w,
-                            .pad_h = cw.pad_h,
-                            .pad_w = cw.pad_w,
-                            .dilation_h = cw.dilation_h,
-                            .dilation_w = cw.dilation_w,
-                            .groups = cw.groups,
-                            .activation = cw.activation};
-           k.conv2d(dt, o);
+  if (!int8) {
+    l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
+           [cw, K, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.conv2d(dt, conv2d_operands(cw, K, s));
+           });
+    return;
+  }
+  const std::string& out = n.outputs.at(0);
+  const std::string& scales = l.use_constant(input(n, 3));
+  if (n.get_int("float_output", 0) == 0) {
+    cw.reads.push_back(l.ref(scales));
+    l.emit(n.label(), std::move(cw.reads), {l.ref(out)},
+           [cw, K](KernelBuilder& k, std::span<const BufferArg> s) {
+             Conv2dOperands o = conv2d_operands(cw, K, s);
+             o.channel_scales = s[3];
+             k.conv2d(DataType::int8, o);
+           });
+    return;
+  }
+  const Shape& so = l.shape(out);
+  const std::int64_t count = element_count(so);
+  const std::string accumulators = l.scratch_bytes(count * 4);
+  l.emit(n.label(), std::move(cw.reads), {l.ref(accumulators)},
+         [cw, K](KernelBuilder& k, std::span<const BufferArg> s) {
+           Conv2dOperands o = conv2d_operands(cw, K, s);
+           o.activation = Activation::none;
+           o.int32_output = true;
+           k.conv2d(DataType::int8, o);
          });
+  const std::string exact = unbias_accumulators(l, n, accumulators, count);
+  ConvWindow scale{.n = cw.n,
+                   .c = K,
+                   .h = u32(so[2], "P"),
+                   .w = u32(so[3], "Q"),
+                   .r = 1,
+                   .s = 1,
+                   .stride_h = 1,
+                   .stride_w = 1,
+                   .pad_h = 0,
+                   .pad_w = 0,
+                   .dilation_h = 1,
+                   .dilation_w = 1,
+                   .groups = K,
+                   .weight_dim0 = K,
+                   .weight_dim1 = 1,
+                   .bias = false,
+                   .activation = cw.activation,
+                   .reads = {}};
+  l.emit(n.label(), {l.ref(exact), l.ref(scales)}, {l.ref(out)},
+         [scale, K](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.conv2d(DataType::fp32, conv2d_operands(scale, K, s));
+         });
+}
+
+void lower_conv(Lowerer& l, const Node& n) {
+  lower_conv2d(l, n, false);
 }
 
 // ConvTranspose (2-D): one CONV_TRANSPOSE (v1.1), ONNX's weight layout
@@ -1339,6 +1430,132 @@ void lower_layer_norm(Lowerer& l, const Node& n) {
          });
 }
 
+// ---- the INT8 path's own nodes (int8_rewrite.hpp) ------------------------
+
+// QuantizeInt8: q = round_half_even(x / scale) saturated to INT8. The ISA
+// has no conversion instruction: x / scale + 1.5 * 2^23 rounds to an integer
+// held in the low bits of the FP32 pattern (quantization.hpp), CLIP
+// saturates it, and an INT8 strided copy takes each word's low byte.
+void lower_quantize_int8(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::activation_param);
+  l.require(isa::Opcode::copy_strided);
+  const std::string& x = input(n, 0);
+  const std::int64_t count = element_count(l.shape(x));
+  const std::uint32_t elements = u32(count, "element count");
+  const float scale = n.get_float("scale", 0.0F);
+  const std::string scaled = l.scratch(count);
+  const std::string biased = l.scratch(count);
+  l.eltwise(n.label(), EltwiseOp::div, l.ref(x), l.ref(l.scalar(scale)), l.ref(scaled), count, 1);
+  l.eltwise(n.label(), EltwiseOp::add, l.ref(scaled), l.ref(l.scalar(kRoundingBias)), l.ref(biased),
+            count, 1);
+  l.emit(n.label(), {l.ref(biased)}, {l.ref(scaled)},
+         [elements](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.activation_param(DataType::fp32, ParamActivation::clip, s[0], s[1], elements,
+                              kRoundingBias - 128.0F, kRoundingBias + 127.0F);
+         });
+  l.emit(n.label(), {l.ref(scaled)}, {l.ref(n.outputs.at(0))},
+         [elements](KernelBuilder& k, std::span<const BufferArg> s) {
+           CopyStridedOperands o{.dst = s[1], .src = s[0]};
+           o.sizes[3] = elements;
+           o.src_strides[3] = 4U;  // the low byte of each FP32 word
+           o.dst_strides[3] = 1U;
+           k.copy_strided(DataType::int8, o);
+         });
+}
+
+// DequantizeInt8: x = q * scale. An INT8 GEMM of q (count x 1) by [1] with
+// the INT32 bias 0x4B400000 writes 1.5 * 2^23 + q as FP32 patterns; an FP32
+// subtraction leaves q exactly, a multiplication scales it.
+void lower_dequantize_int8(Lowerer& l, const Node& n) {
+  const std::string& q = input(n, 0);
+  const std::int64_t count = element_count(l.shape(q));
+  const std::uint32_t m = u32(count, "element count");
+  const std::string patterns = l.scratch_bytes(count * 4);
+  const std::string exact = l.scratch(count);
+  const std::string one = l.integer_constant("%int8_one", ElementType::int8, {1});
+  const std::string bias =
+      l.integer_constant("%int32_rounding_bias", ElementType::int32, {kRoundingBiasBits});
+  l.emit(n.label(), {l.ref(q), l.ref(one), l.ref(bias)}, {l.ref(patterns)},
+         [m](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.gemm(DataType::int8, GemmOperands{.a = s[0],
+                                               .b = s[1],
+                                               .c = s[3],
+                                               .bias = s[2],
+                                               .m = m,
+                                               .n = 1U,
+                                               .k = 1U,
+                                               .lda = 1U,
+                                               .ldb = 1U,
+                                               .ldc = 1U,
+                                               .int32_output = true});
+         });
+  l.eltwise(n.label(), EltwiseOp::sub, l.ref(patterns), l.ref(l.scalar(kRoundingBias)),
+            l.ref(exact), count, 1);
+  l.eltwise(n.label(), EltwiseOp::mul, l.ref(exact), l.ref(l.scalar(n.get_float("scale", 0.0F))),
+            l.ref(n.outputs.at(0)), count, 1);
+}
+
+void lower_int8_conv(Lowerer& l, const Node& n) {
+  lower_conv2d(l, n, true);
+}
+
+// Int8MatMul: A [..., K] (INT8) x B [K, N] (INT8 constant) + INT32 bias,
+// requantized per output column: one INT8 GEMM; for a float_output node
+// the accumulators, converted exactly and scaled per column in FP32.
+void lower_int8_matmul(Lowerer& l, const Node& n) {
+  const std::string& a = input(n, 0);
+  const Shape& sa = l.shape(a);
+  const Shape& sb = l.shape(input(n, 1));
+  const std::int64_t rows = product(sa, 0, sa.size() - 1);
+  const std::uint32_t m = u32(rows, "M");
+  const std::uint32_t k = u32(sb[0], "K");
+  const std::uint32_t nn = u32(sb[1], "N");
+  const Activation act = activation_of(n);
+  const bool float_output = n.get_int("float_output", 0) != 0;
+  const std::string& out = n.outputs.at(0);
+  const std::string& scales = l.use_constant(input(n, 3));
+  const std::int64_t count = rows * sb[1];
+  const std::string accumulators = float_output ? l.scratch_bytes(count * 4) : out;
+  std::vector<TensorRef> reads{l.ref(a), l.ref(l.use_constant(input(n, 1))),
+                               l.ref(l.use_constant(input(n, 2)))};
+  if (!float_output) {
+    reads.push_back(l.ref(scales));
+  }
+  l.emit(n.label(), std::move(reads), {l.ref(accumulators)},
+         [=](KernelBuilder& kb, std::span<const BufferArg> s) {
+           GemmOperands o{.a = s[0],
+                          .b = s[1],
+                          .c = s.back(),
+                          .bias = s[2],
+                          .m = m,
+                          .n = nn,
+                          .k = k,
+                          .lda = k,
+                          .ldb = nn,
+                          .ldc = nn,
+                          .activation = float_output ? Activation::none : act};
+           if (float_output) {
+             o.int32_output = true;
+           } else {
+             o.channel_scales = s[3];
+           }
+           kb.gemm(DataType::int8, o);
+         });
+  if (!float_output) {
+    return;
+  }
+  const std::string exact = unbias_accumulators(l, n, accumulators, count);
+  const std::string scaled = act == Activation::none ? out : l.scratch(count);
+  l.eltwise(n.label(), EltwiseOp::mul, l.ref(exact), l.ref(scales), l.ref(scaled), count, sb[1]);
+  if (act != Activation::none) {
+    const std::uint32_t elements = u32(count, "element count");
+    l.emit(n.label(), {l.ref(scaled)}, {l.ref(out)},
+           [act, elements](KernelBuilder& kb, std::span<const BufferArg> s) {
+             kb.activation(DataType::fp32, act, s[0], s[1], elements);
+           });
+  }
+}
+
 using LowerFn = void (*)(Lowerer&, const Node&);
 
 // The lowering table: one entry per ONNX op the device runs.
@@ -1351,6 +1568,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Concat", lower_concat},
       {"Conv", lower_conv},
       {"ConvTranspose", lower_conv_transpose},
+      {"DequantizeInt8", lower_dequantize_int8},
       {"Div", lower_div},
       {"Dropout", lower_alias},
       {"Exp", lower_exp},
@@ -1361,6 +1579,8 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"HardSigmoid", lower_hard_sigmoid},
       {"HardSwish", lower_hard_swish},
       {"Identity", lower_alias},
+      {"Int8Conv", lower_int8_conv},
+      {"Int8MatMul", lower_int8_matmul},
       {"LayerNormalization", lower_layer_norm},
       {"LeakyRelu", lower_leaky_relu},
       {"MatMul", lower_matmul},
@@ -1369,6 +1589,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Min", lower_min},
       {"Mul", lower_mul},
       {"Pow", lower_pow},
+      {"QuantizeInt8", lower_quantize_int8},
       {"ReduceMax", lower_reduce_max},
       {"ReduceMean", lower_reduce_mean},
       {"ReduceMin", lower_reduce_min},

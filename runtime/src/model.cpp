@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <utility>
 
 #include "constant_folding.hpp"
 #include "element_codec.hpp"
 #include "fusion.hpp"
+#include "int8_rewrite.hpp"
 #include "lowering.hpp"
 #include "memory_plan.hpp"
 #include "npu/assembly.hpp"
@@ -19,6 +21,7 @@
 #include "npu/launch.hpp"
 #include "npu/queue.hpp"
 #include "onnx_import.hpp"
+#include "quantization.hpp"
 
 namespace npu::onnx {
 
@@ -142,38 +145,133 @@ Buffer allocate(const Device& device, std::uint64_t bytes, bool prefer_device, b
 
 }  // namespace
 
-CompiledModel Model::compile(const Device& device,
-                             const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
-                             Precision precision) const {
-  if (precision == Precision::int8) {
-    throw ModelError("int8 is not yet implemented (fp32, fp16 and bf16 are)");
-  }
-  const isa::DataType dtype = precision == Precision::fp16   ? isa::DataType::fp16
-                              : precision == Precision::bf16 ? isa::DataType::bf16
-                                                             : isa::DataType::fp32;
-  const auto element_size = static_cast<std::uint64_t>(isa::element_size(dtype));
-  CompileReport report;
-  report.onnx_nodes = static_cast<std::size_t>(state_->proto.graph().node_size());
-  Graph graph = onnx_runtime::import_graph(state_->proto, input_shapes);
+namespace {
+
+// Import, fold and fuse for these input shapes; the report's node counts.
+Graph prepare_graph(const ::onnx::ModelProto& proto,
+                    const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
+                    const DeviceProperties& device_properties, CompileReport& report) {
+  report.onnx_nodes = static_cast<std::size_t>(proto.graph().node_size());
+  Graph graph = onnx_runtime::import_graph(proto, input_shapes);
   const std::size_t after_folding = graph.nodes.size();
   std::size_t constant_nodes = 0;
-  for (const auto& node : state_->proto.graph().node()) {
+  for (const auto& node : proto.graph().node()) {
     constant_nodes += node.op_type() == "Constant" ? 1U : 0U;
   }
   report.folded_nodes = report.onnx_nodes - constant_nodes - after_folding;
-  const DeviceProperties& device_properties = device.properties();
   report.fused_nodes = onnx_runtime::run_fusion_passes(graph, device_properties.ops);
-  const Program program = onnx_runtime::lower(graph, dtype, device_properties.ops);
+  return graph;
+}
+
+}  // namespace
+
+CompiledModel Model::compile(const Device& device,
+                             const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
+                             Precision precision, const Calibration& calibration) const {
+  const isa::DataType dtype = precision == Precision::fp16   ? isa::DataType::fp16
+                              : precision == Precision::bf16 ? isa::DataType::bf16
+                                                             : isa::DataType::fp32;
+  if (precision == Precision::int8 && calibration.samples == 0) {
+    throw ModelError(
+        "int8 needs a calibration: Model::calibrate() on sample inputs (npu-infer --calibrate)");
+  }
+  CompileReport report;
+  Graph graph = prepare_graph(state_->proto, input_shapes, device.properties(), report);
+  if (precision == Precision::int8) {
+    onnx_runtime::split_float_activations(graph);
+    const onnx_runtime::Int8RewriteStats stats =
+        onnx_runtime::rewrite_int8(graph, calibration.max_abs);
+    report.int8_nodes = stats.quantized_nodes;
+    report.int8_conversions = stats.conversions;
+  }
+  return CompiledModel::build(device, onnx_runtime::lower(graph, dtype, device.properties().ops),
+                              report);
+}
+
+Calibration Model::calibrate(const Device& device,
+                             const std::vector<std::vector<HostTensor>>& samples,
+                             double percentile) const {
+  if (samples.empty()) {
+    throw ModelError("a calibration needs at least one sample");
+  }
+  if (!(percentile > 0.0 && percentile <= 100.0)) {
+    throw ModelError(fmt::format("calibration percentile {} is not in (0, 100]", percentile));
+  }
+  // Samples of one shape share a compiled FP32 model whose outputs include
+  // every tensor the INT8 path quantizes.
+  using Shapes = std::map<std::string, std::vector<std::int64_t>>;
+  std::map<Shapes, std::vector<std::size_t>> by_shapes;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    Shapes shapes;
+    for (const HostTensor& tensor : samples[i]) {
+      shapes[tensor.name] = tensor.shape;
+    }
+    by_shapes[shapes].push_back(i);
+  }
+  std::map<std::string, onnx_runtime::RangeObserver> observers;
+  for (const auto& [shapes, indices] : by_shapes) {
+    CompileReport report;
+    std::optional<CompiledModel> probe;
+    std::set<std::string> tensors;
+    try {
+      Graph graph = prepare_graph(state_->proto, shapes, device.properties(), report);
+      onnx_runtime::split_float_activations(graph);
+      tensors = onnx_runtime::calibrated_tensors(graph);
+      for (const std::string& tensor : tensors) {
+        if (std::ranges::find(graph.inputs, tensor) == graph.inputs.end() &&
+            !graph.is_output(tensor)) {
+          graph.outputs.push_back(tensor);
+        }
+      }
+      probe.emplace(CompiledModel::build(
+          device, onnx_runtime::lower(graph, isa::DataType::fp32, device.properties().ops),
+          report));
+    } catch (const UnsupportedOperators&) {
+      throw;
+    } catch (const std::runtime_error& e) {  // the sample's shapes do not fit the model
+      throw ModelError(fmt::format("calibration sample {}: {}", indices.front() + 1, e.what()));
+    }
+    for (const std::size_t index : indices) {
+      std::vector<HostTensor> outputs;
+      try {
+        outputs = probe->run(samples[index]);
+      } catch (const ModelError& e) {
+        throw ModelError(fmt::format("calibration sample {}: {}", index + 1, e.what()));
+      }
+      for (const std::vector<HostTensor>* list : {&samples[index], &std::as_const(outputs)}) {
+        for (const HostTensor& tensor : *list) {
+          if (tensors.contains(tensor.name)) {
+            observers.try_emplace(tensor.name, percentile).first->second.observe(tensor.data);
+          }
+        }
+      }
+    }
+  }
+  Calibration calibration;
+  calibration.samples = samples.size();
+  calibration.percentile = percentile;
+  for (const auto& [name, observer] : observers) {
+    calibration.max_abs[name] = observer.max_abs();
+  }
+  return calibration;
+}
+
+CompiledModel CompiledModel::build(const Device& device, const Program& program,
+                                   CompileReport report) {
+  const isa::DataType dtype = program.dtype;
+  const auto element_size = static_cast<std::uint64_t>(isa::element_size(dtype));
   const onnx_runtime::MemoryPlan plan =
       onnx_runtime::plan_memory(onnx_runtime::activation_lifetimes(program));
 
   // Layout: weights packed in one buffer, graph inputs then outputs in the
   // host-visible I/O buffer.
   std::map<std::string, std::uint64_t> weight_offsets;
+  std::map<std::string, std::vector<std::byte>> weight_data;
   std::uint64_t weight_bytes = 0;
   for (const auto& [name, constant] : program.weights) {
     weight_offsets[name] = weight_bytes;
-    weight_bytes = align(weight_bytes + static_cast<std::uint64_t>(constant.size()) * element_size);
+    const auto& bytes = weight_data[name] = onnx_runtime::encode_constant(constant, dtype);
+    weight_bytes = align(weight_bytes + bytes.size());
   }
   std::map<std::string, std::uint64_t> io_offsets;
   std::uint64_t io_bytes = 0;
@@ -235,8 +333,7 @@ CompiledModel Model::compile(const Device& device,
   {
     // Staged on the host and written once: device memory is write-combined.
     std::vector<std::byte> packed(static_cast<std::size_t>(weight_bytes));
-    for (const auto& [name, constant] : program.weights) {
-      const std::vector<std::byte> bytes = onnx_runtime::encode_elements(constant.floats, dtype);
+    for (const auto& [name, bytes] : weight_data) {
       std::ranges::copy(bytes,
                         packed.begin() + static_cast<std::ptrdiff_t>(weight_offsets.at(name)));
     }

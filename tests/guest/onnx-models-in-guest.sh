@@ -6,15 +6,19 @@ build=$1 assets=$2 work=$3 results=$4
 infer=$build/tools/npu-infer
 status=0
 for spec in "$work"/*.case; do
-	read -r model input dtype <"$spec"
+	read -r model input dtype calibration <"$spec"
 	name=$(basename "$spec" .case)
 	case $model in /*) ;; *) model=$assets/$model ;; esac
-	echo "== $name: $(basename "$model") $input $dtype"
+	echo "== $name: $(basename "$model") $input $dtype ${calibration:+calibrated on $calibration}"
+	calibrate=()
+	for file in ${calibration//,/ }; do
+		calibrate+=(--calibrate "x=$work/$file")
+	done
 	start=$SECONDS
 	"$infer" "$model" --input "x=$work/$input" --output "$results/npu-$name" \
-		--dtype "$dtype" --repeat 2 --json >"$results/npu-$name.json" || { echo "FAIL: $name exited $?"; status=1; }
+		--dtype "$dtype" "${calibrate[@]}" --repeat 2 --json >"$results/npu-$name.json" || { echo "FAIL: $name exited $?"; status=1; }
 	echo "   $((SECONDS - start)) s (load, compile, two inferences)"
-	grep -E '"(instructions|jobs_per_inference|weights_in_device_memory|median)"' "$results/npu-$name.json" || true
+	grep -E '"(instructions|jobs_per_inference|weights_in_device_memory|int8_nodes|int8_conversions|median)"' "$results/npu-$name.json" || true
 done
 
 echo "== an attribute value the ISA lacks is refused by name at compile time"
@@ -43,11 +47,11 @@ import json, sys
 cases = json.load(open(sys.argv[1]))['models']['cases']
 assert [c['name'] for c in cases] == ['cls', 'cls', 'det', 'det', 'rec', 'rec'], cases
 for c in cases:
-    if c['precision'] == 'fp32':
-        assert c['device'] and c['device']['latency']['samples'] > 0, c
-        assert c['latency_ratio'] > 0 and c['max_difference'] < 1e-3, c
-    else:
-        assert c['device'] is None and 'int8' in c['device_skipped'], c
+    assert c['device'] and c['device']['latency']['samples'] > 0, c
+    # INT8 (calibrated on the case's input) against onnxruntime's FP32:
+    # probabilities within 0.5, a figure rather than the accuracy check.
+    tolerance = 1e-3 if c['precision'] == 'fp32' else 0.5
+    assert c['latency_ratio'] > 0 and c['max_difference'] < tolerance, c
     print(c['name'], c['precision'], c['latency_ratio'], c['max_difference'], c['device_skipped'])
 PY
 then

@@ -3,7 +3,8 @@
 
   onnx_models_check.py inputs WORK [--full] --op-graphs DIR
                                         writes the input .npy files and one
-                                        WORK/<case>.case ("MODEL INPUT DTYPE")
+                                        WORK/<case>.case ("MODEL INPUT DTYPE
+                                        [CALIBRATION,...]") 
                                         each: the quick set of `make test`, or
                                         every case (make test-onnx); the op-*
                                         cases are the small graphs of the ISA
@@ -18,6 +19,12 @@ Tolerances against onnxruntime's FP32 outputs, every element:
         KEYS in the environment);
   fp16  |npu - ort| <= 1e-2 (cls), 5e-2 (rec probabilities);
   bf16  |npu - ort| <= 5e-2 (cls), 0.25 (rec probabilities);
+  int8  (calibrated on other inputs than the one checked) |npu - ort| <= 0.05
+        (cls probabilities), 0.25 + 0.05|ort| (op graph int8_convs, outputs up to
+        18), the same
+        top class (cls); for rec the same text as FP32 and a mean |npu - ort|
+        <= 1e-3 (single steps between two characters move from blank to the
+        character and back, by up to 1);
   for the detection map in fp16/bf16 the mean |npu - ort| <= DET_MEAN_ERROR
   (single pixels on the steep edges of the sigmoid move by up to 0.75);
 and in every precision, the rendered text image reads as its text, and the
@@ -33,13 +40,15 @@ import numpy as np
 CLS = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
 REC = "ch_PP-OCRv4_rec_infer.onnx"
 DET = "ch_PP-OCRv4_det_infer.onnx"
-DET_MEAN_ERROR = {"fp16": 5e-3, "bf16": 1e-2}
-DET_MAP_PIXELS = {"fp32": 0.0, "fp16": 0.002, "bf16": 0.01}
+DET_MEAN_ERROR = {"fp16": 5e-3, "bf16": 1e-2, "int8": 3e-2}
+REC_MEAN_ERROR_INT8 = 1e-3
+DET_MAP_PIXELS = {"fp32": 0.0, "fp16": 0.002, "bf16": 0.01, "int8": 0.03}
 TOLERANCE = {  # (atol, rtol) per precision and model
     ("fp32", "cls"): (1e-4, 1e-3), ("fp32", "rec"): (1e-4, 1e-3), ("fp32", "det"): (1e-4, 1e-3),
     ("fp32", "op-"): (1e-5, 1e-5),
     ("fp16", "cls"): (1e-2, 0.0), ("fp16", "rec"): (5e-2, 0.0),
     ("bf16", "cls"): (5e-2, 0.0), ("bf16", "rec"): (0.25, 0.0),
+    ("int8", "cls"): (5e-2, 0.0), ("int8", "op-"): (0.25, 5e-2),
 }
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
 OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
@@ -61,13 +70,13 @@ def text_like(rng, shape):
 RENDERED = "knpu 2026 NPU"
 
 
-def rendered_text(shape, origin=(8, 6)):
-    """RENDERED drawn in DejaVu Sans (Pillow), black on white."""
+def rendered_text(shape, origin=(8, 6), text=RENDERED):
+    """`text` drawn in DejaVu Sans (Pillow), black on white."""
     from PIL import Image, ImageDraw, ImageFont  # python3-pil
     _, _, h, w = shape
     font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 32)
     img = Image.new("RGB", (w, h), "white")
-    ImageDraw.Draw(img).text(origin, RENDERED, fill="black", font=font)
+    ImageDraw.Draw(img).text(origin, text, fill="black", font=font)
     pixels = np.asarray(img, dtype=np.float32).transpose(2, 0, 1)[None]
     return (pixels / 255.0 - 0.5) / 0.5
 
@@ -75,14 +84,21 @@ def rendered_text(shape, origin=(8, 6)):
 # The cases `make test` runs: each model, a batch, each reduced precision,
 # the detection model on a small image, every op graph.
 QUICK = {"cls-text", "cls-batch2", "rec-rendered", "rec-rendered-fp16", "cls-text-bf16",
-         "det-small"} | {f"op-{g}" for g in OP_GRAPHS}
+         "det-small", "op-int8_convs-int8", "cls-text-int8", "rec-rendered-int8",
+         "det-small-int8"} | {f"op-{g}" for g in OP_GRAPHS}
+# INT8 cases: the input checked and the calibration samples, which are other
+# inputs of the same kind (other strokes, another rendered line).
+INT8 = {"op-int8_convs": ["calib-op-1", "calib-op-2"],
+        "cls-text": ["calib-cls-1", "calib-cls-2"],
+        "rec-rendered": ["calib-rec-1", "calib-rec-2"],
+        "det-small": ["calib-det-1"], "det-rendered": ["calib-det-2"]}
 
 
 def op_graph_inputs(rng, op_graphs):
     """Standard normal inputs of the op graphs' declared input shapes."""
     import onnx  # python3-onnx
     cases = {}
-    for graph in OP_GRAPHS + ["resize_cubic"]:
+    for graph in OP_GRAPHS + ["resize_cubic", "int8_convs"]:
         path = op_graphs / f"{graph}.onnx"
         dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
         cases[f"op-{graph}"] = (str(path), rng.standard_normal([d.dim_value for d in dims]))
@@ -104,14 +120,30 @@ def inputs(work, full, op_graphs):
         "det-rendered": (DET, rendered_text((1, 3, 96, 352), origin=(24, 28))),
     }
     cases.update(op_graph_inputs(rng, op_graphs))
+    calibration = {
+        "calib-op-1": rng.standard_normal((1, 3, 8, 8)),
+        "calib-op-2": rng.standard_normal((1, 3, 8, 8)),
+        "calib-cls-1": rendered_text((1, 3, 48, 192), origin=(4, 6), text="Hello NPU"),
+        "calib-cls-2": text_like(rng, (1, 3, 48, 192)),
+        "calib-rec-1": rendered_text((1, 3, 48, 320), text="Hello from the NPU"),
+        "calib-rec-2": text_like(rng, (1, 3, 48, 320)),
+        "calib-det-1": rendered_text((1, 3, 64, 160), origin=(8, 14), text="Hello NPU"),
+        "calib-det-2": rendered_text((1, 3, 96, 352), origin=(24, 28), text="Hello from the NPU"),
+    }
+    for name, data in calibration.items():
+        np.save(work / f"{name}.npy", data.astype(np.float32))
     for name, (model, data) in cases.items():
         np.save(work / f"{name}.npy", data.astype(np.float32))
-        if (full or name in QUICK) and name != "op-resize_cubic":
+        if (full or name in QUICK) and name not in ("op-resize_cubic", "op-int8_convs"):
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
     for name in ("cls-text", "rec-rendered", "det-rendered"):
         for dtype in ("fp16", "bf16"):
             if full or f"{name}-{dtype}" in QUICK:
                 (work / f"{name}-{dtype}.case").write_text(f"{cases[name][0]} {name}.npy {dtype}\n")
+    for name, calib in INT8.items():
+        if full or f"{name}-int8" in QUICK:
+            files = ",".join(f"{c}.npy" for c in calib)
+            (work / f"{name}-int8.case").write_text(f"{cases[name][0]} {name}.npy int8 {files}\n")
     # Refused at compile time (mode cubic), in the guest.
     (work / "resize_cubic.onnx").write_bytes((op_graphs / "resize_cubic.onnx").read_bytes())
     (work / "op-resize_cubic.npy").rename(work / "resize_cubic.npy")
@@ -157,6 +189,13 @@ def compare(work, results):
             top = f", top class {'same' if same_top else 'different'}" if kind in ("cls", "rec") else ""
             print(f"{'ok' if ok else 'FAIL'} {name} {ref_file.stem}: max abs error {err.max():.3g} "
                   f"(tolerance {atol:g} + {rtol:g}|ref|), {int(bad.sum())} of {err.size} beyond{top}")
+            if dtype == "int8":
+                print(f"   {name} {ref_file.stem}: mean abs error {err.mean():.3g}")
+            if dtype == "int8" and kind == "rec":
+                ok = err.mean() <= REC_MEAN_ERROR_INT8
+                failed += not ok
+                print(f"{'ok' if ok else 'FAIL'} {name} mean abs error {err.mean():.3g} "
+                      f"(at most {REC_MEAN_ERROR_INT8:g})")
             if kind == "det" and dtype != "fp32":
                 ok = err.mean() <= DET_MEAN_ERROR[dtype]
                 failed += not ok
@@ -171,7 +210,7 @@ def compare(work, results):
                       f"{int((ref > 0.3).sum())} text pixels in onnxruntime's")
             if kind == "rec":
                 texts = [ctc_text(r[0], keys) for r in (npu, ref)]
-                ok = texts[0] == texts[1] or dtype != "fp32"
+                ok = texts[0] == texts[1] or dtype not in ("fp32", "int8")
                 if name.startswith("rec-rendered"):
                     ok = ok and texts[0].strip() == RENDERED
                 failed += not ok

@@ -79,10 +79,15 @@ ModelResult measure_case(const npu::Device* device, const ModelCase& c, Precisio
   fmt::print(stderr, "npu-bench: model {} {}\n", c.name, result.precision);
   try {
     const npu::onnx::Model model = npu::onnx::Model::load(c.model);
+    const HostTensor input = read_tensor(c.input, c.input_name);
+    // INT8 is calibrated (min/max) on the case's one input.
+    const npu::onnx::Calibration calibration = precision == Precision::int8
+                                                   ? model.calibrate(*device, {{input}})
+                                                   : npu::onnx::Calibration{};
     const npu::onnx::CompiledModel compiled =
-        model.compile(*device, {{c.input_name, c.input_shape}}, precision);
-    result.device = run_on_device(compiled, read_tensor(c.input, c.input_name),
-                                  read_tensor(c.output, "reference"), warmup, runs);
+        model.compile(*device, {{c.input_name, c.input_shape}}, precision, calibration);
+    result.device =
+        run_on_device(compiled, input, read_tensor(c.output, "reference"), warmup, runs);
   } catch (const npu::onnx::ModelError& e) {
     // The runtime cannot run the model in this precision: the reason, no figure.
     result.device_skipped = fmt::format("npu::onnx: {}", e.what());

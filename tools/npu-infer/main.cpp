@@ -1,7 +1,8 @@
 // npu-infer: runs an ONNX model on the NPU (docs/onnx-runtime.md).
 //
 //   npu-infer MODEL.onnx --input NAME=FILE.npy ... --output DIR
-//             [--dtype fp32|fp16|bf16|int8] [--device N] [--repeat N] [--json]
+//             [--dtype fp32|fp16|bf16|int8] [--calibrate NAME=FILE.npy ...]
+//             [--device N] [--repeat N] [--json]
 //
 // Exit status: 0 done; 1 the device or the job failed; 2 bad arguments,
 // input files or model file; 3 the model uses operators the device cannot
@@ -32,6 +33,8 @@ constexpr int kExitUnsupported = 3;
 struct Options {
   std::filesystem::path model;
   std::vector<std::string> inputs;
+  std::vector<std::string> calibration;
+  double percentile = npu::onnx::kDefaultCalibrationPercentile;
   std::filesystem::path output_dir;
   std::string dtype = "fp32";
   std::size_t device = 0;
@@ -49,10 +52,10 @@ npu::onnx::Precision parse_precision(const std::string& text) {
   return names.at(text);
 }
 
-npu::onnx::HostTensor read_input(const std::string& spec) {
+npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "--input") {
   const auto eq = spec.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
-    throw npu::onnx::ModelError(fmt::format("--input '{}' is not NAME=FILE.npy", spec));
+    throw npu::onnx::ModelError(fmt::format("{} '{}' is not NAME=FILE.npy", option, spec));
   }
   const std::string name = spec.substr(0, eq);
   const std::filesystem::path path = spec.substr(eq + 1);
@@ -69,6 +72,45 @@ npu::onnx::HostTensor read_input(const std::string& spec) {
   tensor.data.resize(array.data.size() / sizeof(float));
   std::memcpy(tensor.data.data(), array.data.data(), tensor.data.size() * sizeof(float));
   return tensor;
+}
+
+// The INT8 calibration samples: the k-th --calibrate file of each input
+// belongs to sample k. Each file is checked against the model's declared
+// input, so a wrong one is named before anything runs.
+std::vector<std::vector<npu::onnx::HostTensor>> read_calibration(
+    const npu::onnx::Model& model, const std::vector<std::string>& specs) {
+  const auto declared = model.inputs();
+  std::vector<std::vector<npu::onnx::HostTensor>> samples;
+  std::map<std::string, std::size_t> seen;
+  for (const std::string& spec : specs) {
+    npu::onnx::HostTensor tensor = read_input(spec, "--calibrate");
+    const auto it = declared.find(tensor.name);
+    if (it == declared.end()) {
+      throw npu::onnx::ModelError(
+          fmt::format("--calibrate {}: the model has no input '{}'", spec, tensor.name));
+    }
+    const std::vector<std::int64_t>& want = it->second;
+    bool fits = want.size() == tensor.shape.size();
+    for (std::size_t d = 0; fits && d < want.size(); ++d) {
+      fits = want[d] < 0 || want[d] == tensor.shape[d];
+    }
+    if (!fits) {
+      throw npu::onnx::ModelError(
+          fmt::format("--calibrate {}: shape [{}] does not fit the input's [{}] (-1: any)", spec,
+                      fmt::join(tensor.shape, "x"), fmt::join(want, "x")));
+    }
+    const std::size_t index = seen[tensor.name]++;
+    samples.resize(std::max(samples.size(), index + 1));
+    samples[index].push_back(std::move(tensor));
+  }
+  for (const auto& [name, count] : seen) {
+    if (count != samples.size()) {
+      throw npu::onnx::ModelError(fmt::format(
+          "--calibrate: {} file(s) for '{}' but {} samples; give each input once per sample", count,
+          name, samples.size()));
+    }
+  }
+  return samples;
 }
 
 // A file name for an output: the output's name with path separators replaced.
@@ -122,7 +164,9 @@ nlohmann::json to_json(const npu::onnx::CompileReport& r) {
           {"arena_bytes", r.arena_bytes},
           {"activations_in_device_memory", r.activations_in_device_memory},
           {"unplanned_bytes", r.unplanned_bytes},
-          {"io_bytes", r.io_bytes}};
+          {"io_bytes", r.io_bytes},
+          {"int8_nodes", r.int8_nodes},
+          {"int8_conversions", r.int8_conversions}};
 }
 
 int run(const Options& options) {
@@ -137,8 +181,19 @@ int run(const Options& options) {
   if (!options.output_dir.empty()) {
     std::filesystem::create_directories(options.output_dir);
   }
+  if (!options.calibration.empty() && precision != npu::onnx::Precision::int8) {
+    throw npu::onnx::ModelError("--calibrate is for --dtype int8");
+  }
+  // INT8 without --calibrate: the inference's own inputs are the one sample.
+  const std::vector<std::vector<npu::onnx::HostTensor>> samples =
+      options.calibration.empty() ? std::vector<std::vector<npu::onnx::HostTensor>>{inputs}
+                                  : read_calibration(model, options.calibration);
   const npu::Device device = npu::Device::open(options.device);
-  const npu::onnx::CompiledModel compiled = model.compile(device, shapes, precision);
+  npu::onnx::Calibration calibration;
+  if (precision == npu::onnx::Precision::int8) {
+    calibration = model.calibrate(device, samples, options.percentile);
+  }
+  const npu::onnx::CompiledModel compiled = model.compile(device, shapes, precision, calibration);
   if (options.print_program) {
     std::fputs(compiled.disassembly().c_str(), stdout);
   }
@@ -173,6 +228,8 @@ int run(const Options& options) {
           {"pci_address", device.info().pci_address},
           {"node", device.info().device_node}}},
         {"dtype", options.dtype},
+        {"calibration_samples", calibration.samples},
+        {"calibration_percentile", calibration.percentile},
         {"compile", to_json(report)},
         {"outputs", outputs_json},
         {"runs", options.repeat},
@@ -190,6 +247,14 @@ int run(const Options& options) {
       report.weight_bytes / 1024, report.weights_in_device_memory ? "device" : "host",
       report.arena_bytes / 1024, report.activations_in_device_memory ? "device" : "host",
       report.unplanned_bytes / 1024);
+  if (precision == npu::onnx::Precision::int8) {
+    fmt::print(
+        "int8      {} Conv/Gemm/MatMul nodes in INT8, {} quantize/dequantize steps; calibrated "
+        "(percentile {}) on {}\n",
+        report.int8_nodes, report.int8_conversions, calibration.percentile,
+        options.calibration.empty() ? std::string("the inputs themselves")
+                                    : fmt::format("{} sample(s)", calibration.samples));
+  }
   for (const auto& out : outputs_json) {
     fmt::print(
         "output    {} [{}]{}\n", out["name"].get<std::string>(),
@@ -215,8 +280,16 @@ int main(int argc, char** argv) {
                  "dimensions)");
   app.add_option("--output,-o", options.output_dir,
                  "DIR: writes <output name>.npy for each graph output");
-  app.add_option("--dtype", options.dtype, "precision on the device")
+  app.add_option("--dtype", options.dtype,
+                 "precision on the device (int8: Conv/Gemm/MatMul in INT8, the rest FP32)")
       ->check(CLI::IsMember({"fp32", "fp16", "bf16", "int8"}));
+  app.add_option("--calibrate,-c", options.calibration,
+                 "NAME=FILE.npy: an INT8 calibration sample of input NAME (repeat for more "
+                 "samples; default: the --input files themselves)");
+  app.add_option("--calibration-percentile", options.percentile,
+                 "P: each tensor's range is the P-th percentile of its magnitudes in each sample "
+                 "(default 99.99; 100: min/max)")
+      ->check(CLI::Range(0.001, 100.0));
   app.add_option("--device,-d", options.device, "device index (KNPU_VISIBLE_DEVICES applies)");
   app.add_option("--repeat,-r", options.repeat, "run N inferences and report latency statistics")
       ->check(CLI::Range(1U, 1000000U));

@@ -4,6 +4,7 @@ classification and recognition, each one inference of a whole batch.
 
   npu-ocr.py render IMAGE.png LINE...      draws the lines (DejaVu Sans, Pillow)
   npu-ocr.py read IMAGE.png --models DIR [--backend npu|ort] [--dtype D]
+             (D: fp32, fp16, bf16, or int8 calibrated on each stage's own batch)
              [--repeat N] [--npu-infer PATH] [--ort-run PATH] [--work DIR]
              [--json FILE] [--reference FILE] [--expect LINE...]
 
@@ -225,7 +226,9 @@ def main():
     p.add_argument("image")
     p.add_argument("--models", required=True)
     p.add_argument("--backend", choices=("npu", "ort"), default="npu")
-    p.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32")
+    # int8: each stage is calibrated (min/max) on its own batch (npu-infer
+    # without --calibrate).
+    p.add_argument("--dtype", choices=("fp32", "fp16", "bf16", "int8"), default="fp32")
     p.add_argument("--repeat", type=int, default=3)
     here = pathlib.Path(__file__).resolve().parent
     p.add_argument("--npu-infer", default=os.environ.get("NPU_INFER", "npu-infer"))

@@ -133,6 +133,7 @@ def main(out):
          [tensor("x", [2, 3, 4])], [tensor("y", None)])
 
     isa_v11_models(out, rng)
+    int8_models(out, rng)
 
     # Malformed: a node reading a value nothing defines; a truncated file.
     save(out, "undefined_input",
@@ -144,6 +145,30 @@ def main(out):
     (out / "empty.onnx").write_bytes(b"")
     # An input npu-infer refuses: the models take float32.
     np.save(out / "int8_input.npy", np.zeros(4, np.int8))
+    # chain.onnx's input, and a calibration sample of the wrong shape for it.
+    np.save(out / "chain_input.npy", np.zeros((1, 16, 32, 32), np.float32))
+    np.save(out / "wrong_shape.npy", np.zeros((1, 16, 8), np.float32))
+
+
+def int8_models(out, rng):
+    """The INT8 rewrite's graph: Conv + Relu into Conv (INT8 end to end) and
+    into MaxPool (FP32, a second output), Flatten (FP32), Gemm with transB
+    and alpha/beta (INT8 again), Sigmoid (FP32). Also in guest-onnx-models
+    against onnxruntime."""
+    save(out, "int8_convs",
+         [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+          helper.make_node("Relu", ["c1"], ["r1"]),
+          helper.make_node("Conv", ["r1", "w2"], ["c2"], strides=[2, 2], group=2),
+          helper.make_node("Flatten", ["c2"], ["f"]),
+          helper.make_node("Gemm", ["f", "wg", "bg"], ["g"], transB=1, alpha=0.5, beta=2.0),
+          helper.make_node("Sigmoid", ["g"], ["y"]),
+          helper.make_node("MaxPool", ["r1"], ["p"], kernel_shape=[2, 2], strides=[2, 2])],
+         [tensor("x", [1, 3, 8, 8])], [tensor("y", None), tensor("p", None)],
+         [const("w1", rng.standard_normal((8, 3, 3, 3)).astype(np.float32)),
+          const("b1", rng.standard_normal(8).astype(np.float32)),
+          const("w2", rng.standard_normal((4, 4, 3, 3)).astype(np.float32)),
+          const("wg", (rng.standard_normal((10, 36)) / 6).astype(np.float32)),
+          const("bg", rng.standard_normal(10).astype(np.float32))])
 
 
 # The graphs of the ISA v1.1 lowerings. Those in OP_GRAPHS also run on the

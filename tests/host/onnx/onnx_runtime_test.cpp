@@ -16,6 +16,7 @@
 #include "constant_folding.hpp"
 #include "element_codec.hpp"
 #include "fusion.hpp"
+#include "lowered_program.hpp"
 #include "lowering.hpp"
 #include "memory_plan.hpp"
 #include "npu/isa.hpp"
@@ -211,23 +212,6 @@ Graph fused(const std::string& name, std::bitset<64> ops = every_opcode()) {
   Graph graph = import(name);
   run_fusion_passes(graph, ops);
   return graph;
-}
-
-// The device instructions of a lowered program, as its kernel holds them.
-std::vector<Instruction> instructions_of(const Program& program) {
-  npu::KernelBuilder builder("test");
-  std::uint32_t slots = 0;
-  for (const DeviceInstruction& instruction : program.instructions) {
-    std::vector<npu::BufferArg> args;
-    for (std::size_t i = 0; i < instruction.operands.size(); ++i) {
-      args.push_back(builder.arg_buffer(fmt::format("a{}", slots++)));
-    }
-    instruction.emit(builder, args);
-  }
-  const npu::KernelImage image = builder.build();
-  const npu::isa::ProgramDecode decoded = npu::isa::decode(image.program);
-  EXPECT_FALSE(decoded.error);
-  return decoded.instructions;
 }
 
 std::vector<Opcode> opcodes_of(const Program& program) {

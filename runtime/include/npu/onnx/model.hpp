@@ -21,6 +21,10 @@
 
 #include "npu/device.hpp"
 
+namespace npu::onnx_runtime {
+struct Program;
+}
+
 namespace npu::onnx {
 
 // A file that is not a usable ONNX model: the message says what is wrong.
@@ -66,6 +70,21 @@ struct CompileReport {
   std::uint64_t io_bytes = 0;
   bool weights_in_device_memory = false;
   bool activations_in_device_memory = false;
+  std::size_t int8_nodes = 0;        // Conv/Gemm/MatMul run as INT8 GEMM or CONV2D
+  std::size_t int8_conversions = 0;  // quantize and dequantize steps around them
+};
+
+// INT8 calibration: the range of each tensor the INT8 path quantizes, from
+// the model run in FP32 on sample inputs. Per sample the `percentile`-th
+// percentile of the tensor's magnitudes (100: its largest, min/max
+// calibration), and the largest over the samples. The default 99.99 lets
+// the rare outliers of transformer activations saturate rather than coarsen
+// every other value's step (docs/onnx-runtime.md "INT8").
+inline constexpr double kDefaultCalibrationPercentile = 99.99;
+struct Calibration {
+  std::map<std::string, float> max_abs;  // by tensor name
+  std::size_t samples = 0;
+  double percentile = kDefaultCalibrationPercentile;
 };
 
 class CompiledModel;
@@ -81,10 +100,18 @@ class Model {
   [[nodiscard]] std::vector<std::string> outputs() const;
 
   // Compiles for these input shapes (every dynamic input must be given) and
-  // makes the weights resident on `device`.
+  // makes the weights resident on `device`. Precision::int8 needs a
+  // calibration of this model (ModelError otherwise).
   [[nodiscard]] CompiledModel compile(
       const Device& device, const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
-      Precision precision = Precision::fp32) const;
+      Precision precision = Precision::fp32, const Calibration& calibration = {}) const;
+
+  // Runs the model in FP32 on `device` once per sample (a set of inputs by
+  // name, shaped as compile() takes them) and records the ranges INT8
+  // compilation needs; ModelError naming the sample for a wrong input.
+  [[nodiscard]] Calibration calibrate(const Device& device,
+                                      const std::vector<std::vector<HostTensor>>& samples,
+                                      double percentile = kDefaultCalibrationPercentile) const;
 
   ~Model();
   Model(Model&&) noexcept;
@@ -121,6 +148,9 @@ class CompiledModel {
  private:
   friend class Model;
   struct State;
+  // The one kernel of a lowered program, with its weights resident.
+  static CompiledModel build(const Device& device, const onnx_runtime::Program& program,
+                             CompileReport report);
   explicit CompiledModel(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
