@@ -586,29 +586,35 @@ ConvWindow conv_window(Lowerer& l, const Node& n) {
   return window;
 }
 
-// The CONV2D operands of a convolution, its tensors in `s`: input,
-// weights[, bias][, per-channel scales], output.
+// The operands CONV2D and CONV_TRANSPOSE share, of a convolution whose
+// tensors are in `s`: input, weights[, bias][, per-channel scales], output.
+template <typename Operands>
+Operands conv_window_operands(const ConvWindow& cw, std::uint32_t k, std::span<const BufferArg> s) {
+  // Both structs name these members alike and in the same order.
+  return Operands{.input = s[0],
+                  .weight = s[1],
+                  .output = s.back(),
+                  .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
+                  .n = cw.n,
+                  .c = cw.c,
+                  .h = cw.h,
+                  .w = cw.w,
+                  .k = k,
+                  .r = cw.r,
+                  .s = cw.s,
+                  .stride_h = cw.stride_h,
+                  .stride_w = cw.stride_w,
+                  .pad_h = cw.pad_h,
+                  .pad_w = cw.pad_w,
+                  .dilation_h = cw.dilation_h,
+                  .dilation_w = cw.dilation_w,
+                  .groups = cw.groups,
+                  .activation = cw.activation};
+}
+
 Conv2dOperands conv2d_operands(const ConvWindow& cw, std::uint32_t k,
                                std::span<const BufferArg> s) {
-  return Conv2dOperands{.input = s[0],
-                        .weight = s[1],
-                        .output = s.back(),
-                        .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
-                        .n = cw.n,
-                        .c = cw.c,
-                        .h = cw.h,
-                        .w = cw.w,
-                        .k = k,
-                        .r = cw.r,
-                        .s = cw.s,
-                        .stride_h = cw.stride_h,
-                        .stride_w = cw.stride_w,
-                        .pad_h = cw.pad_h,
-                        .pad_w = cw.pad_w,
-                        .dilation_h = cw.dilation_h,
-                        .dilation_w = cw.dilation_w,
-                        .groups = cw.groups,
-                        .activation = cw.activation};
+  return conv_window_operands<Conv2dOperands>(cw, k, s);
 }
 
 // The FP32 value of INT32 accumulators biased by kRoundingBiasBits (the
@@ -719,27 +725,9 @@ void lower_conv_transpose(Lowerer& l, const Node& n) {
   const auto opw = static_cast<std::uint32_t>(output_padding[1]);
   l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
          [cw, K, oph, opw, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           ConvTransposeOperands o{.input = s[0],
-                                   .weight = s[1],
-                                   .output = s.back(),
-                                   .bias = cw.bias ? std::optional(s[2]) : std::nullopt,
-                                   .n = cw.n,
-                                   .c = cw.c,
-                                   .h = cw.h,
-                                   .w = cw.w,
-                                   .k = K,
-                                   .r = cw.r,
-                                   .s = cw.s,
-                                   .stride_h = cw.stride_h,
-                                   .stride_w = cw.stride_w,
-                                   .pad_h = cw.pad_h,
-                                   .pad_w = cw.pad_w,
-                                   .output_pad_h = oph,
-                                   .output_pad_w = opw,
-                                   .dilation_h = cw.dilation_h,
-                                   .dilation_w = cw.dilation_w,
-                                   .groups = cw.groups,
-                                   .activation = cw.activation};
+           ConvTransposeOperands o = conv_window_operands<ConvTransposeOperands>(cw, K, s);
+           o.output_pad_h = oph;
+           o.output_pad_w = opw;
            k.conv_transpose(dt, o);
          });
 }
