@@ -294,6 +294,20 @@ int knpu_devmem_map_locked(struct knpu_bo *bo, struct knpu_context *ctx, u64 va,
 }
 
 /**
+ * knpu_devmem_used() - bytes of device memory allocated now
+ * @devmem: the device memory
+ *
+ * Every process's buffers and the driver's canary page.
+ *
+ * Return: the allocated bytes, in whole blocks.
+ */
+u64 knpu_devmem_used(struct knpu_devmem *devmem)
+{
+	guard(mutex)(&devmem->lock);
+	return devmem->mm.size - devmem->mm.avail;
+}
+
+/**
  * knpu_devmem_check_after_reset() - find out whether a reset cleared device memory
  * @kdev: the device, reset and answering again
  *

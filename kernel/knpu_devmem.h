@@ -43,6 +43,7 @@ int knpu_devmem_init(struct knpu_device *kdev);
 int knpu_devmem_alloc_blocks(struct gpu_buddy *mm, u64 size, struct list_head *blocks);
 struct knpu_bo *knpu_devmem_bo_create(struct knpu_device *kdev, u64 size, u32 flags);
 int knpu_devmem_map_locked(struct knpu_bo *bo, struct knpu_context *ctx, u64 va, u64 prot);
+u64 knpu_devmem_used(struct knpu_devmem *devmem);
 bool knpu_devmem_check_after_reset(struct knpu_device *kdev);
 bool knpu_bo_contents_lost(const struct knpu_bo *bo);
 bool knpu_bos_contents_lost(struct drm_gem_object **bos, u32 count);

@@ -220,13 +220,7 @@ static DEVICE_ATTR_RO(memory_total_bytes);
 static ssize_t memory_used_bytes_show(struct device *dev, struct device_attribute *attr,
 				      char *buf)
 {
-	struct knpu_devmem *devmem = knpu_sysfs_kdev(dev)->devmem;
-	u64 used;
-
-	mutex_lock(&devmem->lock);
-	used = devmem->mm.size - devmem->mm.avail;
-	mutex_unlock(&devmem->lock);
-	return sysfs_emit(buf, "%llu\n", used);
+	return sysfs_emit(buf, "%llu\n", knpu_devmem_used(knpu_sysfs_kdev(dev)->devmem));
 }
 static DEVICE_ATTR_RO(memory_used_bytes);
 
