@@ -1,6 +1,6 @@
 # The kernel driver's targets (owner: kernel). See scripts/kernel/.
 .PHONY: guest-kernel module module-clean sparse checkpatch kunit kunit-kernel kernel-smoke kernel-check \
-	debug-kernel debug-module soak
+	debug-kernel debug-module test-debug soak
 
 # Debian 6.12: resolve one ABI, install its headers, unpack its image and
 # modules into $(KNPU_CACHE), extract linux-source-6.12; writes kernel.env.
@@ -34,6 +34,12 @@ debug-kernel: guest-kernel
 
 debug-module: debug-kernel
 	@KNPU_GUEST_KERNEL=debug KNPU_BUILD=$(abspath $(BUILD)) scripts/kernel/build-module.sh
+
+# The debug tier: every guest test again on the debug kernel (ctest label
+# debug). Its own target, as kernel CI runs a debug config as its own job:
+# `make test` on a fresh 2-core machine stays under 45 minutes; CI runs both.
+test-debug: all debug-module
+	ctest --test-dir $(BUILD) --output-on-failure -j1 -L debug
 
 # The soak (tests/kernel/knpu-soak.c) for SOAK_MINUTES (10) in the guest;
 # `make test` runs a 20 s version (guest-soak).

@@ -3,8 +3,6 @@
 .PHONY: userspace deps-userspace format format-check
 
 USERSPACE_CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
-# The debug guest tier's CTest tests (make test DEBUG_TIER=1).
-USERSPACE_CMAKE_FLAGS += -DKNPU_GUEST_DEBUG_TIER=$(if $(filter 1,$(DEBUG_TIER)),ON,OFF)
 
 deps-userspace:
 	@libnpu/scripts/install-deps.sh

@@ -417,8 +417,11 @@ check("exporter: per-process metric with its pid and cgroup",
 
 prom_dir = pathlib.Path("/tmp/prometheus")
 prom_dir.mkdir(exist_ok=True)
+# A scrape reads every process's fdinfo; on the debug kernel (KASAN, TCG) it
+# can take more than a second, and a scrape that times out makes the series
+# stale, so the timeout is generous and each check waits for its value.
 (prom_dir / "prometheus.yml").write_text(
-    "global: {scrape_interval: 1s}\n"
+    "global: {scrape_interval: 2s, scrape_timeout: 2s}\n"
     "scrape_configs:\n  - job_name: knpu\n    static_configs: [{targets: ['127.0.0.1:9400']}]\n")
 prometheus = subprocess.Popen(
     ["prometheus", f"--config.file={prom_dir}/prometheus.yml",
@@ -440,10 +443,17 @@ check("prometheus scraped the exporter",
 stored = {r["metric"]["pci_address"]: float(r["value"][1]) for r in prom_query("knpu_cores")}
 check("prometheus stored each device's core count",
       stored == {a: float(attr(a, "num_cores")) for a in addresses}, str(stored))
-stored = {r["metric"]["pci_address"]: float(r["value"][1])
-          for r in prom_query("knpu_memory_used_bytes")}
+
+
+def stored_memory_used():
+    return {r["metric"]["pci_address"]: float(r["value"][1])
+            for r in prom_query("knpu_memory_used_bytes")}
+
+
 check("prometheus stored each device's device memory used",
-      stored == {a: float(attr(a, "memory_used_bytes")) for a in addresses}, str(stored))
+      wait_for(lambda: stored_memory_used() == {a: float(attr(a, "memory_used_bytes"))
+                                                for a in addresses}, seconds=60),
+      str(stored_memory_used()))
 
 # --- fault injection through QMP ----------------------------------------
 corr = int(attr(addresses[1], "errors_correctable"))
@@ -456,7 +466,7 @@ check("npu-smi shows it", q and q[0]["errors_correctable"] == corr + 1, str(q))
 check("prometheus stores it",
       wait_for(lambda: [float(r["value"][1]) for r in prom_query(
           f'knpu_errors_total{{serial="{serial1}",severity="correctable"}}')] == [corr + 1.0],
-          seconds=30))
+          seconds=60))
 prometheus.terminate()
 prometheus.wait()
 

@@ -11,7 +11,7 @@
 #   guest-harness-failures  the harness reports failures     labels: guest;harness
 #   guest-kernel-smoke      tests/kernel/smoke.sh            labels: guest;kernel
 #   guest-<suite>           each in-guest GoogleTest binary  labels: guest
-#   debug-<guest test>      a guest test marked DEBUG, on the debug kernel  labels: debug
+#   debug-<guest test>      each guest test again, on the debug kernel       labels: debug
 #
 # In-guest GoogleTest suites: every executable target that links GoogleTest
 # and has a source under tests/guest/ is registered automatically (at the end
@@ -24,13 +24,12 @@
 #                                        KNPU_GUEST_DEVICE_OPTS "cores=8"
 #                                        KNPU_GUEST_ALLOW_SPLAT "regex of expected kernel lines"
 #                                        KNPU_GUEST_SKIP ON       # not a suite
-#                                        KNPU_GUEST_DEBUG ON      # also debug-guest-<suite>
 #                                        KNPU_GUEST_DEBUG_TIMEOUT 1800)
 # or register one explicitly (also for binaries outside tests/guest):
 #     knpu_add_guest_gtest(TARGET [NAME suite] [DEVICES n] [TIMEOUT s]
 #                          [MODULE_PARAMS p] [DEVICE_OPTS o] [ALLOW_SPLAT re]
 #                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...]
-#                          [DEBUG [DEBUG_TIMEOUT s]])
+#                          [DEBUG_TIMEOUT s] [NO_DEBUG])
 # which adds the test guest-<suite> (suite = NAME, or the target name's words
 # without guest, test(s) and knpu: knpu-guest-tests -> guest-knpu,
 # guest_queue_tests -> guest-queue).
@@ -69,16 +68,14 @@ add_test(NAME guest-harness-failures COMMAND ${KNPU_HARNESS_DIR}/selftest-failur
 set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TIMEOUT 400
 	ENVIRONMENT "${_knpu_guest_env}")
 
-# The debug guest tier: a guest test registered with DEBUG also runs as
-# debug-<name> on the debug guest kernel (KASAN, lockdep, kmemleak, debug
-# objects, DMA-API debugging; `make debug-kernel debug-module`, which `make
-# test` builds first), labelled only `debug` (so `-L guest` does not pick it
-# up; `ctest -L debug` runs the tier). TCG with KASAN runs the same work
-# several times slower: DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit.
-# Off until the debug kernel's first boot has been seen on the CI machine: a
-# cold debug kernel build is long (see docs/testing.md); `make test
-# DEBUG_TIER=1` turns it on and builds the kernel before CTest starts.
-option(KNPU_GUEST_DEBUG_TIER "register the debug-* guest tests (make debug-module first)" OFF)
+# The debug guest tier: every guest test also runs as debug-<name> on the
+# debug guest kernel (KASAN, lockdep, kmemleak, debug objects, DMA-API
+# debugging; `make debug-kernel debug-module`, which `make test` builds
+# first), labelled only `debug` (so `-L guest` does not pick it up; `ctest -L
+# debug` runs the tier). TCG with KASAN runs the same work several times
+# slower: DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit. NO_DEBUG is for
+# the tests of the harness's own failure paths, which boot no driver work.
+option(KNPU_GUEST_DEBUG_TIER "register the debug-* guest tests (make debug-module first)" ON)
 set(_knpu_debug_env "${_knpu_guest_env};KNPU_GUEST_KERNEL=debug")
 function(_knpu_debug_timeout timeout debug_timeout out)
 	if(debug_timeout)
@@ -91,9 +88,9 @@ endfunction()
 
 # Guest tests that are scripts calling guest-run.sh themselves:
 #     knpu_add_guest_script(NAME script [ARGS ...] [TIMEOUT s] [LABELS ...]
-#                           [DEBUG [DEBUG_TIMEOUT s]])
+#                           [DEBUG_TIMEOUT s] [NO_DEBUG])
 function(knpu_add_guest_script name script)
-	cmake_parse_arguments(A "DEBUG" "TIMEOUT;DEBUG_TIMEOUT" "ARGS;LABELS" ${ARGN})
+	cmake_parse_arguments(A "NO_DEBUG" "TIMEOUT;DEBUG_TIMEOUT" "ARGS;LABELS" ${ARGN})
 	if(NOT A_TIMEOUT)
 		set(A_TIMEOUT 600)
 	endif()
@@ -103,7 +100,7 @@ function(knpu_add_guest_script name script)
 	set(labels guest ${A_LABELS})
 	set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${A_TIMEOUT}
 		ENVIRONMENT "${_knpu_guest_env}")
-	if(A_DEBUG AND KNPU_GUEST_DEBUG_TIER)
+	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name} COMMAND ${script} --timeout ${inner} ${A_ARGS}
@@ -114,25 +111,23 @@ function(knpu_add_guest_script name script)
 endfunction()
 
 # The driver's raw-ioctl bring-up test (knpu-smoke: basic, hang, reload, unplug).
-# DEBUG: these also run on the debug kernel (debug-guest-..., label debug):
-# the driver's whole ioctl surface, faults, reload and unplug, concurrency.
 knpu_add_guest_script(guest-kernel-smoke ${CMAKE_SOURCE_DIR}/tests/kernel/smoke.sh
-	TIMEOUT 400 LABELS kernel DEBUG)
+	TIMEOUT 400 LABELS kernel)
 
 # Each device fault, an FLR and a module reload while 4 processes run jobs on
 # 8 queues: one KTAP result per fault (tests/kernel/knpu-fault-matrix.c).
 knpu_add_guest_script(guest-fault-matrix ${CMAKE_SOURCE_DIR}/tests/kernel/fault-matrix.sh
-	TIMEOUT 400 LABELS kernel DEBUG)
+	TIMEOUT 400 LABELS kernel)
 
 # 8 processes x 4 queues of mixed jobs for 20 s, every seqno and result
 # accounted for, no leak (tests/kernel/knpu-soak.c); `make soak` runs it longer.
 knpu_add_guest_script(guest-soak ${CMAKE_SOURCE_DIR}/tests/kernel/soak.sh
-	TIMEOUT 300 LABELS kernel DEBUG)
+	TIMEOUT 300 LABELS kernel)
 
 set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 
 function(knpu_add_guest_gtest target)
-	cmake_parse_arguments(A "DEBUG"
+	cmake_parse_arguments(A "NO_DEBUG"
 		"NAME;DEVICES;TIMEOUT;DEBUG_TIMEOUT;MODULE_PARAMS;DEVICE_OPTS;ALLOW_SPLAT"
 		"ARGS;LABELS;ENV" ${ARGN})
 	if(NOT A_NAME)
@@ -179,7 +174,7 @@ function(knpu_add_guest_gtest target)
 	set(labels guest ${A_LABELS})
 	set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${A_TIMEOUT}
 		ENVIRONMENT "${_knpu_guest_env}")
-	if(A_DEBUG AND KNPU_GUEST_DEBUG_TIER)
+	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name}
@@ -235,10 +230,6 @@ function(_knpu_register_guest_gtests)
 			continue()
 		endif()
 		set(opts)
-		get_target_property(debug ${t} KNPU_GUEST_DEBUG)
-		if(debug)
-			list(APPEND opts DEBUG)
-		endif()
 		foreach(p DEVICES TIMEOUT DEBUG_TIMEOUT MODULE_PARAMS DEVICE_OPTS ALLOW_SPLAT)
 			get_target_property(v ${t} KNPU_GUEST_${p})
 			if(v)
