@@ -86,6 +86,9 @@ TEST(RoundTripStages, EveryStageIsFoundInOrderAndTheyAddUpToTheRoundTrip) {
     EXPECT_EQ(stage.samples, 1U);
     EXPECT_GE(stage.median_us, 0.0);
   }
+  EXPECT_EQ(stages_csv(breakdown),
+            "submit,sched_run_job,ring_write,device_pickup,device_run,fence_irq,irq_handler,"
+            "fence_signal,waiter_wake\n10,20,5,15,10,20,10,2,28\n");
 }
 
 TEST(RoundTripStages, AMissingEventLeavesTheSampleOutAsIncomplete) {

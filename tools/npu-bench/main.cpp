@@ -37,6 +37,7 @@ struct Options {
   std::size_t samples = 1000;
   std::size_t batch_jobs = 64;  // jobs per sample of the batch against single submits
   bool round_trip_stages = false;
+  std::string stages_csv;  // each sample's stages
   std::vector<std::size_t> queue_counts{1, 2, 4, 8, 16};
   std::size_t queue_jobs = 200;  // empty jobs per queue in the queue throughput figure
   unsigned threads = 0;          // 0: the device's core count
@@ -81,6 +82,14 @@ void measure_queues(const npu::Device& device, const Options& options,
     }
     fmt::print(stderr, "npu-bench: empty jobs on {} queues\n", queues);
     results.push_back(npu_bench::measure_queue_throughput(device, queues, options.queue_jobs));
+  }
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) {
+    throw std::runtime_error(path + ": cannot write");
   }
 }
 
@@ -169,6 +178,8 @@ int main(int argc, char** argv) {
   app.add_flag("--round-trip-stages", options.round_trip_stages,
                "break the empty-job round trip into stages with the kernel's trace events "
                "(tracefs, root)");
+  app.add_option("--round-trip-csv", options.stages_csv,
+                 "with --round-trip-stages: each sample's stages (us) into this CSV file");
   app.add_option("--queues", options.queue_counts,
                  "queue counts of the empty-job throughput figure [1 2 4 8 16]")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64}));
@@ -203,12 +214,11 @@ int main(int argc, char** argv) {
     } else {
       npu_bench::print_table(stdout, report);
     }
+    if (!options.stages_csv.empty() && report.latency.empty_job_stages) {
+      write_file(options.stages_csv, npu_bench::stages_csv(*report.latency.empty_job_stages));
+    }
     if (!options.json_file.empty()) {
-      std::ofstream out(options.json_file);
-      out << json.dump(2) << '\n';
-      if (!out) {
-        throw std::runtime_error(options.json_file + ": cannot write");
-      }
+      write_file(options.json_file, json.dump(2) + '\n');
     }
     return 0;
   } catch (const std::exception& e) {

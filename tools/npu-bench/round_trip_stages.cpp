@@ -132,12 +132,29 @@ StageBreakdown break_down(const std::vector<RoundTripSample>& samples,
       stages[i].push_back((*b)[i + 1] - (*b)[i]);
     }
     totals.push_back(b->back() - b->front());
+    breakdown.boundaries.push_back(*b);
   }
   for (std::size_t i = 0; i < kRoundTripStageCount; ++i) {
     breakdown.stages[i] = summarize(std::move(stages[i]));
   }
   breakdown.total = summarize(std::move(totals));
   return breakdown;
+}
+
+std::string stages_csv(const StageBreakdown& breakdown) {
+  std::ostringstream csv;
+  for (std::size_t i = 0; i < kRoundTripStageCount; ++i) {
+    csv << (i == 0 ? "" : ",") << kRoundTripStages[i].key;
+  }
+  csv << '\n';
+  for (const RoundTripBoundaries& b : breakdown.boundaries) {
+    for (std::size_t i = 0; i < kRoundTripStageCount; ++i) {
+      csv << (i == 0 ? "" : ",")
+          << std::chrono::duration<double, std::micro>(b[i + 1] - b[i]).count();
+    }
+    csv << '\n';
+  }
+  return csv.str();
 }
 
 }  // namespace npu_bench

@@ -74,6 +74,8 @@ struct StageBreakdown {
   // Boundaries out of order: the device's times are converted from its
   // clock by the driver, within a register read of the truth.
   std::size_t unordered = 0;
+  // Each sample's boundaries, of the samples broken down, in their order.
+  std::vector<RoundTripBoundaries> boundaries;
   // Why there is no breakdown (no tracefs, not root, an old knpu.ko).
   std::optional<std::string> unavailable;
 };
@@ -82,5 +84,9 @@ struct StageBreakdown {
 // found and in order; the stages of a sample sum to its total.
 StageBreakdown break_down(const std::vector<RoundTripSample>& samples,
                           const std::vector<TraceEvent>& events);
+
+// One line per sample broken down: each stage's duration in microseconds,
+// comma-separated, under a header of the stage names.
+std::string stages_csv(const StageBreakdown& breakdown);
 
 }  // namespace npu_bench
