@@ -94,6 +94,7 @@ static void knpu_hwq_kick_locked(struct knpu_hw_queue *hwq)
 
 	/* writel() orders the descriptor writes before the tail update. */
 	knpu_hwq_wr(hwq, KNPU_Q_TAIL, hwq->tail);
+	trace_knpu_hwq_doorbell(hwq->kdev->drm.dev, hwq->id, hwq->tail);
 	if (!knpu_inject_fault(&hwq->kdev->inject.lost_doorbell))
 		knpu_hwq_wr(hwq, KNPU_Q_DOORBELL, 1);
 }

@@ -47,6 +47,19 @@ TRACE_EVENT(knpu_job_run,
 		      __entry->hwq, __entry->asid, __entry->seqno)
 );
 
+/* Emitted just before the doorbell write that hands the ring up to @tail to the device. */
+TRACE_EVENT(knpu_hwq_doorbell,
+	    TP_PROTO(struct device *dev, u32 hwq, u32 tail),
+	    TP_ARGS(dev, hwq, tail),
+	    TP_STRUCT__entry(__string(dev, dev_name(dev))
+			     __field(u32, hwq)
+			     __field(u32, tail)),
+	    TP_fast_assign(__assign_str(dev);
+			   __entry->hwq = hwq;
+			   __entry->tail = tail;),
+	    TP_printk("dev=%s hwq=%u tail=%u", __get_str(dev), __entry->hwq, __entry->tail)
+);
+
 TRACE_EVENT(knpu_job_complete,
 	    TP_PROTO(struct device *dev, u32 hwq, u32 asid, u64 seqno, int error),
 	    TP_ARGS(dev, hwq, asid, seqno, error),

@@ -143,7 +143,8 @@ typedef struct KnpuCore {
 
     /* s->lock */
     bool busy;
-    bool waiting;           /* idle, in (or woken from) the work_cond wait */
+    bool waiting;           /* idle, in the wake wait and not yet woken */
+    QemuCond wake;          /* signalled when this idle core is given work */
     int64_t busy_since;
     uint64_t busy_ns;
 } KnpuCore;
@@ -165,7 +166,6 @@ struct KnpuState {
     uint32_t prim_cache;    /* oneDNN primitives it adds to the cache */
 
     QemuMutex lock;
-    QemuCond work_cond;     /* a queue may have become runnable */
     QemuCond abort_cond;    /* a job was told to abort, or VM resumed */
     QemuCond idle_cond;     /* a worker left a job */
     QemuMutex access_lock;  /* waits for access sections to end */
@@ -270,6 +270,7 @@ void knpu_queues_reset_locked(KnpuState *s);
 void knpu_queue_abort_locked(KnpuState *s, unsigned qid);
 void knpu_queue_ctrl_locked(KnpuState *s, unsigned qid, uint32_t val);
 void knpu_doorbell_locked(KnpuState *s, unsigned qid);
+void knpu_wake_cores_locked(KnpuState *s);
 void knpu_vm_state_change(void *opaque, bool running, RunState state);
 
 /* knpu-cp.c */

@@ -12,9 +12,14 @@
  * that core is idle. Each core's worker has its own OpenMP team, oneDNN
  * scratchpad, TLB and caches, so a queue that hopped between cores paid
  * for cold ones (docs/performance.md). An idle worker leaves such a queue
- * to its waiting core; for that core to wake, every wake-up of idle
- * workers is a broadcast, and a worker that takes a job broadcasts too, so
- * a queue skipped for a core that then took other work is picked up.
+ * to its waiting core.
+ *
+ * Wake-ups: each core waits on its own condition, and a queue that becomes
+ * runnable wakes one idle core for it, its last core when that one waits
+ * (knpu_wake_cores_locked()), rather than every worker: with more cores
+ * than host CPUs a broadcast woke them all for one job (docs/performance.md,
+ * "Round trip by stage"). A worker that takes a job wakes cores for the
+ * queues still runnable; one that finishes a job looks for the next itself.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -217,7 +222,7 @@ void knpu_queue_ctrl_locked(KnpuState *s, unsigned qid, uint32_t val)
             }
             knpu_queue_clear_error_locked(q);
             trace_knpu_queue_resume(qid, q->head);
-            qemu_cond_broadcast(&s->work_cond);
+            knpu_wake_cores_locked(s);
         } else {
             knpu_write_ignored(KNPU_REG_Q(qid, KNPU_Q_CTRL), val,
                                "RESUME without a queue error");
@@ -252,8 +257,7 @@ void knpu_doorbell_locked(KnpuState *s, unsigned qid)
         return;
     }
     q->db_tail = q->tail;
-    /* All idle cores: the queue may be left to its last one (affinity). */
-    qemu_cond_broadcast(&s->work_cond);
+    knpu_wake_cores_locked(s);
 }
 
 /* Scheduling and the workers */
@@ -267,6 +271,54 @@ static bool knpu_queue_prefers_other_locked(KnpuState *s, KnpuQueue *q,
            s->cores[q->last_core - 1].waiting;
 }
 
+/* No job may start: the device is disabled, failed, gone or the VM stopped. */
+static bool knpu_engine_stopped_locked(KnpuState *s)
+{
+    return !(s->dev_ctrl & KNPU_DEV_CTRL_ENABLE) || s->fatal || s->removed ||
+           s->paused;
+}
+
+/* Give idle @core work: it stops counting as idle for the next choice. */
+static void knpu_core_wake_locked(KnpuCore *core)
+{
+    core->waiting = false;
+    qemu_cond_signal(&core->wake);
+}
+
+/*
+ * Wake an idle core for each runnable queue: its last core if that one
+ * waits (affinity), else any waiting core. A woken core no longer counts
+ * as waiting, so no two queues get the same one, and no queue is left to
+ * a core that is not woken (knpu_queue_prefers_other_locked() defers only
+ * to waiting cores).
+ */
+void knpu_wake_cores_locked(KnpuState *s)
+{
+    unsigned i, next = 0;
+
+    if (knpu_engine_stopped_locked(s)) {
+        return;
+    }
+    for (i = 0; i < s->num_queues; i++) {
+        KnpuQueue *q = &s->queues[i];
+        unsigned last = q->last_core;
+
+        if (!knpu_queue_runnable_locked(s, q)) {
+            continue;
+        }
+        if (last && last - 1 < s->num_cores && s->cores[last - 1].waiting) {
+            knpu_core_wake_locked(&s->cores[last - 1]);
+            continue;
+        }
+        while (next < s->num_cores && !s->cores[next].waiting) {
+            next++;
+        }
+        if (next < s->num_cores) {
+            knpu_core_wake_locked(&s->cores[next]);
+        }
+    }
+}
+
 /*
  * Pick the next queue for @core: highest priority, round-robin, skipping
  * queues whose last core is idle and not @core.
@@ -276,8 +328,7 @@ static int knpu_pick_queue_locked(KnpuState *s, KnpuCore *core)
     int best = -1, best_prio = -1;
     unsigned i;
 
-    if (!(s->dev_ctrl & KNPU_DEV_CTRL_ENABLE) || s->fatal || s->removed ||
-        s->paused) {
+    if (knpu_engine_stopped_locked(s)) {
         return -1;
     }
     for (i = 0; i < s->num_queues; i++) {
@@ -385,6 +436,8 @@ static void knpu_core_run_queue_locked(KnpuCore *core, unsigned qid)
     job.head = q->head;
     job.start_time = knpu_now() - s->clock_base;
     knpu_core_set_busy_locked(s, core, true);
+    /* The queues this core leaves for now, to the idle ones. */
+    knpu_wake_cores_locked(s);
     qemu_mutex_unlock(&s->lock);
 
     res = knpu_run_job(&job, hang, mmu_fault);
@@ -406,10 +459,9 @@ static void knpu_core_run_queue_locked(KnpuCore *core, unsigned qid)
     qatomic_set(&q->abort, false);
     qemu_cond_broadcast(&s->idle_cond);
     /*
-     * The queue may be runnable again while this core goes for another
-     * one: let an idle core have it (a broadcast, for the affinity rule).
+     * No wake-up: the caller picks the next queue without dropping the
+     * lock, and wakes idle cores for the ones it leaves.
      */
-    qemu_cond_broadcast(&s->work_cond);
 }
 
 static void *knpu_worker(void *opaque)
@@ -423,15 +475,10 @@ static void *knpu_worker(void *opaque)
 
         if (qid < 0) {
             core->waiting = true;
-            qemu_cond_wait(&s->work_cond, &s->lock);
+            qemu_cond_wait(&core->wake, &s->lock);
             core->waiting = false;
             continue;
         }
-        /*
-         * This core is busy now: a queue other idle workers skipped for it
-         * is theirs to take.
-         */
-        qemu_cond_broadcast(&s->work_cond);
         knpu_core_run_queue_locked(core, qid);
     }
     qemu_mutex_unlock(&s->lock);
@@ -451,7 +498,7 @@ void knpu_vm_state_change(void *opaque, bool running, RunState state)
     qatomic_set(&s->paused, !running);
     if (running) {
         qemu_cond_broadcast(&s->abort_cond);
-        qemu_cond_broadcast(&s->work_cond);
+        knpu_wake_cores_locked(s);
     } else {
         knpu_access_wait_locked(s, UINT64_MAX);
     }
@@ -490,7 +537,9 @@ void knpu_cores_stop(KnpuState *s)
         s->queues[i].enabled = false;
         qatomic_set(&s->queues[i].abort, true);
     }
-    qemu_cond_broadcast(&s->work_cond);
+    for (i = 0; i < s->num_cores; i++) {
+        knpu_core_wake_locked(&s->cores[i]);
+    }
     qemu_cond_broadcast(&s->abort_cond);
     qemu_mutex_unlock(&s->lock);
 

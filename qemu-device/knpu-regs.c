@@ -313,7 +313,7 @@ static void knpu_write_locked(KnpuState *s, hwaddr addr, uint32_t val)
         if (val & ~KNPU_DEV_CTRL_ENABLE) {
             knpu_write_ignored(addr, val, "reserved DEV_CTRL bits dropped");
         }
-        qemu_cond_broadcast(&s->work_cond);
+        knpu_wake_cores_locked(s);
         break;
     case KNPU_REG_SOFT_RESET:
         if (val != KNPU_SOFT_RESET_MAGIC) {

@@ -187,12 +187,15 @@ static void knpu_exit(PCIDevice *pdev)
 static void knpu_instance_init(Object *obj)
 {
     KnpuState *s = KNPU(obj);
+    unsigned i;
 
     /* Fault-injection properties may be set before realize. */
     qemu_mutex_init(&s->lock);
     qemu_mutex_init(&s->access_lock);
     qemu_cond_init(&s->access_cond);
-    qemu_cond_init(&s->work_cond);
+    for (i = 0; i < KNPU_MAX_CORES; i++) {
+        qemu_cond_init(&s->cores[i].wake);
+    }
     qemu_cond_init(&s->abort_cond);
     qemu_cond_init(&s->idle_cond);
     s->boot_inject_hang = -1;
@@ -202,8 +205,11 @@ static void knpu_instance_init(Object *obj)
 static void knpu_instance_finalize(Object *obj)
 {
     KnpuState *s = KNPU(obj);
+    unsigned i;
 
-    qemu_cond_destroy(&s->work_cond);
+    for (i = 0; i < KNPU_MAX_CORES; i++) {
+        qemu_cond_destroy(&s->cores[i].wake);
+    }
     qemu_cond_destroy(&s->abort_cond);
     qemu_cond_destroy(&s->idle_cond);
     qemu_cond_destroy(&s->access_cond);

@@ -2,8 +2,8 @@
 """host.npu-bench: npu-bench's model figure without a device (--host-only):
 the baseline of scripts/onnx/ort-bench.js is read and reported, each case in
 FP32 and INT8, the device side null with its reason; a malformed baseline is
-refused naming the file; bench-chart.py draws a bar per measured figure and a
-reason per skipped one.
+refused naming the file; bench-chart.py draws a bar per measured figure (the
+4-queue over 1-queue jobs/s among them) and a reason per skipped one.
 
     npu_bench_test.py NPU_BENCH"""
 import importlib.util
@@ -99,9 +99,15 @@ class ModelFigure(unittest.TestCase):
         chart = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(chart)
         rows = chart.figures(report)
-        self.assertEqual(len(rows), 3 + 1 + 4)
-        self.assertEqual(rows[4][1:4], (3.0, 1.5, False))
-        self.assertEqual(rows[5][4], 'no device (--host-only)')
+        self.assertEqual(len(rows), 3 + 2 + 4)
+        self.assertEqual(rows[4][1:5], (None, 3.0, True, 'no device'))
+        self.assertEqual(rows[5][1:4], (3.0, 1.5, False))
+        self.assertEqual(rows[6][4], 'no device (--host-only)')
+        # The queue figure's bar is 4 queues over one.
+        report['latency']['queue_throughput'] = [
+            {'queues': n, 'jobs': 20 * n, 'seconds': 1.0, 'jobs_per_s': 20.0 * r,
+             'over_one_queue': r} for n, r in ((1, 1.0), (2, 1.5), (4, 2.5))]
+        self.assertEqual(chart.figures(report)[4][1], 2.5)
         png = self.work / 'bench.png'
         (self.work / 'bench.json').write_text(json.dumps(report))
         subprocess.run([sys.executable, str(CHART), str(self.work / 'bench.json'), str(png)], check=True)

@@ -28,6 +28,9 @@ def figures(report):
     latency = report['latency']
     rows.append(('empty job / ping-pong (latency)', latency['empty_job_over_ping_pong'], 2.0,
                  False, None if latency['empty_job'] else 'no device'))
+    four = [q['over_one_queue'] for q in latency.get('queue_throughput', []) if q['queues'] == 4]
+    rows.append(('empty jobs, 4 queues / 1 queue (jobs/s)', four[0] if four else None, 3.0, True,
+                 None if latency['empty_job'] else 'no device'))
     models = report.get('models')
     if models:
         goal = models['latency_goal']

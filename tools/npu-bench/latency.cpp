@@ -5,6 +5,8 @@
 
 #include <array>
 #include <chrono>
+#include <deque>
+#include <latch>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "drm/knpu_accel.h"
+#include "kernel_trace.hpp"
 #include "npu/npu.hpp"
 
 namespace npu_bench {
@@ -20,6 +23,24 @@ namespace {
 constexpr std::size_t kWarmup = 10;
 // Warm-up samples of N jobs each.
 constexpr std::size_t kSubmissionWarmup = 2;
+// Jobs each queue keeps in flight in the throughput figure.
+constexpr std::size_t kThroughputDepth = 8;
+
+// What the stages of a round trip are read from (round_trip_stages.cpp).
+const std::vector<std::string> kStageEvents = {
+    "knpu/knpu_job_submit",  "knpu/knpu_job_run",      "knpu/knpu_hwq_doorbell",
+    "irq/irq_handler_entry", "knpu/knpu_job_complete", "dma_fence/dma_fence_signaled",
+};
+
+StageBreakdown stages_unavailable(std::string why) {
+  StageBreakdown breakdown;
+  breakdown.unavailable = std::move(why);
+  return breakdown;
+}
+
+std::chrono::nanoseconds since_epoch(std::chrono::steady_clock::time_point t) {
+  return t.time_since_epoch();
+}
 
 class Pipe {
  public:
@@ -97,6 +118,37 @@ LatencyStats measure_empty_job(const npu::Device& device, std::size_t samples) {
   return summarize(time_each(samples, once));
 }
 
+StageBreakdown measure_round_trip_stages(const npu::Device& device, std::size_t samples) {
+  if (!device.properties().has(npu::Capability::job_timestamps)) {
+    return stages_unavailable("the driver reports no job times (KNPU_CAP_JOB_TIMESTAMPS)");
+  }
+  const npu::Kernel kernel = empty_kernel(device);
+  const npu::KernelArguments args = kernel.make_arguments();
+  npu::Queue queue = device.create_queue();
+  time_each(kWarmup, [&] { expect_ok(queue.submit(kernel, args)); });
+  try {
+    KernelTrace trace(kStageEvents);
+    std::vector<RoundTripSample> taken;
+    taken.reserve(samples);
+    trace.start();
+    for (std::size_t i = 0; i < samples; ++i) {
+      const auto submitted = std::chrono::steady_clock::now();
+      const npu::JobHandle job = queue.submit(kernel, args);
+      const npu::JobResult result = job.wait(std::chrono::seconds(10));
+      const auto woken = std::chrono::steady_clock::now();
+      if (!result.ok() || !result.device_times) {
+        throw std::runtime_error("empty job: " + npu::to_string(result.error));
+      }
+      taken.push_back({job.queue_id(), job.sequence_number(), since_epoch(submitted),
+                       since_epoch(result.device_times->start),
+                       since_epoch(result.device_times->end), since_epoch(woken)});
+    }
+    return break_down(taken, parse_trace(trace.stop()));
+  } catch (const TraceUnavailable& e) {
+    return stages_unavailable(e.what());
+  }
+}
+
 LatencyStats measure_null_ioctl(const npu::Device& device, std::size_t samples) {
   const int fd = device.native_handle();
   const auto once = [fd] {
@@ -151,6 +203,44 @@ SubmissionCost measure_submission(const npu::Device& device, std::size_t jobs,
   });
   cost.batch = time_submissions(samples, [&] { return queue.submit(list).jobs.back(); });
   return cost;
+}
+
+QueueThroughput measure_queue_throughput(const npu::Device& device, std::size_t queues,
+                                         std::size_t jobs_per_queue) {
+  const npu::Kernel kernel = empty_kernel(device);
+  const npu::KernelArguments args = kernel.make_arguments();
+  std::vector<npu::Queue> queue_list;
+  for (std::size_t q = 0; q < queues; ++q) {
+    queue_list.push_back(device.create_queue({.argument_slots = 2 * kThroughputDepth}));
+  }
+  // Each queue's thread keeps kThroughputDepth jobs in flight.
+  const auto run_all = [&](std::size_t jobs) {
+    std::latch ready(static_cast<std::ptrdiff_t>(queues) + 1);
+    std::vector<std::jthread> threads;
+    for (npu::Queue& queue : queue_list) {
+      threads.emplace_back([&, jobs] {
+        ready.arrive_and_wait();
+        std::deque<npu::JobHandle> in_flight;
+        for (std::size_t i = 0; i < jobs; ++i) {
+          if (in_flight.size() == kThroughputDepth) {
+            expect_ok(in_flight.front());
+            in_flight.pop_front();
+          }
+          in_flight.push_back(queue.submit(kernel, args));
+        }
+        for (const npu::JobHandle& job : in_flight) {
+          expect_ok(job);
+        }
+      });
+    }
+    ready.arrive_and_wait();
+    const auto start = std::chrono::steady_clock::now();
+    threads.clear();  // joins
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  run_all(std::max<std::size_t>(1, jobs_per_queue / 10));
+  const double seconds = run_all(jobs_per_queue);
+  return {queues, queues * jobs_per_queue, seconds};
 }
 
 }  // namespace npu_bench

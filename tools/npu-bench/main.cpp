@@ -2,8 +2,9 @@
 // one run (docs/performance.md): GEMM and conv2d throughput on the device
 // against the same oneDNN primitive natively in this process, and the
 // empty-job round trip against a null ioctl and a two-thread wake-up, N
-// jobs as one batch against N single submits; with --model-baseline, ONNX
-// models through npu::onnx against onnxruntime.
+// jobs as one batch against N single submits, the round trip by stage
+// (--round-trip-stages), empty jobs on 1-16 queues at once; with
+// --model-baseline, ONNX models through npu::onnx against onnxruntime.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -35,7 +36,11 @@ struct Options {
   unsigned runs = 3;
   std::size_t samples = 1000;
   std::size_t batch_jobs = 64;  // jobs per sample of the batch against single submits
-  unsigned threads = 0;         // 0: the device's core count
+  bool round_trip_stages = false;
+  std::string stages_csv;  // each sample's stages
+  std::vector<std::size_t> queue_counts{1, 2, 4, 8, 16};
+  std::size_t queue_jobs = 200;  // empty jobs per queue in the queue throughput figure
+  unsigned threads = 0;          // 0: the device's core count
   bool json = false;
   std::string json_file;
   std::string model_baseline;  // scripts/onnx/ort-bench.js's baseline.json
@@ -66,6 +71,28 @@ npu_bench::ThroughputResult measure(npu_bench::Workload& workload,
   return result;
 }
 
+// Queue counts beyond the device's hardware queues are left out.
+void measure_queues(const npu::Device& device, const Options& options,
+                    std::vector<npu_bench::QueueThroughput>& results) {
+  for (const std::size_t queues : options.queue_counts) {
+    if (queues > device.properties().num_queues) {
+      fmt::print(stderr, "npu-bench: {} queues: the device has {}\n", queues,
+                 device.properties().num_queues);
+      continue;
+    }
+    fmt::print(stderr, "npu-bench: empty jobs on {} queues\n", queues);
+    results.push_back(npu_bench::measure_queue_throughput(device, queues, options.queue_jobs));
+  }
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  if (!out) {
+    throw std::runtime_error(path + ": cannot write");
+  }
+}
+
 BenchReport run(const Options& options) {
   std::optional<npu::Device> device;
   if (!options.host_only) {
@@ -93,6 +120,11 @@ BenchReport run(const Options& options) {
     report.latency.null_ioctl = npu_bench::measure_null_ioctl(*device, options.samples);
     report.latency.submission = npu_bench::measure_submission(
         *device, options.batch_jobs, std::max<std::size_t>(5, options.samples / 20));
+    if (options.round_trip_stages) {
+      report.latency.empty_job_stages =
+          npu_bench::measure_round_trip_stages(*device, options.samples);
+    }
+    measure_queues(*device, options, report.latency.queue_throughput);
   }
   report.latency.ping_pong = npu_bench::measure_ping_pong(options.samples);
 
@@ -143,6 +175,16 @@ int main(int argc, char** argv) {
   app.add_option("--batch-jobs", options.batch_jobs,
                  "empty jobs per sample, submitted singly and as one batch")
       ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
+  app.add_flag("--round-trip-stages", options.round_trip_stages,
+               "break the empty-job round trip into stages with the kernel's trace events "
+               "(tracefs, root)");
+  app.add_option("--round-trip-csv", options.stages_csv,
+                 "with --round-trip-stages: each sample's stages (us) into this CSV file");
+  app.add_option("--queues", options.queue_counts,
+                 "queue counts of the empty-job throughput figure [1 2 4 8 16]")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}));
+  app.add_option("--queue-jobs", options.queue_jobs, "empty jobs per queue in that figure")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   app.add_option("--threads", options.threads, "host threads [the device's core count]")
       ->check(CLI::Range(1U, 1024U));
   app.add_option("--model-baseline", options.model_baseline,
@@ -160,6 +202,7 @@ int main(int argc, char** argv) {
     options.conv_size = std::min(options.conv_size, 8U);
     options.runs = 1;
     options.samples = std::min<std::size_t>(options.samples, 20);
+    options.queue_jobs = std::min<std::size_t>(options.queue_jobs, 20);
     options.model_warmup = std::min(options.model_warmup, 1U);
     options.model_runs = std::min(options.model_runs, 2U);
   }
@@ -171,12 +214,11 @@ int main(int argc, char** argv) {
     } else {
       npu_bench::print_table(stdout, report);
     }
+    if (!options.stages_csv.empty() && report.latency.empty_job_stages) {
+      write_file(options.stages_csv, npu_bench::stages_csv(*report.latency.empty_job_stages));
+    }
     if (!options.json_file.empty()) {
-      std::ofstream out(options.json_file);
-      out << json.dump(2) << '\n';
-      if (!out) {
-        throw std::runtime_error(options.json_file + ": cannot write");
-      }
+      write_file(options.json_file, json.dump(2) + '\n');
     }
     return 0;
   } catch (const std::exception& e) {

@@ -47,6 +47,65 @@ std::string format_optional(const std::optional<double>& value, std::string_view
   return value ? fmt::format(fmt::runtime(format), *value) : std::string("-");
 }
 
+nlohmann::json to_json(const StageBreakdown& b) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (std::size_t i = 0; i < kRoundTripStageCount; ++i) {
+    nlohmann::json stage = to_json(b.stages[i]);
+    stage["name"] = kRoundTripStages[i].key;
+    stage["description"] = kRoundTripStages[i].description;
+    stages.push_back(std::move(stage));
+  }
+  return {{"stages", stages},         {"total", to_json(b.total)},
+          {"samples", b.samples},     {"incomplete", b.incomplete},
+          {"unordered", b.unordered}, {"unavailable", optional_json(b.unavailable)}};
+}
+
+// Jobs per second of each queue count over one queue's.
+std::optional<double> over_one_queue(const std::vector<QueueThroughput>& all,
+                                     const QueueThroughput& t) {
+  if (all.empty() || all.front().queues != 1) {
+    return std::nullopt;
+  }
+  return t.jobs_per_second() / all.front().jobs_per_second();
+}
+
+nlohmann::json to_json(const std::vector<QueueThroughput>& all) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const QueueThroughput& t : all) {
+    rows.push_back({{"queues", t.queues},
+                    {"jobs", t.jobs},
+                    {"seconds", t.seconds},
+                    {"jobs_per_s", t.jobs_per_second()},
+                    {"over_one_queue", optional_json(over_one_queue(all, t))}});
+  }
+  return rows;
+}
+
+void print_stages(std::FILE* out, const StageBreakdown& b) {
+  if (b.unavailable) {
+    fmt::print(out, "\nround trip by stage: not available: {}\n", *b.unavailable);
+    return;
+  }
+  fmt::print(out, "\nround trip by stage ({} of {} samples; {} incomplete, {} out of order)\n",
+             b.total.samples, b.samples, b.incomplete, b.unordered);
+  fmt::print(out, "{:<52} {:>10} {:>10}\n", "stage", "median us", "p99 us");
+  for (std::size_t i = 0; i < kRoundTripStageCount; ++i) {
+    fmt::print(out, "{:<52} {:>10.1f} {:>10.1f}\n", kRoundTripStages[i].description,
+               b.stages[i].median_us, b.stages[i].p99_us);
+  }
+  fmt::print(out, "{:<52} {:>10.1f} {:>10.1f}\n", "total, traced", b.total.median_us,
+             b.total.p99_us);
+}
+
+void print_queue_throughput(std::FILE* out, const std::vector<QueueThroughput>& all) {
+  fmt::print(out, "\n{:<36} {:>14} {:>14}\n", "empty jobs on N queues", "jobs/s", "/ one queue");
+  for (const QueueThroughput& t : all) {
+    fmt::print(out, "{:<36} {:>14.0f} {:>14}\n",
+               fmt::format("{} queues, {} jobs", t.queues, t.jobs), t.jobs_per_second(),
+               format_optional(over_one_queue(all, t), "{:.2f}"));
+  }
+}
+
 nlohmann::json to_json(const ModelResult& m) {
   const ModelCase& c = m.baseline_case;
   nlohmann::json device = nullptr;
@@ -154,6 +213,9 @@ nlohmann::json to_json(const BenchReport& report) {
                                         ? optional_json(median_ratio(l.empty_job, *l.null_ioctl))
                                         : nlohmann::json(nullptr)},
       {"submission", l.submission ? to_json(*l.submission) : nlohmann::json(nullptr)},
+      {"empty_job_stages",
+       l.empty_job_stages ? to_json(*l.empty_job_stages) : nlohmann::json(nullptr)},
+      {"queue_throughput", to_json(l.queue_throughput)},
   };
   return {
       {"schema", kSchemaVersion}, {"device", report.device}, {"host_threads", report.host_threads},
@@ -198,6 +260,12 @@ void print_table(std::FILE* out, const BenchReport& report) {
                s->batch.submit.median_us, s->batch.total.median_us);
     fmt::print(out, "batch / single: {:.2f} in submit calls, {:.2f} until the last job finished\n",
                submit, total);
+  }
+  if (l.empty_job_stages) {
+    print_stages(out, *l.empty_job_stages);
+  }
+  if (!l.queue_throughput.empty()) {
+    print_queue_throughput(out, l.queue_throughput);
   }
   print_models(out, report);
 }

@@ -29,10 +29,12 @@ struct ThroughputResult {
 };
 
 struct LatencyResults {
-  std::optional<LatencyStats> empty_job;     // submit -> fence -> wake
-  std::optional<LatencyStats> null_ioctl;    // DRM_IOCTL_KNPU_GET_PARAM
-  LatencyStats ping_pong;                    // two threads, pipes
-  std::optional<SubmissionCost> submission;  // N jobs singly and as one batch
+  std::optional<LatencyStats> empty_job;           // submit -> fence -> wake
+  std::optional<LatencyStats> null_ioctl;          // DRM_IOCTL_KNPU_GET_PARAM
+  LatencyStats ping_pong;                          // two threads, pipes
+  std::optional<SubmissionCost> submission;        // N jobs singly and as one batch
+  std::optional<StageBreakdown> empty_job_stages;  // --round-trip-stages
+  std::vector<QueueThroughput> queue_throughput;   // empty jobs on 1, 2, 4... queues
 };
 
 struct BenchReport {
