@@ -78,9 +78,8 @@ std::optional<DecodeError> check_conversion(const Instruction& instruction) {
   const bool valid = to == DataType::int8 ? instruction.dtype != DataType::int8
                                           : is_float(to) && !is_float(instruction.dtype);
   if (!valid) {
-    return error(DecodeErrc::invalid_flag_value,
-                 fmt::format("convert: no conversion from {} to {}", name(instruction.dtype),
-                             name(to)));
+    return error(DecodeErrc::invalid_flag_value, fmt::format("convert: no conversion from {} to {}",
+                                                             name(instruction.dtype), name(to)));
   }
   return std::nullopt;
 }

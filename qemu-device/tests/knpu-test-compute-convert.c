@@ -85,8 +85,9 @@ static void run_convert(Cx *c, uint32_t from, uint32_t to, uint64_t outer,
 
     put_edges(from, x, count);
     for (i = 0; i < MAX(channels, 1); i++) {
-        scales[i] = per_channel ?
-                    scale * (float)g_rand_double_range(c->rand, 0.25, 1) : scale;
+        float factor = g_rand_double_range(c->rand, 0.25, 1);
+
+        scales[i] = per_channel ? scale * factor : scale;
     }
     tin = cx_input(c, from, count, x);
     tout = cx_output(c, to, count);
