@@ -4,7 +4,9 @@
  *
  * The tensor is described to oneDNN as outer x channels x inner with the
  * scales along the channel axis (a per-tensor scale: 1 x 1 x count), so
- * one cached primitive serves every scale. FP16 and BF16 are widened and
+ * one cached primitive serves every scale, and converted in steps of at
+ * most CVT_CHUNK_ELEMS elements, each such a block of its own, loaded,
+ * converted and stored before the next. FP16 and BF16 are widened and
  * narrowed by the staging code (section 7.3), so the reorder only sees
  * f32, s8 and s32. Checked on Debian's libdnnl 2.6.3 (jit:uni reorder):
  * the product is one FP32 multiplication, conversion to s8 rounds to
@@ -111,20 +113,107 @@ static bool convert_shape(KnpuJob *job, const KnpuInsn *in, KnpuPrimKey *key)
     return true;
 }
 
+/*
+ * Elements converted per step: the operands of one step stay small (one
+ * thread, in cache, no fresh pages to fault in), and a reset waits for
+ * one step at most.
+ */
+#define CVT_CHUNK_ELEMS (64 * 1024)
+
+/*
+ * The next step of the conversion of @key from element @done: a piece of
+ * the tensor that is itself an outer x channels x inner block, *@step its
+ * shape, *@first_channel the channel of its first element. Whole outer
+ * slices where they fit, else whole channels of one slice, else part of
+ * one channel.
+ */
+static uint64_t convert_step(const KnpuPrimKey *key, uint64_t done,
+                             KnpuPrimKey *step, uint64_t *first_channel)
+{
+    uint64_t channels = key->v[CK_CHANNELS], inner = key->v[CK_INNER];
+    uint64_t block = channels * inner, left = key->v[CK_OUTER] * block - done;
+    uint64_t ch = done / inner % channels;
+
+    *step = *key;
+    *first_channel = ch;
+    if (block <= CVT_CHUNK_ELEMS) {
+        step->v[CK_OUTER] = MIN(left / block, CVT_CHUNK_ELEMS / block);
+        return step->v[CK_OUTER] * block;
+    }
+    step->v[CK_OUTER] = 1;
+    if (inner <= CVT_CHUNK_ELEMS) {
+        step->v[CK_CHANNELS] = MIN(channels - ch, CVT_CHUNK_ELEMS / inner);
+        return step->v[CK_CHANNELS] * inner;
+    }
+    step->v[CK_CHANNELS] = 1;
+    step->v[CK_INNER] = MIN(inner - done % inner, CVT_CHUNK_ELEMS);
+    return step->v[CK_INNER];
+}
+
+/* @t's elements [@first, @first + @n), as a tensor of its own. */
+static KnpuTensor convert_part(const KnpuTensor *t, uint64_t first,
+                               uint64_t n)
+{
+    KnpuTensor part = *t;
+    size_t esize = knpu_dtype_size(t->dtype);
+
+    part.va = t->va + first * esize;
+    part.count = n;
+    part.bytes = n * esize;
+    return part;
+}
+
+/*
+ * Convert the step of @key from element @done, @tin into @tout; returns
+ * its element count, 0 when the job failed.
+ */
+static uint64_t convert_chunk(KnpuJob *job, const KnpuPrimKey *key,
+                              const KnpuTensor *tin, const KnpuTensor *tout,
+                              const float *scales, uint64_t done)
+{
+    uint32_t to = KNPU_FLAG_CONVERT_TO(key->flags);
+    g_autofree void *src = NULL, *out = NULL;
+    uint64_t n, ch;
+    KnpuTensor pin, pout;
+    KnpuPrimKey step;
+    KnpuDnnlArg args[3];
+
+    n = convert_step(key, done, &step, &ch);
+    pin = convert_part(tin, done, n);
+    pout = convert_part(tout, done, n);
+    if (knpu_job_check_abort(job) || !knpu_tensor_load(job, &pin, &src)) {
+        return 0;
+    }
+    out = g_malloc(n * knpu_dtype_size(knpu_compute_dtype(to)));
+    convert_mds(&step, &args[0].md, &args[1].md, &args[2].md);
+    args[0].arg = DNNL_ARG_FROM;
+    args[0].data = src;
+    args[1].arg = DNNL_ARG_TO;
+    args[1].data = out;
+    args[2].arg = DNNL_ARG_ATTR_OUTPUT_SCALES;
+    args[2].data = (void *)(scales + ch);
+    if (!knpu_prim_run(job, &step, convert_pd, args, 3)) {
+        return 0;
+    }
+    if (key->dtype == KNPU_DT_FP32 && to == KNPU_DT_INT8) {
+        convert_nan_to_zero(src, out, n);
+    }
+    return knpu_tensor_store(job, &pout, out) ? n : 0;
+}
+
 bool knpu_op_convert(KnpuJob *job, const KnpuInsn *in)
 {
     uint32_t to = KNPU_FLAG_CONVERT_TO(in->flags);
     bool per_channel = in->flags & KNPU_FLAG_PER_CHANNEL;
     float scale = knpu_f32_of_bits(in->ops[CVT_SCALE]);
-    g_autofree void *src = NULL, *out = NULL, *scales = NULL;
+    g_autofree void *scales = NULL;
     KnpuPrimKey key = {
         .kind = KNPU_OP_CONVERT, .dtype = knpu_compute_dtype(in->dtype),
         .flags = knpu_compute_dtype(to) |
                  (in->flags & KNPU_FLAG_PER_CHANNEL),
     };
     KnpuTensor tin, tout, tscale;
-    KnpuDnnlArg args[3];
-    uint64_t count;
+    uint64_t count, done, n;
 
     if (!convert_shape(job, in, &key)) {
         return false;
@@ -147,25 +236,17 @@ bool knpu_op_convert(KnpuJob *job, const KnpuInsn *in)
         (per_channel && !knpu_tensor_check_align(job, &tscale))) {
         return false;
     }
-    if (!knpu_tensor_load(job, &tin, &src) ||
-        (per_channel && (!knpu_tensor_load(job, &tscale, &scales) ||
-                         !knpu_check_scales(job, scales, key.v[CK_CHANNELS],
-                                            CVT_SCALE)))) {
+    if (per_channel && (!knpu_tensor_load(job, &tscale, &scales) ||
+                        !knpu_check_scales(job, scales, key.v[CK_CHANNELS],
+                                           CVT_SCALE))) {
         return false;
     }
-    out = g_malloc(count * knpu_dtype_size(knpu_compute_dtype(to)));
-    convert_mds(&key, &args[0].md, &args[1].md, &args[2].md);
-    args[0].arg = DNNL_ARG_FROM;
-    args[0].data = src;
-    args[1].arg = DNNL_ARG_TO;
-    args[1].data = out;
-    args[2].arg = DNNL_ARG_ATTR_OUTPUT_SCALES;
-    args[2].data = per_channel ? scales : &scale;
-    if (!knpu_prim_run(job, &key, convert_pd, args, 3)) {
-        return false;
+    for (done = 0; done < count; done += n) {
+        n = convert_chunk(job, &key, &tin, &tout,
+                          per_channel ? scales : &scale, done);
+        if (!n) {
+            return false;
+        }
     }
-    if (key.dtype == KNPU_DT_FP32 && to == KNPU_DT_INT8) {
-        convert_nan_to_zero(src, out, count);
-    }
-    return knpu_tensor_store(job, &tout, out);
+    return true;
 }

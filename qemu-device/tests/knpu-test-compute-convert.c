@@ -162,8 +162,13 @@ static void test_convert(void)
                     g_rand_int_range(c.rand, 1, 20),
                     g_rand_int_range(c.rand, 1, 40), 1, pairs[i].scale);
     }
-    /* Larger than the engine's single-thread threshold. */
+    /*
+     * Past the device's steps of 64 Ki elements: whole channels a step,
+     * one channel a step, parts of a channel, parts of a per-tensor one.
+     */
+    run_convert(&c, KNPU_DT_INT32, KNPU_DT_INT8, 2, 40, 1000, 0.01f);
     run_convert(&c, KNPU_DT_FP32, KNPU_DT_INT8, 1, 16, 64 * 1024, 50.0f);
+    run_convert(&c, KNPU_DT_FP16, KNPU_DT_INT8, 1, 3, 70000, 40.0f);
     run_convert(&c, KNPU_DT_INT32, KNPU_DT_FP32, 300000, 0, 0, 0.25f);
     cx_stop(&c);
 }
@@ -192,9 +197,12 @@ static const BadOperands convert_bad_channel[] = {
     /* channels x inner = (2^32 - 1)^2: far beyond count, not a divisor */
     { 2, { CVT_CHANNELS, CVT_INNER }, { 0xffffffff, 0xffffffff },
       KNPU_ERR_OPERAND_INVALID, CVT_COUNT },
-    /* 2^24 channels: 64 MiB of INT32 in and FP32 out, 64 MiB of scales */
+    /*
+     * 2^24 channels: 64 MiB of INT32 in and FP32 out, 64 MiB of scales,
+     * within the limits; the scales are read first and run off their page
+     */
     { 3, { CVT_COUNT, CVT_CHANNELS, CVT_INNER },
-      { 1u << 24, 1u << 24, 1 }, KNPU_ERR_MMU_FAULT, CVT_IN },
+      { 1u << 24, 1u << 24, 1 }, KNPU_ERR_MMU_FAULT, CVT_SCALE },
     /* 2^24 + 1: each 4-byte operand past 64 MiB, the input first */
     { 3, { CVT_COUNT, CVT_CHANNELS, CVT_INNER },
       { (1u << 24) + 1, (1u << 24) + 1, 1 }, KNPU_ERR_OPERAND_INVALID,
@@ -312,6 +320,15 @@ static void test_convert_errors(void)
     args[2] = sc.va + 4088;
     e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_MMU_FAULT);
     g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, CVT_SCALE);
+
+    /* An input of 200,000 elements running off its 4 KiB mapping. */
+    p.n = 0;
+    EMIT(&p, KNPU_OP_CONVERT, KNPU_DT_FP32, KNPU_DT_INT8, CVT_ARGMASK_TENSOR,
+         0, 1, 200000, 0, 0, f32_bits(1.0f));
+    args[2] = sc.va;
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_MMU_FAULT);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, CVT_IN);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_READ);
     cx_stop(&c);
 }
 
