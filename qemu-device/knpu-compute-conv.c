@@ -6,7 +6,10 @@
  * NCHW/OIHW it falls back to im2col + GEMM (floating types) or to its
  * reference (INT8). Where that is slower, a convolution is created on
  * format "any" and its operands are reordered into the layouts it chose
- * and back (conv_layout_blocked()).
+ * and back (conv_layout_blocked()). An INT8 convolution whose sums FP32
+ * holds exactly runs on the blocked FP32 kernels instead of the INT8
+ * reference (conv_int8_exact_in_fp32()); its requantization is a loop the
+ * compiler vectorizes (conv_requant_channel()).
  *
  * The spec's output size rounds down, so the last rows or columns of the
  * input may lie in no window. oneDNN wants the right padding that makes
@@ -235,6 +238,54 @@ static dnnl_status_t conv_reorder_pd(const KnpuPrimKey *k,
 }
 
 /*
+ * FP32 1.5 * 2^23: adding it to a float of magnitude <= 2^22 and taking it
+ * away again rounds that float to an integer, ties to even (the FPU's
+ * rounding mode), without a call to nearbyintf().
+ */
+#define CONV_ROUNDING_BIAS 12582912.0f
+
+/*
+ * The requantization of section 7.3 for one channel of @n accumulators:
+ * out = clamp(round_half_even(scale * float(acc + bias)) + zp). acc + bias
+ * is exact in double (below 2^33) and rounds to FP32 once, as the spec's
+ * exact sum does; the product is clamped to +-256 (beyond it every result
+ * saturates; also a product that overflowed to infinity) so the rounding
+ * bias applies. No calls and no branches: the compiler vectorizes it.
+ */
+static void conv_requant_channel(const int32_t *acc, int8_t *out, int64_t n,
+                                 int32_t bias, bool relu, float scale,
+                                 int32_t zp)
+{
+    const double lowest = relu ? 0.0 : -4294967296.0;
+    int64_t i;
+
+    for (i = 0; i < n; i++) {
+        double sum = (double)acc[i] + bias;
+        float y = (float)(sum > lowest ? sum : lowest) * scale;
+        int32_t q;
+
+        y = y < -256.0f ? -256.0f : y > 256.0f ? 256.0f : y;
+        q = (int32_t)((y + CONV_ROUNDING_BIAS) - CONV_ROUNDING_BIAS) + zp;
+        out[i] = q < INT8_MIN ? INT8_MIN : q > INT8_MAX ? INT8_MAX : q;
+    }
+}
+
+/* OUT_INT32 for one channel: acc + bias, RELU, saturated to INT32. */
+static void conv_int32_channel(const int32_t *acc, int32_t *out, int64_t n,
+                               int32_t bias, bool relu)
+{
+    const int64_t lowest = relu ? 0 : INT32_MIN;
+    int64_t i;
+
+    for (i = 0; i < n; i++) {
+        int64_t val = (int64_t)acc[i] + bias;
+
+        val = val > lowest ? val : lowest;
+        out[i] = val > INT32_MAX ? INT32_MAX : val;
+    }
+}
+
+/*
  * INT8, one image: bias and RELU added to the accumulators exactly, then
  * the INT32 result (OUT_INT32, saturated) or the requantization of section
  * 7.3 into @out.
@@ -243,24 +294,20 @@ static void conv_int8_epilogue(const KnpuPrimKey *k, const int32_t *acc,
                                void *out, const int32_t *bias,
                                const float *scales, int32_t zp)
 {
-    int64_t plane = k->v[CK_P] * k->v[CK_Q], ch, i;
+    int64_t plane = k->v[CK_P] * k->v[CK_Q], ch;
     bool per_channel = k->flags & KNPU_FLAG_PER_CHANNEL;
+    bool relu = KNPU_FLAG_ACT(k->flags) == KNPU_ACT_RELU;
 
     for (ch = 0; ch < k->v[CK_K]; ch++) {
-        float scale = scales[per_channel ? ch : 0];
+        int32_t b = bias ? bias[ch] : 0;
 
-        for (i = ch * plane; i < (ch + 1) * plane; i++) {
-            int64_t val = acc[i] + (int64_t)(bias ? bias[ch] : 0);
-
-            if (KNPU_FLAG_ACT(k->flags) == KNPU_ACT_RELU) {
-                val = MAX(val, 0);
-            }
-            if (k->flags & KNPU_FLAG_OUT_INT32) {
-                ((int32_t *)out)[i] = MIN(MAX(val, INT32_MIN), INT32_MAX);
-            } else {
-                val = (int64_t)nearbyintf((float)val * scale) + zp;
-                ((int8_t *)out)[i] = MIN(MAX(val, INT8_MIN), INT8_MAX);
-            }
+        if (k->flags & KNPU_FLAG_OUT_INT32) {
+            conv_int32_channel(acc + ch * plane, (int32_t *)out + ch * plane,
+                               plane, b, relu);
+        } else {
+            conv_requant_channel(acc + ch * plane, (int8_t *)out + ch * plane,
+                                 plane, b, relu,
+                                 scales[per_channel ? ch : 0], zp);
         }
     }
 }
@@ -442,6 +489,90 @@ static bool conv_shape(KnpuJob *job, const KnpuInsn *in, KnpuPrimKey *key)
     return true;
 }
 
+/*
+ * Whether INT8 CONV2D @k with weights @wei runs exactly on the FP32
+ * convolution: where oneDNN's INT8 kernels are not exact on this host
+ * (knpu_dnnl_int8_exact()) it falls back to its NCHW reference, far slower
+ * than the blocked FP32 kernels. A product of two INT8 values is at most
+ * 2^14 in magnitude; while every output channel's sum of 128·|w| over its
+ * window is at most 2^24, every partial sum of a window, in any order and
+ * with fused multiply-adds, is an integer FP32 holds exactly, so the FP32
+ * accumulators are the INT32 ones. The widened operands (@n_in, @n_wei,
+ * @n_out elements) must also stay within the staging limit.
+ */
+static bool conv_int8_exact_in_fp32(const KnpuPrimKey *k, const int8_t *wei,
+                                    uint64_t n_in, uint64_t n_wei,
+                                    uint64_t n_out)
+{
+    int64_t window = k->v[CK_C] / k->v[CK_G] * k->v[CK_R] * k->v[CK_S];
+    uint64_t largest = MAX(n_in, MAX(n_wei, n_out));
+    int64_t ch, i;
+
+    if (knpu_dnnl_int8_exact() ||
+        largest > KNPU_TENSOR_BYTES_MAX / sizeof(float)) {
+        return false;
+    }
+    for (ch = 0; ch < k->v[CK_K]; ch++) {
+        int64_t sum = 0;
+
+        for (i = 0; i < window; i++) {
+            sum += abs(wei[ch * window + i]);
+        }
+        if (sum * 128 > (1 << 24)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static float *conv_widen_s8(const int8_t *src, uint64_t n)
+{
+    float *dst = g_new(float, MAX(n, 1));
+    uint64_t i;
+
+    for (i = 0; i < n; i++) {
+        dst[i] = src[i];
+    }
+    return dst;
+}
+
+/*
+ * INT8 CONV2D @key on the FP32 convolution (conv_int8_exact_in_fp32()):
+ * the operands widened, the accumulators of every image computed in FP32,
+ * then each image's converted to INT32 (exactly: they are integers) and
+ * finished by conv_int8_epilogue() into @out.
+ */
+static bool conv_int8_via_fp32(KnpuJob *job, const KnpuPrimKey *key,
+                               const int8_t *src, const int8_t *wei,
+                               uint64_t n_in, uint64_t n_wei, uint8_t *out,
+                               int32_t *acc, const int32_t *bias,
+                               const float *scales, int32_t zp)
+{
+    uint64_t image = key->v[CK_K] * key->v[CK_P] * key->v[CK_Q], i, j;
+    size_t out_size = (key->flags & KNPU_FLAG_OUT_INT32) ? 4 : 1;
+    g_autofree float *fsrc = conv_widen_s8(src, n_in);
+    g_autofree float *fwei = conv_widen_s8(wei, n_wei);
+    g_autofree float *facc = g_new(float, key->v[CK_N] * image);
+    KnpuPrimKey fkey = *key;
+
+    fkey.dtype = KNPU_DT_FP32;
+    fkey.flags = 0;                         /* no bias, no activation */
+    fkey.v[CK_SCALE] = 0x3f800000;          /* 1.0f: no scale post-op */
+    fkey.v[CK_BLOCKED] = conv_layout_blocked(KNPU_DT_FP32);
+    if (!conv_run(job, &fkey, (uint8_t *)fsrc, fwei, (uint8_t *)facc, NULL,
+                  NULL, NULL, 0)) {
+        return false;
+    }
+    for (i = 0; i < (uint64_t)key->v[CK_N]; i++) {
+        for (j = 0; j < image; j++) {
+            acc[j] = (int32_t)facc[i * image + j];
+        }
+        conv_int8_epilogue(key, acc, out + i * image * out_size, bias, scales,
+                           zp);
+    }
+    return true;
+}
+
 /* Element count of a tensor of the four dimensions @d (64-bit checked). */
 static bool count4(KnpuJob *job, unsigned op, const int64_t *d,
                    uint64_t *count)
@@ -467,6 +598,7 @@ bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
     KnpuTensor tin, twei, tout, tbias, tscale;
     uint64_t n_in, n_wei, n_out;
     KnpuPrimKey key;
+    bool ok;
 
     if (!knpu_check_fused(job, in, CONV_SCALE, CONV_ZP) ||
         !conv_shape(job, in, &key)) {
@@ -511,11 +643,14 @@ bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
     if (int8) {
         acc = g_new(int32_t, key.v[CK_K] * key.v[CK_P] * key.v[CK_Q]);
     }
-    if (!conv_run(job, &key, src, wei, out, acc, bias,
-                  per_channel ? scales : &scale, zp)) {
-        return false;
+    if (int8 && conv_int8_exact_in_fp32(&key, wei, n_in, n_wei, n_out)) {
+        ok = conv_int8_via_fp32(job, &key, src, wei, n_in, n_wei, out, acc,
+                                bias, per_channel ? scales : &scale, zp);
+    } else {
+        ok = conv_run(job, &key, src, wei, out, acc, bias,
+                      per_channel ? scales : &scale, zp);
     }
-    return knpu_tensor_store(job, &tout, out);
+    return ok && knpu_tensor_store(job, &tout, out);
 }
 
 /* POOL2D */

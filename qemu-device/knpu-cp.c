@@ -5,8 +5,9 @@
  * the descriptor, loads the argument table, then fetches the program page
  * by page as it executes it (a fetch fault belongs to the instruction that
  * needs the bytes). Every field is checked in the order of section 7.5.
- * Executed: every instruction of sections 7.4 and 7.4.1 (v1.1); the
- * compute instructions and COPY_STRIDED are in knpu-compute*.c.
+ * Executed: every instruction of sections 7.4, 7.4.1 (v1.1) and 7.4.2
+ * (v1.2); the compute instructions and COPY_STRIDED are in
+ * knpu-compute*.c.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -79,6 +80,9 @@ static const KnpuOpInfo knpu_ops[KNPU_OP_COUNT] = {
                              knpu_op_resize },
     [KNPU_OP_ACTIVATION_PARAM] = { "ACTIVATION_PARAM", "AAVFF", DT_FLOAT, 0xf,
                                    knpu_op_activation_param },
+    [KNPU_OP_CONVERT]    = { "CONVERT", "AAVVVS",
+                             DT_FLOAT | DT(INT8) | DT(INT32), 0x20f,
+                             knpu_op_convert },
 };
 
 /* Data types that some instruction this model executes takes. */

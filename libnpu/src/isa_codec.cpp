@@ -68,8 +68,27 @@ std::optional<DecodeError> check_flag_values(const OpcodeInfo& op, std::uint32_t
 // The dtype-dependent flag rules of GEMM, CONV2D and ACTIVATION (hw-spec 7.3,
 // 7.4): INT8 output allows only the RELU activation, OUT_INT32 only INT8,
 // PER_CHANNEL only INT8 requantization.
+// CONVERT (hw-spec 7.4.2): the source is the dtype, the destination the
+// `to` flag; only float <-> INT8 and INT32 -> INT8 or float convert.
+std::optional<DecodeError> check_conversion(const Instruction& instruction) {
+  const auto to = static_cast<DataType>(instruction.flags & 0xfU);
+  const auto is_float = [](DataType t) {
+    return t == DataType::fp32 || t == DataType::fp16 || t == DataType::bf16;
+  };
+  const bool valid = to == DataType::int8 ? instruction.dtype != DataType::int8
+                                          : is_float(to) && !is_float(instruction.dtype);
+  if (!valid) {
+    return error(DecodeErrc::invalid_flag_value, fmt::format("convert: no conversion from {} to {}",
+                                                             name(instruction.dtype), name(to)));
+  }
+  return std::nullopt;
+}
+
 std::optional<DecodeError> check_int8_rules(const OpcodeInfo& op, const Instruction& instruction) {
   constexpr std::uint32_t kRelu = 1;
+  if (op.opcode == Opcode::convert) {
+    return check_conversion(instruction);
+  }
   const bool int8 = instruction.dtype == DataType::int8;
   const std::uint32_t act = field_value(op, instruction.flags, "act");
   if (int8 && act > kRelu) {

@@ -1,5 +1,5 @@
-// The opcode table of instruction sets v1 and v1.1, transcribed from
-// docs/hw-spec.md sections 7.4 and 7.4.1.
+// The opcode table of instruction sets v1, v1.1 and v1.2, transcribed from
+// docs/hw-spec.md sections 7.4, 7.4.1 and 7.4.2.
 #include <algorithm>
 #include <array>
 #include <stdexcept>
@@ -52,6 +52,7 @@ constexpr std::array<OperandKind, 20> kConvTransposeOperands{A, A, B, A, V, V, V
                                                              V, V, V, V, V, V, V, V, V, V};
 constexpr std::array<OperandKind, 10> kResizeOperands{A, A, V, V, V, V, V, V, F, F};
 constexpr std::array<OperandKind, 5> kActivationParamOperands{A, A, V, F, F};
+constexpr std::array<OperandKind, 6> kConvertOperands{A, A, V, V, V, S};
 
 // Value names of the enumerated flag fields.
 constexpr std::array<std::string_view, 6> kFusedActivations{"none", "relu",    "gelu",
@@ -68,6 +69,8 @@ constexpr std::array<std::string_view, 4> kResizeRounding{"round_prefer_floor", 
                                                           "floor", "ceil"};
 constexpr std::array<std::string_view, 7> kParamActivations{
     "hardsigmoid", "hardswish", "clip", "sqrt", "exp", "pow", "leaky_relu"};
+// CONVERT's destination types (the data type names; INT32 is not one).
+constexpr std::array<std::string_view, 5> kConvertDestinations{"", "fp32", "fp16", "bf16", "int8"};
 
 // Flag fields per opcode.
 constexpr std::array<FlagField, 1> kSemSignalFlags{{{"add", 0, 1, {}}}};
@@ -95,10 +98,13 @@ constexpr std::array<FlagField, 3> kResizeFlags{{{"mode", 0, 2, kResizeModes},
                                                  {"coord", 2, 2, kResizeCoords},
                                                  {"round", 4, 2, kResizeRounding}}};
 constexpr std::array<FlagField, 1> kActivationParamFlags{{{"func", 0, 4, kParamActivations}}};
+constexpr std::array<FlagField, 2> kConvertFlags{
+    {{"to", 0, 4, kConvertDestinations}, {"per_channel", 9, 1, {}}}};
 
 constexpr std::uint32_t kV11 = kIsaVersion1_1;
+constexpr std::uint32_t kV12 = kIsaVersion1_2;
 
-const std::array<OpcodeInfo, 22> kOpcodes{{
+const std::array<OpcodeInfo, 23> kOpcodes{{
     {Opcode::nop, "nop", kNoDtype, {}, {}},
     {Opcode::dma_copy, "dma_copy", kNoDtype, kCopyOperands, {}},
     {Opcode::dma_fill, "dma_fill", kNoDtype, kFillOperands, {}},
@@ -123,6 +129,7 @@ const std::array<OpcodeInfo, 22> kOpcodes{{
     {Opcode::resize, "resize", kFloat, kResizeOperands, kResizeFlags, kV11},
     {Opcode::activation_param, "activation_param", kFloat, kActivationParamOperands,
      kActivationParamFlags, kV11},
+    {Opcode::convert, "convert", kAllNumeric, kConvertOperands, kConvertFlags, kV12},
 }};
 
 constexpr std::array<std::string_view, 6> kDataTypeNames{"none", "fp32", "fp16",
@@ -174,7 +181,7 @@ const OpcodeInfo* find_opcode(std::string_view mnemonic) {
 const OpcodeInfo& info(Opcode opcode) {
   const OpcodeInfo* found = find_opcode(static_cast<std::uint8_t>(opcode));
   if (found == nullptr) {
-    throw std::invalid_argument("npu::isa::info: not a v1.1 opcode");
+    throw std::invalid_argument("npu::isa::info: not a v1.2 opcode");
   }
   return *found;
 }

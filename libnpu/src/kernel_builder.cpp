@@ -21,17 +21,17 @@ constexpr std::uint32_t kGemmTransB = 1U << 1;
 constexpr std::uint32_t kGemmBias = 1U << 2;
 constexpr std::uint32_t kGemmActShift = 4;
 constexpr std::uint32_t kGemmOutInt32 = 1U << 8;
-constexpr std::uint32_t kGemmPerChannel = 1U << 9;
+constexpr std::uint32_t kPerChannel = 1U << 9;
 
 std::uint32_t gemm_flags(const GemmOperands& g) {
   return (g.transpose_a ? kGemmTransA : 0U) | (g.transpose_b ? kGemmTransB : 0U) |
          (g.bias ? kGemmBias : 0U) | static_cast<std::uint32_t>(g.activation) << kGemmActShift |
-         (g.int32_output ? kGemmOutInt32 : 0U) | (g.channel_scales ? kGemmPerChannel : 0U);
+         (g.int32_output ? kGemmOutInt32 : 0U) | (g.channel_scales ? kPerChannel : 0U);
 }
 
 std::uint32_t conv_flags(const Conv2dOperands& c) {
   return (c.bias ? kGemmBias : 0U) | static_cast<std::uint32_t>(c.activation) << kGemmActShift |
-         (c.int32_output ? kGemmOutInt32 : 0U) | (c.channel_scales ? kGemmPerChannel : 0U);
+         (c.int32_output ? kGemmOutInt32 : 0U) | (c.channel_scales ? kPerChannel : 0U);
 }
 
 Operand bias_operand(const std::optional<BufferArg>& bias) {
@@ -275,6 +275,14 @@ KernelBuilder& KernelBuilder::activation_param(DataType dtype, ParamActivation f
                dtype,
                static_cast<std::uint32_t>(function),
                {address(in), address(out), count.operand(), alpha.operand(), beta.operand()}});
+}
+
+KernelBuilder& KernelBuilder::convert(DataType from, DataType to, const ConvertOperands& c) {
+  return emit({Opcode::convert,
+               from,
+               static_cast<std::uint32_t>(to) | (c.channel_scales ? kPerChannel : 0U),
+               {address(c.input), address(c.output), c.count.operand(), c.channels.operand(),
+                c.inner.operand(), scale_operand(c.channel_scales, c.scale)}});
 }
 
 }  // namespace npu

@@ -18,14 +18,6 @@ typedef struct Conv {
     int32_t zp;
 } Conv;
 
-static uint32_t f32_bits(float f)
-{
-    uint32_t b;
-
-    memcpy(&b, &f, 4);
-    return b;
-}
-
 static uint32_t out_size(uint32_t in, uint32_t k, uint32_t stride,
                          uint32_t pad, uint32_t dil)
 {
@@ -164,6 +156,15 @@ static const Conv conv_cases[] = {
       1, 1, 1, 1, 0, 0, 1, 1, 1, 1.0f, 0 },
     { KNPU_DT_INT8, KNPU_FLAG_BIAS, 1, 32, 9, 9, 20, 3, 3, 2, 2, 1, 1, 1, 1,
       1, 1.0f / 2048, -5 },
+    /*
+     * INT8 windows of 2304 full-range weights: their sums of 128·|w| pass
+     * 2^24, so they run on the INT8 convolution, the cases above on the
+     * FP32 one (knpu-compute-conv.c, conv_int8_exact_in_fp32()).
+     */
+    { KNPU_DT_INT8, KNPU_FLAG_PER_CHANNEL | KNPU_FLAG_BIAS, 2, 256, 4, 4, 3,
+      3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f / 65536, 1 },
+    { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_ACT_RELU << 4, 1, 256, 3, 3,
+      2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
 };
 
 /* Every case of conv_cases on a device started with @opts. */

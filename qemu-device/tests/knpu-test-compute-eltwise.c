@@ -240,14 +240,6 @@ typedef struct ParamAct {
     float alpha, beta;
 } ParamAct;
 
-static uint32_t bits_of(float f)
-{
-    uint32_t b;
-
-    memcpy(&b, &f, 4);
-    return b;
-}
-
 /* Section 7.4.1's functions, in double. */
 static double param_act_ref(const ParamAct *a, double x)
 {
@@ -275,7 +267,7 @@ static void emit_param_act(Prog *p, uint32_t dt, const ParamAct *a,
                            uint32_t count)
 {
     EMIT(p, KNPU_OP_ACTIVATION_PARAM, dt, a->fn, 3, 0, 1, count,
-         bits_of(a->alpha), bits_of(a->beta));
+         f32_bits(a->alpha), f32_bits(a->beta));
 }
 
 static void test_activation_param(void)
@@ -397,7 +389,7 @@ static void test_activation_param_errors(void)
 
         p.n = 0;
         EMIT(&p, KNPU_OP_ACTIVATION_PARAM, KNPU_DT_FP32, KNPU_ACTP_CLIP,
-             0xb, 0, 1, 8, 2, bits_of(1.0f));
+             0xb, 0, 1, 8, 2, f32_bits(1.0f));
         e = cx_run_bad(&c, &p, slots, 3, KNPU_ERR_OPERAND_INVALID);
         g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 3);
     }

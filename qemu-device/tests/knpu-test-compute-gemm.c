@@ -22,14 +22,6 @@ typedef struct Gemm {
     int32_t zp;
 } Gemm;
 
-static uint32_t f32_bits(float f)
-{
-    uint32_t b;
-
-    memcpy(&b, &f, 4);
-    return b;
-}
-
 static uint32_t gemm_out_dt(const Gemm *g)
 {
     if (g->dt != KNPU_DT_INT8) {

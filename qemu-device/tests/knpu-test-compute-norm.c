@@ -14,14 +14,6 @@
 #define ROWS 5
 #define COLS 19
 
-static uint32_t f32_bits(float f)
-{
-    uint32_t b;
-
-    memcpy(&b, &f, 4);
-    return b;
-}
-
 static void softmax_ref(uint32_t dt, const void *x, double *ref)
 {
     unsigned r, i;

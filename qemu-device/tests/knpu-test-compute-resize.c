@@ -17,14 +17,6 @@ typedef struct Resize {
     uint32_t mode, coord, round;
 } Resize;
 
-static uint32_t f32_bits(float f)
-{
-    uint32_t b;
-
-    memcpy(&b, &f, 4);
-    return b;
-}
-
 static uint32_t resize_flags(const Resize *v)
 {
     return v->mode | v->coord << 2 | v->round << 4;

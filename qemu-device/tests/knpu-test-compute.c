@@ -284,6 +284,14 @@ void check_close(uint32_t dt, const void *got, const double *ref,
     }
 }
 
+uint32_t f32_bits(float f)
+{
+    uint32_t b;
+
+    memcpy(&b, &f, 4);
+    return b;
+}
+
 void tbuf_write(Cx *c, const TBuf *b, const void *data, uint64_t bytes)
 {
     qtest_memwrite(c->k.qts, b->pa, data, bytes);

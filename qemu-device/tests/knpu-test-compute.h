@@ -79,6 +79,8 @@ void tbuf_write(Cx *c, const TBuf *b, const void *data, uint64_t bytes);
 void *tbuf_read(Cx *c, const TBuf *b, uint64_t bytes);
 double act_ref(unsigned act, double x);
 double rne(double x);
+/* The bit pattern of @f, for F operands. */
+uint32_t f32_bits(float f);
 
 /* The floating types, and all numeric types. */
 extern const uint32_t float_dts[3];
@@ -92,5 +94,6 @@ void knpu_add_compute_reduce_tests(void);
 void knpu_add_compute_copy_tests(void);
 void knpu_add_compute_resize_tests(void);
 void knpu_add_compute_deconv_tests(void);
+void knpu_add_compute_convert_tests(void);
 
 #endif /* KNPU_TEST_COMPUTE_H */

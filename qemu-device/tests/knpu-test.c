@@ -29,6 +29,7 @@ int main(int argc, char **argv)
     knpu_add_compute_copy_tests();
     knpu_add_compute_resize_tests();
     knpu_add_compute_deconv_tests();
+    knpu_add_compute_convert_tests();
     knpu_add_hostile_tests();
     return g_test_run();
 }

@@ -114,8 +114,8 @@ FloatWeights weights_of(const Graph& graph, const Node& node) {
 
 class Rewriter {
  public:
-  Rewriter(Graph& graph, const std::map<std::string, float>& max_abs)
-      : graph_(graph), max_abs_(max_abs) {}
+  Rewriter(Graph& graph, const std::map<std::string, float>& max_abs, bool device_converts)
+      : graph_(graph), max_abs_(max_abs), device_converts_(device_converts) {}
 
   Int8RewriteStats run() {
     const std::vector<std::size_t> chosen = quantizable_nodes(graph_);
@@ -180,19 +180,15 @@ class Rewriter {
     const Shape weight_shape =
         node.op == "Conv" ? graph_.constants.at(node.inputs[1]).shape : Shape{f.outer, f.channels};
     std::vector<std::int64_t> bias = quantize_bias(f.bias, sx, w.scales);
-    // Read only as float, and every accumulator converts exactly: the FP32
-    // output comes from the INT32 accumulators (OUT_INT32), without the
-    // output's quantization step.
-    const bool float_output =
-        !int8_readers_.contains(y) && accumulators_convert_exactly(w, bias, f.outer, f.inner);
-    if (float_output) {
+    const FloatOutput float_output = float_output_of(y, w, bias, f);
+    if (float_output == FloatOutput::rounding_bias) {
       std::ranges::transform(bias, bias.begin(),
                              [](std::int64_t b) { return b + kRoundingBiasBits; });
     }
     Node q{node.op == "Conv" ? "Int8Conv" : "Int8MatMul",
            node.name,
            {},
-           {float_output ? y : int8_value(y)},
+           {float_output != FloatOutput::none ? y : int8_value(y)},
            {}};
     q.inputs = {
         int8_input(x, sx, node.name.empty() ? y : node.name),
@@ -202,14 +198,15 @@ class Rewriter {
         add_constant(
             y + "/int8_scales",
             Constant::of_floats({f.channels},
-                                requantization_scales(sx, w.scales, float_output ? 1.0F : sy)))};
+                                requantization_scales(
+                                    sx, w.scales, float_output != FloatOutput::none ? 1.0F : sy)))};
     if (node.op == "Conv") {
       q.attributes = node.attributes;
     } else if (node.has("activation")) {
       q.attributes["activation"] = node.attributes.at("activation");
     }
-    if (float_output) {
-      q.attributes["float_output"] = std::int64_t{1};
+    if (float_output != FloatOutput::none) {
+      q.attributes["float_output"] = static_cast<std::int64_t>(float_output);
       graph_.nodes.push_back(std::move(q));
       return;
     }
@@ -219,8 +216,24 @@ class Rewriter {
     int8_of_[y] = y + "/int8";
   }
 
+  // A node read only as float writes FP32 from its INT32 accumulators,
+  // without the output's quantization step: with CONVERT, or where every
+  // accumulator converts exactly through the rounding bias.
+  FloatOutput float_output_of(const std::string& y, const ChannelQuantized& w,
+                              std::span<const std::int64_t> bias, const FloatWeights& f) const {
+    if (int8_readers_.contains(y)) {
+      return FloatOutput::none;
+    }
+    if (device_converts_) {
+      return FloatOutput::convert;
+    }
+    return accumulators_convert_exactly(w, bias, f.outer, f.inner) ? FloatOutput::rounding_bias
+                                                                   : FloatOutput::none;
+  }
+
   Graph& graph_;
   const std::map<std::string, float>& max_abs_;
+  bool device_converts_;
   std::map<std::string, std::string> int8_of_;
   std::set<std::string> int8_readers_;  // the inputs of the quantized nodes
 };
@@ -267,8 +280,9 @@ std::set<std::string> calibrated_tensors(const Graph& graph) {
   return tensors;
 }
 
-Int8RewriteStats rewrite_int8(Graph& graph, const std::map<std::string, float>& max_abs) {
-  return Rewriter(graph, max_abs).run();
+Int8RewriteStats rewrite_int8(Graph& graph, const std::map<std::string, float>& max_abs,
+                              bool device_converts) {
+  return Rewriter(graph, max_abs, device_converts).run();
 }
 
 }  // namespace npu::onnx_runtime

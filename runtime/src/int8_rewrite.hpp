@@ -8,11 +8,14 @@
 // per-channel requantization scales as constants, and activation scales
 // from the calibration. A quantized node whose input another quantized node
 // made reads that node's INT8 output directly; a DequantizeInt8 nobody
-// reads is dropped. A node no quantized node reads, and whose accumulators
-// convert to FP32 exactly, writes FP32 itself from its INT32 accumulators
-// (attribute float_output; no DequantizeInt8). Every other node stays FP32.
+// reads is dropped. A node no quantized node reads writes FP32 itself from
+// its INT32 accumulators (attribute float_output; no DequantizeInt8): on a
+// device with CONVERT (ISA v1.2) always, converted by that instruction; on
+// one without, when its accumulators convert to FP32 exactly through the
+// rounding bias. Every other node stays FP32.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -34,6 +37,14 @@ std::vector<std::size_t> quantizable_nodes(const Graph& graph);
 // every quantizable node.
 std::set<std::string> calibrated_tensors(const Graph& graph);
 
+// Attribute float_output of Int8Conv and Int8MatMul: how their FP32 output
+// is made from the INT32 accumulators.
+enum class FloatOutput : std::int64_t {
+  none = 0,           // INT8 output, requantized by the product itself
+  rounding_bias = 1,  // bias + 0x4B400000, IEEE arithmetic (ISA v1.1)
+  convert = 2,        // plain accumulators, one CONVERT INT32 -> FP32 (v1.2)
+};
+
 struct Int8RewriteStats {
   std::size_t quantized_nodes = 0;
   std::size_t conversions = 0;  // QuantizeInt8 and DequantizeInt8 nodes left
@@ -41,6 +52,8 @@ struct Int8RewriteStats {
 
 // Rewrites `graph`; `max_abs` holds the calibrated range of every tensor of
 // calibrated_tensors(graph) (npu::onnx::ModelError naming a missing one).
-Int8RewriteStats rewrite_int8(Graph& graph, const std::map<std::string, float>& max_abs);
+// `device_converts`: the device executes CONVERT (ISA v1.2).
+Int8RewriteStats rewrite_int8(Graph& graph, const std::map<std::string, float>& max_abs,
+                              bool device_converts = false);
 
 }  // namespace npu::onnx_runtime

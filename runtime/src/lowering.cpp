@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "constant_folding.hpp"
+#include "int8_rewrite.hpp"
 #include "quantization.hpp"
 
 namespace npu::onnx_runtime {
@@ -79,8 +80,9 @@ class Lowerer {
     if (!has(opcode)) {
       std::string name(isa::info(opcode).mnemonic);  // as hw-spec writes it: RESIZE
       std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::toupper(c); });
-      throw Unsupported(
-          fmt::format("needs the ISA v1.1 instruction {}, which the device lacks", name));
+      throw Unsupported(fmt::format("needs the ISA v{}.{} instruction {}, which the device lacks",
+                                    isa::info(opcode).isa_version >> 16,
+                                    isa::info(opcode).isa_version & 0xffffU, name));
     }
   }
   // Bytes per element of every tensor on the device.
@@ -209,6 +211,38 @@ class Lowerer {
     emit(origin, {std::move(in)}, {std::move(out)},
          [b, r, c, dt = dtype_](KernelBuilder& k, std::span<const BufferArg> s) {
            k.transpose(dt, s[0], s[1], b, r, c);
+         });
+  }
+
+  // One CONVERT (ISA v1.2) of `count` elements, by `scale` or, with
+  // `channel_scales`, per channel: `channels` blocks of `inner` elements.
+  struct Conversion {
+    DataType from, to;
+    std::int64_t count;
+    float scale = 1.0F;
+    std::optional<TensorRef> channel_scales = std::nullopt;
+    std::int64_t channels = 0, inner = 0;
+  };
+  void convert(const std::string& origin, const Conversion& c, TensorRef in, TensorRef out) {
+    require(isa::Opcode::convert);
+    const std::uint32_t count = u32(c.count, "element count");
+    const bool per_channel = c.channel_scales.has_value();
+    const std::uint32_t channels = per_channel ? u32(c.channels, "channels") : 0U;
+    const std::uint32_t inner = per_channel ? u32(c.inner, "channel size") : 0U;
+    std::vector<TensorRef> reads{std::move(in)};
+    if (per_channel) {
+      reads.push_back(*c.channel_scales);
+    }
+    emit(origin, std::move(reads), {std::move(out)},
+         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.convert(c.from, c.to,
+                     {.input = s[0],
+                      .output = s.back(),
+                      .count = count,
+                      .scale = c.scale,
+                      .channel_scales = per_channel ? std::optional<BufferArg>(s[1]) : std::nullopt,
+                      .channels = channels,
+                      .inner = inner});
          });
   }
 
@@ -628,45 +662,53 @@ std::string unbias_accumulators(Lowerer& l, const Node& n, const std::string& ac
   return exact;
 }
 
-// One CONV2D: in the program's dtype, or (`int8`) INT8 with the node's
-// fourth input as the per-channel scales: requantization scales, or for a
-// float_output node the accumulators' scales, applied in FP32 by a
-// depthwise 1x1 CONV2D (with the activation) after the exact conversion.
-void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
-  ConvWindow cw = conv_window(l, n);
-  if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
-    throw Unsupported("padding as wide as the window");
-  }
-  const std::uint32_t K = u32(cw.weight_dim0, "K");
-  if (!int8) {
-    l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
-           [cw, K, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-             k.conv2d(dt, conv2d_operands(cw, K, s));
-           });
-    return;
+FloatOutput float_output_of(const Node& n) {
+  return static_cast<FloatOutput>(n.get_int("float_output", 0));
+}
+
+// The FP32 output of a float_output INT8 product from its INT32
+// accumulators (count elements, `channels` blocks of `inner` elements, one
+// scale each): with CONVERT, one instruction; returns false when the
+// accumulators carry the rounding bias instead (the v1.1 sequence's).
+bool convert_accumulators(Lowerer& l, const Node& n, const std::string& accumulators,
+                          const std::string& scales, std::int64_t channels, std::int64_t inner) {
+  if (float_output_of(n) != FloatOutput::convert) {
+    return false;
   }
   const std::string& out = n.outputs.at(0);
-  const std::string& scales = l.use_constant(input(n, 3));
-  if (n.get_int("float_output", 0) == 0) {
-    cw.reads.push_back(l.ref(scales));
-    l.emit(n.label(), std::move(cw.reads), {l.ref(out)},
-           [cw, K](KernelBuilder& k, std::span<const BufferArg> s) {
-             Conv2dOperands o = conv2d_operands(cw, K, s);
-             o.channel_scales = s[3];
-             k.conv2d(DataType::int8, o);
-           });
-    return;
-  }
+  l.convert(n.label(),
+            {.from = DataType::int32,
+             .to = DataType::fp32,
+             .count = element_count(l.shape(out)),
+             .channel_scales = l.ref(scales),
+             .channels = channels,
+             .inner = inner},
+            l.ref(accumulators), l.ref(out));
+  return true;
+}
+
+// A float_output INT8 CONV2D: its accumulators (OUT_INT32), scaled per
+// output channel in FP32 by CONVERT (the activation, RELU, applied exactly
+// to the accumulators) or, with the rounding bias, converted exactly and
+// scaled by a depthwise 1x1 FP32 CONV2D with the activation.
+void lower_conv2d_float_output(Lowerer& l, const Node& n, ConvWindow cw, std::uint32_t K,
+                               const std::string& scales) {
+  const std::string& out = n.outputs.at(0);
   const Shape& so = l.shape(out);
   const std::int64_t count = element_count(so);
   const std::string accumulators = l.scratch_bytes(count * 4);
+  const Activation fused =
+      float_output_of(n) == FloatOutput::convert ? cw.activation : Activation::none;
   l.emit(n.label(), std::move(cw.reads), {l.ref(accumulators)},
-         [cw, K](KernelBuilder& k, std::span<const BufferArg> s) {
+         [cw, K, fused](KernelBuilder& k, std::span<const BufferArg> s) {
            Conv2dOperands o = conv2d_operands(cw, K, s);
-           o.activation = Activation::none;
+           o.activation = fused;
            o.int32_output = true;
            k.conv2d(DataType::int8, o);
          });
+  if (convert_accumulators(l, n, accumulators, scales, K, so[2] * so[3])) {
+    return;
+  }
   const std::string exact = unbias_accumulators(l, n, accumulators, count);
   ConvWindow scale{.n = cw.n,
                    .c = K,
@@ -689,6 +731,36 @@ void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
   l.emit(n.label(), {l.ref(exact), l.ref(scales)}, {l.ref(out)},
          [scale, K](KernelBuilder& k, std::span<const BufferArg> s) {
            k.conv2d(DataType::fp32, conv2d_operands(scale, K, s));
+         });
+}
+
+// One CONV2D: in the program's dtype, or (`int8`) INT8 with the node's
+// fourth input as the per-channel scales: requantization scales, or for a
+// float_output node the accumulators' scales.
+void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
+  ConvWindow cw = conv_window(l, n);
+  if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
+    throw Unsupported("padding as wide as the window");
+  }
+  const std::uint32_t K = u32(cw.weight_dim0, "K");
+  if (!int8) {
+    l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
+           [cw, K, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.conv2d(dt, conv2d_operands(cw, K, s));
+           });
+    return;
+  }
+  const std::string& scales = l.use_constant(input(n, 3));
+  if (float_output_of(n) != FloatOutput::none) {
+    lower_conv2d_float_output(l, n, std::move(cw), K, scales);
+    return;
+  }
+  cw.reads.push_back(l.ref(scales));
+  l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
+         [cw, K](KernelBuilder& k, std::span<const BufferArg> s) {
+           Conv2dOperands o = conv2d_operands(cw, K, s);
+           o.channel_scales = s[3];
+           k.conv2d(DataType::int8, o);
          });
 }
 
@@ -1420,11 +1492,22 @@ void lower_layer_norm(Lowerer& l, const Node& n) {
 
 // ---- the INT8 path's own nodes (int8_rewrite.hpp) ------------------------
 
-// QuantizeInt8: q = round_half_even(x / scale) saturated to INT8. The ISA
-// has no conversion instruction: x / scale + 1.5 * 2^23 rounds to an integer
-// held in the low bits of the FP32 pattern (quantization.hpp), CLIP
-// saturates it, and an INT8 strided copy takes each word's low byte.
+// QuantizeInt8: q = round_half_even(x / scale) saturated to INT8. On a v1.2
+// device one CONVERT by 1 / scale. A v1.1 device has no conversion
+// instruction: x / scale + 1.5 * 2^23 rounds to an integer held in the low
+// bits of the FP32 pattern (quantization.hpp), CLIP saturates it, and an
+// INT8 strided copy takes each word's low byte.
 void lower_quantize_int8(Lowerer& l, const Node& n) {
+  if (l.has(isa::Opcode::convert)) {
+    const std::string& x = input(n, 0);
+    l.convert(n.label(),
+              {.from = DataType::fp32,
+               .to = DataType::int8,
+               .count = element_count(l.shape(x)),
+               .scale = 1.0F / n.get_float("scale", 0.0F)},
+              l.ref(x), l.ref(n.outputs.at(0)));
+    return;
+  }
   l.require(isa::Opcode::activation_param);
   l.require(isa::Opcode::copy_strided);
   const std::string& x = input(n, 0);
@@ -1451,12 +1534,22 @@ void lower_quantize_int8(Lowerer& l, const Node& n) {
          });
 }
 
-// DequantizeInt8: x = q * scale. An INT8 GEMM of q (count x 1) by [1] with
-// the INT32 bias 0x4B400000 writes 1.5 * 2^23 + q as FP32 patterns; an FP32
-// subtraction leaves q exactly, a multiplication scales it.
+// DequantizeInt8: x = q * scale; on a v1.2 device one CONVERT. On v1.1 an
+// INT8 GEMM of q (count x 1) by [1] with the INT32 bias 0x4B400000 writes
+// 1.5 * 2^23 + q as FP32 patterns; an FP32 subtraction leaves q exactly, a
+// multiplication scales it.
 void lower_dequantize_int8(Lowerer& l, const Node& n) {
   const std::string& q = input(n, 0);
   const std::int64_t count = element_count(l.shape(q));
+  if (l.has(isa::Opcode::convert)) {
+    l.convert(n.label(),
+              {.from = DataType::int8,
+               .to = DataType::fp32,
+               .count = count,
+               .scale = n.get_float("scale", 0.0F)},
+              l.ref(q), l.ref(n.outputs.at(0)));
+    return;
+  }
   const std::uint32_t m = u32(count, "element count");
   const std::string patterns = l.scratch_bytes(count * 4);
   const std::string exact = l.scratch(count);
@@ -1489,7 +1582,9 @@ void lower_int8_conv(Lowerer& l, const Node& n) {
 
 // Int8MatMul: A [..., K] (INT8) x B [K, N] (INT8 constant) + INT32 bias,
 // requantized per output column: one INT8 GEMM; for a float_output node
-// the accumulators, converted exactly and scaled per column in FP32.
+// the accumulators, scaled per column in FP32: by CONVERT (RELU applied
+// exactly to the accumulators), or converted exactly through the rounding
+// bias, multiplied and given the activation.
 void lower_int8_matmul(Lowerer& l, const Node& n) {
   const std::string& a = input(n, 0);
   const Shape& sa = l.shape(a);
@@ -1499,37 +1594,40 @@ void lower_int8_matmul(Lowerer& l, const Node& n) {
   const std::uint32_t k = u32(sb[0], "K");
   const std::uint32_t nn = u32(sb[1], "N");
   const Activation act = activation_of(n);
-  const bool float_output = n.get_int("float_output", 0) != 0;
+  const FloatOutput float_output = float_output_of(n);
   const std::string& out = n.outputs.at(0);
   const std::string& scales = l.use_constant(input(n, 3));
   const std::int64_t count = rows * sb[1];
-  const std::string accumulators = float_output ? l.scratch_bytes(count * 4) : out;
+  const std::string accumulators =
+      float_output != FloatOutput::none ? l.scratch_bytes(count * 4) : out;
   std::vector<TensorRef> reads{l.ref(a), l.ref(l.use_constant(input(n, 1))),
                                l.ref(l.use_constant(input(n, 2)))};
-  if (!float_output) {
+  if (float_output == FloatOutput::none) {
     reads.push_back(l.ref(scales));
   }
   l.emit(n.label(), std::move(reads), {l.ref(accumulators)},
          [=](KernelBuilder& kb, std::span<const BufferArg> s) {
-           GemmOperands o{.a = s[0],
-                          .b = s[1],
-                          .c = s.back(),
-                          .bias = s[2],
-                          .m = m,
-                          .n = nn,
-                          .k = k,
-                          .lda = k,
-                          .ldb = nn,
-                          .ldc = nn,
-                          .activation = float_output ? Activation::none : act};
-           if (float_output) {
+           GemmOperands o{
+               .a = s[0],
+               .b = s[1],
+               .c = s.back(),
+               .bias = s[2],
+               .m = m,
+               .n = nn,
+               .k = k,
+               .lda = k,
+               .ldb = nn,
+               .ldc = nn,
+               .activation = float_output == FloatOutput::rounding_bias ? Activation::none : act};
+           if (float_output != FloatOutput::none) {
              o.int32_output = true;
            } else {
              o.channel_scales = s[3];
            }
            kb.gemm(DataType::int8, o);
          });
-  if (!float_output) {
+  if (float_output == FloatOutput::none ||
+      convert_accumulators(l, n, accumulators, scales, sb[1], 1)) {
     return;
   }
   const std::string exact = unbias_accumulators(l, n, accumulators, count);

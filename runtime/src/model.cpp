@@ -179,8 +179,9 @@ CompiledModel Model::compile(const Device& device,
   Graph graph = prepare_graph(state_->proto, input_shapes, device.properties(), report);
   if (precision == Precision::int8) {
     onnx_runtime::split_float_activations(graph);
-    const onnx_runtime::Int8RewriteStats stats =
-        onnx_runtime::rewrite_int8(graph, calibration.max_abs);
+    const onnx_runtime::Int8RewriteStats stats = onnx_runtime::rewrite_int8(
+        graph, calibration.max_abs,
+        device.properties().ops.test(static_cast<std::size_t>(isa::Opcode::convert)));
     report.int8_nodes = stats.quantized_nodes;
     report.int8_conversions = stats.conversions;
   }

@@ -29,6 +29,9 @@ Instruction sample(const npu::isa::OpcodeInfo& op) {
       instruction.flags |= 1U << field.shift;  // fields where 0 means nothing
     }
   }
+  if (op.opcode == Opcode::convert) {
+    instruction.flags = static_cast<std::uint32_t>(DataType::int8);  // fp32 -> int8
+  }
   std::uint32_t slot = 0;
   for (OperandKind kind : op.operand_kinds) {
     switch (kind) {
@@ -88,6 +91,8 @@ TEST(Isa, OpcodeTableMatchesTheSpec) {
       {"conv_transpose", {0x1b, 20}},
       {"resize", {0x1c, 10}},
       {"activation_param", {0x1d, 5}},
+      // v1.2 (hw-spec 7.4.2)
+      {"convert", {0x1e, 6}},
   };
   ASSERT_EQ(npu::isa::opcode_table().size(), spec.size());
   for (const auto& op : npu::isa::opcode_table()) {
@@ -163,7 +168,7 @@ TEST(Isa, RejectsReservedBits) {
 }
 
 TEST(Isa, RejectsUnknownOpcodes) {
-  for (std::uint32_t opcode : {0x04U, 0x07U, 0x0cU, 0x1eU, 0x3fU, 0x7fU, 0xffU}) {
+  for (std::uint32_t opcode : {0x04U, 0x07U, 0x0cU, 0x1fU, 0x3fU, 0x7fU, 0xffU}) {
     EXPECT_EQ(decode_error({opcode, 0, 0}), DecodeErrc::unknown_opcode) << opcode;
   }
 }
@@ -317,7 +322,8 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
     EXPECT_EQ(info(opcode).isa_version, npu::isa::kIsaVersion1_1) << info(opcode).mnemonic;
   }
   EXPECT_EQ(info(Opcode::gemm).isa_version, npu::isa::kIsaVersion1_0);
-  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_1);
+  EXPECT_EQ(info(Opcode::convert).isa_version, npu::isa::kIsaVersion1_2);
+  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_2);
 
   std::vector<std::uint32_t> words;
   npu::isa::encode(sample(info(Opcode::gemm)), words);
@@ -325,6 +331,28 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
   npu::isa::encode(sample(info(Opcode::resize)), words);
   EXPECT_EQ(npu::isa::required_version(words), npu::isa::kIsaVersion1_1);
   EXPECT_EQ(npu::isa::required_version({}), npu::isa::kIsaVersion1_0);
+}
+
+// v1.2: CONVERT takes only the conversions of hw-spec 7.4.2.
+TEST(Isa, ConvertTakesOnlyTheSpecsConversions) {
+  const auto check = [](DataType from, std::uint32_t to) {
+    Instruction convert = sample(npu::isa::info(Opcode::convert));
+    convert.dtype = from;
+    convert.flags = to;
+    const auto problem = npu::isa::check(convert);
+    return problem ? problem->errc : DecodeErrc{};
+  };
+  const auto to = [](DataType t) { return static_cast<std::uint32_t>(t); };
+  EXPECT_EQ(check(DataType::bf16, to(DataType::int8)), DecodeErrc{});
+  EXPECT_EQ(check(DataType::int8, to(DataType::fp16)), DecodeErrc{});
+  EXPECT_EQ(check(DataType::int32, to(DataType::int8)), DecodeErrc{});
+  EXPECT_EQ(check(DataType::int32, to(DataType::fp32)), DecodeErrc{});
+  EXPECT_EQ(check(DataType::fp32, to(DataType::fp16)), DecodeErrc::invalid_flag_value);
+  EXPECT_EQ(check(DataType::int8, to(DataType::int8)), DecodeErrc::invalid_flag_value);
+  EXPECT_EQ(check(DataType::int8, to(DataType::int32)), DecodeErrc::invalid_flag_value);
+  EXPECT_EQ(check(DataType::int8, 0), DecodeErrc::invalid_flag_value);
+  EXPECT_EQ(check(DataType::none, to(DataType::int8)), DecodeErrc::dtype_not_allowed);
+  EXPECT_EQ(check(DataType::fp32, to(DataType::int8) | 1U << 8), DecodeErrc::undefined_flags);
 }
 
 TEST(Isa, V11DataTypesAndFlags) {

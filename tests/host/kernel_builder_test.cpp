@@ -264,6 +264,39 @@ TEST(KernelBuilder, V11EmittersMatchTheAssemblerAndDeclareTheVersion) {
   EXPECT_EQ(npu::disassemble(built), npu::disassemble(assembled));
 }
 
+// CONVERT (v1.2): the builder's words are the assembler's, the kernel
+// declares ISA 1.2, and a v1.1 device (no CONVERT bit) refuses it.
+TEST(KernelBuilder, ConvertMatchesTheAssemblerAndNeedsAV12Device) {
+  npu::KernelBuilder b("convert");
+  auto x = b.arg_buffer("x");
+  auto q = b.arg_buffer("q");
+  auto s = b.arg_buffer("s");
+  b.convert(DataType::fp32, DataType::int8, {.input = x, .output = q, .count = 96, .scale = 2.0F})
+      .convert(
+          DataType::int32, DataType::bf16,
+          {.input = x, .output = q, .count = 96, .channel_scales = s, .channels = 4, .inner = 8});
+  const npu::KernelImage assembled = npu::assemble(
+      ".kernel convert\n.arg buffer x\n.arg buffer q\n.arg buffer s\n"
+      "convert.fp32 [to=int8] @x, @q, 96, 0, 0, 2.0\n"
+      "convert.int32 [to=bf16, per_channel] @x, @q, 96, 4, 8, @s\n");
+  EXPECT_EQ(b.build(), assembled);
+  EXPECT_EQ(b.build().isa_version, npu::isa::kIsaVersion1_2);
+
+  npu::DeviceProperties v11;
+  v11.hw_version = npu::isa::kIsaVersion1_1;
+  v11.dtypes.set();
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    v11.ops.set(static_cast<std::size_t>(op.opcode), op.isa_version <= npu::isa::kIsaVersion1_1);
+  }
+  try {
+    npu::check_supported(b.build(), v11);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
+    EXPECT_NE(std::string(e.what()).find("uses convert (ISA v1.2)"), std::string::npos) << e.what();
+  }
+}
+
 // A kernel that declares v1.0 but uses a v1.1 opcode is malformed, and a
 // device whose OPS lack a v1.1 opcode refuses the kernel, naming the op.
 TEST(KernelBuilder, V11KernelsNeedTheVersionAndTheDevice) {

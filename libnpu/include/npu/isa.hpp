@@ -1,4 +1,4 @@
-// The KNPU instruction set v1.1 (docs/hw-spec.md sections 7.4 and 7.4.1):
+// The KNPU instruction set v1.2 (docs/hw-spec.md sections 7.4 to 7.4.2):
 // opcodes, data types, operand kinds and flag fields, and the encoder and
 // decoder of the instruction words.
 #pragma once
@@ -17,7 +17,8 @@ namespace npu::isa {
 // newest this library encodes, and the versions that introduced opcodes.
 inline constexpr std::uint32_t kIsaVersion1_0 = 0x0001'0000;
 inline constexpr std::uint32_t kIsaVersion1_1 = 0x0001'0001;
-inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_1;
+inline constexpr std::uint32_t kIsaVersion1_2 = 0x0001'0002;
+inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_2;
 
 enum class Opcode : std::uint8_t {
   nop = 0x00,
@@ -42,6 +43,7 @@ enum class Opcode : std::uint8_t {
   conv_transpose = 0x1b,    // v1.1
   resize = 0x1c,            // v1.1
   activation_param = 0x1d,  // v1.1
+  convert = 0x1e,           // v1.2
 };
 
 enum class DataType : std::uint8_t { none = 0, fp32 = 1, fp16 = 2, bf16 = 3, int8 = 4, int32 = 5 };
@@ -93,7 +95,7 @@ struct OpcodeInfo {
   [[nodiscard]] OperandKind operand_kind(std::size_t index, std::uint32_t flags) const;
 };
 
-// Every opcode of instruction sets v1 and v1.1, in opcode order.
+// Every opcode of instruction sets v1, v1.1 and v1.2, in opcode order.
 std::span<const OpcodeInfo> opcode_table();
 const OpcodeInfo* find_opcode(std::uint8_t opcode);
 const OpcodeInfo* find_opcode(std::string_view mnemonic);

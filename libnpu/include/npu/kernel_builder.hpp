@@ -169,6 +169,18 @@ struct ResizeOperands {
   NearestRounding rounding = NearestRounding::round_prefer_floor;  // nearest only
 };
 
+// CONVERT (hw-spec 7.4.2, v1.2): out[i] = in[i] * scale, from one data type
+// to another (float <-> INT8, INT32 -> INT8 or float), rounded to nearest
+// even and saturated. Per channel: `channels` FP32 scales, element i taking
+// scale[(i / inner) % channels] (NCHW: channels C, inner H*W).
+struct ConvertOperands {
+  BufferArg input, output;
+  Value count;
+  FloatValue scale = 1.0F;
+  std::optional<BufferArg> channel_scales = std::nullopt;
+  Value channels = 0U, inner = 0U;  // with channel_scales only
+};
+
 class KernelBuilder {
  public:
   explicit KernelBuilder(std::string name);
@@ -208,6 +220,8 @@ class KernelBuilder {
   KernelBuilder& activation_param(isa::DataType dtype, ParamActivation function, BufferArg in,
                                   BufferArg out, Value count, FloatValue alpha = 0.0F,
                                   FloatValue beta = 0.0F);
+  // v1.2 (hw-spec 7.4.2): likewise declares ISA version 1.2.
+  KernelBuilder& convert(isa::DataType from, isa::DataType to, const ConvertOperands& operands);
   // Any instruction, checked with isa::check().
   KernelBuilder& emit(isa::Instruction instruction);
 

@@ -258,15 +258,27 @@ TEST(OnnxInt8Rewrite, AMissingRangeIsNamed) {
   }
 }
 
-TEST(OnnxInt8Rewrite, LowersToInt8ConvAndGemmWithPerChannelScalesAndFp32Around) {
-  Graph graph = fused_int8_convs();
-  rewrite_int8(graph, ranges_of(graph));
-  const Program program = lower(graph, DataType::fp32, every_opcode());
-  const std::vector<npu::isa::Instruction> insts = instructions_of(program);
+// A v1.1 device: every opcode but CONVERT.
+std::bitset<64> v11_opcodes() {
+  std::bitset<64> ops = every_opcode();
+  ops.reset(static_cast<std::size_t>(npu::isa::Opcode::convert));
+  return ops;
+}
+
+std::vector<std::string> mnemonics(const std::vector<npu::isa::Instruction>& insts) {
   std::vector<std::string> got;
   for (const npu::isa::Instruction& i : insts) {
     got.push_back(fmt::format("{} {}", npu::isa::info(i.opcode).mnemonic, npu::isa::name(i.dtype)));
   }
+  return got;
+}
+
+TEST(OnnxInt8Rewrite, LowersToInt8ConvAndGemmWithPerChannelScalesAndFp32Around) {
+  Graph graph = fused_int8_convs();
+  rewrite_int8(graph, ranges_of(graph));
+  const Program program = lower(graph, DataType::fp32, v11_opcodes());
+  const std::vector<npu::isa::Instruction> insts = instructions_of(program);
+  const std::vector<std::string> got = mnemonics(insts);
   // Quantize: div, add 1.5 * 2^23, clip, low bytes. Dequantize: widening
   // INT8 GEMM, sub 1.5 * 2^23, mul. A float_output INT8 CONV2D or GEMM
   // writes INT32 accumulators; sub 1.5 * 2^23, then the per-channel scales
@@ -291,6 +303,69 @@ TEST(OnnxInt8Rewrite, LowersToInt8ConvAndGemmWithPerChannelScalesAndFp32Around) 
   EXPECT_EQ(value(insts.at(17), 4), 10U);  // its scales: b_count = N = 10
   // INT8 tensors take a byte per element.
   EXPECT_EQ(program.activations.at(graph.nodes[1].outputs[0]), 8U * 8 * 8);
+}
+
+// On a device with CONVERT (ISA v1.2) a float_output node's bias carries
+// no rounding bias, and every node read only as float is one.
+TEST(OnnxInt8Rewrite, WithConvertFloatOutputsKeepThePlainBias) {
+  Graph graph = fused_int8_convs();
+  const std::map<std::string, float> ranges = ranges_of(graph);
+  const Int8RewriteStats stats = rewrite_int8(graph, ranges, true);
+  EXPECT_EQ(stats.conversions, 5U);
+  EXPECT_EQ(graph.nodes[3].get_int("float_output", 0),
+            static_cast<std::int64_t>(FloatOutput::convert));
+  EXPECT_EQ(graph.nodes[6].get_int("float_output", 0),
+            static_cast<std::int64_t>(FloatOutput::convert));
+  const std::vector<std::int64_t>& b2 = graph.constants.at("c2/int8_bias").ints;
+  EXPECT_TRUE(std::ranges::all_of(b2, [](std::int64_t v) { return v == 0; }));
+}
+
+// Quantize and dequantize are one CONVERT each, and a float_output product
+// is its INT32 accumulators and one CONVERT scaling them per channel.
+TEST(OnnxInt8Rewrite, OnAV12DeviceEachConversionIsOneConvert) {
+  Graph graph = fused_int8_convs();
+  const std::map<std::string, float> ranges = ranges_of(graph);
+  rewrite_int8(graph, ranges, true);
+  const Program program = lower(graph, DataType::fp32, every_opcode());
+  const std::vector<npu::isa::Instruction> insts = instructions_of(program);
+  EXPECT_EQ(mnemonics(insts),
+            (std::vector<std::string>{"convert fp32", "conv2d int8", "convert int8", "conv2d int8",
+                                      "convert int32", "convert fp32", "gemm int8", "convert int32",
+                                      "activation fp32", "pool2d fp32"}));
+  constexpr std::uint32_t kPerChannel = 1U << 9;
+  constexpr std::uint32_t kOutInt32 = 1U << 8;
+  constexpr std::uint32_t kRelu = 1U << 4;
+  const auto to = [](DataType dtype) { return static_cast<std::uint32_t>(dtype); };
+  const auto scale = [&](std::size_t i) { return std::bit_cast<float>(value(insts.at(i), 5)); };
+  // quantize x by 1 / s_x, to INT8, per tensor
+  EXPECT_EQ(insts[0].flags, to(DataType::int8));
+  EXPECT_EQ(value(insts[0], 2), 3U * 8 * 8);
+  EXPECT_EQ(scale(0), 1.0F / symmetric_scale(ranges.at("x")));
+  // dequantize r1 for MaxPool by s_r1
+  EXPECT_EQ(insts[2].flags, to(DataType::fp32));
+  EXPECT_EQ(scale(2), symmetric_scale(ranges.at("r1")));
+  // the second conv (stride 2: 3 x 3): accumulators, then K = 4 channels of P*Q
+  EXPECT_EQ(insts[3].flags & (kPerChannel | kOutInt32), kOutInt32);
+  EXPECT_EQ(insts[4].flags, to(DataType::fp32) | kPerChannel);
+  EXPECT_EQ(value(insts[4], 3), 4U);
+  EXPECT_EQ(value(insts[4], 4), 3U * 3);
+  // the Gemm's accumulators scaled per column: N = 10 channels of 1
+  EXPECT_EQ(insts[6].flags & (kOutInt32 | kRelu), kOutInt32);
+  EXPECT_EQ(value(insts[7], 3), 10U);
+  EXPECT_EQ(value(insts[7], 4), 1U);
+}
+
+// The rewrite for a CONVERT device cannot be lowered for one without it.
+TEST(OnnxInt8Rewrite, AConvertRewriteOnAV11DeviceNamesTheInstruction) {
+  Graph graph = fused_int8_convs();
+  rewrite_int8(graph, ranges_of(graph), true);
+  try {
+    lower(graph, DataType::fp32, v11_opcodes());
+    FAIL() << "lowered";
+  } catch (const npu::onnx::UnsupportedOperators& e) {
+    EXPECT_NE(std::string(e.what()).find("v1.2 instruction CONVERT"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
