@@ -312,12 +312,19 @@ static struct dma_fence *knpu_submit_push_locked(struct knpu_queue *queue,
 				   knpu_bo_device_writes(job->bos[i]) ?
 				   DMA_RESV_USAGE_WRITE : DMA_RESV_USAGE_READ);
 
+	/*
+	 * Unlocked before the push: a pushed job may complete and drop its
+	 * buffer references at once, and drm_exec's then being the last would
+	 * free a buffer with other reservations still held, while the free
+	 * path's dma_bos_lock nests outside them. submit_lock, not the
+	 * reservations, orders the push after the arm.
+	 */
+	drm_exec_fini(&exec);
 	trace_knpu_job_submit(queue->kdev->drm.dev, queue->id, queue->ctx->asid, seqno);
 	/* The job may complete and be freed as soon as it is pushed. */
 	drm_sched_entity_push_job(&job->base);
 	/* Publishes the seqno after its fence, for knpu_wait_ioctl(). */
 	smp_store_release(&queue->last_seqno, seqno);
-	drm_exec_fini(&exec);
 
 	return fence;
 
