@@ -82,7 +82,7 @@ else
 fi
 
 check "npu-bench --quick runs and emits valid JSON" bash -c \
-	"'$build/tools/npu-bench' --quick --json >'$out/bench.json' && /usr/bin/python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r[\"schema\"] == 1 and len(r[\"throughput\"]) == 3 and r[\"latency\"][\"empty_job\"][\"samples\"] > 0' '$out/bench.json'"
+	"'$build/tools/npu-bench' --quick --json >'$out/bench.json' && /usr/bin/python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r[\"schema\"] == 1 and len(r[\"throughput\"]) == 3 and len(r[\"copy\"]) == 3 and all(c[\"device_gbps\"] and c[\"ratio\"] for c in r[\"copy\"]) and r[\"latency\"][\"empty_job\"][\"samples\"] > 0' '$out/bench.json'"
 
 echo "tools: $passed of $((passed + failed)) checks passed"
 [ "$failed" -eq 0 ]

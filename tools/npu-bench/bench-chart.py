@@ -19,12 +19,21 @@ LOG_MIN, LOG_MAX = -2.0, 3.0  # ratios 0.01 .. 1000
 FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'
 
 
+def against_native(figure, name, baseline, note):
+    """A throughput row: against the native host's figure when the run had
+    one (--host-baseline), else against the same call in the process."""
+    if figure.get('native_ratio') is not None:
+        return (f"{name} (device / native {baseline})", figure['native_ratio'], 0.8, True, note)
+    return (f"{name} (device / {baseline} in this process)", figure['ratio'], 0.8, True, note)
+
+
 def figures(report):
     """(label, ratio or None, goal, higher_is_better, note) per figure."""
     rows = []
     for t in report['throughput']:
-        rows.append((f"{t['name']} (device / oneDNN)", t['ratio'], 0.8, True,
-                     t['device_skipped']))
+        rows.append(against_native(t, t['name'], 'oneDNN', t['device_skipped']))
+    for c in report.get('copy', []):
+        rows.append(against_native(c, f"DMA copy {c['name']}", 'memcpy', c['device_skipped']))
     latency = report['latency']
     rows.append(('empty job / ping-pong (latency)', latency['empty_job_over_ping_pong'], 2.0,
                  False, None if latency['empty_job'] else 'no device'))

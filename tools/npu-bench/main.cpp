@@ -3,8 +3,9 @@
 // against the same oneDNN primitive natively in this process, and the
 // empty-job round trip against a null ioctl and a two-thread wake-up, N
 // jobs as one batch against N single submits, the round trip by stage
-// (--round-trip-stages), empty jobs on 1-16 queues at once; with
-// --model-baseline, ONNX models through npu::onnx against onnxruntime.
+// (--round-trip-stages), empty jobs on 1-16 queues at once, DMA copies
+// against memcpy; with --host-baseline, all of it against a native run too;
+// with --model-baseline, ONNX models through npu::onnx against onnxruntime.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -14,6 +15,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "copy_bandwidth.hpp"
+#include "host_baseline.hpp"
 #include "latency.hpp"
 #include "models.hpp"
 #include "npu/npu.hpp"
@@ -33,6 +36,7 @@ struct Options {
   bool quick = false;
   std::uint32_t gemm_size = 1024;
   std::uint32_t conv_size = 56;  // H = W; 64 -> 64 channels, 3x3
+  std::uint32_t copy_mib = 64;   // bytes of each DMA copy
   unsigned runs = 3;
   std::size_t samples = 1000;
   std::size_t batch_jobs = 64;  // jobs per sample of the batch against single submits
@@ -43,6 +47,7 @@ struct Options {
   unsigned threads = 0;          // 0: the device's core count
   bool json = false;
   std::string json_file;
+  std::string host_baseline;   // npu-bench --host-only's JSON, run natively
   std::string model_baseline;  // scripts/onnx/ort-bench.js's baseline.json
   unsigned model_warmup = 3;
   unsigned model_runs = 10;
@@ -59,7 +64,7 @@ double median_seconds(unsigned runs, F&& once) {
 npu_bench::ThroughputResult measure(npu_bench::Workload& workload,
                                     std::optional<std::string> device_skipped, bool device_present,
                                     unsigned runs) {
-  npu_bench::ThroughputResult result{workload.name(), workload.flops(), 0, {}, {}, {}};
+  npu_bench::ThroughputResult result{workload.name(), workload.flops(), 0, {}, {}, {}, {}};
   fmt::print(stderr, "npu-bench: {}\n", result.name);
   result.host_seconds = median_seconds(runs, [&] { workload.run_host(); });
   if (device_skipped) {
@@ -82,6 +87,34 @@ void measure_queues(const npu::Device& device, const Options& options,
     }
     fmt::print(stderr, "npu-bench: empty jobs on {} queues\n", queues);
     results.push_back(npu_bench::measure_queue_throughput(device, queues, options.queue_jobs));
+  }
+}
+
+// Each figure's native counterpart, by name (and size, for copies); a figure
+// the native run did not measure is named on stderr.
+void apply_host_baseline(BenchReport& report) {
+  const npu_bench::HostBaseline& native = *report.host_baseline;
+  if (native.threads != report.host_threads) {
+    fmt::print(stderr, "npu-bench: warning: the host baseline ran {} threads, this run {}\n",
+               native.threads, report.host_threads);
+  }
+  const auto missing = [&](const std::string& name) {
+    fmt::print(stderr, "npu-bench: warning: {} has no figure '{}'\n", native.file, name);
+  };
+  for (npu_bench::ThroughputResult& r : report.throughput) {
+    if (const auto it = native.gflops.find(r.name); it != native.gflops.end()) {
+      r.native_gflops = it->second;
+    } else {
+      missing(r.name);
+    }
+  }
+  for (npu_bench::CopyResult& c : report.copy) {
+    if (const auto it = native.memcpy_gbps.find({c.name, c.bytes});
+        it != native.memcpy_gbps.end()) {
+      c.native_memcpy_gbps = it->second;
+    } else {
+      missing(fmt::format("{}, {} bytes", c.name, c.bytes));
+    }
   }
 }
 
@@ -127,6 +160,8 @@ BenchReport run(const Options& options) {
     measure_queues(*device, options, report.latency.queue_throughput);
   }
   report.latency.ping_pong = npu_bench::measure_ping_pong(options.samples);
+  report.copy =
+      npu_bench::measure_copy_bandwidth(dev, std::uint64_t{options.copy_mib} << 20, options.runs);
 
   const std::uint32_t g = options.gemm_size;
   for (DataType dtype : {DataType::fp32, DataType::int8}) {
@@ -140,6 +175,10 @@ BenchReport run(const Options& options) {
   report.throughput.push_back(measure(*conv, skipped(npu::isa::Opcode::conv2d, DataType::fp32),
                                       device.has_value(), options.runs));
 
+  if (!options.host_baseline.empty()) {
+    report.host_baseline = npu_bench::read_host_baseline(options.host_baseline);
+    apply_host_baseline(report);
+  }
   if (!options.model_baseline.empty()) {
     report.model_baseline = npu_bench::read_model_baseline(options.model_baseline);
     if (report.model_baseline->threads != report.host_threads) {
@@ -168,6 +207,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1U, 8192U));
   app.add_option("--conv-size", options.conv_size, "H = W of the convolution")
       ->check(CLI::Range(3U, 1024U));
+  app.add_option("--copy-mib", options.copy_mib, "MiB of each DMA copy")
+      ->check(CLI::Range(1U, 512U));
   app.add_option("--runs", options.runs, "timed runs of each workload (median)")
       ->check(CLI::Range(1U, 1000U));
   app.add_option("--samples", options.samples, "latency samples of each kind")
@@ -187,6 +228,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   app.add_option("--threads", options.threads, "host threads [the device's core count]")
       ->check(CLI::Range(1U, 1024U));
+  app.add_option("--host-baseline", options.host_baseline,
+                 "the device against the native host too: npu-bench --host-only's --json-file")
+      ->check(CLI::ExistingFile);
   app.add_option("--model-baseline", options.model_baseline,
                  "ONNX models against onnxruntime: the baseline.json of scripts/onnx/ort-bench.js")
       ->check(CLI::ExistingFile);
@@ -200,6 +244,7 @@ int main(int argc, char** argv) {
   if (options.quick) {
     options.gemm_size = std::min(options.gemm_size, 64U);
     options.conv_size = std::min(options.conv_size, 8U);
+    options.copy_mib = 1;
     options.runs = 1;
     options.samples = std::min<std::size_t>(options.samples, 20);
     options.queue_jobs = std::min<std::size_t>(options.queue_jobs, 20);

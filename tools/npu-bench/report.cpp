@@ -174,6 +174,64 @@ void print_models(std::FILE* out, const BenchReport& report) {
   }
 }
 
+nlohmann::json host_baseline_json(const BenchReport& report) {
+  if (!report.host_baseline) {
+    return nullptr;
+  }
+  return {{"file", report.host_baseline->file}, {"threads", report.host_baseline->threads}};
+}
+
+nlohmann::json copy_json(const std::vector<CopyResult>& all) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const CopyResult& c : all) {
+    rows.push_back({{"name", c.name},
+                    {"bytes", c.bytes},
+                    {"memcpy_seconds", c.memcpy_seconds},
+                    {"memcpy_gbps", c.memcpy_gbps()},
+                    {"device_seconds", optional_json(c.device_seconds)},
+                    {"device_gbps", optional_json(c.device_gbps())},
+                    {"device_skipped", optional_json(c.device_skipped)},
+                    {"ratio", optional_json(c.ratio())},
+                    {"native_memcpy_gbps", optional_json(c.native_memcpy_gbps)},
+                    {"native_ratio", optional_json(c.native_ratio())}});
+  }
+  return rows;
+}
+
+void print_throughput(std::FILE* out, const std::vector<ThroughputResult>& all) {
+  fmt::print(out, "{:<36} {:>14} {:>14} {:>8} {:>15} {:>9} {:>10}\n", "throughput",
+             "device GFLOP/s", "host GFLOP/s", "ratio", "native GFLOP/s", "/ native", "max |diff|");
+  for (const ThroughputResult& r : all) {
+    fmt::print(out, "{:<36} {:>14} {:>14.2f} {:>8} {:>15} {:>9} {:>10}\n", r.name,
+               format_optional(r.device_gflops(), "{:.2f}"), r.host_gflops(),
+               format_optional(r.ratio(), "{:.2f}"), format_optional(r.native_gflops, "{:.2f}"),
+               format_optional(r.native_ratio(), "{:.2f}"),
+               format_optional(r.max_difference, "{:.2g}"));
+    if (r.device_skipped) {
+      fmt::print(out, "  device: {}\n", *r.device_skipped);
+    }
+  }
+}
+
+void print_copy(std::FILE* out, const std::vector<CopyResult>& all) {
+  if (all.empty()) {
+    return;
+  }
+  fmt::print(out, "\n{:<36} {:>14} {:>14} {:>8} {:>15} {:>9}\n",
+             fmt::format("DMA copy, {} MiB", all.front().bytes >> 20), "device GB/s", "memcpy GB/s",
+             "ratio", "native GB/s", "/ native");
+  for (const CopyResult& c : all) {
+    fmt::print(out, "{:<36} {:>14} {:>14.2f} {:>8} {:>15} {:>9}\n", c.name,
+               format_optional(c.device_gbps(), "{:.2f}"), c.memcpy_gbps(),
+               format_optional(c.ratio(), "{:.2f}"),
+               format_optional(c.native_memcpy_gbps, "{:.2f}"),
+               format_optional(c.native_ratio(), "{:.2f}"));
+    if (c.device_skipped) {
+      fmt::print(out, "  device: {}\n", *c.device_skipped);
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<double> ThroughputResult::device_gflops() const {
@@ -190,6 +248,14 @@ std::optional<double> ThroughputResult::ratio() const {
   return host_seconds / *device_seconds;
 }
 
+std::optional<double> ThroughputResult::native_ratio() const {
+  const std::optional<double> gflops = device_gflops();
+  if (!gflops || !native_gflops || *native_gflops <= 0) {
+    return std::nullopt;
+  }
+  return *gflops / *native_gflops;
+}
+
 nlohmann::json to_json(const BenchReport& report) {
   nlohmann::json throughput = nlohmann::json::array();
   for (const ThroughputResult& r : report.throughput) {
@@ -201,6 +267,8 @@ nlohmann::json to_json(const BenchReport& report) {
                           {"device_gflops", optional_json(r.device_gflops())},
                           {"device_skipped", optional_json(r.device_skipped)},
                           {"ratio", optional_json(r.ratio())},
+                          {"native_gflops", optional_json(r.native_gflops)},
+                          {"native_ratio", optional_json(r.native_ratio())},
                           {"max_difference", optional_json(r.max_difference)}});
   }
   const LatencyResults& l = report.latency;
@@ -217,24 +285,26 @@ nlohmann::json to_json(const BenchReport& report) {
        l.empty_job_stages ? to_json(*l.empty_job_stages) : nlohmann::json(nullptr)},
       {"queue_throughput", to_json(l.queue_throughput)},
   };
-  return {
-      {"schema", kSchemaVersion}, {"device", report.device}, {"host_threads", report.host_threads},
-      {"throughput", throughput}, {"latency", latency},      {"models", models_json(report)}};
+  return {{"schema", kSchemaVersion},
+          {"device", report.device},
+          {"host_threads", report.host_threads},
+          {"host_baseline", host_baseline_json(report)},
+          {"throughput", throughput},
+          {"copy", copy_json(report.copy)},
+          {"latency", latency},
+          {"models", models_json(report)}};
 }
 
 void print_table(std::FILE* out, const BenchReport& report) {
-  fmt::print(out, "device: {}; host baseline: oneDNN, {} threads, in this process\n\n",
+  fmt::print(out, "device: {}; host baseline: oneDNN and memcpy, {} threads, in this process\n",
              report.device, report.host_threads);
-  fmt::print(out, "{:<36} {:>14} {:>14} {:>8} {:>10}\n", "throughput", "device GFLOP/s",
-             "host GFLOP/s", "ratio", "max |diff|");
-  for (const ThroughputResult& r : report.throughput) {
-    fmt::print(out, "{:<36} {:>14} {:>14.2f} {:>8} {:>10}\n", r.name,
-               format_optional(r.device_gflops(), "{:.2f}"), r.host_gflops(),
-               format_optional(r.ratio(), "{:.2f}"), format_optional(r.max_difference, "{:.2g}"));
-    if (r.device_skipped) {
-      fmt::print(out, "  device: {}\n", *r.device_skipped);
-    }
+  if (report.host_baseline) {
+    fmt::print(out, "native: {} (npu-bench --host-only, {} threads)\n", report.host_baseline->file,
+               report.host_baseline->threads);
   }
+  fmt::print(out, "\n");
+  print_throughput(out, report.throughput);
+  print_copy(out, report.copy);
   const LatencyResults& l = report.latency;
   fmt::print(out, "\n{:<36} {:>14} {:>14}\n", "latency", "median us", "p99 us");
   const auto row = [&](std::string_view name, const std::optional<LatencyStats>& stats) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "copy_bandwidth.hpp"
+#include "host_baseline.hpp"
 #include "latency.hpp"
 #include "models.hpp"
 #include "statistics.hpp"
@@ -21,11 +23,13 @@ struct ThroughputResult {
   std::optional<double> device_seconds;       // median, when the device ran it
   std::optional<std::string> device_skipped;  // why it did not
   std::optional<double> max_difference;       // |device - host| over the outputs
+  std::optional<double> native_gflops;        // from --host-baseline
 
   [[nodiscard]] double host_gflops() const { return flops / host_seconds / 1e9; }
   [[nodiscard]] std::optional<double> device_gflops() const;
-  // Device throughput over host throughput.
+  // Device throughput over the in-process baseline's, and over the native host's.
   [[nodiscard]] std::optional<double> ratio() const;
+  [[nodiscard]] std::optional<double> native_ratio() const;
 };
 
 struct LatencyResults {
@@ -40,7 +44,9 @@ struct LatencyResults {
 struct BenchReport {
   std::string device;  // "0000:01:00.0 (4 cores)", or "none (--host-only)"
   unsigned host_threads = 0;
+  std::optional<HostBaseline> host_baseline;  // --host-baseline
   std::vector<ThroughputResult> throughput;
+  std::vector<CopyResult> copy;
   LatencyResults latency;
   std::optional<ModelBaseline> model_baseline;  // --model-baseline
   std::vector<ModelResult> models;
