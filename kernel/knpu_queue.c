@@ -277,6 +277,7 @@ int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file 
 	struct drm_knpu_queue_create *args = data;
 	struct drm_gpu_scheduler *sched;
 	struct knpu_queue *queue;
+	u32 id;
 	int ret;
 
 	if (args->flags || args->pad)
@@ -312,12 +313,22 @@ int knpu_queue_create_ioctl(struct drm_device *dev, void *data, struct drm_file 
 	if (ret)
 		goto err_unbind;
 
-	ret = xa_alloc(&fpriv->queues, &queue->id, queue, XA_LIMIT(1, U32_MAX),
-		       GFP_KERNEL);
+	/*
+	 * Once stored, the queue is another thread's to destroy by its id: set
+	 * everything, the id included, on a reserved entry before publishing,
+	 * and touch nothing of the queue afterwards.
+	 */
+	ret = xa_alloc(&fpriv->queues, &id, NULL, XA_LIMIT(1, U32_MAX), GFP_KERNEL);
 	if (ret)
 		goto err_entity;
+	queue->id = id;
+	ret = xa_err(xa_store(&fpriv->queues, id, queue, GFP_KERNEL));
+	if (ret) {
+		xa_erase(&fpriv->queues, id);
+		goto err_entity;
+	}
 
-	args->queue_id = queue->id;
+	args->queue_id = id;
 	return 0;
 
 err_entity:

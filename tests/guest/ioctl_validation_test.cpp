@@ -4,7 +4,10 @@
 #include <xf86drm.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
+#include <thread>
+#include <vector>
 
 #include "guest_device.hpp"
 
@@ -95,6 +98,54 @@ TEST_F(IoctlValidation, QueueCreateAndDestroy) {
   EXPECT_EQ(call(DRM_IOCTL_KNPU_QUEUE_DESTROY, &destroy), ENOENT);
   destroy = {queue_->id(), 1};
   EXPECT_EQ(call(DRM_IOCTL_KNPU_QUEUE_DESTROY, &destroy), EINVAL);
+}
+
+// A queue id is the lowest free one, so another thread can destroy a queue
+// by its id while QUEUE_CREATE is still returning it. Found by knpu-fuzz on
+// the debug kernel (KASAN: QUEUE_CREATE read the id from the freed queue);
+// on that kernel a use-after-free here is a splat, which fails the run.
+TEST_F(IoctlValidation, QueueDestroyedWhileItsCreateReturns) {
+  constexpr int kFiles = 3;
+  constexpr int kCreates = 3000;
+  std::vector<npu::Device> files;
+  for (int i = 0; i < kFiles; ++i) {
+    files.push_back(npu::Device::open(0));
+  }
+  std::atomic<int> running{kFiles};
+  std::atomic<int> created{0};
+  // Per file, the id its creator got last: the lowest free one, so the id
+  // the next create returns too.
+  std::array<std::atomic<std::uint32_t>, kFiles> last_id{};
+  std::vector<std::jthread> threads;
+  for (int f = 0; f < kFiles; ++f) {
+    const int fd = files[static_cast<std::size_t>(f)].native_handle();
+    std::atomic<std::uint32_t>& last = last_id[static_cast<std::size_t>(f)];
+    threads.emplace_back([fd, &last, &running, &created] {
+      for (int i = 0; i < kCreates; ++i) {
+        drm_knpu_queue_create create{};
+        create.priority = KNPU_QUEUE_PRIORITY_NORMAL;
+        if (drmIoctl(fd, DRM_IOCTL_KNPU_QUEUE_CREATE, &create) == 0) {
+          ++created;
+          last = create.queue_id;
+          drm_knpu_queue_destroy destroy{create.queue_id, 0};
+          drmIoctl(fd, DRM_IOCTL_KNPU_QUEUE_DESTROY, &destroy);  // ENOENT if the other won
+        }
+      }
+      --running;
+    });
+    threads.emplace_back([fd, &last, &running] {
+      while (running > 0) {
+        drm_knpu_queue_destroy destroy{last.load(), 0};
+        drmIoctl(fd, DRM_IOCTL_KNPU_QUEUE_DESTROY, &destroy);
+      }
+    });
+  }
+  threads.clear();
+  EXPECT_EQ(created.load(), kFiles * kCreates);
+  // The device still works for this test's own file.
+  drm_knpu_queue_status status{};
+  status.queue_id = queue_->id();
+  EXPECT_EQ(call(DRM_IOCTL_KNPU_QUEUE_STATUS, &status), 0);
 }
 
 TEST_F(IoctlValidation, SubmitAcceptsTheValidBaseline) {
