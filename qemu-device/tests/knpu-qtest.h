@@ -148,5 +148,6 @@ void knpu_add_queue_tests(void);
 void knpu_add_mmu_tests(void);
 void knpu_add_stress_tests(void);
 void knpu_add_hostile_tests(void);
+void knpu_add_det_tests(void);
 
 #endif /* KNPU_QTEST_H */
