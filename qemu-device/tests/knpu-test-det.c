@@ -34,13 +34,38 @@ static uint32_t status(Knpu *k, unsigned q)
     return qrd(k, q, KNPU_Q_STATUS);
 }
 
-/* Map two zeroed pages at VA_A and VA_B; return the first one's address. */
-static uint64_t map_ab(Knpu *k)
+/*
+ * A deterministic device with queues 0 to @nqueues - 1 set up, two zeroed
+ * pages mapped at VA_A and VA_B and the semaphore page at VA_SEM. Returns
+ * the address of the first page, and in *@sem_pa the semaphore's.
+ */
+static uint64_t det_setup(Knpu *k, unsigned nqueues, uint64_t *sem_pa)
 {
-    uint64_t pa = galloc(k, 8192);
+    uint64_t pa;
+    unsigned q;
 
+    det_start(k, NULL);
+    pa = galloc(k, 8192);
     map_range(k, VA_A, pa, 8192, KNPU_PTE_READ | KNPU_PTE_WRITE);
+    *sem_pa = map_semaphore(k);
+    for (q = 0; q < nqueues; q++) {
+        queue_setup(k, q, 0);
+    }
     return pa;
+}
+
+/* A job of queue @q is on a core: parked, in this engine. */
+static void expect_running(Knpu *k, unsigned q)
+{
+    g_assert_cmphex(status(k, q), ==,
+                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+}
+
+/* Submit and step the clock to the first tick after the doorbell. */
+static void submit_tick(Knpu *k, unsigned q, const KnpuDesc *d)
+{
+    submit(k, q, d);
+    qtest_clock_step(k->qts, DET_TICK_NS);
 }
 
 /*
@@ -66,13 +91,10 @@ static void test_det_clock_step(void)
     Prog p = { .n = 0 };
     Knpu k;
     Job j;
+    uint64_t sem_pa;
     unsigned i, q;
 
-    det_start(&k, NULL);
-    pa = map_ab(&k);
-    for (q = 0; q < 3; q++) {
-        queue_setup(&k, q, 0);
-    }
+    pa = det_setup(&k, 3, &sem_pa);
     EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 4096, 0x5a5a5a5a);
     load_kernel(&k, &j, &p, args, 1, 0x10);
     j.d.flags |= KNPU_DESC_FLAG_TIMESTAMPS;
@@ -133,21 +155,14 @@ static void test_det_sem_wait(void)
     Knpu k;
     Job j;
 
-    det_start(&k, NULL);
-    pa = map_ab(&k);
-    sem_pa = map_semaphore(&k);
-    queue_setup(&k, 0, 0);
-    queue_setup(&k, 1, 0);
+    pa = det_setup(&k, 2, &sem_pa);
     load_fill_wait_fill(&k, &j, 1, 0x30);
-    submit(&k, 0, &j.d);
-    qtest_clock_step(k.qts, DET_TICK_NS);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    submit_tick(&k, 0, &j.d);
+    expect_running(&k, 0);
     g_assert_cmphex(qtest_readl(k.qts, pa + 60), ==, 0x11111111);
     g_assert_cmphex(qtest_readl(k.qts, pa + 4096), ==, 0);
     qtest_clock_step(k.qts, 10 * 1000 * 1000);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    expect_running(&k, 0);
     /* A core was busy for exactly the 10 ms. */
     g_assert_cmpuint(rd64(&k, KNPU_REG_CORE_BUSY_LO(0)) +
                      rd64(&k, KNPU_REG_CORE_BUSY_LO(1)), ==,
@@ -155,8 +170,7 @@ static void test_det_sem_wait(void)
 
     /* Set by the CPU: seen at the next poll, not before a tick. */
     qtest_writeq(k.qts, sem_pa, 1);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    expect_running(&k, 0);
     qtest_clock_step(k.qts, DET_POLL_NS);
     expect_done(&k, 0, 1, 0x30);
     g_assert_cmphex(qtest_readl(k.qts, pa + 4096 + 60), ==, 0x22222222);
@@ -165,14 +179,11 @@ static void test_det_sem_wait(void)
     qtest_writeq(k.qts, sem_pa, 0);
     qtest_memset(k.qts, pa, 0, 8192);
     load_fill_wait_fill(&k, &j, 2, 0x31);
-    submit(&k, 0, &j.d);
-    qtest_clock_step(k.qts, DET_TICK_NS);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    submit_tick(&k, 0, &j.d);
+    expect_running(&k, 0);
     EMIT(&p, KNPU_OP_SEM_SIGNAL, 0, KNPU_SEM_SIGNAL_ADD, 1, 0, 2);
     load_kernel(&k, &j, &p, sig_args, 1, 0x40);
-    submit(&k, 1, &j.d);
-    qtest_clock_step(k.qts, DET_TICK_NS);
+    submit_tick(&k, 1, &j.d);
     expect_done(&k, 1, 1, 0x40);
     qtest_clock_step(k.qts, DET_POLL_NS);
     expect_done(&k, 0, 2, 0x31);
@@ -192,15 +203,10 @@ static void test_det_queue_reset_mid_job(void)
     Knpu k;
     Job j;
 
-    det_start(&k, NULL);
-    pa = map_ab(&k);
-    sem_pa = map_semaphore(&k);
-    queue_setup(&k, 0, 0);
+    pa = det_setup(&k, 1, &sem_pa);
     load_fill_wait_fill(&k, &j, 1, 0x50);
-    submit(&k, 0, &j.d);
-    qtest_clock_step(k.qts, DET_TICK_NS);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    submit_tick(&k, 0, &j.d);
+    expect_running(&k, 0);
     g_assert_cmphex(qtest_readl(k.qts, pa), ==, 0x11111111);
 
     queue_reset(&k, 0);
@@ -214,10 +220,8 @@ static void test_det_queue_reset_mid_job(void)
     qtest_writeq(k.qts, sem_pa, 0);
     queue_setup(&k, 0, 0);
     load_fill_wait_fill(&k, &j, 1, 0x51);
-    submit(&k, 0, &j.d);
-    qtest_clock_step(k.qts, DET_TICK_NS);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    submit_tick(&k, 0, &j.d);
+    expect_running(&k, 0);
     qwr(&k, 0, KNPU_Q_CTRL, 0);
     g_assert_cmphex(status(&k, 0), ==, KNPU_Q_STATUS_RUNNING);
     qwr(&k, 0, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE);
@@ -257,8 +261,7 @@ static void test_det_core_freed(void)
     submit(&k, 2, &nop.d);
     qtest_clock_step(k.qts, 10 * DET_POLL_NS);
     for (q = 0; q < 2; q++) {
-        g_assert_cmphex(status(&k, q), ==,
-                        KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+        expect_running(&k, q);
     }
     g_assert_cmpuint(qrd(&k, 2, KNPU_Q_HEAD), ==, 0);
 
@@ -300,10 +303,7 @@ static void test_det_resets(void)
             Job j;
 
             g_test_message("reset %u, %s", how, hang ? "hang" : "SEM_WAIT");
-            det_start(&k, NULL);
-            pa = map_ab(&k);
-            sem_pa = map_semaphore(&k);
-            queue_setup(&k, 0, 0);
+            pa = det_setup(&k, 1, &sem_pa);
             if (hang) {
                 qtest_qmp_assert_success(k.qts, "{'execute': 'qom-set', "
                                          "'arguments': {'path': 'npu', "
@@ -313,8 +313,7 @@ static void test_det_resets(void)
             load_fill_wait_fill(&k, &j, 1, 0x60);
             submit(&k, 0, &j.d);
             qtest_clock_step(k.qts, 100 * DET_POLL_NS);
-            g_assert_cmphex(status(&k, 0), ==,
-                            KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+            expect_running(&k, 0);
 
             switch (how) {
             case RESET_QUEUE:
@@ -355,18 +354,14 @@ static void test_det_resets(void)
 /* An uncorrectable error fails a parked job at its next poll. */
 static void test_det_uncorrectable(void)
 {
+    uint64_t sem_pa;
     Knpu k;
     Job j;
 
-    det_start(&k, NULL);
-    map_ab(&k);
-    map_semaphore(&k);
-    queue_setup(&k, 0, 0);
+    det_setup(&k, 1, &sem_pa);
     load_fill_wait_fill(&k, &j, 1, 0x70);
-    submit(&k, 0, &j.d);
-    qtest_clock_step(k.qts, DET_TICK_NS);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    submit_tick(&k, 0, &j.d);
+    expect_running(&k, 0);
     qtest_qmp_assert_success(k.qts, "{'execute': 'qom-set', 'arguments': "
                              "{'path': 'npu', 'property': "
                              "'inject-uncorrectable', 'value': true}}");
@@ -391,16 +386,10 @@ static void test_det_vm_stop(void)
     Knpu k;
     Job j;
 
-    det_start(&k, NULL);
-    pa = map_ab(&k);
-    sem_pa = map_semaphore(&k);
-    queue_setup(&k, 0, 0);
-    queue_setup(&k, 1, 0);
+    pa = det_setup(&k, 2, &sem_pa);
     load_sem_wait_job(&k, &j, 1);
-    submit(&k, 0, &j.d);
-    qtest_clock_step(k.qts, DET_TICK_NS);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    submit_tick(&k, 0, &j.d);
+    expect_running(&k, 0);
 
     qtest_qmp_assert_success(k.qts, "{'execute': 'stop'}");
     EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 64, 0x5a5a5a5a);
@@ -408,8 +397,7 @@ static void test_det_vm_stop(void)
     submit(&k, 1, &j.d);
     qtest_writeq(k.qts, sem_pa, 1);
     qtest_clock_step(k.qts, 10 * DET_POLL_NS);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    expect_running(&k, 0);
     g_assert_cmpuint(qrd(&k, 1, KNPU_Q_HEAD), ==, 0);
     g_assert_cmphex(qtest_readl(k.qts, pa + 4096), ==, 0);
 
@@ -446,11 +434,9 @@ static void test_det_throttle(void)
     EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 65536, 0x77777777);
     load_kernel(&k, &j, &p, args, 1, 0x80);
     j.d.flags |= KNPU_DESC_FLAG_TIMESTAMPS;
-    submit(&k, 0, &j.d);
-    qtest_clock_step(k.qts, DET_TICK_NS);
+    submit_tick(&k, 0, &j.d);
     qtest_clock_step(k.qts, 65536 / 2);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    expect_running(&k, 0);
     g_assert_cmpuint(qtest_readq(k.qts, k.q[0].fence), ==, 0);
     qtest_clock_step(k.qts, 65536);
     expect_done(&k, 0, 1, 0x80);
@@ -473,10 +459,8 @@ static void test_det_unplug(void)
     queue_setup(&k, 0, 0);
     sem_pa = map_semaphore(&k);
     load_sem_wait_job(&k, &j, 1);
-    submit(&k, 0, &j.d);
-    qtest_clock_step(k.qts, DET_TICK_NS);
-    g_assert_cmphex(status(&k, 0), ==,
-                    KNPU_Q_STATUS_ENABLED | KNPU_Q_STATUS_RUNNING);
+    submit_tick(&k, 0, &j.d);
+    expect_running(&k, 0);
 
     qpci_unplug_acpi_device_test(k.qts, "npu", 0x06);
     qtest_writeq(k.qts, sem_pa, 1);
