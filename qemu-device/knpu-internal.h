@@ -5,7 +5,8 @@
  *   knpu.c            QOM type, properties, realize/exit, PCI config, reset
  *   knpu-regs.c       BAR0 registers: MMIO dispatch and register semantics
  *   knpu-irq.c        event and queue interrupt status, MSI-X from a BH
- *   knpu-queue.c      queues, doorbells, scheduling, worker threads
+ *   knpu-queue.c      queues, doorbells, scheduling, worker threads, the
+ *                     deterministic engine
  *   knpu-cp.c         command processor: descriptors, programs, instructions
  *   knpu-mmu.c        DMA, page walk, TLBs, MMU faults
  *   knpu-telemetry.c  temperature, power, clock, busy time
