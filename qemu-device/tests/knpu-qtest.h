@@ -102,6 +102,8 @@ static inline uint64_t rd64(Knpu *k, uint64_t lo)
 void knpu_boot(Knpu *k, bool q35, const char *extra);
 void knpu_start(Knpu *k, const char *extra);
 void knpu_stop(Knpu *k);
+void knpu_flr(Knpu *k);
+void knpu_remap(Knpu *k);
 uint64_t galloc(Knpu *k, size_t size);
 
 /* Page tables of TEST_ASID */

@@ -272,20 +272,6 @@ static void test_det_core_freed(void)
     knpu_stop(&k);
 }
 
-/* FLR through the PCIe capability; BARs and MSI-X set up again after. */
-static void do_flr(Knpu *k)
-{
-    uint8_t exp = qpci_find_capability(k->dev, PCI_CAP_ID_EXP, 0);
-
-    qpci_config_writew(k->dev, exp + PCI_EXP_DEVCTL,
-                       qpci_config_readw(k->dev, exp + PCI_EXP_DEVCTL) |
-                       PCI_EXP_DEVCTL_BCR_FLR);
-    qpci_device_enable(k->dev);
-    k->bar0 = qpci_iomap(k->dev, KNPU_BAR_REGS, NULL);
-    k->bar2 = qpci_iomap(k->dev, KNPU_BAR_DEVMEM, NULL);
-    qpci_msix_enable(k->dev);
-}
-
 enum { RESET_QUEUE, RESET_SOFT, RESET_FLR, RESET_SYSTEM, RESET_COUNT };
 
 /*
@@ -323,15 +309,15 @@ static void test_det_resets(void)
                 wr(&k, KNPU_REG_SOFT_RESET, KNPU_SOFT_RESET_MAGIC);
                 break;
             case RESET_FLR:
-                do_flr(&k);
+                knpu_flr(&k);
+                knpu_remap(&k);
+                qpci_msix_enable(k.dev);
                 break;
             case RESET_SYSTEM:
                 qtest_qmp_assert_success(k.qts,
                                          "{'execute': 'system_reset'}");
                 qtest_qmp_eventwait(k.qts, "RESET");
-                qpci_device_enable(k.dev);
-                k.bar0 = qpci_iomap(k.dev, KNPU_BAR_REGS, NULL);
-                k.bar2 = qpci_iomap(k.dev, KNPU_BAR_DEVMEM, NULL);
+                knpu_remap(&k);
                 break;
             }
             g_assert_cmphex(status(&k, 0), ==, 0);
