@@ -74,9 +74,10 @@
  *   which see the flag before touching memory and end. No job is ever in an
  *   access section while a register access runs, so TLB invalidation and
  *   VM stop return at once. While the VM is stopped no tick runs a job.
- * - Completions, errors, fences and MSI-X (through s->irq_bh) go through
- *   the same code as with the workers: the modes differ only in who runs
- *   a job and in how a job waits.
+ * - Completions, errors, fences and MSI-X go through the same code as with
+ *   the workers: the modes differ only in who runs a job, in how a job
+ *   waits, and in when the bottom half's MSI-X messages go out: at the end
+ *   of the register access or tick that raised them (knpu_irq_flush()).
  * Running jobs under the BQL is safe because of the same rule that keeps
  * workers away from it: a job accesses RAM only (knpu_bus_rw()), never
  * MMIO. knpu_core_run_job_locked() asserts that a job runs with the BQL
@@ -317,6 +318,7 @@ void knpu_irq_exit(KnpuState *s);
 void knpu_irq_reset_locked(KnpuState *s);
 void knpu_event_locked(KnpuState *s, uint32_t bits);
 void knpu_queue_irq_locked(KnpuState *s, unsigned qid, uint32_t bits);
+void knpu_irq_flush(KnpuState *s);
 
 /* knpu-queue.c */
 void knpu_cores_start(KnpuState *s);

@@ -606,6 +606,7 @@ static void knpu_engine_tick(void *opaque)
     }
     knpu_engine_arm_locked(s);
     qemu_mutex_unlock(&s->lock);
+    knpu_irq_flush(s);
 }
 
 /*

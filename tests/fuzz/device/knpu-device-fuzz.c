@@ -15,7 +15,8 @@
  * invalidates (or forgets to), generated programs of every opcode over
  * argument tables, doorbells, queue resets, resumes and reconfigurations,
  * soft resets, bus mastering switched off, guest writes racing the device,
- * and virtual clock steps.
+ * virtual clock steps, and reads of the MSI-X pending bits (every vector
+ * masked).
  *
  * What it checks:
  *  - QEMU never crashes (the sanitizers abort on a memory or UB error, and a
@@ -308,8 +309,16 @@ static void cfg_write(uint32_t reg, uint32_t v)
 	cmd("outl 0xcfc 0x%x", v);
 }
 
+/* MSI-X enable and function mask, in the dword at the capability. */
+#define MSIX_ENABLE	(1u << 31)
+#define MSIX_MASKALL	(1u << 30)
+#define MSIX_PBA	(BAR4 + 2048)	/* the pending bits (qemu-device/knpu-irq.c) */
+
+static uint32_t msix_cap;
+
 static void pci_setup(void)
 {
+	uint32_t cap;
 	int dev;
 
 	for (dev = 0; dev < 32; dev++) {
@@ -326,6 +335,18 @@ static void pci_setup(void)
 	cfg_write(0x04, 0x6);	/* memory space, bus master */
 	if (rd(KNPU_REG_ID) != KNPU_ID_VALUE)
 		die("BAR0 does not answer with the ID register");
+	/*
+	 * MSI-X on, every vector masked: the device's interrupts show as
+	 * pending bits, which the operations read (when they are set is part
+	 * of what must replay).
+	 */
+	for (cap = cfg_read(0x34) & 0xfc; cap; cap = cfg_read(cap) >> 8 & 0xfc)
+		if ((cfg_read(cap) & 0xff) == 0x11)
+			break;
+	if (!cap)
+		die("no MSI-X capability");
+	msix_cap = cap;
+	cfg_write(msix_cap, MSIX_ENABLE | MSIX_MASKALL);
 }
 
 /* ---- page tables ------------------------------------------------------------- */
@@ -727,6 +748,13 @@ static void op_register(struct rng *r)
 		     (v & 0xff) != 0x0c))
 			v = KNPU_REG_SCRATCH;
 		wr(v, (uint32_t)rnd(r));
+		break;
+	case 5: /* the MSI-X pending bits; now and then the messages sent (to 0) */
+		if (one_in(r, 16)) {
+			cfg_write(msix_cap, MSIX_ENABLE);
+			cfg_write(msix_cap, MSIX_ENABLE | MSIX_MASKALL);
+		}
+		cmd("readq 0x%" PRIx64, MSIX_PBA + 8 * below(r, 2));
 		break;
 	default:
 		rd(below(r, KNPU_REGS_SIZE / 4) * 4);
