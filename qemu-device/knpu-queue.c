@@ -39,8 +39,8 @@
 #include "knpu-internal.h"
 
 /*
- * Deterministic engine: a core that finds a runnable queue takes it this
- * long after the doorbell, RESUME or enable (the first tick).
+ * Deterministic engine: a free core takes a runnable queue this long after
+ * the access that made it runnable (doorbell, RESUME, DEV_CTRL enable).
  */
 #define KNPU_DET_TICK_NS        1000
 
