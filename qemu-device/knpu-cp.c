@@ -1,7 +1,7 @@
 /*
  * KNPU device model: the command processor (spec sections 5.1 and 7).
  *
- * A worker hands it the job at the head of a queue: it reads and checks
+ * A core hands it the job at the head of a queue: it reads and checks
  * the descriptor, loads the argument table, then fetches the program page
  * by page as it executes it (a fetch fault belongs to the instruction that
  * needs the bytes). Every field is checked in the order of section 7.5.
@@ -299,29 +299,46 @@ static bool knpu_op_sem_signal(KnpuJob *job, KnpuInsn *in)
     return knpu_va_sem_update(job, va, in->ops[1], add, 0);
 }
 
+/*
+ * SEM_WAIT found the semaphore too low: wait before the next read, longer
+ * each time (1 us, doubling up to 200 us). False when the job stops
+ * instead, or in the deterministic engine parks until then: it resumes by
+ * executing the SEM_WAIT again.
+ */
+static bool knpu_sem_poll_wait(KnpuJob *job)
+{
+    if (knpu_job_check_abort(job)) {
+        return false;
+    }
+    job->poll_us = job->poll_us ? MIN(job->poll_us * 2, 200) : 1;
+    if (job->s->deterministic) {
+        return knpu_job_park(job, knpu_now() + job->poll_us * SCALE_US);
+    }
+    g_usleep(job->poll_us);
+    return true;
+}
+
 static bool knpu_op_sem_wait(KnpuJob *job, KnpuInsn *in)
 {
     uint64_t va = in->ops[0];
-    unsigned delay_us = 1;
     uint64_t val;
 
     if (!knpu_check_align(job, va, 8, 0)) {
         return false;
     }
-    job->bytes += 8;
     for (;;) {
         if (!knpu_va_rw(job, va, &val, 8, false, 0)) {
             return false;
         }
         if (le64_to_cpu(val) >= in->ops[1]) {
             smp_mb(); /* reads after the wait see the signaller's writes */
+            job->bytes += 8;
+            job->poll_us = 0;
             return true;
         }
-        if (knpu_job_check_abort(job)) {
+        if (!knpu_sem_poll_wait(job)) {
             return false;
         }
-        g_usleep(delay_us);
-        delay_us = MIN(delay_us * 2, 200);
     }
 }
 
@@ -415,17 +432,21 @@ static const KnpuOpInfo *knpu_insn_op(KnpuJob *job, const KnpuInsn *in)
     return op;
 }
 
+/*
+ * Run the program from job->next_pc: at the start, or where the job parked
+ * (deterministic engine).
+ */
 static bool knpu_run_program(KnpuJob *job)
 {
     g_autofree KnpuInsn *in = g_new(KnpuInsn, 1);
-    uint32_t off = 0;
 
-    while (off < job->desc.program_size) {
+    while (job->next_pc < job->desc.program_size) {
+        uint32_t off = job->next_pc;
         const KnpuOpInfo *op;
         uint64_t len;
 
         job->pc = off;
-        if (knpu_job_check_abort(job) ||
+        if (knpu_job_check_abort(job) || !knpu_job_stall_settle(job) ||
             !knpu_insn_fetch(job, off, in, &len)) {
             return false;
         }
@@ -434,9 +455,9 @@ static bool knpu_run_program(KnpuJob *job)
             !knpu_exec_insn(job, in, op)) {
             return false;
         }
-        off += len;
+        job->next_pc = off + len;
     }
-    return true;
+    return knpu_job_stall_settle(job);
 }
 
 /* Descriptors (section 5.1) */
@@ -501,14 +522,25 @@ static bool knpu_job_read_desc(KnpuJob *job)
     return true;
 }
 
-/* Fault injection: the job never completes; only a reset ends it. */
+/*
+ * Fault injection: the job never completes; only a reset ends it. The
+ * deterministic engine parks it until then.
+ */
 static KnpuJobResult knpu_job_hang(KnpuJob *job)
 {
     KnpuState *s = job->s;
 
-    trace_knpu_job_hang(job->qid);
+    if (job->stage != KNPU_JOB_STAGE_HANG) {
+        job->stage = KNPU_JOB_STAGE_HANG;
+        trace_knpu_job_hang(job->qid);
+    }
     qemu_mutex_lock(&s->lock);
     while (!qatomic_read(&job->q->abort) && !s->stopping) {
+        if (s->deterministic) {
+            qemu_mutex_unlock(&s->lock);
+            knpu_job_park(job, INT64_MAX);
+            return KNPU_JOB_PARKED;
+        }
         qemu_cond_wait(&s->abort_cond, &s->lock);
     }
     qemu_mutex_unlock(&s->lock);
@@ -537,20 +569,39 @@ static bool knpu_job_load_args(KnpuJob *job)
     return true;
 }
 
+/* Why a step of @job returned false. */
+static KnpuJobResult knpu_job_stopped(KnpuJob *job)
+{
+    if (job->parked) {
+        return KNPU_JOB_PARKED;
+    }
+    return job->aborted ? KNPU_JOB_ABORTED : KNPU_JOB_FAILED;
+}
+
 /*
  * Run one job: read and check its descriptor, run its program. A job that
- * stops early leaves its error in @job.
+ * stops early leaves its error in @job. In the deterministic engine a job
+ * may park instead; called again, it goes on from its stage.
  */
-KnpuJobResult knpu_run_job(KnpuJob *job, bool hang, bool mmu_fault)
+KnpuJobResult knpu_run_job(KnpuJob *job)
 {
     KnpuState *s = job->s;
     KnpuDesc *d = &job->desc;
 
+    job->parked = false;
+    switch (job->stage) {
+    case KNPU_JOB_STAGE_START:
+        break;
+    case KNPU_JOB_STAGE_HANG:
+        return knpu_job_hang(job);
+    case KNPU_JOB_STAGE_PROGRAM:
+        return knpu_run_program(job) ? KNPU_JOB_OK : knpu_job_stopped(job);
+    }
     job->pc = KNPU_ERR_PC_NONE;
     if (!knpu_job_read_desc(job)) {
         return KNPU_JOB_FAILED;
     }
-    if (hang) {
+    if (job->inject_hang) {
         return knpu_job_hang(job);
     }
     if (!(qatomic_read(&s->mmu_ctrl) & KNPU_MMU_CTRL_ENABLE)) {
@@ -558,7 +609,7 @@ KnpuJobResult knpu_run_job(KnpuJob *job, bool hang, bool mmu_fault)
                        KNPU_MMU_AS_INVALID);
         return KNPU_JOB_FAILED;
     }
-    if (mmu_fault) {
+    if (job->inject_mmu_fault) {
         knpu_mmu_fault(job, d->program_va, false, KNPU_ERR_OPERAND_NONE,
                        KNPU_MMU_NOT_PRESENT);
         return KNPU_JOB_FAILED;
@@ -567,11 +618,10 @@ KnpuJobResult knpu_run_job(KnpuJob *job, bool hang, bool mmu_fault)
         return KNPU_JOB_OK;
     }
     if (!knpu_job_load_args(job)) {
-        return job->aborted ? KNPU_JOB_ABORTED : KNPU_JOB_FAILED;
+        return knpu_job_stopped(job);
     }
     job->prog_fetched = 0;
-    if (!knpu_run_program(job)) {
-        return job->aborted ? KNPU_JOB_ABORTED : KNPU_JOB_FAILED;
-    }
-    return KNPU_JOB_OK;
+    job->next_pc = 0;
+    job->stage = KNPU_JOB_STAGE_PROGRAM;
+    return knpu_run_program(job) ? KNPU_JOB_OK : knpu_job_stopped(job);
 }

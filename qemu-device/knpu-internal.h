@@ -5,7 +5,8 @@
  *   knpu.c            QOM type, properties, realize/exit, PCI config, reset
  *   knpu-regs.c       BAR0 registers: MMIO dispatch and register semantics
  *   knpu-irq.c        event and queue interrupt status, MSI-X from a BH
- *   knpu-queue.c      queues, doorbells, scheduling, worker threads
+ *   knpu-queue.c      queues, doorbells, scheduling, worker threads, the
+ *                     deterministic engine
  *   knpu-cp.c         command processor: descriptors, programs, instructions
  *   knpu-mmu.c        DMA, page walk, TLBs, MMU faults
  *   knpu-telemetry.c  temperature, power, clock, busy time
@@ -48,6 +49,39 @@
  *   a translation or a host pointer across calls. knpu_bus_rw() is the
  *   raw access: call it inside a section, or through knpu_job_bus_rw().
  * - Functions named *_locked are called with s->lock held.
+ *
+ * The deterministic engine ("x-deterministic", experimental, off by
+ * default; for qtest replay and fuzzing) replaces the worker threads:
+ * - No worker thread exists. Jobs run on the main loop thread, with the
+ *   BQL held, in the callback of a QEMU_CLOCK_VIRTUAL timer (a "tick").
+ *   The timer is only ever armed strictly in the future, so under
+ *   -accel qtest, where the virtual clock moves only on clock_step and
+ *   clock_set, every job runs inside one of those commands: when a job
+ *   runs relative to the register accesses is a function of the command
+ *   stream alone, and so is everything the device does.
+ * - A tick goes over the cores by index; each resumes its parked job if
+ *   that one is due, then takes the runnable queues with the scheduler of
+ *   the workers (knpu_pick_queue_locked()) and runs each job until it
+ *   ends or parks, until none is left for it.
+ * - A job never blocks the main loop: where a worker would wait (SEM_WAIT
+ *   polling, an injected hang, a throttled core's stall) the job parks
+ *   (knpu_job_park()): it keeps its core and its queue ("running") and is
+ *   resumed at the tick it asked for. A SEM_WAIT resumes by executing the
+ *   instruction again; stalls are added up and paid between instructions.
+ * - Everything that waits for the workers (queue reset, soft reset, FLR,
+ *   system reset, unplug, surprise removal) sets the queue's abort flag as
+ *   before and then resumes the parked jobs itself (knpu_wait_idle_locked()),
+ *   which see the flag before touching memory and end. No job is ever in an
+ *   access section while a register access runs, so TLB invalidation and
+ *   VM stop return at once. While the VM is stopped no tick runs a job.
+ * - Completions, errors, fences and MSI-X go through the same code as with
+ *   the workers: the modes differ only in who runs a job, in how a job
+ *   waits, and in when the bottom half's MSI-X messages go out: at the end
+ *   of the register access or tick that raised them (knpu_irq_flush()).
+ * Running jobs under the BQL is safe because of the same rule that keeps
+ * workers away from it: a job accesses RAM only (knpu_bus_rw()), never
+ * MMIO. knpu_core_run_job_locked() asserts that a job runs with the BQL
+ * held exactly when the engine is deterministic.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -120,6 +154,55 @@ typedef struct KnpuQueue {
     bool inject_mmu_fault;
 } KnpuQueue;
 
+typedef enum KnpuJobResult {
+    KNPU_JOB_OK,
+    KNPU_JOB_FAILED,
+    KNPU_JOB_ABORTED,
+    KNPU_JOB_PARKED,        /* deterministic engine: resumed at a later tick */
+} KnpuJobResult;
+
+typedef enum KnpuJobStage {
+    KNPU_JOB_STAGE_START,   /* the descriptor is not read yet */
+    KNPU_JOB_STAGE_HANG,    /* an injected hang: only its abort ends it */
+    KNPU_JOB_STAGE_PROGRAM, /* runs its program from next_pc */
+} KnpuJobStage;
+
+typedef struct KnpuCore KnpuCore;
+
+/* A job on its core: the core's worker or the deterministic engine runs it. */
+typedef struct KnpuJob {
+    KnpuState *s;
+    KnpuCore *core;
+    KnpuQueue *q;
+    unsigned qid;
+    uint32_t gen;           /* of the queue when the job started */
+    uint32_t asid;
+    uint64_t ring_base;
+    uint64_t fence_addr;
+    uint32_t head;
+    bool inject_hang;
+    bool inject_mmu_fault;
+    KnpuDesc desc;
+    uint32_t nslots;
+    uint32_t prog_fetched;
+    KnpuJobStage stage;
+    uint32_t pc;            /* the instruction executing */
+    uint32_t next_pc;       /* the instruction to (re)start */
+    uint64_t bytes;
+    int64_t start_time;     /* device clock when the core took the job */
+    unsigned poll_us;       /* SEM_WAIT: the current polling interval */
+    /* Deterministic engine */
+    int64_t stall_ns;       /* throttle stalls not yet paid */
+    bool parked;
+    int64_t resume_at;      /* virtual clock; INT64_MAX: only by its abort */
+    bool aborted;
+    /* The error, valid when a step returned false and !aborted */
+    uint32_t err_code;
+    uint32_t err_info;
+    uint64_t err_addr;
+    uint32_t err_pc;
+} KnpuJob;
+
 typedef struct KnpuTlbEntry {
     uint64_t tag;           /* VA of the page | asid, or ~0 when empty */
     uint64_t pa;            /* target address of the page */
@@ -128,10 +211,10 @@ typedef struct KnpuTlbEntry {
     bool write;
 } KnpuTlbEntry;
 
-typedef struct KnpuCore {
+struct KnpuCore {
     KnpuState *s;
     unsigned id;
-    QemuThread thread;
+    QemuThread thread;      /* none in the deterministic engine */
     uint8_t *prog;          /* program bytes fetched so far */
     uint64_t *slots;        /* argument table, host order */
     uint8_t *bounce;
@@ -147,7 +230,8 @@ typedef struct KnpuCore {
     QemuCond wake;          /* signalled when this idle core is given work */
     int64_t busy_since;
     uint64_t busy_ns;
-} KnpuCore;
+    KnpuJob job;            /* while busy: the job it runs (or has parked) */
+};
 
 struct KnpuState {
     PCIDevice parent_obj;
@@ -164,6 +248,7 @@ struct KnpuState {
     uint32_t sram_size;
     uint64_t serial;
     uint32_t prim_cache;    /* oneDNN primitives it adds to the cache */
+    bool deterministic;     /* x-deterministic: no workers, see above */
 
     QemuMutex lock;
     QemuCond abort_cond;    /* a job was told to abort, or VM resumed */
@@ -172,6 +257,7 @@ struct KnpuState {
     QemuCond access_cond;   /* a worker left an access section */
     unsigned access_waiters;            /* atomic */
     QEMUBH *irq_bh;
+    QEMUTimer *engine_timer;            /* deterministic engine: ticks */
     DECLARE_BITMAP(irq_pending, KNPU_MAX_VECTORS);
     bool stopping;
     bool paused;            /* the VM is stopped (atomic) */
@@ -214,36 +300,6 @@ struct KnpuState {
     unsigned busy_cores;
 };
 
-typedef enum KnpuJobResult {
-    KNPU_JOB_OK,
-    KNPU_JOB_FAILED,
-    KNPU_JOB_ABORTED,
-} KnpuJobResult;
-
-typedef struct KnpuJob {
-    KnpuState *s;
-    KnpuCore *core;
-    KnpuQueue *q;
-    unsigned qid;
-    uint32_t gen;           /* of the queue when the job started */
-    uint32_t asid;
-    uint64_t ring_base;
-    uint64_t fence_addr;
-    uint32_t head;
-    KnpuDesc desc;
-    uint32_t nslots;
-    uint32_t prog_fetched;
-    uint32_t pc;
-    uint64_t bytes;
-    int64_t start_time;     /* device clock when the core took the job */
-    bool aborted;
-    /* The error, valid when a step returned false and !aborted */
-    uint32_t err_code;
-    uint32_t err_info;
-    uint64_t err_addr;
-    uint32_t err_pc;
-} KnpuJob;
-
 static inline int64_t knpu_now(void)
 {
     return qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
@@ -262,6 +318,7 @@ void knpu_irq_exit(KnpuState *s);
 void knpu_irq_reset_locked(KnpuState *s);
 void knpu_event_locked(KnpuState *s, uint32_t bits);
 void knpu_queue_irq_locked(KnpuState *s, unsigned qid, uint32_t bits);
+void knpu_irq_flush(KnpuState *s);
 
 /* knpu-queue.c */
 void knpu_cores_start(KnpuState *s);
@@ -272,11 +329,12 @@ void knpu_queue_ctrl_locked(KnpuState *s, unsigned qid, uint32_t val);
 void knpu_doorbell_locked(KnpuState *s, unsigned qid);
 void knpu_wake_cores_locked(KnpuState *s);
 void knpu_vm_state_change(void *opaque, bool running, RunState state);
+bool knpu_job_park(KnpuJob *job, int64_t until);
 
 /* knpu-cp.c */
 uint32_t knpu_dtypes_mask(void);
 uint64_t knpu_ops_mask(void);
-KnpuJobResult knpu_run_job(KnpuJob *job, bool hang, bool mmu_fault);
+KnpuJobResult knpu_run_job(KnpuJob *job);
 bool knpu_job_fail(KnpuJob *job, uint32_t code, unsigned operand,
                    unsigned access, unsigned reason, uint64_t addr);
 bool knpu_job_check_abort(KnpuJob *job);
@@ -295,6 +353,7 @@ bool knpu_va_sem_update(KnpuJob *job, uint64_t va, uint64_t val, bool add,
                         unsigned operand);
 bool knpu_mmu_fault(KnpuJob *job, uint64_t va, bool write,
                     unsigned operand, unsigned reason);
+bool knpu_job_stall_settle(KnpuJob *job);
 
 /* knpu-telemetry.c */
 void knpu_telemetry_reset_locked(KnpuState *s);

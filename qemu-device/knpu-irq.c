@@ -4,7 +4,9 @@
  * Each queue has a vector (its index) and the device has an event vector
  * (the last one). A vector is signalled when an enabled status bit goes
  * from 0 to 1. Workers set the bits under s->lock and leave the MSI-X
- * message to a bottom half, which runs under the BQL.
+ * message to a bottom half, which runs under the BQL. The deterministic
+ * engine sends the messages of a register access or a tick at its end
+ * instead (knpu_irq_flush()).
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -78,6 +80,21 @@ static void knpu_irq_bh(void *opaque)
         }
         trace_knpu_irq(v);
         msix_notify(pdev, v);
+    }
+}
+
+/*
+ * Deterministic engine: send the pending messages now rather than when the
+ * main loop runs the bottom half, which under qtest depends on how the
+ * commands arrive (one by one, or several in one read); now, they reach the
+ * interrupt controller at a point the command stream fixes. Called at the
+ * end of a register access or a tick, under the BQL, without s->lock.
+ */
+void knpu_irq_flush(KnpuState *s)
+{
+    if (s->deterministic) {
+        qemu_bh_cancel(s->irq_bh);
+        knpu_irq_bh(s);
     }
 }
 

@@ -448,13 +448,34 @@ static bool knpu_xlat_rw(KnpuJob *job, const KnpuXlat *x, void *buf,
 }
 
 /*
+ * The device time that work on @bytes took since @start (host clock): the
+ * host time it took for a worker; in the deterministic engine, which must
+ * not depend on the host's speed, 1 ns per byte (a byte per cycle of the
+ * nominal clock).
+ */
+static int64_t knpu_job_work_ns(KnpuJob *job, int64_t start, uint64_t bytes)
+{
+    if (job->s->deterministic) {
+        return bytes;
+    }
+    return get_clock() - start;
+}
+
+/*
  * Let @ns of device time pass (QEMU's virtual clock), outside any access
- * section, unless the job stops.
+ * section, unless the job stops. The deterministic engine cannot wait in
+ * the middle of an instruction: the stall is paid before the next one
+ * (knpu_job_stall_settle()).
  */
 static bool knpu_job_stall(KnpuJob *job, int64_t ns)
 {
-    int64_t until = knpu_now() + ns;
+    int64_t until;
 
+    if (job->s->deterministic) {
+        job->stall_ns += MAX(ns, 0);
+        return true;
+    }
+    until = knpu_now() + ns;
     while (ns > 0 && knpu_now() < until) {
         if (knpu_job_check_abort(job)) {
             return false;
@@ -462,6 +483,21 @@ static bool knpu_job_stall(KnpuJob *job, int64_t ns)
         g_usleep(MIN(MAX((until - knpu_now()) / SCALE_US, 1), 1000));
     }
     return true;
+}
+
+/*
+ * Deterministic engine, between instructions: park the job for the stalls
+ * of the instructions before, if any. False when it parked.
+ */
+bool knpu_job_stall_settle(KnpuJob *job)
+{
+    int64_t ns = job->stall_ns;
+
+    if (!ns) {
+        return true;
+    }
+    job->stall_ns = 0;
+    return knpu_job_park(job, knpu_now() + ns);
 }
 
 /*
@@ -490,7 +526,7 @@ bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
         }
         knpu_access_end(job);
         if (!ok || !knpu_job_stall(job, knpu_throttle_stall_ns(job->s,
-                                       get_clock() - start))) {
+                                       knpu_job_work_ns(job, start, n)))) {
             return false;
         }
         va += n;

@@ -21,6 +21,11 @@
  * "Round trip by stage"). A worker that takes a job wakes cores for the
  * queues still runnable; one that finishes a job looks for the next itself.
  *
+ * The deterministic engine ("x-deterministic", knpu-internal.h) has no
+ * workers: a virtual-clock timer runs the cores in turn on the main loop
+ * thread, with the same scheduler and the same start and completion of a
+ * job; a job that would wait parks on its core instead.
+ *
  * Copyright (c) 2026 The knpu authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -29,8 +34,15 @@
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
 #include "qemu/host-utils.h"
+#include "qemu/main-loop.h"
 #include "trace.h"
 #include "knpu-internal.h"
+
+/*
+ * Deterministic engine: a free core takes a runnable queue this long after
+ * the access that made it runnable (doorbell, RESUME, DEV_CTRL enable).
+ */
+#define KNPU_DET_TICK_NS        1000
 
 /* Queue state */
 
@@ -68,11 +80,32 @@ static bool knpu_queue_runnable_locked(KnpuState *s, KnpuQueue *q)
     return q->enabled && !q->error && !q->running && q->head != q->db_tail;
 }
 
-/* Wait until no worker runs a job of queue @qid (of any queue if < 0). */
+static void knpu_core_run_job_locked(KnpuCore *core);
+static void knpu_engine_arm_locked(KnpuState *s);
+
+/*
+ * Wait until no core runs a job of queue @qid (of any queue if < 0), whose
+ * abort flag the caller set. The deterministic engine runs no job now: it
+ * resumes the parked ones, which see the flag and end; the cores they
+ * free take runnable queues at the next tick.
+ */
 static void knpu_wait_idle_locked(KnpuState *s, int qid)
 {
     unsigned i;
 
+    if (s->deterministic) {
+        for (i = 0; i < s->num_cores; i++) {
+            KnpuCore *core = &s->cores[i];
+
+            if (core->busy && (qid < 0 || core->job.qid == qid)) {
+                assert(qatomic_read(&core->job.q->abort));
+                knpu_core_run_job_locked(core);
+                assert(!core->busy);
+            }
+        }
+        knpu_engine_arm_locked(s);
+        return;
+    }
     for (;;) {
         bool busy = false;
 
@@ -278,6 +311,35 @@ static bool knpu_engine_stopped_locked(KnpuState *s)
            s->paused;
 }
 
+/* The deterministic engine: the next tick at which a core has work. */
+static void knpu_engine_arm_locked(KnpuState *s)
+{
+    int64_t next = INT64_MAX;
+    bool free_core = false;
+    unsigned i;
+
+    for (i = 0; i < s->num_cores; i++) {
+        if (s->cores[i].busy) {
+            next = MIN(next, s->cores[i].job.resume_at);
+        } else {
+            free_core = true;
+        }
+    }
+    if (free_core && !knpu_engine_stopped_locked(s)) {
+        for (i = 0; i < s->num_queues; i++) {
+            if (knpu_queue_runnable_locked(s, &s->queues[i])) {
+                next = MIN(next, knpu_now() + KNPU_DET_TICK_NS);
+                break;
+            }
+        }
+    }
+    if (next == INT64_MAX) {
+        timer_del(s->engine_timer);
+    } else {
+        timer_mod(s->engine_timer, next);
+    }
+}
+
 /* Give idle @core work: it stops counting as idle for the next choice. */
 static void knpu_core_wake_locked(KnpuCore *core)
 {
@@ -296,6 +358,10 @@ void knpu_wake_cores_locked(KnpuState *s)
 {
     unsigned i, next = 0;
 
+    if (s->deterministic) {
+        knpu_engine_arm_locked(s);
+        return;
+    }
     if (knpu_engine_stopped_locked(s)) {
         return;
     }
@@ -411,50 +477,67 @@ static void knpu_job_finish_locked(KnpuJob *job, KnpuJobResult res,
     }
 }
 
-/*
- * Run the head job of queue @qid on @core. Called with s->lock held, which
- * is dropped while the job runs.
- */
-static void knpu_core_run_queue_locked(KnpuCore *core, unsigned qid)
+/* @core takes the head job of queue @qid. */
+static void knpu_core_start_job_locked(KnpuCore *core, unsigned qid)
 {
     KnpuState *s = core->s;
     KnpuQueue *q = &s->queues[qid];
-    KnpuJob job = { .s = s, .core = core, .q = q, .qid = qid };
-    KnpuJobResult res;
-    bool hang, mmu_fault, fence_ok = true;
+    KnpuJob *job = &core->job;
 
+    *job = (KnpuJob) { .s = s, .core = core, .q = q, .qid = qid };
     q->running = true;
     q->last_core = core->id + 1;
     qatomic_set(&q->abort, false);
-    job.gen = q->gen;
-    hang = q->inject_hang;
-    mmu_fault = q->inject_mmu_fault;
+    job->gen = q->gen;
+    job->inject_hang = q->inject_hang;
+    job->inject_mmu_fault = q->inject_mmu_fault;
     q->inject_hang = q->inject_mmu_fault = false;
-    job.asid = KNPU_Q_CONFIG_ASID(q->config);
-    job.ring_base = q->ring_base;
-    job.fence_addr = q->fence_addr;
-    job.head = q->head;
-    job.start_time = knpu_now() - s->clock_base;
+    job->asid = KNPU_Q_CONFIG_ASID(q->config);
+    job->ring_base = q->ring_base;
+    job->fence_addr = q->fence_addr;
+    job->head = q->head;
+    job->start_time = knpu_now() - s->clock_base;
     knpu_core_set_busy_locked(s, core, true);
+    core->waiting = false;
     /* The queues this core leaves for now, to the idle ones. */
     knpu_wake_cores_locked(s);
+}
+
+/*
+ * Run @core's job until it ends (or, in the deterministic engine, parks
+ * again). Called with s->lock held, which is dropped while the job runs.
+ */
+static void knpu_core_run_job_locked(KnpuCore *core)
+{
+    KnpuState *s = core->s;
+    KnpuJob *job = &core->job;
+    KnpuQueue *q = job->q;
+    KnpuJobResult res;
+    bool fence_ok = true;
+
+    /* Workers never hold the BQL; the deterministic engine always does. */
+    assert(qemu_mutex_iothread_locked() == s->deterministic);
     qemu_mutex_unlock(&s->lock);
 
-    res = knpu_run_job(&job, hang, mmu_fault);
-    if (res == KNPU_JOB_OK && knpu_job_check_abort(&job)) {
-        res = job.aborted ? KNPU_JOB_ABORTED : KNPU_JOB_FAILED;
+    res = knpu_run_job(job);
+    if (res == KNPU_JOB_OK && knpu_job_check_abort(job)) {
+        res = job->aborted ? KNPU_JOB_ABORTED : KNPU_JOB_FAILED;
     }
     if (res == KNPU_JOB_OK) {
-        fence_ok = knpu_job_write_times(&job) && knpu_job_write_fence(&job);
-        if (job.aborted) {
+        fence_ok = knpu_job_write_times(job) && knpu_job_write_fence(job);
+        if (job->aborted) {
             res = KNPU_JOB_ABORTED;
         }
     }
 
     qemu_mutex_lock(&s->lock);
+    if (res == KNPU_JOB_PARKED) {
+        /* It keeps its core and its queue until it is resumed. */
+        return;
+    }
     knpu_core_set_busy_locked(s, core, false);
-    s->bytes_moved += job.bytes;
-    knpu_job_finish_locked(&job, res, fence_ok);
+    s->bytes_moved += job->bytes;
+    knpu_job_finish_locked(job, res, fence_ok);
     q->running = false;
     qatomic_set(&q->abort, false);
     qemu_cond_broadcast(&s->idle_cond);
@@ -479,10 +562,68 @@ static void *knpu_worker(void *opaque)
             core->waiting = false;
             continue;
         }
-        knpu_core_run_queue_locked(core, qid);
+        knpu_core_start_job_locked(core, qid);
+        knpu_core_run_job_locked(core);
     }
     qemu_mutex_unlock(&s->lock);
     return NULL;
+}
+
+/*
+ * The deterministic engine's tick: each core in turn resumes its parked job
+ * if it is due, then takes runnable queues until none is left for it or a
+ * job parks (knpu-internal.h).
+ */
+static void knpu_engine_tick(void *opaque)
+{
+    KnpuState *s = opaque;
+    unsigned i;
+
+    qemu_mutex_lock(&s->lock);
+    for (i = 0; i < s->num_cores; i++) {
+        s->cores[i].waiting = !s->cores[i].busy;
+    }
+    for (i = 0; i < s->num_cores && !qatomic_read(&s->paused); i++) {
+        KnpuCore *core = &s->cores[i];
+
+        for (;;) {
+            if (!core->busy) {
+                int qid = knpu_pick_queue_locked(s, core);
+
+                if (qid < 0) {
+                    break;
+                }
+                knpu_core_start_job_locked(core, qid);
+            } else if (core->job.resume_at > knpu_now()) {
+                break;
+            }
+            knpu_core_run_job_locked(core);
+            if (core->busy) {
+                break;
+            }
+        }
+        core->waiting = !core->busy;
+    }
+    knpu_engine_arm_locked(s);
+    qemu_mutex_unlock(&s->lock);
+    knpu_irq_flush(s);
+}
+
+/*
+ * Deterministic engine: the job cannot go on before @until (virtual clock).
+ * It parks on its core, to be resumed by the first tick at or after
+ * @until (never by time if INT64_MAX) or by its abort. Returns false, for
+ * the callers' "return knpu_job_park()": the job unwinds to its core.
+ */
+bool knpu_job_park(KnpuJob *job, int64_t until)
+{
+    assert(job->s->deterministic);
+    job->parked = true;
+    /* Strictly in the future: a due timer would fire outside clock_step. */
+    job->resume_at = MAX(until, knpu_now() + 1);
+    trace_knpu_job_park(job->core->id, job->qid, job->stage, job->next_pc,
+                        job->resume_at);
+    return false;
 }
 
 /*
@@ -505,12 +646,19 @@ void knpu_vm_state_change(void *opaque, bool running, RunState state)
     qemu_mutex_unlock(&s->lock);
 }
 
-/* A worker thread per core, with the buffers of the jobs it runs. */
+/*
+ * A worker thread per core, with the buffers of the jobs it runs; in the
+ * deterministic engine the buffers and the timer of the ticks.
+ */
 void knpu_cores_start(KnpuState *s)
 {
     unsigned i;
 
     s->stopping = false;
+    if (s->deterministic) {
+        s->engine_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, knpu_engine_tick,
+                                       s);
+    }
     for (i = 0; i < s->num_cores; i++) {
         KnpuCore *core = &s->cores[i];
         g_autofree char *name = g_strdup_printf("knpu-core%u", i);
@@ -521,12 +669,14 @@ void knpu_cores_start(KnpuState *s)
         core->slots = g_malloc(KNPU_ARGS_SIZE_MAX);
         core->bounce = g_malloc(KNPU_BOUNCE_SIZE);
         core->tlb_epoch = 0;
-        qemu_thread_create(&core->thread, name, knpu_worker, core,
-                           QEMU_THREAD_JOINABLE);
+        if (!s->deterministic) {
+            qemu_thread_create(&core->thread, name, knpu_worker, core,
+                               QEMU_THREAD_JOINABLE);
+        }
     }
 }
 
-/* Abort every job and end the worker threads. */
+/* Abort every job (the parked ones too) and end the worker threads. */
 void knpu_cores_stop(KnpuState *s)
 {
     unsigned i;
@@ -537,6 +687,11 @@ void knpu_cores_stop(KnpuState *s)
         s->queues[i].enabled = false;
         qatomic_set(&s->queues[i].abort, true);
     }
+    if (s->deterministic) {
+        knpu_wait_idle_locked(s, -1);
+        timer_free(s->engine_timer);
+        s->engine_timer = NULL;
+    }
     for (i = 0; i < s->num_cores; i++) {
         knpu_core_wake_locked(&s->cores[i]);
     }
@@ -546,7 +701,9 @@ void knpu_cores_stop(KnpuState *s)
     for (i = 0; i < s->num_cores; i++) {
         KnpuCore *core = &s->cores[i];
 
-        qemu_thread_join(&core->thread);
+        if (!s->deterministic) {
+            qemu_thread_join(&core->thread);
+        }
         g_free(core->prog);
         g_free(core->slots);
         g_free(core->bounce);

@@ -201,6 +201,7 @@ static uint64_t knpu_mmio_read(void *opaque, hwaddr addr, unsigned size)
     qemu_mutex_lock(&s->lock);
     val = knpu_read_locked(s, addr);
     qemu_mutex_unlock(&s->lock);
+    knpu_irq_flush(s);
     trace_knpu_mmio_read(addr, val);
     return val;
 }
@@ -365,6 +366,7 @@ static void knpu_mmio_write(void *opaque, hwaddr addr, uint64_t val,
     qemu_mutex_lock(&s->lock);
     knpu_write_locked(s, addr, val);
     qemu_mutex_unlock(&s->lock);
+    knpu_irq_flush(s);
 }
 
 const MemoryRegionOps knpu_mmio_ops = {

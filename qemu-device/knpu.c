@@ -236,6 +236,8 @@ static Property knpu_properties[] = {
     DEFINE_PROP_UINT64("serial", KnpuState, serial, 0x4b4e505500000001ull),
     DEFINE_PROP_UINT32("prim-cache", KnpuState, prim_cache,
                        KNPU_PRIM_CACHE_DEFAULT),
+    /* Experimental: jobs run from a virtual-clock timer (knpu-internal.h). */
+    DEFINE_PROP_BOOL("x-deterministic", KnpuState, deterministic, false),
     DEFINE_PROP_END_OF_LIST(),
 };
 

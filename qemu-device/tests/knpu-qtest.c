@@ -77,6 +77,28 @@ void knpu_boot(Knpu *k, bool q35, const char *extra)
     qpci_msix_enable(k->dev);
 }
 
+/* Function-level reset through the PCIe capability. */
+void knpu_flr(Knpu *k)
+{
+    uint8_t exp = qpci_find_capability(k->dev, PCI_CAP_ID_EXP, 0);
+
+    g_assert_cmphex(exp, !=, 0);
+    qpci_config_writew(k->dev, exp + PCI_EXP_DEVCTL,
+                       qpci_config_readw(k->dev, exp + PCI_EXP_DEVCTL) |
+                       PCI_EXP_DEVCTL_BCR_FLR);
+}
+
+/*
+ * After a reset of configuration space (FLR, system reset): memory decoding,
+ * bus mastering and the BARs again.
+ */
+void knpu_remap(Knpu *k)
+{
+    qpci_device_enable(k->dev);
+    k->bar0 = qpci_iomap(k->dev, KNPU_BAR_REGS, NULL);
+    k->bar2 = qpci_iomap(k->dev, KNPU_BAR_DEVMEM, NULL);
+}
+
 void knpu_start(Knpu *k, const char *extra)
 {
     knpu_boot(k, false, extra);

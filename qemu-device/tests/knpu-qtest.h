@@ -102,6 +102,8 @@ static inline uint64_t rd64(Knpu *k, uint64_t lo)
 void knpu_boot(Knpu *k, bool q35, const char *extra);
 void knpu_start(Knpu *k, const char *extra);
 void knpu_stop(Knpu *k);
+void knpu_flr(Knpu *k);
+void knpu_remap(Knpu *k);
 uint64_t galloc(Knpu *k, size_t size);
 
 /* Page tables of TEST_ASID */
@@ -148,5 +150,6 @@ void knpu_add_queue_tests(void);
 void knpu_add_mmu_tests(void);
 void knpu_add_stress_tests(void);
 void knpu_add_hostile_tests(void);
+void knpu_add_det_tests(void);
 
 #endif /* KNPU_QTEST_H */

@@ -213,28 +213,22 @@ static void test_soft_reset(void)
 static void test_flr(void)
 {
     Knpu k;
-    uint8_t exp;
     uint16_t msix;
 
     knpu_start(&k, NULL);
     set_everything(&k);
-    exp = qpci_find_capability(k.dev, PCI_CAP_ID_EXP, 0);
     msix = qpci_find_capability(k.dev, PCI_CAP_ID_MSIX, 0);
     g_assert(qpci_config_readw(k.dev, msix + PCI_MSIX_FLAGS) &
              PCI_MSIX_FLAGS_ENABLE);
 
-    qpci_config_writew(k.dev, exp + PCI_EXP_DEVCTL,
-                       qpci_config_readw(k.dev, exp + PCI_EXP_DEVCTL) |
-                       PCI_EXP_DEVCTL_BCR_FLR);
+    knpu_flr(&k);
 
     /* FLR also resets configuration space: MSI-X off, BARs unassigned. */
     g_assert_false(qpci_config_readw(k.dev, msix + PCI_MSIX_FLAGS) &
                    PCI_MSIX_FLAGS_ENABLE);
     g_assert_false(qpci_config_readw(k.dev, PCI_COMMAND) &
                    PCI_COMMAND_MEMORY);
-    qpci_device_enable(k.dev);
-    k.bar0 = qpci_iomap(k.dev, KNPU_BAR_REGS, NULL);
-    k.bar2 = qpci_iomap(k.dev, KNPU_BAR_DEVMEM, NULL);
+    knpu_remap(&k);
     qpci_msix_enable(k.dev);
 
     check_reset_state(&k);
@@ -272,9 +266,7 @@ static void test_system_reset(void)
     g_usleep(20000);
     g_assert_cmpuint(qtest_readq(k.qts, k.q[0].fence), ==, 1);
 
-    qpci_device_enable(k.dev);
-    k.bar0 = qpci_iomap(k.dev, KNPU_BAR_REGS, NULL);
-    k.bar2 = qpci_iomap(k.dev, KNPU_BAR_DEVMEM, NULL);
+    knpu_remap(&k);
     g_assert_cmphex(rd(&k, KNPU_REG_DEV_STATUS), ==, KNPU_DEV_STATUS_READY);
     g_assert_cmphex(rd(&k, KNPU_REG_EVENT_STATUS), ==, 0);
     g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==, 0);
@@ -290,7 +282,6 @@ static void test_system_reset(void)
 static void test_q35(void)
 {
     Knpu k;
-    uint8_t exp;
 
     knpu_boot(&k, true, NULL);
     g_assert_cmphex(qpci_config_readw(k.dev, PCI_CLASS_DEVICE), ==,
@@ -301,13 +292,8 @@ static void test_q35(void)
     run_good_job(&k, 0, 1);
     g_assert_true(qpci_msix_pending(k.dev, 0));
 
-    exp = qpci_find_capability(k.dev, PCI_CAP_ID_EXP, 0);
-    g_assert_cmphex(exp, !=, 0);
-    qpci_config_writew(k.dev, exp + PCI_EXP_DEVCTL,
-                       qpci_config_readw(k.dev, exp + PCI_EXP_DEVCTL) |
-                       PCI_EXP_DEVCTL_BCR_FLR);
-    qpci_device_enable(k.dev);
-    k.bar0 = qpci_iomap(k.dev, KNPU_BAR_REGS, NULL);
+    knpu_flr(&k);
+    knpu_remap(&k);
     qpci_msix_enable(k.dev);
     g_assert_cmphex(rd(&k, KNPU_REG_EVENT_STATUS), ==, KNPU_EVENT_RESET_DONE);
     g_assert_cmphex(qrd(&k, 0, KNPU_Q_STATUS), ==, 0);

@@ -31,5 +31,6 @@ int main(int argc, char **argv)
     knpu_add_compute_deconv_tests();
     knpu_add_compute_convert_tests();
     knpu_add_hostile_tests();
+    knpu_add_det_tests();
     return g_test_run();
 }

@@ -5,6 +5,7 @@
  * hostile or broken driver can do to the device (docs/hw-spec.md).
  *
  *   knpu-device-fuzz --qemu QEMU [--seed S] [--ops N] [--trace FILE]
+ *                    [--answers FILE] [--engine deterministic|threads]
  *
  * QEMU (best built with ASan and UBSan: `make fuzz-device`) runs a q35
  * machine with one KNPU under -accel qtest. The fuzzer programs the PCI
@@ -14,7 +15,8 @@
  * invalidates (or forgets to), generated programs of every opcode over
  * argument tables, doorbells, queue resets, resumes and reconfigurations,
  * soft resets, bus mastering switched off, guest writes racing the device,
- * and virtual clock steps.
+ * virtual clock steps, and reads of the MSI-X pending bits (every vector
+ * masked).
  *
  * What it checks:
  *  - QEMU never crashes (the sanitizers abort on a memory or UB error, and a
@@ -31,8 +33,16 @@
  *
  * The command stream is a function of the seed alone (no answer steers it),
  * so a finding replays from its seed; --trace writes every command, which
- * `QEMU ... -qtest stdio < FILE` replays without the fuzzer. The device's
- * worker threads still decide when a job runs relative to the commands.
+ * `QEMU ... -qtest stdio < FILE` replays without the fuzzer (the fuzzer
+ * prints that command line). With "--engine deterministic" (the default
+ * with --trace) the device runs with x-deterministic=on: its jobs run only
+ * inside clock_step, so what it does, and every answer, is a function of
+ * the command stream too. The fuzzer prints a digest of the answers (FNV-1a
+ * of every answer line); --answers writes them.
+ *
+ * With "--engine threads" (the default without --trace) the device's
+ * worker threads run the jobs, racing the commands as a real driver's
+ * CPUs race the device: that interleaving is the host scheduler's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -104,7 +114,9 @@ static int one_in(struct rng *r, uint32_t n)
 
 static int qfd = -1;
 static pid_t qemu_pid;
-static FILE *trace;
+static FILE *trace, *answers;
+static int deterministic;
+static uint64_t answer_count, answer_digest = 0xcbf29ce484222325ull;	/* FNV-1a */
 static uint64_t ops;
 static char line[1 << 24];	/* the longest answer: a 4 MiB read in hex */
 static size_t line_len, line_have;
@@ -146,8 +158,17 @@ static char *answer(void)
 	}
 }
 
+/* Done with the answer answer() returned: count it in the digest. */
 static void consume(void)
 {
+	size_t i;
+
+	line[line_len - 1] = '\n';
+	for (i = 0; i < line_len; i++)
+		answer_digest = (answer_digest ^ (uint8_t)line[i]) * 0x100000001b3ull;
+	answer_count++;
+	if (answers)
+		fwrite(line, 1, line_len, answers);
 	memmove(line, line + line_len, line_have - line_len);
 	line_have -= line_len;
 }
@@ -288,8 +309,16 @@ static void cfg_write(uint32_t reg, uint32_t v)
 	cmd("outl 0xcfc 0x%x", v);
 }
 
+/* MSI-X enable and function mask, in the dword at the capability. */
+#define MSIX_ENABLE	(1u << 31)
+#define MSIX_MASKALL	(1u << 30)
+#define MSIX_PBA	(BAR4 + 2048)	/* the pending bits (qemu-device/knpu-irq.c) */
+
+static uint32_t msix_cap;
+
 static void pci_setup(void)
 {
+	uint32_t cap;
 	int dev;
 
 	for (dev = 0; dev < 32; dev++) {
@@ -306,6 +335,18 @@ static void pci_setup(void)
 	cfg_write(0x04, 0x6);	/* memory space, bus master */
 	if (rd(KNPU_REG_ID) != KNPU_ID_VALUE)
 		die("BAR0 does not answer with the ID register");
+	/*
+	 * MSI-X on, every vector masked: the device's interrupts show as
+	 * pending bits, which the operations read (when they are set is part
+	 * of what must replay).
+	 */
+	for (cap = cfg_read(0x34) & 0xfc; cap; cap = cfg_read(cap) >> 8 & 0xfc)
+		if ((cfg_read(cap) & 0xff) == 0x11)
+			break;
+	if (!cap)
+		die("no MSI-X capability");
+	msix_cap = cap;
+	cfg_write(msix_cap, MSIX_ENABLE | MSIX_MASKALL);
 }
 
 /* ---- page tables ------------------------------------------------------------- */
@@ -647,6 +688,13 @@ static void submit(struct rng *r, unsigned int q)
 	if (!one_in(r, 8))
 		qwr(q, KNPU_Q_CTRL, KNPU_Q_CTRL_ENABLE | KNPU_Q_CTRL_RESUME);
 	qwr(q, KNPU_Q_DOORBELL, 1);
+	/*
+	 * Often let the device run the job before the next command: the
+	 * deterministic engine runs jobs only inside clock_step (the first tick
+	 * is 1 us after the doorbell). The stream is the same for both engines.
+	 */
+	if (one_in(r, 2))
+		cmd("clock_step %u", 1000 + below(r, 10000));
 }
 
 /* ---- the operations ---------------------------------------------------------- */
@@ -700,6 +748,13 @@ static void op_register(struct rng *r)
 		     (v & 0xff) != 0x0c))
 			v = KNPU_REG_SCRATCH;
 		wr(v, (uint32_t)rnd(r));
+		break;
+	case 5: /* the MSI-X pending bits; now and then the messages sent (to 0) */
+		if (one_in(r, 16)) {
+			cfg_write(msix_cap, MSIX_ENABLE);
+			cfg_write(msix_cap, MSIX_ENABLE | MSIX_MASKALL);
+		}
+		cmd("readq 0x%" PRIx64, MSIX_PBA + 8 * below(r, 2));
 		break;
 	default:
 		rd(below(r, KNPU_REGS_SIZE / 4) * 4);
@@ -868,6 +923,8 @@ static void device_still_works(struct rng *r)
 	qwr(0, KNPU_Q_TAIL, 1);
 	qwr(0, KNPU_Q_DOORBELL, 1);
 	for (i = 0; i < 100000; i++) {
+		if (deterministic)	/* the job runs only inside clock_step */
+			cmd("clock_step 1000");
 		mem_read(FENCES, (uint8_t *)&fence, 8);
 		if (fence == 0x600d || rd(KNPU_REG_Q(0, KNPU_Q_STATUS)) & KNPU_Q_STATUS_ERROR)
 			break;
@@ -883,22 +940,45 @@ static void device_still_works(struct rng *r)
 
 /* ---- main -------------------------------------------------------------------- */
 
+/* The machine: QEMU's arguments but the last two ("-qtest" CHARDEV). */
+static void qemu_args(const char **argv, const char *qemu)
+{
+	static const char *const machine[] = {
+		"-machine", "q35", "-accel", "qtest", "-display", "none", "-nodefaults",
+		"-m", "256M", "-qtest-log", "none", "-device", NULL,
+	};
+	unsigned int i;
+
+	argv[0] = qemu;
+	for (i = 0; machine[i]; i++)
+		argv[1 + i] = machine[i];
+	argv[1 + i] = deterministic ? "knpu,id=knpu0,devmem-size=16M,cores=2,queues=8,x-deterministic=on"
+				    : "knpu,id=knpu0,devmem-size=16M,cores=2,queues=8";
+	argv[2 + i] = NULL;
+}
+
 static void start_qemu(const char *qemu, const char *sock_path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	const char *argv[32];
 	char qtest_arg[200];
+	unsigned int n;
 
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock_path);
 	unlink(sock_path);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) || listen(lfd, 1))
 		die("cannot listen on %s: %s", sock_path, strerror(errno));
 	snprintf(qtest_arg, sizeof(qtest_arg), "unix:%s", sock_path);
+	qemu_args(argv, qemu);
+	for (n = 0; argv[n]; n++)
+		;
+	argv[n] = "-qtest";
+	argv[n + 1] = qtest_arg;
+	argv[n + 2] = NULL;
 	qemu_pid = fork();
 	if (qemu_pid == 0) {
-		execl(qemu, qemu, "-machine", "q35", "-accel", "qtest", "-display", "none",
-		      "-nodefaults", "-m", "256M", "-qtest", qtest_arg, "-qtest-log", "none",
-		      "-device", "knpu,id=knpu0,devmem-size=16M,cores=2,queues=8", (char *)NULL);
+		execv(qemu, (char *const *)argv);
 		_exit(127);
 	}
 	qfd = accept(lfd, NULL, NULL);
@@ -913,9 +993,10 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "qemu", required_argument, NULL, 'q' }, { "seed", required_argument, NULL, 's' },
 		{ "ops", required_argument, NULL, 'o' }, { "trace", required_argument, NULL, 't' },
+		{ "answers", required_argument, NULL, 'a' }, { "engine", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *qemu = NULL;
+	const char *qemu = NULL, *trace_path = NULL, *engine = NULL;
 	uint64_t seed = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32, nops = 100000;
 	uint64_t next_checkpoint, start_ns;
 	char sock_path[108];
@@ -930,12 +1011,19 @@ int main(int argc, char **argv)
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'o': nops = strtoull(optarg, NULL, 0); break;
 		case 't':
+			trace_path = optarg;
 			trace = fopen(optarg, "w");
 			if (!trace)
 				die("cannot write %s", optarg);
 			break;
+		case 'a':
+			answers = fopen(optarg, "w");
+			if (!answers)
+				die("cannot write %s", optarg);
+			break;
+		case 'e': engine = optarg; break;
 		default:
-			fprintf(stderr, "usage: knpu-device-fuzz --qemu QEMU [--seed S] [--ops N] [--trace FILE]\n");
+			fprintf(stderr, "usage: knpu-device-fuzz --qemu QEMU [--seed S] [--ops N] [--trace FILE] [--answers FILE] [--engine deterministic|threads]\n");
 			return 2;
 		}
 	}
@@ -943,9 +1031,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "knpu-device-fuzz: --qemu QEMU\n");
 		return 2;
 	}
+	/* A trace is for replay: deterministic unless asked otherwise. */
+	if (!engine)
+		engine = trace ? "deterministic" : "threads";
+	if (strcmp(engine, "deterministic") && strcmp(engine, "threads")) {
+		fprintf(stderr, "knpu-device-fuzz: --engine deterministic or threads\n");
+		return 2;
+	}
+	deterministic = !strcmp(engine, "deterministic");
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	printf("# knpu-device-fuzz --seed %" PRIu64 " --ops %" PRIu64 " --qemu %s\n", seed, nops, qemu);
+	printf("# knpu-device-fuzz --seed %" PRIu64 " --ops %" PRIu64 " --engine %s --qemu %s\n", seed,
+	       nops, engine, qemu);
 	r.s = seed;
 	snprintf(sock_path, sizeof(sock_path), "/tmp/knpu-device-fuzz.%d.sock", getpid());
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -996,6 +1093,22 @@ int main(int argc, char **argv)
 	       (double)((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - start_ns));
 	printf("# mapped %u address spaces, %u queues; guard areas and tables unchanged\n",
 	       NUM_ASIDS, NUM_QUEUES);
+	printf("# answers: %" PRIu64 ", digest %016" PRIx64 "%s\n", answer_count, answer_digest,
+	       deterministic ? "" : " (threads: not replayable)");
+	if (trace) {
+		const char *argv[32];
+		unsigned int i;
+
+		fclose(trace);
+		trace = NULL;
+		qemu_args(argv, qemu);
+		printf("# replay:");
+		for (i = 0; argv[i]; i++)
+			printf(" %s", argv[i]);
+		printf(" -qtest stdio < %s\n", trace_path);
+	}
+	if (answers)
+		fclose(answers);
 	/* As libqtest ends QEMU. A sanitizer report would have ended it already. */
 	kill(qemu_pid, SIGTERM);
 	close(qfd);
