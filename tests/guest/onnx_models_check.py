@@ -53,7 +53,9 @@ TOLERANCE = {  # (atol, rtol) per precision and model
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
 OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
              "resize_nearest_half_pixel", "conv_transpose", "conv_transpose_bn", "hard_swish",
-             "hard_swish_op", "activations", "concat_slice", "transpose_0213", "matmul_batched"]
+             "hard_swish_op", "activations", "concat_slice", "transpose_0213", "matmul_batched",
+             "conv_transpose_asymmetric", "conv_transpose_output_shape", "conv_transpose_same",
+             "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand"]
 
 
 def text_like(rng, shape):
