@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "constant_folding.hpp"
+#include "element_codec.hpp"
 #include "int8_rewrite.hpp"
 #include "quantization.hpp"
 
@@ -286,6 +287,21 @@ std::optional<float> constant_scalar(Lowerer& l, const Node& node, std::size_t i
     throw Unsupported(fmt::format("input {} must be a constant", index));
   }
   return static_cast<float>(l.graph().constants.at(node.inputs[index]).value(0));
+}
+
+// Input `index` as integers: empty if omitted; Unsupported unless constant.
+std::vector<std::int64_t> constant_ints(Lowerer& l, const Node& node, std::size_t index) {
+  std::vector<std::int64_t> v;
+  if (index < node.inputs.size() && !node.inputs[index].empty()) {
+    if (!l.graph().is_constant(node.inputs[index])) {
+      throw Unsupported(fmt::format("input {} must be a constant", index));
+    }
+    const Constant& c = l.graph().constants.at(node.inputs[index]);
+    for (std::int64_t i = 0; i < c.size(); ++i) {
+      v.push_back(c.integer(i));
+    }
+  }
+  return v;
 }
 
 Activation activation_of(const Node& node) {
@@ -572,6 +588,14 @@ void lower_cast(Lowerer& l, const Node& n) {
     throw Unsupported("only casts to float32 of float32 tensors");
   }
   lower_alias(l, n);
+}
+
+std::vector<std::int64_t> strides_of(const Shape& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) {
+    strides[d - 1] = strides[d] * shape[d];
+  }
+  return strides;
 }
 
 // One axis of a strided copy, in elements.
@@ -1369,8 +1393,13 @@ void lower_reduce_min(Lowerer& l, const Node& n) {
   lower_reduce(l, n, ReduceOp::min);
 }
 
+// Before opset 13 Softmax works on the input flattened to 2-D at `axis`
+// (one SOFTMAX over rows of everything from `axis` on); from 13 on along
+// `axis` alone: one SOFTMAX for the last axis, otherwise between two
+// TRANSPOSEs that move the axis last and back (outer x axis x inner).
 void lower_softmax(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
   const Shape& sx = l.shape(x);
   const auto rank = static_cast<std::int64_t>(sx.size());
   std::int64_t axis = n.get_int("axis", l.graph().opset < 13 ? 1 : -1);
@@ -1378,26 +1407,91 @@ void lower_softmax(Lowerer& l, const Node& n) {
   if (axis < 0 || axis >= rank) {
     throw Unsupported("axis out of range");
   }
-  // Before opset 13 Softmax works on the input flattened to 2-D at `axis`;
-  // from 13 on along `axis` alone, which is the same for the last axis.
-  if (l.graph().opset >= 13 && axis != rank - 1) {
-    throw Unsupported("softmax along an axis other than the last");
-  }
   const auto a = static_cast<std::size_t>(axis);
-  const auto rows = u32(product(sx, 0, a), "rows");
-  const auto cols = u32(product(sx, a, sx.size()), "cols");
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.softmax(dt, s[0], s[1], rows, cols);
-         });
+  const std::int64_t outer = product(sx, 0, a);
+  const std::int64_t inner = l.graph().opset < 13 ? 1 : product(sx, a + 1, sx.size());
+  const auto rows = u32(outer * inner, "rows");
+  const auto cols = u32(product(sx, a, sx.size()) / inner, "cols");
+  const auto softmax = [&](const std::string& from, const std::string& to) {
+    l.emit(n.label(), {l.ref(from)}, {l.ref(to)},
+           [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.softmax(dt, s[0], s[1], rows, cols);
+           });
+  };
+  if (inner == 1) {
+    softmax(x, out);
+    return;
+  }
+  const std::int64_t count = element_count(sx);
+  const std::string last = l.scratch(count);
+  const std::string normalized = l.scratch(count);
+  l.transpose(n.label(), l.ref(x), l.ref(last), outer, sx[a], inner);
+  softmax(last, normalized);
+  l.transpose(n.label(), l.ref(normalized), l.ref(out), outer, inner, sx[a]);
 }
 
-std::vector<std::int64_t> strides_of(const Shape& shape) {
-  std::vector<std::int64_t> strides(shape.size(), 1);
-  for (std::size_t d = shape.size(); d-- > 1;) {
-    strides[d - 1] = strides[d] * shape[d];
+// Pad, mode constant (the value an attribute before opset 11, an optional
+// input from 11 on; pads per axis begin and end, negative ones crop; from
+// opset 18 an `axes` input): one DMA_FILL of the output with the value's
+// bit pattern and one COPY_STRIDED (v1.1) of the kept part of the input.
+void lower_pad(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::copy_strided);
+  const std::string mode = n.get_string("mode", "constant");
+  if (mode != "constant") {
+    throw Unsupported(fmt::format("mode {}", mode));
   }
-  return strides;
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  const Shape& sx = l.shape(x);
+  const Shape& so = l.shape(out);
+  const std::size_t rank = sx.size();
+  const bool inputs = l.graph().opset >= 11;
+  const std::vector<std::int64_t> pads = inputs ? constant_ints(l, n, 1) : n.get_ints("pads", {});
+  std::vector<std::int64_t> axes = inputs ? constant_ints(l, n, 3) : std::vector<std::int64_t>{};
+  if (axes.empty()) {
+    for (std::size_t d = 0; d < rank; ++d) {
+      axes.push_back(static_cast<std::int64_t>(d));
+    }
+  }
+  if (pads.size() != 2 * axes.size()) {
+    throw Unsupported(fmt::format("{} pads for {} axes", pads.size(), axes.size()));
+  }
+  const float value = inputs ? constant_scalar(l, n, 2).value_or(0.0F) : n.get_float("value", 0);
+  std::vector<std::int64_t> begin(rank, 0), end(rank, 0);
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    const std::int64_t axis = axes[i] < 0 ? axes[i] + static_cast<std::int64_t>(rank) : axes[i];
+    begin.at(static_cast<std::size_t>(axis)) = pads[i];
+    end.at(static_cast<std::size_t>(axis)) = pads[axes.size() + i];
+  }
+  // The part of x that is kept, where it starts in x and in the output.
+  const std::vector<std::int64_t> in_strides = strides_of(sx), out_strides = strides_of(so);
+  std::vector<CopyAxis> kept;
+  std::int64_t from = 0, to = 0;
+  bool fill = false;
+  for (std::size_t d = 0; d < rank; ++d) {
+    fill = fill || begin[d] > 0 || end[d] > 0;
+    const std::int64_t size =
+        sx[d] - std::max<std::int64_t>(0, -begin[d]) - std::max<std::int64_t>(0, -end[d]);
+    kept.push_back({std::max<std::int64_t>(size, 0), in_strides[d], out_strides[d]});
+    from += std::max<std::int64_t>(0, -begin[d]) * in_strides[d];
+    to += std::max<std::int64_t>(0, begin[d]) * out_strides[d];
+  }
+  if (fill) {
+    const std::vector<std::byte> bytes = encode_elements(std::span(&value, 1), l.dtype());
+    std::uint32_t pattern = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      pattern |= std::to_integer<std::uint32_t>(bytes[i % bytes.size()]) << (8 * i);
+    }
+    const std::uint32_t size = u32(element_count(so) * l.esize(), "fill size");
+    l.emit(n.label(), {}, {l.ref(out)},
+           [size, pattern](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.dma_fill(s[0], size, pattern);
+           });
+  }
+  if (std::ranges::all_of(kept, [](const CopyAxis& axis) { return axis.size > 0; })) {
+    strided_copy(l, n.label(), l.ref(out, static_cast<std::uint64_t>(to * l.esize())),
+                 l.ref(x, static_cast<std::uint64_t>(from * l.esize())), kept);
+  }
 }
 
 // Any permutation: one strided copy (v1.1) where the permuted axes merge
@@ -1556,26 +1650,13 @@ struct SliceSpec {
 
 SliceSpec slice_spec(Lowerer& l, const Node& n, const Shape& sx) {
   std::vector<std::int64_t> starts, axes, steps;
-  auto ints_of = [&](std::size_t index) {
-    std::vector<std::int64_t> v;
-    if (index < n.inputs.size() && !n.inputs[index].empty()) {
-      if (!l.graph().is_constant(n.inputs[index])) {
-        throw Unsupported("starts, ends, axes and steps must be constant");
-      }
-      const Constant& c = l.graph().constants.at(n.inputs[index]);
-      for (std::int64_t i = 0; i < c.size(); ++i) {
-        v.push_back(c.integer(i));
-      }
-    }
-    return v;
-  };
   if (l.graph().opset < 10) {
     starts = n.get_ints("starts", {});
     axes = n.get_ints("axes", {});
   } else {
-    starts = ints_of(1);
-    axes = ints_of(3);
-    steps = ints_of(4);
+    starts = constant_ints(l, n, 1);
+    axes = constant_ints(l, n, 3);
+    steps = constant_ints(l, n, 4);
   }
   if (axes.empty()) {
     for (std::size_t i = 0; i < starts.size(); ++i) {
@@ -1869,6 +1950,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"MaxPool", lower_max_pool},
       {"Min", lower_min},
       {"Mul", lower_mul},
+      {"Pad", lower_pad},
       {"Pow", lower_pow},
       {"QuantizeInt8", lower_quantize_int8},
       {"ReduceMax", lower_reduce_max},

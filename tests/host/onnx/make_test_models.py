@@ -127,10 +127,12 @@ def main(out):
           helper.make_node("Cos", ["z"], ["e"]),
           helper.make_node("Cos", ["e"], ["y"])],
          [tensor("x", [1, 1, 2, 2])], [tensor("y", None)])
-    # Known op, attributes ISA v1 cannot map: reported at compile time.
-    save(out, "softmax_axis1",
-         [helper.make_node("Softmax", ["x"], ["y"], axis=1)],
-         [tensor("x", [2, 3, 4])], [tensor("y", None)])
+    # Known op, an attribute value the lowering cannot map: reported at
+    # compile time.
+    save(out, "pad_reflect",
+         [helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)],
+         [const("pads", np.array([0, 1, 1, 0, 1, 1], np.int64))])
 
     isa_v11_models(out, rng)
     int8_models(out, rng)
@@ -180,7 +182,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "resize_nearest_half_pixel", "conv_transpose", "conv_transpose_bn", "hard_swish",
              "activations", "concat_slice", "transpose_0213", "matmul_batched",
              "conv_transpose_asymmetric", "conv_transpose_output_shape", "conv_transpose_same",
-             "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand"]
+             "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand",
+             "pad_softmax"]
 
 
 def resize(out, name, x_shape, mode, ctm, scales=None, sizes=None, nearest="round_prefer_floor"):
@@ -360,6 +363,15 @@ def isa_v11_models(out, rng):
           helper.make_node("Mul", ["x", "e1"], ["y"])],
          [tensor("x", [2, 3])], [tensor("y", None)],
          [const("two", np.array(2.0, np.float32)), const("one", np.array(1.0, np.float32))])
+
+    # Pad (constant 0.5, a negative pad crops) and Softmax along an axis
+    # that is not the last.
+    save(out, "pad_softmax",
+         [helper.make_node("Pad", ["x", "pads", "value"], ["p"]),
+          helper.make_node("Softmax", ["p"], ["y"], axis=1)],
+         [tensor("x", [1, 2, 3, 4])], [tensor("y", None)],
+         [const("pads", np.array([0, 0, 1, -1, 0, 1, 2, 2], np.int64)),
+          const("value", np.array(0.5, np.float32))])
 
     # Split into three unequal parts (opset 13: sizes as an input), one
     # Expanded over a new leading axis and a broadcast one, added to

@@ -182,12 +182,12 @@ TEST(OnnxUnsupported, LoadNamesEveryMissingOperatorAndItsNodes) {
 
 TEST(OnnxUnsupported, AttributesTheIsaCannotMapAreReportedWithTheReason) {
   try {
-    lower(import("softmax_axis1"));
-    FAIL() << "softmax along axis 1 of 3 was lowered";
+    lower(import("pad_reflect"));
+    FAIL() << "Pad mode reflect was lowered";
   } catch (const UnsupportedOperators& e) {
     ASSERT_EQ(e.entries().size(), 1U);
-    EXPECT_EQ(e.entries()[0].op, "Softmax");
-    EXPECT_NE(e.entries()[0].reason.find("axis"), std::string::npos) << e.entries()[0].reason;
+    EXPECT_EQ(e.entries()[0].op, "Pad");
+    EXPECT_EQ(e.entries()[0].reason, "mode reflect");
   }
 }
 
@@ -513,6 +513,33 @@ TEST(OnnxLoweringV11, SplitIsOneStridedCopyPerOutputExpandOneWithZeroStrides) {
     EXPECT_EQ(e.entries()[1].reason,
               "needs the ISA v1.1 instruction COPY_STRIDED, which the device lacks");
   }
+}
+
+TEST(OnnxLoweringV11, PadIsAFillAndAStridedCopySoftmaxOnAnyAxisGoesThroughTransposes) {
+  const std::vector<Instruction> program = instructions_of(lower(import("pad_softmax")));
+  ASSERT_EQ(program.size(), 5U);
+  // [1,2,3,4] padded (0,0,1,-1) before and (0,1,2,2) after: [1,3,6,5],
+  // 90 elements of 0.5, then the kept 2 x 3 x 3 from x[0,0,0,1] to
+  // y[0,0,1,0].
+  EXPECT_EQ(program[0].opcode, Opcode::dma_fill);
+  EXPECT_EQ(value(program[0], 1), 90U * 4);
+  EXPECT_EQ(value(program[0], 2), std::bit_cast<std::uint32_t>(0.5F));
+  EXPECT_EQ(program[1].opcode, Opcode::copy_strided);
+  const std::vector<std::uint32_t> copy{1, 2, 3, 3, 0, 12, 4, 1, 0, 30, 5, 1};
+  for (std::size_t i = 0; i < copy.size(); ++i) {
+    EXPECT_EQ(value(program[1], 2 + i), copy[i]) << "operand " << 2 + i;
+  }
+  // Softmax along axis 1 of [1,3,6,5]: 30 rows of 3 between transposes.
+  EXPECT_EQ(program[2].opcode, Opcode::transpose);
+  EXPECT_EQ(program[3].opcode, Opcode::softmax);
+  EXPECT_EQ(value(program[3], 2), 30U);
+  EXPECT_EQ(value(program[3], 3), 3U);
+  EXPECT_EQ(program[4].opcode, Opcode::transpose);
+  // In FP16 the fill pattern is the value's 16 bits twice.
+  const std::vector<Instruction> fp16 =
+      instructions_of(lower(import("pad_softmax"), npu::isa::DataType::fp16));
+  EXPECT_EQ(value(fp16[0], 1), 90U * 2);
+  EXPECT_EQ(value(fp16[0], 2), 0x38003800U);
 }
 
 TEST(OnnxLoweringV11, ConcatIsOneStridedCopyPerInputSliceWithStepsOne) {
