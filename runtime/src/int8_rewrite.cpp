@@ -32,6 +32,15 @@ bool optional_bias(const Graph& graph, const Node& node, std::int64_t channels) 
          graph.constants.at(bias).shape.back() == channels;
 }
 
+// A Conv whose CONV2D pads both sides of each axis alike (the lowering
+// copies the input of any other into a padded FP32 tensor first).
+bool symmetric_padding(const Node& node) {
+  const std::string auto_pad = node.get_string("auto_pad", "NOTSET");
+  const auto pads = node.get_ints("pads", {0, 0, 0, 0});
+  return auto_pad == "VALID" ||
+         (auto_pad == "NOTSET" && pads.size() == 4 && pads[0] == pads[2] && pads[1] == pads[3]);
+}
+
 // Whether the device can run `node`'s product in INT8 (GEMM or CONV2D with
 // constant weights), whatever its fused activation.
 bool quantizable_product(const Graph& graph, const Node& node) {
@@ -42,7 +51,7 @@ bool quantizable_product(const Graph& graph, const Node& node) {
   const std::string& w = node.inputs[1];
   const std::size_t input_rank = graph.shape(node.inputs[0]).size();
   if (node.op == "Conv") {
-    return input_rank == 4 && float_constant(graph, w, 4) &&
+    return input_rank == 4 && float_constant(graph, w, 4) && symmetric_padding(node) &&
            optional_bias(graph, node, graph.constants.at(w).shape[0]);
   }
   if (node.op == "MatMul") {

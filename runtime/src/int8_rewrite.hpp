@@ -1,6 +1,7 @@
-// The INT8 rewrite (docs/onnx-runtime.md "INT8"): after fusion, every Conv,
-// Gemm and MatMul with constant weights whose fused activation the device
-// has in INT8 (none or Relu) becomes the runtime's own nodes
+// The INT8 rewrite (docs/onnx-runtime.md "INT8"): after fusion, every Conv
+// (padded symmetrically), Gemm and MatMul with constant weights whose fused
+// activation the device has in INT8 (none or Relu) becomes the runtime's
+// own nodes
 //
 //   QuantizeInt8(x) -> Int8Conv / Int8MatMul -> DequantizeInt8 -> y
 //

@@ -644,6 +644,46 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
          });
 }
 
+// `out` (shape `so`) = `x` (shape `sx`) with `begin` and `end` elements
+// added (negative: removed) on each axis, the added ones `value`: one
+// DMA_FILL of `out` with the value's bit pattern in the program's dtype
+// (when anything is added) and one COPY_STRIDED of the kept part (v1.1).
+void pad_into(Lowerer& l, const std::string& origin, const std::string& x, const Shape& sx,
+              const std::string& out, const Shape& so, const std::vector<std::int64_t>& begin,
+              const std::vector<std::int64_t>& end, float value) {
+  l.require(isa::Opcode::copy_strided);
+  const std::size_t rank = sx.size();
+  // The part of x that is kept, where it starts in x and in the output.
+  const std::vector<std::int64_t> in_strides = strides_of(sx), out_strides = strides_of(so);
+  std::vector<CopyAxis> kept;
+  std::int64_t from = 0, to = 0;
+  bool fill = false;
+  for (std::size_t d = 0; d < rank; ++d) {
+    fill = fill || begin[d] > 0 || end[d] > 0;
+    const std::int64_t size =
+        sx[d] - std::max<std::int64_t>(0, -begin[d]) - std::max<std::int64_t>(0, -end[d]);
+    kept.push_back({std::max<std::int64_t>(size, 0), in_strides[d], out_strides[d]});
+    from += std::max<std::int64_t>(0, -begin[d]) * in_strides[d];
+    to += std::max<std::int64_t>(0, begin[d]) * out_strides[d];
+  }
+  if (fill) {
+    const std::vector<std::byte> bytes = encode_elements(std::span(&value, 1), l.dtype());
+    std::uint32_t pattern = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      pattern |= std::to_integer<std::uint32_t>(bytes[i % bytes.size()]) << (8 * i);
+    }
+    const std::uint32_t size = u32(element_count(so) * l.esize(), "fill size");
+    l.emit(origin, {}, {l.ref(out)},
+           [size, pattern](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.dma_fill(s[0], size, pattern);
+           });
+  }
+  if (std::ranges::all_of(kept, [](const CopyAxis& axis) { return axis.size > 0; })) {
+    strided_copy(l, origin, l.ref(out, static_cast<std::uint64_t>(to * l.esize())),
+                 l.ref(x, static_cast<std::uint64_t>(from * l.esize())), kept);
+  }
+}
+
 // What Conv and ConvTranspose share: a 2-D NCHW input, constant weights,
 // the instruction's symmetric padding (`pads`, H and W, as the caller
 // derived it), strides, dilations and groups as ISA operands, an optional
@@ -677,11 +717,11 @@ std::vector<std::int64_t> two_values(const Node& n, const std::string& attribute
   return values;
 }
 
-ConvWindow conv_window(Lowerer& l, const Node& n, std::array<std::int64_t, 2> pads) {
-  const std::string& x = input(n, 0);
+// `x` of shape `sx`: the node's input, or Conv's explicitly padded copy.
+ConvWindow conv_window(Lowerer& l, const Node& n, std::array<std::int64_t, 2> pads,
+                       const std::string& x, const Shape& sx) {
   const std::string& w = input(n, 1);
   check_conv_operands(l, n);
-  const Shape& sx = l.shape(x);
   const Shape& sw = l.shape(w);
   const auto strides = two_values(n, "strides");
   const auto dilations = two_values(n, "dilations");
@@ -827,25 +867,68 @@ void lower_conv2d_float_output(Lowerer& l, const Node& n, ConvWindow cw, std::ui
          });
 }
 
-// One CONV2D: in the program's dtype, or (`int8`) INT8 with the node's
-// fourth input as the per-channel scales: requantization scales, or for a
-// float_output node the accumulators' scales.
-// Conv's padding: symmetric (auto_pad NOTSET or VALID), as CONV2D has it.
-std::array<std::int64_t, 2> conv_pads(const Node& n) {
+// Conv's padding of each side of H and W: `pads`, none (VALID), or
+// SAME_UPPER/SAME_LOWER (output ceil(in / stride), an odd total's extra
+// at the end or at the start).
+struct SidePads {
+  std::array<std::int64_t, 2> begin, end;
+};
+SidePads conv_pads(Lowerer& l, const Node& n) {
   const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    const Shape& sx = l.shape(input(n, 0));
+    const Shape& sw = l.shape(input(n, 1));
+    const auto strides = two_values(n, "strides");
+    const auto dilations = two_values(n, "dilations");
+    SidePads p{};
+    for (std::size_t d = 0; d < 2; ++d) {
+      const std::int64_t out = (sx[2 + d] + strides[d] - 1) / strides[d];
+      const std::int64_t total = std::max<std::int64_t>(
+          0, (out - 1) * strides[d] + (sw[2 + d] - 1) * dilations[d] + 1 - sx[2 + d]);
+      p.begin[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      p.end[d] = total - p.begin[d];
+    }
+    return p;
+  }
   if (auto_pad != "NOTSET" && auto_pad != "VALID") {
     throw Unsupported(fmt::format("auto_pad {}", auto_pad));
   }
   const auto pads = auto_pad == "VALID" ? std::vector<std::int64_t>{0, 0, 0, 0}
                                         : n.get_ints("pads", {0, 0, 0, 0});
-  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3] || pads[0] < 0 || pads[1] < 0) {
-    throw Unsupported("only symmetric padding");
+  if (pads.size() != 4 || std::ranges::any_of(pads, [](std::int64_t v) { return v < 0; })) {
+    throw Unsupported("pads must be four values, none negative");
   }
-  return {pads[0], pads[1]};
+  return {{pads[0], pads[1]}, {pads[2], pads[3]}};
 }
 
+// The CONV2D window over Conv's input: CONV2D pads symmetrically, so where
+// the two sides of an axis differ the input is first copied into a
+// zero-filled tensor that carries the difference (pad_into: one DMA_FILL,
+// one COPY_STRIDED) and the instruction pads the smaller side.
+ConvWindow conv2d_window(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  check_conv_operands(l, n);
+  const SidePads p = conv_pads(l, n);
+  const std::array<std::int64_t, 2> pad{std::min(p.begin[0], p.end[0]),
+                                        std::min(p.begin[1], p.end[1])};
+  if (p.begin == p.end) {
+    return conv_window(l, n, pad, x, l.shape(x));
+  }
+  const Shape& sx = l.shape(x);
+  const std::vector<std::int64_t> begin{0, 0, p.begin[0] - pad[0], p.begin[1] - pad[1]};
+  const std::vector<std::int64_t> end{0, 0, p.end[0] - pad[0], p.end[1] - pad[1]};
+  const Shape padded{sx[0], sx[1], sx[2] + begin[2] + end[2], sx[3] + begin[3] + end[3]};
+  const std::string copy = l.scratch(element_count(padded));
+  pad_into(l, n.label(), x, sx, copy, padded, begin, end, 0.0F);
+  return conv_window(l, n, pad, copy, padded);
+}
+
+// One CONV2D: in the program's dtype, or (`int8`) INT8 with the node's
+// fourth input as the per-channel scales: requantization scales, or for a
+// float_output node the accumulators' scales. The INT8 rewrite quantizes
+// only convolutions padded symmetrically (their input is not copied).
 void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
-  ConvWindow cw = conv_window(l, n, conv_pads(n));
+  ConvWindow cw = conv2d_window(l, n);
   if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
     throw Unsupported("padding as wide as the window");
   }
@@ -948,7 +1031,7 @@ void lower_conv_transpose(Lowerer& l, const Node& n) {
     full_size[d] = unpadded - 2 * pad + out_pad;
     crop[d] = begin - pad;
   }
-  ConvWindow cw = conv_window(l, n, device_pad);
+  ConvWindow cw = conv_window(l, n, device_pad, input(n, 0), sx);
   const std::uint32_t K = u32(cw.weight_dim1 * cw.groups, "K");
   const auto oph = static_cast<std::uint32_t>(device_output_pad[0]);
   const auto opw = static_cast<std::uint32_t>(device_output_pad[1]);
@@ -1435,7 +1518,6 @@ void lower_softmax(Lowerer& l, const Node& n) {
 // opset 18 an `axes` input): one DMA_FILL of the output with the value's
 // bit pattern and one COPY_STRIDED (v1.1) of the kept part of the input.
 void lower_pad(Lowerer& l, const Node& n) {
-  l.require(isa::Opcode::copy_strided);
   const std::string mode = n.get_string("mode", "constant");
   if (mode != "constant") {
     throw Unsupported(fmt::format("mode {}", mode));
@@ -1463,35 +1545,7 @@ void lower_pad(Lowerer& l, const Node& n) {
     begin.at(static_cast<std::size_t>(axis)) = pads[i];
     end.at(static_cast<std::size_t>(axis)) = pads[axes.size() + i];
   }
-  // The part of x that is kept, where it starts in x and in the output.
-  const std::vector<std::int64_t> in_strides = strides_of(sx), out_strides = strides_of(so);
-  std::vector<CopyAxis> kept;
-  std::int64_t from = 0, to = 0;
-  bool fill = false;
-  for (std::size_t d = 0; d < rank; ++d) {
-    fill = fill || begin[d] > 0 || end[d] > 0;
-    const std::int64_t size =
-        sx[d] - std::max<std::int64_t>(0, -begin[d]) - std::max<std::int64_t>(0, -end[d]);
-    kept.push_back({std::max<std::int64_t>(size, 0), in_strides[d], out_strides[d]});
-    from += std::max<std::int64_t>(0, -begin[d]) * in_strides[d];
-    to += std::max<std::int64_t>(0, begin[d]) * out_strides[d];
-  }
-  if (fill) {
-    const std::vector<std::byte> bytes = encode_elements(std::span(&value, 1), l.dtype());
-    std::uint32_t pattern = 0;
-    for (std::size_t i = 0; i < 4; ++i) {
-      pattern |= std::to_integer<std::uint32_t>(bytes[i % bytes.size()]) << (8 * i);
-    }
-    const std::uint32_t size = u32(element_count(so) * l.esize(), "fill size");
-    l.emit(n.label(), {}, {l.ref(out)},
-           [size, pattern](KernelBuilder& k, std::span<const BufferArg> s) {
-             k.dma_fill(s[0], size, pattern);
-           });
-  }
-  if (std::ranges::all_of(kept, [](const CopyAxis& axis) { return axis.size > 0; })) {
-    strided_copy(l, n.label(), l.ref(out, static_cast<std::uint64_t>(to * l.esize())),
-                 l.ref(x, static_cast<std::uint64_t>(from * l.esize())), kept);
-  }
+  pad_into(l, n.label(), x, sx, out, so, begin, end, value);
 }
 
 // Any permutation: one strided copy (v1.1) where the permuted axes merge

@@ -183,7 +183,7 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "activations", "concat_slice", "transpose_0213", "matmul_batched",
              "conv_transpose_asymmetric", "conv_transpose_output_shape", "conv_transpose_same",
              "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand",
-             "pad_softmax"]
+             "pad_softmax", "conv_asymmetric"]
 
 
 def resize(out, name, x_shape, mode, ctm, scales=None, sizes=None, nearest="round_prefer_floor"):
@@ -363,6 +363,18 @@ def isa_v11_models(out, rng):
           helper.make_node("Mul", ["x", "e1"], ["y"])],
          [tensor("x", [2, 3])], [tensor("y", None)],
          [const("two", np.array(2.0, np.float32)), const("one", np.array(1.0, np.float32))])
+
+    # Conv padded unequally on the two sides (TensorFlow's exports): pads,
+    # then auto_pad SAME_UPPER with stride 2 on an odd size. (Weights from a
+    # generator of their own: the INT8 graph's stay as they were.)
+    own = np.random.default_rng(5)
+    save(out, "conv_asymmetric",
+         [helper.make_node("Conv", ["x", "w"], ["c"], pads=[0, 1, 1, 2], strides=[2, 2]),
+          helper.make_node("Conv", ["c", "w2", "b2"], ["y"], auto_pad="SAME_UPPER", strides=[2, 1])],
+         [tensor("x", [1, 2, 7, 8])], [tensor("y", None)],
+         [const("w", own.standard_normal((3, 2, 3, 3)).astype(np.float32)),
+          const("w2", own.standard_normal((2, 3, 2, 3)).astype(np.float32)),
+          const("b2", own.standard_normal(2).astype(np.float32))])
 
     # Pad (constant 0.5, a negative pad crops) and Softmax along an axis
     # that is not the last.

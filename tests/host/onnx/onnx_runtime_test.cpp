@@ -16,6 +16,7 @@
 #include "constant_folding.hpp"
 #include "element_codec.hpp"
 #include "fusion.hpp"
+#include "int8_rewrite.hpp"
 #include "lowered_program.hpp"
 #include "lowering.hpp"
 #include "memory_plan.hpp"
@@ -540,6 +541,39 @@ TEST(OnnxLoweringV11, PadIsAFillAndAStridedCopySoftmaxOnAnyAxisGoesThroughTransp
       instructions_of(lower(import("pad_softmax"), npu::isa::DataType::fp16));
   EXPECT_EQ(value(fp16[0], 1), 90U * 2);
   EXPECT_EQ(value(fp16[0], 2), 0x38003800U);
+}
+
+TEST(OnnxLoweringV11, ConvPaddedUnequallyCopiesItsInputIntoAPaddedTensorFirst) {
+  const std::vector<Instruction> program = instructions_of(lower(import("conv_asymmetric")));
+  ASSERT_EQ(program.size(), 6U);
+  // pads H 0/1, W 1/2: W's 1 stays CONV2D's, the other row and column go
+  // into a zero-filled 8 x 9 copy of the 7 x 8 input.
+  EXPECT_EQ(program[0].opcode, Opcode::dma_fill);
+  EXPECT_EQ(value(program[0], 1), 2U * 8 * 9 * 4);
+  EXPECT_EQ(value(program[0], 2), 0U);
+  EXPECT_EQ(program[1].opcode, Opcode::copy_strided);
+  const std::vector<std::uint32_t> copy{1, 2, 7, 8, 0, 56, 8, 1, 0, 72, 9, 1};
+  for (std::size_t i = 0; i < copy.size(); ++i) {
+    EXPECT_EQ(value(program[1], 2 + i), copy[i]) << "operand " << 2 + i;
+  }
+  // CONV2D: H W, then the pads (operands 6, 7, 13, 14).
+  EXPECT_EQ(program[2].opcode, Opcode::conv2d);
+  EXPECT_EQ((std::vector{value(program[2], 6), value(program[2], 7), value(program[2], 13),
+                         value(program[2], 14)}),
+            (std::vector<std::uint32_t>{8, 9, 0, 1}));
+  // SAME_UPPER, stride 2 x 1 on 3 x 5 with a 2 x 3 window: H pads 0/1 (the
+  // odd total's extra at the end), W 1/1: a 4 x 5 copy, CONV2D pads 0 and 1.
+  EXPECT_EQ(program[3].opcode, Opcode::dma_fill);
+  EXPECT_EQ(value(program[3], 1), 3U * 4 * 5 * 4);
+  const std::vector<std::uint32_t> copy2{1, 1, 3, 15, 0, 0, 15, 1, 0, 0, 20, 1};
+  for (std::size_t i = 0; i < copy2.size(); ++i) {
+    EXPECT_EQ(value(program[4], 2 + i), copy2[i]) << "operand " << 2 + i;
+  }
+  EXPECT_EQ((std::vector{value(program[5], 6), value(program[5], 7), value(program[5], 13),
+                         value(program[5], 14)}),
+            (std::vector<std::uint32_t>{4, 5, 0, 1}));
+  // The INT8 rewrite leaves such convolutions in FP32.
+  EXPECT_TRUE(quantizable_nodes(fused("conv_asymmetric")).empty());
 }
 
 TEST(OnnxLoweringV11, ConcatIsOneStridedCopyPerInputSliceWithStepsOne) {
