@@ -173,14 +173,40 @@ std::size_t replace_chain(Graph& graph, std::vector<std::size_t> chain, Node fus
   return removed;
 }
 
-// x * Clip(x + a, 0, b) / b (or * 1/b), from its Add: the chain's nodes
-// and HardSwish's alpha and beta (1/b, a/b).
-struct HardSwishChain {
+// A chain of element-wise nodes of one input that becomes one node.
+struct FusedChain {
   std::string x;
   std::vector<std::size_t> nodes;
-  float alpha, beta;
+  std::map<std::string, AttributeValue> attributes;
 };
-std::optional<HardSwishChain> match_hard_swish(const Graph& graph, std::size_t add_index) {
+
+// Replaces every chain `match` finds (given a node index) with one node of
+// `op`, named and placed as the chain's last node (which reads all the
+// others); returns how many nodes went.
+template <typename Match>
+std::size_t fuse_chains(Graph& graph, const std::string& op, Match match) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size();) {
+    const std::optional<FusedChain> chain = match(graph, i);
+    if (!chain) {
+      ++i;
+      continue;
+    }
+    const Node& last = graph.nodes[*std::ranges::max_element(chain->nodes)];
+    Node fused{.op = op,
+               .name = last.name,
+               .inputs = {chain->x},
+               .outputs = {last.outputs.at(0)},
+               .attributes = chain->attributes};
+    removed += replace_chain(graph, chain->nodes, std::move(fused));
+    i = 0;  // indices moved; the scan restarts
+  }
+  return removed;
+}
+
+// x * Clip(x + a, 0, b) / b (or * 1/b), from its Add: the chain's nodes
+// and HardSwish's alpha and beta (1/b, a/b).
+std::optional<FusedChain> match_hard_swish(const Graph& graph, std::size_t add_index) {
   const Node& add = graph.nodes[add_index];
   if (add.op != "Add" || add.inputs.size() != 2) {
     return std::nullopt;
@@ -213,33 +239,96 @@ std::optional<HardSwishChain> match_hard_swish(const Graph& graph, std::size_t a
       const bool normalizes =
           by && (std::string(op) == "Div" ? *by == top : std::abs(*by * top - 1.0F) <= 1e-6F);
       if (normalizes) {
-        return HardSwishChain{x, {add_index, *clip, *mul, *scale}, 1.0F / top, *offset / top};
+        return FusedChain{
+            x, {add_index, *clip, *mul, *scale}, {{"alpha", 1.0F / top}, {"beta", *offset / top}}};
       }
     }
   }
   return std::nullopt;
 }
 
+// GELU as exporters spell it out (PyTorch's erf form), from its Erf:
+//   Erf(x / sqrt(2)) (or x * 1/sqrt(2)) + 1, times x and 0.5 in any order:
+//   (x * e) * 0.5, (0.5 * x) * e, x * (e * 0.5). Every intermediate has no
+//   other reader.
+bool near(std::optional<float> value, double want) {
+  return value && std::abs(*value - want) <= 1e-5 * want;
+}
+std::optional<FusedChain> match_gelu(const Graph& graph, std::size_t erf_index) {
+  const Node& erf = graph.nodes[erf_index];
+  if (erf.op != "Erf" || erf.inputs.size() != 1) {
+    return std::nullopt;
+  }
+  const auto scaled = producer(graph, erf.inputs[0]);
+  if (!scaled || sole_consumer(graph, erf.inputs[0]) != erf_index ||
+      graph.nodes[*scaled].inputs.size() != 2) {
+    return std::nullopt;
+  }
+  const Node& scale = graph.nodes[*scaled];
+  std::string x;
+  if (scale.op == "Div" && near(scalar_constant(graph, scale.inputs[1]), std::sqrt(2.0))) {
+    x = scale.inputs[0];
+  } else if (scale.op == "Mul") {
+    for (std::size_t side = 0; side < 2; ++side) {
+      if (near(scalar_constant(graph, scale.inputs[1 - side]), std::sqrt(0.5))) {
+        x = scale.inputs[side];
+      }
+    }
+  }
+  if (x.empty() || graph.is_constant(x) || graph.shape(x) != graph.shape(erf.outputs[0])) {
+    return std::nullopt;
+  }
+  const auto add = sole_consumer_of_op(graph, erf.outputs[0], "Add");
+  if (!add || graph.nodes[*add].inputs.size() != 2 ||
+      scalar_constant(graph, other_input(graph.nodes[*add], erf.outputs[0])) != 1.0F) {
+    return std::nullopt;
+  }
+  const std::string& e = graph.nodes[*add].outputs[0];
+  const auto first = sole_consumer_of_op(graph, e, "Mul");
+  if (!first || graph.nodes[*first].inputs.size() != 2) {
+    return std::nullopt;
+  }
+  const std::string& with = other_input(graph.nodes[*first], e);
+  std::vector<std::size_t> nodes{*scaled, erf_index, *add, *first};
+  const auto half_of = [&](const std::string& value) {
+    // `value` * 0.5 as the Mul that reads it alone, if it is that.
+    const auto mul = sole_consumer_of_op(graph, value, "Mul");
+    return mul && graph.nodes[*mul].inputs.size() == 2 &&
+                   scalar_constant(graph, other_input(graph.nodes[*mul], value)) == 0.5F
+               ? mul
+               : std::nullopt;
+  };
+  if (with == x || scalar_constant(graph, with) == 0.5F) {
+    // (x * e) * 0.5 or (e * 0.5) * x: the second Mul takes what is left.
+    const std::string& product = graph.nodes[*first].outputs[0];
+    const auto second = with == x ? half_of(product) : sole_consumer_of_op(graph, product, "Mul");
+    if (!second || (with != x && (graph.nodes[*second].inputs.size() != 2 ||
+                                  other_input(graph.nodes[*second], product) != x))) {
+      return std::nullopt;
+    }
+    nodes.push_back(*second);
+    return FusedChain{x, nodes, {}};
+  }
+  // (0.5 * x) * e.
+  const auto half = producer(graph, with);
+  if (!half || sole_consumer(graph, with) != *first || graph.nodes[*half].op != "Mul" ||
+      graph.nodes[*half].inputs.size() != 2 ||
+      std::ranges::find(graph.nodes[*half].inputs, x) == graph.nodes[*half].inputs.end() ||
+      scalar_constant(graph, other_input(graph.nodes[*half], x)) != 0.5F) {
+    return std::nullopt;
+  }
+  nodes.push_back(*half);
+  return FusedChain{x, nodes, {}};
+}
+
 }  // namespace
 
 std::size_t fuse_hard_swish(Graph& graph) {
-  std::size_t removed = 0;
-  for (std::size_t i = 0; i < graph.nodes.size();) {
-    const auto chain = match_hard_swish(graph, i);
-    if (!chain) {
-      ++i;
-      continue;
-    }
-    const Node& last = graph.nodes[chain->nodes.back()];
-    Node fused{.op = "HardSwish",
-               .name = last.name,
-               .inputs = {chain->x},
-               .outputs = {last.outputs.at(0)},
-               .attributes = {{"alpha", chain->alpha}, {"beta", chain->beta}}};
-    removed += replace_chain(graph, chain->nodes, std::move(fused));
-    i = 0;  // indices moved; the scan restarts
-  }
-  return removed;
+  return fuse_chains(graph, "HardSwish", match_hard_swish);
+}
+
+std::size_t fuse_gelu(Graph& graph) {
+  return fuse_chains(graph, "Gelu", match_gelu);
 }
 
 std::size_t fuse_silu(Graph& graph) {
@@ -511,8 +600,11 @@ std::size_t fuse_activation(Graph& graph) {
       }
       activation = "Relu";
     }
+    if (activation == "Gelu" && act.get_string("approximate", "none") != "none") {
+      continue;
+    }
     if (activation != "Relu" && activation != "Sigmoid" && activation != "Tanh" &&
-        activation != "Silu") {
+        activation != "Silu" && activation != "Gelu") {
       continue;
     }
     node.attributes["activation"] = activation;
@@ -527,6 +619,7 @@ std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops) {
   removed += fold_batch_norm(graph);
   removed += fuse_bias(graph);
   removed += fuse_silu(graph);
+  removed += fuse_gelu(graph);
   if (device_ops.test(static_cast<std::size_t>(isa::Opcode::activation_param))) {
     removed += fuse_hard_swish(graph);
   }

@@ -27,13 +27,19 @@ std::size_t fuse_bias(Graph& graph);
 // one node "Silu" (the runtime's own op, the ISA's SILU activation).
 std::size_t fuse_silu(Graph& graph);
 
+// x * 0.5 * (1 + Erf(x / sqrt(2))), GELU as exporters spell it (the factors
+// in any order, the division also as * 1/sqrt(2)): one node "Gelu" (the
+// ONNX op of opset 20, approximate "none"), the ISA's GELU activation.
+std::size_t fuse_gelu(Graph& graph);
+
 // x * Clip(x + a, 0, b) / b (also * (1/b)), hard-swish as exporters spell
 // it (a = 3, b = 6): one node "HardSwish" (the ONNX op of opset 14) with
 // alpha 1/b and beta a/b, which the device runs as one ACTIVATION_PARAM
 // (ISA v1.1: run it only for a device that has that instruction).
 std::size_t fuse_hard_swish(Graph& graph);
 
-// Relu, Sigmoid, Tanh, Silu, and Clip(min 0, no max), after Conv,
+// Relu, Sigmoid, Tanh, Silu, Gelu (approximate "none") and Clip(min 0, no
+// max), after Conv,
 // ConvTranspose, MatMul or Gemm (the only reader): the device applies them
 // when it stores the output.
 std::size_t fuse_activation(Graph& graph);

@@ -32,6 +32,15 @@ bool optional_bias(const Graph& graph, const Node& node, std::int64_t channels) 
          graph.constants.at(bias).shape.back() == channels;
 }
 
+// A Conv whose CONV2D pads both sides of each axis alike (the lowering
+// copies the input of any other into a padded FP32 tensor first).
+bool symmetric_padding(const Node& node) {
+  const std::string auto_pad = node.get_string("auto_pad", "NOTSET");
+  const auto pads = node.get_ints("pads", {0, 0, 0, 0});
+  return auto_pad == "VALID" ||
+         (auto_pad == "NOTSET" && pads.size() == 4 && pads[0] == pads[2] && pads[1] == pads[3]);
+}
+
 // Whether the device can run `node`'s product in INT8 (GEMM or CONV2D with
 // constant weights), whatever its fused activation.
 bool quantizable_product(const Graph& graph, const Node& node) {
@@ -42,7 +51,7 @@ bool quantizable_product(const Graph& graph, const Node& node) {
   const std::string& w = node.inputs[1];
   const std::size_t input_rank = graph.shape(node.inputs[0]).size();
   if (node.op == "Conv") {
-    return input_rank == 4 && float_constant(graph, w, 4) &&
+    return input_rank == 4 && float_constant(graph, w, 4) && symmetric_padding(node) &&
            optional_bias(graph, node, graph.constants.at(w).shape[0]);
   }
   if (node.op == "MatMul") {
@@ -112,6 +121,14 @@ FloatWeights weights_of(const Graph& graph, const Node& node) {
   return f;
 }
 
+// Ops that only reinterpret their input's bytes (an alias on the device):
+// INT8 passes through them with its scale.
+bool layout_only(const Node& node) {
+  static const std::set<std::string> ops{"Reshape",   "Flatten",  "Squeeze",
+                                         "Unsqueeze", "Identity", "Dropout"};
+  return ops.contains(node.op) && node.outputs.size() == 1 && !node.inputs.empty();
+}
+
 class Rewriter {
  public:
   Rewriter(Graph& graph, const std::map<std::string, float>& max_abs, bool device_converts)
@@ -122,18 +139,35 @@ class Rewriter {
     for (const std::size_t i : chosen) {
       int8_readers_.insert(graph_.nodes[i].inputs[0]);
     }
+    // A quantized node that reads through layout-only ops reads their
+    // input in INT8 too.
+    for (std::size_t i = graph_.nodes.size(); i-- > 0;) {
+      const Node& n = graph_.nodes[i];
+      if (layout_only(n) && int8_readers_.contains(n.outputs[0])) {
+        int8_readers_.insert(n.inputs[0]);
+      }
+    }
     std::vector<Node> old = std::move(graph_.nodes);
     graph_.nodes.clear();
     for (std::size_t i = 0; i < old.size(); ++i) {
-      if (std::ranges::find(chosen, i) == chosen.end()) {
-        graph_.nodes.push_back(std::move(old[i]));
-      } else {
+      if (std::ranges::find(chosen, i) != chosen.end()) {
         quantize(old[i]);
+        continue;
       }
+      if (layout_only(old[i])) {
+        pass_int8(old[i]);
+      }
+      graph_.nodes.push_back(std::move(old[i]));
     }
-    std::erase_if(graph_.nodes, [&](const Node& n) {
-      return n.op == "DequantizeInt8" && graph_.use_count(n.outputs[0]) == 0;
-    });
+    // Float nodes nobody reads any more: dequantizations, and layout-only
+    // ops whose readers all take the INT8 twin.
+    for (bool removed = true; removed;) {
+      removed = std::erase_if(graph_.nodes, [&](const Node& n) {
+                  return (n.op == "DequantizeInt8" || layout_only(n)) &&
+                         graph_.values.at(n.outputs[0]).type != ElementType::int8 &&
+                         graph_.use_count(n.outputs[0]) == 0;
+                }) != 0;
+    }
     Int8RewriteStats stats{chosen.size(), 0};
     for (const Node& n : graph_.nodes) {
       stats.conversions +=
@@ -157,8 +191,8 @@ class Rewriter {
     return name;
   }
 
-  // x's INT8 twin: the output of the quantized node that made x, or a new
-  // QuantizeInt8.
+  // x's INT8 twin: the output of the quantized node that made x (or of a
+  // layout-only op after it), or a new QuantizeInt8.
   std::string int8_input(const std::string& x, float scale, const std::string& origin) {
     if (const auto it = int8_of_.find(x); it != int8_of_.end()) {
       return it->second;
@@ -167,13 +201,33 @@ class Rewriter {
     graph_.nodes.push_back(
         Node{"QuantizeInt8", origin + "/quantize", {x}, {q}, {{"scale", scale}}});
     int8_of_[x] = q;
+    int8_scale_[x] = scale;
     return q;
+  }
+
+  // A layout-only op whose input has an INT8 twin and whose output a
+  // quantized node reads: the same op on the twin, at the twin's scale.
+  void pass_int8(const Node& node) {
+    const std::string& x = node.inputs[0];
+    const std::string& y = node.outputs[0];
+    const auto twin = int8_of_.find(x);
+    if (twin == int8_of_.end() || !int8_readers_.contains(y)) {
+      return;
+    }
+    Node q = node;
+    q.name = node.name + "/int8";
+    q.inputs[0] = twin->second;
+    q.outputs[0] = int8_value(y);
+    int8_of_[y] = q.outputs[0];
+    int8_scale_[y] = int8_scale_.at(x);
+    graph_.nodes.push_back(std::move(q));
   }
 
   void quantize(const Node& node) {
     const std::string& x = node.inputs[0];
     const std::string& y = node.outputs[0];
-    const float sx = scale_of(max_abs_, x);
+    // An INT8 twin made through layout-only ops keeps its producer's scale.
+    const float sx = int8_scale_.contains(x) ? int8_scale_.at(x) : scale_of(max_abs_, x);
     const float sy = scale_of(max_abs_, y);
     const FloatWeights f = weights_of(graph_, node);
     const ChannelQuantized w = quantize_per_channel(f.values, f.outer, f.channels, f.inner);
@@ -214,6 +268,7 @@ class Rewriter {
     graph_.nodes.push_back(
         Node{"DequantizeInt8", node.name + "/dequantize", {y + "/int8"}, {y}, {{"scale", sy}}});
     int8_of_[y] = y + "/int8";
+    int8_scale_[y] = sy;
   }
 
   // A node read only as float writes FP32 from its INT32 accumulators,
@@ -235,7 +290,8 @@ class Rewriter {
   const std::map<std::string, float>& max_abs_;
   bool device_converts_;
   std::map<std::string, std::string> int8_of_;
-  std::set<std::string> int8_readers_;  // the inputs of the quantized nodes
+  std::map<std::string, float> int8_scale_;  // of each INT8 twin, by the float tensor
+  std::set<std::string> int8_readers_;       // the inputs of the quantized nodes
 };
 
 }  // namespace

@@ -1,14 +1,17 @@
-// The INT8 rewrite (docs/onnx-runtime.md "INT8"): after fusion, every Conv,
-// Gemm and MatMul with constant weights whose fused activation the device
-// has in INT8 (none or Relu) becomes the runtime's own nodes
+// The INT8 rewrite (docs/onnx-runtime.md "INT8"): after fusion, every Conv
+// (padded symmetrically), Gemm and MatMul with constant weights whose fused
+// activation the device has in INT8 (none or Relu) becomes the runtime's
+// own nodes
 //
 //   QuantizeInt8(x) -> Int8Conv / Int8MatMul -> DequantizeInt8 -> y
 //
 // with weights quantized per output channel, an INT32 bias and the
 // per-channel requantization scales as constants, and activation scales
 // from the calibration. A quantized node whose input another quantized node
-// made reads that node's INT8 output directly; a DequantizeInt8 nobody
-// reads is dropped. A node no quantized node reads writes FP32 itself from
+// made reads that node's INT8 output directly, also through layout-only ops
+// (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout: the same op on
+// the INT8 tensor, at its producer's scale); a DequantizeInt8 or a float
+// layout-only op nobody reads is dropped. A node no quantized node reads writes FP32 itself from
 // its INT32 accumulators (attribute float_output; no DequantizeInt8): on a
 // device with CONVERT (ISA v1.2) always, converted by that instruction; on
 // one without, when its accumulators convert to FP32 exactly through the

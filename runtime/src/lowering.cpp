@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "constant_folding.hpp"
+#include "element_codec.hpp"
 #include "int8_rewrite.hpp"
 #include "quantization.hpp"
 
@@ -33,6 +34,14 @@ constexpr std::size_t kMaxCopies = 256;
 std::uint32_t u32(std::int64_t value, const char* what) {
   if (value < 1 || value > std::numeric_limits<std::uint32_t>::max()) {
     throw Unsupported(fmt::format("{} {} does not fit the ISA's 32-bit operand", what, value));
+  }
+  return static_cast<std::uint32_t>(value);
+}
+
+// A stride (0 allowed) as a 32-bit operand.
+std::uint32_t stride32(std::int64_t value) {
+  if (value < 0 || value > std::numeric_limits<std::uint32_t>::max()) {
+    throw Unsupported(fmt::format("stride {} does not fit the ISA's 32-bit operand", value));
   }
   return static_cast<std::uint32_t>(value);
 }
@@ -280,6 +289,21 @@ std::optional<float> constant_scalar(Lowerer& l, const Node& node, std::size_t i
   return static_cast<float>(l.graph().constants.at(node.inputs[index]).value(0));
 }
 
+// Input `index` as integers: empty if omitted; Unsupported unless constant.
+std::vector<std::int64_t> constant_ints(Lowerer& l, const Node& node, std::size_t index) {
+  std::vector<std::int64_t> v;
+  if (index < node.inputs.size() && !node.inputs[index].empty()) {
+    if (!l.graph().is_constant(node.inputs[index])) {
+      throw Unsupported(fmt::format("input {} must be a constant", index));
+    }
+    const Constant& c = l.graph().constants.at(node.inputs[index]);
+    for (std::int64_t i = 0; i < c.size(); ++i) {
+      v.push_back(c.integer(i));
+    }
+  }
+  return v;
+}
+
 Activation activation_of(const Node& node) {
   const std::string act = node.get_string("activation", "");
   if (act.empty()) {
@@ -296,6 +320,9 @@ Activation activation_of(const Node& node) {
   }
   if (act == "Silu") {
     return Activation::silu;
+  }
+  if (act == "Gelu") {
+    return Activation::gelu;
   }
   throw Unsupported(fmt::format("fused activation {}", act));
 }
@@ -447,6 +474,15 @@ void lower_tanh(Lowerer& l, const Node& n) {
 void lower_silu(Lowerer& l, const Node& n) {
   lower_activation(l, n, Activation::silu);
 }
+// ONNX Gelu (opset 20), and the erf form fuse_gelu finds: the ISA's GELU
+// is the erf form, not the tanh approximation.
+void lower_gelu(Lowerer& l, const Node& n) {
+  const std::string approximate = n.get_string("approximate", "none");
+  if (approximate != "none") {
+    throw Unsupported(fmt::format("approximate {} (the ISA's GELU is the erf form)", approximate));
+  }
+  lower_activation(l, n, Activation::gelu);
+}
 
 // ACTIVATION_PARAM (v1.1): out = f(in) with two parameters.
 void lower_param_activation(Lowerer& l, const Node& n, ParamActivation function, float alpha,
@@ -554,10 +590,105 @@ void lower_cast(Lowerer& l, const Node& n) {
   lower_alias(l, n);
 }
 
+std::vector<std::int64_t> strides_of(const Shape& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) {
+    strides[d - 1] = strides[d] * shape[d];
+  }
+  return strides;
+}
+
+// One axis of a strided copy, in elements.
+struct CopyAxis {
+  std::int64_t size, src_stride, dst_stride;
+};
+
+// The same copy with axes of size 1 dropped and each axis merged into the
+// one inside it where both strides continue it.
+std::vector<CopyAxis> simplify(const std::vector<CopyAxis>& axes) {
+  std::vector<CopyAxis> merged;
+  for (const CopyAxis& axis : axes) {
+    if (axis.size == 1) {
+      continue;
+    }
+    if (!merged.empty() && merged.back().src_stride == axis.size * axis.src_stride &&
+        merged.back().dst_stride == axis.size * axis.dst_stride) {
+      merged.back() = {merged.back().size * axis.size, axis.src_stride, axis.dst_stride};
+      continue;
+    }
+    merged.push_back(axis);
+  }
+  return merged;
+}
+
+// One COPY_STRIDED (v1.1) moving `axes` (outermost first) from src to dst.
+void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
+                  const std::vector<CopyAxis>& axes) {
+  std::vector<CopyAxis> simple = simplify(axes);
+  if (simple.size() > 4) {
+    throw Unsupported(
+        fmt::format("a copy of {} strided dimensions (COPY_STRIDED has 4)", simple.size()));
+  }
+  simple.insert(simple.begin(), 4 - simple.size(), CopyAxis{1, 0, 0});
+  CopyStridedOperands o{.dst = {}, .src = {}};
+  for (std::size_t d = 0; d < 4; ++d) {
+    o.sizes[d] = u32(simple[d].size, "copy size");
+    o.src_strides[d] = stride32(simple[d].src_stride);
+    o.dst_strides[d] = stride32(simple[d].dst_stride);
+  }
+  l.emit(origin, {std::move(src)}, {std::move(dst)},
+         [o, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) mutable {
+           o.src = s[0];
+           o.dst = s[1];
+           k.copy_strided(dt, o);
+         });
+}
+
+// `out` (shape `so`) = `x` (shape `sx`) with `begin` and `end` elements
+// added (negative: removed) on each axis, the added ones `value`: one
+// DMA_FILL of `out` with the value's bit pattern in the program's dtype
+// (when anything is added) and one COPY_STRIDED of the kept part (v1.1).
+void pad_into(Lowerer& l, const std::string& origin, const std::string& x, const Shape& sx,
+              const std::string& out, const Shape& so, const std::vector<std::int64_t>& begin,
+              const std::vector<std::int64_t>& end, float value) {
+  l.require(isa::Opcode::copy_strided);
+  const std::size_t rank = sx.size();
+  // The part of x that is kept, where it starts in x and in the output.
+  const std::vector<std::int64_t> in_strides = strides_of(sx), out_strides = strides_of(so);
+  std::vector<CopyAxis> kept;
+  std::int64_t from = 0, to = 0;
+  bool fill = false;
+  for (std::size_t d = 0; d < rank; ++d) {
+    fill = fill || begin[d] > 0 || end[d] > 0;
+    const std::int64_t size =
+        sx[d] - std::max<std::int64_t>(0, -begin[d]) - std::max<std::int64_t>(0, -end[d]);
+    kept.push_back({std::max<std::int64_t>(size, 0), in_strides[d], out_strides[d]});
+    from += std::max<std::int64_t>(0, -begin[d]) * in_strides[d];
+    to += std::max<std::int64_t>(0, begin[d]) * out_strides[d];
+  }
+  if (fill) {
+    const std::vector<std::byte> bytes = encode_elements(std::span(&value, 1), l.dtype());
+    std::uint32_t pattern = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      pattern |= std::to_integer<std::uint32_t>(bytes[i % bytes.size()]) << (8 * i);
+    }
+    const std::uint32_t size = u32(element_count(so) * l.esize(), "fill size");
+    l.emit(origin, {}, {l.ref(out)},
+           [size, pattern](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.dma_fill(s[0], size, pattern);
+           });
+  }
+  if (std::ranges::all_of(kept, [](const CopyAxis& axis) { return axis.size > 0; })) {
+    strided_copy(l, origin, l.ref(out, static_cast<std::uint64_t>(to * l.esize())),
+                 l.ref(x, static_cast<std::uint64_t>(from * l.esize())), kept);
+  }
+}
+
 // What Conv and ConvTranspose share: a 2-D NCHW input, constant weights,
-// symmetric padding (auto_pad NOTSET or VALID), strides, dilations and
-// groups as ISA operands, an optional constant bias, the fused activation,
-// and the tensors the instruction reads (input, weights[, bias]).
+// the instruction's symmetric padding (`pads`, H and W, as the caller
+// derived it), strides, dilations and groups as ISA operands, an optional
+// constant bias, the fused activation, and the tensors the instruction
+// reads (input, weights[, bias]).
 struct ConvWindow {
   std::uint32_t n, c, h, w, r, s;
   std::uint32_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
@@ -567,31 +698,33 @@ struct ConvWindow {
   std::vector<TensorRef> reads;
 };
 
-ConvWindow conv_window(Lowerer& l, const Node& n) {
-  const std::string& x = input(n, 0);
-  const std::string& w = input(n, 1);
-  const Shape& sx = l.shape(x);
-  const Shape& sw = l.shape(w);
-  if (sx.size() != 4 || sw.size() != 4) {
+// A 2-D convolution's input and weights, checked: NCHW, constant weights.
+void check_conv_operands(Lowerer& l, const Node& n) {
+  if (l.shape(input(n, 0)).size() != 4 || l.shape(input(n, 1)).size() != 4) {
     throw Unsupported("only 2-D convolutions (NCHW)");
   }
-  if (!l.graph().is_constant(w)) {
+  if (!l.graph().is_constant(input(n, 1))) {
     throw Unsupported("weights must be constant");
   }
-  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-    throw Unsupported(fmt::format("auto_pad {}", auto_pad));
+}
+
+// strides or dilations: two values, 1 each if absent.
+std::vector<std::int64_t> two_values(const Node& n, const std::string& attribute) {
+  const std::vector<std::int64_t> values = n.get_ints(attribute, {1, 1});
+  if (values.size() != 2) {
+    throw Unsupported(fmt::format("{} must have two values", attribute));
   }
-  const auto pads = auto_pad == "VALID" ? std::vector<std::int64_t>{0, 0, 0, 0}
-                                        : n.get_ints("pads", {0, 0, 0, 0});
-  const auto strides = n.get_ints("strides", {1, 1});
-  const auto dilations = n.get_ints("dilations", {1, 1});
-  if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3] || pads[0] < 0 || pads[1] < 0) {
-    throw Unsupported("only symmetric padding");
-  }
-  if (strides.size() != 2 || dilations.size() != 2) {
-    throw Unsupported("strides and dilations must have two values");
-  }
+  return values;
+}
+
+// `x` of shape `sx`: the node's input, or Conv's explicitly padded copy.
+ConvWindow conv_window(Lowerer& l, const Node& n, std::array<std::int64_t, 2> pads,
+                       const std::string& x, const Shape& sx) {
+  const std::string& w = input(n, 1);
+  check_conv_operands(l, n);
+  const Shape& sw = l.shape(w);
+  const auto strides = two_values(n, "strides");
+  const auto dilations = two_values(n, "dilations");
   const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
   if (bias && !l.graph().is_constant(n.inputs[2])) {
     throw Unsupported("bias must be constant");
@@ -604,8 +737,8 @@ ConvWindow conv_window(Lowerer& l, const Node& n) {
                     .s = u32(sw[3], "S"),
                     .stride_h = u32(strides[0], "stride"),
                     .stride_w = u32(strides[1], "stride"),
-                    .pad_h = static_cast<std::uint32_t>(pads[0]),
-                    .pad_w = static_cast<std::uint32_t>(pads[1]),
+                    .pad_h = stride32(pads[0]),
+                    .pad_w = stride32(pads[1]),
                     .dilation_h = u32(dilations[0], "dilation"),
                     .dilation_w = u32(dilations[1], "dilation"),
                     .groups = u32(n.get_int("group", 1), "groups"),
@@ -734,11 +867,68 @@ void lower_conv2d_float_output(Lowerer& l, const Node& n, ConvWindow cw, std::ui
          });
 }
 
+// Conv's padding of each side of H and W: `pads`, none (VALID), or
+// SAME_UPPER/SAME_LOWER (output ceil(in / stride), an odd total's extra
+// at the end or at the start).
+struct SidePads {
+  std::array<std::int64_t, 2> begin, end;
+};
+SidePads conv_pads(Lowerer& l, const Node& n) {
+  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    const Shape& sx = l.shape(input(n, 0));
+    const Shape& sw = l.shape(input(n, 1));
+    const auto strides = two_values(n, "strides");
+    const auto dilations = two_values(n, "dilations");
+    SidePads p{};
+    for (std::size_t d = 0; d < 2; ++d) {
+      const std::int64_t out = (sx[2 + d] + strides[d] - 1) / strides[d];
+      const std::int64_t total = std::max<std::int64_t>(
+          0, (out - 1) * strides[d] + (sw[2 + d] - 1) * dilations[d] + 1 - sx[2 + d]);
+      p.begin[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      p.end[d] = total - p.begin[d];
+    }
+    return p;
+  }
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
+    throw Unsupported(fmt::format("auto_pad {}", auto_pad));
+  }
+  const auto pads = auto_pad == "VALID" ? std::vector<std::int64_t>{0, 0, 0, 0}
+                                        : n.get_ints("pads", {0, 0, 0, 0});
+  if (pads.size() != 4 || std::ranges::any_of(pads, [](std::int64_t v) { return v < 0; })) {
+    throw Unsupported("pads must be four values, none negative");
+  }
+  return {{pads[0], pads[1]}, {pads[2], pads[3]}};
+}
+
+// The CONV2D window over Conv's input: CONV2D pads symmetrically, so where
+// the two sides of an axis differ the input is first copied into a
+// zero-filled tensor that carries the difference (pad_into: one DMA_FILL,
+// one COPY_STRIDED) and the instruction pads the smaller side.
+ConvWindow conv2d_window(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  check_conv_operands(l, n);
+  const SidePads p = conv_pads(l, n);
+  const std::array<std::int64_t, 2> pad{std::min(p.begin[0], p.end[0]),
+                                        std::min(p.begin[1], p.end[1])};
+  if (p.begin == p.end) {
+    return conv_window(l, n, pad, x, l.shape(x));
+  }
+  const Shape& sx = l.shape(x);
+  const std::vector<std::int64_t> begin{0, 0, p.begin[0] - pad[0], p.begin[1] - pad[1]};
+  const std::vector<std::int64_t> end{0, 0, p.end[0] - pad[0], p.end[1] - pad[1]};
+  const Shape padded{sx[0], sx[1], sx[2] + begin[2] + end[2], sx[3] + begin[3] + end[3]};
+  const std::string copy = l.scratch(element_count(padded));
+  pad_into(l, n.label(), x, sx, copy, padded, begin, end, 0.0F);
+  return conv_window(l, n, pad, copy, padded);
+}
+
 // One CONV2D: in the program's dtype, or (`int8`) INT8 with the node's
 // fourth input as the per-channel scales: requantization scales, or for a
-// float_output node the accumulators' scales.
+// float_output node the accumulators' scales. The INT8 rewrite quantizes
+// only convolutions padded symmetrically (their input is not copied).
 void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
-  ConvWindow cw = conv_window(l, n);
+  ConvWindow cw = conv2d_window(l, n);
   if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
     throw Unsupported("padding as wide as the window");
   }
@@ -770,38 +960,102 @@ void lower_conv(Lowerer& l, const Node& n) {
 
 // ConvTranspose (2-D): one CONV_TRANSPOSE (v1.1), ONNX's weight layout
 // C x (K/groups) x R x S; bias and activation as fused into the node.
+// ONNX pads the two sides of an axis apart (`pads`, or derived from
+// `output_shape` or auto_pad SAME_UPPER/SAME_LOWER as the operator's spec
+// splits the total), the instruction symmetrically: it runs with the smaller
+// pad of each axis (at most what the ISA takes) and an output padding that
+// reaches the last row wanted, and one COPY_STRIDED crops what the larger
+// pad removes. Rows beyond the transposed convolution's extent (an
+// output_shape larger than it) receive only the bias, as output_padding's.
 void lower_conv_transpose(Lowerer& l, const Node& n) {
   l.require(isa::Opcode::conv_transpose);
-  if (n.has("output_shape")) {
-    throw Unsupported("the output_shape attribute (give pads and output_padding)");
-  }
-  ConvWindow cw = conv_window(l, n);
+  check_conv_operands(l, n);
+  const std::string& out = n.outputs.at(0);
+  const Shape& sx = l.shape(input(n, 0));
+  const Shape& sw = l.shape(input(n, 1));
+  const Shape& so = l.shape(out);
+  const auto strides = two_values(n, "strides");
+  const auto dilations = two_values(n, "dilations");
   const auto output_padding = n.get_ints("output_padding", {0, 0});
   if (output_padding.size() != 2) {
     throw Unsupported("output_padding must have two values");
   }
-  const std::array<std::uint32_t, 2> pads{cw.pad_h, cw.pad_w}, strides{cw.stride_h, cw.stride_w},
-      dilations{cw.dilation_h, cw.dilation_w}, kernel{cw.r, cw.s};
+  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
+  const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  if (!same && auto_pad != "NOTSET" && auto_pad != "VALID") {
+    throw Unsupported(fmt::format("auto_pad {}", auto_pad));
+  }
+  const auto pads = n.get_ints("pads", {0, 0, 0, 0});
+  if (pads.size() != 4 || std::ranges::any_of(pads, [](std::int64_t p) { return p < 0; })) {
+    throw Unsupported("pads must be four values, none negative");
+  }
+  const auto output_shape = n.get_ints("output_shape", {});
+  if (n.has("output_shape") && output_shape.size() < 2) {
+    throw Unsupported("output_shape must have the two spatial sizes");
+  }
+  std::array<std::int64_t, 2> device_pad{}, device_output_pad{}, full_size{}, crop{};
   for (std::size_t d = 0; d < 2; ++d) {
-    if (output_padding[d] < 0 ||
-        output_padding[d] >= static_cast<std::int64_t>(std::max(strides[d], dilations[d]))) {
+    const std::int64_t stride = strides[d], dilation = dilations[d];
+    const std::int64_t kernel_extent = (sw[2 + d] - 1) * dilation + 1;
+    if (output_padding[d] < 0 || output_padding[d] >= std::max(stride, dilation)) {
       throw Unsupported(
           fmt::format("output_padding {} not below max(stride, dilation)", output_padding[d]));
     }
-    if (pads[d] > dilations[d] * (kernel[d] - 1)) {
-      throw Unsupported(fmt::format("padding {} beyond the dilated kernel", pads[d]));
+    // The transposed convolution's extent with output_padding, unpadded.
+    const std::int64_t extent = stride * (sx[2 + d] - 1) + kernel_extent + output_padding[d];
+    std::int64_t begin = pads[d], end = pads[2 + d], wanted = extent - begin - end;
+    if (auto_pad == "VALID") {
+      begin = end = 0;
+      wanted = extent;
     }
+    if (same || !output_shape.empty()) {
+      wanted =
+          output_shape.empty() ? sx[2 + d] * stride : output_shape[output_shape.size() - 2 + d];
+      const std::int64_t total = std::max<std::int64_t>(extent - wanted, 0);
+      begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      end = total - begin;
+    }
+    if (wanted != so[2 + d]) {
+      throw Unsupported(
+          fmt::format("output size {} where shape inference has {}", wanted, so[2 + d]));
+    }
+    const std::int64_t unpadded = stride * (sx[2 + d] - 1) + kernel_extent;
+    const std::int64_t pad = std::min({begin, end, dilation * (sw[2 + d] - 1), (unpadded - 1) / 2});
+    const std::int64_t out_pad = std::max<std::int64_t>(0, begin + wanted - (unpadded - pad));
+    if (out_pad >= std::max(stride, dilation)) {
+      throw Unsupported(
+          fmt::format("{} output rows or columns beyond the transposed convolution", out_pad));
+    }
+    device_pad[d] = pad;
+    device_output_pad[d] = out_pad;
+    full_size[d] = unpadded - 2 * pad + out_pad;
+    crop[d] = begin - pad;
   }
+  ConvWindow cw = conv_window(l, n, device_pad, input(n, 0), sx);
   const std::uint32_t K = u32(cw.weight_dim1 * cw.groups, "K");
-  const auto oph = static_cast<std::uint32_t>(output_padding[0]);
-  const auto opw = static_cast<std::uint32_t>(output_padding[1]);
-  l.emit(n.label(), std::move(cw.reads), {l.ref(n.outputs.at(0))},
+  const auto oph = static_cast<std::uint32_t>(device_output_pad[0]);
+  const auto opw = static_cast<std::uint32_t>(device_output_pad[1]);
+  const bool cropped =
+      crop[0] != 0 || crop[1] != 0 || full_size[0] != so[2] || full_size[1] != so[3];
+  const std::string target = cropped ? l.scratch(so[0] * so[1] * full_size[0] * full_size[1]) : out;
+  if (cropped) {
+    l.require(isa::Opcode::copy_strided);
+  }
+  l.emit(n.label(), std::move(cw.reads), {l.ref(target)},
          [cw, K, oph, opw, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            ConvTransposeOperands o = conv_window_operands<ConvTransposeOperands>(cw, K, s);
            o.output_pad_h = oph;
            o.output_pad_w = opw;
            k.conv_transpose(dt, o);
          });
+  if (cropped) {
+    const std::int64_t skip = crop[0] * full_size[1] + crop[1];
+    strided_copy(l, n.label(), l.ref(out),
+                 l.ref(target, static_cast<std::uint64_t>(skip * l.esize())),
+                 {{so[0] * so[1], full_size[0] * full_size[1], so[2] * so[3]},
+                  {so[2], full_size[1], so[3]},
+                  {so[3], 1, 1}});
+  }
 }
 
 template <typename Enum>
@@ -898,92 +1152,151 @@ void lower_resize(Lowerer& l, const Node& n) {
          });
 }
 
-// C = A x B for A [..., M, K] and B [K, N] (one GEMM) or a batch of B
-// matching A's (one GEMM_BATCHED; on v1 one GEMM per matrix).
+// One batch axis of a product: its size and how far A, B and C move (in
+// elements) from one index to the next; A's or B's stride is 0 where that
+// operand is broadcast along the axis.
+struct BatchAxis {
+  std::int64_t size, a, b, c;
+};
+
+// C = A x B with NumPy's matmul semantics: a 1-D A is a row [1, K] and a 1-D
+// B a column [K, 1] (the dimension is dropped from C, which leaves its
+// bytes as they are); the batch dimensions (all but the last two)
+// broadcast. A B without batch dimensions of its own (all 1) makes one GEMM
+// over the rows of every matrix of A. Otherwise the batch axes are merged
+// where the strides of A, B and C all continue; the innermost becomes one
+// GEMM_BATCHED (v1.1; a broadcast operand has stride 0) and the outer ones
+// repeat it, at most kMaxCopies instructions. On a v1 device, one GEMM per
+// matrix.
 void lower_matmul(Lowerer& l, const Node& n) {
   const std::string& a = input(n, 0);
   const std::string& b = input(n, 1);
-  const Shape& sa = l.shape(a);
-  const Shape& sb = l.shape(b);
-  if (sa.size() < 2 || sb.size() < 2) {
-    throw Unsupported("operands of rank 1");
+  Shape sa = l.shape(a);
+  Shape sb = l.shape(b);
+  if (sa.empty() || sb.empty()) {
+    throw Unsupported("scalar operands");
   }
+  if (sa.size() == 1) {
+    sa.insert(sa.begin(), 1);
+  }
+  if (sb.size() == 1) {
+    sb.push_back(1);
+  }
+  const std::int64_t M = sa[sa.size() - 2];
   const std::int64_t K = sa.back();
   const std::int64_t N = sb.back();
   if (sb[sb.size() - 2] != K) {
-    throw Unsupported("inner dimensions differ");
+    throw Unsupported(fmt::format("inner dimensions of {} and {} differ", to_string(l.shape(a)),
+                                  to_string(l.shape(b))));
   }
   const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
   const Activation act = activation_of(n);
-  std::int64_t batches = 1;
-  std::int64_t M = product(sa, 0, sa.size() - 1);
-  if (sb.size() > 2) {
-    // A batch of products: batch dimensions must match.
-    if (!std::equal(sa.begin(), sa.end() - 2, sb.begin(), sb.end() - 2) || sa.size() != sb.size()) {
-      throw Unsupported("batch dimensions that broadcast");
+  // The batch dimensions, aligned from the right, and their broadcast.
+  const std::size_t rank = std::max(sa.size(), sb.size()) - 2;
+  Shape ba(sa.begin(), sa.end() - 2);
+  Shape bb(sb.begin(), sb.end() - 2);
+  ba.insert(ba.begin(), rank - ba.size(), 1);
+  bb.insert(bb.begin(), rank - bb.size(), 1);
+  std::vector<BatchAxis> axes;
+  std::int64_t a_stride = M * K, b_stride = K * N, c_stride = M * N;
+  for (std::size_t d = rank; d-- > 0;) {
+    if (ba[d] != bb[d] && ba[d] != 1 && bb[d] != 1) {
+      throw Unsupported(fmt::format("batch dimensions of {} and {} do not broadcast",
+                                    to_string(l.shape(a)), to_string(l.shape(b))));
     }
-    batches = product(sb, 0, sb.size() - 2);
-    M = sa[sa.size() - 2];
+    const std::int64_t size = std::max(ba[d], bb[d]);
+    axes.insert(axes.begin(),
+                {size, ba[d] == 1 ? 0 : a_stride, bb[d] == 1 ? 0 : b_stride, c_stride});
+    a_stride *= ba[d];
+    b_stride *= bb[d];
+    c_stride *= size;
   }
-  const std::uint32_t m = u32(M, "M"), nn = u32(N, "N"), k = u32(K, "K");
+  std::int64_t rows = M;
+  std::vector<BatchAxis> merged;  // outermost first
+  if (std::ranges::all_of(bb, [](std::int64_t d) { return d == 1; })) {
+    rows = M * product(ba, 0, ba.size());
+  } else {
+    for (const BatchAxis& axis : axes) {
+      if (axis.size == 1) {
+        continue;
+      }
+      BatchAxis* last = merged.empty() ? nullptr : &merged.back();
+      if (last != nullptr && last->a == axis.size * axis.a && last->b == axis.size * axis.b &&
+          last->c == axis.size * axis.c) {
+        *last = {last->size * axis.size, axis.a, axis.b, axis.c};
+      } else {
+        merged.push_back(axis);
+      }
+    }
+  }
+  // On v1, every batch axis repeats a GEMM.
+  const bool batched = l.has(isa::Opcode::gemm_batched) && !merged.empty();
+  const BatchAxis inner = batched ? merged.back() : BatchAxis{1, 0, 0, 0};
+  if (batched) {
+    merged.pop_back();
+  }
+  std::int64_t repeats = 1;
+  for (const BatchAxis& axis : merged) {
+    repeats *= axis.size;
+  }
+  if (repeats > static_cast<std::int64_t>(kMaxCopies)) {
+    throw Unsupported(fmt::format("{} products of {} x {} (at most {} instructions)", repeats,
+                                  to_string(l.shape(a)), to_string(l.shape(b)), kMaxCopies));
+  }
+  const std::uint32_t m = u32(rows, "M"), nn = u32(N, "N"), k = u32(K, "K");
+  const std::uint32_t batch = u32(inner.size, "batch");
+  const std::uint32_t stride_a = stride32(inner.a), stride_b = stride32(inner.b),
+                      stride_c = stride32(inner.c);
   const std::string bw = l.graph().is_constant(b) ? l.use_constant(b) : b;
-  if (batches > 1 && l.has(isa::Opcode::gemm_batched)) {
-    // One GEMM_BATCHED (v1.1): the matrices follow each other in A, B and C.
-    const std::uint32_t batch = u32(batches, "batch");
-    const std::uint32_t stride_a = u32(M * K, "A's batch stride");
-    const std::uint32_t stride_b = u32(K * N, "B's batch stride");
-    const std::uint32_t stride_c = u32(M * N, "C's batch stride");
-    std::vector<TensorRef> reads{l.ref(a), l.ref(bw)};
-    if (bias) {
-      reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+  const auto f = static_cast<std::uint64_t>(l.esize());
+  for (std::int64_t r = 0; r < repeats; ++r) {
+    // The offsets of repeat r, its index taken apart over the outer axes.
+    std::int64_t offset_a = 0, offset_b = 0, offset_c = 0, rest = r;
+    for (std::size_t d = merged.size(); d-- > 0;) {
+      const std::int64_t i = rest % merged[d].size;
+      rest /= merged[d].size;
+      offset_a += i * merged[d].a;
+      offset_b += i * merged[d].b;
+      offset_c += i * merged[d].c;
     }
-    l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
-           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
-             GemmBatchedOperands o{.a = s[0],
-                                   .b = s[1],
-                                   .c = s.back(),
-                                   .bias = bias ? std::optional(s[2]) : std::nullopt,
-                                   .m = m,
-                                   .n = nn,
-                                   .k = k,
-                                   .lda = k,
-                                   .ldb = nn,
-                                   .ldc = nn,
-                                   .batch = batch,
-                                   .stride_a = stride_a,
-                                   .stride_b = stride_b,
-                                   .stride_c = stride_c,
-                                   .activation = act};
-             kb.gemm_batched(dt, o);
-           });
-    return;
-  }
-  if (bias && batches > 1) {
-    throw Unsupported("bias on a batched product (GEMM_BATCHED, ISA v1.1)");
-  }
-  // ISA v1: one GEMM per matrix of the batch.
-  for (std::int64_t i = 0; i < batches; ++i) {
-    const auto f = static_cast<std::uint64_t>(l.esize());
-    std::vector<TensorRef> reads{l.ref(a, f * static_cast<std::uint64_t>(i * M * K)),
-                                 l.ref(bw, f * static_cast<std::uint64_t>(i * K * N))};
+    std::vector<TensorRef> reads{l.ref(a, f * static_cast<std::uint64_t>(offset_a)),
+                                 l.ref(bw, f * static_cast<std::uint64_t>(offset_b))};
     if (bias) {
       reads.push_back(l.ref(l.use_constant(n.inputs[2])));
     }
     l.emit(n.label(), std::move(reads),
-           {l.ref(n.outputs.at(0), f * static_cast<std::uint64_t>(i * M * N))},
+           {l.ref(n.outputs.at(0), f * static_cast<std::uint64_t>(offset_c))},
            [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
-             GemmOperands o{.a = s[0],
+             const std::optional<BufferArg> bias_arg = bias ? std::optional(s[2]) : std::nullopt;
+             if (batch == 1) {
+               kb.gemm(dt, {.a = s[0],
                             .b = s[1],
                             .c = s.back(),
-                            .bias = bias ? std::optional(s[2]) : std::nullopt,
+                            .bias = bias_arg,
                             .m = m,
                             .n = nn,
                             .k = k,
                             .lda = k,
                             .ldb = nn,
                             .ldc = nn,
-                            .activation = act};
-             kb.gemm(dt, o);
+                            .activation = act});
+               return;
+             }
+             kb.gemm_batched(dt, {.a = s[0],
+                                  .b = s[1],
+                                  .c = s.back(),
+                                  .bias = bias_arg,
+                                  .m = m,
+                                  .n = nn,
+                                  .k = k,
+                                  .lda = k,
+                                  .ldb = nn,
+                                  .ldc = nn,
+                                  .batch = batch,
+                                  .stride_a = stride_a,
+                                  .stride_b = stride_b,
+                                  .stride_c = stride_c,
+                                  .activation = act});
            });
   }
 }
@@ -1163,8 +1476,13 @@ void lower_reduce_min(Lowerer& l, const Node& n) {
   lower_reduce(l, n, ReduceOp::min);
 }
 
+// Before opset 13 Softmax works on the input flattened to 2-D at `axis`
+// (one SOFTMAX over rows of everything from `axis` on); from 13 on along
+// `axis` alone: one SOFTMAX for the last axis, otherwise between two
+// TRANSPOSEs that move the axis last and back (outer x axis x inner).
 void lower_softmax(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
   const Shape& sx = l.shape(x);
   const auto rank = static_cast<std::int64_t>(sx.size());
   std::int64_t axis = n.get_int("axis", l.graph().opset < 13 ? 1 : -1);
@@ -1172,79 +1490,62 @@ void lower_softmax(Lowerer& l, const Node& n) {
   if (axis < 0 || axis >= rank) {
     throw Unsupported("axis out of range");
   }
-  // Before opset 13 Softmax works on the input flattened to 2-D at `axis`;
-  // from 13 on along `axis` alone, which is the same for the last axis.
-  if (l.graph().opset >= 13 && axis != rank - 1) {
-    throw Unsupported("softmax along an axis other than the last");
-  }
   const auto a = static_cast<std::size_t>(axis);
-  const auto rows = u32(product(sx, 0, a), "rows");
-  const auto cols = u32(product(sx, a, sx.size()), "cols");
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.softmax(dt, s[0], s[1], rows, cols);
-         });
+  const std::int64_t outer = product(sx, 0, a);
+  const std::int64_t inner = l.graph().opset < 13 ? 1 : product(sx, a + 1, sx.size());
+  const auto rows = u32(outer * inner, "rows");
+  const auto cols = u32(product(sx, a, sx.size()) / inner, "cols");
+  const auto softmax = [&](const std::string& from, const std::string& to) {
+    l.emit(n.label(), {l.ref(from)}, {l.ref(to)},
+           [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.softmax(dt, s[0], s[1], rows, cols);
+           });
+  };
+  if (inner == 1) {
+    softmax(x, out);
+    return;
+  }
+  const std::int64_t count = element_count(sx);
+  const std::string last = l.scratch(count);
+  const std::string normalized = l.scratch(count);
+  l.transpose(n.label(), l.ref(x), l.ref(last), outer, sx[a], inner);
+  softmax(last, normalized);
+  l.transpose(n.label(), l.ref(normalized), l.ref(out), outer, inner, sx[a]);
 }
 
-// One axis of a strided copy, in elements.
-struct CopyAxis {
-  std::int64_t size, src_stride, dst_stride;
-};
-
-// The same copy with axes of size 1 dropped and each axis merged into the
-// one inside it where both strides continue it.
-std::vector<CopyAxis> simplify(const std::vector<CopyAxis>& axes) {
-  std::vector<CopyAxis> merged;
-  for (const CopyAxis& axis : axes) {
-    if (axis.size == 1) {
-      continue;
+// Pad, mode constant (the value an attribute before opset 11, an optional
+// input from 11 on; pads per axis begin and end, negative ones crop; from
+// opset 18 an `axes` input): one DMA_FILL of the output with the value's
+// bit pattern and one COPY_STRIDED (v1.1) of the kept part of the input.
+void lower_pad(Lowerer& l, const Node& n) {
+  const std::string mode = n.get_string("mode", "constant");
+  if (mode != "constant") {
+    throw Unsupported(fmt::format("mode {}", mode));
+  }
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  const Shape& sx = l.shape(x);
+  const Shape& so = l.shape(out);
+  const std::size_t rank = sx.size();
+  const bool inputs = l.graph().opset >= 11;
+  const std::vector<std::int64_t> pads = inputs ? constant_ints(l, n, 1) : n.get_ints("pads", {});
+  std::vector<std::int64_t> axes = inputs ? constant_ints(l, n, 3) : std::vector<std::int64_t>{};
+  if (axes.empty()) {
+    for (std::size_t d = 0; d < rank; ++d) {
+      axes.push_back(static_cast<std::int64_t>(d));
     }
-    if (!merged.empty() && merged.back().src_stride == axis.size * axis.src_stride &&
-        merged.back().dst_stride == axis.size * axis.dst_stride) {
-      merged.back() = {merged.back().size * axis.size, axis.src_stride, axis.dst_stride};
-      continue;
-    }
-    merged.push_back(axis);
   }
-  return merged;
-}
-
-std::uint32_t stride32(std::int64_t value) {
-  if (value < 0 || value > std::numeric_limits<std::uint32_t>::max()) {
-    throw Unsupported(fmt::format("stride {} does not fit the ISA's 32-bit operand", value));
+  if (pads.size() != 2 * axes.size()) {
+    throw Unsupported(fmt::format("{} pads for {} axes", pads.size(), axes.size()));
   }
-  return static_cast<std::uint32_t>(value);
-}
-
-// One COPY_STRIDED (v1.1) moving `axes` (outermost first) from src to dst.
-void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
-                  const std::vector<CopyAxis>& axes) {
-  std::vector<CopyAxis> simple = simplify(axes);
-  if (simple.size() > 4) {
-    throw Unsupported(
-        fmt::format("a copy of {} strided dimensions (COPY_STRIDED has 4)", simple.size()));
+  const float value = inputs ? constant_scalar(l, n, 2).value_or(0.0F) : n.get_float("value", 0);
+  std::vector<std::int64_t> begin(rank, 0), end(rank, 0);
+  for (std::size_t i = 0; i < axes.size(); ++i) {
+    const std::int64_t axis = axes[i] < 0 ? axes[i] + static_cast<std::int64_t>(rank) : axes[i];
+    begin.at(static_cast<std::size_t>(axis)) = pads[i];
+    end.at(static_cast<std::size_t>(axis)) = pads[axes.size() + i];
   }
-  simple.insert(simple.begin(), 4 - simple.size(), CopyAxis{1, 0, 0});
-  CopyStridedOperands o{.dst = {}, .src = {}};
-  for (std::size_t d = 0; d < 4; ++d) {
-    o.sizes[d] = u32(simple[d].size, "copy size");
-    o.src_strides[d] = stride32(simple[d].src_stride);
-    o.dst_strides[d] = stride32(simple[d].dst_stride);
-  }
-  l.emit(origin, {std::move(src)}, {std::move(dst)},
-         [o, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) mutable {
-           o.src = s[0];
-           o.dst = s[1];
-           k.copy_strided(dt, o);
-         });
-}
-
-std::vector<std::int64_t> strides_of(const Shape& shape) {
-  std::vector<std::int64_t> strides(shape.size(), 1);
-  for (std::size_t d = shape.size(); d-- > 1;) {
-    strides[d - 1] = strides[d] * shape[d];
-  }
-  return strides;
+  pad_into(l, n.label(), x, sx, out, so, begin, end, value);
 }
 
 // Any permutation: one strided copy (v1.1) where the permuted axes merge
@@ -1356,6 +1657,46 @@ void lower_concat(Lowerer& l, const Node& n) {
   }
 }
 
+// Split (any opset: `split` as attribute or input, or num_outputs; the
+// outputs' inferred shapes say where each part ends): one COPY_STRIDED per
+// output (v1.1).
+void lower_split(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::copy_strided);
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  auto axis = n.get_int("axis", 0);
+  axis = axis < 0 ? axis + static_cast<std::int64_t>(sx.size()) : axis;
+  const auto a = static_cast<std::size_t>(axis);
+  const std::int64_t outer = product(sx, 0, a);
+  const std::int64_t row = product(sx, a, sx.size());  // elements
+  std::int64_t offset = 0;
+  for (const std::string& out : n.outputs) {
+    const std::int64_t block = product(l.shape(out), a, sx.size());
+    strided_copy(l, n.label(), l.ref(out), l.ref(x, static_cast<std::uint64_t>(offset * l.esize())),
+                 {{outer, row, block}, {block, 1, 1}});
+    offset += block;
+  }
+}
+
+// Expand (NumPy broadcasting to the output's shape): one COPY_STRIDED
+// (v1.1) reading every broadcast axis with stride 0.
+void lower_expand(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::copy_strided);
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  Shape sx = l.shape(x);
+  const Shape& so = l.shape(out);
+  sx.insert(sx.begin(), so.size() - sx.size(), 1);
+  const std::vector<std::int64_t> in_strides = strides_of(sx);
+  const std::vector<std::int64_t> out_strides = strides_of(so);
+  std::vector<CopyAxis> axes;
+  for (std::size_t d = 0; d < so.size(); ++d) {
+    axes.push_back({so[d], sx[d] == 1 ? 0 : in_strides[d], out_strides[d]});
+  }
+  const std::string src = l.graph().is_constant(x) ? l.use_constant(x) : x;
+  strided_copy(l, n.label(), l.ref(out), l.ref(src), axes);
+}
+
 // Where a Slice starts and how it steps along every axis of its input.
 struct SliceSpec {
   std::vector<std::int64_t> begin, step;
@@ -1363,26 +1704,13 @@ struct SliceSpec {
 
 SliceSpec slice_spec(Lowerer& l, const Node& n, const Shape& sx) {
   std::vector<std::int64_t> starts, axes, steps;
-  auto ints_of = [&](std::size_t index) {
-    std::vector<std::int64_t> v;
-    if (index < n.inputs.size() && !n.inputs[index].empty()) {
-      if (!l.graph().is_constant(n.inputs[index])) {
-        throw Unsupported("starts, ends, axes and steps must be constant");
-      }
-      const Constant& c = l.graph().constants.at(n.inputs[index]);
-      for (std::int64_t i = 0; i < c.size(); ++i) {
-        v.push_back(c.integer(i));
-      }
-    }
-    return v;
-  };
   if (l.graph().opset < 10) {
     starts = n.get_ints("starts", {});
     axes = n.get_ints("axes", {});
   } else {
-    starts = ints_of(1);
-    axes = ints_of(3);
-    steps = ints_of(4);
+    starts = constant_ints(l, n, 1);
+    axes = constant_ints(l, n, 3);
+    steps = constant_ints(l, n, 4);
   }
   if (axes.empty()) {
     for (std::size_t i = 0; i < starts.size(); ++i) {
@@ -1658,7 +1986,9 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Div", lower_div},
       {"Dropout", lower_alias},
       {"Exp", lower_exp},
+      {"Expand", lower_expand},
       {"Flatten", lower_alias},
+      {"Gelu", lower_gelu},
       {"Gemm", lower_gemm},
       {"GlobalAveragePool", lower_global_average_pool},
       {"GlobalMaxPool", lower_global_max_pool},
@@ -1674,6 +2004,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"MaxPool", lower_max_pool},
       {"Min", lower_min},
       {"Mul", lower_mul},
+      {"Pad", lower_pad},
       {"Pow", lower_pow},
       {"QuantizeInt8", lower_quantize_int8},
       {"ReduceMax", lower_reduce_max},
@@ -1688,6 +2019,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Slice", lower_slice},
       {"Softmax", lower_softmax},
       {"Sqrt", lower_sqrt},
+      {"Split", lower_split},
       {"Squeeze", lower_alias},
       {"Sub", lower_sub},
       {"Tanh", lower_tanh},
@@ -1704,6 +2036,7 @@ const std::map<std::string, std::string>& compile_time_only() {
   static const std::map<std::string, std::string> ops{
       {"BatchNormalization", "not after a Conv it can be folded into"},
       {"Constant", ""},
+      {"Erf", "not part of GELU's erf form, x * 0.5 * (1 + Erf(x / sqrt(2)))"},
       {"Gather", "on values only known at run time"},
       {"Shape", "of a value whose shape is not static"},
   };

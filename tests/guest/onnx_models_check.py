@@ -21,7 +21,7 @@ Tolerances against onnxruntime's FP32 outputs, every element:
   bf16  |npu - ort| <= 5e-2 (cls), 0.25 (rec probabilities);
   int8  (calibrated on other inputs than the one checked) |npu - ort| <= 0.05
         (cls probabilities), 0.25 + 0.05|ort| (op graph int8_convs, outputs up to
-        18), the same
+        12, its input inside the calibrated ranges), the same
         top class (cls); for rec the same text as FP32 and a mean |npu - ort|
         <= 1e-3 (single steps between two characters move from blank to the
         character and back, by up to 1);
@@ -34,6 +34,7 @@ onnxruntime's in at most DET_MAP_PIXELS of its pixels.
 import os
 import pathlib
 import sys
+import zlib
 
 import numpy as np
 
@@ -53,7 +54,10 @@ TOLERANCE = {  # (atol, rtol) per precision and model
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
 OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
              "resize_nearest_half_pixel", "conv_transpose", "conv_transpose_bn", "hard_swish",
-             "hard_swish_op", "activations", "concat_slice", "transpose_0213", "matmul_batched"]
+             "hard_swish_op", "activations", "concat_slice", "transpose_0213", "matmul_batched",
+             "conv_transpose_asymmetric", "conv_transpose_output_shape", "conv_transpose_same",
+             "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand",
+             "pad_softmax", "conv_asymmetric"]
 
 
 def text_like(rng, shape):
@@ -88,20 +92,31 @@ QUICK = {"cls-text", "cls-batch2", "rec-rendered", "rec-rendered-fp16", "cls-tex
          "det-small-int8"} | {f"op-{g}" for g in OP_GRAPHS}
 # INT8 cases: the input checked and the calibration samples, which are other
 # inputs of the same kind (other strokes, another rendered line).
-INT8 = {"op-int8_convs": ["calib-op-1", "calib-op-2"],
+INT8 = {"op-int8_convs": ["calib-op-1", "calib-op-2", "calib-op-3", "calib-op-4"],
         "cls-text": ["calib-cls-1", "calib-cls-2"],
         "rec-rendered": ["calib-rec-1", "calib-rec-2"],
         "det-small": ["calib-det-1"], "det-rendered": ["calib-det-2"]}
 
 
-def op_graph_inputs(rng, op_graphs):
-    """Standard normal inputs of the op graphs' declared input shapes."""
+def normal(name, shape):
+    """A standard normal sample from a generator of its own, seeded by its
+    name: the same however many other op graphs draw inputs."""
+    return np.random.default_rng(zlib.crc32(name.encode())).standard_normal(shape)
+
+
+def op_graph_inputs(op_graphs):
+    """Standard normal inputs of the op graphs' declared input shapes. The
+    INT8 graph's is scaled by 0.75, inside the range of its four calibration
+    samples (every calibrated tensor, checked with onnxruntime): the case
+    checks the INT8 arithmetic; an input beyond the calibrated range
+    saturates, which is calibration's concern (docs/onnx-runtime.md, INT8)."""
     import onnx  # python3-onnx
     cases = {}
     for graph in OP_GRAPHS + ["resize_cubic", "int8_convs"]:
         path = op_graphs / f"{graph}.onnx"
         dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
-        cases[f"op-{graph}"] = (str(path), rng.standard_normal([d.dim_value for d in dims]))
+        sample = normal(f"op-{graph}", [d.dim_value for d in dims])
+        cases[f"op-{graph}"] = (str(path), 0.75 * sample if graph == "int8_convs" else sample)
     return cases
 
 
@@ -119,10 +134,9 @@ def inputs(work, full, op_graphs):
         "det-uniform": (DET, rng.uniform(-1, 1, (1, 3, 96, 160))),
         "det-rendered": (DET, rendered_text((1, 3, 96, 352), origin=(24, 28))),
     }
-    cases.update(op_graph_inputs(rng, op_graphs))
-    calibration = {
-        "calib-op-1": rng.standard_normal((1, 3, 8, 8)),
-        "calib-op-2": rng.standard_normal((1, 3, 8, 8)),
+    cases.update(op_graph_inputs(op_graphs))
+    calibration = {f"calib-op-{i}": normal(f"calib-op-{i}", (1, 3, 8, 8)) for i in range(1, 5)}
+    calibration |= {
         "calib-cls-1": rendered_text((1, 3, 48, 192), origin=(4, 6), text="Hello NPU"),
         "calib-cls-2": text_like(rng, (1, 3, 48, 192)),
         "calib-rec-1": rendered_text((1, 3, 48, 320), text="Hello from the NPU"),

@@ -124,13 +124,15 @@ def main(out):
     save(out, "unsupported",
          [helper.make_node("Relu", ["x"], ["r"]),
           helper.make_node("Sin", ["r"], ["z"]),
-          helper.make_node("Erf", ["z"], ["e"]),
-          helper.make_node("Erf", ["e"], ["y"])],
+          helper.make_node("Cos", ["z"], ["e"]),
+          helper.make_node("Cos", ["e"], ["y"])],
          [tensor("x", [1, 1, 2, 2])], [tensor("y", None)])
-    # Known op, attributes ISA v1 cannot map: reported at compile time.
-    save(out, "softmax_axis1",
-         [helper.make_node("Softmax", ["x"], ["y"], axis=1)],
-         [tensor("x", [2, 3, 4])], [tensor("y", None)])
+    # Known op, an attribute value the lowering cannot map: reported at
+    # compile time.
+    save(out, "pad_reflect",
+         [helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)],
+         [const("pads", np.array([0, 1, 1, 0, 1, 1], np.int64))])
 
     isa_v11_models(out, rng)
     int8_models(out, rng)
@@ -151,10 +153,11 @@ def main(out):
 
 
 def int8_models(out, rng):
-    """The INT8 rewrite's graph: Conv + Relu into Conv (INT8 end to end) and
-    into MaxPool (FP32, a second output), Flatten (FP32), Gemm with transB
-    and alpha/beta (INT8 again), Sigmoid (FP32). Also in guest-onnx-models
-    against onnxruntime."""
+    """The INT8 rewrite's graph: Conv + Relu into Conv (INT8 end to end), into
+    MaxPool (FP32, a second output) and into a third Conv read only as float
+    (a third output); the second Conv through Flatten (INT8 passes through)
+    into Gemm with transB and alpha/beta (INT8), Sigmoid (FP32). Also in
+    guest-onnx-models against onnxruntime."""
     save(out, "int8_convs",
          [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
           helper.make_node("Relu", ["c1"], ["r1"]),
@@ -162,20 +165,25 @@ def int8_models(out, rng):
           helper.make_node("Flatten", ["c2"], ["f"]),
           helper.make_node("Gemm", ["f", "wg", "bg"], ["g"], transB=1, alpha=0.5, beta=2.0),
           helper.make_node("Sigmoid", ["g"], ["y"]),
-          helper.make_node("MaxPool", ["r1"], ["p"], kernel_shape=[2, 2], strides=[2, 2])],
-         [tensor("x", [1, 3, 8, 8])], [tensor("y", None), tensor("p", None)],
+          helper.make_node("MaxPool", ["r1"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+          helper.make_node("Conv", ["r1", "w3"], ["z"], pads=[1, 1, 1, 1], strides=[2, 2])],
+         [tensor("x", [1, 3, 8, 8])], [tensor("y", None), tensor("p", None), tensor("z", None)],
          [const("w1", rng.standard_normal((8, 3, 3, 3)).astype(np.float32)),
           const("b1", rng.standard_normal(8).astype(np.float32)),
           const("w2", rng.standard_normal((4, 4, 3, 3)).astype(np.float32)),
           const("wg", (rng.standard_normal((10, 36)) / 6).astype(np.float32)),
-          const("bg", rng.standard_normal(10).astype(np.float32))])
+          const("bg", rng.standard_normal(10).astype(np.float32)),
+          const("w3", (rng.standard_normal((4, 8, 3, 3)) / 6).astype(np.float32))])
 
 
 # The graphs of the ISA v1.1 lowerings. Those in OP_GRAPHS also run on the
 # device in guest-onnx-models against onnxruntime (input "x", output "y").
 OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
              "resize_nearest_half_pixel", "conv_transpose", "conv_transpose_bn", "hard_swish",
-             "activations", "concat_slice", "transpose_0213", "matmul_batched"]
+             "activations", "concat_slice", "transpose_0213", "matmul_batched",
+             "conv_transpose_asymmetric", "conv_transpose_output_shape", "conv_transpose_same",
+             "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand",
+             "pad_softmax", "conv_asymmetric"]
 
 
 def resize(out, name, x_shape, mode, ctm, scales=None, sizes=None, nearest="round_prefer_floor"):
@@ -214,10 +222,32 @@ def isa_v11_models(out, rng):
          [tensor("x", [1, 4, 5, 6])], [tensor("y", None)],
          [const("w", rng.standard_normal((4, 3, 3, 3)).astype(np.float32)),
           const("b", rng.standard_normal(6).astype(np.float32))])
+    # Each side padded apart: asymmetric pads, output_shape (an odd total
+    # split as the spec has it, and one beyond the extent: bias-only rows),
+    # SAME_UPPER and SAME_LOWER.
     save(out, "conv_transpose_asymmetric",
-         [helper.make_node("ConvTranspose", ["x", "w"], ["y"], pads=[0, 0, 1, 1])],
+         [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], pads=[0, 2, 1, 1],
+                           strides=[2, 2], output_padding=[1, 0])],
+         [tensor("x", [1, 2, 3, 4])], [tensor("y", None)],
+         [const("w", rng.standard_normal((2, 3, 3, 3)).astype(np.float32)),
+          const("b", rng.standard_normal(3).astype(np.float32))])
+    save(out, "conv_transpose_output_shape",
+         [helper.make_node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 3],
+                           dilations=[1, 2], output_shape=[8, 16])],
+         [tensor("x", [1, 2, 4, 5])], [tensor("y", None)],
+         [const("w", rng.standard_normal((2, 2, 3, 3)).astype(np.float32)),
+          const("b", rng.standard_normal(2).astype(np.float32))])
+    save(out, "conv_transpose_too_large",
+         [helper.make_node("ConvTranspose", ["x", "w"], ["y"], output_shape=[8, 8])],
          [tensor("x", [1, 1, 3, 3])], [tensor("y", None)],
          [const("w", np.ones((1, 1, 3, 3), np.float32))])
+    save(out, "conv_transpose_same",
+         [helper.make_node("ConvTranspose", ["x", "w"], ["u"], strides=[2, 2], auto_pad="SAME_UPPER"),
+          helper.make_node("ConvTranspose", ["u", "w2"], ["y"], strides=[3, 2], group=3,
+                           auto_pad="SAME_LOWER")],
+         [tensor("x", [1, 2, 3, 5])], [tensor("y", None)],
+         [const("w", rng.standard_normal((2, 3, 4, 3)).astype(np.float32)),
+          const("w2", rng.standard_normal((3, 1, 3, 3)).astype(np.float32))])
     # As the det model: ConvTranspose -> Add bias -> BN -> Relu, two groups;
     # the fold's expected weights and bias next to it.
     w = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
@@ -276,6 +306,95 @@ def isa_v11_models(out, rng):
          [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 1, 3, 2]),
           helper.make_node("MatMul", ["x", "xt"], ["y"])],
          [tensor("x", [2, 3, 4, 5])], [tensor("y", None)])
+
+    # MatMul's broadcasting (NumPy's matmul): batch dimensions of 1 against
+    # a batch, a shared B, 1-D operands on either side.
+    save(out, "matmul_broadcast",
+         [helper.make_node("MatMul", ["x", "b"], ["p"]),          # [2,1,3,4] x [3,4,5]
+          helper.make_node("MatMul", ["a", "p"], ["q"]),          # [3,3] x [2,3,3,5]
+          helper.make_node("MatMul", ["q", "c"], ["r"]),          # [2,3,3,5] x [1,1,5,2]
+          helper.make_node("MatMul", ["v", "r"], ["s"]),          # [3] x [2,3,3,2] -> [2,3,2]
+          helper.make_node("MatMul", ["s", "u"], ["y"])],         # [2,3,2] x [2] -> [2,3]
+         [tensor("x", [2, 1, 3, 4])], [tensor("y", None)],
+         [const("b", rng.standard_normal((3, 4, 5)).astype(np.float32)),
+          const("a", rng.standard_normal((3, 3)).astype(np.float32)),
+          const("c", rng.standard_normal((1, 1, 5, 2)).astype(np.float32)),
+          const("v", rng.standard_normal(3).astype(np.float32)),
+          const("u", rng.standard_normal(2).astype(np.float32))])
+    # Two computed operands broadcast against each other (attention with a
+    # shared key): [2,3,4,5] x [2,1,5,4], and a batch axis of 1 in between.
+    save(out, "matmul_broadcast_computed",
+         [helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 1, 3, 2]),
+          helper.make_node("ReduceMean", ["xt"], ["k"], axes=[1], keepdims=1),
+          helper.make_node("MatMul", ["x", "k"], ["y"])],
+         [tensor("x", [2, 3, 4, 5])], [tensor("y", None)])
+
+    # GELU spelled out as PyTorch exports it (erf form), in three orders of
+    # its factors: after a MatMul + bias (the product's activation), then
+    # on its own twice; and Erf that is no GELU (refused by name).
+    save(out, "gelu",
+         [helper.make_node("MatMul", ["x", "w"], ["m"]),
+          helper.make_node("Add", ["m", "b"], ["h"]),
+          helper.make_node("Div", ["h", "sqrt2"], ["d"]),
+          helper.make_node("Erf", ["d"], ["e"]),
+          helper.make_node("Add", ["e", "one"], ["e1"]),
+          helper.make_node("Mul", ["h", "e1"], ["he"]),
+          helper.make_node("Mul", ["he", "half"], ["g"]),
+          helper.make_node("Mul", ["g", "rsqrt2"], ["d2"]),
+          helper.make_node("Erf", ["d2"], ["e2"]),
+          helper.make_node("Add", ["one", "e2"], ["e21"]),
+          helper.make_node("Mul", ["half", "g"], ["g_half"]),
+          helper.make_node("Mul", ["g_half", "e21"], ["g2"]),
+          helper.make_node("Div", ["g2", "sqrt2"], ["d3"]),
+          helper.make_node("Erf", ["d3"], ["e3"]),
+          helper.make_node("Add", ["e3", "one"], ["e31"]),
+          helper.make_node("Mul", ["e31", "half"], ["e3h"]),
+          helper.make_node("Mul", ["g2", "e3h"], ["y"])],
+         [tensor("x", [2, 3, 8])], [tensor("y", None)],
+         [const("w", rng.standard_normal((8, 6)).astype(np.float32)),
+          const("b", rng.standard_normal(6).astype(np.float32)),
+          const("sqrt2", np.array(np.sqrt(2), np.float32)),
+          const("rsqrt2", np.array(np.sqrt(0.5), np.float32)),
+          const("one", np.array(1.0, np.float32)), const("half", np.array(0.5, np.float32))])
+    save(out, "erf",
+         [helper.make_node("Div", ["x", "two"], ["d"]),
+          helper.make_node("Erf", ["d"], ["e"]),
+          helper.make_node("Add", ["e", "one"], ["e1"]),
+          helper.make_node("Mul", ["x", "e1"], ["y"])],
+         [tensor("x", [2, 3])], [tensor("y", None)],
+         [const("two", np.array(2.0, np.float32)), const("one", np.array(1.0, np.float32))])
+
+    # Conv padded unequally on the two sides (TensorFlow's exports): pads,
+    # then auto_pad SAME_UPPER with stride 2 on an odd size. (Weights from a
+    # generator of their own: the INT8 graph's stay as they were.)
+    own = np.random.default_rng(5)
+    save(out, "conv_asymmetric",
+         [helper.make_node("Conv", ["x", "w"], ["c"], pads=[0, 1, 1, 2], strides=[2, 2]),
+          helper.make_node("Conv", ["c", "w2", "b2"], ["y"], auto_pad="SAME_UPPER", strides=[2, 1])],
+         [tensor("x", [1, 2, 7, 8])], [tensor("y", None)],
+         [const("w", own.standard_normal((3, 2, 3, 3)).astype(np.float32)),
+          const("w2", own.standard_normal((2, 3, 2, 3)).astype(np.float32)),
+          const("b2", own.standard_normal(2).astype(np.float32))])
+
+    # Pad (constant 0.5, a negative pad crops) and Softmax along an axis
+    # that is not the last.
+    save(out, "pad_softmax",
+         [helper.make_node("Pad", ["x", "pads", "value"], ["p"]),
+          helper.make_node("Softmax", ["p"], ["y"], axis=1)],
+         [tensor("x", [1, 2, 3, 4])], [tensor("y", None)],
+         [const("pads", np.array([0, 0, 1, -1, 0, 1, 2, 2], np.int64)),
+          const("value", np.array(0.5, np.float32))])
+
+    # Split into three unequal parts (opset 13: sizes as an input), one
+    # Expanded over a new leading axis and a broadcast one, added to
+    # another; the third part a second output.
+    save(out, "split_expand",
+         [helper.make_node("Split", ["x", "parts"], ["a", "b", "z"], axis=1),
+          helper.make_node("Expand", ["a", "shape"], ["e"]),
+          helper.make_node("Add", ["e", "b"], ["y"])],
+         [tensor("x", [2, 6, 4])], [tensor("y", None), tensor("z", None)],
+         [const("parts", np.array([1, 2, 3], np.int64)),
+          const("shape", np.array([3, 2, 2, 4], np.int64))])
 
     # Concat of three (600 blocks before the axis: beyond v1's 256 copies)
     # and Slice with steps: one COPY_STRIDED each.

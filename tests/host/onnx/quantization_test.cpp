@@ -187,29 +187,39 @@ std::map<std::string, float> ranges_of(const Graph& graph) {
 
 TEST(OnnxInt8Rewrite, ConvsAndGemmRunInInt8AndOnlyTheirFloatReadersGetDequantized) {
   Graph graph = fused_int8_convs();
-  // Conv+Relu, grouped Conv, Gemm (transB, alpha, beta): all three; the
-  // Sigmoid fused into the Gemm is split off again and runs in FP32 (INT8
-  // has RELU only); Flatten and MaxPool read float.
-  EXPECT_EQ(ops_of(graph),
-            (std::vector<std::string>{"Conv", "Conv", "Flatten", "Gemm", "Sigmoid", "MaxPool"}));
-  EXPECT_EQ(calibrated_tensors(graph), (std::set<std::string>{"x", "r1", "c2", "f", "y/linear"}));
+  // Conv+Relu, grouped Conv, Gemm (transB, alpha, beta), the third Conv:
+  // all four; the Sigmoid fused into the Gemm is split off again and runs
+  // in FP32 (INT8 has RELU only); MaxPool reads float.
+  EXPECT_EQ(ops_of(graph), (std::vector<std::string>{"Conv", "Conv", "Flatten", "Gemm", "Sigmoid",
+                                                     "MaxPool", "Conv"}));
+  EXPECT_EQ(calibrated_tensors(graph),
+            (std::set<std::string>{"x", "r1", "c2", "f", "y/linear", "z"}));
   const Int8RewriteStats stats = rewrite_int8(graph, ranges_of(graph));
-  EXPECT_EQ(stats.quantized_nodes, 3U);
-  // The first conv's INT8 output feeds the second directly and is
-  // dequantized for MaxPool; the second conv and the Gemm are read only as
-  // float: their outputs come from the accumulators (float_output).
-  EXPECT_EQ(ops_of(graph), (std::vector<std::string>{"QuantizeInt8", "Int8Conv", "DequantizeInt8",
-                                                     "Int8Conv", "Flatten", "QuantizeInt8",
-                                                     "Int8MatMul", "Sigmoid", "MaxPool"}));
-  EXPECT_EQ(stats.conversions, 5U);
+  EXPECT_EQ(stats.quantized_nodes, 4U);
+  // The first conv's INT8 output feeds the second and the third directly
+  // and is dequantized for MaxPool; the second's INT8 output goes through
+  // Flatten (the same op on the INT8 tensor; the float Flatten and the
+  // second conv's dequantization have no reader left) into the Gemm; the
+  // Gemm and the third conv are read only as float: their outputs come
+  // from the accumulators (float_output).
+  EXPECT_EQ(ops_of(graph),
+            (std::vector<std::string>{"QuantizeInt8", "Int8Conv", "DequantizeInt8", "Int8Conv",
+                                      "Flatten", "Int8MatMul", "Sigmoid", "MaxPool", "Int8Conv"}));
+  EXPECT_EQ(stats.conversions, 4U);
   EXPECT_EQ(graph.nodes[1].get_string("activation", ""), "Relu");
   EXPECT_EQ(graph.nodes[1].get_int("float_output", 0), 0);
   EXPECT_EQ(graph.nodes[2].inputs[0], graph.nodes[1].outputs[0]);
   EXPECT_EQ(graph.nodes[2].outputs[0], "r1");
   EXPECT_EQ(graph.nodes[3].inputs[0], graph.nodes[1].outputs[0]);
-  EXPECT_EQ(graph.nodes[3].get_int("float_output", 0), 1);
-  EXPECT_EQ(graph.nodes[3].outputs[0], "c2");
-  EXPECT_EQ(graph.nodes[6].get_int("float_output", 0), 1);
+  EXPECT_EQ(graph.nodes[3].get_int("float_output", 0), 0);
+  EXPECT_EQ(graph.nodes[3].outputs[0], "c2/int8");
+  EXPECT_EQ(graph.nodes[4].inputs[0], "c2/int8");
+  EXPECT_EQ(graph.nodes[4].outputs[0], "f/int8");
+  EXPECT_EQ(graph.values.at("f/int8").type, ElementType::int8);
+  EXPECT_EQ(graph.nodes[5].inputs[0], "f/int8");
+  EXPECT_EQ(graph.nodes[5].get_int("float_output", 0), 1);
+  EXPECT_EQ(graph.nodes[8].inputs[0], graph.nodes[1].outputs[0]);
+  EXPECT_EQ(graph.nodes[8].get_int("float_output", 0), 1);
   EXPECT_EQ(graph.values.at(graph.nodes[1].outputs[0]).type, ElementType::int8);
 }
 
@@ -234,16 +244,33 @@ TEST(OnnxInt8Rewrite, ConstantsCarryTheQuantizedWeightsBiasAndScales) {
   EXPECT_EQ(s.floats, requantization_scales(sx, want.scales, sy));
   // Dequantization uses the producer's output scale.
   EXPECT_EQ(graph.nodes[2].get_float("scale", 0), sy);
-  // A float_output node: the bias carries 0x4B400000, the scales are the
-  // accumulators' (input scale times weight scale).
-  const Constant w2 = graph.constants.at("c2/int8_weights");
-  const std::vector<std::int64_t>& b2 = graph.constants.at("c2/int8_bias").ints;
-  EXPECT_TRUE(std::ranges::all_of(b2, [](std::int64_t v) { return v == kRoundingBiasBits; }));
+  // The second conv requantizes to its output's scale.
+  const float s2 = symmetric_scale(ranges.at("c2"));
   const ChannelQuantized want2 =
       quantize_per_channel(fused_int8_convs().constants.at("w2").floats, 1, 4, 36);
-  EXPECT_EQ(w2.ints, want2.values);
+  EXPECT_EQ(graph.constants.at("c2/int8_weights").ints, want2.values);
+  EXPECT_EQ(graph.constants.at("c2/int8_bias").ints, std::vector<std::int64_t>(4, 0));
   EXPECT_EQ(graph.constants.at("c2/int8_scales").floats,
-            requantization_scales(sy, want2.scales, 1));
+            requantization_scales(sy, want2.scales, s2));
+  // The Gemm reads it through Flatten at that scale, not at f's own
+  // calibrated one: its accumulators' scales are s_c2 times alpha * B's.
+  const Constant wg = fused_int8_convs().constants.at("wg");  // N x K (transB)
+  std::vector<float> b_kn(10 * 36);
+  for (std::size_t k = 0; k < 36; ++k) {
+    for (std::size_t n = 0; n < 10; ++n) {
+      b_kn[k * 10 + n] = 0.5F * wg.floats[n * 36 + k];
+    }
+  }
+  EXPECT_EQ(graph.constants.at("y/linear/int8_scales").floats,
+            requantization_scales(s2, quantize_per_channel(b_kn, 36, 10, 1).scales, 1));
+  // A float_output node: the bias carries 0x4B400000, the scales are the
+  // accumulators' (input scale times weight scale).
+  const std::vector<std::int64_t>& b3 = graph.constants.at("z/int8_bias").ints;
+  EXPECT_TRUE(std::ranges::all_of(b3, [](std::int64_t v) { return v == kRoundingBiasBits; }));
+  const ChannelQuantized want3 =
+      quantize_per_channel(fused_int8_convs().constants.at("w3").floats, 1, 4, 72);
+  EXPECT_EQ(graph.constants.at("z/int8_weights").ints, want3.values);
+  EXPECT_EQ(graph.constants.at("z/int8_scales").floats, requantization_scales(sy, want3.scales, 1));
 }
 
 TEST(OnnxInt8Rewrite, AMissingRangeIsNamed) {
@@ -286,21 +313,21 @@ TEST(OnnxInt8Rewrite, LowersToInt8ConvAndGemmWithPerChannelScalesAndFp32Around) 
   const std::vector<std::string> quantize{"eltwise fp32", "eltwise fp32", "activation_param fp32",
                                           "copy_strided int8"};
   std::vector<std::string> want = quantize;
-  want.insert(want.end(), {"conv2d int8", "gemm int8", "eltwise fp32", "eltwise fp32",
-                           "conv2d int8", "eltwise fp32", "conv2d fp32"});
-  want.insert(want.end(), quantize.begin(), quantize.end());
   want.insert(want.end(),
-              {"gemm int8", "eltwise fp32", "eltwise fp32", "activation fp32", "pool2d fp32"});
+              {"conv2d int8", "gemm int8", "eltwise fp32", "eltwise fp32", "conv2d int8",
+               "gemm int8", "eltwise fp32", "eltwise fp32", "activation fp32", "pool2d fp32",
+               "conv2d int8", "eltwise fp32", "conv2d fp32"});
   EXPECT_EQ(got, want);
   constexpr std::uint32_t kPerChannel = 1U << 9;
   constexpr std::uint32_t kOutInt32 = 1U << 8;
   auto mode = [&](std::size_t i) { return insts.at(i).flags & (kPerChannel | kOutInt32); };
   EXPECT_EQ(mode(4), kPerChannel);         // requantized per channel (read as INT8)
   EXPECT_EQ(mode(5), kOutInt32);           // Dequantize's widening (for MaxPool)
-  EXPECT_EQ(mode(8), kOutInt32);           // float_output: the accumulators
-  EXPECT_EQ(value(insts.at(10), 17), 4U);  // the scales' CONV2D: groups = K = 4
-  EXPECT_EQ(mode(15), kOutInt32);          // the Gemm, float_output
-  EXPECT_EQ(value(insts.at(17), 4), 10U);  // its scales: b_count = N = 10
+  EXPECT_EQ(mode(8), kPerChannel);         // the second conv, read through Flatten in INT8
+  EXPECT_EQ(mode(9), kOutInt32);           // the Gemm, float_output
+  EXPECT_EQ(value(insts.at(11), 4), 10U);  // its scales: b_count = N = 10
+  EXPECT_EQ(mode(14), kOutInt32);          // the third conv, float_output: the accumulators
+  EXPECT_EQ(value(insts.at(16), 17), 4U);  // the scales' CONV2D: groups = K = 4
   // INT8 tensors take a byte per element.
   EXPECT_EQ(program.activations.at(graph.nodes[1].outputs[0]), 8U * 8 * 8);
 }
@@ -311,13 +338,13 @@ TEST(OnnxInt8Rewrite, WithConvertFloatOutputsKeepThePlainBias) {
   Graph graph = fused_int8_convs();
   const std::map<std::string, float> ranges = ranges_of(graph);
   const Int8RewriteStats stats = rewrite_int8(graph, ranges, true);
-  EXPECT_EQ(stats.conversions, 5U);
-  EXPECT_EQ(graph.nodes[3].get_int("float_output", 0),
+  EXPECT_EQ(stats.conversions, 4U);
+  EXPECT_EQ(graph.nodes[5].get_int("float_output", 0),
             static_cast<std::int64_t>(FloatOutput::convert));
-  EXPECT_EQ(graph.nodes[6].get_int("float_output", 0),
+  EXPECT_EQ(graph.nodes[8].get_int("float_output", 0),
             static_cast<std::int64_t>(FloatOutput::convert));
-  const std::vector<std::int64_t>& b2 = graph.constants.at("c2/int8_bias").ints;
-  EXPECT_TRUE(std::ranges::all_of(b2, [](std::int64_t v) { return v == 0; }));
+  const std::vector<std::int64_t>& b3 = graph.constants.at("z/int8_bias").ints;
+  EXPECT_TRUE(std::ranges::all_of(b3, [](std::int64_t v) { return v == 0; }));
 }
 
 // Quantize and dequantize are one CONVERT each, and a float_output product
@@ -330,8 +357,8 @@ TEST(OnnxInt8Rewrite, OnAV12DeviceEachConversionIsOneConvert) {
   const std::vector<npu::isa::Instruction> insts = instructions_of(program);
   EXPECT_EQ(mnemonics(insts),
             (std::vector<std::string>{"convert fp32", "conv2d int8", "convert int8", "conv2d int8",
-                                      "convert int32", "convert fp32", "gemm int8", "convert int32",
-                                      "activation fp32", "pool2d fp32"}));
+                                      "gemm int8", "convert int32", "activation fp32",
+                                      "pool2d fp32", "conv2d int8", "convert int32"}));
   constexpr std::uint32_t kPerChannel = 1U << 9;
   constexpr std::uint32_t kOutInt32 = 1U << 8;
   constexpr std::uint32_t kRelu = 1U << 4;
@@ -344,15 +371,18 @@ TEST(OnnxInt8Rewrite, OnAV12DeviceEachConversionIsOneConvert) {
   // dequantize r1 for MaxPool by s_r1
   EXPECT_EQ(insts[2].flags, to(DataType::fp32));
   EXPECT_EQ(scale(2), symmetric_scale(ranges.at("r1")));
-  // the second conv (stride 2: 3 x 3): accumulators, then K = 4 channels of P*Q
-  EXPECT_EQ(insts[3].flags & (kPerChannel | kOutInt32), kOutInt32);
-  EXPECT_EQ(insts[4].flags, to(DataType::fp32) | kPerChannel);
-  EXPECT_EQ(value(insts[4], 3), 4U);
-  EXPECT_EQ(value(insts[4], 4), 3U * 3);
+  // the second conv requantized per channel, read in INT8 through Flatten
+  EXPECT_EQ(insts[3].flags & (kPerChannel | kOutInt32), kPerChannel);
   // the Gemm's accumulators scaled per column: N = 10 channels of 1
-  EXPECT_EQ(insts[6].flags & (kOutInt32 | kRelu), kOutInt32);
-  EXPECT_EQ(value(insts[7], 3), 10U);
-  EXPECT_EQ(value(insts[7], 4), 1U);
+  EXPECT_EQ(insts[4].flags & (kOutInt32 | kRelu), kOutInt32);
+  EXPECT_EQ(value(insts[5], 3), 10U);
+  EXPECT_EQ(value(insts[5], 4), 1U);
+  // the third conv (stride 2, pads 1: 4 x 4): accumulators, then K = 4
+  // channels of P*Q
+  EXPECT_EQ(insts[8].flags & (kPerChannel | kOutInt32), kOutInt32);
+  EXPECT_EQ(insts[9].flags, to(DataType::fp32) | kPerChannel);
+  EXPECT_EQ(value(insts[9], 3), 4U);
+  EXPECT_EQ(value(insts[9], 4), 4U * 4);
 }
 
 // The rewrite for a CONVERT device cannot be lowered for one without it.
