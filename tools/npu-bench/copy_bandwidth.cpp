@@ -29,10 +29,11 @@ constexpr CopyCase kCases[] = {
     {"device -> device", MemoryPlacement::device, MemoryPlacement::device},
 };
 
-// Median seconds of `runs` calls after one untimed call (first touch, caches).
+// Median seconds of `runs` calls after three untimed ones (first touch,
+// caches), as the throughput figures.
 template <class F>
 double median_seconds(unsigned runs, F&& once) {
-  once();
+  time_each(3, once);
   return summarize(time_each(runs, once)).median_us / 1e6;
 }
 

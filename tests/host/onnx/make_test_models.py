@@ -176,16 +176,6 @@ def int8_models(out, rng):
           const("w3", (rng.standard_normal((4, 8, 3, 3)) / 6).astype(np.float32))])
 
 
-# The graphs of the ISA v1.1 lowerings. Those in OP_GRAPHS also run on the
-# device in guest-onnx-models against onnxruntime (input "x", output "y").
-OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
-             "resize_nearest_half_pixel", "conv_transpose", "conv_transpose_bn", "hard_swish",
-             "activations", "concat_slice", "transpose_0213", "matmul_batched",
-             "conv_transpose_asymmetric", "conv_transpose_output_shape", "conv_transpose_same",
-             "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand",
-             "pad_softmax", "conv_asymmetric"]
-
-
 def resize(out, name, x_shape, mode, ctm, scales=None, sizes=None, nearest="round_prefer_floor"):
     """Scales as opset 11 has them (roi, scales), sizes as from opset 13 (no scales)."""
     if scales is not None:
