@@ -2,22 +2,14 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "json_file.hpp"
 
 namespace npu_bench {
 
 HostBaseline read_host_baseline(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) {
-    throw std::runtime_error(path.string() + ": cannot read");
-  }
-  try {
-    const nlohmann::json j = nlohmann::json::parse(in);
-    if (j.at("schema").get<int>() != 1) {
-      throw std::runtime_error(fmt::format("{}: unknown schema", path.string()));
-    }
+  return read_json_file(path, [&](const nlohmann::json& j) {
     if (!j.at("device").get<std::string>().starts_with("none")) {
       throw std::runtime_error(
           fmt::format("{}: not a native run (npu-bench --host-only)", path.string()));
@@ -31,9 +23,7 @@ HostBaseline read_host_baseline(const std::filesystem::path& path) {
           c.at("memcpy_gbps").get<double>();
     }
     return baseline;
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(fmt::format("{}: {}", path.string(), e.what()));
-  }
+  });
 }
 
 }  // namespace npu_bench

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "json_file.hpp"
 #include "npu/onnx/model.hpp"
 #include "npy.hpp"
 
@@ -110,15 +110,7 @@ std::optional<double> ModelResult::latency_ratio() const {
 }
 
 ModelBaseline read_model_baseline(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) {
-    throw std::runtime_error(path.string() + ": cannot read");
-  }
-  try {
-    const nlohmann::json j = nlohmann::json::parse(in);
-    if (j.at("schema").get<int>() != 1) {
-      throw std::runtime_error("unknown schema");
-    }
+  return read_json_file(path, [](const nlohmann::json& j) {
     ModelBaseline baseline{j.at("runtime").get<std::string>(), j.at("threads").get<unsigned>(), {}};
     for (const nlohmann::json& c : j.at("cases")) {
       baseline.cases.push_back({c.at("name").get<std::string>(), c.at("model").get<std::string>(),
@@ -129,9 +121,7 @@ ModelBaseline read_model_baseline(const std::filesystem::path& path) {
                                 c.at("throughput_per_s").get<double>()});
     }
     return baseline;
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(fmt::format("{}: {}", path.string(), e.what()));
-  }
+  });
 }
 
 std::vector<ModelResult> measure_models(const npu::Device* device, const ModelBaseline& baseline,
