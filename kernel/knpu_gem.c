@@ -99,7 +99,7 @@ static void knpu_bo_unmap_dma_locked(struct knpu_device *kdev, struct knpu_bo *b
 
 	dma_resv_lock(obj->resv, NULL);
 	if (bo->type == KNPU_BO_TYPE_USERPTR) {
-		dma_unmap_sgtable(obj->dev->dev, &bo->sgt, knpu_userptr_dma_dir(bo), 0);
+		knpu_userptr_unmap_dma(bo);
 	} else if (obj->import_attach) {
 		/* The exporter frees the table; the shmem helper then only detaches. */
 		dma_buf_unmap_attachment(obj->import_attach, bo->base.sgt, DMA_BIDIRECTIONAL);

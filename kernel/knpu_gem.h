@@ -90,7 +90,7 @@ struct drm_gem_object *knpu_gem_create_object(struct drm_device *dev, size_t siz
 void knpu_bo_init(struct knpu_bo *bo, enum knpu_bo_type type, u32 flags);
 void knpu_bo_fini(struct knpu_bo *bo);
 void knpu_bo_track_dma(struct knpu_bo *bo);
-enum dma_data_direction knpu_userptr_dma_dir(const struct knpu_bo *bo);
+void knpu_userptr_unmap_dma(struct knpu_bo *bo);
 void knpu_bo_release_dma(struct knpu_bo *bo);
 void knpu_bo_release_dma_all(struct knpu_device *kdev);
 struct drm_gem_object *knpu_gem_prime_import_sg_table(struct drm_device *dev,

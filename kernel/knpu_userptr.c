@@ -27,9 +27,43 @@
  * Return: %DMA_TO_DEVICE for a buffer the device only reads, else
  * %DMA_BIDIRECTIONAL.
  */
-enum dma_data_direction knpu_userptr_dma_dir(const struct knpu_bo *bo)
+static enum dma_data_direction knpu_userptr_dma_dir(const struct knpu_bo *bo)
 {
 	return bo->flags & KNPU_BO_DEV_READONLY ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL;
+}
+
+/*
+ * A process may wrap the same pages in more than one buffer, so the pages
+ * are mapped with DMA_ATTR_SKIP_CPU_SYNC and synced by hand, as i915 and xe
+ * map theirs: the DMA API (and its debugging, which refuses overlapping
+ * writable mappings otherwise) leaves the cache maintenance to the driver.
+ * The syncs do what the mapping and unmapping would have done.
+ */
+static int knpu_userptr_map_dma(struct device *dev, struct knpu_bo *bo)
+{
+	enum dma_data_direction dir = knpu_userptr_dma_dir(bo);
+	int ret;
+
+	ret = dma_map_sgtable(dev, &bo->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		return ret;
+	dma_sync_sgtable_for_device(dev, &bo->sgt, dir);
+	return 0;
+}
+
+/**
+ * knpu_userptr_unmap_dma() - unmaps a userptr buffer's pages from the device
+ * @bo: the buffer, mapped
+ *
+ * The pages stay pinned until the buffer is freed.
+ */
+void knpu_userptr_unmap_dma(struct knpu_bo *bo)
+{
+	struct device *dev = bo->base.base.dev->dev;
+	enum dma_data_direction dir = knpu_userptr_dma_dir(bo);
+
+	dma_sync_sgtable_for_cpu(dev, &bo->sgt, dir);
+	dma_unmap_sgtable(dev, &bo->sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
 }
 
 static void knpu_userptr_release_pages(struct knpu_bo *bo, unsigned long npages)
@@ -92,7 +126,7 @@ static int knpu_userptr_pin(struct knpu_bo *bo, u64 user_ptr)
 	if (ret)
 		goto err_unpin;
 
-	ret = dma_map_sgtable(dev, &bo->sgt, knpu_userptr_dma_dir(bo), 0);
+	ret = knpu_userptr_map_dma(dev, bo);
 	if (ret)
 		goto err_sgt;
 	knpu_bo_track_dma(bo);

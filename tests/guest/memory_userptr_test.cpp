@@ -114,6 +114,33 @@ TEST_F(UserMemory, JobsReadAndWriteItEveryByte) {
   }
 }
 
+// Two buffers over the same pages, both writable, as a process may make
+// (a tensor wrapped by two libraries). On the debug kernel the DMA-API
+// checker reported the second mapping ("cacheline tracking EEXIST,
+// overlapping mappings aren't supported"; found by the smoke test's fuzz
+// phase), which fails the run.
+TEST_F(UserMemory, TwoBuffersOverTheSamePages) {
+  const npu::Kernel fill = device().load_kernel(fill_kernel());
+  npu::Queue queue = device().create_queue();
+  ProcessMemory memory(4 * kPage);
+  npu::Buffer first = device().wrap_user_memory(memory.bytes());
+  npu::Buffer second = device().wrap_user_memory(memory.bytes());
+  npu::Buffer tail = device().wrap_user_memory(memory.bytes().subspan(2 * kPage));
+
+  std::uint32_t pattern = kPattern;
+  for (const npu::Buffer* buffer : {&second, &first}) {
+    npu::KernelArguments args = fill.make_arguments();
+    args.set("dst", *buffer).set("bytes", 4 * kPage).set("pattern", pattern);
+    ASSERT_TRUE(queue.submit(fill, args).wait(60s).ok());
+    EXPECT_EQ(first_mismatch(memory.bytes(), 4 * kPage, pattern), -1);
+    pattern = ~pattern;
+  }
+  npu::KernelArguments args = fill.make_arguments();
+  args.set("dst", tail).set("bytes", kPage).set("pattern", kPattern);
+  ASSERT_TRUE(queue.submit(fill, args).wait(60s).ok());
+  EXPECT_EQ(first_mismatch(memory.bytes().subspan(2 * kPage), kPage, kPattern), -1);
+}
+
 TEST_F(UserMemory, ReadOnlyMemoryWrittenByAJobIsAnMmuFault) {
   const npu::Kernel fill = device().load_kernel(fill_kernel());
   npu::Queue queue = device().create_queue();
