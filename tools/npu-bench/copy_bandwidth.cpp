@@ -29,14 +29,6 @@ constexpr CopyCase kCases[] = {
     {"device -> device", MemoryPlacement::device, MemoryPlacement::device},
 };
 
-// Median seconds of `runs` calls after three untimed ones (first touch,
-// caches), as the throughput figures.
-template <class F>
-double median_seconds(unsigned runs, F&& once) {
-  time_each(3, once);
-  return summarize(time_each(runs, once)).median_us / 1e6;
-}
-
 // Bytes that differ from one copy to the next, so a stale destination shows.
 std::vector<std::byte> pattern(std::uint64_t bytes) {
   std::vector<std::byte> data(bytes);

@@ -53,18 +53,7 @@ struct Options {
   unsigned model_runs = 10;
 };
 
-// Untimed runs of each throughput workload first, on both sides: primitive
-// creation, caches, and the device model's staging memory, which glibc
-// faults in anew for the first two jobs of a size (docs/performance.md).
-constexpr unsigned kWarmupRuns = 3;
-
-template <class F>
-double median_seconds(unsigned runs, F&& once) {
-  npu_bench::time_each(kWarmupRuns, once);
-  std::vector<std::chrono::nanoseconds> samples = npu_bench::time_each(runs, once);
-  std::ranges::sort(samples);
-  return std::chrono::duration<double>(samples[samples.size() / 2]).count();
-}
+using npu_bench::median_seconds;
 
 npu_bench::ThroughputResult measure(npu_bench::Workload& workload,
                                     std::optional<std::string> device_skipped, bool device_present,

@@ -44,4 +44,18 @@ std::vector<std::chrono::nanoseconds> time_each(std::size_t count, F&& once) {
   return samples;
 }
 
+// Untimed runs of each throughput and copy figure first, on both sides:
+// primitive creation, caches, and the device model's staging memory, which
+// glibc faults in anew for the first two jobs of a size (docs/performance.md).
+constexpr unsigned kWarmupRuns = 3;
+
+// The median duration of `runs` calls of `once` after kWarmupRuns untimed ones.
+template <class F>
+double median_seconds(unsigned runs, F&& once) {
+  time_each(kWarmupRuns, once);
+  std::vector<std::chrono::nanoseconds> samples = time_each(runs, once);
+  std::ranges::sort(samples);
+  return std::chrono::duration<double>(samples[samples.size() / 2]).count();
+}
+
 }  // namespace npu_bench
