@@ -196,6 +196,29 @@ bool knpu_op_layernorm(KnpuJob *job, const KnpuInsn *in)
            knpu_tensor_store(job, &tout, y);
 }
 
+/* RMSNORM step 1 for each of the key's rows of @x, into @sumsq. */
+static bool rms_sum_of_squares(KnpuJob *job, const KnpuPrimKey *key,
+                               const float *x, float *sumsq)
+{
+    KnpuDnnlArg args[2];
+    uint64_t r;
+
+    if (key->v[1] == 1) {
+        /* oneDNN refuses a reduction that leaves the shape as it is. */
+        for (r = 0; r < key->v[0]; r++) {
+            sumsq[r] = x[r] * x[r];
+        }
+        return true;
+    }
+    rows_md(key, &args[0].md, key->v[1]);
+    args[0].arg = DNNL_ARG_SRC;
+    args[0].data = (void *)x;
+    rows_md(key, &args[1].md, 1);
+    args[1].arg = DNNL_ARG_DST;
+    args[1].data = sumsq;
+    return knpu_prim_run(job, key, rms_sumsq_pd, args, 2);
+}
+
 bool knpu_op_rmsnorm(KnpuJob *job, const KnpuInsn *in)
 {
     uint64_t rows = in->ops[RMS_ROWS], cols = in->ops[RMS_COLS], r;
@@ -220,13 +243,7 @@ bool knpu_op_rmsnorm(KnpuJob *job, const KnpuInsn *in)
         return false;
     }
     factor = g_new(float, rows);
-    rows_md(&key, &args[0].md, cols);
-    args[0].arg = DNNL_ARG_SRC;
-    args[0].data = x;
-    rows_md(&key, &args[1].md, 1);
-    args[1].arg = DNNL_ARG_DST;
-    args[1].data = factor;
-    if (!knpu_prim_run(job, &key, rms_sumsq_pd, args, 2)) {
+    if (!rms_sum_of_squares(job, &key, x, factor)) {
         return false;
     }
     for (r = 0; r < rows; r++) {
@@ -234,8 +251,12 @@ bool knpu_op_rmsnorm(KnpuJob *job, const KnpuInsn *in)
     }
     y = g_new(float, tin.count);
     key.kind = KNPU_KIND_RMS_SCALE;
+    rows_md(&key, &args[0].md, cols);
     args[0].arg = DNNL_ARG_SRC_0;
+    args[0].data = x;
+    rows_md(&key, &args[1].md, 1);
     args[1].arg = DNNL_ARG_SRC_1;
+    args[1].data = factor;
     args[2] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, y };
     knpu_md_plain(&args[3].md, 2, gdims, dnnl_f32);
     args[3].arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1;

@@ -176,6 +176,13 @@ bool knpu_op_reduce(KnpuJob *job, const KnpuInsn *in)
         !knpu_tensor_load(job, &tin, &src)) {
         return false;
     }
+    if (length == 1 && dt != KNPU_DT_INT32) {
+        /*
+         * A reduction over one element is the element, and oneDNN refuses
+         * a reduction whose source and destination have the same shape.
+         */
+        return knpu_tensor_store(job, &tout, src);
+    }
     out = g_malloc(out_count * knpu_dtype_size(knpu_compute_dtype(dt)));
     if (dt == KNPU_DT_INT32) {
         reduce_int32(key.flags, out, src, outer, length, inner);

@@ -12,97 +12,107 @@
 #include "hw/misc/knpu/tests/knpu-test-compute.h"
 
 #define ROWS 5
-#define COLS 19
+#define MAX_COLS 19
 
-static void softmax_ref(uint32_t dt, const void *x, double *ref)
+static void softmax_ref(uint32_t dt, const void *x, unsigned cols,
+                        double *ref)
 {
     unsigned r, i;
 
     for (r = 0; r < ROWS; r++) {
         double mx = -INFINITY, sum = 0;
 
-        for (i = 0; i < COLS; i++) {
-            mx = MAX(mx, elem(dt, x, r * COLS + i));
+        for (i = 0; i < cols; i++) {
+            mx = MAX(mx, elem(dt, x, r * cols + i));
         }
-        for (i = 0; i < COLS; i++) {
-            sum += exp(elem(dt, x, r * COLS + i) - mx);
+        for (i = 0; i < cols; i++) {
+            sum += exp(elem(dt, x, r * cols + i) - mx);
         }
-        for (i = 0; i < COLS; i++) {
-            ref[r * COLS + i] = exp(elem(dt, x, r * COLS + i) - mx) / sum;
+        for (i = 0; i < cols; i++) {
+            ref[r * cols + i] = exp(elem(dt, x, r * cols + i) - mx) / sum;
         }
     }
 }
 
 /* LAYERNORM with @beta, or RMSNORM without. */
-static void norm_ref(uint32_t dt, const void *x, const void *gamma,
-                     const void *beta, float eps, double *ref)
+static void norm_ref(uint32_t dt, const void *x, unsigned cols,
+                     const void *gamma, const void *beta, float eps,
+                     double *ref)
 {
     unsigned r, i;
 
     for (r = 0; r < ROWS; r++) {
         double mean = 0, var = 0;
 
-        for (i = 0; i < COLS; i++) {
-            mean += elem(dt, x, r * COLS + i) / COLS;
+        for (i = 0; i < cols; i++) {
+            mean += elem(dt, x, r * cols + i) / cols;
         }
-        for (i = 0; i < COLS; i++) {
-            double v = elem(dt, x, r * COLS + i) - (beta ? mean : 0);
+        for (i = 0; i < cols; i++) {
+            double v = elem(dt, x, r * cols + i) - (beta ? mean : 0);
 
-            var += v * v / COLS;
+            var += v * v / cols;
         }
-        for (i = 0; i < COLS; i++) {
-            double v = elem(dt, x, r * COLS + i) - (beta ? mean : 0);
+        for (i = 0; i < cols; i++) {
+            double v = elem(dt, x, r * cols + i) - (beta ? mean : 0);
 
-            ref[r * COLS + i] = v / sqrt(var + eps) * elem(dt, gamma, i) +
+            ref[r * cols + i] = v / sqrt(var + eps) * elem(dt, gamma, i) +
                                 (beta ? elem(dt, beta, i) : 0);
         }
     }
 }
 
-static void test_norms(void)
+/* SOFTMAX, LAYERNORM and RMSNORM of @dt over rows of @cols, checked. */
+static void run_norms(Cx *c, uint32_t dt, unsigned cols)
 {
     const float eps = 0.00001f;
-    double ref[ROWS * COLS];
+    double ref[ROWS * MAX_COLS];
+    g_autofree void *x = rand_tensor(c, dt, ROWS * cols);
+    g_autofree void *gamma = rand_tensor(c, dt, cols);
+    g_autofree void *beta = rand_tensor(c, dt, cols);
+    g_autofree void *out = NULL;
+    TBuf tx = cx_input(c, dt, ROWS * cols, x);
+    TBuf tg = cx_input(c, dt, cols, gamma);
+    TBuf tb = cx_input(c, dt, cols, beta);
+    TBuf to = cx_output(c, dt, ROWS * cols);
+    uint64_t args[4] = { tx.va, to.va, tg.va, tb.va };
+    Prog p = { .n = 0 };
+
+    EMIT(&p, KNPU_OP_SOFTMAX, dt, 0, 3, 0, 1, ROWS, cols);
+    cx_run(c, &p, args, 4);
+    softmax_ref(dt, x, cols, ref);
+    out = tbuf_read(c, &to, ROWS * cols * dt_size(dt));
+    check_close(dt, out, ref, ROWS * cols, "softmax");
+    g_free(out);
+
+    p.n = 0;
+    EMIT(&p, KNPU_OP_LAYERNORM, dt, 0, 0xf, 0, 1, 2, 3, ROWS, cols,
+         f32_bits(eps));
+    cx_run(c, &p, args, 4);
+    norm_ref(dt, x, cols, gamma, beta, eps, ref);
+    out = tbuf_read(c, &to, ROWS * cols * dt_size(dt));
+    check_close(dt, out, ref, ROWS * cols, "layernorm");
+    g_free(out);
+
+    p.n = 0;
+    EMIT(&p, KNPU_OP_RMSNORM, dt, 0, 7, 0, 1, 2, ROWS, cols, f32_bits(eps));
+    cx_run(c, &p, args, 4);
+    norm_ref(dt, x, cols, gamma, NULL, eps, ref);
+    out = tbuf_read(c, &to, ROWS * cols * dt_size(dt));
+    check_close(dt, out, ref, ROWS * cols, "rmsnorm");
+}
+
+static void test_norms(void)
+{
+    /* Rows of one element too: oneDNN refuses a reduction over nothing. */
+    static const unsigned cols[] = { MAX_COLS, 1 };
     Cx c;
-    unsigned d;
+    unsigned d, i;
 
     cx_start(&c);
     for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
-        uint32_t dt = float_dts[d];
-        g_autofree void *x = rand_tensor(&c, dt, ROWS * COLS);
-        g_autofree void *gamma = rand_tensor(&c, dt, COLS);
-        g_autofree void *beta = rand_tensor(&c, dt, COLS);
-        g_autofree void *out = NULL;
-        TBuf tx = cx_input(&c, dt, ROWS * COLS, x);
-        TBuf tg = cx_input(&c, dt, COLS, gamma);
-        TBuf tb = cx_input(&c, dt, COLS, beta);
-        TBuf to = cx_output(&c, dt, ROWS * COLS);
-        uint64_t args[4] = { tx.va, to.va, tg.va, tb.va };
-        Prog p = { .n = 0 };
-
-        EMIT(&p, KNPU_OP_SOFTMAX, dt, 0, 3, 0, 1, ROWS, COLS);
-        cx_run(&c, &p, args, 4);
-        softmax_ref(dt, x, ref);
-        out = tbuf_read(&c, &to, ROWS * COLS * dt_size(dt));
-        check_close(dt, out, ref, ROWS * COLS, "softmax");
-        g_free(out);
-
-        p.n = 0;
-        EMIT(&p, KNPU_OP_LAYERNORM, dt, 0, 0xf, 0, 1, 2, 3, ROWS, COLS,
-             f32_bits(eps));
-        cx_run(&c, &p, args, 4);
-        norm_ref(dt, x, gamma, beta, eps, ref);
-        out = tbuf_read(&c, &to, ROWS * COLS * dt_size(dt));
-        check_close(dt, out, ref, ROWS * COLS, "layernorm");
-        g_free(out);
-
-        p.n = 0;
-        EMIT(&p, KNPU_OP_RMSNORM, dt, 0, 7, 0, 1, 2, ROWS, COLS,
-             f32_bits(eps));
-        cx_run(&c, &p, args, 4);
-        norm_ref(dt, x, gamma, NULL, eps, ref);
-        out = tbuf_read(&c, &to, ROWS * COLS * dt_size(dt));
-        check_close(dt, out, ref, ROWS * COLS, "rmsnorm");
+        for (i = 0; i < ARRAY_SIZE(cols); i++) {
+            run_norms(&c, float_dts[d], cols[i]);
+        }
     }
     cx_stop(&c);
 }

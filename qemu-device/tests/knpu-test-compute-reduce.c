@@ -58,10 +58,11 @@ static void test_reduce(void)
     };
     /*
      * outer, length, inner: the innermost dimension reduced (inner 1) or
-     * not, windows wider than oneDNN's vectors and blocks
+     * not, windows wider than oneDNN's vectors and blocks, a length of 1
      */
     static const uint32_t shapes[][3] = {
-        { 3, 5, 4 }, { 6, 37, 1 }, { 2, 300, 24 }, { 1, 7, 1 },
+        { 3, 5, 4 }, { 6, 37, 1 }, { 2, 300, 24 }, { 1, 7, 1 }, { 4, 1, 3 },
+        { 5, 1, 1 },
     };
     Cx c;
     unsigned d, op, sh;
