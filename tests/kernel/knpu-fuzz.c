@@ -459,6 +459,13 @@ static const struct op_shape shapes[] = {
 	{ 0x17, FLOATS, 0, "AAAVVF" },
 	{ 0x18, FLOATS | DT(5), 0x3, "AAVVV" },
 	{ 0x19, FLOATS | DT(4) | DT(5), 0, "AAVVV" },
+	/* v1.1 and v1.2 (hw-spec 7.4.1, 7.4.2) */
+	{ 0x03, FLOATS | DT(4) | DT(5), 0, "AAVVVVVVVVVVVV" },
+	{ 0x1a, FLOATS, 0xf7, "AAAOVVVVVVFVVVV" },
+	{ 0x1b, FLOATS, 0xf4, "AAOAVVVVVVVVVVVVVVVV" },
+	{ 0x1c, FLOATS, 0x3f, "AAVVVVVVFF" },
+	{ 0x1d, FLOATS, 0xf, "AAVFF" },
+	{ 0x1e, FLOATS | DT(4) | DT(5), 0x20f, "AAVVVS" },
 };
 #define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
@@ -561,7 +568,10 @@ static unsigned int gen_instruction(struct rng *r, uint32_t *p, unsigned int roo
 		}
 		p[3 + i] = v;
 	}
-	/* A SEM_WAIT on a value never reached holds its queue until the job timeout. */
+	/*
+	 * Mostly a SEM_WAIT for 0, which ends at once; one in 64 waits for a
+	 * value that may never come and holds its queue until the job timeout.
+	 */
 	if (opcode == 0x0a && nops == 2 && !one_in(r, 64)) {
 		p[3 + 1] = 0;
 		argmask &= ~2u;

@@ -358,6 +358,7 @@ static void pci_setup(void)
  */
 struct space {
 	uint64_t l0, l1, l2, l3[4];
+	uint64_t l2_entry[4];	/* what the L2 entries hold now: an L3 table or a block */
 };
 
 static struct space spaces[NUM_ASIDS + 1];
@@ -378,9 +379,47 @@ static uint64_t table_entry(uint64_t table)
 	return table | KNPU_PTE_VALID;
 }
 
-static void tables_build(void)
+static void set_l2_entry(unsigned int a, unsigned int i, uint64_t e)
 {
-	unsigned int a, i;
+	mem_write64(spaces[a].l2 + 8 * (((VA_BASE >> 21) & 511) + i), e);
+	spaces[a].l2_entry[i] = e;
+}
+
+/* A read-write leaf: a DATA page or a page of the data half of device memory. */
+static uint64_t good_leaf(struct rng *r)
+{
+	uint64_t flags = KNPU_PTE_VALID | KNPU_PTE_READ | KNPU_PTE_WRITE;
+
+	if (one_in(r, 4))
+		return 4096ull * below(r, DEVMEM_DATA / 4096) | flags | KNPU_PTE_DEVMEM;
+	return (DATA + 4096ull * below(r, DATA_SIZE / 4096)) | flags;
+}
+
+/* A leaf as op_map() writes one: read-write mostly, now and then broken. */
+static uint64_t leaf(struct rng *r)
+{
+	uint64_t e = good_leaf(r);
+
+	if (e & KNPU_PTE_DEVMEM && one_in(r, 16))	/* past the end: PTE_INVALID */
+		e = (DEVMEM_SIZE + 4096 * below(r, 16)) | (e & 0xfff);
+	if (one_in(r, 6))
+		e &= ~KNPU_PTE_WRITE;
+	if (one_in(r, 12))
+		e &= ~KNPU_PTE_READ;
+	if (one_in(r, 32))
+		e |= 1ull << (52 + below(r, 12));	/* reserved */
+	return e;
+}
+
+/*
+ * The tables of every space, each of its pages mapped read-write to start with
+ * (as a driver's address space is, so that jobs find their tensors); op_map()
+ * then changes them.
+ */
+static void tables_build(struct rng *r)
+{
+	uint64_t l3[512];
+	unsigned int a, i, j;
 
 	for (a = 1; a <= NUM_ASIDS; a++) {
 		struct space *s = &spaces[a];
@@ -392,37 +431,17 @@ static void tables_build(void)
 		mem_write64(s->l1 + 8 * ((VA_BASE >> 30) & 511), table_entry(s->l2));
 		for (i = 0; i < 4; i++) {
 			s->l3[i] = tables_alloc(4096, 4096);
-			mem_write64(s->l2 + 8 * (((VA_BASE >> 21) & 511) + i), table_entry(s->l3[i]));
+			for (j = 0; j < 512; j++)
+				l3[j] = good_leaf(r);
+			mem_write(s->l3[i], l3, sizeof(l3));
+			set_l2_entry(a, i, table_entry(s->l3[i]));
 		}
 	}
 }
 
-/* A leaf of page @page (0..2047) of space @a: a DATA page or device memory, R/W bits. */
-static uint64_t leaf(struct rng *r, uint64_t flags_extra)
-{
-	uint64_t flags = KNPU_PTE_VALID | KNPU_PTE_READ | KNPU_PTE_WRITE;
-	uint64_t target;
-
-	if (one_in(r, 4)) {
-		flags |= KNPU_PTE_DEVMEM;
-		/* mostly the data half; sometimes past the end (PTE_INVALID) */
-		target = one_in(r, 16) ? DEVMEM_SIZE + 4096 * below(r, 16) :
-			 4096ull * below(r, DEVMEM_DATA / 4096);
-	} else {
-		target = DATA + 4096ull * below(r, DATA_SIZE / 4096);
-	}
-	if (one_in(r, 6))
-		flags &= ~KNPU_PTE_WRITE;
-	if (one_in(r, 12))
-		flags &= ~KNPU_PTE_READ;
-	if (one_in(r, 32))
-		flags |= 1ull << (52 + below(r, 12));	/* reserved */
-	return target | flags | flags_extra;
-}
-
 static void map_page(struct rng *r, unsigned int a, unsigned int page)
 {
-	mem_write64(spaces[a].l3[page / 512] + 8 * (page % 512), leaf(r, 0));
+	mem_write64(spaces[a].l3[page / 512] + 8 * (page % 512), leaf(r));
 }
 
 /* ---- rings and jobs ---------------------------------------------------------- */
@@ -535,6 +554,13 @@ static const struct op_shape shapes[] = {
 	{ 0x16, FLOATS, 0, "AAAAVVF" },		{ 0x17, FLOATS, 0, "AAAVVF" },
 	{ 0x18, FLOATS | DT(5), 0x3, "AAVVV" },
 	{ 0x19, FLOATS | DT(4) | DT(5), 0, "AAVVV" },
+	/* v1.1 and v1.2 (hw-spec 7.4.1, 7.4.2) */
+	{ 0x03, FLOATS | DT(4) | DT(5), 0, "AAVVVVVVVVVVVV" },
+	{ 0x1a, FLOATS, 0xf7, "AAAOVVVVVVFVVVV" },
+	{ 0x1b, FLOATS, 0xf4, "AAOAVVVVVVVVVVVVVVVV" },
+	{ 0x1c, FLOATS, 0x3f, "AAVVVVVVFF" },
+	{ 0x1d, FLOATS, 0xf, "AAVFF" },
+	{ 0x1e, FLOATS | DT(4) | DT(5), 0x20f, "AAVVVS" },
 };
 
 static uint64_t interesting(struct rng *r)
@@ -562,6 +588,248 @@ static uint32_t float_bits(struct rng *r)
 	return one_in(r, 8) ? (uint32_t)rnd(r) : v[below(r, 6)];
 }
 
+/* ---- well-formed instructions ------------------------------------------------ */
+
+/*
+ * Random values fail an instruction's first checks almost always (OPERAND_INVALID
+ * before any byte moves), which leaves staging, the engine and the write-back
+ * unfuzzed. These fill the value operands of an opcode so that they obey hw-spec
+ * 7.4's rules, with small tensors; gen_program() breaks some of them again.
+ */
+static uint32_t f32_bits(float f)
+{
+	uint32_t b;
+
+	memcpy(&b, &f, sizeof(b));
+	return b;
+}
+
+/* A tensor dimension: small, now and then a few dozen. */
+static uint32_t dim(struct rng *r)
+{
+	return one_in(r, 8) ? 1 + below(r, 40) : 1 + below(r, 4);
+}
+
+static uint32_t fused_flags(struct rng *r, uint32_t dt)
+{
+	uint32_t f = below(r, 8);	/* TRANS_A, TRANS_B, BIAS */
+
+	return f | below(r, dt == KNPU_DT_INT8 ? 2 : 6) << 4;
+}
+
+/* GEMM and GEMM_BATCHED: operands 4-11 (and 11-14 batched) from m, n, k. */
+static void wf_gemm(struct rng *r, uint32_t opcode, uint32_t dt, uint32_t *flags, uint32_t *v)
+{
+	uint32_t m = dim(r), n = dim(r), k = dim(r), f = fused_flags(r, dt);
+	uint32_t a_rows = f & KNPU_FLAG_TRANS_A ? k : m, a_len = f & KNPU_FLAG_TRANS_A ? m : k;
+	uint32_t b_rows = f & KNPU_FLAG_TRANS_B ? n : k, b_len = f & KNPU_FLAG_TRANS_B ? k : n;
+
+	v[4] = m;
+	v[5] = n;
+	v[6] = k;
+	v[7] = a_len + below(r, 2);
+	v[8] = b_len + below(r, 2);
+	v[9] = n + below(r, 2);
+	v[10] = f32_bits(one_in(r, 2) ? 1.0f : 0.0625f);
+	v[11] = 0;
+	if (opcode == KNPU_OP_GEMM_BATCHED) {
+		v[11] = 1 + below(r, 3);
+		v[12] = one_in(r, 4) ? 0 : (a_rows - 1) * v[7] + a_len + below(r, 2);
+		v[13] = one_in(r, 4) ? 0 : (b_rows - 1) * v[8] + b_len + below(r, 2);
+		v[14] = (m - 1) * v[9] + n + below(r, 2);
+	} else if (dt == KNPU_DT_INT8) {
+		if (one_in(r, 3))
+			f |= KNPU_FLAG_OUT_INT32;
+		else if (one_in(r, 2))
+			f |= KNPU_FLAG_PER_CHANNEL;
+		if (!(f & KNPU_FLAG_OUT_INT32))
+			v[11] = below(r, 256);
+	}
+	*flags = f;
+}
+
+/*
+ * CONV2D and CONV_TRANSPOSE: N, C, H, W, K, R, S, strides, pads (and output
+ * pads), dilations, groups within the rules of 7.4 and 7.4.1.
+ */
+static void wf_conv(struct rng *r, uint32_t opcode, uint32_t dt, uint32_t *flags, uint32_t *v)
+{
+	int transposed = opcode == KNPU_OP_CONV_TRANSPOSE;
+	uint32_t groups = one_in(r, 4) ? 1 + below(r, 3) : 1, i;
+	uint32_t rs[2] = { 1 + below(r, 3), 1 + below(r, 3) };
+	uint32_t hw[2] = { dim(r) + rs[0], dim(r) + rs[1] };
+
+	v[4] = 1 + below(r, 2);
+	v[5] = groups * (1 + below(r, 3));
+	v[6] = hw[0];
+	v[7] = hw[1];
+	v[8] = groups * (1 + below(r, 3));
+	v[9] = rs[0];
+	v[10] = rs[1];
+	for (i = 0; i < 2; i++) {
+		uint32_t stride = 1 + below(r, 2), dil = 1 + below(r, 2);
+		uint32_t reach = dil * (rs[i] - 1);	/* the dilated window, minus one */
+
+		v[11 + i] = stride;
+		if (transposed) {
+			v[13 + i] = below(r, reach + 1);	/* pad <= reach */
+			v[15 + i] = below(r, stride > dil ? stride : dil);
+			v[17 + i] = dil;
+		} else {
+			v[13 + i] = below(r, reach + 1);	/* pad < reach + 1 */
+			v[15 + i] = dil;
+			/* P >= 1: H + 2 pad >= reach + 1 */
+			if (hw[i] + 2 * v[13 + i] < reach + 1)
+				v[6 + i] = reach + 1;
+		}
+	}
+	if (transposed) {
+		v[19] = groups;
+		*flags = (below(r, 2) ? KNPU_FLAG_BIAS : 0) | below(r, 6) << 4;
+		return;
+	}
+	v[17] = groups;
+	v[18] = f32_bits(one_in(r, 2) ? 1.0f : 0.03125f);
+	v[19] = 0;
+	*flags = fused_flags(r, dt) & ~(KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B);
+	if (dt == KNPU_DT_INT8) {
+		if (one_in(r, 3))
+			*flags |= KNPU_FLAG_OUT_INT32;
+		else if (one_in(r, 2))
+			*flags |= KNPU_FLAG_PER_CHANNEL;
+		if (!(*flags & KNPU_FLAG_OUT_INT32))
+			v[19] = below(r, 256);
+	}
+}
+
+static void wf_pool(struct rng *r, uint32_t *flags, uint32_t *v)
+{
+	uint32_t i;
+
+	v[2] = 1 + below(r, 2);
+	v[3] = dim(r);
+	for (i = 0; i < 2; i++) {
+		uint32_t kernel = 1 + below(r, 3);
+
+		v[4 + i] = kernel + below(r, 6);	/* H, W: one window at least */
+		v[6 + i] = kernel;
+		v[8 + i] = 1 + below(r, 3);
+		v[10 + i] = below(r, kernel);
+	}
+	*flags = below(r, 3);
+}
+
+static void wf_resize(struct rng *r, uint32_t *flags, uint32_t *v)
+{
+	uint32_t mode = below(r, 2);
+
+	v[2] = 1 + below(r, 2);
+	v[3] = dim(r);
+	v[4] = dim(r);
+	v[5] = dim(r);
+	v[6] = dim(r) * (1 + below(r, 2));
+	v[7] = dim(r) * (1 + below(r, 2));
+	v[8] = one_in(r, 2) ? 0 : f32_bits((float)v[6] / (float)v[4]);
+	v[9] = one_in(r, 2) ? 0 : f32_bits(0.5f + (float)below(r, 4));
+	*flags = mode | below(r, 4) << 2 | (mode ? 0 : below(r, 4) << 4);
+}
+
+static void wf_activation_param(struct rng *r, uint32_t *flags, uint32_t *v)
+{
+	static const float params[][2] = {
+		{ 0.2f, 0.5f }, { 1.0f / 6, 0.5f }, { 0.0f, 6.0f }, { 0, 0 }, { 0, 0 },
+		{ 2.0f, 3.0f }, { 0.01f, 0 },
+	};
+	uint32_t func = below(r, 7);
+
+	v[2] = dim(r) * dim(r);
+	v[3] = f32_bits(params[func][0]);
+	v[4] = f32_bits(params[func][1]);
+	*flags = func;
+}
+
+/* CONVERT: a pair of 7.4.2's table, per tensor or per channel. */
+static void wf_convert(struct rng *r, uint32_t dt, uint32_t *flags, uint32_t *v)
+{
+	uint32_t channels = dim(r), inner = dim(r);
+
+	if (dt == KNPU_DT_INT8)
+		*flags = 1 + below(r, 3);
+	else if (dt == KNPU_DT_INT32)
+		*flags = 1 + below(r, 4);
+	else
+		*flags = KNPU_DT_INT8;
+	v[2] = channels * inner * (1 + below(r, 3));
+	v[3] = v[4] = 0;
+	v[5] = f32_bits(one_in(r, 2) ? 1.0f : 0.0078125f);
+	if (one_in(r, 2)) {
+		*flags |= KNPU_FLAG_PER_CHANNEL;
+		v[3] = channels;
+		v[4] = inner;
+	}
+}
+
+/* COPY_STRIDED: four sizes, contiguous or broadcast source strides, dense destination. */
+static void wf_copy_strided(struct rng *r, uint32_t *v)
+{
+	uint32_t i, dst = 1, src = 1;
+
+	for (i = 4; i-- > 0;) {
+		v[2 + i] = one_in(r, 2) ? 1 : dim(r);
+		v[6 + i] = one_in(r, 6) ? 0 : src;
+		v[10 + i] = dst;
+		src *= v[2 + i] + below(r, 2);
+		dst *= v[2 + i];
+	}
+}
+
+/*
+ * The value operands of a well-formed instruction of @opcode and @dt: *@flags
+ * and v[i] for every operand that is not an address (address operands are
+ * filled by the caller, from *@flags).
+ */
+static void well_formed(struct rng *r, uint32_t opcode, uint32_t dt, uint32_t *flags,
+			uint32_t *v)
+{
+	uint32_t rows = dim(r), cols = dim(r);
+
+	*flags = 0;
+	switch (opcode) {
+	case KNPU_OP_DMA_COPY: v[2] = 4 * dim(r) * dim(r); break;
+	case KNPU_OP_DMA_FILL: v[1] = 4 * dim(r) * dim(r); v[2] = (uint32_t)rnd(r); break;
+	case KNPU_OP_COPY_STRIDED: wf_copy_strided(r, v); break;
+	case KNPU_OP_SEM_SIGNAL: v[1] = below(r, 4); *flags = below(r, 2); break;
+	case KNPU_OP_SEM_WAIT: v[1] = 0; break;
+	case KNPU_OP_GEMM:
+	case KNPU_OP_GEMM_BATCHED: wf_gemm(r, opcode, dt, flags, v); break;
+	case KNPU_OP_CONV2D:
+	case KNPU_OP_CONV_TRANSPOSE: wf_conv(r, opcode, dt, flags, v); break;
+	case KNPU_OP_POOL2D: wf_pool(r, flags, v); break;
+	case KNPU_OP_ELTWISE:
+		v[4] = one_in(r, 2) ? cols : 1;
+		v[3] = rows * cols;
+		*flags = below(r, 6);
+		break;
+	case KNPU_OP_ACTIVATION:
+		v[2] = rows * cols;
+		*flags = dt == KNPU_DT_INT8 ? KNPU_ACT_RELU : 1 + below(r, 5);
+		break;
+	case KNPU_OP_SOFTMAX: v[2] = rows; v[3] = cols; break;
+	case KNPU_OP_LAYERNORM: v[4] = rows; v[5] = cols; v[6] = f32_bits(1e-5f); break;
+	case KNPU_OP_RMSNORM: v[3] = rows; v[4] = cols; v[5] = f32_bits(1e-6f); break;
+	case KNPU_OP_REDUCE:
+		v[2] = rows;
+		v[3] = cols;
+		v[4] = dim(r);
+		*flags = below(r, 4);
+		break;
+	case KNPU_OP_TRANSPOSE: v[2] = 1 + below(r, 3); v[3] = rows; v[4] = cols; break;
+	case KNPU_OP_RESIZE: wf_resize(r, flags, v); break;
+	case KNPU_OP_ACTIVATION_PARAM: wf_activation_param(r, flags, v); break;
+	case KNPU_OP_CONVERT: wf_convert(r, dt, flags, v); break;
+	}
+}
+
 /* A program of a few generated instructions; returns its words. */
 static unsigned int gen_program(struct rng *r, uint32_t *p, unsigned int room, unsigned int nslots)
 {
@@ -571,14 +839,22 @@ static unsigned int gen_program(struct rng *r, uint32_t *p, unsigned int room, u
 		const struct op_shape *s = &shapes[below(r, sizeof(shapes) / sizeof(shapes[0]))];
 		unsigned int nops = (unsigned int)strlen(s->operands), i, dt;
 		uint32_t opcode = one_in(r, 64) ? below(r, 64) : s->opcode, flags, argmask = 0;
+		uint32_t values[24] = { 0 };
+		/* Three in four follow the rules, and one in four of those is broken again. */
+		int wf = !one_in(r, 4);
 
 		if (one_in(r, 64))
 			nops = below(r, 24);
 		if (words + 3 + nops > room)
 			break;
+		dt = one_in(r, 32) ? below(r, 256) : below(r, 6);
+		while (!one_in(r, 32) && !(s->dtype_mask & (1u << dt)))
+			dt = below(r, 6);
 		flags = s->flags_mask ? (uint32_t)rnd(r) & s->flags_mask : 0;
 		if (opcode == 0x10 || opcode == 0x11)
 			flags = (flags & ~0xf0u) | below(r, 7) << 4;
+		if (wf)
+			well_formed(r, opcode, dt, &flags, values);
 		for (i = 0; i < nops; i++) {
 			char kind = i < strlen(s->operands) ? s->operands[i] : 'V';
 			uint32_t v;
@@ -588,6 +864,8 @@ static unsigned int gen_program(struct rng *r, uint32_t *p, unsigned int room, u
 				v = one_in(r, 32) ? nslots + below(r, 4) : below(r, nslots);
 			} else if (kind == 'O') {
 				v = 0;
+			} else if (wf) {
+				v = values[i];
 			} else if (kind == 'F' || kind == 'S') {
 				v = float_bits(r);
 			} else if (one_in(r, 8)) {
@@ -598,16 +876,20 @@ static unsigned int gen_program(struct rng *r, uint32_t *p, unsigned int room, u
 			}
 			p[words + 3 + i] = v;
 		}
-		/* A SEM_WAIT that never ends holds a core until the queue is reset. */
+		if (wf && nops && one_in(r, 4))
+			p[words + 3 + below(r, nops)] = one_in(r, 2) ? (uint32_t)interesting(r) :
+								      small_value(r);
+		/*
+		 * Mostly a SEM_WAIT for 0, which ends at once; one in 16 waits
+		 * for a value that may never come and holds its core until the
+		 * queue is reset.
+		 */
 		if (opcode == 0x0a && nops == 2 && !one_in(r, 16)) {
 			p[words + 4] = 0;
 			argmask &= ~2u;
 		}
 		if (one_in(r, 64))
 			argmask = (uint32_t)rnd(r);
-		dt = one_in(r, 32) ? below(r, 256) : below(r, 6);
-		while (!one_in(r, 32) && !(s->dtype_mask & (1u << dt)))
-			dt = below(r, 6);
 		p[words] = opcode | dt << 8 | nops << 16 |
 			   (one_in(r, 128) ? 1u << (24 + below(r, 8)) : 0);
 		p[words + 1] = one_in(r, 64) ? (uint32_t)rnd(r) : flags;
@@ -617,15 +899,38 @@ static unsigned int gen_program(struct rng *r, uint32_t *p, unsigned int room, u
 	return words;
 }
 
-/* A VA for an argument slot: a mapped page of the space, mostly, or junk. */
+/*
+ * A VA for an argument slot: a mapped page of the space, mostly, or junk (one
+ * in eight: an instruction has up to five address operands).
+ */
 static uint64_t slot_va(struct rng *r)
 {
-	switch (below(r, 10)) {
+	switch (below(r, 24)) {
 	case 0: return interesting(r);
 	case 1: return VA_BASE + VA_SPAN + 4096ull * below(r, 64);	/* never mapped */
 	case 2: return small_value(r);	/* a scalar */
 	default: return VA_BASE + 64ull * below(r, VA_SPAN / 64);
 	}
+}
+
+/*
+ * Where the program page @page of space @a is: inside a block that maps its
+ * 2 MiB, or mapped here to @pa (and the TLB invalidated, as a driver must,
+ * mostly). Returns the bus address to write the program to.
+ */
+static uint64_t map_program_page(struct rng *r, unsigned int a, unsigned int page, uint64_t pa)
+{
+	uint64_t e = spaces[a].l2_entry[page / 512];
+
+	if (e & KNPU_PTE_BLOCK && !(e & (KNPU_LARGE_PAGE_SIZE - 1) & KNPU_PTE_ADDR_MASK)) {
+		pa = (e & KNPU_PTE_ADDR_MASK) + 4096ull * (page % 512);
+		return e & KNPU_PTE_DEVMEM ? BAR2 + pa : pa;
+	}
+	mem_write64(spaces[a].l3[page / 512] + 8 * (page % 512),
+		    pa | KNPU_PTE_VALID | KNPU_PTE_READ | KNPU_PTE_WRITE);
+	if (!one_in(r, 16))
+		wr(KNPU_REG_MMU_TLB_INVAL, a);
+	return pa;
 }
 
 /*
@@ -654,10 +959,9 @@ static void submit(struct rng *r, unsigned int q)
 	 */
 	page = below(r, VA_SPAN / 4096 - 1);
 	prog_pa = DATA + 4096ull * below(r, DATA_SIZE / 4096 - 1);
-	args_pa = prog_pa + 2048;
 	if (a >= 1 && a <= NUM_ASIDS)
-		mem_write64(spaces[a].l3[page / 512] + 8 * (page % 512),
-			    prog_pa | KNPU_PTE_VALID | KNPU_PTE_READ | KNPU_PTE_WRITE);
+		prog_pa = map_program_page(r, a, page, prog_pa);
+	args_pa = prog_pa + 2048;
 	mem_write(prog_pa, prog, words > 512 ? 2048 : words * 4);
 	mem_write(args_pa, args, nslots * 8);
 	d.type = one_in(r, 16) ? KNPU_DESC_TYPE_NOP : KNPU_DESC_TYPE_KERNEL;
@@ -804,7 +1108,7 @@ static void op_map(struct rng *r)
 			    KNPU_PTE_BLOCK;
 		if (one_in(r, 8))
 			e |= 0x1000;	/* misaligned block */
-		mem_write64(spaces[a].l2 + 8 * (((VA_BASE >> 21) & 511) + i), e);
+		set_l2_entry(a, i, e);
 		break;
 	}
 	default:
@@ -901,7 +1205,7 @@ static void device_still_works(struct rng *r)
 	wr(KNPU_REG_SOFT_RESET, KNPU_SOFT_RESET_MAGIC);
 	for (i = 0; i < 1000 && !(rd(KNPU_REG_EVENT_STATUS) & (1u << 3)); i++)
 		;
-	mem_write64(spaces[1].l2 + 8 * ((VA_BASE >> 21) & 511), table_entry(spaces[1].l3[0]));
+	set_l2_entry(1, 0, table_entry(spaces[1].l3[0]));
 	mem_write64(spaces[1].l3[0], DATA | KNPU_PTE_VALID | KNPU_PTE_READ);
 	mem_write64(spaces[1].l3[0] + 8, (DATA + 4096) | KNPU_PTE_VALID | KNPU_PTE_READ |
 		    KNPU_PTE_WRITE);
@@ -1053,7 +1357,13 @@ int main(int argc, char **argv)
 	cmd("memset 0x%" PRIx64 " 0x%" PRIx64 " 0x%x", GUARD, GUARD_SIZE, CANARY);
 	cmd("memset 0x%" PRIx64 " 0x%" PRIx64 " 0x%x", BAR2 + DEVMEM_DATA,
 	    DEVMEM_SIZE - DEVMEM_DATA, CANARY);
-	tables_build();
+	/*
+	 * Data as 0x3f bytes: finite, positive values of every type (0.75 as
+	 * FP32, 1.8 as FP16), so scales read from memory pass their checks.
+	 */
+	cmd("memset 0x%" PRIx64 " 0x%" PRIx64 " 0x3f", DATA, DATA_SIZE);
+	cmd("memset 0x%" PRIx64 " 0x%" PRIx64 " 0x3f", BAR2, DEVMEM_DATA);
+	tables_build(&r);
 	for (q = 0; q < NUM_QUEUES; q++)
 		queues[q].ring = tables_alloc(RING_ENTRIES * KNPU_DESC_SIZE, 4096);
 	device_init(&r);
