@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 
 namespace npu::onnx_runtime {
@@ -107,8 +108,9 @@ bool is_comparison(const std::string& op) {
          op == "GreaterOrEqual" || op == "And" || op == "Or" || op == "Xor";
 }
 
-double float_op(const Node& node, double x, double y) {
-  const std::string& op = node.op;
+// The arithmetic floats and integers share; nullopt for other ops.
+template <typename T>
+std::optional<T> arithmetic(const std::string& op, T x, T y) {
   if (op == "Add") {
     return x + y;
   }
@@ -121,14 +123,22 @@ double float_op(const Node& node, double x, double y) {
   if (op == "Div") {
     return x / y;
   }
-  if (op == "Pow") {
-    return std::pow(x, y);
-  }
   if (op == "Max") {
     return std::max(x, y);
   }
   if (op == "Min") {
     return std::min(x, y);
+  }
+  return std::nullopt;
+}
+
+double float_op(const Node& node, double x, double y) {
+  const std::string& op = node.op;
+  if (const std::optional<double> r = arithmetic(op, x, y)) {
+    return *r;
+  }
+  if (op == "Pow") {
+    return std::pow(x, y);
   }
   if (op == "Mod") {
     return node.get_int("fmod", 0) != 0 ? std::fmod(x, y) : x - std::floor(x / y) * y;
@@ -151,28 +161,13 @@ std::int64_t integer_op(const Node& node, std::int64_t x, std::int64_t y) {
   if ((op == "Div" || op == "Mod") && y == 0) {
     throw std::runtime_error(fmt::format("{}: integer division by zero", node.label()));
   }
-  if (op == "Add") {
-    return x + y;
-  }
-  if (op == "Sub") {
-    return x - y;
-  }
-  if (op == "Mul") {
-    return x * y;
-  }
-  if (op == "Div") {
-    return x / y;
+  if (const std::optional<std::int64_t> r = arithmetic(op, x, y)) {
+    return *r;
   }
   if (op == "Mod") {
     // Integer Mod takes the divisor's sign (Python's %), fmod the dividend's.
     const std::int64_t r = x % y;
     return node.get_int("fmod", 0) == 0 && r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
-  }
-  if (op == "Max") {
-    return std::max(x, y);
-  }
-  if (op == "Min") {
-    return std::min(x, y);
   }
   if (op == "Pow") {
     return static_cast<std::int64_t>(std::pow(static_cast<double>(x), static_cast<double>(y)));

@@ -1142,6 +1142,33 @@ Enum enum_attribute(const Node& n, const std::string& attribute, const std::stri
 
 // Resize (opset 11 on) of the H and W axes of an NCHW tensor: one RESIZE
 // (v1.1), nearest or bilinear, with the coordinate transforms the ISA has.
+// One RESIZE of node n's NCHW input to its output's H and W.
+void emit_resize(Lowerer& l, const Node& n, std::array<float, 2> scales, ResizeMode mode,
+                 ResizeCoordinates coordinates, NearestRounding rounding) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const Shape& so = l.shape(n.outputs.at(0));
+  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
+  const auto P = u32(so[2], "output height"), Q = u32(so[3], "output width");
+  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           ResizeOperands o{.input = s[0],
+                            .output = s[1],
+                            .n = N,
+                            .c = C,
+                            .h = H,
+                            .w = W,
+                            .out_h = P,
+                            .out_w = Q,
+                            .scale_h = scales[0],
+                            .scale_w = scales[1],
+                            .mode = mode,
+                            .coordinates = coordinates,
+                            .rounding = rounding};
+           k.resize(dt, o);
+         });
+}
+
 // Upsample (opsets 7-9) and Resize of opset 10: `scales` (an attribute in
 // opset 7, an input after), mode nearest or linear, the coordinate
 // transform `asymmetric`; nearest takes the floor of the coordinate when
@@ -1166,10 +1193,7 @@ void lower_resize_v10(Lowerer& l, const Node& n) {
       scales.push_back(static_cast<float>(c.value(i)));
     }
   }
-  const std::string& x = input(n, 0);
-  const Shape& sx = l.shape(x);
-  const Shape& so = l.shape(n.outputs.at(0));
-  if (sx.size() != 4 || scales.size() != 4) {
+  if (l.shape(input(n, 0)).size() != 4 || scales.size() != 4) {
     throw Unsupported("only 4-D (NCHW) tensors");
   }
   if (scales[0] != 1.0F || scales[1] != 1.0F) {
@@ -1187,25 +1211,7 @@ void lower_resize_v10(Lowerer& l, const Node& n) {
   const NearestRounding rounding = mode == ResizeMode::linear ? NearestRounding::round_prefer_floor
                                    : scale_h < 1.0F           ? NearestRounding::ceil
                                                               : NearestRounding::floor;
-  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
-  const auto P = u32(so[2], "output height"), Q = u32(so[3], "output width");
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           ResizeOperands o{.input = s[0],
-                            .output = s[1],
-                            .n = N,
-                            .c = C,
-                            .h = H,
-                            .w = W,
-                            .out_h = P,
-                            .out_w = Q,
-                            .scale_h = scale_h,
-                            .scale_w = scale_w,
-                            .mode = mode,
-                            .coordinates = ResizeCoordinates::asymmetric,
-                            .rounding = rounding};
-           k.resize(dt, o);
-         });
+  emit_resize(l, n, {scale_h, scale_w}, mode, ResizeCoordinates::asymmetric, rounding);
 }
 
 void lower_resize(Lowerer& l, const Node& n) {
@@ -1267,25 +1273,7 @@ void lower_resize(Lowerer& l, const Node& n) {
       throw Unsupported(fmt::format("scales {} x {}", scale_h, scale_w));
     }
   }
-  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
-  const auto P = u32(so[2], "output height"), Q = u32(so[3], "output width");
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           ResizeOperands o{.input = s[0],
-                            .output = s[1],
-                            .n = N,
-                            .c = C,
-                            .h = H,
-                            .w = W,
-                            .out_h = P,
-                            .out_w = Q,
-                            .scale_h = scale_h,
-                            .scale_w = scale_w,
-                            .mode = mode,
-                            .coordinates = coordinates,
-                            .rounding = rounding};
-           k.resize(dt, o);
-         });
+  emit_resize(l, n, {scale_h, scale_w}, mode, coordinates, rounding);
 }
 
 // One batch axis of a product: its size and how far A, B and C move (in
