@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 
 namespace npu::onnx_runtime {
@@ -86,45 +87,272 @@ Constant cast(const Constant& in, ElementType to) {
   return out;
 }
 
+// The flat index into `c` of output element `flat` of `shape`, c broadcast
+// to it with NumPy's rules.
+std::int64_t broadcast_index(const Constant& c, const Shape& shape, std::int64_t flat) {
+  const auto strides = strides_of(c.shape);
+  const std::size_t offset = shape.size() - c.shape.size();
+  std::int64_t index = 0;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    const std::int64_t coordinate = flat % shape[d];
+    flat /= shape[d];
+    if (d >= offset && c.shape[d - offset] != 1) {
+      index += coordinate * strides[d - offset];
+    }
+  }
+  return index;
+}
+
+bool is_comparison(const std::string& op) {
+  return op == "Equal" || op == "Less" || op == "Greater" || op == "LessOrEqual" ||
+         op == "GreaterOrEqual" || op == "And" || op == "Or" || op == "Xor";
+}
+
+// The arithmetic floats and integers share; nullopt for other ops.
+template <typename T>
+std::optional<T> arithmetic(const std::string& op, T x, T y) {
+  if (op == "Add") {
+    return x + y;
+  }
+  if (op == "Sub") {
+    return x - y;
+  }
+  if (op == "Mul") {
+    return x * y;
+  }
+  if (op == "Div") {
+    return x / y;
+  }
+  if (op == "Max") {
+    return std::max(x, y);
+  }
+  if (op == "Min") {
+    return std::min(x, y);
+  }
+  return std::nullopt;
+}
+
+double float_op(const Node& node, double x, double y) {
+  const std::string& op = node.op;
+  if (const std::optional<double> r = arithmetic(op, x, y)) {
+    return *r;
+  }
+  if (op == "Pow") {
+    return std::pow(x, y);
+  }
+  if (op == "Mod") {
+    return node.get_int("fmod", 0) != 0 ? std::fmod(x, y) : x - std::floor(x / y) * y;
+  }
+  const bool a = x != 0.0;
+  const bool b = y != 0.0;
+  const bool r = op == "Equal"            ? x == y
+                 : op == "Less"           ? x < y
+                 : op == "Greater"        ? x > y
+                 : op == "LessOrEqual"    ? x <= y
+                 : op == "GreaterOrEqual" ? x >= y
+                 : op == "And"            ? a && b
+                 : op == "Or"             ? a || b
+                                          : a != b;
+  return r ? 1.0 : 0.0;
+}
+
+std::int64_t integer_op(const Node& node, std::int64_t x, std::int64_t y) {
+  const std::string& op = node.op;
+  if ((op == "Div" || op == "Mod") && y == 0) {
+    throw std::runtime_error(fmt::format("{}: integer division by zero", node.label()));
+  }
+  if (const std::optional<std::int64_t> r = arithmetic(op, x, y)) {
+    return *r;
+  }
+  if (op == "Mod") {
+    // Integer Mod takes the divisor's sign (Python's %), fmod the dividend's.
+    const std::int64_t r = x % y;
+    return node.get_int("fmod", 0) == 0 && r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
+  }
+  if (op == "Pow") {
+    return static_cast<std::int64_t>(std::pow(static_cast<double>(x), static_cast<double>(y)));
+  }
+  return static_cast<std::int64_t>(float_op(node, static_cast<double>(x), static_cast<double>(y)));
+}
+
+// Element-wise ops of two operands with NumPy broadcasting; comparisons
+// and logic give bool.
 Constant binary(const Node& node, const Constant& a, const Constant& b) {
   const Shape shape = broadcast_shapes(a.shape, b.shape);
-  const auto out_strides = strides_of(shape);
-  auto index_in = [&](const Constant& c, std::int64_t flat) {
-    // The element of c that broadcasts to output element `flat`.
-    const auto strides = strides_of(c.shape);
-    const std::size_t offset = shape.size() - c.shape.size();
-    std::int64_t index = 0;
-    for (std::size_t d = 0; d < shape.size(); ++d) {
-      const std::int64_t coordinate = (flat / out_strides[d]) % shape[d];
-      if (d >= offset && c.shape[d - offset] != 1) {
-        index += coordinate * strides[d - offset];
-      }
-    }
-    return index;
-  };
   const bool floating = a.is_float() || b.is_float();
   Constant out;
-  out.type = floating ? ElementType::float32 : a.type;
+  out.type = is_comparison(node.op) ? ElementType::boolean
+             : floating             ? ElementType::float32
+                                    : a.type;
   out.shape = shape;
-  const std::string& op = node.op;
   for (std::int64_t i = 0; i < element_count(shape); ++i) {
-    const std::int64_t ia = index_in(a, i);
-    const std::int64_t ib = index_in(b, i);
+    const std::int64_t ia = broadcast_index(a, shape, i);
+    const std::int64_t ib = broadcast_index(b, shape, i);
     if (floating) {
-      const double x = a.value(ia);
-      const double y = b.value(ib);
-      const double r = op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : x / y;
-      out.floats.push_back(static_cast<float>(r));
-    } else {
-      const std::int64_t x = a.integer(ia);
-      const std::int64_t y = b.integer(ib);
-      if (op == "Div" && y == 0) {
-        throw std::runtime_error(fmt::format("{}: integer division by zero", node.label()));
+      const double r = float_op(node, a.value(ia), b.value(ib));
+      if (out.is_float()) {
+        out.floats.push_back(static_cast<float>(r));
+      } else {
+        out.ints.push_back(static_cast<std::int64_t>(r));
       }
-      out.ints.push_back(op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : x / y);
+    } else {
+      out.ints.push_back(integer_op(node, a.integer(ia), b.integer(ib)));
     }
   }
   return out;
+}
+
+// Sum, Mean, Max, Min of any number of operands.
+Constant variadic(const Node& node, const Graph& graph) {
+  Node pairwise = node;
+  pairwise.op = node.op == "Sum" || node.op == "Mean" ? "Add" : node.op;
+  Constant out = input_constant(node, graph, 0);
+  for (std::size_t i = 1; i < node.inputs.size(); ++i) {
+    out = binary(pairwise, out, input_constant(node, graph, i));
+  }
+  if (node.op == "Mean") {
+    const auto n = static_cast<float>(node.inputs.size());
+    Node divide;
+    divide.op = "Div";
+    out = binary(divide, out, Constant::of_floats({}, {n}));
+  }
+  return out;
+}
+
+Constant where(const Node& node, const Graph& graph) {
+  const Constant& condition = input_constant(node, graph, 0);
+  const Constant& x = input_constant(node, graph, 1);
+  const Constant& y = input_constant(node, graph, 2);
+  const Shape shape = broadcast_shapes(condition.shape, broadcast_shapes(x.shape, y.shape));
+  Constant out;
+  out.type = x.type;
+  out.shape = shape;
+  for (std::int64_t i = 0; i < element_count(shape); ++i) {
+    const bool pick_x = condition.integer(broadcast_index(condition, shape, i)) != 0;
+    const Constant& from = pick_x ? x : y;
+    const std::int64_t index = broadcast_index(from, shape, i);
+    if (out.is_float()) {
+      out.floats.push_back(static_cast<float>(from.value(index)));
+    } else {
+      out.ints.push_back(from.integer(index));
+    }
+  }
+  return out;
+}
+
+Constant unary(const Node& node, const Constant& in) {
+  const std::string& op = node.op;
+  Constant out = in;
+  if (op == "Not") {
+    out.type = ElementType::boolean;
+    std::ranges::transform(in.ints, out.ints.begin(),
+                           [](std::int64_t v) { return v == 0 ? 1 : 0; });
+    return out;
+  }
+  auto f = [&op](double x) {
+    return op == "Neg"          ? -x
+           : op == "Abs"        ? std::abs(x)
+           : op == "Sqrt"       ? std::sqrt(x)
+           : op == "Reciprocal" ? 1.0 / x
+           : op == "Floor"      ? std::floor(x)
+           : op == "Ceil"       ? std::ceil(x)
+           : op == "Exp"        ? std::exp(x)
+           : op == "Log"        ? std::log(x)
+                                : x;
+  };
+  if (in.is_float() || op == "Sqrt" || op == "Reciprocal" || op == "Exp" || op == "Log") {
+    out = cast(in, ElementType::float32);
+    std::ranges::transform(out.floats, out.floats.begin(),
+                           [&f](float x) { return static_cast<float>(f(x)); });
+  } else {
+    std::ranges::transform(in.ints, out.ints.begin(), [&f](std::int64_t x) {
+      return static_cast<std::int64_t>(f(static_cast<double>(x)));
+    });
+  }
+  return out;
+}
+
+Constant constant_of_shape(const Node& node, const Graph& graph) {
+  const Shape shape = as_ints(input_constant(node, graph, 0));
+  const auto it = node.tensor_attributes.find("value");
+  const Constant fill =
+      it != node.tensor_attributes.end() ? it->second : Constant::of_floats({1}, {0.0F});
+  if (fill.size() != 1) {
+    throw std::runtime_error(fmt::format("{}: value has {} elements", node.label(), fill.size()));
+  }
+  Constant out;
+  out.type = fill.type;
+  out.shape = shape;
+  const auto n = static_cast<std::size_t>(element_count(shape));
+  if (fill.is_float()) {
+    out.floats.assign(n, fill.floats.at(0));
+  } else {
+    out.ints.assign(n, fill.ints.at(0));
+  }
+  return out;
+}
+
+Constant range(const Node& node, const Graph& graph) {
+  const Constant& start = input_constant(node, graph, 0);
+  const Constant& limit = input_constant(node, graph, 1);
+  const Constant& delta = input_constant(node, graph, 2);
+  if (delta.value(0) == 0.0) {
+    throw std::runtime_error(fmt::format("{}: delta 0", node.label()));
+  }
+  const double count = std::max(0.0, std::ceil((limit.value(0) - start.value(0)) / delta.value(0)));
+  Constant out;
+  out.type = start.type;
+  out.shape = {static_cast<std::int64_t>(count)};
+  for (std::int64_t i = 0; i < out.shape[0]; ++i) {
+    if (out.is_float()) {
+      out.floats.push_back(
+          static_cast<float>(start.value(0) + static_cast<double>(i) * delta.value(0)));
+    } else {
+      out.ints.push_back(start.integer(0) + i * delta.integer(0));
+    }
+  }
+  return out;
+}
+
+Constant expand(const Node& node, const Graph& graph) {
+  const Constant& data = input_constant(node, graph, 0);
+  const Shape shape = broadcast_shapes(data.shape, as_ints(input_constant(node, graph, 1)));
+  std::vector<std::int64_t> picks;
+  for (std::int64_t i = 0; i < element_count(shape); ++i) {
+    picks.push_back(broadcast_index(data, shape, i));
+  }
+  return gather_elements(data, shape, picks);
+}
+
+Constant transpose(const Node& node, const Graph& graph) {
+  const Constant& data = input_constant(node, graph, 0);
+  const std::size_t rank = data.shape.size();
+  std::vector<std::int64_t> perm = node.get_ints("perm", {});
+  if (perm.empty()) {
+    for (std::size_t d = rank; d-- > 0;) {
+      perm.push_back(static_cast<std::int64_t>(d));
+    }
+  }
+  if (perm.size() != rank) {
+    throw std::runtime_error(
+        fmt::format("{}: perm of {} axes for rank {}", node.label(), perm.size(), rank));
+  }
+  Shape shape;
+  for (const std::int64_t p : perm) {
+    shape.push_back(data.shape.at(static_cast<std::size_t>(normalize_axis(p, rank, node))));
+  }
+  const auto in_strides = strides_of(data.shape);
+  std::vector<std::int64_t> picks;
+  for (std::int64_t i = 0; i < element_count(shape); ++i) {
+    std::int64_t flat = i;
+    std::int64_t index = 0;
+    for (std::size_t d = rank; d-- > 0;) {
+      index += (flat % shape[d]) * in_strides[static_cast<std::size_t>(perm[d])];
+      flat /= shape[d];
+    }
+    picks.push_back(index);
+  }
+  return gather_elements(data, shape, picks);
 }
 
 Constant slice(const Node& node, const Graph& graph) {
@@ -359,7 +587,22 @@ std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Gr
       return std::nullopt;
     }
     const Shape& shape = *it->second.shape;
-    return std::vector{Constant::of_ints({static_cast<std::int64_t>(shape.size())}, shape)};
+    // Opset 15's start and end: a slice of the dimensions.
+    const auto rank = static_cast<std::int64_t>(shape.size());
+    auto clamp_axis = [rank](std::int64_t axis) {
+      return std::clamp(axis < 0 ? axis + rank : axis, std::int64_t{0}, rank);
+    };
+    const std::int64_t start = clamp_axis(node.get_int("start", 0));
+    const std::int64_t end = clamp_axis(node.get_int("end", rank));
+    const Shape dims(shape.begin() + start, shape.begin() + std::max(start, end));
+    return std::vector{Constant::of_ints({static_cast<std::int64_t>(dims.size())}, dims)};
+  }
+  if (node.op == "Size") {
+    const auto it = graph.values.find(node.inputs.at(0));
+    if (it == graph.values.end() || !it->second.shape) {
+      return std::nullopt;
+    }
+    return std::vector{Constant::of_ints({}, {element_count(*it->second.shape)})};
   }
   for (const std::string& input : node.inputs) {
     if (!input.empty() && !graph.is_constant(input)) {
@@ -374,10 +617,34 @@ std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Gr
     return std::vector{
         cast(input_constant(node, graph, 0), static_cast<ElementType>(node.get_int("to", 1)))};
   }
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow" || op == "Mod" ||
+      is_comparison(op) || ((op == "Max" || op == "Min") && node.inputs.size() == 2)) {
     return std::vector{
         binary(node, input_constant(node, graph, 0), input_constant(node, graph, 1))};
   }
+  if (op == "Sum" || op == "Mean" || op == "Max" || op == "Min") {
+    return std::vector{variadic(node, graph)};
+  }
+  if (op == "Neg" || op == "Abs" || op == "Sqrt" || op == "Reciprocal" || op == "Floor" ||
+      op == "Ceil" || op == "Exp" || op == "Log" || op == "Not") {
+    return std::vector{unary(node, input_constant(node, graph, 0))};
+  }
+  if (op == "Where") {
+    return std::vector{where(node, graph)};
+  }
+  if (op == "ConstantOfShape") {
+    return std::vector{constant_of_shape(node, graph)};
+  }
+  if (op == "Range") {
+    return std::vector{range(node, graph)};
+  }
+  if (op == "Expand") {
+    return std::vector{expand(node, graph)};
+  }
+  if (op == "Transpose") {
+    return std::vector{transpose(node, graph)};
+  }
+
   if (op == "Slice") {
     return std::vector{slice(node, graph)};
   }
@@ -397,11 +664,6 @@ std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Gr
     const Constant& data = input_constant(node, graph, 0);
     return std::vector{
         reshaped(data, reshape_target(node, data.shape, as_ints(input_constant(node, graph, 1))))};
-  }
-  if (op == "Sqrt") {
-    Constant c = cast(input_constant(node, graph, 0), ElementType::float32);
-    std::ranges::transform(c.floats, c.floats.begin(), [](float x) { return std::sqrt(x); });
-    return std::vector{c};
   }
   return std::nullopt;
 }

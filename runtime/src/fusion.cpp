@@ -537,6 +537,82 @@ std::size_t fold_batch_norm(Graph& graph) {
   return removed;
 }
 
+std::size_t lower_batch_norm(Graph& graph) {
+  std::size_t rewritten = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    Node& bn = graph.nodes[i];
+    if (bn.op != "BatchNormalization" || bn.inputs.size() < 5 || bn.outputs.size() != 1 ||
+        !std::all_of(bn.inputs.begin() + 1, bn.inputs.begin() + 5,
+                     [&](const std::string& v) { return graph.is_constant(v); })) {
+      continue;
+    }
+    const Shape& shape = graph.shape(bn.inputs[0]);
+    const std::int64_t channels = shape.size() >= 2 ? shape[1] : 0;
+    const Constant& gamma = graph.constants.at(bn.inputs[1]);
+    const Constant& beta = graph.constants.at(bn.inputs[2]);
+    const Constant& mean = graph.constants.at(bn.inputs[3]);
+    const Constant& var = graph.constants.at(bn.inputs[4]);
+    if (channels == 0 || shape.size() > 4 || gamma.size() != channels || beta.size() != channels ||
+        mean.size() != channels || var.size() != channels) {
+      continue;
+    }
+    // y = x * scale + shift per channel.
+    const double epsilon = bn.get_float("epsilon", 1e-5F);
+    std::vector<float> scale, shift;
+    for (std::int64_t k = 0; k < channels; ++k) {
+      const double s = gamma.value(k) / std::sqrt(var.value(k) + epsilon);
+      scale.push_back(static_cast<float>(s));
+      shift.push_back(static_cast<float>(beta.value(k) - mean.value(k) * s));
+    }
+    const std::string out = bn.outputs[0];
+    const std::string x = bn.inputs[0];
+    auto add_constant = [&](const std::string& base, Shape dims, std::vector<float> values) {
+      const std::string name = fresh_name(graph, base);
+      graph.values[name] = {ElementType::float32, dims};
+      graph.constants[name] = Constant::of_floats(std::move(dims), std::move(values));
+      return name;
+    };
+    const std::string s_name = add_constant(out + ".bn_scale", {channels, 1, 1, 1}, scale);
+    const std::string b_name = add_constant(out + ".bn_shift", {channels}, shift);
+    if (shape.size() == 4) {
+      // A depthwise 1x1 convolution: one CONV2D, which takes a following
+      // activation too.
+      Node conv;
+      conv.op = "Conv";
+      conv.name = bn.name;
+      conv.inputs = {x, s_name, b_name};
+      conv.outputs = {out};
+      conv.attributes["group"] = channels;
+      conv.attributes["kernel_shape"] = std::vector<std::int64_t>{1, 1};
+      graph.nodes[i] = std::move(conv);
+    } else {
+      // [N, C] or [N, C, L]: a multiplication and an addition, the
+      // constants shaped to broadcast along C.
+      const Shape per_channel = shape.size() == 3 ? Shape{channels, 1} : Shape{channels};
+      graph.constants[s_name].shape = per_channel;
+      graph.values[s_name].shape = per_channel;
+      graph.constants[b_name].shape = per_channel;
+      graph.values[b_name].shape = per_channel;
+      const std::string scaled = fresh_name(graph, out + ".bn_scaled");
+      graph.values[scaled] = {ElementType::float32, shape};
+      Node mul;
+      mul.op = "Mul";
+      mul.name = bn.name;
+      mul.inputs = {x, s_name};
+      mul.outputs = {scaled};
+      Node add;
+      add.op = "Add";
+      add.name = bn.name;
+      add.inputs = {scaled, b_name};
+      add.outputs = {out};
+      graph.nodes[i] = std::move(mul);
+      graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(add));
+    }
+    ++rewritten;
+  }
+  return rewritten;
+}
+
 std::size_t fuse_bias(Graph& graph) {
   std::size_t removed = 0;
   for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -618,6 +694,7 @@ std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops) {
   std::size_t removed = fuse_bias(graph);
   removed += fold_batch_norm(graph);
   removed += fuse_bias(graph);
+  lower_batch_norm(graph);
   removed += fuse_silu(graph);
   removed += fuse_gelu(graph);
   if (device_ops.test(static_cast<std::size_t>(isa::Opcode::activation_param))) {

@@ -23,6 +23,13 @@ std::size_t fold_batch_norm(Graph& graph);
 // MatMul (with constant weights, the only reader): becomes the node's bias.
 std::size_t fuse_bias(Graph& graph);
 
+// A BatchNormalization not folded into a convolution (its input not a
+// Conv's, as in DenseNet's BN -> ReLU -> Conv): on a 4-D input a depthwise
+// 1x1 Conv with the per-channel scale as weights and the shift as bias
+// (one CONV2D, which a following ReLU joins); on [N, C] or [N, C, L] a Mul
+// and an Add by per-channel constants. Returns the nodes rewritten.
+std::size_t lower_batch_norm(Graph& graph);
+
 // x * Sigmoid(x) (also x * Sigmoid(x * 1), as PaddlePaddle exports swish):
 // one node "Silu" (the runtime's own op, the ISA's SILU activation).
 std::size_t fuse_silu(Graph& graph);

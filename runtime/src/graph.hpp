@@ -59,6 +59,7 @@ struct Node {
   std::vector<std::string> inputs;  // "" for an omitted optional input
   std::vector<std::string> outputs;
   std::map<std::string, AttributeValue> attributes;
+  std::map<std::string, Constant> tensor_attributes{};  // ConstantOfShape's `value`
 
   [[nodiscard]] bool has(const std::string& attribute) const;
   [[nodiscard]] std::int64_t get_int(const std::string& attribute, std::int64_t fallback) const;

@@ -96,7 +96,10 @@ class Lowerer {
   }
   // Bytes per element of every tensor on the device.
   std::int64_t esize() const { return element_size_; }
-  const Shape& shape(const std::string& value) const { return graph_.shape(value); }
+  const Shape& shape(const std::string& value) const {
+    const auto it = scratch_shapes_.find(value);
+    return it != scratch_shapes_.end() ? it->second : graph_.shape(value);
+  }
 
   // Where `value`'s bytes are: its own storage or the tensor it aliases.
   TensorRef ref(const std::string& value, std::uint64_t offset = 0) {
@@ -163,6 +166,13 @@ class Lowerer {
   }
 
   std::string scratch(std::int64_t elements) { return scratch_bytes(elements * element_size_); }
+
+  // A scratch tensor with a shape, for lowerings that chain ops on it.
+  std::string scratch_shaped(const Shape& shape) {
+    const std::string name = scratch(element_count(shape));
+    scratch_shapes_[name] = shape;
+    return name;
+  }
 
   std::string scratch_bytes(std::int64_t bytes) {
     const std::string name = fmt::format("%scratch{}", scratch_count_++);
@@ -269,6 +279,7 @@ class Lowerer {
   std::bitset<64> device_ops_;
   Program program_;
   std::map<std::string, TensorRef> aliases_;
+  std::map<std::string, Shape> scratch_shapes_;
   int scratch_count_ = 0;
 };
 
@@ -440,17 +451,70 @@ void lower_mul(Lowerer& l, const Node& n) {
 void lower_div(Lowerer& l, const Node& n) {
   lower_binary(l, n, EltwiseOp::div);
 }
-void lower_max(Lowerer& l, const Node& n) {
-  if (n.inputs.size() != 2) {
-    throw Unsupported("only two operands");
+// Sum, Mean, Max and Min of any number of operands (NumPy broadcasting):
+// one ELTWISE per operand after the first, starting from one that has the
+// output's shape; Mean multiplies by 1/n last.
+void lower_variadic(Lowerer& l, const Node& n, EltwiseOp op, bool mean) {
+  const std::string& out = n.outputs.at(0);
+  const Shape& so = l.shape(out);
+  if (n.inputs.size() == 1) {
+    l.alias(out, input(n, 0), n.label());
+    return;
   }
-  lower_binary(l, n, EltwiseOp::max);
+  if (n.inputs.size() == 2 && !mean) {
+    lower_binary(l, n, op);
+    return;
+  }
+  std::vector<std::string> operands;
+  for (std::size_t i = 0; i < n.inputs.size(); ++i) {
+    operands.push_back(input(n, i));
+  }
+  const auto full =
+      std::ranges::find_if(operands, [&](const std::string& v) { return l.shape(v) == so; });
+  if (full == operands.end()) {
+    throw Unsupported("no operand has the output's shape");
+  }
+  std::rotate(operands.begin(), full, full + 1);
+  const std::size_t steps = operands.size() - 1 + (mean ? 1 : 0);
+  std::string acc = operands[0];
+  for (std::size_t i = 1; i <= steps; ++i) {
+    const std::string target = i == steps ? out : l.scratch_shaped(so);
+    if (i < operands.size()) {
+      broadcast_binary(l, n.label(), op, acc, operands[i], target);
+    } else {
+      l.eltwise(n.label(), EltwiseOp::mul, l.ref(acc),
+                l.ref(l.scalar(1.0F / static_cast<float>(operands.size()))), l.ref(target),
+                element_count(so), 1);
+    }
+    acc = target;
+  }
+}
+void lower_max(Lowerer& l, const Node& n) {
+  lower_variadic(l, n, EltwiseOp::max, false);
 }
 void lower_min(Lowerer& l, const Node& n) {
-  if (n.inputs.size() != 2) {
-    throw Unsupported("only two operands");
-  }
-  lower_binary(l, n, EltwiseOp::min);
+  lower_variadic(l, n, EltwiseOp::min, false);
+}
+void lower_sum(Lowerer& l, const Node& n) {
+  lower_variadic(l, n, EltwiseOp::add, false);
+}
+void lower_mean(Lowerer& l, const Node& n) {
+  lower_variadic(l, n, EltwiseOp::add, true);
+}
+
+// -x: one ELTWISE mul by -1.
+void lower_neg(Lowerer& l, const Node& n) {
+  scalar_chain(l, n, input(n, 0), n.outputs.at(0), {{EltwiseOp::mul, -1.0F}});
+}
+
+// |x| = max(x, -x): two ELTWISEs.
+void lower_abs(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::int64_t count = element_count(l.shape(x));
+  const std::string negated = l.scratch(count);
+  l.eltwise(n.label(), EltwiseOp::mul, l.ref(x), l.ref(l.scalar(-1.0F)), l.ref(negated), count, 1);
+  l.eltwise(n.label(), EltwiseOp::max, l.ref(x), l.ref(negated), l.ref(n.outputs.at(0)), count,
+            count);
 }
 
 void lower_activation(Lowerer& l, const Node& n, Activation act) {
@@ -564,6 +628,12 @@ void lower_pow(Lowerer& l, const Node& n) {
   }
   l.require(isa::Opcode::activation_param);
   lower_param_activation(l, n, ParamActivation::pow, 1.0F, *exponent);
+}
+
+// 1/x: ACTIVATION_PARAM POW with alpha 1, beta -1 (v1.1).
+void lower_reciprocal(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::activation_param);
+  lower_param_activation(l, n, ParamActivation::pow, 1.0F, -1.0F);
 }
 
 void lower_sqrt(Lowerer& l, const Node& n) {
@@ -1072,11 +1142,83 @@ Enum enum_attribute(const Node& n, const std::string& attribute, const std::stri
 
 // Resize (opset 11 on) of the H and W axes of an NCHW tensor: one RESIZE
 // (v1.1), nearest or bilinear, with the coordinate transforms the ISA has.
+// One RESIZE of node n's NCHW input to its output's H and W.
+void emit_resize(Lowerer& l, const Node& n, std::array<float, 2> scales, ResizeMode mode,
+                 ResizeCoordinates coordinates, NearestRounding rounding) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const Shape& so = l.shape(n.outputs.at(0));
+  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
+  const auto P = u32(so[2], "output height"), Q = u32(so[3], "output width");
+  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           ResizeOperands o{.input = s[0],
+                            .output = s[1],
+                            .n = N,
+                            .c = C,
+                            .h = H,
+                            .w = W,
+                            .out_h = P,
+                            .out_w = Q,
+                            .scale_h = scales[0],
+                            .scale_w = scales[1],
+                            .mode = mode,
+                            .coordinates = coordinates,
+                            .rounding = rounding};
+           k.resize(dt, o);
+         });
+}
+
+// Upsample (opsets 7-9) and Resize of opset 10: `scales` (an attribute in
+// opset 7, an input after), mode nearest or linear, the coordinate
+// transform `asymmetric`; nearest takes the floor of the coordinate when
+// enlarging and its ceiling when shrinking, as onnxruntime does.
+void lower_resize_v10(Lowerer& l, const Node& n) {
+  const ResizeMode mode = enum_attribute<ResizeMode>(n, "mode", "nearest",
+                                                     {{"nearest", ResizeMode::nearest},
+                                                      {"linear", ResizeMode::linear},
+                                                      {"bilinear", ResizeMode::linear}});
+  std::vector<float> scales;
+  if (n.has("scales")) {
+    for (const float v : std::get<std::vector<float>>(n.attributes.at("scales"))) {
+      scales.push_back(v);
+    }
+  } else {
+    const std::string& given = input(n, 1);
+    if (!l.graph().is_constant(given)) {
+      throw Unsupported("scales must be a constant");
+    }
+    const Constant& c = l.graph().constants.at(given);
+    for (std::int64_t i = 0; i < c.size(); ++i) {
+      scales.push_back(static_cast<float>(c.value(i)));
+    }
+  }
+  if (l.shape(input(n, 0)).size() != 4 || scales.size() != 4) {
+    throw Unsupported("only 4-D (NCHW) tensors");
+  }
+  if (scales[0] != 1.0F || scales[1] != 1.0F) {
+    throw Unsupported("resizing the N or C axis");
+  }
+  const float scale_h = scales[2];
+  const float scale_w = scales[3];
+  if (!(scale_h > 0.0F) || !(scale_w > 0.0F) || !std::isfinite(scale_h) ||
+      !std::isfinite(scale_w)) {
+    throw Unsupported(fmt::format("scales {} x {}", scale_h, scale_w));
+  }
+  if ((scale_h < 1.0F) != (scale_w < 1.0F) && mode == ResizeMode::nearest) {
+    throw Unsupported("nearest enlarging one axis and shrinking the other");
+  }
+  const NearestRounding rounding = mode == ResizeMode::linear ? NearestRounding::round_prefer_floor
+                                   : scale_h < 1.0F           ? NearestRounding::ceil
+                                                              : NearestRounding::floor;
+  emit_resize(l, n, {scale_h, scale_w}, mode, ResizeCoordinates::asymmetric, rounding);
+}
+
 void lower_resize(Lowerer& l, const Node& n) {
   l.require(isa::Opcode::resize);
-  if (l.graph().opset < 11) {
-    throw Unsupported(
-        fmt::format("Resize of opset {} (the ISA follows opset 11 on)", l.graph().opset));
+  if (n.op == "Upsample" || l.graph().opset < 11) {
+    lower_resize_v10(l, n);
+    return;
   }
   const ResizeMode mode = enum_attribute<ResizeMode>(
       n, "mode", "nearest", {{"nearest", ResizeMode::nearest}, {"linear", ResizeMode::linear}});
@@ -1131,25 +1273,7 @@ void lower_resize(Lowerer& l, const Node& n) {
       throw Unsupported(fmt::format("scales {} x {}", scale_h, scale_w));
     }
   }
-  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
-  const auto P = u32(so[2], "output height"), Q = u32(so[3], "output width");
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           ResizeOperands o{.input = s[0],
-                            .output = s[1],
-                            .n = N,
-                            .c = C,
-                            .h = H,
-                            .w = W,
-                            .out_h = P,
-                            .out_w = Q,
-                            .scale_h = scale_h,
-                            .scale_w = scale_w,
-                            .mode = mode,
-                            .coordinates = coordinates,
-                            .rounding = rounding};
-           k.resize(dt, o);
-         });
+  emit_resize(l, n, {scale_h, scale_w}, mode, coordinates, rounding);
 }
 
 // One batch axis of a product: its size and how far A, B and C move (in
@@ -1362,9 +1486,6 @@ void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
   if (sx.size() != 4) {
     throw Unsupported("only 2-D pooling (NCHW)");
   }
-  if (n.get_int("ceil_mode", 0) != 0) {
-    throw Unsupported("ceil_mode");
-  }
   const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
   if (auto_pad != "NOTSET" && auto_pad != "VALID") {
     throw Unsupported(fmt::format("auto_pad {}", auto_pad));
@@ -1382,14 +1503,35 @@ void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
   if (mode == PoolMode::average && n.get_int("count_include_pad", 0) != 0) {
     mode = PoolMode::average_with_padding;
   }
-  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
+  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C");
   const auto kh = u32(kernel[0], "kernel"), kw = u32(kernel[1], "kernel");
   const auto sh = u32(strides.at(0), "stride"), sw = u32(strides.at(1), "stride");
   if (pads[0] >= kernel[0] || pads[1] >= kernel[1]) {
     throw Unsupported("padding as wide as the window");
   }
   const auto ph = static_cast<std::uint32_t>(pads[0]), pw = static_cast<std::uint32_t>(pads[1]);
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+  // ceil_mode: the windows that start inside the input but end beyond its
+  // padding read rows and columns past it. Max pooling reads them from a
+  // copy of the input extended by -infinity at the bottom and right (one
+  // DMA_FILL, one COPY_STRIDED); averages would count them, so there
+  // ceil_mode is taken only where it changes no output size.
+  const Shape& so = l.shape(n.outputs.at(0));
+  const std::int64_t extra_h = (so[2] - 1) * strides.at(0) + kernel[0] - (sx[2] + 2 * pads[0]);
+  const std::int64_t extra_w = (so[3] - 1) * strides.at(1) + kernel[1] - (sx[3] + 2 * pads[1]);
+  std::string source = x;
+  Shape shape = sx;
+  if (extra_h > 0 || extra_w > 0) {
+    if (mode != PoolMode::max) {
+      throw Unsupported("ceil_mode with a window beyond the padded input (average pooling)");
+    }
+    shape[2] += std::max<std::int64_t>(extra_h, 0);
+    shape[3] += std::max<std::int64_t>(extra_w, 0);
+    source = l.scratch_shaped(shape);
+    pad_into(l, n.label(), x, sx, source, shape, {0, 0, 0, 0},
+             {0, 0, shape[2] - sx[2], shape[3] - sx[3]}, -std::numeric_limits<float>::infinity());
+  }
+  const auto H = u32(shape[2], "H"), W = u32(shape[3], "W");
+  l.emit(n.label(), {l.ref(source)}, {l.ref(n.outputs.at(0))},
          [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            Pool2dOperands p{.input = s[0],
                             .output = s[1],
@@ -1513,13 +1655,89 @@ void lower_softmax(Lowerer& l, const Node& n) {
   l.transpose(n.label(), l.ref(normalized), l.ref(out), outer, inner, sx[a]);
 }
 
+// One run of output positions along an axis of a Pad and where it reads
+// the input: `size` positions from `to`, reading from `from` with `step`
+// (0: the edge element repeated).
+struct PadRun {
+  std::int64_t to, size, from, step;
+};
+
+// The runs of one axis of input length `length` padded by `begin` and
+// `end`: the copy of the input, and for the padding per mode: edge one
+// run per side repeating the edge element; wrap one run per side (the
+// input's other end); reflect one run per position (the mirrored element;
+// the ISA's strides are not negative).
+std::vector<PadRun> pad_runs(const std::string& mode, std::int64_t length, std::int64_t begin,
+                             std::int64_t end) {
+  if (begin < 0 || end < 0) {
+    throw Unsupported(fmt::format("negative pads with mode {}", mode));
+  }
+  if ((mode == "reflect" && (begin >= length || end >= length)) ||
+      (mode == "wrap" && (begin > length || end > length))) {
+    throw Unsupported(
+        fmt::format("mode {} padding {} and {} of {} elements", mode, begin, end, length));
+  }
+  std::vector<PadRun> runs{{begin, length, 0, 1}};
+  if (mode == "edge") {
+    runs.push_back({0, begin, 0, 0});
+    runs.push_back({begin + length, end, length - 1, 0});
+  } else if (mode == "wrap") {
+    runs.push_back({0, begin, length - begin, 1});
+    runs.push_back({begin + length, end, 0, 1});
+  } else {
+    for (std::int64_t j = 0; j < begin; ++j) {
+      runs.push_back({j, 1, begin - j, 1});
+    }
+    for (std::int64_t j = 0; j < end; ++j) {
+      runs.push_back({begin + length + j, 1, length - 2 - j, 1});
+    }
+  }
+  std::erase_if(runs, [](const PadRun& r) { return r.size == 0; });
+  return runs;
+}
+
+// Pad modes edge, reflect and wrap: every output element is an input
+// element, so the output is the product of each axis's runs, one
+// COPY_STRIDED (v1.1) from the input per combination (at most kMaxCopies).
+void pad_from_input(Lowerer& l, const std::string& origin, const std::string& mode,
+                    const std::string& x, const Shape& sx, const std::string& out, const Shape& so,
+                    const std::vector<std::int64_t>& begin, const std::vector<std::int64_t>& end) {
+  l.require(isa::Opcode::copy_strided);
+  const std::size_t rank = sx.size();
+  std::vector<std::vector<PadRun>> runs;
+  std::size_t copies = 1;
+  for (std::size_t d = 0; d < rank; ++d) {
+    runs.push_back(pad_runs(mode, sx[d], begin[d], end[d]));
+    copies *= runs.back().size();
+  }
+  if (copies > kMaxCopies) {
+    throw Unsupported(fmt::format("{} copies (at most {})", copies, kMaxCopies));
+  }
+  const std::vector<std::int64_t> in_strides = strides_of(sx), out_strides = strides_of(so);
+  for (std::size_t c = 0; c < copies; ++c) {
+    std::size_t rest = c;
+    std::vector<CopyAxis> axes(rank);
+    std::int64_t from = 0, to = 0;
+    for (std::size_t d = rank; d-- > 0;) {
+      const PadRun& r = runs[d][rest % runs[d].size()];
+      rest /= runs[d].size();
+      axes[d] = {r.size, r.step * in_strides[d], out_strides[d]};
+      from += r.from * in_strides[d];
+      to += r.to * out_strides[d];
+    }
+    strided_copy(l, origin, l.ref(out, static_cast<std::uint64_t>(to * l.esize())),
+                 l.ref(x, static_cast<std::uint64_t>(from * l.esize())), axes);
+  }
+}
+
 // Pad, mode constant (the value an attribute before opset 11, an optional
 // input from 11 on; pads per axis begin and end, negative ones crop; from
 // opset 18 an `axes` input): one DMA_FILL of the output with the value's
 // bit pattern and one COPY_STRIDED (v1.1) of the kept part of the input.
+// Modes edge, reflect and wrap: pad_from_input.
 void lower_pad(Lowerer& l, const Node& n) {
   const std::string mode = n.get_string("mode", "constant");
-  if (mode != "constant") {
+  if (mode != "constant" && mode != "edge" && mode != "reflect" && mode != "wrap") {
     throw Unsupported(fmt::format("mode {}", mode));
   }
   const std::string& x = input(n, 0);
@@ -1538,13 +1756,17 @@ void lower_pad(Lowerer& l, const Node& n) {
   if (pads.size() != 2 * axes.size()) {
     throw Unsupported(fmt::format("{} pads for {} axes", pads.size(), axes.size()));
   }
-  const float value = inputs ? constant_scalar(l, n, 2).value_or(0.0F) : n.get_float("value", 0);
   std::vector<std::int64_t> begin(rank, 0), end(rank, 0);
   for (std::size_t i = 0; i < axes.size(); ++i) {
     const std::int64_t axis = axes[i] < 0 ? axes[i] + static_cast<std::int64_t>(rank) : axes[i];
     begin.at(static_cast<std::size_t>(axis)) = pads[i];
     end.at(static_cast<std::size_t>(axis)) = pads[axes.size() + i];
   }
+  if (mode != "constant") {
+    pad_from_input(l, n.label(), mode, x, sx, out, so, begin, end);
+    return;
+  }
+  const float value = inputs ? constant_scalar(l, n, 2).value_or(0.0F) : n.get_float("value", 0);
   pad_into(l, n.label(), x, sx, out, so, begin, end, value);
 }
 
@@ -1784,6 +2006,62 @@ void lower_slice(Lowerer& l, const Node& n) {
   }
 }
 
+// Gather of a computed tensor by constant indices (x[:, 0] of a class
+// token, a channel selection): indices in arithmetic progression are one
+// COPY_STRIDED (v1.1; outer x indices x inner, the index axis stepping by
+// the progression's step); other indices one COPY_STRIDED each, at most
+// kMaxCopies.
+void lower_gather(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  if (!l.graph().is_constant(input(n, 1))) {
+    throw Unsupported("indices only known at run time");
+  }
+  l.require(isa::Opcode::copy_strided);
+  const Shape& sx = l.shape(x);
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  std::int64_t axis = n.get_int("axis", 0);
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis < 0 || axis >= rank) {
+    throw Unsupported("axis out of range");
+  }
+  const auto a = static_cast<std::size_t>(axis);
+  std::vector<std::int64_t> indices = constant_ints(l, n, 1);
+  for (std::int64_t& index : indices) {
+    index = index < 0 ? index + sx[a] : index;
+    if (index < 0 || index >= sx[a]) {
+      throw Unsupported(fmt::format("index {} out of range for {}", index, sx[a]));
+    }
+  }
+  const std::int64_t outer = product(sx, 0, a);
+  const std::int64_t inner = product(sx, a + 1, sx.size());
+  const auto count = static_cast<std::int64_t>(indices.size());
+  const std::string& out = n.outputs.at(0);
+  const std::int64_t step = count > 1 ? indices[1] - indices[0] : 0;
+  bool progression = step >= 0;
+  for (std::int64_t i = 1; i < count && progression; ++i) {
+    progression =
+        indices[static_cast<std::size_t>(i)] - indices[static_cast<std::size_t>(i - 1)] == step;
+  }
+  auto source = [&](std::int64_t index) {
+    return l.ref(x, static_cast<std::uint64_t>(index * inner * l.esize()));
+  };
+  if (progression) {
+    strided_copy(
+        l, n.label(), l.ref(out), source(indices.at(0)),
+        {{outer, sx[a] * inner, count * inner}, {count, step * inner, inner}, {inner, 1, 1}});
+    return;
+  }
+  if (static_cast<std::size_t>(count) > kMaxCopies) {
+    throw Unsupported(fmt::format("{} indices not in arithmetic progression (at most {} copies)",
+                                  count, kMaxCopies));
+  }
+  for (std::int64_t i = 0; i < count; ++i) {
+    strided_copy(l, n.label(), l.ref(out, static_cast<std::uint64_t>(i * inner * l.esize())),
+                 source(indices[static_cast<std::size_t>(i)]),
+                 {{outer, sx[a] * inner, count * inner}, {inner, 1, 1}});
+  }
+}
+
 // LayerNormalization over the last axis (opset 17, or made by
 // fuse_layer_norm from its spelled-out form).
 void lower_layer_norm(Lowerer& l, const Node& n) {
@@ -1975,6 +2253,7 @@ using LowerFn = void (*)(Lowerer&, const Node&);
 // The lowering table: one entry per ONNX op the device runs.
 const std::map<std::string, LowerFn>& lowerings() {
   static const std::map<std::string, LowerFn> table{
+      {"Abs", lower_abs},
       {"Add", lower_add},
       {"AveragePool", lower_average_pool},
       {"Cast", lower_cast},
@@ -1988,6 +2267,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Exp", lower_exp},
       {"Expand", lower_expand},
       {"Flatten", lower_alias},
+      {"Gather", lower_gather},
       {"Gelu", lower_gelu},
       {"Gemm", lower_gemm},
       {"GlobalAveragePool", lower_global_average_pool},
@@ -2002,11 +2282,14 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"MatMul", lower_matmul},
       {"Max", lower_max},
       {"MaxPool", lower_max_pool},
+      {"Mean", lower_mean},
       {"Min", lower_min},
       {"Mul", lower_mul},
+      {"Neg", lower_neg},
       {"Pad", lower_pad},
       {"Pow", lower_pow},
       {"QuantizeInt8", lower_quantize_int8},
+      {"Reciprocal", lower_reciprocal},
       {"ReduceMax", lower_reduce_max},
       {"ReduceMean", lower_reduce_mean},
       {"ReduceMin", lower_reduce_min},
@@ -2022,9 +2305,11 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Split", lower_split},
       {"Squeeze", lower_alias},
       {"Sub", lower_sub},
+      {"Sum", lower_sum},
       {"Tanh", lower_tanh},
       {"Transpose", lower_transpose},
       {"Unsqueeze", lower_alias},
+      {"Upsample", lower_resize},
   };
   return table;
 }
@@ -2036,8 +2321,15 @@ const std::map<std::string, std::string>& compile_time_only() {
   static const std::map<std::string, std::string> ops{
       {"BatchNormalization", "not after a Conv it can be folded into"},
       {"Constant", ""},
+      {"ConstantOfShape", "of a shape only known at run time"},
+      {"Equal", "on values only known at run time"},
+      {"Greater", "on values only known at run time"},
+      {"Less", "on values only known at run time"},
+      {"Not", "on values only known at run time"},
+      {"Range", "on values only known at run time"},
+      {"Size", "of a value whose shape is not static"},
+      {"Where", "on values only known at run time"},
       {"Erf", "not part of GELU's erf form, x * 0.5 * (1 + Erf(x / sqrt(2)))"},
-      {"Gather", "on values only known at run time"},
       {"Shape", "of a value whose shape is not static"},
   };
   return ops;

@@ -48,6 +48,19 @@ Constant from_tensor_proto(const ::onnx::TensorProto& tensor) {
           c.ints.push_back(v);
         }
         break;
+      case ElementType::boolean:
+      case ElementType::int8:
+      case ElementType::uint8:
+        // One byte per element in raw_data, one int32 each otherwise.
+        if (tensor.has_raw_data()) {
+          for (const char v : tensor.raw_data()) {
+            c.ints.push_back(c.type == ElementType::int8 ? static_cast<std::int8_t>(v)
+                                                         : static_cast<std::uint8_t>(v));
+          }
+        } else {
+          c.ints.assign(tensor.int32_data().begin(), tensor.int32_data().end());
+        }
+        break;
       default:
         throw ModelError(fmt::format("tensor '{}' has element type {}, which is not supported",
                                      tensor.name(), to_string(c.type)));
@@ -194,6 +207,9 @@ Graph graph_from_proto(const ::onnx::ModelProto& model) {
     node.outputs.assign(proto.output().begin(), proto.output().end());
     for (const auto& attribute : proto.attribute()) {
       node.attributes[attribute.name()] = from_attribute(attribute, node.label());
+      if (attribute.type() == ::onnx::AttributeProto::TENSOR) {
+        node.tensor_attributes[attribute.name()] = from_tensor_proto(attribute.t());
+      }
     }
     graph.nodes.push_back(std::move(node));
   }

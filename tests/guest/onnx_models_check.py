@@ -57,7 +57,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "hard_swish_op", "activations", "concat_slice", "transpose_0213", "matmul_batched",
              "conv_transpose_asymmetric", "conv_transpose_output_shape", "conv_transpose_same",
              "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand",
-             "pad_softmax", "conv_asymmetric"]
+             "pad_softmax", "conv_asymmetric", "fold_mask", "batch_norm", "variadic", "pad_gather",
+             "maxpool_ceil", "upsample_v9", "resize_v10"]
 
 
 def text_like(rng, shape):

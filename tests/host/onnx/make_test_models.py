@@ -132,9 +132,10 @@ def main(out):
     save(out, "pad_reflect",
          [helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect")],
          [tensor("x", [2, 3, 4])], [tensor("y", None)],
-         [const("pads", np.array([0, 1, 1, 0, 1, 1], np.int64))])
+         [const("pads", np.array([0, 3, 1, 0, 1, 1], np.int64))])
 
     isa_v11_models(out, rng)
+    general_models(out)
     int8_models(out, rng)
 
     # Malformed: a node reading a value nothing defines; a truncated file.
@@ -396,6 +397,101 @@ def isa_v11_models(out, rng):
           const("k", rng.standard_normal((2, 300, 1, 4)).astype(np.float32)),
           const("starts", np.array([1, 0, 1], np.int64)), const("ends", np.array([300, 6, 4], np.int64)),
           const("axes", np.array([1, 2, 3], np.int64)), const("steps", np.array([3, 2, 2], np.int64))])
+
+
+def general_models(out):
+    """Graphs of the ops that PyTorch exports of torchvision and transformer
+    models need beyond the PaddleOCR models (weights from a generator of
+    their own, so the other graphs stay as they were)."""
+    own = np.random.default_rng(11)
+    f32 = np.float32
+
+    # A mask built by the ops of PyTorch's shape subgraphs, all folded:
+    # Range over Shape's dimension, Less, Where, Equal, Not, Cast,
+    # ConstantOfShape (value 0.5 as its tensor attribute), Expand.
+    save(out, "fold_mask",
+         [helper.make_node("Shape", ["x"], ["s"]),
+          helper.make_node("Gather", ["s", "two"], ["w"], axis=0),
+          helper.make_node("Range", ["zero", "w", "one"], ["r"]),
+          helper.make_node("Less", ["r", "three"], ["lt"]),
+          helper.make_node("Equal", ["r", "zero"], ["eq"]),
+          helper.make_node("Not", ["eq"], ["ne"]),
+          helper.make_node("Cast", ["ne"], ["nef"], to=TensorProto.FLOAT),
+          helper.make_node("Where", ["lt", "big", "small"], ["m"]),
+          helper.make_node("ConstantOfShape", ["s"], ["half"],
+                           value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.5])),
+          helper.make_node("Expand", ["m", "s"], ["me"]),
+          helper.make_node("Mul", ["x", "me"], ["xm"]),
+          helper.make_node("Mul", ["xm", "nef"], ["xn"]),
+          helper.make_node("Add", ["xn", "half"], ["y"])],
+         [tensor("x", [1, 4, 6])], [tensor("y", None)],
+         [const("two", np.array(2, np.int64)), const("zero", np.array(0, np.int64)),
+          const("one", np.array(1, np.int64)), const("three", np.array(3, np.int64)),
+          const("big", np.array(2.0, f32)), const("small", np.array(-1.0, f32))])
+
+    # BatchNormalization not after a Conv: on NCHW after Abs (a depthwise
+    # 1x1 Conv, the Relu joining it), and on [N, C, L] (Mul and Add).
+    def bn_params(prefix, channels):
+        return [const(f"{prefix}_g", own.uniform(0.5, 2, channels).astype(f32)),
+                const(f"{prefix}_b", own.standard_normal(channels).astype(f32)),
+                const(f"{prefix}_m", own.standard_normal(channels).astype(f32)),
+                const(f"{prefix}_v", own.uniform(0.5, 2, channels).astype(f32))]
+    save(out, "batch_norm",
+         [helper.make_node("Abs", ["x"], ["a"]),
+          helper.make_node("BatchNormalization", ["a", "n1_g", "n1_b", "n1_m", "n1_v"], ["b"]),
+          helper.make_node("Relu", ["b"], ["r"]),
+          helper.make_node("Reshape", ["r", "shape"], ["f"]),
+          helper.make_node("BatchNormalization", ["f", "n2_g", "n2_b", "n2_m", "n2_v"], ["y"],
+                           epsilon=1e-3)],
+         [tensor("x", [1, 4, 5, 5])], [tensor("y", None)],
+         bn_params("n1", 4) + bn_params("n2", 4) + [const("shape", np.array([1, 4, 25], np.int64))])
+
+    # Neg, Reciprocal, and Sum, Mean, Max, Min of three or four operands,
+    # one of them a broadcast constant.
+    save(out, "variadic",
+         [helper.make_node("Neg", ["x"], ["n"]),
+          helper.make_node("Mul", ["x", "x"], ["sq"]),
+          helper.make_node("Add", ["sq", "one"], ["sq1"]),
+          helper.make_node("Reciprocal", ["sq1"], ["r"]),
+          helper.make_node("Sum", ["x", "n", "r", "c"], ["s"]),
+          helper.make_node("Mean", ["c", "x", "r"], ["m"]),
+          helper.make_node("Max", ["x", "n", "c"], ["hi"]),
+          helper.make_node("Min", ["r", "x", "n"], ["lo"]),
+          helper.make_node("Sum", ["s", "m", "hi", "lo"], ["y"])],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)],
+         [const("one", np.array(1.0, f32)), const("c", own.standard_normal(4).astype(f32))])
+
+    # Pad reflect, then edge; Gather of the computed tensor by constant
+    # indices: a list (one copy each) and a scalar (one strided copy, the
+    # axis dropped).
+    save(out, "pad_gather",
+         [helper.make_node("Pad", ["x", "pads1"], ["p"], mode="reflect"),
+          helper.make_node("Pad", ["p", "pads2"], ["q"], mode="edge"),
+          helper.make_node("Gather", ["q", "channels"], ["g"], axis=1),
+          helper.make_node("Gather", ["g", "row"], ["y"], axis=2)],
+         [tensor("x", [1, 3, 5, 6])], [tensor("y", None)],
+         [const("pads1", np.array([0, 0, 2, 1, 0, 0, 1, 3], np.int64)),
+          const("pads2", np.array([0, 0, 1, 0, 0, 0, 2, 2], np.int64)),
+          const("channels", np.array([2, 0, 2, 1], np.int64)), const("row", np.array(-2, np.int64))])
+
+    # MaxPool with ceil_mode (SqueezeNet's): 8x8, 3x3 windows, stride 2.
+    save(out, "maxpool_ceil",
+         [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2],
+                           ceil_mode=1)],
+         [tensor("x", [1, 2, 8, 8])], [tensor("y", None)])
+
+    # Upsample of opset 9 (nearest, scales as input) and Resize of opset
+    # 10 (linear; nearest shrinking).
+    save(out, "upsample_v9",
+         [helper.make_node("Upsample", ["x", "scales"], ["y"], mode="nearest")],
+         [tensor("x", [1, 2, 3, 4])], [tensor("y", None)],
+         [const("scales", np.array([1, 1, 2, 3], f32))], opset=9)
+    save(out, "resize_v10",
+         [helper.make_node("Resize", ["x", "up"], ["u"], mode="linear"),
+          helper.make_node("Resize", ["u", "down"], ["y"], mode="nearest")],
+         [tensor("x", [1, 2, 3, 4])], [tensor("y", None)],
+         [const("up", np.array([1, 1, 2, 2.5], f32)), const("down", np.array([1, 1, 0.6, 0.5], f32))],
+         opset=10)
 
 
 if __name__ == "__main__":

@@ -184,11 +184,11 @@ TEST(OnnxUnsupported, LoadNamesEveryMissingOperatorAndItsNodes) {
 TEST(OnnxUnsupported, AttributesTheIsaCannotMapAreReportedWithTheReason) {
   try {
     lower(import("pad_reflect"));
-    FAIL() << "Pad mode reflect was lowered";
+    FAIL() << "Pad mode reflect padding 3 of 3 elements was lowered";
   } catch (const UnsupportedOperators& e) {
     ASSERT_EQ(e.entries().size(), 1U);
     EXPECT_EQ(e.entries()[0].op, "Pad");
-    EXPECT_EQ(e.entries()[0].reason, "mode reflect");
+    EXPECT_EQ(e.entries()[0].reason, "mode reflect padding 3 and 1 of 3 elements");
   }
 }
 
@@ -641,6 +641,148 @@ TEST(OnnxElementCodec, Fp16AndBf16RoundToNearestEvenAndWidenExactly) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   EXPECT_TRUE(std::isnan(decode_elements(
       encode_elements(std::vector{nan}, npu::isa::DataType::bf16), npu::isa::DataType::bf16)[0]));
+}
+
+// ---- ops of PyTorch's exports of torchvision and transformer models ----
+
+std::vector<float> constant_floats(const Graph& graph, const std::string& name) {
+  const Constant& c = graph.constants.at(name);
+  std::vector<float> values;
+  for (std::int64_t i = 0; i < c.size(); ++i) {
+    values.push_back(static_cast<float>(c.value(i)));
+  }
+  return values;
+}
+
+TEST(OnnxFolding, RangeLessEqualWhereConstantOfShapeAndExpandFoldIntoConstants) {
+  const Graph graph = import("fold_mask");
+  ASSERT_EQ(graph.nodes.size(), 3U);  // x * mask * not-first + 0.5
+  EXPECT_EQ(count_op(graph, "Mul"), 2U);
+  EXPECT_EQ(count_op(graph, "Add"), 1U);
+  // Where(Range(0, 6) < 3, 2, -1) expanded to [1, 4, 6].
+  const std::vector<float> mask = constant_floats(graph, "me");
+  ASSERT_EQ(mask.size(), 24U);
+  for (std::size_t i = 0; i < mask.size(); ++i) {
+    EXPECT_EQ(mask[i], i % 6 < 3 ? 2.0F : -1.0F) << i;
+  }
+  EXPECT_EQ(constant_floats(graph, "nef"), (std::vector<float>{0, 1, 1, 1, 1, 1}));
+  EXPECT_EQ(graph.constants.at("nef").type, ElementType::float32);
+  EXPECT_EQ(graph.constants.at("ne").type, ElementType::boolean);
+  EXPECT_EQ(constant_floats(graph, "half"), std::vector<float>(24, 0.5F));
+}
+
+TEST(OnnxFusion, BatchNormWithoutAConvIsADepthwiseConvOnNchwAndMulAddOtherwise) {
+  const Graph graph = fused("batch_norm");
+  ASSERT_EQ(graph.nodes.size(), 5U);  // Abs, Conv (+ Relu), Reshape, Mul, Add
+  const Node& conv = graph.nodes[1];
+  EXPECT_EQ(conv.op, "Conv");
+  EXPECT_EQ(conv.get_int("group", 1), 4);
+  EXPECT_EQ(conv.get_string("activation", ""), "Relu");
+  EXPECT_EQ(graph.constants.at(conv.inputs[1]).shape, (Shape{4, 1, 1, 1}));
+  EXPECT_EQ(graph.nodes[3].op, "Mul");
+  EXPECT_EQ(graph.nodes[4].op, "Add");
+  EXPECT_EQ(graph.constants.at(graph.nodes[3].inputs[1]).shape, (Shape{4, 1}));
+  // scale = gamma / sqrt(var + eps), shift = beta - mean * scale.
+  const Graph original = import("batch_norm");
+  const std::vector<float> gamma = constant_floats(original, "n2_g");
+  const std::vector<float> beta = constant_floats(original, "n2_b");
+  const std::vector<float> mean = constant_floats(original, "n2_m");
+  const std::vector<float> var = constant_floats(original, "n2_v");
+  const std::vector<float> scale = constant_floats(graph, graph.nodes[3].inputs[1]);
+  const std::vector<float> shift = constant_floats(graph, graph.nodes[4].inputs[1]);
+  for (std::size_t k = 0; k < 4; ++k) {
+    const double s = gamma[k] / std::sqrt(var[k] + 1e-3);
+    EXPECT_NEAR(scale[k], s, 1e-6) << k;
+    EXPECT_NEAR(shift[k], beta[k] - mean[k] * s, 1e-5) << k;
+  }
+  // Abs: ELTWISE mul by -1 and max; one CONV2D with ACT RELU; Mul and Add.
+  const std::vector<Instruction> program = instructions_of(lower(graph));
+  EXPECT_EQ(opcodes_of(lower(graph)), (std::vector{Opcode::eltwise, Opcode::eltwise, Opcode::conv2d,
+                                                   Opcode::eltwise, Opcode::eltwise}));
+  EXPECT_EQ(value(program[2], 17), 4U);          // groups
+  EXPECT_EQ((program[2].flags >> 4) & 15U, 1U);  // ACT RELU
+}
+
+TEST(OnnxLowering, NegReciprocalAndSumMeanMaxMinOfManyOperandsAreEltwiseChains) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("variadic")));
+  // Neg 1, x*x 1, +1 1, Reciprocal 1, Sum of 4: 3, Mean of 3: 2 + 1/3,
+  // Max of 3: 2, Min of 3: 2, the last Sum of 4: 3.
+  ASSERT_EQ(program.size(), 17U);
+  EXPECT_EQ(program[3].opcode, Opcode::activation_param);
+  EXPECT_EQ(program[3].flags, 5U);  // POW
+  EXPECT_EQ(float_value(program[3], 3), 1.0F);
+  EXPECT_EQ(float_value(program[3], 4), -1.0F);
+  for (std::size_t i = 4; i < program.size(); ++i) {
+    EXPECT_EQ(program[i].opcode, Opcode::eltwise) << i;
+  }
+  EXPECT_EQ(refusal(fused("variadic"), v1_0_opcodes()),
+            "Reciprocal: needs the ISA v1.1 instruction ACTIVATION_PARAM, which the device lacks");
+}
+
+TEST(OnnxLoweringV11, PadReflectAndEdgeAndGatherByConstantIndicesAreStridedCopies) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("pad_gather")));
+  // reflect H 2/1, W 1/3: (1 + 3) x (1 + 4) runs; edge H 1/2, W 0/2: 3 x 2;
+  // Gather of channels [2, 0, 2, 1]: 4 copies; of row -2: 1.
+  ASSERT_EQ(program.size(), 20U + 6U + 4U + 1U);
+  for (const Instruction& i : program) {
+    EXPECT_EQ(i.opcode, Opcode::copy_strided);
+  }
+  // The first copy: x [1,3,5,6] into the middle of [1,3,8,10] (row 2, column 1).
+  const std::vector<std::uint32_t> first{1, 3, 5, 6, 0, 30, 6, 1, 0, 80, 10, 1};
+  for (std::size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(value(program[0], 2 + i), first[i]) << "operand " << 2 + i;
+  }
+  // Edge padding: the third edge copy (H's begin row, W's middle) copies
+  // row 0 of the reflected [1,3,8,10] into row 0 of [1,3,11,12].
+  const Instruction& edge = program[22];
+  const std::vector<std::uint32_t> edge_want{1, 1, 3, 10, 0, 0, 80, 1, 0, 0, 132, 1};
+  for (std::size_t i = 0; i < edge_want.size(); ++i) {
+    EXPECT_EQ(value(edge, 2 + i), edge_want[i]) << "operand " << 2 + i;
+  }
+  // Row -2 of the four gathered channels: 4 x 12 elements, 11 x 12 apart.
+  const std::vector<std::uint32_t> row{1, 1, 4, 12, 0, 0, 132, 1, 0, 0, 12, 1};
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    EXPECT_EQ(value(program.back(), 2 + i), row[i]) << "operand " << 2 + i;
+  }
+  // Edge padding's source stride 0 along W's end run (the second copy).
+  EXPECT_EQ(value(program[21], 2 + 4 + 3), 0U);
+  try {
+    lower(fused("pad_gather"), npu::isa::DataType::fp32, v1_0_opcodes());
+    FAIL() << "lowered for a v1.0 device";
+  } catch (const UnsupportedOperators& e) {
+    ASSERT_EQ(e.entries().size(), 2U);
+    EXPECT_EQ(e.entries()[0].op, "Gather");
+    EXPECT_EQ(e.entries()[0].reason,
+              "needs the ISA v1.1 instruction COPY_STRIDED, which the device lacks");
+    EXPECT_EQ(e.entries()[1].op, "Pad");
+  }
+}
+
+TEST(OnnxLoweringV11, MaxPoolCeilModeReadsACopyExtendedByMinusInfinity) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("maxpool_ceil")));
+  ASSERT_EQ(program.size(), 3U);
+  // 8 x 8, 3 x 3 windows, stride 2, ceil_mode: 4 x 4 outputs read 9 x 9.
+  EXPECT_EQ(program[0].opcode, Opcode::dma_fill);
+  EXPECT_EQ(value(program[0], 1), 2U * 9 * 9 * 4);
+  EXPECT_EQ(value(program[0], 2), std::bit_cast<std::uint32_t>(-INFINITY));
+  EXPECT_EQ(program[1].opcode, Opcode::copy_strided);
+  EXPECT_EQ(program[2].opcode, Opcode::pool2d);
+  EXPECT_EQ(value(program[2], 4), 9U);
+  EXPECT_EQ(value(program[2], 5), 9U);
+}
+
+TEST(OnnxLoweringV11, UpsampleAndResizeOfOpset10AreAsymmetricResizes) {
+  const std::vector<Instruction> up = instructions_of(lower(fused("upsample_v9")));
+  ASSERT_EQ(up.size(), 1U);
+  EXPECT_EQ(up[0].flags, resize_flags(0, 1, 2));  // nearest, asymmetric, floor
+  EXPECT_EQ(float_value(up[0], 8), 2.0F);
+  EXPECT_EQ(float_value(up[0], 9), 3.0F);
+  const std::vector<Instruction> v10 = instructions_of(lower(fused("resize_v10")));
+  ASSERT_EQ(v10.size(), 2U);
+  EXPECT_EQ(v10[0].flags, resize_flags(1, 1, 0));  // linear, asymmetric
+  EXPECT_EQ(float_value(v10[0], 9), 2.5F);
+  EXPECT_EQ(v10[1].flags, resize_flags(0, 1, 3));  // nearest shrinking: ceil
+  EXPECT_EQ(float_value(v10[1], 8), 0.6F);
 }
 
 }  // namespace

@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Exports torchvision architectures and small transformer models with
+random weights to ONNX, with one input .npy each, for trying the runtime on
+networks beyond the PaddleOCR models (docs/onnx-runtime.md, "PyTorch
+exports"). An exploration tool, not a test: it needs Debian's
+python3-torch and python3-torchvision (`apt-get install python3-torch
+python3-torchvision`), which no test depends on.
+
+  export-torch-models.py OUTDIR OPSET MODEL...
+
+MODEL: a torchvision.models builder (resnet18, mobilenet_v3_small, ...),
+or encoder (torch.nn.TransformerEncoder, 2 layers, d 32, 4 heads), tinybert
+(nn.Embedding, positional embeddings, a TransformerEncoder with GELU and a
+key padding mask, a classifier on token 0; inputs ids and mask, int64), or
+yolo (Conv/BN/LeakyReLU/SiLU, nn.Upsample, Concat, a detection head with
+Reshape, Permute and Sigmoid). Writes OUTDIR/MODEL-opOPSET.onnx and
+OUTDIR/MODEL-INPUT.npy (seed 0).
+"""
+import sys
+
+import numpy as np
+import torch
+import torchvision.models as tvm
+from torch import nn
+
+
+class TinyBert(nn.Module):
+    def __init__(self, vocab=100, d=32, heads=4, layers=2, seq=16):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(seq, d)
+        self.register_buffer("position_ids", torch.arange(seq).unsqueeze(0))
+        self.ln = nn.LayerNorm(d)
+        layer = nn.TransformerEncoderLayer(d, heads, 64, dropout=0.0, activation="gelu",
+                                           batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, layers)
+        self.head = nn.Linear(d, 2)
+
+    def forward(self, ids, mask):
+        x = self.tok(ids) + self.pos(self.position_ids[:, :ids.shape[1]])
+        x = self.enc(self.ln(x), src_key_padding_mask=mask == 0)
+        return self.head(x[:, 0])
+
+
+class Encoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+        self.enc = nn.TransformerEncoder(layer, 2)
+
+    def forward(self, x):
+        return self.enc(x)
+
+
+class Yolo(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.BatchNorm2d(16), nn.LeakyReLU(0.1))
+        self.c2 = nn.Sequential(nn.Conv2d(16, 32, 3, 2, 1), nn.BatchNorm2d(32), nn.SiLU())
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.head = nn.Conv2d(48, 3 * 7, 1)
+
+    def forward(self, x):
+        a = self.c1(x)
+        y = self.head(torch.cat([self.up(self.c2(a)), a], 1))
+        n, _, h, w = y.shape
+        return torch.sigmoid(y.view(n, 3, 7, h, w).permute(0, 1, 3, 4, 2))
+
+
+def make(name):
+    if name == "tinybert":
+        ids = torch.randint(0, 100, (1, 16))
+        mask = torch.ones(1, 16, dtype=torch.int64)
+        mask[0, 12:] = 0
+        return TinyBert(), (ids, mask), ["ids", "mask"]
+    if name == "encoder":
+        return Encoder(), (torch.randn(1, 10, 32),), ["x"]
+    if name == "yolo":
+        return Yolo(), (torch.randn(1, 3, 64, 64),), ["x"]
+    size = 96 if name.startswith("squeezenet") else 64
+    return getattr(tvm, name)(weights=None), (torch.randn(1, 3, size, size),), ["x"]
+
+
+def main(out, opset, names):
+    for name in names:
+        torch.manual_seed(0)
+        model, args, inputs = make(name)
+        model.eval()
+        path = f"{out}/{name}-op{opset}.onnx"
+        torch.onnx.export(model, args, path, input_names=inputs, opset_version=opset)
+        for input_name, value in zip(inputs, args):
+            np.save(f"{out}/{name}-{input_name}.npy", value.numpy())
+        print(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3:])
