@@ -31,21 +31,6 @@ using onnx_runtime::Program;
 
 namespace {
 
-std::string describe(const std::vector<UnsupportedOperators::Entry>& entries) {
-  std::string text = "operators the device cannot run:";
-  for (const auto& entry : entries) {
-    text += fmt::format(
-        "\n  {} ({} node{}: {}{}): {}", entry.op, entry.nodes.size(),
-        entry.nodes.size() == 1 ? "" : "s",
-        fmt::join(entry.nodes.begin(),
-                  entry.nodes.begin() +
-                      static_cast<std::ptrdiff_t>(std::min<std::size_t>(entry.nodes.size(), 3)),
-                  ", "),
-        entry.nodes.size() > 3 ? ", ..." : "", entry.reason);
-  }
-  return text;
-}
-
 std::uint64_t align(std::uint64_t value) {
   return (value + onnx_runtime::kTensorAlignment - 1) / onnx_runtime::kTensorAlignment *
          onnx_runtime::kTensorAlignment;
@@ -54,9 +39,6 @@ std::uint64_t align(std::uint64_t value) {
 enum class Region : std::uint8_t { weights, arena, io };
 
 }  // namespace
-
-UnsupportedOperators::UnsupportedOperators(std::vector<Entry> entries)
-    : ModelError(describe(entries)), entries_(std::move(entries)) {}
 
 struct Model::State {
   ::onnx::ModelProto proto;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "constant_folding.hpp"
+#include "shape_inference_guard.hpp"
 
 namespace npu::onnx_runtime {
 
@@ -141,6 +142,13 @@ void record_value(Graph& graph, const ::onnx::ValueInfoProto& info) {
     value.type = static_cast<ElementType>(info.type().tensor_type().elem_type());
   }
   value.shape = static_shape(info.type());
+  if (value.shape) {
+    try {
+      (void)element_count(*value.shape);
+    } catch (const std::runtime_error& e) {
+      throw ModelError(fmt::format("value '{}': {}", info.name(), e.what()));
+    }
+  }
 }
 
 // Constant nodes become initializers, so every pass sees one kind of constant.
@@ -216,15 +224,47 @@ Graph graph_from_proto(const ::onnx::ModelProto& model) {
   return graph;
 }
 
+// Every node of the default domain has the inputs, outputs and attribute
+// types its operator's schema allows (what the passes index without
+// checking again).
+void check_node_schemas(const ::onnx::ModelProto& model) {
+  const auto opset = static_cast<int>(default_opset(model));
+  for (const auto& node : model.graph().node()) {
+    const ::onnx::OpSchema* schema =
+        ::onnx::OpSchemaRegistry::Instance()->GetSchema(node.op_type(), opset, node.domain());
+    if (!schema && (node.domain().empty() || node.domain() == "ai.onnx")) {
+      throw ModelError(
+          fmt::format("{} '{}': no such operator in version {} of the ONNX operator set",
+                      node.op_type(), node.name(), opset));
+    }
+    if (!schema) {
+      continue;  // another domain: Model::load names what it cannot run
+    }
+    try {
+      schema->Verify(node);
+    } catch (const std::exception& e) {
+      throw ModelError(fmt::format("{} '{}': {}", node.op_type(), node.name(), e.what()));
+    }
+  }
+}
+
 // Every value a node reads is defined before it (the graph is a DAG in
 // topological order, as ONNX requires), and every output is computed.
 void check_references(const ::onnx::GraphProto& g) {
-  std::set<std::string> defined;
+  std::set<std::string> initializers, defined;
+  const auto define = [&defined](const std::string& name, const char* what) {
+    if (!defined.insert(name).second) {
+      throw ModelError(fmt::format("{} '{}' is defined twice", what, name));
+    }
+  };
   for (const auto& tensor : g.initializer()) {
-    defined.insert(tensor.name());
+    define(tensor.name(), "initializer");
+    initializers.insert(tensor.name());
   }
   for (const auto& input : g.input()) {
-    defined.insert(input.name());
+    if (!initializers.contains(input.name())) {  // an initializer may be listed as input
+      define(input.name(), "input");
+    }
   }
   for (const auto& node : g.node()) {
     for (const std::string& input : node.input()) {
@@ -234,11 +274,58 @@ void check_references(const ::onnx::GraphProto& g) {
                         node.op_type(), node.name(), input));
       }
     }
-    defined.insert(node.output().begin(), node.output().end());
+    for (const std::string& output : node.output()) {
+      if (!output.empty()) {
+        define(output, "value");
+      }
+    }
   }
   for (const auto& output : g.output()) {
     if (!defined.contains(output.name())) {
       throw ModelError(fmt::format("graph output '{}' is not computed by any node", output.name()));
+    }
+  }
+}
+
+// Bytes per element of the types whose data may be raw, 0 for the others.
+std::size_t raw_element_size(int type) {
+  switch (static_cast<ElementType>(type)) {
+    case ElementType::float32:
+    case ElementType::int32:
+      return 4;
+    case ElementType::float64:
+    case ElementType::int64:
+      return 8;
+    case ElementType::float16:
+    case ElementType::bfloat16:
+      return 2;
+    case ElementType::uint8:
+    case ElementType::int8:
+    case ElementType::boolean:
+      return 1;
+    case ElementType::undefined:
+      break;
+  }
+  return 0;
+}
+
+// Every tensor's raw bytes are as many as its shape needs: ONNX's own
+// parsing (libonnx 1.12's ParseData, also in shape inference) copies by the
+// shape and trusts them.
+void check_initializers(const ::onnx::GraphProto& g) {
+  for (const auto& tensor : g.initializer()) {
+    std::int64_t count = 0;
+    try {
+      count = element_count(Shape(tensor.dims().begin(), tensor.dims().end()));
+    } catch (const std::runtime_error& e) {
+      throw ModelError(fmt::format("tensor '{}': {}", tensor.name(), e.what()));
+    }
+    const std::size_t size = raw_element_size(tensor.data_type());
+    if (tensor.has_raw_data() && size != 0 &&
+        tensor.raw_data().size() != static_cast<std::size_t>(count) * size) {
+      throw ModelError(fmt::format("tensor '{}' has {} bytes of data for shape {}", tensor.name(),
+                                   tensor.raw_data().size(),
+                                   to_string(Shape(tensor.dims().begin(), tensor.dims().end()))));
     }
   }
 }
@@ -312,7 +399,8 @@ void set_input_shapes(::onnx::ModelProto& model, const std::map<std::string, Sha
 void infer_shapes(::onnx::ModelProto& model) {
   model.mutable_graph()->clear_value_info();
   try {
-    ::onnx::shape_inference::InferShapes(model, ::onnx::OpSchemaRegistry::Instance(),
+    static const GuardedSchemaRegistry schemas;
+    ::onnx::shape_inference::InferShapes(model, &schemas,
                                          ::onnx::ShapeInferenceOptions{false, 1, true});
   } catch (const std::exception& e) {
     throw ModelError(fmt::format("shape inference failed: {}", e.what()));
@@ -373,9 +461,11 @@ std::vector<std::pair<std::string, std::string>> node_ops(const ::onnx::ModelPro
 }
 
 Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>& input_shapes) {
-  set_input_shapes(model, input_shapes);
+  check_node_schemas(model);
   inline_constant_nodes(*model.mutable_graph());
   check_references(model.graph());
+  check_initializers(model.graph());
+  set_input_shapes(model, input_shapes);
   for (int round = 0; round < kMaxFoldRounds; ++round) {
     infer_shapes(model);
     Graph graph = graph_from_proto(model);

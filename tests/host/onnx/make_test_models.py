@@ -138,6 +138,8 @@ def main(out):
     general_models(out)
     int8_models(out, rng)
 
+    hostile_models(out)
+
     # Malformed: a node reading a value nothing defines; a truncated file.
     save(out, "undefined_input",
          [helper.make_node("Relu", ["nowhere"], ["y"])],
@@ -151,6 +153,36 @@ def main(out):
     # chain.onnx's input, and a calibration sample of the wrong shape for it.
     np.save(out / "chain_input.npy", np.zeros((1, 16, 32, 32), np.float32))
     np.save(out / "wrong_shape.npy", np.zeros((1, 16, 8), np.float32))
+
+
+def hostile_models(out):
+    """Models that crashed the compiler or Debian's libonnx 1.12 (found by
+    tests/fuzz/model): each must be refused with a ModelError."""
+    w = const("w", np.ones((3, 2, 1, 1), np.float32))
+    # A Conv weight of another rank than its input (onnx/onnx#6180).
+    save(out, "hostile_conv_rank", [helper.make_node("Conv", ["x", "w"], ["y"])],
+         [tensor("x", [2, 4, 4])], [tensor("y", None)], [w])
+    # A Gemm of a scalar (onnx/onnx#6185).
+    save(out, "hostile_gemm_scalar",
+         [helper.make_node("Gemm", ["a", "b"], ["y"], transB=1)],
+         [tensor("a", [2, 1])], [tensor("y", None)], [const("b", np.float32(2))])
+    # Pads whose raw bytes are one short of their shape.
+    pads = TensorProto(name="pads", data_type=TensorProto.INT64, dims=[8], raw_data=bytes(63))
+    save(out, "hostile_short_raw_data", [helper.make_node("Pad", ["x", "pads"], ["y"])],
+         [tensor("x", [1, 1, 4, 4])], [tensor("y", None)], [pads])
+    # Two inputs of one name, of two ranks.
+    save(out, "hostile_duplicate_input", [helper.make_node("Relu", ["x"], ["y"])],
+         [tensor("x", [1, 4]), tensor("x", [1, 4, 4])], [tensor("y", None)])
+    # A Conv that computes nothing.
+    save(out, "hostile_conv_without_output", [helper.make_node("Conv", ["x", "w"], [])],
+         [tensor("x", [1, 2, 4, 4])], [tensor("x", None)], [w])
+    # Operator set version 0, in which no operator exists.
+    save(out, "hostile_opset_zero", [helper.make_node("Relu", ["x"], ["y"])],
+         [tensor("x", [1, 4])], [tensor("y", None)], opset=0)
+    # Padding to more than 2^40 elements.
+    save(out, "hostile_huge_pad", [helper.make_node("Pad", ["x", "pads"], ["y"])],
+         [tensor("x", [1, 1, 4, 4])], [tensor("y", None)],
+         [const("pads", np.array([0, 0, 0, 0, 0, 0, 1 << 40, 0], np.int64))])
 
 
 def int8_models(out, rng):

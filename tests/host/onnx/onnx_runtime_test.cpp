@@ -610,6 +610,28 @@ TEST(OnnxMalformed, FilesThatAreNotModelsAreRefusedClearly) {
   }
 }
 
+// Models that crashed the compiler or libonnx's shape inference before
+// (tests/fuzz/model): each is refused, with what is wrong.
+TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
+  const std::map<std::string, std::string> expected{
+      {"hostile_conv_rank", "weight has rank 4, the input 3"},
+      {"hostile_gemm_scalar", "input 1 has rank 0"},
+      {"hostile_short_raw_data", "has 63 bytes of data for shape [8]"},
+      {"hostile_duplicate_input", "input 'x' is defined twice"},
+      {"hostile_conv_without_output", "Conv ''"},
+      {"hostile_opset_zero", "no such operator in version 0"},
+      {"hostile_huge_pad", "too large"},
+  };
+  for (const auto& [name, message] : expected) {
+    try {
+      import(name);
+      ADD_FAILURE() << name << " was imported";
+    } catch (const ModelError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << name << ": " << e.what();
+    }
+  }
+}
+
 TEST(OnnxMalformed, UndefinedValueIsNamed) {
   try {
     import("undefined_input");

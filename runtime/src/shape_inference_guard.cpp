@@ -1,0 +1,104 @@
+// GuardedSchemaRegistry: ONNX's schemas, the fragile inference functions
+// checked first.
+#include "shape_inference_guard.hpp"
+
+#include <onnx/defs/shape_inference.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <utility>
+
+namespace npu::onnx_runtime {
+
+namespace {
+
+using ::onnx::InferenceContext;
+
+// Operators whose inference reads the weight's (or kernel's) dimensions for
+// each spatial dimension of the input (onnx/defs/nn/defs.cc,
+// convPoolShapeInference and convTransposeShapeInference).
+const std::set<std::string> kConvolutionLike = {
+    "Conv", "ConvTranspose", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "LpPool",
+};
+
+int rank_of(InferenceContext& ctx, std::size_t input) {
+  return ::onnx::hasInputShape(ctx, input) ? ::onnx::getInputShape(ctx, input).dim_size() : -1;
+}
+
+void expect_length(InferenceContext& ctx, const char* attribute, int length) {
+  const ::onnx::AttributeProto* value = ctx.getAttribute(attribute);
+  if (value && value->ints_size() != length) {
+    fail_shape_inference("attribute ", attribute, " has ", value->ints_size(),
+                         " values, the input has ", length, " spatial dimensions");
+  }
+}
+
+// An NC... input, a weight of the same rank, and per-dimension attributes of
+// as many values as there are spatial dimensions.
+void check_convolution_like(InferenceContext& ctx, const std::string& op) {
+  const int rank = rank_of(ctx, 0);
+  if (rank < 0) {
+    return;
+  }
+  if (rank < 3) {
+    fail_shape_inference(op, ": the input has rank ", rank, ", at least 3 (N, C, a spatial one)");
+  }
+  const bool has_weight = op != "MaxPool" && op != "AveragePool" && op != "LpPool";
+  const std::size_t weight = op == "QLinearConv" ? 3 : 1;
+  if (has_weight && rank_of(ctx, weight) >= 0 && rank_of(ctx, weight) != rank) {
+    fail_shape_inference(op, ": the weight has rank ", rank_of(ctx, weight), ", the input ", rank);
+  }
+  const int spatial = rank - 2;
+  for (const char* attribute : {"kernel_shape", "strides", "dilations", "output_padding"}) {
+    expect_length(ctx, attribute, spatial);
+  }
+  expect_length(ctx, "pads", 2 * spatial);
+  const ::onnx::AttributeProto* output_shape = ctx.getAttribute("output_shape");
+  if (output_shape && output_shape->ints_size() != spatial && output_shape->ints_size() != rank) {
+    fail_shape_inference(op, ": output_shape has ", output_shape->ints_size(), " values");
+  }
+}
+
+// Gemm's inference indexes two dimensions of A and of B.
+void check_gemm(InferenceContext& ctx) {
+  for (std::size_t input = 0; input < 2 && input < ctx.getNumInputs(); ++input) {
+    const int rank = rank_of(ctx, input);
+    if (rank >= 0 && rank != 2) {
+      fail_shape_inference("Gemm: input ", input, " has rank ", rank, ", not 2");
+    }
+  }
+}
+
+::onnx::InferenceFunction guarded(const std::string& op, ::onnx::InferenceFunction inference) {
+  return [op, inference = std::move(inference)](InferenceContext& ctx) {
+    if (op == "Gemm") {
+      check_gemm(ctx);
+    } else {
+      check_convolution_like(ctx, op);
+    }
+    inference(ctx);
+  };
+}
+
+}  // namespace
+
+const ::onnx::OpSchema* GuardedSchemaRegistry::GetSchema(const std::string& key,
+                                                         int max_inclusive_version,
+                                                         const std::string& domain) const {
+  const ::onnx::OpSchema* schema =
+      ::onnx::OpSchemaRegistry::Instance()->GetSchema(key, max_inclusive_version, domain);
+  if (!schema || !schema->has_type_and_shape_inference_function() ||
+      (key != "Gemm" && !kConvolutionLike.contains(key))) {
+    return schema;
+  }
+  const std::lock_guard lock(mutex_);
+  auto& copy = guarded_[Key{key, max_inclusive_version, domain}];
+  if (!copy) {
+    copy = std::make_unique<::onnx::OpSchema>(*schema);
+    copy->TypeAndShapeInferenceFunction(guarded(key, schema->GetTypeAndShapeInferenceFunction()));
+  }
+  return copy.get();
+}
+
+}  // namespace npu::onnx_runtime
