@@ -34,15 +34,46 @@ typedef struct KnpuXlat {
 static const MemTxAttrs knpu_dma_attrs = { .memory = true };
 
 /*
+ * The address space the device's DMA goes to. (Not PCI_DEVICE(s): with
+ * QOM cast debugging that checks the type on every access.)
+ */
+static AddressSpace *knpu_dma_as(KnpuState *s)
+{
+    return pci_get_address_space(&s->parent_obj);
+}
+
+/*
+ * The class of the last owner of RAM found not to be a device. QOM classes
+ * live as long as the process and their ancestry does not change, so the
+ * verdict stays true; it spares object_dynamic_cast() (a type lookup by
+ * name) on each access.
+ */
+static ObjectClass *knpu_ram_owner_class;
+
+/*
  * Is @mr RAM of the machine? The RAM of a device (a BAR, VGA VRAM, our
  * own device memory) is not, and DMA into it is a BUS_ERROR (section 7.5).
  */
 static bool knpu_is_system_ram(MemoryRegion *mr)
 {
     Object *owner = memory_region_owner(mr);
+    ObjectClass *oc;
 
-    return memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
-           !(owner && object_dynamic_cast(owner, TYPE_DEVICE));
+    if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr)) {
+        return false;
+    }
+    if (!owner) {
+        return true;
+    }
+    oc = object_get_class(owner);
+    if (qatomic_read(&knpu_ram_owner_class) == oc) {
+        return true;
+    }
+    if (object_class_dynamic_cast(oc, TYPE_DEVICE)) {
+        return false;
+    }
+    qatomic_set(&knpu_ram_owner_class, oc);
+    return true;
 }
 
 /*
@@ -55,7 +86,7 @@ static bool knpu_is_system_ram(MemoryRegion *mr)
  */
 static void *knpu_bus_map_write(KnpuState *s, uint64_t addr, dma_addr_t *len)
 {
-    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    AddressSpace *as = knpu_dma_as(s);
     MemoryRegion *mr;
     ram_addr_t offset;
     void *p;
@@ -75,7 +106,7 @@ static void *knpu_bus_map_write(KnpuState *s, uint64_t addr, dma_addr_t *len)
 
 static void knpu_bus_unmap_write(KnpuState *s, void *p, dma_addr_t len)
 {
-    dma_memory_unmap(pci_get_address_space(PCI_DEVICE(s)), p, len,
+    dma_memory_unmap(knpu_dma_as(s), p, len,
                      DMA_DIRECTION_FROM_DEVICE, len);
 }
 
@@ -88,7 +119,7 @@ static void knpu_bus_unmap_write(KnpuState *s, void *p, dma_addr_t len)
 static bool knpu_bus_read_piece(KnpuState *s, uint64_t addr, uint8_t *buf,
                                 uint64_t *len)
 {
-    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    AddressSpace *as = knpu_dma_as(s);
     hwaddr xlat, l = *len;
     MemoryRegion *mr;
 
@@ -507,7 +538,7 @@ static bool knpu_run_map(KnpuJob *job, uint64_t va, uint64_t len,
         r->len = mapped;
         r->bus_write = true;
     } else {
-        AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+        AddressSpace *as = knpu_dma_as(s);
         hwaddr xlat, l = n;
         MemoryRegion *mr = address_space_translate(as, x.addr, &xlat, &l,
                                                    false, knpu_dma_attrs);
