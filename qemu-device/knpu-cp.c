@@ -431,6 +431,7 @@ static bool knpu_run_program(KnpuJob *job)
         uint64_t len;
 
         job->pc = off;
+        job->stage_used = 0;
         if (knpu_job_check_abort(job) || !knpu_job_stall_settle(job) ||
             !knpu_insn_fetch(job, off, in, &len)) {
             return false;

@@ -119,6 +119,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(KnpuState, KNPU)
 #define KNPU_BOUNCE_SIZE        (64 * KiB)
 /* Most bytes one access section moves (knpu-mmu.c): a large page */
 #define KNPU_RUN_BYTES          (2 * MiB)
+/* Staging buffers a compute instruction may use (knpu_stage()) */
+#define KNPU_STAGE_SLOTS        16
 #define KNPU_TLB_ENTRIES        64
 
 /* Counters latched by reading their _LO half (section 3). */
@@ -193,6 +195,7 @@ typedef struct KnpuJob {
     KnpuJobStage stage;
     uint32_t pc;            /* the instruction executing */
     uint32_t next_pc;       /* the instruction to (re)start */
+    unsigned stage_used;    /* staging slots the instruction has taken */
     uint64_t bytes;
     int64_t start_time;     /* device clock when the core took the job */
     unsigned poll_us;       /* SEM_WAIT: the current polling interval */
@@ -223,6 +226,13 @@ struct KnpuCore {
     uint8_t *prog;          /* program bytes fetched so far */
     uint64_t *slots;        /* argument table, host order */
     uint8_t *bounce;
+    /*
+     * Staging buffers of the compute instructions, this core's own, kept
+     * from one instruction to the next (knpu_stage()); only its jobs use
+     * them, and they are freed when no job runs (reset, unrealize).
+     */
+    void *stage[KNPU_STAGE_SLOTS];
+    size_t stage_size[KNPU_STAGE_SLOTS];
     KnpuTlbEntry tlb[KNPU_TLB_ENTRIES];         /* 4 KiB pages */
     KnpuTlbEntry tlb_large[KNPU_TLB_ENTRIES];   /* 2 MiB pages */
     uint64_t tlb_epoch;     /* of the TLB contents */
@@ -326,6 +336,7 @@ void knpu_queue_irq_locked(KnpuState *s, unsigned qid, uint32_t bits);
 void knpu_irq_flush(KnpuState *s);
 
 /* knpu-queue.c */
+void knpu_core_stage_free(KnpuCore *core);
 void knpu_cores_start(KnpuState *s);
 void knpu_cores_stop(KnpuState *s);
 void knpu_queues_reset_locked(KnpuState *s);

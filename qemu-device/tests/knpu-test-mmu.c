@@ -167,10 +167,10 @@ static void test_dma_runs(void)
     Err e;
 
     knpu_start(&k, " -m 128M");
-    mmu_setup(&k);
-    queue_setup(&k, 0, 0);
     src = galloc(&k, 4 * pg);
     dst = galloc(&k, 4 * pg);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
     for (i = 0; i < 4 * pg; i += 4) {
         qtest_writel(k.qts, src + i, 0x5eed0000 + i);
     }
