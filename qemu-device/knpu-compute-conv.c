@@ -8,8 +8,8 @@
  * format "any" and its operands are reordered into the layouts it chose
  * and back (conv_layout_blocked()). An INT8 convolution whose sums FP32
  * holds exactly runs on the blocked FP32 kernels instead of the INT8
- * reference (conv_int8_exact_in_fp32()); its requantization is a loop the
- * compiler vectorizes (conv_requant_channel()).
+ * reference (conv_int8_exact_in_fp32()); its requantization is a scalar
+ * loop (conv_requant_channel()).
  *
  * The spec's output size rounds down, so the last rows or columns of the
  * input may lie in no window. oneDNN wants the right padding that makes
@@ -250,7 +250,9 @@ static dnnl_status_t conv_reorder_pd(const KnpuPrimKey *k,
  * is exact in double (below 2^33) and rounds to FP32 once, as the spec's
  * exact sum does; the product is clamped to +-256 (beyond it every result
  * saturates; also a product that overflowed to infinity) so the rounding
- * bias applies. No calls and no branches: the compiler vectorizes it.
+ * bias applies. No calls, but as QEMU builds it (GCC 12, -O2) the loop is
+ * scalar: about 2-3 ms per million elements on one thread
+ * (docs/performance.md, stop 18).
  */
 static void conv_requant_channel(const int32_t *acc, int8_t *out, int64_t n,
                                  int32_t bias, bool relu, float scale,
