@@ -8,8 +8,8 @@
  * format "any" and its operands are reordered into the layouts it chose
  * and back (conv_layout_blocked()). An INT8 convolution whose sums FP32
  * holds exactly runs on the blocked FP32 kernels instead of the INT8
- * reference (conv_int8_exact_in_fp32()); its requantization is a loop the
- * compiler vectorizes (conv_requant_channel()).
+ * reference (conv_int8_exact_in_fp32()); its requantization is a scalar
+ * loop (conv_requant_channel()).
  *
  * The spec's output size rounds down, so the last rows or columns of the
  * input may lie in no window. oneDNN wants the right padding that makes
@@ -250,7 +250,9 @@ static dnnl_status_t conv_reorder_pd(const KnpuPrimKey *k,
  * is exact in double (below 2^33) and rounds to FP32 once, as the spec's
  * exact sum does; the product is clamped to +-256 (beyond it every result
  * saturates; also a product that overflowed to infinity) so the rounding
- * bias applies. No calls and no branches: the compiler vectorizes it.
+ * bias applies. No calls, but as QEMU builds it (GCC 12, -O2) the loop is
+ * scalar: about 2-3 ms per million elements on one thread
+ * (docs/performance.md, stop 18).
  */
 static void conv_requant_channel(const int32_t *acc, int8_t *out, int64_t n,
                                  int32_t bias, bool relu, float scale,
@@ -368,7 +370,7 @@ static bool conv_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *src,
     uint64_t out_image = v[CK_K] * v[CK_P] * v[CK_Q];
     /* floating types: after the scale's post-op, if any */
     int bias_po = knpu_f32_of_bits(v[CK_SCALE]) != 1.0f;
-    g_autofree void *bsrc = NULL, *bwei = NULL, *bdst = NULL;
+    void *bsrc = NULL, *bwei = NULL, *bdst = NULL;
     KnpuPrimKey plain_key;
     ConvMds plain, md;
     bool blocked, ok;
@@ -386,9 +388,9 @@ static bool conv_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *src,
         md.src = *knpu_prim_md(p, dnnl_query_src_md);
         md.wei = *knpu_prim_md(p, dnnl_query_weights_md);
         md.dst = *knpu_prim_md(p, dnnl_query_dst_md);
-        bsrc = g_malloc(dnnl_memory_desc_get_size(&md.src));
-        bwei = g_malloc(dnnl_memory_desc_get_size(&md.wei));
-        bdst = g_malloc(dnnl_memory_desc_get_size(&md.dst));
+        bsrc = knpu_stage(job, dnnl_memory_desc_get_size(&md.src));
+        bwei = knpu_stage(job, dnnl_memory_desc_get_size(&md.wei));
+        bdst = knpu_stage(job, dnnl_memory_desc_get_size(&md.dst));
         ok = knpu_reorder_run(job, key, KNPU_KIND_CONV_WEI_IN, conv_reorder_pd,
                               &plain.wei, wei, &md.wei, bwei);
     }
@@ -525,9 +527,9 @@ static bool conv_int8_exact_in_fp32(const KnpuPrimKey *k, const int8_t *wei,
     return true;
 }
 
-static float *conv_widen_s8(const int8_t *src, uint64_t n)
+static float *conv_widen_s8(KnpuJob *job, const int8_t *src, uint64_t n)
 {
-    float *dst = g_new(float, MAX(n, 1));
+    float *dst = knpu_stage(job, n * sizeof(float));
     uint64_t i;
 
     for (i = 0; i < n; i++) {
@@ -550,9 +552,9 @@ static bool conv_int8_via_fp32(KnpuJob *job, const KnpuPrimKey *key,
 {
     uint64_t image = key->v[CK_K] * key->v[CK_P] * key->v[CK_Q], i, j;
     size_t out_size = (key->flags & KNPU_FLAG_OUT_INT32) ? 4 : 1;
-    g_autofree float *fsrc = conv_widen_s8(src, n_in);
-    g_autofree float *fwei = conv_widen_s8(wei, n_wei);
-    g_autofree float *facc = g_new(float, key->v[CK_N] * image);
+    float *fsrc = conv_widen_s8(job, src, n_in);
+    float *fwei = conv_widen_s8(job, wei, n_wei);
+    float *facc = knpu_stage(job, key->v[CK_N] * image * sizeof(float));
     KnpuPrimKey fkey = *key;
 
     fkey.dtype = KNPU_DT_FP32;
@@ -590,9 +592,8 @@ bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
     bool per_channel = fl & KNPU_FLAG_PER_CHANNEL;
     uint32_t out_dt = int8 ? ((fl & KNPU_FLAG_OUT_INT32) ? KNPU_DT_INT32 :
                               KNPU_DT_INT8) : dt;
-    g_autofree void *src = NULL, *wei = NULL, *out = NULL, *bias = NULL;
-    g_autofree void *scales = NULL;
-    g_autofree int32_t *acc = NULL;
+    void *src = NULL, *wei = NULL, *out = NULL, *bias = NULL, *scales = NULL;
+    int32_t *acc = NULL;
     float scale = knpu_f32_of_bits(in->ops[CONV_SCALE]);
     int32_t zp = (int8_t)in->ops[CONV_ZP];
     KnpuTensor tin, twei, tout, tbias, tscale;
@@ -639,9 +640,10 @@ bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
                                            CONV_SCALE))) {
         return false;
     }
-    out = g_malloc(n_out * knpu_dtype_size(knpu_compute_dtype(out_dt)));
+    out = knpu_stage(job, n_out * knpu_dtype_size(knpu_compute_dtype(out_dt)));
     if (int8) {
-        acc = g_new(int32_t, key.v[CK_K] * key.v[CK_P] * key.v[CK_Q]);
+        acc = knpu_stage(job, key.v[CK_K] * key.v[CK_P] * key.v[CK_Q] *
+                         sizeof(int32_t));
     }
     if (int8 && conv_int8_exact_in_fp32(&key, wei, n_in, n_wei, n_out)) {
         ok = conv_int8_via_fp32(job, &key, src, wei, n_in, n_wei, out, acc,
@@ -741,15 +743,15 @@ static dnnl_status_t pool_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
 static bool pool_run(KnpuJob *job, const KnpuPrimKey *key, void *src,
                      void *out)
 {
-    g_autofree void *nhwc_src = NULL, *nhwc_dst = NULL;
+    void *nhwc_src = NULL, *nhwc_dst = NULL;
     dnnl_memory_desc_t src_md, dst_md, plain_src, plain_dst;
     bool nhwc = pool_nhwc(key);
 
     pool_mds(key, false, &plain_src, &plain_dst);
     pool_mds(key, nhwc, &src_md, &dst_md);
     if (nhwc) {
-        nhwc_src = g_malloc(dnnl_memory_desc_get_size(&src_md));
-        nhwc_dst = g_malloc(dnnl_memory_desc_get_size(&dst_md));
+        nhwc_src = knpu_stage(job, dnnl_memory_desc_get_size(&src_md));
+        nhwc_dst = knpu_stage(job, dnnl_memory_desc_get_size(&dst_md));
     }
     return (!nhwc || knpu_reorder_run(job, key, KNPU_KIND_POOL_SRC_IN,
                                       pool_reorder_pd, &plain_src, src,
@@ -767,7 +769,7 @@ bool knpu_op_pool2d(KnpuJob *job, const KnpuInsn *in)
 {
     const uint64_t *o = in->ops;
     uint32_t mode = in->flags & 3, dt = in->dtype;
-    g_autofree void *src = NULL, *out = NULL;
+    void *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
     uint64_t n_in, n_out;
     KnpuPrimKey key;
@@ -811,7 +813,7 @@ bool knpu_op_pool2d(KnpuJob *job, const KnpuInsn *in)
         !knpu_tensor_load(job, &tin, &src)) {
         return false;
     }
-    out = g_malloc(n_out * knpu_dtype_size(knpu_compute_dtype(dt)));
+    out = knpu_stage(job, n_out * knpu_dtype_size(knpu_compute_dtype(dt)));
     return pool_run(job, &key, src, out) &&
            knpu_tensor_store(job, &tout, out);
 }

@@ -172,7 +172,7 @@ static uint64_t convert_chunk(KnpuJob *job, const KnpuPrimKey *key,
                               const float *scales, uint64_t done)
 {
     uint32_t to = KNPU_FLAG_CONVERT_TO(key->flags);
-    g_autofree void *src = NULL, *out = NULL;
+    void *src = NULL, *out = NULL;
     uint64_t n, ch;
     KnpuTensor pin, pout;
     KnpuPrimKey step;
@@ -184,7 +184,7 @@ static uint64_t convert_chunk(KnpuJob *job, const KnpuPrimKey *key,
     if (knpu_job_check_abort(job) || !knpu_tensor_load(job, &pin, &src)) {
         return 0;
     }
-    out = g_malloc(n * knpu_dtype_size(knpu_compute_dtype(to)));
+    out = knpu_stage(job, n * knpu_dtype_size(knpu_compute_dtype(to)));
     convert_mds(&step, &args[0].md, &args[1].md, &args[2].md);
     args[0].arg = DNNL_ARG_FROM;
     args[0].data = src;
@@ -206,7 +206,8 @@ bool knpu_op_convert(KnpuJob *job, const KnpuInsn *in)
     uint32_t to = KNPU_FLAG_CONVERT_TO(in->flags);
     bool per_channel = in->flags & KNPU_FLAG_PER_CHANNEL;
     float scale = knpu_f32_of_bits(in->ops[CVT_SCALE]);
-    g_autofree void *scales = NULL;
+    void *scales = NULL;
+    unsigned stage_used;
     KnpuPrimKey key = {
         .kind = KNPU_OP_CONVERT, .dtype = knpu_compute_dtype(in->dtype),
         .flags = knpu_compute_dtype(to) |
@@ -241,7 +242,10 @@ bool knpu_op_convert(KnpuJob *job, const KnpuInsn *in)
                                            CVT_SCALE))) {
         return false;
     }
+    /* Every chunk stages into the same buffers. */
+    stage_used = job->stage_used;
     for (done = 0; done < count; done += n) {
+        job->stage_used = stage_used;
         n = convert_chunk(job, &key, &tin, &tout,
                           per_channel ? scales : &scale, done);
         if (!n) {

@@ -136,7 +136,7 @@ static bool copy_scatter(KnpuJob *job, const CopyShape *c, size_t es,
 bool knpu_op_copy_strided(KnpuJob *job, const KnpuInsn *in)
 {
     size_t es = knpu_dtype_size(in->dtype);
-    g_autofree void *src = NULL, *dense = NULL;
+    void *src = NULL, *dense;
     uint64_t src_span, dst_span, bytes;
     KnpuTensor tsrc, tdst;
     CopyShape c = { .count = 1 };
@@ -169,7 +169,7 @@ bool knpu_op_copy_strided(KnpuJob *job, const KnpuInsn *in)
     if (!knpu_tensor_load(job, &tsrc, &src)) {
         return false;
     }
-    dense = g_malloc(bytes);
+    dense = knpu_stage(job, bytes);
     copy_gather(&c, es, dense, src);
     return copy_scatter(job, &c, es, tdst.va, dense);
 }

@@ -153,11 +153,13 @@ static bool deconv_images(KnpuJob *job, KnpuPrimKey *key, uint64_t images,
     uint64_t in_image = v[DK_C] * v[DK_H] * v[DK_W];
     uint64_t out_image = v[DK_K] * h->out * w->out;
     bool widen = h->computed != h->out || w->computed != w->out;
-    g_autofree float *part = NULL, *edge = NULL;
+    g_autofree float *edge = NULL;
+    float *part = NULL;
     uint64_t i;
 
     if (widen) {
-        part = g_new(float, v[DK_K] * h->computed * w->computed);
+        part = knpu_stage(job, v[DK_K] * h->computed * w->computed *
+                          sizeof(float));
         edge = g_new0(float, v[DK_K]);
         if (bias) {
             memcpy(edge, bias, v[DK_K] * sizeof(float));
@@ -210,7 +212,7 @@ bool knpu_op_conv_transpose(KnpuJob *job, const KnpuInsn *in)
     const uint64_t *o = in->ops;
     uint32_t dt = in->dtype;
     bool has_bias = in->flags & KNPU_FLAG_BIAS;
-    g_autofree void *src = NULL, *wei = NULL, *bias = NULL, *out = NULL;
+    void *src = NULL, *wei = NULL, *bias = NULL, *out = NULL;
     uint64_t n_in, n_wei, n_out, macs, g;
     KnpuTensor tin, twei, tbias, tout;
     DeconvAxis h, w;
@@ -284,7 +286,7 @@ bool knpu_op_conv_transpose(KnpuJob *job, const KnpuInsn *in)
             [DK_PRH] = h.pad_r, [DK_PRW] = w.pad_r,
         },
     };
-    out = g_new(float, n_out);
+    out = knpu_stage(job, n_out * sizeof(float));
     return deconv_images(job, &key, o[DC_N], src, wei, bias, out, &h, &w) &&
            knpu_tensor_store(job, &tout, out);
 }

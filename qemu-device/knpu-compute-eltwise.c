@@ -98,7 +98,7 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
 {
     uint32_t dt = in->dtype, op = KNPU_FLAG_OP(in->flags);
     uint64_t count = in->ops[ELT_COUNT], b_count = in->ops[ELT_BCOUNT];
-    g_autofree void *a = NULL, *b = NULL, *out = NULL;
+    void *a = NULL, *b = NULL, *out = NULL;
     KnpuTensor ta, tb, tout;
     KnpuPrimKey key = {
         .kind = KNPU_OP_ELTWISE, .dtype = KNPU_DT_FP32, .flags = op,
@@ -125,7 +125,7 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
     if (!knpu_tensor_load(job, &ta, &a) || !knpu_tensor_load(job, &tb, &b)) {
         return false;
     }
-    out = g_malloc(count * knpu_dtype_size(knpu_compute_dtype(dt)));
+    out = knpu_stage(job, count * knpu_dtype_size(knpu_compute_dtype(dt)));
     if (!knpu_dtype_is_float(dt)) {
         eltwise_ints(dt, op, out, a, b, count, b_count);
     } else {
@@ -173,7 +173,7 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
 {
     uint32_t dt = in->dtype, act = KNPU_FLAG_OP(in->flags);
     uint64_t count = in->ops[ACT_COUNT];
-    g_autofree void *src = NULL, *out = NULL;
+    void *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
     KnpuPrimKey key = {
         .kind = KNPU_OP_ACTIVATION, .dtype = knpu_compute_dtype(dt),
@@ -197,7 +197,7 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
     if (!knpu_tensor_load(job, &tin, &src)) {
         return false;
     }
-    out = g_malloc(count * knpu_dtype_size(knpu_compute_dtype(dt)));
+    out = knpu_stage(job, count * knpu_dtype_size(knpu_compute_dtype(dt)));
     knpu_md_plain(&args[0].md, 1, &key.v[0], knpu_dnnl_dt(dt));
     args[0].arg = DNNL_ARG_SRC;
     args[0].data = src;
@@ -362,7 +362,7 @@ bool knpu_op_activation_param(KnpuJob *job, const KnpuInsn *in)
     uint64_t count = in->ops[ACTP_COUNT];
     float alpha = knpu_f32_of_bits(in->ops[ACTP_ALPHA]);
     float beta = knpu_f32_of_bits(in->ops[ACTP_BETA]);
-    g_autofree float *src = NULL, *out = NULL;
+    float *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
 
     if (fn > KNPU_ACTP_LEAKY_RELU) {
@@ -379,7 +379,7 @@ bool knpu_op_activation_param(KnpuJob *job, const KnpuInsn *in)
         !knpu_tensor_load(job, &tin, (void **)&src)) {
         return false;
     }
-    out = g_new(float, count);
+    out = knpu_stage(job, count * sizeof(float));
     return activation_param_run(job, fn, alpha, beta, src, out, count) &&
            knpu_tensor_store(job, &tout, out);
 }

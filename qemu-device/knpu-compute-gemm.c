@@ -244,8 +244,7 @@ bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in)
     bool per_channel = fl & KNPU_FLAG_PER_CHANNEL;
     uint32_t out_dt = int8 ? ((fl & KNPU_FLAG_OUT_INT32) ? KNPU_DT_INT32 :
                               KNPU_DT_INT8) : dt;
-    g_autofree void *a = NULL, *b = NULL, *c = NULL, *bias = NULL;
-    g_autofree void *scales = NULL;
+    void *a = NULL, *b = NULL, *c = NULL, *bias = NULL, *scales = NULL;
     KnpuTensor ta, tb, tc, tbias, tscale;
     float scale = knpu_f32_of_bits(in->ops[GEMM_SCALE]);
     int32_t zp = (int8_t)in->ops[GEMM_ZP];
@@ -292,7 +291,7 @@ bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in)
     if (!int8 && scale != 1.0f) {
         key.flags |= GEMM_KEY_SCALED;
     }
-    c = g_malloc(tc.count * knpu_dtype_size(knpu_compute_dtype(out_dt)));
+    c = knpu_stage(job, tc.count * knpu_dtype_size(knpu_compute_dtype(out_dt)));
     if (!gemm_run(job, &key, a, b, c, bias, per_channel ? scales : &scale,
                   zp)) {
         return false;
@@ -347,7 +346,7 @@ bool knpu_op_gemm_batched(KnpuJob *job, const KnpuInsn *in)
     uint64_t batch = in->ops[GB_BATCH], b;
     bool has_bias = fl & KNPU_FLAG_BIAS;
     bool ta = fl & KNPU_FLAG_TRANS_A, tb = fl & KNPU_FLAG_TRANS_B;
-    g_autofree void *a = NULL, *bm = NULL, *c = NULL, *bias = NULL;
+    void *a = NULL, *bm = NULL, *c = NULL, *bias = NULL;
     float scale = knpu_f32_of_bits(in->ops[GEMM_SCALE]);
     KnpuTensor ta_t, tb_t, tc_t, tbias;
     KnpuPrimKey key = {
@@ -389,7 +388,7 @@ bool knpu_op_gemm_batched(KnpuJob *job, const KnpuInsn *in)
     if (scale != 1.0f) {
         key.flags |= GEMM_KEY_SCALED;
     }
-    c = g_malloc(tc_t.count * sizeof(float));
+    c = knpu_stage(job, tc_t.count * sizeof(float));
     /* Every batch runs v1's GEMM on the same cached primitive. */
     for (b = 0; b < batch; b++) {
         KnpuTensor tcb = tc_t;

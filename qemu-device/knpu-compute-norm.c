@@ -135,7 +135,7 @@ static bool norm_tensors(KnpuJob *job, const KnpuInsn *in, KnpuTensor *src,
 
 bool knpu_op_softmax(KnpuJob *job, const KnpuInsn *in)
 {
-    g_autofree void *x = NULL, *y = NULL;
+    void *x = NULL, *y = NULL;
     KnpuTensor tin, tout;
     KnpuPrimKey key = {
         .kind = KNPU_OP_SOFTMAX, .dtype = KNPU_DT_FP32,
@@ -150,7 +150,7 @@ bool knpu_op_softmax(KnpuJob *job, const KnpuInsn *in)
         !knpu_tensor_load(job, &tin, &x)) {
         return false;
     }
-    y = g_new(float, tin.count);
+    y = knpu_stage(job, tin.count * sizeof(float));
     rows_md(&key, &args[0].md, key.v[1]);
     args[0].arg = DNNL_ARG_SRC;
     args[0].data = x;
@@ -162,7 +162,7 @@ bool knpu_op_softmax(KnpuJob *job, const KnpuInsn *in)
 bool knpu_op_layernorm(KnpuJob *job, const KnpuInsn *in)
 {
     uint64_t cols = in->ops[LN_COLS];
-    g_autofree void *x = NULL, *y = NULL, *gamma = NULL, *beta = NULL;
+    void *x = NULL, *y = NULL, *gamma = NULL, *beta = NULL;
     KnpuTensor tin, tout, tgamma, tbeta;
     KnpuPrimKey key = {
         .kind = KNPU_OP_LAYERNORM, .dtype = KNPU_DT_FP32,
@@ -183,7 +183,7 @@ bool knpu_op_layernorm(KnpuJob *job, const KnpuInsn *in)
         !knpu_tensor_load(job, &tbeta, &beta)) {
         return false;
     }
-    y = g_new(float, tin.count);
+    y = knpu_stage(job, tin.count * sizeof(float));
     rows_md(&key, &args[0].md, cols);
     args[0].arg = DNNL_ARG_SRC;
     args[0].data = x;
@@ -223,8 +223,8 @@ bool knpu_op_rmsnorm(KnpuJob *job, const KnpuInsn *in)
 {
     uint64_t rows = in->ops[RMS_ROWS], cols = in->ops[RMS_COLS], r;
     float eps = knpu_f32_of_bits(in->ops[RMS_EPS]);
-    g_autofree void *x = NULL, *y = NULL, *gamma = NULL;
-    g_autofree float *factor = NULL;
+    void *x = NULL, *y = NULL, *gamma = NULL;
+    float *factor;
     KnpuTensor tin, tout, tgamma;
     KnpuPrimKey key = {
         .kind = KNPU_KIND_RMS_SUMSQ, .dtype = KNPU_DT_FP32, .v = { rows, cols },
@@ -242,14 +242,14 @@ bool knpu_op_rmsnorm(KnpuJob *job, const KnpuInsn *in)
         !knpu_tensor_load(job, &tgamma, &gamma)) {
         return false;
     }
-    factor = g_new(float, rows);
+    factor = knpu_stage(job, rows * sizeof(float));
     if (!rms_sum_of_squares(job, &key, x, factor)) {
         return false;
     }
     for (r = 0; r < rows; r++) {
         factor[r] = 1.0f / sqrtf(factor[r] / cols + eps);
     }
-    y = g_new(float, tin.count);
+    y = knpu_stage(job, tin.count * sizeof(float));
     key.kind = KNPU_KIND_RMS_SCALE;
     rows_md(&key, &args[0].md, cols);
     args[0].arg = DNNL_ARG_SRC_0;

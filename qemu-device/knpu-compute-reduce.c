@@ -152,7 +152,7 @@ bool knpu_op_reduce(KnpuJob *job, const KnpuInsn *in)
     uint64_t outer = in->ops[RED_OUTER], length = in->ops[RED_LENGTH];
     uint64_t inner = in->ops[RED_INNER], count = outer, out_count;
     uint32_t dt = in->dtype;
-    g_autofree void *src = NULL, *out = NULL;
+    void *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
     KnpuPrimKey key = {
         .kind = KNPU_OP_REDUCE, .dtype = KNPU_DT_FP32,
@@ -183,7 +183,7 @@ bool knpu_op_reduce(KnpuJob *job, const KnpuInsn *in)
          */
         return knpu_tensor_store(job, &tout, src);
     }
-    out = g_malloc(out_count * knpu_dtype_size(knpu_compute_dtype(dt)));
+    out = knpu_stage(job, out_count * knpu_dtype_size(knpu_compute_dtype(dt)));
     if (dt == KNPU_DT_INT32) {
         reduce_int32(key.flags, out, src, outer, length, inner);
     } else {
@@ -229,7 +229,7 @@ static dnnl_status_t transpose_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
 bool knpu_op_transpose(KnpuJob *job, const KnpuInsn *in)
 {
     uint64_t count = in->ops[TR_BATCH];
-    g_autofree void *src = NULL, *out = NULL;
+    void *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
     KnpuPrimKey key = {
         .kind = KNPU_OP_TRANSPOSE, .dtype = in->dtype,
@@ -255,7 +255,7 @@ bool knpu_op_transpose(KnpuJob *job, const KnpuInsn *in)
     if (!knpu_tensor_load(job, &tin, &src)) {
         return false;
     }
-    out = g_malloc(tin.bytes);
+    out = knpu_stage(job, tin.bytes);
     transpose_mds(&key, &args[0].md, &args[1].md);
     args[0].arg = DNNL_ARG_FROM;
     args[0].data = src;

@@ -133,7 +133,7 @@ bool knpu_op_resize(KnpuJob *job, const KnpuInsn *in)
     float scale_h = knpu_f32_of_bits(o[RS_SCALE_H]);
     float scale_w = knpu_f32_of_bits(o[RS_SCALE_W]);
     g_autofree ResizeTap *th = NULL, *tw = NULL;
-    g_autofree float *src = NULL, *out = NULL;
+    float *src = NULL, *out = NULL;
     uint64_t planes, n_in, n_out, i;
     KnpuTensor tin, tout;
 
@@ -173,7 +173,7 @@ bool knpu_op_resize(KnpuJob *job, const KnpuInsn *in)
     tw = g_new(ResizeTap, o[RS_Q]);
     resize_axis(fl, o[RS_H], o[RS_P], scale_h, th);
     resize_axis(fl, o[RS_W], o[RS_Q], scale_w, tw);
-    out = g_new(float, n_out);
+    out = knpu_stage(job, n_out * sizeof(float));
     for (i = 0; i < planes; i++) {
         if (knpu_job_check_abort(job)) {
             return false;

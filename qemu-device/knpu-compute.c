@@ -21,6 +21,29 @@ QEMU_BUILD_BUG_ON(HOST_BIG_ENDIAN);
 /* Section 7.4: every tensor is smaller than 2^40 bytes. */
 #define KNPU_TENSOR_BYTES_LIMIT (1ull << 40)
 
+/*
+ * A staging buffer of @size bytes for the instruction executing, valid
+ * until it ends: the next of its core's slots, kept from one instruction
+ * to the next, so that a workload repeating its shapes neither allocates
+ * nor faults its staging memory in again. The callers bound @size (the
+ * tensor limit), and the number of buffers an instruction takes is fixed
+ * by its code, not by the guest.
+ */
+void *knpu_stage(KnpuJob *job, size_t size)
+{
+    KnpuCore *core = job->core;
+    unsigned slot = job->stage_used++;
+
+    assert(slot < KNPU_STAGE_SLOTS);
+    size = MAX(size, 1);
+    if (core->stage_size[slot] < size) {
+        g_free(core->stage[slot]);
+        core->stage[slot] = g_malloc(size);
+        core->stage_size[slot] = size;
+    }
+    return core->stage[slot];
+}
+
 size_t knpu_dtype_size(uint32_t dtype)
 {
     static const size_t sizes[KNPU_DT_COUNT] = {
@@ -227,14 +250,14 @@ static bool knpu_widened(const KnpuTensor *t)
 }
 
 /*
- * Stage tensor @t into *@buf, a new host buffer of its compute type (FP16
- * and BF16 widened to FP32) that the caller frees. False when the job
- * failed (fault).
+ * Stage tensor @t into *@buf, a staging buffer of its compute type (FP16
+ * and BF16 widened to FP32; knpu_stage()). False when the job failed
+ * (fault).
  */
 bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf)
 {
     size_t csize = knpu_widened(t) ? 4 : knpu_dtype_size(t->dtype);
-    g_autofree uint8_t *data = g_malloc(MAX(t->count * csize, 1));
+    uint8_t *data = knpu_stage(job, t->count * csize);
     uint64_t done = 0, chunk = KNPU_BOUNCE_SIZE / 2;
     int64_t start = get_clock();
 
@@ -256,7 +279,7 @@ bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf)
         done += n;
     }
     job->bytes += t->bytes;
-    *buf = g_steal_pointer(&data);
+    *buf = data;
     trace_knpu_tensor_load(t->operand, t->bytes, get_clock() - start);
     return true;
 }

@@ -19,7 +19,8 @@
  *
  * An instruction checks its operands in the order of section 7.5 (values,
  * then alignment), stages its inputs into host buffers (FP16 and BF16
- * widened to FP32), runs oneDNN primitives on them and stores the output
+ * widened to FP32; the core's own, kept from one instruction to the
+ * next: knpu_stage()), runs oneDNN primitives on them and stores the output
  * (narrowed with round-to-nearest-even). Every byte goes through
  * knpu_va_rw(), so the job's address space and its permissions apply.
  *
@@ -60,6 +61,7 @@ typedef struct KnpuTensor {
 } KnpuTensor;
 
 /* knpu-compute.c */
+void *knpu_stage(KnpuJob *job, size_t size);
 size_t knpu_dtype_size(uint32_t dtype);
 bool knpu_dtype_is_float(uint32_t dtype);
 bool knpu_operand_invalid(KnpuJob *job, unsigned operand);

@@ -241,22 +241,7 @@ static bool knpu_check_align(KnpuJob *job, uint64_t va, uint64_t align,
 
 static bool knpu_op_dma_copy(KnpuJob *job, KnpuInsn *in)
 {
-    uint64_t dst = in->ops[0], src = in->ops[1], bytes = in->ops[2];
-    uint8_t *buf = job->core->bounce;
-
-    while (bytes) {
-        uint64_t n = MIN(bytes, KNPU_BOUNCE_SIZE);
-
-        if (!knpu_va_rw(job, src, buf, n, false, 1) ||
-            !knpu_va_rw(job, dst, buf, n, true, 0)) {
-            return false;
-        }
-        job->bytes += 2 * n;
-        src += n;
-        dst += n;
-        bytes -= n;
-    }
-    return true;
+    return knpu_va_copy(job, in->ops[0], in->ops[1], in->ops[2], 0, 1);
 }
 
 static bool knpu_op_dma_fill(KnpuJob *job, KnpuInsn *in)
@@ -446,6 +431,7 @@ static bool knpu_run_program(KnpuJob *job)
         uint64_t len;
 
         job->pc = off;
+        job->stage_used = 0;
         if (knpu_job_check_abort(job) || !knpu_job_stall_settle(job) ||
             !knpu_insn_fetch(job, off, in, &len)) {
             return false;

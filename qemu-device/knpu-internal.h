@@ -37,17 +37,20 @@
  * - Access sections: a worker touches guest memory only inside
  *   knpu_access_begin()/knpu_access_end() (knpu-mmu.c), which publish in
  *   core->access_epoch the TLB epoch the access translates with. A
- *   section covers one translation and the bounded access it allows (one
- *   page at most), never takes s->lock or the BQL, and does not start
- *   while the VM is stopped. TLB invalidation (MMU_TLB_INVAL, AS_ROOT,
- *   MMU_CTRL) bumps s->tlb_epoch and waits until no core is in a section
- *   of an older epoch, so the register write completes only when no
- *   stale translation can be used (spec 3.3, 6.3); VM stop waits until no
- *   core is in a section at all. knpu_va_rw() and knpu_va_sem_update()
- *   open the sections themselves: code that moves operands with them
- *   (compute instructions included) gets this for free and must not keep
- *   a translation or a host pointer across calls. knpu_bus_rw() is the
- *   raw access: call it inside a section, or through knpu_job_bus_rw().
+ *   section covers the translations of one run of pages and the bounded
+ *   access they allow (KNPU_RUN_BYTES at most; a DMA_COPY's section a
+ *   source and a destination run and the copy between them), never
+ *   takes s->lock or the BQL, and does not start while the VM is
+ *   stopped. TLB invalidation (MMU_TLB_INVAL, AS_ROOT, MMU_CTRL) bumps
+ *   s->tlb_epoch and waits until no core is in a section of an older
+ *   epoch, so the register write completes only when no stale
+ *   translation can be used (spec 3.3, 6.3); VM stop waits until no core
+ *   is in a section at all. knpu_va_rw(), knpu_va_copy() and
+ *   knpu_va_sem_update() open the sections themselves: code that moves
+ *   operands with them (compute instructions included) gets this for
+ *   free and must not keep a translation or a host pointer across calls.
+ *   knpu_bus_rw() is the raw access: call it inside a section, or
+ *   through knpu_job_bus_rw().
  * - Functions named *_locked are called with s->lock held.
  *
  * The deterministic engine ("x-deterministic", experimental, off by
@@ -114,6 +117,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(KnpuState, KNPU)
 #define KNPU_MAX_QUEUES         64
 #define KNPU_MAX_VECTORS        (KNPU_MAX_QUEUES + 1)
 #define KNPU_BOUNCE_SIZE        (64 * KiB)
+/* Most bytes one access section moves (knpu-mmu.c): a large page */
+#define KNPU_RUN_BYTES          (2 * MiB)
+/* Staging buffers a compute instruction may use (knpu_stage()) */
+#define KNPU_STAGE_SLOTS        16
 #define KNPU_TLB_ENTRIES        64
 
 /* Counters latched by reading their _LO half (section 3). */
@@ -188,6 +195,7 @@ typedef struct KnpuJob {
     KnpuJobStage stage;
     uint32_t pc;            /* the instruction executing */
     uint32_t next_pc;       /* the instruction to (re)start */
+    unsigned stage_used;    /* staging slots the instruction has taken */
     uint64_t bytes;
     int64_t start_time;     /* device clock when the core took the job */
     unsigned poll_us;       /* SEM_WAIT: the current polling interval */
@@ -218,6 +226,13 @@ struct KnpuCore {
     uint8_t *prog;          /* program bytes fetched so far */
     uint64_t *slots;        /* argument table, host order */
     uint8_t *bounce;
+    /*
+     * Staging buffers of the compute instructions, this core's own, kept
+     * from one instruction to the next (knpu_stage()); only its jobs use
+     * them, and they are freed when no job runs (reset, unrealize).
+     */
+    void *stage[KNPU_STAGE_SLOTS];
+    size_t stage_size[KNPU_STAGE_SLOTS];
     KnpuTlbEntry tlb[KNPU_TLB_ENTRIES];         /* 4 KiB pages */
     KnpuTlbEntry tlb_large[KNPU_TLB_ENTRIES];   /* 2 MiB pages */
     uint64_t tlb_epoch;     /* of the TLB contents */
@@ -321,6 +336,7 @@ void knpu_queue_irq_locked(KnpuState *s, unsigned qid, uint32_t bits);
 void knpu_irq_flush(KnpuState *s);
 
 /* knpu-queue.c */
+void knpu_core_stage_free(KnpuCore *core);
 void knpu_cores_start(KnpuState *s);
 void knpu_cores_stop(KnpuState *s);
 void knpu_queues_reset_locked(KnpuState *s);
@@ -349,6 +365,8 @@ bool knpu_job_bus_rw(KnpuJob *job, uint64_t addr, void *buf, uint64_t len,
                      bool write);
 bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
                 bool write, unsigned operand);
+bool knpu_va_copy(KnpuJob *job, uint64_t dst, uint64_t src, uint64_t len,
+                  unsigned dst_op, unsigned src_op);
 bool knpu_va_sem_update(KnpuJob *job, uint64_t va, uint64_t val, bool add,
                         unsigned operand);
 bool knpu_mmu_fault(KnpuJob *job, uint64_t va, bool write,

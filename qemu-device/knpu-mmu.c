@@ -8,7 +8,11 @@
  * 2 MiB pages; any invalidation bumps s->tlb_epoch and waits for the
  * access sections of older epochs to end, and a core empties its TLBs
  * when it opens a section of a newer epoch. Bus accesses reach system RAM
- * only (knpu-internal.h says why).
+ * only (knpu-internal.h says why). Bytes move run by run: the pages that
+ * follow each other in both the VA space and the target are translated
+ * in one access section and copied with one memcpy() from or to the
+ * host's mapping of the RAM (knpu_run_map()); DMA_COPY copies from the
+ * source's mapping to the destination's, without a bounce buffer.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -30,15 +34,46 @@ typedef struct KnpuXlat {
 static const MemTxAttrs knpu_dma_attrs = { .memory = true };
 
 /*
+ * The address space the device's DMA goes to. (Not PCI_DEVICE(s): with
+ * QOM cast debugging that checks the type on every access.)
+ */
+static AddressSpace *knpu_dma_as(KnpuState *s)
+{
+    return pci_get_address_space(&s->parent_obj);
+}
+
+/*
+ * The class of the last owner of RAM found not to be a device. QOM classes
+ * live as long as the process and their ancestry does not change, so the
+ * verdict stays true; it spares object_dynamic_cast() (a type lookup by
+ * name) on each access.
+ */
+static ObjectClass *knpu_ram_owner_class;
+
+/*
  * Is @mr RAM of the machine? The RAM of a device (a BAR, VGA VRAM, our
  * own device memory) is not, and DMA into it is a BUS_ERROR (section 7.5).
  */
 static bool knpu_is_system_ram(MemoryRegion *mr)
 {
     Object *owner = memory_region_owner(mr);
+    ObjectClass *oc;
 
-    return memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
-           !(owner && object_dynamic_cast(owner, TYPE_DEVICE));
+    if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr)) {
+        return false;
+    }
+    if (!owner) {
+        return true;
+    }
+    oc = object_get_class(owner);
+    if (qatomic_read(&knpu_ram_owner_class) == oc) {
+        return true;
+    }
+    if (object_class_dynamic_cast(oc, TYPE_DEVICE)) {
+        return false;
+    }
+    qatomic_set(&knpu_ram_owner_class, oc);
+    return true;
 }
 
 /*
@@ -51,7 +86,7 @@ static bool knpu_is_system_ram(MemoryRegion *mr)
  */
 static void *knpu_bus_map_write(KnpuState *s, uint64_t addr, dma_addr_t *len)
 {
-    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    AddressSpace *as = knpu_dma_as(s);
     MemoryRegion *mr;
     ram_addr_t offset;
     void *p;
@@ -71,7 +106,7 @@ static void *knpu_bus_map_write(KnpuState *s, uint64_t addr, dma_addr_t *len)
 
 static void knpu_bus_unmap_write(KnpuState *s, void *p, dma_addr_t len)
 {
-    dma_memory_unmap(pci_get_address_space(PCI_DEVICE(s)), p, len,
+    dma_memory_unmap(knpu_dma_as(s), p, len,
                      DMA_DIRECTION_FROM_DEVICE, len);
 }
 
@@ -84,7 +119,7 @@ static void knpu_bus_unmap_write(KnpuState *s, void *p, dma_addr_t len)
 static bool knpu_bus_read_piece(KnpuState *s, uint64_t addr, uint8_t *buf,
                                 uint64_t *len)
 {
-    AddressSpace *as = pci_get_address_space(PCI_DEVICE(s));
+    AddressSpace *as = knpu_dma_as(s);
     hwaddr xlat, l = *len;
     MemoryRegion *mr;
 
@@ -309,27 +344,29 @@ static KnpuTlbEntry *knpu_tlb_lookup(KnpuCore *core, uint32_t asid,
     return NULL;
 }
 
-/* A translation of @te for @va: check the access, give target and length. */
-static bool knpu_tlb_use(KnpuJob *job, KnpuTlbEntry *te, uint64_t page,
-                         uint64_t va, bool write, unsigned operand,
-                         KnpuXlat *x)
+/*
+ * A translation of @te for @va: check the access, give target and length.
+ * Returns 0, or the MMU fault reason (section 6.2).
+ */
+static unsigned knpu_tlb_use(KnpuTlbEntry *te, uint64_t page, uint64_t va,
+                             bool write, KnpuXlat *x)
 {
     if (write ? !te->write : !te->read) {
-        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_PERMISSION);
+        return KNPU_MMU_PERMISSION;
     }
     x->devmem = te->devmem;
     x->addr = te->pa | (va & (page - 1));
     x->len = page - (va & (page - 1));
-    return true;
+    return 0;
 }
 
 /*
  * Walk the page tables of the job's address space (section 6.1) to the
- * leaf entry of @va: on success *@leaf_pte is that entry and *@page the size
- * of the page it maps.
+ * leaf entry of @va: on success (0) *@leaf_pte is that entry and *@page
+ * the size of the page it maps; else the MMU fault reason.
  */
-static bool knpu_walk(KnpuJob *job, uint64_t va, bool write,
-                      unsigned operand, uint64_t *leaf_pte, uint64_t *page)
+static unsigned knpu_walk(KnpuJob *job, uint64_t va, uint64_t *leaf_pte,
+                          uint64_t *page)
 {
     KnpuState *s = job->s;
     uint64_t root, table, pte = 0;
@@ -337,7 +374,7 @@ static bool knpu_walk(KnpuJob *job, uint64_t va, bool write,
 
     root = qatomic_read(&s->as_root[job->asid]);
     if (!(root & KNPU_AS_ROOT_VALID)) {
-        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_AS_INVALID);
+        return KNPU_MMU_AS_INVALID;
     }
     table = root & ~(uint64_t)(KNPU_PAGE_SIZE - 1);
 
@@ -348,20 +385,17 @@ static bool knpu_walk(KnpuJob *job, uint64_t va, bool write,
         bool leaf;
 
         if (!knpu_bus_rw(s, table + idx * 8, &raw, 8, false)) {
-            return knpu_mmu_fault(job, va, write, operand,
-                                  KNPU_MMU_WALK_ERROR);
+            return KNPU_MMU_WALK_ERROR;
         }
         pte = le64_to_cpu(raw);
         if (!(pte & KNPU_PTE_VALID)) {
-            return knpu_mmu_fault(job, va, write, operand,
-                                  KNPU_MMU_NOT_PRESENT);
+            return KNPU_MMU_NOT_PRESENT;
         }
         leaf = level == 3 || (level == 2 && (pte & KNPU_PTE_BLOCK));
         if (!leaf) {
             /* Table entry: only VALID and ADDR may be set. */
             if (pte & ~(KNPU_PTE_ADDR_MASK | KNPU_PTE_VALID)) {
-                return knpu_mmu_fault(job, va, write, operand,
-                                      KNPU_MMU_PTE_INVALID);
+                return KNPU_MMU_PTE_INVALID;
             }
             table = pte & KNPU_PTE_ADDR_MASK;
             continue;
@@ -369,51 +403,53 @@ static bool knpu_walk(KnpuJob *job, uint64_t va, bool write,
         if (pte & ~(KNPU_PTE_ADDR_MASK | KNPU_PTE_VALID | KNPU_PTE_READ |
                     KNPU_PTE_WRITE | KNPU_PTE_DEVMEM |
                     (level == 2 ? KNPU_PTE_BLOCK : 0))) {
-            return knpu_mmu_fault(job, va, write, operand,
-                                  KNPU_MMU_PTE_INVALID);
+            return KNPU_MMU_PTE_INVALID;
         }
         break;
     }
 
     *leaf_pte = pte;
     *page = level == 2 ? KNPU_LARGE_PAGE_SIZE : KNPU_PAGE_SIZE;
-    return true;
+    return 0;
 }
 
 /*
  * Translate @va of the job's address space for one access, inside an
- * access section. On success @x gives the target of the byte at @va and
- * how many bytes follow it in the same page; it is valid until the
- * section ends.
+ * access section. On success (0) @x gives the target of the byte at @va
+ * and how many bytes follow it in the same page; it is valid until the
+ * section ends. Else the MMU fault reason, and nothing is reported: a
+ * look ahead may fail quietly.
  */
-static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
-                           unsigned operand, KnpuXlat *x)
+static unsigned knpu_translate_quiet(KnpuJob *job, uint64_t va, bool write,
+                                     KnpuXlat *x)
 {
     KnpuState *s = job->s;
     KnpuCore *core = job->core;
     KnpuTlbEntry *te;
     uint64_t pte = 0, page = 0, base;
+    unsigned reason;
 
     if (!(qatomic_read(&s->mmu_ctrl) & KNPU_MMU_CTRL_ENABLE)) {
-        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_AS_INVALID);
+        return KNPU_MMU_AS_INVALID;
     }
     if (va >> KNPU_VA_BITS) {
-        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_OUT_OF_RANGE);
+        return KNPU_MMU_OUT_OF_RANGE;
     }
     te = knpu_tlb_lookup(core, job->asid, va, &page);
     if (te) {
-        return knpu_tlb_use(job, te, page, va, write, operand, x);
+        return knpu_tlb_use(te, page, va, write, x);
     }
-    if (!knpu_walk(job, va, write, operand, &pte, &page)) {
-        return false;
+    reason = knpu_walk(job, va, &pte, &page);
+    if (reason) {
+        return reason;
     }
     base = pte & KNPU_PTE_ADDR_MASK;
     if (base & (page - 1)) {
-        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_PTE_INVALID);
+        return KNPU_MMU_PTE_INVALID;
     }
     if ((pte & KNPU_PTE_DEVMEM) &&
         (base >= s->devmem_size || page > s->devmem_size - base)) {
-        return knpu_mmu_fault(job, va, write, operand, KNPU_MMU_PTE_INVALID);
+        return KNPU_MMU_PTE_INVALID;
     }
 
     te = knpu_tlb_slot(page == KNPU_PAGE_SIZE ? core->tlb : core->tlb_large,
@@ -423,28 +459,108 @@ static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
     te->devmem = pte & KNPU_PTE_DEVMEM;
     te->read = pte & KNPU_PTE_READ;
     te->write = pte & KNPU_PTE_WRITE;
-    return knpu_tlb_use(job, te, page, va, write, operand, x);
+    return knpu_tlb_use(te, page, va, write, x);
 }
 
-/* One access inside a section, to what @x translated: at most a page. */
-static bool knpu_xlat_rw(KnpuJob *job, const KnpuXlat *x, void *buf,
-                         uint64_t n, bool write, unsigned operand)
+/* As knpu_translate_quiet(), failing the job with the fault. */
+static bool knpu_translate(KnpuJob *job, uint64_t va, bool write,
+                           unsigned operand, KnpuXlat *x)
+{
+    unsigned reason = knpu_translate_quiet(job, va, write, x);
+
+    return !reason || knpu_mmu_fault(job, va, write, operand, reason);
+}
+
+/*
+ * A run: bytes at consecutive VAs whose targets are consecutive too, in
+ * one piece of system RAM or of device memory, mapped on the host for one
+ * access section (knpu_run_map()).
+ */
+typedef struct KnpuRun {
+    uint8_t *host;          /* the run's bytes */
+    uint64_t len;
+    bool bus_write;         /* mapped with knpu_bus_map_write() */
+} KnpuRun;
+
+static bool knpu_run_bus_error(KnpuJob *job, uint64_t addr, uint64_t len,
+                               bool write, unsigned operand)
+{
+    trace_knpu_bus_error(addr, len, write);
+    return knpu_job_fail(job, KNPU_ERR_BUS_ERROR, operand,
+                         write ? KNPU_ACCESS_WRITE : KNPU_ACCESS_READ, 0, addr);
+}
+
+/*
+ * Inside an access section: translate @va and map on the host the run of
+ * at most @len (and KNPU_RUN_BYTES) bytes that starts there. Pages after
+ * the first join the run while they translate with the access allowed
+ * and their targets follow on; the first page that does not ends it
+ * quietly, and faults (or not) when an access starts there. The target
+ * must be device memory or, checked as knpu_bus_rw() does, directly
+ * accessible system RAM (BUS_ERROR at its bus address otherwise). On
+ * success @r holds the run (at least one byte) until knpu_run_unmap(),
+ * called before the section ends; the RCU read lock is held meanwhile.
+ */
+static bool knpu_run_map(KnpuJob *job, uint64_t va, uint64_t len,
+                         bool write, unsigned operand, KnpuRun *r)
 {
     KnpuState *s = job->s;
+    KnpuXlat x = { 0 }, next = { 0 };
+    uint64_t n;
 
-    if (x->devmem) {
-        /* knpu_translate() checked the page lies inside device memory */
-        if (write) {
-            memcpy(s->devmem_ptr + x->addr, buf, n);
-        } else {
-            memcpy(buf, s->devmem_ptr + x->addr, n);
-        }
-    } else if (!knpu_bus_rw(s, x->addr, buf, n, write)) {
-        return knpu_job_fail(job, KNPU_ERR_BUS_ERROR, operand,
-                             write ? KNPU_ACCESS_WRITE : KNPU_ACCESS_READ,
-                             0, x->addr);
+    if (!knpu_translate(job, va, write, operand, &x)) {
+        return false;
+    }
+    len = MIN(len, KNPU_RUN_BYTES);
+    n = MIN(len, x.len);
+    while (n < len && !knpu_translate_quiet(job, va + n, write, &next) &&
+           next.devmem == x.devmem && next.addr == x.addr + n) {
+        n += MIN(len - n, next.len);
+    }
+
+    r->bus_write = false;
+    if (x.devmem) {
+        /* knpu_translate() checked that each page lies in device memory */
+        r->host = s->devmem_ptr + x.addr;
+        r->len = n;
+        rcu_read_lock();
+        return true;
+    }
+    if (qatomic_read(&s->removed)) {
+        return knpu_run_bus_error(job, x.addr, n, write, operand);
+    }
+    smp_mb(); /* ordered with the device's other accesses, as dma_barrier() */
+    rcu_read_lock();
+    if (write) {
+        dma_addr_t mapped = n;
+
+        r->host = knpu_bus_map_write(s, x.addr, &mapped);
+        r->len = mapped;
+        r->bus_write = true;
+    } else {
+        AddressSpace *as = knpu_dma_as(s);
+        hwaddr xlat, l = n;
+        MemoryRegion *mr = address_space_translate(as, x.addr, &xlat, &l,
+                                                   false, knpu_dma_attrs);
+
+        r->host = l && knpu_is_system_ram(mr) ?
+                  (uint8_t *)memory_region_get_ram_ptr(mr) + xlat : NULL;
+        r->len = l;
+    }
+    if (!r->host) {
+        rcu_read_unlock();
+        return knpu_run_bus_error(job, x.addr, n, write, operand);
     }
     return true;
+}
+
+/* The run's accesses are done (all of it written, for a write). */
+static void knpu_run_unmap(KnpuJob *job, KnpuRun *r)
+{
+    if (r->bus_write) {
+        knpu_bus_unmap_write(job->s, r->host, r->len);
+    }
+    rcu_read_unlock();
 }
 
 /*
@@ -501,9 +617,9 @@ bool knpu_job_stall_settle(KnpuJob *job)
 }
 
 /*
- * Read or write @len bytes at @va, translating page by page, an access
- * section per page. A throttled device stalls after each page for the
- * time its lower clock would have taken longer.
+ * Read or write @len bytes at @va, run by run (knpu_run_map()), an access
+ * section per run. A throttled device stalls after each run for the time
+ * its lower clock would have taken longer.
  */
 bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
                 bool write, unsigned operand)
@@ -512,26 +628,72 @@ bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
 
     while (len) {
         int64_t start = get_clock();
-        KnpuXlat x = { 0 };
-        uint64_t n = 0;
+        KnpuRun r = { 0 };
         bool ok;
 
         if (knpu_job_check_abort(job) || !knpu_access_begin(job)) {
             return false;
         }
-        ok = knpu_translate(job, va, write, operand, &x);
+        ok = knpu_run_map(job, va, len, write, operand, &r);
         if (ok) {
-            n = MIN(len, x.len);
-            ok = knpu_xlat_rw(job, &x, p, n, write, operand);
+            if (write) {
+                memcpy(r.host, p, r.len);
+            } else {
+                memcpy(p, r.host, r.len);
+            }
+            knpu_run_unmap(job, &r);
         }
         knpu_access_end(job);
         if (!ok || !knpu_job_stall(job, knpu_throttle_stall_ns(job->s,
-                                       knpu_job_work_ns(job, start, n)))) {
+                                       knpu_job_work_ns(job, start, r.len)))) {
             return false;
         }
-        va += n;
-        p += n;
-        len -= n;
+        va += r.len;
+        p += r.len;
+        len -= r.len;
+    }
+    return true;
+}
+
+/*
+ * Copy @len bytes from @src to @dst of the job's address space (operands
+ * @src_op and @dst_op), straight from one target to the other: each
+ * access section maps a source run and a destination run as long as it
+ * or shorter and copies between them. Faults come in address order, the
+ * source's first at each byte; the destination is written up to the
+ * faulting byte, nothing beyond. Counts 2 bytes moved per byte copied.
+ */
+bool knpu_va_copy(KnpuJob *job, uint64_t dst, uint64_t src, uint64_t len,
+                  unsigned dst_op, unsigned src_op)
+{
+    while (len) {
+        int64_t start = get_clock();
+        KnpuRun rs = { 0 }, rd = { 0 };
+        bool ok;
+
+        if (knpu_job_check_abort(job) || !knpu_access_begin(job)) {
+            return false;
+        }
+        ok = knpu_run_map(job, src, len, false, src_op, &rs);
+        if (ok) {
+            ok = knpu_run_map(job, dst, rs.len, true, dst_op, &rd);
+            if (ok) {
+                /* overlap is undefined (section 7.4), but stays in bounds */
+                memmove(rd.host, rs.host, rd.len);
+                knpu_run_unmap(job, &rd);
+            }
+            knpu_run_unmap(job, &rs);
+        }
+        knpu_access_end(job);
+        if (!ok || !knpu_job_stall(job, knpu_throttle_stall_ns(job->s,
+                                       knpu_job_work_ns(job, start,
+                                                        2 * rd.len)))) {
+            return false;
+        }
+        job->bytes += 2 * rd.len;
+        src += rd.len;
+        dst += rd.len;
+        len -= rd.len;
     }
     return true;
 }

@@ -182,6 +182,10 @@ void knpu_queues_reset_locked(KnpuState *s)
     qemu_cond_broadcast(&s->abort_cond);
     knpu_wait_idle_locked(s, -1);
 
+    /* No job runs, and none starts while the queues are disabled. */
+    for (i = 0; i < s->num_cores; i++) {
+        knpu_core_stage_free(&s->cores[i]);
+    }
     for (i = 0; i < s->num_queues; i++) {
         knpu_queue_reset_regs_locked(&s->queues[i]);
         s->queues[i].inject_hang = false;
@@ -676,6 +680,18 @@ void knpu_cores_start(KnpuState *s)
     }
 }
 
+/* Free @core's staging buffers; no job of it may run. */
+void knpu_core_stage_free(KnpuCore *core)
+{
+    unsigned i;
+
+    for (i = 0; i < KNPU_STAGE_SLOTS; i++) {
+        g_free(core->stage[i]);
+        core->stage[i] = NULL;
+        core->stage_size[i] = 0;
+    }
+}
+
 /* Abort every job (the parked ones too) and end the worker threads. */
 void knpu_cores_stop(KnpuState *s)
 {
@@ -707,5 +723,6 @@ void knpu_cores_stop(KnpuState *s)
         g_free(core->prog);
         g_free(core->slots);
         g_free(core->bounce);
+        knpu_core_stage_free(core);
     }
 }

@@ -1,5 +1,6 @@
 /*
- * KNPU qtests: the device MMU's TLB, and DMA that does not reach RAM.
+ * KNPU qtests: the device MMU's TLB, DMA that does not reach RAM, and DMA
+ * in runs of pages.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -104,8 +105,134 @@ static void test_bus_errors(void)
     knpu_stop(&k);
 }
 
+/*
+ * DMA_COPY of @len bytes from @src to @dst (VAs) on queue 0, expected to
+ * fail with @code: its error, and the queue ready for the next job.
+ */
+static Err copy_fails(Knpu *k, uint64_t dst, uint64_t src, uint64_t len,
+                      uint32_t code)
+{
+    uint64_t args[2] = { src, dst };
+    Prog p = { .n = 0 };
+    Job j;
+    Err e;
+
+    EMIT(&p, KNPU_OP_DMA_COPY, 0, 0, 3, 1, 0, len);
+    load_kernel(k, &j, &p, args, 2, 0xbad);
+    submit(k, 0, &j.d);
+    e = expect_error(k, 0, 0, code);
+    g_assert_cmphex(e.pc, ==, 0);
+    queue_reset(k, 0);
+    queue_setup(k, 0, 0);
+    return e;
+}
+
+/* @len bytes at @pa are (@expect_same) or are not those at @ref. */
+static void assert_bytes(Knpu *k, uint64_t pa, uint64_t ref, size_t len,
+                         bool expect_same)
+{
+    g_autofree uint8_t *a = g_malloc(len), *b = g_malloc(len);
+
+    qtest_memread(k->qts, pa, a, len);
+    qtest_memread(k->qts, ref, b, len);
+    g_assert_cmpint(!memcmp(a, b, len), ==, expect_same);
+}
+
+/* @len bytes at @pa are all zero. */
+static void assert_zero(Knpu *k, uint64_t pa, size_t len)
+{
+    g_autofree uint8_t *a = g_malloc(len), *z = g_malloc0(len);
+
+    qtest_memread(k->qts, pa, a, len);
+    g_assert_cmpint(memcmp(a, z, len), ==, 0);
+}
+
+/*
+ * Accesses move run by run: pages that follow each other in the VA space
+ * and in the target are copied together. A run still ends where the
+ * target stops being RAM (BUS_ERROR at the first bus address that is not)
+ * and at a page that faults (MMU_FAULT at its VA, counted once), and
+ * DMA_COPY writes its destination up to the failing byte, nothing beyond.
+ */
+static void test_dma_runs(void)
+{
+    const uint64_t ram_end = 128 * 1024 * 1024, pg = 4096;
+    const uint64_t va_src = 0x60000000, va_dst = 0x61000000;
+    const uint64_t va_edge = 0x62000000, va_holes = 0x63000000;
+    const uint64_t va_gap = 0x64000000;
+    const uint64_t rw = KNPU_PTE_READ | KNPU_PTE_WRITE;
+    uint64_t src, dst, i;
+    uint32_t faults;
+    Knpu k;
+    Err e;
+
+    knpu_start(&k, " -m 128M");
+    src = galloc(&k, 4 * pg);
+    dst = galloc(&k, 4 * pg);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    for (i = 0; i < 4 * pg; i += 4) {
+        qtest_writel(k.qts, src + i, 0x5eed0000 + i);
+    }
+    map_range(&k, va_src, src, 4 * pg, rw);
+    map_range(&k, va_dst, dst, 4 * pg, rw);
+    /* The last two pages of RAM and the first page past its end. */
+    map_range(&k, va_edge, ram_end - 2 * pg, 3 * pg, rw);
+    qtest_memset(k.qts, ram_end - 2 * pg, 0, 2 * pg);
+
+    /* Writing across the end of RAM: both RAM pages written. */
+    e = copy_fails(&k, va_edge, va_src, 3 * pg, KNPU_ERR_BUS_ERROR);
+    g_assert_cmphex(e.addr, ==, ram_end);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_WRITE);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
+    assert_bytes(&k, ram_end - 2 * pg, src, 2 * pg, true);
+
+    /* Reading across it: the destination written up to there only. */
+    e = copy_fails(&k, va_dst, va_edge + 100, 3 * pg, KNPU_ERR_BUS_ERROR);
+    g_assert_cmphex(e.addr, ==, ram_end);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_READ);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 1);
+    assert_bytes(&k, dst, ram_end - 2 * pg + 100, 2 * pg - 100, true);
+    assert_zero(&k, dst + 2 * pg - 100, 2 * pg + 100);
+
+    /*
+     * A destination whose third page is read-only: a permission fault
+     * there, counted once, the two pages before it written from byte 100.
+     */
+    map_range(&k, va_holes, dst, 4 * pg, rw);
+    map_one(&k, va_holes + 2 * pg, dst + 2 * pg, KNPU_PTE_READ, false);
+    wr(&k, KNPU_REG_MMU_TLB_INVAL, KNPU_TLB_INVAL_ALL);
+    qtest_memset(k.qts, dst, 0, 4 * pg);
+    faults = rd(&k, KNPU_REG_MMU_FAULT_COUNT);
+    e = copy_fails(&k, va_holes + 100, va_src, 4 * pg - 100,
+                   KNPU_ERR_MMU_FAULT);
+    g_assert_cmphex(e.addr, ==, va_holes + 2 * pg);
+    g_assert_cmpuint(KNPU_ERR_INFO_REASON(e.info), ==, KNPU_MMU_PERMISSION);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_WRITE);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
+    g_assert_cmpuint(rd(&k, KNPU_REG_MMU_FAULT_COUNT), ==, faults + 1);
+    assert_zero(&k, dst, 100);
+    assert_bytes(&k, dst + 100, src, 2 * pg - 100, true);
+    assert_zero(&k, dst + 2 * pg, 2 * pg);
+
+    /* A source whose third page is not mapped: nothing written past it. */
+    map_range(&k, va_gap, src, 2 * pg, rw);
+    map_one(&k, va_gap + 3 * pg, src + 3 * pg, rw, false);
+    qtest_memset(k.qts, dst, 0, 4 * pg);
+    e = copy_fails(&k, va_dst, va_gap, 4 * pg, KNPU_ERR_MMU_FAULT);
+    g_assert_cmphex(e.addr, ==, va_gap + 2 * pg);
+    g_assert_cmpuint(KNPU_ERR_INFO_REASON(e.info), ==, KNPU_MMU_NOT_PRESENT);
+    g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_READ);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 1);
+    g_assert_cmpuint(rd(&k, KNPU_REG_MMU_FAULT_COUNT), ==, faults + 2);
+    assert_bytes(&k, dst, src, 2 * pg, true);
+    assert_zero(&k, dst + 2 * pg, 2 * pg);
+    knpu_stop(&k);
+}
+
 void knpu_add_mmu_tests(void)
 {
     qtest_add_func("/knpu/mmu/tlb", test_tlb);
     qtest_add_func("/knpu/queue/bus-errors", test_bus_errors);
+    qtest_add_func("/knpu/mmu/dma-runs", test_dma_runs);
 }
