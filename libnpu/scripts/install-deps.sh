@@ -10,4 +10,4 @@ knpu_apt_install \
 	libgtest-dev libgmock-dev libcli11-dev nlohmann-json3-dev libdnnl-dev libcpp-httplib-dev \
 	libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx python3-numpy python3-pil python3-scipy fonts-dejavu-core \
 	prometheus lm-sensors trace-cmd \
-	clang-format clang libclang-rt-dev
+	clang-format clang libclang-rt-dev clang-16 libclang-rt-16-dev
