@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "drm/knpu_accel.h"
+#include "knpu-op-shapes.h"
 
 #define MAX_FILES	8
 #define MAX_BOS		32
@@ -428,47 +429,9 @@ static void remove_at(void *array, int *n, int i, size_t size)
 /* ---- programs --------------------------------------------------------------- */
 
 /*
- * Operand kinds of each opcode (hw-spec 7.4): A address, O optional address
- * (bias), V value, F float, S scale. The generator follows them most of the
- * time, so that the device's checks further in are reached.
+ * The generator follows each opcode's operand kinds (knpu-op-shapes.h) most of
+ * the time, so that the device's checks further in are reached.
  */
-struct op_shape {
-	uint8_t opcode;
-	uint8_t dtype_mask;	/* bit n: dtype n allowed */
-	uint32_t flags_mask;	/* flag bits worth setting */
-	const char *operands;
-};
-
-#define DT(n) (1u << (n))
-#define FLOATS (DT(1) | DT(2) | DT(3))
-static const struct op_shape shapes[] = {
-	{ 0x00, DT(0), 0, "" },
-	{ 0x01, DT(0), 0, "AAV" },
-	{ 0x02, DT(0), 0, "AVV" },
-	{ 0x08, DT(0), 0, "" },
-	{ 0x09, DT(0), 1, "AV" },
-	{ 0x0a, DT(0), 0, "AV" },
-	{ 0x0b, DT(0), 0, "A" },
-	{ 0x10, FLOATS | DT(4), 0x3f7, "AAAOVVVVVVSV" },
-	{ 0x11, FLOATS | DT(4), 0x3f4, "AAOAVVVVVVVVVVVVVVSV" },
-	{ 0x12, FLOATS | DT(4), 0x3, "AAVVVVVVVVVV" },
-	{ 0x13, FLOATS | DT(4) | DT(5), 0xf, "AAAVV" },
-	{ 0x14, FLOATS | DT(4), 0xf, "AAV" },
-	{ 0x15, FLOATS, 0, "AAVV" },
-	{ 0x16, FLOATS, 0, "AAAAVVF" },
-	{ 0x17, FLOATS, 0, "AAAVVF" },
-	{ 0x18, FLOATS | DT(5), 0x3, "AAVVV" },
-	{ 0x19, FLOATS | DT(4) | DT(5), 0, "AAVVV" },
-	/* v1.1 and v1.2 (hw-spec 7.4.1, 7.4.2) */
-	{ 0x03, FLOATS | DT(4) | DT(5), 0, "AAVVVVVVVVVVVV" },
-	{ 0x1a, FLOATS, 0xf7, "AAAOVVVVVVFVVVV" },
-	{ 0x1b, FLOATS, 0xf4, "AAOAVVVVVVVVVVVVVVVV" },
-	{ 0x1c, FLOATS, 0x3f, "AAVVVVVVFF" },
-	{ 0x1d, FLOATS, 0xf, "AAVFF" },
-	{ 0x1e, FLOATS | DT(4) | DT(5), 0x20f, "AAVVVS" },
-};
-#define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
-
 static uint32_t pick_dtype(struct rng *r, uint8_t mask)
 {
 	int tries;

@@ -63,6 +63,7 @@
 
 #define QEMU_PACKED __attribute__((packed))
 #include "knpu-hw.h"
+#include "../../kernel/knpu-op-shapes.h"
 
 /* Guest physical layout (256 MiB of RAM) */
 #define BAR0		0xe0000000ull
@@ -532,36 +533,6 @@ static void device_init(struct rng *r)
 		queue_config(r, q);
 }
 
-/* Operand kinds per opcode (hw-spec 7.4), as in tests/kernel/knpu-fuzz.c. */
-struct op_shape {
-	uint8_t opcode, dtype_mask;
-	uint32_t flags_mask;
-	const char *operands;
-};
-
-#define DT(n) (1u << (n))
-#define FLOATS (DT(1) | DT(2) | DT(3))
-static const struct op_shape shapes[] = {
-	{ 0x00, DT(0), 0, "" },			{ 0x01, DT(0), 0, "AAV" },
-	{ 0x02, DT(0), 0, "AVV" },		{ 0x08, DT(0), 0, "" },
-	{ 0x09, DT(0), 1, "AV" },		{ 0x0a, DT(0), 0, "AV" },
-	{ 0x0b, DT(0), 0, "A" },
-	{ 0x10, FLOATS | DT(4), 0x3f7, "AAAOVVVVVVSV" },
-	{ 0x11, FLOATS | DT(4), 0x3f4, "AAOAVVVVVVVVVVVVVVSV" },
-	{ 0x12, FLOATS | DT(4), 0x3, "AAVVVVVVVVVV" },
-	{ 0x13, FLOATS | DT(4) | DT(5), 0xf, "AAAVV" },
-	{ 0x14, FLOATS | DT(4), 0xf, "AAV" },	{ 0x15, FLOATS, 0, "AAVV" },
-	{ 0x16, FLOATS, 0, "AAAAVVF" },		{ 0x17, FLOATS, 0, "AAAVVF" },
-	{ 0x18, FLOATS | DT(5), 0x3, "AAVVV" },
-	{ 0x19, FLOATS | DT(4) | DT(5), 0, "AAVVV" },
-	/* v1.1 and v1.2 (hw-spec 7.4.1, 7.4.2) */
-	{ 0x03, FLOATS | DT(4) | DT(5), 0, "AAVVVVVVVVVVVV" },
-	{ 0x1a, FLOATS, 0xf7, "AAAOVVVVVVFVVVV" },
-	{ 0x1b, FLOATS, 0xf4, "AAOAVVVVVVVVVVVVVVVV" },
-	{ 0x1c, FLOATS, 0x3f, "AAVVVVVVFF" },
-	{ 0x1d, FLOATS, 0xf, "AAVFF" },
-	{ 0x1e, FLOATS | DT(4) | DT(5), 0x20f, "AAVVVS" },
-};
 
 static uint64_t interesting(struct rng *r)
 {
@@ -836,7 +807,7 @@ static unsigned int gen_program(struct rng *r, uint32_t *p, unsigned int room, u
 	unsigned int words = 0, k;
 
 	for (k = 1 + below(r, 5); k > 0; k--) {
-		const struct op_shape *s = &shapes[below(r, sizeof(shapes) / sizeof(shapes[0]))];
+		const struct op_shape *s = &shapes[below(r, NSHAPES)];
 		unsigned int nops = (unsigned int)strlen(s->operands), i, dt;
 		uint32_t opcode = one_in(r, 64) ? below(r, 64) : s->opcode, flags, argmask = 0;
 		uint32_t values[24] = { 0 };
