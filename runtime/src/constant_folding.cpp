@@ -272,6 +272,18 @@ Constant unary(const Node& node, const Constant& in) {
   return out;
 }
 
+// A folded constant becomes weights in device memory; a model that asks for
+// more elements than this from ConstantOfShape, Range or Expand is refused
+// rather than allocated (a hostile file could ask for 2^40).
+constexpr double kMaxFoldedElements = 1 << 24;
+
+void check_fold_size(const Node& node, double elements) {
+  if (!(elements <= kMaxFoldedElements)) {
+    throw std::runtime_error(fmt::format("{}: folds into {} elements, more than the {} allowed",
+                                         node.label(), elements, kMaxFoldedElements));
+  }
+}
+
 Constant constant_of_shape(const Node& node, const Graph& graph) {
   const Shape shape = as_ints(input_constant(node, graph, 0));
   const auto it = node.tensor_attributes.find("value");
@@ -283,6 +295,7 @@ Constant constant_of_shape(const Node& node, const Graph& graph) {
   Constant out;
   out.type = fill.type;
   out.shape = shape;
+  check_fold_size(node, static_cast<double>(element_count(shape)));
   const auto n = static_cast<std::size_t>(element_count(shape));
   if (fill.is_float()) {
     out.floats.assign(n, fill.floats.at(0));
@@ -300,6 +313,7 @@ Constant range(const Node& node, const Graph& graph) {
     throw std::runtime_error(fmt::format("{}: delta 0", node.label()));
   }
   const double count = std::max(0.0, std::ceil((limit.value(0) - start.value(0)) / delta.value(0)));
+  check_fold_size(node, count);
   Constant out;
   out.type = start.type;
   out.shape = {static_cast<std::int64_t>(count)};
@@ -317,6 +331,7 @@ Constant range(const Node& node, const Graph& graph) {
 Constant expand(const Node& node, const Graph& graph) {
   const Constant& data = input_constant(node, graph, 0);
   const Shape shape = broadcast_shapes(data.shape, as_ints(input_constant(node, graph, 1)));
+  check_fold_size(node, static_cast<double>(element_count(shape)));
   std::vector<std::int64_t> picks;
   for (std::int64_t i = 0; i < element_count(shape); ++i) {
     picks.push_back(broadcast_index(data, shape, i));

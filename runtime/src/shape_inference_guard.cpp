@@ -26,11 +26,20 @@ int rank_of(InferenceContext& ctx, std::size_t input) {
   return ::onnx::hasInputShape(ctx, input) ? ::onnx::getInputShape(ctx, input).dim_size() : -1;
 }
 
-void expect_length(InferenceContext& ctx, const char* attribute, int length) {
+// @attribute, if given, has @length values, each at least @least.
+void expect_values(InferenceContext& ctx, const char* attribute, int length, std::int64_t least) {
   const ::onnx::AttributeProto* value = ctx.getAttribute(attribute);
-  if (value && value->ints_size() != length) {
+  if (!value) {
+    return;
+  }
+  if (value->ints_size() != length) {
     fail_shape_inference("attribute ", attribute, " has ", value->ints_size(),
                          " values, the input has ", length, " spatial dimensions");
+  }
+  for (const std::int64_t v : value->ints()) {
+    if (v < least) {
+      fail_shape_inference("attribute ", attribute, " has the value ", v);
+    }
   }
 }
 
@@ -50,10 +59,11 @@ void check_convolution_like(InferenceContext& ctx, const std::string& op) {
     fail_shape_inference(op, ": the weight has rank ", rank_of(ctx, weight), ", the input ", rank);
   }
   const int spatial = rank - 2;
-  for (const char* attribute : {"kernel_shape", "strides", "dilations", "output_padding"}) {
-    expect_length(ctx, attribute, spatial);
+  for (const char* attribute : {"kernel_shape", "strides", "dilations"}) {
+    expect_values(ctx, attribute, spatial, 1);  // the inference divides by them
   }
-  expect_length(ctx, "pads", 2 * spatial);
+  expect_values(ctx, "output_padding", spatial, 0);
+  expect_values(ctx, "pads", 2 * spatial, 0);
   const ::onnx::AttributeProto* output_shape = ctx.getAttribute("output_shape");
   if (output_shape && output_shape->ints_size() != spatial && output_shape->ints_size() != rank) {
     fail_shape_inference(op, ": output_shape has ", output_shape->ints_size(), " values");

@@ -179,6 +179,14 @@ def hostile_models(out):
     # Operator set version 0, in which no operator exists.
     save(out, "hostile_opset_zero", [helper.make_node("Relu", ["x"], ["y"])],
          [tensor("x", [1, 4])], [tensor("y", None)], opset=0)
+    # A Conv of stride 0 (libonnx divides by it).
+    save(out, "hostile_conv_zero_stride",
+         [helper.make_node("Conv", ["x", "w"], ["y"], strides=[0, 2])],
+         [tensor("x", [1, 2, 4, 4])], [tensor("y", None)], [w])
+    # A Range of 2^28 elements, folded.
+    save(out, "hostile_huge_range", [helper.make_node("Range", ["zero", "big", "one"], ["y"])],
+         [], [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+         [const("zero", np.int64(0)), const("big", np.int64(1 << 28)), const("one", np.int64(1))])
     # Padding to more than 2^40 elements.
     save(out, "hostile_huge_pad", [helper.make_node("Pad", ["x", "pads"], ["y"])],
          [tensor("x", [1, 1, 4, 4])], [tensor("y", None)],

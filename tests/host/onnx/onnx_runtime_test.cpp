@@ -610,8 +610,9 @@ TEST(OnnxMalformed, FilesThatAreNotModelsAreRefusedClearly) {
   }
 }
 
-// Models that crashed the compiler or libonnx's shape inference before
-// (tests/fuzz/model): each is refused, with what is wrong.
+// Models that crashed the compiler or libonnx's shape inference, or made the
+// compiler allocate gigabytes, before (tests/fuzz/model): each is refused,
+// with what is wrong.
 TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
   const std::map<std::string, std::string> expected{
       {"hostile_conv_rank", "weight has rank 4, the input 3"},
@@ -621,6 +622,8 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
       {"hostile_conv_without_output", "Conv ''"},
       {"hostile_opset_zero", "no such operator in version 0"},
       {"hostile_huge_pad", "too large"},
+      {"hostile_conv_zero_stride", "attribute strides has the value 0"},
+      {"hostile_huge_range", "more than the 16777216 allowed"},
   };
   for (const auto& [name, message] : expected) {
     try {
