@@ -7,6 +7,8 @@
 #include <functional>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 
 namespace npu::onnx_runtime {
 namespace {
@@ -595,92 +597,122 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   return out;
 }
 
-std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Graph& graph) {
-  if (node.op == "Shape") {
-    const auto it = graph.values.find(node.inputs.at(0));
-    if (it == graph.values.end() || !it->second.shape) {
-      return std::nullopt;
-    }
-    const Shape& shape = *it->second.shape;
-    // Opset 15's start and end: a slice of the dimensions.
-    const auto rank = static_cast<std::int64_t>(shape.size());
-    auto clamp_axis = [rank](std::int64_t axis) {
-      return std::clamp(axis < 0 ? axis + rank : axis, std::int64_t{0}, rank);
-    };
-    const std::int64_t start = clamp_axis(node.get_int("start", 0));
-    const std::int64_t end = clamp_axis(node.get_int("end", rank));
-    const Shape dims(shape.begin() + start, shape.begin() + std::max(start, end));
-    return std::vector{Constant::of_ints({static_cast<std::int64_t>(dims.size())}, dims)};
+namespace {
+
+// Shape and Size need only their input's static shape, not its value.
+std::optional<Constant> shape_of(const Node& node, const Graph& graph) {
+  const auto it = graph.values.find(node.inputs.at(0));
+  if (it == graph.values.end() || !it->second.shape) {
+    return std::nullopt;
   }
+  const Shape& shape = *it->second.shape;
   if (node.op == "Size") {
-    const auto it = graph.values.find(node.inputs.at(0));
-    if (it == graph.values.end() || !it->second.shape) {
-      return std::nullopt;
-    }
-    return std::vector{Constant::of_ints({}, {element_count(*it->second.shape)})};
+    return Constant::of_ints({}, {element_count(shape)});
+  }
+  // Opset 15's start and end: a slice of the dimensions.
+  const auto rank = static_cast<std::int64_t>(shape.size());
+  auto clamp_axis = [rank](std::int64_t axis) {
+    return std::clamp(axis < 0 ? axis + rank : axis, std::int64_t{0}, rank);
+  };
+  const std::int64_t start = clamp_axis(node.get_int("start", 0));
+  const std::int64_t end = clamp_axis(node.get_int("end", rank));
+  const Shape dims(shape.begin() + start, shape.begin() + std::max(start, end));
+  return Constant::of_ints({static_cast<std::int64_t>(dims.size())}, dims);
+}
+
+Constant first_input(const Node& node, const Graph& graph) {
+  return input_constant(node, graph, 0);
+}
+
+Constant cast_node(const Node& node, const Graph& graph) {
+  return cast(input_constant(node, graph, 0), static_cast<ElementType>(node.get_int("to", 1)));
+}
+
+Constant binary_node(const Node& node, const Graph& graph) {
+  return binary(node, input_constant(node, graph, 0), input_constant(node, graph, 1));
+}
+
+// Max and Min are binary with two operands and variadic with more.
+Constant extremum(const Node& node, const Graph& graph) {
+  return node.inputs.size() == 2 ? binary_node(node, graph) : variadic(node, graph);
+}
+
+Constant unary_node(const Node& node, const Graph& graph) {
+  return unary(node, input_constant(node, graph, 0));
+}
+
+Constant reshape(const Node& node, const Graph& graph) {
+  const Constant& data = input_constant(node, graph, 0);
+  return reshaped(data, reshape_target(node, data.shape, as_ints(input_constant(node, graph, 1))));
+}
+
+using Folder = Constant (*)(const Node&, const Graph&);
+
+// Every operator folded when all its inputs are constants.
+const std::unordered_map<std::string_view, Folder>& folders() {
+  static const std::unordered_map<std::string_view, Folder> table = {
+      {"Identity", first_input},
+      {"Dropout", first_input},
+      {"Cast", cast_node},
+      {"Add", binary_node},
+      {"Sub", binary_node},
+      {"Mul", binary_node},
+      {"Div", binary_node},
+      {"Pow", binary_node},
+      {"Mod", binary_node},
+      {"Equal", binary_node},
+      {"Less", binary_node},
+      {"Greater", binary_node},
+      {"LessOrEqual", binary_node},
+      {"GreaterOrEqual", binary_node},
+      {"And", binary_node},
+      {"Or", binary_node},
+      {"Xor", binary_node},
+      {"Max", extremum},
+      {"Min", extremum},
+      {"Sum", variadic},
+      {"Mean", variadic},
+      {"Neg", unary_node},
+      {"Abs", unary_node},
+      {"Sqrt", unary_node},
+      {"Reciprocal", unary_node},
+      {"Floor", unary_node},
+      {"Ceil", unary_node},
+      {"Exp", unary_node},
+      {"Log", unary_node},
+      {"Not", unary_node},
+      {"Where", where},
+      {"ConstantOfShape", constant_of_shape},
+      {"Range", range},
+      {"Expand", expand},
+      {"Transpose", transpose},
+      {"Slice", slice},
+      {"Concat", concat},
+      {"Gather", gather},
+      {"Unsqueeze", unsqueeze},
+      {"Squeeze", squeeze},
+      {"Reshape", reshape},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Graph& graph) {
+  if (node.op == "Shape" || node.op == "Size") {
+    std::optional<Constant> value = shape_of(node, graph);
+    return value ? std::optional{std::vector{std::move(*value)}} : std::nullopt;
+  }
+  const auto folder = folders().find(node.op);
+  if (folder == folders().end()) {
+    return std::nullopt;
   }
   for (const std::string& input : node.inputs) {
     if (!input.empty() && !graph.is_constant(input)) {
       return std::nullopt;
     }
   }
-  const std::string& op = node.op;
-  if (op == "Identity" || op == "Dropout") {
-    return std::vector{input_constant(node, graph, 0)};
-  }
-  if (op == "Cast") {
-    return std::vector{
-        cast(input_constant(node, graph, 0), static_cast<ElementType>(node.get_int("to", 1)))};
-  }
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow" || op == "Mod" ||
-      is_comparison(op) || ((op == "Max" || op == "Min") && node.inputs.size() == 2)) {
-    return std::vector{
-        binary(node, input_constant(node, graph, 0), input_constant(node, graph, 1))};
-  }
-  if (op == "Sum" || op == "Mean" || op == "Max" || op == "Min") {
-    return std::vector{variadic(node, graph)};
-  }
-  if (op == "Neg" || op == "Abs" || op == "Sqrt" || op == "Reciprocal" || op == "Floor" ||
-      op == "Ceil" || op == "Exp" || op == "Log" || op == "Not") {
-    return std::vector{unary(node, input_constant(node, graph, 0))};
-  }
-  if (op == "Where") {
-    return std::vector{where(node, graph)};
-  }
-  if (op == "ConstantOfShape") {
-    return std::vector{constant_of_shape(node, graph)};
-  }
-  if (op == "Range") {
-    return std::vector{range(node, graph)};
-  }
-  if (op == "Expand") {
-    return std::vector{expand(node, graph)};
-  }
-  if (op == "Transpose") {
-    return std::vector{transpose(node, graph)};
-  }
-
-  if (op == "Slice") {
-    return std::vector{slice(node, graph)};
-  }
-  if (op == "Concat") {
-    return std::vector{concat(node, graph)};
-  }
-  if (op == "Gather") {
-    return std::vector{gather(node, graph)};
-  }
-  if (op == "Unsqueeze") {
-    return std::vector{unsqueeze(node, graph)};
-  }
-  if (op == "Squeeze") {
-    return std::vector{squeeze(node, graph)};
-  }
-  if (op == "Reshape") {
-    const Constant& data = input_constant(node, graph, 0);
-    return std::vector{
-        reshaped(data, reshape_target(node, data.shape, as_ints(input_constant(node, graph, 1))))};
-  }
-  return std::nullopt;
+  return std::vector{folder->second(node, graph)};
 }
 
 std::size_t fold_constants(Graph& graph) {
