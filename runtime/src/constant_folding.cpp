@@ -715,13 +715,25 @@ std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Gr
   return std::vector{folder->second(node, graph)};
 }
 
-std::size_t fold_constants(Graph& graph) {
+void FoldBudget::spend(const Node& node, std::int64_t elements) {
+  left_ -= elements;
+  if (left_ < 0) {
+    throw std::runtime_error(
+        fmt::format("{}: constant folding exceeds the model's budget of {} elements in all",
+                    node.label(), total_));
+  }
+}
+
+std::size_t fold_constants(Graph& graph, FoldBudget& budget) {
   std::size_t folded = 0;
   for (auto it = graph.nodes.begin(); it != graph.nodes.end();) {
     std::optional<std::vector<Constant>> values = evaluate_on_host(*it, graph);
     if (!values) {
       ++it;
       continue;
+    }
+    for (const Constant& value : *values) {
+      budget.spend(*it, value.size());
     }
     for (std::size_t i = 0; i < it->outputs.size() && i < values->size(); ++i) {
       ValueInfo& info = graph.values[it->outputs[i]];

@@ -4,7 +4,9 @@
 // targets become constants and the device never sees them.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -16,10 +18,29 @@ namespace npu::onnx_runtime {
 // std::runtime_error if the node is malformed (names the node).
 std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Graph& graph);
 
+// The host work one model may ask of folding, counted as the elements of all
+// its folded outputs: each fold is capped, but a hostile file could chain
+// many folds of the largest size. A model may fold four times its own
+// weights' elements (transposing or casting them), and at least kMinimum.
+class FoldBudget {
+ public:
+  explicit FoldBudget(std::int64_t model_elements)
+      : left_(std::max(kMinimum, 4 * model_elements)), total_(left_) {}
+
+  // std::runtime_error naming `node` once the model's folds exceed the budget.
+  void spend(const Node& node, std::int64_t elements);
+
+  static constexpr std::int64_t kMinimum = std::int64_t{1} << 24;
+
+ private:
+  std::int64_t left_;
+  std::int64_t total_;
+};
+
 // Folds every foldable node, in order, until none is left; removes them from
-// the graph and records their outputs as constants. Returns how many nodes
-// were folded.
-std::size_t fold_constants(Graph& graph);
+// the graph and records their outputs as constants, charging them to
+// `budget`. Returns how many nodes were folded.
+std::size_t fold_constants(Graph& graph, FoldBudget& budget);
 
 // An ONNX Reshape target resolved against the input shape (0 copies the
 // input's dimension unless allowzero, -1 is inferred).

@@ -312,7 +312,10 @@ std::size_t raw_element_size(int type) {
 // Every tensor's raw bytes are as many as its shape needs: ONNX's own
 // parsing (libonnx 1.12's ParseData, also in shape inference) copies by the
 // shape and trusts them.
-void check_initializers(const ::onnx::GraphProto& g) {
+// Checks each initializer's data against its shape; returns their elements
+// in all.
+std::int64_t check_initializers(const ::onnx::GraphProto& g) {
+  std::int64_t elements = 0;
   for (const auto& tensor : g.initializer()) {
     std::int64_t count = 0;
     try {
@@ -327,7 +330,9 @@ void check_initializers(const ::onnx::GraphProto& g) {
                                    tensor.raw_data().size(),
                                    to_string(Shape(tensor.dims().begin(), tensor.dims().end()))));
     }
+    elements += count;
   }
+  return elements;
 }
 
 // Writes folded values back as initializers and drops the nodes that
@@ -464,14 +469,14 @@ Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>&
   check_node_schemas(model);
   inline_constant_nodes(*model.mutable_graph());
   check_references(model.graph());
-  check_initializers(model.graph());
+  FoldBudget budget(check_initializers(model.graph()));
   set_input_shapes(model, input_shapes);
   for (int round = 0; round < kMaxFoldRounds; ++round) {
     infer_shapes(model);
     Graph graph = graph_from_proto(model);
     std::size_t folded = 0;
     try {
-      folded = fold_constants(graph);
+      folded = fold_constants(graph, budget);
     } catch (const ModelError&) {
       throw;
     } catch (const std::exception& e) {

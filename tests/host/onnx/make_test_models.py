@@ -187,6 +187,13 @@ def hostile_models(out):
     save(out, "hostile_huge_range", [helper.make_node("Range", ["zero", "big", "one"], ["y"])],
          [], [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
          [const("zero", np.int64(0)), const("big", np.int64(1 << 28)), const("one", np.int64(1))])
+    # A Range of 2^23 elements negated twice: each fold within the limit of
+    # one, the three together beyond what a model without weights may fold.
+    chain = [helper.make_node("Range", ["zero", "big", "one"], ["r0"])]
+    chain += [helper.make_node("Neg", [f"r{i}"], [f"r{i + 1}"]) for i in range(2)]
+    save(out, "hostile_fold_chain", chain,
+         [], [helper.make_tensor_value_info("r2", TensorProto.INT64, None)],
+         [const("zero", np.int64(0)), const("big", np.int64(1 << 23)), const("one", np.int64(1))])
     # Padding to more than 2^40 elements.
     save(out, "hostile_huge_pad", [helper.make_node("Pad", ["x", "pads"], ["y"])],
          [tensor("x", [1, 1, 4, 4])], [tensor("y", None)],

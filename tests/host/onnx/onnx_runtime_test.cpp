@@ -624,6 +624,7 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
       {"hostile_huge_pad", "too large"},
       {"hostile_conv_zero_stride", "attribute strides has the value 0"},
       {"hostile_huge_range", "more than the 16777216 allowed"},
+      {"hostile_fold_chain", "exceeds the model's budget of 16777216 elements"},
   };
   for (const auto& [name, message] : expected) {
     try {
