@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "npu/onnx/model.hpp"
 #include "quantization.hpp"
@@ -230,6 +231,10 @@ class Rewriter {
     const float sx = int8_scale_.contains(x) ? int8_scale_.at(x) : scale_of(max_abs_, x);
     const float sy = scale_of(max_abs_, y);
     const FloatWeights f = weights_of(graph_, node);
+    if (!std::ranges::all_of(f.values, [](float v) { return std::isfinite(v); })) {
+      throw npu::onnx::ModelError(fmt::format(
+          "{}: its weights hold a NaN or an infinity, which INT8 cannot represent", node.label()));
+    }
     const ChannelQuantized w = quantize_per_channel(f.values, f.outer, f.channels, f.inner);
     const Shape weight_shape =
         node.op == "Conv" ? graph_.constants.at(node.inputs[1]).shape : Shape{f.outer, f.channels};

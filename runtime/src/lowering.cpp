@@ -30,6 +30,8 @@ class Unsupported : public std::runtime_error {
 // Copies of a Concat or Slice beyond this many are refused rather than
 // filling the argument table (v1.1's strided copy will do them in one).
 constexpr std::size_t kMaxCopies = 256;
+// The largest tensor operand of an instruction (docs/hw-spec.md 7.2).
+constexpr std::int64_t kMaxOperandBytes = std::int64_t{64} << 20;
 
 std::uint32_t u32(std::int64_t value, const char* what) {
   if (value < 1 || value > std::numeric_limits<std::uint32_t>::max()) {
@@ -371,6 +373,10 @@ void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const
   if (l.shape(a) != so) {
     throw Unsupported("both operands broadcast");
   }
+  if (sb.size() > so.size()) {
+    throw Unsupported(fmt::format("operand of shape {} broadcast to the lower rank of {}",
+                                  to_string(sb), to_string(so)));
+  }
   sb.insert(sb.begin(), so.size() - sb.size(), 1);
   const std::int64_t count = element_count(so);
   std::size_t p = 0;
@@ -396,6 +402,11 @@ void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const
   }
   if (l.graph().is_constant(b)) {
     // Repeat each value `post` times: b becomes a trailing block of mid*post.
+    if (mid * post > kMaxOperandBytes / static_cast<std::int64_t>(sizeof(float))) {
+      throw Unsupported(
+          fmt::format("the constant broadcast over {} would exceed an operand's {} bytes",
+                      to_string(so), kMaxOperandBytes));
+    }
     const Constant& c = l.graph().constants.at(b);
     std::vector<float> expanded;
     expanded.reserve(static_cast<std::size_t>(mid * post));
@@ -770,7 +781,8 @@ struct ConvWindow {
 
 // A 2-D convolution's input and weights, checked: NCHW, constant weights.
 void check_conv_operands(Lowerer& l, const Node& n) {
-  if (l.shape(input(n, 0)).size() != 4 || l.shape(input(n, 1)).size() != 4) {
+  if (l.shape(input(n, 0)).size() != 4 || l.shape(input(n, 1)).size() != 4 ||
+      l.shape(n.outputs.at(0)).size() != 4) {
     throw Unsupported("only 2-D convolutions (NCHW)");
   }
   if (!l.graph().is_constant(input(n, 1))) {

@@ -10,15 +10,23 @@
 //
 // A finding is a sanitizer report, a crash, a hang (-timeout) or an
 // allocation beyond -rss_limit_mb: a model file must get an error, never
-// bring the process down. Exceptions are errors the tools report by
-// message (npu-infer prints any std::exception), so they end an input.
+// bring the process down. Runtime errors are what the tools report by
+// message (npu-infer prints any std::exception), so they end an input; a
+// std::logic_error (out_of_range from .at(), length_error, ...) is a
+// finding too: the compiler reached for something it never checked, and
+// only the library's bounds check stood between the file and a crash.
 #include <onnx/onnx_pb.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
+#include <span>
+#include <stdexcept>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "fusion.hpp"
@@ -48,13 +56,13 @@ std::map<std::string, Shape> input_shapes(const ::onnx::ModelProto& model) {
 // The program as its kernel holds it, and the plan of its activations.
 void build(const Program& program) {
   npu::KernelBuilder builder("fuzz");
+  // Argument names are unique in a kernel: the instructions share them.
   std::vector<npu::BufferArg> args;
   for (const DeviceInstruction& instruction : program.instructions) {
-    args.clear();
-    for (std::size_t i = 0; i < instruction.operands.size(); ++i) {
-      args.push_back(builder.arg_buffer("a" + std::to_string(i)));
+    while (args.size() < instruction.operands.size()) {
+      args.push_back(builder.arg_buffer("a" + std::to_string(args.size())));
     }
-    instruction.emit(builder, args);
+    instruction.emit(builder, std::span(args).first(instruction.operands.size()));
   }
   (void)builder.build();
   (void)plan_memory(activation_lifetimes(program));
@@ -89,6 +97,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     run_fusion_passes(graph, every_opcode());
     build(lower(graph, npu::isa::DataType::fp32, every_opcode()));
     compile_int8(std::move(graph));
+  } catch (const std::logic_error& e) {
+    std::fprintf(stderr, "unchecked input: %s: %s\n", typeid(e).name(), e.what());
+    std::abort();
   } catch (const std::exception&) {
     // An error with a message: what the tools print.
   }

@@ -194,6 +194,30 @@ def hostile_models(out):
     save(out, "hostile_fold_chain", chain,
          [], [helper.make_tensor_value_info("r2", TensorProto.INT64, None)],
          [const("zero", np.int64(0)), const("big", np.int64(1 << 23)), const("one", np.int64(1))])
+    # A ConvTranspose whose output_shape does not fit its input: libonnx 1.12
+    # infers an output of rank 2.
+    save(out, "hostile_conv_transpose_rank_2_output",
+         [helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[3, 3], dilations=[1, 2],
+                           output_shape=[8, 16])],
+         [tensor("x", [1, 2, 14, 5])], [tensor("y", None)],
+         [const("w", np.ones((2, 2, 3, 3), np.float32))])
+    # A BatchNormalization over [1, 4, 2^32 + 25]: per-channel constants
+    # that would be expanded over 2^32 elements.
+    bn = [const(n, np.ones(4, np.float32)) for n in ("g", "b", "m", "v")]
+    save(out, "hostile_huge_broadcast",
+         [helper.make_node("Reshape", ["x", "shape"], ["f"]),
+          helper.make_node("BatchNormalization", ["f", "g", "b", "m", "v"], ["y"])],
+         [tensor("x", [1, 4, 5, 5])], [tensor("y", None)],
+         bn + [const("shape", np.array([1, 4, (1 << 32) + 25], np.int64))])
+    # A Conv whose folded BatchNormalization makes an infinite weight: INT8
+    # cannot quantize it.
+    save(out, "hostile_infinite_weight",
+         [helper.make_node("Conv", ["x", "w"], ["c"]),
+          helper.make_node("BatchNormalization", ["c", "g", "b", "m", "v"], ["y"])],
+         [tensor("x", [1, 2, 4, 4])], [tensor("y", None)],
+         [const("w", np.ones((2, 2, 1, 1), np.float32)),
+          const("g", np.array([1, -6e37], np.float32)), const("b", np.zeros(2, np.float32)),
+          const("m", np.zeros(2, np.float32)), const("v", np.full(2, 1e-30, np.float32))])
     # Padding to more than 2^40 elements.
     save(out, "hostile_huge_pad", [helper.make_node("Pad", ["x", "pads"], ["y"])],
          [tensor("x", [1, 1, 4, 4])], [tensor("y", None)],

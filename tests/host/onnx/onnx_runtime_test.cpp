@@ -636,6 +636,21 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
   }
 }
 
+// Models the compiler lowered only by reading past a shape or allocating
+// 64 GiB (tests/fuzz/model, stop 20): each is refused by name.
+TEST(OnnxMalformed, HostileModelsAreRefusedWhenLowered) {
+  EXPECT_EQ(refusal(fused("hostile_conv_transpose_rank_2_output")),
+            "ConvTranspose: only 2-D convolutions (NCHW)");
+  try {
+    lower(fused("hostile_huge_broadcast"));
+    ADD_FAILURE() << "lowered";
+  } catch (const UnsupportedOperators& e) {  // the BN's Mul and Add
+    EXPECT_NE(std::string(e.what()).find("would exceed an operand's 67108864 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(OnnxMalformed, UndefinedValueIsNamed) {
   try {
     import("undefined_input");

@@ -285,6 +285,24 @@ TEST(OnnxInt8Rewrite, AMissingRangeIsNamed) {
   }
 }
 
+// A weight the BN fold made infinite (tests/fuzz/model, stop 20): named,
+// not a bare "a range must be finite" from the scale's arithmetic.
+TEST(OnnxInt8Rewrite, AnInfiniteWeightIsNamed) {
+  Graph graph = import_graph(
+      parse_model(std::filesystem::path(KNPU_ONNX_TEST_MODELS) / "hostile_infinite_weight.onnx"),
+      {});
+  run_fusion_passes(graph, every_opcode());
+  split_float_activations(graph);
+  try {
+    rewrite_int8(graph, ranges_of(graph));
+    FAIL() << "rewrote";
+  } catch (const npu::onnx::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("its weights hold a NaN or an infinity"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // A v1.1 device: every opcode but CONVERT.
 std::bitset<64> v11_opcodes() {
   std::bitset<64> ops = every_opcode();
