@@ -880,7 +880,8 @@ static void knpu_test_unrun_fence_holds_device(struct kunit *test)
 	qd.queue_id = q;
 	KUNIT_ASSERT_EQ(test, knpu_queue_destroy_ioctl(&t->kdev->drm, &qd, &t->file), 0);
 	dma_fence_signal(in_fence);
-	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(fence, false, HZ), HZ);
+	/* The scheduler's worker drops the job: signalled soon, not at once. */
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(fence, false, HZ), 0);
 	KUNIT_EXPECT_LT(test, fence->error, 0);
 
 	s_fence = to_drm_sched_fence(fence);
