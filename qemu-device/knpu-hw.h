@@ -38,7 +38,7 @@
 #define KNPU_REG_SCRATCH            0x038
 
 #define KNPU_ID_VALUE               0x55504e4b /* "KNPU" */
-#define KNPU_HW_VERSION_VALUE       0x00010002  /* v1.2 (7.4.2) */
+#define KNPU_HW_VERSION_VALUE       0x00010003  /* v1.3 (7.4.3) */
 #define KNPU_FW_VERSION_VALUE       0x01000000
 #define KNPU_NUM_ASIDS              64
 #define KNPU_VA_BITS                48
@@ -219,6 +219,7 @@ typedef struct KnpuDesc {
 #define KNPU_OP_RESIZE              0x1c    /* v1.1 */
 #define KNPU_OP_ACTIVATION_PARAM    0x1d    /* v1.1 */
 #define KNPU_OP_CONVERT             0x1e    /* v1.2 */
+#define KNPU_OP_GATHER              0x1f    /* v1.3 */
 #define KNPU_OP_COUNT               0x40
 #define KNPU_SEM_SIGNAL_ADD         (1u << 0)
 #define KNPU_FLAG_TRANS_A           (1u << 0)   /* GEMM, CONV2D */
@@ -229,6 +230,7 @@ typedef struct KnpuDesc {
 #define KNPU_FLAG_PER_CHANNEL       (1u << 9)   /* GEMM, CONV2D, CONVERT */
 #define KNPU_FLAG_CONVERT_TO(f)     ((f) & 0xfu) /* CONVERT: destination type */
 #define KNPU_FLAG_OP(f)             ((f) & 0xfu) /* ELTWISE, REDUCE, POOL2D */
+#define KNPU_FLAG_GATHER_INDEX_INT64 (1u << 0)  /* GATHER: INT64 indices */
 
 /* 7.3 Activations (ACT fields) */
 #define KNPU_ACT_NONE               0

@@ -1,5 +1,5 @@
-// The opcode table of instruction sets v1, v1.1 and v1.2, transcribed from
-// docs/hw-spec.md sections 7.4, 7.4.1 and 7.4.2.
+// The opcode table of instruction sets v1 to v1.3, transcribed from
+// docs/hw-spec.md sections 7.4 to 7.4.3.
 #include <algorithm>
 #include <array>
 #include <stdexcept>
@@ -53,6 +53,7 @@ constexpr std::array<OperandKind, 20> kConvTransposeOperands{A, A, B, A, V, V, V
 constexpr std::array<OperandKind, 10> kResizeOperands{A, A, V, V, V, V, V, V, F, F};
 constexpr std::array<OperandKind, 5> kActivationParamOperands{A, A, V, F, F};
 constexpr std::array<OperandKind, 6> kConvertOperands{A, A, V, V, V, S};
+constexpr std::array<OperandKind, 6> kGatherOperands{A, A, A, V, V, V};
 
 // Value names of the enumerated flag fields.
 constexpr std::array<std::string_view, 6> kFusedActivations{"none", "relu",    "gelu",
@@ -100,11 +101,13 @@ constexpr std::array<FlagField, 3> kResizeFlags{{{"mode", 0, 2, kResizeModes},
 constexpr std::array<FlagField, 1> kActivationParamFlags{{{"func", 0, 4, kParamActivations}}};
 constexpr std::array<FlagField, 2> kConvertFlags{
     {{"to", 0, 4, kConvertDestinations}, {"per_channel", 9, 1, {}}}};
+constexpr std::array<FlagField, 1> kGatherFlags{{{"index_int64", 0, 1, {}}}};
 
 constexpr std::uint32_t kV11 = kIsaVersion1_1;
 constexpr std::uint32_t kV12 = kIsaVersion1_2;
+constexpr std::uint32_t kV13 = kIsaVersion1_3;
 
-const std::array<OpcodeInfo, 23> kOpcodes{{
+const std::array<OpcodeInfo, 24> kOpcodes{{
     {Opcode::nop, "nop", kNoDtype, {}, {}},
     {Opcode::dma_copy, "dma_copy", kNoDtype, kCopyOperands, {}},
     {Opcode::dma_fill, "dma_fill", kNoDtype, kFillOperands, {}},
@@ -130,6 +133,7 @@ const std::array<OpcodeInfo, 23> kOpcodes{{
     {Opcode::activation_param, "activation_param", kFloat, kActivationParamOperands,
      kActivationParamFlags, kV11},
     {Opcode::convert, "convert", kAllNumeric, kConvertOperands, kConvertFlags, kV12},
+    {Opcode::gather, "gather", kAllNumeric, kGatherOperands, kGatherFlags, kV13},
 }};
 
 constexpr std::array<std::string_view, 6> kDataTypeNames{"none", "fp32", "fp16",
@@ -181,7 +185,7 @@ const OpcodeInfo* find_opcode(std::string_view mnemonic) {
 const OpcodeInfo& info(Opcode opcode) {
   const OpcodeInfo* found = find_opcode(static_cast<std::uint8_t>(opcode));
   if (found == nullptr) {
-    throw std::invalid_argument("npu::isa::info: not a v1.2 opcode");
+    throw std::invalid_argument("npu::isa::info: not a v1.3 opcode");
   }
   return *found;
 }

@@ -285,4 +285,13 @@ KernelBuilder& KernelBuilder::convert(DataType from, DataType to, const ConvertO
                 c.inner.operand(), scale_operand(c.channel_scales, c.scale)}});
 }
 
+KernelBuilder& KernelBuilder::gather(DataType dtype, const GatherOperands& g) {
+  constexpr std::uint32_t kIndexInt64 = 1U << 0;
+  return emit({Opcode::gather,
+               dtype,
+               g.index_type == IndexType::int64 ? kIndexInt64 : 0U,
+               {address(g.table), address(g.indices), address(g.output), g.rows.operand(),
+                g.row_elems.operand(), g.count.operand()}});
+}
+
 }  // namespace npu

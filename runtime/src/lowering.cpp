@@ -68,9 +68,13 @@ class Lowerer {
       program_.inputs.push_back(input);
       program_.shapes[input] = graph.shape(input);
       const ElementType type = graph.values.at(input).type;
-      if (type != ElementType::float32) {
-        throw Unsupported(fmt::format("graph input '{}' is {}; the runtime takes float32 inputs",
-                                      input, to_string(type)));
+      if (type == ElementType::int64 || type == ElementType::int32) {
+        program_.integer_inputs[input] = type;
+        index_values_.insert(input);
+      } else if (type != ElementType::float32) {
+        throw Unsupported(
+            fmt::format("graph input '{}' is {}; the runtime takes float32, int64 and int32 inputs",
+                        input, to_string(type)));
       }
     }
     for (const std::string& output : graph.outputs) {
@@ -105,6 +109,12 @@ class Lowerer {
 
   // Where `value`'s bytes are: its own storage or the tensor it aliases.
   TensorRef ref(const std::string& value, std::uint64_t offset = 0) {
+    if (index_values_.contains(value)) {
+      throw Unsupported(
+          fmt::format("'{}' is an integer input: the device reads it only as the "
+                      "indices of a Gather",
+                      value));
+    }
     if (const auto it = aliases_.find(value); it != aliases_.end()) {
       return {it->second.tensor, it->second.offset + offset};
     }
@@ -128,6 +138,23 @@ class Lowerer {
                                    static_cast<std::uint64_t>(element_count(shape(value)) * size));
     }
     return {value, offset};
+  }
+
+  bool holds_indices(const std::string& value) const { return index_values_.contains(value); }
+
+  // An integer graph input (or a reshape of one) read as GATHER's indices,
+  // and the width of its elements.
+  std::pair<TensorRef, IndexType> index_ref(const std::string& value) {
+    if (!index_values_.contains(value)) {
+      throw Unsupported(
+          fmt::format("indices '{}' are computed at run time; GATHER reads indices "
+                      "from an int64 or int32 graph input",
+                      value));
+    }
+    const auto it = aliases_.find(value);
+    TensorRef r = it != aliases_.end() ? it->second : TensorRef{value, 0};
+    const bool int64 = program_.integer_inputs.at(r.tensor) == ElementType::int64;
+    return {std::move(r), int64 ? IndexType::int64 : IndexType::int32};
   }
 
   // A constant the device reads: float (stored in the program's dtype), or
@@ -183,8 +210,14 @@ class Lowerer {
   }
 
   // `out` is `in` reinterpreted (Reshape and friends): no instruction, unless
-  // `out` is a graph output and needs its own storage.
+  // `out` is a graph output and needs its own storage. A reshaped integer
+  // input stays indices.
   void alias(const std::string& out, const std::string& in, const std::string& origin) {
+    if (index_values_.contains(in) && !is_io(out)) {
+      aliases_[out] = index_ref(in).first;
+      index_values_.insert(out);
+      return;
+    }
     if (is_io(out)) {
       const std::int64_t bytes = element_count(shape(out)) * element_size_;
       copy(ref(out), ref(in), bytes, origin);
@@ -283,6 +316,8 @@ class Lowerer {
   std::map<std::string, TensorRef> aliases_;
   std::map<std::string, Shape> scratch_shapes_;
   int scratch_count_ = 0;
+  // Integer graph inputs and their aliases: read only by index_ref().
+  std::set<std::string> index_values_;
 };
 
 const std::string& input(const Node& node, std::size_t index) {
@@ -438,8 +473,9 @@ void lower_binary(Lowerer& l, const Node& node, EltwiseOp op) {
     return;
   }
   if (b_full && op == EltwiseOp::sub) {
-    // a - b = (b - a) * -1, with a broadcast.
-    const std::string tmp = l.scratch(element_count(l.shape(out)));
+    // a - b = (b - a) * -1, with a broadcast (the scratch has out's shape,
+    // which broadcast_binary reads).
+    const std::string tmp = l.scratch_shaped(l.shape(out));
     broadcast_binary(l, node.label(), EltwiseOp::sub, b, a, tmp);
     l.eltwise(node.label(), EltwiseOp::mul, l.ref(tmp), l.ref(l.scalar(-1.0F)), l.ref(out),
               element_count(l.shape(out)), 1);
@@ -664,9 +700,41 @@ void lower_alias(Lowerer& l, const Node& n) {
   l.alias(n.outputs.at(0), input(n, 0), n.label());
 }
 
+// Cast of an int64 or int32 graph input to float (an attention mask):
+// INT32 values converted by one CONVERT (v1.2); an int64 input's low words
+// first copied out by one COPY_STRIDED (v1.1), so its values must fit in 32
+// bits (masks, positions and token ids do; larger ones come out wrapped).
+void lower_integer_cast(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::convert);
+  std::pair<TensorRef, IndexType> integers = l.index_ref(input(n, 0));
+  const std::int64_t count = element_count(l.shape(input(n, 0)));
+  TensorRef int32s = std::move(integers.first);
+  if (integers.second == IndexType::int64) {
+    l.require(isa::Opcode::copy_strided);
+    const std::string low_words = l.scratch_bytes(count * 4);
+    CopyStridedOperands o{.dst = {}, .src = {}};
+    o.sizes[3] = u32(count, "element count");
+    o.src_strides[3] = 2;  // little-endian: the low word of each int64 first
+    o.dst_strides[3] = 1;
+    l.emit(n.label(), {std::move(int32s)}, {l.ref(low_words)},
+           [o](KernelBuilder& k, std::span<const BufferArg> s) mutable {
+             o.src = s[0];
+             o.dst = s[1];
+             k.copy_strided(DataType::int32, o);
+           });
+    int32s = l.ref(low_words);
+  }
+  l.convert(n.label(), {.from = DataType::int32, .to = l.dtype(), .count = count},
+            std::move(int32s), l.ref(n.outputs.at(0)));
+}
+
 void lower_cast(Lowerer& l, const Node& n) {
   if (static_cast<ElementType>(n.get_int("to", 0)) != ElementType::float32) {
     throw Unsupported("only casts to float32 of float32 tensors");
+  }
+  if (l.holds_indices(input(n, 0))) {
+    lower_integer_cast(l, n);
+    return;
   }
   lower_alias(l, n);
 }
@@ -2018,17 +2086,40 @@ void lower_slice(Lowerer& l, const Node& n) {
   }
 }
 
+// Gather by indices only known at run time, an int64 or int32 graph input
+// (the token ids of an embedding lookup): one GATHER (v1.3) of rows of
+// axis 0, the table a constant or any tensor on the device. An index out of
+// range fails the job (hw-spec 7.4.3), as onnxruntime refuses it.
+void lower_runtime_gather(Lowerer& l, const Node& n, const Shape& sx, std::size_t axis) {
+  if (axis != 0) {
+    throw Unsupported(fmt::format(
+        "indices only known at run time select along axis {}; GATHER selects rows (axis 0)", axis));
+  }
+  l.require(isa::Opcode::gather);
+  std::pair<TensorRef, IndexType> indices = l.index_ref(input(n, 1));
+  const IndexType index_type = indices.second;
+  const std::uint32_t rows = u32(sx[0], "table rows");
+  const std::uint32_t row_elems = u32(product(sx, 1, sx.size()), "row length");
+  const std::uint32_t count = u32(element_count(l.shape(input(n, 1))), "index count");
+  l.emit(n.label(), {l.ref(input(n, 0)), std::move(indices.first)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.gather(dt, {.table = s[0],
+                         .indices = s[1],
+                         .output = s[2],
+                         .rows = rows,
+                         .row_elems = row_elems,
+                         .count = count,
+                         .index_type = index_type});
+         });
+}
+
 // Gather of a computed tensor by constant indices (x[:, 0] of a class
 // token, a channel selection): indices in arithmetic progression are one
 // COPY_STRIDED (v1.1; outer x indices x inner, the index axis stepping by
 // the progression's step); other indices one COPY_STRIDED each, at most
-// kMaxCopies.
+// kMaxCopies. Indices known only at run time: lower_runtime_gather().
 void lower_gather(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
-  if (!l.graph().is_constant(input(n, 1))) {
-    throw Unsupported("indices only known at run time");
-  }
-  l.require(isa::Opcode::copy_strided);
   const Shape& sx = l.shape(x);
   const auto rank = static_cast<std::int64_t>(sx.size());
   std::int64_t axis = n.get_int("axis", 0);
@@ -2037,6 +2128,11 @@ void lower_gather(Lowerer& l, const Node& n) {
     throw Unsupported("axis out of range");
   }
   const auto a = static_cast<std::size_t>(axis);
+  if (!l.graph().is_constant(input(n, 1))) {
+    lower_runtime_gather(l, n, sx, a);
+    return;
+  }
+  l.require(isa::Opcode::copy_strided);
   std::vector<std::int64_t> indices = constant_ints(l, n, 1);
   for (std::int64_t& index : indices) {
     index = index < 0 ? index + sx[a] : index;

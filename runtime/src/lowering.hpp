@@ -42,6 +42,9 @@ struct Program {
       activations;                           // bytes of every other tensor that owns storage
   std::vector<std::string> inputs, outputs;  // graph inputs and outputs (own storage)
   std::map<std::string, Shape> shapes;       // of the inputs and outputs
+  // The integer inputs (int64 or int32, stored as such: the indices GATHER
+  // reads); every other input and output is in `dtype`.
+  std::map<std::string, ElementType> integer_inputs;
 };
 
 // The op types the lowering table has an entry for.

@@ -6,7 +6,9 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -37,6 +39,64 @@ std::uint64_t align(std::uint64_t value) {
 }
 
 enum class Region : std::uint8_t { weights, arena, io };
+
+using onnx_runtime::ElementType;
+
+// Bytes per element of an integer input as the device reads it.
+std::uint64_t integer_size(ElementType type) {
+  return type == ElementType::int64 ? 8 : 4;
+}
+
+std::string_view to_string(TensorType type) {
+  switch (type) {
+    case TensorType::int32:
+      return "int32";
+    case TensorType::int64:
+      return "int64";
+    case TensorType::float32:
+      break;
+  }
+  return "float32";
+}
+
+// The bytes of input `given` as the device reads it: float32 values in the
+// program's data type; int64 and int32 values as they are (the indices of
+// GATHER, hw-spec 7.4.3). ModelError for a wrong type or count.
+std::vector<std::byte> input_bytes(const HostTensor& given, ElementType type,
+                                   const std::vector<std::int64_t>& shape, isa::DataType dtype) {
+  static_assert(std::endian::native == std::endian::little, "the device's integers are LE");
+  const TensorType want = type == ElementType::int64   ? TensorType::int64
+                          : type == ElementType::int32 ? TensorType::int32
+                                                       : TensorType::float32;
+  if (given.type != want) {
+    throw ModelError(fmt::format("input '{}' is {}, the model takes {}", given.name,
+                                 to_string(given.type), to_string(want)));
+  }
+  const std::size_t count = want == TensorType::float32 ? given.data.size() : given.integers.size();
+  if (static_cast<std::int64_t>(count) != onnx_runtime::element_count(shape)) {
+    throw ModelError(fmt::format("input '{}' has {} values for shape {}", given.name, count,
+                                 onnx_runtime::to_string(shape)));
+  }
+  if (want == TensorType::float32) {
+    return onnx_runtime::encode_elements(given.data, dtype);
+  }
+  std::vector<std::byte> bytes(count * integer_size(type));
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::int64_t value = given.integers[i];
+    if (want == TensorType::int64) {
+      std::memcpy(bytes.data() + 8 * i, &value, 8);
+      continue;
+    }
+    if (value < std::numeric_limits<std::int32_t>::min() ||
+        value > std::numeric_limits<std::int32_t>::max()) {
+      throw ModelError(
+          fmt::format("input '{}': value {} at {} is not an int32", given.name, value, i));
+    }
+    const auto narrow = static_cast<std::int32_t>(value);
+    std::memcpy(bytes.data() + 4 * i, &narrow, 4);
+  }
+  return bytes;
+}
 
 }  // namespace
 
@@ -100,6 +160,8 @@ struct CompiledModel::State {
     std::string name;
     std::vector<std::int64_t> shape;
     std::uint64_t offset;
+    // float32: stored in `dtype`; int64 and int32 inputs as themselves.
+    onnx_runtime::ElementType type = onnx_runtime::ElementType::float32;
   };
   std::vector<Io> inputs, outputs;
 };
@@ -261,9 +323,12 @@ CompiledModel CompiledModel::build(const Device& device, const Program& program,
   for (const auto* names : {&program.inputs, &program.outputs}) {
     for (const std::string& name : *names) {
       io_offsets[name] = io_bytes;
-      io_bytes = align(io_bytes + static_cast<std::uint64_t>(
-                                      onnx_runtime::element_count(program.shapes.at(name))) *
-                                      element_size);
+      const auto integer = program.integer_inputs.find(name);
+      io_bytes =
+          align(io_bytes +
+                static_cast<std::uint64_t>(onnx_runtime::element_count(program.shapes.at(name))) *
+                    (integer != program.integer_inputs.end() ? integer_size(integer->second)
+                                                             : element_size));
     }
   }
 
@@ -342,7 +407,10 @@ CompiledModel CompiledModel::build(const Device& device, const Program& program,
     state->launch->set(arg.slot, buffer, key.second);
   }
   for (const std::string& name : program.inputs) {
-    state->inputs.push_back({name, program.shapes.at(name), io_offsets.at(name)});
+    const auto integer = program.integer_inputs.find(name);
+    state->inputs.push_back(
+        {name, program.shapes.at(name), io_offsets.at(name),
+         integer != program.integer_inputs.end() ? integer->second : ElementType::float32});
   }
   for (const std::string& name : program.outputs) {
     state->outputs.push_back({name, program.shapes.at(name), io_offsets.at(name)});
@@ -364,11 +432,7 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
                                    want.name, onnx_runtime::to_string(it->shape),
                                    onnx_runtime::to_string(want.shape)));
     }
-    if (static_cast<std::int64_t>(it->data.size()) != onnx_runtime::element_count(want.shape)) {
-      throw ModelError(fmt::format("input '{}' has {} values for shape {}", want.name,
-                                   it->data.size(), onnx_runtime::to_string(want.shape)));
-    }
-    state_->io.write(want.offset, onnx_runtime::encode_elements(it->data, state_->dtype));
+    state_->io.write(want.offset, input_bytes(*it, want.type, want.shape, state_->dtype));
   }
   for (const HostTensor& given : inputs) {
     if (std::ranges::find(state_->inputs, given.name, &State::Io::name) == state_->inputs.end()) {
@@ -388,7 +452,10 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
     std::vector<std::byte> bytes(static_cast<std::size_t>(onnx_runtime::element_count(out.shape)) *
                                  isa::element_size(state_->dtype));
     state_->io.read(out.offset, bytes);
-    outputs.push_back({out.name, out.shape, onnx_runtime::decode_elements(bytes, state_->dtype)});
+    HostTensor& output = outputs.emplace_back();
+    output.name = out.name;
+    output.shape = out.shape;
+    output.data = onnx_runtime::decode_elements(bytes, state_->dtype);
   }
   if (timings != nullptr) {
     timings->upload = uploaded - start;

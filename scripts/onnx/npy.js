@@ -1,6 +1,7 @@
-// NumPy .npy files of little-endian float32 in C order, the only kind the
-// reference scripts exchange with npu-infer and npu-bench, as onnxruntime
-// tensors (npm package onnxruntime-node).
+// NumPy .npy files in C order that the reference scripts exchange with
+// npu-infer and npu-bench, as onnxruntime tensors (npm package
+// onnxruntime-node): little-endian float32, and int64 and int32 inputs (a
+// model's token ids and attention mask).
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
@@ -12,14 +13,18 @@ function readNpy(file) {
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = buf.toString('latin1', start, start + headerLen);
-  if (!/'descr':\s*'<f4'/.test(header) || /'fortran_order':\s*True/.test(header)) {
-    throw new Error(`${file}: only little-endian float32 in C order is supported`);
+  const descr = (header.match(/'descr':\s*'([^']*)'/) || [])[1];
+  const types = { '<f4': ['float32', Float32Array], '<i8': ['int64', BigInt64Array],
+    '<i4': ['int32', Int32Array] };
+  if (!(descr in types) || /'fortran_order':\s*True/.test(header)) {
+    throw new Error(`${file}: only little-endian float32, int64 and int32 in C order are supported`);
   }
   const shape = header.match(/'shape':\s*\(([^)]*)\)/)[1].split(',').map((s) => s.trim())
     .filter((s) => s.length > 0).map(Number);
   const data = buf.subarray(start + headerLen);
-  const floats = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
-  return new ort.Tensor('float32', floats, shape);
+  const [type, ArrayType] = types[descr];
+  const values = new ArrayType(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
+  return new ort.Tensor(type, values, shape);
 }
 
 function writeNpy(file, tensor) {

@@ -14,8 +14,12 @@ for spec in "$work"/*.case; do
 	for file in ${calibration//,/ }; do
 		calibrate+=(--calibrate "x=$work/$file")
 	done
+	feeds=()
+	for file in ${input//,/ }; do
+		case $file in *=*) feeds+=(--input "${file%%=*}=$work/${file#*=}") ;; *) feeds+=(--input "x=$work/$file") ;; esac
+	done
 	start=$SECONDS
-	"$infer" "$model" --input "x=$work/$input" --output "$results/npu-$name" \
+	"$infer" "$model" "${feeds[@]}" --output "$results/npu-$name" \
 		--dtype "$dtype" "${calibrate[@]}" --repeat 2 --json >"$results/npu-$name.json" || { echo "FAIL: $name exited $?"; status=1; }
 	echo "   $((SECONDS - start)) s (load, compile, two inferences)"
 	grep -E '"(instructions|jobs_per_inference|weights_in_device_memory|int8_nodes|int8_conversions|median)"' "$results/npu-$name.json" || true
@@ -27,6 +31,16 @@ rc=0
 cat "$results/cubic.err"
 if [ "$rc" -ne 3 ] || ! grep -q 'Resize (1 node: y): mode cubic' "$results/cubic.err"; then
 	echo "FAIL: resize_cubic: exit $rc, expected 3 naming Resize and mode cubic"
+	status=1
+fi
+
+echo "== a token id past the vocabulary fails the job at that id (GATHER, hw-spec 7.4.3)"
+rc=0
+"$infer" "$work/embed_encoder.onnx" --input "input_ids=$work/emb-out-of-range-ids.npy" \
+	--input "attention_mask=$work/emb-full-mask.npy" 2>"$results/gather-range.err" || rc=$?
+cat "$results/gather-range.err"
+if [ "$rc" -ne 1 ] || ! grep -qi 'operand.invalid' "$results/gather-range.err"; then
+	echo "FAIL: out-of-range token id: exit $rc, expected 1 with the operand error"
 	status=1
 fi
 

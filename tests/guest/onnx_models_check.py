@@ -3,17 +3,21 @@
 
   onnx_models_check.py inputs WORK [--full] --op-graphs DIR
                                         writes the input .npy files and one
-                                        WORK/<case>.case ("MODEL INPUT DTYPE
-                                        [CALIBRATION,...]") 
+                                        WORK/<case>.case ("MODEL INPUTS DTYPE
+                                        [CALIBRATION,...]", INPUTS one file for
+                                        the input x, or NAME=FILE,...)
                                         each: the quick set of `make test`, or
                                         every case (make test-onnx); the op-*
                                         cases are the small graphs of the ISA
-                                        v1.1 lowerings in DIR (make_test_models.py)
+                                        v1.1 lowerings in DIR (make_test_models.py),
+                                        the emb-* cases its transformer encoder
+                                        layer on int64 token ids and mask
   onnx_models_check.py compare WORK RESULTS
                                         compares npu-<case>/ with ref-<case>/
 
 Tolerances against onnxruntime's FP32 outputs, every element:
-  fp32  |npu - ort| <= 1e-4 + 1e-3 * |ort| (op graphs: 1e-5 + 1e-5 * |ort|),
+  fp32  |npu - ort| <= 1e-4 + 1e-3 * |ort| (op graphs: 1e-5 + 1e-5 * |ort|;
+        the encoder layer on token ids, emb-*, as the models),
         the same top class per row (cls, rec), and for the recognition model
         the same text (greedy CTC decoding with ppocr_keys_v1.txt, passed as
         KEYS in the environment);
@@ -46,7 +50,7 @@ REC_MEAN_ERROR_INT8 = 1e-3
 DET_MAP_PIXELS = {"fp32": 0.0, "fp16": 0.002, "bf16": 0.01, "int8": 0.03}
 TOLERANCE = {  # (atol, rtol) per precision and model
     ("fp32", "cls"): (1e-4, 1e-3), ("fp32", "rec"): (1e-4, 1e-3), ("fp32", "det"): (1e-4, 1e-3),
-    ("fp32", "op-"): (1e-5, 1e-5),
+    ("fp32", "op-"): (1e-5, 1e-5), ("fp32", "emb"): (1e-4, 1e-3),
     ("fp16", "cls"): (1e-2, 0.0), ("fp16", "rec"): (5e-2, 0.0),
     ("bf16", "cls"): (5e-2, 0.0), ("bf16", "rec"): (0.25, 0.0),
     ("int8", "cls"): (5e-2, 0.0), ("int8", "op-"): (0.25, 5e-2),
@@ -121,6 +125,31 @@ def op_graph_inputs(op_graphs):
     return cases
 
 
+# The encoder layer on int64 inputs (make_test_models.py embed_encoder): its
+# vocabulary and sequence length, and two inputs, one with padding masked.
+ENCODER_VOCAB, ENCODER_SEQ = 64, 8
+
+
+def encoder_cases(work, op_graphs):
+    """The emb-* cases: token ids (int64) across the vocabulary, an all-ones
+    mask and one masking the last three tokens (padding); and token ids past
+    the vocabulary for the refusal (the job fails at that index)."""
+    rng = np.random.default_rng(17)
+    model = op_graphs / "embed_encoder.onnx"
+    masks = {"full": np.ones((1, ENCODER_SEQ), np.int64),
+             "padded": np.array([[1] * (ENCODER_SEQ - 3) + [0] * 3], np.int64)}
+    for name, mask in masks.items():
+        ids = rng.integers(0, ENCODER_VOCAB, (1, ENCODER_SEQ), dtype=np.int64)
+        np.save(work / f"emb-{name}-ids.npy", ids)
+        np.save(work / f"emb-{name}-mask.npy", mask)
+        (work / f"emb-{name}.case").write_text(
+            f"{model} input_ids=emb-{name}-ids.npy,attention_mask=emb-{name}-mask.npy fp32\n")
+    bad = np.arange(ENCODER_SEQ, dtype=np.int64)[None]
+    bad[0, 5] = ENCODER_VOCAB
+    np.save(work / "emb-out-of-range-ids.npy", bad)
+    (work / "embed_encoder.onnx").write_bytes(model.read_bytes())
+
+
 def inputs(work, full, op_graphs):
     rng = np.random.default_rng(9)
     cases = {
@@ -159,6 +188,7 @@ def inputs(work, full, op_graphs):
         if full or f"{name}-int8" in QUICK:
             files = ",".join(f"{c}.npy" for c in calib)
             (work / f"{name}-int8.case").write_text(f"{cases[name][0]} {name}.npy int8 {files}\n")
+    encoder_cases(work, op_graphs)
     # Refused at compile time (mode cubic), in the guest.
     (work / "resize_cubic.onnx").write_bytes((op_graphs / "resize_cubic.onnx").read_bytes())
     (work / "op-resize_cubic.npy").rename(work / "resize_cubic.npy")

@@ -93,6 +93,8 @@ TEST(Isa, OpcodeTableMatchesTheSpec) {
       {"activation_param", {0x1d, 5}},
       // v1.2 (hw-spec 7.4.2)
       {"convert", {0x1e, 6}},
+      // v1.3 (hw-spec 7.4.3)
+      {"gather", {0x1f, 6}},
   };
   ASSERT_EQ(npu::isa::opcode_table().size(), spec.size());
   for (const auto& op : npu::isa::opcode_table()) {
@@ -168,7 +170,7 @@ TEST(Isa, RejectsReservedBits) {
 }
 
 TEST(Isa, RejectsUnknownOpcodes) {
-  for (std::uint32_t opcode : {0x04U, 0x07U, 0x0cU, 0x1fU, 0x3fU, 0x7fU, 0xffU}) {
+  for (std::uint32_t opcode : {0x04U, 0x07U, 0x0cU, 0x20U, 0x3fU, 0x7fU, 0xffU}) {
     EXPECT_EQ(decode_error({opcode, 0, 0}), DecodeErrc::unknown_opcode) << opcode;
   }
 }
@@ -323,7 +325,7 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
   }
   EXPECT_EQ(info(Opcode::gemm).isa_version, npu::isa::kIsaVersion1_0);
   EXPECT_EQ(info(Opcode::convert).isa_version, npu::isa::kIsaVersion1_2);
-  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_2);
+  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_3);
 
   std::vector<std::uint32_t> words;
   npu::isa::encode(sample(info(Opcode::gemm)), words);
@@ -353,6 +355,25 @@ TEST(Isa, ConvertTakesOnlyTheSpecsConversions) {
   EXPECT_EQ(check(DataType::int8, 0), DecodeErrc::invalid_flag_value);
   EXPECT_EQ(check(DataType::none, to(DataType::int8)), DecodeErrc::dtype_not_allowed);
   EXPECT_EQ(check(DataType::fp32, to(DataType::int8) | 1U << 8), DecodeErrc::undefined_flags);
+}
+
+// v1.3: GATHER takes every numeric table type and one flag, INDEX_INT64.
+TEST(Isa, GatherTypesAndFlags) {
+  const auto check = [](DataType dtype, std::uint32_t flags) {
+    Instruction gather = sample(npu::isa::info(Opcode::gather));
+    gather.dtype = dtype;
+    gather.flags = flags;
+    const auto problem = npu::isa::check(gather);
+    return problem ? problem->errc : DecodeErrc{};
+  };
+  for (DataType dtype :
+       {DataType::fp32, DataType::fp16, DataType::bf16, DataType::int8, DataType::int32}) {
+    EXPECT_EQ(check(dtype, 0), DecodeErrc{}) << npu::isa::name(dtype);
+    EXPECT_EQ(check(dtype, 1), DecodeErrc{}) << npu::isa::name(dtype);
+  }
+  EXPECT_EQ(check(DataType::none, 0), DecodeErrc::dtype_not_allowed);
+  EXPECT_EQ(check(DataType::fp32, 2), DecodeErrc::undefined_flags);
+  EXPECT_EQ(npu::isa::info(Opcode::gather).isa_version, npu::isa::kIsaVersion1_3);
 }
 
 TEST(Isa, V11DataTypesAndFlags) {

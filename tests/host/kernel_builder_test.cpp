@@ -297,6 +297,45 @@ TEST(KernelBuilder, ConvertMatchesTheAssemblerAndNeedsAV12Device) {
   }
 }
 
+// GATHER (v1.3): the builder's words are the assembler's, the kernel
+// declares ISA 1.3, and a v1.2 device (no GATHER bit) refuses it.
+TEST(KernelBuilder, GatherMatchesTheAssemblerAndNeedsAV13Device) {
+  npu::KernelBuilder b("embed");
+  auto table = b.arg_buffer("table");
+  auto ids = b.arg_buffer("ids");
+  auto out = b.arg_buffer("out");
+  b.gather(
+       DataType::fp32,
+       {.table = table, .indices = ids, .output = out, .rows = 1000, .row_elems = 64, .count = 8})
+      .gather(DataType::int8, {.table = table,
+                               .indices = ids,
+                               .output = out,
+                               .rows = 7,
+                               .row_elems = 3,
+                               .count = 2,
+                               .index_type = npu::IndexType::int32});
+  const npu::KernelImage assembled = npu::assemble(
+      ".kernel embed\n.arg buffer table\n.arg buffer ids\n.arg buffer out\n"
+      "gather.fp32 [index_int64] @table, @ids, @out, 1000, 64, 8\n"
+      "gather.int8 @table, @ids, @out, 7, 3, 2\n");
+  EXPECT_EQ(b.build(), assembled);
+  EXPECT_EQ(b.build().isa_version, npu::isa::kIsaVersion1_3);
+
+  npu::DeviceProperties v12;
+  v12.hw_version = npu::isa::kIsaVersion1_2;
+  v12.dtypes.set();
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    v12.ops.set(static_cast<std::size_t>(op.opcode), op.isa_version <= npu::isa::kIsaVersion1_2);
+  }
+  try {
+    npu::check_supported(b.build(), v12);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
+    EXPECT_NE(std::string(e.what()).find("uses gather (ISA v1.3)"), std::string::npos) << e.what();
+  }
+}
+
 // A kernel that declares v1.0 but uses a v1.1 opcode is malformed, and a
 // device whose OPS lack a v1.1 opcode refuses the kernel, naming the op.
 TEST(KernelBuilder, V11KernelsNeedTheVersionAndTheDevice) {

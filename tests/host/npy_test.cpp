@@ -77,7 +77,8 @@ TEST(Npy, EveryTypeScalarsAndVersions2And3) {
   };
   for (const Case& c :
        {Case{"<f2", NpyType::float16}, Case{"|i1", NpyType::int8}, Case{"<i1", NpyType::int8},
-        Case{"|u1", NpyType::uint8}, Case{"<i4", NpyType::int32}, Case{"<f4", NpyType::float32}}) {
+        Case{"|u1", NpyType::uint8}, Case{"<i4", NpyType::int32}, Case{"<f4", NpyType::float32},
+        Case{"<i8", NpyType::int64}}) {
     for (std::uint8_t major : {1, 2, 3}) {
       const std::vector<std::byte> data(npu_tools::element_size(c.type) * 5, std::byte{7});
       const auto file = numpy_file(

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The operand kinds of every opcode (docs/hw-spec.md 7.4, 7.4.1, 7.4.2), for
+ * The operand kinds of every opcode (docs/hw-spec.md 7.4 to 7.4.3), for
  * the program generators of the ioctl fuzzer (tests/kernel/knpu-fuzz.c) and
  * the device fuzzer (tests/fuzz/device/knpu-device-fuzz.c). Per operand: A
  * address (an argument slot), V value, F float, O bias (an address with the
@@ -38,13 +38,14 @@ static const struct op_shape shapes[] = {
 	{ 0x17, FLOATS, 0, "AAAVVF" },
 	{ 0x18, FLOATS | DT(5), 0x3, "AAVVV" },
 	{ 0x19, FLOATS | DT(4) | DT(5), 0, "AAVVV" },
-	/* v1.1 and v1.2 */
+	/* v1.1, v1.2 and v1.3 */
 	{ 0x03, FLOATS | DT(4) | DT(5), 0, "AAVVVVVVVVVVVV" },
 	{ 0x1a, FLOATS, 0xf7, "AAAOVVVVVVFVVVV" },
 	{ 0x1b, FLOATS, 0xf4, "AAOAVVVVVVVVVVVVVVVV" },
 	{ 0x1c, FLOATS, 0x3f, "AAVVVVVVFF" },
 	{ 0x1d, FLOATS, 0xf, "AAVFF" },
 	{ 0x1e, FLOATS | DT(4) | DT(5), 0x20f, "AAVVVS" },
+	{ 0x1f, FLOATS | DT(4) | DT(5), 0x1, "AAAVVV" },
 };
 #define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
 

@@ -4,9 +4,10 @@
 // https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 //
 // Only what the device computes on is accepted: little-endian float32,
-// float16, int8, uint8 and int32, in C (row-major) order, as the device's
-// tensors are row-major. Anything else is refused with the reason
-// (NpyError), never reinterpreted.
+// float16, int8, uint8 and int32, and int64 (the indices GATHER reads: a
+// model's token ids), in C (row-major) order, as the device's tensors are
+// row-major. Anything else is refused with the reason (NpyError), never
+// reinterpreted.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +26,7 @@ class NpyError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class NpyType : std::uint8_t { float32, float16, int8, uint8, int32 };
+enum class NpyType : std::uint8_t { float32, float16, int8, uint8, int32, int64 };
 
 // "float32", ...; the names --output accepts, also as the ISA's fp32/fp16/int8/int32.
 std::string_view name(NpyType type);

@@ -60,18 +60,33 @@ npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "
   const std::string name = spec.substr(0, eq);
   const std::filesystem::path path = spec.substr(eq + 1);
   npu_tools::NpyArray array = npu_tools::read_npy_file(path);
-  if (array.header.type != npu_tools::NpyType::float32) {
-    throw npu::onnx::ModelError(fmt::format("{}: {} data, the model's inputs take float32",
-                                            path.string(), npu_tools::name(array.header.type)));
-  }
   npu::onnx::HostTensor tensor;
   tensor.name = name;
   for (const std::uint64_t dim : array.header.shape) {
     tensor.shape.push_back(static_cast<std::int64_t>(dim));
   }
-  tensor.data.resize(array.data.size() / sizeof(float));
-  std::memcpy(tensor.data.data(), array.data.data(), tensor.data.size() * sizeof(float));
-  return tensor;
+  switch (array.header.type) {
+    case npu_tools::NpyType::float32:
+      tensor.data.resize(array.data.size() / sizeof(float));
+      std::memcpy(tensor.data.data(), array.data.data(), tensor.data.size() * sizeof(float));
+      return tensor;
+    case npu_tools::NpyType::int64:
+      tensor.type = npu::onnx::TensorType::int64;
+      tensor.integers.resize(array.data.size() / sizeof(std::int64_t));
+      std::memcpy(tensor.integers.data(), array.data.data(), array.data.size());
+      return tensor;
+    case npu_tools::NpyType::int32: {
+      tensor.type = npu::onnx::TensorType::int32;
+      std::vector<std::int32_t> values(array.data.size() / sizeof(std::int32_t));
+      std::memcpy(values.data(), array.data.data(), array.data.size());
+      tensor.integers.assign(values.begin(), values.end());
+      return tensor;
+    }
+    default:
+      throw npu::onnx::ModelError(
+          fmt::format("{}: {} data; model inputs are float32, int64 or int32", path.string(),
+                      npu_tools::name(array.header.type)));
+  }
 }
 
 // The INT8 calibration samples: the k-th --calibrate file of each input

@@ -181,6 +181,18 @@ struct ConvertOperands {
   Value channels = 0U, inner = 0U;  // with channel_scales only
 };
 
+// GATHER (hw-spec 7.4.3, v1.3): out[i, :] = table[indices[i], :], rows of
+// `row_elems` elements chosen by `count` INT32 or INT64 indices read at run
+// time (an embedding lookup); a negative index counts from the end, one
+// outside [-rows, rows) fails the job.
+enum class IndexType : std::uint8_t { int32, int64 };
+
+struct GatherOperands {
+  BufferArg table, indices, output;
+  Value rows, row_elems, count;
+  IndexType index_type = IndexType::int64;
+};
+
 class KernelBuilder {
  public:
   explicit KernelBuilder(std::string name);
@@ -222,6 +234,8 @@ class KernelBuilder {
                                   FloatValue beta = 0.0F);
   // v1.2 (hw-spec 7.4.2): likewise declares ISA version 1.2.
   KernelBuilder& convert(isa::DataType from, isa::DataType to, const ConvertOperands& operands);
+  // v1.3 (hw-spec 7.4.3): likewise declares ISA version 1.3.
+  KernelBuilder& gather(isa::DataType dtype, const GatherOperands& operands);
   // Any instruction, checked with isa::check().
   KernelBuilder& emit(isa::Instruction instruction);
 

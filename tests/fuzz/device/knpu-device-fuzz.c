@@ -740,6 +740,18 @@ static void wf_convert(struct rng *r, uint32_t dt, uint32_t *flags, uint32_t *v)
 	}
 }
 
+/*
+ * GATHER: a small table and a few rows; the indices are whatever the data
+ * area holds (zeroed pages give row 0, others mostly fail the range check).
+ */
+static void wf_gather(struct rng *r, uint32_t *flags, uint32_t *v)
+{
+	v[3] = dim(r);
+	v[4] = dim(r);
+	v[5] = dim(r);
+	*flags = below(r, 2) ? KNPU_FLAG_GATHER_INDEX_INT64 : 0;
+}
+
 /* COPY_STRIDED: four sizes, contiguous or broadcast source strides, dense destination. */
 static void wf_copy_strided(struct rng *r, uint32_t *v)
 {
@@ -798,6 +810,7 @@ static void well_formed(struct rng *r, uint32_t opcode, uint32_t dt, uint32_t *f
 	case KNPU_OP_RESIZE: wf_resize(r, flags, v); break;
 	case KNPU_OP_ACTIVATION_PARAM: wf_activation_param(r, flags, v); break;
 	case KNPU_OP_CONVERT: wf_convert(r, dt, flags, v); break;
+	case KNPU_OP_GATHER: wf_gather(r, flags, v); break;
 	}
 }
 

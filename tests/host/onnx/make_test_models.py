@@ -136,6 +136,7 @@ def main(out):
 
     isa_v11_models(out, rng)
     general_models(out)
+    embedding_models(out)
     int8_models(out, rng)
 
     hostile_models(out)
@@ -148,7 +149,7 @@ def main(out):
     (out / "truncated.onnx").write_bytes(whole[: len(whole) // 2])
     (out / "garbage.onnx").write_bytes(b"\x93NUMPY not a model at all" * 7)
     (out / "empty.onnx").write_bytes(b"")
-    # An input npu-infer refuses: the models take float32.
+    # An input npu-infer refuses: model inputs are float32, int64 or int32.
     np.save(out / "int8_input.npy", np.zeros(4, np.int8))
     # chain.onnx's input, and a calibration sample of the wrong shape for it.
     np.save(out / "chain_input.npy", np.zeros((1, 16, 32, 32), np.float32))
@@ -563,6 +564,119 @@ def general_models(out):
          [tensor("x", [1, 2, 3, 4])], [tensor("y", None)],
          [const("up", np.array([1, 1, 2, 2.5], f32)), const("down", np.array([1, 1, 0.6, 0.5], f32))],
          opset=10)
+
+
+def ids(name, shape, elem=TensorProto.INT64):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def embedding_models(out):
+    """Graphs with integer inputs (ISA v1.3 GATHER): token ids choosing rows of
+    an embedding table at run time, as every BERT- or LLM-style network
+    starts, and an attention mask cast to float. embed_encoder is also in
+    guest-onnx-models against onnxruntime (int64 inputs)."""
+    own = np.random.default_rng(13)
+    f32 = np.float32
+
+    def weight(*shape, scale=1.0):
+        return (own.standard_normal(shape) * scale).astype(f32)
+
+    # Token embedding by int64 ids, plus position embeddings (a Gather of
+    # constants, folded), then LayerNormalization: GATHER, ELTWISE, LAYERNORM.
+    save(out, "embedding",
+         [helper.make_node("Gather", ["words", "input_ids"], ["we"], axis=0),
+          helper.make_node("Gather", ["places", "position_ids"], ["pe"], axis=0),
+          helper.make_node("Add", ["we", "pe"], ["e"]),
+          helper.make_node("LayerNormalization", ["e", "gamma", "beta"], ["y"], axis=-1,
+                           epsilon=1e-5)],
+         [ids("input_ids", [2, 6])], [tensor("y", None)],
+         [const("words", weight(40, 16)), const("places", weight(16, 16)),
+          const("position_ids", np.arange(6, dtype=np.int64)[None]),
+          const("gamma", own.uniform(0.5, 1.5, 16).astype(f32)),
+          const("beta", weight(16))], opset=17)
+
+    # int32 ids, reshaped (an alias), choosing rows of a tensor computed on
+    # the device (the table need not be a constant).
+    save(out, "gather_computed_table",
+         [helper.make_node("Relu", ["x"], ["table"]),
+          helper.make_node("Reshape", ["flat_ids", "shape"], ["ids2"]),
+          helper.make_node("Gather", ["table", "ids2"], ["y"], axis=0)],
+         [tensor("x", [10, 4]), ids("flat_ids", [6], TensorProto.INT32)], [tensor("y", None)],
+         [const("shape", np.array([2, 3], np.int64))])
+
+    # Refused by name: runtime indices along another axis than 0; integer
+    # arithmetic on an integer input.
+    save(out, "gather_runtime_axis1",
+         [helper.make_node("Gather", ["x", "cols"], ["y"], axis=1)],
+         [tensor("x", [3, 5]), ids("cols", [2])], [tensor("y", None)])
+    save(out, "integer_input_add",
+         [helper.make_node("Add", ["input_ids", "input_ids"], ["y"])],
+         [ids("input_ids", [4])], [ids("y", None)])
+
+    # A small transformer encoder layer on int64 input_ids and an int64
+    # attention_mask: token + position embeddings, LayerNormalization,
+    # two-head self-attention with the mask's (1 - m) * -10000 added to the
+    # scores, output projection, residual, LayerNormalization, a ReLU
+    # feed-forward, residual, LayerNormalization.
+    d, heads, seq, vocab, ff = 32, 2, 8, 64, 64
+    dh = d // heads
+    nodes = [
+        helper.make_node("Gather", ["words", "input_ids"], ["we"], axis=0),
+        helper.make_node("Gather", ["places", "position_ids"], ["pe"], axis=0),
+        helper.make_node("Add", ["we", "pe"], ["e"]),
+        helper.make_node("LayerNormalization", ["e", "ln0_g", "ln0_b"], ["h"], axis=-1),
+        helper.make_node("Cast", ["attention_mask"], ["mf"], to=TensorProto.FLOAT),
+        helper.make_node("Sub", ["one", "mf"], ["inv"]),
+        helper.make_node("Mul", ["inv", "big_negative"], ["mask_bias"]),
+        helper.make_node("Unsqueeze", ["mask_bias", "axes12"], ["mask4"]),
+    ]
+    for p in ("q", "k", "v"):
+        nodes += [
+            helper.make_node("MatMul", ["h", f"w{p}"], [f"{p}m"]),
+            helper.make_node("Add", [f"{p}m", f"b{p}"], [f"{p}b"]),
+            helper.make_node("Reshape", [f"{p}b", "heads_shape"], [f"{p}r"]),
+        ]
+    nodes += [
+        helper.make_node("Transpose", ["qr"], ["qt"], perm=[0, 2, 1, 3]),
+        helper.make_node("Transpose", ["kr"], ["kt"], perm=[0, 2, 3, 1]),
+        helper.make_node("Transpose", ["vr"], ["vt"], perm=[0, 2, 1, 3]),
+        helper.make_node("MatMul", ["qt", "kt"], ["scores"]),
+        helper.make_node("Mul", ["scores", "inv_sqrt_dh"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "mask4"], ["masked"]),
+        helper.make_node("Softmax", ["masked"], ["probs"], axis=-1),
+        helper.make_node("MatMul", ["probs", "vt"], ["ctx"]),
+        helper.make_node("Transpose", ["ctx"], ["ctx_t"], perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["ctx_t", "model_shape"], ["ctx_r"]),
+        helper.make_node("MatMul", ["ctx_r", "wo"], ["om"]),
+        helper.make_node("Add", ["om", "bo"], ["o"]),
+        helper.make_node("Add", ["h", "o"], ["res1"]),
+        helper.make_node("LayerNormalization", ["res1", "ln1_g", "ln1_b"], ["h1"], axis=-1),
+        helper.make_node("MatMul", ["h1", "w1"], ["f1m"]),
+        helper.make_node("Add", ["f1m", "b1"], ["f1b"]),
+        helper.make_node("Relu", ["f1b"], ["f1"]),
+        helper.make_node("MatMul", ["f1", "w2"], ["f2m"]),
+        helper.make_node("Add", ["f2m", "b2"], ["f2"]),
+        helper.make_node("Add", ["h1", "f2"], ["res2"]),
+        helper.make_node("LayerNormalization", ["res2", "ln2_g", "ln2_b"], ["y"], axis=-1),
+    ]
+    inits = [const("words", weight(vocab, d)), const("places", weight(16, d)),
+             const("position_ids", np.arange(seq, dtype=np.int64)[None]),
+             const("one", np.array(1.0, f32)), const("big_negative", np.array(-10000.0, f32)),
+             const("axes12", np.array([1, 2], np.int64)),
+             const("heads_shape", np.array([1, seq, heads, dh], np.int64)),
+             const("model_shape", np.array([1, seq, d], np.int64)),
+             const("inv_sqrt_dh", np.array(1 / np.sqrt(dh), f32)),
+             const("w1", weight(d, ff, scale=d ** -0.5)), const("b1", weight(ff, scale=0.1)),
+             const("w2", weight(ff, d, scale=ff ** -0.5)), const("b2", weight(d, scale=0.1)),
+             const("wo", weight(d, d, scale=d ** -0.5)), const("bo", weight(d, scale=0.1))]
+    for p in ("q", "k", "v"):
+        inits += [const(f"w{p}", weight(d, d, scale=d ** -0.5)), const(f"b{p}", weight(d, scale=0.1))]
+    for ln in ("ln0", "ln1", "ln2"):
+        inits += [const(f"{ln}_g", own.uniform(0.5, 1.5, d).astype(f32)),
+                  const(f"{ln}_b", weight(d, scale=0.1))]
+    save(out, "embed_encoder", nodes,
+         [ids("input_ids", [1, seq]), ids("attention_mask", [1, seq])], [tensor("y", None)],
+         inits, opset=17)
 
 
 if __name__ == "__main__":

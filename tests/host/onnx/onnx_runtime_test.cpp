@@ -799,6 +799,72 @@ TEST(OnnxLoweringV11, PadReflectAndEdgeAndGatherByConstantIndicesAreStridedCopie
   }
 }
 
+// ---- ISA v1.3: GATHER by indices only known at run time ------------------
+
+// The opcodes of instruction sets up to v1.2: a device without GATHER.
+std::bitset<64> v1_2_opcodes() {
+  std::bitset<64> ops;
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    ops.set(static_cast<std::size_t>(op.opcode), op.isa_version <= npu::isa::kIsaVersion1_2);
+  }
+  return ops;
+}
+
+TEST(OnnxLoweringV13, EmbeddingByInt64IdsIsOneGatherOfTheTablesRows) {
+  for (const npu::isa::DataType dtype : {npu::isa::DataType::fp32, npu::isa::DataType::bf16}) {
+    const Program program = lower(fused("embedding"), dtype);
+    EXPECT_EQ(program.integer_inputs.at("input_ids"), ElementType::int64);
+    // The position embeddings (a Gather of constants) are folded.
+    EXPECT_EQ(opcodes_of(program),
+              (std::vector<Opcode>{Opcode::gather, Opcode::eltwise, Opcode::layernorm}));
+    const Instruction gather = instructions_of(program).at(0);
+    EXPECT_EQ(gather.dtype, dtype);
+    EXPECT_EQ(gather.flags, 1U);           // INDEX_INT64
+    EXPECT_EQ(value(gather, 3), 40U);      // rows: the vocabulary
+    EXPECT_EQ(value(gather, 4), 16U);      // row elements
+    EXPECT_EQ(value(gather, 5), 2U * 6U);  // one index per token
+  }
+}
+
+TEST(OnnxLoweringV13, Int32IdsReshapedSelectRowsOfAComputedTable) {
+  const Program program = lower(fused("gather_computed_table"));
+  EXPECT_EQ(program.integer_inputs.at("flat_ids"), ElementType::int32);
+  EXPECT_FALSE(program.integer_inputs.contains("x"));
+  EXPECT_EQ(opcodes_of(program), (std::vector<Opcode>{Opcode::activation, Opcode::gather}));
+  const Instruction gather = instructions_of(program).at(1);
+  EXPECT_EQ(gather.flags, 0U);  // INT32 indices
+  EXPECT_EQ(value(gather, 3), 10U);
+  EXPECT_EQ(value(gather, 4), 4U);
+  EXPECT_EQ(value(gather, 5), 6U);
+  // The Reshape of the ids is an alias: GATHER reads the input's bytes.
+  EXPECT_EQ(program.instructions.at(1).operands.at(1).tensor, "flat_ids");
+}
+
+TEST(OnnxLoweringV13, EncoderLayerWithAMaskLowersAndTheMaskIsCastOnTheDevice) {
+  const Program program = lower(fused("embed_encoder"));
+  EXPECT_EQ(program.integer_inputs.size(), 2U);
+  const std::vector<Opcode> ops = opcodes_of(program);
+  EXPECT_EQ(std::ranges::count(ops, Opcode::gather), 1);
+  // Cast of the int64 mask: its low words, then INT32 -> FP32.
+  const auto convert = std::ranges::find(ops, Opcode::convert);
+  ASSERT_NE(convert, ops.end());
+  ASSERT_NE(convert, ops.begin());
+  EXPECT_EQ(*(convert - 1), Opcode::copy_strided);
+  EXPECT_EQ(std::ranges::count(ops, Opcode::layernorm), 3);
+  EXPECT_EQ(std::ranges::count(ops, Opcode::softmax), 1);
+}
+
+TEST(OnnxLoweringV13, RuntimeIndicesTheIsaCannotTakeAreRefusedByName) {
+  EXPECT_EQ(refusal(fused("gather_runtime_axis1")),
+            "Gather: indices only known at run time select along axis 1; GATHER selects rows "
+            "(axis 0)");
+  EXPECT_EQ(refusal(fused("integer_input_add")),
+            "Add: 'input_ids' is an integer input: the device reads it only as the indices of a "
+            "Gather");
+  EXPECT_EQ(refusal(fused("embedding"), v1_2_opcodes()),
+            "Gather: needs the ISA v1.3 instruction GATHER, which the device lacks");
+}
+
 TEST(OnnxLoweringV11, MaxPoolCeilModeReadsACopyExtendedByMinusInfinity) {
   const std::vector<Instruction> program = instructions_of(lower(fused("maxpool_ceil")));
   ASSERT_EQ(program.size(), 3U);

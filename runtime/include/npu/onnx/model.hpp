@@ -50,11 +50,18 @@ class UnsupportedOperators : public ModelError {
 
 enum class Precision : std::uint8_t { fp32, fp16, bf16, int8 };
 
-// A tensor in host memory: float32 data, row-major.
+// The element type of a HostTensor: float32, or the integers of an int64
+// or int32 graph input (the token ids an embedding Gather reads).
+enum class TensorType : std::uint8_t { float32, int32, int64 };
+
+// A tensor in host memory, row-major: float32 values in `data`, or (type
+// int32 or int64) integer values in `integers`.
 struct HostTensor {
   std::string name;
   std::vector<std::int64_t> shape;
   std::vector<float> data;
+  TensorType type = TensorType::float32;
+  std::vector<std::int64_t> integers{};
 };
 
 // What the compiler did, for --json and the docs.
@@ -131,9 +138,12 @@ struct RunTimings {
 
 class CompiledModel {
  public:
-  // Runs one inference as one job. Inputs by name (shapes as compiled);
+  // Runs one inference as one job. Inputs by name (shapes and types as
+  // compiled: float32, or int64/int32 for the model's integer inputs);
   // returns the graph outputs in graph order. std::runtime_error if the job
-  // fails (with the device's error), ModelError for wrong inputs.
+  // fails (with the device's error; an index outside its Gather's table
+  // fails it with operand_invalid at the index's address), ModelError for
+  // wrong inputs.
   std::vector<HostTensor> run(const std::vector<HostTensor>& inputs,
                               RunTimings* timings = nullptr) const;
 
