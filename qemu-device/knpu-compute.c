@@ -36,12 +36,47 @@ void *knpu_stage(KnpuJob *job, size_t size)
 
     assert(slot < KNPU_STAGE_SLOTS);
     size = MAX(size, 1);
+    core->stage_peak[slot] = MAX(core->stage_peak[slot], size);
     if (core->stage_size[slot] < size) {
         g_free(core->stage[slot]);
         core->stage[slot] = g_malloc(size);
         core->stage_size[slot] = size;
     }
     return core->stage[slot];
+}
+
+/*
+ * A job starts on @core. At the end of each window of KNPU_STAGE_WINDOW
+ * jobs on the core, a staging buffer is given back if it exceeds
+ * KNPU_STAGE_KEEP and is more than KNPU_STAGE_SLACK times the largest size
+ * its slot was asked for in this window and the one before: one large job
+ * leaves up to a few hundred MiB per core (64 MiB tensors, widened,
+ * reordered), which later small work must not pin until the next reset,
+ * while a workload that still uses its sizes within 16-32 jobs (a model's
+ * inferences, a benchmark's runs) keeps them and does not fault them in
+ * again. The next instruction that needs that slot allocates what it
+ * asks for. A core that runs no more jobs keeps its buffers until reset.
+ */
+void knpu_stage_job_start(KnpuCore *core)
+{
+    unsigned i;
+
+    if (++core->stage_jobs < KNPU_STAGE_WINDOW) {
+        return;
+    }
+    core->stage_jobs = 0;
+    for (i = 0; i < KNPU_STAGE_SLOTS; i++) {
+        size_t need = MAX(core->stage_peak[i], core->stage_peak_prev[i]);
+
+        if (core->stage_size[i] > KNPU_STAGE_KEEP &&
+            core->stage_size[i] / KNPU_STAGE_SLACK > need) {
+            g_free(core->stage[i]);
+            core->stage[i] = NULL;
+            core->stage_size[i] = 0;
+        }
+        core->stage_peak_prev[i] = core->stage_peak[i];
+        core->stage_peak[i] = 0;
+    }
 }
 
 size_t knpu_dtype_size(uint32_t dtype)

@@ -76,6 +76,7 @@ typedef struct KnpuRequant {
 
 /* knpu-compute.c */
 void *knpu_stage(KnpuJob *job, size_t size);
+void knpu_stage_job_start(KnpuCore *core);
 size_t knpu_dtype_size(uint32_t dtype);
 bool knpu_dtype_is_float(uint32_t dtype);
 bool knpu_operand_invalid(KnpuJob *job, unsigned operand);

@@ -250,6 +250,41 @@ static void test_gemm_int8(void)
     cx_stop(&c);
 }
 
+/*
+ * A core gives back staging buffers far larger than its recent jobs
+ * needed (knpu_stage_job_start(): at the end of a window of 16 jobs, when
+ * neither it nor the one before needed them): on a device of one core,
+ * large GEMMs, three windows of small ones, then large ones again, every
+ * result checked.
+ */
+static void test_gemm_stage_shrink(void)
+{
+    static const Gemm large[] = {
+        /* C over 1 MiB, the size a core keeps regardless */
+        { KNPU_DT_FP32, KNPU_FLAG_BIAS, 640, 520, 64, 0, 0, 0, 1.0f, 0 },
+        /* INT8: the accumulators over 1 MiB */
+        { KNPU_DT_INT8, KNPU_FLAG_BIAS, 640, 520, 64, 0, 0, 0,
+          1.0f / 4096, 1 },
+    };
+    static const Gemm small = {
+        KNPU_DT_FP32, KNPU_FLAG_BIAS, 3, 5, 4, 0, 0, 0, 1.0f, 0
+    };
+    Cx c;
+    unsigned round, i;
+
+    cx_start_opts(&c, ",cores=1");
+    for (round = 0; round < 2; round++) {
+        run_gemm(&c, &large[0]);
+        run_gemm(&c, &large[1]);
+        for (i = 0; i < 3 * 16; i++) {
+            run_gemm(&c, &small);
+        }
+    }
+    run_gemm(&c, &large[1]);
+    run_gemm(&c, &large[0]);
+    cx_stop(&c);
+}
+
 /* A GEMM instruction on slots 0-3, f32 shapes given, must fail with @code. */
 static Err gemm_bad(Cx *c, uint32_t dt, uint32_t flags, uint32_t argmask,
                     const uint32_t *ops, const uint64_t *args, uint32_t code)
@@ -730,6 +765,7 @@ void knpu_add_compute_gemm_tests(void)
     qtest_add_func("/knpu/compute/gemm/fp32", test_gemm_fp32);
     qtest_add_func("/knpu/compute/gemm/fp16-bf16", test_gemm_half);
     qtest_add_func("/knpu/compute/gemm/int8", test_gemm_int8);
+    qtest_add_func("/knpu/compute/gemm/stage-shrink", test_gemm_stage_shrink);
     qtest_add_func("/knpu/compute/gemm/errors", test_gemm_errors);
     qtest_add_func("/knpu/compute/gemm/concurrent", test_gemm_concurrent);
     qtest_add_func("/knpu/compute/gemm-batched", test_gemm_batched);
