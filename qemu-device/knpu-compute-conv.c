@@ -8,8 +8,8 @@
  * format "any" and its operands are reordered into the layouts it chose
  * and back (conv_layout_blocked()). An INT8 convolution whose sums FP32
  * holds exactly runs on the blocked FP32 kernels instead of the INT8
- * reference (conv_int8_exact_in_fp32()); its requantization is a scalar
- * loop (conv_requant_channel()).
+ * reference (conv_int8_exact_in_fp32()); the requantization of every
+ * INT8 convolution is knpu_requant().
  *
  * The spec's output size rounds down, so the last rows or columns of the
  * input may lie in no window. oneDNN wants the right padding that makes
@@ -237,41 +237,6 @@ static dnnl_status_t conv_reorder_pd(const KnpuPrimKey *k,
     return st;
 }
 
-/*
- * FP32 1.5 * 2^23: adding it to a float of magnitude <= 2^22 and taking it
- * away again rounds that float to an integer, ties to even (the FPU's
- * rounding mode), without a call to nearbyintf().
- */
-#define CONV_ROUNDING_BIAS 12582912.0f
-
-/*
- * The requantization of section 7.3 for one channel of @n accumulators:
- * out = clamp(round_half_even(scale * float(acc + bias)) + zp). acc + bias
- * is exact in double (below 2^33) and rounds to FP32 once, as the spec's
- * exact sum does; the product is clamped to +-256 (beyond it every result
- * saturates; also a product that overflowed to infinity) so the rounding
- * bias applies. No calls, but as QEMU builds it (GCC 12, -O2) the loop is
- * scalar: about 2-3 ms per million elements on one thread
- * (docs/performance.md, stop 18).
- */
-static void conv_requant_channel(const int32_t *acc, int8_t *out, int64_t n,
-                                 int32_t bias, bool relu, float scale,
-                                 int32_t zp)
-{
-    const double lowest = relu ? 0.0 : -4294967296.0;
-    int64_t i;
-
-    for (i = 0; i < n; i++) {
-        double sum = (double)acc[i] + bias;
-        float y = (float)(sum > lowest ? sum : lowest) * scale;
-        int32_t q;
-
-        y = y < -256.0f ? -256.0f : y > 256.0f ? 256.0f : y;
-        q = (int32_t)((y + CONV_ROUNDING_BIAS) - CONV_ROUNDING_BIAS) + zp;
-        out[i] = q < INT8_MIN ? INT8_MIN : q > INT8_MAX ? INT8_MAX : q;
-    }
-}
-
 /* OUT_INT32 for one channel: acc + bias, RELU, saturated to INT32. */
 static void conv_int32_channel(const int32_t *acc, int32_t *out, int64_t n,
                                int32_t bias, bool relu)
@@ -299,17 +264,23 @@ static void conv_int8_epilogue(const KnpuPrimKey *k, const int32_t *acc,
     int64_t plane = k->v[CK_P] * k->v[CK_Q], ch;
     bool per_channel = k->flags & KNPU_FLAG_PER_CHANNEL;
     bool relu = KNPU_FLAG_ACT(k->flags) == KNPU_ACT_RELU;
+    /* |acc| <= the window's products of at most 2^14 each */
+    uint64_t acc_max = (uint64_t)(k->v[CK_C] / k->v[CK_G]) * k->v[CK_R] *
+                       k->v[CK_S] << 14;
 
     for (ch = 0; ch < k->v[CK_K]; ch++) {
-        int32_t b = bias ? bias[ch] : 0;
+        const int32_t *b = bias ? &bias[ch] : NULL;
+        KnpuRequant rq = {
+            .bias = b, .scale = &scales[per_channel ? ch : 0], .relu = relu,
+            .zp = zp, .sum_fits = knpu_requant_sum_fits(acc_max, b, 1),
+        };
 
         if (k->flags & KNPU_FLAG_OUT_INT32) {
             conv_int32_channel(acc + ch * plane, (int32_t *)out + ch * plane,
-                               plane, b, relu);
+                               plane, b ? *b : 0, relu);
         } else {
-            conv_requant_channel(acc + ch * plane, (int8_t *)out + ch * plane,
-                                 plane, b, relu,
-                                 scales[per_channel ? ch : 0], zp);
+            knpu_requant(&rq, acc + ch * plane, (int8_t *)out + ch * plane,
+                         plane);
         }
     }
 }

@@ -6,6 +6,13 @@
  * OUT_INT32. Leading dimensions become the strides of oneDNN's memory
  * descriptors, so A and B are staged as they lie in memory.
  *
+ * INT8 runs oneDNN's plain s8·s8 → s32 matmul (exact: INT32 accumulation;
+ * on a host with VNNI its brgemm kernel) and finishes the accumulators
+ * itself: bias and RELU exactly, then knpu_requant() or the INT32 result.
+ * oneDNN's own requantization adds the zero point before rounding, which
+ * moves ties with an odd zero point (section 7.3 rounds first), and takes
+ * runtime scales only on its slower gemm:jit kernel.
+ *
  * Copyright (c) 2026 The knpu authors
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -32,8 +39,9 @@ enum { KEY_M, KEY_N, KEY_K, KEY_LDA, KEY_LDB, KEY_LDC };
 #define GEMM_TILE_MACS  (1ull << 30)
 
 #define GEMM_KEY_FLAGS  (KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B | \
-                         KNPU_FLAG_BIAS | (0xfu << 4) | \
-                         KNPU_FLAG_OUT_INT32 | KNPU_FLAG_PER_CHANNEL)
+                         KNPU_FLAG_BIAS | (0xfu << 4))
+/* INT8: one plain matmul for every epilogue */
+#define GEMM_KEY_FLAGS_INT8 (KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B)
 /*
  * In the key: a floating GEMM whose scale is not 1. Only those get an
  * output scale: oneDNN's fastest matmul (brgemm) takes none.
@@ -41,29 +49,17 @@ enum { KEY_M, KEY_N, KEY_K, KEY_LDA, KEY_LDB, KEY_LDC };
 #define GEMM_KEY_SCALED (1u << 31)
 
 typedef struct GemmMds {
-    dnnl_memory_desc_t a, b, c, bias, scales, zp;
+    dnnl_memory_desc_t a, b, c, bias, scale;
 } GemmMds;
-
-static bool gemm_requant(const KnpuPrimKey *k)
-{
-    return k->dtype == KNPU_DT_INT8 && !(k->flags & KNPU_FLAG_OUT_INT32);
-}
-
-static bool gemm_scaled(const KnpuPrimKey *k)
-{
-    return gemm_requant(k) || (k->flags & GEMM_KEY_SCALED);
-}
 
 static void gemm_mds(const KnpuPrimKey *k, GemmMds *md)
 {
     int64_t m = k->v[KEY_M], n = k->v[KEY_N], kk = k->v[KEY_K];
     bool ta = k->flags & KNPU_FLAG_TRANS_A, tb = k->flags & KNPU_FLAG_TRANS_B;
     int64_t dims[2], strides[2];
-    dnnl_data_type_t in = knpu_dnnl_dt(k->dtype), out = in;
+    dnnl_data_type_t in = knpu_dnnl_dt(k->dtype);
+    dnnl_data_type_t out = k->dtype == KNPU_DT_INT8 ? dnnl_s32 : in;
 
-    if (k->dtype == KNPU_DT_INT8) {
-        out = gemm_requant(k) ? dnnl_s8 : dnnl_s32;
-    }
     dims[0] = m;
     dims[1] = kk;
     strides[0] = ta ? 1 : k->v[KEY_LDA];
@@ -79,27 +75,19 @@ static void gemm_mds(const KnpuPrimKey *k, GemmMds *md)
     strides[1] = 1;
     knpu_md_strided(&md->c, 2, dims, strides, out);
     dims[0] = 1;
-    knpu_md_plain(&md->bias, 2, dims,
-                  k->dtype == KNPU_DT_INT8 ? dnnl_s32 : dnnl_f32);
-    dims[0] = (k->flags & KNPU_FLAG_PER_CHANNEL) ? n : 1;
-    knpu_md_plain(&md->scales, 1, dims, dnnl_f32);
-    dims[0] = 1;
-    knpu_md_plain(&md->zp, 1, dims, dnnl_s32);
+    knpu_md_plain(&md->bias, 2, dims, dnnl_f32);
+    knpu_md_plain(&md->scale, 1, dims, dnnl_f32);
 }
 
 /*
  * Floating types: the scale is an output scale, the bias a binary post-op
- * after it (C = scale·AB + bias), then the activation. INT8: the bias is
- * the matmul's (added to the accumulator before the scale), then the
- * activation, the output scale(s) and the zero point of the requantization.
- * OUT_INT32: a plain INT8 matmul; bias and RELU are added exactly by
- * gemm_int32_epilogue().
+ * after it (C = scale·AB + bias), then the activation. INT8: a plain
+ * matmul; gemm_int8_epilogue() does the rest.
  */
 static dnnl_status_t gemm_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
                              dnnl_primitive_attr_t attr,
                              dnnl_primitive_desc_t *pd)
 {
-    static const int32_t zp_runtime = DNNL_RUNTIME_S32_VAL;
     float scale_runtime = DNNL_RUNTIME_F32_VAL;
     bool has_bias = k->flags & KNPU_FLAG_BIAS;
     uint32_t act = KNPU_FLAG_ACT(k->flags);
@@ -111,27 +99,19 @@ static dnnl_status_t gemm_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
     float alpha;
 
     gemm_mds(k, &md);
-    if (k->dtype == KNPU_DT_INT8 && !gemm_requant(k)) {
-        st = dnnl_matmul_desc_init(&desc, &md.a, &md.b, NULL, &md.c);
+    st = dnnl_matmul_desc_init(&desc, &md.a, &md.b, NULL, &md.c);
+    if (k->dtype == KNPU_DT_INT8) {
         return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
                                                     NULL);
     }
-    st = dnnl_matmul_desc_init(&desc, &md.a, &md.b,
-                               has_bias && gemm_requant(k) ? &md.bias : NULL,
-                               &md.c);
-    if (st == dnnl_success && gemm_scaled(k)) {
-        st = dnnl_primitive_attr_set_output_scales(
-            attr, 1, (k->flags & KNPU_FLAG_PER_CHANNEL) ? 1 << 1 : 0,
-            &scale_runtime);
-    }
-    if (st == dnnl_success && gemm_requant(k)) {
-        st = dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_DST, 1, 0,
-                                                 &zp_runtime);
+    if (st == dnnl_success && (k->flags & GEMM_KEY_SCALED)) {
+        st = dnnl_primitive_attr_set_output_scales(attr, 1, 0,
+                                                   &scale_runtime);
     }
     if (st == dnnl_success) {
         st = dnnl_post_ops_create(&po);
     }
-    if (st == dnnl_success && has_bias && !gemm_requant(k)) {
+    if (st == dnnl_success && has_bias) {
         st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &md.bias);
     }
     if (st == dnnl_success && knpu_act_alg(act, &alg, &alpha)) {
@@ -147,19 +127,37 @@ static dnnl_status_t gemm_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
                                                 NULL);
 }
 
-/* OUT_INT32: C += bias, then RELU, exactly in integers (saturating). */
-static void gemm_int32_epilogue(const KnpuPrimKey *k, uint64_t rows,
-                                int32_t *c, const int32_t *bias)
+/*
+ * INT8: finish the accumulators @acc (M rows, ldc apart) of instruction
+ * @in in place: OUT_INT32: + bias, then RELU, exactly in integers
+ * (saturating); else requantized (section 7.3) into @c, rows ldc apart.
+ * @scales: the per-tensor scale or the per-channel array.
+ */
+static void gemm_int8_epilogue(const KnpuInsn *in, int32_t *acc, int8_t *c,
+                               const int32_t *bias, const float *scales)
 {
-    uint64_t m, n;
+    uint64_t rows = in->ops[GEMM_M], cols = in->ops[GEMM_N];
+    uint64_t ldc = in->ops[GEMM_LDC], m, n;
+    bool relu = KNPU_FLAG_ACT(in->flags) == KNPU_ACT_RELU;
+    KnpuRequant rq = {
+        .bias = bias, .scale = scales, .per_column = true,
+        .scale_per_column = in->flags & KNPU_FLAG_PER_CHANNEL,
+        .relu = relu, .zp = (int8_t)in->ops[GEMM_ZP],
+        /* |acc| <= K products of at most 2^14 each */
+        .sum_fits = knpu_requant_sum_fits(in->ops[GEMM_K] << 14, bias, cols),
+    };
 
     for (m = 0; m < rows; m++) {
-        int32_t *row = c + m * k->v[KEY_LDC];
+        int32_t *row = acc + m * ldc;
 
-        for (n = 0; n < k->v[KEY_N]; n++) {
+        if (!(in->flags & KNPU_FLAG_OUT_INT32)) {
+            knpu_requant(&rq, row, c + m * ldc, cols);
+            continue;
+        }
+        for (n = 0; n < cols; n++) {
             int64_t v = row[n] + (int64_t)(bias ? bias[n] : 0);
 
-            if (KNPU_FLAG_ACT(k->flags) == KNPU_ACT_RELU) {
+            if (relu) {
                 v = MAX(v, 0);
             }
             row[n] = MIN(MAX(v, INT32_MIN), INT32_MAX);
@@ -184,23 +182,23 @@ static bool gemm_matrix(KnpuJob *job, KnpuTensor *t, const KnpuInsn *in,
 
 /*
  * Run the GEMM of @key (M = all rows) on staged buffers, tile by tile of
- * rows; @scales is the per-tensor scale or the per-channel array.
+ * rows, into @c (INT8: the INT32 accumulators). Floating types: @scale
+ * is the output scale, @bias the bias; INT8 has neither.
  */
 static bool gemm_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *a,
                      const void *b, uint8_t *c, const void *bias,
-                     const void *scales, int32_t zp)
+                     const float *scale)
 {
     uint64_t m = key->v[KEY_M], k = key->v[KEY_K], m0;
     uint64_t tile = MAX(GEMM_TILE_MACS / (key->v[KEY_N] * k), 1);
     size_t a_size = knpu_dtype_size(knpu_compute_dtype(key->dtype));
-    size_t c_size = key->dtype == KNPU_DT_INT8 && gemm_requant(key) ? 1 : 4;
-    bool int8 = key->dtype == KNPU_DT_INT8;
+    size_t c_size = 4;
     bool has_bias = key->flags & KNPU_FLAG_BIAS;
 
     for (m0 = 0; m0 < m; m0 += tile) {
         uint64_t a_row = (key->flags & KNPU_FLAG_TRANS_A) ? 1 :
                          key->v[KEY_LDA];
-        KnpuDnnlArg args[7];
+        KnpuDnnlArg args[5];
         GemmMds md;
         int nargs = 0;
 
@@ -211,21 +209,14 @@ static bool gemm_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *a,
         args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_WEIGHTS, md.b, (void *)b };
         args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_DST, md.c,
                                        c + m0 * key->v[KEY_LDC] * c_size };
-        if (gemm_scaled(key)) {
+        if (key->flags & GEMM_KEY_SCALED) {
             args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_ATTR_OUTPUT_SCALES,
-                                           md.scales, (void *)scales };
+                                           md.scale, (void *)scale };
         }
-        if (has_bias && gemm_requant(key)) {
-            args[nargs++] = (KnpuDnnlArg){ DNNL_ARG_BIAS, md.bias,
-                                           (void *)bias };
-        } else if (has_bias && !int8) {
+        if (has_bias) {
             args[nargs++] = (KnpuDnnlArg){
                 DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, md.bias,
                 (void *)bias };
-        }
-        if (gemm_requant(key)) {
-            args[nargs++] = (KnpuDnnlArg){
-                DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, md.zp, &zp };
         }
         if (knpu_job_check_abort(job) ||
             !knpu_prim_run(job, key, gemm_pd, args, nargs)) {
@@ -247,9 +238,9 @@ bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in)
     void *a = NULL, *b = NULL, *c = NULL, *bias = NULL, *scales = NULL;
     KnpuTensor ta, tb, tc, tbias, tscale;
     float scale = knpu_f32_of_bits(in->ops[GEMM_SCALE]);
-    int32_t zp = (int8_t)in->ops[GEMM_ZP];
     KnpuPrimKey key = {
-        .kind = KNPU_OP_GEMM, .dtype = dt, .flags = fl & GEMM_KEY_FLAGS,
+        .kind = KNPU_OP_GEMM, .dtype = dt,
+        .flags = fl & (int8 ? GEMM_KEY_FLAGS_INT8 : GEMM_KEY_FLAGS),
         .v = { m, n, k, in->ops[GEMM_LDA], in->ops[GEMM_LDB],
                in->ops[GEMM_LDC] },
     };
@@ -291,13 +282,21 @@ bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in)
     if (!int8 && scale != 1.0f) {
         key.flags |= GEMM_KEY_SCALED;
     }
-    c = knpu_stage(job, tc.count * knpu_dtype_size(knpu_compute_dtype(out_dt)));
-    if (!gemm_run(job, &key, a, b, c, bias, per_channel ? scales : &scale,
-                  zp)) {
+    /* the output, or INT8's accumulators (C's shape, 4 bytes each) */
+    c = knpu_stage(job, tc.count * (int8 ? 4 : knpu_dtype_size(
+                                        knpu_compute_dtype(out_dt))));
+    if (!gemm_run(job, &key, a, b, c, bias, &scale)) {
         return false;
     }
-    if (int8 && !gemm_requant(&key)) {
-        gemm_int32_epilogue(&key, m, c, bias);
+    if (int8) {
+        int8_t *requantized = out_dt == KNPU_DT_INT8 ?
+                              knpu_stage(job, tc.count) : NULL;
+
+        gemm_int8_epilogue(in, c, requantized, bias,
+                           per_channel ? scales : &scale);
+        if (requantized) {
+            c = requantized;
+        }
     }
     return knpu_tensor_store_rows(job, &tc, c, m, n, in->ops[GEMM_LDC]);
 }
@@ -398,7 +397,7 @@ bool knpu_op_gemm_batched(KnpuJob *job, const KnpuInsn *in)
                       (uint8_t *)a + b * in->ops[GB_STRIDE_A] * sizeof(float),
                       (uint8_t *)bm +
                       b * in->ops[GB_STRIDE_B] * sizeof(float),
-                      cb, bias, &scale, 0)) {
+                      cb, bias, &scale)) {
             return false;
         }
         tcb.va += b * in->ops[GB_STRIDE_C] * knpu_dtype_size(dt);

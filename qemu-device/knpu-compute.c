@@ -36,12 +36,47 @@ void *knpu_stage(KnpuJob *job, size_t size)
 
     assert(slot < KNPU_STAGE_SLOTS);
     size = MAX(size, 1);
+    core->stage_peak[slot] = MAX(core->stage_peak[slot], size);
     if (core->stage_size[slot] < size) {
         g_free(core->stage[slot]);
         core->stage[slot] = g_malloc(size);
         core->stage_size[slot] = size;
     }
     return core->stage[slot];
+}
+
+/*
+ * A job starts on @core. At the end of each window of KNPU_STAGE_WINDOW
+ * jobs on the core, a staging buffer is given back if it exceeds
+ * KNPU_STAGE_KEEP and is more than KNPU_STAGE_SLACK times the largest size
+ * its slot was asked for in this window and the one before: one large job
+ * leaves up to a few hundred MiB per core (64 MiB tensors, widened,
+ * reordered), which later small work must not pin until the next reset,
+ * while a workload that still uses its sizes within 16-32 jobs (a model's
+ * inferences, a benchmark's runs) keeps them and does not fault them in
+ * again. The next instruction that needs that slot allocates what it
+ * asks for. A core that runs no more jobs keeps its buffers until reset.
+ */
+void knpu_stage_job_start(KnpuCore *core)
+{
+    unsigned i;
+
+    if (++core->stage_jobs < KNPU_STAGE_WINDOW) {
+        return;
+    }
+    core->stage_jobs = 0;
+    for (i = 0; i < KNPU_STAGE_SLOTS; i++) {
+        size_t need = MAX(core->stage_peak[i], core->stage_peak_prev[i]);
+
+        if (core->stage_size[i] > KNPU_STAGE_KEEP &&
+            core->stage_size[i] / KNPU_STAGE_SLACK > need) {
+            g_free(core->stage[i]);
+            core->stage[i] = NULL;
+            core->stage_size[i] = 0;
+        }
+        core->stage_peak_prev[i] = core->stage_peak[i];
+        core->stage_peak[i] = 0;
+    }
 }
 
 size_t knpu_dtype_size(uint32_t dtype)
@@ -241,6 +276,123 @@ static void knpu_narrow(uint32_t dtype, uint16_t *dst, const float *src,
         dst[i] = dtype == KNPU_DT_FP16 ? knpu_f32_to_f16(src[i]) :
                  knpu_f32_to_bf16(src[i]);
     }
+}
+
+/*
+ * Requantization (section 7.3) of @n INT32 accumulators into @out:
+ * clamp(round_half_even(scale · float(acc + bias)) + zero_point), the
+ * activation (RELU) applied to acc + bias first. acc + bias is exact and
+ * rounds to FP32 once, the product is one FP32 multiplication, and the
+ * zero point is added to the rounded integer (not before the rounding:
+ * with an odd zero point that would move ties). The product is clamped to
+ * ±256 first (beyond it every result saturates; also an infinity) so that
+ * adding and taking away KNPU_ROUNDING_BIAS rounds it, ties to even.
+ */
+#define KNPU_ROUNDING_BIAS 12582912.0f      /* 1.5 · 2^23 */
+
+static int8_t knpu_requant_one(int32_t acc, int32_t bias, bool relu,
+                               float scale, int32_t zp)
+{
+    /* exact in double: below 2^33 */
+    double sum = (double)acc + bias;
+    float y = (float)(relu && sum < 0 ? 0 : sum) * scale;
+    int32_t q;
+
+    y = y < -256.0f ? -256.0f : y > 256.0f ? 256.0f : y;
+    q = (int32_t)((y + KNPU_ROUNDING_BIAS) - KNPU_ROUNDING_BIAS) + zp;
+    return q < INT8_MIN ? INT8_MIN : q > INT8_MAX ? INT8_MAX : q;
+}
+
+typedef int32_t KnpuV16i __attribute__((vector_size(64)));
+typedef float KnpuV16f __attribute__((vector_size(64)));
+typedef int8_t KnpuV16b __attribute__((vector_size(16)));
+
+/* Lanes of @a where @mask is set, of @b elsewhere. */
+#define KNPU_V_SELECT(mask, a, b) (((a) & (mask)) | ((b) & ~(mask)))
+
+/*
+ * knpu_requant_one() on 16 elements at a time, with GCC's vector types (a
+ * scalar loop with clamps is not vectorized at -O2: about 2.5 ms per
+ * million elements, as long as a 1024³ INT8 matmul); compiled for AVX-512,
+ * AVX2 and the baseline ISA, the best one chosen when QEMU starts. The sum
+ * is taken in 32 bits, so only when rq->sum_fits says it cannot overflow;
+ * (float) of an int32 and of the same integer in double round alike.
+ */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void knpu_requant_vector(const KnpuRequant *rq, const int32_t *acc,
+                                int8_t *out, uint64_t n)
+{
+    const KnpuV16i lowest = (KnpuV16i){ 0 } + (rq->relu ? 0 : INT32_MIN);
+    const KnpuV16i qmin = (KnpuV16i){ 0 } + INT8_MIN;
+    const KnpuV16i qmax = (KnpuV16i){ 0 } + INT8_MAX;
+    const KnpuV16f ymin = (KnpuV16f){ 0 } + -256.0f;
+    const KnpuV16f ymax = (KnpuV16f){ 0 } + 256.0f;
+    KnpuV16i bias = (KnpuV16i){ 0 } + (rq->bias ? rq->bias[0] : 0);
+    KnpuV16f scale = (KnpuV16f){ 0 } + rq->scale[0];
+    uint64_t i;
+
+    for (i = 0; i + 16 <= n; i += 16) {
+        KnpuV16i sum, q;
+        KnpuV16f y;
+        KnpuV16b b;
+
+        memcpy(&sum, acc + i, sizeof(sum));
+        if (rq->bias && rq->per_column) {
+            memcpy(&bias, rq->bias + i, sizeof(bias));
+        }
+        if (rq->per_column && rq->scale_per_column) {
+            memcpy(&scale, rq->scale + i, sizeof(scale));
+        }
+        sum += bias;
+        sum = KNPU_V_SELECT(sum > lowest, sum, lowest);
+        y = __builtin_convertvector(sum, KnpuV16f) * scale;
+        y = (KnpuV16f)KNPU_V_SELECT(y > ymin, (KnpuV16i)y, (KnpuV16i)ymin);
+        y = (KnpuV16f)KNPU_V_SELECT(y < ymax, (KnpuV16i)y, (KnpuV16i)ymax);
+        q = __builtin_convertvector((y + KNPU_ROUNDING_BIAS) -
+                                    KNPU_ROUNDING_BIAS, KnpuV16i) + rq->zp;
+        q = KNPU_V_SELECT(q > qmin, q, qmin);
+        q = KNPU_V_SELECT(q < qmax, q, qmax);
+        b = __builtin_convertvector(q, KnpuV16b);
+        memcpy(out + i, &b, sizeof(b));
+    }
+}
+
+/*
+ * Requantize @n accumulators into @out (section 7.3): element i takes the
+ * bias and scale of column i with rq->per_column (a GEMM row), else the
+ * first ones (a CONV2D channel).
+ */
+void knpu_requant(const KnpuRequant *rq, const int32_t *acc, int8_t *out,
+                  uint64_t n)
+{
+    uint64_t i = 0;
+
+    if (rq->sum_fits) {
+        knpu_requant_vector(rq, acc, out, n);
+        i = n & ~15ull;
+    }
+    for (; i < n; i++) {
+        uint64_t col = rq->per_column ? i : 0;
+
+        out[i] = knpu_requant_one(acc[i], rq->bias ? rq->bias[col] : 0,
+                                  rq->relu,
+                                  rq->scale[rq->scale_per_column ? col : 0],
+                                  rq->zp);
+    }
+}
+
+/*
+ * Whether accumulators of magnitude at most @acc_max plus each of the @n
+ * biases fit in an INT32 (KnpuRequant.sum_fits).
+ */
+bool knpu_requant_sum_fits(uint64_t acc_max, const int32_t *bias, uint64_t n)
+{
+    uint64_t i, bias_max = 0;
+
+    for (i = 0; bias && i < n; i++) {
+        bias_max = MAX(bias_max, (uint64_t)ABS((int64_t)bias[i]));
+    }
+    return acc_max <= INT32_MAX && bias_max <= INT32_MAX - acc_max;
 }
 
 /* Is @t staged as FP32 while stored as FP16 or BF16? */

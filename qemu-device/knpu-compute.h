@@ -61,8 +61,23 @@ typedef struct KnpuTensor {
     bool raw;               /* staged as stored: FP16/BF16 not widened */
 } KnpuTensor;
 
+/*
+ * The requantization of INT8 output (section 7.3) for a run of
+ * accumulators: knpu_requant().
+ */
+typedef struct KnpuRequant {
+    const int32_t *bias;    /* NULL: none */
+    const float *scale;
+    bool per_column;        /* bias (and scale) per element: a GEMM row */
+    bool scale_per_column;  /* with per_column: PER_CHANNEL scales */
+    bool relu;
+    int32_t zp;
+    bool sum_fits;          /* acc + bias cannot overflow an INT32 */
+} KnpuRequant;
+
 /* knpu-compute.c */
 void *knpu_stage(KnpuJob *job, size_t size);
+void knpu_stage_job_start(KnpuCore *core);
 size_t knpu_dtype_size(uint32_t dtype);
 bool knpu_dtype_is_float(uint32_t dtype);
 bool knpu_operand_invalid(KnpuJob *job, unsigned operand);
@@ -81,6 +96,9 @@ bool knpu_tensor_store_rows(KnpuJob *job, const KnpuTensor *t,
                             const void *buf, uint64_t rows,
                             uint64_t row_elems, uint64_t ld);
 uint32_t knpu_compute_dtype(uint32_t dtype);
+void knpu_requant(const KnpuRequant *rq, const int32_t *acc, int8_t *out,
+                  uint64_t n);
+bool knpu_requant_sum_fits(uint64_t acc_max, const int32_t *bias, uint64_t n);
 float knpu_f32_of_bits(uint32_t bits);
 
 /* knpu-dnnl.c */

@@ -504,6 +504,7 @@ static bool knpu_job_read_desc(KnpuJob *job)
     knpu_desc_from_le(d);
     trace_knpu_job_start(job->core->id, job->qid, job->head, d->job_id,
                          d->type);
+    knpu_stage_job_start(job->core);
     if (!knpu_desc_valid(d)) {
         return knpu_job_fail(job, KNPU_ERR_DESC_INVALID,
                              KNPU_ERR_OPERAND_NONE, 0, 0, 0);

@@ -121,6 +121,14 @@ OBJECT_DECLARE_SIMPLE_TYPE(KnpuState, KNPU)
 #define KNPU_RUN_BYTES          (2 * MiB)
 /* Staging buffers a compute instruction may use (knpu_stage()) */
 #define KNPU_STAGE_SLOTS        16
+/*
+ * A core gives back a staging buffer over KNPU_STAGE_KEEP bytes that is
+ * more than KNPU_STAGE_SLACK times what its slot was asked for in the
+ * last two windows of KNPU_STAGE_WINDOW jobs (knpu_stage_job_start()).
+ */
+#define KNPU_STAGE_WINDOW       16
+#define KNPU_STAGE_SLACK        4
+#define KNPU_STAGE_KEEP         (1 * MiB)
 #define KNPU_TLB_ENTRIES        64
 
 /* Counters latched by reading their _LO half (section 3). */
@@ -229,10 +237,14 @@ struct KnpuCore {
     /*
      * Staging buffers of the compute instructions, this core's own, kept
      * from one instruction to the next (knpu_stage()); only its jobs use
-     * them, and they are freed when no job runs (reset, unrealize).
+     * them, and they are freed when no job runs (reset, unrealize) and
+     * when far larger than recent jobs needed (knpu_stage_job_start()).
      */
     void *stage[KNPU_STAGE_SLOTS];
     size_t stage_size[KNPU_STAGE_SLOTS];
+    size_t stage_peak[KNPU_STAGE_SLOTS];        /* asked, this window */
+    size_t stage_peak_prev[KNPU_STAGE_SLOTS];   /* and the one before */
+    unsigned stage_jobs;    /* jobs started in this window */
     KnpuTlbEntry tlb[KNPU_TLB_ENTRIES];         /* 4 KiB pages */
     KnpuTlbEntry tlb_large[KNPU_TLB_ENTRIES];   /* 2 MiB pages */
     uint64_t tlb_epoch;     /* of the TLB contents */

@@ -689,6 +689,8 @@ void knpu_core_stage_free(KnpuCore *core)
         g_free(core->stage[i]);
         core->stage[i] = NULL;
         core->stage_size[i] = 0;
+        core->stage_peak[i] = 0;
+        core->stage_peak_prev[i] = 0;
     }
 }
 

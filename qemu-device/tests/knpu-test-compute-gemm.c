@@ -20,7 +20,37 @@ typedef struct Gemm {
     uint32_t lda_pad, ldb_pad, ldc_pad;
     float scale;
     int32_t zp;
+    uint32_t data;          /* INT8: GEMM_DATA_* */
 } Gemm;
+
+enum {
+    GEMM_DATA_FULL,         /* full-range A and B, bias within ±1000 */
+    /*
+     * A and B within ±8, bias within ±63: most sums requantize to values
+     * in range, and with a scale of 0.5 or 1.5 half of them are ties.
+     */
+    GEMM_DATA_TIES,
+    /* bias at INT32's ends: the sum with the accumulators needs 33 bits */
+    GEMM_DATA_HUGE_BIAS,
+};
+
+/* Reshape the random INT8 operands of @g as g->data asks. */
+static void gemm_int8_data(const Gemm *g, int8_t *a, uint64_t a_cnt,
+                           int8_t *b, uint64_t b_cnt, int32_t *bias)
+{
+    uint64_t i;
+
+    for (i = 0; g->data == GEMM_DATA_TIES && i < a_cnt; i++) {
+        a[i] %= 9;
+    }
+    for (i = 0; g->data == GEMM_DATA_TIES && i < b_cnt; i++) {
+        b[i] %= 9;
+    }
+    for (i = 0; g->data != GEMM_DATA_FULL && i < g->n; i++) {
+        bias[i] = g->data == GEMM_DATA_TIES ? bias[i] % 64 :
+                  (i % 2 ? INT32_MAX - (int32_t)i : INT32_MIN + (int32_t)i);
+    }
+}
 
 static uint32_t gemm_out_dt(const Gemm *g)
 {
@@ -57,6 +87,9 @@ static void run_gemm(Cx *c, const Gemm *g)
 
     for (j = 0; j < g->n; j++) {
         scales[j] = g->scale * (1 + j % 3) / 2;
+    }
+    if (g->dt == KNPU_DT_INT8) {
+        gemm_int8_data(g, a, a_cnt, b, b_cnt, bias);
     }
     ta_buf = cx_buf(c, a_cnt * dt_size(g->dt), KNPU_PTE_READ);
     tb_buf = cx_buf(c, b_cnt * dt_size(g->dt), KNPU_PTE_READ);
@@ -120,9 +153,9 @@ static void run_gemm(Cx *c, const Gemm *g)
         }
     }
     if (odt == KNPU_DT_INT8) {
-        /* Requantization scales in FP32: one step either way. */
+        /* Requantization is exact (section 7.3): ties, zero point, all. */
         for (i = 0; i < g->m * g->n; i++) {
-            g_assert_cmpfloat(fabs(elem(odt, packed, i) - ref[i]), <=, 1);
+            g_assert_cmpfloat(elem(odt, packed, i), ==, ref[i]);
         }
     } else {
         check_close(odt, packed, ref, (uint64_t)g->m * g->n, "gemm");
@@ -191,6 +224,21 @@ static void test_gemm_int8(void)
           0, 0, 1, 1.0f, 0 },
         { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_ACT_RELU << 4, 8, 8, 8,
           0, 0, 0, 1.0f, 0 },
+        /*
+         * Ties (scale · acc = k + 0.5) with odd zero points: rounded
+         * before the zero point is added; rows of 37 and 40 columns for
+         * blocks of 16 and a rest.
+         */
+        { KNPU_DT_INT8, KNPU_FLAG_BIAS, 5, 37, 3, 0, 0, 0, 0.5f, 5,
+          GEMM_DATA_TIES },
+        { KNPU_DT_INT8, KNPU_FLAG_PER_CHANNEL | KNPU_FLAG_BIAS |
+          KNPU_ACT_RELU << 4, 7, 40, 2, 0, 0, 3, 1.0f, -7, GEMM_DATA_TIES },
+        { KNPU_DT_INT8, KNPU_FLAG_TRANS_B, 3, 48, 4, 0, 1, 0, 0.5f, 1,
+          GEMM_DATA_TIES },
+        { KNPU_DT_INT8, KNPU_FLAG_BIAS, 4, 33, 64, 0, 0, 0, 1.0f / 16777216,
+          3, GEMM_DATA_HUGE_BIAS },
+        { KNPU_DT_INT8, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4, 4, 33, 64, 0, 0,
+          0, 1.0f / 16777216, -3, GEMM_DATA_HUGE_BIAS },
     };
     Cx c;
     unsigned i;
@@ -199,6 +247,41 @@ static void test_gemm_int8(void)
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
         run_gemm(&c, &cases[i]);
     }
+    cx_stop(&c);
+}
+
+/*
+ * A core gives back staging buffers far larger than its recent jobs
+ * needed (knpu_stage_job_start(): at the end of a window of 16 jobs, when
+ * neither it nor the one before needed them): on a device of one core,
+ * large GEMMs, three windows of small ones, then large ones again, every
+ * result checked.
+ */
+static void test_gemm_stage_shrink(void)
+{
+    static const Gemm large[] = {
+        /* C over 1 MiB, the size a core keeps regardless */
+        { KNPU_DT_FP32, KNPU_FLAG_BIAS, 640, 520, 64, 0, 0, 0, 1.0f, 0 },
+        /* INT8: the accumulators over 1 MiB */
+        { KNPU_DT_INT8, KNPU_FLAG_BIAS, 640, 520, 64, 0, 0, 0,
+          1.0f / 4096, 1 },
+    };
+    static const Gemm small = {
+        KNPU_DT_FP32, KNPU_FLAG_BIAS, 3, 5, 4, 0, 0, 0, 1.0f, 0
+    };
+    Cx c;
+    unsigned round, i;
+
+    cx_start_opts(&c, ",cores=1");
+    for (round = 0; round < 2; round++) {
+        run_gemm(&c, &large[0]);
+        run_gemm(&c, &large[1]);
+        for (i = 0; i < 3 * 16; i++) {
+            run_gemm(&c, &small);
+        }
+    }
+    run_gemm(&c, &large[1]);
+    run_gemm(&c, &large[0]);
     cx_stop(&c);
 }
 
@@ -682,6 +765,7 @@ void knpu_add_compute_gemm_tests(void)
     qtest_add_func("/knpu/compute/gemm/fp32", test_gemm_fp32);
     qtest_add_func("/knpu/compute/gemm/fp16-bf16", test_gemm_half);
     qtest_add_func("/knpu/compute/gemm/int8", test_gemm_int8);
+    qtest_add_func("/knpu/compute/gemm/stage-shrink", test_gemm_stage_shrink);
     qtest_add_func("/knpu/compute/gemm/errors", test_gemm_errors);
     qtest_add_func("/knpu/compute/gemm/concurrent", test_gemm_concurrent);
     qtest_add_func("/knpu/compute/gemm-batched", test_gemm_batched);
