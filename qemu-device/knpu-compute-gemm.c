@@ -227,6 +227,68 @@ static bool gemm_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *a,
     return true;
 }
 
+/*
+ * Where oneDNN's INT8 kernels are not exact (knpu_dnnl_int8_exact(): no
+ * VNNI, their 16-bit pair sums saturate), INT8 A and B are widened to FP32
+ * and multiplied in steps of at most GEMM_EXACT_K along K: each product is
+ * at most 2^14 in magnitude, so every partial sum of a step is an integer
+ * below 2^24 that FP32 holds exactly, whatever order oneDNN adds in. Each
+ * step's result is added to the INT32 accumulators.
+ */
+#define GEMM_EXACT_K    1024
+
+/* @rows × @cols INT8 elements, @ld apart, as dense FP32 rows */
+static float *gemm_widen(KnpuJob *job, const int8_t *src, uint64_t rows,
+                         uint64_t cols, uint64_t ld)
+{
+    float *dst = knpu_stage(job, rows * cols * sizeof(float));
+    uint64_t r, c;
+
+    for (r = 0; r < rows; r++) {
+        for (c = 0; c < cols; c++) {
+            dst[r * cols + c] = src[r * ld + c];
+        }
+    }
+    return dst;
+}
+
+static bool gemm_int8_in_fp32(KnpuJob *job, const KnpuPrimKey *key,
+                              const int8_t *a, const int8_t *b, int32_t *acc)
+{
+    uint64_t m = key->v[KEY_M], n = key->v[KEY_N], k = key->v[KEY_K];
+    uint64_t ldc = key->v[KEY_LDC], k0, i, j;
+    bool ta = key->flags & KNPU_FLAG_TRANS_A;
+    bool tb = key->flags & KNPU_FLAG_TRANS_B;
+    float *fa = gemm_widen(job, a, ta ? k : m, ta ? m : k, key->v[KEY_LDA]);
+    float *fb = gemm_widen(job, b, tb ? n : k, tb ? k : n, key->v[KEY_LDB]);
+    float *part = knpu_stage(job, m * n * sizeof(float));
+
+    for (k0 = 0; k0 < k; k0 += GEMM_EXACT_K) {
+        KnpuPrimKey step = {
+            .kind = KNPU_OP_GEMM, .dtype = KNPU_DT_FP32,
+            .flags = key->flags & (KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B),
+            .v = { m, n, MIN(GEMM_EXACT_K, k - k0), ta ? m : k, tb ? k : n,
+                   n },
+        };
+
+        if (!gemm_run(job, &step, (uint8_t *)(fa + (ta ? k0 * m : k0)),
+                      fb + (tb ? k0 : k0 * n), (uint8_t *)part, NULL,
+                      NULL)) {
+            return false;
+        }
+        for (i = 0; i < m; i++) {
+            for (j = 0; j < n; j++) {
+                uint32_t sum = k0 ? (uint32_t)acc[i * ldc + j] : 0;
+                int32_t step = (int32_t)part[i * n + j];
+
+                /* INT32 accumulation wraps, as the device's adders do */
+                acc[i * ldc + j] = (int32_t)(sum + (uint32_t)step);
+            }
+        }
+    }
+    return true;
+}
+
 bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in)
 {
     uint32_t dt = in->dtype, fl = in->flags;
@@ -285,7 +347,9 @@ bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in)
     /* the output, or INT8's accumulators (C's shape, 4 bytes each) */
     c = knpu_stage(job, tc.count * (int8 ? 4 : knpu_dtype_size(
                                         knpu_compute_dtype(out_dt))));
-    if (!gemm_run(job, &key, a, b, c, bias, &scale)) {
+    if (int8 && !knpu_dnnl_int8_exact() ?
+        !gemm_int8_in_fp32(job, &key, a, b, c) :
+        !gemm_run(job, &key, a, b, c, bias, &scale)) {
         return false;
     }
     if (int8) {

@@ -224,6 +224,9 @@ static void test_gemm_int8(void)
           0, 0, 1, 1.0f, 0 },
         { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_ACT_RELU << 4, 8, 8, 8,
           0, 0, 0, 1.0f, 0 },
+        /* K in three of the steps a host without VNNI takes, transposed */
+        { KNPU_DT_INT8, KNPU_FLAG_TRANS_A | KNPU_FLAG_TRANS_B |
+          KNPU_FLAG_OUT_INT32, 3, 5, 2100, 2, 1, 0, 1.0f, 0 },
         /*
          * Ties (scale · acc = k + 0.5) with odd zero points: rounded
          * before the zero point is added; rows of 37 and 40 columns for

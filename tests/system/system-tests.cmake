@@ -5,6 +5,7 @@
 #
 # Registers
 #   qtest                   the device model's qtests        labels: host;qtest
+#   qtest-without-vnni      compute qtests, oneDNN at AVX2   labels: host;qtest
 #   harness-report          report.py's parsing (no VM)      labels: host;harness
 #   kunit                   the driver's KUnit suites        labels: kunit
 #   guest-harness           harness self-test in the guest   labels: guest;harness
@@ -49,6 +50,14 @@ set(_knpu_guest_env "KNPU_BUILD=${CMAKE_BINARY_DIR}")
 add_test(NAME qtest COMMAND ${CMAKE_SOURCE_DIR}/scripts/qemu/run-qtest.sh)
 # run-qtest.sh builds QEMU first when it is missing (3-4 min).
 set_tests_properties(qtest PROPERTIES LABELS "host;qtest" TIMEOUT 900)
+# The compute qtests again with oneDNN held to AVX2, as on a host without
+# VNNI: there INT8 GEMM takes its exact FP32 steps (knpu_dnnl_int8_exact()),
+# a path a VNNI host never runs otherwise (and the other way round).
+add_test(NAME qtest-without-vnni
+  COMMAND ${CMAKE_SOURCE_DIR}/scripts/qemu/run-qtest.sh
+          -p /x86_64/knpu/compute -p /x86_64/knpu/compute/gemm)
+set_tests_properties(qtest-without-vnni PROPERTIES LABELS "host;qtest" TIMEOUT 900
+  ENVIRONMENT "ONEDNN_MAX_CPU_ISA=AVX2")
 
 # --- KUnit tier -------------------------------------------------------------
 # A cold kunit kernel build takes 3-5.5 minutes on 2 cores.
