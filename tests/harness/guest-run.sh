@@ -142,9 +142,10 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 	echo "KNPU_LOAD_MODULE=$load_module"
 	echo "KNPU_DEVICES=$devices"
 	echo "KNPU_CMD_TEXT=$(shq "$*")"
-	# Top directories under /tmp to keep visible over the guest's own /tmp.
+	# Top directories under /tmp to keep visible over the guest's own /tmp
+	# (the cache among them: tests read fetched files from it).
 	read -r -a line_words <<<"$shell_line"
-	keep=$(printf '%s\n' "$run_dir" "$PWD" "$KNPU_ROOT" "$KNPU_BUILD" "$(realpath -m "$KNPU_MODULE")" "$@" "${line_words[@]}" |
+	keep=$(printf '%s\n' "$run_dir" "$PWD" "$KNPU_ROOT" "$KNPU_BUILD" "$KNPU_CACHE" "$(realpath -m "$KNPU_MODULE")" "$@" "${line_words[@]}" |
 		grep -oE '(^|[=:,])/tmp/[^/:=,]+' | sed 's|.*/tmp/||' | sort -u |
 		while read -r top; do
 			# Only what exists: a path the command will create lives in the guest's /tmp.
