@@ -498,17 +498,6 @@ static bool conv_int8_exact_in_fp32(const KnpuPrimKey *k, const int8_t *wei,
     return true;
 }
 
-static float *conv_widen_s8(KnpuJob *job, const int8_t *src, uint64_t n)
-{
-    float *dst = knpu_stage(job, n * sizeof(float));
-    uint64_t i;
-
-    for (i = 0; i < n; i++) {
-        dst[i] = src[i];
-    }
-    return dst;
-}
-
 /*
  * INT8 CONV2D @key on the FP32 convolution (conv_int8_exact_in_fp32()):
  * the operands widened, the accumulators of every image computed in FP32,
@@ -523,8 +512,8 @@ static bool conv_int8_via_fp32(KnpuJob *job, const KnpuPrimKey *key,
 {
     uint64_t image = key->v[CK_K] * key->v[CK_P] * key->v[CK_Q], i, j;
     size_t out_size = (key->flags & KNPU_FLAG_OUT_INT32) ? 4 : 1;
-    float *fsrc = conv_widen_s8(job, src, n_in);
-    float *fwei = conv_widen_s8(job, wei, n_wei);
+    float *fsrc = knpu_widen_s8(job, src, 1, n_in, n_in);
+    float *fwei = knpu_widen_s8(job, wei, 1, n_wei, n_wei);
     float *facc = knpu_stage(job, key->v[CK_N] * image * sizeof(float));
     KnpuPrimKey fkey = *key;
 

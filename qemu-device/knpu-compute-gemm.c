@@ -237,21 +237,6 @@ static bool gemm_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *a,
  */
 #define GEMM_EXACT_K    1024
 
-/* @rows × @cols INT8 elements, @ld apart, as dense FP32 rows */
-static float *gemm_widen(KnpuJob *job, const int8_t *src, uint64_t rows,
-                         uint64_t cols, uint64_t ld)
-{
-    float *dst = knpu_stage(job, rows * cols * sizeof(float));
-    uint64_t r, c;
-
-    for (r = 0; r < rows; r++) {
-        for (c = 0; c < cols; c++) {
-            dst[r * cols + c] = src[r * ld + c];
-        }
-    }
-    return dst;
-}
-
 static bool gemm_int8_in_fp32(KnpuJob *job, const KnpuPrimKey *key,
                               const int8_t *a, const int8_t *b, int32_t *acc)
 {
@@ -259,8 +244,8 @@ static bool gemm_int8_in_fp32(KnpuJob *job, const KnpuPrimKey *key,
     uint64_t ldc = key->v[KEY_LDC], k0, i, j;
     bool ta = key->flags & KNPU_FLAG_TRANS_A;
     bool tb = key->flags & KNPU_FLAG_TRANS_B;
-    float *fa = gemm_widen(job, a, ta ? k : m, ta ? m : k, key->v[KEY_LDA]);
-    float *fb = gemm_widen(job, b, tb ? n : k, tb ? k : n, key->v[KEY_LDB]);
+    float *fa = knpu_widen_s8(job, a, ta ? k : m, ta ? m : k, key->v[KEY_LDA]);
+    float *fb = knpu_widen_s8(job, b, tb ? n : k, tb ? k : n, key->v[KEY_LDB]);
     float *part = knpu_stage(job, m * n * sizeof(float));
 
     for (k0 = 0; k0 < k; k0 += GEMM_EXACT_K) {

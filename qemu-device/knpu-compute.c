@@ -89,6 +89,21 @@ size_t knpu_dtype_size(uint32_t dtype)
     return dtype < KNPU_DT_COUNT ? sizes[dtype] : 0;
 }
 
+/* @rows × @cols INT8 elements, @ld apart, widened into dense FP32 rows */
+float *knpu_widen_s8(KnpuJob *job, const int8_t *src, uint64_t rows,
+                     uint64_t cols, uint64_t ld)
+{
+    float *dst = knpu_stage(job, rows * cols * sizeof(float));
+    uint64_t r, c;
+
+    for (r = 0; r < rows; r++) {
+        for (c = 0; c < cols; c++) {
+            dst[r * cols + c] = src[r * ld + c];
+        }
+    }
+    return dst;
+}
+
 bool knpu_dtype_is_float(uint32_t dtype)
 {
     return dtype == KNPU_DT_FP32 || dtype == KNPU_DT_FP16 ||

@@ -77,6 +77,8 @@ typedef struct KnpuRequant {
 
 /* knpu-compute.c */
 void *knpu_stage(KnpuJob *job, size_t size);
+float *knpu_widen_s8(KnpuJob *job, const int8_t *src, uint64_t rows,
+                     uint64_t cols, uint64_t ld);
 void knpu_stage_job_start(KnpuCore *core);
 size_t knpu_dtype_size(uint32_t dtype);
 bool knpu_dtype_is_float(uint32_t dtype);
