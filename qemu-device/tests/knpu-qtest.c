@@ -8,6 +8,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "hw/misc/knpu/tests/knpu-qtest.h"
 
 static void save_fn(QPCIDevice *dev, int devfn, void *data)
@@ -113,35 +114,56 @@ void knpu_stop(Knpu *k)
 /* ------------------------------------------------------------------ */
 /* Page tables                                                          */
 
-void map_one(Knpu *k, uint64_t va, uint64_t target, uint64_t flags,
-             bool large)
+/*
+ * The table that holds @va's entry at the last of @levels table levels
+ * below the root, created (zeroed) where missing.
+ */
+static uint64_t table_for(Knpu *k, uint64_t va, int levels)
 {
     uint64_t table = k->root;
-    int level, levels = large ? 2 : 3;
-    uint64_t idx, e;
+    int level;
 
     for (level = 0; level < levels; level++) {
-        idx = (va >> (39 - 9 * level)) & 511;
-        e = qtest_readq(k->qts, table + idx * 8);
+        uint64_t idx = (va >> (39 - 9 * level)) & 511;
+        uint64_t e = qtest_readq(k->qts, table + idx * 8);
+
         if (!(e & KNPU_PTE_VALID)) {
             e = galloc(k, 4096) | KNPU_PTE_VALID;
             qtest_writeq(k->qts, table + idx * 8, e);
         }
         table = e & KNPU_PTE_ADDR_MASK;
     }
-    idx = (va >> (large ? 21 : 12)) & 511;
+    return table;
+}
+
+void map_one(Knpu *k, uint64_t va, uint64_t target, uint64_t flags,
+             bool large)
+{
+    uint64_t table = table_for(k, va, large ? 2 : 3);
+    uint64_t idx = (va >> (large ? 21 : 12)) & 511;
+
     qtest_writeq(k->qts, table + idx * 8, target | flags | KNPU_PTE_VALID |
                  (large ? KNPU_PTE_BLOCK : 0));
 }
 
-/* Map [va, va + size) to host memory at pa, 4 KiB pages. */
+/*
+ * 4 KiB pages, one table walk and one write for the entries of each leaf
+ * table: a large buffer costs a few qtest commands, not four per page.
+ */
 void map_range(Knpu *k, uint64_t va, uint64_t pa, uint64_t size,
                uint64_t flags)
 {
-    uint64_t off;
+    uint64_t ptes[512];
+    uint64_t off = 0;
 
-    for (off = 0; off < size; off += 4096) {
-        map_one(k, va + off, pa + off, flags, false);
+    while (off < size) {
+        uint64_t table = table_for(k, va + off, 3);
+        unsigned first = ((va + off) >> 12) & 511, n;
+
+        for (n = 0; first + n < 512 && off < size; n++, off += 4096) {
+            ptes[n] = cpu_to_le64((pa + off) | flags | KNPU_PTE_VALID);
+        }
+        qtest_bufwrite(k->qts, table + first * 8, ptes, n * sizeof(*ptes));
     }
 }
 

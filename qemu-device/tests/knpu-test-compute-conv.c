@@ -194,6 +194,25 @@ static void test_conv_uncached(void)
     run_conv_cases(",prim-cache=0");
 }
 
+/*
+ * One output channel over 2,400,000 input channels: 9.2 MiB of weights on
+ * OIHW, but at least 73 MiB once oneDNN's blocked layout pads the output
+ * channels to 8 or 16, past the staging limit, so the convolution falls
+ * back to the plain layout (knpu-compute-conv.c, conv_prim_get()).
+ */
+static void test_conv_blocked_too_large(void)
+{
+    static const Conv wide = {
+        KNPU_DT_FP32, KNPU_FLAG_BIAS, 1, 2400000, 1, 1, 1, 1, 1, 1, 1, 0, 0,
+        1, 1, 1, 1.0f, 0,
+    };
+    Cx c;
+
+    cx_start(&c);
+    run_conv(&c, &wide);
+    cx_stop(&c);
+}
+
 static void test_pool(void)
 {
     /* N, C, H, W, kh, kw, sh, sw, ph, pw */
@@ -386,6 +405,8 @@ void knpu_add_compute_conv_tests(void)
 {
     qtest_add_func("/knpu/compute/conv2d", test_conv);
     qtest_add_func("/knpu/compute/conv2d-uncached", test_conv_uncached);
+    qtest_add_func("/knpu/compute/conv2d-blocked-too-large",
+                   test_conv_blocked_too_large);
     qtest_add_func("/knpu/compute/pool2d", test_pool);
     qtest_add_func("/knpu/compute/pool2d-int8-halves", test_pool_int8_halves);
     qtest_add_func("/knpu/compute/conv-errors", test_conv_errors);

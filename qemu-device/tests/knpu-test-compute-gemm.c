@@ -288,24 +288,73 @@ static void test_gemm_stage_shrink(void)
     cx_stop(&c);
 }
 
-/* A GEMM instruction on slots 0-3, f32 shapes given, must fail with @code. */
-static Err gemm_bad(Cx *c, uint32_t dt, uint32_t flags, uint32_t argmask,
-                    const uint32_t *ops, const uint64_t *args, uint32_t code)
+/* A valid 4x4x4 GEMM: A, B and C on slots 0-2, scale 1, zero point 0. */
+static const uint32_t gemm_ops[12] = { 0, 1, 2, 0, 4, 4, 4, 4, 4, 4,
+                                       0x3f800000, 0 };
+
+static const BadEncoding gemm_bad_encodings[] = {
+    /* Data types: none, INT32, and values >= 6 are not GEMM's. */
+    { KNPU_DT_NONE, 0, 7, KNPU_ERR_OPCODE_UNSUPPORTED },
+    { KNPU_DT_INT32, 0, 7, KNPU_ERR_OPCODE_UNSUPPORTED },
+    { 6, 0, 7, KNPU_ERR_OPCODE_UNSUPPORTED },
+    { 0xff, 0, 7, KNPU_ERR_OPCODE_UNSUPPORTED },
+    /* Flags: an undefined bit, ACT 6, GELU on INT8, OUT_INT32 on FP32. */
+    { KNPU_DT_FP32, 1u << 3, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_FP32, 6 << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_INT8, KNPU_ACT_GELU << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_FP32, KNPU_FLAG_OUT_INT32, 7, KNPU_ERR_OPERAND_INVALID },
+    /* The bias flag with an immediate, a bias without the flag. */
+    { KNPU_DT_FP32, KNPU_FLAG_BIAS, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_FP32, 0, 0xf, KNPU_ERR_OPERAND_INVALID },
+};
+
+static const BadOperands gemm_bad_fp32_operands[] = {
+    /* A zero count, a leading dimension below its row. */
+    { 1, { 6 }, { 0 }, KNPU_ERR_OPERAND_INVALID, 6 },
+    { 1, { 9 }, { 3 }, KNPU_ERR_OPERAND_INVALID, 9 },
+    /* A NaN scale; a zero point on FP32. */
+    { 1, { 10 }, { 0x7fc00000 }, KNPU_ERR_OPERAND_INVALID, 10 },
+    { 1, { 11 }, { 1 }, KNPU_ERR_OPERAND_INVALID, 11 },
+    /* Huge shapes: past the staging limit, and past 2^40 bytes. */
+    { 3, { 4, 6, 7 }, { 0x10000, 0x10000, 0x10000 },
+      KNPU_ERR_OPERAND_INVALID, 0 },
+    { 3, { 4, 6, 7 }, { 0xffffffff, 0xffffffff, 0xffffffff },
+      KNPU_ERR_OPERAND_INVALID, -1 },
+};
+
+static const BadOperands gemm_bad_int8_operands[] = {
+    /* The requantization scale must be above zero; the zero point 8-bit. */
+    { 1, { 10 }, { 0xbf800000 }, KNPU_ERR_OPERAND_INVALID, 10 },
+    { 1, { 11 }, { 0x100 }, KNPU_ERR_OPERAND_INVALID, 11 },
+};
+
+/* lda below M with TRANS_A */
+static const BadOperands gemm_bad_trans_a_operands[] = {
+    { 1, { 7 }, { 3 }, KNPU_ERR_OPERAND_INVALID, 7 },
+};
+
+/* An FP32 GEMM of @ops on slots 0-3 must fail with @code. */
+static Err gemm_bad(Cx *c, const uint32_t *ops, const uint64_t *args,
+                    uint32_t code)
 {
     Prog p = { .n = 0 };
 
-    emit(&p, KNPU_OP_GEMM, dt, flags, argmask, 12, ops);
+    emit(&p, KNPU_OP_GEMM, KNPU_DT_FP32, 0, 7, 12, ops);
     return cx_run_bad(c, &p, args, 5, code);
 }
 
 static void test_gemm_errors(void)
 {
+    const Insn fp32 = { KNPU_OP_GEMM, KNPU_DT_FP32, 0, 7, 12, gemm_ops };
+    const Insn int8 = { KNPU_OP_GEMM, KNPU_DT_INT8, 0, 7, 12, gemm_ops };
+    const Insn trans_a = { KNPU_OP_GEMM, KNPU_DT_FP32, KNPU_FLAG_TRANS_A, 7,
+                           12, gemm_ops };
     Cx c;
     TBuf a, b, cc, ro, half;
     uint64_t args[5];
-    uint32_t ops[12] = { 0, 1, 2, 0, 4, 4, 4, 4, 4, 4, 0x3f800000, 0 };
-    uint32_t bad[12];
+    uint32_t ops[12];
     uint8_t after[64];
+    Prog p = { .n = 0 };
     Err e;
 
     cx_start(&c);
@@ -320,80 +369,36 @@ static void test_gemm_errors(void)
     args[3] = ro.va;
     args[4] = 0;
 
-    /* Data types: none, INT32, and values >= 6 are not GEMM's. */
-    gemm_bad(&c, KNPU_DT_NONE, 0, 7, ops, args, KNPU_ERR_OPCODE_UNSUPPORTED);
-    gemm_bad(&c, KNPU_DT_INT32, 0, 7, ops, args, KNPU_ERR_OPCODE_UNSUPPORTED);
-    gemm_bad(&c, 6, 0, 7, ops, args, KNPU_ERR_OPCODE_UNSUPPORTED);
-    gemm_bad(&c, 0xff, 0, 7, ops, args, KNPU_ERR_OPCODE_UNSUPPORTED);
+    /* The valid instruction runs; each case below changes one thing. */
+    emit(&p, KNPU_OP_GEMM, KNPU_DT_FP32, 0, 7, 12, gemm_ops);
+    cx_run(&c, &p, args, 5);
+    cx_run_bad_encodings(&c, &fp32, args, 5, gemm_bad_encodings,
+                         ARRAY_SIZE(gemm_bad_encodings));
+    cx_run_bad_operands(&c, &fp32, args, 5, gemm_bad_fp32_operands,
+                        ARRAY_SIZE(gemm_bad_fp32_operands));
+    cx_run_bad_operands(&c, &int8, args, 5, gemm_bad_int8_operands,
+                        ARRAY_SIZE(gemm_bad_int8_operands));
+    cx_run_bad_operands(&c, &trans_a, args, 5, gemm_bad_trans_a_operands,
+                        ARRAY_SIZE(gemm_bad_trans_a_operands));
 
-    /*
-     * Flags: undefined bit, ACT 6, GELU on INT8, OUT_INT32 or PER_CHANNEL
-     * on FP32.
-     */
-    gemm_bad(&c, KNPU_DT_FP32, 1u << 3, 7, ops, args,
-             KNPU_ERR_OPERAND_INVALID);
-    gemm_bad(&c, KNPU_DT_FP32, 6 << 4, 7, ops, args,
-             KNPU_ERR_OPERAND_INVALID);
-    gemm_bad(&c, KNPU_DT_INT8, KNPU_ACT_GELU << 4, 7, ops, args,
-             KNPU_ERR_OPERAND_INVALID);
-    gemm_bad(&c, KNPU_DT_FP32, KNPU_FLAG_OUT_INT32, 7, ops, args,
-             KNPU_ERR_OPERAND_INVALID);
-    memcpy(bad, ops, sizeof(bad));
-    bad[10] = 4;
-    gemm_bad(&c, KNPU_DT_FP32, KNPU_FLAG_PER_CHANNEL, 0x407, bad, args,
-             KNPU_ERR_OPERAND_INVALID);
-
-    /* Zero counts, short leading dimensions. */
-    memcpy(bad, ops, sizeof(bad));
-    bad[6] = 0;
-    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 6);
-    memcpy(bad, ops, sizeof(bad));
-    bad[9] = 3;
-    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 9);
-    memcpy(bad, ops, sizeof(bad));
-    bad[7] = 3;                        /* lda < M with TRANS_A */
-    gemm_bad(&c, KNPU_DT_FP32, KNPU_FLAG_TRANS_A, 7, bad, args,
-             KNPU_ERR_OPERAND_INVALID);
-
-    /* Scale NaN; zero point on FP32, or above 8 bits on INT8. */
-    memcpy(bad, ops, sizeof(bad));
-    bad[10] = 0x7fc00000;
-    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 10);
-    bad[10] = 0xbf800000;               /* INT8 requantization: > 0 */
-    gemm_bad(&c, KNPU_DT_INT8, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
-    memcpy(bad, ops, sizeof(bad));
-    bad[11] = 1;
-    gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
-    bad[11] = 0x100;
-    e = gemm_bad(&c, KNPU_DT_INT8, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 11);
-
-    /* Huge shapes: past the staging limit, and past 2^40 bytes. */
-    memcpy(bad, ops, sizeof(bad));
-    bad[4] = bad[6] = bad[7] = 0x10000;
-    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
-    bad[4] = bad[6] = bad[7] = 0xffffffff;
-    gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_OPERAND_INVALID);
-
-    /* Bias flag with an immediate, bias without the flag. */
-    gemm_bad(&c, KNPU_DT_FP32, KNPU_FLAG_BIAS, 7, ops, args,
-             KNPU_ERR_OPERAND_INVALID);
-    gemm_bad(&c, KNPU_DT_FP32, 0, 0xf, ops, args, KNPU_ERR_OPERAND_INVALID);
+    /* PER_CHANNEL on FP32, with its scale operand an argument. */
+    memcpy(ops, gemm_ops, sizeof(ops));
+    ops[10] = 4;
+    p.n = 0;
+    emit(&p, KNPU_OP_GEMM, KNPU_DT_FP32, KNPU_FLAG_PER_CHANNEL, 0x407, 12,
+         ops);
+    cx_run_bad(&c, &p, args, 5, KNPU_ERR_OPERAND_INVALID);
 
     /* Misaligned A: ALIGNMENT at its address. */
     args[0] = a.va + 2;
-    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, ops, args, KNPU_ERR_ALIGNMENT);
+    e = gemm_bad(&c, gemm_ops, args, KNPU_ERR_ALIGNMENT);
     g_assert_cmphex(e.addr, ==, a.va + 2);
     g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
     args[0] = a.va;
 
     /* B unmapped: read fault on operand 1. */
     args[1] = 0x7ff00000;
-    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, ops, args, KNPU_ERR_MMU_FAULT);
+    e = gemm_bad(&c, gemm_ops, args, KNPU_ERR_MMU_FAULT);
     g_assert_cmphex(e.addr, ==, 0x7ff00000);
     g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 1);
     g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_READ);
@@ -401,7 +406,7 @@ static void test_gemm_errors(void)
 
     /* C read-only: permission fault on operand 2, write. */
     args[2] = ro.va;
-    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, ops, args, KNPU_ERR_MMU_FAULT);
+    e = gemm_bad(&c, gemm_ops, args, KNPU_ERR_MMU_FAULT);
     g_assert_cmphex(e.addr, ==, ro.va);
     g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 2);
     g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_WRITE);
@@ -414,11 +419,9 @@ static void test_gemm_errors(void)
      */
     qtest_memset(c.k.qts, half.pa + 4096, SENTINEL, sizeof(after));
     args[2] = half.va + 2048;
-    memcpy(bad, ops, sizeof(bad));
-    bad[4] = bad[5] = bad[6] = bad[7] = bad[8] = bad[9] = 32;
-    args[0] = a.va;
-    args[1] = b.va;
-    e = gemm_bad(&c, KNPU_DT_FP32, 0, 7, bad, args, KNPU_ERR_MMU_FAULT);
+    memcpy(ops, gemm_ops, sizeof(ops));
+    ops[4] = ops[5] = ops[6] = ops[7] = ops[8] = ops[9] = 32;
+    e = gemm_bad(&c, ops, args, KNPU_ERR_MMU_FAULT);
     g_assert_cmphex(e.addr, ==, half.va + 4096);
     g_assert_cmpuint(KNPU_ERR_INFO_ACCESS(e.info), ==, KNPU_ACCESS_WRITE);
     g_assert_cmpuint(KNPU_ERR_INFO_REASON(e.info), ==, KNPU_MMU_NOT_PRESENT);
@@ -671,13 +674,44 @@ static void test_gemm_batched(void)
     cx_stop(&c);
 }
 
+/*
+ * A valid GEMM_BATCHED: two 2x2x2 FP32 products, A, B and C on slots 0-2,
+ * batch strides of 4 elements.
+ */
+static const uint32_t batched_ops[15] = { 0, 1, 2, 0, 2, 2, 2, 2, 2, 2,
+                                          0x3f800000, 2, 4, 4, 4 };
+
+static const BadEncoding batched_bad_encodings[] = {
+    /* ACT 6; OUT_INT32 and PER_CHANNEL are undefined. */
+    { KNPU_DT_FP32, 6 << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_FP32, KNPU_FLAG_OUT_INT32, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_FP32, KNPU_FLAG_PER_CHANNEL, 7, KNPU_ERR_OPERAND_INVALID },
+    /* INT8 has no batched form. */
+    { KNPU_DT_INT8, 0, 7, KNPU_ERR_OPCODE_UNSUPPORTED },
+};
+
+static const BadOperands batched_bad_operands[] = {
+    /* batch 0; zero M */
+    { 1, { 11 }, { 0 }, KNPU_ERR_OPERAND_INVALID, 11 },
+    { 1, { 4 }, { 0 }, KNPU_ERR_OPERAND_INVALID, 4 },
+    /* Batch strides below a matrix's span (A), and C broadcast. */
+    { 1, { 12 }, { 3 }, KNPU_ERR_OPERAND_INVALID, 12 },
+    { 1, { 14 }, { 0 }, KNPU_ERR_OPERAND_INVALID, 14 },
+    /* A leading dimension below the row. */
+    { 1, { 7 }, { 1 }, KNPU_ERR_OPERAND_INVALID, 7 },
+    /* A span past 64 MiB: a huge batch stride. */
+    { 2, { 11, 12 }, { 4096, 1u << 20 }, KNPU_ERR_OPERAND_INVALID, 0 },
+    /* A non-finite scale. */
+    { 1, { 10 }, { 0x7f800000 }, KNPU_ERR_OPERAND_INVALID, 10 },
+};
+
 static void test_gemm_batched_errors(void)
 {
-    const Batched ok = { KNPU_DT_FP32, 0, 2, 2, 2, 2, 0, 0, false, 1.0f };
-    Batched v;
+    const Insn valid = { KNPU_OP_GEMM_BATCHED, KNPU_DT_FP32, 0, 7, 15,
+                         batched_ops };
     TBuf a;
     uint64_t args[4];
-    Prog p;
+    Prog p = { .n = 0 };
     Err e;
     Cx c;
 
@@ -688,72 +722,15 @@ static void test_gemm_batched_errors(void)
     args[2] = a.va + 512;
     args[3] = a.va + 768;
 
-    /* batch 0; zero M */
-    v = ok;
-    v.batch = 0;
-    p.n = 0;
-    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
-    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 11);
-    v = ok;
-    v.m = 0;
-    p.n = 0;
-    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
-    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 4);
-    /* Batch strides below a matrix's span (A), and C broadcast. */
-    p.n = 0;
-    emit_batched(&p, &ok, 2, 2, 2, 3, 4, 4);
-    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 12);
-    p.n = 0;
-    emit_batched(&p, &ok, 2, 2, 2, 4, 4, 0);
-    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 14);
-    /* A leading dimension below the row. */
-    p.n = 0;
-    emit_batched(&p, &ok, 1, 2, 2, 4, 4, 4);
-    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 7);
-    /* A span past 64 MiB: a huge batch stride. */
-    v = ok;
-    v.batch = 4096;
-    p.n = 0;
-    emit_batched(&p, &v, 2, 2, 2, 1u << 20, 4, 4);
-    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0);
-    /* Non-finite scale; ACT 6; OUT_INT32 and PER_CHANNEL are undefined. */
-    v = ok;
-    v.scale = INFINITY;
-    p.n = 0;
-    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
-    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 10);
-    v = ok;
-    v.flags = 6 << 4;
-    p.n = 0;
-    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
-    cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    v = ok;
-    v.flags = KNPU_FLAG_OUT_INT32;
-    p.n = 0;
-    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
-    cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    v = ok;
-    v.flags = KNPU_FLAG_PER_CHANNEL;
-    p.n = 0;
-    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
-    cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
-    /* INT8 has no batched form. */
-    v = ok;
-    v.dt = KNPU_DT_INT8;
-    p.n = 0;
-    emit_batched(&p, &v, 2, 2, 2, 4, 4, 4);
-    cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPCODE_UNSUPPORTED);
+    emit(&p, KNPU_OP_GEMM_BATCHED, KNPU_DT_FP32, 0, 7, 15, batched_ops);
+    cx_run(&c, &p, args, 4);
+    cx_run_bad_encodings(&c, &valid, args, 4, batched_bad_encodings,
+                         ARRAY_SIZE(batched_bad_encodings));
+    cx_run_bad_operands(&c, &valid, args, 4, batched_bad_operands,
+                        ARRAY_SIZE(batched_bad_operands));
+
     /* C's last batch running off its mapping. */
     args[2] = a.va + 4096 - 16;
-    p.n = 0;
-    emit_batched(&p, &ok, 2, 2, 2, 4, 4, 4);
     e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_MMU_FAULT);
     g_assert_cmphex(e.addr, ==, a.va + 4096);
     g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 2);

@@ -123,6 +123,22 @@ void cx_run_bad_operands(Cx *c, const Insn *valid, const uint64_t *args,
     }
 }
 
+/* Each case of @cases: @valid with its encoding changed fails as it says. */
+void cx_run_bad_encodings(Cx *c, const Insn *valid, const uint64_t *args,
+                          unsigned nargs, const BadEncoding *cases,
+                          unsigned ncases)
+{
+    unsigned i;
+
+    for (i = 0; i < ncases; i++) {
+        Prog p = { .n = 0 };
+
+        emit(&p, valid->opcode, cases[i].dtype, cases[i].flags,
+             cases[i].argmask, valid->nops, valid->ops);
+        cx_run_bad(c, &p, args, nargs, cases[i].code);
+    }
+}
+
 size_t dt_size(uint32_t dt)
 {
     switch (dt) {
@@ -294,14 +310,14 @@ uint32_t f32_bits(float f)
 
 void tbuf_write(Cx *c, const TBuf *b, const void *data, uint64_t bytes)
 {
-    qtest_memwrite(c->k.qts, b->pa, data, bytes);
+    qtest_bufwrite(c->k.qts, b->pa, data, bytes);
 }
 
 void *tbuf_read(Cx *c, const TBuf *b, uint64_t bytes)
 {
     void *data = g_malloc(bytes);
 
-    qtest_memread(c->k.qts, b->pa, data, bytes);
+    qtest_bufread(c->k.qts, b->pa, data, bytes);
     return data;
 }
 

@@ -69,6 +69,19 @@ void cx_run_bad_operands(Cx *c, const Insn *valid, const uint64_t *args,
                          unsigned nargs, const BadOperands *cases,
                          unsigned ncases);
 
+/*
+ * A valid instruction with its data type, flags and argument mask replaced,
+ * and the error code it must give.
+ */
+typedef struct BadEncoding {
+    uint32_t dtype, flags, argmask;
+    uint32_t code;
+} BadEncoding;
+
+void cx_run_bad_encodings(Cx *c, const Insn *valid, const uint64_t *args,
+                          unsigned nargs, const BadEncoding *cases,
+                          unsigned ncases);
+
 size_t dt_size(uint32_t dt);
 void *rand_tensor(Cx *c, uint32_t dt, uint64_t count);
 double elem(uint32_t dt, const void *raw, uint64_t i);
