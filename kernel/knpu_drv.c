@@ -22,6 +22,7 @@
 #include "knpu_drv.h"
 #include "knpu_fdinfo.h"
 #include "knpu_gem.h"
+#include "knpu_gemfs.h"
 #include "knpu_hw.h"
 #include "knpu_hwmon.h"
 #include "knpu_hwq.h"
@@ -380,6 +381,10 @@ static int knpu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return ret;
 
 	ret = knpu_devmem_init(kdev);
+	if (ret)
+		return ret;
+
+	ret = knpu_gemfs_init(kdev);
 	if (ret)
 		return ret;
 

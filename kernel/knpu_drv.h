@@ -25,6 +25,7 @@
 struct knpu_context;
 struct knpu_devmem;
 struct knpu_hw_queue;
+struct vfsmount;
 
 /**
  * struct knpu_hw_info - what the device reports about itself (hw-spec 3.1)
@@ -99,6 +100,8 @@ struct knpu_inject {
  * @reset_count: device resets since probe
  * @lost: the device could not be recovered; every ioctl fails with -ENODEV
  * @devmem: the on-board memory allocator, NULL without device memory
+ * @gemfs: the tmpfs mount host-memory buffers live on (2 MiB pages), or
+ *	NULL for the shmem helper's default mount (knpu_gemfs.c)
  * @clock_lock: makes the two reads of the TIMESTAMP register one (a leaf lock)
  * @inject: faults armed for tests in debugfs
  */
@@ -130,6 +133,7 @@ struct knpu_device {
 	atomic_t reset_count;
 	bool lost;
 	struct knpu_devmem *devmem;
+	struct vfsmount *gemfs;
 	/* Makes the two reads of the TIMESTAMP register one; a leaf lock. */
 	spinlock_t clock_lock;
 	struct knpu_inject inject;

@@ -26,6 +26,7 @@
 #include "knpu_devmem.h"
 #include "knpu_drv.h"
 #include "knpu_gem.h"
+#include "knpu_gemfs.h"
 #include "knpu_mmu.h"
 
 #define KNPU_BO_FLAGS	(KNPU_BO_DEVMEM | KNPU_BO_DEV_READONLY)
@@ -409,6 +410,10 @@ static struct knpu_bo *knpu_shmem_bo_create(struct drm_device *dev,
 
 	bo = to_knpu_bo(&shmem->base);
 	bo->flags = flags;
+
+	ret = knpu_gemfs_attach(to_knpu_device(dev), &shmem->base);
+	if (ret)
+		goto err_put;
 
 	ret = knpu_context_pin(owner, size);
 	if (ret)

@@ -247,7 +247,13 @@ struct KnpuCore {
     unsigned stage_jobs;    /* jobs started in this window */
     KnpuTlbEntry tlb[KNPU_TLB_ENTRIES];         /* 4 KiB pages */
     KnpuTlbEntry tlb_large[KNPU_TLB_ENTRIES];   /* 2 MiB pages */
-    uint64_t tlb_epoch;     /* of the TLB contents */
+    /*
+     * Walk cache: the bus address of the last-level table that maps the
+     * 2 MiB at walk_tag (knpu_tlb_tag() of it), emptied with the TLBs.
+     */
+    uint64_t walk_tag;
+    uint64_t walk_table;
+    uint64_t tlb_epoch;     /* of the TLB contents and the walk cache */
     /* The epoch of the access section in progress, 0 outside (atomic) */
     uint64_t access_epoch;
 

@@ -5,8 +5,9 @@
  * 4 KiB and 2 MiB pages whose targets are bus addresses (host memory) or
  * device memory. Every page of every access is translated and permission
  * checked. Each core caches translations in a TLB for 4 KiB and one for
- * 2 MiB pages; any invalidation bumps s->tlb_epoch and waits for the
- * access sections of older epochs to end, and a core empties its TLBs
+ * 2 MiB pages, and the last-level table of its last walk (knpu_walk());
+ * any invalidation bumps s->tlb_epoch and waits for the access sections
+ * of older epochs to end, and a core empties its TLBs and walk cache
  * when it opens a section of a newer epoch. Bus accesses reach system RAM
  * only (knpu-internal.h says why). Bytes move run by run: the pages that
  * follow each other in both the VA space and the target are translated
@@ -184,6 +185,7 @@ static void knpu_tlb_sync(KnpuCore *core, uint64_t epoch)
             core->tlb[i].tag = UINT64_MAX;
             core->tlb_large[i].tag = UINT64_MAX;
         }
+        core->walk_tag = UINT64_MAX;
         core->tlb_epoch = epoch;
     }
 }
@@ -363,22 +365,32 @@ static unsigned knpu_tlb_use(KnpuTlbEntry *te, uint64_t page, uint64_t va,
 /*
  * Walk the page tables of the job's address space (section 6.1) to the
  * leaf entry of @va: on success (0) *@leaf_pte is that entry and *@page
- * the size of the page it maps; else the MMU fault reason.
+ * the size of the page it maps; else the MMU fault reason. A walk that
+ * ends in a last-level table remembers the table's address in the core's
+ * walk cache, and a later walk in the same 2 MiB starts there: one
+ * page-table read instead of four for each 4 KiB page (section 6.3 lets
+ * the device cache any valid entry; the cache is emptied with the TLBs).
  */
 static unsigned knpu_walk(KnpuJob *job, uint64_t va, uint64_t *leaf_pte,
                           uint64_t *page)
 {
     KnpuState *s = job->s;
+    KnpuCore *core = job->core;
+    uint64_t walk_tag = knpu_tlb_tag(job->asid, va, KNPU_LARGE_PAGE_SIZE);
     uint64_t root, table, pte = 0;
-    unsigned level;
+    unsigned level = 0;
 
     root = qatomic_read(&s->as_root[job->asid]);
     if (!(root & KNPU_AS_ROOT_VALID)) {
         return KNPU_MMU_AS_INVALID;
     }
     table = root & ~(uint64_t)(KNPU_PAGE_SIZE - 1);
+    if (core->walk_tag == walk_tag) {
+        table = core->walk_table;
+        level = 3;
+    }
 
-    for (level = 0; level < 4; level++) {
+    for (; level < 4; level++) {
         unsigned shift = 39 - 9 * level;
         uint64_t idx = (va >> shift) & 511;
         uint64_t raw;
@@ -398,6 +410,10 @@ static unsigned knpu_walk(KnpuJob *job, uint64_t va, uint64_t *leaf_pte,
                 return KNPU_MMU_PTE_INVALID;
             }
             table = pte & KNPU_PTE_ADDR_MASK;
+            if (level == 2) {
+                core->walk_tag = walk_tag;
+                core->walk_table = table;
+            }
             continue;
         }
         if (pte & ~(KNPU_PTE_ADDR_MASK | KNPU_PTE_VALID | KNPU_PTE_READ |

@@ -230,9 +230,84 @@ static void test_dma_runs(void)
     knpu_stop(&k);
 }
 
+/* DMA_FILL of 4 bytes of @pattern at @va on queue 0, job @id. */
+static void fill_word(Knpu *k, uint64_t va, uint32_t pattern, uint32_t id)
+{
+    uint64_t args[1] = { va };
+    Prog p = { .n = 0 };
+    Job j;
+
+    EMIT(&p, KNPU_OP_DMA_FILL, 0, 0, 1, 0, 4, pattern);
+    load_kernel(k, &j, &p, args, 1, id);
+    submit(k, 0, &j.d);
+    expect_done(k, 0, id, id);
+}
+
+/*
+ * The walk cache (the last-level table of the last 2 MiB walked) goes
+ * with the TLBs. Data, programs and arguments share one 2 MiB, so every
+ * walk of a job goes through its level-2 entry; after that entry is
+ * pointed at a copy of the table with other targets and MMU_TLB_INVAL (or
+ * an AS_ROOT write) is written, the pages are walked through the new
+ * table.
+ */
+static void test_walk_cache(void)
+{
+    const uint64_t va = VA_KERNELS + 0x100000;
+    const uint64_t rw = KNPU_PTE_READ | KNPU_PTE_WRITE;
+    const uint64_t pg = 4096;
+    uint64_t pa1[3], pa2, t1, t2, l2_entry;
+    unsigned i;
+    Knpu k;
+
+    knpu_start(&k, NULL);
+    mmu_setup(&k);
+    queue_setup(&k, 0, 0);
+    for (i = 0; i < 3; i++) {
+        pa1[i] = galloc(&k, pg);
+        map_one(&k, va + i * pg, pa1[i], rw, false);
+    }
+    pa2 = galloc(&k, pg);
+    /* The level-2 entry of va, and the table t1 it points to. */
+    l2_entry = k.root;
+    for (i = 0; i < 2; i++) {
+        l2_entry = qtest_readq(k.qts, l2_entry +
+                               ((va >> (39 - 9 * i)) & 511) * 8) &
+                   KNPU_PTE_ADDR_MASK;
+    }
+    l2_entry += ((va >> 21) & 511) * 8;
+    t1 = qtest_readq(k.qts, l2_entry) & KNPU_PTE_ADDR_MASK;
+
+    fill_word(&k, va, 0x11111111, 1);       /* walks through t1 */
+    g_assert_cmphex(qtest_readl(k.qts, pa1[0]), ==, 0x11111111);
+
+    /* t2: t1's entries, but va + 4 KiB elsewhere and va + 8 KiB unmapped. */
+    t2 = galloc(&k, pg);
+    for (i = 0; i < 512; i++) {
+        qtest_writeq(k.qts, t2 + i * 8, qtest_readq(k.qts, t1 + i * 8));
+    }
+    qtest_writeq(k.qts, t2 + ((va + pg) >> 12 & 511) * 8,
+                 pa2 | rw | KNPU_PTE_VALID);
+    qtest_writeq(k.qts, t2 + ((va + 2 * pg) >> 12 & 511) * 8, 0);
+    qtest_writeq(k.qts, l2_entry, t2 | KNPU_PTE_VALID);
+    wr(&k, KNPU_REG_MMU_TLB_INVAL, KNPU_TLB_INVAL_ALL);
+    fill_word(&k, va + pg, 0x22222222, 2);
+    g_assert_cmphex(qtest_readl(k.qts, pa2), ==, 0x22222222);
+    g_assert_cmphex(qtest_readl(k.qts, pa1[1]), ==, 0);
+
+    /* Back to t1 (which now maps job 3's kernel too), by an AS_ROOT write. */
+    qtest_writeq(k.qts, l2_entry, t1 | KNPU_PTE_VALID);
+    wr(&k, KNPU_REG_AS_ROOT_LO(TEST_ASID), (uint32_t)k.root |
+       KNPU_AS_ROOT_VALID);
+    fill_word(&k, va + 2 * pg, 0x33333333, 3);
+    g_assert_cmphex(qtest_readl(k.qts, pa1[2]), ==, 0x33333333);
+    knpu_stop(&k);
+}
+
 void knpu_add_mmu_tests(void)
 {
     qtest_add_func("/knpu/mmu/tlb", test_tlb);
     qtest_add_func("/knpu/queue/bus-errors", test_bus_errors);
     qtest_add_func("/knpu/mmu/dma-runs", test_dma_runs);
+    qtest_add_func("/knpu/mmu/walk-cache", test_walk_cache);
 }
