@@ -306,17 +306,22 @@ static bool conv_blocked_fits(KnpuPrim *p)
 }
 
 /*
- * The convolution of one image of @key; a blocked one that would not fit
- * is computed on the plain layout instead. NULL when the job failed.
+ * The convolution of one image of @key, its team sized by the operands as
+ * the guest stores them (@plain); a blocked one that would not fit is
+ * computed on the plain layout instead. NULL when the job failed.
  */
-static KnpuPrim *conv_prim_get(KnpuJob *job, KnpuPrimKey *key)
+static KnpuPrim *conv_prim_get(KnpuJob *job, KnpuPrimKey *key,
+                               const ConvMds *plain)
 {
-    KnpuPrim *p = knpu_prim_get(job, key, conv_pd);
+    size_t bytes = dnnl_memory_desc_get_size(&plain->src) +
+                   dnnl_memory_desc_get_size(&plain->wei) +
+                   dnnl_memory_desc_get_size(&plain->dst);
+    KnpuPrim *p = knpu_prim_get(job, key, conv_pd, bytes);
 
     if (p && key->v[CK_BLOCKED] && !conv_blocked_fits(p)) {
         knpu_prim_put(p);
         key->v[CK_BLOCKED] = 0;
-        p = knpu_prim_get(job, key, conv_pd);
+        p = knpu_prim_get(job, key, conv_pd, bytes);
     }
     return p;
 }
@@ -348,13 +353,20 @@ static bool conv_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *src,
     KnpuPrim *p;
 
     key->v[CK_N] = 1;
-    p = conv_prim_get(job, key);
-    ok = p != NULL;
-    blocked = v[CK_BLOCKED];
     plain_key = *key;
     plain_key.v[CK_BLOCKED] = 0;
     conv_mds(&plain_key, &plain);
+    p = conv_prim_get(job, key, &plain);
+    ok = p != NULL;
+    blocked = v[CK_BLOCKED];
     md = plain;
+    if (ok) {
+        /*
+         * The reorders on the convolution's team: the layouts they create
+         * the convolution again to find are then the ones it chose.
+         */
+        key->threads = knpu_prim_threads(p);
+    }
     if (ok && blocked) {
         md.src = *knpu_prim_md(p, dnnl_query_src_md);
         md.wei = *knpu_prim_md(p, dnnl_query_weights_md);
@@ -396,6 +408,7 @@ static bool conv_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *src,
         knpu_prim_put(p);
     }
     key->v[CK_N] = images;
+    key->threads = 0;
     return ok;
 }
 

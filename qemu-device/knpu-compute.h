@@ -108,7 +108,11 @@ typedef struct KnpuPrimKey {
     uint32_t kind;          /* opcode, or a helper primitive of an op */
     uint32_t dtype;
     uint32_t flags;
-    uint32_t pad;           /* 0: the key is compared bytewise */
+    /*
+     * The OpenMP team the primitive is created for and runs on, set by
+     * knpu_prim_get(): oneDNN fixes many kernels' team at creation.
+     */
+    uint32_t threads;
     int64_t v[24];          /* shape and parameters, unused ones 0 */
 } KnpuPrimKey;
 
@@ -137,10 +141,12 @@ typedef struct KnpuDnnlArg {
     void *data;
 } KnpuDnnlArg;
 
+size_t knpu_dnnl_args_bytes(const KnpuDnnlArg *args, int nargs);
 KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
-                        KnpuPrimDescFn fn);
+                        KnpuPrimDescFn fn, size_t bytes);
 void knpu_prim_put(KnpuPrim *p);
 const dnnl_memory_desc_t *knpu_prim_md(KnpuPrim *p, dnnl_query_t what);
+uint32_t knpu_prim_threads(const KnpuPrim *p);
 bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                     int nargs);
 bool knpu_prim_run(KnpuJob *job, const KnpuPrimKey *key, KnpuPrimDescFn fn,

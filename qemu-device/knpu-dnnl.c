@@ -13,11 +13,12 @@
  * Threads: Debian builds oneDNN with OpenMP (libgomp). Each core's worker
  * is an ordinary thread that starts its own OpenMP team when it runs a
  * primitive, so without a limit N busy cores would each start a team of
- * one thread per host CPU. Before each primitive, a worker limits its
- * team to its share of the host: host CPUs / busy cores (at least 1). One
- * busy core gets the whole host (a single GEMM runs as fast as oneDNN on
- * the host); N busy cores split it instead of oversubscribing it. A
- * primitive on small operands runs on the worker's thread alone.
+ * one thread per host CPU. A worker limits the team of each primitive, when
+ * it creates it and when it runs it, to its share of the host: host CPUs /
+ * busy cores (at least 1). One busy core gets the whole host (a single
+ * GEMM runs as fast as oneDNN on the host); N busy cores split it instead
+ * of oversubscribing it. A primitive on small operands runs on the
+ * worker's thread alone.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -172,12 +173,61 @@ bool knpu_dnnl_cache_resize(int delta)
 }
 
 /*
- * The primitive for @key, from the cache or created with @fn and cached.
- * Release it with knpu_prim_put(). NULL when the job failed.
+ * Operands below this many bytes in all run on the worker's thread alone:
+ * their primitive takes tens of microseconds, about what starting a team
+ * and meeting at its barrier costs, and on a busy host a team member the
+ * scheduler does not run stalls that barrier for a whole time slice
+ * (docs/performance.md "Convolution layouts and the primitive cache").
+ */
+#define KNPU_DNNL_SERIAL_BYTES  (512 * KiB)
+
+/*
+ * The OpenMP team for a primitive on operands of @bytes in all: this
+ * worker's share of the host CPUs (see the comment at the top), or one
+ * thread for small operands.
+ */
+static uint32_t knpu_dnnl_threads(KnpuState *s, size_t bytes)
+{
+    unsigned busy;
+
+    if (bytes < KNPU_DNNL_SERIAL_BYTES) {
+        return 1;
+    }
+    qemu_mutex_lock(&s->lock);
+    busy = MAX(s->busy_cores, 1);
+    qemu_mutex_unlock(&s->lock);
+    return MAX(omp_get_num_procs() / (int)busy, 1);
+}
+
+/* The bytes of the operands @args, which size a primitive's team. */
+size_t knpu_dnnl_args_bytes(const KnpuDnnlArg *args, int nargs)
+{
+    size_t bytes = 0;
+    int i;
+
+    for (i = 0; i < nargs; i++) {
+        bytes += dnnl_memory_desc_get_size(&args[i].md);
+    }
+    return bytes;
+}
+
+/*
+ * The primitive for @key on operands of @bytes in all, from the cache or
+ * created with @fn and cached. Release it with knpu_prim_put(). NULL when
+ * the job failed.
+ *
+ * Its team is part of the key: @key's own (a helper primitive on the team
+ * of the primitive it serves), or if 0 knpu_dnnl_threads() of @bytes. The
+ * team is set before the primitive is created: oneDNN's convolutions and
+ * matmuls size their work for the team of the thread that creates them
+ * and run on that many threads whatever the caller's setting when they
+ * execute. Created under whatever team the worker's previous primitive
+ * had, small convolutions ran on a team of two.
  */
 KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
-                        KnpuPrimDescFn fn)
+                        KnpuPrimDescFn fn, size_t bytes)
 {
+    KnpuPrimKey team_key = *key;
     GSList *victims = NULL;
     KnpuPrim *p;
 
@@ -185,6 +235,10 @@ KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
         knpu_dnnl_fail(job, "engine", dnnl_runtime_error);
         return NULL;
     }
+    if (!team_key.threads) {
+        team_key.threads = knpu_dnnl_threads(job->s, bytes);
+    }
+    key = &team_key;
     qemu_mutex_lock(&knpu_dnnl.lock);
     p = g_hash_table_lookup(knpu_dnnl.by_key, key);
     if (p) {
@@ -197,6 +251,7 @@ KnpuPrim *knpu_prim_get(KnpuJob *job, const KnpuPrimKey *key,
     qemu_mutex_unlock(&knpu_dnnl.lock);
 
     /* Created outside the lock: JIT generation takes milliseconds. */
+    omp_set_num_threads(key->threads);
     p = knpu_prim_create(job, key, fn);
     if (!p) {
         return NULL;
@@ -227,6 +282,12 @@ void knpu_prim_put(KnpuPrim *p)
     if (free_it) {
         knpu_prim_free(p);
     }
+}
+
+/* The OpenMP team @p runs on. */
+uint32_t knpu_prim_threads(const KnpuPrim *p)
+{
+    return p->key.threads;
 }
 
 /* The memory descriptor @what (src, weights, dst) @p computes on. */
@@ -272,39 +333,6 @@ static void *knpu_scratch(size_t size)
     return scratch->buf;
 }
 
-/*
- * Operands below this many bytes in all run on the worker's thread alone:
- * their primitive takes tens of microseconds, about what starting a team
- * and meeting at its barrier costs, and on a busy host a team member the
- * scheduler does not run stalls that barrier for a whole time slice
- * (docs/performance.md "Convolution layouts and the primitive cache").
- */
-#define KNPU_DNNL_SERIAL_BYTES  (512 * KiB)
-
-/*
- * The OpenMP team for a primitive on @args: this worker's share of the
- * host CPUs (see the comment at the top), or one thread for small operands.
- */
-static int knpu_dnnl_threads(KnpuState *s, const KnpuDnnlArg *args,
-                             int nargs)
-{
-    size_t bytes = 0;
-    unsigned busy;
-    int i;
-
-    for (i = 0; i < nargs; i++) {
-        bytes += dnnl_memory_desc_get_size(&args[i].md);
-    }
-    if (bytes < KNPU_DNNL_SERIAL_BYTES) {
-        return 1;
-    }
-
-    qemu_mutex_lock(&s->lock);
-    busy = MAX(s->busy_cores, 1);
-    qemu_mutex_unlock(&s->lock);
-    return MAX(omp_get_num_procs() / (int)busy, 1);
-}
-
 /* Run @p on @args (memory descriptors and host buffers). */
 bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                     int nargs)
@@ -314,7 +342,7 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
     dnnl_stream_t stream = NULL;
     dnnl_status_t st = dnnl_success;
     int64_t start = get_clock();
-    int i, n = 0, threads = 0;
+    int i, n = 0;
 
     g_assert(nargs < (int)ARRAY_SIZE(exec));
     for (i = 0; i < nargs && st == dnnl_success; i++) {
@@ -338,8 +366,7 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                                 dnnl_stream_default_flags);
     }
     if (st == dnnl_success) {
-        threads = knpu_dnnl_threads(job->s, args, nargs);
-        omp_set_num_threads(threads);
+        omp_set_num_threads(p->key.threads);
         st = dnnl_primitive_execute(p->prim, stream, n, exec);
     }
     if (st == dnnl_success) {
@@ -354,7 +381,7 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
     if (st != dnnl_success) {
         return knpu_dnnl_fail(job, "execution", st);
     }
-    trace_knpu_prim_exec(p->key.kind, threads, get_clock() - start);
+    trace_knpu_prim_exec(p->key.kind, p->key.threads, get_clock() - start);
     return true;
 }
 
@@ -362,7 +389,8 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
 bool knpu_prim_run(KnpuJob *job, const KnpuPrimKey *key, KnpuPrimDescFn fn,
                    const KnpuDnnlArg *args, int nargs)
 {
-    KnpuPrim *p = knpu_prim_get(job, key, fn);
+    KnpuPrim *p = knpu_prim_get(job, key, fn,
+                                knpu_dnnl_args_bytes(args, nargs));
     bool ok;
 
     if (!p) {

@@ -397,10 +397,21 @@ void scalar_chain(Lowerer& l, const Node& node, const std::string& in, const std
   }
 }
 
+// One axis of a strided copy, in elements.
+struct CopyAxis {
+  std::int64_t size, src_stride, dst_stride;
+};
+
+void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
+                  const std::vector<CopyAxis>& axes);
+
 // out = a OP b with NumPy broadcasting of b over a. The device broadcasts b
 // along the innermost dimension only (b[i mod b_count]); a b that varies
-// along a middle block of dimensions is applied with a transpose on each
-// side (or, for a constant, expanded on the host to a trailing block).
+// along a middle block of dimensions is expanded to a trailing block (a
+// constant on the host; a computed one, e.g. a squeeze-and-excitation
+// block's channel scales, by one COPY_STRIDED that reads each value
+// `post` times), or without COPY_STRIDED applied with a transpose on each
+// side.
 void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const std::string& a,
                       const std::string& b, const std::string& out) {
   const Shape& so = l.shape(out);
@@ -450,6 +461,12 @@ void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const
                       static_cast<float>(c.value(i)));
     }
     const std::string e = l.new_constant({mid * post}, std::move(expanded));
+    l.eltwise(origin, op, l.ref(a), l.ref(e), l.ref(out), count, mid * post);
+    return;
+  }
+  if (l.has(isa::Opcode::copy_strided)) {
+    const std::string e = l.scratch(mid * post);
+    strided_copy(l, origin, l.ref(e), l.ref(b), {{mid, 1, post}, {post, 0, 1}});
     l.eltwise(origin, op, l.ref(a), l.ref(e), l.ref(out), count, mid * post);
     return;
   }
@@ -746,11 +763,6 @@ std::vector<std::int64_t> strides_of(const Shape& shape) {
   }
   return strides;
 }
-
-// One axis of a strided copy, in elements.
-struct CopyAxis {
-  std::int64_t size, src_stride, dst_stride;
-};
 
 // The same copy with axes of size 1 dropped and each axis merged into the
 // one inside it where both strides continue it.
