@@ -2301,6 +2301,37 @@ void lower_not(Lowerer& l, const Node& n) {
                domain_zero(l, CompareDomain::masks), n.outputs.at(0));
 }
 
+// And, Or, Xor of two masks (NumPy broadcasting): masks hold 0 or 1, so
+// And is the minimum and Or the maximum of the bytes (one ELTWISE INT8),
+// Xor their inequality (one COMPARE NE).
+void lower_logical(Lowerer& l, const Node& n) {
+  const std::string& a = input(n, 0);
+  const std::string& b = input(n, 1);
+  if (compare_domain(l, a, b) != CompareDomain::masks) {
+    throw Unsupported(fmt::format("{} of {} values", n.op, to_string(value_type(l, a))));
+  }
+  MaskOperand x = domain_operand(l, a, CompareDomain::masks, n.label());
+  MaskOperand y = domain_operand(l, b, CompareDomain::masks, n.label());
+  const std::string& out = n.outputs.at(0);
+  if (n.op == "Xor") {
+    compare_into(l, n.label(), CompareOp::ne, CompareDomain::masks, x, y, out);
+    return;
+  }
+  const Shape& so = l.shape(out);
+  if (element_count(x.shape) != element_count(so)) {
+    std::swap(x, y);
+  }
+  expand_operand(l, n.label(), x, so, DataType::int8, 1);
+  const std::uint32_t count = u32(element_count(so), "element count");
+  const std::uint32_t y_count =
+      u32(broadcast_count(l, n.label(), y, so, DataType::int8, 1), "broadcast count");
+  const EltwiseOp op = n.op == "And" ? EltwiseOp::min : EltwiseOp::max;
+  l.emit(n.label(), {x.ref, y.ref}, {l.ref(out)},
+         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.eltwise(DataType::int8, op, s[0], s[1], s[2], count, y_count);
+         });
+}
+
 // Where(cond, x, y) on float tensors: one SELECT (v1.4), each operand read
 // as a trailing block of the output (a scalar such as finfo.min, a row of
 // keys) or expanded to it first. Exact: the unselected operand never
@@ -2740,6 +2771,7 @@ const std::map<std::string, LowerFn>& lowerings() {
   static const std::map<std::string, LowerFn> table{
       {"Abs", lower_abs},
       {"Add", lower_add},
+      {"And", lower_logical},
       {"AveragePool", lower_average_pool},
       {"Cast", lower_cast},
       {"Clip", lower_clip},
@@ -2777,6 +2809,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Mul", lower_mul},
       {"Neg", lower_neg},
       {"Not", lower_not},
+      {"Or", lower_logical},
       {"Pad", lower_pad},
       {"Pow", lower_pow},
       {"QuantizeInt8", lower_quantize_int8},
@@ -2802,6 +2835,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Unsqueeze", lower_alias},
       {"Upsample", lower_resize},
       {"Where", lower_where},
+      {"Xor", lower_logical},
   };
   return table;
 }

@@ -724,7 +724,7 @@ def encoder_model(out, name, hf_mask):
 def mask_models(out):
     """Masks computed at run time (ISA v1.4 COMPARE and SELECT) on a float
     input: comparisons with a broadcast constant and between tensors, Not,
-    Cast to bool and back, Where with a broadcast condition and a scalar;
+    And, Or, Xor, Cast to bool and back, Where with a scalar and a row;
     the masks also as bool graph outputs. mask_ops is also a guest op graph
     against onnxruntime. Refused by name: a Where of integers, a Cast to
     int64, a comparison of an integer with a float."""
@@ -739,7 +739,11 @@ def mask_models(out):
           helper.make_node("Cast", ["x"], ["nonzero"], to=TensorProto.BOOL),
           helper.make_node("Cast", ["same"], ["same_f"], to=TensorProto.FLOAT),
           helper.make_node("Where", ["le_col", "x", "lowest"], ["w1"]),
-          helper.make_node("Where", ["lt", "w1", "same_f"], ["y"])],
+          helper.make_node("Where", ["lt", "w1", "same_f"], ["w2"]),
+          helper.make_node("And", ["lt", "le_col"], ["both"]),
+          helper.make_node("Or", ["both", "nonzero"], ["either"]),
+          helper.make_node("Xor", ["either", "gt"], ["odd"]),
+          helper.make_node("Where", ["odd", "w2", "row"], ["y"])],
          [tensor("x", [2, 3, 4])],
          [tensor("y", None), helper.make_tensor_value_info("ge_swapped", TensorProto.BOOL, None),
           helper.make_tensor_value_info("nonzero", TensorProto.BOOL, None)],

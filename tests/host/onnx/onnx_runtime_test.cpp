@@ -887,7 +887,7 @@ TEST(OnnxLoweringV14, ComparisonsAreCompareWithTheBroadcastOperandAsB) {
       compares.push_back(i);
     }
   }
-  ASSERT_EQ(compares.size(), 7U);
+  ASSERT_EQ(compares.size(), 8U);  // with Xor's NE
   // Less(x, row): row of 4 is b, read i mod 4.
   EXPECT_EQ(compares[0].flags, static_cast<std::uint32_t>(npu::CompareOp::lt));
   EXPECT_EQ(value(compares[0], 3), 24U);
@@ -908,7 +908,17 @@ TEST(OnnxLoweringV14, ComparisonsAreCompareWithTheBroadcastOperandAsB) {
   // Cast(x, bool): x != 0.
   EXPECT_EQ(compares[6].flags, static_cast<std::uint32_t>(npu::CompareOp::ne));
   const std::vector<Opcode> ops = opcodes_of(program);
-  EXPECT_EQ(std::ranges::count(ops, Opcode::select), 2);
+  EXPECT_EQ(std::ranges::count(ops, Opcode::select), 3);
+  // And and Or: ELTWISE min and max of the mask bytes.
+  std::vector<Instruction> logical;
+  for (const Instruction& i : instructions_of(program)) {
+    if (i.opcode == Opcode::eltwise && i.dtype == npu::isa::DataType::int8) {
+      logical.push_back(i);
+    }
+  }
+  ASSERT_EQ(logical.size(), 2U);
+  EXPECT_EQ(logical[0].flags, static_cast<std::uint32_t>(npu::EltwiseOp::min));
+  EXPECT_EQ(logical[1].flags, static_cast<std::uint32_t>(npu::EltwiseOp::max));
   EXPECT_EQ(std::ranges::count(ops, Opcode::convert), 1);  // Cast(mask, float)
 }
 
