@@ -15,6 +15,7 @@
  *   knpu-compute-deconv.c   CONV_TRANSPOSE (v1.1)
  *   knpu-compute-convert.c  CONVERT (v1.2)
  *   knpu-compute-gather.c   GATHER (v1.3)
+ *   knpu-compute-mask.c     COMPARE, SELECT (v1.4)
  * and, v1.1, GEMM_BATCHED in knpu-compute-gemm.c, ACTIVATION_PARAM in
  * knpu-compute-eltwise.c.
  *
@@ -183,6 +184,8 @@ bool knpu_op_resize(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_activation_param(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_convert(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_gather(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_compare(KnpuJob *job, const KnpuInsn *in);
+bool knpu_op_select(KnpuJob *job, const KnpuInsn *in);
 
 /* Apply fused activation @act (v1 ACT values) to @count FP32 values. */
 bool knpu_act_apply(KnpuJob *job, uint32_t act, float *buf, uint64_t count);

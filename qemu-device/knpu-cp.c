@@ -5,9 +5,9 @@
  * the descriptor, loads the argument table, then fetches the program page
  * by page as it executes it (a fetch fault belongs to the instruction that
  * needs the bytes). Every field is checked in the order of section 7.5.
- * Executed: every instruction of sections 7.4, 7.4.1 (v1.1), 7.4.2 (v1.2)
- * and 7.4.3 (v1.3); the compute instructions and COPY_STRIDED are in
- * knpu-compute*.c.
+ * Executed: every instruction of sections 7.4, 7.4.1 (v1.1), 7.4.2 (v1.2),
+ * 7.4.3 (v1.3) and 7.4.4 (v1.4); the compute instructions and COPY_STRIDED
+ * are in knpu-compute*.c.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -86,6 +86,12 @@ static const KnpuOpInfo knpu_ops[KNPU_OP_COUNT] = {
     [KNPU_OP_GATHER]     = { "GATHER", "AAAVVV",
                              DT_FLOAT | DT(INT8) | DT(INT32),
                              KNPU_FLAG_GATHER_INDEX_INT64, knpu_op_gather },
+    [KNPU_OP_COMPARE]    = { "COMPARE", "AAAVV",
+                             DT_FLOAT | DT(INT8) | DT(INT32), 0xf,
+                             knpu_op_compare },
+    [KNPU_OP_SELECT]     = { "SELECT", "AAAAVVVV",
+                             DT_FLOAT | DT(INT8) | DT(INT32), 0,
+                             knpu_op_select },
 };
 
 /* Data types that some instruction this model executes takes. */

@@ -38,7 +38,7 @@
 #define KNPU_REG_SCRATCH            0x038
 
 #define KNPU_ID_VALUE               0x55504e4b /* "KNPU" */
-#define KNPU_HW_VERSION_VALUE       0x00010003  /* v1.3 (7.4.3) */
+#define KNPU_HW_VERSION_VALUE       0x00010004  /* v1.4 (7.4.4) */
 #define KNPU_FW_VERSION_VALUE       0x01000000
 #define KNPU_NUM_ASIDS              64
 #define KNPU_VA_BITS                48
@@ -220,6 +220,8 @@ typedef struct KnpuDesc {
 #define KNPU_OP_ACTIVATION_PARAM    0x1d    /* v1.1 */
 #define KNPU_OP_CONVERT             0x1e    /* v1.2 */
 #define KNPU_OP_GATHER              0x1f    /* v1.3 */
+#define KNPU_OP_COMPARE             0x20    /* v1.4 */
+#define KNPU_OP_SELECT              0x21    /* v1.4 */
 #define KNPU_OP_COUNT               0x40
 #define KNPU_SEM_SIGNAL_ADD         (1u << 0)
 #define KNPU_FLAG_TRANS_A           (1u << 0)   /* GEMM, CONV2D */
@@ -254,6 +256,14 @@ typedef struct KnpuDesc {
 #define KNPU_REDUCE_MEAN            1
 #define KNPU_REDUCE_MAX             2
 #define KNPU_REDUCE_MIN             3
+
+/* 7.4.4 Comparisons of COMPARE (flags [3:0]) */
+#define KNPU_COMPARE_EQ             0
+#define KNPU_COMPARE_NE             1
+#define KNPU_COMPARE_LT             2
+#define KNPU_COMPARE_LE             3
+#define KNPU_COMPARE_GT             4
+#define KNPU_COMPARE_GE             5
 
 /* 7.4.1 RESIZE flags */
 #define KNPU_RESIZE_MODE(f)         ((f) & 0x3u)

@@ -1,5 +1,5 @@
-// The opcode table of instruction sets v1 to v1.3, transcribed from
-// docs/hw-spec.md sections 7.4 to 7.4.3.
+// The opcode table of instruction sets v1 to v1.4, transcribed from
+// docs/hw-spec.md sections 7.4 to 7.4.4.
 #include <algorithm>
 #include <array>
 #include <stdexcept>
@@ -54,6 +54,8 @@ constexpr std::array<OperandKind, 10> kResizeOperands{A, A, V, V, V, V, V, V, F,
 constexpr std::array<OperandKind, 5> kActivationParamOperands{A, A, V, F, F};
 constexpr std::array<OperandKind, 6> kConvertOperands{A, A, V, V, V, S};
 constexpr std::array<OperandKind, 6> kGatherOperands{A, A, A, V, V, V};
+constexpr std::array<OperandKind, 5> kCompareOperands{A, A, A, V, V};
+constexpr std::array<OperandKind, 8> kSelectOperands{A, A, A, A, V, V, V, V};
 
 // Value names of the enumerated flag fields.
 constexpr std::array<std::string_view, 6> kFusedActivations{"none", "relu",    "gelu",
@@ -62,6 +64,7 @@ constexpr std::array<std::string_view, 6> kActivations{"",     "relu",    "gelu"
                                                        "silu", "sigmoid", "tanh"};
 constexpr std::array<std::string_view, 3> kPoolModes{"max", "avg", "avg_pad"};
 constexpr std::array<std::string_view, 6> kEltwiseOps{"add", "sub", "mul", "div", "max", "min"};
+constexpr std::array<std::string_view, 6> kCompareOps{"eq", "ne", "lt", "le", "gt", "ge"};
 constexpr std::array<std::string_view, 4> kReduceOps{"sum", "mean", "max", "min"};
 constexpr std::array<std::string_view, 2> kResizeModes{"nearest", "linear"};
 constexpr std::array<std::string_view, 4> kResizeCoords{"half_pixel", "asymmetric", "align_corners",
@@ -102,12 +105,14 @@ constexpr std::array<FlagField, 1> kActivationParamFlags{{{"func", 0, 4, kParamA
 constexpr std::array<FlagField, 2> kConvertFlags{
     {{"to", 0, 4, kConvertDestinations}, {"per_channel", 9, 1, {}}}};
 constexpr std::array<FlagField, 1> kGatherFlags{{{"index_int64", 0, 1, {}}}};
+constexpr std::array<FlagField, 1> kCompareFlags{{{"op", 0, 4, kCompareOps}}};
 
 constexpr std::uint32_t kV11 = kIsaVersion1_1;
 constexpr std::uint32_t kV12 = kIsaVersion1_2;
 constexpr std::uint32_t kV13 = kIsaVersion1_3;
+constexpr std::uint32_t kV14 = kIsaVersion1_4;
 
-const std::array<OpcodeInfo, 24> kOpcodes{{
+const std::array<OpcodeInfo, 26> kOpcodes{{
     {Opcode::nop, "nop", kNoDtype, {}, {}},
     {Opcode::dma_copy, "dma_copy", kNoDtype, kCopyOperands, {}},
     {Opcode::dma_fill, "dma_fill", kNoDtype, kFillOperands, {}},
@@ -134,6 +139,8 @@ const std::array<OpcodeInfo, 24> kOpcodes{{
      kActivationParamFlags, kV11},
     {Opcode::convert, "convert", kAllNumeric, kConvertOperands, kConvertFlags, kV12},
     {Opcode::gather, "gather", kAllNumeric, kGatherOperands, kGatherFlags, kV13},
+    {Opcode::compare, "compare", kAllNumeric, kCompareOperands, kCompareFlags, kV14},
+    {Opcode::select, "select", kAllNumeric, kSelectOperands, {}, kV14},
 }};
 
 constexpr std::array<std::string_view, 6> kDataTypeNames{"none", "fp32", "fp16",
@@ -185,7 +192,7 @@ const OpcodeInfo* find_opcode(std::string_view mnemonic) {
 const OpcodeInfo& info(Opcode opcode) {
   const OpcodeInfo* found = find_opcode(static_cast<std::uint8_t>(opcode));
   if (found == nullptr) {
-    throw std::invalid_argument("npu::isa::info: not a v1.3 opcode");
+    throw std::invalid_argument("npu::isa::info: not a v1.4 opcode");
   }
   return *found;
 }

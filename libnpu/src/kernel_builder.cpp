@@ -294,4 +294,21 @@ KernelBuilder& KernelBuilder::gather(DataType dtype, const GatherOperands& g) {
                 g.row_elems.operand(), g.count.operand()}});
 }
 
+KernelBuilder& KernelBuilder::compare(DataType dtype, CompareOp op, BufferArg a, BufferArg b,
+                                      BufferArg mask, Value count, Value b_count) {
+  return emit({Opcode::compare,
+               dtype,
+               static_cast<std::uint32_t>(op),
+               {address(a), address(b), address(mask), count.operand(), b_count.operand()}});
+}
+
+KernelBuilder& KernelBuilder::select(DataType dtype, const SelectOperands& s) {
+  return emit(
+      {Opcode::select,
+       dtype,
+       0U,
+       {address(s.condition), address(s.x), address(s.y), address(s.output), s.count.operand(),
+        s.condition_count.operand(), s.x_count.operand(), s.y_count.operand()}});
+}
+
 }  // namespace npu

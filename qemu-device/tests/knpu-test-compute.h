@@ -109,5 +109,6 @@ void knpu_add_compute_resize_tests(void);
 void knpu_add_compute_deconv_tests(void);
 void knpu_add_compute_convert_tests(void);
 void knpu_add_compute_gather_tests(void);
+void knpu_add_compute_mask_tests(void);
 
 #endif /* KNPU_TEST_COMPUTE_H */

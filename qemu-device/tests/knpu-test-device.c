@@ -48,7 +48,7 @@ static void test_identity(void)
 
     /* 3.1 */
     g_assert_cmphex(rd(&k, KNPU_REG_ID), ==, 0x55504e4b);
-    g_assert_cmphex(rd(&k, KNPU_REG_HW_VERSION), ==, 0x00010003);
+    g_assert_cmphex(rd(&k, KNPU_REG_HW_VERSION), ==, 0x00010004);
     g_assert_cmphex(rd(&k, KNPU_REG_FW_VERSION), ==, 0x01000000);
     g_assert_cmphex(rd(&k, KNPU_REG_CONFIG0), ==,
                     NUM_CORES | NUM_QUEUES << 8 | 64 << 16 | 48 << 24);
@@ -76,7 +76,10 @@ static void test_identity(void)
                     1u << KNPU_OP_CONVERT |
                     /* v1.3 */
                     1u << KNPU_OP_GATHER);
-    g_assert_cmphex(rd(&k, KNPU_REG_OPS_HI), ==, 0);
+    /* v1.4 */
+    g_assert_cmphex(rd(&k, KNPU_REG_OPS_HI), ==,
+                    1u << (KNPU_OP_COMPARE - 32) |
+                    1u << (KNPU_OP_SELECT - 32));
     g_assert_cmphex(rd(&k, KNPU_REG_FEATURES), ==, 0x3f);
     g_assert_cmphex(rd64(&k, KNPU_REG_SERIAL_LO), ==, 0x1122334455667788ull);
     g_assert_cmphex(rd(&k, KNPU_REG_SCRATCH), ==, 0);

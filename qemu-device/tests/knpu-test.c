@@ -31,6 +31,7 @@ int main(int argc, char **argv)
     knpu_add_compute_deconv_tests();
     knpu_add_compute_convert_tests();
     knpu_add_compute_gather_tests();
+    knpu_add_compute_mask_tests();
     knpu_add_hostile_tests();
     knpu_add_det_tests();
     return g_test_run();

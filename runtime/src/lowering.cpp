@@ -71,10 +71,12 @@ class Lowerer {
       if (type == ElementType::int64 || type == ElementType::int32) {
         program_.integer_inputs[input] = type;
         index_values_.insert(input);
+      } else if (type == ElementType::boolean) {
+        program_.integer_inputs[input] = type;
       } else if (type != ElementType::float32) {
-        throw Unsupported(
-            fmt::format("graph input '{}' is {}; the runtime takes float32, int64 and int32 inputs",
-                        input, to_string(type)));
+        throw Unsupported(fmt::format(
+            "graph input '{}' is {}; the runtime takes float32, int64, int32 and bool inputs",
+            input, to_string(type)));
       }
     }
     for (const std::string& output : graph.outputs) {
@@ -82,6 +84,12 @@ class Lowerer {
       program_.shapes[output] = graph.shape(output);
       if (graph.is_constant(output)) {
         throw Unsupported(fmt::format("graph output '{}' is a constant", output));
+      }
+      const ElementType type =
+          graph.values.count(output) != 0U ? graph.values.at(output).type : ElementType::float32;
+      if (type == ElementType::boolean || type == ElementType::int64 ||
+          type == ElementType::int32) {
+        program_.output_types[output] = type;
       }
     }
   }
@@ -112,7 +120,7 @@ class Lowerer {
     if (index_values_.contains(value)) {
       throw Unsupported(
           fmt::format("'{}' is an integer input: the device reads it only as the "
-                      "indices of a Gather",
+                      "indices of a Gather, or in a Cast or a comparison",
                       value));
     }
     if (const auto it = aliases_.find(value); it != aliases_.end()) {
@@ -127,13 +135,14 @@ class Lowerer {
       const auto type =
           graph_.values.count(value) != 0U ? graph_.values.at(value).type : ElementType::float32;
       if (type != ElementType::float32 && type != ElementType::undefined &&
-          type != ElementType::int8) {
+          type != ElementType::int8 && type != ElementType::boolean) {
         throw Unsupported(
-            fmt::format("'{}' is {} on the device; only float32 tensors (and the INT8 path's int8) "
-                        "are computed",
+            fmt::format("'{}' is {} on the device; only float32 tensors, bool masks (and the INT8 "
+                        "path's int8) are computed",
                         value, to_string(type)));
       }
-      const std::int64_t size = type == ElementType::int8 ? 1 : element_size_;
+      const bool byte = type == ElementType::int8 || type == ElementType::boolean;
+      const std::int64_t size = byte ? 1 : element_size_;
       program_.activations.emplace(value,
                                    static_cast<std::uint64_t>(element_count(shape(value)) * size));
     }
@@ -153,8 +162,73 @@ class Lowerer {
     }
     const auto it = aliases_.find(value);
     TensorRef r = it != aliases_.end() ? it->second : TensorRef{value, 0};
-    const bool int64 = program_.integer_inputs.at(r.tensor) == ElementType::int64;
+    const bool int64 = integer_type(r.tensor) == ElementType::int64;
     return {std::move(r), int64 ? IndexType::int64 : IndexType::int32};
+  }
+
+  // The type of an integer input or of a tensor made from one (Expand).
+  ElementType integer_type(const std::string& tensor) const {
+    const auto it = integer_tensors_.find(tensor);
+    return it != integer_tensors_.end() ? it->second.type : program_.integer_inputs.at(tensor);
+  }
+
+  // The graph input an integer value's elements come from.
+  std::string integer_source(const std::string& value) {
+    const std::string tensor = index_ref(value).first.tensor;
+    const auto it = integer_tensors_.find(tensor);
+    return it != integer_tensors_.end() ? it->second.source : tensor;
+  }
+
+  // `value` made on the device from the elements of integer input `source`
+  // (an Expand of it): integers of `type`, read as indices like the input.
+  void add_integer_tensor(const std::string& value, ElementType type, const std::string& source) {
+    const std::int64_t size = type == ElementType::int64 ? 8 : 4;
+    program_.activations.emplace(value,
+                                 static_cast<std::uint64_t>(element_count(shape(value)) * size));
+    integer_tensors_[value] = {type, source};
+    index_values_.insert(value);
+  }
+
+  // An integer value as INT32 elements: an int32 one as it is; an int64
+  // one's low words, copied out by one COPY_STRIDED (v1.1), its source
+  // input recorded so that run() refuses a value beyond 32 bits.
+  TensorRef int32_view(const std::string& value, const std::string& origin) {
+    std::pair<TensorRef, IndexType> integers = index_ref(value);
+    if (integers.second == IndexType::int32) {
+      return std::move(integers.first);
+    }
+    require(isa::Opcode::copy_strided);
+    program_.narrowed_inputs.emplace(integer_source(value), origin);
+    const std::int64_t count = element_count(shape(value));
+    const std::string low_words = scratch_bytes(count * 4);
+    CopyStridedOperands o{.dst = {}, .src = {}};
+    o.sizes[3] = u32(count, "element count");
+    o.src_strides[3] = 2;  // little-endian: the low word of each int64 first
+    o.dst_strides[3] = 1;
+    emit(origin, {std::move(integers.first)}, {{low_words, 0}},
+         [o](KernelBuilder& k, std::span<const BufferArg> s) mutable {
+           o.src = s[0];
+           o.dst = s[1];
+           k.copy_strided(DataType::int32, o);
+         });
+    return {low_words, 0};
+  }
+
+  // Bytes of one element of `value` on the device.
+  std::int64_t element_bytes(const std::string& value) const {
+    const ElementType type =
+        graph_.values.count(value) != 0U ? graph_.values.at(value).type : ElementType::float32;
+    switch (type) {
+      case ElementType::boolean:
+      case ElementType::int8:
+        return 1;
+      case ElementType::int32:
+        return 4;
+      case ElementType::int64:
+        return 8;
+      default:
+        return element_size_;
+    }
   }
 
   // A constant the device reads: float (stored in the program's dtype), or
@@ -218,8 +292,17 @@ class Lowerer {
       index_values_.insert(out);
       return;
     }
+    if (is_io(out) && index_values_.contains(in)) {
+      // An integer output: a copy of the integers, read on as them.
+      TensorRef src = index_ref(in).first;
+      const ElementType type = integer_type(src.tensor);
+      integer_tensors_[out] = {type, integer_source(in)};
+      index_values_.insert(out);
+      copy({out, 0}, std::move(src), element_count(shape(out)) * element_bytes(out), origin);
+      return;
+    }
     if (is_io(out)) {
-      const std::int64_t bytes = element_count(shape(out)) * element_size_;
+      const std::int64_t bytes = element_count(shape(out)) * element_bytes(out);
       copy(ref(out), ref(in), bytes, origin);
       return;
     }
@@ -316,8 +399,14 @@ class Lowerer {
   std::map<std::string, TensorRef> aliases_;
   std::map<std::string, Shape> scratch_shapes_;
   int scratch_count_ = 0;
-  // Integer graph inputs and their aliases: read only by index_ref().
+  // Integer graph inputs, tensors made from them and their aliases: read
+  // only by index_ref().
   std::set<std::string> index_values_;
+  struct IntegerTensor {
+    ElementType type;
+    std::string source;  // the graph input its elements come from
+  };
+  std::map<std::string, IntegerTensor> integer_tensors_;
 };
 
 const std::string& input(const Node& node, std::size_t index) {
@@ -717,45 +806,6 @@ void lower_alias(Lowerer& l, const Node& n) {
   l.alias(n.outputs.at(0), input(n, 0), n.label());
 }
 
-// Cast of an int64 or int32 graph input to float (an attention mask):
-// INT32 values converted by one CONVERT (v1.2); an int64 input's low words
-// first copied out by one COPY_STRIDED (v1.1), so its values must fit in 32
-// bits (masks, positions and token ids do; larger ones come out wrapped).
-void lower_integer_cast(Lowerer& l, const Node& n) {
-  l.require(isa::Opcode::convert);
-  std::pair<TensorRef, IndexType> integers = l.index_ref(input(n, 0));
-  const std::int64_t count = element_count(l.shape(input(n, 0)));
-  TensorRef int32s = std::move(integers.first);
-  if (integers.second == IndexType::int64) {
-    l.require(isa::Opcode::copy_strided);
-    const std::string low_words = l.scratch_bytes(count * 4);
-    CopyStridedOperands o{.dst = {}, .src = {}};
-    o.sizes[3] = u32(count, "element count");
-    o.src_strides[3] = 2;  // little-endian: the low word of each int64 first
-    o.dst_strides[3] = 1;
-    l.emit(n.label(), {std::move(int32s)}, {l.ref(low_words)},
-           [o](KernelBuilder& k, std::span<const BufferArg> s) mutable {
-             o.src = s[0];
-             o.dst = s[1];
-             k.copy_strided(DataType::int32, o);
-           });
-    int32s = l.ref(low_words);
-  }
-  l.convert(n.label(), {.from = DataType::int32, .to = l.dtype(), .count = count},
-            std::move(int32s), l.ref(n.outputs.at(0)));
-}
-
-void lower_cast(Lowerer& l, const Node& n) {
-  if (static_cast<ElementType>(n.get_int("to", 0)) != ElementType::float32) {
-    throw Unsupported("only casts to float32 of float32 tensors");
-  }
-  if (l.holds_indices(input(n, 0))) {
-    lower_integer_cast(l, n);
-    return;
-  }
-  lower_alias(l, n);
-}
-
 std::vector<std::int64_t> strides_of(const Shape& shape) {
   std::vector<std::int64_t> strides(shape.size(), 1);
   for (std::size_t d = shape.size(); d-- > 1;) {
@@ -782,9 +832,27 @@ std::vector<CopyAxis> simplify(const std::vector<CopyAxis>& axes) {
   return merged;
 }
 
-// One COPY_STRIDED (v1.1) moving `axes` (outermost first) from src to dst.
+// The axes of a copy that broadcasts a tensor of shape `sx` to `so`
+// (NumPy rules): every broadcast axis read with stride 0.
+std::vector<CopyAxis> broadcast_axes(Shape sx, const Shape& so) {
+  if (sx.size() > so.size()) {
+    throw Unsupported(
+        fmt::format("shape {} broadcast to the lower rank of {}", to_string(sx), to_string(so)));
+  }
+  sx.insert(sx.begin(), so.size() - sx.size(), 1);
+  const std::vector<std::int64_t> in_strides = strides_of(sx);
+  const std::vector<std::int64_t> out_strides = strides_of(so);
+  std::vector<CopyAxis> axes;
+  for (std::size_t d = 0; d < so.size(); ++d) {
+    axes.push_back({so[d], sx[d] == 1 ? 0 : in_strides[d], out_strides[d]});
+  }
+  return axes;
+}
+
+// One COPY_STRIDED (v1.1) moving `axes` (outermost first) from src to dst,
+// elements of `dtype` (by default the program's).
 void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
-                  const std::vector<CopyAxis>& axes) {
+                  const std::vector<CopyAxis>& axes, std::optional<DataType> dtype = std::nullopt) {
   std::vector<CopyAxis> simple = simplify(axes);
   if (simple.size() > 4) {
     throw Unsupported(
@@ -797,12 +865,13 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
     o.src_strides[d] = stride32(simple[d].src_stride);
     o.dst_strides[d] = stride32(simple[d].dst_stride);
   }
-  l.emit(origin, {std::move(src)}, {std::move(dst)},
-         [o, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) mutable {
-           o.src = s[0];
-           o.dst = s[1];
-           k.copy_strided(dt, o);
-         });
+  l.emit(
+      origin, {std::move(src)}, {std::move(dst)},
+      [o, dt = dtype.value_or(l.dtype())](KernelBuilder& k, std::span<const BufferArg> s) mutable {
+        o.src = s[0];
+        o.dst = s[1];
+        k.copy_strided(dt, o);
+      });
 }
 
 // `out` (shape `so`) = `x` (shape `sx`) with `begin` and `end` elements
@@ -1992,23 +2061,362 @@ void lower_split(Lowerer& l, const Node& n) {
   }
 }
 
+// Expand of an integer input (an attention mask before its Cast): its
+// elements moved as INT32 words, two per int64; the result is read as
+// indices like the input.
+void expand_integers(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  if (l.is_io(out)) {
+    throw Unsupported("an Expand of integers as a graph output");
+  }
+  TensorRef src = l.index_ref(x).first;
+  const ElementType type = l.integer_type(src.tensor);
+  const std::int64_t words = type == ElementType::int64 ? 2 : 1;
+  std::vector<CopyAxis> axes = broadcast_axes(l.shape(x), l.shape(out));
+  for (CopyAxis& axis : axes) {
+    axis.src_stride *= words;
+    axis.dst_stride *= words;
+  }
+  axes.push_back({words, 1, 1});
+  l.add_integer_tensor(out, type, l.integer_source(x));
+  strided_copy(l, n.label(), {out, 0}, std::move(src), axes, DataType::int32);
+}
+
 // Expand (NumPy broadcasting to the output's shape): one COPY_STRIDED
-// (v1.1) reading every broadcast axis with stride 0.
+// (v1.1) reading every broadcast axis with stride 0; a bool mask's bytes
+// as INT8.
 void lower_expand(Lowerer& l, const Node& n) {
   l.require(isa::Opcode::copy_strided);
   const std::string& x = input(n, 0);
   const std::string& out = n.outputs.at(0);
-  Shape sx = l.shape(x);
-  const Shape& so = l.shape(out);
-  sx.insert(sx.begin(), so.size() - sx.size(), 1);
-  const std::vector<std::int64_t> in_strides = strides_of(sx);
-  const std::vector<std::int64_t> out_strides = strides_of(so);
-  std::vector<CopyAxis> axes;
-  for (std::size_t d = 0; d < so.size(); ++d) {
-    axes.push_back({so[d], sx[d] == 1 ? 0 : in_strides[d], out_strides[d]});
+  if (l.holds_indices(x)) {
+    expand_integers(l, n);
+    return;
   }
+  const bool mask = l.element_bytes(out) == 1;
+  const std::vector<CopyAxis> axes = broadcast_axes(l.shape(x), l.shape(out));
   const std::string src = l.graph().is_constant(x) ? l.use_constant(x) : x;
-  strided_copy(l, n.label(), l.ref(out), l.ref(src), axes);
+  strided_copy(l, n.label(), l.ref(out), l.ref(src), axes,
+               mask ? std::optional(DataType::int8) : std::nullopt);
+}
+
+// ---- masks: COMPARE and SELECT (ISA v1.4) --------------------------------
+// A bool tensor is a byte mask on the device, one byte 0 or 1 per element,
+// as ONNX and NumPy store bool: COMPARE writes it, SELECT reads it.
+
+// What a comparison compares: float tensors in the program's dtype, integer
+// inputs (and tensors made from them) as INT32, or masks as bytes.
+enum class CompareDomain : std::uint8_t { floats, integers, masks };
+
+ElementType value_type(Lowerer& l, const std::string& value) {
+  if (l.graph().is_constant(value)) {
+    const Constant& c = l.graph().constants.at(value);
+    return c.is_float() ? ElementType::float32 : c.type;
+  }
+  const auto it = l.graph().values.find(value);
+  if (it == l.graph().values.end() || it->second.type == ElementType::undefined) {
+    return ElementType::float32;
+  }
+  return it->second.type;
+}
+
+bool is_integer(ElementType type) {
+  return type == ElementType::int64 || type == ElementType::int32;
+}
+
+CompareDomain compare_domain(Lowerer& l, const std::string& a, const std::string& b) {
+  const ElementType ta = value_type(l, a);
+  const ElementType tb = value_type(l, b);
+  if (ta == ElementType::float32 && tb == ElementType::float32) {
+    return CompareDomain::floats;
+  }
+  if (is_integer(ta) && is_integer(tb)) {
+    return CompareDomain::integers;
+  }
+  if (ta == ElementType::boolean && tb == ElementType::boolean) {
+    return CompareDomain::masks;
+  }
+  throw Unsupported(fmt::format("compares {} with {}", to_string(ta), to_string(tb)));
+}
+
+DataType domain_dtype(const Lowerer& l, CompareDomain d) {
+  return d == CompareDomain::floats     ? l.dtype()
+         : d == CompareDomain::integers ? DataType::int32
+                                        : DataType::int8;
+}
+
+std::int64_t domain_bytes(const Lowerer& l, CompareDomain d) {
+  return d == CompareDomain::floats ? l.esize() : d == CompareDomain::integers ? 4 : 1;
+}
+
+// An operand of COMPARE or SELECT: where its elements are, and its shape.
+struct MaskOperand {
+  TensorRef ref;
+  Shape shape;
+};
+
+// `value` as elements of domain `d`: an integer value's INT32 words, a
+// constant converted on the host (an integer beyond 32 bits refused).
+MaskOperand domain_operand(Lowerer& l, const std::string& value, CompareDomain d,
+                           const std::string& origin) {
+  if (!l.graph().is_constant(value)) {
+    return {d == CompareDomain::integers ? l.int32_view(value, origin) : l.ref(value),
+            l.shape(value)};
+  }
+  const Constant& c = l.graph().constants.at(value);
+  if (d == CompareDomain::floats) {
+    if (c.is_float()) {
+      return {l.ref(value), c.shape};
+    }
+    std::vector<float> values;
+    for (std::int64_t i = 0; i < c.size(); ++i) {
+      values.push_back(static_cast<float>(c.value(i)));
+    }
+    return {l.ref(l.new_constant(c.shape, std::move(values))), c.shape};
+  }
+  std::vector<std::int64_t> values;
+  for (std::int64_t i = 0; i < c.size(); ++i) {
+    const std::int64_t v = c.integer(i);
+    if (v < std::numeric_limits<std::int32_t>::min() ||
+        v > std::numeric_limits<std::int32_t>::max()) {
+      throw Unsupported(
+          fmt::format("constant '{}': {} does not fit the INT32 comparison", value, v));
+    }
+    values.push_back(v);
+  }
+  const bool ints = d == CompareDomain::integers;
+  const std::string name = fmt::format("%{}:{}", value, ints ? "int32" : "int8");
+  return {l.ref(l.integer_constant(name, ints ? ElementType::int32 : ElementType::int8,
+                                   std::move(values))),
+          c.shape};
+}
+
+// A zero of domain `d`, one element.
+MaskOperand domain_zero(Lowerer& l, CompareDomain d) {
+  if (d == CompareDomain::floats) {
+    return {l.ref(l.scalar(0.0F)), {}};
+  }
+  const bool ints = d == CompareDomain::integers;
+  return {l.ref(l.integer_constant(ints ? "%int32_zero" : "%int8_zero",
+                                   ints ? ElementType::int32 : ElementType::int8, {0})),
+          {}};
+}
+
+// `o` broadcast to the whole of `so` by one COPY_STRIDED (v1.1) into a
+// scratch tensor, unless it already has every element.
+void expand_operand(Lowerer& l, const std::string& origin, MaskOperand& o, const Shape& so,
+                    DataType dtype, std::int64_t element_bytes) {
+  if (element_count(o.shape) == element_count(so)) {
+    return;
+  }
+  l.require(isa::Opcode::copy_strided);
+  const std::string full = l.scratch_bytes(element_count(so) * element_bytes);
+  strided_copy(l, origin, l.ref(full), o.ref, broadcast_axes(o.shape, so), dtype);
+  o = {l.ref(full), so};
+}
+
+// The count of `o`'s elements that COMPARE or SELECT reads as i mod count
+// over `so` (the innermost-dimension broadcast of hw-spec 7.4.4): its own
+// when its shape is a trailing block of `so` (a scalar, a row of keys);
+// otherwise it is first expanded to `so`.
+std::int64_t broadcast_count(Lowerer& l, const std::string& origin, MaskOperand& o, const Shape& so,
+                             DataType dtype, std::int64_t element_bytes) {
+  Shape s = o.shape;
+  if (s.size() > so.size()) {
+    throw Unsupported(
+        fmt::format("shape {} broadcast to the lower rank of {}", to_string(s), to_string(so)));
+  }
+  s.insert(s.begin(), so.size() - s.size(), 1);
+  std::size_t p = 0;
+  while (p < s.size() && s[p] == 1) {
+    ++p;
+  }
+  if (!std::equal(s.begin() + static_cast<std::ptrdiff_t>(p), s.end(),
+                  so.begin() + static_cast<std::ptrdiff_t>(p))) {
+    expand_operand(l, origin, o, so, dtype, element_bytes);
+  }
+  return element_count(o.shape);
+}
+
+// The comparison with its operands swapped: a < b is b > a.
+CompareOp mirrored(CompareOp op) {
+  switch (op) {
+    case CompareOp::lt:
+      return CompareOp::gt;
+    case CompareOp::le:
+      return CompareOp::ge;
+    case CompareOp::gt:
+      return CompareOp::lt;
+    case CompareOp::ge:
+      return CompareOp::le;
+    default:
+      return op;
+  }
+}
+
+// mask `out` = a OP b, NumPy broadcasting: one COMPARE (v1.4), b read as a
+// trailing block (a broadcast a swaps in as b with the mirrored op); other
+// broadcasts expanded first.
+void compare_into(Lowerer& l, const std::string& origin, CompareOp op, CompareDomain d,
+                  MaskOperand a, MaskOperand b, const std::string& out) {
+  l.require(isa::Opcode::compare);
+  const Shape& so = l.shape(out);
+  const DataType dt = domain_dtype(l, d);
+  if (element_count(a.shape) != element_count(so) && element_count(b.shape) == element_count(so)) {
+    std::swap(a, b);
+    op = mirrored(op);
+  }
+  expand_operand(l, origin, a, so, dt, domain_bytes(l, d));
+  const std::uint32_t count = u32(element_count(so), "element count");
+  const std::uint32_t b_count =
+      u32(broadcast_count(l, origin, b, so, dt, domain_bytes(l, d)), "broadcast count");
+  l.emit(origin, {a.ref, b.ref}, {l.ref(out)}, [=](KernelBuilder& k, std::span<const BufferArg> s) {
+    k.compare(dt, op, s[0], s[1], s[2], count, b_count);
+  });
+}
+
+// Equal, Less, Greater, LessOrEqual, GreaterOrEqual: float tensors, integer
+// inputs (an attention mask == 0) or masks.
+void lower_comparison(Lowerer& l, const Node& n, CompareOp op) {
+  const std::string& a = input(n, 0);
+  const std::string& b = input(n, 1);
+  const CompareDomain d = compare_domain(l, a, b);
+  compare_into(l, n.label(), op, d, domain_operand(l, a, d, n.label()),
+               domain_operand(l, b, d, n.label()), n.outputs.at(0));
+}
+
+void lower_equal(Lowerer& l, const Node& n) {
+  lower_comparison(l, n, CompareOp::eq);
+}
+void lower_less(Lowerer& l, const Node& n) {
+  lower_comparison(l, n, CompareOp::lt);
+}
+void lower_less_or_equal(Lowerer& l, const Node& n) {
+  lower_comparison(l, n, CompareOp::le);
+}
+void lower_greater(Lowerer& l, const Node& n) {
+  lower_comparison(l, n, CompareOp::gt);
+}
+void lower_greater_or_equal(Lowerer& l, const Node& n) {
+  lower_comparison(l, n, CompareOp::ge);
+}
+
+// Not: mask == 0.
+void lower_not(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  if (value_type(l, x) != ElementType::boolean) {
+    throw Unsupported(fmt::format("Not of {}", to_string(value_type(l, x))));
+  }
+  compare_into(l, n.label(), CompareOp::eq, CompareDomain::masks,
+               domain_operand(l, x, CompareDomain::masks, n.label()),
+               domain_zero(l, CompareDomain::masks), n.outputs.at(0));
+}
+
+// And, Or, Xor of two masks (NumPy broadcasting): masks hold 0 or 1, so
+// And is the minimum and Or the maximum of the bytes (one ELTWISE INT8),
+// Xor their inequality (one COMPARE NE).
+void lower_logical(Lowerer& l, const Node& n) {
+  const std::string& a = input(n, 0);
+  const std::string& b = input(n, 1);
+  if (compare_domain(l, a, b) != CompareDomain::masks) {
+    throw Unsupported(fmt::format("{} of {} values", n.op, to_string(value_type(l, a))));
+  }
+  MaskOperand x = domain_operand(l, a, CompareDomain::masks, n.label());
+  MaskOperand y = domain_operand(l, b, CompareDomain::masks, n.label());
+  const std::string& out = n.outputs.at(0);
+  if (n.op == "Xor") {
+    compare_into(l, n.label(), CompareOp::ne, CompareDomain::masks, x, y, out);
+    return;
+  }
+  const Shape& so = l.shape(out);
+  if (element_count(x.shape) != element_count(so)) {
+    std::swap(x, y);
+  }
+  expand_operand(l, n.label(), x, so, DataType::int8, 1);
+  const std::uint32_t count = u32(element_count(so), "element count");
+  const std::uint32_t y_count =
+      u32(broadcast_count(l, n.label(), y, so, DataType::int8, 1), "broadcast count");
+  const EltwiseOp op = n.op == "And" ? EltwiseOp::min : EltwiseOp::max;
+  l.emit(n.label(), {x.ref, y.ref}, {l.ref(out)},
+         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.eltwise(DataType::int8, op, s[0], s[1], s[2], count, y_count);
+         });
+}
+
+// Where(cond, x, y) on float tensors: one SELECT (v1.4), each operand read
+// as a trailing block of the output (a scalar such as finfo.min, a row of
+// keys) or expanded to it first. Exact: the unselected operand never
+// enters the result, as it would in y + cond * (x - y).
+void lower_where(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::select);
+  const std::string& out = n.outputs.at(0);
+  if (value_type(l, input(n, 0)) != ElementType::boolean) {
+    throw Unsupported("the condition is not bool");
+  }
+  if (value_type(l, out) != ElementType::float32) {
+    throw Unsupported(fmt::format("selects {} values; SELECT runs on float tensors",
+                                  to_string(value_type(l, out))));
+  }
+  const std::string origin = n.label();
+  const Shape& so = l.shape(out);
+  MaskOperand c = domain_operand(l, input(n, 0), CompareDomain::masks, origin);
+  MaskOperand x = domain_operand(l, input(n, 1), CompareDomain::floats, origin);
+  MaskOperand y = domain_operand(l, input(n, 2), CompareDomain::floats, origin);
+  const std::uint32_t count = u32(element_count(so), "element count");
+  const std::uint32_t c_count =
+      u32(broadcast_count(l, origin, c, so, DataType::int8, 1), "condition count");
+  const std::uint32_t x_count =
+      u32(broadcast_count(l, origin, x, so, l.dtype(), l.esize()), "x count");
+  const std::uint32_t y_count =
+      u32(broadcast_count(l, origin, y, so, l.dtype(), l.esize()), "y count");
+  l.emit(origin, {c.ref, x.ref, y.ref}, {l.ref(out)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.select(dt, {.condition = s[0],
+                         .x = s[1],
+                         .y = s[2],
+                         .output = s[3],
+                         .count = count,
+                         .condition_count = c_count,
+                         .x_count = x_count,
+                         .y_count = y_count});
+         });
+}
+
+// Cast between float32, bool and the integer inputs:
+// - an integer to float: one CONVERT (v1.2) of its INT32 words (an int64's
+//   low words: run() refuses a value beyond 32 bits rather than wrap it);
+// - bool to float: one CONVERT of the mask's bytes as INT8;
+// - float or integer to bool: x != 0, one COMPARE (v1.4);
+// - to its own type: no instruction.
+void lower_cast(Lowerer& l, const Node& n) {
+  const auto to = static_cast<ElementType>(n.get_int("to", 0));
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  const ElementType from = value_type(l, x);
+  const std::int64_t count = element_count(l.shape(x));
+  if (to == from) {
+    lower_alias(l, n);
+    return;
+  }
+  if (to == ElementType::float32 && l.holds_indices(x)) {
+    l.convert(n.label(), {.from = DataType::int32, .to = l.dtype(), .count = count},
+              l.int32_view(x, n.label()), l.ref(out));
+    return;
+  }
+  if (to == ElementType::float32 && from == ElementType::boolean) {
+    l.convert(n.label(), {.from = DataType::int8, .to = l.dtype(), .count = count}, l.ref(x),
+              l.ref(out));
+    return;
+  }
+  if (to == ElementType::boolean && (from == ElementType::float32 || l.holds_indices(x))) {
+    const CompareDomain d =
+        from == ElementType::float32 ? CompareDomain::floats : CompareDomain::integers;
+    compare_into(l, n.label(), CompareOp::ne, d, domain_operand(l, x, d, n.label()),
+                 domain_zero(l, d), out);
+    return;
+  }
+  throw Unsupported(fmt::format("a Cast from {} to {}", to_string(from), to_string(to)));
 }
 
 // Where a Slice starts and how it steps along every axis of its input.
@@ -2375,6 +2783,7 @@ const std::map<std::string, LowerFn>& lowerings() {
   static const std::map<std::string, LowerFn> table{
       {"Abs", lower_abs},
       {"Add", lower_add},
+      {"And", lower_logical},
       {"AveragePool", lower_average_pool},
       {"Cast", lower_cast},
       {"Clip", lower_clip},
@@ -2384,12 +2793,15 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"DequantizeInt8", lower_dequantize_int8},
       {"Div", lower_div},
       {"Dropout", lower_alias},
+      {"Equal", lower_equal},
       {"Exp", lower_exp},
       {"Expand", lower_expand},
       {"Flatten", lower_alias},
       {"Gather", lower_gather},
       {"Gelu", lower_gelu},
       {"Gemm", lower_gemm},
+      {"Greater", lower_greater},
+      {"GreaterOrEqual", lower_greater_or_equal},
       {"GlobalAveragePool", lower_global_average_pool},
       {"GlobalMaxPool", lower_global_max_pool},
       {"HardSigmoid", lower_hard_sigmoid},
@@ -2399,6 +2811,8 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Int8MatMul", lower_int8_matmul},
       {"LayerNormalization", lower_layer_norm},
       {"LeakyRelu", lower_leaky_relu},
+      {"Less", lower_less},
+      {"LessOrEqual", lower_less_or_equal},
       {"MatMul", lower_matmul},
       {"Max", lower_max},
       {"MaxPool", lower_max_pool},
@@ -2406,6 +2820,8 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Min", lower_min},
       {"Mul", lower_mul},
       {"Neg", lower_neg},
+      {"Not", lower_not},
+      {"Or", lower_logical},
       {"Pad", lower_pad},
       {"Pow", lower_pow},
       {"QuantizeInt8", lower_quantize_int8},
@@ -2430,6 +2846,8 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Transpose", lower_transpose},
       {"Unsqueeze", lower_alias},
       {"Upsample", lower_resize},
+      {"Where", lower_where},
+      {"Xor", lower_logical},
   };
   return table;
 }
@@ -2442,13 +2860,8 @@ const std::map<std::string, std::string>& compile_time_only() {
       {"BatchNormalization", "not after a Conv it can be folded into"},
       {"Constant", ""},
       {"ConstantOfShape", "of a shape only known at run time"},
-      {"Equal", "on values only known at run time"},
-      {"Greater", "on values only known at run time"},
-      {"Less", "on values only known at run time"},
-      {"Not", "on values only known at run time"},
       {"Range", "on values only known at run time"},
       {"Size", "of a value whose shape is not static"},
-      {"Where", "on values only known at run time"},
       {"Erf", "not part of GELU's erf form, x * 0.5 * (1 + Erf(x / sqrt(2)))"},
       {"Shape", "of a value whose shape is not static"},
   };

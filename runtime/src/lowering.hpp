@@ -42,9 +42,17 @@ struct Program {
       activations;                           // bytes of every other tensor that owns storage
   std::vector<std::string> inputs, outputs;  // graph inputs and outputs (own storage)
   std::map<std::string, Shape> shapes;       // of the inputs and outputs
-  // The integer inputs (int64 or int32, stored as such: the indices GATHER
-  // reads); every other input and output is in `dtype`.
+  // The integer and bool inputs (int64 or int32, stored as such: the
+  // indices GATHER reads, the values COMPARE reads; bool one byte each, 0 or
+  // 1); every other input is in `dtype`.
   std::map<std::string, ElementType> integer_inputs;
+  // Outputs not in `dtype`: bool (one byte each, COMPARE's mask), int64 or
+  // int32 (an integer input passed on), written in their own type.
+  std::map<std::string, ElementType> output_types;
+  // int64 inputs whose low 32 bits an instruction reads as INT32 (a Cast to
+  // float, a comparison), and the first node that does: every value must
+  // fit in 32 bits, which run() checks before the job is submitted.
+  std::map<std::string, std::string> narrowed_inputs;
 };
 
 // The op types the lowering table has an entry for.

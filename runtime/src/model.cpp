@@ -42,9 +42,16 @@ enum class Region : std::uint8_t { weights, arena, io };
 
 using onnx_runtime::ElementType;
 
-// Bytes per element of an integer input as the device reads it.
+// Bytes per element of an integer or bool input or output on the device.
 std::uint64_t integer_size(ElementType type) {
-  return type == ElementType::int64 ? 8 : 4;
+  return type == ElementType::int64 ? 8 : type == ElementType::boolean ? 1 : 4;
+}
+
+TensorType tensor_type(ElementType type) {
+  return type == ElementType::int64     ? TensorType::int64
+         : type == ElementType::int32   ? TensorType::int32
+         : type == ElementType::boolean ? TensorType::boolean
+                                        : TensorType::float32;
 }
 
 std::string_view to_string(TensorType type) {
@@ -53,6 +60,8 @@ std::string_view to_string(TensorType type) {
       return "int32";
     case TensorType::int64:
       return "int64";
+    case TensorType::boolean:
+      return "bool";
     case TensorType::float32:
       break;
   }
@@ -61,13 +70,14 @@ std::string_view to_string(TensorType type) {
 
 // The bytes of input `given` as the device reads it: float32 values in the
 // program's data type; int64 and int32 values as they are (the indices of
-// GATHER, hw-spec 7.4.3). ModelError for a wrong type or count.
+// GATHER, hw-spec 7.4.3); bool one byte each. ModelError for a wrong type
+// or count, a bool not 0 or 1, or (`narrowed_by` not empty: the node that
+// reads the low 32 bits of an int64 input) a value beyond 32 bits.
 std::vector<std::byte> input_bytes(const HostTensor& given, ElementType type,
-                                   const std::vector<std::int64_t>& shape, isa::DataType dtype) {
+                                   const std::vector<std::int64_t>& shape, isa::DataType dtype,
+                                   const std::string& narrowed_by) {
   static_assert(std::endian::native == std::endian::little, "the device's integers are LE");
-  const TensorType want = type == ElementType::int64   ? TensorType::int64
-                          : type == ElementType::int32 ? TensorType::int32
-                                                       : TensorType::float32;
+  const TensorType want = tensor_type(type);
   if (given.type != want) {
     throw ModelError(fmt::format("input '{}' is {}, the model takes {}", given.name,
                                  to_string(given.type), to_string(want)));
@@ -83,12 +93,27 @@ std::vector<std::byte> input_bytes(const HostTensor& given, ElementType type,
   std::vector<std::byte> bytes(count * integer_size(type));
   for (std::size_t i = 0; i < count; ++i) {
     const std::int64_t value = given.integers[i];
+    const bool fits32 = value >= std::numeric_limits<std::int32_t>::min() &&
+                        value <= std::numeric_limits<std::int32_t>::max();
+    if (want == TensorType::boolean) {
+      if (value != 0 && value != 1) {
+        throw ModelError(
+            fmt::format("input '{}': value {} at {} is not a bool (0 or 1)", given.name, value, i));
+      }
+      bytes[i] = static_cast<std::byte>(value);
+      continue;
+    }
+    if (want == TensorType::int64 && !narrowed_by.empty() && !fits32) {
+      throw ModelError(fmt::format(
+          "input '{}': value {} at {} does not fit the 32 bits {} reads (the device converts and "
+          "compares integers as INT32)",
+          given.name, value, i, narrowed_by));
+    }
     if (want == TensorType::int64) {
       std::memcpy(bytes.data() + 8 * i, &value, 8);
       continue;
     }
-    if (value < std::numeric_limits<std::int32_t>::min() ||
-        value > std::numeric_limits<std::int32_t>::max()) {
+    if (!fits32) {
       throw ModelError(
           fmt::format("input '{}': value {} at {} is not an int32", given.name, value, i));
     }
@@ -96,6 +121,36 @@ std::vector<std::byte> input_bytes(const HostTensor& given, ElementType type,
     std::memcpy(bytes.data() + 4 * i, &narrow, 4);
   }
   return bytes;
+}
+
+// The type of graph input or output `name` on the device: float32 (in the
+// program's dtype), or an integer or bool type stored as itself.
+ElementType io_type(const onnx_runtime::Program& program, const std::string& name) {
+  if (const auto it = program.integer_inputs.find(name); it != program.integer_inputs.end()) {
+    return it->second;
+  }
+  if (const auto it = program.output_types.find(name); it != program.output_types.end()) {
+    return it->second;
+  }
+  return ElementType::float32;
+}
+
+// The values of an int64, int32 or bool output read back from the device.
+std::vector<std::int64_t> output_integers(std::span<const std::byte> bytes, ElementType type) {
+  const std::size_t size = integer_size(type);
+  std::vector<std::int64_t> values(bytes.size() / size);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (type == ElementType::int64) {
+      std::memcpy(&values[i], bytes.data() + 8 * i, 8);
+    } else if (type == ElementType::int32) {
+      std::int32_t v = 0;
+      std::memcpy(&v, bytes.data() + 4 * i, 4);
+      values[i] = v;
+    } else {
+      values[i] = std::to_integer<std::int64_t>(bytes[i]);
+    }
+  }
+  return values;
 }
 
 }  // namespace
@@ -160,8 +215,10 @@ struct CompiledModel::State {
     std::string name;
     std::vector<std::int64_t> shape;
     std::uint64_t offset;
-    // float32: stored in `dtype`; int64 and int32 inputs as themselves.
+    // float32: stored in `dtype`; int64, int32 and bool as themselves.
     onnx_runtime::ElementType type = onnx_runtime::ElementType::float32;
+    // An int64 input whose low 32 bits this node reads (empty: none).
+    std::string narrowed_by{};
   };
   std::vector<Io> inputs, outputs;
 };
@@ -323,12 +380,11 @@ CompiledModel CompiledModel::build(const Device& device, const Program& program,
   for (const auto* names : {&program.inputs, &program.outputs}) {
     for (const std::string& name : *names) {
       io_offsets[name] = io_bytes;
-      const auto integer = program.integer_inputs.find(name);
-      io_bytes =
-          align(io_bytes +
-                static_cast<std::uint64_t>(onnx_runtime::element_count(program.shapes.at(name))) *
-                    (integer != program.integer_inputs.end() ? integer_size(integer->second)
-                                                             : element_size));
+      io_bytes = align(
+          io_bytes +
+          static_cast<std::uint64_t>(onnx_runtime::element_count(program.shapes.at(name))) *
+              (io_type(program, name) != ElementType::float32 ? integer_size(io_type(program, name))
+                                                              : element_size));
     }
   }
 
@@ -407,13 +463,14 @@ CompiledModel CompiledModel::build(const Device& device, const Program& program,
     state->launch->set(arg.slot, buffer, key.second);
   }
   for (const std::string& name : program.inputs) {
-    const auto integer = program.integer_inputs.find(name);
+    const auto narrowed = program.narrowed_inputs.find(name);
     state->inputs.push_back(
-        {name, program.shapes.at(name), io_offsets.at(name),
-         integer != program.integer_inputs.end() ? integer->second : ElementType::float32});
+        {name, program.shapes.at(name), io_offsets.at(name), io_type(program, name),
+         narrowed != program.narrowed_inputs.end() ? narrowed->second : std::string()});
   }
   for (const std::string& name : program.outputs) {
-    state->outputs.push_back({name, program.shapes.at(name), io_offsets.at(name)});
+    state->outputs.push_back(
+        {name, program.shapes.at(name), io_offsets.at(name), io_type(program, name)});
   }
   return CompiledModel(std::move(state));
 }
@@ -432,7 +489,8 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
                                    want.name, onnx_runtime::to_string(it->shape),
                                    onnx_runtime::to_string(want.shape)));
     }
-    state_->io.write(want.offset, input_bytes(*it, want.type, want.shape, state_->dtype));
+    state_->io.write(want.offset,
+                     input_bytes(*it, want.type, want.shape, state_->dtype, want.narrowed_by));
   }
   for (const HostTensor& given : inputs) {
     if (std::ranges::find(state_->inputs, given.name, &State::Io::name) == state_->inputs.end()) {
@@ -449,13 +507,20 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
   }
   std::vector<HostTensor> outputs;
   for (const State::Io& out : state_->outputs) {
-    std::vector<std::byte> bytes(static_cast<std::size_t>(onnx_runtime::element_count(out.shape)) *
-                                 isa::element_size(state_->dtype));
+    const auto count = static_cast<std::size_t>(onnx_runtime::element_count(out.shape));
+    const bool floats = out.type == ElementType::float32;
+    std::vector<std::byte> bytes(
+        count * (floats ? isa::element_size(state_->dtype) : integer_size(out.type)));
     state_->io.read(out.offset, bytes);
     HostTensor& output = outputs.emplace_back();
     output.name = out.name;
     output.shape = out.shape;
-    output.data = onnx_runtime::decode_elements(bytes, state_->dtype);
+    output.type = tensor_type(out.type);
+    if (floats) {
+      output.data = onnx_runtime::decode_elements(bytes, state_->dtype);
+    } else {
+      output.integers = output_integers(bytes, out.type);
+    }
   }
   if (timings != nullptr) {
     timings->upload = uploaded - start;

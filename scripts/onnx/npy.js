@@ -1,10 +1,14 @@
 // NumPy .npy files in C order that the reference scripts exchange with
 // npu-infer and npu-bench, as onnxruntime tensors (npm package
-// onnxruntime-node): little-endian float32, and int64 and int32 inputs (a
-// model's token ids and attention mask).
+// onnxruntime-node): little-endian float32, int64 and int32 (a model's
+// token ids and attention mask) and bool (a mask), inputs and outputs.
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
+
+// descr: onnxruntime's type and the typed array of its data.
+const DESCR = { '<f4': ['float32', Float32Array], '<i8': ['int64', BigInt64Array],
+  '<i4': ['int32', Int32Array], '|b1': ['bool', Uint8Array] };
 
 function readNpy(file) {
   const buf = fs.readFileSync(file);
@@ -14,23 +18,22 @@ function readNpy(file) {
   const start = major === 1 ? 10 : 12;
   const header = buf.toString('latin1', start, start + headerLen);
   const descr = (header.match(/'descr':\s*'([^']*)'/) || [])[1];
-  const types = { '<f4': ['float32', Float32Array], '<i8': ['int64', BigInt64Array],
-    '<i4': ['int32', Int32Array] };
-  if (!(descr in types) || /'fortran_order':\s*True/.test(header)) {
-    throw new Error(`${file}: only little-endian float32, int64 and int32 in C order are supported`);
+  if (!(descr in DESCR) || /'fortran_order':\s*True/.test(header)) {
+    throw new Error(`${file}: only little-endian float32, int64, int32 and bool in C order are supported`);
   }
   const shape = header.match(/'shape':\s*\(([^)]*)\)/)[1].split(',').map((s) => s.trim())
     .filter((s) => s.length > 0).map(Number);
   const data = buf.subarray(start + headerLen);
-  const [type, ArrayType] = types[descr];
+  const [type, ArrayType] = DESCR[descr];
   const values = new ArrayType(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
   return new ort.Tensor(type, values, shape);
 }
 
 function writeNpy(file, tensor) {
-  if (tensor.type !== 'float32') throw new Error(`output ${file}: type ${tensor.type} is not float32`);
+  const descr = Object.keys(DESCR).find((d) => DESCR[d][0] === tensor.type);
+  if (!descr) throw new Error(`output ${file}: type ${tensor.type} is not float32, int64, int32 or bool`);
   const dims = tensor.dims.length === 1 ? `${tensor.dims[0]},` : tensor.dims.join(', ');
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${dims}), }`;
   const total = 10 + header.length + 1;
   header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
   const prefix = Buffer.alloc(10);

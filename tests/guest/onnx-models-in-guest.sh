@@ -44,6 +44,16 @@ if [ "$rc" -ne 1 ] || ! grep -qi 'operand.invalid' "$results/gather-range.err"; 
 	status=1
 fi
 
+echo "== an int64 mask value beyond 32 bits is refused naming the node that reads it as INT32"
+rc=0
+"$infer" "$work/hf_mask_encoder.onnx" --input "input_ids=$work/emb-full-ids.npy" \
+	--input "attention_mask=$work/emb-wide-mask.npy" 2>"$results/wide-mask.err" || rc=$?
+cat "$results/wide-mask.err"
+if [ "$rc" -ne 2 ] || ! grep -q "value 4294967296 at 3 does not fit the 32 bits Cast (output 'expanded_f')" "$results/wide-mask.err"; then
+	echo "FAIL: wide mask: exit $rc, expected 2 naming the value and the Cast"
+	status=1
+fi
+
 echo "== a file that is not ONNX is refused"
 rc=0
 "$infer" "$work/resize_cubic.npy" --input "x=$work/resize_cubic.npy" 2>"$results/bad.err" || rc=$?

@@ -95,6 +95,9 @@ TEST(Isa, OpcodeTableMatchesTheSpec) {
       {"convert", {0x1e, 6}},
       // v1.3 (hw-spec 7.4.3)
       {"gather", {0x1f, 6}},
+      // v1.4 (hw-spec 7.4.4)
+      {"compare", {0x20, 5}},
+      {"select", {0x21, 8}},
   };
   ASSERT_EQ(npu::isa::opcode_table().size(), spec.size());
   for (const auto& op : npu::isa::opcode_table()) {
@@ -170,7 +173,7 @@ TEST(Isa, RejectsReservedBits) {
 }
 
 TEST(Isa, RejectsUnknownOpcodes) {
-  for (std::uint32_t opcode : {0x04U, 0x07U, 0x0cU, 0x20U, 0x3fU, 0x7fU, 0xffU}) {
+  for (std::uint32_t opcode : {0x04U, 0x07U, 0x0cU, 0x22U, 0x3fU, 0x7fU, 0xffU}) {
     EXPECT_EQ(decode_error({opcode, 0, 0}), DecodeErrc::unknown_opcode) << opcode;
   }
 }
@@ -325,7 +328,7 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
   }
   EXPECT_EQ(info(Opcode::gemm).isa_version, npu::isa::kIsaVersion1_0);
   EXPECT_EQ(info(Opcode::convert).isa_version, npu::isa::kIsaVersion1_2);
-  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_3);
+  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_4);
 
   std::vector<std::uint32_t> words;
   npu::isa::encode(sample(info(Opcode::gemm)), words);
@@ -374,6 +377,32 @@ TEST(Isa, GatherTypesAndFlags) {
   EXPECT_EQ(check(DataType::none, 0), DecodeErrc::dtype_not_allowed);
   EXPECT_EQ(check(DataType::fp32, 2), DecodeErrc::undefined_flags);
   EXPECT_EQ(npu::isa::info(Opcode::gather).isa_version, npu::isa::kIsaVersion1_3);
+}
+
+// v1.4: COMPARE takes every numeric type and the comparisons eq..ge (6-15
+// invalid); SELECT every numeric type and no flag.
+TEST(Isa, CompareAndSelectTypesAndFlags) {
+  const auto check = [](Opcode opcode, DataType dtype, std::uint32_t flags) {
+    Instruction instruction = sample(npu::isa::info(opcode));
+    instruction.dtype = dtype;
+    instruction.flags = flags;
+    const auto problem = npu::isa::check(instruction);
+    return problem ? problem->errc : DecodeErrc{};
+  };
+  for (DataType dtype :
+       {DataType::fp32, DataType::fp16, DataType::bf16, DataType::int8, DataType::int32}) {
+    for (std::uint32_t op = 0; op < 6; ++op) {
+      EXPECT_EQ(check(Opcode::compare, dtype, op), DecodeErrc{}) << npu::isa::name(dtype) << op;
+    }
+    EXPECT_EQ(check(Opcode::select, dtype, 0), DecodeErrc{}) << npu::isa::name(dtype);
+  }
+  EXPECT_NE(check(Opcode::compare, DataType::fp32, 6), DecodeErrc{});
+  EXPECT_EQ(check(Opcode::compare, DataType::fp32, 1U << 4), DecodeErrc::undefined_flags);
+  EXPECT_EQ(check(Opcode::select, DataType::fp32, 1), DecodeErrc::undefined_flags);
+  EXPECT_EQ(check(Opcode::compare, DataType::none, 0), DecodeErrc::dtype_not_allowed);
+  EXPECT_EQ(check(Opcode::select, DataType::none, 0), DecodeErrc::dtype_not_allowed);
+  EXPECT_EQ(npu::isa::info(Opcode::compare).isa_version, npu::isa::kIsaVersion1_4);
+  EXPECT_EQ(npu::isa::info(Opcode::select).isa_version, npu::isa::kIsaVersion1_4);
 }
 
 TEST(Isa, V11DataTypesAndFlags) {

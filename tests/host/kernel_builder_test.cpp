@@ -336,6 +336,50 @@ TEST(KernelBuilder, GatherMatchesTheAssemblerAndNeedsAV13Device) {
   }
 }
 
+// COMPARE and SELECT (v1.4): the builder's words are the assembler's, the
+// kernel declares ISA 1.4, and a v1.3 device (no OPS bits 32, 33) refuses it.
+TEST(KernelBuilder, CompareAndSelectMatchTheAssemblerAndNeedAV14Device) {
+  npu::KernelBuilder b("mask");
+  auto ids = b.arg_buffer("ids");
+  auto zero = b.arg_buffer("zero");
+  auto padded = b.arg_buffer("padded");
+  auto lowest = b.arg_buffer("lowest");
+  auto scores = b.arg_buffer("scores");
+  auto out = b.arg_buffer("out");
+  b.compare(DataType::int32, npu::CompareOp::eq, ids, zero, padded, 128, 1)
+      .compare(DataType::bf16, npu::CompareOp::ge, scores, lowest, padded, 8, 8)
+      .select(DataType::fp32, {.condition = padded,
+                               .x = lowest,
+                               .y = scores,
+                               .output = out,
+                               .count = 8192,
+                               .condition_count = 128,
+                               .x_count = 1,
+                               .y_count = 8192});
+  const npu::KernelImage assembled = npu::assemble(
+      ".kernel mask\n.arg buffer ids\n.arg buffer zero\n.arg buffer padded\n"
+      ".arg buffer lowest\n.arg buffer scores\n.arg buffer out\n"
+      "compare.int32 [op=eq] @ids, @zero, @padded, 128, 1\n"
+      "compare.bf16 [op=ge] @scores, @lowest, @padded, 8, 8\n"
+      "select.fp32 @padded, @lowest, @scores, @out, 8192, 128, 1, 8192\n");
+  EXPECT_EQ(b.build(), assembled);
+  EXPECT_EQ(b.build().isa_version, npu::isa::kIsaVersion1_4);
+
+  npu::DeviceProperties v13;
+  v13.hw_version = npu::isa::kIsaVersion1_3;
+  v13.dtypes.set();
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    v13.ops.set(static_cast<std::size_t>(op.opcode), op.isa_version <= npu::isa::kIsaVersion1_3);
+  }
+  try {
+    npu::check_supported(b.build(), v13);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
+    EXPECT_NE(std::string(e.what()).find("uses compare (ISA v1.4)"), std::string::npos) << e.what();
+  }
+}
+
 // A kernel that declares v1.0 but uses a v1.1 opcode is malformed, and a
 // device whose OPS lack a v1.1 opcode refuses the kernel, naming the op.
 TEST(KernelBuilder, V11KernelsNeedTheVersionAndTheDevice) {

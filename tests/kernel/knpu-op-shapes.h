@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The operand kinds of every opcode (docs/hw-spec.md 7.4 to 7.4.3), for
+ * The operand kinds of every opcode (docs/hw-spec.md 7.4 to 7.4.4), for
  * the program generators of the ioctl fuzzer (tests/kernel/knpu-fuzz.c) and
  * the device fuzzer (tests/fuzz/device/knpu-device-fuzz.c). Per operand: A
  * address (an argument slot), V value, F float, O bias (an address with the
@@ -38,7 +38,7 @@ static const struct op_shape shapes[] = {
 	{ 0x17, FLOATS, 0, "AAAVVF" },
 	{ 0x18, FLOATS | DT(5), 0x3, "AAVVV" },
 	{ 0x19, FLOATS | DT(4) | DT(5), 0, "AAVVV" },
-	/* v1.1, v1.2 and v1.3 */
+	/* v1.1 to v1.4 */
 	{ 0x03, FLOATS | DT(4) | DT(5), 0, "AAVVVVVVVVVVVV" },
 	{ 0x1a, FLOATS, 0xf7, "AAAOVVVVVVFVVVV" },
 	{ 0x1b, FLOATS, 0xf4, "AAOAVVVVVVVVVVVVVVVV" },
@@ -46,6 +46,8 @@ static const struct op_shape shapes[] = {
 	{ 0x1d, FLOATS, 0xf, "AAVFF" },
 	{ 0x1e, FLOATS | DT(4) | DT(5), 0x20f, "AAVVVS" },
 	{ 0x1f, FLOATS | DT(4) | DT(5), 0x1, "AAAVVV" },
+	{ 0x20, FLOATS | DT(4) | DT(5), 0xf, "AAAVV" },
+	{ 0x21, FLOATS | DT(4) | DT(5), 0, "AAAAVVVV" },
 };
 #define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
 

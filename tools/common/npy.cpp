@@ -27,13 +27,14 @@ struct TypeInfo {
   std::size_t size;
 };
 
-constexpr std::array<TypeInfo, 6> kTypes = {{
+constexpr std::array<TypeInfo, 7> kTypes = {{
     {NpyType::float32, "float32", "fp32", "<f4", 4},
     {NpyType::float16, "float16", "fp16", "<f2", 2},
     {NpyType::int8, "int8", "int8", "|i1", 1},
     {NpyType::uint8, "uint8", "", "|u1", 1},
     {NpyType::int32, "int32", "int32", "<i4", 4},
     {NpyType::int64, "int64", "", "<i8", 8},
+    {NpyType::boolean, "bool", "", "|b1", 1},
 }};
 
 const TypeInfo& info(NpyType type) {
@@ -48,7 +49,7 @@ NpyType type_from_descr(std::string_view descr) {
   if (match == kTypes.end() || std::string_view("<|=>").find(descr[0]) == std::string_view::npos) {
     throw NpyError(fmt::format(
         "descr '{}' is not a type the device computes on (float32, float16, int8, uint8, int32, "
-        "int64)",
+        "int64, bool)",
         descr));
   }
   if (match->size > 1 && descr[0] != '<') {
@@ -241,7 +242,7 @@ NpyType parse_npy_type(std::string_view text) {
   }
   throw NpyError(
       fmt::format("'{}' is not one of float32 (fp32), float16 (fp16), int8, uint8, "
-                  "int32, int64",
+                  "int32, int64, bool",
                   text));
 }
 

@@ -4,8 +4,9 @@
 // https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 //
 // Only what the device computes on is accepted: little-endian float32,
-// float16, int8, uint8 and int32, and int64 (the indices GATHER reads: a
-// model's token ids), in C (row-major) order, as the device's tensors are
+// float16, int8, uint8 and int32, int64 (the indices GATHER reads: a
+// model's token ids) and bool (a mask, one byte 0 or 1), in C (row-major)
+// order, as the device's tensors are
 // row-major. Anything else is refused with the reason (NpyError), never
 // reinterpreted.
 #pragma once
@@ -26,7 +27,7 @@ class NpyError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class NpyType : std::uint8_t { float32, float16, int8, uint8, int32, int64 };
+enum class NpyType : std::uint8_t { float32, float16, int8, uint8, int32, int64, boolean };
 
 // "float32", ...; the names --output accepts, also as the ISA's fp32/fp16/int8/int32.
 std::string_view name(NpyType type);

@@ -26,7 +26,7 @@ OPCODES = {
     0x12: 'POOL2D', 0x13: 'ELTWISE', 0x14: 'ACTIVATION', 0x15: 'SOFTMAX', 0x16: 'LAYERNORM',
     0x17: 'RMSNORM', 0x18: 'REDUCE', 0x19: 'TRANSPOSE', 0x1a: 'GEMM_BATCHED',
     0x1b: 'CONV_TRANSPOSE', 0x1c: 'RESIZE', 0x1d: 'ACTIVATION_PARAM', 0x1e: 'CONVERT',
-    0x1f: 'GATHER',
+    0x1f: 'GATHER', 0x20: 'COMPARE', 0x21: 'SELECT',
 }
 NS = re.compile(r'in (-?\d+) ns|, (-?\d+) ns')
 

@@ -82,9 +82,15 @@ npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "
       tensor.integers.assign(values.begin(), values.end());
       return tensor;
     }
+    case npu_tools::NpyType::boolean:
+      tensor.type = npu::onnx::TensorType::boolean;
+      for (const std::byte b : array.data) {
+        tensor.integers.push_back(std::to_integer<std::int64_t>(b));
+      }
+      return tensor;
     default:
       throw npu::onnx::ModelError(
-          fmt::format("{}: {} data; model inputs are float32, int64 or int32", path.string(),
+          fmt::format("{}: {} data; model inputs are float32, int64, int32 or bool", path.string(),
                       npu_tools::name(array.header.type)));
   }
 }
@@ -135,14 +141,38 @@ std::string file_name(const std::string& output) {
   return name + ".npy";
 }
 
+// An output in the graph's own type: float32, or int64, int32, bool.
 void write_output(const std::filesystem::path& dir, const npu::onnx::HostTensor& tensor) {
   npu_tools::NpyHeader header;
-  header.type = npu_tools::NpyType::float32;
   for (const std::int64_t dim : tensor.shape) {
     header.shape.push_back(static_cast<std::uint64_t>(dim));
   }
-  npu_tools::write_npy_file(dir / file_name(tensor.name), header,
-                            std::as_bytes(std::span(tensor.data)));
+  const std::filesystem::path path = dir / file_name(tensor.name);
+  switch (tensor.type) {
+    case npu::onnx::TensorType::float32:
+      header.type = npu_tools::NpyType::float32;
+      npu_tools::write_npy_file(path, header, std::as_bytes(std::span(tensor.data)));
+      return;
+    case npu::onnx::TensorType::int64:
+      header.type = npu_tools::NpyType::int64;
+      npu_tools::write_npy_file(path, header, std::as_bytes(std::span(tensor.integers)));
+      return;
+    case npu::onnx::TensorType::int32: {
+      header.type = npu_tools::NpyType::int32;
+      const std::vector<std::int32_t> values(tensor.integers.begin(), tensor.integers.end());
+      npu_tools::write_npy_file(path, header, std::as_bytes(std::span(values)));
+      return;
+    }
+    case npu::onnx::TensorType::boolean: {
+      header.type = npu_tools::NpyType::boolean;
+      std::vector<std::uint8_t> values;
+      for (const std::int64_t v : tensor.integers) {
+        values.push_back(v != 0 ? 1 : 0);
+      }
+      npu_tools::write_npy_file(path, header, std::as_bytes(std::span(values)));
+      return;
+    }
+  }
 }
 
 struct Statistics {

@@ -1,4 +1,4 @@
-// The KNPU instruction set v1.3 (docs/hw-spec.md sections 7.4 to 7.4.3):
+// The KNPU instruction set v1.4 (docs/hw-spec.md sections 7.4 to 7.4.4):
 // opcodes, data types, operand kinds and flag fields, and the encoder and
 // decoder of the instruction words.
 #pragma once
@@ -19,7 +19,8 @@ inline constexpr std::uint32_t kIsaVersion1_0 = 0x0001'0000;
 inline constexpr std::uint32_t kIsaVersion1_1 = 0x0001'0001;
 inline constexpr std::uint32_t kIsaVersion1_2 = 0x0001'0002;
 inline constexpr std::uint32_t kIsaVersion1_3 = 0x0001'0003;
-inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_3;
+inline constexpr std::uint32_t kIsaVersion1_4 = 0x0001'0004;
+inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_4;
 
 enum class Opcode : std::uint8_t {
   nop = 0x00,
@@ -46,6 +47,8 @@ enum class Opcode : std::uint8_t {
   activation_param = 0x1d,  // v1.1
   convert = 0x1e,           // v1.2
   gather = 0x1f,            // v1.3
+  compare = 0x20,           // v1.4
+  select = 0x21,            // v1.4
 };
 
 enum class DataType : std::uint8_t { none = 0, fp32 = 1, fp16 = 2, bf16 = 3, int8 = 4, int32 = 5 };
@@ -97,7 +100,7 @@ struct OpcodeInfo {
   [[nodiscard]] OperandKind operand_kind(std::size_t index, std::uint32_t flags) const;
 };
 
-// Every opcode of instruction sets v1 to v1.3, in opcode order.
+// Every opcode of instruction sets v1 to v1.4, in opcode order.
 std::span<const OpcodeInfo> opcode_table();
 const OpcodeInfo* find_opcode(std::uint8_t opcode);
 const OpcodeInfo* find_opcode(std::string_view mnemonic);

@@ -53,6 +53,9 @@ class FloatValue {
 };
 
 enum class EltwiseOp : std::uint8_t { add, sub, mul, div, max, min };
+// COMPARE (hw-spec 7.4.4, v1.4): mask[i] = a[i] OP b[i mod b_count], one
+// byte 1 or 0 per element (NaN unordered: only ne is true).
+enum class CompareOp : std::uint8_t { eq, ne, lt, le, gt, ge };
 enum class Activation : std::uint8_t { none, relu, gelu, silu, sigmoid, tanh };
 enum class PoolMode : std::uint8_t { max, average, average_with_padding };
 enum class ReduceOp : std::uint8_t { sum, mean, max, min };
@@ -193,6 +196,14 @@ struct GatherOperands {
   IndexType index_type = IndexType::int64;
 };
 
+// SELECT (hw-spec 7.4.4, v1.4): out[i] = cond[i mod cond_count] != 0 ?
+// x[i mod x_count] : y[i mod y_count]; cond a byte mask (COMPARE's
+// output), elements moved bit for bit.
+struct SelectOperands {
+  BufferArg condition, x, y, output;
+  Value count, condition_count, x_count, y_count;
+};
+
 class KernelBuilder {
  public:
   explicit KernelBuilder(std::string name);
@@ -236,6 +247,10 @@ class KernelBuilder {
   KernelBuilder& convert(isa::DataType from, isa::DataType to, const ConvertOperands& operands);
   // v1.3 (hw-spec 7.4.3): likewise declares ISA version 1.3.
   KernelBuilder& gather(isa::DataType dtype, const GatherOperands& operands);
+  // v1.4 (hw-spec 7.4.4): likewise declare ISA version 1.4.
+  KernelBuilder& compare(isa::DataType dtype, CompareOp op, BufferArg a, BufferArg b,
+                         BufferArg mask, Value count, Value b_count);
+  KernelBuilder& select(isa::DataType dtype, const SelectOperands& operands);
   // Any instruction, checked with isa::check().
   KernelBuilder& emit(isa::Instruction instruction);
 

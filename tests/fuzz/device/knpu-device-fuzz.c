@@ -811,6 +811,18 @@ static void well_formed(struct rng *r, uint32_t opcode, uint32_t dt, uint32_t *f
 	case KNPU_OP_ACTIVATION_PARAM: wf_activation_param(r, flags, v); break;
 	case KNPU_OP_CONVERT: wf_convert(r, dt, flags, v); break;
 	case KNPU_OP_GATHER: wf_gather(r, flags, v); break;
+	case KNPU_OP_COMPARE:
+		v[3] = rows * cols;
+		v[4] = one_in(r, 2) ? cols : 1;
+		*flags = below(r, 6);
+		break;
+	case KNPU_OP_SELECT:
+		/* cond per column or per element, x a scalar or a row, y whole */
+		v[4] = rows * cols;
+		v[5] = one_in(r, 2) ? cols : rows * cols;
+		v[6] = one_in(r, 2) ? 1 : cols;
+		v[7] = rows * cols;
+		break;
 	}
 }
 

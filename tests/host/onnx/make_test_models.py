@@ -137,6 +137,7 @@ def main(out):
     isa_v11_models(out, rng)
     general_models(out)
     embedding_models(out)
+    mask_models(out)
     int8_models(out, rng)
 
     hostile_models(out)
@@ -149,7 +150,7 @@ def main(out):
     (out / "truncated.onnx").write_bytes(whole[: len(whole) // 2])
     (out / "garbage.onnx").write_bytes(b"\x93NUMPY not a model at all" * 7)
     (out / "empty.onnx").write_bytes(b"")
-    # An input npu-infer refuses: model inputs are float32, int64 or int32.
+    # An input npu-infer refuses: model inputs are float32, int64, int32 or bool.
     np.save(out / "int8_input.npy", np.zeros(4, np.int8))
     # chain.onnx's input, and a calibration sample of the wrong shape for it.
     np.save(out / "chain_input.npy", np.zeros((1, 16, 32, 32), np.float32))
@@ -613,11 +614,41 @@ def embedding_models(out):
          [helper.make_node("Add", ["input_ids", "input_ids"], ["y"])],
          [ids("input_ids", [4])], [ids("y", None)])
 
-    # A small transformer encoder layer on int64 input_ids and an int64
-    # attention_mask: token + position embeddings, LayerNormalization,
-    # two-head self-attention with the mask's (1 - m) * -10000 added to the
-    # scores, output projection, residual, LayerNormalization, a ReLU
-    # feed-forward, residual, LayerNormalization.
+    encoder_model(out, "embed_encoder", hf_mask=False)
+    encoder_model(out, "hf_mask_encoder", hf_mask=True)
+
+
+def hf_mask_nodes(seq):
+    """The attention mask as Hugging Face transformers' BERT exports it
+    (_prepare_4d_attention_mask, then masked_fill with finfo(float32).min):
+    mask[:, None, None, :].expand(b, 1, seq, seq).to(float32); inverted =
+    1 - expanded; inverted.masked_fill(inverted.to(bool), finfo.min). Also
+    the padding as a bool graph output (attention_mask == 0)."""
+    return [
+        helper.make_node("Unsqueeze", ["attention_mask", "axis1"], ["m3"]),
+        helper.make_node("Unsqueeze", ["m3", "axis2"], ["m4"]),
+        helper.make_node("Expand", ["m4", "mask_shape"], ["expanded"]),
+        helper.make_node("Cast", ["expanded"], ["expanded_f"], to=TensorProto.FLOAT),
+        helper.make_node("Sub", ["one", "expanded_f"], ["inverted"]),
+        helper.make_node("Cast", ["inverted"], ["inverted_b"], to=TensorProto.BOOL),
+        helper.make_node("Where", ["inverted_b", "finfo_min", "inverted"], ["mask4"]),
+        helper.make_node("Equal", ["attention_mask", "zero_i64"], ["padding"]),
+    ]
+
+
+def encoder_model(out, name, hf_mask):
+    """A small transformer encoder layer on int64 input_ids and an int64
+    attention_mask: token + position embeddings, LayerNormalization,
+    two-head self-attention with the mask's (1 - m) * -10000 (hf_mask: the
+    finfo.min of hf_mask_nodes()) added to the scores, output projection,
+    residual, LayerNormalization, a ReLU feed-forward, residual,
+    LayerNormalization."""
+    own = np.random.default_rng(13)
+    f32 = np.float32
+
+    def weight(*shape, scale=1.0):
+        return (own.standard_normal(shape) * scale).astype(f32)
+
     d, heads, seq, vocab, ff = 32, 2, 8, 64, 64
     dh = d // heads
     nodes = [
@@ -625,11 +656,12 @@ def embedding_models(out):
         helper.make_node("Gather", ["places", "position_ids"], ["pe"], axis=0),
         helper.make_node("Add", ["we", "pe"], ["e"]),
         helper.make_node("LayerNormalization", ["e", "ln0_g", "ln0_b"], ["h"], axis=-1),
+    ] + (hf_mask_nodes(seq) if hf_mask else [
         helper.make_node("Cast", ["attention_mask"], ["mf"], to=TensorProto.FLOAT),
         helper.make_node("Sub", ["one", "mf"], ["inv"]),
         helper.make_node("Mul", ["inv", "big_negative"], ["mask_bias"]),
         helper.make_node("Unsqueeze", ["mask_bias", "axes12"], ["mask4"]),
-    ]
+    ])
     for p in ("q", "k", "v"):
         nodes += [
             helper.make_node("MatMul", ["h", f"w{p}"], [f"{p}m"]),
@@ -661,8 +693,7 @@ def embedding_models(out):
     ]
     inits = [const("words", weight(vocab, d)), const("places", weight(16, d)),
              const("position_ids", np.arange(seq, dtype=np.int64)[None]),
-             const("one", np.array(1.0, f32)), const("big_negative", np.array(-10000.0, f32)),
-             const("axes12", np.array([1, 2], np.int64)),
+             const("one", np.array(1.0, f32)),
              const("heads_shape", np.array([1, seq, heads, dh], np.int64)),
              const("model_shape", np.array([1, seq, d], np.int64)),
              const("inv_sqrt_dh", np.array(1 / np.sqrt(dh), f32)),
@@ -674,9 +705,63 @@ def embedding_models(out):
     for ln in ("ln0", "ln1", "ln2"):
         inits += [const(f"{ln}_g", own.uniform(0.5, 1.5, d).astype(f32)),
                   const(f"{ln}_b", weight(d, scale=0.1))]
-    save(out, "embed_encoder", nodes,
-         [ids("input_ids", [1, seq]), ids("attention_mask", [1, seq])], [tensor("y", None)],
+    outputs = [tensor("y", None)]
+    if not hf_mask:
+        inits += [const("big_negative", np.array(-10000.0, f32)),
+                  const("axes12", np.array([1, 2], np.int64))]
+    if hf_mask:
+        inits += [const("axis1", np.array([1], np.int64)), const("axis2", np.array([2], np.int64)),
+                  const("mask_shape", np.array([1, 1, seq, seq], np.int64)),
+                  const("finfo_min", np.array(np.finfo(f32).min, f32)),
+                  const("zero_i64", np.array(0, np.int64))]
+        outputs += [helper.make_tensor_value_info("padding", TensorProto.BOOL, None),
+                    tensor("mask4", None), ids("m3", None)]
+    save(out, name, nodes,
+         [ids("input_ids", [1, seq]), ids("attention_mask", [1, seq])], outputs,
          inits, opset=17)
+
+
+def mask_models(out):
+    """Masks computed at run time (ISA v1.4 COMPARE and SELECT) on a float
+    input: comparisons with a broadcast constant and between tensors, Not,
+    And, Or, Xor, Cast to bool and back, Where with a scalar and a row;
+    the masks also as bool graph outputs. mask_ops is also a guest op graph
+    against onnxruntime. Refused by name: a Where of integers, a Cast to
+    int64, a comparison of an integer with a float."""
+    row = np.array([-1.0, 0.0, 0.5, 1.0], np.float32)
+    save(out, "mask_ops",
+         [helper.make_node("Less", ["x", "row"], ["lt"]),
+          helper.make_node("GreaterOrEqual", ["row", "x"], ["ge_swapped"]),
+          helper.make_node("Greater", ["x", "y0"], ["gt"]),
+          helper.make_node("LessOrEqual", ["x", "col"], ["le_col"]),
+          helper.make_node("Not", ["gt"], ["not_gt"]),
+          helper.make_node("Equal", ["lt", "not_gt"], ["same"]),
+          helper.make_node("Cast", ["x"], ["nonzero"], to=TensorProto.BOOL),
+          helper.make_node("Cast", ["same"], ["same_f"], to=TensorProto.FLOAT),
+          helper.make_node("Where", ["le_col", "x", "lowest"], ["w1"]),
+          helper.make_node("Where", ["lt", "w1", "same_f"], ["w2"]),
+          helper.make_node("And", ["lt", "le_col"], ["both"]),
+          helper.make_node("Or", ["both", "nonzero"], ["either"]),
+          helper.make_node("Xor", ["either", "gt"], ["odd"]),
+          helper.make_node("Where", ["odd", "w2", "row"], ["y"])],
+         [tensor("x", [2, 3, 4])],
+         [tensor("y", None), helper.make_tensor_value_info("ge_swapped", TensorProto.BOOL, None),
+          helper.make_tensor_value_info("nonzero", TensorProto.BOOL, None)],
+         [const("row", row), const("y0", np.array(0.25, np.float32)),
+          const("col", np.array([[0.0], [0.5], [-0.5]], np.float32)),
+          const("lowest", np.array(np.finfo(np.float32).min, np.float32))])
+    save(out, "where_integers",
+         [helper.make_node("Greater", ["ids", "zero"], ["c"]),
+          helper.make_node("Where", ["c", "ids", "zero"], ["y"])],
+         [ids("ids", [4])], [ids("y", None)], [const("zero", np.array(0, np.int64))])
+    save(out, "cast_to_int64",
+         [helper.make_node("Cast", ["x"], ["y"], to=TensorProto.INT64)],
+         [tensor("x", [4])], [ids("y", None)])
+    save(out, "compare_int_float",
+         [helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
+          helper.make_node("Less", ["ids", "xf"], ["y"])],
+         [ids("ids", [4]), tensor("x", [4])],
+         [helper.make_tensor_value_info("y", TensorProto.BOOL, None)])
 
 
 if __name__ == "__main__":

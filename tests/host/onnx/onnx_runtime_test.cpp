@@ -871,9 +871,101 @@ TEST(OnnxLoweringV13, RuntimeIndicesTheIsaCannotTakeAreRefusedByName) {
             "(axis 0)");
   EXPECT_EQ(refusal(fused("integer_input_add")),
             "Add: 'input_ids' is an integer input: the device reads it only as the indices of a "
-            "Gather");
+            "Gather, or in a Cast or a comparison");
   EXPECT_EQ(refusal(fused("embedding"), v1_2_opcodes()),
             "Gather: needs the ISA v1.3 instruction GATHER, which the device lacks");
+}
+
+// ---- ISA v1.4: masks computed at run time (COMPARE, SELECT) -------------
+
+std::bitset<64> v1_3_opcodes() {
+  std::bitset<64> ops;
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    ops.set(static_cast<std::size_t>(op.opcode), op.isa_version <= npu::isa::kIsaVersion1_3);
+  }
+  return ops;
+}
+
+TEST(OnnxLoweringV14, ComparisonsAreCompareWithTheBroadcastOperandAsB) {
+  const Program program = lower(fused("mask_ops"));
+  // The masks that are graph outputs are written as bool, one byte each.
+  EXPECT_EQ(program.output_types.at("ge_swapped"), ElementType::boolean);
+  EXPECT_EQ(program.output_types.at("nonzero"), ElementType::boolean);
+  EXPECT_FALSE(program.output_types.contains("y"));
+  std::vector<Instruction> compares;
+  for (const Instruction& i : instructions_of(program)) {
+    if (i.opcode == Opcode::compare) {
+      compares.push_back(i);
+    }
+  }
+  ASSERT_EQ(compares.size(), 8U);  // with Xor's NE
+  // Less(x, row): row of 4 is b, read i mod 4.
+  EXPECT_EQ(compares[0].flags, static_cast<std::uint32_t>(npu::CompareOp::lt));
+  EXPECT_EQ(value(compares[0], 3), 24U);
+  EXPECT_EQ(value(compares[0], 4), 4U);
+  // GreaterOrEqual(row, x): the operands swapped, x <= row.
+  EXPECT_EQ(compares[1].flags, static_cast<std::uint32_t>(npu::CompareOp::le));
+  EXPECT_EQ(value(compares[1], 4), 4U);
+  // Greater(x, 0.25): a scalar.
+  EXPECT_EQ(compares[2].flags, static_cast<std::uint32_t>(npu::CompareOp::gt));
+  EXPECT_EQ(value(compares[2], 4), 1U);
+  // LessOrEqual(x, col[3, 1]): not a trailing block, expanded first.
+  EXPECT_EQ(value(compares[3], 4), 24U);
+  // Not and Equal of masks: bytes, INT8.
+  EXPECT_EQ(compares[4].dtype, npu::isa::DataType::int8);
+  EXPECT_EQ(compares[4].flags, static_cast<std::uint32_t>(npu::CompareOp::eq));
+  EXPECT_EQ(value(compares[4], 4), 1U);
+  EXPECT_EQ(compares[5].dtype, npu::isa::DataType::int8);
+  // Cast(x, bool): x != 0.
+  EXPECT_EQ(compares[6].flags, static_cast<std::uint32_t>(npu::CompareOp::ne));
+  const std::vector<Opcode> ops = opcodes_of(program);
+  EXPECT_EQ(std::ranges::count(ops, Opcode::select), 3);
+  // And and Or: ELTWISE min and max of the mask bytes.
+  std::vector<Instruction> logical;
+  for (const Instruction& i : instructions_of(program)) {
+    if (i.opcode == Opcode::eltwise && i.dtype == npu::isa::DataType::int8) {
+      logical.push_back(i);
+    }
+  }
+  ASSERT_EQ(logical.size(), 2U);
+  EXPECT_EQ(logical[0].flags, static_cast<std::uint32_t>(npu::EltwiseOp::min));
+  EXPECT_EQ(logical[1].flags, static_cast<std::uint32_t>(npu::EltwiseOp::max));
+  EXPECT_EQ(std::ranges::count(ops, Opcode::convert), 1);  // Cast(mask, float)
+}
+
+TEST(OnnxLoweringV14, HuggingFaceMaskIsExpandedAsIntegersThenSelectedExactly) {
+  const Program program = lower(fused("hf_mask_encoder"));
+  EXPECT_EQ(program.narrowed_inputs.at("attention_mask"), "Cast (output 'expanded_f')");
+  EXPECT_EQ(program.output_types.at("padding"), ElementType::boolean);
+  EXPECT_EQ(program.output_types.at("m3"), ElementType::int64);
+  const std::vector<Instruction> instructions = instructions_of(program);
+  const auto select = std::ranges::find(instructions, Opcode::select, &Instruction::opcode);
+  ASSERT_NE(select, instructions.end());
+  EXPECT_EQ(select->dtype, npu::isa::DataType::fp32);
+  EXPECT_EQ(value(*select, 4), 64U);  // out: 1 x 1 x 8 x 8
+  EXPECT_EQ(value(*select, 5), 64U);  // the condition, whole
+  EXPECT_EQ(value(*select, 6), 1U);   // finfo.min, a scalar
+  EXPECT_EQ(value(*select, 7), 64U);
+  // Equal(attention_mask, 0): the mask's low words against an INT32 zero.
+  const auto equal = std::ranges::find(instructions, Opcode::compare, &Instruction::opcode);
+  ASSERT_NE(equal, instructions.end());
+  EXPECT_EQ(std::ranges::count(instructions, Opcode::compare, &Instruction::opcode), 2);
+  EXPECT_EQ(std::ranges::count(instructions, Opcode::gather, &Instruction::opcode), 1);
+}
+
+TEST(OnnxLoweringV14, MasksTheIsaCannotTakeAreRefusedByName) {
+  EXPECT_EQ(refusal(fused("where_integers")),
+            "Where: selects int64 values; SELECT runs on float tensors");
+  EXPECT_EQ(refusal(fused("cast_to_int64")), "Cast: a Cast from float32 to int64");
+  EXPECT_EQ(refusal(fused("compare_int_float")), "Less: compares int64 with float32");
+  try {
+    lower(fused("mask_ops"), npu::isa::DataType::fp32, v1_3_opcodes());
+    ADD_FAILURE() << "lowered for a v1.3 device";
+  } catch (const UnsupportedOperators& e) {
+    EXPECT_NE(std::string(e.what()).find("needs the ISA v1.4 instruction COMPARE"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(OnnxLoweringV11, MaxPoolCeilModeReadsACopyExtendedByMinusInfinity) {

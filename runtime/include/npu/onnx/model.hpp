@@ -50,12 +50,13 @@ class UnsupportedOperators : public ModelError {
 
 enum class Precision : std::uint8_t { fp32, fp16, bf16, int8 };
 
-// The element type of a HostTensor: float32, or the integers of an int64
-// or int32 graph input (the token ids an embedding Gather reads).
-enum class TensorType : std::uint8_t { float32, int32, int64 };
+// The element type of a HostTensor: float32, the integers of an int64 or
+// int32 graph input or output (the token ids an embedding Gather reads, an
+// attention mask), or bool (a mask: 0 or 1).
+enum class TensorType : std::uint8_t { float32, int32, int64, boolean };
 
 // A tensor in host memory, row-major: float32 values in `data`, or (type
-// int32 or int64) integer values in `integers`.
+// int32, int64 or bool) integer values in `integers` (a bool 0 or 1).
 struct HostTensor {
   std::string name;
   std::vector<std::int64_t> shape;
@@ -139,11 +140,14 @@ struct RunTimings {
 class CompiledModel {
  public:
   // Runs one inference as one job. Inputs by name (shapes and types as
-  // compiled: float32, or int64/int32 for the model's integer inputs);
-  // returns the graph outputs in graph order. std::runtime_error if the job
+  // compiled: float32, or int64/int32/bool for the model's integer and bool
+  // inputs); returns the graph outputs in graph order, each in the graph's
+  // type (float32, or bool, int64, int32). std::runtime_error if the job
   // fails (with the device's error; an index outside its Gather's table
   // fails it with operand_invalid at the index's address), ModelError for
-  // wrong inputs.
+  // wrong inputs: a bool not 0 or 1, an int64 value beyond 32 bits where a
+  // node reads its low 32 bits (a Cast to float, a comparison; the node is
+  // named).
   std::vector<HostTensor> run(const std::vector<HostTensor>& inputs,
                               RunTimings* timings = nullptr) const;
 
