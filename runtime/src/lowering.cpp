@@ -492,7 +492,8 @@ struct CopyAxis {
 };
 
 void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
-                  const std::vector<CopyAxis>& axes);
+                  const std::vector<CopyAxis>& axes,
+                  std::optional<DataType> dtype = std::nullopt);
 
 // out = a OP b with NumPy broadcasting of b over a. The device broadcasts b
 // along the innermost dimension only (b[i mod b_count]); a b that varies
@@ -852,7 +853,7 @@ std::vector<CopyAxis> broadcast_axes(Shape sx, const Shape& so) {
 // One COPY_STRIDED (v1.1) moving `axes` (outermost first) from src to dst,
 // elements of `dtype` (by default the program's).
 void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
-                  const std::vector<CopyAxis>& axes, std::optional<DataType> dtype = std::nullopt) {
+                  const std::vector<CopyAxis>& axes, std::optional<DataType> dtype) {
   std::vector<CopyAxis> simple = simplify(axes);
   if (simple.size() > 4) {
     throw Unsupported(
