@@ -492,8 +492,7 @@ struct CopyAxis {
 };
 
 void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
-                  const std::vector<CopyAxis>& axes,
-                  std::optional<DataType> dtype = std::nullopt);
+                  const std::vector<CopyAxis>& axes, std::optional<DataType> dtype = std::nullopt);
 
 // out = a OP b with NumPy broadcasting of b over a. The device broadcasts b
 // along the innermost dimension only (b[i mod b_count]); a b that varies
