@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "guest_device.hpp"
+#include "process_memory.hpp"
 
 namespace guest {
 namespace {
@@ -50,28 +51,6 @@ void fill_positions(std::span<std::byte> bytes, std::uint32_t seed) {
     bytes[i] = static_cast<std::byte>((i * 7 + i / 251 + seed) & 0xff);
   }
 }
-
-// Anonymous process memory, unmapped on destruction.
-class ProcessMemory {
- public:
-  explicit ProcessMemory(std::size_t size) : size_(size) {
-    void* address =
-        ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (address == MAP_FAILED) {
-      throw std::system_error(errno, std::system_category(), "mmap");
-    }
-    bytes_ = static_cast<std::byte*>(address);
-  }
-  ~ProcessMemory() { ::munmap(bytes_, size_); }
-  ProcessMemory(const ProcessMemory&) = delete;
-  ProcessMemory& operator=(const ProcessMemory&) = delete;
-
-  [[nodiscard]] std::span<std::byte> bytes() const { return {bytes_, size_}; }
-
- private:
-  std::byte* bytes_;
-  std::size_t size_;
-};
 
 class HugePages : public DeviceTest {
  protected:

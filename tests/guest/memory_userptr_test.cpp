@@ -11,6 +11,7 @@
 #include <string>
 
 #include "guest_device.hpp"
+#include "process_memory.hpp"
 
 namespace guest {
 namespace {
@@ -20,27 +21,6 @@ using namespace std::chrono_literals;
 constexpr std::uint32_t kPattern = 0x0BAD'F00D;
 constexpr std::size_t kPage = 4096;
 constexpr std::size_t kMiB = 1 << 20;
-
-// Anonymous, page-aligned process memory, unmapped on destruction.
-class ProcessMemory {
- public:
-  explicit ProcessMemory(std::size_t size, int protection = PROT_READ | PROT_WRITE) : size_(size) {
-    void* address = ::mmap(nullptr, size, protection, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (address == MAP_FAILED) {
-      throw std::system_error(errno, std::system_category(), "mmap");
-    }
-    bytes_ = static_cast<std::byte*>(address);
-  }
-  ~ProcessMemory() { ::munmap(bytes_, size_); }
-  ProcessMemory(const ProcessMemory&) = delete;
-  ProcessMemory& operator=(const ProcessMemory&) = delete;
-
-  [[nodiscard]] std::span<std::byte> bytes() const { return {bytes_, size_}; }
-
- private:
-  std::byte* bytes_;
-  std::size_t size_;
-};
 
 // Sets knpu's pinned_limit_mb for the test's duration.
 class PinnedLimit {
