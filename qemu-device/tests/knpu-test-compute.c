@@ -110,6 +110,9 @@ void cx_run_bad_operands(Cx *c, const Insn *valid, const uint64_t *args,
         Prog p = { .n = 0 };
         Err e;
 
+        if (g_test_verbose()) {
+            g_test_message("bad operands: case %u of %u", i, ncases);
+        }
         memcpy(ops, valid->ops, valid->nops * sizeof(*ops));
         for (w = 0; w < bad->n; w++) {
             ops[bad->word[w]] = bad->value[w];
@@ -133,6 +136,9 @@ void cx_run_bad_encodings(Cx *c, const Insn *valid, const uint64_t *args,
     for (i = 0; i < ncases; i++) {
         Prog p = { .n = 0 };
 
+        if (g_test_verbose()) {
+            g_test_message("bad encoding: case %u of %u", i, ncases);
+        }
         emit(&p, valid->opcode, cases[i].dtype, cases[i].flags,
              cases[i].argmask, valid->nops, valid->ops);
         cx_run_bad(c, &p, args, nargs, cases[i].code);
