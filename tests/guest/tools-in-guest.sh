@@ -83,6 +83,10 @@ fi
 
 check "npu-bench --quick runs and emits valid JSON" bash -c \
 	"'$build/tools/npu-bench' --quick --json >'$out/bench.json' && /usr/bin/python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r[\"schema\"] == 1 and len(r[\"throughput\"]) == 3 and len(r[\"copy\"]) == 3 and all(c[\"device_gbps\"] and c[\"ratio\"] for c in r[\"copy\"]) and r[\"latency\"][\"empty_job\"][\"samples\"] > 0' '$out/bench.json'"
+# A copy the device memory (256 MiB, the default) cannot hold twice is skipped
+# with the reason; the copies it can hold are still measured.
+check "npu-bench skips a copy larger than device memory" bash -c \
+	"'$build/tools/npu-bench' --gemm-size 8 --conv-size 3 --copy-mib 130 --runs 1 --samples 2 --batch-jobs 1 --queues 1 --queue-jobs 1 --json >'$out/bench-big-copy.json' && /usr/bin/python3 -c 'import json, sys; c = {x[\"name\"]: x for x in json.load(open(sys.argv[1]))[\"copy\"]}; assert c[\"host -> host\"][\"device_gbps\"] and c[\"host -> device\"][\"device_gbps\"], c; assert c[\"device -> device\"][\"device_gbps\"] is None and \"cannot hold\" in c[\"device -> device\"][\"device_skipped\"], c' '$out/bench-big-copy.json'"
 
 echo "tools: $passed of $((passed + failed)) checks passed"
 [ "$failed" -eq 0 ]

@@ -105,6 +105,7 @@ class ModelFigure(unittest.TestCase):
             self.assertGreater(copy['memcpy_gbps'], 0)
             self.assertAlmostEqual(copy['memcpy_gbps'], copy['bytes'] / copy['memcpy_seconds'] / 1e9)
             self.assertIsNone(copy['device_gbps'])
+            self.assertIsNone(copy['device_job_gbps'])
             self.assertIsNone(copy['ratio'])
             self.assertEqual(copy['device_skipped'], 'no device (--host-only)')
 

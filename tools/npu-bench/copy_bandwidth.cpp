@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <vector>
 
 #include "npu/npu.hpp"
@@ -50,8 +52,15 @@ double memcpy_seconds(const std::vector<std::byte>& source, unsigned runs) {
   return seconds;
 }
 
-double device_copy_seconds(const npu::Device& device, const CopyCase& c,
-                           const std::vector<std::byte>& source_bytes, unsigned runs) {
+// The median of submit -> wake-up, and of the device's own times of the
+// timed jobs when every one has them.
+struct DeviceCopyTimes {
+  double seconds = 0;
+  std::optional<double> job_seconds;
+};
+
+DeviceCopyTimes device_copy_seconds(const npu::Device& device, const CopyCase& c,
+                                    const std::vector<std::byte>& source_bytes, unsigned runs) {
   npu::KernelBuilder builder("bench_dma_copy");
   const auto dst = builder.arg_buffer("dst");
   const auto src = builder.arg_buffer("src");
@@ -65,19 +74,31 @@ double device_copy_seconds(const npu::Device& device, const CopyCase& c,
   npu::KernelArguments args = kernel.make_arguments();
   args.set("dst", destination).set("src", source);
   npu::Queue queue = device.create_queue();
-  const double seconds = median_seconds(runs, [&] {
+  std::vector<std::optional<npu::JobResult::Times>> job_times;
+  DeviceCopyTimes times;
+  times.seconds = median_seconds(runs, [&] {
     const npu::JobResult result = queue.submit(kernel, args).wait(kJobTimeout);
     if (!result.ok()) {
       throw std::runtime_error(fmt::format("DMA copy {}: {} {}", c.name,
                                            npu::to_string(result.status),
                                            npu::to_string(result.error)));
     }
+    job_times.push_back(result.device_times);
   });
+  // The timed runs are the last `runs` (median_seconds() warms up first).
+  std::vector<double> job_seconds;
+  for (auto t = job_times.end() - runs; t != job_times.end() && *t; ++t) {
+    job_seconds.push_back(std::chrono::duration<double>((*t)->end - (*t)->start).count());
+  }
+  if (job_seconds.size() == runs) {
+    std::ranges::sort(job_seconds);
+    times.job_seconds = job_seconds[runs / 2];
+  }
   const auto copied = destination.map();
   if (std::memcmp(copied.data(), source_bytes.data(), source_bytes.size()) != 0) {
     throw std::runtime_error(fmt::format("DMA copy {}: the copy differs from its source", c.name));
   }
-  return seconds;
+  return times;
 }
 
 std::optional<std::string> why_not(const npu::Device& device, const CopyCase& c) {
@@ -105,6 +126,13 @@ std::optional<double> CopyResult::device_gbps() const {
   return static_cast<double>(bytes) / *device_seconds / 1e9;
 }
 
+std::optional<double> CopyResult::device_job_gbps() const {
+  if (!device_job_seconds || *device_job_seconds <= 0) {
+    return std::nullopt;
+  }
+  return static_cast<double>(bytes) / *device_job_seconds / 1e9;
+}
+
 std::optional<double> CopyResult::ratio() const {
   if (!device_seconds) {
     return std::nullopt;
@@ -126,14 +154,27 @@ std::vector<CopyResult> measure_copy_bandwidth(const npu::Device* device, std::u
   const double baseline = memcpy_seconds(source, runs);
   std::vector<CopyResult> results;
   for (const CopyCase& c : kCases) {
-    CopyResult result{c.name, bytes, baseline, {}, {}, {}};
+    CopyResult result{c.name, bytes, baseline, {}, {}, {}, {}};
     if (device == nullptr) {
       result.device_skipped = "no device (--host-only)";
     } else if (auto why = why_not(*device, c)) {
       result.device_skipped = std::move(why);
     } else {
       fmt::print(stderr, "npu-bench: DMA copy {}, {} MiB\n", c.name, bytes >> 20);
-      result.device_seconds = device_copy_seconds(*device, c, source, runs);
+      try {
+        const DeviceCopyTimes times = device_copy_seconds(*device, c, source, runs);
+        result.device_seconds = times.seconds;
+        result.device_job_seconds = times.job_seconds;
+      } catch (const std::system_error& e) {
+        // A copy larger than the device can hold is a case it cannot run,
+        // as without device memory: skipped with the reason, not a failed run.
+        if (e.code() != npu::errc::out_of_device_memory) {
+          throw;
+        }
+        result.device_skipped =
+            fmt::format("the device cannot hold the buffers ({} MiB of device memory): {}",
+                        device->properties().devmem_size >> 20, e.what());
+      }
     }
     results.push_back(std::move(result));
   }
