@@ -419,9 +419,10 @@ void infer_shapes(::onnx::ModelProto& model) {
   if (!file) {
     throw ModelError(fmt::format("{}: cannot open", path.string()));
   }
-  const std::string bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  // Parsed from the stream, not from a copy of the file: a model is mostly
+  // its weights, and a second copy of them would double the peak memory.
   ::onnx::ModelProto model;
-  if (bytes.empty() || !model.ParseFromString(bytes)) {
+  if (file.peek() == std::ifstream::traits_type::eof() || !model.ParseFromIstream(&file)) {
     throw ModelError(
         fmt::format("{}: not an ONNX model (the protobuf does not parse)", path.string()));
   }
