@@ -8,14 +8,20 @@ python3-torchvision`), which no test depends on.
 
   export-torch-models.py OUTDIR OPSET MODEL...
 
-MODEL: a torchvision.models builder (resnet18, mobilenet_v3_small, ...),
+MODEL: a torchvision.models builder (resnet18, mobilenet_v3_small, ...;
+NAME:SIZE for an input of SIZE x SIZE instead of 64, or 96 for squeezenet),
 or encoder (torch.nn.TransformerEncoder, 2 layers, d 32, 4 heads), tinybert
 (nn.Embedding, positional embeddings, a TransformerEncoder with GELU and a
 key padding mask, a classifier on token 0; inputs ids and mask, int64), or
 yolo (Conv/BN/LeakyReLU/SiLU, nn.Upsample, Concat, a detection head with
-Reshape, Permute and Sigmoid). Writes OUTDIR/MODEL-opOPSET.onnx and
+Reshape, Permute and Sigmoid), hfbert (BERT written as Hugging Face's
+modeling_bert writes it: word, position and token-type embeddings, the 4-D
+additive mask of _prepare_4d_attention_mask, separate Q/K/V projections,
+erf GELU, a tanh pooler; inputs input_ids, attention_mask, token_type_ids)
+or hfbert_legacy (the same with the older mask, (1 - mask) * finfo.min). Writes OUTDIR/MODEL-opOPSET.onnx and
 OUTDIR/MODEL-INPUT.npy (seed 0).
 """
+import math
 import sys
 
 import numpy as np
@@ -40,6 +46,53 @@ class TinyBert(nn.Module):
         x = self.tok(ids) + self.pos(self.position_ids[:, :ids.shape[1]])
         x = self.enc(self.ln(x), src_key_padding_mask=mask == 0)
         return self.head(x[:, 0])
+
+
+class HfBertLayer(nn.Module):
+    def __init__(self, d, heads, inner):
+        super().__init__()
+        self.heads, self.head_size = heads, d // heads
+        self.query, self.key, self.value = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d)
+        self.attn_out, self.attn_ln = nn.Linear(d, d), nn.LayerNorm(d, eps=1e-12)
+        self.inter, self.out, self.out_ln = nn.Linear(d, inner), nn.Linear(inner, d), nn.LayerNorm(d, eps=1e-12)
+
+    def scores_shape(self, x):
+        return x.view(x.size()[:-1] + (self.heads, self.head_size)).permute(0, 2, 1, 3)
+
+    def forward(self, x, mask):
+        q, k, v = (self.scores_shape(f(x)) for f in (self.query, self.key, self.value))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_size) + mask
+        ctx = torch.matmul(nn.functional.softmax(scores, dim=-1), v).permute(0, 2, 1, 3).contiguous()
+        x = self.attn_ln(self.attn_out(ctx.view(ctx.size()[:-2] + (-1,))) + x)
+        return self.out_ln(self.out(nn.functional.gelu(self.inter(x))) + x)
+
+
+class HfBert(nn.Module):
+    def __init__(self, legacy_mask, vocab=100, d=32, heads=4, layers=2, seq=16):
+        super().__init__()
+        self.legacy_mask = legacy_mask
+        self.word, self.pos, self.token_type = nn.Embedding(vocab, d), nn.Embedding(seq, d), nn.Embedding(2, d)
+        self.register_buffer("position_ids", torch.arange(seq).expand((1, -1)))
+        self.ln = nn.LayerNorm(d, eps=1e-12)
+        self.layers = nn.ModuleList(HfBertLayer(d, heads, 4 * d) for _ in range(layers))
+        self.pooler = nn.Linear(d, d)
+
+    def additive_mask(self, mask, dtype):
+        batch, seq = mask.shape
+        expanded = mask[:, None, None, :].expand(batch, 1, seq, seq).to(dtype)
+        if self.legacy_mask:
+            return (1.0 - expanded) * torch.finfo(dtype).min
+        inverted = 1.0 - expanded
+        return inverted.masked_fill(inverted.to(torch.bool), torch.finfo(dtype).min)
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        seq = input_ids.shape[1]
+        x = self.word(input_ids) + self.token_type(token_type_ids) + self.pos(self.position_ids[:, :seq])
+        x = self.ln(x)
+        mask = self.additive_mask(attention_mask, x.dtype)
+        for layer in self.layers:
+            x = layer(x, mask)
+        return x, torch.tanh(self.pooler(x[:, 0]))
 
 
 class Encoder(nn.Module):
@@ -73,12 +126,22 @@ def make(name):
         mask = torch.ones(1, 16, dtype=torch.int64)
         mask[0, 12:] = 0
         return TinyBert(), (ids, mask), ["ids", "mask"]
+    if name in ("hfbert", "hfbert_legacy"):
+        ids = torch.randint(0, 100, (1, 16))
+        mask = torch.ones(1, 16, dtype=torch.int64)
+        mask[0, 11:] = 0
+        types = torch.zeros(1, 16, dtype=torch.int64)
+        types[0, 6:] = 1
+        return (HfBert(name == "hfbert_legacy"), (ids, mask, types),
+                ["input_ids", "attention_mask", "token_type_ids"])
     if name == "encoder":
         return Encoder(), (torch.randn(1, 10, 32),), ["x"]
     if name == "yolo":
         return Yolo(), (torch.randn(1, 3, 64, 64),), ["x"]
-    size = 96 if name.startswith("squeezenet") else 64
-    return getattr(tvm, name)(weights=None), (torch.randn(1, 3, size, size),), ["x"]
+    name, _, size = name.partition(":")
+    size = int(size) if size else 96 if name.startswith("squeezenet") else 64
+    kwargs = {"image_size": size} if name.startswith("vit_") else {}
+    return getattr(tvm, name)(weights=None, **kwargs), (torch.randn(1, 3, size, size),), ["x"]
 
 
 def main(out, opset, names):
@@ -86,10 +149,11 @@ def main(out, opset, names):
         torch.manual_seed(0)
         model, args, inputs = make(name)
         model.eval()
-        path = f"{out}/{name}-op{opset}.onnx"
+        base = name.replace(":", "-")
+        path = f"{out}/{base}-op{opset}.onnx"
         torch.onnx.export(model, args, path, input_names=inputs, opset_version=opset)
         for input_name, value in zip(inputs, args):
-            np.save(f"{out}/{name}-{input_name}.npy", value.numpy())
+            np.save(f"{out}/{base}-{input_name}.npy", value.numpy())
         print(path)
 
 
