@@ -13,6 +13,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from make_qdq_models import hostile_qdq_models, qdq_models
+
 OPSET = 13
 
 
@@ -139,8 +141,11 @@ def main(out):
     embedding_models(out)
     mask_models(out)
     int8_models(out, rng)
+    # A generator of their own: adding QDQ graphs changes no other graph.
+    qdq_models(out, np.random.default_rng(9), save, tensor)
 
     hostile_models(out)
+    hostile_qdq_models(out, save, tensor)
 
     # Malformed: a node reading a value nothing defines; a truncated file.
     save(out, "undefined_input",
