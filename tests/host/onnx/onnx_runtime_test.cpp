@@ -407,6 +407,15 @@ TEST(OnnxLoweringV11, ParameterisedActivationsAreOneInstructionEach) {
   }
 }
 
+// One slope: LEAKY_RELU; a slope per channel or along the last axis:
+// max(x, 0) + slope * min(x, 0), the slope constant (expanded on the host).
+TEST(OnnxLoweringV11, PReluIsLeakyReluOrFourEltwises) {
+  const std::vector<Opcode> ops = opcodes_of(lower(fused("prelu")));
+  EXPECT_EQ(ops, (std::vector{Opcode::eltwise, Opcode::eltwise, Opcode::eltwise, Opcode::eltwise,
+                              Opcode::activation_param, Opcode::eltwise, Opcode::eltwise,
+                              Opcode::eltwise, Opcode::eltwise}));
+}
+
 TEST(OnnxLoweringV11, ChannelBroadcastOfARuntimeTensorIsOneStridedCopyOrTwoTransposesOnV1) {
   // x 1 x 4 x 3 x 3 times s 1 x 4 x 1 x 1: s read 9 times per value into a
   // 4 x 9 block, then one ELTWISE with that block innermost.
