@@ -2130,6 +2130,33 @@ void lower_expand(Lowerer& l, const Node& n) {
                mask ? std::optional(DataType::int8) : std::nullopt);
 }
 
+// Tile by constant repeats r: the output viewed as [r0, d0, r1, d1, ...] is
+// x viewed as [1, d0, 1, d1, ...] broadcast (both views keep the row-major
+// order): one COPY_STRIDED with source stride 0 along each repeat, as Expand.
+void lower_tile(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::copy_strided);
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  if (l.holds_indices(x) || l.element_bytes(out) == 1) {
+    throw Unsupported("a Tile of integers or masks");
+  }
+  const std::vector<std::int64_t> repeats = constant_ints(l, n, 1);
+  const Shape& shape = l.shape(x);
+  if (repeats.size() != shape.size()) {
+    throw Unsupported(fmt::format("{} repeats for rank {}", repeats.size(), shape.size()));
+  }
+  Shape from, to;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (repeats[d] < 1) {
+      throw Unsupported(fmt::format("repeat {} along axis {}", repeats[d], d));
+    }
+    from.insert(from.end(), {1, shape[d]});
+    to.insert(to.end(), {repeats[d], shape[d]});
+  }
+  const std::string src = l.graph().is_constant(x) ? l.use_constant(x) : x;
+  strided_copy(l, n.label(), l.ref(out), l.ref(src), broadcast_axes(from, to));
+}
+
 // ---- masks: COMPARE and SELECT (ISA v1.4) --------------------------------
 // A bool tensor is a byte mask on the device, one byte 0 or 1 per element,
 // as ONNX and NumPy store bool: COMPARE writes it, SELECT reads it.
@@ -2873,6 +2900,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Sub", lower_sub},
       {"Sum", lower_sum},
       {"Tanh", lower_tanh},
+      {"Tile", lower_tile},
       {"Transpose", lower_transpose},
       {"Unsqueeze", lower_alias},
       {"Upsample", lower_resize},

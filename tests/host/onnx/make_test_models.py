@@ -142,6 +142,7 @@ def main(out):
     mask_models(out)
     int8_models(out, rng)
     prelu_models(out)
+    tile_models(out)
     # A generator of their own: adding QDQ graphs changes no other graph.
     qdq_models(out, np.random.default_rng(9), save, tensor)
 
@@ -490,6 +491,18 @@ def prelu_models(out):
          [const("per_channel", np.array([0.25, -0.5, 0.0, 2.0], np.float32).reshape(4, 1, 1)),
           const("one", np.array([0.1], np.float32)),
           const("last_axis", np.array([0.5, 1.5, -1.0, 0.125, 3.0], np.float32))])
+
+
+def tile_models(out):
+    """Tile of a computed tensor along two axes and along the middle one;
+    also in guest-onnx-models against onnxruntime."""
+    save(out, "tile",
+         [helper.make_node("Relu", ["x"], ["r"]),
+          helper.make_node("Tile", ["r", "twice_thrice"], ["y"]),
+          helper.make_node("Tile", ["x", "middle"], ["z"])],
+         [tensor("x", [2, 3, 4])], [tensor("y", None), tensor("z", None)],
+         [const("twice_thrice", np.array([2, 1, 3], np.int64)),
+          const("middle", np.array([1, 2, 1], np.int64))])
 
 
 def general_models(out):

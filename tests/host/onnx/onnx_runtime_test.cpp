@@ -416,6 +416,15 @@ TEST(OnnxLoweringV11, PReluIsLeakyReluOrFourEltwises) {
                               Opcode::eltwise, Opcode::eltwise}));
 }
 
+// Tile: one COPY_STRIDED each (repeats as source stride 0; the values
+// against onnxruntime in guest-onnx-models).
+TEST(OnnxLoweringV11, TileIsOneStridedCopy) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("tile")));
+  ASSERT_EQ(program.size(), 3U);  // Relu, two Tiles
+  EXPECT_EQ(program[1].opcode, Opcode::copy_strided);
+  EXPECT_EQ(program[2].opcode, Opcode::copy_strided);
+}
+
 TEST(OnnxLoweringV11, ChannelBroadcastOfARuntimeTensorIsOneStridedCopyOrTwoTransposesOnV1) {
   // x 1 x 4 x 3 x 3 times s 1 x 4 x 1 x 1: s read 9 times per value into a
   // 4 x 9 block, then one ELTWISE with that block innermost.
