@@ -802,6 +802,35 @@ void lower_leaky_relu(Lowerer& l, const Node& n) {
   lower_param_activation(l, n, ParamActivation::leaky_relu, n.get_float("alpha", 0.01F), 0.0F);
 }
 
+// PRelu: x >= 0 ? x : slope * x, the slope broadcast to x (per channel as
+// exporters write it). One slope: one ACTIVATION_PARAM LEAKY_RELU. Otherwise
+// max(x, 0) + slope * min(x, 0), exact (one of the two terms is 0): four
+// ELTWISEs, the product broadcast as Mul's.
+void lower_prelu(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::string& slope = input(n, 1);
+  const std::string& out = n.outputs.at(0);
+  const Shape& shape = l.shape(out);
+  if (l.shape(x) != shape) {
+    throw Unsupported(fmt::format("the slope {} broadcasts x {}", to_string(l.shape(slope)),
+                                  to_string(l.shape(x))));
+  }
+  if (l.graph().is_constant(slope) && element_count(l.shape(slope)) == 1 &&
+      l.has(isa::Opcode::activation_param)) {
+    lower_param_activation(l, n, ParamActivation::leaky_relu, *constant_scalar(l, n, 1), 0.0F);
+    return;
+  }
+  const std::int64_t count = element_count(shape);
+  const std::string positive = l.scratch(count);
+  const std::string negative = l.scratch_shaped(shape);
+  const std::string scaled = l.scratch_shaped(shape);
+  const std::string zero = l.scalar(0.0F);
+  l.eltwise(n.label(), EltwiseOp::max, l.ref(x), l.ref(zero), l.ref(positive), count, 1);
+  l.eltwise(n.label(), EltwiseOp::min, l.ref(x), l.ref(zero), l.ref(negative), count, 1);
+  broadcast_binary(l, n.label(), EltwiseOp::mul, negative, slope, scaled);
+  l.eltwise(n.label(), EltwiseOp::add, l.ref(positive), l.ref(scaled), l.ref(out), count, count);
+}
+
 void lower_alias(Lowerer& l, const Node& n) {
   l.alias(n.outputs.at(0), input(n, 0), n.label());
 }
@@ -2101,6 +2130,33 @@ void lower_expand(Lowerer& l, const Node& n) {
                mask ? std::optional(DataType::int8) : std::nullopt);
 }
 
+// Tile by constant repeats r: the output viewed as [r0, d0, r1, d1, ...] is
+// x viewed as [1, d0, 1, d1, ...] broadcast (both views keep the row-major
+// order): one COPY_STRIDED with source stride 0 along each repeat, as Expand.
+void lower_tile(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::copy_strided);
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  if (l.holds_indices(x) || l.element_bytes(out) == 1) {
+    throw Unsupported("a Tile of integers or masks");
+  }
+  const std::vector<std::int64_t> repeats = constant_ints(l, n, 1);
+  const Shape& shape = l.shape(x);
+  if (repeats.size() != shape.size()) {
+    throw Unsupported(fmt::format("{} repeats for rank {}", repeats.size(), shape.size()));
+  }
+  Shape from, to;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (repeats[d] < 1) {
+      throw Unsupported(fmt::format("repeat {} along axis {}", repeats[d], d));
+    }
+    from.insert(from.end(), {1, shape[d]});
+    to.insert(to.end(), {repeats[d], shape[d]});
+  }
+  const std::string src = l.graph().is_constant(x) ? l.use_constant(x) : x;
+  strided_copy(l, n.label(), l.ref(out), l.ref(src), broadcast_axes(from, to));
+}
+
 // ---- masks: COMPARE and SELECT (ISA v1.4) --------------------------------
 // A bool tensor is a byte mask on the device, one byte 0 or 1 per element,
 // as ONNX and NumPy store bool: COMPARE writes it, SELECT reads it.
@@ -2822,6 +2878,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Neg", lower_neg},
       {"Not", lower_not},
       {"Or", lower_logical},
+      {"PRelu", lower_prelu},
       {"Pad", lower_pad},
       {"Pow", lower_pow},
       {"QuantizeInt8", lower_quantize_int8},
@@ -2843,6 +2900,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Sub", lower_sub},
       {"Sum", lower_sum},
       {"Tanh", lower_tanh},
+      {"Tile", lower_tile},
       {"Transpose", lower_transpose},
       {"Unsqueeze", lower_alias},
       {"Upsample", lower_resize},

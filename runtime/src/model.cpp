@@ -23,6 +23,7 @@
 #include "npu/launch.hpp"
 #include "npu/queue.hpp"
 #include "onnx_import.hpp"
+#include "qdq.hpp"
 #include "quantization.hpp"
 
 namespace npu::onnx {
@@ -157,6 +158,9 @@ std::vector<std::int64_t> output_integers(std::span<const std::byte> bytes, Elem
 
 struct Model::State {
   ::onnx::ModelProto proto;
+  // QuantizeLinear -> DequantizeLinear pairs on computed tensors, rewritten
+  // into float arithmetic whose rounding needs FP32 (qdq.hpp).
+  std::size_t qdq_round_trips = 0;
 };
 
 Model::Model(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -167,6 +171,7 @@ Model& Model::operator=(Model&&) noexcept = default;
 Model Model::load(const std::filesystem::path& path) {
   auto state = std::make_unique<State>();
   state->proto = onnx_runtime::parse_model(path);
+  state->qdq_round_trips = onnx_runtime::rewrite_qdq(state->proto).round_trips;
   // Every op must have a lowering (or fold away): checked before anything
   // is compiled, so a model the device cannot run is named at once.
   const std::set<std::string> known = onnx_runtime::lowerable_ops();
@@ -272,6 +277,13 @@ CompiledModel Model::compile(const Device& device,
   const isa::DataType dtype = precision == Precision::fp16   ? isa::DataType::fp16
                               : precision == Precision::bf16 ? isa::DataType::bf16
                                                              : isa::DataType::fp32;
+  if ((precision == Precision::fp16 || precision == Precision::bf16) &&
+      state_->qdq_round_trips > 0) {
+    throw ModelError(fmt::format(
+        "the model quantizes {} computed tensors (QuantizeLinear -> DequantizeLinear), whose "
+        "rounding is computed in FP32: compile it in fp32 or int8",
+        state_->qdq_round_trips));
+  }
   if (precision == Precision::int8 && calibration.samples == 0) {
     throw ModelError(
         "int8 needs a calibration: Model::calibrate() on sample inputs (npu-infer --calibrate)");

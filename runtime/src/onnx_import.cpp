@@ -22,6 +22,8 @@ namespace {
 // at least one more level of a shape-computing chain.
 constexpr int kMaxFoldRounds = 16;
 
+}  // namespace
+
 Constant from_tensor_proto(const ::onnx::TensorProto& tensor) {
   if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL) {
     throw ModelError(fmt::format(
@@ -104,6 +106,8 @@ Constant from_tensor_proto(const ::onnx::TensorProto& tensor) {
   return tensor;
 }
 
+namespace {
+
 AttributeValue from_attribute(const ::onnx::AttributeProto& a, const std::string& node) {
   switch (a.type()) {
     case ::onnx::AttributeProto::INT:
@@ -151,6 +155,8 @@ void record_value(Graph& graph, const ::onnx::ValueInfoProto& info) {
   }
 }
 
+}  // namespace
+
 // Constant nodes become initializers, so every pass sees one kind of constant.
 void inline_constant_nodes(::onnx::GraphProto& graph) {
   auto* nodes = graph.mutable_node();
@@ -170,6 +176,8 @@ void inline_constant_nodes(::onnx::GraphProto& graph) {
     nodes->DeleteSubrange(i, 1);
   }
 }
+
+namespace {
 
 std::int64_t default_opset(const ::onnx::ModelProto& model) {
   for (const auto& opset : model.opset_import()) {
@@ -224,6 +232,8 @@ Graph graph_from_proto(const ::onnx::ModelProto& model) {
   return graph;
 }
 
+}  // namespace
+
 // Every node of the default domain has the inputs, outputs and attribute
 // types its operator's schema allows (what the passes index without
 // checking again).
@@ -247,6 +257,8 @@ void check_node_schemas(const ::onnx::ModelProto& model) {
     }
   }
 }
+
+namespace {
 
 // Every value a node reads is defined before it (the graph is a DAG in
 // topological order, as ONNX requires), and every output is computed.
@@ -309,6 +321,8 @@ std::size_t raw_element_size(int type) {
   return 0;
 }
 
+}  // namespace
+
 // Every tensor's raw bytes are as many as its shape needs: ONNX's own
 // parsing (libonnx 1.12's ParseData, also in shape inference) copies by the
 // shape and trusts them.
@@ -334,6 +348,8 @@ std::int64_t check_initializers(const ::onnx::GraphProto& g) {
   }
   return elements;
 }
+
+namespace {
 
 // Writes folded values back as initializers and drops the nodes that
 // computed them, so ONNX's shape inference sees the constants.

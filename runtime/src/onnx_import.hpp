@@ -11,8 +11,10 @@
 #include "npu/onnx/model.hpp"
 
 namespace onnx {
+class GraphProto;
 class ModelProto;
-}
+class TensorProto;
+}  // namespace onnx
 
 namespace npu::onnx_runtime {
 
@@ -25,6 +27,19 @@ std::map<std::string, Shape> declared_inputs(const ::onnx::ModelProto& model);
 
 // The op types of the graph's nodes, in order, with their node names.
 std::vector<std::pair<std::string, std::string>> node_ops(const ::onnx::ModelProto& model);
+
+// An initializer as a Constant (ModelError for a type the runtime does not
+// hold, external data, or a count that does not fit the shape), and back.
+Constant from_tensor_proto(const ::onnx::TensorProto& tensor);
+::onnx::TensorProto to_tensor_proto(const std::string& name, const Constant& c);
+
+// The checks import_graph starts with, for passes that rewrite the proto
+// before it (qdq.cpp): every node fits its operator's schema, Constant
+// nodes become initializers, every initializer's data fits its shape
+// (returns their elements in all).
+void check_node_schemas(const ::onnx::ModelProto& model);
+void inline_constant_nodes(::onnx::GraphProto& graph);
+std::int64_t check_initializers(const ::onnx::GraphProto& g);
 
 // The whole import: input shapes given by name (each must match the rank and
 // the static dimensions of the declaration), shape inference and constant

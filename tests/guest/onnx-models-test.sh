@@ -38,6 +38,13 @@ mkdir -p "$work"
 /usr/bin/python3 "$here/onnx_models_check.py" inputs "$work" $full \
 	--op-graphs "$build/tests/host/onnx-models"
 
+# A pre-quantized (QDQ) copy of the classifier, written as onnxruntime's
+# quantize_static writes one (per-channel int8 weights, int8 activations
+# calibrated with onnxruntime on two other inputs): case cls-qdq.
+NODE_PATH=$models/node_modules /usr/bin/python3 scripts/onnx/quantize-qdq.py \
+	"$assets/ch_ppocr_mobile_v2.0_cls_infer.onnx" "$work/cls-qdq.onnx" \
+	x="$work/calib-cls-1.npy" x="$work/calib-cls-2.npy"
+
 # The reference, on the host. A case's inputs: one file for the input x,
 # or NAME=FILE,... (the encoder layer's int64 input_ids and attention_mask).
 for spec in "$work"/*.case; do

@@ -21,6 +21,10 @@ Tolerances against onnxruntime's FP32 outputs, every element:
         the same top class per row (cls, rec), and for the recognition model
         the same text (greedy CTC decoding with ppocr_keys_v1.txt, passed as
         KEYS in the environment);
+        pre-quantized (QDQ) graphs, qdq-*, against onnxruntime running the
+        same QDQ file: three of the output's quantization steps (3/32),
+        qdq-semantics (quantization alone) exact; the QDQ classifier
+        cls-qdq 2e-2 and the same top class;
   fp16  |npu - ort| <= 1e-2 (cls), 5e-2 (rec probabilities);
   bf16  |npu - ort| <= 5e-2 (cls), 0.25 (rec probabilities);
   int8  (calibrated on other inputs than the one checked) |npu - ort| <= 0.05
@@ -54,7 +58,13 @@ TOLERANCE = {  # (atol, rtol) per precision and model
     ("fp16", "cls"): (1e-2, 0.0), ("fp16", "rec"): (5e-2, 0.0),
     ("bf16", "cls"): (5e-2, 0.0), ("bf16", "rec"): (0.25, 0.0),
     ("int8", "cls"): (5e-2, 0.0), ("int8", "op-"): (0.25, 5e-2),
+    # Pre-quantized graphs, against onnxruntime running the same QDQ file
+    # (its integer kernels, the device float arithmetic): three of the
+    # outputs' quantization steps (1/32, make_qdq_models.py); qdq-semantics,
+    # quantization alone, exact.
+    ("fp32", "qdq"): (3 / 32, 0.0), ("fp32", "cls-qdq"): (2e-2, 0.0),
 }
+EXACT = {"qdq-semantics"}
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
 OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align_corners",
              "resize_nearest_half_pixel", "conv_transpose", "conv_transpose_bn", "hard_swish",
@@ -62,7 +72,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "conv_transpose_asymmetric", "conv_transpose_output_shape", "conv_transpose_same",
              "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand",
              "pad_softmax", "conv_asymmetric", "fold_mask", "batch_norm", "variadic", "pad_gather",
-             "maxpool_ceil", "upsample_v9", "resize_v10", "mask_ops"]
+             "maxpool_ceil", "upsample_v9", "resize_v10", "mask_ops", "prelu", "tile"]
+# Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
+QDQ_GRAPHS = ["conv", "matmul", "semantics", "opset10"]
 
 
 def text_like(rng, shape):
@@ -94,7 +106,7 @@ def rendered_text(shape, origin=(8, 6), text=RENDERED):
 # the detection model on a small image, every op graph.
 QUICK = {"cls-text", "cls-batch2", "rec-rendered", "rec-rendered-fp16", "cls-text-bf16",
          "det-small", "op-int8_convs-int8", "cls-text-int8", "rec-rendered-int8",
-         "det-small-int8"} | {f"op-{g}" for g in OP_GRAPHS}
+         "det-small-int8"} | {f"op-{g}" for g in OP_GRAPHS} | {f"qdq-{g}" for g in QDQ_GRAPHS}
 # INT8 cases: the input checked and the calibration samples, which are other
 # inputs of the same kind (other strokes, another rendered line).
 INT8 = {"op-int8_convs": ["calib-op-1", "calib-op-2", "calib-op-3", "calib-op-4"],
@@ -122,6 +134,12 @@ def op_graph_inputs(op_graphs):
         dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
         sample = normal(f"op-{graph}", [d.dim_value for d in dims])
         cases[f"op-{graph}"] = (str(path), 0.75 * sample if graph == "int8_convs" else sample)
+    for graph in QDQ_GRAPHS:
+        path = op_graphs / f"qdq_{graph}.onnx"
+        dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
+        sample = normal(f"qdq-{graph}", [d.dim_value for d in dims])
+        # Multiples of 1/16: the semantics graph's x / 0.5 hits ties.
+        cases[f"qdq-{graph}"] = (str(path), np.round(sample * 16) / 16)
     return cases
 
 
@@ -200,6 +218,8 @@ def inputs(work, full, op_graphs):
             files = ",".join(f"{c}.npy" for c in calib)
             (work / f"{name}-int8.case").write_text(f"{cases[name][0]} {name}.npy int8 {files}\n")
     encoder_cases(work, op_graphs)
+    # The QDQ classifier (onnx-models-test.sh writes it) on the text-like input.
+    (work / "cls-qdq.case").write_text(f"{work / 'cls-qdq.onnx'} cls-text.npy fp32\n")
     # Refused at compile time (mode cubic), in the guest.
     (work / "resize_cubic.onnx").write_bytes((op_graphs / "resize_cubic.onnx").read_bytes())
     (work / "op-resize_cubic.npy").rename(work / "resize_cubic.npy")
@@ -220,7 +240,7 @@ def compare(work, results):
         name = case.stem
         dtype = case.read_text().split()[2]
         kind = name[:3]
-        atol, rtol = TOLERANCE.get((dtype, kind), (np.inf, 0.0))
+        atol, rtol = TOLERANCE.get((dtype, name), TOLERANCE.get((dtype, kind), (np.inf, 0.0)))
         refs = sorted((work / f"ref-{name}").glob("*.npy"))
         if not refs:
             print(f"FAIL {name}: no reference outputs")
@@ -239,7 +259,8 @@ def compare(work, results):
             err = np.abs(npu.astype(np.float64) - ref.astype(np.float64))
             # A mask or integer output is exact, as is a float output that
             # holds the lowest float32 (a mask's finfo.min).
-            exact = ref.dtype.kind in "biu" or np.isin(np.finfo(np.float32).min, ref)
+            exact = (ref.dtype.kind in "biu" or np.isin(np.finfo(np.float32).min, ref)
+                     or name in EXACT)
             if ref.dtype != npu.dtype:
                 print(f"FAIL {name} {ref_file.stem}: type {npu.dtype}, reference {ref.dtype}")
                 failed += 1

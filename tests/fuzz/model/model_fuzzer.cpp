@@ -1,7 +1,7 @@
 // libFuzzer target: arbitrary bytes as an ONNX model through the runtime's
 // compiler (docs/onnx-runtime.md), as `npu-infer MODEL` takes it before
-// anything reaches a device: protobuf parsing, the operator check of
-// Model::load, import (ONNX shape inference, constant folding), the fusion
+// anything reaches a device: protobuf parsing, the QDQ rewrite and the
+// operator check of Model::load, import (ONNX shape inference, constant folding), the fusion
 // passes, lowering to ISA instructions in FP32 and, with every calibrated
 // range 1.0, in INT8, their encoding by KernelBuilder, and the memory plan.
 // Built with clang, -fsanitize=fuzzer,address,undefined
@@ -36,6 +36,7 @@
 #include "npu/isa.hpp"
 #include "npu/kernel_builder.hpp"
 #include "onnx_import.hpp"
+#include "qdq.hpp"
 
 namespace {
 
@@ -86,13 +87,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       !model.ParseFromArray(data, static_cast<int>(size))) {
     return 0;
   }
-  const std::set<std::string> known = lowerable_ops();
-  for (const auto& [op, node] : node_ops(model)) {
-    if (!known.contains(op)) {
-      return 0;  // Model::load names it
-    }
-  }
   try {
+    rewrite_qdq(model);  // as Model::load, before its operator check
+    const std::set<std::string> known = lowerable_ops();
+    for (const auto& [op, node] : node_ops(model)) {
+      if (!known.contains(op)) {
+        return 0;  // Model::load names it
+      }
+    }
     Graph graph = import_graph(model, input_shapes(model));
     run_fusion_passes(graph, every_opcode());
     build(lower(graph, npu::isa::DataType::fp32, every_opcode()));

@@ -13,6 +13,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from make_qdq_models import hostile_qdq_models, qdq_models
+
 OPSET = 13
 
 
@@ -139,8 +141,13 @@ def main(out):
     embedding_models(out)
     mask_models(out)
     int8_models(out, rng)
+    prelu_models(out)
+    tile_models(out)
+    # A generator of their own: adding QDQ graphs changes no other graph.
+    qdq_models(out, np.random.default_rng(9), save, tensor)
 
     hostile_models(out)
+    hostile_qdq_models(out, save, tensor)
 
     # Malformed: a node reading a value nothing defines; a truncated file.
     save(out, "undefined_input",
@@ -470,6 +477,32 @@ def isa_v11_models(out, rng):
           const("k", rng.standard_normal((2, 300, 1, 4)).astype(np.float32)),
           const("starts", np.array([1, 0, 1], np.int64)), const("ends", np.array([300, 6, 4], np.int64)),
           const("axes", np.array([1, 2, 3], np.int64)), const("steps", np.array([3, 2, 2], np.int64))])
+
+
+def prelu_models(out):
+    """PRelu with a slope per channel ([C, 1, 1], as PyTorch's nn.PReLU(C)
+    exports it), one slope, and a slope along the last axis. Also in
+    guest-onnx-models against onnxruntime."""
+    save(out, "prelu",
+         [helper.make_node("PRelu", ["x", "per_channel"], ["y"]),
+          helper.make_node("PRelu", ["x", "one"], ["z"]),
+          helper.make_node("PRelu", ["x", "last_axis"], ["w"])],
+         [tensor("x", [1, 4, 3, 5])], [tensor("y", None), tensor("z", None), tensor("w", None)],
+         [const("per_channel", np.array([0.25, -0.5, 0.0, 2.0], np.float32).reshape(4, 1, 1)),
+          const("one", np.array([0.1], np.float32)),
+          const("last_axis", np.array([0.5, 1.5, -1.0, 0.125, 3.0], np.float32))])
+
+
+def tile_models(out):
+    """Tile of a computed tensor along two axes and along the middle one;
+    also in guest-onnx-models against onnxruntime."""
+    save(out, "tile",
+         [helper.make_node("Relu", ["x"], ["r"]),
+          helper.make_node("Tile", ["r", "twice_thrice"], ["y"]),
+          helper.make_node("Tile", ["x", "middle"], ["z"])],
+         [tensor("x", [2, 3, 4])], [tensor("y", None), tensor("z", None)],
+         [const("twice_thrice", np.array([2, 1, 3], np.int64)),
+          const("middle", np.array([1, 2, 1], np.int64))])
 
 
 def general_models(out):

@@ -407,6 +407,24 @@ TEST(OnnxLoweringV11, ParameterisedActivationsAreOneInstructionEach) {
   }
 }
 
+// One slope: LEAKY_RELU; a slope per channel or along the last axis:
+// max(x, 0) + slope * min(x, 0), the slope constant (expanded on the host).
+TEST(OnnxLoweringV11, PReluIsLeakyReluOrFourEltwises) {
+  const std::vector<Opcode> ops = opcodes_of(lower(fused("prelu")));
+  EXPECT_EQ(ops, (std::vector{Opcode::eltwise, Opcode::eltwise, Opcode::eltwise, Opcode::eltwise,
+                              Opcode::activation_param, Opcode::eltwise, Opcode::eltwise,
+                              Opcode::eltwise, Opcode::eltwise}));
+}
+
+// Tile: one COPY_STRIDED each (repeats as source stride 0; the values
+// against onnxruntime in guest-onnx-models).
+TEST(OnnxLoweringV11, TileIsOneStridedCopy) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("tile")));
+  ASSERT_EQ(program.size(), 3U);  // Relu, two Tiles
+  EXPECT_EQ(program[1].opcode, Opcode::copy_strided);
+  EXPECT_EQ(program[2].opcode, Opcode::copy_strided);
+}
+
 TEST(OnnxLoweringV11, ChannelBroadcastOfARuntimeTensorIsOneStridedCopyOrTwoTransposesOnV1) {
   // x 1 x 4 x 3 x 3 times s 1 x 4 x 1 x 1: s read 9 times per value into a
   // 4 x 9 block, then one ELTWISE with that block innermost.

@@ -1,0 +1,437 @@
+#include "qdq.hpp"
+
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "graph.hpp"
+#include "npu/onnx/model.hpp"
+#include "onnx_import.hpp"
+
+namespace npu::onnx_runtime {
+
+using npu::onnx::ModelError;
+
+namespace {
+
+// A float in [2^23, 2^24) has unit steps: adding this to a value of
+// magnitude below 2^22 rounds it to an integer, half to even (the FP32
+// rounding mode), and subtracting it again leaves that integer exactly.
+constexpr float kRoundingOffset = 12582912.0F;  // 1.5 * 2^23
+
+// How a tensor is quantized: one scale and zero point per tensor, or one
+// per index along `axis`.
+struct Quantization {
+  ElementType type = ElementType::uint8;
+  std::vector<float> scales;
+  std::vector<std::int64_t> zero_points;
+  std::optional<std::size_t> axis;  // none: per tensor
+};
+
+std::int64_t type_min(ElementType type) {
+  return type == ElementType::int8    ? -128
+         : type == ElementType::int32 ? std::numeric_limits<std::int32_t>::min()
+                                      : 0;
+}
+
+std::int64_t type_max(ElementType type) {
+  return type == ElementType::int8    ? 127
+         : type == ElementType::int32 ? std::numeric_limits<std::int32_t>::max()
+                                      : 255;
+}
+
+// "int16", "float8e4m3fn": ONNX's name of an element type, for messages.
+std::string type_name(int type) {
+  std::string name =
+      ::onnx::TensorProto::DataType_IsValid(type)
+          ? ::onnx::TensorProto::DataType_Name(static_cast<::onnx::TensorProto::DataType>(type))
+          : fmt::format("type {}", type);
+  std::ranges::transform(name, name.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return name;
+}
+
+std::string label(const ::onnx::NodeProto& node) {
+  return fmt::format("{} '{}'", node.op_type(),
+                     node.name().empty() && node.output_size() > 0 ? node.output(0) : node.name());
+}
+
+class QdqRewriter {
+ public:
+  explicit QdqRewriter(::onnx::ModelProto& model) : model_(model), graph_(*model.mutable_graph()) {
+    for (const auto& opset : model.opset_import()) {
+      if (opset.domain().empty() || opset.domain() == "ai.onnx") {
+        opset_ = opset.version();
+      }
+    }
+    for (int i = 0; i < graph_.initializer_size(); ++i) {
+      initializers_[graph_.initializer(i).name()] = i;
+      names_.insert(graph_.initializer(i).name());
+    }
+    for (const auto& input : graph_.input()) {
+      names_.insert(input.name());
+    }
+    for (const auto& node : graph_.node()) {
+      names_.insert(node.output().begin(), node.output().end());
+    }
+  }
+
+  QdqRewriteStats run() {
+    ::google::protobuf::RepeatedPtrField<::onnx::NodeProto> rewritten;
+    for (const ::onnx::NodeProto& node : graph_.node()) {
+      const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
+      if (default_domain && node.op_type() == "QuantizeLinear") {
+        quantize(node);
+      } else if (default_domain && node.op_type() == "DequantizeLinear") {
+        dequantize(node, rewritten);
+      } else {
+        refuse_quantized_reads(node);
+        *rewritten.Add() = node;
+      }
+    }
+    for (const auto& output : graph_.output()) {
+      if (const auto q = pending_.find(output.name()); q != pending_.end()) {
+        throw ModelError(fmt::format(
+            "{}: its output is a graph output; the device runs quantized tensors only between "
+            "QuantizeLinear and DequantizeLinear",
+            q->second.label));
+      }
+    }
+    graph_.mutable_node()->Swap(&rewritten);
+    drop_unread(model_);
+    return stats_;
+  }
+
+ private:
+  struct PendingQuantize {
+    std::string label;
+    std::string input;
+    Quantization quantization;
+  };
+
+  [[noreturn]] static void refuse(const ::onnx::NodeProto& node, const std::string& why) {
+    throw ModelError(fmt::format("{}: {}", label(node), why));
+  }
+
+  // Initializer `name` as a Constant, its type checked first against
+  // `allowed` so that the refusal names the node.
+  const Constant& constant(const ::onnx::NodeProto& node, const std::string& name, const char* role,
+                           std::initializer_list<ElementType> allowed) {
+    const auto index = initializers_.find(name);
+    if (index == initializers_.end()) {
+      refuse(node, fmt::format("its {} '{}' is computed at run time; the runtime takes a "
+                               "constant {}",
+                               role, name, role));
+    }
+    const int type = graph_.initializer(index->second).data_type();
+    if (std::ranges::find(allowed, static_cast<ElementType>(type)) == allowed.end()) {
+      std::vector<std::string> names;
+      for (const ElementType t : allowed) {
+        names.push_back(to_string(t));
+      }
+      refuse(node, fmt::format("its {} '{}' is {}; supported: {}", role, name, type_name(type),
+                               fmt::join(names, ", ")));
+    }
+    if (const auto parsed = parsed_.find(name); parsed != parsed_.end()) {
+      return parsed->second;
+    }
+    return parsed_[name] = from_tensor_proto(graph_.initializer(index->second));
+  }
+
+  // The scale and zero point of `node` (inputs 1 and 2) for a tensor of
+  // `type`, per axis if the scale has more than one element (then the
+  // quantized tensor is the constant of shape `shape`).
+  Quantization quantization(const ::onnx::NodeProto& node, ElementType type,
+                            const std::optional<Shape>& shape) {
+    for (const char* attribute : {"block_size", "output_dtype"}) {
+      for (const auto& a : node.attribute()) {
+        if (a.name() == attribute && a.i() != 0) {
+          refuse(node, fmt::format("attribute {} (opset 21) is not supported", attribute));
+        }
+      }
+    }
+    Quantization q;
+    q.type = type;
+    const Constant& scale = constant(node, node.input(1), "scale", {ElementType::float32});
+    for (const float s : scale.floats) {
+      if (!std::isfinite(s) || s <= 0.0F) {
+        refuse(node, fmt::format("scale '{}' holds {}; a scale must be finite and positive",
+                                 node.input(1), s));
+      }
+    }
+    q.scales = scale.floats;
+    if (q.scales.empty()) {
+      refuse(node, fmt::format("scale '{}' is empty", node.input(1)));
+    }
+    if (node.input_size() > 2 && !node.input(2).empty()) {
+      const Constant& zero = constant(node, node.input(2), "zero point", {type});
+      if (zero.size() != scale.size() || zero.shape.size() != scale.shape.size()) {
+        refuse(node, fmt::format("zero point '{}' has shape {}, its scale {}", node.input(2),
+                                 to_string(zero.shape), to_string(scale.shape)));
+      }
+      for (const std::int64_t z : zero.ints) {
+        if (z < type_min(type) || z > type_max(type) || (type == ElementType::int32 && z != 0)) {
+          refuse(node, fmt::format("zero point {} is outside {}{}", z, to_string(type),
+                                   type == ElementType::int32 ? " (whose zero point is 0)" : ""));
+        }
+      }
+      q.zero_points = zero.ints;
+    } else {
+      q.zero_points.assign(q.scales.size(), 0);
+    }
+    if (q.scales.size() == 1) {
+      return q;  // per tensor, also a 1-D scale of one element (as onnxruntime)
+    }
+    if (opset_ < 13) {
+      refuse(node, fmt::format("{} scales: opset {} takes one scale per tensor", q.scales.size(),
+                               opset_));
+    }
+    if (scale.shape.size() != 1) {
+      refuse(node, fmt::format("scale '{}' has shape {}: one scale or a 1-D scale per axis index",
+                               node.input(1), to_string(scale.shape)));
+    }
+    if (!shape) {
+      refuse(node, "per-axis scales on a computed tensor are not supported (per tensor only)");
+    }
+    const auto rank = static_cast<std::int64_t>(shape->size());
+    std::int64_t axis = 1;
+    for (const auto& a : node.attribute()) {
+      if (a.name() == "axis") {
+        axis = a.i();
+      }
+    }
+    if (axis < -rank || axis >= rank) {
+      refuse(node, fmt::format("axis {} is outside rank {}", axis, rank));
+    }
+    axis = axis < 0 ? axis + rank : axis;
+    const std::int64_t extent = (*shape)[static_cast<std::size_t>(axis)];
+    if (extent != static_cast<std::int64_t>(q.scales.size())) {
+      refuse(node,
+             fmt::format("{} scales for axis {} of extent {}", q.scales.size(), axis, extent));
+    }
+    q.axis = static_cast<std::size_t>(axis);
+    return q;
+  }
+
+  // The index into q's scales of element `i` of a tensor of `shape`.
+  static std::size_t channel(const Quantization& q, const Shape& shape, std::int64_t i) {
+    if (!q.axis) {
+      return 0;
+    }
+    std::int64_t inner = 1;
+    for (std::size_t d = *q.axis + 1; d < shape.size(); ++d) {
+      inner *= shape[d];
+    }
+    return static_cast<std::size_t>((i / inner) % shape[*q.axis]);
+  }
+
+  std::string fresh(const std::string& base) {
+    std::string name = base;
+    for (int n = 1; names_.contains(name); ++n) {
+      name = fmt::format("{}_{}", base, n);
+    }
+    names_.insert(name);
+    return name;
+  }
+
+  void add_initializer(const std::string& name, const Constant& value) {
+    initializers_[name] = graph_.initializer_size();
+    *graph_.add_initializer() = to_tensor_proto(name, value);
+    parsed_[name] = value;
+  }
+
+  std::string scalar(const std::string& base, float value) {
+    const std::string name = fresh(base);
+    add_initializer(name, Constant::of_floats({}, {value}));
+    return name;
+  }
+
+  // QuantizeLinear: of a constant computed here (as onnxruntime does:
+  // saturate(round_half_even(x / s) + zp)); of a computed tensor kept for
+  // the DequantizeLinear nodes that must read it.
+  void quantize(const ::onnx::NodeProto& node) {
+    refuse_quantized_reads(node);
+    ElementType type = ElementType::uint8;  // without a zero point
+    if (node.input_size() > 2 && !node.input(2).empty()) {
+      type =
+          constant(node, node.input(2), "zero point", {ElementType::int8, ElementType::uint8}).type;
+    }
+    const std::string& x = node.input(0);
+    if (!initializers_.contains(x)) {
+      pending_[node.output(0)] = {label(node), x, quantization(node, type, std::nullopt)};
+      return;
+    }
+    const Constant& input = constant(node, x, "input", {ElementType::float32});
+    const Shape shape = input.shape;
+    const std::vector<float> values = input.floats;
+    const Quantization q = quantization(node, type, shape);
+    std::vector<std::int64_t> quantized(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const std::size_t c = channel(q, shape, static_cast<std::int64_t>(i));
+      const float v = std::nearbyint(values[i] / q.scales[c]);
+      if (std::isnan(v)) {
+        refuse(node, fmt::format("input '{}' holds NaN at {}", x, i));
+      }
+      const auto low = static_cast<float>(type_min(type) - q.zero_points[c]);
+      const auto high = static_cast<float>(type_max(type) - q.zero_points[c]);
+      quantized[i] = static_cast<std::int64_t>(std::clamp(v, low, high)) + q.zero_points[c];
+    }
+    add_initializer(node.output(0), Constant::of_ints(shape, std::move(quantized), type));
+    ++stats_.folded;
+  }
+
+  void dequantize(const ::onnx::NodeProto& node,
+                  ::google::protobuf::RepeatedPtrField<::onnx::NodeProto>& rewritten) {
+    const std::string& x = node.input(0);
+    if (const auto q = pending_.find(x); q != pending_.end()) {
+      round_trip(node, q->second, rewritten);
+      return;
+    }
+    if (!initializers_.contains(x)) {
+      refuse(node, fmt::format("it reads '{}', which is neither a constant nor a "
+                               "QuantizeLinear's output (the device takes no quantized inputs)",
+                               x));
+    }
+    const Constant& input =
+        constant(node, x, "input", {ElementType::int8, ElementType::uint8, ElementType::int32});
+    const Shape shape = input.shape;
+    const std::vector<std::int64_t> values = input.ints;
+    const Quantization q = quantization(node, input.type, shape);
+    std::vector<float> result(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const std::size_t c = channel(q, shape, static_cast<std::int64_t>(i));
+      // onnxruntime's order: the difference in integers, then one float
+      // multiplication.
+      result[i] = static_cast<float>(values[i] - q.zero_points[c]) * q.scales[c];
+    }
+    add_initializer(node.output(0), Constant::of_floats(shape, std::move(result)));
+    ++stats_.folded;
+  }
+
+  // DequantizeLinear(QuantizeLinear(x)) on a computed x, in float32:
+  //   y = (clamp(round_half_even(x / s_q), min - zp_q, max - zp_q) + zp_q - zp_dq) * s_dq
+  // which is ONNX's (saturate(round(x / s_q) + zp_q) - zp_dq) * s_dq.
+  void round_trip(const ::onnx::NodeProto& node, const PendingQuantize& q,
+                  ::google::protobuf::RepeatedPtrField<::onnx::NodeProto>& rewritten) {
+    const Quantization dq = quantization(node, q.quantization.type, std::nullopt);
+    const Quantization& qq = q.quantization;
+    const std::string& y = node.output(0);
+    const auto add = [&](const std::string& op, std::vector<std::string> inputs,
+                         const std::string& output) {
+      ::onnx::NodeProto& made = *rewritten.Add();
+      made.set_op_type(op);
+      made.set_name(fresh(fmt::format("{}/{}", y, op)));
+      for (const std::string& input : inputs) {
+        made.add_input(input);
+      }
+      made.add_output(output);
+      return &made;
+    };
+    const std::string scaled = fresh(y + "/scaled");
+    add("Div", {q.input, scalar(y + "/quantize_scale", qq.scales[0])}, scaled);
+    const auto low = static_cast<float>(type_min(qq.type) - qq.zero_points[0]);
+    const auto high = static_cast<float>(type_max(qq.type) - qq.zero_points[0]);
+    const std::string clipped = fresh(y + "/saturated");
+    if (opset_ >= 11) {
+      add("Clip", {scaled, scalar(y + "/low", low), scalar(y + "/high", high)}, clipped);
+    } else {
+      ::onnx::NodeProto* clip = add("Clip", {scaled}, clipped);
+      for (const auto& [name, value] : {std::pair{"min", low}, std::pair{"max", high}}) {
+        ::onnx::AttributeProto& a = *clip->add_attribute();
+        a.set_name(name);
+        a.set_type(::onnx::AttributeProto::FLOAT);
+        a.set_f(value);
+      }
+    }
+    const std::string offset = scalar(y + "/rounding_offset", kRoundingOffset);
+    const std::string shifted = fresh(y + "/shifted");
+    add("Add", {clipped, offset}, shifted);
+    std::string rounded = fresh(y + "/rounded");
+    add("Sub", {shifted, offset}, rounded);
+    if (qq.zero_points[0] != dq.zero_points[0]) {
+      const std::string moved = fresh(y + "/zero_point_moved");
+      add("Add",
+          {rounded, scalar(y + "/zero_point_difference",
+                           static_cast<float>(qq.zero_points[0] - dq.zero_points[0]))},
+          moved);
+      rounded = moved;
+    }
+    add("Mul", {rounded, scalar(y + "/dequantize_scale", dq.scales[0])}, y);
+    ++stats_.round_trips;
+  }
+
+  // A node other than DequantizeLinear reading a QuantizeLinear's output.
+  void refuse_quantized_reads(const ::onnx::NodeProto& node) {
+    for (const std::string& input : node.input()) {
+      if (const auto q = pending_.find(input); q != pending_.end()) {
+        throw ModelError(
+            fmt::format("{} reads the output of {}; the device runs quantized tensors only between "
+                        "QuantizeLinear and DequantizeLinear",
+                        label(node), q->second.label));
+      }
+    }
+  }
+
+  // The integer weights, scales and zero points the folded values replaced.
+  static void drop_unread(::onnx::ModelProto& model) {
+    ::onnx::GraphProto& g = *model.mutable_graph();
+    std::set<std::string> read;
+    for (const auto& node : g.node()) {
+      read.insert(node.input().begin(), node.input().end());
+    }
+    for (const auto& output : g.output()) {
+      read.insert(output.name());
+    }
+    std::set<std::string> listed;
+    for (const auto& input : g.input()) {
+      listed.insert(input.name());
+    }
+    auto* initializers = g.mutable_initializer();
+    for (int i = 0; i < initializers->size();) {
+      const std::string& name = initializers->Get(i).name();
+      if (!read.contains(name) && !listed.contains(name)) {
+        initializers->DeleteSubrange(i, 1);
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  ::onnx::ModelProto& model_;
+  ::onnx::GraphProto& graph_;
+  std::int64_t opset_ = 0;
+  std::map<std::string, int> initializers_;  // name -> index in graph_.initializer
+  std::map<std::string, Constant> parsed_;
+  std::set<std::string> names_;
+  std::map<std::string, PendingQuantize> pending_;  // by the QuantizeLinear's output
+  QdqRewriteStats stats_;
+};
+
+}  // namespace
+
+QdqRewriteStats rewrite_qdq(::onnx::ModelProto& model) {
+  const bool has_qdq = std::ranges::any_of(model.graph().node(), [](const auto& node) {
+    return (node.domain().empty() || node.domain() == "ai.onnx") &&
+           (node.op_type() == "QuantizeLinear" || node.op_type() == "DequantizeLinear");
+  });
+  if (!has_qdq) {
+    return {};
+  }
+  // What import_graph checks first, needed here already: the nodes'
+  // input counts and the initializers' data sizes are trusted below.
+  check_node_schemas(model);
+  inline_constant_nodes(*model.mutable_graph());
+  (void)check_initializers(model.graph());
+  return QdqRewriter(model).run();
+}
+
+}  // namespace npu::onnx_runtime
