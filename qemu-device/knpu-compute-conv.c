@@ -330,12 +330,14 @@ static KnpuPrim *conv_prim_get(KnpuJob *job, KnpuPrimKey *key,
  * Run the CONV2D of @key on staged buffers one image at a time, so that a
  * reset waits for one image at most. INT8 accumulates into @acc; floating
  * types compute straight into @out (@acc unused). A blocked convolution
- * computes on buffers in its own layouts: the weights reordered once, each
- * image's input and output around its convolution.
+ * computes on buffers in its own layouts: the weights (loaded from guest
+ * address @wei_va) reordered once, or kept from an earlier instruction
+ * with these same weights (knpu_conv_weights()), each image's input and
+ * output reordered around its convolution.
  */
 static bool conv_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *src,
-                     void *wei, uint8_t *out, int32_t *acc, void *bias,
-                     const float *scales, int32_t zp)
+                     void *wei, uint64_t wei_va, uint8_t *out, int32_t *acc,
+                     void *bias, const float *scales, int32_t zp)
 {
     const int64_t *v = key->v;
     int64_t images = v[CK_N], i;
@@ -372,10 +374,10 @@ static bool conv_run(KnpuJob *job, KnpuPrimKey *key, uint8_t *src,
         md.wei = *knpu_prim_md(p, dnnl_query_weights_md);
         md.dst = *knpu_prim_md(p, dnnl_query_dst_md);
         bsrc = knpu_stage(job, dnnl_memory_desc_get_size(&md.src));
-        bwei = knpu_stage(job, dnnl_memory_desc_get_size(&md.wei));
         bdst = knpu_stage(job, dnnl_memory_desc_get_size(&md.dst));
-        ok = knpu_reorder_run(job, key, KNPU_KIND_CONV_WEI_IN, conv_reorder_pd,
-                              &plain.wei, wei, &md.wei, bwei);
+        bwei = knpu_conv_weights(job, key, wei_va, conv_reorder_pd, &plain.wei,
+                                 wei, &md.wei);
+        ok = bwei != NULL;
     }
     for (i = 0; i < images && ok; i++) {
         uint8_t *image = src + i * in_image;
@@ -519,7 +521,8 @@ static bool conv_int8_exact_in_fp32(const KnpuPrimKey *k, const int8_t *wei,
  */
 static bool conv_int8_via_fp32(KnpuJob *job, const KnpuPrimKey *key,
                                const int8_t *src, const int8_t *wei,
-                               uint64_t n_in, uint64_t n_wei, uint8_t *out,
+                               uint64_t wei_va, uint64_t n_in,
+                               uint64_t n_wei, uint8_t *out,
                                int32_t *acc, const int32_t *bias,
                                const float *scales, int32_t zp)
 {
@@ -534,8 +537,8 @@ static bool conv_int8_via_fp32(KnpuJob *job, const KnpuPrimKey *key,
     fkey.flags = 0;                         /* no bias, no activation */
     fkey.v[CK_SCALE] = 0x3f800000;          /* 1.0f: no scale post-op */
     fkey.v[CK_BLOCKED] = conv_layout_blocked(KNPU_DT_FP32);
-    if (!conv_run(job, &fkey, (uint8_t *)fsrc, fwei, (uint8_t *)facc, NULL,
-                  NULL, NULL, 0)) {
+    if (!conv_run(job, &fkey, (uint8_t *)fsrc, fwei, wei_va, (uint8_t *)facc,
+                  NULL, NULL, NULL, 0)) {
         return false;
     }
     for (i = 0; i < (uint64_t)key->v[CK_N]; i++) {
@@ -619,10 +622,11 @@ bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
                          sizeof(int32_t));
     }
     if (int8 && conv_int8_exact_in_fp32(&key, wei, n_in, n_wei, n_out)) {
-        ok = conv_int8_via_fp32(job, &key, src, wei, n_in, n_wei, out, acc,
-                                bias, per_channel ? scales : &scale, zp);
+        ok = conv_int8_via_fp32(job, &key, src, wei, twei.va, n_in, n_wei,
+                                out, acc, bias, per_channel ? scales : &scale,
+                                zp);
     } else {
-        ok = conv_run(job, &key, src, wei, out, acc, bias,
+        ok = conv_run(job, &key, src, wei, twei.va, out, acc, bias,
                       per_channel ? scales : &scale, zp);
     }
     return ok && knpu_tensor_store(job, &tout, out);

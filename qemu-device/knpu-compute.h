@@ -7,6 +7,7 @@
  *   knpu-dnnl.c             the oneDNN engine, threads, primitive cache
  *   knpu-compute-gemm.c     GEMM
  *   knpu-compute-conv.c     CONV2D, POOL2D
+ *   knpu-compute-conv-weights.c  CONV2D's reordered weights, kept
  *   knpu-compute-eltwise.c  ELTWISE, ACTIVATION
  *   knpu-compute-norm.c     SOFTMAX, LAYERNORM, RMSNORM
  *   knpu-compute-reduce.c   REDUCE, TRANSPOSE
@@ -169,6 +170,10 @@ dnnl_status_t knpu_attr_post_act(dnnl_primitive_attr_t attr, uint32_t act);
 /* The instructions */
 bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in);
+void *knpu_conv_weights(KnpuJob *job, const KnpuPrimKey *conv, uint64_t va,
+                        KnpuPrimDescFn reorder_fn,
+                        const dnnl_memory_desc_t *plain_md, const void *wei,
+                        const dnnl_memory_desc_t *blocked_md);
 bool knpu_op_pool2d(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in);

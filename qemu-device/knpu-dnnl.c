@@ -33,12 +33,29 @@
 #include "trace.h"
 #include "knpu-compute.h"
 
+/* Operands of one execution, the scratchpad included. */
+#define KNPU_PRIM_ARGS_MAX  16
+
+/*
+ * The memory objects of one execution of a primitive: its operands'
+ * descriptors around the buffers of that execution. Creating and
+ * destroying one per operand cost about 1 us per primitive, a tenth of a
+ * small model's inference (docs/performance.md "Per-execution costs");
+ * kept with the primitive, they are pointed at the next execution's
+ * buffers instead (the same initialization as creating them).
+ */
+typedef struct KnpuPrimMems {
+    dnnl_memory_t mem[KNPU_PRIM_ARGS_MAX];
+} KnpuPrimMems;
+
 struct KnpuPrim {
     KnpuPrimKey key;
     dnnl_primitive_desc_t pd;
     dnnl_primitive_t prim;
     unsigned users;         /* executions in progress */
     bool cached;            /* still in the cache */
+    bool mems_busy;         /* an execution is using @mems */
+    KnpuPrimMems mems;
     QTAILQ_ENTRY(KnpuPrim) lru;
 };
 
@@ -51,17 +68,23 @@ static struct {
     unsigned capacity;              /* sum of the devices' "prim-cache" */
 } knpu_dnnl;
 
-/* FNV-1a over the key's bytes (the key is compared bytewise too). */
+/*
+ * FNV-1a over the key's 64-bit words (the key, without padding, is
+ * compared bytewise): a lookup per primitive, byte by byte it was 3 % of a
+ * small model's device time.
+ */
 static guint knpu_prim_key_hash(gconstpointer key)
 {
-    const uint8_t *b = key;
-    guint h = 2166136261u;
+    uint64_t w[sizeof(KnpuPrimKey) / sizeof(uint64_t)];
+    uint64_t h = 14695981039346656037ull;
     size_t i;
 
-    for (i = 0; i < sizeof(KnpuPrimKey); i++) {
-        h = (h ^ b[i]) * 16777619u;
+    QEMU_BUILD_BUG_ON(sizeof(KnpuPrimKey) % sizeof(uint64_t));
+    memcpy(w, key, sizeof(w));
+    for (i = 0; i < ARRAY_SIZE(w); i++) {
+        h = (h ^ w[i]) * 1099511628211ull;
     }
-    return h;
+    return h ^ (h >> 32);
 }
 
 static gboolean knpu_prim_key_equal(gconstpointer a, gconstpointer b)
@@ -86,8 +109,20 @@ static bool knpu_dnnl_init(void)
     return ok;
 }
 
+static void knpu_prim_mems_free(KnpuPrimMems *m)
+{
+    unsigned i;
+
+    for (i = 0; i < ARRAY_SIZE(m->mem); i++) {
+        if (m->mem[i]) {
+            dnnl_memory_destroy(m->mem[i]);
+        }
+    }
+}
+
 static void knpu_prim_free(KnpuPrim *p)
 {
+    knpu_prim_mems_free(&p->mems);
     dnnl_primitive_destroy(p->prim);
     dnnl_primitive_desc_destroy(p->pd);
     g_free(p);
@@ -333,37 +368,81 @@ static void *knpu_scratch(size_t size)
     return scratch->buf;
 }
 
-/* Run @p on @args (memory descriptors and host buffers). */
+static void knpu_stream_free(gpointer stream)
+{
+    dnnl_stream_destroy(stream);
+}
+
+static GPrivate knpu_stream_key = G_PRIVATE_INIT(knpu_stream_free);
+
+/*
+ * A worker's stream, kept from one primitive to the next and destroyed when
+ * the thread exits (a CPU stream holds no state between executions).
+ */
+static dnnl_stream_t knpu_stream(void)
+{
+    dnnl_stream_t stream = g_private_get(&knpu_stream_key);
+
+    if (!stream && dnnl_stream_create(&stream, knpu_dnnl.engine,
+                                      dnnl_stream_default_flags) ==
+                   dnnl_success) {
+        g_private_set(&knpu_stream_key, stream);
+    }
+    return stream;
+}
+
+/* Point @m's memory object @i at @data as @md, created if it has another. */
+static dnnl_status_t knpu_mem_bind(KnpuPrimMems *m, unsigned i,
+                                   const dnnl_memory_desc_t *md, void *data)
+{
+    const dnnl_memory_desc_t *had;
+
+    if (m->mem[i] &&
+        dnnl_memory_get_memory_desc(m->mem[i], &had) == dnnl_success &&
+        dnnl_memory_desc_equal(had, md)) {
+        return dnnl_memory_set_data_handle(m->mem[i], data);
+    }
+    if (m->mem[i]) {
+        dnnl_memory_destroy(m->mem[i]);
+        m->mem[i] = NULL;
+    }
+    return dnnl_memory_create(&m->mem[i], md, knpu_dnnl.engine, data);
+}
+
+/*
+ * Run @p on @args (memory descriptors and host buffers): on @p's memory
+ * objects, or while another worker runs @p on them, on objects of this
+ * execution alone.
+ */
 bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
                     int nargs)
 {
     const dnnl_memory_desc_t *scratch_md;
-    dnnl_exec_arg_t exec[16];
-    dnnl_stream_t stream = NULL;
-    dnnl_status_t st = dnnl_success;
+    dnnl_exec_arg_t exec[KNPU_PRIM_ARGS_MAX];
+    KnpuPrimMems own = { 0 };
+    bool shared = !qatomic_xchg(&p->mems_busy, true);
+    KnpuPrimMems *m = shared ? &p->mems : &own;
+    dnnl_stream_t stream = knpu_stream();
+    dnnl_status_t st = stream ? dnnl_success : dnnl_out_of_memory;
     int64_t start = get_clock();
     int i, n = 0;
 
     g_assert(nargs < (int)ARRAY_SIZE(exec));
-    for (i = 0; i < nargs && st == dnnl_success; i++) {
+    for (i = 0; i < nargs && st == dnnl_success; i++, n++) {
         exec[n].arg = args[i].arg;
-        st = dnnl_memory_create(&exec[n].memory, &args[i].md,
-                                knpu_dnnl.engine, args[i].data);
-        n += st == dnnl_success;
+        st = knpu_mem_bind(m, n, &args[i].md, args[i].data);
+        exec[n].memory = m->mem[n];
     }
     scratch_md = dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md,
                                               0);
     if (st == dnnl_success && scratch_md &&
         dnnl_memory_desc_get_size(scratch_md)) {
         exec[n].arg = DNNL_ARG_SCRATCHPAD;
-        st = dnnl_memory_create(
-            &exec[n].memory, scratch_md, knpu_dnnl.engine,
+        st = knpu_mem_bind(
+            m, n, scratch_md,
             knpu_scratch(dnnl_memory_desc_get_size(scratch_md)));
-        n += st == dnnl_success;
-    }
-    if (st == dnnl_success) {
-        st = dnnl_stream_create(&stream, knpu_dnnl.engine,
-                                dnnl_stream_default_flags);
+        exec[n].memory = m->mem[n];
+        n++;
     }
     if (st == dnnl_success) {
         omp_set_num_threads(p->key.threads);
@@ -372,11 +451,10 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
     if (st == dnnl_success) {
         st = dnnl_stream_wait(stream);
     }
-    if (stream) {
-        dnnl_stream_destroy(stream);
-    }
-    for (i = 0; i < n; i++) {
-        dnnl_memory_destroy(exec[i].memory);
+    if (shared) {
+        qatomic_store_release(&p->mems_busy, false);
+    } else {
+        knpu_prim_mems_free(&own);
     }
     if (st != dnnl_success) {
         return knpu_dnnl_fail(job, "execution", st);

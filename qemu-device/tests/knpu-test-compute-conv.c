@@ -24,7 +24,9 @@ static uint32_t out_size(uint32_t in, uint32_t k, uint32_t stride,
     return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
 }
 
-static void run_conv(Cx *c, const Conv *v)
+/* Section 7.4's CONV2D of @v on @x, @wt, @bias, @scales into @ref. */
+static void conv_ref(const Conv *v, const void *x, const void *wt,
+                     const void *bias, const float *scales, double *ref)
 {
     uint32_t p_ = out_size(v->h, v->r, v->sh, v->ph, v->dh);
     uint32_t q_ = out_size(v->w, v->s, v->sw, v->pw, v->dw);
@@ -34,29 +36,9 @@ static void run_conv(Cx *c, const Conv *v)
     uint32_t odt = !int8 ? v->dt : (v->flags & KNPU_FLAG_OUT_INT32) ?
                    KNPU_DT_INT32 : KNPU_DT_INT8;
     uint32_t bdt = int8 ? KNPU_DT_INT32 : v->dt;
-    uint64_t n_in = (uint64_t)v->n * v->c * v->h * v->w;
-    uint64_t n_wei = (uint64_t)v->k * cg * v->r * v->s;
-    uint64_t n_out = (uint64_t)v->n * v->k * p_ * q_;
-    g_autofree void *x = rand_tensor(c, v->dt, n_in);
-    g_autofree void *wt = rand_tensor(c, v->dt, n_wei);
-    g_autofree void *bias = rand_tensor(c, bdt, v->k);
-    g_autofree float *scales = g_new(float, v->k);
-    g_autofree double *ref = g_new(double, n_out);
-    g_autofree void *out = NULL;
-    TBuf tx, tw, tb, to, ts;
-    uint64_t args[5], i;
-    Prog p = { .n = 0 };
     uint32_t n, k, y, z, ch, r, s;
+    uint64_t i = 0;
 
-    for (k = 0; k < v->k; k++) {
-        scales[k] = v->scale * (1 + k % 4) / 2;
-    }
-    tx = cx_input(c, v->dt, n_in, x);
-    tw = cx_input(c, v->dt, n_wei, wt);
-    tb = cx_input(c, bdt, v->k, bias);
-    ts = cx_input(c, KNPU_DT_FP32, v->k, scales);
-    to = cx_output(c, odt, n_out);
-    i = 0;
     for (n = 0; n < v->n; n++) {
         for (k = 0; k < v->k; k++) {
             for (y = 0; y < p_; y++) {
@@ -100,6 +82,44 @@ static void run_conv(Cx *c, const Conv *v)
             }
         }
     }
+}
+
+/*
+ * Run CONV2D @v on random operands and check it; then @rewrites times
+ * write new random weights to the same guest buffer and run and check the
+ * same instruction again, in a job of its own each time.
+ */
+static void run_conv_rewritten(Cx *c, const Conv *v, unsigned rewrites)
+{
+    uint32_t p_ = out_size(v->h, v->r, v->sh, v->ph, v->dh);
+    uint32_t q_ = out_size(v->w, v->s, v->sw, v->pw, v->dw);
+    uint32_t cg = v->c / v->g;
+    bool int8 = v->dt == KNPU_DT_INT8, has_bias = v->flags & KNPU_FLAG_BIAS;
+    bool per_ch = v->flags & KNPU_FLAG_PER_CHANNEL;
+    uint32_t odt = !int8 ? v->dt : (v->flags & KNPU_FLAG_OUT_INT32) ?
+                   KNPU_DT_INT32 : KNPU_DT_INT8;
+    uint32_t bdt = int8 ? KNPU_DT_INT32 : v->dt;
+    uint64_t n_in = (uint64_t)v->n * v->c * v->h * v->w;
+    uint64_t n_wei = (uint64_t)v->k * cg * v->r * v->s;
+    uint64_t n_out = (uint64_t)v->n * v->k * p_ * q_;
+    g_autofree void *x = rand_tensor(c, v->dt, n_in);
+    g_autofree void *wt = rand_tensor(c, v->dt, n_wei);
+    g_autofree void *bias = rand_tensor(c, bdt, v->k);
+    g_autofree float *scales = g_new(float, v->k);
+    g_autofree double *ref = g_new(double, n_out);
+    TBuf tx, tw, tb, to, ts;
+    uint64_t args[5];
+    Prog p = { .n = 0 };
+    unsigned k, run;
+
+    for (k = 0; k < v->k; k++) {
+        scales[k] = v->scale * (1 + k % 4) / 2;
+    }
+    tx = cx_input(c, v->dt, n_in, x);
+    tw = cx_input(c, v->dt, n_wei, wt);
+    tb = cx_input(c, bdt, v->k, bias);
+    ts = cx_input(c, KNPU_DT_FP32, v->k, scales);
+    to = cx_output(c, odt, n_out);
     args[0] = tx.va;
     args[1] = tw.va;
     args[2] = tb.va;
@@ -110,10 +130,25 @@ static void run_conv(Cx *c, const Conv *v)
          has_bias ? 2 : 0, 3, v->n, v->c, v->h, v->w, v->k, v->r, v->s,
          v->sh, v->sw, v->ph, v->pw, v->dh, v->dw, v->g,
          per_ch ? 4 : f32_bits(v->scale), (uint32_t)v->zp & 0xff);
-    cx_run(c, &p, args, 5);
-    out = tbuf_read(c, &to, n_out * dt_size(odt));
-    /* INT8 and INT32 outputs exactly (check_close's tolerance is 0) */
-    check_close(odt, out, ref, n_out, "conv2d");
+    for (run = 0; run <= rewrites; run++) {
+        g_autofree void *out = NULL;
+
+        if (run) {
+            g_free(wt);
+            wt = rand_tensor(c, v->dt, n_wei);
+            tbuf_write(c, &tw, wt, n_wei * dt_size(v->dt));
+        }
+        conv_ref(v, x, wt, bias, scales, ref);
+        cx_run(c, &p, args, 5);
+        out = tbuf_read(c, &to, n_out * dt_size(odt));
+        /* INT8 and INT32 outputs exactly (check_close's tolerance is 0) */
+        check_close(odt, out, ref, n_out, "conv2d");
+    }
+}
+
+static void run_conv(Cx *c, const Conv *v)
+{
+    run_conv_rewritten(c, v, 0);
 }
 
 static const Conv conv_cases[] = {
@@ -192,6 +227,36 @@ static void test_conv(void)
 static void test_conv_uncached(void)
 {
     run_conv_cases(",prim-cache=0");
+}
+
+/*
+ * The device keeps a blocked convolution's reordered weights from one
+ * instruction to the next (knpu-compute-conv-weights.c): weights the guest
+ * rewrote in place between two jobs must be used as they are now, for
+ * the floating types and INT8, grouped or not.
+ */
+static void test_conv_weights_rewritten(void)
+{
+    static const Conv cases[] = {
+        { KNPU_DT_FP32, KNPU_FLAG_BIAS, 1, 20, 7, 7, 18, 3, 3, 1, 1, 1, 1,
+          1, 1, 1, 0.5f, 0 },
+        { KNPU_DT_FP32, 0, 1, 24, 6, 6, 24, 3, 3, 1, 1, 1, 1, 1, 1, 24,
+          1.0f, 0 },
+        { KNPU_DT_BF16, 0, 1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f,
+          0 },
+        { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32, 1, 20, 5, 5, 20, 3, 3, 1, 1, 1,
+          1, 1, 1, 1, 1.0f, 0 },
+    };
+    Cx c;
+    unsigned i;
+
+    cx_start(&c);
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        run_conv_rewritten(&c, &cases[i], 3);
+        /* the same shape on other buffers: an entry of its own */
+        run_conv(&c, &cases[i]);
+    }
+    cx_stop(&c);
 }
 
 /*
@@ -405,6 +470,8 @@ void knpu_add_compute_conv_tests(void)
 {
     qtest_add_func("/knpu/compute/conv2d", test_conv);
     qtest_add_func("/knpu/compute/conv2d-uncached", test_conv_uncached);
+    qtest_add_func("/knpu/compute/conv2d-weights-rewritten",
+                   test_conv_weights_rewritten);
     qtest_add_func("/knpu/compute/conv2d-blocked-too-large",
                    test_conv_blocked_too_large);
     qtest_add_func("/knpu/compute/pool2d", test_pool);
