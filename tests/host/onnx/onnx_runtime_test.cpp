@@ -25,6 +25,7 @@
 #include "npu/onnx/model.hpp"
 #include "npy.hpp"
 #include "onnx_import.hpp"
+#include "test_model_data.hpp"
 
 namespace {
 
@@ -42,14 +43,6 @@ Graph import(const std::string& name, const std::map<std::string, Shape>& shapes
 
 std::size_t count_op(const Graph& graph, const std::string& op) {
   return static_cast<std::size_t>(std::ranges::count(graph.nodes, op, &Node::op));
-}
-
-std::vector<float> npy_floats(const std::string& name) {
-  const npu_tools::NpyArray array =
-      npu_tools::read_npy_file(std::filesystem::path(KNPU_ONNX_TEST_MODELS) / name);
-  std::vector<float> values(array.data.size() / sizeof(float));
-  std::memcpy(values.data(), array.data.data(), array.data.size());
-  return values;
 }
 
 // A folded constant against the values NumPy computed (make_test_models.py).

@@ -22,6 +22,7 @@
 #include "npu/onnx/model.hpp"
 #include "npy.hpp"
 #include "onnx_import.hpp"
+#include "test_model_data.hpp"
 
 namespace {
 
@@ -40,14 +41,6 @@ Graph import_qdq(const std::string& name, QdqRewriteStats* stats = nullptr) {
     *stats = done;
   }
   return import_graph(proto, {});
-}
-
-std::vector<float> npy_floats(const std::string& name) {
-  const npu_tools::NpyArray array =
-      npu_tools::read_npy_file(std::filesystem::path(KNPU_ONNX_TEST_MODELS) / name);
-  std::vector<float> values(array.data.size() / sizeof(float));
-  std::memcpy(values.data(), array.data.data(), array.data.size());
-  return values;
 }
 
 const Node& producer(const Graph& graph, const std::string& value) {
