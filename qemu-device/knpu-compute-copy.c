@@ -51,18 +51,47 @@ static bool copy_span(KnpuJob *job, const CopyShape *c,
     return true;
 }
 
-static void copy_elem(uint8_t *dst, const uint8_t *src, size_t es)
+/* @n elements of @es bytes, @stride elements apart in @src, into @out. */
+static void copy_row_strided(uint8_t *out, const uint8_t *src, uint64_t n,
+                             uint64_t stride, size_t es)
 {
+    uint64_t i;
+
+    /* one loop per size, so each moves its elements as one load and store */
     switch (es) {
     case 1:
-        *dst = *src;
+        for (i = 0; i < n; i++) {
+            out[i] = src[i * stride];
+        }
         break;
     case 2:
-        memcpy(dst, src, 2);
+        for (i = 0; i < n; i++) {
+            memcpy(out + 2 * i, src + 2 * i * stride, 2);
+        }
         break;
     default:
-        memcpy(dst, src, 4);
+        for (i = 0; i < n; i++) {
+            memcpy(out + 4 * i, src + 4 * i * stride, 4);
+        }
         break;
+    }
+}
+
+/*
+ * @n copies of the element at @src (a source stride of 0: a broadcast),
+ * by doubling the part of @out already written.
+ */
+static void copy_row_repeat(uint8_t *out, const uint8_t *src, uint64_t n,
+                            size_t es)
+{
+    uint64_t done = es, total = n * es;
+
+    memcpy(out, src, es);
+    while (done < total) {
+        uint64_t m = MIN(done, total - done);
+
+        memcpy(out + done, out, m);
+        done += m;
     }
 }
 
@@ -71,7 +100,7 @@ static void copy_gather(const CopyShape *c, size_t es, uint8_t *out,
                         const uint8_t *src)
 {
     const uint64_t *sz = c->size, *st = c->src_stride;
-    uint64_t i0, i1, i2, i3;
+    uint64_t i0, i1, i2;
 
     for (i0 = 0; i0 < sz[0]; i0++) {
         for (i1 = 0; i1 < sz[1]; i1++) {
@@ -81,13 +110,12 @@ static void copy_gather(const CopyShape *c, size_t es, uint8_t *out,
 
                 if (st[3] == 1) {
                     memcpy(out, row, sz[3] * es);
-                    out += sz[3] * es;
-                    continue;
+                } else if (st[3] == 0) {
+                    copy_row_repeat(out, row, sz[3], es);
+                } else {
+                    copy_row_strided(out, row, sz[3], st[3], es);
                 }
-                for (i3 = 0; i3 < sz[3]; i3++) {
-                    copy_elem(out, row + i3 * st[3] * es, es);
-                    out += es;
-                }
+                out += sz[3] * es;
             }
         }
     }

@@ -104,6 +104,9 @@ static void test_copy_strided(void)
         { { 1, 2, 3, 3 }, { 1, 60, 10, 1 }, { 1, 9, 3, 1 } },
         /* broadcast (Expand): one row to 6 rows, a gap after each */
         { { 1, 1, 6, 7 }, { 1, 1, 0, 1 }, { 1, 1, 9, 1 } },
+        /* channel broadcast (a squeeze-and-excitation scale), odd and long */
+        { { 1, 2, 3, 13 }, { 1, 3, 1, 0 }, { 1, 39, 13, 1 } },
+        { { 1, 1, 2, 1000 }, { 1, 1, 1, 0 }, { 1, 1, 1000, 1 } },
         /* a single element, and a reversed-looking column walk */
         { { 1, 1, 1, 1 }, { 0, 0, 0, 0 }, { 0, 0, 0, 0 } },
         { { 1, 1, 5, 4 }, { 1, 1, 1, 5 }, { 1, 1, 1, 5 } },
