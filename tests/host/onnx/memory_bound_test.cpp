@@ -63,7 +63,7 @@ TEST(OnnxMemory, CompilingHoldsTheWeightsOnceOnTheHost) {
 
   // The weights once (the buffer), one slice and one tensor in flight, and
   // the bookkeeping: a second copy of the weights would be 192 MiB more.
-  EXPECT_LT(peak, weights + weights / 4)
+  EXPECT_LT(peak, weights + weights / 4 + 16 * kMiB)
       << "peak " << peak / kMiB << " MiB over the " << weights / kMiB << " MiB file";
   EXPECT_GE(layout.bytes, weights - kMiB);
   for (const auto& [name, constant] : program.weights) {
