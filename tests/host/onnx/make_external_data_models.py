@@ -100,6 +100,8 @@ def memory_bound_model(out, rng):
         w /= MEMORY_WIDTH
         if layer == 0:
             np.save(out / "memory_bound.w0_head.npy", w.reshape(-1)[:16])
+            # Across the upload's first slice boundary (2^20 elements).
+            np.save(out / "memory_bound.w0_slice_edge.npy", w.reshape(-1)[(1 << 20) - 8:(1 << 20) + 8])
         inits.append(numpy_helper.from_array(w, f"w{layer}"))
         nodes.append(helper.make_node("MatMul", [x, f"w{layer}"], [f"h{layer}"]))
         x = f"h{layer}"
