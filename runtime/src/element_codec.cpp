@@ -74,6 +74,16 @@ std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataTy
   return values;
 }
 
+std::size_t encoded_size(const Constant& constant, isa::DataType float_dtype) {
+  if (constant.is_float()) {
+    return constant.floats.size() * isa::element_size(float_dtype);
+  }
+  if (constant.type != ElementType::int8 && constant.type != ElementType::int32) {
+    throw std::invalid_argument("only float, int8 and int32 constants go to the device");
+  }
+  return constant.ints.size() * (constant.type == ElementType::int8 ? 1 : 4);
+}
+
 std::vector<std::byte> encode_constant(const Constant& constant, isa::DataType float_dtype) {
   if (constant.is_float()) {
     return encode_elements(constant.floats, float_dtype);

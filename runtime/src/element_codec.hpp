@@ -19,5 +19,7 @@ std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataTy
 // A constant as the device reads it: float values as `float_dtype`, the INT8
 // path's int8 weights and int32 biases as themselves (little-endian).
 std::vector<std::byte> encode_constant(const Constant& constant, isa::DataType float_dtype);
+// The bytes encode_constant() makes of `constant`, without making them.
+std::size_t encoded_size(const Constant& constant, isa::DataType float_dtype);
 
 }  // namespace npu::onnx_runtime

@@ -238,7 +238,11 @@ class Lowerer {
     if (!c.is_float() && c.type != ElementType::int8 && c.type != ElementType::int32) {
       throw Unsupported(fmt::format("constant '{}' is {}, not float", name, to_string(c.type)));
     }
-    program_.weights.emplace(name, c);
+    // Placed now, filled by lower() once the program is complete: from a
+    // graph given up, the values move instead of being copied.
+    if (program_.weights.try_emplace(name, Constant{c.type, c.shape, {}, {}}).second) {
+      graph_weights_.insert(name);
+    }
     return name;
   }
 
@@ -389,6 +393,8 @@ class Lowerer {
   }
 
   Program take() && { return std::move(program_); }
+  // The weights use_constant() placed: graph constants, by name.
+  [[nodiscard]] const std::set<std::string>& graph_weights() const { return graph_weights_; }
 
  private:
   const Graph& graph_;
@@ -407,6 +413,7 @@ class Lowerer {
     std::string source;  // the graph input its elements come from
   };
   std::map<std::string, IntegerTensor> integer_tensors_;
+  std::set<std::string> graph_weights_;
 };
 
 const std::string& input(const Node& node, std::size_t index) {
@@ -2947,7 +2954,12 @@ std::bitset<64> every_opcode() {
   return ops;
 }
 
-Program lower(const Graph& graph, DataType dtype, std::bitset<64> device_ops) {
+namespace {
+
+// The program, with the weights it takes from the graph still empty (their
+// names in `graph_weights`).
+Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> device_ops,
+                           std::set<std::string>& graph_weights) {
   std::optional<Lowerer> made;
   try {
     made.emplace(graph, dtype, device_ops);
@@ -2986,7 +2998,28 @@ Program lower(const Graph& graph, DataType dtype, std::bitset<64> device_ops) {
     }
     throw npu::onnx::UnsupportedOperators(std::move(entries));
   }
+  graph_weights = lowerer.graph_weights();
   return std::move(lowerer).take();
+}
+
+}  // namespace
+
+Program lower(const Graph& graph, DataType dtype, std::bitset<64> device_ops) {
+  std::set<std::string> graph_weights;
+  Program program = lower_instructions(graph, dtype, device_ops, graph_weights);
+  for (const std::string& name : graph_weights) {
+    program.weights[name] = graph.constants.at(name);
+  }
+  return program;
+}
+
+Program lower(Graph&& graph, DataType dtype, std::bitset<64> device_ops) {
+  std::set<std::string> graph_weights;
+  Program program = lower_instructions(graph, dtype, device_ops, graph_weights);
+  for (const std::string& name : graph_weights) {
+    program.weights[name] = std::move(graph.constants.at(name));
+  }
+  return program;
 }
 
 }  // namespace npu::onnx_runtime

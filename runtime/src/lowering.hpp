@@ -70,5 +70,9 @@ std::bitset<64> every_opcode();
 // the reason.
 Program lower(const Graph& graph, isa::DataType dtype = isa::DataType::fp32,
               std::bitset<64> device_ops = every_opcode());
+// The same from a graph the caller gives up: the weights move into the
+// program instead of being copied (left empty in `graph`).
+Program lower(Graph&& graph, isa::DataType dtype = isa::DataType::fp32,
+              std::bitset<64> device_ops = every_opcode());
 
 }  // namespace npu::onnx_runtime

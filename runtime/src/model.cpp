@@ -25,6 +25,7 @@
 #include "onnx_import.hpp"
 #include "qdq.hpp"
 #include "quantization.hpp"
+#include "weight_upload.hpp"
 
 namespace npu::onnx {
 
@@ -254,16 +255,17 @@ Buffer allocate(const Device& device, std::uint64_t bytes, bool prefer_device, b
 namespace {
 
 // Import, fold and fuse for these input shapes; the report's node counts.
-Graph prepare_graph(const ::onnx::ModelProto& proto,
+// The proto is consumed: given by std::move, its weights move on.
+Graph prepare_graph(::onnx::ModelProto proto,
                     const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
                     const DeviceProperties& device_properties, CompileReport& report) {
   report.onnx_nodes = static_cast<std::size_t>(proto.graph().node_size());
-  Graph graph = onnx_runtime::import_graph(proto, input_shapes);
-  const std::size_t after_folding = graph.nodes.size();
   std::size_t constant_nodes = 0;
   for (const auto& node : proto.graph().node()) {
     constant_nodes += node.op_type() == "Constant" ? 1U : 0U;
   }
+  Graph graph = onnx_runtime::import_graph(std::move(proto), input_shapes);
+  const std::size_t after_folding = graph.nodes.size();
   report.folded_nodes = report.onnx_nodes - constant_nodes - after_folding;
   report.fused_nodes = onnx_runtime::run_fusion_passes(graph, device_properties.ops);
   return graph;
@@ -273,23 +275,36 @@ Graph prepare_graph(const ::onnx::ModelProto& proto,
 
 CompiledModel Model::compile(const Device& device,
                              const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
-                             Precision precision, const Calibration& calibration) const {
+                             Precision precision, const Calibration& calibration) const& {
+  return compile_state(*state_, device, input_shapes, precision, calibration);
+}
+
+CompiledModel Model::compile(const Device& device,
+                             const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
+                             Precision precision, const Calibration& calibration) && {
+  return compile_state(std::move(*state_), device, input_shapes, precision, calibration);
+}
+
+CompiledModel Model::compile_state(
+    State state, const Device& device,
+    const std::map<std::string, std::vector<std::int64_t>>& input_shapes, Precision precision,
+    const Calibration& calibration) {
+  const std::size_t qdq_round_trips = state.qdq_round_trips;
   const isa::DataType dtype = precision == Precision::fp16   ? isa::DataType::fp16
                               : precision == Precision::bf16 ? isa::DataType::bf16
                                                              : isa::DataType::fp32;
-  if ((precision == Precision::fp16 || precision == Precision::bf16) &&
-      state_->qdq_round_trips > 0) {
+  if ((precision == Precision::fp16 || precision == Precision::bf16) && qdq_round_trips > 0) {
     throw ModelError(fmt::format(
         "the model quantizes {} computed tensors (QuantizeLinear -> DequantizeLinear), whose "
         "rounding is computed in FP32: compile it in fp32 or int8",
-        state_->qdq_round_trips));
+        qdq_round_trips));
   }
   if (precision == Precision::int8 && calibration.samples == 0) {
     throw ModelError(
         "int8 needs a calibration: Model::calibrate() on sample inputs (npu-infer --calibrate)");
   }
   CompileReport report;
-  Graph graph = prepare_graph(state_->proto, input_shapes, device.properties(), report);
+  Graph graph = prepare_graph(std::move(state.proto), input_shapes, device.properties(), report);
   if (precision == Precision::int8) {
     onnx_runtime::split_float_activations(graph);
     const onnx_runtime::Int8RewriteStats stats = onnx_runtime::rewrite_int8(
@@ -298,8 +313,10 @@ CompiledModel Model::compile(const Device& device,
     report.int8_nodes = stats.quantized_nodes;
     report.int8_conversions = stats.conversions;
   }
-  return CompiledModel::build(device, onnx_runtime::lower(graph, dtype, device.properties().ops),
-                              report);
+  // The graph is given up: its weights move into the program, and from
+  // there into the device buffer.
+  return CompiledModel::build(
+      device, onnx_runtime::lower(std::move(graph), dtype, device.properties().ops), report);
 }
 
 Calibration Model::calibrate(const Device& device,
@@ -338,7 +355,8 @@ Calibration Model::calibrate(const Device& device,
         }
       }
       probe.emplace(CompiledModel::build(
-          device, onnx_runtime::lower(graph, isa::DataType::fp32, device.properties().ops),
+          device,
+          onnx_runtime::lower(std::move(graph), isa::DataType::fp32, device.properties().ops),
           report));
     } catch (const UnsupportedOperators&) {
       throw;
@@ -370,8 +388,7 @@ Calibration Model::calibrate(const Device& device,
   return calibration;
 }
 
-CompiledModel CompiledModel::build(const Device& device, const Program& program,
-                                   CompileReport report) {
+CompiledModel CompiledModel::build(const Device& device, Program program, CompileReport report) {
   const isa::DataType dtype = program.dtype;
   const auto element_size = static_cast<std::uint64_t>(isa::element_size(dtype));
   const onnx_runtime::MemoryPlan plan =
@@ -379,14 +396,10 @@ CompiledModel CompiledModel::build(const Device& device, const Program& program,
 
   // Layout: weights packed in one buffer, graph inputs then outputs in the
   // host-visible I/O buffer.
-  std::map<std::string, std::uint64_t> weight_offsets;
-  std::map<std::string, std::vector<std::byte>> weight_data;
-  std::uint64_t weight_bytes = 0;
-  for (const auto& [name, constant] : program.weights) {
-    weight_offsets[name] = weight_bytes;
-    const auto& bytes = weight_data[name] = onnx_runtime::encode_constant(constant, dtype);
-    weight_bytes = align(weight_bytes + bytes.size());
-  }
+  const onnx_runtime::WeightLayout weight_layout =
+      onnx_runtime::layout_weights(program.weights, dtype);
+  const std::map<std::string, std::uint64_t>& weight_offsets = weight_layout.offsets;
+  const std::uint64_t weight_bytes = weight_layout.bytes;
   std::map<std::string, std::uint64_t> io_offsets;
   std::uint64_t io_bytes = 0;
   for (const auto* names : {&program.inputs, &program.outputs}) {
@@ -446,15 +459,9 @@ CompiledModel CompiledModel::build(const Device& device, const Program& program,
   Buffer arena = allocate(device, plan.size, true, &report.activations_in_device_memory);
   bool io_on_device = false;  // always host memory: the host writes and reads it every run
   Buffer io = allocate(device, io_bytes, false, &io_on_device);
-  {
-    // Staged on the host and written once: device memory is write-combined.
-    std::vector<std::byte> packed(static_cast<std::size_t>(weight_bytes));
-    for (const auto& [name, bytes] : weight_data) {
-      std::ranges::copy(bytes,
-                        packed.begin() + static_cast<std::ptrdiff_t>(weight_offsets.at(name)));
-    }
-    weights.write(0, packed);
-  }
+  // Written in order, a slice at a time (device memory is write-combined:
+  // sequential writes, no reads), each weight's host copy freed once written.
+  onnx_runtime::upload_weights(program.weights, weight_offsets, dtype, weights.map());
 
   auto state = std::make_unique<CompiledModel::State>(CompiledModel::State{device,
                                                                            device.create_queue(),

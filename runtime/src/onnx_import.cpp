@@ -10,6 +10,7 @@
 #include <set>
 
 #include "constant_folding.hpp"
+#include "external_data.hpp"
 #include "shape_inference_guard.hpp"
 
 namespace npu::onnx_runtime {
@@ -22,7 +23,35 @@ namespace {
 // at least one more level of a shape-computing chain.
 constexpr int kMaxFoldRounds = 16;
 
+// Initializers of at least this many bytes leave the proto once decoded
+// (detach_weights): ONNX's shape inference needs only their type and
+// shape. It reads the values of small integer tensors (shapes, axes, pads)
+// and of small float ones (Resize's scales), which stay.
+constexpr std::size_t kDetachBytes = 4096;
+
 }  // namespace
+
+// Bytes per element of the types whose data may be raw, 0 for the others.
+std::size_t raw_element_size(int type) {
+  switch (static_cast<ElementType>(type)) {
+    case ElementType::float32:
+    case ElementType::int32:
+      return 4;
+    case ElementType::float64:
+    case ElementType::int64:
+      return 8;
+    case ElementType::float16:
+    case ElementType::bfloat16:
+      return 2;
+    case ElementType::uint8:
+    case ElementType::int8:
+    case ElementType::boolean:
+      return 1;
+    case ElementType::undefined:
+      break;
+  }
+  return 0;
+}
 
 Constant from_tensor_proto(const ::onnx::TensorProto& tensor) {
   if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL) {
@@ -170,7 +199,7 @@ void inline_constant_nodes(::onnx::GraphProto& graph) {
       throw ModelError(
           fmt::format("Constant '{}': only the 'value' tensor form is supported", node.name()));
     }
-    ::onnx::TensorProto tensor = node.attribute(0).t();
+    ::onnx::TensorProto tensor = std::move(*nodes->Mutable(i)->mutable_attribute(0)->mutable_t());
     tensor.set_name(node.output(0));
     *graph.add_initializer() = std::move(tensor);
     nodes->DeleteSubrange(i, 1);
@@ -188,14 +217,18 @@ std::int64_t default_opset(const ::onnx::ModelProto& model) {
   throw ModelError("the model imports no version of the default ONNX operator set");
 }
 
-Graph graph_from_proto(const ::onnx::ModelProto& model) {
+// The graph of `model`, whose initializers are taken from `known` where it
+// has them (decoded before: detached weights, earlier folds) and decoded
+// from the proto otherwise.
+Graph graph_from_proto(const ::onnx::ModelProto& model, std::map<std::string, Constant> known) {
   Graph graph;
   graph.opset = default_opset(model);
   const ::onnx::GraphProto& g = model.graph();
   for (const auto& tensor : g.initializer()) {
-    graph.constants[tensor.name()] = from_tensor_proto(tensor);
-    graph.values[tensor.name()] = {graph.constants[tensor.name()].type,
-                                   graph.constants[tensor.name()].shape};
+    const auto it = known.find(tensor.name());
+    const Constant& c = graph.constants[tensor.name()] =
+        it != known.end() ? std::move(it->second) : from_tensor_proto(tensor);
+    graph.values[tensor.name()] = {c.type, c.shape};
   }
   for (const auto& input : g.input()) {
     if (!graph.is_constant(input.name())) {
@@ -299,28 +332,6 @@ void check_references(const ::onnx::GraphProto& g) {
   }
 }
 
-// Bytes per element of the types whose data may be raw, 0 for the others.
-std::size_t raw_element_size(int type) {
-  switch (static_cast<ElementType>(type)) {
-    case ElementType::float32:
-    case ElementType::int32:
-      return 4;
-    case ElementType::float64:
-    case ElementType::int64:
-      return 8;
-    case ElementType::float16:
-    case ElementType::bfloat16:
-      return 2;
-    case ElementType::uint8:
-    case ElementType::int8:
-    case ElementType::boolean:
-      return 1;
-    case ElementType::undefined:
-      break;
-  }
-  return 0;
-}
-
 }  // namespace
 
 // Every tensor's raw bytes are as many as its shape needs: ONNX's own
@@ -351,6 +362,65 @@ std::int64_t check_initializers(const ::onnx::GraphProto& g) {
 
 namespace {
 
+bool is_large_weight(ElementType type, std::int64_t elements) {
+  const bool detachable = type == ElementType::float32 || type == ElementType::float64 ||
+                          type == ElementType::int8 || type == ElementType::uint8;
+  return detachable &&
+         static_cast<std::size_t>(elements) * raw_element_size(static_cast<int>(type)) >=
+             kDetachBytes;
+}
+
+// `tensor` without its data, which is freed: a name, a type and a shape.
+void drop_data(::onnx::TensorProto& tensor) {
+  ::onnx::TensorProto header;
+  header.set_name(tensor.name());
+  header.set_data_type(tensor.data_type());
+  *header.mutable_dims() = tensor.dims();
+  tensor.Swap(&header);
+}
+
+// Decodes the large initializers and drops their data from the proto, one
+// at a time, so the weights are in memory once while they change form.
+std::map<std::string, Constant> detach_weights(::onnx::GraphProto& g) {
+  std::map<std::string, Constant> weights;
+  for (auto& tensor : *g.mutable_initializer()) {
+    // check_initializers ran: the shape's count is valid.
+    const Shape shape(tensor.dims().begin(), tensor.dims().end());
+    if (tensor.data_location() != ::onnx::TensorProto::EXTERNAL &&
+        is_large_weight(static_cast<ElementType>(tensor.data_type()), element_count(shape))) {
+      weights[tensor.name()] = from_tensor_proto(tensor);
+      drop_data(tensor);
+    }
+  }
+  return weights;
+}
+
+// A folded value as an initializer for ONNX's shape inference: a large
+// float one as its type and shape only (graph_from_proto keeps the value).
+::onnx::TensorProto folded_initializer(const std::string& name, const Constant& c) {
+  if (!c.is_float() || !is_large_weight(ElementType::float32, c.size())) {
+    return to_tensor_proto(name, c);
+  }
+  ::onnx::TensorProto tensor;
+  tensor.set_name(name);
+  tensor.set_data_type(::onnx::TensorProto::FLOAT);
+  for (const std::int64_t dim : c.shape) {
+    tensor.add_dims(dim);
+  }
+  return tensor;
+}
+
+// Constants no node reads any more and no output is (a weight a fold
+// replaced by its transpose, say): released, not carried to the device.
+void drop_unread_constants(Graph& graph) {
+  std::set<std::string> read(graph.outputs.begin(), graph.outputs.end());
+  for (const Node& node : graph.nodes) {
+    read.insert(node.inputs.begin(), node.inputs.end());
+  }
+  std::erase_if(graph.constants,
+                [&read](const auto& entry) { return !read.contains(entry.first); });
+}
+
 // Writes folded values back as initializers and drops the nodes that
 // computed them, so ONNX's shape inference sees the constants.
 void apply_folding(::onnx::ModelProto& model, const Graph& graph) {
@@ -370,7 +440,7 @@ void apply_folding(::onnx::ModelProto& model, const Graph& graph) {
     }
     for (const std::string& out : node.output()) {
       if (!initializers.contains(out)) {
-        *g.add_initializer() = to_tensor_proto(out, graph.constants.at(out));
+        *g.add_initializer() = folded_initializer(out, graph.constants.at(out));
         initializers.insert(out);
       }
     }
@@ -446,6 +516,7 @@ void infer_shapes(::onnx::ModelProto& model) {
     throw ModelError(fmt::format("{}: not an ONNX model (no graph nodes)", path.string()));
   }
   default_opset(model);
+  load_external_data(model, path);
   return model;
 }
 
@@ -488,9 +559,10 @@ Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>&
   check_references(model.graph());
   FoldBudget budget(check_initializers(model.graph()));
   set_input_shapes(model, input_shapes);
+  std::map<std::string, Constant> constants = detach_weights(*model.mutable_graph());
   for (int round = 0; round < kMaxFoldRounds; ++round) {
     infer_shapes(model);
-    Graph graph = graph_from_proto(model);
+    Graph graph = graph_from_proto(model, std::move(constants));
     std::size_t folded = 0;
     try {
       folded = fold_constants(graph, budget);
@@ -500,9 +572,11 @@ Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>&
       throw ModelError(e.what());
     }
     if (folded == 0) {
+      drop_unread_constants(graph);
       return graph;
     }
     apply_folding(model, graph);
+    constants = std::move(graph.constants);
   }
   throw ModelError("constant folding did not converge");
 }

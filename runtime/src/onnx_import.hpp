@@ -18,8 +18,12 @@ class TensorProto;
 
 namespace npu::onnx_runtime {
 
-// Parses the bytes of an ONNX file; ModelError if they are not one.
+// Parses the bytes of an ONNX file and reads the external data of its
+// initializers (external_data.hpp); ModelError if they are not one.
 ::onnx::ModelProto parse_model(const std::filesystem::path& path);
+
+// Bytes per element of the types whose data may be raw, 0 for the others.
+std::size_t raw_element_size(int type);
 
 // The graph's inputs (not initializers) with their declared shapes; a
 // dynamic dimension is -1.
@@ -44,6 +48,8 @@ std::int64_t check_initializers(const ::onnx::GraphProto& g);
 // The whole import: input shapes given by name (each must match the rank and
 // the static dimensions of the declaration), shape inference and constant
 // folding. ModelError on anything that does not resolve to static shapes.
+// The large initializers are decoded once and their data dropped from
+// `model` as they are, so a model given by std::move is in memory once.
 Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>& input_shapes);
 
 }  // namespace npu::onnx_runtime

@@ -72,7 +72,10 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "conv_transpose_asymmetric", "conv_transpose_output_shape", "conv_transpose_same",
              "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand",
              "pad_softmax", "conv_asymmetric", "fold_mask", "batch_norm", "variadic", "pad_gather",
-             "maxpool_ceil", "upsample_v9", "resize_v10", "mask_ops", "prelu", "tile"]
+             "maxpool_ceil", "upsample_v9", "resize_v10", "mask_ops", "prelu", "tile",
+             # Weights in a file beside the model (ONNX external data), read by
+             # both runtimes relative to the model (make_external_data_models.py).
+             "external_data"]
 # Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
 QDQ_GRAPHS = ["conv", "matmul", "semantics", "opset10"]
 
@@ -131,7 +134,8 @@ def op_graph_inputs(op_graphs):
     cases = {}
     for graph in OP_GRAPHS + ["resize_cubic", "int8_convs"]:
         path = op_graphs / f"{graph}.onnx"
-        dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
+        # The input's shape only: external data stays where it is.
+        dims = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
         sample = normal(f"op-{graph}", [d.dim_value for d in dims])
         cases[f"op-{graph}"] = (str(path), 0.75 * sample if graph == "int8_convs" else sample)
     for graph in QDQ_GRAPHS:

@@ -238,7 +238,9 @@ int run(const Options& options) {
   if (precision == npu::onnx::Precision::int8) {
     calibration = model.calibrate(device, samples, options.percentile);
   }
-  const npu::onnx::CompiledModel compiled = model.compile(device, shapes, precision, calibration);
+  // The model's last use: its weights move to the device, held once.
+  const npu::onnx::CompiledModel compiled =
+      std::move(model).compile(device, shapes, precision, calibration);
   if (options.print_program) {
     std::fputs(compiled.disassembly().c_str(), stdout);
   }

@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from make_external_data_models import external_data_models, memory_bound_model
 from make_qdq_models import hostile_qdq_models, qdq_models
 
 OPSET = 13
@@ -148,6 +149,8 @@ def main(out):
 
     hostile_models(out)
     hostile_qdq_models(out, save, tensor)
+    external_data_models(out, np.random.default_rng(11))
+    memory_bound_model(out, np.random.default_rng(12))
 
     # Malformed: a node reading a value nothing defines; a truncated file.
     save(out, "undefined_input",

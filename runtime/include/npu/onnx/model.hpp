@@ -112,7 +112,13 @@ class Model {
   // calibration of this model (ModelError otherwise).
   [[nodiscard]] CompiledModel compile(
       const Device& device, const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
-      Precision precision = Precision::fp32, const Calibration& calibration = {}) const;
+      Precision precision = Precision::fp32, const Calibration& calibration = {}) const&;
+  // The same for the last use of the model (std::move(model).compile(...)):
+  // the weights move from the model to the device instead of being copied,
+  // so the host holds them once (npu-infer). The model is empty after it.
+  [[nodiscard]] CompiledModel compile(
+      const Device& device, const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
+      Precision precision = Precision::fp32, const Calibration& calibration = {}) &&;
 
   // Runs the model in FP32 on `device` once per sample (a set of inputs by
   // name, shaped as compile() takes them) and records the ranges INT8
@@ -128,6 +134,11 @@ class Model {
  private:
   struct State;
   explicit Model(std::unique_ptr<State> state);
+  // compile() from a copy of the state or from the state itself.
+  static CompiledModel compile_state(
+      State state, const Device& device,
+      const std::map<std::string, std::vector<std::int64_t>>& input_shapes, Precision precision,
+      const Calibration& calibration);
   std::unique_ptr<State> state_;
 };
 
@@ -163,7 +174,7 @@ class CompiledModel {
   friend class Model;
   struct State;
   // The one kernel of a lowered program, with its weights resident.
-  static CompiledModel build(const Device& device, const onnx_runtime::Program& program,
+  static CompiledModel build(const Device& device, onnx_runtime::Program program,
                              CompileReport report);
   explicit CompiledModel(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
