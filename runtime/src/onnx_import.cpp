@@ -241,7 +241,7 @@ void check_node_schemas(const ::onnx::ModelProto& model) {
   const auto opset = static_cast<int>(default_opset(model));
   for (const auto& node : model.graph().node()) {
     const ::onnx::OpSchema* schema =
-        ::onnx::OpSchemaRegistry::Instance()->GetSchema(node.op_type(), opset, node.domain());
+        guarded_schemas().GetSchema(node.op_type(), opset, node.domain());
     if (!schema && (node.domain().empty() || node.domain() == "ai.onnx")) {
       throw ModelError(
           fmt::format("{} '{}': no such operator in version {} of the ONNX operator set",
@@ -420,8 +420,7 @@ void set_input_shapes(::onnx::ModelProto& model, const std::map<std::string, Sha
 void infer_shapes(::onnx::ModelProto& model) {
   model.mutable_graph()->clear_value_info();
   try {
-    static const GuardedSchemaRegistry schemas;
-    ::onnx::shape_inference::InferShapes(model, &schemas,
+    ::onnx::shape_inference::InferShapes(model, &guarded_schemas(),
                                          ::onnx::ShapeInferenceOptions{false, 1, true});
   } catch (const std::exception& e) {
     throw ModelError(fmt::format("shape inference failed: {}", e.what()));
