@@ -404,17 +404,27 @@ Constant slice(const Node& node, const Graph& graph) {
   for (std::size_t i = 0; i < starts.size(); ++i) {
     const auto axis = static_cast<std::size_t>(normalize_axis(axes[i], rank, node));
     const std::int64_t dim = data.shape[axis];
-    if (steps[i] <= 0) {
-      throw std::runtime_error(fmt::format("{}: only positive steps are folded", node.label()));
+    if (steps[i] == 0) {
+      throw std::runtime_error(fmt::format("{}: step 0", node.label()));
     }
-    auto clampi = [dim](std::int64_t v) {
-      return std::clamp(v < 0 ? v + dim : v, std::int64_t{0}, dim);
+    // ONNX's clamping: [0, dim] forwards; backwards (a flip, x[::-1]) the
+    // start in [0, dim - 1] and the end in [-1, dim - 1].
+    if (dim == 0) {
+      continue;  // nothing to pick: the count stays 0
+    }
+    const bool forward = steps[i] > 0;
+    auto clampi = [dim, forward](std::int64_t v, bool is_end) {
+      const std::int64_t low = forward || !is_end ? 0 : -1;
+      const std::int64_t high = forward ? dim : dim - 1;
+      return std::clamp(v < 0 ? v + dim : v, low, high);
     };
-    const std::int64_t s = clampi(starts[i]);
-    const std::int64_t e = clampi(ends[i]);
+    const std::int64_t s = clampi(starts[i], false);
+    const std::int64_t e = clampi(ends[i], true);
+    const std::int64_t span = forward ? e - s : s - e;
+    const std::int64_t magnitude = forward ? steps[i] : -steps[i];
     begin[axis] = s;
     step[axis] = steps[i];
-    count[axis] = e > s ? (e - s + steps[i] - 1) / steps[i] : 0;
+    count[axis] = span > 0 ? (span + magnitude - 1) / magnitude : 0;
   }
   const auto in_strides = strides_of(data.shape);
   const auto out_strides = strides_of(count);

@@ -539,6 +539,48 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
 // block's channel scales, by one COPY_STRIDED that reads each value
 // `post` times), or without COPY_STRIDED applied with a transpose on each
 // side.
+std::vector<CopyAxis> broadcast_axes(Shape sx, const Shape& so);
+
+// out = a OP b where b (of the output's rank) varies along several blocks
+// of the output's axes from axis `first` on (Swin's window masks, [1, W, 1,
+// T, T] over [1, W, H, T, T]): b expanded to the trailing block so[first:]
+// (a constant on the host; a computed one by one COPY_STRIDED, at most
+// four axes after merging), then one ELTWISE reading it i mod its count.
+void expanded_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const std::string& a,
+                     const std::string& b, const std::string& out, std::size_t first) {
+  const Shape& so = l.shape(out);
+  Shape sb = l.shape(b);
+  sb.insert(sb.begin(), so.size() - sb.size(), 1);
+  const Shape block(so.begin() + static_cast<std::ptrdiff_t>(first), so.end());
+  const Shape b_block(sb.begin() + static_cast<std::ptrdiff_t>(first), sb.end());
+  const std::int64_t size = element_count(block);
+  if (size > kMaxOperandBytes / l.esize()) {
+    throw Unsupported(fmt::format("the broadcast of {} over {} would exceed an operand's {} bytes",
+                                  to_string(l.shape(b)), to_string(so), kMaxOperandBytes));
+  }
+  std::string expanded;
+  if (l.graph().is_constant(b)) {
+    const Constant& c = l.graph().constants.at(b);
+    const std::vector<CopyAxis> axes = broadcast_axes(b_block, block);
+    std::vector<float> values;
+    values.reserve(static_cast<std::size_t>(size));
+    for (std::int64_t i = 0; i < size; ++i) {
+      std::int64_t rest = i, from = 0;
+      for (std::size_t d = axes.size(); d-- > 0;) {
+        from += (rest % axes[d].size) * axes[d].src_stride;
+        rest /= axes[d].size;
+      }
+      values.push_back(static_cast<float>(c.value(from)));
+    }
+    expanded = l.new_constant(block, std::move(values));
+  } else {
+    l.require(isa::Opcode::copy_strided);
+    expanded = l.scratch(size);
+    strided_copy(l, origin, l.ref(expanded), l.ref(b), broadcast_axes(b_block, block));
+  }
+  l.eltwise(origin, op, l.ref(a), l.ref(expanded), l.ref(out), element_count(so), size);
+}
+
 void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const std::string& a,
                       const std::string& b, const std::string& out) {
   const Shape& so = l.shape(out);
@@ -562,8 +604,8 @@ void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const
   }
   for (std::size_t d = p; d < q; ++d) {
     if (sb[d] != so[d]) {
-      throw Unsupported(fmt::format("broadcast of {} over {} is not a single block of dimensions",
-                                    to_string(l.shape(b)), to_string(so)));
+      expanded_binary(l, origin, op, a, b, out, p);
+      return;
     }
   }
   const std::int64_t pre = product(so, 0, p);

@@ -19,8 +19,10 @@ using npu::onnx::ModelError;
 namespace {
 
 // Folding and inference alternate at most this often: each round resolves
-// at least one more level of a shape-computing chain.
-constexpr int kMaxFoldRounds = 16;
+// at least one more level of a shape-computing chain. torchvision's Swin
+// Transformer (each block's padding and window mask computed from the
+// shapes the previous block's reshapes give) needs more than 16.
+constexpr int kMaxFoldRounds = 64;
 
 }  // namespace
 

@@ -73,7 +73,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "matmul_broadcast", "matmul_broadcast_computed", "gelu", "split_expand",
              "pad_softmax", "conv_asymmetric", "fold_mask", "batch_norm", "variadic", "pad_gather",
              "maxpool_ceil", "upsample_v9", "resize_v10", "mask_ops", "prelu", "tile",
-             "argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn"]
+             "argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
+             "window_mask"]
 # Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
 QDQ_GRAPHS = ["conv", "matmul", "semantics", "opset10"]
 

@@ -86,11 +86,26 @@ def lrn_models(out, save, tensor):
          [tensor("x", [1, 6, 4, 5])], [tensor("y", None), tensor("z", None)])
 
 
+def window_mask_models(out, save, tensor, rng):
+    """Swin Transformer's window attention: scores [1, windows, heads, T, T]
+    plus a mask per window [1, windows, 1, T, T] (a constant) and plus a
+    computed tensor of that shape: operands varying along two blocks of
+    axes."""
+    mask = np.where(rng.standard_normal((1, 2, 1, 4, 4)) > 0, 0.0, -100.0).astype(np.float32)
+    save(out, "window_mask",
+         [helper.make_node("Add", ["x", "mask"], ["masked"]),
+          helper.make_node("ReduceMean", ["x"], ["per_window"], axes=[2], keepdims=1),
+          helper.make_node("Mul", ["masked", "per_window"], ["y"])],
+         [tensor("x", [1, 2, 3, 4, 4])], [tensor("y", None)], [const("mask", mask)])
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
-GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn"]
+GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
+                "window_mask"]
 
 
 def operator_models(out, save, tensor, rng):
     argmax_models(out, save, tensor)
     normalization_models(out, save, tensor, rng)
     lrn_models(out, save, tensor)
+    window_mask_models(out, save, tensor, rng)

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -221,6 +222,38 @@ TEST(OnnxLrn, IsSquaresAveragedAcrossChannelsByPool2dThenPow) {
   EXPECT_EQ(float_value(ins[12], 4), -0.5F);
 }
 
+// An operand varying along two blocks of the output's axes (Swin's window
+// mask, [1, 2, 1, 4, 4] over [1, 2, 3, 4, 4]): expanded to the trailing
+// block [2, 3, 4, 4], a constant on the host, a computed one by one
+// COPY_STRIDED, then one ELTWISE reading it in place.
+TEST(OnnxWindowMask, OperandsVaryingAlongTwoBlocksAreExpandedToATrailingBlock) {
+  const Program program = lower(fused("window_mask"));
+  const std::vector<Instruction> ins = instructions_of(program);
+  const std::vector<Opcode> expected{Opcode::eltwise, Opcode::reduce, Opcode::copy_strided,
+                                     Opcode::eltwise};
+  ASSERT_EQ(ins.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(ins[i].opcode, expected[i]) << i;
+  }
+  EXPECT_EQ(value(ins[0], 3), 96U);
+  EXPECT_EQ(value(ins[0], 4), 96U);
+  EXPECT_EQ(value(ins[3], 4), 96U);
+  // The constant: mask[w, t] repeated over the three heads of window w.
+  const Graph graph = import("window_mask");
+  const std::vector<float>& mask = graph.constants.at("mask").floats;
+  const auto expanded = std::ranges::find_if(program.weights, [](const auto& weight) {
+    return weight.second.shape == Shape{2, 3, 4, 4};
+  });
+  ASSERT_NE(expanded, program.weights.end());
+  for (std::size_t w = 0; w < 2; ++w) {
+    for (std::size_t h = 0; h < 3; ++h) {
+      for (std::size_t t = 0; t < 16; ++t) {
+        EXPECT_EQ(expanded->second.floats[(w * 3 + h) * 16 + t], mask[w * 16 + t]);
+      }
+    }
+  }
+}
+
 // ScatterND of constants, folded: whole rows (index tuples of one value),
 // single elements (of two), reduction add, a negative index; an index
 // outside the data refused naming the node.
@@ -260,6 +293,35 @@ TEST(OnnxScatterNd, ConstantsAreFoldedOnTheHost) {
         << e.what();
   }
   EXPECT_TRUE(lowerable_ops().contains("ScatterND"));  // loads; folded or refused at compile
+}
+
+// Slice of constants with negative steps (x[::-1], x[4:0:-2]), folded
+// with ONNX's clamping (Swin's masks are built through such slices).
+TEST(OnnxScatterNd, SlicesWithNegativeStepsAreFolded) {
+  Graph graph;
+  graph.opset = 13;
+  graph.constants["data"] = Constant::of_floats({2, 5}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  graph.constants["flip_start"] = Constant::of_ints({1}, {-1});
+  graph.constants["flip_end"] = Constant::of_ints({1}, {std::numeric_limits<std::int64_t>::min()});
+  graph.constants["axis1"] = Constant::of_ints({1}, {1});
+  graph.constants["minus1"] = Constant::of_ints({1}, {-1});
+  graph.constants["from4"] = Constant::of_ints({1}, {4});
+  graph.constants["to0"] = Constant::of_ints({1}, {0});
+  graph.constants["minus2"] = Constant::of_ints({1}, {-2});
+  const auto slice = [&graph](std::vector<std::string> inputs) {
+    const Node node{.op = "Slice",
+                    .name = "s",
+                    .inputs = std::move(inputs),
+                    .outputs = {"y"},
+                    .attributes = {}};
+    return evaluate_on_host(node, graph).value().at(0);
+  };
+  const Constant flipped = slice({"data", "flip_start", "flip_end", "axis1", "minus1"});
+  EXPECT_EQ(flipped.shape, (Shape{2, 5}));
+  EXPECT_EQ(flipped.floats, (std::vector<float>{4, 3, 2, 1, 0, 9, 8, 7, 6, 5}));
+  const Constant stepped = slice({"data", "from4", "to0", "axis1", "minus2"});
+  EXPECT_EQ(stepped.shape, (Shape{2, 2}));
+  EXPECT_EQ(stepped.floats, (std::vector<float>{4, 2, 9, 7}));
 }
 
 }  // namespace
