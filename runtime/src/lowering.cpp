@@ -1723,31 +1723,51 @@ void lower_gemm(Lowerer& l, const Node& n) {
     bias = l.new_constant({N}, std::move(values));
   }
   const Activation act = activation_of(n);
-  const std::uint32_t m = u32(M, "M"), nn = u32(N, "N"), k = u32(K, "K");
+  const std::uint32_t m = u32(M, "M"), k = u32(K, "K"), ldc = u32(N, "N");
   const auto lda = u32(sa[1], "lda"), ldb = u32(sb[1], "ldb");
-  std::vector<TensorRef> reads{l.ref(a), l.ref(l.graph().is_constant(b) ? l.use_constant(b) : b)};
-  if (bias) {
-    reads.push_back(l.ref(*bias));
+  // B beyond the device's 64 MiB operand (AlexNet's and VGG's first
+  // classifier layers, 151 and 411 MB): one GEMM per block of output
+  // columns, each reading its rows of a transposed B (N x K, as PyTorch's
+  // Linear exports it) and writing its columns of C (ldc N).
+  const std::int64_t b_bytes = element_count(sb) * l.esize();
+  std::int64_t columns = N;
+  if (b_bytes > kMaxOperandBytes) {
+    if (!tb) {
+      throw Unsupported(fmt::format(
+          "B of {} bytes, stored K x N (transB 0), exceeds the device's {}-byte operand; only a "
+          "transposed B is split",
+          b_bytes, kMaxOperandBytes));
+    }
+    columns = std::max<std::int64_t>(1, kMaxOperandBytes / (K * l.esize()));
   }
+  const std::string b_tensor = l.graph().is_constant(b) ? l.use_constant(b) : b;
   const bool has_bias = bias.has_value();
-  l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
-           GemmOperands o{.a = s[0],
-                          .b = s[1],
-                          .c = s.back(),
-                          .bias = has_bias ? std::optional(s[2]) : std::nullopt,
-                          .m = m,
-                          .n = nn,
-                          .k = k,
-                          .lda = lda,
-                          .ldb = ldb,
-                          .ldc = nn,
-                          .transpose_a = ta,
-                          .transpose_b = tb,
-                          .activation = act,
-                          .scale = alpha};
-           kb.gemm(dt, o);
-         });
+  for (std::int64_t first = 0; first < N; first += columns) {
+    const std::uint32_t nn = u32(std::min(columns, N - first), "N");
+    const auto column_bytes = static_cast<std::uint64_t>(first * l.esize());
+    std::vector<TensorRef> reads{l.ref(a), l.ref(b_tensor, column_bytes * (tb ? k : 1U))};
+    if (bias) {
+      reads.push_back(l.ref(*bias, column_bytes));
+    }
+    l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0), column_bytes)},
+           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+             GemmOperands o{.a = s[0],
+                            .b = s[1],
+                            .c = s.back(),
+                            .bias = has_bias ? std::optional(s[2]) : std::nullopt,
+                            .m = m,
+                            .n = nn,
+                            .k = k,
+                            .lda = lda,
+                            .ldb = ldb,
+                            .ldc = ldc,
+                            .transpose_a = ta,
+                            .transpose_b = tb,
+                            .activation = act,
+                            .scale = alpha};
+             kb.gemm(dt, o);
+           });
+  }
 }
 
 void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
@@ -1831,11 +1851,12 @@ void lower_average_pool(Lowerer& l, const Node& n) {
 
 // LRN (AlexNet, GoogLeNet, CaffeNet): y = x / (bias + alpha / size *
 // sum of x^2 over the `size` channels around c)^beta, the window from
-// c - floor((size - 1) / 2) to c + ceil((size - 1) / 2), clipped to the
-// channels. Six instructions (POW is ISA v1.1):
+// c - (size - 1) / 2 to c + (size - 1) / 2, clipped to the channels; an
+// odd size (an even one is refused, as onnxruntime refuses it). Six
+// instructions (POW is ISA v1.1):
 //   ELTWISE x * x; POOL2D average counting the padding over the squares
-//   seen as N x 1 x C x (H*W) with a size x 1 window (sum / size; an even
-//   size reads a zero-extended copy, its window being asymmetric);
+//   seen as N x 1 x C x (H*W) with a size x 1 window padded by size / 2
+//   (the sum / size);
 //   ELTWISE * alpha, + bias; ACTIVATION_PARAM POW -beta; ELTWISE * x.
 void lower_lrn(Lowerer& l, const Node& n) {
   l.require(isa::Opcode::activation_param);
@@ -1845,6 +1866,10 @@ void lower_lrn(Lowerer& l, const Node& n) {
   if (sx.size() < 3 || size < 1 || element_count(sx) < 1) {
     throw Unsupported(fmt::format("input of rank {} with size {}", sx.size(), size));
   }
+  if (size % 2 == 0) {
+    throw Unsupported(
+        fmt::format("size {} is even (an asymmetric window, which onnxruntime refuses too)", size));
+  }
   const std::string origin = n.label();
   const std::int64_t count = element_count(sx);
   const std::int64_t channels = sx[1];
@@ -1852,26 +1877,10 @@ void lower_lrn(Lowerer& l, const Node& n) {
   const std::string squares = l.scratch(count);
   l.eltwise(origin, EltwiseOp::mul, l.ref(x), l.ref(x), l.ref(squares), count, count);
 
-  const std::int64_t before = (size - 1) / 2, after = size / 2;  // ceil((size - 1) / 2)
-  std::string windows = squares;
-  std::int64_t height = channels, pad = before;
-  if (before != after) {
-    const Shape view{sx[0], 1, channels, spatial};
-    if (channels + size > kMaxOperandBytes / (l.esize() * sx[0] * spatial)) {
-      throw Unsupported(fmt::format("size {}: the zero-extended squares exceed {} bytes", size,
-                                    kMaxOperandBytes));
-    }
-    const Shape extended{sx[0], 1, channels + before + after, spatial};
-    windows = l.scratch_shaped(extended);
-    pad_into(l, origin, squares, view, windows, extended, {0, 0, before, 0}, {0, 0, after, 0},
-             0.0F);
-    height = extended[2];
-    pad = 0;
-  }
   const std::string mean = l.scratch(count);
-  const auto N = u32(sx[0], "N"), H = u32(height, "channels"), W = u32(spatial, "H*W");
-  const auto window = u32(size, "size"), p = static_cast<std::uint32_t>(pad);
-  l.emit(origin, {l.ref(windows)}, {l.ref(mean)},
+  const auto N = u32(sx[0], "N"), H = u32(channels, "channels"), W = u32(spatial, "H*W");
+  const auto window = u32(size, "size"), p = static_cast<std::uint32_t>(size / 2);
+  l.emit(origin, {l.ref(squares)}, {l.ref(mean)},
          [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.pool2d(dt, Pool2dOperands{.input = s[0],
                                        .output = s[1],

@@ -79,11 +79,14 @@ def normalization_models(out, save, tensor, rng):
 
 def lrn_models(out, save, tensor):
     """LRN as the ONNX Model Zoo's AlexNet and GoogLeNet use it (size 5,
-    here 3 on 6 channels) and an even size (an asymmetric window)."""
+    here on 6 channels: windows past both ends) and of size 3. Refused: an
+    even size (onnxruntime refuses it too)."""
     save(out, "lrn",
          [helper.make_node("LRN", ["x"], ["y"], size=3, alpha=0.05, beta=0.75, bias=1.0),
-          helper.make_node("LRN", ["x"], ["z"], size=4, alpha=0.02, beta=0.5, bias=2.0)],
+          helper.make_node("LRN", ["x"], ["z"], size=5, alpha=0.02, beta=0.5, bias=2.0)],
          [tensor("x", [1, 6, 4, 5])], [tensor("y", None), tensor("z", None)])
+    save(out, "lrn_even", [helper.make_node("LRN", ["x"], ["y"], size=4)],
+         [tensor("x", [1, 6, 4, 5])], [tensor("y", None)])
 
 
 def window_mask_models(out, save, tensor, rng):
