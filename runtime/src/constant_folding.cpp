@@ -404,17 +404,27 @@ Constant slice(const Node& node, const Graph& graph) {
   for (std::size_t i = 0; i < starts.size(); ++i) {
     const auto axis = static_cast<std::size_t>(normalize_axis(axes[i], rank, node));
     const std::int64_t dim = data.shape[axis];
-    if (steps[i] <= 0) {
-      throw std::runtime_error(fmt::format("{}: only positive steps are folded", node.label()));
+    if (steps[i] == 0) {
+      throw std::runtime_error(fmt::format("{}: step 0", node.label()));
     }
-    auto clampi = [dim](std::int64_t v) {
-      return std::clamp(v < 0 ? v + dim : v, std::int64_t{0}, dim);
+    // ONNX's clamping: [0, dim] forwards; backwards (a flip, x[::-1]) the
+    // start in [0, dim - 1] and the end in [-1, dim - 1].
+    if (dim == 0) {
+      continue;  // nothing to pick: the count stays 0
+    }
+    const bool forward = steps[i] > 0;
+    auto clampi = [dim, forward](std::int64_t v, bool is_end) {
+      const std::int64_t low = forward || !is_end ? 0 : -1;
+      const std::int64_t high = forward ? dim : dim - 1;
+      return std::clamp(v < 0 ? v + dim : v, low, high);
     };
-    const std::int64_t s = clampi(starts[i]);
-    const std::int64_t e = clampi(ends[i]);
+    const std::int64_t s = clampi(starts[i], false);
+    const std::int64_t e = clampi(ends[i], true);
+    const std::int64_t span = forward ? e - s : s - e;
+    const std::int64_t magnitude = forward ? steps[i] : -steps[i];
     begin[axis] = s;
     step[axis] = steps[i];
-    count[axis] = e > s ? (e - s + steps[i] - 1) / steps[i] : 0;
+    count[axis] = span > 0 ? (span + magnitude - 1) / magnitude : 0;
   }
   const auto in_strides = strides_of(data.shape);
   const auto out_strides = strides_of(count);
@@ -646,6 +656,80 @@ Constant reshape(const Node& node, const Graph& graph) {
   return reshaped(data, reshape_target(node, data.shape, as_ints(input_constant(node, graph, 1))));
 }
 
+// The flat offset in a tensor of `shape` (row-major `strides`) of the
+// slice that index tuple `tuple` of ScatterND's indices addresses.
+std::int64_t scatter_offset(const Node& node, const Constant& indices, std::int64_t tuple,
+                            const Shape& shape, const std::vector<std::int64_t>& strides) {
+  const std::int64_t k = indices.shape.back();
+  std::int64_t offset = 0;
+  for (std::int64_t j = 0; j < k; ++j) {
+    const std::int64_t dim = shape[static_cast<std::size_t>(j)];
+    std::int64_t index = indices.integer(tuple * k + j);
+    index = index < 0 ? index + dim : index;
+    if (index < 0 || index >= dim) {
+      throw std::runtime_error(fmt::format("{}: index {} outside the dimension of {}", node.label(),
+                                           indices.integer(tuple * k + j), dim));
+    }
+    offset += index * strides[static_cast<std::size_t>(j)];
+  }
+  return offset;
+}
+
+// ScatterND of constants (the attention masks torchvision's Swin
+// Transformer builds by slice assignment): `data` with the slices the index
+// tuples address replaced by (or, with `reduction`, combined with) updates.
+Constant scatter_nd(const Node& node, const Graph& graph) {
+  Constant out = input_constant(node, graph, 0);
+  const Constant& indices = input_constant(node, graph, 1);
+  const Constant& updates = input_constant(node, graph, 2);
+  const std::string reduction = node.get_string("reduction", "none");
+  if (indices.shape.empty() || indices.shape.back() < 1 ||
+      indices.shape.back() > static_cast<std::int64_t>(out.shape.size())) {
+    throw std::runtime_error(fmt::format("{}: indices of shape {} for data of rank {}",
+                                         node.label(), to_string(indices.shape), out.shape.size()));
+  }
+  const auto k = static_cast<std::size_t>(indices.shape.back());
+  const std::int64_t slice =
+      element_count(Shape(out.shape.begin() + static_cast<std::ptrdiff_t>(k), out.shape.end()));
+  const std::int64_t tuples = indices.size() / indices.shape.back();
+  if (updates.size() != tuples * slice || updates.is_float() != out.is_float()) {
+    throw std::runtime_error(fmt::format("{}: updates of shape {} for {} slices of {}",
+                                         node.label(), to_string(updates.shape), tuples, slice));
+  }
+  const std::vector<std::int64_t> strides = strides_of(out.shape);
+  const auto combine = [&reduction, &node](auto old, auto update) {
+    if (reduction == "none") {
+      return update;
+    }
+    if (reduction == "add") {
+      return old + update;
+    }
+    if (reduction == "mul") {
+      return old * update;
+    }
+    if (reduction == "max") {
+      return std::max(old, update);
+    }
+    if (reduction == "min") {
+      return std::min(old, update);
+    }
+    throw std::runtime_error(fmt::format("{}: reduction {}", node.label(), reduction));
+  };
+  for (std::int64_t t = 0; t < tuples; ++t) {
+    const std::int64_t offset = scatter_offset(node, indices, t, out.shape, strides);
+    for (std::int64_t e = 0; e < slice; ++e) {
+      const auto to = static_cast<std::size_t>(offset + e);
+      const auto from = static_cast<std::size_t>(t * slice + e);
+      if (out.is_float()) {
+        out.floats[to] = combine(out.floats[to], updates.floats[from]);
+      } else {
+        out.ints[to] = combine(out.ints[to], updates.ints[from]);
+      }
+    }
+  }
+  return out;
+}
+
 using Folder = Constant (*)(const Node&, const Graph&);
 
 // Every operator folded when all its inputs are constants.
@@ -692,11 +776,20 @@ const std::unordered_map<std::string_view, Folder>& folders() {
       {"Unsqueeze", unsqueeze},
       {"Squeeze", squeeze},
       {"Reshape", reshape},
+      {"ScatterND", scatter_nd},
   };
   return table;
 }
 
 }  // namespace
+
+std::set<std::string> host_evaluated_ops() {
+  std::set<std::string> ops{"Shape", "Size"};
+  for (const auto& [op, folder] : folders()) {
+    ops.emplace(op);
+  }
+  return ops;
+}
 
 std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Graph& graph) {
   if (node.op == "Shape" || node.op == "Size") {

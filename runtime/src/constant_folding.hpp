@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "graph.hpp"
@@ -17,6 +19,11 @@ namespace npu::onnx_runtime {
 // Evaluates `node` if it can be folded: its outputs' values, else nullopt.
 // std::runtime_error if the node is malformed (names the node).
 std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Graph& graph);
+
+// The ops evaluate_on_host() folds when their inputs are constant (Shape
+// and Size when the shape is static): a model using them loads, and any
+// left at compile time is refused naming the node.
+std::set<std::string> host_evaluated_ops();
 
 // The host work one model may ask of folding, counted as the elements of all
 // its folded outputs: each fold is capped, but a hostile file could chain

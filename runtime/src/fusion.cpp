@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 
+#include "normalization.hpp"
 #include "npu/isa.hpp"
 
 namespace npu::onnx_runtime {
@@ -87,14 +88,6 @@ bool is_channel_vector(const Constant& c, const Node& node, const Graph& graph) 
     }
   }
   return channels == 1 || offset <= channel_axis;
-}
-
-std::string fresh_name(const Graph& graph, const std::string& base) {
-  std::string name = base;
-  for (int i = 1; graph.values.contains(name) || graph.constants.contains(name); ++i) {
-    name = base + "." + std::to_string(i);
-  }
-  return name;
 }
 
 // The node that computes `value`, if any.
@@ -694,6 +687,7 @@ std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops) {
   std::size_t removed = fuse_bias(graph);
   removed += fold_batch_norm(graph);
   removed += fuse_bias(graph);
+  lower_group_norm(graph);  // its affine is a BatchNormalization for the next pass
   lower_batch_norm(graph);
   removed += fuse_silu(graph);
   removed += fuse_gelu(graph);

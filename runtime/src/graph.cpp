@@ -165,4 +165,12 @@ std::vector<std::size_t> Graph::consumers(const std::string& value) const {
   return result;
 }
 
+std::string fresh_name(const Graph& graph, const std::string& base) {
+  std::string name = base;
+  for (int i = 1; graph.values.contains(name) || graph.constants.contains(name); ++i) {
+    name = base + "." + std::to_string(i);
+  }
+  return name;
+}
+
 }  // namespace npu::onnx_runtime

@@ -96,4 +96,8 @@ struct Graph {
   [[nodiscard]] std::vector<std::size_t> consumers(const std::string& value) const;
 };
 
+// `base`, or `base.1`, `base.2`, ...: a name no value or constant of
+// `graph` has yet, for the values a pass adds.
+std::string fresh_name(const Graph& graph, const std::string& base);
+
 }  // namespace npu::onnx_runtime

@@ -118,10 +118,14 @@ class Lowerer {
   // Where `value`'s bytes are: its own storage or the tensor it aliases.
   TensorRef ref(const std::string& value, std::uint64_t offset = 0) {
     if (index_values_.contains(value)) {
-      throw Unsupported(
-          fmt::format("'{}' is an integer input: the device reads it only as the "
-                      "indices of a Gather, or in a Cast or a comparison",
-                      value));
+      const auto alias = aliases_.find(value);
+      const auto computed =
+          integer_tensors_.find(alias != aliases_.end() ? alias->second.tensor : value);
+      const bool argmax = computed != integer_tensors_.end() && computed->second.source.empty();
+      throw Unsupported(fmt::format(
+          "'{}' {}: the device reads it only as the indices of a Gather, or in a "
+          "Cast or a comparison",
+          value, argmax ? "holds int64 indices computed on the device" : "is an integer input"));
     }
     if (const auto it = aliases_.find(value); it != aliases_.end()) {
       return {it->second.tensor, it->second.offset + offset};
@@ -172,7 +176,8 @@ class Lowerer {
     return it != integer_tensors_.end() ? it->second.type : program_.integer_inputs.at(tensor);
   }
 
-  // The graph input an integer value's elements come from.
+  // The graph input an integer value's elements come from ("" for indices
+  // computed on the device).
   std::string integer_source(const std::string& value) {
     const std::string tensor = index_ref(value).first.tensor;
     const auto it = integer_tensors_.find(tensor);
@@ -189,6 +194,19 @@ class Lowerer {
     index_values_.insert(value);
   }
 
+  // Where `value`, int64 indices computed on the device (ArgMax), is
+  // stored: read on as indices like an integer input's, its values below
+  // 2^31 by construction (no input of run()'s to check).
+  TensorRef computed_indices(const std::string& value) {
+    if (!is_io(value)) {
+      program_.activations.emplace(value,
+                                   static_cast<std::uint64_t>(element_count(shape(value)) * 8));
+    }
+    integer_tensors_[value] = {ElementType::int64, ""};
+    index_values_.insert(value);
+    return {value, 0};
+  }
+
   // An integer value as INT32 elements: an int32 one as it is; an int64
   // one's low words, copied out by one COPY_STRIDED (v1.1), its source
   // input recorded so that run() refuses a value beyond 32 bits.
@@ -198,7 +216,9 @@ class Lowerer {
       return std::move(integers.first);
     }
     require(isa::Opcode::copy_strided);
-    program_.narrowed_inputs.emplace(integer_source(value), origin);
+    if (const std::string source = integer_source(value); !source.empty()) {
+      program_.narrowed_inputs.emplace(source, origin);
+    }
     const std::int64_t count = element_count(shape(value));
     const std::string low_words = scratch_bytes(count * 4);
     CopyStridedOperands o{.dst = {}, .src = {}};
@@ -272,7 +292,25 @@ class Lowerer {
     return key;
   }
 
+  // A float constant of `count` elements all `value`, shared by name.
+  std::string filled(std::int64_t count, float value) {
+    const std::string key = fmt::format("%filled{}x{}", count, value);
+    if (!program_.weights.contains(key)) {
+      program_.weights[key] =
+          Constant::of_floats({count}, std::vector<float>(static_cast<std::size_t>(count), value));
+    }
+    return key;
+  }
+
   std::string scratch(std::int64_t elements) { return scratch_bytes(elements * element_size_); }
+
+  // A scratch tensor of `shape` with elements of `element_bytes` each (a
+  // byte mask), for lowerings that chain ops on it.
+  std::string scratch_shaped(const Shape& shape, std::int64_t element_bytes) {
+    const std::string name = scratch_bytes(element_count(shape) * element_bytes);
+    scratch_shapes_[name] = shape;
+    return name;
+  }
 
   // A scratch tensor with a shape, for lowerings that chain ops on it.
   std::string scratch_shaped(const Shape& shape) {
@@ -410,7 +448,7 @@ class Lowerer {
   std::set<std::string> index_values_;
   struct IntegerTensor {
     ElementType type;
-    std::string source;  // the graph input its elements come from
+    std::string source;  // the graph input its elements come from, or ""
   };
   std::map<std::string, IntegerTensor> integer_tensors_;
   std::set<std::string> graph_weights_;
@@ -508,6 +546,48 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
 // block's channel scales, by one COPY_STRIDED that reads each value
 // `post` times), or without COPY_STRIDED applied with a transpose on each
 // side.
+std::vector<CopyAxis> broadcast_axes(Shape sx, const Shape& so);
+
+// out = a OP b where b (of the output's rank) varies along several blocks
+// of the output's axes from axis `first` on (Swin's window masks, [1, W, 1,
+// T, T] over [1, W, H, T, T]): b expanded to the trailing block so[first:]
+// (a constant on the host; a computed one by one COPY_STRIDED, at most
+// four axes after merging), then one ELTWISE reading it i mod its count.
+void expanded_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const std::string& a,
+                     const std::string& b, const std::string& out, std::size_t first) {
+  const Shape& so = l.shape(out);
+  Shape sb = l.shape(b);
+  sb.insert(sb.begin(), so.size() - sb.size(), 1);
+  const Shape block(so.begin() + static_cast<std::ptrdiff_t>(first), so.end());
+  const Shape b_block(sb.begin() + static_cast<std::ptrdiff_t>(first), sb.end());
+  const std::int64_t size = element_count(block);
+  if (size > kMaxOperandBytes / l.esize()) {
+    throw Unsupported(fmt::format("the broadcast of {} over {} would exceed an operand's {} bytes",
+                                  to_string(l.shape(b)), to_string(so), kMaxOperandBytes));
+  }
+  std::string expanded;
+  if (l.graph().is_constant(b)) {
+    const Constant& c = l.graph().constants.at(b);
+    const std::vector<CopyAxis> axes = broadcast_axes(b_block, block);
+    std::vector<float> values;
+    values.reserve(static_cast<std::size_t>(size));
+    for (std::int64_t i = 0; i < size; ++i) {
+      std::int64_t rest = i, from = 0;
+      for (std::size_t d = axes.size(); d-- > 0;) {
+        from += (rest % axes[d].size) * axes[d].src_stride;
+        rest /= axes[d].size;
+      }
+      values.push_back(static_cast<float>(c.value(from)));
+    }
+    expanded = l.new_constant(block, std::move(values));
+  } else {
+    l.require(isa::Opcode::copy_strided);
+    expanded = l.scratch(size);
+    strided_copy(l, origin, l.ref(expanded), l.ref(b), broadcast_axes(b_block, block));
+  }
+  l.eltwise(origin, op, l.ref(a), l.ref(expanded), l.ref(out), element_count(so), size);
+}
+
 void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const std::string& a,
                       const std::string& b, const std::string& out) {
   const Shape& so = l.shape(out);
@@ -531,8 +611,8 @@ void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const
   }
   for (std::size_t d = p; d < q; ++d) {
     if (sb[d] != so[d]) {
-      throw Unsupported(fmt::format("broadcast of {} over {} is not a single block of dimensions",
-                                    to_string(l.shape(b)), to_string(so)));
+      expanded_binary(l, origin, op, a, b, out, p);
+      return;
     }
   }
   const std::int64_t pre = product(so, 0, p);
@@ -1650,31 +1730,51 @@ void lower_gemm(Lowerer& l, const Node& n) {
     bias = l.new_constant({N}, std::move(values));
   }
   const Activation act = activation_of(n);
-  const std::uint32_t m = u32(M, "M"), nn = u32(N, "N"), k = u32(K, "K");
+  const std::uint32_t m = u32(M, "M"), k = u32(K, "K"), ldc = u32(N, "N");
   const auto lda = u32(sa[1], "lda"), ldb = u32(sb[1], "ldb");
-  std::vector<TensorRef> reads{l.ref(a), l.ref(l.graph().is_constant(b) ? l.use_constant(b) : b)};
-  if (bias) {
-    reads.push_back(l.ref(*bias));
+  // B beyond the device's 64 MiB operand (AlexNet's and VGG's first
+  // classifier layers, 151 and 411 MB): one GEMM per block of output
+  // columns, each reading its rows of a transposed B (N x K, as PyTorch's
+  // Linear exports it) and writing its columns of C (ldc N).
+  const std::int64_t b_bytes = element_count(sb) * l.esize();
+  std::int64_t columns = N;
+  if (b_bytes > kMaxOperandBytes) {
+    if (!tb) {
+      throw Unsupported(fmt::format(
+          "B of {} bytes, stored K x N (transB 0), exceeds the device's {}-byte operand; only a "
+          "transposed B is split",
+          b_bytes, kMaxOperandBytes));
+    }
+    columns = std::max<std::int64_t>(1, kMaxOperandBytes / (K * l.esize()));
   }
+  const std::string b_tensor = l.graph().is_constant(b) ? l.use_constant(b) : b;
   const bool has_bias = bias.has_value();
-  l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
-           GemmOperands o{.a = s[0],
-                          .b = s[1],
-                          .c = s.back(),
-                          .bias = has_bias ? std::optional(s[2]) : std::nullopt,
-                          .m = m,
-                          .n = nn,
-                          .k = k,
-                          .lda = lda,
-                          .ldb = ldb,
-                          .ldc = nn,
-                          .transpose_a = ta,
-                          .transpose_b = tb,
-                          .activation = act,
-                          .scale = alpha};
-           kb.gemm(dt, o);
-         });
+  for (std::int64_t first = 0; first < N; first += columns) {
+    const std::uint32_t nn = u32(std::min(columns, N - first), "N");
+    const auto column_bytes = static_cast<std::uint64_t>(first * l.esize());
+    std::vector<TensorRef> reads{l.ref(a), l.ref(b_tensor, column_bytes * (tb ? k : 1U))};
+    if (bias) {
+      reads.push_back(l.ref(*bias, column_bytes));
+    }
+    l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0), column_bytes)},
+           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+             GemmOperands o{.a = s[0],
+                            .b = s[1],
+                            .c = s.back(),
+                            .bias = has_bias ? std::optional(s[2]) : std::nullopt,
+                            .m = m,
+                            .n = nn,
+                            .k = k,
+                            .lda = lda,
+                            .ldb = ldb,
+                            .ldc = ldc,
+                            .transpose_a = ta,
+                            .transpose_b = tb,
+                            .activation = act,
+                            .scale = alpha};
+             kb.gemm(dt, o);
+           });
+  }
 }
 
 void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
@@ -1754,6 +1854,69 @@ void lower_max_pool(Lowerer& l, const Node& n) {
 }
 void lower_average_pool(Lowerer& l, const Node& n) {
   lower_pool(l, n, PoolMode::average);
+}
+
+// LRN (AlexNet, GoogLeNet, CaffeNet): y = x / (bias + alpha / size *
+// sum of x^2 over the `size` channels around c)^beta, the window from
+// c - (size - 1) / 2 to c + (size - 1) / 2, clipped to the channels; an
+// odd size (an even one is refused, as onnxruntime refuses it). Six
+// instructions (POW is ISA v1.1):
+//   ELTWISE x * x; POOL2D average counting the padding over the squares
+//   seen as N x 1 x C x (H*W) with a size x 1 window padded by size / 2
+//   (the sum / size);
+//   ELTWISE * alpha, + bias; ACTIVATION_PARAM POW -beta; ELTWISE * x.
+void lower_lrn(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::activation_param);
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const std::int64_t size = n.get_int("size", 0);
+  if (sx.size() < 3 || size < 1 || element_count(sx) < 1) {
+    throw Unsupported(fmt::format("input of rank {} with size {}", sx.size(), size));
+  }
+  if (size % 2 == 0) {
+    throw Unsupported(
+        fmt::format("size {} is even (an asymmetric window, which onnxruntime refuses too)", size));
+  }
+  const std::string origin = n.label();
+  const std::int64_t count = element_count(sx);
+  const std::int64_t channels = sx[1];
+  const std::int64_t spatial = product(sx, 2, sx.size());
+  const std::string squares = l.scratch(count);
+  l.eltwise(origin, EltwiseOp::mul, l.ref(x), l.ref(x), l.ref(squares), count, count);
+
+  const std::string mean = l.scratch(count);
+  const auto N = u32(sx[0], "N"), H = u32(channels, "channels"), W = u32(spatial, "H*W");
+  const auto window = u32(size, "size"), p = static_cast<std::uint32_t>(size / 2);
+  l.emit(origin, {l.ref(squares)}, {l.ref(mean)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.pool2d(dt, Pool2dOperands{.input = s[0],
+                                       .output = s[1],
+                                       .n = N,
+                                       .c = 1,
+                                       .h = H,
+                                       .w = W,
+                                       .kernel_h = window,
+                                       .kernel_w = 1,
+                                       .stride_h = 1,
+                                       .stride_w = 1,
+                                       .pad_h = p,
+                                       .pad_w = 0,
+                                       .mode = PoolMode::average_with_padding});
+         });
+  const std::string base = l.scratch(count);
+  const std::string scaled = l.scratch(count);
+  l.eltwise(origin, EltwiseOp::mul, l.ref(mean), l.ref(l.scalar(n.get_float("alpha", 1e-4F))),
+            l.ref(scaled), count, 1);
+  l.eltwise(origin, EltwiseOp::add, l.ref(scaled), l.ref(l.scalar(n.get_float("bias", 1.0F))),
+            l.ref(base), count, 1);
+  const std::string factor = l.scratch(count);
+  const std::uint32_t count32 = u32(count, "element count");
+  const float exponent = -n.get_float("beta", 0.75F);
+  l.emit(origin, {l.ref(base)}, {l.ref(factor)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.activation_param(dt, ParamActivation::pow, s[0], s[1], count32, 1.0F, exponent);
+         });
+  l.eltwise(origin, EltwiseOp::mul, l.ref(x), l.ref(factor), l.ref(n.outputs.at(0)), count, count);
 }
 
 // REDUCE over a contiguous block [first, last] of axes.
@@ -2482,6 +2645,97 @@ void lower_cast(Lowerer& l, const Node& n) {
   throw Unsupported(fmt::format("a Cast from {} to {}", to_string(from), to_string(to)));
 }
 
+// ArgMax, ArgMin of a float tensor along `axis` (ISA v1.4), exact in any
+// dtype and with ties resolved as ONNX resolves them:
+//   best    = REDUCE max (min) along the axis;
+//   hits    = COMPARE x EQ best (best expanded along the axis, COPY_STRIDED);
+//   indices = SELECT INT32 of hits: the element's index along the axis (a
+//             constant ramp, read as a trailing block) or, for the others,
+//             the last index (select_last_index: 0), which never wins;
+//   result  = REDUCE INT32 min of them: the first extreme (max: the last);
+// then widened to ONNX's int64: a DMA_FILL of zeros and a COPY_STRIDED of
+// the INT32 words into the low words (indices are below 2^31). A row that
+// holds NaN gets an index in range, not necessarily onnxruntime's.
+void lower_arg_extreme(Lowerer& l, const Node& n, ReduceOp extreme) {
+  l.require(isa::Opcode::compare);
+  l.require(isa::Opcode::select);
+  l.require(isa::Opcode::copy_strided);
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  if (value_type(l, x) != ElementType::float32) {
+    throw Unsupported(fmt::format("{} of {} values; the device compares float tensors here", n.op,
+                                  to_string(value_type(l, x))));
+  }
+  const Shape& sx = l.shape(x);
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  std::int64_t axis = n.get_int("axis", 0);
+  axis = axis < 0 ? axis + rank : axis;
+  if (axis < 0 || axis >= rank) {
+    throw Unsupported(fmt::format("axis {} outside rank {}", n.get_int("axis", 0), rank));
+  }
+  const auto a = static_cast<std::size_t>(axis);
+  const std::int64_t outer = product(sx, 0, a), length = sx[a];
+  const std::int64_t inner = product(sx, a + 1, sx.size());
+  const bool last = n.get_int("select_last_index", 0) != 0;
+  const std::string origin = n.label();
+
+  Shape kept = sx;
+  kept[a] = 1;
+  const std::string best = l.scratch_shaped(kept, l.esize());
+  const std::uint32_t o32 = u32(outer, "outer"), len32 = u32(length, "length");
+  const std::uint32_t i32 = u32(inner, "inner");
+  l.emit(origin, {l.ref(x)}, {l.ref(best)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.reduce(dt, extreme, s[0], s[1], o32, len32, i32);
+         });
+  const std::string hits = l.scratch_shaped(sx, 1);
+  compare_into(l, origin, CompareOp::eq, CompareDomain::floats, {l.ref(x), sx}, {l.ref(best), kept},
+               hits);
+
+  std::vector<std::int64_t> ramp;
+  for (std::int64_t i = 0; i < length * inner; ++i) {
+    ramp.push_back(i / inner);
+  }
+  const std::string ramp_name = l.integer_constant(fmt::format("%index_ramp{}x{}", length, inner),
+                                                   ElementType::int32, std::move(ramp));
+  const std::int64_t miss = last ? 0 : length - 1;
+  const std::string miss_name =
+      l.integer_constant(fmt::format("%int32_{}", miss), ElementType::int32, {miss});
+  const std::int64_t count = element_count(sx);
+  const std::string indices = l.scratch_bytes(count * 4);
+  const std::uint32_t count32 = u32(count, "element count");
+  const std::uint32_t ramp_count = u32(length * inner, "ramp count");
+  l.emit(origin, {l.ref(hits), l.ref(ramp_name), l.ref(miss_name)}, {l.ref(indices)},
+         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.select(DataType::int32, {.condition = s[0],
+                                      .x = s[1],
+                                      .y = s[2],
+                                      .output = s[3],
+                                      .count = count32,
+                                      .condition_count = count32,
+                                      .x_count = ramp_count,
+                                      .y_count = 1});
+         });
+  const std::string chosen = l.scratch_bytes(outer * inner * 4);
+  const ReduceOp pick = last ? ReduceOp::max : ReduceOp::min;
+  l.emit(origin, {l.ref(indices)}, {l.ref(chosen)},
+         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.reduce(DataType::int32, pick, s[0], s[1], o32, len32, i32);
+         });
+
+  const TensorRef result = l.computed_indices(out);
+  const std::uint32_t bytes = u32(outer * inner * 8, "output size");
+  l.emit(origin, {}, {result},
+         [bytes](KernelBuilder& k, std::span<const BufferArg> s) { k.dma_fill(s[0], bytes, 0); });
+  strided_copy(l, origin, result, l.ref(chosen), {{outer * inner, 1, 2}}, DataType::int32);
+}
+void lower_arg_max(Lowerer& l, const Node& n) {
+  lower_arg_extreme(l, n, ReduceOp::max);
+}
+void lower_arg_min(Lowerer& l, const Node& n) {
+  lower_arg_extreme(l, n, ReduceOp::min);
+}
+
 // Where a Slice starts and how it steps along every axis of its input.
 struct SliceSpec {
   std::vector<std::int64_t> begin, step;
@@ -2687,6 +2941,25 @@ void lower_layer_norm(Lowerer& l, const Node& n) {
          });
 }
 
+// NormalizeGroups (normalization.hpp: InstanceNormalization and
+// GroupNormalization without their affine): every one of the N x groups
+// rows of the input, (x - mean) / sqrt(var + epsilon) with the population
+// variance, as one LAYERNORM with unit gamma and zero beta.
+void lower_normalize_groups(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const std::int64_t rows = sx.at(0) * n.get_int("groups", 1);
+  const std::int64_t cols = element_count(sx) / rows;
+  const auto r = u32(rows, "rows");
+  const auto c = u32(cols, "cols");
+  const float epsilon = n.get_float("epsilon", 1e-5F);
+  l.emit(n.label(), {l.ref(x), l.ref(l.filled(cols, 1.0F)), l.ref(l.filled(cols, 0.0F))},
+         {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.layernorm(dt, s[0], s[3], s[1], s[2], r, c, epsilon);
+         });
+}
+
 // ---- the INT8 path's own nodes (int8_rewrite.hpp) ------------------------
 
 // QuantizeInt8: q = round_half_even(x / scale) saturated to INT8. On a v1.2
@@ -2847,6 +3120,8 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Abs", lower_abs},
       {"Add", lower_add},
       {"And", lower_logical},
+      {"ArgMax", lower_arg_max},
+      {"ArgMin", lower_arg_min},
       {"AveragePool", lower_average_pool},
       {"Cast", lower_cast},
       {"Clip", lower_clip},
@@ -2873,6 +3148,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Int8Conv", lower_int8_conv},
       {"Int8MatMul", lower_int8_matmul},
       {"LayerNormalization", lower_layer_norm},
+      {"LRN", lower_lrn},
       {"LeakyRelu", lower_leaky_relu},
       {"Less", lower_less},
       {"LessOrEqual", lower_less_or_equal},
@@ -2883,6 +3159,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Min", lower_min},
       {"Mul", lower_mul},
       {"Neg", lower_neg},
+      {"NormalizeGroups", lower_normalize_groups},
       {"Not", lower_not},
       {"Or", lower_logical},
       {"PRelu", lower_prelu},
@@ -2928,6 +3205,11 @@ const std::map<std::string, std::string>& compile_time_only() {
       {"Range", "on values only known at run time"},
       {"Size", "of a value whose shape is not static"},
       {"Erf", "not part of GELU's erf form, x * 0.5 * (1 + Erf(x / sqrt(2)))"},
+      {"GroupNormalization",
+       "scale and bias must be constants (one per group before opset 21, one per channel "
+       "from 21), the input of rank 2 to 4 with channels a multiple of num_groups"},
+      {"InstanceNormalization",
+       "scale and bias must be constants of one value per channel, the input of rank 3 or 4"},
       {"Shape", "of a value whose shape is not static"},
   };
   return ops;
@@ -2943,6 +3225,7 @@ std::set<std::string> lowerable_ops() {
   for (const auto& [op, reason] : compile_time_only()) {
     ops.insert(op);
   }
+  ops.merge(host_evaluated_ops());
   return ops;
 }
 
@@ -2980,7 +3263,10 @@ Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> d
     const auto it = lowerings().find(node.op);
     if (it == lowerings().end()) {
       const auto fold = compile_time_only().find(node.op);
-      report(node, fold != compile_time_only().end() ? fold->second : "no lowering to the ISA");
+      report(node, fold != compile_time_only().end() ? fold->second
+                   : host_evaluated_ops().contains(node.op)
+                       ? "no lowering to the ISA; folded only when its inputs are constants"
+                       : "no lowering to the ISA");
       continue;
     }
     try {

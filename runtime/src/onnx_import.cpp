@@ -20,8 +20,10 @@ using npu::onnx::ModelError;
 namespace {
 
 // Folding and inference alternate at most this often: each round resolves
-// at least one more level of a shape-computing chain.
-constexpr int kMaxFoldRounds = 16;
+// at least one more level of a shape-computing chain. torchvision's Swin
+// Transformer (each block's padding and window mask computed from the
+// shapes the previous block's reshapes give) needs more than 16.
+constexpr int kMaxFoldRounds = 64;
 
 // Initializers of at least this many bytes leave the proto once decoded
 // (detach_weights): ONNX's shape inference needs only their type and
@@ -274,7 +276,7 @@ void check_node_schemas(const ::onnx::ModelProto& model) {
   const auto opset = static_cast<int>(default_opset(model));
   for (const auto& node : model.graph().node()) {
     const ::onnx::OpSchema* schema =
-        ::onnx::OpSchemaRegistry::Instance()->GetSchema(node.op_type(), opset, node.domain());
+        guarded_schemas().GetSchema(node.op_type(), opset, node.domain());
     if (!schema && (node.domain().empty() || node.domain() == "ai.onnx")) {
       throw ModelError(
           fmt::format("{} '{}': no such operator in version {} of the ONNX operator set",
@@ -490,8 +492,7 @@ void set_input_shapes(::onnx::ModelProto& model, const std::map<std::string, Sha
 void infer_shapes(::onnx::ModelProto& model) {
   model.mutable_graph()->clear_value_info();
   try {
-    static const GuardedSchemaRegistry schemas;
-    ::onnx::shape_inference::InferShapes(model, &schemas,
+    ::onnx::shape_inference::InferShapes(model, &guarded_schemas(),
                                          ::onnx::ShapeInferenceOptions{false, 1, true});
   } catch (const std::exception& e) {
     throw ModelError(fmt::format("shape inference failed: {}", e.what()));

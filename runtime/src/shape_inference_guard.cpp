@@ -9,6 +9,8 @@
 #include <set>
 #include <utility>
 
+#include "newer_schemas.hpp"
+
 namespace npu::onnx_runtime {
 
 namespace {
@@ -93,12 +95,20 @@ void check_gemm(InferenceContext& ctx) {
 
 }  // namespace
 
+const GuardedSchemaRegistry& guarded_schemas() {
+  static const GuardedSchemaRegistry schemas;
+  return schemas;
+}
+
 const ::onnx::OpSchema* GuardedSchemaRegistry::GetSchema(const std::string& key,
                                                          int max_inclusive_version,
                                                          const std::string& domain) const {
   const ::onnx::OpSchema* schema =
       ::onnx::OpSchemaRegistry::Instance()->GetSchema(key, max_inclusive_version, domain);
-  if (!schema || !schema->has_type_and_shape_inference_function() ||
+  if (!schema) {
+    return newer_schema(key, max_inclusive_version, domain);
+  }
+  if (!schema->has_type_and_shape_inference_function() ||
       (key != "Gemm" && !kConvolutionLike.contains(key))) {
     return schema;
   }

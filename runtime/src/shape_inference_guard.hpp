@@ -17,7 +17,8 @@ namespace npu::onnx_runtime {
 // microsoft/onnxruntime#28731: a Conv weight of another rank than its input,
 // a Gemm of vectors) wrapped by the checks they lack. Such a model then gets
 // an inference error, not a crash of the process. Pass it to
-// ::onnx::shape_inference::InferShapes.
+// ::onnx::shape_inference::InferShapes. Operators newer than the library
+// that the runtime lowers come from newer_schemas.hpp.
 class GuardedSchemaRegistry final : public ::onnx::ISchemaRegistry {
  public:
   const ::onnx::OpSchema* GetSchema(const std::string& key, int max_inclusive_version,
@@ -28,5 +29,9 @@ class GuardedSchemaRegistry final : public ::onnx::ISchemaRegistry {
   mutable std::mutex mutex_;
   mutable std::map<Key, std::unique_ptr<::onnx::OpSchema>> guarded_;
 };
+
+// The one registry the importer checks nodes against and infers shapes
+// with (ONNX's schemas, the guarded ones, and newer_schemas.hpp's).
+const GuardedSchemaRegistry& guarded_schemas();
 
 }  // namespace npu::onnx_runtime

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Exports PyTorch models (export-torch-models.py), runs each with onnxruntime
 # on the host and with npu-infer on the virtual NPU in one guest boot, and
-# prints one line per graph output: max |npu - ort| and max |ort|. An
+# prints npu-infer's compile line (ONNX nodes -> instructions, jobs) and one
+# line per graph output: max |npu - ort| and max |ort|. An
 # exploration tool for networks beyond the tests' models; it needs Debian's
 # python3-torch and python3-torchvision, which no test depends on.
 #
@@ -57,7 +58,7 @@ for name in "$@"; do
 		"$onnx" "$work/ref-$base-op$opset" "${specs[@]}"
 	inputs=$(printf -- '--input %s ' "${specs[@]}")
 	echo "$build/tools/npu-infer $onnx $inputs --dtype $dtype" \
-		"--output \$KNPU_RESULTS/$base-op$opset >/dev/null" \
+		"--output \$KNPU_RESULTS/$base-op$opset >\$KNPU_RESULTS/$base-op$opset.out" \
 		"2>\$KNPU_RESULTS/$base-op$opset.err;" \
 		"echo $base-op$opset exit \$? >>\$KNPU_RESULTS/exits" >>"$guest_script"
 done
@@ -78,6 +79,8 @@ for name in sys.argv[4:]:
         err = open(f"{results}/{case}.err").read().strip().splitlines()
         print(f"{case}: npu-infer exit {exits.get(case)}: {err[-1] if err else ''}")
         continue
+    compiled = [l for l in open(f"{results}/{case}.out") if l.startswith("compiled")]
+    print(f"{case}: {compiled[0].split(maxsplit=1)[1].strip() if compiled else ''}")
     for ref in sorted(glob.glob(f"{work}/ref-{case}/*.npy")):
         want = np.load(ref).astype(np.float64)
         got = np.load(f"{results}/{case}/{os.path.basename(ref)}").astype(np.float64)

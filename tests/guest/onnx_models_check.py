@@ -75,7 +75,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "maxpool_ceil", "upsample_v9", "resize_v10", "mask_ops", "prelu", "tile",
              # Weights in a file beside the model (ONNX external data), read by
              # both runtimes relative to the model (make_external_data_models.py).
-             "external_data"]
+             "external_data",
+             "argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
+             "window_mask"]
 # Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
 QDQ_GRAPHS = ["conv", "matmul", "semantics", "opset10"]
 

@@ -25,6 +25,7 @@
 #include "npu/onnx/model.hpp"
 #include "npy.hpp"
 #include "onnx_import.hpp"
+#include "test_graphs.hpp"
 #include "test_model_data.hpp"
 
 namespace {
@@ -32,14 +33,6 @@ namespace {
 using npu::onnx::ModelError;
 using npu::onnx::UnsupportedOperators;
 using namespace npu::onnx_runtime;
-
-std::filesystem::path model_path(const std::string& name) {
-  return std::filesystem::path(KNPU_ONNX_TEST_MODELS) / (name + ".onnx");
-}
-
-Graph import(const std::string& name, const std::map<std::string, Shape>& shapes = {}) {
-  return import_graph(parse_model(model_path(name)), shapes);
-}
 
 std::size_t count_op(const Graph& graph, const std::string& op) {
   return static_cast<std::size_t>(std::ranges::count(graph.nodes, op, &Node::op));
@@ -194,41 +187,6 @@ std::bitset<64> v1_0_opcodes() {
     }
   }
   return ops;
-}
-
-// The model after import and the passes compile() runs.
-Graph fused(const std::string& name, std::bitset<64> ops = every_opcode()) {
-  Graph graph = import(name);
-  run_fusion_passes(graph, ops);
-  return graph;
-}
-
-std::vector<Opcode> opcodes_of(const Program& program) {
-  std::vector<Opcode> ops;
-  for (const Instruction& i : instructions_of(program)) {
-    ops.push_back(i.opcode);
-  }
-  return ops;
-}
-
-std::uint32_t value(const Instruction& instruction, std::size_t operand) {
-  EXPECT_FALSE(instruction.operands.at(operand).is_argument);
-  return instruction.operands.at(operand).word;
-}
-float float_value(const Instruction& instruction, std::size_t operand) {
-  return std::bit_cast<float>(value(instruction, operand));
-}
-
-// The reason lower() gives for the one op it refuses.
-std::string refusal(const Graph& graph, std::bitset<64> ops = every_opcode()) {
-  try {
-    lower(graph, npu::isa::DataType::fp32, ops);
-  } catch (const UnsupportedOperators& e) {
-    EXPECT_EQ(e.entries().size(), 1U) << e.what();
-    return e.entries().at(0).op + ": " + e.entries().at(0).reason;
-  }
-  ADD_FAILURE() << "lowered";
-  return "";
 }
 
 // hw-spec 7.4.1 RESIZE flags: MODE 1:0, COORD 3:2, NEAREST_ROUND 5:4.

@@ -1,0 +1,17 @@
+// Schemas of ONNX operators newer than Debian's libonnx 1.12 (operator sets
+// up to 17) that the runtime lowers: without a schema a model using them is
+// refused at load and its shapes are not inferred. Each is written from the
+// ONNX operator documentation of its version.
+#pragma once
+
+#include <onnx/defs/schema.h>
+
+#include <string>
+
+namespace npu::onnx_runtime {
+
+// The schema of `op` in version `version` of `domain`'s operator set, if it
+// is one of these operators and that version has it; otherwise nullptr.
+const ::onnx::OpSchema* newer_schema(const std::string& op, int version, const std::string& domain);
+
+}  // namespace npu::onnx_runtime

@@ -1,0 +1,114 @@
+"""Graphs of the operators real trained networks use beyond the PaddleOCR
+models and torchvision's exports of 2026-12-03: ArgMax/ArgMin, instance and
+group normalization (also as PyTorch exports nn.GroupNorm), LRN. Written by
+make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
+guest-onnx-models against onnxruntime."""
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+
+def const(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def int64_output(name):
+    return helper.make_tensor_value_info(name, TensorProto.INT64, None)
+
+
+def argmax_models(out, save, tensor):
+    """ArgMax and ArgMin along the middle, last and first axes, with and
+    without keepdims; ties (Relu's zeros) resolved to the first index and,
+    with select_last_index, the last; an index read on by a Cast. Refused:
+    ArgMax of integers."""
+    save(out, "argmax",
+         [helper.make_node("ArgMax", ["x"], ["first_c"], axis=1, keepdims=1),
+          helper.make_node("Relu", ["x"], ["r"]),
+          helper.make_node("ArgMin", ["r"], ["last_min"], axis=-1, keepdims=0,
+                           select_last_index=1),
+          helper.make_node("ArgMax", ["r"], ["first_zero"], axis=0, keepdims=0),
+          helper.make_node("ArgMax", ["x"], ["am"], axis=2, keepdims=0),
+          helper.make_node("Cast", ["am"], ["am_f"], to=TensorProto.FLOAT)],
+         [tensor("x", [2, 3, 5])],
+         [int64_output("first_c"), int64_output("last_min"), int64_output("first_zero"),
+          tensor("am_f", None)])
+    save(out, "argmax_integers", [helper.make_node("ArgMax", ["ids"], ["y"], axis=0)],
+         [helper.make_tensor_value_info("ids", TensorProto.INT64, [4])], [int64_output("y")])
+
+
+def normalization_models(out, save, tensor, rng):
+    """InstanceNormalization with a per-channel affine (then Relu), with the
+    identity affine on [N, C, L], and nn.GroupNorm(2, 4) as PyTorch exports
+    it (Reshape to [N, groups, -1], InstanceNormalization with unit scale,
+    Reshape back, Mul and Add per channel); GroupNormalization of opsets
+    18 and 21 (newer than Debian's libonnx 1.12: newer_schemas.cpp).
+    Refused: a 5-D input."""
+    scale = rng.uniform(0.5, 2.0, 4).astype(np.float32)
+    bias = rng.standard_normal(4).astype(np.float32)
+    save(out, "instance_norm",
+         [helper.make_node("InstanceNormalization", ["x", "scale", "bias"], ["n"], epsilon=1e-3),
+          helper.make_node("Relu", ["n"], ["y"]),
+          helper.make_node("Reshape", ["x", "ncl"], ["x3"]),
+          helper.make_node("InstanceNormalization", ["x3", "ones", "zeros"], ["z"]),
+          helper.make_node("Reshape", ["x", "grouped"], ["xg"]),
+          helper.make_node("InstanceNormalization", ["xg", "ones2", "zeros2"], ["ng"]),
+          helper.make_node("Reshape", ["ng", "nchw"], ["ng4"]),
+          helper.make_node("Mul", ["ng4", "gamma"], ["gm"]),
+          helper.make_node("Add", ["gm", "beta"], ["g"])],
+         [tensor("x", [2, 4, 3, 5])], [tensor("y", None), tensor("z", None), tensor("g", None)],
+         [const("scale", scale), const("bias", bias),
+          const("ncl", np.array([2, 4, 15], np.int64)),
+          const("ones", np.ones(4, np.float32)), const("zeros", np.zeros(4, np.float32)),
+          const("grouped", np.array([2, 2, -1], np.int64)),
+          const("ones2", np.ones(2, np.float32)), const("zeros2", np.zeros(2, np.float32)),
+          const("nchw", np.array([2, 4, 3, 5], np.int64)),
+          const("gamma", scale.reshape(4, 1, 1)), const("beta", bias.reshape(4, 1, 1))])
+    save(out, "instance_norm_5d",
+         [helper.make_node("InstanceNormalization", ["x", "scale", "bias"], ["y"])],
+         [tensor("x", [1, 2, 2, 2, 2])], [tensor("y", None)],
+         [const("scale", np.ones(2, np.float32)), const("bias", np.zeros(2, np.float32))])
+    # GroupNormalization: opset 18 scales per group, opset 21 per channel.
+    for opset, per in ((18, 2), (21, 6)):
+        save(out, f"group_norm_v{opset}",
+             [helper.make_node("GroupNormalization", ["x", "scale", "bias"], ["y"],
+                               num_groups=2, epsilon=1e-4)],
+             [tensor("x", [2, 6, 3, 4])], [tensor("y", None)],
+             [const("scale", rng.uniform(0.5, 2.0, per).astype(np.float32)),
+              const("bias", rng.standard_normal(per).astype(np.float32))],
+             opset=opset)
+
+
+def lrn_models(out, save, tensor):
+    """LRN as the ONNX Model Zoo's AlexNet and GoogLeNet use it (size 5,
+    here on 6 channels: windows past both ends) and of size 3. Refused: an
+    even size (onnxruntime refuses it too)."""
+    save(out, "lrn",
+         [helper.make_node("LRN", ["x"], ["y"], size=3, alpha=0.05, beta=0.75, bias=1.0),
+          helper.make_node("LRN", ["x"], ["z"], size=5, alpha=0.02, beta=0.5, bias=2.0)],
+         [tensor("x", [1, 6, 4, 5])], [tensor("y", None), tensor("z", None)])
+    save(out, "lrn_even", [helper.make_node("LRN", ["x"], ["y"], size=4)],
+         [tensor("x", [1, 6, 4, 5])], [tensor("y", None)])
+
+
+def window_mask_models(out, save, tensor, rng):
+    """Swin Transformer's window attention: scores [1, windows, heads, T, T]
+    plus a mask per window [1, windows, 1, T, T] (a constant) and plus a
+    computed tensor of that shape: operands varying along two blocks of
+    axes."""
+    mask = np.where(rng.standard_normal((1, 2, 1, 4, 4)) > 0, 0.0, -100.0).astype(np.float32)
+    save(out, "window_mask",
+         [helper.make_node("Add", ["x", "mask"], ["masked"]),
+          helper.make_node("ReduceMean", ["x"], ["per_window"], axes=[2], keepdims=1),
+          helper.make_node("Mul", ["masked", "per_window"], ["y"])],
+         [tensor("x", [1, 2, 3, 4, 4])], [tensor("y", None)], [const("mask", mask)])
+
+
+# Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
+GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
+                "window_mask"]
+
+
+def operator_models(out, save, tensor, rng):
+    argmax_models(out, save, tensor)
+    normalization_models(out, save, tensor, rng)
+    lrn_models(out, save, tensor)
+    window_mask_models(out, save, tensor, rng)
