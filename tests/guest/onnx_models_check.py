@@ -113,10 +113,10 @@ def rendered_text(shape, origin=(8, 6), text=RENDERED):
 
 # The cases `make test` runs: each model, a batch, each reduced precision,
 # the detection model on a small image, every op graph.
-QUICK = {"cls-text", "cls-batch2", "rec-rendered", "rec-rendered-fp16", "cls-text-bf16",
-         "det-small", "op-int8_convs-int8", "cls-text-int8", "rec-rendered-int8",
-         "det-small-int8"} | {f"op-{g}" for g in OP_GRAPHS} | {f"qdq-{g}" for g in QDQ_GRAPHS}
-         | {f"qop-{g}" for g in QOP_GRAPHS}
+QUICK = ({"cls-text", "cls-batch2", "rec-rendered", "rec-rendered-fp16", "cls-text-bf16",
+          "det-small", "op-int8_convs-int8", "cls-text-int8", "rec-rendered-int8",
+          "det-small-int8"} | {f"op-{g}" for g in OP_GRAPHS} | {f"qdq-{g}" for g in QDQ_GRAPHS}
+         | {f"qop-{g}" for g in QOP_GRAPHS})
 # INT8 cases: the input checked and the calibration samples, which are other
 # inputs of the same kind (other strokes, another rendered line).
 INT8 = {"op-int8_convs": ["calib-op-1", "calib-op-2", "calib-op-3", "calib-op-4"],
