@@ -593,12 +593,7 @@ QOperatorRewriteStats rewrite_qoperator(::onnx::ModelProto& model) {
   if (!has_qoperator) {
     return {};
   }
-  // The checks import_graph starts with: the standard operators' input
-  // counts (QLinearConv's, QLinearMatMul's) and the initializers' data
-  // sizes are trusted below.
-  check_node_schemas(model);
-  inline_constant_nodes(*model.mutable_graph());
-  (void)check_initializers(model.graph());
+  check_before_rewrite(model);
   return QOperatorRewriter(model).run();
 }
 

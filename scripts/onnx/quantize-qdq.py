@@ -136,6 +136,14 @@ def constants_as_initializers(model):
     model.graph.node.extend(kept)
 
 
+def drop_unused_initializers(model):
+    """The float weights the quantized ones replaced."""
+    used = {i for n in model.graph.node for i in n.input}
+    kept = [t for t in model.graph.initializer if t.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+
+
 def main(source, target, samples):
     model = onnx.load(source)
     # Per-axis scales need opset 13: older models (the PaddleOCR classifier
@@ -191,10 +199,7 @@ def main(source, target, samples):
     del model.graph.node[:]
     model.graph.node.extend(rewritten)
     model.graph.initializer.extend(added)
-    used = {i for n in model.graph.node for i in n.input}
-    kept = [t for t in model.graph.initializer if t.name in used]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(kept)
+    drop_unused_initializers(model)
     onnx.checker.check_model(model)
     onnx.save(model, target)
     print(f"{target}: {len(nodes)} nodes quantized, {len(tensors)} activations calibrated "

@@ -148,10 +148,7 @@ def main(source, target, samples):
     model.graph.node.extend(writer.nodes)
     model.graph.initializer.extend(writer.inits)
     prune_dequantize(model)
-    used = {i for n in model.graph.node for i in n.input}
-    kept = [t for t in model.graph.initializer if t.name in used]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(kept)
+    qdq.drop_unused_initializers(model)
     if any(n.domain == MICROSOFT for n in model.graph.node):
         model.opset_import.append(helper.make_opsetid(MICROSOFT, 1))
     onnx.save(model, target)
