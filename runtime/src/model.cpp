@@ -24,6 +24,7 @@
 #include "npu/queue.hpp"
 #include "onnx_import.hpp"
 #include "qdq.hpp"
+#include "qoperator.hpp"
 #include "quantization.hpp"
 #include "weight_upload.hpp"
 
@@ -172,6 +173,8 @@ Model& Model::operator=(Model&&) noexcept = default;
 Model Model::load(const std::filesystem::path& path) {
   auto state = std::make_unique<State>();
   state->proto = onnx_runtime::parse_model(path);
+  // QOperator models become QDQ ones first (qoperator.hpp).
+  (void)onnx_runtime::rewrite_qoperator(state->proto);
   state->qdq_round_trips = onnx_runtime::rewrite_qdq(state->proto).round_trips;
   // Every op must have a lowering (or fold away): checked before anything
   // is compiled, so a model the device cannot run is named at once.

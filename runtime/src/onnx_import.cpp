@@ -293,6 +293,12 @@ void check_node_schemas(const ::onnx::ModelProto& model) {
   }
 }
 
+void check_before_rewrite(::onnx::ModelProto& model) {
+  check_node_schemas(model);
+  inline_constant_nodes(*model.mutable_graph());
+  (void)check_initializers(model.graph());
+}
+
 namespace {
 
 // Every value a node reads is defined before it (the graph is a DAG in

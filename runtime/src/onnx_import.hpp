@@ -44,6 +44,10 @@ Constant from_tensor_proto(const ::onnx::TensorProto& tensor);
 void check_node_schemas(const ::onnx::ModelProto& model);
 void inline_constant_nodes(::onnx::GraphProto& graph);
 std::int64_t check_initializers(const ::onnx::GraphProto& g);
+// The three, for a pass that rewrites the proto at Model::load (qdq.cpp,
+// qoperator.cpp): the nodes' input counts and the initializers' data sizes
+// can then be trusted.
+void check_before_rewrite(::onnx::ModelProto& model);
 
 // The whole import: input shapes given by name (each must match the rank and
 // the static dimensions of the declaration), shape inference and constant

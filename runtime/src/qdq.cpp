@@ -426,11 +426,7 @@ QdqRewriteStats rewrite_qdq(::onnx::ModelProto& model) {
   if (!has_qdq) {
     return {};
   }
-  // What import_graph checks first, needed here already: the nodes'
-  // input counts and the initializers' data sizes are trusted below.
-  check_node_schemas(model);
-  inline_constant_nodes(*model.mutable_graph());
-  (void)check_initializers(model.graph());
+  check_before_rewrite(model);
   return QdqRewriter(model).run();
 }
 

@@ -41,6 +41,23 @@ def weight_axis(node):
     return 1
 
 
+def activation_quantization(lo, hi):
+    """int8 asymmetric parameters of the range [lo, hi] (lo <= 0 <= hi):
+    scale (hi - lo) / 255, zero point round(-128 - lo / scale)."""
+    scale = np.float32(max(hi - lo, 1e-8) / 255)
+    return scale, np.int8(np.clip(np.rint(-128 - lo / scale), -128, 127))
+
+
+def weight_quantization(w, axis):
+    """int8 symmetric per output channel along `axis` (max |w| / 127, zero
+    point 0): the quantized weights and their scales."""
+    moved = np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
+    s_w = np.maximum(np.abs(moved).max(axis=1) / 127, 1e-12).astype(np.float32)
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    return np.clip(np.rint(w / s_w.reshape(shape)), -127, 127).astype(np.int8), s_w
+
+
 def quantizable(model):
     inits = {t.name: t for t in model.graph.initializer}
     nodes = []
@@ -119,6 +136,14 @@ def constants_as_initializers(model):
     model.graph.node.extend(kept)
 
 
+def drop_unused_initializers(model):
+    """The float weights the quantized ones replaced."""
+    used = {i for n in model.graph.node for i in n.input}
+    kept = [t for t in model.graph.initializer if t.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+
+
 def main(source, target, samples):
     model = onnx.load(source)
     # Per-axis scales need opset 13: older models (the PaddleOCR classifier
@@ -136,9 +161,7 @@ def main(source, target, samples):
         if node in nodes:
             x = node.input[0]
             if x not in emitted:
-                lo, hi = ranges[x]
-                scale = np.float32(max(hi - lo, 1e-8) / 255)
-                zero = np.int8(np.clip(np.rint(-128 - lo / scale), -128, 127))
+                scale, zero = activation_quantization(*ranges[x])
                 added += [numpy_helper.from_array(scale, f"{x}_scale"),
                           numpy_helper.from_array(zero, f"{x}_zero_point")]
                 rewritten += [
@@ -152,11 +175,7 @@ def main(source, target, samples):
             w_name = node.input[1]
             w = inits[w_name].astype(np.float32)
             axis = weight_axis(node)
-            moved = np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
-            s_w = np.maximum(np.abs(moved).max(axis=1) / 127, 1e-12).astype(np.float32)
-            shape = [1] * w.ndim
-            shape[axis] = -1
-            q_w = np.clip(np.rint(w / s_w.reshape(shape)), -127, 127).astype(np.int8)
+            q_w, s_w = weight_quantization(w, axis)
             added += [numpy_helper.from_array(q_w, f"{w_name}_quantized"),
                       numpy_helper.from_array(s_w, f"{w_name}_scale"),
                       numpy_helper.from_array(np.zeros_like(s_w, np.int8), f"{w_name}_zero_point")]
@@ -180,10 +199,7 @@ def main(source, target, samples):
     del model.graph.node[:]
     model.graph.node.extend(rewritten)
     model.graph.initializer.extend(added)
-    used = {i for n in model.graph.node for i in n.input}
-    kept = [t for t in model.graph.initializer if t.name in used]
-    del model.graph.initializer[:]
-    model.graph.initializer.extend(kept)
+    drop_unused_initializers(model)
     onnx.checker.check_model(model)
     onnx.save(model, target)
     print(f"{target}: {len(nodes)} nodes quantized, {len(tensors)} activations calibrated "

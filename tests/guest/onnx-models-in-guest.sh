@@ -54,6 +54,20 @@ if [ "$rc" -ne 2 ] || ! grep -q "value 4294967296 at 3 does not fit the 32 bits 
 	status=1
 fi
 
+echo "== pre-quantized models (QDQ, QOperator) are refused in fp16 and bf16, naming fp32 and int8"
+for graph in qdq_conv qop_conv; do
+	for dtype in fp16 bf16; do
+		rc=0
+		"$infer" "$build/tests/host/onnx-models/$graph.onnx" --input "x=$work/${graph/_/-}.npy" \
+			--dtype "$dtype" 2>"$results/$graph-$dtype.err" || rc=$?
+		cat "$results/$graph-$dtype.err"
+		if [ "$rc" -ne 2 ] || ! grep -q 'rounding is computed in FP32: compile it in fp32 or int8' "$results/$graph-$dtype.err"; then
+			echo "FAIL: $graph --dtype $dtype: exit $rc, expected 2 with the message"
+			status=1
+		fi
+	done
+done
+
 echo "== a file that is not ONNX is refused"
 rc=0
 "$infer" "$work/resize_cubic.npy" --input "x=$work/resize_cubic.npy" 2>"$results/bad.err" || rc=$?

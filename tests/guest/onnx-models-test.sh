@@ -44,6 +44,11 @@ mkdir -p "$work"
 NODE_PATH=$models/node_modules /usr/bin/python3 scripts/onnx/quantize-qdq.py \
 	"$assets/ch_ppocr_mobile_v2.0_cls_infer.onnx" "$work/cls-qdq.onnx" \
 	x="$work/calib-cls-1.npy" x="$work/calib-cls-2.npy"
+# Its QOperator copy (QLinearConv, QLinearMatMul between QuantizeLinear and
+# DequantizeLinear, as quantize_static's QuantFormat.QOperator): case cls-qop.
+NODE_PATH=$models/node_modules /usr/bin/python3 scripts/onnx/quantize-qoperator.py \
+	"$assets/ch_ppocr_mobile_v2.0_cls_infer.onnx" "$work/cls-qop.onnx" \
+	x="$work/calib-cls-1.npy" x="$work/calib-cls-2.npy"
 
 # The reference, on the host. A case's inputs: one file for the input x,
 # or NAME=FILE,... (the encoder layer's int64 input_ids and attention_mask).

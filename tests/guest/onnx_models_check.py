@@ -24,7 +24,10 @@ Tolerances against onnxruntime's FP32 outputs, every element:
         pre-quantized (QDQ) graphs, qdq-*, against onnxruntime running the
         same QDQ file: three of the output's quantization steps (3/32),
         qdq-semantics (quantization alone) exact; the QDQ classifier
-        cls-qdq 2e-2 and the same top class;
+        cls-qdq 2e-2 and the same top class; the QOperator graphs, qop-*
+        (make_qoperator_models.py), against onnxruntime's integer kernels
+        running the same file: three of the output's steps (3/32); the
+        QOperator classifier cls-qop 2e-2 and the same top class;
   fp16  |npu - ort| <= 1e-2 (cls), 5e-2 (rec probabilities);
   bf16  |npu - ort| <= 5e-2 (cls), 0.25 (rec probabilities);
   int8  (calibrated on other inputs than the one checked) |npu - ort| <= 0.05
@@ -63,6 +66,10 @@ TOLERANCE = {  # (atol, rtol) per precision and model
     # outputs' quantization steps (1/32, make_qdq_models.py); qdq-semantics,
     # quantization alone, exact.
     ("fp32", "qdq"): (3 / 32, 0.0), ("fp32", "cls-qdq"): (2e-2, 0.0),
+    # QOperator graphs: onnxruntime's QLinearConv, QLinearMatMul, QGemm, ...
+    # requantize their integer accumulators, the device rounds the float
+    # result once: three steps, as the QDQ graphs.
+    ("fp32", "qop"): (3 / 32, 0.0), ("fp32", "cls-qop"): (2e-2, 0.0),
 }
 EXACT = {"qdq-semantics"}
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
@@ -80,6 +87,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "window_mask"]
 # Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
 QDQ_GRAPHS = ["conv", "matmul", "semantics", "opset10"]
+# QOperator graphs (tests/host/onnx/make_qoperator_models.py), cases qop-*.
+QOP_GRAPHS = ["conv", "matmul", "opset10"]
 
 
 def text_like(rng, shape):
@@ -109,9 +118,10 @@ def rendered_text(shape, origin=(8, 6), text=RENDERED):
 
 # The cases `make test` runs: each model, a batch, each reduced precision,
 # the detection model on a small image, every op graph.
-QUICK = {"cls-text", "cls-batch2", "rec-rendered", "rec-rendered-fp16", "cls-text-bf16",
-         "det-small", "op-int8_convs-int8", "cls-text-int8", "rec-rendered-int8",
-         "det-small-int8"} | {f"op-{g}" for g in OP_GRAPHS} | {f"qdq-{g}" for g in QDQ_GRAPHS}
+QUICK = ({"cls-text", "cls-batch2", "rec-rendered", "rec-rendered-fp16", "cls-text-bf16",
+          "det-small", "op-int8_convs-int8", "cls-text-int8", "rec-rendered-int8",
+          "det-small-int8"} | {f"op-{g}" for g in OP_GRAPHS} | {f"qdq-{g}" for g in QDQ_GRAPHS}
+         | {f"qop-{g}" for g in QOP_GRAPHS})
 # INT8 cases: the input checked and the calibration samples, which are other
 # inputs of the same kind (other strokes, another rendered line).
 INT8 = {"op-int8_convs": ["calib-op-1", "calib-op-2", "calib-op-3", "calib-op-4"],
@@ -140,12 +150,13 @@ def op_graph_inputs(op_graphs):
         dims = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
         sample = normal(f"op-{graph}", [d.dim_value for d in dims])
         cases[f"op-{graph}"] = (str(path), 0.75 * sample if graph == "int8_convs" else sample)
-    for graph in QDQ_GRAPHS:
-        path = op_graphs / f"qdq_{graph}.onnx"
-        dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
-        sample = normal(f"qdq-{graph}", [d.dim_value for d in dims])
-        # Multiples of 1/16: the semantics graph's x / 0.5 hits ties.
-        cases[f"qdq-{graph}"] = (str(path), np.round(sample * 16) / 16)
+    for prefix, graphs in (("qdq", QDQ_GRAPHS), ("qop", QOP_GRAPHS)):
+        for graph in graphs:
+            path = op_graphs / f"{prefix}_{graph}.onnx"
+            dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
+            sample = normal(f"{prefix}-{graph}", [d.dim_value for d in dims])
+            # Multiples of 1/16: the semantics graph's x / 0.5 hits ties.
+            cases[f"{prefix}-{graph}"] = (str(path), np.round(sample * 16) / 16)
     return cases
 
 
@@ -226,6 +237,8 @@ def inputs(work, full, op_graphs):
     encoder_cases(work, op_graphs)
     # The QDQ classifier (onnx-models-test.sh writes it) on the text-like input.
     (work / "cls-qdq.case").write_text(f"{work / 'cls-qdq.onnx'} cls-text.npy fp32\n")
+    # Its QOperator copy likewise.
+    (work / "cls-qop.case").write_text(f"{work / 'cls-qop.onnx'} cls-text.npy fp32\n")
     # Refused at compile time (mode cubic), in the guest.
     (work / "resize_cubic.onnx").write_bytes((op_graphs / "resize_cubic.onnx").read_bytes())
     (work / "op-resize_cubic.npy").rename(work / "resize_cubic.npy")

@@ -37,6 +37,7 @@
 #include "npu/kernel_builder.hpp"
 #include "onnx_import.hpp"
 #include "qdq.hpp"
+#include "qoperator.hpp"
 
 namespace {
 
@@ -88,7 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   try {
-    rewrite_qdq(model);  // as Model::load, before its operator check
+    rewrite_qoperator(model);  // as Model::load, before its operator check
+    rewrite_qdq(model);
     const std::set<std::string> known = lowerable_ops();
     for (const auto& [op, node] : node_ops(model)) {
       if (!known.contains(op)) {

@@ -16,13 +16,17 @@ from onnx import TensorProto, helper, numpy_helper
 from make_external_data_models import external_data_models, memory_bound_model
 from make_operator_models import operator_models
 from make_qdq_models import hostile_qdq_models, qdq_models
+from make_qoperator_models import hostile_qoperator_models, qoperator_models
 
 OPSET = 13
 
 
-def save(out, name, nodes, inputs, outputs, initializers=(), opset=OPSET):
+def save(out, name, nodes, inputs, outputs, initializers=(), opset=OPSET, domains=None):
+    """`domains`: other operator sets than ONNX's, {domain: version}."""
     graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    opsets = [helper.make_opsetid("", opset)]
+    opsets += [helper.make_opsetid(d, v) for d, v in (domains or {}).items()]
+    model = helper.make_model(graph, opset_imports=opsets)
     model.ir_version = 8
     onnx.save(model, out / f"{name}.onnx")
 
@@ -148,9 +152,11 @@ def main(out):
     operator_models(out, save, tensor, np.random.default_rng(11))
     # A generator of their own: adding QDQ graphs changes no other graph.
     qdq_models(out, np.random.default_rng(9), save, tensor)
+    qoperator_models(out, np.random.default_rng(10), save, tensor)
 
     hostile_models(out)
     hostile_qdq_models(out, save, tensor)
+    hostile_qoperator_models(out, save, tensor)
     external_data_models(out, np.random.default_rng(11))
     memory_bound_model(out, np.random.default_rng(12))
 
