@@ -16,6 +16,7 @@
 #include "graph.hpp"
 #include "npu/onnx/model.hpp"
 #include "onnx_import.hpp"
+#include "unique_names.hpp"
 
 namespace npu::onnx_runtime {
 
@@ -234,14 +235,7 @@ class QdqRewriter {
     return static_cast<std::size_t>((i / inner) % shape[*q.axis]);
   }
 
-  std::string fresh(const std::string& base) {
-    std::string name = base;
-    for (int n = 1; names_.contains(name); ++n) {
-      name = fmt::format("{}_{}", base, n);
-    }
-    names_.insert(name);
-    return name;
-  }
+  std::string fresh(const std::string& base) { return names_.fresh(base); }
 
   void add_initializer(const std::string& name, const Constant& value) {
     initializers_[name] = graph_.initializer_size();
@@ -411,7 +405,7 @@ class QdqRewriter {
   std::int64_t opset_ = 0;
   std::map<std::string, int> initializers_;  // name -> index in graph_.initializer
   std::map<std::string, Constant> parsed_;
-  std::set<std::string> names_;
+  UniqueNames names_;
   std::map<std::string, PendingQuantize> pending_;  // by the QuantizeLinear's output
   QdqRewriteStats stats_;
 };

@@ -14,6 +14,7 @@
 #include "graph.hpp"
 #include "npu/onnx/model.hpp"
 #include "onnx_import.hpp"
+#include "unique_names.hpp"
 
 namespace npu::onnx_runtime {
 
@@ -251,14 +252,7 @@ class QOperatorRewriter {
     return p;
   }
 
-  std::string fresh(const std::string& base) {
-    std::string name = base;
-    for (int n = 1; names_.contains(name); ++n) {
-      name = fmt::format("{}_{}", base, n);
-    }
-    names_.insert(name);
-    return name;
-  }
+  std::string fresh(const std::string& base) { return names_.fresh(base); }
 
   void add_initializer(const std::string& name, const Constant& value) {
     initializers_[name] = graph_.initializer_size();
@@ -579,7 +573,7 @@ class QOperatorRewriter {
 
   ::onnx::GraphProto& graph_;
   std::map<std::string, int> initializers_;  // name -> index in graph_.initializer
-  std::set<std::string> names_;
+  UniqueNames names_;
   std::map<std::string, QuantizedTensor> quantized_;  // computed quantized tensors, by name
   QOperatorRewriteStats stats_;
 };

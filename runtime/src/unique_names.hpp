@@ -1,0 +1,35 @@
+// Tensor and node names a graph rewrite has seen, so the names it makes up
+// for new tensors and nodes never collide with the model's own.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <set>
+#include <string>
+
+namespace npu::onnx_runtime {
+
+class UniqueNames {
+ public:
+  void insert(const std::string& name) { names_.insert(name); }
+
+  template <typename Iterator>
+  void insert(Iterator first, Iterator last) {
+    names_.insert(first, last);
+  }
+
+  // `base`, or `base_N` with the smallest N not taken yet; taken from now on.
+  std::string fresh(const std::string& base) {
+    std::string name = base;
+    for (int n = 1; names_.contains(name); ++n) {
+      name = fmt::format("{}_{}", base, n);
+    }
+    names_.insert(name);
+    return name;
+  }
+
+ private:
+  std::set<std::string> names_;
+};
+
+}  // namespace npu::onnx_runtime
