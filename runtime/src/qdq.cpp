@@ -76,14 +76,8 @@ class QdqRewriter {
     }
     for (int i = 0; i < graph_.initializer_size(); ++i) {
       initializers_[graph_.initializer(i).name()] = i;
-      names_.insert(graph_.initializer(i).name());
     }
-    for (const auto& input : graph_.input()) {
-      names_.insert(input.name());
-    }
-    for (const auto& node : graph_.node()) {
-      names_.insert(node.output().begin(), node.output().end());
-    }
+    names_ = UniqueNames(graph_);
   }
 
   QdqRewriteStats run() {

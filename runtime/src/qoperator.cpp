@@ -140,14 +140,10 @@ class QOperatorRewriter {
   explicit QOperatorRewriter(::onnx::ModelProto& model) : graph_(*model.mutable_graph()) {
     for (int i = 0; i < graph_.initializer_size(); ++i) {
       initializers_[graph_.initializer(i).name()] = i;
-      names_.insert(graph_.initializer(i).name());
     }
-    for (const auto& input : graph_.input()) {
-      names_.insert(input.name());
-    }
+    names_ = UniqueNames(graph_);
     for (const auto& node : graph_.node()) {
-      names_.insert(node.output().begin(), node.output().end());
-      names_.insert(node.name());
+      names_.insert(node.name());  // new nodes are named too
     }
   }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fmt/format.h>
+#include <onnx/onnx_pb.h>
 
 #include <set>
 #include <string>
@@ -11,6 +12,21 @@ namespace npu::onnx_runtime {
 
 class UniqueNames {
  public:
+  UniqueNames() = default;
+
+  // The names of `graph`'s initializers, inputs and node outputs.
+  explicit UniqueNames(const ::onnx::GraphProto& graph) {
+    for (const auto& initializer : graph.initializer()) {
+      names_.insert(initializer.name());
+    }
+    for (const auto& input : graph.input()) {
+      names_.insert(input.name());
+    }
+    for (const auto& node : graph.node()) {
+      names_.insert(node.output().begin(), node.output().end());
+    }
+  }
+
   void insert(const std::string& name) { names_.insert(name); }
 
   template <typename Iterator>
