@@ -150,23 +150,57 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
     return knpu_tensor_store(job, &tout, out);
 }
 
-/* Primitive key: v[0] count, flags the activation. */
+/*
+ * Primitive key: v[0] count, v[1] the step of knpu_act_steps(), flags the
+ * activation.
+ */
 static dnnl_status_t activation_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
                                    dnnl_primitive_attr_t attr,
                                    dnnl_primitive_desc_t *pd)
 {
+    KnpuActStep steps[KNPU_ACT_MAX_STEPS];
     dnnl_eltwise_desc_t desc;
     dnnl_memory_desc_t md;
-    dnnl_alg_kind_t alg;
     dnnl_status_t st;
-    float alpha;
+    const KnpuActStep *step = &steps[k->v[1]];
 
     knpu_md_plain(&md, 1, &k->v[0], knpu_dnnl_dt(k->dtype));
-    knpu_act_alg(k->flags, &alg, &alpha);
-    st = dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, alg,
-                                        &md, alpha, 0);
+    knpu_act_steps(k->flags, steps);
+    st = dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference,
+                                        step->alg, &md, step->alpha,
+                                        step->beta);
     return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
                                                 NULL);
+}
+
+/*
+ * Activation @act on @count values of @in into @out (may be @in), both
+ * in the compute type of @dt: one eltwise primitive per step, since an
+ * eltwise primitive with post-ops falls back to a reference
+ * implementation (see activation_param_run()).
+ */
+static bool activation_run(KnpuJob *job, uint32_t act, uint32_t dt,
+                           void *in, void *out, uint64_t count)
+{
+    KnpuActStep steps[KNPU_ACT_MAX_STEPS];
+    unsigned i, n = knpu_act_steps(act, steps);
+    KnpuPrimKey key = {
+        .kind = KNPU_OP_ACTIVATION, .dtype = knpu_compute_dtype(dt),
+        .flags = act, .v = { count },
+    };
+    KnpuDnnlArg args[2];
+
+    knpu_md_plain(&args[0].md, 1, &key.v[0], knpu_dnnl_dt(dt));
+    args[0].arg = DNNL_ARG_SRC;
+    args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, out };
+    for (i = 0; i < n; i++) {
+        key.v[1] = i;
+        args[0].data = i ? out : in;
+        if (!knpu_prim_run(job, &key, activation_pd, args, 2)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
@@ -175,13 +209,8 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
     uint64_t count = in->ops[ACT_COUNT];
     void *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
-    KnpuPrimKey key = {
-        .kind = KNPU_OP_ACTIVATION, .dtype = knpu_compute_dtype(dt),
-        .flags = act, .v = { count },
-    };
-    KnpuDnnlArg args[2];
 
-    if (act < KNPU_ACT_RELU || act > KNPU_ACT_TANH ||
+    if (act < KNPU_ACT_RELU || act > KNPU_ACT_LAST ||
         (dt == KNPU_DT_INT8 && act != KNPU_ACT_RELU)) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
@@ -198,11 +227,7 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
         return false;
     }
     out = knpu_stage(job, count * knpu_dtype_size(knpu_compute_dtype(dt)));
-    knpu_md_plain(&args[0].md, 1, &key.v[0], knpu_dnnl_dt(dt));
-    args[0].arg = DNNL_ARG_SRC;
-    args[0].data = src;
-    args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, out };
-    return knpu_prim_run(job, &key, activation_pd, args, 2) &&
+    return activation_run(job, act, dt, src, out, count) &&
            knpu_tensor_store(job, &tout, out);
 }
 
@@ -212,20 +237,7 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
  */
 bool knpu_act_apply(KnpuJob *job, uint32_t act, float *buf, uint64_t count)
 {
-    KnpuPrimKey key = {
-        .kind = KNPU_OP_ACTIVATION, .dtype = KNPU_DT_FP32, .flags = act,
-        .v = { count },
-    };
-    KnpuDnnlArg args[2];
-
-    if (act == KNPU_ACT_NONE) {
-        return true;
-    }
-    knpu_md_plain(&args[0].md, 1, &key.v[0], dnnl_f32);
-    args[0].arg = DNNL_ARG_SRC;
-    args[0].data = buf;
-    args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, buf };
-    return knpu_prim_run(job, &key, activation_pd, args, 2);
+    return activation_run(job, act, KNPU_DT_FP32, buf, buf, count);
 }
 
 /* ACTIVATION_PARAM (v1.1) */

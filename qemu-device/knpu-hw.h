@@ -38,7 +38,7 @@
 #define KNPU_REG_SCRATCH            0x038
 
 #define KNPU_ID_VALUE               0x55504e4b /* "KNPU" */
-#define KNPU_HW_VERSION_VALUE       0x00010004  /* v1.4 (7.4.4) */
+#define KNPU_HW_VERSION_VALUE       0x00010005  /* v1.5 (7.4.5) */
 #define KNPU_FW_VERSION_VALUE       0x01000000
 #define KNPU_NUM_ASIDS              64
 #define KNPU_VA_BITS                48
@@ -241,6 +241,10 @@ typedef struct KnpuDesc {
 #define KNPU_ACT_SILU               3
 #define KNPU_ACT_SIGMOID            4
 #define KNPU_ACT_TANH               5
+#define KNPU_ACT_HARDSWISH          6   /* v1.5 */
+#define KNPU_ACT_HARDSIGMOID        7   /* v1.5 */
+#define KNPU_ACT_RELU6              8   /* v1.5 */
+#define KNPU_ACT_LAST               KNPU_ACT_RELU6
 
 /* 7.4 Operations of POOL2D, ELTWISE and REDUCE (flags) */
 #define KNPU_POOL_MAX               0

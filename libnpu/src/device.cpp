@@ -97,9 +97,18 @@ std::string missing_names(std::uint64_t ops, std::uint64_t dtypes) {
 
 }  // namespace
 
-// An opcode or data type the device lacks is a load error, not a failed job
-// and a banned queue later.
+// An opcode, data type or flag value the device lacks is a load error, not a
+// failed job and a banned queue later.
 void check_supported(const KernelImage& image, const DeviceProperties& properties) {
+  const std::uint32_t flags_version = isa::required_flags_version(image.program);
+  if (flags_version > isa::kIsaVersion1_0 && flags_version > properties.hw_version) {
+    throw KernelFormatError(
+        KernelErrc::unsupported_by_device,
+        fmt::format("kernel '{}' uses flag values of ISA v{}.{} (fused activations hardswish, "
+                    "hardsigmoid, relu6) the device does not execute (hw version {}.{})",
+                    image.name, flags_version >> 16, flags_version & 0xffffU,
+                    properties.hw_version >> 16, properties.hw_version & 0xffffU));
+  }
   const KernelRequirements needs = requirements(image);
   const std::uint64_t missing_ops = needs.ops & ~properties.ops.to_ullong();
   const std::uint64_t missing_dtypes = needs.dtypes & ~properties.dtypes.to_ullong();

@@ -230,10 +230,30 @@ ProgramDecode decode(std::span<const std::uint32_t> words) {
   return result;
 }
 
+std::uint32_t flags_version(const Instruction& instruction) {
+  // ACT values from 6 on (hardswish, hardsigmoid, relu6) are v1.5's.
+  constexpr std::uint32_t kFirstV15Activation = 6;
+  const OpcodeInfo& op = info(instruction.opcode);
+  return field_value(op, instruction.flags, "act") >= kFirstV15Activation ? kIsaVersion1_5
+                                                                          : kIsaVersion1_0;
+}
+
+std::uint32_t instruction_version(const Instruction& instruction) {
+  return std::max(info(instruction.opcode).isa_version, flags_version(instruction));
+}
+
 std::uint32_t required_version(std::span<const std::uint32_t> words) {
   std::uint32_t version = kIsaVersion1_0;
   for (const Instruction& instruction : decode(words).instructions) {
-    version = std::max(version, info(instruction.opcode).isa_version);
+    version = std::max(version, instruction_version(instruction));
+  }
+  return version;
+}
+
+std::uint32_t required_flags_version(std::span<const std::uint32_t> words) {
+  std::uint32_t version = kIsaVersion1_0;
+  for (const Instruction& instruction : decode(words).instructions) {
+    version = std::max(version, flags_version(instruction));
   }
   return version;
 }

@@ -1,5 +1,5 @@
-// The opcode table of instruction sets v1 to v1.4, transcribed from
-// docs/hw-spec.md sections 7.4 to 7.4.4.
+// The opcode table of instruction sets v1 to v1.5, transcribed from
+// docs/hw-spec.md sections 7.4 to 7.4.5.
 #include <algorithm>
 #include <array>
 #include <stdexcept>
@@ -58,10 +58,11 @@ constexpr std::array<OperandKind, 5> kCompareOperands{A, A, A, V, V};
 constexpr std::array<OperandKind, 8> kSelectOperands{A, A, A, A, V, V, V, V};
 
 // Value names of the enumerated flag fields.
-constexpr std::array<std::string_view, 6> kFusedActivations{"none", "relu",    "gelu",
-                                                            "silu", "sigmoid", "tanh"};
-constexpr std::array<std::string_view, 6> kActivations{"",     "relu",    "gelu",
-                                                       "silu", "sigmoid", "tanh"};
+// ACT values 6-8 are v1.5's (hw-spec 7.4.5; isa::flags_version()).
+constexpr std::array<std::string_view, 9> kFusedActivations{
+    "none", "relu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "relu6"};
+constexpr std::array<std::string_view, 9> kActivations{
+    "", "relu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "relu6"};
 constexpr std::array<std::string_view, 3> kPoolModes{"max", "avg", "avg_pad"};
 constexpr std::array<std::string_view, 6> kEltwiseOps{"add", "sub", "mul", "div", "max", "min"};
 constexpr std::array<std::string_view, 6> kCompareOps{"eq", "ne", "lt", "le", "gt", "ge"};

@@ -61,8 +61,9 @@ ScalarArg KernelBuilder::arg_scalar(std::string name) {
 
 KernelBuilder& KernelBuilder::emit(Instruction instruction) {
   isa::encode(instruction, image_.program);
-  // A kernel declares the oldest instruction set that has all its opcodes.
-  image_.isa_version = std::max(image_.isa_version, isa::info(instruction.opcode).isa_version);
+  // A kernel declares the oldest instruction set that has all its opcodes
+  // and flag values.
+  image_.isa_version = std::max(image_.isa_version, isa::instruction_version(instruction));
   return *this;
 }
 

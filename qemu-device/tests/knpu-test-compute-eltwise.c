@@ -117,7 +117,7 @@ static void test_activation(void)
     for (d = 0; d < 4; d++) {
         uint32_t dt = all_dts[d];
 
-        for (act = KNPU_ACT_RELU; act <= KNPU_ACT_TANH; act++) {
+        for (act = KNPU_ACT_RELU; act <= KNPU_ACT_LAST; act++) {
             g_autofree void *x = rand_tensor(&c, dt, count);
             g_autofree void *out = NULL;
             uint64_t args[2];
@@ -126,6 +126,13 @@ static void test_activation(void)
 
             if (dt == KNPU_DT_INT8 && act != KNPU_ACT_RELU) {
                 continue;
+            }
+            /* [-8, 8] and the kinks of the v1.5 functions (7.4.5) */
+            for (i = 0; dt != KNPU_DT_INT8 && i < count; i++) {
+                static const double kinks[] = { -3, 0, 3, 6 };
+
+                set_elem(dt, x, i, i < ARRAY_SIZE(kinks) ? kinks[i] :
+                         4 * elem(dt, x, i));
             }
             tx = cx_input(&c, dt, count, x);
             to = cx_output(&c, dt, count);
@@ -185,12 +192,15 @@ static void test_eltwise_errors(void)
     EMIT(&p, KNPU_OP_ELTWISE, 6, 0, 7, 0, 1, 2, 8, 8);
     cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPCODE_UNSUPPORTED);
 
-    /* ACTIVATION: ACT 0 and 6, GELU on INT8, INT32. */
+    /* ACTIVATION: ACT 0 and 9, GELU and RELU6 on INT8, INT32. */
     p.n = 0;
     EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP32, 0, 3, 0, 1, 8);
     cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
     p.n = 0;
-    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP32, 6, 3, 0, 1, 8);
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP32, 9, 3, 0, 1, 8);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_INT8, KNPU_ACT_RELU6, 3, 0, 1, 8);
     cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
     p.n = 0;
     EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_INT8, KNPU_ACT_GELU, 3, 0, 1, 8);

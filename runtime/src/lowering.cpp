@@ -506,6 +506,15 @@ Activation activation_of(const Node& node) {
   if (act == "Gelu") {
     return Activation::gelu;
   }
+  if (act == "HardSwish") {
+    return Activation::hardswish;
+  }
+  if (act == "HardSigmoid") {
+    return Activation::hardsigmoid;
+  }
+  if (act == "Relu6") {
+    return Activation::relu6;
+  }
   throw Unsupported(fmt::format("fused activation {}", act));
 }
 

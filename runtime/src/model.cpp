@@ -270,7 +270,8 @@ Graph prepare_graph(::onnx::ModelProto proto,
   Graph graph = onnx_runtime::import_graph(std::move(proto), input_shapes);
   const std::size_t after_folding = graph.nodes.size();
   report.folded_nodes = report.onnx_nodes - constant_nodes - after_folding;
-  report.fused_nodes = onnx_runtime::run_fusion_passes(graph, device_properties.ops);
+  report.fused_nodes =
+      onnx_runtime::run_fusion_passes(graph, device_properties.ops, device_properties.hw_version);
   return graph;
 }
 

@@ -84,7 +84,10 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # both runtimes relative to the model (make_external_data_models.py).
              "external_data",
              "argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
-             "window_mask"]
+             "window_mask",
+             # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
+             # convolutions and products before them.
+             "hard_activations", "hard_activations_opset9"]
 # Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
 QDQ_GRAPHS = ["conv", "matmul", "semantics", "opset10"]
 # QOperator graphs (tests/host/onnx/make_qoperator_models.py), cases qop-*.

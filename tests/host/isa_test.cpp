@@ -256,6 +256,45 @@ TEST(Isa, Int8AllowsOnlyReluAndOutInt32NeedsInt8) {
   EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
 }
 
+// v1.5 (hw-spec 7.4.5): ACT 6-8 are hardswish, hardsigmoid and relu6 in every
+// ACT field, floats only; 9 has no meaning; an instruction using one needs
+// v1.5 although its opcode is v1.0's.
+TEST(Isa, V15FusedActivations) {
+  using npu::isa::info;
+  for (Opcode opcode :
+       {Opcode::gemm, Opcode::conv2d, Opcode::gemm_batched, Opcode::conv_transpose}) {
+    Instruction instruction = sample(info(opcode));
+    EXPECT_EQ(npu::isa::instruction_version(instruction), info(opcode).isa_version);
+    for (std::uint32_t act : {6U, 7U, 8U}) {
+      instruction.flags = act << 4;
+      EXPECT_FALSE(npu::isa::check(instruction)) << info(opcode).mnemonic << " act " << act;
+      EXPECT_EQ(npu::isa::flags_version(instruction), npu::isa::kIsaVersion1_5);
+      EXPECT_EQ(npu::isa::instruction_version(instruction), npu::isa::kIsaVersion1_5);
+    }
+    instruction.flags = 9U << 4;
+    EXPECT_EQ(npu::isa::check(instruction)->errc, DecodeErrc::invalid_flag_value);
+  }
+  Instruction activation = sample(info(Opcode::activation));
+  activation.flags = 8;  // relu6
+  EXPECT_FALSE(npu::isa::check(activation));
+  EXPECT_EQ(npu::isa::flags_version(activation), npu::isa::kIsaVersion1_5);
+  activation.dtype = DataType::int8;
+  EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
+  Instruction conv = sample(info(Opcode::conv2d));
+  conv.dtype = DataType::int8;
+  conv.flags = 6U << 4 | 1U << 8;  // hardswish, out_int32
+  EXPECT_EQ(npu::isa::check(conv)->errc, DecodeErrc::invalid_flag_value);
+
+  std::vector<std::uint32_t> words;
+  npu::isa::encode(sample(info(Opcode::resize)), words);
+  EXPECT_EQ(npu::isa::required_flags_version(words), npu::isa::kIsaVersion1_0);
+  Instruction gemm = sample(info(Opcode::gemm));
+  gemm.flags = 7U << 4;  // hardsigmoid
+  npu::isa::encode(gemm, words);
+  EXPECT_EQ(npu::isa::required_version(words), npu::isa::kIsaVersion1_5);
+  EXPECT_EQ(npu::isa::required_flags_version(words), npu::isa::kIsaVersion1_5);
+}
+
 TEST(Isa, RejectsArgmaskBitsAboveNops) {
   EXPECT_EQ(decode_error({0x0003'0001, 0, 0b1011, 0, 1, 4}), DecodeErrc::argmask_out_of_range);
   EXPECT_EQ(decode_error({0x0000'0000, 0, 1}), DecodeErrc::argmask_out_of_range);
@@ -328,7 +367,7 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
   }
   EXPECT_EQ(info(Opcode::gemm).isa_version, npu::isa::kIsaVersion1_0);
   EXPECT_EQ(info(Opcode::convert).isa_version, npu::isa::kIsaVersion1_2);
-  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_4);
+  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_5);
 
   std::vector<std::uint32_t> words;
   npu::isa::encode(sample(info(Opcode::gemm)), words);

@@ -380,6 +380,73 @@ TEST(KernelBuilder, CompareAndSelectMatchTheAssemblerAndNeedAV14Device) {
   }
 }
 
+// The v1.5 fused activations (hw-spec 7.4.5): the builder's words are the
+// assembler's, the kernel declares v1.5 though its opcodes are v1.0's, a
+// kernel declaring v1.4 is malformed, and a v1.4 device (every opcode bit
+// set) refuses it by its HW_VERSION.
+TEST(KernelBuilder, V15FusedActivationsNeedTheVersionAndTheDevice) {
+  npu::KernelBuilder b("hard");
+  auto x = b.arg_buffer("x");
+  auto w = b.arg_buffer("w");
+  auto y = b.arg_buffer("y");
+  b.gemm(DataType::fp32, {.a = x,
+                          .b = w,
+                          .c = y,
+                          .m = 4,
+                          .n = 8,
+                          .k = 16,
+                          .lda = 16,
+                          .ldb = 8,
+                          .ldc = 8,
+                          .activation = npu::Activation::hardswish})
+      .conv2d(DataType::fp16, {.input = x,
+                               .weight = w,
+                               .output = y,
+                               .n = 1,
+                               .c = 8,
+                               .h = 4,
+                               .w = 4,
+                               .k = 8,
+                               .r = 1,
+                               .s = 1,
+                               .activation = npu::Activation::relu6})
+      .activation(DataType::bf16, npu::Activation::hardsigmoid, x, y, 64);
+  const npu::KernelImage assembled = npu::assemble(
+      ".kernel hard\n.arg buffer x\n.arg buffer w\n.arg buffer y\n"
+      "gemm.fp32 [act=hardswish] @x, @w, @y, 0, 4, 8, 16, 16, 8, 8, 1.0, 0\n"
+      "conv2d.fp16 [act=relu6] @x, @w, 0, @y, 1, 8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1.0, 0\n"
+      "activation.bf16 [act=hardsigmoid] @x, @y, 64\n");
+  EXPECT_EQ(b.build(), assembled);
+  EXPECT_EQ(b.build().isa_version, npu::isa::kIsaVersion1_5);
+
+  npu::KernelImage declares_v14 = b.build();
+  declares_v14.isa_version = npu::isa::kIsaVersion1_4;
+  try {
+    npu::validate(declares_v14);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_isa);
+    EXPECT_NE(std::string(e.what()).find("gemm needs ISA version 0x00010005"), std::string::npos)
+        << e.what();
+  }
+
+  npu::DeviceProperties device;
+  device.dtypes.set();
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    device.ops.set(static_cast<std::size_t>(op.opcode));
+  }
+  device.hw_version = npu::isa::kIsaVersion1_5;
+  EXPECT_NO_THROW(npu::check_supported(b.build(), device));
+  device.hw_version = npu::isa::kIsaVersion1_4;
+  try {
+    npu::check_supported(b.build(), device);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
+    EXPECT_NE(std::string(e.what()).find("flag values of ISA v1.5"), std::string::npos) << e.what();
+  }
+}
+
 // A kernel that declares v1.0 but uses a v1.1 opcode is malformed, and a
 // device whose OPS lack a v1.1 opcode refuses the kernel, naming the op.
 TEST(KernelBuilder, V11KernelsNeedTheVersionAndTheDevice) {

@@ -1,4 +1,4 @@
-// The KNPU instruction set v1.4 (docs/hw-spec.md sections 7.4 to 7.4.4):
+// The KNPU instruction set v1.5 (docs/hw-spec.md sections 7.4 to 7.4.5):
 // opcodes, data types, operand kinds and flag fields, and the encoder and
 // decoder of the instruction words.
 #pragma once
@@ -14,13 +14,15 @@
 namespace npu::isa {
 
 // The instruction set versions (HW_VERSION layout: major << 16 | minor): the
-// newest this library encodes, and the versions that introduced opcodes.
+// newest this library encodes, and the versions that introduced opcodes
+// (v1.5 introduced flag values, not opcodes: the fused activations 6-8).
 inline constexpr std::uint32_t kIsaVersion1_0 = 0x0001'0000;
 inline constexpr std::uint32_t kIsaVersion1_1 = 0x0001'0001;
 inline constexpr std::uint32_t kIsaVersion1_2 = 0x0001'0002;
 inline constexpr std::uint32_t kIsaVersion1_3 = 0x0001'0003;
 inline constexpr std::uint32_t kIsaVersion1_4 = 0x0001'0004;
-inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_4;
+inline constexpr std::uint32_t kIsaVersion1_5 = 0x0001'0005;
+inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_5;
 
 enum class Opcode : std::uint8_t {
   nop = 0x00,
@@ -100,7 +102,7 @@ struct OpcodeInfo {
   [[nodiscard]] OperandKind operand_kind(std::size_t index, std::uint32_t flags) const;
 };
 
-// Every opcode of instruction sets v1 to v1.4, in opcode order.
+// Every opcode of instruction sets v1 to v1.5, in opcode order.
 std::span<const OpcodeInfo> opcode_table();
 const OpcodeInfo* find_opcode(std::uint8_t opcode);
 const OpcodeInfo* find_opcode(std::string_view mnemonic);
@@ -182,9 +184,23 @@ struct ProgramDecode {
 };
 ProgramDecode decode(std::span<const std::uint32_t> words);
 
-// The instruction set version a program needs: the newest isa_version of
-// its opcodes (kIsaVersion1_0 for an empty or undecodable program).
+// The instruction set version the flag values of `instruction` need:
+// kIsaVersion1_5 for the fused activations hardswish, hardsigmoid and relu6
+// (hw-spec 7.4.5), else kIsaVersion1_0. Devices tell opcodes by their OPS
+// bits but such values only by HW_VERSION.
+std::uint32_t flags_version(const Instruction& instruction);
+
+// The instruction set version `instruction` needs: its opcode's and its
+// flag values'.
+std::uint32_t instruction_version(const Instruction& instruction);
+
+// The instruction set version a program needs: the newest
+// instruction_version() of its instructions (kIsaVersion1_0 for an empty or
+// undecodable program).
 std::uint32_t required_version(std::span<const std::uint32_t> words);
+
+// The newest flags_version() of a program's instructions.
+std::uint32_t required_flags_version(std::span<const std::uint32_t> words);
 
 }  // namespace npu::isa
 

@@ -56,7 +56,19 @@ enum class EltwiseOp : std::uint8_t { add, sub, mul, div, max, min };
 // COMPARE (hw-spec 7.4.4, v1.4): mask[i] = a[i] OP b[i mod b_count], one
 // byte 1 or 0 per element (NaN unordered: only ne is true).
 enum class CompareOp : std::uint8_t { eq, ne, lt, le, gt, ge };
-enum class Activation : std::uint8_t { none, relu, gelu, silu, sigmoid, tanh };
+// Fused activations (hw-spec 7.3); hardswish, hardsigmoid and relu6 are
+// v1.5's (7.4.5): a kernel using them declares ISA v1.5.
+enum class Activation : std::uint8_t {
+  none,
+  relu,
+  gelu,
+  silu,
+  sigmoid,
+  tanh,
+  hardswish,
+  hardsigmoid,
+  relu6
+};
 enum class PoolMode : std::uint8_t { max, average, average_with_padding };
 enum class ReduceOp : std::uint8_t { sum, mean, max, min };
 // ACTIVATION_PARAM functions (hw-spec 7.4.1, v1.1).

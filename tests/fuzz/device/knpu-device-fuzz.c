@@ -585,7 +585,8 @@ static uint32_t fused_flags(struct rng *r, uint32_t dt)
 {
 	uint32_t f = below(r, 8);	/* TRANS_A, TRANS_B, BIAS */
 
-	return f | below(r, dt == KNPU_DT_INT8 ? 2 : 6) << 4;
+	/* ACT: INT8 none or RELU; floats every value up to v1.5's RELU6 */
+	return f | below(r, dt == KNPU_DT_INT8 ? 2 : KNPU_ACT_RELU6 + 1) << 4;
 }
 
 /* GEMM and GEMM_BATCHED: operands 4-11 (and 11-14 batched) from m, n, k. */
@@ -656,7 +657,8 @@ static void wf_conv(struct rng *r, uint32_t opcode, uint32_t dt, uint32_t *flags
 	}
 	if (transposed) {
 		v[19] = groups;
-		*flags = (below(r, 2) ? KNPU_FLAG_BIAS : 0) | below(r, 6) << 4;
+		*flags = (below(r, 2) ? KNPU_FLAG_BIAS : 0) |
+			 below(r, KNPU_ACT_RELU6 + 1) << 4;
 		return;
 	}
 	v[17] = groups;
@@ -795,7 +797,8 @@ static void well_formed(struct rng *r, uint32_t opcode, uint32_t dt, uint32_t *f
 		break;
 	case KNPU_OP_ACTIVATION:
 		v[2] = rows * cols;
-		*flags = dt == KNPU_DT_INT8 ? KNPU_ACT_RELU : 1 + below(r, 5);
+		*flags = dt == KNPU_DT_INT8 ? KNPU_ACT_RELU :
+			 1 + below(r, KNPU_ACT_RELU6);
 		break;
 	case KNPU_OP_SOFTMAX: v[2] = rows; v[3] = cols; break;
 	case KNPU_OP_LAYERNORM: v[4] = rows; v[5] = cols; v[6] = f32_bits(1e-5f); break;

@@ -365,6 +365,51 @@ def isa_v11_models(out, rng):
     save(out, "hard_swish_op", [helper.make_node("HardSwish", ["x"], ["y"])],
          [tensor("x", [1, 2, 3, 4])], [tensor("y", None)], opset=14)
 
+    # ISA v1.5's fused activations (hw-spec 7.4.5) after each product:
+    # Conv + HardSwish, Conv + bias Add + HardSigmoid(1/6, 0.5) (PyTorch's),
+    # Conv + Clip(0, 6) from inputs, Gemm + HardSwish, and MatMul + Add +
+    # HardSigmoid with ONNX's default alpha 0.2 (another function: its own
+    # ACTIVATION_PARAM).
+    save(out, "hard_activations",
+         [helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+          helper.make_node("HardSwish", ["c1"], ["h1"]),
+          helper.make_node("Conv", ["h1", "w2"], ["c2"]),
+          helper.make_node("Add", ["c2", "cb"], ["c2b"]),
+          helper.make_node("HardSigmoid", ["c2b"], ["h2"], alpha=1 / 6, beta=0.5),
+          helper.make_node("Conv", ["h2", "w3"], ["c3"]),
+          helper.make_node("Clip", ["c3", "zero", "six"], ["r3"]),
+          helper.make_node("Flatten", ["r3"], ["f"]),
+          helper.make_node("Gemm", ["f", "m1", "mb1"], ["g1"]),
+          helper.make_node("HardSwish", ["g1"], ["h4"]),
+          helper.make_node("MatMul", ["h4", "m2"], ["g2"]),
+          helper.make_node("Add", ["g2", "mb2"], ["g2b"]),
+          helper.make_node("HardSigmoid", ["g2b"], ["y"])],
+         [tensor("x", [1, 3, 4, 4])], [tensor("y", None)],
+         [const("w1", (2 * rng.standard_normal((4, 3, 3, 3))).astype(np.float32)),
+          const("w2", (2 * rng.standard_normal((4, 4, 1, 1))).astype(np.float32)),
+          const("cb", rng.standard_normal((4, 1, 1)).astype(np.float32)),
+          const("w3", (4 * rng.standard_normal((2, 4, 1, 1))).astype(np.float32)),
+          const("zero", np.array(0.0, np.float32)), const("six", np.array(6.0, np.float32)),
+          const("m1", (2 * rng.standard_normal((32, 6))).astype(np.float32)),
+          const("mb1", rng.standard_normal(6).astype(np.float32)),
+          const("m2", (2 * rng.standard_normal((6, 5))).astype(np.float32)),
+          const("mb2", rng.standard_normal(5).astype(np.float32))], opset=14)
+    # As PaddlePaddle exports MobileNetV3 at opset 9: Clip's bounds as
+    # attributes, ReLU6 after a conv and hard-swish spelled out after one.
+    save(out, "hard_activations_opset9",
+         [helper.make_node("Conv", ["x", "w1"], ["c1"]),
+          helper.make_node("Clip", ["c1"], ["r1"], min=0.0, max=6.0),
+          helper.make_node("Conv", ["r1", "w2"], ["c2"]),
+          helper.make_node("Add", ["c2", "three"], ["c3"]),
+          helper.make_node("Clip", ["c3"], ["r6"], min=0.0, max=6.0),
+          helper.make_node("Mul", ["c2", "r6"], ["m"]),
+          helper.make_node("Div", ["m", "six"], ["y"])],
+         [tensor("x", [1, 3, 4, 4])], [tensor("y", None)],
+         [const("w1", (3 * rng.standard_normal((4, 3, 1, 1))).astype(np.float32)),
+          const("w2", (3 * rng.standard_normal((4, 4, 1, 1))).astype(np.float32)),
+          const("three", np.array(3.0, np.float32)), const("six", np.array(6.0, np.float32))],
+         opset=9)
+
     # ACTIVATION_PARAM: HardSigmoid, Clip, LeakyRelu, Sqrt, Exp, Pow.
     save(out, "activations",
          [helper.make_node("HardSigmoid", ["x"], ["h"], alpha=1 / 6, beta=0.5),

@@ -320,8 +320,9 @@ TEST(OnnxFusion, ConvTransposeTakesItsBiasAddBatchNormAndRelu) {
   EXPECT_EQ(opcodes_of(lower(graph)), std::vector<Opcode>{Opcode::conv_transpose});
 }
 
+// On a v1.4 device (v1.5 fuses it into the conv: OnnxLoweringV15).
 TEST(OnnxFusion, HardSwishAsExportedBecomesOneActivationParam) {
-  const Graph graph = fused("hard_swish");
+  const Graph graph = fused("hard_swish", every_opcode(), npu::isa::kIsaVersion1_4);
   ASSERT_EQ(graph.nodes.size(), 2U);
   EXPECT_EQ(graph.nodes[1].op, "HardSwish");
   const std::vector<Instruction> program = instructions_of(lower(graph));
@@ -334,9 +335,80 @@ TEST(OnnxFusion, HardSwishAsExportedBecomesOneActivationParam) {
   EXPECT_EQ(opcodes_of(lower(fused("hard_swish_op"))), std::vector{Opcode::activation_param});
   // A v1.0 device: no fusion, the chain in v1 instructions (Add, Clip as
   // max and min, Mul, Div after the conv).
-  const Graph v1 = fused("hard_swish", v1_0_opcodes());
+  const Graph v1 = fused("hard_swish", v1_0_opcodes(), npu::isa::kIsaVersion1_0);
   EXPECT_EQ(v1.nodes.size(), 5U);
   EXPECT_EQ(lower(v1, npu::isa::DataType::fp32, v1_0_opcodes()).instructions.size(), 6U);
+}
+
+// ---- ISA v1.5: hard-swish, hard-sigmoid and ReLU6 as fused activations ----
+
+// hw-spec 7.3's ACT field of GEMM and CONV2D: flags bits 7:4.
+std::uint32_t act_of(const Instruction& instruction) {
+  return (instruction.flags >> 4) & 0xfU;
+}
+constexpr std::uint32_t kActHardSwish = 6;
+constexpr std::uint32_t kActHardSigmoid = 7;
+constexpr std::uint32_t kActRelu6 = 8;
+
+// The instruction set a lowered program needs (opcodes and flag values).
+std::uint32_t isa_version_of(const Program& program) {
+  std::uint32_t version = npu::isa::kIsaVersion1_0;
+  for (const Instruction& instruction : instructions_of(program)) {
+    version = std::max(version, npu::isa::instruction_version(instruction));
+  }
+  return version;
+}
+
+TEST(OnnxLoweringV15, HardActivationsJoinTheProductBeforeThem) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("hard_activations")));
+  std::vector<Opcode> ops;
+  std::vector<std::uint32_t> acts;
+  for (const Instruction& instruction : program) {
+    ops.push_back(instruction.opcode);
+    acts.push_back(instruction.opcode == Opcode::activation_param ? instruction.flags
+                                                                  : act_of(instruction));
+  }
+  // Conv + HardSwish, Conv + Add + HardSigmoid(1/6), Conv + Clip(0, 6),
+  // Gemm + HardSwish: one instruction each; HardSigmoid(0.2) after the
+  // MatMul is ACTIVATION_PARAM's HARDSIGMOID (function 0) with alpha 0.2.
+  EXPECT_EQ(ops, (std::vector{Opcode::conv2d, Opcode::conv2d, Opcode::conv2d, Opcode::gemm,
+                              Opcode::gemm, Opcode::activation_param}));
+  EXPECT_EQ(acts, (std::vector<std::uint32_t>{kActHardSwish, kActHardSigmoid, kActRelu6,
+                                              kActHardSwish, 0, 0}));
+  ASSERT_EQ(program.size(), 6U);
+  EXPECT_EQ(float_value(program[5], 3), 0.2F);
+  EXPECT_EQ(isa_version_of(lower(fused("hard_activations"))), npu::isa::kIsaVersion1_5);
+}
+
+TEST(OnnxLoweringV15, AV14DeviceKeepsTheActivationsAsInstructionsOfTheirOwn) {
+  const Program program =
+      lower(fused("hard_activations", every_opcode(), npu::isa::kIsaVersion1_4));
+  EXPECT_EQ(
+      opcodes_of(program),
+      (std::vector{Opcode::conv2d, Opcode::activation_param, Opcode::conv2d,
+                   Opcode::activation_param, Opcode::conv2d, Opcode::activation_param, Opcode::gemm,
+                   Opcode::activation_param, Opcode::gemm, Opcode::activation_param}));
+  for (const Instruction& instruction : instructions_of(program)) {
+    if (instruction.opcode != Opcode::activation_param) {
+      EXPECT_EQ(act_of(instruction), 0U) << npu::isa::info(instruction.opcode).mnemonic;
+    }
+  }
+  EXPECT_EQ(isa_version_of(program), npu::isa::kIsaVersion1_1);  // ACTIVATION_PARAM's
+}
+
+// PaddlePaddle's opset-9 export: Clip's bounds as attributes, hard-swish
+// spelled out (x * Clip(x + 3, 0, 6) / 6).
+TEST(OnnxLoweringV15, ClipAttributesAndSpelledOutHardSwishFuseToo) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("hard_activations_opset9")));
+  ASSERT_EQ(program.size(), 2U);
+  EXPECT_EQ(program[0].opcode, Opcode::conv2d);
+  EXPECT_EQ(act_of(program[0]), kActRelu6);
+  EXPECT_EQ(program[1].opcode, Opcode::conv2d);
+  EXPECT_EQ(act_of(program[1]), kActHardSwish);
+  EXPECT_EQ(
+      opcodes_of(lower(fused("hard_activations_opset9", every_opcode(), npu::isa::kIsaVersion1_4))),
+      (std::vector{Opcode::conv2d, Opcode::activation_param, Opcode::conv2d,
+                   Opcode::activation_param}));
 }
 
 TEST(OnnxLoweringV11, ParameterisedActivationsAreOneInstructionEach) {
