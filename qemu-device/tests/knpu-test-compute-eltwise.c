@@ -9,6 +9,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <float.h>
 #include <math.h>
 #include "hw/misc/knpu/tests/knpu-test-compute.h"
 
@@ -438,7 +439,7 @@ static void test_activation_param_v15_special(void)
     static const float xs[] = {
         0.0f, -0.0f, -1.0f, -INFINITY, INFINITY, NAN, 0.5f, -0.5f, 1.5f,
         2.5f, -2.5f, 3.0f, 20.0f, -20.0f, 88.0f, 96.0f, -96.0f, 1e30f,
-        -1e30f, 0x1p-127f, 1000.0f, -1000.0f,
+        -1e30f, FLT_MIN / 2 /* subnormal */, 1000.0f, -1000.0f,
     };
     const uint64_t count = ARRAY_SIZE(xs);
     static const uint32_t dts[] = { KNPU_DT_FP32, KNPU_DT_BF16 };
