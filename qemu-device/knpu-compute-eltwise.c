@@ -1,6 +1,6 @@
 /*
  * KNPU device model: ELTWISE and ACTIVATION (spec section 7.4), and
- * ACTIVATION_PARAM (7.4.1, v1.1).
+ * ACTIVATION_PARAM (7.4.1, v1.1; its v1.5 functions 7.4.5).
  *
  * Floating types run on oneDNN's binary and eltwise primitives. INT8 and
  * INT32 ELTWISE are exact integer loops: oneDNN computes integer binary
@@ -308,7 +308,44 @@ static bool eltwise_mul_run(KnpuJob *job, float *out, const float *x,
 }
 
 /*
- * Run function @fn of ACTIVATION_PARAM on oneDNN's eltwise algorithms.
+ * LOG and SOFTPLUS (7.4.5) on libm: oneDNN 2.6's log is 0.4 off on
+ * subnormals and its soft_relu goes negative near x = -20 (a Log of it
+ * would be NaN).
+ */
+static void log_family_run(uint32_t fn, const float *x, float *out,
+                           uint64_t count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        float v = x[i];
+
+        if (fn == KNPU_ACTP_LOG) {
+            out[i] = logf(v);
+        } else {
+            out[i] = v > 0 ? v + log1pf(expf(-v)) : log1pf(expf(v));
+        }
+    }
+}
+
+/*
+ * MISH and GELU_TANH tend to 0 at -inf (7.4.5), where oneDNN computes
+ * -inf * 0 = NaN.
+ */
+static void zero_at_minus_inf(const float *x, float *out, uint64_t count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        if (x[i] == -INFINITY) {
+            out[i] = -0.0f;
+        }
+    }
+}
+
+/*
+ * Run function @fn of ACTIVATION_PARAM on oneDNN's eltwise algorithms
+ * (LOG and SOFTPLUS on libm).
  * oneDNN 2.6 has no hard-sigmoid, and an eltwise primitive with post-ops
  * falls back to a reference implementation that computes wrong results,
  * so hard-sigmoid is two primitives (linear alpha·x + beta, then a clip to
@@ -326,9 +363,24 @@ static bool activation_param_run(KnpuJob *job, uint32_t fn, float alpha,
         [KNPU_ACTP_EXP] = dnnl_eltwise_exp,
         [KNPU_ACTP_POW] = dnnl_eltwise_pow,
         [KNPU_ACTP_LEAKY_RELU] = dnnl_eltwise_relu,
+        [KNPU_ACTP_MISH] = dnnl_eltwise_mish,
+        [KNPU_ACTP_GELU_TANH] = dnnl_eltwise_gelu_tanh,
+        [KNPU_ACTP_ABS] = dnnl_eltwise_abs,
+        [KNPU_ACTP_ROUND] = dnnl_eltwise_round,
     };
     bool hard = fn == KNPU_ACTP_HARDSIGMOID || fn == KNPU_ACTP_HARDSWISH;
 
+    if (fn == KNPU_ACTP_LOG || fn == KNPU_ACTP_SOFTPLUS) {
+        log_family_run(fn, x, out, count);
+        return true;
+    }
+    if (fn == KNPU_ACTP_MISH || fn == KNPU_ACTP_GELU_TANH) {
+        if (!eltwise_alg_run(job, algs[fn], 0.0f, 0.0f, x, out, count)) {
+            return false;
+        }
+        zero_at_minus_inf(x, out, count);
+        return true;
+    }
     return eltwise_alg_run(job, algs[fn], alpha, beta, x, out, count) &&
            (!hard || eltwise_alg_run(job, dnnl_eltwise_clip_v2, 0.0f, 1.0f,
                                      out, out, count)) &&
@@ -348,6 +400,7 @@ static bool activation_param_check(KnpuJob *job, uint32_t fn, float alpha,
         return true;
     case KNPU_ACTP_SQRT:
     case KNPU_ACTP_EXP:
+    case KNPU_ACTP_LOG ... KNPU_ACTP_ROUND:
         if (alpha != 0.0f || beta != 0.0f) {
             return knpu_operand_invalid(job, alpha != 0.0f ? ACTP_ALPHA :
                                         ACTP_BETA);
@@ -377,7 +430,7 @@ bool knpu_op_activation_param(KnpuJob *job, const KnpuInsn *in)
     float *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
 
-    if (fn > KNPU_ACTP_LEAKY_RELU) {
+    if (fn > KNPU_ACTP_ROUND) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
     if (!count) {

@@ -233,6 +233,7 @@ typedef struct KnpuDesc {
 #define KNPU_FLAG_CONVERT_TO(f)     ((f) & 0xfu) /* CONVERT: destination type */
 #define KNPU_FLAG_OP(f)             ((f) & 0xfu) /* ELTWISE, REDUCE, POOL2D */
 #define KNPU_FLAG_GATHER_INDEX_INT64 (1u << 0)  /* GATHER: INT64 indices */
+#define KNPU_FLAG_SOFTMAX_LOG       (1u << 0)  /* SOFTMAX: log-softmax (v1.5) */
 
 /* 7.3 Activations (ACT fields) */
 #define KNPU_ACT_NONE               0
@@ -292,6 +293,13 @@ typedef struct KnpuDesc {
 #define KNPU_ACTP_EXP               4
 #define KNPU_ACTP_POW               5
 #define KNPU_ACTP_LEAKY_RELU        6
+/* 7.4.5: v1.5 functions, no parameters */
+#define KNPU_ACTP_LOG               7
+#define KNPU_ACTP_SOFTPLUS          8
+#define KNPU_ACTP_MISH              9
+#define KNPU_ACTP_GELU_TANH         10
+#define KNPU_ACTP_ABS               11
+#define KNPU_ACTP_ROUND             12
 
 /* 7.6 Error codes */
 #define KNPU_ERR_NONE               0x00

@@ -726,6 +726,42 @@ std::size_t fuse_activation(Graph& graph, std::uint32_t hw_version) {
   return removed;
 }
 
+std::size_t fuse_mish(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& mul = graph.nodes[i];
+    if (mul.op != "Mul" || mul.inputs.size() != 2) {
+      continue;
+    }
+    for (std::size_t side = 0; side < 2; ++side) {
+      const std::string& gate = mul.inputs[side];
+      const std::string& x = mul.inputs[1 - side];
+      const auto tanh = producer(graph, gate);
+      if (!tanh || graph.nodes[*tanh].op != "Tanh" || sole_consumer(graph, gate) != i) {
+        continue;
+      }
+      const std::string& tanh_input = graph.nodes[*tanh].inputs.at(0);
+      const auto softplus = producer(graph, tanh_input);
+      if (!softplus || graph.nodes[*softplus].op != "Softplus" ||
+          graph.nodes[*softplus].inputs.at(0) != x || sole_consumer(graph, tanh_input) != *tanh) {
+        continue;
+      }
+      const std::string out = mul.outputs.at(0);
+      graph.nodes[i] =
+          Node{.op = "Mish", .name = mul.name, .inputs = {x}, .outputs = {out}, .attributes = {}};
+      std::vector<std::size_t> chain{*tanh, *softplus};
+      std::ranges::sort(chain, std::greater<>());
+      for (const std::size_t index : chain) {
+        graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(index));
+        ++removed;
+      }
+      i -= chain.size();  // both precede the Mul (topological order)
+      break;
+    }
+  }
+  return removed;
+}
+
 std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops, std::uint32_t hw_version) {
   std::size_t removed = fuse_bias(graph);
   removed += fold_batch_norm(graph);
@@ -734,6 +770,7 @@ std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops, std::uin
   lower_batch_norm(graph);
   removed += fuse_silu(graph);
   removed += fuse_gelu(graph);
+  removed += fuse_mish(graph);
   if (device_ops.test(static_cast<std::size_t>(isa::Opcode::activation_param))) {
     removed += fuse_hard_swish(graph);
   }

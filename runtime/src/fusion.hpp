@@ -43,6 +43,13 @@ std::size_t fuse_silu(Graph& graph);
 // ONNX op of opset 20, approximate "none"), the ISA's GELU activation.
 std::size_t fuse_gelu(Graph& graph);
 
+// x * Tanh(Softplus(x)), Mish as exporters before opset 18 spell it (YOLOv4
+// and its kin), with the Tanh and Softplus read only by the chain: one node
+// "Mish" (the ONNX op of opset 18), one ACTIVATION_PARAM MISH on an ISA v1.5
+// device. Both forms need v1.5 (SOFTPLUS is v1.5 too), so the pass runs for
+// every device.
+std::size_t fuse_mish(Graph& graph);
+
 // x * Clip(x + a, 0, b) / b (also * (1/b)), hard-swish as exporters spell
 // it (a = 3, b = 6): one node "HardSwish" (the ONNX op of opset 14) with
 // alpha 1/b and beta a/b, which the device runs as one ACTIVATION_PARAM

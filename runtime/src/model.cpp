@@ -319,8 +319,10 @@ CompiledModel Model::compile_state(
   }
   // The graph is given up: its weights move into the program, and from
   // there into the device buffer.
-  return CompiledModel::build(
-      device, onnx_runtime::lower(std::move(graph), dtype, device.properties().ops), report);
+  return CompiledModel::build(device,
+                              onnx_runtime::lower(std::move(graph), dtype, device.properties().ops,
+                                                  device.properties().hw_version),
+                              report);
 }
 
 Calibration Model::calibrate(const Device& device,
@@ -360,7 +362,8 @@ Calibration Model::calibrate(const Device& device,
       }
       probe.emplace(CompiledModel::build(
           device,
-          onnx_runtime::lower(std::move(graph), isa::DataType::fp32, device.properties().ops),
+          onnx_runtime::lower(std::move(graph), isa::DataType::fp32, device.properties().ops,
+                              device.properties().hw_version),
           report));
     } catch (const UnsupportedOperators&) {
       throw;

@@ -14,13 +14,15 @@
 namespace npu::isa {
 
 // The instruction set versions (HW_VERSION layout: major << 16 | minor): the
-// newest this library encodes, and the versions that introduced opcodes
-// (v1.5 introduced flag values, not opcodes: the fused activations 6-8).
+// newest this library encodes, and the versions that introduced opcodes.
 inline constexpr std::uint32_t kIsaVersion1_0 = 0x0001'0000;
 inline constexpr std::uint32_t kIsaVersion1_1 = 0x0001'0001;
 inline constexpr std::uint32_t kIsaVersion1_2 = 0x0001'0002;
 inline constexpr std::uint32_t kIsaVersion1_3 = 0x0001'0003;
 inline constexpr std::uint32_t kIsaVersion1_4 = 0x0001'0004;
+// v1.5 adds flag values, no opcode: the fused activations 6-8 of every ACT
+// field, ACTIVATION_PARAM functions 7-12 and SOFTMAX's LOG flag (hw-spec
+// 7.4.5).
 inline constexpr std::uint32_t kIsaVersion1_5 = 0x0001'0005;
 inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_5;
 
@@ -67,11 +69,14 @@ enum class OperandKind : std::uint8_t {
 // A named bit field of an opcode's flags word. A field of width 1 without
 // value names is a boolean switch; otherwise `value_names[v]` names value v
 // and values without a name (empty or out of the list) are invalid.
+// `value_versions[v]`, where given, is the instruction set that defined
+// value v (a switch's value 1: the switch), when newer than the opcode.
 struct FlagField {
   std::string_view name;
   std::uint8_t shift;
   std::uint8_t width;
   std::span<const std::string_view> value_names;
+  std::span<const std::uint32_t> value_versions = {};
 
   [[nodiscard]] constexpr std::uint32_t mask() const {
     return ((std::uint32_t{1} << width) - 1) << shift;
@@ -102,7 +107,7 @@ struct OpcodeInfo {
   [[nodiscard]] OperandKind operand_kind(std::size_t index, std::uint32_t flags) const;
 };
 
-// Every opcode of instruction sets v1 to v1.5, in opcode order.
+// Every opcode of instruction sets v1 to v1.4, in opcode order.
 std::span<const OpcodeInfo> opcode_table();
 const OpcodeInfo* find_opcode(std::uint8_t opcode);
 const OpcodeInfo* find_opcode(std::string_view mnemonic);
@@ -184,23 +189,13 @@ struct ProgramDecode {
 };
 ProgramDecode decode(std::span<const std::uint32_t> words);
 
-// The instruction set version the flag values of `instruction` need:
-// kIsaVersion1_5 for the fused activations hardswish, hardsigmoid and relu6
-// (hw-spec 7.4.5), else kIsaVersion1_0. Devices tell opcodes by their OPS
-// bits but such values only by HW_VERSION.
-std::uint32_t flags_version(const Instruction& instruction);
-
-// The instruction set version `instruction` needs: its opcode's and its
-// flag values'.
+// The instruction set version an instruction needs: its opcode's, or newer
+// for a flag value a later version defined (hw-spec 7.4.5).
 std::uint32_t instruction_version(const Instruction& instruction);
 
-// The instruction set version a program needs: the newest
-// instruction_version() of its instructions (kIsaVersion1_0 for an empty or
-// undecodable program).
+// The instruction set version a program needs: the newest of its
+// instructions' (kIsaVersion1_0 for an empty or undecodable program).
 std::uint32_t required_version(std::span<const std::uint32_t> words);
-
-// The newest flags_version() of a program's instructions.
-std::uint32_t required_flags_version(std::span<const std::uint32_t> words);
 
 }  // namespace npu::isa
 

@@ -71,7 +71,8 @@ enum class Activation : std::uint8_t {
 };
 enum class PoolMode : std::uint8_t { max, average, average_with_padding };
 enum class ReduceOp : std::uint8_t { sum, mean, max, min };
-// ACTIVATION_PARAM functions (hw-spec 7.4.1, v1.1).
+// ACTIVATION_PARAM functions (hw-spec 7.4.1, v1.1; log to round v1.5,
+// 7.4.5, alpha and beta 0).
 enum class ParamActivation : std::uint8_t {
   hardsigmoid,  // max(0, min(1, alpha*x + beta))
   hardswish,    // x * hardsigmoid(x)
@@ -80,6 +81,12 @@ enum class ParamActivation : std::uint8_t {
   exp,          // alpha and beta 0
   pow,          // alpha * x^beta
   leaky_relu,   // x >= 0 ? x : alpha*x; beta 0
+  log,          // ln x (v1.5)
+  softplus,     // ln(1 + e^x) (v1.5)
+  mish,         // x * tanh(softplus(x)) (v1.5)
+  gelu_tanh,    // GELU's tanh approximation (v1.5)
+  abs,          // |x| (v1.5)
+  round,        // to nearest, ties to even (v1.5)
 };
 enum class ResizeMode : std::uint8_t { nearest, linear };
 enum class ResizeCoordinates : std::uint8_t {
@@ -238,6 +245,9 @@ class KernelBuilder {
   KernelBuilder& conv2d(isa::DataType dtype, const Conv2dOperands& operands);
   KernelBuilder& pool2d(isa::DataType dtype, const Pool2dOperands& operands);
   KernelBuilder& softmax(isa::DataType dtype, BufferArg in, BufferArg out, Value rows, Value cols);
+  // SOFTMAX with its LOG flag (v1.5): x - max - ln(sum(e^(x - max))) per row.
+  KernelBuilder& log_softmax(isa::DataType dtype, BufferArg in, BufferArg out, Value rows,
+                             Value cols);
   KernelBuilder& layernorm(isa::DataType dtype, BufferArg in, BufferArg out, BufferArg gamma,
                            BufferArg beta, Value rows, Value cols, FloatValue epsilon);
   KernelBuilder& rmsnorm(isa::DataType dtype, BufferArg in, BufferArg out, BufferArg gamma,

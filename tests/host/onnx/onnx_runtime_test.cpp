@@ -411,6 +411,116 @@ TEST(OnnxLoweringV15, ClipAttributesAndSpelledOutHardSwishFuseToo) {
                    Opcode::activation_param}));
 }
 
+// ---- ISA v1.5 lowerings (hw-spec 7.4.5) ------------------------------------
+
+// The ops lower() refuses for a device of ISA v1.4 (every opcode, no v1.5
+// flag value), each with its reason.
+std::map<std::string, std::string> refused_on_v14(const Graph& graph) {
+  std::map<std::string, std::string> refused;
+  try {
+    lower(graph, npu::isa::DataType::fp32, every_opcode(), npu::isa::kIsaVersion1_4);
+  } catch (const UnsupportedOperators& e) {
+    for (const auto& entry : e.entries()) {
+      refused[entry.op] = entry.reason;
+    }
+  }
+  return refused;
+}
+
+constexpr std::uint32_t kFuncLog = 7, kFuncSoftplus = 8, kFuncMish = 9, kFuncGeluTanh = 10,
+                        kFuncAbs = 11, kFuncRound = 12, kFuncExp = 4;
+
+// The ACTIVATION_PARAM functions of a program, in order.
+std::vector<std::uint32_t> functions_of(const Program& program) {
+  std::vector<std::uint32_t> functions;
+  for (const Instruction& i : instructions_of(program)) {
+    if (i.opcode == Opcode::activation_param) {
+      functions.push_back(i.flags);
+      EXPECT_EQ(float_value(i, 3), 0.0F);  // v1.5's take no parameter; EXP neither
+      EXPECT_EQ(float_value(i, 4), 0.0F);
+    }
+  }
+  return functions;
+}
+
+TEST(OnnxLoweringV15, LogSoftmaxIsSoftmaxWithTheLogFlagOnAnyAxis) {
+  const std::vector<Instruction> lenet = instructions_of(lower(fused("lenet_log_softmax")));
+  ASSERT_FALSE(lenet.empty());
+  EXPECT_EQ(lenet.back().opcode, Opcode::softmax);
+  EXPECT_EQ(lenet.back().flags, 1U);       // LOG
+  EXPECT_EQ(value(lenet.back(), 2), 2U);   // rows: the batch
+  EXPECT_EQ(value(lenet.back(), 3), 10U);  // cols: the classes
+  const std::vector<Instruction> axis1 = instructions_of(lower(fused("log_softmax_axis1")));
+  ASSERT_EQ(axis1.size(), 3U);
+  EXPECT_EQ(axis1[0].opcode, Opcode::transpose);
+  EXPECT_EQ(axis1[1].opcode, Opcode::softmax);
+  EXPECT_EQ(axis1[1].flags, 1U);
+  EXPECT_EQ(value(axis1[1], 3), 5U);
+  EXPECT_EQ(axis1[2].opcode, Opcode::transpose);
+  EXPECT_EQ(
+      refused_on_v14(fused("lenet_log_softmax")),
+      (std::map<std::string, std::string>{
+          {"LogSoftmax", "needs ISA v1.5's SOFTMAX LOG (hw-spec 7.4.5); the device is v1.4"}}));
+}
+
+TEST(OnnxLoweringV15, LogSoftplusSoftsignRoundAbsAreActivationParamFunctions) {
+  const Program program = lower(fused("log_family"));
+  EXPECT_EQ(functions_of(program),
+            (std::vector<std::uint32_t>{kFuncSoftplus, kFuncLog, kFuncAbs, kFuncRound, kFuncAbs}));
+  // Softsign: ABS, ELTWISE add 1, ELTWISE div; the Sum: three ELTWISE adds.
+  EXPECT_EQ(std::ranges::count(opcodes_of(program), Opcode::eltwise), 5);
+  const std::map<std::string, std::string> refused = refused_on_v14(fused("log_family"));
+  EXPECT_EQ(refused.size(), 4U);  // Abs has its v1 form, max(x, -x)
+  EXPECT_EQ(refused.at("Log"),
+            "needs ISA v1.5's ACTIVATION_PARAM LOG (hw-spec 7.4.5); the device is v1.4");
+  EXPECT_EQ(refused.at("Softplus"),
+            "needs ISA v1.5's ACTIVATION_PARAM SOFTPLUS (hw-spec 7.4.5); the device is v1.4");
+  EXPECT_TRUE(refused.contains("Softsign"));
+  EXPECT_TRUE(refused.contains("Round"));
+}
+
+TEST(OnnxLoweringV15, MishOpAndItsSpelledOutFormAreOneMish) {
+  EXPECT_EQ(functions_of(lower(fused("mish_op"))), std::vector<std::uint32_t>{kFuncMish});
+  const Graph spelled = fused("mish_spelled");
+  ASSERT_EQ(spelled.nodes.size(), 1U);
+  EXPECT_EQ(spelled.nodes[0].op, "Mish");
+  EXPECT_EQ(spelled.nodes[0].outputs, std::vector<std::string>{"y"});
+  EXPECT_EQ(functions_of(lower(spelled)), std::vector<std::uint32_t>{kFuncMish});
+  EXPECT_TRUE(refused_on_v14(spelled).contains("Mish"));
+}
+
+TEST(OnnxLoweringV15, GeluTanhIsGeluTanhOnV15AndRefusedByNameBefore) {
+  EXPECT_EQ(functions_of(lower(fused("gelu_tanh"))), std::vector<std::uint32_t>{kFuncGeluTanh});
+  EXPECT_EQ(refused_on_v14(fused("gelu_tanh")),
+            (std::map<std::string, std::string>{
+                {"Gelu",
+                 "needs ISA v1.5's ACTIVATION_PARAM GELU_TANH (approximate tanh; the v1.4 GELU is "
+                 "the erf form) (hw-spec 7.4.5); the device is v1.4"}}));
+}
+
+TEST(OnnxLoweringV15, ReduceLogSumAndLogSumExpShiftedByTheMaximum) {
+  EXPECT_EQ(
+      opcodes_of(lower(fused("reduce_log_sum"))),
+      (std::vector<Opcode>{Opcode::activation_param, Opcode::reduce, Opcode::activation_param}));
+  EXPECT_EQ(functions_of(lower(fused("reduce_log_sum"))),
+            (std::vector<std::uint32_t>{kFuncAbs, kFuncLog}));
+  // max; x - max (max expanded along the middle axis); e^; sum; ln; + max.
+  const std::vector<Instruction> lse = instructions_of(lower(fused("reduce_log_sum_exp")));
+  std::vector<Opcode> ops;
+  for (const Instruction& i : lse) {
+    ops.push_back(i.opcode);
+  }
+  EXPECT_EQ(ops, (std::vector<Opcode>{Opcode::reduce, Opcode::copy_strided, Opcode::eltwise,
+                                      Opcode::activation_param, Opcode::reduce,
+                                      Opcode::activation_param, Opcode::eltwise}));
+  EXPECT_EQ(lse[0].flags, 2U);  // REDUCE max
+  EXPECT_EQ(lse[2].flags, 1U);  // ELTWISE sub
+  EXPECT_EQ(lse[4].flags, 0U);  // REDUCE sum
+  EXPECT_EQ(functions_of(lower(fused("reduce_log_sum_exp"))),
+            (std::vector<std::uint32_t>{kFuncExp, kFuncLog}));
+  EXPECT_TRUE(refused_on_v14(fused("reduce_log_sum_exp")).contains("ReduceLogSumExp"));
+}
+
 TEST(OnnxLoweringV11, ParameterisedActivationsAreOneInstructionEach) {
   const std::vector<Opcode> ops = opcodes_of(lower(fused("activations")));
   EXPECT_EQ(std::ranges::count(ops, Opcode::activation_param), 6);  // HardSigmoid .. Pow
