@@ -520,7 +520,9 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
     }
   }
   const auto uploaded = Clock::now();
-  const JobResult result = state_->queue.submit(*state_->launch).wait();
+  const JobHandle job = state_->queue.submit(*state_->launch);
+  const auto submitted = Clock::now();
+  const JobResult result = job.wait();
   const auto computed = Clock::now();
   if (!result.ok()) {
     throw std::runtime_error(fmt::format("the inference job {}: {} at {:#x}",
@@ -548,6 +550,10 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
     timings->upload = uploaded - start;
     timings->device = computed - uploaded;
     timings->download = Clock::now() - computed;
+    timings->submit = submitted - uploaded;
+    timings->device_run = result.device_times
+                              ? result.device_times->end - result.device_times->start
+                              : std::chrono::nanoseconds::zero();
   }
   return outputs;
 }
