@@ -846,6 +846,28 @@ TEST(OnnxElementCodec, Fp16AndBf16RoundToNearestEvenAndWidenExactly) {
       encode_elements(std::vector{nan}, npu::isa::DataType::bf16), npu::isa::DataType::bf16)[0]));
 }
 
+// The in-place forms write exactly the vector forms' bytes (a model's
+// inputs and outputs go through them) and refuse a destination of another size.
+TEST(OnnxElementCodec, InPlaceFormsMatchAndCheckTheirSizes) {
+  using npu::isa::DataType;
+  const std::vector<float> values{1.0F, -2.5F, 0.1F, 3e38F, -0.0F};
+  for (const DataType dtype : {DataType::fp32, DataType::fp16, DataType::bf16}) {
+    const std::vector<std::byte> bytes = encode_elements(values, dtype);
+    std::vector<std::byte> in_place(bytes.size());
+    encode_elements_into(values, dtype, in_place);
+    EXPECT_EQ(in_place, bytes);
+    std::vector<float> decoded(values.size());
+    decode_elements_into(bytes, dtype, decoded);
+    EXPECT_EQ(decoded, decode_elements(bytes, dtype));
+    std::vector<std::byte> short_by_one(bytes.size() - 1);
+    EXPECT_THROW(encode_elements_into(values, dtype, short_by_one), std::invalid_argument);
+    std::vector<float> one_more(values.size() + 1);
+    EXPECT_THROW(decode_elements_into(bytes, dtype, one_more), std::invalid_argument);
+  }
+  std::vector<std::byte> int8_out(values.size());
+  EXPECT_THROW(encode_elements_into(values, DataType::int8, int8_out), std::invalid_argument);
+}
+
 // ---- ops of PyTorch's exports of torchvision and transformer models ----
 
 std::vector<float> constant_floats(const Graph& graph, const std::string& name) {
