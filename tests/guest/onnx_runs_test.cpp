@@ -2,11 +2,14 @@
 // model reuses its I/O buffer, its argument table and its job between runs,
 // so each run's outputs must still be its own inputs' (inputs written in
 // every float precision, float and bool outputs read back), also after a
-// run the runtime refused half-way through writing its inputs.
+// run the runtime refused half-way through writing its inputs, and after a
+// run whose job failed (which bans the model's queue).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <stdexcept>
 
 #include "guest_device.hpp"
 #include "npu/onnx/model.hpp"
@@ -121,6 +124,38 @@ TEST_F(OnnxBoolOutputs, FollowEachRunsInput) {
     EXPECT_EQ(outputs[1].integers, ge_swapped) << "seed " << seed;
     EXPECT_EQ(outputs[2].name, "nonzero");
     EXPECT_EQ(outputs[2].integers, nonzero) << "seed " << seed;
+  }
+}
+
+using OnnxRunAfterAFailedJob = DeviceTest;
+
+// A job that fails bans its queue (docs/uapi.md). The driver's debugfs
+// drops the next doorbell, so the inference job times out (after the
+// driver's job_timeout_ms, 10 s by default); the model must replace its
+// queue, and the next run must give the right outputs.
+TEST_F(OnnxRunAfterAFailedJob, TheNextRunWorks) {
+  const std::filesystem::path inject = std::filesystem::path("/sys/kernel/debug/accel") /
+                                       device().info().pci_address / "inject_lost_doorbell";
+  std::ofstream arm(inject);
+  if (!arm) {
+    GTEST_SKIP() << "needs root and debugfs: " << inject;
+  }
+  const npu::onnx::CompiledModel compiled =
+      npu::onnx::Model::load(kModels / "gather_computed_table.onnx")
+          .compile(device(), {{"x", {kRows, kColumns}}, {"flat_ids", {kIds}}});
+  const Sample s = sample(4);
+  ASSERT_EQ(compiled.run(inputs_of(s)).at(0).data, expected(s));
+  arm << 1 << std::flush;
+  ASSERT_TRUE(arm.good());
+  try {
+    static_cast<void>(compiled.run(inputs_of(s)));
+    FAIL() << "the run whose doorbell was lost returned";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("TIMEOUT"), std::string::npos) << e.what();
+  }
+  for (const int seed : {5, 6}) {
+    const Sample next = sample(seed);
+    EXPECT_EQ(compiled.run(inputs_of(next)).at(0).data, expected(next)) << "seed " << seed;
   }
 }
 
