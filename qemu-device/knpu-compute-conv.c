@@ -155,10 +155,8 @@ static dnnl_status_t conv_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
     float scale = knpu_f32_of_bits(v[CK_SCALE]);
     dnnl_convolution_desc_t desc;
     dnnl_post_ops_t po = NULL;
-    dnnl_alg_kind_t alg;
     dnnl_status_t st;
     ConvMds md;
-    float alpha;
 
     conv_mds(k, &md);
     st = dnnl_dilated_convolution_forward_desc_init(
@@ -174,9 +172,8 @@ static dnnl_status_t conv_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
     if (po && st == dnnl_success && (k->flags & KNPU_FLAG_BIAS)) {
         st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &md.bias);
     }
-    if (po && st == dnnl_success &&
-        knpu_act_alg(KNPU_FLAG_ACT(k->flags), &alg, &alpha)) {
-        st = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0);
+    if (po && st == dnnl_success) {
+        st = knpu_post_ops_append_act(po, KNPU_FLAG_ACT(k->flags));
     }
     if (po && st == dnnl_success) {
         st = dnnl_primitive_attr_set_post_ops(attr, po);

@@ -219,7 +219,7 @@ bool knpu_op_conv_transpose(KnpuJob *job, const KnpuInsn *in)
     KnpuPrimKey key;
     unsigned i;
 
-    if (KNPU_FLAG_ACT(in->flags) > KNPU_ACT_TANH) {
+    if (KNPU_FLAG_ACT(in->flags) > KNPU_ACT_LAST) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
     for (i = DC_N; i <= DC_GROUPS; i++) {

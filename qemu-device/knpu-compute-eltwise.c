@@ -1,6 +1,6 @@
 /*
  * KNPU device model: ELTWISE and ACTIVATION (spec section 7.4), and
- * ACTIVATION_PARAM (7.4.1, v1.1).
+ * ACTIVATION_PARAM (7.4.1, v1.1; its v1.5 functions 7.4.5).
  *
  * Floating types run on oneDNN's binary and eltwise primitives. INT8 and
  * INT32 ELTWISE are exact integer loops: oneDNN computes integer binary
@@ -150,23 +150,57 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
     return knpu_tensor_store(job, &tout, out);
 }
 
-/* Primitive key: v[0] count, flags the activation. */
+/*
+ * Primitive key: v[0] count, v[1] the step of knpu_act_steps(), flags the
+ * activation.
+ */
 static dnnl_status_t activation_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
                                    dnnl_primitive_attr_t attr,
                                    dnnl_primitive_desc_t *pd)
 {
+    KnpuActStep steps[KNPU_ACT_MAX_STEPS];
     dnnl_eltwise_desc_t desc;
     dnnl_memory_desc_t md;
-    dnnl_alg_kind_t alg;
     dnnl_status_t st;
-    float alpha;
+    const KnpuActStep *step = &steps[k->v[1]];
 
     knpu_md_plain(&md, 1, &k->v[0], knpu_dnnl_dt(k->dtype));
-    knpu_act_alg(k->flags, &alg, &alpha);
-    st = dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference, alg,
-                                        &md, alpha, 0);
+    knpu_act_steps(k->flags, steps);
+    st = dnnl_eltwise_forward_desc_init(&desc, dnnl_forward_inference,
+                                        step->alg, &md, step->alpha,
+                                        step->beta);
     return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
                                                 NULL);
+}
+
+/*
+ * Activation @act on @count values of @in into @out (may be @in), both
+ * in the compute type of @dt: one eltwise primitive per step, since an
+ * eltwise primitive with post-ops falls back to a reference
+ * implementation (see activation_param_run()).
+ */
+static bool activation_run(KnpuJob *job, uint32_t act, uint32_t dt,
+                           void *in, void *out, uint64_t count)
+{
+    KnpuActStep steps[KNPU_ACT_MAX_STEPS];
+    unsigned i, n = knpu_act_steps(act, steps);
+    KnpuPrimKey key = {
+        .kind = KNPU_OP_ACTIVATION, .dtype = knpu_compute_dtype(dt),
+        .flags = act, .v = { count },
+    };
+    KnpuDnnlArg args[2];
+
+    knpu_md_plain(&args[0].md, 1, &key.v[0], knpu_dnnl_dt(dt));
+    args[0].arg = DNNL_ARG_SRC;
+    args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, out };
+    for (i = 0; i < n; i++) {
+        key.v[1] = i;
+        args[0].data = i ? out : in;
+        if (!knpu_prim_run(job, &key, activation_pd, args, 2)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
@@ -175,13 +209,8 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
     uint64_t count = in->ops[ACT_COUNT];
     void *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
-    KnpuPrimKey key = {
-        .kind = KNPU_OP_ACTIVATION, .dtype = knpu_compute_dtype(dt),
-        .flags = act, .v = { count },
-    };
-    KnpuDnnlArg args[2];
 
-    if (act < KNPU_ACT_RELU || act > KNPU_ACT_TANH ||
+    if (act < KNPU_ACT_RELU || act > KNPU_ACT_LAST ||
         (dt == KNPU_DT_INT8 && act != KNPU_ACT_RELU)) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
@@ -198,11 +227,7 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
         return false;
     }
     out = knpu_stage(job, count * knpu_dtype_size(knpu_compute_dtype(dt)));
-    knpu_md_plain(&args[0].md, 1, &key.v[0], knpu_dnnl_dt(dt));
-    args[0].arg = DNNL_ARG_SRC;
-    args[0].data = src;
-    args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, out };
-    return knpu_prim_run(job, &key, activation_pd, args, 2) &&
+    return activation_run(job, act, dt, src, out, count) &&
            knpu_tensor_store(job, &tout, out);
 }
 
@@ -212,20 +237,7 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
  */
 bool knpu_act_apply(KnpuJob *job, uint32_t act, float *buf, uint64_t count)
 {
-    KnpuPrimKey key = {
-        .kind = KNPU_OP_ACTIVATION, .dtype = KNPU_DT_FP32, .flags = act,
-        .v = { count },
-    };
-    KnpuDnnlArg args[2];
-
-    if (act == KNPU_ACT_NONE) {
-        return true;
-    }
-    knpu_md_plain(&args[0].md, 1, &key.v[0], dnnl_f32);
-    args[0].arg = DNNL_ARG_SRC;
-    args[0].data = buf;
-    args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, buf };
-    return knpu_prim_run(job, &key, activation_pd, args, 2);
+    return activation_run(job, act, KNPU_DT_FP32, buf, buf, count);
 }
 
 /* ACTIVATION_PARAM (v1.1) */
@@ -296,7 +308,44 @@ static bool eltwise_mul_run(KnpuJob *job, float *out, const float *x,
 }
 
 /*
- * Run function @fn of ACTIVATION_PARAM on oneDNN's eltwise algorithms.
+ * LOG and SOFTPLUS (7.4.5) on libm: oneDNN 2.6's log is 0.4 off on
+ * subnormals and its soft_relu goes negative near x = -20 (a Log of it
+ * would be NaN).
+ */
+static void log_family_run(uint32_t fn, const float *x, float *out,
+                           uint64_t count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        float v = x[i];
+
+        if (fn == KNPU_ACTP_LOG) {
+            out[i] = logf(v);
+        } else {
+            out[i] = v > 0 ? v + log1pf(expf(-v)) : log1pf(expf(v));
+        }
+    }
+}
+
+/*
+ * MISH and GELU_TANH tend to 0 at -inf (7.4.5), where oneDNN computes
+ * -inf * 0 = NaN.
+ */
+static void zero_at_minus_inf(const float *x, float *out, uint64_t count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        if (x[i] == -INFINITY) {
+            out[i] = -0.0f;
+        }
+    }
+}
+
+/*
+ * Run function @fn of ACTIVATION_PARAM on oneDNN's eltwise algorithms
+ * (LOG and SOFTPLUS on libm).
  * oneDNN 2.6 has no hard-sigmoid, and an eltwise primitive with post-ops
  * falls back to a reference implementation that computes wrong results,
  * so hard-sigmoid is two primitives (linear alpha·x + beta, then a clip to
@@ -314,9 +363,24 @@ static bool activation_param_run(KnpuJob *job, uint32_t fn, float alpha,
         [KNPU_ACTP_EXP] = dnnl_eltwise_exp,
         [KNPU_ACTP_POW] = dnnl_eltwise_pow,
         [KNPU_ACTP_LEAKY_RELU] = dnnl_eltwise_relu,
+        [KNPU_ACTP_MISH] = dnnl_eltwise_mish,
+        [KNPU_ACTP_GELU_TANH] = dnnl_eltwise_gelu_tanh,
+        [KNPU_ACTP_ABS] = dnnl_eltwise_abs,
+        [KNPU_ACTP_ROUND] = dnnl_eltwise_round,
     };
     bool hard = fn == KNPU_ACTP_HARDSIGMOID || fn == KNPU_ACTP_HARDSWISH;
 
+    if (fn == KNPU_ACTP_LOG || fn == KNPU_ACTP_SOFTPLUS) {
+        log_family_run(fn, x, out, count);
+        return true;
+    }
+    if (fn == KNPU_ACTP_MISH || fn == KNPU_ACTP_GELU_TANH) {
+        if (!eltwise_alg_run(job, algs[fn], 0.0f, 0.0f, x, out, count)) {
+            return false;
+        }
+        zero_at_minus_inf(x, out, count);
+        return true;
+    }
     return eltwise_alg_run(job, algs[fn], alpha, beta, x, out, count) &&
            (!hard || eltwise_alg_run(job, dnnl_eltwise_clip_v2, 0.0f, 1.0f,
                                      out, out, count)) &&
@@ -336,6 +400,7 @@ static bool activation_param_check(KnpuJob *job, uint32_t fn, float alpha,
         return true;
     case KNPU_ACTP_SQRT:
     case KNPU_ACTP_EXP:
+    case KNPU_ACTP_LOG ... KNPU_ACTP_ROUND:
         if (alpha != 0.0f || beta != 0.0f) {
             return knpu_operand_invalid(job, alpha != 0.0f ? ACTP_ALPHA :
                                         ACTP_BETA);
@@ -365,7 +430,7 @@ bool knpu_op_activation_param(KnpuJob *job, const KnpuInsn *in)
     float *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
 
-    if (fn > KNPU_ACTP_LEAKY_RELU) {
+    if (fn > KNPU_ACTP_ROUND) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
     if (!count) {

@@ -93,10 +93,8 @@ static dnnl_status_t gemm_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
     uint32_t act = KNPU_FLAG_ACT(k->flags);
     dnnl_post_ops_t po = NULL;
     dnnl_matmul_desc_t desc;
-    dnnl_alg_kind_t alg;
     dnnl_status_t st;
     GemmMds md;
-    float alpha;
 
     gemm_mds(k, &md);
     st = dnnl_matmul_desc_init(&desc, &md.a, &md.b, NULL, &md.c);
@@ -114,8 +112,8 @@ static dnnl_status_t gemm_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
     if (st == dnnl_success && has_bias) {
         st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &md.bias);
     }
-    if (st == dnnl_success && knpu_act_alg(act, &alg, &alpha)) {
-        st = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0);
+    if (st == dnnl_success) {
+        st = knpu_post_ops_append_act(po, act);
     }
     if (st == dnnl_success) {
         st = dnnl_primitive_attr_set_post_ops(attr, po);
@@ -403,7 +401,7 @@ bool knpu_op_gemm_batched(KnpuJob *job, const KnpuInsn *in)
                in->ops[GEMM_LDC] },
     };
 
-    if (KNPU_FLAG_ACT(fl) > KNPU_ACT_TANH) {
+    if (KNPU_FLAG_ACT(fl) > KNPU_ACT_LAST) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
     if (!isfinite(scale)) {

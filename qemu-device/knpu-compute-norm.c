@@ -1,5 +1,6 @@
 /*
- * KNPU device model: SOFTMAX, LAYERNORM and RMSNORM (spec section 7.4) on
+ * KNPU device model: SOFTMAX (with v1.5's LOG, 7.4.5), LAYERNORM and RMSNORM
+ * (spec section 7.4) on
  * oneDNN's softmax, layer normalization, reduction and binary primitives.
  * Rows are the outer dimension, the normalized one the inner.
  *
@@ -16,7 +17,7 @@ enum { SM_IN, SM_OUT, SM_ROWS, SM_COLS };
 enum { LN_IN, LN_OUT, LN_GAMMA, LN_BETA, LN_ROWS, LN_COLS, LN_EPS };
 enum { RMS_IN, RMS_OUT, RMS_GAMMA, RMS_ROWS, RMS_COLS, RMS_EPS };
 
-/* Keys: v[0] rows, v[1] cols, v[2] the bits of epsilon. */
+/* Keys: v[0] rows, v[1] cols, v[2] the bits of epsilon; SOFTMAX's flags. */
 static void rows_md(const KnpuPrimKey *k, dnnl_memory_desc_t *md,
                     int64_t cols)
 {
@@ -35,8 +36,10 @@ static dnnl_status_t softmax_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
 
     rows_md(k, &md, k->v[1]);
     st = dnnl_softmax_v2_forward_desc_init(&desc, dnnl_forward_inference,
-                                           dnnl_softmax_accurate, &md, &md,
-                                           1);
+                                           k->flags & KNPU_FLAG_SOFTMAX_LOG ?
+                                           dnnl_softmax_log :
+                                           dnnl_softmax_accurate,
+                                           &md, &md, 1);
     return st ? st : dnnl_primitive_desc_create(pd, &desc, attr, engine,
                                                 NULL);
 }
@@ -133,12 +136,37 @@ static bool norm_tensors(KnpuJob *job, const KnpuInsn *in, KnpuTensor *src,
            knpu_tensor_init(job, dst, in, dst_op, in->dtype, count);
 }
 
+/*
+ * Log-softmax rows holding NaN or +inf, or only -inf, are NaN (7.4.5);
+ * oneDNN writes -inf beside such elements.
+ */
+static void log_softmax_nan_rows(const float *x, float *y, uint64_t rows,
+                                 uint64_t cols)
+{
+    uint64_t r, i;
+
+    for (r = 0; r < rows; r++) {
+        const float *row = x + r * cols;
+        bool finite_max = false, nan_row = false;
+
+        for (i = 0; i < cols; i++) {
+            nan_row |= isnan(row[i]) || row[i] == INFINITY;
+            finite_max |= row[i] != -INFINITY;
+        }
+        if (nan_row || !finite_max) {
+            for (i = 0; i < cols; i++) {
+                y[r * cols + i] = NAN;
+            }
+        }
+    }
+}
+
 bool knpu_op_softmax(KnpuJob *job, const KnpuInsn *in)
 {
     void *x = NULL, *y = NULL;
     KnpuTensor tin, tout;
     KnpuPrimKey key = {
-        .kind = KNPU_OP_SOFTMAX, .dtype = KNPU_DT_FP32,
+        .kind = KNPU_OP_SOFTMAX, .dtype = KNPU_DT_FP32, .flags = in->flags,
         .v = { in->ops[SM_ROWS], in->ops[SM_COLS] },
     };
     KnpuDnnlArg args[2];
@@ -155,8 +183,13 @@ bool knpu_op_softmax(KnpuJob *job, const KnpuInsn *in)
     args[0].arg = DNNL_ARG_SRC;
     args[0].data = x;
     args[1] = (KnpuDnnlArg){ DNNL_ARG_DST, args[0].md, y };
-    return knpu_prim_run(job, &key, softmax_pd, args, 2) &&
-           knpu_tensor_store(job, &tout, y);
+    if (!knpu_prim_run(job, &key, softmax_pd, args, 2)) {
+        return false;
+    }
+    if (in->flags & KNPU_FLAG_SOFTMAX_LOG) {
+        log_softmax_nan_rows(x, y, key.v[0], key.v[1]);
+    }
+    return knpu_tensor_store(job, &tout, y);
 }
 
 bool knpu_op_layernorm(KnpuJob *job, const KnpuInsn *in)

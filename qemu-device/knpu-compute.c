@@ -173,7 +173,7 @@ bool knpu_check_fused(KnpuJob *job, const KnpuInsn *in, unsigned scale_op,
     bool requant = int8 && !(fl & KNPU_FLAG_OUT_INT32);
     float scale = knpu_f32_of_bits(in->ops[scale_op]);
 
-    if (act > KNPU_ACT_TANH || (int8 && act > KNPU_ACT_RELU) ||
+    if (act > KNPU_ACT_LAST || (int8 && act > KNPU_ACT_RELU) ||
         ((fl & KNPU_FLAG_OUT_INT32) && !int8) ||
         ((fl & KNPU_FLAG_PER_CHANNEL) && !requant)) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);

@@ -164,7 +164,16 @@ void knpu_md_strided(dnnl_memory_desc_t *md, int ndims, const int64_t *dims,
                      const int64_t *strides, dnnl_data_type_t dt);
 dnnl_data_type_t knpu_dnnl_dt(uint32_t dtype);
 bool knpu_dnnl_int8_exact(void);
-bool knpu_act_alg(uint32_t act, dnnl_alg_kind_t *alg, float *alpha);
+/* One oneDNN eltwise step of a fused activation (knpu_act_steps()). */
+typedef struct KnpuActStep {
+    dnnl_alg_kind_t alg;
+    float alpha, beta;
+} KnpuActStep;
+
+#define KNPU_ACT_MAX_STEPS 2
+
+unsigned knpu_act_steps(uint32_t act, KnpuActStep steps[KNPU_ACT_MAX_STEPS]);
+dnnl_status_t knpu_post_ops_append_act(dnnl_post_ops_t po, uint32_t act);
 dnnl_status_t knpu_attr_post_act(dnnl_primitive_attr_t attr, uint32_t act);
 
 /* The instructions */
@@ -192,7 +201,7 @@ bool knpu_op_gather(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_compare(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_select(KnpuJob *job, const KnpuInsn *in);
 
-/* Apply fused activation @act (v1 ACT values) to @count FP32 values. */
+/* Apply fused activation @act (an ACT value) to @count FP32 values. */
 bool knpu_act_apply(KnpuJob *job, uint32_t act, float *buf, uint64_t count);
 
 #endif /* HW_MISC_KNPU_COMPUTE_H */

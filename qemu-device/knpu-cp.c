@@ -61,7 +61,7 @@ static const KnpuOpInfo knpu_ops[KNPU_OP_COUNT] = {
                              knpu_op_eltwise },
     [KNPU_OP_ACTIVATION] = { "ACTIVATION", "AAV", DT_FLOAT | DT(INT8),
                              0xf, knpu_op_activation },
-    [KNPU_OP_SOFTMAX]    = { "SOFTMAX", "AAVV", DT_FLOAT, 0,
+    [KNPU_OP_SOFTMAX]    = { "SOFTMAX", "AAVV", DT_FLOAT, KNPU_FLAG_SOFTMAX_LOG,
                              knpu_op_softmax },
     [KNPU_OP_LAYERNORM]  = { "LAYERNORM", "AAAAVVF", DT_FLOAT, 0,
                              knpu_op_layernorm },

@@ -567,48 +567,72 @@ dnnl_data_type_t knpu_dnnl_dt(uint32_t dtype)
     }
 }
 
-/* The oneDNN algorithm of activation @act (section 7.3); false if none. */
-bool knpu_act_alg(uint32_t act, dnnl_alg_kind_t *alg, float *alpha)
+/*
+ * The oneDNN eltwise steps of activation @act (sections 7.3 and 7.4.5),
+ * applied in order, into @steps; returns their number, 0 for none.
+ * oneDNN 2.6 has no hard-sigmoid: it is x/6 + 1/2, then a clip to [0, 1].
+ */
+unsigned knpu_act_steps(uint32_t act, KnpuActStep steps[KNPU_ACT_MAX_STEPS])
 {
-    *alpha = 0;
     switch (act) {
     case KNPU_ACT_RELU:
-        *alg = dnnl_eltwise_relu;
-        return true;
+        steps[0] = (KnpuActStep){ dnnl_eltwise_relu, 0, 0 };
+        return 1;
     case KNPU_ACT_GELU:
-        *alg = dnnl_eltwise_gelu_erf;
-        return true;
+        steps[0] = (KnpuActStep){ dnnl_eltwise_gelu_erf, 0, 0 };
+        return 1;
     case KNPU_ACT_SILU:
-        *alg = dnnl_eltwise_swish;
-        *alpha = 1;
-        return true;
+        steps[0] = (KnpuActStep){ dnnl_eltwise_swish, 1, 0 };
+        return 1;
     case KNPU_ACT_SIGMOID:
-        *alg = dnnl_eltwise_logistic;
-        return true;
+        steps[0] = (KnpuActStep){ dnnl_eltwise_logistic, 0, 0 };
+        return 1;
     case KNPU_ACT_TANH:
-        *alg = dnnl_eltwise_tanh;
-        return true;
+        steps[0] = (KnpuActStep){ dnnl_eltwise_tanh, 0, 0 };
+        return 1;
+    case KNPU_ACT_HARDSWISH:
+        steps[0] = (KnpuActStep){ dnnl_eltwise_hardswish, 0, 0 };
+        return 1;
+    case KNPU_ACT_HARDSIGMOID:
+        steps[0] = (KnpuActStep){ dnnl_eltwise_linear, 1.0f / 6, 0.5f };
+        steps[1] = (KnpuActStep){ dnnl_eltwise_clip_v2, 0, 1 };
+        return 2;
+    case KNPU_ACT_RELU6:
+        steps[0] = (KnpuActStep){ dnnl_eltwise_clip_v2, 0, 6 };
+        return 1;
     default:
-        return false;
+        return 0;
     }
 }
 
-/* Fuse activation @act (none: nothing) into @attr as a post-op. */
+/* Append activation @act (none: nothing) to @po as eltwise post-ops. */
+dnnl_status_t knpu_post_ops_append_act(dnnl_post_ops_t po, uint32_t act)
+{
+    KnpuActStep steps[KNPU_ACT_MAX_STEPS];
+    unsigned i, n = knpu_act_steps(act, steps);
+    dnnl_status_t st = dnnl_success;
+
+    for (i = 0; i < n && st == dnnl_success; i++) {
+        st = dnnl_post_ops_append_eltwise(po, 1.0f, steps[i].alg,
+                                          steps[i].alpha, steps[i].beta);
+    }
+    return st;
+}
+
+/* Fuse activation @act (none: nothing) into @attr as post-ops. */
 dnnl_status_t knpu_attr_post_act(dnnl_primitive_attr_t attr, uint32_t act)
 {
     dnnl_post_ops_t po;
-    dnnl_alg_kind_t alg;
     dnnl_status_t st;
-    float alpha;
 
-    if (!knpu_act_alg(act, &alg, &alpha)) {
+    if (act == KNPU_ACT_NONE) {
         return dnnl_success;
     }
     st = dnnl_post_ops_create(&po);
     if (st != dnnl_success) {
         return st;
     }
-    st = dnnl_post_ops_append_eltwise(po, 1.0f, alg, alpha, 0);
+    st = knpu_post_ops_append_act(po, act);
     if (st == dnnl_success) {
         st = dnnl_primitive_attr_set_post_ops(attr, po);
     }

@@ -38,7 +38,7 @@
 #define KNPU_REG_SCRATCH            0x038
 
 #define KNPU_ID_VALUE               0x55504e4b /* "KNPU" */
-#define KNPU_HW_VERSION_VALUE       0x00010004  /* v1.4 (7.4.4) */
+#define KNPU_HW_VERSION_VALUE       0x00010005  /* v1.5 (7.4.5) */
 #define KNPU_FW_VERSION_VALUE       0x01000000
 #define KNPU_NUM_ASIDS              64
 #define KNPU_VA_BITS                48
@@ -233,6 +233,7 @@ typedef struct KnpuDesc {
 #define KNPU_FLAG_CONVERT_TO(f)     ((f) & 0xfu) /* CONVERT: destination type */
 #define KNPU_FLAG_OP(f)             ((f) & 0xfu) /* ELTWISE, REDUCE, POOL2D */
 #define KNPU_FLAG_GATHER_INDEX_INT64 (1u << 0)  /* GATHER: INT64 indices */
+#define KNPU_FLAG_SOFTMAX_LOG       (1u << 0)  /* SOFTMAX: log-softmax (v1.5) */
 
 /* 7.3 Activations (ACT fields) */
 #define KNPU_ACT_NONE               0
@@ -241,6 +242,10 @@ typedef struct KnpuDesc {
 #define KNPU_ACT_SILU               3
 #define KNPU_ACT_SIGMOID            4
 #define KNPU_ACT_TANH               5
+#define KNPU_ACT_HARDSWISH          6   /* v1.5 */
+#define KNPU_ACT_HARDSIGMOID        7   /* v1.5 */
+#define KNPU_ACT_RELU6              8   /* v1.5 */
+#define KNPU_ACT_LAST               KNPU_ACT_RELU6
 
 /* 7.4 Operations of POOL2D, ELTWISE and REDUCE (flags) */
 #define KNPU_POOL_MAX               0
@@ -288,6 +293,13 @@ typedef struct KnpuDesc {
 #define KNPU_ACTP_EXP               4
 #define KNPU_ACTP_POW               5
 #define KNPU_ACTP_LEAKY_RELU        6
+/* 7.4.5: v1.5 functions, no parameters */
+#define KNPU_ACTP_LOG               7
+#define KNPU_ACTP_SOFTPLUS          8
+#define KNPU_ACTP_MISH              9
+#define KNPU_ACTP_GELU_TANH         10
+#define KNPU_ACTP_ABS               11
+#define KNPU_ACTP_ROUND             12
 
 /* 7.6 Error codes */
 #define KNPU_ERR_NONE               0x00

@@ -1,14 +1,20 @@
 #include "argument_ring.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
+#include <cstring>
 
 namespace npu::detail {
 
 void store_table(std::span<std::byte> out, std::span<const std::uint64_t> table) {
-  for (std::size_t i = 0; i < table.size(); ++i) {
-    for (std::size_t b = 0; b < 8; ++b) {
-      out[i * 8 + b] = static_cast<std::byte>((table[i] >> (8 * b)) & 0xff);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(out.first(table.size_bytes()).data(), table.data(), table.size_bytes());
+  } else {
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      for (std::size_t b = 0; b < 8; ++b) {
+        out[i * 8 + b] = static_cast<std::byte>((table[i] >> (8 * b)) & 0xff);
+      }
     }
   }
 }

@@ -296,8 +296,9 @@ class Assembler {
                                    static_cast<std::uint32_t>(line_)});
     }
     isa::encode(instruction, image_.program);
-    // The kernel declares the oldest instruction set that has all its opcodes.
-    image_.isa_version = std::max(image_.isa_version, op.isa_version);
+    // The kernel declares the oldest instruction set that has all its
+    // instructions (opcodes and flag values).
+    image_.isa_version = std::max(image_.isa_version, isa::instruction_version(instruction));
   }
 
   const isa::OpcodeInfo& opcode(Token mnemonic, isa::Instruction& instruction) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -229,12 +230,16 @@ int Buffer::export_dma_buf() const {
 
 void Buffer::write(std::uint64_t offset, std::span<const std::byte> bytes) const {
   check_range(offset, bytes.size(), "Buffer::write");
-  std::ranges::copy(bytes, map().subspan(offset).begin());
+  if (!bytes.empty()) {  // memcpy, not an element loop: this is every upload's copy
+    std::memcpy(map().subspan(offset).data(), bytes.data(), bytes.size());
+  }
 }
 
 void Buffer::read(std::uint64_t offset, std::span<std::byte> out) const {
   check_range(offset, out.size(), "Buffer::read");
-  std::ranges::copy(map().subspan(offset, out.size()), out.begin());
+  if (!out.empty()) {
+    std::memcpy(out.data(), map().subspan(offset, out.size()).data(), out.size());
+  }
 }
 
 }  // namespace npu

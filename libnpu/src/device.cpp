@@ -95,10 +95,28 @@ std::string missing_names(std::uint64_t ops, std::uint64_t dtypes) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
+// Refuses a flag value newer than its opcode (hw-spec 7.4.5: v1.5's
+// functions and SOFTMAX's log) on a device of an older HW_VERSION, which
+// would fail the job with OPERAND_INVALID.
+void check_flag_values(const KernelImage& image, const DeviceProperties& properties) {
+  for (const isa::Instruction& instruction : isa::decode(image.program).instructions) {
+    const std::uint32_t needed = isa::instruction_version(instruction);
+    const isa::OpcodeInfo& op = isa::info(instruction.opcode);
+    if (needed > op.isa_version && needed > properties.hw_version) {
+      throw KernelFormatError(
+          KernelErrc::unsupported_by_device,
+          fmt::format("kernel '{}' uses {} flags {:#x} of ISA v{}.{}, which the device (hw version "
+                      "{}.{}) does not execute",
+                      image.name, op.mnemonic, instruction.flags, needed >> 16, needed & 0xffffU,
+                      properties.hw_version >> 16, properties.hw_version & 0xffffU));
+    }
+  }
+}
+
 }  // namespace
 
-// An opcode or data type the device lacks is a load error, not a failed job
-// and a banned queue later.
+// An opcode, data type or flag value the device lacks is a load error, not
+// a failed job and a banned queue later.
 void check_supported(const KernelImage& image, const DeviceProperties& properties) {
   const KernelRequirements needs = requirements(image);
   const std::uint64_t missing_ops = needs.ops & ~properties.ops.to_ullong();
@@ -112,6 +130,7 @@ void check_supported(const KernelImage& image, const DeviceProperties& propertie
                     properties.ops.to_ullong(), properties.dtypes.to_ullong(),
                     properties.hw_version >> 16, properties.hw_version & 0xffffU));
   }
+  check_flag_values(image, properties);
 }
 
 Device::Device(DeviceInfo info, std::shared_ptr<const detail::DrmFile> file)

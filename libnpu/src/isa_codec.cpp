@@ -230,10 +230,22 @@ ProgramDecode decode(std::span<const std::uint32_t> words) {
   return result;
 }
 
+std::uint32_t instruction_version(const Instruction& instruction) {
+  const OpcodeInfo& op = info(instruction.opcode);
+  std::uint32_t version = op.isa_version;
+  for (const FlagField& field : op.flag_fields) {
+    const std::uint32_t value = (instruction.flags & field.mask()) >> field.shift;
+    if (value < field.value_versions.size()) {
+      version = std::max(version, field.value_versions[value]);
+    }
+  }
+  return version;
+}
+
 std::uint32_t required_version(std::span<const std::uint32_t> words) {
   std::uint32_t version = kIsaVersion1_0;
   for (const Instruction& instruction : decode(words).instructions) {
-    version = std::max(version, info(instruction.opcode).isa_version);
+    version = std::max(version, instruction_version(instruction));
   }
   return version;
 }

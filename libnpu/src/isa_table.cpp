@@ -1,5 +1,5 @@
-// The opcode table of instruction sets v1 to v1.4, transcribed from
-// docs/hw-spec.md sections 7.4 to 7.4.4.
+// The opcode table of instruction sets v1 to v1.5, transcribed from
+// docs/hw-spec.md sections 7.4 to 7.4.5.
 #include <algorithm>
 #include <array>
 #include <stdexcept>
@@ -58,10 +58,14 @@ constexpr std::array<OperandKind, 5> kCompareOperands{A, A, A, V, V};
 constexpr std::array<OperandKind, 8> kSelectOperands{A, A, A, A, V, V, V, V};
 
 // Value names of the enumerated flag fields.
-constexpr std::array<std::string_view, 6> kFusedActivations{"none", "relu",    "gelu",
-                                                            "silu", "sigmoid", "tanh"};
-constexpr std::array<std::string_view, 6> kActivations{"",     "relu",    "gelu",
-                                                       "silu", "sigmoid", "tanh"};
+constexpr std::array<std::string_view, 9> kFusedActivations{
+    "none", "relu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "relu6"};
+constexpr std::array<std::string_view, 9> kActivations{
+    "", "relu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "relu6"};
+// ACT values 6-8 are v1.5's (hw-spec 7.4.5).
+constexpr std::array<std::uint32_t, 9> kActivationVersions{
+    kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0,
+    kIsaVersion1_0, kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5};
 constexpr std::array<std::string_view, 3> kPoolModes{"max", "avg", "avg_pad"};
 constexpr std::array<std::string_view, 6> kEltwiseOps{"add", "sub", "mul", "div", "max", "min"};
 constexpr std::array<std::string_view, 6> kCompareOps{"eq", "ne", "lt", "le", "gt", "ge"};
@@ -71,8 +75,9 @@ constexpr std::array<std::string_view, 4> kResizeCoords{"half_pixel", "asymmetri
                                                         "pytorch_half_pixel"};
 constexpr std::array<std::string_view, 4> kResizeRounding{"round_prefer_floor", "round_prefer_ceil",
                                                           "floor", "ceil"};
-constexpr std::array<std::string_view, 7> kParamActivations{
-    "hardsigmoid", "hardswish", "clip", "sqrt", "exp", "pow", "leaky_relu"};
+constexpr std::array<std::string_view, 13> kParamActivations{
+    "hardsigmoid", "hardswish", "clip", "sqrt",      "exp", "pow",  "leaky_relu",
+    "log",         "softplus",  "mish", "gelu_tanh", "abs", "round"};
 // CONVERT's destination types (the data type names; INT32 is not one).
 constexpr std::array<std::string_view, 5> kConvertDestinations{"", "fp32", "fp16", "bf16", "int8"};
 
@@ -81,27 +86,35 @@ constexpr std::array<FlagField, 1> kSemSignalFlags{{{"add", 0, 1, {}}}};
 constexpr std::array<FlagField, 6> kGemmFlags{{{"trans_a", 0, 1, {}},
                                                {"trans_b", 1, 1, {}},
                                                {"bias", 2, 1, {}},
-                                               {"act", 4, 4, kFusedActivations},
+                                               {"act", 4, 4, kFusedActivations, kActivationVersions},
                                                {"out_int32", 8, 1, {}},
                                                {"per_channel", 9, 1, {}}}};
 constexpr std::array<FlagField, 4> kConvFlags{{{"bias", 2, 1, {}},
-                                               {"act", 4, 4, kFusedActivations},
+                                               {"act", 4, 4, kFusedActivations, kActivationVersions},
                                                {"out_int32", 8, 1, {}},
                                                {"per_channel", 9, 1, {}}}};
 constexpr std::array<FlagField, 1> kPoolFlags{{{"mode", 0, 2, kPoolModes}}};
 constexpr std::array<FlagField, 1> kEltwiseFlags{{{"op", 0, 4, kEltwiseOps}}};
-constexpr std::array<FlagField, 1> kActivationFlags{{{"act", 0, 4, kActivations}}};
+constexpr std::array<FlagField, 1> kActivationFlags{{{"act", 0, 4, kActivations, kActivationVersions}}};
 constexpr std::array<FlagField, 1> kReduceFlags{{{"op", 0, 2, kReduceOps}}};
 constexpr std::array<FlagField, 4> kGemmBatchedFlags{{{"trans_a", 0, 1, {}},
                                                       {"trans_b", 1, 1, {}},
                                                       {"bias", 2, 1, {}},
-                                                      {"act", 4, 4, kFusedActivations}}};
+                                                      {"act", 4, 4, kFusedActivations, kActivationVersions}}};
 constexpr std::array<FlagField, 2> kConvTransposeFlags{
-    {{"bias", 2, 1, {}}, {"act", 4, 4, kFusedActivations}}};
+    {{"bias", 2, 1, {}}, {"act", 4, 4, kFusedActivations, kActivationVersions}}};
 constexpr std::array<FlagField, 3> kResizeFlags{{{"mode", 0, 2, kResizeModes},
                                                  {"coord", 2, 2, kResizeCoords},
                                                  {"round", 4, 2, kResizeRounding}}};
-constexpr std::array<FlagField, 1> kActivationParamFlags{{{"func", 0, 4, kParamActivations}}};
+// Functions 7-12 and SOFTMAX's log switch are v1.5 (hw-spec 7.4.5).
+constexpr std::array<std::uint32_t, 13> kParamActivationVersions{
+    kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_1,
+    kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5,
+    kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5};
+constexpr std::array<std::uint32_t, 2> kSoftmaxLogVersions{kIsaVersion1_0, kIsaVersion1_5};
+constexpr std::array<FlagField, 1> kActivationParamFlags{
+    {{"func", 0, 4, kParamActivations, kParamActivationVersions}}};
+constexpr std::array<FlagField, 1> kSoftmaxFlags{{{"log", 0, 1, {}, kSoftmaxLogVersions}}};
 constexpr std::array<FlagField, 2> kConvertFlags{
     {{"to", 0, 4, kConvertDestinations}, {"per_channel", 9, 1, {}}}};
 constexpr std::array<FlagField, 1> kGatherFlags{{{"index_int64", 0, 1, {}}}};
@@ -126,7 +139,7 @@ const std::array<OpcodeInfo, 26> kOpcodes{{
     {Opcode::pool2d, "pool2d", kFloatInt8, kPoolOperands, kPoolFlags},
     {Opcode::eltwise, "eltwise", kAllNumeric, kEltwiseOperands, kEltwiseFlags},
     {Opcode::activation, "activation", kFloatInt8, kActivationOperands, kActivationFlags},
-    {Opcode::softmax, "softmax", kFloat, kSoftmaxOperands, {}},
+    {Opcode::softmax, "softmax", kFloat, kSoftmaxOperands, kSoftmaxFlags},
     {Opcode::layernorm, "layernorm", kFloat, kLayernormOperands, {}},
     {Opcode::rmsnorm, "rmsnorm", kFloat, kRmsnormOperands, {}},
     {Opcode::reduce, "reduce", kFloat | dtypes({DataType::int32}), kReduceOperands, kReduceFlags},
@@ -192,7 +205,7 @@ const OpcodeInfo* find_opcode(std::string_view mnemonic) {
 const OpcodeInfo& info(Opcode opcode) {
   const OpcodeInfo* found = find_opcode(static_cast<std::uint8_t>(opcode));
   if (found == nullptr) {
-    throw std::invalid_argument("npu::isa::info: not a v1.4 opcode");
+    throw std::invalid_argument("npu::isa::info: not a v1.5 opcode");
   }
   return *found;
 }

@@ -148,9 +148,14 @@ std::vector<std::uint32_t> KernelArguments::buffer_handles() const {
 }
 
 std::vector<Buffer> KernelArguments::buffers() const {
+  // A compiled model's hundreds of slots name a handful of buffers: the
+  // copies each submission would make of every slot's are what it needs
+  // once (what keeps a buffer alive is its object and its pool lease).
   std::vector<Buffer> buffers;
   for (const std::optional<Buffer>& buffer : held_) {
-    if (buffer) {
+    if (buffer && std::ranges::none_of(buffers, [&](const Buffer& kept) {
+          return kept.object_ == buffer->object_ && kept.lease_ == buffer->lease_;
+        })) {
       buffers.push_back(*buffer);
     }
   }

@@ -61,8 +61,9 @@ ScalarArg KernelBuilder::arg_scalar(std::string name) {
 
 KernelBuilder& KernelBuilder::emit(Instruction instruction) {
   isa::encode(instruction, image_.program);
-  // A kernel declares the oldest instruction set that has all its opcodes.
-  image_.isa_version = std::max(image_.isa_version, isa::info(instruction.opcode).isa_version);
+  // A kernel declares the oldest instruction set that has all its
+  // instructions (opcodes and flag values).
+  image_.isa_version = std::max(image_.isa_version, isa::instruction_version(instruction));
   return *this;
 }
 
@@ -166,6 +167,13 @@ KernelBuilder& KernelBuilder::softmax(DataType dtype, BufferArg in, BufferArg ou
                                       Value cols) {
   return emit(
       {Opcode::softmax, dtype, 0, {address(in), address(out), rows.operand(), cols.operand()}});
+}
+
+KernelBuilder& KernelBuilder::log_softmax(DataType dtype, BufferArg in, BufferArg out, Value rows,
+                                          Value cols) {
+  constexpr std::uint32_t kLog = 1;  // hw-spec 7.4.5
+  return emit(
+      {Opcode::softmax, dtype, kLog, {address(in), address(out), rows.operand(), cols.operand()}});
 }
 
 KernelBuilder& KernelBuilder::layernorm(DataType dtype, BufferArg in, BufferArg out,

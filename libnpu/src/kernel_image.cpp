@@ -203,13 +203,14 @@ void validate(const KernelImage& image) {
       throw KernelFormatError(KernelErrc::invalid_instruction, result.error->message());
     }
     check_argument_references(*result.instruction, byte_offset, image.arguments);
-    const isa::OpcodeInfo& op = isa::info(result.instruction->opcode);
-    if (op.isa_version > image.isa_version) {
+    const std::uint32_t needed = isa::instruction_version(*result.instruction);
+    if (needed > image.isa_version) {
       throw KernelFormatError(
           KernelErrc::unsupported_isa,
           fmt::format("instruction at byte {}: {} needs ISA version {:#010x}, the kernel declares "
                       "{:#010x}",
-                      byte_offset, op.mnemonic, op.isa_version, image.isa_version));
+                      byte_offset, isa::info(result.instruction->opcode).mnemonic, needed,
+                      image.isa_version));
     }
   }
   check_metadata(image);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <concepts>
 #include <list>
 
 #include "monotonic.hpp"
@@ -28,13 +29,15 @@ void record(detail::JobState& state, detail::QueueObject::Submitted submitted) {
   state.argument_table = std::move(submitted.argument_table);
 }
 
-void check_same_file(const detail::QueueObject& queue, const detail::DrmFile& file,
-                     std::string_view what) {
-  if (queue.file().get() != &file) {
+// `what` names the object in the error; formatted only then (this runs for
+// every buffer of every launch).
+template <std::invocable What>
+void check_same_file(const detail::DrmFile* queue_file, const detail::DrmFile& file, What what) {
+  if (queue_file != &file) {
     throw make_error(errc::invalid_argument,
                      fmt::format("{} belongs to another Device open than the queue (another "
                                  "file, another device address space)",
-                                 what));
+                                 what()));
   }
 }
 
@@ -56,11 +59,12 @@ std::pair<std::shared_ptr<detail::JobState>, detail::PreparedJob> prepare_launch
   state->queue = queue;
   state->kernel = pending.resident;
   state->buffers = arguments.buffers();
-  check_same_file(*queue, pending.resident->program.file(),
-                  fmt::format("kernel '{}'", kernel.name()));
+  const detail::DrmFile* const file = queue->file().get();
+  check_same_file(file, pending.resident->program.file(),
+                  [&] { return fmt::format("kernel '{}'", kernel.name()); });
   for (const Buffer& buffer : state->buffers) {
-    check_same_file(*queue, buffer.file(),
-                    fmt::format("a buffer given to kernel '{}'", kernel.name()));
+    check_same_file(file, buffer.file(),
+                    [&] { return fmt::format("a buffer given to kernel '{}'", kernel.name()); });
   }
   detail::PreparedJob job{
       RawJob{kernel.program_address(), kernel.program_size(), 0, 0, arguments.buffer_handles()},

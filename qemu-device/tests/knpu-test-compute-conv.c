@@ -221,9 +221,42 @@ static void test_conv(void)
 }
 
 /*
+ * The v1.5 activations (7.4.5) fused into MobileNet's convolutions: a 3x3
+ * depthwise one (blocked channels) and a 1x1 pointwise one, in every
+ * floating type, with scales that spread the sums past both clamps.
+ */
+static void test_conv_hard_activations(void)
+{
+    static const Conv shapes[] = {
+        { 0, KNPU_FLAG_BIAS, 1, 16, 7, 7, 16, 3, 3, 2, 2, 1, 1, 1, 1, 16,
+          2.0f, 0 },
+        { 0, KNPU_FLAG_BIAS, 1, 24, 5, 5, 20, 1, 1, 1, 1, 0, 0, 1, 1, 1,
+          1.0f, 0 },
+    };
+    unsigned s, d, act;
+    Cx c;
+
+    cx_start(&c);
+    for (s = 0; s < ARRAY_SIZE(shapes); s++) {
+        for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
+            for (act = KNPU_ACT_HARDSWISH; act <= KNPU_ACT_RELU6; act++) {
+                Conv v = shapes[s];
+
+                v.dt = float_dts[d];
+                v.flags |= act << 4;
+                if (v.dt != KNPU_DT_FP32) {
+                    v.scale *= 4;   /* FP16/BF16 inputs are below 2 */
+                }
+                run_conv(&c, &v);
+            }
+        }
+    }
+    cx_stop(&c);
+}
+
+/*
  * Without a primitive cache: every primitive leaves the cache as it is
  * created and its last user frees it.
- */
 static void test_conv_uncached(void)
 {
     run_conv_cases(",prim-cache=0");
@@ -425,6 +458,7 @@ static void test_conv_errors(void)
     uint32_t ops[20] = { 0, 1, 0, 2, 1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1,
                          1, 0x3f800000, 0 };
     uint64_t args[3];
+    unsigned act;
     Prog p;
     Cx c;
     TBuf a;
@@ -445,9 +479,21 @@ static void test_conv_errors(void)
                                      20, ops },
                         args, 3, conv_bad_operands,
                         ARRAY_SIZE(conv_bad_operands));
-    /* SILU on INT8 */
+    /* SILU and the v1.5 activations on INT8 (OUT_INT32 or not); ACT 9 */
     p.n = 0;
     emit(&p, KNPU_OP_CONV2D, KNPU_DT_INT8, KNPU_ACT_SILU << 4, 0xb, 20, ops);
+    cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    for (act = KNPU_ACT_HARDSWISH; act <= KNPU_ACT_RELU6; act++) {
+        p.n = 0;
+        emit(&p, KNPU_OP_CONV2D, KNPU_DT_INT8, act << 4, 0xb, 20, ops);
+        cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+        p.n = 0;
+        emit(&p, KNPU_OP_CONV2D, KNPU_DT_INT8,
+             KNPU_FLAG_OUT_INT32 | act << 4, 0xb, 20, ops);
+        cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    }
+    p.n = 0;
+    emit(&p, KNPU_OP_CONV2D, KNPU_DT_FP32, 9 << 4, 0xb, 20, ops);
     cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
 
     /* POOL2D: mode 3, then its invalid operands. */
@@ -470,6 +516,8 @@ void knpu_add_compute_conv_tests(void)
 {
     qtest_add_func("/knpu/compute/conv2d", test_conv);
     qtest_add_func("/knpu/compute/conv2d-uncached", test_conv_uncached);
+    qtest_add_func("/knpu/compute/conv2d-hard-activations",
+                   test_conv_hard_activations);
     qtest_add_func("/knpu/compute/conv2d-weights-rewritten",
                    test_conv_weights_rewritten);
     qtest_add_func("/knpu/compute/conv2d-blocked-too-large",

@@ -140,6 +140,19 @@ static void test_conv_transpose(void)
         v.flags = bias_relu;
         run_deconv(&c, &v);
     }
+    /*
+     * The v1.5 activations (7.4.5), fused and on the ACT(bias) border of
+     * output padding beyond pad (hard-sigmoid there is two steps).
+     */
+    for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
+        for (i = KNPU_ACT_HARDSWISH; i <= KNPU_ACT_RELU6; i++) {
+            Deconv v = cases[3];
+
+            v.dt = float_dts[d];
+            v.flags = KNPU_FLAG_BIAS | i << 4;
+            run_deconv(&c, &v);
+        }
+    }
     cx_stop(&c);
 }
 
@@ -181,7 +194,7 @@ static void test_conv_transpose_errors(void)
     BAD(g, 3, 19);                  /* dividing neither C nor K */
     BAD(oph, 2, 15);                /* out_pad >= max(stride, dilation) */
     BAD(pw, 3, 14);                 /* pad beyond the dilated kernel */
-    BAD(flags, 7 << 4, 0xff);       /* ACT 7 */
+    BAD(flags, 9 << 4, 0xff);       /* ACT 9 */
     /* P < 1: the padding crops a 1-row input's 2-row window away. */
     v = ok;
     v.h = 1;

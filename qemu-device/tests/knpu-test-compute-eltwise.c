@@ -1,7 +1,7 @@
 /*
  * KNPU qtests: ELTWISE and ACTIVATION (spec section 7.4), and
- * ACTIVATION_PARAM (7.4.1, v1.1), against reference loops, and their
- * invalid and hostile operands.
+ * ACTIVATION_PARAM (7.4.1, v1.1; its v1.5 functions 7.4.5), against
+ * reference loops, and their invalid and hostile operands.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -9,6 +9,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <float.h>
 #include <math.h>
 #include "hw/misc/knpu/tests/knpu-test-compute.h"
 
@@ -117,7 +118,7 @@ static void test_activation(void)
     for (d = 0; d < 4; d++) {
         uint32_t dt = all_dts[d];
 
-        for (act = KNPU_ACT_RELU; act <= KNPU_ACT_TANH; act++) {
+        for (act = KNPU_ACT_RELU; act <= KNPU_ACT_LAST; act++) {
             g_autofree void *x = rand_tensor(&c, dt, count);
             g_autofree void *out = NULL;
             uint64_t args[2];
@@ -126,6 +127,13 @@ static void test_activation(void)
 
             if (dt == KNPU_DT_INT8 && act != KNPU_ACT_RELU) {
                 continue;
+            }
+            /* [-8, 8] and the kinks of the v1.5 functions (7.4.5) */
+            for (i = 0; dt != KNPU_DT_INT8 && i < count; i++) {
+                static const double kinks[] = { -3, 0, 3, 6 };
+
+                set_elem(dt, x, i, i < ARRAY_SIZE(kinks) ? kinks[i] :
+                         4 * elem(dt, x, i));
             }
             tx = cx_input(&c, dt, count, x);
             to = cx_output(&c, dt, count);
@@ -185,12 +193,15 @@ static void test_eltwise_errors(void)
     EMIT(&p, KNPU_OP_ELTWISE, 6, 0, 7, 0, 1, 2, 8, 8);
     cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPCODE_UNSUPPORTED);
 
-    /* ACTIVATION: ACT 0 and 6, GELU on INT8, INT32. */
+    /* ACTIVATION: ACT 0 and 9, GELU and RELU6 on INT8, INT32. */
     p.n = 0;
     EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP32, 0, 3, 0, 1, 8);
     cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
     p.n = 0;
-    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP32, 6, 3, 0, 1, 8);
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_FP32, 9, 3, 0, 1, 8);
+    cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_INT8, KNPU_ACT_RELU6, 3, 0, 1, 8);
     cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
     p.n = 0;
     EMIT(&p, KNPU_OP_ACTIVATION, KNPU_DT_INT8, KNPU_ACT_GELU, 3, 0, 1, 8);
@@ -240,12 +251,33 @@ typedef struct ParamAct {
     float alpha, beta;
 } ParamAct;
 
-/* Section 7.4.1's functions, in double. */
+/* ln(1 + e^x) without overflow. */
+static double softplus_ref(double x)
+{
+    return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+/* Section 7.4.1's and 7.4.5's functions, in double. */
 static double param_act_ref(const ParamAct *a, double x)
 {
+    const double k = sqrt(2 / M_PI);
     double hs;
 
     switch (a->fn) {
+    case KNPU_ACTP_LOG:
+        return log(x);
+    case KNPU_ACTP_SOFTPLUS:
+        return softplus_ref(x);
+    case KNPU_ACTP_MISH:
+        /* the limit at -inf, where inf * 0 would be NaN */
+        return x == -INFINITY ? 0 : x * tanh(softplus_ref(x));
+    case KNPU_ACTP_GELU_TANH:
+        return x == -INFINITY ? 0 :
+               0.5 * x * (1 + tanh(k * (x + 0.044715 * x * x * x)));
+    case KNPU_ACTP_ABS:
+        return fabs(x);
+    case KNPU_ACTP_ROUND:
+        return nearbyint(x);    /* ties to even, the default mode */
     case KNPU_ACTP_HARDSIGMOID:
     case KNPU_ACTP_HARDSWISH:
         hs = MAX(0.0, MIN(1.0, a->alpha * x + a->beta));
@@ -327,6 +359,139 @@ static void test_activation_param(void)
     cx_stop(&c);
 }
 
+/* Make every element of @x positive (LOG's domain). */
+static void make_positive(uint32_t dt, void *x, uint64_t count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        if (dt == KNPU_DT_FP32) {
+            set_elem(dt, x, i, fabs(elem(dt, x, i)));
+        } else {
+            ((uint16_t *)x)[i] &= 0x7fff;
+        }
+    }
+}
+
+/* v1.5 functions: every float type on random inputs. */
+static void test_activation_param_v15(void)
+{
+    const uint64_t count = 43;
+    double ref[43];
+    Cx c;
+    unsigned d, fn;
+    uint64_t j;
+
+    cx_start(&c);
+    for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
+        uint32_t dt = float_dts[d];
+
+        for (fn = KNPU_ACTP_LOG; fn <= KNPU_ACTP_ROUND; fn++) {
+            const ParamAct a = { fn, 0, 0 };
+            g_autofree void *x = rand_tensor(&c, dt, count);
+            g_autofree void *out = NULL;
+            uint64_t args[2];
+            Prog p = { .n = 0 };
+            TBuf tx, to;
+
+            if (fn == KNPU_ACTP_LOG) {
+                make_positive(dt, x, count);
+            }
+            tx = cx_input(&c, dt, count, x);
+            to = cx_output(&c, dt, count);
+            args[0] = tx.va;
+            args[1] = to.va;
+            emit_param_act(&p, dt, &a, count);
+            cx_run(&c, &p, args, 2);
+            for (j = 0; j < count; j++) {
+                ref[j] = param_act_ref(&a, elem(dt, x, j));
+            }
+            out = tbuf_read(&c, &to, count * dt_size(dt));
+            check_close(dt, out, ref, count, "activation_param v1.5");
+        }
+    }
+    cx_stop(&c);
+}
+
+/*
+ * Element @i of @got against @ref: NaN for NaN, infinities and (for the
+ * exact ABS and ROUND) every value bit for bit, the sign of zero included;
+ * finite values within check_close()'s tolerance; SOFTPLUS never negative.
+ */
+static void check_special(uint32_t dt, unsigned fn, const void *got,
+                          uint64_t i, double x, double ref)
+{
+    double g = elem(dt, got, i);
+    bool exact = fn == KNPU_ACTP_ABS || fn == KNPU_ACTP_ROUND;
+
+    g_test_message("fn %u dt %u: f(%g) = %g, want %g", fn, dt, x, g, ref);
+    if (fn == KNPU_ACTP_SOFTPLUS && !isnan(x)) {
+        g_assert_cmpfloat(g, >=, 0);    /* a Log of it must not be NaN */
+    }
+    if (isnan(ref)) {
+        g_assert_true(isnan(g));
+    } else if (isinf(ref) || exact) {
+        g_assert_cmpfloat(g, ==, ref);
+        g_assert_cmpint(!!signbit(g), ==, !!signbit(ref));
+    } else {
+        check_close(dt, (uint8_t *)got + i * dt_size(dt), &ref, 1,
+                    "activation_param v1.5 special");
+    }
+}
+
+/*
+ * v1.5 functions on zeros, negatives, infinities, NaN, ties and values
+ * whose e^x overflows FP32, in FP32 and BF16 (FP32's range; the values
+ * are exact in both).
+ */
+static void test_activation_param_v15_special(void)
+{
+    static const float xs[] = {
+        0.0f, -0.0f, -1.0f, -INFINITY, INFINITY, NAN, 0.5f, -0.5f, 1.5f,
+        2.5f, -2.5f, 3.0f, 20.0f, -20.0f, 88.0f, 96.0f, -96.0f, 1e30f,
+        -1e30f, FLT_MIN / 2 /* subnormal */, 1000.0f, -1000.0f,
+    };
+    const uint64_t count = ARRAY_SIZE(xs);
+    static const uint32_t dts[] = { KNPU_DT_FP32, KNPU_DT_BF16 };
+    Cx c;
+    unsigned d, fn;
+    uint64_t j;
+
+    cx_start(&c);
+    for (d = 0; d < ARRAY_SIZE(dts); d++) {
+        uint32_t dt = dts[d];
+        g_autofree void *x = g_malloc(count * dt_size(dt));
+
+        for (j = 0; j < count; j++) {
+            uint32_t bits = f32_bits(xs[j]);
+
+            if (dt == KNPU_DT_FP32) {
+                memcpy((uint8_t *)x + 4 * j, &bits, 4);
+            } else {
+                ((uint16_t *)x)[j] = bits >> 16;
+            }
+        }
+        for (fn = KNPU_ACTP_LOG; fn <= KNPU_ACTP_ROUND; fn++) {
+            const ParamAct a = { fn, 0, 0 };
+            g_autofree void *out = NULL;
+            TBuf tx = cx_input(&c, dt, count, x);
+            TBuf to = cx_output(&c, dt, count);
+            uint64_t args[2] = { tx.va, to.va };
+            Prog p = { .n = 0 };
+
+            emit_param_act(&p, dt, &a, count);
+            cx_run(&c, &p, args, 2);
+            out = tbuf_read(&c, &to, count * dt_size(dt));
+            for (j = 0; j < count; j++) {
+                double xj = elem(dt, x, j);
+
+                check_special(dt, fn, out, j, xj, param_act_ref(&a, xj));
+            }
+        }
+    }
+    cx_stop(&c);
+}
+
 static void test_activation_param_errors(void)
 {
     static const struct {
@@ -343,9 +508,15 @@ static void test_activation_param_errors(void)
         { { KNPU_ACTP_POW, 1.0f, INFINITY }, 4 },
         { { KNPU_ACTP_LEAKY_RELU, 0.1f, 1.0f }, 4 },
         { { KNPU_ACTP_LEAKY_RELU, -INFINITY, 0 }, 3 },
+        { { KNPU_ACTP_LOG, 1.0f, 0 }, 3 },              /* v1.5: both 0 */
+        { { KNPU_ACTP_SOFTPLUS, 0, 1.0f }, 4 },
+        { { KNPU_ACTP_MISH, NAN, 0 }, 3 },
+        { { KNPU_ACTP_GELU_TANH, 0, -INFINITY }, 4 },
+        { { KNPU_ACTP_ABS, 2.0f, 2.0f }, 3 },
+        { { KNPU_ACTP_ROUND, 0, NAN }, 4 },
     };
     const ParamAct ok = { KNPU_ACTP_HARDSWISH, 1.0f / 6, 0.5f };
-    ParamAct fn7 = { 7, 0, 0 };
+    const ParamAct neg_zeros = { KNPU_ACTP_LOG, -0.0f, -0.0f };
     TBuf a, ro;
     uint64_t args[2];
     unsigned i;
@@ -364,11 +535,19 @@ static void test_activation_param_errors(void)
         e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
         g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, bad[i].operand);
     }
-    /* Function 7; count 0; a past-64-MiB count; INT8; an undefined flag. */
+    /* Functions 13-15; count 0; a past-64-MiB count; INT8; a flag. */
+    for (i = KNPU_ACTP_ROUND + 1; i <= 15; i++) {
+        const ParamAct fn = { i, 0, 0 };
+
+        p.n = 0;
+        emit_param_act(&p, KNPU_DT_FP32, &fn, 8);
+        e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
+        g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0xff);
+    }
+    /* -0 is a 0 parameter */
     p.n = 0;
-    emit_param_act(&p, KNPU_DT_FP32, &fn7, 8);
-    e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
-    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0xff);
+    emit_param_act(&p, KNPU_DT_FP32, &neg_zeros, 8);
+    cx_run(&c, &p, args, 2);
     p.n = 0;
     emit_param_act(&p, KNPU_DT_FP32, &ok, 0);
     e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
@@ -414,6 +593,10 @@ void knpu_add_compute_eltwise_tests(void)
     qtest_add_func("/knpu/compute/eltwise-scalar", test_eltwise_scalar);
     qtest_add_func("/knpu/compute/eltwise-errors", test_eltwise_errors);
     qtest_add_func("/knpu/compute/activation-param", test_activation_param);
+    qtest_add_func("/knpu/compute/activation-param-v15",
+                   test_activation_param_v15);
+    qtest_add_func("/knpu/compute/activation-param-v15-special",
+                   test_activation_param_v15_special);
     qtest_add_func("/knpu/compute/activation-param-errors",
                    test_activation_param_errors);
 }

@@ -208,6 +208,34 @@ static void test_gemm_half(void)
     cx_stop(&c);
 }
 
+/*
+ * The v1.5 activations (7.4.5) fused into GEMM in every floating type,
+ * with scales that spread the sums over [-12, 12]: both clamps of RELU6
+ * and of the hard functions are reached.
+ */
+static void test_gemm_hard_activations(void)
+{
+    static const uint32_t acts[] = {
+        KNPU_ACT_HARDSWISH, KNPU_ACT_HARDSIGMOID, KNPU_ACT_RELU6,
+    };
+    Cx c;
+    unsigned a, d;
+
+    cx_start(&c);
+    for (a = 0; a < ARRAY_SIZE(acts); a++) {
+        for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
+            Gemm g = { float_dts[d], KNPU_FLAG_BIAS | acts[a] << 4, 9, 17,
+                       32, 0, 1, 2, float_dts[d] == KNPU_DT_FP32 ? 1.0f :
+                       4.0f, 0 };
+
+            run_gemm(&c, &g);
+            g.flags ^= KNPU_FLAG_BIAS | KNPU_FLAG_TRANS_B;
+            run_gemm(&c, &g);
+        }
+    }
+    cx_stop(&c);
+}
+
 static void test_gemm_int8(void)
 {
     static const Gemm cases[] = {
@@ -298,10 +326,19 @@ static const BadEncoding gemm_bad_encodings[] = {
     { KNPU_DT_INT32, 0, 7, KNPU_ERR_OPCODE_UNSUPPORTED },
     { 6, 0, 7, KNPU_ERR_OPCODE_UNSUPPORTED },
     { 0xff, 0, 7, KNPU_ERR_OPCODE_UNSUPPORTED },
-    /* Flags: an undefined bit, ACT 6, GELU on INT8, OUT_INT32 on FP32. */
+    /*
+     * Flags: an undefined bit, ACT 9 and 15, GELU and the v1.5
+     * activations on INT8 (requantized or not), OUT_INT32 on FP32.
+     */
     { KNPU_DT_FP32, 1u << 3, 7, KNPU_ERR_OPERAND_INVALID },
-    { KNPU_DT_FP32, 6 << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_FP32, 9 << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_FP32, 15 << 4, 7, KNPU_ERR_OPERAND_INVALID },
     { KNPU_DT_INT8, KNPU_ACT_GELU << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_INT8, KNPU_ACT_HARDSWISH << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_INT8, KNPU_ACT_HARDSIGMOID << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_INT8, KNPU_ACT_RELU6 << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_ACT_RELU6 << 4, 7,
+      KNPU_ERR_OPERAND_INVALID },
     { KNPU_DT_FP32, KNPU_FLAG_OUT_INT32, 7, KNPU_ERR_OPERAND_INVALID },
     /* The bias flag with an immediate, a bias without the flag. */
     { KNPU_DT_FP32, KNPU_FLAG_BIAS, 7, KNPU_ERR_OPERAND_INVALID },
@@ -671,6 +708,17 @@ static void test_gemm_batched(void)
         v.flags |= KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4;
         run_batched(&c, &v);
     }
+    /* The v1.5 activations (7.4.5), sums spread over [-8, 8]. */
+    for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
+        for (i = KNPU_ACT_HARDSWISH; i <= KNPU_ACT_RELU6; i++) {
+            Batched v = cases[2];
+
+            v.dt = float_dts[d];
+            v.scale = 4.0f;
+            v.flags |= KNPU_FLAG_BIAS | i << 4;
+            run_batched(&c, &v);
+        }
+    }
     cx_stop(&c);
 }
 
@@ -682,8 +730,8 @@ static const uint32_t batched_ops[15] = { 0, 1, 2, 0, 2, 2, 2, 2, 2, 2,
                                           0x3f800000, 2, 4, 4, 4 };
 
 static const BadEncoding batched_bad_encodings[] = {
-    /* ACT 6; OUT_INT32 and PER_CHANNEL are undefined. */
-    { KNPU_DT_FP32, 6 << 4, 7, KNPU_ERR_OPERAND_INVALID },
+    /* ACT 9; OUT_INT32 and PER_CHANNEL are undefined. */
+    { KNPU_DT_FP32, 9 << 4, 7, KNPU_ERR_OPERAND_INVALID },
     { KNPU_DT_FP32, KNPU_FLAG_OUT_INT32, 7, KNPU_ERR_OPERAND_INVALID },
     { KNPU_DT_FP32, KNPU_FLAG_PER_CHANNEL, 7, KNPU_ERR_OPERAND_INVALID },
     /* INT8 has no batched form. */
@@ -744,6 +792,8 @@ void knpu_add_compute_gemm_tests(void)
     }
     qtest_add_func("/knpu/compute/gemm/fp32", test_gemm_fp32);
     qtest_add_func("/knpu/compute/gemm/fp16-bf16", test_gemm_half);
+    qtest_add_func("/knpu/compute/gemm/hard-activations",
+                   test_gemm_hard_activations);
     qtest_add_func("/knpu/compute/gemm/int8", test_gemm_int8);
     qtest_add_func("/knpu/compute/gemm/stage-shrink", test_gemm_stage_shrink);
     qtest_add_func("/knpu/compute/gemm/errors", test_gemm_errors);

@@ -1,6 +1,7 @@
 /*
- * KNPU qtests: SOFTMAX, LAYERNORM and RMSNORM (spec section 7.4) against
- * reference loops, and their invalid operands.
+ * KNPU qtests: SOFTMAX (and its v1.5 LOG flag, 7.4.5), LAYERNORM and
+ * RMSNORM (spec section 7.4) against reference loops, and their invalid
+ * operands.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -14,12 +15,13 @@
 #define ROWS 5
 #define MAX_COLS 19
 
-static void softmax_ref(uint32_t dt, const void *x, unsigned cols,
-                        double *ref)
+/* Softmax, or with @log log-softmax x - max - ln(sum(e^(x - max))). */
+static void softmax_ref(uint32_t dt, const void *x, unsigned rows,
+                        unsigned cols, bool log_form, double *ref)
 {
     unsigned r, i;
 
-    for (r = 0; r < ROWS; r++) {
+    for (r = 0; r < rows; r++) {
         double mx = -INFINITY, sum = 0;
 
         for (i = 0; i < cols; i++) {
@@ -29,7 +31,10 @@ static void softmax_ref(uint32_t dt, const void *x, unsigned cols,
             sum += exp(elem(dt, x, r * cols + i) - mx);
         }
         for (i = 0; i < cols; i++) {
-            ref[r * cols + i] = exp(elem(dt, x, r * cols + i) - mx) / sum;
+            double shifted = elem(dt, x, r * cols + i) - mx;
+
+            ref[r * cols + i] = log_form ? shifted - log(sum) :
+                                exp(shifted) / sum;
         }
     }
 }
@@ -79,9 +84,17 @@ static void run_norms(Cx *c, uint32_t dt, unsigned cols)
 
     EMIT(&p, KNPU_OP_SOFTMAX, dt, 0, 3, 0, 1, ROWS, cols);
     cx_run(c, &p, args, 4);
-    softmax_ref(dt, x, cols, ref);
+    softmax_ref(dt, x, ROWS, cols, false, ref);
     out = tbuf_read(c, &to, ROWS * cols * dt_size(dt));
     check_close(dt, out, ref, ROWS * cols, "softmax");
+    g_free(out);
+
+    p.n = 0;
+    EMIT(&p, KNPU_OP_SOFTMAX, dt, KNPU_FLAG_SOFTMAX_LOG, 3, 0, 1, ROWS, cols);
+    cx_run(c, &p, args, 4);
+    softmax_ref(dt, x, ROWS, cols, true, ref);
+    out = tbuf_read(c, &to, ROWS * cols * dt_size(dt));
+    check_close(dt, out, ref, ROWS * cols, "log-softmax");
     g_free(out);
 
     p.n = 0;
@@ -117,6 +130,55 @@ static void test_norms(void)
     cx_stop(&c);
 }
 
+/*
+ * Log-softmax rows of 4 that a naive ln(softmax) gets wrong or that hold
+ * special values: far apart (e^x overflows, softmax underflows to 0), a
+ * -inf element, +inf, NaN, only -inf.
+ */
+static void test_log_softmax_special(void)
+{
+    static const float x[][4] = {
+        { 1000.0f, 0.0f, -1000.0f, 999.0f },
+        { -1000.0f, -1001.0f, -1e30f, -2000.0f },
+        { 1.0f, -INFINITY, 2.0f, 0.0f },
+        { 1.0f, INFINITY, 2.0f, 0.0f },
+        { 1.0f, NAN, 2.0f, 0.0f },
+        { -INFINITY, -INFINITY, -INFINITY, -INFINITY },
+    };
+    const unsigned rows = ARRAY_SIZE(x), cols = 4;
+    double ref[ARRAY_SIZE(x) * 4];
+    g_autofree float *out = NULL;
+    Prog p = { .n = 0 };
+    unsigned i;
+    Cx c;
+    TBuf tx, to;
+    uint64_t args[2];
+
+    cx_start(&c);
+    tx = cx_input(&c, KNPU_DT_FP32, rows * cols, x);
+    to = cx_output(&c, KNPU_DT_FP32, rows * cols);
+    args[0] = tx.va;
+    args[1] = to.va;
+    EMIT(&p, KNPU_OP_SOFTMAX, KNPU_DT_FP32, KNPU_FLAG_SOFTMAX_LOG, 3, 0, 1,
+         rows, cols);
+    cx_run(&c, &p, args, 2);
+    out = tbuf_read(&c, &to, sizeof(x));
+    softmax_ref(KNPU_DT_FP32, x, 3, cols, true, ref);
+    check_close(KNPU_DT_FP32, out, ref, 2 * cols, "log-softmax far apart");
+    /* 7.4.5: -inf beside finite elements; +inf, NaN, only -inf: NaN rows */
+    for (i = 2 * cols; i < 3 * cols; i++) {
+        if (isinf(ref[i])) {
+            g_assert_cmpfloat(out[i], ==, -INFINITY);
+        } else {
+            check_close(KNPU_DT_FP32, &out[i], &ref[i], 1, "log-softmax -inf");
+        }
+    }
+    for (i = 3 * cols; i < rows * cols; i++) {
+        g_assert_true(isnan(out[i]));
+    }
+    cx_stop(&c);
+}
+
 static void test_norm_errors(void)
 {
     Cx c;
@@ -141,8 +203,9 @@ static void test_norm_errors(void)
     EMIT(&p, KNPU_OP_SOFTMAX, KNPU_DT_INT8, 0, 3, 0, 1, 4, 4);
     cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPCODE_UNSUPPORTED);
     p.n = 0;
-    EMIT(&p, KNPU_OP_SOFTMAX, KNPU_DT_FP32, 1, 3, 0, 1, 4, 4);
-    cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    EMIT(&p, KNPU_OP_SOFTMAX, KNPU_DT_FP32, 2, 3, 0, 1, 4, 4);
+    e = cx_run_bad(&c, &p, args, 4, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0xff);
     /* rows·cols overflowing 64 bits is impossible; past 2^40 bytes is not */
     p.n = 0;
     EMIT(&p, KNPU_OP_SOFTMAX, KNPU_DT_FP32, 0, 3, 0, 1, 0xffffffff,
@@ -181,5 +244,7 @@ static void test_norm_errors(void)
 void knpu_add_compute_norm_tests(void)
 {
     qtest_add_func("/knpu/compute/norms", test_norms);
+    qtest_add_func("/knpu/compute/log-softmax-special",
+                   test_log_softmax_special);
     qtest_add_func("/knpu/compute/norm-errors", test_norm_errors);
 }

@@ -327,9 +327,11 @@ void *tbuf_read(Cx *c, const TBuf *b, uint64_t bytes)
     return data;
 }
 
-/* The activations of section 7.3. */
+/* The activations of sections 7.3 and 7.4.5. */
 double act_ref(unsigned act, double x)
 {
+    double hard_sigmoid = MAX(0, MIN(1, x / 6 + 0.5));
+
     switch (act) {
     case KNPU_ACT_NONE:
         return x;
@@ -343,6 +345,12 @@ double act_ref(unsigned act, double x)
         return 1 / (1 + exp(-x));
     case KNPU_ACT_TANH:
         return tanh(x);
+    case KNPU_ACT_HARDSWISH:
+        return x * hard_sigmoid;
+    case KNPU_ACT_HARDSIGMOID:
+        return hard_sigmoid;
+    case KNPU_ACT_RELU6:
+        return MIN(MAX(x, 0), 6);
     }
     g_assert_not_reached();
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 
 namespace npu::onnx_runtime {
 namespace {
@@ -21,56 +22,78 @@ float from_bf16(std::uint16_t value) {
   return std::bit_cast<float>(std::uint32_t{value} << 16);
 }
 
+void check_sizes(std::size_t elements, std::size_t bytes, isa::DataType dtype, const char* what) {
+  if (dtype != isa::DataType::fp32 && dtype != isa::DataType::fp16 &&
+      dtype != isa::DataType::bf16) {
+    throw std::invalid_argument(std::string(what) + ": fp32, fp16 or bf16 only");
+  }
+  if (elements * isa::element_size(dtype) != bytes) {
+    throw std::invalid_argument(std::string(what) + ": the element and byte counts differ");
+  }
+}
+
 }  // namespace
+
+// One loop per type, the type chosen once: these run on every inference's
+// inputs and outputs, on the guest's emulated CPU.
+void encode_elements_into(std::span<const float> values, isa::DataType dtype,
+                          std::span<std::byte> out) {
+  static_assert(std::endian::native == std::endian::little, "the device's floats are LE");
+  check_sizes(values.size(), out.size(), dtype, "encode_elements");
+  if (dtype == isa::DataType::fp32) {
+    std::memcpy(out.data(), values.data(), values.size_bytes());
+    return;
+  }
+  std::byte* next = out.data();
+  if (dtype == isa::DataType::fp16) {
+    for (const float value : values) {
+      const auto half = static_cast<_Float16>(value);
+      std::memcpy(next, &half, 2);
+      next += 2;
+    }
+    return;
+  }
+  for (const float value : values) {
+    const std::uint16_t bf = to_bf16(value);
+    std::memcpy(next, &bf, 2);
+    next += 2;
+  }
+}
 
 std::vector<std::byte> encode_elements(std::span<const float> values, isa::DataType dtype) {
   std::vector<std::byte> bytes(values.size() * isa::element_size(dtype));
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    switch (dtype) {
-      case isa::DataType::fp32:
-        std::memcpy(&bytes[i * 4], &values[i], 4);
-        break;
-      case isa::DataType::fp16: {
-        const auto half = static_cast<_Float16>(values[i]);
-        std::memcpy(&bytes[i * 2], &half, 2);
-        break;
-      }
-      case isa::DataType::bf16: {
-        const std::uint16_t bf = to_bf16(values[i]);
-        std::memcpy(&bytes[i * 2], &bf, 2);
-        break;
-      }
-      default:
-        throw std::invalid_argument("encode_elements: fp32, fp16 or bf16 only");
-    }
-  }
+  encode_elements_into(values, dtype, bytes);
   return bytes;
 }
 
-std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataType dtype) {
-  const std::size_t size = isa::element_size(dtype);
-  std::vector<float> values(bytes.size() / size);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    switch (dtype) {
-      case isa::DataType::fp32:
-        std::memcpy(&values[i], &bytes[i * 4], 4);
-        break;
-      case isa::DataType::fp16: {
-        _Float16 half;
-        std::memcpy(&half, &bytes[i * 2], 2);
-        values[i] = static_cast<float>(half);
-        break;
-      }
-      case isa::DataType::bf16: {
-        std::uint16_t bf = 0;
-        std::memcpy(&bf, &bytes[i * 2], 2);
-        values[i] = from_bf16(bf);
-        break;
-      }
-      default:
-        throw std::invalid_argument("decode_elements: fp32, fp16 or bf16 only");
-    }
+void decode_elements_into(std::span<const std::byte> bytes, isa::DataType dtype,
+                          std::span<float> out) {
+  check_sizes(out.size(), bytes.size(), dtype, "decode_elements");
+  if (dtype == isa::DataType::fp32) {
+    std::memcpy(out.data(), bytes.data(), bytes.size());
+    return;
   }
+  const std::byte* next = bytes.data();
+  if (dtype == isa::DataType::fp16) {
+    for (float& value : out) {
+      _Float16 half;
+      std::memcpy(&half, next, 2);
+      value = static_cast<float>(half);
+      next += 2;
+    }
+    return;
+  }
+  for (float& value : out) {
+    std::uint16_t bf = 0;
+    std::memcpy(&bf, next, 2);
+    value = from_bf16(bf);
+    next += 2;
+  }
+}
+
+std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataType dtype) {
+  std::vector<float> values(bytes.size() / isa::element_size(dtype));
+  decode_elements_into(bytes.first(values.size() * isa::element_size(dtype)), dtype, values);
   return values;
 }
 

@@ -14,8 +14,16 @@ namespace npu::onnx_runtime {
 
 // `values` as `dtype` elements (fp32, fp16 or bf16), rounded to nearest even.
 std::vector<std::byte> encode_elements(std::span<const float> values, isa::DataType dtype);
+// The same into `out`, which holds exactly values.size() elements of
+// `dtype` (a model's inputs go straight into the device-visible buffer).
+void encode_elements_into(std::span<const float> values, isa::DataType dtype,
+                          std::span<std::byte> out);
 // `bytes` of `dtype` elements widened to float32 (exactly).
 std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataType dtype);
+// The same into `out`, which holds exactly as many values as `bytes` has
+// elements (a model's outputs read once from the device-visible buffer).
+void decode_elements_into(std::span<const std::byte> bytes, isa::DataType dtype,
+                          std::span<float> out);
 // A constant as the device reads it: float values as `float_dtype`, the INT8
 // path's int8 weights and int32 biases as themselves (little-endian).
 std::vector<std::byte> encode_constant(const Constant& constant, isa::DataType float_dtype);

@@ -647,7 +647,47 @@ std::size_t fuse_bias(Graph& graph) {
   return removed;
 }
 
-std::size_t fuse_activation(Graph& graph) {
+namespace {
+
+// The v1.5 fused activation (hw-spec 7.4.5) `act` is, if any: HardSwish and
+// HardSigmoid with alpha 1/6 and beta 0.5 exactly as the model stores them
+// (PyTorch writes 0.16666667f, the float nearest 1/6; ONNX HardSigmoid's
+// default alpha 0.2 is another function), Clip(0, 6).
+std::optional<std::string> hard_activation(const Graph& graph, const Node& act) {
+  constexpr float kSixth = 1.0F / 6;
+  if (act.op == "HardSwish" || act.op == "HardSigmoid") {
+    const float default_alpha = act.op == "HardSwish" ? kSixth : 0.2F;
+    if (act.get_float("alpha", default_alpha) == kSixth && act.get_float("beta", 0.5F) == 0.5F) {
+      return act.op;
+    }
+    return std::nullopt;
+  }
+  if (act.op == "Clip") {
+    const auto bounds = clip_bounds(graph, act);
+    if (bounds && bounds->first == 0.0F && bounds->second == 6.0F) {
+      return "Relu6";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Node standalone_activation(const std::string& activation, std::string name, std::string input,
+                           std::string output) {
+  Node node{activation, std::move(name), {std::move(input)}, {std::move(output)}, {}};
+  if (activation == "HardSigmoid") {
+    node.attributes["alpha"] = 1.0F / 6;
+    node.attributes["beta"] = 0.5F;
+  } else if (activation == "Relu6") {
+    node.op = "Clip";
+    node.attributes["min"] = 0.0F;
+    node.attributes["max"] = 6.0F;
+  }
+  return node;
+}
+
+std::size_t fuse_activation(Graph& graph, std::uint32_t hw_version) {
   std::size_t removed = 0;
   for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
     Node& node = graph.nodes[i];
@@ -661,19 +701,22 @@ std::size_t fuse_activation(Graph& graph) {
     }
     const Node& act = graph.nodes[*next];
     std::string activation = act.op;
-    if (act.op == "Clip") {
+    const auto hard =
+        hw_version >= isa::kIsaVersion1_5 ? hard_activation(graph, act) : std::nullopt;
+    if (hard) {
+      activation = *hard;
+    } else if (act.op == "Clip") {
       // Clip(min 0) with no upper bound is ReLU.
       const auto bounds = clip_bounds(graph, act);
       if (!bounds || bounds->first != 0.0F || bounds->second != std::numeric_limits<float>::max()) {
         continue;
       }
       activation = "Relu";
-    }
-    if (activation == "Gelu" && act.get_string("approximate", "none") != "none") {
+    } else if (activation != "Relu" && activation != "Sigmoid" && activation != "Tanh" &&
+               activation != "Silu" && activation != "Gelu") {
       continue;
     }
-    if (activation != "Relu" && activation != "Sigmoid" && activation != "Tanh" &&
-        activation != "Silu" && activation != "Gelu") {
+    if (activation == "Gelu" && act.get_string("approximate", "none") != "none") {
       continue;
     }
     node.attributes["activation"] = activation;
@@ -683,7 +726,43 @@ std::size_t fuse_activation(Graph& graph) {
   return removed;
 }
 
-std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops) {
+std::size_t fuse_mish(Graph& graph) {
+  std::size_t removed = 0;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& mul = graph.nodes[i];
+    if (mul.op != "Mul" || mul.inputs.size() != 2) {
+      continue;
+    }
+    for (std::size_t side = 0; side < 2; ++side) {
+      const std::string& gate = mul.inputs[side];
+      const std::string& x = mul.inputs[1 - side];
+      const auto tanh = producer(graph, gate);
+      if (!tanh || graph.nodes[*tanh].op != "Tanh" || sole_consumer(graph, gate) != i) {
+        continue;
+      }
+      const std::string& tanh_input = graph.nodes[*tanh].inputs.at(0);
+      const auto softplus = producer(graph, tanh_input);
+      if (!softplus || graph.nodes[*softplus].op != "Softplus" ||
+          graph.nodes[*softplus].inputs.at(0) != x || sole_consumer(graph, tanh_input) != *tanh) {
+        continue;
+      }
+      const std::string out = mul.outputs.at(0);
+      graph.nodes[i] =
+          Node{.op = "Mish", .name = mul.name, .inputs = {x}, .outputs = {out}, .attributes = {}};
+      std::vector<std::size_t> chain{*tanh, *softplus};
+      std::ranges::sort(chain, std::greater<>());
+      for (const std::size_t index : chain) {
+        graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(index));
+        ++removed;
+      }
+      i -= chain.size();  // both precede the Mul (topological order)
+      break;
+    }
+  }
+  return removed;
+}
+
+std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops, std::uint32_t hw_version) {
   std::size_t removed = fuse_bias(graph);
   removed += fold_batch_norm(graph);
   removed += fuse_bias(graph);
@@ -691,10 +770,11 @@ std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops) {
   lower_batch_norm(graph);
   removed += fuse_silu(graph);
   removed += fuse_gelu(graph);
+  removed += fuse_mish(graph);
   if (device_ops.test(static_cast<std::size_t>(isa::Opcode::activation_param))) {
     removed += fuse_hard_swish(graph);
   }
-  removed += fuse_activation(graph);
+  removed += fuse_activation(graph, hw_version);
   removed += fuse_layer_norm(graph);
   return removed;
 }

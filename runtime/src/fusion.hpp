@@ -5,13 +5,17 @@
 // Fused nodes keep their ONNX op type and carry what was merged into them:
 // a bias as input 2 (Conv, ConvTranspose, and MatMul, whose ONNX form has
 // none) and the
-// attribute "activation" ("Relu", "Sigmoid", "Tanh", "Silu").
+// attribute "activation" ("Relu", "Sigmoid", "Tanh", "Silu", "Gelu", and on
+// an ISA v1.5 device "HardSwish", "HardSigmoid", "Relu6").
 #pragma once
 
 #include <bitset>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 
 #include "graph.hpp"
+#include "npu/isa.hpp"
 
 namespace npu::onnx_runtime {
 
@@ -39,6 +43,13 @@ std::size_t fuse_silu(Graph& graph);
 // ONNX op of opset 20, approximate "none"), the ISA's GELU activation.
 std::size_t fuse_gelu(Graph& graph);
 
+// x * Tanh(Softplus(x)), Mish as exporters before opset 18 spell it (YOLOv4
+// and its kin), with the Tanh and Softplus read only by the chain: one node
+// "Mish" (the ONNX op of opset 18), one ACTIVATION_PARAM MISH on an ISA v1.5
+// device. Both forms need v1.5 (SOFTPLUS is v1.5 too), so the pass runs for
+// every device.
+std::size_t fuse_mish(Graph& graph);
+
 // x * Clip(x + a, 0, b) / b (also * (1/b)), hard-swish as exporters spell
 // it (a = 3, b = 6): one node "HardSwish" (the ONNX op of opset 14) with
 // alpha 1/b and beta a/b, which the device runs as one ACTIVATION_PARAM
@@ -46,10 +57,18 @@ std::size_t fuse_gelu(Graph& graph);
 std::size_t fuse_hard_swish(Graph& graph);
 
 // Relu, Sigmoid, Tanh, Silu, Gelu (approximate "none") and Clip(min 0, no
-// max), after Conv,
-// ConvTranspose, MatMul or Gemm (the only reader): the device applies them
-// when it stores the output.
-std::size_t fuse_activation(Graph& graph);
+// max), after Conv, ConvTranspose, MatMul or Gemm (the only reader): the
+// device applies them when it stores the output. On a device of ISA v1.5
+// (`hw_version`, hw-spec 7.4.5) also HardSwish and HardSigmoid with alpha
+// 1/6 and beta 0.5 (the float PyTorch writes) and Clip(0, 6); older devices
+// keep them as instructions of their own.
+std::size_t fuse_activation(Graph& graph, std::uint32_t hw_version = isa::kIsaVersion);
+
+// The node that applies fused activation `activation` (an "activation"
+// attribute's value) on its own, from `input` to `output`: the op of that
+// name, HardSigmoid with alpha 1/6 and beta 0.5, Relu6 as Clip(0, 6).
+Node standalone_activation(const std::string& activation, std::string name, std::string input,
+                           std::string output);
 
 // The layer normalization exporters spell out over the last axis,
 //   m = ReduceMean(x); d = x - m; v = ReduceMean(d^2); y = d / Sqrt(v + eps)
@@ -58,9 +77,11 @@ std::size_t fuse_activation(Graph& graph);
 std::size_t fuse_layer_norm(Graph& graph);
 
 // Every pass above in the order compile() runs them, for a device that
-// executes `device_ops` (DeviceProperties::ops): BN folds into a bare
+// executes `device_ops` (DeviceProperties::ops) and implements instruction
+// set `hw_version` (DeviceProperties::hw_version): BN folds into a bare
 // convolution or one whose bias Add joined it (ConvTranspose -> Add -> BN),
 // a bias after the BN joins next, and the bias before the activation does.
-std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops);
+std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops,
+                              std::uint32_t hw_version = isa::kIsaVersion);
 
 }  // namespace npu::onnx_runtime

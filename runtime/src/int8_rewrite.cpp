@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fusion.hpp"
 #include "npu/onnx/model.hpp"
 #include "quantization.hpp"
 
@@ -314,7 +315,7 @@ std::size_t split_float_activations(Graph& graph) {
     graph.values[linear] = graph.values.at(out);
     node.outputs[0] = linear;
     node.attributes.erase("activation");
-    Node activation{act, node.name + "/activation", {linear}, {out}, {}};
+    Node activation = standalone_activation(act, node.name + "/activation", linear, out);
     graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1,
                        std::move(activation));
     ++split;

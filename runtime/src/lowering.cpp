@@ -58,11 +58,12 @@ std::int64_t product(const Shape& shape, std::size_t begin, std::size_t end) {
 
 class Lowerer {
  public:
-  Lowerer(const Graph& graph, DataType dtype, std::bitset<64> device_ops)
+  Lowerer(const Graph& graph, DataType dtype, std::bitset<64> device_ops, std::uint32_t hw_version)
       : graph_(graph),
         dtype_(dtype),
         element_size_(static_cast<std::int64_t>(isa::element_size(dtype))),
-        device_ops_(device_ops) {
+        device_ops_(device_ops),
+        hw_version_(hw_version) {
     program_.dtype = dtype;
     for (const std::string& input : graph.inputs) {
       program_.inputs.push_back(input);
@@ -106,6 +107,16 @@ class Lowerer {
       throw Unsupported(fmt::format("needs the ISA v{}.{} instruction {}, which the device lacks",
                                     isa::info(opcode).isa_version >> 16,
                                     isa::info(opcode).isa_version & 0xffffU, name));
+    }
+  }
+  // Whether the device executes v1.5's flag values (hw-spec 7.4.5): they
+  // have no OPS bit, HW_VERSION tells.
+  bool has_v15() const { return hw_version_ >= isa::kIsaVersion1_5; }
+  // Unsupported naming the v1.5 function or flag unless the device has it.
+  void require_v15(std::string_view what) const {
+    if (!has_v15()) {
+      throw Unsupported(fmt::format("needs ISA v1.5's {} (hw-spec 7.4.5); the device is v{}.{}",
+                                    what, hw_version_ >> 16, hw_version_ & 0xffffU));
     }
   }
   // Bytes per element of every tensor on the device.
@@ -439,6 +450,7 @@ class Lowerer {
   DataType dtype_;
   std::int64_t element_size_;
   std::bitset<64> device_ops_;
+  std::uint32_t hw_version_;
   Program program_;
   std::map<std::string, TensorRef> aliases_;
   std::map<std::string, Shape> scratch_shapes_;
@@ -505,6 +517,15 @@ Activation activation_of(const Node& node) {
   }
   if (act == "Gelu") {
     return Activation::gelu;
+  }
+  if (act == "HardSwish") {
+    return Activation::hardswish;
+  }
+  if (act == "HardSigmoid") {
+    return Activation::hardsigmoid;
+  }
+  if (act == "Relu6") {
+    return Activation::relu6;
   }
   throw Unsupported(fmt::format("fused activation {}", act));
 }
@@ -747,8 +768,15 @@ void lower_neg(Lowerer& l, const Node& n) {
   scalar_chain(l, n, input(n, 0), n.outputs.at(0), {{EltwiseOp::mul, -1.0F}});
 }
 
-// |x| = max(x, -x): two ELTWISEs.
+void lower_param_activation(Lowerer& l, const Node& n, ParamActivation function, float alpha,
+                            float beta);
+
+// |x|: ACTIVATION_PARAM ABS on v1.5 (exact, NaN kept); before, max(x, -x).
 void lower_abs(Lowerer& l, const Node& n) {
+  if (l.has_v15()) {
+    lower_param_activation(l, n, ParamActivation::abs, 0.0F, 0.0F);
+    return;
+  }
   const std::string& x = input(n, 0);
   const std::int64_t count = element_count(l.shape(x));
   const std::string negated = l.scratch(count);
@@ -778,12 +806,17 @@ void lower_tanh(Lowerer& l, const Node& n) {
 void lower_silu(Lowerer& l, const Node& n) {
   lower_activation(l, n, Activation::silu);
 }
-// ONNX Gelu (opset 20), and the erf form fuse_gelu finds: the ISA's GELU
-// is the erf form, not the tanh approximation.
+// ONNX Gelu (opset 20), and the erf form fuse_gelu finds: the fused GELU
+// is the erf form; approximate tanh is ACTIVATION_PARAM GELU_TANH (v1.5).
 void lower_gelu(Lowerer& l, const Node& n) {
   const std::string approximate = n.get_string("approximate", "none");
+  if (approximate == "tanh") {
+    l.require_v15("ACTIVATION_PARAM GELU_TANH (approximate tanh; the v1.4 GELU is the erf form)");
+    lower_param_activation(l, n, ParamActivation::gelu_tanh, 0.0F, 0.0F);
+    return;
+  }
   if (approximate != "none") {
-    throw Unsupported(fmt::format("approximate {} (the ISA's GELU is the erf form)", approximate));
+    throw Unsupported(fmt::format("approximate {} (ONNX defines none and tanh)", approximate));
   }
   lower_activation(l, n, Activation::gelu);
 }
@@ -884,6 +917,44 @@ void lower_exp(Lowerer& l, const Node& n) {
   l.require(isa::Opcode::activation_param);
   lower_param_activation(l, n, ParamActivation::exp, 0.0F, 0.0F);
 }
+// The v1.5 functions without parameters (hw-spec 7.4.5).
+void lower_v15_function(Lowerer& l, const Node& n, ParamActivation function,
+                        std::string_view name) {
+  l.require_v15(fmt::format("ACTIVATION_PARAM {}", name));
+  lower_param_activation(l, n, function, 0.0F, 0.0F);
+}
+void lower_log(Lowerer& l, const Node& n) {
+  lower_v15_function(l, n, ParamActivation::log, "LOG");
+}
+void lower_softplus(Lowerer& l, const Node& n) {
+  lower_v15_function(l, n, ParamActivation::softplus, "SOFTPLUS");
+}
+// ONNX Mish (opset 18), and x * Tanh(Softplus(x)) as fuse_mish finds it.
+void lower_mish(Lowerer& l, const Node& n) {
+  lower_v15_function(l, n, ParamActivation::mish, "MISH");
+}
+// ONNX Round: to nearest, ties to even, as ROUND.
+void lower_round(Lowerer& l, const Node& n) {
+  lower_v15_function(l, n, ParamActivation::round, "ROUND");
+}
+// x / (1 + |x|): ACTIVATION_PARAM ABS, ELTWISE add 1, ELTWISE div.
+void lower_softsign(Lowerer& l, const Node& n) {
+  l.require_v15("ACTIVATION_PARAM ABS");
+  const std::string& x = input(n, 0);
+  const std::int64_t count = element_count(l.shape(x));
+  const std::string magnitude = l.scratch(count);
+  const std::string denominator = l.scratch(count);
+  const std::uint32_t count32 = u32(count, "element count");
+  l.emit(n.label(), {l.ref(x)}, {l.ref(magnitude)},
+         [count32, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.activation_param(dt, ParamActivation::abs, s[0], s[1], count32, 0.0F, 0.0F);
+         });
+  l.eltwise(n.label(), EltwiseOp::add, l.ref(magnitude), l.ref(l.scalar(1.0F)), l.ref(denominator),
+            count, 1);
+  l.eltwise(n.label(), EltwiseOp::div, l.ref(x), l.ref(denominator), l.ref(n.outputs.at(0)), count,
+            count);
+}
+
 void lower_leaky_relu(Lowerer& l, const Node& n) {
   l.require(isa::Opcode::activation_param);
   lower_param_activation(l, n, ParamActivation::leaky_relu, n.get_float("alpha", 0.01F), 0.0F);
@@ -1919,9 +1990,9 @@ void lower_lrn(Lowerer& l, const Node& n) {
   l.eltwise(origin, EltwiseOp::mul, l.ref(x), l.ref(factor), l.ref(n.outputs.at(0)), count, count);
 }
 
-// REDUCE over a contiguous block [first, last] of axes.
-void reduce_axes(Lowerer& l, const Node& n, ReduceOp op, std::vector<std::int64_t> axes) {
-  const std::string& x = input(n, 0);
+// REDUCE of `x` over a contiguous block [first, last] of axes into `out`.
+void reduce_into(Lowerer& l, const Node& n, ReduceOp op, const std::string& x,
+                 std::vector<std::int64_t> axes, const std::string& out) {
   const Shape& sx = l.shape(x);
   const auto rank = static_cast<std::int64_t>(sx.size());
   if (axes.empty()) {
@@ -1944,10 +2015,13 @@ void reduce_axes(Lowerer& l, const Node& n, ReduceOp op, std::vector<std::int64_
   const auto outer = u32(product(sx, 0, first), "outer");
   const auto length = u32(product(sx, first, last), "length");
   const auto inner = u32(product(sx, last, sx.size()), "inner");
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
+  l.emit(n.label(), {l.ref(x)}, {l.ref(out)},
          [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.reduce(dt, op, s[0], s[1], outer, length, inner);
          });
+}
+void reduce_axes(Lowerer& l, const Node& n, ReduceOp op, std::vector<std::int64_t> axes) {
+  reduce_into(l, n, op, input(n, 0), std::move(axes), n.outputs.at(0));
 }
 void lower_global_average_pool(Lowerer& l, const Node& n) {
   reduce_axes(l, n, ReduceOp::mean, {2, 3});
@@ -1955,7 +2029,8 @@ void lower_global_average_pool(Lowerer& l, const Node& n) {
 void lower_global_max_pool(Lowerer& l, const Node& n) {
   reduce_axes(l, n, ReduceOp::max, {2, 3});
 }
-void lower_reduce(Lowerer& l, const Node& n, ReduceOp op) {
+// The axes of a Reduce* node: its attribute, or (opset 18) its input 1.
+std::vector<std::int64_t> reduce_node_axes(Lowerer& l, const Node& n) {
   std::vector<std::int64_t> axes = n.get_ints("axes", {});
   if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
     const Constant& c = l.graph().constants.at(input(n, 1));
@@ -1963,7 +2038,65 @@ void lower_reduce(Lowerer& l, const Node& n, ReduceOp op) {
       axes.push_back(c.integer(i));
     }
   }
-  reduce_axes(l, n, op, axes);
+  return axes;
+}
+void lower_reduce(Lowerer& l, const Node& n, ReduceOp op) {
+  reduce_axes(l, n, op, reduce_node_axes(l, n));
+}
+// ln(sum): REDUCE sum, then ACTIVATION_PARAM LOG (v1.5).
+void lower_reduce_log_sum(Lowerer& l, const Node& n) {
+  l.require_v15("ACTIVATION_PARAM LOG");
+  const std::string& out = n.outputs.at(0);
+  const std::string sum = l.scratch(element_count(l.shape(out)));
+  reduce_into(l, n, ReduceOp::sum, input(n, 0), reduce_node_axes(l, n), sum);
+  const std::uint32_t count = u32(element_count(l.shape(out)), "element count");
+  l.emit(n.label(), {l.ref(sum)}, {l.ref(out)},
+         [count, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.activation_param(dt, ParamActivation::log, s[0], s[1], count, 0.0F, 0.0F);
+         });
+}
+// ln(sum(e^x)) shifted by the maximum m so that no e^x overflows:
+// m + ln(sum(e^(x - m))). REDUCE max; ELTWISE sub of m broadcast (a
+// COPY_STRIDED expansion where m varies along middle axes); ACTIVATION_PARAM
+// EXP; REDUCE sum; ACTIVATION_PARAM LOG (v1.5); ELTWISE add m.
+void lower_reduce_log_sum_exp(Lowerer& l, const Node& n) {
+  l.require_v15("ACTIVATION_PARAM LOG");
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  const Shape& sx = l.shape(x);
+  std::vector<std::int64_t> axes = reduce_node_axes(l, n);
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  Shape kept = sx;  // the reduced axes kept as 1: m broadcasts over x
+  if (axes.empty()) {
+    std::ranges::fill(kept, 1);
+  }
+  for (std::int64_t axis : axes) {
+    axis = axis < 0 ? axis + rank : axis;
+    if (axis >= 0 && axis < rank) {  // reduce_into refuses the others
+      kept[static_cast<std::size_t>(axis)] = 1;
+    }
+  }
+  const std::int64_t count = element_count(sx);
+  const std::int64_t kept_count = element_count(kept);
+  const std::string max = l.scratch_shaped(kept);
+  const std::string shifted = l.scratch_shaped(sx);
+  const std::string exponentials = l.scratch_shaped(sx);
+  const std::string sums = l.scratch(kept_count);
+  const std::string logs = l.scratch(kept_count);
+  reduce_into(l, n, ReduceOp::max, x, axes, max);
+  broadcast_binary(l, n.label(), EltwiseOp::sub, x, max, shifted);
+  const auto function = [&](ParamActivation f, const std::string& from, const std::string& to,
+                            std::int64_t elements) {
+    const std::uint32_t c = u32(elements, "element count");
+    l.emit(n.label(), {l.ref(from)}, {l.ref(to)},
+           [f, c, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.activation_param(dt, f, s[0], s[1], c, 0.0F, 0.0F);
+           });
+  };
+  function(ParamActivation::exp, shifted, exponentials, count);
+  reduce_into(l, n, ReduceOp::sum, exponentials, axes, sums);
+  function(ParamActivation::log, sums, logs, kept_count);
+  l.eltwise(n.label(), EltwiseOp::add, l.ref(logs), l.ref(max), l.ref(out), kept_count, kept_count);
 }
 void lower_reduce_mean(Lowerer& l, const Node& n) {
   lower_reduce(l, n, ReduceOp::mean);
@@ -1982,7 +2115,8 @@ void lower_reduce_min(Lowerer& l, const Node& n) {
 // (one SOFTMAX over rows of everything from `axis` on); from 13 on along
 // `axis` alone: one SOFTMAX for the last axis, otherwise between two
 // TRANSPOSEs that move the axis last and back (outer x axis x inner).
-void lower_softmax(Lowerer& l, const Node& n) {
+// LogSoftmax the same way with SOFTMAX's LOG flag (v1.5).
+void lower_softmax_rows(Lowerer& l, const Node& n, bool log) {
   const std::string& x = input(n, 0);
   const std::string& out = n.outputs.at(0);
   const Shape& sx = l.shape(x);
@@ -2000,7 +2134,11 @@ void lower_softmax(Lowerer& l, const Node& n) {
   const auto softmax = [&](const std::string& from, const std::string& to) {
     l.emit(n.label(), {l.ref(from)}, {l.ref(to)},
            [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-             k.softmax(dt, s[0], s[1], rows, cols);
+             if (log) {
+               k.log_softmax(dt, s[0], s[1], rows, cols);
+             } else {
+               k.softmax(dt, s[0], s[1], rows, cols);
+             }
            });
   };
   if (inner == 1) {
@@ -2013,6 +2151,13 @@ void lower_softmax(Lowerer& l, const Node& n) {
   l.transpose(n.label(), l.ref(x), l.ref(last), outer, sx[a], inner);
   softmax(last, normalized);
   l.transpose(n.label(), l.ref(normalized), l.ref(out), outer, inner, sx[a]);
+}
+void lower_softmax(Lowerer& l, const Node& n) {
+  lower_softmax_rows(l, n, false);
+}
+void lower_log_softmax(Lowerer& l, const Node& n) {
+  l.require_v15("SOFTMAX LOG");
+  lower_softmax_rows(l, n, true);
 }
 
 // One run of output positions along an axis of a Pad and where it reads
@@ -3151,10 +3296,13 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"LRN", lower_lrn},
       {"LeakyRelu", lower_leaky_relu},
       {"Less", lower_less},
+      {"Log", lower_log},
+      {"LogSoftmax", lower_log_softmax},
       {"LessOrEqual", lower_less_or_equal},
       {"MatMul", lower_matmul},
       {"Max", lower_max},
       {"MaxPool", lower_max_pool},
+      {"Mish", lower_mish},
       {"Mean", lower_mean},
       {"Min", lower_min},
       {"Mul", lower_mul},
@@ -3167,6 +3315,8 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Pow", lower_pow},
       {"QuantizeInt8", lower_quantize_int8},
       {"Reciprocal", lower_reciprocal},
+      {"ReduceLogSum", lower_reduce_log_sum},
+      {"ReduceLogSumExp", lower_reduce_log_sum_exp},
       {"ReduceMax", lower_reduce_max},
       {"ReduceMean", lower_reduce_mean},
       {"ReduceMin", lower_reduce_min},
@@ -3174,10 +3324,13 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Relu", lower_relu},
       {"Reshape", lower_alias},
       {"Resize", lower_resize},
+      {"Round", lower_round},
       {"Sigmoid", lower_sigmoid},
       {"Silu", lower_silu},
       {"Slice", lower_slice},
       {"Softmax", lower_softmax},
+      {"Softplus", lower_softplus},
+      {"Softsign", lower_softsign},
       {"Sqrt", lower_sqrt},
       {"Split", lower_split},
       {"Squeeze", lower_alias},
@@ -3242,10 +3395,10 @@ namespace {
 // The program, with the weights it takes from the graph still empty (their
 // names in `graph_weights`).
 Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> device_ops,
-                           std::set<std::string>& graph_weights) {
+                           std::uint32_t hw_version, std::set<std::string>& graph_weights) {
   std::optional<Lowerer> made;
   try {
-    made.emplace(graph, dtype, device_ops);
+    made.emplace(graph, dtype, device_ops, hw_version);
   } catch (const Unsupported& e) {
     throw npu::onnx::ModelError(e.what());
   }
@@ -3290,18 +3443,19 @@ Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> d
 
 }  // namespace
 
-Program lower(const Graph& graph, DataType dtype, std::bitset<64> device_ops) {
+Program lower(const Graph& graph, DataType dtype, std::bitset<64> device_ops,
+              std::uint32_t hw_version) {
   std::set<std::string> graph_weights;
-  Program program = lower_instructions(graph, dtype, device_ops, graph_weights);
+  Program program = lower_instructions(graph, dtype, device_ops, hw_version, graph_weights);
   for (const std::string& name : graph_weights) {
     program.weights[name] = graph.constants.at(name);
   }
   return program;
 }
 
-Program lower(Graph&& graph, DataType dtype, std::bitset<64> device_ops) {
+Program lower(Graph&& graph, DataType dtype, std::bitset<64> device_ops, std::uint32_t hw_version) {
   std::set<std::string> graph_weights;
-  Program program = lower_instructions(graph, dtype, device_ops, graph_weights);
+  Program program = lower_instructions(graph, dtype, device_ops, hw_version, graph_weights);
   for (const std::string& name : graph_weights) {
     program.weights[name] = std::move(graph.constants.at(name));
   }

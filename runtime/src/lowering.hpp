@@ -64,15 +64,18 @@ std::bitset<64> every_opcode();
 
 // Lowers the whole graph with every tensor in `dtype` (fp32, fp16 or bf16:
 // the device computes in FP32 and rounds on store) for a device that
-// executes `device_ops` (DeviceProperties::ops): where an op has a v1.1
-// instruction the device lacks, the v1 sequence is used if there is one;
-// UnsupportedOperators lists every node that cannot run on the device, with
-// the reason.
+// executes `device_ops` (DeviceProperties::ops) and is of `hw_version`
+// (DeviceProperties::hw_version: v1.5's flag values have no OPS bit): where
+// an op has a v1.1 instruction the device lacks, the v1 sequence is used if
+// there is one; UnsupportedOperators lists every node that cannot run on
+// the device, with the reason.
 Program lower(const Graph& graph, isa::DataType dtype = isa::DataType::fp32,
-              std::bitset<64> device_ops = every_opcode());
+              std::bitset<64> device_ops = every_opcode(),
+              std::uint32_t hw_version = isa::kIsaVersion);
 // The same from a graph the caller gives up: the weights move into the
 // program instead of being copied (left empty in `graph`).
 Program lower(Graph&& graph, isa::DataType dtype = isa::DataType::fp32,
-              std::bitset<64> device_ops = every_opcode());
+              std::bitset<64> device_ops = every_opcode(),
+              std::uint32_t hw_version = isa::kIsaVersion);
 
 }  // namespace npu::onnx_runtime

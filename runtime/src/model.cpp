@@ -71,14 +71,21 @@ std::string_view to_string(TensorType type) {
   return "float32";
 }
 
-// The bytes of input `given` as the device reads it: float32 values in the
-// program's data type; int64 and int32 values as they are (the indices of
-// GATHER, hw-spec 7.4.3); bool one byte each. ModelError for a wrong type
-// or count, a bool not 0 or 1, or (`narrowed_by` not empty: the node that
-// reads the low 32 bits of an int64 input) a value beyond 32 bits.
-std::vector<std::byte> input_bytes(const HostTensor& given, ElementType type,
-                                   const std::vector<std::int64_t>& shape, isa::DataType dtype,
-                                   const std::string& narrowed_by) {
+// Bytes per element of input or output type `type` on the device.
+std::uint64_t device_element_size(ElementType type, isa::DataType dtype) {
+  return type == ElementType::float32 ? static_cast<std::uint64_t>(isa::element_size(dtype))
+                                      : integer_size(type);
+}
+
+// Writes input `given` into `out` (its place in the I/O buffer) as the
+// device reads it: float32 values in the program's data type; int64 and
+// int32 values as they are (the indices of GATHER, hw-spec 7.4.3); bool one
+// byte each. ModelError for a wrong type or count (before anything is
+// written), a bool not 0 or 1, or (`narrowed_by` not empty: the node that
+// reads the low 32 bits of an int64 input) a value beyond 32 bits; a run
+// refused so has written part of its inputs, which the next run overwrites.
+void write_input(const HostTensor& given, ElementType type, const std::vector<std::int64_t>& shape,
+                 isa::DataType dtype, const std::string& narrowed_by, std::span<std::byte> out) {
   static_assert(std::endian::native == std::endian::little, "the device's integers are LE");
   const TensorType want = tensor_type(type);
   if (given.type != want) {
@@ -90,10 +97,11 @@ std::vector<std::byte> input_bytes(const HostTensor& given, ElementType type,
     throw ModelError(fmt::format("input '{}' has {} values for shape {}", given.name, count,
                                  onnx_runtime::to_string(shape)));
   }
+  out = out.first(count * device_element_size(type, dtype));
   if (want == TensorType::float32) {
-    return onnx_runtime::encode_elements(given.data, dtype);
+    onnx_runtime::encode_elements_into(given.data, dtype, out);
+    return;
   }
-  std::vector<std::byte> bytes(count * integer_size(type));
   for (std::size_t i = 0; i < count; ++i) {
     const std::int64_t value = given.integers[i];
     const bool fits32 = value >= std::numeric_limits<std::int32_t>::min() &&
@@ -103,7 +111,7 @@ std::vector<std::byte> input_bytes(const HostTensor& given, ElementType type,
         throw ModelError(
             fmt::format("input '{}': value {} at {} is not a bool (0 or 1)", given.name, value, i));
       }
-      bytes[i] = static_cast<std::byte>(value);
+      out[i] = static_cast<std::byte>(value);
       continue;
     }
     if (want == TensorType::int64 && !narrowed_by.empty() && !fits32) {
@@ -113,7 +121,7 @@ std::vector<std::byte> input_bytes(const HostTensor& given, ElementType type,
           given.name, value, i, narrowed_by));
     }
     if (want == TensorType::int64) {
-      std::memcpy(bytes.data() + 8 * i, &value, 8);
+      std::memcpy(out.data() + 8 * i, &value, 8);
       continue;
     }
     if (!fits32) {
@@ -121,9 +129,8 @@ std::vector<std::byte> input_bytes(const HostTensor& given, ElementType type,
           fmt::format("input '{}': value {} at {} is not an int32", given.name, value, i));
     }
     const auto narrow = static_cast<std::int32_t>(value);
-    std::memcpy(bytes.data() + 4 * i, &narrow, 4);
+    std::memcpy(out.data() + 4 * i, &narrow, 4);
   }
-  return bytes;
 }
 
 // The type of graph input or output `name` on the device: float32 (in the
@@ -270,7 +277,8 @@ Graph prepare_graph(::onnx::ModelProto proto,
   Graph graph = onnx_runtime::import_graph(std::move(proto), input_shapes);
   const std::size_t after_folding = graph.nodes.size();
   report.folded_nodes = report.onnx_nodes - constant_nodes - after_folding;
-  report.fused_nodes = onnx_runtime::run_fusion_passes(graph, device_properties.ops);
+  report.fused_nodes =
+      onnx_runtime::run_fusion_passes(graph, device_properties.ops, device_properties.hw_version);
   return graph;
 }
 
@@ -318,8 +326,10 @@ CompiledModel Model::compile_state(
   }
   // The graph is given up: its weights move into the program, and from
   // there into the device buffer.
-  return CompiledModel::build(
-      device, onnx_runtime::lower(std::move(graph), dtype, device.properties().ops), report);
+  return CompiledModel::build(device,
+                              onnx_runtime::lower(std::move(graph), dtype, device.properties().ops,
+                                                  device.properties().hw_version),
+                              report);
 }
 
 Calibration Model::calibrate(const Device& device,
@@ -359,7 +369,8 @@ Calibration Model::calibrate(const Device& device,
       }
       probe.emplace(CompiledModel::build(
           device,
-          onnx_runtime::lower(std::move(graph), isa::DataType::fp32, device.properties().ops),
+          onnx_runtime::lower(std::move(graph), isa::DataType::fp32, device.properties().ops,
+                              device.properties().hw_version),
           report));
     } catch (const UnsupportedOperators&) {
       throw;
@@ -393,7 +404,6 @@ Calibration Model::calibrate(const Device& device,
 
 CompiledModel CompiledModel::build(const Device& device, Program program, CompileReport report) {
   const isa::DataType dtype = program.dtype;
-  const auto element_size = static_cast<std::uint64_t>(isa::element_size(dtype));
   const onnx_runtime::MemoryPlan plan =
       onnx_runtime::plan_memory(onnx_runtime::activation_lifetimes(program));
 
@@ -408,11 +418,9 @@ CompiledModel CompiledModel::build(const Device& device, Program program, Compil
   for (const auto* names : {&program.inputs, &program.outputs}) {
     for (const std::string& name : *names) {
       io_offsets[name] = io_bytes;
-      io_bytes = align(
-          io_bytes +
-          static_cast<std::uint64_t>(onnx_runtime::element_count(program.shapes.at(name))) *
-              (io_type(program, name) != ElementType::float32 ? integer_size(io_type(program, name))
-                                                              : element_size));
+      io_bytes = align(io_bytes + static_cast<std::uint64_t>(
+                                      onnx_runtime::element_count(program.shapes.at(name))) *
+                                      device_element_size(io_type(program, name), dtype));
     }
   }
 
@@ -501,6 +509,9 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
                                            RunTimings* timings) const {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
+  // The I/O buffer, mapped once: inputs are written into it and outputs
+  // read from it in place, with no copy of their own.
+  const std::span<std::byte> io = state_->io.map();
   for (const State::Io& want : state_->inputs) {
     const auto it = std::ranges::find(inputs, want.name, &HostTensor::name);
     if (it == inputs.end()) {
@@ -511,8 +522,8 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
                                    want.name, onnx_runtime::to_string(it->shape),
                                    onnx_runtime::to_string(want.shape)));
     }
-    state_->io.write(want.offset,
-                     input_bytes(*it, want.type, want.shape, state_->dtype, want.narrowed_by));
+    write_input(*it, want.type, want.shape, state_->dtype, want.narrowed_by,
+                io.subspan(want.offset));
   }
   for (const HostTensor& given : inputs) {
     if (std::ranges::find(state_->inputs, given.name, &State::Io::name) == state_->inputs.end()) {
@@ -520,7 +531,9 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
     }
   }
   const auto uploaded = Clock::now();
-  const JobResult result = state_->queue.submit(*state_->launch).wait();
+  const JobHandle job = state_->queue.submit(*state_->launch);
+  const auto submitted = Clock::now();
+  const JobResult result = job.wait();
   const auto computed = Clock::now();
   if (!result.ok()) {
     throw std::runtime_error(fmt::format("the inference job {}: {} at {:#x}",
@@ -528,18 +541,18 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
                                          result.error_address));
   }
   std::vector<HostTensor> outputs;
+  outputs.reserve(state_->outputs.size());
   for (const State::Io& out : state_->outputs) {
     const auto count = static_cast<std::size_t>(onnx_runtime::element_count(out.shape));
-    const bool floats = out.type == ElementType::float32;
-    std::vector<std::byte> bytes(
-        count * (floats ? isa::element_size(state_->dtype) : integer_size(out.type)));
-    state_->io.read(out.offset, bytes);
+    const std::span<const std::byte> bytes =
+        io.subspan(out.offset, count * device_element_size(out.type, state_->dtype));
     HostTensor& output = outputs.emplace_back();
     output.name = out.name;
     output.shape = out.shape;
     output.type = tensor_type(out.type);
-    if (floats) {
-      output.data = onnx_runtime::decode_elements(bytes, state_->dtype);
+    if (out.type == ElementType::float32) {
+      output.data.resize(count);
+      onnx_runtime::decode_elements_into(bytes, state_->dtype, output.data);
     } else {
       output.integers = output_integers(bytes, out.type);
     }
@@ -548,6 +561,10 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
     timings->upload = uploaded - start;
     timings->device = computed - uploaded;
     timings->download = Clock::now() - computed;
+    timings->submit = submitted - uploaded;
+    timings->device_run = result.device_times
+                              ? result.device_times->end - result.device_times->start
+                              : std::chrono::nanoseconds::zero();
   }
   return outputs;
 }

@@ -3,6 +3,7 @@
 #include <onnx/defs/shape_inference.h>
 
 #include <cstdint>
+#include <string>
 
 namespace npu::onnx_runtime {
 namespace {
@@ -32,11 +33,43 @@ namespace {
   return schema;
 }
 
+// An element-wise activation of one float input, `since` its operator set:
+// Mish-18 and Gelu-20 (with `approximate`, "none" or "tanh").
+::onnx::OpSchema unary_activation(const char* name, int since, bool approximate) {
+  ::onnx::OpSchema schema;
+  schema.SetName(name)
+      .SetDomain("")
+      .SinceVersion(since)
+      .Input(0, "X", "any shape", "T")
+      .Output(0, "Y", "X's shape", "T")
+      .TypeConstraint("T",
+                      {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "float tensors")
+      .TypeAndShapeInferenceFunction(::onnx::propagateShapeAndTypeFromFirstInput);
+  if (approximate) {
+    schema.Attr("approximate", "none (erf) or tanh", ::onnx::AttributeProto::STRING,
+                std::string("none"));
+  }
+  schema.Finalize();
+  return schema;
+}
+
 }  // namespace
 
 const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
                                      const std::string& domain) {
-  if (op != "GroupNormalization" || (!domain.empty() && domain != "ai.onnx")) {
+  if (!domain.empty() && domain != "ai.onnx") {
+    return nullptr;
+  }
+  if (op == "Mish") {
+    static const ::onnx::OpSchema mish = unary_activation("Mish", 18, false);
+    return version >= 18 ? &mish : nullptr;
+  }
+  if (op == "Gelu") {
+    static const ::onnx::OpSchema gelu = unary_activation("Gelu", 20, true);
+    return version >= 20 ? &gelu : nullptr;
+  }
+  if (op != "GroupNormalization") {
     return nullptr;
   }
   static const ::onnx::OpSchema v18 = group_normalization(18);

@@ -1,5 +1,6 @@
 // Schemas of ONNX operators newer than Debian's libonnx 1.12 (operator sets
-// up to 17) that the runtime lowers: without a schema a model using them is
+// up to 17) that the runtime lowers (GroupNormalization-18/21, Mish-18,
+// Gelu-20): without a schema a model using them is
 // refused at load and its shapes are not inferred. Each is written from the
 // ONNX operator documentation of its version.
 #pragma once

@@ -646,8 +646,9 @@ TEST_P(ActivationOp, EveryFunction) {
   constexpr std::size_t kCount = 200;
   const std::vector<Activation> functions =
       is_int8() ? std::vector{Activation::relu}
-                : std::vector{Activation::relu, Activation::gelu, Activation::silu,
-                              Activation::sigmoid, Activation::tanh};
+                : std::vector{Activation::relu,        Activation::gelu, Activation::silu,
+                              Activation::sigmoid,     Activation::tanh, Activation::hardswish,
+                              Activation::hardsigmoid, Activation::relu6};
   for (Activation act : functions) {
     SCOPED_TRACE(static_cast<int>(act));
     DeviceTensor in(device(), dtype(), kCount);

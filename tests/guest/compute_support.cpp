@@ -241,6 +241,12 @@ double activate(npu::Activation act, double x) {
       return 1 / (1 + std::exp(-x));
     case npu::Activation::tanh:
       return std::tanh(x);
+    case npu::Activation::hardswish:
+      return x * std::clamp(x / 6 + 0.5, 0.0, 1.0);
+    case npu::Activation::hardsigmoid:
+      return std::clamp(x / 6 + 0.5, 0.0, 1.0);
+    case npu::Activation::relu6:
+      return std::clamp(x, 0.0, 6.0);
   }
   return x;
 }

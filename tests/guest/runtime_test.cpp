@@ -155,6 +155,34 @@ TEST_F(Runtime, ArgumentsHoldTheirBuffers) {
   EXPECT_EQ(first_mismatch(args.buffers()[0].map(), kPage, 0x5a5a5a5a), -1);
 }
 
+// A model's argument table names a few buffers from hundreds of slots: a
+// job keeps each buffer object once, but each pool allocation (a lease of
+// its own on a shared slab) still as itself.
+TEST_F(Runtime, ArgumentsHoldEachBufferOnceAndEachPoolAllocation) {
+  const npu::Kernel kernel = device().load_kernel(fill_copy_kernel());
+  npu::KernelArguments args = kernel.make_arguments();
+  const npu::Buffer both = device().allocate(2 * kPage);
+  args.set("src", both).set("dst", both, kPage).set("bytes", kPage).set("pattern", 0x3c3c3c3c);
+  EXPECT_EQ(args.buffers().size(), 1U);
+  args.set("dst", both.sub_buffer(kPage, kPage));
+  EXPECT_EQ(args.buffers().size(), 1U) << "a sub-buffer is its buffer's object";
+  npu::BufferPool pool(device());
+  std::uint64_t dst_address = 0;
+  {
+    const npu::Buffer src = pool.allocate(kPage);
+    const npu::Buffer dst = pool.allocate(kPage);
+    ASSERT_EQ(src.handle(), dst.handle()) << "one slab";
+    dst_address = dst.device_address();
+    args.set("src", src).set("dst", dst);
+  }
+  ASSERT_EQ(args.buffers().size(), 2U);
+  const npu::Queue queue = device().create_queue();
+  const npu::JobHandle job = queue.submit(kernel, args);
+  args.set("src", both).set("dst", both, kPage);  // the arguments let go of both allocations
+  EXPECT_NE(pool.allocate(kPage).device_address(), dst_address) << "the job still holds it";
+  ASSERT_TRUE(job.wait(30s).ok());
+}
+
 TEST_F(Runtime, FloatArgumentsReachTheDevice) {
   // rmsnorm of a row of 0.5: 0.5 / sqrt(0.25 + eps). With eps = 0.75 that is
   // 0.5; an eps that arrived as 0 (a float truncated to an integer) gives 1.

@@ -256,6 +256,43 @@ TEST(Isa, Int8AllowsOnlyReluAndOutInt32NeedsInt8) {
   EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
 }
 
+// v1.5 (hw-spec 7.4.5): ACT 6-8 are hardswish, hardsigmoid and relu6 in every
+// ACT field, floats only; 9 has no meaning; an instruction using one needs
+// v1.5 although its opcode is v1.0's.
+TEST(Isa, V15FusedActivations) {
+  using npu::isa::info;
+  for (Opcode opcode :
+       {Opcode::gemm, Opcode::conv2d, Opcode::gemm_batched, Opcode::conv_transpose}) {
+    Instruction instruction = sample(info(opcode));
+    EXPECT_EQ(npu::isa::instruction_version(instruction), info(opcode).isa_version);
+    for (std::uint32_t act : {6U, 7U, 8U}) {
+      instruction.flags = act << 4;
+      EXPECT_FALSE(npu::isa::check(instruction)) << info(opcode).mnemonic << " act " << act;
+      EXPECT_EQ(npu::isa::instruction_version(instruction), npu::isa::kIsaVersion1_5);
+    }
+    instruction.flags = 9U << 4;
+    EXPECT_EQ(npu::isa::check(instruction)->errc, DecodeErrc::invalid_flag_value);
+  }
+  Instruction activation = sample(info(Opcode::activation));
+  activation.flags = 8;  // relu6
+  EXPECT_FALSE(npu::isa::check(activation));
+  EXPECT_EQ(npu::isa::instruction_version(activation), npu::isa::kIsaVersion1_5);
+  activation.dtype = DataType::int8;
+  EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
+  Instruction conv = sample(info(Opcode::conv2d));
+  conv.dtype = DataType::int8;
+  conv.flags = 6U << 4 | 1U << 8;  // hardswish, out_int32
+  EXPECT_EQ(npu::isa::check(conv)->errc, DecodeErrc::invalid_flag_value);
+
+  std::vector<std::uint32_t> words;
+  npu::isa::encode(sample(info(Opcode::resize)), words);
+  EXPECT_EQ(npu::isa::required_version(words), info(Opcode::resize).isa_version);
+  Instruction gemm = sample(info(Opcode::gemm));
+  gemm.flags = 7U << 4;  // hardsigmoid
+  npu::isa::encode(gemm, words);
+  EXPECT_EQ(npu::isa::required_version(words), npu::isa::kIsaVersion1_5);
+}
+
 TEST(Isa, RejectsArgmaskBitsAboveNops) {
   EXPECT_EQ(decode_error({0x0003'0001, 0, 0b1011, 0, 1, 4}), DecodeErrc::argmask_out_of_range);
   EXPECT_EQ(decode_error({0x0000'0000, 0, 1}), DecodeErrc::argmask_out_of_range);
@@ -328,7 +365,7 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
   }
   EXPECT_EQ(info(Opcode::gemm).isa_version, npu::isa::kIsaVersion1_0);
   EXPECT_EQ(info(Opcode::convert).isa_version, npu::isa::kIsaVersion1_2);
-  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_4);
+  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_5);
 
   std::vector<std::uint32_t> words;
   npu::isa::encode(sample(info(Opcode::gemm)), words);
@@ -405,6 +442,42 @@ TEST(Isa, CompareAndSelectTypesAndFlags) {
   EXPECT_EQ(npu::isa::info(Opcode::select).isa_version, npu::isa::kIsaVersion1_4);
 }
 
+// v1.5 adds flag values, no opcode: ACTIVATION_PARAM functions 7-12 and
+// SOFTMAX's log switch; an instruction using one needs v1.5, the same
+// opcode without it its own version.
+TEST(Isa, V15FunctionsAndLogSoftmax) {
+  using npu::isa::info;
+  using npu::isa::instruction_version;
+  using npu::isa::required_version;
+  Instruction activation = sample(info(Opcode::activation_param));
+  for (std::uint32_t function = 0; function < 16; ++function) {
+    activation.flags = function;
+    const auto problem = npu::isa::check(activation);
+    if (function <= 12) {
+      EXPECT_FALSE(problem) << function;
+      EXPECT_EQ(instruction_version(activation),
+                function >= 7 ? npu::isa::kIsaVersion1_5 : npu::isa::kIsaVersion1_1)
+          << function;
+    } else {
+      EXPECT_EQ(problem->errc, DecodeErrc::invalid_flag_value) << function;
+    }
+  }
+  Instruction softmax = sample(info(Opcode::softmax));
+  EXPECT_EQ(instruction_version(softmax), npu::isa::kIsaVersion1_0);
+  softmax.flags = 1;
+  EXPECT_FALSE(npu::isa::check(softmax));
+  EXPECT_EQ(instruction_version(softmax), npu::isa::kIsaVersion1_5);
+  softmax.flags = 2;
+  EXPECT_EQ(npu::isa::check(softmax)->errc, DecodeErrc::undefined_flags);
+
+  std::vector<std::uint32_t> words;
+  softmax.flags = 1;
+  npu::isa::encode(sample(info(Opcode::compare)), words);
+  EXPECT_EQ(required_version(words), npu::isa::kIsaVersion1_4);
+  npu::isa::encode(softmax, words);
+  EXPECT_EQ(required_version(words), npu::isa::kIsaVersion1_5);
+}
+
 TEST(Isa, V11DataTypesAndFlags) {
   using npu::isa::info;
   EXPECT_TRUE(info(Opcode::copy_strided).allows(DataType::int8));
@@ -423,7 +496,7 @@ TEST(Isa, V11DataTypesAndFlags) {
   resize.flags = 1 | 3U << 2 | 3U << 4;  // linear, pytorch_half_pixel, ceil
   EXPECT_FALSE(npu::isa::check(resize));
   Instruction activation = sample(info(Opcode::activation_param));
-  activation.flags = 7;
+  activation.flags = 13;  // 7-12 are v1.5's (V15FunctionsAndLogSoftmax)
   EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
   Instruction batched = sample(info(Opcode::gemm_batched));
   batched.flags = 1U << 8;  // out_int32 is GEMM only

@@ -297,6 +297,72 @@ TEST(KernelBuilder, ConvertMatchesTheAssemblerAndNeedsAV12Device) {
   }
 }
 
+// v1.5's ACTIVATION_PARAM functions and SOFTMAX log (hw-spec 7.4.5): the
+// builder's words are the assembler's and round-trip through the
+// disassembler, the kernel declares ISA 1.5 (a flag value, not an opcode),
+// a kernel declaring 1.4 with them is invalid, and a v1.4 device, which has
+// every opcode bit, refuses them at load.
+TEST(KernelBuilder, V15FunctionsAndLogSoftmaxNeedAV15Device) {
+  npu::KernelBuilder b("v15");
+  auto x = b.arg_buffer("x");
+  auto y = b.arg_buffer("y");
+  using npu::ParamActivation;
+  for (ParamActivation function :
+       {ParamActivation::log, ParamActivation::softplus, ParamActivation::mish,
+        ParamActivation::gelu_tanh, ParamActivation::abs, ParamActivation::round}) {
+    b.activation_param(DataType::fp32, function, x, y, 64, 0.0F, 0.0F);
+  }
+  b.log_softmax(DataType::bf16, x, y, 4, 16);
+  const npu::KernelImage assembled = npu::assemble(R"(.kernel v15
+.arg buffer x
+.arg buffer y
+    activation_param.fp32 [func=log] @x, @y, 64, 0, 0
+    activation_param.fp32 [func=softplus] @x, @y, 64, 0, 0
+    activation_param.fp32 [func=mish] @x, @y, 64, 0, 0
+    activation_param.fp32 [func=gelu_tanh] @x, @y, 64, 0, 0
+    activation_param.fp32 [func=abs] @x, @y, 64, 0, 0
+    activation_param.fp32 [func=round] @x, @y, 64, 0, 0
+    softmax.bf16 [log] @x, @y, 4, 16
+)");
+  const npu::KernelImage built = b.build();
+  EXPECT_EQ(built, assembled);
+  EXPECT_EQ(built.isa_version, npu::isa::kIsaVersion1_5);
+  EXPECT_EQ(npu::assemble(npu::disassemble(built)), built);
+  EXPECT_NE(npu::disassemble(built).find("softmax.bf16 [log]"), std::string::npos)
+      << npu::disassemble(built);
+
+  npu::KernelImage declares_v14 = built;
+  declares_v14.isa_version = npu::isa::kIsaVersion1_4;
+  try {
+    npu::validate(declares_v14);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_isa);
+    EXPECT_NE(std::string(e.what()).find("activation_param needs ISA version 0x00010005"),
+              std::string::npos)
+        << e.what();
+  }
+
+  npu::DeviceProperties v14;
+  v14.hw_version = npu::isa::kIsaVersion1_4;
+  v14.dtypes.set();
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    v14.ops.set(static_cast<std::size_t>(op.opcode));
+  }
+  try {
+    npu::check_supported(built, v14);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
+    EXPECT_NE(std::string(e.what()).find("activation_param flags 0x7 of ISA v1.5"),
+              std::string::npos)
+        << e.what();
+  }
+  npu::DeviceProperties v15 = v14;
+  v15.hw_version = npu::isa::kIsaVersion1_5;
+  EXPECT_NO_THROW(npu::check_supported(built, v15));
+}
+
 // GATHER (v1.3): the builder's words are the assembler's, the kernel
 // declares ISA 1.3, and a v1.2 device (no GATHER bit) refuses it.
 TEST(KernelBuilder, GatherMatchesTheAssemblerAndNeedsAV13Device) {
@@ -377,6 +443,73 @@ TEST(KernelBuilder, CompareAndSelectMatchTheAssemblerAndNeedAV14Device) {
   } catch (const npu::KernelFormatError& e) {
     EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
     EXPECT_NE(std::string(e.what()).find("uses compare (ISA v1.4)"), std::string::npos) << e.what();
+  }
+}
+
+// The v1.5 fused activations (hw-spec 7.4.5): the builder's words are the
+// assembler's, the kernel declares v1.5 though its opcodes are v1.0's, a
+// kernel declaring v1.4 is malformed, and a v1.4 device (every opcode bit
+// set) refuses it by its HW_VERSION.
+TEST(KernelBuilder, V15FusedActivationsNeedTheVersionAndTheDevice) {
+  npu::KernelBuilder b("hard");
+  auto x = b.arg_buffer("x");
+  auto w = b.arg_buffer("w");
+  auto y = b.arg_buffer("y");
+  b.gemm(DataType::fp32, {.a = x,
+                          .b = w,
+                          .c = y,
+                          .m = 4,
+                          .n = 8,
+                          .k = 16,
+                          .lda = 16,
+                          .ldb = 8,
+                          .ldc = 8,
+                          .activation = npu::Activation::hardswish})
+      .conv2d(DataType::fp16, {.input = x,
+                               .weight = w,
+                               .output = y,
+                               .n = 1,
+                               .c = 8,
+                               .h = 4,
+                               .w = 4,
+                               .k = 8,
+                               .r = 1,
+                               .s = 1,
+                               .activation = npu::Activation::relu6})
+      .activation(DataType::bf16, npu::Activation::hardsigmoid, x, y, 64);
+  const npu::KernelImage assembled = npu::assemble(
+      ".kernel hard\n.arg buffer x\n.arg buffer w\n.arg buffer y\n"
+      "gemm.fp32 [act=hardswish] @x, @w, @y, 0, 4, 8, 16, 16, 8, 8, 1.0, 0\n"
+      "conv2d.fp16 [act=relu6] @x, @w, 0, @y, 1, 8, 4, 4, 8, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1.0, 0\n"
+      "activation.bf16 [act=hardsigmoid] @x, @y, 64\n");
+  EXPECT_EQ(b.build(), assembled);
+  EXPECT_EQ(b.build().isa_version, npu::isa::kIsaVersion1_5);
+
+  npu::KernelImage declares_v14 = b.build();
+  declares_v14.isa_version = npu::isa::kIsaVersion1_4;
+  try {
+    npu::validate(declares_v14);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_isa);
+    EXPECT_NE(std::string(e.what()).find("gemm needs ISA version 0x00010005"), std::string::npos)
+        << e.what();
+  }
+
+  npu::DeviceProperties device;
+  device.dtypes.set();
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    device.ops.set(static_cast<std::size_t>(op.opcode));
+  }
+  device.hw_version = npu::isa::kIsaVersion1_5;
+  EXPECT_NO_THROW(npu::check_supported(b.build(), device));
+  device.hw_version = npu::isa::kIsaVersion1_4;
+  try {
+    npu::check_supported(b.build(), device);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
+    EXPECT_NE(std::string(e.what()).find("of ISA v1.5, which the device"), std::string::npos) << e.what();
   }
 }
 

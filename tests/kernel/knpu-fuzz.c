@@ -486,9 +486,9 @@ static unsigned int gen_instruction(struct rng *r, uint32_t *p, unsigned int roo
 		return 0;
 	flags = s->flags_mask ? (uint32_t)rnd(r) & s->flags_mask : 0;
 	if (opcode == 0x10 || opcode == 0x11) {
-		/* ACT: mostly defined values */
+		/* ACT: mostly defined values (0-8, v1.5), sometimes 9 */
 		flags &= ~0xf0u;
-		flags |= below(r, 7) << 4;
+		flags |= below(r, 10) << 4;
 	}
 	if (one_in(r, 64))
 		flags = (uint32_t)rnd(r);

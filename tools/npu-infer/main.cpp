@@ -245,15 +245,22 @@ int run(const Options& options) {
     std::fputs(compiled.disassembly().c_str(), stdout);
   }
   std::vector<double> device_us, total_us;
+  // The parts of an inference (RunTimings), for --json.
+  std::map<std::string, std::vector<double>> stages_us;
+  const auto micros = [](auto duration) {
+    return std::chrono::duration<double, std::micro>(duration).count();
+  };
   std::vector<npu::onnx::HostTensor> outputs;
   for (unsigned i = 0; i < options.repeat; ++i) {
     npu::onnx::RunTimings timings;
     const auto start = std::chrono::steady_clock::now();
     outputs = compiled.run(inputs, &timings);
-    total_us.push_back(
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
-            .count());
-    device_us.push_back(std::chrono::duration<double, std::micro>(timings.device).count());
+    total_us.push_back(micros(std::chrono::steady_clock::now() - start));
+    device_us.push_back(micros(timings.device));
+    stages_us["upload"].push_back(micros(timings.upload));
+    stages_us["submit"].push_back(micros(timings.submit));
+    stages_us["device_run"].push_back(micros(timings.device_run));
+    stages_us["download"].push_back(micros(timings.download));
   }
   nlohmann::json outputs_json = nlohmann::json::array();
   for (const npu::onnx::HostTensor& out : outputs) {
@@ -268,6 +275,10 @@ int run(const Options& options) {
   const Statistics total = statistics(total_us);
   const npu::onnx::CompileReport& report = compiled.report();
   if (options.json) {
+    nlohmann::json stages;
+    for (const auto& [stage, stage_samples] : stages_us) {
+      stages[stage] = to_json(statistics(stage_samples));
+    }
     const nlohmann::json doc{
         {"model", options.model.string()},
         {"device",
@@ -280,7 +291,8 @@ int run(const Options& options) {
         {"compile", to_json(report)},
         {"outputs", outputs_json},
         {"runs", options.repeat},
-        {"latency_us", {{"job", to_json(job)}, {"end_to_end", to_json(total)}}}};
+        {"latency_us",
+         {{"job", to_json(job)}, {"end_to_end", to_json(total)}, {"stages", stages}}}};
     fmt::print("{}\n", doc.dump(2));
     return 0;
   }

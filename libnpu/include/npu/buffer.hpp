@@ -108,6 +108,7 @@ class Buffer {
 
  private:
   friend class BufferPool;
+  friend class KernelArguments;  // keeps each buffer object and lease once
 
   Buffer(std::shared_ptr<detail::BufferObject> object, std::uint64_t offset, std::uint64_t size,
          std::shared_ptr<const void> lease);

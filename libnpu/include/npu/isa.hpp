@@ -1,4 +1,4 @@
-// The KNPU instruction set v1.4 (docs/hw-spec.md sections 7.4 to 7.4.4):
+// The KNPU instruction set v1.5 (docs/hw-spec.md sections 7.4 to 7.4.5):
 // opcodes, data types, operand kinds and flag fields, and the encoder and
 // decoder of the instruction words.
 #pragma once
@@ -20,7 +20,11 @@ inline constexpr std::uint32_t kIsaVersion1_1 = 0x0001'0001;
 inline constexpr std::uint32_t kIsaVersion1_2 = 0x0001'0002;
 inline constexpr std::uint32_t kIsaVersion1_3 = 0x0001'0003;
 inline constexpr std::uint32_t kIsaVersion1_4 = 0x0001'0004;
-inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_4;
+// v1.5 adds flag values, no opcode: the fused activations 6-8 of every ACT
+// field, ACTIVATION_PARAM functions 7-12 and SOFTMAX's LOG flag (hw-spec
+// 7.4.5).
+inline constexpr std::uint32_t kIsaVersion1_5 = 0x0001'0005;
+inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_5;
 
 enum class Opcode : std::uint8_t {
   nop = 0x00,
@@ -65,11 +69,14 @@ enum class OperandKind : std::uint8_t {
 // A named bit field of an opcode's flags word. A field of width 1 without
 // value names is a boolean switch; otherwise `value_names[v]` names value v
 // and values without a name (empty or out of the list) are invalid.
+// `value_versions[v]`, where given, is the instruction set that defined
+// value v (a switch's value 1: the switch), when newer than the opcode.
 struct FlagField {
   std::string_view name;
   std::uint8_t shift;
   std::uint8_t width;
   std::span<const std::string_view> value_names;
+  std::span<const std::uint32_t> value_versions = {};
 
   [[nodiscard]] constexpr std::uint32_t mask() const {
     return ((std::uint32_t{1} << width) - 1) << shift;
@@ -182,8 +189,12 @@ struct ProgramDecode {
 };
 ProgramDecode decode(std::span<const std::uint32_t> words);
 
-// The instruction set version a program needs: the newest isa_version of
-// its opcodes (kIsaVersion1_0 for an empty or undecodable program).
+// The instruction set version an instruction needs: its opcode's, or newer
+// for a flag value a later version defined (hw-spec 7.4.5).
+std::uint32_t instruction_version(const Instruction& instruction);
+
+// The instruction set version a program needs: the newest of its
+// instructions' (kIsaVersion1_0 for an empty or undecodable program).
 std::uint32_t required_version(std::span<const std::uint32_t> words);
 
 }  // namespace npu::isa

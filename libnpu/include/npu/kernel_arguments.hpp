@@ -63,7 +63,8 @@ class KernelArguments {
   // The handles of the buffers bound to slots, sorted and without duplicates.
   [[nodiscard]] std::vector<std::uint32_t> buffer_handles() const;
   // The buffers bound to slots with set(..., const Buffer&), which a job
-  // keeps alive while it runs.
+  // keeps alive while it runs: one for each buffer object (and BufferPool
+  // allocation) however many slots name it.
   [[nodiscard]] std::vector<Buffer> buffers() const;
 
  private:

@@ -56,10 +56,23 @@ enum class EltwiseOp : std::uint8_t { add, sub, mul, div, max, min };
 // COMPARE (hw-spec 7.4.4, v1.4): mask[i] = a[i] OP b[i mod b_count], one
 // byte 1 or 0 per element (NaN unordered: only ne is true).
 enum class CompareOp : std::uint8_t { eq, ne, lt, le, gt, ge };
-enum class Activation : std::uint8_t { none, relu, gelu, silu, sigmoid, tanh };
+// Fused activations (hw-spec 7.3); hardswish, hardsigmoid and relu6 are
+// v1.5's (7.4.5): a kernel using them declares ISA v1.5.
+enum class Activation : std::uint8_t {
+  none,
+  relu,
+  gelu,
+  silu,
+  sigmoid,
+  tanh,
+  hardswish,
+  hardsigmoid,
+  relu6
+};
 enum class PoolMode : std::uint8_t { max, average, average_with_padding };
 enum class ReduceOp : std::uint8_t { sum, mean, max, min };
-// ACTIVATION_PARAM functions (hw-spec 7.4.1, v1.1).
+// ACTIVATION_PARAM functions (hw-spec 7.4.1, v1.1; log to round v1.5,
+// 7.4.5, alpha and beta 0).
 enum class ParamActivation : std::uint8_t {
   hardsigmoid,  // max(0, min(1, alpha*x + beta))
   hardswish,    // x * hardsigmoid(x)
@@ -68,6 +81,12 @@ enum class ParamActivation : std::uint8_t {
   exp,          // alpha and beta 0
   pow,          // alpha * x^beta
   leaky_relu,   // x >= 0 ? x : alpha*x; beta 0
+  log,          // ln x (v1.5)
+  softplus,     // ln(1 + e^x) (v1.5)
+  mish,         // x * tanh(softplus(x)) (v1.5)
+  gelu_tanh,    // GELU's tanh approximation (v1.5)
+  abs,          // |x| (v1.5)
+  round,        // to nearest, ties to even (v1.5)
 };
 enum class ResizeMode : std::uint8_t { nearest, linear };
 enum class ResizeCoordinates : std::uint8_t {
@@ -226,6 +245,9 @@ class KernelBuilder {
   KernelBuilder& conv2d(isa::DataType dtype, const Conv2dOperands& operands);
   KernelBuilder& pool2d(isa::DataType dtype, const Pool2dOperands& operands);
   KernelBuilder& softmax(isa::DataType dtype, BufferArg in, BufferArg out, Value rows, Value cols);
+  // SOFTMAX with its LOG flag (v1.5): x - max - ln(sum(e^(x - max))) per row.
+  KernelBuilder& log_softmax(isa::DataType dtype, BufferArg in, BufferArg out, Value rows,
+                             Value cols);
   KernelBuilder& layernorm(isa::DataType dtype, BufferArg in, BufferArg out, BufferArg gamma,
                            BufferArg beta, Value rows, Value cols, FloatValue epsilon);
   KernelBuilder& rmsnorm(isa::DataType dtype, BufferArg in, BufferArg out, BufferArg gamma,

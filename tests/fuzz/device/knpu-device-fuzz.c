@@ -585,7 +585,8 @@ static uint32_t fused_flags(struct rng *r, uint32_t dt)
 {
 	uint32_t f = below(r, 8);	/* TRANS_A, TRANS_B, BIAS */
 
-	return f | below(r, dt == KNPU_DT_INT8 ? 2 : 6) << 4;
+	/* ACT: INT8 none or RELU; floats every value up to v1.5's RELU6 */
+	return f | below(r, dt == KNPU_DT_INT8 ? 2 : KNPU_ACT_RELU6 + 1) << 4;
 }
 
 /* GEMM and GEMM_BATCHED: operands 4-11 (and 11-14 batched) from m, n, k. */
@@ -656,7 +657,8 @@ static void wf_conv(struct rng *r, uint32_t opcode, uint32_t dt, uint32_t *flags
 	}
 	if (transposed) {
 		v[19] = groups;
-		*flags = (below(r, 2) ? KNPU_FLAG_BIAS : 0) | below(r, 6) << 4;
+		*flags = (below(r, 2) ? KNPU_FLAG_BIAS : 0) |
+			 below(r, KNPU_ACT_RELU6 + 1) << 4;
 		return;
 	}
 	v[17] = groups;
@@ -705,13 +707,14 @@ static void wf_resize(struct rng *r, uint32_t *flags, uint32_t *v)
 	*flags = mode | below(r, 4) << 2 | (mode ? 0 : below(r, 4) << 4);
 }
 
+/* ACTIVATION_PARAM: every function, v1.5's (7 to 12, no parameters) included. */
 static void wf_activation_param(struct rng *r, uint32_t *flags, uint32_t *v)
 {
-	static const float params[][2] = {
+	static const float params[KNPU_ACTP_ROUND + 1][2] = {
 		{ 0.2f, 0.5f }, { 1.0f / 6, 0.5f }, { 0.0f, 6.0f }, { 0, 0 }, { 0, 0 },
 		{ 2.0f, 3.0f }, { 0.01f, 0 },
 	};
-	uint32_t func = below(r, 7);
+	uint32_t func = below(r, KNPU_ACTP_ROUND + 1);
 
 	v[2] = dim(r) * dim(r);
 	v[3] = f32_bits(params[func][0]);
@@ -795,9 +798,14 @@ static void well_formed(struct rng *r, uint32_t opcode, uint32_t dt, uint32_t *f
 		break;
 	case KNPU_OP_ACTIVATION:
 		v[2] = rows * cols;
-		*flags = dt == KNPU_DT_INT8 ? KNPU_ACT_RELU : 1 + below(r, 5);
+		*flags = dt == KNPU_DT_INT8 ? KNPU_ACT_RELU :
+			 1 + below(r, KNPU_ACT_RELU6);
 		break;
-	case KNPU_OP_SOFTMAX: v[2] = rows; v[3] = cols; break;
+	case KNPU_OP_SOFTMAX:
+		v[2] = rows;
+		v[3] = cols;
+		*flags = one_in(r, 2) ? KNPU_FLAG_SOFTMAX_LOG : 0;
+		break;
 	case KNPU_OP_LAYERNORM: v[4] = rows; v[5] = cols; v[6] = f32_bits(1e-5f); break;
 	case KNPU_OP_RMSNORM: v[3] = rows; v[4] = cols; v[5] = f32_bits(1e-6f); break;
 	case KNPU_OP_REDUCE:

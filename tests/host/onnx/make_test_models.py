@@ -146,6 +146,7 @@ def main(out):
     general_models(out)
     embedding_models(out)
     mask_models(out)
+    log_family_models(out, rng)
     int8_models(out, rng)
     prelu_models(out)
     tile_models(out)
@@ -364,6 +365,51 @@ def isa_v11_models(out, rng):
           const("six", np.array(6.0, np.float32))])
     save(out, "hard_swish_op", [helper.make_node("HardSwish", ["x"], ["y"])],
          [tensor("x", [1, 2, 3, 4])], [tensor("y", None)], opset=14)
+
+    # ISA v1.5's fused activations (hw-spec 7.4.5) after each product:
+    # Conv + HardSwish, Conv + bias Add + HardSigmoid(1/6, 0.5) (PyTorch's),
+    # Conv + Clip(0, 6) from inputs, Gemm + HardSwish, and MatMul + Add +
+    # HardSigmoid with ONNX's default alpha 0.2 (another function: its own
+    # ACTIVATION_PARAM).
+    save(out, "hard_activations",
+         [helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+          helper.make_node("HardSwish", ["c1"], ["h1"]),
+          helper.make_node("Conv", ["h1", "w2"], ["c2"]),
+          helper.make_node("Add", ["c2", "cb"], ["c2b"]),
+          helper.make_node("HardSigmoid", ["c2b"], ["h2"], alpha=1 / 6, beta=0.5),
+          helper.make_node("Conv", ["h2", "w3"], ["c3"]),
+          helper.make_node("Clip", ["c3", "zero", "six"], ["r3"]),
+          helper.make_node("Flatten", ["r3"], ["f"]),
+          helper.make_node("Gemm", ["f", "m1", "mb1"], ["g1"]),
+          helper.make_node("HardSwish", ["g1"], ["h4"]),
+          helper.make_node("MatMul", ["h4", "m2"], ["g2"]),
+          helper.make_node("Add", ["g2", "mb2"], ["g2b"]),
+          helper.make_node("HardSigmoid", ["g2b"], ["y"])],
+         [tensor("x", [1, 3, 4, 4])], [tensor("y", None)],
+         [const("w1", (2 * rng.standard_normal((4, 3, 3, 3))).astype(np.float32)),
+          const("w2", (2 * rng.standard_normal((4, 4, 1, 1))).astype(np.float32)),
+          const("cb", rng.standard_normal((4, 1, 1)).astype(np.float32)),
+          const("w3", (4 * rng.standard_normal((2, 4, 1, 1))).astype(np.float32)),
+          const("zero", np.array(0.0, np.float32)), const("six", np.array(6.0, np.float32)),
+          const("m1", (2 * rng.standard_normal((32, 6))).astype(np.float32)),
+          const("mb1", rng.standard_normal(6).astype(np.float32)),
+          const("m2", (2 * rng.standard_normal((6, 5))).astype(np.float32)),
+          const("mb2", rng.standard_normal(5).astype(np.float32))], opset=14)
+    # As PaddlePaddle exports MobileNetV3 at opset 9: Clip's bounds as
+    # attributes, ReLU6 after a conv and hard-swish spelled out after one.
+    save(out, "hard_activations_opset9",
+         [helper.make_node("Conv", ["x", "w1"], ["c1"]),
+          helper.make_node("Clip", ["c1"], ["r1"], min=0.0, max=6.0),
+          helper.make_node("Conv", ["r1", "w2"], ["c2"]),
+          helper.make_node("Add", ["c2", "three"], ["c3"]),
+          helper.make_node("Clip", ["c3"], ["r6"], min=0.0, max=6.0),
+          helper.make_node("Mul", ["c2", "r6"], ["m"]),
+          helper.make_node("Div", ["m", "six"], ["y"])],
+         [tensor("x", [1, 3, 4, 4])], [tensor("y", None)],
+         [const("w1", (3 * rng.standard_normal((4, 3, 1, 1))).astype(np.float32)),
+          const("w2", (3 * rng.standard_normal((4, 4, 1, 1))).astype(np.float32)),
+          const("three", np.array(3.0, np.float32)), const("six", np.array(6.0, np.float32))],
+         opset=9)
 
     # ACTIVATION_PARAM: HardSigmoid, Clip, LeakyRelu, Sqrt, Exp, Pow.
     save(out, "activations",
@@ -806,6 +852,65 @@ def mask_models(out):
           helper.make_node("Less", ["ids", "xf"], ["y"])],
          [ids("ids", [4]), tensor("x", [4])],
          [helper.make_tensor_value_info("y", TensorProto.BOOL, None)])
+
+
+def lenet_log_softmax(out, name, rng):
+    """PyTorch's MNIST example shape: two Conv+Relu+MaxPool, two Gemms, log_softmax."""
+    def weight(*shape):
+        return (rng.standard_normal(shape) / np.sqrt(np.prod(shape[1:]))).astype(np.float32)
+    save(out, name,
+         [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"]),
+          helper.make_node("Relu", ["c1"], ["r1"]),
+          helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+          helper.make_node("Conv", ["p1", "w2", "b2"], ["c2"]),
+          helper.make_node("Relu", ["c2"], ["r2"]),
+          helper.make_node("MaxPool", ["r2"], ["p2"], kernel_shape=[2, 2], strides=[2, 2]),
+          helper.make_node("Flatten", ["p2"], ["f"]),
+          helper.make_node("Gemm", ["f", "w3", "b3"], ["g1"], transB=1),
+          helper.make_node("Relu", ["g1"], ["h"]),
+          helper.make_node("Gemm", ["h", "w4", "b4"], ["logits"], transB=1),
+          helper.make_node("LogSoftmax", ["logits"], ["y"], axis=1)],
+         [tensor("x", [2, 1, 28, 28])], [tensor("y", None)],
+         [const("w1", weight(6, 1, 5, 5)), const("b1", weight(6)),
+          const("w2", weight(16, 6, 5, 5)), const("b2", weight(16)),
+          const("w3", weight(84, 256)), const("b3", weight(84)),
+          const("w4", weight(10, 84)), const("b4", weight(10))])
+
+
+def log_family_models(out, rng):
+    """ISA v1.5 (hw-spec 7.4.5): ACTIVATION_PARAM LOG .. ROUND and SOFTMAX LOG."""
+    lenet_log_softmax(out, "lenet_log_softmax", rng)
+    # LogSoftmax along a middle axis (opset 13): between two TRANSPOSEs.
+    save(out, "log_softmax_axis1", [helper.make_node("LogSoftmax", ["x"], ["y"], axis=1)],
+         [tensor("x", [2, 5, 3])], [tensor("y", None)])
+    # Log, Softplus, Softsign, Round, Abs: one ACTIVATION_PARAM each
+    # (Softsign three instructions).
+    save(out, "log_family",
+         [helper.make_node("Softplus", ["x"], ["s"]),
+          helper.make_node("Log", ["s"], ["l"]),
+          helper.make_node("Softsign", ["x"], ["g"]),
+          helper.make_node("Round", ["x"], ["r"]),
+          helper.make_node("Abs", ["x"], ["a"]),
+          helper.make_node("Sum", ["l", "g", "r", "a"], ["y"])],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)])
+    save(out, "mish_op", [helper.make_node("Mish", ["x"], ["y"])],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)], opset=18)
+    # Mish as exporters before opset 18 spell it: x * Tanh(Softplus(x)).
+    save(out, "mish_spelled",
+         [helper.make_node("Softplus", ["x"], ["s"]),
+          helper.make_node("Tanh", ["s"], ["t"]),
+          helper.make_node("Mul", ["x", "t"], ["y"])],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)])
+    save(out, "gelu_tanh", [helper.make_node("Gelu", ["x"], ["y"], approximate="tanh")],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)], opset=20)
+    # Of |x|: a sum of normal samples may be negative (NaN in both runtimes).
+    save(out, "reduce_log_sum",
+         [helper.make_node("Abs", ["x"], ["a"]),
+          helper.make_node("ReduceLogSum", ["a"], ["y"], axes=[1], keepdims=1)],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)])
+    save(out, "reduce_log_sum_exp",
+         [helper.make_node("ReduceLogSumExp", ["x"], ["y"], axes=[1], keepdims=0)],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)])
 
 
 if __name__ == "__main__":

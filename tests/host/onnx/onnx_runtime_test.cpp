@@ -320,8 +320,9 @@ TEST(OnnxFusion, ConvTransposeTakesItsBiasAddBatchNormAndRelu) {
   EXPECT_EQ(opcodes_of(lower(graph)), std::vector<Opcode>{Opcode::conv_transpose});
 }
 
+// On a v1.4 device (v1.5 fuses it into the conv: OnnxLoweringV15).
 TEST(OnnxFusion, HardSwishAsExportedBecomesOneActivationParam) {
-  const Graph graph = fused("hard_swish");
+  const Graph graph = fused("hard_swish", every_opcode(), npu::isa::kIsaVersion1_4);
   ASSERT_EQ(graph.nodes.size(), 2U);
   EXPECT_EQ(graph.nodes[1].op, "HardSwish");
   const std::vector<Instruction> program = instructions_of(lower(graph));
@@ -334,9 +335,190 @@ TEST(OnnxFusion, HardSwishAsExportedBecomesOneActivationParam) {
   EXPECT_EQ(opcodes_of(lower(fused("hard_swish_op"))), std::vector{Opcode::activation_param});
   // A v1.0 device: no fusion, the chain in v1 instructions (Add, Clip as
   // max and min, Mul, Div after the conv).
-  const Graph v1 = fused("hard_swish", v1_0_opcodes());
+  const Graph v1 = fused("hard_swish", v1_0_opcodes(), npu::isa::kIsaVersion1_0);
   EXPECT_EQ(v1.nodes.size(), 5U);
   EXPECT_EQ(lower(v1, npu::isa::DataType::fp32, v1_0_opcodes()).instructions.size(), 6U);
+}
+
+// ---- ISA v1.5: hard-swish, hard-sigmoid and ReLU6 as fused activations ----
+
+// hw-spec 7.3's ACT field of GEMM and CONV2D: flags bits 7:4.
+std::uint32_t act_of(const Instruction& instruction) {
+  return (instruction.flags >> 4) & 0xfU;
+}
+constexpr std::uint32_t kActHardSwish = 6;
+constexpr std::uint32_t kActHardSigmoid = 7;
+constexpr std::uint32_t kActRelu6 = 8;
+
+// The instruction set a lowered program needs (opcodes and flag values).
+std::uint32_t isa_version_of(const Program& program) {
+  std::uint32_t version = npu::isa::kIsaVersion1_0;
+  for (const Instruction& instruction : instructions_of(program)) {
+    version = std::max(version, npu::isa::instruction_version(instruction));
+  }
+  return version;
+}
+
+TEST(OnnxLoweringV15, HardActivationsJoinTheProductBeforeThem) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("hard_activations")));
+  std::vector<Opcode> ops;
+  std::vector<std::uint32_t> acts;
+  for (const Instruction& instruction : program) {
+    ops.push_back(instruction.opcode);
+    acts.push_back(instruction.opcode == Opcode::activation_param ? instruction.flags
+                                                                  : act_of(instruction));
+  }
+  // Conv + HardSwish, Conv + Add + HardSigmoid(1/6), Conv + Clip(0, 6),
+  // Gemm + HardSwish: one instruction each; HardSigmoid(0.2) after the
+  // MatMul is ACTIVATION_PARAM's HARDSIGMOID (function 0) with alpha 0.2.
+  EXPECT_EQ(ops, (std::vector{Opcode::conv2d, Opcode::conv2d, Opcode::conv2d, Opcode::gemm,
+                              Opcode::gemm, Opcode::activation_param}));
+  EXPECT_EQ(acts, (std::vector<std::uint32_t>{kActHardSwish, kActHardSigmoid, kActRelu6,
+                                              kActHardSwish, 0, 0}));
+  ASSERT_EQ(program.size(), 6U);
+  EXPECT_EQ(float_value(program[5], 3), 0.2F);
+  EXPECT_EQ(isa_version_of(lower(fused("hard_activations"))), npu::isa::kIsaVersion1_5);
+}
+
+TEST(OnnxLoweringV15, AV14DeviceKeepsTheActivationsAsInstructionsOfTheirOwn) {
+  const Program program =
+      lower(fused("hard_activations", every_opcode(), npu::isa::kIsaVersion1_4));
+  EXPECT_EQ(
+      opcodes_of(program),
+      (std::vector{Opcode::conv2d, Opcode::activation_param, Opcode::conv2d,
+                   Opcode::activation_param, Opcode::conv2d, Opcode::activation_param, Opcode::gemm,
+                   Opcode::activation_param, Opcode::gemm, Opcode::activation_param}));
+  for (const Instruction& instruction : instructions_of(program)) {
+    if (instruction.opcode != Opcode::activation_param) {
+      EXPECT_EQ(act_of(instruction), 0U) << npu::isa::info(instruction.opcode).mnemonic;
+    }
+  }
+  EXPECT_EQ(isa_version_of(program), npu::isa::kIsaVersion1_1);  // ACTIVATION_PARAM's
+}
+
+// PaddlePaddle's opset-9 export: Clip's bounds as attributes, hard-swish
+// spelled out (x * Clip(x + 3, 0, 6) / 6).
+TEST(OnnxLoweringV15, ClipAttributesAndSpelledOutHardSwishFuseToo) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("hard_activations_opset9")));
+  ASSERT_EQ(program.size(), 2U);
+  EXPECT_EQ(program[0].opcode, Opcode::conv2d);
+  EXPECT_EQ(act_of(program[0]), kActRelu6);
+  EXPECT_EQ(program[1].opcode, Opcode::conv2d);
+  EXPECT_EQ(act_of(program[1]), kActHardSwish);
+  EXPECT_EQ(
+      opcodes_of(lower(fused("hard_activations_opset9", every_opcode(), npu::isa::kIsaVersion1_4))),
+      (std::vector{Opcode::conv2d, Opcode::activation_param, Opcode::conv2d,
+                   Opcode::activation_param}));
+}
+
+// ---- ISA v1.5 lowerings (hw-spec 7.4.5) ------------------------------------
+
+// The ops lower() refuses for a device of ISA v1.4 (every opcode, no v1.5
+// flag value), each with its reason.
+std::map<std::string, std::string> refused_on_v14(const Graph& graph) {
+  std::map<std::string, std::string> refused;
+  try {
+    lower(graph, npu::isa::DataType::fp32, every_opcode(), npu::isa::kIsaVersion1_4);
+  } catch (const UnsupportedOperators& e) {
+    for (const auto& entry : e.entries()) {
+      refused[entry.op] = entry.reason;
+    }
+  }
+  return refused;
+}
+
+constexpr std::uint32_t kFuncLog = 7, kFuncSoftplus = 8, kFuncMish = 9, kFuncGeluTanh = 10,
+                        kFuncAbs = 11, kFuncRound = 12, kFuncExp = 4;
+
+// The ACTIVATION_PARAM functions of a program, in order.
+std::vector<std::uint32_t> functions_of(const Program& program) {
+  std::vector<std::uint32_t> functions;
+  for (const Instruction& i : instructions_of(program)) {
+    if (i.opcode == Opcode::activation_param) {
+      functions.push_back(i.flags);
+      EXPECT_EQ(float_value(i, 3), 0.0F);  // v1.5's take no parameter; EXP neither
+      EXPECT_EQ(float_value(i, 4), 0.0F);
+    }
+  }
+  return functions;
+}
+
+TEST(OnnxLoweringV15, LogSoftmaxIsSoftmaxWithTheLogFlagOnAnyAxis) {
+  const std::vector<Instruction> lenet = instructions_of(lower(fused("lenet_log_softmax")));
+  ASSERT_FALSE(lenet.empty());
+  EXPECT_EQ(lenet.back().opcode, Opcode::softmax);
+  EXPECT_EQ(lenet.back().flags, 1U);       // LOG
+  EXPECT_EQ(value(lenet.back(), 2), 2U);   // rows: the batch
+  EXPECT_EQ(value(lenet.back(), 3), 10U);  // cols: the classes
+  const std::vector<Instruction> axis1 = instructions_of(lower(fused("log_softmax_axis1")));
+  ASSERT_EQ(axis1.size(), 3U);
+  EXPECT_EQ(axis1[0].opcode, Opcode::transpose);
+  EXPECT_EQ(axis1[1].opcode, Opcode::softmax);
+  EXPECT_EQ(axis1[1].flags, 1U);
+  EXPECT_EQ(value(axis1[1], 3), 5U);
+  EXPECT_EQ(axis1[2].opcode, Opcode::transpose);
+  EXPECT_EQ(
+      refused_on_v14(fused("lenet_log_softmax")),
+      (std::map<std::string, std::string>{
+          {"LogSoftmax", "needs ISA v1.5's SOFTMAX LOG (hw-spec 7.4.5); the device is v1.4"}}));
+}
+
+TEST(OnnxLoweringV15, LogSoftplusSoftsignRoundAbsAreActivationParamFunctions) {
+  const Program program = lower(fused("log_family"));
+  EXPECT_EQ(functions_of(program),
+            (std::vector<std::uint32_t>{kFuncSoftplus, kFuncLog, kFuncAbs, kFuncRound, kFuncAbs}));
+  // Softsign: ABS, ELTWISE add 1, ELTWISE div; the Sum: three ELTWISE adds.
+  EXPECT_EQ(std::ranges::count(opcodes_of(program), Opcode::eltwise), 5);
+  const std::map<std::string, std::string> refused = refused_on_v14(fused("log_family"));
+  EXPECT_EQ(refused.size(), 4U);  // Abs has its v1 form, max(x, -x)
+  EXPECT_EQ(refused.at("Log"),
+            "needs ISA v1.5's ACTIVATION_PARAM LOG (hw-spec 7.4.5); the device is v1.4");
+  EXPECT_EQ(refused.at("Softplus"),
+            "needs ISA v1.5's ACTIVATION_PARAM SOFTPLUS (hw-spec 7.4.5); the device is v1.4");
+  EXPECT_TRUE(refused.contains("Softsign"));
+  EXPECT_TRUE(refused.contains("Round"));
+}
+
+TEST(OnnxLoweringV15, MishOpAndItsSpelledOutFormAreOneMish) {
+  EXPECT_EQ(functions_of(lower(fused("mish_op"))), std::vector<std::uint32_t>{kFuncMish});
+  const Graph spelled = fused("mish_spelled");
+  ASSERT_EQ(spelled.nodes.size(), 1U);
+  EXPECT_EQ(spelled.nodes[0].op, "Mish");
+  EXPECT_EQ(spelled.nodes[0].outputs, std::vector<std::string>{"y"});
+  EXPECT_EQ(functions_of(lower(spelled)), std::vector<std::uint32_t>{kFuncMish});
+  EXPECT_TRUE(refused_on_v14(spelled).contains("Mish"));
+}
+
+TEST(OnnxLoweringV15, GeluTanhIsGeluTanhOnV15AndRefusedByNameBefore) {
+  EXPECT_EQ(functions_of(lower(fused("gelu_tanh"))), std::vector<std::uint32_t>{kFuncGeluTanh});
+  EXPECT_EQ(refused_on_v14(fused("gelu_tanh")),
+            (std::map<std::string, std::string>{
+                {"Gelu",
+                 "needs ISA v1.5's ACTIVATION_PARAM GELU_TANH (approximate tanh; the v1.4 GELU is "
+                 "the erf form) (hw-spec 7.4.5); the device is v1.4"}}));
+}
+
+TEST(OnnxLoweringV15, ReduceLogSumAndLogSumExpShiftedByTheMaximum) {
+  EXPECT_EQ(
+      opcodes_of(lower(fused("reduce_log_sum"))),
+      (std::vector<Opcode>{Opcode::activation_param, Opcode::reduce, Opcode::activation_param}));
+  EXPECT_EQ(functions_of(lower(fused("reduce_log_sum"))),
+            (std::vector<std::uint32_t>{kFuncAbs, kFuncLog}));
+  // max; x - max (max expanded along the middle axis); e^; sum; ln; + max.
+  const std::vector<Instruction> lse = instructions_of(lower(fused("reduce_log_sum_exp")));
+  std::vector<Opcode> ops;
+  for (const Instruction& i : lse) {
+    ops.push_back(i.opcode);
+  }
+  EXPECT_EQ(ops, (std::vector<Opcode>{Opcode::reduce, Opcode::copy_strided, Opcode::eltwise,
+                                      Opcode::activation_param, Opcode::reduce,
+                                      Opcode::activation_param, Opcode::eltwise}));
+  EXPECT_EQ(lse[0].flags, 2U);  // REDUCE max
+  EXPECT_EQ(lse[2].flags, 1U);  // ELTWISE sub
+  EXPECT_EQ(lse[4].flags, 0U);  // REDUCE sum
+  EXPECT_EQ(functions_of(lower(fused("reduce_log_sum_exp"))),
+            (std::vector<std::uint32_t>{kFuncExp, kFuncLog}));
+  EXPECT_TRUE(refused_on_v14(fused("reduce_log_sum_exp")).contains("ReduceLogSumExp"));
 }
 
 TEST(OnnxLoweringV11, ParameterisedActivationsAreOneInstructionEach) {
@@ -662,6 +844,28 @@ TEST(OnnxElementCodec, Fp16AndBf16RoundToNearestEvenAndWidenExactly) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   EXPECT_TRUE(std::isnan(decode_elements(
       encode_elements(std::vector{nan}, npu::isa::DataType::bf16), npu::isa::DataType::bf16)[0]));
+}
+
+// The in-place forms write exactly the vector forms' bytes (a model's
+// inputs and outputs go through them) and refuse a destination of another size.
+TEST(OnnxElementCodec, InPlaceFormsMatchAndCheckTheirSizes) {
+  using npu::isa::DataType;
+  const std::vector<float> values{1.0F, -2.5F, 0.1F, 3e38F, -0.0F};
+  for (const DataType dtype : {DataType::fp32, DataType::fp16, DataType::bf16}) {
+    const std::vector<std::byte> bytes = encode_elements(values, dtype);
+    std::vector<std::byte> in_place(bytes.size());
+    encode_elements_into(values, dtype, in_place);
+    EXPECT_EQ(in_place, bytes);
+    std::vector<float> decoded(values.size());
+    decode_elements_into(bytes, dtype, decoded);
+    EXPECT_EQ(decoded, decode_elements(bytes, dtype));
+    std::vector<std::byte> short_by_one(bytes.size() - 1);
+    EXPECT_THROW(encode_elements_into(values, dtype, short_by_one), std::invalid_argument);
+    std::vector<float> one_more(values.size() + 1);
+    EXPECT_THROW(decode_elements_into(bytes, dtype, one_more), std::invalid_argument);
+  }
+  std::vector<std::byte> int8_out(values.size());
+  EXPECT_THROW(encode_elements_into(values, DataType::int8, int8_out), std::invalid_argument);
 }
 
 // ---- ops of PyTorch's exports of torchvision and transformer models ----

@@ -31,10 +31,12 @@ inline Graph import(const std::string& name, const std::map<std::string, Shape>&
   return import_graph(parse_model(model_path(name)), shapes);
 }
 
-// The model after import and the passes compile() runs.
-inline Graph fused(const std::string& name, std::bitset<64> ops = every_opcode()) {
+// The model after import and the passes compile() runs, for a device with
+// opcodes `ops` of instruction set `hw_version`.
+inline Graph fused(const std::string& name, std::bitset<64> ops = every_opcode(),
+                   std::uint32_t hw_version = isa::kIsaVersion) {
   Graph graph = import(name);
-  run_fusion_passes(graph, ops);
+  run_fusion_passes(graph, ops, hw_version);
   return graph;
 }
 

@@ -146,6 +146,13 @@ struct RunTimings {
   std::chrono::nanoseconds upload{};    // inputs into the device-visible buffer
   std::chrono::nanoseconds device{};    // submit to job completion (one job)
   std::chrono::nanoseconds download{};  // outputs back
+  // Parts of `device`: the Queue::submit() call (libnpu and the SUBMIT
+  // ioctl), and the job's own run on a device core by the device's clock
+  // (zero without Capability::job_timestamps). The rest of `device` is the
+  // driver's scheduling, the device's pickup and the completion's way back
+  // to the waiting thread.
+  std::chrono::nanoseconds submit{};
+  std::chrono::nanoseconds device_run{};
 };
 
 class CompiledModel {
