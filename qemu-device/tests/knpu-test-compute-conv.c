@@ -257,6 +257,7 @@ static void test_conv_hard_activations(void)
 /*
  * Without a primitive cache: every primitive leaves the cache as it is
  * created and its last user frees it.
+ */
 static void test_conv_uncached(void)
 {
     run_conv_cases(",prim-cache=0");
