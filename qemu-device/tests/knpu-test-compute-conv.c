@@ -247,6 +247,7 @@ static void test_conv_hard_activations(void)
                 if (v.dt != KNPU_DT_FP32) {
                     v.scale *= 4;   /* FP16/BF16 inputs are below 2 */
                 }
+                g_test_message("hard: shape %u dt %u act %u", s, v.dt, act);
                 run_conv(&c, &v);
             }
         }
