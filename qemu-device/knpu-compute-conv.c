@@ -572,7 +572,7 @@ bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
     KnpuTensor tin, twei, tout, tbias, tscale;
     uint64_t n_in, n_wei, n_out;
     KnpuPrimKey key;
-    bool ok;
+    bool ok, act_after;
 
     if (!knpu_check_fused(job, in, CONV_SCALE, CONV_ZP) ||
         !conv_shape(job, in, &key)) {
@@ -618,6 +618,16 @@ bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
         acc = knpu_stage(job, key.v[CK_K] * key.v[CK_P] * key.v[CK_Q] *
                          sizeof(int32_t));
     }
+    /*
+     * oneDNN 2.6's convolutions give a second linear post-op the first
+     * one's parameters: with a scale (a linear post-op), hard-sigmoid's
+     * x/6 + 1/2 runs on the output as primitives of its own.
+     */
+    act_after = !int8 && scale != 1.0f &&
+                KNPU_FLAG_ACT(key.flags) == KNPU_ACT_HARDSIGMOID;
+    if (act_after) {
+        key.flags &= ~(0xfu << 4);
+    }
     if (int8 && conv_int8_exact_in_fp32(&key, wei, n_in, n_wei, n_out)) {
         ok = conv_int8_via_fp32(job, &key, src, wei, twei.va, n_in, n_wei,
                                 out, acc, bias, per_channel ? scales : &scale,
@@ -626,6 +636,8 @@ bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
         ok = conv_run(job, &key, src, wei, twei.va, out, acc, bias,
                       per_channel ? scales : &scale, zp);
     }
+    ok = ok && (!act_after ||
+                knpu_act_apply(job, KNPU_ACT_HARDSIGMOID, out, n_out));
     return ok && knpu_tensor_store(job, &tout, out);
 }
 

@@ -247,6 +247,7 @@ static void test_conv_hard_activations(void)
                 if (v.dt != KNPU_DT_FP32) {
                     v.scale *= 4;   /* FP16/BF16 inputs are below 2 */
                 }
+                g_test_message("hard: shape %u dt %u act %u", s, v.dt, act);
                 run_conv(&c, &v);
             }
         }
@@ -257,6 +258,7 @@ static void test_conv_hard_activations(void)
 /*
  * Without a primitive cache: every primitive leaves the cache as it is
  * created and its last user frees it.
+ */
 static void test_conv_uncached(void)
 {
     run_conv_cases(",prim-cache=0");
