@@ -922,12 +922,17 @@ TEST(OnnxFusion, BatchNormWithoutAConvIsADepthwiseConvOnNchwAndMulAddOtherwise) 
     EXPECT_NEAR(scale[k], s, 1e-6) << k;
     EXPECT_NEAR(shift[k], beta[k] - mean[k] * s, 1e-5) << k;
   }
-  // Abs: ELTWISE mul by -1 and max; one CONV2D with ACT RELU; Mul and Add.
+  // Abs: ACTIVATION_PARAM ABS (v1.5); one CONV2D with ACT RELU; Mul and Add.
   const std::vector<Instruction> program = instructions_of(lower(graph));
-  EXPECT_EQ(opcodes_of(lower(graph)), (std::vector{Opcode::eltwise, Opcode::eltwise, Opcode::conv2d,
+  EXPECT_EQ(opcodes_of(lower(graph)), (std::vector{Opcode::activation_param, Opcode::conv2d,
                                                    Opcode::eltwise, Opcode::eltwise}));
-  EXPECT_EQ(value(program[2], 17), 4U);          // groups
-  EXPECT_EQ((program[2].flags >> 4) & 15U, 1U);  // ACT RELU
+  EXPECT_EQ(value(program[1], 17), 4U);          // groups
+  EXPECT_EQ((program[1].flags >> 4) & 15U, 1U);  // ACT RELU
+  // Before v1.5, Abs is ELTWISE mul by -1 and max.
+  EXPECT_EQ(
+      opcodes_of(lower(graph, npu::isa::DataType::fp32, every_opcode(), npu::isa::kIsaVersion1_4)),
+      (std::vector{Opcode::eltwise, Opcode::eltwise, Opcode::conv2d, Opcode::eltwise,
+                   Opcode::eltwise}));
 }
 
 TEST(OnnxLowering, NegReciprocalAndSumMeanMaxMinOfManyOperandsAreEltwiseChains) {
