@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <set>
+#include <system_error>
 #include <utility>
 
 #include "constant_folding.hpp"
@@ -505,6 +506,16 @@ CompiledModel CompiledModel::build(const Device& device, Program program, Compil
   return CompiledModel(std::move(state));
 }
 
+// A failed job banned the model's queue (docs/uapi.md): without a fresh one
+// every later run would be refused. If even that fails (the device is
+// lost), the next run reports it; this run reports its job's failure.
+void CompiledModel::recover_queue() const {
+  try {
+    state_->queue.recover();
+  } catch (const std::system_error&) {
+  }
+}
+
 std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs,
                                            RunTimings* timings) const {
   using Clock = std::chrono::steady_clock;
@@ -536,6 +547,7 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
   const JobResult result = job.wait();
   const auto computed = Clock::now();
   if (!result.ok()) {
+    recover_queue();
     throw std::runtime_error(fmt::format("the inference job {}: {} at {:#x}",
                                          to_string(result.status), to_string(result.error),
                                          result.error_address));

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <numbers>
+#include <vector>
 
 #include "compute_support.hpp"
 
@@ -403,19 +405,24 @@ TEST_P(ActivationParam, EveryFunction) {
     float alpha, beta;
   };
   constexpr std::size_t kCount = 256;
-  const std::array cases{Case{F::hardsigmoid, 0.2F, 0.5F},
-                         Case{F::hardsigmoid, 1.0F / 6, 0.5F},
-                         Case{F::hardswish, 1.0F / 6, 0.5F},
-                         Case{F::clip, 0.0F, 6.0F},
-                         Case{F::sqrt, 0, 0},
-                         Case{F::exp, 0, 0},
-                         Case{F::pow, 1.0F, 2.0F},
-                         Case{F::leaky_relu, 0.01F, 0}};
+  std::vector cases{Case{F::hardsigmoid, 0.2F, 0.5F},
+                    Case{F::hardsigmoid, 1.0F / 6, 0.5F},
+                    Case{F::hardswish, 1.0F / 6, 0.5F},
+                    Case{F::clip, 0.0F, 6.0F},
+                    Case{F::sqrt, 0, 0},
+                    Case{F::exp, 0, 0},
+                    Case{F::pow, 1.0F, 2.0F},
+                    Case{F::leaky_relu, 0.01F, 0}};
+  if (device().properties().hw_version >= npu::isa::kIsaVersion1_5) {  // hw-spec 7.4.5
+    for (const F function : {F::log, F::softplus, F::mish, F::gelu_tanh, F::abs, F::round}) {
+      cases.push_back(Case{function, 0, 0});
+    }
+  }
   for (const Case& k : cases) {
     SCOPED_TRACE(static_cast<int>(k.function));
     DeviceTensor in(device(), dtype(), kCount);
     DeviceTensor out(device(), dtype(), kCount);
-    const double lo = k.function == F::sqrt ? 0 : -8;
+    const double lo = k.function == F::sqrt ? 0 : k.function == F::log ? 1.0 / 64 : -8;
     const auto inv = random_values(rng_, dtype(), kCount, lo, k.function == F::exp ? 4 : 8);
     in.store(inv);
     npu::KernelBuilder builder("activation_param");
@@ -451,6 +458,25 @@ TEST_P(ActivationParam, EveryFunction) {
           break;
         case F::leaky_relu:
           v = x >= 0 ? x : k.alpha * x;
+          break;
+        case F::log:
+          v = std::log(x);
+          break;
+        case F::softplus:
+          v = std::log1p(std::exp(x));
+          break;
+        case F::mish:
+          v = x * std::tanh(std::log1p(std::exp(x)));
+          break;
+        case F::gelu_tanh:
+          v = 0.5 * x *
+              (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
+          break;
+        case F::abs:
+          v = std::abs(x);
+          break;
+        case F::round:
+          v = std::nearbyint(x);  // ties to even, the default rounding mode
           break;
       }
       want.push_back(representable(dtype(), v));

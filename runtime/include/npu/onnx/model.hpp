@@ -162,7 +162,8 @@ class CompiledModel {
   // inputs); returns the graph outputs in graph order, each in the graph's
   // type (float32, or bool, int64, int32). std::runtime_error if the job
   // fails (with the device's error; an index outside its Gather's table
-  // fails it with operand_invalid at the index's address), ModelError for
+  // fails it with operand_invalid at the index's address; the model's queue,
+  // which the failure banned, is replaced, so the next run works), ModelError for
   // wrong inputs: a bool not 0 or 1, an int64 value beyond 32 bits where a
   // node reads its low 32 bits (a Cast to float, a comparison; the node is
   // named).
@@ -184,6 +185,7 @@ class CompiledModel {
   static CompiledModel build(const Device& device, onnx_runtime::Program program,
                              CompileReport report);
   explicit CompiledModel(std::unique_ptr<State> state);
+  void recover_queue() const;
   std::unique_ptr<State> state_;
 };
 
