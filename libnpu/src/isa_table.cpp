@@ -83,24 +83,28 @@ constexpr std::array<std::string_view, 5> kConvertDestinations{"", "fp32", "fp16
 
 // Flag fields per opcode.
 constexpr std::array<FlagField, 1> kSemSignalFlags{{{"add", 0, 1, {}}}};
-constexpr std::array<FlagField, 6> kGemmFlags{{{"trans_a", 0, 1, {}},
-                                               {"trans_b", 1, 1, {}},
-                                               {"bias", 2, 1, {}},
-                                               {"act", 4, 4, kFusedActivations, kActivationVersions},
-                                               {"out_int32", 8, 1, {}},
-                                               {"per_channel", 9, 1, {}}}};
-constexpr std::array<FlagField, 4> kConvFlags{{{"bias", 2, 1, {}},
-                                               {"act", 4, 4, kFusedActivations, kActivationVersions},
-                                               {"out_int32", 8, 1, {}},
-                                               {"per_channel", 9, 1, {}}}};
+constexpr std::array<FlagField, 6> kGemmFlags{
+    {{"trans_a", 0, 1, {}},
+     {"trans_b", 1, 1, {}},
+     {"bias", 2, 1, {}},
+     {"act", 4, 4, kFusedActivations, kActivationVersions},
+     {"out_int32", 8, 1, {}},
+     {"per_channel", 9, 1, {}}}};
+constexpr std::array<FlagField, 4> kConvFlags{
+    {{"bias", 2, 1, {}},
+     {"act", 4, 4, kFusedActivations, kActivationVersions},
+     {"out_int32", 8, 1, {}},
+     {"per_channel", 9, 1, {}}}};
 constexpr std::array<FlagField, 1> kPoolFlags{{{"mode", 0, 2, kPoolModes}}};
 constexpr std::array<FlagField, 1> kEltwiseFlags{{{"op", 0, 4, kEltwiseOps}}};
-constexpr std::array<FlagField, 1> kActivationFlags{{{"act", 0, 4, kActivations, kActivationVersions}}};
+constexpr std::array<FlagField, 1> kActivationFlags{
+    {{"act", 0, 4, kActivations, kActivationVersions}}};
 constexpr std::array<FlagField, 1> kReduceFlags{{{"op", 0, 2, kReduceOps}}};
-constexpr std::array<FlagField, 4> kGemmBatchedFlags{{{"trans_a", 0, 1, {}},
-                                                      {"trans_b", 1, 1, {}},
-                                                      {"bias", 2, 1, {}},
-                                                      {"act", 4, 4, kFusedActivations, kActivationVersions}}};
+constexpr std::array<FlagField, 4> kGemmBatchedFlags{
+    {{"trans_a", 0, 1, {}},
+     {"trans_b", 1, 1, {}},
+     {"bias", 2, 1, {}},
+     {"act", 4, 4, kFusedActivations, kActivationVersions}}};
 constexpr std::array<FlagField, 2> kConvTransposeFlags{
     {{"bias", 2, 1, {}}, {"act", 4, 4, kFusedActivations, kActivationVersions}}};
 constexpr std::array<FlagField, 3> kResizeFlags{{{"mode", 0, 2, kResizeModes},

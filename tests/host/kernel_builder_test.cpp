@@ -509,7 +509,8 @@ TEST(KernelBuilder, V15FusedActivationsNeedTheVersionAndTheDevice) {
     FAIL();
   } catch (const npu::KernelFormatError& e) {
     EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
-    EXPECT_NE(std::string(e.what()).find("of ISA v1.5, which the device"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("of ISA v1.5, which the device"), std::string::npos)
+        << e.what();
   }
 }
 
