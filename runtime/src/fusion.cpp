@@ -726,40 +726,36 @@ std::size_t fuse_activation(Graph& graph, std::uint32_t hw_version) {
   return removed;
 }
 
-std::size_t fuse_mish(Graph& graph) {
-  std::size_t removed = 0;
-  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-    const Node& mul = graph.nodes[i];
-    if (mul.op != "Mul" || mul.inputs.size() != 2) {
+namespace {
+
+// x * Tanh(Softplus(x)), from its Mul, with the Tanh and Softplus read only
+// by the chain.
+std::optional<FusedChain> match_mish(const Graph& graph, std::size_t mul_index) {
+  const Node& mul = graph.nodes[mul_index];
+  if (mul.op != "Mul" || mul.inputs.size() != 2) {
+    return std::nullopt;
+  }
+  for (std::size_t side = 0; side < 2; ++side) {
+    const std::string& gate = mul.inputs[side];
+    const std::string& x = mul.inputs[1 - side];
+    const auto tanh = producer(graph, gate);
+    if (!tanh || graph.nodes[*tanh].op != "Tanh" || sole_consumer(graph, gate) != mul_index) {
       continue;
     }
-    for (std::size_t side = 0; side < 2; ++side) {
-      const std::string& gate = mul.inputs[side];
-      const std::string& x = mul.inputs[1 - side];
-      const auto tanh = producer(graph, gate);
-      if (!tanh || graph.nodes[*tanh].op != "Tanh" || sole_consumer(graph, gate) != i) {
-        continue;
-      }
-      const std::string& tanh_input = graph.nodes[*tanh].inputs.at(0);
-      const auto softplus = producer(graph, tanh_input);
-      if (!softplus || graph.nodes[*softplus].op != "Softplus" ||
-          graph.nodes[*softplus].inputs.at(0) != x || sole_consumer(graph, tanh_input) != *tanh) {
-        continue;
-      }
-      const std::string out = mul.outputs.at(0);
-      graph.nodes[i] =
-          Node{.op = "Mish", .name = mul.name, .inputs = {x}, .outputs = {out}, .attributes = {}};
-      std::vector<std::size_t> chain{*tanh, *softplus};
-      std::ranges::sort(chain, std::greater<>());
-      for (const std::size_t index : chain) {
-        graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(index));
-        ++removed;
-      }
-      i -= chain.size();  // both precede the Mul (topological order)
-      break;
+    const std::string& tanh_input = graph.nodes[*tanh].inputs.at(0);
+    const auto softplus = producer(graph, tanh_input);
+    if (softplus && graph.nodes[*softplus].op == "Softplus" &&
+        graph.nodes[*softplus].inputs.at(0) == x && sole_consumer(graph, tanh_input) == *tanh) {
+      return FusedChain{x, {*softplus, *tanh, mul_index}, {}};
     }
   }
-  return removed;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::size_t fuse_mish(Graph& graph) {
+  return fuse_chains(graph, "Mish", match_mish);
 }
 
 std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops, std::uint32_t hw_version) {

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <optional>
 #include <stdexcept>
@@ -499,35 +500,23 @@ std::vector<std::int64_t> constant_ints(Lowerer& l, const Node& node, std::size_
 }
 
 Activation activation_of(const Node& node) {
+  // The names fusion.cpp gives the activations it joins to a node.
+  static const std::map<std::string, Activation, std::less<>> kByName{
+      {"", Activation::none},
+      {"Relu", Activation::relu},
+      {"Sigmoid", Activation::sigmoid},
+      {"Tanh", Activation::tanh},
+      {"Silu", Activation::silu},
+      {"Gelu", Activation::gelu},
+      {"HardSwish", Activation::hardswish},
+      {"HardSigmoid", Activation::hardsigmoid},
+      {"Relu6", Activation::relu6}};
   const std::string act = node.get_string("activation", "");
-  if (act.empty()) {
-    return Activation::none;
+  const auto found = kByName.find(act);
+  if (found == kByName.end()) {
+    throw Unsupported(fmt::format("fused activation {}", act));
   }
-  if (act == "Relu") {
-    return Activation::relu;
-  }
-  if (act == "Sigmoid") {
-    return Activation::sigmoid;
-  }
-  if (act == "Tanh") {
-    return Activation::tanh;
-  }
-  if (act == "Silu") {
-    return Activation::silu;
-  }
-  if (act == "Gelu") {
-    return Activation::gelu;
-  }
-  if (act == "HardSwish") {
-    return Activation::hardswish;
-  }
-  if (act == "HardSigmoid") {
-    return Activation::hardsigmoid;
-  }
-  if (act == "Relu6") {
-    return Activation::relu6;
-  }
-  throw Unsupported(fmt::format("fused activation {}", act));
+  return found->second;
 }
 
 // Applies `steps` (element-wise op with a scalar) to `in`, leaving the
