@@ -179,7 +179,7 @@ cmdline+=" watchdog_thresh=30 rcupdate.rcu_cpu_stall_timeout=60"
 cmdline+=" no_timer_check"
 cmdline+=" ${KNPU_KERNEL_CMDLINE:-}"
 args=(
-	-machine "${KNPU_MACHINE:-q35}" -accel tcg -cpu "${KNPU_CPU:-max}"
+	-machine "${KNPU_MACHINE:-q35},dump-guest-core=off" -accel tcg -cpu "${KNPU_CPU:-max}"
 	-m "${KNPU_GUEST_MEM:-2G}" -smp "${KNPU_GUEST_SMP:-2}"
 	-display none -vga none -nic none -no-reboot
 	-kernel "$KNPU_VMLINUZ" -initrd "$initrd" -append "$cmdline"
@@ -237,20 +237,54 @@ if [ $mode = shell ]; then
 	exit $rc
 fi
 
-# One boot of the guest: QEMU's exit status in rc_qemu.
+# One boot of the guest: QEMU's exit status in rc_qemu. QEMU may dump core
+# (its crash is a defect of ours or of QEMU, never the test's): into the
+# current directory with the kernel's default core_pattern, without guest
+# RAM (dump-guest-core=off above) so the file stays small.
 boot_guest() {
 	rc_qemu=0
 	start_agent
+	touch "$run_dir/.knpu/boot-started"
 	if [ $quiet = 1 ]; then
-		timeout -k 10 "$timeout_s" "$qemu" "${args[@]}" -monitor none \
-			-chardev "file,id=con,path=$run_dir/serial.log" -serial chardev:con \
-			</dev/null >"$run_dir/qemu-stdout.log" 2>&1 || rc_qemu=$?
+		(ulimit -c unlimited 2>/dev/null
+			exec timeout -k 10 "$timeout_s" "$qemu" "${args[@]}" -monitor none \
+				-chardev "file,id=con,path=$run_dir/serial.log" -serial chardev:con \
+				</dev/null >"$run_dir/qemu-stdout.log" 2>&1) || rc_qemu=$?
 	else
-		timeout -k 10 "$timeout_s" "$qemu" "${args[@]}" -monitor none \
-			-chardev "stdio,id=con,signal=off,logfile=$run_dir/serial.log" -serial chardev:con \
-			</dev/null || rc_qemu=$?
+		(ulimit -c unlimited 2>/dev/null
+			exec timeout -k 10 "$timeout_s" "$qemu" "${args[@]}" -monitor none \
+				-chardev "stdio,id=con,signal=off,logfile=$run_dir/serial.log" -serial chardev:con \
+				</dev/null) || rc_qemu=$?
 	fi
 	stop_agent
+}
+
+# The signal QEMU died of (timeout passes it on as 128 + N), or nothing.
+qemu_crash_signal() {
+	case $rc_qemu in
+	132 | 133 | 134 | 135 | 136 | 139) kill -l $((rc_qemu - 128)) ;;
+	esac
+}
+
+# Backtraces of every QEMU thread from its core, into $run_dir/qemu-backtrace.txt;
+# prints one line for the verdict.
+qemu_crash_report() {
+	local sig=$1 core exe
+	core=$(find "$PWD" -maxdepth 1 -type f \( -name core -o -name 'core.[0-9]*' \) \
+		-newer "$run_dir/.knpu/boot-started" 2>/dev/null | head -n1)
+	if [ -z "$core" ]; then
+		echo "QEMU died of SIG$sig and left no core in $PWD (core_pattern '$(cat /proc/sys/kernel/core_pattern)', ulimit -c $(ulimit -H -c))"
+		return
+	fi
+	mv -f "$core" "$run_dir/qemu.core"
+	# $qemu is the build's wrapper script; gdb needs the binary it runs.
+	exe=$(sed -n 's/^exec "\([^"]*\)".*/\1/p' "$qemu" 2>/dev/null | head -n1)
+	[ -n "$exe" ] || exe=$qemu
+	knpu_apt_install gdb >&2
+	gdb -batch -nx -ex 'echo == the crashing thread\n' -ex bt \
+		-ex 'echo == every thread\n' -ex 'info threads' -ex 'thread apply all bt' \
+		"$exe" "$run_dir/qemu.core" >"$run_dir/qemu-backtrace.txt" 2>&1 || true
+	echo "QEMU crashed with SIG$sig: the crashing thread's backtrace is below; every thread's in $run_dir/qemu-backtrace.txt, the core in $run_dir/qemu.core"
 }
 
 # True when the guest kernel crashed before /init started: nothing of knpu or
@@ -284,6 +318,9 @@ if [ -f "$run_dir/.knpu/guest-timeout" ]; then
 elif [ $rc_qemu = 124 ] || [ $rc_qemu = 137 ]; then
 	fail+=("host timeout after ${timeout_s}s: the guest did not finish")
 	rc=124
+elif [ -n "$(qemu_crash_signal)" ]; then
+	fail+=("$(qemu_crash_report "$(qemu_crash_signal)")")
+	rc=125
 elif [ -z "$status" ]; then
 	fail+=("the guest did not finish the command (QEMU exit $rc_qemu): panic or harness error")
 	rc=125
@@ -344,6 +381,10 @@ fi
 	if [ -s "$leaks" ]; then
 		echo "---------------- kmemleak (first records of $leaks) ----------------"
 		head -n 40 "$leaks"
+	fi
+	if [ -s "$run_dir/qemu-backtrace.txt" ]; then
+		echo "---------------- QEMU: the crashing thread ($run_dir/qemu-backtrace.txt) ----------------"
+		sed -n '/^== the crashing thread/,/^== every thread/p' "$run_dir/qemu-backtrace.txt" | sed '1d;$d' | head -n 40
 	fi
 	if [ -s "$splats" ]; then
 		first=$(head -n1 "$splats" | cut -d: -f1)
