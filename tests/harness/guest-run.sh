@@ -277,10 +277,10 @@ qemu_crash_report() {
 		return
 	fi
 	mv -f "$core" "$run_dir/qemu.core"
-	# $qemu is the build's wrapper script; gdb needs the binary it runs.
-	exe=$(sed -n 's/^exec "\([^"]*\)".*/\1/p' "$qemu" 2>/dev/null | head -n1)
-	[ -n "$exe" ] || exe=$qemu
 	knpu_apt_install gdb >&2
+	# $qemu may be a wrapper script; the core names the binary that ran.
+	exe=$(gdb -batch -nx -c "$run_dir/qemu.core" -ex 'info auxv' 2>/dev/null |
+		sed -n 's/.*AT_EXECFN .* "\(.*\)"$/\1/p' | head -n1)
 	gdb -batch -nx -ex 'echo == the crashing thread\n' -ex bt \
 		-ex 'echo == every thread\n' -ex 'info threads' -ex 'thread apply all bt' \
 		"$exe" "$run_dir/qemu.core" >"$run_dir/qemu-backtrace.txt" 2>&1 || true

@@ -9,7 +9,9 @@
 #  4. a knpu.ko that does not load fails a passing program: exit 4;
 #  5. a kernel that crashes while booting, before /init, is booted once more
 #     (an infrastructure failure, said so in the output), and a second crash
-#     fails the run: exit 125.
+#     fails the run: exit 125;
+#  6. a QEMU that crashes (SIGSEGV) fails the run, exit 125, with the
+#     crashing thread's backtrace from its core.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -49,5 +51,25 @@ KNPU_MODULE=$bogus expect harness-module-fails 4 'knpu.ko did not load \(failed\
 KNPU_KERNEL_CMDLINE=rdinit=/knpu-no-such-init expect harness-boot-crash 125 \
 	'crashed while booting, before /init.*booting once more' -- true
 
-echo "harness failure paths: $((5 - fails)) passed, $fails failed"
+# 6. QEMU killed with SIGSEGV once the guest program runs (a wrapper in front
+# of the real QEMU waits for the program's flag file).
+flag=$KNPU_BUILD/guest/harness-qemu-crash/program-started
+crashing_qemu=$KNPU_BUILD/guest/qemu-that-crashes.sh
+cat >"$crashing_qemu" <<EOF
+#!/bin/sh
+"$KNPU_QEMU_BIN" "\$@" &
+pid=\$!
+while [ ! -e "$flag" ] && kill -0 \$pid 2>/dev/null; do sleep 0.2; done
+kill -SEGV \$pid
+wait \$pid
+EOF
+chmod +x "$crashing_qemu"
+KNPU_QEMU=$crashing_qemu expect harness-qemu-crash 125 'QEMU crashed with SIGSEGV' \
+	-- bash -c 'touch "$KNPU_RESULTS/program-started"; sleep 120'
+if ! grep -q '^#0 .* in ' "$KNPU_BUILD/guest/harness-qemu-crash.log"; then
+	echo "not ok harness-qemu-crash: no backtrace of the crashing thread"
+	fails=$((fails + 1))
+fi
+
+echo "harness failure paths: $((6 - fails)) passed, $fails failed"
 [ $fails -eq 0 ]
