@@ -151,6 +151,22 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
 }
 
 /*
+ * The functions that are x times a factor tending to 0 (GELU, SILU,
+ * HARDSWISH, MISH, GELU_TANH) give their limit -0 at -inf (7.3, 7.4.1,
+ * 7.4.5), where oneDNN computes -inf * 0 = NaN.
+ */
+static void limit_at_minus_inf(const float *x, float *out, uint64_t count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        if (x[i] == -INFINITY && isnan(out[i])) {
+            out[i] = -0.0f;
+        }
+    }
+}
+
+/*
  * Primitive key: v[0] count, v[1] the step of knpu_act_steps(), flags the
  * activation.
  */
@@ -227,8 +243,14 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
         return false;
     }
     out = knpu_stage(job, count * knpu_dtype_size(knpu_compute_dtype(dt)));
-    return activation_run(job, act, dt, src, out, count) &&
-           knpu_tensor_store(job, &tout, out);
+    if (!activation_run(job, act, dt, src, out, count)) {
+        return false;
+    }
+    if (act == KNPU_ACT_GELU || act == KNPU_ACT_SILU ||
+        act == KNPU_ACT_HARDSWISH) {
+        limit_at_minus_inf(src, out, count);
+    }
+    return knpu_tensor_store(job, &tout, out);
 }
 
 /*
@@ -329,16 +351,16 @@ static void log_family_run(uint32_t fn, const float *x, float *out,
 }
 
 /*
- * MISH and GELU_TANH tend to 0 at -inf (7.4.5), where oneDNN computes
- * -inf * 0 = NaN.
+ * A NaN input gives NaN (7.4.1), where oneDNN's clamps return a bound
+ * and its exp returns +inf.
  */
-static void zero_at_minus_inf(const float *x, float *out, uint64_t count)
+static void nan_stays_nan(const float *x, float *out, uint64_t count)
 {
     uint64_t i;
 
     for (i = 0; i < count; i++) {
-        if (x[i] == -INFINITY) {
-            out[i] = -0.0f;
+        if (isnan(x[i])) {
+            out[i] = x[i] + 0.0f;   /* quiet (7.3) */
         }
     }
 }
@@ -374,17 +396,18 @@ static bool activation_param_run(KnpuJob *job, uint32_t fn, float alpha,
         log_family_run(fn, x, out, count);
         return true;
     }
-    if (fn == KNPU_ACTP_MISH || fn == KNPU_ACTP_GELU_TANH) {
-        if (!eltwise_alg_run(job, algs[fn], 0.0f, 0.0f, x, out, count)) {
-            return false;
-        }
-        zero_at_minus_inf(x, out, count);
-        return true;
+    if (!eltwise_alg_run(job, algs[fn], alpha, beta, x, out, count) ||
+        (hard && !eltwise_alg_run(job, dnnl_eltwise_clip_v2, 0.0f, 1.0f,
+                                  out, out, count)) ||
+        (fn == KNPU_ACTP_HARDSWISH && !eltwise_mul_run(job, out, x, count))) {
+        return false;
     }
-    return eltwise_alg_run(job, algs[fn], alpha, beta, x, out, count) &&
-           (!hard || eltwise_alg_run(job, dnnl_eltwise_clip_v2, 0.0f, 1.0f,
-                                     out, out, count)) &&
-           (fn != KNPU_ACTP_HARDSWISH || eltwise_mul_run(job, out, x, count));
+    if (fn == KNPU_ACTP_HARDSWISH || fn == KNPU_ACTP_MISH ||
+        fn == KNPU_ACTP_GELU_TANH) {
+        limit_at_minus_inf(x, out, count);
+    }
+    nan_stays_nan(x, out, count);
+    return true;
 }
 
 /* Section 7.4.1 rules on the parameters of function @fn. */

@@ -272,11 +272,9 @@ static double param_act_ref(const ParamAct *a, double x)
     case KNPU_ACTP_SOFTPLUS:
         return softplus_ref(x);
     case KNPU_ACTP_MISH:
-        /* the limit at -inf, where inf * 0 would be NaN */
-        return x == -INFINITY ? 0 : x * tanh(softplus_ref(x));
+        return x * tanh(softplus_ref(x));
     case KNPU_ACTP_GELU_TANH:
-        return x == -INFINITY ? 0 :
-               0.5 * x * (1 + tanh(k * (x + 0.044715 * x * x * x)));
+        return 0.5 * x * (1 + tanh(k * (x + 0.044715 * x * x * x)));
     case KNPU_ACTP_ABS:
         return fabs(x);
     case KNPU_ACTP_ROUND:
@@ -417,78 +415,172 @@ static void test_activation_param_v15(void)
 }
 
 /*
- * Element @i of @got against @ref: NaN for NaN, infinities and (for the
- * exact ABS and ROUND) every value bit for bit, the sign of zero included;
- * finite values within check_close()'s tolerance; SOFTPLUS never negative.
+ * Zeros, negatives, infinities, NaN, ties, values whose e^x overflows FP32
+ * and a subnormal: exact in FP32 and in BF16 (FP32's range).
  */
-static void check_special(uint32_t dt, unsigned fn, const void *got,
-                          uint64_t i, double x, double ref)
+static const float special_xs[] = {
+    0.0f, -0.0f, -1.0f, -INFINITY, INFINITY, NAN, 0.5f, -0.5f, 1.5f,
+    2.5f, -2.5f, 3.0f, 20.0f, -20.0f, 88.0f, 96.0f, -96.0f, 1e30f,
+    -1e30f, FLT_MIN / 2, 1000.0f, -1000.0f,
+};
+static const uint32_t special_dts[] = { KNPU_DT_FP32, KNPU_DT_BF16 };
+
+/* special_xs as a tensor of @dt, one of special_dts. */
+static void *special_tensor(uint32_t dt)
+{
+    void *x = g_malloc(ARRAY_SIZE(special_xs) * dt_size(dt));
+    unsigned j;
+
+    for (j = 0; j < ARRAY_SIZE(special_xs); j++) {
+        uint32_t bits = f32_bits(special_xs[j]);
+
+        if (dt == KNPU_DT_FP32) {
+            memcpy((uint8_t *)x + 4 * j, &bits, 4);
+        } else {
+            ((uint16_t *)x)[j] = bits >> 16;
+        }
+    }
+    return x;
+}
+
+/*
+ * Element @i of @got against @ref: NaN for NaN, infinities exactly, finite
+ * values within check_close()'s tolerance or, if @exact, bit for bit with
+ * zero's sign. A function of -inf whose formula is inf * 0 must give its
+ * limit, a zero of either sign.
+ */
+static void check_special(uint32_t dt, const char *what, bool exact,
+                          const void *got, uint64_t i, double x, double ref)
 {
     double g = elem(dt, got, i);
-    bool exact = fn == KNPU_ACTP_ABS || fn == KNPU_ACTP_ROUND;
 
-    g_test_message("fn %u dt %u: f(%g) = %g, want %g", fn, dt, x, g, ref);
-    if (fn == KNPU_ACTP_SOFTPLUS && !isnan(x)) {
-        g_assert_cmpfloat(g, >=, 0);    /* a Log of it must not be NaN */
+    if (fabs(ref) > FLT_MAX) {
+        ref = copysign(INFINITY, ref);      /* overflows FP32 (7.3) */
     }
+    g_test_message("%s dt %u: f(%g) = %g, want %g", what, dt, x, g, ref);
     if (isnan(ref)) {
         g_assert_true(isnan(g));
     } else if (isinf(ref) || exact) {
         g_assert_cmpfloat(g, ==, ref);
         g_assert_cmpint(!!signbit(g), ==, !!signbit(ref));
     } else {
-        check_close(dt, (uint8_t *)got + i * dt_size(dt), &ref, 1,
-                    "activation_param v1.5 special");
+        check_close(dt, (uint8_t *)got + i * dt_size(dt), &ref, 1, what);
     }
 }
 
 /*
- * v1.5 functions on zeros, negatives, infinities, NaN, ties and values
- * whose e^x overflows FP32, in FP32 and BF16 (FP32's range; the values
- * are exact in both).
+ * f(x) for a function that is x times a factor going to 0 at -inf, whose
+ * formula gives -inf * 0 there: its limit, 0.
  */
-static void test_activation_param_v15_special(void)
+static double vanishing_at_minus_inf(double x, double formula)
 {
-    static const float xs[] = {
-        0.0f, -0.0f, -1.0f, -INFINITY, INFINITY, NAN, 0.5f, -0.5f, 1.5f,
-        2.5f, -2.5f, 3.0f, 20.0f, -20.0f, 88.0f, 96.0f, -96.0f, 1e30f,
-        -1e30f, FLT_MIN / 2 /* subnormal */, 1000.0f, -1000.0f,
-    };
-    const uint64_t count = ARRAY_SIZE(xs);
-    static const uint32_t dts[] = { KNPU_DT_FP32, KNPU_DT_BF16 };
+    return x == -INFINITY ? 0 : formula;
+}
+
+/* ACTIVATION's functions (7.3, 7.4.5) on special_xs. */
+static void test_activation_special(void)
+{
+    const uint64_t count = ARRAY_SIZE(special_xs);
     Cx c;
-    unsigned d, fn;
+    unsigned d, act;
     uint64_t j;
 
     cx_start(&c);
-    for (d = 0; d < ARRAY_SIZE(dts); d++) {
-        uint32_t dt = dts[d];
-        g_autofree void *x = g_malloc(count * dt_size(dt));
+    for (d = 0; d < ARRAY_SIZE(special_dts); d++) {
+        uint32_t dt = special_dts[d];
+        g_autofree void *x = special_tensor(dt);
 
-        for (j = 0; j < count; j++) {
-            uint32_t bits = f32_bits(xs[j]);
-
-            if (dt == KNPU_DT_FP32) {
-                memcpy((uint8_t *)x + 4 * j, &bits, 4);
-            } else {
-                ((uint16_t *)x)[j] = bits >> 16;
-            }
-        }
-        for (fn = KNPU_ACTP_LOG; fn <= KNPU_ACTP_ROUND; fn++) {
-            const ParamAct a = { fn, 0, 0 };
+        for (act = KNPU_ACT_RELU; act <= KNPU_ACT_LAST; act++) {
+            bool clamp = act == KNPU_ACT_RELU6 || act == KNPU_ACT_HARDSIGMOID;
             g_autofree void *out = NULL;
+            g_autofree char *what = g_strdup_printf("activation %u", act);
             TBuf tx = cx_input(&c, dt, count, x);
             TBuf to = cx_output(&c, dt, count);
             uint64_t args[2] = { tx.va, to.va };
             Prog p = { .n = 0 };
 
-            emit_param_act(&p, dt, &a, count);
+            EMIT(&p, KNPU_OP_ACTIVATION, dt, act, 3, 0, 1, count);
+            cx_run(&c, &p, args, 2);
+            out = tbuf_read(&c, &to, count * dt_size(dt));
+            for (j = 0; j < count; j++) {
+                double xj = elem(dt, x, j), g = elem(dt, out, j);
+                double ref = act_ref(act, xj);
+
+                if (clamp && isnan(xj)) {
+                    /* NaN, or either bound (7.4.5) */
+                    g_assert_true(isnan(g) || g == act_ref(act, -INFINITY) ||
+                                  g == act_ref(act, INFINITY));
+                    continue;
+                }
+                if (act == KNPU_ACT_GELU || act == KNPU_ACT_SILU ||
+                    act == KNPU_ACT_HARDSWISH) {
+                    ref = vanishing_at_minus_inf(xj, ref);
+                }
+                check_special(dt, what, false, out, j, xj, ref);
+            }
+        }
+    }
+    cx_stop(&c);
+}
+
+/* ACTIVATION_PARAM's functions (7.4.1, 7.4.5) on special_xs. */
+static void test_activation_param_special(void)
+{
+    static const ParamAct cases[] = {
+        { KNPU_ACTP_HARDSIGMOID, 0.2f, 0.5f },
+        { KNPU_ACTP_HARDSWISH, 1.0f / 6, 0.5f },
+        { KNPU_ACTP_CLIP, 0.0f, 6.0f },
+        { KNPU_ACTP_CLIP, -INFINITY, 1.0f },
+        { KNPU_ACTP_SQRT, 0, 0 },
+        { KNPU_ACTP_EXP, 0, 0 },
+        { KNPU_ACTP_POW, 1.0f, 2.0f },
+        { KNPU_ACTP_POW, 0.5f, 3.0f },
+        { KNPU_ACTP_LEAKY_RELU, 0.1f, 0 },
+        { KNPU_ACTP_LOG, 0, 0 },
+        { KNPU_ACTP_SOFTPLUS, 0, 0 },
+        { KNPU_ACTP_MISH, 0, 0 },
+        { KNPU_ACTP_GELU_TANH, 0, 0 },
+        { KNPU_ACTP_ABS, 0, 0 },
+        { KNPU_ACTP_ROUND, 0, 0 },
+    };
+    const uint64_t count = ARRAY_SIZE(special_xs);
+    Cx c;
+    unsigned d, i;
+    uint64_t j;
+
+    cx_start(&c);
+    for (d = 0; d < ARRAY_SIZE(special_dts); d++) {
+        uint32_t dt = special_dts[d];
+        g_autofree void *x = special_tensor(dt);
+
+        for (i = 0; i < ARRAY_SIZE(cases); i++) {
+            const ParamAct *a = &cases[i];
+            bool exact = a->fn == KNPU_ACTP_ABS || a->fn == KNPU_ACTP_ROUND;
+            g_autofree void *out = NULL;
+            g_autofree char *what = g_strdup_printf("activation_param %u "
+                                                    "(%g, %g)", a->fn,
+                                                    a->alpha, a->beta);
+            TBuf tx = cx_input(&c, dt, count, x);
+            TBuf to = cx_output(&c, dt, count);
+            uint64_t args[2] = { tx.va, to.va };
+            Prog p = { .n = 0 };
+
+            emit_param_act(&p, dt, a, count);
             cx_run(&c, &p, args, 2);
             out = tbuf_read(&c, &to, count * dt_size(dt));
             for (j = 0; j < count; j++) {
                 double xj = elem(dt, x, j);
+                double ref = isnan(xj) ? NAN : param_act_ref(a, xj);
 
-                check_special(dt, fn, out, j, xj, param_act_ref(&a, xj));
+                if (a->fn == KNPU_ACTP_SOFTPLUS && !isnan(xj)) {
+                    /* a Log of it must not be NaN */
+                    g_assert_cmpfloat(elem(dt, out, j), >=, 0);
+                }
+                if (a->fn == KNPU_ACTP_HARDSWISH || a->fn == KNPU_ACTP_MISH ||
+                    a->fn == KNPU_ACTP_GELU_TANH) {
+                    ref = vanishing_at_minus_inf(xj, ref);
+                }
+                check_special(dt, what, exact, out, j, xj, ref);
             }
         }
     }
@@ -598,8 +690,10 @@ void knpu_add_compute_eltwise_tests(void)
     qtest_add_func("/knpu/compute/activation-param", test_activation_param);
     qtest_add_func("/knpu/compute/activation-param-v15",
                    test_activation_param_v15);
-    qtest_add_func("/knpu/compute/activation-param-v15-special",
-                   test_activation_param_v15_special);
+    qtest_add_func("/knpu/compute/activation-special",
+                   test_activation_special);
+    qtest_add_func("/knpu/compute/activation-param-special",
+                   test_activation_param_special);
     qtest_add_func("/knpu/compute/activation-param-errors",
                    test_activation_param_errors);
 }
