@@ -533,6 +533,41 @@ TEST(OnnxFusionV15, AHardSigmoidWhoseProductHasAnotherReaderStaysApart) {
   EXPECT_EQ(float_value(params[0], 4), 0.5F);
 }
 
+// Conv(x, w, b) -> c -> HardSigmoid(alpha, beta) -> y, by hand.
+Graph conv_hard_sigmoid(float alpha, float beta) {
+  Graph graph;
+  graph.inputs = {"x"};
+  graph.outputs = {"y"};
+  graph.constants["w"] = Constant::of_floats({2, 1, 1, 1}, {1.0F, -3.0F});
+  graph.constants["b"] = Constant::of_floats({2}, {0.5F, 2.0F});
+  graph.nodes = {Node{"Conv", "conv", {"x", "w", "b"}, {"c"}, {}},
+                 Node{"HardSigmoid", "hs", {"c"}, {"y"}, {{"alpha", alpha}, {"beta", beta}}}};
+  return graph;
+}
+
+TEST(OnnxFusionV15, HardSigmoidFoldOfZeroSlopeIsItsConstant) {
+  // Weights 0, bias 6*(beta - 1/2): HARDSIGMOID gives clamp(beta, 0, 1).
+  Graph graph = conv_hard_sigmoid(0.0F, 0.75F);
+  EXPECT_EQ(fold_hard_sigmoid_affine(graph), 1U);
+  const Node& conv = graph.nodes.at(0);
+  EXPECT_EQ(graph.constants.at(conv.inputs.at(1)).floats, (std::vector<float>{0.0F, 0.0F}));
+  EXPECT_EQ(graph.constants.at(conv.inputs.at(2)).floats, (std::vector<float>{1.5F, 1.5F}));
+}
+
+TEST(OnnxFusionV15, HardSigmoidFoldIsNotDoneWhereItCannotBeExact) {
+  // A slope whose weights would overflow FP32, one that is not finite, and
+  // a product that is a graph output too: the graph stays as it was.
+  for (const float alpha : {1e38F, std::numeric_limits<float>::quiet_NaN()}) {
+    Graph graph = conv_hard_sigmoid(alpha, 0.5F);
+    EXPECT_EQ(fold_hard_sigmoid_affine(graph), 0U) << alpha;
+    EXPECT_EQ(graph.nodes.at(0).inputs, (std::vector<std::string>{"x", "w", "b"}));
+  }
+  Graph output = conv_hard_sigmoid(0.2F, 0.5F);
+  output.outputs.push_back("c");
+  EXPECT_EQ(fold_hard_sigmoid_affine(output), 0U);
+  EXPECT_EQ(output.nodes.at(1).get_float("alpha", 0.0F), 0.2F);
+}
+
 TEST(OnnxFusionV15, AV14DeviceKeepsEveryHardSigmoidAsItIs) {
   const Graph original = import("hard_sigmoid_affine");
   const Graph graph = fused("hard_sigmoid_affine", every_opcode(), npu::isa::kIsaVersion1_4);
