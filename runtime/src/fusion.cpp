@@ -43,11 +43,15 @@ bool is_weighted(const Node& node, const Graph& graph) {
 }
 
 // Output channels of a Conv (K of K x C/g x R x S), ConvTranspose (g times
-// the K/g of C x K/g x R x S) or MatMul (N).
+// the K/g of C x K/g x R x S), MatMul (N) or Gemm (N of B's K x N, or of
+// N x K with transB).
 std::int64_t output_channels(const Node& node, const Graph& graph) {
   const Shape& w = graph.constants.at(node.inputs[1]).shape;
   if (node.op == "ConvTranspose") {
     return w.at(1) * node.get_int("group", 1);
+  }
+  if (node.op == "Gemm") {
+    return node.get_int("transB", 0) != 0 ? w.at(0) : w.at(1);
   }
   return node.op == "Conv" ? w.at(0) : w.back();
 }
@@ -649,12 +653,15 @@ std::size_t fuse_bias(Graph& graph) {
 
 namespace {
 
+// The slope of v1.5's HARDSIGMOID and HARDSWISH as ONNX stores it: PyTorch
+// writes 0.16666667f, the float nearest 1/6.
+constexpr float kSixth = 1.0F / 6;
+
 // The v1.5 fused activation (hw-spec 7.4.5) `act` is, if any: HardSwish and
 // HardSigmoid with alpha 1/6 and beta 0.5 exactly as the model stores them
-// (PyTorch writes 0.16666667f, the float nearest 1/6; ONNX HardSigmoid's
-// default alpha 0.2 is another function), Clip(0, 6).
+// (ONNX HardSigmoid's default alpha 0.2 is another function, which
+// fold_hard_sigmoid_affine() moves into the product before it), Clip(0, 6).
 std::optional<std::string> hard_activation(const Graph& graph, const Node& act) {
-  constexpr float kSixth = 1.0F / 6;
   if (act.op == "HardSwish" || act.op == "HardSigmoid") {
     const float default_alpha = act.op == "HardSwish" ? kSixth : 0.2F;
     if (act.get_float("alpha", default_alpha) == kSixth && act.get_float("beta", 0.5F) == 0.5F) {
@@ -677,7 +684,7 @@ Node standalone_activation(const std::string& activation, std::string name, std:
                            std::string output) {
   Node node{activation, std::move(name), {std::move(input)}, {std::move(output)}, {}};
   if (activation == "HardSigmoid") {
-    node.attributes["alpha"] = 1.0F / 6;
+    node.attributes["alpha"] = kSixth;
     node.attributes["beta"] = 0.5F;
   } else if (activation == "Relu6") {
     node.op = "Clip";
@@ -685,6 +692,109 @@ Node standalone_activation(const std::string& activation, std::string name, std:
     node.attributes["max"] = 6.0F;
   }
   return node;
+}
+
+namespace {
+
+// A product whose output fold_hard_sigmoid_affine() may rescale: a Conv,
+// ConvTranspose, MatMul or Gemm with constant float weights (2-D for
+// MatMul and Gemm, as the bias their lowerings add needs), a bias that is
+// absent or a constant float of one value per output channel (what the
+// lowerings take), no fused activation.
+bool takes_folded_affine(const Graph& graph, const Node& node) {
+  const bool product = is_convolution(node) || node.op == "MatMul" || node.op == "Gemm";
+  if (!product || node.has("activation") || node.outputs.size() != 1 || !has_input(node, 1) ||
+      !graph.is_constant(node.inputs[1]) || !graph.constants.at(node.inputs[1]).is_float()) {
+    return false;
+  }
+  const std::size_t rank = graph.constants.at(node.inputs[1]).shape.size();
+  if (is_convolution(node) ? rank < 3 : rank != 2) {
+    return false;
+  }
+  if (!has_input(node, 2)) {
+    return true;
+  }
+  if (!graph.is_constant(node.inputs[2])) {
+    return false;
+  }
+  const Constant& bias = graph.constants.at(node.inputs[2]);
+  const std::int64_t channels = output_channels(node, graph);
+  return bias.is_float() && bias.size() == channels && !bias.shape.empty() &&
+         bias.shape.back() == channels;
+}
+
+// scale * v + shift for every v, in double, rounded once; none if a result
+// is not a finite float.
+std::optional<std::vector<float>> affine(const std::vector<float>& values, double scale,
+                                         double shift) {
+  std::vector<float> result;
+  result.reserve(values.size());
+  for (const float v : values) {
+    const auto r = static_cast<float>(scale * v + shift);
+    if (!std::isfinite(r)) {
+      return std::nullopt;
+    }
+    result.push_back(r);
+  }
+  return result;
+}
+
+}  // namespace
+
+std::size_t fold_hard_sigmoid_affine(Graph& graph, std::uint32_t hw_version) {
+  if (hw_version < isa::kIsaVersion1_5) {
+    return 0;
+  }
+  std::size_t folded = 0;
+  for (Node& node : graph.nodes) {
+    if (!takes_folded_affine(graph, node)) {
+      continue;
+    }
+    const auto next = sole_consumer_of_op(graph, node.outputs[0], "HardSigmoid");
+    if (!next || hard_activation(graph, graph.nodes[*next])) {
+      continue;  // not a HardSigmoid, or already v1.5's
+    }
+    Node& act = graph.nodes[*next];
+    const double alpha = act.get_float("alpha", 0.2F);
+    const double beta = act.get_float("beta", 0.5F);
+    if (!std::isfinite(alpha) || !std::isfinite(beta)) {
+      continue;
+    }
+    // z = 6*alpha*x + 6*(beta - 1/2); Gemm's C counts beta_Gemm times.
+    const double scale = 6 * alpha;
+    const std::int64_t channels = output_channels(node, graph);
+    std::vector<float> bias(static_cast<std::size_t>(channels), 0.0F);
+    if (has_input(node, 2)) {
+      const double c_scale = node.op == "Gemm" ? node.get_float("beta", 1.0F) : 1.0;
+      const Constant& old = graph.constants.at(node.inputs[2]);
+      for (std::int64_t k = 0; k < channels; ++k) {
+        bias[static_cast<std::size_t>(k)] = static_cast<float>(c_scale * old.value(k));
+      }
+    }
+    const Constant& weight = graph.constants.at(node.inputs[1]);
+    auto w = affine(weight.floats, scale, 0.0);
+    auto b = affine(bias, scale, 6 * (beta - 0.5));
+    if (!w || !b) {
+      continue;
+    }
+    // New constants: the originals may be read by other nodes.
+    const std::string w_name = fresh_name(graph, node.inputs[1] + ".hardsigmoid_folded");
+    const std::string b_name = fresh_name(graph, node.outputs[0] + ".hardsigmoid_bias");
+    graph.values[w_name] = {ElementType::float32, weight.shape};
+    graph.constants[w_name] = Constant::of_floats(weight.shape, std::move(*w));
+    graph.values[b_name] = {ElementType::float32, Shape{channels}};
+    graph.constants[b_name] = Constant::of_floats({channels}, std::move(*b));
+    node.inputs.resize(3);
+    node.inputs[1] = w_name;
+    node.inputs[2] = b_name;
+    if (node.op == "Gemm") {
+      node.attributes["beta"] = 1.0F;
+    }
+    act.attributes["alpha"] = kSixth;
+    act.attributes["beta"] = 0.5F;
+    ++folded;
+  }
+  return folded;
 }
 
 std::size_t fuse_activation(Graph& graph, std::uint32_t hw_version) {
@@ -770,6 +880,7 @@ std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops, std::uin
   if (device_ops.test(static_cast<std::size_t>(isa::Opcode::activation_param))) {
     removed += fuse_hard_swish(graph);
   }
+  fold_hard_sigmoid_affine(graph, hw_version);
   removed += fuse_activation(graph, hw_version);
   removed += fuse_layer_norm(graph);
   return removed;

@@ -60,9 +60,29 @@ std::size_t fuse_hard_swish(Graph& graph);
 // max), after Conv, ConvTranspose, MatMul or Gemm (the only reader): the
 // device applies them when it stores the output. On a device of ISA v1.5
 // (`hw_version`, hw-spec 7.4.5) also HardSwish and HardSigmoid with alpha
-// 1/6 and beta 0.5 (the float PyTorch writes) and Clip(0, 6); older devices
-// keep them as instructions of their own.
+// 1/6 and beta 0.5 (the float PyTorch writes; fold_hard_sigmoid_affine()
+// brings a product's other HardSigmoids to that form) and Clip(0, 6); older
+// devices keep them as instructions of their own.
 std::size_t fuse_activation(Graph& graph, std::uint32_t hw_version = isa::kIsaVersion);
+
+// HardSigmoid(alpha, beta) on the output x = W*in + b of a Conv,
+// ConvTranspose, MatMul (2-D weights) or Gemm whose weights and bias (if
+// any, one value per output channel) are constants and whose only reader
+// it is: clamp(alpha*x + beta, 0, 1) = clamp(z/6 + 1/2, 0, 1) with
+// z = 6*alpha*x + 6*(beta - 1/2), so the product's weights are scaled by
+// 6*alpha and its bias becomes 6*alpha*b + 6*(beta - 1/2) (Gemm's: of
+// beta_Gemm*C, its beta set to 1), a bias made if there was none, and the
+// HardSigmoid's alpha and beta become 1/6 and 0.5, which fuse_activation()
+// then fuses as v1.5's HARDSIGMOID. An identity for every finite alpha and
+// beta, negative alpha and zero included (0 makes the weights 0 and the
+// output the constant clamp(beta, 0, 1)). The scale is one number for
+// every weight, so the weights' layout does not matter, only the output
+// channel count of the bias. The folded weights and bias are new constants
+// (the originals may be read by other nodes); a fold whose values would not
+// be finite floats is not done. Only for a device of ISA v1.5 (`hw_version`):
+// an older one keeps HardSigmoid as its own instruction. Returns the
+// HardSigmoids folded.
+std::size_t fold_hard_sigmoid_affine(Graph& graph, std::uint32_t hw_version = isa::kIsaVersion);
 
 // The node that applies fused activation `activation` (an "activation"
 // attribute's value) on its own, from `input` to `output`: the op of that

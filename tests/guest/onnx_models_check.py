@@ -88,6 +88,10 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",
+             # HardSigmoids of other alpha and beta (PaddleOCR v2.0's 0.2, a
+             # negative one, ...) folded into the products before them, and
+             # those that cannot be (a product read twice).
+             "hard_sigmoid_affine",
              # ISA v1.5's logarithm family (hw-spec 7.4.5): a LeNet/MNIST-shaped
              # classifier ending in LogSoftmax (its argmax checked too), Log,
              # Softplus, Softsign, Round, Abs, Mish (op and spelled out), Gelu tanh,

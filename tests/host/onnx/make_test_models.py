@@ -143,6 +143,7 @@ def main(out):
          [const("pads", np.array([0, 3, 1, 0, 1, 1], np.int64))])
 
     isa_v11_models(out, rng)
+    hard_sigmoid_affine_model(out)
     general_models(out)
     embedding_models(out)
     mask_models(out)
@@ -369,8 +370,8 @@ def isa_v11_models(out, rng):
     # ISA v1.5's fused activations (hw-spec 7.4.5) after each product:
     # Conv + HardSwish, Conv + bias Add + HardSigmoid(1/6, 0.5) (PyTorch's),
     # Conv + Clip(0, 6) from inputs, Gemm + HardSwish, and MatMul + Add +
-    # HardSigmoid with ONNX's default alpha 0.2 (another function: its own
-    # ACTIVATION_PARAM).
+    # HardSigmoid with ONNX's default alpha 0.2 (another function, which
+    # joins the product with its affine moved into the weights and bias).
     save(out, "hard_activations",
          [helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
           helper.make_node("HardSwish", ["c1"], ["h1"]),
@@ -534,6 +535,55 @@ def isa_v11_models(out, rng):
           const("k", rng.standard_normal((2, 300, 1, 4)).astype(np.float32)),
           const("starts", np.array([1, 0, 1], np.int64)), const("ends", np.array([300, 6, 4], np.int64)),
           const("axes", np.array([1, 2, 3], np.int64)), const("steps", np.array([3, 2, 2], np.int64))])
+
+
+def hard_sigmoid_affine_model(out):
+    """HardSigmoids of other alpha and beta than v1.5's fixed 1/6 and 0.5
+    after products, each folded into the product's weights and bias or kept:
+    a squeeze-excitation block as PaddleOCR's v2.0 models have it (Conv +
+    bias, default alpha 0.2 and beta 0.5), a Conv without bias (alpha -0.3,
+    beta 0.6), a grouped ConvTranspose (0.5, 0.25), a Conv whose weights and
+    bias another Conv reads too (its own copy folded), a Conv whose output
+    has a second reader (not folded), a MatMul without bias (0.25, 0.4) and
+    a Gemm with transB, alpha and beta (0.2, 0.5). Its own generator: the
+    other models' weights stay as they were."""
+    rng = np.random.default_rng(17)
+
+    def normal(scale, *shape):
+        return (scale * rng.standard_normal(shape)).astype(np.float32)
+
+    weights = {"se_w1": normal(0.5, 2, 4, 1, 1), "se_b1": normal(0.5, 2),
+               "se_w2": normal(1.0, 4, 2, 1, 1), "se_b2": normal(0.5, 4),
+               "w3": normal(0.3, 4, 4, 3, 3), "wt": normal(0.5, 4, 2, 3, 3),
+               "bt": normal(0.5, 4), "w4": normal(0.5, 4, 4, 1, 1), "b4": normal(0.5, 4),
+               "w6": normal(0.5, 4, 4, 1, 1), "m7": normal(0.1, 144, 8),
+               "gw": normal(1.0, 5, 8), "gc": normal(0.5, 5)}
+    save(out, "hard_sigmoid_affine",
+         [helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+          helper.make_node("Conv", ["p", "se_w1", "se_b1"], ["s1"]),
+          helper.make_node("Relu", ["s1"], ["r"]),
+          helper.make_node("Conv", ["r", "se_w2", "se_b2"], ["s2"]),
+          helper.make_node("HardSigmoid", ["s2"], ["g"]),
+          helper.make_node("Mul", ["x", "g"], ["e"]),
+          helper.make_node("Conv", ["e", "w3"], ["c3"], pads=[1, 1, 1, 1]),
+          helper.make_node("HardSigmoid", ["c3"], ["h3"], alpha=-0.3, beta=0.6),
+          helper.make_node("ConvTranspose", ["h3", "wt", "bt"], ["t"], group=2,
+                           pads=[1, 1, 1, 1]),
+          helper.make_node("HardSigmoid", ["t"], ["ht"], alpha=0.5, beta=0.25),
+          helper.make_node("Conv", ["ht", "w4", "b4"], ["c4"]),
+          helper.make_node("HardSigmoid", ["c4"], ["h4"], alpha=0.2, beta=0.5),
+          helper.make_node("Conv", ["e", "w4", "b4"], ["c5"]),
+          helper.make_node("Add", ["h4", "c5"], ["a"]),
+          helper.make_node("Conv", ["a", "w6"], ["c6"]),
+          helper.make_node("HardSigmoid", ["c6"], ["h6"], alpha=0.2, beta=0.5),
+          helper.make_node("Add", ["h6", "c6"], ["a6"]),
+          helper.make_node("Flatten", ["a6"], ["f"]),
+          helper.make_node("MatMul", ["f", "m7"], ["m"]),
+          helper.make_node("HardSigmoid", ["m"], ["h7"], alpha=0.25, beta=0.4),
+          helper.make_node("Gemm", ["h7", "gw", "gc"], ["g8"], transB=1, alpha=0.5, beta=2.0),
+          helper.make_node("HardSigmoid", ["g8"], ["y"], alpha=0.2, beta=0.5)],
+         [tensor("x", [1, 4, 6, 6])], [tensor("y", None)],
+         [const(name, value) for name, value in weights.items()])
 
 
 def prelu_models(out):

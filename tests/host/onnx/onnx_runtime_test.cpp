@@ -369,14 +369,12 @@ TEST(OnnxLoweringV15, HardActivationsJoinTheProductBeforeThem) {
                                                                   : act_of(instruction));
   }
   // Conv + HardSwish, Conv + Add + HardSigmoid(1/6), Conv + Clip(0, 6),
-  // Gemm + HardSwish: one instruction each; HardSigmoid(0.2) after the
-  // MatMul is ACTIVATION_PARAM's HARDSIGMOID (function 0) with alpha 0.2.
+  // Gemm + HardSwish, MatMul + Add + HardSigmoid(0.2) (its affine folded
+  // into the weights and bias): one instruction each.
   EXPECT_EQ(ops, (std::vector{Opcode::conv2d, Opcode::conv2d, Opcode::conv2d, Opcode::gemm,
-                              Opcode::gemm, Opcode::activation_param}));
+                              Opcode::gemm}));
   EXPECT_EQ(acts, (std::vector<std::uint32_t>{kActHardSwish, kActHardSigmoid, kActRelu6,
-                                              kActHardSwish, 0, 0}));
-  ASSERT_EQ(program.size(), 6U);
-  EXPECT_EQ(float_value(program[5], 3), 0.2F);
+                                              kActHardSwish, kActHardSigmoid}));
   EXPECT_EQ(isa_version_of(lower(fused("hard_activations"))), npu::isa::kIsaVersion1_5);
 }
 
@@ -409,6 +407,180 @@ TEST(OnnxLoweringV15, ClipAttributesAndSpelledOutHardSwishFuseToo) {
       opcodes_of(lower(fused("hard_activations_opset9", every_opcode(), npu::isa::kIsaVersion1_4))),
       (std::vector{Opcode::conv2d, Opcode::activation_param, Opcode::conv2d,
                    Opcode::activation_param}));
+}
+
+// ---- ISA v1.5: HardSigmoid of other alpha and beta folded into the product ----
+// (make_test_models.py, hard_sigmoid_affine)
+
+// The node of `graph` that writes `value`.
+const Node& writer_of(const Graph& graph, const std::string& value) {
+  const auto it = std::ranges::find_if(
+      graph.nodes, [&](const Node& node) { return node.outputs.at(0) == value; });
+  if (it == graph.nodes.end()) {
+    throw std::runtime_error("no node writes " + value);
+  }
+  return *it;
+}
+
+// `got` is scale * want + shift, element by element, as the fold computes
+// it: in double, rounded once.
+void expect_affine(const Constant& got, const std::vector<float>& want, double scale, double shift,
+                   const std::string& what) {
+  ASSERT_EQ(got.floats.size(), want.size()) << what;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got.floats[i], static_cast<float>(scale * want[i] + shift)) << what << " " << i;
+  }
+}
+
+// The HardSigmoid's function clamp(alpha*x + beta, 0, 1) is v1.5's
+// clamp(z/6 + 1/2, 0, 1) of z = 6*alpha*x + 6*(beta - 1/2): the product's
+// weights times 6*alpha, its bias 6*alpha*b + 6*(beta - 1/2).
+TEST(OnnxFusionV15, HardSigmoidOfAnyAlphaAndBetaJoinsTheProductBeforeIt) {
+  const Graph original = import("hard_sigmoid_affine");
+  const Graph graph = fused("hard_sigmoid_affine");
+  auto floats = [&](const std::string& name) { return original.constants.at(name).floats; };
+  auto weights = [&](const Node& node) -> const Constant& {
+    return graph.constants.at(node.inputs.at(1));
+  };
+  auto bias = [&](const Node& node) -> const Constant& {
+    return graph.constants.at(node.inputs.at(2));
+  };
+  struct Folded {
+    std::string output, op, w;
+    std::optional<std::string> b;  // none: the product had no bias
+    std::vector<float> b_zero;     // its output channels' zeros, then
+    double alpha, beta;
+  };
+  const std::vector<Folded> folds{
+      // Squeeze-excitation as PaddleOCR's v2.0 models have it: ONNX's
+      // default alpha 0.2 and beta 0.5.
+      {"g", "Conv", "se_w2", "se_b2", {}, 0.2F, 0.5F},
+      {"h3", "Conv", "w3", std::nullopt, std::vector<float>(4), -0.3F, 0.6F},
+      {"ht", "ConvTranspose", "wt", "bt", {}, 0.5F, 0.25F},
+      {"h4", "Conv", "w4", "b4", {}, 0.2F, 0.5F},
+      {"h7", "MatMul", "m7", std::nullopt, std::vector<float>(8), 0.25F, 0.4F}};
+  for (const Folded& f : folds) {
+    const Node& node = writer_of(graph, f.output);
+    EXPECT_EQ(node.op, f.op) << f.output;
+    EXPECT_EQ(node.get_string("activation", ""), "HardSigmoid") << f.output;
+    expect_affine(weights(node), floats(f.w), 6 * f.alpha, 0.0, f.output + " weights");
+    expect_affine(bias(node), f.b ? floats(*f.b) : f.b_zero, 6 * f.alpha, 6 * (f.beta - 0.5),
+                  f.output + " bias");
+  }
+  // Gemm(alpha 0.5, beta 2, transB): B scaled, C becomes the bias
+  // 6*0.2*(2*C), its beta 1; alpha and transB stay.
+  const Node& gemm = writer_of(graph, "y");
+  EXPECT_EQ(gemm.op, "Gemm");
+  EXPECT_EQ(gemm.get_string("activation", ""), "HardSigmoid");
+  expect_affine(weights(gemm), floats("gw"), 6.0 * 0.2F, 0.0, "gemm weights");
+  std::vector<float> c = floats("gc");
+  std::ranges::transform(c, c.begin(), [](float v) { return static_cast<float>(2.0 * v); });
+  expect_affine(bias(gemm), c, 6.0 * 0.2F, 0.0, "gemm bias");
+  EXPECT_EQ(gemm.get_float("beta", 0.0F), 1.0F);
+  EXPECT_EQ(gemm.get_float("alpha", 0.0F), 0.5F);
+  EXPECT_EQ(gemm.get_int("transB", 0), 1);
+
+  // Every product's ACT is HARDSIGMOID but the one whose output has a
+  // second reader; a second fold finds nothing to do.
+  std::size_t fused_sigmoids = 0;
+  for (const Instruction& instruction : instructions_of(lower(graph))) {
+    const bool product = instruction.opcode == Opcode::conv2d ||
+                         instruction.opcode == Opcode::conv_transpose ||
+                         instruction.opcode == Opcode::gemm;
+    fused_sigmoids += product && act_of(instruction) == kActHardSigmoid ? 1U : 0U;
+  }
+  EXPECT_EQ(fused_sigmoids, 6U);
+  Graph again = graph;
+  EXPECT_EQ(fold_hard_sigmoid_affine(again), 0U);
+}
+
+// c4 = Conv(ht, w4, b4) folds; c5 = Conv(e, w4, b4) reads the same
+// initializers, which stay as they were: the fold writes new constants.
+TEST(OnnxFusionV15, AFoldedHardSigmoidLeavesSharedWeightsAsTheyWere) {
+  const Graph original = import("hard_sigmoid_affine");
+  const Graph graph = fused("hard_sigmoid_affine");
+  const Node& folded = writer_of(graph, "h4");
+  EXPECT_NE(folded.inputs.at(1), "w4");
+  EXPECT_NE(folded.inputs.at(2), "b4");
+  const Node& shared = writer_of(graph, "c5");
+  EXPECT_EQ(shared.inputs, (std::vector<std::string>{"e", "w4", "b4"}));
+  EXPECT_FALSE(shared.has("activation"));
+  EXPECT_EQ(graph.constants.at("w4").floats, original.constants.at("w4").floats);
+  EXPECT_EQ(graph.constants.at("b4").floats, original.constants.at("b4").floats);
+}
+
+// c6 = Conv(a, w6) is read by the HardSigmoid and by an Add: its output
+// must stay x, so the HardSigmoid stays ACTIVATION_PARAM's HARDSIGMOID
+// (function 0) with alpha 0.2.
+TEST(OnnxFusionV15, AHardSigmoidWhoseProductHasAnotherReaderStaysApart) {
+  const Graph graph = fused("hard_sigmoid_affine");
+  const Node& conv = writer_of(graph, "c6");
+  EXPECT_EQ(conv.op, "Conv");
+  EXPECT_FALSE(conv.has("activation"));
+  EXPECT_EQ(conv.inputs, (std::vector<std::string>{"a", "w6"}));
+  const Node& sigmoid = writer_of(graph, "h6");
+  EXPECT_EQ(sigmoid.op, "HardSigmoid");
+  EXPECT_EQ(sigmoid.get_float("alpha", 0.0F), 0.2F);
+  std::vector<Instruction> params;
+  for (const Instruction& instruction : instructions_of(lower(graph))) {
+    if (instruction.opcode == Opcode::activation_param) {
+      params.push_back(instruction);
+    }
+  }
+  ASSERT_EQ(params.size(), 1U);
+  EXPECT_EQ(params[0].flags, 0U);  // HARDSIGMOID
+  EXPECT_EQ(float_value(params[0], 3), 0.2F);
+  EXPECT_EQ(float_value(params[0], 4), 0.5F);
+}
+
+// Conv(x, w, b) -> c -> HardSigmoid(alpha, beta) -> y, by hand.
+Graph conv_hard_sigmoid(float alpha, float beta) {
+  Graph graph;
+  graph.inputs = {"x"};
+  graph.outputs = {"y"};
+  graph.constants["w"] = Constant::of_floats({2, 1, 1, 1}, {1.0F, -3.0F});
+  graph.constants["b"] = Constant::of_floats({2}, {0.5F, 2.0F});
+  graph.nodes = {Node{"Conv", "conv", {"x", "w", "b"}, {"c"}, {}},
+                 Node{"HardSigmoid", "hs", {"c"}, {"y"}, {{"alpha", alpha}, {"beta", beta}}}};
+  return graph;
+}
+
+TEST(OnnxFusionV15, HardSigmoidFoldOfZeroSlopeIsItsConstant) {
+  // Weights 0, bias 6*(beta - 1/2): HARDSIGMOID gives clamp(beta, 0, 1).
+  Graph graph = conv_hard_sigmoid(0.0F, 0.75F);
+  EXPECT_EQ(fold_hard_sigmoid_affine(graph), 1U);
+  const Node& conv = graph.nodes.at(0);
+  EXPECT_EQ(graph.constants.at(conv.inputs.at(1)).floats, (std::vector<float>{0.0F, 0.0F}));
+  EXPECT_EQ(graph.constants.at(conv.inputs.at(2)).floats, (std::vector<float>{1.5F, 1.5F}));
+}
+
+TEST(OnnxFusionV15, HardSigmoidFoldIsNotDoneWhereItCannotBeExact) {
+  // A slope whose weights would overflow FP32, one that is not finite, and
+  // a product that is a graph output too: the graph stays as it was.
+  for (const float alpha : {1e38F, std::numeric_limits<float>::quiet_NaN()}) {
+    Graph graph = conv_hard_sigmoid(alpha, 0.5F);
+    EXPECT_EQ(fold_hard_sigmoid_affine(graph), 0U) << alpha;
+    EXPECT_EQ(graph.nodes.at(0).inputs, (std::vector<std::string>{"x", "w", "b"}));
+  }
+  Graph output = conv_hard_sigmoid(0.2F, 0.5F);
+  output.outputs.push_back("c");
+  EXPECT_EQ(fold_hard_sigmoid_affine(output), 0U);
+  EXPECT_EQ(output.nodes.at(1).get_float("alpha", 0.0F), 0.2F);
+}
+
+TEST(OnnxFusionV15, AV14DeviceKeepsEveryHardSigmoidAsItIs) {
+  const Graph original = import("hard_sigmoid_affine");
+  const Graph graph = fused("hard_sigmoid_affine", every_opcode(), npu::isa::kIsaVersion1_4);
+  EXPECT_EQ(count_op(graph, "HardSigmoid"), 7U);
+  for (const char* w : {"se_w2", "w3", "wt", "w4", "m7", "gw"}) {
+    EXPECT_EQ(graph.constants.at(w).floats, original.constants.at(w).floats) << w;
+  }
+  const Program program =
+      lower(graph, npu::isa::DataType::fp32, every_opcode(), npu::isa::kIsaVersion1_4);
+  EXPECT_EQ(std::ranges::count(opcodes_of(program), Opcode::activation_param), 7);
+  Graph imported = original;
+  EXPECT_EQ(fold_hard_sigmoid_affine(imported, npu::isa::kIsaVersion1_4), 0U);
+  EXPECT_EQ(fold_hard_sigmoid_affine(imported), 6U);
 }
 
 // ---- ISA v1.5 lowerings (hw-spec 7.4.5) ------------------------------------
