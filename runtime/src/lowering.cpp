@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -2018,42 +2019,87 @@ void lower_global_average_pool(Lowerer& l, const Node& n) {
 void lower_global_max_pool(Lowerer& l, const Node& n) {
   reduce_axes(l, n, ReduceOp::max, {2, 3});
 }
-// The axes of a Reduce* node: its attribute, or (opset 18) its input 1.
-std::vector<std::int64_t> reduce_node_axes(Lowerer& l, const Node& n) {
+// Why a Reduce* node is refused whose axes input (opset 18; ReduceSum 13)
+// is computed at run time; std::nullopt for any other node.
+std::optional<std::string> computed_reduce_axes(const Graph& graph, const Node& n) {
+  if (!n.op.starts_with("Reduce") || n.inputs.size() < 2 || n.inputs[1].empty() ||
+      graph.is_constant(n.inputs[1])) {
+    return std::nullopt;
+  }
+  return fmt::format("axes '{}' computed at run time; only constant axes", n.inputs[1]);
+}
+// The axes a Reduce* node reduces: its `axes` attribute, or its input 1
+// (ReduceSum from opset 13, the others from 18), which must be a constant.
+// None given reduces every axis, unless noop_with_empty_axes: then the node
+// is the identity (std::nullopt).
+std::optional<std::vector<std::int64_t>> reduced_axes(Lowerer& l, const Node& n) {
+  if (const std::optional<std::string> reason = computed_reduce_axes(l.graph(), n)) {
+    throw Unsupported(*reason);
+  }
   std::vector<std::int64_t> axes = n.get_ints("axes", {});
   if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
-    const Constant& c = l.graph().constants.at(input(n, 1));
-    for (std::int64_t i = 0; i < c.size(); ++i) {
-      axes.push_back(c.integer(i));
-    }
+    axes = constant_ints(l, n, 1);
+  }
+  if (axes.empty() && n.get_int("noop_with_empty_axes", 0) != 0) {
+    return std::nullopt;
   }
   return axes;
 }
 void lower_reduce(Lowerer& l, const Node& n, ReduceOp op) {
-  reduce_axes(l, n, op, reduce_node_axes(l, n));
+  if (auto axes = reduced_axes(l, n)) {
+    reduce_axes(l, n, op, std::move(*axes));
+  } else {
+    lower_alias(l, n);
+  }
 }
 // ln(sum): REDUCE sum, then ACTIVATION_PARAM LOG (v1.5).
 void lower_reduce_log_sum(Lowerer& l, const Node& n) {
+  std::optional<std::vector<std::int64_t>> axes = reduced_axes(l, n);
+  if (!axes) {
+    lower_alias(l, n);
+    return;
+  }
   l.require_v15("ACTIVATION_PARAM LOG");
   const std::string& out = n.outputs.at(0);
   const std::string sum = l.scratch(element_count(l.shape(out)));
-  reduce_into(l, n, ReduceOp::sum, input(n, 0), reduce_node_axes(l, n), sum);
+  reduce_into(l, n, ReduceOp::sum, input(n, 0), std::move(*axes), sum);
   const std::uint32_t count = u32(element_count(l.shape(out)), "element count");
   l.emit(n.label(), {l.ref(sum)}, {l.ref(out)},
          [count, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.activation_param(dt, ParamActivation::log, s[0], s[1], count, 0.0F, 0.0F);
          });
 }
+// The largest finite value of the float type `dt` (an FP32 program's for
+// the others): a bound that converting to `dt` keeps finite.
+float largest_finite(DataType dt) {
+  switch (dt) {
+    case DataType::fp16:
+      return 65504.0F;
+    case DataType::bf16:
+      return std::bit_cast<float>(0x7F7F0000U);
+    default:
+      return std::numeric_limits<float>::max();
+  }
+}
 // ln(sum(e^x)) shifted by the maximum m so that no e^x overflows:
-// m + ln(sum(e^(x - m))). REDUCE max; ELTWISE sub of m broadcast (a
-// COPY_STRIDED expansion where m varies along middle axes); ACTIVATION_PARAM
-// EXP; REDUCE sum; ACTIVATION_PARAM LOG (v1.5); ELTWISE add m.
+// m + ln(sum(e^(x - m))). REDUCE max; ACTIVATION_PARAM CLIP of m to the
+// finite range; ELTWISE sub of m broadcast (a COPY_STRIDED expansion where m
+// varies along middle axes); ACTIVATION_PARAM EXP; REDUCE sum;
+// ACTIVATION_PARAM LOG (v1.5); ELTWISE add m. The clip leaves a finite m as
+// it is; an infinite one would make x - m NaN (-inf - -inf): clipped, a
+// slice of only -inf gives ln(0) + m = -inf and one holding +inf gives +inf,
+// as onnxruntime.
 void lower_reduce_log_sum_exp(Lowerer& l, const Node& n) {
+  std::optional<std::vector<std::int64_t>> reduced = reduced_axes(l, n);
+  if (!reduced) {
+    lower_alias(l, n);
+    return;
+  }
   l.require_v15("ACTIVATION_PARAM LOG");
   const std::string& x = input(n, 0);
   const std::string& out = n.outputs.at(0);
   const Shape& sx = l.shape(x);
-  std::vector<std::int64_t> axes = reduce_node_axes(l, n);
+  const std::vector<std::int64_t>& axes = *reduced;
   const auto rank = static_cast<std::int64_t>(sx.size());
   Shape kept = sx;  // the reduced axes kept as 1: m broadcasts over x
   if (axes.empty()) {
@@ -2068,24 +2114,28 @@ void lower_reduce_log_sum_exp(Lowerer& l, const Node& n) {
   const std::int64_t count = element_count(sx);
   const std::int64_t kept_count = element_count(kept);
   const std::string max = l.scratch_shaped(kept);
+  const std::string finite_max = l.scratch_shaped(kept);
   const std::string shifted = l.scratch_shaped(sx);
   const std::string exponentials = l.scratch_shaped(sx);
   const std::string sums = l.scratch(kept_count);
   const std::string logs = l.scratch(kept_count);
-  reduce_into(l, n, ReduceOp::max, x, axes, max);
-  broadcast_binary(l, n.label(), EltwiseOp::sub, x, max, shifted);
   const auto function = [&](ParamActivation f, const std::string& from, const std::string& to,
-                            std::int64_t elements) {
+                            std::int64_t elements, float alpha, float beta) {
     const std::uint32_t c = u32(elements, "element count");
     l.emit(n.label(), {l.ref(from)}, {l.ref(to)},
-           [f, c, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-             k.activation_param(dt, f, s[0], s[1], c, 0.0F, 0.0F);
+           [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.activation_param(dt, f, s[0], s[1], c, alpha, beta);
            });
   };
-  function(ParamActivation::exp, shifted, exponentials, count);
+  reduce_into(l, n, ReduceOp::max, x, axes, max);
+  const float bound = largest_finite(l.dtype());
+  function(ParamActivation::clip, max, finite_max, kept_count, -bound, bound);
+  broadcast_binary(l, n.label(), EltwiseOp::sub, x, finite_max, shifted);
+  function(ParamActivation::exp, shifted, exponentials, count, 0.0F, 0.0F);
   reduce_into(l, n, ReduceOp::sum, exponentials, axes, sums);
-  function(ParamActivation::log, sums, logs, kept_count);
-  l.eltwise(n.label(), EltwiseOp::add, l.ref(logs), l.ref(max), l.ref(out), kept_count, kept_count);
+  function(ParamActivation::log, sums, logs, kept_count, 0.0F, 0.0F);
+  l.eltwise(n.label(), EltwiseOp::add, l.ref(logs), l.ref(finite_max), l.ref(out), kept_count,
+            kept_count);
 }
 void lower_reduce_mean(Lowerer& l, const Node& n) {
   lower_reduce(l, n, ReduceOp::mean);
@@ -3385,13 +3435,6 @@ namespace {
 // names in `graph_weights`).
 Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> device_ops,
                            std::uint32_t hw_version, std::set<std::string>& graph_weights) {
-  std::optional<Lowerer> made;
-  try {
-    made.emplace(graph, dtype, device_ops, hw_version);
-  } catch (const Unsupported& e) {
-    throw npu::onnx::ModelError(e.what());
-  }
-  Lowerer& lowerer = *made;
   std::map<std::string, npu::onnx::UnsupportedOperators::Entry> unsupported;
   auto report = [&](const Node& node, const std::string& reason) {
     auto& entry = unsupported[node.op];
@@ -3401,6 +3444,30 @@ Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> d
       entry.reason = reason;
     }
   };
+  auto refuse_reported = [&] {
+    if (!unsupported.empty()) {
+      std::vector<npu::onnx::UnsupportedOperators::Entry> entries;
+      for (auto& [op, entry] : unsupported) {
+        entries.push_back(std::move(entry));
+      }
+      throw npu::onnx::UnsupportedOperators(std::move(entries));
+    }
+  };
+  // Axes computed at run time leave the shapes after them unknown, which
+  // the Lowerer needs (the graph outputs'): refused first.
+  for (const Node& node : graph.nodes) {
+    if (const std::optional<std::string> reason = computed_reduce_axes(graph, node)) {
+      report(node, *reason);
+    }
+  }
+  refuse_reported();
+  std::optional<Lowerer> made;
+  try {
+    made.emplace(graph, dtype, device_ops, hw_version);
+  } catch (const Unsupported& e) {
+    throw npu::onnx::ModelError(e.what());
+  }
+  Lowerer& lowerer = *made;
   for (const Node& node : graph.nodes) {
     const auto it = lowerings().find(node.op);
     if (it == lowerings().end()) {
@@ -3419,13 +3486,7 @@ Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> d
       report(node, fmt::format("malformed node ({})", e.what()));
     }
   }
-  if (!unsupported.empty()) {
-    std::vector<npu::onnx::UnsupportedOperators::Entry> entries;
-    for (auto& [op, entry] : unsupported) {
-      entries.push_back(std::move(entry));
-    }
-    throw npu::onnx::UnsupportedOperators(std::move(entries));
-  }
+  refuse_reported();
   graph_weights = lowerer.graph_weights();
   return std::move(lowerer).take();
 }

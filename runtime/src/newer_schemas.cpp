@@ -3,6 +3,7 @@
 #include <onnx/defs/shape_inference.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace npu::onnx_runtime {
@@ -54,12 +55,59 @@ namespace {
   return schema;
 }
 
+// A Reduce* operator of opset 18, its axes an optional input as ReduceSum's
+// since opset 13: libonnx's ReduceSum-13 inference (which reads the axes
+// when they are a constant and honours noop_with_empty_axes) infers its
+// shape.
+::onnx::OpSchema reduce_with_axes_input(const char* name) {
+  const ::onnx::OpSchema* reduce_sum = ::onnx::OpSchemaRegistry::Schema("ReduceSum", 13, "");
+  ::onnx::OpSchema schema;
+  schema.SetName(name)
+      .SetDomain("")
+      .SinceVersion(18)
+      .Attr("keepdims", "keep the reduced axes as 1", ::onnx::AttributeProto::INT,
+            static_cast<std::int64_t>(1))
+      .Attr("noop_with_empty_axes", "no axes given: the identity, not every axis",
+            ::onnx::AttributeProto::INT, static_cast<std::int64_t>(0))
+      .Input(0, "data", "any shape", "T")
+      .Input(1, "axes", "the axes to reduce", "tensor(int64)", ::onnx::OpSchema::Optional)
+      .Output(0, "reduced", "data's shape, the reduced axes 1 or dropped", "T")
+      .TypeConstraint("T",
+                      {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)",
+                       "tensor(int32)", "tensor(int64)", "tensor(uint32)", "tensor(uint64)",
+                       "tensor(int8)", "tensor(uint8)"},
+                      "numeric tensors")
+      .TypeAndShapeInferenceFunction(reduce_sum->GetTypeAndShapeInferenceFunction());
+  schema.Finalize();
+  return schema;
+}
+
+// The opset-18 schema of the Reduce* operators the runtime lowers (ReduceSum
+// has had the axes input since 13, in libonnx), or nullptr.
+const ::onnx::OpSchema* reduce_schema_18(const std::string& op) {
+  static const std::map<std::string, ::onnx::OpSchema> schemas = [] {
+    std::map<std::string, ::onnx::OpSchema> by_name;
+    for (const char* name :
+         {"ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin"}) {
+      by_name.emplace(name, reduce_with_axes_input(name));
+    }
+    return by_name;
+  }();
+  const auto it = schemas.find(op);
+  return it == schemas.end() ? nullptr : &it->second;
+}
+
 }  // namespace
 
 const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
                                      const std::string& domain) {
   if (!domain.empty() && domain != "ai.onnx") {
     return nullptr;
+  }
+  if (version >= 18) {
+    if (const ::onnx::OpSchema* reduce = reduce_schema_18(op)) {
+      return reduce;
+    }
   }
   if (op == "Mish") {
     static const ::onnx::OpSchema mish = unary_activation("Mish", 18, false);

@@ -1,8 +1,10 @@
 // Schemas of ONNX operators newer than Debian's libonnx 1.12 (operator sets
 // up to 17) that the runtime lowers (GroupNormalization-18/21, Mish-18,
-// Gelu-20): without a schema a model using them is
-// refused at load and its shapes are not inferred. Each is written from the
-// ONNX operator documentation of its version.
+// Gelu-20, and ReduceLogSum, ReduceLogSumExp, ReduceMax, ReduceMean and
+// ReduceMin of opset 18, whose axes became an input): without a schema a
+// model using them is refused at load (a Reduce* given libonnx's opset-13
+// schema, axes an attribute) and its shapes are not inferred. Each is
+// written from the ONNX operator documentation of its version.
 #pragma once
 
 #include <onnx/defs/schema.h>

@@ -103,10 +103,15 @@ const GuardedSchemaRegistry& guarded_schemas() {
 const ::onnx::OpSchema* GuardedSchemaRegistry::GetSchema(const std::string& key,
                                                          int max_inclusive_version,
                                                          const std::string& domain) const {
+  // The runtime's newer schemas first: libonnx would give a Reduce* of
+  // opset 18 its opset-13 schema.
+  if (const ::onnx::OpSchema* newer = newer_schema(key, max_inclusive_version, domain)) {
+    return newer;
+  }
   const ::onnx::OpSchema* schema =
       ::onnx::OpSchemaRegistry::Instance()->GetSchema(key, max_inclusive_version, domain);
   if (!schema) {
-    return newer_schema(key, max_inclusive_version, domain);
+    return nullptr;
   }
   if (!schema->has_type_and_shape_inference_function() ||
       (key != "Gemm" && !kConvolutionLike.contains(key))) {

@@ -15,7 +15,8 @@
   onnx_models_check.py compare WORK RESULTS
                                         compares npu-<case>/ with ref-<case>/
 
-Tolerances against onnxruntime's FP32 outputs, every element:
+Tolerances against onnxruntime's FP32 outputs, every element (an infinity
+or NaN only where onnxruntime has the same):
   fp32  |npu - ort| <= 1e-4 + 1e-3 * |ort| (op graphs: 1e-5 + 1e-5 * |ort|;
         the encoder layer on token ids, emb-*, as the models),
         the same top class per row (cls, rec), and for the recognition model
@@ -97,7 +98,10 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # Softplus, Softsign, Round, Abs, Mish (op and spelled out), Gelu tanh,
              # ReduceLogSum, ReduceLogSumExp.
              "lenet_log_softmax", "log_softmax_axis1", "log_family", "mish_op", "mish_spelled",
-             "gelu_tanh", "reduce_log_sum", "reduce_log_sum_exp"]
+             "gelu_tanh", "reduce_log_sum", "reduce_log_sum_exp",
+             # Opset 18's Reduce* with the axes an input (noop_with_empty_axes
+             # too), and ReduceLogSumExp of slices of -inf and with +inf.
+             "reduce_opset18", "reduce_log_sum_exp_infinite"]
 # Op graphs that are classifiers: the NPU's top class must be onnxruntime's.
 CLASSIFIER_GRAPHS = {"op-lenet_log_softmax"}
 # Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
@@ -151,6 +155,17 @@ def normal(name, shape):
     return np.random.default_rng(zlib.crc32(name.encode())).standard_normal(shape)
 
 
+def with_infinities(sample):
+    """reduce_log_sum_exp_infinite's input ([2, 3, 4], reduced along the
+    last axis): a slice of only -inf (onnxruntime: -inf), slices holding
+    some -inf, one holding +inf (+inf)."""
+    sample[0, 0, :] = -np.inf
+    sample[0, 1, 1] = -np.inf
+    sample[1, 0, :2] = -np.inf
+    sample[1, 2, 3] = np.inf
+    return sample
+
+
 def op_graph_inputs(op_graphs):
     """Standard normal inputs of the op graphs' declared input shapes. The
     INT8 graph's is scaled by 0.75, inside the range of its four calibration
@@ -164,6 +179,8 @@ def op_graph_inputs(op_graphs):
         # The input's shape only: external data stays where it is.
         dims = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
         sample = normal(f"op-{graph}", [d.dim_value for d in dims])
+        if graph == "reduce_log_sum_exp_infinite":
+            sample = with_infinities(sample)
         cases[f"op-{graph}"] = (str(path), 0.75 * sample if graph == "int8_convs" else sample)
     for prefix, graphs in (("qdq", QDQ_GRAPHS), ("qop", QOP_GRAPHS)):
         for graph in graphs:
@@ -290,7 +307,11 @@ def compare(work, results):
                 print(f"FAIL {name}: shape {npu.shape}, reference {ref.shape}")
                 failed += 1
                 continue
-            err = np.abs(npu.astype(np.float64) - ref.astype(np.float64))
+            # An infinity or NaN where onnxruntime has the same is no error;
+            # anywhere else it is one (a NaN error is beyond every tolerance).
+            npu64, ref64 = npu.astype(np.float64), ref.astype(np.float64)
+            same = (npu64 == ref64) | (np.isnan(npu64) & np.isnan(ref64))
+            err = np.where(same, 0.0, np.abs(npu64 - ref64))
             # A mask or integer output is exact, as is a float output that
             # holds the lowest float32 (a mask's finfo.min).
             exact = (ref.dtype.kind in "biu" or np.isin(np.finfo(np.float32).min, ref)
@@ -298,7 +319,8 @@ def compare(work, results):
             if ref.dtype != npu.dtype:
                 print(f"FAIL {name} {ref_file.stem}: type {npu.dtype}, reference {ref.dtype}")
                 failed += 1
-            bad = err > (0.0 if exact else atol + rtol * np.abs(ref.astype(np.float64)))
+            tolerance = 0.0 if exact else atol + rtol * np.abs(np.where(np.isfinite(ref64), ref64, 0.0))
+            bad = ~(err <= tolerance)
             same_top = np.array_equal(npu.argmax(-1), ref.argmax(-1))
             top_checked = ((dtype == "fp32" or kind == "cls") and kind in ("cls", "rec")
                            or name in CLASSIFIER_GRAPHS)

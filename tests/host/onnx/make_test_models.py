@@ -961,6 +961,41 @@ def log_family_models(out, rng):
     save(out, "reduce_log_sum_exp",
          [helper.make_node("ReduceLogSumExp", ["x"], ["y"], axes=[1], keepdims=0)],
          [tensor("x", [2, 3, 4])], [tensor("y", None)])
+    reduce_opset18_models(out)
+
+
+def reduce_opset18_models(out):
+    """Opset 18: the Reduce* operators' axes an optional input (ReduceSum's
+    since 13), with noop_with_empty_axes; libonnx 1.12 knows opsets up to 17,
+    so the opset import is set by hand (save())."""
+    def axes(name, values):
+        return const(name, np.array(values, np.int64))
+    save(out, "reduce_opset18",
+         [helper.make_node("ReduceMax", ["x", "ax1"], ["max"], keepdims=1),
+          helper.make_node("ReduceMin", ["x", "ax_last"], ["min"], keepdims=0),
+          helper.make_node("ReduceMean", ["x", "ax12"], ["mean"]),
+          helper.make_node("ReduceSum", ["x", "ax0"], ["sum"], keepdims=0),
+          helper.make_node("Abs", ["x"], ["a"]),
+          helper.make_node("ReduceLogSum", ["a", "ax_last"], ["log_sum"]),
+          helper.make_node("ReduceLogSumExp", ["x", "ax1"], ["log_sum_exp"], keepdims=0),
+          # No axes: every axis; empty axes with noop_with_empty_axes: the identity.
+          helper.make_node("ReduceMax", ["x"], ["max_all"]),
+          helper.make_node("ReduceLogSumExp", ["a", "no_axes"], ["lse_noop"],
+                           noop_with_empty_axes=1),
+          helper.make_node("ReduceMean", ["a"], ["mean_noop"], noop_with_empty_axes=1)],
+         [tensor("x", [2, 3, 4])],
+         [tensor(name, None) for name in ("max", "min", "mean", "sum", "log_sum", "log_sum_exp",
+                                          "max_all", "lse_noop", "mean_noop")],
+         [axes("ax1", [1]), axes("ax_last", [-1]), axes("ax12", [1, 2]), axes("ax0", [0]),
+          axes("no_axes", [])], opset=18)
+    # Axes only known at run time: refused by name.
+    save(out, "reduce_axes_computed", [helper.make_node("ReduceMax", ["x", "axes"], ["y"])],
+         [tensor("x", [2, 3, 4]), ids("axes", [1])], [tensor("y", None)], opset=18)
+    # Slices of only -inf, and with +inf (guest-onnx-models sets them in its
+    # input): the maximum m is clipped to the finite range before x - m.
+    save(out, "reduce_log_sum_exp_infinite",
+         [helper.make_node("ReduceLogSumExp", ["x", "ax_last"], ["y"], keepdims=0)],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)], [axes("ax_last", [-1])], opset=18)
 
 
 if __name__ == "__main__":

@@ -600,7 +600,7 @@ std::map<std::string, std::string> refused_on_v14(const Graph& graph) {
 }
 
 constexpr std::uint32_t kFuncLog = 7, kFuncSoftplus = 8, kFuncMish = 9, kFuncGeluTanh = 10,
-                        kFuncAbs = 11, kFuncRound = 12, kFuncExp = 4;
+                        kFuncAbs = 11, kFuncRound = 12, kFuncExp = 4, kFuncClip = 2;
 
 // The ACTIVATION_PARAM functions of a program, in order.
 std::vector<std::uint32_t> functions_of(const Program& program) {
@@ -676,21 +676,65 @@ TEST(OnnxLoweringV15, ReduceLogSumAndLogSumExpShiftedByTheMaximum) {
       (std::vector<Opcode>{Opcode::activation_param, Opcode::reduce, Opcode::activation_param}));
   EXPECT_EQ(functions_of(lower(fused("reduce_log_sum"))),
             (std::vector<std::uint32_t>{kFuncAbs, kFuncLog}));
-  // max; x - max (max expanded along the middle axis); e^; sum; ln; + max.
+  // max m; m clipped to the finite floats; x - m (m expanded along the
+  // middle axis); e^; sum; ln; + m.
   const std::vector<Instruction> lse = instructions_of(lower(fused("reduce_log_sum_exp")));
-  std::vector<Opcode> ops;
-  for (const Instruction& i : lse) {
-    ops.push_back(i.opcode);
-  }
-  EXPECT_EQ(ops, (std::vector<Opcode>{Opcode::reduce, Opcode::copy_strided, Opcode::eltwise,
-                                      Opcode::activation_param, Opcode::reduce,
-                                      Opcode::activation_param, Opcode::eltwise}));
+  EXPECT_EQ(opcodes_of(lower(fused("reduce_log_sum_exp"))),
+            (std::vector<Opcode>{Opcode::reduce, Opcode::activation_param, Opcode::copy_strided,
+                                 Opcode::eltwise, Opcode::activation_param, Opcode::reduce,
+                                 Opcode::activation_param, Opcode::eltwise}));
+  ASSERT_EQ(lse.size(), 8U);
   EXPECT_EQ(lse[0].flags, 2U);  // REDUCE max
-  EXPECT_EQ(lse[2].flags, 1U);  // ELTWISE sub
-  EXPECT_EQ(lse[4].flags, 0U);  // REDUCE sum
-  EXPECT_EQ(functions_of(lower(fused("reduce_log_sum_exp"))),
-            (std::vector<std::uint32_t>{kFuncExp, kFuncLog}));
+  EXPECT_EQ(lse[3].flags, 1U);  // ELTWISE sub
+  EXPECT_EQ(lse[5].flags, 0U);  // REDUCE sum
+  EXPECT_EQ(lse[1].flags, kFuncClip);
+  EXPECT_EQ(lse[4].flags, kFuncExp);
+  EXPECT_EQ(lse[6].flags, kFuncLog);
   EXPECT_TRUE(refused_on_v14(fused("reduce_log_sum_exp")).contains("ReduceLogSumExp"));
+}
+
+// A slice of only -inf has the maximum -inf, and x - max would be NaN: the
+// maximum is clipped to the dtype's finite range first (a finite one is
+// unchanged), so the slice gives ln(0) + m = -inf as onnxruntime.
+TEST(OnnxLoweringV15, ReduceLogSumExpClipsTheMaximumToTheFiniteRange) {
+  const std::pair<npu::isa::DataType, float> largest[] = {
+      {npu::isa::DataType::fp32, std::numeric_limits<float>::max()},
+      {npu::isa::DataType::fp16, 65504.0F},
+      {npu::isa::DataType::bf16, std::bit_cast<float>(0x7F7F0000U)}};
+  for (const auto& [dtype, bound] : largest) {
+    const std::vector<Instruction> program =
+        instructions_of(lower(fused("reduce_log_sum_exp_infinite"), dtype));
+    ASSERT_GE(program.size(), 2U);
+    EXPECT_EQ(program[1].opcode, Opcode::activation_param);
+    EXPECT_EQ(program[1].flags, kFuncClip);
+    EXPECT_EQ(float_value(program[1], 3), -bound);
+    EXPECT_EQ(float_value(program[1], 4), bound);
+  }
+}
+
+// Opset 18 moved the Reduce* operators' axes to an optional input (ReduceSum
+// at 13); their schemas come from the runtime (libonnx 1.12 knows opset 17).
+TEST(OnnxLoweringV15, Opset18ReduceAxesInputAndNoopWithEmptyAxes) {
+  const Graph graph = fused("reduce_opset18");
+  EXPECT_EQ(graph.shape("max"), (Shape{2, 1, 4}));
+  EXPECT_EQ(graph.shape("min"), (Shape{2, 3}));
+  EXPECT_EQ(graph.shape("mean"), (Shape{2, 1, 1}));
+  EXPECT_EQ(graph.shape("sum"), (Shape{3, 4}));
+  EXPECT_EQ(graph.shape("max_all"), (Shape{1, 1, 1}));
+  EXPECT_EQ(graph.shape("lse_noop"), graph.shape("x"));
+  EXPECT_EQ(graph.shape("mean_noop"), graph.shape("x"));
+  const std::vector<Opcode> ops = opcodes_of(lower(graph));
+  // max, min, mean, sum, max_all and ReduceLogSum one REDUCE each,
+  // ReduceLogSumExp two; ACTIVATION_PARAM: Abs, ReduceLogSum's LOG,
+  // ReduceLogSumExp's CLIP, EXP and LOG. The two noops are |x| copied to
+  // their outputs.
+  EXPECT_EQ(std::ranges::count(ops, Opcode::reduce), 8);
+  EXPECT_EQ(std::ranges::count(ops, Opcode::activation_param), 5);
+}
+
+TEST(OnnxLoweringV15, Opset18ReduceAxesComputedAtRunTimeAreRefusedByName) {
+  EXPECT_EQ(refusal(fused("reduce_axes_computed")),
+            "ReduceMax: axes 'axes' computed at run time; only constant axes");
 }
 
 TEST(OnnxLoweringV11, ParameterisedActivationsAreOneInstructionEach) {
