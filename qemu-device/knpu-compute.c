@@ -426,7 +426,7 @@ bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf)
     size_t csize = knpu_widened(t) ? 4 : knpu_dtype_size(t->dtype);
     uint8_t *data = knpu_stage(job, t->count * csize);
     uint64_t done = 0, chunk = KNPU_BOUNCE_SIZE / 2;
-    int64_t start = get_clock();
+    int64_t start = knpu_trace_clock(TRACE_KNPU_TENSOR_LOAD);
 
     if (!knpu_widened(t)) {
         /* Straight into the engine's buffer, page by page. */
@@ -447,7 +447,7 @@ bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf)
     }
     job->bytes += t->bytes;
     *buf = data;
-    trace_knpu_tensor_load(t->operand, t->bytes, get_clock() - start);
+    trace_knpu_tensor_load(t->operand, t->bytes, knpu_trace_elapsed(start));
     return true;
 }
 
@@ -481,12 +481,12 @@ static bool knpu_store_elems(KnpuJob *job, const KnpuTensor *t, uint64_t va,
 /* Store the compute-type buffer @buf as tensor @t. */
 bool knpu_tensor_store(KnpuJob *job, const KnpuTensor *t, const void *buf)
 {
-    int64_t start = get_clock();
+    int64_t start = knpu_trace_clock(TRACE_KNPU_TENSOR_STORE);
 
     if (!knpu_store_elems(job, t, t->va, buf, t->count)) {
         return false;
     }
-    trace_knpu_tensor_store(t->operand, t->bytes, get_clock() - start);
+    trace_knpu_tensor_store(t->operand, t->bytes, knpu_trace_elapsed(start));
     return true;
 }
 
@@ -503,13 +503,13 @@ bool knpu_tensor_store_rows(KnpuJob *job, const KnpuTensor *t,
     uint64_t r;
 
     if (ld == row_elems) {
-        int64_t start = get_clock();
+        int64_t start = knpu_trace_clock(TRACE_KNPU_TENSOR_STORE);
 
         if (!knpu_store_elems(job, t, t->va, buf, rows * row_elems)) {
             return false;
         }
         trace_knpu_tensor_store(t->operand, rows * row_elems * esize,
-                                get_clock() - start);
+                                knpu_trace_elapsed(start));
         return true;
     }
     for (r = 0; r < rows; r++) {

@@ -580,17 +580,32 @@ static void knpu_run_unmap(KnpuJob *job, KnpuRun *r)
 }
 
 /*
- * The device time that work on @bytes took since @start (host clock): the
- * host time it took for a worker; in the deterministic engine, which must
- * not depend on the host's speed, 1 ns per byte (a byte per cycle of the
- * nominal clock).
+ * Where a worker's run of work starts on the host clock, for
+ * knpu_job_work_ns(); 0 when no stall can follow it: only a throttled
+ * device stalls, and a clock read before and after every run was 2 % of a
+ * small model's device time (docs/performance.md "stop 25").
+ */
+static int64_t knpu_job_work_start(KnpuJob *job)
+{
+    if (job->s->deterministic || !qatomic_read(&job->s->throttled)) {
+        return 0;
+    }
+    return get_clock();
+}
+
+/*
+ * The device time that work on @bytes took since @start
+ * (knpu_job_work_start()): the host time it took for a worker, 0 if the
+ * device was not throttled when it started; in the deterministic engine,
+ * which must not depend on the host's speed, 1 ns per byte (a byte per
+ * cycle of the nominal clock).
  */
 static int64_t knpu_job_work_ns(KnpuJob *job, int64_t start, uint64_t bytes)
 {
     if (job->s->deterministic) {
         return bytes;
     }
-    return get_clock() - start;
+    return start ? get_clock() - start : 0;
 }
 
 /*
@@ -643,7 +658,7 @@ bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
     uint8_t *p = buf;
 
     while (len) {
-        int64_t start = get_clock();
+        int64_t start = knpu_job_work_start(job);
         KnpuRun r = { 0 };
         bool ok;
 
@@ -683,7 +698,7 @@ bool knpu_va_copy(KnpuJob *job, uint64_t dst, uint64_t src, uint64_t len,
                   unsigned dst_op, unsigned src_op)
 {
     while (len) {
-        int64_t start = get_clock();
+        int64_t start = knpu_job_work_start(job);
         KnpuRun rs = { 0 }, rd = { 0 };
         bool ok;
 
