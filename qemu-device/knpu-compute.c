@@ -451,6 +451,35 @@ bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf)
     return true;
 }
 
+/*
+ * Stage tensor @t as knpu_tensor_load() does, unless the bytes it is
+ * stored as are those of @known (NULL: none; @t->bytes of them, a buffer
+ * the caller keeps): then *@buf is @known, compared with guest memory
+ * through the same translations, checks and faults as a load, but not
+ * copied. Used for operands that rarely change between jobs (a model's
+ * weights), where the staging copy was a pass over them for nothing.
+ */
+bool knpu_tensor_load_known(KnpuJob *job, const KnpuTensor *t,
+                            const void *known, void **buf)
+{
+    int64_t start = knpu_trace_clock(TRACE_KNPU_TENSOR_LOAD);
+    bool same;
+
+    if (!known || knpu_widened(t)) {
+        return knpu_tensor_load(job, t, buf);
+    }
+    if (!knpu_va_equal(job, t->va, known, t->bytes, t->operand, &same)) {
+        return false;
+    }
+    if (!same) {
+        return knpu_tensor_load(job, t, buf);
+    }
+    job->bytes += t->bytes;
+    *buf = (void *)known;
+    trace_knpu_tensor_load(t->operand, t->bytes, knpu_trace_elapsed(start));
+    return true;
+}
+
 /* Store @count elements from compute-type @src at @va. */
 static bool knpu_store_elems(KnpuJob *job, const KnpuTensor *t, uint64_t va,
                              const void *src, uint64_t count)

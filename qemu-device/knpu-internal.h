@@ -398,6 +398,8 @@ bool knpu_job_bus_rw(KnpuJob *job, uint64_t addr, void *buf, uint64_t len,
                      bool write);
 bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
                 bool write, unsigned operand);
+bool knpu_va_equal(KnpuJob *job, uint64_t va, const void *buf, uint64_t len,
+                   unsigned operand, bool *same);
 bool knpu_va_copy(KnpuJob *job, uint64_t dst, uint64_t src, uint64_t len,
                   unsigned dst_op, unsigned src_op);
 bool knpu_va_sem_update(KnpuJob *job, uint64_t va, uint64_t val, bool add,

@@ -647,15 +647,24 @@ bool knpu_job_stall_settle(KnpuJob *job)
     return knpu_job_park(job, knpu_now() + ns);
 }
 
+/* What knpu_va_runs() does with each run of guest memory and @buf. */
+typedef enum KnpuVaAccess {
+    KNPU_VA_READ,           /* copy it into @buf */
+    KNPU_VA_WRITE,          /* copy @buf into it */
+    KNPU_VA_COMPARE,        /* compare it with @buf, read as a read is */
+} KnpuVaAccess;
+
 /*
- * Read or write @len bytes at @va, run by run (knpu_run_map()), an access
- * section per run. A throttled device stalls after each run for the time
- * its lower clock would have taken longer.
+ * Access @len bytes at @va, run by run (knpu_run_map()), an access section
+ * per run. A throttled device stalls after each run for the time its lower
+ * clock would have taken longer. A comparison stops after the first run
+ * that differs, with *@same false.
  */
-bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
-                bool write, unsigned operand)
+static bool knpu_va_runs(KnpuJob *job, uint64_t va, uint8_t *buf,
+                         uint64_t len, KnpuVaAccess access, unsigned operand,
+                         bool *same)
 {
-    uint8_t *p = buf;
+    bool write = access == KNPU_VA_WRITE;
 
     while (len) {
         int64_t start = knpu_job_work_start(job);
@@ -667,10 +676,16 @@ bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
         }
         ok = knpu_run_map(job, va, len, write, operand, &r);
         if (ok) {
-            if (write) {
-                memcpy(r.host, p, r.len);
-            } else {
-                memcpy(p, r.host, r.len);
+            switch (access) {
+            case KNPU_VA_READ:
+                memcpy(buf, r.host, r.len);
+                break;
+            case KNPU_VA_WRITE:
+                memcpy(r.host, buf, r.len);
+                break;
+            case KNPU_VA_COMPARE:
+                *same = !memcmp(r.host, buf, r.len);
+                break;
             }
             knpu_run_unmap(job, &r);
         }
@@ -679,11 +694,35 @@ bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
                                        knpu_job_work_ns(job, start, r.len)))) {
             return false;
         }
+        if (access == KNPU_VA_COMPARE && !*same) {
+            return true;
+        }
         va += r.len;
-        p += r.len;
+        buf += r.len;
         len -= r.len;
     }
     return true;
+}
+
+/* Read or write @len bytes at @va (knpu_va_runs()). */
+bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
+                bool write, unsigned operand)
+{
+    return knpu_va_runs(job, va, buf, len,
+                        write ? KNPU_VA_WRITE : KNPU_VA_READ, operand, NULL);
+}
+
+/*
+ * Whether the @len bytes at @va are those of @buf, in *@same: read as
+ * knpu_va_rw() reads them (every translation, permission check and fault
+ * up to the first run that differs), compared instead of copied.
+ */
+bool knpu_va_equal(KnpuJob *job, uint64_t va, const void *buf, uint64_t len,
+                   unsigned operand, bool *same)
+{
+    *same = true;
+    return knpu_va_runs(job, va, (uint8_t *)buf, len, KNPU_VA_COMPARE,
+                        operand, same);
 }
 
 /*
