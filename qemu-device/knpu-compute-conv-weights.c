@@ -60,6 +60,8 @@ typedef struct WeightsEntry {
 typedef struct WeightsCache {
     GHashTable *by_key;                 /* entry -> itself, by its key */
     GHashTable *by_va;                  /* address -> its latest entry */
+    /* The entry knpu_conv_weights_known() last gave the weights of */
+    WeightsEntry *known;
     QTAILQ_HEAD(, WeightsEntry) lru;    /* most recently used first */
     size_t bytes;
     unsigned count;
@@ -83,6 +85,9 @@ static gboolean weights_equal(gconstpointer a, gconstpointer b)
 static void weights_drop(WeightsCache *cache, WeightsEntry *e)
 {
     g_hash_table_remove(cache->by_key, e);
+    if (cache->known == e) {
+        cache->known = NULL;
+    }
     if (g_hash_table_lookup(cache->by_va, &e->va) == e) {
         g_hash_table_remove(cache->by_va, &e->va);
     }
@@ -150,7 +155,8 @@ const void *knpu_conv_weights_known(uint64_t va, uint64_t bytes)
     WeightsCache *cache = weights_cache();
     WeightsEntry *e = g_hash_table_lookup(cache->by_va, &va);
 
-    return e && e->plain_bytes == bytes ? e->plain : NULL;
+    cache->known = e && e->plain_bytes == bytes ? e : NULL;
+    return cache->known ? cache->known->plain : NULL;
 }
 
 /*
@@ -169,8 +175,14 @@ void *knpu_conv_weights(KnpuJob *job, const KnpuPrimKey *conv, uint64_t va,
     size_t plain = dnnl_memory_desc_get_size(plain_md);
     size_t blocked = dnnl_memory_desc_get_size(blocked_md);
     WeightsCache *cache = weights_cache();
-    WeightsEntry *e = weights_find(cache, conv, va);
+    WeightsEntry *e = cache->known;
     void *to;
+
+    /* Usually the entry whose weights the instruction loaded: no lookup. */
+    if (!e || e->plain != wei || e->va != va ||
+        memcmp(&e->conv, conv, sizeof(*conv))) {
+        e = weights_find(cache, conv, va);
+    }
 
     if (e && e->plain_bytes == plain &&
         (e->plain == wei || !memcmp(e->plain, wei, plain))) {
