@@ -582,8 +582,8 @@ static void knpu_run_unmap(KnpuJob *job, KnpuRun *r)
 /*
  * Where a worker's run of work starts on the host clock, for
  * knpu_job_work_ns(); 0 when no stall can follow it: only a throttled
- * device stalls, and a clock read before and after every run was 2 % of a
- * small model's device time (docs/performance.md "stop 25").
+ * device stalls, and a clock read before and after every run was 1.5-2.4 %
+ * of the device thread under a small model (docs/performance.md, stop 25).
  */
 static int64_t knpu_job_work_start(KnpuJob *job)
 {
