@@ -606,7 +606,9 @@ bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in)
         return false;
     }
     if (!knpu_tensor_load(job, &tin, &src) ||
-        !knpu_tensor_load(job, &twei, &wei) ||
+        !knpu_tensor_load_known(job, &twei,
+                                knpu_conv_weights_known(twei.va, twei.bytes),
+                                &wei) ||
         (has_bias && !knpu_tensor_load(job, &tbias, &bias)) ||
         (per_channel && !knpu_tensor_load(job, &tscale, &scales)) ||
         (per_channel && !knpu_check_scales(job, scales, key.v[CK_K],

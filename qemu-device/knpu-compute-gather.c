@@ -133,11 +133,11 @@ bool knpu_op_gather(KnpuJob *job, const KnpuInsn *in)
     }
     row_bytes = row_elems * esize;
     out = knpu_stage(job, tout.bytes);
-    start = get_clock();
+    start = knpu_trace_clock(TRACE_KNPU_GATHER);
     if (!gather_rows(job, in->ops[GA_TABLE], indices, int64, rows, count,
                      row_bytes, out)) {
         return false;
     }
-    trace_knpu_gather(count, row_bytes, int64, get_clock() - start);
+    trace_knpu_gather(count, row_bytes, int64, knpu_trace_elapsed(start));
     return knpu_tensor_store(job, &tout, out);
 }

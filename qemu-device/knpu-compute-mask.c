@@ -92,9 +92,9 @@ bool knpu_op_compare(KnpuJob *job, const KnpuInsn *in)
         return false;
     }
     mask = knpu_stage(job, count);
-    start = get_clock();
+    start = knpu_trace_clock(TRACE_KNPU_COMPARE);
     compare_loop(dt, op, mask, a, b, count, b_count);
-    trace_knpu_compare(op, dt, count, get_clock() - start);
+    trace_knpu_compare(op, dt, count, knpu_trace_elapsed(start));
     return knpu_tensor_store(job, &tmask, mask);
 }
 
@@ -155,8 +155,8 @@ bool knpu_op_select(KnpuJob *job, const KnpuInsn *in)
         return false;
     }
     out = knpu_stage(job, tout.bytes);
-    start = get_clock();
+    start = knpu_trace_clock(TRACE_KNPU_SELECT);
     select_loop(knpu_dtype_size(dt), out, cond, x, y, count, c, xc, yc);
-    trace_knpu_select(dt, count, get_clock() - start);
+    trace_knpu_select(dt, count, knpu_trace_elapsed(start));
     return knpu_tensor_store(job, &tout, out);
 }

@@ -426,7 +426,7 @@ bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf)
     size_t csize = knpu_widened(t) ? 4 : knpu_dtype_size(t->dtype);
     uint8_t *data = knpu_stage(job, t->count * csize);
     uint64_t done = 0, chunk = KNPU_BOUNCE_SIZE / 2;
-    int64_t start = get_clock();
+    int64_t start = knpu_trace_clock(TRACE_KNPU_TENSOR_LOAD);
 
     if (!knpu_widened(t)) {
         /* Straight into the engine's buffer, page by page. */
@@ -447,7 +447,36 @@ bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf)
     }
     job->bytes += t->bytes;
     *buf = data;
-    trace_knpu_tensor_load(t->operand, t->bytes, get_clock() - start);
+    trace_knpu_tensor_load(t->operand, t->bytes, knpu_trace_elapsed(start));
+    return true;
+}
+
+/*
+ * Stage tensor @t as knpu_tensor_load() does, unless the bytes it is
+ * stored as are those of @known (NULL: none; @t->bytes of them, a buffer
+ * the caller keeps): then *@buf is @known, compared with guest memory
+ * through the same translations, checks and faults as a load, but not
+ * copied. Used for operands that rarely change between jobs (a model's
+ * weights), where the staging copy was a pass over them for nothing.
+ */
+bool knpu_tensor_load_known(KnpuJob *job, const KnpuTensor *t,
+                            const void *known, void **buf)
+{
+    int64_t start = knpu_trace_clock(TRACE_KNPU_TENSOR_LOAD);
+    bool same;
+
+    if (!known || knpu_widened(t)) {
+        return knpu_tensor_load(job, t, buf);
+    }
+    if (!knpu_va_equal(job, t->va, known, t->bytes, t->operand, &same)) {
+        return false;
+    }
+    if (!same) {
+        return knpu_tensor_load(job, t, buf);
+    }
+    job->bytes += t->bytes;
+    *buf = (void *)known;
+    trace_knpu_tensor_load(t->operand, t->bytes, knpu_trace_elapsed(start));
     return true;
 }
 
@@ -481,12 +510,12 @@ static bool knpu_store_elems(KnpuJob *job, const KnpuTensor *t, uint64_t va,
 /* Store the compute-type buffer @buf as tensor @t. */
 bool knpu_tensor_store(KnpuJob *job, const KnpuTensor *t, const void *buf)
 {
-    int64_t start = get_clock();
+    int64_t start = knpu_trace_clock(TRACE_KNPU_TENSOR_STORE);
 
     if (!knpu_store_elems(job, t, t->va, buf, t->count)) {
         return false;
     }
-    trace_knpu_tensor_store(t->operand, t->bytes, get_clock() - start);
+    trace_knpu_tensor_store(t->operand, t->bytes, knpu_trace_elapsed(start));
     return true;
 }
 
@@ -503,13 +532,13 @@ bool knpu_tensor_store_rows(KnpuJob *job, const KnpuTensor *t,
     uint64_t r;
 
     if (ld == row_elems) {
-        int64_t start = get_clock();
+        int64_t start = knpu_trace_clock(TRACE_KNPU_TENSOR_STORE);
 
         if (!knpu_store_elems(job, t, t->va, buf, rows * row_elems)) {
             return false;
         }
         trace_knpu_tensor_store(t->operand, rows * row_elems * esize,
-                                get_clock() - start);
+                                knpu_trace_elapsed(start));
         return true;
     }
     for (r = 0; r < rows; r++) {

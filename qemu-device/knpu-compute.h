@@ -95,6 +95,8 @@ bool knpu_check_scales(KnpuJob *job, const float *scales, uint64_t n,
                        unsigned scale_op);
 bool knpu_tensor_check_align(KnpuJob *job, const KnpuTensor *t);
 bool knpu_tensor_load(KnpuJob *job, const KnpuTensor *t, void **buf);
+bool knpu_tensor_load_known(KnpuJob *job, const KnpuTensor *t,
+                            const void *known, void **buf);
 bool knpu_tensor_store(KnpuJob *job, const KnpuTensor *t, const void *buf);
 bool knpu_tensor_store_rows(KnpuJob *job, const KnpuTensor *t,
                             const void *buf, uint64_t rows,
@@ -179,6 +181,7 @@ dnnl_status_t knpu_attr_post_act(dnnl_primitive_attr_t attr, uint32_t act);
 /* The instructions */
 bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in);
 bool knpu_op_conv2d(KnpuJob *job, const KnpuInsn *in);
+const void *knpu_conv_weights_known(uint64_t va, uint64_t bytes);
 void *knpu_conv_weights(KnpuJob *job, const KnpuPrimKey *conv, uint64_t va,
                         KnpuPrimDescFn reorder_fn,
                         const dnnl_memory_desc_t *plain_md, const void *wei,

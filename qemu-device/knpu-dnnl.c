@@ -424,7 +424,7 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
     KnpuPrimMems *m = shared ? &p->mems : &own;
     dnnl_stream_t stream = knpu_stream();
     dnnl_status_t st = stream ? dnnl_success : dnnl_out_of_memory;
-    int64_t start = get_clock();
+    int64_t start = knpu_trace_clock(TRACE_KNPU_PRIM_EXEC);
     int i, n = 0;
 
     g_assert(nargs < (int)ARRAY_SIZE(exec));
@@ -459,7 +459,8 @@ bool knpu_prim_exec(KnpuJob *job, KnpuPrim *p, const KnpuDnnlArg *args,
     if (st != dnnl_success) {
         return knpu_dnnl_fail(job, "execution", st);
     }
-    trace_knpu_prim_exec(p->key.kind, p->key.threads, get_clock() - start);
+    trace_knpu_prim_exec(p->key.kind, p->key.threads,
+                         knpu_trace_elapsed(start));
     return true;
 }
 

@@ -580,17 +580,32 @@ static void knpu_run_unmap(KnpuJob *job, KnpuRun *r)
 }
 
 /*
- * The device time that work on @bytes took since @start (host clock): the
- * host time it took for a worker; in the deterministic engine, which must
- * not depend on the host's speed, 1 ns per byte (a byte per cycle of the
- * nominal clock).
+ * Where a worker's run of work starts on the host clock, for
+ * knpu_job_work_ns(); 0 when no stall can follow it: only a throttled
+ * device stalls, and a clock read before and after every run was 1.5-2.4 %
+ * of the device thread under a small model (docs/performance.md, stop 25).
+ */
+static int64_t knpu_job_work_start(KnpuJob *job)
+{
+    if (job->s->deterministic || !qatomic_read(&job->s->throttled)) {
+        return 0;
+    }
+    return get_clock();
+}
+
+/*
+ * The device time that work on @bytes took since @start
+ * (knpu_job_work_start()): the host time it took for a worker, 0 if the
+ * device was not throttled when it started; in the deterministic engine,
+ * which must not depend on the host's speed, 1 ns per byte (a byte per
+ * cycle of the nominal clock).
  */
 static int64_t knpu_job_work_ns(KnpuJob *job, int64_t start, uint64_t bytes)
 {
     if (job->s->deterministic) {
         return bytes;
     }
-    return get_clock() - start;
+    return start ? get_clock() - start : 0;
 }
 
 /*
@@ -632,18 +647,27 @@ bool knpu_job_stall_settle(KnpuJob *job)
     return knpu_job_park(job, knpu_now() + ns);
 }
 
+/* What knpu_va_runs() does with each run of guest memory and @buf. */
+typedef enum KnpuVaAccess {
+    KNPU_VA_READ,           /* copy it into @buf */
+    KNPU_VA_WRITE,          /* copy @buf into it */
+    KNPU_VA_COMPARE,        /* compare it with @buf, read as a read is */
+} KnpuVaAccess;
+
 /*
- * Read or write @len bytes at @va, run by run (knpu_run_map()), an access
- * section per run. A throttled device stalls after each run for the time
- * its lower clock would have taken longer.
+ * Access @len bytes at @va, run by run (knpu_run_map()), an access section
+ * per run. A throttled device stalls after each run for the time its lower
+ * clock would have taken longer. A comparison stops after the first run
+ * that differs, with *@same false.
  */
-bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
-                bool write, unsigned operand)
+static bool knpu_va_runs(KnpuJob *job, uint64_t va, uint8_t *buf,
+                         uint64_t len, KnpuVaAccess access, unsigned operand,
+                         bool *same)
 {
-    uint8_t *p = buf;
+    bool write = access == KNPU_VA_WRITE;
 
     while (len) {
-        int64_t start = get_clock();
+        int64_t start = knpu_job_work_start(job);
         KnpuRun r = { 0 };
         bool ok;
 
@@ -652,10 +676,16 @@ bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
         }
         ok = knpu_run_map(job, va, len, write, operand, &r);
         if (ok) {
-            if (write) {
-                memcpy(r.host, p, r.len);
-            } else {
-                memcpy(p, r.host, r.len);
+            switch (access) {
+            case KNPU_VA_READ:
+                memcpy(buf, r.host, r.len);
+                break;
+            case KNPU_VA_WRITE:
+                memcpy(r.host, buf, r.len);
+                break;
+            case KNPU_VA_COMPARE:
+                *same = !memcmp(r.host, buf, r.len);
+                break;
             }
             knpu_run_unmap(job, &r);
         }
@@ -664,11 +694,35 @@ bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
                                        knpu_job_work_ns(job, start, r.len)))) {
             return false;
         }
+        if (access == KNPU_VA_COMPARE && !*same) {
+            return true;
+        }
         va += r.len;
-        p += r.len;
+        buf += r.len;
         len -= r.len;
     }
     return true;
+}
+
+/* Read or write @len bytes at @va (knpu_va_runs()). */
+bool knpu_va_rw(KnpuJob *job, uint64_t va, void *buf, uint64_t len,
+                bool write, unsigned operand)
+{
+    return knpu_va_runs(job, va, buf, len,
+                        write ? KNPU_VA_WRITE : KNPU_VA_READ, operand, NULL);
+}
+
+/*
+ * Whether the @len bytes at @va are those of @buf, in *@same: read as
+ * knpu_va_rw() reads them (every translation, permission check and fault
+ * up to the first run that differs), compared instead of copied.
+ */
+bool knpu_va_equal(KnpuJob *job, uint64_t va, const void *buf, uint64_t len,
+                   unsigned operand, bool *same)
+{
+    *same = true;
+    return knpu_va_runs(job, va, (uint8_t *)buf, len, KNPU_VA_COMPARE,
+                        operand, same);
 }
 
 /*
@@ -683,7 +737,7 @@ bool knpu_va_copy(KnpuJob *job, uint64_t dst, uint64_t src, uint64_t len,
                   unsigned dst_op, unsigned src_op)
 {
     while (len) {
-        int64_t start = get_clock();
+        int64_t start = knpu_job_work_start(job);
         KnpuRun rs = { 0 }, rd = { 0 };
         bool ok;
 

@@ -84,10 +84,25 @@ static void conv_ref(const Conv *v, const void *x, const void *wt,
     }
 }
 
+/* How run_conv_rewritten() changes the weights before a run. */
+typedef enum Rewrite {
+    REWRITE_ALL,            /* new random weights */
+    REWRITE_LAST,           /* only the last weight changed */
+    REWRITE_NONE,           /* the same weights again */
+} Rewrite;
+
+static const Rewrite rewrite_plan[] = {
+    REWRITE_ALL, REWRITE_LAST, REWRITE_NONE, REWRITE_ALL,
+};
+
 /*
  * Run CONV2D @v on random operands and check it; then @rewrites times
- * write new random weights to the same guest buffer and run and check the
- * same instruction again, in a job of its own each time.
+ * (at most ARRAY_SIZE(rewrite_plan)) change the weights in the same guest
+ * buffer as rewrite_plan says and run and check the same instruction
+ * again, in a job of its own each time. After rewrites, the weights' last
+ * page loses its read permission: the job must fault on the weights
+ * there, as it would have without the weights the device keeps
+ * (knpu_tensor_load_known() compares them where it loaded them).
  */
 static void run_conv_rewritten(Cx *c, const Conv *v, unsigned rewrites)
 {
@@ -133,9 +148,14 @@ static void run_conv_rewritten(Cx *c, const Conv *v, unsigned rewrites)
     for (run = 0; run <= rewrites; run++) {
         g_autofree void *out = NULL;
 
-        if (run) {
+        if (run && rewrite_plan[run - 1] == REWRITE_ALL) {
             g_free(wt);
             wt = rand_tensor(c, v->dt, n_wei);
+        } else if (run && rewrite_plan[run - 1] == REWRITE_LAST) {
+            /* its top bit: the sign of any type, stored little-endian */
+            ((uint8_t *)wt)[n_wei * dt_size(v->dt) - 1] ^= 0x80;
+        }
+        if (run) {
             tbuf_write(c, &tw, wt, n_wei * dt_size(v->dt));
         }
         conv_ref(v, x, wt, bias, scales, ref);
@@ -143,6 +163,18 @@ static void run_conv_rewritten(Cx *c, const Conv *v, unsigned rewrites)
         out = tbuf_read(c, &to, n_out * dt_size(odt));
         /* INT8 and INT32 outputs exactly (check_close's tolerance is 0) */
         check_close(odt, out, ref, n_out, "conv2d");
+    }
+    if (rewrites) {
+        uint64_t last = (tw.va + tw.bytes - 1) & ~4095ull;
+        Err e;
+
+        map_one(&c->k, last, tw.pa + (last - tw.va), 0, false);
+        wr(&c->k, KNPU_REG_MMU_TLB_INVAL, KNPU_TLB_INVAL_ALL);
+        e = cx_run_bad(c, &p, args, 5, KNPU_ERR_MMU_FAULT);
+        g_assert_cmphex(e.addr, ==, last);
+        g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 1); /* weights */
+        g_assert_cmpuint(KNPU_ERR_INFO_REASON(e.info), ==,
+                         KNPU_MMU_PERMISSION);
     }
 }
 
@@ -267,8 +299,10 @@ static void test_conv_uncached(void)
 /*
  * The device keeps a blocked convolution's reordered weights from one
  * instruction to the next (knpu-compute-conv-weights.c): weights the guest
- * rewrote in place between two jobs must be used as they are now, for
- * the floating types and INT8, grouped or not.
+ * rewrote in place between two jobs, all of them or only the last, must be
+ * used as they are now, the same weights again give the same result, and
+ * weights it can no longer read fault as a load of them would, for the
+ * floating types and INT8, grouped or not.
  */
 static void test_conv_weights_rewritten(void)
 {
@@ -287,7 +321,7 @@ static void test_conv_weights_rewritten(void)
 
     cx_start(&c);
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
-        run_conv_rewritten(&c, &cases[i], 3);
+        run_conv_rewritten(&c, &cases[i], ARRAY_SIZE(rewrite_plan));
         /* the same shape on other buffers: an entry of its own */
         run_conv(&c, &cases[i]);
     }
