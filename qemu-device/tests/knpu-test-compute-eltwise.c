@@ -477,6 +477,21 @@ static double vanishing_at_minus_inf(double x, double formula)
     return x == -INFINITY ? 0 : formula;
 }
 
+/*
+ * Run @p, an instruction of operands 0:A in, 1:A out, on special_xs as
+ * @dt; returns its output.
+ */
+static void *run_on_specials(Cx *c, uint32_t dt, const void *x, Prog *p)
+{
+    const uint64_t count = ARRAY_SIZE(special_xs);
+    TBuf tx = cx_input(c, dt, count, x);
+    TBuf to = cx_output(c, dt, count);
+    uint64_t args[2] = { tx.va, to.va };
+
+    cx_run(c, p, args, 2);
+    return tbuf_read(c, &to, count * dt_size(dt));
+}
+
 /* ACTIVATION's functions (7.3, 7.4.5) on special_xs. */
 static void test_activation_special(void)
 {
@@ -494,14 +509,10 @@ static void test_activation_special(void)
             bool clamp = act == KNPU_ACT_RELU6 || act == KNPU_ACT_HARDSIGMOID;
             g_autofree void *out = NULL;
             g_autofree char *what = g_strdup_printf("activation %u", act);
-            TBuf tx = cx_input(&c, dt, count, x);
-            TBuf to = cx_output(&c, dt, count);
-            uint64_t args[2] = { tx.va, to.va };
             Prog p = { .n = 0 };
 
             EMIT(&p, KNPU_OP_ACTIVATION, dt, act, 3, 0, 1, count);
-            cx_run(&c, &p, args, 2);
-            out = tbuf_read(&c, &to, count * dt_size(dt));
+            out = run_on_specials(&c, dt, x, &p);
             for (j = 0; j < count; j++) {
                 double xj = elem(dt, x, j), g = elem(dt, out, j);
                 double ref = act_ref(act, xj);
@@ -560,14 +571,10 @@ static void test_activation_param_special(void)
             g_autofree char *what = g_strdup_printf("activation_param %u "
                                                     "(%g, %g)", a->fn,
                                                     a->alpha, a->beta);
-            TBuf tx = cx_input(&c, dt, count, x);
-            TBuf to = cx_output(&c, dt, count);
-            uint64_t args[2] = { tx.va, to.va };
             Prog p = { .n = 0 };
 
             emit_param_act(&p, dt, a, count);
-            cx_run(&c, &p, args, 2);
-            out = tbuf_read(&c, &to, count * dt_size(dt));
+            out = run_on_specials(&c, dt, x, &p);
             for (j = 0; j < count; j++) {
                 double xj = elem(dt, x, j);
                 double ref = isnan(xj) ? NAN : param_act_ref(a, xj);
