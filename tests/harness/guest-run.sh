@@ -270,20 +270,22 @@ qemu_crash_signal() {
 # prints one line for the verdict.
 qemu_crash_report() {
 	local sig=$1 core exe
-	core=$(find "$PWD" -maxdepth 1 -type f \( -name core -o -name 'core.[0-9]*' \) \
-		-newer "$run_dir/.knpu/boot-started" 2>/dev/null | head -n1)
-	if [ -z "$core" ]; then
-		echo "QEMU died of SIG$sig and left no core in $PWD (core_pattern '$(cat /proc/sys/kernel/core_pattern)', ulimit -c $(ulimit -H -c))"
-		return
+	if [ ! -f "$run_dir/qemu.core" ]; then
+		core=$(find "$PWD" -maxdepth 1 -type f \( -name core -o -name 'core.[0-9]*' \) \
+			-newer "$run_dir/.knpu/boot-started" 2>/dev/null | head -n1)
+		if [ -z "$core" ]; then
+			echo "QEMU died of SIG$sig and left no core in $PWD (core_pattern '$(cat /proc/sys/kernel/core_pattern)', ulimit -c $(ulimit -H -c))"
+			return
+		fi
+		mv -f "$core" "$run_dir/qemu.core"
+		knpu_apt_install gdb >&2
+		# $qemu may be a wrapper script; the core names the binary that ran.
+		exe=$(gdb -batch -nx -c "$run_dir/qemu.core" -ex 'info auxv' 2>/dev/null |
+			sed -n 's/.*AT_EXECFN .* "\(.*\)"$/\1/p' | head -n1)
+		gdb -batch -nx -ex 'echo == the crashing thread\n' -ex bt \
+			-ex 'echo == every thread\n' -ex 'info threads' -ex 'thread apply all bt' \
+			"$exe" "$run_dir/qemu.core" >"$run_dir/qemu-backtrace.txt" 2>&1 || true
 	fi
-	mv -f "$core" "$run_dir/qemu.core"
-	knpu_apt_install gdb >&2
-	# $qemu may be a wrapper script; the core names the binary that ran.
-	exe=$(gdb -batch -nx -c "$run_dir/qemu.core" -ex 'info auxv' 2>/dev/null |
-		sed -n 's/.*AT_EXECFN .* "\(.*\)"$/\1/p' | head -n1)
-	gdb -batch -nx -ex 'echo == the crashing thread\n' -ex bt \
-		-ex 'echo == every thread\n' -ex 'info threads' -ex 'thread apply all bt' \
-		"$exe" "$run_dir/qemu.core" >"$run_dir/qemu-backtrace.txt" 2>&1 || true
 	echo "QEMU crashed with SIG$sig: the crashing thread's backtrace is below; every thread's in $run_dir/qemu-backtrace.txt, the core in $run_dir/qemu.core"
 }
 
@@ -296,6 +298,24 @@ crashed_before_init() {
 	! grep -q "$KNPU_INIT_MARKER" "$run_dir/serial.log"
 }
 
+# The crashing thread's frames in $run_dir/qemu-backtrace.txt.
+crashing_thread() {
+	sed -n '/^== the crashing thread/,/^== every thread/p' "$run_dir/qemu-backtrace.txt" 2>/dev/null | sed '1d;$d'
+}
+
+# True when QEMU crashed while the guest kernel booted, before /init, in
+# code that is not the device model's (no knpu frame in the crashing
+# thread): nothing but PCI configuration cycles had reached the device.
+# Seen once in CI (stop 24) 5.8 s into a debug-kernel boot, before PCI
+# enumeration: TCG running the kernel's early boot (docs/testing.md).
+qemu_crashed_before_init() {
+	[ -n "$(qemu_crash_signal)" ] || return 1
+	! grep -q "$KNPU_INIT_MARKER" "$run_dir/serial.log" 2>/dev/null || return 1
+	qemu_crash_report "$(qemu_crash_signal)" >/dev/null
+	crashing_thread | grep -q '^#' || return 1
+	! crashing_thread | grep -q knpu
+}
+
 knpu_log "guest-run: $* ($devices device(s), timeout ${timeout_s}s, results in $run_dir)"
 t0=$(date +%s.%N)
 boot_guest
@@ -304,6 +324,12 @@ boot_guest
 if crashed_before_init; then
 	mv "$run_dir/serial.log" "$run_dir/serial.boot-crash.log"
 	knpu_log "guest-run: the guest kernel crashed while booting, before /init (not the test: $(grep -m1 -E "$KNPU_SPLAT_RE" "$run_dir/serial.boot-crash.log" | tr -d '\r')); booting once more (log: $run_dir/serial.boot-crash.log)"
+	boot_guest
+elif qemu_crashed_before_init; then
+	for f in serial.log qemu-backtrace.txt qemu.core; do
+		mv "$run_dir/$f" "$run_dir/boot-crash.$f"
+	done
+	knpu_log "guest-run: QEMU crashed with SIG$(qemu_crash_signal) while the guest kernel booted, before /init, outside the device model (not the test; the crashing thread: $(grep -m1 '^#0' "$run_dir/boot-crash.qemu-backtrace.txt" | cut -c1-160)); booting once more (every thread: $run_dir/boot-crash.qemu-backtrace.txt)"
 	boot_guest
 fi
 wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
@@ -384,7 +410,7 @@ fi
 	fi
 	if [ -s "$run_dir/qemu-backtrace.txt" ]; then
 		echo "---------------- QEMU: the crashing thread ($run_dir/qemu-backtrace.txt) ----------------"
-		sed -n '/^== the crashing thread/,/^== every thread/p' "$run_dir/qemu-backtrace.txt" | sed '1d;$d' | head -n 40
+		crashing_thread | head -n 40
 	fi
 	if [ -s "$splats" ]; then
 		first=$(head -n1 "$splats" | cut -d: -f1)

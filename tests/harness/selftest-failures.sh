@@ -11,7 +11,10 @@
 #     (an infrastructure failure, said so in the output), and a second crash
 #     fails the run: exit 125;
 #  6. a QEMU that crashes (SIGSEGV) fails the run, exit 125, with the
-#     crashing thread's backtrace from its core.
+#     crashing thread's backtrace from its core;
+#  7. a QEMU that crashes while the kernel boots, before /init, outside the
+#     device model, is booted once more, and a second crash fails the run:
+#     exit 125.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -71,5 +74,20 @@ if ! grep -q '^#0 .* in ' "$KNPU_BUILD/guest/harness-qemu-crash.log"; then
 	fails=$((fails + 1))
 fi
 
-echo "harness failure paths: $((6 - fails)) passed, $fails failed"
+# 7. QEMU killed with SIGSEGV 2.5 s after it starts, in both boots: the main
+# thread (the signal's target) is in its loop, the kernel early in boot.
+crashing_boot=$KNPU_BUILD/guest/qemu-that-crashes-at-boot.sh
+cat >"$crashing_boot" <<EOF
+#!/bin/sh
+"$KNPU_QEMU_BIN" "\$@" &
+pid=\$!
+sleep 2.5
+kill -SEGV \$pid
+wait \$pid
+EOF
+chmod +x "$crashing_boot"
+KNPU_QEMU=$crashing_boot expect harness-qemu-boot-crash 125 \
+	'QEMU crashed with SIGSEGV while the guest kernel booted, before /init.*booting once more' -- true
+
+echo "harness failure paths: $((7 - fails)) passed, $fails failed"
 [ $fails -eq 0 ]
