@@ -2029,13 +2029,11 @@ std::optional<std::string> computed_reduce_axes(const Graph& graph, const Node& 
   return fmt::format("axes '{}' computed at run time; only constant axes", n.inputs[1]);
 }
 // The axes a Reduce* node reduces: its `axes` attribute, or its input 1
-// (ReduceSum from opset 13, the others from 18), which must be a constant.
-// None given reduces every axis, unless noop_with_empty_axes: then the node
-// is the identity (std::nullopt).
+// (ReduceSum from opset 13, the others from 18), a constant
+// (lower_instructions() refuses a computed one first). None given reduces
+// every axis, unless noop_with_empty_axes: then the node is the identity
+// (std::nullopt).
 std::optional<std::vector<std::int64_t>> reduced_axes(Lowerer& l, const Node& n) {
-  if (const std::optional<std::string> reason = computed_reduce_axes(l.graph(), n)) {
-    throw Unsupported(*reason);
-  }
   std::vector<std::int64_t> axes = n.get_ints("axes", {});
   if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
     axes = constant_ints(l, n, 1);

@@ -266,27 +266,31 @@ qemu_crash_signal() {
 	esac
 }
 
-# Backtraces of every QEMU thread from its core, into $run_dir/qemu-backtrace.txt;
-# prints one line for the verdict.
+# Move this boot's QEMU core to $run_dir/qemu.core and write every thread's
+# backtrace to $run_dir/qemu-backtrace.txt; false when there is no core.
+qemu_collect_core() {
+	local core exe
+	[ ! -f "$run_dir/qemu.core" ] || return 0
+	core=$(find "$PWD" -maxdepth 1 -type f \( -name core -o -name 'core.[0-9]*' \) \
+		-newer "$run_dir/.knpu/boot-started" 2>/dev/null | head -n1)
+	[ -n "$core" ] || return 1
+	mv -f "$core" "$run_dir/qemu.core"
+	knpu_apt_install gdb >&2
+	# $qemu may be a wrapper script; the core names the binary that ran.
+	exe=$(gdb -batch -nx -c "$run_dir/qemu.core" -ex 'info auxv' 2>/dev/null |
+		sed -n 's/.*AT_EXECFN .* "\(.*\)"$/\1/p' | head -n1)
+	gdb -batch -nx -ex 'echo == the crashing thread\n' -ex bt \
+		-ex 'echo == every thread\n' -ex 'info threads' -ex 'thread apply all bt' \
+		"$exe" "$run_dir/qemu.core" >"$run_dir/qemu-backtrace.txt" 2>&1 || true
+}
+
+# The verdict's line for a QEMU that died of signal $1.
 qemu_crash_report() {
-	local sig=$1 core exe
-	if [ ! -f "$run_dir/qemu.core" ]; then
-		core=$(find "$PWD" -maxdepth 1 -type f \( -name core -o -name 'core.[0-9]*' \) \
-			-newer "$run_dir/.knpu/boot-started" 2>/dev/null | head -n1)
-		if [ -z "$core" ]; then
-			echo "QEMU died of SIG$sig and left no core in $PWD (core_pattern '$(cat /proc/sys/kernel/core_pattern)', ulimit -c $(ulimit -H -c))"
-			return
-		fi
-		mv -f "$core" "$run_dir/qemu.core"
-		knpu_apt_install gdb >&2
-		# $qemu may be a wrapper script; the core names the binary that ran.
-		exe=$(gdb -batch -nx -c "$run_dir/qemu.core" -ex 'info auxv' 2>/dev/null |
-			sed -n 's/.*AT_EXECFN .* "\(.*\)"$/\1/p' | head -n1)
-		gdb -batch -nx -ex 'echo == the crashing thread\n' -ex bt \
-			-ex 'echo == every thread\n' -ex 'info threads' -ex 'thread apply all bt' \
-			"$exe" "$run_dir/qemu.core" >"$run_dir/qemu-backtrace.txt" 2>&1 || true
+	if qemu_collect_core; then
+		echo "QEMU crashed with SIG$1: the crashing thread's backtrace is below; every thread's in $run_dir/qemu-backtrace.txt, the core in $run_dir/qemu.core"
+	else
+		echo "QEMU died of SIG$1 and left no core in $PWD (core_pattern '$(cat /proc/sys/kernel/core_pattern)', ulimit -c $(ulimit -H -c))"
 	fi
-	echo "QEMU crashed with SIG$sig: the crashing thread's backtrace is below; every thread's in $run_dir/qemu-backtrace.txt, the core in $run_dir/qemu.core"
 }
 
 # True when the guest kernel crashed before /init started: nothing of knpu or
@@ -311,7 +315,7 @@ crashing_thread() {
 qemu_crashed_before_init() {
 	[ -n "$(qemu_crash_signal)" ] || return 1
 	! grep -q "$KNPU_INIT_MARKER" "$run_dir/serial.log" 2>/dev/null || return 1
-	qemu_crash_report "$(qemu_crash_signal)" >/dev/null
+	qemu_collect_core || return 1
 	crashing_thread | grep -q '^#' || return 1
 	! crashing_thread | grep -q knpu
 }
