@@ -255,7 +255,8 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
 
 /*
  * ACT of a fused activation applied on its own, to @count FP32 values in
- * place (the bias-only border of CONV_TRANSPOSE). ACT none: nothing.
+ * place (CONV_TRANSPOSE's output; CONV2D's hard-sigmoid after a scale).
+ * ACT none: nothing.
  */
 bool knpu_act_apply(KnpuJob *job, uint32_t act, float *buf, uint64_t count)
 {

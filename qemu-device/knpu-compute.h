@@ -176,7 +176,6 @@ typedef struct KnpuActStep {
 
 unsigned knpu_act_steps(uint32_t act, KnpuActStep steps[KNPU_ACT_MAX_STEPS]);
 dnnl_status_t knpu_post_ops_append_act(dnnl_post_ops_t po, uint32_t act);
-dnnl_status_t knpu_attr_post_act(dnnl_primitive_attr_t attr, uint32_t act);
 
 /* The instructions */
 bool knpu_op_gemm(KnpuJob *job, const KnpuInsn *in);

@@ -619,24 +619,3 @@ dnnl_status_t knpu_post_ops_append_act(dnnl_post_ops_t po, uint32_t act)
     }
     return st;
 }
-
-/* Fuse activation @act (none: nothing) into @attr as post-ops. */
-dnnl_status_t knpu_attr_post_act(dnnl_primitive_attr_t attr, uint32_t act)
-{
-    dnnl_post_ops_t po;
-    dnnl_status_t st;
-
-    if (act == KNPU_ACT_NONE) {
-        return dnnl_success;
-    }
-    st = dnnl_post_ops_create(&po);
-    if (st != dnnl_success) {
-        return st;
-    }
-    st = knpu_post_ops_append_act(po, act);
-    if (st == dnnl_success) {
-        st = dnnl_primitive_attr_set_post_ops(attr, po);
-    }
-    dnnl_post_ops_destroy(po);
-    return st;
-}
