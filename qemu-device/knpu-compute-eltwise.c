@@ -151,6 +151,35 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
 }
 
 /*
+ * Whether none of the @count values is an infinity or NaN (exponent all
+ * ones), so that the special-value passes below have nothing to do. Eight
+ * lanes of integer ORs the compiler vectorizes: 15 times faster than those
+ * passes' per-element branches, which cost a third of an ACTIVATION_PARAM's
+ * time outside oneDNN (docs/performance.md, stop 26).
+ */
+static bool all_finite(const float *x, uint64_t count)
+{
+    const uint32_t *bits = (const uint32_t *)x;
+    uint32_t top[8] = { 0 };
+    uint64_t i;
+    unsigned j;
+
+    /* exponent all ones, plus one at its lowest bit, carries into bit 31 */
+    for (i = 0; i + 8 <= count; i += 8) {
+        for (j = 0; j < 8; j++) {
+            top[j] |= (bits[i + j] & 0x7f800000u) + 0x00800000u;
+        }
+    }
+    for (; i < count; i++) {
+        top[0] |= (bits[i] & 0x7f800000u) + 0x00800000u;
+    }
+    for (j = 1; j < 8; j++) {
+        top[0] |= top[j];
+    }
+    return !(top[0] >> 31);
+}
+
+/*
  * The functions that are x times a factor tending to 0 (GELU, SILU,
  * HARDSWISH, MISH, GELU_TANH) give their limit -0 at -inf (7.3, 7.4.1,
  * 7.4.5), where oneDNN computes -inf * 0 = NaN.
@@ -246,8 +275,8 @@ bool knpu_op_activation(KnpuJob *job, const KnpuInsn *in)
     if (!activation_run(job, act, dt, src, out, count)) {
         return false;
     }
-    if (act == KNPU_ACT_GELU || act == KNPU_ACT_SILU ||
-        act == KNPU_ACT_HARDSWISH) {
+    if ((act == KNPU_ACT_GELU || act == KNPU_ACT_SILU ||
+         act == KNPU_ACT_HARDSWISH) && !all_finite(src, count)) {
         limit_at_minus_inf(src, out, count);
     }
     return knpu_tensor_store(job, &tout, out);
@@ -402,6 +431,9 @@ static bool activation_param_run(KnpuJob *job, uint32_t fn, float alpha,
                                   out, out, count)) ||
         (fn == KNPU_ACTP_HARDSWISH && !eltwise_mul_run(job, out, x, count))) {
         return false;
+    }
+    if (all_finite(x, count)) {
+        return true;
     }
     if (fn == KNPU_ACTP_HARDSWISH || fn == KNPU_ACTP_MISH ||
         fn == KNPU_ACTP_GELU_TANH) {
