@@ -1,8 +1,9 @@
 /*
  * KNPU device model: REDUCE and TRANSPOSE (spec section 7.4).
  *
- * Floating REDUCE runs on oneDNN: sum, mean and max as a pooling, min as
- * a reduction (see reduce_pool_mds()); INT32 REDUCE is an exact loop
+ * Floating REDUCE runs on oneDNN: a reduction of the innermost dimension
+ * as a reduction, sum, mean and max of another as a pooling (see
+ * reduce_as_pooling()); INT32 REDUCE is an exact loop
  * (oneDNN accumulates integers in FP32). TRANSPOSE is a oneDNN
  * reorder between two strided views of bytes; elements move bit for bit,
  * so FP16 and BF16 are not widened.
@@ -20,24 +21,31 @@ enum { RED_IN, RED_OUT, RED_OUTER, RED_LENGTH, RED_INNER };
 enum { TR_IN, TR_OUT, TR_BATCH, TR_ROWS, TR_COLS };
 
 static const dnnl_alg_kind_t reduce_algs[] = {
+    [KNPU_REDUCE_SUM] = dnnl_reduction_sum,
+    [KNPU_REDUCE_MEAN] = dnnl_reduction_mean,
+    [KNPU_REDUCE_MAX] = dnnl_reduction_max,
     [KNPU_REDUCE_MIN] = dnnl_reduction_min,
 };
 
 /*
- * Keys: v[] holds the three dimensions.
+ * Keys: flags the operation, v[] the three dimensions.
  *
- * oneDNN 2.6 has only its reference reduction (12 ms for 614,400
- * elements, one thread); its pooling has jit kernels (36 us for the same
- * reduction as a pooling). So sum, mean and max are one pooling window
- * spanning the reduced dimension: outer×length×inner is the NHWC image
- * 1×inner×outer×length (channels innermost) or, with inner = 1, the NCHW
- * image 1×outer×1×length, pooled by a 1×length window. Sum is the average
- * times length (a linear post-op): a reordered sum, as section 7.3
- * allows. Min has no pooling and stays a reduction.
+ * oneDNN 2.6 has jit kernels for a reduction of the innermost dimension
+ * only, described without a trailing dimension of 1; any other runs its
+ * reference (12 ms for 614,400 elements, one thread). Its pooling has jit
+ * kernels for NHWC (36 us for the same reduction), but for NCHW it falls
+ * back to a plain loop below AVX-512, and on it for some shapes. So with
+ * inner = 1 every operation is a 2-D reduction (96×1600, one thread: 8 us
+ * against the NCHW pooling's 26 us on AVX-512, 15 against 124 us on
+ * AVX2); with inner > 1 sum, mean and max are one pooling window spanning
+ * the reduced dimension of the NHWC image 1×inner×outer×length (channels
+ * innermost), sum the average times length (a linear post-op): a
+ * reordered sum, as section 7.3 allows. Min has no pooling there and
+ * stays a reduction.
  */
-static bool reduce_as_pooling(uint32_t op)
+static bool reduce_as_pooling(const KnpuPrimKey *k)
 {
-    return op != KNPU_REDUCE_MIN;
+    return k->flags != KNPU_REDUCE_MIN && k->v[2] != 1;
 }
 
 static void reduce_pool_mds(const KnpuPrimKey *k, dnnl_memory_desc_t *src,
@@ -45,11 +53,6 @@ static void reduce_pool_mds(const KnpuPrimKey *k, dnnl_memory_desc_t *src,
 {
     int64_t outer = k->v[0], length = k->v[1], inner = k->v[2];
 
-    if (inner == 1) {
-        knpu_md_plain(src, 4, (int64_t[]){ 1, outer, 1, length }, dnnl_f32);
-        knpu_md_plain(dst, 4, (int64_t[]){ 1, outer, 1, 1 }, dnnl_f32);
-        return;
-    }
     knpu_md_strided(src, 4, (int64_t[]){ 1, inner, outer, length },
                     (int64_t[]){ outer * length * inner, 1, length * inner,
                                  inner }, dnnl_f32);
@@ -61,14 +64,15 @@ static void reduce_mds(const KnpuPrimKey *k, dnnl_memory_desc_t *src,
                        dnnl_memory_desc_t *dst)
 {
     int64_t dims[3] = { k->v[0], k->v[1], k->v[2] };
+    int ndims = k->v[2] == 1 ? 2 : 3;
 
-    if (reduce_as_pooling(k->flags)) {
+    if (reduce_as_pooling(k)) {
         reduce_pool_mds(k, src, dst);
         return;
     }
-    knpu_md_plain(src, 3, dims, dnnl_f32);
+    knpu_md_plain(src, ndims, dims, dnnl_f32);
     dims[1] = 1;
-    knpu_md_plain(dst, 3, dims, dnnl_f32);
+    knpu_md_plain(dst, ndims, dims, dnnl_f32);
 }
 
 static dnnl_status_t reduce_pool_pd(const KnpuPrimKey *k,
@@ -112,7 +116,7 @@ static dnnl_status_t reduce_pd(const KnpuPrimKey *k, dnnl_engine_t engine,
     dnnl_reduction_desc_t desc;
     dnnl_status_t st;
 
-    if (reduce_as_pooling(k->flags)) {
+    if (reduce_as_pooling(k)) {
         return reduce_pool_pd(k, engine, attr, pd);
     }
     reduce_mds(k, &src, &dst);
