@@ -232,6 +232,15 @@ static const Conv conv_cases[] = {
       3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f / 65536, 1 },
     { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_ACT_RELU << 4, 1, 256, 3, 3,
       2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
+    /*
+     * INT8 operands of over 512 KiB (a core's team of threads for the
+     * convolution), 33 channels requantized per channel, and OUT_INT32.
+     */
+    { KNPU_DT_INT8, KNPU_FLAG_PER_CHANNEL | KNPU_FLAG_BIAS |
+      KNPU_ACT_RELU << 4, 1, 32, 64, 64, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1,
+      1.0f / 2048, 3 },
+    { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_FLAG_BIAS, 2, 32, 64, 64, 33,
+      3, 3, 1, 1, 1, 1, 1, 1, 1, 1.0f, 0 },
 };
 
 /* Every case of conv_cases on a device started with @opts. */

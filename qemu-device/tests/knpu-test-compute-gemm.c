@@ -124,6 +124,9 @@ static void run_gemm(Cx *c, const Gemm *g)
 
                     v = rne((float)v * s) + g->zp;
                     v = MIN(MAX(v, -128), 127);
+                } else {
+                    /* OUT_INT32 saturates */
+                    v = MIN(MAX(v, INT32_MIN), INT32_MAX);
                 }
             }
             ref[(uint64_t)i * g->n + j] = v;
@@ -270,6 +273,21 @@ static void test_gemm_int8(void)
           3, GEMM_DATA_HUGE_BIAS },
         { KNPU_DT_INT8, KNPU_FLAG_BIAS | KNPU_ACT_RELU << 4, 4, 33, 64, 0, 0,
           0, 1.0f / 16777216, -3, GEMM_DATA_HUGE_BIAS },
+        /*
+         * Results of over 512 KiB (a core's team of threads for the
+         * matmul), odd row counts, with ties, per-channel scales,
+         * saturating biases and OUT_INT32.
+         */
+        { KNPU_DT_INT8, KNPU_FLAG_PER_CHANNEL | KNPU_FLAG_BIAS |
+          KNPU_ACT_RELU << 4, 515, 520, 16, 0, 0, 3, 1.0f, -7,
+          GEMM_DATA_TIES },
+        { KNPU_DT_INT8, KNPU_FLAG_BIAS, 301, 600, 8, 0, 0, 0, 0.5f, 5,
+          GEMM_DATA_TIES },
+        { KNPU_DT_INT8, KNPU_FLAG_BIAS, 300, 520, 64, 0, 0, 0,
+          1.0f / 16777216, 3, GEMM_DATA_HUGE_BIAS },
+        { KNPU_DT_INT8, KNPU_FLAG_OUT_INT32 | KNPU_FLAG_BIAS |
+          KNPU_ACT_RELU << 4, 301, 300, 64, 0, 0, 1, 1.0f, 0,
+          GEMM_DATA_HUGE_BIAS },
     };
     Cx c;
     unsigned i;
