@@ -1,7 +1,8 @@
 // Norms on make_test_models.py's graphs (norm_models): ReduceL1, ReduceL2
-// and ReduceSumSquare at opsets 11, 13 and 18, LpNormalization, and the
-// layer normalization exporters spell out fused into one LAYERNORM whether
-// ReduceMean's axes are an attribute (opset 13) or an input (18).
+// and ReduceSumSquare at opsets 11, 13 and 18, ReduceProd, ReduceLogSum's
+// noop, LpNormalization, and the layer normalization exporters spell out
+// fused into one LAYERNORM whether ReduceMean's axes are an attribute
+// (opset 13) or an input (18).
 #include <gtest/gtest.h>
 
 #include <algorithm>
