@@ -104,14 +104,32 @@ std::optional<std::size_t> producer(const Graph& graph, const std::string& value
   return std::nullopt;
 }
 
+// The axes a Reduce* node names: its `axes` attribute (before opset 18;
+// ReduceSum before 13) or its constant `axes` input (from then on, as
+// newer exporters write it); none if that input is computed at run time.
+std::optional<std::vector<std::int64_t>> named_reduce_axes(const Graph& graph, const Node& node) {
+  if (!has_input(node, 1)) {
+    return node.get_ints("axes", {});
+  }
+  if (!graph.is_constant(node.inputs[1])) {
+    return std::nullopt;
+  }
+  const Constant& axes = graph.constants.at(node.inputs[1]);
+  std::vector<std::int64_t> result;
+  for (std::int64_t i = 0; i < axes.size(); ++i) {
+    result.push_back(axes.integer(i));
+  }
+  return result;
+}
+
 // A ReduceMean over exactly the last axis of its input, keeping it.
 bool is_mean_of_last_axis(const Graph& graph, const Node& node) {
-  if (node.op != "ReduceMean" || node.get_int("keepdims", 1) != 1 || node.inputs.size() != 1) {
+  if (node.op != "ReduceMean" || node.get_int("keepdims", 1) != 1) {
     return false;
   }
-  const auto axes = node.get_ints("axes", {});
+  const auto axes = named_reduce_axes(graph, node);
   const auto rank = static_cast<std::int64_t>(graph.shape(node.inputs[0]).size());
-  return axes.size() == 1 && (axes[0] == -1 || axes[0] == rank - 1);
+  return axes && axes->size() == 1 && ((*axes)[0] == -1 || (*axes)[0] == rank - 1);
 }
 
 std::optional<float> scalar_constant(const Graph& graph, const std::string& value) {

@@ -761,18 +761,32 @@ void lower_neg(Lowerer& l, const Node& n) {
 void lower_param_activation(Lowerer& l, const Node& n, ParamActivation function, float alpha,
                             float beta);
 
-// |x|: ACTIVATION_PARAM ABS on v1.5 (exact, NaN kept); before, max(x, -x).
-void lower_abs(Lowerer& l, const Node& n) {
+// An ACTIVATION_PARAM `function` of `from` into `to`, `elements` of them.
+void param_function_into(Lowerer& l, const std::string& origin, ParamActivation function,
+                         const std::string& from, const std::string& to, std::int64_t elements,
+                         float alpha, float beta) {
+  const std::uint32_t count = u32(elements, "element count");
+  l.emit(origin, {l.ref(from)}, {l.ref(to)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.activation_param(dt, function, s[0], s[1], count, alpha, beta);
+         });
+}
+
+// |x| into `out`: ACTIVATION_PARAM ABS on v1.5 (exact, NaN kept); before,
+// max(x, -x).
+void absolute_into(Lowerer& l, const std::string& origin, const std::string& x,
+                   const std::string& out) {
+  const std::int64_t count = element_count(l.shape(x));
   if (l.has_v15()) {
-    lower_param_activation(l, n, ParamActivation::abs, 0.0F, 0.0F);
+    param_function_into(l, origin, ParamActivation::abs, x, out, count, 0.0F, 0.0F);
     return;
   }
-  const std::string& x = input(n, 0);
-  const std::int64_t count = element_count(l.shape(x));
   const std::string negated = l.scratch(count);
-  l.eltwise(n.label(), EltwiseOp::mul, l.ref(x), l.ref(l.scalar(-1.0F)), l.ref(negated), count, 1);
-  l.eltwise(n.label(), EltwiseOp::max, l.ref(x), l.ref(negated), l.ref(n.outputs.at(0)), count,
-            count);
+  l.eltwise(origin, EltwiseOp::mul, l.ref(x), l.ref(l.scalar(-1.0F)), l.ref(negated), count, 1);
+  l.eltwise(origin, EltwiseOp::max, l.ref(x), l.ref(negated), l.ref(out), count, count);
+}
+void lower_abs(Lowerer& l, const Node& n) {
+  absolute_into(l, n.label(), input(n, 0), n.outputs.at(0));
 }
 
 void lower_activation(Lowerer& l, const Node& n, Activation act) {
@@ -1980,10 +1994,13 @@ void lower_lrn(Lowerer& l, const Node& n) {
   l.eltwise(origin, EltwiseOp::mul, l.ref(x), l.ref(factor), l.ref(n.outputs.at(0)), count, count);
 }
 
-// REDUCE of `x` over a contiguous block [first, last] of axes into `out`.
-void reduce_into(Lowerer& l, const Node& n, ReduceOp op, const std::string& x,
-                 std::vector<std::int64_t> axes, const std::string& out) {
-  const Shape& sx = l.shape(x);
+// A reduction over a contiguous block of axes, x seen as outer x length x
+// inner.
+struct ReducedBlock {
+  std::uint32_t outer, length, inner;
+};
+// The block `axes` of `sx` (none: every axis), refused unless adjacent.
+ReducedBlock reduced_block(const Shape& sx, std::vector<std::int64_t> axes) {
   const auto rank = static_cast<std::int64_t>(sx.size());
   if (axes.empty()) {
     for (std::int64_t i = 0; i < rank; ++i) {
@@ -2002,12 +2019,16 @@ void reduce_into(Lowerer& l, const Node& n, ReduceOp op, const std::string& x,
   }
   const auto first = static_cast<std::size_t>(axes.front());
   const auto last = static_cast<std::size_t>(axes.back()) + 1;
-  const auto outer = u32(product(sx, 0, first), "outer");
-  const auto length = u32(product(sx, first, last), "length");
-  const auto inner = u32(product(sx, last, sx.size()), "inner");
+  return {u32(product(sx, 0, first), "outer"), u32(product(sx, first, last), "length"),
+          u32(product(sx, last, sx.size()), "inner")};
+}
+// REDUCE of `x` over a contiguous block of axes into `out`.
+void reduce_into(Lowerer& l, const Node& n, ReduceOp op, const std::string& x,
+                 std::vector<std::int64_t> axes, const std::string& out) {
+  const ReducedBlock b = reduced_block(l.shape(x), std::move(axes));
   l.emit(n.label(), {l.ref(x)}, {l.ref(out)},
          [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.reduce(dt, op, s[0], s[1], outer, length, inner);
+           k.reduce(dt, op, s[0], s[1], b.outer, b.length, b.inner);
          });
 }
 void reduce_axes(Lowerer& l, const Node& n, ReduceOp op, std::vector<std::int64_t> axes) {
@@ -2050,22 +2071,19 @@ void lower_reduce(Lowerer& l, const Node& n, ReduceOp op) {
     lower_alias(l, n);
   }
 }
-// ln(sum): REDUCE sum, then ACTIVATION_PARAM LOG (v1.5).
+// ln(sum): REDUCE sum, then ACTIVATION_PARAM LOG (v1.5). No axes with
+// noop_with_empty_axes: ln x, no sum, as onnxruntime.
 void lower_reduce_log_sum(Lowerer& l, const Node& n) {
-  std::optional<std::vector<std::int64_t>> axes = reduced_axes(l, n);
-  if (!axes) {
-    lower_alias(l, n);
-    return;
-  }
   l.require_v15("ACTIVATION_PARAM LOG");
+  std::optional<std::vector<std::int64_t>> axes = reduced_axes(l, n);
   const std::string& out = n.outputs.at(0);
-  const std::string sum = l.scratch(element_count(l.shape(out)));
-  reduce_into(l, n, ReduceOp::sum, input(n, 0), std::move(*axes), sum);
-  const std::uint32_t count = u32(element_count(l.shape(out)), "element count");
-  l.emit(n.label(), {l.ref(sum)}, {l.ref(out)},
-         [count, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.activation_param(dt, ParamActivation::log, s[0], s[1], count, 0.0F, 0.0F);
-         });
+  const std::int64_t count = element_count(l.shape(out));
+  std::string sum = input(n, 0);
+  if (axes) {
+    sum = l.scratch(count);
+    reduce_into(l, n, ReduceOp::sum, input(n, 0), std::move(*axes), sum);
+  }
+  param_function_into(l, n.label(), ParamActivation::log, sum, out, count, 0.0F, 0.0F);
 }
 // The largest finite value of the float type `dt` (an FP32 program's for
 // the others): a bound that converting to `dt` keeps finite.
@@ -2134,6 +2152,146 @@ void lower_reduce_log_sum_exp(Lowerer& l, const Node& n) {
   function(ParamActivation::log, sums, logs, kept_count, 0.0F, 0.0F);
   l.eltwise(n.label(), EltwiseOp::add, l.ref(logs), l.ref(finite_max), l.ref(out), kept_count,
             kept_count);
+}
+// What an L1 or L2 norm sums, |x| (p = 1) or x * x (p = 2), into `out`.
+void norm_terms_into(Lowerer& l, const std::string& origin, const std::string& x, std::int64_t p,
+                     const std::string& out) {
+  if (p == 1) {
+    absolute_into(l, origin, x, out);
+    return;
+  }
+  const std::int64_t count = element_count(l.shape(x));
+  l.eltwise(origin, EltwiseOp::mul, l.ref(x), l.ref(x), l.ref(out), count, count);
+}
+// ReduceL1 (p 1, the sum of |x|), ReduceSumSquare (p 2, the sum of x * x)
+// and ReduceL2 (p 2 and `root`: then ACTIVATION_PARAM SQRT): the terms, one
+// REDUCE sum, the root. With noop_with_empty_axes and no axes there is no
+// REDUCE, as onnxruntime: |x|, x * x and sqrt(x * x).
+void lower_reduce_norm(Lowerer& l, const Node& n, std::int64_t p, bool root) {
+  if (root) {
+    l.require(isa::Opcode::activation_param);
+  }
+  const std::optional<std::vector<std::int64_t>> axes = reduced_axes(l, n);
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  if (!axes && !root) {
+    norm_terms_into(l, n.label(), x, p, out);
+    return;
+  }
+  const std::string terms = l.scratch_shaped(l.shape(x));
+  norm_terms_into(l, n.label(), x, p, terms);
+  const std::int64_t count = element_count(l.shape(out));
+  std::string sums = terms;
+  if (axes) {
+    sums = root ? l.scratch(count) : out;
+    reduce_into(l, n, ReduceOp::sum, terms, *axes, sums);
+  }
+  if (root) {
+    param_function_into(l, n.label(), ParamActivation::sqrt, sums, out, count, 0.0F, 0.0F);
+  }
+}
+void lower_reduce_l1(Lowerer& l, const Node& n) {
+  lower_reduce_norm(l, n, 1, false);
+}
+void lower_reduce_l2(Lowerer& l, const Node& n) {
+  lower_reduce_norm(l, n, 2, true);
+}
+void lower_reduce_sum_square(Lowerer& l, const Node& n) {
+  lower_reduce_norm(l, n, 2, false);
+}
+// ReduceProd. REDUCE has no product, and e^(sum of ln |x|) would not be
+// exact (LOG and EXP are approximations, hw-spec 7.4.5), so the slices'
+// rows are multiplied by halves: x seen as length rows of outer x inner
+// (one COPY_STRIDED moves the reduced axes first when outer > 1), then while
+// more than one row is left, one ELTWISE mul of the first floor(rows / 2)
+// rows by the last floor(rows / 2), the middle row of an odd count carried
+// by one COPY_STRIDED: about log2(length) steps. Each product is rounded
+// once, as a sequential product's, in another order: the results differ by
+// rounding (a few units in the last place), and an intermediate overflow
+// or underflow can differ where the order matters. No axes with
+// noop_with_empty_axes: the identity, as onnxruntime.
+void lower_reduce_prod(Lowerer& l, const Node& n) {
+  const std::optional<std::vector<std::int64_t>> axes = reduced_axes(l, n);
+  const std::string& x = input(n, 0);
+  const ReducedBlock block = axes ? reduced_block(l.shape(x), *axes) : ReducedBlock{1, 1, 1};
+  if (block.length == 1) {  // the noop, or axes of extent 1
+    lower_alias(l, n);
+    return;
+  }
+  const std::string& out = n.outputs.at(0);
+  const std::int64_t width = std::int64_t{block.outer} * block.inner;
+  std::int64_t rows = block.length;
+  std::string current = x;
+  if (block.outer > 1) {
+    l.require(isa::Opcode::copy_strided);
+    current = l.scratch(width * rows);
+    strided_copy(l, n.label(), l.ref(current), l.ref(x),
+                 {{rows, block.inner, width},
+                  {block.outer, std::int64_t{block.length} * block.inner, block.inner},
+                  {block.inner, 1, 1}});
+  }
+  const auto row = [&](std::int64_t index) {
+    return static_cast<std::uint64_t>(index * width * l.esize());
+  };
+  while (rows > 1) {
+    const std::int64_t half = rows / 2;
+    const std::int64_t left = rows - half;  // the rows of the next step
+    const std::string next = left == 1 ? out : l.scratch(width * left);
+    l.eltwise(n.label(), EltwiseOp::mul, l.ref(current), l.ref(current, row(left)), l.ref(next),
+              half * width, half * width);
+    if (left > half) {
+      l.require(isa::Opcode::copy_strided);
+      strided_copy(l, n.label(), l.ref(next, row(half)), l.ref(current, row(half)),
+                   {{width, 1, 1}});
+    }
+    current = next;
+    rows = left;
+  }
+}
+
+// The smallest positive value of the float type `dt` that is normal once
+// widened to FP32 (FP16's smallest subnormal, 2^-24; FP32's and BF16's
+// smallest normal, 2^-126): a divisor that keeps 0 / it at 0.
+float smallest_positive(DataType dt) {
+  return dt == DataType::fp16 ? 0x1p-24F : std::numeric_limits<float>::min();
+}
+// LpNormalization: x / ||x||_p along `axis`, p 1 or 2. The norm as
+// ReduceL1 or ReduceL2 keeps it (norm_terms_into, REDUCE sum, [SQRT]), then
+// ACTIVATION_PARAM CLIP of it to [smallest_positive, +inf] (a NaN stays
+// NaN), then ELTWISE div broadcast along the axis (a COPY_STRIDED expansion
+// where the axis is not the first). The clip changes only a norm of 0 (or
+// below the type's smallest normal): an all-zero slice gives 0 / it = 0,
+// as onnxruntime, which writes 0 where the norm is 0.
+void lower_lp_normalization(Lowerer& l, const Node& n) {
+  const std::int64_t p = n.get_int("p", 2);
+  if (p != 1 && p != 2) {
+    throw Unsupported(fmt::format("p {}: ONNX defines 1 and 2", p));
+  }
+  l.require(isa::Opcode::activation_param);
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  const std::int64_t given = n.get_int("axis", -1);
+  const std::int64_t axis = given < 0 ? given + rank : given;
+  if (axis < 0 || axis >= rank) {
+    throw Unsupported(fmt::format("axis {} outside the input's rank {}", given, rank));
+  }
+  Shape kept = sx;
+  kept[static_cast<std::size_t>(axis)] = 1;
+  const std::int64_t count = element_count(kept);
+  const std::string terms = l.scratch_shaped(sx);
+  norm_terms_into(l, n.label(), x, p, terms);
+  const std::string sums = l.scratch_shaped(kept);
+  reduce_into(l, n, ReduceOp::sum, terms, {axis}, sums);
+  std::string norm = sums;
+  if (p == 2) {
+    norm = l.scratch_shaped(kept);
+    param_function_into(l, n.label(), ParamActivation::sqrt, sums, norm, count, 0.0F, 0.0F);
+  }
+  const std::string divisor = l.scratch_shaped(kept);
+  param_function_into(l, n.label(), ParamActivation::clip, norm, divisor, count,
+                      smallest_positive(l.dtype()), std::numeric_limits<float>::infinity());
+  broadcast_binary(l, n.label(), EltwiseOp::div, x, divisor, n.outputs.at(0));
 }
 void lower_reduce_mean(Lowerer& l, const Node& n) {
   lower_reduce(l, n, ReduceOp::mean);
@@ -3331,6 +3489,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Int8MatMul", lower_int8_matmul},
       {"LayerNormalization", lower_layer_norm},
       {"LRN", lower_lrn},
+      {"LpNormalization", lower_lp_normalization},
       {"LeakyRelu", lower_leaky_relu},
       {"Less", lower_less},
       {"Log", lower_log},
@@ -3352,12 +3511,16 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Pow", lower_pow},
       {"QuantizeInt8", lower_quantize_int8},
       {"Reciprocal", lower_reciprocal},
+      {"ReduceL1", lower_reduce_l1},
+      {"ReduceL2", lower_reduce_l2},
       {"ReduceLogSum", lower_reduce_log_sum},
       {"ReduceLogSumExp", lower_reduce_log_sum_exp},
       {"ReduceMax", lower_reduce_max},
       {"ReduceMean", lower_reduce_mean},
       {"ReduceMin", lower_reduce_min},
+      {"ReduceProd", lower_reduce_prod},
       {"ReduceSum", lower_reduce_sum},
+      {"ReduceSumSquare", lower_reduce_sum_square},
       {"Relu", lower_relu},
       {"Reshape", lower_alias},
       {"Resize", lower_resize},

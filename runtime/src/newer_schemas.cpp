@@ -87,8 +87,8 @@ namespace {
 const ::onnx::OpSchema* reduce_schema_18(const std::string& op) {
   static const std::map<std::string, ::onnx::OpSchema> schemas = [] {
     std::map<std::string, ::onnx::OpSchema> by_name;
-    for (const char* name :
-         {"ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin"}) {
+    for (const char* name : {"ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
+                             "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSumSquare"}) {
       by_name.emplace(name, reduce_with_axes_input(name));
     }
     return by_name;

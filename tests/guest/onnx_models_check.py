@@ -101,7 +101,20 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "gelu_tanh", "reduce_log_sum", "reduce_log_sum_exp",
              # Opset 18's Reduce* with the axes an input (noop_with_empty_axes
              # too), and ReduceLogSumExp of slices of -inf and with +inf.
-             "reduce_opset18", "reduce_log_sum_exp_infinite"]
+             "reduce_opset18", "reduce_log_sum_exp_infinite",
+             # ReduceL1, ReduceL2, ReduceSumSquare (opsets 11, 13, 18, keepdims 0
+             # and 1, axes first, middle, last, every one, noop_with_empty_axes)
+             # and LpNormalization (p 1 and 2 along each axis), their inputs
+             # with all-zero slices along each axis; layer normalization spelled
+             # out at opset 18, fused into one LAYERNORM.
+             "reduce_norms", "reduce_norms_opset11", "reduce_norms_opset18", "lp_norm",
+             "layer_norm_spelled_opset18",
+             # ReduceProd along each axis and every one (rows multiplied by
+             # halves), opset 18's with the noop, and ReduceLogSum's noop (ln x).
+             "reduce_prod", "reduce_prod_opset18"]
+# Op graphs whose inputs have all-zero slices (with_zero_slices).
+ZERO_SLICE_GRAPHS = {"reduce_norms", "reduce_norms_opset11", "reduce_norms_opset18", "lp_norm",
+                     "reduce_prod", "reduce_prod_opset18"}
 # Op graphs that are classifiers: the NPU's top class must be onnxruntime's.
 CLASSIFIER_GRAPHS = {"op-lenet_log_softmax"}
 # Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
@@ -166,6 +179,16 @@ def with_infinities(sample):
     return sample
 
 
+def with_zero_slices(sample):
+    """The norm graphs' input ([2, 3, 4]) with an all-zero slice along each
+    axis: LpNormalization writes 0 there (onnxruntime: 0 where the norm is
+    0), the norms 0."""
+    sample[1, 2, :] = 0.0
+    sample[0, :, 1] = 0.0
+    sample[:, 1, 3] = 0.0
+    return sample
+
+
 def op_graph_inputs(op_graphs):
     """Standard normal inputs of the op graphs' declared input shapes. The
     INT8 graph's is scaled by 0.75, inside the range of its four calibration
@@ -181,6 +204,8 @@ def op_graph_inputs(op_graphs):
         sample = normal(f"op-{graph}", [d.dim_value for d in dims])
         if graph == "reduce_log_sum_exp_infinite":
             sample = with_infinities(sample)
+        if graph in ZERO_SLICE_GRAPHS:
+            sample = with_zero_slices(sample)
         cases[f"op-{graph}"] = (str(path), 0.75 * sample if graph == "int8_convs" else sample)
     for prefix, graphs in (("qdq", QDQ_GRAPHS), ("qop", QOP_GRAPHS)):
         for graph in graphs:

@@ -962,6 +962,102 @@ def log_family_models(out, rng):
          [helper.make_node("ReduceLogSumExp", ["x"], ["y"], axes=[1], keepdims=0)],
          [tensor("x", [2, 3, 4])], [tensor("y", None)])
     reduce_opset18_models(out)
+    norm_models(out)
+
+
+def norm_models(out):
+    """ReduceL1, ReduceL2, ReduceSumSquare, ReduceProd (axes an attribute at
+    opsets 11 and 13, an input at 18), LpNormalization (p 1 and 2, any axis) and the
+    layer normalization exporters spell out, at opsets 13 and 18.
+    guest-onnx-models sets all-zero slices in their inputs."""
+    def axes(name, values):
+        return const(name, np.array(values, np.int64))
+    norms = ("l1", "l2", "ss", "l2_all", "l1_first")
+    save(out, "reduce_norms",
+         [helper.make_node("ReduceL1", ["x"], ["l1"], axes=[1], keepdims=1),
+          helper.make_node("ReduceL2", ["x"], ["l2"], axes=[-1], keepdims=0),
+          helper.make_node("ReduceSumSquare", ["x"], ["ss"], axes=[0, 1]),
+          helper.make_node("ReduceL2", ["x"], ["l2_all"], keepdims=0),
+          helper.make_node("ReduceL1", ["x"], ["l1_first"], axes=[0], keepdims=0)],
+         [tensor("x", [2, 3, 4])], [tensor(name, None) for name in norms])
+    save(out, "reduce_norms_opset11",
+         [helper.make_node("ReduceL1", ["x"], ["l1"], axes=[-1], keepdims=0),
+          helper.make_node("ReduceL2", ["x"], ["l2"], axes=[1, 2]),
+          helper.make_node("ReduceSumSquare", ["x"], ["ss"], axes=[1], keepdims=0)],
+         [tensor("x", [2, 3, 4])], [tensor(name, None) for name in ("l1", "l2", "ss")],
+         opset=11)
+    # Opset 18: the axes an input; no axes with noop_with_empty_axes is
+    # |x|, x * x and sqrt(x * x) in onnxruntime (no reduction, the terms).
+    outputs18 = ("l1", "l2", "ss", "l2_all", "l1_noop", "l2_noop", "ss_noop")
+    save(out, "reduce_norms_opset18",
+         [helper.make_node("ReduceL1", ["x", "ax_last"], ["l1"], keepdims=0),
+          helper.make_node("ReduceL2", ["x", "ax1"], ["l2"]),
+          helper.make_node("ReduceSumSquare", ["x", "ax01"], ["ss"], keepdims=0),
+          helper.make_node("ReduceL2", ["x"], ["l2_all"]),
+          helper.make_node("ReduceL1", ["x", "no_axes"], ["l1_noop"], noop_with_empty_axes=1),
+          helper.make_node("ReduceL2", ["x"], ["l2_noop"], noop_with_empty_axes=1),
+          helper.make_node("ReduceSumSquare", ["x", "no_axes"], ["ss_noop"],
+                           noop_with_empty_axes=1)],
+         [tensor("x", [2, 3, 4])], [tensor(name, None) for name in outputs18],
+         [axes("ax_last", [-1]), axes("ax1", [1]), axes("ax01", [0, -2]), axes("no_axes", [])],
+         opset=18)
+    # ReduceProd: products of rows by halves (axis 1: an odd count, the
+    # reduced axes moved first; the last axis; axis 0 in place; every axis).
+    save(out, "reduce_prod",
+         [helper.make_node("ReduceProd", ["x"], ["middle"], axes=[1], keepdims=1),
+          helper.make_node("ReduceProd", ["x"], ["last"], axes=[-1], keepdims=0),
+          helper.make_node("ReduceProd", ["x"], ["first"], axes=[0], keepdims=0),
+          helper.make_node("ReduceProd", ["x"], ["all"])],
+         [tensor("x", [2, 3, 4])],
+         [tensor(name, None) for name in ("middle", "last", "first", "all")])
+    save(out, "reduce_prod_opset18",
+         # x + 2: products of 12 values around 2, not near 0 (the
+         # comparison's absolute tolerance would hide their errors).
+         [helper.make_node("Add", ["x", "two"], ["shifted"]),
+          helper.make_node("ReduceProd", ["shifted", "ax12"], ["p"], keepdims=0),
+          helper.make_node("ReduceProd", ["x", "no_axes"], ["noop"], noop_with_empty_axes=1),
+          helper.make_node("Abs", ["x"], ["a"]),
+          helper.make_node("ReduceLogSum", ["a"], ["log_noop"], noop_with_empty_axes=1)],
+         [tensor("x", [2, 3, 4])], [tensor(name, None) for name in ("p", "noop", "log_noop")],
+         [axes("ax12", [1, -1]), axes("no_axes", []), const("two", np.float32(2.0))], opset=18)
+    save(out, "reduce_norm_axes_computed",
+         [helper.make_node("ReduceL2", ["x", "axes"], ["y"], keepdims=1)],
+         [tensor("x", [2, 3, 4]), ids("axes", [1])], [tensor("y", None)], opset=18)
+    save(out, "lp_norm",
+         [helper.make_node("LpNormalization", ["x"], ["l2_last"], axis=-1, p=2),
+          helper.make_node("LpNormalization", ["x"], ["l1_middle"], axis=1, p=1),
+          helper.make_node("LpNormalization", ["x"], ["l2_first"], axis=0),
+          helper.make_node("LpNormalization", ["x"], ["l1_last"], axis=2, p=1)],
+         [tensor("x", [2, 3, 4])],
+         [tensor(name, None) for name in ("l2_last", "l1_middle", "l2_first", "l1_last")],
+         opset=11)
+    save(out, "lp_norm_bad_p", [helper.make_node("LpNormalization", ["x"], ["y"], name="lp3", p=3)],
+         [tensor("x", [2, 3, 4])], [tensor("y", None)], opset=11)
+    # Layer normalization as exporters spell it: the two ReduceMeans' axes an
+    # attribute (opset 13) or an input (18); fused into one LAYERNORM. The
+    # same over a middle axis stays op by op.
+    def spelled_layer_norm(name, opset, axis):
+        attribute = {} if opset >= 18 else {"axes": [axis]}
+        inputs = ["ax"] if opset >= 18 else []
+        save(out, name,
+             [helper.make_node("ReduceMean", ["x"] + inputs, ["mean"], **attribute),
+              helper.make_node("Sub", ["x", "mean"], ["d"]),
+              helper.make_node("Pow", ["d", "two"], ["d2"]),
+              helper.make_node("ReduceMean", ["d2"] + inputs, ["var"], **attribute),
+              helper.make_node("Add", ["var", "eps"], ["ve"]),
+              helper.make_node("Sqrt", ["ve"], ["std"]),
+              helper.make_node("Div", ["d", "std"], ["n"]),
+              helper.make_node("Mul", ["n", "gamma"], ["g"]),
+              helper.make_node("Add", ["g", "beta"], ["y"])],
+             [tensor("x", [2, 3, 8])], [tensor("y", None)],
+             [const("two", np.float32(2.0)), const("eps", np.float32(1e-5)),
+              const("gamma", np.linspace(0.5, 1.5, 8, dtype=np.float32)),
+              const("beta", np.linspace(-0.2, 0.2, 8, dtype=np.float32)),
+              *([axes("ax", [axis])] if opset >= 18 else [])], opset=opset)
+    spelled_layer_norm("layer_norm_spelled", 13, -1)
+    spelled_layer_norm("layer_norm_spelled_opset18", 18, -1)
+    spelled_layer_norm("layer_norm_spelled_opset18_axis2", 18, 2)
+    spelled_layer_norm("layer_norm_spelled_opset18_middle", 18, 1)
 
 
 def reduce_opset18_models(out):
