@@ -20,14 +20,6 @@ const Constant& input_constant(const Node& node, const Graph& graph, std::size_t
   return graph.constants.at(node.inputs[index]);
 }
 
-std::vector<std::int64_t> as_ints(const Constant& c) {
-  std::vector<std::int64_t> out;
-  for (std::int64_t i = 0; i < c.size(); ++i) {
-    out.push_back(c.integer(i));
-  }
-  return out;
-}
-
 std::int64_t normalize_axis(std::int64_t axis, std::size_t rank, const Node& node) {
   const auto r = static_cast<std::int64_t>(rank);
   if (axis < -r || axis >= r) {
@@ -287,7 +279,7 @@ void check_fold_size(const Node& node, double elements) {
 }
 
 Constant constant_of_shape(const Node& node, const Graph& graph) {
-  const Shape shape = as_ints(input_constant(node, graph, 0));
+  const Shape shape = input_constant(node, graph, 0).integers();
   const auto it = node.tensor_attributes.find("value");
   const Constant fill =
       it != node.tensor_attributes.end() ? it->second : Constant::of_floats({1}, {0.0F});
@@ -332,7 +324,7 @@ Constant range(const Node& node, const Graph& graph) {
 
 Constant expand(const Node& node, const Graph& graph) {
   const Constant& data = input_constant(node, graph, 0);
-  const Shape shape = broadcast_shapes(data.shape, as_ints(input_constant(node, graph, 1)));
+  const Shape shape = broadcast_shapes(data.shape, input_constant(node, graph, 1).integers());
   check_fold_size(node, static_cast<double>(element_count(shape)));
   std::vector<std::int64_t> picks;
   for (std::int64_t i = 0; i < element_count(shape); ++i) {
@@ -380,13 +372,13 @@ Constant slice(const Node& node, const Graph& graph) {
     ends = node.get_ints("ends", {});
     axes = node.get_ints("axes", {});
   } else {
-    starts = as_ints(input_constant(node, graph, 1));
-    ends = as_ints(input_constant(node, graph, 2));
+    starts = input_constant(node, graph, 1).integers();
+    ends = input_constant(node, graph, 2).integers();
     if (node.inputs.size() > 3 && !node.inputs[3].empty()) {
-      axes = as_ints(input_constant(node, graph, 3));
+      axes = input_constant(node, graph, 3).integers();
     }
     if (node.inputs.size() > 4 && !node.inputs[4].empty()) {
-      steps = as_ints(input_constant(node, graph, 4));
+      steps = input_constant(node, graph, 4).integers();
     }
   }
   if (axes.empty()) {
@@ -510,7 +502,7 @@ std::vector<std::int64_t> axes_of(const Node& node, const Graph& graph) {
     return node.get_ints("axes", {});
   }
   if (node.inputs.size() > 1 && !node.inputs[1].empty()) {
-    return as_ints(input_constant(node, graph, 1));
+    return input_constant(node, graph, 1).integers();
   }
   return {};
 }
@@ -653,7 +645,8 @@ Constant unary_node(const Node& node, const Graph& graph) {
 
 Constant reshape(const Node& node, const Graph& graph) {
   const Constant& data = input_constant(node, graph, 0);
-  return reshaped(data, reshape_target(node, data.shape, as_ints(input_constant(node, graph, 1))));
+  return reshaped(data,
+                  reshape_target(node, data.shape, input_constant(node, graph, 1).integers()));
 }
 
 // The flat offset in a tensor of `shape` (row-major `strides`) of the

@@ -114,12 +114,7 @@ std::optional<std::vector<std::int64_t>> named_reduce_axes(const Graph& graph, c
   if (!graph.is_constant(node.inputs[1])) {
     return std::nullopt;
   }
-  const Constant& axes = graph.constants.at(node.inputs[1]);
-  std::vector<std::int64_t> result;
-  for (std::int64_t i = 0; i < axes.size(); ++i) {
-    result.push_back(axes.integer(i));
-  }
-  return result;
+  return graph.constants.at(node.inputs[1]).integers();
 }
 
 // A ReduceMean over exactly the last axis of its input, keeping it.

@@ -64,6 +64,14 @@ std::int64_t Constant::integer(std::int64_t index) const {
   return is_float() ? static_cast<std::int64_t>(floats.at(i)) : ints.at(i);
 }
 
+std::vector<std::int64_t> Constant::integers() const {
+  std::vector<std::int64_t> out;
+  for (std::int64_t i = 0; i < size(); ++i) {
+    out.push_back(integer(i));
+  }
+  return out;
+}
+
 Constant Constant::of_floats(Shape shape, std::vector<float> values) {
   Constant c;
   c.type = ElementType::float32;

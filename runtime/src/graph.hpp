@@ -45,6 +45,8 @@ struct Constant {
   // Element i as a double / integer, whatever the storage.
   [[nodiscard]] double value(std::int64_t index) const;
   [[nodiscard]] std::int64_t integer(std::int64_t index) const;
+  // Every element as an integer (axes, shapes, indices).
+  [[nodiscard]] std::vector<std::int64_t> integers() const;
   static Constant of_floats(Shape shape, std::vector<float> values);
   static Constant of_ints(Shape shape, std::vector<std::int64_t> values,
                           ElementType type = ElementType::int64);

@@ -487,17 +487,13 @@ std::optional<float> constant_scalar(Lowerer& l, const Node& node, std::size_t i
 
 // Input `index` as integers: empty if omitted; Unsupported unless constant.
 std::vector<std::int64_t> constant_ints(Lowerer& l, const Node& node, std::size_t index) {
-  std::vector<std::int64_t> v;
-  if (index < node.inputs.size() && !node.inputs[index].empty()) {
-    if (!l.graph().is_constant(node.inputs[index])) {
-      throw Unsupported(fmt::format("input {} must be a constant", index));
-    }
-    const Constant& c = l.graph().constants.at(node.inputs[index]);
-    for (std::int64_t i = 0; i < c.size(); ++i) {
-      v.push_back(c.integer(i));
-    }
+  if (index >= node.inputs.size() || node.inputs[index].empty()) {
+    return {};
   }
-  return v;
+  if (!l.graph().is_constant(node.inputs[index])) {
+    throw Unsupported(fmt::format("input {} must be a constant", index));
+  }
+  return l.graph().constants.at(node.inputs[index]).integers();
 }
 
 Activation activation_of(const Node& node) {
