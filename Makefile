@@ -20,8 +20,9 @@ include $(sort $(wildcard mk/*.mk))
 run: all
 	@$(MAKE) --no-print-directory run-demo
 
-# Every tier but the debug one, which is `make test-debug` (mk/kernel.mk): its
-# KASAN kernel build and the guest tests run again under it would take a
-# fresh 2-core machine past 45 minutes (docs/testing.md). CI runs both.
-test: all kunit-kernel
-	ctest --test-dir $(BUILD) --output-on-failure -j1 -LE debug
+# Every tier, the debug guest kernel's (KASAN, lockdep, kmemleak) with the
+# driver's own suites; the rest of the debug tier (label debug-extended) is
+# `make test-debug` (mk/kernel.mk): all of it would take a fresh 2-core
+# machine past 45 minutes (docs/testing.md). CI runs both.
+test: all kunit-kernel debug-module
+	ctest --test-dir $(BUILD) --output-on-failure -j1 -LE debug-extended

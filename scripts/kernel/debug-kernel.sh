@@ -44,10 +44,14 @@ src=$dir/src
 build=$dir/build
 if [ ! -f "$src/.knpu-overlay" ]; then
 	rm -rf "$src"
-	mkdir -p "$dir"
-	cp -al "$KNPU_LINUX_SRC" "$src" 2>/dev/null || {
+	mkdir -p "$src"
+	# The tree's contents ("/."): a cache whose source directory is a
+	# symlink would otherwise get a copy of the link, and the Kconfig edit
+	# below would reach the pristine tree.
+	cp -al "$KNPU_LINUX_SRC/." "$src" 2>/dev/null || {
 		rm -rf "$src"
-		cp -a "$KNPU_LINUX_SRC" "$src"
+		mkdir -p "$src"
+		cp -a "$KNPU_LINUX_SRC/." "$src"
 	}
 	# Edited here, so it must not share its inode with the pristine tree.
 	cp --remove-destination "$KNPU_LINUX_SRC/drivers/accel/Kconfig" "$src/drivers/accel/Kconfig"

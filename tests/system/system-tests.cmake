@@ -13,6 +13,7 @@
 #   guest-kernel-smoke      tests/kernel/smoke.sh            labels: guest;kernel
 #   guest-<suite>           each in-guest GoogleTest binary  labels: guest
 #   debug-<guest test>      each guest test again, on the debug kernel       labels: debug
+#                           (and debug-extended: not part of `make test`)
 #
 # In-guest GoogleTest suites: every executable target that links GoogleTest
 # and has a source under tests/guest/ is registered automatically (at the end
@@ -25,12 +26,13 @@
 #                                        KNPU_GUEST_DEVICE_OPTS "cores=8"
 #                                        KNPU_GUEST_ALLOW_SPLAT "regex of expected kernel lines"
 #                                        KNPU_GUEST_SKIP ON       # not a suite
-#                                        KNPU_GUEST_DEBUG_TIMEOUT 1800)
+#                                        KNPU_GUEST_DEBUG_TIMEOUT 1800
+#                                        KNPU_GUEST_DEBUG_IN_MAKE_TEST ON)
 # or register one explicitly (also for binaries outside tests/guest):
 #     knpu_add_guest_gtest(TARGET [NAME suite] [DEVICES n] [TIMEOUT s]
 #                          [MODULE_PARAMS p] [DEVICE_OPTS o] [ALLOW_SPLAT re]
 #                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...]
-#                          [DEBUG_TIMEOUT s] [NO_DEBUG])
+#                          [DEBUG_TIMEOUT s] [NO_DEBUG] [DEBUG_IN_MAKE_TEST])
 # which adds the test guest-<suite> (suite = NAME, or the target name's words
 # without guest, test(s) and knpu: knpu-guest-tests -> guest-knpu,
 # guest_queue_tests -> guest-queue).
@@ -79,11 +81,16 @@ set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TI
 
 # The debug guest tier: every guest test also runs as debug-<name> on the
 # debug guest kernel (KASAN, lockdep, kmemleak, debug objects, DMA-API
-# debugging; `make debug-kernel debug-module`, which `make test` builds
-# first), labelled only `debug` (so `-L guest` does not pick it up; `ctest -L
-# debug` runs the tier). TCG with KASAN runs the same work several times
-# slower: DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit. NO_DEBUG is for
-# the tests of the harness's own failure paths, which boot no driver work.
+# debugging; `make debug-module`, which `make test` builds first), labelled
+# `debug` (so `-L guest` does not pick it up; `ctest -L debug` runs the
+# tier). A fresh 2-core machine has time for the debug kernel's build and
+# part of the tier in `make test`: DEBUG_IN_MAKE_TEST marks the tests whose
+# debug twin runs there (the driver's own suites: uapi, memory, compute, the
+# smoke test with its ioctl fuzz phase, the fault matrix, the soak); every
+# other twin is also labelled `debug-extended`, which `make test` leaves to
+# `make test-debug`. TCG with KASAN runs the same work several times slower:
+# DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit. NO_DEBUG is for the
+# tests of the harness's own failure paths, which boot no driver work.
 option(KNPU_GUEST_DEBUG_TIER "register the debug-* guest tests (make debug-module first)" ON)
 set(_knpu_debug_env "${_knpu_guest_env};KNPU_GUEST_KERNEL=debug")
 function(_knpu_debug_timeout timeout debug_timeout out)
@@ -94,12 +101,20 @@ function(_knpu_debug_timeout timeout debug_timeout out)
 		set(${out} ${t} PARENT_SCOPE)
 	endif()
 endfunction()
+function(_knpu_debug_labels in_make_test out)
+	if(in_make_test)
+		set(${out} debug PARENT_SCOPE)
+	else()
+		set(${out} "debug;debug-extended" PARENT_SCOPE)
+	endif()
+endfunction()
 
 # Guest tests that are scripts calling guest-run.sh themselves:
 #     knpu_add_guest_script(NAME script [ARGS ...] [TIMEOUT s] [LABELS ...]
-#                           [DEBUG_TIMEOUT s] [NO_DEBUG])
+#                           [DEBUG_TIMEOUT s] [NO_DEBUG] [DEBUG_IN_MAKE_TEST])
 function(knpu_add_guest_script name script)
-	cmake_parse_arguments(A "NO_DEBUG" "TIMEOUT;DEBUG_TIMEOUT" "ARGS;LABELS" ${ARGN})
+	cmake_parse_arguments(A "NO_DEBUG;DEBUG_IN_MAKE_TEST" "TIMEOUT;DEBUG_TIMEOUT" "ARGS;LABELS"
+		${ARGN})
 	if(NOT A_TIMEOUT)
 		set(A_TIMEOUT 600)
 	endif()
@@ -111,32 +126,33 @@ function(knpu_add_guest_script name script)
 		ENVIRONMENT "${_knpu_guest_env}")
 	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
+		_knpu_debug_labels("${A_DEBUG_IN_MAKE_TEST}" debug_labels)
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name} COMMAND ${script} --timeout ${inner} ${A_ARGS}
 			WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
-		set_tests_properties(debug-${name} PROPERTIES LABELS debug TIMEOUT ${dt}
+		set_tests_properties(debug-${name} PROPERTIES LABELS "${debug_labels}" TIMEOUT ${dt}
 			ENVIRONMENT "${_knpu_debug_env}")
 	endif()
 endfunction()
 
 # The driver's raw-ioctl bring-up test (knpu-smoke: basic, hang, reload, unplug).
 knpu_add_guest_script(guest-kernel-smoke ${CMAKE_SOURCE_DIR}/tests/kernel/smoke.sh
-	TIMEOUT 400 LABELS kernel)
+	TIMEOUT 400 LABELS kernel DEBUG_IN_MAKE_TEST)
 
 # Each device fault, an FLR and a module reload while 4 processes run jobs on
 # 8 queues: one KTAP result per fault (tests/kernel/knpu-fault-matrix.c).
 knpu_add_guest_script(guest-fault-matrix ${CMAKE_SOURCE_DIR}/tests/kernel/fault-matrix.sh
-	TIMEOUT 400 LABELS kernel)
+	TIMEOUT 400 LABELS kernel DEBUG_IN_MAKE_TEST)
 
 # 8 processes x 4 queues of mixed jobs for 20 s, every seqno and result
 # accounted for, no leak (tests/kernel/knpu-soak.c); `make soak` runs it longer.
 knpu_add_guest_script(guest-soak ${CMAKE_SOURCE_DIR}/tests/kernel/soak.sh
-	TIMEOUT 300 LABELS kernel)
+	TIMEOUT 300 LABELS kernel DEBUG_IN_MAKE_TEST)
 
 set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 
 function(knpu_add_guest_gtest target)
-	cmake_parse_arguments(A "NO_DEBUG"
+	cmake_parse_arguments(A "NO_DEBUG;DEBUG_IN_MAKE_TEST"
 		"NAME;DEVICES;TIMEOUT;DEBUG_TIMEOUT;MODULE_PARAMS;DEVICE_OPTS;ALLOW_SPLAT"
 		"ARGS;LABELS;ENV" ${ARGN})
 	if(NOT A_NAME)
@@ -185,13 +201,14 @@ function(knpu_add_guest_gtest target)
 		ENVIRONMENT "${_knpu_guest_env}")
 	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
+		_knpu_debug_labels("${A_DEBUG_IN_MAKE_TEST}" debug_labels)
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name}
 			COMMAND ${KNPU_GUEST_RUN} --name debug-${name} --devices ${A_DEVICES} --timeout ${inner}
 				${envargs} -- $<TARGET_FILE:${target}>
 				--gtest_output=xml:@RESULTS@/debug-${name}.xml ${A_ARGS}
 			WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
-		set_tests_properties(debug-${name} PROPERTIES LABELS debug TIMEOUT ${dt}
+		set_tests_properties(debug-${name} PROPERTIES LABELS "${debug_labels}" TIMEOUT ${dt}
 			ENVIRONMENT "${_knpu_debug_env}")
 	endif()
 	set_property(GLOBAL APPEND PROPERTY KNPU_GUEST_GTESTS ${target})
@@ -248,6 +265,10 @@ function(_knpu_register_guest_gtests)
 		get_target_property(args ${t} KNPU_GUEST_ARGS)
 		if(args)
 			list(APPEND opts ARGS ${args})
+		endif()
+		get_target_property(in_make_test ${t} KNPU_GUEST_DEBUG_IN_MAKE_TEST)
+		if(in_make_test)
+			list(APPEND opts DEBUG_IN_MAKE_TEST)
 		endif()
 		knpu_add_guest_gtest(${t} ${opts})
 	endforeach()
