@@ -26,13 +26,12 @@
 #                                        KNPU_GUEST_DEVICE_OPTS "cores=8"
 #                                        KNPU_GUEST_ALLOW_SPLAT "regex of expected kernel lines"
 #                                        KNPU_GUEST_SKIP ON       # not a suite
-#                                        KNPU_GUEST_DEBUG_TIMEOUT 1800
-#                                        KNPU_GUEST_DEBUG_IN_MAKE_TEST ON)
+#                                        KNPU_GUEST_DEBUG_TIMEOUT 1800)
 # or register one explicitly (also for binaries outside tests/guest):
 #     knpu_add_guest_gtest(TARGET [NAME suite] [DEVICES n] [TIMEOUT s]
 #                          [MODULE_PARAMS p] [DEVICE_OPTS o] [ALLOW_SPLAT re]
 #                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...]
-#                          [DEBUG_TIMEOUT s] [NO_DEBUG] [DEBUG_IN_MAKE_TEST])
+#                          [DEBUG_TIMEOUT s] [NO_DEBUG])
 # which adds the test guest-<suite> (suite = NAME, or the target name's words
 # without guest, test(s) and knpu: knpu-guest-tests -> guest-knpu,
 # guest_queue_tests -> guest-queue).
@@ -84,11 +83,12 @@ set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TI
 # debugging; `make debug-module`, which `make test` builds first), labelled
 # `debug` (so `-L guest` does not pick it up; `ctest -L debug` runs the
 # tier). A fresh 2-core machine has time for the debug kernel's build and
-# part of the tier in `make test`: DEBUG_IN_MAKE_TEST marks the tests whose
-# debug twin runs there (the driver's own suites: uapi, memory, compute, the
-# smoke test with its ioctl fuzz phase, the fault matrix, the soak); every
-# other twin is also labelled `debug-extended`, which `make test` leaves to
-# `make test-debug`. TCG with KASAN runs the same work several times slower:
+# part of the tier in `make test`: DEBUG_IN_MAKE_TEST (of
+# knpu_add_guest_script) marks the tests whose debug twin runs there (the
+# smoke test with its ioctl fuzz phase, reload and unplug, the fault matrix,
+# the soak); every other twin, the in-guest GoogleTest suites' included, is
+# also labelled `debug-extended`, which `make test` leaves to `make
+# test-debug`. TCG with KASAN runs the same work several times slower:
 # DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit. NO_DEBUG is for the
 # tests of the harness's own failure paths, which boot no driver work.
 option(KNPU_GUEST_DEBUG_TIER "register the debug-* guest tests (make debug-module first)" ON)
@@ -99,13 +99,6 @@ function(_knpu_debug_timeout timeout debug_timeout out)
 	else()
 		math(EXPR t "${timeout} * 3")
 		set(${out} ${t} PARENT_SCOPE)
-	endif()
-endfunction()
-function(_knpu_debug_labels in_make_test out)
-	if(in_make_test)
-		set(${out} debug PARENT_SCOPE)
-	else()
-		set(${out} "debug;debug-extended" PARENT_SCOPE)
 	endif()
 endfunction()
 
@@ -126,7 +119,10 @@ function(knpu_add_guest_script name script)
 		ENVIRONMENT "${_knpu_guest_env}")
 	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
-		_knpu_debug_labels("${A_DEBUG_IN_MAKE_TEST}" debug_labels)
+		set(debug_labels "debug;debug-extended")
+		if(A_DEBUG_IN_MAKE_TEST)
+			set(debug_labels debug)
+		endif()
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name} COMMAND ${script} --timeout ${inner} ${A_ARGS}
 			WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
@@ -152,7 +148,7 @@ knpu_add_guest_script(guest-soak ${CMAKE_SOURCE_DIR}/tests/kernel/soak.sh
 set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 
 function(knpu_add_guest_gtest target)
-	cmake_parse_arguments(A "NO_DEBUG;DEBUG_IN_MAKE_TEST"
+	cmake_parse_arguments(A "NO_DEBUG"
 		"NAME;DEVICES;TIMEOUT;DEBUG_TIMEOUT;MODULE_PARAMS;DEVICE_OPTS;ALLOW_SPLAT"
 		"ARGS;LABELS;ENV" ${ARGN})
 	if(NOT A_NAME)
@@ -201,15 +197,14 @@ function(knpu_add_guest_gtest target)
 		ENVIRONMENT "${_knpu_guest_env}")
 	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
-		_knpu_debug_labels("${A_DEBUG_IN_MAKE_TEST}" debug_labels)
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name}
 			COMMAND ${KNPU_GUEST_RUN} --name debug-${name} --devices ${A_DEVICES} --timeout ${inner}
 				${envargs} -- $<TARGET_FILE:${target}>
 				--gtest_output=xml:@RESULTS@/debug-${name}.xml ${A_ARGS}
 			WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
-		set_tests_properties(debug-${name} PROPERTIES LABELS "${debug_labels}" TIMEOUT ${dt}
-			ENVIRONMENT "${_knpu_debug_env}")
+		set_tests_properties(debug-${name} PROPERTIES LABELS "debug;debug-extended"
+			TIMEOUT ${dt} ENVIRONMENT "${_knpu_debug_env}")
 	endif()
 	set_property(GLOBAL APPEND PROPERTY KNPU_GUEST_GTESTS ${target})
 endfunction()
@@ -265,10 +260,6 @@ function(_knpu_register_guest_gtests)
 		get_target_property(args ${t} KNPU_GUEST_ARGS)
 		if(args)
 			list(APPEND opts ARGS ${args})
-		endif()
-		get_target_property(in_make_test ${t} KNPU_GUEST_DEBUG_IN_MAKE_TEST)
-		if(in_make_test)
-			list(APPEND opts DEBUG_IN_MAKE_TEST)
 		endif()
 		knpu_add_guest_gtest(${t} ${opts})
 	endforeach()
