@@ -102,6 +102,14 @@ function(_knpu_debug_timeout timeout debug_timeout out)
 	endif()
 endfunction()
 
+# The debug tier's leak check can fail: a module that leaks on purpose, loaded
+# by a passing program on the debug kernel, must fail the run (make test).
+if(KNPU_GUEST_DEBUG_TIER)
+	add_test(NAME debug-harness-kmemleak COMMAND ${KNPU_HARNESS_DIR}/selftest-kmemleak.sh)
+	set_tests_properties(debug-harness-kmemleak PROPERTIES LABELS "debug;harness" TIMEOUT 400
+		ENVIRONMENT "${_knpu_debug_env}")
+endif()
+
 # Guest tests that are scripts calling guest-run.sh themselves:
 #     knpu_add_guest_script(NAME script [ARGS ...] [TIMEOUT s] [LABELS ...]
 #                           [DEBUG_TIMEOUT s] [NO_DEBUG] [DEBUG_IN_MAKE_TEST])
