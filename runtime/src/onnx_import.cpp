@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <set>
 
 #include "constant_folding.hpp"
@@ -342,11 +343,78 @@ void check_references(const ::onnx::GraphProto& g) {
 
 }  // namespace
 
-// Every tensor's raw bytes are as many as its shape needs: ONNX's own
-// parsing (libonnx 1.12's ParseData, also in shape inference) copies by the
-// shape and trusts them.
+namespace {
+
+// The values a tensor without raw data keeps in the field onnx.proto gives
+// its element type, and how many of them make one element; nullopt for a
+// type without such a field.
+struct TypedValues {
+  std::int64_t values;
+  std::int64_t per_element;
+};
+
+std::optional<TypedValues> typed_values(const ::onnx::TensorProto& t) {
+  using T = ::onnx::TensorProto;
+  switch (t.data_type()) {
+    case T::FLOAT:
+      return TypedValues{t.float_data_size(), 1};
+    case T::COMPLEX64:
+      return TypedValues{t.float_data_size(), 2};
+    case T::DOUBLE:
+      return TypedValues{t.double_data_size(), 1};
+    case T::COMPLEX128:
+      return TypedValues{t.double_data_size(), 2};
+    case T::INT64:
+      return TypedValues{t.int64_data_size(), 1};
+    case T::UINT32:
+    case T::UINT64:
+      return TypedValues{t.uint64_data_size(), 1};
+    case T::STRING:
+      return TypedValues{t.string_data_size(), 1};
+    case T::INT32:
+    case T::INT16:
+    case T::INT8:
+    case T::UINT16:
+    case T::UINT8:
+    case T::BOOL:
+    case T::FLOAT16:
+    case T::BFLOAT16:
+      return TypedValues{t.int32_data_size(), 1};
+    default:
+      return std::nullopt;
+  }
+}
+
+// A tensor holds as many values as its shape needs, raw or typed.
+void check_tensor_data(const ::onnx::TensorProto& tensor, std::int64_t count) {
+  const auto shape = [&tensor] {
+    return to_string(Shape(tensor.dims().begin(), tensor.dims().end()));
+  };
+  if (tensor.has_raw_data()) {
+    const std::size_t size = raw_element_size(tensor.data_type());
+    if (size != 0 && tensor.raw_data().size() != static_cast<std::size_t>(count) * size) {
+      throw ModelError(fmt::format("tensor '{}' has {} bytes of data for shape {}", tensor.name(),
+                                   tensor.raw_data().size(), shape()));
+    }
+    return;
+  }
+  const std::optional<TypedValues> typed = typed_values(tensor);
+  if (typed && typed->values != count * typed->per_element) {
+    throw ModelError(fmt::format("tensor '{}' has {} values for shape {}, which needs {}",
+                                 tensor.name(), typed->values, shape(),
+                                 count * typed->per_element));
+  }
+}
+
+}  // namespace
+
+// Every tensor's data is as much as its shape needs: ONNX's own parsing
+// (libonnx 1.12's ParseData, also in shape inference) copies raw bytes by
+// the shape and trusts them, and shape inference reads a value that typed
+// fields lack (Range's start of a scalar with no data).
 // Checks each initializer's data against its shape; returns their elements
-// in all.
+// in all. External data is loaded before (load_external_data); a tensor
+// that still names a file is refused where it is decoded.
 std::int64_t check_initializers(const ::onnx::GraphProto& g) {
   std::int64_t elements = 0;
   for (const auto& tensor : g.initializer()) {
@@ -356,12 +424,8 @@ std::int64_t check_initializers(const ::onnx::GraphProto& g) {
     } catch (const std::runtime_error& e) {
       throw ModelError(fmt::format("tensor '{}': {}", tensor.name(), e.what()));
     }
-    const std::size_t size = raw_element_size(tensor.data_type());
-    if (tensor.has_raw_data() && size != 0 &&
-        tensor.raw_data().size() != static_cast<std::size_t>(count) * size) {
-      throw ModelError(fmt::format("tensor '{}' has {} bytes of data for shape {}", tensor.name(),
-                                   tensor.raw_data().size(),
-                                   to_string(Shape(tensor.dims().begin(), tensor.dims().end()))));
+    if (tensor.data_location() != ::onnx::TensorProto::EXTERNAL) {
+      check_tensor_data(tensor, count);
     }
     elements += count;
   }

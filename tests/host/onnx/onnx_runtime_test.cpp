@@ -996,6 +996,8 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
       {"hostile_conv_rank", "weight has rank 4, the input 3"},
       {"hostile_gemm_scalar", "input 1 has rank 0"},
       {"hostile_short_raw_data", "has 63 bytes of data for shape [8]"},
+      {"hostile_tensor_without_data", "tensor 'zero' has 0 values for shape [], which needs 1"},
+      {"hostile_short_typed_data", "tensor 'pads' has 7 values for shape [8], which needs 8"},
       {"hostile_duplicate_input", "input 'x' is defined twice"},
       {"hostile_conv_without_output", "Conv ''"},
       {"hostile_opset_zero", "no such operator in version 0"},
