@@ -35,14 +35,18 @@ std::string to_string(ElementType type) {
 }
 
 std::int64_t element_count(const Shape& shape) {
-  std::int64_t count = 1;
+  // The nonzero dimensions are bounded even when another is 0: lowering
+  // multiplies strides and offsets out of any of them.
+  std::int64_t nonzero = 1;
+  bool empty = false;
   for (const std::int64_t dim : shape) {
-    if (dim < 0 || (dim != 0 && count > (std::int64_t{1} << 40) / dim)) {
+    if (dim < 0 || (dim != 0 && nonzero > (std::int64_t{1} << 40) / dim)) {
       throw std::runtime_error(fmt::format("shape {} is negative or too large", to_string(shape)));
     }
-    count *= dim;
+    empty = empty || dim == 0;
+    nonzero *= dim == 0 ? 1 : dim;
   }
-  return count;
+  return empty ? 0 : nonzero;
 }
 
 std::string to_string(const Shape& shape) {

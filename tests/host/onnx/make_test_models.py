@@ -204,6 +204,15 @@ def hostile_models(out):
                        int64_data=[0] * 7)
     save(out, "hostile_short_typed_data", [helper.make_node("Pad", ["x", "pads"], ["y"])],
          [tensor("x", [1, 1, 4, 4])], [tensor("y", None)], [pads])
+    # An empty value whose other dimensions multiply past 2^63 (the model
+    # fuzzer, stop 28): lowering a Gather on it computed offsets that
+    # overflowed.
+    save(out, "hostile_empty_huge_gather",
+         [helper.make_node("Pad", ["x", "pads"], ["q"]),
+          helper.make_node("Gather", ["q", "index"], ["y"], axis=2)],
+         [tensor("x", [1, 3, 5, 6])], [tensor("y", None)],
+         [const("pads", np.array([-1, 0, (1 << 62) - 5, 0, 0, 0, 0, 0], np.int64)),
+          const("index", np.array([1 << 61], np.int64))])
     # Two inputs of one name, of two ranks.
     save(out, "hostile_duplicate_input", [helper.make_node("Relu", ["x"], ["y"])],
          [tensor("x", [1, 4]), tensor("x", [1, 4, 4])], [tensor("y", None)])

@@ -998,6 +998,7 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
       {"hostile_short_raw_data", "has 63 bytes of data for shape [8]"},
       {"hostile_tensor_without_data", "tensor 'zero' has 0 values for shape [], which needs 1"},
       {"hostile_short_typed_data", "tensor 'pads' has 7 values for shape [8], which needs 8"},
+      {"hostile_empty_huge_gather", "value 'q': shape [0x3x4611686018427387904x6]"},
       {"hostile_duplicate_input", "input 'x' is defined twice"},
       {"hostile_conv_without_output", "Conv ''"},
       {"hostile_opset_zero", "no such operator in version 0"},
