@@ -21,8 +21,8 @@ run: all
 	@$(MAKE) --no-print-directory run-demo
 
 # Every tier, the debug guest kernel's (KASAN, lockdep, kmemleak) with the
-# driver's smoke, fault-matrix and soak suites; the rest of the debug tier (label debug-extended) is
-# `make test-debug` (mk/kernel.mk): all of it would take a fresh 2-core
-# machine past 45 minutes (docs/testing.md). CI runs both.
+# driver's smoke, fault-matrix and soak suites; the rest of the debug tier
+# (label debug-extended) is `make test-debug` (mk/kernel.mk): all of it would
+# take a fresh 2-core machine past 45 minutes (docs/testing.md). CI runs both.
 test: all kunit-kernel debug-module
 	ctest --test-dir $(BUILD) --output-on-failure -j1 -LE debug-extended

@@ -341,10 +341,6 @@ void check_references(const ::onnx::GraphProto& g) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // The values a tensor without raw data keeps in the field onnx.proto gives
 // its element type, and how many of them make one element; nullopt for a
 // type without such a field.

@@ -47,3 +47,26 @@ KNPU_INIT_MARKER='\[guest\] init started'
 
 # Kernel log lines that fail a guest run even when the program passed.
 KNPU_SPLAT_RE='Oops|BUG:|WARNING:|Call Trace:|cut here \]|KASAN|UBSAN|kernel BUG at|general protection fault|Kernel panic|Unable to handle kernel|NULL pointer dereference|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|DEBUG_LOCKS_WARN_ON|soft lockup|hard LOCKUP|blocked for more than|refcount_t:|list_add corruption|list_del corruption|stack-protector|stack guard page|DMA-API: .*device driver|DMA-API: debugging out of memory'
+
+# expect NAME WANT_RC PATTERN [guest-run options] -- CMD...: runs CMD in a
+# guest without the driver and checks that guest-run.sh fails it with WANT_RC
+# and PATTERN in its output (the harness's selftests of its failure paths);
+# the output is in $KNPU_BUILD/guest/NAME.log. Counts a mismatch in $fails.
+expect() {
+	local name=$1 want=$2 pat=$3 rc=0 log
+	shift 3
+	log=$KNPU_BUILD/guest/$name.log
+	mkdir -p "$(dirname "$log")"
+	"$KNPU_HARNESS/guest-run.sh" --quiet --name "$name" --devices 0 --no-module --timeout 180 "$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" != "$want" ]; then
+		echo "not ok $name: guest-run.sh exited $rc, expected $want"
+		sed 's/^/    /' "$log"
+		fails=$((fails + 1))
+	elif ! grep -qE "$pat" "$log"; then
+		echo "not ok $name: output lacks /$pat/"
+		sed 's/^/    /' "$log"
+		fails=$((fails + 1))
+	else
+		echo "ok $name (exit $rc, output has /$pat/)"
+	fi
+}

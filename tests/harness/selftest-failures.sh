@@ -19,24 +19,6 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 fails=0
-expect() { # expect NAME WANT_RC PATTERN [guest-run options] -- CMD...
-	local name=$1 want=$2 pat=$3 rc=0 log
-	shift 3
-	log=$KNPU_BUILD/guest/$name.log
-	mkdir -p "$(dirname "$log")"
-	"$KNPU_HARNESS/guest-run.sh" --quiet --name "$name" --devices 0 --no-module --timeout 180 "$@" >"$log" 2>&1 || rc=$?
-	if [ "$rc" != "$want" ]; then
-		echo "not ok $name: guest-run.sh exited $rc, expected $want"
-		sed 's/^/    /' "$log"
-		fails=$((fails + 1))
-	elif ! grep -qE "$pat" "$log"; then
-		echo "not ok $name: output lacks /$pat/"
-		sed 's/^/    /' "$log"
-		fails=$((fails + 1))
-	else
-		echo "ok $name (exit $rc, output has /$pat/)"
-	fi
-}
 
 expect harness-failing-test 1 'FAILED TEST: harness_negative\.expected_failure' -- \
 	bash -c 'printf "KTAP version 1\n1..2\n    # Subtest: harness_negative\n    1..2\n    ok 1 passes\n    not ok 2 expected_failure\nnot ok 1 harness_negative\n" >"$KNPU_RESULTS/neg.ktap"; exit 1'
