@@ -41,7 +41,7 @@ debug-module: debug-kernel
 # job: `make test` on a fresh 2-core machine stays under 45 minutes; CI runs
 # both.
 test-debug: all debug-module
-	ctest --test-dir $(BUILD) --output-on-failure -j1 -L debug-extended
+	ctest --test-dir $(BUILD) --output-on-failure -j$(TEST_JOBS) -L debug-extended
 
 # The soak (tests/kernel/knpu-soak.c) for SOAK_MINUTES (10) in the guest;
 # `make test` runs a 20 s version (guest-soak).

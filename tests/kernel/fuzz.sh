@@ -6,14 +6,11 @@
 # DMA_FILL check and `npu-run validate` must pass, and the harness fails the
 # run on any kernel splat. Extra arguments go to tests/harness/guest-run.sh.
 # The short run is the fuzz phase of guest-kernel-smoke (tests/kernel/smoke-guest.sh).
-# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/common.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../harness/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh"
 
-knpu_apt_install gcc libdrm-dev
 out=$KNPU_CACHE/kernel-smoke
-mkdir -p "$out"
-gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers -pthread -o "$out/knpu-fuzz" \
-	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/knpu-fuzz.c"
+knpu_build_test_program "$out/knpu-fuzz" "$KNPU_ROOT/tests/kernel/knpu-fuzz.c" -pthread
 build=${KNPU_BUILD:-$KNPU_ROOT/build}
 seed=${KNPU_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 cd "$KNPU_ROOT"

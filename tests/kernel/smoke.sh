@@ -10,12 +10,9 @@
 # shellcheck source=../harness/lib.sh
 . "$KNPU_ROOT/tests/harness/lib.sh"
 
-knpu_apt_install gcc libdrm-dev
 out=$KNPU_CACHE/kernel-smoke
-mkdir -p "$out"
 for prog in knpu-smoke knpu-fuzz; do
-	gcc -O2 -g -Wall -Wextra -Wno-missing-field-initializers -pthread -o "$out/$prog" \
-		-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/$prog.c"
+	knpu_build_test_program "$out/$prog" "$KNPU_ROOT/tests/kernel/$prog.c" -pthread
 done
 cd "$KNPU_ROOT"
 # A short job timeout so that the hang phase is quick.

@@ -9,11 +9,8 @@
 
 seconds=${KNPU_SOAK_SECONDS:-20}
 [[ $seconds =~ ^[0-9]+$ ]] || knpu_die "KNPU_SOAK_SECONDS wants a number, got '$seconds'"
-knpu_apt_install gcc libdrm-dev
 out=$KNPU_BUILD/load-tests
-mkdir -p "$out"
-gcc -O2 -g -Wall -Wextra -Werror -Wno-missing-field-initializers -o "$out/knpu-soak" \
-	-I"$KNPU_ROOT/uapi" -I/usr/include/libdrm "$KNPU_ROOT/tests/kernel/knpu-soak.c"
+knpu_build_test_program "$out/knpu-soak" "$KNPU_ROOT/tests/kernel/knpu-soak.c" -Werror
 cd "$KNPU_ROOT"
 exec tests/harness/guest-run.sh --name guest-soak --devices 1 --device-opts queues=32 \
 	"$@" -- "$out/knpu-soak" "$seconds"

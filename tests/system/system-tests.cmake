@@ -13,7 +13,8 @@
 #   guest-kernel-smoke      tests/kernel/smoke.sh            labels: guest;kernel
 #   guest-<suite>           each in-guest GoogleTest binary  labels: guest
 #   debug-<guest test>      each guest test again, on the debug kernel       labels: debug
-#                           (and debug-extended: not part of `make test`)
+#                           (and debug-extended for the few `make test` leaves
+#                           to `make test-debug`)
 #
 # In-guest GoogleTest suites: every executable target that links GoogleTest
 # and has a source under tests/guest/ is registered automatically (at the end
@@ -31,7 +32,7 @@
 #     knpu_add_guest_gtest(TARGET [NAME suite] [DEVICES n] [TIMEOUT s]
 #                          [MODULE_PARAMS p] [DEVICE_OPTS o] [ALLOW_SPLAT re]
 #                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...]
-#                          [DEBUG_TIMEOUT s] [NO_DEBUG])
+#                          [DEBUG_TIMEOUT s] [NO_DEBUG] [DEBUG_EXTENDED])
 # which adds the test guest-<suite> (suite = NAME, or the target name's words
 # without guest, test(s) and knpu: knpu-guest-tests -> guest-knpu,
 # guest_queue_tests -> guest-queue).
@@ -71,11 +72,11 @@ set_tests_properties(harness-report PROPERTIES LABELS "host;harness" TIMEOUT 60)
 
 # --- guest tier ---------------------------------------------------------------
 add_test(NAME guest-harness COMMAND ${KNPU_HARNESS_DIR}/selftest.sh)
-set_tests_properties(guest-harness PROPERTIES LABELS "guest;harness" TIMEOUT 300
+set_tests_properties(guest-harness PROPERTIES LABELS "guest;harness" TIMEOUT 300 COST 1
 	ENVIRONMENT "${_knpu_guest_env}")
 
 add_test(NAME guest-harness-failures COMMAND ${KNPU_HARNESS_DIR}/selftest-failures.sh)
-set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TIMEOUT 400
+set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TIMEOUT 400 COST 1
 	ENVIRONMENT "${_knpu_guest_env}")
 
 # The debug guest tier: every guest test also runs as debug-<name> on the
@@ -83,14 +84,15 @@ set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TI
 # debugging; `make debug-module`, which `make test` builds first), labelled
 # `debug` (so `-L guest` does not pick it up; `ctest -L debug` runs the
 # tier). A fresh 2-core machine has time for the debug kernel's build and
-# part of the tier in `make test`: DEBUG_IN_MAKE_TEST (of
-# knpu_add_guest_script) marks the tests whose debug twin runs there (the
-# smoke test with its ioctl fuzz phase, reload and unplug, the fault matrix,
-# the soak); every other twin, the in-guest GoogleTest suites' included, is
-# also labelled `debug-extended`, which `make test` leaves to `make
-# test-debug`. TCG with KASAN runs the same work several times slower:
-# DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit. NO_DEBUG is for the
-# tests of the harness's own failure paths, which boot no driver work.
+# most of the tier in `make test`; DEBUG_EXTENDED marks a test whose debug
+# twin is also labelled `debug-extended`, which `make test` leaves to `make
+# test-debug` (the userspace tools' suites: npu-smi, the ONNX models, the
+# tools, the device plugin). TCG with KASAN runs the same work several times
+# slower: DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit. NO_DEBUG is for
+# the tests of the harness's own failure paths, which boot no driver work.
+# CTest runs tests two at a time (`make test`): the debug twins start first
+# (COST 2), then the other guest tests (COST 1), then the short host tests,
+# so that the run does not end on one long suite alone.
 option(KNPU_GUEST_DEBUG_TIER "register the debug-* guest tests (make debug-module first)" ON)
 set(_knpu_debug_env "${_knpu_guest_env};KNPU_GUEST_KERNEL=debug")
 function(_knpu_debug_timeout timeout debug_timeout out)
@@ -102,19 +104,27 @@ function(_knpu_debug_timeout timeout debug_timeout out)
 	endif()
 endfunction()
 
+function(_knpu_debug_labels extended out)
+	if(extended)
+		set(${out} "debug;debug-extended" PARENT_SCOPE)
+	else()
+		set(${out} debug PARENT_SCOPE)
+	endif()
+endfunction()
+
 # The debug tier's leak check can fail: a module that leaks on purpose, loaded
 # by a passing program on the debug kernel, must fail the run (make test).
 if(KNPU_GUEST_DEBUG_TIER)
 	add_test(NAME debug-harness-kmemleak COMMAND ${KNPU_HARNESS_DIR}/selftest-kmemleak.sh)
-	set_tests_properties(debug-harness-kmemleak PROPERTIES LABELS "debug;harness" TIMEOUT 400
+	set_tests_properties(debug-harness-kmemleak PROPERTIES LABELS "debug;harness" TIMEOUT 400 COST 2
 		ENVIRONMENT "${_knpu_debug_env}")
 endif()
 
 # Guest tests that are scripts calling guest-run.sh themselves:
 #     knpu_add_guest_script(NAME script [ARGS ...] [TIMEOUT s] [LABELS ...]
-#                           [DEBUG_TIMEOUT s] [NO_DEBUG] [DEBUG_IN_MAKE_TEST])
+#                           [DEBUG_TIMEOUT s] [NO_DEBUG] [DEBUG_EXTENDED])
 function(knpu_add_guest_script name script)
-	cmake_parse_arguments(A "NO_DEBUG;DEBUG_IN_MAKE_TEST" "TIMEOUT;DEBUG_TIMEOUT" "ARGS;LABELS"
+	cmake_parse_arguments(A "NO_DEBUG;DEBUG_EXTENDED" "TIMEOUT;DEBUG_TIMEOUT" "ARGS;LABELS"
 		${ARGN})
 	if(NOT A_TIMEOUT)
 		set(A_TIMEOUT 600)
@@ -124,39 +134,36 @@ function(knpu_add_guest_script name script)
 		WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 	set(labels guest ${A_LABELS})
 	set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${A_TIMEOUT}
-		ENVIRONMENT "${_knpu_guest_env}")
+		COST 1 ENVIRONMENT "${_knpu_guest_env}")
 	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
-		set(debug_labels "debug;debug-extended")
-		if(A_DEBUG_IN_MAKE_TEST)
-			set(debug_labels debug)
-		endif()
+		_knpu_debug_labels("${A_DEBUG_EXTENDED}" debug_labels)
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name} COMMAND ${script} --timeout ${inner} ${A_ARGS}
 			WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 		set_tests_properties(debug-${name} PROPERTIES LABELS "${debug_labels}" TIMEOUT ${dt}
-			ENVIRONMENT "${_knpu_debug_env}")
+			COST 2 ENVIRONMENT "${_knpu_debug_env}")
 	endif()
 endfunction()
 
 # The driver's raw-ioctl bring-up test (knpu-smoke: basic, hang, reload, unplug).
 knpu_add_guest_script(guest-kernel-smoke ${CMAKE_SOURCE_DIR}/tests/kernel/smoke.sh
-	TIMEOUT 400 LABELS kernel DEBUG_IN_MAKE_TEST)
+	TIMEOUT 400 LABELS kernel)
 
 # Each device fault, an FLR and a module reload while 4 processes run jobs on
 # 8 queues: one KTAP result per fault (tests/kernel/knpu-fault-matrix.c).
 knpu_add_guest_script(guest-fault-matrix ${CMAKE_SOURCE_DIR}/tests/kernel/fault-matrix.sh
-	TIMEOUT 400 LABELS kernel DEBUG_IN_MAKE_TEST)
+	TIMEOUT 400 LABELS kernel)
 
 # 8 processes x 4 queues of mixed jobs for 20 s, every seqno and result
 # accounted for, no leak (tests/kernel/knpu-soak.c); `make soak` runs it longer.
 knpu_add_guest_script(guest-soak ${CMAKE_SOURCE_DIR}/tests/kernel/soak.sh
-	TIMEOUT 300 LABELS kernel DEBUG_IN_MAKE_TEST)
+	TIMEOUT 300 LABELS kernel)
 
 set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 
 function(knpu_add_guest_gtest target)
-	cmake_parse_arguments(A "NO_DEBUG"
+	cmake_parse_arguments(A "NO_DEBUG;DEBUG_EXTENDED"
 		"NAME;DEVICES;TIMEOUT;DEBUG_TIMEOUT;MODULE_PARAMS;DEVICE_OPTS;ALLOW_SPLAT"
 		"ARGS;LABELS;ENV" ${ARGN})
 	if(NOT A_NAME)
@@ -202,17 +209,18 @@ function(knpu_add_guest_gtest target)
 		WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 	set(labels guest ${A_LABELS})
 	set_tests_properties(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${A_TIMEOUT}
-		ENVIRONMENT "${_knpu_guest_env}")
+		COST 1 ENVIRONMENT "${_knpu_guest_env}")
 	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
+		_knpu_debug_labels("${A_DEBUG_EXTENDED}" debug_labels)
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name}
 			COMMAND ${KNPU_GUEST_RUN} --name debug-${name} --devices ${A_DEVICES} --timeout ${inner}
 				${envargs} -- $<TARGET_FILE:${target}>
 				--gtest_output=xml:@RESULTS@/debug-${name}.xml ${A_ARGS}
 			WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
-		set_tests_properties(debug-${name} PROPERTIES LABELS "debug;debug-extended"
-			TIMEOUT ${dt} ENVIRONMENT "${_knpu_debug_env}")
+		set_tests_properties(debug-${name} PROPERTIES LABELS "${debug_labels}"
+			TIMEOUT ${dt} COST 2 ENVIRONMENT "${_knpu_debug_env}")
 	endif()
 	set_property(GLOBAL APPEND PROPERTY KNPU_GUEST_GTESTS ${target})
 endfunction()
