@@ -11,7 +11,6 @@
 
 out=$KNPU_CACHE/kernel-smoke
 knpu_build_test_program "$out/knpu-fuzz" "$KNPU_ROOT/tests/kernel/knpu-fuzz.c" -pthread
-build=${KNPU_BUILD:-$KNPU_ROOT/build}
 seed=${KNPU_FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 cd "$KNPU_ROOT"
 # A short job timeout: generated programs that wait on a semaphore forever
@@ -20,4 +19,4 @@ cd "$KNPU_ROOT"
 exec tests/harness/guest-run.sh --name fuzz --module-params "job_timeout_ms=2000 pinned_limit_mb=64" \
 	--timeout "${KNPU_FUZZ_TIMEOUT:-3600}" "$@" --sh \
 	"'$out/knpu-fuzz' --seed $seed --calls ${KNPU_FUZZ_CALLS:-1000000} \
-	--procs ${KNPU_FUZZ_PROCS:-2} --threads ${KNPU_FUZZ_THREADS:-4} && '$build/tools/npu-run' validate"
+	--procs ${KNPU_FUZZ_PROCS:-2} --threads ${KNPU_FUZZ_THREADS:-4} && '$KNPU_BUILD/tools/npu-run' validate"
