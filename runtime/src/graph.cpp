@@ -65,7 +65,15 @@ double Constant::value(std::int64_t index) const {
 
 std::int64_t Constant::integer(std::int64_t index) const {
   const auto i = static_cast<std::size_t>(index);
-  return is_float() ? static_cast<std::int64_t>(floats.at(i)) : ints.at(i);
+  if (!is_float()) {
+    return ints.at(i);
+  }
+  // Converting NaN or a value past int64's range is undefined behaviour.
+  const double value = floats.at(i);
+  if (!(value >= -0x1p63 && value < 0x1p63)) {
+    throw std::out_of_range(fmt::format("constant value {} is not a 64-bit integer", value));
+  }
+  return static_cast<std::int64_t>(value);
 }
 
 std::vector<std::int64_t> Constant::integers() const {

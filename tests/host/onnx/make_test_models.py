@@ -213,6 +213,12 @@ def hostile_models(out):
          [tensor("x", [1, 3, 5, 6])], [tensor("y", None)],
          [const("pads", np.array([-1, 0, (1 << 62) - 5, 0, 0, 0, 0, 0], np.int64)),
           const("index", np.array([1 << 61], np.int64))])
+    # A Gather whose index is a floating-point NaN (the model fuzzer, stop
+    # 29): lowering converted it to an integer, which is undefined.
+    save(out, "hostile_nan_gather_index",
+         [helper.make_node("Gather", ["x", "index"], ["y"], axis=2)],
+         [tensor("x", [1, 3, 5, 6])], [tensor("y", None)],
+         [const("index", np.float64("nan"))])
     # Two inputs of one name, of two ranks.
     save(out, "hostile_duplicate_input", [helper.make_node("Relu", ["x"], ["y"])],
          [tensor("x", [1, 4]), tensor("x", [1, 4, 4])], [tensor("y", None)])

@@ -1022,6 +1022,8 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
 TEST(OnnxMalformed, HostileModelsAreRefusedWhenLowered) {
   EXPECT_EQ(refusal(fused("hostile_conv_transpose_rank_2_output")),
             "ConvTranspose: only 2-D convolutions (NCHW)");
+  EXPECT_EQ(refusal(fused("hostile_nan_gather_index")),
+            "Gather: malformed node (constant value nan is not a 64-bit integer)");
   try {
     lower(fused("hostile_huge_broadcast"));
     ADD_FAILURE() << "lowered";
