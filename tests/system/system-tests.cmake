@@ -90,9 +90,9 @@ set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TI
 # tools, the device plugin). TCG with KASAN runs the same work several times
 # slower: DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit. NO_DEBUG is for
 # the tests of the harness's own failure paths, which boot no driver work.
-# CTest runs tests two at a time (`make test`): the debug twins start first
-# (COST 2), then the other guest tests (COST 1), then the short host tests,
-# so that the run does not end on one long suite alone.
+# When CTest runs tests two at a time (`make test TEST_JOBS=2`), the debug
+# twins start first (COST 2), then the other guest tests (COST 1), then the
+# short host tests, so that the run does not end on one long suite alone.
 option(KNPU_GUEST_DEBUG_TIER "register the debug-* guest tests (make debug-module first)" ON)
 set(_knpu_debug_env "${_knpu_guest_env};KNPU_GUEST_KERNEL=debug")
 function(_knpu_debug_timeout timeout debug_timeout out)
