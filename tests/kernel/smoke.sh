@@ -3,12 +3,10 @@
 # (basic, hang, unplug) in the guest with the project's harness:
 # `make kernel-smoke`.
 # Extra arguments go to tests/harness/guest-run.sh (e.g. --devices 2).
-# shellcheck source-path=SCRIPTDIR source=../../scripts/lib/common.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 # The module the guest loads (the debug kernel's with KNPU_GUEST_KERNEL=debug);
-# the reload phase loads the same file again.
-# shellcheck source=../harness/lib.sh
-. "$KNPU_ROOT/tests/harness/lib.sh"
+# the reload phase loads the same file again. lib.sh sources common.sh.
+# shellcheck source-path=SCRIPTDIR source=../harness/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/lib.sh"
 
 out=$KNPU_CACHE/kernel-smoke
 for prog in knpu-smoke knpu-fuzz; do
