@@ -10,6 +10,8 @@
 #   kunit                   the driver's KUnit suites        labels: kunit
 #   guest-harness           harness self-test in the guest   labels: guest;harness
 #   guest-harness-failures  the harness reports failures     labels: guest;harness
+#   guest-harness-bar-remap QEMU survives memory map changes labels: guest;harness
+#                           beside MMIO reads (its core fix)
 #   guest-kernel-smoke      tests/kernel/smoke.sh            labels: guest;kernel
 #   guest-<suite>           each in-guest GoogleTest binary  labels: guest
 #   debug-<guest test>      each guest test again, on the debug kernel       labels: debug
@@ -77,6 +79,10 @@ set_tests_properties(guest-harness PROPERTIES LABELS "guest;harness" TIMEOUT 300
 
 add_test(NAME guest-harness-failures COMMAND ${KNPU_HARNESS_DIR}/selftest-failures.sh)
 set_tests_properties(guest-harness-failures PROPERTIES LABELS "guest;harness" TIMEOUT 400 COST 1
+	ENVIRONMENT "${_knpu_guest_env}")
+
+add_test(NAME guest-harness-bar-remap COMMAND ${KNPU_HARNESS_DIR}/selftest-bar-remap.sh)
+set_tests_properties(guest-harness-bar-remap PROPERTIES LABELS "guest;harness" TIMEOUT 300 COST 1
 	ENVIRONMENT "${_knpu_guest_env}")
 
 # The debug guest tier: every guest test also runs as debug-<name> on the
