@@ -14,6 +14,8 @@
 #
 # The configured build tree is cached in $KNPU_CACHE/qemu/<key>, keyed by the
 # QEMU source version, the configure flags and the version of our tree hooks.
+# The tree also gets scripts/qemu/patches/*.patch: fixes of QEMU's core that
+# the Debian package lacks, each saying why (part of the key).
 # Our own sources (qemu-device/) are re-synced into the tree on every run and
 # ninja rebuilds incrementally, so a run with no change takes seconds.
 # shellcheck source=scripts/lib/common.sh
@@ -36,7 +38,7 @@ CONFIGURE_FLAGS=(
 BUILD_DEPS=(
 	dpkg-dev ninja-build meson pkg-config gcc libc6-dev make python3
 	libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev flex bison
-	libcap-ng-dev libattr1-dev rsync libdnnl-dev
+	libcap-ng-dev libattr1-dev rsync libdnnl-dev patch
 )
 RUNTIME_DEPS=(seabios qemu-system-data ipxe-qemu libdnnl2)
 
@@ -92,8 +94,9 @@ while read -r v; do
 done < <(apt-cache showsrc --only-source qemu 2>/dev/null | sed -n 's/^Version: //p')
 [ -n "$QEMU_VERSION" ] || knpu_die "apt knows no qemu source package"
 
-key=$(printf '%s\n' "$QEMU_VERSION" "${CONFIGURE_FLAGS[@]}" "hooks=$HOOKS_VERSION" |
-	sha256sum | cut -c1-12)
+PATCHES=("$KNPU_ROOT"/scripts/qemu/patches/*.patch)
+key=$( (printf '%s\n' "$QEMU_VERSION" "${CONFIGURE_FLAGS[@]}" "hooks=$HOOKS_VERSION"
+	cat "${PATCHES[@]}") | sha256sum | cut -c1-12)
 SRC=$QROOT/src-$QEMU_VERSION
 # The sanitizer build patches its own copy of the plain build's source.
 if [ ! -f "$SRC/.complete" ] && [ -f "$SHARED_SRC_ROOT/src-$QEMU_VERSION/.complete" ]; then
@@ -130,6 +133,10 @@ if [ ! -f "$TREE/.hooked" ]; then
 	rm -rf "$TREE"
 	cp -a "$SRC" "$TREE"
 	rm -f "$TREE/.complete"
+	for p in "${PATCHES[@]}"; do
+		patch -d "$TREE" -p1 --batch --quiet <"$p" ||
+			knpu_die "$p does not apply to qemu $QEMU_VERSION"
+	done
 	mkdir -p "$TREE/hw/misc/knpu"
 	# The device model: hw/misc/knpu is a copy of qemu-device/ (synced below).
 	grep -q "subdir('knpu')" "$TREE/hw/misc/meson.build" ||
