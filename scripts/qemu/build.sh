@@ -94,9 +94,11 @@ while read -r v; do
 done < <(apt-cache showsrc --only-source qemu 2>/dev/null | sed -n 's/^Version: //p')
 [ -n "$QEMU_VERSION" ] || knpu_die "apt knows no qemu source package"
 
+shopt -s nullglob
 PATCHES=("$KNPU_ROOT"/scripts/qemu/patches/*.patch)
+shopt -u nullglob
 key=$( (printf '%s\n' "$QEMU_VERSION" "${CONFIGURE_FLAGS[@]}" "hooks=$HOOKS_VERSION"
-	cat "${PATCHES[@]}") | sha256sum | cut -c1-12)
+	cat "${PATCHES[@]}" /dev/null) | sha256sum | cut -c1-12)
 SRC=$QROOT/src-$QEMU_VERSION
 # The sanitizer build patches its own copy of the plain build's source.
 if [ ! -f "$SRC/.complete" ] && [ -f "$SHARED_SRC_ROOT/src-$QEMU_VERSION/.complete" ]; then
