@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <stdarg.h>
 #include <sys/wait.h>
 
 #include "knpu-load.h"
@@ -37,11 +38,16 @@ struct result {
 	char why[200];
 };
 
-static void fail(struct result *r, const char *fmt, long a, long b)
+static void __attribute__((format(printf, 2, 3))) fail(struct result *r, const char *fmt, ...)
 {
+	va_list ap;
+
 	r->bad++;
-	if (!r->why[0])
-		snprintf(r->why, sizeof(r->why), fmt, a, b);
+	if (r->why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
 }
 
 static uint32_t syncobj_new(int fd)
@@ -81,7 +87,8 @@ static void account(int fd, struct batch *b, uint64_t *expected, uint64_t seqno,
 		fail(r, "seqno %ld where %ld was next", (long)seqno, (long)*expected);
 	*expected = seqno + 1;
 	if (wait_job(fd, b->queue, seqno, &w) || w.status != KNPU_JOB_OK)
-		fail(r, "seqno %ld: status %ld", (long)seqno, (long)w.status);
+		fail(r, "seqno %ld: status %u, error %u at 0x%llx, pc 0x%x", (long)seqno,
+		     w.status, w.error, (unsigned long long)w.error_addr, w.error_pc);
 }
 
 /* The client's drm-total-system in fdinfo, in bytes (-1 when missing). */
@@ -133,7 +140,7 @@ static void soak_process(const char *node, int id, int64_t until, struct result 
 		uint32_t queue = fd >= 0 ? queue_new(fd) : 0;
 
 		if (!queue || batch_init(fd, &b[q], queue) || !tl) {
-			fail(r, "process %ld: setup of queue %ld failed", id, q);
+			fail(r, "process %d: setup of queue %d failed", id, q);
 			_exit(1);
 		}
 	}
@@ -151,7 +158,7 @@ static void soak_process(const char *node, int id, int64_t until, struct result 
 	*sem = 0;
 	/* Its buffers, and only those, in fdinfo: at the start and at the end. */
 	if (fdinfo_total_system(fd) != QUEUES * 3 * PAGE)
-		fail(r, "fdinfo drm-total-system %ld bytes, %ld expected",
+		fail(r, "fdinfo drm-total-system %lld bytes, %u expected",
 		     fdinfo_total_system(fd), QUEUES * 3 * PAGE);
 
 	for (uint64_t round = 1; now_ns() < until; round++) {
@@ -173,7 +180,7 @@ static void soak_process(const char *node, int id, int64_t until, struct result 
 			ret = submit_one(fd, &b[0], 32 * j, 24, 8 * j, NULL, 0,
 					 j == BATCH - 1 ? &out : NULL, &s0[j]);
 			if (ret)
-				fail(r, "queue 0 submit: %ld (round %ld)", ret, round);
+				fail(r, "queue 0 submit: %d (round %ld)", ret, round);
 		}
 
 		/* Queue 1: SEM_SIGNAL ADD 1, signals point 2 round + 1. */
@@ -186,7 +193,7 @@ static void soak_process(const char *node, int id, int64_t until, struct result 
 		out = (struct drm_knpu_sync){ .handle = tl, .point = 2 * round + 1 };
 		ret = submit_one(fd, &b[1], 0, 20, 8 * BATCH, NULL, 0, &out, &s1);
 		if (ret)
-			fail(r, "queue 1 submit: %ld (round %ld)", ret, round);
+			fail(r, "queue 1 submit: %d (round %ld)", ret, round);
 
 		/* Queue 2: after both points, SEM_WAIT >= round, then fill. */
 		memset(b[2].data.map, 0, PAGE / 2);
@@ -206,7 +213,7 @@ static void soak_process(const char *node, int id, int64_t until, struct result 
 		in[1] = (struct drm_knpu_sync){ .handle = tl, .point = 2 * round + 1 };
 		ret = submit_one(fd, &b[2], 0, 44, 8 * BATCH, in, 2, NULL, &s2);
 		if (ret)
-			fail(r, "queue 2 submit: %ld (round %ld)", ret, round);
+			fail(r, "queue 2 submit: %d (round %ld)", ret, round);
 
 		/* Queue 3: a batch behind point 2 round. */
 		memset(b[3].data.map, 0, PAGE);
@@ -216,7 +223,7 @@ static void soak_process(const char *node, int id, int64_t until, struct result 
 			p[8 * j + 5] = ~(pattern + j);
 			ret = submit_one(fd, &b[3], 32 * j, 24, 8 * j, in, 1, NULL, &s3[j]);
 			if (ret)
-				fail(r, "queue 3 submit: %ld (round %ld)", ret, round);
+				fail(r, "queue 3 submit: %d (round %ld)", ret, round);
 		}
 
 		for (int j = 0; j < BATCH; j++) {
@@ -224,21 +231,21 @@ static void soak_process(const char *node, int id, int64_t until, struct result 
 			account(fd, &b[3], &next[3], s3[j], r);
 			if (((uint32_t *)b[0].data.map)[j] != pattern + j ||
 			    ((uint32_t *)b[3].data.map)[j] != ~(pattern + j))
-				fail(r, "round %ld: word %ld wrong", round, j);
+				fail(r, "round %ld: word %d wrong", round, j);
 		}
 		account(fd, &b[1], &next[1], s1, r);
 		account(fd, &b[2], &next[2], s2, r);
 		if (*sem != round)
 			fail(r, "semaphore %ld after round %ld", *sem, round);
 		if (((uint32_t *)b[2].data.map)[0] != (pattern | 0xee))
-			fail(r, "round %ld: the job behind the semaphore wrote %ld", round,
+			fail(r, "round %ld: the job behind the semaphore wrote 0x%x", round,
 			     ((uint32_t *)b[2].data.map)[0]);
 		r->rounds++;
 		if (r->bad)
 			break;
 	}
 	if (fdinfo_total_system(fd) != QUEUES * 3 * PAGE)
-		fail(r, "fdinfo drm-total-system %ld bytes after the soak, %ld expected",
+		fail(r, "fdinfo drm-total-system %lld bytes after the soak, %u expected",
 		     fdinfo_total_system(fd), QUEUES * 3 * PAGE);
 	_exit(r->bad ? 1 : 0);
 }
@@ -290,6 +297,9 @@ int main(int argc, char **argv)
 		bad += res[i].bad;
 		if (res[i].why[0])
 			printf("# process %d: %s\n", i, res[i].why);
+		if (WIFSIGNALED(status))
+			printf("# process %d: killed by signal %d after %ld rounds\n", i,
+			       WTERMSIG(status), res[i].rounds);
 	}
 	CHECK(exited == PROCESSES && rounds >= PROCESSES && bad == 0,
 	      "%d of %d processes clean: %ld rounds, %ld jobs each accounted for once, %ld bad",
