@@ -34,8 +34,9 @@
 # $KNPU_CACHE naming the host's build cache (read-only there too).
 #
 # Files left in $BUILD/guest/NAME: serial.log (full console), dmesg.txt,
-# output.log (the program's output), whatever the program wrote there, and
-# .knpu/ (config, exit status, timings).
+# output.log (the program's output), whatever the program wrote there,
+# .knpu/ (config, exit status, timings) and, when the program failed,
+# modules.txt and module-symbols.txt (the modules' addresses this boot).
 #
 # The guest kernel is Debian's 6.12, or with KNPU_GUEST_KERNEL=debug the debug
 # kernel (`make debug-kernel debug-module`: KASAN, lockdep, kmemleak, debug
