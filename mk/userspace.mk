@@ -2,7 +2,12 @@
 # suites, configured and built with CMake into $(BUILD). See docs/libnpu.md.
 .PHONY: userspace deps-userspace format format-check
 
-USERSPACE_CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Line tables only (-g1), not full debug info: backtraces, sanitizer reports
+# and perf still name file and line, and objects compile about a third faster
+# (docs/testing.md, "The userspace build"). USERSPACE_CMAKE_FLAGS=-DCMAKE_BUILD_TYPE=Debug
+# for a build to step through with gdb.
+USERSPACE_CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	'-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG' '-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG'
 
 deps-userspace:
 	@libnpu/scripts/install-deps.sh

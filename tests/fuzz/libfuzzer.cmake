@@ -13,7 +13,7 @@ set(runtime ${KNPU_SOURCE_DIR}/runtime/src)
 function(knpu_libfuzzer target)
   add_executable(${target} ${ARGN})
   set(sanitizers -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
-  target_compile_options(${target} PRIVATE ${sanitizers} -g -O1 -fno-omit-frame-pointer
+  target_compile_options(${target} PRIVATE ${sanitizers} -gline-tables-only -O1 -fno-omit-frame-pointer
                          -Wall -Wextra -Werror)
   target_link_options(${target} PRIVATE ${sanitizers})
   target_include_directories(${target} PRIVATE ${KNPU_SOURCE_DIR}/libnpu/include ${libnpu}
