@@ -3,9 +3,9 @@
 .PHONY: userspace deps-userspace format format-check
 
 # Line tables only (-g1), not full debug info: backtraces, sanitizer reports
-# and perf still name file and line, and objects compile about a third faster
-# (docs/testing.md, "The userspace build"). USERSPACE_CMAKE_FLAGS=-DCMAKE_BUILD_TYPE=Debug
-# for a build to step through with gdb.
+# and perf still name file and line, and objects compile about a third
+# faster (docs/testing.md, "The userspace build"). For a build to step
+# through with gdb: USERSPACE_CMAKE_FLAGS=-DCMAKE_BUILD_TYPE=Debug.
 USERSPACE_CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	'-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG' '-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG'
 

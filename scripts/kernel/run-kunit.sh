@@ -39,7 +39,7 @@ debug_opts=(CONFIG_DEBUG_KERNEL=y CONFIG_PROVE_LOCKING=y CONFIG_DEBUG_ATOMIC_SLE
 flavour=lockdep
 # Left out: ACPI (ACPICA and its drivers), a fifth of the objects kunit.py's
 # x86_64 kernel would build and nothing the suites use; the kernel boots on
-# qboot's MP tables (docs/testing.md, "The KUnit kernel").
+# qboot's MP table (docs/testing.md, "The KUnit kernel").
 trim_opts=(CONFIG_ACPI=n)
 if [ "${KNPU_KUNIT_KASAN:-0}" = 1 ]; then
 	debug_opts+=(CONFIG_KASAN=y CONFIG_KASAN_GENERIC=y)
