@@ -386,11 +386,14 @@ exporter = subprocess.Popen([NPU_SMI, "exporter", "--listen", "127.0.0.1:9400"],
                             stderr=subprocess.DEVNULL)
 
 
-def scrape():
+def scrape(errors=None):
+    """The exporter's page, or "" with the reason appended to errors."""
     try:
         with urllib.request.urlopen("http://127.0.0.1:9400/metrics", timeout=10) as r:
             return r.read().decode()
-    except OSError:
+    except OSError as e:
+        if errors is not None:
+            errors.append(repr(e))
         return ""
 
 
@@ -401,10 +404,12 @@ def both_devices_up(body):
     return all(f'knpu_up{{device="{i}",pci_address="{a}"' in body for i, a in enumerate(addresses))
 
 
+scrape_errors = []
 with concurrent.futures.ThreadPoolExecutor(8) as pool:
-    answers = list(pool.map(lambda _: scrape(), range(16)))
+    answers = list(pool.map(lambda _: scrape(scrape_errors), range(16)))
 check("exporter: 16 concurrent scrapes all complete",
-      all(both_devices_up(b) for b in answers), str([len(b) for b in answers]))
+      all(both_devices_up(b) for b in answers),
+      f"{[len(b) for b in answers]} {scrape_errors}")
 metrics = scrape()
 (RESULTS / "metrics.txt").write_text(metrics)
 p = subprocess.run(["promtool", "check", "metrics"], input=metrics, capture_output=True, text=True)
