@@ -405,8 +405,10 @@ def both_devices_up(body):
 
 
 scrape_errors = []
+scrapes_started = time.monotonic()
 with concurrent.futures.ThreadPoolExecutor(8) as pool:
     answers = list(pool.map(lambda _: scrape(scrape_errors), range(16)))
+LOG.write(f"16 concurrent scrapes took {time.monotonic() - scrapes_started:.1f} s\n")
 check("exporter: 16 concurrent scrapes all complete",
       all(both_devices_up(b) for b in answers),
       f"{[len(b) for b in answers]} {scrape_errors}")

@@ -133,16 +133,18 @@ std::vector<DeviceSnapshot> snapshot_devices(std::chrono::milliseconds sample,
                                              ProcessScan* scan_out) {
   const std::vector<npu::DeviceInfo> infos = npu::enumerate_devices();
   std::vector<DeviceSnapshot> before;
-  for (const npu::DeviceInfo& info : infos) {
-    before.push_back(read_device(info));
-  }
   if (sample.count() > 0 && !infos.empty()) {
+    for (const npu::DeviceInfo& info : infos) {
+      before.push_back(read_device(info));
+    }
     std::this_thread::sleep_for(sample);
   }
   std::vector<DeviceSnapshot> devices;
   for (std::size_t i = 0; i < infos.size(); ++i) {
     devices.push_back(read_device(infos[i]));
-    add_utilization(devices.back(), before[i]);
+    if (!before.empty()) {
+      add_utilization(devices.back(), before[i]);
+    }
   }
   ProcessScan scan = scan_processes();
   add_process_usage(devices, scan);

@@ -62,8 +62,9 @@ void add_process_usage(std::vector<DeviceSnapshot>& devices, const ProcessScan& 
 // Sets NOW's utilization from the busy time since BEFORE (the same device).
 void add_utilization(DeviceSnapshot& now, const DeviceSnapshot& before);
 
-// Every visible device, read twice SAMPLE apart for the utilization, plus
-// the process scan. Throws when enumeration fails.
+// Every visible device, read twice SAMPLE apart for the utilization (once,
+// without utilization, when SAMPLE is zero), plus the process scan. Throws
+// when enumeration fails.
 std::vector<DeviceSnapshot> snapshot_devices(std::chrono::milliseconds sample,
                                              ProcessScan* scan_out);
 

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "shared_collection.hpp"
+
 namespace npu_smi {
 namespace {
 
@@ -191,12 +193,15 @@ ListenAddress parse_listen_address(std::string_view text) {
 }
 
 ExitStatus run_exporter(const ListenAddress& listen) {
+  SharedCollection<std::string> metrics_page([] {
+    ProcessScan scan;
+    const std::vector<DeviceSnapshot> devices = snapshot_devices({}, &scan);
+    return render_metrics(devices, scan);
+  });
   httplib::Server server;
-  server.Get("/metrics", [](const httplib::Request&, httplib::Response& response) {
+  server.Get("/metrics", [&metrics_page](const httplib::Request&, httplib::Response& response) {
     try {
-      ProcessScan scan;
-      const std::vector<DeviceSnapshot> devices = snapshot_devices({}, &scan);
-      response.set_content(render_metrics(devices, scan), "text/plain; version=0.0.4");
+      response.set_content(metrics_page.get(), "text/plain; version=0.0.4");
     } catch (const std::exception& e) {
       response.status = 500;
       response.set_content(fmt::format("npu-smi exporter: {}\n", e.what()), "text/plain");

@@ -22,7 +22,8 @@ struct ListenAddress {
 };
 ListenAddress parse_listen_address(std::string_view text);
 
-// Serves until SIGINT or SIGTERM; each scrape reads the devices afresh.
+// Serves until SIGINT or SIGTERM. Each scrape reads the devices afresh;
+// scrapes that arrive while one is reading share its page.
 ExitStatus run_exporter(const ListenAddress& listen);
 
 }  // namespace npu_smi
