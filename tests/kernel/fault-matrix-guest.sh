@@ -17,12 +17,15 @@ n=0
 for fault in "${faults[@]}"; do
 	n=$((n + 1))
 	echo "# ---- $fault"
+	started=$SECONDS
 	if "$bin" "$fault" /dev/accel/accel0 knpu0 /dev/accel/accel1 knpu1; then
 		echo "ok $n $fault" >>"$ktap"
 	else
 		echo "not ok $n $fault" >>"$ktap"
 		failed=1
 	fi
+	# Where the suite's time goes (a test's share of make test's budget).
+	echo "# $fault took $((SECONDS - started)) s"
 done
 cat "$ktap"
 exit $failed
