@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -74,7 +73,7 @@ DeviceCopyTimes device_copy_seconds(const npu::Device& device, const CopyCase& c
   npu::KernelArguments args = kernel.make_arguments();
   args.set("dst", destination).set("src", source);
   npu::Queue queue = device.create_queue();
-  std::vector<std::optional<npu::JobResult::Times>> job_times;
+  std::vector<DeviceJobTime> job_times;
   DeviceCopyTimes times;
   times.seconds = median_seconds(runs, [&] {
     const npu::JobResult result = queue.submit(kernel, args).wait(kJobTimeout);
@@ -83,17 +82,9 @@ DeviceCopyTimes device_copy_seconds(const npu::Device& device, const CopyCase& c
                                            npu::to_string(result.status),
                                            npu::to_string(result.error)));
     }
-    job_times.push_back(result.device_times);
+    job_times.push_back(job_time(result));
   });
-  // The timed runs are the last `runs` (median_seconds() warms up first).
-  std::vector<double> job_seconds;
-  for (auto t = job_times.end() - runs; t != job_times.end() && *t; ++t) {
-    job_seconds.push_back(std::chrono::duration<double>((*t)->end - (*t)->start).count());
-  }
-  if (job_seconds.size() == runs) {
-    std::ranges::sort(job_seconds);
-    times.job_seconds = job_seconds[runs / 2];
-  }
+  times.job_seconds = median_job_seconds(job_times, runs);
   const auto copied = destination.map();
   if (std::memcmp(copied.data(), source_bytes.data(), source_bytes.size()) != 0) {
     throw std::runtime_error(fmt::format("DMA copy {}: the copy differs from its source", c.name));

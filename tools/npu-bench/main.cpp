@@ -58,13 +58,16 @@ using npu_bench::median_seconds;
 npu_bench::ThroughputResult measure(npu_bench::Workload& workload,
                                     std::optional<std::string> device_skipped, bool device_present,
                                     unsigned runs) {
-  npu_bench::ThroughputResult result{workload.name(), workload.flops(), 0, {}, {}, {}, {}};
+  npu_bench::ThroughputResult result{workload.name(), workload.flops(), 0, {}, {}, {}, {}, {}};
   fmt::print(stderr, "npu-bench: {}\n", result.name);
   result.host_seconds = median_seconds(runs, [&] { workload.run_host(); });
   if (device_skipped) {
     result.device_skipped = std::move(device_skipped);
   } else if (device_present) {
-    result.device_seconds = median_seconds(runs, [&] { workload.run_device(); });
+    std::vector<npu_bench::DeviceJobTime> job_times;
+    result.device_seconds =
+        median_seconds(runs, [&] { job_times.push_back(workload.run_device()); });
+    result.device_job_seconds = npu_bench::median_job_seconds(job_times, runs);
     result.max_difference = workload.max_difference();
   }
   return result;

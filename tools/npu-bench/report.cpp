@@ -201,11 +201,13 @@ nlohmann::json copy_json(const std::vector<CopyResult>& all) {
 }
 
 void print_throughput(std::FILE* out, const std::vector<ThroughputResult>& all) {
-  fmt::print(out, "{:<36} {:>14} {:>14} {:>8} {:>15} {:>9} {:>10}\n", "throughput",
-             "device GFLOP/s", "host GFLOP/s", "ratio", "native GFLOP/s", "/ native", "max |diff|");
+  fmt::print(out, "{:<36} {:>14} {:>15} {:>14} {:>8} {:>15} {:>9} {:>10}\n", "throughput",
+             "device GFLOP/s", "its job GFLOP/s", "host GFLOP/s", "ratio", "native GFLOP/s",
+             "/ native", "max |diff|");
   for (const ThroughputResult& r : all) {
-    fmt::print(out, "{:<36} {:>14} {:>14.2f} {:>8} {:>15} {:>9} {:>10}\n", r.name,
-               format_optional(r.device_gflops(), "{:.2f}"), r.host_gflops(),
+    fmt::print(out, "{:<36} {:>14} {:>15} {:>14.2f} {:>8} {:>15} {:>9} {:>10}\n", r.name,
+               format_optional(r.device_gflops(), "{:.2f}"),
+               format_optional(r.device_job_gflops(), "{:.2f}"), r.host_gflops(),
                format_optional(r.ratio(), "{:.2f}"), format_optional(r.native_gflops, "{:.2f}"),
                format_optional(r.native_ratio(), "{:.2f}"),
                format_optional(r.max_difference, "{:.2g}"));
@@ -244,6 +246,13 @@ std::optional<double> ThroughputResult::device_gflops() const {
   return flops / *device_seconds / 1e9;
 }
 
+std::optional<double> ThroughputResult::device_job_gflops() const {
+  if (!device_job_seconds || *device_job_seconds <= 0) {
+    return std::nullopt;
+  }
+  return flops / *device_job_seconds / 1e9;
+}
+
 std::optional<double> ThroughputResult::ratio() const {
   if (!device_seconds) {
     return std::nullopt;
@@ -268,6 +277,8 @@ nlohmann::json to_json(const BenchReport& report) {
                           {"host_gflops", r.host_gflops()},
                           {"device_seconds", optional_json(r.device_seconds)},
                           {"device_gflops", optional_json(r.device_gflops())},
+                          {"device_job_seconds", optional_json(r.device_job_seconds)},
+                          {"device_job_gflops", optional_json(r.device_job_gflops())},
                           {"device_skipped", optional_json(r.device_skipped)},
                           {"ratio", optional_json(r.ratio())},
                           {"native_gflops", optional_json(r.native_gflops)},

@@ -21,12 +21,14 @@ struct ThroughputResult {
   double flops = 0;
   double host_seconds = 0;                    // median of the timed runs
   std::optional<double> device_seconds;       // median, when the device ran it
+  std::optional<double> device_job_seconds;   // median of the device's own times, if it has them
   std::optional<std::string> device_skipped;  // why it did not
   std::optional<double> max_difference;       // |device - host| over the outputs
   std::optional<double> native_gflops;        // from --host-baseline
 
   [[nodiscard]] double host_gflops() const { return flops / host_seconds / 1e9; }
   [[nodiscard]] std::optional<double> device_gflops() const;
+  [[nodiscard]] std::optional<double> device_job_gflops() const;
   // Device throughput over the in-process baseline's, and over the native host's.
   [[nodiscard]] std::optional<double> ratio() const;
   [[nodiscard]] std::optional<double> native_ratio() const;

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <vector>
+
+#include "npu/queue.hpp"
 
 namespace npu_bench {
 
@@ -48,6 +51,36 @@ std::vector<std::chrono::nanoseconds> time_each(std::size_t count, F&& once) {
 // primitive creation, caches, and the device model's staging memory, which
 // glibc faults in anew for the first two jobs of a size (docs/performance.md).
 constexpr unsigned kWarmupRuns = 3;
+
+// The device's own time of one job (the driver's job timestamps: a core took
+// it, it finished); empty when the device does not report them.
+using DeviceJobTime = std::optional<std::chrono::nanoseconds>;
+
+inline DeviceJobTime job_time(const npu::JobResult& result) {
+  if (!result.device_times) {
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(result.device_times->end -
+                                                              result.device_times->start);
+}
+
+// The median of the last `runs` job times (median_seconds()'s timed calls,
+// after its warm-up), or nothing unless every one of them has a time.
+inline std::optional<double> median_job_seconds(const std::vector<DeviceJobTime>& times,
+                                                unsigned runs) {
+  if (times.size() < runs || runs == 0) {
+    return std::nullopt;
+  }
+  std::vector<std::chrono::nanoseconds> timed;
+  for (auto t = times.end() - runs; t != times.end(); ++t) {
+    if (!*t) {
+      return std::nullopt;
+    }
+    timed.push_back(**t);
+  }
+  std::ranges::sort(timed);
+  return std::chrono::duration<double>(timed[runs / 2]).count();
+}
 
 // The median duration of `runs` calls of `once` after kWarmupRuns untimed ones.
 template <class F>

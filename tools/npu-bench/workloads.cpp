@@ -79,12 +79,14 @@ npu::Buffer upload(const npu::Device& device, const std::vector<T>& values) {
   return buffer;
 }
 
-void run_job(npu::Queue& queue, const npu::Kernel& kernel, const npu::KernelArguments& args) {
+DeviceJobTime run_job(npu::Queue& queue, const npu::Kernel& kernel,
+                      const npu::KernelArguments& args) {
   const npu::JobResult result = queue.submit(kernel, args).wait(kJobTimeout);
   if (!result.ok()) {
     throw std::runtime_error(fmt::format("{}: {} {}", kernel.name(), npu::to_string(result.status),
                                          npu::to_string(result.error)));
   }
+  return job_time(result);
 }
 
 template <class T>
@@ -128,7 +130,9 @@ class GemmWorkload : public Workload {
     return 2.0 * shape_.m * shape_.n * static_cast<double>(shape_.k);
   }
   void run_host() override { host_.run(); }
-  void run_device() override { run_job(device_->queue, device_->kernel, device_->arguments); }
+  DeviceJobTime run_device() override {
+    return run_job(device_->queue, device_->kernel, device_->arguments);
+  }
   double max_difference() const override {
     const auto out = device_->buffers.back().map_as<const T>().first(c_.size());
     return max_abs_difference<T>(out, c_);
@@ -212,7 +216,9 @@ class ConvWorkload : public Workload {
            shape_.s;
   }
   void run_host() override { host_.run(); }
-  void run_device() override { run_job(device_->queue, device_->kernel, device_->arguments); }
+  DeviceJobTime run_device() override {
+    return run_job(device_->queue, device_->kernel, device_->arguments);
+  }
   double max_difference() const override {
     const auto out = device_->buffers.back().map_as<const float>().first(out_.size());
     return max_abs_difference<float>(out, out_);

@@ -12,6 +12,7 @@
 
 #include "npu/device.hpp"
 #include "npu/isa.hpp"
+#include "statistics.hpp"
 
 namespace npu_bench {
 
@@ -23,8 +24,9 @@ class Workload {
   [[nodiscard]] virtual double flops() const = 0;
   // Runs once on the host with oneDNN.
   virtual void run_host() = 0;
-  // Runs once on the device; throws std::runtime_error if the job fails.
-  virtual void run_device() = 0;
+  // Runs once on the device and returns the device's own time of the job;
+  // throws std::runtime_error if the job fails.
+  virtual DeviceJobTime run_device() = 0;
   // Largest |device - host| over the outputs, after both ran.
   [[nodiscard]] virtual double max_difference() const = 0;
 };
