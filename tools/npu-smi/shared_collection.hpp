@@ -1,8 +1,8 @@
 // Concurrent callers share one run of a collection: a caller that arrives
 // while another is collecting waits for that result instead of starting its
 // own. The exporter's scrape reads every process's fdinfo and each device's
-// attributes, hundreds of opens (0.7 s of CPU on the debug kernel), so eight
-// scrapes at once would cost eight times that on the node's CPUs.
+// attributes, hundreds of opens (about half a second on the debug kernel),
+// so eight scrapes at once would cost eight times that on the node's CPUs.
 #pragma once
 
 #include <cstdint>
