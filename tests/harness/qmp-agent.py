@@ -8,7 +8,8 @@ another name and renamed, so it appears whole); this agent sends it on the QMP
 socket and writes QEMU's answer to DIR/resp-ID.json the same way. DIR is the
 results directory's .knpu/qmp/, shared with the guest over 9p.
 
-Guest helper: tests/harness/guest/knpu-qmp.  Log: DIR/agent.log.
+Guest helpers: tests/harness/guest/knpu-qmp (shell), tests/kernel/knpu-qmp.h
+(C test programs).  Log: DIR/agent.log.
 
 Usage: qmp-agent.py SOCKET DIR
 """

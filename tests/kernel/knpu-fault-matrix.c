@@ -59,22 +59,10 @@
 #include <linux/sync_file.h>
 
 #include "knpu-load.h"
+#include "knpu-qmp.h"
 
 #define WORKERS			4
 #define QUEUES_PER_WORKER	2
-
-/* Runs a QMP command on the QEMU running this guest (tests/harness). */
-static int qmp(const char *fmt, const char *qdev, const char *value)
-{
-	const char *tool = getenv("KNPU_QMP");
-	char cmd[512], buf[600];
-
-	if (!tool)
-		return -1;
-	snprintf(cmd, sizeof(cmd), fmt, qdev, value);
-	snprintf(buf, sizeof(buf), "%s %s >/dev/null", tool, cmd);
-	return system(buf);
-}
 
 /*
  * A job on @queue that has completed: its sync_file (SUBMIT with
@@ -141,7 +129,7 @@ static int unrun_sync_file(const char *node, const char *qdev)
 		ret = ret ?: batch_submit(fd, &b, 0x4d000000);
 		if (!ret && batch_check(fd, &b, 0x4d000000, why, sizeof(why)) != BATCH)
 			ret = -EIO;
-		ret = ret ?: qmp("qom-set %s inject-hang-queue %s", qdev, "0");
+		ret = ret ?: knpu_qom_set(qdev, "inject-hang-queue", "0");
 		if (!ret) {
 			s.program_va = b.prog.va;
 			s.args_va = b.args.va;
@@ -350,7 +338,7 @@ static void guilty_queue_fault(int fd, struct batch *g, const char *qdev, const 
 	int ret, submitted = 0;
 
 	memset(g->seqno, 0, sizeof(g->seqno));
-	ret = qmp("qom-set %s %s 0", qdev, prop);
+	ret = knpu_qom_set(qdev, prop, "0");
 	ret = ret ?: batch_submit(fd, g, 0x66000000);
 	while (submitted < BATCH && g->seqno[submitted])
 		submitted++;
@@ -377,24 +365,15 @@ static void guilty_queue_fault(int fd, struct batch *g, const char *qdev, const 
  */
 static int inject_aer(const char *qdev, const char *error)
 {
-	const char *tool = getenv("KNPU_QMP");
-	char cmd[512], answer[256] = "";
-	FILE *out;
+	char json[256], answer[256] = "";
 	int ret;
 
-	if (!tool)
-		return -1;
-	snprintf(cmd, sizeof(cmd),
-		 "%s '{\"execute\": \"human-monitor-command\", \"arguments\": "
-		 "{\"command-line\": \"pcie_aer_inject_error %s %s\"}}'", tool, qdev, error);
-	out = popen(cmd, "r");
-	if (!out)
-		return -errno;
-	if (!fgets(answer, sizeof(answer), out))
-		answer[0] = 0;
-	ret = pclose(out);
+	snprintf(json, sizeof(json),
+		 "{\"execute\": \"human-monitor-command\", \"arguments\": "
+		 "{\"command-line\": \"pcie_aer_inject_error %s %s\"}}", qdev, error);
+	ret = knpu_qmp(json, answer, sizeof(answer));
 	if (ret || !strstr(answer, "\"return\": \"OK")) {
-		printf("# pcie_aer_inject_error %s %s: %s", qdev, error, answer);
+		printf("# pcie_aer_inject_error %s %s: %d %s\n", qdev, error, ret, answer);
 		return -EIO;
 	}
 	return 0;
@@ -404,7 +383,7 @@ static int inject_aer(const char *qdev, const char *error)
 static int device_event(const char *node, const char *qdev, const char *how)
 {
 	if (!strcmp(how, "uncorrectable"))
-		return qmp("qom-set %s inject-uncorrectable %s", qdev, "true");
+		return knpu_qom_set(qdev, "inject-uncorrectable", "true");
 	if (!strcmp(how, "aer-fatal"))
 		return inject_aer(qdev, "MALF_TLP");
 	if (!strcmp(how, "aer-nonfatal"))
@@ -639,11 +618,11 @@ static void overheat(int fd, struct batch *g, const char *qdev)
 	char why[160] = "";
 	int ret;
 
-	ret = qmp("qom-set %s inject-overheat %s", qdev, "true");
+	ret = knpu_qom_set(qdev, "inject-overheat", "true");
 	ret = ret ?: batch_submit(fd, g, 0x0f000000);
 	CHECK(!ret && batch_check(fd, g, 0x0f000000, why, sizeof(why)) == BATCH,
 	      "throttled: jobs complete (%d) %s", ret, why);
-	CHECK(qmp("qom-set %s inject-overheat %s", qdev, "false") == 0, "cooled down");
+	CHECK(knpu_qom_set(qdev, "inject-overheat", "false") == 0, "cooled down");
 }
 
 /* The other device falls off the bus with a job on it, then is removed. */
@@ -657,7 +636,7 @@ static void surprise(const char *other, const char *other_qdev)
 	bool mapped = !ret;
 
 
-	ret = ret ?: qmp("qom-set %s inject-surprise-removal %s", other_qdev, "true");
+	ret = ret ?: knpu_qom_set(other_qdev, "inject-surprise-removal", "true");
 	CHECK(!ret, "%s fell off the bus", other_qdev);
 	ret = batch_submit(fd, &b, 0x0d000000);
 	ret = ret ?: wait_job(fd, b.queue, b.seqno[0], &w);

@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 
 #include "drm/knpu_accel.h"
+#include "knpu-qmp.h"
 #include "knpu-tap.h"
 
 static int fd;
@@ -416,18 +417,6 @@ static int test_basic(void)
 	return 0;
 }
 
-/* Runs a QMP command on the QEMU running this guest (tests/harness). */
-static int qmp(const char *cmd)
-{
-	const char *tool = getenv("KNPU_QMP");
-	char buf[512];
-
-	if (!tool)
-		return -1;
-	snprintf(buf, sizeof(buf), "%s %s >/dev/null", tool, cmd);
-	return system(buf);
-}
-
 /* A job that fills 4 bytes of @data with @pattern; returns the submit result. */
 struct fixture {
 	struct bo prog, args, data;
@@ -468,7 +457,8 @@ static int test_hang(void)
 
 	fixture_init(&f);
 	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-	CHECK(q && qmp("qom-set knpu0 inject-hang-queue 0") == 0, "hang armed on queue %u", q);
+	CHECK(q && knpu_qom_set("knpu0", "inject-hang-queue", "0") == 0,
+	      "hang armed on queue %u", q);
 	t0 = now_ns();
 	ret = fixture_submit(&f, q, &seqno);
 	ret = ret ?: wait_job(q, seqno, &w);
@@ -621,15 +611,14 @@ static int test_faults(const char *qdev)
 {
 	struct drm_knpu_wait w;
 	struct fixture f;
-	char cmd[128];
 	uint64_t seqno;
 	uint32_t q;
 	int ret;
 
 	fixture_init(&f);
 	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-	snprintf(cmd, sizeof(cmd), "qom-set %s inject-mmu-fault-queue 0", qdev);
-	CHECK(q && qmp(cmd) == 0, "MMU fault armed on queue %u", q);
+	CHECK(q && knpu_qom_set(qdev, "inject-mmu-fault-queue", "0") == 0,
+	      "MMU fault armed on queue %u", q);
 	ret = fixture_submit(&f, q, &seqno);
 	ret = ret ?: wait_job(q, seqno, &w);
 	CHECK(ret == 0 && w.status == KNPU_JOB_FAILED && w.error == KNPU_ERR_MMU_FAULT &&
@@ -637,8 +626,8 @@ static int test_faults(const char *qdev)
 	      w.status, w.error, (unsigned long long)w.error_addr);
 
 	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-	snprintf(cmd, sizeof(cmd), "qom-set %s inject-uncorrectable true", qdev);
-	CHECK(q && qmp(cmd) == 0, "uncorrectable error injected");
+	CHECK(q && knpu_qom_set(qdev, "inject-uncorrectable", "true") == 0,
+	      "uncorrectable error injected");
 	ret = fixture_submit(&f, q, &seqno);
 	ret = ret ?: wait_job(q, seqno, &w);
 	CHECK(ret == 0 && w.status == KNPU_JOB_OK,
@@ -680,15 +669,14 @@ static int test_surprise(const char *node, const char *qdev)
 	struct drm_knpu_queue_create qc = { .priority = KNPU_QUEUE_PRIORITY_NORMAL };
 	struct drm_knpu_wait w;
 	struct fixture f;
-	char cmd[128];
 	uint64_t seqno;
 	uint32_t q;
 	int ret;
 
 	fixture_init(&f);
 	q = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-	snprintf(cmd, sizeof(cmd), "qom-set %s inject-surprise-removal true", qdev);
-	CHECK(q && qmp(cmd) == 0, "device %s fell off the bus", qdev);
+	CHECK(q && knpu_qom_set(qdev, "inject-surprise-removal", "true") == 0,
+	      "device %s fell off the bus", qdev);
 	ret = fixture_submit(&f, q, &seqno);
 	ret = ret ?: wait_job(q, seqno, &w);
 	CHECK(ret == -ENODEV || (ret == 0 && w.status == KNPU_JOB_CANCELED &&
@@ -790,7 +778,7 @@ static void recovery_hang(struct fixture *f, struct load *l)
 
 	qh = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
 	qi = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-	CHECK(qh && qi && qmp("qom-set knpu0 inject-hang-queue 0") == 0, "hang armed");
+	CHECK(qh && qi && knpu_qom_set("knpu0", "inject-hang-queue", "0") == 0, "hang armed");
 	ret = fixture_submit(f, qh, &seqno);
 	ret = ret ?: load_submit(l, qi);
 	CHECK(ret == 0, "hung job and %d jobs on another queue submitted (%d)", LOAD_JOBS, ret);
@@ -856,7 +844,7 @@ static void recovery_reset(struct load *l, const char *node, const char *how)
 
 	ret = q ? load_submit(l, q) : last_err;
 	if (!ret && !strcmp(how, "uncorrectable"))
-		ret = qmp("qom-set knpu0 inject-uncorrectable true");
+		ret = knpu_qom_set("knpu0", "inject-uncorrectable", "true");
 	else if (!ret)
 		ret = pci_write_1(node, "reset");
 	CHECK(ret == 0, "%s during %d jobs (%d)", how, LOAD_JOBS, ret);
@@ -899,7 +887,7 @@ static void recovery_kill(const char *node, struct fixture *f)
 		fd = open(node, O_RDWR | O_CLOEXEC);
 		fixture_init(&cf);
 		cq = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-		if (!cq || qmp("qom-set knpu0 inject-hang-queue 0"))
+		if (!cq || knpu_qom_set("knpu0", "inject-hang-queue", "0"))
 			_exit(1);
 		for (i = 0; i < 300 && !ret; i++)
 			ret = fixture_submit(&cf, cq, NULL);
@@ -978,7 +966,7 @@ static void recovery_timeline(struct fixture *f)
 	int ret;
 
 	/* Point 1 signalled; point 2^32 + 1 is a hung job's fence. */
-	ret = qmp("qom-set knpu0 inject-hang-queue 0");
+	ret = knpu_qom_set("knpu0", "inject-hang-queue", "0");
 	ret = ret ?: xioctl(fd, DRM_IOCTL_KNPU_SUBMIT, &h);
 	ret = ret ?: xioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &tl);
 	ret = ret ?: xioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &bin);
@@ -1072,7 +1060,7 @@ static int test_unplug(const char *node)
 
 	fixture_init(&f);
 	wt.queue = queue_new(KNPU_QUEUE_PRIORITY_NORMAL);
-	CHECK(wt.queue && qmp("qom-set knpu0 inject-hang-queue 0") == 0, "hang armed");
+	CHECK(wt.queue && knpu_qom_set("knpu0", "inject-hang-queue", "0") == 0, "hang armed");
 	ret = fixture_submit(&f, wt.queue, &wt.seqno);
 	CHECK(ret == 0, "hung job submitted");
 	pthread_create(&thr, NULL, waiter_fn, &wt);
