@@ -35,13 +35,11 @@ debug-kernel: guest-kernel
 debug-module: debug-kernel
 	@KNPU_GUEST_KERNEL=debug KNPU_BUILD=$(abspath $(BUILD)) scripts/kernel/build-module.sh
 
-# The rest of the debug tier: the guest tests `make test` does not run again
-# on the debug kernel (ctest label debug-extended; `ctest -L debug` is the
-# whole tier). Its own target, as kernel CI runs a debug config as its own
-# job: `make test` on a fresh 2-core machine stays under 45 minutes; CI runs
-# both.
+# The debug tier: every guest test again on the debug kernel (ctest label
+# debug). Its own target, as kernel CI runs a debug config as its own job:
+# `make test` on a fresh 2-core machine stays under 45 minutes; CI runs both.
 test-debug: all debug-module
-	ctest --test-dir $(BUILD) --output-on-failure -j$(TEST_JOBS) -L debug-extended
+	ctest --test-dir $(BUILD) --output-on-failure -j$(TEST_JOBS) -L debug
 
 # The soak (tests/kernel/knpu-soak.c) for SOAK_MINUTES (10) in the guest;
 # `make test` runs a 20 s version (guest-soak).

@@ -15,8 +15,7 @@
 #   guest-kernel-smoke      tests/kernel/smoke.sh            labels: guest;kernel
 #   guest-<suite>           each in-guest GoogleTest binary  labels: guest
 #   debug-<guest test>      each guest test again, on the debug kernel       labels: debug
-#                           (and debug-extended for the few `make test` leaves
-#                           to `make test-debug`)
+#                           (`make test-debug`)
 #
 # In-guest GoogleTest suites: every executable target that links GoogleTest
 # and has a source under tests/guest/ is registered automatically (at the end
@@ -34,7 +33,7 @@
 #     knpu_add_guest_gtest(TARGET [NAME suite] [DEVICES n] [TIMEOUT s]
 #                          [MODULE_PARAMS p] [DEVICE_OPTS o] [ALLOW_SPLAT re]
 #                          [ARGS ...] [LABELS ...] [ENV NAME=VALUE ...]
-#                          [DEBUG_TIMEOUT s] [NO_DEBUG] [DEBUG_EXTENDED])
+#                          [DEBUG_TIMEOUT s] [NO_DEBUG])
 # which adds the test guest-<suite> (suite = NAME, or the target name's words
 # without guest, test(s) and knpu: knpu-guest-tests -> guest-knpu,
 # guest_queue_tests -> guest-queue).
@@ -87,18 +86,17 @@ set_tests_properties(guest-harness-bar-remap PROPERTIES LABELS "guest;harness" T
 
 # The debug guest tier: every guest test also runs as debug-<name> on the
 # debug guest kernel (KASAN, lockdep, kmemleak, debug objects, DMA-API
-# debugging; `make debug-module`, which `make test` builds first), labelled
-# `debug` (so `-L guest` does not pick it up; `ctest -L debug` runs the
-# tier). A fresh 2-core machine has time for the debug kernel's build and
-# most of the tier in `make test`; DEBUG_EXTENDED marks a test whose debug
-# twin is also labelled `debug-extended`, which `make test` leaves to `make
-# test-debug` (the userspace tools' suites: npu-smi, the ONNX models, the
-# tools, the device plugin). TCG with KASAN runs the same work several times
-# slower: DEBUG_TIMEOUT (default 3 x TIMEOUT) is its limit. NO_DEBUG is for
-# the tests of the harness's own failure paths, which boot no driver work.
-# When CTest runs tests two at a time (`make test TEST_JOBS=2`), the debug
-# twins start first (COST 2), then the other guest tests (COST 1), then the
-# short host tests, so that the run does not end on one long suite alone.
+# debugging; `make debug-module`, which `make test-debug` builds first),
+# labelled `debug` (so `-L guest` does not pick it up; `make test-debug` runs
+# the tier, `make test` leaves it out: a fresh 2-core machine has no time for
+# the debug kernel's build and the tier within 45 minutes, docs/testing.md).
+# TCG with KASAN runs the same work several times slower: DEBUG_TIMEOUT
+# (default 3 x TIMEOUT) is its limit. NO_DEBUG is for the tests of the
+# harness's own failure paths, which boot no driver work. CTest runs two
+# tests at a time and starts the costliest first, so that a run does not end
+# on one long suite alone: in `make test` the guest tests (COST 1) before the
+# short host tests, in `make test-debug` the twins with the longest limits
+# (COST: the limit in seconds).
 option(KNPU_GUEST_DEBUG_TIER "register the debug-* guest tests (make debug-module first)" ON)
 set(_knpu_debug_env "${_knpu_guest_env};KNPU_GUEST_KERNEL=debug")
 function(_knpu_debug_timeout timeout debug_timeout out)
@@ -110,27 +108,19 @@ function(_knpu_debug_timeout timeout debug_timeout out)
 	endif()
 endfunction()
 
-function(_knpu_debug_labels extended out)
-	if(extended)
-		set(${out} "debug;debug-extended" PARENT_SCOPE)
-	else()
-		set(${out} debug PARENT_SCOPE)
-	endif()
-endfunction()
-
 # The debug tier's leak check can fail: a module that leaks on purpose, loaded
-# by a passing program on the debug kernel, must fail the run (make test).
+# by a passing program on the debug kernel, must fail the run (make test-debug).
 if(KNPU_GUEST_DEBUG_TIER)
 	add_test(NAME debug-harness-kmemleak COMMAND ${KNPU_HARNESS_DIR}/selftest-kmemleak.sh)
-	set_tests_properties(debug-harness-kmemleak PROPERTIES LABELS "debug;harness" TIMEOUT 400 COST 2
+	set_tests_properties(debug-harness-kmemleak PROPERTIES LABELS "debug;harness" TIMEOUT 400 COST 400
 		ENVIRONMENT "${_knpu_debug_env}")
 endif()
 
 # Guest tests that are scripts calling guest-run.sh themselves:
 #     knpu_add_guest_script(NAME script [ARGS ...] [TIMEOUT s] [LABELS ...]
-#                           [DEBUG_TIMEOUT s] [NO_DEBUG] [DEBUG_EXTENDED])
+#                           [DEBUG_TIMEOUT s] [NO_DEBUG])
 function(knpu_add_guest_script name script)
-	cmake_parse_arguments(A "NO_DEBUG;DEBUG_EXTENDED" "TIMEOUT;DEBUG_TIMEOUT" "ARGS;LABELS"
+	cmake_parse_arguments(A "NO_DEBUG" "TIMEOUT;DEBUG_TIMEOUT" "ARGS;LABELS"
 		${ARGN})
 	if(NOT A_TIMEOUT)
 		set(A_TIMEOUT 600)
@@ -143,12 +133,11 @@ function(knpu_add_guest_script name script)
 		COST 1 ENVIRONMENT "${_knpu_guest_env}")
 	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
-		_knpu_debug_labels("${A_DEBUG_EXTENDED}" debug_labels)
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name} COMMAND ${script} --timeout ${inner} ${A_ARGS}
 			WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
-		set_tests_properties(debug-${name} PROPERTIES LABELS "${debug_labels}" TIMEOUT ${dt}
-			COST 2 ENVIRONMENT "${_knpu_debug_env}")
+		set_tests_properties(debug-${name} PROPERTIES LABELS debug TIMEOUT ${dt}
+			COST ${dt} ENVIRONMENT "${_knpu_debug_env}")
 	endif()
 endfunction()
 
@@ -169,7 +158,7 @@ knpu_add_guest_script(guest-soak ${CMAKE_SOURCE_DIR}/tests/kernel/soak.sh
 set_property(GLOBAL PROPERTY KNPU_GUEST_GTESTS "")
 
 function(knpu_add_guest_gtest target)
-	cmake_parse_arguments(A "NO_DEBUG;DEBUG_EXTENDED"
+	cmake_parse_arguments(A "NO_DEBUG"
 		"NAME;DEVICES;TIMEOUT;DEBUG_TIMEOUT;MODULE_PARAMS;DEVICE_OPTS;ALLOW_SPLAT"
 		"ARGS;LABELS;ENV" ${ARGN})
 	if(NOT A_NAME)
@@ -218,15 +207,14 @@ function(knpu_add_guest_gtest target)
 		COST 1 ENVIRONMENT "${_knpu_guest_env}")
 	if(NOT A_NO_DEBUG AND KNPU_GUEST_DEBUG_TIER)
 		_knpu_debug_timeout(${A_TIMEOUT} "${A_DEBUG_TIMEOUT}" dt)
-		_knpu_debug_labels("${A_DEBUG_EXTENDED}" debug_labels)
 		math(EXPR inner "${dt} - 30")
 		add_test(NAME debug-${name}
 			COMMAND ${KNPU_GUEST_RUN} --name debug-${name} --devices ${A_DEVICES} --timeout ${inner}
 				${envargs} -- $<TARGET_FILE:${target}>
 				--gtest_output=xml:@RESULTS@/debug-${name}.xml ${A_ARGS}
 			WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
-		set_tests_properties(debug-${name} PROPERTIES LABELS "${debug_labels}"
-			TIMEOUT ${dt} COST 2 ENVIRONMENT "${_knpu_debug_env}")
+		set_tests_properties(debug-${name} PROPERTIES LABELS debug
+			TIMEOUT ${dt} COST ${dt} ENVIRONMENT "${_knpu_debug_env}")
 	endif()
 	set_property(GLOBAL APPEND PROPERTY KNPU_GUEST_GTESTS ${target})
 endfunction()
