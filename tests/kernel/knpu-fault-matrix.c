@@ -592,12 +592,29 @@ static void devmem_probe_fini(struct devmem_probe *p)
 	munmap(p->kept.map, PAGE);
 }
 
+/*
+ * @queue's reset count once a reset counted, or 0 after a minute: the PCI
+ * error cases reset from the AER driver's worker, after the injection
+ * returned and maybe after the batch submitted before it completed.
+ */
+static uint32_t queue_resets_once_reset(int fd, uint32_t queue)
+{
+	uint32_t resets = queue_resets(fd, queue);
+
+	for (int i = 0; i < 600 && !resets; i++) {
+		usleep(100000);
+		resets = queue_resets(fd, queue);
+	}
+	return resets;
+}
+
 /* A device-wide event during the load: every queue, ours too, counts one reset. */
 static void device_reset(int fd, struct batch *g, const char *node, const char *qdev,
 			 const char *how)
 {
 	struct devmem_probe devmem = { 0 };
 	char why[160] = "";
+	uint32_t resets;
 	int probe, ret;
 
 	probe = devmem_probe_start(fd, &devmem);
@@ -607,7 +624,8 @@ static void device_reset(int fd, struct batch *g, const char *node, const char *
 	CHECK(!ret, "%s during the load (%d)", how, ret);
 	CHECK(batch_check(fd, g, 0x77000000, why, sizeof(why)) == BATCH,
 	      "our jobs across the reset all complete %s", why);
-	CHECK(queue_resets(fd, g->queue) == 1, "reset_count %u", queue_resets(fd, g->queue));
+	resets = queue_resets_once_reset(fd, g->queue);
+	CHECK(resets == 1, "reset_count %u", resets);
 	if (!probe)
 		devmem_probe_check(fd, &devmem, !strcmp(how, "aer-fatal"));
 	devmem_probe_fini(&devmem);
