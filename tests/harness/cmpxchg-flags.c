@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cmpxchg-flags: the harness's QEMU must leave RFLAGS right after
+ * cmpxchg8b and cmpxchg16b.
+ *
+ * The instructions change only ZF; CF, PF, AF, SF and OF keep what the
+ * instruction before them set. QEMU 7.2's TCG calls their helpers without
+ * first storing the translator's lazy flags state (cc_op) to the CPU, and
+ * the helpers compute the flags they keep from that stored cc_op. After an
+ * instruction that leaves the flags lazy (a cmp) in the same translated
+ * block, they read a stale cc_op against the cmp's operands and RFLAGS
+ * comes out as garbage: in the guest kernel, SLUB's this_cpu_cmpxchg16b left
+ * half a freelist pointer in EFLAGS (the rare soak crash of docs/testing.md).
+ * scripts/qemu/patches/tcg-cmpxchg-cc-op.patch is the fix.
+ *
+ * Two parts. First each form (8b and 16b, with and without lock, succeeding
+ * and failing) after a popfq, which makes QEMU store cc_op = EFLAGS and end
+ * the translated block, then a cmp that leaves SUB lazy: a deterministic
+ * reproduction. Then threads contend with lock cmpxchg16b and cmpxchg8b on
+ * one shared word, as the kernel's per-CPU allocator and its users do, and
+ * check every result.
+ *
+ * Usage: cmpxchg-flags [CONTENTION_SECONDS] (default 3).
+ * Exit 0: every RFLAGS right; 1: a wrong RFLAGS; 2: setup failed.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The only flag cmpxchg8b/16b change, and the others a cmp sets. */
+#define FLAG_Z 0x40ull
+#define ARITH_FLAGS 0x895ull /* CF, PF, AF, SF, OF */
+#define CONTENDERS 4
+#define DETERMINISTIC_ROUNDS 1000
+#define REPORT_LIMIT 5
+
+/* Operands of the cmp that precedes each cmpxchg: 1 - 2 sets CF, PF, AF, SF. */
+#define CMP_LEFT 1ull
+#define CMP_RIGHT 2ull
+
+struct check {
+	const char *form;
+	unsigned long done;
+	unsigned long wrong;
+};
+
+static atomic_ulong total_wrong;
+
+static void check_flags(struct check *c, uint64_t flags, uint64_t expected)
+{
+	c->done++;
+	if ((flags & (ARITH_FLAGS | FLAG_Z)) == expected)
+		return;
+	c->wrong++;
+	if (atomic_fetch_add(&total_wrong, 1) < REPORT_LIMIT)
+		printf("%s: RFLAGS 0x%llx, want arithmetic flags 0x%llx\n", c->form,
+		       (unsigned long long)flags, (unsigned long long)expected);
+}
+
+static void report_wrong_result(struct check *c, bool swapped)
+{
+	c->wrong++;
+	if (atomic_fetch_add(&total_wrong, 1) < REPORT_LIMIT)
+		printf("%s: %s\n", c->form, swapped ? "exchanged" : "did not exchange");
+}
+
+/* The arithmetic flags the cmp leaves; cmpxchg keeps them, bar ZF. */
+static uint64_t cmp_flags(void)
+{
+	uint64_t flags;
+
+	__asm__ volatile("cmpq %[r], %[l]\n\t"
+			 "lea -128(%%rsp), %%rsp\n\t" /* keep the red zone */
+			 "pushfq\n\t"
+			 "popq %[f]\n\t"
+			 "lea 128(%%rsp), %%rsp"
+			 : [f] "=r"(flags)
+			 : [l] "r"(CMP_LEFT), [r] "r"(CMP_RIGHT)
+			 : "cc");
+	return flags & ARITH_FLAGS;
+}
+
+/*
+ * popfq with every arithmetic flag set, then cmp, then the cmpxchg, then
+ * pushfq: the popfq ends QEMU's translated block with cc_op = EFLAGS stored,
+ * so a helper that reads the stored cc_op computes the flags from the cmp's
+ * operand instead of its result.
+ */
+#define CMPXCHG_AFTER_CMP(insn, mem, ax, dx, bx, cx, flags)                          \
+	do {                                                                          \
+		__asm__ volatile("lea -128(%%rsp), %%rsp\n\t" /* keep the red zone */ \
+				 "pushq %[init]\n\t"                                  \
+				 "popfq\n\t"                                          \
+				 "cmpq %[r], %[l]\n\t" insn " %[m]\n\t"               \
+				 "pushfq\n\t"                                         \
+				 "popq %[f]\n\t"                                      \
+				 "lea 128(%%rsp), %%rsp"                              \
+				 : [m] "+m"(mem), "+a"(ax), "+d"(dx), [f] "=&r"(flags) \
+				 : "b"(bx), "c"(cx),                                  \
+				   [init] "r"(0x202ull | ARITH_FLAGS | FLAG_Z),       \
+				   [l] "r"(CMP_LEFT), [r] "r"(CMP_RIGHT)              \
+				 : "cc", "memory");                                   \
+	} while (0)
+
+static _Alignas(16) unsigned __int128 word16;
+static uint64_t word8;
+
+/* One cmpxchg16b on word16; returns whether it exchanged. */
+static bool cx16(bool locked, unsigned __int128 expect, unsigned __int128 desired,
+		 uint64_t *flags)
+{
+	uint64_t lo = (uint64_t)expect, hi = (uint64_t)(expect >> 64);
+
+	if (locked)
+		CMPXCHG_AFTER_CMP("lock cmpxchg16b", word16, lo, hi, (uint64_t)desired,
+				  (uint64_t)(desired >> 64), *flags);
+	else
+		CMPXCHG_AFTER_CMP("cmpxchg16b", word16, lo, hi, (uint64_t)desired,
+				  (uint64_t)(desired >> 64), *flags);
+	return lo == (uint64_t)expect && hi == (uint64_t)(expect >> 64);
+}
+
+static bool cx8(bool locked, uint64_t expect, uint64_t desired, uint64_t *flags)
+{
+	uint32_t lo = (uint32_t)expect, hi = (uint32_t)(expect >> 32);
+
+	if (locked)
+		CMPXCHG_AFTER_CMP("lock cmpxchg8b", word8, lo, hi, (uint32_t)desired,
+				  (uint32_t)(desired >> 32), *flags);
+	else
+		CMPXCHG_AFTER_CMP("cmpxchg8b", word8, lo, hi, (uint32_t)desired,
+				  (uint32_t)(desired >> 32), *flags);
+	return ((uint64_t)hi << 32 | lo) == expect;
+}
+
+/* One exchange on this thread that succeeds or fails as asked. */
+static bool exchange_once(bool wide, bool locked, bool succeed, uint64_t *flags)
+{
+	if (wide) {
+		unsigned __int128 now = word16;
+
+		return cx16(locked, succeed ? now : now + 1, now + 7, flags);
+	}
+	uint64_t now = word8;
+
+	return cx8(locked, succeed ? now : now + 1, now + 7, flags);
+}
+
+/* Every form, succeeding and failing, on one thread. */
+static void check_each_form(uint64_t arith)
+{
+	static const char *const names[2][2][2] = {
+		{ { "cmpxchg8b fails", "cmpxchg8b succeeds" },
+		  { "lock cmpxchg8b fails", "lock cmpxchg8b succeeds" } },
+		{ { "cmpxchg16b fails", "cmpxchg16b succeeds" },
+		  { "lock cmpxchg16b fails", "lock cmpxchg16b succeeds" } },
+	};
+
+	for (int wide = 0; wide < 2; wide++) {
+		for (int locked = 0; locked < 2; locked++) {
+			for (int succeed = 0; succeed < 2; succeed++) {
+				struct check c = { .form = names[wide][locked][succeed] };
+
+				for (int i = 0; i < DETERMINISTIC_ROUNDS; i++) {
+					uint64_t flags;
+					bool swapped = exchange_once(wide, locked, succeed, &flags);
+
+					if (swapped != (bool)succeed)
+						report_wrong_result(&c, swapped);
+					check_flags(&c, flags, arith | (succeed ? FLAG_Z : 0));
+				}
+				printf("%-26s %lu checked, %lu wrong\n", c.form, c.done, c.wrong);
+			}
+		}
+	}
+}
+
+static atomic_bool stop_contention;
+static uint64_t contention_arith;
+
+static void *contend(void *arg)
+{
+	struct check *c = arg;
+	bool wide = strstr(c->form, "16b") != NULL;
+
+	while (!atomic_load_explicit(&stop_contention, memory_order_relaxed)) {
+		uint64_t flags, now = __atomic_load_n(&word8, __ATOMIC_RELAXED);
+		bool swapped;
+
+		if (wide) {
+			unsigned __int128 seen = word16; /* may be torn: then it fails */
+
+			swapped = cx16(true, seen, seen + 1, &flags);
+		} else {
+			swapped = cx8(true, now, now + 1, &flags);
+		}
+		check_flags(c, flags, contention_arith | (swapped ? FLAG_Z : 0));
+	}
+	return NULL;
+}
+
+static int run_contention(unsigned int seconds, uint64_t arith)
+{
+	pthread_t threads[CONTENDERS];
+	struct check checks[CONTENDERS];
+
+	contention_arith = arith;
+	for (int i = 0; i < CONTENDERS; i++) {
+		checks[i] = (struct check){ .form = i % 2 ? "contended lock cmpxchg8b" :
+							    "contended lock cmpxchg16b" };
+		if (pthread_create(&threads[i], NULL, contend, &checks[i])) {
+			fprintf(stderr, "cmpxchg-flags: pthread_create failed\n");
+			return 2;
+		}
+	}
+	sleep(seconds);
+	atomic_store(&stop_contention, true);
+	for (int i = 0; i < CONTENDERS; i++) {
+		pthread_join(threads[i], NULL);
+		printf("%-26s %lu checked, %lu wrong (thread %d)\n", checks[i].form,
+		       checks[i].done, checks[i].wrong, i);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int seconds = argc > 1 ? (unsigned int)strtoul(argv[1], NULL, 10) : 3;
+	uint64_t arith = cmp_flags();
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("cmp %llu, %llu leaves arithmetic flags 0x%llx\n", CMP_LEFT, CMP_RIGHT,
+	       (unsigned long long)arith);
+	check_each_form(arith);
+	if (run_contention(seconds, arith))
+		return 2;
+	if (atomic_load(&total_wrong)) {
+		printf("not ok: %lu wrong RFLAGS after cmpxchg8b/16b\n",
+		       atomic_load(&total_wrong));
+		return 1;
+	}
+	printf("ok: RFLAGS right after every cmpxchg8b/16b\n");
+	return 0;
+}
