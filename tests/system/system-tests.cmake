@@ -12,8 +12,8 @@
 #   guest-harness-failures  the harness reports failures     labels: guest;harness
 #   guest-harness-bar-remap QEMU survives memory map changes labels: guest;harness
 #                           beside MMIO reads (its core fix)
-#   guest-harness-cmpxchg-flags  RFLAGS right after          labels: guest;harness
-#                           cmpxchg8b/16b (its TCG fix)
+#   guest-harness-tcg-flags QEMU keeps RFLAGS right where   labels: guest;harness
+#                           7.2's TCG did not (its TCG fixes)
 #   guest-kernel-smoke      tests/kernel/smoke.sh            labels: guest;kernel
 #   guest-<suite>           each in-guest GoogleTest binary  labels: guest
 #   debug-<guest test>      each guest test again, on the debug kernel       labels: debug
@@ -86,8 +86,8 @@ add_test(NAME guest-harness-bar-remap COMMAND ${KNPU_HARNESS_DIR}/selftest-bar-r
 set_tests_properties(guest-harness-bar-remap PROPERTIES LABELS "guest;harness" TIMEOUT 300 COST 1
 	ENVIRONMENT "${_knpu_guest_env}")
 
-add_test(NAME guest-harness-cmpxchg-flags COMMAND ${KNPU_HARNESS_DIR}/selftest-cmpxchg-flags.sh)
-set_tests_properties(guest-harness-cmpxchg-flags PROPERTIES LABELS "guest;harness" TIMEOUT 300
+add_test(NAME guest-harness-tcg-flags COMMAND ${KNPU_HARNESS_DIR}/selftest-tcg-flags.sh)
+set_tests_properties(guest-harness-tcg-flags PROPERTIES LABELS "guest;harness" TIMEOUT 300
 	COST 1 ENVIRONMENT "${_knpu_guest_env}")
 
 # The debug guest tier: every guest test also runs as debug-<name> on the

@@ -1,27 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cmpxchg-flags: the harness's QEMU must leave RFLAGS right after
- * cmpxchg8b and cmpxchg16b.
+ * tcg-flags: the harness's QEMU must keep RFLAGS right where QEMU 7.2's TCG
+ * did not. Each case is a defect of QEMU's core that the build carries a fix
+ * for (scripts/qemu/patches/, docs/testing.md "QEMU's core").
  *
- * The instructions change only ZF; CF, PF, AF, SF and OF keep what the
- * instruction before them set. QEMU 7.2's TCG calls their helpers without
- * first storing the translator's lazy flags state (cc_op) to the CPU, and
- * the helpers compute the flags they keep from that stored cc_op. After an
- * instruction that leaves the flags lazy (a cmp) in the same translated
- * block, they read a stale cc_op against the cmp's operands and RFLAGS
- * comes out as garbage: in the guest kernel, SLUB's this_cpu_cmpxchg16b left
- * half a freelist pointer in EFLAGS (the rare soak crash of docs/testing.md).
- * scripts/qemu/patches/tcg-cmpxchg-cc-op.patch is the fix.
+ * cmpxchg8b and cmpxchg16b change only ZF; CF, PF, AF, SF and OF keep what
+ * the instruction before them set. QEMU 7.2 calls their helpers without
+ * first storing the translator's lazy flags state (cc_op), and the helpers
+ * compute the flags they keep from that stored cc_op: after a cmp in the
+ * same translated block, RFLAGS came out as garbage. In the guest kernel,
+ * SLUB's this_cpu_cmpxchg16b left half a freelist pointer in EFLAGS (the
+ * rare soak crash). Fix: tcg-cmpxchg-cc-op.patch. Checked for each form
+ * (8b and 16b, with and without lock, exchanging or not) after a popfq,
+ * which makes QEMU store cc_op = EFLAGS and end the translated block, then
+ * a cmp that leaves SUB lazy; then with threads contending on one word.
  *
- * Two parts. First each form (8b and 16b, with and without lock, succeeding
- * and failing) after a popfq, which makes QEMU store cc_op = EFLAGS and end
- * the translated block, then a cmp that leaves SUB lazy: a deterministic
- * reproduction. Then threads contend with lock cmpxchg16b and cmpxchg8b on
- * one shared word, as the kernel's per-CPU allocator and its users do, and
- * check every result.
+ * setcc to memory and rcl/rcr on memory compute the lazy flags into QEMU's
+ * cc_src and then access memory; when that access faults, QEMU 7.2 put
+ * back the cc_op the instruction started with, which no longer matched
+ * cc_src, so the retried instruction saw wrong flags. Fix:
+ * tcg-eflags-across-faults.patch. Checked after an add, on pages whose
+ * first write faults (the shared zero page) and on pages not yet present.
  *
- * Usage: cmpxchg-flags [CONTENTION_SECONDS] (default 3).
- * Exit 0: every RFLAGS right; 1: a wrong RFLAGS; 2: setup failed.
+ * Usage: tcg-flags [CONTENTION_SECONDS] (default 3).
+ * Exit 0: every result right; 1: a wrong result; 2: setup failed.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* The only flag cmpxchg8b/16b change, and the others a cmp sets. */
@@ -39,6 +42,8 @@
 #define CONTENDERS 4
 #define DETERMINISTIC_ROUNDS 1000
 #define REPORT_LIMIT 5
+/* Pages per faulting-access case: each page faults once. */
+#define FAULT_PAGES 500
 
 /* Operands of the cmp that precedes each cmpxchg: 1 - 2 sets CF, PF, AF, SF. */
 #define CMP_LEFT 1ull
@@ -63,11 +68,11 @@ static void check_flags(struct check *c, uint64_t flags, uint64_t expected)
 		       (unsigned long long)flags, (unsigned long long)expected);
 }
 
-static void report_wrong_result(struct check *c, bool swapped)
+static void report_wrong_result(struct check *c, const char *what)
 {
 	c->wrong++;
 	if (atomic_fetch_add(&total_wrong, 1) < REPORT_LIMIT)
-		printf("%s: %s\n", c->form, swapped ? "exchanged" : "did not exchange");
+		printf("%s: %s\n", c->form, what);
 }
 
 /* The arithmetic flags the cmp leaves; cmpxchg keeps them, bar ZF. */
@@ -172,7 +177,8 @@ static void check_each_form(uint64_t arith)
 					bool swapped = exchange_once(wide, locked, succeed, &flags);
 
 					if (swapped != (bool)succeed)
-						report_wrong_result(&c, swapped);
+						report_wrong_result(&c, swapped ? "exchanged" :
+									  "did not exchange");
 					check_flags(&c, flags, arith | (succeed ? FLAG_Z : 0));
 				}
 				printf("%-26s %lu checked, %lu wrong\n", c.form, c.done, c.wrong);
@@ -215,7 +221,7 @@ static int run_contention(unsigned int seconds, uint64_t arith)
 		checks[i] = (struct check){ .form = i % 2 ? "contended lock cmpxchg8b" :
 							    "contended lock cmpxchg16b" };
 		if (pthread_create(&threads[i], NULL, contend, &checks[i])) {
-			fprintf(stderr, "cmpxchg-flags: pthread_create failed\n");
+			fprintf(stderr, "tcg-flags: pthread_create failed\n");
 			return 2;
 		}
 	}
@@ -229,6 +235,110 @@ static int run_contention(unsigned int seconds, uint64_t arith)
 	return 0;
 }
 
+/* Operands of the add before a faulting access: 3 + 0 leaves only PF set. */
+#define ADD_LEFT 3ull
+#define ADD_RIGHT 0ull
+
+static uint64_t add_flags(void)
+{
+	uint64_t sum = ADD_LEFT, flags;
+
+	__asm__ volatile("add %[r], %[s]\n\t"
+			 "lea -128(%%rsp), %%rsp\n\t"
+			 "pushfq\n\t"
+			 "popq %[f]\n\t"
+			 "lea 128(%%rsp), %%rsp"
+			 : [s] "+r"(sum), [f] "=r"(flags)
+			 : [r] "r"(ADD_RIGHT)
+			 : "cc");
+	return flags & (ARITH_FLAGS | FLAG_Z);
+}
+
+/* add, then setbe to @byte: below-or-equal is false, so it stores 0. */
+static uint8_t setbe_after_add(uint8_t *byte, uint64_t *flags)
+{
+	uint64_t sum = ADD_LEFT;
+
+	__asm__ volatile("add %[r], %[s]\n\t"
+			 "setbe %[m]\n\t"
+			 "lea -128(%%rsp), %%rsp\n\t"
+			 "pushfq\n\t"
+			 "popq %[f]\n\t"
+			 "lea 128(%%rsp), %%rsp"
+			 : [s] "+r"(sum), [m] "=m"(*byte), [f] "=r"(*flags)
+			 : [r] "r"(ADD_RIGHT)
+			 : "cc", "memory");
+	return *byte;
+}
+
+/* add (CF = 0), then rclb $1 on @byte = 0: stores the carry, 0, and keeps PF. */
+static uint8_t rcl_after_add(uint8_t *byte, uint64_t *flags)
+{
+	uint64_t sum = ADD_LEFT;
+
+	__asm__ volatile("add %[r], %[s]\n\t"
+			 "rclb $1, %[m]\n\t"
+			 "lea -128(%%rsp), %%rsp\n\t"
+			 "pushfq\n\t"
+			 "popq %[f]\n\t"
+			 "lea 128(%%rsp), %%rsp"
+			 : [s] "+r"(sum), [m] "+m"(*byte), [f] "=r"(*flags)
+			 : [r] "r"(ADD_RIGHT)
+			 : "cc", "memory");
+	return *byte;
+}
+
+typedef uint8_t (*faulting_access)(uint8_t *byte, uint64_t *flags);
+
+/*
+ * @access once on each of FAULT_PAGES fresh pages: read first (mapped to the
+ * shared zero page, so the write faults) or not (the first access faults).
+ */
+static int check_faulting_access(const char *form, faulting_access access, bool read_first)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len = FAULT_PAGES * page;
+	uint8_t *pages = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t want = add_flags();
+	struct check c = { .form = form };
+
+	if (pages == MAP_FAILED) {
+		perror("tcg-flags: mmap");
+		return 2;
+	}
+	/* One fault per page, not one per huge page. */
+	madvise(pages, len, MADV_NOHUGEPAGE);
+	for (size_t i = 0; i < FAULT_PAGES; i++) {
+		uint8_t *byte = pages + i * page;
+		uint64_t flags;
+
+		uint8_t stored;
+
+		if (read_first)
+			(void)*(volatile uint8_t *)byte;
+		stored = access(byte, &flags);
+		c.done++;
+		if (stored == 0 && (flags & (ARITH_FLAGS | FLAG_Z)) == want)
+			continue;
+		c.wrong++;
+		if (atomic_fetch_add(&total_wrong, 1) < REPORT_LIMIT)
+			printf("%s: stored %u, RFLAGS 0x%llx; want 0 and arithmetic flags 0x%llx\n",
+			       form, stored, (unsigned long long)flags, (unsigned long long)want);
+	}
+	printf("%-44s %lu checked, %lu wrong\n", c.form, c.done, c.wrong);
+	munmap(pages, len);
+	return 0;
+}
+
+static int check_faulting_accesses(void)
+{
+	return check_faulting_access("setbe on a zero-page mapping (store faults)",
+				     setbe_after_add, true) ||
+	       check_faulting_access("setbe on a page not yet present", setbe_after_add, false) ||
+	       check_faulting_access("rcl on a zero-page mapping (store faults)", rcl_after_add,
+				     true) ||
+	       check_faulting_access("rcl on a page not yet present", rcl_after_add, false);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int seconds = argc > 1 ? (unsigned int)strtoul(argv[1], NULL, 10) : 3;
@@ -238,13 +348,13 @@ int main(int argc, char **argv)
 	printf("cmp %llu, %llu leaves arithmetic flags 0x%llx\n", CMP_LEFT, CMP_RIGHT,
 	       (unsigned long long)arith);
 	check_each_form(arith);
-	if (run_contention(seconds, arith))
+	if (run_contention(seconds, arith) || check_faulting_accesses())
 		return 2;
 	if (atomic_load(&total_wrong)) {
-		printf("not ok: %lu wrong RFLAGS after cmpxchg8b/16b\n",
+		printf("not ok: %lu wrong results or RFLAGS\n",
 		       atomic_load(&total_wrong));
 		return 1;
 	}
-	printf("ok: RFLAGS right after every cmpxchg8b/16b\n");
+	printf("ok: every result and RFLAGS right\n");
 	return 0;
 }
