@@ -254,39 +254,28 @@ static uint64_t add_flags(void)
 	return flags & (ARITH_FLAGS | FLAG_Z);
 }
 
-/* add, then setbe to @byte: below-or-equal is false, so it stores 0. */
-static uint8_t setbe_after_add(uint8_t *byte, uint64_t *flags)
-{
-	uint64_t sum = ADD_LEFT;
+/*
+ * add, then @insn on @byte (0), then pushfq. Both instructions below must
+ * leave 0 there and the add's flags: setbe (below-or-equal is false) and
+ * rclb $1 (rotates in the add's carry, 0; keeps PF, and OF is 0).
+ */
+#define ACCESS_AFTER_ADD(name, insn)                                           \
+	static uint8_t name(uint8_t *byte, uint64_t *flags)                    \
+	{                                                                      \
+		uint64_t sum = ADD_LEFT;                                       \
+		__asm__ volatile("add %[r], %[s]\n\t" insn " %[m]\n\t"          \
+				 "lea -128(%%rsp), %%rsp\n\t"                  \
+				 "pushfq\n\t"                                  \
+				 "popq %[f]\n\t"                               \
+				 "lea 128(%%rsp), %%rsp"                       \
+				 : [s] "+r"(sum), [m] "+m"(*byte), [f] "=r"(*flags) \
+				 : [r] "r"(ADD_RIGHT)                          \
+				 : "cc", "memory");                            \
+		return *byte;                                                  \
+	}
 
-	__asm__ volatile("add %[r], %[s]\n\t"
-			 "setbe %[m]\n\t"
-			 "lea -128(%%rsp), %%rsp\n\t"
-			 "pushfq\n\t"
-			 "popq %[f]\n\t"
-			 "lea 128(%%rsp), %%rsp"
-			 : [s] "+r"(sum), [m] "=m"(*byte), [f] "=r"(*flags)
-			 : [r] "r"(ADD_RIGHT)
-			 : "cc", "memory");
-	return *byte;
-}
-
-/* add (CF = 0), then rclb $1 on @byte = 0: stores the carry, 0, and keeps PF. */
-static uint8_t rcl_after_add(uint8_t *byte, uint64_t *flags)
-{
-	uint64_t sum = ADD_LEFT;
-
-	__asm__ volatile("add %[r], %[s]\n\t"
-			 "rclb $1, %[m]\n\t"
-			 "lea -128(%%rsp), %%rsp\n\t"
-			 "pushfq\n\t"
-			 "popq %[f]\n\t"
-			 "lea 128(%%rsp), %%rsp"
-			 : [s] "+r"(sum), [m] "+m"(*byte), [f] "=r"(*flags)
-			 : [r] "r"(ADD_RIGHT)
-			 : "cc", "memory");
-	return *byte;
-}
+ACCESS_AFTER_ADD(setbe_after_add, "setbe")
+ACCESS_AFTER_ADD(rcl_after_add, "rclb $1,")
 
 typedef uint8_t (*faulting_access)(uint8_t *byte, uint64_t *flags);
 
