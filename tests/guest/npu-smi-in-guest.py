@@ -22,10 +22,13 @@ import time
 import urllib.parse
 import urllib.request
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "harness" / "guest"))
+import knpu_qmp  # noqa: E402 (found through the path above)
+
 BUILD = pathlib.Path(sys.argv[1])
 NPU_SMI = str(BUILD / "tools" / "npu-smi")
 RESULTS = pathlib.Path(os.environ["KNPU_RESULTS"])
-QMP = os.environ["KNPU_QMP"]
 LOG = open(RESULTS / "npu-smi.log", "w", buffering=1)
 PCI = pathlib.Path("/sys/bus/pci/devices")
 DEBUGFS = pathlib.Path("/sys/kernel/debug/accel")
@@ -61,8 +64,10 @@ def smi(*args, **kw):
     return run(NPU_SMI, *args, **kw)
 
 
-def qmp(*args):
-    return run(QMP, *args).returncode == 0
+def qom_set(device, prop, value):
+    ok = knpu_qmp.qom_set(device, prop, value)
+    LOG.write(f"qmp: qom-set {device} {prop} {value} -> {'ok' if ok else 'failed'}\n")
+    return ok
 
 
 def attr(address, name):
@@ -465,7 +470,7 @@ check("prometheus stored each device's device memory used",
 # --- fault injection through QMP ----------------------------------------
 corr = int(attr(addresses[1], "errors_correctable"))
 check("qmp: inject a correctable error on device 1",
-      qmp("qom-set", "knpu1", "inject-correctable", "true"))
+      qom_set("knpu1", "inject-correctable", True))
 check("correctable errors count it (sysfs)",
       wait_for(lambda: int(attr(addresses[1], "errors_correctable")) == corr + 1), "")
 q = query_json("errors_correctable", "-i", "1")
@@ -477,7 +482,7 @@ check("prometheus stores it",
 prometheus.terminate()
 prometheus.wait()
 
-check("qmp: overheat device 0", qmp("qom-set", "knpu0", "inject-overheat", "true"))
+check("qmp: overheat device 0", qom_set("knpu0", "inject-overheat", True))
 check("device 0 throttles (sysfs)", wait_for(lambda: attr(addresses[0], "throttled") == "1"))
 q = query_json("throttled,throttle_reasons,clock_mhz,temperature_c", "-i", "0")
 check("npu-smi: throttled, thermal, half clock, hot",
@@ -488,13 +493,13 @@ p = smi("doctor", "--no-job")
 check("doctor: thermal warning with a fix, exit 7",
       p.returncode == 7 and "[WARN] thermal: device 0 is throttled" in p.stdout
       and "-> fix:" in p.stdout, p.stdout)
-qmp("qom-set", "knpu0", "inject-overheat", "false")
+qom_set("knpu0", "inject-overheat", False)
 check("device 0 recovers", wait_for(lambda: attr(addresses[0], "throttled") == "0", seconds=60))
 
 doctor = subprocess.Popen([NPU_SMI, "doctor", "--no-job", "--window", "6"],
                           stdout=subprocess.PIPE, text=True)
 time.sleep(2)
-qmp("qom-set", "knpu1", "inject-correctable", "true")
+qom_set("knpu1", "inject-correctable", True)
 out = doctor.communicate(timeout=120)[0]
 LOG.write(f"$ npu-smi doctor --no-job --window 6\n-> {doctor.returncode}\n{out}\n")
 check("doctor --window: a correctable error inside the window is rising, exit 7",
@@ -537,7 +542,7 @@ def check_reset_counted(index, address, serial, resets, cause):
 # knpu.ko resets a device after an uncorrectable error (kernel/knpu_reset.c).
 resets = int(attr(addresses[1], "reset_count"))
 check("qmp: uncorrectable error on device 1",
-      qmp("qom-set", "knpu1", "inject-uncorrectable", "true"))
+      qom_set("knpu1", "inject-uncorrectable", True))
 check_reset_counted(1, addresses[1], serial1, resets, "uncorrectable error")
 
 # --- fault injection through the driver's debugfs -----------------------
@@ -606,7 +611,7 @@ check("a process binds a queue on device 0", hanger.stdout.readline().strip() ==
 bound = re.search(r"^hwq +(\d+): queue", (dbg / "queues").read_text(), re.M)
 LOG.write(f"queues:\n{(dbg / 'queues').read_text()}")
 check("qmp: hang the next job of its hardware queue",
-      bound is not None and qmp("qom-set", "knpu0", "inject-hang-queue", bound[1]))
+      bound is not None and qom_set("knpu0", "inject-hang-queue", int(bound[1])))
 idle_power, idle_temp = hwmon(a0, "power1_average"), hwmon(a0, "temp1_input")
 core_busy = query_json("busy_ns", "-i", "0")[0]["busy_ns"]
 hanger.stdin.write("go\n")
@@ -680,7 +685,7 @@ scraper = threading.Thread(target=scrape_until_stopped)
 scraper.start()
 time.sleep(1)
 check("qmp: device 1 falls off the bus",
-      qmp("qom-set", "knpu1", "inject-surprise-removal", "true"))
+      qom_set("knpu1", "inject-surprise-removal", True))
 time.sleep(2)
 scraping.clear()
 scraper.join()
