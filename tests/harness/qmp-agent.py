@@ -9,7 +9,8 @@ socket and writes QEMU's answer to DIR/resp-ID.json the same way. DIR is the
 results directory's .knpu/qmp/, shared with the guest over 9p.
 
 Guest helpers: tests/harness/guest/knpu-qmp (shell), tests/kernel/knpu-qmp.h
-(C test programs).  Log: DIR/agent.log.
+(C test programs), tests/harness/guest/knpu_qmp.py (Python tests).  Log:
+DIR/agent.log.
 
 Usage: qmp-agent.py SOCKET DIR
 """
