@@ -95,7 +95,7 @@ static uint64_t cmp_flags(void)
  * popfq with every arithmetic flag set, then cmp, then the cmpxchg, then
  * pushfq: the popfq ends QEMU's translated block with cc_op = EFLAGS stored,
  * so a helper that reads the stored cc_op computes the flags from the cmp's
- * operand instead of its result.
+ * operand instead of its result. @mem is a global: rsp moves under it.
  */
 #define CMPXCHG_AFTER_CMP(insn, mem, ax, dx, bx, cx, flags)                          \
 	do {                                                                          \
