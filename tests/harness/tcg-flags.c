@@ -32,7 +32,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -49,6 +48,13 @@
 #define CMP_LEFT 1ull
 #define CMP_RIGHT 2ull
 
+/* pushfq; popq %[f], below the red zone the compiler may use. */
+#define READ_RFLAGS                 \
+	"lea -128(%%rsp), %%rsp\n\t" \
+	"pushfq\n\t"                  \
+	"popq %[f]\n\t"               \
+	"lea 128(%%rsp), %%rsp"
+
 struct check {
 	const char *form;
 	unsigned long done;
@@ -57,22 +63,19 @@ struct check {
 
 static atomic_ulong total_wrong;
 
+/* Counts a wrong result; true while wrong results are still printed. */
+static bool count_wrong(struct check *c)
+{
+	c->wrong++;
+	return atomic_fetch_add(&total_wrong, 1) < REPORT_LIMIT;
+}
+
 static void check_flags(struct check *c, uint64_t flags, uint64_t expected)
 {
 	c->done++;
-	if ((flags & (ARITH_FLAGS | FLAG_Z)) == expected)
-		return;
-	c->wrong++;
-	if (atomic_fetch_add(&total_wrong, 1) < REPORT_LIMIT)
+	if ((flags & (ARITH_FLAGS | FLAG_Z)) != expected && count_wrong(c))
 		printf("%s: RFLAGS 0x%llx, want arithmetic flags 0x%llx\n", c->form,
 		       (unsigned long long)flags, (unsigned long long)expected);
-}
-
-static void report_wrong_result(struct check *c, const char *what)
-{
-	c->wrong++;
-	if (atomic_fetch_add(&total_wrong, 1) < REPORT_LIMIT)
-		printf("%s: %s\n", c->form, what);
 }
 
 /* The arithmetic flags the cmp leaves; cmpxchg keeps them, bar ZF. */
@@ -80,11 +83,7 @@ static uint64_t cmp_flags(void)
 {
 	uint64_t flags;
 
-	__asm__ volatile("cmpq %[r], %[l]\n\t"
-			 "lea -128(%%rsp), %%rsp\n\t" /* keep the red zone */
-			 "pushfq\n\t"
-			 "popq %[f]\n\t"
-			 "lea 128(%%rsp), %%rsp"
+	__asm__ volatile("cmpq %[r], %[l]\n\t" READ_RFLAGS
 			 : [f] "=r"(flags)
 			 : [l] "r"(CMP_LEFT), [r] "r"(CMP_RIGHT)
 			 : "cc");
@@ -95,22 +94,20 @@ static uint64_t cmp_flags(void)
  * popfq with every arithmetic flag set, then cmp, then the cmpxchg, then
  * pushfq: the popfq ends QEMU's translated block with cc_op = EFLAGS stored,
  * so a helper that reads the stored cc_op computes the flags from the cmp's
- * operand instead of its result. @mem is a global: rsp moves under it.
+ * operand instead of its result.
  */
-#define CMPXCHG_AFTER_CMP(insn, mem, ax, dx, bx, cx, flags)                          \
-	do {                                                                          \
-		__asm__ volatile("lea -128(%%rsp), %%rsp\n\t" /* keep the red zone */ \
-				 "pushq %[init]\n\t"                                  \
-				 "popfq\n\t"                                          \
-				 "cmpq %[r], %[l]\n\t" insn " %[m]\n\t"               \
-				 "pushfq\n\t"                                         \
-				 "popq %[f]\n\t"                                      \
-				 "lea 128(%%rsp), %%rsp"                              \
+#define CMPXCHG_AFTER_CMP(insn, mem, ax, dx, bx, cx, flags)                         \
+	do {                                                                         \
+		__asm__ volatile("lea -128(%%rsp), %%rsp\n\t"                        \
+				 "pushq %[init]\n\t"                                 \
+				 "popfq\n\t"                                         \
+				 "lea 128(%%rsp), %%rsp\n\t"                         \
+				 "cmpq %[r], %[l]\n\t" insn " %[m]\n\t" READ_RFLAGS  \
 				 : [m] "+m"(mem), "+a"(ax), "+d"(dx), [f] "=&r"(flags) \
-				 : "b"(bx), "c"(cx),                                  \
-				   [init] "r"(0x202ull | ARITH_FLAGS | FLAG_Z),       \
-				   [l] "r"(CMP_LEFT), [r] "r"(CMP_RIGHT)              \
-				 : "cc", "memory");                                   \
+				 : "b"(bx), "c"(cx),                                 \
+				   [init] "r"(0x202ull | ARITH_FLAGS | FLAG_Z),      \
+				   [l] "r"(CMP_LEFT), [r] "r"(CMP_RIGHT)             \
+				 : "cc", "memory");                                  \
 	} while (0)
 
 static _Alignas(16) unsigned __int128 word16;
@@ -176,9 +173,9 @@ static void check_each_form(uint64_t arith)
 					uint64_t flags;
 					bool swapped = exchange_once(wide, locked, succeed, &flags);
 
-					if (swapped != (bool)succeed)
-						report_wrong_result(&c, swapped ? "exchanged" :
-									  "did not exchange");
+					if (swapped != (bool)succeed && count_wrong(&c))
+						printf("%s: %s\n", c.form,
+						       swapped ? "exchanged" : "did not exchange");
 					check_flags(&c, flags, arith | (succeed ? FLAG_Z : 0));
 				}
 				printf("%-26s %lu checked, %lu wrong\n", c.form, c.done, c.wrong);
@@ -190,23 +187,29 @@ static void check_each_form(uint64_t arith)
 static atomic_bool stop_contention;
 static uint64_t contention_arith;
 
+struct contender {
+	struct check check;
+	bool wide;
+};
+
 static void *contend(void *arg)
 {
-	struct check *c = arg;
-	bool wide = strstr(c->form, "16b") != NULL;
+	struct contender *c = arg;
 
 	while (!atomic_load_explicit(&stop_contention, memory_order_relaxed)) {
-		uint64_t flags, now = __atomic_load_n(&word8, __ATOMIC_RELAXED);
+		uint64_t flags;
 		bool swapped;
 
-		if (wide) {
+		if (c->wide) {
 			unsigned __int128 seen = word16; /* may be torn: then it fails */
 
 			swapped = cx16(true, seen, seen + 1, &flags);
 		} else {
-			swapped = cx8(true, now, now + 1, &flags);
+			uint64_t seen = __atomic_load_n(&word8, __ATOMIC_RELAXED);
+
+			swapped = cx8(true, seen, seen + 1, &flags);
 		}
-		check_flags(c, flags, contention_arith | (swapped ? FLAG_Z : 0));
+		check_flags(&c->check, flags, contention_arith | (swapped ? FLAG_Z : 0));
 	}
 	return NULL;
 }
@@ -214,13 +217,17 @@ static void *contend(void *arg)
 static int run_contention(unsigned int seconds, uint64_t arith)
 {
 	pthread_t threads[CONTENDERS];
-	struct check checks[CONTENDERS];
+	struct contender contenders[CONTENDERS];
 
 	contention_arith = arith;
 	for (int i = 0; i < CONTENDERS; i++) {
-		checks[i] = (struct check){ .form = i % 2 ? "contended lock cmpxchg8b" :
-							    "contended lock cmpxchg16b" };
-		if (pthread_create(&threads[i], NULL, contend, &checks[i])) {
+		bool wide = i % 2 == 0;
+
+		contenders[i] = (struct contender){
+			.check.form = wide ? "contended lock cmpxchg16b" : "contended lock cmpxchg8b",
+			.wide = wide,
+		};
+		if (pthread_create(&threads[i], NULL, contend, &contenders[i])) {
 			fprintf(stderr, "tcg-flags: pthread_create failed\n");
 			return 2;
 		}
@@ -229,8 +236,8 @@ static int run_contention(unsigned int seconds, uint64_t arith)
 	atomic_store(&stop_contention, true);
 	for (int i = 0; i < CONTENDERS; i++) {
 		pthread_join(threads[i], NULL);
-		printf("%-26s %lu checked, %lu wrong (thread %d)\n", checks[i].form,
-		       checks[i].done, checks[i].wrong, i);
+		printf("%-26s %lu checked, %lu wrong (thread %d)\n", contenders[i].check.form,
+		       contenders[i].check.done, contenders[i].check.wrong, i);
 	}
 	return 0;
 }
@@ -243,11 +250,7 @@ static uint64_t add_flags(void)
 {
 	uint64_t sum = ADD_LEFT, flags;
 
-	__asm__ volatile("add %[r], %[s]\n\t"
-			 "lea -128(%%rsp), %%rsp\n\t"
-			 "pushfq\n\t"
-			 "popq %[f]\n\t"
-			 "lea 128(%%rsp), %%rsp"
+	__asm__ volatile("add %[r], %[s]\n\t" READ_RFLAGS
 			 : [s] "+r"(sum), [f] "=r"(flags)
 			 : [r] "r"(ADD_RIGHT)
 			 : "cc");
@@ -263,11 +266,7 @@ static uint64_t add_flags(void)
 	static uint8_t name(uint8_t *byte, uint64_t *flags)                    \
 	{                                                                      \
 		uint64_t sum = ADD_LEFT;                                       \
-		__asm__ volatile("add %[r], %[s]\n\t" insn " %[m]\n\t"          \
-				 "lea -128(%%rsp), %%rsp\n\t"                  \
-				 "pushfq\n\t"                                  \
-				 "popq %[f]\n\t"                               \
-				 "lea 128(%%rsp), %%rsp"                       \
+		__asm__ volatile("add %[r], %[s]\n\t" insn " %[m]\n\t" READ_RFLAGS \
 				 : [s] "+r"(sum), [m] "+m"(*byte), [f] "=r"(*flags) \
 				 : [r] "r"(ADD_RIGHT)                          \
 				 : "cc", "memory");                            \
@@ -306,10 +305,7 @@ static int check_faulting_access(const char *form, faulting_access access, bool 
 			(void)*(volatile uint8_t *)byte;
 		stored = access(byte, &flags);
 		c.done++;
-		if (stored == 0 && (flags & (ARITH_FLAGS | FLAG_Z)) == want)
-			continue;
-		c.wrong++;
-		if (atomic_fetch_add(&total_wrong, 1) < REPORT_LIMIT)
+		if ((stored != 0 || (flags & (ARITH_FLAGS | FLAG_Z)) != want) && count_wrong(&c))
 			printf("%s: stored %u, RFLAGS 0x%llx; want 0 and arithmetic flags 0x%llx\n",
 			       form, stored, (unsigned long long)flags, (unsigned long long)want);
 	}
