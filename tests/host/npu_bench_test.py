@@ -6,7 +6,8 @@ refused naming the file; the DMA copy figures carry memcpy's bandwidth; a
 native run's JSON (--host-baseline) is matched figure by figure and a run
 that was not native is refused; bench-chart.py draws a bar per measured
 figure (the 4-queue over 1-queue jobs/s among them, against the native host
-where there is one) and a reason per skipped one.
+where there is one; a device run's GEMM and conv2d streamed, then one job at
+a time) and a reason per skipped one.
 
     npu_bench_test.py NPU_BENCH"""
 import importlib.util
@@ -182,6 +183,15 @@ class ModelFigure(unittest.TestCase):
         self.assertEqual(rows[0][:4], ('gemm 64x64x64 fp32 (device / native oneDNN)', 0.5, 0.8,
                                        True))
         self.assertEqual(rows[4][:2], ('DMA copy host -> device (device / native memcpy)', 0.25))
+        # A device run has the streamed figure first, then one job at a time.
+        report['throughput'][0].update(device_streams=4, device_streamed_gflops=9.0,
+                                       streamed_ratio=300.0, native_streamed_ratio=0.9)
+        rows = chart.figures(report)
+        self.assertEqual(len(rows), 3 + 3 + 2 + 4 + 1)
+        self.assertEqual(rows[0][:4], ('gemm 64x64x64 fp32 streamed, 4 queues '
+                                       '(device / native oneDNN)', 0.9, 0.8, True))
+        self.assertEqual(rows[1][:2], ('gemm 64x64x64 fp32 one job at a time '
+                                       '(device / native oneDNN)', 0.5))
         png = self.work / 'bench.png'
         (self.work / 'bench.json').write_text(json.dumps(report))
         subprocess.run([sys.executable, str(CHART), str(self.work / 'bench.json'), str(png)], check=True)

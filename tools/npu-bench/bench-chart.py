@@ -27,11 +27,22 @@ def against_native(figure, name, baseline, note):
     return (f"{name} (device / {baseline} in this process)", figure['ratio'], 0.8, True, note)
 
 
+def throughput_rows(t):
+    """A GEMM or conv2d: streamed (jobs back to back on several queues, as a
+    throughput is measured) where the run has it, then one job at a time."""
+    if t.get('device_streamed_gflops') is None:
+        return [against_native(t, t['name'], 'oneDNN', t['device_skipped'])]
+    streamed = dict(t, ratio=t['streamed_ratio'], native_ratio=t['native_streamed_ratio'])
+    return [against_native(streamed, f"{t['name']} streamed, {t['device_streams']} queues",
+                           'oneDNN', None),
+            against_native(t, f"{t['name']} one job at a time", 'oneDNN', None)]
+
+
 def figures(report):
     """(label, ratio or None, goal, higher_is_better, note) per figure."""
     rows = []
     for t in report['throughput']:
-        rows.append(against_native(t, t['name'], 'oneDNN', t['device_skipped']))
+        rows.extend(throughput_rows(t))
     for c in report.get('copy', []):
         rows.append(against_native(c, f"DMA copy {c['name']}", 'memcpy', c['device_skipped']))
     latency = report['latency']

@@ -1,6 +1,7 @@
 // npu-bench: the performance of a KNPU device as ratios taken side by side in
 // one run (docs/performance.md): GEMM and conv2d throughput on the device
-// against the same oneDNN primitive natively in this process, and the
+// (one job at a time, and streamed on several queues) against the same
+// oneDNN primitive natively in this process, and the
 // empty-job round trip against a null ioctl and a two-thread wake-up, N
 // jobs as one batch against N single submits, the round trip by stage
 // (--round-trip-stages), empty jobs on 1-16 queues at once, DMA copies
@@ -45,6 +46,7 @@ struct Options {
   std::vector<std::size_t> queue_counts{1, 2, 4, 8, 16};
   std::size_t queue_jobs = 200;  // empty jobs per queue in the queue throughput figure
   unsigned threads = 0;          // 0: the device's core count
+  std::size_t streams = 0;       // queues of the streamed runs; 0: the device's core count
   bool json = false;
   std::string json_file;
   std::string host_baseline;   // npu-bench --host-only's JSON, run natively
@@ -58,7 +60,9 @@ using npu_bench::median_seconds;
 npu_bench::ThroughputResult measure(npu_bench::Workload& workload,
                                     std::optional<std::string> device_skipped, bool device_present,
                                     unsigned runs) {
-  npu_bench::ThroughputResult result{workload.name(), workload.flops(), 0, {}, {}, {}, {}, {}};
+  npu_bench::ThroughputResult result;
+  result.name = workload.name();
+  result.flops = workload.flops();
   fmt::print(stderr, "npu-bench: {}\n", result.name);
   result.host_seconds = median_seconds(runs, [&] { workload.run_host(); });
   if (device_skipped) {
@@ -68,6 +72,12 @@ npu_bench::ThroughputResult measure(npu_bench::Workload& workload,
     result.device_seconds =
         median_seconds(runs, [&] { job_times.push_back(workload.run_device()); });
     result.device_job_seconds = npu_bench::median_job_seconds(job_times, runs);
+    // Two rounds of every stream in each timed run.
+    const std::size_t jobs = 2 * npu_bench::kStreamDepth * workload.device_streams();
+    result.device_streams = workload.device_streams();
+    result.device_streamed_seconds =
+        median_seconds(runs, [&] { workload.run_device_streamed(jobs); }) /
+        static_cast<double>(jobs);
     result.max_difference = workload.max_difference();
   }
   return result;
@@ -138,6 +148,9 @@ BenchReport run(const Options& options) {
                                        device->properties().num_cores)
                          : std::string("none (--host-only)");
   const npu::Device* dev = device ? &*device : nullptr;
+  const std::size_t streams = options.streams != 0 ? options.streams
+                              : device             ? device->properties().num_cores
+                                                   : 1;
   const auto skipped = [&](npu::isa::Opcode op, DataType dtype) -> std::optional<std::string> {
     return device ? npu_bench::unsupported(*device, op, dtype) : std::nullopt;
   };
@@ -162,13 +175,14 @@ BenchReport run(const Options& options) {
 
   const std::uint32_t g = options.gemm_size;
   for (DataType dtype : {DataType::fp32, DataType::int8}) {
-    const auto workload = npu_bench::make_gemm(dev, {g, g, g, dtype});
+    const auto workload = npu_bench::make_gemm(dev, {g, g, g, dtype}, streams);
     report.throughput.push_back(measure(*workload, skipped(npu::isa::Opcode::gemm, dtype),
                                         device.has_value(), options.runs));
   }
   const std::uint32_t hw = options.conv_size;
   const std::uint32_t channels = options.quick ? 8 : 64;
-  const auto conv = npu_bench::make_conv2d(dev, {1, channels, hw, hw, channels, 3, 3, 1, 1});
+  const auto conv =
+      npu_bench::make_conv2d(dev, {1, channels, hw, hw, channels, 3, 3, 1, 1}, streams);
   report.throughput.push_back(measure(*conv, skipped(npu::isa::Opcode::conv2d, DataType::fp32),
                                       device.has_value(), options.runs));
 
@@ -225,6 +239,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   app.add_option("--threads", options.threads, "host threads [the device's core count]")
       ->check(CLI::Range(1U, 1024U));
+  app.add_option("--streams", options.streams,
+                 "queues of the streamed GEMM and conv2d runs [the device's core count]")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64}));
   app.add_option("--host-baseline", options.host_baseline,
                  "the device against the native host too: npu-bench --host-only's --json-file")
       ->check(CLI::ExistingFile);

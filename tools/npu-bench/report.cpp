@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "workloads.hpp"
+
 namespace npu_bench {
 namespace {
 
@@ -41,6 +45,21 @@ nlohmann::json to_json(const SubmissionCost& cost) {
           {"batch", to_json(cost.batch)},
           {"batch_over_single_submit", submit},
           {"batch_over_single_total", total}};
+}
+
+// GFLOP/s of `flops` in `seconds`, if there is a time.
+std::optional<double> gflops(double flops, const std::optional<double>& seconds) {
+  if (!seconds || *seconds <= 0) {
+    return std::nullopt;
+  }
+  return flops / *seconds / 1e9;
+}
+
+std::optional<double> over(const std::optional<double>& a, const std::optional<double>& b) {
+  if (!a || !b || *b <= 0) {
+    return std::nullopt;
+  }
+  return *a / *b;
 }
 
 std::string format_optional(const std::optional<double>& value, std::string_view format) {
@@ -217,6 +236,26 @@ void print_throughput(std::FILE* out, const std::vector<ThroughputResult>& all) 
   }
 }
 
+// The same workloads streamed: jobs back to back on several queues.
+void print_streamed(std::FILE* out, const std::vector<ThroughputResult>& all) {
+  const auto streamed = std::ranges::find_if(
+      all, [](const ThroughputResult& r) { return r.device_streamed_seconds.has_value(); });
+  if (streamed == all.end()) {
+    return;
+  }
+  fmt::print(
+      out, "\n{:<36} {:>14} {:>14} {:>8} {:>15} {:>9}\n",
+      fmt::format("streamed, {} queues x {} in flight", streamed->device_streams, kStreamDepth),
+      "device GFLOP/s", "host GFLOP/s", "ratio", "native GFLOP/s", "/ native");
+  for (const ThroughputResult& r : all) {
+    fmt::print(out, "{:<36} {:>14} {:>14.2f} {:>8} {:>15} {:>9}\n", r.name,
+               format_optional(r.device_streamed_gflops(), "{:.2f}"), r.host_gflops(),
+               format_optional(r.streamed_ratio(), "{:.2f}"),
+               format_optional(r.native_gflops, "{:.2f}"),
+               format_optional(r.native_streamed_ratio(), "{:.2f}"));
+  }
+}
+
 void print_copy(std::FILE* out, const std::vector<CopyResult>& all) {
   if (all.empty()) {
     return;
@@ -247,10 +286,11 @@ std::optional<double> ThroughputResult::device_gflops() const {
 }
 
 std::optional<double> ThroughputResult::device_job_gflops() const {
-  if (!device_job_seconds || *device_job_seconds <= 0) {
-    return std::nullopt;
-  }
-  return flops / *device_job_seconds / 1e9;
+  return gflops(flops, device_job_seconds);
+}
+
+std::optional<double> ThroughputResult::device_streamed_gflops() const {
+  return gflops(flops, device_streamed_seconds);
 }
 
 std::optional<double> ThroughputResult::ratio() const {
@@ -261,11 +301,15 @@ std::optional<double> ThroughputResult::ratio() const {
 }
 
 std::optional<double> ThroughputResult::native_ratio() const {
-  const std::optional<double> gflops = device_gflops();
-  if (!gflops || !native_gflops || *native_gflops <= 0) {
-    return std::nullopt;
-  }
-  return *gflops / *native_gflops;
+  return over(device_gflops(), native_gflops);
+}
+
+std::optional<double> ThroughputResult::streamed_ratio() const {
+  return over(host_seconds, device_streamed_seconds);
+}
+
+std::optional<double> ThroughputResult::native_streamed_ratio() const {
+  return over(device_streamed_gflops(), native_gflops);
 }
 
 nlohmann::json to_json(const BenchReport& report) {
@@ -279,6 +323,11 @@ nlohmann::json to_json(const BenchReport& report) {
                           {"device_gflops", optional_json(r.device_gflops())},
                           {"device_job_seconds", optional_json(r.device_job_seconds)},
                           {"device_job_gflops", optional_json(r.device_job_gflops())},
+                          {"device_streams", r.device_streams},
+                          {"device_streamed_seconds", optional_json(r.device_streamed_seconds)},
+                          {"device_streamed_gflops", optional_json(r.device_streamed_gflops())},
+                          {"streamed_ratio", optional_json(r.streamed_ratio())},
+                          {"native_streamed_ratio", optional_json(r.native_streamed_ratio())},
                           {"device_skipped", optional_json(r.device_skipped)},
                           {"ratio", optional_json(r.ratio())},
                           {"native_gflops", optional_json(r.native_gflops)},
@@ -318,6 +367,7 @@ void print_table(std::FILE* out, const BenchReport& report) {
   }
   fmt::print(out, "\n");
   print_throughput(out, report.throughput);
+  print_streamed(out, report.throughput);
   print_copy(out, report.copy);
   const LatencyResults& l = report.latency;
   fmt::print(out, "\n{:<36} {:>14} {:>14}\n", "latency", "median us", "p99 us");

@@ -19,9 +19,11 @@ namespace npu_bench {
 struct ThroughputResult {
   std::string name;
   double flops = 0;
-  double host_seconds = 0;                    // median of the timed runs
-  std::optional<double> device_seconds;       // median, when the device ran it
-  std::optional<double> device_job_seconds;   // median of the device's own times, if it has them
+  double host_seconds = 0;                   // median of the timed runs
+  std::optional<double> device_seconds;      // median, when the device ran it
+  std::optional<double> device_job_seconds;  // median of the device's own times, if it has them
+  std::optional<double> device_streamed_seconds;  // per job, jobs streamed on device_streams queues
+  std::size_t device_streams = 0;
   std::optional<std::string> device_skipped;  // why it did not
   std::optional<double> max_difference;       // |device - host| over the outputs
   std::optional<double> native_gflops;        // from --host-baseline
@@ -29,9 +31,13 @@ struct ThroughputResult {
   [[nodiscard]] double host_gflops() const { return flops / host_seconds / 1e9; }
   [[nodiscard]] std::optional<double> device_gflops() const;
   [[nodiscard]] std::optional<double> device_job_gflops() const;
-  // Device throughput over the in-process baseline's, and over the native host's.
+  [[nodiscard]] std::optional<double> device_streamed_gflops() const;
+  // Device throughput over the in-process baseline's, and over the native
+  // host's: one job at a time, and streamed.
   [[nodiscard]] std::optional<double> ratio() const;
   [[nodiscard]] std::optional<double> native_ratio() const;
+  [[nodiscard]] std::optional<double> streamed_ratio() const;
+  [[nodiscard]] std::optional<double> native_streamed_ratio() const;
 };
 
 struct LatencyResults {

@@ -6,10 +6,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 #include <span>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "npu/npu.hpp"
@@ -79,14 +82,11 @@ npu::Buffer upload(const npu::Device& device, const std::vector<T>& values) {
   return buffer;
 }
 
-DeviceJobTime run_job(npu::Queue& queue, const npu::Kernel& kernel,
-                      const npu::KernelArguments& args) {
-  const npu::JobResult result = queue.submit(kernel, args).wait(kJobTimeout);
+void check(const npu::Kernel& kernel, const npu::JobResult& result) {
   if (!result.ok()) {
     throw std::runtime_error(fmt::format("{}: {} {}", kernel.name(), npu::to_string(result.status),
                                          npu::to_string(result.error)));
   }
-  return job_time(result);
 }
 
 template <class T>
@@ -98,18 +98,86 @@ double max_abs_difference(std::span<const T> a, std::span<const T> b) {
   return worst;
 }
 
-// The device's kernel and buffers for one workload.
-struct DeviceSide {
-  npu::Kernel kernel;
+// One queue of a workload on the device, with its own output buffer.
+struct DeviceStream {
   npu::Queue queue;
-  std::vector<npu::Buffer> buffers;  // inputs..., output last
+  npu::Buffer output;
   npu::KernelArguments arguments;
+  bool used = false;  // a job of it ran, so its output is the result
+};
+
+// A workload's kernel on the device, its inputs (every stream reads them)
+// and its streams.
+class DeviceSide {
+ public:
+  using NamedBuffer = std::pair<std::string, npu::Buffer>;
+
+  DeviceSide(const npu::Device& device, npu::Kernel kernel, std::vector<NamedBuffer> inputs,
+             const std::string& output, std::size_t output_bytes, std::size_t streams)
+      : kernel_(std::move(kernel)), inputs_(std::move(inputs)) {
+    for (std::size_t i = 0; i < std::max<std::size_t>(streams, 1); ++i) {
+      npu::KernelArguments arguments = kernel_.make_arguments();
+      for (const auto& [name, buffer] : inputs_) {
+        arguments.set(name, buffer);
+      }
+      npu::Buffer out = device.allocate(output_bytes);
+      arguments.set(output, out);
+      streams_.push_back({device.create_queue(), std::move(out), std::move(arguments)});
+    }
+  }
+
+  // One job on the first stream, waited for.
+  DeviceJobTime run_one() {
+    DeviceStream& stream = streams_.front();
+    stream.used = true;
+    const npu::JobResult result = stream.queue.submit(kernel_, stream.arguments).wait(kJobTimeout);
+    check(kernel_, result);
+    return job_time(result);
+  }
+
+  // `jobs` jobs round robin over the streams; the oldest job in flight is
+  // always on the stream the next one goes to, so waiting for it keeps each
+  // stream kStreamDepth deep.
+  void run_streamed(std::size_t jobs) {
+    std::deque<npu::JobHandle> in_flight;
+    for (std::size_t i = 0; i < jobs; ++i) {
+      if (in_flight.size() == kStreamDepth * streams_.size()) {
+        check(kernel_, in_flight.front().wait(kJobTimeout));
+        in_flight.pop_front();
+      }
+      DeviceStream& stream = streams_[i % streams_.size()];
+      stream.used = true;
+      in_flight.push_back(stream.queue.submit(kernel_, stream.arguments));
+    }
+    for (; !in_flight.empty(); in_flight.pop_front()) {
+      check(kernel_, in_flight.front().wait(kJobTimeout));
+    }
+  }
+
+  [[nodiscard]] std::size_t streams() const { return streams_.size(); }
+
+  // The largest `difference(output)` over the outputs jobs wrote.
+  template <class F>
+  [[nodiscard]] double worst_output(F&& difference) const {
+    double worst = 0;
+    for (const DeviceStream& stream : streams_) {
+      if (stream.used) {
+        worst = std::max(worst, difference(stream.output));
+      }
+    }
+    return worst;
+  }
+
+ private:
+  npu::Kernel kernel_;
+  std::vector<NamedBuffer> inputs_;
+  std::vector<DeviceStream> streams_;
 };
 
 template <class T>
 class GemmWorkload : public Workload {
  public:
-  GemmWorkload(const npu::Device* device, const GemmShape& shape)
+  GemmWorkload(const npu::Device* device, const GemmShape& shape, std::size_t streams)
       : shape_(shape),
         a_(random_tensor<T>(std::size_t{shape.m} * shape.k, 1)),
         b_(random_tensor<T>(std::size_t{shape.k} * shape.n, 2)),
@@ -118,7 +186,7 @@ class GemmWorkload : public Workload {
     scale_ = shape.dtype == DataType::int8 ? 8.0F / (static_cast<float>(shape.k) * 64) : 1.0F;
     make_host();
     if (device != nullptr) {
-      make_device(*device);
+      make_device(*device, streams);
     }
   }
 
@@ -130,12 +198,13 @@ class GemmWorkload : public Workload {
     return 2.0 * shape_.m * shape_.n * static_cast<double>(shape_.k);
   }
   void run_host() override { host_.run(); }
-  DeviceJobTime run_device() override {
-    return run_job(device_->queue, device_->kernel, device_->arguments);
-  }
+  DeviceJobTime run_device() override { return device_->run_one(); }
+  void run_device_streamed(std::size_t jobs) override { device_->run_streamed(jobs); }
+  std::size_t device_streams() const override { return device_->streams(); }
   double max_difference() const override {
-    const auto out = device_->buffers.back().map_as<const T>().first(c_.size());
-    return max_abs_difference<T>(out, c_);
+    return device_->worst_output([&](const npu::Buffer& out) {
+      return max_abs_difference<T>(out.map_as<const T>().first(c_.size()), c_);
+    });
   }
 
  private:
@@ -155,7 +224,7 @@ class GemmWorkload : public Workload {
                                  {DNNL_ARG_DST, memory(c_md, host_.engine(), c_.data())}});
   }
 
-  void make_device(const npu::Device& device) {
+  void make_device(const npu::Device& device, std::size_t streams) {
     npu::KernelBuilder builder("bench_gemm");
     const auto a = builder.arg_buffer("a");
     const auto b = builder.arg_buffer("b");
@@ -171,15 +240,10 @@ class GemmWorkload : public Workload {
                                 .ldb = shape_.n,
                                 .ldc = shape_.n,
                                 .scale = scale_});
-    npu::Kernel kernel = device.load_kernel(builder.build());
-    std::vector<npu::Buffer> buffers;
-    buffers.push_back(upload(device, a_));
-    buffers.push_back(upload(device, b_));
-    buffers.push_back(device.allocate(c_.size() * sizeof(T)));
-    npu::KernelArguments args = kernel.make_arguments();
-    args.set("a", buffers[0]).set("b", buffers[1]).set("c", buffers[2]);
-    device_ = std::make_unique<DeviceSide>(std::move(kernel), device.create_queue(),
-                                           std::move(buffers), std::move(args));
+    device_ = std::make_unique<DeviceSide>(
+        device, device.load_kernel(builder.build()),
+        std::vector<DeviceSide::NamedBuffer>{{"a", upload(device, a_)}, {"b", upload(device, b_)}},
+        "c", c_.size() * sizeof(T), streams);
   }
 
   GemmShape shape_;
@@ -194,7 +258,7 @@ class GemmWorkload : public Workload {
 // on the layouts it chooses, with the reorders from and to NCHW.
 class ConvWorkload : public Workload {
  public:
-  ConvWorkload(const npu::Device* device, const ConvShape& shape)
+  ConvWorkload(const npu::Device* device, const ConvShape& shape, std::size_t streams)
       : shape_(shape),
         p_((shape.h + 2 * shape.pad - shape.r) / shape.stride + 1),
         q_((shape.w + 2 * shape.pad - shape.s) / shape.stride + 1),
@@ -203,7 +267,7 @@ class ConvWorkload : public Workload {
         out_(std::size_t{shape.n} * shape.k * p_ * q_) {
     make_host();
     if (device != nullptr) {
-      make_device(*device);
+      make_device(*device, streams);
     }
   }
 
@@ -216,12 +280,13 @@ class ConvWorkload : public Workload {
            shape_.s;
   }
   void run_host() override { host_.run(); }
-  DeviceJobTime run_device() override {
-    return run_job(device_->queue, device_->kernel, device_->arguments);
-  }
+  DeviceJobTime run_device() override { return device_->run_one(); }
+  void run_device_streamed(std::size_t jobs) override { device_->run_streamed(jobs); }
+  std::size_t device_streams() const override { return device_->streams(); }
   double max_difference() const override {
-    const auto out = device_->buffers.back().map_as<const float>().first(out_.size());
-    return max_abs_difference<float>(out, out_);
+    return device_->worst_output([&](const npu::Buffer& out) {
+      return max_abs_difference<float>(out.map_as<const float>().first(out_.size()), out_);
+    });
   }
 
  private:
@@ -255,7 +320,7 @@ class ConvWorkload : public Workload {
     host_.add(dnnl::reorder(conv_out, out), {{DNNL_ARG_FROM, conv_out}, {DNNL_ARG_TO, out}});
   }
 
-  void make_device(const npu::Device& device) {
+  void make_device(const npu::Device& device, std::size_t streams) {
     npu::KernelBuilder builder("bench_conv2d");
     const auto in = builder.arg_buffer("in");
     const auto weight = builder.arg_buffer("weight");
@@ -275,15 +340,11 @@ class ConvWorkload : public Workload {
                                     .stride_w = shape_.stride,
                                     .pad_h = shape_.pad,
                                     .pad_w = shape_.pad});
-    npu::Kernel kernel = device.load_kernel(builder.build());
-    std::vector<npu::Buffer> buffers;
-    buffers.push_back(upload(device, in_));
-    buffers.push_back(upload(device, weight_));
-    buffers.push_back(device.allocate(out_.size() * sizeof(float)));
-    npu::KernelArguments args = kernel.make_arguments();
-    args.set("in", buffers[0]).set("weight", buffers[1]).set("out", buffers[2]);
-    device_ = std::make_unique<DeviceSide>(std::move(kernel), device.create_queue(),
-                                           std::move(buffers), std::move(args));
+    device_ = std::make_unique<DeviceSide>(
+        device, device.load_kernel(builder.build()),
+        std::vector<DeviceSide::NamedBuffer>{{"in", upload(device, in_)},
+                                             {"weight", upload(device, weight_)}},
+        "out", out_.size() * sizeof(float), streams);
   }
 
   ConvShape shape_;
@@ -295,15 +356,17 @@ class ConvWorkload : public Workload {
 
 }  // namespace
 
-std::unique_ptr<Workload> make_gemm(const npu::Device* device, const GemmShape& shape) {
+std::unique_ptr<Workload> make_gemm(const npu::Device* device, const GemmShape& shape,
+                                    std::size_t streams) {
   if (shape.dtype == DataType::int8) {
-    return std::make_unique<GemmWorkload<std::int8_t>>(device, shape);
+    return std::make_unique<GemmWorkload<std::int8_t>>(device, shape, streams);
   }
-  return std::make_unique<GemmWorkload<float>>(device, shape);
+  return std::make_unique<GemmWorkload<float>>(device, shape, streams);
 }
 
-std::unique_ptr<Workload> make_conv2d(const npu::Device* device, const ConvShape& shape) {
-  return std::make_unique<ConvWorkload>(device, shape);
+std::unique_ptr<Workload> make_conv2d(const npu::Device* device, const ConvShape& shape,
+                                      std::size_t streams) {
+  return std::make_unique<ConvWorkload>(device, shape, streams);
 }
 
 std::optional<std::string> unsupported(const npu::Device& device, npu::isa::Opcode opcode,
