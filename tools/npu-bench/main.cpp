@@ -46,7 +46,10 @@ struct Options {
   std::vector<std::size_t> queue_counts{1, 2, 4, 8, 16};
   std::size_t queue_jobs = 200;  // empty jobs per queue in the queue throughput figure
   unsigned threads = 0;          // 0: the device's core count
-  std::size_t streams = 0;       // queues of the streamed runs; 0: the device's core count
+  // Queues of the streamed runs. One, two jobs deep, already keeps the
+  // device busy; more run jobs at once on cores that split the host's CPUs
+  // between them (docs/performance.md, "Streamed").
+  std::size_t streams = 1;
   bool json = false;
   std::string json_file;
   std::string host_baseline;   // npu-bench --host-only's JSON, run natively
@@ -148,9 +151,6 @@ BenchReport run(const Options& options) {
                                        device->properties().num_cores)
                          : std::string("none (--host-only)");
   const npu::Device* dev = device ? &*device : nullptr;
-  const std::size_t streams = options.streams != 0 ? options.streams
-                              : device             ? device->properties().num_cores
-                                                   : 1;
   const auto skipped = [&](npu::isa::Opcode op, DataType dtype) -> std::optional<std::string> {
     return device ? npu_bench::unsupported(*device, op, dtype) : std::nullopt;
   };
@@ -175,14 +175,14 @@ BenchReport run(const Options& options) {
 
   const std::uint32_t g = options.gemm_size;
   for (DataType dtype : {DataType::fp32, DataType::int8}) {
-    const auto workload = npu_bench::make_gemm(dev, {g, g, g, dtype}, streams);
+    const auto workload = npu_bench::make_gemm(dev, {g, g, g, dtype}, options.streams);
     report.throughput.push_back(measure(*workload, skipped(npu::isa::Opcode::gemm, dtype),
                                         device.has_value(), options.runs));
   }
   const std::uint32_t hw = options.conv_size;
   const std::uint32_t channels = options.quick ? 8 : 64;
   const auto conv =
-      npu_bench::make_conv2d(dev, {1, channels, hw, hw, channels, 3, 3, 1, 1}, streams);
+      npu_bench::make_conv2d(dev, {1, channels, hw, hw, channels, 3, 3, 1, 1}, options.streams);
   report.throughput.push_back(measure(*conv, skipped(npu::isa::Opcode::conv2d, DataType::fp32),
                                       device.has_value(), options.runs));
 
@@ -240,7 +240,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "host threads [the device's core count]")
       ->check(CLI::Range(1U, 1024U));
   app.add_option("--streams", options.streams,
-                 "queues of the streamed GEMM and conv2d runs [the device's core count]")
+                 "queues of the streamed GEMM and conv2d runs, two jobs in flight on each [1]")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64}));
   app.add_option("--host-baseline", options.host_baseline,
                  "the device against the native host too: npu-bench --host-only's --json-file")
