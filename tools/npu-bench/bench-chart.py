@@ -28,12 +28,13 @@ def against_native(figure, name, baseline, note):
 
 
 def throughput_rows(t):
-    """A GEMM or conv2d: streamed (jobs back to back on several queues, as a
-    throughput is measured) where the run has it, then one job at a time."""
+    """A GEMM or conv2d: streamed (jobs back to back on --streams queues, as
+    a throughput is measured) where the run has it, then one job at a time."""
     if t.get('device_streamed_gflops') is None:
         return [against_native(t, t['name'], 'oneDNN', t['device_skipped'])]
     streamed = dict(t, ratio=t['streamed_ratio'], native_ratio=t['native_streamed_ratio'])
-    return [against_native(streamed, f"{t['name']} streamed, {t['device_streams']} queues",
+    queues = t['device_streams']
+    return [against_native(streamed, f"{t['name']} streamed, {queues} queue{'s' * (queues != 1)}",
                            'oneDNN', None),
             against_native(t, f"{t['name']} one job at a time", 'oneDNN', None)]
 

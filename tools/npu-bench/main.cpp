@@ -1,6 +1,6 @@
 // npu-bench: the performance of a KNPU device as ratios taken side by side in
 // one run (docs/performance.md): GEMM and conv2d throughput on the device
-// (one job at a time, and streamed on several queues) against the same
+// (one job at a time, and streamed: jobs back to back) against the same
 // oneDNN primitive natively in this process, and the
 // empty-job round trip against a null ioctl and a two-thread wake-up, N
 // jobs as one batch against N single submits, the round trip by stage

@@ -236,17 +236,17 @@ void print_throughput(std::FILE* out, const std::vector<ThroughputResult>& all) 
   }
 }
 
-// The same workloads streamed: jobs back to back on several queues.
+// The same workloads streamed: jobs back to back on --streams queues.
 void print_streamed(std::FILE* out, const std::vector<ThroughputResult>& all) {
   const auto streamed = std::ranges::find_if(
       all, [](const ThroughputResult& r) { return r.device_streamed_seconds.has_value(); });
   if (streamed == all.end()) {
     return;
   }
-  fmt::print(
-      out, "\n{:<36} {:>14} {:>14} {:>8} {:>15} {:>9}\n",
-      fmt::format("streamed, {} queues x {} in flight", streamed->device_streams, kStreamDepth),
-      "device GFLOP/s", "host GFLOP/s", "ratio", "native GFLOP/s", "/ native");
+  fmt::print(out, "\n{:<36} {:>14} {:>14} {:>8} {:>15} {:>9}\n",
+             fmt::format("streamed, {} queue{} x {} in flight", streamed->device_streams,
+                         streamed->device_streams == 1 ? "" : "s", kStreamDepth),
+             "device GFLOP/s", "host GFLOP/s", "ratio", "native GFLOP/s", "/ native");
   for (const ThroughputResult& r : all) {
     fmt::print(out, "{:<36} {:>14} {:>14.2f} {:>8} {:>15} {:>9}\n", r.name,
                format_optional(r.device_streamed_gflops(), "{:.2f}"), r.host_gflops(),

@@ -3,8 +3,8 @@
 // process, on the same input data, so their throughputs can be compared as a
 // ratio and their outputs checked against each other. The device runs it
 // two ways: one job at a time (each waited for before the next: the round
-// trip is part of every job) and streamed (jobs back to back on several
-// queues, each with its own output, as a throughput workload keeps a
+// trip is part of every job) and streamed (jobs back to back on one or
+// more queues, each with its own output, as a throughput workload keeps a
 // device busy).
 #pragma once
 
