@@ -115,7 +115,7 @@ class DeviceSide {
   DeviceSide(const npu::Device& device, npu::Kernel kernel, std::vector<NamedBuffer> inputs,
              const std::string& output, std::size_t output_bytes, std::size_t streams)
       : kernel_(std::move(kernel)), inputs_(std::move(inputs)) {
-    for (std::size_t i = 0; i < std::max<std::size_t>(streams, 1); ++i) {
+    for (std::size_t i = 0; i < streams; ++i) {
       npu::KernelArguments arguments = kernel_.make_arguments();
       for (const auto& [name, buffer] : inputs_) {
         arguments.set(name, buffer);
@@ -174,8 +174,28 @@ class DeviceSide {
   std::vector<DeviceStream> streams_;
 };
 
+// The device half every workload shares: its calls go to its DeviceSide,
+// which the workload creates (none with --host-only).
+class DeviceWorkload : public Workload {
+ public:
+  DeviceJobTime run_device() override { return device_->run_one(); }
+  void run_device_streamed(std::size_t jobs) override { device_->run_streamed(jobs); }
+  std::size_t device_streams() const override { return device_->streams(); }
+
+ protected:
+  // The largest |device - expected| over every output a job wrote.
+  template <class T>
+  [[nodiscard]] double max_difference_from(const std::vector<T>& expected) const {
+    return device_->worst_output([&](const npu::Buffer& out) {
+      return max_abs_difference<T>(out.map_as<const T>().first(expected.size()), expected);
+    });
+  }
+
+  std::unique_ptr<DeviceSide> device_;
+};
+
 template <class T>
-class GemmWorkload : public Workload {
+class GemmWorkload : public DeviceWorkload {
  public:
   GemmWorkload(const npu::Device* device, const GemmShape& shape, std::size_t streams)
       : shape_(shape),
@@ -198,14 +218,7 @@ class GemmWorkload : public Workload {
     return 2.0 * shape_.m * shape_.n * static_cast<double>(shape_.k);
   }
   void run_host() override { host_.run(); }
-  DeviceJobTime run_device() override { return device_->run_one(); }
-  void run_device_streamed(std::size_t jobs) override { device_->run_streamed(jobs); }
-  std::size_t device_streams() const override { return device_->streams(); }
-  double max_difference() const override {
-    return device_->worst_output([&](const npu::Buffer& out) {
-      return max_abs_difference<T>(out.map_as<const T>().first(c_.size()), c_);
-    });
-  }
+  double max_difference() const override { return max_difference_from(c_); }
 
  private:
   void make_host() {
@@ -250,13 +263,12 @@ class GemmWorkload : public Workload {
   float scale_ = 1.0F;
   std::vector<T> a_, b_, c_;
   HostPrimitive host_;
-  std::unique_ptr<DeviceSide> device_;
 };
 
 // FP32, NCHW / KCRS / NKPQ in memory on both sides (the device's layouts,
 // hw-spec 7.4). The host computes as the device does: oneDNN's convolution
 // on the layouts it chooses, with the reorders from and to NCHW.
-class ConvWorkload : public Workload {
+class ConvWorkload : public DeviceWorkload {
  public:
   ConvWorkload(const npu::Device* device, const ConvShape& shape, std::size_t streams)
       : shape_(shape),
@@ -280,14 +292,7 @@ class ConvWorkload : public Workload {
            shape_.s;
   }
   void run_host() override { host_.run(); }
-  DeviceJobTime run_device() override { return device_->run_one(); }
-  void run_device_streamed(std::size_t jobs) override { device_->run_streamed(jobs); }
-  std::size_t device_streams() const override { return device_->streams(); }
-  double max_difference() const override {
-    return device_->worst_output([&](const npu::Buffer& out) {
-      return max_abs_difference<float>(out.map_as<const float>().first(out_.size()), out_);
-    });
-  }
+  double max_difference() const override { return max_difference_from(out_); }
 
  private:
   void make_host() {
@@ -351,7 +356,6 @@ class ConvWorkload : public Workload {
   std::uint32_t p_, q_;
   std::vector<float> in_, weight_, out_;
   HostPrimitive host_;
-  std::unique_ptr<DeviceSide> device_;
 };
 
 }  // namespace
