@@ -36,7 +36,11 @@ constexpr std::size_t kMaxCopies = 256;
 constexpr std::int64_t kMaxOperandBytes = std::int64_t{64} << 20;
 
 std::uint32_t u32(std::int64_t value, const char* what) {
-  if (value < 1 || value > std::numeric_limits<std::uint32_t>::max()) {
+  if (value == 0) {
+    throw Unsupported(
+        fmt::format("{} 0: an empty tensor, which the device does not compute", what));
+  }
+  if (value < 0 || value > std::numeric_limits<std::uint32_t>::max()) {
     throw Unsupported(fmt::format("{} {} does not fit the ISA's 32-bit operand", what, value));
   }
   return static_cast<std::uint32_t>(value);
@@ -555,6 +559,32 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
 // side.
 std::vector<CopyAxis> broadcast_axes(Shape sx, const Shape& so);
 
+// Whether `from` broadcasts to `to` (NumPy rules) without changing it.
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  try {
+    return broadcast_shapes(from, to) == to;
+  } catch (const std::runtime_error&) {
+    return false;
+  }
+}
+
+// The values of constant `c` (of shape `from`) broadcast to `to`.
+std::vector<float> broadcast_values(const Constant& c, const Shape& from, const Shape& to) {
+  const std::vector<CopyAxis> axes = broadcast_axes(from, to);
+  const std::int64_t size = element_count(to);
+  std::vector<float> values;
+  values.reserve(static_cast<std::size_t>(size));
+  for (std::int64_t i = 0; i < size; ++i) {
+    std::int64_t rest = i, at = 0;
+    for (std::size_t d = axes.size(); d-- > 0;) {
+      at += (rest % axes[d].size) * axes[d].src_stride;
+      rest /= axes[d].size;
+    }
+    values.push_back(static_cast<float>(c.value(at)));
+  }
+  return values;
+}
+
 // out = a OP b where b (of the output's rank) varies along several blocks
 // of the output's axes from axis `first` on (Swin's window masks, [1, W, 1,
 // T, T] over [1, W, H, T, T]): b expanded to the trailing block so[first:]
@@ -574,19 +604,7 @@ void expanded_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const 
   }
   std::string expanded;
   if (l.graph().is_constant(b)) {
-    const Constant& c = l.graph().constants.at(b);
-    const std::vector<CopyAxis> axes = broadcast_axes(b_block, block);
-    std::vector<float> values;
-    values.reserve(static_cast<std::size_t>(size));
-    for (std::int64_t i = 0; i < size; ++i) {
-      std::int64_t rest = i, from = 0;
-      for (std::size_t d = axes.size(); d-- > 0;) {
-        from += (rest % axes[d].size) * axes[d].src_stride;
-        rest /= axes[d].size;
-      }
-      values.push_back(static_cast<float>(c.value(from)));
-    }
-    expanded = l.new_constant(block, std::move(values));
+    expanded = l.new_constant(block, broadcast_values(l.graph().constants.at(b), b_block, block));
   } else {
     l.require(isa::Opcode::copy_strided);
     expanded = l.scratch(size);
@@ -886,18 +904,18 @@ void lower_hard_swish(Lowerer& l, const Node& n) {
 
 void lower_pow(Lowerer& l, const Node& n) {
   const std::optional<float> exponent = constant_scalar(l, n, 1);
+  if (!exponent || element_count(l.shape(input(n, 1))) != 1) {
+    throw Unsupported("only a constant scalar exponent");
+  }
   const std::string& x = input(n, 0);
-  if (exponent && *exponent == 2.0F && element_count(l.shape(input(n, 1))) == 1) {
+  if (*exponent == 2.0F) {
     const std::int64_t count = element_count(l.shape(x));
     l.eltwise(n.label(), EltwiseOp::mul, l.ref(x), l.ref(x), l.ref(n.outputs.at(0)), count, count);
     return;
   }
-  if (exponent && *exponent == 1.0F) {
+  if (*exponent == 1.0F) {
     l.alias(n.outputs.at(0), x, n.label());
     return;
-  }
-  if (!exponent || element_count(l.shape(input(n, 1))) != 1) {
-    throw Unsupported("only a constant scalar exponent");
   }
   l.require(isa::Opcode::activation_param);
   lower_param_activation(l, n, ParamActivation::pow, 1.0F, *exponent);
@@ -993,6 +1011,54 @@ void lower_alias(Lowerer& l, const Node& n) {
   l.alias(n.outputs.at(0), input(n, 0), n.label());
 }
 
+ElementType value_type(Lowerer& l, const std::string& value);
+
+// One DMA_FILL writing `value` into the first `count` elements of `out`, a
+// tensor in the program's dtype.
+void fill_tensor(Lowerer& l, const std::string& origin, const std::string& out, std::int64_t count,
+                 float value) {
+  const std::vector<std::byte> bytes = encode_elements(std::span(&value, 1), l.dtype());
+  std::uint32_t pattern = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    pattern |= std::to_integer<std::uint32_t>(bytes[i % bytes.size()]) << (8 * i);
+  }
+  const std::uint32_t size = u32(count * l.esize(), "fill size");
+  l.emit(origin, {}, {l.ref(out)}, [size, pattern](KernelBuilder& k, std::span<const BufferArg> s) {
+    k.dma_fill(s[0], size, pattern);
+  });
+}
+
+// Dropout at inference: y is x and the optional mask is all true (nothing is
+// dropped). training_mode true drops at random unless the ratio is 0:
+// refused.
+void lower_dropout(Lowerer& l, const Node& n) {
+  if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    const std::string& training = n.inputs[2];
+    if (!l.graph().is_constant(training)) {
+      throw Unsupported(fmt::format("training_mode '{}' computed at run time", training));
+    }
+    if (l.graph().constants.at(training).value(0) != 0.0) {
+      const float ratio = constant_scalar(l, n, 1).value_or(0.5F);
+      if (ratio != 0.0F) {
+        throw Unsupported(fmt::format("training_mode true with ratio {} (a random mask)", ratio));
+      }
+    }
+  }
+  lower_alias(l, n);
+  if (n.outputs.size() < 2 || n.outputs[1].empty()) {
+    return;
+  }
+  const std::string& mask = n.outputs[1];
+  if (value_type(l, mask) != ElementType::boolean) {  // opsets 7-9: the mask in x's type
+    fill_tensor(l, n.label(), mask, element_count(l.shape(mask)), 1.0F);
+    return;
+  }
+  const std::uint32_t bytes = u32(element_count(l.shape(mask)), "mask size");
+  l.emit(n.label(), {}, {l.ref(mask)}, [bytes](KernelBuilder& k, std::span<const BufferArg> s) {
+    k.dma_fill(s[0], bytes, 0x01010101U);
+  });
+}
+
 std::vector<std::int64_t> strides_of(const Shape& shape) {
   std::vector<std::int64_t> strides(shape.size(), 1);
   for (std::size_t d = shape.size(); d-- > 1;) {
@@ -1084,16 +1150,7 @@ void pad_into(Lowerer& l, const std::string& origin, const std::string& x, const
     to += std::max<std::int64_t>(0, begin[d]) * out_strides[d];
   }
   if (fill) {
-    const std::vector<std::byte> bytes = encode_elements(std::span(&value, 1), l.dtype());
-    std::uint32_t pattern = 0;
-    for (std::size_t i = 0; i < 4; ++i) {
-      pattern |= std::to_integer<std::uint32_t>(bytes[i % bytes.size()]) << (8 * i);
-    }
-    const std::uint32_t size = u32(element_count(so) * l.esize(), "fill size");
-    l.emit(origin, {}, {l.ref(out)},
-           [size, pattern](KernelBuilder& k, std::span<const BufferArg> s) {
-             k.dma_fill(s[0], size, pattern);
-           });
+    fill_tensor(l, origin, out, element_count(so), value);
   }
   if (std::ranges::all_of(kept, [](const CopyAxis& axis) { return axis.size > 0; })) {
     strided_copy(l, origin, l.ref(out, static_cast<std::uint64_t>(to * l.esize())),
@@ -1791,12 +1848,15 @@ void lower_gemm(Lowerer& l, const Node& n) {
   std::optional<std::string> bias;
   if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
     const std::string& c = n.inputs[2];
-    if (!l.graph().is_constant(c) || element_count(l.shape(c)) != N || l.shape(c).back() != N) {
-      throw Unsupported("C must be a constant vector of N values");
+    const Shape row{1, N};
+    if (!l.graph().is_constant(c) || !broadcasts_to(l.shape(c), row)) {
+      throw Unsupported(fmt::format(
+          "C of shape {} must be a constant that broadcasts over the rows (N values, or one)",
+          to_string(l.shape(c))));
     }
-    std::vector<float> values;
-    for (std::int64_t i = 0; i < N; ++i) {
-      values.push_back(static_cast<float>(beta * l.graph().constants.at(c).value(i)));
+    std::vector<float> values = broadcast_values(l.graph().constants.at(c), l.shape(c), row);
+    for (float& v : values) {
+      v *= beta;
     }
     bias = l.new_constant({N}, std::move(values));
   }
@@ -3243,38 +3303,92 @@ void lower_gather(Lowerer& l, const Node& n) {
   }
 }
 
-// LayerNormalization over the last axis (opset 17, or made by
-// fuse_layer_norm from its spelled-out form).
+// Constant input `index` of `n` (`what`, for messages) over `shape`: the
+// constant itself when it has shape's elements, otherwise broadcast to it
+// (NumPy rules) on the host.
+std::string constant_over(Lowerer& l, const Node& n, std::size_t index, const Shape& shape,
+                          std::string_view what) {
+  const std::string& name = input(n, index);
+  if (!l.graph().is_constant(name)) {
+    throw Unsupported(fmt::format("{} '{}' must be a constant", what, name));
+  }
+  const Shape& from = l.shape(name);
+  if (!broadcasts_to(from, shape)) {
+    throw Unsupported(fmt::format("{} of shape {} does not broadcast to the normalized shape {}",
+                                  what, to_string(from), to_string(shape)));
+  }
+  if (element_count(from) == element_count(shape)) {
+    return l.use_constant(name);
+  }
+  return l.new_constant(shape, broadcast_values(l.graph().constants.at(name), from, shape));
+}
+
+// LayerNormalization's optional Mean and InvStdDev outputs, one value per
+// row: REDUCE mean; then x - mean (the means spread along each row by one
+// COPY_STRIDED), squared, REDUCE mean (the population variance), + epsilon,
+// ACTIVATION_PARAM POW -1/2.
+void layer_norm_statistics(Lowerer& l, const Node& n, std::int64_t rows, std::int64_t cols,
+                           float epsilon) {
+  const std::string& x = input(n, 0);
+  const std::string mean_out = n.outputs.size() > 1 ? n.outputs[1] : "";
+  const std::string inv_std_dev = n.outputs.size() > 2 ? n.outputs[2] : "";
+  if (mean_out.empty() && inv_std_dev.empty()) {
+    return;
+  }
+  const std::string mean = mean_out.empty() ? l.scratch(rows) : mean_out;
+  const auto row_reduce = [&](const std::string& from, const std::string& to) {
+    const std::uint32_t r = u32(rows, "rows"), c = u32(cols, "cols");
+    l.emit(n.label(), {l.ref(from)}, {l.ref(to)},
+           [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.reduce(dt, ReduceOp::mean, s[0], s[1], r, c, 1);
+           });
+  };
+  row_reduce(x, mean);
+  if (inv_std_dev.empty()) {
+    return;
+  }
+  l.require(isa::Opcode::activation_param);
+  const std::int64_t count = rows * cols;
+  const std::string spread = l.scratch(count);
+  strided_copy(l, n.label(), l.ref(spread), l.ref(mean), {{rows, 1, cols}, {cols, 0, 1}});
+  const std::string centred = l.scratch(count);
+  l.eltwise(n.label(), EltwiseOp::sub, l.ref(x), l.ref(spread), l.ref(centred), count, count);
+  l.eltwise(n.label(), EltwiseOp::mul, l.ref(centred), l.ref(centred), l.ref(spread), count, count);
+  const std::string variance = l.scratch(rows);
+  row_reduce(spread, variance);
+  const std::string shifted = l.scratch(rows);
+  l.eltwise(n.label(), EltwiseOp::add, l.ref(variance), l.ref(l.scalar(epsilon)), l.ref(shifted),
+            rows, 1);
+  param_function_into(l, n.label(), ParamActivation::pow, shifted, inv_std_dev, rows, 1.0F, -0.5F);
+}
+
+// LayerNormalization over the axes from `axis` on (opset 17, or made by
+// fuse_layer_norm from its spelled-out form): one LAYERNORM over rows of
+// the normalized shape's elements, and the statistics outputs when asked.
 void lower_layer_norm(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
   const auto rank = static_cast<std::int64_t>(sx.size());
-  const std::int64_t axis = n.get_int("axis", -1);
-  if (axis != -1 && axis != rank - 1) {
-    throw Unsupported("normalization over more than the last axis");
+  std::int64_t axis = n.get_int("axis", -1);
+  axis += axis < 0 ? rank : 0;
+  if (axis < 0 || axis >= rank) {
+    throw Unsupported(fmt::format("axis {} of a rank-{} input", n.get_int("axis", -1), rank));
   }
-  const std::int64_t cols = sx.back();
-  const std::string& gamma = input(n, 1);
-  if (!l.graph().is_constant(gamma) || element_count(l.shape(gamma)) != cols) {
-    throw Unsupported("scale must be a constant of the last axis' size");
-  }
-  std::string beta;
-  if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
-    beta = n.inputs[2];
-    if (!l.graph().is_constant(beta) || element_count(l.shape(beta)) != cols) {
-      throw Unsupported("bias must be a constant of the last axis' size");
-    }
-    l.use_constant(beta);
-  } else {
-    beta = l.new_constant({cols}, std::vector<float>(static_cast<std::size_t>(cols), 0.0F));
-  }
+  const Shape normalized(sx.begin() + axis, sx.end());
+  const std::int64_t cols = element_count(normalized);
+  const std::string gamma = constant_over(l, n, 1, normalized, "scale");
+  const std::string beta =
+      n.inputs.size() > 2 && !n.inputs[2].empty()
+          ? constant_over(l, n, 2, normalized, "bias")
+          : l.new_constant(normalized, std::vector<float>(static_cast<std::size_t>(cols), 0.0F));
   const auto r = u32(element_count(sx) / cols, "rows");
   const auto c = u32(cols, "cols");
   const float epsilon = n.get_float("epsilon", 1e-5F);
-  l.emit(n.label(), {l.ref(x), l.ref(l.use_constant(gamma)), l.ref(beta)}, {l.ref(n.outputs.at(0))},
+  l.emit(n.label(), {l.ref(x), l.ref(gamma), l.ref(beta)}, {l.ref(n.outputs.at(0))},
          [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.layernorm(dt, s[0], s[3], s[1], s[2], r, c, epsilon);
          });
+  layer_norm_statistics(l, n, r, c, epsilon);
 }
 
 // NormalizeGroups (normalization.hpp: InstanceNormalization and
@@ -3466,7 +3580,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"ConvTranspose", lower_conv_transpose},
       {"DequantizeInt8", lower_dequantize_int8},
       {"Div", lower_div},
-      {"Dropout", lower_alias},
+      {"Dropout", lower_dropout},
       {"Equal", lower_equal},
       {"Exp", lower_exp},
       {"Expand", lower_expand},

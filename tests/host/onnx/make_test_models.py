@@ -1085,6 +1085,24 @@ def norm_models(out):
     spelled_layer_norm("layer_norm_spelled_opset18", 18, -1)
     spelled_layer_norm("layer_norm_spelled_opset18_axis2", 18, 2)
     spelled_layer_norm("layer_norm_spelled_opset18_middle", 18, 1)
+    # Found by ONNX's backend node tests (guest-onnx-node): LayerNormalization
+    # over the axes from 1 on with its Mean and InvStdDev outputs; Dropout's
+    # mask; Pow with a constant exponent of several values; Gemm with one C.
+    save(out, "layer_norm_axis1",
+         [helper.make_node("LayerNormalization", ["x", "gamma", "beta"], ["y", "mean", "isd"],
+                           axis=1, epsilon=1e-3)],
+         [tensor("x", [2, 3, 4])], [tensor("y", None), tensor("mean", None), tensor("isd", None)],
+         [const("gamma", np.linspace(0.5, 1.5, 12, dtype=np.float32).reshape(3, 4)),
+          const("beta", np.float32([0.25]))], opset=17)
+    save(out, "dropout_mask",
+         [helper.make_node("Dropout", ["x"], ["y", "mask"], seed=0)],
+         [tensor("x", [3, 5])],
+         [tensor("y", None), helper.make_tensor_value_info("mask", TensorProto.BOOL, None)])
+    save(out, "pow_vector_exponent", [helper.make_node("Pow", ["x", "e"], ["y"], name="pow")],
+         [tensor("x", [2, 3])], [tensor("y", None)], [const("e", np.float32([1, 2, 3]))])
+    save(out, "gemm_scalar_c", [helper.make_node("Gemm", ["a", "b", "c"], ["y"], beta=2.0)],
+         [tensor("a", [2, 3])], [tensor("y", None)],
+         [const("b", np.ones((3, 4), np.float32)), const("c", np.float32(1.5))])
 
 
 def reduce_opset18_models(out):

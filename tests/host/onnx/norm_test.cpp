@@ -237,4 +237,54 @@ TEST(OnnxNorms, SpelledOutLayerNormIsOneLayerNormAtOpsets13And18) {
   EXPECT_EQ(std::ranges::count(opcodes_of(lower(middle)), Opcode::reduce), 2);
 }
 
+// LayerNormalization over the axes from 1 on: one LAYERNORM over rows of
+// 3 x 4, its scale and bias (one value, broadcast on the host) 12 values; the
+// Mean and InvStdDev outputs (found unwritten by ONNX's node tests) are a
+// REDUCE mean per row, and the centred squares' REDUCE mean + epsilon to
+// the power -1/2.
+TEST(OnnxNorms, LayerNormOverTrailingAxesWritesMeanAndInvStdDev) {
+  const Graph graph = fused("layer_norm_axis1");
+  const Program program = lower(graph);
+  const std::vector<Opcode> expected{
+      Opcode::layernorm, Opcode::reduce, Opcode::copy_strided, Opcode::eltwise,
+      Opcode::eltwise,   Opcode::reduce, Opcode::eltwise,      Opcode::activation_param};
+  ASSERT_EQ(opcodes_of(program), expected);
+  const std::vector<Instruction> ins = instructions_of(program);
+  EXPECT_EQ(value(ins[0], 4), 2U);   // rows
+  EXPECT_EQ(value(ins[0], 5), 12U);  // the normalized axes' elements
+  EXPECT_EQ(float_value(ins[0], 6), 1e-3F);
+  EXPECT_TRUE(std::ranges::any_of(program.weights, [](const auto& weight) {
+    return weight.second.floats == std::vector<float>(12, 0.25F);  // the bias, broadcast
+  }));
+  EXPECT_EQ((std::array{value(ins[1], 2), value(ins[1], 3), value(ins[1], 4)}),
+            (std::array<std::uint32_t, 3>{2, 12, 1}));
+  EXPECT_EQ(ins[7].flags, 5U);  // POW
+  EXPECT_EQ(float_value(ins[7], 4), -0.5F);
+}
+
+// Dropout at inference: y is x (a copy, both being graph input and output),
+// the mask one DMA_FILL of bytes 1.
+TEST(OnnxNorms, DropoutMaskIsAllTrue) {
+  const Program program = lower(fused("dropout_mask"));
+  ASSERT_EQ(opcodes_of(program), (std::vector<Opcode>{Opcode::dma_copy, Opcode::dma_fill}));
+  const Instruction fill = instructions_of(program).at(1);
+  EXPECT_EQ(value(fill, 1), 15U);
+  EXPECT_EQ(value(fill, 2), 0x01010101U);
+}
+
+// A constant exponent of several values is refused (it ran with the first
+// value as the exponent); a Gemm's single C is its bias, N times beta * C.
+TEST(OnnxNorms, PowVectorExponentIsRefusedAndGemmScalarCIsABias) {
+  EXPECT_EQ(refusal(fused("pow_vector_exponent")), "Pow: only a constant scalar exponent");
+  const Program gemm = lower(fused("gemm_scalar_c"));
+  ASSERT_EQ(opcodes_of(gemm), std::vector<Opcode>{Opcode::gemm});
+  std::vector<float> bias;
+  for (const auto& [name, weight] : gemm.weights) {
+    if (weight.shape == Shape{4}) {
+      bias = weight.floats;
+    }
+  }
+  EXPECT_EQ(bias, std::vector<float>(4, 3.0F));
+}
+
 }  // namespace
