@@ -2531,6 +2531,81 @@ void lower_pad(Lowerer& l, const Node& n) {
 // (batch x rows x cols -> batch x cols x rows): each step moves the axis
 // wanted next, with everything after it, in front of the axes not yet
 // placed.
+// `x` viewed as `dims` (row-major), its axes permuted by `perm`, into `out`:
+// COPY_STRIDEDs (v1.1), one where the axes merge into at most four,
+// otherwise one per element of the outermost axes that do not fit (at most
+// kMaxCopies).
+void permuted_copy(Lowerer& l, const std::string& origin, const std::string& x,
+                   const std::string& out, const Shape& dims,
+                   const std::vector<std::size_t>& perm) {
+  l.require(isa::Opcode::copy_strided);
+  const std::vector<std::int64_t> in_strides = strides_of(dims);
+  Shape permuted;
+  for (const std::size_t axis : perm) {
+    permuted.push_back(dims.at(axis));
+  }
+  const std::vector<std::int64_t> out_strides = strides_of(permuted);
+  std::vector<CopyAxis> axes;
+  for (std::size_t i = 0; i < perm.size(); ++i) {
+    axes.push_back({permuted[i], in_strides[perm[i]], out_strides[i]});
+  }
+  const std::vector<CopyAxis> simple = simplify(axes);
+  const std::size_t peeled = simple.size() > 4 ? simple.size() - 4 : 0;
+  std::int64_t copies = 1;
+  for (std::size_t d = 0; d < peeled; ++d) {
+    copies *= simple[d].size;
+  }
+  if (copies > static_cast<std::int64_t>(kMaxCopies)) {
+    throw Unsupported(fmt::format("{} copies of a {}-axis permutation (at most {})", copies,
+                                  simple.size(), kMaxCopies));
+  }
+  const std::vector<CopyAxis> inner(simple.begin() + static_cast<std::ptrdiff_t>(peeled),
+                                    simple.end());
+  for (std::int64_t i = 0; i < copies; ++i) {
+    std::int64_t rest = i, from = 0, to = 0;
+    for (std::size_t d = peeled; d-- > 0;) {
+      from += (rest % simple[d].size) * simple[d].src_stride;
+      to += (rest % simple[d].size) * simple[d].dst_stride;
+      rest /= simple[d].size;
+    }
+    strided_copy(l, origin, l.ref(out, static_cast<std::uint64_t>(to * l.esize())),
+                 l.ref(x, static_cast<std::uint64_t>(from * l.esize())), inner);
+  }
+}
+
+// DepthToSpace (PyTorch's PixelShuffle exports mode CRD): [N, C, H, W] to
+// [N, C / b^2, H b, W b], as ONNX defines it: x viewed as [N, b, b, C', H, W]
+// (DCR) or [N, C', b, b, H, W] (CRD), permuted to [N, C', H, b, W, b].
+void lower_depth_to_space(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const std::int64_t b = n.get_int("blocksize", 0);
+  if (sx.size() != 4 || b < 1 || sx[1] % (b * b) != 0) {
+    throw Unsupported(fmt::format("blocksize {} of an input {}", b, to_string(sx)));
+  }
+  const std::int64_t c = sx[1] / (b * b);
+  if (n.get_string("mode", "DCR") == "CRD") {
+    permuted_copy(l, n.label(), x, n.outputs.at(0), {sx[0], c, b, b, sx[2], sx[3]},
+                  {0, 1, 4, 2, 5, 3});
+  } else {
+    permuted_copy(l, n.label(), x, n.outputs.at(0), {sx[0], b, b, c, sx[2], sx[3]},
+                  {0, 3, 4, 1, 5, 2});
+  }
+}
+
+// SpaceToDepth: [N, C, H, W] to [N, C b^2, H / b, W / b]: x viewed as
+// [N, C, H / b, b, W / b, b], permuted to [N, b, b, C, H / b, W / b].
+void lower_space_to_depth(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const std::int64_t b = n.get_int("blocksize", 0);
+  if (sx.size() != 4 || b < 1 || sx[2] % b != 0 || sx[3] % b != 0) {
+    throw Unsupported(fmt::format("blocksize {} of an input {}", b, to_string(sx)));
+  }
+  permuted_copy(l, n.label(), x, n.outputs.at(0), {sx[0], sx[1], sx[2] / b, b, sx[3] / b, b},
+                {0, 3, 5, 1, 2, 4});
+}
+
 void lower_transpose(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
@@ -3580,6 +3655,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"ConvTranspose", lower_conv_transpose},
       {"DequantizeInt8", lower_dequantize_int8},
       {"Div", lower_div},
+      {"DepthToSpace", lower_depth_to_space},
       {"Dropout", lower_dropout},
       {"Equal", lower_equal},
       {"Exp", lower_exp},
@@ -3642,6 +3718,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Softplus", lower_softplus},
       {"Softsign", lower_softsign},
       {"Sqrt", lower_sqrt},
+      {"SpaceToDepth", lower_space_to_depth},
       {"Split", lower_split},
       {"Squeeze", lower_alias},
       {"Sub", lower_sub},
