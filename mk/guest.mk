@@ -8,7 +8,8 @@
 #   make initramfs      (re)build the cached guest initramfs
 #   make test-guest     the guest tier only (ctest -L guest); test-kunit, test-qtest likewise
 #   make test-onnx      the real ONNX models on every input and precision against
-#                       onnxruntime (make test runs a quick subset: guest-onnx-models)
+#                       onnxruntime, and every ONNX backend node test (make test runs
+#                       a quick subset of each: guest-onnx-models, guest-onnx-node)
 .PHONY: guest-run shell run-demo initramfs test-guest test-kunit test-qtest test-host test-onnx
 
 DEVICES ?= $(or $(KNPU_DEVICES),1)
@@ -55,3 +56,4 @@ test-host: userspace
 	ctest --test-dir $(BUILD) --output-on-failure -L host
 test-onnx: $(DEMO_PREREQS)
 	tests/guest/onnx-models-test.sh --timeout 900 --full $(BUILD)
+	tests/guest/onnx-node-test.sh --timeout 3000 --full $(BUILD)

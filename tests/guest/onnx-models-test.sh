@@ -13,16 +13,8 @@
 # quick set `make test` runs.)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-timeout_s=300
-full=
-while [ $# -gt 1 ]; do
-	case $1 in
-	--timeout) timeout_s=$2; shift 2 ;;
-	--full) full=--full; shift ;;
-	*) break ;;
-	esac
-done
-build=$(cd "${1:?usage: onnx-models-test.sh [--timeout SEC] [--full] BUILD_DIR}" && pwd)
+# shellcheck source-path=SCRIPTDIR source=onnx-test-args.sh
+. "$here/onnx-test-args.sh"
 cd "$here/../.."
 
 models=$(scripts/onnx/fetch-models.sh)
