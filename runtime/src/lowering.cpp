@@ -978,6 +978,50 @@ void lower_leaky_relu(Lowerer& l, const Node& n) {
   lower_param_activation(l, n, ParamActivation::leaky_relu, n.get_float("alpha", 0.01F), 0.0F);
 }
 
+// The exponential linear units: scale * (max(x, 0) + alpha * (e^(min(x, 0)
+// / width) - 1)); Elu (width 1, scale 1), Celu (width alpha), Selu (width
+// 1, scale gamma). ELTWISE min, (mul by 1 / width,) ACTIVATION_PARAM EXP
+// (v1.1), ELTWISE add -1, mul by alpha * scale, max, (mul by scale,) add:
+// 6 to 8 instructions.
+void lower_exponential_linear(Lowerer& l, const Node& n, float alpha, float width, float scale) {
+  l.require(isa::Opcode::activation_param);
+  const std::string& x = input(n, 0);
+  const std::int64_t count = element_count(l.shape(x));
+  const auto with_scalar = [&](EltwiseOp op, const std::string& a, float b) {
+    const std::string out = l.scratch(count);
+    l.eltwise(n.label(), op, l.ref(a), l.ref(l.scalar(b)), l.ref(out), count, 1);
+    return out;
+  };
+  std::string negative = with_scalar(EltwiseOp::min, x, 0.0F);
+  if (width != 1.0F) {
+    negative = with_scalar(EltwiseOp::mul, negative, 1.0F / width);
+  }
+  const std::string exponential = l.scratch(count);
+  param_function_into(l, n.label(), ParamActivation::exp, negative, exponential, count, 0.0F, 0.0F);
+  const std::string below =
+      with_scalar(EltwiseOp::mul, with_scalar(EltwiseOp::add, exponential, -1.0F), alpha * scale);
+  std::string above = with_scalar(EltwiseOp::max, x, 0.0F);
+  if (scale != 1.0F) {
+    above = with_scalar(EltwiseOp::mul, above, scale);
+  }
+  l.eltwise(n.label(), EltwiseOp::add, l.ref(above), l.ref(below), l.ref(n.outputs.at(0)), count,
+            count);
+}
+void lower_elu(Lowerer& l, const Node& n) {
+  lower_exponential_linear(l, n, n.get_float("alpha", 1.0F), 1.0F, 1.0F);
+}
+void lower_celu(Lowerer& l, const Node& n) {
+  const float alpha = n.get_float("alpha", 1.0F);
+  if (alpha == 0.0F) {
+    throw Unsupported("alpha 0");
+  }
+  lower_exponential_linear(l, n, alpha, alpha, 1.0F);
+}
+void lower_selu(Lowerer& l, const Node& n) {
+  lower_exponential_linear(l, n, n.get_float("alpha", 1.67326319217681884765625F), 1.0F,
+                           n.get_float("gamma", 1.05070102214813232421875F));
+}
+
 // PRelu: x >= 0 ? x : slope * x, the slope broadcast to x (per channel as
 // exporters write it). One slope: one ACTIVATION_PARAM LEAKY_RELU. Otherwise
 // max(x, 0) + slope * min(x, 0), exact (one of the two terms is 0): four
@@ -2526,11 +2570,6 @@ void lower_pad(Lowerer& l, const Node& n) {
   pad_into(l, n.label(), x, sx, out, so, begin, end, value);
 }
 
-// Any permutation: one strided copy (v1.1) where the permuted axes merge
-// into at most four; otherwise (and on v1) a sequence of device transposes
-// (batch x rows x cols -> batch x cols x rows): each step moves the axis
-// wanted next, with everything after it, in front of the axes not yet
-// placed.
 // `x` viewed as `dims` (row-major), its axes permuted by `perm`, into `out`:
 // COPY_STRIDEDs (v1.1), one where the axes merge into at most four,
 // otherwise one per element of the outermost axes that do not fit (at most
@@ -2606,6 +2645,11 @@ void lower_space_to_depth(Lowerer& l, const Node& n) {
                 {0, 3, 5, 1, 2, 4});
 }
 
+// Any permutation: one strided copy (v1.1) where the permuted axes merge
+// into at most four; otherwise (and on v1) a sequence of device transposes
+// (batch x rows x cols -> batch x cols x rows): each step moves the axis
+// wanted next, with everything after it, in front of the axes not yet
+// placed.
 void lower_transpose(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
@@ -3649,14 +3693,16 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"ArgMin", lower_arg_min},
       {"AveragePool", lower_average_pool},
       {"Cast", lower_cast},
+      {"Celu", lower_celu},
       {"Clip", lower_clip},
       {"Concat", lower_concat},
       {"Conv", lower_conv},
       {"ConvTranspose", lower_conv_transpose},
+      {"DepthToSpace", lower_depth_to_space},
       {"DequantizeInt8", lower_dequantize_int8},
       {"Div", lower_div},
-      {"DepthToSpace", lower_depth_to_space},
       {"Dropout", lower_dropout},
+      {"Elu", lower_elu},
       {"Equal", lower_equal},
       {"Exp", lower_exp},
       {"Expand", lower_expand},
@@ -3711,14 +3757,15 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Reshape", lower_alias},
       {"Resize", lower_resize},
       {"Round", lower_round},
+      {"Selu", lower_selu},
       {"Sigmoid", lower_sigmoid},
       {"Silu", lower_silu},
       {"Slice", lower_slice},
       {"Softmax", lower_softmax},
       {"Softplus", lower_softplus},
       {"Softsign", lower_softsign},
-      {"Sqrt", lower_sqrt},
       {"SpaceToDepth", lower_space_to_depth},
+      {"Sqrt", lower_sqrt},
       {"Split", lower_split},
       {"Squeeze", lower_alias},
       {"Sub", lower_sub},

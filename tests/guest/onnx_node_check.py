@@ -27,6 +27,7 @@ same file) gives npu-infer's answer within that tolerance. refused: exit 2
 attribute the device cannot run, named). wrong: exit 0 and an output beyond
 the tolerance of both. failed: any other exit, or an output missing.
 """
+import argparse
 import collections
 import json
 import os
@@ -51,8 +52,7 @@ def generate(into):
     np.random.seed(0)
     from onnx.backend.test import cmd_tools  # pylint: disable=import-outside-toplevel
 
-    sys.argv = ["backend-test-tools", "generate-data", "-o", str(into)]
-    cmd_tools.main()
+    cmd_tools.generate_data(argparse.Namespace(output=str(into), op_type=None))
     return into / "node"
 
 
