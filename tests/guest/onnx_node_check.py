@@ -29,7 +29,7 @@ the tolerance of both. failed: any other exit, or an output missing.
 """
 import argparse
 import collections
-import json
+import functools
 import os
 import pathlib
 import shutil
@@ -110,11 +110,15 @@ def convert(test_dir, cases):
     return True
 
 
-def operators(case_dir):
+@functools.cache
+def graph_of(case_dir):
     import onnx  # pylint: disable=import-outside-toplevel
 
-    model = onnx.load(str(case_dir / "model.onnx"))
-    return " ".join(sorted({node.op_type for node in model.graph.node}))
+    return onnx.load(str(case_dir / "model.onnx")).graph
+
+
+def operators(case_dir):
+    return " ".join(sorted({node.op_type for node in graph_of(case_dir).node}))
 
 
 def expected_passes(path):
@@ -171,9 +175,7 @@ def matches(got, want):
 
 
 def output_names(case_dir):
-    import onnx  # pylint: disable=import-outside-toplevel
-
-    return [o.name for o in onnx.load(str(case_dir / "model.onnx")).graph.output]
+    return [o.name for o in graph_of(case_dir).output]
 
 
 def outputs_differ(case_dir, out_dir, reference):
@@ -189,15 +191,22 @@ def outputs_differ(case_dir, out_dir, reference):
     return None
 
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@functools.cache
+def models_dir():
+    """Where scripts/onnx/fetch-models.sh keeps onnxruntime-node (fetched once)."""
+    return subprocess.run([str(ROOT / "scripts/onnx/fetch-models.sh")], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
 def onnxruntime_output(case_dir, into):
     """Runs onnxruntime on the case (scripts/onnx/ort-run.js), as a reader."""
     args = (case_dir / "args").read_text().split()
     feeds = [a for a in args if a != "--input"]
-    root = pathlib.Path(__file__).resolve().parents[2]
-    models = subprocess.run([str(root / "scripts/onnx/fetch-models.sh")], check=True,
-                            capture_output=True, text=True).stdout.strip()
-    env = dict(os.environ, NODE_PATH=f"{models}/node_modules")
-    subprocess.run(["node", str(root / "scripts/onnx/ort-run.js"), str(case_dir / "model.onnx"),
+    env = dict(os.environ, NODE_PATH=f"{models_dir()}/node_modules")
+    subprocess.run(["node", str(ROOT / "scripts/onnx/ort-run.js"), str(case_dir / "model.onnx"),
                     str(into), *feeds], check=True, env=env, capture_output=True)
     return lambda k, name: np.load(into / (name.replace("/", "_") + ".npy"))
 
