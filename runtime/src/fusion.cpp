@@ -8,6 +8,7 @@
 
 #include "normalization.hpp"
 #include "npu/isa.hpp"
+#include "window_lift.hpp"
 
 namespace npu::onnx_runtime {
 namespace {
@@ -896,6 +897,9 @@ std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops, std::uin
   fold_hard_sigmoid_affine(graph, hw_version);
   removed += fuse_activation(graph, hw_version);
   removed += fuse_layer_norm(graph);
+  // Last: the passes above fold BatchNormalization, bias and activation
+  // into a 1-D convolution as into a 2-D one.
+  lift_1d_windows(graph);
   return removed;
 }
 

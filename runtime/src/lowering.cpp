@@ -283,6 +283,12 @@ class Lowerer {
     return name;
   }
 
+  // `value` as a tensor the program reads: a constant's weights, or the
+  // value as computed on the device.
+  std::string operand(const std::string& value) {
+    return graph_.is_constant(value) ? use_constant(value) : value;
+  }
+
   std::string new_constant(Shape shape, std::vector<float> values) {
     const std::string name = fmt::format("%const{}", program_.weights.size());
     program_.weights[name] = Constant::of_floats(std::move(shape), std::move(values));
@@ -1202,11 +1208,12 @@ void pad_into(Lowerer& l, const std::string& origin, const std::string& x, const
   }
 }
 
-// What Conv and ConvTranspose share: a 2-D NCHW input, constant weights,
-// the instruction's symmetric padding (`pads`, H and W, as the caller
-// derived it), strides, dilations and groups as ISA operands, an optional
-// constant bias, the fused activation, and the tensors the instruction
-// reads (input, weights[, bias]).
+// What Conv and ConvTranspose share: a 2-D NCHW input, weights (constant,
+// or computed in the graph: the instruction reads ONNX's layout), the
+// instruction's symmetric padding (`pads`, H and W, as the caller derived
+// it), strides, dilations and groups as ISA operands, an optional bias, the
+// fused activation, and the tensors the instruction reads (input,
+// weights[, bias]).
 struct ConvWindow {
   std::uint32_t n, c, h, w, r, s;
   std::uint32_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
@@ -1216,14 +1223,12 @@ struct ConvWindow {
   std::vector<TensorRef> reads;
 };
 
-// A 2-D convolution's input and weights, checked: NCHW, constant weights.
+// A convolution's input and weights, checked: NCHW (1-D ones arrive here
+// lifted to a height of 1: lift_1d_windows).
 void check_conv_operands(Lowerer& l, const Node& n) {
   if (l.shape(input(n, 0)).size() != 4 || l.shape(input(n, 1)).size() != 4 ||
       l.shape(n.outputs.at(0)).size() != 4) {
-    throw Unsupported("only 2-D convolutions (NCHW)");
-  }
-  if (!l.graph().is_constant(input(n, 1))) {
-    throw Unsupported("weights must be constant");
+    throw Unsupported("only 1-D and 2-D convolutions (NCL, NCHW)");
   }
 }
 
@@ -1245,9 +1250,6 @@ ConvWindow conv_window(Lowerer& l, const Node& n, std::array<std::int64_t, 2> pa
   const auto strides = two_values(n, "strides");
   const auto dilations = two_values(n, "dilations");
   const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
-  if (bias && !l.graph().is_constant(n.inputs[2])) {
-    throw Unsupported("bias must be constant");
-  }
   ConvWindow window{.n = u32(sx[0], "N"),
                     .c = u32(sx[1], "C"),
                     .h = u32(sx[2], "H"),
@@ -1265,9 +1267,9 @@ ConvWindow conv_window(Lowerer& l, const Node& n, std::array<std::int64_t, 2> pa
                     .weight_dim1 = sw[1],
                     .bias = bias,
                     .activation = activation_of(n),
-                    .reads = {l.ref(x), l.ref(l.use_constant(w))}};
+                    .reads = {l.ref(x), l.ref(l.operand(w))}};
   if (bias) {
-    window.reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+    window.reads.push_back(l.ref(l.operand(n.inputs[2])));
   }
   return window;
 }
@@ -1386,24 +1388,22 @@ void lower_conv2d_float_output(Lowerer& l, const Node& n, ConvWindow cw, std::ui
          });
 }
 
-// Conv's padding of each side of H and W: `pads`, none (VALID), or
-// SAME_UPPER/SAME_LOWER (output ceil(in / stride), an odd total's extra
-// at the end or at the start).
+// The padding of each side of H and W of a window over x (Conv, pooling):
+// `pads`, none (VALID), or SAME_UPPER/SAME_LOWER (output ceil(in /
+// stride), an odd total's extra at the end or at the start). `extent`: the
+// window's extent on each axis, (kernel - 1) * dilation + 1.
 struct SidePads {
   std::array<std::int64_t, 2> begin, end;
 };
-SidePads conv_pads(Lowerer& l, const Node& n) {
+SidePads side_pads(const Node& n, const Shape& sx, std::array<std::int64_t, 2> extent) {
   const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    const Shape& sx = l.shape(input(n, 0));
-    const Shape& sw = l.shape(input(n, 1));
     const auto strides = two_values(n, "strides");
-    const auto dilations = two_values(n, "dilations");
     SidePads p{};
     for (std::size_t d = 0; d < 2; ++d) {
       const std::int64_t out = (sx[2 + d] + strides[d] - 1) / strides[d];
-      const std::int64_t total = std::max<std::int64_t>(
-          0, (out - 1) * strides[d] + (sw[2 + d] - 1) * dilations[d] + 1 - sx[2 + d]);
+      const std::int64_t total =
+          std::max<std::int64_t>(0, (out - 1) * strides[d] + extent[d] - sx[2 + d]);
       p.begin[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
       p.end[d] = total - p.begin[d];
     }
@@ -1418,6 +1418,13 @@ SidePads conv_pads(Lowerer& l, const Node& n) {
     throw Unsupported("pads must be four values, none negative");
   }
   return {{pads[0], pads[1]}, {pads[2], pads[3]}};
+}
+
+SidePads conv_pads(Lowerer& l, const Node& n) {
+  const Shape& sw = l.shape(input(n, 1));
+  const auto dilations = two_values(n, "dilations");
+  return side_pads(n, l.shape(input(n, 0)),
+                   {(sw[2] - 1) * dilations[0] + 1, (sw[3] - 1) * dilations[1] + 1});
 }
 
 // The CONV2D window over Conv's input: CONV2D pads symmetrically, so where
@@ -1820,7 +1827,7 @@ void lower_matmul(Lowerer& l, const Node& n) {
   const std::uint32_t batch = u32(inner.size, "batch");
   const std::uint32_t stride_a = stride32(inner.a), stride_b = stride32(inner.b),
                       stride_c = stride32(inner.c);
-  const std::string bw = l.graph().is_constant(b) ? l.use_constant(b) : b;
+  const std::string bw = l.operand(b);
   const auto f = static_cast<std::uint64_t>(l.esize());
   for (std::int64_t r = 0; r < repeats; ++r) {
     // The offsets of repeat r, its index taken apart over the outer axes.
@@ -1922,7 +1929,7 @@ void lower_gemm(Lowerer& l, const Node& n) {
     }
     columns = std::max<std::int64_t>(1, kMaxOperandBytes / (K * l.esize()));
   }
-  const std::string b_tensor = l.graph().is_constant(b) ? l.use_constant(b) : b;
+  const std::string b_tensor = l.operand(b);
   const bool has_bias = bias.has_value();
   for (std::int64_t first = 0; first < N; first += columns) {
     const std::uint32_t nn = u32(std::min(columns, N - first), "N");
@@ -1952,74 +1959,129 @@ void lower_gemm(Lowerer& l, const Node& n) {
   }
 }
 
-void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
-  const std::string& x = input(n, 0);
-  const Shape& sx = l.shape(x);
-  if (sx.size() != 4) {
-    throw Unsupported("only 2-D pooling (NCHW)");
-  }
-  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-    throw Unsupported(fmt::format("auto_pad {}", auto_pad));
-  }
-  const auto dilations = n.get_ints("dilations", {1, 1});
-  if (dilations != std::vector<std::int64_t>{1, 1}) {
-    throw Unsupported("dilated pooling");
-  }
-  const auto kernel = n.get_ints("kernel_shape", {});
-  const auto strides = n.get_ints("strides", {1, 1});
-  const auto pads = n.get_ints("pads", {0, 0, 0, 0});
-  if (kernel.size() != 2 || pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3]) {
-    throw Unsupported("only 2-D windows with symmetric padding");
-  }
-  if (mode == PoolMode::average && n.get_int("count_include_pad", 0) != 0) {
-    mode = PoolMode::average_with_padding;
-  }
-  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C");
-  const auto kh = u32(kernel[0], "kernel"), kw = u32(kernel[1], "kernel");
-  const auto sh = u32(strides.at(0), "stride"), sw = u32(strides.at(1), "stride");
-  if (pads[0] >= kernel[0] || pads[1] >= kernel[1]) {
-    throw Unsupported("padding as wide as the window");
-  }
-  const auto ph = static_cast<std::uint32_t>(pads[0]), pw = static_cast<std::uint32_t>(pads[1]);
-  // ceil_mode: the windows that start inside the input but end beyond its
-  // padding read rows and columns past it. Max pooling reads them from a
-  // copy of the input extended by -infinity at the bottom and right (one
-  // DMA_FILL, one COPY_STRIDED); averages would count them, so there
-  // ceil_mode is taken only where it changes no output size.
-  const Shape& so = l.shape(n.outputs.at(0));
-  const std::int64_t extra_h = (so[2] - 1) * strides.at(0) + kernel[0] - (sx[2] + 2 * pads[0]);
-  const std::int64_t extra_w = (so[3] - 1) * strides.at(1) + kernel[1] - (sx[3] + 2 * pads[1]);
-  std::string source = x;
-  Shape shape = sx;
-  if (extra_h > 0 || extra_w > 0) {
-    if (mode != PoolMode::max) {
-      throw Unsupported("ceil_mode with a window beyond the padded input (average pooling)");
-    }
-    shape[2] += std::max<std::int64_t>(extra_h, 0);
-    shape[3] += std::max<std::int64_t>(extra_w, 0);
-    source = l.scratch_shaped(shape);
-    pad_into(l, n.label(), x, sx, source, shape, {0, 0, 0, 0},
-             {0, 0, shape[2] - sx[2], shape[3] - sx[3]}, -std::numeric_limits<float>::infinity());
-  }
-  const auto H = u32(shape[2], "H"), W = u32(shape[3], "W");
-  l.emit(n.label(), {l.ref(source)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           Pool2dOperands p{.input = s[0],
-                            .output = s[1],
-                            .n = N,
-                            .c = C,
-                            .h = H,
-                            .w = W,
-                            .kernel_h = kh,
-                            .kernel_w = kw,
-                            .stride_h = sh,
-                            .stride_w = sw,
-                            .pad_h = ph,
-                            .pad_w = pw,
-                            .mode = mode};
+// One POOL2D of `x` (NCHW `sx`) into `out`.
+void emit_pool2d(Lowerer& l, const std::string& origin, const std::string& x, const Shape& sx,
+                 const std::string& out, std::array<std::int64_t, 2> kernel,
+                 std::array<std::int64_t, 2> stride, std::array<std::int64_t, 2> pad,
+                 PoolMode mode) {
+  Pool2dOperands p{.input = {},
+                   .output = {},
+                   .n = u32(sx[0], "N"),
+                   .c = u32(sx[1], "C"),
+                   .h = u32(sx[2], "H"),
+                   .w = u32(sx[3], "W"),
+                   .kernel_h = u32(kernel[0], "kernel"),
+                   .kernel_w = u32(kernel[1], "kernel"),
+                   .stride_h = u32(stride[0], "stride"),
+                   .stride_w = u32(stride[1], "stride"),
+                   .pad_h = static_cast<std::uint32_t>(pad[0]),
+                   .pad_w = static_cast<std::uint32_t>(pad[1]),
+                   .mode = mode};
+  l.emit(origin, {l.ref(x)}, {l.ref(out)},
+         [p, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) mutable {
+           p.input = s[0];
+           p.output = s[1];
            k.pool2d(dt, p);
          });
+}
+
+// How many elements AveragePool divides by at each output position of one
+// axis: the window's elements inside the input, or with count_include_pad
+// inside the padded input (ceil_mode's windows past it count only what
+// they cover, as onnxruntime counts).
+std::vector<std::int64_t> average_divisors(std::int64_t in, std::int64_t out, std::int64_t kernel,
+                                           std::int64_t stride, std::int64_t begin,
+                                           std::int64_t end, bool include_pad) {
+  std::vector<std::int64_t> divisors;
+  for (std::int64_t o = 0; o < out; ++o) {
+    const std::int64_t start = o * stride - begin;
+    const std::int64_t low = include_pad ? start : std::max<std::int64_t>(start, 0);
+    const std::int64_t high = std::min(start + kernel, include_pad ? in + end : in);
+    if (high <= low) {
+      throw Unsupported(fmt::format("output {} of an axis averages a window over padding only", o));
+    }
+    divisors.push_back(high - low);
+  }
+  return divisors;
+}
+
+// MaxPool and AveragePool over H and W (1-D pooling arrives here lifted to
+// a height of 1: lift_1d_windows). POOL2D pads both sides of an axis alike
+// with at most the smaller pad; one side's excess and the windows ceil_mode
+// adds past the padded input come from a copy of x extended by -infinity
+// (max) or zeros (one DMA_FILL, one COPY_STRIDED). Averaging over that copy
+// counts every window element, so where ONNX divides by fewer (the input's
+// elements, or the padded input's) one ELTWISE mul rescales each output
+// position by kernel size / ONNX's divisor.
+void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  const Shape& sx = l.shape(x);
+  const Shape& so = l.shape(out);
+  if (sx.size() != 4) {
+    throw Unsupported("only 1-D and 2-D pooling (NCL, NCHW)");
+  }
+  if (two_values(n, "dilations") != std::vector<std::int64_t>{1, 1}) {
+    throw Unsupported("dilated pooling");
+  }
+  const auto kernel_shape = n.get_ints("kernel_shape", {});
+  if (kernel_shape.size() != 2) {
+    throw Unsupported("kernel_shape must have two values");
+  }
+  const std::array<std::int64_t, 2> kernel{kernel_shape[0], kernel_shape[1]};
+  const auto strides = two_values(n, "strides");
+  const SidePads p = side_pads(n, sx, kernel);
+  std::array<std::int64_t, 2> pad{}, before{}, after{};
+  for (std::size_t d = 0; d < 2; ++d) {
+    if (p.begin[d] >= kernel[d] || p.end[d] >= kernel[d]) {
+      throw Unsupported("padding as wide as the window");
+    }
+    pad[d] = std::min(p.begin[d], p.end[d]);
+    const std::int64_t past_padding =
+        (so[2 + d] - 1) * strides[d] + kernel[d] - (sx[2 + d] + p.begin[d] + p.end[d]);
+    before[d] = p.begin[d] - pad[d];
+    after[d] = p.end[d] - pad[d] + std::max<std::int64_t>(past_padding, 0);
+  }
+  const bool include_pad = n.get_int("count_include_pad", 0) != 0;
+  const bool extended = before != std::array<std::int64_t, 2>{} || after != before;
+  std::string source = x;
+  Shape shape = sx;
+  if (extended) {
+    shape = {sx[0], sx[1], sx[2] + before[0] + after[0], sx[3] + before[1] + after[1]};
+    source = l.scratch_shaped(shape);
+    const float fill = mode == PoolMode::max ? -std::numeric_limits<float>::infinity() : 0.0F;
+    pad_into(l, n.label(), x, sx, source, shape, {0, 0, before[0], before[1]},
+             {0, 0, after[0], after[1]}, fill);
+  }
+  if (mode == PoolMode::max) {
+    emit_pool2d(l, n.label(), source, shape, out, kernel, {strides[0], strides[1]}, pad, mode);
+    return;
+  }
+  if (!extended) {
+    emit_pool2d(l, n.label(), x, sx, out, kernel, {strides[0], strides[1]}, pad,
+                include_pad ? PoolMode::average_with_padding : PoolMode::average);
+    return;
+  }
+  std::vector<float> factors;
+  const auto rows =
+      average_divisors(sx[2], so[2], kernel[0], strides[0], p.begin[0], p.end[0], include_pad);
+  const auto columns =
+      average_divisors(sx[3], so[3], kernel[1], strides[1], p.begin[1], p.end[1], include_pad);
+  for (const std::int64_t r : rows) {
+    for (const std::int64_t c : columns) {
+      factors.push_back(static_cast<float>(kernel[0] * kernel[1]) / static_cast<float>(r * c));
+    }
+  }
+  const bool rescaled = std::ranges::any_of(factors, [](float f) { return f != 1.0F; });
+  const std::string sums = rescaled ? l.scratch(element_count(so)) : out;
+  emit_pool2d(l, n.label(), source, shape, sums, kernel, {strides[0], strides[1]}, pad,
+              PoolMode::average_with_padding);
+  if (rescaled) {
+    const std::int64_t positions = so[2] * so[3];
+    const std::string scale = l.new_constant({positions}, std::move(factors));
+    l.eltwise(n.label(), EltwiseOp::mul, l.ref(sums), l.ref(scale), l.ref(out), element_count(so),
+              positions);
+  }
 }
 void lower_max_pool(Lowerer& l, const Node& n) {
   if (n.outputs.size() > 1 && !n.outputs[1].empty()) {
@@ -2134,11 +2196,22 @@ void reduce_into(Lowerer& l, const Node& n, ReduceOp op, const std::string& x,
 void reduce_axes(Lowerer& l, const Node& n, ReduceOp op, std::vector<std::int64_t> axes) {
   reduce_into(l, n, op, input(n, 0), std::move(axes), n.outputs.at(0));
 }
+// GlobalAveragePool and GlobalMaxPool: every axis after N and C (1-D, 2-D
+// or 3-D).
+std::vector<std::int64_t> spatial_axes(Lowerer& l, const Node& n) {
+  const auto rank = static_cast<std::int64_t>(l.shape(input(n, 0)).size());
+  if (rank < 3) {
+    throw Unsupported(fmt::format("an input of rank {} (N, C and at least one more axis)", rank));
+  }
+  std::vector<std::int64_t> axes(static_cast<std::size_t>(rank - 2));
+  std::iota(axes.begin(), axes.end(), 2);
+  return axes;
+}
 void lower_global_average_pool(Lowerer& l, const Node& n) {
-  reduce_axes(l, n, ReduceOp::mean, {2, 3});
+  reduce_axes(l, n, ReduceOp::mean, spatial_axes(l, n));
 }
 void lower_global_max_pool(Lowerer& l, const Node& n) {
-  reduce_axes(l, n, ReduceOp::max, {2, 3});
+  reduce_axes(l, n, ReduceOp::max, spatial_axes(l, n));
 }
 // Why a Reduce* node is refused whose axes input (opset 18; ReduceSum 13)
 // is computed at run time; std::nullopt for any other node.
@@ -2731,7 +2804,7 @@ void lower_concat(Lowerer& l, const Node& n) {
     std::int64_t offset = 0;
     for (const std::string& in : n.inputs) {
       const std::int64_t block = product(l.shape(in), a, so.size());
-      const std::string src = l.graph().is_constant(in) ? l.use_constant(in) : in;
+      const std::string src = l.operand(in);
       strided_copy(l, n.label(), l.ref(out, static_cast<std::uint64_t>(offset * l.esize())),
                    l.ref(src), {{outer, block, row}, {block, 1, 1}});
       offset += block;
@@ -2746,7 +2819,7 @@ void lower_concat(Lowerer& l, const Node& n) {
     std::int64_t offset = 0;
     for (const std::string& in : n.inputs) {
       const std::int64_t block = product(l.shape(in), a, so.size()) * l.esize();
-      const std::string src = l.graph().is_constant(in) ? l.use_constant(in) : in;
+      const std::string src = l.operand(in);
       l.copy(l.ref(out, static_cast<std::uint64_t>(o * row * l.esize() + offset)),
              l.ref(src, static_cast<std::uint64_t>(o * block)), block, n.label());
       offset += block;
@@ -2810,7 +2883,7 @@ void lower_expand(Lowerer& l, const Node& n) {
   }
   const bool mask = l.element_bytes(out) == 1;
   const std::vector<CopyAxis> axes = broadcast_axes(l.shape(x), l.shape(out));
-  const std::string src = l.graph().is_constant(x) ? l.use_constant(x) : x;
+  const std::string src = l.operand(x);
   strided_copy(l, n.label(), l.ref(out), l.ref(src), axes,
                mask ? std::optional(DataType::int8) : std::nullopt);
 }
@@ -2838,7 +2911,7 @@ void lower_tile(Lowerer& l, const Node& n) {
     from.insert(from.end(), {1, shape[d]});
     to.insert(to.end(), {repeats[d], shape[d]});
   }
-  const std::string src = l.graph().is_constant(x) ? l.use_constant(x) : x;
+  const std::string src = l.operand(x);
   strided_copy(l, n.label(), l.ref(out), l.ref(src), broadcast_axes(from, to));
 }
 
@@ -3122,6 +3195,97 @@ void lower_where(Lowerer& l, const Node& n) {
                          .x_count = x_count,
                          .y_count = y_count});
          });
+}
+
+// mask (count bytes) = a[i] OP b[i mod b_count]: one COMPARE (v1.4) in the
+// program's dtype.
+void compare_elements(Lowerer& l, const std::string& origin, CompareOp op, TensorRef a, TensorRef b,
+                      const std::string& mask, std::int64_t count, std::int64_t b_count) {
+  l.require(isa::Opcode::compare);
+  const std::uint32_t n = u32(count, "element count"), nb = u32(b_count, "broadcast count");
+  l.emit(origin, {std::move(a), std::move(b)}, {l.ref(mask)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.compare(dt, op, s[0], s[1], s[2], n, nb);
+         });
+}
+
+// out = mask[i] ? x : y, x and y each one value or `count` of them: one
+// SELECT (v1.4).
+void select_elements(Lowerer& l, const std::string& origin, const std::string& mask, TensorRef x,
+                     std::int64_t x_count, TensorRef y, std::int64_t y_count, TensorRef out,
+                     std::int64_t count) {
+  l.require(isa::Opcode::select);
+  const std::uint32_t n = u32(count, "element count");
+  const std::uint32_t nx = u32(x_count, "x count"), ny = u32(y_count, "y count");
+  l.emit(origin, {l.ref(mask), std::move(x), std::move(y)}, {std::move(out)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.select(dt, {.condition = s[0],
+                         .x = s[1],
+                         .y = s[2],
+                         .output = s[3],
+                         .count = n,
+                         .condition_count = n,
+                         .x_count = nx,
+                         .y_count = ny});
+         });
+}
+
+// The float input of an elementwise node, and its element count.
+std::int64_t float_elements(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  if (value_type(l, x) != ElementType::float32) {
+    throw Unsupported(
+        fmt::format("'{}' is {}; only float tensors", x, to_string(value_type(l, x))));
+  }
+  return element_count(l.shape(x));
+}
+
+// Floor and Ceil from ROUND (v1.5), exactly: r = round(x) is within 1/2 of
+// x, so floor(x) is r - 1 where r > x and r elsewhere (ceil: r + 1 where
+// r < x); NaN and the infinities round to themselves and compare false.
+// ACTIVATION_PARAM ROUND, COMPARE, ELTWISE add, SELECT.
+void lower_round_toward(Lowerer& l, const Node& n, bool up) {
+  l.require_v15("ACTIVATION_PARAM ROUND");
+  const std::string& x = input(n, 0);
+  const std::string origin = n.label();
+  const std::int64_t count = float_elements(l, n);
+  const std::string rounded = l.scratch(count);
+  const std::uint32_t count32 = u32(count, "element count");
+  l.emit(origin, {l.ref(x)}, {l.ref(rounded)},
+         [count32, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.activation_param(dt, ParamActivation::round, s[0], s[1], count32, 0.0F, 0.0F);
+         });
+  const std::string past = l.scratch_bytes(count);
+  compare_elements(l, origin, up ? CompareOp::lt : CompareOp::gt, l.ref(rounded), l.ref(x), past,
+                   count, count);
+  const std::string stepped = l.scratch(count);
+  l.eltwise(origin, EltwiseOp::add, l.ref(rounded), l.ref(l.scalar(up ? 1.0F : -1.0F)),
+            l.ref(stepped), count, 1);
+  select_elements(l, origin, past, l.ref(stepped), count, l.ref(rounded), count,
+                  l.ref(n.outputs.at(0)), count);
+}
+void lower_floor(Lowerer& l, const Node& n) {
+  lower_round_toward(l, n, false);
+}
+void lower_ceil(Lowerer& l, const Node& n) {
+  lower_round_toward(l, n, true);
+}
+
+// Sign: 1 where x > 0, -1 where x < 0, x itself elsewhere (±0, NaN), exact:
+// two COMPAREs with 0 and two SELECTs (v1.4).
+void lower_sign(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::string origin = n.label();
+  const std::int64_t count = float_elements(l, n);
+  const std::string positive = l.scratch_bytes(count);
+  const std::string negative = l.scratch_bytes(count);
+  compare_elements(l, origin, CompareOp::gt, l.ref(x), l.ref(l.scalar(0.0F)), positive, count, 1);
+  compare_elements(l, origin, CompareOp::lt, l.ref(x), l.ref(l.scalar(0.0F)), negative, count, 1);
+  const std::string not_positive = l.scratch(count);
+  select_elements(l, origin, negative, l.ref(l.scalar(-1.0F)), 1, l.ref(x), count,
+                  l.ref(not_positive), count);
+  select_elements(l, origin, positive, l.ref(l.scalar(1.0F)), 1, l.ref(not_positive), count,
+                  l.ref(n.outputs.at(0)), count);
 }
 
 // Cast between float32, bool and the integer inputs:
@@ -3693,6 +3857,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"ArgMin", lower_arg_min},
       {"AveragePool", lower_average_pool},
       {"Cast", lower_cast},
+      {"Ceil", lower_ceil},
       {"Celu", lower_celu},
       {"Clip", lower_clip},
       {"Concat", lower_concat},
@@ -3707,6 +3872,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Exp", lower_exp},
       {"Expand", lower_expand},
       {"Flatten", lower_alias},
+      {"Floor", lower_floor},
       {"Gather", lower_gather},
       {"Gelu", lower_gelu},
       {"Gemm", lower_gemm},
@@ -3759,6 +3925,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Round", lower_round},
       {"Selu", lower_selu},
       {"Sigmoid", lower_sigmoid},
+      {"Sign", lower_sign},
       {"Silu", lower_silu},
       {"Slice", lower_slice},
       {"Softmax", lower_softmax},

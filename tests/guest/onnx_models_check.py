@@ -86,6 +86,11 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "external_data",
              "argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
              "window_mask",
+             # 1-D convolutions and pooling (lifted to a height of 1), and
+             # pooling padded unevenly (SAME, ceil_mode averages).
+             "window_1d", "pool_uneven",
+             # Floor, Ceil and Sign, on an input with infinities.
+             "floor_ceil_sign",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",
@@ -171,7 +176,7 @@ def normal(name, shape):
 def with_infinities(sample):
     """reduce_log_sum_exp_infinite's input ([2, 3, 4], reduced along the
     last axis): a slice of only -inf (onnxruntime: -inf), slices holding
-    some -inf, one holding +inf (+inf)."""
+    some -inf, one holding +inf (+inf); floor_ceil_sign's too."""
     sample[0, 0, :] = -np.inf
     sample[0, 1, 1] = -np.inf
     sample[1, 0, :2] = -np.inf
@@ -202,7 +207,7 @@ def op_graph_inputs(op_graphs):
         # The input's shape only: external data stays where it is.
         dims = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
         sample = normal(f"op-{graph}", [d.dim_value for d in dims])
-        if graph == "reduce_log_sum_exp_infinite":
+        if graph in ("reduce_log_sum_exp_infinite", "floor_ceil_sign"):
             sample = with_infinities(sample)
         if graph in ZERO_SLICE_GRAPHS:
             sample = with_zero_slices(sample)

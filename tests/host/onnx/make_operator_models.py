@@ -1,6 +1,8 @@
 """Graphs of the operators real trained networks use beyond the PaddleOCR
 models and torchvision's exports of 2026-12-03: ArgMax/ArgMin, instance and
-group normalization (also as PyTorch exports nn.GroupNorm), LRN. Written by
+group normalization (also as PyTorch exports nn.GroupNorm), LRN, 1-D
+convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign.
+Written by
 make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -102,9 +104,96 @@ def window_mask_models(out, save, tensor, rng):
          [tensor("x", [1, 2, 3, 4, 4])], [tensor("y", None)], [const("mask", mask)])
 
 
+def window_1d_models(out, save, tensor, rng):
+    """1-D windows as audio and sequence models use them (wav2vec-style
+    feature extractors, TCNs, text CNNs): a strided, dilated Conv padded
+    unevenly, then BatchNormalization and Relu (folded and fused as in 2-D),
+    a depthwise Conv with auto_pad SAME_UPPER, MaxPool with ceil_mode,
+    AveragePool with and without count_include_pad over uneven pads,
+    ConvTranspose, GlobalAveragePool of [N, C, L]. Refused: MaxPool's
+    Indices output."""
+    k = 6
+    save(out, "window_1d",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], strides=[2], dilations=[2],
+                           pads=[2, 1]),
+          helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["bn"]),
+          helper.make_node("Relu", ["bn"], ["r"]),
+          helper.make_node("Conv", ["r", "dw"], ["d"], group=k, auto_pad="SAME_UPPER",
+                           strides=[2]),
+          helper.make_node("MaxPool", ["r"], ["mp"], kernel_shape=[3], strides=[2], pads=[1, 0],
+                           ceil_mode=1),
+          helper.make_node("AveragePool", ["r"], ["ap"], kernel_shape=[4], strides=[3],
+                           pads=[1, 2], ceil_mode=1),
+          helper.make_node("AveragePool", ["r"], ["api"], kernel_shape=[3], strides=[2],
+                           pads=[2, 0], count_include_pad=1),
+          helper.make_node("ConvTranspose", ["d", "tw"], ["t"], strides=[2], pads=[1, 2]),
+          helper.make_node("GlobalAveragePool", ["t"], ["g"])],
+         [tensor("x", [2, 4, 19])],
+         [tensor(name, None) for name in ("d", "mp", "ap", "api", "t", "g")],
+         [const("w", rng.standard_normal((k, 4, 3)).astype(np.float32)),
+          const("b", rng.standard_normal(k).astype(np.float32)),
+          const("gamma", rng.uniform(0.5, 2.0, k).astype(np.float32)),
+          const("beta", rng.standard_normal(k).astype(np.float32)),
+          const("mean", rng.standard_normal(k).astype(np.float32)),
+          const("var", rng.uniform(0.5, 2.0, k).astype(np.float32)),
+          const("dw", rng.standard_normal((k, 1, 5)).astype(np.float32)),
+          const("tw", rng.standard_normal((k, 3, 4)).astype(np.float32))])
+    save(out, "maxpool_1d_indices",
+         [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2])],
+         [tensor("x", [1, 2, 8])], [tensor("y", None), int64_output("i")])
+
+
+def uneven_pool_models(out, save, tensor):
+    """2-D pooling padded unevenly, as TensorFlow's exports pad (auto_pad
+    SAME_UPPER, SAME_LOWER, explicit pads), and average pooling with
+    ceil_mode, where ONNX divides each window by the elements it covers."""
+    save(out, "pool_uneven",
+         [helper.make_node("AveragePool", ["x"], ["same_upper"], kernel_shape=[3, 2],
+                           strides=[2, 2], auto_pad="SAME_UPPER"),
+          helper.make_node("AveragePool", ["x"], ["same_lower"], kernel_shape=[2, 3],
+                           strides=[1, 2], auto_pad="SAME_LOWER", count_include_pad=1),
+          helper.make_node("MaxPool", ["x"], ["max_same"], kernel_shape=[3, 3],
+                           strides=[2, 2], auto_pad="SAME_UPPER"),
+          helper.make_node("AveragePool", ["x"], ["ceil"], kernel_shape=[3, 3], strides=[2, 2],
+                           pads=[0, 1, 1, 0], ceil_mode=1),
+          helper.make_node("AveragePool", ["x"], ["ceil_pad"], kernel_shape=[3, 3],
+                           strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1,
+                           count_include_pad=1)],
+         [tensor("x", [1, 3, 8, 9])],
+         [tensor(name, None) for name in ("same_upper", "same_lower", "max_same", "ceil",
+                                          "ceil_pad")])
+
+
+def computed_weights_models(out, save, tensor):
+    """A Conv and a ConvTranspose whose weights and bias are graph inputs
+    (dynamic filters, hypernetworks): the instructions read them as
+    computed."""
+    save(out, "conv_computed_weights",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+          helper.make_node("ConvTranspose", ["c", "tw"], ["y"], strides=[2, 2])],
+         [tensor("x", [1, 3, 5, 6]), tensor("w", [4, 3, 3, 3]), tensor("b", [4]),
+          tensor("tw", [4, 2, 2, 2])],
+         [tensor("y", None)])
+
+
+def rounding_models(out, save, tensor):
+    """Floor, Ceil and Sign (from ROUND, COMPARE and SELECT), on 3x and on x,
+    whose guest input holds infinities; Sign of Floor(x) meets zeros."""
+    save(out, "floor_ceil_sign",
+         [helper.make_node("Mul", ["x", "three"], ["x3"]),
+          helper.make_node("Floor", ["x3"], ["floor"]),
+          helper.make_node("Ceil", ["x3"], ["ceil"]),
+          helper.make_node("Sign", ["x"], ["sign"]),
+          helper.make_node("Floor", ["x"], ["fx"]),
+          helper.make_node("Sign", ["fx"], ["sign_floor"])],
+         [tensor("x", [2, 3, 4])],
+         [tensor(name, None) for name in ("floor", "ceil", "sign", "sign_floor")],
+         [const("three", np.array(3.0, np.float32))])
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
-                "window_mask"]
+                "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign"]
 
 
 def operator_models(out, save, tensor, rng):
@@ -112,3 +201,7 @@ def operator_models(out, save, tensor, rng):
     normalization_models(out, save, tensor, rng)
     lrn_models(out, save, tensor)
     window_mask_models(out, save, tensor, rng)
+    window_1d_models(out, save, tensor, rng)
+    uneven_pool_models(out, save, tensor)
+    computed_weights_models(out, save, tensor)
+    rounding_models(out, save, tensor)

@@ -1021,7 +1021,7 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
 // 64 GiB (tests/fuzz/model, stop 20): each is refused by name.
 TEST(OnnxMalformed, HostileModelsAreRefusedWhenLowered) {
   EXPECT_EQ(refusal(fused("hostile_conv_transpose_rank_2_output")),
-            "ConvTranspose: only 2-D convolutions (NCHW)");
+            "ConvTranspose: only 1-D and 2-D convolutions (NCL, NCHW)");
   EXPECT_EQ(refusal(fused("hostile_nan_gather_index")),
             "Gather: malformed node (constant value nan is not a 64-bit integer)");
   try {

@@ -1,0 +1,99 @@
+// Windows beyond 2-D NCHW with symmetric padding, on make_operator_models.py's
+// graphs: 1-D convolutions and pooling lifted to a height of 1
+// (window_lift.hpp), pooling padded unevenly or with ceil_mode averages,
+// and convolutions whose weights are computed in the graph.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "test_graphs.hpp"
+
+namespace {
+
+using namespace npu::onnx_runtime;
+using npu::isa::Instruction;
+using npu::isa::Opcode;
+
+constexpr std::uint32_t kPoolMax = 0, kPoolAverageWithPadding = 2, kEltwiseMul = 2;
+
+std::vector<Instruction> of_opcode(const std::vector<Instruction>& program, Opcode opcode) {
+  std::vector<Instruction> found;
+  std::ranges::copy_if(program, std::back_inserter(found),
+                       [opcode](const Instruction& i) { return i.opcode == opcode; });
+  return found;
+}
+
+TEST(OnnxWindows, OneDimensionalConvAndPoolingAreTwoDimensionalOnesOfHeightOne) {
+  const Graph graph = fused("window_1d");
+  // BatchNormalization folded and Relu fused into the first Conv, as in 2-D.
+  EXPECT_EQ(std::ranges::count_if(
+                graph.nodes,
+                [](const Node& n) { return n.op == "BatchNormalization" || n.op == "Relu"; }),
+            0);
+  for (const Node& n : graph.nodes) {
+    if (n.op != "Reshape" && n.op != "GlobalAveragePool") {
+      EXPECT_EQ(graph.shape(n.inputs.at(0)).size(), 4U) << n.op;
+    }
+  }
+  EXPECT_EQ(graph.shape("d"), (Shape{2, 6, 5}));
+  const std::vector<Instruction> program = instructions_of(lower(graph));
+  const std::vector<Instruction> convs = of_opcode(program, Opcode::conv2d);
+  ASSERT_EQ(convs.size(), 2U);
+  // x [2, 4, 19] as [2, 4, 1, 19]; kernel 1 x 3, stride 1 x 2, dilation
+  // 1 x 2, pads [2, 1]: the smaller (1) by CONV2D, the other from a copy.
+  EXPECT_EQ(value(convs[0], 6), 1U);   // H
+  EXPECT_EQ(value(convs[0], 7), 20U);  // W: 19 and the one extra column
+  EXPECT_EQ(value(convs[0], 9), 1U);   // R
+  EXPECT_EQ(value(convs[0], 10), 3U);  // S
+  EXPECT_EQ(value(convs[0], 12), 2U);  // stride_w
+  EXPECT_EQ(value(convs[0], 14), 1U);  // pad_w
+  EXPECT_EQ(value(convs[0], 16), 2U);  // dilation_w
+  EXPECT_EQ(value(convs[1], 17), 6U);  // depthwise: groups
+  EXPECT_EQ(of_opcode(program, Opcode::conv_transpose).size(), 1U);
+  const std::vector<Instruction> pools = of_opcode(program, Opcode::pool2d);
+  ASSERT_EQ(pools.size(), 3U);
+  for (const Instruction& pool : pools) {
+    EXPECT_EQ(value(pool, 4), 1U);  // H
+    EXPECT_EQ(value(pool, 6), 1U);  // kernel_h
+  }
+  EXPECT_EQ(pools[0].flags, kPoolMax);
+}
+
+TEST(OnnxWindows, MaxPoolIndicesOfOneDimensionStayRefusedByName) {
+  EXPECT_EQ(refusal(fused("maxpool_1d_indices")), "MaxPool: the Indices output");
+}
+
+// Averages over a copy extended by zeros count every window element; ONNX
+// divides by the elements inside the input (or the padded input): one
+// ELTWISE mul by kernel size / that count per output position.
+TEST(OnnxWindows, UnevenlyPaddedAveragesAreRescaledToOnnxsDivisors) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("pool_uneven")));
+  const std::vector<Instruction> pools = of_opcode(program, Opcode::pool2d);
+  ASSERT_EQ(pools.size(), 5U);
+  // same_upper: 8 x 9 in, kernel 3 x 2, stride 2: 4 x 5 out, one pad at
+  // the end of each axis, so no symmetric pad and a copy one larger.
+  EXPECT_EQ(pools[0].flags, kPoolAverageWithPadding);
+  EXPECT_EQ(value(pools[0], 4), 9U);   // H
+  EXPECT_EQ(value(pools[0], 5), 10U);  // W
+  EXPECT_EQ(value(pools[0], 10), 0U);  // pad_h
+  EXPECT_EQ(pools[2].flags, kPoolMax);
+  const std::vector<Instruction> muls = of_opcode(program, Opcode::eltwise);
+  // same_upper, ceil, ceil_pad; same_lower with count_include_pad has no
+  // window past the padded input, so nothing to rescale.
+  ASSERT_EQ(muls.size(), 3U);
+  for (const Instruction& mul : muls) {
+    EXPECT_EQ(mul.flags, kEltwiseMul);
+  }
+  EXPECT_EQ(value(muls[0], 4), 4U * 5);  // one factor per output position
+}
+
+TEST(OnnxWindows, ConvolutionsReadWeightsAndBiasComputedInTheGraph) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("conv_computed_weights")));
+  ASSERT_EQ(program.size(), 2U);
+  EXPECT_EQ(program[0].opcode, Opcode::conv2d);
+  EXPECT_EQ(program[1].opcode, Opcode::conv_transpose);
+}
+
+}  // namespace
