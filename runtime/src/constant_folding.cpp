@@ -10,6 +10,9 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "element_codec.hpp"
+#include "npu/isa.hpp"
+
 namespace npu::onnx_runtime {
 namespace {
 
@@ -77,6 +80,12 @@ Constant cast(const Constant& in, ElementType to) {
     } else {
       out.ints.push_back(in.integer(i));
     }
+  }
+  if (to == ElementType::float16 || to == ElementType::bfloat16) {
+    // Rounded to the type (nearest even), held as float.
+    const isa::DataType half =
+        to == ElementType::float16 ? isa::DataType::fp16 : isa::DataType::bf16;
+    out.floats = decode_elements(encode_elements(out.floats, half), half);
   }
   return out;
 }

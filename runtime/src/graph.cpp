@@ -53,6 +53,11 @@ std::string to_string(const Shape& shape) {
   return fmt::format("[{}]", fmt::join(shape, "x"));
 }
 
+ElementType computed_type(ElementType type) {
+  return type == ElementType::float16 || type == ElementType::bfloat16 ? ElementType::float32
+                                                                       : type;
+}
+
 bool Constant::is_float() const {
   return type == ElementType::float32 || type == ElementType::float16 ||
          type == ElementType::float64 || type == ElementType::bfloat16;

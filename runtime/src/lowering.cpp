@@ -71,6 +71,7 @@ class Lowerer {
         device_ops_(device_ops),
         hw_version_(hw_version) {
     program_.dtype = dtype;
+    program_.half_precision_io = graph.half_precision_io;
     for (const std::string& input : graph.inputs) {
       program_.inputs.push_back(input);
       program_.shapes[input] = graph.shape(input);
@@ -81,9 +82,10 @@ class Lowerer {
       } else if (type == ElementType::boolean) {
         program_.integer_inputs[input] = type;
       } else if (type != ElementType::float32) {
-        throw Unsupported(fmt::format(
-            "graph input '{}' is {}; the runtime takes float32, int64, int32 and bool inputs",
-            input, to_string(type)));
+        throw Unsupported(
+            fmt::format("graph input '{}' is {}; the runtime takes float32, float16, "
+                        "bfloat16, int64, int32 and bool inputs",
+                        input, to_string(type)));
       }
     }
     for (const std::string& output : graph.outputs) {
@@ -3293,9 +3295,10 @@ void lower_sign(Lowerer& l, const Node& n) {
 //   low words: run() refuses a value beyond 32 bits rather than wrap it);
 // - bool to float: one CONVERT of the mask's bytes as INT8;
 // - float or integer to bool: x != 0, one COMPARE (v1.4);
-// - to its own type: no instruction.
+// - to its own type: no instruction. float16 and bfloat16 are float32 here:
+//   the program computes them in its dtype (import_graph).
 void lower_cast(Lowerer& l, const Node& n) {
-  const auto to = static_cast<ElementType>(n.get_int("to", 0));
+  const auto to = computed_type(static_cast<ElementType>(n.get_int("to", 0)));
   const std::string& x = input(n, 0);
   const std::string& out = n.outputs.at(0);
   const ElementType from = value_type(l, x);

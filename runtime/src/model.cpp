@@ -52,10 +52,18 @@ std::uint64_t integer_size(ElementType type) {
 }
 
 TensorType tensor_type(ElementType type) {
-  return type == ElementType::int64     ? TensorType::int64
-         : type == ElementType::int32   ? TensorType::int32
-         : type == ElementType::boolean ? TensorType::boolean
-                                        : TensorType::float32;
+  return type == ElementType::int64      ? TensorType::int64
+         : type == ElementType::int32    ? TensorType::int32
+         : type == ElementType::boolean  ? TensorType::boolean
+         : type == ElementType::float16  ? TensorType::float16
+         : type == ElementType::bfloat16 ? TensorType::bfloat16
+                                         : TensorType::float32;
+}
+
+// Whether an input or output of `type` is a float one (held in `data`, in
+// the program's dtype on the device).
+bool is_float(TensorType type) {
+  return type == TensorType::float32 || type == TensorType::float16 || type == TensorType::bfloat16;
 }
 
 std::string_view to_string(TensorType type) {
@@ -66,6 +74,10 @@ std::string_view to_string(TensorType type) {
       return "int64";
     case TensorType::boolean:
       return "bool";
+    case TensorType::float16:
+      return "float16";
+    case TensorType::bfloat16:
+      return "bfloat16";
     case TensorType::float32:
       break;
   }
@@ -74,12 +86,12 @@ std::string_view to_string(TensorType type) {
 
 // Bytes per element of input or output type `type` on the device.
 std::uint64_t device_element_size(ElementType type, isa::DataType dtype) {
-  return type == ElementType::float32 ? static_cast<std::uint64_t>(isa::element_size(dtype))
-                                      : integer_size(type);
+  return is_float(tensor_type(type)) ? static_cast<std::uint64_t>(isa::element_size(dtype))
+                                     : integer_size(type);
 }
 
 // Writes input `given` into `out` (its place in the I/O buffer) as the
-// device reads it: float32 values in the program's data type; int64 and
+// device reads it: float values in the program's data type; int64 and
 // int32 values as they are (the indices of GATHER, hw-spec 7.4.3); bool one
 // byte each. ModelError for a wrong type or count (before anything is
 // written), a bool not 0 or 1, or (`narrowed_by` not empty: the node that
@@ -93,13 +105,13 @@ void write_input(const HostTensor& given, ElementType type, const std::vector<st
     throw ModelError(fmt::format("input '{}' is {}, the model takes {}", given.name,
                                  to_string(given.type), to_string(want)));
   }
-  const std::size_t count = want == TensorType::float32 ? given.data.size() : given.integers.size();
+  const std::size_t count = is_float(want) ? given.data.size() : given.integers.size();
   if (static_cast<std::int64_t>(count) != onnx_runtime::element_count(shape)) {
     throw ModelError(fmt::format("input '{}' has {} values for shape {}", given.name, count,
                                  onnx_runtime::to_string(shape)));
   }
   out = out.first(count * device_element_size(type, dtype));
-  if (want == TensorType::float32) {
+  if (is_float(want)) {
     onnx_runtime::encode_elements_into(given.data, dtype, out);
     return;
   }
@@ -134,6 +146,18 @@ void write_input(const HostTensor& given, ElementType type, const std::vector<st
   }
 }
 
+// A float16 or bfloat16 output's values rounded to that type (to nearest
+// even), as the model's Cast to it rounds: the device computed them in the
+// program's dtype.
+void round_to_own_type(HostTensor& output) {
+  if (output.type == TensorType::float32) {
+    return;
+  }
+  const isa::DataType own =
+      output.type == TensorType::float16 ? isa::DataType::fp16 : isa::DataType::bf16;
+  output.data = onnx_runtime::decode_elements(onnx_runtime::encode_elements(output.data, own), own);
+}
+
 // The type of graph input or output `name` on the device: float32 (in the
 // program's dtype), or an integer or bool type stored as itself.
 ElementType io_type(const onnx_runtime::Program& program, const std::string& name) {
@@ -141,6 +165,9 @@ ElementType io_type(const onnx_runtime::Program& program, const std::string& nam
     return it->second;
   }
   if (const auto it = program.output_types.find(name); it != program.output_types.end()) {
+    return it->second;
+  }
+  if (const auto it = program.half_precision_io.find(name); it != program.half_precision_io.end()) {
     return it->second;
   }
   return ElementType::float32;
@@ -232,7 +259,8 @@ struct CompiledModel::State {
     std::string name;
     std::vector<std::int64_t> shape;
     std::uint64_t offset;
-    // float32: stored in `dtype`; int64, int32 and bool as themselves.
+    // float32, float16, bfloat16: stored in `dtype`; int64, int32 and bool
+    // as themselves.
     onnx_runtime::ElementType type = onnx_runtime::ElementType::float32;
     // An int64 input whose low 32 bits this node reads (empty: none).
     std::string narrowed_by{};
@@ -562,9 +590,10 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
     output.name = out.name;
     output.shape = out.shape;
     output.type = tensor_type(out.type);
-    if (out.type == ElementType::float32) {
+    if (is_float(output.type)) {
       output.data.resize(count);
       onnx_runtime::decode_elements_into(bytes, state_->dtype, output.data);
+      round_to_own_type(output);
     } else {
       output.integers = output_integers(bytes, out.type);
     }

@@ -5,12 +5,15 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <optional>
 #include <set>
 
 #include "constant_folding.hpp"
+#include "element_codec.hpp"
 #include "external_data.hpp"
 #include "shape_inference_guard.hpp"
 
@@ -56,6 +59,32 @@ std::size_t raw_element_size(int type) {
   return 0;
 }
 
+namespace {
+
+// A float16 or bfloat16 tensor's values, widened exactly: two bytes per
+// element in raw_data, or one element's bits per int32_data entry.
+std::vector<float> half_precision_values(const ::onnx::TensorProto& tensor, ElementType type) {
+  std::vector<std::byte> bytes;
+  if (tensor.has_raw_data()) {
+    const std::string& raw = tensor.raw_data();
+    bytes.resize(raw.size());
+    std::memcpy(bytes.data(), raw.data(), raw.size());
+  } else {
+    for (const std::int32_t bits : tensor.int32_data()) {
+      bytes.push_back(static_cast<std::byte>(bits & 0xff));
+      bytes.push_back(static_cast<std::byte>((bits >> 8) & 0xff));
+    }
+  }
+  if (bytes.size() % 2 != 0) {
+    throw ModelError(fmt::format("tensor '{}': {} bytes of {} data, not whole elements",
+                                 tensor.name(), bytes.size(), to_string(type)));
+  }
+  return decode_elements(bytes,
+                         type == ElementType::float16 ? isa::DataType::fp16 : isa::DataType::bf16);
+}
+
+}  // namespace
+
 Constant from_tensor_proto(const ::onnx::TensorProto& tensor) {
   if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL) {
     throw ModelError(fmt::format(
@@ -73,6 +102,11 @@ Constant from_tensor_proto(const ::onnx::TensorProto& tensor) {
         for (const double v : ::onnx::ParseData<double>(&tensor)) {
           c.floats.push_back(static_cast<float>(v));
         }
+        c.type = ElementType::float32;
+        break;
+      case ElementType::float16:
+      case ElementType::bfloat16:
+        c.floats = half_precision_values(tensor, c.type);
         c.type = ElementType::float32;
         break;
       case ElementType::int64:
@@ -175,7 +209,13 @@ std::optional<Shape> static_shape(const ::onnx::TypeProto& type) {
 void record_value(Graph& graph, const ::onnx::ValueInfoProto& info) {
   ValueInfo& value = graph.values[info.name()];
   if (info.type().has_tensor_type()) {
-    value.type = static_cast<ElementType>(info.type().tensor_type().elem_type());
+    const auto declared = static_cast<ElementType>(info.type().tensor_type().elem_type());
+    value.type = computed_type(declared);
+    if (value.type != declared &&
+        (graph.is_output(info.name()) ||
+         std::ranges::find(graph.inputs, info.name()) != graph.inputs.end())) {
+      graph.half_precision_io[info.name()] = declared;
+    }
   }
   value.shape = static_shape(info.type());
   if (value.shape) {

@@ -91,6 +91,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "window_1d", "pool_uneven",
              # Floor, Ceil and Sign, on an input with infinities.
              "floor_ceil_sign",
+             # A classifier exported in float16: float16 input and output,
+             # and float32 ones with Casts (keep_io_types).
+             "half_io", "half_keep_io",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",
@@ -205,13 +208,17 @@ def op_graph_inputs(op_graphs):
     for graph in OP_GRAPHS + ["resize_cubic", "int8_convs"]:
         path = op_graphs / f"{graph}.onnx"
         # The input's shape only: external data stays where it is.
-        dims = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
-        sample = normal(f"op-{graph}", [d.dim_value for d in dims])
+        declared = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type
+        sample = normal(f"op-{graph}", [d.dim_value for d in declared.shape.dim])
         if graph in ("reduce_log_sum_exp_infinite", "floor_ceil_sign"):
             sample = with_infinities(sample)
         if graph in ZERO_SLICE_GRAPHS:
             sample = with_zero_slices(sample)
-        cases[f"op-{graph}"] = (str(path), 0.75 * sample if graph == "int8_convs" else sample)
+        if graph == "int8_convs":
+            sample = 0.75 * sample
+        if declared.elem_type == onnx.TensorProto.FLOAT16:
+            sample = sample.astype(np.float16)
+        cases[f"op-{graph}"] = (str(path), sample)
     for prefix, graphs in (("qdq", QDQ_GRAPHS), ("qop", QOP_GRAPHS)):
         for graph in graphs:
             path = op_graphs / f"{prefix}_{graph}.onnx"
@@ -285,7 +292,7 @@ def inputs(work, full, op_graphs):
     for name, data in calibration.items():
         np.save(work / f"{name}.npy", data.astype(np.float32))
     for name, (model, data) in cases.items():
-        np.save(work / f"{name}.npy", data.astype(np.float32))
+        np.save(work / f"{name}.npy", data if data.dtype == np.float16 else data.astype(np.float32))
         if (full or name in QUICK) and name not in ("op-resize_cubic", "op-int8_convs"):
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
     for name in ("cls-text", "rec-rendered", "det-rendered"):

@@ -13,7 +13,7 @@
       constants). WORK/run.txt lists what the guest runs: every case
       (--full, `make test-onnx`) or the quick set of `make test`, one
       expected pass of each operator (set) in FILE.
-  onnx_node_check.py compare WORK RESULTS --expected FILE [--full]
+  onnx_node_check.py compare WORK RESULTS --expected FILE
       the verdict of every case the guest ran; exit 1 on a wrong result, a
       failure, or an expected pass that no longer passes.
 
@@ -260,12 +260,20 @@ def compare_command(work, results, expected_file):
 
 
 def main():
-    command, work = sys.argv[1], pathlib.Path(sys.argv[2])
-    rest = sys.argv[3:]
-    expected_file = rest[rest.index("--expected") + 1]
-    if command == "cases":
-        return cases_command(work, expected_file, "--full" in rest)
-    return compare_command(work, pathlib.Path(rest[0]), expected_file)
+    parser = argparse.ArgumentParser(description="Cases and verdicts of guest-onnx-node.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    cases = commands.add_parser("cases", help="write the node test cases and run.txt")
+    cases.add_argument("work", type=pathlib.Path)
+    cases.add_argument("--full", action="store_true", help="every case, not the quick set")
+    compare = commands.add_parser("compare", help="the verdict of every case the guest ran")
+    compare.add_argument("work", type=pathlib.Path)
+    compare.add_argument("results", type=pathlib.Path)
+    for command in (cases, compare):
+        command.add_argument("--expected", required=True, help="the expected passes")
+    args = parser.parse_args()
+    if args.command == "cases":
+        return cases_command(args.work, args.expected, args.full)
+    return compare_command(args.work, args.results, args.expected)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,13 @@ npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "
       tensor.data.resize(array.data.size() / sizeof(float));
       std::memcpy(tensor.data.data(), array.data.data(), tensor.data.size() * sizeof(float));
       return tensor;
+    case npu_tools::NpyType::float16: {
+      tensor.type = npu::onnx::TensorType::float16;
+      std::vector<_Float16> halves(array.data.size() / sizeof(_Float16));
+      std::memcpy(halves.data(), array.data.data(), array.data.size());
+      tensor.data.assign(halves.begin(), halves.end());  // exact
+      return tensor;
+    }
     case npu_tools::NpyType::int64:
       tensor.type = npu::onnx::TensorType::int64;
       tensor.integers.resize(array.data.size() / sizeof(std::int64_t));
@@ -90,8 +97,8 @@ npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "
       return tensor;
     default:
       throw npu::onnx::ModelError(
-          fmt::format("{}: {} data; model inputs are float32, int64, int32 or bool", path.string(),
-                      npu_tools::name(array.header.type)));
+          fmt::format("{}: {} data; model inputs are float32, float16, int64, int32 or bool",
+                      path.string(), npu_tools::name(array.header.type)));
   }
 }
 
@@ -141,7 +148,9 @@ std::string file_name(const std::string& output) {
   return name + ".npy";
 }
 
-// An output in the graph's own type: float32, or int64, int32, bool.
+// An output in the graph's own type: float32, float16, or int64, int32,
+// bool; bfloat16, which .npy has no type for, as float32 (every value a
+// bfloat16 one).
 void write_output(const std::filesystem::path& dir, const npu::onnx::HostTensor& tensor) {
   npu_tools::NpyHeader header;
   for (const std::int64_t dim : tensor.shape) {
@@ -149,7 +158,17 @@ void write_output(const std::filesystem::path& dir, const npu::onnx::HostTensor&
   }
   const std::filesystem::path path = dir / file_name(tensor.name);
   switch (tensor.type) {
+    case npu::onnx::TensorType::float16: {
+      header.type = npu_tools::NpyType::float16;
+      std::vector<_Float16> halves;
+      for (const float v : tensor.data) {
+        halves.push_back(static_cast<_Float16>(v));  // exact: run() rounded them
+      }
+      npu_tools::write_npy_file(path, header, std::as_bytes(std::span(halves)));
+      return;
+    }
     case npu::onnx::TensorType::float32:
+    case npu::onnx::TensorType::bfloat16:
       header.type = npu_tools::NpyType::float32;
       npu_tools::write_npy_file(path, header, std::as_bytes(std::span(tensor.data)));
       return;

@@ -1,8 +1,8 @@
 """Graphs of the operators real trained networks use beyond the PaddleOCR
 models and torchvision's exports of 2026-12-03: ArgMax/ArgMin, instance and
 group normalization (also as PyTorch exports nn.GroupNorm), LRN, 1-D
-convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign.
-Written by
+convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign,
+models exported in float16. Written by
 make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -191,9 +191,46 @@ def rounding_models(out, save, tensor):
          [const("three", np.array(3.0, np.float32))])
 
 
+def half_precision_models(out, save, tensor, rng):
+    """A small classifier exported in half precision (float16 weights and
+    activations): with float16 inputs and outputs, and with float32 ones
+    and Casts at both ends (onnxconverter-common's keep_io_types)."""
+    def half(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT16, shape)
+
+    def weights(dtype):
+        return [const("w", (0.5 * rng.standard_normal((8, 3, 3, 3))).astype(dtype)),
+                const("b", (0.1 * rng.standard_normal(8)).astype(dtype)),
+                const("fc", (0.5 * rng.standard_normal((8, 5))).astype(dtype))]
+
+    body = [helper.make_node("Conv", ["xh", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", ["c"], ["r"]),
+            helper.make_node("GlobalAveragePool", ["r"], ["g"]),
+            helper.make_node("Flatten", ["g"], ["f"]),
+            helper.make_node("MatMul", ["f", "fc"], ["logits"]),
+            helper.make_node("Softmax", ["logits"], ["yh"])]
+    fp16 = weights(np.float16)
+    save(out, "half_io",
+         [helper.make_node("Identity", ["x"], ["xh"])] + body
+         + [helper.make_node("Identity", ["yh"], ["y"])],
+         [half("x", [2, 3, 8, 8])], [half("y", None)], fp16)
+    save(out, "half_keep_io",
+         [helper.make_node("Cast", ["x"], ["xh"], to=TensorProto.FLOAT16)] + body
+         + [helper.make_node("Cast", ["yh"], ["y"], to=TensorProto.FLOAT)],
+         [tensor("x", [2, 3, 8, 8])], [tensor("y", None)], fp16)
+    # A constant cast to float16 and back, folded on the host: rounded.
+    save(out, "half_constant_cast",
+         [helper.make_node("Cast", ["k"], ["kh"], to=TensorProto.FLOAT16),
+          helper.make_node("Cast", ["kh"], ["k32"], to=TensorProto.FLOAT),
+          helper.make_node("Add", ["x", "k32"], ["y"])],
+         [tensor("x", [3])], [tensor("y", None)],
+         [const("k", np.array([0.1, 1 / 3, 65519.0], np.float32))])
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
-                "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign"]
+                "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
+                "half_io", "half_keep_io"]
 
 
 def operator_models(out, save, tensor, rng):
@@ -205,3 +242,4 @@ def operator_models(out, save, tensor, rng):
     uneven_pool_models(out, save, tensor)
     computed_weights_models(out, save, tensor)
     rounding_models(out, save, tensor)
+    half_precision_models(out, save, tensor, rng)
