@@ -652,6 +652,34 @@ Constant unary_node(const Node& node, const Graph& graph) {
   return unary(node, input_constant(node, graph, 0));
 }
 
+// Trilu of a constant (a causal mask built from a full matrix): the
+// elements outside the triangle set to 0.
+Constant trilu(const Node& node, const Graph& graph) {
+  Constant out = input_constant(node, graph, 0);
+  if (out.shape.size() < 2) {
+    throw std::runtime_error(fmt::format("{}: an input of rank {}; Trilu takes matrices",
+                                         node.label(), out.shape.size()));
+  }
+  Triangle triangle;
+  try {
+    triangle = triangle_of(node, graph);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", node.label(), e.what()));
+  }
+  const std::int64_t rows = out.shape[out.shape.size() - 2], columns = out.shape.back();
+  for (std::int64_t e = 0; e < out.size(); ++e) {
+    if (triangle.keeps(e / columns % rows, e % columns)) {
+      continue;
+    }
+    if (out.is_float()) {
+      out.floats[static_cast<std::size_t>(e)] = 0.0F;
+    } else {
+      out.ints[static_cast<std::size_t>(e)] = 0;
+    }
+  }
+  return out;
+}
+
 Constant reshape(const Node& node, const Graph& graph) {
   const Constant& data = input_constant(node, graph, 0);
   return reshaped(data,
@@ -779,11 +807,28 @@ const std::unordered_map<std::string_view, Folder>& folders() {
       {"Squeeze", squeeze},
       {"Reshape", reshape},
       {"ScatterND", scatter_nd},
+      {"Trilu", trilu},
   };
   return table;
 }
 
 }  // namespace
+
+Triangle triangle_of(const Node& trilu, const Graph& graph) {
+  Triangle triangle{.upper = trilu.get_int("upper", 1) != 0, .k = 0};
+  if (trilu.inputs.size() > 1 && !trilu.inputs[1].empty()) {
+    if (!graph.is_constant(trilu.inputs[1])) {
+      throw std::runtime_error(fmt::format(
+          "its diagonal k '{}' is computed at run time; only a constant k", trilu.inputs[1]));
+    }
+    const Constant& k = graph.constants.at(trilu.inputs[1]);
+    if (k.size() != 1) {
+      throw std::runtime_error(fmt::format("k has {} values, not one", k.size()));
+    }
+    triangle.k = k.integer(0);
+  }
+  return triangle;
+}
 
 std::set<std::string> host_evaluated_ops() {
   std::set<std::string> ops{"Shape", "Size"};

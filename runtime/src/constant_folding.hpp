@@ -53,6 +53,18 @@ std::size_t fold_constants(Graph& graph, FoldBudget& budget);
 // input's dimension unless allowzero, -1 is inferred).
 Shape reshape_target(const Node& node, const Shape& input, const std::vector<std::int64_t>& target);
 
+// The elements Trilu keeps of each matrix (the last two axes): column j of
+// row i where j - i >= k (upper) or j - i <= k (lower); `k` is its input 1,
+// a constant (0 without it), else std::runtime_error saying why.
+struct Triangle {
+  bool upper = true;
+  std::int64_t k = 0;
+  [[nodiscard]] bool keeps(std::int64_t row, std::int64_t column) const {
+    return upper ? column - row >= k : column - row <= k;
+  }
+};
+Triangle triangle_of(const Node& trilu, const Graph& graph);
+
 // NumPy broadcasting of two shapes; std::runtime_error if incompatible.
 Shape broadcast_shapes(const Shape& a, const Shape& b);
 

@@ -3211,14 +3211,16 @@ void compare_elements(Lowerer& l, const std::string& origin, CompareOp op, Tenso
          });
 }
 
-// out = mask[i] ? x : y, x and y each one value or `count` of them: one
-// SELECT (v1.4).
+// out = mask[i] ? x : y, x and y each one value or `count` of them, the
+// mask `count` bytes or a trailing block of them (`mask_count`, 0: count):
+// one SELECT (v1.4).
 void select_elements(Lowerer& l, const std::string& origin, const std::string& mask, TensorRef x,
                      std::int64_t x_count, TensorRef y, std::int64_t y_count, TensorRef out,
-                     std::int64_t count) {
+                     std::int64_t count, std::int64_t mask_count = 0) {
   l.require(isa::Opcode::select);
   const std::uint32_t n = u32(count, "element count");
   const std::uint32_t nx = u32(x_count, "x count"), ny = u32(y_count, "y count");
+  const std::uint32_t nm = mask_count == 0 ? n : u32(mask_count, "mask count");
   l.emit(origin, {l.ref(mask), std::move(x), std::move(y)}, {std::move(out)},
          [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.select(dt, {.condition = s[0],
@@ -3226,7 +3228,7 @@ void select_elements(Lowerer& l, const std::string& origin, const std::string& m
                          .y = s[2],
                          .output = s[3],
                          .count = n,
-                         .condition_count = n,
+                         .condition_count = nm,
                          .x_count = nx,
                          .y_count = ny});
          });
@@ -3288,6 +3290,35 @@ void lower_sign(Lowerer& l, const Node& n) {
                   l.ref(not_positive), count);
   select_elements(l, origin, positive, l.ref(l.scalar(1.0F)), 1, l.ref(not_positive), count,
                   l.ref(n.outputs.at(0)), count);
+}
+
+// Trilu of a computed float tensor: one SELECT (v1.4) of x where a constant
+// byte mask of one matrix (the last two axes; triangle_of) holds 1 and 0
+// elsewhere, the mask read again for every matrix. Exact (an infinity or
+// NaN outside the triangle becomes 0, as ONNX's zeroing does).
+void lower_trilu(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const std::int64_t count = float_elements(l, n);
+  if (sx.size() < 2) {
+    throw Unsupported(fmt::format("an input of rank {}; Trilu takes matrices", sx.size()));
+  }
+  Triangle triangle;
+  try {
+    triangle = triangle_of(n, l.graph());
+  } catch (const std::runtime_error& e) {
+    throw Unsupported(e.what());
+  }
+  const std::int64_t rows = sx[sx.size() - 2], columns = sx.back();
+  std::vector<std::int64_t> kept;
+  for (std::int64_t e = 0; e < rows * columns; ++e) {
+    kept.push_back(triangle.keeps(e / columns, e % columns) ? 1 : 0);
+  }
+  const std::string mask = l.integer_constant(
+      fmt::format("%triangle{}x{}{}{}", rows, columns, triangle.upper ? "u" : "l", triangle.k),
+      ElementType::int8, std::move(kept));
+  select_elements(l, n.label(), mask, l.ref(x), count, l.ref(l.scalar(0.0F)), 1,
+                  l.ref(n.outputs.at(0)), count, rows * columns);
 }
 
 // Cast between float32, bool and the integer inputs:
@@ -3943,6 +3974,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Tanh", lower_tanh},
       {"Tile", lower_tile},
       {"Transpose", lower_transpose},
+      {"Trilu", lower_trilu},
       {"Unsqueeze", lower_alias},
       {"Upsample", lower_resize},
       {"Where", lower_where},

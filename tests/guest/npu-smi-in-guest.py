@@ -170,7 +170,7 @@ check("csv: the same values as json",
                              and int(rows[i]["memory_total_bytes"]) == devices[i]["memory_total_bytes"]
                              for i in range(2)), p.stdout)
 
-p = smi(f"--query=pci_address,serial,cores", "--format=table")
+p = smi("--query=pci_address,serial,cores", "--format=table")
 check("table: a header line and a line per device",
       p.returncode == 0 and len(p.stdout.splitlines()) == 3
       and p.stdout.splitlines()[0].split()[:2] == ["PCI", "address"], p.stdout)

@@ -94,6 +94,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # A classifier exported in float16: float16 input and output,
              # and float32 ones with Casts (keep_io_types).
              "half_io", "half_keep_io",
+             # Trilu of a computed tensor, and a causal mask folded on the host.
+             "trilu", "causal_mask",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",

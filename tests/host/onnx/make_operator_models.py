@@ -2,7 +2,7 @@
 models and torchvision's exports of 2026-12-03: ArgMax/ArgMin, instance and
 group normalization (also as PyTorch exports nn.GroupNorm), LRN, 1-D
 convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign,
-models exported in float16. Written by
+models exported in float16, Trilu. Written by
 make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -227,10 +227,38 @@ def half_precision_models(out, save, tensor, rng):
          [const("k", np.array([0.1, 1 / 3, 65519.0], np.float32))])
 
 
+def trilu_models(out, save, tensor):
+    """Trilu (opset 14) of a computed tensor: upper, lower with k -1, upper
+    with k 2; and the causal mask a decoder's export builds from a full
+    matrix (folded on the host), added to attention scores before Softmax.
+    Refused: a k computed at run time."""
+    k = [const("km1", np.array(-1, np.int64)), const("k2", np.array(2, np.int64))]
+    save(out, "trilu",
+         [helper.make_node("Trilu", ["x"], ["upper"]),
+          helper.make_node("Trilu", ["x", "km1"], ["lower"], upper=0),
+          helper.make_node("Trilu", ["x", "k2"], ["upper_k2"])],
+         [tensor("x", [2, 3, 4, 5])],
+         [tensor(name, None) for name in ("upper", "lower", "upper_k2")], k, opset=14)
+    minimum = np.finfo(np.float32).min
+    save(out, "causal_mask",
+         [helper.make_node("ConstantOfShape", ["dims"], ["full"],
+                           value=helper.make_tensor("v", TensorProto.FLOAT, [1], [minimum])),
+          helper.make_node("Trilu", ["full", "one"], ["mask"]),
+          helper.make_node("Add", ["x", "mask"], ["masked"]),
+          helper.make_node("Softmax", ["masked"], ["y"], axis=-1)],
+         [tensor("x", [1, 2, 4, 4])], [tensor("y", None)],
+         [const("dims", np.array([4, 4], np.int64)), const("one", np.array(1, np.int64))],
+         opset=14)
+    save(out, "trilu_computed_k",
+         [helper.make_node("Trilu", ["x", "k"], ["y"])],
+         [tensor("x", [3, 3]), helper.make_tensor_value_info("k", TensorProto.INT64, [])],
+         [tensor("y", None)], opset=14)
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
                 "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
-                "half_io", "half_keep_io"]
+                "half_io", "half_keep_io", "trilu", "causal_mask"]
 
 
 def operator_models(out, save, tensor, rng):
@@ -243,3 +271,4 @@ def operator_models(out, save, tensor, rng):
     computed_weights_models(out, save, tensor)
     rounding_models(out, save, tensor)
     half_precision_models(out, save, tensor, rng)
+    trilu_models(out, save, tensor)
