@@ -79,12 +79,18 @@ class Lowerer {
       if (type == ElementType::int64 || type == ElementType::int32) {
         program_.integer_inputs[input] = type;
         index_values_.insert(input);
+      } else if (type == ElementType::uint8 || type == ElementType::int8) {
+        // Read as the int32 values run() widens them to: the device takes
+        // integers only through a Cast to float or as indices, both exact.
+        program_.integer_inputs[input] = ElementType::int32;
+        program_.widened_inputs[input] = type;
+        index_values_.insert(input);
       } else if (type == ElementType::boolean) {
         program_.integer_inputs[input] = type;
       } else if (type != ElementType::float32) {
         throw Unsupported(
             fmt::format("graph input '{}' is {}; the runtime takes float32, float16, "
-                        "bfloat16, int64, int32 and bool inputs",
+                        "bfloat16, int64, int32, uint8, int8 and bool inputs",
                         input, to_string(type)));
       }
     }
@@ -99,6 +105,11 @@ class Lowerer {
       if (type == ElementType::boolean || type == ElementType::int64 ||
           type == ElementType::int32) {
         program_.output_types[output] = type;
+      } else if (type != ElementType::float32 && type != ElementType::undefined) {
+        throw Unsupported(
+            fmt::format("graph output '{}' is {}; the runtime writes float32, "
+                        "float16, bfloat16, int64, int32 and bool outputs",
+                        output, to_string(type)));
       }
     }
   }

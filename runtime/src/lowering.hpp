@@ -46,6 +46,9 @@ struct Program {
   // indices GATHER reads, the values COMPARE reads; bool one byte each, 0 or
   // 1); every other input is in `dtype`.
   std::map<std::string, ElementType> integer_inputs;
+  // uint8 and int8 inputs (an image's bytes): int32 in `integer_inputs`,
+  // run() widens them; here their own type.
+  std::map<std::string, ElementType> widened_inputs;
   // Outputs not in `dtype`: bool (one byte each, COMPARE's mask), int64 or
   // int32 (an integer input passed on), written in their own type.
   std::map<std::string, ElementType> output_types;

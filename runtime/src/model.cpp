@@ -54,6 +54,8 @@ std::uint64_t integer_size(ElementType type) {
 TensorType tensor_type(ElementType type) {
   return type == ElementType::int64      ? TensorType::int64
          : type == ElementType::int32    ? TensorType::int32
+         : type == ElementType::uint8    ? TensorType::uint8
+         : type == ElementType::int8     ? TensorType::int8
          : type == ElementType::boolean  ? TensorType::boolean
          : type == ElementType::float16  ? TensorType::float16
          : type == ElementType::bfloat16 ? TensorType::bfloat16
@@ -74,6 +76,10 @@ std::string_view to_string(TensorType type) {
       return "int64";
     case TensorType::boolean:
       return "bool";
+    case TensorType::uint8:
+      return "uint8";
+    case TensorType::int8:
+      return "int8";
     case TensorType::float16:
       return "float16";
     case TensorType::bfloat16:
@@ -82,6 +88,18 @@ std::string_view to_string(TensorType type) {
       break;
   }
   return "float32";
+}
+
+// Whether integer `value` is one of `type`: int32, or uint8 and int8, which
+// the device reads as INT32.
+bool fits_type(std::int64_t value, TensorType type) {
+  using Range = std::pair<std::int64_t, std::int64_t>;
+  const auto [low, high] = type == TensorType::uint8 ? Range{0, 255}
+                           : type == TensorType::int8
+                               ? Range{-128, 127}
+                               : Range{std::numeric_limits<std::int32_t>::min(),
+                                       std::numeric_limits<std::int32_t>::max()};
+  return value >= low && value <= high;
 }
 
 // Bytes per element of input or output type `type` on the device.
@@ -137,9 +155,9 @@ void write_input(const HostTensor& given, ElementType type, const std::vector<st
       std::memcpy(out.data() + 8 * i, &value, 8);
       continue;
     }
-    if (!fits32) {
-      throw ModelError(
-          fmt::format("input '{}': value {} at {} is not an int32", given.name, value, i));
+    if (!fits_type(value, want)) {
+      throw ModelError(fmt::format("input '{}': value {} at {} is not an {}", given.name, value, i,
+                                   to_string(want)));
     }
     const auto narrow = static_cast<std::int32_t>(value);
     std::memcpy(out.data() + 4 * i, &narrow, 4);
@@ -161,6 +179,9 @@ void round_to_own_type(HostTensor& output) {
 // The type of graph input or output `name` on the device: float32 (in the
 // program's dtype), or an integer or bool type stored as itself.
 ElementType io_type(const onnx_runtime::Program& program, const std::string& name) {
+  if (const auto it = program.widened_inputs.find(name); it != program.widened_inputs.end()) {
+    return it->second;
+  }
   if (const auto it = program.integer_inputs.find(name); it != program.integer_inputs.end()) {
     return it->second;
   }

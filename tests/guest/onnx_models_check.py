@@ -96,6 +96,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "half_io", "half_keep_io",
              # Trilu of a computed tensor, and a causal mask folded on the host.
              "trilu", "causal_mask",
+             # An image's bytes (uint8) and int8 values, Cast to float.
+             "uint8_image", "int8_values",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",
@@ -220,6 +222,11 @@ def op_graph_inputs(op_graphs):
             sample = 0.75 * sample
         if declared.elem_type == onnx.TensorProto.FLOAT16:
             sample = sample.astype(np.float16)
+        elif declared.elem_type in (onnx.TensorProto.UINT8, onnx.TensorProto.INT8):
+            # Every value of the type: the extremes and values between.
+            info = np.iinfo(np.uint8 if declared.elem_type == onnx.TensorProto.UINT8 else np.int8)
+            flat = np.linspace(info.min, info.max, sample.size).round()
+            sample = flat.reshape(sample.shape).astype(info.dtype)
         cases[f"op-{graph}"] = (str(path), sample)
     for prefix, graphs in (("qdq", QDQ_GRAPHS), ("qop", QOP_GRAPHS)):
         for graph in graphs:
@@ -294,7 +301,8 @@ def inputs(work, full, op_graphs):
     for name, data in calibration.items():
         np.save(work / f"{name}.npy", data.astype(np.float32))
     for name, (model, data) in cases.items():
-        np.save(work / f"{name}.npy", data if data.dtype == np.float16 else data.astype(np.float32))
+        kept = (np.float16, np.uint8, np.int8)  # the inputs' own types; others float32
+        np.save(work / f"{name}.npy", data if data.dtype in kept else data.astype(np.float32))
         if (full or name in QUICK) and name not in ("op-resize_cubic", "op-int8_convs"):
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
     for name in ("cls-text", "rec-rendered", "det-rendered"):

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -90,16 +91,21 @@ npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "
       return tensor;
     }
     case npu_tools::NpyType::boolean:
-      tensor.type = npu::onnx::TensorType::boolean;
+    case npu_tools::NpyType::uint8:
+      tensor.type = array.header.type == npu_tools::NpyType::uint8 ? npu::onnx::TensorType::uint8
+                                                                   : npu::onnx::TensorType::boolean;
       for (const std::byte b : array.data) {
         tensor.integers.push_back(std::to_integer<std::int64_t>(b));
       }
       return tensor;
-    default:
-      throw npu::onnx::ModelError(
-          fmt::format("{}: {} data; model inputs are float32, float16, int64, int32 or bool",
-                      path.string(), npu_tools::name(array.header.type)));
+    case npu_tools::NpyType::int8:
+      tensor.type = npu::onnx::TensorType::int8;
+      for (const std::byte b : array.data) {
+        tensor.integers.push_back(static_cast<std::int8_t>(std::to_integer<std::uint8_t>(b)));
+      }
+      return tensor;
   }
+  throw std::logic_error("an NpyType read_input does not know");
 }
 
 // The INT8 calibration samples: the k-th --calibrate file of each input
@@ -148,9 +154,9 @@ std::string file_name(const std::string& output) {
   return name + ".npy";
 }
 
-// An output in the graph's own type: float32, float16, or int64, int32,
-// bool; bfloat16, which .npy has no type for, as float32 (every value a
-// bfloat16 one).
+// An output in the graph's own type: float32, float16, int64, int32, uint8,
+// int8 or bool; bfloat16, which .npy has no type for, as float32 (every
+// value a bfloat16 one).
 void write_output(const std::filesystem::path& dir, const npu::onnx::HostTensor& tensor) {
   npu_tools::NpyHeader header;
   for (const std::int64_t dim : tensor.shape) {
@@ -182,11 +188,17 @@ void write_output(const std::filesystem::path& dir, const npu::onnx::HostTensor&
       npu_tools::write_npy_file(path, header, std::as_bytes(std::span(values)));
       return;
     }
-    case npu::onnx::TensorType::boolean: {
-      header.type = npu_tools::NpyType::boolean;
+    case npu::onnx::TensorType::boolean:
+    case npu::onnx::TensorType::uint8:
+    case npu::onnx::TensorType::int8: {
+      header.type = tensor.type == npu::onnx::TensorType::boolean ? npu_tools::NpyType::boolean
+                    : tensor.type == npu::onnx::TensorType::uint8 ? npu_tools::NpyType::uint8
+                                                                  : npu_tools::NpyType::int8;
       std::vector<std::uint8_t> values;
       for (const std::int64_t v : tensor.integers) {
-        values.push_back(v != 0 ? 1 : 0);
+        values.push_back(tensor.type == npu::onnx::TensorType::boolean
+                             ? (v != 0 ? 1 : 0)
+                             : static_cast<std::uint8_t>(v));
       }
       npu_tools::write_npy_file(path, header, std::as_bytes(std::span(values)));
       return;

@@ -2,7 +2,7 @@
 models and torchvision's exports of 2026-12-03: ArgMax/ArgMin, instance and
 group normalization (also as PyTorch exports nn.GroupNorm), LRN, 1-D
 convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign,
-models exported in float16, Trilu. Written by
+models exported in float16, Trilu, uint8 and int8 inputs. Written by
 make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -255,10 +255,33 @@ def trilu_models(out, save, tensor):
          [tensor("y", None)], opset=14)
 
 
+def byte_input_models(out, save, tensor, rng):
+    """Models that take an image's bytes (uint8) or int8 values and Cast
+    them to float before normalizing and convolving. Refused: a uint8 graph
+    output."""
+    save(out, "uint8_image",
+         [helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
+          helper.make_node("Mul", ["xf", "scale"], ["xs"]),
+          helper.make_node("Sub", ["xs", "mean"], ["xn"]),
+          helper.make_node("Conv", ["xn", "w"], ["y"], pads=[1, 1, 1, 1])],
+         [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 3, 6, 6])], [tensor("y", None)],
+         [const("scale", np.array(1 / 255, np.float32)), const("mean", np.array(0.5, np.float32)),
+          const("w", rng.standard_normal((4, 3, 3, 3)).astype(np.float32))])
+    save(out, "int8_values",
+         [helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
+          helper.make_node("Mul", ["xf", "step"], ["y"])],
+         [helper.make_tensor_value_info("x", TensorProto.INT8, [2, 5])], [tensor("y", None)],
+         [const("step", np.array(0.125, np.float32))])
+    save(out, "uint8_passthrough", [helper.make_node("Identity", ["x"], ["y"])],
+         [helper.make_tensor_value_info("x", TensorProto.UINT8, [4])],
+         [helper.make_tensor_value_info("y", TensorProto.UINT8, [4])])
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
                 "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
-                "half_io", "half_keep_io", "trilu", "causal_mask"]
+                "half_io", "half_keep_io", "trilu", "causal_mask", "uint8_image",
+                "int8_values"]
 
 
 def operator_models(out, save, tensor, rng):
@@ -272,3 +295,4 @@ def operator_models(out, save, tensor, rng):
     rounding_models(out, save, tensor)
     half_precision_models(out, save, tensor, rng)
     trilu_models(out, save, tensor)
+    byte_input_models(out, save, tensor, rng)
