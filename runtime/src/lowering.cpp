@@ -2056,7 +2056,8 @@ void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
     after[d] = p.end[d] - pad[d] + std::max<std::int64_t>(past_padding, 0);
   }
   const bool include_pad = n.get_int("count_include_pad", 0) != 0;
-  const bool extended = before != std::array<std::int64_t, 2>{} || after != before;
+  constexpr std::array<std::int64_t, 2> none{};
+  const bool extended = before != none || after != none;
   std::string source = x;
   Shape shape = sx;
   if (extended) {

@@ -110,11 +110,11 @@ std::uint64_t device_element_size(ElementType type, isa::DataType dtype) {
 
 // Writes input `given` into `out` (its place in the I/O buffer) as the
 // device reads it: float values in the program's data type; int64 and
-// int32 values as they are (the indices of GATHER, hw-spec 7.4.3); bool one
-// byte each. ModelError for a wrong type or count (before anything is
-// written), a bool not 0 or 1, or (`narrowed_by` not empty: the node that
-// reads the low 32 bits of an int64 input) a value beyond 32 bits; a run
-// refused so has written part of its inputs, which the next run overwrites.
+// int32 values as they are (the indices of GATHER, hw-spec 7.4.3), uint8
+// and int8 ones widened to INT32; bool one byte each. ModelError for a wrong type or count (before
+// anything is written), a bool not 0 or 1, or (`narrowed_by` not empty: the node that reads the low
+// 32 bits of an int64 input) a value beyond 32 bits; a run refused so has written part of its
+// inputs, which the next run overwrites.
 void write_input(const HostTensor& given, ElementType type, const std::vector<std::int64_t>& shape,
                  isa::DataType dtype, const std::string& narrowed_by, std::span<std::byte> out) {
   static_assert(std::endian::native == std::endian::little, "the device's integers are LE");
@@ -156,8 +156,8 @@ void write_input(const HostTensor& given, ElementType type, const std::vector<st
       continue;
     }
     if (!fits_type(value, want)) {
-      throw ModelError(fmt::format("input '{}': value {} at {} is not an {}", given.name, value, i,
-                                   to_string(want)));
+      throw ModelError(fmt::format("input '{}': value {} at {} does not fit {}", given.name, value,
+                                   i, to_string(want)));
     }
     const auto narrow = static_cast<std::int32_t>(value);
     std::memcpy(out.data() + 4 * i, &narrow, 4);
@@ -176,8 +176,9 @@ void round_to_own_type(HostTensor& output) {
   output.data = onnx_runtime::decode_elements(onnx_runtime::encode_elements(output.data, own), own);
 }
 
-// The type of graph input or output `name` on the device: float32 (in the
-// program's dtype), or an integer or bool type stored as itself.
+// The type of graph input or output `name`: float32, float16 or bfloat16
+// (stored in the program's dtype), or an integer or bool type (stored as
+// itself; uint8 and int8 as INT32).
 ElementType io_type(const onnx_runtime::Program& program, const std::string& name) {
   if (const auto it = program.widened_inputs.find(name); it != program.widened_inputs.end()) {
     return it->second;
@@ -281,7 +282,7 @@ struct CompiledModel::State {
     std::vector<std::int64_t> shape;
     std::uint64_t offset;
     // float32, float16, bfloat16: stored in `dtype`; int64, int32 and bool
-    // as themselves.
+    // as themselves, uint8 and int8 as INT32.
     onnx_runtime::ElementType type = onnx_runtime::ElementType::float32;
     // An int64 input whose low 32 bits this node reads (empty: none).
     std::string narrowed_by{};

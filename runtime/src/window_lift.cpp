@@ -9,6 +9,8 @@
 namespace npu::onnx_runtime {
 namespace {
 
+// A 1-D window: its input, output and (a convolution's) weights of rank 3
+// with known shapes.
 bool is_liftable(const Graph& graph, const Node& node) {
   if ((node.op != "Conv" && node.op != "ConvTranspose" && node.op != "MaxPool" &&
        node.op != "AveragePool") ||
@@ -18,8 +20,13 @@ bool is_liftable(const Graph& graph, const Node& node) {
   if (node.op == "MaxPool" && node.outputs.size() > 1 && !node.outputs[1].empty()) {
     return false;  // Indices: refused by the lowering, named so
   }
-  const auto x = graph.values.find(node.inputs[0]);
-  return x != graph.values.end() && x->second.shape && x->second.shape->size() == 3;
+  auto rank_3 = [&](const std::string& value) {
+    const auto it = graph.values.find(value);
+    return it != graph.values.end() && it->second.shape && it->second.shape->size() == 3;
+  };
+  const bool convolution = node.op.starts_with("Conv");
+  return rank_3(node.inputs[0]) && rank_3(node.outputs[0]) &&
+         (!convolution || (node.inputs.size() > 1 && rank_3(node.inputs[1])));
 }
 
 ElementType type_of(const Graph& graph, const std::string& value) {
@@ -102,10 +109,6 @@ std::size_t lift_1d_windows(Graph& graph) {
       continue;
     }
     const bool convolution = graph.nodes[i].op.starts_with("Conv");
-    if (convolution &&
-        (graph.nodes[i].inputs.size() < 2 || graph.shape(graph.nodes[i].inputs[1]).size() != 3)) {
-      continue;
-    }
     const std::string x = lifted_input(graph, i, 0);
     graph.nodes[i].inputs[0] = x;
     if (convolution) {
