@@ -3172,6 +3172,33 @@ void lower_logical(Lowerer& l, const Node& n) {
          });
 }
 
+// A SELECT operand: its tensor and its element count (the output's, or a
+// trailing block of it read again).
+struct SelectOperand {
+  TensorRef ref;
+  std::int64_t count;
+};
+
+// out (count elements) = mask[i] ? x : y: one SELECT (v1.4).
+void select_elements(Lowerer& l, const std::string& origin, SelectOperand mask, SelectOperand x,
+                     SelectOperand y, TensorRef out, std::int64_t count) {
+  l.require(isa::Opcode::select);
+  const std::uint32_t n = u32(count, "element count");
+  const std::uint32_t nm = u32(mask.count, "condition count");
+  const std::uint32_t nx = u32(x.count, "x count"), ny = u32(y.count, "y count");
+  l.emit(origin, {std::move(mask.ref), std::move(x.ref), std::move(y.ref)}, {std::move(out)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.select(dt, {.condition = s[0],
+                         .x = s[1],
+                         .y = s[2],
+                         .output = s[3],
+                         .count = n,
+                         .condition_count = nm,
+                         .x_count = nx,
+                         .y_count = ny});
+         });
+}
+
 // Where(cond, x, y) on float tensors: one SELECT (v1.4), each operand read
 // as a trailing block of the output (a scalar such as finfo.min, a row of
 // keys) or expanded to it first. Exact: the unselected operand never
@@ -3191,24 +3218,11 @@ void lower_where(Lowerer& l, const Node& n) {
   MaskOperand c = domain_operand(l, input(n, 0), CompareDomain::masks, origin);
   MaskOperand x = domain_operand(l, input(n, 1), CompareDomain::floats, origin);
   MaskOperand y = domain_operand(l, input(n, 2), CompareDomain::floats, origin);
-  const std::uint32_t count = u32(element_count(so), "element count");
-  const std::uint32_t c_count =
-      u32(broadcast_count(l, origin, c, so, DataType::int8, 1), "condition count");
-  const std::uint32_t x_count =
-      u32(broadcast_count(l, origin, x, so, l.dtype(), l.esize()), "x count");
-  const std::uint32_t y_count =
-      u32(broadcast_count(l, origin, y, so, l.dtype(), l.esize()), "y count");
-  l.emit(origin, {c.ref, x.ref, y.ref}, {l.ref(out)},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.select(dt, {.condition = s[0],
-                         .x = s[1],
-                         .y = s[2],
-                         .output = s[3],
-                         .count = count,
-                         .condition_count = c_count,
-                         .x_count = x_count,
-                         .y_count = y_count});
-         });
+  const std::int64_t c_count = broadcast_count(l, origin, c, so, DataType::int8, 1);
+  const std::int64_t x_count = broadcast_count(l, origin, x, so, l.dtype(), l.esize());
+  const std::int64_t y_count = broadcast_count(l, origin, y, so, l.dtype(), l.esize());
+  select_elements(l, origin, {c.ref, c_count}, {x.ref, x_count}, {y.ref, y_count}, l.ref(out),
+                  element_count(so));
 }
 
 // mask (count bytes) = a[i] OP b[i mod b_count]: one COMPARE (v1.4) in the
@@ -3220,29 +3234,6 @@ void compare_elements(Lowerer& l, const std::string& origin, CompareOp op, Tenso
   l.emit(origin, {std::move(a), std::move(b)}, {l.ref(mask)},
          [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.compare(dt, op, s[0], s[1], s[2], n, nb);
-         });
-}
-
-// out = mask[i] ? x : y, x and y each one value or `count` of them, the
-// mask `count` bytes or a trailing block of them (`mask_count`, 0: count):
-// one SELECT (v1.4).
-void select_elements(Lowerer& l, const std::string& origin, const std::string& mask, TensorRef x,
-                     std::int64_t x_count, TensorRef y, std::int64_t y_count, TensorRef out,
-                     std::int64_t count, std::int64_t mask_count = 0) {
-  l.require(isa::Opcode::select);
-  const std::uint32_t n = u32(count, "element count");
-  const std::uint32_t nx = u32(x_count, "x count"), ny = u32(y_count, "y count");
-  const std::uint32_t nm = mask_count == 0 ? n : u32(mask_count, "mask count");
-  l.emit(origin, {l.ref(mask), std::move(x), std::move(y)}, {std::move(out)},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.select(dt, {.condition = s[0],
-                         .x = s[1],
-                         .y = s[2],
-                         .output = s[3],
-                         .count = n,
-                         .condition_count = nm,
-                         .x_count = nx,
-                         .y_count = ny});
          });
 }
 
@@ -3277,7 +3268,7 @@ void lower_round_toward(Lowerer& l, const Node& n, bool up) {
   const std::string stepped = l.scratch(count);
   l.eltwise(origin, EltwiseOp::add, l.ref(rounded), l.ref(l.scalar(up ? 1.0F : -1.0F)),
             l.ref(stepped), count, 1);
-  select_elements(l, origin, past, l.ref(stepped), count, l.ref(rounded), count,
+  select_elements(l, origin, {l.ref(past), count}, {l.ref(stepped), count}, {l.ref(rounded), count},
                   l.ref(n.outputs.at(0)), count);
 }
 void lower_floor(Lowerer& l, const Node& n) {
@@ -3298,10 +3289,10 @@ void lower_sign(Lowerer& l, const Node& n) {
   compare_elements(l, origin, CompareOp::gt, l.ref(x), l.ref(l.scalar(0.0F)), positive, count, 1);
   compare_elements(l, origin, CompareOp::lt, l.ref(x), l.ref(l.scalar(0.0F)), negative, count, 1);
   const std::string not_positive = l.scratch(count);
-  select_elements(l, origin, negative, l.ref(l.scalar(-1.0F)), 1, l.ref(x), count,
-                  l.ref(not_positive), count);
-  select_elements(l, origin, positive, l.ref(l.scalar(1.0F)), 1, l.ref(not_positive), count,
-                  l.ref(n.outputs.at(0)), count);
+  select_elements(l, origin, {l.ref(negative), count}, {l.ref(l.scalar(-1.0F)), 1},
+                  {l.ref(x), count}, l.ref(not_positive), count);
+  select_elements(l, origin, {l.ref(positive), count}, {l.ref(l.scalar(1.0F)), 1},
+                  {l.ref(not_positive), count}, l.ref(n.outputs.at(0)), count);
 }
 
 // Trilu of a computed float tensor: one SELECT (v1.4) of x where a constant
@@ -3329,8 +3320,8 @@ void lower_trilu(Lowerer& l, const Node& n) {
   const std::string mask = l.integer_constant(
       fmt::format("%triangle{}x{}{}{}", rows, columns, triangle.upper ? "u" : "l", triangle.k),
       ElementType::int8, std::move(kept));
-  select_elements(l, n.label(), mask, l.ref(x), count, l.ref(l.scalar(0.0F)), 1,
-                  l.ref(n.outputs.at(0)), count, rows * columns);
+  select_elements(l, n.label(), {l.ref(mask), rows * columns}, {l.ref(x), count},
+                  {l.ref(l.scalar(0.0F)), 1}, l.ref(n.outputs.at(0)), count);
 }
 
 // Cast between float32, bool and the integer inputs:
