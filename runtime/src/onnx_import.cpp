@@ -472,6 +472,7 @@ namespace {
 
 bool is_large_weight(ElementType type, std::int64_t elements) {
   const bool detachable = type == ElementType::float32 || type == ElementType::float64 ||
+                          type == ElementType::float16 || type == ElementType::bfloat16 ||
                           type == ElementType::int8 || type == ElementType::uint8;
   return detachable &&
          static_cast<std::size_t>(elements) * raw_element_size(static_cast<int>(type)) >=

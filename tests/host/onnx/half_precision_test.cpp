@@ -39,6 +39,15 @@ TEST(OnnxHalfPrecision, CastsBetweenFloat32AndFloat16AreAliases) {
   EXPECT_EQ(opcodes_of(kept), opcodes_of(lower(fused("half_io"))));
 }
 
+TEST(OnnxHalfPrecision, LargeFloat16WeightsAreDecodedOnceExactly) {
+  const Graph graph = import("half_large_weights");
+  const Constant& w = graph.constants.at("w");
+  ASSERT_EQ(w.floats.size(), 64U * 64);
+  for (std::size_t i = 0; i < w.floats.size(); ++i) {
+    ASSERT_EQ(w.floats[i], static_cast<float>(i % 256) / 8) << i;
+  }
+}
+
 TEST(OnnxHalfPrecision, AConstantCastToFloat16IsRoundedWhenFolded) {
   const Graph graph = fused("half_constant_cast");
   ASSERT_EQ(graph.nodes.size(), 1U);

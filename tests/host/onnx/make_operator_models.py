@@ -218,6 +218,11 @@ def half_precision_models(out, save, tensor, rng):
          [helper.make_node("Cast", ["x"], ["xh"], to=TensorProto.FLOAT16)] + body
          + [helper.make_node("Cast", ["yh"], ["y"], to=TensorProto.FLOAT)],
          [tensor("x", [2, 3, 8, 8])], [tensor("y", None)], fp16)
+    # float16 weights large enough that import decodes them once and drops
+    # their data from the protobuf (detach_weights): (i mod 256) / 8.
+    save(out, "half_large_weights", [helper.make_node("MatMul", ["x", "w"], ["y"])],
+         [half("x", [1, 64])], [half("y", None)],
+         [const("w", (np.arange(64 * 64) % 256 / 8).reshape(64, 64).astype(np.float16))])
     # A constant cast to float16 and back, folded on the host: rounded.
     save(out, "half_constant_cast",
          [helper.make_node("Cast", ["k"], ["kh"], to=TensorProto.FLOAT16),
