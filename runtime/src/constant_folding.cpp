@@ -243,6 +243,49 @@ Constant where(const Node& node, const Graph& graph) {
   return out;
 }
 
+// The unary functions folded on constants, computed in double. Rotary
+// position embeddings take Sin and Cos of constant positions; the rest are
+// ONNX's other elementwise math.
+using UnaryFunction = double (*)(double);
+const std::unordered_map<std::string_view, UnaryFunction>& unary_functions() {
+  static const std::unordered_map<std::string_view, UnaryFunction> table = {
+      {"Neg", [](double x) { return -x; }},
+      {"Abs", [](double x) { return std::abs(x); }},
+      {"Sign", [](double x) { return x > 0   ? 1.0
+                                     : x < 0 ? -1.0
+                                             : x; }},
+      {"Floor", [](double x) { return std::floor(x); }},
+      {"Ceil", [](double x) { return std::ceil(x); }},
+      {"Round", [](double x) { return std::nearbyint(x); }},  // ties to even
+      {"Sqrt", [](double x) { return std::sqrt(x); }},
+      {"Reciprocal", [](double x) { return 1.0 / x; }},
+      {"Exp", [](double x) { return std::exp(x); }},
+      {"Log", [](double x) { return std::log(x); }},
+      {"Sin", [](double x) { return std::sin(x); }},
+      {"Cos", [](double x) { return std::cos(x); }},
+      {"Tan", [](double x) { return std::tan(x); }},
+      {"Asin", [](double x) { return std::asin(x); }},
+      {"Acos", [](double x) { return std::acos(x); }},
+      {"Atan", [](double x) { return std::atan(x); }},
+      {"Sinh", [](double x) { return std::sinh(x); }},
+      {"Cosh", [](double x) { return std::cosh(x); }},
+      {"Asinh", [](double x) { return std::asinh(x); }},
+      {"Acosh", [](double x) { return std::acosh(x); }},
+      {"Atanh", [](double x) { return std::atanh(x); }},
+      {"Tanh", [](double x) { return std::tanh(x); }},
+      {"Erf", [](double x) { return std::erf(x); }},
+      {"Sigmoid", [](double x) { return 1.0 / (1.0 + std::exp(-x)); }},
+  };
+  return table;
+}
+
+// Whether `op` of an integer constant gives integers (the others convert
+// it to float first).
+bool keeps_integers(std::string_view op) {
+  return op == "Neg" || op == "Abs" || op == "Sign" || op == "Floor" || op == "Ceil" ||
+         op == "Round";
+}
+
 Constant unary(const Node& node, const Constant& in) {
   const std::string& op = node.op;
   Constant out = in;
@@ -252,23 +295,13 @@ Constant unary(const Node& node, const Constant& in) {
                            [](std::int64_t v) { return v == 0 ? 1 : 0; });
     return out;
   }
-  auto f = [&op](double x) {
-    return op == "Neg"          ? -x
-           : op == "Abs"        ? std::abs(x)
-           : op == "Sqrt"       ? std::sqrt(x)
-           : op == "Reciprocal" ? 1.0 / x
-           : op == "Floor"      ? std::floor(x)
-           : op == "Ceil"       ? std::ceil(x)
-           : op == "Exp"        ? std::exp(x)
-           : op == "Log"        ? std::log(x)
-                                : x;
-  };
-  if (in.is_float() || op == "Sqrt" || op == "Reciprocal" || op == "Exp" || op == "Log") {
+  const UnaryFunction f = unary_functions().at(op);
+  if (in.is_float() || !keeps_integers(op)) {
     out = cast(in, ElementType::float32);
     std::ranges::transform(out.floats, out.floats.begin(),
-                           [&f](float x) { return static_cast<float>(f(x)); });
+                           [f](float x) { return static_cast<float>(f(x)); });
   } else {
-    std::ranges::transform(in.ints, out.ints.begin(), [&f](std::int64_t x) {
+    std::ranges::transform(in.ints, out.ints.begin(), [f](std::int64_t x) {
       return static_cast<std::int64_t>(f(static_cast<double>(x)));
     });
   }
@@ -764,51 +797,49 @@ using Folder = Constant (*)(const Node&, const Graph&);
 
 // Every operator folded when all its inputs are constants.
 const std::unordered_map<std::string_view, Folder>& folders() {
-  static const std::unordered_map<std::string_view, Folder> table = {
-      {"Identity", first_input},
-      {"Dropout", first_input},
-      {"Cast", cast_node},
-      {"Add", binary_node},
-      {"Sub", binary_node},
-      {"Mul", binary_node},
-      {"Div", binary_node},
-      {"Pow", binary_node},
-      {"Mod", binary_node},
-      {"Equal", binary_node},
-      {"Less", binary_node},
-      {"Greater", binary_node},
-      {"LessOrEqual", binary_node},
-      {"GreaterOrEqual", binary_node},
-      {"And", binary_node},
-      {"Or", binary_node},
-      {"Xor", binary_node},
-      {"Max", extremum},
-      {"Min", extremum},
-      {"Sum", variadic},
-      {"Mean", variadic},
-      {"Neg", unary_node},
-      {"Abs", unary_node},
-      {"Sqrt", unary_node},
-      {"Reciprocal", unary_node},
-      {"Floor", unary_node},
-      {"Ceil", unary_node},
-      {"Exp", unary_node},
-      {"Log", unary_node},
-      {"Not", unary_node},
-      {"Where", where},
-      {"ConstantOfShape", constant_of_shape},
-      {"Range", range},
-      {"Expand", expand},
-      {"Transpose", transpose},
-      {"Slice", slice},
-      {"Concat", concat},
-      {"Gather", gather},
-      {"Unsqueeze", unsqueeze},
-      {"Squeeze", squeeze},
-      {"Reshape", reshape},
-      {"ScatterND", scatter_nd},
-      {"Trilu", trilu},
-  };
+  static const std::unordered_map<std::string_view, Folder> table = [] {
+    std::unordered_map<std::string_view, Folder> ops = {
+        {"Identity", first_input},
+        {"Dropout", first_input},
+        {"Cast", cast_node},
+        {"Add", binary_node},
+        {"Sub", binary_node},
+        {"Mul", binary_node},
+        {"Div", binary_node},
+        {"Pow", binary_node},
+        {"Mod", binary_node},
+        {"Equal", binary_node},
+        {"Less", binary_node},
+        {"Greater", binary_node},
+        {"LessOrEqual", binary_node},
+        {"GreaterOrEqual", binary_node},
+        {"And", binary_node},
+        {"Or", binary_node},
+        {"Xor", binary_node},
+        {"Max", extremum},
+        {"Min", extremum},
+        {"Sum", variadic},
+        {"Mean", variadic},
+        {"Not", unary_node},
+        {"Where", where},
+        {"ConstantOfShape", constant_of_shape},
+        {"Range", range},
+        {"Expand", expand},
+        {"Transpose", transpose},
+        {"Slice", slice},
+        {"Concat", concat},
+        {"Gather", gather},
+        {"Unsqueeze", unsqueeze},
+        {"Squeeze", squeeze},
+        {"Reshape", reshape},
+        {"ScatterND", scatter_nd},
+        {"Trilu", trilu},
+    };
+    for (const auto& [op, function] : unary_functions()) {
+      ops.emplace(op, unary_node);
+    }
+    return ops;
+  }();
   return table;
 }
 

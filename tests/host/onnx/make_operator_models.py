@@ -178,7 +178,26 @@ def computed_weights_models(out, save, tensor):
 
 def rounding_models(out, save, tensor):
     """Floor, Ceil and Sign (from ROUND, COMPARE and SELECT), on 3x and on x,
-    whose guest input holds infinities; Sign of Floor(x) meets zeros."""
+    whose guest input holds infinities; Sign of Floor(x) meets zeros. The
+    trigonometric and other math functions folded on constants."""
+    # Rotary position embeddings' tables: Sin and Cos of constant angles
+    # (positions from a Range times the inverse frequencies), folded on the
+    # host; Sin of an input refused.
+    save(out, "rotary_tables",
+         [helper.make_node("Range", ["start", "limit", "delta"], ["positions"]),
+          helper.make_node("Unsqueeze", ["positions", "axis1"], ["column"]),
+          helper.make_node("Mul", ["column", "inv_freq"], ["angles"]),
+          helper.make_node("Sin", ["angles"], ["sin"]),
+          helper.make_node("Cos", ["angles"], ["cos"]),
+          helper.make_node("Mul", ["x", "cos"], ["xc"]),
+          helper.make_node("Mul", ["x", "sin"], ["xs"]),
+          helper.make_node("Add", ["xc", "xs"], ["y"])],
+         [tensor("x", [1, 8, 4])], [tensor("y", None)],
+         [const("start", np.array(0.0, np.float32)), const("limit", np.array(8.0, np.float32)),
+          const("delta", np.array(1.0, np.float32)), const("axis1", np.array([1], np.int64)),
+          const("inv_freq", np.array([[1.0, 0.1, 0.01, 0.001]], np.float32))])
+    save(out, "sin_of_input", [helper.make_node("Sin", ["x"], ["y"])],
+         [tensor("x", [4])], [tensor("y", None)])
     save(out, "floor_ceil_sign",
          [helper.make_node("Mul", ["x", "three"], ["x3"]),
           helper.make_node("Floor", ["x3"], ["floor"]),

@@ -1,9 +1,12 @@
-// Floor, Ceil and Sign on make_operator_models.py's floor_ceil_sign graph:
-// each from ROUND (ISA v1.5), COMPARE and SELECT (v1.4), exact
-// (guest-onnx-models checks the values against onnxruntime, infinities
-// included).
+// Elementwise math on make_operator_models.py's graphs: Floor, Ceil and Sign
+// (floor_ceil_sign) each from ROUND (ISA v1.5), COMPARE and SELECT (v1.4),
+// exact (guest-onnx-models checks the values against onnxruntime,
+// infinities included); Sin, Cos and ONNX's other math functions folded on
+// constants (rotary_tables), refused on computed tensors.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <string>
 #include <vector>
 
 #include "test_graphs.hpp"
@@ -50,6 +53,32 @@ TEST(OnnxRounding, FloorOnAnIsaV14DeviceIsRefusedNamingRound) {
   } catch (const npu::onnx::UnsupportedOperators& e) {
     EXPECT_NE(std::string(e.what()).find("ACTIVATION_PARAM ROUND"), std::string::npos) << e.what();
   }
+}
+
+TEST(OnnxFoldedMath, RotaryTablesOfSinAndCosAreFoldedOnTheHost) {
+  const Graph graph = fused("rotary_tables");
+  for (const Node& node : graph.nodes) {
+    EXPECT_NE(node.op, "Sin");
+    EXPECT_NE(node.op, "Cos");
+  }
+  ASSERT_EQ(graph.nodes.size(), 3U);  // Mul, Mul, Add
+  const Constant& cos = graph.constants.at(graph.nodes[0].inputs.at(1));
+  const Constant& sin = graph.constants.at(graph.nodes[1].inputs.at(1));
+  const float inv_freq[] = {1.0F, 0.1F, 0.01F, 0.001F};
+  for (int p = 0; p < 8; ++p) {
+    for (int f = 0; f < 4; ++f) {
+      const double angle = static_cast<float>(p) * inv_freq[f];
+      EXPECT_EQ(cos.floats.at(static_cast<std::size_t>(p * 4 + f)),
+                static_cast<float>(std::cos(angle)));
+      EXPECT_EQ(sin.floats.at(static_cast<std::size_t>(p * 4 + f)),
+                static_cast<float>(std::sin(angle)));
+    }
+  }
+}
+
+TEST(OnnxFoldedMath, SinOfAComputedTensorIsRefusedAtCompileTime) {
+  EXPECT_EQ(refusal(fused("sin_of_input")),
+            "Sin: no lowering to the ISA; folded only when its inputs are constants");
 }
 
 }  // namespace
