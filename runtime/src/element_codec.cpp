@@ -97,27 +97,42 @@ std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataTy
   return values;
 }
 
+namespace {
+
+// Bytes per element of an integer constant on the device.
+std::size_t integer_size(ElementType type) {
+  switch (type) {
+    case ElementType::int8:
+    case ElementType::boolean:
+      return 1;
+    case ElementType::int32:
+      return 4;
+    case ElementType::int64:
+      return 8;
+    default:
+      throw std::invalid_argument(
+          "only float, int8, int32 and (a graph output's) int64 and bool constants go to the "
+          "device");
+  }
+}
+
+}  // namespace
+
 std::size_t encoded_size(const Constant& constant, isa::DataType float_dtype) {
   if (constant.is_float()) {
     return constant.floats.size() * isa::element_size(float_dtype);
   }
-  if (constant.type != ElementType::int8 && constant.type != ElementType::int32) {
-    throw std::invalid_argument("only float, int8 and int32 constants go to the device");
-  }
-  return constant.ints.size() * (constant.type == ElementType::int8 ? 1 : 4);
+  return constant.ints.size() * integer_size(constant.type);
 }
 
 std::vector<std::byte> encode_constant(const Constant& constant, isa::DataType float_dtype) {
   if (constant.is_float()) {
     return encode_elements(constant.floats, float_dtype);
   }
-  if (constant.type != ElementType::int8 && constant.type != ElementType::int32) {
-    throw std::invalid_argument("only float, int8 and int32 constants go to the device");
-  }
-  const std::size_t size = constant.type == ElementType::int8 ? 1 : 4;
+  const std::size_t size = integer_size(constant.type);
   std::vector<std::byte> bytes(constant.ints.size() * size);
   for (std::size_t i = 0; i < constant.ints.size(); ++i) {
-    const auto value = static_cast<std::uint32_t>(static_cast<std::int32_t>(constant.ints[i]));
+    const auto value = static_cast<std::uint64_t>(constant.ints[i]);  // two's complement, LE
     for (std::size_t b = 0; b < size; ++b) {
       bytes[i * size + b] = static_cast<std::byte>((value >> (8 * b)) & 0xffU);
     }

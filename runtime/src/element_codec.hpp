@@ -25,7 +25,8 @@ std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataTy
 void decode_elements_into(std::span<const std::byte> bytes, isa::DataType dtype,
                           std::span<float> out);
 // A constant as the device reads it: float values as `float_dtype`, the INT8
-// path's int8 weights and int32 biases as themselves (little-endian).
+// path's int8 weights and int32 biases, and a constant graph output's int64
+// or bool values, as themselves (little-endian; bool one byte).
 std::vector<std::byte> encode_constant(const Constant& constant, isa::DataType float_dtype);
 // The bytes encode_constant() makes of `constant`, without making them.
 std::size_t encoded_size(const Constant& constant, isa::DataType float_dtype);

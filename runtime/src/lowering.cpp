@@ -97,9 +97,6 @@ class Lowerer {
     for (const std::string& output : graph.outputs) {
       program_.outputs.push_back(output);
       program_.shapes[output] = graph.shape(output);
-      if (graph.is_constant(output)) {
-        throw Unsupported(fmt::format("graph output '{}' is a constant", output));
-      }
       const ElementType type =
           graph.values.count(output) != 0U ? graph.values.at(output).type : ElementType::float32;
       if (type == ElementType::boolean || type == ElementType::int64 ||
@@ -111,7 +108,23 @@ class Lowerer {
                         "float16, bfloat16, int64, int32 and bool outputs",
                         output, to_string(type)));
       }
+      if (graph.is_constant(output)) {
+        copy_constant_output(output);
+      }
     }
+  }
+
+  // A graph output that is a constant (a Shape or Size of a static shape,
+  // a folded table): one DMA_COPY from a copy of it among the weights,
+  // under a name of its own (the output's name is its place in the I/O
+  // buffer).
+  void copy_constant_output(const std::string& output) {
+    const Constant& c = graph_.constants.at(output);
+    const std::string source = fmt::format("%output {}", output);
+    program_.weights[source] = c;
+    const std::size_t bytes = encoded_size(c, dtype_);
+    copy({output, 0}, {source, 0}, static_cast<std::int64_t>(bytes),
+         fmt::format("graph output '{}' (a constant)", output));
   }
 
   const Graph& graph() const { return graph_; }

@@ -98,6 +98,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "trilu", "causal_mask",
              # An image's bytes (uint8) and int8 values, Cast to float.
              "uint8_image", "int8_values",
+             # Graph outputs that are constants (int64, float, bool).
+             "constant_outputs",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",

@@ -281,8 +281,8 @@ def trilu_models(out, save, tensor):
 
 def byte_input_models(out, save, tensor, rng):
     """Models that take an image's bytes (uint8) or int8 values and Cast
-    them to float before normalizing and convolving. Refused: a uint8 graph
-    output."""
+    them to float before normalizing and convolving; graph outputs that are
+    constants. Refused: a uint8 graph output."""
     save(out, "uint8_image",
          [helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
           helper.make_node("Mul", ["xf", "scale"], ["xs"]),
@@ -296,6 +296,18 @@ def byte_input_models(out, save, tensor, rng):
           helper.make_node("Mul", ["xf", "step"], ["y"])],
          [helper.make_tensor_value_info("x", TensorProto.INT8, [2, 5])], [tensor("y", None)],
          [const("step", np.array(0.125, np.float32))])
+    # Graph outputs that are constants once folded: a Shape (int64), a
+    # float table, a comparison of constants (bool), beside a computed one.
+    save(out, "constant_outputs",
+         [helper.make_node("Relu", ["x"], ["y"]),
+          helper.make_node("Shape", ["x"], ["shape"]),
+          helper.make_node("Identity", ["table_in"], ["table"]),
+          helper.make_node("Greater", ["table_in", "half"], ["above"])],
+         [tensor("x", [2, 3])],
+         [tensor("y", None), int64_output("shape"), tensor("table", None),
+          helper.make_tensor_value_info("above", TensorProto.BOOL, None)],
+         [const("table_in", np.array([0.25, 0.5, 0.75, 1.0], np.float32)),
+          const("half", np.array(0.5, np.float32))])
     save(out, "uint8_passthrough", [helper.make_node("Identity", ["x"], ["y"])],
          [helper.make_tensor_value_info("x", TensorProto.UINT8, [4])],
          [helper.make_tensor_value_info("y", TensorProto.UINT8, [4])])
@@ -305,7 +317,7 @@ def byte_input_models(out, save, tensor, rng):
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
                 "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
                 "half_io", "half_keep_io", "trilu", "causal_mask", "uint8_image",
-                "int8_values"]
+                "int8_values", "constant_outputs"]
 
 
 def operator_models(out, save, tensor, rng):

@@ -149,7 +149,12 @@ TEST(OnnxInt8Math, IntegerConstantsAreStoredInTheirOwnWidth) {
   EXPECT_EQ(bytes(Constant::of_ints({2}, {-1, 5}, ElementType::int8)), (std::vector<int>{255, 5}));
   EXPECT_EQ(bytes(Constant::of_ints({1}, {-2}, ElementType::int32)),
             (std::vector<int>{254, 255, 255, 255}));
-  EXPECT_THROW(encode_constant(Constant::of_ints({1}, {1}), DataType::fp32), std::invalid_argument);
+  // A constant graph output's int64 and bool values.
+  EXPECT_EQ(bytes(Constant::of_ints({1}, {-3})),
+            (std::vector<int>{253, 255, 255, 255, 255, 255, 255, 255}));
+  EXPECT_EQ(bytes(Constant::of_ints({2}, {1, 0}, ElementType::boolean)), (std::vector<int>{1, 0}));
+  EXPECT_THROW(encode_constant(Constant::of_ints({1}, {1}, ElementType::uint8), DataType::fp32),
+               std::invalid_argument);
 }
 
 std::uint32_t value(const npu::isa::Instruction& instruction, std::size_t operand) {
