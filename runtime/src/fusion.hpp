@@ -101,6 +101,8 @@ std::size_t fuse_layer_norm(Graph& graph);
 // set `hw_version` (DeviceProperties::hw_version): BN folds into a bare
 // convolution or one whose bias Add joined it (ConvTranspose -> Add -> BN),
 // a bias after the BN joins next, and the bias before the activation does.
+// Last, 1-D windows are lifted to 2-D ones (lift_1d_windows, which adds
+// nodes and is not counted in the nodes removed).
 std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops,
                               std::uint32_t hw_version = isa::kIsaVersion);
 
