@@ -302,8 +302,8 @@ def inputs(work, full, op_graphs):
     }
     for name, data in calibration.items():
         np.save(work / f"{name}.npy", data.astype(np.float32))
+    kept = (np.float16, np.uint8, np.int8)  # the inputs' own types; others float32
     for name, (model, data) in cases.items():
-        kept = (np.float16, np.uint8, np.int8)  # the inputs' own types; others float32
         np.save(work / f"{name}.npy", data if data.dtype in kept else data.astype(np.float32))
         if (full or name in QUICK) and name not in ("op-resize_cubic", "op-int8_convs"):
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
