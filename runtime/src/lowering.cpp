@@ -2080,13 +2080,12 @@ void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
     pad_into(l, n.label(), x, sx, source, shape, {0, 0, before[0], before[1]},
              {0, 0, after[0], after[1]}, fill);
   }
-  if (mode == PoolMode::max) {
-    emit_pool2d(l, n.label(), source, shape, out, kernel, {strides[0], strides[1]}, pad, mode);
-    return;
-  }
-  if (!extended) {
-    emit_pool2d(l, n.label(), x, sx, out, kernel, {strides[0], strides[1]}, pad,
-                include_pad ? PoolMode::average_with_padding : PoolMode::average);
+  if (mode == PoolMode::max || !extended) {
+    const PoolMode device_mode = mode == PoolMode::max ? mode
+                                 : include_pad         ? PoolMode::average_with_padding
+                                                       : PoolMode::average;
+    emit_pool2d(l, n.label(), source, shape, out, kernel, {strides[0], strides[1]}, pad,
+                device_mode);
     return;
   }
   std::vector<float> factors;
