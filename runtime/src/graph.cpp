@@ -155,6 +155,32 @@ std::vector<std::int64_t> Node::get_ints(const std::string& attribute,
       fmt::format("{}: attribute '{}' is not a list of integers", label(), attribute));
 }
 
+std::vector<float> Node::get_floats(const std::string& attribute,
+                                    std::vector<float> fallback) const {
+  const auto it = attributes.find(attribute);
+  if (it == attributes.end()) {
+    return fallback;
+  }
+  if (const auto* value = std::get_if<std::vector<float>>(&it->second)) {
+    return *value;
+  }
+  throw std::runtime_error(
+      fmt::format("{}: attribute '{}' is not a list of floats", label(), attribute));
+}
+
+std::vector<std::string> Node::get_strings(const std::string& attribute,
+                                           std::vector<std::string> fallback) const {
+  const auto it = attributes.find(attribute);
+  if (it == attributes.end()) {
+    return fallback;
+  }
+  if (const auto* value = std::get_if<std::vector<std::string>>(&it->second)) {
+    return *value;
+  }
+  throw std::runtime_error(
+      fmt::format("{}: attribute '{}' is not a list of strings", label(), attribute));
+}
+
 std::string Node::label() const {
   return name.empty() ? fmt::format("{} (output '{}')", op, outputs.empty() ? "" : outputs[0])
                       : fmt::format("{} '{}'", op, name);

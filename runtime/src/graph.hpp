@@ -57,8 +57,8 @@ struct Constant {
                           ElementType type = ElementType::int64);
 };
 
-using AttributeValue =
-    std::variant<std::int64_t, float, std::string, std::vector<std::int64_t>, std::vector<float>>;
+using AttributeValue = std::variant<std::int64_t, float, std::string, std::vector<std::int64_t>,
+                                    std::vector<float>, std::vector<std::string>>;
 
 struct Node {
   std::string op;
@@ -74,6 +74,10 @@ struct Node {
   [[nodiscard]] std::string get_string(const std::string& attribute, std::string fallback) const;
   [[nodiscard]] std::vector<std::int64_t> get_ints(const std::string& attribute,
                                                    std::vector<std::int64_t> fallback) const;
+  [[nodiscard]] std::vector<float> get_floats(const std::string& attribute,
+                                              std::vector<float> fallback) const;
+  [[nodiscard]] std::vector<std::string> get_strings(const std::string& attribute,
+                                                     std::vector<std::string> fallback) const;
   // "Conv 'conv2d_53'" for messages.
   [[nodiscard]] std::string label() const;
 };

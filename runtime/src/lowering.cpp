@@ -16,500 +16,14 @@
 #include "constant_folding.hpp"
 #include "element_codec.hpp"
 #include "int8_rewrite.hpp"
+#include "lowerer.hpp"
 #include "quantization.hpp"
+#include "recurrent_lowering.hpp"
 
 namespace npu::onnx_runtime {
 namespace {
 
 using isa::DataType;
-
-// A node the device cannot run as it is; the reason goes into the report.
-class Unsupported : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Copies of a Concat or Slice beyond this many are refused rather than
-// filling the argument table (v1.1's strided copy will do them in one).
-constexpr std::size_t kMaxCopies = 256;
-// The largest tensor operand of an instruction (docs/hw-spec.md 7.2).
-constexpr std::int64_t kMaxOperandBytes = std::int64_t{64} << 20;
-
-std::uint32_t u32(std::int64_t value, const char* what) {
-  if (value == 0) {
-    throw Unsupported(
-        fmt::format("{} 0: an empty tensor, which the device does not compute", what));
-  }
-  if (value < 0 || value > std::numeric_limits<std::uint32_t>::max()) {
-    throw Unsupported(fmt::format("{} {} does not fit the ISA's 32-bit operand", what, value));
-  }
-  return static_cast<std::uint32_t>(value);
-}
-
-// A stride (0 allowed) as a 32-bit operand.
-std::uint32_t stride32(std::int64_t value) {
-  if (value < 0 || value > std::numeric_limits<std::uint32_t>::max()) {
-    throw Unsupported(fmt::format("stride {} does not fit the ISA's 32-bit operand", value));
-  }
-  return static_cast<std::uint32_t>(value);
-}
-
-std::int64_t product(const Shape& shape, std::size_t begin, std::size_t end) {
-  std::int64_t p = 1;
-  for (std::size_t i = begin; i < end && i < shape.size(); ++i) {
-    p *= shape[i];
-  }
-  return p;
-}
-
-class Lowerer {
- public:
-  Lowerer(const Graph& graph, DataType dtype, std::bitset<64> device_ops, std::uint32_t hw_version)
-      : graph_(graph),
-        dtype_(dtype),
-        element_size_(static_cast<std::int64_t>(isa::element_size(dtype))),
-        device_ops_(device_ops),
-        hw_version_(hw_version) {
-    program_.dtype = dtype;
-    program_.half_precision_io = graph.half_precision_io;
-    for (const std::string& input : graph.inputs) {
-      program_.inputs.push_back(input);
-      program_.shapes[input] = graph.shape(input);
-      const ElementType type = graph.values.at(input).type;
-      if (type == ElementType::int64 || type == ElementType::int32) {
-        program_.integer_inputs[input] = type;
-        index_values_.insert(input);
-      } else if (type == ElementType::uint8 || type == ElementType::int8) {
-        // Read as the int32 values run() widens them to: the device takes
-        // integers only through a Cast to float or as indices, both exact.
-        program_.integer_inputs[input] = ElementType::int32;
-        program_.widened_inputs[input] = type;
-        index_values_.insert(input);
-      } else if (type == ElementType::boolean) {
-        program_.integer_inputs[input] = type;
-      } else if (type != ElementType::float32) {
-        throw Unsupported(
-            fmt::format("graph input '{}' is {}; the runtime takes float32, float16, "
-                        "bfloat16, int64, int32, uint8, int8 and bool inputs",
-                        input, to_string(type)));
-      }
-    }
-    for (const std::string& output : graph.outputs) {
-      program_.outputs.push_back(output);
-      program_.shapes[output] = graph.shape(output);
-      const ElementType type =
-          graph.values.count(output) != 0U ? graph.values.at(output).type : ElementType::float32;
-      if (type == ElementType::boolean || type == ElementType::int64 ||
-          type == ElementType::int32) {
-        program_.output_types[output] = type;
-      } else if (type != ElementType::float32 && type != ElementType::undefined) {
-        throw Unsupported(
-            fmt::format("graph output '{}' is {}; the runtime writes float32, "
-                        "float16, bfloat16, int64, int32 and bool outputs",
-                        output, to_string(type)));
-      }
-      if (graph.is_constant(output)) {
-        copy_constant_output(output);
-      }
-    }
-  }
-
-  // A graph output that is a constant (a Shape or Size of a static shape,
-  // a folded table): one DMA_COPY from a copy of it among the weights,
-  // under a name of its own (the output's name is its place in the I/O
-  // buffer).
-  void copy_constant_output(const std::string& output) {
-    const Constant& c = graph_.constants.at(output);
-    const std::string source = fmt::format("%output {}", output);
-    program_.weights[source] = c;
-    const std::size_t bytes = encoded_size(c, dtype_);
-    copy({output, 0}, {source, 0}, static_cast<std::int64_t>(bytes),
-         fmt::format("graph output '{}' (a constant)", output));
-  }
-
-  const Graph& graph() const { return graph_; }
-  DataType dtype() const { return dtype_; }
-  // Whether the device executes `opcode`.
-  bool has(isa::Opcode opcode) const { return device_ops_.test(static_cast<std::size_t>(opcode)); }
-  // Unsupported naming the instruction unless the device executes it.
-  void require(isa::Opcode opcode) const {
-    if (!has(opcode)) {
-      std::string name(isa::info(opcode).mnemonic);  // as hw-spec writes it: RESIZE
-      std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::toupper(c); });
-      throw Unsupported(fmt::format("needs the ISA v{}.{} instruction {}, which the device lacks",
-                                    isa::info(opcode).isa_version >> 16,
-                                    isa::info(opcode).isa_version & 0xffffU, name));
-    }
-  }
-  // Whether the device executes v1.5's flag values (hw-spec 7.4.5): they
-  // have no OPS bit, HW_VERSION tells.
-  bool has_v15() const { return hw_version_ >= isa::kIsaVersion1_5; }
-  // Unsupported naming the v1.5 function or flag unless the device has it.
-  void require_v15(std::string_view what) const {
-    if (!has_v15()) {
-      throw Unsupported(fmt::format("needs ISA v1.5's {} (hw-spec 7.4.5); the device is v{}.{}",
-                                    what, hw_version_ >> 16, hw_version_ & 0xffffU));
-    }
-  }
-  // Bytes per element of every tensor on the device.
-  std::int64_t esize() const { return element_size_; }
-  const Shape& shape(const std::string& value) const {
-    const auto it = scratch_shapes_.find(value);
-    return it != scratch_shapes_.end() ? it->second : graph_.shape(value);
-  }
-
-  // Where `value`'s bytes are: its own storage or the tensor it aliases.
-  TensorRef ref(const std::string& value, std::uint64_t offset = 0) {
-    if (index_values_.contains(value)) {
-      const auto alias = aliases_.find(value);
-      const auto computed =
-          integer_tensors_.find(alias != aliases_.end() ? alias->second.tensor : value);
-      const bool argmax = computed != integer_tensors_.end() && computed->second.source.empty();
-      throw Unsupported(fmt::format(
-          "'{}' {}: the device reads it only as the indices of a Gather, or in a "
-          "Cast or a comparison",
-          value, argmax ? "holds int64 indices computed on the device" : "is an integer input"));
-    }
-    if (const auto it = aliases_.find(value); it != aliases_.end()) {
-      return {it->second.tensor, it->second.offset + offset};
-    }
-    if (program_.weights.contains(value) || program_.activations.contains(value)) {
-      return {value, offset};  // already placed, or made by the lowering
-    }
-    if (graph_.is_constant(value)) {
-      use_constant(value);
-    } else if (!is_io(value)) {
-      const auto type =
-          graph_.values.count(value) != 0U ? graph_.values.at(value).type : ElementType::float32;
-      if (type != ElementType::float32 && type != ElementType::undefined &&
-          type != ElementType::int8 && type != ElementType::boolean) {
-        throw Unsupported(
-            fmt::format("'{}' is {} on the device; only float32 tensors, bool masks (and the INT8 "
-                        "path's int8) are computed",
-                        value, to_string(type)));
-      }
-      const bool byte = type == ElementType::int8 || type == ElementType::boolean;
-      const std::int64_t size = byte ? 1 : element_size_;
-      program_.activations.emplace(value,
-                                   static_cast<std::uint64_t>(element_count(shape(value)) * size));
-    }
-    return {value, offset};
-  }
-
-  bool holds_indices(const std::string& value) const { return index_values_.contains(value); }
-
-  // An integer graph input (or a reshape of one) read as GATHER's indices,
-  // and the width of its elements.
-  std::pair<TensorRef, IndexType> index_ref(const std::string& value) {
-    if (!index_values_.contains(value)) {
-      throw Unsupported(
-          fmt::format("indices '{}' are computed at run time; GATHER reads indices "
-                      "from an int64 or int32 graph input",
-                      value));
-    }
-    const auto it = aliases_.find(value);
-    TensorRef r = it != aliases_.end() ? it->second : TensorRef{value, 0};
-    const bool int64 = integer_type(r.tensor) == ElementType::int64;
-    return {std::move(r), int64 ? IndexType::int64 : IndexType::int32};
-  }
-
-  // The type of an integer input or of a tensor made from one (Expand).
-  ElementType integer_type(const std::string& tensor) const {
-    const auto it = integer_tensors_.find(tensor);
-    return it != integer_tensors_.end() ? it->second.type : program_.integer_inputs.at(tensor);
-  }
-
-  // The graph input an integer value's elements come from ("" for indices
-  // computed on the device).
-  std::string integer_source(const std::string& value) {
-    const std::string tensor = index_ref(value).first.tensor;
-    const auto it = integer_tensors_.find(tensor);
-    return it != integer_tensors_.end() ? it->second.source : tensor;
-  }
-
-  // `value` made on the device from the elements of integer input `source`
-  // (an Expand of it): integers of `type`, read as indices like the input.
-  void add_integer_tensor(const std::string& value, ElementType type, const std::string& source) {
-    const std::int64_t size = type == ElementType::int64 ? 8 : 4;
-    program_.activations.emplace(value,
-                                 static_cast<std::uint64_t>(element_count(shape(value)) * size));
-    integer_tensors_[value] = {type, source};
-    index_values_.insert(value);
-  }
-
-  // Where `value`, int64 indices computed on the device (ArgMax), is
-  // stored: read on as indices like an integer input's, its values below
-  // 2^31 by construction (no input of run()'s to check).
-  TensorRef computed_indices(const std::string& value) {
-    if (!is_io(value)) {
-      program_.activations.emplace(value,
-                                   static_cast<std::uint64_t>(element_count(shape(value)) * 8));
-    }
-    integer_tensors_[value] = {ElementType::int64, ""};
-    index_values_.insert(value);
-    return {value, 0};
-  }
-
-  // An integer value as INT32 elements: an int32 one as it is; an int64
-  // one's low words, copied out by one COPY_STRIDED (v1.1), its source
-  // input recorded so that run() refuses a value beyond 32 bits.
-  TensorRef int32_view(const std::string& value, const std::string& origin) {
-    std::pair<TensorRef, IndexType> integers = index_ref(value);
-    if (integers.second == IndexType::int32) {
-      return std::move(integers.first);
-    }
-    require(isa::Opcode::copy_strided);
-    if (const std::string source = integer_source(value); !source.empty()) {
-      program_.narrowed_inputs.emplace(source, origin);
-    }
-    const std::int64_t count = element_count(shape(value));
-    const std::string low_words = scratch_bytes(count * 4);
-    CopyStridedOperands o{.dst = {}, .src = {}};
-    o.sizes[3] = u32(count, "element count");
-    o.src_strides[3] = 2;  // little-endian: the low word of each int64 first
-    o.dst_strides[3] = 1;
-    emit(origin, {std::move(integers.first)}, {{low_words, 0}},
-         [o](KernelBuilder& k, std::span<const BufferArg> s) mutable {
-           o.src = s[0];
-           o.dst = s[1];
-           k.copy_strided(DataType::int32, o);
-         });
-    return {low_words, 0};
-  }
-
-  // Bytes of one element of `value` on the device.
-  std::int64_t element_bytes(const std::string& value) const {
-    const ElementType type =
-        graph_.values.count(value) != 0U ? graph_.values.at(value).type : ElementType::float32;
-    switch (type) {
-      case ElementType::boolean:
-      case ElementType::int8:
-        return 1;
-      case ElementType::int32:
-        return 4;
-      case ElementType::int64:
-        return 8;
-      default:
-        return element_size_;
-    }
-  }
-
-  // A constant the device reads: float (stored in the program's dtype), or
-  // the INT8 path's int8 weights and int32 biases.
-  std::string use_constant(const std::string& name) {
-    const Constant& c = graph_.constants.at(name);
-    if (!c.is_float() && c.type != ElementType::int8 && c.type != ElementType::int32) {
-      throw Unsupported(fmt::format("constant '{}' is {}, not float", name, to_string(c.type)));
-    }
-    // Placed now, filled by lower() once the program is complete: from a
-    // graph given up, the values move instead of being copied.
-    if (program_.weights.try_emplace(name, Constant{c.type, c.shape, {}, {}}).second) {
-      graph_weights_.insert(name);
-    }
-    return name;
-  }
-
-  // `value` as a tensor the program reads: a constant's weights, or the
-  // value as computed on the device.
-  std::string operand(const std::string& value) {
-    return graph_.is_constant(value) ? use_constant(value) : value;
-  }
-
-  std::string new_constant(Shape shape, std::vector<float> values) {
-    const std::string name = fmt::format("%const{}", program_.weights.size());
-    program_.weights[name] = Constant::of_floats(std::move(shape), std::move(values));
-    aliases_.erase(name);
-    return name;
-  }
-
-  // An integer constant of the program (int8 or int32), shared by name.
-  std::string integer_constant(const std::string& name, ElementType type,
-                               std::vector<std::int64_t> values) {
-    if (!program_.weights.contains(name)) {
-      const auto size = static_cast<std::int64_t>(values.size());
-      program_.weights[name] = Constant::of_ints({size}, std::move(values), type);
-    }
-    return name;
-  }
-
-  // A scalar constant, shared by every instruction that needs the value.
-  std::string scalar(float value) {
-    const std::string key = fmt::format("%scalar{}", value);
-    if (!program_.weights.contains(key)) {
-      program_.weights[key] = Constant::of_floats({1}, {value});
-    }
-    return key;
-  }
-
-  // A float constant of `count` elements all `value`, shared by name.
-  std::string filled(std::int64_t count, float value) {
-    const std::string key = fmt::format("%filled{}x{}", count, value);
-    if (!program_.weights.contains(key)) {
-      program_.weights[key] =
-          Constant::of_floats({count}, std::vector<float>(static_cast<std::size_t>(count), value));
-    }
-    return key;
-  }
-
-  std::string scratch(std::int64_t elements) { return scratch_bytes(elements * element_size_); }
-
-  // A scratch tensor of `shape` with elements of `element_bytes` each (a
-  // byte mask), for lowerings that chain ops on it.
-  std::string scratch_shaped(const Shape& shape, std::int64_t element_bytes) {
-    const std::string name = scratch_bytes(element_count(shape) * element_bytes);
-    scratch_shapes_[name] = shape;
-    return name;
-  }
-
-  // A scratch tensor with a shape, for lowerings that chain ops on it.
-  std::string scratch_shaped(const Shape& shape) {
-    const std::string name = scratch(element_count(shape));
-    scratch_shapes_[name] = shape;
-    return name;
-  }
-
-  std::string scratch_bytes(std::int64_t bytes) {
-    const std::string name = fmt::format("%scratch{}", scratch_count_++);
-    program_.activations[name] = static_cast<std::uint64_t>(bytes);
-    return name;
-  }
-
-  // `out` is `in` reinterpreted (Reshape and friends): no instruction, unless
-  // `out` is a graph output and needs its own storage. A reshaped integer
-  // input stays indices.
-  void alias(const std::string& out, const std::string& in, const std::string& origin) {
-    if (index_values_.contains(in) && !is_io(out)) {
-      aliases_[out] = index_ref(in).first;
-      index_values_.insert(out);
-      return;
-    }
-    if (is_io(out) && index_values_.contains(in)) {
-      // An integer output: a copy of the integers, read on as them.
-      TensorRef src = index_ref(in).first;
-      const ElementType type = integer_type(src.tensor);
-      integer_tensors_[out] = {type, integer_source(in)};
-      index_values_.insert(out);
-      copy({out, 0}, std::move(src), element_count(shape(out)) * element_bytes(out), origin);
-      return;
-    }
-    if (is_io(out)) {
-      const std::int64_t bytes = element_count(shape(out)) * element_bytes(out);
-      copy(ref(out), ref(in), bytes, origin);
-      return;
-    }
-    aliases_[out] = ref(in);
-  }
-
-  void emit(const std::string& origin, std::vector<TensorRef> reads, std::vector<TensorRef> writes,
-            std::function<void(KernelBuilder&, std::span<const BufferArg>)> fn) {
-    DeviceInstruction instruction;
-    instruction.operands = std::move(reads);
-    instruction.written.assign(instruction.operands.size(), false);
-    for (TensorRef& w : writes) {
-      instruction.operands.push_back(std::move(w));
-      instruction.written.push_back(true);
-    }
-    instruction.emit = std::move(fn);
-    instruction.origin = origin;
-    program_.instructions.push_back(std::move(instruction));
-  }
-
-  void copy(TensorRef dst, TensorRef src, std::int64_t bytes, const std::string& origin) {
-    const std::uint32_t n = u32(bytes, "copy size");
-    emit(origin, {std::move(src)}, {std::move(dst)},
-         [n](KernelBuilder& b, std::span<const BufferArg> a) { b.dma_copy(a[1], a[0], n); });
-  }
-
-  void eltwise(const std::string& origin, EltwiseOp op, TensorRef a, TensorRef b, TensorRef out,
-               std::int64_t count, std::int64_t b_count) {
-    const std::uint32_t n = u32(count, "element count");
-    const std::uint32_t nb = u32(b_count, "broadcast count");
-    emit(origin, {std::move(a), std::move(b)}, {std::move(out)},
-         [op, n, nb, dt = dtype_](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.eltwise(dt, op, s[0], s[1], s[2], n, nb);
-         });
-  }
-
-  // batch x rows x cols -> batch x cols x rows.
-  void transpose(const std::string& origin, TensorRef in, TensorRef out, std::int64_t batch,
-                 std::int64_t rows, std::int64_t cols) {
-    const std::uint32_t b = u32(batch, "batch");
-    const std::uint32_t r = u32(rows, "rows");
-    const std::uint32_t c = u32(cols, "cols");
-    emit(origin, {std::move(in)}, {std::move(out)},
-         [b, r, c, dt = dtype_](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.transpose(dt, s[0], s[1], b, r, c);
-         });
-  }
-
-  // One CONVERT (ISA v1.2) of `count` elements, by `scale` or, with
-  // `channel_scales`, per channel: `channels` blocks of `inner` elements.
-  struct Conversion {
-    DataType from, to;
-    std::int64_t count;
-    float scale = 1.0F;
-    std::optional<TensorRef> channel_scales = std::nullopt;
-    std::int64_t channels = 0, inner = 0;
-  };
-  void convert(const std::string& origin, const Conversion& c, TensorRef in, TensorRef out) {
-    require(isa::Opcode::convert);
-    const std::uint32_t count = u32(c.count, "element count");
-    const bool per_channel = c.channel_scales.has_value();
-    const std::uint32_t channels = per_channel ? u32(c.channels, "channels") : 0U;
-    const std::uint32_t inner = per_channel ? u32(c.inner, "channel size") : 0U;
-    std::vector<TensorRef> reads{std::move(in)};
-    if (per_channel) {
-      reads.push_back(*c.channel_scales);
-    }
-    emit(origin, std::move(reads), {std::move(out)},
-         [=](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.convert(c.from, c.to,
-                     {.input = s[0],
-                      .output = s.back(),
-                      .count = count,
-                      .scale = c.scale,
-                      .channel_scales = per_channel ? std::optional<BufferArg>(s[1]) : std::nullopt,
-                      .channels = channels,
-                      .inner = inner});
-         });
-  }
-
-  bool is_io(const std::string& value) const {
-    return std::ranges::find(graph_.inputs, value) != graph_.inputs.end() ||
-           graph_.is_output(value);
-  }
-
-  Program take() && { return std::move(program_); }
-  // The weights use_constant() placed: graph constants, by name.
-  [[nodiscard]] const std::set<std::string>& graph_weights() const { return graph_weights_; }
-
- private:
-  const Graph& graph_;
-  DataType dtype_;
-  std::int64_t element_size_;
-  std::bitset<64> device_ops_;
-  std::uint32_t hw_version_;
-  Program program_;
-  std::map<std::string, TensorRef> aliases_;
-  std::map<std::string, Shape> scratch_shapes_;
-  int scratch_count_ = 0;
-  // Integer graph inputs, tensors made from them and their aliases: read
-  // only by index_ref().
-  std::set<std::string> index_values_;
-  struct IntegerTensor {
-    ElementType type;
-    std::string source;  // the graph input its elements come from, or ""
-  };
-  std::map<std::string, IntegerTensor> integer_tensors_;
-  std::set<std::string> graph_weights_;
-};
-
-const std::string& input(const Node& node, std::size_t index) {
-  if (index >= node.inputs.size() || node.inputs[index].empty()) {
-    throw Unsupported(fmt::format("input {} is missing", index));
-  }
-  return node.inputs[index];
-}
 
 std::optional<float> constant_scalar(Lowerer& l, const Node& node, std::size_t index) {
   if (index >= node.inputs.size() || node.inputs[index].empty()) {
@@ -573,14 +87,6 @@ void scalar_chain(Lowerer& l, const Node& node, const std::string& in, const std
     source = target;
   }
 }
-
-// One axis of a strided copy, in elements.
-struct CopyAxis {
-  std::int64_t size, src_stride, dst_stride;
-};
-
-void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
-                  const std::vector<CopyAxis>& axes, std::optional<DataType> dtype = std::nullopt);
 
 // out = a OP b with NumPy broadcasting of b over a. The device broadcasts b
 // along the innermost dimension only (b[i mod b_count]); a b that varies
@@ -1178,6 +684,8 @@ std::vector<CopyAxis> broadcast_axes(Shape sx, const Shape& so) {
   return axes;
 }
 
+}  // namespace
+
 // One COPY_STRIDED (v1.1) moving `axes` (outermost first) from src to dst,
 // elements of `dtype` (by default the program's).
 void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
@@ -1202,6 +710,8 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
         k.copy_strided(dt, o);
       });
 }
+
+namespace {
 
 // `out` (shape `so`) = `x` (shape `sx`) with `begin` and `end` elements
 // added (negative: removed) on each axis, the added ones `value`: one
@@ -3925,6 +3435,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Gather", lower_gather},
       {"Gelu", lower_gelu},
       {"Gemm", lower_gemm},
+      {"GRU", lower_gru},
       {"Greater", lower_greater},
       {"GreaterOrEqual", lower_greater_or_equal},
       {"GlobalAveragePool", lower_global_average_pool},
@@ -3936,6 +3447,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Int8MatMul", lower_int8_matmul},
       {"LayerNormalization", lower_layer_norm},
       {"LRN", lower_lrn},
+      {"LSTM", lower_lstm},
       {"LpNormalization", lower_lp_normalization},
       {"LeakyRelu", lower_leaky_relu},
       {"Less", lower_less},
@@ -3969,6 +3481,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"ReduceSum", lower_reduce_sum},
       {"ReduceSumSquare", lower_reduce_sum_square},
       {"Relu", lower_relu},
+      {"RNN", lower_rnn},
       {"Reshape", lower_alias},
       {"Resize", lower_resize},
       {"Round", lower_round},

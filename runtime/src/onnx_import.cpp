@@ -186,6 +186,8 @@ AttributeValue from_attribute(const ::onnx::AttributeProto& a, const std::string
       return std::vector<std::int64_t>(a.ints().begin(), a.ints().end());
     case ::onnx::AttributeProto::FLOATS:
       return std::vector<float>(a.floats().begin(), a.floats().end());
+    case ::onnx::AttributeProto::STRINGS:
+      return std::vector<std::string>(a.strings().begin(), a.strings().end());
     default:
       // Tensor and graph attributes are read where they matter (Constant).
       return fmt::format("<{} attribute of {}>", static_cast<int>(a.type()), node);

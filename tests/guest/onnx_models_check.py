@@ -100,6 +100,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "uint8_image", "int8_values",
              # Graph outputs that are constants (int64, float, bool).
              "constant_outputs",
+             # LSTM, GRU and RNN unrolled: forward, reverse, bidirectional,
+             # peepholes, clip, linear_before_reset, other activations.
+             "lstm", "gru", "rnn",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",

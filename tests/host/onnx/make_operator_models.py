@@ -2,7 +2,8 @@
 models and torchvision's exports of 2026-12-03: ArgMax/ArgMin, instance and
 group normalization (also as PyTorch exports nn.GroupNorm), LRN, 1-D
 convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign,
-models exported in float16, Trilu, uint8 and int8 inputs. Written by
+models exported in float16, Trilu, uint8 and int8 inputs, LSTM, GRU and
+RNN layers. Written by
 make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -313,11 +314,92 @@ def byte_input_models(out, save, tensor, rng):
          [helper.make_tensor_value_info("y", TensorProto.UINT8, [4])])
 
 
+def recurrent_weights(rng, prefix, gates, directions, hidden, inputs):
+    """W, R and B of a recurrent layer, uniform in [-0.6, 0.6]."""
+    def uniform(*shape):
+        return rng.uniform(-0.6, 0.6, shape).astype(np.float32)
+    return [const(f"{prefix}_w", uniform(directions, gates * hidden, inputs)),
+            const(f"{prefix}_r", uniform(directions, gates * hidden, hidden)),
+            const(f"{prefix}_b", uniform(directions, 2 * gates * hidden))]
+
+
+def recurrent_models(out, save, tensor, rng):
+    """LSTM, GRU and RNN (opset 14) over x [5 steps, 2 sequences, 3
+    features], hidden size 4: forward, reverse and bidirectional; given and
+    zero initial states; LSTM peepholes; clip; GRU's linear_before_reset;
+    other activations (HardSigmoid and Relu with parameters, LeakyRelu);
+    outputs omitted; the batch-first layout (layout 1) of each. Refused:
+    sequences shorter than the shape (sequence_lens), an activation the
+    device lacks (Affine)."""
+    steps, batch, features, hidden = 5, 2, 3, 4
+
+    def state(name, directions):
+        return const(name, rng.uniform(-1, 1, (directions, batch, hidden)).astype(np.float32))
+
+    def layer(op, inputs, outputs, **attributes):
+        return helper.make_node(op, inputs, outputs, hidden_size=hidden, **attributes)
+
+    lstm = (recurrent_weights(rng, "f", 4, 1, hidden, features)
+            + recurrent_weights(rng, "bi", 4, 2, hidden, features)
+            + recurrent_weights(rng, "rev", 4, 1, hidden, features)[:2]
+            + [state("h0", 1), state("c0", 1),
+               const("p", rng.uniform(-1, 1, (2, 3 * hidden)).astype(np.float32))])
+    save(out, "lstm",
+         [layer("LSTM", ["x", "f_w", "f_r", "f_b", "", "h0", "c0"], ["y", "y_h", "y_c"]),
+          layer("LSTM", ["x", "bi_w", "bi_r", "bi_b", "", "", "", "p"],
+                ["bi_y", "bi_h", "bi_c"], direction="bidirectional", clip=1.5),
+          layer("LSTM", ["x", "rev_w", "rev_r", "", "", "h0"], ["", "rev_h"],
+                direction="reverse", activations=["HardSigmoid", "Tanh", "Relu"],
+                activation_alpha=[0.25], activation_beta=[0.4])],
+         [tensor("x", [steps, batch, features])],
+         [tensor(name, None) for name in ("y", "y_h", "y_c", "bi_y", "bi_h", "bi_c", "rev_h")],
+         lstm, opset=14)
+    gru = (recurrent_weights(rng, "f", 3, 1, hidden, features)
+           + recurrent_weights(rng, "bi", 3, 2, hidden, features)
+           + recurrent_weights(rng, "rev", 3, 1, hidden, features)[:2] + [state("h0", 1)])
+    save(out, "gru",
+         [layer("GRU", ["x", "f_w", "f_r", "f_b", "", "h0"], ["y", "y_h"]),
+          layer("GRU", ["x", "bi_w", "bi_r", "bi_b"], ["bi_y", "bi_h"],
+                direction="bidirectional", linear_before_reset=1),
+          layer("GRU", ["x", "rev_w", "rev_r"], ["rev_y"], direction="reverse", clip=0.8)],
+         [tensor("x", [steps, batch, features])],
+         [tensor(name, None) for name in ("y", "y_h", "bi_y", "bi_h", "rev_y")], gru, opset=14)
+    rnn = (recurrent_weights(rng, "f", 1, 1, hidden, features)
+           + recurrent_weights(rng, "bi", 1, 2, hidden, features))
+    save(out, "rnn",
+         [layer("RNN", ["x", "f_w", "f_r", "f_b"], ["y", "y_h"]),
+          layer("RNN", ["x", "bi_w", "bi_r", "bi_b"], ["bi_y"], direction="bidirectional",
+                activations=["Relu", "LeakyRelu"], activation_alpha=[0.1])],
+         [tensor("x", [steps, batch, features])],
+         [tensor(name, None) for name in ("y", "y_h", "bi_y")], rnn, opset=14)
+    # The same layers batch-first (layout 1), which onnxruntime 1.30's CPU
+    # kernels refuse: checked against ONNX's own cases (test_*_batchwise)
+    # and here in the lowered program.
+    save(out, "lstm_batch_first",
+         [layer("LSTM", ["x", "bi_w", "bi_r", "bi_b", "", "h0b", "c0b"],
+                ["y", "y_h", "y_c"], direction="bidirectional", layout=1)],
+         [tensor("x", [batch, steps, features])],
+         [tensor(name, None) for name in ("y", "y_h", "y_c")],
+         recurrent_weights(rng, "bi", 4, 2, hidden, features)
+         + [const("h0b", rng.uniform(-1, 1, (batch, 2, hidden)).astype(np.float32)),
+            const("c0b", rng.uniform(-1, 1, (batch, 2, hidden)).astype(np.float32))], opset=14)
+    save(out, "lstm_sequence_lens",
+         [layer("LSTM", ["x", "f_w", "f_r", "f_b", "lengths"], ["y"])],
+         [tensor("x", [steps, batch, features])], [tensor("y", None)],
+         recurrent_weights(rng, "f", 4, 1, hidden, features)
+         + [const("lengths", np.array([5, 3], np.int32))], opset=14)
+    save(out, "rnn_affine",
+         [layer("RNN", ["x", "f_w", "f_r"], ["y"], activations=["Affine"],
+                activation_alpha=[0.5], activation_beta=[0.1])],
+         [tensor("x", [steps, batch, features])], [tensor("y", None)],
+         recurrent_weights(rng, "f", 1, 1, hidden, features)[:2], opset=14)
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
                 "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
                 "half_io", "half_keep_io", "trilu", "causal_mask", "uint8_image",
-                "int8_values", "constant_outputs"]
+                "int8_values", "constant_outputs", "lstm", "gru", "rnn"]
 
 
 def operator_models(out, save, tensor, rng):
@@ -332,3 +414,4 @@ def operator_models(out, save, tensor, rng):
     half_precision_models(out, save, tensor, rng)
     trilu_models(out, save, tensor)
     byte_input_models(out, save, tensor, rng)
+    recurrent_models(out, save, tensor, rng)
