@@ -18,7 +18,12 @@ Reshape, Permute and Sigmoid), hfbert (BERT written as Hugging Face's
 modeling_bert writes it: word, position and token-type embeddings, the 4-D
 additive mask of _prepare_4d_attention_mask, separate Q/K/V projections,
 erf GELU, a tanh pooler; inputs input_ids, attention_mask, token_type_ids)
-or hfbert_legacy (the same with the older mask, (1 - mask) * finfo.min). Writes OUTDIR/MODEL-opOPSET.onnx and
+or hfbert_legacy (the same with the older mask, (1 - mask) * finfo.min),
+crnn (a CRNN text recogniser: a conv stack over a 32 x 100 line image, the
+height pooled to 1, a 2-layer bidirectional LSTM over the 25 columns, a
+per-column classifier with log-softmax, as CTC recognisers are exported),
+or gru_tagger (a batch-first 2-layer bidirectional GRU over 20 steps of 16
+features, a linear head per step). Writes OUTDIR/MODEL-opOPSET.onnx and
 OUTDIR/MODEL-INPUT.npy (seed 0).
 """
 import math
@@ -120,7 +125,39 @@ class Yolo(nn.Module):
         return torch.sigmoid(y.view(n, 3, 7, h, w).permute(0, 1, 3, 4, 2))
 
 
+class Crnn(nn.Module):
+    def __init__(self, classes=37, hidden=48):
+        super().__init__()
+
+        def block(cin, cout, pool):
+            return [nn.Conv2d(cin, cout, 3, 1, 1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(pool)]
+        self.cnn = nn.Sequential(*block(3, 16, 2), *block(16, 32, 2), *block(32, 64, (2, 1)),
+                                 *block(64, 64, (4, 1)))
+        self.rnn = nn.LSTM(64, hidden, num_layers=2, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x):
+        features = self.cnn(x).squeeze(2).permute(2, 0, 1)  # [W, N, C]
+        sequence, _ = self.rnn(features)
+        return self.fc(sequence).log_softmax(2)
+
+
+class GruTagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(16, 24, num_layers=2, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(48, 5)
+
+    def forward(self, x):
+        sequence, last = self.rnn(x)
+        return self.head(sequence), last
+
+
 def make(name):
+    if name == "crnn":
+        return Crnn(), (torch.randn(1, 3, 32, 100),), ["x"]
+    if name == "gru_tagger":
+        return GruTagger(), (torch.randn(1, 20, 16),), ["x"]
     if name == "tinybert":
         ids = torch.randint(0, 100, (1, 16))
         mask = torch.ones(1, 16, dtype=torch.int64)
