@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 
+#include "einsum_rewrite.hpp"
 #include "normalization.hpp"
 #include "npu/isa.hpp"
 #include "window_lift.hpp"
@@ -883,6 +884,7 @@ std::size_t fuse_mish(Graph& graph) {
 }
 
 std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops, std::uint32_t hw_version) {
+  rewrite_einsum(graph);  // first: its MatMuls take a bias as any other's
   std::size_t removed = fuse_bias(graph);
   removed += fold_batch_norm(graph);
   removed += fuse_bias(graph);

@@ -224,4 +224,18 @@ std::string fresh_name(const Graph& graph, const std::string& base) {
   return name;
 }
 
+Node reshape_node(Graph& graph, const std::string& from, const std::string& to, const Shape& shape,
+                  const std::string& name) {
+  const std::string dims = fresh_name(graph, to + ".shape");
+  const auto rank = static_cast<std::int64_t>(shape.size());
+  graph.constants[dims] = Constant::of_ints({rank}, shape);
+  graph.values[dims] = {ElementType::int64, Shape{rank}};
+  Node node;
+  node.op = "Reshape";
+  node.name = name;
+  node.inputs = {from, dims};
+  node.outputs = {to};
+  return node;
+}
+
 }  // namespace npu::onnx_runtime

@@ -114,4 +114,9 @@ struct Graph {
 // `graph` has yet, for the values a pass adds.
 std::string fresh_name(const Graph& graph, const std::string& base);
 
+// A Reshape node of `from` into `to` of `shape` (its shape a new int64
+// constant of `graph`), named `name`: the node a pass adds it for.
+Node reshape_node(Graph& graph, const std::string& from, const std::string& to, const Shape& shape,
+                  const std::string& name);
+
 }  // namespace npu::onnx_runtime

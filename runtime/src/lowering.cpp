@@ -3521,6 +3521,9 @@ const std::map<std::string, std::string>& compile_time_only() {
       {"ConstantOfShape", "of a shape only known at run time"},
       {"Range", "on values only known at run time"},
       {"Size", "of a value whose shape is not static"},
+      {"Einsum",
+       "an equation of more than two operands, an index repeated within an operand (a "
+       "diagonal, a trace), or indices of both operands whose sizes disagree"},
       {"Erf", "not part of GELU's erf form, x * 0.5 * (1 + Erf(x / sqrt(2)))"},
       {"GroupNormalization",
        "scale and bias must be constants (one per group before opset 21, one per channel "

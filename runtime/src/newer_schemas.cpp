@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
+
+#include "einsum_equation.hpp"
 
 namespace npu::onnx_runtime {
 namespace {
@@ -97,6 +100,53 @@ const ::onnx::OpSchema* reduce_schema_18(const std::string& op) {
   return it == schemas.end() ? nullptr : &it->second;
 }
 
+// Einsum-12 as libonnx 1.12 defines it, its inference completed: libonnx
+// infers the output's rank only, which leaves every shape after an Einsum
+// unknown; with every operand's dimensions known the output's are computed
+// from the equation.
+void infer_einsum(::onnx::InferenceContext& ctx) {
+  ::onnx::OpSchemaRegistry::Schema("Einsum", 12, "")->GetTypeAndShapeInferenceFunction()(ctx);
+  const ::onnx::AttributeProto* equation = ctx.getAttribute("equation");
+  std::vector<Shape> operands;
+  for (std::size_t i = 0; i < ctx.getNumInputs(); ++i) {
+    if (equation == nullptr || !::onnx::hasInputShape(ctx, i)) {
+      return;
+    }
+    Shape& dims = operands.emplace_back();
+    for (const auto& d : ::onnx::getInputShape(ctx, i).dim()) {
+      if (!d.has_dim_value()) {
+        return;
+      }
+      dims.push_back(d.dim_value());
+    }
+  }
+  if (const std::optional<Shape> out = einsum_output_shape(equation->s(), operands)) {
+    auto* shape = ctx.getOutputType(0)->mutable_tensor_type()->mutable_shape();
+    shape->clear_dim();
+    for (const std::int64_t d : *out) {
+      shape->add_dim()->set_dim_value(d);
+    }
+  }
+}
+
+::onnx::OpSchema einsum() {
+  ::onnx::OpSchema schema;
+  schema.SetName("Einsum")
+      .SetDomain("")
+      .SinceVersion(12)
+      .Attr("equation", "the Einstein summation", ::onnx::AttributeProto::STRING)
+      .Input(0, "Inputs", "the operands", "T", ::onnx::OpSchema::Variadic)
+      .Output(0, "Output", "the equation's result", "T")
+      .TypeConstraint("T",
+                      {"tensor(uint8)", "tensor(uint16)", "tensor(uint32)", "tensor(uint64)",
+                       "tensor(int8)", "tensor(int16)", "tensor(int32)", "tensor(int64)",
+                       "tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "numeric tensors")
+      .TypeAndShapeInferenceFunction(infer_einsum);
+  schema.Finalize();
+  return schema;
+}
+
 }  // namespace
 
 const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
@@ -108,6 +158,10 @@ const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
     if (const ::onnx::OpSchema* reduce = reduce_schema_18(op)) {
       return reduce;
     }
+  }
+  if (op == "Einsum") {
+    static const ::onnx::OpSchema schema = einsum();
+    return version >= 12 ? &schema : nullptr;
   }
   if (op == "Mish") {
     static const ::onnx::OpSchema mish = unary_activation("Mish", 18, false);

@@ -4,7 +4,9 @@
 // ReduceMin of opset 18, whose axes became an input): without a schema a
 // model using them is refused at load (a Reduce* given libonnx's opset-13
 // schema, axes an attribute) and its shapes are not inferred. Each is
-// written from the ONNX operator documentation of its version.
+// written from the ONNX operator documentation of its version. And
+// Einsum-12 with its output's dimensions inferred (libonnx infers its
+// rank only).
 #pragma once
 
 #include <onnx/defs/schema.h>

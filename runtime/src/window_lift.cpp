@@ -40,21 +40,6 @@ Shape with_height_one(Shape shape) {
   return shape;
 }
 
-// A Reshape of `from` into `to`, of `shape`; named as the node it serves.
-Node reshape(Graph& graph, const std::string& from, const std::string& to, const Shape& shape,
-             const std::string& name) {
-  const std::string dims = fresh_name(graph, to + ".shape");
-  const auto rank = static_cast<std::int64_t>(shape.size());
-  graph.constants[dims] = Constant::of_ints({rank}, shape);
-  graph.values[dims] = {ElementType::int64, Shape{rank}};
-  Node node;
-  node.op = "Reshape";
-  node.name = name;
-  node.inputs = {from, dims};
-  node.outputs = {to};
-  return node;
-}
-
 // Each window attribute of one value per axis, given the height's: 1 for
 // the kernel, strides and dilations, 0 for output_padding's, the output
 // size 1; pads [b, e] become [0, b, 0, e].
@@ -93,7 +78,7 @@ std::string lifted_input(Graph& graph, std::size_t& i, std::size_t index) {
     graph.values[name] = {type, shape};
     return name;
   }
-  Node node = reshape(graph, value, name, shape, graph.nodes[i].name);
+  Node node = reshape_node(graph, value, name, shape, graph.nodes[i].name);
   graph.values[name] = {type, shape};
   graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i), std::move(node));
   ++i;
@@ -122,7 +107,7 @@ std::size_t lift_1d_windows(Graph& graph) {
     const std::string y4 = fresh_name(graph, y + ".2d");
     graph.values[y4] = {type_of(graph, y), with_height_one(y_shape)};
     node.outputs[0] = y4;
-    Node back = reshape(graph, y4, y, y_shape, node.name);
+    Node back = reshape_node(graph, y4, y, y_shape, node.name);
     graph.nodes.insert(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::move(back));
     ++i;
     ++lifted;

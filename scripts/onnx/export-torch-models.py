@@ -23,7 +23,8 @@ crnn (a CRNN text recogniser: a conv stack over a 32 x 100 line image, the
 height pooled to 1, a 2-layer bidirectional LSTM over the 25 columns, a
 per-column classifier with log-softmax, as CTC recognisers are exported),
 or gru_tagger (a batch-first 2-layer bidirectional GRU over 20 steps of 16
-features, a linear head per step). Writes OUTDIR/MODEL-opOPSET.onnx and
+features, a linear head per step), or einsum_attention (multi-head
+attention written with torch.einsum, as some transformer code writes it). Writes OUTDIR/MODEL-opOPSET.onnx and
 OUTDIR/MODEL-INPUT.npy (seed 0).
 """
 import math
@@ -153,7 +154,24 @@ class GruTagger(nn.Module):
         return self.head(sequence), last
 
 
+class EinsumAttention(nn.Module):
+    def __init__(self, d=32, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(d, 3 * d)
+        self.out = nn.Linear(d, d)
+
+    def forward(self, x):
+        n, t, d = x.shape
+        q, k, v = self.qkv(x).view(n, t, 3, self.heads, d // self.heads).unbind(2)
+        scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(d // self.heads)
+        context = torch.einsum("bhqk,bkhd->bqhd", scores.softmax(-1), v)
+        return self.out(context.reshape(n, t, d))
+
+
 def make(name):
+    if name == "einsum_attention":
+        return EinsumAttention(), (torch.randn(1, 10, 32),), ["x"]
     if name == "crnn":
         return Crnn(), (torch.randn(1, 3, 32, 100),), ["x"]
     if name == "gru_tagger":

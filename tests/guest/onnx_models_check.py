@@ -103,6 +103,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # LSTM, GRU and RNN unrolled: forward, reverse, bidirectional,
              # peepholes, clip, linear_before_reset, other activations.
              "lstm", "gru", "rnn",
+             # Einsum rewritten into Transpose, ReduceSum, Reshape, MatMul.
+             "einsum",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",

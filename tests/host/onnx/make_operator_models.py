@@ -3,7 +3,7 @@ models and torchvision's exports of 2026-12-03: ArgMax/ArgMin, instance and
 group normalization (also as PyTorch exports nn.GroupNorm), LRN, 1-D
 convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign,
 models exported in float16, Trilu, uint8 and int8 inputs, LSTM, GRU and
-RNN layers. Written by
+RNN layers, Einsum. Written by
 make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -395,11 +395,37 @@ def recurrent_models(out, save, tensor, rng):
          recurrent_weights(rng, "f", 1, 1, hidden, features)[:2], opset=14)
 
 
+def einsum_models(out, save, tensor, rng):
+    """Einsum as attention and projections are written with torch.einsum:
+    scores q·kᵀ and their product with v (batch indices b, h), a
+    projection by a constant, a transpose, a sum over two indices, an
+    implicit output with an ellipsis, an outer product, a contraction with
+    an operand of fewer indices. Refused: a diagonal (an index repeated)."""
+    def uniform(*shape):
+        return rng.uniform(-1, 1, shape).astype(np.float32)
+    save(out, "einsum",
+         [helper.make_node("Einsum", ["x", "x"], ["scores"], equation="bhqd,bhkd->bhqk"),
+          helper.make_node("Einsum", ["scores", "x"], ["context"], equation="bhqk,bhkd->bhqd"),
+          helper.make_node("Einsum", ["x", "w"], ["projected"], equation="bhqd,de->bhqe"),
+          helper.make_node("Einsum", ["x"], ["moved"], equation="bhqd->bqhd"),
+          helper.make_node("Einsum", ["x"], ["summed"], equation="bhqd -> bd"),
+          helper.make_node("Einsum", ["x", "v"], ["inner"], equation="...d,d"),
+          helper.make_node("Einsum", ["x", "e"], ["outer"], equation="bhqd,e->bhqde"),
+          helper.make_node("Einsum", ["x", "keys"], ["per_batch"], equation="bhqd,bkd->bhqk")],
+         [tensor("x", [2, 3, 4, 5])],
+         [tensor(name, None) for name in ("scores", "context", "projected", "moved", "summed",
+                                          "inner", "outer", "per_batch")],
+         [const("w", uniform(5, 6)), const("v", uniform(5)), const("e", uniform(3)),
+          const("keys", uniform(2, 7, 5))], opset=12)
+    save(out, "einsum_diagonal", [helper.make_node("Einsum", ["x"], ["y"], equation="ii->i")],
+         [tensor("x", [3, 3])], [tensor("y", None)], opset=12)
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
                 "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
                 "half_io", "half_keep_io", "trilu", "causal_mask", "uint8_image",
-                "int8_values", "constant_outputs", "lstm", "gru", "rnn"]
+                "int8_values", "constant_outputs", "lstm", "gru", "rnn", "einsum"]
 
 
 def operator_models(out, save, tensor, rng):
@@ -415,3 +441,4 @@ def operator_models(out, save, tensor, rng):
     trilu_models(out, save, tensor)
     byte_input_models(out, save, tensor, rng)
     recurrent_models(out, save, tensor, rng)
+    einsum_models(out, save, tensor, rng)
