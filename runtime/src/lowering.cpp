@@ -388,7 +388,37 @@ void lower_param_activation(Lowerer& l, const Node& n, ParamActivation function,
          });
 }
 
+// Clip whose min or max is computed at run time (a scalar tensor): ELTWISE
+// max with min, then min with max, each bound read as a one-element b.
+void lower_clip_computed(Lowerer& l, const Node& n) {
+  std::vector<std::pair<EltwiseOp, std::string>> steps;
+  for (const auto& [index, op] :
+       {std::pair{std::size_t{1}, EltwiseOp::max}, std::pair{std::size_t{2}, EltwiseOp::min}}) {
+    if (index < n.inputs.size() && !n.inputs[index].empty()) {
+      if (element_count(l.shape(n.inputs[index])) != 1) {
+        throw Unsupported(fmt::format("bound '{}' is not a scalar", n.inputs[index]));
+      }
+      steps.emplace_back(op, l.operand(n.inputs[index]));
+    }
+  }
+  const std::string& x = input(n, 0);
+  const std::int64_t count = element_count(l.shape(x));
+  TensorRef source = l.ref(x);
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    TensorRef target = i + 1 == steps.size() ? l.ref(n.outputs.at(0)) : l.ref(l.scratch(count));
+    l.eltwise(n.label(), steps[i].first, source, l.ref(steps[i].second), target, count, 1);
+    source = target;
+  }
+}
+
 void lower_clip(Lowerer& l, const Node& n) {
+  const auto computed = [&](std::size_t i) {
+    return i < n.inputs.size() && !n.inputs[i].empty() && !l.graph().is_constant(n.inputs[i]);
+  };
+  if (computed(1) || computed(2)) {
+    lower_clip_computed(l, n);
+    return;
+  }
   std::optional<float> low =
       n.has("min") ? std::optional(n.get_float("min", 0.0F)) : constant_scalar(l, n, 1);
   std::optional<float> high =
@@ -1417,6 +1447,30 @@ void lower_matmul(Lowerer& l, const Node& n) {
   }
 }
 
+// out = act(product + beta·C), C broadcast to the product (NumPy rules):
+// the C the GEMM's bias cannot carry.
+void add_gemm_addend(Lowerer& l, const Node& n, const std::string& product, const std::string& c,
+                     float beta) {
+  std::string addend = l.operand(c);
+  if (beta != 1.0F) {
+    const Shape& sc = l.shape(c);
+    addend = l.scratch_shaped(sc);
+    l.eltwise(n.label(), EltwiseOp::mul, l.ref(l.operand(c)), l.ref(l.scalar(beta)), l.ref(addend),
+              element_count(sc), 1);
+  }
+  const Activation act = activation_of(n);
+  const std::string& out = n.outputs.at(0);
+  const std::string sum = act == Activation::none ? out : l.scratch_shaped(l.shape(out));
+  broadcast_binary(l, n.label(), EltwiseOp::add, product, addend, sum);
+  if (act != Activation::none) {
+    const std::uint32_t count = u32(element_count(l.shape(out)), "element count");
+    l.emit(n.label(), {l.ref(sum)}, {l.ref(out)},
+           [act, count, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.activation(dt, act, s[0], s[1], count);
+           });
+  }
+}
+
 void lower_gemm(Lowerer& l, const Node& n) {
   const std::string& a = input(n, 0);
   const std::string& b = input(n, 1);
@@ -1432,22 +1486,27 @@ void lower_gemm(Lowerer& l, const Node& n) {
   const std::int64_t N = tb ? sb[0] : sb[1];
   const float alpha = n.get_float("alpha", 1.0F);
   const float beta = n.get_float("beta", 1.0F);
-  std::optional<std::string> bias;
+  // C: a constant that broadcasts over the rows is the instruction's bias;
+  // any other (computed, or varying along M) is added after the product.
+  std::optional<std::string> bias, addend;
   if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
     const std::string& c = n.inputs[2];
     const Shape row{1, N};
-    if (!l.graph().is_constant(c) || !broadcasts_to(l.shape(c), row)) {
-      throw Unsupported(fmt::format(
-          "C of shape {} must be a constant that broadcasts over the rows (N values, or one)",
-          to_string(l.shape(c))));
+    if (l.graph().is_constant(c) && broadcasts_to(l.shape(c), row)) {
+      std::vector<float> values = broadcast_values(l.graph().constants.at(c), l.shape(c), row);
+      for (float& v : values) {
+        v *= beta;
+      }
+      bias = l.new_constant({N}, std::move(values));
+    } else if (broadcasts_to(l.shape(c), Shape{M, N})) {
+      addend = c;
+    } else {
+      throw Unsupported(fmt::format("C of shape {} does not broadcast to the product's [{}x{}]",
+                                    to_string(l.shape(c)), M, N));
     }
-    std::vector<float> values = broadcast_values(l.graph().constants.at(c), l.shape(c), row);
-    for (float& v : values) {
-      v *= beta;
-    }
-    bias = l.new_constant({N}, std::move(values));
   }
-  const Activation act = activation_of(n);
+  const Activation act = addend ? Activation::none : activation_of(n);
+  const std::string product = addend ? l.scratch_shaped({M, N}) : n.outputs.at(0);
   const std::uint32_t m = u32(M, "M"), k = u32(K, "K"), ldc = u32(N, "N");
   const auto lda = u32(sa[1], "lda"), ldb = u32(sb[1], "ldb");
   // B beyond the device's 64 MiB operand (AlexNet's and VGG's first
@@ -1474,7 +1533,7 @@ void lower_gemm(Lowerer& l, const Node& n) {
     if (bias) {
       reads.push_back(l.ref(*bias, column_bytes));
     }
-    l.emit(n.label(), std::move(reads), {l.ref(n.outputs.at(0), column_bytes)},
+    l.emit(n.label(), std::move(reads), {l.ref(product, column_bytes)},
            [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
              GemmOperands o{.a = s[0],
                             .b = s[1],
@@ -1493,6 +1552,63 @@ void lower_gemm(Lowerer& l, const Node& n) {
              kb.gemm(dt, o);
            });
   }
+  if (addend) {
+    add_gemm_addend(l, n, product, *addend, beta);
+  }
+}
+
+// CumSum along a constant axis as one GEMM_BATCHED (v1.1): x viewed as
+// outer x length x inner, out[o] = T·x[o] with T the constant length x
+// length matrix of 0s and 1s that sums element l into j where l <= j
+// (exclusive: l < j; reverse: l >= j, or l > j), shared by every o
+// (stride 0). The products and sums are exact but for rounding: the
+// device adds in its own order.
+void lower_cumsum(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::gemm_batched);
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const std::vector<std::int64_t> axis_input = constant_ints(l, n, 1);
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  if (axis_input.size() != 1 || axis_input[0] < -rank || axis_input[0] >= rank) {
+    throw Unsupported(fmt::format("axis must be one value in [-{}, {})", rank, rank));
+  }
+  const auto axis = static_cast<std::size_t>(axis_input[0] + (axis_input[0] < 0 ? rank : 0));
+  const std::int64_t length = sx[axis];
+  if (length > 0 && length > kMaxOperandBytes / l.esize() / length) {
+    throw Unsupported(fmt::format(
+        "an axis of {0} elements: its {0} x {0} summation matrix exceeds the device's operand",
+        length));
+  }
+  const bool exclusive = n.get_int("exclusive", 0) != 0;
+  const bool reverse = n.get_int("reverse", 0) != 0;
+  std::vector<float> sums;
+  for (std::int64_t j = 0; j < length; ++j) {
+    for (std::int64_t k = 0; k < length; ++k) {
+      const bool summed = reverse ? (exclusive ? k > j : k >= j) : (exclusive ? k < j : k <= j);
+      sums.push_back(summed ? 1.0F : 0.0F);
+    }
+  }
+  const std::string matrix = l.new_constant({length, length}, std::move(sums));
+  const std::uint32_t m = u32(length, "axis length");
+  const std::uint32_t cols = u32(product(sx, axis + 1, sx.size()), "inner size");
+  const std::uint32_t batch = u32(product(sx, 0, axis), "outer size");
+  const std::uint32_t stride = u32(length * product(sx, axis + 1, sx.size()), "stride");
+  l.emit(n.label(), {l.ref(matrix), l.ref(x)}, {l.ref(n.outputs.at(0))},
+         [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+           kb.gemm_batched(dt, {.a = s[0],
+                                .b = s[1],
+                                .c = s[2],
+                                .m = m,
+                                .n = cols,
+                                .k = m,
+                                .lda = m,
+                                .ldb = cols,
+                                .ldc = cols,
+                                .batch = batch,
+                                .stride_a = 0U,
+                                .stride_b = stride,
+                                .stride_c = stride});
+         });
 }
 
 // One POOL2D of `x` (NCHW `sx`) into `out`.
@@ -3145,24 +3261,27 @@ void lower_gather(Lowerer& l, const Node& n) {
   }
 }
 
-// Constant input `index` of `n` (`what`, for messages) over `shape`: the
-// constant itself when it has shape's elements, otherwise broadcast to it
-// (NumPy rules) on the host.
-std::string constant_over(Lowerer& l, const Node& n, std::size_t index, const Shape& shape,
-                          std::string_view what) {
+// Input `index` of `n` (`what`, for messages) over `shape`: the tensor
+// itself when it has shape's elements, otherwise broadcast to it (NumPy
+// rules): a constant on the host, a computed one by one COPY_STRIDED.
+std::string operand_over(Lowerer& l, const Node& n, std::size_t index, const Shape& shape,
+                         std::string_view what) {
   const std::string& name = input(n, index);
-  if (!l.graph().is_constant(name)) {
-    throw Unsupported(fmt::format("{} '{}' must be a constant", what, name));
-  }
   const Shape& from = l.shape(name);
   if (!broadcasts_to(from, shape)) {
     throw Unsupported(fmt::format("{} of shape {} does not broadcast to the normalized shape {}",
                                   what, to_string(from), to_string(shape)));
   }
   if (element_count(from) == element_count(shape)) {
-    return l.use_constant(name);
+    return l.operand(name);
   }
-  return l.new_constant(shape, broadcast_values(l.graph().constants.at(name), from, shape));
+  if (l.graph().is_constant(name)) {
+    return l.new_constant(shape, broadcast_values(l.graph().constants.at(name), from, shape));
+  }
+  l.require(isa::Opcode::copy_strided);
+  const std::string expanded = l.scratch_shaped(shape);
+  strided_copy(l, n.label(), l.ref(expanded), l.ref(name), broadcast_axes(from, shape));
+  return expanded;
 }
 
 // LayerNormalization's optional Mean and InvStdDev outputs, one value per
@@ -3218,10 +3337,10 @@ void lower_layer_norm(Lowerer& l, const Node& n) {
   }
   const Shape normalized(sx.begin() + axis, sx.end());
   const std::int64_t cols = element_count(normalized);
-  const std::string gamma = constant_over(l, n, 1, normalized, "scale");
+  const std::string gamma = operand_over(l, n, 1, normalized, "scale");
   const std::string beta =
       n.inputs.size() > 2 && !n.inputs[2].empty()
-          ? constant_over(l, n, 2, normalized, "bias")
+          ? operand_over(l, n, 2, normalized, "bias")
           : l.new_constant(normalized, std::vector<float>(static_cast<std::size_t>(cols), 0.0F));
   const auto r = u32(element_count(sx) / cols, "rows");
   const auto c = u32(cols, "cols");
@@ -3421,6 +3540,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Clip", lower_clip},
       {"Concat", lower_concat},
       {"Conv", lower_conv},
+      {"CumSum", lower_cumsum},
       {"ConvTranspose", lower_conv_transpose},
       {"DepthToSpace", lower_depth_to_space},
       {"DequantizeInt8", lower_dequantize_int8},

@@ -105,6 +105,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "lstm", "gru", "rnn",
              # Einsum rewritten into Transpose, ReduceSum, Reshape, MatMul.
              "einsum",
+             # CumSum as one GEMM_BATCHED; Clip bounds, LayerNormalization's
+             # scale and bias and Gemm's C computed at run time.
+             "cumsum", "computed_operands",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",

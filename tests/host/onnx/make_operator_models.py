@@ -3,7 +3,7 @@ models and torchvision's exports of 2026-12-03: ArgMax/ArgMin, instance and
 group normalization (also as PyTorch exports nn.GroupNorm), LRN, 1-D
 convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign,
 models exported in float16, Trilu, uint8 and int8 inputs, LSTM, GRU and
-RNN layers, Einsum. Written by
+RNN layers, Einsum, CumSum, operands computed at run time. Written by
 make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -421,11 +421,55 @@ def einsum_models(out, save, tensor, rng):
          [tensor("x", [3, 3])], [tensor("y", None)], opset=12)
 
 
+def computed_operand_models(out, save, tensor, rng):
+    """CumSum along each axis, exclusive and reversed; and operands real
+    graphs compute where the lowering took constants only: Clip's bounds,
+    LayerNormalization's scale and bias (one per element, and one value
+    broadcast), Gemm's C varying along the rows (computed, and a
+    constant), with beta and a Relu after it."""
+    def reduce(op, name, output, axes, keepdims):
+        return helper.make_node(op, [name], [output], axes=axes, keepdims=keepdims)
+    save(out, "cumsum",
+         [helper.make_node("CumSum", ["x", "one"], ["along_1"]),
+          helper.make_node("CumSum", ["x", "minus_one"], ["exclusive"], exclusive=1),
+          helper.make_node("CumSum", ["x", "zero"], ["reversed"], reverse=1),
+          helper.make_node("CumSum", ["x", "two"], ["both"], exclusive=1, reverse=1)],
+         [tensor("x", [2, 3, 4])],
+         [tensor(name, None) for name in ("along_1", "exclusive", "reversed", "both")],
+         [const("one", np.array(1, np.int64)), const("minus_one", np.array(-1, np.int64)),
+          const("zero", np.array(0, np.int32)), const("two", np.array(2, np.int64))], opset=14)
+    save(out, "computed_operands",
+         [reduce("ReduceMean", "x", "low", [0, 1, 2], 0),
+          reduce("ReduceMax", "x", "max", [0, 1, 2], 0),
+          helper.make_node("Mul", ["max", "half"], ["high"]),
+          helper.make_node("Clip", ["x", "low", "high"], ["clipped"]),
+          helper.make_node("Clip", ["x", "", "high"], ["below"]),
+          reduce("ReduceMean", "x", "scale", [0, 1], 0),
+          reduce("ReduceMax", "x", "bias", [0, 1], 0),
+          helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["normalized"],
+                           axis=-1),
+          helper.make_node("LayerNormalization", ["x", "high", "low"], ["scalar_affine"],
+                           axis=-1),
+          helper.make_node("Reshape", ["x", "rows"], ["a"]),
+          helper.make_node("ReduceSum", ["a", "axis_1"], ["row_sums"], keepdims=1),
+          helper.make_node("Gemm", ["a", "w", "row_sums"], ["gemm"], beta=0.5),
+          helper.make_node("Relu", ["gemm"], ["gemm_relu"]),
+          helper.make_node("Gemm", ["a", "w", "c_rows"], ["gemm_rows"])],
+         [tensor("x", [2, 3, 4])],
+         [tensor(name, None) for name in ("clipped", "below", "normalized", "scalar_affine",
+                                          "gemm_relu", "gemm_rows")],
+         [const("half", np.array(0.5, np.float32)), const("rows", np.array([6, 4], np.int64)),
+          const("w", rng.uniform(-1, 1, (4, 5)).astype(np.float32)),
+          const("c_rows", rng.uniform(-1, 1, (6, 1)).astype(np.float32)),
+          const("axis_1", np.array([1], np.int64))], opset=17)
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
                 "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
                 "half_io", "half_keep_io", "trilu", "causal_mask", "uint8_image",
-                "int8_values", "constant_outputs", "lstm", "gru", "rnn", "einsum"]
+                "int8_values", "constant_outputs", "lstm", "gru", "rnn", "einsum",
+                "cumsum", "computed_operands"]
 
 
 def operator_models(out, save, tensor, rng):
@@ -442,3 +486,4 @@ def operator_models(out, save, tensor, rng):
     byte_input_models(out, save, tensor, rng)
     recurrent_models(out, save, tensor, rng)
     einsum_models(out, save, tensor, rng)
+    computed_operand_models(out, save, tensor, rng)
