@@ -3637,6 +3637,7 @@ const std::map<std::string, LowerFn>& lowerings() {
 const std::map<std::string, std::string>& compile_time_only() {
   static const std::map<std::string, std::string> ops{
       {"BatchNormalization", "not after a Conv it can be folded into"},
+      {"CastLike", "to the type of a value whose type is not declared"},
       {"Constant", ""},
       {"ConstantOfShape", "of a shape only known at run time"},
       {"Range", "on values only known at run time"},

@@ -265,6 +265,38 @@ std::int64_t default_opset(const ::onnx::ModelProto& model) {
 // The graph of `model`, whose initializers are taken from `known` where it
 // has them (decoded before: detached weights, earlier folds) and decoded
 // from the proto otherwise.
+// Every value's element type as the file declares it (float16 kept: the
+// Graph's values hold the computed type).
+std::map<std::string, std::int32_t> declared_types(const ::onnx::GraphProto& g) {
+  std::map<std::string, std::int32_t> types;
+  for (const auto& tensor : g.initializer()) {
+    types[tensor.name()] = tensor.data_type();
+  }
+  for (const auto* infos : {&g.input(), &g.value_info(), &g.output()}) {
+    for (const auto& info : *infos) {
+      if (info.type().has_tensor_type()) {
+        types.try_emplace(info.name(), info.type().tensor_type().elem_type());
+      }
+    }
+  }
+  return types;
+}
+
+// CastLike(x, like) is Cast(x) to like's declared type, which lowering and
+// constant folding know.
+void cast_like_to_cast(Node& node, const std::map<std::string, std::int32_t>& declared) {
+  if (node.op != "CastLike" || node.inputs.size() != 2) {
+    return;
+  }
+  const auto type = declared.find(node.inputs[1]);
+  if (type == declared.end()) {
+    return;
+  }
+  node.op = "Cast";
+  node.inputs.resize(1);
+  node.attributes["to"] = std::int64_t{type->second};
+}
+
 Graph graph_from_proto(const ::onnx::ModelProto& model, std::map<std::string, Constant> known) {
   Graph graph;
   graph.opset = default_opset(model);
@@ -290,6 +322,7 @@ Graph graph_from_proto(const ::onnx::ModelProto& model, std::map<std::string, Co
       record_value(graph, output);
     }
   }
+  const std::map<std::string, std::int32_t> declared = declared_types(g);
   for (const auto& proto : g.node()) {
     Node node;
     node.op = proto.op_type();
@@ -305,6 +338,7 @@ Graph graph_from_proto(const ::onnx::ModelProto& model, std::map<std::string, Co
         node.tensor_attributes[attribute.name()] = from_tensor_proto(attribute.t());
       }
     }
+    cast_like_to_cast(node, declared);
     graph.nodes.push_back(std::move(node));
   }
   return graph;

@@ -55,6 +55,15 @@ TEST(OnnxHalfPrecision, AConstantCastToFloat16IsRoundedWhenFolded) {
   EXPECT_EQ(k.floats, (std::vector<float>{0.0999755859375F, 0.333251953125F, 65504.0F}));
 }
 
+TEST(OnnxHalfPrecision, CastLikeIsACastToItsSecondInputsDeclaredType) {
+  // The same constant CastLike'd to a float16 constant's type and back to
+  // x's: folded and rounded as the Casts above.
+  const Graph graph = fused("cast_like");
+  ASSERT_EQ(graph.nodes.size(), 1U);
+  const Constant& k = graph.constants.at(graph.nodes[0].inputs.at(1));
+  EXPECT_EQ(k.floats, (std::vector<float>{0.0999755859375F, 0.333251953125F, 65504.0F}));
+}
+
 ::onnx::TensorProto half_tensor(int type, std::string raw) {
   ::onnx::TensorProto t;
   t.set_name("h");

@@ -250,6 +250,15 @@ def half_precision_models(out, save, tensor, rng):
           helper.make_node("Add", ["x", "k32"], ["y"])],
          [tensor("x", [3])], [tensor("y", None)],
          [const("k", np.array([0.1, 1 / 3, 65519.0], np.float32))])
+    # CastLike (opset 15): a Cast to its second input's type; of a constant
+    # to float16, folded and rounded as that Cast.
+    save(out, "cast_like",
+         [helper.make_node("CastLike", ["k", "like"], ["kh"]),
+          helper.make_node("CastLike", ["kh", "x"], ["k32"]),
+          helper.make_node("Add", ["x", "k32"], ["y"])],
+         [tensor("x", [3])], [tensor("y", None)],
+         [const("k", np.array([0.1, 1 / 3, 65519.0], np.float32)),
+          const("like", np.array([0], np.float16))], opset=15)
 
 
 def trilu_models(out, save, tensor):
