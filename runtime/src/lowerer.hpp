@@ -337,6 +337,14 @@ class Lowerer {
     return name;
   }
 
+  // A new int32 constant of `values` (indices a GATHER reads).
+  std::string new_index_constant(std::vector<std::int64_t> values) {
+    const std::string name = fmt::format("%indices{}", program_.weights.size());
+    const auto size = static_cast<std::int64_t>(values.size());
+    program_.weights[name] = Constant::of_ints({size}, std::move(values), ElementType::int32);
+    return name;
+  }
+
   // A scalar constant, shared by every instruction that needs the value.
   std::string scalar(float value) {
     const std::string key = fmt::format("%scalar{}", value);

@@ -3090,6 +3090,34 @@ void lower_arg_min(Lowerer& l, const Node& n) {
   lower_arg_extreme(l, n, ReduceOp::min);
 }
 
+// out = rows `rows` of x viewed as rows of `row_elems` elements, in that
+// order: one GATHER (v1.3) reading a constant int32 index table. Any
+// selection of x's elements known when compiling (negative steps,
+// irregular indices, GatherElements and GatherND of constant indices) is
+// one instruction.
+void gather_rows(Lowerer& l, const std::string& origin, const std::string& x,
+                 const std::string& out, std::int64_t row_elems, std::vector<std::int64_t> rows) {
+  l.require(isa::Opcode::gather);
+  const std::int64_t table_rows = element_count(l.shape(x)) / row_elems;
+  if (table_rows > std::numeric_limits<std::int32_t>::max()) {
+    throw Unsupported(fmt::format("{} rows of a GATHER table (INT32 indices)", table_rows));
+  }
+  const std::uint32_t count = u32(static_cast<std::int64_t>(rows.size()), "row count");
+  const std::uint32_t table = u32(table_rows, "table rows");
+  const std::uint32_t elems = u32(row_elems, "row length");
+  const std::string indices = l.new_index_constant(std::move(rows));
+  l.emit(origin, {l.ref(x), l.ref(indices)}, {l.ref(out)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.gather(dt, {.table = s[0],
+                         .indices = s[1],
+                         .output = s[2],
+                         .rows = table,
+                         .row_elems = elems,
+                         .count = count,
+                         .index_type = IndexType::int32});
+         });
+}
+
 // Where a Slice starts and how it steps along every axis of its input.
 struct SliceSpec {
   std::vector<std::int64_t> begin, step;
@@ -3116,15 +3144,44 @@ SliceSpec slice_spec(Lowerer& l, const Node& n, const Shape& sx) {
     const auto axis =
         static_cast<std::size_t>(axes[i] < 0 ? axes[i] + static_cast<std::int64_t>(rank) : axes[i]);
     const std::int64_t step = i < steps.size() ? steps[i] : 1;
-    if (step < 1) {
-      throw Unsupported(fmt::format("step {} (only positive steps)", step));
+    if (step == 0) {
+      throw Unsupported("step 0");
     }
     const std::int64_t dim = sx.at(axis);
     const std::int64_t start = starts[i] < 0 ? starts[i] + dim : starts[i];
-    spec.begin[axis] = std::clamp<std::int64_t>(start, 0, dim);
+    // ONNX clamps a negative step's start to the last element.
+    spec.begin[axis] = std::clamp<std::int64_t>(start, 0, step > 0 ? dim : dim - 1);
     spec.step[axis] = step;
   }
   return spec;
+}
+
+// A Slice with a negative step (torch.flip, x[..., ::-1], an RGB <-> BGR
+// swap): the strides of COPY_STRIDED are unsigned, so one GATHER of rows
+// (the axes after the last one the Slice moves along, whole) by constant
+// indices.
+void slice_backwards(Lowerer& l, const Node& n, const Shape& sx, const Shape& so,
+                     const SliceSpec& spec) {
+  std::size_t cut = 0;  // the last axis the slice does not copy whole
+  for (std::size_t d = 0; d < sx.size(); ++d) {
+    if (spec.step[d] != 1 || so[d] != sx[d]) {
+      cut = d;
+    }
+  }
+  const std::int64_t row = product(sx, cut + 1, sx.size());
+  const std::vector<std::int64_t> in_strides = strides_of(sx);
+  const std::int64_t count = product(so, 0, cut + 1);
+  std::vector<std::int64_t> rows;
+  rows.reserve(static_cast<std::size_t>(count));
+  for (std::int64_t r = 0; r < count; ++r) {
+    std::int64_t rest = r, source = 0;
+    for (std::size_t d = cut + 1; d-- > 0;) {
+      source += (spec.begin[d] + (rest % so[d]) * spec.step[d]) * (in_strides[d] / row);
+      rest /= so[d];
+    }
+    rows.push_back(source);
+  }
+  gather_rows(l, n.label(), input(n, 0), n.outputs.at(0), row, std::move(rows));
 }
 
 // Slice: one strided copy (v1.1); on v1 unit steps only, one DMA_COPY per
@@ -3139,6 +3196,10 @@ void lower_slice(Lowerer& l, const Node& n) {
   std::int64_t first = 0;  // the first element read
   for (std::size_t d = 0; d < rank; ++d) {
     first += spec.begin[d] * in_strides[d];
+  }
+  if (std::ranges::any_of(spec.step, [](std::int64_t s) { return s < 0; })) {
+    slice_backwards(l, n, sx, so, spec);
+    return;
   }
   if (l.has(isa::Opcode::copy_strided)) {
     const std::vector<std::int64_t> out_strides = strides_of(so);
@@ -3250,6 +3311,16 @@ void lower_gather(Lowerer& l, const Node& n) {
         {{outer, sx[a] * inner, count * inner}, {count, step * inner, inner}, {inner, 1, 1}});
     return;
   }
+  if (l.has(isa::Opcode::gather)) {
+    std::vector<std::int64_t> rows;
+    for (std::int64_t o = 0; o < outer; ++o) {
+      for (const std::int64_t index : indices) {
+        rows.push_back(o * sx[a] + index);
+      }
+    }
+    gather_rows(l, n.label(), x, out, inner, std::move(rows));
+    return;
+  }
   if (static_cast<std::size_t>(count) > kMaxCopies) {
     throw Unsupported(fmt::format("{} indices not in arithmetic progression (at most {} copies)",
                                   count, kMaxCopies));
@@ -3259,6 +3330,93 @@ void lower_gather(Lowerer& l, const Node& n) {
                  source(indices[static_cast<std::size_t>(i)]),
                  {{outer, sx[a] * inner, count * inner}, {inner, 1, 1}});
   }
+}
+
+// Constant indices of `n` (input 1), each checked against `bound` and
+// made non-negative; Unsupported for indices computed at run time.
+std::vector<std::int64_t> constant_indices(Lowerer& l, const Node& n, std::int64_t bound) {
+  if (!l.graph().is_constant(input(n, 1))) {
+    throw Unsupported(
+        fmt::format("indices '{}' are computed at run time; only constant indices", input(n, 1)));
+  }
+  std::vector<std::int64_t> indices = constant_ints(l, n, 1);
+  for (std::int64_t& index : indices) {
+    index += index < 0 ? bound : 0;
+    if (index < 0 || index >= bound) {
+      throw Unsupported(fmt::format("index {} out of range for {}", index, bound));
+    }
+  }
+  return indices;
+}
+
+// GatherElements of constant indices: out[..., i, ...] = x[..., idx[..., i,
+// ...], ...] along `axis`, each output element's source known when
+// compiling: one GATHER of one-element rows.
+void lower_gather_elements(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const Shape& si = l.shape(input(n, 1));
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  std::int64_t axis = n.get_int("axis", 0);
+  axis += axis < 0 ? rank : 0;
+  if (axis < 0 || axis >= rank || si.size() != sx.size()) {
+    throw Unsupported(fmt::format("axis {} of a rank-{} input, indices of rank {}",
+                                  n.get_int("axis", 0), rank, si.size()));
+  }
+  const auto a = static_cast<std::size_t>(axis);
+  const std::vector<std::int64_t> indices = constant_indices(l, n, sx[a]);
+  const std::vector<std::int64_t> strides = strides_of(sx);
+  std::vector<std::int64_t> sources;
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    auto rest = static_cast<std::int64_t>(i);
+    std::int64_t source = 0;
+    for (std::size_t d = si.size(); d-- > 0;) {
+      source += (d == a ? indices[i] : rest % si[d]) * strides[d];
+      rest /= si[d];
+    }
+    sources.push_back(source);
+  }
+  gather_rows(l, n.label(), x, n.outputs.at(0), 1, std::move(sources));
+}
+
+// GatherND of constant indices ([batch..., N..., k] tuples, each selecting
+// the slice x[b..., i1, ..., ik, ...]): one GATHER of those slices as rows.
+void lower_gather_nd(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const Shape& si = l.shape(input(n, 1));
+  const auto batch_dims = static_cast<std::size_t>(n.get_int("batch_dims", 0));
+  if (si.empty() || si.size() <= batch_dims) {
+    throw Unsupported("indices of too low a rank for batch_dims");
+  }
+  const auto k = static_cast<std::size_t>(si.back());
+  if (batch_dims + k > sx.size() || k == 0) {
+    throw Unsupported(fmt::format("index tuples of {} for a rank-{} input", k, sx.size()));
+  }
+  if (!l.graph().is_constant(input(n, 1))) {
+    throw Unsupported(
+        fmt::format("indices '{}' are computed at run time; only constant indices", input(n, 1)));
+  }
+  const std::vector<std::int64_t> indices = constant_ints(l, n, 1);
+  const std::int64_t batches = product(sx, 0, batch_dims);
+  const auto tuples = static_cast<std::int64_t>(indices.size() / k);
+  const std::int64_t per_batch = tuples / batches;
+  std::vector<std::int64_t> rows;
+  for (std::int64_t t = 0; t < tuples; ++t) {
+    std::int64_t row = t / per_batch;  // the batch, then each tuple's axes
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::int64_t dim = sx[batch_dims + j];
+      std::int64_t index = indices[static_cast<std::size_t>(t) * k + j];
+      index += index < 0 ? dim : 0;
+      if (index < 0 || index >= dim) {
+        throw Unsupported(fmt::format("index {} out of range for {}", index, dim));
+      }
+      row = row * dim + index;
+    }
+    rows.push_back(row);
+  }
+  gather_rows(l, n.label(), x, n.outputs.at(0), product(sx, batch_dims + k, sx.size()),
+              std::move(rows));
 }
 
 // Input `index` of `n` (`what`, for messages) over `shape`: the tensor
@@ -3553,6 +3711,8 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Flatten", lower_alias},
       {"Floor", lower_floor},
       {"Gather", lower_gather},
+      {"GatherElements", lower_gather_elements},
+      {"GatherND", lower_gather_nd},
       {"Gelu", lower_gelu},
       {"Gemm", lower_gemm},
       {"GRU", lower_gru},

@@ -108,6 +108,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # CumSum as one GEMM_BATCHED; Clip bounds, LayerNormalization's
              # scale and bias and Gemm's C computed at run time.
              "cumsum", "computed_operands",
+             # Negative Slice steps, irregular Gather, GatherElements and
+             # GatherND of constant indices: one GATHER each.
+             "constant_selection",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",

@@ -3,7 +3,8 @@ models and torchvision's exports of 2026-12-03: ArgMax/ArgMin, instance and
 group normalization (also as PyTorch exports nn.GroupNorm), LRN, 1-D
 convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign,
 models exported in float16, Trilu, uint8 and int8 inputs, LSTM, GRU and
-RNN layers, Einsum, CumSum, operands computed at run time. Written by
+RNN layers, Einsum, CumSum, operands computed at run time, selections by
+constant indices. Written by
 make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -473,12 +474,40 @@ def computed_operand_models(out, save, tensor, rng):
           const("axis_1", np.array([1], np.int64))], opset=17)
 
 
+def constant_selection_models(out, save, tensor):
+    """Selections of a computed tensor's elements known when compiling,
+    each one GATHER: Slices with negative steps (a channel flip, every
+    second column backwards, two axes reversed), Gather of indices not in
+    progression, GatherElements and GatherND (with batch_dims) of
+    constant indices."""
+    def ints(name, values):
+        return const(name, np.array(values, np.int64))
+    save(out, "constant_selection",
+         [helper.make_node("Relu", ["x"], ["r"]),
+          helper.make_node("Slice", ["r", "s_start", "s_end", "s_axis", "s_step"], ["flip_c"]),
+          helper.make_node("Slice", ["r", "b_start", "b_end", "b_axis", "b_step"], ["back2"]),
+          helper.make_node("Slice", ["x", "t_start", "t_end", "t_axes", "t_steps"], ["both"]),
+          helper.make_node("Gather", ["x", "irregular"], ["picked"], axis=2),
+          helper.make_node("GatherElements", ["x", "elements"], ["elements_out"], axis=3),
+          helper.make_node("GatherND", ["x", "tuples"], ["nd"]),
+          helper.make_node("GatherND", ["x", "per_batch"], ["nd_batch"], batch_dims=1)],
+         [tensor("x", [2, 3, 4, 5])],
+         [tensor(name, None) for name in ("flip_c", "back2", "both", "picked", "elements_out",
+                                          "nd", "nd_batch")],
+         [ints("s_start", [-1]), ints("s_end", [-4]), ints("s_axis", [1]), ints("s_step", [-1]),
+          ints("b_start", [4]), ints("b_end", [-6]), ints("b_axis", [3]), ints("b_step", [-2]),
+          ints("t_start", [10, 2]), ints("t_end", [-10, 0]), ints("t_axes", [0, 2]),
+          ints("t_steps", [-1, -1]), ints("irregular", [3, 0, 3]),
+          ints("elements", np.arange(2 * 3 * 4 * 2).reshape(2, 3, 4, 2) % 5 - 2),
+          ints("tuples", [[0, 1], [1, -1]]), ints("per_batch", [[[2]], [[0]]])], opset=13)
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
                 "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
                 "half_io", "half_keep_io", "trilu", "causal_mask", "uint8_image",
                 "int8_values", "constant_outputs", "lstm", "gru", "rnn", "einsum",
-                "cumsum", "computed_operands"]
+                "cumsum", "computed_operands", "constant_selection"]
 
 
 def operator_models(out, save, tensor, rng):
@@ -496,3 +525,4 @@ def operator_models(out, save, tensor, rng):
     recurrent_models(out, save, tensor, rng)
     einsum_models(out, save, tensor, rng)
     computed_operand_models(out, save, tensor, rng)
+    constant_selection_models(out, save, tensor)

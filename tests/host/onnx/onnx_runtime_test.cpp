@@ -1175,11 +1175,15 @@ TEST(OnnxLowering, NegReciprocalAndSumMeanMaxMinOfManyOperandsAreEltwiseChains) 
 TEST(OnnxLoweringV11, PadReflectAndEdgeAndGatherByConstantIndicesAreStridedCopies) {
   const std::vector<Instruction> program = instructions_of(lower(fused("pad_gather")));
   // reflect H 2/1, W 1/3: (1 + 3) x (1 + 4) runs; edge H 1/2, W 0/2: 3 x 2;
-  // Gather of channels [2, 0, 2, 1]: 4 copies; of row -2: 1.
-  ASSERT_EQ(program.size(), 20U + 6U + 4U + 1U);
-  for (const Instruction& i : program) {
-    EXPECT_EQ(i.opcode, Opcode::copy_strided);
+  // Gather of channels [2, 0, 2, 1]: one GATHER (v1.3) of channel rows by
+  // constant indices; of row -2: one copy.
+  ASSERT_EQ(program.size(), 20U + 6U + 1U + 1U);
+  for (std::size_t i = 0; i < program.size(); ++i) {
+    EXPECT_EQ(program[i].opcode, i == 26 ? Opcode::gather : Opcode::copy_strided) << i;
   }
+  EXPECT_EQ(value(program[26], 3), 3U);        // rows: the channels
+  EXPECT_EQ(value(program[26], 4), 11U * 12);  // a channel's elements
+  EXPECT_EQ(value(program[26], 5), 4U);        // count
   // The first copy: x [1,3,5,6] into the middle of [1,3,8,10] (row 2, column 1).
   const std::vector<std::uint32_t> first{1, 3, 5, 6, 0, 30, 6, 1, 0, 80, 10, 1};
   for (std::size_t i = 0; i < first.size(); ++i) {
