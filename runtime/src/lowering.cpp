@@ -2999,40 +2999,44 @@ void lower_cast(Lowerer& l, const Node& n) {
   throw Unsupported(fmt::format("a Cast from {} to {}", to_string(from), to_string(to)));
 }
 
-// ArgMax, ArgMin of a float tensor along `axis` (ISA v1.4), exact in any
-// dtype and with ties resolved as ONNX resolves them:
+// `axis` (negative from the end) of a rank-`rank` tensor.
+std::size_t checked_axis(std::int64_t axis, std::size_t rank) {
+  const auto r = static_cast<std::int64_t>(rank);
+  const std::int64_t a = axis < 0 ? axis + r : axis;
+  if (a < 0 || a >= r) {
+    throw Unsupported(fmt::format("axis {} outside rank {}", axis, rank));
+  }
+  return static_cast<std::size_t>(a);
+}
+
+// INT32 j for element (j, i) of a length x inner block, shared by name.
+std::string index_ramp(Lowerer& l, std::int64_t length, std::int64_t inner) {
+  std::vector<std::int64_t> ramp;
+  for (std::int64_t i = 0; i < length * inner; ++i) {
+    ramp.push_back(i / inner);
+  }
+  return l.integer_constant(fmt::format("%index_ramp{}x{}", length, inner), ElementType::int32,
+                            std::move(ramp));
+}
+
+// The extreme of x (shape sx) along axis `a` and the index of its first
+// occurrence (select_last: its last), exact in any dtype (ISA v1.4):
 //   best    = REDUCE max (min) along the axis;
 //   hits    = COMPARE x EQ best (best expanded along the axis, COPY_STRIDED);
 //   indices = SELECT INT32 of hits: the element's index along the axis (a
 //             constant ramp, read as a trailing block) or, for the others,
-//             the last index (select_last_index: 0), which never wins;
-//   result  = REDUCE INT32 min of them: the first extreme (max: the last);
-// then widened to ONNX's int64: a DMA_FILL of zeros and a COPY_STRIDED of
-// the INT32 words into the low words (indices are below 2^31). A row that
-// holds NaN gets an index in range, not necessarily onnxruntime's.
-void lower_arg_extreme(Lowerer& l, const Node& n, ReduceOp extreme) {
-  l.require(isa::Opcode::compare);
-  l.require(isa::Opcode::select);
-  l.require(isa::Opcode::copy_strided);
-  const std::string& x = input(n, 0);
-  const std::string& out = n.outputs.at(0);
-  if (value_type(l, x) != ElementType::float32) {
-    throw Unsupported(fmt::format("{} of {} values; the device compares float tensors here", n.op,
-                                  to_string(value_type(l, x))));
-  }
-  const Shape& sx = l.shape(x);
-  const auto rank = static_cast<std::int64_t>(sx.size());
-  std::int64_t axis = n.get_int("axis", 0);
-  axis = axis < 0 ? axis + rank : axis;
-  if (axis < 0 || axis >= rank) {
-    throw Unsupported(fmt::format("axis {} outside rank {}", n.get_int("axis", 0), rank));
-  }
-  const auto a = static_cast<std::size_t>(axis);
+//             the last index (select_last: 0), which never wins;
+//   index   = REDUCE INT32 min of them (select_last: max).
+// A row that holds NaN gets an index in range, not necessarily
+// onnxruntime's.
+struct Extreme {
+  std::string best;   // sx with the axis 1
+  std::string index;  // INT32, outer x inner
+};
+Extreme extreme_along(Lowerer& l, const std::string& origin, const std::string& x, const Shape& sx,
+                      std::size_t a, ReduceOp extreme, bool select_last) {
   const std::int64_t outer = product(sx, 0, a), length = sx[a];
   const std::int64_t inner = product(sx, a + 1, sx.size());
-  const bool last = n.get_int("select_last_index", 0) != 0;
-  const std::string origin = n.label();
-
   Shape kept = sx;
   kept[a] = 1;
   const std::string best = l.scratch_shaped(kept, l.esize());
@@ -3045,22 +3049,15 @@ void lower_arg_extreme(Lowerer& l, const Node& n, ReduceOp extreme) {
   const std::string hits = l.scratch_shaped(sx, 1);
   compare_into(l, origin, CompareOp::eq, CompareDomain::floats, {l.ref(x), sx}, {l.ref(best), kept},
                hits);
-
-  std::vector<std::int64_t> ramp;
-  for (std::int64_t i = 0; i < length * inner; ++i) {
-    ramp.push_back(i / inner);
-  }
-  const std::string ramp_name = l.integer_constant(fmt::format("%index_ramp{}x{}", length, inner),
-                                                   ElementType::int32, std::move(ramp));
-  const std::int64_t miss = last ? 0 : length - 1;
+  const std::int64_t miss = select_last ? 0 : length - 1;
   const std::string miss_name =
       l.integer_constant(fmt::format("%int32_{}", miss), ElementType::int32, {miss});
   const std::int64_t count = element_count(sx);
   const std::string indices = l.scratch_bytes(count * 4);
   const std::uint32_t count32 = u32(count, "element count");
   const std::uint32_t ramp_count = u32(length * inner, "ramp count");
-  l.emit(origin, {l.ref(hits), l.ref(ramp_name), l.ref(miss_name)}, {l.ref(indices)},
-         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+  l.emit(origin, {l.ref(hits), l.ref(index_ramp(l, length, inner)), l.ref(miss_name)},
+         {l.ref(indices)}, [=](KernelBuilder& k, std::span<const BufferArg> s) {
            k.select(DataType::int32, {.condition = s[0],
                                       .x = s[1],
                                       .y = s[2],
@@ -3071,17 +3068,145 @@ void lower_arg_extreme(Lowerer& l, const Node& n, ReduceOp extreme) {
                                       .y_count = 1});
          });
   const std::string chosen = l.scratch_bytes(outer * inner * 4);
-  const ReduceOp pick = last ? ReduceOp::max : ReduceOp::min;
+  const ReduceOp pick = select_last ? ReduceOp::max : ReduceOp::min;
   l.emit(origin, {l.ref(indices)}, {l.ref(chosen)},
          [=](KernelBuilder& k, std::span<const BufferArg> s) {
            k.reduce(DataType::int32, pick, s[0], s[1], o32, len32, i32);
          });
+  return {best, chosen};
+}
 
+// INT32 indices `from` (outer x inner words) as ONNX's int64 `out`: a
+// DMA_FILL of zeros and a COPY_STRIDED of the words into the low words
+// (indices are below 2^31), read on as indices computed on the device.
+void widen_indices(Lowerer& l, const std::string& origin, const TensorRef& from, std::int64_t count,
+                   const std::string& out) {
   const TensorRef result = l.computed_indices(out);
-  const std::uint32_t bytes = u32(outer * inner * 8, "output size");
+  const std::uint32_t bytes = u32(count * 8, "output size");
   l.emit(origin, {}, {result},
          [bytes](KernelBuilder& k, std::span<const BufferArg> s) { k.dma_fill(s[0], bytes, 0); });
-  strided_copy(l, origin, result, l.ref(chosen), {{outer * inner, 1, 2}}, DataType::int32);
+  strided_copy(l, origin, result, from, {{count, 1, 2}}, DataType::int32);
+}
+
+// ArgMax, ArgMin of a float tensor along `axis` (ISA v1.4), exact in any
+// dtype and with ties resolved as ONNX resolves them (extreme_along), the
+// indices widened to int64 (7 instructions, 6 along axis 0). The indices
+// are written as the graph's int64 output, or read on as a Gather's
+// indices or by a Cast or comparison like an integer input's.
+void lower_arg_extreme(Lowerer& l, const Node& n, ReduceOp extreme) {
+  l.require(isa::Opcode::compare);
+  l.require(isa::Opcode::select);
+  l.require(isa::Opcode::copy_strided);
+  const std::string& x = input(n, 0);
+  if (value_type(l, x) != ElementType::float32) {
+    throw Unsupported(fmt::format("{} of {} values; the device compares float tensors here", n.op,
+                                  to_string(value_type(l, x))));
+  }
+  const Shape& sx = l.shape(x);
+  const std::size_t a = checked_axis(n.get_int("axis", 0), sx.size());
+  const Extreme found =
+      extreme_along(l, n.label(), x, sx, a, extreme, n.get_int("select_last_index", 0) != 0);
+  widen_indices(l, n.label(), l.ref(found.index), element_count(sx) / sx[a], n.outputs.at(0));
+}
+
+// Hardmax: 1 at the first maximum along the axis, 0 elsewhere (opset 13:
+// one axis, default the last; before: x coerced to 2-D at `axis`, default
+// 1): the maximum's index (extreme_along), COMPARE EQ of it, expanded along
+// the axis, with the index ramp, and one CONVERT of the mask's bytes to
+// floats (v1.2). 8 instructions.
+void lower_hardmax(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::compare);
+  l.require(isa::Opcode::select);
+  l.require(isa::Opcode::copy_strided);
+  const std::string& x = input(n, 0);
+  const Shape& shape = l.shape(x);
+  const bool coerced = l.graph().opset < 13;
+  const std::size_t axis = checked_axis(n.get_int("axis", coerced ? 1 : -1), shape.size());
+  const Shape sx =
+      coerced ? Shape{product(shape, 0, axis), product(shape, axis, shape.size())} : shape;
+  const std::size_t a = coerced ? 1 : axis;
+  const Extreme found = extreme_along(l, n.label(), x, sx, a, ReduceOp::max, false);
+  Shape kept = sx;
+  kept[a] = 1;
+  const std::string first = l.scratch_shaped(sx, 1);
+  compare_into(l, n.label(), CompareOp::eq, CompareDomain::integers, {l.ref(found.index), kept},
+               {l.ref(index_ramp(l, sx[a], product(sx, a + 1, sx.size()))),
+                Shape(sx.begin() + static_cast<std::ptrdiff_t>(a), sx.end())},
+               first);
+  l.convert(n.label(), {.from = DataType::int8, .to = l.dtype(), .count = element_count(sx)},
+            l.ref(first), l.ref(n.outputs.at(0)));
+}
+
+// TopK of a float tensor along `axis`, k a constant: k rounds of the
+// extreme and its first index (extreme_along), each written into its place
+// along the axis of both outputs by a COPY_STRIDED, then knocked out of the
+// next round's copy (SELECT of -inf, or +inf for the smallest, where the
+// index ramp equals it). Sorted, ties to the lower index, as onnxruntime.
+// 10 instructions a round, k at most 64. A slice whose top k reach an
+// element equal to the knock-out value (-inf for the largest) may repeat
+// an index.
+void lower_top_k(Lowerer& l, const Node& n) {
+  constexpr std::int64_t kMaxK = 64;
+  l.require(isa::Opcode::compare);
+  l.require(isa::Opcode::select);
+  l.require(isa::Opcode::copy_strided);
+  const std::string& x = input(n, 0);
+  if (value_type(l, x) != ElementType::float32) {
+    throw Unsupported(fmt::format("TopK of {} values; the device compares float tensors here",
+                                  to_string(value_type(l, x))));
+  }
+  const Shape& sx = l.shape(x);
+  const std::size_t a = checked_axis(n.get_int("axis", -1), sx.size());
+  // k: an input from opset 10, an attribute before.
+  const std::vector<std::int64_t> ks =
+      n.inputs.size() > 1 ? constant_ints(l, n, 1) : std::vector{n.get_int("k", 0)};
+  if (ks.size() != 1 || ks[0] < 1 || ks[0] > std::min(sx[a], kMaxK)) {
+    throw Unsupported(fmt::format("k must be one constant in [1, {}]", std::min(sx[a], kMaxK)));
+  }
+  const std::int64_t k = ks[0], length = sx[a];
+  const std::int64_t outer = product(sx, 0, a), inner = product(sx, a + 1, sx.size());
+  const bool largest = n.get_int("largest", 1) != 0;
+  const float knocked_out =
+      largest ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  const std::string origin = n.label();
+  const std::string staged = l.scratch_bytes(outer * k * inner * 4);  // INT32 indices
+  const Shape ramp_shape(sx.begin() + static_cast<std::ptrdiff_t>(a), sx.end());
+  std::string current = x;
+  for (std::int64_t r = 0; r < k; ++r) {
+    const Extreme found =
+        extreme_along(l, origin, current, sx, a, largest ? ReduceOp::max : ReduceOp::min, false);
+    const std::vector<CopyAxis> into_place{{outer, inner, k * inner}, {inner, 1, 1}};
+    strided_copy(l, origin,
+                 l.ref(n.outputs.at(0), static_cast<std::uint64_t>(r * inner * l.esize())),
+                 l.ref(found.best), into_place);
+    strided_copy(l, origin, l.ref(staged, static_cast<std::uint64_t>(r * inner * 4)),
+                 l.ref(found.index), into_place, DataType::int32);
+    if (r + 1 == k) {
+      break;
+    }
+    Shape kept = sx;
+    kept[a] = 1;
+    const std::string taken = l.scratch_shaped(sx, 1);
+    compare_into(l, origin, CompareOp::eq, CompareDomain::integers, {l.ref(found.index), kept},
+                 {l.ref(index_ramp(l, length, inner)), ramp_shape}, taken);
+    const std::string next = l.scratch_shaped(sx);
+    const std::uint32_t count = u32(element_count(sx), "element count");
+    l.emit(origin, {l.ref(taken), l.ref(l.scalar(knocked_out)), l.ref(current)}, {l.ref(next)},
+           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+             kb.select(dt, {.condition = s[0],
+                            .x = s[1],
+                            .y = s[2],
+                            .output = s[3],
+                            .count = count,
+                            .condition_count = count,
+                            .x_count = 1,
+                            .y_count = count});
+           });
+    current = next;
+  }
+  if (n.outputs.size() > 1 && !n.outputs[1].empty()) {
+    widen_indices(l, origin, l.ref(staged), outer * k * inner, n.outputs[1]);
+  }
 }
 void lower_arg_max(Lowerer& l, const Node& n) {
   lower_arg_extreme(l, n, ReduceOp::max);
@@ -3721,6 +3846,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"GlobalAveragePool", lower_global_average_pool},
       {"GlobalMaxPool", lower_global_max_pool},
       {"HardSigmoid", lower_hard_sigmoid},
+      {"Hardmax", lower_hardmax},
       {"HardSwish", lower_hard_swish},
       {"Identity", lower_alias},
       {"Int8Conv", lower_int8_conv},
@@ -3781,6 +3907,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Sum", lower_sum},
       {"Tanh", lower_tanh},
       {"Tile", lower_tile},
+      {"TopK", lower_top_k},
       {"Transpose", lower_transpose},
       {"Trilu", lower_trilu},
       {"Unsqueeze", lower_alias},

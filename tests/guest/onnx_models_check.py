@@ -111,6 +111,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # Negative Slice steps, irregular Gather, GatherElements and
              # GatherND of constant indices: one GATHER each.
              "constant_selection",
+             # TopK: k rounds of the extreme and its first index; Hardmax.
+             "top_k", "hardmax", "hardmax_axis",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",

@@ -502,12 +502,41 @@ def constant_selection_models(out, save, tensor):
           ints("tuples", [[0, 1], [1, -1]]), ints("per_batch", [[[2]], [[0]]])], opset=13)
 
 
+def extreme_models(out, save, tensor):
+    """Hardmax, at opsets 11 and 13; TopK: the 3 largest along the last axis (values and int64 indices,
+    ties to the lower index: Relu's zeros), the 2 smallest along axis 1,
+    the indices read on by a Cast. Refused: a k over 64 (k rounds of ten
+    instructions each)."""
+    save(out, "top_k",
+         [helper.make_node("Relu", ["x"], ["r"]),
+          helper.make_node("TopK", ["r", "three"], ["top", "top_indices"]),
+          helper.make_node("TopK", ["x", "two"], ["low", "low_indices"], axis=1, largest=0),
+          helper.make_node("Cast", ["low_indices"], ["low_f"], to=TensorProto.FLOAT)],
+         [tensor("x", [2, 3, 5])],
+         [tensor("top", None), int64_output("top_indices"), tensor("low", None),
+          tensor("low_f", None)],
+         [const("three", np.array([3], np.int64)), const("two", np.array([2], np.int64))])
+    # Hardmax: opset 11 coerces x to 2-D at axis 1 ([2, 15]); opset 13
+    # takes one axis. Relu's zeros tie.
+    save(out, "hardmax",
+         [helper.make_node("Relu", ["x"], ["r"]),
+          helper.make_node("Hardmax", ["r"], ["y"])],
+         [tensor("x", [2, 3, 5])], [tensor("y", None)], opset=11)
+    save(out, "hardmax_axis",
+         [helper.make_node("Hardmax", ["x"], ["y"], axis=1)],
+         [tensor("x", [2, 3, 5])], [tensor("y", None)])
+    save(out, "top_k_too_many", [helper.make_node("TopK", ["x", "five"], ["v", "i"])],
+         [tensor("x", [2, 100])], [tensor("v", None), int64_output("i")],
+         [const("five", np.array([65], np.int64))])
+
+
 # Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
 GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
                 "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
                 "half_io", "half_keep_io", "trilu", "causal_mask", "uint8_image",
                 "int8_values", "constant_outputs", "lstm", "gru", "rnn", "einsum",
-                "cumsum", "computed_operands", "constant_selection"]
+                "cumsum", "computed_operands", "constant_selection",
+                "top_k", "hardmax", "hardmax_axis"]
 
 
 def operator_models(out, save, tensor, rng):
@@ -526,3 +555,4 @@ def operator_models(out, save, tensor, rng):
     einsum_models(out, save, tensor, rng)
     computed_operand_models(out, save, tensor, rng)
     constant_selection_models(out, save, tensor)
+    extreme_models(out, save, tensor)
