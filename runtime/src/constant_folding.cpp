@@ -358,7 +358,13 @@ Constant range(const Node& node, const Graph& graph) {
       out.floats.push_back(
           static_cast<float>(start.value(0) + static_cast<double>(i) * delta.value(0)));
     } else {
-      out.ints.push_back(start.integer(0) + i * delta.integer(0));
+      std::int64_t step = 0, value = 0;
+      if (__builtin_mul_overflow(i, delta.integer(0), &step) ||
+          __builtin_add_overflow(start.integer(0), step, &value)) {
+        throw std::runtime_error(
+            fmt::format("{}: element {} is beyond the 64-bit integers", node.label(), i));
+      }
+      out.ints.push_back(value);
     }
   }
   return out;

@@ -109,76 +109,49 @@ bool Node::has(const std::string& attribute) const {
   return attributes.contains(attribute);
 }
 
-std::int64_t Node::get_int(const std::string& attribute, std::int64_t fallback) const {
-  const auto it = attributes.find(attribute);
-  if (it == attributes.end()) {
+namespace {
+
+// Attribute `name` of `node` as a T, `fallback` if absent; what a T is
+// called in the error when the attribute has another type.
+template <typename T>
+T attribute_or(const Node& node, const std::string& name, T fallback, const char* kind) {
+  const auto it = node.attributes.find(name);
+  if (it == node.attributes.end()) {
     return fallback;
   }
-  if (const auto* value = std::get_if<std::int64_t>(&it->second)) {
+  if (const auto* value = std::get_if<T>(&it->second)) {
     return *value;
   }
-  throw std::runtime_error(fmt::format("{}: attribute '{}' is not an integer", label(), attribute));
+  throw std::runtime_error(fmt::format("{}: attribute '{}' is not {}", node.label(), name, kind));
+}
+
+}  // namespace
+
+std::int64_t Node::get_int(const std::string& attribute, std::int64_t fallback) const {
+  return attribute_or(*this, attribute, fallback, "an integer");
 }
 
 float Node::get_float(const std::string& attribute, float fallback) const {
-  const auto it = attributes.find(attribute);
-  if (it == attributes.end()) {
-    return fallback;
-  }
-  if (const auto* value = std::get_if<float>(&it->second)) {
-    return *value;
-  }
-  throw std::runtime_error(fmt::format("{}: attribute '{}' is not a float", label(), attribute));
+  return attribute_or(*this, attribute, fallback, "a float");
 }
 
 std::string Node::get_string(const std::string& attribute, std::string fallback) const {
-  const auto it = attributes.find(attribute);
-  if (it == attributes.end()) {
-    return fallback;
-  }
-  if (const auto* value = std::get_if<std::string>(&it->second)) {
-    return *value;
-  }
-  throw std::runtime_error(fmt::format("{}: attribute '{}' is not a string", label(), attribute));
+  return attribute_or(*this, attribute, std::move(fallback), "a string");
 }
 
 std::vector<std::int64_t> Node::get_ints(const std::string& attribute,
                                          std::vector<std::int64_t> fallback) const {
-  const auto it = attributes.find(attribute);
-  if (it == attributes.end()) {
-    return fallback;
-  }
-  if (const auto* value = std::get_if<std::vector<std::int64_t>>(&it->second)) {
-    return *value;
-  }
-  throw std::runtime_error(
-      fmt::format("{}: attribute '{}' is not a list of integers", label(), attribute));
+  return attribute_or(*this, attribute, std::move(fallback), "a list of integers");
 }
 
 std::vector<float> Node::get_floats(const std::string& attribute,
                                     std::vector<float> fallback) const {
-  const auto it = attributes.find(attribute);
-  if (it == attributes.end()) {
-    return fallback;
-  }
-  if (const auto* value = std::get_if<std::vector<float>>(&it->second)) {
-    return *value;
-  }
-  throw std::runtime_error(
-      fmt::format("{}: attribute '{}' is not a list of floats", label(), attribute));
+  return attribute_or(*this, attribute, std::move(fallback), "a list of floats");
 }
 
 std::vector<std::string> Node::get_strings(const std::string& attribute,
                                            std::vector<std::string> fallback) const {
-  const auto it = attributes.find(attribute);
-  if (it == attributes.end()) {
-    return fallback;
-  }
-  if (const auto* value = std::get_if<std::vector<std::string>>(&it->second)) {
-    return *value;
-  }
-  throw std::runtime_error(
-      fmt::format("{}: attribute '{}' is not a list of strings", label(), attribute));
+  return attribute_or(*this, attribute, std::move(fallback), "a list of strings");
 }
 
 std::string Node::label() const {

@@ -3037,6 +3037,10 @@ Extreme extreme_along(Lowerer& l, const std::string& origin, const std::string& 
                       std::size_t a, ReduceOp extreme, bool select_last) {
   const std::int64_t outer = product(sx, 0, a), length = sx[a];
   const std::int64_t inner = product(sx, a + 1, sx.size());
+  if (element_count(sx) > kMaxOperandBytes / 4) {  // the INT32 indices, an operand
+    throw Unsupported(fmt::format("{} elements: their INT32 indices exceed the device's operand",
+                                  element_count(sx)));
+  }
   Shape kept = sx;
   kept[a] = 1;
   const std::string best = l.scratch_shaped(kept, l.esize());
@@ -3215,6 +3219,17 @@ void lower_arg_min(Lowerer& l, const Node& n) {
   lower_arg_extreme(l, n, ReduceOp::min);
 }
 
+// Unsupported unless `count` rows (of `groups` groups of `per_group`)
+// fit a GATHER's INT32 index table, one operand of at most 64 MiB:
+// checked before the table is built.
+void check_gathered_rows(std::int64_t groups, std::int64_t per_group) {
+  constexpr std::int64_t kMaxRows = kMaxOperandBytes / 4;
+  if (per_group > 0 && groups > kMaxRows / per_group) {
+    throw Unsupported(fmt::format("{} x {} rows selected; a GATHER's index table holds at most {}",
+                                  groups, per_group, kMaxRows));
+  }
+}
+
 // out = rows `rows` of x viewed as rows of `row_elems` elements, in that
 // order: one GATHER (v1.3) reading a constant int32 index table. Any
 // selection of x's elements known when compiling (negative steps,
@@ -3296,6 +3311,7 @@ void slice_backwards(Lowerer& l, const Node& n, const Shape& sx, const Shape& so
   const std::int64_t row = product(sx, cut + 1, sx.size());
   const std::vector<std::int64_t> in_strides = strides_of(sx);
   const std::int64_t count = product(so, 0, cut + 1);
+  check_gathered_rows(count, 1);
   std::vector<std::int64_t> rows;
   rows.reserve(static_cast<std::size_t>(count));
   for (std::int64_t r = 0; r < count; ++r) {
@@ -3437,6 +3453,7 @@ void lower_gather(Lowerer& l, const Node& n) {
     return;
   }
   if (l.has(isa::Opcode::gather)) {
+    check_gathered_rows(outer, count);
     std::vector<std::int64_t> rows;
     for (std::int64_t o = 0; o < outer; ++o) {
       for (const std::int64_t index : indices) {
@@ -3489,6 +3506,7 @@ void lower_gather_elements(Lowerer& l, const Node& n) {
                                   n.get_int("axis", 0), rank, si.size()));
   }
   const auto a = static_cast<std::size_t>(axis);
+  check_gathered_rows(element_count(si), 1);
   const std::vector<std::int64_t> indices = constant_indices(l, n, sx[a]);
   const std::vector<std::int64_t> strides = strides_of(sx);
   std::vector<std::int64_t> sources;
@@ -3522,6 +3540,7 @@ void lower_gather_nd(Lowerer& l, const Node& n) {
     throw Unsupported(
         fmt::format("indices '{}' are computed at run time; only constant indices", input(n, 1)));
   }
+  check_gathered_rows(element_count(si), 1);
   const std::vector<std::int64_t> indices = constant_ints(l, n, 1);
   const std::int64_t batches = product(sx, 0, batch_dims);
   const auto tuples = static_cast<std::int64_t>(indices.size() / k);

@@ -120,6 +120,7 @@ class RecurrentLayer {
     l.require(isa::Opcode::gemm_batched);
     l.require(isa::Opcode::copy_strided);
     read_dimensions();
+    check_size();
     functions_ = cell_functions(node, traits(cell), directions_);
     for (const CellFunction& f : functions_) {
       if (!f.plain) {
@@ -210,6 +211,9 @@ class RecurrentLayer {
     directions_ = direction_ == "bidirectional" ? 2 : 1;
     const Shape& sw = l_.shape(input(node_, 1));
     hidden_ = node_.get_int("hidden_size", sw.size() == 3 ? sw[1] / gates() : 0);
+    if (hidden_ < 1 || hidden_ > std::int64_t{1} << 24) {
+      throw Unsupported(fmt::format("hidden_size {}", hidden_));
+    }
     expect_shape(1, "W", {directions_, gate_rows(), input_size_});
     expect_shape(2, "R", {directions_, gate_rows(), hidden_});
     w_ = l_.operand(input(node_, 1));
@@ -232,6 +236,28 @@ class RecurrentLayer {
       if (!is_zero(*p)) {
         peepholes_ = *p;
       }
+    }
+  }
+
+  // Every step is unrolled and the projected inputs of all steps are one
+  // operand: both bounded before anything is built.
+  void check_size() const {
+    constexpr std::int64_t kMaxSteps = 4096;
+    constexpr std::int64_t kMaxElements = (std::int64_t{64} << 20) / 4;
+    if (steps_ < 1 || batch_ < 1 || input_size_ < 1) {
+      throw Unsupported("an empty sequence, batch or input");
+    }
+    if (steps_ > kMaxSteps) {
+      throw Unsupported(
+          fmt::format("{} steps; a layer is unrolled over at most {}", steps_, kMaxSteps));
+    }
+    const std::int64_t per_step = gate_rows() * batch_;
+    if (gate_rows() > kMaxElements || batch_ > kMaxElements || per_step > kMaxElements / steps_ ||
+        input_size_ > kMaxElements || gate_rows() * std::max(input_size_, hidden_) > kMaxElements) {
+      throw Unsupported(
+          fmt::format("{} steps of {} gate rows for {} sequences (input {}): beyond the device's "
+                      "64 MiB operand",
+                      steps_, gate_rows(), batch_, input_size_));
     }
   }
 

@@ -59,4 +59,11 @@ TEST(OnnxConstantSelection, WithoutGatherOnlyTheIrregularGatherRunsAsCopies) {
   }
 }
 
+TEST(OnnxConstantSelection, AnIndexTableBeyondTheOperandIsRefusedBeforeItIsBuilt) {
+  // 2^28 rows x 3 indices: 805 million INT32 indices (the model fuzzer's
+  // out-of-memory, 2026-12-06).
+  EXPECT_EQ(refusal(fused("gather_huge")),
+            "Gather: 268435456 x 3 rows selected; a GATHER's index table holds at most 16777216");
+}
+
 }  // namespace

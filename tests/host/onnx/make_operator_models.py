@@ -479,7 +479,8 @@ def constant_selection_models(out, save, tensor):
     each one GATHER: Slices with negative steps (a channel flip, every
     second column backwards, two axes reversed), Gather of indices not in
     progression, GatherElements and GatherND (with batch_dims) of
-    constant indices."""
+    constant indices. Refused: an index table beyond the device's
+    operand."""
     def ints(name, values):
         return const(name, np.array(values, np.int64))
     save(out, "constant_selection",
@@ -500,6 +501,10 @@ def constant_selection_models(out, save, tensor):
           ints("t_steps", [-1, -1]), ints("irregular", [3, 0, 3]),
           ints("elements", np.arange(2 * 3 * 4 * 2).reshape(2, 3, 4, 2) % 5 - 2),
           ints("tuples", [[0, 1], [1, -1]]), ints("per_batch", [[[2]], [[0]]])], opset=13)
+    # Found by the model fuzzer: an irregular Gather over a declared shape
+    # of 2^28 rows built its index table before any bound was checked.
+    save(out, "gather_huge", [helper.make_node("Gather", ["x", "irregular"], ["y"], axis=1)],
+         [tensor("x", [1 << 28, 4])], [tensor("y", None)], [ints("irregular", [3, 0, 3])])
 
 
 def extreme_models(out, save, tensor):

@@ -131,7 +131,7 @@ def main(out):
     # Operators the device cannot run: named at load time.
     save(out, "unsupported",
          [helper.make_node("Relu", ["x"], ["r"]),
-          helper.make_node("Hardmax", ["r"], ["z"]),
+          helper.make_node("ThresholdedRelu", ["r"], ["z"]),
           helper.make_node("Shrink", ["z"], ["e"]),
           helper.make_node("Shrink", ["e"], ["y"])],
          [tensor("x", [1, 1, 2, 2])], [tensor("y", None)])
