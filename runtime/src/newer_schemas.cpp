@@ -100,12 +100,17 @@ const ::onnx::OpSchema* reduce_schema_18(const std::string& op) {
   return it == schemas.end() ? nullptr : &it->second;
 }
 
-// Einsum-12 as libonnx 1.12 defines it, its inference completed: libonnx
-// infers the output's rank only, which leaves every shape after an Einsum
-// unknown; with every operand's dimensions known the output's are computed
-// from the equation.
+// Einsum-12 as libonnx 1.12 defines it, with an inference of its own:
+// libonnx's infers the output's rank only, which leaves every shape after
+// an Einsum unknown, and corrupts memory on some malformed equations (an
+// implicit output with upper-case labels: the model fuzzer, 2026-12-06).
+// The output has the first operand's type and, with every operand's
+// dimensions known and the equation valid, the dimensions it computes.
 void infer_einsum(::onnx::InferenceContext& ctx) {
-  ::onnx::OpSchemaRegistry::Schema("Einsum", 12, "")->GetTypeAndShapeInferenceFunction()(ctx);
+  if (ctx.getNumInputs() < 1 || ctx.getNumOutputs() != 1 || ctx.getOutputType(0) == nullptr) {
+    return;  // a malformed node: refused when the model is checked
+  }
+  ::onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
   const ::onnx::AttributeProto* equation = ctx.getAttribute("equation");
   std::vector<Shape> operands;
   for (std::size_t i = 0; i < ctx.getNumInputs(); ++i) {
@@ -121,11 +126,11 @@ void infer_einsum(::onnx::InferenceContext& ctx) {
     }
   }
   if (const std::optional<Shape> out = einsum_output_shape(equation->s(), operands)) {
-    auto* shape = ctx.getOutputType(0)->mutable_tensor_type()->mutable_shape();
-    shape->clear_dim();
+    ::onnx::TensorShapeProto shape;
     for (const std::int64_t d : *out) {
-      shape->add_dim()->set_dim_value(d);
+      shape.add_dim()->set_dim_value(d);
     }
+    ::onnx::updateOutputShape(ctx, 0, shape);
   }
 }
 
