@@ -3309,6 +3309,9 @@ void slice_backwards(Lowerer& l, const Node& n, const Shape& sx, const Shape& so
     }
   }
   const std::int64_t row = product(sx, cut + 1, sx.size());
+  if (row < 1 || element_count(so) < 1) {
+    throw Unsupported("an empty tensor, which the device does not compute");
+  }
   const std::vector<std::int64_t> in_strides = strides_of(sx);
   const std::int64_t count = product(so, 0, cut + 1);
   check_gathered_rows(count, 1);
@@ -3542,6 +3545,11 @@ void lower_gather_nd(Lowerer& l, const Node& n) {
   }
   check_gathered_rows(element_count(si), 1);
   const std::vector<std::int64_t> indices = constant_ints(l, n, 1);
+  if (!std::equal(si.begin(), si.begin() + static_cast<std::ptrdiff_t>(batch_dims), sx.begin()) ||
+      element_count(si) < 1 || element_count(sx) < 1) {
+    throw Unsupported(fmt::format("indices of shape {} for data of shape {} and batch_dims {}",
+                                  to_string(si), to_string(sx), batch_dims));
+  }
   const std::int64_t batches = product(sx, 0, batch_dims);
   const auto tuples = static_cast<std::int64_t>(indices.size() / k);
   const std::int64_t per_batch = tuples / batches;

@@ -1,7 +1,9 @@
 // Lowering: the graph, after the passes, becomes one device program, a list
 // of KNPU instructions over named tensors. Every ONNX op has one lowering
-// function in one table (lowering.cpp, kLowerings); an op without an entry,
-// or with attributes its entry cannot map to the ISA, is reported by name.
+// function, registered in one table (lowering.cpp's lowerings(); a family
+// of ops may have a file of its own, as recurrent_lowering.cpp); an op
+// without an entry, or with attributes its entry cannot map to the ISA, is
+// reported by name.
 #pragma once
 
 #include <bitset>

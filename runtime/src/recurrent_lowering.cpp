@@ -149,7 +149,7 @@ class RecurrentLayer {
     product_ = l_.scratch(gate_rows() * batch_);
     activated_ = l_.scratch(gate_rows() * batch_);
     clipped_ = clip_ ? l_.scratch(gate_rows() * batch_) : "";
-    peeped_ = cell_ == Cell::lstm ? l_.scratch(gate_rows() * batch_) : "";
+    peeped_ = peepholes_ ? l_.scratch(gate_rows() * batch_) : "";
     temporary_ = {l_.scratch(state), l_.scratch(state), l_.scratch(state)};
     for (std::int64_t d = 0; d < directions_; ++d) {
       Direction& dir = directions_data_.emplace_back();
