@@ -327,6 +327,8 @@ class Lowerer {
     return name;
   }
 
+  bool has_weight(const std::string& name) const { return program_.weights.contains(name); }
+
   // An integer constant of the program (int8 or int32), shared by name.
   std::string integer_constant(const std::string& name, ElementType type,
                                std::vector<std::int64_t> values) {

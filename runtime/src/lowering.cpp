@@ -3011,12 +3011,15 @@ std::size_t checked_axis(std::int64_t axis, std::size_t rank) {
 
 // INT32 j for element (j, i) of a length x inner block, shared by name.
 std::string index_ramp(Lowerer& l, std::int64_t length, std::int64_t inner) {
+  const std::string name = fmt::format("%index_ramp{}x{}", length, inner);
+  if (l.has_weight(name)) {
+    return name;  // built once: TopK asks for it every round
+  }
   std::vector<std::int64_t> ramp;
   for (std::int64_t i = 0; i < length * inner; ++i) {
     ramp.push_back(i / inner);
   }
-  return l.integer_constant(fmt::format("%index_ramp{}x{}", length, inner), ElementType::int32,
-                            std::move(ramp));
+  return l.integer_constant(name, ElementType::int32, std::move(ramp));
 }
 
 // The extreme of x (shape sx) along axis `a` and the index of its first
@@ -3409,6 +3412,23 @@ void lower_runtime_gather(Lowerer& l, const Node& n, const Shape& sx, std::size_
          });
 }
 
+// Constant indices of `n` (input 1), each checked against `bound` and
+// made non-negative; Unsupported for indices computed at run time.
+std::vector<std::int64_t> constant_indices(Lowerer& l, const Node& n, std::int64_t bound) {
+  if (!l.graph().is_constant(input(n, 1))) {
+    throw Unsupported(
+        fmt::format("indices '{}' are computed at run time; only constant indices", input(n, 1)));
+  }
+  std::vector<std::int64_t> indices = constant_ints(l, n, 1);
+  for (std::int64_t& index : indices) {
+    index += index < 0 ? bound : 0;
+    if (index < 0 || index >= bound) {
+      throw Unsupported(fmt::format("index {} out of range for {}", index, bound));
+    }
+  }
+  return indices;
+}
+
 // Gather of a computed tensor by constant indices (x[:, 0] of a class
 // token, a channel selection): indices in arithmetic progression are one
 // COPY_STRIDED (v1.1; outer x indices x inner, the index axis stepping by
@@ -3429,13 +3449,7 @@ void lower_gather(Lowerer& l, const Node& n) {
     return;
   }
   l.require(isa::Opcode::copy_strided);
-  std::vector<std::int64_t> indices = constant_ints(l, n, 1);
-  for (std::int64_t& index : indices) {
-    index = index < 0 ? index + sx[a] : index;
-    if (index < 0 || index >= sx[a]) {
-      throw Unsupported(fmt::format("index {} out of range for {}", index, sx[a]));
-    }
-  }
+  const std::vector<std::int64_t> indices = constant_indices(l, n, sx[a]);
   const std::int64_t outer = product(sx, 0, a);
   const std::int64_t inner = product(sx, a + 1, sx.size());
   const auto count = static_cast<std::int64_t>(indices.size());
@@ -3475,23 +3489,6 @@ void lower_gather(Lowerer& l, const Node& n) {
                  source(indices[static_cast<std::size_t>(i)]),
                  {{outer, sx[a] * inner, count * inner}, {inner, 1, 1}});
   }
-}
-
-// Constant indices of `n` (input 1), each checked against `bound` and
-// made non-negative; Unsupported for indices computed at run time.
-std::vector<std::int64_t> constant_indices(Lowerer& l, const Node& n, std::int64_t bound) {
-  if (!l.graph().is_constant(input(n, 1))) {
-    throw Unsupported(
-        fmt::format("indices '{}' are computed at run time; only constant indices", input(n, 1)));
-  }
-  std::vector<std::int64_t> indices = constant_ints(l, n, 1);
-  for (std::int64_t& index : indices) {
-    index += index < 0 ? bound : 0;
-    if (index < 0 || index >= bound) {
-      throw Unsupported(fmt::format("index {} out of range for {}", index, bound));
-    }
-  }
-  return indices;
 }
 
 // GatherElements of constant indices: out[..., i, ...] = x[..., idx[..., i,

@@ -243,7 +243,7 @@ class RecurrentLayer {
   // operand: both bounded before anything is built.
   void check_size() const {
     constexpr std::int64_t kMaxSteps = 4096;
-    constexpr std::int64_t kMaxElements = (std::int64_t{64} << 20) / 4;
+    constexpr std::int64_t kMaxElements = kMaxOperandBytes / 4;
     if (steps_ < 1 || batch_ < 1 || input_size_ < 1) {
       throw Unsupported("an empty sequence, batch or input");
     }
