@@ -16,6 +16,7 @@
 #include "constant_folding.hpp"
 #include "element_codec.hpp"
 #include "int8_rewrite.hpp"
+#include "interpolation.hpp"
 #include "lowerer.hpp"
 #include "quantization.hpp"
 #include "recurrent_lowering.hpp"
@@ -1162,11 +1163,131 @@ Enum enum_attribute(const Node& n, const std::string& attribute, const std::stri
   throw Unsupported(fmt::format("{} {}", attribute, value));
 }
 
-// Resize (opset 11 on) of the H and W axes of an NCHW tensor: one RESIZE
-// (v1.1), nearest or bilinear, with the coordinate transforms the ISA has.
-// One RESIZE of node n's NCHW input to its output's H and W.
+// dst = W x src along `axis` of src (of `shape`), W a constant `rows` x
+// shape[axis] matrix applied at every index of the other axes: one GEMM
+// where the axis is the last (src's rows times W transposed) or the
+// first, otherwise one GEMM_BATCHED (v1.1) sharing W (stride 0).
+void multiply_along_axis(Lowerer& l, const std::string& origin, const std::string& matrix,
+                         std::int64_t rows, TensorRef src, const Shape& shape, std::size_t axis,
+                         TensorRef dst) {
+  const std::uint32_t m = u32(rows, "rows");
+  const std::uint32_t k = u32(shape[axis], "axis length");
+  const std::uint32_t outer = u32(product(shape, 0, axis), "outer size");
+  const std::uint32_t inner = u32(product(shape, axis + 1, shape.size()), "inner size");
+  if (inner == 1 || outer == 1) {
+    const bool last = inner == 1;
+    l.emit(origin, {l.ref(matrix), std::move(src)}, {std::move(dst)},
+           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+             kb.gemm(dt, {.a = last ? s[1] : s[0],
+                          .b = last ? s[0] : s[1],
+                          .c = s[2],
+                          .m = last ? outer : m,
+                          .n = last ? m : inner,
+                          .k = k,
+                          .lda = k,
+                          .ldb = last ? k : inner,
+                          .ldc = last ? m : inner,
+                          .transpose_b = last});
+           });
+    return;
+  }
+  l.require(isa::Opcode::gemm_batched);
+  const std::uint32_t stride_b = stride32(std::int64_t{k} * inner);
+  const std::uint32_t stride_c = stride32(std::int64_t{m} * inner);
+  l.emit(origin, {l.ref(matrix), std::move(src)}, {std::move(dst)},
+         [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+           kb.gemm_batched(dt, {.a = s[0],
+                                .b = s[1],
+                                .c = s[2],
+                                .m = m,
+                                .n = inner,
+                                .k = k,
+                                .lda = k,
+                                .ldb = inner,
+                                .ldc = inner,
+                                .batch = outer,
+                                .stride_a = 0U,
+                                .stride_b = stride_b,
+                                .stride_c = stride_c});
+         });
+}
+
+// Resize as one product per resized axis by its interpolation matrix
+// (interpolation.hpp), the last axis first; an axis whose matrix is the
+// identity costs nothing. Under tf_crop_and_resize the extrapolation value
+// is added where any axis's coordinate falls outside the input (those
+// rows of the matrices are zeros): one ELTWISE of a constant over the
+// trailing block of axes from the first resized one.
+void resize_by_matrices(Lowerer& l, const Node& n, const std::vector<ResizedAxis>& axes,
+                        const std::vector<Interpolation>& how, float extrapolation) {
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  std::vector<std::pair<std::size_t, InterpolationMatrix>> products;
+  for (std::size_t d = 0; d < axes.size(); ++d) {
+    const ResizedAxis& a = axes[d];
+    if (a.in > 0 && a.out > kMaxOperandBytes / l.esize() / a.in) {
+      throw Unsupported(
+          fmt::format("axis {}: its {} x {} interpolation matrix exceeds the "
+                      "device's operand",
+                      d, a.out, a.in));
+    }
+    InterpolationMatrix m = interpolation_matrix(a, how[d]);
+    if (!m.is_identity(a.in, a.out)) {
+      products.emplace_back(d, std::move(m));
+    }
+  }
+  if (products.empty()) {
+    l.alias(out, x, n.label());
+    return;
+  }
+  const Shape& so = l.shape(out);
+  const std::size_t first = products.front().first;
+  const bool extrapolated =
+      extrapolation != 0.0F && std::ranges::any_of(products, [](const auto& p) {
+        return std::ranges::find(p.second.outside, true) != p.second.outside.end();
+      });
+  Shape current = l.shape(x);
+  TensorRef src = l.ref(x);
+  for (auto it = products.rbegin(); it != products.rend(); ++it) {
+    const std::size_t d = it->first;
+    Shape next = current;
+    next[d] = so[d];
+    const bool into_output = it->first == first && !extrapolated;
+    TensorRef dst = into_output ? l.ref(out) : TensorRef{l.scratch(element_count(next)), 0};
+    const std::string matrix = l.new_constant({so[d], current[d]}, std::move(it->second.weights));
+    multiply_along_axis(l, n.label(), matrix, so[d], std::move(src), current, d, dst);
+    src = std::move(dst);
+    current = std::move(next);
+  }
+  if (extrapolated) {
+    const std::int64_t block = product(so, first, so.size());
+    if (block > kMaxOperandBytes / l.esize()) {
+      throw Unsupported(fmt::format("an extrapolated block of {} elements", block));
+    }
+    std::vector<float> fill(static_cast<std::size_t>(block), 0.0F);
+    for (std::int64_t i = 0; i < block; ++i) {
+      std::int64_t rest = i;
+      for (std::size_t d = so.size(); d-- > first;) {
+        const auto coordinate = static_cast<std::size_t>(rest % so[d]);
+        rest /= so[d];
+        for (const auto& [axis, m] : products) {
+          if (axis == d && m.outside[coordinate]) {
+            fill[static_cast<std::size_t>(i)] = extrapolation;
+          }
+        }
+      }
+    }
+    const std::string added = l.new_constant({block}, std::move(fill));
+    l.eltwise(n.label(), EltwiseOp::add, std::move(src), l.ref(added), l.ref(out),
+              element_count(so), block);
+  }
+}
+
+// One RESIZE (v1.1) of node n's NCHW input to its output's H and W,
+// nearest or bilinear, with the coordinate transforms the ISA has.
 void emit_resize(Lowerer& l, const Node& n, std::array<float, 2> scales, ResizeMode mode,
                  ResizeCoordinates coordinates, NearestRounding rounding) {
+  l.require(isa::Opcode::resize);
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
   const Shape& so = l.shape(n.outputs.at(0));
@@ -1191,73 +1312,148 @@ void emit_resize(Lowerer& l, const Node& n, std::array<float, 2> scales, ResizeM
          });
 }
 
+// Whether RESIZE computes it: an NCHW tensor resized in H and W only,
+// nearest or linear, a transform other than tf_crop_and_resize.
+bool resize_instruction_computes(const Shape& sx, const Shape& so,
+                                 const std::vector<ResizedAxis>& axes, const Interpolation& how) {
+  return sx.size() == 4 && so[0] == sx[0] && so[1] == sx[1] && axes[0].scale == 1.0 &&
+         axes[1].scale == 1.0 && how.mode != InterpolationMode::cubic &&
+         how.transform != CoordinateTransform::tf_crop_and_resize;
+}
+
+// The ISA's names for what resize_instruction_computes() accepted.
+ResizeCoordinates isa_coordinates(CoordinateTransform t) {
+  switch (t) {
+    case CoordinateTransform::asymmetric:
+      return ResizeCoordinates::asymmetric;
+    case CoordinateTransform::align_corners:
+      return ResizeCoordinates::align_corners;
+    case CoordinateTransform::pytorch_half_pixel:
+      return ResizeCoordinates::pytorch_half_pixel;
+    default:
+      return ResizeCoordinates::half_pixel;
+  }
+}
+
+NearestRounding isa_rounding(const Interpolation& how) {
+  if (how.mode == InterpolationMode::linear) {
+    return NearestRounding::round_prefer_floor;
+  }
+  switch (how.nearest) {
+    case NearestMode::round_prefer_ceil:
+      return NearestRounding::round_prefer_ceil;
+    case NearestMode::floor:
+      return NearestRounding::floor;
+    case NearestMode::ceil:
+      return NearestRounding::ceil;
+    default:
+      return NearestRounding::round_prefer_floor;
+  }
+}
+
+// Each axis's length in and out and its scale: `scales` as given, or
+// out/in where the output's size was given.
+std::vector<ResizedAxis> resized_axes(const Shape& sx, const Shape& so,
+                                      const std::vector<double>& scales) {
+  std::vector<ResizedAxis> axes;
+  for (std::size_t d = 0; d < sx.size(); ++d) {
+    if (sx[d] <= 0 || so[d] <= 0) {
+      throw Unsupported(fmt::format("axis {} of {} elements resized to {}", d, sx[d], so[d]));
+    }
+    const double scale =
+        scales.empty() ? static_cast<double>(so[d]) / static_cast<double>(sx[d]) : scales[d];
+    if (!(scale > 0.0) || !std::isfinite(scale)) {
+      throw Unsupported(fmt::format("scale {} of axis {}", scale, d));
+    }
+    axes.push_back({.in = sx[d], .out = so[d], .scale = scale});
+  }
+  return axes;
+}
+
+// A constant input's values as doubles, which must number `count`.
+std::vector<double> constant_values(Lowerer& l, const Node& n, std::size_t index, std::size_t count,
+                                    const char* what) {
+  const std::string& name = input(n, index);
+  if (!l.graph().is_constant(name) ||
+      l.graph().constants.at(name).size() != static_cast<std::int64_t>(count)) {
+    throw Unsupported(fmt::format("{} must be a constant of {} values", what, count));
+  }
+  const Constant& c = l.graph().constants.at(name);
+  std::vector<double> values;
+  for (std::int64_t i = 0; i < c.size(); ++i) {
+    values.push_back(c.value(i));
+  }
+  return values;
+}
+
 // Upsample (opsets 7-9) and Resize of opset 10: `scales` (an attribute in
 // opset 7, an input after), mode nearest or linear, the coordinate
-// transform `asymmetric`; nearest takes the floor of the coordinate when
-// enlarging and its ceiling when shrinking, as onnxruntime does.
+// transform `asymmetric`; nearest takes the floor of the coordinate where
+// an axis grows and its ceiling where it shrinks, as onnxruntime does.
 void lower_resize_v10(Lowerer& l, const Node& n) {
-  const ResizeMode mode = enum_attribute<ResizeMode>(n, "mode", "nearest",
-                                                     {{"nearest", ResizeMode::nearest},
-                                                      {"linear", ResizeMode::linear},
-                                                      {"bilinear", ResizeMode::linear}});
-  std::vector<float> scales;
+  const std::string mode = n.get_string("mode", "nearest");
+  if (mode != "nearest" && mode != "linear" && mode != "bilinear") {
+    throw Unsupported(fmt::format("mode {}", mode));
+  }
+  const Shape& sx = l.shape(input(n, 0));
+  const Shape& so = l.shape(n.outputs.at(0));
+  std::vector<double> scales;
   if (n.has("scales")) {
     for (const float v : std::get<std::vector<float>>(n.attributes.at("scales"))) {
       scales.push_back(v);
     }
+    if (scales.size() != sx.size()) {
+      throw Unsupported(fmt::format("scales must hold {} values", sx.size()));
+    }
   } else {
-    const std::string& given = input(n, 1);
-    if (!l.graph().is_constant(given)) {
-      throw Unsupported("scales must be a constant");
-    }
-    const Constant& c = l.graph().constants.at(given);
-    for (std::int64_t i = 0; i < c.size(); ++i) {
-      scales.push_back(static_cast<float>(c.value(i)));
-    }
+    scales = constant_values(l, n, 1, sx.size(), "scales");
   }
-  if (l.shape(input(n, 0)).size() != 4 || scales.size() != 4) {
-    throw Unsupported("only 4-D (NCHW) tensors");
+  const std::vector<ResizedAxis> axes = resized_axes(sx, so, scales);
+  std::vector<Interpolation> how;
+  for (const ResizedAxis& a : axes) {
+    how.push_back(
+        {.mode = mode == "nearest" ? InterpolationMode::nearest : InterpolationMode::linear,
+         .transform = CoordinateTransform::asymmetric,
+         .nearest = a.scale < 1.0 ? NearestMode::ceil : NearestMode::floor});
   }
-  if (scales[0] != 1.0F || scales[1] != 1.0F) {
-    throw Unsupported("resizing the N or C axis");
+  if (resize_instruction_computes(sx, so, axes, how[0]) &&
+      (how[0].mode == InterpolationMode::linear || how[2].nearest == how[3].nearest)) {
+    emit_resize(l, n, {static_cast<float>(scales[2]), static_cast<float>(scales[3])},
+                mode == "nearest" ? ResizeMode::nearest : ResizeMode::linear,
+                ResizeCoordinates::asymmetric, isa_rounding(how[2]));
+    return;
   }
-  const float scale_h = scales[2];
-  const float scale_w = scales[3];
-  if (!(scale_h > 0.0F) || !(scale_w > 0.0F) || !std::isfinite(scale_h) ||
-      !std::isfinite(scale_w)) {
-    throw Unsupported(fmt::format("scales {} x {}", scale_h, scale_w));
-  }
-  if ((scale_h < 1.0F) != (scale_w < 1.0F) && mode == ResizeMode::nearest) {
-    throw Unsupported("nearest enlarging one axis and shrinking the other");
-  }
-  const NearestRounding rounding = mode == ResizeMode::linear ? NearestRounding::round_prefer_floor
-                                   : scale_h < 1.0F           ? NearestRounding::ceil
-                                                              : NearestRounding::floor;
-  emit_resize(l, n, {scale_h, scale_w}, mode, ResizeCoordinates::asymmetric, rounding);
+  resize_by_matrices(l, n, axes, how, 0.0F);
 }
 
+// Resize of opset 11 on: RESIZE where the instruction computes it, one
+// product per resized axis otherwise (cubic, tf_crop_and_resize, other
+// ranks, the N or C axis).
 void lower_resize(Lowerer& l, const Node& n) {
-  l.require(isa::Opcode::resize);
   if (n.op == "Upsample" || l.graph().opset < 11) {
     lower_resize_v10(l, n);
     return;
   }
-  const ResizeMode mode = enum_attribute<ResizeMode>(
-      n, "mode", "nearest", {{"nearest", ResizeMode::nearest}, {"linear", ResizeMode::linear}});
-  const ResizeCoordinates coordinates = enum_attribute<ResizeCoordinates>(
-      n, "coordinate_transformation_mode", "half_pixel",
-      {{"half_pixel", ResizeCoordinates::half_pixel},
-       {"asymmetric", ResizeCoordinates::asymmetric},
-       {"align_corners", ResizeCoordinates::align_corners},
-       {"pytorch_half_pixel", ResizeCoordinates::pytorch_half_pixel}});
-  const NearestRounding rounding =
-      mode == ResizeMode::linear ? NearestRounding::round_prefer_floor
-                                 : enum_attribute<NearestRounding>(
-                                       n, "nearest_mode", "round_prefer_floor",
-                                       {{"round_prefer_floor", NearestRounding::round_prefer_floor},
-                                        {"round_prefer_ceil", NearestRounding::round_prefer_ceil},
-                                        {"floor", NearestRounding::floor},
-                                        {"ceil", NearestRounding::ceil}});
+  Interpolation how{
+      .mode = enum_attribute<InterpolationMode>(n, "mode", "nearest",
+                                                {{"nearest", InterpolationMode::nearest},
+                                                 {"linear", InterpolationMode::linear},
+                                                 {"cubic", InterpolationMode::cubic}}),
+      .transform = enum_attribute<CoordinateTransform>(
+          n, "coordinate_transformation_mode", "half_pixel",
+          {{"half_pixel", CoordinateTransform::half_pixel},
+           {"asymmetric", CoordinateTransform::asymmetric},
+           {"align_corners", CoordinateTransform::align_corners},
+           {"pytorch_half_pixel", CoordinateTransform::pytorch_half_pixel},
+           {"tf_crop_and_resize", CoordinateTransform::tf_crop_and_resize}}),
+      .nearest =
+          enum_attribute<NearestMode>(n, "nearest_mode", "round_prefer_floor",
+                                      {{"round_prefer_floor", NearestMode::round_prefer_floor},
+                                       {"round_prefer_ceil", NearestMode::round_prefer_ceil},
+                                       {"floor", NearestMode::floor},
+                                       {"ceil", NearestMode::ceil}}),
+      .cubic_coeff_a = n.get_float("cubic_coeff_a", -0.75F),
+      .exclude_outside = n.get_int("exclude_outside", 0) != 0};
   if (n.get_int("antialias", 0) != 0) {
     throw Unsupported("antialias 1");
   }
@@ -1268,34 +1464,32 @@ void lower_resize(Lowerer& l, const Node& n) {
     throw Unsupported(
         fmt::format("keep_aspect_ratio_policy {}", n.get_string("keep_aspect_ratio_policy", "")));
   }
-  const std::string& x = input(n, 0);
-  const Shape& sx = l.shape(x);
+  const Shape& sx = l.shape(input(n, 0));
   const Shape& so = l.shape(n.outputs.at(0));
-  if (sx.size() != 4) {
-    throw Unsupported("only 4-D (NCHW) tensors");
-  }
-  if (so[0] != sx[0] || so[1] != sx[1]) {
-    throw Unsupported("resizing the N or C axis");
-  }
-  // A `scales` input is the transform's factor as given; `sizes` (scale 0
-  // on the device) means out/in.
-  float scale_h = 0.0F;
-  float scale_w = 0.0F;
   const bool has_sizes = n.inputs.size() > 3 && !n.inputs[3].empty();
-  if (!has_sizes) {
-    const std::string& scales = input(n, 2);
-    if (!l.graph().is_constant(scales) || l.graph().constants.at(scales).size() != 4) {
-      throw Unsupported("scales must be a constant of four values");
-    }
-    const Constant& c = l.graph().constants.at(scales);
-    scale_h = static_cast<float>(c.value(2));
-    scale_w = static_cast<float>(c.value(3));
-    if (!(scale_h > 0.0F) || !(scale_w > 0.0F) || !std::isfinite(scale_h) ||
-        !std::isfinite(scale_w)) {
-      throw Unsupported(fmt::format("scales {} x {}", scale_h, scale_w));
+  const std::vector<double> scales =
+      has_sizes ? std::vector<double>{} : constant_values(l, n, 2, sx.size(), "scales");
+  std::vector<ResizedAxis> axes = resized_axes(sx, so, scales);
+  if (how.transform == CoordinateTransform::tf_crop_and_resize) {
+    const std::vector<double> roi = constant_values(l, n, 1, 2 * sx.size(), "roi");
+    for (std::size_t d = 0; d < axes.size(); ++d) {
+      axes[d].roi_start = roi[d];
+      axes[d].roi_end = roi[sx.size() + d];
     }
   }
-  emit_resize(l, n, {scale_h, scale_w}, mode, coordinates, rounding);
+  if (resize_instruction_computes(sx, so, axes, how)) {
+    // A `scales` input is the transform's factor as given; `sizes` (scale 0
+    // on the device) means out/in.
+    const auto scale = [&](std::size_t d) {
+      return has_sizes ? 0.0F : static_cast<float>(scales[d]);
+    };
+    emit_resize(l, n, {scale(2), scale(3)},
+                how.mode == InterpolationMode::linear ? ResizeMode::linear : ResizeMode::nearest,
+                isa_coordinates(how.transform), isa_rounding(how));
+    return;
+  }
+  resize_by_matrices(l, n, axes, std::vector<Interpolation>(axes.size(), how),
+                     n.get_float("extrapolation_value", 0.0F));
 }
 
 // One batch axis of a product: its size and how far A, B and C move (in
@@ -1557,14 +1751,12 @@ void lower_gemm(Lowerer& l, const Node& n) {
   }
 }
 
-// CumSum along a constant axis as one GEMM_BATCHED (v1.1): x viewed as
-// outer x length x inner, out[o] = T·x[o] with T the constant length x
-// length matrix of 0s and 1s that sums element l into j where l <= j
-// (exclusive: l < j; reverse: l >= j, or l > j), shared by every o
-// (stride 0). The products and sums are exact but for rounding: the
-// device adds in its own order.
+// CumSum along a constant axis as one product (multiply_along_axis): x
+// viewed as outer x length x inner, out[o] = T·x[o] with T the constant
+// length x length matrix of 0s and 1s that sums element l into j where
+// l <= j (exclusive: l < j; reverse: l >= j, or l > j). The products and
+// sums are exact but for rounding: the device adds in its own order.
 void lower_cumsum(Lowerer& l, const Node& n) {
-  l.require(isa::Opcode::gemm_batched);
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
   const std::vector<std::int64_t> axis_input = constant_ints(l, n, 1);
@@ -1589,26 +1781,7 @@ void lower_cumsum(Lowerer& l, const Node& n) {
     }
   }
   const std::string matrix = l.new_constant({length, length}, std::move(sums));
-  const std::uint32_t m = u32(length, "axis length");
-  const std::uint32_t cols = u32(product(sx, axis + 1, sx.size()), "inner size");
-  const std::uint32_t batch = u32(product(sx, 0, axis), "outer size");
-  const std::uint32_t stride = u32(length * product(sx, axis + 1, sx.size()), "stride");
-  l.emit(n.label(), {l.ref(matrix), l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
-           kb.gemm_batched(dt, {.a = s[0],
-                                .b = s[1],
-                                .c = s[2],
-                                .m = m,
-                                .n = cols,
-                                .k = m,
-                                .lda = m,
-                                .ldb = cols,
-                                .ldc = cols,
-                                .batch = batch,
-                                .stride_a = 0U,
-                                .stride_b = stride,
-                                .stride_c = stride});
-         });
+  multiply_along_axis(l, n.label(), matrix, length, l.ref(x), sx, axis, l.ref(n.outputs.at(0)));
 }
 
 // One POOL2D of `x` (NCHW `sx`) into `out`.

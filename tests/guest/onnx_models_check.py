@@ -113,6 +113,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "constant_selection",
              # TopK: k rounds of the extreme and its first index; Hardmax.
              "top_k", "hardmax", "hardmax_axis",
+             # Resizes RESIZE lacks, one product per axis by its interpolation
+             # matrix: cubic, tf_crop_and_resize, 1-D, 3-D, the channel axis.
+             "resize_general", "upsample_line",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",
@@ -224,7 +227,7 @@ def op_graph_inputs(op_graphs):
     saturates, which is calibration's concern (docs/onnx-runtime.md, INT8)."""
     import onnx  # python3-onnx
     cases = {}
-    for graph in OP_GRAPHS + ["resize_cubic", "int8_convs"]:
+    for graph in OP_GRAPHS + ["maxpool_dilated", "int8_convs"]:
         path = op_graphs / f"{graph}.onnx"
         # The input's shape only: external data stays where it is.
         declared = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type
@@ -318,7 +321,7 @@ def inputs(work, full, op_graphs):
     kept = (np.float16, np.uint8, np.int8)  # the inputs' own types; others float32
     for name, (model, data) in cases.items():
         np.save(work / f"{name}.npy", data if data.dtype in kept else data.astype(np.float32))
-        if (full or name in QUICK) and name not in ("op-resize_cubic", "op-int8_convs"):
+        if (full or name in QUICK) and name not in ("op-maxpool_dilated", "op-int8_convs"):
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
     for name in ("cls-text", "rec-rendered", "det-rendered"):
         for dtype in ("fp16", "bf16"):
@@ -333,9 +336,9 @@ def inputs(work, full, op_graphs):
     (work / "cls-qdq.case").write_text(f"{work / 'cls-qdq.onnx'} cls-text.npy fp32\n")
     # Its QOperator copy likewise.
     (work / "cls-qop.case").write_text(f"{work / 'cls-qop.onnx'} cls-text.npy fp32\n")
-    # Refused at compile time (mode cubic), in the guest.
-    (work / "resize_cubic.onnx").write_bytes((op_graphs / "resize_cubic.onnx").read_bytes())
-    (work / "op-resize_cubic.npy").rename(work / "resize_cubic.npy")
+    # Refused at compile time (dilated pooling), in the guest.
+    (work / "maxpool_dilated.onnx").write_bytes((op_graphs / "maxpool_dilated.onnx").read_bytes())
+    (work / "op-maxpool_dilated.npy").rename(work / "maxpool_dilated.npy")
 
 
 def ctc_text(probabilities, keys):

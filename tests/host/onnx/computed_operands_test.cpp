@@ -1,4 +1,4 @@
-// CumSum as one GEMM_BATCHED with a constant 0/1 matrix, and operands the
+// CumSum as one product by a constant 0/1 matrix, and operands the
 // lowering took as constants only before (make_operator_models.py's
 // cumsum and computed_operands graphs): Clip's bounds, LayerNormalization's
 // scale and bias, Gemm's C.
@@ -15,7 +15,7 @@ using namespace npu::onnx_runtime;
 using npu::isa::Instruction;
 using npu::isa::Opcode;
 
-TEST(OnnxCumSum, EachAxisIsOneBatchedProductWithASummationMatrix) {
+TEST(OnnxCumSum, EachAxisIsOneProductWithASummationMatrix) {
   const Program program = lower(fused("cumsum"));
   const std::vector<Instruction> ins = instructions_of(program);
   ASSERT_EQ(ins.size(), 4U);
@@ -25,9 +25,16 @@ TEST(OnnxCumSum, EachAxisIsOneBatchedProductWithASummationMatrix) {
   EXPECT_EQ(value(ins[0], 5), 4U);   // N: the inner elements
   EXPECT_EQ(value(ins[0], 11), 2U);  // the outer elements
   EXPECT_EQ(value(ins[0], 12), 0U);  // one matrix for all
-  // Along the last axis (exclusive): batch 6 of [4 x 4] · [4 x 1].
-  EXPECT_EQ(value(ins[1], 5), 1U);
-  EXPECT_EQ(value(ins[1], 11), 6U);
+  // Along the last axis (exclusive): one GEMM of x's 6 rows [6 x 4] by
+  // T transposed.
+  ASSERT_EQ(ins[1].opcode, Opcode::gemm);
+  EXPECT_EQ(value(ins[1], 4), 6U);
+  EXPECT_EQ(value(ins[1], 5), 4U);
+  EXPECT_EQ(ins[1].flags & 2U, 2U);  // TRANS_B
+  // Along the first axis (reversed): one GEMM of T [2 x 2] by x as [2 x 12].
+  ASSERT_EQ(ins[2].opcode, Opcode::gemm);
+  EXPECT_EQ(value(ins[2], 4), 2U);
+  EXPECT_EQ(value(ins[2], 5), 12U);
   std::vector<std::vector<float>> matrices;
   for (const auto& [name, weight] : program.weights) {
     matrices.push_back(weight.floats);

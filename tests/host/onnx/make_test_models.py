@@ -17,6 +17,7 @@ from make_external_data_models import external_data_models, memory_bound_model
 from make_operator_models import operator_models
 from make_qdq_models import hostile_qdq_models, qdq_models
 from make_qoperator_models import hostile_qoperator_models, qoperator_models
+from make_resize_models import resize_models
 
 OPSET = 13
 
@@ -152,6 +153,7 @@ def main(out):
     prelu_models(out)
     tile_models(out)
     operator_models(out, save, tensor, np.random.default_rng(11))
+    resize_models(out, save, tensor)
     # A generator of their own: adding QDQ graphs changes no other graph.
     qdq_models(out, np.random.default_rng(9), save, tensor)
     qoperator_models(out, np.random.default_rng(10), save, tensor)
@@ -323,6 +325,10 @@ def isa_v11_models(out, rng):
     resize(out, "resize_nearest_half_pixel", [1, 2, 9, 8], "nearest", "half_pixel",
            sizes=[1, 2, 4, 5], nearest="round_prefer_ceil")
     resize(out, "resize_cubic", [1, 1, 4, 4], "cubic", "half_pixel", scales=[1, 1, 2, 2])
+    # An attribute value the ISA lacks: POOL2D has no dilation.
+    save(out, "maxpool_dilated",
+         [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], dilations=[2, 2])],
+         [tensor("x", [1, 1, 5, 5])], [tensor("y", None)], opset=12)
     resize(out, "resize_tf_crop", [1, 1, 4, 4], "linear", "tf_crop_and_resize",
            scales=[1, 1, 2, 2])
 

@@ -221,10 +221,10 @@ TEST(OnnxLoweringV11, ResizeIsOneInstructionWithTheModelsModeTransformAndScale) 
   }
 }
 
-TEST(OnnxLoweringV11, ResizeModesTheIsaLacksAreRefusedWithTheAttributeValue) {
-  EXPECT_EQ(refusal(fused("resize_cubic")), "Resize: mode cubic");
-  EXPECT_EQ(refusal(fused("resize_tf_crop")),
-            "Resize: coordinate_transformation_mode tf_crop_and_resize");
+TEST(OnnxLoweringV11, ResizesTheInstructionLacksAreProductsOrRefusedByName) {
+  // Cubic: one GEMM per resized axis (resize_test.cpp has the rest).
+  EXPECT_EQ(opcodes_of(lower(fused("resize_cubic"))), (std::vector{Opcode::gemm, Opcode::gemm}));
+  EXPECT_EQ(refusal(fused("resize_tf_crop")), "Resize: roi must be a constant of 8 values");
   EXPECT_EQ(refusal(fused("resize_nearest_floor"), v1_0_opcodes()),
             "Resize: needs the ISA v1.1 instruction RESIZE, which the device lacks");
 }
