@@ -535,4 +535,23 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
                   const std::vector<CopyAxis>& axes,
                   std::optional<isa::DataType> dtype = std::nullopt);
 
+// Input `index` as integers: empty if omitted; Unsupported unless constant.
+std::vector<std::int64_t> constant_ints(Lowerer& l, const Node& node, std::size_t index);
+
+// Constant indices of `n` (input 1), each checked against `bound` and
+// made non-negative; Unsupported for indices computed at run time.
+std::vector<std::int64_t> constant_indices(Lowerer& l, const Node& n, std::int64_t bound);
+
+// Row-major strides of `shape`, in elements.
+std::vector<std::int64_t> strides_of(const Shape& shape);
+
+// Unsupported unless `groups` x `per_group` rows fit a GATHER's INT32 index
+// table, one operand of at most 64 MiB: checked before the table is built.
+void check_gathered_rows(std::int64_t groups, std::int64_t per_group);
+
+// out = rows `rows` of x viewed as rows of `row_elems` elements, in that
+// order: one GATHER (v1.3) reading a constant int32 index table.
+void gather_rows(Lowerer& l, const std::string& origin, const std::string& x,
+                 const std::string& out, std::int64_t row_elems, std::vector<std::int64_t> rows);
+
 }  // namespace npu::onnx_runtime

@@ -20,6 +20,7 @@
 #include "lowerer.hpp"
 #include "quantization.hpp"
 #include "recurrent_lowering.hpp"
+#include "scatter_lowering.hpp"
 
 namespace npu::onnx_runtime {
 namespace {
@@ -34,17 +35,6 @@ std::optional<float> constant_scalar(Lowerer& l, const Node& node, std::size_t i
     throw Unsupported(fmt::format("input {} must be a constant", index));
   }
   return static_cast<float>(l.graph().constants.at(node.inputs[index]).value(0));
-}
-
-// Input `index` as integers: empty if omitted; Unsupported unless constant.
-std::vector<std::int64_t> constant_ints(Lowerer& l, const Node& node, std::size_t index) {
-  if (index >= node.inputs.size() || node.inputs[index].empty()) {
-    return {};
-  }
-  if (!l.graph().is_constant(node.inputs[index])) {
-    throw Unsupported(fmt::format("input {} must be a constant", index));
-  }
-  return l.graph().constants.at(node.inputs[index]).integers();
 }
 
 Activation activation_of(const Node& node) {
@@ -672,14 +662,6 @@ void lower_dropout(Lowerer& l, const Node& n) {
   });
 }
 
-std::vector<std::int64_t> strides_of(const Shape& shape) {
-  std::vector<std::int64_t> strides(shape.size(), 1);
-  for (std::size_t d = shape.size(); d-- > 1;) {
-    strides[d - 1] = strides[d] * shape[d];
-  }
-  return strides;
-}
-
 // The same copy with axes of size 1 dropped and each axis merged into the
 // one inside it where both strides continue it.
 std::vector<CopyAxis> simplify(const std::vector<CopyAxis>& axes) {
@@ -740,6 +722,81 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
         o.dst = s[1];
         k.copy_strided(dt, o);
       });
+}
+
+// Input `index` as integers: empty if omitted; Unsupported unless constant.
+std::vector<std::int64_t> constant_ints(Lowerer& l, const Node& node, std::size_t index) {
+  if (index >= node.inputs.size() || node.inputs[index].empty()) {
+    return {};
+  }
+  if (!l.graph().is_constant(node.inputs[index])) {
+    throw Unsupported(fmt::format("input {} must be a constant", index));
+  }
+  return l.graph().constants.at(node.inputs[index]).integers();
+}
+
+std::vector<std::int64_t> strides_of(const Shape& shape) {
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) {
+    strides[d - 1] = strides[d] * shape[d];
+  }
+  return strides;
+}
+
+// Unsupported unless `count` rows (of `groups` groups of `per_group`)
+// fit a GATHER's INT32 index table, one operand of at most 64 MiB:
+// checked before the table is built.
+void check_gathered_rows(std::int64_t groups, std::int64_t per_group) {
+  constexpr std::int64_t kMaxRows = kMaxOperandBytes / 4;
+  if (per_group > 0 && groups > kMaxRows / per_group) {
+    throw Unsupported(fmt::format("{} x {} rows selected; a GATHER's index table holds at most {}",
+                                  groups, per_group, kMaxRows));
+  }
+}
+
+// out = rows `rows` of x viewed as rows of `row_elems` elements, in that
+// order: one GATHER (v1.3) reading a constant int32 index table. Any
+// selection of x's elements known when compiling (negative steps,
+// irregular indices, GatherElements and GatherND of constant indices) is
+// one instruction.
+void gather_rows(Lowerer& l, const std::string& origin, const std::string& x,
+                 const std::string& out, std::int64_t row_elems, std::vector<std::int64_t> rows) {
+  l.require(isa::Opcode::gather);
+  const std::int64_t table_rows = element_count(l.shape(x)) / row_elems;
+  if (table_rows > std::numeric_limits<std::int32_t>::max()) {
+    throw Unsupported(fmt::format("{} rows of a GATHER table (INT32 indices)", table_rows));
+  }
+  const std::uint32_t count = u32(static_cast<std::int64_t>(rows.size()), "row count");
+  const std::uint32_t table = u32(table_rows, "table rows");
+  const std::uint32_t elems = u32(row_elems, "row length");
+  const std::string indices = l.new_index_constant(std::move(rows));
+  l.emit(origin, {l.ref(x), l.ref(indices)}, {l.ref(out)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.gather(dt, {.table = s[0],
+                         .indices = s[1],
+                         .output = s[2],
+                         .rows = table,
+                         .row_elems = elems,
+                         .count = count,
+                         .index_type = IndexType::int32});
+         });
+}
+
+// Constant indices of `n` (input 1), each checked against `bound` and
+// made non-negative; Unsupported for indices computed at run time.
+std::vector<std::int64_t> constant_indices(Lowerer& l, const Node& n, std::int64_t bound) {
+  if (!l.graph().is_constant(input(n, 1))) {
+    throw Unsupported(
+        fmt::format("indices '{}' are computed at run time; only constant indices", input(n, 1)));
+  }
+  std::vector<std::int64_t> indices = constant_ints(l, n, 1);
+  for (std::int64_t& index : indices) {
+    index += index < 0 ? bound : 0;
+    if (index < 0 || index >= bound) {
+      throw Unsupported(fmt::format("index {} out of range for {}", index, bound));
+    }
+  }
+  return indices;
 }
 
 namespace {
@@ -3395,45 +3452,6 @@ void lower_arg_min(Lowerer& l, const Node& n) {
   lower_arg_extreme(l, n, ReduceOp::min);
 }
 
-// Unsupported unless `count` rows (of `groups` groups of `per_group`)
-// fit a GATHER's INT32 index table, one operand of at most 64 MiB:
-// checked before the table is built.
-void check_gathered_rows(std::int64_t groups, std::int64_t per_group) {
-  constexpr std::int64_t kMaxRows = kMaxOperandBytes / 4;
-  if (per_group > 0 && groups > kMaxRows / per_group) {
-    throw Unsupported(fmt::format("{} x {} rows selected; a GATHER's index table holds at most {}",
-                                  groups, per_group, kMaxRows));
-  }
-}
-
-// out = rows `rows` of x viewed as rows of `row_elems` elements, in that
-// order: one GATHER (v1.3) reading a constant int32 index table. Any
-// selection of x's elements known when compiling (negative steps,
-// irregular indices, GatherElements and GatherND of constant indices) is
-// one instruction.
-void gather_rows(Lowerer& l, const std::string& origin, const std::string& x,
-                 const std::string& out, std::int64_t row_elems, std::vector<std::int64_t> rows) {
-  l.require(isa::Opcode::gather);
-  const std::int64_t table_rows = element_count(l.shape(x)) / row_elems;
-  if (table_rows > std::numeric_limits<std::int32_t>::max()) {
-    throw Unsupported(fmt::format("{} rows of a GATHER table (INT32 indices)", table_rows));
-  }
-  const std::uint32_t count = u32(static_cast<std::int64_t>(rows.size()), "row count");
-  const std::uint32_t table = u32(table_rows, "table rows");
-  const std::uint32_t elems = u32(row_elems, "row length");
-  const std::string indices = l.new_index_constant(std::move(rows));
-  l.emit(origin, {l.ref(x), l.ref(indices)}, {l.ref(out)},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.gather(dt, {.table = s[0],
-                         .indices = s[1],
-                         .output = s[2],
-                         .rows = table,
-                         .row_elems = elems,
-                         .count = count,
-                         .index_type = IndexType::int32});
-         });
-}
-
 // Where a Slice starts and how it steps along every axis of its input.
 struct SliceSpec {
   std::vector<std::int64_t> begin, step;
@@ -3583,23 +3601,6 @@ void lower_runtime_gather(Lowerer& l, const Node& n, const Shape& sx, std::size_
                          .count = count,
                          .index_type = index_type});
          });
-}
-
-// Constant indices of `n` (input 1), each checked against `bound` and
-// made non-negative; Unsupported for indices computed at run time.
-std::vector<std::int64_t> constant_indices(Lowerer& l, const Node& n, std::int64_t bound) {
-  if (!l.graph().is_constant(input(n, 1))) {
-    throw Unsupported(
-        fmt::format("indices '{}' are computed at run time; only constant indices", input(n, 1)));
-  }
-  std::vector<std::int64_t> indices = constant_ints(l, n, 1);
-  for (std::int64_t& index : indices) {
-    index += index < 0 ? bound : 0;
-    if (index < 0 || index >= bound) {
-      throw Unsupported(fmt::format("index {} out of range for {}", index, bound));
-    }
-  }
-  return indices;
 }
 
 // Gather of a computed tensor by constant indices (x[:, 0] of a class
@@ -4088,6 +4089,9 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Reshape", lower_alias},
       {"Resize", lower_resize},
       {"Round", lower_round},
+      {"Scatter", lower_scatter_elements},
+      {"ScatterElements", lower_scatter_elements},
+      {"ScatterND", lower_scatter_nd},
       {"Selu", lower_selu},
       {"Sigmoid", lower_sigmoid},
       {"Sign", lower_sign},

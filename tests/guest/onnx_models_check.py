@@ -116,6 +116,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # Resizes RESIZE lacks, one product per axis by its interpolation
              # matrix: cubic, tf_crop_and_resize, 1-D, 3-D, the channel axis.
              "resize_general", "upsample_line",
+             # ScatterND, ScatterElements and Scatter of constant indices: a
+             # GATHER from data and updates; reductions one round per repeat.
+             "scatter", "scatter_v10",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",

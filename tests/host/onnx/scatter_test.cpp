@@ -1,0 +1,73 @@
+// ScatterND, ScatterElements and Scatter of constant indices
+// (make_index_models.py): a GATHER from the data and the updates side by
+// side, and under a reduction one GATHER and one ELTWISE per round.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "test_graphs.hpp"
+
+namespace {
+
+using namespace npu::onnx_runtime;
+using npu::isa::Instruction;
+using npu::isa::Opcode;
+
+std::vector<std::vector<std::int64_t>> index_tables(const Program& program) {
+  std::vector<std::vector<std::int64_t>> tables;
+  for (const auto& [name, weight] : program.weights) {
+    if (name.starts_with("%indices")) {
+      tables.push_back(weight.ints);
+    }
+  }
+  return tables;
+}
+
+bool has_table(const Program& program, const std::vector<std::int64_t>& table) {
+  const auto tables = index_tables(program);
+  return std::ranges::find(tables, table) != tables.end();
+}
+
+TEST(OnnxScatter, ReplacingIsOneGatherFromTheDataAndTheUpdatesSideBySide) {
+  const Program program = lower(fused("scatter"));
+  const std::vector<Instruction> ins = instructions_of(program);
+  const auto gather = std::ranges::find(ins, Opcode::gather, &Instruction::opcode);
+  ASSERT_NE(gather, ins.end());
+  // data [2, 3, 4, 5] as 6 rows of 20, then the 2 update rows.
+  EXPECT_EQ(value(*gather, 3), 8U);
+  EXPECT_EQ(value(*gather, 4), 20U);
+  EXPECT_EQ(value(*gather, 5), 6U);
+  // data[0, 1] is update 0 (row 6), data[1, -1] update 1 (row 7).
+  EXPECT_TRUE(has_table(program, {0, 6, 2, 3, 4, 7}));
+  EXPECT_EQ((gather - 1)->opcode, Opcode::dma_copy);  // the updates after the data
+  EXPECT_EQ((gather - 2)->opcode, Opcode::dma_copy);
+}
+
+TEST(OnnxScatter, AReductionTakesOneRoundPerRepeatOfAnIndex) {
+  const Program program = lower(fused("scatter"));
+  // nd_add: data row 3 ([1, 0]) receives updates 0 and 1, row 2 update 2;
+  // row 3 of [updates; 0] is the identity.
+  EXPECT_TRUE(has_table(program, {3, 3, 2, 0, 3, 3}));
+  EXPECT_TRUE(has_table(program, {3, 3, 3, 1, 3, 3}));
+  const std::vector<Opcode> ops = opcodes_of(program);
+  // nd 1, nd_add 2, nd_mul 1, elements_out 1, elements_add up to 3 (each
+  // of its positions gets 0 to 3 updates): one ELTWISE per reducing round.
+  const auto gathers = std::ranges::count(ops, Opcode::gather);
+  EXPECT_EQ(std::ranges::count(ops, Opcode::eltwise), gathers - 2);
+  EXPECT_GE(gathers, 6);
+}
+
+TEST(OnnxScatter, Opset9ScatterPlacesSingleElements) {
+  const Program program = lower(fused("scatter_v10"));
+  EXPECT_EQ(opcodes_of(program), (std::vector{Opcode::dma_copy, Opcode::dma_copy, Opcode::gather}));
+  // x [3, 4]: indices [[3, 0], [1, 2], [0, 3]] along axis 1, updates 12..17.
+  EXPECT_TRUE(has_table(program, {13, 1, 2, 12, 4, 14, 15, 7, 16, 9, 10, 17}));
+}
+
+TEST(OnnxScatter, AnIndexRepeatedBeyondTheRoundsIsRefused) {
+  EXPECT_EQ(refusal(fused("scatter_too_many_rounds")),
+            "ScatterElements: an index repeated 65 times (at most 64 under a reduction)");
+}
+
+}  // namespace
