@@ -3163,6 +3163,72 @@ void lower_sign(Lowerer& l, const Node& n) {
                   {l.ref(not_positive), count}, l.ref(n.outputs.at(0)), count);
 }
 
+// ThresholdedRelu: x where x > alpha, 0 elsewhere (NaN too): one COMPARE,
+// one SELECT (v1.4).
+void lower_thresholded_relu(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::int64_t count = float_elements(l, n);
+  const std::string above = l.scratch_bytes(count);
+  compare_elements(l, n.label(), CompareOp::gt, l.ref(x),
+                   l.ref(l.scalar(n.get_float("alpha", 1.0F))), above, count, 1);
+  select_elements(l, n.label(), {l.ref(above), count}, {l.ref(x), count},
+                  {l.ref(l.scalar(0.0F)), 1}, l.ref(n.outputs.at(0)), count);
+}
+
+// Shrink: x + bias below -lambd, x - bias above lambd, 0 between (and for
+// NaN): two COMPAREs, two ELTWISEs and two SELECTs (v1.4).
+void lower_shrink(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::string origin = n.label();
+  const std::int64_t count = float_elements(l, n);
+  const float lambd = n.get_float("lambd", 0.5F);
+  const float bias = n.get_float("bias", 0.0F);
+  const std::string below = l.scratch_bytes(count);
+  const std::string above = l.scratch_bytes(count);
+  compare_elements(l, origin, CompareOp::lt, l.ref(x), l.ref(l.scalar(-lambd)), below, count, 1);
+  compare_elements(l, origin, CompareOp::gt, l.ref(x), l.ref(l.scalar(lambd)), above, count, 1);
+  const std::string raised = l.scratch(count);
+  const std::string lowered = l.scratch(count);
+  l.eltwise(origin, EltwiseOp::add, l.ref(x), l.ref(l.scalar(bias)), l.ref(raised), count, 1);
+  l.eltwise(origin, EltwiseOp::sub, l.ref(x), l.ref(l.scalar(bias)), l.ref(lowered), count, 1);
+  const std::string upper = l.scratch(count);
+  select_elements(l, origin, {l.ref(above), count}, {l.ref(lowered), count},
+                  {l.ref(l.scalar(0.0F)), 1}, l.ref(upper), count);
+  select_elements(l, origin, {l.ref(below), count}, {l.ref(raised), count}, {l.ref(upper), count},
+                  l.ref(n.outputs.at(0)), count);
+}
+
+// IsNaN: x != x, true only for NaN (hw-spec 7.4.4): one COMPARE (v1.4).
+void lower_is_nan(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::int64_t count = float_elements(l, n);
+  compare_elements(l, n.label(), CompareOp::ne, l.ref(x), l.ref(x), n.outputs.at(0), count, count);
+}
+
+// IsInf: x == +inf, x == -inf, or |x| == +inf with both detected: one
+// COMPARE (v1.4), after an ABS for both; neither detected is all false.
+void lower_is_inf(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  const std::int64_t count = float_elements(l, n);
+  const bool positive = n.get_int("detect_positive", 1) != 0;
+  const bool negative = n.get_int("detect_negative", 1) != 0;
+  constexpr float kInfinity = std::numeric_limits<float>::infinity();
+  if (!positive && !negative) {
+    const std::uint32_t bytes = u32(count, "element count");
+    l.emit(n.label(), {}, {l.ref(out)},
+           [bytes](KernelBuilder& k, std::span<const BufferArg> s) { k.dma_fill(s[0], bytes, 0); });
+    return;
+  }
+  std::string compared = x;
+  if (positive && negative) {
+    compared = l.scratch_shaped(l.shape(x));
+    absolute_into(l, n.label(), x, compared);
+  }
+  compare_elements(l, n.label(), CompareOp::eq, l.ref(compared),
+                   l.ref(l.scalar(positive ? kInfinity : -kInfinity)), out, count, 1);
+}
+
 // Trilu of a computed float tensor: one SELECT (v1.4) of x where a constant
 // byte mask of one matrix (the last two axes; triangle_of) holds 1 and 0
 // elsewhere, the mask read again for every matrix. Exact (an infinity or
@@ -4047,6 +4113,8 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Hardmax", lower_hardmax},
       {"HardSwish", lower_hard_swish},
       {"Identity", lower_alias},
+      {"IsInf", lower_is_inf},
+      {"IsNaN", lower_is_nan},
       {"Int8Conv", lower_int8_conv},
       {"Int8MatMul", lower_int8_matmul},
       {"LayerNormalization", lower_layer_norm},
@@ -4093,6 +4161,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"ScatterElements", lower_scatter_elements},
       {"ScatterND", lower_scatter_nd},
       {"Selu", lower_selu},
+      {"Shrink", lower_shrink},
       {"Sigmoid", lower_sigmoid},
       {"Sign", lower_sign},
       {"Silu", lower_silu},
@@ -4107,6 +4176,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Sub", lower_sub},
       {"Sum", lower_sum},
       {"Tanh", lower_tanh},
+      {"ThresholdedRelu", lower_thresholded_relu},
       {"Tile", lower_tile},
       {"TopK", lower_top_k},
       {"Transpose", lower_transpose},

@@ -119,6 +119,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # ScatterND, ScatterElements and Scatter of constant indices: a
              # GATHER from data and updates; reductions one round per repeat.
              "scatter", "scatter_v10",
+             # ThresholdedRelu, Shrink, IsInf, IsNaN: COMPAREs and SELECTs.
+             "thresholds",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
              # convolutions and products before them.
              "hard_activations", "hard_activations_opset9",
@@ -235,7 +237,7 @@ def op_graph_inputs(op_graphs):
         # The input's shape only: external data stays where it is.
         declared = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type
         sample = normal(f"op-{graph}", [d.dim_value for d in declared.shape.dim])
-        if graph in ("reduce_log_sum_exp_infinite", "floor_ceil_sign"):
+        if graph in ("reduce_log_sum_exp_infinite", "floor_ceil_sign", "thresholds"):
             sample = with_infinities(sample)
         if graph in ZERO_SLICE_GRAPHS:
             sample = with_zero_slices(sample)

@@ -2,7 +2,8 @@
 // (floor_ceil_sign) each from ROUND (ISA v1.5), COMPARE and SELECT (v1.4),
 // exact (guest-onnx-models checks the values against onnxruntime,
 // infinities included); Sin, Cos and ONNX's other math functions folded on
-// constants (rotary_tables), refused on computed tensors.
+// constants (rotary_tables), refused on computed tensors; ThresholdedRelu,
+// Shrink, IsInf and IsNaN (thresholds) as COMPAREs and SELECTs.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -53,6 +54,23 @@ TEST(OnnxRounding, FloorOnAnIsaV14DeviceIsRefusedNamingRound) {
   } catch (const npu::onnx::UnsupportedOperators& e) {
     EXPECT_NE(std::string(e.what()).find("ACTIVATION_PARAM ROUND"), std::string::npos) << e.what();
   }
+}
+
+TEST(OnnxThresholds, EachIsComparisonsAndSelects) {
+  using enum Opcode;
+  EXPECT_EQ(opcodes_of(lower(fused("thresholds"))),
+            (std::vector{// ThresholdedRelu
+                         compare, select,
+                         // Shrink with a bias, then the default one
+                         compare, compare, eltwise, eltwise, select, select, compare, compare,
+                         eltwise, eltwise, select, select,
+                         // IsInf: |x| == inf, == inf, == -inf, nothing detected
+                         activation_param, compare, compare, compare, dma_fill,
+                         // Sqrt, then IsNaN as x != x
+                         activation_param, compare}));
+  const std::vector<Instruction> ins = instructions_of(lower(fused("thresholds")));
+  EXPECT_EQ(ins[0].flags, kCompareGt);
+  EXPECT_EQ(ins.back().flags, 1U);  // NE
 }
 
 TEST(OnnxFoldedMath, RotaryTablesOfSinAndCosAreFoldedOnTheHost) {

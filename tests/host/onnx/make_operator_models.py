@@ -4,9 +4,9 @@ group normalization (also as PyTorch exports nn.GroupNorm), LRN, 1-D
 convolutions and pooling, pooling padded unevenly, Floor, Ceil and Sign,
 models exported in float16, Trilu, uint8 and int8 inputs, LSTM, GRU and
 RNN layers, Einsum, CumSum, operands computed at run time, selections by
-constant indices. Written by
-make_test_models.py; the graphs named in GUEST_GRAPHS are also run in
-guest-onnx-models against onnxruntime."""
+constant indices, thresholds (ThresholdedRelu, Shrink, IsInf, IsNaN).
+Written by make_test_models.py; tests/guest/onnx_models_check.py's
+OP_GRAPHS runs most of them in guest-onnx-models against onnxruntime."""
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
@@ -507,6 +507,29 @@ def constant_selection_models(out, save, tensor):
          [tensor("x", [1 << 28, 4])], [tensor("y", None)], [ints("irregular", [3, 0, 3])])
 
 
+def threshold_models(out, save, tensor):
+    """ThresholdedRelu, Shrink (with a bias, and the defaults), IsInf
+    (both signs, each, neither) on an input with infinities, and IsNaN of
+    the NaNs Sqrt makes of the negative values: COMPAREs and SELECTs."""
+    bool_output = TensorProto.BOOL
+    outputs = ["thresholded", "shrunk", "shrunk_default"]
+    flags = ["inf", "inf_positive", "inf_negative", "inf_neither", "nan"]
+    save(out, "thresholds",
+         [helper.make_node("ThresholdedRelu", ["x"], ["thresholded"], alpha=0.3),
+          helper.make_node("Shrink", ["x"], ["shrunk"], lambd=0.7, bias=0.2),
+          helper.make_node("Shrink", ["x"], ["shrunk_default"]),
+          helper.make_node("IsInf", ["x"], ["inf"]),
+          helper.make_node("IsInf", ["x"], ["inf_positive"], detect_negative=0),
+          helper.make_node("IsInf", ["x"], ["inf_negative"], detect_positive=0),
+          helper.make_node("IsInf", ["x"], ["inf_neither"], detect_negative=0,
+                           detect_positive=0),
+          helper.make_node("Sqrt", ["x"], ["root"]),
+          helper.make_node("IsNaN", ["root"], ["nan"])],
+         [tensor("x", [2, 3, 4])],
+         [tensor(name, None) for name in outputs]
+         + [helper.make_tensor_value_info(name, bool_output, None) for name in flags])
+
+
 def extreme_models(out, save, tensor):
     """Hardmax, at opsets 11 and 13; TopK: the 3 largest along the last axis (values and int64 indices,
     ties to the lower index: Relu's zeros), the 2 smallest along axis 1,
@@ -535,15 +558,6 @@ def extreme_models(out, save, tensor):
          [const("five", np.array([65], np.int64))])
 
 
-# Run in guest-onnx-models against onnxruntime (tests/guest/onnx_models_check.py).
-GUEST_GRAPHS = ["argmax", "instance_norm", "group_norm_v18", "group_norm_v21", "lrn",
-                "window_mask", "window_1d", "pool_uneven", "floor_ceil_sign",
-                "half_io", "half_keep_io", "trilu", "causal_mask", "uint8_image",
-                "int8_values", "constant_outputs", "lstm", "gru", "rnn", "einsum",
-                "cumsum", "computed_operands", "constant_selection",
-                "top_k", "hardmax", "hardmax_axis"]
-
-
 def operator_models(out, save, tensor, rng):
     argmax_models(out, save, tensor)
     normalization_models(out, save, tensor, rng)
@@ -561,3 +575,4 @@ def operator_models(out, save, tensor, rng):
     computed_operand_models(out, save, tensor, rng)
     constant_selection_models(out, save, tensor)
     extreme_models(out, save, tensor)
+    threshold_models(out, save, tensor)

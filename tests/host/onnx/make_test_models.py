@@ -133,9 +133,9 @@ def main(out):
     # Operators the device cannot run: named at load time.
     save(out, "unsupported",
          [helper.make_node("Relu", ["x"], ["r"]),
-          helper.make_node("ThresholdedRelu", ["r"], ["z"]),
-          helper.make_node("Shrink", ["z"], ["e"]),
-          helper.make_node("Shrink", ["e"], ["y"])],
+          helper.make_node("Det", ["r"], ["z"]),
+          helper.make_node("Bernoulli", ["z"], ["e"]),
+          helper.make_node("Bernoulli", ["e"], ["y"])],
          [tensor("x", [1, 1, 2, 2])], [tensor("y", None)])
     # Known op, an attribute value the lowering cannot map: reported at
     # compile time.
