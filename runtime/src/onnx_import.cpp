@@ -231,6 +231,43 @@ void record_value(Graph& graph, const ::onnx::ValueInfoProto& info) {
 
 }  // namespace
 
+namespace {
+
+// A Constant node's value as a tensor: `value` itself, or the scalar or
+// 1-D list of `value_float(s)` and `value_int(s)` (opset 12 on).
+::onnx::TensorProto constant_value(::onnx::NodeProto& node) {
+  if (node.output_size() != 1 || node.attribute_size() != 1) {
+    throw ModelError(
+        fmt::format("Constant '{}': one output and one value attribute expected", node.name()));
+  }
+  ::onnx::AttributeProto& a = *node.mutable_attribute(0);
+  ::onnx::TensorProto tensor;
+  if (a.name() == "value" && a.has_t()) {
+    tensor = std::move(*a.mutable_t());
+  } else if (a.name() == "value_float" && a.has_f()) {
+    tensor.set_data_type(::onnx::TensorProto::FLOAT);
+    tensor.add_float_data(a.f());
+  } else if (a.name() == "value_floats") {
+    tensor.set_data_type(::onnx::TensorProto::FLOAT);
+    tensor.add_dims(a.floats_size());
+    *tensor.mutable_float_data() = a.floats();
+  } else if (a.name() == "value_int" && a.has_i()) {
+    tensor.set_data_type(::onnx::TensorProto::INT64);
+    tensor.add_int64_data(a.i());
+  } else if (a.name() == "value_ints") {
+    tensor.set_data_type(::onnx::TensorProto::INT64);
+    tensor.add_dims(a.ints_size());
+    *tensor.mutable_int64_data() = a.ints();
+  } else {
+    throw ModelError(
+        fmt::format("Constant '{}': attribute '{}' (strings and sparse tensors are not supported)",
+                    node.name(), a.name()));
+  }
+  return tensor;
+}
+
+}  // namespace
+
 // Constant nodes become initializers, so every pass sees one kind of constant.
 void inline_constant_nodes(::onnx::GraphProto& graph) {
   auto* nodes = graph.mutable_node();
@@ -240,11 +277,7 @@ void inline_constant_nodes(::onnx::GraphProto& graph) {
       ++i;
       continue;
     }
-    if (node.output_size() != 1 || node.attribute_size() != 1 || !node.attribute(0).has_t()) {
-      throw ModelError(
-          fmt::format("Constant '{}': only the 'value' tensor form is supported", node.name()));
-    }
-    ::onnx::TensorProto tensor = std::move(*nodes->Mutable(i)->mutable_attribute(0)->mutable_t());
+    ::onnx::TensorProto tensor = constant_value(*nodes->Mutable(i));
     tensor.set_name(node.output(0));
     *graph.add_initializer() = std::move(tensor);
     nodes->DeleteSubrange(i, 1);

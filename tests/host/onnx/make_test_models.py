@@ -160,6 +160,7 @@ def main(out):
     qdq_models(out, np.random.default_rng(9), save, tensor)
     qoperator_models(out, np.random.default_rng(10), save, tensor)
 
+    constant_attribute_models(out)
     hostile_models(out)
     hostile_qdq_models(out, save, tensor)
     hostile_qoperator_models(out, save, tensor)
@@ -179,6 +180,25 @@ def main(out):
     # chain.onnx's input, and a calibration sample of the wrong shape for it.
     np.save(out / "chain_input.npy", np.zeros((1, 16, 32, 32), np.float32))
     np.save(out / "wrong_shape.npy", np.zeros((1, 16, 8), np.float32))
+
+
+def constant_attribute_models(out):
+    """Constant nodes in every numeric form (opset 12 on): value_float,
+    value_floats, value_int, value_ints; and one holding a string,
+    refused."""
+    def constant(name, **value):
+        return helper.make_node("Constant", [], [name], **value)
+    save(out, "constant_attributes",
+         [constant("s", value_float=2.5), constant("v", value_floats=[1.0, 2.0, 3.0, 4.0]),
+          constant("shape", value_ints=[4, 2]), constant("one", value_int=1),
+          helper.make_node("Mul", ["x", "s"], ["a"]),
+          helper.make_node("Add", ["a", "v"], ["b"]),
+          helper.make_node("Reshape", ["b", "shape"], ["y"]),
+          helper.make_node("Gather", ["y", "one"], ["g"])],
+         [tensor("x", [2, 4])], [tensor("y", None), tensor("g", None)])
+    save(out, "hostile_constant_string",
+         [constant("c", value_string="text"), helper.make_node("Identity", ["x"], ["y"])],
+         [tensor("x", [1])], [tensor("y", None)])
 
 
 def hostile_models(out):

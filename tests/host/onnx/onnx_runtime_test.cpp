@@ -988,6 +988,18 @@ TEST(OnnxMalformed, FilesThatAreNotModelsAreRefusedClearly) {
   }
 }
 
+TEST(OnnxImport, ConstantNodesOfEveryNumericFormBecomeInitializers) {
+  const Graph g = import("constant_attributes");
+  ASSERT_TRUE(g.is_constant("s"));
+  EXPECT_EQ(g.constants.at("s").shape, Shape{});
+  EXPECT_EQ(g.constants.at("s").value(0), 2.5);
+  EXPECT_EQ(g.constants.at("v").shape, Shape{4});
+  EXPECT_EQ(g.constants.at("v").value(3), 4.0);
+  EXPECT_EQ(g.constants.at("shape").integers(), (std::vector<std::int64_t>{4, 2}));
+  EXPECT_EQ(g.constants.at("one").integers(), std::vector<std::int64_t>{1});
+  EXPECT_EQ(g.shape("g"), Shape{2});
+}
+
 // Models that crashed the compiler or libonnx's shape inference, or made the
 // compiler allocate gigabytes, before (tests/fuzz/model): each is refused,
 // with what is wrong.
@@ -1006,6 +1018,8 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
       {"hostile_conv_zero_stride", "attribute strides has the value 0"},
       {"hostile_huge_range", "more than the 16777216 allowed"},
       {"hostile_fold_chain", "exceeds the model's budget of 16777216 elements"},
+      {"hostile_constant_string",
+       "Constant '': attribute 'value_string' (strings and sparse tensors are not supported)"},
   };
   for (const auto& [name, message] : expected) {
     try {
