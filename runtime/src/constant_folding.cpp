@@ -670,6 +670,27 @@ std::optional<Constant> shape_of(const Node& node, const Graph& graph) {
   return Constant::of_ints({static_cast<std::int64_t>(dims.size())}, dims);
 }
 
+// EyeLike needs only its input's static shape: ones on the diagonal k, in
+// `dtype` (by default the input's type).
+std::optional<Constant> eye_like(const Node& node, const Graph& graph) {
+  const auto it = graph.values.find(node.inputs.at(0));
+  if (it == graph.values.end() || !it->second.shape || it->second.shape->size() != 2) {
+    return std::nullopt;
+  }
+  const Shape& shape = *it->second.shape;
+  check_fold_size(node, static_cast<double>(shape[0]) * static_cast<double>(shape[1]));
+  const std::int64_t k = node.get_int("k", 0);
+  std::vector<std::int64_t> ones(static_cast<std::size_t>(shape[0] * shape[1]), 0);
+  for (std::int64_t r = 0; r < shape[0]; ++r) {
+    if (r + k >= 0 && r + k < shape[1]) {
+      ones[static_cast<std::size_t>(r * shape[1] + r + k)] = 1;
+    }
+  }
+  const auto type =
+      node.has("dtype") ? static_cast<ElementType>(node.get_int("dtype", 1)) : it->second.type;
+  return cast(Constant::of_ints(shape, std::move(ones)), type);
+}
+
 Constant first_input(const Node& node, const Graph& graph) {
   return input_constant(node, graph, 0);
 }
@@ -868,7 +889,7 @@ Triangle triangle_of(const Node& trilu, const Graph& graph) {
 }
 
 std::set<std::string> host_evaluated_ops() {
-  std::set<std::string> ops{"Shape", "Size"};
+  std::set<std::string> ops{"Shape", "Size", "EyeLike"};
   for (const auto& [op, folder] : folders()) {
     ops.emplace(op);
   }
@@ -876,8 +897,9 @@ std::set<std::string> host_evaluated_ops() {
 }
 
 std::optional<std::vector<Constant>> evaluate_on_host(const Node& node, const Graph& graph) {
-  if (node.op == "Shape" || node.op == "Size") {
-    std::optional<Constant> value = shape_of(node, graph);
+  if (node.op == "Shape" || node.op == "Size" || node.op == "EyeLike") {
+    std::optional<Constant> value =
+        node.op == "EyeLike" ? eye_like(node, graph) : shape_of(node, graph);
     return value ? std::optional{std::vector{std::move(*value)}} : std::nullopt;
   }
   const auto folder = folders().find(node.op);

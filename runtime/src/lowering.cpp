@@ -3093,6 +3093,77 @@ void lower_where(Lowerer& l, const Node& n) {
                   element_count(so));
 }
 
+// OneHot: `on` where an index equals the position along the new axis of
+// `depth` (a constant), `off` elsewhere (an index beyond the depth too):
+// the indices, read again along the new axis (one COPY_STRIDED), COMPAREd
+// with the constant ramp 0 .. depth-1 and with -depth .. -1 (a negative
+// index counts from the end), the masks joined by ELTWISE max, one SELECT.
+void lower_one_hot(Lowerer& l, const Node& n) {
+  const std::string& indices = input(n, 0);
+  const std::string origin = n.label();
+  if (!l.graph().is_constant(input(n, 1)) || !l.graph().is_constant(input(n, 2)) ||
+      l.graph().constants.at(input(n, 2)).size() != 2) {
+    throw Unsupported("depth and values must be constants (values: off, on)");
+  }
+  const Constant& values = l.graph().constants.at(input(n, 2));
+  if (!values.is_float()) {
+    throw Unsupported(fmt::format("values of {}; only float outputs", to_string(values.type)));
+  }
+  const Shape& si = l.shape(indices);
+  const Shape& so = l.shape(n.outputs.at(0));
+  const auto rank = static_cast<std::int64_t>(so.size());
+  std::int64_t axis = n.get_int("axis", -1);
+  axis += axis < 0 ? rank : 0;
+  const double depth_value = l.graph().constants.at(input(n, 1)).value(0);
+  if (axis < 0 || axis >= rank || so.size() != si.size() + 1 ||
+      static_cast<double>(so[static_cast<std::size_t>(axis)]) != std::floor(depth_value)) {
+    throw Unsupported(fmt::format("depth {} along axis {} of indices of shape {}", depth_value,
+                                  n.get_int("axis", -1), to_string(si)));
+  }
+  const auto a = static_cast<std::size_t>(axis);
+  const std::int64_t depth = so[a];
+  const std::int64_t inner = product(si, a, si.size());
+  const Shape grid{product(si, 0, a), depth, inner};
+  const ElementType type = value_type(l, indices);
+  if (type != ElementType::float32 && !is_integer(type)) {
+    throw Unsupported(fmt::format("indices of {}", to_string(type)));
+  }
+  const CompareDomain d = is_integer(type) ? CompareDomain::integers : CompareDomain::floats;
+  MaskOperand positions = domain_operand(l, indices, d, origin);
+  positions.shape = {grid[0], 1, inner};
+  expand_operand(l, origin, positions, grid, domain_dtype(l, d), domain_bytes(l, d));
+  const auto ramp = [&](std::int64_t first) {
+    std::vector<std::int64_t> ints;
+    std::vector<float> floats;
+    for (std::int64_t j = 0; j < depth; ++j) {
+      for (std::int64_t i = 0; i < inner; ++i) {
+        ints.push_back(first + j);
+        floats.push_back(static_cast<float>(first + j));
+      }
+    }
+    if (d == CompareDomain::floats) {
+      return MaskOperand{l.ref(l.new_constant({depth, inner}, std::move(floats))), {depth, inner}};
+    }
+    return MaskOperand{
+        l.ref(l.integer_constant(fmt::format("%one_hot{}x{}from{}", depth, inner, first),
+                                 ElementType::int32, std::move(ints))),
+        {depth, inner}};
+  };
+  const std::string forward = l.scratch_shaped(grid, 1);
+  const std::string backward = l.scratch_shaped(grid, 1);
+  compare_into(l, origin, CompareOp::eq, d, positions, ramp(0), forward);
+  compare_into(l, origin, CompareOp::eq, d, positions, ramp(-depth), backward);
+  const std::uint32_t count = u32(element_count(grid), "element count");
+  const std::string either = l.scratch_shaped(grid, 1);
+  l.emit(origin, {l.ref(forward), l.ref(backward)}, {l.ref(either)},
+         [count](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.eltwise(DataType::int8, EltwiseOp::max, s[0], s[1], s[2], count, count);
+         });
+  select_elements(
+      l, origin, {l.ref(either), count}, {l.ref(l.scalar(static_cast<float>(values.value(1)))), 1},
+      {l.ref(l.scalar(static_cast<float>(values.value(0)))), 1}, l.ref(n.outputs.at(0)), count);
+}
+
 // mask (count bytes) = a[i] OP b[i mod b_count]: one COMPARE (v1.4) in the
 // program's dtype.
 void compare_elements(Lowerer& l, const std::string& origin, CompareOp op, TensorRef a, TensorRef b,
@@ -4136,6 +4207,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Neg", lower_neg},
       {"NormalizeGroups", lower_normalize_groups},
       {"Not", lower_not},
+      {"OneHot", lower_one_hot},
       {"Or", lower_logical},
       {"PRelu", lower_prelu},
       {"Pad", lower_pad},

@@ -2,12 +2,14 @@
 
 #include <onnx/defs/shape_inference.h>
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "einsum_equation.hpp"
+#include "onnx_import.hpp"
 
 namespace npu::onnx_runtime {
 namespace {
@@ -152,6 +154,47 @@ void infer_einsum(::onnx::InferenceContext& ctx) {
   return schema;
 }
 
+// The new axis of a OneHot whose depth is a constant: libonnx 1.12 leaves
+// it unknown, and with it every shape after the OneHot.
+void infer_one_hot_depth(::onnx::InferenceContext& ctx) {
+  const ::onnx::TensorProto* depth = ctx.getNumInputs() > 1 ? ctx.getInputData(1) : nullptr;
+  ::onnx::TypeProto* out = ctx.getNumOutputs() == 1 ? ctx.getOutputType(0) : nullptr;
+  if (depth == nullptr || out == nullptr || !out->tensor_type().has_shape()) {
+    return;
+  }
+  double value = 0;
+  try {
+    const Constant c = from_tensor_proto(*depth);
+    if (c.size() != 1) {
+      return;
+    }
+    value = c.value(0);
+  } catch (const std::exception&) {
+    return;  // malformed: refused when the model is checked
+  }
+  auto* shape = out->mutable_tensor_type()->mutable_shape();
+  const int rank = shape->dim_size();
+  const ::onnx::AttributeProto* attribute = ctx.getAttribute("axis");
+  std::int64_t axis = attribute != nullptr ? attribute->i() : -1;
+  axis += axis < 0 ? rank : 0;
+  if (axis >= 0 && axis < rank && value >= 1 && value < static_cast<double>(1LL << 40)) {
+    shape->mutable_dim(static_cast<int>(axis))
+        ->set_dim_value(static_cast<std::int64_t>(std::floor(value)));
+  }
+}
+
+// OneHot (opsets 9 and 11) as libonnx 1.12 defines it, then
+// infer_one_hot_depth.
+::onnx::OpSchema one_hot(int version) {
+  ::onnx::OpSchema schema = *::onnx::OpSchemaRegistry::Schema("OneHot", version, "");
+  schema.TypeAndShapeInferenceFunction(
+      [libonnx = schema.GetTypeAndShapeInferenceFunction()](::onnx::InferenceContext& ctx) {
+        libonnx(ctx);
+        infer_one_hot_depth(ctx);
+      });
+  return schema;
+}
+
 }  // namespace
 
 const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
@@ -167,6 +210,11 @@ const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
   if (op == "Einsum") {
     static const ::onnx::OpSchema schema = einsum();
     return version >= 12 ? &schema : nullptr;
+  }
+  if (op == "OneHot") {
+    static const ::onnx::OpSchema v9 = one_hot(9);
+    static const ::onnx::OpSchema v11 = one_hot(11);
+    return version >= 11 ? &v11 : version >= 9 ? &v9 : nullptr;
   }
   if (op == "Mish") {
     static const ::onnx::OpSchema mish = unary_activation("Mish", 18, false);

@@ -119,6 +119,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # ScatterND, ScatterElements and Scatter of constant indices: a
              # GATHER from data and updates; reductions one round per repeat.
              "scatter", "scatter_v10",
+             # OneHot of computed float and int64 indices; EyeLike folded.
+             "one_hot",
              # ThresholdedRelu, Shrink, IsInf, IsNaN: COMPAREs and SELECTs.
              "thresholds",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the

@@ -1,7 +1,9 @@
 """Operators whose indices are constants, lowered to GATHERs by tables known
 when compiling: ScatterND, ScatterElements and opset 9's Scatter (slice
 assignment as PyTorch exports `x[:, i] = y`, index_put, KV-cache updates),
-with the reductions add, mul, max and min. Written by make_test_models.py;
+with the reductions add, mul, max and min; OneHot of computed indices
+(COMPAREs with a constant ramp and a SELECT); EyeLike folded on the host.
+Written by make_test_models.py;
 tests/guest/onnx_models_check.py's OP_GRAPHS runs them in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -57,3 +59,24 @@ def scatter_models(out, save, tensor, rng):
          [tensor("x", [2, 3])], [tensor("y", None)],
          [ints("same", np.zeros((65, 3), np.int64)), const("ones", np.ones((65, 3), np.float32))],
          opset=16)
+
+
+def one_hot_models(out, save, tensor):
+    """OneHot of float indices (Floor(3x): negative ones count from the
+    end, those beyond the depth select nothing) along a middle axis and the
+    last, and of ArgMax's int64 indices; EyeLike of x's shape, k 1, added
+    to x."""
+    save(out, "one_hot",
+         [helper.make_node("Mul", ["x", "three"], ["scaled"]),
+          helper.make_node("Floor", ["scaled"], ["idx"]),
+          helper.make_node("OneHot", ["idx", "depth", "values"], ["middle"], axis=1),
+          helper.make_node("OneHot", ["idx", "depth", "values"], ["last"]),
+          helper.make_node("ArgMax", ["x"], ["best"], axis=1, keepdims=0),
+          helper.make_node("OneHot", ["best", "classes", "zero_one"], ["best_one_hot"]),
+          helper.make_node("EyeLike", ["x"], ["eye"], k=1),
+          helper.make_node("Add", ["x", "eye"], ["x_eye"])],
+         [tensor("x", [4, 6])],
+         [tensor(name, None) for name in ("middle", "last", "best_one_hot", "x_eye")],
+         [const("three", np.array(3, np.float32)), const("depth", np.array(5, np.float32)),
+          const("values", np.array([-1, 2], np.float32)), const("classes", np.array(6.0, np.float32)),
+          const("zero_one", np.array([0, 1], np.float32))], opset=13)

@@ -14,7 +14,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from make_external_data_models import external_data_models, memory_bound_model
-from make_index_models import scatter_models
+from make_index_models import one_hot_models, scatter_models
 from make_operator_models import operator_models
 from make_qdq_models import hostile_qdq_models, qdq_models
 from make_qoperator_models import hostile_qoperator_models, qoperator_models
@@ -156,6 +156,7 @@ def main(out):
     operator_models(out, save, tensor, np.random.default_rng(11))
     resize_models(out, save, tensor)
     scatter_models(out, save, tensor, np.random.default_rng(13))
+    one_hot_models(out, save, tensor)
     # A generator of their own: adding QDQ graphs changes no other graph.
     qdq_models(out, np.random.default_rng(9), save, tensor)
     qoperator_models(out, np.random.default_rng(10), save, tensor)

@@ -1,6 +1,7 @@
 // ScatterND, ScatterElements and Scatter of constant indices
 // (make_index_models.py): a GATHER from the data and the updates side by
-// side, and under a reduction one GATHER and one ELTWISE per round.
+// side, and under a reduction one GATHER and one ELTWISE per round; OneHot
+// as COMPAREs with constant ramps and a SELECT; EyeLike folded.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -68,6 +69,38 @@ TEST(OnnxScatter, Opset9ScatterPlacesSingleElements) {
 TEST(OnnxScatter, AnIndexRepeatedBeyondTheRoundsIsRefused) {
   EXPECT_EQ(refusal(fused("scatter_too_many_rounds")),
             "ScatterElements: an index repeated 65 times (at most 64 under a reduction)");
+}
+
+TEST(OnnxOneHot, TheNewAxisIsInferredFromAConstantDepth) {
+  const Graph g = fused("one_hot");
+  EXPECT_EQ(g.shape("middle"), (Shape{4, 5, 6}));
+  EXPECT_EQ(g.shape("last"), (Shape{4, 6, 5}));
+  EXPECT_EQ(g.shape("best_one_hot"), (Shape{4, 6}));
+  EXPECT_TRUE(g.is_constant("eye"));  // EyeLike of x's static shape
+}
+
+TEST(OnnxOneHot, IndicesAreComparedWithBothRampsAndSelectOnOrOff) {
+  using enum Opcode;
+  const Program program = lower(fused("one_hot"));
+  // Floor(3x) (after the Mul): ROUND, COMPARE, ELTWISE, SELECT.
+  const std::vector<Opcode> one_hot{copy_strided, compare, compare, eltwise, select};
+  std::vector<Opcode> want{eltwise, activation_param, compare, eltwise, select};
+  for (int i = 0; i < 2; ++i) {
+    want.insert(want.end(), one_hot.begin(), one_hot.end());
+  }
+  // ArgMax's rounds, its indices' low words, then the same five; x + eye.
+  const std::vector<Opcode> ops = opcodes_of(program);
+  ASSERT_GE(ops.size(), want.size() + 5);
+  EXPECT_EQ(std::vector(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(want.size())), want);
+  EXPECT_EQ(std::vector(ops.end() - 6, ops.end()),
+            (std::vector{copy_strided, compare, compare, eltwise, select, eltwise}));
+  // The middle axis: ramps of [5 x 6], 0..4 and -5..-1, as float.
+  bool forward = false;
+  for (const auto& [name, weight] : program.weights) {
+    forward |= weight.shape == Shape{5, 6} && weight.floats.front() == 0.0F &&
+               weight.floats.back() == 4.0F;
+  }
+  EXPECT_TRUE(forward);
 }
 
 }  // namespace
