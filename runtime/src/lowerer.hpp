@@ -255,6 +255,19 @@ class Lowerer {
     return {value, 0};
   }
 
+  // `value`, integers computed on the device (arithmetic on integer
+  // values): INT32 words whatever its ONNX width, read on like an int32
+  // input's. An int64 graph output is not one of these: it is widened.
+  TensorRef computed_integers(const std::string& value) {
+    if (!is_io(value)) {
+      program_.activations.emplace(value,
+                                   static_cast<std::uint64_t>(element_count(shape(value)) * 4));
+    }
+    integer_tensors_[value] = {ElementType::int32, ""};
+    index_values_.insert(value);
+    return {value, 0};
+  }
+
   // An integer value as INT32 elements: an int32 one as it is; an int64
   // one's low words, copied out by one COPY_STRIDED (v1.1), its source
   // input recorded so that run() refuses a value beyond 32 bits.
@@ -263,12 +276,17 @@ class Lowerer {
     if (integers.second == IndexType::int32) {
       return std::move(integers.first);
     }
+    const std::string key = fmt::format("{}+{}", integers.first.tensor, integers.first.offset);
+    if (const auto it = low_words_.find(key); it != low_words_.end()) {
+      return {it->second, 0};  // narrowed once, read by every consumer
+    }
     require(isa::Opcode::copy_strided);
     if (const std::string source = integer_source(value); !source.empty()) {
       program_.narrowed_inputs.emplace(source, origin);
     }
     const std::int64_t count = element_count(shape(value));
     const std::string low_words = scratch_bytes(count * 4);
+    low_words_[key] = low_words;
     CopyStridedOperands o{.dst = {}, .src = {}};
     o.sizes[3] = u32(count, "element count");
     o.src_strides[3] = 2;  // little-endian: the low word of each int64 first
@@ -516,6 +534,8 @@ class Lowerer {
     std::string source;  // the graph input its elements come from, or ""
   };
   std::map<std::string, IntegerTensor> integer_tensors_;
+  // int32_view()'s copies of int64 values' low words, by tensor and offset.
+  std::map<std::string, std::string> low_words_;
   std::set<std::string> graph_weights_;
 };
 

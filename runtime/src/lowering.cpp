@@ -7,6 +7,7 @@
 #include <bit>
 #include <cctype>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -24,6 +25,14 @@
 
 namespace npu::onnx_runtime {
 namespace {
+
+// Defined with the integer and comparison lowerings below.
+ElementType value_type(Lowerer& l, const std::string& value);
+bool is_integer(ElementType type);
+void lower_integer_binary(Lowerer& l, const Node& n, EltwiseOp op);
+void cast_to_integers(Lowerer& l, const Node& n);
+void lower_integer_where(Lowerer& l, const Node& n);
+void lower_integer_cumsum(Lowerer& l, const Node& n, std::size_t axis);
 
 using isa::DataType;
 
@@ -208,6 +217,10 @@ void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const
 }
 
 void lower_binary(Lowerer& l, const Node& node, EltwiseOp op) {
+  if (is_integer(value_type(l, node.outputs.at(0)))) {
+    lower_integer_binary(l, node, op);
+    return;
+  }
   const std::string& a = input(node, 0);
   const std::string& b = input(node, 1);
   const std::string& out = node.outputs.at(0);
@@ -613,8 +626,6 @@ void lower_prelu(Lowerer& l, const Node& n) {
 void lower_alias(Lowerer& l, const Node& n) {
   l.alias(n.outputs.at(0), input(n, 0), n.label());
 }
-
-ElementType value_type(Lowerer& l, const std::string& value);
 
 // One DMA_FILL writing `value` into the first `count` elements of `out`, a
 // tensor in the program's dtype.
@@ -1822,6 +1833,10 @@ void lower_cumsum(Lowerer& l, const Node& n) {
     throw Unsupported(fmt::format("axis must be one value in [-{}, {})", rank, rank));
   }
   const auto axis = static_cast<std::size_t>(axis_input[0] + (axis_input[0] < 0 ? rank : 0));
+  if (is_integer(value_type(l, n.outputs.at(0)))) {
+    lower_integer_cumsum(l, n, axis);
+    return;
+  }
   const std::int64_t length = sx[axis];
   if (length > 0 && length > kMaxOperandBytes / l.esize() / length) {
     throw Unsupported(fmt::format(
@@ -3077,6 +3092,10 @@ void lower_where(Lowerer& l, const Node& n) {
   if (value_type(l, input(n, 0)) != ElementType::boolean) {
     throw Unsupported("the condition is not bool");
   }
+  if (is_integer(value_type(l, out))) {
+    lower_integer_where(l, n);
+    return;
+  }
   if (value_type(l, out) != ElementType::float32) {
     throw Unsupported(fmt::format("selects {} values; SELECT runs on float tensors",
                                   to_string(value_type(l, out))));
@@ -3363,6 +3382,10 @@ void lower_cast(Lowerer& l, const Node& n) {
                  domain_zero(l, d), out);
     return;
   }
+  if (is_integer(to) && (from == ElementType::boolean || l.holds_indices(x))) {
+    cast_to_integers(l, n);
+    return;
+  }
   throw Unsupported(fmt::format("a Cast from {} to {}", to_string(from), to_string(to)));
 }
 
@@ -3460,6 +3483,183 @@ void widen_indices(Lowerer& l, const std::string& origin, const TensorRef& from,
   l.emit(origin, {}, {result},
          [bytes](KernelBuilder& k, std::span<const BufferArg> s) { k.dma_fill(s[0], bytes, 0); });
   strided_copy(l, origin, result, from, {{count, 1, 2}}, DataType::int32);
+}
+
+// ---- integers computed on the device --------------------------------------
+// Integer values computed from integer inputs (position ids from an
+// attention mask, token arithmetic) are INT32 words, whatever their ONNX
+// width: ELTWISE, SELECT and COMPARE take INT32, and an int64 input is
+// narrowed on the way in (run() refuses one beyond 32 bits). A value
+// beyond 32 bits computed on the device wraps; an int64 graph output is
+// widened at the end.
+
+// `compute` writes integer value `out` as INT32 words: into `out` itself,
+// or, for an int64 graph output, into words widened after.
+void integer_result(Lowerer& l, const std::string& origin, const std::string& out,
+                    const std::function<void(TensorRef)>& compute) {
+  if (!l.is_io(out) || value_type(l, out) != ElementType::int64) {
+    compute(l.computed_integers(out));
+    return;
+  }
+  const std::int64_t count = element_count(l.shape(out));
+  const std::string words = l.scratch_bytes(count * 4);
+  compute({words, 0});
+  widen_indices(l, origin, {words, 0}, count, out);
+}
+
+// Add, Sub, Mul, Max and Min of integers: one ELTWISE INT32, b read as a
+// trailing block of the output (a broadcast a of a commutative op swapped
+// in as b), any other broadcast expanded first.
+void lower_integer_binary(Lowerer& l, const Node& n, EltwiseOp op) {
+  if (op == EltwiseOp::div) {
+    throw Unsupported("Div of integers (ONNX truncates; the device divides floats)");
+  }
+  const std::string origin = n.label();
+  const std::string& out = n.outputs.at(0);
+  const Shape& so = l.shape(out);
+  MaskOperand a = domain_operand(l, input(n, 0), CompareDomain::integers, origin);
+  MaskOperand b = domain_operand(l, input(n, 1), CompareDomain::integers, origin);
+  if (op != EltwiseOp::sub && element_count(a.shape) != element_count(so) &&
+      element_count(b.shape) == element_count(so)) {
+    std::swap(a, b);
+  }
+  expand_operand(l, origin, a, so, DataType::int32, 4);
+  const std::uint32_t count = u32(element_count(so), "element count");
+  const std::uint32_t b_count =
+      u32(broadcast_count(l, origin, b, so, DataType::int32, 4), "broadcast count");
+  integer_result(l, origin, out, [&](TensorRef result) {
+    l.emit(origin, {a.ref, b.ref}, {std::move(result)},
+           [=](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.eltwise(DataType::int32, op, s[0], s[1], s[2], count, b_count);
+           });
+  });
+}
+
+// An INT32 constant of one value, shared by name.
+TensorRef int32_scalar(Lowerer& l, std::int64_t value) {
+  return l.ref(l.integer_constant(fmt::format("%int32_{}", value), ElementType::int32, {value}));
+}
+
+// out = cond ? x : y over INT32 words (each operand a trailing block of
+// out's `count` elements): one SELECT (v1.4).
+void select_integers(Lowerer& l, const std::string& origin, SelectOperand cond, SelectOperand x,
+                     SelectOperand y, TensorRef out, std::int64_t count) {
+  l.require(isa::Opcode::select);
+  const std::uint32_t n = u32(count, "element count");
+  const std::uint32_t nc = u32(cond.count, "condition count");
+  const std::uint32_t nx = u32(x.count, "x count"), ny = u32(y.count, "y count");
+  l.emit(origin, {std::move(cond.ref), std::move(x.ref), std::move(y.ref)}, {std::move(out)},
+         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.select(DataType::int32, {.condition = s[0],
+                                      .x = s[1],
+                                      .y = s[2],
+                                      .output = s[3],
+                                      .count = n,
+                                      .condition_count = nc,
+                                      .x_count = nx,
+                                      .y_count = ny});
+         });
+}
+
+// Cast of a bool mask to integers (1 and 0: one SELECT), or of integers to
+// the other width (the same INT32 words; copied for a graph output).
+void cast_to_integers(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  const std::string origin = n.label();
+  const std::int64_t count = element_count(l.shape(x));
+  if (value_type(l, x) == ElementType::boolean) {
+    integer_result(l, origin, out, [&](TensorRef result) {
+      select_integers(l, origin, {l.ref(x), count}, {int32_scalar(l, 1), 1},
+                      {int32_scalar(l, 0), 1}, std::move(result), count);
+    });
+    return;
+  }
+  if (!l.is_io(out)) {
+    l.alias(out, x, origin);
+    return;
+  }
+  const TensorRef words = l.int32_view(x, origin);
+  integer_result(l, origin, out,
+                 [&](TensorRef result) { l.copy(std::move(result), words, count * 4, origin); });
+}
+
+// Where(cond, x, y) of integers: one SELECT of INT32 words, each operand a
+// trailing block of the output or expanded to it first.
+void lower_integer_where(Lowerer& l, const Node& n) {
+  const std::string origin = n.label();
+  const std::string& out = n.outputs.at(0);
+  const Shape& so = l.shape(out);
+  MaskOperand c = domain_operand(l, input(n, 0), CompareDomain::masks, origin);
+  MaskOperand x = domain_operand(l, input(n, 1), CompareDomain::integers, origin);
+  MaskOperand y = domain_operand(l, input(n, 2), CompareDomain::integers, origin);
+  const std::int64_t c_count = broadcast_count(l, origin, c, so, DataType::int8, 1);
+  const std::int64_t x_count = broadcast_count(l, origin, x, so, DataType::int32, 4);
+  const std::int64_t y_count = broadcast_count(l, origin, y, so, DataType::int32, 4);
+  integer_result(l, origin, out, [&](TensorRef result) {
+    select_integers(l, origin, {c.ref, c_count}, {x.ref, x_count}, {y.ref, y_count},
+                    std::move(result), element_count(so));
+  });
+}
+
+// CumSum of integers, exact in INT32: Hillis and Steele's scan, each step
+// adding the partial sums `shift` elements back along the axis (one
+// DMA_FILL of zeros, one COPY_STRIDED of the shifted rows, one ELTWISE
+// add), shift 1, 2, 4, ... below the axis length; exclusive shifts by one
+// first, reverse looks ahead instead of back.
+void lower_integer_cumsum(Lowerer& l, const Node& n, std::size_t axis) {
+  const std::string origin = n.label();
+  const Shape& sx = l.shape(input(n, 0));
+  const std::int64_t outer = product(sx, 0, axis), length = sx[axis];
+  const std::int64_t inner = product(sx, axis + 1, sx.size());
+  const std::int64_t count = outer * length * inner;
+  const bool reverse = n.get_int("reverse", 0) != 0;
+  const auto shifted = [&](const TensorRef& from, std::int64_t shift) {
+    const std::string words = l.scratch_bytes(count * 4);
+    const std::uint32_t bytes = u32(count * 4, "scan size");
+    l.emit(origin, {}, {{words, 0}},
+           [bytes](KernelBuilder& k, std::span<const BufferArg> s) { k.dma_fill(s[0], bytes, 0); });
+    const auto offset = static_cast<std::uint64_t>(shift * inner * 4);
+    TensorRef src{from.tensor, from.offset + (reverse ? offset : 0)};
+    TensorRef dst{words, reverse ? 0 : offset};
+    strided_copy(l, origin, dst, src,
+                 {{outer, length * inner, length * inner}, {(length - shift) * inner, 1, 1}},
+                 DataType::int32);
+    return TensorRef{words, 0};
+  };
+  TensorRef partial = l.int32_view(input(n, 0), origin);
+  const bool exclusive = n.get_int("exclusive", 0) != 0;
+  if (exclusive && length == 1) {  // every sum is of nothing
+    partial = int32_scalar(l, 0);
+    integer_result(l, origin, n.outputs.at(0), [&](TensorRef result) {
+      select_integers(l, origin, {int32_scalar(l, 0), 1}, {partial, 1}, {partial, 1},
+                      std::move(result), count);
+    });
+    return;
+  }
+  if (exclusive) {
+    partial = shifted(partial, 1);
+  }
+  std::vector<std::int64_t> shifts;
+  for (std::int64_t s = 1; s < length; s *= 2) {
+    shifts.push_back(s);
+  }
+  const std::uint32_t n32 = u32(count, "element count");
+  integer_result(l, origin, n.outputs.at(0), [&](TensorRef result) {
+    if (shifts.empty()) {
+      l.copy(std::move(result), partial, count * 4, origin);
+      return;
+    }
+    for (std::size_t i = 0; i < shifts.size(); ++i) {
+      const TensorRef back = shifted(partial, shifts[i]);
+      const TensorRef sum =
+          i + 1 == shifts.size() ? result : TensorRef{l.scratch_bytes(count * 4), 0};
+      l.emit(origin, {partial, back}, {sum}, [n32](KernelBuilder& k, std::span<const BufferArg> s) {
+        k.eltwise(DataType::int32, EltwiseOp::add, s[0], s[1], s[2], n32, n32);
+      });
+      partial = sum;
+    }
+  });
 }
 
 // ArgMax, ArgMin of a float tensor along `axis` (ISA v1.4), exact in any

@@ -121,6 +121,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "scatter", "scatter_v10",
              # OneHot of computed float and int64 indices; EyeLike folded.
              "one_hot",
+             # Integer arithmetic on computed values (INT32): RoBERTa's and
+             # Llama's position ids from a mask, CumSum, Max/Min, broadcasts.
+             "integer_arithmetic",
              # ThresholdedRelu, Shrink, IsInf, IsNaN: COMPAREs and SELECTs.
              "thresholds",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the

@@ -7,7 +7,7 @@ Written by make_test_models.py;
 tests/guest/onnx_models_check.py's OP_GRAPHS runs them in
 guest-onnx-models against onnxruntime."""
 import numpy as np
-from onnx import helper, numpy_helper
+from onnx import TensorProto, helper, numpy_helper
 
 
 def const(name, array):
@@ -80,3 +80,39 @@ def one_hot_models(out, save, tensor):
          [const("three", np.array(3, np.float32)), const("depth", np.array(5, np.float32)),
           const("values", np.array([-1, 2], np.float32)), const("classes", np.array(6.0, np.float32)),
           const("zero_one", np.array([0, 1], np.float32))], opset=13)
+
+
+def integer_models(out, save, tensor, rng):
+    """Integer arithmetic on values computed at run time (INT32 on the
+    device): token ids from ArgMax; RoBERTa's position ids from the padding
+    mask (Cast, CumSum, Mul, Add, Gather of the embedding table), Llama's
+    (CumSum - 1, Where of the mask), an exclusive reversed CumSum, Max and
+    Min with constants, an Add broadcasting a constant row."""
+    def i64(name, values):
+        return const(name, np.array(values, np.int64))
+    save(out, "integer_arithmetic",
+         [helper.make_node("ArgMax", ["x"], ["ids"], axis=2, keepdims=0),
+          helper.make_node("Equal", ["ids", "pad"], ["is_pad"]),
+          helper.make_node("Not", ["is_pad"], ["mask"]),
+          helper.make_node("Cast", ["mask"], ["m32"], to=TensorProto.INT32),
+          helper.make_node("CumSum", ["m32", "axis1"], ["counted"]),
+          helper.make_node("Mul", ["counted", "m32"], ["masked"]),
+          helper.make_node("Cast", ["masked"], ["masked64"], to=TensorProto.INT64),
+          helper.make_node("Add", ["masked64", "pad"], ["position_ids"]),
+          helper.make_node("Gather", ["table", "position_ids"], ["positions"]),
+          helper.make_node("Cast", ["mask"], ["m64"], to=TensorProto.INT64),
+          helper.make_node("CumSum", ["m64", "last"], ["running"]),
+          helper.make_node("Sub", ["running", "one"], ["from_zero"]),
+          helper.make_node("Where", ["mask", "from_zero", "one"], ["llama_position_ids"]),
+          helper.make_node("CumSum", ["m64", "axis1"], ["remaining"], exclusive=1, reverse=1),
+          helper.make_node("Max", ["ids", "one"], ["at_least_one"]),
+          helper.make_node("Min", ["at_least_one", "three"], ["clamped"]),
+          helper.make_node("Add", ["ids", "row"], ["shifted"])],
+         [tensor("x", [2, 8, 5])],
+         [tensor("positions", None)]
+         + [helper.make_tensor_value_info(name, TensorProto.INT64, None)
+            for name in ("position_ids", "llama_position_ids", "remaining", "clamped",
+                         "shifted")],
+         [i64("pad", 1), const("axis1", np.array(1, np.int32)), i64("last", -1), i64("one", 1),
+          i64("three", 3), i64("row", np.arange(8) * 10),
+          const("table", rng.uniform(-1, 1, (16, 4)).astype(np.float32))], opset=14)

@@ -14,7 +14,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from make_external_data_models import external_data_models, memory_bound_model
-from make_index_models import one_hot_models, scatter_models
+from make_index_models import integer_models, one_hot_models, scatter_models
 from make_operator_models import operator_models
 from make_qdq_models import hostile_qdq_models, qdq_models
 from make_qoperator_models import hostile_qoperator_models, qoperator_models
@@ -157,6 +157,7 @@ def main(out):
     resize_models(out, save, tensor)
     scatter_models(out, save, tensor, np.random.default_rng(13))
     one_hot_models(out, save, tensor)
+    integer_models(out, save, tensor, np.random.default_rng(14))
     # A generator of their own: adding QDQ graphs changes no other graph.
     qdq_models(out, np.random.default_rng(9), save, tensor)
     qoperator_models(out, np.random.default_rng(10), save, tensor)
@@ -806,8 +807,8 @@ def embedding_models(out):
     save(out, "gather_runtime_axis1",
          [helper.make_node("Gather", ["x", "cols"], ["y"], axis=1)],
          [tensor("x", [3, 5]), ids("cols", [2])], [tensor("y", None)])
-    save(out, "integer_input_add",
-         [helper.make_node("Add", ["input_ids", "input_ids"], ["y"])],
+    save(out, "integer_input_div",
+         [helper.make_node("Div", ["input_ids", "input_ids"], ["y"])],
          [ids("input_ids", [4])], [ids("y", None)])
 
     encoder_model(out, "embed_encoder", hf_mask=False)

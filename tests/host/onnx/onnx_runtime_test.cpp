@@ -1288,9 +1288,8 @@ TEST(OnnxLoweringV13, RuntimeIndicesTheIsaCannotTakeAreRefusedByName) {
   EXPECT_EQ(refusal(fused("gather_runtime_axis1")),
             "Gather: indices only known at run time select along axis 1; GATHER selects rows "
             "(axis 0)");
-  EXPECT_EQ(refusal(fused("integer_input_add")),
-            "Add: 'input_ids' is an integer input: the device reads it only as the indices of a "
-            "Gather, or in a Cast or a comparison");
+  EXPECT_EQ(refusal(fused("integer_input_div")),
+            "Div: Div of integers (ONNX truncates; the device divides floats)");
   EXPECT_EQ(refusal(fused("embedding"), v1_2_opcodes()),
             "Gather: needs the ISA v1.3 instruction GATHER, which the device lacks");
 }
@@ -1373,8 +1372,11 @@ TEST(OnnxLoweringV14, HuggingFaceMaskIsExpandedAsIntegersThenSelectedExactly) {
 }
 
 TEST(OnnxLoweringV14, MasksTheIsaCannotTakeAreRefusedByName) {
-  EXPECT_EQ(refusal(fused("where_integers")),
-            "Where: selects int64 values; SELECT runs on float tensors");
+  // Where of integers: a SELECT of INT32 words (the int64 input's low
+  // words), widened into the int64 output.
+  EXPECT_EQ(opcodes_of(lower(fused("where_integers"))),
+            (std::vector{Opcode::copy_strided, Opcode::compare, Opcode::select, Opcode::dma_fill,
+                         Opcode::copy_strided}));
   EXPECT_EQ(refusal(fused("cast_to_int64")), "Cast: a Cast from float32 to int64");
   EXPECT_EQ(refusal(fused("compare_int_float")), "Less: compares int64 with float32");
   try {

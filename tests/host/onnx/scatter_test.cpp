@@ -1,7 +1,8 @@
 // ScatterND, ScatterElements and Scatter of constant indices
 // (make_index_models.py): a GATHER from the data and the updates side by
 // side, and under a reduction one GATHER and one ELTWISE per round; OneHot
-// as COMPAREs with constant ramps and a SELECT; EyeLike folded.
+// as COMPAREs with constant ramps and a SELECT; EyeLike folded; integer
+// arithmetic on computed values in INT32 (integer_arithmetic).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -101,6 +102,30 @@ TEST(OnnxOneHot, IndicesAreComparedWithBothRampsAndSelectOnOrOff) {
                weight.floats.back() == 4.0F;
   }
   EXPECT_TRUE(forward);
+}
+
+TEST(OnnxIntegers, ArithmeticOnComputedIntegersIsInt32) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("integer_arithmetic")));
+  const auto int32_count = [&](Opcode op) {
+    return std::ranges::count_if(ins, [op](const Instruction& i) {
+      return i.opcode == op && i.dtype == npu::isa::DataType::int32;
+    });
+  };
+  // Mul, Add, Sub, Max, Min, Add of the row; three CumSums along 8
+  // elements: 3 + 3 + 3 scan steps (the exclusive one shifted once first).
+  EXPECT_EQ(int32_count(Opcode::eltwise), 6 + 9);
+  // ArgMax's indices, the Casts of the mask (twice), Where.
+  EXPECT_EQ(int32_count(Opcode::select), 1 + 3);
+  // ArgMax's int64 ids and the five int64 outputs widened from INT32
+  // words: a DMA_FILL of zeros each; one per scan step and exclusive shift.
+  EXPECT_EQ(std::ranges::count(ins, Opcode::dma_fill, &Instruction::opcode), 6 + 9 + 1);
+}
+
+TEST(OnnxIntegers, TheLowWordsOfAnInt64ValueAreCopiedOnce) {
+  // where_integers reads its int64 input twice (Greater, Where).
+  const std::vector<Opcode> ops = opcodes_of(lower(fused("where_integers")));
+  EXPECT_EQ(ops.front(), Opcode::copy_strided);
+  EXPECT_EQ(std::ranges::count(ops, Opcode::copy_strided), 2);  // and the widening
 }
 
 }  // namespace
