@@ -2112,6 +2112,42 @@ void lower_global_max_pool(Lowerer& l, const Node& n) {
 }
 // Why a Reduce* node is refused whose axes input (opset 18; ReduceSum 13)
 // is computed at run time; std::nullopt for any other node.
+bool shape_known(const Graph& graph, const std::string& value) {
+  const auto it = graph.values.find(value);
+  return graph.is_constant(value) || (it != graph.values.end() && it->second.shape.has_value());
+}
+
+// Every value a node or the graph's outputs read.
+std::set<std::string> values_read(const Graph& graph) {
+  std::set<std::string> read(graph.outputs.begin(), graph.outputs.end());
+  for (const Node& node : graph.nodes) {
+    read.insert(node.inputs.begin(), node.inputs.end());
+  }
+  return read;
+}
+
+bool reads_unknown_shape(const Graph& graph, const Node& node) {
+  return std::ranges::any_of(node.inputs, [&](const std::string& input) {
+    return !input.empty() && !shape_known(graph, input);
+  });
+}
+
+// A node whose inputs' shapes are known but one of whose outputs, read
+// further on, has none: its shape depends on values known only at run
+// time (a Range over a computed length, a Reshape to a computed shape).
+std::optional<std::string> unknown_output_shape(const Graph& graph, const Node& node,
+                                                const std::set<std::string>& read) {
+  if (reads_unknown_shape(graph, node)) {
+    return std::nullopt;  // a node before it is the cause
+  }
+  for (const std::string& output : node.outputs) {
+    if (!output.empty() && read.contains(output) && !shape_known(graph, output)) {
+      return fmt::format("the shape of '{}' depends on values known only at run time", output);
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> computed_reduce_axes(const Graph& graph, const Node& n) {
   if (!n.op.starts_with("Reduce") || n.inputs.size() < 2 || n.inputs[1].empty() ||
       graph.is_constant(n.inputs[1])) {
@@ -3112,8 +3148,21 @@ void lower_where(Lowerer& l, const Node& n) {
                   element_count(so));
 }
 
+// mask (count bytes) = a[i] OP b[i mod b_count]: one COMPARE (v1.4) in the
+// program's dtype.
+void compare_elements(Lowerer& l, const std::string& origin, CompareOp op, TensorRef a, TensorRef b,
+                      const std::string& mask, std::int64_t count, std::int64_t b_count) {
+  l.require(isa::Opcode::compare);
+  const std::uint32_t n = u32(count, "element count"), nb = u32(b_count, "broadcast count");
+  l.emit(origin, {std::move(a), std::move(b)}, {l.ref(mask)},
+         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.compare(dt, op, s[0], s[1], s[2], n, nb);
+         });
+}
+
 // OneHot: `on` where an index equals the position along the new axis of
-// `depth` (a constant), `off` elsewhere (an index beyond the depth too):
+// `depth` (a constant), `off` elsewhere (an index beyond the depth, and a
+// float index that is no integer, as onnxruntime has it):
 // the indices, read again along the new axis (one COPY_STRIDED), COMPAREd
 // with the constant ramp 0 .. depth-1 and with -depth .. -1 (a negative
 // index counts from the end), the masks joined by ELTWISE max, one SELECT.
@@ -3181,18 +3230,6 @@ void lower_one_hot(Lowerer& l, const Node& n) {
   select_elements(
       l, origin, {l.ref(either), count}, {l.ref(l.scalar(static_cast<float>(values.value(1)))), 1},
       {l.ref(l.scalar(static_cast<float>(values.value(0)))), 1}, l.ref(n.outputs.at(0)), count);
-}
-
-// mask (count bytes) = a[i] OP b[i mod b_count]: one COMPARE (v1.4) in the
-// program's dtype.
-void compare_elements(Lowerer& l, const std::string& origin, CompareOp op, TensorRef a, TensorRef b,
-                      const std::string& mask, std::int64_t count, std::int64_t b_count) {
-  l.require(isa::Opcode::compare);
-  const std::uint32_t n = u32(count, "element count"), nb = u32(b_count, "broadcast count");
-  l.emit(origin, {std::move(a), std::move(b)}, {l.ref(mask)},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.compare(dt, op, s[0], s[1], s[2], n, nb);
-         });
 }
 
 // The float input of an elementwise node, and its element count.
@@ -3630,10 +3667,11 @@ void lower_integer_cumsum(Lowerer& l, const Node& n, std::size_t axis) {
   TensorRef partial = l.int32_view(input(n, 0), origin);
   const bool exclusive = n.get_int("exclusive", 0) != 0;
   if (exclusive && length == 1) {  // every sum is of nothing
-    partial = int32_scalar(l, 0);
+    const std::uint32_t bytes = u32(count * 4, "output size");
     integer_result(l, origin, n.outputs.at(0), [&](TensorRef result) {
-      select_integers(l, origin, {int32_scalar(l, 0), 1}, {partial, 1}, {partial, 1},
-                      std::move(result), count);
+      l.emit(
+          origin, {}, {std::move(result)},
+          [bytes](KernelBuilder& k, std::span<const BufferArg> s) { k.dma_fill(s[0], bytes, 0); });
     });
     return;
   }
@@ -4512,6 +4550,15 @@ namespace {
 
 // The program, with the weights it takes from the graph still empty (their
 // names in `graph_weights`).
+// Why an operator without a lowering is refused.
+std::string no_lowering_reason(const std::string& op) {
+  const auto fold = compile_time_only().find(op);
+  return fold != compile_time_only().end() ? fold->second
+         : host_evaluated_ops().contains(op)
+             ? "no lowering to the ISA; folded only when its inputs are constants"
+             : "no lowering to the ISA";
+}
+
 Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> device_ops,
                            std::uint32_t hw_version, std::set<std::string>& graph_weights) {
   std::map<std::string, npu::onnx::UnsupportedOperators::Entry> unsupported;
@@ -4533,10 +4580,15 @@ Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> d
     }
   };
   // Axes computed at run time leave the shapes after them unknown, which
-  // the Lowerer needs (the graph outputs'): refused first.
+  // the Lowerer needs (the graph outputs'): refused first, and so is a
+  // lowered node whose output's shape depends on values known only at run
+  // time.
+  const std::set<std::string> read = values_read(graph);
   for (const Node& node : graph.nodes) {
     if (const std::optional<std::string> reason = computed_reduce_axes(graph, node)) {
       report(node, *reason);
+    } else if (const std::optional<std::string> unknown = unknown_output_shape(graph, node, read)) {
+      report(node, lowerings().contains(node.op) ? *unknown : no_lowering_reason(node.op));
     }
   }
   refuse_reported();
@@ -4550,11 +4602,7 @@ Program lower_instructions(const Graph& graph, DataType dtype, std::bitset<64> d
   for (const Node& node : graph.nodes) {
     const auto it = lowerings().find(node.op);
     if (it == lowerings().end()) {
-      const auto fold = compile_time_only().find(node.op);
-      report(node, fold != compile_time_only().end() ? fold->second
-                   : host_evaluated_ops().contains(node.op)
-                       ? "no lowering to the ISA; folded only when its inputs are constants"
-                       : "no lowering to the ISA");
+      report(node, no_lowering_reason(node.op));
       continue;
     }
     try {

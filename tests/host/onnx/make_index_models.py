@@ -62,15 +62,16 @@ def scatter_models(out, save, tensor, rng):
 
 
 def one_hot_models(out, save, tensor):
-    """OneHot of float indices (Floor(3x): negative ones count from the
-    end, those beyond the depth select nothing) along a middle axis and the
-    last, and of ArgMax's int64 indices; EyeLike of x's shape, k 1, added
-    to x."""
+    """OneHot of float indices (3x: an index that is no integer selects
+    nothing, as in onnxruntime; so does one beyond the depth) along a middle
+    axis and the last, of integral float indices (Floor(3x): negative ones
+    count from the end), and of ArgMax's int64 indices; EyeLike of x's
+    shape, k 1, added to x."""
     save(out, "one_hot",
-         [helper.make_node("Mul", ["x", "three"], ["scaled"]),
-          helper.make_node("Floor", ["scaled"], ["idx"]),
+         [helper.make_node("Mul", ["x", "three"], ["idx"]),
           helper.make_node("OneHot", ["idx", "depth", "values"], ["middle"], axis=1),
-          helper.make_node("OneHot", ["idx", "depth", "values"], ["last"]),
+          helper.make_node("Floor", ["idx"], ["whole"]),
+          helper.make_node("OneHot", ["whole", "depth", "values"], ["last"]),
           helper.make_node("ArgMax", ["x"], ["best"], axis=1, keepdims=0),
           helper.make_node("OneHot", ["best", "classes", "zero_one"], ["best_one_hot"]),
           helper.make_node("EyeLike", ["x"], ["eye"], k=1),

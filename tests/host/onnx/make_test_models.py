@@ -198,6 +198,14 @@ def constant_attribute_models(out):
           helper.make_node("Reshape", ["b", "shape"], ["y"]),
           helper.make_node("Gather", ["y", "one"], ["g"])],
          [tensor("x", [2, 4])], [tensor("y", None), tensor("g", None)])
+    # A Range over a length given at run time (ONNX's window functions,
+    # expanded): the values after it have no static shape.
+    save(out, "range_run_time_length",
+         [helper.make_node("Cast", ["n"], ["length"], to=TensorProto.FLOAT),
+          helper.make_node("Range", ["zero", "length", "one"], ["ramp"]),
+          helper.make_node("Mul", ["ramp", "one"], ["y"])],
+         [helper.make_tensor_value_info("n", TensorProto.INT32, [])], [tensor("y", None)],
+         [const("zero", np.float32(0)), const("one", np.float32(1))])
     save(out, "hostile_constant_string",
          [constant("c", value_string="text"), helper.make_node("Identity", ["x"], ["y"])],
          [tensor("x", [1])], [tensor("y", None)])

@@ -988,6 +988,13 @@ TEST(OnnxMalformed, FilesThatAreNotModelsAreRefusedClearly) {
   }
 }
 
+TEST(OnnxUnsupported, AShapeKnownOnlyAtRunTimeIsRefusedWhereItIsMade) {
+  // The Range is named before anything is lowered; the Mul after it, whose
+  // input has no static shape, made the compile fail with "the shape of
+  // 'ramp' is not known" before (ONNX's expanded window functions).
+  EXPECT_EQ(refusal(fused("range_run_time_length")), "Range: on values only known at run time");
+}
+
 TEST(OnnxImport, ConstantNodesOfEveryNumericFormBecomeInitializers) {
   const Graph g = import("constant_attributes");
   ASSERT_TRUE(g.is_constant("s"));

@@ -83,12 +83,14 @@ TEST(OnnxOneHot, TheNewAxisIsInferredFromAConstantDepth) {
 TEST(OnnxOneHot, IndicesAreComparedWithBothRampsAndSelectOnOrOff) {
   using enum Opcode;
   const Program program = lower(fused("one_hot"));
-  // Floor(3x) (after the Mul): ROUND, COMPARE, ELTWISE, SELECT.
+  // 3x (the Mul), its OneHot (the indices along the new axis, both
+  // ramps, their union, the values), Floor(3x) (ROUND, COMPARE, ELTWISE,
+  // SELECT) and its OneHot.
   const std::vector<Opcode> one_hot{copy_strided, compare, compare, eltwise, select};
-  std::vector<Opcode> want{eltwise, activation_param, compare, eltwise, select};
-  for (int i = 0; i < 2; ++i) {
-    want.insert(want.end(), one_hot.begin(), one_hot.end());
-  }
+  std::vector<Opcode> want{eltwise};
+  want.insert(want.end(), one_hot.begin(), one_hot.end());
+  want.insert(want.end(), {activation_param, compare, eltwise, select});
+  want.insert(want.end(), one_hot.begin(), one_hot.end());
   // ArgMax's rounds, its indices' low words, then the same five; x + eye.
   const std::vector<Opcode> ops = opcodes_of(program);
   ASSERT_GE(ops.size(), want.size() + 5);
