@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -286,6 +287,22 @@ bool keeps_integers(std::string_view op) {
          op == "Round";
 }
 
+// Neg, Abs, Sign, Floor, Ceil and Round of an integer, exactly (through a
+// double, Neg of 2^60 + 1 would round and Neg of -2^63 overflow).
+std::int64_t integer_unary(const Node& node, std::int64_t x) {
+  if (node.op == "Sign") {
+    return (x > 0 ? 1 : 0) - (x < 0 ? 1 : 0);
+  }
+  if (node.op != "Neg" && node.op != "Abs") {
+    return x;  // Floor, Ceil, Round
+  }
+  if (x == std::numeric_limits<std::int64_t>::min()) {
+    throw std::runtime_error(
+        fmt::format("{}: {} of {} is beyond the 64-bit integers", node.label(), node.op, x));
+  }
+  return node.op == "Neg" || x < 0 ? -x : x;
+}
+
 Constant unary(const Node& node, const Constant& in) {
   const std::string& op = node.op;
   Constant out = in;
@@ -301,9 +318,8 @@ Constant unary(const Node& node, const Constant& in) {
     std::ranges::transform(out.floats, out.floats.begin(),
                            [f](float x) { return static_cast<float>(f(x)); });
   } else {
-    std::ranges::transform(in.ints, out.ints.begin(), [f](std::int64_t x) {
-      return static_cast<std::int64_t>(f(static_cast<double>(x)));
-    });
+    std::ranges::transform(in.ints, out.ints.begin(),
+                           [&node](std::int64_t x) { return integer_unary(node, x); });
   }
   return out;
 }

@@ -1025,6 +1025,7 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
       {"hostile_conv_zero_stride", "attribute strides has the value 0"},
       {"hostile_huge_range", "more than the 16777216 allowed"},
       {"hostile_fold_chain", "exceeds the model's budget of 16777216 elements"},
+      {"hostile_neg_int64_min", "Neg of -9223372036854775808 is beyond the 64-bit integers"},
       {"hostile_constant_string",
        "Constant '': attribute 'value_string' (strings and sparse tensors are not supported)"},
   };
