@@ -246,26 +246,14 @@ class Lowerer {
   // stored: read on as indices like an integer input's, its values below
   // 2^31 by construction (no input of run()'s to check).
   TensorRef computed_indices(const std::string& value) {
-    if (!is_io(value)) {
-      program_.activations.emplace(value,
-                                   static_cast<std::uint64_t>(element_count(shape(value)) * 8));
-    }
-    integer_tensors_[value] = {ElementType::int64, ""};
-    index_values_.insert(value);
-    return {value, 0};
+    return computed(value, ElementType::int64);
   }
 
   // `value`, integers computed on the device (arithmetic on integer
   // values): INT32 words whatever its ONNX width, read on like an int32
   // input's. An int64 graph output is not one of these: it is widened.
   TensorRef computed_integers(const std::string& value) {
-    if (!is_io(value)) {
-      program_.activations.emplace(value,
-                                   static_cast<std::uint64_t>(element_count(shape(value)) * 4));
-    }
-    integer_tensors_[value] = {ElementType::int32, ""};
-    index_values_.insert(value);
-    return {value, 0};
+    return computed(value, ElementType::int32);
   }
 
   // An integer value as INT32 elements: an int32 one as it is; an int64
@@ -517,6 +505,18 @@ class Lowerer {
   [[nodiscard]] const std::set<std::string>& graph_weights() const { return graph_weights_; }
 
  private:
+  // `value` computed on the device as integers of `type`.
+  TensorRef computed(const std::string& value, ElementType type) {
+    if (!is_io(value)) {
+      const std::int64_t size = type == ElementType::int64 ? 8 : 4;
+      program_.activations.emplace(value,
+                                   static_cast<std::uint64_t>(element_count(shape(value)) * size));
+    }
+    integer_tensors_[value] = {type, ""};
+    index_values_.insert(value);
+    return {value, 0};
+  }
+
   const Graph& graph_;
   isa::DataType dtype_;
   std::int64_t element_size_;
@@ -568,6 +568,10 @@ std::vector<std::int64_t> strides_of(const Shape& shape);
 // Unsupported unless `groups` x `per_group` rows fit a GATHER's INT32 index
 // table, one operand of at most 64 MiB: checked before the table is built.
 void check_gathered_rows(std::int64_t groups, std::int64_t per_group);
+
+// The `axis` of GatherElements or ScatterElements over data of shape `sx`,
+// indices of shape `si` of the same rank (negative from the end).
+std::size_t elements_axis(const Node& n, const Shape& sx, const Shape& si);
 
 // out = rows `rows` of x viewed as rows of `row_elems` elements, in that
 // order: one GATHER (v1.3) reading a constant int32 index table.

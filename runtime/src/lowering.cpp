@@ -793,6 +793,17 @@ void gather_rows(Lowerer& l, const std::string& origin, const std::string& x,
          });
 }
 
+std::size_t elements_axis(const Node& n, const Shape& sx, const Shape& si) {
+  const auto rank = static_cast<std::int64_t>(sx.size());
+  std::int64_t axis = n.get_int("axis", 0);
+  axis += axis < 0 ? rank : 0;
+  if (axis < 0 || axis >= rank || si.size() != sx.size()) {
+    throw Unsupported(fmt::format("axis {} of a rank-{} input, indices of rank {}",
+                                  n.get_int("axis", 0), rank, si.size()));
+  }
+  return static_cast<std::size_t>(axis);
+}
+
 // Constant indices of `n` (input 1), each checked against `bound` and
 // made non-negative; Unsupported for indices computed at run time.
 std::vector<std::int64_t> constant_indices(Lowerer& l, const Node& n, std::int64_t bound) {
@@ -3098,15 +3109,17 @@ struct SelectOperand {
   std::int64_t count;
 };
 
-// out (count elements) = mask[i] ? x : y: one SELECT (v1.4).
+// out (count elements) = mask[i] ? x : y: one SELECT (v1.4) of elements
+// of `dtype` (by default the program's; INT32 for integers).
 void select_elements(Lowerer& l, const std::string& origin, SelectOperand mask, SelectOperand x,
-                     SelectOperand y, TensorRef out, std::int64_t count) {
+                     SelectOperand y, TensorRef out, std::int64_t count,
+                     std::optional<DataType> dtype = std::nullopt) {
   l.require(isa::Opcode::select);
   const std::uint32_t n = u32(count, "element count");
   const std::uint32_t nm = u32(mask.count, "condition count");
   const std::uint32_t nx = u32(x.count, "x count"), ny = u32(y.count, "y count");
   l.emit(origin, {std::move(mask.ref), std::move(x.ref), std::move(y.ref)}, {std::move(out)},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+         [=, dt = dtype.value_or(l.dtype())](KernelBuilder& k, std::span<const BufferArg> s) {
            k.select(dt, {.condition = s[0],
                          .x = s[1],
                          .y = s[2],
@@ -3577,27 +3590,6 @@ TensorRef int32_scalar(Lowerer& l, std::int64_t value) {
   return l.ref(l.integer_constant(fmt::format("%int32_{}", value), ElementType::int32, {value}));
 }
 
-// out = cond ? x : y over INT32 words (each operand a trailing block of
-// out's `count` elements): one SELECT (v1.4).
-void select_integers(Lowerer& l, const std::string& origin, SelectOperand cond, SelectOperand x,
-                     SelectOperand y, TensorRef out, std::int64_t count) {
-  l.require(isa::Opcode::select);
-  const std::uint32_t n = u32(count, "element count");
-  const std::uint32_t nc = u32(cond.count, "condition count");
-  const std::uint32_t nx = u32(x.count, "x count"), ny = u32(y.count, "y count");
-  l.emit(origin, {std::move(cond.ref), std::move(x.ref), std::move(y.ref)}, {std::move(out)},
-         [=](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.select(DataType::int32, {.condition = s[0],
-                                      .x = s[1],
-                                      .y = s[2],
-                                      .output = s[3],
-                                      .count = n,
-                                      .condition_count = nc,
-                                      .x_count = nx,
-                                      .y_count = ny});
-         });
-}
-
 // Cast of a bool mask to integers (1 and 0: one SELECT), or of integers to
 // the other width (the same INT32 words; copied for a graph output).
 void cast_to_integers(Lowerer& l, const Node& n) {
@@ -3607,8 +3599,8 @@ void cast_to_integers(Lowerer& l, const Node& n) {
   const std::int64_t count = element_count(l.shape(x));
   if (value_type(l, x) == ElementType::boolean) {
     integer_result(l, origin, out, [&](TensorRef result) {
-      select_integers(l, origin, {l.ref(x), count}, {int32_scalar(l, 1), 1},
-                      {int32_scalar(l, 0), 1}, std::move(result), count);
+      select_elements(l, origin, {l.ref(x), count}, {int32_scalar(l, 1), 1},
+                      {int32_scalar(l, 0), 1}, std::move(result), count, DataType::int32);
     });
     return;
   }
@@ -3634,8 +3626,8 @@ void lower_integer_where(Lowerer& l, const Node& n) {
   const std::int64_t x_count = broadcast_count(l, origin, x, so, DataType::int32, 4);
   const std::int64_t y_count = broadcast_count(l, origin, y, so, DataType::int32, 4);
   integer_result(l, origin, out, [&](TensorRef result) {
-    select_integers(l, origin, {c.ref, c_count}, {x.ref, x_count}, {y.ref, y_count},
-                    std::move(result), element_count(so));
+    select_elements(l, origin, {c.ref, c_count}, {x.ref, x_count}, {y.ref, y_count},
+                    std::move(result), element_count(so), DataType::int32);
   });
 }
 
@@ -4047,14 +4039,7 @@ void lower_gather_elements(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
   const Shape& si = l.shape(input(n, 1));
-  const auto rank = static_cast<std::int64_t>(sx.size());
-  std::int64_t axis = n.get_int("axis", 0);
-  axis += axis < 0 ? rank : 0;
-  if (axis < 0 || axis >= rank || si.size() != sx.size()) {
-    throw Unsupported(fmt::format("axis {} of a rank-{} input, indices of rank {}",
-                                  n.get_int("axis", 0), rank, si.size()));
-  }
-  const auto a = static_cast<std::size_t>(axis);
+  const std::size_t a = elements_axis(n, sx, si);
   check_gathered_rows(element_count(si), 1);
   const std::vector<std::int64_t> indices = constant_indices(l, n, sx[a]);
   const std::vector<std::int64_t> strides = strides_of(sx);

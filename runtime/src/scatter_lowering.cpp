@@ -174,14 +174,7 @@ void lower_scatter_nd(Lowerer& l, const Node& n) {
 void lower_scatter_elements(Lowerer& l, const Node& n) {
   const Shape& sx = l.shape(input(n, 0));
   const Shape& si = l.shape(input(n, 1));
-  const auto rank = static_cast<std::int64_t>(sx.size());
-  std::int64_t axis = n.get_int("axis", 0);
-  axis += axis < 0 ? rank : 0;
-  if (axis < 0 || axis >= rank || si.size() != sx.size()) {
-    throw Unsupported(fmt::format("axis {} of a rank-{} input, indices of rank {}",
-                                  n.get_int("axis", 0), rank, si.size()));
-  }
-  const auto a = static_cast<std::size_t>(axis);
+  const std::size_t a = elements_axis(n, sx, si);
   ScatterPlan p{.data_rows = element_count(sx), .row_elems = 1, .targets = {}};
   if (p.data_rows < 1 || element_count(si) < 1) {
     throw Unsupported("an empty tensor, which the device does not compute");
