@@ -111,14 +111,18 @@ InterpolationMatrix interpolation_matrix(const ResizedAxis& axis, const Interpol
   InterpolationMatrix m;
   m.weights.assign(static_cast<std::size_t>(axis.out * axis.in), 0.0F);
   m.outside.assign(static_cast<std::size_t>(axis.out), false);
+  const auto last = static_cast<double>(axis.in - 1);
   for (std::int64_t j = 0; j < axis.out; ++j) {
     const double x = source_coordinate(axis, how.transform, j);
-    if (how.transform == CoordinateTransform::tf_crop_and_resize &&
-        (x < 0 || x > static_cast<double>(axis.in - 1))) {
-      m.outside[static_cast<std::size_t>(j)] = true;
+    if (how.transform == CoordinateTransform::tf_crop_and_resize && !(x >= 0 && x <= last)) {
+      m.outside[static_cast<std::size_t>(j)] = true;  // NaN too (an roi of huge values)
       continue;
     }
-    interpolate_row(axis, how, x, &m.weights[static_cast<std::size_t>(j * axis.in)]);
+    // Beyond a few elements past the edges every neighbour clamps to the
+    // edge: the same row, and no integer conversion of a huge coordinate
+    // (a scale of 1e-30).
+    const double bounded = std::isnan(x) ? 0.0 : std::clamp(x, -4.0, last + 4.0);
+    interpolate_row(axis, how, bounded, &m.weights[static_cast<std::size_t>(j * axis.in)]);
   }
   return m;
 }

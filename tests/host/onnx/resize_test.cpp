@@ -74,6 +74,18 @@ TEST(OnnxInterpolation, TfCropAndResizeMarksRowsOutsideTheInput) {
   expect_row(m, 3, 2, {0, 1, 0});
 }
 
+TEST(OnnxInterpolation, HugeAndNanCoordinatesClampToTheEdgeOrLieOutside) {
+  // The model fuzzer (stop 39): a scale of 1e-30 put coordinates past
+  // 2^63 and an roi of huge values made them NaN, converted to integers.
+  const InterpolationMatrix far =
+      interpolation_matrix({.in = 3, .out = 2, .scale = 1e-30}, {.mode = InterpolationMode::cubic});
+  expect_row(far, 3, 1, {0, 0, 1});
+  const InterpolationMatrix nan = interpolation_matrix(
+      {.in = 3, .out = 2, .scale = 1.0, .roi_start = -1e308, .roi_end = 1e308},
+      {.mode = InterpolationMode::linear, .transform = CoordinateTransform::tf_crop_and_resize});
+  EXPECT_EQ(nan.outside, (std::vector<bool>{true, true}));
+}
+
 TEST(OnnxInterpolation, AnAxisLeftAsItIsIsTheIdentity) {
   const InterpolationMatrix same =
       interpolation_matrix({.in = 3, .out = 3, .scale = 1.0}, {.mode = InterpolationMode::cubic});
