@@ -1126,7 +1126,116 @@ void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
          });
 }
 
+// The depth padding of a 3-D convolution (`pads` [d, h, w begin, d, h, w
+// end]; auto_pad NOTSET or VALID), H and W padded alike on both sides.
+std::array<std::int64_t, 6> conv3d_pads(const Node& n) {
+  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
+    throw Unsupported(fmt::format("auto_pad {} of a 3-D convolution", auto_pad));
+  }
+  const std::vector<std::int64_t> pads = auto_pad == "VALID"
+                                             ? std::vector<std::int64_t>(6, 0)
+                                             : n.get_ints("pads", {0, 0, 0, 0, 0, 0});
+  if (pads.size() != 6 || std::ranges::any_of(pads, [](std::int64_t v) { return v < 0; })) {
+    throw Unsupported("pads must be six values, none negative");
+  }
+  if (pads[1] != pads[4] || pads[2] != pads[5]) {
+    throw Unsupported("a 3-D convolution padded unevenly in H or W");
+  }
+  return {pads[0], pads[1], pads[2], pads[3], pads[4], pads[5]};
+}
+
+// A 3-D convolution (NCDHW: video and volumetric models) as one CONV2D
+// over its depth taps stacked into channels: one GATHER (v1.3) copies,
+// for every output depth o and tap t, the input's depth slice
+// o·stride + t·dilation (of a copy padded in depth, one DMA_FILL and one
+// COPY_STRIDED, where pads ask for it) into channel c·kd + t of image
+// n·Do + o, so the weights [K, C/g, kd, kh, kw] are the CONV2D's
+// [K, C/g·kd, kh, kw] as they are; one COPY_STRIDED moves the result
+// [N·Do, K, Ho, Wo] to [N, K, Do, Ho, Wo]. Bias and a fused activation as
+// a 2-D convolution's.
+void lower_conv_3d(Lowerer& l, const Node& n) {
+  const std::string origin = n.label();
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const Shape& sw = l.shape(input(n, 1));
+  const Shape& so = l.shape(n.outputs.at(0));
+  const std::vector<std::int64_t> strides = n.get_ints("strides", {1, 1, 1});
+  const std::vector<std::int64_t> dilations = n.get_ints("dilations", {1, 1, 1});
+  if (sw.size() != 5 || so.size() != 5 || strides.size() != 3 || dilations.size() != 3) {
+    throw Unsupported("a 3-D convolution's weights, output, strides and dilations are 3-D");
+  }
+  const std::array<std::int64_t, 6> pads = conv3d_pads(n);
+  const std::int64_t N = sx[0], C = sx[1], D = sx[2], H = sx[3], W = sx[4];
+  const std::int64_t depth = sw[2], padded = D + pads[0] + pads[3], out_depth = so[2];
+  if (out_depth < 1 || (out_depth - 1) * strides[0] + (depth - 1) * dilations[0] + 1 > padded) {
+    throw Unsupported(
+        fmt::format("an output depth of {} from a padded depth of {}", out_depth, padded));
+  }
+  std::string source = x;
+  if (pads[0] + pads[3] > 0) {
+    source = l.scratch_shaped({N, C, padded, H, W});
+    fill_tensor(l, origin, source, N * C * padded * H * W, 0.0F);
+    strided_copy(l, origin, l.ref(source, static_cast<std::uint64_t>(pads[0] * H * W * l.esize())),
+                 l.ref(x), {{N * C, D * H * W, padded * H * W}, {D * H * W, 1, 1}});
+  }
+  check_gathered_rows(N * out_depth * C, depth);
+  std::vector<std::int64_t> rows;
+  for (std::int64_t i = 0; i < N; ++i) {
+    for (std::int64_t o = 0; o < out_depth; ++o) {
+      for (std::int64_t c = 0; c < C; ++c) {
+        for (std::int64_t t = 0; t < depth; ++t) {
+          rows.push_back((i * C + c) * padded + o * strides[0] + t * dilations[0]);
+        }
+      }
+    }
+  }
+  const std::string stacked = l.scratch_shaped({N * out_depth, C * depth, H, W});
+  gather_rows(l, origin, source, stacked, H * W, std::move(rows));
+  const std::int64_t plane = so[3] * so[4];
+  const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+  ConvWindow cw{.n = u32(N * out_depth, "N x output depth"),
+                .c = u32(C * depth, "C x kernel depth"),
+                .h = u32(H, "H"),
+                .w = u32(W, "W"),
+                .r = u32(sw[3], "R"),
+                .s = u32(sw[4], "S"),
+                .stride_h = u32(strides[1], "stride"),
+                .stride_w = u32(strides[2], "stride"),
+                .pad_h = stride32(pads[1]),
+                .pad_w = stride32(pads[2]),
+                .dilation_h = u32(dilations[1], "dilation"),
+                .dilation_w = u32(dilations[2], "dilation"),
+                .groups = u32(n.get_int("group", 1), "groups"),
+                .weight_dim0 = sw[0],
+                .weight_dim1 = sw[1] * depth,
+                .bias = bias,
+                .activation = activation_of(n),
+                .reads = {l.ref(stacked), l.ref(l.operand(input(n, 1)))}};
+  if (bias) {
+    cw.reads.push_back(l.ref(l.operand(n.inputs[2])));
+  }
+  if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
+    throw Unsupported("padding as wide as the window");
+  }
+  const std::int64_t K = sw[0];
+  const std::string flat = l.scratch(N * out_depth * K * plane);
+  l.emit(origin, std::move(cw.reads), {l.ref(flat)},
+         [cw, K32 = u32(K, "K"), dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.conv2d(dt, conv2d_operands(cw, K32, s));
+         });
+  strided_copy(l, origin, l.ref(n.outputs.at(0)), l.ref(flat),
+               {{N, out_depth * K * plane, K * out_depth * plane},
+                {K, plane, out_depth * plane},
+                {out_depth, K * plane, plane},
+                {plane, 1, 1}});
+}
+
 void lower_conv(Lowerer& l, const Node& n) {
+  if (l.shape(input(n, 0)).size() == 5) {
+    lower_conv_3d(l, n);
+    return;
+  }
   lower_conv2d(l, n, false);
 }
 

@@ -19,6 +19,7 @@ from make_operator_models import operator_models
 from make_qdq_models import hostile_qdq_models, qdq_models
 from make_qoperator_models import hostile_qoperator_models, qoperator_models
 from make_resize_models import resize_models
+from make_volume_models import volume_models
 
 OPSET = 13
 
@@ -155,6 +156,7 @@ def main(out):
     tile_models(out)
     operator_models(out, save, tensor, np.random.default_rng(11))
     resize_models(out, save, tensor)
+    volume_models(out, save, tensor, np.random.default_rng(15))
     scatter_models(out, save, tensor, np.random.default_rng(13))
     one_hot_models(out, save, tensor)
     integer_models(out, save, tensor, np.random.default_rng(14))

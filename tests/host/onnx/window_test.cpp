@@ -1,7 +1,8 @@
 // Windows beyond 2-D NCHW with symmetric padding, on make_operator_models.py's
 // graphs: 1-D convolutions and pooling lifted to a height of 1
 // (window_lift.hpp), pooling padded unevenly or with ceil_mode averages,
-// and convolutions whose weights are computed in the graph.
+// convolutions whose weights are computed in the graph, and 3-D
+// convolutions (make_volume_models.py) as one CONV2D over depth taps.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -94,6 +95,35 @@ TEST(OnnxWindows, ConvolutionsReadWeightsAndBiasComputedInTheGraph) {
   ASSERT_EQ(program.size(), 2U);
   EXPECT_EQ(program[0].opcode, Opcode::conv2d);
   EXPECT_EQ(program[1].opcode, Opcode::conv_transpose);
+}
+
+TEST(OnnxConv3d, DepthTapsStackedIntoChannelsMakeOneConv2d) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("conv3d")));
+  using enum Opcode;
+  // padded: depth pads (fill, copy), the taps, CONV2D (bias, Relu), the
+  // result to NCDHW; strided: no depth padding; grouped: depth padded 2/0.
+  EXPECT_EQ(opcodes_of(lower(fused("conv3d"))),
+            (std::vector{dma_fill, copy_strided, gather, conv2d, copy_strided, gather, conv2d,
+                         copy_strided, dma_fill, copy_strided, gather, conv2d, copy_strided}));
+  // padded: x [2, 2, 4, 5, 6], 3 x 3 x 3, pads 1: 2 images x 4 output
+  // depths of 2 channels x 3 taps, each a 5 x 6 plane.
+  EXPECT_EQ(value(ins[2], 3), 2U * 2 * 6);  // table rows: N x C x padded depth
+  EXPECT_EQ(value(ins[2], 4), 30U);         // row_elems: H x W
+  EXPECT_EQ(value(ins[2], 5), 2U * 4 * 2 * 3);
+  const Instruction& conv = ins[3];
+  EXPECT_EQ(conv.flags & 4U, 4U);         // BIAS
+  EXPECT_EQ(conv.flags >> 4 & 0xfU, 1U);  // ACT RELU, fused
+  const std::vector<std::uint32_t> nchw_krs{8, 6, 5, 6, 3, 3, 3};
+  for (std::size_t i = 0; i < nchw_krs.size(); ++i) {
+    EXPECT_EQ(value(conv, 4 + i), nchw_krs[i]) << "operand " << 4 + i;
+  }
+  // grouped: 2 groups over 2 x 2 stacked channels.
+  EXPECT_EQ(value(ins[11], 17), 2U);
+}
+
+TEST(OnnxConv3d, UnevenPaddingInHOrWIsRefusedByName) {
+  EXPECT_EQ(refusal(fused("conv3d_uneven_hw")),
+            "Conv: a 3-D convolution padded unevenly in H or W");
 }
 
 }  // namespace

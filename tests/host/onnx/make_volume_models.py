@@ -1,0 +1,32 @@
+"""3-D convolutions (NCDHW: video and volumetric models), each one CONV2D
+over the depth taps stacked into channels by one GATHER: padded in every
+axis with a bias and a fused Relu, strided and dilated, grouped with a
+depth padded on one side. Written by make_test_models.py;
+tests/guest/onnx_models_check.py's OP_GRAPHS runs them in
+guest-onnx-models against onnxruntime."""
+import numpy as np
+from onnx import helper, numpy_helper
+
+
+def const(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def volume_models(out, save, tensor, rng):
+    def uniform(*shape):
+        return rng.uniform(-1, 1, shape).astype(np.float32)
+    save(out, "conv3d",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1, 1, 1]),
+          helper.make_node("Relu", ["c"], ["padded"]),
+          helper.make_node("Conv", ["x", "w"], ["strided"], strides=[2, 1, 2],
+                           dilations=[1, 2, 1], pads=[0, 1, 0, 0, 1, 0]),
+          helper.make_node("Conv", ["x", "wg"], ["grouped"], group=2,
+                           pads=[2, 0, 1, 0, 0, 1])],
+         [tensor("x", [2, 2, 4, 5, 6])],
+         [tensor(name, None) for name in ("padded", "strided", "grouped")],
+         [const("w", uniform(3, 2, 3, 3, 3)), const("b", uniform(3)),
+          const("wg", uniform(4, 1, 2, 3, 3))], opset=13)
+    save(out, "conv3d_uneven_hw",
+         [helper.make_node("Conv", ["x", "w"], ["y"], pads=[0, 1, 0, 0, 0, 0])],
+         [tensor("x", [1, 1, 2, 3, 3])], [tensor("y", None)],
+         [const("w", uniform(1, 1, 1, 2, 2))], opset=13)
