@@ -395,6 +395,15 @@ class Lowerer {
     return name;
   }
 
+  // `value`'s elements under another shape, by a name of their own (a
+  // lowering that runs another on a reshaped tensor).
+  std::string view(const std::string& value, Shape shape) {
+    const std::string name = fmt::format("%view{}", scratch_count_++);
+    aliases_[name] = ref(value);
+    scratch_shapes_[name] = std::move(shape);
+    return name;
+  }
+
   // `out` is `in` reinterpreted (Reshape and friends): no instruction, unless
   // `out` is a graph output and needs its own storage. A reshaped integer
   // input stays indices.

@@ -2100,13 +2100,84 @@ void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
               positions);
   }
 }
+// A 3-D pooling's explicit pads per axis [d, h, w begin, d, h, w end]:
+// `pads`, or auto_pad's split of what the output's size needs.
+std::vector<std::int64_t> pool3d_pads(const Node& n, const Shape& sx, const Shape& so,
+                                      const std::vector<std::int64_t>& kernel,
+                                      const std::vector<std::int64_t>& strides) {
+  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
+  if (auto_pad == "NOTSET") {
+    return n.get_ints("pads", std::vector<std::int64_t>(6, 0));
+  }
+  std::vector<std::int64_t> pads(6, 0);
+  if (auto_pad == "VALID") {
+    return pads;
+  }
+  if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") {
+    throw Unsupported(fmt::format("auto_pad {}", auto_pad));
+  }
+  for (std::size_t d = 0; d < 3; ++d) {
+    const std::int64_t total =
+        std::max<std::int64_t>((so[2 + d] - 1) * strides[d] + kernel[d] - sx[2 + d], 0);
+    pads[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    pads[3 + d] = total - pads[d];
+  }
+  return pads;
+}
+
+// 3-D MaxPool and AveragePool (NCDHW) as two 2-D poolings, a window being
+// a box: H and W over x viewed as [N, C·D, H, W], then D over that result
+// viewed as [N, C, D, Ho·Wo] with a kd × 1 window. A max of maxima is the
+// box's maximum; an average of averages, each dividing by the elements of
+// its own axes it counts, divides by the box's count.
+void lower_pool_3d(Lowerer& l, const Node& n, PoolMode mode) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const Shape& so = l.shape(n.outputs.at(0));
+  const std::vector<std::int64_t> kernel = n.get_ints("kernel_shape", {});
+  const std::vector<std::int64_t> strides = n.get_ints("strides", {1, 1, 1});
+  if (so.size() != 5 || kernel.size() != 3 || strides.size() != 3 ||
+      n.get_ints("dilations", {1, 1, 1}) != std::vector<std::int64_t>{1, 1, 1}) {
+    throw Unsupported("a 3-D pooling needs three kernel sizes and strides, no dilations");
+  }
+  const std::vector<std::int64_t> pads = pool3d_pads(n, sx, so, kernel, strides);
+  if (pads.size() != 6) {
+    throw Unsupported("pads must be six values");
+  }
+  Node planes = n;  // H and W of every depth slice
+  planes.attributes.erase("auto_pad");
+  planes.attributes["kernel_shape"] = std::vector<std::int64_t>{kernel[1], kernel[2]};
+  planes.attributes["strides"] = std::vector<std::int64_t>{strides[1], strides[2]};
+  planes.attributes["pads"] = std::vector<std::int64_t>{pads[1], pads[2], pads[4], pads[5]};
+  planes.attributes.erase("dilations");
+  const Shape pooled{sx[0], sx[1] * sx[2], so[3], so[4]};
+  planes.inputs = {l.view(x, {sx[0], sx[1] * sx[2], sx[3], sx[4]})};
+  planes.outputs = {l.scratch_shaped(pooled)};
+  Node depth = planes;  // then along D
+  depth.attributes["kernel_shape"] = std::vector<std::int64_t>{kernel[0], 1};
+  depth.attributes["strides"] = std::vector<std::int64_t>{strides[0], 1};
+  depth.attributes["pads"] = std::vector<std::int64_t>{pads[0], 0, pads[3], 0};
+  depth.inputs = {l.view(planes.outputs[0], {sx[0], sx[1], sx[2], so[3] * so[4]})};
+  depth.outputs = {l.view(n.outputs.at(0), {so[0], so[1], so[2], so[3] * so[4]})};
+  lower_pool(l, planes, mode);
+  lower_pool(l, depth, mode);
+}
+
 void lower_max_pool(Lowerer& l, const Node& n) {
   if (n.outputs.size() > 1 && !n.outputs[1].empty()) {
     throw Unsupported("the Indices output");
   }
+  if (l.shape(input(n, 0)).size() == 5) {
+    lower_pool_3d(l, n, PoolMode::max);
+    return;
+  }
   lower_pool(l, n, PoolMode::max);
 }
 void lower_average_pool(Lowerer& l, const Node& n) {
+  if (l.shape(input(n, 0)).size() == 5) {
+    lower_pool_3d(l, n, PoolMode::average);
+    return;
+  }
   lower_pool(l, n, PoolMode::average);
 }
 

@@ -124,8 +124,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # Integer arithmetic on computed values (INT32): RoBERTa's and
              # Llama's position ids from a mask, CumSum, Max/Min, broadcasts.
              "integer_arithmetic",
-             # 3-D convolutions: depth taps stacked into channels, one CONV2D.
-             "conv3d",
+             # 3-D convolutions (depth taps stacked into channels, one CONV2D)
+             # and pooling (two POOL2Ds: planes, then depth).
+             "conv3d", "pool3d",
              # ThresholdedRelu, Shrink, IsInf, IsNaN: COMPAREs and SELECTs.
              "thresholds",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the

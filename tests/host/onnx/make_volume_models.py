@@ -1,7 +1,9 @@
 """3-D convolutions (NCDHW: video and volumetric models), each one CONV2D
 over the depth taps stacked into channels by one GATHER: padded in every
 axis with a bias and a fused Relu, strided and dilated, grouped with a
-depth padded on one side. Written by make_test_models.py;
+depth padded on one side; 3-D pooling as two 2-D poolings (max padded
+unevenly in depth, average with and without the padding counted,
+ceil_mode). Written by make_test_models.py;
 tests/guest/onnx_models_check.py's OP_GRAPHS runs them in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -30,3 +32,15 @@ def volume_models(out, save, tensor, rng):
          [helper.make_node("Conv", ["x", "w"], ["y"], pads=[0, 1, 0, 0, 0, 0])],
          [tensor("x", [1, 1, 2, 3, 3])], [tensor("y", None)],
          [const("w", uniform(1, 1, 1, 2, 2))], opset=13)
+    save(out, "pool3d",
+         [helper.make_node("MaxPool", ["x"], ["max"], kernel_shape=[2, 3, 3],
+                           strides=[2, 2, 2], pads=[1, 1, 1, 0, 1, 1]),
+          helper.make_node("AveragePool", ["x"], ["average"], kernel_shape=[3, 3, 3],
+                           pads=[1, 1, 1, 1, 1, 1]),
+          helper.make_node("AveragePool", ["x"], ["average_padded"], kernel_shape=[3, 3, 3],
+                           pads=[1, 1, 1, 1, 1, 1], count_include_pad=1),
+          helper.make_node("AveragePool", ["x"], ["ceil"], kernel_shape=[2, 2, 2],
+                           strides=[2, 2, 2], ceil_mode=1)],
+         [tensor("x", [1, 2, 5, 6, 7])],
+         [tensor(name, None) for name in ("max", "average", "average_padded", "ceil")],
+         opset=13)

@@ -126,4 +126,14 @@ TEST(OnnxConv3d, UnevenPaddingInHOrWIsRefusedByName) {
             "Conv: a 3-D convolution padded unevenly in H or W");
 }
 
+TEST(OnnxPool3d, EachIsTwoPool2dsOverPlanesThenDepth) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("pool3d")));
+  const auto pools = std::ranges::count(ins, Opcode::pool2d, &Instruction::opcode);
+  EXPECT_EQ(pools, 2 * 4);
+  // max: planes first, x [1, 2, 5, 6, 7] as [1, 10, 6, 7], 3 x 3 windows.
+  const auto first = std::ranges::find(ins, Opcode::pool2d, &Instruction::opcode);
+  EXPECT_EQ(value(*first, 3), 10U);  // C: channels x depth
+  EXPECT_EQ(value(*first, 6), 3U);   // kernel_h
+}
+
 }  // namespace
