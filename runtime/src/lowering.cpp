@@ -3390,6 +3390,10 @@ void lower_one_hot(Lowerer& l, const Node& n) {
     throw Unsupported(fmt::format("indices of {}", to_string(type)));
   }
   const CompareDomain d = is_integer(type) ? CompareDomain::integers : CompareDomain::floats;
+  if (depth > kMaxOperandBytes / 4 / inner) {
+    throw Unsupported(
+        fmt::format("depth {} x {}: the ramp exceeds the device's operand", depth, inner));
+  }
   MaskOperand positions = domain_operand(l, indices, d, origin);
   positions.shape = {grid[0], 1, inner};
   expand_operand(l, origin, positions, grid, domain_dtype(l, d), domain_bytes(l, d));

@@ -55,7 +55,6 @@ std::string side_by_side(Lowerer& l, const std::string& origin, TensorRef first,
 // row r: one GATHER from [data; updates].
 void scatter_replacing(Lowerer& l, const Node& n, const ScatterPlan& p) {
   const auto updates = static_cast<std::int64_t>(p.targets.size());
-  check_gathered_rows(p.data_rows, 1);
   std::vector<std::int64_t> rows(static_cast<std::size_t>(p.data_rows));
   for (std::int64_t r = 0; r < p.data_rows; ++r) {
     rows[static_cast<std::size_t>(r)] = r;
@@ -106,6 +105,7 @@ void scatter_reducing(Lowerer& l, const Node& n, const ScatterPlan& p,
 }
 
 void scatter(Lowerer& l, const Node& n, const ScatterPlan& p) {
+  check_gathered_rows(p.data_rows, 1);  // before any table of them is built
   const std::string reduction = n.get_string("reduction", "none");
   if (reduction == "none") {
     scatter_replacing(l, n, p);

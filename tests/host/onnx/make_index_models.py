@@ -53,6 +53,13 @@ def scatter_models(out, save, tensor, rng):
          [helper.make_node("Scatter", ["x", "indices", "updates"], ["y"], axis=1)],
          [tensor("x", [3, 4])], [tensor("y", None)],
          [ints("indices", [[3, 0], [1, 2], [0, 3]]), const("updates", uniform(3, 2))], opset=10)
+    # Data of 2^31 rows under a reduction: refused before the rows'
+    # updates are listed (they were listed first).
+    save(out, "scatter_huge",
+         [helper.make_node("ScatterElements", ["x", "one", "update"], ["y"], reduction="add")],
+         [tensor("x", [1 << 28, 8])], [tensor("y", None)],
+         [ints("one", np.zeros((1, 8), np.int64)), const("update", np.ones((1, 8), np.float32))],
+         opset=16)
     # An index repeated 65 times under a reduction: 65 rounds, refused.
     save(out, "scatter_too_many_rounds",
          [helper.make_node("ScatterElements", ["x", "same", "ones"], ["y"], reduction="add")],
@@ -81,6 +88,11 @@ def one_hot_models(out, save, tensor):
          [const("three", np.array(3, np.float32)), const("depth", np.array(5, np.float32)),
           const("values", np.array([-1, 2], np.float32)), const("classes", np.array(6.0, np.float32)),
           const("zero_one", np.array([0, 1], np.float32))], opset=13)
+    # A depth of 2^26: its ramp would be built before anything bounded it.
+    save(out, "one_hot_huge", [helper.make_node("OneHot", ["x", "depth", "values"], ["y"])],
+         [tensor("x", [4])], [tensor("y", None)],
+         [const("depth", np.array(1 << 26, np.float32)),
+          const("values", np.array([0, 1], np.float32))], opset=13)
 
 
 def integer_models(out, save, tensor, rng):

@@ -67,6 +67,14 @@ TEST(OnnxScatter, Opset9ScatterPlacesSingleElements) {
   EXPECT_TRUE(has_table(program, {13, 1, 2, 12, 4, 14, 15, 7, 16, 9, 10, 17}));
 }
 
+TEST(OnnxScatter, DataBeyondAGatherTableIsRefusedBeforeItsRowsAreListed) {
+  EXPECT_EQ(refusal(fused("scatter_huge")),
+            "ScatterElements: 2147483648 x 1 rows selected; a GATHER's index table holds at "
+            "most 16777216");
+  EXPECT_EQ(refusal(fused("one_hot_huge")),
+            "OneHot: depth 67108864 x 1: the ramp exceeds the device's operand");
+}
+
 TEST(OnnxScatter, AnIndexRepeatedBeyondTheRoundsIsRefused) {
   EXPECT_EQ(refusal(fused("scatter_too_many_rounds")),
             "ScatterElements: an index repeated 65 times (at most 64 under a reduction)");
