@@ -33,6 +33,9 @@ void lower_integer_binary(Lowerer& l, const Node& n, EltwiseOp op);
 void cast_to_integers(Lowerer& l, const Node& n);
 void lower_integer_where(Lowerer& l, const Node& n);
 void lower_integer_cumsum(Lowerer& l, const Node& n, std::size_t axis);
+void integer_result(Lowerer& l, const std::string& origin, const std::string& out,
+                    const std::function<void(TensorRef)>& compute);
+TensorRef int32_scalar(Lowerer& l, std::int64_t value);
 
 using isa::DataType;
 
@@ -3553,16 +3556,22 @@ void lower_is_inf(Lowerer& l, const Node& n) {
                    l.ref(l.scalar(positive ? kInfinity : -kInfinity)), out, count, 1);
 }
 
-// Trilu of a computed float tensor: one SELECT (v1.4) of x where a constant
-// byte mask of one matrix (the last two axes; triangle_of) holds 1 and 0
-// elsewhere, the mask read again for every matrix. Exact (an infinity or
-// NaN outside the triangle becomes 0, as ONNX's zeroing does).
+// Trilu of a computed float tensor (or of integers, in INT32 words): one
+// SELECT (v1.4) of x where a constant byte mask of one matrix (the last
+// two axes; triangle_of) holds 1 and 0 elsewhere, the mask read again for
+// every matrix. Exact (an infinity or NaN outside the triangle becomes 0,
+// as ONNX's zeroing does).
 void lower_trilu(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
-  const std::int64_t count = float_elements(l, n);
+  const bool integers = l.holds_indices(x);
+  const std::int64_t count = integers ? element_count(sx) : float_elements(l, n);
   if (sx.size() < 2) {
     throw Unsupported(fmt::format("an input of rank {}; Trilu takes matrices", sx.size()));
+  }
+  if (sx[sx.size() - 2] > kMaxOperandBytes / std::max<std::int64_t>(sx.back(), 1)) {
+    throw Unsupported(fmt::format("matrices of {} x {}: the mask exceeds the device's operand",
+                                  sx[sx.size() - 2], sx.back()));
   }
   Triangle triangle;
   try {
@@ -3578,6 +3587,14 @@ void lower_trilu(Lowerer& l, const Node& n) {
   const std::string mask = l.integer_constant(
       fmt::format("%triangle{}x{}{}{}", rows, columns, triangle.upper ? "u" : "l", triangle.k),
       ElementType::int8, std::move(kept));
+  if (integers) {  // INT32 words, as integers computed on the device are
+    const TensorRef words = l.int32_view(x, n.label());
+    integer_result(l, n.label(), n.outputs.at(0), [&](TensorRef result) {
+      select_elements(l, n.label(), {l.ref(mask), rows * columns}, {words, count},
+                      {int32_scalar(l, 0), 1}, std::move(result), count, DataType::int32);
+    });
+    return;
+  }
   select_elements(l, n.label(), {l.ref(mask), rows * columns}, {l.ref(x), count},
                   {l.ref(l.scalar(0.0F)), 1}, l.ref(n.outputs.at(0)), count);
 }

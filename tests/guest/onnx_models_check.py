@@ -94,8 +94,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # A classifier exported in float16: float16 input and output,
              # and float32 ones with Casts (keep_io_types).
              "half_io", "half_keep_io",
-             # Trilu of a computed tensor, and a causal mask folded on the host.
-             "trilu", "causal_mask",
+             # Trilu of a computed tensor and of integers (int64 and int32
+             # outputs), and a causal mask folded on the host.
+             "trilu", "trilu_integers", "causal_mask",
              # An image's bytes (uint8) and int8 values, Cast to float.
              "uint8_image", "int8_values",
              # Graph outputs that are constants (int64, float, bool).

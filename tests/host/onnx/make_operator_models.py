@@ -284,6 +284,20 @@ def trilu_models(out, save, tensor):
          [tensor("x", [1, 2, 4, 4])], [tensor("y", None)],
          [const("dims", np.array([4, 4], np.int64)), const("one", np.array(1, np.int64))],
          opset=14)
+    # Of integers computed on the device (ArgMax's indices; an int32 Cast
+    # of them): INT32 words, int64 and int32 outputs.
+    save(out, "trilu_integers",
+         [helper.make_node("ArgMax", ["x"], ["ids"], axis=1, keepdims=0),
+          helper.make_node("Trilu", ["ids", "one"], ["upper_ids"]),
+          helper.make_node("Cast", ["ids"], ["ids32"], to=TensorProto.INT32),
+          helper.make_node("Trilu", ["ids32"], ["lower_ids"], upper=0)],
+         [tensor("x", [2, 3, 4, 5])],
+         [int64_output("upper_ids"),
+          helper.make_tensor_value_info("lower_ids", TensorProto.INT32, None)],
+         [const("one", np.array(1, np.int64))], opset=14)
+    # Matrices of 2^20 x 2^20: the mask would be built before any bound.
+    save(out, "trilu_huge", [helper.make_node("Trilu", ["x"], ["y"])],
+         [tensor("x", [1 << 20, 1 << 20])], [tensor("y", None)], opset=14)
     save(out, "trilu_computed_k",
          [helper.make_node("Trilu", ["x", "k"], ["y"])],
          [tensor("x", [3, 3]), helper.make_tensor_value_info("k", TensorProto.INT64, [])],

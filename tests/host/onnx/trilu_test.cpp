@@ -1,9 +1,12 @@
 // Trilu on make_operator_models.py's graphs: of a computed tensor one
 // SELECT with a constant mask of one matrix; of a constant (a decoder's
-// causal mask) folded on the host; a k computed at run time refused.
+// causal mask) folded on the host; of integers one SELECT of INT32 words;
+// a k computed at run time, and a mask beyond the operand, refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <vector>
 
@@ -48,6 +51,22 @@ TEST(OnnxTrilu, ACausalMaskOfConstantsIsFoldedOnTheHost) {
 TEST(OnnxTrilu, KComputedAtRunTimeIsRefusedByName) {
   EXPECT_EQ(refusal(fused("trilu_computed_k")),
             "Trilu: its diagonal k 'k' is computed at run time; only a constant k");
+}
+
+TEST(OnnxTrilu, IntegersAreOneSelectOfInt32Words) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("trilu_integers")));
+  std::vector<Instruction> selects;
+  std::ranges::copy_if(ins, std::back_inserter(selects), [](const Instruction& i) {
+    return i.opcode == Opcode::select && i.dtype == npu::isa::DataType::int32;
+  });
+  // ArgMax's own, then one per Trilu.
+  ASSERT_EQ(selects.size(), 3U);
+  EXPECT_EQ(value(selects[1], 5), 4U * 5);  // the mask of one 4 x 5 matrix
+}
+
+TEST(OnnxTrilu, AMaskBeyondTheOperandIsRefusedBeforeItIsBuilt) {
+  EXPECT_EQ(refusal(fused("trilu_huge")),
+            "Trilu: matrices of 1048576 x 1048576: the mask exceeds the device's operand");
 }
 
 }  // namespace
