@@ -891,36 +891,50 @@ std::vector<std::int64_t> two_values(const Node& n, const std::string& attribute
 }
 
 // `x` of shape `sx`: the node's input, or Conv's explicitly padded copy.
-ConvWindow conv_window(Lowerer& l, const Node& n, std::array<std::int64_t, 2> pads,
-                       const std::string& x, const Shape& sx) {
-  const std::string& w = input(n, 1);
-  check_conv_operands(l, n);
-  const Shape& sw = l.shape(w);
-  const auto strides = two_values(n, "strides");
-  const auto dilations = two_values(n, "dilations");
+// The window of a convolution of `x` (NCHW `sx`) by node n's weights
+// read as `sw` (K x C/groups x R x S) with these strides, pads and
+// dilations; n's bias, groups and fused activation.
+struct WindowGeometry {
+  Shape sx, sw;
+  std::array<std::int64_t, 2> strides, pads, dilations;
+};
+ConvWindow window_of(Lowerer& l, const Node& n, const std::string& x, const WindowGeometry& g) {
   const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
-  ConvWindow window{.n = u32(sx[0], "N"),
-                    .c = u32(sx[1], "C"),
-                    .h = u32(sx[2], "H"),
-                    .w = u32(sx[3], "W"),
-                    .r = u32(sw[2], "R"),
-                    .s = u32(sw[3], "S"),
-                    .stride_h = u32(strides[0], "stride"),
-                    .stride_w = u32(strides[1], "stride"),
-                    .pad_h = stride32(pads[0]),
-                    .pad_w = stride32(pads[1]),
-                    .dilation_h = u32(dilations[0], "dilation"),
-                    .dilation_w = u32(dilations[1], "dilation"),
+  ConvWindow window{.n = u32(g.sx[0], "N"),
+                    .c = u32(g.sx[1], "C"),
+                    .h = u32(g.sx[2], "H"),
+                    .w = u32(g.sx[3], "W"),
+                    .r = u32(g.sw[2], "R"),
+                    .s = u32(g.sw[3], "S"),
+                    .stride_h = u32(g.strides[0], "stride"),
+                    .stride_w = u32(g.strides[1], "stride"),
+                    .pad_h = stride32(g.pads[0]),
+                    .pad_w = stride32(g.pads[1]),
+                    .dilation_h = u32(g.dilations[0], "dilation"),
+                    .dilation_w = u32(g.dilations[1], "dilation"),
                     .groups = u32(n.get_int("group", 1), "groups"),
-                    .weight_dim0 = sw[0],
-                    .weight_dim1 = sw[1],
+                    .weight_dim0 = g.sw[0],
+                    .weight_dim1 = g.sw[1],
                     .bias = bias,
                     .activation = activation_of(n),
-                    .reads = {l.ref(x), l.ref(l.operand(w))}};
+                    .reads = {l.ref(x), l.ref(l.operand(input(n, 1)))}};
   if (bias) {
     window.reads.push_back(l.ref(l.operand(n.inputs[2])));
   }
   return window;
+}
+
+ConvWindow conv_window(Lowerer& l, const Node& n, std::array<std::int64_t, 2> pads,
+                       const std::string& x, const Shape& sx) {
+  check_conv_operands(l, n);
+  const auto strides = two_values(n, "strides");
+  const auto dilations = two_values(n, "dilations");
+  return window_of(l, n, x,
+                   {.sx = sx,
+                    .sw = l.shape(input(n, 1)),
+                    .strides = {strides[0], strides[1]},
+                    .pads = pads,
+                    .dilations = {dilations[0], dilations[1]}});
 }
 
 // The operands CONV2D and CONV_TRANSPOSE share, of a convolution whose
@@ -1196,28 +1210,12 @@ void lower_conv_3d(Lowerer& l, const Node& n) {
   const std::string stacked = l.scratch_shaped({N * out_depth, C * depth, H, W});
   gather_rows(l, origin, source, stacked, H * W, std::move(rows));
   const std::int64_t plane = so[3] * so[4];
-  const bool bias = n.inputs.size() > 2 && !n.inputs[2].empty();
-  ConvWindow cw{.n = u32(N * out_depth, "N x output depth"),
-                .c = u32(C * depth, "C x kernel depth"),
-                .h = u32(H, "H"),
-                .w = u32(W, "W"),
-                .r = u32(sw[3], "R"),
-                .s = u32(sw[4], "S"),
-                .stride_h = u32(strides[1], "stride"),
-                .stride_w = u32(strides[2], "stride"),
-                .pad_h = stride32(pads[1]),
-                .pad_w = stride32(pads[2]),
-                .dilation_h = u32(dilations[1], "dilation"),
-                .dilation_w = u32(dilations[2], "dilation"),
-                .groups = u32(n.get_int("group", 1), "groups"),
-                .weight_dim0 = sw[0],
-                .weight_dim1 = sw[1] * depth,
-                .bias = bias,
-                .activation = activation_of(n),
-                .reads = {l.ref(stacked), l.ref(l.operand(input(n, 1)))}};
-  if (bias) {
-    cw.reads.push_back(l.ref(l.operand(n.inputs[2])));
-  }
+  ConvWindow cw = window_of(l, n, stacked,
+                            {.sx = l.shape(stacked),
+                             .sw = {sw[0], sw[1] * depth, sw[3], sw[4]},
+                             .strides = {strides[1], strides[2]},
+                             .pads = {pads[1], pads[2]},
+                             .dilations = {dilations[1], dilations[2]}});
   if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
     throw Unsupported("padding as wide as the window");
   }
