@@ -1153,8 +1153,10 @@ std::array<std::int64_t, 6> conv3d_pads(const Node& n) {
   const std::vector<std::int64_t> pads = auto_pad == "VALID"
                                              ? std::vector<std::int64_t>(6, 0)
                                              : n.get_ints("pads", {0, 0, 0, 0, 0, 0});
-  if (pads.size() != 6 || std::ranges::any_of(pads, [](std::int64_t v) { return v < 0; })) {
-    throw Unsupported("pads must be six values, none negative");
+  if (pads.size() != 6 || std::ranges::any_of(pads, [](std::int64_t v) {
+        return v < 0 || v > std::numeric_limits<std::int32_t>::max();
+      })) {
+    throw Unsupported("pads must be six values, none negative, none beyond 2^31");
   }
   if (pads[1] != pads[4] || pads[2] != pads[5]) {
     throw Unsupported("a 3-D convolution padded unevenly in H or W");
@@ -1185,9 +1187,16 @@ void lower_conv_3d(Lowerer& l, const Node& n) {
   const std::array<std::int64_t, 6> pads = conv3d_pads(n);
   const std::int64_t N = sx[0], C = sx[1], D = sx[2], H = sx[3], W = sx[4];
   const std::int64_t depth = sw[2], padded = D + pads[0] + pads[3], out_depth = so[2];
-  if (out_depth < 1 || (out_depth - 1) * strides[0] + (depth - 1) * dilations[0] + 1 > padded) {
+  // In double: a hostile stride or dilation would overflow the product.
+  if (out_depth < 1 || static_cast<double>(out_depth - 1) * static_cast<double>(strides[0]) +
+                               static_cast<double>(depth - 1) * static_cast<double>(dilations[0]) +
+                               1 >
+                           static_cast<double>(padded)) {
     throw Unsupported(
         fmt::format("an output depth of {} from a padded depth of {}", out_depth, padded));
+  }
+  if (static_cast<double>(N * C * H * W) * static_cast<double>(padded) > 0x1p40) {
+    throw Unsupported(fmt::format("a depth padded to {}: more than 2^40 elements", padded));
   }
   std::string source = x;
   if (pads[0] + pads[3] > 0) {
@@ -2118,8 +2127,11 @@ std::vector<std::int64_t> pool3d_pads(const Node& n, const Shape& sx, const Shap
     throw Unsupported(fmt::format("auto_pad {}", auto_pad));
   }
   for (std::size_t d = 0; d < 3; ++d) {
-    const std::int64_t total =
-        std::max<std::int64_t>((so[2 + d] - 1) * strides[d] + kernel[d] - sx[2 + d], 0);
+    // Each within 32 bits first: the product cannot overflow then.
+    const std::int64_t total = std::max<std::int64_t>(
+        (std::int64_t{u32(so[2 + d], "output size")} - 1) * u32(strides[d], "stride") +
+            u32(kernel[d], "kernel") - sx[2 + d],
+        0);
     pads[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
     pads[3 + d] = total - pads[d];
   }
