@@ -36,6 +36,7 @@ void lower_integer_cumsum(Lowerer& l, const Node& n, std::size_t axis);
 void integer_result(Lowerer& l, const std::string& origin, const std::string& out,
                     const std::function<void(TensorRef)>& compute);
 TensorRef int32_scalar(Lowerer& l, std::int64_t value);
+std::string index_ramp(Lowerer& l, std::int64_t length, std::int64_t inner);
 
 using isa::DataType;
 
@@ -1462,16 +1463,18 @@ void resize_by_matrices(Lowerer& l, const Node& n, const std::vector<ResizedAxis
     if (block > kMaxOperandBytes / l.esize()) {
       throw Unsupported(fmt::format("an extrapolated block of {} elements", block));
     }
+    std::vector<const std::vector<bool>*> outside(so.size(), nullptr);  // by axis
+    for (const auto& [axis, m] : products) {
+      outside[axis] = &m.outside;
+    }
     std::vector<float> fill(static_cast<std::size_t>(block), 0.0F);
     for (std::int64_t i = 0; i < block; ++i) {
       std::int64_t rest = i;
       for (std::size_t d = so.size(); d-- > first;) {
         const auto coordinate = static_cast<std::size_t>(rest % so[d]);
         rest /= so[d];
-        for (const auto& [axis, m] : products) {
-          if (axis == d && m.outside[coordinate]) {
-            fill[static_cast<std::size_t>(i)] = extrapolation;
-          }
+        if (outside[d] != nullptr && (*outside[d])[coordinate]) {
+          fill[static_cast<std::size_t>(i)] = extrapolation;
         }
       }
     }
@@ -3410,22 +3413,25 @@ void lower_one_hot(Lowerer& l, const Node& n) {
   MaskOperand positions = domain_operand(l, indices, d, origin);
   positions.shape = {grid[0], 1, inner};
   expand_operand(l, origin, positions, grid, domain_dtype(l, d), domain_bytes(l, d));
+  // first + j at element (j, i) of a depth x inner block: index_ramp's,
+  // offset, in the indices' domain.
   const auto ramp = [&](std::int64_t first) {
+    const Shape block{depth, inner};
+    if (d == CompareDomain::integers && first == 0) {
+      return MaskOperand{l.ref(index_ramp(l, depth, inner)), block};
+    }
     std::vector<std::int64_t> ints;
-    std::vector<float> floats;
-    for (std::int64_t j = 0; j < depth; ++j) {
-      for (std::int64_t i = 0; i < inner; ++i) {
-        ints.push_back(first + j);
-        floats.push_back(static_cast<float>(first + j));
-      }
+    for (std::int64_t e = 0; e < depth * inner; ++e) {
+      ints.push_back(first + e / inner);
     }
-    if (d == CompareDomain::floats) {
-      return MaskOperand{l.ref(l.new_constant({depth, inner}, std::move(floats))), {depth, inner}};
+    if (d == CompareDomain::integers) {
+      return MaskOperand{
+          l.ref(l.integer_constant(fmt::format("%one_hot{}x{}from{}", depth, inner, first),
+                                   ElementType::int32, std::move(ints))),
+          block};
     }
-    return MaskOperand{
-        l.ref(l.integer_constant(fmt::format("%one_hot{}x{}from{}", depth, inner, first),
-                                 ElementType::int32, std::move(ints))),
-        {depth, inner}};
+    std::vector<float> floats(ints.begin(), ints.end());
+    return MaskOperand{l.ref(l.new_constant(block, std::move(floats))), block};
   };
   const std::string forward = l.scratch_shaped(grid, 1);
   const std::string backward = l.scratch_shaped(grid, 1);
@@ -3707,15 +3713,13 @@ Extreme extreme_along(Lowerer& l, const std::string& origin, const std::string& 
   const std::string hits = l.scratch_shaped(sx, 1);
   compare_into(l, origin, CompareOp::eq, CompareDomain::floats, {l.ref(x), sx}, {l.ref(best), kept},
                hits);
-  const std::int64_t miss = select_last ? 0 : length - 1;
-  const std::string miss_name =
-      l.integer_constant(fmt::format("%int32_{}", miss), ElementType::int32, {miss});
+  const TensorRef miss = int32_scalar(l, select_last ? 0 : length - 1);
   const std::int64_t count = element_count(sx);
   const std::string indices = l.scratch_bytes(count * 4);
   const std::uint32_t count32 = u32(count, "element count");
   const std::uint32_t ramp_count = u32(length * inner, "ramp count");
-  l.emit(origin, {l.ref(hits), l.ref(index_ramp(l, length, inner)), l.ref(miss_name)},
-         {l.ref(indices)}, [=](KernelBuilder& k, std::span<const BufferArg> s) {
+  l.emit(origin, {l.ref(hits), l.ref(index_ramp(l, length, inner)), miss}, {l.ref(indices)},
+         [=](KernelBuilder& k, std::span<const BufferArg> s) {
            k.select(DataType::int32, {.condition = s[0],
                                       .x = s[1],
                                       .y = s[2],
