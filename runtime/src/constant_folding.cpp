@@ -695,7 +695,8 @@ std::optional<Constant> eye_like(const Node& node, const Graph& graph) {
   }
   const Shape& shape = *it->second.shape;
   check_fold_size(node, static_cast<double>(shape[0]) * static_cast<double>(shape[1]));
-  const std::int64_t k = node.get_int("k", 0);
+  // Beyond the matrix no diagonal element is 1: clamped so r + k cannot overflow.
+  const std::int64_t k = std::clamp<std::int64_t>(node.get_int("k", 0), -shape[0], shape[1]);
   std::vector<std::int64_t> ones(static_cast<std::size_t>(shape[0] * shape[1]), 0);
   for (std::int64_t r = 0; r < shape[0]; ++r) {
     if (r + k >= 0 && r + k < shape[1]) {

@@ -3406,7 +3406,7 @@ void lower_one_hot(Lowerer& l, const Node& n) {
     throw Unsupported(fmt::format("indices of {}", to_string(type)));
   }
   const CompareDomain d = is_integer(type) ? CompareDomain::integers : CompareDomain::floats;
-  if (depth > kMaxOperandBytes / 4 / inner) {
+  if (depth > kMaxOperandBytes / 4 / std::max<std::int64_t>(inner, 1)) {
     throw Unsupported(
         fmt::format("depth {} x {}: the ramp exceeds the device's operand", depth, inner));
   }

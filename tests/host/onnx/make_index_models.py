@@ -88,6 +88,9 @@ def one_hot_models(out, save, tensor):
          [const("three", np.array(3, np.float32)), const("depth", np.array(5, np.float32)),
           const("values", np.array([-1, 2], np.float32)), const("classes", np.array(6.0, np.float32)),
           const("zero_one", np.array([0, 1], np.float32))], opset=13)
+    # EyeLike with k = 2^63 - 1: r + k overflowed.
+    save(out, "eye_like_huge_k", [helper.make_node("EyeLike", ["x"], ["y"], k=(1 << 63) - 1)],
+         [tensor("x", [2, 3])], [tensor("y", None)], opset=13)
     # A depth of 2^26: its ramp would be built before anything bounded it.
     save(out, "one_hot_huge", [helper.make_node("OneHot", ["x", "depth", "values"], ["y"])],
          [tensor("x", [4])], [tensor("y", None)],

@@ -75,6 +75,12 @@ TEST(OnnxScatter, DataBeyondAGatherTableIsRefusedBeforeItsRowsAreListed) {
             "OneHot: depth 67108864 x 1: the ramp exceeds the device's operand");
 }
 
+TEST(OnnxScatter, AnEyeBeyondTheMatrixIsAllZeros) {
+  const Graph eye = fused("eye_like_huge_k");
+  ASSERT_TRUE(eye.is_constant("y"));
+  EXPECT_EQ(eye.constants.at("y").value(0), 0.0);  // no diagonal inside the matrix
+}
+
 TEST(OnnxScatter, AnIndexRepeatedBeyondTheRoundsIsRefused) {
   EXPECT_EQ(refusal(fused("scatter_too_many_rounds")),
             "ScatterElements: an index repeated 65 times (at most 64 under a reduction)");
