@@ -564,7 +564,7 @@ std::size_t lower_batch_norm(Graph& graph) {
     const Constant& beta = graph.constants.at(bn.inputs[2]);
     const Constant& mean = graph.constants.at(bn.inputs[3]);
     const Constant& var = graph.constants.at(bn.inputs[4]);
-    if (channels == 0 || shape.size() > 4 || gamma.size() != channels || beta.size() != channels ||
+    if (channels == 0 || gamma.size() != channels || beta.size() != channels ||
         mean.size() != channels || var.size() != channels) {
       continue;
     }
@@ -598,9 +598,10 @@ std::size_t lower_batch_norm(Graph& graph) {
       conv.attributes["kernel_shape"] = std::vector<std::int64_t>{1, 1};
       graph.nodes[i] = std::move(conv);
     } else {
-      // [N, C] or [N, C, L]: a multiplication and an addition, the
-      // constants shaped to broadcast along C.
-      const Shape per_channel = shape.size() == 3 ? Shape{channels, 1} : Shape{channels};
+      // [N, C], [N, C, L] or [N, C, D, H, W]: a multiplication and an
+      // addition, the constants shaped to broadcast along C.
+      Shape per_channel(std::max<std::size_t>(shape.size(), 2) - 1, 1);
+      per_channel[0] = channels;
       graph.constants[s_name].shape = per_channel;
       graph.values[s_name].shape = per_channel;
       graph.constants[b_name].shape = per_channel;

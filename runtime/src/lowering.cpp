@@ -1052,19 +1052,20 @@ void lower_conv2d_float_output(Lowerer& l, const Node& n, ConvWindow cw, std::ui
          });
 }
 
-// The padding of each side of H and W of a window over x (Conv, pooling):
-// `pads`, none (VALID), or SAME_UPPER/SAME_LOWER (output ceil(in /
-// stride), an odd total's extra at the end or at the start). `extent`: the
-// window's extent on each axis, (kernel - 1) * dilation + 1.
-struct SidePads {
-  std::array<std::int64_t, 2> begin, end;
+// The padding of each side of each spatial axis of a window over x (Conv,
+// pooling): `pads`, none (VALID), or SAME_UPPER/SAME_LOWER (output
+// ceil(in / stride), an odd total's extra at the end or at the start).
+// `extent`: the window's extent on each axis, (kernel - 1) * dilation + 1.
+struct WindowPads {
+  std::vector<std::int64_t> begin, end;
 };
-SidePads side_pads(const Node& n, const Shape& sx, std::array<std::int64_t, 2> extent) {
+WindowPads window_pads(const Node& n, const Shape& sx, const std::vector<std::int64_t>& extent,
+                       const std::vector<std::int64_t>& strides) {
+  const std::size_t rank = extent.size();
   const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    const auto strides = two_values(n, "strides");
-    SidePads p{};
-    for (std::size_t d = 0; d < 2; ++d) {
+    WindowPads p{std::vector<std::int64_t>(rank), std::vector<std::int64_t>(rank)};
+    for (std::size_t d = 0; d < rank; ++d) {
       const std::int64_t out = (sx[2 + d] + strides[d] - 1) / strides[d];
       const std::int64_t total =
           std::max<std::int64_t>(0, (out - 1) * strides[d] + extent[d] - sx[2 + d]);
@@ -1076,12 +1077,23 @@ SidePads side_pads(const Node& n, const Shape& sx, std::array<std::int64_t, 2> e
   if (auto_pad != "NOTSET" && auto_pad != "VALID") {
     throw Unsupported(fmt::format("auto_pad {}", auto_pad));
   }
-  const auto pads = auto_pad == "VALID" ? std::vector<std::int64_t>{0, 0, 0, 0}
-                                        : n.get_ints("pads", {0, 0, 0, 0});
-  if (pads.size() != 4 || std::ranges::any_of(pads, [](std::int64_t v) { return v < 0; })) {
-    throw Unsupported("pads must be four values, none negative");
+  const auto pads = auto_pad == "VALID"
+                        ? std::vector<std::int64_t>(2 * rank, 0)
+                        : n.get_ints("pads", std::vector<std::int64_t>(2 * rank, 0));
+  if (pads.size() != 2 * rank || std::ranges::any_of(pads, [](std::int64_t v) { return v < 0; })) {
+    throw Unsupported(fmt::format("pads must be {} values, none negative", 2 * rank));
   }
-  return {{pads[0], pads[1]}, {pads[2], pads[3]}};
+  const auto half = static_cast<std::ptrdiff_t>(rank);
+  return {{pads.begin(), pads.begin() + half}, {pads.begin() + half, pads.end()}};
+}
+
+// window_pads() of H and W.
+struct SidePads {
+  std::array<std::int64_t, 2> begin, end;
+};
+SidePads side_pads(const Node& n, const Shape& sx, std::array<std::int64_t, 2> extent) {
+  const WindowPads p = window_pads(n, sx, {extent[0], extent[1]}, two_values(n, "strides"));
+  return {{p.begin[0], p.begin[1]}, {p.end[0], p.end[1]}};
 }
 
 SidePads conv_pads(Lowerer& l, const Node& n) {
@@ -1144,40 +1156,60 @@ void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
          });
 }
 
-// The depth padding of a 3-D convolution (`pads` [d, h, w begin, d, h, w
-// end]; auto_pad NOTSET or VALID), H and W padded alike on both sides.
-std::array<std::int64_t, 6> conv3d_pads(const Node& n) {
-  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
-  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
-    throw Unsupported(fmt::format("auto_pad {} of a 3-D convolution", auto_pad));
+// A 3-D convolution's input as its CONV2D reads it: padded in depth, and
+// in H and W by what their two sides differ, by one copy (pad_into) where
+// any is asked; `plane_pads` are what the CONV2D pads H and W by.
+struct VolumeSource {
+  std::string tensor;
+  Shape shape;
+  std::array<std::int64_t, 2> plane_pads;
+};
+VolumeSource conv3d_source(Lowerer& l, const Node& n, const std::vector<std::int64_t>& extent,
+                           const std::vector<std::int64_t>& strides) {
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const WindowPads p = window_pads(n, sx, extent, strides);
+  const auto huge = [](std::int64_t v) { return v > std::numeric_limits<std::int32_t>::max(); };
+  if (std::ranges::any_of(p.begin, huge) || std::ranges::any_of(p.end, huge)) {
+    throw Unsupported("pads beyond 2^31");
   }
-  const std::vector<std::int64_t> pads = auto_pad == "VALID"
-                                             ? std::vector<std::int64_t>(6, 0)
-                                             : n.get_ints("pads", {0, 0, 0, 0, 0, 0});
-  if (pads.size() != 6 || std::ranges::any_of(pads, [](std::int64_t v) {
-        return v < 0 || v > std::numeric_limits<std::int32_t>::max();
-      })) {
-    throw Unsupported("pads must be six values, none negative, none beyond 2^31");
+  VolumeSource source{
+      .tensor = x,
+      .shape = sx,
+      .plane_pads = {std::min(p.begin[1], p.end[1]), std::min(p.begin[2], p.end[2])}};
+  std::vector<std::int64_t> begin(5, 0), end(5, 0);
+  for (std::size_t d = 0; d < 3; ++d) {
+    const std::int64_t by_conv = d == 0 ? 0 : source.plane_pads[d - 1];
+    begin[2 + d] = p.begin[d] - by_conv;
+    end[2 + d] = p.end[d] - by_conv;
+    source.shape[2 + d] += begin[2 + d] + end[2 + d];
   }
-  if (pads[1] != pads[4] || pads[2] != pads[5]) {
-    throw Unsupported("a 3-D convolution padded unevenly in H or W");
+  if (source.shape == sx) {
+    return source;
   }
-  return {pads[0], pads[1], pads[2], pads[3], pads[4], pads[5]};
+  if (static_cast<double>(sx[0] * sx[1]) * static_cast<double>(source.shape[2]) *
+          static_cast<double>(source.shape[3]) * static_cast<double>(source.shape[4]) >
+      0x1p40) {
+    throw Unsupported(
+        fmt::format("a padded copy of {}: more than 2^40 elements", to_string(source.shape)));
+  }
+  source.tensor = l.scratch_shaped(source.shape);
+  pad_into(l, n.label(), x, sx, source.tensor, source.shape, begin, end, 0.0F);
+  return source;
 }
 
 // A 3-D convolution (NCDHW: video and volumetric models) as one CONV2D
 // over its depth taps stacked into channels: one GATHER (v1.3) copies,
 // for every output depth o and tap t, the input's depth slice
-// o·stride + t·dilation (of a copy padded in depth, one DMA_FILL and one
-// COPY_STRIDED, where pads ask for it) into channel c·kd + t of image
-// n·Do + o, so the weights [K, C/g, kd, kh, kw] are the CONV2D's
+// o·stride + t·dilation (of a padded copy, one DMA_FILL and one
+// COPY_STRIDED, where pads or auto_pad SAME ask for depth padding or pad
+// the two sides of H or W unevenly: conv3d_source) into channel c·kd + t
+// of image n·Do + o, so the weights [K, C/g, kd, kh, kw] are the CONV2D's
 // [K, C/g·kd, kh, kw] as they are; one COPY_STRIDED moves the result
 // [N·Do, K, Ho, Wo] to [N, K, Do, Ho, Wo]. Bias and a fused activation as
 // a 2-D convolution's.
 void lower_conv_3d(Lowerer& l, const Node& n) {
   const std::string origin = n.label();
-  const std::string& x = input(n, 0);
-  const Shape& sx = l.shape(x);
   const Shape& sw = l.shape(input(n, 1));
   const Shape& so = l.shape(n.outputs.at(0));
   const std::vector<std::int64_t> strides = n.get_ints("strides", {1, 1, 1});
@@ -1185,26 +1217,24 @@ void lower_conv_3d(Lowerer& l, const Node& n) {
   if (sw.size() != 5 || so.size() != 5 || strides.size() != 3 || dilations.size() != 3) {
     throw Unsupported("a 3-D convolution's weights, output, strides and dilations are 3-D");
   }
-  const std::array<std::int64_t, 6> pads = conv3d_pads(n);
-  const std::int64_t N = sx[0], C = sx[1], D = sx[2], H = sx[3], W = sx[4];
-  const std::int64_t depth = sw[2], padded = D + pads[0] + pads[3], out_depth = so[2];
-  // In double: a hostile stride or dilation would overflow the product.
+  std::vector<std::int64_t> extent;
+  for (std::size_t d = 0; d < 3; ++d) {
+    // In double: a hostile dilation would overflow the extent.
+    if (strides[d] < 1 || dilations[d] < 1 ||
+        static_cast<double>(sw[2 + d]) * static_cast<double>(dilations[d]) > 0x1p31) {
+      throw Unsupported("strides and dilations must be positive, windows below 2^31");
+    }
+    extent.push_back((sw[2 + d] - 1) * dilations[d] + 1);
+  }
+  const VolumeSource source = conv3d_source(l, n, extent, strides);
+  const std::int64_t N = source.shape[0], C = source.shape[1], padded = source.shape[2];
+  const std::int64_t H = source.shape[3], W = source.shape[4];
+  const std::int64_t depth = sw[2], out_depth = so[2];
   if (out_depth < 1 || static_cast<double>(out_depth - 1) * static_cast<double>(strides[0]) +
-                               static_cast<double>(depth - 1) * static_cast<double>(dilations[0]) +
-                               1 >
+                               static_cast<double>(extent[0]) >
                            static_cast<double>(padded)) {
     throw Unsupported(
         fmt::format("an output depth of {} from a padded depth of {}", out_depth, padded));
-  }
-  if (static_cast<double>(N * C * H * W) * static_cast<double>(padded) > 0x1p40) {
-    throw Unsupported(fmt::format("a depth padded to {}: more than 2^40 elements", padded));
-  }
-  std::string source = x;
-  if (pads[0] + pads[3] > 0) {
-    source = l.scratch_shaped({N, C, padded, H, W});
-    fill_tensor(l, origin, source, N * C * padded * H * W, 0.0F);
-    strided_copy(l, origin, l.ref(source, static_cast<std::uint64_t>(pads[0] * H * W * l.esize())),
-                 l.ref(x), {{N * C, D * H * W, padded * H * W}, {D * H * W, 1, 1}});
   }
   check_gathered_rows(N * out_depth * C, depth);
   std::vector<std::int64_t> rows;
@@ -1218,13 +1248,13 @@ void lower_conv_3d(Lowerer& l, const Node& n) {
     }
   }
   const std::string stacked = l.scratch_shaped({N * out_depth, C * depth, H, W});
-  gather_rows(l, origin, source, stacked, H * W, std::move(rows));
+  gather_rows(l, origin, source.tensor, stacked, H * W, std::move(rows));
   const std::int64_t plane = so[3] * so[4];
   ConvWindow cw = window_of(l, n, stacked,
                             {.sx = l.shape(stacked),
                              .sw = {sw[0], sw[1] * depth, sw[3], sw[4]},
                              .strides = {strides[1], strides[2]},
-                             .pads = {pads[1], pads[2]},
+                             .pads = source.plane_pads,
                              .dilations = {dilations[1], dilations[2]}});
   if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
     throw Unsupported("padding as wide as the window");
@@ -1248,118 +1278,6 @@ void lower_conv(Lowerer& l, const Node& n) {
     return;
   }
   lower_conv2d(l, n, false);
-}
-
-// ConvTranspose (2-D): one CONV_TRANSPOSE (v1.1), ONNX's weight layout
-// C x (K/groups) x R x S; bias and activation as fused into the node.
-// ONNX pads the two sides of an axis apart (`pads`, or derived from
-// `output_shape` or auto_pad SAME_UPPER/SAME_LOWER as the operator's spec
-// splits the total), the instruction symmetrically: it runs with the smaller
-// pad of each axis (at most what the ISA takes) and an output padding that
-// reaches the last row wanted, and one COPY_STRIDED crops what the larger
-// pad removes. Rows beyond the transposed convolution's extent (an
-// output_shape larger than it) receive only the bias, as output_padding's.
-void lower_conv_transpose(Lowerer& l, const Node& n) {
-  l.require(isa::Opcode::conv_transpose);
-  check_conv_operands(l, n);
-  const std::string& out = n.outputs.at(0);
-  const Shape& sx = l.shape(input(n, 0));
-  const Shape& sw = l.shape(input(n, 1));
-  const Shape& so = l.shape(out);
-  const auto strides = two_values(n, "strides");
-  const auto dilations = two_values(n, "dilations");
-  const auto output_padding = n.get_ints("output_padding", {0, 0});
-  if (output_padding.size() != 2) {
-    throw Unsupported("output_padding must have two values");
-  }
-  const std::string auto_pad = n.get_string("auto_pad", "NOTSET");
-  const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
-  if (!same && auto_pad != "NOTSET" && auto_pad != "VALID") {
-    throw Unsupported(fmt::format("auto_pad {}", auto_pad));
-  }
-  const auto pads = n.get_ints("pads", {0, 0, 0, 0});
-  if (pads.size() != 4 || std::ranges::any_of(pads, [](std::int64_t p) { return p < 0; })) {
-    throw Unsupported("pads must be four values, none negative");
-  }
-  const auto output_shape = n.get_ints("output_shape", {});
-  if (n.has("output_shape") && output_shape.size() < 2) {
-    throw Unsupported("output_shape must have the two spatial sizes");
-  }
-  std::array<std::int64_t, 2> device_pad{}, device_output_pad{}, full_size{}, crop{};
-  for (std::size_t d = 0; d < 2; ++d) {
-    const std::int64_t stride = strides[d], dilation = dilations[d];
-    const std::int64_t kernel_extent = (sw[2 + d] - 1) * dilation + 1;
-    if (output_padding[d] < 0 || output_padding[d] >= std::max(stride, dilation)) {
-      throw Unsupported(
-          fmt::format("output_padding {} not below max(stride, dilation)", output_padding[d]));
-    }
-    // The transposed convolution's extent with output_padding, unpadded.
-    const std::int64_t extent = stride * (sx[2 + d] - 1) + kernel_extent + output_padding[d];
-    std::int64_t begin = pads[d], end = pads[2 + d], wanted = extent - begin - end;
-    if (auto_pad == "VALID") {
-      begin = end = 0;
-      wanted = extent;
-    }
-    if (same || !output_shape.empty()) {
-      wanted =
-          output_shape.empty() ? sx[2 + d] * stride : output_shape[output_shape.size() - 2 + d];
-      const std::int64_t total = std::max<std::int64_t>(extent - wanted, 0);
-      begin = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      end = total - begin;
-    }
-    if (wanted != so[2 + d]) {
-      throw Unsupported(
-          fmt::format("output size {} where shape inference has {}", wanted, so[2 + d]));
-    }
-    const std::int64_t unpadded = stride * (sx[2 + d] - 1) + kernel_extent;
-    const std::int64_t pad = std::min({begin, end, dilation * (sw[2 + d] - 1), (unpadded - 1) / 2});
-    const std::int64_t out_pad = std::max<std::int64_t>(0, begin + wanted - (unpadded - pad));
-    if (out_pad >= std::max(stride, dilation)) {
-      throw Unsupported(
-          fmt::format("{} output rows or columns beyond the transposed convolution", out_pad));
-    }
-    device_pad[d] = pad;
-    device_output_pad[d] = out_pad;
-    full_size[d] = unpadded - 2 * pad + out_pad;
-    crop[d] = begin - pad;
-  }
-  ConvWindow cw = conv_window(l, n, device_pad, input(n, 0), sx);
-  const std::uint32_t K = u32(cw.weight_dim1 * cw.groups, "K");
-  const auto oph = static_cast<std::uint32_t>(device_output_pad[0]);
-  const auto opw = static_cast<std::uint32_t>(device_output_pad[1]);
-  const bool cropped =
-      crop[0] != 0 || crop[1] != 0 || full_size[0] != so[2] || full_size[1] != so[3];
-  const std::string target = cropped ? l.scratch(so[0] * so[1] * full_size[0] * full_size[1]) : out;
-  if (cropped) {
-    l.require(isa::Opcode::copy_strided);
-  }
-  l.emit(n.label(), std::move(cw.reads), {l.ref(target)},
-         [cw, K, oph, opw, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           ConvTransposeOperands o = conv_window_operands<ConvTransposeOperands>(cw, K, s);
-           o.output_pad_h = oph;
-           o.output_pad_w = opw;
-           k.conv_transpose(dt, o);
-         });
-  if (cropped) {
-    const std::int64_t skip = crop[0] * full_size[1] + crop[1];
-    strided_copy(l, n.label(), l.ref(out),
-                 l.ref(target, static_cast<std::uint64_t>(skip * l.esize())),
-                 {{so[0] * so[1], full_size[0] * full_size[1], so[2] * so[3]},
-                  {so[2], full_size[1], so[3]},
-                  {so[3], 1, 1}});
-  }
-}
-
-template <typename Enum>
-Enum enum_attribute(const Node& n, const std::string& attribute, const std::string& fallback,
-                    const std::vector<std::pair<std::string, Enum>>& values) {
-  const std::string value = n.get_string(attribute, fallback);
-  for (const auto& [name, e] : values) {
-    if (name == value) {
-      return e;
-    }
-  }
-  throw Unsupported(fmt::format("{} {}", attribute, value));
 }
 
 // dst = W x src along `axis` of src (of `shape`), W a constant `rows` x
@@ -1409,6 +1327,313 @@ void multiply_along_axis(Lowerer& l, const std::string& origin, const std::strin
                                 .stride_b = stride_b,
                                 .stride_c = stride_c});
          });
+}
+
+// n's output = act(x + addend), the addend (if any) broadcast to x (NumPy
+// rules).
+void add_then_activate(Lowerer& l, const Node& n, const std::string& x,
+                       const std::optional<std::string>& addend, Activation act) {
+  const std::string& out = n.outputs.at(0);
+  std::string sum = x;
+  if (addend) {
+    sum = act == Activation::none ? out : l.scratch_shaped(l.shape(out));
+    broadcast_binary(l, n.label(), EltwiseOp::add, x, *addend, sum);
+  }
+  if (act != Activation::none) {
+    const std::uint32_t count = u32(element_count(l.shape(out)), "element count");
+    l.emit(n.label(), {l.ref(sum)}, {l.ref(out)},
+           [act, count, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.activation(dt, act, s[0], s[1], count);
+           });
+  }
+}
+
+// ConvTranspose's attributes over its `rank` spatial axes, checked.
+struct TransposeAttributes {
+  std::vector<std::int64_t> strides, dilations, output_padding, pads, output_shape;
+  std::string auto_pad;
+};
+TransposeAttributes transpose_attributes(const Node& n, std::size_t rank) {
+  TransposeAttributes a{
+      .strides = n.get_ints("strides", std::vector<std::int64_t>(rank, 1)),
+      .dilations = n.get_ints("dilations", std::vector<std::int64_t>(rank, 1)),
+      .output_padding = n.get_ints("output_padding", std::vector<std::int64_t>(rank, 0)),
+      .pads = n.get_ints("pads", std::vector<std::int64_t>(2 * rank, 0)),
+      .output_shape = n.get_ints("output_shape", {}),
+      .auto_pad = n.get_string("auto_pad", "NOTSET")};
+  if (a.strides.size() != rank || a.dilations.size() != rank || a.output_padding.size() != rank) {
+    throw Unsupported(
+        fmt::format("strides, dilations and output_padding must have {} values each", rank));
+  }
+  if (a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" && a.auto_pad != "NOTSET" &&
+      a.auto_pad != "VALID") {
+    throw Unsupported(fmt::format("auto_pad {}", a.auto_pad));
+  }
+  if (a.pads.size() != 2 * rank ||
+      std::ranges::any_of(a.pads, [](std::int64_t p) { return p < 0; })) {
+    throw Unsupported(fmt::format("pads must be {} values, none negative", 2 * rank));
+  }
+  if (n.has("output_shape") && a.output_shape.size() < rank) {
+    throw Unsupported(fmt::format("output_shape must have the {} spatial sizes", rank));
+  }
+  const auto bounded = [](std::int64_t v) {
+    return v >= 1 && v <= std::numeric_limits<std::int32_t>::max();
+  };
+  if (!std::ranges::all_of(a.strides, bounded) || !std::ranges::all_of(a.dilations, bounded)) {
+    throw Unsupported("strides and dilations must be in [1, 2^31)");
+  }
+  return a;
+}
+
+// Spatial axis d of a transposed convolution of `in` elements by a kernel
+// of `kernel`: where ONNX's output starts (`begin`) and ends (`end`
+// before the end) in the extent the taps reach, `unpadded` elements, and
+// its `size`, which must be shape inference's `inferred`.
+struct TransposedAxis {
+  std::int64_t begin, end, size, unpadded;
+};
+TransposedAxis transposed_axis(const TransposeAttributes& a, std::size_t d, std::int64_t in,
+                               std::int64_t kernel, std::int64_t inferred) {
+  const std::size_t rank = a.strides.size();
+  const std::int64_t stride = a.strides[d], dilation = a.dilations[d];
+  // In double: hostile sizes and steps would overflow the products.
+  if (static_cast<double>(stride) * static_cast<double>(in) +
+          static_cast<double>(kernel) * static_cast<double>(dilation) >
+      0x1p40) {
+    throw Unsupported(
+        fmt::format("a transposed axis of {} elements, stride {}, kernel {}", in, stride, kernel));
+  }
+  if (a.output_padding[d] < 0 || a.output_padding[d] >= std::max(stride, dilation)) {
+    throw Unsupported(
+        fmt::format("output_padding {} not below max(stride, dilation)", a.output_padding[d]));
+  }
+  const std::int64_t unpadded = stride * (in - 1) + (kernel - 1) * dilation + 1;
+  // The transposed convolution's extent with output_padding.
+  const std::int64_t extent = unpadded + a.output_padding[d];
+  std::int64_t begin = a.pads[d], end = a.pads[rank + d], wanted = extent - begin - end;
+  if (a.auto_pad == "VALID") {
+    begin = end = 0;
+    wanted = extent;
+  }
+  if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER" || !a.output_shape.empty()) {
+    wanted =
+        a.output_shape.empty() ? in * stride : a.output_shape[a.output_shape.size() - rank + d];
+    const std::int64_t total = std::max<std::int64_t>(extent - wanted, 0);
+    begin = a.auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    end = total - begin;
+  }
+  if (wanted != inferred) {
+    throw Unsupported(fmt::format("output size {} where shape inference has {}", wanted, inferred));
+  }
+  return {.begin = begin, .end = end, .size = wanted, .unpadded = unpadded};
+}
+
+// How one CONV_TRANSPOSE computes a spatial axis: the instruction pads
+// symmetrically, so it runs with the smaller pad of the two sides (at
+// most what the ISA takes) and an output padding that reaches the last
+// element wanted; `full` elements result, ONNX's output `crop` in.
+struct DeviceTransposedAxis {
+  std::int64_t pad, output_pad, full, crop;
+};
+DeviceTransposedAxis device_transposed_axis(const TransposedAxis& t, std::int64_t stride,
+                                            std::int64_t dilation, std::int64_t kernel) {
+  const std::int64_t pad =
+      std::min({t.begin, t.end, dilation * (kernel - 1), (t.unpadded - 1) / 2});
+  const std::int64_t output_pad = std::max<std::int64_t>(0, t.begin + t.size - (t.unpadded - pad));
+  if (output_pad >= std::max(stride, dilation)) {
+    throw Unsupported(
+        fmt::format("{} output rows or columns beyond the transposed convolution", output_pad));
+  }
+  return {.pad = pad,
+          .output_pad = output_pad,
+          .full = t.unpadded - 2 * pad + output_pad,
+          .crop = t.begin - pad};
+}
+
+// The H and W axes of a ConvTranspose of `sx`'s last two axes by `sw`'s
+// (the node's `rank` spatial axes, H and W its last two) into `so`'s.
+std::array<DeviceTransposedAxis, 2> device_transposed_planes(const TransposeAttributes& a,
+                                                             const Shape& sx, const Shape& sw,
+                                                             const Shape& so) {
+  std::array<DeviceTransposedAxis, 2> planes{};
+  const std::size_t rank = a.strides.size();
+  for (std::size_t i = 0; i < 2; ++i) {
+    const std::size_t d = rank - 2 + i, axis = 2 + d;
+    planes[i] = device_transposed_axis(transposed_axis(a, d, sx[axis], sw[axis], so[axis]),
+                                       a.strides[d], a.dilations[d], sw[axis]);
+  }
+  return planes;
+}
+
+// One CONV_TRANSPOSE of window `cw` (K output channels) into `target`, its
+// output padded as `planes` ask.
+void emit_conv_transpose(Lowerer& l, const std::string& origin, ConvWindow cw, std::uint32_t K,
+                         const std::array<DeviceTransposedAxis, 2>& planes,
+                         const std::string& target) {
+  const auto oph = static_cast<std::uint32_t>(planes[0].output_pad);
+  const auto opw = static_cast<std::uint32_t>(planes[1].output_pad);
+  l.emit(origin, std::move(cw.reads), {l.ref(target)},
+         [cw, K, oph, opw, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           ConvTransposeOperands o = conv_window_operands<ConvTransposeOperands>(cw, K, s);
+           o.output_pad_h = oph;
+           o.output_pad_w = opw;
+           k.conv_transpose(dt, o);
+         });
+}
+
+// ConvTranspose (2-D): one CONV_TRANSPOSE (v1.1), ONNX's weight layout
+// C x (K/groups) x R x S; bias and activation as fused into the node.
+// ONNX pads the two sides of an axis apart (`pads`, or derived from
+// `output_shape` or auto_pad SAME_UPPER/SAME_LOWER as the operator's spec
+// splits the total), the instruction symmetrically
+// (device_transposed_axis), and one COPY_STRIDED crops what the larger
+// pad removes. Rows beyond the transposed convolution's extent (an
+// output_shape larger than it) receive only the bias, as output_padding's.
+void lower_conv_transpose_2d(Lowerer& l, const Node& n) {
+  check_conv_operands(l, n);
+  const std::string& out = n.outputs.at(0);
+  const Shape& sx = l.shape(input(n, 0));
+  const Shape& so = l.shape(out);
+  const std::array<DeviceTransposedAxis, 2> planes =
+      device_transposed_planes(transpose_attributes(n, 2), sx, l.shape(input(n, 1)), so);
+  ConvWindow cw = conv_window(l, n, {planes[0].pad, planes[1].pad}, input(n, 0), sx);
+  const std::uint32_t K = u32(cw.weight_dim1 * cw.groups, "K");
+  const std::int64_t full_h = planes[0].full, full_w = planes[1].full;
+  const bool cropped =
+      planes[0].crop != 0 || planes[1].crop != 0 || full_h != so[2] || full_w != so[3];
+  const std::string target = cropped ? l.scratch(so[0] * so[1] * full_h * full_w) : out;
+  if (cropped) {
+    l.require(isa::Opcode::copy_strided);
+  }
+  emit_conv_transpose(l, n.label(), std::move(cw), K, planes, target);
+  if (cropped) {
+    const std::int64_t skip = planes[0].crop * full_w + planes[1].crop;
+    strided_copy(
+        l, n.label(), l.ref(out), l.ref(target, static_cast<std::uint64_t>(skip * l.esize())),
+        {{so[0] * so[1], full_h * full_w, so[2] * so[3]}, {so[2], full_w, so[3]}, {so[3], 1, 1}});
+  }
+}
+
+// The constant [size, in · kernel] matrix of 0s and 1s that adds tap t of
+// input element i into output element i·stride + t·dilation − begin of a
+// transposed convolution's axis `t` (elements outside the output dropped).
+std::vector<float> transposed_taps_matrix(const TransposedAxis& t, std::int64_t in,
+                                          std::int64_t kernel, std::int64_t stride,
+                                          std::int64_t dilation) {
+  std::vector<float> m(static_cast<std::size_t>(t.size * in * kernel), 0.0F);
+  for (std::int64_t i = 0; i < in; ++i) {
+    for (std::int64_t tap = 0; tap < kernel; ++tap) {
+      const std::int64_t o = i * stride + tap * dilation - t.begin;
+      if (o >= 0 && o < t.size) {
+        m[static_cast<std::size_t>(o * in * kernel + i * kernel + tap)] = 1.0F;
+      }
+    }
+  }
+  return m;
+}
+
+// ConvTranspose of NCDHW volumes (3-D U-Nets' up-sampling), one group:
+// one CONV_TRANSPOSE of every depth slice (x moved to [N·D, C, H, W]) by
+// the weights with their depth taps moved into the output channels
+// ([C, K, kd, kh, kw] to [C, kd·K, kh, kw]; two COPY_STRIDEDs), then one
+// product along depth (multiply_along_axis) by the constant matrix that
+// adds tap t of slice d into output depth d·stride + t·dilation − pad,
+// which pads and crops depth as the attributes ask; one COPY_STRIDED per
+// image moves [Do, K, H', W'] to [K, Do, Ho, Wo], cropping H and W as a
+// 2-D one does; the bias and a fused activation after it.
+void lower_conv_transpose_3d(Lowerer& l, const Node& n) {
+  const std::string origin = n.label();
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  const Shape& sx = l.shape(x);
+  const Shape& sw = l.shape(input(n, 1));
+  const Shape& so = l.shape(out);
+  if (sw.size() != 5 || so.size() != 5 || sw[0] != sx[1]) {
+    throw Unsupported("a 3-D ConvTranspose's weights and output are 5-D, C first");
+  }
+  if (n.get_int("group", 1) != 1) {
+    throw Unsupported("a grouped 3-D ConvTranspose");
+  }
+  l.require(isa::Opcode::copy_strided);
+  const TransposeAttributes a = transpose_attributes(n, 3);
+  const std::int64_t N = sx[0], C = sx[1], D = sx[2], H = sx[3], W = sx[4];
+  const std::int64_t K = sw[1], kd = sw[2], taps = sw[3] * sw[4];
+  const TransposedAxis depth = transposed_axis(a, 0, D, kd, so[2]);
+  const std::array<DeviceTransposedAxis, 2> planes = device_transposed_planes(a, sx, sw, so);
+  const std::int64_t full = planes[0].full * planes[1].full, Do = so[2];
+  if (static_cast<double>(N * D) * static_cast<double>(kd * K) * static_cast<double>(full) >
+          0x1p40 ||
+      static_cast<double>(Do) * static_cast<double>(D * kd) >
+          static_cast<double>(kMaxOperandBytes / l.esize())) {
+    throw Unsupported(
+        fmt::format("a 3-D ConvTranspose of {} depth taps into {}: too large", D * kd, Do));
+  }
+  const std::string slices = l.scratch_shaped({N * D, C, H, W});
+  strided_copy(l, origin, l.ref(slices), l.ref(x),
+               {{N, C * D * H * W, D * C * H * W},
+                {D, H * W, C * H * W},
+                {C, D * H * W, H * W},
+                {H * W, 1, 1}});
+  const std::string weights = l.scratch_shaped({C, kd * K, sw[3], sw[4]});
+  strided_copy(l, origin, l.ref(weights), l.ref(l.operand(input(n, 1))),
+               {{C, K * kd * taps, kd * K * taps},
+                {kd, taps, K * taps},
+                {K, kd * taps, taps},
+                {taps, 1, 1}});
+  ConvWindow cw = window_of(l, n, slices,
+                            {.sx = l.shape(slices),
+                             .sw = l.shape(weights),
+                             .strides = {a.strides[1], a.strides[2]},
+                             .pads = {planes[0].pad, planes[1].pad},
+                             .dilations = {a.dilations[1], a.dilations[2]}});
+  const bool bias = cw.bias;
+  const Activation act = cw.activation;
+  cw.bias = false;
+  cw.activation = Activation::none;
+  cw.reads = {l.ref(slices), l.ref(weights)};
+  const std::string stacked = l.scratch(N * D * kd * K * full);
+  emit_conv_transpose(l, origin, std::move(cw), u32(kd * K, "K"), planes, stacked);
+  const std::string summed = l.scratch(N * Do * K * full);
+  const std::string matrix = l.new_constant(
+      {Do, D * kd}, transposed_taps_matrix(depth, D, kd, a.strides[0], a.dilations[0]));
+  multiply_along_axis(l, origin, matrix, Do, l.ref(stacked), {N, D * kd, K * full}, 1,
+                      l.ref(summed));
+  const bool after = bias || act != Activation::none;
+  const std::string moved = after ? l.scratch_shaped(so) : out;
+  const std::int64_t Ho = so[3], Wo = so[4], full_w = planes[1].full;
+  const std::int64_t skip = planes[0].crop * full_w + planes[1].crop;
+  for (std::int64_t i = 0; i < N; ++i) {
+    strided_copy(l, origin,
+                 l.ref(moved, static_cast<std::uint64_t>(i * K * Do * Ho * Wo * l.esize())),
+                 l.ref(summed, static_cast<std::uint64_t>((i * Do * K * full + skip) * l.esize())),
+                 {{K, full, Do * Ho * Wo}, {Do, K * full, Ho * Wo}, {Ho, full_w, Wo}, {Wo, 1, 1}});
+  }
+  if (after) {
+    add_then_activate(
+        l, n, moved,
+        bias ? std::optional(l.view(l.operand(n.inputs[2]), {K, 1, 1, 1})) : std::nullopt, act);
+  }
+}
+
+void lower_conv_transpose(Lowerer& l, const Node& n) {
+  l.require(isa::Opcode::conv_transpose);
+  if (l.shape(input(n, 0)).size() == 5) {
+    lower_conv_transpose_3d(l, n);
+    return;
+  }
+  lower_conv_transpose_2d(l, n);
+}
+
+template <typename Enum>
+Enum enum_attribute(const Node& n, const std::string& attribute, const std::string& fallback,
+                    const std::vector<std::pair<std::string, Enum>>& values) {
+  const std::string value = n.get_string(attribute, fallback);
+  for (const auto& [name, e] : values) {
+    if (name == value) {
+      return e;
+    }
+  }
+  throw Unsupported(fmt::format("{} {}", attribute, value));
 }
 
 // Resize as one product per resized axis by its interpolation matrix
@@ -1853,17 +2078,7 @@ void add_gemm_addend(Lowerer& l, const Node& n, const std::string& product, cons
     l.eltwise(n.label(), EltwiseOp::mul, l.ref(l.operand(c)), l.ref(l.scalar(beta)), l.ref(addend),
               element_count(sc), 1);
   }
-  const Activation act = activation_of(n);
-  const std::string& out = n.outputs.at(0);
-  const std::string sum = act == Activation::none ? out : l.scratch_shaped(l.shape(out));
-  broadcast_binary(l, n.label(), EltwiseOp::add, product, addend, sum);
-  if (act != Activation::none) {
-    const std::uint32_t count = u32(element_count(l.shape(out)), "element count");
-    l.emit(n.label(), {l.ref(sum)}, {l.ref(out)},
-           [act, count, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-             k.activation(dt, act, s[0], s[1], count);
-           });
-  }
+  add_then_activate(l, n, product, addend, activation_of(n));
 }
 
 void lower_gemm(Lowerer& l, const Node& n) {
@@ -4716,9 +4931,8 @@ const std::map<std::string, std::string>& compile_time_only() {
       {"Erf", "not part of GELU's erf form, x * 0.5 * (1 + Erf(x / sqrt(2)))"},
       {"GroupNormalization",
        "scale and bias must be constants (one per group before opset 21, one per channel "
-       "from 21), the input of rank 2 to 4 with channels a multiple of num_groups"},
-      {"InstanceNormalization",
-       "scale and bias must be constants of one value per channel, the input of rank 3 or 4"},
+       "from 21), channels a multiple of num_groups"},
+      {"InstanceNormalization", "scale and bias must be constants of one value per channel"},
       {"Shape", "of a value whose shape is not static"},
   };
   return ops;

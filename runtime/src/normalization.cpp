@@ -15,7 +15,7 @@ namespace {
 // rewritten.
 std::optional<std::int64_t> groups_of(const Node& node, const Shape& shape) {
   const bool instance = node.op == "InstanceNormalization";
-  if (shape.size() < (instance ? 3U : 2U) || shape.size() > 4 || shape[1] < 1) {
+  if (shape.size() < (instance ? 3U : 2U) || shape[1] < 1) {
     return std::nullopt;
   }
   const std::int64_t groups = instance ? shape[1] : node.get_int("num_groups", 0);

@@ -125,9 +125,11 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # Integer arithmetic on computed values (INT32): RoBERTa's and
              # Llama's position ids from a mask, CumSum, Max/Min, broadcasts.
              "integer_arithmetic",
-             # 3-D convolutions (depth taps stacked into channels, one CONV2D)
-             # and pooling (two POOL2Ds: planes, then depth).
-             "conv3d", "pool3d",
+             # 3-D convolutions (depth taps stacked into channels, one CONV2D;
+             # uneven and SAME padding by a padded copy), ConvTranspose of
+             # volumes (slices, then a product along depth), pooling (two
+             # POOL2Ds: planes, then depth), InstanceNormalization of volumes.
+             "conv3d", "conv3d_padding", "conv_transpose3d", "pool3d", "instance_norm_5d",
              # ThresholdedRelu, Shrink, IsInf, IsNaN: COMPAREs and SELECTs.
              "thresholds",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the

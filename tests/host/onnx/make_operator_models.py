@@ -66,10 +66,17 @@ def normalization_models(out, save, tensor, rng):
           const("ones2", np.ones(2, np.float32)), const("zeros2", np.zeros(2, np.float32)),
           const("nchw", np.array([2, 4, 3, 5], np.int64)),
           const("gamma", scale.reshape(4, 1, 1)), const("beta", bias.reshape(4, 1, 1))])
+    # Volumes (nnU-Net's InstanceNorm3d), and scale and bias computed.
     save(out, "instance_norm_5d",
          [helper.make_node("InstanceNormalization", ["x", "scale", "bias"], ["y"])],
-         [tensor("x", [1, 2, 2, 2, 2])], [tensor("y", None)],
-         [const("scale", np.ones(2, np.float32)), const("bias", np.zeros(2, np.float32))])
+         [tensor("x", [2, 3, 2, 3, 4])], [tensor("y", None)],
+         [const("scale", rng.uniform(0.5, 2.0, 3).astype(np.float32)),
+          const("bias", rng.standard_normal(3).astype(np.float32))])
+    save(out, "instance_norm_computed_scale",
+         [helper.make_node("Relu", ["s"], ["scale"]),
+          helper.make_node("InstanceNormalization", ["x", "scale", "bias"], ["y"])],
+         [tensor("x", [1, 2, 3, 4]), tensor("s", [2])], [tensor("y", None)],
+         [const("bias", np.zeros(2, np.float32))])
     # GroupNormalization: opset 18 scales per group, opset 21 per channel.
     for opset, per in ((18, 2), (21, 6)):
         save(out, f"group_norm_v{opset}",

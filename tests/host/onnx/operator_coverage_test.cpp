@@ -163,10 +163,25 @@ TEST(OnnxInstanceNorm, GroupNormalizationScalesPerGroupBeforeOpset21AndPerChanne
   }
 }
 
+// Volumes: one LAYERNORM over each image's channels, the affine a
+// multiplication and an addition broadcast along C.
+TEST(OnnxInstanceNorm, VolumesAreOneLayernormAndAnAffine) {
+  const Graph graph = fused("instance_norm_5d");
+  ASSERT_EQ(graph.nodes.size(), 3U);
+  EXPECT_EQ(graph.nodes[0].op, "NormalizeGroups");
+  EXPECT_EQ(graph.nodes[1].op, "Mul");
+  EXPECT_EQ(graph.shape(graph.nodes[1].inputs[1]), (Shape{3, 1, 1, 1}));
+  EXPECT_EQ(graph.nodes[2].op, "Add");
+  const std::vector<Instruction> ins = instructions_of(lower(graph));
+  ASSERT_FALSE(ins.empty());
+  EXPECT_EQ(ins[0].opcode, Opcode::layernorm);
+  EXPECT_EQ(value(ins[0], 4), 2U * 3);  // rows: N x C
+  EXPECT_EQ(value(ins[0], 5), 24U);     // D x H x W
+}
+
 TEST(OnnxInstanceNorm, WhatTheRewriteCannotTakeIsRefusedByName) {
-  EXPECT_EQ(refusal(fused("instance_norm_5d")),
-            "InstanceNormalization: scale and bias must be constants of one value per channel, "
-            "the input of rank 3 or 4");
+  EXPECT_EQ(refusal(fused("instance_norm_computed_scale")),
+            "InstanceNormalization: scale and bias must be constants of one value per channel");
 }
 
 TEST(OnnxInstanceNorm, GroupNormalizationOfOpsets18And21LoadsThoughLibonnxStopsAt17) {

@@ -121,9 +121,61 @@ TEST(OnnxConv3d, DepthTapsStackedIntoChannelsMakeOneConv2d) {
   EXPECT_EQ(value(ins[11], 17), 2U);
 }
 
-TEST(OnnxConv3d, UnevenPaddingInHOrWIsRefusedByName) {
-  EXPECT_EQ(refusal(fused("conv3d_uneven_hw")),
-            "Conv: a 3-D convolution padded unevenly in H or W");
+// H and W padded unevenly or SAME: the padded copy carries the
+// difference between the sides, the CONV2D pads the smaller side.
+TEST(OnnxConv3d, UnevenAndSamePaddingIsCarriedByThePaddedCopy) {
+  using enum Opcode;
+  const std::vector<Instruction> ins = instructions_of(lower(fused("conv3d_padding")));
+  EXPECT_EQ(opcodes_of(lower(fused("conv3d_padding"))),
+            (std::vector{dma_fill, copy_strided, gather, conv2d, copy_strided,  // uneven
+                         dma_fill, copy_strided, gather, conv2d, copy_strided,  // SAME_UPPER
+                         dma_fill, copy_strided, gather, conv2d, copy_strided}));
+  // uneven: x [1, 2, 3, 5, 6], H pads 1/0, W 0/2: a copy 6 x 8, CONV2D pads 0.
+  EXPECT_EQ(value(ins[3], 6), 6U);   // H
+  EXPECT_EQ(value(ins[3], 7), 8U);   // W
+  EXPECT_EQ(value(ins[3], 13), 0U);  // pad_h
+  EXPECT_EQ(value(ins[3], 14), 0U);  // pad_w
+  // SAME_UPPER, kernel 2, stride 2: D 3 -> 2 (one pad at the end), H 5 -> 3
+  // (one at the end), W 6 -> 3 (none).
+  EXPECT_EQ(value(ins[8], 4), 2U);  // N x output depths
+  EXPECT_EQ(value(ins[8], 6), 6U);  // H padded
+  EXPECT_EQ(value(ins[8], 7), 6U);  // W as it is
+  // SAME_LOWER, kernel 3 x 2 x 3, stride 1: D and W padded 1/1 (W by the
+  // CONV2D), H 1/0.
+  EXPECT_EQ(value(ins[13], 6), 6U);   // H: 5 and the extra one in front
+  EXPECT_EQ(value(ins[13], 7), 6U);   // W as it is
+  EXPECT_EQ(value(ins[13], 14), 1U);  // pad_w
+}
+
+// ConvTranspose of volumes: x to depth slices, the weights' depth taps to
+// output channels, one CONV_TRANSPOSE, one product along depth, the
+// result to NCDHW (one copy per image), then the bias and Relu.
+TEST(OnnxConvTranspose3d, SlicesThenOneProductAlongDepth) {
+  using enum Opcode;
+  const std::vector<Instruction> ins = instructions_of(lower(fused("conv_transpose3d")));
+  const std::vector<Opcode> opcodes = opcodes_of(lower(fused("conv_transpose3d")));
+  ASSERT_GE(opcodes.size(), 9U);
+  EXPECT_EQ(
+      std::vector(opcodes.begin(), opcodes.begin() + 9),
+      (std::vector{copy_strided, copy_strided, conv_transpose, gemm_batched, copy_strided,
+                   copy_strided, copy_strided /* the bias along D, H, W */, eltwise, activation}));
+  // up: x [2, 2, 3, 4, 5] as 6 slices [2, 4, 5]; kernel 2 x 2 x 2, stride 2:
+  // 2 depth taps x 3 channels out, no bias in the instruction.
+  const Instruction& ct = ins[2];
+  EXPECT_EQ(value(ct, 4), 6U);      // N x D
+  EXPECT_EQ(value(ct, 8), 2U * 3);  // kd x K
+  EXPECT_EQ(ct.flags & 4U, 0U);     // no BIAS
+  // The product: [6, 3·2] · [3·2, 3·8·10] per image.
+  const Instruction& product = ins[3];
+  EXPECT_EQ(value(product, 4), 6U);           // M: output depths
+  EXPECT_EQ(value(product, 5), 3U * 8 * 10);  // N
+  EXPECT_EQ(value(product, 6), 3U * 2);       // K: depth x taps
+  EXPECT_EQ(value(product, 11), 2U);          // batch: images
+}
+
+TEST(OnnxConvTranspose3d, GroupsAreRefusedByName) {
+  EXPECT_EQ(refusal(fused("conv_transpose3d_grouped")),
+            "ConvTranspose: a grouped 3-D ConvTranspose");
 }
 
 TEST(OnnxPool3d, EachIsTwoPool2dsOverPlanesThenDepth) {
