@@ -24,8 +24,12 @@ height pooled to 1, a 2-layer bidirectional LSTM over the 25 columns, a
 per-column classifier with log-softmax, as CTC recognisers are exported),
 or gru_tagger (a batch-first 2-layer bidirectional GRU over 20 steps of 16
 features, a linear head per step), or einsum_attention (multi-head
-attention written with torch.einsum, as some transformer code writes it). Writes OUTDIR/MODEL-opOPSET.onnx and
-OUTDIR/MODEL-INPUT.npy (seed 0).
+attention written with torch.einsum, as some transformer code writes it),
+r3d_18, mc3_18, r2plus1d_18 (torchvision.models.video on 1x3x4x32x32
+clips), or unet3d (a 3-D U-Net as nnU-Net builds one: Conv3d,
+InstanceNorm3d, LeakyReLU, ConvTranspose3d up-sampling, skip connections;
+1x1x16x32x32). Writes OUTDIR/MODEL-opOPSET.onnx and OUTDIR/MODEL-INPUT.npy
+(seed 0).
 """
 import math
 import sys
@@ -169,6 +173,37 @@ class EinsumAttention(nn.Module):
         return self.out(context.reshape(n, t, d))
 
 
+class UNet3d(nn.Module):
+    """A 3-D U-Net as nnU-Net builds one: two (Conv3d, InstanceNorm3d,
+    LeakyReLU) per stage, strided convolutions down, ConvTranspose3d
+    (kernel 2, stride 2) up, skip connections concatenated, a 1x1x1 head."""
+
+    def __init__(self, widths=(8, 16, 32), classes=3):
+        super().__init__()
+
+        def stage(cin, cout, stride):
+            return nn.Sequential(
+                nn.Conv3d(cin, cout, 3, stride, 1), nn.InstanceNorm3d(cout, affine=True),
+                nn.LeakyReLU(0.01), nn.Conv3d(cout, cout, 3, 1, 1),
+                nn.InstanceNorm3d(cout, affine=True), nn.LeakyReLU(0.01))
+        ins = (1,) + widths[:-1]
+        self.down = nn.ModuleList(stage(i, o, 1 if i == 1 else 2) for i, o in zip(ins, widths))
+        self.up = nn.ModuleList(nn.ConvTranspose3d(o, i, 2, 2)
+                                for i, o in zip(widths[-2::-1], widths[:0:-1]))
+        self.merge = nn.ModuleList(stage(2 * w, w, 1) for w in widths[-2::-1])
+        self.head = nn.Conv3d(widths[0], classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for stage in self.down:
+            x = stage(x)
+            skips.append(x)
+        skips.pop()
+        for up, merge in zip(self.up, self.merge):
+            x = merge(torch.cat([up(x), skips.pop()], 1))
+        return self.head(x)
+
+
 def make(name):
     if name == "einsum_attention":
         return EinsumAttention(), (torch.randn(1, 10, 32),), ["x"]
@@ -193,6 +228,10 @@ def make(name):
         return Encoder(), (torch.randn(1, 10, 32),), ["x"]
     if name == "yolo":
         return Yolo(), (torch.randn(1, 3, 64, 64),), ["x"]
+    if name == "unet3d":
+        return UNet3d(), (torch.randn(1, 1, 16, 32, 32),), ["x"]
+    if name in ("r3d_18", "mc3_18", "r2plus1d_18"):
+        return getattr(tvm.video, name)(weights=None), (torch.randn(1, 3, 4, 32, 32),), ["x"]
     name, _, size = name.partition(":")
     size = int(size) if size else 96 if name.startswith("squeezenet") else 64
     kwargs = {"image_size": size} if name.startswith("vit_") else {}
