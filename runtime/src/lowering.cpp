@@ -127,6 +127,26 @@ std::vector<float> broadcast_values(const Constant& c, const Shape& from, const 
   return values;
 }
 
+// `value` broadcast to `shape` (NumPy rules) as a tensor of its own: a
+// constant expanded on the host, a computed one by one COPY_STRIDED.
+std::string expanded_to(Lowerer& l, const std::string& origin, const std::string& value,
+                        const Shape& shape) {
+  const std::int64_t size = element_count(shape);
+  if (size > kMaxOperandBytes / l.esize()) {
+    throw Unsupported(fmt::format("the broadcast of {} to {} would exceed an operand's {} bytes",
+                                  to_string(l.shape(value)), to_string(shape), kMaxOperandBytes));
+  }
+  if (l.graph().is_constant(value)) {
+    return l.view(l.new_constant(shape, broadcast_values(l.graph().constants.at(value),
+                                                         l.shape(value), shape)),
+                  shape);
+  }
+  l.require(isa::Opcode::copy_strided);
+  const std::string expanded = l.scratch_shaped(shape);
+  strided_copy(l, origin, l.ref(expanded), l.ref(value), broadcast_axes(l.shape(value), shape));
+  return expanded;
+}
+
 // out = a OP b where b (of the output's rank) varies along several blocks
 // of the output's axes from axis `first` on (Swin's window masks, [1, W, 1,
 // T, T] over [1, W, H, T, T]): b expanded to the trailing block so[first:]
@@ -232,7 +252,7 @@ void lower_binary(Lowerer& l, const Node& node, EltwiseOp op) {
   const bool b_full = l.shape(b) == l.shape(out);
   const bool commutative =
       op == EltwiseOp::add || op == EltwiseOp::mul || op == EltwiseOp::max || op == EltwiseOp::min;
-  if (a_full || commutative) {
+  if (a_full || (commutative && b_full)) {
     broadcast_binary(l, node.label(), op, a_full ? a : b, a_full ? b : a, out);
     return;
   }
@@ -245,7 +265,9 @@ void lower_binary(Lowerer& l, const Node& node, EltwiseOp op) {
               element_count(l.shape(out)), 1);
     return;
   }
-  throw Unsupported("the first operand broadcasts");
+  // Neither operand has the output's shape (an outer product's [T, 1] and
+  // [1, F]), or the first broadcasts under a division: a expanded first.
+  broadcast_binary(l, node.label(), op, expanded_to(l, node.label(), a, l.shape(out)), b, out);
 }
 
 // ---- one function per ONNX op -------------------------------------------
@@ -283,9 +305,10 @@ void lower_variadic(Lowerer& l, const Node& n, EltwiseOp op, bool mean) {
   const auto full =
       std::ranges::find_if(operands, [&](const std::string& v) { return l.shape(v) == so; });
   if (full == operands.end()) {
-    throw Unsupported("no operand has the output's shape");
+    operands[0] = expanded_to(l, n.label(), operands[0], so);
+  } else {
+    std::rotate(operands.begin(), full, full + 1);
   }
-  std::rotate(operands.begin(), full, full + 1);
   const std::size_t steps = operands.size() - 1 + (mean ? 1 : 0);
   std::string acc = operands[0];
   for (std::size_t i = 1; i <= steps; ++i) {

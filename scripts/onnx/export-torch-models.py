@@ -204,6 +204,17 @@ class UNet3d(nn.Module):
         return self.head(x)
 
 
+class SegmentationOut(nn.Module):
+    """torchvision's segmentation models return a dict; export its "out"."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)["out"]
+
+
 def make(name):
     if name == "einsum_attention":
         return EinsumAttention(), (torch.randn(1, 10, 32),), ["x"]
@@ -230,6 +241,12 @@ def make(name):
         return Yolo(), (torch.randn(1, 3, 64, 64),), ["x"]
     if name == "unet3d":
         return UNet3d(), (torch.randn(1, 1, 16, 32, 32),), ["x"]
+    if name.startswith("segmentation."):
+        name, _, size = name.partition(":")
+        size = int(size) if size else 64
+        model = getattr(tvm.segmentation, name.split(".", 1)[1])(weights=None,
+                                                                  weights_backbone=None)
+        return SegmentationOut(model), (torch.randn(1, 3, size, size),), ["x"]
     if name in ("r3d_18", "mc3_18", "r2plus1d_18"):
         return getattr(tvm.video, name)(weights=None), (torch.randn(1, 3, 4, 32, 32),), ["x"]
     name, _, size = name.partition(":")

@@ -130,6 +130,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # volumes (slices, then a product along depth), pooling (two
              # POOL2Ds: planes, then depth), InstanceNormalization of volumes.
              "conv3d", "conv3d_padding", "conv_transpose3d", "pool3d", "instance_norm_5d",
+             # Binary operators whose first operand or both broadcast.
+             "broadcast_operands",
              # ThresholdedRelu, Shrink, IsInf, IsNaN: COMPAREs and SELECTs.
              "thresholds",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the

@@ -495,6 +495,30 @@ def computed_operand_models(out, save, tensor, rng):
           const("axis_1", np.array([1], np.int64))], opset=17)
 
 
+def broadcast_models(out, save, tensor):
+    """Binary operators where no operand has the output's shape (the outer
+    product Llama's rotary table is, positions [1, T, 1] by frequencies
+    [1, 1, F]; a Sum of three partial shapes), or where the first operand
+    broadcasts under Div and Sub (RMSNorm's 1 / sqrt(mean + eps), a [1, C]
+    row less a [N, C] tensor): the first operand expanded first."""
+    save(out, "broadcast_operands",
+         [helper.make_node("ReduceMean", ["x"], ["column"], axes=[2], keepdims=1),
+          helper.make_node("ReduceMean", ["x"], ["row"], axes=[1], keepdims=1),
+          helper.make_node("Mul", ["column", "row"], ["outer"]),
+          helper.make_node("Sub", ["row", "column"], ["difference"]),
+          helper.make_node("Abs", ["outer"], ["outer_abs"]),
+          helper.make_node("Sqrt", ["outer_abs"], ["root"]),
+          helper.make_node("Add", ["root", "eps"], ["root_eps"]),
+          helper.make_node("Div", ["one", "root_eps"], ["reciprocal"]),
+          helper.make_node("Div", ["row", "x"], ["quotient"]),
+          helper.make_node("Sum", ["column", "row", "frequencies"], ["sum"])],
+         [tensor("x", [2, 3, 4])],
+         [tensor(name, None) for name in ("outer", "difference", "reciprocal", "quotient",
+                                          "sum")],
+         [const("one", np.array(1.0, np.float32)), const("eps", np.array(1e-3, np.float32)),
+          const("frequencies", np.array([[[0.5, 1.0, 2.0, 4.0]]], np.float32))], opset=13)
+
+
 def constant_selection_models(out, save, tensor):
     """Selections of a computed tensor's elements known when compiling,
     each one GATHER: Slices with negative steps (a channel flip, every
@@ -595,5 +619,6 @@ def operator_models(out, save, tensor, rng):
     einsum_models(out, save, tensor, rng)
     computed_operand_models(out, save, tensor, rng)
     constant_selection_models(out, save, tensor)
+    broadcast_models(out, save, tensor)
     extreme_models(out, save, tensor)
     threshold_models(out, save, tensor)

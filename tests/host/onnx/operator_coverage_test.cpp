@@ -184,6 +184,22 @@ TEST(OnnxInstanceNorm, WhatTheRewriteCannotTakeIsRefusedByName) {
             "InstanceNormalization: scale and bias must be constants of one value per channel");
 }
 
+// Where neither operand has the output's shape, or the first broadcasts
+// under Div or Sub, the first is expanded to the output's shape first: one
+// COPY_STRIDED (a constant: expanded on the host), then the ELTWISE.
+TEST(OnnxBroadcast, AFirstOperandThatBroadcastsIsExpandedFirst) {
+  const Program program = lower(fused("broadcast_operands"));
+  const std::vector<Instruction> ins = instructions_of(program);
+  const auto eltwise_count = std::ranges::count(ins, Opcode::eltwise, &Instruction::opcode);
+  // outer, difference, root + eps, reciprocal, quotient, two sums.
+  EXPECT_EQ(eltwise_count, 7);
+  // outer: column [2, 3, 1] expanded to [2, 3, 4] by one copy, then x row.
+  const auto outer = std::ranges::find(ins, Opcode::eltwise, &Instruction::opcode);
+  ASSERT_NE(outer, ins.end());
+  EXPECT_EQ((outer - 1)->opcode, Opcode::copy_strided);
+  EXPECT_EQ(value(*outer, 3), 24U);  // count: the whole output
+}
+
 TEST(OnnxInstanceNorm, GroupNormalizationOfOpsets18And21LoadsThoughLibonnxStopsAt17) {
   for (const char* name : {"group_norm_v18", "group_norm_v21"}) {
     const Graph graph = fused(name);
