@@ -381,6 +381,20 @@ static void log_family_run(uint32_t fn, const float *x, float *out,
 }
 
 /*
+ * SIN and COS (7.4.6) on libm, which oneDNN has no algorithm for: glibc's
+ * sinf and cosf reduce the argument by 2*pi exactly, so large positions
+ * keep the accuracy the spec asks for.
+ */
+static void trig_run(uint32_t fn, const float *x, float *out, uint64_t count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        out[i] = fn == KNPU_ACTP_SIN ? sinf(x[i]) : cosf(x[i]);
+    }
+}
+
+/*
  * A NaN input gives NaN (7.4.1), where oneDNN's clamps return a bound
  * and its exp returns +inf.
  */
@@ -397,7 +411,7 @@ static void nan_stays_nan(const float *x, float *out, uint64_t count)
 
 /*
  * Run function @fn of ACTIVATION_PARAM on oneDNN's eltwise algorithms
- * (LOG and SOFTPLUS on libm).
+ * (LOG, SOFTPLUS, SIN and COS on libm).
  * oneDNN 2.6 has no hard-sigmoid, and an eltwise primitive with post-ops
  * falls back to a reference implementation that computes wrong results,
  * so hard-sigmoid is two primitives (linear alpha·x + beta, then a clip to
@@ -424,6 +438,10 @@ static bool activation_param_run(KnpuJob *job, uint32_t fn, float alpha,
 
     if (fn == KNPU_ACTP_LOG || fn == KNPU_ACTP_SOFTPLUS) {
         log_family_run(fn, x, out, count);
+        return true;
+    }
+    if (fn == KNPU_ACTP_SIN || fn == KNPU_ACTP_COS) {
+        trig_run(fn, x, out, count);
         return true;
     }
     if (!eltwise_alg_run(job, algs[fn], alpha, beta, x, out, count) ||
@@ -456,7 +474,7 @@ static bool activation_param_check(KnpuJob *job, uint32_t fn, float alpha,
         return true;
     case KNPU_ACTP_SQRT:
     case KNPU_ACTP_EXP:
-    case KNPU_ACTP_LOG ... KNPU_ACTP_ROUND:
+    case KNPU_ACTP_LOG ... KNPU_ACTP_COS:
         if (alpha != 0.0f || beta != 0.0f) {
             return knpu_operand_invalid(job, alpha != 0.0f ? ACTP_ALPHA :
                                         ACTP_BETA);
@@ -486,7 +504,7 @@ bool knpu_op_activation_param(KnpuJob *job, const KnpuInsn *in)
     float *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
 
-    if (fn > KNPU_ACTP_ROUND) {
+    if (fn > KNPU_ACTP_COS) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
     if (!count) {

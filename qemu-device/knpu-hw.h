@@ -38,7 +38,7 @@
 #define KNPU_REG_SCRATCH            0x038
 
 #define KNPU_ID_VALUE               0x55504e4b /* "KNPU" */
-#define KNPU_HW_VERSION_VALUE       0x00010005  /* v1.5 (7.4.5) */
+#define KNPU_HW_VERSION_VALUE       0x00010006  /* v1.6 (7.4.6) */
 #define KNPU_FW_VERSION_VALUE       0x01000000
 #define KNPU_NUM_ASIDS              64
 #define KNPU_VA_BITS                48
@@ -300,6 +300,9 @@ typedef struct KnpuDesc {
 #define KNPU_ACTP_GELU_TANH         10
 #define KNPU_ACTP_ABS               11
 #define KNPU_ACTP_ROUND             12
+/* 7.4.6: v1.6 functions, no parameters */
+#define KNPU_ACTP_SIN               13
+#define KNPU_ACTP_COS               14
 
 /* 7.6 Error codes */
 #define KNPU_ERR_NONE               0x00

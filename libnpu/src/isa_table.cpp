@@ -75,9 +75,9 @@ constexpr std::array<std::string_view, 4> kResizeCoords{"half_pixel", "asymmetri
                                                         "pytorch_half_pixel"};
 constexpr std::array<std::string_view, 4> kResizeRounding{"round_prefer_floor", "round_prefer_ceil",
                                                           "floor", "ceil"};
-constexpr std::array<std::string_view, 13> kParamActivations{
-    "hardsigmoid", "hardswish", "clip", "sqrt",      "exp", "pow",  "leaky_relu",
-    "log",         "softplus",  "mish", "gelu_tanh", "abs", "round"};
+constexpr std::array<std::string_view, 15> kParamActivations{
+    "hardsigmoid", "hardswish", "clip",      "sqrt", "exp",   "pow", "leaky_relu", "log",
+    "softplus",    "mish",      "gelu_tanh", "abs",  "round", "sin", "cos"};
 // CONVERT's destination types (the data type names; INT32 is not one).
 constexpr std::array<std::string_view, 5> kConvertDestinations{"", "fp32", "fp16", "bf16", "int8"};
 
@@ -110,11 +110,12 @@ constexpr std::array<FlagField, 2> kConvTransposeFlags{
 constexpr std::array<FlagField, 3> kResizeFlags{{{"mode", 0, 2, kResizeModes},
                                                  {"coord", 2, 2, kResizeCoords},
                                                  {"round", 4, 2, kResizeRounding}}};
-// Functions 7-12 and SOFTMAX's log switch are v1.5 (hw-spec 7.4.5).
-constexpr std::array<std::uint32_t, 13> kParamActivationVersions{
+// Functions 7-12 and SOFTMAX's log switch are v1.5 (hw-spec 7.4.5),
+// functions 13 and 14 v1.6 (7.4.6).
+constexpr std::array<std::uint32_t, 15> kParamActivationVersions{
     kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_1,
     kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5,
-    kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5};
+    kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_6, kIsaVersion1_6};
 constexpr std::array<std::uint32_t, 2> kSoftmaxLogVersions{kIsaVersion1_0, kIsaVersion1_5};
 constexpr std::array<FlagField, 1> kActivationParamFlags{
     {{"func", 0, 4, kParamActivations, kParamActivationVersions}}};

@@ -260,7 +260,7 @@ static double softplus_ref(double x)
     return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
 
-/* Section 7.4.1's and 7.4.5's functions, in double. */
+/* Section 7.4.1's, 7.4.5's and 7.4.6's functions, in double. */
 static double param_act_ref(const ParamAct *a, double x)
 {
     const double k = sqrt(2 / M_PI);
@@ -279,6 +279,10 @@ static double param_act_ref(const ParamAct *a, double x)
         return fabs(x);
     case KNPU_ACTP_ROUND:
         return nearbyint(x);    /* ties to even, the default mode */
+    case KNPU_ACTP_SIN:
+        return sin(x);
+    case KNPU_ACTP_COS:
+        return cos(x);
     case KNPU_ACTP_HARDSIGMOID:
     case KNPU_ACTP_HARDSWISH:
         hs = MAX(0.0, MIN(1.0, a->alpha * x + a->beta));
@@ -374,7 +378,7 @@ static void make_positive(uint32_t dt, void *x, uint64_t count)
     }
 }
 
-/* v1.5 functions: every float type on random inputs. */
+/* v1.5 and v1.6 functions: every float type on random inputs. */
 static void test_activation_param_v15(void)
 {
     const uint64_t count = 43;
@@ -387,7 +391,7 @@ static void test_activation_param_v15(void)
     for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
         uint32_t dt = float_dts[d];
 
-        for (fn = KNPU_ACTP_LOG; fn <= KNPU_ACTP_ROUND; fn++) {
+        for (fn = KNPU_ACTP_LOG; fn <= KNPU_ACTP_COS; fn++) {
             const ParamAct a = { fn, 0, 0 };
             g_autofree void *x = rand_tensor(&c, dt, count);
             g_autofree void *out = NULL;
@@ -408,7 +412,47 @@ static void test_activation_param_v15(void)
                 ref[j] = param_act_ref(&a, elem(dt, x, j));
             }
             out = tbuf_read(&c, &to, count * dt_size(dt));
-            check_close(dt, out, ref, count, "activation_param v1.5");
+            check_close(dt, out, ref, count, "activation_param v1.5/v1.6");
+        }
+    }
+    cx_stop(&c);
+}
+
+/*
+ * SIN and COS of large arguments (rotary positions times frequencies):
+ * within one unit in the last place of the exact value of the FP32 input
+ * (7.4.6), which a reduction by 2*pi in FP32 arithmetic misses by 1e-3 at
+ * 10^5.
+ */
+static void test_activation_param_trig_large(void)
+{
+    static const float xs[] = {
+        1.0e4f, -2.5e4f, 1.0e5f, 123456.789f, -7.0e5f, 3.0e6f, 1.0e7f,
+        33554432.0f, 1.0e20f, -3.4e38f, 710.5f, 2047.0f,
+    };
+    const uint64_t count = ARRAY_SIZE(xs);
+    unsigned f;
+    uint64_t j;
+    Cx c;
+
+    cx_start(&c);
+    for (f = KNPU_ACTP_SIN; f <= KNPU_ACTP_COS; f++) {
+        const ParamAct a = { f, 0, 0 };
+        TBuf tx = cx_input(&c, KNPU_DT_FP32, count, xs);
+        TBuf to = cx_output(&c, KNPU_DT_FP32, count);
+        uint64_t args[2] = { tx.va, to.va };
+        g_autofree float *out = NULL;
+        Prog p = { .n = 0 };
+
+        emit_param_act(&p, KNPU_DT_FP32, &a, count);
+        cx_run(&c, &p, args, 2);
+        out = tbuf_read(&c, &to, count * sizeof(float));
+        for (j = 0; j < count; j++) {
+            double ref = param_act_ref(&a, xs[j]);
+
+            g_assert_cmpfloat(fabs(out[j] - ref), <=,
+                              nextafterf((float)fabs(ref), INFINITY) -
+                              (float)fabs(ref));
         }
     }
     cx_stop(&c);
@@ -553,6 +597,8 @@ static void test_activation_param_special(void)
         { KNPU_ACTP_GELU_TANH, 0, 0 },
         { KNPU_ACTP_ABS, 0, 0 },
         { KNPU_ACTP_ROUND, 0, 0 },
+        { KNPU_ACTP_SIN, 0, 0 },
+        { KNPU_ACTP_COS, 0, 0 },
     };
     const uint64_t count = ARRAY_SIZE(special_xs);
     Cx c;
@@ -616,6 +662,8 @@ static void test_activation_param_errors(void)
         { { KNPU_ACTP_GELU_TANH, 0, -INFINITY }, 4 },
         { { KNPU_ACTP_ABS, 2.0f, 2.0f }, 3 },
         { { KNPU_ACTP_ROUND, 0, NAN }, 4 },
+        { { KNPU_ACTP_SIN, 1.0f, 0 }, 3 },              /* v1.6: both 0 */
+        { { KNPU_ACTP_COS, 0, 0.5f }, 4 },
     };
     const ParamAct ok = { KNPU_ACTP_HARDSWISH, 1.0f / 6, 0.5f };
     const ParamAct neg_zeros = { KNPU_ACTP_LOG, -0.0f, -0.0f };
@@ -637,8 +685,8 @@ static void test_activation_param_errors(void)
         e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
         g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, bad[i].operand);
     }
-    /* Functions 13-15; count 0; a past-64-MiB count; INT8; a flag. */
-    for (i = KNPU_ACTP_ROUND + 1; i <= 15; i++) {
+    /* Function 15; count 0; a past-64-MiB count; INT8; a flag. */
+    for (i = KNPU_ACTP_COS + 1; i <= 15; i++) {
         const ParamAct fn = { i, 0, 0 };
 
         p.n = 0;
@@ -697,6 +745,8 @@ void knpu_add_compute_eltwise_tests(void)
     qtest_add_func("/knpu/compute/activation-param", test_activation_param);
     qtest_add_func("/knpu/compute/activation-param-v15",
                    test_activation_param_v15);
+    qtest_add_func("/knpu/compute/activation-param-trig-large",
+                   test_activation_param_trig_large);
     qtest_add_func("/knpu/compute/activation-special",
                    test_activation_special);
     qtest_add_func("/knpu/compute/activation-param-special",

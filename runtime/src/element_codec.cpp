@@ -1,6 +1,8 @@
 #include "element_codec.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -66,6 +68,23 @@ std::vector<std::byte> encode_elements(std::span<const float> values, isa::DataT
   return bytes;
 }
 
+std::vector<std::byte> encode_constant_elements(std::span<const float> values,
+                                                isa::DataType dtype) {
+  if (dtype == isa::DataType::fp32) {
+    return encode_elements(values, dtype);
+  }
+  // The largest finite FP16 (0x7bff) and BF16 (0x7f7f).
+  const float largest =
+      dtype == isa::DataType::fp16 ? 65504.0F : std::bit_cast<float>(0x7f7f'0000U);
+  std::vector<float> saturated(values.begin(), values.end());
+  for (float& value : saturated) {
+    if (std::isfinite(value)) {
+      value = std::clamp(value, -largest, largest);
+    }
+  }
+  return encode_elements(saturated, dtype);
+}
+
 void decode_elements_into(std::span<const std::byte> bytes, isa::DataType dtype,
                           std::span<float> out) {
   check_sizes(out.size(), bytes.size(), dtype, "decode_elements");
@@ -127,7 +146,7 @@ std::size_t encoded_size(const Constant& constant, isa::DataType float_dtype) {
 
 std::vector<std::byte> encode_constant(const Constant& constant, isa::DataType float_dtype) {
   if (constant.is_float()) {
-    return encode_elements(constant.floats, float_dtype);
+    return encode_constant_elements(constant.floats, float_dtype);
   }
   const std::size_t size = integer_size(constant.type);
   std::vector<std::byte> bytes(constant.ints.size() * size);

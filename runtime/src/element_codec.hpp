@@ -18,6 +18,12 @@ std::vector<std::byte> encode_elements(std::span<const float> values, isa::DataT
 // `dtype` (a model's inputs go straight into the device-visible buffer).
 void encode_elements_into(std::span<const float> values, isa::DataType dtype,
                           std::span<std::byte> out);
+// A model's constant values as `dtype` elements: finite values beyond the
+// type's range saturate to its largest finite value, as ONNX's float16
+// converters clip weights (onnxconverter-common's max_finite_val), so that
+// a mask's lowest FP32 value stays finite and 0 times it stays 0 (an
+// infinity there makes NaN of every row it masks); infinities and NaN stay.
+std::vector<std::byte> encode_constant_elements(std::span<const float> values, isa::DataType dtype);
 // `bytes` of `dtype` elements widened to float32 (exactly).
 std::vector<float> decode_elements(std::span<const std::byte> bytes, isa::DataType dtype);
 // The same into `out`, which holds exactly as many values as `bytes` has

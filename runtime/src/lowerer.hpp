@@ -150,10 +150,14 @@ class Lowerer {
   // have no OPS bit, HW_VERSION tells.
   bool has_v15() const { return hw_version_ >= isa::kIsaVersion1_5; }
   // Unsupported naming the v1.5 function or flag unless the device has it.
-  void require_v15(std::string_view what) const {
-    if (!has_v15()) {
-      throw Unsupported(fmt::format("needs ISA v1.5's {} (hw-spec 7.4.5); the device is v{}.{}",
-                                    what, hw_version_ >> 16, hw_version_ & 0xffffU));
+  void require_v15(std::string_view what) const { require_isa(isa::kIsaVersion1_5, "7.4.5", what); }
+  // Likewise for v1.6's functions (hw-spec 7.4.6), which HW_VERSION tells.
+  void require_v16(std::string_view what) const { require_isa(isa::kIsaVersion1_6, "7.4.6", what); }
+  void require_isa(std::uint32_t version, std::string_view section, std::string_view what) const {
+    if (hw_version_ < version) {
+      throw Unsupported(fmt::format("needs ISA v{}.{}'s {} (hw-spec {}); the device is v{}.{}",
+                                    version >> 16, version & 0xffffU, what, section,
+                                    hw_version_ >> 16, hw_version_ & 0xffffU));
     }
   }
   // Bytes per element of every tensor on the device.

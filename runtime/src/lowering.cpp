@@ -554,6 +554,16 @@ void lower_mish(Lowerer& l, const Node& n) {
 void lower_round(Lowerer& l, const Node& n) {
   lower_v15_function(l, n, ParamActivation::round, "ROUND");
 }
+// Sin and Cos computed per inference (rotary position embeddings of
+// positions derived from the input): v1.6's functions (hw-spec 7.4.6).
+void lower_sin(Lowerer& l, const Node& n) {
+  l.require_v16("ACTIVATION_PARAM SIN");
+  lower_param_activation(l, n, ParamActivation::sin, 0.0F, 0.0F);
+}
+void lower_cos(Lowerer& l, const Node& n) {
+  l.require_v16("ACTIVATION_PARAM COS");
+  lower_param_activation(l, n, ParamActivation::cos, 0.0F, 0.0F);
+}
 // x / (1 + |x|): ACTIVATION_PARAM ABS, ELTWISE add 1, ELTWISE div.
 void lower_softsign(Lowerer& l, const Node& n) {
   l.require_v15("ACTIVATION_PARAM ABS");
@@ -658,7 +668,7 @@ void lower_alias(Lowerer& l, const Node& n) {
 // tensor in the program's dtype.
 void fill_tensor(Lowerer& l, const std::string& origin, const std::string& out, std::int64_t count,
                  float value) {
-  const std::vector<std::byte> bytes = encode_elements(std::span(&value, 1), l.dtype());
+  const std::vector<std::byte> bytes = encode_constant_elements(std::span(&value, 1), l.dtype());
   std::uint32_t pattern = 0;
   for (std::size_t i = 0; i < 4; ++i) {
     pattern |= std::to_integer<std::uint32_t>(bytes[i % bytes.size()]) << (8 * i);
@@ -4871,6 +4881,8 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"LeakyRelu", lower_leaky_relu},
       {"Less", lower_less},
       {"Log", lower_log},
+      {"Sin", lower_sin},
+      {"Cos", lower_cos},
       {"LogSoftmax", lower_log_softmax},
       {"LessOrEqual", lower_less_or_equal},
       {"MatMul", lower_matmul},

@@ -45,7 +45,8 @@ void upload_weights(std::map<std::string, Constant>& weights,
       for (std::size_t first = 0; first < values.size(); first += kUploadSliceElements) {
         const auto slice =
             values.subspan(first, std::min(kUploadSliceElements, values.size() - first));
-        write_at(destination, offset + first * element_size, encode_elements(slice, float_dtype));
+        write_at(destination, offset + first * element_size,
+                 encode_constant_elements(slice, float_dtype));
       }
     } else {
       write_at(destination, offset, encode_constant(constant, float_dtype));

@@ -25,7 +25,12 @@ per-column classifier with log-softmax, as CTC recognisers are exported),
 or gru_tagger (a batch-first 2-layer bidirectional GRU over 20 steps of 16
 features, a linear head per step), or einsum_attention (multi-head
 attention written with torch.einsum, as some transformer code writes it),
-r3d_18, mc3_18, r2plus1d_18 (torchvision.models.video on 1x3x4x32x32
+tinyllama (a Llama-style decoder: RMSNorm, rotary embeddings of positions
+computed from a left-padded attention mask, grouped-query attention, a
+SiLU-gated MLP; inputs input_ids, attention_mask), tinygpt2 (GPT-2's
+blocks: learned positions, the causal mask from a tril buffer, gelu_new,
+a tied head; input input_ids), r3d_18, mc3_18, r2plus1d_18
+(torchvision.models.video on 1x3x4x32x32
 clips), or unet3d (a 3-D U-Net as nnU-Net builds one: Conv3d,
 InstanceNorm3d, LeakyReLU, ConvTranspose3d up-sampling, skip connections;
 1x1x16x32x32). Writes OUTDIR/MODEL-opOPSET.onnx and OUTDIR/MODEL-INPUT.npy
@@ -173,6 +178,151 @@ class EinsumAttention(nn.Module):
         return self.out(context.reshape(n, t, d))
 
 
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d) + 0.1 * torch.randn(d))
+        self.eps = eps
+
+    def forward(self, x):
+        variance = x.pow(2).mean(-1, keepdim=True)
+        return self.weight * (x * torch.rsqrt(variance + self.eps))
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class LlamaAttention(nn.Module):
+    """Grouped-query attention with rotary embeddings, as modeling_llama."""
+
+    def __init__(self, d=64, heads=4, kv_heads=2):
+        super().__init__()
+        self.heads, self.kv_heads, self.head_dim = heads, kv_heads, d // heads
+        self.q = nn.Linear(d, d, bias=False)
+        self.k = nn.Linear(d, kv_heads * self.head_dim, bias=False)
+        self.v = nn.Linear(d, kv_heads * self.head_dim, bias=False)
+        self.o = nn.Linear(d, d, bias=False)
+
+    def split(self, x, heads):
+        n, t, _ = x.shape
+        return x.view(n, t, heads, self.head_dim).transpose(1, 2)
+
+    def repeat_kv(self, x):
+        n, _, t, _ = x.shape
+        repeats = self.heads // self.kv_heads
+        return (x[:, :, None].expand(n, self.kv_heads, repeats, t, self.head_dim)
+                .reshape(n, self.heads, t, self.head_dim))
+
+    def forward(self, x, cos, sin, mask):
+        n, t, _ = x.shape
+        q = self.split(self.q(x), self.heads)
+        k = self.split(self.k(x), self.kv_heads)
+        v = self.split(self.v(x), self.kv_heads)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k, v = self.repeat_kv(k), self.repeat_kv(v)
+        scores = q @ k.transpose(2, 3) / math.sqrt(self.head_dim) + mask
+        context = torch.softmax(scores, dim=-1) @ v
+        return self.o(context.transpose(1, 2).reshape(n, t, -1))
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, d=64, hidden=128):
+        super().__init__()
+        self.attention_norm = RMSNorm(d)
+        self.attention = LlamaAttention(d)
+        self.mlp_norm = RMSNorm(d)
+        self.gate = nn.Linear(d, hidden, bias=False)
+        self.up = nn.Linear(d, hidden, bias=False)
+        self.down = nn.Linear(hidden, d, bias=False)
+
+    def forward(self, x, cos, sin, mask):
+        x = x + self.attention(self.attention_norm(x), cos, sin, mask)
+        h = self.mlp_norm(x)
+        return x + self.down(nn.functional.silu(self.gate(h)) * self.up(h))
+
+
+class TinyLlama(nn.Module):
+    """A Llama-style decoder whose positions come from the attention mask
+    (cumsum - 1, as generation with left padding computes them), so the
+    rotary tables are computed per inference."""
+
+    def __init__(self, vocab=100, d=64, layers=2, head_dim=16):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.blocks = nn.ModuleList(LlamaBlock(d) for _ in range(layers))
+        self.norm = RMSNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+        inv_freq = 1.0 / (10000 ** (torch.arange(0, head_dim, 2).float() / head_dim))
+        self.register_buffer("inv_freq", inv_freq)
+
+    def forward(self, input_ids, attention_mask):
+        t = input_ids.shape[1]
+        positions = (attention_mask.cumsum(-1) - 1).masked_fill(attention_mask == 0, 1)
+        angles = positions[:, :, None].float() * self.inv_freq[None, None, :]
+        angles = torch.cat((angles, angles), dim=-1)
+        cos, sin = angles.cos()[:, None], angles.sin()[:, None]
+        lowest = torch.finfo(torch.float32).min
+        causal = torch.full((t, t), lowest).triu(1)
+        padding = (1.0 - attention_mask[:, None, None, :].float()) * lowest
+        mask = causal[None, None] + padding
+        x = self.embed(input_ids)
+        for block in self.blocks:
+            x = block(x, cos, sin, mask)
+        return self.head(self.norm(x))
+
+
+class Gpt2Block(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln_1 = nn.LayerNorm(d)
+        self.c_attn = nn.Linear(d, 3 * d)
+        self.c_proj = nn.Linear(d, d)
+        self.ln_2 = nn.LayerNorm(d)
+        self.c_fc = nn.Linear(d, 4 * d)
+        self.mlp_proj = nn.Linear(4 * d, d)
+
+    @staticmethod
+    def gelu_new(x):
+        return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) *
+                                           (x + 0.044715 * torch.pow(x, 3.0))))
+
+    def forward(self, x, causal):
+        n, t, d = x.shape
+        q, k, v = self.c_attn(self.ln_1(x)).split(d, dim=2)
+        q, k, v = (z.view(n, t, self.heads, -1).permute(0, 2, 1, 3) for z in (q, k, v))
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(v.size(-1))
+        scores = torch.where(causal, scores, torch.tensor(torch.finfo(scores.dtype).min))
+        context = torch.matmul(scores.softmax(-1), v).permute(0, 2, 1, 3).reshape(n, t, d)
+        x = x + self.c_proj(context)
+        return x + self.mlp_proj(self.gelu_new(self.c_fc(self.ln_2(x))))
+
+
+class TinyGpt2(nn.Module):
+    """GPT-2 as modeling_gpt2 writes it: learned positions, the causal mask
+    sliced from a tril buffer, gelu_new, the head tied to the embedding."""
+
+    def __init__(self, vocab=100, d=64, layers=2, heads=4, context=32):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, d)
+        self.wpe = nn.Embedding(context, d)
+        self.blocks = nn.ModuleList(Gpt2Block(d, heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(d)
+        self.register_buffer("bias", torch.tril(torch.ones(context, context))[None, None])
+
+    def forward(self, input_ids):
+        t = input_ids.shape[1]
+        positions = torch.arange(0, t, dtype=torch.long)[None]
+        x = self.wte(input_ids) + self.wpe(positions)
+        causal = self.bias[:, :, :t, :t].bool()
+        for block in self.blocks:
+            x = block(x, causal)
+        return torch.matmul(self.ln_f(x), self.wte.weight.t())
+
+
 class UNet3d(nn.Module):
     """A 3-D U-Net as nnU-Net builds one: two (Conv3d, InstanceNorm3d,
     LeakyReLU) per stage, strided convolutions down, ConvTranspose3d
@@ -239,6 +389,13 @@ def make(name):
         return Encoder(), (torch.randn(1, 10, 32),), ["x"]
     if name == "yolo":
         return Yolo(), (torch.randn(1, 3, 64, 64),), ["x"]
+    if name in ("tinyllama", "tinygpt2"):
+        ids = torch.randint(0, 100, (1, 12))
+        if name == "tinygpt2":
+            return TinyGpt2(), (ids,), ["input_ids"]
+        mask = torch.ones(1, 12, dtype=torch.int64)
+        mask[0, :3] = 0  # left padding, as batched generation pads
+        return TinyLlama(), (ids, mask), ["input_ids", "attention_mask"]
     if name == "unet3d":
         return UNet3d(), (torch.randn(1, 1, 16, 32, 32),), ["x"]
     if name.startswith("segmentation."):

@@ -418,6 +418,10 @@ TEST_P(ActivationParam, EveryFunction) {
       cases.push_back(Case{function, 0, 0});
     }
   }
+  if (device().properties().hw_version >= npu::isa::kIsaVersion1_6) {  // hw-spec 7.4.6
+    cases.push_back(Case{F::sin, 0, 0});
+    cases.push_back(Case{F::cos, 0, 0});
+  }
   for (const Case& k : cases) {
     SCOPED_TRACE(static_cast<int>(k.function));
     DeviceTensor in(device(), dtype(), kCount);
@@ -477,6 +481,12 @@ TEST_P(ActivationParam, EveryFunction) {
           break;
         case F::round:
           v = std::nearbyint(x);  // ties to even, the default rounding mode
+          break;
+        case F::sin:
+          v = std::sin(x);
+          break;
+        case F::cos:
+          v = std::cos(x);
           break;
       }
       want.push_back(representable(dtype(), v));

@@ -130,8 +130,10 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # volumes (slices, then a product along depth), pooling (two
              # POOL2Ds: planes, then depth), InstanceNormalization of volumes.
              "conv3d", "conv3d_padding", "conv_transpose3d", "pool3d", "instance_norm_5d",
-             # Binary operators whose first operand or both broadcast.
-             "broadcast_operands",
+             # Binary operators whose first operand or both broadcast; Sin and
+             # Cos of computed angles (ISA v1.6: rotary tables of positions
+             # computed per inference).
+             "broadcast_operands", "rotary_computed",
              # ThresholdedRelu, Shrink, IsInf, IsNaN: COMPAREs and SELECTs.
              "thresholds",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the
@@ -256,6 +258,9 @@ def op_graph_inputs(op_graphs):
             sample = with_zero_slices(sample)
         if graph == "int8_convs":
             sample = 0.75 * sample
+        if graph == "rotary_computed":
+            # Positions of a long context: angles up to thousands of radians.
+            sample = np.round(np.abs(sample) * 2000).astype(np.float32)
         if declared.elem_type == onnx.TensorProto.FLOAT16:
             sample = sample.astype(np.float16)
         elif declared.elem_type in (onnx.TensorProto.UINT8, onnx.TensorProto.INT8):

@@ -365,7 +365,7 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
   }
   EXPECT_EQ(info(Opcode::gemm).isa_version, npu::isa::kIsaVersion1_0);
   EXPECT_EQ(info(Opcode::convert).isa_version, npu::isa::kIsaVersion1_2);
-  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_5);
+  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_6);
 
   std::vector<std::uint32_t> words;
   npu::isa::encode(sample(info(Opcode::gemm)), words);
@@ -444,7 +444,7 @@ TEST(Isa, CompareAndSelectTypesAndFlags) {
 
 // v1.5 adds flag values, no opcode: ACTIVATION_PARAM functions 7-12 and
 // SOFTMAX's log switch; an instruction using one needs v1.5, the same
-// opcode without it its own version.
+// opcode without it its own version. v1.6 adds functions 13 and 14.
 TEST(Isa, V15FunctionsAndLogSoftmax) {
   using npu::isa::info;
   using npu::isa::instruction_version;
@@ -453,10 +453,11 @@ TEST(Isa, V15FunctionsAndLogSoftmax) {
   for (std::uint32_t function = 0; function < 16; ++function) {
     activation.flags = function;
     const auto problem = npu::isa::check(activation);
-    if (function <= 12) {
+    if (function <= 14) {
       EXPECT_FALSE(problem) << function;
-      EXPECT_EQ(instruction_version(activation),
-                function >= 7 ? npu::isa::kIsaVersion1_5 : npu::isa::kIsaVersion1_1)
+      EXPECT_EQ(instruction_version(activation), function >= 13  ? npu::isa::kIsaVersion1_6
+                                                 : function >= 7 ? npu::isa::kIsaVersion1_5
+                                                                 : npu::isa::kIsaVersion1_1)
           << function;
     } else {
       EXPECT_EQ(problem->errc, DecodeErrc::invalid_flag_value) << function;
@@ -496,7 +497,7 @@ TEST(Isa, V11DataTypesAndFlags) {
   resize.flags = 1 | 3U << 2 | 3U << 4;  // linear, pytorch_half_pixel, ceil
   EXPECT_FALSE(npu::isa::check(resize));
   Instruction activation = sample(info(Opcode::activation_param));
-  activation.flags = 13;  // 7-12 are v1.5's (V15FunctionsAndLogSoftmax)
+  activation.flags = 15;  // 7-14 are v1.5's and v1.6's (V15FunctionsAndLogSoftmax)
   EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
   Instruction batched = sample(info(Opcode::gemm_batched));
   batched.flags = 1U << 8;  // out_int32 is GEMM only

@@ -24,7 +24,10 @@ inline constexpr std::uint32_t kIsaVersion1_4 = 0x0001'0004;
 // field, ACTIVATION_PARAM functions 7-12 and SOFTMAX's LOG flag (hw-spec
 // 7.4.5).
 inline constexpr std::uint32_t kIsaVersion1_5 = 0x0001'0005;
-inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_5;
+// v1.6 adds ACTIVATION_PARAM functions 13 and 14, SIN and COS (hw-spec
+// 7.4.6).
+inline constexpr std::uint32_t kIsaVersion1_6 = 0x0001'0006;
+inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_6;
 
 enum class Opcode : std::uint8_t {
   nop = 0x00,

@@ -72,7 +72,7 @@ enum class Activation : std::uint8_t {
 enum class PoolMode : std::uint8_t { max, average, average_with_padding };
 enum class ReduceOp : std::uint8_t { sum, mean, max, min };
 // ACTIVATION_PARAM functions (hw-spec 7.4.1, v1.1; log to round v1.5,
-// 7.4.5, alpha and beta 0).
+// 7.4.5, sin and cos v1.6, 7.4.6; alpha and beta 0).
 enum class ParamActivation : std::uint8_t {
   hardsigmoid,  // max(0, min(1, alpha*x + beta))
   hardswish,    // x * hardsigmoid(x)
@@ -87,6 +87,8 @@ enum class ParamActivation : std::uint8_t {
   gelu_tanh,    // GELU's tanh approximation (v1.5)
   abs,          // |x| (v1.5)
   round,        // to nearest, ties to even (v1.5)
+  sin,          // (v1.6)
+  cos,          // (v1.6)
 };
 enum class ResizeMode : std::uint8_t { nearest, linear };
 enum class ResizeCoordinates : std::uint8_t {

@@ -2,7 +2,8 @@
 // (floor_ceil_sign) each from ROUND (ISA v1.5), COMPARE and SELECT (v1.4),
 // exact (guest-onnx-models checks the values against onnxruntime,
 // infinities included); Sin, Cos and ONNX's other math functions folded on
-// constants (rotary_tables), refused on computed tensors; ThresholdedRelu,
+// constants (rotary_tables), Sin and Cos on the device (ISA v1.6) of computed
+// angles (rotary_computed); ThresholdedRelu,
 // Shrink, IsInf and IsNaN (thresholds) as COMPAREs and SELECTs.
 #include <gtest/gtest.h>
 
@@ -18,7 +19,8 @@ using namespace npu::onnx_runtime;
 using npu::isa::Instruction;
 using npu::isa::Opcode;
 
-constexpr std::uint32_t kFuncRound = 12, kCompareLt = 2, kCompareGt = 4;
+constexpr std::uint32_t kFuncRound = 12, kFuncSin = 13, kFuncCos = 14, kCompareLt = 2,
+                        kCompareGt = 4;
 
 TEST(OnnxRounding, FloorAndCeilStepTheRoundedValueWhereItPassedX) {
   const std::vector<Instruction> ins = instructions_of(lower(fused("floor_ceil_sign")));
@@ -94,9 +96,27 @@ TEST(OnnxFoldedMath, RotaryTablesOfSinAndCosAreFoldedOnTheHost) {
   }
 }
 
-TEST(OnnxFoldedMath, SinOfAComputedTensorIsRefusedAtCompileTime) {
-  EXPECT_EQ(refusal(fused("sin_of_input")),
-            "Sin: no lowering to the ISA; folded only when its inputs are constants");
+// Angles computed per inference: ACTIVATION_PARAM SIN and COS (ISA v1.6),
+// refused by name on an older device.
+TEST(OnnxFoldedMath, SinAndCosOfComputedAnglesAreV16Functions) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("rotary_computed")));
+  std::vector<std::uint32_t> functions;
+  for (const Instruction& i : ins) {
+    if (i.opcode == Opcode::activation_param) {
+      functions.push_back(i.flags);
+      EXPECT_EQ(value(i, 2), 8U * 8);  // count: 8 positions x 2 x 4 frequencies
+    }
+  }
+  EXPECT_EQ(functions, (std::vector<std::uint32_t>{kFuncSin, kFuncCos}));
+  try {
+    lower(fused("rotary_computed"), npu::isa::DataType::fp32, every_opcode(),
+          npu::isa::kIsaVersion1_5);
+    ADD_FAILURE() << "lowered for a v1.5 device";
+  } catch (const npu::onnx::UnsupportedOperators& e) {
+    ASSERT_EQ(e.entries().size(), 2U) << e.what();
+    EXPECT_EQ(e.entries().at(1).op + ": " + e.entries().at(1).reason,
+              "Sin: needs ISA v1.6's ACTIVATION_PARAM SIN (hw-spec 7.4.6); the device is v1.5");
+  }
 }
 
 }  // namespace

@@ -188,10 +188,11 @@ def computed_weights_models(out, save, tensor):
 def rounding_models(out, save, tensor):
     """Floor, Ceil and Sign (from ROUND, COMPARE and SELECT), on 3x and on x,
     whose guest input holds infinities; Sign of Floor(x) meets zeros. The
-    trigonometric and other math functions folded on constants."""
+    trigonometric and other math functions folded on constants; Sin and Cos
+    of computed angles on the device."""
     # Rotary position embeddings' tables: Sin and Cos of constant angles
     # (positions from a Range times the inverse frequencies), folded on the
-    # host; Sin of an input refused.
+    # host.
     save(out, "rotary_tables",
          [helper.make_node("Range", ["start", "limit", "delta"], ["positions"]),
           helper.make_node("Unsqueeze", ["positions", "axis1"], ["column"]),
@@ -205,8 +206,16 @@ def rounding_models(out, save, tensor):
          [const("start", np.array(0.0, np.float32)), const("limit", np.array(8.0, np.float32)),
           const("delta", np.array(1.0, np.float32)), const("axis1", np.array([1], np.int64)),
           const("inv_freq", np.array([[1.0, 0.1, 0.01, 0.001]], np.float32))])
-    save(out, "sin_of_input", [helper.make_node("Sin", ["x"], ["y"])],
-         [tensor("x", [4])], [tensor("y", None)])
+    # The same tables from positions computed per inference (Llama's from
+    # the attention mask): positions [1, T, 1] by frequencies [1, 1, F],
+    # Sin and Cos on the device (ISA v1.6), large angles included.
+    save(out, "rotary_computed",
+         [helper.make_node("Mul", ["x", "inv_freq"], ["angles"]),
+          helper.make_node("Concat", ["angles", "angles"], ["doubled"], axis=-1),
+          helper.make_node("Sin", ["doubled"], ["sin"]),
+          helper.make_node("Cos", ["doubled"], ["cos"])],
+         [tensor("x", [1, 8, 1])], [tensor("sin", None), tensor("cos", None)],
+         [const("inv_freq", np.array([[[1.0, 0.1, 0.01, 0.001]]], np.float32))])
     save(out, "floor_ceil_sign",
          [helper.make_node("Mul", ["x", "three"], ["x3"]),
           helper.make_node("Floor", ["x3"], ["floor"]),

@@ -1089,6 +1089,30 @@ TEST(OnnxElementCodec, Fp16AndBf16RoundToNearestEvenAndWidenExactly) {
       encode_elements(std::vector{nan}, npu::isa::DataType::bf16), npu::isa::DataType::bf16)[0]));
 }
 
+// A model's constants saturate where inputs overflow: the lowest FP32 of an
+// attention mask stays finite in FP16 and BF16 (0 times it stays 0), and
+// infinities and NaN stay what they are.
+TEST(OnnxElementCodec, ConstantsSaturateToTheLargestFiniteValue) {
+  using npu::isa::DataType;
+  const float lowest = std::numeric_limits<float>::lowest();
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> values{lowest, 1e6F, -inf, 2.5F, 3.3999e38F};
+  const auto fp16 =
+      decode_elements(encode_constant_elements(values, DataType::fp16), DataType::fp16);
+  EXPECT_EQ(fp16, (std::vector{-65504.0F, 65504.0F, -inf, 2.5F, 65504.0F}));
+  const auto bf16 =
+      decode_elements(encode_constant_elements(values, DataType::bf16), DataType::bf16);
+  const float bf16_largest = std::bit_cast<float>(0x7f7f'0000U);
+  EXPECT_EQ(bf16, (std::vector{-bf16_largest, 999424.0F, -inf, 2.5F, bf16_largest}));
+  EXPECT_TRUE(
+      std::isinf(decode_elements(encode_elements(values, DataType::bf16), DataType::bf16)[0]));
+  EXPECT_EQ(encode_constant_elements(values, DataType::fp32),
+            encode_elements(values, DataType::fp32));
+  const std::vector<float> nan{std::numeric_limits<float>::quiet_NaN()};
+  EXPECT_TRUE(std::isnan(
+      decode_elements(encode_constant_elements(nan, DataType::fp16), DataType::fp16)[0]));
+}
+
 // The in-place forms write exactly the vector forms' bytes (a model's
 // inputs and outputs go through them) and refuse a destination of another size.
 TEST(OnnxElementCodec, InPlaceFormsMatchAndCheckTheirSizes) {
