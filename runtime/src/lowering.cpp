@@ -2263,22 +2263,30 @@ void emit_pool2d(Lowerer& l, const std::string& origin, const std::string& x, co
          });
 }
 
+// One spatial axis of a pooling window: the input's and output's sizes,
+// the window's kernel, stride and dilation, the pads before and after.
+struct PoolAxis {
+  std::int64_t in, out, kernel, stride, dilation, begin, end;
+};
+
 // How many elements AveragePool divides by at each output position of one
-// axis: the window's elements inside the input, or with count_include_pad
+// axis: the window's taps inside the input, or with count_include_pad
 // inside the padded input (ceil_mode's windows past it count only what
 // they cover, as onnxruntime counts).
-std::vector<std::int64_t> average_divisors(std::int64_t in, std::int64_t out, std::int64_t kernel,
-                                           std::int64_t stride, std::int64_t begin,
-                                           std::int64_t end, bool include_pad) {
+std::vector<std::int64_t> average_divisors(const PoolAxis& a, bool include_pad) {
   std::vector<std::int64_t> divisors;
-  for (std::int64_t o = 0; o < out; ++o) {
-    const std::int64_t start = o * stride - begin;
-    const std::int64_t low = include_pad ? start : std::max<std::int64_t>(start, 0);
-    const std::int64_t high = std::min(start + kernel, include_pad ? in + end : in);
-    if (high <= low) {
+  const std::int64_t low = include_pad ? -a.begin : 0;
+  const std::int64_t high = include_pad ? a.in + a.end : a.in;
+  for (std::int64_t o = 0; o < a.out; ++o) {
+    std::int64_t inside = 0;
+    for (std::int64_t t = 0; t < a.kernel; ++t) {
+      const std::int64_t at = o * a.stride - a.begin + t * a.dilation;
+      inside += at >= low && at < high ? 1 : 0;
+    }
+    if (inside == 0) {
       throw Unsupported(fmt::format("output {} of an axis averages a window over padding only", o));
     }
-    divisors.push_back(high - low);
+    divisors.push_back(inside);
   }
   return divisors;
 }
@@ -2298,9 +2306,6 @@ void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
   const Shape& so = l.shape(out);
   if (sx.size() != 4) {
     throw Unsupported("only 1-D and 2-D pooling (NCL, NCHW)");
-  }
-  if (two_values(n, "dilations") != std::vector<std::int64_t>{1, 1}) {
-    throw Unsupported("dilated pooling");
   }
   const auto kernel_shape = n.get_ints("kernel_shape", {});
   if (kernel_shape.size() != 2) {
@@ -2342,9 +2347,9 @@ void lower_pool(Lowerer& l, const Node& n, PoolMode mode) {
   }
   std::vector<float> factors;
   const auto rows =
-      average_divisors(sx[2], so[2], kernel[0], strides[0], p.begin[0], p.end[0], include_pad);
+      average_divisors({sx[2], so[2], kernel[0], strides[0], 1, p.begin[0], p.end[0]}, include_pad);
   const auto columns =
-      average_divisors(sx[3], so[3], kernel[1], strides[1], p.begin[1], p.end[1], include_pad);
+      average_divisors({sx[3], so[3], kernel[1], strides[1], 1, p.begin[1], p.end[1]}, include_pad);
   for (const std::int64_t r : rows) {
     for (const std::int64_t c : columns) {
       factors.push_back(static_cast<float>(kernel[0] * kernel[1]) / static_cast<float>(r * c));
@@ -2400,9 +2405,8 @@ void lower_pool_3d(Lowerer& l, const Node& n, PoolMode mode) {
   const Shape& so = l.shape(n.outputs.at(0));
   const std::vector<std::int64_t> kernel = n.get_ints("kernel_shape", {});
   const std::vector<std::int64_t> strides = n.get_ints("strides", {1, 1, 1});
-  if (so.size() != 5 || kernel.size() != 3 || strides.size() != 3 ||
-      n.get_ints("dilations", {1, 1, 1}) != std::vector<std::int64_t>{1, 1, 1}) {
-    throw Unsupported("a 3-D pooling needs three kernel sizes and strides, no dilations");
+  if (so.size() != 5 || kernel.size() != 3 || strides.size() != 3) {
+    throw Unsupported("a 3-D pooling needs three kernel sizes and strides");
   }
   const std::vector<std::int64_t> pads = pool3d_pads(n, sx, so, kernel, strides);
   if (pads.size() != 6) {
@@ -2427,9 +2431,139 @@ void lower_pool_3d(Lowerer& l, const Node& n, PoolMode mode) {
   lower_pool(l, depth, mode);
 }
 
+// The spatial axes of a dilated pooling of x (NCHW or NCDHW) into `so`,
+// checked: kernel, strides, dilations, pads per side (or auto_pad's).
+std::vector<PoolAxis> dilated_pool_axes(const Node& n, const Shape& sx, const Shape& so) {
+  const std::size_t rank = sx.size() - 2;
+  const std::vector<std::int64_t> kernel = n.get_ints("kernel_shape", {});
+  const std::vector<std::int64_t> strides =
+      n.get_ints("strides", std::vector<std::int64_t>(rank, 1));
+  const std::vector<std::int64_t> dilations =
+      n.get_ints("dilations", std::vector<std::int64_t>(rank, 1));
+  const auto bounded = [](std::int64_t v) {
+    return v >= 1 && v <= std::numeric_limits<std::int32_t>::max();
+  };
+  if (so.size() != sx.size() || kernel.size() != rank || strides.size() != rank ||
+      dilations.size() != rank || !std::ranges::all_of(kernel, bounded) ||
+      !std::ranges::all_of(strides, bounded) || !std::ranges::all_of(dilations, bounded)) {
+    throw Unsupported(fmt::format(
+        "kernel_shape, strides and dilations must be {} values each, in [1, 2^31)", rank));
+  }
+  std::vector<std::int64_t> extent;
+  for (std::size_t d = 0; d < rank; ++d) {
+    extent.push_back((kernel[d] - 1) * dilations[d] + 1);
+  }
+  const WindowPads p = window_pads(n, sx, extent, strides);
+  std::vector<PoolAxis> axes;
+  for (std::size_t d = 0; d < rank; ++d) {
+    if (p.begin[d] >= extent[d] || p.end[d] >= extent[d]) {
+      throw Unsupported("padding as wide as the window");
+    }
+    axes.push_back({.in = sx[2 + d],
+                    .out = so[2 + d],
+                    .kernel = kernel[d],
+                    .stride = strides[d],
+                    .dilation = dilations[d],
+                    .begin = p.begin[d],
+                    .end = p.end[d]});
+  }
+  return axes;
+}
+
+// MaxPool and AveragePool with dilations (2-D and 3-D; POOL2D has none):
+// x copied into a tensor padded by -infinity (max) or zeros (average) as
+// far as the last window reaches (pads, SAME, ceil_mode); then, a window
+// being a box, one axis at a time: one COPY_STRIDED gathers every output
+// position's taps along the axis next to each other (source strides
+// stride and dilation) and one REDUCE max or sum takes them. An average
+// divides by the taps inside the input (or the padded input) after the
+// last axis: one ELTWISE mul by a constant per output position.
+void lower_pool_dilated(Lowerer& l, const Node& n, PoolMode mode) {
+  const std::string origin = n.label();
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  const Shape& sx = l.shape(x);
+  const Shape& so = l.shape(out);
+  l.require(isa::Opcode::copy_strided);
+  const std::vector<PoolAxis> axes = dilated_pool_axes(n, sx, so);
+  Shape padded = sx;
+  std::vector<std::int64_t> begin(sx.size(), 0), end(sx.size(), 0);
+  for (std::size_t d = 0; d < axes.size(); ++d) {
+    const PoolAxis& a = axes[d];
+    const std::int64_t reach = (a.out - 1) * a.stride + (a.kernel - 1) * a.dilation + 1;
+    begin[2 + d] = a.begin;
+    end[2 + d] = std::max(a.end, reach - a.in - a.begin);
+    padded[2 + d] += begin[2 + d] + end[2 + d];
+  }
+  if (static_cast<double>(element_count(padded)) *
+          static_cast<double>(std::ranges::max(axes, {}, &PoolAxis::kernel).kernel) >
+      static_cast<double>(kMaxOperandBytes / l.esize())) {
+    throw Unsupported("a dilated pooling whose taps exceed the device's operand");
+  }
+  std::string current = x;
+  Shape shape = sx;
+  if (padded != sx) {
+    current = l.scratch_shaped(padded);
+    const float fill = mode == PoolMode::max ? -std::numeric_limits<float>::infinity() : 0.0F;
+    pad_into(l, origin, x, sx, current, padded, begin, end, fill);
+    shape = padded;
+  }
+  const bool average = mode != PoolMode::max;
+  for (std::size_t d = axes.size(); d-- > 0;) {
+    const PoolAxis& a = axes[d];
+    const std::size_t axis = 2 + d;
+    const std::int64_t outer = product(shape, 0, axis),
+                       inner = product(shape, axis + 1, shape.size());
+    const std::string taps = l.scratch(outer * a.out * a.kernel * inner);
+    strided_copy(l, origin, l.ref(taps), l.ref(current),
+                 {{outer, shape[axis] * inner, a.out * a.kernel * inner},
+                  {a.out, a.stride * inner, a.kernel * inner},
+                  {a.kernel, a.dilation * inner, inner},
+                  {inner, 1, 1}});
+    shape[axis] = a.out;
+    const bool last = d == 0;
+    const std::string reduced = last && !average ? out : l.scratch_shaped(shape);
+    const auto op = average ? ReduceOp::sum : ReduceOp::max;
+    const std::uint32_t rows = u32(outer * a.out, "outer"), length = u32(a.kernel, "kernel");
+    const std::uint32_t columns = u32(inner, "inner");
+    l.emit(origin, {l.ref(taps)}, {l.ref(reduced)},
+           [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.reduce(dt, op, s[0], s[1], rows, length, columns);
+           });
+    current = reduced;
+  }
+  if (!average) {
+    return;
+  }
+  const bool include_pad = n.get_int("count_include_pad", 0) != 0;
+  std::vector<float> factors{1.0F};
+  for (const PoolAxis& a : axes) {
+    std::vector<float> next;
+    for (const float f : factors) {
+      for (const std::int64_t divisor : average_divisors(a, include_pad)) {
+        next.push_back(f / static_cast<float>(divisor));
+      }
+    }
+    factors = std::move(next);
+  }
+  const auto positions = static_cast<std::int64_t>(factors.size());
+  const std::string scale = l.new_constant({positions}, std::move(factors));
+  l.eltwise(origin, EltwiseOp::mul, l.ref(current), l.ref(scale), l.ref(out), element_count(so),
+            positions);
+}
+
+bool dilated(const Node& n) {
+  const std::vector<std::int64_t> dilations = n.get_ints("dilations", {});
+  return std::ranges::any_of(dilations, [](std::int64_t d) { return d != 1; });
+}
+
 void lower_max_pool(Lowerer& l, const Node& n) {
   if (n.outputs.size() > 1 && !n.outputs[1].empty()) {
     throw Unsupported("the Indices output");
+  }
+  if (dilated(n)) {
+    lower_pool_dilated(l, n, PoolMode::max);
+    return;
   }
   if (l.shape(input(n, 0)).size() == 5) {
     lower_pool_3d(l, n, PoolMode::max);
@@ -2438,6 +2572,10 @@ void lower_max_pool(Lowerer& l, const Node& n) {
   lower_pool(l, n, PoolMode::max);
 }
 void lower_average_pool(Lowerer& l, const Node& n) {
+  if (dilated(n)) {
+    lower_pool_dilated(l, n, PoolMode::average);
+    return;
+  }
   if (l.shape(input(n, 0)).size() == 5) {
     lower_pool_3d(l, n, PoolMode::average);
     return;

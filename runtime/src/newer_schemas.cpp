@@ -195,6 +195,37 @@ void infer_one_hot_depth(::onnx::InferenceContext& ctx) {
   return schema;
 }
 
+// AveragePool-19, which added `dilations`: AveragePool-11's attributes and
+// the attribute, its shape inferred as libonnx's MaxPool-12 infers it (the
+// same window arithmetic, dilations included).
+::onnx::OpSchema average_pool_19() {
+  using ::onnx::AttributeProto;
+  ::onnx::OpSchema schema;
+  schema.SetName("AveragePool")
+      .SetDomain("")
+      .SinceVersion(19)
+      .Attr("auto_pad", "NOTSET, SAME_UPPER, SAME_LOWER or VALID", AttributeProto::STRING,
+            std::string("NOTSET"))
+      .Attr("ceil_mode", "ceil instead of floor for the output size", AttributeProto::INT,
+            static_cast<std::int64_t>(0))
+      .Attr("count_include_pad", "count the padding in each average", AttributeProto::INT,
+            static_cast<std::int64_t>(0))
+      .Attr("dilations", "dilation along each spatial axis", AttributeProto::INTS, false)
+      .Attr("kernel_shape", "the window along each spatial axis", AttributeProto::INTS, true)
+      .Attr("pads", "padding at the start and end of each spatial axis", AttributeProto::INTS,
+            false)
+      .Attr("strides", "stride along each spatial axis", AttributeProto::INTS, false)
+      .Input(0, "X", "N x C x D1 x ...", "T")
+      .Output(0, "Y", "N x C x the pooled axes", "T")
+      .TypeConstraint("T",
+                      {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "float tensors")
+      .TypeAndShapeInferenceFunction(
+          ::onnx::OpSchemaRegistry::Schema("MaxPool", 12, "")->GetTypeAndShapeInferenceFunction());
+  schema.Finalize();
+  return schema;
+}
+
 }  // namespace
 
 const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
@@ -215,6 +246,10 @@ const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
     static const ::onnx::OpSchema v9 = one_hot(9);
     static const ::onnx::OpSchema v11 = one_hot(11);
     return version >= 11 ? &v11 : version >= 9 ? &v9 : nullptr;
+  }
+  if (op == "AveragePool" && version >= 19) {
+    static const ::onnx::OpSchema schema = average_pool_19();
+    return &schema;
   }
   if (op == "Mish") {
     static const ::onnx::OpSchema mish = unary_activation("Mish", 18, false);

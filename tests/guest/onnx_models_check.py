@@ -130,6 +130,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # volumes (slices, then a product along depth), pooling (two
              # POOL2Ds: planes, then depth), InstanceNormalization of volumes.
              "conv3d", "conv3d_padding", "conv_transpose3d", "pool3d", "instance_norm_5d",
+             # Dilated pooling of 1, 2 and 3 dimensions: taps per axis, REDUCE.
+             "pool_dilated", "pool3d_dilated",
              # Binary operators whose first operand or both broadcast; Sin and
              # Cos of computed angles (ISA v1.6: rotary tables of positions
              # computed per inference).
@@ -247,7 +249,7 @@ def op_graph_inputs(op_graphs):
     saturates, which is calibration's concern (docs/onnx-runtime.md, INT8)."""
     import onnx  # python3-onnx
     cases = {}
-    for graph in OP_GRAPHS + ["maxpool_dilated", "int8_convs"]:
+    for graph in OP_GRAPHS + ["maxpool_indices", "int8_convs"]:
         path = op_graphs / f"{graph}.onnx"
         # The input's shape only: external data stays where it is.
         declared = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type
@@ -344,7 +346,7 @@ def inputs(work, full, op_graphs):
     kept = (np.float16, np.uint8, np.int8)  # the inputs' own types; others float32
     for name, (model, data) in cases.items():
         np.save(work / f"{name}.npy", data if data.dtype in kept else data.astype(np.float32))
-        if (full or name in QUICK) and name not in ("op-maxpool_dilated", "op-int8_convs"):
+        if (full or name in QUICK) and name not in ("op-maxpool_indices", "op-int8_convs"):
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
     for name in ("cls-text", "rec-rendered", "det-rendered"):
         for dtype in ("fp16", "bf16"):
@@ -359,9 +361,9 @@ def inputs(work, full, op_graphs):
     (work / "cls-qdq.case").write_text(f"{work / 'cls-qdq.onnx'} cls-text.npy fp32\n")
     # Its QOperator copy likewise.
     (work / "cls-qop.case").write_text(f"{work / 'cls-qop.onnx'} cls-text.npy fp32\n")
-    # Refused at compile time (dilated pooling), in the guest.
-    (work / "maxpool_dilated.onnx").write_bytes((op_graphs / "maxpool_dilated.onnx").read_bytes())
-    (work / "op-maxpool_dilated.npy").rename(work / "maxpool_dilated.npy")
+    # Refused at compile time (MaxPool's Indices output), in the guest.
+    (work / "maxpool_indices.onnx").write_bytes((op_graphs / "maxpool_indices.onnx").read_bytes())
+    (work / "op-maxpool_indices.npy").rename(work / "maxpool_indices.npy")
 
 
 def ctc_text(probabilities, keys):

@@ -364,10 +364,12 @@ def isa_v11_models(out, rng):
     resize(out, "resize_nearest_half_pixel", [1, 2, 9, 8], "nearest", "half_pixel",
            sizes=[1, 2, 4, 5], nearest="round_prefer_ceil")
     resize(out, "resize_cubic", [1, 1, 4, 4], "cubic", "half_pixel", scales=[1, 1, 2, 2])
-    # An attribute value the ISA lacks: POOL2D has no dilation.
-    save(out, "maxpool_dilated",
-         [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], dilations=[2, 2])],
-         [tensor("x", [1, 1, 5, 5])], [tensor("y", None)], opset=12)
+    # An output the ISA lacks: POOL2D gives no argmax indices.
+    save(out, "maxpool_indices",
+         [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])],
+         [tensor("x", [1, 1, 5, 5])],
+         [tensor("y", None), helper.make_tensor_value_info("i", TensorProto.INT64, None)],
+         opset=12)
     resize(out, "resize_tf_crop", [1, 1, 4, 4], "linear", "tf_crop_and_resize",
            scales=[1, 1, 2, 2])
 

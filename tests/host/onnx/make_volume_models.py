@@ -5,7 +5,7 @@ depth padded on one side, padded unevenly in H and W or SAME; 3-D
 ConvTranspose (a CONV_TRANSPOSE of the depth slices, then one product
 along depth); 3-D pooling as two 2-D poolings (max padded
 unevenly in depth, average with and without the padding counted,
-ceil_mode). Written by make_test_models.py;
+ceil_mode); dilated pooling of 1, 2 and 3 dimensions. Written by make_test_models.py;
 tests/guest/onnx_models_check.py's OP_GRAPHS runs them in
 guest-onnx-models against onnxruntime."""
 import numpy as np
@@ -61,6 +61,31 @@ def volume_models(out, save, tensor, rng):
          [helper.make_node("ConvTranspose", ["x", "w"], ["y"], group=2)],
          [tensor("x", [1, 2, 2, 2, 2])], [tensor("y", None)],
          [const("w", uniform(2, 1, 2, 2, 2))], opset=13)
+    # Dilated pooling (POOL2D has no dilation): taps gathered per axis,
+    # then REDUCE. MaxPool from opset 10, AveragePool's dilations from 19.
+    save(out, "pool_dilated",
+         [helper.make_node("MaxPool", ["x"], ["max"], kernel_shape=[3, 3], dilations=[2, 2],
+                           pads=[2, 1, 2, 2]),
+          helper.make_node("MaxPool", ["x"], ["max_ceil"], kernel_shape=[2, 3], dilations=[2, 1],
+                           strides=[2, 2], ceil_mode=1),
+          helper.make_node("AveragePool", ["x"], ["average"], kernel_shape=[3, 2],
+                           dilations=[2, 3], pads=[1, 1, 2, 1]),
+          helper.make_node("AveragePool", ["x"], ["average_padded"], kernel_shape=[3, 3],
+                           dilations=[2, 2], pads=[2, 2, 2, 2], count_include_pad=1),
+          helper.make_node("Reshape", ["x", "line"], ["x1"]),
+          helper.make_node("MaxPool", ["x1"], ["line_max"], kernel_shape=[3], dilations=[4],
+                           strides=[2])],
+         [tensor("x", [1, 2, 7, 8])],
+         [tensor(name, None) for name in ("max", "max_ceil", "average", "average_padded",
+                                          "line_max")],
+         [const("line", np.array([1, 2, 56], np.int64))], opset=19)
+    save(out, "pool3d_dilated",
+         [helper.make_node("MaxPool", ["x"], ["max"], kernel_shape=[2, 2, 2],
+                           dilations=[2, 2, 2]),
+          helper.make_node("AveragePool", ["x"], ["average"], kernel_shape=[2, 3, 2],
+                           dilations=[1, 2, 2], pads=[1, 1, 1, 0, 1, 1], strides=[1, 2, 1])],
+         [tensor("x", [1, 2, 5, 6, 7])], [tensor("max", None), tensor("average", None)],
+         opset=19)
     save(out, "pool3d",
          [helper.make_node("MaxPool", ["x"], ["max"], kernel_shape=[2, 3, 3],
                            strides=[2, 2, 2], pads=[1, 1, 1, 0, 1, 1]),

@@ -178,6 +178,35 @@ TEST(OnnxConvTranspose3d, GroupsAreRefusedByName) {
             "ConvTranspose: a grouped 3-D ConvTranspose");
 }
 
+// Dilated pooling: a padded copy, then per axis one COPY_STRIDED of the
+// taps and one REDUCE; an average rescaled by one ELTWISE mul at the end.
+TEST(OnnxPoolDilated, TapsPerAxisThenOneReduce) {
+  using enum Opcode;
+  const Graph graph = fused("pool_dilated");
+  const std::vector<Instruction> ins = instructions_of(lower(graph));
+  // max: pads [2, 1, 2, 2] on x [1, 2, 7, 8], kernel 3 x 3, dilation 2.
+  const std::vector<Opcode> max{dma_fill, copy_strided, copy_strided, reduce, copy_strided, reduce};
+  ASSERT_GE(ins.size(), max.size());
+  for (std::size_t i = 0; i < max.size(); ++i) {
+    EXPECT_EQ(ins[i].opcode, max[i]) << i;
+  }
+  // W first: 2 x 11 rows, 3 taps each, 7 outputs (11 - 4) per row.
+  EXPECT_EQ(value(ins[3], 2), 2U * 11 * 7);  // outer: N x C x H x output columns
+  EXPECT_EQ(value(ins[3], 3), 3U);           // length: the taps
+  EXPECT_EQ(value(ins[3], 4), 1U);           // inner
+  EXPECT_EQ(ins[3].flags, static_cast<std::uint32_t>(npu::ReduceOp::max));
+  EXPECT_EQ(std::ranges::count(ins, eltwise, &Instruction::opcode), 2);  // the averages' divisors
+  EXPECT_EQ(std::ranges::count(ins, pool2d, &Instruction::opcode), 0);
+  // 3-D: three axes, one REDUCE each, for each of the two pools.
+  const std::vector<Instruction> volume = instructions_of(lower(fused("pool3d_dilated")));
+  EXPECT_EQ(std::ranges::count(volume, reduce, &Instruction::opcode), 6);
+  EXPECT_EQ(std::ranges::count(volume, pool2d, &Instruction::opcode), 0);
+}
+
+TEST(OnnxPoolDilated, MaxPoolIndicesStayRefusedByName) {
+  EXPECT_EQ(refusal(fused("maxpool_indices")), "MaxPool: the Indices output");
+}
+
 TEST(OnnxPool3d, EachIsTwoPool2dsOverPlanesThenDepth) {
   const std::vector<Instruction> ins = instructions_of(lower(fused("pool3d")));
   const auto pools = std::ranges::count(ins, Opcode::pool2d, &Instruction::opcode);
