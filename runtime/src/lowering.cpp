@@ -1189,120 +1189,191 @@ void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
          });
 }
 
-// A 3-D convolution's input as its CONV2D reads it: padded in depth, and
-// in H and W by what their two sides differ, by one copy (pad_into) where
-// any is asked; `plane_pads` are what the CONV2D pads H and W by.
-struct VolumeSource {
-  std::string tensor;
-  Shape shape;
+// A 3-D convolution's geometry: x (NCDHW), the output's depth and planes,
+// the weights' kernel, strides, dilations; what a copy of x must add to
+// each axis (`begin`, `end`: the depth's pads, and in H and W what their
+// two sides differ) and what the CONV2D pads H and W by.
+struct VolumeWindow {
+  Shape sx, so, sw;
+  std::vector<std::int64_t> strides, dilations, extent, begin, end;
   std::array<std::int64_t, 2> plane_pads;
+  // x's depth, H and W with the copy's additions.
+  std::int64_t padded_depth() const { return sx[2] + begin[2] + end[2]; }
+  std::int64_t height() const { return sx[3] + begin[3] + end[3]; }
+  std::int64_t width() const { return sx[4] + begin[4] + end[4]; }
+  bool copied() const {
+    return std::ranges::any_of(begin, [](std::int64_t v) { return v != 0; }) ||
+           std::ranges::any_of(end, [](std::int64_t v) { return v != 0; });
+  }
 };
-VolumeSource conv3d_source(Lowerer& l, const Node& n, const std::vector<std::int64_t>& extent,
-                           const std::vector<std::int64_t>& strides) {
-  const std::string& x = input(n, 0);
-  const Shape& sx = l.shape(x);
-  const WindowPads p = window_pads(n, sx, extent, strides);
-  const auto huge = [](std::int64_t v) { return v > std::numeric_limits<std::int32_t>::max(); };
+
+VolumeWindow volume_window(Lowerer& l, const Node& n) {
+  VolumeWindow v{.sx = l.shape(input(n, 0)),
+                 .so = l.shape(n.outputs.at(0)),
+                 .sw = l.shape(input(n, 1)),
+                 .strides = n.get_ints("strides", {1, 1, 1}),
+                 .dilations = n.get_ints("dilations", {1, 1, 1}),
+                 .extent = {},
+                 .begin = std::vector<std::int64_t>(5, 0),
+                 .end = std::vector<std::int64_t>(5, 0),
+                 .plane_pads = {}};
+  if (v.sw.size() != 5 || v.so.size() != 5 || v.strides.size() != 3 || v.dilations.size() != 3) {
+    throw Unsupported("a 3-D convolution's weights, output, strides and dilations are 3-D");
+  }
+  for (std::size_t d = 0; d < 3; ++d) {
+    // In double: a hostile dilation would overflow the extent.
+    if (v.strides[d] < 1 || v.dilations[d] < 1 ||
+        static_cast<double>(v.sw[2 + d]) * static_cast<double>(v.dilations[d]) > 0x1p31) {
+      throw Unsupported("strides and dilations must be positive, windows below 2^31");
+    }
+    v.extent.push_back((v.sw[2 + d] - 1) * v.dilations[d] + 1);
+  }
+  const WindowPads p = window_pads(n, v.sx, v.extent, v.strides);
+  const auto huge = [](std::int64_t x) { return x > std::numeric_limits<std::int32_t>::max(); };
   if (std::ranges::any_of(p.begin, huge) || std::ranges::any_of(p.end, huge)) {
     throw Unsupported("pads beyond 2^31");
   }
-  VolumeSource source{
-      .tensor = x,
-      .shape = sx,
-      .plane_pads = {std::min(p.begin[1], p.end[1]), std::min(p.begin[2], p.end[2])}};
-  std::vector<std::int64_t> begin(5, 0), end(5, 0);
+  v.plane_pads = {std::min(p.begin[1], p.end[1]), std::min(p.begin[2], p.end[2])};
   for (std::size_t d = 0; d < 3; ++d) {
-    const std::int64_t by_conv = d == 0 ? 0 : source.plane_pads[d - 1];
-    begin[2 + d] = p.begin[d] - by_conv;
-    end[2 + d] = p.end[d] - by_conv;
-    source.shape[2 + d] += begin[2 + d] + end[2 + d];
+    const std::int64_t by_conv = d == 0 ? 0 : v.plane_pads[d - 1];
+    v.begin[2 + d] = p.begin[d] - by_conv;
+    v.end[2 + d] = p.end[d] - by_conv;
   }
-  if (source.shape == sx) {
-    return source;
+  const std::int64_t out_depth = v.so[2];
+  if (out_depth < 1 || static_cast<double>(out_depth - 1) * static_cast<double>(v.strides[0]) +
+                               static_cast<double>(v.extent[0]) >
+                           static_cast<double>(v.padded_depth())) {
+    throw Unsupported(fmt::format("an output depth of {} from a padded depth of {}", out_depth,
+                                  v.padded_depth()));
   }
-  if (static_cast<double>(sx[0] * sx[1]) * static_cast<double>(source.shape[2]) *
-          static_cast<double>(source.shape[3]) * static_cast<double>(source.shape[4]) >
-      0x1p40) {
-    throw Unsupported(
-        fmt::format("a padded copy of {}: more than 2^40 elements", to_string(source.shape)));
-  }
-  source.tensor = l.scratch_shaped(source.shape);
-  pad_into(l, n.label(), x, sx, source.tensor, source.shape, begin, end, 0.0F);
-  return source;
+  return v;
 }
 
-// A 3-D convolution (NCDHW: video and volumetric models) as one CONV2D
-// over its depth taps stacked into channels: one GATHER (v1.3) copies,
-// for every output depth o and tap t, the input's depth slice
-// o·stride + t·dilation (of a padded copy, one DMA_FILL and one
-// COPY_STRIDED, where pads or auto_pad SAME ask for depth padding or pad
-// the two sides of H or W unevenly: conv3d_source) into channel c·kd + t
-// of image n·Do + o, so the weights [K, C/g, kd, kh, kw] are the CONV2D's
-// [K, C/g·kd, kh, kw] as they are; one COPY_STRIDED moves the result
-// [N·Do, K, Ho, Wo] to [N, K, Do, Ho, Wo]. Bias and a fused activation as
-// a 2-D convolution's.
-void lower_conv_3d(Lowerer& l, const Node& n) {
-  const std::string origin = n.label();
-  const Shape& sw = l.shape(input(n, 1));
-  const Shape& so = l.shape(n.outputs.at(0));
-  const std::vector<std::int64_t> strides = n.get_ints("strides", {1, 1, 1});
-  const std::vector<std::int64_t> dilations = n.get_ints("dilations", {1, 1, 1});
-  if (sw.size() != 5 || so.size() != 5 || strides.size() != 3 || dilations.size() != 3) {
-    throw Unsupported("a 3-D convolution's weights, output, strides and dilations are 3-D");
+// A block of a 3-D convolution's work: images [image, image + images) and
+// output depths [depth, depth + depths).
+struct VolumeBlock {
+  std::int64_t image, images, depth, depths;
+};
+
+// The largest bytes any tensor of block `b` takes on the device: its copy
+// of x, its stacked taps, its CONV2D's output (each must fit the device's
+// 64 MiB operand, hw-spec 7.4).
+double block_bytes(const VolumeWindow& v, const VolumeBlock& b, std::int64_t esize) {
+  const double planes = static_cast<double>(v.height()) * static_cast<double>(v.width());
+  const double span = static_cast<double>((b.depths - 1) * v.strides[0] + v.extent[0]);
+  const double images = static_cast<double>(b.images) * static_cast<double>(v.sx[1]);
+  const double copy = v.copied() ? images * span * planes : 0.0;
+  const double stacked =
+      images * static_cast<double>(b.depths) * static_cast<double>(v.sw[2]) * planes;
+  const double out = static_cast<double>(b.images) * static_cast<double>(b.depths) *
+                     static_cast<double>(v.so[1] * v.so[3] * v.so[4]);
+  return std::max({copy, stacked, out}) * static_cast<double>(esize);
+}
+
+// The blocks a 3-D convolution runs in: one for the whole when every
+// tensor fits the device's operand, else one per image and run of output
+// depths (the copy of x then covers only the depths that run reads).
+std::vector<VolumeBlock> volume_blocks(const VolumeWindow& v, std::int64_t esize) {
+  const auto limit = static_cast<double>(kMaxOperandBytes);
+  const std::int64_t N = v.sx[0], out_depth = v.so[2];
+  if (block_bytes(v, {0, N, 0, out_depth}, esize) <= limit) {
+    return {{0, N, 0, out_depth}};
   }
-  std::vector<std::int64_t> extent;
-  for (std::size_t d = 0; d < 3; ++d) {
-    // In double: a hostile dilation would overflow the extent.
-    if (strides[d] < 1 || dilations[d] < 1 ||
-        static_cast<double>(sw[2 + d]) * static_cast<double>(dilations[d]) > 0x1p31) {
-      throw Unsupported("strides and dilations must be positive, windows below 2^31");
-    }
-    extent.push_back((sw[2 + d] - 1) * dilations[d] + 1);
+  std::int64_t depths = out_depth;
+  while (depths > 1 && block_bytes(v, {0, 1, 0, depths}, esize) > limit) {
+    depths = (depths + 1) / 2;
   }
-  const VolumeSource source = conv3d_source(l, n, extent, strides);
-  const std::int64_t N = source.shape[0], C = source.shape[1], padded = source.shape[2];
-  const std::int64_t H = source.shape[3], W = source.shape[4];
-  const std::int64_t depth = sw[2], out_depth = so[2];
-  if (out_depth < 1 || static_cast<double>(out_depth - 1) * static_cast<double>(strides[0]) +
-                               static_cast<double>(extent[0]) >
-                           static_cast<double>(padded)) {
-    throw Unsupported(
-        fmt::format("an output depth of {} from a padded depth of {}", out_depth, padded));
+  if (block_bytes(v, {0, 1, 0, depths}, esize) > limit) {
+    throw Unsupported("one output depth's taps exceed the device's 64 MiB operand");
   }
-  check_gathered_rows(N * out_depth * C, depth);
-  std::vector<std::int64_t> rows;
+  std::vector<VolumeBlock> blocks;
   for (std::int64_t i = 0; i < N; ++i) {
-    for (std::int64_t o = 0; o < out_depth; ++o) {
+    for (std::int64_t o = 0; o < out_depth; o += depths) {
+      blocks.push_back({i, 1, o, std::min(depths, out_depth - o)});
+    }
+  }
+  return blocks;
+}
+
+// Block `b` of a 3-D convolution: x's part it reads (a copy padded as the
+// window asks, where it asks: one DMA_FILL, one COPY_STRIDED), one GATHER
+// stacking the depth taps into channels, one CONV2D, one COPY_STRIDED of
+// its [images·depths, K, Ho, Wo] into the output's NCDHW.
+void lower_volume_block(Lowerer& l, const Node& n, const VolumeWindow& v, const VolumeBlock& b) {
+  const std::string origin = n.label();
+  const std::string& x = input(n, 0);
+  const std::int64_t C = v.sx[1], H = v.height(), W = v.width(), kd = v.sw[2];
+  const std::int64_t stride = v.strides[0], dilation = v.dilations[0];
+  // The padded depths the block reads, [first, first + span).
+  const std::int64_t first = b.depth * stride;
+  std::int64_t span = (b.depths - 1) * stride + v.extent[0], source_depth = v.sx[2], base = first;
+  std::string source = x;
+  std::int64_t image_base = b.image;
+  if (v.copied()) {
+    std::vector<std::int64_t> begin = v.begin, end = v.end;
+    begin[0] = -b.image;
+    end[0] = -(v.sx[0] - b.image - b.images);
+    begin[2] = v.begin[2] - first;
+    end[2] = first + span - v.begin[2] - v.sx[2];
+    const Shape shape{b.images, C, span, H, W};
+    source = l.scratch_shaped(shape);
+    pad_into(l, origin, x, v.sx, source, shape, begin, end, 0.0F);
+    source_depth = span;
+    base = 0;
+    image_base = 0;
+  }
+  check_gathered_rows(b.images * b.depths * C, kd);
+  std::vector<std::int64_t> rows;
+  for (std::int64_t i = 0; i < b.images; ++i) {
+    for (std::int64_t o = 0; o < b.depths; ++o) {
       for (std::int64_t c = 0; c < C; ++c) {
-        for (std::int64_t t = 0; t < depth; ++t) {
-          rows.push_back((i * C + c) * padded + o * strides[0] + t * dilations[0]);
+        for (std::int64_t t = 0; t < kd; ++t) {
+          rows.push_back(((image_base + i) * C + c) * source_depth + base + o * stride +
+                         t * dilation);
         }
       }
     }
   }
-  const std::string stacked = l.scratch_shaped({N * out_depth, C * depth, H, W});
-  gather_rows(l, origin, source.tensor, stacked, H * W, std::move(rows));
-  const std::int64_t plane = so[3] * so[4];
+  const std::string stacked = l.scratch_shaped({b.images * b.depths, C * kd, H, W});
+  gather_rows(l, origin, source, stacked, H * W, std::move(rows));
   ConvWindow cw = window_of(l, n, stacked,
                             {.sx = l.shape(stacked),
-                             .sw = {sw[0], sw[1] * depth, sw[3], sw[4]},
-                             .strides = {strides[1], strides[2]},
-                             .pads = source.plane_pads,
-                             .dilations = {dilations[1], dilations[2]}});
+                             .sw = {v.sw[0], v.sw[1] * kd, v.sw[3], v.sw[4]},
+                             .strides = {v.strides[1], v.strides[2]},
+                             .pads = v.plane_pads,
+                             .dilations = {v.dilations[1], v.dilations[2]}});
   if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
     throw Unsupported("padding as wide as the window");
   }
-  const std::int64_t K = sw[0];
-  const std::string flat = l.scratch(N * out_depth * K * plane);
+  const std::int64_t K = v.so[1], Do = v.so[2], plane = v.so[3] * v.so[4];
+  const std::string flat = l.scratch(b.images * b.depths * K * plane);
   l.emit(origin, std::move(cw.reads), {l.ref(flat)},
          [cw, K32 = u32(K, "K"), dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.conv2d(dt, conv2d_operands(cw, K32, s));
          });
-  strided_copy(l, origin, l.ref(n.outputs.at(0)), l.ref(flat),
-               {{N, out_depth * K * plane, K * out_depth * plane},
-                {K, plane, out_depth * plane},
-                {out_depth, K * plane, plane},
+  const auto at = static_cast<std::uint64_t>((b.image * K * Do + b.depth) * plane * l.esize());
+  strided_copy(l, origin, l.ref(n.outputs.at(0), at), l.ref(flat),
+               {{b.images, b.depths * K * plane, K * Do * plane},
+                {K, plane, Do * plane},
+                {b.depths, K * plane, plane},
                 {plane, 1, 1}});
+}
+
+// A 3-D convolution (NCDHW: video and volumetric models) as CONV2Ds over
+// its depth taps stacked into channels: one GATHER copies, for every
+// output depth o and tap t, the input's depth slice o·stride + t·dilation
+// (of a padded copy where pads or auto_pad SAME pad depth, or pad the two
+// sides of H or W unevenly) into channel c·kd + t of image n·Do + o, so
+// the weights [K, C/g, kd, kh, kw] are the CONV2D's [K, C/g·kd, kh, kw] as
+// they are; one COPY_STRIDED moves the result [N·Do, K, Ho, Wo] to
+// NCDHW. Bias and a fused activation as a 2-D convolution's. Where a
+// tensor of that would exceed the device's 64 MiB operand (a video model
+// at full resolution), it runs per image and run of output depths.
+void lower_conv_3d(Lowerer& l, const Node& n) {
+  const VolumeWindow v = volume_window(l, n);
+  for (const VolumeBlock& b : volume_blocks(v, l.esize())) {
+    lower_volume_block(l, n, v, b);
+  }
 }
 
 void lower_conv(Lowerer& l, const Node& n) {

@@ -30,8 +30,8 @@ computed from a left-padded attention mask, grouped-query attention, a
 SiLU-gated MLP; inputs input_ids, attention_mask), tinygpt2 (GPT-2's
 blocks: learned positions, the causal mask from a tril buffer, gelu_new,
 a tied head; input input_ids), r3d_18, mc3_18, r2plus1d_18
-(torchvision.models.video on 1x3x4x32x32
-clips), or unet3d (a 3-D U-Net as nnU-Net builds one: Conv3d,
+(torchvision.models.video on 1x3x4x32x32 clips), s3d (separable 3-D
+convolutions, 3-D pooling padded SAME-style; 1x3x16x224x224), or unet3d (a 3-D U-Net as nnU-Net builds one: Conv3d,
 InstanceNorm3d, LeakyReLU, ConvTranspose3d up-sampling, skip connections;
 1x1x16x32x32). Writes OUTDIR/MODEL-opOPSET.onnx and OUTDIR/MODEL-INPUT.npy
 (seed 0).
@@ -404,8 +404,10 @@ def make(name):
         model = getattr(tvm.segmentation, name.split(".", 1)[1])(weights=None,
                                                                   weights_backbone=None)
         return SegmentationOut(model), (torch.randn(1, 3, size, size),), ["x"]
-    if name in ("r3d_18", "mc3_18", "r2plus1d_18"):
-        return getattr(tvm.video, name)(weights=None), (torch.randn(1, 3, 4, 32, 32),), ["x"]
+    if name in ("r3d_18", "mc3_18", "r2plus1d_18", "s3d"):
+        frames, size = (16, 224) if name == "s3d" else (4, 32)
+        return (getattr(tvm.video, name)(weights=None),
+                (torch.randn(1, 3, frames, size, size),), ["x"])
     name, _, size = name.partition(":")
     size = int(size) if size else 96 if name.startswith("squeezenet") else 64
     kwargs = {"image_size": size} if name.startswith("vit_") else {}

@@ -129,7 +129,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # uneven and SAME padding by a padded copy), ConvTranspose of
              # volumes (slices, then a product along depth), pooling (two
              # POOL2Ds: planes, then depth), InstanceNormalization of volumes.
-             "conv3d", "conv3d_padding", "conv_transpose3d", "pool3d", "instance_norm_5d",
+             "conv3d", "conv3d_padding", "conv3d_blocks", "conv_transpose3d", "pool3d",
+             "instance_norm_5d",
              # Dilated pooling of 1, 2 and 3 dimensions: taps per axis, REDUCE.
              "pool_dilated", "pool3d_dilated",
              # Binary operators whose first operand or both broadcast; Sin and

@@ -40,6 +40,13 @@ def volume_models(out, save, tensor, rng):
          [tensor("x", [1, 2, 3, 5, 6])],
          [tensor(name, None) for name in ("uneven", "same_upper", "same_lower")],
          [const("w", uniform(2, 2, 2, 2, 2)), const("w2", uniform(3, 2, 3, 2, 3))], opset=13)
+    # Taps that exceed the device's 64 MiB operand when stacked for every
+    # output depth at once (75 MB here): the convolution runs in blocks of
+    # output depths, each with its own padded copy of the depths it reads.
+    save(out, "conv3d_blocks",
+         [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[4, 0, 1, 4, 0, 1])],
+         [tensor("x", [1, 64, 32, 32, 32])], [tensor("y", None)],
+         [const("w", uniform(4, 64, 9, 1, 2) / 16), const("b", uniform(4))], opset=13)
     # ConvTranspose of volumes: a 3-D U-Net's up-sampling (kernel 2,
     # stride 2, bias, Relu), one with pads, output_padding and a dilation,
     # one padded unevenly, and one sized by output_shape; two images.

@@ -147,6 +147,24 @@ TEST(OnnxConv3d, UnevenAndSamePaddingIsCarriedByThePaddedCopy) {
   EXPECT_EQ(value(ins[13], 14), 1U);  // pad_w
 }
 
+// Stacked taps beyond the device's 64 MiB operand: blocks of output
+// depths, each a padded copy of the depths it reads, a GATHER, a CONV2D
+// and a copy into its depths of the output; every CONV2D input within
+// the operand.
+TEST(OnnxConv3d, TapsBeyondTheOperandRunInBlocksOfOutputDepths) {
+  using enum Opcode;
+  const std::vector<Instruction> ins = instructions_of(lower(fused("conv3d_blocks")));
+  EXPECT_EQ(opcodes_of(lower(fused("conv3d_blocks"))),
+            (std::vector{dma_fill, copy_strided, gather, conv2d, copy_strided, dma_fill,
+                         copy_strided, gather, conv2d, copy_strided}));
+  for (const Instruction& conv : of_opcode(ins, conv2d)) {
+    // x [1, 64, 32, 32, 32], kd 9: 16 output depths of 576 channels of
+    // 32 x 32 (36 MiB; all 32 at once would be 72).
+    EXPECT_EQ(value(conv, 4), 16U);      // N: output depths in the block
+    EXPECT_EQ(value(conv, 5), 64U * 9);  // C: channels x depth taps
+  }
+}
+
 // ConvTranspose of volumes: x to depth slices, the weights' depth taps to
 // output channels, one CONV_TRANSPOSE, one product along depth, the
 // result to NCDHW (one copy per image), then the bias and Relu.
