@@ -36,8 +36,6 @@ class Unsupported : public std::runtime_error {
 // Copies of a Concat or Slice beyond this many are refused rather than
 // filling the argument table (v1.1's strided copy will do them in one).
 inline constexpr std::size_t kMaxCopies = 256;
-// The largest tensor operand of an instruction (docs/hw-spec.md 7.2).
-inline constexpr std::int64_t kMaxOperandBytes = std::int64_t{64} << 20;
 
 inline std::uint32_t u32(std::int64_t value, const char* what) {
   if (value == 0) {

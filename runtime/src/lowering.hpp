@@ -21,6 +21,10 @@
 
 namespace npu::onnx_runtime {
 
+// The largest tensor operand of a compute instruction on this device
+// (docs/hw-spec.md 7.4).
+inline constexpr std::int64_t kMaxOperandBytes = std::int64_t{64} << 20;
+
 // A place in a tensor's storage: the tensor (after aliases are resolved,
 // the tensor that owns the bytes) and a byte offset into it.
 struct TensorRef {

@@ -267,6 +267,44 @@ std::vector<std::string> Model::outputs() const {
   return names;
 }
 
+namespace {
+
+// An ONNX node's instructions in the program.
+struct NodeSpan {
+  std::uint32_t start;            // byte offset of its first instruction
+  std::string origin;             // the node
+  std::uint64_t largest_operand;  // bytes of the largest tensor it touches
+};
+
+// Where a failed job stopped, for its message: the node whose
+// instructions hold the device's error offset, and for OPERAND_INVALID a
+// tensor of that node beyond the device's 64 MiB operand (hw-spec 7.4),
+// the cause the compiler does not yet split away for every operator.
+std::string failure_site(const std::vector<NodeSpan>& spans, const JobResult& result) {
+  if (!result.error_offset) {
+    return "";
+  }
+  const auto next = std::ranges::upper_bound(spans, *result.error_offset, {}, &NodeSpan::start);
+  if (next == spans.begin()) {
+    return "";
+  }
+  const NodeSpan& span = *std::prev(next);
+  std::string site =
+      fmt::format(", in node {} (program byte {:#x}", span.origin, *result.error_offset);
+  if (result.error_operand) {
+    site += fmt::format(", operand {}", *result.error_operand);
+  }
+  site += ")";
+  if (result.error == JobError::operand_invalid &&
+      span.largest_operand > static_cast<std::uint64_t>(onnx_runtime::kMaxOperandBytes)) {
+    site += fmt::format(": a tensor of {} MiB there exceeds the device's 64 MiB operand",
+                        span.largest_operand >> 20);
+  }
+  return site;
+}
+
+}  // namespace
+
 struct CompiledModel::State {
   Device device;
   Queue queue;
@@ -288,6 +326,9 @@ struct CompiledModel::State {
     std::string narrowed_by{};
   };
   std::vector<Io> inputs, outputs;
+  // Each ONNX node's instructions, in program order: where a failed job
+  // stopped names its node.
+  std::vector<NodeSpan> spans;
 };
 
 CompiledModel::CompiledModel(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -497,11 +538,28 @@ CompiledModel CompiledModel::build(const Device& device, Program program, Compil
     slots.emplace(key, arg);
     return arg;
   };
+  auto tensor_bytes = [&](const onnx_runtime::TensorRef& ref) -> std::uint64_t {
+    if (const auto w = program.weights.find(ref.tensor); w != program.weights.end()) {
+      return onnx_runtime::encoded_size(w->second, dtype);
+    }
+    if (const auto a = program.activations.find(ref.tensor); a != program.activations.end()) {
+      return a->second;
+    }
+    const auto shape = program.shapes.find(ref.tensor);
+    return shape == program.shapes.end()
+               ? 0
+               : static_cast<std::uint64_t>(onnx_runtime::element_count(shape->second)) *
+                     device_element_size(io_type(program, ref.tensor), dtype);
+  };
+  std::vector<NodeSpan> spans;
   for (const onnx_runtime::DeviceInstruction& instruction : program.instructions) {
     std::vector<BufferArg> args;
+    std::uint64_t largest = 0;
     for (const onnx_runtime::TensorRef& ref : instruction.operands) {
       args.push_back(slot_of(ref));
+      largest = std::max(largest, tensor_bytes(ref));
     }
+    spans.push_back({builder.program_bytes(), instruction.origin, largest});
     try {
       instruction.emit(builder, args);
     } catch (const std::invalid_argument& e) {
@@ -535,7 +593,8 @@ CompiledModel CompiledModel::build(const Device& device, Program program, Compil
                                                                            report,
                                                                            dtype,
                                                                            {},
-                                                                           {}});
+                                                                           {},
+                                                                           std::move(spans)});
   state->launch.emplace(device.load_kernel(state->image));
   for (const auto& [key, arg] : slots) {
     const Buffer& buffer = key.first == Region::weights ? weights
@@ -598,9 +657,9 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
   const auto computed = Clock::now();
   if (!result.ok()) {
     recover_queue();
-    throw std::runtime_error(fmt::format("the inference job {}: {} at {:#x}",
-                                         to_string(result.status), to_string(result.error),
-                                         result.error_address));
+    throw std::runtime_error(fmt::format(
+        "the inference job {}: {} at {:#x}{}", to_string(result.status), to_string(result.error),
+        result.error_address, failure_site(state_->spans, result)));
   }
   std::vector<HostTensor> outputs;
   outputs.reserve(state_->outputs.size());

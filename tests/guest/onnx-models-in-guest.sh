@@ -34,13 +34,23 @@ if [ "$rc" -ne 3 ] || ! grep -q 'MaxPool (1 node: y): the Indices output' "$resu
 	status=1
 fi
 
+echo "== a tensor beyond the device's 64 MiB operand fails the job naming the node and the size"
+rc=0
+"$infer" "$work/conv_beyond_operand.onnx" --input "x=$work/conv_beyond_operand.npy" 2>"$results/beyond.err" || rc=$?
+cat "$results/beyond.err"
+if [ "$rc" -ne 1 ] || ! grep -q "in node Conv .*a tensor of 66 MiB there exceeds the device's 64 MiB operand" "$results/beyond.err"; then
+	echo "FAIL: conv_beyond_operand: exit $rc, expected 1 naming the Conv and its 66 MiB tensor"
+	status=1
+fi
+
 echo "== a token id past the vocabulary fails the job at that id (GATHER, hw-spec 7.4.3)"
 rc=0
 "$infer" "$work/embed_encoder.onnx" --input "input_ids=$work/emb-out-of-range-ids.npy" \
 	--input "attention_mask=$work/emb-full-mask.npy" 2>"$results/gather-range.err" || rc=$?
 cat "$results/gather-range.err"
-if [ "$rc" -ne 1 ] || ! grep -qi 'operand.invalid' "$results/gather-range.err"; then
-	echo "FAIL: out-of-range token id: exit $rc, expected 1 with the operand error"
+if [ "$rc" -ne 1 ] || ! grep -qi 'operand.invalid' "$results/gather-range.err" ||
+	! grep -q 'in node Gather' "$results/gather-range.err"; then
+	echo "FAIL: out-of-range token id: exit $rc, expected 1 with the operand error naming the Gather"
 	status=1
 fi
 

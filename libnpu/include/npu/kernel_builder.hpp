@@ -280,6 +280,11 @@ class KernelBuilder {
 
   // The kernel so far; validated (KernelFormatError).
   [[nodiscard]] KernelImage build() const;
+  // The program's bytes so far: where the next instruction starts (a
+  // failed job's JobResult::error_offset names an instruction by it).
+  [[nodiscard]] std::uint32_t program_bytes() const {
+    return static_cast<std::uint32_t>(image_.program.size() * sizeof(std::uint32_t));
+  }
 
  private:
   KernelImage image_;

@@ -364,6 +364,12 @@ def isa_v11_models(out, rng):
     resize(out, "resize_nearest_half_pixel", [1, 2, 9, 8], "nearest", "half_pixel",
            sizes=[1, 2, 4, 5], nearest="round_prefer_ceil")
     resize(out, "resize_cubic", [1, 1, 4, 4], "cubic", "half_pixel", scales=[1, 1, 2, 2])
+    # An output of 66 MiB, beyond the device's 64 MiB operand: compiled,
+    # and the job fails naming the node (a tiling of such work is not done).
+    save(out, "conv_beyond_operand",
+         [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])],
+         [tensor("x", [1, 3, 520, 520])], [tensor("y", None)],
+         [const("w", np.full((64, 3, 3, 3), 0.01, np.float32))])
     # An output the ISA lacks: POOL2D gives no argmax indices.
     save(out, "maxpool_indices",
          [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])],
