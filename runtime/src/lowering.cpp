@@ -2530,6 +2530,12 @@ std::vector<PoolAxis> dilated_pool_axes(const Node& n, const Shape& sx, const Sh
     if (p.begin[d] >= extent[d] || p.end[d] >= extent[d]) {
       throw Unsupported("padding as wide as the window");
     }
+    // In double: hostile kernels and dilations would overflow the reach.
+    if (static_cast<double>(so[2 + d]) * static_cast<double>(strides[d]) +
+            static_cast<double>(extent[d]) >
+        0x1p40) {
+      throw Unsupported("a window reaching beyond 2^40 elements");
+    }
     axes.push_back({.in = sx[2 + d],
                     .out = so[2 + d],
                     .kernel = kernel[d],
@@ -4563,11 +4569,45 @@ void slice_backwards(Lowerer& l, const Node& n, const Shape& sx, const Shape& so
 
 // Slice: one strided copy (v1.1); on v1 unit steps only, one DMA_COPY per
 // contiguous run.
+// A Slice of integers (token ids, position ids: `position_ids[:, -T:]`,
+// `input_ids[:, :-1]`): their elements moved as INT32 words, two per
+// int64, by one COPY_STRIDED; read on like the sliced value.
+void slice_integers(Lowerer& l, const Node& n, const SliceSpec& spec) {
+  const std::string& x = input(n, 0);
+  const std::string& out = n.outputs.at(0);
+  l.require(isa::Opcode::copy_strided);
+  if (l.is_io(out)) {
+    throw Unsupported("a Slice of integers as a graph output");
+  }
+  if (std::ranges::any_of(spec.step, [](std::int64_t s) { return s < 0; })) {
+    throw Unsupported("a Slice of integers with a negative step");
+  }
+  TensorRef src = l.index_ref(x).first;
+  const ElementType type = l.integer_type(src.tensor);
+  const std::int64_t words = type == ElementType::int64 ? 2 : 1;
+  const std::vector<std::int64_t> in_strides = strides_of(l.shape(x));
+  const std::vector<std::int64_t> out_strides = strides_of(l.shape(out));
+  std::vector<CopyAxis> axes;
+  std::int64_t first = 0;
+  for (std::size_t d = 0; d < in_strides.size(); ++d) {
+    first += spec.begin[d] * in_strides[d];
+    axes.push_back({l.shape(out)[d], spec.step[d] * in_strides[d] * words, out_strides[d] * words});
+  }
+  axes.push_back({words, 1, 1});
+  src.offset += static_cast<std::uint64_t>(first * words * 4);
+  l.add_integer_tensor(out, type, l.integer_source(x));
+  strided_copy(l, n.label(), {out, 0}, std::move(src), axes, DataType::int32);
+}
+
 void lower_slice(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
   const Shape& so = l.shape(n.outputs.at(0));
   const SliceSpec spec = slice_spec(l, n, sx);
+  if (l.holds_indices(x)) {
+    slice_integers(l, n, spec);
+    return;
+  }
   const std::size_t rank = sx.size();
   const std::vector<std::int64_t> in_strides = strides_of(sx);
   std::int64_t first = 0;  // the first element read

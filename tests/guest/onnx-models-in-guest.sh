@@ -25,67 +25,47 @@ for spec in "$work"/*.case; do
 	grep -E '"(instructions|jobs_per_inference|weights_in_device_memory|int8_nodes|int8_conversions|median)"' "$results/npu-$name.json" || true
 done
 
+# expect_failure NAME STATUS PATTERN -- NPU-INFER-ARGS...: npu-infer exits
+# with STATUS and its stderr (results/NAME.err) matches the grep PATTERN.
+expect_failure() {
+	local name=$1 want=$2 pattern=$3 rc=0
+	shift 4
+	"$infer" "$@" 2>"$results/$name.err" || rc=$?
+	cat "$results/$name.err"
+	if [ "$rc" -ne "$want" ] || ! grep -q -- "$pattern" "$results/$name.err"; then
+		echo "FAIL: $name: exit $rc, expected $want with /$pattern/"
+		status=1
+	fi
+}
+
 echo "== an output the ISA lacks is refused by name at compile time"
-rc=0
-"$infer" "$work/maxpool_indices.onnx" --input "x=$work/maxpool_indices.npy" 2>"$results/indices.err" || rc=$?
-cat "$results/indices.err"
-if [ "$rc" -ne 3 ] || ! grep -q 'MaxPool (1 node: y): the Indices output' "$results/indices.err"; then
-	echo "FAIL: maxpool_indices: exit $rc, expected 3 naming MaxPool and its Indices output"
-	status=1
-fi
+expect_failure indices 3 'MaxPool (1 node: y): the Indices output' -- \
+	"$work/maxpool_indices.onnx" --input "x=$work/maxpool_indices.npy"
 
 echo "== a tensor beyond the device's 64 MiB operand fails the job naming the node and the size"
-rc=0
-"$infer" "$work/conv_beyond_operand.onnx" --input "x=$work/conv_beyond_operand.npy" 2>"$results/beyond.err" || rc=$?
-cat "$results/beyond.err"
-if [ "$rc" -ne 1 ] || ! grep -q "in node Conv .*a tensor of 66 MiB there exceeds the device's 64 MiB operand" "$results/beyond.err"; then
-	echo "FAIL: conv_beyond_operand: exit $rc, expected 1 naming the Conv and its 66 MiB tensor"
-	status=1
-fi
+expect_failure beyond 1 "in node Conv .*a tensor of 66 MiB there exceeds the device's 64 MiB operand" -- \
+	"$work/conv_beyond_operand.onnx" --input "x=$work/conv_beyond_operand.npy"
 
-echo "== a token id past the vocabulary fails the job at that id (GATHER, hw-spec 7.4.3)"
-rc=0
-"$infer" "$work/embed_encoder.onnx" --input "input_ids=$work/emb-out-of-range-ids.npy" \
-	--input "attention_mask=$work/emb-full-mask.npy" 2>"$results/gather-range.err" || rc=$?
-cat "$results/gather-range.err"
-if [ "$rc" -ne 1 ] || ! grep -qi 'operand.invalid' "$results/gather-range.err" ||
-	! grep -q 'in node Gather' "$results/gather-range.err"; then
-	echo "FAIL: out-of-range token id: exit $rc, expected 1 with the operand error naming the Gather"
-	status=1
-fi
+echo "== a token id past the vocabulary fails the job at that id (GATHER, hw-spec 7.4.3), naming the Gather"
+expect_failure gather-range 1 'OPERAND_INVALID at 0x[0-9a-f]*, in node Gather' -- \
+	"$work/embed_encoder.onnx" --input "input_ids=$work/emb-out-of-range-ids.npy" \
+	--input "attention_mask=$work/emb-full-mask.npy"
 
 echo "== an int64 mask value beyond 32 bits is refused naming the node that reads it as INT32"
-rc=0
-"$infer" "$work/hf_mask_encoder.onnx" --input "input_ids=$work/emb-full-ids.npy" \
-	--input "attention_mask=$work/emb-wide-mask.npy" 2>"$results/wide-mask.err" || rc=$?
-cat "$results/wide-mask.err"
-if [ "$rc" -ne 2 ] || ! grep -q "value 4294967296 at 3 does not fit the 32 bits Cast (output 'expanded_f')" "$results/wide-mask.err"; then
-	echo "FAIL: wide mask: exit $rc, expected 2 naming the value and the Cast"
-	status=1
-fi
+expect_failure wide-mask 2 "value 4294967296 at 3 does not fit the 32 bits Cast (output 'expanded_f')" -- \
+	"$work/hf_mask_encoder.onnx" --input "input_ids=$work/emb-full-ids.npy" \
+	--input "attention_mask=$work/emb-wide-mask.npy"
 
 echo "== pre-quantized models (QDQ, QOperator) are refused in fp16 and bf16, naming fp32 and int8"
 for graph in qdq_conv qop_conv; do
 	for dtype in fp16 bf16; do
-		rc=0
-		"$infer" "$build/tests/host/onnx-models/$graph.onnx" --input "x=$work/${graph/_/-}.npy" \
-			--dtype "$dtype" 2>"$results/$graph-$dtype.err" || rc=$?
-		cat "$results/$graph-$dtype.err"
-		if [ "$rc" -ne 2 ] || ! grep -q 'rounding is computed in FP32: compile it in fp32 or int8' "$results/$graph-$dtype.err"; then
-			echo "FAIL: $graph --dtype $dtype: exit $rc, expected 2 with the message"
-			status=1
-		fi
+		expect_failure "$graph-$dtype" 2 'rounding is computed in FP32: compile it in fp32 or int8' -- \
+			"$build/tests/host/onnx-models/$graph.onnx" --input "x=$work/${graph/_/-}.npy" --dtype "$dtype"
 	done
 done
 
 echo "== a file that is not ONNX is refused"
-rc=0
-"$infer" "$work/maxpool_indices.npy" --input "x=$work/maxpool_indices.npy" 2>"$results/bad.err" || rc=$?
-cat "$results/bad.err"
-if [ "$rc" -ne 2 ] || ! grep -q 'not an ONNX model' "$results/bad.err"; then
-	echo "FAIL: not-ONNX file: exit $rc, expected 2"
-	status=1
-fi
+expect_failure bad 2 'not an ONNX model' -- "$work/maxpool_indices.npy" --input "x=$work/maxpool_indices.npy"
 echo "== npu-bench's model figure (--quick) against onnxruntime's baseline"
 start=$SECONDS
 if ! "$build/tools/npu-bench" --quick --model-baseline "$work/bench/baseline.json" \

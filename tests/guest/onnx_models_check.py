@@ -124,7 +124,7 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "one_hot",
              # Integer arithmetic on computed values (INT32): RoBERTa's and
              # Llama's position ids from a mask, CumSum, Max/Min, broadcasts.
-             "integer_arithmetic",
+             "integer_arithmetic", "integer_slice",
              # 3-D convolutions (depth taps stacked into channels, one CONV2D;
              # uneven and SAME padding by a padded copy), ConvTranspose of
              # volumes (slices, then a product along depth), pooling (two

@@ -103,7 +103,8 @@ def integer_models(out, save, tensor, rng):
     device): token ids from ArgMax; RoBERTa's position ids from the padding
     mask (Cast, CumSum, Mul, Add, Gather of the embedding table), Llama's
     (CumSum - 1, Where of the mask), an exclusive reversed CumSum, Max and
-    Min with constants, an Add broadcasting a constant row."""
+    Min with constants, an Add broadcasting a constant row; Slices of
+    computed integers."""
     def i64(name, values):
         return const(name, np.array(values, np.int64))
     save(out, "integer_arithmetic",
@@ -132,3 +133,21 @@ def integer_models(out, save, tensor, rng):
          [i64("pad", 1), const("axis1", np.array(1, np.int32)), i64("last", -1), i64("one", 1),
           i64("three", 3), i64("row", np.arange(8) * 10),
           const("table", rng.uniform(-1, 1, (16, 4)).astype(np.float32))], opset=14)
+    # Slices of integers computed on the device, then looked up: token ids
+    # past a prefix, every third one, and the last positions of Llama's
+    # position ids (`position_ids[:, -T:]`).
+    save(out, "integer_slice",
+         [helper.make_node("ArgMax", ["x"], ["ids"], axis=2, keepdims=0),
+          helper.make_node("Slice", ["ids", "two", "end", "axis1_64"], ["tail_ids"]),
+          helper.make_node("Gather", ["table", "tail_ids"], ["tail"]),
+          helper.make_node("Slice", ["ids", "zero", "end", "axis1_64", "three"], ["every_third"]),
+          helper.make_node("Gather", ["table", "every_third"], ["thirds"]),
+          helper.make_node("Cast", ["ids"], ["ids32"], to=TensorProto.INT32),
+          helper.make_node("CumSum", ["ids32", "axis1"], ["running"]),
+          helper.make_node("Slice", ["running", "minus_five", "end", "axis1_64"], ["last"]),
+          helper.make_node("Cast", ["last"], ["last_f"], to=TensorProto.FLOAT)],
+         [tensor("x", [2, 8, 5])],
+         [tensor(name, None) for name in ("tail", "thirds", "last_f")],
+         [i64("two", [2]), i64("zero", [0]), i64("end", [8]), i64("axis1_64", [1]),
+          i64("three", [3]), i64("minus_five", [-5]), const("axis1", np.array(1, np.int32)),
+          const("table", rng.uniform(-1, 1, (5, 4)).astype(np.float32))], opset=14)

@@ -2,7 +2,8 @@
 // (make_index_models.py): a GATHER from the data and the updates side by
 // side, and under a reduction one GATHER and one ELTWISE per round; OneHot
 // as COMPAREs with constant ramps and a SELECT; EyeLike folded; integer
-// arithmetic on computed values in INT32 (integer_arithmetic).
+// arithmetic on computed values in INT32 (integer_arithmetic); Slices of
+// integers (integer_slice).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -142,6 +143,21 @@ TEST(OnnxIntegers, TheLowWordsOfAnInt64ValueAreCopiedOnce) {
   const std::vector<Opcode> ops = opcodes_of(lower(fused("where_integers")));
   EXPECT_EQ(ops.front(), Opcode::copy_strided);
   EXPECT_EQ(std::ranges::count(ops, Opcode::copy_strided), 2);  // and the widening
+}
+
+// A Slice of computed integers moves their INT32 words (two per int64) by
+// one COPY_STRIDED; the GATHER after it reads the slice as indices.
+TEST(OnnxIntegers, SlicesOfIntegersAreCopiesOfTheirWords) {
+  const Program program = lower(fused("integer_slice"));
+  const std::vector<Instruction> ins = instructions_of(program);
+  std::vector<Instruction> int32_copies;
+  std::ranges::copy_if(ins, std::back_inserter(int32_copies), [](const Instruction& i) {
+    return i.opcode == Opcode::copy_strided && i.dtype == npu::isa::DataType::int32;
+  });
+  // ids[:, 2:] and ids[:, ::3] (int64: two words each), running[:, -5:]
+  // (INT32 words); and the low words of ids for the Cast.
+  ASSERT_GE(int32_copies.size(), 3U);
+  EXPECT_EQ(std::ranges::count(ins, Opcode::gather, &Instruction::opcode), 2);
 }
 
 }  // namespace
