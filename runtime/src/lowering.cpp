@@ -3451,26 +3451,33 @@ void lower_split(Lowerer& l, const Node& n) {
   }
 }
 
-// Expand of an integer input (an attention mask before its Cast): its
-// elements moved as INT32 words, two per int64; the result is read as
-// indices like the input.
-void expand_integers(Lowerer& l, const Node& n) {
+// n's output, integers of its input's kind (an integer input's, or made
+// on the device) moved along `axes` (in elements) from element `first` on:
+// their INT32 words, two per int64, by one COPY_STRIDED; read on like the
+// input (indices, comparisons, Casts).
+void copy_integers(Lowerer& l, const Node& n, std::int64_t first, std::vector<CopyAxis> axes) {
   const std::string& x = input(n, 0);
   const std::string& out = n.outputs.at(0);
+  l.require(isa::Opcode::copy_strided);
   if (l.is_io(out)) {
-    throw Unsupported("an Expand of integers as a graph output");
+    throw Unsupported(fmt::format("a {} of integers as a graph output", n.op));
   }
   TensorRef src = l.index_ref(x).first;
   const ElementType type = l.integer_type(src.tensor);
   const std::int64_t words = type == ElementType::int64 ? 2 : 1;
-  std::vector<CopyAxis> axes = broadcast_axes(l.shape(x), l.shape(out));
   for (CopyAxis& axis : axes) {
     axis.src_stride *= words;
     axis.dst_stride *= words;
   }
   axes.push_back({words, 1, 1});
+  src.offset += static_cast<std::uint64_t>(first * words * 4);
   l.add_integer_tensor(out, type, l.integer_source(x));
   strided_copy(l, n.label(), {out, 0}, std::move(src), axes, DataType::int32);
+}
+
+// Expand of an integer input (an attention mask before its Cast).
+void expand_integers(Lowerer& l, const Node& n) {
+  copy_integers(l, n, 0, broadcast_axes(l.shape(input(n, 0)), l.shape(n.outputs.at(0))));
 }
 
 // Expand (NumPy broadcasting to the output's shape): one COPY_STRIDED
@@ -4570,33 +4577,21 @@ void slice_backwards(Lowerer& l, const Node& n, const Shape& sx, const Shape& so
 // Slice: one strided copy (v1.1); on v1 unit steps only, one DMA_COPY per
 // contiguous run.
 // A Slice of integers (token ids, position ids: `position_ids[:, -T:]`,
-// `input_ids[:, :-1]`): their elements moved as INT32 words, two per
-// int64, by one COPY_STRIDED; read on like the sliced value.
+// `input_ids[:, :-1]`), positive steps.
 void slice_integers(Lowerer& l, const Node& n, const SliceSpec& spec) {
-  const std::string& x = input(n, 0);
-  const std::string& out = n.outputs.at(0);
-  l.require(isa::Opcode::copy_strided);
-  if (l.is_io(out)) {
-    throw Unsupported("a Slice of integers as a graph output");
-  }
   if (std::ranges::any_of(spec.step, [](std::int64_t s) { return s < 0; })) {
     throw Unsupported("a Slice of integers with a negative step");
   }
-  TensorRef src = l.index_ref(x).first;
-  const ElementType type = l.integer_type(src.tensor);
-  const std::int64_t words = type == ElementType::int64 ? 2 : 1;
-  const std::vector<std::int64_t> in_strides = strides_of(l.shape(x));
-  const std::vector<std::int64_t> out_strides = strides_of(l.shape(out));
+  const Shape& so = l.shape(n.outputs.at(0));
+  const std::vector<std::int64_t> in_strides = strides_of(l.shape(input(n, 0)));
+  const std::vector<std::int64_t> out_strides = strides_of(so);
   std::vector<CopyAxis> axes;
   std::int64_t first = 0;
   for (std::size_t d = 0; d < in_strides.size(); ++d) {
     first += spec.begin[d] * in_strides[d];
-    axes.push_back({l.shape(out)[d], spec.step[d] * in_strides[d] * words, out_strides[d] * words});
+    axes.push_back({so[d], spec.step[d] * in_strides[d], out_strides[d]});
   }
-  axes.push_back({words, 1, 1});
-  src.offset += static_cast<std::uint64_t>(first * words * 4);
-  l.add_integer_tensor(out, type, l.integer_source(x));
-  strided_copy(l, n.label(), {out, 0}, std::move(src), axes, DataType::int32);
+  copy_integers(l, n, first, std::move(axes));
 }
 
 void lower_slice(Lowerer& l, const Node& n) {
