@@ -3514,12 +3514,17 @@ void lower_tile(Lowerer& l, const Node& n) {
     throw Unsupported(fmt::format("{} repeats for rank {}", repeats.size(), shape.size()));
   }
   Shape from, to;
+  double elements = 1;  // in double: hostile repeats would overflow the product
   for (std::size_t d = 0; d < shape.size(); ++d) {
     if (repeats[d] < 1) {
       throw Unsupported(fmt::format("repeat {} along axis {}", repeats[d], d));
     }
+    elements *= static_cast<double>(repeats[d]) * static_cast<double>(shape[d]);
     from.insert(from.end(), {1, shape[d]});
     to.insert(to.end(), {repeats[d], shape[d]});
+  }
+  if (elements > 0x1p40) {
+    throw Unsupported("a Tile of more than 2^40 elements");
   }
   const std::string src = l.operand(x);
   strided_copy(l, n.label(), l.ref(out), l.ref(src), broadcast_axes(from, to));
