@@ -4581,22 +4581,31 @@ void slice_backwards(Lowerer& l, const Node& n, const Shape& sx, const Shape& so
 
 // Slice: one strided copy (v1.1); on v1 unit steps only, one DMA_COPY per
 // contiguous run.
+// A Slice as one strided copy, in elements: the first element it reads
+// and, per axis, the output's size, the step in x and the output's stride.
+struct SliceCopy {
+  std::int64_t first;
+  std::vector<CopyAxis> axes;
+};
+SliceCopy slice_copy(const SliceSpec& spec, const Shape& sx, const Shape& so) {
+  const std::vector<std::int64_t> in_strides = strides_of(sx);
+  const std::vector<std::int64_t> out_strides = strides_of(so);
+  SliceCopy copy{0, {}};
+  for (std::size_t d = 0; d < sx.size(); ++d) {
+    copy.first += spec.begin[d] * in_strides[d];
+    copy.axes.push_back({so[d], spec.step[d] * in_strides[d], out_strides[d]});
+  }
+  return copy;
+}
+
 // A Slice of integers (token ids, position ids: `position_ids[:, -T:]`,
 // `input_ids[:, :-1]`), positive steps.
 void slice_integers(Lowerer& l, const Node& n, const SliceSpec& spec) {
   if (std::ranges::any_of(spec.step, [](std::int64_t s) { return s < 0; })) {
     throw Unsupported("a Slice of integers with a negative step");
   }
-  const Shape& so = l.shape(n.outputs.at(0));
-  const std::vector<std::int64_t> in_strides = strides_of(l.shape(input(n, 0)));
-  const std::vector<std::int64_t> out_strides = strides_of(so);
-  std::vector<CopyAxis> axes;
-  std::int64_t first = 0;
-  for (std::size_t d = 0; d < in_strides.size(); ++d) {
-    first += spec.begin[d] * in_strides[d];
-    axes.push_back({so[d], spec.step[d] * in_strides[d], out_strides[d]});
-  }
-  copy_integers(l, n, first, std::move(axes));
+  SliceCopy copy = slice_copy(spec, l.shape(input(n, 0)), l.shape(n.outputs.at(0)));
+  copy_integers(l, n, copy.first, std::move(copy.axes));
 }
 
 void lower_slice(Lowerer& l, const Node& n) {
@@ -4608,24 +4617,17 @@ void lower_slice(Lowerer& l, const Node& n) {
     slice_integers(l, n, spec);
     return;
   }
-  const std::size_t rank = sx.size();
-  const std::vector<std::int64_t> in_strides = strides_of(sx);
-  std::int64_t first = 0;  // the first element read
-  for (std::size_t d = 0; d < rank; ++d) {
-    first += spec.begin[d] * in_strides[d];
-  }
   if (std::ranges::any_of(spec.step, [](std::int64_t s) { return s < 0; })) {
     slice_backwards(l, n, sx, so, spec);
     return;
   }
+  const std::size_t rank = sx.size();
+  const std::vector<std::int64_t> in_strides = strides_of(sx);
+  const SliceCopy copy = slice_copy(spec, sx, so);
+  const std::int64_t first = copy.first;  // the first element read
   if (l.has(isa::Opcode::copy_strided)) {
-    const std::vector<std::int64_t> out_strides = strides_of(so);
-    std::vector<CopyAxis> axes;
-    for (std::size_t d = 0; d < rank; ++d) {
-      axes.push_back({so[d], spec.step[d] * in_strides[d], out_strides[d]});
-    }
     strided_copy(l, n.label(), l.ref(n.outputs[0]),
-                 l.ref(x, static_cast<std::uint64_t>(first * l.esize())), axes);
+                 l.ref(x, static_cast<std::uint64_t>(first * l.esize())), copy.axes);
     return;
   }
   if (std::ranges::any_of(spec.step, [](std::int64_t s) { return s != 1; })) {
