@@ -496,11 +496,17 @@ check("doctor: thermal warning with a fix, exit 7",
 qom_set("knpu0", "inject-overheat", False)
 check("device 0 recovers", wait_for(lambda: attr(addresses[0], "throttled") == "0", seconds=60))
 
+# The error is injected once doctor has read device 1's counters (its state
+# line); a fixed delay raced doctor's start on a slow (debug) kernel.
 doctor = subprocess.Popen([NPU_SMI, "doctor", "--no-job", "--window", "6"],
                           stdout=subprocess.PIPE, text=True)
-time.sleep(2)
+head = []
+for line in doctor.stdout:
+    head.append(line)
+    if "state: device 1 (" in line:
+        break
 qom_set("knpu1", "inject-correctable", True)
-out = doctor.communicate(timeout=120)[0]
+out = "".join(head) + doctor.communicate(timeout=120)[0]
 LOG.write(f"$ npu-smi doctor --no-job --window 6\n-> {doctor.returncode}\n{out}\n")
 check("doctor --window: a correctable error inside the window is rising, exit 7",
       doctor.returncode == 7

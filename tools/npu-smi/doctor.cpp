@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -261,8 +262,11 @@ std::vector<Finding> check_health_counters(const DeviceSnapshot& before,
 
 ExitStatus run_doctor(const DoctorOptions& options) {
   ExitStatus status = ExitStatus::ok;
+  // Each finding is flushed as it is made: a long window piped to a log
+  // shows what has been checked so far.
   auto report = [&status](const Finding& f) {
     fmt::print("{}\n", format_finding(f));
+    std::fflush(stdout);
     status = worse(status, f.severity);
   };
   for (const Finding& f : check_platform()) {
