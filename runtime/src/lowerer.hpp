@@ -452,14 +452,37 @@ class Lowerer {
          [n](KernelBuilder& b, std::span<const BufferArg> a) { b.dma_copy(a[1], a[0], n); });
   }
 
-  void eltwise(const std::string& origin, EltwiseOp op, TensorRef a, TensorRef b, TensorRef out,
-               std::int64_t count, std::int64_t b_count) {
-    const std::uint32_t n = u32(count, "element count");
+  // Ranges of `total` elements that each fit the device's 64 MiB operand,
+  // whole multiples of `unit` elements: one range when the tensor fits.
+  std::vector<ElementRange> operand_ranges(std::int64_t total, std::int64_t unit) const {
+    unit = std::max<std::int64_t>(unit, 1);
+    const std::int64_t units = std::max<std::int64_t>(1, kMaxOperandBytes / element_size_ / unit);
+    std::vector<ElementRange> ranges;
+    for (std::int64_t first = 0; first < total; first += units * unit) {
+      ranges.push_back({first, std::min(units * unit, total - first)});
+    }
+    return ranges;
+  }
+
+  // ELTWISE of `count` elements, b of `b_count` broadcast along the
+  // innermost dimension: in ranges of whole b's where a tensor exceeds the
+  // device's operand.
+  void eltwise(const std::string& origin, EltwiseOp op, const TensorRef& a, const TensorRef& b,
+               const TensorRef& out, std::int64_t count, std::int64_t b_count) {
     const std::uint32_t nb = u32(b_count, "broadcast count");
-    emit(origin, {std::move(a), std::move(b)}, {std::move(out)},
-         [op, n, nb, dt = dtype_](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.eltwise(dt, op, s[0], s[1], s[2], n, nb);
-         });
+    const bool same = b_count == count;
+    const auto at = [this](TensorRef r, std::int64_t first) {
+      r.offset += static_cast<std::uint64_t>(first * element_size_);
+      return r;
+    };
+    for (const ElementRange& r : operand_ranges(count, same ? 1 : b_count)) {
+      const std::uint32_t n = u32(r.count, "element count");
+      emit(
+          origin, {at(a, r.first), same ? at(b, r.first) : b}, {at(out, r.first)},
+          [op, n, nb = same ? n : nb, dt = dtype_](KernelBuilder& k, std::span<const BufferArg> s) {
+            k.eltwise(dt, op, s[0], s[1], s[2], n, nb);
+          });
+    }
   }
 
   // batch x rows x cols -> batch x cols x rows.

@@ -7,6 +7,7 @@
 #include <bit>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <map>
@@ -344,15 +345,30 @@ void lower_neg(Lowerer& l, const Node& n) {
 void lower_param_activation(Lowerer& l, const Node& n, ParamActivation function, float alpha,
                             float beta);
 
+// One instruction of `elements` elements of `from` into `to` (`unary`
+// emits it given its count), or one per range of them that fits the
+// device's 64 MiB operand.
+using UnaryInstruction =
+    std::function<void(KernelBuilder&, std::span<const BufferArg>, std::uint32_t count)>;
+void unary_in_ranges(Lowerer& l, const std::string& origin, const std::string& from,
+                     const std::string& to, std::int64_t elements, const UnaryInstruction& unary) {
+  for (const ElementRange& r : l.operand_ranges(elements, 1)) {
+    const auto at = static_cast<std::uint64_t>(r.first * l.esize());
+    l.emit(origin, {l.ref(from, at)}, {l.ref(to, at)},
+           [unary, count = u32(r.count, "element count")](
+               KernelBuilder& k, std::span<const BufferArg> s) { unary(k, s, count); });
+  }
+}
+
 // An ACTIVATION_PARAM `function` of `from` into `to`, `elements` of them.
 void param_function_into(Lowerer& l, const std::string& origin, ParamActivation function,
                          const std::string& from, const std::string& to, std::int64_t elements,
                          float alpha, float beta) {
-  const std::uint32_t count = u32(elements, "element count");
-  l.emit(origin, {l.ref(from)}, {l.ref(to)},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.activation_param(dt, function, s[0], s[1], count, alpha, beta);
-         });
+  unary_in_ranges(
+      l, origin, from, to, elements,
+      [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s, std::uint32_t count) {
+        k.activation_param(dt, function, s[0], s[1], count, alpha, beta);
+      });
 }
 
 // |x| into `out`: ACTIVATION_PARAM ABS on v1.5 (exact, NaN kept); before,
@@ -374,11 +390,11 @@ void lower_abs(Lowerer& l, const Node& n) {
 
 void lower_activation(Lowerer& l, const Node& n, Activation act) {
   const std::string& x = input(n, 0);
-  const std::uint32_t count = u32(element_count(l.shape(x)), "element count");
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [act, count, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.activation(dt, act, s[0], s[1], count);
-         });
+  unary_in_ranges(
+      l, n.label(), x, n.outputs.at(0), element_count(l.shape(x)),
+      [act, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s, std::uint32_t count) {
+        k.activation(dt, act, s[0], s[1], count);
+      });
 }
 void lower_relu(Lowerer& l, const Node& n) {
   lower_activation(l, n, Activation::relu);
@@ -412,11 +428,8 @@ void lower_gelu(Lowerer& l, const Node& n) {
 void lower_param_activation(Lowerer& l, const Node& n, ParamActivation function, float alpha,
                             float beta) {
   const std::string& x = input(n, 0);
-  const std::uint32_t count = u32(element_count(l.shape(x)), "element count");
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.activation_param(dt, function, s[0], s[1], count, alpha, beta);
-         });
+  param_function_into(l, n.label(), function, x, n.outputs.at(0), element_count(l.shape(x)), alpha,
+                      beta);
 }
 
 // Clip whose min or max is computed at run time (a scalar tensor): ELTWISE
@@ -1158,11 +1171,203 @@ ConvWindow conv2d_window(Lowerer& l, const Node& n) {
   return conv_window(l, n, pad, copy, padded);
 }
 
+// Multiply-adds a CONV2D accepts per image (hw-spec 7.4).
+constexpr double kMaxImageMacs = 0x1p32;
+
+// A 2-D convolution's geometry as ONNX gives it: x (NCHW), the output,
+// the weights (K x C/groups x R x S), strides, the windows' extents and
+// each side's padding.
+struct PlaneWindow {
+  Shape sx, so, sw;
+  std::array<std::int64_t, 2> strides, dilations, extent;
+  SidePads pads;
+  // What CONV2D pads W by; a band's copy carries the rest of W's padding
+  // and all of H's.
+  std::int64_t pad_w() const { return std::min(pads.begin[1], pads.end[1]); }
+  std::int64_t band_width() const { return sx[3] + pads.begin[1] + pads.end[1] - 2 * pad_w(); }
+  // Padded rows of x that `rows` output rows read.
+  std::int64_t band_height(std::int64_t rows) const { return (rows - 1) * strides[0] + extent[0]; }
+  double macs_per_row() const {
+    return static_cast<double>(so[1]) * static_cast<double>(so[3]) * static_cast<double>(sw[1]) *
+           static_cast<double>(sw[2]) * static_cast<double>(sw[3]);
+  }
+};
+
+PlaneWindow plane_window(Lowerer& l, const Node& n) {
+  check_conv_operands(l, n);
+  const auto strides = two_values(n, "strides");
+  const auto dilations = two_values(n, "dilations");
+  const Shape& sw = l.shape(input(n, 1));
+  PlaneWindow v{.sx = l.shape(input(n, 0)),
+                .so = l.shape(n.outputs.at(0)),
+                .sw = sw,
+                .strides = {strides[0], strides[1]},
+                .dilations = {dilations[0], dilations[1]},
+                .extent = {(sw[2] - 1) * dilations[0] + 1, (sw[3] - 1) * dilations[1] + 1},
+                .pads = {}};
+  v.pads = side_pads(n, v.sx, v.extent);
+  return v;
+}
+
+// Whether one CONV2D of the whole convolution stays within the device's
+// limits (hw-spec 7.4): x, its padded copy and the output each within the
+// 64 MiB operand, each image's multiply-adds within 2^32.
+bool fits_one_conv(const PlaneWindow& v, std::int64_t esize) {
+  const auto extra = [&v](std::size_t axis) {
+    return static_cast<double>(std::abs(v.pads.begin[axis] - v.pads.end[axis]));
+  };
+  const double padded = static_cast<double>(v.sx[0]) * static_cast<double>(v.sx[1]) *
+                        (static_cast<double>(v.sx[2]) + extra(0)) *
+                        (static_cast<double>(v.sx[3]) + extra(1));
+  const double largest = std::max(
+      {static_cast<double>(element_count(v.sx)), padded, static_cast<double>(element_count(v.so))});
+  return largest * static_cast<double>(esize) <= static_cast<double>(kMaxOperandBytes) &&
+         v.macs_per_row() * static_cast<double>(v.so[2]) <= kMaxImageMacs;
+}
+
+// A band of a 2-D convolution: output rows [row, row + rows) of image
+// `image`.
+struct ConvBand {
+  std::int64_t image, row, rows;
+};
+
+// The bands a convolution too large for one CONV2D runs in: per image,
+// runs of output rows of equal height, as many rows as keep the band's
+// copy of x, its output and its multiply-adds within the device's limits.
+std::vector<ConvBand> conv_bands(const PlaneWindow& v, std::int64_t esize) {
+  constexpr std::int64_t kMaxBands = 4096;
+  const double elements = static_cast<double>(kMaxOperandBytes / esize);
+  const double K = static_cast<double>(v.so[1]), Q = static_cast<double>(v.so[3]);
+  const double input_rows =
+      elements / (static_cast<double>(v.sx[1]) * static_cast<double>(v.band_width()));
+  const double fitting = std::min(
+      {elements / (K * Q), kMaxImageMacs / v.macs_per_row(),
+       (input_rows - static_cast<double>(v.extent[0])) / static_cast<double>(v.strides[0]) + 1,
+       static_cast<double>(v.so[2])});
+  if (fitting < 1) {
+    throw Unsupported(
+        "one output row's input, output or multiply-adds exceed the device's 64 MiB operand or "
+        "2^32 multiply-adds per image");
+  }
+  const std::int64_t P = v.so[2];
+  const std::int64_t per_image =
+      (P + static_cast<std::int64_t>(fitting) - 1) / static_cast<std::int64_t>(fitting);
+  if (static_cast<double>(per_image) * static_cast<double>(v.sx[0]) > kMaxBands) {
+    throw Unsupported(fmt::format("{} bands of {} rows per image, {} images: more than {}",
+                                  per_image, P, v.sx[0], kMaxBands));
+  }
+  const std::int64_t rows = (P + per_image - 1) / per_image;
+  std::vector<ConvBand> bands;
+  for (std::int64_t image = 0; image < v.sx[0]; ++image) {
+    for (std::int64_t row = 0; row < P; row += rows) {
+      bands.push_back({image, row, std::min(rows, P - row)});
+    }
+  }
+  return bands;
+}
+
+// Rows of `channels` planes copied between two NCHW tensors, in elements:
+// each channel's `rows` x `cols` block and the tensors' strides.
+struct PlaneBlock {
+  std::int64_t channels, rows, cols;
+  std::int64_t src_channel, src_row, dst_channel, dst_row;
+};
+
+// One COPY_STRIDED per group of channels whose source and destination
+// spans fit the device's staged operand (a band of a tensor beyond 64 MiB
+// spans nearly all of it).
+void copy_plane_block(Lowerer& l, const std::string& origin, const std::string& dst,
+                      std::int64_t dst_at, const std::string& src, std::int64_t src_at,
+                      const PlaneBlock& b) {
+  const std::int64_t limit = kMaxOperandBytes / l.esize();
+  const auto channels_within = [&](std::int64_t channel, std::int64_t row) {
+    const std::int64_t rest = limit - (b.rows - 1) * row - b.cols;
+    return channel == 0 ? b.channels : std::max<std::int64_t>(1, rest / channel + 1);
+  };
+  const std::int64_t group = std::min({b.channels, channels_within(b.src_channel, b.src_row),
+                                       channels_within(b.dst_channel, b.dst_row)});
+  for (std::int64_t c = 0; c < b.channels; c += group) {
+    const auto bytes = [&l](std::int64_t elements) {
+      return static_cast<std::uint64_t>(elements * l.esize());
+    };
+    strided_copy(l, origin, l.ref(dst, bytes(dst_at + c * b.dst_channel)),
+                 l.ref(src, bytes(src_at + c * b.src_channel)),
+                 {{std::min(group, b.channels - c), b.src_channel, b.dst_channel},
+                  {b.rows, b.src_row, b.dst_row},
+                  {b.cols, 1, 1}});
+  }
+}
+
+// Band `b` of a convolution: the padded rows of x it reads copied into a
+// zero-filled [1, C, rows, W'] (H's padding and the difference between W's
+// sides made explicit), one CONV2D into [1, K, rows, Q], and that copied
+// into the output's rows.
+void lower_conv_band(Lowerer& l, const Node& n, const PlaneWindow& v, const ConvBand& b) {
+  const std::string origin = n.label();
+  const std::int64_t C = v.sx[1], H = v.sx[2], W = v.sx[3];
+  const std::int64_t height = v.band_height(b.rows), width = v.band_width();
+  const std::int64_t first = b.row * v.strides[0] - v.pads.begin[0];  // x's row at the band's top
+  const std::int64_t left = v.pads.begin[1] - v.pad_w();
+  const std::int64_t top = std::max<std::int64_t>(0, -first);
+  const std::int64_t kept = std::min(first + height, H) - std::max<std::int64_t>(first, 0);
+  const Shape shape{1, C, height, width};
+  const std::string band = l.scratch_shaped(shape);
+  if (kept < height || width != W) {
+    fill_tensor(l, origin, band, element_count(shape), 0.0F);
+  }
+  if (kept > 0) {
+    copy_plane_block(l, origin, band, top * width + left, input(n, 0),
+                     (b.image * C * H + std::max<std::int64_t>(first, 0)) * W,
+                     {.channels = C,
+                      .rows = kept,
+                      .cols = W,
+                      .src_channel = H * W,
+                      .src_row = W,
+                      .dst_channel = height * width,
+                      .dst_row = width});
+  }
+  ConvWindow cw = window_of(l, n, band,
+                            {.sx = shape,
+                             .sw = v.sw,
+                             .strides = v.strides,
+                             .pads = {0, v.pad_w()},
+                             .dilations = v.dilations});
+  if (cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
+    throw Unsupported("padding as wide as the window");
+  }
+  const std::int64_t K = v.so[1], P = v.so[2], Q = v.so[3];
+  const std::string out = l.scratch_shaped({1, K, b.rows, Q});
+  l.emit(origin, std::move(cw.reads), {l.ref(out)},
+         [cw, K32 = u32(K, "K"), dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.conv2d(dt, conv2d_operands(cw, K32, s));
+         });
+  copy_plane_block(l, origin, n.outputs.at(0), (b.image * K * P + b.row) * Q, out, 0,
+                   {.channels = K,
+                    .rows = b.rows,
+                    .cols = Q,
+                    .src_channel = b.rows * Q,
+                    .src_row = Q,
+                    .dst_channel = P * Q,
+                    .dst_row = Q});
+}
+
 // One CONV2D: in the program's dtype, or (`int8`) INT8 with the node's
 // fourth input as the per-channel scales: requantization scales, or for a
 // float_output node the accumulators' scales. The INT8 rewrite quantizes
 // only convolutions padded symmetrically (their input is not copied).
+// A floating-point convolution beyond one CONV2D's limits (a feature map
+// of more than 64 MiB at high resolution, more than 2^32 multiply-adds per
+// image) runs in bands of output rows.
 void lower_conv2d(Lowerer& l, const Node& n, bool int8) {
+  if (!int8) {
+    const PlaneWindow v = plane_window(l, n);
+    if (!fits_one_conv(v, l.esize())) {
+      for (const ConvBand& b : conv_bands(v, l.esize())) {
+        lower_conv_band(l, n, v, b);
+      }
+      return;
+    }
+  }
   ConvWindow cw = conv2d_window(l, n);
   if (cw.pad_h >= cw.dilation_h * (cw.r - 1) + 1 || cw.pad_w >= cw.dilation_w * (cw.s - 1) + 1) {
     throw Unsupported("padding as wide as the window");
@@ -2308,30 +2513,61 @@ void lower_cumsum(Lowerer& l, const Node& n) {
   multiply_along_axis(l, n.label(), matrix, length, l.ref(x), sx, axis, l.ref(n.outputs.at(0)));
 }
 
-// One POOL2D of `x` (NCHW `sx`) into `out`.
-void emit_pool2d(Lowerer& l, const std::string& origin, const std::string& x, const Shape& sx,
-                 const std::string& out, std::array<std::int64_t, 2> kernel,
-                 std::array<std::int64_t, 2> stride, std::array<std::int64_t, 2> pad,
-                 PoolMode mode) {
+// One POOL2D of `images` x `channels` planes of `in` (`plane`: H, W) into
+// `out`.
+struct PoolGeometry {
+  std::array<std::int64_t, 2> plane, kernel, stride, pad;
+  PoolMode mode;
+};
+void emit_one_pool2d(Lowerer& l, const std::string& origin, TensorRef in, TensorRef out,
+                     std::int64_t images, std::int64_t channels, const PoolGeometry& g) {
   Pool2dOperands p{.input = {},
                    .output = {},
-                   .n = u32(sx[0], "N"),
-                   .c = u32(sx[1], "C"),
-                   .h = u32(sx[2], "H"),
-                   .w = u32(sx[3], "W"),
-                   .kernel_h = u32(kernel[0], "kernel"),
-                   .kernel_w = u32(kernel[1], "kernel"),
-                   .stride_h = u32(stride[0], "stride"),
-                   .stride_w = u32(stride[1], "stride"),
-                   .pad_h = static_cast<std::uint32_t>(pad[0]),
-                   .pad_w = static_cast<std::uint32_t>(pad[1]),
-                   .mode = mode};
-  l.emit(origin, {l.ref(x)}, {l.ref(out)},
+                   .n = u32(images, "N"),
+                   .c = u32(channels, "C"),
+                   .h = u32(g.plane[0], "H"),
+                   .w = u32(g.plane[1], "W"),
+                   .kernel_h = u32(g.kernel[0], "kernel"),
+                   .kernel_w = u32(g.kernel[1], "kernel"),
+                   .stride_h = u32(g.stride[0], "stride"),
+                   .stride_w = u32(g.stride[1], "stride"),
+                   .pad_h = static_cast<std::uint32_t>(g.pad[0]),
+                   .pad_w = static_cast<std::uint32_t>(g.pad[1]),
+                   .mode = g.mode};
+  l.emit(origin, {std::move(in)}, {std::move(out)},
          [p, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) mutable {
            p.input = s[0];
            p.output = s[1];
            k.pool2d(dt, p);
          });
+}
+
+// One POOL2D of `x` (NCHW `sx`) into `out`; where x or out exceed the
+// device's 64 MiB operand, one per run of x's N·C planes that fits (each
+// plane is pooled on its own, and a run of them is contiguous).
+void emit_pool2d(Lowerer& l, const std::string& origin, const std::string& x, const Shape& sx,
+                 const std::string& out, std::array<std::int64_t, 2> kernel,
+                 std::array<std::int64_t, 2> stride, std::array<std::int64_t, 2> pad,
+                 PoolMode mode) {
+  const PoolGeometry g{{sx[2], sx[3]}, kernel, stride, pad, mode};
+  const auto extent = [&](std::size_t d) {
+    return (sx[2 + d] + 2 * pad[d] - kernel[d]) / std::max<std::int64_t>(stride[d], 1) + 1;
+  };
+  const std::int64_t plane_in = sx[2] * sx[3], plane_out = extent(0) * extent(1);
+  const std::int64_t planes = sx[0] * sx[1];
+  const std::int64_t run = std::max<std::int64_t>(
+      1, kMaxOperandBytes / l.esize() / std::max<std::int64_t>({plane_in, plane_out, 1}));
+  if (run >= planes) {
+    emit_one_pool2d(l, origin, l.ref(x), l.ref(out), sx[0], sx[1], g);
+    return;
+  }
+  for (std::int64_t first = 0; first < planes; first += run) {
+    const auto at = [&l, first](std::int64_t plane) {
+      return static_cast<std::uint64_t>(first * plane * l.esize());
+    };
+    emit_one_pool2d(l, origin, l.ref(x, at(plane_in)), l.ref(out, at(plane_out)), 1,
+                    std::min(run, planes - first), g);
+  }
 }
 
 // One spatial axis of a pooling window: the input's and output's sizes,

@@ -27,6 +27,11 @@ inline constexpr std::int64_t kMaxOperandBytes = std::int64_t{64} << 20;
 
 // A place in a tensor's storage: the tensor (after aliases are resolved,
 // the tensor that owns the bytes) and a byte offset into it.
+// Elements [first, first + count) of a tensor.
+struct ElementRange {
+  std::int64_t first, count;
+};
+
 struct TensorRef {
   std::string tensor;
   std::uint64_t offset = 0;

@@ -364,12 +364,36 @@ def isa_v11_models(out, rng):
     resize(out, "resize_nearest_half_pixel", [1, 2, 9, 8], "nearest", "half_pixel",
            sizes=[1, 2, 4, 5], nearest="round_prefer_ceil")
     resize(out, "resize_cubic", [1, 1, 4, 4], "cubic", "half_pixel", scales=[1, 1, 2, 2])
-    # An output of 66 MiB, beyond the device's 64 MiB operand: compiled,
-    # and the job fails naming the node (a tiling of such work is not done).
-    save(out, "conv_beyond_operand",
-         [helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])],
+    # Feature maps of 66 MiB, beyond the device's 64 MiB operand: a Conv
+    # whose output is one (bands of output rows), an activation, a sum and
+    # a broadcast product over them (ranges), a MaxPool (runs of planes), a
+    # Conv reading one, padded unevenly (bands of input rows); and a Conv
+    # of 5e9 multiply-adds, more than one CONV2D takes per image.
+    big = np.random.default_rng(41)  # its own: the models after keep their values
+    save(out, "conv_bands",
+         [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+          helper.make_node("Relu", ["c"], ["r"]),
+          helper.make_node("Exp", ["r"], ["e"]),
+          helper.make_node("Sub", ["r", "e"], ["s"]),
+          helper.make_node("Mul", ["s", "columns"], ["m"]),
+          helper.make_node("MaxPool", ["m"], ["p"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+          helper.make_node("Conv", ["p", "w2"], ["y"], strides=[2, 2], pads=[0, 0, 1, 1])],
          [tensor("x", [1, 3, 520, 520])], [tensor("y", None)],
-         [const("w", np.full((64, 3, 3, 3), 0.01, np.float32))])
+         [const("w", big.uniform(-0.3, 0.3, (64, 3, 3, 3)).astype(np.float32)),
+          const("b", big.uniform(-0.5, 0.5, 64).astype(np.float32)),
+          const("columns", big.uniform(-1, 1, 520).astype(np.float32)),
+          const("w2", big.uniform(-0.05, 0.05, (8, 64, 3, 3)).astype(np.float32))])
+    save(out, "conv_many_macs",
+         [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+          helper.make_node("Conv", ["c", "w2"], ["y"])],
+         [tensor("x", [1, 64, 260, 260])], [tensor("y", None)],
+         [const("w", big.uniform(-0.05, 0.05, (128, 64, 3, 3)).astype(np.float32)),
+          const("w2", big.uniform(-0.1, 0.1, (4, 128, 1, 1)).astype(np.float32))])
+    # A Transpose of 66 MiB: compiled, and the job fails naming the node
+    # and the tensor's size (a transpose is not split).
+    save(out, "transpose_beyond_operand",
+         [helper.make_node("Transpose", ["x"], ["y"], perm=[0, 2, 3, 1])],
+         [tensor("x", [1, 64, 520, 520])], [tensor("y", None)])
     # An output the ISA lacks: POOL2D gives no argmax indices.
     save(out, "maxpool_indices",
          [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])],

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "test_graphs.hpp"
@@ -163,6 +165,89 @@ TEST(OnnxConv3d, TapsBeyondTheOperandRunInBlocksOfOutputDepths) {
     EXPECT_EQ(value(conv, 4), 16U);      // N: output depths in the block
     EXPECT_EQ(value(conv, 5), 64U * 9);  // C: channels x depth taps
   }
+}
+
+constexpr double kOperandElements = 64.0 * 1024 * 1024 / 4;  // FP32
+
+// A CONV2D's input and output elements and its multiply-adds per image.
+struct ConvSize {
+  double input, output, macs;
+};
+ConvSize conv_size(const Instruction& conv) {
+  const auto v = [&conv](std::size_t operand) { return static_cast<double>(value(conv, operand)); };
+  const auto out = [&](double in, double kernel, double stride, double pad, double dilation) {
+    return std::floor((in + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
+  };
+  const double P = out(v(6), v(9), v(11), v(13), v(15)), Q = out(v(7), v(10), v(12), v(14), v(16));
+  return {v(4) * v(5) * v(6) * v(7), v(4) * v(8) * P * Q,
+          v(8) * P * Q * v(5) / v(17) * v(9) * v(10)};
+}
+
+// Elements a COPY_STRIDED stages: its source span, its destination span.
+std::pair<double, double> copy_spans(const Instruction& copy) {
+  double src = 1, dst = 1;
+  for (std::size_t d = 0; d < 4; ++d) {
+    const double size = value(copy, 2 + d);
+    src += (size - 1) * value(copy, 6 + d);
+    dst += (size - 1) * value(copy, 10 + d);
+  }
+  return {src, dst};
+}
+
+// Feature maps of 66 MiB: the first Conv (output beyond the operand) in
+// two bands of 260 output rows, the second (input beyond it, W padded on
+// one side) in two of 130; the activation and the binary operators over
+// them in ranges, the MaxPool in runs of planes; no operand of any
+// instruction beyond 64 MiB.
+TEST(OnnxConvBands, FeatureMapsBeyondTheOperandRunInBandsOfRows) {
+  using enum Opcode;
+  const std::vector<Instruction> ins = instructions_of(lower(fused("conv_bands")));
+  const std::vector<Instruction> convs = of_opcode(ins, conv2d);
+  ASSERT_EQ(convs.size(), 4U);
+  // H: the rows 260 output rows read, the top (bottom) pad among them.
+  EXPECT_EQ(value(convs[0], 6), 259U + 3);
+  EXPECT_EQ(value(convs[1], 6), 259U + 3);
+  EXPECT_EQ(value(convs[0], 13), 0U);  // CONV2D pads no rows
+  EXPECT_EQ(value(convs[2], 6), 129U * 2 + 3);
+  EXPECT_EQ(value(convs[2], 7), 521U);  // W with its right pad
+  EXPECT_EQ(value(convs[2], 14), 0U);   // which CONV2D does not pad
+  for (const Instruction& conv : convs) {
+    const ConvSize size = conv_size(conv);
+    EXPECT_LE(size.input, kOperandElements);
+    EXPECT_LE(size.output, kOperandElements);
+  }
+  for (const Instruction& copy : of_opcode(ins, copy_strided)) {
+    const auto [src, dst] = copy_spans(copy);
+    EXPECT_LE(src, kOperandElements);
+    EXPECT_LE(dst, kOperandElements);
+  }
+  // Exp, then Sub and Mul (its 520 columns broadcast): two ranges each.
+  const std::vector<Instruction> exps = of_opcode(ins, activation_param);
+  const std::vector<Instruction> binary = of_opcode(ins, eltwise);
+  ASSERT_EQ(exps.size(), 2U);
+  ASSERT_EQ(binary.size(), 4U);
+  EXPECT_EQ(value(exps[0], 2) + value(exps[1], 2), 64U * 520 * 520);
+  for (const Instruction& op : binary) {
+    EXPECT_LE(value(op, 3), kOperandElements);
+  }
+  EXPECT_EQ(value(binary[1], 4), value(binary[1], 3));  // Sub: b as long as a
+  EXPECT_EQ(value(binary[3], 4), 520U);                 // Mul: the columns
+  EXPECT_EQ(value(binary[2], 3) % 520, 0U);             // whole rows of them
+  // MaxPool: 62 planes of 520 x 520 at a time (16.8M elements), then 2.
+  const std::vector<Instruction> pools = of_opcode(ins, pool2d);
+  ASSERT_EQ(pools.size(), 2U);
+  EXPECT_EQ(value(pools[0], 3), 62U);
+  EXPECT_EQ(value(pools[1], 3), 2U);
+}
+
+// 4.98e9 multiply-adds in one image, beyond CONV2D's 2^32: two bands.
+TEST(OnnxConvBands, MultiplyAddsBeyondOneConvRunInBands) {
+  const std::vector<Instruction> convs =
+      of_opcode(instructions_of(lower(fused("conv_many_macs"))), Opcode::conv2d);
+  ASSERT_EQ(convs.size(), 3U);  // two bands, then the 1x1 Conv whole
+  EXPECT_LE(conv_size(convs[0]).macs, 0x1p32);
+  EXPECT_LE(conv_size(convs[1]).macs, 0x1p32);
+  EXPECT_EQ(value(convs[2], 6), 260U);
 }
 
 // ConvTranspose of volumes: x to depth slices, the weights' depth taps to
