@@ -410,6 +410,12 @@ class Lowerer {
   // `out` is a graph output and needs its own storage. A reshaped integer
   // input stays indices.
   void alias(const std::string& out, const std::string& in, const std::string& origin) {
+    // A reinterpretation holds exactly x's elements (a malformed Reshape
+    // would have its readers go past x's storage).
+    if (element_count(shape(out)) != element_count(shape(in))) {
+      throw Unsupported(fmt::format("'{}' of shape {} cannot be '{}' of shape {} reinterpreted",
+                                    out, to_string(shape(out)), in, to_string(shape(in))));
+    }
     if (index_values_.contains(in) && !is_io(out)) {
       aliases_[out] = index_ref(in).first;
       index_values_.insert(out);
@@ -457,9 +463,14 @@ class Lowerer {
   std::vector<ElementRange> operand_ranges(std::int64_t total, std::int64_t unit) const {
     unit = std::max<std::int64_t>(unit, 1);
     const std::int64_t units = std::max<std::int64_t>(1, kMaxOperandBytes / element_size_ / unit);
+    const std::int64_t step = units * unit;
+    if ((total + step - 1) / step > kMaxSplits) {
+      throw Unsupported(fmt::format(
+          "{} elements: more than {} ranges of the device's 64 MiB operand", total, kMaxSplits));
+    }
     std::vector<ElementRange> ranges;
-    for (std::int64_t first = 0; first < total; first += units * unit) {
-      ranges.push_back({first, std::min(units * unit, total - first)});
+    for (std::int64_t first = 0; first < total; first += step) {
+      ranges.push_back({first, std::min(step, total - first)});
     }
     return ranges;
   }

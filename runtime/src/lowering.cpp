@@ -129,15 +129,11 @@ std::vector<float> broadcast_values(const Constant& c, const Shape& from, const 
 }
 
 // `value` broadcast to `shape` (NumPy rules) as a tensor of its own: a
-// constant expanded on the host, a computed one by one COPY_STRIDED.
+// constant expanded on the host (up to the device's operand: the host
+// holds no more for it), otherwise by COPY_STRIDED on the device.
 std::string expanded_to(Lowerer& l, const std::string& origin, const std::string& value,
                         const Shape& shape) {
-  const std::int64_t size = element_count(shape);
-  if (size > kMaxOperandBytes / l.esize()) {
-    throw Unsupported(fmt::format("the broadcast of {} to {} would exceed an operand's {} bytes",
-                                  to_string(l.shape(value)), to_string(shape), kMaxOperandBytes));
-  }
-  if (l.graph().is_constant(value)) {
+  if (l.graph().is_constant(value) && element_count(shape) <= kMaxOperandBytes / l.esize()) {
     return l.view(l.new_constant(shape, broadcast_values(l.graph().constants.at(value),
                                                          l.shape(value), shape)),
                   shape);
@@ -162,8 +158,10 @@ void expanded_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const 
   const Shape b_block(sb.begin() + static_cast<std::ptrdiff_t>(first), sb.end());
   const std::int64_t size = element_count(block);
   if (size > kMaxOperandBytes / l.esize()) {
-    throw Unsupported(fmt::format("the broadcast of {} over {} would exceed an operand's {} bytes",
-                                  to_string(l.shape(b)), to_string(so), kMaxOperandBytes));
+    // A block beyond the operand cannot be ELTWISE's b: b made whole.
+    l.eltwise(origin, op, l.ref(a), l.ref(expanded_to(l, origin, b, so)), l.ref(out),
+              element_count(so), element_count(so));
+    return;
   }
   std::string expanded;
   if (l.graph().is_constant(b)) {
@@ -210,13 +208,12 @@ void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const
     l.eltwise(origin, op, l.ref(a), l.ref(b), l.ref(out), count, mid);
     return;
   }
+  if (mid * post > kMaxOperandBytes / l.esize()) {
+    expanded_binary(l, origin, op, a, b, out, p);
+    return;
+  }
   if (l.graph().is_constant(b)) {
     // Repeat each value `post` times: b becomes a trailing block of mid*post.
-    if (mid * post > kMaxOperandBytes / static_cast<std::int64_t>(sizeof(float))) {
-      throw Unsupported(
-          fmt::format("the constant broadcast over {} would exceed an operand's {} bytes",
-                      to_string(so), kMaxOperandBytes));
-    }
     const Constant& c = l.graph().constants.at(b);
     std::vector<float> expanded;
     expanded.reserve(static_cast<std::size_t>(mid * post));
@@ -758,31 +755,87 @@ std::vector<CopyAxis> broadcast_axes(Shape sx, const Shape& so) {
   return axes;
 }
 
-}  // namespace
-
-// One COPY_STRIDED (v1.1) moving `axes` (outermost first) from src to dst,
-// elements of `dtype` (by default the program's).
-void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
-                  const std::vector<CopyAxis>& axes, std::optional<DataType> dtype) {
-  std::vector<CopyAxis> simple = simplify(axes);
-  if (simple.size() > 4) {
-    throw Unsupported(
-        fmt::format("a copy of {} strided dimensions (COPY_STRIDED has 4)", simple.size()));
+// What a copy along `axes` stages, in elements (hw-spec 7.4.1): the
+// largest of its source span, its destination span and the elements it
+// moves.
+double staged_elements(const std::vector<CopyAxis>& axes) {
+  double src = 1, dst = 1, moved = 1;
+  for (const CopyAxis& a : axes) {
+    const auto more = static_cast<double>(a.size - 1);
+    src += more * std::abs(static_cast<double>(a.src_stride));
+    dst += more * std::abs(static_cast<double>(a.dst_stride));
+    moved *= static_cast<double>(a.size);
   }
-  simple.insert(simple.begin(), 4 - simple.size(), CopyAxis{1, 0, 0});
+  return std::max({src, dst, moved});
+}
+
+TensorRef shifted(TensorRef ref, std::int64_t bytes) {
+  ref.offset = static_cast<std::uint64_t>(static_cast<std::int64_t>(ref.offset) + bytes);
+  return ref;
+}
+
+// One COPY_STRIDED of at most four `axes`.
+void emit_copy_strided(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
+                       std::vector<CopyAxis> axes, DataType dtype) {
+  if (axes.size() > 4) {
+    throw Unsupported(
+        fmt::format("a copy of {} strided dimensions (COPY_STRIDED has 4)", axes.size()));
+  }
+  axes.insert(axes.begin(), 4 - axes.size(), CopyAxis{1, 0, 0});
   CopyStridedOperands o{.dst = {}, .src = {}};
   for (std::size_t d = 0; d < 4; ++d) {
-    o.sizes[d] = u32(simple[d].size, "copy size");
-    o.src_strides[d] = stride32(simple[d].src_stride);
-    o.dst_strides[d] = stride32(simple[d].dst_stride);
+    o.sizes[d] = u32(axes[d].size, "copy size");
+    o.src_strides[d] = stride32(axes[d].src_stride);
+    o.dst_strides[d] = stride32(axes[d].dst_stride);
   }
-  l.emit(
-      origin, {std::move(src)}, {std::move(dst)},
-      [o, dt = dtype.value_or(l.dtype())](KernelBuilder& k, std::span<const BufferArg> s) mutable {
-        o.src = s[0];
-        o.dst = s[1];
-        k.copy_strided(dt, o);
-      });
+  l.emit(origin, {std::move(src)}, {std::move(dst)},
+         [o, dtype](KernelBuilder& k, std::span<const BufferArg> s) mutable {
+           o.src = s[0];
+           o.dst = s[1];
+           k.copy_strided(dtype, o);
+         });
+}
+
+// The copy as COPY_STRIDEDs that each stage at most the device's 64 MiB
+// operand: where it stages more, the axis that spans the most is halved
+// and each half copied so (`budget`: the instructions left to it).
+void copy_in_pieces(Lowerer& l, const std::string& origin, const TensorRef& dst,
+                    const TensorRef& src, const std::vector<CopyAxis>& axes, DataType dtype,
+                    std::int64_t& budget) {
+  const auto esize = static_cast<std::int64_t>(isa::element_size(dtype));
+  if (staged_elements(axes) <= static_cast<double>(kMaxOperandBytes / esize)) {
+    if (--budget < 0) {
+      throw Unsupported(
+          fmt::format("a copy of more than {} pieces of the device's 64 MiB operand", kMaxSplits));
+    }
+    emit_copy_strided(l, origin, dst, src, axes, dtype);
+    return;
+  }
+  const auto reach = [](const CopyAxis& a) {
+    return static_cast<double>(a.size - 1) *
+           std::max(std::abs(static_cast<double>(a.src_stride)),
+                    std::max(std::abs(static_cast<double>(a.dst_stride)), 1.0));
+  };
+  const auto widest = std::ranges::max_element(
+      axes, [&reach](const CopyAxis& a, const CopyAxis& b) { return reach(a) < reach(b); });
+  const auto d = static_cast<std::size_t>(widest - axes.begin());
+  std::vector<CopyAxis> half = axes;
+  half[d].size = axes[d].size / 2;
+  copy_in_pieces(l, origin, dst, src, half, dtype, budget);
+  half[d].size = axes[d].size - half[d].size;
+  copy_in_pieces(l, origin, shifted(dst, axes[d].size / 2 * axes[d].dst_stride * esize),
+                 shifted(src, axes[d].size / 2 * axes[d].src_stride * esize), half, dtype, budget);
+}
+
+}  // namespace
+
+// COPY_STRIDED (v1.1) moving `axes` (outermost first) from src to dst,
+// elements of `dtype` (by default the program's): one instruction, or one
+// per piece of the copy that the device's 64 MiB operand holds.
+void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRef src,
+                  const std::vector<CopyAxis>& axes, std::optional<DataType> dtype) {
+  std::int64_t budget = kMaxSplits;
+  copy_in_pieces(l, origin, dst, src, simplify(axes), dtype.value_or(l.dtype()), budget);
 }
 
 // Input `index` as integers: empty if omitted; Unsupported unless constant.
@@ -1235,7 +1288,6 @@ struct ConvBand {
 // runs of output rows of equal height, as many rows as keep the band's
 // copy of x, its output and its multiply-adds within the device's limits.
 std::vector<ConvBand> conv_bands(const PlaneWindow& v, std::int64_t esize) {
-  constexpr std::int64_t kMaxBands = 4096;
   const double elements = static_cast<double>(kMaxOperandBytes / esize);
   const double K = static_cast<double>(v.so[1]), Q = static_cast<double>(v.so[3]);
   const double input_rows =
@@ -1252,9 +1304,9 @@ std::vector<ConvBand> conv_bands(const PlaneWindow& v, std::int64_t esize) {
   const std::int64_t P = v.so[2];
   const std::int64_t per_image =
       (P + static_cast<std::int64_t>(fitting) - 1) / static_cast<std::int64_t>(fitting);
-  if (static_cast<double>(per_image) * static_cast<double>(v.sx[0]) > kMaxBands) {
+  if (static_cast<double>(per_image) * static_cast<double>(v.sx[0]) > kMaxSplits) {
     throw Unsupported(fmt::format("{} bands of {} rows per image, {} images: more than {}",
-                                  per_image, P, v.sx[0], kMaxBands));
+                                  per_image, P, v.sx[0], kMaxSplits));
   }
   const std::int64_t rows = (P + per_image - 1) / per_image;
   std::vector<ConvBand> bands;
@@ -1266,42 +1318,11 @@ std::vector<ConvBand> conv_bands(const PlaneWindow& v, std::int64_t esize) {
   return bands;
 }
 
-// Rows of `channels` planes copied between two NCHW tensors, in elements:
-// each channel's `rows` x `cols` block and the tensors' strides.
-struct PlaneBlock {
-  std::int64_t channels, rows, cols;
-  std::int64_t src_channel, src_row, dst_channel, dst_row;
-};
-
-// One COPY_STRIDED per group of channels whose source and destination
-// spans fit the device's staged operand (a band of a tensor beyond 64 MiB
-// spans nearly all of it).
-void copy_plane_block(Lowerer& l, const std::string& origin, const std::string& dst,
-                      std::int64_t dst_at, const std::string& src, std::int64_t src_at,
-                      const PlaneBlock& b) {
-  const std::int64_t limit = kMaxOperandBytes / l.esize();
-  const auto channels_within = [&](std::int64_t channel, std::int64_t row) {
-    const std::int64_t rest = limit - (b.rows - 1) * row - b.cols;
-    return channel == 0 ? b.channels : std::max<std::int64_t>(1, rest / channel + 1);
-  };
-  const std::int64_t group = std::min({b.channels, channels_within(b.src_channel, b.src_row),
-                                       channels_within(b.dst_channel, b.dst_row)});
-  for (std::int64_t c = 0; c < b.channels; c += group) {
-    const auto bytes = [&l](std::int64_t elements) {
-      return static_cast<std::uint64_t>(elements * l.esize());
-    };
-    strided_copy(l, origin, l.ref(dst, bytes(dst_at + c * b.dst_channel)),
-                 l.ref(src, bytes(src_at + c * b.src_channel)),
-                 {{std::min(group, b.channels - c), b.src_channel, b.dst_channel},
-                  {b.rows, b.src_row, b.dst_row},
-                  {b.cols, 1, 1}});
-  }
-}
-
 // Band `b` of a convolution: the padded rows of x it reads copied into a
 // zero-filled [1, C, rows, W'] (H's padding and the difference between W's
 // sides made explicit), one CONV2D into [1, K, rows, Q], and that copied
-// into the output's rows.
+// into the output's rows (strided_copy splits copies whose span, nearly
+// all of a tensor beyond the operand, does not fit).
 void lower_conv_band(Lowerer& l, const Node& n, const PlaneWindow& v, const ConvBand& b) {
   const std::string origin = n.label();
   const std::int64_t C = v.sx[1], H = v.sx[2], W = v.sx[3];
@@ -1315,16 +1336,13 @@ void lower_conv_band(Lowerer& l, const Node& n, const PlaneWindow& v, const Conv
   if (kept < height || width != W) {
     fill_tensor(l, origin, band, element_count(shape), 0.0F);
   }
+  const auto at = [&l](std::int64_t elements) {
+    return static_cast<std::uint64_t>(elements * l.esize());
+  };
   if (kept > 0) {
-    copy_plane_block(l, origin, band, top * width + left, input(n, 0),
-                     (b.image * C * H + std::max<std::int64_t>(first, 0)) * W,
-                     {.channels = C,
-                      .rows = kept,
-                      .cols = W,
-                      .src_channel = H * W,
-                      .src_row = W,
-                      .dst_channel = height * width,
-                      .dst_row = width});
+    strided_copy(l, origin, l.ref(band, at(top * width + left)),
+                 l.ref(input(n, 0), at((b.image * C * H + std::max<std::int64_t>(first, 0)) * W)),
+                 {{C, H * W, height * width}, {kept, W, width}, {W, 1, 1}});
   }
   ConvWindow cw = window_of(l, n, band,
                             {.sx = shape,
@@ -1341,14 +1359,8 @@ void lower_conv_band(Lowerer& l, const Node& n, const PlaneWindow& v, const Conv
          [cw, K32 = u32(K, "K"), dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.conv2d(dt, conv2d_operands(cw, K32, s));
          });
-  copy_plane_block(l, origin, n.outputs.at(0), (b.image * K * P + b.row) * Q, out, 0,
-                   {.channels = K,
-                    .rows = b.rows,
-                    .cols = Q,
-                    .src_channel = b.rows * Q,
-                    .src_row = Q,
-                    .dst_channel = P * Q,
-                    .dst_row = Q});
+  strided_copy(l, origin, l.ref(n.outputs.at(0), at((b.image * K * P + b.row) * Q)), l.ref(out),
+               {{K, b.rows * Q, P * Q}, {b.rows * Q, 1, 1}});
 }
 
 // One CONV2D: in the program's dtype, or (`int8`) INT8 with the node's
@@ -2018,33 +2030,73 @@ void resize_by_matrices(Lowerer& l, const Node& n, const std::vector<ResizedAxis
   }
 }
 
-// One RESIZE (v1.1) of node n's NCHW input to its output's H and W,
-// nearest or bilinear, with the coordinate transforms the ISA has.
+// A run of an NCHW tensor's planes an instruction treating each plane on
+// its own (POOL2D, RESIZE) takes at once: all of them (`images` x
+// `channels`), or `channels` planes from plane `first` as one image (a run
+// of planes is contiguous).
+struct PlaneRun {
+  std::int64_t first, images, channels;
+  std::uint64_t offset(const Lowerer& l, std::int64_t plane) const {
+    return static_cast<std::uint64_t>(first * plane * l.esize());
+  }
+};
+
+// The runs of x's (NCHW `sx`) planes, `plane_in` elements each in and
+// `plane_out` out: one of them all when they fit the device's 64 MiB
+// operand, otherwise as many planes at a time as fit.
+std::vector<PlaneRun> plane_runs(const Lowerer& l, const Shape& sx, std::int64_t plane_in,
+                                 std::int64_t plane_out) {
+  const std::int64_t largest = std::max<std::int64_t>({plane_in, plane_out, 1});
+  const std::int64_t run = std::max<std::int64_t>(1, kMaxOperandBytes / l.esize() / largest);
+  const std::int64_t planes = sx[0] * sx[1];
+  if (run >= planes) {
+    return {{0, sx[0], sx[1]}};
+  }
+  if ((planes + run - 1) / run > kMaxSplits) {
+    throw Unsupported(
+        fmt::format("{} planes of {} elements: more than {} runs of the device's "
+                    "64 MiB operand",
+                    planes, largest, kMaxSplits));
+  }
+  std::vector<PlaneRun> runs;
+  for (std::int64_t first = 0; first < planes; first += run) {
+    runs.push_back({first, 1, std::min(run, planes - first)});
+  }
+  return runs;
+}
+
+// RESIZE (v1.1) of node n's NCHW input to its output's H and W, nearest
+// or bilinear, with the coordinate transforms the ISA has: one, or one per
+// run of planes (plane_runs).
 void emit_resize(Lowerer& l, const Node& n, std::array<float, 2> scales, ResizeMode mode,
                  ResizeCoordinates coordinates, NearestRounding rounding) {
   l.require(isa::Opcode::resize);
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
   const Shape& so = l.shape(n.outputs.at(0));
-  const auto N = u32(sx[0], "N"), C = u32(sx[1], "C"), H = u32(sx[2], "H"), W = u32(sx[3], "W");
+  const auto H = u32(sx[2], "H"), W = u32(sx[3], "W");
   const auto P = u32(so[2], "output height"), Q = u32(so[3], "output width");
-  l.emit(n.label(), {l.ref(x)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           ResizeOperands o{.input = s[0],
-                            .output = s[1],
-                            .n = N,
-                            .c = C,
-                            .h = H,
-                            .w = W,
-                            .out_h = P,
-                            .out_w = Q,
-                            .scale_h = scales[0],
-                            .scale_w = scales[1],
-                            .mode = mode,
-                            .coordinates = coordinates,
-                            .rounding = rounding};
-           k.resize(dt, o);
-         });
+  for (const PlaneRun& r : plane_runs(l, sx, sx[2] * sx[3], so[2] * so[3])) {
+    l.emit(n.label(), {l.ref(x, r.offset(l, sx[2] * sx[3]))},
+           {l.ref(n.outputs.at(0), r.offset(l, so[2] * so[3]))},
+           [=, N = u32(r.images, "N"), C = u32(r.channels, "C"), dt = l.dtype()](
+               KernelBuilder& k, std::span<const BufferArg> s) {
+             ResizeOperands o{.input = s[0],
+                              .output = s[1],
+                              .n = N,
+                              .c = C,
+                              .h = H,
+                              .w = W,
+                              .out_h = P,
+                              .out_w = Q,
+                              .scale_h = scales[0],
+                              .scale_w = scales[1],
+                              .mode = mode,
+                              .coordinates = coordinates,
+                              .rounding = rounding};
+             k.resize(dt, o);
+           });
+  }
 }
 
 // Whether RESIZE computes it: an NCHW tensor resized in H and W only,
@@ -2542,9 +2594,8 @@ void emit_one_pool2d(Lowerer& l, const std::string& origin, TensorRef in, Tensor
          });
 }
 
-// One POOL2D of `x` (NCHW `sx`) into `out`; where x or out exceed the
-// device's 64 MiB operand, one per run of x's N·C planes that fits (each
-// plane is pooled on its own, and a run of them is contiguous).
+// One POOL2D of `x` (NCHW `sx`) into `out`, or one per run of its planes
+// (plane_runs).
 void emit_pool2d(Lowerer& l, const std::string& origin, const std::string& x, const Shape& sx,
                  const std::string& out, std::array<std::int64_t, 2> kernel,
                  std::array<std::int64_t, 2> stride, std::array<std::int64_t, 2> pad,
@@ -2554,19 +2605,10 @@ void emit_pool2d(Lowerer& l, const std::string& origin, const std::string& x, co
     return (sx[2 + d] + 2 * pad[d] - kernel[d]) / std::max<std::int64_t>(stride[d], 1) + 1;
   };
   const std::int64_t plane_in = sx[2] * sx[3], plane_out = extent(0) * extent(1);
-  const std::int64_t planes = sx[0] * sx[1];
-  const std::int64_t run = std::max<std::int64_t>(
-      1, kMaxOperandBytes / l.esize() / std::max<std::int64_t>({plane_in, plane_out, 1}));
-  if (run >= planes) {
-    emit_one_pool2d(l, origin, l.ref(x), l.ref(out), sx[0], sx[1], g);
-    return;
-  }
-  for (std::int64_t first = 0; first < planes; first += run) {
-    const auto at = [&l, first](std::int64_t plane) {
-      return static_cast<std::uint64_t>(first * plane * l.esize());
-    };
-    emit_one_pool2d(l, origin, l.ref(x, at(plane_in)), l.ref(out, at(plane_out)), 1,
-                    std::min(run, planes - first), g);
+  const std::vector<PlaneRun> runs = plane_runs(l, sx, plane_in, plane_out);
+  for (const PlaneRun& r : runs) {
+    emit_one_pool2d(l, origin, l.ref(x, r.offset(l, plane_in)), l.ref(out, r.offset(l, plane_out)),
+                    r.images, r.channels, g);
   }
 }
 
@@ -3336,17 +3378,22 @@ void lower_softmax_rows(Lowerer& l, const Node& n, bool log) {
   const auto a = static_cast<std::size_t>(axis);
   const std::int64_t outer = product(sx, 0, a);
   const std::int64_t inner = l.graph().opset < 13 ? 1 : product(sx, a + 1, sx.size());
-  const auto rows = u32(outer * inner, "rows");
-  const auto cols = u32(product(sx, a, sx.size()) / inner, "cols");
+  const std::int64_t length = product(sx, a, sx.size()) / inner;
+  const auto cols = u32(length, "cols");
+  // Over 64 MiB, one SOFTMAX per range of whole rows that fits.
   const auto softmax = [&](const std::string& from, const std::string& to) {
-    l.emit(n.label(), {l.ref(from)}, {l.ref(to)},
-           [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-             if (log) {
-               k.log_softmax(dt, s[0], s[1], rows, cols);
-             } else {
-               k.softmax(dt, s[0], s[1], rows, cols);
-             }
-           });
+    for (const ElementRange& r : l.operand_ranges(outer * inner * length, length)) {
+      const auto at = static_cast<std::uint64_t>(r.first * l.esize());
+      l.emit(n.label(), {l.ref(from, at)}, {l.ref(to, at)},
+             [=, rows = u32(r.count / length, "rows"), dt = l.dtype()](
+                 KernelBuilder& k, std::span<const BufferArg> s) {
+               if (log) {
+                 k.log_softmax(dt, s[0], s[1], rows, cols);
+               } else {
+                 k.softmax(dt, s[0], s[1], rows, cols);
+               }
+             });
+    }
   };
   if (inner == 1) {
     softmax(x, out);
@@ -5114,6 +5161,26 @@ void layer_norm_statistics(Lowerer& l, const Node& n, std::int64_t rows, std::in
   param_function_into(l, n.label(), ParamActivation::pow, shifted, inv_std_dev, rows, 1.0F, -0.5F);
 }
 
+// The tensors of a LAYERNORM: x, gamma and beta of a row each, the output.
+struct LayerNormTensors {
+  std::string x, gamma, beta, out;
+};
+
+// LAYERNORM of x's rows of `cols` elements (`count` in all): one, or one
+// per range of whole rows that fits the device's 64 MiB operand.
+void layernorm_rows(Lowerer& l, const std::string& origin, const LayerNormTensors& t,
+                    std::int64_t count, std::int64_t cols, float epsilon) {
+  const auto c = u32(cols, "cols");
+  for (const ElementRange& range : l.operand_ranges(count, cols)) {
+    const auto at = static_cast<std::uint64_t>(range.first * l.esize());
+    l.emit(origin, {l.ref(t.x, at), l.ref(t.gamma), l.ref(t.beta)}, {l.ref(t.out, at)},
+           [=, r = u32(range.count / cols, "rows"), dt = l.dtype()](KernelBuilder& k,
+                                                                    std::span<const BufferArg> s) {
+             k.layernorm(dt, s[0], s[3], s[1], s[2], r, c, epsilon);
+           });
+  }
+}
+
 // LayerNormalization over the axes from `axis` on (opset 17, or made by
 // fuse_layer_norm from its spelled-out form): one LAYERNORM over rows of
 // the normalized shape's elements, and the statistics outputs when asked.
@@ -5134,13 +5201,9 @@ void lower_layer_norm(Lowerer& l, const Node& n) {
           ? operand_over(l, n, 2, normalized, "bias")
           : l.new_constant(normalized, std::vector<float>(static_cast<std::size_t>(cols), 0.0F));
   const auto r = u32(element_count(sx) / cols, "rows");
-  const auto c = u32(cols, "cols");
   const float epsilon = n.get_float("epsilon", 1e-5F);
-  l.emit(n.label(), {l.ref(x), l.ref(gamma), l.ref(beta)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.layernorm(dt, s[0], s[3], s[1], s[2], r, c, epsilon);
-         });
-  layer_norm_statistics(l, n, r, c, epsilon);
+  layernorm_rows(l, n.label(), {x, gamma, beta, n.outputs.at(0)}, element_count(sx), cols, epsilon);
+  layer_norm_statistics(l, n, r, u32(cols, "cols"), epsilon);
 }
 
 // NormalizeGroups (normalization.hpp: InstanceNormalization and
@@ -5152,14 +5215,8 @@ void lower_normalize_groups(Lowerer& l, const Node& n) {
   const Shape& sx = l.shape(x);
   const std::int64_t rows = sx.at(0) * n.get_int("groups", 1);
   const std::int64_t cols = element_count(sx) / rows;
-  const auto r = u32(rows, "rows");
-  const auto c = u32(cols, "cols");
-  const float epsilon = n.get_float("epsilon", 1e-5F);
-  l.emit(n.label(), {l.ref(x), l.ref(l.filled(cols, 1.0F)), l.ref(l.filled(cols, 0.0F))},
-         {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.layernorm(dt, s[0], s[3], s[1], s[2], r, c, epsilon);
-         });
+  layernorm_rows(l, n.label(), {x, l.filled(cols, 1.0F), l.filled(cols, 0.0F), n.outputs.at(0)},
+                 element_count(sx), cols, n.get_float("epsilon", 1e-5F));
 }
 
 // ---- the INT8 path's own nodes (int8_rewrite.hpp) ------------------------

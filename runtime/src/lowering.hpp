@@ -25,13 +25,18 @@ namespace npu::onnx_runtime {
 // (docs/hw-spec.md 7.4).
 inline constexpr std::int64_t kMaxOperandBytes = std::int64_t{64} << 20;
 
-// A place in a tensor's storage: the tensor (after aliases are resolved,
-// the tensor that owns the bytes) and a byte offset into it.
+// The most instructions one piece of work is split into where its tensors
+// exceed the operand (a convolution's bands, a copy's pieces, ranges of
+// elements, runs of planes): 256 GiB of 64 MiB operands.
+inline constexpr std::int64_t kMaxSplits = 4096;
+
 // Elements [first, first + count) of a tensor.
 struct ElementRange {
   std::int64_t first, count;
 };
 
+// A place in a tensor's storage: the tensor (after aliases are resolved,
+// the tensor that owns the bytes) and a byte offset into it.
 struct TensorRef {
   std::string tensor;
   std::uint64_t offset = 0;

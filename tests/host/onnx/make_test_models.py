@@ -299,6 +299,13 @@ def hostile_models(out):
           helper.make_node("BatchNormalization", ["f", "g", "b", "m", "v"], ["y"])],
          [tensor("x", [1, 4, 5, 5])], [tensor("y", None)],
          bn + [const("shape", np.array([1, 4, (1 << 32) + 25], np.int64))])
+    # A Reshape of 100 elements to 17e9 (libonnx 1.12 infers it), then a
+    # Relu that would read past x in ranges of the operand.
+    save(out, "hostile_reshape_count",
+         [helper.make_node("Reshape", ["x", "shape"], ["f"]),
+          helper.make_node("Relu", ["f"], ["y"])],
+         [tensor("x", [1, 4, 5, 5])], [tensor("y", None)],
+         [const("shape", np.array([1, 4, (1 << 32) + 25], np.int64))])
     # A Conv whose folded BatchNormalization makes an infinite weight: INT8
     # cannot quantize it.
     save(out, "hostile_infinite_weight",
@@ -389,11 +396,39 @@ def isa_v11_models(out, rng):
          [tensor("x", [1, 64, 260, 260])], [tensor("y", None)],
          [const("w", big.uniform(-0.05, 0.05, (128, 64, 3, 3)).astype(np.float32)),
           const("w2", big.uniform(-0.1, 0.1, (4, 128, 1, 1)).astype(np.float32))])
-    # A Transpose of 66 MiB: compiled, and the job fails naming the node
-    # and the tensor's size (a transpose is not split).
-    save(out, "transpose_beyond_operand",
-         [helper.make_node("Transpose", ["x"], ["y"], perm=[0, 2, 3, 1])],
-         [tensor("x", [1, 64, 520, 520])], [tensor("y", None)])
+    # Copies of 66 MiB in pieces that fit: a sum broadcast to [1, 64, 520,
+    # 520] (both operands expanded), its Transpose, a Softmax over its
+    # last axis (ranges of rows), a strided Slice of that.
+    save(out, "copy_pieces",
+         [helper.make_node("Add", ["x", "rows"], ["e"]),
+          helper.make_node("Transpose", ["e"], ["t"], perm=[0, 2, 3, 1]),
+          helper.make_node("Softmax", ["t"], ["p"], axis=-1),
+          helper.make_node("Slice", ["p", "starts", "ends", "axes", "steps"], ["y"])],
+         [tensor("x", [1, 64, 1, 520])], [tensor("y", None)],
+         [const("rows", big.uniform(-1, 1, (1, 1, 520, 1)).astype(np.float32)),
+          const("starts", np.array([3, 5, 0], np.int64)),
+          const("ends", np.array([520, 520, 64], np.int64)),
+          const("axes", np.array([1, 2, 3], np.int64)),
+          const("steps", np.array([8, 8, 1], np.int64))])
+    # A bilinear Resize to 66 MiB (runs of planes), its
+    # InstanceNormalization (ranges of rows, the affine in bands), then a
+    # 1x1 Conv of it (bands of rows).
+    save(out, "resize_planes",
+         [helper.make_node("Resize", ["x", "", "scales"], ["r"], mode="linear"),
+          helper.make_node("InstanceNormalization", ["r", "gamma", "beta"], ["i"]),
+          helper.make_node("Conv", ["i", "w"], ["y"])],
+         [tensor("x", [1, 64, 260, 260])], [tensor("y", None)],
+         [const("scales", np.array([1, 1, 2, 2], np.float32)),
+          const("gamma", big.uniform(0.5, 1.5, 64).astype(np.float32)),
+          const("beta", big.uniform(-0.5, 0.5, 64).astype(np.float32)),
+          const("w", big.uniform(-0.1, 0.1, (4, 64, 1, 1)).astype(np.float32))])
+    # A ConvTranspose whose output is 66 MiB (a U-Net decoder's up-sampling
+    # at 520x520): compiled, and the job fails naming the node and the
+    # tensor's size (CONV_TRANSPOSE is not split).
+    save(out, "conv_transpose_beyond_operand",
+         [helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2])],
+         [tensor("x", [1, 64, 260, 260])], [tensor("y", None)],
+         [const("w", np.full((64, 64, 2, 2), 0.01, np.float32))])
     # An output the ISA lacks: POOL2D gives no argmax indices.
     save(out, "maxpool_indices",
          [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])],

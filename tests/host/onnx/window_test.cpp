@@ -1,8 +1,9 @@
 // Windows beyond 2-D NCHW with symmetric padding, on make_operator_models.py's
 // graphs: 1-D convolutions and pooling lifted to a height of 1
 // (window_lift.hpp), pooling padded unevenly or with ceil_mode averages,
-// convolutions whose weights are computed in the graph, and 3-D
-// convolutions (make_volume_models.py) as one CONV2D over depth taps.
+// convolutions whose weights are computed in the graph, 3-D convolutions
+// (make_volume_models.py) as one CONV2D over depth taps, and work beyond
+// the device's 64 MiB operand (convolutions in bands, copies in pieces).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -248,6 +249,49 @@ TEST(OnnxConvBands, MultiplyAddsBeyondOneConvRunInBands) {
   EXPECT_LE(conv_size(convs[0]).macs, 0x1p32);
   EXPECT_LE(conv_size(convs[1]).macs, 0x1p32);
   EXPECT_EQ(value(convs[2], 6), 260U);
+}
+
+// Copies of 66 MiB (the operands of a broadcast sum expanded, a
+// Transpose, a strided Slice): COPY_STRIDEDs of pieces that each stage at
+// most 64 MiB (the axis that spans the most halved until it fits); the
+// Softmax between them one SOFTMAX per range of whole rows.
+TEST(OnnxCopyPieces, ACopyBeyondTheOperandIsSplitIntoPiecesThatFit) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("copy_pieces")));
+  const std::vector<Instruction> copies = of_opcode(ins, Opcode::copy_strided);
+  EXPECT_GE(copies.size(), 6U);
+  for (const Instruction& copy : copies) {
+    const auto [src, dst] = copy_spans(copy);
+    EXPECT_LE(src, kOperandElements);
+    EXPECT_LE(dst, kOperandElements);
+    EXPECT_LE(
+        static_cast<double>(value(copy, 2)) * value(copy, 3) * value(copy, 4) * value(copy, 5),
+        kOperandElements);
+  }
+  const std::vector<Instruction> softmaxes = of_opcode(ins, Opcode::softmax);
+  ASSERT_EQ(softmaxes.size(), 2U);
+  EXPECT_EQ(value(softmaxes[0], 3), 64U);  // cols: each row whole
+  EXPECT_EQ(value(softmaxes[0], 2) + value(softmaxes[1], 2), 520U * 520);
+}
+
+// A bilinear Resize to 66 MiB: one RESIZE per run of 62 planes (each of
+// 520 x 520 out), as one image; the InstanceNormalization's LAYERNORM per
+// range of 62 rows (planes); the 1x1 Conv reading it in bands.
+TEST(OnnxPlaneRuns, ResizeBeyondTheOperandRunsOverRunsOfPlanes) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("resize_planes")));
+  const std::vector<Instruction> resizes = of_opcode(ins, Opcode::resize);
+  ASSERT_EQ(resizes.size(), 2U);
+  EXPECT_EQ(value(resizes[0], 2), 1U);   // N
+  EXPECT_EQ(value(resizes[0], 3), 62U);  // C: planes
+  EXPECT_EQ(value(resizes[1], 3), 2U);
+  const std::vector<Instruction> norms = of_opcode(ins, Opcode::layernorm);
+  ASSERT_EQ(norms.size(), 2U);
+  EXPECT_EQ(value(norms[0], 4), 62U);  // rows
+  EXPECT_EQ(value(norms[1], 4), 2U);
+  EXPECT_EQ(value(norms[0], 5), 520U * 520);  // cols: a plane
+  for (const Instruction& conv : of_opcode(ins, Opcode::conv2d)) {
+    EXPECT_LE(conv_size(conv).input, kOperandElements);
+    EXPECT_LE(conv_size(conv).output, kOperandElements);
+  }
 }
 
 // ConvTranspose of volumes: x to depth slices, the weights' depth taps to
