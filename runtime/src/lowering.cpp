@@ -1789,17 +1789,86 @@ std::array<DeviceTransposedAxis, 2> device_transposed_planes(const TransposeAttr
 // One CONV_TRANSPOSE of window `cw` (K output channels) into `target`, its
 // output padded as `planes` ask.
 void emit_conv_transpose(Lowerer& l, const std::string& origin, ConvWindow cw, std::uint32_t K,
-                         const std::array<DeviceTransposedAxis, 2>& planes,
-                         const std::string& target) {
+                         const std::array<DeviceTransposedAxis, 2>& planes, TensorRef target) {
   const auto oph = static_cast<std::uint32_t>(planes[0].output_pad);
   const auto opw = static_cast<std::uint32_t>(planes[1].output_pad);
-  l.emit(origin, std::move(cw.reads), {l.ref(target)},
+  l.emit(origin, std::move(cw.reads), {std::move(target)},
          [cw, K, oph, opw, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            ConvTransposeOperands o = conv_window_operands<ConvTransposeOperands>(cw, K, s);
            o.output_pad_h = oph;
            o.output_pad_w = opw;
            k.conv_transpose(dt, o);
          });
+}
+
+// Whether a ConvTranspose's output (`planes` planes of `plane` elements)
+// exceeds the device's operand and can run in groups of output channels:
+// one group, constant weights and bias (each group's slice is a constant
+// of its own).
+bool channel_groups_fit(Lowerer& l, const Node& n, std::int64_t planes, std::int64_t plane) {
+  const auto constant = [&](std::size_t i) {
+    return i >= n.inputs.size() || n.inputs[i].empty() || l.graph().is_constant(n.inputs[i]);
+  };
+  return static_cast<double>(planes) * static_cast<double>(plane) >
+             static_cast<double>(kMaxOperandBytes / l.esize()) &&
+         n.get_int("group", 1) == 1 && constant(1) && constant(2);
+}
+
+// One image's output channels [first, first + count) of a ConvTranspose.
+struct ConvTransposePart {
+  std::int64_t image, first, count;
+};
+
+// The parts a ConvTranspose too large for one CONV_TRANSPOSE runs in: per
+// image, as many output channels at a time as fit the operand.
+std::vector<ConvTransposePart> conv_transpose_parts(const Lowerer& l, const Node& n,
+                                                    std::int64_t images, std::int64_t K,
+                                                    std::int64_t plane) {
+  const std::int64_t group =
+      std::max<std::int64_t>(1, kMaxOperandBytes / l.esize() / std::max<std::int64_t>(plane, 1));
+  if (static_cast<double>(images) * static_cast<double>((K + group - 1) / group) > kMaxSplits) {
+    throw Unsupported(fmt::format("{}: {} images of {} channels of {} elements, more than {} parts",
+                                  n.op, images, K, plane, kMaxSplits));
+  }
+  std::vector<ConvTransposePart> parts;
+  for (std::int64_t image = 0; image < images; ++image) {
+    for (std::int64_t first = 0; first < K; first += group) {
+      parts.push_back({image, first, std::min(group, K - first)});
+    }
+  }
+  return parts;
+}
+
+// CONV_TRANSPOSE of one part: its image of x, its channels' slice of the
+// constant weights (C x K x R x S) and bias, into its channels of `target`.
+void emit_conv_transpose_part(Lowerer& l, const Node& n, ConvWindow cw,
+                              const std::array<DeviceTransposedAxis, 2>& planes,
+                              const ConvTransposePart& part, const std::string& target) {
+  const Constant& w = l.graph().constants.at(input(n, 1));
+  const std::int64_t C = w.shape[0], K = w.shape[1], taps = w.shape[2] * w.shape[3];
+  std::vector<float> slice;
+  slice.reserve(static_cast<std::size_t>(C * part.count * taps));
+  for (std::int64_t c = 0; c < C; ++c) {
+    for (std::int64_t i = 0; i < part.count * taps; ++i) {
+      slice.push_back(static_cast<float>(w.value((c * K + part.first) * taps + i)));
+    }
+  }
+  const std::int64_t image_bytes = static_cast<std::int64_t>(cw.c) * cw.h * cw.w * l.esize();
+  cw.reads = {l.ref(input(n, 0), static_cast<std::uint64_t>(part.image * image_bytes)),
+              l.ref(l.new_constant({C, part.count, w.shape[2], w.shape[3]}, std::move(slice)))};
+  if (cw.bias) {
+    const Constant& b = l.graph().constants.at(n.inputs[2]);
+    std::vector<float> bias;
+    for (std::int64_t k = 0; k < part.count; ++k) {
+      bias.push_back(static_cast<float>(b.value(part.first + k)));
+    }
+    cw.reads.push_back(l.ref(l.new_constant({part.count}, std::move(bias))));
+  }
+  cw.n = 1;
+  const std::int64_t full = planes[0].full * planes[1].full;
+  emit_conv_transpose(
+      l, n.label(), std::move(cw), u32(part.count, "K"), planes,
+      l.ref(target, static_cast<std::uint64_t>((part.image * K + part.first) * full * l.esize())));
 }
 
 // ConvTranspose (2-D): one CONV_TRANSPOSE (v1.1), ONNX's weight layout
@@ -1826,7 +1895,13 @@ void lower_conv_transpose_2d(Lowerer& l, const Node& n) {
   if (cropped) {
     l.require(isa::Opcode::copy_strided);
   }
-  emit_conv_transpose(l, n.label(), std::move(cw), K, planes, target);
+  if (!channel_groups_fit(l, n, so[0] * K, full_h * full_w)) {
+    emit_conv_transpose(l, n.label(), std::move(cw), K, planes, l.ref(target));
+  } else {
+    for (const ConvTransposePart& part : conv_transpose_parts(l, n, sx[0], K, full_h * full_w)) {
+      emit_conv_transpose_part(l, n, cw, planes, part, target);
+    }
+  }
   if (cropped) {
     const std::int64_t skip = planes[0].crop * full_w + planes[1].crop;
     strided_copy(
@@ -1913,7 +1988,7 @@ void lower_conv_transpose_3d(Lowerer& l, const Node& n) {
   cw.activation = Activation::none;
   cw.reads = {l.ref(slices), l.ref(weights)};
   const std::string stacked = l.scratch(N * D * kd * K * full);
-  emit_conv_transpose(l, origin, std::move(cw), u32(kd * K, "K"), planes, stacked);
+  emit_conv_transpose(l, origin, std::move(cw), u32(kd * K, "K"), planes, l.ref(stacked));
   const std::string summed = l.scratch(N * Do * K * full);
   const std::string matrix = l.new_constant(
       {Do, D * kd}, transposed_taps_matrix(depth, D, kd, a.strides[0], a.dilations[0]));

@@ -423,12 +423,22 @@ def isa_v11_models(out, rng):
           const("beta", big.uniform(-0.5, 0.5, 64).astype(np.float32)),
           const("w", big.uniform(-0.1, 0.1, (4, 64, 1, 1)).astype(np.float32))])
     # A ConvTranspose whose output is 66 MiB (a U-Net decoder's up-sampling
-    # at 520x520): compiled, and the job fails naming the node and the
-    # tensor's size (CONV_TRANSPOSE is not split).
-    save(out, "conv_transpose_beyond_operand",
-         [helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2])],
+    # to 520x520; kernel 4, stride 2, pads 1) in groups of output channels,
+    # then a 1x1 Conv of it.
+    save(out, "conv_transpose_channels",
+         [helper.make_node("ConvTranspose", ["x", "wt", "bt"], ["u"], strides=[2, 2],
+                           pads=[1, 1, 1, 1], kernel_shape=[4, 4]),
+          helper.make_node("Conv", ["u", "w"], ["y"])],
          [tensor("x", [1, 64, 260, 260])], [tensor("y", None)],
-         [const("w", np.full((64, 64, 2, 2), 0.01, np.float32))])
+         [const("wt", big.uniform(-0.1, 0.1, (64, 64, 4, 4)).astype(np.float32)),
+          const("bt", big.uniform(-0.5, 0.5, 64).astype(np.float32)),
+          const("w", big.uniform(-0.1, 0.1, (4, 64, 1, 1)).astype(np.float32))])
+    # A sum of all of a tensor of 66 MiB: compiled, and the job fails naming
+    # the node and the tensor's size (one REDUCE of a single axis is not
+    # split).
+    save(out, "reduce_beyond_operand",
+         [helper.make_node("ReduceSum", ["x"], ["y"], keepdims=0)],
+         [tensor("x", [1, 64, 520, 520])], [tensor("y", None)])
     # An output the ISA lacks: POOL2D gives no argmax indices.
     save(out, "maxpool_indices",
          [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])],

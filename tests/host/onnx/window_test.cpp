@@ -294,6 +294,23 @@ TEST(OnnxPlaneRuns, ResizeBeyondTheOperandRunsOverRunsOfPlanes) {
   }
 }
 
+// A ConvTranspose to 64 x 520 x 520 (66 MiB): one CONV_TRANSPOSE per
+// group of 62 output channels, then 2, each with its slice of the weights
+// and bias; every copy within the operand.
+TEST(OnnxPlaneRuns, ConvTransposeBeyondTheOperandRunsInGroupsOfOutputChannels) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("conv_transpose_channels")));
+  const std::vector<Instruction> parts = of_opcode(ins, Opcode::conv_transpose);
+  ASSERT_EQ(parts.size(), 2U);
+  EXPECT_EQ(value(parts[0], 8), 62U);  // K
+  EXPECT_EQ(value(parts[1], 8), 2U);
+  EXPECT_EQ(value(parts[0], 4), 1U);  // N
+  for (const Instruction& copy : of_opcode(ins, Opcode::copy_strided)) {
+    const auto [src, dst] = copy_spans(copy);
+    EXPECT_LE(src, kOperandElements);
+    EXPECT_LE(dst, kOperandElements);
+  }
+}
+
 // ConvTranspose of volumes: x to depth slices, the weights' depth taps to
 // output channels, one CONV_TRANSPOSE, one product along depth, the
 // result to NCDHW (one copy per image), then the bias and Relu.
