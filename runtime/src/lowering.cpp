@@ -204,12 +204,16 @@ void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const
   const std::int64_t pre = product(so, 0, p);
   const std::int64_t mid = product(so, p, q);
   const std::int64_t post = product(so, q, so.size());
-  if (post == 1) {
-    l.eltwise(origin, op, l.ref(a), l.ref(b), l.ref(out), count, mid);
+  // b repeated over the outer axes is ELTWISE's b while it fits the
+  // operand; beyond it, b is made whole (expanded_binary), unless it
+  // already is.
+  const bool whole = post == 1 && mid == count;
+  if (mid * post > kMaxOperandBytes / l.esize() && !whole) {
+    expanded_binary(l, origin, op, a, b, out, p);
     return;
   }
-  if (mid * post > kMaxOperandBytes / l.esize()) {
-    expanded_binary(l, origin, op, a, b, out, p);
+  if (post == 1) {
+    l.eltwise(origin, op, l.ref(a), l.ref(b), l.ref(out), count, mid);
     return;
   }
   if (l.graph().is_constant(b)) {

@@ -433,6 +433,13 @@ def isa_v11_models(out, rng):
          [const("wt", big.uniform(-0.1, 0.1, (64, 64, 4, 4)).astype(np.float32)),
           const("bt", big.uniform(-0.5, 0.5, 64).astype(np.float32)),
           const("w", big.uniform(-0.1, 0.1, (4, 64, 1, 1)).astype(np.float32))])
+    # A sum whose second operand, 4100 x 4100 (67 MB), repeats over two
+    # images: too long to be ELTWISE's broadcast b, so made whole first
+    # (lowered by host tests only: 134 MB per input).
+    save(out, "broadcast_beyond_operand",
+         [helper.make_node("Add", ["x", "b"], ["y"])],
+         [tensor("x", [2, 1, 4100, 4100]), tensor("b", [1, 1, 4100, 4100])],
+         [tensor("y", None)])
     # A sum of all of a tensor of 66 MiB: compiled, and the job fails naming
     # the node and the tensor's size (one REDUCE of a single axis is not
     # split).

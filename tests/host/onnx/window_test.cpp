@@ -273,6 +273,27 @@ TEST(OnnxCopyPieces, ACopyBeyondTheOperandIsSplitIntoPiecesThatFit) {
   EXPECT_EQ(value(softmaxes[0], 2) + value(softmaxes[1], 2), 520U * 520);
 }
 
+// A broadcast operand longer than the operand (67 MB, repeated over two
+// images): expanded to the output's shape by copies in pieces, then
+// ELTWISEs of equal ranges of both.
+TEST(OnnxCopyPieces, ABroadcastOperandBeyondTheOperandIsMadeWhole) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("broadcast_beyond_operand")));
+  const std::vector<Instruction> sums = of_opcode(ins, Opcode::eltwise);
+  ASSERT_GE(sums.size(), 3U);
+  double added = 0;
+  for (const Instruction& sum : sums) {
+    EXPECT_LE(value(sum, 3), kOperandElements);
+    EXPECT_EQ(value(sum, 4), value(sum, 3));  // b as long as a
+    added += value(sum, 3);
+  }
+  EXPECT_EQ(added, 2.0 * 4100 * 4100);
+  for (const Instruction& copy : of_opcode(ins, Opcode::copy_strided)) {
+    const auto [src, dst] = copy_spans(copy);
+    EXPECT_LE(src, kOperandElements);
+    EXPECT_LE(dst, kOperandElements);
+  }
+}
+
 // A bilinear Resize to 66 MiB: one RESIZE per run of 62 planes (each of
 // 520 x 520 out), as one image; the InstanceNormalization's LAYERNORM per
 // range of 62 rows (planes); the 1x1 Conv reading it in bands.
