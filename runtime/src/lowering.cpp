@@ -1333,21 +1333,11 @@ void lower_conv_band(Lowerer& l, const Node& n, const PlaneWindow& v, const Conv
   const std::int64_t height = v.band_height(b.rows), width = v.band_width();
   const std::int64_t first = b.row * v.strides[0] - v.pads.begin[0];  // x's row at the band's top
   const std::int64_t left = v.pads.begin[1] - v.pad_w();
-  const std::int64_t top = std::max<std::int64_t>(0, -first);
-  const std::int64_t kept = std::min(first + height, H) - std::max<std::int64_t>(first, 0);
   const Shape shape{1, C, height, width};
   const std::string band = l.scratch_shaped(shape);
-  if (kept < height || width != W) {
-    fill_tensor(l, origin, band, element_count(shape), 0.0F);
-  }
-  const auto at = [&l](std::int64_t elements) {
-    return static_cast<std::uint64_t>(elements * l.esize());
-  };
-  if (kept > 0) {
-    strided_copy(l, origin, l.ref(band, at(top * width + left)),
-                 l.ref(input(n, 0), at((b.image * C * H + std::max<std::int64_t>(first, 0)) * W)),
-                 {{C, H * W, height * width}, {kept, W, width}, {W, 1, 1}});
-  }
+  // x's image and rows cropped, H's and W's padding added (negative: cropped).
+  pad_into(l, origin, input(n, 0), v.sx, band, shape, {-b.image, 0, -first, left},
+           {b.image + 1 - v.sx[0], 0, first + height - H, width - W - left}, 0.0F);
   ConvWindow cw = window_of(l, n, band,
                             {.sx = shape,
                              .sw = v.sw,
@@ -1363,7 +1353,8 @@ void lower_conv_band(Lowerer& l, const Node& n, const PlaneWindow& v, const Conv
          [cw, K32 = u32(K, "K"), dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.conv2d(dt, conv2d_operands(cw, K32, s));
          });
-  strided_copy(l, origin, l.ref(n.outputs.at(0), at((b.image * K * P + b.row) * Q)), l.ref(out),
+  const auto at = static_cast<std::uint64_t>((b.image * K * P + b.row) * Q * l.esize());
+  strided_copy(l, origin, l.ref(n.outputs.at(0), at), l.ref(out),
                {{K, b.rows * Q, P * Q}, {b.rows * Q, 1, 1}});
 }
 
