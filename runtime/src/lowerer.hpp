@@ -458,11 +458,14 @@ class Lowerer {
          [n](KernelBuilder& b, std::span<const BufferArg> a) { b.dma_copy(a[1], a[0], n); });
   }
 
-  // Ranges of `total` elements that each fit the device's 64 MiB operand,
-  // whole multiples of `unit` elements: one range when the tensor fits.
-  std::vector<ElementRange> operand_ranges(std::int64_t total, std::int64_t unit) const {
+  // Ranges of `total` elements (of `element_bytes`, by default the
+  // program's) that each fit the device's 64 MiB operand, whole multiples
+  // of `unit` elements: one range when the tensor fits.
+  std::vector<ElementRange> operand_ranges(std::int64_t total, std::int64_t unit,
+                                           std::int64_t element_bytes = 0) const {
     unit = std::max<std::int64_t>(unit, 1);
-    const std::int64_t units = std::max<std::int64_t>(1, kMaxOperandBytes / element_size_ / unit);
+    element_bytes = element_bytes > 0 ? element_bytes : element_size_;
+    const std::int64_t units = std::max<std::int64_t>(1, kMaxOperandBytes / element_bytes / unit);
     const std::int64_t step = units * unit;
     if ((total + step - 1) / step > kMaxSplits) {
       throw Unsupported(fmt::format(
@@ -517,27 +520,38 @@ class Lowerer {
     std::optional<TensorRef> channel_scales = std::nullopt;
     std::int64_t channels = 0, inner = 0;
   };
-  void convert(const std::string& origin, const Conversion& c, TensorRef in, TensorRef out) {
+  // In ranges that fit the device's operand (whole runs of the channels).
+  void convert(const std::string& origin, const Conversion& c, const TensorRef& in,
+               const TensorRef& out) {
     require(isa::Opcode::convert);
-    const std::uint32_t count = u32(c.count, "element count");
     const bool per_channel = c.channel_scales.has_value();
     const std::uint32_t channels = per_channel ? u32(c.channels, "channels") : 0U;
     const std::uint32_t inner = per_channel ? u32(c.inner, "channel size") : 0U;
-    std::vector<TensorRef> reads{std::move(in)};
-    if (per_channel) {
-      reads.push_back(*c.channel_scales);
+    const auto from_bytes = static_cast<std::int64_t>(isa::element_size(c.from));
+    const auto to_bytes = static_cast<std::int64_t>(isa::element_size(c.to));
+    for (const ElementRange& r : operand_ranges(c.count, per_channel ? c.channels * c.inner : 1,
+                                                std::max(from_bytes, to_bytes))) {
+      std::vector<TensorRef> reads{in};
+      reads.back().offset += static_cast<std::uint64_t>(r.first * from_bytes);
+      if (per_channel) {
+        reads.push_back(*c.channel_scales);
+      }
+      TensorRef written = out;
+      written.offset += static_cast<std::uint64_t>(r.first * to_bytes);
+      const std::uint32_t count = u32(r.count, "element count");
+      emit(origin, std::move(reads), {std::move(written)},
+           [=](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.convert(
+                 c.from, c.to,
+                 {.input = s[0],
+                  .output = s.back(),
+                  .count = count,
+                  .scale = c.scale,
+                  .channel_scales = per_channel ? std::optional<BufferArg>(s[1]) : std::nullopt,
+                  .channels = channels,
+                  .inner = inner});
+           });
     }
-    emit(origin, std::move(reads), {std::move(out)},
-         [=](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.convert(c.from, c.to,
-                     {.input = s[0],
-                      .output = s.back(),
-                      .count = count,
-                      .scale = c.scale,
-                      .channel_scales = per_channel ? std::optional<BufferArg>(s[1]) : std::nullopt,
-                      .channels = channels,
-                      .inner = inner});
-         });
   }
 
   bool is_io(const std::string& value) const {

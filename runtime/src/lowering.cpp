@@ -2349,6 +2349,25 @@ void lower_resize(Lowerer& l, const Node& n) {
                      n.get_float("extrapolation_value", 0.0F));
 }
 
+// Ranges of a product's M rows whose rows of A (K elements each) and of C
+// (N each) fit the device's operand, for each of `repeats` products: one
+// range when they fit, or when a single row does not.
+std::vector<ElementRange> product_row_ranges(const Lowerer& l, std::int64_t repeats, std::int64_t M,
+                                             std::int64_t K, std::int64_t N) {
+  const std::int64_t row_bytes = std::max<std::int64_t>({K, N, 1}) * l.esize();
+  if (row_bytes > kMaxOperandBytes || M * row_bytes <= kMaxOperandBytes) {
+    return {{0, M}};
+  }
+  const std::int64_t rows = std::max<std::int64_t>(1, kMaxOperandBytes / row_bytes);
+  if (static_cast<double>(repeats) * static_cast<double>((M + rows - 1) / rows) > kMaxSplits) {
+    throw Unsupported(
+        fmt::format("{} products of {} rows: more than {} ranges of rows that fit "
+                    "the device's 64 MiB operand",
+                    repeats, M, kMaxSplits));
+  }
+  return l.operand_ranges(M, 1, row_bytes);
+}
+
 // One batch axis of a product: its size and how far A, B and C move (in
 // elements) from one index to the next; A's or B's stride is 0 where that
 // operand is broadcast along the axis.
@@ -2440,12 +2459,14 @@ void lower_matmul(Lowerer& l, const Node& n) {
     throw Unsupported(fmt::format("{} products of {} x {} (at most {} instructions)", repeats,
                                   to_string(l.shape(a)), to_string(l.shape(b)), kMaxCopies));
   }
-  const std::uint32_t m = u32(rows, "M"), nn = u32(N, "N"), k = u32(K, "K");
+  const std::uint32_t nn = u32(N, "N"), k = u32(K, "K");
   const std::uint32_t batch = u32(inner.size, "batch");
   const std::uint32_t stride_a = stride32(inner.a), stride_b = stride32(inner.b),
                       stride_c = stride32(inner.c);
   const std::string bw = l.operand(b);
   const auto f = static_cast<std::uint64_t>(l.esize());
+  const std::vector<ElementRange> row_ranges =
+      batched ? std::vector<ElementRange>{{0, rows}} : product_row_ranges(l, repeats, rows, K, N);
   for (std::int64_t r = 0; r < repeats; ++r) {
     // The offsets of repeat r, its index taken apart over the outer axes.
     std::int64_t offset_a = 0, offset_b = 0, offset_c = 0, rest = r;
@@ -2456,45 +2477,49 @@ void lower_matmul(Lowerer& l, const Node& n) {
       offset_b += i * merged[d].b;
       offset_c += i * merged[d].c;
     }
-    std::vector<TensorRef> reads{l.ref(a, f * static_cast<std::uint64_t>(offset_a)),
-                                 l.ref(bw, f * static_cast<std::uint64_t>(offset_b))};
-    if (bias) {
-      reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+    for (const ElementRange& range : row_ranges) {
+      std::vector<TensorRef> reads{
+          l.ref(a, f * static_cast<std::uint64_t>(offset_a + range.first * K)),
+          l.ref(bw, f * static_cast<std::uint64_t>(offset_b))};
+      if (bias) {
+        reads.push_back(l.ref(l.use_constant(n.inputs[2])));
+      }
+      const std::uint32_t m = u32(range.count, "M");
+      l.emit(n.label(), std::move(reads),
+             {l.ref(n.outputs.at(0), f * static_cast<std::uint64_t>(offset_c + range.first * N))},
+             [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+               const std::optional<BufferArg> bias_arg = bias ? std::optional(s[2]) : std::nullopt;
+               if (batch == 1) {
+                 kb.gemm(dt, {.a = s[0],
+                              .b = s[1],
+                              .c = s.back(),
+                              .bias = bias_arg,
+                              .m = m,
+                              .n = nn,
+                              .k = k,
+                              .lda = k,
+                              .ldb = nn,
+                              .ldc = nn,
+                              .activation = act});
+                 return;
+               }
+               kb.gemm_batched(dt, {.a = s[0],
+                                    .b = s[1],
+                                    .c = s.back(),
+                                    .bias = bias_arg,
+                                    .m = m,
+                                    .n = nn,
+                                    .k = k,
+                                    .lda = k,
+                                    .ldb = nn,
+                                    .ldc = nn,
+                                    .batch = batch,
+                                    .stride_a = stride_a,
+                                    .stride_b = stride_b,
+                                    .stride_c = stride_c,
+                                    .activation = act});
+             });
     }
-    l.emit(n.label(), std::move(reads),
-           {l.ref(n.outputs.at(0), f * static_cast<std::uint64_t>(offset_c))},
-           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
-             const std::optional<BufferArg> bias_arg = bias ? std::optional(s[2]) : std::nullopt;
-             if (batch == 1) {
-               kb.gemm(dt, {.a = s[0],
-                            .b = s[1],
-                            .c = s.back(),
-                            .bias = bias_arg,
-                            .m = m,
-                            .n = nn,
-                            .k = k,
-                            .lda = k,
-                            .ldb = nn,
-                            .ldc = nn,
-                            .activation = act});
-               return;
-             }
-             kb.gemm_batched(dt, {.a = s[0],
-                                  .b = s[1],
-                                  .c = s.back(),
-                                  .bias = bias_arg,
-                                  .m = m,
-                                  .n = nn,
-                                  .k = k,
-                                  .lda = k,
-                                  .ldb = nn,
-                                  .ldc = nn,
-                                  .batch = batch,
-                                  .stride_a = stride_a,
-                                  .stride_b = stride_b,
-                                  .stride_c = stride_c,
-                                  .activation = act});
-           });
   }
 }
 
@@ -2548,7 +2573,7 @@ void lower_gemm(Lowerer& l, const Node& n) {
   }
   const Activation act = addend ? Activation::none : activation_of(n);
   const std::string product = addend ? l.scratch_shaped({M, N}) : n.outputs.at(0);
-  const std::uint32_t m = u32(M, "M"), k = u32(K, "K"), ldc = u32(N, "N");
+  const std::uint32_t k = u32(K, "K"), ldc = u32(N, "N");
   const auto lda = u32(sa[1], "lda"), ldb = u32(sb[1], "ldb");
   // B beyond the device's 64 MiB operand (AlexNet's and VGG's first
   // classifier layers, 151 and 411 MB): one GEMM per block of output
@@ -2567,31 +2592,39 @@ void lower_gemm(Lowerer& l, const Node& n) {
   }
   const std::string b_tensor = l.operand(b);
   const bool has_bias = bias.has_value();
+  // A stored M x K: also in ranges of rows of A and C.
+  const std::vector<ElementRange> row_ranges =
+      ta ? std::vector<ElementRange>{{0, M}} : product_row_ranges(l, 1, M, K, N);
   for (std::int64_t first = 0; first < N; first += columns) {
     const std::uint32_t nn = u32(std::min(columns, N - first), "N");
     const auto column_bytes = static_cast<std::uint64_t>(first * l.esize());
-    std::vector<TensorRef> reads{l.ref(a), l.ref(b_tensor, column_bytes * (tb ? k : 1U))};
-    if (bias) {
-      reads.push_back(l.ref(*bias, column_bytes));
+    for (const ElementRange& rows : row_ranges) {
+      const auto row = static_cast<std::uint64_t>(rows.first * l.esize());
+      std::vector<TensorRef> reads{l.ref(a, row * lda),
+                                   l.ref(b_tensor, column_bytes * (tb ? k : 1U))};
+      if (bias) {
+        reads.push_back(l.ref(*bias, column_bytes));
+      }
+      const std::uint32_t m = u32(rows.count, "M");
+      l.emit(n.label(), std::move(reads), {l.ref(product, row * ldc + column_bytes)},
+             [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+               GemmOperands o{.a = s[0],
+                              .b = s[1],
+                              .c = s.back(),
+                              .bias = has_bias ? std::optional(s[2]) : std::nullopt,
+                              .m = m,
+                              .n = nn,
+                              .k = k,
+                              .lda = lda,
+                              .ldb = ldb,
+                              .ldc = ldc,
+                              .transpose_a = ta,
+                              .transpose_b = tb,
+                              .activation = act,
+                              .scale = alpha};
+               kb.gemm(dt, o);
+             });
     }
-    l.emit(n.label(), std::move(reads), {l.ref(product, column_bytes)},
-           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
-             GemmOperands o{.a = s[0],
-                            .b = s[1],
-                            .c = s.back(),
-                            .bias = has_bias ? std::optional(s[2]) : std::nullopt,
-                            .m = m,
-                            .n = nn,
-                            .k = k,
-                            .lda = lda,
-                            .ldb = ldb,
-                            .ldc = ldc,
-                            .transpose_a = ta,
-                            .transpose_b = tb,
-                            .activation = act,
-                            .scale = alpha};
-             kb.gemm(dt, o);
-           });
   }
   if (addend) {
     add_gemm_addend(l, n, product, *addend, beta);
@@ -3099,14 +3132,87 @@ ReducedBlock reduced_block(const Shape& sx, std::vector<std::int64_t> axes) {
   return {u32(product(sx, 0, first), "outer"), u32(product(sx, first, last), "length"),
           u32(product(sx, last, sx.size()), "inner")};
 }
-// REDUCE of `x` over a contiguous block of axes into `out`.
-void reduce_into(Lowerer& l, const Node& n, ReduceOp op, const std::string& x,
-                 std::vector<std::int64_t> axes, const std::string& out) {
-  const ReducedBlock b = reduced_block(l.shape(x), std::move(axes));
-  l.emit(n.label(), {l.ref(x)}, {l.ref(out)},
+void emit_reduce(Lowerer& l, const std::string& origin, ReduceOp op, TensorRef in, TensorRef out,
+                 ReducedBlock b) {
+  l.emit(origin, {std::move(in)}, {std::move(out)},
          [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
            k.reduce(dt, op, s[0], s[1], b.outer, b.length, b.inner);
          });
+}
+// One reduction of `length` rows of `inner` elements beyond the device's
+// operand: runs of rows that fit are reduced to one row each, the partial
+// rows again, until they fit one REDUCE. A mean is summed and scaled by
+// 1 / length at the end (runs differ in length); max, min and sum combine
+// as themselves. A row must leave room for two in the operand.
+void reduce_long_rows(Lowerer& l, const std::string& origin, ReduceOp op, TensorRef in,
+                      TensorRef out, std::int64_t length, std::int64_t inner) {
+  const std::int64_t limit = kMaxOperandBytes / l.esize();
+  if (inner * 2 > limit) {
+    throw Unsupported(
+        fmt::format("a reduction of {} rows of {} elements: each row exceeds half "
+                    "the device's 64 MiB operand",
+                    length, inner));
+  }
+  const ReduceOp combine = op == ReduceOp::mean ? ReduceOp::sum : op;
+  const std::int64_t run = limit / inner;
+  const auto row_bytes = static_cast<std::int64_t>(inner * l.esize());
+  std::int64_t rows = length;
+  while (rows > run) {
+    const std::int64_t runs = (rows + run - 1) / run;
+    const std::string partial = l.scratch(runs * inner);
+    for (std::int64_t r = 0; r < runs; ++r) {
+      const std::int64_t taken = std::min(run, rows - r * run);
+      emit_reduce(l, origin, combine, shifted(in, r * run * row_bytes),
+                  l.ref(partial, static_cast<std::uint64_t>(r * row_bytes)),
+                  {1, u32(taken, "rows"), u32(inner, "inner")});
+    }
+    in = l.ref(partial);
+    rows = runs;
+  }
+  const ReducedBlock last{1, u32(rows, "rows"), u32(inner, "inner")};
+  if (combine == op) {
+    emit_reduce(l, origin, op, std::move(in), std::move(out), last);
+    return;
+  }
+  const std::string sums = l.scratch(inner);
+  emit_reduce(l, origin, combine, std::move(in), l.ref(sums), last);
+  l.eltwise(origin, EltwiseOp::mul, l.ref(sums), l.ref(l.scalar(1.0F / static_cast<float>(length))),
+            out, inner, 1);
+}
+// REDUCE of `x` over a contiguous block of axes into `out`: in ranges of
+// whole reductions where x exceeds the device's operand, each reduction
+// beyond it in runs of rows (reduce_long_rows).
+void reduce_into(Lowerer& l, const Node& n, ReduceOp op, const std::string& x,
+                 std::vector<std::int64_t> axes, const std::string& out) {
+  const ReducedBlock b = reduced_block(l.shape(x), std::move(axes));
+  const std::string origin = n.label();
+  const std::int64_t reduction = std::int64_t{b.length} * b.inner;
+  if (std::int64_t{b.outer} * reduction * l.esize() <= kMaxOperandBytes) {
+    emit_reduce(l, origin, op, l.ref(x), l.ref(out), b);
+    return;
+  }
+  if (reduction * l.esize() > kMaxOperandBytes) {
+    const std::int64_t row_bytes = reduction * l.esize();
+    const auto out_bytes = static_cast<std::int64_t>(b.inner * l.esize());
+    if (static_cast<double>(b.outer) * static_cast<double>(row_bytes) /
+            static_cast<double>(kMaxOperandBytes) >
+        static_cast<double>(kMaxSplits)) {
+      throw Unsupported(
+          fmt::format("a reduction of {} elements: more than {} pieces of the "
+                      "device's 64 MiB operand",
+                      std::int64_t{b.outer} * reduction, kMaxSplits));
+    }
+    for (std::int64_t o = 0; o < b.outer; ++o) {
+      reduce_long_rows(l, origin, op, l.ref(x, static_cast<std::uint64_t>(o * row_bytes)),
+                       l.ref(out, static_cast<std::uint64_t>(o * out_bytes)), b.length, b.inner);
+    }
+    return;
+  }
+  for (const ElementRange& r : l.operand_ranges(std::int64_t{b.outer} * reduction, reduction)) {
+    emit_reduce(l, origin, op, l.ref(x, static_cast<std::uint64_t>(r.first * l.esize())),
+                l.ref(out, static_cast<std::uint64_t>(r.first / b.length * l.esize())),
+                {u32(r.count / reduction, "outer"), b.length, b.inner});
+  }
 }
 void reduce_axes(Lowerer& l, const Node& n, ReduceOp op, std::vector<std::int64_t> axes) {
   reduce_into(l, n, op, input(n, 0), std::move(axes), n.outputs.at(0));
@@ -4021,6 +4127,61 @@ std::int64_t broadcast_count(Lowerer& l, const std::string& origin, MaskOperand&
   return element_count(o.shape);
 }
 
+// An operand read as `x[i mod count]` by ELTWISE, COMPARE or SELECT, of
+// elements of `bytes`: the whole tensor (count the instruction's) or a
+// block repeated along it.
+struct RepeatedOperand {
+  TensorRef ref;
+  std::int64_t count, bytes;
+};
+
+// Ranges of `total` elements that fit the device's operand in each of
+// `operands` and in the output (`out_bytes` per element), each range
+// whole copies of every repeated block.
+std::vector<ElementRange> repeated_ranges(const Lowerer& l, std::int64_t total,
+                                          std::span<const RepeatedOperand> operands,
+                                          std::int64_t out_bytes) {
+  std::int64_t unit = 1, bytes = out_bytes;
+  for (const RepeatedOperand& o : operands) {
+    if (o.count != total && o.count > 0) {
+      unit = std::lcm(unit, o.count);
+    } else {
+      bytes = std::max(bytes, o.bytes);
+    }
+  }
+  return l.operand_ranges(total, unit, bytes);
+}
+
+// `o`'s part in range `r` of the instruction's elements: the range's own
+// elements, or the whole repeated block.
+RepeatedOperand part_of(const RepeatedOperand& o, std::int64_t total, const ElementRange& r) {
+  if (o.count != total) {
+    return o;
+  }
+  return {shifted(o.ref, r.first * o.bytes), r.count, o.bytes};
+}
+
+struct Comparison {
+  CompareOp op;
+  DataType dtype;
+};
+// mask `out` (`count` bytes) = a[i] OP b[i mod b.count]: one COMPARE (v1.4)
+// per range that fits the device's operand.
+void compare_in_ranges(Lowerer& l, const std::string& origin, Comparison c,
+                       const RepeatedOperand& a, const RepeatedOperand& b, const TensorRef& out,
+                       std::int64_t count) {
+  l.require(isa::Opcode::compare);
+  const std::array operands{a, b};
+  for (const ElementRange& r : repeated_ranges(l, count, operands, 1)) {
+    const RepeatedOperand pa = part_of(a, count, r), pb = part_of(b, count, r);
+    const std::uint32_t n = u32(r.count, "element count"), nb = u32(pb.count, "broadcast count");
+    l.emit(origin, {pa.ref, pb.ref}, {shifted(out, r.first)},
+           [=](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.compare(c.dtype, c.op, s[0], s[1], s[2], n, nb);
+           });
+  }
+}
+
 // The comparison with its operands swapped: a < b is b > a.
 CompareOp mirrored(CompareOp op) {
   switch (op) {
@@ -4049,13 +4210,11 @@ void compare_into(Lowerer& l, const std::string& origin, CompareOp op, CompareDo
     std::swap(a, b);
     op = mirrored(op);
   }
-  expand_operand(l, origin, a, so, dt, domain_bytes(l, d));
-  const std::uint32_t count = u32(element_count(so), "element count");
-  const std::uint32_t b_count =
-      u32(broadcast_count(l, origin, b, so, dt, domain_bytes(l, d)), "broadcast count");
-  l.emit(origin, {a.ref, b.ref}, {l.ref(out)}, [=](KernelBuilder& k, std::span<const BufferArg> s) {
-    k.compare(dt, op, s[0], s[1], s[2], count, b_count);
-  });
+  const std::int64_t bytes = domain_bytes(l, d);
+  expand_operand(l, origin, a, so, dt, bytes);
+  const std::int64_t b_count = broadcast_count(l, origin, b, so, dt, bytes);
+  compare_in_ranges(l, origin, {op, dt}, {a.ref, element_count(so), bytes}, {b.ref, b_count, bytes},
+                    l.ref(out), element_count(so));
 }
 
 // Equal, Less, Greater, LessOrEqual, GreaterOrEqual: float tensors, integer
@@ -4139,20 +4298,29 @@ void select_elements(Lowerer& l, const std::string& origin, SelectOperand mask, 
                      SelectOperand y, TensorRef out, std::int64_t count,
                      std::optional<DataType> dtype = std::nullopt) {
   l.require(isa::Opcode::select);
-  const std::uint32_t n = u32(count, "element count");
-  const std::uint32_t nm = u32(mask.count, "condition count");
-  const std::uint32_t nx = u32(x.count, "x count"), ny = u32(y.count, "y count");
-  l.emit(origin, {std::move(mask.ref), std::move(x.ref), std::move(y.ref)}, {std::move(out)},
-         [=, dt = dtype.value_or(l.dtype())](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.select(dt, {.condition = s[0],
-                         .x = s[1],
-                         .y = s[2],
-                         .output = s[3],
-                         .count = n,
-                         .condition_count = nm,
-                         .x_count = nx,
-                         .y_count = ny});
-         });
+  const DataType dt = dtype.value_or(l.dtype());
+  const auto bytes = static_cast<std::int64_t>(isa::element_size(dt));
+  const std::array operands{RepeatedOperand{std::move(mask.ref), mask.count, 1},
+                            RepeatedOperand{std::move(x.ref), x.count, bytes},
+                            RepeatedOperand{std::move(y.ref), y.count, bytes}};
+  for (const ElementRange& r : repeated_ranges(l, count, operands, bytes)) {
+    const RepeatedOperand c = part_of(operands[0], count, r), a = part_of(operands[1], count, r),
+                          b = part_of(operands[2], count, r);
+    const std::uint32_t n = u32(r.count, "element count");
+    const std::uint32_t nm = u32(c.count, "condition count");
+    const std::uint32_t nx = u32(a.count, "x count"), ny = u32(b.count, "y count");
+    l.emit(origin, {c.ref, a.ref, b.ref}, {shifted(out, r.first * bytes)},
+           [=](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.select(dt, {.condition = s[0],
+                           .x = s[1],
+                           .y = s[2],
+                           .output = s[3],
+                           .count = n,
+                           .condition_count = nm,
+                           .x_count = nx,
+                           .y_count = ny});
+           });
+  }
 }
 
 // Where(cond, x, y) on float tensors: one SELECT (v1.4), each operand read
@@ -4189,12 +4357,8 @@ void lower_where(Lowerer& l, const Node& n) {
 // program's dtype.
 void compare_elements(Lowerer& l, const std::string& origin, CompareOp op, TensorRef a, TensorRef b,
                       const std::string& mask, std::int64_t count, std::int64_t b_count) {
-  l.require(isa::Opcode::compare);
-  const std::uint32_t n = u32(count, "element count"), nb = u32(b_count, "broadcast count");
-  l.emit(origin, {std::move(a), std::move(b)}, {l.ref(mask)},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.compare(dt, op, s[0], s[1], s[2], n, nb);
-         });
+  compare_in_ranges(l, origin, {op, l.dtype()}, {std::move(a), count, l.esize()},
+                    {std::move(b), b_count, l.esize()}, l.ref(mask), count);
 }
 
 // OneHot: `on` where an index equals the position along the new axis of

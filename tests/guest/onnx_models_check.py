@@ -139,6 +139,10 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # copies in pieces, ConvTranspose in groups of output channels.
              "conv_bands", "conv_many_macs", "copy_pieces", "resize_planes",
              "conv_transpose_channels",
+             # Reductions, comparisons, selections and conversions of 66 MiB:
+             # ranges that fit, a reduction beyond the operand in partial rows;
+             # products whose A exceeds the operand in ranges of rows.
+             "reduce_beyond_operand", "masks_beyond_operand", "matmul_rows",
              # Binary operators whose first operand or both broadcast; Sin and
              # Cos of computed angles (ISA v1.6: rotary tables of positions
              # computed per inference).
@@ -256,7 +260,7 @@ def op_graph_inputs(op_graphs):
     saturates, which is calibration's concern (docs/onnx-runtime.md, INT8)."""
     import onnx  # python3-onnx
     cases = {}
-    for graph in OP_GRAPHS + ["maxpool_indices", "reduce_beyond_operand", "int8_convs"]:
+    for graph in OP_GRAPHS + ["maxpool_indices", "gather_beyond_operand", "int8_convs"]:
         path = op_graphs / f"{graph}.onnx"
         # The input's shape only: external data stays where it is.
         declared = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type
@@ -354,7 +358,7 @@ def inputs(work, full, op_graphs):
     for name, (model, data) in cases.items():
         np.save(work / f"{name}.npy", data if data.dtype in kept else data.astype(np.float32))
         # Expected to fail (by the shell script), or run in INT8 only.
-        elsewhere = ("op-maxpool_indices", "op-reduce_beyond_operand", "op-int8_convs")
+        elsewhere = ("op-maxpool_indices", "op-gather_beyond_operand", "op-int8_convs")
         if (full or name in QUICK) and name not in elsewhere:
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
     for name in ("cls-text", "rec-rendered", "det-rendered"):
@@ -374,10 +378,10 @@ def inputs(work, full, op_graphs):
     (work / "maxpool_indices.onnx").write_bytes((op_graphs / "maxpool_indices.onnx").read_bytes())
     (work / "op-maxpool_indices.npy").rename(work / "maxpool_indices.npy")
     # A tensor beyond the device's 64 MiB operand: the job fails naming it.
-    (work / "reduce_beyond_operand.onnx").write_bytes(
-        (op_graphs / "reduce_beyond_operand.onnx").read_bytes())
-    (work / "op-reduce_beyond_operand.npy").rename(
-        work / "reduce_beyond_operand.npy")
+    (work / "gather_beyond_operand.onnx").write_bytes(
+        (op_graphs / "gather_beyond_operand.onnx").read_bytes())
+    (work / "op-gather_beyond_operand.npy").rename(
+        work / "gather_beyond_operand.npy")
 
 
 def ctc_text(probabilities, keys):

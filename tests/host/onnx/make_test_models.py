@@ -440,12 +440,50 @@ def isa_v11_models(out, rng):
          [helper.make_node("Add", ["x", "b"], ["y"])],
          [tensor("x", [2, 1, 4100, 4100]), tensor("b", [1, 1, 4100, 4100])],
          [tensor("y", None)])
-    # A sum of all of a tensor of 66 MiB: compiled, and the job fails naming
-    # the node and the tensor's size (one REDUCE of a single axis is not
-    # split).
+    # Reductions of a tensor of 66 MiB: the mean of all of it and the sum
+    # and maximum over its channels (one reduction beyond the operand:
+    # partial sums or maxima of runs of rows, reduced again), the mean of
+    # each plane (ranges of planes). Not the sum of all of it: 17M terms in
+    # float32 lose about 1e-4 of it (onnxruntime 3e-4 of sum |x|, the
+    # device 8e-5, against float64), beyond the tolerance.
     save(out, "reduce_beyond_operand",
-         [helper.make_node("ReduceSum", ["x"], ["y"], keepdims=0)],
-         [tensor("x", [1, 64, 520, 520])], [tensor("y", None)])
+         [helper.make_node("ReduceMean", ["x"], ["mean"], keepdims=0),
+          helper.make_node("ReduceMean", ["x"], ["planes"], axes=[2, 3]),
+          helper.make_node("ReduceMax", ["x"], ["channel_max"], axes=[1]),
+          helper.make_node("ReduceSum", ["x", "channel"], ["channel_sum"], keepdims=0)],
+         [tensor("x", [1, 64, 520, 520])],
+         [tensor("mean", None), tensor("planes", None), tensor("channel_max", None),
+          tensor("channel_sum", None)],
+         [const("channel", np.array([1], np.int64))])
+    # Masks of a tensor of 66 MiB (COMPARE of a broadcast row of
+    # thresholds, SELECT, CONVERT of the mask to float, ThresholdedRelu's
+    # COMPARE and SELECT by a scalar): ranges that fit the operand, each of
+    # whole rows of the broadcast thresholds.
+    save(out, "masks_beyond_operand",
+         [helper.make_node("Greater", ["x", "thresholds"], ["g"]),
+          helper.make_node("Where", ["g", "x", "floor"], ["w"]),
+          helper.make_node("Cast", ["g"], ["c"], to=TensorProto.FLOAT),
+          helper.make_node("Add", ["w", "c"], ["y"]),
+          helper.make_node("ThresholdedRelu", ["x"], ["t"], alpha=0.5)],
+         [tensor("x", [1, 64, 520, 520])], [tensor("y", None), tensor("t", None)],
+         [const("thresholds", big.uniform(-1, 1, 520).astype(np.float32)),
+          const("floor", np.array(-0.25, np.float32))])
+    # Products whose A (8400 x 2048, 69 MB) exceeds the operand: MatMul and
+    # Gemm (transposed B, a bias) in ranges of rows of A and of the result.
+    save(out, "matmul_rows",
+         [helper.make_node("MatMul", ["x", "w"], ["m"]),
+          helper.make_node("Gemm", ["x", "wt", "bias"], ["g"], transB=1)],
+         [tensor("x", [8400, 2048])], [tensor("m", None), tensor("g", None)],
+         [const("w", big.uniform(-0.005, 0.005, (2048, 64)).astype(np.float32)),
+          const("wt", big.uniform(-0.005, 0.005, (32, 2048)).astype(np.float32)),
+          const("bias", big.uniform(-0.5, 0.5, 32).astype(np.float32))])
+    # Channels of a tensor of 66 MiB in a shuffled order: compiled, and the
+    # job fails naming the node and the tensor's size (one GATHER reads its
+    # table whole and is not split).
+    save(out, "gather_beyond_operand",
+         [helper.make_node("Gather", ["x", "order"], ["y"], axis=1)],
+         [tensor("x", [1, 64, 520, 520])], [tensor("y", None)],
+         [const("order", big.permutation(64).astype(np.int64))])
     # An output the ISA lacks: POOL2D gives no argmax indices.
     save(out, "maxpool_indices",
          [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])],

@@ -332,6 +332,92 @@ TEST(OnnxPlaneRuns, ConvTransposeBeyondTheOperandRunsInGroupsOfOutputChannels) {
   }
 }
 
+// Reductions of a tensor of 66 MiB: ReduceMean of all of it, ReduceMax
+// and ReduceSum over its 64 channels as partial REDUCEs of runs of rows
+// and one of the partial rows (the mean as sums, scaled by 1 / count at
+// the end); ReduceMean over each plane in two ranges of whole planes. No
+// REDUCE reads more than the operand.
+TEST(OnnxReduceRuns, ReductionsBeyondTheOperandRunInRangesAndPartialRows) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("reduce_beyond_operand")));
+  const std::vector<Instruction> reduces = of_opcode(ins, Opcode::reduce);
+  ASSERT_EQ(reduces.size(), 11U);
+  for (const Instruction& reduce : reduces) {
+    EXPECT_LE(static_cast<double>(value(reduce, 2)) * value(reduce, 3) * value(reduce, 4),
+              kOperandElements);
+  }
+  constexpr std::uint32_t kSum = 0, kMean = 1, kMax = 2;
+  const auto block = [&](std::size_t i) {
+    return std::vector<std::uint32_t>{reduces[i].flags, value(reduces[i], 2),
+                                      value(reduces[i], 3), value(reduces[i], 4)};
+  };
+  const std::uint32_t plane = 520 * 520, operand = 16 << 20;
+  // ReduceMean of all: sums of 16,777,216 elements and the rest, their sum.
+  EXPECT_EQ(block(0), (std::vector<std::uint32_t>{kSum, 1, operand, 1}));
+  EXPECT_EQ(block(1), (std::vector<std::uint32_t>{kSum, 1, 64 * plane - operand, 1}));
+  EXPECT_EQ(block(2), (std::vector<std::uint32_t>{kSum, 1, 2, 1}));
+  const std::vector<Instruction> scales = of_opcode(ins, Opcode::eltwise);
+  ASSERT_EQ(scales.size(), 1U);  // then by 1 / count
+  EXPECT_EQ(scales[0].flags, kEltwiseMul);
+  EXPECT_EQ(value(scales[0], 3), 1U);
+  // ReduceMean over planes: 62 planes, then 2.
+  EXPECT_EQ(block(3), (std::vector<std::uint32_t>{kMean, 62, plane, 1}));
+  EXPECT_EQ(block(4), (std::vector<std::uint32_t>{kMean, 2, plane, 1}));
+  // ReduceMax over channels: 62 rows, 2 rows, then the two maxima.
+  EXPECT_EQ(block(5), (std::vector<std::uint32_t>{kMax, 1, 62, plane}));
+  EXPECT_EQ(block(6), (std::vector<std::uint32_t>{kMax, 1, 2, plane}));
+  EXPECT_EQ(block(7), (std::vector<std::uint32_t>{kMax, 1, 2, plane}));
+  // ReduceSum over channels likewise.
+  EXPECT_EQ(block(8), (std::vector<std::uint32_t>{kSum, 1, 62, plane}));
+  EXPECT_EQ(block(10), (std::vector<std::uint32_t>{kSum, 1, 2, plane}));
+}
+
+// Products whose A (8400 x 2048) exceeds the operand: MatMul's GEMMs and
+// Gemm's in ranges of 8192 rows (64 MiB of A) and 208, each reading its
+// rows of A and writing its rows of the result, B and the bias whole.
+TEST(OnnxProductRows, ProductsWhoseAExceedsTheOperandRunInRangesOfRows) {
+  const std::vector<Instruction> gemms =
+      of_opcode(instructions_of(lower(fused("matmul_rows"))), Opcode::gemm);
+  ASSERT_EQ(gemms.size(), 4U);
+  for (std::size_t i = 0; i < gemms.size(); ++i) {
+    EXPECT_EQ(value(gemms[i], 4), i % 2 == 0 ? 8192U : 208U) << i;  // M
+    EXPECT_EQ(value(gemms[i], 6), 2048U);                           // K
+    EXPECT_LE(value(gemms[i], 4) * 2048.0, kOperandElements);
+  }
+  EXPECT_EQ(value(gemms[0], 5), 64U);  // N
+  EXPECT_EQ(value(gemms[2], 5), 32U);
+  EXPECT_NE(gemms[0].operands[0], gemms[1].operands[0]);  // its own rows of A
+}
+
+// Masks of a tensor of 66 MiB: COMPAREs, SELECTs and CONVERTs in ranges
+// whose operands each fit 64 MiB (the byte masks too), every range whole
+// rows of the 520 broadcast thresholds, together covering the tensor.
+TEST(OnnxMaskRanges, ComparisonsSelectsAndConversionsBeyondTheOperandRunInRanges) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("masks_beyond_operand")));
+  const double elements = 64.0 * 520 * 520;
+  const auto covered = [&](Opcode opcode, std::uint32_t count_word) {
+    const std::vector<Instruction> found = of_opcode(ins, opcode);
+    double sum = 0;
+    for (const Instruction& i : found) {
+      EXPECT_LE(value(i, count_word), kOperandElements);
+      sum += value(i, count_word);
+    }
+    return std::pair{found, sum};
+  };
+  const auto [compares, compared] = covered(Opcode::compare, 3);
+  ASSERT_EQ(compares.size(), 4U);  // Greater, ThresholdedRelu's: two ranges each
+  EXPECT_EQ(compared, 2 * elements);
+  EXPECT_EQ(value(compares[0], 4), 520U);  // the thresholds, whole
+  EXPECT_EQ(value(compares[0], 3) % 520, 0U);
+  const auto [selects, selected] = covered(Opcode::select, 4);
+  ASSERT_EQ(selects.size(), 4U);
+  EXPECT_EQ(selected, 2 * elements);
+  EXPECT_EQ(value(selects[0], 6), value(selects[0], 4));  // x, the range's own
+  EXPECT_EQ(value(selects[0], 7), 1U);                    // the floor, whole
+  const auto [converts, converted] = covered(Opcode::convert, 2);
+  ASSERT_EQ(converts.size(), 2U);
+  EXPECT_EQ(converted, elements);
+}
+
 // ConvTranspose of volumes: x to depth slices, the weights' depth taps to
 // output channels, one CONV_TRANSPOSE, one product along depth, the
 // result to NCDHW (one copy per image), then the bias and Relu.
