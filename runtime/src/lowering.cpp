@@ -678,6 +678,17 @@ void lower_alias(Lowerer& l, const Node& n) {
   l.alias(n.outputs.at(0), input(n, 0), n.label());
 }
 
+// An If left after import (onnx_import.cpp splices in the branch of one
+// whose condition folds to a constant): its condition is computed at run
+// time, and a device program has no branches.
+void lower_if(Lowerer& /*l*/, const Node& n) {
+  throw Unsupported(
+      fmt::format("its condition '{}' is known only at run time; an If whose "
+                  "condition folds to a constant (a test of a static shape) runs "
+                  "the branch it takes",
+                  n.inputs.at(0)));
+}
+
 // One DMA_FILL writing `value` into the first `count` elements of `out`, a
 // tensor in the program's dtype.
 void fill_tensor(Lowerer& l, const std::string& origin, const std::string& out, std::int64_t count,
@@ -5648,6 +5659,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Hardmax", lower_hardmax},
       {"HardSwish", lower_hard_swish},
       {"Identity", lower_alias},
+      {"If", lower_if},
       {"IsInf", lower_is_inf},
       {"IsNaN", lower_is_nan},
       {"Int8Conv", lower_int8_conv},

@@ -15,6 +15,7 @@
 #include "constant_folding.hpp"
 #include "element_codec.hpp"
 #include "external_data.hpp"
+#include "if_inlining.hpp"
 #include "shape_inference_guard.hpp"
 
 namespace npu::onnx_runtime {
@@ -738,6 +739,11 @@ Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>&
   set_input_shapes(model, input_shapes);
   std::map<std::string, Constant> constants = detach_weights(*model.mutable_graph());
   for (int round = 0; round < kMaxFoldRounds; ++round) {
+    if (inline_constant_ifs(*model.mutable_graph()) > 0) {
+      check_node_schemas(model);
+      check_references(model.graph());
+      continue;  // an If it brought in may be decided already
+    }
     infer_shapes(model);
     Graph graph = graph_from_proto(model, std::move(constants));
     std::size_t folded = 0;

@@ -143,6 +143,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # ranges that fit, a reduction beyond the operand in partial rows;
              # products whose A exceeds the operand in ranges of rows.
              "reduce_beyond_operand", "masks_beyond_operand", "matmul_rows",
+             # An If on the input's channel count (folded to a constant): the
+             # branch it takes spliced in, an If inside it too.
+             "if_constant",
              # Binary operators whose first operand or both broadcast; Sin and
              # Cos of computed angles (ISA v1.6: rotary tables of positions
              # computed per inference).

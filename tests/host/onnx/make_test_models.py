@@ -166,6 +166,7 @@ def main(out):
 
     constant_attribute_models(out)
     hostile_models(out)
+    if_models(out)
     hostile_qdq_models(out, save, tensor)
     hostile_qoperator_models(out, save, tensor)
     external_data_models(out, np.random.default_rng(11))
@@ -1304,6 +1305,52 @@ def reduce_opset18_models(out):
     save(out, "reduce_log_sum_exp_infinite",
          [helper.make_node("ReduceLogSumExp", ["x", "ax_last"], ["y"], keepdims=0)],
          [tensor("x", [2, 3, 4])], [tensor("y", None)], [axes("ax_last", [-1])], opset=18)
+
+
+def if_models(out):
+    """If nodes whose condition folds to a constant (a test of the input's
+    static shape, as scripted PyTorch and tf.cond exports hold): the branch
+    taken is spliced in, an If inside it too; and what cannot be."""
+    shape_test = [helper.make_node("Shape", ["x"], ["s"]),
+                  helper.make_node("Gather", ["s", "one"], ["channels"], axis=0),
+                  helper.make_node("Equal", ["channels", "three"], ["is_rgb"])]
+    tests = [const("one", np.array(1, np.int64)), const("three", np.array(3, np.int64))]
+
+    def branch(name, nodes, output, initializers=()):
+        return helper.make_graph(nodes, name, [], [tensor(output, [1, 3, 4, 4])],
+                                 list(initializers))
+
+    inner = helper.make_node(
+        "If", ["keep"], ["scaled"],
+        then_branch=branch("scale", [helper.make_node("Mul", ["r", "two"], ["m"])], "m",
+                           [const("two", np.array(2, np.float32))]),
+        else_branch=branch("squash", [helper.make_node("Sigmoid", ["r"], ["q"])], "q"))
+    then_branch = branch("rgb", [helper.make_node("Relu", ["x"], ["r"]), inner], "scaled",
+                         [const("keep", np.array(True))])
+    # Names the else branch shares with the then branch: only one is spliced.
+    else_branch = branch("other", [helper.make_node("Neg", ["x"], ["r"])], "r")
+    save(out, "if_constant",
+         shape_test + [helper.make_node("If", ["is_rgb"], ["picked"], then_branch=then_branch,
+                                        else_branch=else_branch),
+                       helper.make_node("Add", ["picked", "x"], ["y"])],
+         [tensor("x", [1, 3, 4, 4])], [tensor("y", None)], tests)
+    # The condition a graph input: known only at run time, refused by name.
+    save(out, "if_runtime",
+         [helper.make_node("If", ["flag"], ["y"], then_branch=else_branch,
+                           else_branch=branch("same", [helper.make_node("Relu", ["x"], ["q"])],
+                                              "q"))],
+         [tensor("x", [1, 3, 4, 4]), ids("flag", [], TensorProto.BOOL)], [tensor("y", None)])
+    # A condition of two elements, and a branch of two outputs for one.
+    save(out, "hostile_if_condition_pair",
+         [helper.make_node("If", ["pair"], ["y"], then_branch=else_branch,
+                           else_branch=else_branch)],
+         [tensor("x", [1, 3, 4, 4])], [tensor("y", None)], [const("pair", np.array([True, False]))])
+    two_outputs = helper.make_graph([helper.make_node("Neg", ["x"], ["r"])], "two", [],
+                                    [tensor("r", [1, 3, 4, 4]), tensor("x", [1, 3, 4, 4])])
+    save(out, "hostile_if_branch_outputs",
+         [helper.make_node("If", ["yes"], ["y"], then_branch=two_outputs,
+                           else_branch=two_outputs)],
+         [tensor("x", [1, 3, 4, 4])], [tensor("y", None)], [const("yes", np.array(True))])
 
 
 if __name__ == "__main__":

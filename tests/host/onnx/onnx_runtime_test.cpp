@@ -1028,6 +1028,9 @@ TEST(OnnxMalformed, HostileModelsAreRefusedNotCrashedOn) {
       {"hostile_neg_int64_min", "Neg of -9223372036854775808 is beyond the 64-bit integers"},
       {"hostile_constant_string",
        "Constant '': attribute 'value_string' (strings and sparse tensors are not supported)"},
+      {"hostile_if_condition_pair", "If '': its condition 'pair' holds 2 elements, not one"},
+      {"hostile_if_branch_outputs",
+       "If '': its then_branch has 0 inputs and 2 outputs; an If's branch has none and 1"},
   };
   for (const auto& [name, message] : expected) {
     try {
@@ -1059,6 +1062,29 @@ TEST(OnnxMalformed, HostileModelsAreRefusedWhenLowered) {
               std::string::npos)
         << e.what();
   }
+}
+
+// An If whose condition folds to a constant (the input's channel count is
+// 3) is the branch it takes: its Relu and the If inside it, whose constant
+// condition keeps the Mul by the branch's own 2; the else branch (a Neg of
+// the same value names) and the Sigmoid are gone.
+TEST(OnnxIf, ConstantConditionsSpliceTheBranchTheyTake) {
+  const Graph graph = import("if_constant");
+  std::vector<std::string> ops;
+  for (const Node& n : graph.nodes) {
+    ops.push_back(n.op);
+  }
+  EXPECT_EQ(ops, (std::vector<std::string>{"Relu", "Mul", "Identity", "Identity", "Add"}));
+  EXPECT_EQ(graph.shape("y"), (Shape{1, 3, 4, 4}));
+  EXPECT_EQ(opcodes_of(lower(fused("if_constant"))),
+            (std::vector<npu::isa::Opcode>{npu::isa::Opcode::activation, npu::isa::Opcode::eltwise,
+                                           npu::isa::Opcode::eltwise}));
+}
+
+TEST(OnnxIf, AConditionKnownOnlyAtRunTimeIsRefusedByName) {
+  EXPECT_EQ(refusal(fused("if_runtime")),
+            "If: its condition 'flag' is known only at run time; an If whose condition folds to "
+            "a constant (a test of a static shape) runs the branch it takes");
 }
 
 TEST(OnnxMalformed, UndefinedValueIsNamed) {
