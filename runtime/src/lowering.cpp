@@ -883,6 +883,42 @@ void check_gathered_rows(std::int64_t groups, std::int64_t per_group) {
   }
 }
 
+// A GATHER's operands: `count` rows of `row_elems` elements chosen from
+// `table` by `indices`.
+struct GatheredRows {
+  TensorRef table;
+  std::int64_t rows, row_elems;
+  TensorRef indices;
+  IndexType index_type;
+  std::int64_t count;
+  TensorRef out;
+};
+// One GATHER (v1.3) per range of the indices whose output rows and
+// indices fit the device's operand (the table is not staged: hw-spec
+// 7.4.3).
+void gather_in_ranges(Lowerer& l, const std::string& origin, const GatheredRows& g) {
+  l.require(isa::Opcode::gather);
+  const std::int64_t index_bytes = g.index_type == IndexType::int64 ? 8 : 4;
+  const std::int64_t row_bytes = g.row_elems * l.esize();
+  const std::uint32_t table = u32(g.rows, "table rows");
+  const std::uint32_t elems = u32(g.row_elems, "row length");
+  for (const ElementRange& r : l.operand_ranges(g.count, 1, std::max(row_bytes, index_bytes))) {
+    const std::uint32_t count = u32(r.count, "index count");
+    l.emit(
+        origin, {g.table, shifted(g.indices, r.first * index_bytes)},
+        {shifted(g.out, r.first * row_bytes)},
+        [=, dt = l.dtype(), type = g.index_type](KernelBuilder& k, std::span<const BufferArg> s) {
+          k.gather(dt, {.table = s[0],
+                        .indices = s[1],
+                        .output = s[2],
+                        .rows = table,
+                        .row_elems = elems,
+                        .count = count,
+                        .index_type = type});
+        });
+  }
+}
+
 // out = rows `rows` of x viewed as rows of `row_elems` elements, in that
 // order: one GATHER (v1.3) reading a constant int32 index table. Any
 // selection of x's elements known when compiling (negative steps,
@@ -895,20 +931,16 @@ void gather_rows(Lowerer& l, const std::string& origin, const std::string& x,
   if (table_rows > std::numeric_limits<std::int32_t>::max()) {
     throw Unsupported(fmt::format("{} rows of a GATHER table (INT32 indices)", table_rows));
   }
-  const std::uint32_t count = u32(static_cast<std::int64_t>(rows.size()), "row count");
-  const std::uint32_t table = u32(table_rows, "table rows");
-  const std::uint32_t elems = u32(row_elems, "row length");
+  const auto count = static_cast<std::int64_t>(rows.size());
   const std::string indices = l.new_index_constant(std::move(rows));
-  l.emit(origin, {l.ref(x), l.ref(indices)}, {l.ref(out)},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.gather(dt, {.table = s[0],
-                         .indices = s[1],
-                         .output = s[2],
-                         .rows = table,
-                         .row_elems = elems,
-                         .count = count,
-                         .index_type = IndexType::int32});
-         });
+  gather_in_ranges(l, origin,
+                   {.table = l.ref(x),
+                    .rows = table_rows,
+                    .row_elems = row_elems,
+                    .indices = l.ref(indices),
+                    .index_type = IndexType::int32,
+                    .count = count,
+                    .out = l.ref(out)});
 }
 
 std::size_t elements_axis(const Node& n, const Shape& sx, const Shape& si) {
@@ -2386,6 +2418,72 @@ struct BatchAxis {
   std::int64_t size, a, b, c;
 };
 
+// A product's matrices: M x K by K x N.
+struct ProductSize {
+  std::int64_t M, K, N;
+};
+// One GEMM (batch 1) or GEMM_BATCHED of a MatMul: where it starts in A, B
+// and C (elements), its rows and its batch.
+struct ProductPart {
+  std::int64_t a, b, c, rows, batch;
+};
+
+// The most matrices of `inner` one GEMM_BATCHED takes with each of A, B
+// and C within the device's operand; 1 when one matrix alone exceeds it.
+std::int64_t batch_run(const Lowerer& l, const BatchAxis& inner, ProductSize p) {
+  const std::int64_t limit = kMaxOperandBytes / l.esize();
+  std::int64_t run = inner.size;
+  for (const auto& [stride, matrix] : {std::pair{inner.a, p.M * p.K}, std::pair{inner.b, p.K * p.N},
+                                       std::pair{inner.c, p.M * p.N}}) {
+    if (stride > 0) {
+      run = std::min(run, matrix > limit ? 1 : (limit - matrix) / stride + 1);
+    }
+  }
+  return std::max<std::int64_t>(run, 1);
+}
+
+// The instructions of a MatMul: every index of the `outer` batch axes
+// (outermost first), the `inner` one in runs of matrices that fit the
+// device's operand, a single matrix beyond it in ranges of its rows.
+std::vector<ProductPart> product_parts(const Lowerer& l, const std::vector<BatchAxis>& outer,
+                                       const BatchAxis& inner, ProductSize p) {
+  std::int64_t repeats = 1;
+  for (const BatchAxis& axis : outer) {
+    repeats *= axis.size;
+  }
+  const std::int64_t run = batch_run(l, inner, p);
+  const std::vector<ElementRange> row_ranges =
+      product_row_ranges(l, repeats * inner.size, p.M, p.K, p.N);
+  if (static_cast<double>(repeats) * static_cast<double>((inner.size + run - 1) / run) >
+      kMaxSplits) {
+    throw Unsupported(
+        fmt::format("{} products of {} matrices in runs of {}: more than {} "
+                    "instructions",
+                    repeats, inner.size, run, kMaxSplits));
+  }
+  std::vector<ProductPart> parts;
+  for (std::int64_t r = 0; r < repeats; ++r) {
+    // The offsets of repeat r, its index taken apart over the outer axes.
+    std::int64_t a = 0, b = 0, c = 0, rest = r;
+    for (std::size_t d = outer.size(); d-- > 0;) {
+      const std::int64_t i = rest % outer[d].size;
+      rest /= outer[d].size;
+      a += i * outer[d].a;
+      b += i * outer[d].b;
+      c += i * outer[d].c;
+    }
+    for (std::int64_t first = 0; first < inner.size; first += run) {
+      const std::int64_t count = std::min(run, inner.size - first);
+      const std::vector<ElementRange> whole{{0, p.M}};
+      for (const ElementRange& rows : count == 1 ? row_ranges : whole) {
+        parts.push_back({a + first * inner.a + rows.first * p.K, b + first * inner.b,
+                         c + first * inner.c + rows.first * p.N, rows.count, count});
+      }
+    }
+  }
+  return parts;
+}
+
 // C = A x B with NumPy's matmul semantics: a 1-D A is a row [1, K] and a 1-D
 // B a column [K, 1] (the dimension is dropped from C, which leaves its
 // bytes as they are); the batch dimensions (all but the last two)
@@ -2394,7 +2492,7 @@ struct BatchAxis {
 // where the strides of A, B and C all continue; the innermost becomes one
 // GEMM_BATCHED (v1.1; a broadcast operand has stride 0) and the outer ones
 // repeat it, at most kMaxCopies instructions. On a v1 device, one GEMM per
-// matrix.
+// matrix. Beyond the device's 64 MiB operand: product_parts().
 void lower_matmul(Lowerer& l, const Node& n) {
   const std::string& a = input(n, 0);
   const std::string& b = input(n, 1);
@@ -2471,66 +2569,51 @@ void lower_matmul(Lowerer& l, const Node& n) {
                                   to_string(l.shape(a)), to_string(l.shape(b)), kMaxCopies));
   }
   const std::uint32_t nn = u32(N, "N"), k = u32(K, "K");
-  const std::uint32_t batch = u32(inner.size, "batch");
   const std::uint32_t stride_a = stride32(inner.a), stride_b = stride32(inner.b),
                       stride_c = stride32(inner.c);
   const std::string bw = l.operand(b);
   const auto f = static_cast<std::uint64_t>(l.esize());
-  const std::vector<ElementRange> row_ranges =
-      batched ? std::vector<ElementRange>{{0, rows}} : product_row_ranges(l, repeats, rows, K, N);
-  for (std::int64_t r = 0; r < repeats; ++r) {
-    // The offsets of repeat r, its index taken apart over the outer axes.
-    std::int64_t offset_a = 0, offset_b = 0, offset_c = 0, rest = r;
-    for (std::size_t d = merged.size(); d-- > 0;) {
-      const std::int64_t i = rest % merged[d].size;
-      rest /= merged[d].size;
-      offset_a += i * merged[d].a;
-      offset_b += i * merged[d].b;
-      offset_c += i * merged[d].c;
+  for (const ProductPart& part : product_parts(l, merged, inner, {rows, K, N})) {
+    std::vector<TensorRef> reads{l.ref(a, f * static_cast<std::uint64_t>(part.a)),
+                                 l.ref(bw, f * static_cast<std::uint64_t>(part.b))};
+    if (bias) {
+      reads.push_back(l.ref(l.use_constant(n.inputs[2])));
     }
-    for (const ElementRange& range : row_ranges) {
-      std::vector<TensorRef> reads{
-          l.ref(a, f * static_cast<std::uint64_t>(offset_a + range.first * K)),
-          l.ref(bw, f * static_cast<std::uint64_t>(offset_b))};
-      if (bias) {
-        reads.push_back(l.ref(l.use_constant(n.inputs[2])));
-      }
-      const std::uint32_t m = u32(range.count, "M");
-      l.emit(n.label(), std::move(reads),
-             {l.ref(n.outputs.at(0), f * static_cast<std::uint64_t>(offset_c + range.first * N))},
-             [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
-               const std::optional<BufferArg> bias_arg = bias ? std::optional(s[2]) : std::nullopt;
-               if (batch == 1) {
-                 kb.gemm(dt, {.a = s[0],
-                              .b = s[1],
-                              .c = s.back(),
-                              .bias = bias_arg,
-                              .m = m,
-                              .n = nn,
-                              .k = k,
-                              .lda = k,
-                              .ldb = nn,
-                              .ldc = nn,
-                              .activation = act});
-                 return;
-               }
-               kb.gemm_batched(dt, {.a = s[0],
-                                    .b = s[1],
-                                    .c = s.back(),
-                                    .bias = bias_arg,
-                                    .m = m,
-                                    .n = nn,
-                                    .k = k,
-                                    .lda = k,
-                                    .ldb = nn,
-                                    .ldc = nn,
-                                    .batch = batch,
-                                    .stride_a = stride_a,
-                                    .stride_b = stride_b,
-                                    .stride_c = stride_c,
-                                    .activation = act});
-             });
-    }
+    const std::uint32_t m = u32(part.rows, "M"), batch = u32(part.batch, "batch");
+    l.emit(n.label(), std::move(reads),
+           {l.ref(n.outputs.at(0), f * static_cast<std::uint64_t>(part.c))},
+           [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
+             const std::optional<BufferArg> bias_arg = bias ? std::optional(s[2]) : std::nullopt;
+             if (batch == 1) {
+               kb.gemm(dt, {.a = s[0],
+                            .b = s[1],
+                            .c = s.back(),
+                            .bias = bias_arg,
+                            .m = m,
+                            .n = nn,
+                            .k = k,
+                            .lda = k,
+                            .ldb = nn,
+                            .ldc = nn,
+                            .activation = act});
+               return;
+             }
+             kb.gemm_batched(dt, {.a = s[0],
+                                  .b = s[1],
+                                  .c = s.back(),
+                                  .bias = bias_arg,
+                                  .m = m,
+                                  .n = nn,
+                                  .k = k,
+                                  .lda = k,
+                                  .ldb = nn,
+                                  .ldc = nn,
+                                  .batch = batch,
+                                  .stride_a = stride_a,
+                                  .stride_b = stride_b,
+                                  .stride_c = stride_c,
+                                  .activation = act});
+           });
   }
 }
 
@@ -5194,22 +5277,15 @@ void lower_runtime_gather(Lowerer& l, const Node& n, const Shape& sx, std::size_
     throw Unsupported(fmt::format(
         "indices only known at run time select along axis {}; GATHER selects rows (axis 0)", axis));
   }
-  l.require(isa::Opcode::gather);
-  std::pair<TensorRef, IndexType> indices = l.index_ref(input(n, 1));
-  const IndexType index_type = indices.second;
-  const std::uint32_t rows = u32(sx[0], "table rows");
-  const std::uint32_t row_elems = u32(product(sx, 1, sx.size()), "row length");
-  const std::uint32_t count = u32(element_count(l.shape(input(n, 1))), "index count");
-  l.emit(n.label(), {l.ref(input(n, 0)), std::move(indices.first)}, {l.ref(n.outputs.at(0))},
-         [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.gather(dt, {.table = s[0],
-                         .indices = s[1],
-                         .output = s[2],
-                         .rows = rows,
-                         .row_elems = row_elems,
-                         .count = count,
-                         .index_type = index_type});
-         });
+  const auto [indices, index_type] = l.index_ref(input(n, 1));
+  gather_in_ranges(l, n.label(),
+                   {.table = l.ref(input(n, 0)),
+                    .rows = sx[0],
+                    .row_elems = product(sx, 1, sx.size()),
+                    .indices = indices,
+                    .index_type = index_type,
+                    .count = element_count(l.shape(input(n, 1))),
+                    .out = l.ref(n.outputs.at(0))});
 }
 
 // Gather of a computed tensor by constant indices (x[:, 0] of a class

@@ -9,7 +9,9 @@
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <set>
+#include <span>
 #include <system_error>
 #include <utility>
 
@@ -20,6 +22,7 @@
 #include "lowering.hpp"
 #include "memory_plan.hpp"
 #include "npu/assembly.hpp"
+#include "npu/isa.hpp"
 #include "npu/kernel_builder.hpp"
 #include "npu/launch.hpp"
 #include "npu/queue.hpp"
@@ -269,18 +272,40 @@ std::vector<std::string> Model::outputs() const {
 
 namespace {
 
-// An ONNX node's instructions in the program.
+// A device instruction of an ONNX node in the program.
 struct NodeSpan {
-  std::uint32_t start;            // byte offset of its first instruction
-  std::string origin;             // the node
-  std::uint64_t largest_operand;  // bytes of the largest tensor it touches
+  std::uint32_t start;  // byte offset of its first instruction word
+  std::string origin;   // the node
+  // Per argument slot it reads or writes: the bytes from that address to
+  // the end of the tensor there (the most an operand at it can span).
+  std::map<std::uint32_t, std::uint64_t> reach;
 };
 
+// The reach of the operand the device reported (its slot in the
+// instruction at the error offset), 0 when it names none.
+std::uint64_t operand_reach(const NodeSpan& span, std::span<const std::uint32_t> program,
+                            const JobResult& result) {
+  if (!result.error_operand || *result.error_offset % 4 != 0) {
+    return 0;
+  }
+  std::size_t word = *result.error_offset / 4;
+  const isa::DecodeResult decoded = isa::decode_one(program, word);
+  if (!decoded.instruction || *result.error_operand >= decoded.instruction->operands.size()) {
+    return 0;
+  }
+  const isa::Operand& operand = decoded.instruction->operands[*result.error_operand];
+  const auto it = span.reach.find(operand.word);
+  return operand.is_argument && it != span.reach.end() ? it->second : 0;
+}
+
 // Where a failed job stopped, for its message: the node whose
-// instructions hold the device's error offset, and for OPERAND_INVALID a
-// tensor of that node beyond the device's 64 MiB operand (hw-spec 7.4),
-// the cause the compiler does not yet split away for every operator.
-std::string failure_site(const std::vector<NodeSpan>& spans, const JobResult& result) {
+// instructions hold the device's error offset, and for OPERAND_INVALID at
+// an operand whose tensor reaches beyond the device's 64 MiB operand
+// (hw-spec 7.4) that size, the cause the compiler does not split away for
+// every operator. A bad index into a large table (GATHER's, not staged)
+// names no size.
+std::string failure_site(const std::vector<NodeSpan>& spans, std::span<const std::uint32_t> program,
+                         const JobResult& result) {
   if (!result.error_offset) {
     return "";
   }
@@ -295,10 +320,11 @@ std::string failure_site(const std::vector<NodeSpan>& spans, const JobResult& re
     site += fmt::format(", operand {}", *result.error_operand);
   }
   site += ")";
+  const std::uint64_t reach = operand_reach(span, program, result);
   if (result.error == JobError::operand_invalid &&
-      span.largest_operand > static_cast<std::uint64_t>(onnx_runtime::kMaxOperandBytes)) {
-    site += fmt::format(": a tensor of {} MiB there exceeds the device's 64 MiB operand",
-                        span.largest_operand >> 20);
+      reach > static_cast<std::uint64_t>(onnx_runtime::kMaxOperandBytes)) {
+    site +=
+        fmt::format(": a tensor of {} MiB there exceeds the device's 64 MiB operand", reach >> 20);
   }
   return site;
 }
@@ -554,12 +580,14 @@ CompiledModel CompiledModel::build(const Device& device, Program program, Compil
   std::vector<NodeSpan> spans;
   for (const onnx_runtime::DeviceInstruction& instruction : program.instructions) {
     std::vector<BufferArg> args;
-    std::uint64_t largest = 0;
+    NodeSpan span{builder.program_bytes(), instruction.origin, {}};
     for (const onnx_runtime::TensorRef& ref : instruction.operands) {
       args.push_back(slot_of(ref));
-      largest = std::max(largest, tensor_bytes(ref));
+      const std::uint64_t bytes = tensor_bytes(ref);
+      std::uint64_t& reach = span.reach[args.back().slot];
+      reach = std::max(reach, bytes > ref.offset ? bytes - ref.offset : 0);
     }
-    spans.push_back({builder.program_bytes(), instruction.origin, largest});
+    spans.push_back(std::move(span));
     try {
       instruction.emit(builder, args);
     } catch (const std::invalid_argument& e) {
@@ -659,7 +687,7 @@ std::vector<HostTensor> CompiledModel::run(const std::vector<HostTensor>& inputs
     recover_queue();
     throw std::runtime_error(fmt::format(
         "the inference job {}: {} at {:#x}{}", to_string(result.status), to_string(result.error),
-        result.error_address, failure_site(state_->spans, result)));
+        result.error_address, failure_site(state_->spans, state_->image.program, result)));
   }
   std::vector<HostTensor> outputs;
   outputs.reserve(state_->outputs.size());

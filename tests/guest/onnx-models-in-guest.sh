@@ -43,13 +43,17 @@ expect_failure indices 3 'MaxPool (1 node: y): the Indices output' -- \
 	"$work/maxpool_indices.onnx" --input "x=$work/maxpool_indices.npy"
 
 echo "== a tensor beyond the device's 64 MiB operand fails the job naming the node and the size"
-expect_failure beyond 1 "in node Gather .*a tensor of 66 MiB there exceeds the device's 64 MiB operand" -- \
-	"$work/gather_beyond_operand.onnx" --input "x=$work/gather_beyond_operand.npy"
+expect_failure beyond 1 "in node Gemm .*operand 0): a tensor of 65 MiB there exceeds the device's 64 MiB operand" -- \
+	"$work/gemm_transposed_a_beyond_operand.onnx" --input "x=$work/gemm_transposed_a_beyond_operand.npy"
 
 echo "== a token id past the vocabulary fails the job at that id (GATHER, hw-spec 7.4.3), naming the Gather"
 expect_failure gather-range 1 'OPERAND_INVALID at 0x[0-9a-f]*, in node Gather' -- \
 	"$work/embed_encoder.onnx" --input "input_ids=$work/emb-out-of-range-ids.npy" \
 	--input "attention_mask=$work/emb-full-mask.npy"
+
+echo "== the same past a table beyond the 64 MiB operand, which GATHER does not stage: no size named"
+expect_failure gather-large-table 1 'OPERAND_INVALID at 0x[0-9a-f]*, in node Gather (output .y.) (program byte 0x[0-9a-f]*, operand 1)$' -- \
+	"$work/large_table_embedding.onnx" --input "input_ids=$work/emb-out-of-range-ids.npy"
 
 echo "== an int64 mask value beyond 32 bits is refused naming the node that reads it as INT32"
 expect_failure wide-mask 2 "value 4294967296 at 3 does not fit the 32 bits Cast (output 'expanded_f')" -- \

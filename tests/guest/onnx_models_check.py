@@ -143,6 +143,7 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # ranges that fit, a reduction beyond the operand in partial rows;
              # products whose A exceeds the operand in ranges of rows.
              "reduce_beyond_operand", "masks_beyond_operand", "matmul_rows",
+             "gather_beyond_operand", "batched_matmul_beyond_operand",
              # An If on the input's channel count (folded to a constant): the
              # branch it takes spliced in, an If inside it too.
              "if_constant",
@@ -263,7 +264,7 @@ def op_graph_inputs(op_graphs):
     saturates, which is calibration's concern (docs/onnx-runtime.md, INT8)."""
     import onnx  # python3-onnx
     cases = {}
-    for graph in OP_GRAPHS + ["maxpool_indices", "gather_beyond_operand", "int8_convs"]:
+    for graph in OP_GRAPHS + ["maxpool_indices", "gemm_transposed_a_beyond_operand", "int8_convs"]:
         path = op_graphs / f"{graph}.onnx"
         # The input's shape only: external data stays where it is.
         declared = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type
@@ -324,6 +325,10 @@ def encoder_cases(work, op_graphs):
     bad[0, 5] = ENCODER_VOCAB
     np.save(work / "emb-out-of-range-ids.npy", bad)
     (work / "embed_encoder.onnx").write_bytes(model.read_bytes())
+    # A table of 66 MiB, beyond the operand, read by one GATHER as it is.
+    large = op_graphs / "large_table_embedding.onnx"
+    (work / "emb-large-table.case").write_text(f"{large} input_ids=emb-full-ids.npy fp32\n")
+    (work / "large_table_embedding.onnx").write_bytes(large.read_bytes())
     # A mask value beyond 32 bits, which the Cast reads as INT32: refused.
     wide = np.ones((1, ENCODER_SEQ), np.int64)
     wide[0, 3] = 1 << 32
@@ -361,7 +366,7 @@ def inputs(work, full, op_graphs):
     for name, (model, data) in cases.items():
         np.save(work / f"{name}.npy", data if data.dtype in kept else data.astype(np.float32))
         # Expected to fail (by the shell script), or run in INT8 only.
-        elsewhere = ("op-maxpool_indices", "op-gather_beyond_operand", "op-int8_convs")
+        elsewhere = ("op-maxpool_indices", "op-gemm_transposed_a_beyond_operand", "op-int8_convs")
         if (full or name in QUICK) and name not in elsewhere:
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
     for name in ("cls-text", "rec-rendered", "det-rendered"):
@@ -381,10 +386,10 @@ def inputs(work, full, op_graphs):
     (work / "maxpool_indices.onnx").write_bytes((op_graphs / "maxpool_indices.onnx").read_bytes())
     (work / "op-maxpool_indices.npy").rename(work / "maxpool_indices.npy")
     # A tensor beyond the device's 64 MiB operand: the job fails naming it.
-    (work / "gather_beyond_operand.onnx").write_bytes(
-        (op_graphs / "gather_beyond_operand.onnx").read_bytes())
-    (work / "op-gather_beyond_operand.npy").rename(
-        work / "gather_beyond_operand.npy")
+    (work / "gemm_transposed_a_beyond_operand.onnx").write_bytes(
+        (op_graphs / "gemm_transposed_a_beyond_operand.onnx").read_bytes())
+    (work / "op-gemm_transposed_a_beyond_operand.npy").rename(
+        work / "gemm_transposed_a_beyond_operand.npy")
 
 
 def ctc_text(probabilities, keys):

@@ -478,13 +478,26 @@ def isa_v11_models(out, rng):
          [const("w", big.uniform(-0.005, 0.005, (2048, 64)).astype(np.float32)),
           const("wt", big.uniform(-0.005, 0.005, (32, 2048)).astype(np.float32)),
           const("bias", big.uniform(-0.5, 0.5, 32).astype(np.float32))])
-    # Channels of a tensor of 66 MiB in a shuffled order: compiled, and the
-    # job fails naming the node and the tensor's size (one GATHER reads its
-    # table whole and is not split).
+    # Channels of a tensor of 66 MiB in a shuffled order: one GATHER per
+    # range of the rows that fits (the table is not staged).
     save(out, "gather_beyond_operand",
          [helper.make_node("Gather", ["x", "order"], ["y"], axis=1)],
          [tensor("x", [1, 64, 520, 520])], [tensor("y", None)],
          [const("order", big.permutation(64).astype(np.int64))])
+    # Products of a batched B whose A (3 x 2800 x 2048, 69 MB) exceeds the
+    # operand: GEMM_BATCHEDs of runs of matrices that fit (two, then one).
+    save(out, "batched_matmul_beyond_operand",
+         [helper.make_node("MatMul", ["x", "w"], ["y"])],
+         [tensor("x", [3, 2800, 2048])], [tensor("y", None)],
+         [const("w", big.uniform(-0.005, 0.005, (3, 2048, 8)).astype(np.float32))])
+    # A Gemm whose A, stored transposed (transA 1, 2048 x 8400, 69 MB),
+    # exceeds the operand: compiled, and the job fails naming the node and
+    # the tensor's size (rows of a transposed A are not contiguous; such a
+    # GEMM is not split).
+    save(out, "gemm_transposed_a_beyond_operand",
+         [helper.make_node("Gemm", ["x", "w"], ["y"], transA=1)],
+         [tensor("x", [2048, 8400])], [tensor("y", None)],
+         [const("w", big.uniform(-0.005, 0.005, (2048, 8)).astype(np.float32))])
     # An output the ISA lacks: POOL2D gives no argmax indices.
     save(out, "maxpool_indices",
          [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])],
@@ -951,6 +964,17 @@ def embedding_models(out):
 
     encoder_model(out, "embed_encoder", hf_mask=False)
     encoder_model(out, "hf_mask_encoder", hf_mask=True)
+    # An embedding table of 66 MiB, beyond the device's operand (64 rows of
+    # 270,400 values computed on the device: a Relu of one value per row,
+    # expanded along it): one GATHER reads it as it is (the table is not
+    # staged); a token id past it fails the job naming the Gather, no size.
+    save(out, "large_table_embedding",
+         [helper.make_node("Relu", ["per_row"], ["r"]),
+          helper.make_node("Expand", ["r", "table_shape"], ["table"]),
+          helper.make_node("Gather", ["table", "input_ids"], ["y"], axis=0)],
+         [ids("input_ids", [1, 8])], [tensor("y", None)],
+         [const("per_row", np.arange(64, dtype=np.float32)[:, None] - 8),
+          const("table_shape", np.array([64, 270400], np.int64))])
 
 
 def hf_mask_nodes(seq):

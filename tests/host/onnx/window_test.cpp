@@ -347,8 +347,8 @@ TEST(OnnxReduceRuns, ReductionsBeyondTheOperandRunInRangesAndPartialRows) {
   }
   constexpr std::uint32_t kSum = 0, kMean = 1, kMax = 2;
   const auto block = [&](std::size_t i) {
-    return std::vector<std::uint32_t>{reduces[i].flags, value(reduces[i], 2),
-                                      value(reduces[i], 3), value(reduces[i], 4)};
+    return std::vector<std::uint32_t>{reduces[i].flags, value(reduces[i], 2), value(reduces[i], 3),
+                                      value(reduces[i], 4)};
   };
   const std::uint32_t plane = 520 * 520, operand = 16 << 20;
   // ReduceMean of all: sums of 16,777,216 elements and the rest, their sum.
@@ -371,12 +371,47 @@ TEST(OnnxReduceRuns, ReductionsBeyondTheOperandRunInRangesAndPartialRows) {
   EXPECT_EQ(block(10), (std::vector<std::uint32_t>{kSum, 1, 2, plane}));
 }
 
+// A batched product whose A (3 x 2800 x 2048) exceeds the operand: one
+// GEMM_BATCHED of the first two matrices (11.5M elements of A), then a
+// GEMM of the third from its offset in A, B and C.
+TEST(OnnxProductRows, BatchedProductsBeyondTheOperandRunInRunsOfMatrices) {
+  const Program program = lower(fused("batched_matmul_beyond_operand"));
+  const std::vector<Instruction> ins = instructions_of(program);
+  const std::vector<Instruction> batched = of_opcode(ins, Opcode::gemm_batched);
+  ASSERT_EQ(batched.size(), 1U);
+  ASSERT_EQ(of_opcode(ins, Opcode::gemm).size(), 1U);
+  EXPECT_EQ(value(batched[0], 11), 2U);  // batch
+  const DeviceInstruction& third = program.instructions.at(1);
+  EXPECT_EQ(third.operands.at(0).offset, 2U * 2800 * 2048 * 4);  // A
+  EXPECT_EQ(third.operands.at(1).offset, 2U * 2048 * 8 * 4);     // B
+  EXPECT_EQ(third.operands.back().offset, 2U * 2800 * 8 * 4);    // C
+}
+
+// 64 channels of 520 x 520 in a shuffled order: one GATHER of 62 rows
+// (64 MiB out) and one of 2, each with its part of the index table, both
+// reading the whole 66 MiB table (it is not staged).
+TEST(OnnxGatherRanges, AGatherBeyondTheOperandRunsInRangesOfRows) {
+  const Program program = lower(fused("gather_beyond_operand"));
+  const std::vector<Instruction> gathers = of_opcode(instructions_of(program), Opcode::gather);
+  ASSERT_EQ(gathers.size(), 2U);
+  EXPECT_EQ(value(gathers[0], 5), 62U);  // count
+  EXPECT_EQ(value(gathers[1], 5), 2U);
+  for (const Instruction& gather : gathers) {
+    EXPECT_EQ(value(gather, 3), 64U);         // table rows
+    EXPECT_EQ(value(gather, 4), 520U * 520);  // row_elems
+  }
+  const DeviceInstruction& second = program.instructions.at(1);
+  EXPECT_EQ(second.operands.at(0).offset, 0U);                   // the table
+  EXPECT_EQ(second.operands.at(1).offset, 62U * 4);              // INT32 indices
+  EXPECT_EQ(second.operands.at(2).offset, 62U * 520 * 520 * 4);  // out
+}
+
 // Products whose A (8400 x 2048) exceeds the operand: MatMul's GEMMs and
 // Gemm's in ranges of 8192 rows (64 MiB of A) and 208, each reading its
 // rows of A and writing its rows of the result, B and the bias whole.
 TEST(OnnxProductRows, ProductsWhoseAExceedsTheOperandRunInRangesOfRows) {
-  const std::vector<Instruction> gemms =
-      of_opcode(instructions_of(lower(fused("matmul_rows"))), Opcode::gemm);
+  const Program program = lower(fused("matmul_rows"));
+  const std::vector<Instruction> gemms = of_opcode(instructions_of(program), Opcode::gemm);
   ASSERT_EQ(gemms.size(), 4U);
   for (std::size_t i = 0; i < gemms.size(); ++i) {
     EXPECT_EQ(value(gemms[i], 4), i % 2 == 0 ? 8192U : 208U) << i;  // M
@@ -385,7 +420,10 @@ TEST(OnnxProductRows, ProductsWhoseAExceedsTheOperandRunInRangesOfRows) {
   }
   EXPECT_EQ(value(gemms[0], 5), 64U);  // N
   EXPECT_EQ(value(gemms[2], 5), 32U);
-  EXPECT_NE(gemms[0].operands[0], gemms[1].operands[0]);  // its own rows of A
+  // The second range of MatMul's: A and C from row 8192 on.
+  const DeviceInstruction& second = program.instructions.at(1);
+  EXPECT_EQ(second.operands.front().offset, 8192U * 2048 * 4);
+  EXPECT_EQ(second.operands.back().offset, 8192U * 64 * 4);
 }
 
 // Masks of a tensor of 66 MiB: COMPAREs, SELECTs and CONVERTs in ranges
