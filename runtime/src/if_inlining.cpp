@@ -20,14 +20,8 @@ namespace {
 
 // Every name `graph` and the graphs nested in its nodes define.
 void insert_names(UniqueNames& names, const ::onnx::GraphProto& graph) {
-  for (const auto& initializer : graph.initializer()) {
-    names.insert(initializer.name());
-  }
-  for (const auto& input : graph.input()) {
-    names.insert(input.name());
-  }
+  names.insert_graph(graph);
   for (const auto& node : graph.node()) {
-    names.insert(node.output().begin(), node.output().end());
     for (const auto& attribute : node.attribute()) {
       if (attribute.has_g()) {
         insert_names(names, attribute.g());

@@ -15,7 +15,9 @@ class UniqueNames {
   UniqueNames() = default;
 
   // The names of `graph`'s initializers, inputs and node outputs.
-  explicit UniqueNames(const ::onnx::GraphProto& graph) {
+  explicit UniqueNames(const ::onnx::GraphProto& graph) { insert_graph(graph); }
+
+  void insert_graph(const ::onnx::GraphProto& graph) {
     for (const auto& initializer : graph.initializer()) {
       names_.insert(initializer.name());
     }
