@@ -464,9 +464,10 @@ def isa_v11_models(out, rng):
          [helper.make_node("Greater", ["x", "thresholds"], ["g"]),
           helper.make_node("Where", ["g", "x", "floor"], ["w"]),
           helper.make_node("Cast", ["g"], ["c"], to=TensorProto.FLOAT),
-          helper.make_node("Add", ["w", "c"], ["y"]),
-          helper.make_node("ThresholdedRelu", ["x"], ["t"], alpha=0.5)],
-         [tensor("x", [1, 64, 520, 520])], [tensor("y", None), tensor("t", None)],
+          helper.make_node("Add", ["w", "c"], ["s"]),
+          helper.make_node("ThresholdedRelu", ["x"], ["t"], alpha=0.5),
+          helper.make_node("Add", ["s", "t"], ["y"])],
+         [tensor("x", [1, 64, 520, 520])], [tensor("y", None)],
          [const("thresholds", big.uniform(-1, 1, 520).astype(np.float32)),
           const("floor", np.array(-0.25, np.float32))])
     # Products whose A (8400 x 2048, 69 MB) exceeds the operand: MatMul and
