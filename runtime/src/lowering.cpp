@@ -3233,11 +3233,43 @@ void emit_reduce(Lowerer& l, const std::string& origin, ReduceOp op, TensorRef i
            k.reduce(dt, op, s[0], s[1], b.outer, b.length, b.inner);
          });
 }
+// `rows` rows of `inner` elements in runs of `run` rows.
+struct RowRuns {
+  std::int64_t rows, run, inner;
+};
+// `partial` row r = the mean of run r of `in` scaled by the run's share of
+// the rows, so that the partial rows sum to the mean: their values stay
+// within the input's range, where partial sums of millions of FP16 values
+// would overflow.
+void mean_of_runs(Lowerer& l, const std::string& origin, const TensorRef& in,
+                  const std::string& partial, RowRuns r) {
+  const std::int64_t runs = (r.rows + r.run - 1) / r.run;
+  const auto row_bytes = static_cast<std::int64_t>(r.inner * l.esize());
+  const std::string means = l.scratch(runs * r.inner);
+  for (std::int64_t i = 0; i < runs; ++i) {
+    emit_reduce(l, origin, ReduceOp::mean, shifted(in, i * r.run * row_bytes),
+                l.ref(means, static_cast<std::uint64_t>(i * row_bytes)),
+                {1, u32(std::min(r.run, r.rows - i * r.run), "rows"), u32(r.inner, "inner")});
+  }
+  const std::int64_t full = r.rows / r.run, rest = r.rows % r.run;
+  const auto share = [&](std::int64_t taken) {
+    return l.ref(
+        l.scalar(static_cast<float>(static_cast<double>(taken) / static_cast<double>(r.rows))));
+  };
+  if (full > 0) {
+    l.eltwise(origin, EltwiseOp::mul, l.ref(means), share(r.run), l.ref(partial), full * r.inner,
+              1);
+  }
+  if (rest > 0) {
+    const auto at = static_cast<std::uint64_t>(full * row_bytes);
+    l.eltwise(origin, EltwiseOp::mul, l.ref(means, at), share(rest), l.ref(partial, at), r.inner,
+              1);
+  }
+}
 // One reduction of `length` rows of `inner` elements beyond the device's
 // operand: runs of rows that fit are reduced to one row each, the partial
-// rows again, until they fit one REDUCE. A mean is summed and scaled by
-// 1 / length at the end (runs differ in length); max, min and sum combine
-// as themselves. A row must leave room for two in the operand.
+// rows again (max, min and sum as themselves, partial means as their sum),
+// until they fit one REDUCE. A row must leave room for two in the operand.
 void reduce_long_rows(Lowerer& l, const std::string& origin, ReduceOp op, TensorRef in,
                       TensorRef out, std::int64_t length, std::int64_t inner) {
   const std::int64_t limit = kMaxOperandBytes / l.esize();
@@ -3247,31 +3279,28 @@ void reduce_long_rows(Lowerer& l, const std::string& origin, ReduceOp op, Tensor
                     "the device's 64 MiB operand",
                     length, inner));
   }
-  const ReduceOp combine = op == ReduceOp::mean ? ReduceOp::sum : op;
   const std::int64_t run = limit / inner;
   const auto row_bytes = static_cast<std::int64_t>(inner * l.esize());
   std::int64_t rows = length;
   while (rows > run) {
     const std::int64_t runs = (rows + run - 1) / run;
     const std::string partial = l.scratch(runs * inner);
-    for (std::int64_t r = 0; r < runs; ++r) {
-      const std::int64_t taken = std::min(run, rows - r * run);
-      emit_reduce(l, origin, combine, shifted(in, r * run * row_bytes),
-                  l.ref(partial, static_cast<std::uint64_t>(r * row_bytes)),
-                  {1, u32(taken, "rows"), u32(inner, "inner")});
+    if (op == ReduceOp::mean && rows == length) {
+      mean_of_runs(l, origin, in, partial, {length, run, inner});
+    } else {
+      for (std::int64_t r = 0; r < runs; ++r) {
+        const std::int64_t taken = std::min(run, rows - r * run);
+        emit_reduce(l, origin, op == ReduceOp::mean ? ReduceOp::sum : op,
+                    shifted(in, r * run * row_bytes),
+                    l.ref(partial, static_cast<std::uint64_t>(r * row_bytes)),
+                    {1, u32(taken, "rows"), u32(inner, "inner")});
+      }
     }
     in = l.ref(partial);
     rows = runs;
   }
-  const ReducedBlock last{1, u32(rows, "rows"), u32(inner, "inner")};
-  if (combine == op) {
-    emit_reduce(l, origin, op, std::move(in), std::move(out), last);
-    return;
-  }
-  const std::string sums = l.scratch(inner);
-  emit_reduce(l, origin, combine, std::move(in), l.ref(sums), last);
-  l.eltwise(origin, EltwiseOp::mul, l.ref(sums), l.ref(l.scalar(1.0F / static_cast<float>(length))),
-            out, inner, 1);
+  emit_reduce(l, origin, op == ReduceOp::mean ? ReduceOp::sum : op, std::move(in), std::move(out),
+              {1, u32(rows, "rows"), u32(inner, "inner")});
 }
 // REDUCE of `x` over a contiguous block of axes into `out`: in ranges of
 // whole reductions where x exceeds the device's operand, each reduction

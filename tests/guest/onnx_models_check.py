@@ -60,6 +60,7 @@ TOLERANCE = {  # (atol, rtol) per precision and model
     ("fp32", "cls"): (1e-4, 1e-3), ("fp32", "rec"): (1e-4, 1e-3), ("fp32", "det"): (1e-4, 1e-3),
     ("fp32", "op-"): (1e-5, 1e-5), ("fp32", "emb"): (1e-4, 1e-3),
     ("fp16", "cls"): (1e-2, 0.0), ("fp16", "rec"): (5e-2, 0.0),
+    ("fp16", "op-reduce_mean_fp16"): (1e-2, 1e-2),  # its one value, about 3
     ("bf16", "cls"): (5e-2, 0.0), ("bf16", "rec"): (0.25, 0.0),
     ("int8", "cls"): (5e-2, 0.0), ("int8", "op-"): (0.25, 5e-2),
     # Pre-quantized graphs, against onnxruntime running the same QDQ file
@@ -264,7 +265,8 @@ def op_graph_inputs(op_graphs):
     saturates, which is calibration's concern (docs/onnx-runtime.md, INT8)."""
     import onnx  # python3-onnx
     cases = {}
-    for graph in OP_GRAPHS + ["maxpool_indices", "gemm_transposed_a_beyond_operand", "int8_convs"]:
+    for graph in OP_GRAPHS + ["maxpool_indices", "gemm_transposed_a_beyond_operand", "int8_convs",
+                                 "reduce_mean_fp16"]:
         path = op_graphs / f"{graph}.onnx"
         # The input's shape only: external data stays where it is.
         declared = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type
@@ -366,13 +368,18 @@ def inputs(work, full, op_graphs):
     for name, (model, data) in cases.items():
         np.save(work / f"{name}.npy", data if data.dtype in kept else data.astype(np.float32))
         # Expected to fail (by the shell script), or run in INT8 only.
-        elsewhere = ("op-maxpool_indices", "op-gemm_transposed_a_beyond_operand", "op-int8_convs")
+        elsewhere = ("op-maxpool_indices", "op-gemm_transposed_a_beyond_operand", "op-int8_convs",
+                     "op-reduce_mean_fp16")
         if (full or name in QUICK) and name not in elsewhere:
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
     for name in ("cls-text", "rec-rendered", "det-rendered"):
         for dtype in ("fp16", "bf16"):
             if full or f"{name}-{dtype}" in QUICK:
                 (work / f"{name}-{dtype}.case").write_text(f"{cases[name][0]} {name}.npy {dtype}\n")
+    # A mean beyond the operand in FP16 (partial means, not sums that
+    # overflow).
+    (work / "op-reduce_mean_fp16.case").write_text(
+        f"{op_graphs / 'reduce_mean_fp16.onnx'} op-reduce_mean_fp16.npy fp16\n")
     for name, calib in INT8.items():
         if full or f"{name}-int8" in QUICK:
             files = ",".join(f"{c}.npy" for c in calib)

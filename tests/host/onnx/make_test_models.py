@@ -456,6 +456,17 @@ def isa_v11_models(out, rng):
          [tensor("mean", None), tensor("planes", None), tensor("channel_max", None),
           tensor("channel_sum", None)],
          [const("channel", np.array([1], np.int64))])
+    # The mean of 69 million values around 3 (a Resize by 4 of x + 3), run
+    # in FP16: 138 MB, beyond the operand. Partial sums of its runs would
+    # overflow FP16 (33 million x 3); partial means weighted by their share
+    # do not.
+    save(out, "reduce_mean_fp16",
+         [helper.make_node("Add", ["x", "three"], ["shifted"]),
+          helper.make_node("Resize", ["shifted", "", "scales"], ["big"], mode="nearest"),
+          helper.make_node("ReduceMean", ["big"], ["y"], keepdims=0)],
+         [tensor("x", [1, 64, 260, 260])], [tensor("y", None)],
+         [const("three", np.array(3, np.float32)),
+          const("scales", np.array([1, 1, 4, 4], np.float32))])
     # Masks of a tensor of 66 MiB (COMPARE of a broadcast row of
     # thresholds, SELECT, CONVERT of the mask to float, ThresholdedRelu's
     # COMPARE and SELECT by a scalar): ranges that fit the operand, each of

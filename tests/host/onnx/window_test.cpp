@@ -334,9 +334,9 @@ TEST(OnnxPlaneRuns, ConvTransposeBeyondTheOperandRunsInGroupsOfOutputChannels) {
 
 // Reductions of a tensor of 66 MiB: ReduceMean of all of it, ReduceMax
 // and ReduceSum over its 64 channels as partial REDUCEs of runs of rows
-// and one of the partial rows (the mean as sums, scaled by 1 / count at
-// the end); ReduceMean over each plane in two ranges of whole planes. No
-// REDUCE reads more than the operand.
+// and one of the partial rows (the mean as means of runs weighted by
+// their share, summed); ReduceMean over each plane in two ranges of whole
+// planes. No REDUCE reads more than the operand.
 TEST(OnnxReduceRuns, ReductionsBeyondTheOperandRunInRangesAndPartialRows) {
   const std::vector<Instruction> ins = instructions_of(lower(fused("reduce_beyond_operand")));
   const std::vector<Instruction> reduces = of_opcode(ins, Opcode::reduce);
@@ -351,14 +351,17 @@ TEST(OnnxReduceRuns, ReductionsBeyondTheOperandRunInRangesAndPartialRows) {
                                       value(reduces[i], 4)};
   };
   const std::uint32_t plane = 520 * 520, operand = 16 << 20;
-  // ReduceMean of all: sums of 16,777,216 elements and the rest, their sum.
-  EXPECT_EQ(block(0), (std::vector<std::uint32_t>{kSum, 1, operand, 1}));
-  EXPECT_EQ(block(1), (std::vector<std::uint32_t>{kSum, 1, 64 * plane - operand, 1}));
+  // ReduceMean of all: means of 16,777,216 elements and of the rest, each
+  // scaled by its share of the count (two ELTWISE muls), their sum.
+  EXPECT_EQ(block(0), (std::vector<std::uint32_t>{kMean, 1, operand, 1}));
+  EXPECT_EQ(block(1), (std::vector<std::uint32_t>{kMean, 1, 64 * plane - operand, 1}));
   EXPECT_EQ(block(2), (std::vector<std::uint32_t>{kSum, 1, 2, 1}));
-  const std::vector<Instruction> scales = of_opcode(ins, Opcode::eltwise);
-  ASSERT_EQ(scales.size(), 1U);  // then by 1 / count
-  EXPECT_EQ(scales[0].flags, kEltwiseMul);
-  EXPECT_EQ(value(scales[0], 3), 1U);
+  const std::vector<Instruction> shares = of_opcode(ins, Opcode::eltwise);
+  ASSERT_EQ(shares.size(), 2U);
+  for (const Instruction& share : shares) {
+    EXPECT_EQ(share.flags, kEltwiseMul);
+    EXPECT_EQ(value(share, 3), 1U);
+  }
   // ReduceMean over planes: 62 planes, then 2.
   EXPECT_EQ(block(3), (std::vector<std::uint32_t>{kMean, 62, plane, 1}));
   EXPECT_EQ(block(4), (std::vector<std::uint32_t>{kMean, 2, plane, 1}));
@@ -424,6 +427,23 @@ TEST(OnnxProductRows, ProductsWhoseAExceedsTheOperandRunInRangesOfRows) {
   const DeviceInstruction& second = program.instructions.at(1);
   EXPECT_EQ(second.operands.front().offset, 8192U * 2048 * 4);
   EXPECT_EQ(second.operands.back().offset, 8192U * 64 * 4);
+}
+
+// The mean of 69 million values in FP16 (138 MB): partial REDUCE means of
+// two runs of 33,554,432 values and of the rest (a sum of a run of values
+// near 3 would overflow FP16's 65,504), weighted by their share, summed.
+TEST(OnnxReduceRuns, AMeanBeyondTheOperandInFp16SumsWeightedPartialMeans) {
+  const std::vector<Instruction> reduces = of_opcode(
+      instructions_of(lower(fused("reduce_mean_fp16"), npu::isa::DataType::fp16)), Opcode::reduce);
+  ASSERT_EQ(reduces.size(), 4U);
+  constexpr std::uint32_t kSum = 0, kMean = 1, run = 32 << 20;
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(reduces[i].flags, kMean) << i;
+  }
+  EXPECT_EQ(value(reduces[0], 3), run);
+  EXPECT_EQ(value(reduces[2], 3), 64U * 1040 * 1040 - 2 * run);
+  EXPECT_EQ(reduces[3].flags, kSum);
+  EXPECT_EQ(value(reduces[3], 3), 3U);
 }
 
 // Masks of a tensor of 66 MiB: COMPAREs, SELECTs and CONVERTs in ranges
