@@ -873,8 +873,8 @@ std::vector<std::int64_t> strides_of(const Shape& shape) {
 }
 
 // Unsupported unless `count` rows (of `groups` groups of `per_group`)
-// fit a GATHER's INT32 index table, one operand of at most 64 MiB:
-// checked before the table is built.
+// fit a constant INT32 index table of at most 64 MiB, which the host
+// builds (the GATHERs read it in ranges): checked before it is built.
 void check_gathered_rows(std::int64_t groups, std::int64_t per_group) {
   constexpr std::int64_t kMaxRows = kMaxOperandBytes / 4;
   if (per_group > 0 && groups > kMaxRows / per_group) {
@@ -3237,20 +3237,24 @@ void emit_reduce(Lowerer& l, const std::string& origin, ReduceOp op, TensorRef i
 struct RowRuns {
   std::int64_t rows, run, inner;
 };
+// Row i of `target` = REDUCE `op` of run i of `in`'s rows.
+void reduce_runs(Lowerer& l, const std::string& origin, ReduceOp op, const TensorRef& in,
+                 const std::string& target, RowRuns r) {
+  const auto row_bytes = static_cast<std::int64_t>(r.inner * l.esize());
+  for (std::int64_t i = 0; i * r.run < r.rows; ++i) {
+    emit_reduce(l, origin, op, shifted(in, i * r.run * row_bytes),
+                l.ref(target, static_cast<std::uint64_t>(i * row_bytes)),
+                {1, u32(std::min(r.run, r.rows - i * r.run), "rows"), u32(r.inner, "inner")});
+  }
+}
 // `partial` row r = the mean of run r of `in` scaled by the run's share of
 // the rows, so that the partial rows sum to the mean: their values stay
 // within the input's range, where partial sums of millions of FP16 values
 // would overflow.
 void mean_of_runs(Lowerer& l, const std::string& origin, const TensorRef& in,
                   const std::string& partial, RowRuns r) {
-  const std::int64_t runs = (r.rows + r.run - 1) / r.run;
-  const auto row_bytes = static_cast<std::int64_t>(r.inner * l.esize());
-  const std::string means = l.scratch(runs * r.inner);
-  for (std::int64_t i = 0; i < runs; ++i) {
-    emit_reduce(l, origin, ReduceOp::mean, shifted(in, i * r.run * row_bytes),
-                l.ref(means, static_cast<std::uint64_t>(i * row_bytes)),
-                {1, u32(std::min(r.run, r.rows - i * r.run), "rows"), u32(r.inner, "inner")});
-  }
+  const std::string means = l.scratch((r.rows + r.run - 1) / r.run * r.inner);
+  reduce_runs(l, origin, ReduceOp::mean, in, means, r);
   const std::int64_t full = r.rows / r.run, rest = r.rows % r.run;
   const auto share = [&](std::int64_t taken) {
     return l.ref(
@@ -3261,7 +3265,7 @@ void mean_of_runs(Lowerer& l, const std::string& origin, const TensorRef& in,
               1);
   }
   if (rest > 0) {
-    const auto at = static_cast<std::uint64_t>(full * row_bytes);
+    const auto at = static_cast<std::uint64_t>(full * r.inner * l.esize());
     l.eltwise(origin, EltwiseOp::mul, l.ref(means, at), share(rest), l.ref(partial, at), r.inner,
               1);
   }
@@ -3279,8 +3283,8 @@ void reduce_long_rows(Lowerer& l, const std::string& origin, ReduceOp op, Tensor
                     "the device's 64 MiB operand",
                     length, inner));
   }
+  const ReduceOp combine = op == ReduceOp::mean ? ReduceOp::sum : op;
   const std::int64_t run = limit / inner;
-  const auto row_bytes = static_cast<std::int64_t>(inner * l.esize());
   std::int64_t rows = length;
   while (rows > run) {
     const std::int64_t runs = (rows + run - 1) / run;
@@ -3288,18 +3292,12 @@ void reduce_long_rows(Lowerer& l, const std::string& origin, ReduceOp op, Tensor
     if (op == ReduceOp::mean && rows == length) {
       mean_of_runs(l, origin, in, partial, {length, run, inner});
     } else {
-      for (std::int64_t r = 0; r < runs; ++r) {
-        const std::int64_t taken = std::min(run, rows - r * run);
-        emit_reduce(l, origin, op == ReduceOp::mean ? ReduceOp::sum : op,
-                    shifted(in, r * run * row_bytes),
-                    l.ref(partial, static_cast<std::uint64_t>(r * row_bytes)),
-                    {1, u32(taken, "rows"), u32(inner, "inner")});
-      }
+      reduce_runs(l, origin, combine, in, partial, {rows, run, inner});
     }
     in = l.ref(partial);
     rows = runs;
   }
-  emit_reduce(l, origin, op == ReduceOp::mean ? ReduceOp::sum : op, std::move(in), std::move(out),
+  emit_reduce(l, origin, combine, std::move(in), std::move(out),
               {1, u32(rows, "rows"), u32(inner, "inner")});
 }
 // REDUCE of `x` over a contiguous block of axes into `out`: in ranges of
