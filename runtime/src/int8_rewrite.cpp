@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "fusion.hpp"
+#include "lowering.hpp"
 #include "npu/onnx/model.hpp"
 #include "quantization.hpp"
 
@@ -43,8 +44,34 @@ bool symmetric_padding(const Node& node) {
          (auto_pad == "NOTSET" && pads.size() == 4 && pads[0] == pads[2] && pads[1] == pads[3]);
 }
 
+// Whether `node`'s product stays one INT8 instruction within the device's
+// limits (hw-spec 7.4): x and the weights in INT8 and the output in up to
+// four bytes (INT32 accumulators, an FP32 result) each within the 64 MiB
+// operand, a convolution's multiply-adds per image within 2^32. The INT8
+// instructions are not split; a larger product stays float, which the
+// lowering runs in bands of rows or blocks of columns.
+bool fits_one_instruction(const Graph& graph, const Node& node) {
+  const auto elements = [&](const std::string& value) {
+    return static_cast<double>(element_count(graph.shape(value)));
+  };
+  const double operand = static_cast<double>(kMaxOperandBytes);
+  const double output = elements(node.outputs[0]);
+  if (elements(node.inputs[0]) > operand || elements(node.inputs[1]) > operand ||
+      4 * output > operand) {
+    return false;
+  }
+  if (node.op != "Conv") {
+    return true;
+  }
+  const Shape& so = graph.shape(node.outputs[0]);
+  const Shape& sw = graph.shape(node.inputs[1]);
+  const double macs_per_image =
+      output / static_cast<double>(so[0]) * static_cast<double>(element_count(sw) / sw[0]);
+  return macs_per_image <= 0x1p32;
+}
+
 // Whether the device can run `node`'s product in INT8 (GEMM or CONV2D with
-// constant weights), whatever its fused activation.
+// constant weights, within one instruction), whatever its fused activation.
 bool quantizable_product(const Graph& graph, const Node& node) {
   if (node.inputs.size() < 2 || node.outputs.size() != 1 || !float_tensor(graph, node.inputs[0]) ||
       !float_tensor(graph, node.outputs[0])) {
@@ -54,16 +81,19 @@ bool quantizable_product(const Graph& graph, const Node& node) {
   const std::size_t input_rank = graph.shape(node.inputs[0]).size();
   if (node.op == "Conv") {
     return input_rank == 4 && float_constant(graph, w, 4) && symmetric_padding(node) &&
-           optional_bias(graph, node, graph.constants.at(w).shape[0]);
+           optional_bias(graph, node, graph.constants.at(w).shape[0]) &&
+           fits_one_instruction(graph, node);
   }
   if (node.op == "MatMul") {
     return input_rank >= 2 && float_constant(graph, w, 2) &&
-           optional_bias(graph, node, graph.constants.at(w).shape[1]);
+           optional_bias(graph, node, graph.constants.at(w).shape[1]) &&
+           fits_one_instruction(graph, node);
   }
   if (node.op == "Gemm") {
     const bool tb = node.get_int("transB", 0) != 0;
     return input_rank == 2 && node.get_int("transA", 0) == 0 && float_constant(graph, w, 2) &&
-           optional_bias(graph, node, graph.constants.at(w).shape[tb ? 0 : 1]);
+           optional_bias(graph, node, graph.constants.at(w).shape[tb ? 0 : 1]) &&
+           fits_one_instruction(graph, node);
   }
   return false;
 }

@@ -337,6 +337,13 @@ class Lowerer {
 
   bool has_weight(const std::string& name) const { return program_.weights.contains(name); }
 
+  // A float constant the lowering derives from a graph's (a transposed
+  // copy), under `name` so that every node reading it shares one.
+  std::string named_constant(const std::string& name, Shape shape, std::vector<float> values) {
+    program_.weights[name] = Constant::of_floats(std::move(shape), std::move(values));
+    return name;
+  }
+
   // An integer constant of the program (int8 or int32), shared by name.
   std::string integer_constant(const std::string& name, ElementType type,
                                std::vector<std::int64_t> values) {

@@ -1840,60 +1840,72 @@ void emit_conv_transpose(Lowerer& l, const std::string& origin, ConvWindow cw, s
 }
 
 // Whether a ConvTranspose's output (`planes` planes of `plane` elements)
-// exceeds the device's operand and can run in groups of output channels:
-// one group, constant weights and bias (each group's slice is a constant
-// of its own).
+// exceeds the device's operand and can run in blocks of output channels:
+// constant weights and bias (each block's slice is a constant of its own).
 bool channel_groups_fit(Lowerer& l, const Node& n, std::int64_t planes, std::int64_t plane) {
   const auto constant = [&](std::size_t i) {
     return i >= n.inputs.size() || n.inputs[i].empty() || l.graph().is_constant(n.inputs[i]);
   };
   return static_cast<double>(planes) * static_cast<double>(plane) >
              static_cast<double>(kMaxOperandBytes / l.esize()) &&
-         n.get_int("group", 1) == 1 && constant(1) && constant(2);
+         constant(1) && constant(2);
 }
 
-// One image's output channels [first, first + count) of a ConvTranspose.
+// One image's output channels [first, first + count) of a ConvTranspose,
+// all of one group.
 struct ConvTransposePart {
   std::int64_t image, first, count;
 };
 
 // The parts a ConvTranspose too large for one CONV_TRANSPOSE runs in: per
-// image, as many output channels at a time as fit the operand.
+// image and group (K / groups output channels each), as many output
+// channels at a time as fit the operand.
 std::vector<ConvTransposePart> conv_transpose_parts(const Lowerer& l, const Node& n,
                                                     std::int64_t images, std::int64_t K,
-                                                    std::int64_t plane) {
-  const std::int64_t group =
-      std::max<std::int64_t>(1, kMaxOperandBytes / l.esize() / std::max<std::int64_t>(plane, 1));
-  if (static_cast<double>(images) * static_cast<double>((K + group - 1) / group) > kMaxSplits) {
+                                                    std::int64_t groups, std::int64_t plane) {
+  const std::int64_t per_group = K / groups;
+  const std::int64_t block = std::min(
+      per_group,
+      std::max<std::int64_t>(1, kMaxOperandBytes / l.esize() / std::max<std::int64_t>(plane, 1)));
+  if (static_cast<double>(images) * static_cast<double>(groups) *
+          static_cast<double>((per_group + block - 1) / block) >
+      kMaxSplits) {
     throw Unsupported(fmt::format("{}: {} images of {} channels of {} elements, more than {} parts",
                                   n.op, images, K, plane, kMaxSplits));
   }
   std::vector<ConvTransposePart> parts;
   for (std::int64_t image = 0; image < images; ++image) {
-    for (std::int64_t first = 0; first < K; first += group) {
-      parts.push_back({image, first, std::min(group, K - first)});
+    for (std::int64_t group = 0; group < groups; ++group) {
+      const std::int64_t end = (group + 1) * per_group;
+      for (std::int64_t first = group * per_group; first < end; first += block) {
+        parts.push_back({image, first, std::min(block, end - first)});
+      }
     }
   }
   return parts;
 }
 
-// CONV_TRANSPOSE of one part: its image of x, its channels' slice of the
-// constant weights (C x K x R x S) and bias, into its channels of `target`.
+// CONV_TRANSPOSE of one part, one group's: its image's channels of that
+// group of x, its output channels' slice of the constant weights
+// (C x K/groups x R x S) and bias, into its channels of `target`.
 void emit_conv_transpose_part(Lowerer& l, const Node& n, ConvWindow cw,
                               const std::array<DeviceTransposedAxis, 2>& planes,
                               const ConvTransposePart& part, const std::string& target) {
   const Constant& w = l.graph().constants.at(input(n, 1));
-  const std::int64_t C = w.shape[0], K = w.shape[1], taps = w.shape[2] * w.shape[3];
+  const std::int64_t per_group = w.shape[1], taps = w.shape[2] * w.shape[3];
+  const std::int64_t C = w.shape[0], in = C / cw.groups, K = per_group * cw.groups;
+  const std::int64_t group = part.first / per_group, first = part.first % per_group;
   std::vector<float> slice;
-  slice.reserve(static_cast<std::size_t>(C * part.count * taps));
-  for (std::int64_t c = 0; c < C; ++c) {
+  slice.reserve(static_cast<std::size_t>(in * part.count * taps));
+  for (std::int64_t c = group * in; c < (group + 1) * in; ++c) {
     for (std::int64_t i = 0; i < part.count * taps; ++i) {
-      slice.push_back(static_cast<float>(w.value((c * K + part.first) * taps + i)));
+      slice.push_back(static_cast<float>(w.value((c * per_group + first) * taps + i)));
     }
   }
-  const std::int64_t image_bytes = static_cast<std::int64_t>(cw.c) * cw.h * cw.w * l.esize();
-  cw.reads = {l.ref(input(n, 0), static_cast<std::uint64_t>(part.image * image_bytes)),
-              l.ref(l.new_constant({C, part.count, w.shape[2], w.shape[3]}, std::move(slice)))};
+  const std::int64_t plane_bytes = static_cast<std::int64_t>(cw.h) * cw.w * l.esize();
+  cw.reads = {
+      l.ref(input(n, 0), static_cast<std::uint64_t>((part.image * C + group * in) * plane_bytes)),
+      l.ref(l.new_constant({in, part.count, w.shape[2], w.shape[3]}, std::move(slice)))};
   if (cw.bias) {
     const Constant& b = l.graph().constants.at(n.inputs[2]);
     std::vector<float> bias;
@@ -1903,6 +1915,8 @@ void emit_conv_transpose_part(Lowerer& l, const Node& n, ConvWindow cw,
     cw.reads.push_back(l.ref(l.new_constant({part.count}, std::move(bias))));
   }
   cw.n = 1;
+  cw.c = u32(in, "C");
+  cw.groups = 1;
   const std::int64_t full = planes[0].full * planes[1].full;
   emit_conv_transpose(
       l, n.label(), std::move(cw), u32(part.count, "K"), planes,
@@ -1936,7 +1950,8 @@ void lower_conv_transpose_2d(Lowerer& l, const Node& n) {
   if (!channel_groups_fit(l, n, so[0] * K, full_h * full_w)) {
     emit_conv_transpose(l, n.label(), std::move(cw), K, planes, l.ref(target));
   } else {
-    for (const ConvTransposePart& part : conv_transpose_parts(l, n, sx[0], K, full_h * full_w)) {
+    for (const ConvTransposePart& part :
+         conv_transpose_parts(l, n, sx[0], K, cw.groups, full_h * full_w)) {
       emit_conv_transpose_part(l, n, cw, planes, part, target);
     }
   }
@@ -2484,6 +2499,123 @@ std::vector<ProductPart> product_parts(const Lowerer& l, const std::vector<Batch
   return parts;
 }
 
+// A 2-D product C = act(alpha·A·B + bias) as GEMMs: A stored M x K (lda)
+// or, transposed, K x M; B stored K x N (ldb) or, transposed, N x K; the
+// bias N values.
+struct MatrixProduct {
+  std::string a, b, c;
+  std::optional<std::string> bias;
+  std::int64_t M, K, N, lda, ldb;
+  bool ta, tb;
+  float alpha = 1.0F;
+  Activation act = Activation::none;
+};
+
+// `value`, a rows x cols matrix, as a new cols x rows one: a constant's
+// transposed on the host once (nodes sharing the weights share the copy),
+// a computed one by COPY_STRIDEDs (in pieces that fit the device's
+// operand).
+std::string transposed_matrix(Lowerer& l, const std::string& origin, const std::string& value,
+                              std::int64_t rows, std::int64_t cols) {
+  if (l.graph().is_constant(value)) {
+    const std::string name = fmt::format("%transposed {}", value);
+    if (l.has_weight(name)) {
+      return name;
+    }
+    const Constant& c = l.graph().constants.at(value);
+    if (!c.is_float()) {
+      throw Unsupported(fmt::format("constant '{}' is {}, not float", value, to_string(c.type)));
+    }
+    std::vector<float> values(c.floats.size());
+    for (std::int64_t i = 0; i < rows; ++i) {
+      for (std::int64_t j = 0; j < cols; ++j) {
+        values[static_cast<std::size_t>(j * rows + i)] =
+            c.floats[static_cast<std::size_t>(i * cols + j)];
+      }
+    }
+    return l.named_constant(name, {cols, rows}, std::move(values));
+  }
+  if (!l.has(isa::Opcode::copy_strided)) {
+    throw Unsupported(
+        fmt::format("'{}' beyond the device's 64 MiB operand needs a transposed "
+                    "copy, and this device lacks COPY_STRIDED (v1.1)",
+                    value));
+  }
+  const std::string copy = l.scratch_shaped({cols, rows});
+  strided_copy(l, origin, l.ref(copy), l.ref(value), {{cols, 1, rows}, {rows, cols, 1}});
+  return copy;
+}
+
+// The product with a transposed A, or a B stored K x N, that exceeds the
+// device's operand reading a transposed copy instead: the rows of an A
+// stored M x K, and of a B stored N x K, are contiguous, so
+// emit_matrix_product() can take them in ranges that fit.
+MatrixProduct fit_matrix_operands(Lowerer& l, const std::string& origin, MatrixProduct p) {
+  const std::int64_t limit = kMaxOperandBytes / l.esize();
+  if (p.ta && p.K * p.M > limit) {
+    p.a = transposed_matrix(l, origin, p.a, p.K, p.M);
+    p.ta = false;
+    p.lda = p.K;
+  }
+  if (!p.tb && p.K * p.N > limit) {
+    p.b = transposed_matrix(l, origin, p.b, p.K, p.N);
+    p.tb = true;
+    p.ldb = p.K;
+  }
+  return p;
+}
+
+// One GEMM per block of C's columns and range of its rows: a B beyond the
+// device's operand (AlexNet's and VGG's first classifier layers, a language
+// model's vocabulary projection), stored N x K, in blocks of its rows, each
+// writing its columns of C (ldc N); an A stored M x K beyond it, or a C, in
+// ranges of rows (a transposed A that fits is read whole by each range).
+void emit_matrix_product(Lowerer& l, const std::string& origin, const MatrixProduct& p) {
+  const auto esize = static_cast<std::uint64_t>(l.esize());
+  std::int64_t columns = p.N;
+  if (p.K * p.N * l.esize() > kMaxOperandBytes) {
+    if (!p.tb) {
+      throw Unsupported("a B stored K x N beyond the device's 64 MiB operand");
+    }
+    columns = std::max<std::int64_t>(1, kMaxOperandBytes / (p.K * l.esize()));
+  }
+  const std::uint32_t k = u32(p.K, "K"), ldc = u32(p.N, "N");
+  const std::uint32_t lda = u32(p.lda, "lda"), ldb = u32(p.ldb, "ldb");
+  const std::vector<ElementRange> row_ranges = product_row_ranges(l, 1, p.M, p.ta ? 1 : p.K, p.N);
+  const bool has_bias = p.bias.has_value();
+  for (std::int64_t first = 0; first < p.N; first += columns) {
+    const std::uint32_t nn = u32(std::min(columns, p.N - first), "N");
+    const auto column = static_cast<std::uint64_t>(first) * esize;
+    for (const ElementRange& rows : row_ranges) {
+      const auto row = static_cast<std::uint64_t>(rows.first) * esize;
+      std::vector<TensorRef> reads{l.ref(p.a, p.ta ? row : row * lda),
+                                   l.ref(p.b, p.tb ? column * ldb : column)};
+      if (p.bias) {
+        reads.push_back(l.ref(*p.bias, column));
+      }
+      const std::uint32_t m = u32(rows.count, "M");
+      l.emit(origin, std::move(reads), {l.ref(p.c, row * ldc + column)},
+             [=, ta = p.ta, tb = p.tb, act = p.act, alpha = p.alpha, dt = l.dtype()](
+                 KernelBuilder& kb, std::span<const BufferArg> s) {
+               kb.gemm(dt, {.a = s[0],
+                            .b = s[1],
+                            .c = s.back(),
+                            .bias = has_bias ? std::optional(s[2]) : std::nullopt,
+                            .m = m,
+                            .n = nn,
+                            .k = k,
+                            .lda = lda,
+                            .ldb = ldb,
+                            .ldc = ldc,
+                            .transpose_a = ta,
+                            .transpose_b = tb,
+                            .activation = act,
+                            .scale = alpha});
+             });
+    }
+  }
+}
+
 // C = A x B with NumPy's matmul semantics: a 1-D A is a row [1, K] and a 1-D
 // B a column [K, 1] (the dimension is dropped from C, which leaves its
 // bytes as they are); the batch dimensions (all but the last two)
@@ -2492,7 +2624,8 @@ std::vector<ProductPart> product_parts(const Lowerer& l, const std::vector<Batch
 // where the strides of A, B and C all continue; the innermost becomes one
 // GEMM_BATCHED (v1.1; a broadcast operand has stride 0) and the outer ones
 // repeat it, at most kMaxCopies instructions. On a v1 device, one GEMM per
-// matrix. Beyond the device's 64 MiB operand: product_parts().
+// matrix. Beyond the device's 64 MiB operand: product_parts(), or for a B
+// without batches emit_matrix_product() of its transposed copy.
 void lower_matmul(Lowerer& l, const Node& n) {
   const std::string& a = input(n, 0);
   const std::string& b = input(n, 1);
@@ -2553,6 +2686,25 @@ void lower_matmul(Lowerer& l, const Node& n) {
         merged.push_back(axis);
       }
     }
+  }
+  if (merged.empty() && K * N * l.esize() > kMaxOperandBytes) {
+    emit_matrix_product(
+        l, n.label(),
+        fit_matrix_operands(
+            l, n.label(),
+            {.a = a,
+             .b = b,
+             .c = n.outputs.at(0),
+             .bias = bias ? std::optional(l.use_constant(n.inputs[2])) : std::nullopt,
+             .M = rows,
+             .K = K,
+             .N = N,
+             .lda = K,
+             .ldb = N,
+             .ta = false,
+             .tb = false,
+             .act = act}));
+    return;
   }
   // On v1, every batch axis repeats a GEMM.
   const bool batched = l.has(isa::Opcode::gemm_batched) && !merged.empty();
@@ -2665,61 +2817,21 @@ void lower_gemm(Lowerer& l, const Node& n) {
                                     to_string(l.shape(c)), M, N));
     }
   }
-  const Activation act = addend ? Activation::none : activation_of(n);
   const std::string product = addend ? l.scratch_shaped({M, N}) : n.outputs.at(0);
-  const std::uint32_t k = u32(K, "K"), ldc = u32(N, "N");
-  const auto lda = u32(sa[1], "lda"), ldb = u32(sb[1], "ldb");
-  // B beyond the device's 64 MiB operand (AlexNet's and VGG's first
-  // classifier layers, 151 and 411 MB): one GEMM per block of output
-  // columns, each reading its rows of a transposed B (N x K, as PyTorch's
-  // Linear exports it) and writing its columns of C (ldc N).
-  const std::int64_t b_bytes = element_count(sb) * l.esize();
-  std::int64_t columns = N;
-  if (b_bytes > kMaxOperandBytes) {
-    if (!tb) {
-      throw Unsupported(fmt::format(
-          "B of {} bytes, stored K x N (transB 0), exceeds the device's {}-byte operand; only a "
-          "transposed B is split",
-          b_bytes, kMaxOperandBytes));
-    }
-    columns = std::max<std::int64_t>(1, kMaxOperandBytes / (K * l.esize()));
-  }
-  const std::string b_tensor = l.operand(b);
-  const bool has_bias = bias.has_value();
-  // A stored M x K: also in ranges of rows of A and C.
-  const std::vector<ElementRange> row_ranges =
-      ta ? std::vector<ElementRange>{{0, M}} : product_row_ranges(l, 1, M, K, N);
-  for (std::int64_t first = 0; first < N; first += columns) {
-    const std::uint32_t nn = u32(std::min(columns, N - first), "N");
-    const auto column_bytes = static_cast<std::uint64_t>(first * l.esize());
-    for (const ElementRange& rows : row_ranges) {
-      const auto row = static_cast<std::uint64_t>(rows.first * l.esize());
-      std::vector<TensorRef> reads{l.ref(a, row * lda),
-                                   l.ref(b_tensor, column_bytes * (tb ? k : 1U))};
-      if (bias) {
-        reads.push_back(l.ref(*bias, column_bytes));
-      }
-      const std::uint32_t m = u32(rows.count, "M");
-      l.emit(n.label(), std::move(reads), {l.ref(product, row * ldc + column_bytes)},
-             [=, dt = l.dtype()](KernelBuilder& kb, std::span<const BufferArg> s) {
-               GemmOperands o{.a = s[0],
-                              .b = s[1],
-                              .c = s.back(),
-                              .bias = has_bias ? std::optional(s[2]) : std::nullopt,
-                              .m = m,
-                              .n = nn,
-                              .k = k,
-                              .lda = lda,
-                              .ldb = ldb,
-                              .ldc = ldc,
-                              .transpose_a = ta,
-                              .transpose_b = tb,
-                              .activation = act,
-                              .scale = alpha};
-               kb.gemm(dt, o);
-             });
-    }
-  }
+  MatrixProduct p{.a = a,
+                  .b = b,
+                  .c = product,
+                  .bias = bias,
+                  .M = M,
+                  .K = K,
+                  .N = N,
+                  .lda = sa[1],
+                  .ldb = sb[1],
+                  .ta = ta,
+                  .tb = tb,
+                  .alpha = alpha,
+                  .act = addend ? Activation::none : activation_of(n)};
+  emit_matrix_product(l, n.label(), fit_matrix_operands(l, n.label(), std::move(p)));
   if (addend) {
     add_gemm_addend(l, n, product, *addend, beta);
   }

@@ -29,7 +29,9 @@ tinyllama (a Llama-style decoder: RMSNorm, rotary embeddings of positions
 computed from a left-padded attention mask, grouped-query attention, a
 SiLU-gated MLP; inputs input_ids, attention_mask), tinygpt2 (GPT-2's
 blocks: learned positions, the causal mask from a tril buffer, gelu_new,
-a tied head; input input_ids), r3d_18, mc3_18, r2plus1d_18
+a tied head; input input_ids), gpt2_head (the same with GPT-2 small's
+50,257-token vocabulary and width 768, one block: a 154 MB tied head),
+r3d_18, mc3_18, r2plus1d_18
 (torchvision.models.video on 1x3x4x32x32 clips), s3d (separable 3-D
 convolutions, 3-D pooling padded SAME-style; 1x3x16x224x224), or unet3d (a 3-D U-Net as nnU-Net builds one: Conv3d,
 InstanceNorm3d, LeakyReLU, ConvTranspose3d up-sampling, skip connections;
@@ -389,10 +391,12 @@ def make(name):
         return Encoder(), (torch.randn(1, 10, 32),), ["x"]
     if name == "yolo":
         return Yolo(), (torch.randn(1, 3, 64, 64),), ["x"]
-    if name in ("tinyllama", "tinygpt2"):
+    if name in ("tinyllama", "tinygpt2", "gpt2_head"):
         ids = torch.randint(0, 100, (1, 12))
         if name == "tinygpt2":
             return TinyGpt2(), (ids,), ["input_ids"]
+        if name == "gpt2_head":  # GPT-2 small's vocabulary and width, one block
+            return TinyGpt2(vocab=50257, d=768, layers=1, heads=12), (ids,), ["input_ids"]
         mask = torch.ones(1, 12, dtype=torch.int64)
         mask[0, :3] = 0  # left padding, as batched generation pads
         return TinyLlama(), (ids, mask), ["input_ids", "attention_mask"]

@@ -43,8 +43,8 @@ expect_failure indices 3 'MaxPool (1 node: y): the Indices output' -- \
 	"$work/maxpool_indices.onnx" --input "x=$work/maxpool_indices.npy"
 
 echo "== a tensor beyond the device's 64 MiB operand fails the job naming the node and the size"
-expect_failure beyond 1 "in node Gemm .*operand 0): a tensor of 65 MiB there exceeds the device's 64 MiB operand" -- \
-	"$work/gemm_transposed_a_beyond_operand.onnx" --input "x=$work/gemm_transposed_a_beyond_operand.npy"
+expect_failure beyond 1 "in node ConvTranspose .*: a tensor of 66 MiB there exceeds the device's 64 MiB operand" -- \
+	"$work/conv_transpose_computed_beyond_operand.onnx" --input "x=$work/conv_transpose_computed_beyond_operand.npy"
 
 echo "== a token id past the vocabulary fails the job at that id (GATHER, hw-spec 7.4.3), naming the Gather"
 expect_failure gather-range 1 'OPERAND_INVALID at 0x[0-9a-f]*, in node Gather' -- \

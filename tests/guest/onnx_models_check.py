@@ -142,9 +142,12 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "conv_transpose_channels",
              # Reductions, comparisons, selections and conversions of 66 MiB:
              # ranges that fit, a reduction beyond the operand in partial rows;
-             # products whose A exceeds the operand in ranges of rows.
+             # products whose A exceeds the operand in ranges of rows, whose
+             # B or transposed A does by a transposed copy; grouped and
+             # depthwise ConvTranspose in parts of one group's channels.
              "reduce_beyond_operand", "masks_beyond_operand", "matmul_rows",
              "gather_beyond_operand", "batched_matmul_beyond_operand",
+             "products_beyond_operand", "conv_transpose_groups",
              # An If on the input's channel count (folded to a constant): the
              # branch it takes spliced in, an If inside it too.
              "if_constant",
@@ -265,7 +268,7 @@ def op_graph_inputs(op_graphs):
     saturates, which is calibration's concern (docs/onnx-runtime.md, INT8)."""
     import onnx  # python3-onnx
     cases = {}
-    for graph in OP_GRAPHS + ["maxpool_indices", "gemm_transposed_a_beyond_operand", "int8_convs",
+    for graph in OP_GRAPHS + ["maxpool_indices", "conv_transpose_computed_beyond_operand", "int8_convs",
                                  "reduce_mean_fp16"]:
         path = op_graphs / f"{graph}.onnx"
         # The input's shape only: external data stays where it is.
@@ -368,7 +371,7 @@ def inputs(work, full, op_graphs):
     for name, (model, data) in cases.items():
         np.save(work / f"{name}.npy", data if data.dtype in kept else data.astype(np.float32))
         # Expected to fail (by the shell script), or run in INT8 only.
-        elsewhere = ("op-maxpool_indices", "op-gemm_transposed_a_beyond_operand", "op-int8_convs",
+        elsewhere = ("op-maxpool_indices", "op-conv_transpose_computed_beyond_operand", "op-int8_convs",
                      "op-reduce_mean_fp16")
         if (full or name in QUICK) and name not in elsewhere:
             (work / f"{name}.case").write_text(f"{model} {name}.npy fp32\n")
@@ -393,10 +396,10 @@ def inputs(work, full, op_graphs):
     (work / "maxpool_indices.onnx").write_bytes((op_graphs / "maxpool_indices.onnx").read_bytes())
     (work / "op-maxpool_indices.npy").rename(work / "maxpool_indices.npy")
     # A tensor beyond the device's 64 MiB operand: the job fails naming it.
-    (work / "gemm_transposed_a_beyond_operand.onnx").write_bytes(
-        (op_graphs / "gemm_transposed_a_beyond_operand.onnx").read_bytes())
-    (work / "op-gemm_transposed_a_beyond_operand.npy").rename(
-        work / "gemm_transposed_a_beyond_operand.npy")
+    (work / "conv_transpose_computed_beyond_operand.onnx").write_bytes(
+        (op_graphs / "conv_transpose_computed_beyond_operand.onnx").read_bytes())
+    (work / "op-conv_transpose_computed_beyond_operand.npy").rename(
+        work / "conv_transpose_computed_beyond_operand.npy")
 
 
 def ctc_text(probabilities, keys):

@@ -502,14 +502,51 @@ def isa_v11_models(out, rng):
          [helper.make_node("MatMul", ["x", "w"], ["y"])],
          [tensor("x", [3, 2800, 2048])], [tensor("y", None)],
          [const("w", big.uniform(-0.005, 0.005, (3, 2048, 8)).astype(np.float32))])
-    # A Gemm whose A, stored transposed (transA 1, 2048 x 8400, 69 MB),
-    # exceeds the operand: compiled, and the job fails naming the node and
-    # the tensor's size (rows of a transposed A are not contiguous; such a
-    # GEMM is not split).
-    save(out, "gemm_transposed_a_beyond_operand",
-         [helper.make_node("Gemm", ["x", "w"], ["y"], transA=1)],
-         [tensor("x", [2048, 8400])], [tensor("y", None)],
-         [const("w", big.uniform(-0.005, 0.005, (2048, 8)).astype(np.float32))])
+    # Products whose B, or transposed A, exceeds the operand (a language
+    # model's vocabulary projection, 2048 x 8448, 69 MB): a constant B
+    # stored K x N (MatMul; Gemm transB 0 with alpha and a bias) transposed
+    # on the host, a computed one (h, 66 MiB) and a computed transposed A
+    # (Gemm transA 1) by COPY_STRIDEDs in pieces; then GEMMs of blocks of
+    # B's rows and ranges of A's.
+    save(out, "products_beyond_operand",
+         [helper.make_node("MatMul", ["x", "w"], ["m"]),
+          helper.make_node("Gemm", ["x", "w", "bias"], ["g"], alpha=0.5),
+          helper.make_node("ReduceMean", ["x"], ["r"], axes=[0]),
+          helper.make_node("Transpose", ["r"], ["rt"]),
+          helper.make_node("Mul", ["rt", "small"], ["rs"]),
+          helper.make_node("Add", ["w", "rs"], ["h"]),
+          helper.make_node("MatMul", ["x", "h"], ["mh"]),
+          helper.make_node("Gemm", ["h", "z"], ["ga"], transA=1)],
+         [tensor("x", [4, 2048])],
+         [tensor("m", None), tensor("g", None), tensor("mh", None), tensor("ga", None)],
+         [const("w", big.uniform(-0.005, 0.005, (2048, 8448)).astype(np.float32)),
+          const("bias", big.uniform(-0.5, 0.5, 8448).astype(np.float32)),
+          const("small", np.array(0.01, np.float32)),
+          const("z", big.uniform(-1, 1, (2048, 16)).astype(np.float32))])
+    # Grouped ConvTransposes to 64 x 520 x 520 (66 MiB): four groups, and
+    # depthwise (bilinear up-sampling as FCNs export it), each in parts of
+    # one image, one group and the output channels that fit.
+    save(out, "conv_transpose_groups",
+         [helper.make_node("ConvTranspose", ["x", "wg", "bg"], ["u"], strides=[2, 2],
+                           pads=[1, 1, 1, 1], kernel_shape=[4, 4], group=4),
+          helper.make_node("ConvTranspose", ["x", "wd"], ["d"], strides=[2, 2],
+                           pads=[1, 1, 1, 1], kernel_shape=[4, 4], group=64),
+          helper.make_node("Add", ["u", "d"], ["y"])],
+         [tensor("x", [1, 64, 260, 260])], [tensor("y", None)],
+         [const("wg", big.uniform(-0.1, 0.1, (64, 16, 4, 4)).astype(np.float32)),
+          const("bg", big.uniform(-0.5, 0.5, 64).astype(np.float32)),
+          const("wd", big.uniform(-0.5, 0.5, (64, 1, 4, 4)).astype(np.float32))])
+    # A ConvTranspose to 66 MiB by weights computed from the input (their
+    # slices cannot be cut on the host): compiled, and the job fails naming
+    # the node and the tensor's size.
+    save(out, "conv_transpose_computed_beyond_operand",
+         [helper.make_node("Slice", ["x", "starts", "ends"], ["s"]),
+          helper.make_node("Reshape", ["s", "shape"], ["w"]),
+          helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2])],
+         [tensor("x", [1, 64, 260, 260])], [tensor("y", None)],
+         [const("starts", np.array([0, 0, 0, 0], np.int64)),
+          const("ends", np.array([1, 1, 128, 128], np.int64)),
+          const("shape", np.array([64, 64, 2, 2], np.int64))])
     # An output the ISA lacks: POOL2D gives no argmax indices.
     save(out, "maxpool_indices",
          [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2])],

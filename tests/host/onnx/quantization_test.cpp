@@ -164,12 +164,16 @@ std::uint32_t value(const npu::isa::Instruction& instruction, std::size_t operan
 
 // ---- the rewrite ------------------------------------------------------------
 
-Graph fused_int8_convs() {
+Graph fused_for_int8(const std::string& model) {
   Graph graph = import_graph(
-      parse_model(std::filesystem::path(KNPU_ONNX_TEST_MODELS) / "int8_convs.onnx"), {});
+      parse_model(std::filesystem::path(KNPU_ONNX_TEST_MODELS) / (model + ".onnx")), {});
   run_fusion_passes(graph, every_opcode());
   split_float_activations(graph);
   return graph;
+}
+
+Graph fused_int8_convs() {
+  return fused_for_int8("int8_convs");
 }
 
 std::vector<std::string> ops_of(const Graph& graph) {
@@ -226,6 +230,22 @@ TEST(OnnxInt8Rewrite, ConvsAndGemmRunInInt8AndOnlyTheirFloatReadersGetDequantize
   EXPECT_EQ(graph.nodes[8].inputs[0], graph.nodes[1].outputs[0]);
   EXPECT_EQ(graph.nodes[8].get_int("float_output", 0), 1);
   EXPECT_EQ(graph.values.at(graph.nodes[1].outputs[0]).type, ElementType::int8);
+}
+
+// The INT8 instructions are not split: convolutions beyond one CONV2D
+// (conv_bands' to 64 x 520 x 520, whose INT32 accumulators would take
+// 69 MB; conv_many_macs' first, 5e9 multiply-adds per image) stay float,
+// which the lowering runs in bands; the 1x1 Conv after conv_many_macs'
+// first fits and runs in INT8, and so do the products by
+// products_beyond_operand's constant B (69 MB in FP32, 17 MB in INT8).
+TEST(OnnxInt8Rewrite, ProductsBeyondOneInstructionStayFloat) {
+  for (const auto& [model, quantized] : {std::pair<std::string, std::size_t>{"conv_bands", 0},
+                                         {"conv_many_macs", 1},
+                                         {"products_beyond_operand", 2}}) {
+    Graph graph = fused_for_int8(model);
+    const Int8RewriteStats stats = rewrite_int8(graph, ranges_of(graph));
+    EXPECT_EQ(stats.quantized_nodes, quantized) << model;
+  }
 }
 
 TEST(OnnxInt8Rewrite, ConstantsCarryTheQuantizedWeightsBiasAndScales) {

@@ -332,6 +332,28 @@ TEST(OnnxPlaneRuns, ConvTransposeBeyondTheOperandRunsInGroupsOfOutputChannels) {
   }
 }
 
+// Grouped ConvTransposes to 64 x 520 x 520: four groups of 16 channels,
+// then depthwise; one CONV_TRANSPOSE per group (its 16 input channels,
+// its 16 output channels fit the operand), each reading its channels of
+// x and writing its own of the output.
+TEST(OnnxConvTransposeParts, GroupedOnesBeyondTheOperandRunPerGroup) {
+  const Program program = lower(fused("conv_transpose_groups"));
+  const std::vector<Instruction> parts =
+      of_opcode(instructions_of(program), Opcode::conv_transpose);
+  ASSERT_EQ(parts.size(), 4U + 64U);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::uint32_t channels = i < 4 ? 16U : 1U;
+    EXPECT_EQ(value(parts[i], 5), channels) << i;  // C
+    EXPECT_EQ(value(parts[i], 8), channels) << i;  // K
+  }
+  const DeviceInstruction& second = program.instructions.at(1);  // the second group
+  EXPECT_EQ(second.operands.front().offset, 16U * 260 * 260 * 4);
+  EXPECT_EQ(second.operands.back().offset, 16U * 520 * 520 * 4);
+  const DeviceInstruction& last = program.instructions.at(67);  // depthwise, channel 63
+  EXPECT_EQ(last.operands.front().offset, 63U * 260 * 260 * 4);
+  EXPECT_EQ(last.operands.back().offset, 63U * 520 * 520 * 4);
+}
+
 // Reductions of a tensor of 66 MiB: ReduceMean of all of it, ReduceMax
 // and ReduceSum over its 64 channels as partial REDUCEs of runs of rows
 // and one of the partial rows (the mean as means of runs weighted by
@@ -427,6 +449,41 @@ TEST(OnnxProductRows, ProductsWhoseAExceedsTheOperandRunInRangesOfRows) {
   const DeviceInstruction& second = program.instructions.at(1);
   EXPECT_EQ(second.operands.front().offset, 8192U * 2048 * 4);
   EXPECT_EQ(second.operands.back().offset, 8192U * 64 * 4);
+}
+
+// Products whose B (2048 x 8448, 69 MB) or transposed A exceeds the
+// operand: the constant B stored K x N transposed once on the host for
+// MatMul and Gemm, the computed h by COPY_STRIDEDs for MatMul's B and
+// Gemm's transposed A; GEMMs of 8192 and 256 rows of each copy, none
+// reading more than the operand, none of a transposed A.
+TEST(OnnxProductRows, BsAndTransposedAsBeyondTheOperandReadTransposedCopies) {
+  const Program program = lower(fused("products_beyond_operand"));
+  const std::vector<Instruction> ins = instructions_of(program);
+  const std::vector<Instruction> gemms = of_opcode(ins, Opcode::gemm);
+  ASSERT_EQ(gemms.size(), 8U);
+  for (std::size_t i = 0; i < gemms.size(); ++i) {
+    const double m = value(gemms[i], 4), n = value(gemms[i], 5), k = value(gemms[i], 6);
+    EXPECT_EQ(gemms[i].flags & 1U, 0U) << i;  // transposed A
+    EXPECT_LE(std::max({m * k, n * k, m * n}), kOperandElements) << i;
+  }
+  for (std::size_t i = 0; i < 6; i += 2) {  // MatMul, Gemm, MatMul of h: blocks of B
+    EXPECT_NE(gemms[i].flags & 2U, 0U) << i;
+    EXPECT_EQ(value(gemms[i], 5), 8192U) << i;
+    EXPECT_EQ(value(gemms[i + 1], 5), 256U) << i;
+  }
+  EXPECT_EQ(value(gemms[6], 4), 8192U);  // Gemm of h transposed: rows of the copy
+  EXPECT_EQ(value(gemms[7], 4), 256U);
+  EXPECT_EQ(std::ranges::count_if(program.weights,
+                                  [](const auto& w) {
+                                    return w.second.shape == Shape{8448, 2048};
+                                  }),
+            1);
+  EXPECT_GE(of_opcode(ins, Opcode::copy_strided).size(), 4U);
+  for (const Instruction& copy : of_opcode(ins, Opcode::copy_strided)) {
+    const auto [src, dst] = copy_spans(copy);
+    EXPECT_LE(src, kOperandElements);
+    EXPECT_LE(dst, kOperandElements);
+  }
 }
 
 // The mean of 69 million values in FP16 (138 MB): partial REDUCE means of
