@@ -54,8 +54,10 @@ std::string to_string(const Shape& shape) {
 }
 
 ElementType computed_type(ElementType type) {
-  return type == ElementType::float16 || type == ElementType::bfloat16 ? ElementType::float32
-                                                                       : type;
+  return type == ElementType::float16 || type == ElementType::bfloat16 ||
+                 type == ElementType::float64
+             ? ElementType::float32
+             : type;
 }
 
 bool Constant::is_float() const {

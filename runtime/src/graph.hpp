@@ -31,8 +31,9 @@ enum class ElementType : std::int32_t {
 std::string to_string(ElementType type);
 // The type a value of `type` is computed in: float16 and bfloat16 are
 // computed as float32 (in the program's dtype, as onnxruntime's CPU
-// provider computes half-precision nodes it has no kernel for), every other
-// type as itself.
+// provider computes half-precision nodes it has no kernel for), and so is
+// float64, which the device has no type for (as OpenVINO runs a float64
+// model in float32); every other type as itself.
 ElementType computed_type(ElementType type);
 std::int64_t element_count(const Shape& shape);
 std::string to_string(const Shape& shape);
@@ -93,9 +94,10 @@ struct Graph {
   std::map<std::string, Constant> constants;
   std::vector<std::string> inputs;  // graph inputs that are not initializers
   std::vector<std::string> outputs;
-  // Graph inputs and outputs the file declares float16 or bfloat16: float32
-  // in `values` (computed_type), exchanged with the caller in their own type.
-  std::map<std::string, ElementType> half_precision_io;
+  // Graph inputs and outputs the file declares float16, bfloat16 or
+  // float64: float32 in `values` (computed_type), exchanged with the caller
+  // in their own type.
+  std::map<std::string, ElementType> narrowed_float_io;
   std::int64_t opset = 0;
 
   [[nodiscard]] bool is_constant(const std::string& value) const {

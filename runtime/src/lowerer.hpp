@@ -74,7 +74,7 @@ class Lowerer {
         device_ops_(device_ops),
         hw_version_(hw_version) {
     program_.dtype = dtype;
-    program_.half_precision_io = graph.half_precision_io;
+    program_.narrowed_float_io = graph.narrowed_float_io;
     for (const std::string& input : graph.inputs) {
       program_.inputs.push_back(input);
       program_.shapes[input] = graph.shape(input);
@@ -93,7 +93,7 @@ class Lowerer {
       } else if (type != ElementType::float32) {
         throw Unsupported(
             fmt::format("graph input '{}' is {}; the runtime takes float32, float16, "
-                        "bfloat16, int64, int32, uint8, int8 and bool inputs",
+                        "bfloat16, float64, int64, int32, uint8, int8 and bool inputs",
                         input, to_string(type)));
       }
     }
@@ -108,7 +108,7 @@ class Lowerer {
       } else if (type != ElementType::float32 && type != ElementType::undefined) {
         throw Unsupported(
             fmt::format("graph output '{}' is {}; the runtime writes float32, "
-                        "float16, bfloat16, int64, int32 and bool outputs",
+                        "float16, bfloat16, float64, int64, int32 and bool outputs",
                         output, to_string(type)));
       }
       if (graph.is_constant(output)) {

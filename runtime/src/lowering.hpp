@@ -68,9 +68,10 @@ struct Program {
   // Outputs not in `dtype`: bool (one byte each, COMPARE's mask), int64 or
   // int32 (an integer input passed on), written in their own type.
   std::map<std::string, ElementType> output_types;
-  // Float inputs and outputs the model declares float16 or bfloat16: in
-  // `dtype` on the device like every float, exchanged in their own type.
-  std::map<std::string, ElementType> half_precision_io;
+  // Float inputs and outputs the model declares float16, bfloat16 or
+  // float64: in `dtype` on the device like every float, exchanged in their
+  // own type.
+  std::map<std::string, ElementType> narrowed_float_io;
   // int64 inputs whose low 32 bits an instruction reads as INT32 (a Cast to
   // float, a comparison), and the first node that does: every value must
   // fit in 32 bits, which run() checks before the job is submitted.

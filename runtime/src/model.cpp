@@ -62,13 +62,15 @@ TensorType tensor_type(ElementType type) {
          : type == ElementType::boolean  ? TensorType::boolean
          : type == ElementType::float16  ? TensorType::float16
          : type == ElementType::bfloat16 ? TensorType::bfloat16
+         : type == ElementType::float64  ? TensorType::float64
                                          : TensorType::float32;
 }
 
 // Whether an input or output of `type` is a float one (held in `data`, in
 // the program's dtype on the device).
 bool is_float(TensorType type) {
-  return type == TensorType::float32 || type == TensorType::float16 || type == TensorType::bfloat16;
+  return type == TensorType::float32 || type == TensorType::float16 ||
+         type == TensorType::bfloat16 || type == TensorType::float64;
 }
 
 std::string_view to_string(TensorType type) {
@@ -87,6 +89,8 @@ std::string_view to_string(TensorType type) {
       return "float16";
     case TensorType::bfloat16:
       return "bfloat16";
+    case TensorType::float64:
+      return "float64";
     case TensorType::float32:
       break;
   }
@@ -171,15 +175,15 @@ void write_input(const HostTensor& given, ElementType type, const std::vector<st
 // even), as the model's Cast to it rounds: the device computed them in the
 // program's dtype.
 void round_to_own_type(HostTensor& output) {
-  if (output.type == TensorType::float32) {
-    return;
+  if (output.type == TensorType::float32 || output.type == TensorType::float64) {
+    return;  // every value of the program's dtype is one of theirs
   }
   const isa::DataType own =
       output.type == TensorType::float16 ? isa::DataType::fp16 : isa::DataType::bf16;
   output.data = onnx_runtime::decode_elements(onnx_runtime::encode_elements(output.data, own), own);
 }
 
-// The type of graph input or output `name`: float32, float16 or bfloat16
+// The type of graph input or output `name`: float32, float16, bfloat16 or float64
 // (stored in the program's dtype), or an integer or bool type (stored as
 // itself; uint8 and int8 as INT32).
 ElementType io_type(const onnx_runtime::Program& program, const std::string& name) {
@@ -192,7 +196,7 @@ ElementType io_type(const onnx_runtime::Program& program, const std::string& nam
   if (const auto it = program.output_types.find(name); it != program.output_types.end()) {
     return it->second;
   }
-  if (const auto it = program.half_precision_io.find(name); it != program.half_precision_io.end()) {
+  if (const auto it = program.narrowed_float_io.find(name); it != program.narrowed_float_io.end()) {
     return it->second;
   }
   return ElementType::float32;

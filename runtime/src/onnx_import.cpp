@@ -217,7 +217,7 @@ void record_value(Graph& graph, const ::onnx::ValueInfoProto& info) {
     if (value.type != declared &&
         (graph.is_output(info.name()) ||
          std::ranges::find(graph.inputs, info.name()) != graph.inputs.end())) {
-      graph.half_precision_io[info.name()] = declared;
+      graph.narrowed_float_io[info.name()] = declared;
     }
   }
   value.shape = static_shape(info.type());

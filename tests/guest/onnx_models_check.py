@@ -95,6 +95,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # A classifier exported in float16: float16 input and output,
              # and float32 ones with Casts (keep_io_types).
              "half_io", "half_keep_io",
+             # An MLP in float64: float64 input and output, computed as float.
+             "double_io",
              # Trilu of a computed tensor and of integers (int64 and int32
              # outputs), and a causal mask folded on the host.
              "trilu", "trilu_integers", "causal_mask",
@@ -285,11 +287,15 @@ def op_graph_inputs(op_graphs):
             sample = np.round(np.abs(sample) * 2000).astype(np.float32)
         if declared.elem_type == onnx.TensorProto.FLOAT16:
             sample = sample.astype(np.float16)
+        elif declared.elem_type == onnx.TensorProto.DOUBLE:
+            sample = sample.astype(np.float64)
         elif declared.elem_type in (onnx.TensorProto.UINT8, onnx.TensorProto.INT8):
             # Every value of the type: the extremes and values between.
             info = np.iinfo(np.uint8 if declared.elem_type == onnx.TensorProto.UINT8 else np.int8)
             flat = np.linspace(info.min, info.max, sample.size).round()
             sample = flat.reshape(sample.shape).astype(info.dtype)
+        else:
+            sample = sample.astype(np.float32)
         cases[f"op-{graph}"] = (str(path), sample)
     for prefix, graphs in (("qdq", QDQ_GRAPHS), ("qop", QOP_GRAPHS)):
         for graph in graphs:
@@ -297,7 +303,7 @@ def op_graph_inputs(op_graphs):
             dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
             sample = normal(f"{prefix}-{graph}", [d.dim_value for d in dims])
             # Multiples of 1/16: the semantics graph's x / 0.5 hits ties.
-            cases[f"{prefix}-{graph}"] = (str(path), np.round(sample * 16) / 16)
+            cases[f"{prefix}-{graph}"] = (str(path), (np.round(sample * 16) / 16).astype(np.float32))
     return cases
 
 
@@ -355,7 +361,8 @@ def inputs(work, full, op_graphs):
         "det-uniform": (DET, rng.uniform(-1, 1, (1, 3, 96, 160))),
         "det-rendered": (DET, rendered_text((1, 3, 96, 352), origin=(24, 28))),
     }
-    cases.update(op_graph_inputs(op_graphs))
+    op_cases = op_graph_inputs(op_graphs)  # each in its input's own type
+    cases.update(op_cases)
     calibration = {f"calib-op-{i}": normal(f"calib-op-{i}", (1, 3, 8, 8)) for i in range(1, 5)}
     calibration |= {
         "calib-cls-1": rendered_text((1, 3, 48, 192), origin=(4, 6), text="Hello NPU"),
@@ -369,7 +376,8 @@ def inputs(work, full, op_graphs):
         np.save(work / f"{name}.npy", data.astype(np.float32))
     kept = (np.float16, np.uint8, np.int8)  # the inputs' own types; others float32
     for name, (model, data) in cases.items():
-        np.save(work / f"{name}.npy", data if data.dtype in kept else data.astype(np.float32))
+        own = data.dtype in kept or name in op_cases
+        np.save(work / f"{name}.npy", data if own else data.astype(np.float32))
         # Expected to fail (by the shell script), or run in INT8 only.
         elsewhere = ("op-maxpool_indices", "op-conv_transpose_computed_beyond_operand", "op-int8_convs",
                      "op-reduce_mean_fp16")

@@ -76,9 +76,9 @@ TEST(Npy, EveryTypeScalarsAndVersions2And3) {
     NpyType type;
   };
   for (const Case& c :
-       {Case{"<f2", NpyType::float16}, Case{"|i1", NpyType::int8}, Case{"<i1", NpyType::int8},
-        Case{"|u1", NpyType::uint8}, Case{"<i4", NpyType::int32}, Case{"<f4", NpyType::float32},
-        Case{"<i8", NpyType::int64}}) {
+       {Case{"<f2", NpyType::float16}, Case{"<f8", NpyType::float64}, Case{"|i1", NpyType::int8},
+        Case{"<i1", NpyType::int8}, Case{"|u1", NpyType::uint8}, Case{"<i4", NpyType::int32},
+        Case{"<f4", NpyType::float32}, Case{"<i8", NpyType::int64}}) {
     for (std::uint8_t major : {1, 2, 3}) {
       const std::vector<std::byte> data(npu_tools::element_size(c.type) * 5, std::byte{7});
       const auto file = numpy_file(
@@ -162,8 +162,8 @@ TEST(Npy, RefusesMalformedFilesWithTheReason) {
       {version4, "version 4.0 is not supported"},
       {no_newline, "newline"},
       {with("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }"), "little-endian"},
-      {with("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }"), "not a type the device"},
-      {with("{'descr': '<U1', 'fortran_order': False, 'shape': (2,), }"), "not a type the device"},
+      {with("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }"), "not a type the tools"},
+      {with("{'descr': '<U1', 'fortran_order': False, 'shape': (2,), }"), "not a type the tools"},
       {with("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }"),
        "expected a string"},
       {with("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }"), "row-major"},
@@ -197,7 +197,8 @@ TEST(Npy, TypeNames) {
   EXPECT_EQ(npu_tools::parse_npy_type("int32"), NpyType::int32);
   EXPECT_EQ(npu_tools::name(NpyType::float16), "float16");
   EXPECT_THROW(npu_tools::parse_npy_type("bf16"), NpyError);
-  EXPECT_THROW(npu_tools::parse_npy_type("float64"), NpyError);
+  EXPECT_EQ(npu_tools::parse_npy_type("float64"), NpyType::float64);
+  EXPECT_THROW(npu_tools::parse_npy_type("complex64"), NpyError);
 }
 
 }  // namespace

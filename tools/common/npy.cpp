@@ -27,7 +27,7 @@ struct TypeInfo {
   std::size_t size;
 };
 
-constexpr std::array<TypeInfo, 7> kTypes = {{
+constexpr std::array<TypeInfo, 8> kTypes = {{
     {NpyType::float32, "float32", "fp32", "<f4", 4},
     {NpyType::float16, "float16", "fp16", "<f2", 2},
     {NpyType::int8, "int8", "int8", "|i1", 1},
@@ -35,6 +35,7 @@ constexpr std::array<TypeInfo, 7> kTypes = {{
     {NpyType::int32, "int32", "int32", "<i4", 4},
     {NpyType::int64, "int64", "", "<i8", 8},
     {NpyType::boolean, "bool", "", "|b1", 1},
+    {NpyType::float64, "float64", "", "<f8", 8},
 }};
 
 const TypeInfo& info(NpyType type) {
@@ -48,8 +49,8 @@ NpyType type_from_descr(std::string_view descr) {
       std::ranges::find_if(kTypes, [&](const TypeInfo& t) { return t.descr.substr(1) == kind; });
   if (match == kTypes.end() || std::string_view("<|=>").find(descr[0]) == std::string_view::npos) {
     throw NpyError(fmt::format(
-        "descr '{}' is not a type the device computes on (float32, float16, int8, uint8, int32, "
-        "int64, bool)",
+        "descr '{}' is not a type the tools exchange (float32, float16, float64, int8, uint8, "
+        "int32, int64, bool)",
         descr));
   }
   if (match->size > 1 && descr[0] != '<') {

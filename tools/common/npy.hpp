@@ -27,7 +27,7 @@ class NpyError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class NpyType : std::uint8_t { float32, float16, int8, uint8, int32, int64, boolean };
+enum class NpyType : std::uint8_t { float32, float16, int8, uint8, int32, int64, boolean, float64 };
 
 // "float32", ...; the names --output accepts, also as the ISA's fp32/fp16/int8/int32.
 std::string_view name(NpyType type);

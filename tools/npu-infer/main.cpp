@@ -13,8 +13,10 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -53,6 +55,26 @@ npu::onnx::Precision parse_precision(const std::string& text) {
   return names.at(text);
 }
 
+// A float64 file's values rounded to float, the precision the device
+// computes a float64 model in; ModelError for a finite value beyond
+// float's range, which would become an infinity.
+std::vector<float> narrowed_to_float(const std::string& name, std::span<const std::byte> bytes) {
+  std::vector<double> values(bytes.size() / sizeof(double));
+  std::memcpy(values.data(), bytes.data(), bytes.size());
+  std::vector<float> narrowed;
+  narrowed.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (std::isfinite(values[i]) && std::abs(values[i]) > std::numeric_limits<float>::max()) {
+      throw npu::onnx::ModelError(
+          fmt::format("input '{}': value {} at {} is beyond float32's range, in which the device "
+                      "computes a float64 model",
+                      name, values[i], i));
+    }
+    narrowed.push_back(static_cast<float>(values[i]));
+  }
+  return narrowed;
+}
+
 npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "--input") {
   const auto eq = spec.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
@@ -78,6 +100,10 @@ npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "
       tensor.data.assign(halves.begin(), halves.end());  // exact
       return tensor;
     }
+    case npu_tools::NpyType::float64:
+      tensor.type = npu::onnx::TensorType::float64;
+      tensor.data = narrowed_to_float(name, array.data);
+      return tensor;
     case npu_tools::NpyType::int64:
       tensor.type = npu::onnx::TensorType::int64;
       tensor.integers.resize(array.data.size() / sizeof(std::int64_t));
@@ -154,8 +180,8 @@ std::string file_name(const std::string& output) {
   return name + ".npy";
 }
 
-// An output in the graph's own type: float32, float16, int64, int32, uint8,
-// int8 or bool; bfloat16, which .npy has no type for, as float32 (every
+// An output in the graph's own type: float32, float16, float64, int64,
+// int32, uint8, int8 or bool; bfloat16, which .npy has no type for, as float32 (every
 // value a bfloat16 one).
 void write_output(const std::filesystem::path& dir, const npu::onnx::HostTensor& tensor) {
   npu_tools::NpyHeader header;
@@ -171,6 +197,12 @@ void write_output(const std::filesystem::path& dir, const npu::onnx::HostTensor&
         halves.push_back(static_cast<_Float16>(v));  // exact: run() rounded them
       }
       npu_tools::write_npy_file(path, header, std::as_bytes(std::span(halves)));
+      return;
+    }
+    case npu::onnx::TensorType::float64: {
+      header.type = npu_tools::NpyType::float64;
+      const std::vector<double> values(tensor.data.begin(), tensor.data.end());  // exact
+      npu_tools::write_npy_file(path, header, std::as_bytes(std::span(values)));
       return;
     }
     case npu::onnx::TensorType::float32:

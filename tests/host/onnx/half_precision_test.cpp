@@ -19,23 +19,42 @@ using namespace npu::onnx_runtime;
 
 TEST(OnnxHalfPrecision, Float16ValuesAreComputedAsFloatAndItsIoKeepsItsType) {
   const Graph graph = fused("half_io");
-  EXPECT_EQ(graph.half_precision_io.at("x"), ElementType::float16);
-  EXPECT_EQ(graph.half_precision_io.at("y"), ElementType::float16);
+  EXPECT_EQ(graph.narrowed_float_io.at("x"), ElementType::float16);
+  EXPECT_EQ(graph.narrowed_float_io.at("y"), ElementType::float16);
   for (const auto& [name, value] : graph.values) {
     EXPECT_NE(value.type, ElementType::float16) << name;
   }
   const Constant& w = graph.constants.at("w");
   EXPECT_EQ(w.type, ElementType::float32);
   const Program program = lower(graph);
-  EXPECT_EQ(program.half_precision_io, graph.half_precision_io);
+  EXPECT_EQ(program.narrowed_float_io, graph.narrowed_float_io);
   EXPECT_TRUE(program.integer_inputs.empty());
+}
+
+// A float64 model (an MLP as scikit-learn converters write one): its
+// values computed as float, its inputs and outputs exchanged as float64, a
+// Cast of a double to float an alias.
+TEST(OnnxDoublePrecision, Float64ValuesAreComputedAsFloatAndItsIoKeepsItsType) {
+  const Graph graph = fused("double_io");
+  EXPECT_EQ(graph.narrowed_float_io.at("x"), ElementType::float64);
+  EXPECT_EQ(graph.narrowed_float_io.at("y"), ElementType::float64);
+  EXPECT_FALSE(graph.narrowed_float_io.contains("total"));
+  for (const auto& [name, value] : graph.values) {
+    EXPECT_NE(value.type, ElementType::float64) << name;
+  }
+  EXPECT_EQ(graph.constants.at("w1").type, ElementType::float32);
+  const Program program = lower(graph);
+  EXPECT_EQ(program.narrowed_float_io, graph.narrowed_float_io);
+  for (const npu::isa::Opcode opcode : opcodes_of(program)) {
+    EXPECT_NE(opcode, npu::isa::Opcode::convert);
+  }
 }
 
 // Casts to float16 and back (onnxconverter-common's keep_io_types) add no
 // instruction: the same program as the model with float16 inputs and outputs.
 TEST(OnnxHalfPrecision, CastsBetweenFloat32AndFloat16AreAliases) {
   const Program kept = lower(fused("half_keep_io"));
-  EXPECT_TRUE(kept.half_precision_io.empty());
+  EXPECT_TRUE(kept.narrowed_float_io.empty());
   EXPECT_EQ(opcodes_of(kept), opcodes_of(lower(fused("half_io"))));
 }
 

@@ -247,6 +247,26 @@ def half_precision_models(out, save, tensor, rng):
             helper.make_node("MatMul", ["f", "fc"], ["logits"]),
             helper.make_node("Softmax", ["logits"], ["yh"])]
     fp16 = weights(np.float16)
+    # float64 inputs and outputs (as scikit-learn models are often
+    # converted: an MLP in double), computed in the program's dtype; a
+    # double value Cast to float for a second output.
+    def double(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.DOUBLE, shape)
+
+    own = np.random.default_rng(64)  # its own: the models after keep their values
+
+    save(out, "double_io",
+         [helper.make_node("MatMul", ["x", "w1"], ["m1"]),
+          helper.make_node("Add", ["m1", "b1"], ["a1"]),
+          helper.make_node("Relu", ["a1"], ["h"]),
+          helper.make_node("MatMul", ["h", "w2"], ["m2"]),
+          helper.make_node("Softmax", ["m2"], ["y"], axis=-1),
+          helper.make_node("ReduceMax", ["h"], ["s"], axes=[1], keepdims=0),
+          helper.make_node("Cast", ["s"], ["total"], to=TensorProto.FLOAT)],
+         [double("x", [4, 16])], [double("y", None), tensor("total", None)],
+         [const("w1", (0.5 * own.standard_normal((16, 32))).astype(np.float64)),
+          const("b1", (0.1 * own.standard_normal(32)).astype(np.float64)),
+          const("w2", (0.5 * own.standard_normal((32, 5))).astype(np.float64))])
     save(out, "half_io",
          [helper.make_node("Identity", ["x"], ["xh"])] + body
          + [helper.make_node("Identity", ["yh"], ["y"])],

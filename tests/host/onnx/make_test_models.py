@@ -180,8 +180,9 @@ def main(out):
     (out / "truncated.onnx").write_bytes(whole[: len(whole) // 2])
     (out / "garbage.onnx").write_bytes(b"\x93NUMPY not a model at all" * 7)
     (out / "empty.onnx").write_bytes(b"")
-    # An input npu-infer refuses: model inputs are float32, int64, int32 or bool.
-    np.save(out / "float64_input.npy", np.zeros(4, np.float64))
+    # An input file npu-infer refuses before it opens a device: no model takes
+    # complex numbers.
+    np.save(out / "complex_input.npy", np.zeros(4, np.complex64))
     # chain.onnx's input, and a calibration sample of the wrong shape for it.
     np.save(out / "chain_input.npy", np.zeros((1, 16, 32, 32), np.float32))
     np.save(out / "wrong_shape.npy", np.zeros((1, 16, 8), np.float32))

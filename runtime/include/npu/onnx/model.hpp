@@ -52,7 +52,9 @@ enum class Precision : std::uint8_t { fp32, fp16, bf16, int8 };
 
 // The element type of a HostTensor: float32; float16 or bfloat16 (a model
 // exported in half precision: its values held as float, computed in the
-// program's precision, its outputs rounded to their type); the integers of
+// program's precision, its outputs rounded to their type); float64 (held
+// as float and computed in the program's precision: the device has no
+// float64; the caller narrows its inputs); the integers of
 // an int64 or int32 graph input or output (the token ids an embedding
 // Gather reads, an attention mask) or of a uint8 or int8 input (an image's
 // bytes, read through a Cast to float); or bool (a mask: 0 or 1).
@@ -64,11 +66,12 @@ enum class TensorType : std::uint8_t {
   float16,
   bfloat16,
   uint8,
-  int8
+  int8,
+  float64
 };
 
 // A tensor in host memory, row-major: float values in `data` (float32,
-// float16, bfloat16), or (type int32, int64, uint8, int8 or bool) integer
+// float16, bfloat16, float64), or (type int32, int64, uint8, int8 or bool) integer
 // values in `integers` (a bool 0 or 1).
 struct HostTensor {
   std::string name;
