@@ -2567,16 +2567,14 @@ MatrixProduct fit_matrix_operands(Lowerer& l, const std::string& origin, MatrixP
 
 // One GEMM per block of C's columns and range of its rows: a B beyond the
 // device's operand (AlexNet's and VGG's first classifier layers, a language
-// model's vocabulary projection), stored N x K, in blocks of its rows, each
-// writing its columns of C (ldc N); an A stored M x K beyond it, or a C, in
-// ranges of rows (a transposed A that fits is read whole by each range).
+// model's vocabulary projection), stored N x K (fit_matrix_operands), in
+// blocks of its rows, each writing its columns of C (ldc N); an A stored
+// M x K beyond it, or a C, in ranges of rows (a transposed A that fits is
+// read whole by each range).
 void emit_matrix_product(Lowerer& l, const std::string& origin, const MatrixProduct& p) {
   const auto esize = static_cast<std::uint64_t>(l.esize());
   std::int64_t columns = p.N;
   if (p.K * p.N * l.esize() > kMaxOperandBytes) {
-    if (!p.tb) {
-      throw Unsupported("a B stored K x N beyond the device's 64 MiB operand");
-    }
     columns = std::max<std::int64_t>(1, kMaxOperandBytes / (p.K * l.esize()));
   }
   const std::uint32_t k = u32(p.K, "K"), ldc = u32(p.N, "N");
