@@ -953,7 +953,7 @@ std::size_t fold_constants(Graph& graph, FoldBudget& budget) {
     }
     for (std::size_t i = 0; i < it->outputs.size() && i < values->size(); ++i) {
       ValueInfo& info = graph.values[it->outputs[i]];
-      info.type = (*values)[i].type;
+      info.type = computed_type((*values)[i].type);  // the constant keeps its own
       info.shape = (*values)[i].shape;
       graph.constants[it->outputs[i]] = std::move((*values)[i]);
     }

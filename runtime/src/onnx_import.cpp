@@ -155,7 +155,14 @@ Constant from_tensor_proto(const ::onnx::TensorProto& tensor) {
   for (const std::int64_t dim : c.shape) {
     tensor.add_dims(dim);
   }
-  if (c.is_float()) {
+  if (c.type == ElementType::float64) {
+    // Stored as the model typed it: shape inference checks it against the
+    // values it reaches (a graph output declared double).
+    tensor.set_data_type(::onnx::TensorProto::DOUBLE);
+    for (const float v : c.floats) {
+      tensor.add_double_data(v);
+    }
+  } else if (c.is_float()) {
     tensor.set_data_type(::onnx::TensorProto::FLOAT);
     for (const float v : c.floats) {
       tensor.add_float_data(v);
@@ -209,16 +216,25 @@ std::optional<Shape> static_shape(const ::onnx::TypeProto& type) {
   return shape;
 }
 
+// A graph input or output declared float16, bfloat16 or float64: computed
+// as float32, exchanged in its own type.
+void record_narrowed_io(Graph& graph, const ::onnx::ValueInfoProto& info) {
+  if (!info.type().has_tensor_type()) {
+    return;
+  }
+  const auto declared = static_cast<ElementType>(info.type().tensor_type().elem_type());
+  if (computed_type(declared) != declared &&
+      (graph.is_output(info.name()) ||
+       std::ranges::find(graph.inputs, info.name()) != graph.inputs.end())) {
+    graph.narrowed_float_io[info.name()] = declared;
+  }
+}
+
 void record_value(Graph& graph, const ::onnx::ValueInfoProto& info) {
   ValueInfo& value = graph.values[info.name()];
   if (info.type().has_tensor_type()) {
-    const auto declared = static_cast<ElementType>(info.type().tensor_type().elem_type());
-    value.type = computed_type(declared);
-    if (value.type != declared &&
-        (graph.is_output(info.name()) ||
-         std::ranges::find(graph.inputs, info.name()) != graph.inputs.end())) {
-      graph.narrowed_float_io[info.name()] = declared;
-    }
+    value.type = computed_type(static_cast<ElementType>(info.type().tensor_type().elem_type()));
+    record_narrowed_io(graph, info);
   }
   value.shape = static_shape(info.type());
   if (value.shape) {
@@ -339,7 +355,7 @@ Graph graph_from_proto(const ::onnx::ModelProto& model, std::map<std::string, Co
     const auto it = known.find(tensor.name());
     const Constant& c = graph.constants[tensor.name()] =
         it != known.end() ? std::move(it->second) : from_tensor_proto(tensor);
-    graph.values[tensor.name()] = {c.type, c.shape};
+    graph.values[tensor.name()] = {computed_type(c.type), c.shape};
   }
   for (const auto& input : g.input()) {
     if (!graph.is_constant(input.name())) {
@@ -354,6 +370,8 @@ Graph graph_from_proto(const ::onnx::ModelProto& model, std::map<std::string, Co
     graph.outputs.push_back(output.name());
     if (!graph.is_constant(output.name())) {
       record_value(graph, output);
+    } else {
+      record_narrowed_io(graph, output);  // a folded output keeps its declared type
     }
   }
   const std::map<std::string, std::int32_t> declared = declared_types(g);

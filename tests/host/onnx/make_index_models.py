@@ -88,6 +88,11 @@ def one_hot_models(out, save, tensor):
          [const("three", np.array(3, np.float32)), const("depth", np.array(5, np.float32)),
           const("values", np.array([-1, 2], np.float32)), const("classes", np.array(6.0, np.float32)),
           const("zero_one", np.array([0, 1], np.float32))], opset=13)
+    # EyeLike to double, a graph output declared double: ONNX's shape
+    # inference refused the folded eye when it was stored back as float.
+    save(out, "eye_like_double", [helper.make_node("EyeLike", ["x"], ["y"], dtype=TensorProto.DOUBLE)],
+         [tensor("x", [3, 3])], [helper.make_tensor_value_info("y", TensorProto.DOUBLE, None)],
+         opset=13)
     # EyeLike with k = 2^63 - 1: r + k overflowed.
     save(out, "eye_like_huge_k", [helper.make_node("EyeLike", ["x"], ["y"], k=(1 << 63) - 1)],
          [tensor("x", [2, 3])], [tensor("y", None)], opset=13)

@@ -82,6 +82,18 @@ TEST(OnnxScatter, AnEyeBeyondTheMatrixIsAllZeros) {
   EXPECT_EQ(eye.constants.at("y").value(0), 0.0);  // no diagonal inside the matrix
 }
 
+// A folded float64 constant goes back into the model as float64, so shape
+// inference agrees with the output's declared type (ONNX's
+// test_eyelike_with_dtype was refused in shape inference).
+TEST(OnnxScatter, AnEyeOfDoublesIsADoubleConstant) {
+  const Graph eye = fused("eye_like_double");
+  ASSERT_TRUE(eye.is_constant("y"));
+  EXPECT_EQ(eye.constants.at("y").value(4), 1.0);
+  EXPECT_EQ(eye.constants.at("y").value(5), 0.0);
+  EXPECT_EQ(eye.values.at("y").type, ElementType::float32);  // computed as float
+  EXPECT_EQ(lower(eye).narrowed_float_io.at("y"), ElementType::float64);
+}
+
 TEST(OnnxScatter, AnIndexRepeatedBeyondTheRoundsIsRefused) {
   EXPECT_EQ(refusal(fused("scatter_too_many_rounds")),
             "ScatterElements: an index repeated 65 times (at most 64 under a reduction)");
