@@ -67,7 +67,7 @@ bool fits_one_instruction(const Graph& graph, const Node& node) {
   const Shape& sw = graph.shape(node.inputs[1]);
   const double macs_per_image =
       output / static_cast<double>(so[0]) * static_cast<double>(element_count(sw) / sw[0]);
-  return macs_per_image <= 0x1p32;
+  return macs_per_image <= kMaxImageMacs;
 }
 
 // Whether the device can run `node`'s product in INT8 (GEMM or CONV2D with

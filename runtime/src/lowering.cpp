@@ -1271,9 +1271,6 @@ ConvWindow conv2d_window(Lowerer& l, const Node& n) {
   return conv_window(l, n, pad, copy, padded);
 }
 
-// Multiply-adds a CONV2D accepts per image (hw-spec 7.4).
-constexpr double kMaxImageMacs = 0x1p32;
-
 // A 2-D convolution's geometry as ONNX gives it: x (NCHW), the output,
 // the weights (K x C/groups x R x S), strides, the windows' extents and
 // each side's padding.

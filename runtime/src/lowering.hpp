@@ -25,6 +25,9 @@ namespace npu::onnx_runtime {
 // (docs/hw-spec.md 7.4).
 inline constexpr std::int64_t kMaxOperandBytes = std::int64_t{64} << 20;
 
+// Multiply-adds a CONV2D accepts per image (hw-spec 7.4).
+inline constexpr double kMaxImageMacs = 0x1p32;
+
 // The most instructions one piece of work is split into where its tensors
 // exceed the operand (a convolution's bands, a copy's pieces, ranges of
 // elements, runs of planes): 256 GiB of 64 MiB operands.
