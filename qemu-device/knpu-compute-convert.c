@@ -1,6 +1,7 @@
 /*
- * KNPU device model: CONVERT (spec section 7.4.2, v1.2), on oneDNN's
- * reorder with runtime output scales.
+ * KNPU device model: CONVERT (spec section 7.4.2, v1.2; the INT32
+ * destination of 7.4.7, v1.7), on oneDNN's reorder with runtime output
+ * scales.
  *
  * The tensor is described to oneDNN as outer x channels x inner with the
  * scales along the channel axis (a per-tensor scale: 1 x 1 x count), so
@@ -13,6 +14,9 @@
  * nearest-even and saturates (infinities included), s32 converts to f32
  * to nearest-even; all as the spec says, except NaN, which oneDNN turns
  * into 127 where the spec says 0: convert_nan_to_zero() fixes those.
+ * A float converted to INT32 truncates (7.4.7) where oneDNN's s32 rounds
+ * to nearest: the reorder computes the FP32 product and
+ * convert_truncate() makes it an integer.
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -31,15 +35,28 @@ enum { CK_OUTER, CK_CHANNELS, CK_INNER };
 
 /*
  * The conversions of section 7.4.2: to INT8 from anything but INT8, to a
- * floating type from INT8 or INT32.
+ * floating type from INT8 or INT32; and of 7.4.7: to INT32 from a
+ * floating type.
  */
 static bool convert_pair_valid(uint32_t from, uint32_t to)
 {
     if (to == KNPU_DT_INT8) {
         return from != KNPU_DT_INT8;
     }
+    if (to == KNPU_DT_INT32) {
+        return knpu_dtype_is_float(from);
+    }
     return knpu_dtype_is_float(to) &&
            (from == KNPU_DT_INT8 || from == KNPU_DT_INT32);
+}
+
+/*
+ * The type the reorder writes for destination @to: the FP32 product where
+ * convert_truncate() makes the INT32 (7.4.7).
+ */
+static uint32_t convert_reorder_dtype(uint32_t to)
+{
+    return to == KNPU_DT_INT32 ? KNPU_DT_FP32 : knpu_compute_dtype(to);
 }
 
 static void convert_mds(const KnpuPrimKey *k, dnnl_memory_desc_t *src,
@@ -48,7 +65,8 @@ static void convert_mds(const KnpuPrimKey *k, dnnl_memory_desc_t *src,
     uint32_t to = KNPU_FLAG_CONVERT_TO(k->flags);
 
     knpu_md_plain(src, 3, &k->v[CK_OUTER], knpu_dnnl_dt(k->dtype));
-    knpu_md_plain(dst, 3, &k->v[CK_OUTER], knpu_dnnl_dt(to));
+    knpu_md_plain(dst, 3, &k->v[CK_OUTER],
+                  knpu_dnnl_dt(convert_reorder_dtype(to)));
     knpu_md_plain(scales, 1, &k->v[CK_CHANNELS], dnnl_f32);
 }
 
@@ -74,6 +92,23 @@ static void convert_nan_to_zero(const float *in, int8_t *out, uint64_t count)
 
     for (i = 0; i < count; i++) {
         out[i] = in[i] == in[i] ? out[i] : 0;
+    }
+}
+
+/*
+ * Section 7.4.7: toward zero, saturated, NaN to 0 (branch-free:
+ * vectorizable). The bounds are exact FP32 values: -2^31 converts as it
+ * is, and every float below 2^31 fits.
+ */
+static void convert_truncate(const float *in, int32_t *out, uint64_t count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        float x = in[i] == in[i] ? in[i] : 0;
+
+        x = MIN(MAX(x, -2147483648.0f), 2147483520.0f);
+        out[i] = in[i] >= 2147483648.0f ? INT32_MAX : (int32_t)x;
     }
 }
 
@@ -184,7 +219,7 @@ static uint64_t convert_chunk(KnpuJob *job, const KnpuPrimKey *key,
     if (knpu_job_check_abort(job) || !knpu_tensor_load(job, &pin, &src)) {
         return 0;
     }
-    out = knpu_stage(job, n * knpu_dtype_size(knpu_compute_dtype(to)));
+    out = knpu_stage(job, n * knpu_dtype_size(convert_reorder_dtype(to)));
     convert_mds(&step, &args[0].md, &args[1].md, &args[2].md);
     args[0].arg = DNNL_ARG_FROM;
     args[0].data = src;
@@ -197,6 +232,12 @@ static uint64_t convert_chunk(KnpuJob *job, const KnpuPrimKey *key,
     }
     if (key->dtype == KNPU_DT_FP32 && to == KNPU_DT_INT8) {
         convert_nan_to_zero(src, out, n);
+    }
+    if (to == KNPU_DT_INT32) {
+        int32_t *ints = knpu_stage(job, n * sizeof(int32_t));
+
+        convert_truncate(out, ints, n);
+        out = ints;
     }
     return knpu_tensor_store(job, &pout, out) ? n : 0;
 }

@@ -69,14 +69,16 @@ std::optional<DecodeError> check_flag_values(const OpcodeInfo& op, std::uint32_t
 // 7.4): INT8 output allows only the RELU activation, OUT_INT32 only INT8,
 // PER_CHANNEL only INT8 requantization.
 // CONVERT (hw-spec 7.4.2): the source is the dtype, the destination the
-// `to` flag; only float <-> INT8 and INT32 -> INT8 or float convert.
+// `to` flag; only float <-> INT8, INT32 -> INT8 or float and (v1.7, 7.4.7)
+// float -> INT32 convert.
 std::optional<DecodeError> check_conversion(const Instruction& instruction) {
   const auto to = static_cast<DataType>(instruction.flags & 0xfU);
   const auto is_float = [](DataType t) {
     return t == DataType::fp32 || t == DataType::fp16 || t == DataType::bf16;
   };
-  const bool valid = to == DataType::int8 ? instruction.dtype != DataType::int8
-                                          : is_float(to) && !is_float(instruction.dtype);
+  const bool valid = to == DataType::int8    ? instruction.dtype != DataType::int8
+                     : to == DataType::int32 ? is_float(instruction.dtype)
+                                             : is_float(to) && !is_float(instruction.dtype);
   if (!valid) {
     return error(DecodeErrc::invalid_flag_value, fmt::format("convert: no conversion from {} to {}",
                                                              name(instruction.dtype), name(to)));

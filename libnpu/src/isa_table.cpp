@@ -78,8 +78,9 @@ constexpr std::array<std::string_view, 4> kResizeRounding{"round_prefer_floor", 
 constexpr std::array<std::string_view, 15> kParamActivations{
     "hardsigmoid", "hardswish", "clip",      "sqrt", "exp",   "pow", "leaky_relu", "log",
     "softplus",    "mish",      "gelu_tanh", "abs",  "round", "sin", "cos"};
-// CONVERT's destination types (the data type names; INT32 is not one).
-constexpr std::array<std::string_view, 5> kConvertDestinations{"", "fp32", "fp16", "bf16", "int8"};
+// CONVERT's destination types (the data type names; INT32 from v1.7).
+constexpr std::array<std::string_view, 6> kConvertDestinations{"",     "fp32", "fp16",
+                                                               "bf16", "int8", "int32"};
 
 // Flag fields per opcode.
 constexpr std::array<FlagField, 1> kSemSignalFlags{{{"add", 0, 1, {}}}};
@@ -120,8 +121,11 @@ constexpr std::array<std::uint32_t, 2> kSoftmaxLogVersions{kIsaVersion1_0, kIsaV
 constexpr std::array<FlagField, 1> kActivationParamFlags{
     {{"func", 0, 4, kParamActivations, kParamActivationVersions}}};
 constexpr std::array<FlagField, 1> kSoftmaxFlags{{{"log", 0, 1, {}, kSoftmaxLogVersions}}};
+// The INT32 destination is v1.7 (hw-spec 7.4.7).
+constexpr std::array<std::uint32_t, 6> kConvertDestinationVersions{
+    kIsaVersion1_2, kIsaVersion1_2, kIsaVersion1_2, kIsaVersion1_2, kIsaVersion1_2, kIsaVersion1_7};
 constexpr std::array<FlagField, 2> kConvertFlags{
-    {{"to", 0, 4, kConvertDestinations}, {"per_channel", 9, 1, {}}}};
+    {{"to", 0, 4, kConvertDestinations, kConvertDestinationVersions}, {"per_channel", 9, 1, {}}}};
 constexpr std::array<FlagField, 1> kGatherFlags{{{"index_int64", 0, 1, {}}}};
 constexpr std::array<FlagField, 1> kCompareFlags{{{"op", 0, 4, kCompareOps}}};
 

@@ -1,13 +1,14 @@
 /*
- * KNPU qtests: CONVERT (spec section 7.4.2, v1.2) against a reference
- * loop, and its invalid and hostile operands.
+ * KNPU qtests: CONVERT (spec section 7.4.2, v1.2, and its INT32
+ * destination, 7.4.7, v1.7) against a reference loop, and its invalid and
+ * hostile operands.
  *
  * The reference computes the spec's arithmetic directly: the source value
  * as FP32 (an INT32 rounded by the C conversion, nearest-even), times the
  * scale in double (exact for two FP32 values) rounded once to FP32, then
- * rne() and a clamp for INT8. INT8 and FP32 results must be exact; FP16
- * and BF16 ones within the usual rounding of the result (their scales
- * keep the results finite).
+ * rne() and a clamp for INT8, trunc() and a clamp for INT32. INT8, INT32
+ * and FP32 results must be exact; FP16 and BF16 ones within the usual
+ * rounding of the result (their scales keep the results finite).
  *
  * Copyright (c) 2026 The knpu authors
  *
@@ -30,21 +31,30 @@ static double convert_ref(uint32_t from, uint32_t to, double x, float scale)
     float xf = from == KNPU_DT_INT32 ? (float)(int32_t)x : (float)x;
     float y = (float)((double)xf * scale);
 
-    if (to != KNPU_DT_INT8) {
+    if (to != KNPU_DT_INT8 && to != KNPU_DT_INT32) {
         return y;
     }
     if (isnan(y)) {
         return 0;
     }
+    if (to == KNPU_DT_INT32) {
+        return MIN(MAX(trunc(y), (double)INT32_MIN), (double)INT32_MAX);
+    }
     return MIN(MAX(rne(y), -128.0), 127.0);
 }
 
-/* Values where rounding and saturation matter, for FP32, INT8, INT32. */
+/*
+ * Values where rounding and saturation matter, for FP32, INT8, INT32: to
+ * INT8 and, unscaled, to INT32 (the largest float below 2^31, 2^31, -2^31
+ * and the float below it).
+ */
 static void put_edges(uint32_t from, void *raw, uint64_t count)
 {
     static const double fp32[] = {
         0.5, 1.5, 2.5, -0.5, -2.5, 126.5, 127.5, -128.5, -127.5, 1e30,
-        -1e30, INFINITY, -INFINITY, NAN, 0.49999997,
+        -1e30, INFINITY, -INFINITY, NAN, 0.49999997, -0.99999994,
+        2147483520.0, 2147483648.0, -2147483648.0, -2147483904.0,
+        16777215.5, -7.75,
     };
     static const double int32[] = {
         INT32_MAX, INT32_MIN, 16777217, -16777219, 0, 255, -255, 257,
@@ -144,6 +154,10 @@ static void test_convert(void)
         { KNPU_DT_INT32, KNPU_DT_FP16, 0.00001f },
         { KNPU_DT_INT32, KNPU_DT_BF16, 2.0f },
         { KNPU_DT_INT32, KNPU_DT_FP32, 3e38f },     /* overflows to inf */
+        { KNPU_DT_FP32, KNPU_DT_INT32, 1.0f },      /* 7.4.7 */
+        { KNPU_DT_FP32, KNPU_DT_INT32, 1e9f },      /* saturates */
+        { KNPU_DT_FP16, KNPU_DT_INT32, 3.7f },
+        { KNPU_DT_BF16, KNPU_DT_INT32, 100.0f },
     };
     unsigned i;
     Cx c;
@@ -170,6 +184,7 @@ static void test_convert(void)
     run_convert(&c, KNPU_DT_FP32, KNPU_DT_INT8, 1, 16, 64 * 1024, 50.0f);
     run_convert(&c, KNPU_DT_FP16, KNPU_DT_INT8, 1, 3, 70000, 40.0f);
     run_convert(&c, KNPU_DT_INT32, KNPU_DT_FP32, 300000, 0, 0, 0.25f);
+    run_convert(&c, KNPU_DT_FP32, KNPU_DT_INT32, 1, 3, 70000, 1000.0f);
     cx_stop(&c);
 }
 
@@ -221,8 +236,8 @@ static void test_convert_errors(void)
     static const uint32_t bad_pairs[][2] = {
         { KNPU_DT_FP32, 0 }, { KNPU_DT_FP32, KNPU_DT_FP16 },
         { KNPU_DT_BF16, KNPU_DT_FP32 }, { KNPU_DT_INT8, KNPU_DT_INT8 },
-        { KNPU_DT_FP32, KNPU_DT_INT32 }, { KNPU_DT_INT8, KNPU_DT_INT32 },
-        { KNPU_DT_INT32, 6 }, { KNPU_DT_INT8, 15 },
+        { KNPU_DT_INT32, KNPU_DT_INT32 }, { KNPU_DT_INT8, KNPU_DT_INT32 },
+        { KNPU_DT_INT32, 6 }, { KNPU_DT_FP32, 6 }, { KNPU_DT_INT8, 15 },
     };
     const float bad_scales[] = { 1.0f, 0.0f, 2.0f, 3.0f };
     uint8_t before[24], after[24];

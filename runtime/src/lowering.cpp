@@ -884,7 +884,7 @@ void check_gathered_rows(std::int64_t groups, std::int64_t per_group) {
 }
 
 // A GATHER's operands: `count` rows of `row_elems` elements chosen from
-// `table` by `indices`.
+// `table` by `indices`; elements of the program's dtype unless `dtype`.
 struct GatheredRows {
   TensorRef table;
   std::int64_t rows, row_elems;
@@ -892,6 +892,7 @@ struct GatheredRows {
   IndexType index_type;
   std::int64_t count;
   TensorRef out;
+  std::optional<DataType> dtype = std::nullopt;
 };
 // One GATHER (v1.3) per range of the indices whose output rows and
 // indices fit the device's operand (the table is not staged: hw-spec
@@ -899,23 +900,23 @@ struct GatheredRows {
 void gather_in_ranges(Lowerer& l, const std::string& origin, const GatheredRows& g) {
   l.require(isa::Opcode::gather);
   const std::int64_t index_bytes = g.index_type == IndexType::int64 ? 8 : 4;
-  const std::int64_t row_bytes = g.row_elems * l.esize();
+  const DataType dtype = g.dtype.value_or(l.dtype());
+  const std::int64_t row_bytes = g.row_elems * static_cast<std::int64_t>(isa::element_size(dtype));
   const std::uint32_t table = u32(g.rows, "table rows");
   const std::uint32_t elems = u32(g.row_elems, "row length");
   for (const ElementRange& r : l.operand_ranges(g.count, 1, std::max(row_bytes, index_bytes))) {
     const std::uint32_t count = u32(r.count, "index count");
-    l.emit(
-        origin, {g.table, shifted(g.indices, r.first * index_bytes)},
-        {shifted(g.out, r.first * row_bytes)},
-        [=, dt = l.dtype(), type = g.index_type](KernelBuilder& k, std::span<const BufferArg> s) {
-          k.gather(dt, {.table = s[0],
-                        .indices = s[1],
-                        .output = s[2],
-                        .rows = table,
-                        .row_elems = elems,
-                        .count = count,
-                        .index_type = type});
-        });
+    l.emit(origin, {g.table, shifted(g.indices, r.first * index_bytes)},
+           {shifted(g.out, r.first * row_bytes)},
+           [=, type = g.index_type](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.gather(dtype, {.table = s[0],
+                              .indices = s[1],
+                              .output = s[2],
+                              .rows = table,
+                              .row_elems = elems,
+                              .count = count,
+                              .index_type = type});
+           });
   }
 }
 
@@ -4840,6 +4841,8 @@ void lower_trilu(Lowerer& l, const Node& n) {
 //   low words: run() refuses a value beyond 32 bits rather than wrap it);
 // - bool to float: one CONVERT of the mask's bytes as INT8;
 // - float or integer to bool: x != 0, one COMPARE (v1.4);
+// - float to int32 or int64: one CONVERT to INT32 (v1.7), truncating as
+//   ONNX's Cast does, into integers computed on the device;
 // - to its own type: no instruction. float16 and bfloat16 are float32 here:
 //   the program computes them in its dtype (import_graph).
 void lower_cast(Lowerer& l, const Node& n) {
@@ -4871,6 +4874,14 @@ void lower_cast(Lowerer& l, const Node& n) {
   }
   if (is_integer(to) && (from == ElementType::boolean || l.holds_indices(x))) {
     cast_to_integers(l, n);
+    return;
+  }
+  if ((to == ElementType::int32 || to == ElementType::int64) && from == ElementType::float32) {
+    l.require_v17(fmt::format("CONVERT to INT32 for a Cast from float to {}", to_string(to)));
+    integer_result(l, n.label(), out, [&](TensorRef result) {
+      l.convert(n.label(), {.from = l.dtype(), .to = DataType::int32, .count = count}, l.ref(x),
+                std::move(result));
+    });
     return;
   }
   throw Unsupported(fmt::format("a Cast from {} to {}", to_string(from), to_string(to)));
@@ -4975,8 +4986,35 @@ void widen_indices(Lowerer& l, const std::string& origin, const TensorRef& from,
 // attention mask, token arithmetic) are INT32 words, whatever their ONNX
 // width: ELTWISE, SELECT and COMPARE take INT32, and an int64 input is
 // narrowed on the way in (run() refuses one beyond 32 bits). A value
-// beyond 32 bits computed on the device wraps; an int64 graph output is
-// widened at the end.
+// beyond 32 bits computed on the device saturates; an int64 graph output
+// is widened at the end.
+
+// out = a OP b[i mod b_count] over `count` elements, one ELTWISE INT32
+// (exact, saturating; division truncates toward zero, by zero gives 0:
+// hw-spec 7.4).
+void integer_eltwise(Lowerer& l, const std::string& origin, EltwiseOp op, std::uint32_t count,
+                     TensorRef a, std::pair<TensorRef, std::uint32_t> b, TensorRef out) {
+  l.emit(origin, {std::move(a), std::move(b.first)}, {std::move(out)},
+         [op, count, b_count = b.second](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.eltwise(DataType::int32, op, s[0], s[1], s[2], count, b_count);
+         });
+}
+
+// INT32 integers `from` as ONNX's int64 `out`, sign-extended: the high
+// words max(min(x, 0), −1) by two ELTWISE INT32, then a COPY_STRIDED of
+// the low and one of the high words.
+void widen_integers(Lowerer& l, const std::string& origin, const TensorRef& from,
+                    std::int64_t count, const std::string& out) {
+  const TensorRef result = l.computed_indices(out);
+  const std::uint32_t n = u32(count, "element count");
+  const std::string clamped = l.scratch_bytes(count * 4);
+  const std::string high = l.scratch_bytes(count * 4);
+  integer_eltwise(l, origin, EltwiseOp::min, n, from, {int32_scalar(l, 0), 1}, l.ref(clamped));
+  integer_eltwise(l, origin, EltwiseOp::max, n, l.ref(clamped), {int32_scalar(l, -1), 1},
+                  l.ref(high));
+  strided_copy(l, origin, result, from, {{count, 1, 2}}, DataType::int32);
+  strided_copy(l, origin, shifted(result, 4), l.ref(high), {{count, 1, 2}}, DataType::int32);
+}
 
 // `compute` writes integer value `out` as INT32 words: into `out` itself,
 // or, for an int64 graph output, into words widened after.
@@ -4989,35 +5027,84 @@ void integer_result(Lowerer& l, const std::string& origin, const std::string& ou
   const std::int64_t count = element_count(l.shape(out));
   const std::string words = l.scratch_bytes(count * 4);
   compute({words, 0});
-  widen_indices(l, origin, {words, 0}, count, out);
+  widen_integers(l, origin, {words, 0}, count, out);
 }
 
-// Add, Sub, Mul, Max and Min of integers: one ELTWISE INT32, b read as a
-// trailing block of the output (a broadcast a of a commutative op swapped
-// in as b), any other broadcast expanded first.
-void lower_integer_binary(Lowerer& l, const Node& n, EltwiseOp op) {
-  if (op == EltwiseOp::div) {
-    throw Unsupported("Div of integers (ONNX truncates; the device divides floats)");
-  }
+// An integer binary node's operands as ELTWISE INT32 reads them: a with
+// every element of the output, b a trailing block of it (any other
+// broadcast expanded first; a broadcast a of a commutative op swapped in
+// as b).
+struct IntegerOperands {
+  TensorRef a, b;
+  std::uint32_t count, b_count;
+};
+
+IntegerOperands integer_operands(Lowerer& l, const Node& n, bool commutative) {
   const std::string origin = n.label();
-  const std::string& out = n.outputs.at(0);
-  const Shape& so = l.shape(out);
+  const Shape& so = l.shape(n.outputs.at(0));
   MaskOperand a = domain_operand(l, input(n, 0), CompareDomain::integers, origin);
   MaskOperand b = domain_operand(l, input(n, 1), CompareDomain::integers, origin);
-  if (op != EltwiseOp::sub && element_count(a.shape) != element_count(so) &&
+  if (commutative && element_count(a.shape) != element_count(so) &&
       element_count(b.shape) == element_count(so)) {
     std::swap(a, b);
   }
   expand_operand(l, origin, a, so, DataType::int32, 4);
-  const std::uint32_t count = u32(element_count(so), "element count");
   const std::uint32_t b_count =
       u32(broadcast_count(l, origin, b, so, DataType::int32, 4), "broadcast count");
-  integer_result(l, origin, out, [&](TensorRef result) {
-    l.emit(origin, {a.ref, b.ref}, {std::move(result)},
-           [=](KernelBuilder& k, std::span<const BufferArg> s) {
-             k.eltwise(DataType::int32, op, s[0], s[1], s[2], count, b_count);
-           });
+  return {a.ref, b.ref, u32(element_count(so), "element count"), b_count};
+}
+
+// Add, Sub, Mul, Div, Max and Min of integers: one ELTWISE INT32. Div
+// truncates toward zero as ONNX's does (a division by zero, which ONNX
+// leaves undefined, gives 0).
+void lower_integer_binary(Lowerer& l, const Node& n, EltwiseOp op) {
+  const std::string origin = n.label();
+  const bool commutative = op != EltwiseOp::sub && op != EltwiseOp::div;
+  const IntegerOperands o = integer_operands(l, n, commutative);
+  integer_result(l, origin, n.outputs.at(0), [&](TensorRef result) {
+    integer_eltwise(l, origin, op, o.count, o.a, {o.b, o.b_count}, result);
   });
+}
+
+// Mod of integers, exact: r = a − trunc(a / b)·b (three ELTWISE INT32) is
+// fmod's, the dividend's sign. Without fmod ONNX takes the divisor's sign
+// (Python's %): where r·b < 0 (r non-zero, signs differ; the product
+// saturates, keeping its sign) the result is r + b, one COMPARE and one
+// SELECT. A divisor of 0 gives a (ONNX leaves it undefined).
+void lower_integer_mod(Lowerer& l, const Node& n) {
+  const std::string origin = n.label();
+  const IntegerOperands o = integer_operands(l, n, false);
+  const std::int64_t bytes = std::int64_t{o.count} * 4;
+  const std::string quotient = l.scratch_bytes(bytes);
+  const std::string product = l.scratch_bytes(bytes);
+  const std::pair divisor{o.b, o.b_count};
+  integer_eltwise(l, origin, EltwiseOp::div, o.count, o.a, divisor, l.ref(quotient));
+  integer_eltwise(l, origin, EltwiseOp::mul, o.count, l.ref(quotient), divisor, l.ref(product));
+  if (n.get_int("fmod", 0) != 0) {
+    integer_result(l, origin, n.outputs.at(0), [&](TensorRef result) {
+      integer_eltwise(l, origin, EltwiseOp::sub, o.count, o.a, {l.ref(product), o.count}, result);
+    });
+    return;
+  }
+  const std::string remainder = l.scratch_bytes(bytes);
+  const std::string other_sign = l.scratch_bytes(o.count);
+  integer_eltwise(l, origin, EltwiseOp::sub, o.count, o.a, {l.ref(product), o.count},
+                  l.ref(remainder));
+  integer_eltwise(l, origin, EltwiseOp::mul, o.count, l.ref(remainder), divisor, l.ref(product));
+  compare_in_ranges(l, origin, {CompareOp::lt, DataType::int32}, {l.ref(product), o.count, 4},
+                    {int32_scalar(l, 0), 1, 4}, l.ref(other_sign), o.count);
+  integer_eltwise(l, origin, EltwiseOp::add, o.count, l.ref(remainder), divisor, l.ref(quotient));
+  integer_result(l, origin, n.outputs.at(0), [&](TensorRef result) {
+    select_elements(l, origin, {l.ref(other_sign), o.count}, {l.ref(quotient), o.count},
+                    {l.ref(remainder), o.count}, std::move(result), o.count, DataType::int32);
+  });
+}
+
+void lower_mod(Lowerer& l, const Node& n) {
+  if (!is_integer(value_type(l, n.outputs.at(0)))) {
+    throw Unsupported("Mod of floats (fmod: the device has no exact remainder of floats)");
+  }
+  lower_integer_mod(l, n);
 }
 
 // An INT32 constant of one value, shared by name.
@@ -5402,14 +5489,83 @@ void lower_slice(Lowerer& l, const Node& n) {
   }
 }
 
+// The indices `indices` (INT32 or INT64, known at run time) as rows in
+// [0, dim), INT32: one GATHER of the ramp 0 .. dim − 1 by them, which
+// counts a negative index from the end and fails the job on one outside
+// [−dim, dim) with its address (hw-spec 7.4.3), as onnxruntime refuses it.
+TensorRef rows_in_range(Lowerer& l, const std::string& origin, const TensorRef& indices,
+                        IndexType type, std::int64_t count, std::int64_t dim) {
+  if (dim < 1) {
+    throw Unsupported("indices into an axis of length 0");
+  }
+  const std::string rows = l.scratch_bytes(count * 4);
+  gather_in_ranges(l, origin,
+                   {.table = l.ref(index_ramp(l, dim, 1)),
+                    .rows = dim,
+                    .row_elems = 1,
+                    .indices = indices,
+                    .index_type = type,
+                    .count = count,
+                    .out = l.ref(rows),
+                    .dtype = DataType::int32});
+  return l.ref(rows);
+}
+
+// Likewise for every index of the integer value `indices`.
+TensorRef rows_in_range(Lowerer& l, const std::string& origin, const std::string& indices,
+                        std::int64_t dim) {
+  const auto [ref, type] = l.index_ref(indices);
+  return rows_in_range(l, origin, ref, type, element_count(l.shape(indices)), dim);
+}
+
+// Rows of a GATHER table of `rows` rows, read by INT32 indices.
+void check_table_rows(std::int64_t rows) {
+  if (rows > std::numeric_limits<std::int32_t>::max()) {
+    throw Unsupported(fmt::format("{} rows of a GATHER table (INT32 indices)", rows));
+  }
+}
+
+// Gather along axis a > 0 by indices known at run time: x as a table of
+// outer · dim rows of `inner` elements, row o · dim + index[i] for output
+// row (o, i): the indices in range (rows_in_range), one ELTWISE INT32 adding
+// the constant o · dim, one GATHER.
+void lower_runtime_gather_inner(Lowerer& l, const Node& n, const Shape& sx, std::size_t axis) {
+  const std::string origin = n.label();
+  const std::int64_t outer = product(sx, 0, axis);
+  const std::int64_t dim = sx[axis];
+  const std::int64_t count = element_count(l.shape(input(n, 1)));
+  check_gathered_rows(outer, count);
+  check_table_rows(outer * dim);
+  const TensorRef in_range = rows_in_range(l, origin, input(n, 1), dim);
+  std::vector<std::int64_t> bases;
+  for (std::int64_t o = 0; o < outer; ++o) {
+    bases.insert(bases.end(), static_cast<std::size_t>(count), o * dim);
+  }
+  const std::string base = l.integer_constant(fmt::format("%row_bases{}x{}x{}", outer, dim, count),
+                                              ElementType::int32, std::move(bases));
+  const std::string rows = l.scratch_bytes(outer * count * 4);
+  const std::uint32_t n_rows = u32(outer * count, "row count");
+  integer_eltwise(l, origin, EltwiseOp::add, n_rows, l.ref(base),
+                  {in_range, u32(count, "index count")}, l.ref(rows));
+  gather_in_ranges(l, origin,
+                   {.table = l.ref(input(n, 0)),
+                    .rows = outer * dim,
+                    .row_elems = product(sx, axis + 1, sx.size()),
+                    .indices = l.ref(rows),
+                    .index_type = IndexType::int32,
+                    .count = outer * count,
+                    .out = l.ref(n.outputs.at(0))});
+}
+
 // Gather by indices only known at run time, an int64 or int32 graph input
-// (the token ids of an embedding lookup): one GATHER (v1.3) of rows of
-// axis 0, the table a constant or any tensor on the device. An index out of
-// range fails the job (hw-spec 7.4.3), as onnxruntime refuses it.
+// (the token ids of an embedding lookup) or integers computed on the
+// device: along axis 0 one GATHER (v1.3) of rows, the table a constant or
+// any tensor on the device; an index out of range fails the job (hw-spec
+// 7.4.3), as onnxruntime refuses it. Other axes: lower_runtime_gather_inner.
 void lower_runtime_gather(Lowerer& l, const Node& n, const Shape& sx, std::size_t axis) {
   if (axis != 0) {
-    throw Unsupported(fmt::format(
-        "indices only known at run time select along axis {}; GATHER selects rows (axis 0)", axis));
+    lower_runtime_gather_inner(l, n, sx, axis);
+    return;
   }
   const auto [indices, index_type] = l.index_ref(input(n, 1));
   gather_in_ranges(l, n.label(),
@@ -5484,6 +5640,52 @@ void lower_gather(Lowerer& l, const Node& n) {
   }
 }
 
+// GatherElements by indices known at run time (torch.gather of a TopK's or
+// an ArgMax's indices): element p of the output is x's element
+// base[p] + index[p] · stride(axis), base[p] the offset of p's other
+// coordinates (a constant): the indices in range (rows_in_range), an
+// ELTWISE INT32 mul by the stride and an add of the bases, one GATHER of
+// one-element rows.
+void lower_runtime_gather_elements(Lowerer& l, const Node& n, std::size_t axis) {
+  const std::string origin = n.label();
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  const Shape& si = l.shape(input(n, 1));
+  check_table_rows(element_count(sx));
+  const std::vector<std::int64_t> strides = strides_of(sx);
+  const std::int64_t count = element_count(si);
+  std::vector<std::int64_t> bases;
+  for (std::int64_t i = 0; i < count; ++i) {
+    std::int64_t rest = i, base = 0;
+    for (std::size_t d = si.size(); d-- > 0;) {
+      base += d == axis ? 0 : rest % si[d] * strides[d];
+      rest /= si[d];
+    }
+    bases.push_back(base);
+  }
+  const std::uint32_t n_rows = u32(count, "index count");
+  TensorRef offsets = rows_in_range(l, origin, input(n, 1), sx[axis]);
+  if (strides[axis] != 1) {
+    const std::string scaled = l.scratch_bytes(count * 4);
+    integer_eltwise(l, origin, EltwiseOp::mul, n_rows, offsets, {int32_scalar(l, strides[axis]), 1},
+                    l.ref(scaled));
+    offsets = l.ref(scaled);
+  }
+  const std::string base = l.integer_constant(fmt::format("%element_bases:{}", origin),
+                                              ElementType::int32, std::move(bases));
+  const std::string sources = l.scratch_bytes(count * 4);
+  integer_eltwise(l, origin, EltwiseOp::add, n_rows, l.ref(base), {offsets, n_rows},
+                  l.ref(sources));
+  gather_in_ranges(l, origin,
+                   {.table = l.ref(x),
+                    .rows = element_count(sx),
+                    .row_elems = 1,
+                    .indices = l.ref(sources),
+                    .index_type = IndexType::int32,
+                    .count = count,
+                    .out = l.ref(n.outputs.at(0))});
+}
+
 // GatherElements of constant indices: out[..., i, ...] = x[..., idx[..., i,
 // ...], ...] along `axis`, each output element's source known when
 // compiling: one GATHER of one-element rows.
@@ -5493,6 +5695,10 @@ void lower_gather_elements(Lowerer& l, const Node& n) {
   const Shape& si = l.shape(input(n, 1));
   const std::size_t a = elements_axis(n, sx, si);
   check_gathered_rows(element_count(si), 1);
+  if (!l.graph().is_constant(input(n, 1))) {
+    lower_runtime_gather_elements(l, n, a);
+    return;
+  }
   const std::vector<std::int64_t> indices = constant_indices(l, n, sx[a]);
   const std::vector<std::int64_t> strides = strides_of(sx);
   std::vector<std::int64_t> sources;
@@ -5506,6 +5712,58 @@ void lower_gather_elements(Lowerer& l, const Node& n) {
     sources.push_back(source);
   }
   gather_rows(l, n.label(), x, n.outputs.at(0), 1, std::move(sources));
+}
+
+// GatherND by indices known at run time: tuple t's row of slices is its
+// batch's base (a constant) plus each index in range (rows_in_range, one
+// COPY_STRIDED first taking column j out of the tuples) times the slices
+// per step of its axis, by ELTWISE INT32; then one GATHER of the slices.
+void lower_runtime_gather_nd(Lowerer& l, const Node& n, std::size_t batch_dims, std::size_t k) {
+  const std::string origin = n.label();
+  const Shape& sx = l.shape(input(n, 0));
+  const auto [indices, type] = l.index_ref(input(n, 1));
+  const std::int64_t words = type == IndexType::int64 ? 2 : 1;
+  const auto tuple_size = static_cast<std::int64_t>(k);
+  const std::int64_t tuples = element_count(l.shape(input(n, 1))) / tuple_size;
+  const std::int64_t per_batch = tuples / product(sx, 0, batch_dims);
+  const std::int64_t selected = product(sx, batch_dims, batch_dims + k);
+  const std::int64_t slice = product(sx, batch_dims + k, sx.size());
+  check_table_rows(element_count(sx) / slice);
+  std::vector<std::int64_t> bases;
+  for (std::int64_t t = 0; t < tuples; ++t) {
+    bases.push_back(t / per_batch * selected);
+  }
+  TensorRef rows = l.ref(l.integer_constant(fmt::format("%tuple_bases:{}", origin),
+                                            ElementType::int32, std::move(bases)));
+  const std::uint32_t count = u32(tuples, "tuple count");
+  for (std::size_t j = 0; j < k; ++j) {
+    TensorRef column = indices;
+    if (k > 1) {
+      const std::string taken = l.scratch_bytes(tuples * words * 4);
+      strided_copy(l, origin, l.ref(taken),
+                   shifted(indices, static_cast<std::int64_t>(j) * words * 4),
+                   {{tuples, tuple_size * words, words}, {words, 1, 1}}, DataType::int32);
+      column = l.ref(taken);
+    }
+    TensorRef index = rows_in_range(l, origin, column, type, tuples, sx[batch_dims + j]);
+    if (const std::int64_t step = product(sx, batch_dims + j + 1, batch_dims + k); step != 1) {
+      const std::string scaled = l.scratch_bytes(tuples * 4);
+      integer_eltwise(l, origin, EltwiseOp::mul, count, index, {int32_scalar(l, step), 1},
+                      l.ref(scaled));
+      index = l.ref(scaled);
+    }
+    const std::string sum = l.scratch_bytes(tuples * 4);
+    integer_eltwise(l, origin, EltwiseOp::add, count, rows, {index, count}, l.ref(sum));
+    rows = l.ref(sum);
+  }
+  gather_in_ranges(l, origin,
+                   {.table = l.ref(input(n, 0)),
+                    .rows = element_count(sx) / slice,
+                    .row_elems = slice,
+                    .indices = rows,
+                    .index_type = IndexType::int32,
+                    .count = tuples,
+                    .out = l.ref(n.outputs.at(0))});
 }
 
 // GatherND of constant indices ([batch..., N..., k] tuples, each selecting
@@ -5522,17 +5780,17 @@ void lower_gather_nd(Lowerer& l, const Node& n) {
   if (batch_dims + k > sx.size() || k == 0) {
     throw Unsupported(fmt::format("index tuples of {} for a rank-{} input", k, sx.size()));
   }
-  if (!l.graph().is_constant(input(n, 1))) {
-    throw Unsupported(
-        fmt::format("indices '{}' are computed at run time; only constant indices", input(n, 1)));
-  }
   check_gathered_rows(element_count(si), 1);
-  const std::vector<std::int64_t> indices = constant_ints(l, n, 1);
   if (!std::equal(si.begin(), si.begin() + static_cast<std::ptrdiff_t>(batch_dims), sx.begin()) ||
       element_count(si) < 1 || element_count(sx) < 1) {
     throw Unsupported(fmt::format("indices of shape {} for data of shape {} and batch_dims {}",
                                   to_string(si), to_string(sx), batch_dims));
   }
+  if (!l.graph().is_constant(input(n, 1))) {
+    lower_runtime_gather_nd(l, n, batch_dims, k);
+    return;
+  }
+  const std::vector<std::int64_t> indices = constant_ints(l, n, 1);
   const std::int64_t batches = product(sx, 0, batch_dims);
   const auto tuples = static_cast<std::int64_t>(indices.size() / k);
   const std::int64_t per_batch = tuples / batches;
@@ -5891,6 +6149,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Mish", lower_mish},
       {"Mean", lower_mean},
       {"Min", lower_min},
+      {"Mod", lower_mod},
       {"Mul", lower_mul},
       {"Neg", lower_neg},
       {"NormalizeGroups", lower_normalize_groups},

@@ -2,7 +2,8 @@
 // knpu.ko: CONVERT in every conversion the spec defines, per tensor and per
 // channel, on random data against a reference written here (one FP32
 // multiplication, then the destination's rounding), and the conversions of
-// an INT8 layer chained in one job.
+// an INT8 layer chained in one job. v1.7's float to INT32 (7.4.7) on a
+// device that has it.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -29,13 +30,16 @@ std::string conversion_name(const testing::TestParamInfo<Conversion>& info) {
 
 // hw-spec 7.4.2: the source as FP32 (INT32 rounded to nearest-even), times
 // the scale in FP32, then rounded to the destination (INT8: half to even,
-// saturated; NaN 0).
+// saturated; NaN 0; INT32, 7.4.7: toward zero, saturated).
 double convert_reference(DataType from, DataType to, double x, float scale) {
   const float xf = from == DataType::int32 ? static_cast<float>(static_cast<std::int32_t>(x))
                                            : static_cast<float>(x);
   const auto y = static_cast<float>(static_cast<double>(xf) * scale);
-  if (to == DataType::int8 && std::isnan(y)) {
+  if ((to == DataType::int8 || to == DataType::int32) && std::isnan(y)) {
     return 0;
+  }
+  if (to == DataType::int32) {
+    return std::clamp(std::trunc(static_cast<double>(y)), -2147483648.0, 2147483647.0);
   }
   return representable(to, y);
 }
@@ -86,6 +90,10 @@ class Convert : public DeviceTest, public testing::WithParamInterface<Conversion
 TEST_P(Convert, PerTensorAndPerChannelAreExact) {
   SKIP_UNLESS_DEVICE_RUNS(Opcode::convert, GetParam().from);
   SKIP_UNLESS_DEVICE_RUNS(Opcode::convert, GetParam().to);
+  if (GetParam().to == DataType::int32 &&
+      device().properties().hw_version < npu::isa::kIsaVersion1_7) {
+    GTEST_SKIP() << "CONVERT to INT32 is ISA v1.7 (hw-spec 7.4.7)";
+  }
   check(5000, 0, 0);
   check(3, 16, 49);  // NCHW: channels C, inner H*W
   check(40, 24, 1);  // rows x N, scaled per column
@@ -101,7 +109,10 @@ INSTANTIATE_TEST_SUITE_P(
                     Conversion{DataType::int8, DataType::bf16, 0.003F, -128, 127},
                     Conversion{DataType::int32, DataType::int8, 0.001F, -200000, 200000},
                     Conversion{DataType::int32, DataType::fp32, 3e-4F, -3e7, 3e7},
-                    Conversion{DataType::int32, DataType::bf16, 0.01F, -1e6, 1e6}),
+                    Conversion{DataType::int32, DataType::bf16, 0.01F, -1e6, 1e6},
+                    Conversion{DataType::fp32, DataType::int32, 1000.0F, -3, 3},
+                    Conversion{DataType::fp16, DataType::int32, 1e8F, -100, 100},  // saturates
+                    Conversion{DataType::bf16, DataType::int32, 3.0F, -1e5, 1e5}),
     conversion_name);
 
 // An INT8 1x1 convolution as the runtime lowers it on a v1.2 device:

@@ -55,6 +55,11 @@ echo "== the same past a table beyond the 64 MiB operand, which GATHER does not 
 expect_failure gather-large-table 1 'OPERAND_INVALID at 0x[0-9a-f]*, in node Gather (output .y.) (program byte 0x[0-9a-f]*, operand 1)$' -- \
 	"$work/large_table_embedding.onnx" --input "input_ids=$work/emb-out-of-range-ids.npy"
 
+echo "== an id beyond the axis of a Gather along axis 1 fails the job at that id"
+expect_failure gather-axis1-range 1 'OPERAND_INVALID at 0x[0-9a-f]*, in node Gather' -- \
+	"$work/gather_runtime_axis1.onnx" --input "x=$work/axis1-x.npy" \
+	--input "cols=$work/axis1-bad-ids.npy"
+
 echo "== an int64 mask value beyond 32 bits is refused naming the node that reads it as INT32"
 expect_failure wide-mask 2 "value 4294967296 at 3 does not fit the 32 bits Cast (output 'expanded_f')" -- \
 	"$work/hf_mask_encoder.onnx" --input "input_ids=$work/emb-full-ids.npy" \

@@ -128,6 +128,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # Integer arithmetic on computed values (INT32): RoBERTa's and
              # Llama's position ids from a mask, CumSum, Max/Min, broadcasts.
              "integer_arithmetic", "integer_slice",
+             # Floats made int64 and int32 (ISA v1.7), integer Div and Mod;
+             # Gather and GatherElements by run-time indices along any axis.
+             "integer_division", "runtime_gathers",
              # 3-D convolutions (depth taps stacked into channels, one CONV2D;
              # uneven and SAME padding by a padded copy), ConvTranspose of
              # volumes (slices, then a product along depth), pooling (two
@@ -345,6 +348,19 @@ def encoder_cases(work, op_graphs):
     wide[0, 3] = 1 << 32
     np.save(work / "emb-wide-mask.npy", wide)
     (work / "hf_mask_encoder.onnx").write_bytes(hf.read_bytes())
+    # Gather along axis 1 by an int64 input (a negative id counted from the
+    # end), and by ids beyond the axis: that job fails at the index.
+    axis1 = op_graphs / "gather_runtime_axis1.onnx"
+    np.save(work / "axis1-x.npy", rng.standard_normal((3, 5)).astype(np.float32))
+    np.save(work / "axis1-ids.npy", np.array([4, -5], np.int64))
+    np.save(work / "axis1-bad-ids.npy", np.array([1, 5], np.int64))
+    (work / "op-gather_axis1_ids.case").write_text(f"{axis1} x=axis1-x.npy,cols=axis1-ids.npy fp32\n")
+    (work / "gather_runtime_axis1.onnx").write_bytes(axis1.read_bytes())
+    # GatherND by int64 pairs of an input.
+    nd = op_graphs / "gather_nd_ids.onnx"
+    np.save(work / "nd-x.npy", rng.standard_normal((5, 4, 3)).astype(np.float32))
+    np.save(work / "nd-ids.npy", np.array([[4, 3], [0, 0], [-1, -4], [2, 1]], np.int64))
+    (work / "op-gather_nd_ids.case").write_text(f"{nd} x=nd-x.npy,ids=nd-ids.npy fp32\n")
 
 
 def inputs(work, full, op_graphs):

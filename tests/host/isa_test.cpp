@@ -365,7 +365,7 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
   }
   EXPECT_EQ(info(Opcode::gemm).isa_version, npu::isa::kIsaVersion1_0);
   EXPECT_EQ(info(Opcode::convert).isa_version, npu::isa::kIsaVersion1_2);
-  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_6);
+  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_7);
 
   std::vector<std::uint32_t> words;
   npu::isa::encode(sample(info(Opcode::gemm)), words);
@@ -375,7 +375,8 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
   EXPECT_EQ(npu::isa::required_version({}), npu::isa::kIsaVersion1_0);
 }
 
-// v1.2: CONVERT takes only the conversions of hw-spec 7.4.2.
+// v1.2: CONVERT takes only the conversions of hw-spec 7.4.2, and from v1.7
+// a float to INT32 (7.4.7), which makes the instruction v1.7.
 TEST(Isa, ConvertTakesOnlyTheSpecsConversions) {
   const auto check = [](DataType from, std::uint32_t to) {
     Instruction convert = sample(npu::isa::info(Opcode::convert));
@@ -392,7 +393,18 @@ TEST(Isa, ConvertTakesOnlyTheSpecsConversions) {
   EXPECT_EQ(check(DataType::fp32, to(DataType::fp16)), DecodeErrc::invalid_flag_value);
   EXPECT_EQ(check(DataType::int8, to(DataType::int8)), DecodeErrc::invalid_flag_value);
   EXPECT_EQ(check(DataType::int8, to(DataType::int32)), DecodeErrc::invalid_flag_value);
+  EXPECT_EQ(check(DataType::int32, to(DataType::int32)), DecodeErrc::invalid_flag_value);
   EXPECT_EQ(check(DataType::int8, 0), DecodeErrc::invalid_flag_value);
+  EXPECT_EQ(check(DataType::fp32, 6), DecodeErrc::invalid_flag_value);
+  for (DataType from : {DataType::fp32, DataType::fp16, DataType::bf16}) {
+    Instruction convert = sample(npu::isa::info(Opcode::convert));
+    convert.dtype = from;
+    convert.flags = to(DataType::int32);
+    EXPECT_FALSE(npu::isa::check(convert));
+    EXPECT_EQ(npu::isa::instruction_version(convert), npu::isa::kIsaVersion1_7);
+    convert.flags = to(DataType::int8);
+    EXPECT_EQ(npu::isa::instruction_version(convert), npu::isa::kIsaVersion1_2);
+  }
   EXPECT_EQ(check(DataType::none, to(DataType::int8)), DecodeErrc::dtype_not_allowed);
   EXPECT_EQ(check(DataType::fp32, to(DataType::int8) | 1U << 8), DecodeErrc::undefined_flags);
 }

@@ -297,6 +297,38 @@ TEST(KernelBuilder, ConvertMatchesTheAssemblerAndNeedsAV12Device) {
   }
 }
 
+// CONVERT to INT32 (v1.7, hw-spec 7.4.7): assembled as `to=int32`, the
+// kernel declares ISA 1.7, and a v1.6 device, which has the CONVERT bit,
+// refuses it at load.
+TEST(KernelBuilder, ConvertToInt32NeedsAV17Device) {
+  npu::KernelBuilder b("truncate");
+  auto x = b.arg_buffer("x");
+  auto y = b.arg_buffer("y");
+  b.convert(DataType::fp16, DataType::int32, {.input = x, .output = y, .count = 32});
+  const npu::KernelImage built = b.build();
+  EXPECT_EQ(built, npu::assemble(".kernel truncate\n.arg buffer x\n.arg buffer y\n"
+                                 "convert.fp16 [to=int32] @x, @y, 32, 0, 0, 1.0\n"));
+  EXPECT_EQ(built.isa_version, npu::isa::kIsaVersion1_7);
+  EXPECT_EQ(npu::assemble(npu::disassemble(built)), built);
+
+  npu::DeviceProperties v16;
+  v16.hw_version = npu::isa::kIsaVersion1_6;
+  v16.dtypes.set();
+  for (const npu::isa::OpcodeInfo& op : npu::isa::opcode_table()) {
+    v16.ops.set(static_cast<std::size_t>(op.opcode));
+  }
+  try {
+    npu::check_supported(built, v16);
+    FAIL();
+  } catch (const npu::KernelFormatError& e) {
+    EXPECT_EQ(e.code(), npu::KernelErrc::unsupported_by_device);
+    EXPECT_NE(std::string(e.what()).find("of ISA v1.7"), std::string::npos) << e.what();
+  }
+  npu::DeviceProperties v17 = v16;
+  v17.hw_version = npu::isa::kIsaVersion1_7;
+  EXPECT_NO_THROW(npu::check_supported(built, v17));
+}
+
 // v1.5's ACTIVATION_PARAM functions and SOFTMAX log (hw-spec 7.4.5): the
 // builder's words are the assembler's and round-trip through the
 // disassembler, the kernel declares ISA 1.5 (a flag value, not an opcode),

@@ -27,7 +27,10 @@ inline constexpr std::uint32_t kIsaVersion1_5 = 0x0001'0005;
 // v1.6 adds ACTIVATION_PARAM functions 13 and 14, SIN and COS (hw-spec
 // 7.4.6).
 inline constexpr std::uint32_t kIsaVersion1_6 = 0x0001'0006;
-inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_6;
+// v1.7 adds CONVERT's destination INT32, from a float, truncating (hw-spec
+// 7.4.7).
+inline constexpr std::uint32_t kIsaVersion1_7 = 0x0001'0007;
+inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_7;
 
 enum class Opcode : std::uint8_t {
   nop = 0x00,

@@ -195,7 +195,8 @@ struct ResizeOperands {
 
 // CONVERT (hw-spec 7.4.2, v1.2): out[i] = in[i] * scale, from one data type
 // to another (float <-> INT8, INT32 -> INT8 or float), rounded to nearest
-// even and saturated. Per channel: `channels` FP32 scales, element i taking
+// even and saturated; float -> INT32 (v1.7, 7.4.7) truncates toward zero,
+// saturates and makes NaN 0. Per channel: `channels` FP32 scales, element i taking
 // scale[(i / inner) % channels] (NCHW: channels C, inner H*W).
 struct ConvertOperands {
   BufferArg input, output;

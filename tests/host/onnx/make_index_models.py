@@ -156,3 +156,55 @@ def integer_models(out, save, tensor, rng):
          [i64("two", [2]), i64("zero", [0]), i64("end", [8]), i64("axis1_64", [1]),
           i64("three", [3]), i64("minus_five", [-5]), const("axis1", np.array(1, np.int32)),
           const("table", rng.uniform(-1, 1, (5, 4)).astype(np.float32))], opset=14)
+    # Floats made integers on the device (ISA v1.7's CONVERT to INT32,
+    # truncating as ONNX's Cast does), then integer Div and Mod (the
+    # divisor's sign and fmod's, divisors of both signs, a scalar and a
+    # column broadcast) and a Cast back to float; outputs int64 and int32.
+    def i32(name, values):
+        return const(name, np.array(values, np.int32))
+    save(out, "integer_division",
+         [helper.make_node("Mul", ["x", "forty"], ["big"]),
+          helper.make_node("Cast", ["big"], ["t"], to=TensorProto.INT64),
+          helper.make_node("Floor", ["big"], ["floored"]),
+          helper.make_node("Cast", ["floored"], ["t32"], to=TensorProto.INT32),
+          helper.make_node("Div", ["t", "divisors"], ["quotient"]),
+          helper.make_node("Mod", ["t", "divisors"], ["remainder"]),
+          helper.make_node("Mod", ["t", "divisors"], ["fmod"], fmod=1),
+          helper.make_node("Div", ["t", "minus_two"], ["halved"]),
+          helper.make_node("Mod", ["t32", "column"], ["by_row"]),
+          helper.make_node("Cast", ["quotient"], ["quotient_f"], to=TensorProto.FLOAT)],
+         [tensor("x", [3, 9])],
+         [helper.make_tensor_value_info(name, TensorProto.INT64, None)
+          for name in ("t", "quotient", "remainder", "fmod", "halved")]
+         + [helper.make_tensor_value_info(name, TensorProto.INT32, None) for name in ("t32", "by_row")]
+         + [tensor("quotient_f", None)],
+         [const("forty", np.array(40, np.float32)), i64("divisors", [3, -3, 5, -5, 7, 2, -2, 4, 1]),
+          i64("minus_two", -2), i32("column", [[6], [-4], [9]])], opset=13)
+    # Selections by indices computed at run time along other axes than 0:
+    # GatherElements of an ArgMax's and a TopK's indices (torch.gather),
+    # Gather along the last axis by negative indices (ids - 4) and along
+    # axis 1 of a constant table; GatherND of each row's ArgMax (batch_dims
+    # 2), and by pairs of an int64 input (gather_nd_ids).
+    save(out, "runtime_gathers",
+         [helper.make_node("ArgMax", ["x"], ["column_best"], axis=1, keepdims=1),
+          helper.make_node("GatherElements", ["x", "column_best"], ["column_max"], axis=1),
+          helper.make_node("Neg", ["x"], ["negated"]),
+          helper.make_node("TopK", ["x", "two"], ["top", "top_ids"], axis=2),
+          helper.make_node("GatherElements", ["negated", "top_ids"], ["picked_negated"], axis=2),
+          helper.make_node("ArgMax", ["x"], ["row_best"], axis=2, keepdims=0),
+          helper.make_node("Sub", ["row_best", "four"], ["from_end"]),
+          helper.make_node("Gather", ["x", "from_end"], ["picked"], axis=2),
+          helper.make_node("Gather", ["table", "row_best"], ["table_columns"], axis=1),
+          helper.make_node("ArgMax", ["x"], ["row_best_kept"], axis=2, keepdims=1),
+          helper.make_node("GatherND", ["x", "row_best_kept"], ["row_max"], batch_dims=2)],
+         [tensor("x", [3, 5, 4])],
+         [tensor(name, None) for name in ("column_max", "picked_negated", "picked",
+                                          "table_columns", "row_max")],
+         [i64("two", [2]), i64("four", 4),
+          const("table", rng.uniform(-1, 1, (6, 7)).astype(np.float32))], opset=13)
+    save(out, "gather_nd_ids", [helper.make_node("GatherND", ["x", "ids"], ["y"])],
+         [tensor("x", [5, 4, 3]), helper.make_tensor_value_info("ids", TensorProto.INT64, [4, 2])],
+         [tensor("y", None)], opset=13)
+    # A Mod of floats: no exact remainder on the device, refused by name.
+    save(out, "float_mod", [helper.make_node("Mod", ["x", "x"], ["y"], fmod=1)],
+         [tensor("x", [4])], [tensor("y", None)], opset=13)

@@ -141,20 +141,21 @@ TEST(OnnxIntegers, ArithmeticOnComputedIntegersIsInt32) {
     });
   };
   // Mul, Add, Sub, Max, Min, Add of the row; three CumSums along 8
-  // elements: 3 + 3 + 3 scan steps (the exclusive one shifted once first).
-  EXPECT_EQ(int32_count(Opcode::eltwise), 6 + 9);
+  // elements: 3 + 3 + 3 scan steps (the exclusive one shifted once first);
+  // the five int64 outputs' high words, min(x, 0) then max(.., -1).
+  EXPECT_EQ(int32_count(Opcode::eltwise), 6 + 9 + 5 * 2);
   // ArgMax's indices, the Casts of the mask (twice), Where.
   EXPECT_EQ(int32_count(Opcode::select), 1 + 3);
-  // ArgMax's int64 ids and the five int64 outputs widened from INT32
-  // words: a DMA_FILL of zeros each; one per scan step and exclusive shift.
-  EXPECT_EQ(std::ranges::count(ins, Opcode::dma_fill, &Instruction::opcode), 6 + 9 + 1);
+  // ArgMax's int64 ids (never negative): a DMA_FILL of zeros; one per scan
+  // step and exclusive shift.
+  EXPECT_EQ(std::ranges::count(ins, Opcode::dma_fill, &Instruction::opcode), 1 + 9 + 1);
 }
 
 TEST(OnnxIntegers, TheLowWordsOfAnInt64ValueAreCopiedOnce) {
   // where_integers reads its int64 input twice (Greater, Where).
   const std::vector<Opcode> ops = opcodes_of(lower(fused("where_integers")));
   EXPECT_EQ(ops.front(), Opcode::copy_strided);
-  EXPECT_EQ(std::ranges::count(ops, Opcode::copy_strided), 2);  // and the widening
+  EXPECT_EQ(std::ranges::count(ops, Opcode::copy_strided), 3);  // and the widening's two
 }
 
 // A Slice of computed integers moves their INT32 words (two per int64) by
