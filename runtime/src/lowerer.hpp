@@ -646,4 +646,28 @@ std::size_t elements_axis(const Node& n, const Shape& sx, const Shape& si);
 void gather_rows(Lowerer& l, const std::string& origin, const std::string& x,
                  const std::string& out, std::int64_t row_elems, std::vector<std::int64_t> rows);
 
+// Selections and scatters by indices known at run time (lowering.cpp): the
+// INT32 element numbers GatherElements' (ScatterElements') indices address
+// along `axis`, and the INT32 slice rows GatherND's (ScatterND's) tuples of
+// `k` indices address after `batch_dims`; each index brought into range
+// on the device (one out of range fails the job).
+TensorRef runtime_element_rows(Lowerer& l, const Node& n, std::size_t axis);
+TensorRef runtime_tuple_rows(Lowerer& l, const Node& n, std::size_t batch_dims, std::size_t k);
+
+// Largest data rows × updates a scatter at run-time positions compares.
+inline constexpr std::int64_t kMaxRuntimeScatterPairs = std::int64_t{1} << 22;
+
+// Output = input 0 with update row j (input 2) replacing row targets[j]
+// (INT32, in range, known at run time), the last update landing on a row
+// winning; the data as `data_rows` rows of `row_elems`.
+void scatter_by_runtime_targets(Lowerer& l, const Node& n, const TensorRef& targets,
+                                std::int64_t updates, std::int64_t data_rows,
+                                std::int64_t row_elems);
+
+// `first` rows then `second` rows of `row_elems`, into one scratch tensor
+// a GATHER reads: two copies.
+std::string side_by_side(Lowerer& l, const std::string& origin, TensorRef first,
+                         std::int64_t first_rows, TensorRef second, std::int64_t second_rows,
+                         std::int64_t row_elems);
+
 }  // namespace npu::onnx_runtime

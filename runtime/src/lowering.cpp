@@ -5640,18 +5640,26 @@ void lower_gather(Lowerer& l, const Node& n) {
   }
 }
 
-// GatherElements by indices known at run time (torch.gather of a TopK's or
-// an ArgMax's indices): element p of the output is x's element
-// base[p] + index[p] · stride(axis), base[p] the offset of p's other
-// coordinates (a constant): the indices in range (rows_in_range), an
-// ELTWISE INT32 mul by the stride and an add of the bases, one GATHER of
-// one-element rows.
-void lower_runtime_gather_elements(Lowerer& l, const Node& n, std::size_t axis) {
+}  // namespace
+
+// GatherElements (and ScatterElements) by indices known at run time
+// (torch.gather of a TopK's or an ArgMax's indices): element p of the
+// output is x's element base[p] + index[p] · stride(axis), base[p] the
+// offset of p's other coordinates (a constant): the indices in range
+// (rows_in_range), an ELTWISE INT32 mul by the stride and an add of the
+// bases give those element numbers (INT32); one GATHER of one-element rows
+// selects them.
+TensorRef runtime_element_rows(Lowerer& l, const Node& n, std::size_t axis) {
   const std::string origin = n.label();
-  const std::string& x = input(n, 0);
-  const Shape& sx = l.shape(x);
+  const Shape& sx = l.shape(input(n, 0));
   const Shape& si = l.shape(input(n, 1));
   check_table_rows(element_count(sx));
+  for (std::size_t d = 0; d < si.size(); ++d) {
+    if (d != axis && si[d] > sx[d]) {
+      throw Unsupported(
+          fmt::format("indices of shape {} beyond data of shape {}", to_string(si), to_string(sx)));
+    }
+  }
   const std::vector<std::int64_t> strides = strides_of(sx);
   const std::int64_t count = element_count(si);
   std::vector<std::int64_t> bases;
@@ -5676,13 +5684,20 @@ void lower_runtime_gather_elements(Lowerer& l, const Node& n, std::size_t axis) 
   const std::string sources = l.scratch_bytes(count * 4);
   integer_eltwise(l, origin, EltwiseOp::add, n_rows, l.ref(base), {offsets, n_rows},
                   l.ref(sources));
-  gather_in_ranges(l, origin,
-                   {.table = l.ref(x),
-                    .rows = element_count(sx),
+  return l.ref(sources);
+}
+
+namespace {
+
+void lower_runtime_gather_elements(Lowerer& l, const Node& n, std::size_t axis) {
+  const std::int64_t elements = element_count(l.shape(input(n, 0)));
+  gather_in_ranges(l, n.label(),
+                   {.table = l.ref(input(n, 0)),
+                    .rows = elements,
                     .row_elems = 1,
-                    .indices = l.ref(sources),
+                    .indices = runtime_element_rows(l, n, axis),
                     .index_type = IndexType::int32,
-                    .count = count,
+                    .count = element_count(l.shape(input(n, 1))),
                     .out = l.ref(n.outputs.at(0))});
 }
 
@@ -5714,11 +5729,14 @@ void lower_gather_elements(Lowerer& l, const Node& n) {
   gather_rows(l, n.label(), x, n.outputs.at(0), 1, std::move(sources));
 }
 
-// GatherND by indices known at run time: tuple t's row of slices is its
-// batch's base (a constant) plus each index in range (rows_in_range, one
-// COPY_STRIDED first taking column j out of the tuples) times the slices
-// per step of its axis, by ELTWISE INT32; then one GATHER of the slices.
-void lower_runtime_gather_nd(Lowerer& l, const Node& n, std::size_t batch_dims, std::size_t k) {
+}  // namespace
+
+// GatherND (and ScatterND) by indices known at run time: tuple t's row of
+// slices is its batch's base (a constant) plus each index in range
+// (rows_in_range, one COPY_STRIDED first taking column j out of the
+// tuples) times the slices per step of its axis, by ELTWISE INT32 (INT32
+// row numbers); one GATHER of the slices selects them.
+TensorRef runtime_tuple_rows(Lowerer& l, const Node& n, std::size_t batch_dims, std::size_t k) {
   const std::string origin = n.label();
   const Shape& sx = l.shape(input(n, 0));
   const auto [indices, type] = l.index_ref(input(n, 1));
@@ -5756,15 +5774,77 @@ void lower_runtime_gather_nd(Lowerer& l, const Node& n, std::size_t batch_dims, 
     integer_eltwise(l, origin, EltwiseOp::add, count, rows, {index, count}, l.ref(sum));
     rows = l.ref(sum);
   }
-  gather_in_ranges(l, origin,
+  return rows;
+}
+
+namespace {
+
+void lower_runtime_gather_nd(Lowerer& l, const Node& n, std::size_t batch_dims, std::size_t k) {
+  const Shape& sx = l.shape(input(n, 0));
+  const std::int64_t slice = product(sx, batch_dims + k, sx.size());
+  gather_in_ranges(l, n.label(),
                    {.table = l.ref(input(n, 0)),
                     .rows = element_count(sx) / slice,
                     .row_elems = slice,
-                    .indices = rows,
+                    .indices = runtime_tuple_rows(l, n, batch_dims, k),
                     .index_type = IndexType::int32,
-                    .count = tuples,
+                    .count = element_count(l.shape(input(n, 1))) / static_cast<std::int64_t>(k),
                     .out = l.ref(n.outputs.at(0))});
 }
+
+}  // namespace
+
+// Scatter (reduction none) by `targets`, the data row each of `updates`
+// update rows lands on (INT32, in range), known at run time: output row r
+// reads row R + j of [data; updates] for the last update j landing on r,
+// else data row r. One COMPARE eq of every (r, j) pair (a constant ramp of
+// r against the targets), one SELECT INT32 of R + j or r, one REDUCE max
+// over j (the last update wins, as onnxruntime applies them in order), two
+// copies side by side and one GATHER.
+void scatter_by_runtime_targets(Lowerer& l, const Node& n, const TensorRef& targets,
+                                std::int64_t updates, std::int64_t data_rows,
+                                std::int64_t row_elems) {
+  const std::string origin = n.label();
+  if (data_rows * updates > kMaxRuntimeScatterPairs) {
+    throw Unsupported(fmt::format(
+        "{} updates into {} rows at positions known at run time: {} pairs compared, at most {}",
+        updates, data_rows, data_rows * updates, kMaxRuntimeScatterPairs));
+  }
+  check_table_rows(data_rows + updates);
+  const std::int64_t pairs = data_rows * updates;
+  const std::string hits = l.scratch_bytes(pairs);
+  const TensorRef rows = l.ref(index_ramp(l, data_rows, updates));
+  compare_in_ranges(l, origin, {CompareOp::eq, DataType::int32}, {rows, pairs, 4},
+                    {targets, updates, 4}, l.ref(hits), pairs);
+  std::vector<std::int64_t> update_rows;
+  for (std::int64_t j = 0; j < updates; ++j) {
+    update_rows.push_back(data_rows + j);
+  }
+  const std::string candidates =
+      l.integer_constant(fmt::format("%update_rows{}+{}", data_rows, updates), ElementType::int32,
+                         std::move(update_rows));
+  const std::string chosen = l.scratch_bytes(pairs * 4);
+  select_elements(l, origin, {l.ref(hits), pairs}, {l.ref(candidates), updates}, {rows, pairs},
+                  l.ref(chosen), pairs, DataType::int32);
+  const std::string sources = l.scratch_bytes(data_rows * 4);
+  const std::uint32_t r32 = u32(data_rows, "rows"), u32_updates = u32(updates, "updates");
+  l.emit(origin, {l.ref(chosen)}, {l.ref(sources)},
+         [=](KernelBuilder& k, std::span<const BufferArg> s) {
+           k.reduce(DataType::int32, ReduceOp::max, s[0], s[1], r32, u32_updates, 1);
+         });
+  const std::string both = side_by_side(l, origin, l.ref(input(n, 0)), data_rows,
+                                        l.ref(input(n, 2)), updates, row_elems);
+  gather_in_ranges(l, origin,
+                   {.table = l.ref(both),
+                    .rows = data_rows + updates,
+                    .row_elems = row_elems,
+                    .indices = l.ref(sources),
+                    .index_type = IndexType::int32,
+                    .count = data_rows,
+                    .out = l.ref(n.outputs.at(0))});
+}
+
+namespace {
 
 // GatherND of constant indices ([batch..., N..., k] tuples, each selecting
 // the slice x[b..., i1, ..., ik, ...]): one GATHER of those slices as rows.
@@ -6233,6 +6313,17 @@ const std::map<std::string, std::string>& compile_time_only() {
 }
 
 }  // namespace
+
+std::string side_by_side(Lowerer& l, const std::string& origin, TensorRef first,
+                         std::int64_t first_rows, TensorRef second, std::int64_t second_rows,
+                         std::int64_t row_elems) {
+  const std::string both = l.scratch_shaped({first_rows + second_rows, row_elems});
+  const std::int64_t first_bytes = first_rows * row_elems * l.esize();
+  l.copy(l.ref(both), std::move(first), first_bytes, origin);
+  l.copy(l.ref(both, static_cast<std::uint64_t>(first_bytes)), std::move(second),
+         second_rows * row_elems * l.esize(), origin);
+  return both;
+}
 
 std::set<std::string> lowerable_ops() {
   std::set<std::string> ops;

@@ -38,19 +38,6 @@ std::pair<EltwiseOp, float> reduction_op(const std::string& reduction) {
   return it->second;
 }
 
-// `first` rows then `second` rows, into one tensor of rows of `row_elems`
-// a GATHER reads: two copies.
-std::string side_by_side(Lowerer& l, const std::string& origin, TensorRef first,
-                         std::int64_t first_rows, TensorRef second, std::int64_t second_rows,
-                         std::int64_t row_elems) {
-  const std::string both = l.scratch_shaped({first_rows + second_rows, row_elems});
-  const std::int64_t first_bytes = first_rows * row_elems * l.esize();
-  l.copy(l.ref(both), std::move(first), first_bytes, origin);
-  l.copy(l.ref(both, static_cast<std::uint64_t>(first_bytes)), std::move(second),
-         second_rows * row_elems * l.esize(), origin);
-  return both;
-}
-
 // reduction none: output row r is the last update landing on r, or data
 // row r: one GATHER from [data; updates].
 void scatter_replacing(Lowerer& l, const Node& n, const ScatterPlan& p) {
@@ -133,17 +120,24 @@ void check_updates(Lowerer& l, const Node& n, const Shape& wanted) {
   }
 }
 
+// Unsupported unless `n` replaces (reduction none): the rounds of a
+// reduction depend on how often an index repeats, known only at run time.
+void check_replacing(const Node& n) {
+  const std::string reduction = n.get_string("reduction", "none");
+  if (reduction != "none") {
+    throw Unsupported(fmt::format(
+        "reduction {} at positions known only at run time (only replacing scatters)", reduction));
+  }
+}
+
 }  // namespace
 
-// ScatterND: indices [..., k] of constant tuples, each replacing (or
-// reducing into) the slice data[i1, ..., ik, ...]; the slices are the rows.
+// ScatterND: indices [..., k] of tuples, each replacing (or reducing into)
+// the slice data[i1, ..., ik, ...]; the slices are the rows. Tuples known
+// only at run time (a KV cache written at a cache position) replace only.
 void lower_scatter_nd(Lowerer& l, const Node& n) {
   const Shape& sx = l.shape(input(n, 0));
   const Shape& si = l.shape(input(n, 1));
-  if (!l.graph().is_constant(input(n, 1))) {
-    throw Unsupported(
-        fmt::format("indices '{}' are computed at run time; only constant indices", input(n, 1)));
-  }
   if (si.empty() || si.back() < 1 || static_cast<std::size_t>(si.back()) > sx.size()) {
     throw Unsupported(
         fmt::format("index tuples of shape {} for data of rank {}", to_string(si), sx.size()));
@@ -157,7 +151,14 @@ void lower_scatter_nd(Lowerer& l, const Node& n) {
   Shape updates(si.begin(), si.end() - 1);
   updates.insert(updates.end(), sx.begin() + static_cast<std::ptrdiff_t>(k), sx.end());
   check_updates(l, n, updates);
-  check_gathered_rows(element_count(si) / static_cast<std::int64_t>(k), 1);
+  const std::int64_t tuples = element_count(si) / static_cast<std::int64_t>(k);
+  check_gathered_rows(tuples, 1);
+  if (!l.graph().is_constant(input(n, 1))) {
+    check_replacing(n);
+    scatter_by_runtime_targets(l, n, runtime_tuple_rows(l, n, 0, k), tuples, p.data_rows,
+                               p.row_elems);
+    return;
+  }
   const std::vector<std::int64_t> indices = constant_ints(l, n, 1);
   for (std::size_t t = 0; t + k <= indices.size(); t += k) {
     std::int64_t row = 0;
@@ -171,6 +172,7 @@ void lower_scatter_nd(Lowerer& l, const Node& n) {
 
 // ScatterElements (and opset 9's Scatter): updates[p] lands on data at p
 // with its `axis` coordinate replaced by indices[p]; one-element rows.
+// Indices known only at run time replace only.
 void lower_scatter_elements(Lowerer& l, const Node& n) {
   const Shape& sx = l.shape(input(n, 0));
   const Shape& si = l.shape(input(n, 1));
@@ -181,6 +183,12 @@ void lower_scatter_elements(Lowerer& l, const Node& n) {
   }
   check_updates(l, n, si);
   check_gathered_rows(element_count(si), 1);
+  if (!l.graph().is_constant(input(n, 1))) {
+    check_replacing(n);
+    scatter_by_runtime_targets(l, n, runtime_element_rows(l, n, a), element_count(si), p.data_rows,
+                               1);
+    return;
+  }
   const std::vector<std::int64_t> indices = constant_indices(l, n, sx[a]);
   const std::vector<std::int64_t> strides = strides_of(sx);
   for (std::size_t i = 0; i < indices.size(); ++i) {

@@ -1,6 +1,7 @@
-// ScatterND, ScatterElements and Scatter of constant indices: every output
-// element's source is known when compiling, so each is a GATHER from the
-// data and the updates side by side (docs/onnx-runtime.md, "Scatter").
+// ScatterND, ScatterElements and Scatter: every output element's source,
+// known when compiling (constant indices) or computed on the device from
+// indices known at run time, is read by one GATHER from the data and the
+// updates side by side (docs/onnx-runtime.md, "Scatter").
 #pragma once
 
 #include "graph.hpp"

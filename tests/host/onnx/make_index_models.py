@@ -202,6 +202,33 @@ def integer_models(out, save, tensor, rng):
                                           "table_columns", "row_max")],
          [i64("two", [2]), i64("four", 4),
           const("table", rng.uniform(-1, 1, (6, 7)).astype(np.float32))], opset=13)
+    # Scatters at positions computed at run time (a KV cache written at a
+    # position the model computes): ScatterElements at each column's ArgMax,
+    # ScatterND of rows at each head's peak position (the last update
+    # landing on a row wins); under a reduction refused by name.
+    save(out, "runtime_scatters",
+         [helper.make_node("ArgMax", ["x"], ["column_best"], axis=1, keepdims=1),
+          helper.make_node("Slice", ["x", "zero", "one", "one"], ["first"]),
+          helper.make_node("Neg", ["first"], ["negated_first"]),
+          helper.make_node("ScatterElements", ["x", "column_best", "negated_first"],
+                           ["scattered_elements"], axis=1),
+          helper.make_node("ReduceMax", ["x"], ["peaks"], axes=[2], keepdims=0),
+          helper.make_node("ArgMax", ["peaks"], ["peak_rows"], axis=1, keepdims=1),
+          helper.make_node("Reshape", ["x", "rows_shape"], ["flat"]),
+          helper.make_node("Reshape", ["first", "update_shape"], ["update_rows"]),
+          helper.make_node("ScatterND", ["flat", "peak_rows", "update_rows"], ["scattered_rows"])],
+         [tensor("x", [2, 6, 4])],
+         [tensor(name, None) for name in ("scattered_elements", "scattered_rows")],
+         [i64("zero", [0]), i64("one", [1]), i64("rows_shape", [12, 4]),
+          i64("update_shape", [2, 4])], opset=13)
+    save(out, "runtime_scatter_add",
+         [helper.make_node("ArgMax", ["x"], ["ids"], axis=0, keepdims=1),
+          helper.make_node("ScatterElements", ["x", "ids", "x_row"], ["y"], reduction="add")],
+         [tensor("x", [3, 4]), tensor("x_row", [1, 4])], [tensor("y", None)], opset=16)
+    save(out, "runtime_scatter_wide",
+         [helper.make_node("ArgMax", ["x"], ["ids"], axis=0, keepdims=1),
+          helper.make_node("ScatterElements", ["x", "ids", "x_row"], ["y"])],
+         [tensor("x", [1024, 1024]), tensor("x_row", [1, 1024])], [tensor("y", None)], opset=13)
     save(out, "gather_nd_ids", [helper.make_node("GatherND", ["x", "ids"], ["y"])],
          [tensor("x", [5, 4, 3]), helper.make_tensor_value_info("ids", TensorProto.INT64, [4, 2])],
          [tensor("y", None)], opset=13)

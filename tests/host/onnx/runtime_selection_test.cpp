@@ -91,4 +91,36 @@ TEST(OnnxRuntimeSelection, GatherNdSumsEachIndexTimesItsAxisStep) {
   EXPECT_EQ(std::ranges::count(ins, Opcode::eltwise, &Instruction::opcode), 1 + 2);
 }
 
+// A scatter at run-time positions: for every (data row, update) pair one
+// COMPARE, one SELECT INT32 and a REDUCE max (the last update wins), the
+// data and the updates side by side, one GATHER of the output's rows.
+TEST(OnnxRuntimeSelection, ScattersAtRunTimePositionsGatherEachRowsLastUpdate) {
+  const Program program = lower(fused("runtime_scatters"));
+  const std::vector<Instruction> ins = instructions_of(program);
+  const auto int32 = [&](Opcode op) {
+    return std::ranges::count_if(
+        ins, [op](const Instruction& i) { return i.opcode == op && i.dtype == DataType::int32; });
+  };
+  EXPECT_EQ(int32(Opcode::compare), 2);
+  EXPECT_EQ(int32(Opcode::reduce), 2 + 2);  // and the two ArgMaxes' REDUCEs
+  const std::vector<Instruction> g = gathers(program);
+  // ScatterElements: the ramp of 6 rows, then 48 + 8 one-element rows;
+  // ScatterND: the ramp of 12 rows, then 12 + 2 rows of 4.
+  const auto selecting = [&](std::uint32_t rows, std::uint32_t elems, std::uint32_t count) {
+    return std::ranges::count_if(g, [&](const Instruction& i) {
+      return i.dtype == DataType::fp32 && value(i, 3) == rows && value(i, 4) == elems &&
+             value(i, 5) == count;
+    });
+  };
+  EXPECT_EQ(selecting(48 + 8, 1, 48), 1);
+  EXPECT_EQ(selecting(12 + 2, 4, 12), 1);
+  EXPECT_EQ(refusal(fused("runtime_scatter_add")),
+            "ScatterElements: reduction add at positions known only at run time (only replacing "
+            "scatters)");
+  // 1024 updates into 2^20 elements: 2^30 pairs.
+  EXPECT_EQ(refusal(fused("runtime_scatter_wide")),
+            "ScatterElements: 1024 updates into 1048576 rows at positions known at run time: "
+            "1073741824 pairs compared, at most 4194304");
+}
+
 }  // namespace
