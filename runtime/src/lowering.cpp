@@ -34,6 +34,7 @@ void lower_integer_binary(Lowerer& l, const Node& n, EltwiseOp op);
 void cast_to_integers(Lowerer& l, const Node& n);
 void lower_integer_where(Lowerer& l, const Node& n);
 void lower_integer_cumsum(Lowerer& l, const Node& n, std::size_t axis);
+void concat_integers(Lowerer& l, const Node& n, std::size_t axis);
 void integer_result(Lowerer& l, const std::string& origin, const std::string& out,
                     const std::function<void(TensorRef)>& compute);
 TensorRef int32_scalar(Lowerer& l, std::int64_t value);
@@ -4089,6 +4090,10 @@ void lower_concat(Lowerer& l, const Node& n) {
   auto axis = n.get_int("axis", 0);
   axis = axis < 0 ? axis + static_cast<std::int64_t>(so.size()) : axis;
   const auto a = static_cast<std::size_t>(axis);
+  if (is_integer(value_type(l, out))) {
+    concat_integers(l, n, a);
+    return;
+  }
   const std::int64_t outer = product(so, 0, a);
   const std::int64_t row = product(so, a, so.size());  // elements
   if (l.has(isa::Opcode::copy_strided)) {
@@ -4142,14 +4147,12 @@ void lower_split(Lowerer& l, const Node& n) {
 // n's output, integers of its input's kind (an integer input's, or made
 // on the device) moved along `axes` (in elements) from element `first` on:
 // their INT32 words, two per int64, by one COPY_STRIDED; read on like the
-// input (indices, comparisons, Casts).
+// input (indices, comparisons, Casts). A graph output of integers computed
+// as INT32 words is widened to its int64.
 void copy_integers(Lowerer& l, const Node& n, std::int64_t first, std::vector<CopyAxis> axes) {
   const std::string& x = input(n, 0);
   const std::string& out = n.outputs.at(0);
   l.require(isa::Opcode::copy_strided);
-  if (l.is_io(out)) {
-    throw Unsupported(fmt::format("a {} of integers as a graph output", n.op));
-  }
   TensorRef src = l.index_ref(x).first;
   const ElementType type = l.integer_type(src.tensor);
   const std::int64_t words = type == ElementType::int64 ? 2 : 1;
@@ -4159,8 +4162,16 @@ void copy_integers(Lowerer& l, const Node& n, std::int64_t first, std::vector<Co
   }
   axes.push_back({words, 1, 1});
   src.offset += static_cast<std::uint64_t>(first * words * 4);
-  l.add_integer_tensor(out, type, l.integer_source(x));
-  strided_copy(l, n.label(), {out, 0}, std::move(src), axes, DataType::int32);
+  if (!l.is_io(out)) {
+    l.add_integer_tensor(out, type, l.integer_source(x));
+    strided_copy(l, n.label(), {out, 0}, std::move(src), axes, DataType::int32);
+  } else if (type == ElementType::int64) {
+    strided_copy(l, n.label(), l.computed_indices(out), std::move(src), axes, DataType::int32);
+  } else {
+    integer_result(l, n.label(), out, [&](TensorRef result) {
+      strided_copy(l, n.label(), std::move(result), src, axes, DataType::int32);
+    });
+  }
 }
 
 // Expand of an integer input (an attention mask before its Cast).
@@ -4331,6 +4342,29 @@ void expand_operand(Lowerer& l, const std::string& origin, MaskOperand& o, const
   const std::string full = l.scratch_bytes(element_count(so) * element_bytes);
   strided_copy(l, origin, l.ref(full), o.ref, broadcast_axes(o.shape, so), dtype);
   o = {l.ref(full), so};
+}
+
+// Concat of integers (index tuples stacked at run time: torch.stack of a
+// batch index and a position): each input's INT32 words (an int64 input's
+// low words, checked by run(); a constant's converted) copied into its
+// block by one COPY_STRIDED.
+void concat_integers(Lowerer& l, const Node& n, std::size_t axis) {
+  const std::string origin = n.label();
+  const std::string& out = n.outputs.at(0);
+  const Shape& so = l.shape(out);
+  const std::int64_t outer = product(so, 0, axis);
+  const std::int64_t row = product(so, axis, so.size());
+  l.require(isa::Opcode::copy_strided);
+  integer_result(l, origin, out, [&](const TensorRef& result) {
+    std::int64_t offset = 0;
+    for (const std::string& in : n.inputs) {
+      const std::int64_t block = product(l.shape(in), axis, so.size());
+      const MaskOperand words = domain_operand(l, in, CompareDomain::integers, origin);
+      strided_copy(l, origin, shifted(result, offset * 4), words.ref,
+                   {{outer, block, row}, {block, 1, 1}}, DataType::int32);
+      offset += block;
+    }
+  });
 }
 
 // The count of `o`'s elements that COMPARE or SELECT reads as i mod count

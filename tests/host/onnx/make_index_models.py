@@ -221,6 +221,21 @@ def integer_models(out, save, tensor, rng):
          [tensor(name, None) for name in ("scattered_elements", "scattered_rows")],
          [i64("zero", [0]), i64("one", [1]), i64("rows_shape", [12, 4]),
           i64("update_shape", [2, 4])], opset=13)
+    # Index tuples stacked on the device (Concat of computed integers, one of
+    # them negative) for a GatherND; the tuples and a Slice of them (int64)
+    # graph outputs.
+    save(out, "stacked_tuples",
+         [helper.make_node("ArgMax", ["x"], ["best"], axis=2, keepdims=1),
+          helper.make_node("Mod", ["best", "three"], ["rows"]),
+          helper.make_node("Sub", ["best", "four"], ["columns"]),
+          helper.make_node("Concat", ["rows", "columns"], ["tuples"], axis=-1),
+          helper.make_node("GatherND", ["x", "tuples"], ["picked"]),
+          helper.make_node("Slice", ["tuples", "one", "three", "one"], ["middle"])],
+         [tensor("x", [3, 5, 4])],
+         [tensor("picked", None)]
+         + [helper.make_tensor_value_info(name, TensorProto.INT64, None)
+            for name in ("tuples", "middle")],
+         [i64("three", [3]), i64("four", 4), i64("one", [1])], opset=13)
     save(out, "runtime_scatter_add",
          [helper.make_node("ArgMax", ["x"], ["ids"], axis=0, keepdims=1),
           helper.make_node("ScatterElements", ["x", "ids", "x_row"], ["y"], reduction="add")],

@@ -123,4 +123,25 @@ TEST(OnnxRuntimeSelection, ScattersAtRunTimePositionsGatherEachRowsLastUpdate) {
             "1073741824 pairs compared, at most 4194304");
 }
 
+// Index tuples stacked on the device: each Concat input's INT32 words
+// copied into its block, sign-extended into the int64 output `tuples`
+// (high words by ELTWISE min and max, low and high words copied); the
+// GatherND's two columns taken out of it and its Slice, a graph output
+// too, copying its int64 words as they are. Before, a Concat of integers
+// and a Slice of them as a graph output were refused.
+TEST(OnnxRuntimeSelection, IntegerConcatStacksIndexTuplesOnTheDevice) {
+  const Program program = lower(fused("stacked_tuples"));
+  const std::vector<Instruction> ins = instructions_of(program);
+  const auto int32_copies = std::ranges::count_if(ins, [](const Instruction& i) {
+    return i.opcode == Opcode::copy_strided && i.dtype == DataType::int32;
+  });
+  // ArgMax's widening and low words, Concat 2, widening 2, columns 2, Slice.
+  EXPECT_EQ(int32_copies, 1 + 1 + 2 + 2 + 2 + 1);
+  const auto int32_min = std::ranges::count_if(ins, [](const Instruction& i) {
+    return i.opcode == Opcode::eltwise && i.dtype == DataType::int32 && i.flags == 5U;
+  });
+  EXPECT_EQ(int32_min, 1);
+  EXPECT_EQ(gathers(program).size(), 3U);
+}
+
 }  // namespace
