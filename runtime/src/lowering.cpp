@@ -4827,11 +4827,52 @@ void lower_is_inf(Lowerer& l, const Node& n) {
                    l.ref(l.scalar(positive ? kInfinity : -kInfinity)), out, count, 1);
 }
 
+// Trilu's byte mask of one rows x columns matrix for a constant k.
+TensorRef constant_triangle(Lowerer& l, const Node& n, std::int64_t rows, std::int64_t columns) {
+  Triangle triangle;
+  try {
+    triangle = triangle_of(n, l.graph());
+  } catch (const std::runtime_error& e) {
+    throw Unsupported(e.what());
+  }
+  std::vector<std::int64_t> kept;
+  for (std::int64_t e = 0; e < rows * columns; ++e) {
+    kept.push_back(triangle.keeps(e / columns, e % columns) ? 1 : 0);
+  }
+  return l.ref(l.integer_constant(
+      fmt::format("%triangle{}x{}{}{}", rows, columns, triangle.upper ? "u" : "l", triangle.k),
+      ElementType::int8, std::move(kept)));
+}
+
+// Trilu's byte mask of one rows x columns matrix for a diagonal k known
+// only at run time (an integer input or computed): one COMPARE of the
+// constant column − row of each element with k (≥ k upper, ≤ k lower).
+TensorRef runtime_triangle(Lowerer& l, const Node& n, std::int64_t rows, std::int64_t columns) {
+  const std::string& k = input(n, 1);
+  if (element_count(l.shape(k)) != 1) {
+    throw Unsupported(fmt::format("k '{}' of {} values, not one", k, element_count(l.shape(k))));
+  }
+  const MaskOperand diagonal = domain_operand(l, k, CompareDomain::integers, n.label());
+  std::vector<std::int64_t> offsets;
+  for (std::int64_t e = 0; e < rows * columns; ++e) {
+    offsets.push_back(e % columns - e / columns);
+  }
+  const TensorRef from_diagonal =
+      l.ref(l.integer_constant(fmt::format("%diagonal_offsets{}x{}", rows, columns),
+                               ElementType::int32, std::move(offsets)));
+  const std::string mask = l.scratch_bytes(rows * columns);
+  const CompareOp op = n.get_int("upper", 1) != 0 ? CompareOp::ge : CompareOp::le;
+  compare_in_ranges(l, n.label(), {op, DataType::int32}, {from_diagonal, rows * columns, 4},
+                    {diagonal.ref, 1, 4}, l.ref(mask), rows * columns);
+  return l.ref(mask);
+}
+
 // Trilu of a computed float tensor (or of integers, in INT32 words): one
-// SELECT (v1.4) of x where a constant byte mask of one matrix (the last
-// two axes; triangle_of) holds 1 and 0 elsewhere, the mask read again for
-// every matrix. Exact (an infinity or NaN outside the triangle becomes 0,
-// as ONNX's zeroing does).
+// SELECT (v1.4) of x where a byte mask of one matrix (the last two axes)
+// holds 1 and 0 elsewhere, the mask read again for every matrix: a
+// constant (triangle_of), or computed for a k known only at run time.
+// Exact (an infinity or NaN outside the triangle becomes 0, as ONNX's
+// zeroing does).
 void lower_trilu(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
@@ -4844,29 +4885,20 @@ void lower_trilu(Lowerer& l, const Node& n) {
     throw Unsupported(fmt::format("matrices of {} x {}: the mask exceeds the device's operand",
                                   sx[sx.size() - 2], sx.back()));
   }
-  Triangle triangle;
-  try {
-    triangle = triangle_of(n, l.graph());
-  } catch (const std::runtime_error& e) {
-    throw Unsupported(e.what());
-  }
   const std::int64_t rows = sx[sx.size() - 2], columns = sx.back();
-  std::vector<std::int64_t> kept;
-  for (std::int64_t e = 0; e < rows * columns; ++e) {
-    kept.push_back(triangle.keeps(e / columns, e % columns) ? 1 : 0);
-  }
-  const std::string mask = l.integer_constant(
-      fmt::format("%triangle{}x{}{}{}", rows, columns, triangle.upper ? "u" : "l", triangle.k),
-      ElementType::int8, std::move(kept));
+  const bool runtime_k =
+      n.inputs.size() > 1 && !n.inputs[1].empty() && !l.graph().is_constant(n.inputs[1]);
+  const TensorRef mask =
+      runtime_k ? runtime_triangle(l, n, rows, columns) : constant_triangle(l, n, rows, columns);
   if (integers) {  // INT32 words, as integers computed on the device are
     const TensorRef words = l.int32_view(x, n.label());
     integer_result(l, n.label(), n.outputs.at(0), [&](TensorRef result) {
-      select_elements(l, n.label(), {l.ref(mask), rows * columns}, {words, count},
-                      {int32_scalar(l, 0), 1}, std::move(result), count, DataType::int32);
+      select_elements(l, n.label(), {mask, rows * columns}, {words, count}, {int32_scalar(l, 0), 1},
+                      std::move(result), count, DataType::int32);
     });
     return;
   }
-  select_elements(l, n.label(), {l.ref(mask), rows * columns}, {l.ref(x), count},
+  select_elements(l, n.label(), {mask, rows * columns}, {l.ref(x), count},
                   {l.ref(l.scalar(0.0F)), 1}, l.ref(n.outputs.at(0)), count);
 }
 

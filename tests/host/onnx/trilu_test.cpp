@@ -48,9 +48,21 @@ TEST(OnnxTrilu, ACausalMaskOfConstantsIsFoldedOnTheHost) {
   EXPECT_EQ(mask.floats, (std::vector<float>{0, m, m, m, 0, 0, m, m, 0, 0, 0, m, 0, 0, 0, 0}));
 }
 
-TEST(OnnxTrilu, KComputedAtRunTimeIsRefusedByName) {
-  EXPECT_EQ(refusal(fused("trilu_computed_k")),
-            "Trilu: its diagonal k 'k' is computed at run time; only a constant k");
+// k an int64 input: its low word compared with the constant column − row
+// of one 3 x 3 matrix (upper: >=), the mask selecting x.
+TEST(OnnxTrilu, KKnownAtRunTimeIsComparedWithEachElementsDiagonal) {
+  const Program program = lower(fused("trilu_computed_k"));
+  const std::vector<Instruction> ins = instructions_of(program);
+  ASSERT_EQ(ins.size(), 3U);
+  EXPECT_EQ(ins[0].opcode, Opcode::copy_strided);  // k's low word
+  EXPECT_EQ(ins[1].opcode, Opcode::compare);
+  EXPECT_EQ(ins[1].dtype, npu::isa::DataType::int32);
+  EXPECT_EQ(ins[1].flags, 5U);  // ge
+  EXPECT_EQ(value(ins[1], 3), 9U);
+  EXPECT_EQ(value(ins[1], 4), 1U);
+  EXPECT_EQ(ins[2].opcode, Opcode::select);
+  EXPECT_EQ(program.weights.at("%diagonal_offsets3x3").ints,
+            (std::vector<std::int64_t>{0, 1, 2, -1, 0, 1, -2, -1, 0}));
 }
 
 TEST(OnnxTrilu, IntegersAreOneSelectOfInt32Words) {
