@@ -35,6 +35,7 @@ void cast_to_integers(Lowerer& l, const Node& n);
 void lower_integer_where(Lowerer& l, const Node& n);
 void lower_integer_cumsum(Lowerer& l, const Node& n, std::size_t axis);
 void concat_integers(Lowerer& l, const Node& n, std::size_t axis);
+void reduce_integers(Lowerer& l, const Node& n, ReduceOp op);
 void integer_result(Lowerer& l, const std::string& origin, const std::string& out,
                     const std::function<void(TensorRef)>& compute);
 TensorRef int32_scalar(Lowerer& l, std::int64_t value);
@@ -3525,6 +3526,10 @@ std::optional<std::vector<std::int64_t>> reduced_axes(Lowerer& l, const Node& n)
   return axes;
 }
 void lower_reduce(Lowerer& l, const Node& n, ReduceOp op) {
+  if (is_integer(value_type(l, n.outputs.at(0)))) {
+    reduce_integers(l, n, op);
+    return;
+  }
   if (auto axes = reduced_axes(l, n)) {
     reduce_axes(l, n, op, std::move(*axes));
   } else {
@@ -5199,6 +5204,34 @@ void cast_to_integers(Lowerer& l, const Node& n) {
   const TensorRef words = l.int32_view(x, origin);
   integer_result(l, origin, out,
                  [&](TensorRef result) { l.copy(std::move(result), words, count * 4, origin); });
+}
+
+// ReduceSum, ReduceMax and ReduceMin of integers (a sequence's length as the
+// sum of its attention mask): one REDUCE INT32 of their words, exact (a sum
+// beyond 32 bits saturates). ReduceMean of integers is refused by name:
+// REDUCE's INT32 mean rounds half to even.
+void reduce_integers(Lowerer& l, const Node& n, ReduceOp op) {
+  if (op == ReduceOp::mean) {
+    throw Unsupported("ReduceMean of integers");
+  }
+  std::optional<std::vector<std::int64_t>> axes = reduced_axes(l, n);
+  if (!axes) {
+    cast_to_integers(l, n);  // noop_with_empty_axes: the same words
+    return;
+  }
+  const std::string origin = n.label();
+  const std::string& x = input(n, 0);
+  const ReducedBlock b = reduced_block(l.shape(x), std::move(*axes));
+  if (element_count(l.shape(x)) * 4 > kMaxOperandBytes) {
+    throw Unsupported("a reduction of integers beyond the device's 64 MiB operand");
+  }
+  const MaskOperand words = domain_operand(l, x, CompareDomain::integers, origin);
+  integer_result(l, origin, n.outputs.at(0), [&](TensorRef result) {
+    l.emit(origin, {words.ref}, {std::move(result)},
+           [op, b](KernelBuilder& k, std::span<const BufferArg> s) {
+             k.reduce(DataType::int32, op, s[0], s[1], b.outer, b.length, b.inner);
+           });
+  });
 }
 
 // Where(cond, x, y) of integers: one SELECT of INT32 words, each operand a

@@ -131,8 +131,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # Floats made int64 and int32 (ISA v1.7), integer Div and Mod;
              # Gather, GatherElements, GatherND, ScatterElements and ScatterND
              # by run-time indices along any axis; index tuples stacked by an
-             # integer Concat.
+             # integer Concat; integer reductions (last-token pooling).
              "integer_division", "runtime_gathers", "runtime_scatters", "stacked_tuples",
+             "integer_reductions",
              # 3-D convolutions (depth taps stacked into channels, one CONV2D;
              # uneven and SAME padding by a padded copy), ConvTranspose of
              # volumes (slices, then a product along depth), pooling (two

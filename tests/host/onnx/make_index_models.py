@@ -236,6 +236,34 @@ def integer_models(out, save, tensor, rng):
          + [helper.make_tensor_value_info(name, TensorProto.INT64, None)
             for name in ("tuples", "middle")],
          [i64("three", [3]), i64("four", 4), i64("one", [1])], opset=13)
+    # Integer reductions: a sequence's length as the sum of a mask computed
+    # from the input, the last token pooled by GatherElements at length - 1
+    # (a classifier head's pooling), a ReduceMin of the mask kept as an
+    # int64 output; ReduceMean of integers is refused by name.
+    save(out, "integer_reductions",
+         [helper.make_node("Slice", ["x", "zero", "one", "two"], ["first"]),
+          helper.make_node("Reshape", ["first", "mask_shape"], ["first2d"]),
+          helper.make_node("Greater", ["first2d", "zero_f"], ["positive"]),
+          helper.make_node("Cast", ["positive"], ["mask"], to=TensorProto.INT64),
+          helper.make_node("ReduceSum", ["mask", "one"], ["lengths"], keepdims=0),
+          helper.make_node("ReduceMin", ["mask"], ["any_zero"], axes=[1], keepdims=1),
+          helper.make_node("Sub", ["lengths", "one"], ["last_raw"]),
+          helper.make_node("Max", ["last_raw", "zero"], ["last"]),
+          helper.make_node("Reshape", ["last", "index_shape"], ["last3d"]),
+          helper.make_node("Expand", ["last3d", "pooled_shape"], ["index"]),
+          helper.make_node("GatherElements", ["x", "index"], ["pooled"], axis=1)],
+         [tensor("x", [2, 8, 4])],
+         [tensor("pooled", None)]
+         + [helper.make_tensor_value_info(name, TensorProto.INT64, None)
+            for name in ("lengths", "any_zero")],
+         [i64("zero", [0]), i64("one", [1]), i64("two", [2]), i64("mask_shape", [2, 8]),
+          const("zero_f", np.array(0, np.float32)), i64("index_shape", [2, 1, 1]),
+          i64("pooled_shape", [2, 1, 4])], opset=13)
+    save(out, "integer_reduce_mean",
+         [helper.make_node("ArgMax", ["x"], ["ids"], axis=1, keepdims=0),
+          helper.make_node("ReduceMean", ["ids"], ["y"], keepdims=0)],
+         [tensor("x", [3, 4])], [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+         opset=13)
     save(out, "runtime_scatter_add",
          [helper.make_node("ArgMax", ["x"], ["ids"], axis=0, keepdims=1),
           helper.make_node("ScatterElements", ["x", "ids", "x_row"], ["y"], reduction="add")],

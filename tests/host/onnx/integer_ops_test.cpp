@@ -1,9 +1,10 @@
-// Floats made integers and integer division on the device
-// (make_index_models.py's integer_division): Cast of floats to int32 or
-// int64 is one CONVERT to INT32 (ISA v1.7, truncating), Div one ELTWISE
-// INT32, Mod three (fmod) or five with a COMPARE and a SELECT (the
-// divisor's sign); int64 results are sign-extended; a v1.6 device and a
-// Mod of floats are refused by name.
+// Integers computed on the device beyond addition (make_index_models.py):
+// Cast of floats to int32 or int64 is one CONVERT to INT32 (ISA v1.7,
+// truncating), Div one ELTWISE INT32, Mod three (fmod) or five with a
+// COMPARE and a SELECT (the divisor's sign), int64 results sign-extended
+// (integer_division); ReduceSum/Max/Min one REDUCE INT32
+// (integer_reductions); a v1.6 device, a Mod of floats and a ReduceMean of
+// integers are refused by name.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -79,6 +80,18 @@ TEST(OnnxIntegerDivision, AV16DeviceAndAModOfFloatsAreRefusedByName) {
   }
   EXPECT_EQ(refusal(fused("float_mod")),
             "Mod: Mod of floats (fmod: the device has no exact remainder of floats)");
+}
+
+// ReduceSum and ReduceMin of a computed int64 mask: one REDUCE INT32 each
+// (sum 0, min 3 in the flags); ReduceMean of integers refused by name.
+TEST(OnnxIntegerReduction, SumMaxAndMinAreInt32Reduce) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("integer_reductions")));
+  const std::vector<Instruction> reduces = of(ins, Opcode::reduce, DataType::int32);
+  ASSERT_EQ(reduces.size(), 2U);
+  EXPECT_EQ(reduces[0].flags, 0U);
+  EXPECT_EQ(value(reduces[0], 3), 8U);  // length: the 8 tokens
+  EXPECT_EQ(reduces[1].flags, 3U);
+  EXPECT_EQ(refusal(fused("integer_reduce_mean")), "ReduceMean: ReduceMean of integers");
 }
 
 }  // namespace
