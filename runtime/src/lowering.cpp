@@ -5524,7 +5524,10 @@ SliceCopy slice_copy(const SliceSpec& spec, const Shape& sx, const Shape& so) {
   SliceCopy copy{0, {}};
   for (std::size_t d = 0; d < sx.size(); ++d) {
     copy.first += spec.begin[d] * in_strides[d];
-    copy.axes.push_back({so[d], spec.step[d] * in_strides[d], out_strides[d]});
+    // One element along d reads no step (ONNX allows any step then; a
+    // step of 2^62 times the stride would overflow).
+    const std::int64_t step = so[d] > 1 ? spec.step[d] : 1;
+    copy.axes.push_back({so[d], step * in_strides[d], out_strides[d]});
   }
   return copy;
 }
