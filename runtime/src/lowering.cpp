@@ -5907,6 +5907,12 @@ void scatter_by_runtime_targets(Lowerer& l, const Node& n, const TensorRef& targ
                                 std::int64_t updates, std::int64_t data_rows,
                                 std::int64_t row_elems) {
   const std::string origin = n.label();
+  for (const std::size_t operand : {0U, 2U}) {
+    if (const ElementType type = value_type(l, input(n, operand)); type != ElementType::float32) {
+      throw Unsupported(fmt::format("a scatter of {} values at positions known only at run time",
+                                    to_string(type)));
+    }
+  }
   if (data_rows * updates > kMaxRuntimeScatterPairs) {
     throw Unsupported(fmt::format(
         "{} updates into {} rows at positions known at run time: {} pairs compared, at most {}",

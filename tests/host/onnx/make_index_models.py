@@ -268,6 +268,11 @@ def integer_models(out, save, tensor, rng):
          [helper.make_node("ArgMax", ["x"], ["ids"], axis=0, keepdims=1),
           helper.make_node("ScatterElements", ["x", "ids", "x_row"], ["y"], reduction="add")],
          [tensor("x", [3, 4]), tensor("x_row", [1, 4])], [tensor("y", None)], opset=16)
+    save(out, "runtime_scatter_integers",
+         [helper.make_node("ArgMax", ["x"], ["ids"], axis=1, keepdims=1),
+          helper.make_node("ScatterElements", ["ids", "ids", "ids"], ["y"], axis=1)],
+         [tensor("x", [3, 4])], [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+         opset=13)
     save(out, "runtime_scatter_wide",
          [helper.make_node("ArgMax", ["x"], ["ids"], axis=0, keepdims=1),
           helper.make_node("ScatterElements", ["x", "ids", "x_row"], ["y"])],

@@ -117,6 +117,9 @@ TEST(OnnxRuntimeSelection, ScattersAtRunTimePositionsGatherEachRowsLastUpdate) {
   EXPECT_EQ(refusal(fused("runtime_scatter_add")),
             "ScatterElements: reduction add at positions known only at run time (only replacing "
             "scatters)");
+  // Integers (their INT32 words would be copied as floats): refused.
+  EXPECT_EQ(refusal(fused("runtime_scatter_integers")),
+            "ScatterElements: a scatter of int64 values at positions known only at run time");
   // 1024 updates into 2^20 elements: 2^30 pairs.
   EXPECT_EQ(refusal(fused("runtime_scatter_wide")),
             "ScatterElements: 1024 updates into 1048576 rows at positions known at run time: "
