@@ -922,6 +922,18 @@ void gather_in_ranges(Lowerer& l, const std::string& origin, const GatheredRows&
   }
 }
 
+namespace {
+
+// Unsupported unless a GATHER table of `rows` rows is addressable by INT32
+// indices.
+void check_table_rows(std::int64_t rows) {
+  if (rows > std::numeric_limits<std::int32_t>::max()) {
+    throw Unsupported(fmt::format("{} rows of a GATHER table (INT32 indices)", rows));
+  }
+}
+
+}  // namespace
+
 // out = rows `rows` of x viewed as rows of `row_elems` elements, in that
 // order: one GATHER (v1.3) reading a constant int32 index table. Any
 // selection of x's elements known when compiling (negative steps,
@@ -931,9 +943,7 @@ void gather_rows(Lowerer& l, const std::string& origin, const std::string& x,
                  const std::string& out, std::int64_t row_elems, std::vector<std::int64_t> rows) {
   l.require(isa::Opcode::gather);
   const std::int64_t table_rows = element_count(l.shape(x)) / row_elems;
-  if (table_rows > std::numeric_limits<std::int32_t>::max()) {
-    throw Unsupported(fmt::format("{} rows of a GATHER table (INT32 indices)", table_rows));
-  }
+  check_table_rows(table_rows);
   const auto count = static_cast<std::int64_t>(rows.size());
   const std::string indices = l.new_index_constant(std::move(rows));
   gather_in_ranges(l, origin,
@@ -5618,13 +5628,6 @@ TensorRef rows_in_range(Lowerer& l, const std::string& origin, const std::string
                         std::int64_t dim) {
   const auto [ref, type] = l.index_ref(indices);
   return rows_in_range(l, origin, ref, type, element_count(l.shape(indices)), dim);
-}
-
-// Rows of a GATHER table of `rows` rows, read by INT32 indices.
-void check_table_rows(std::int64_t rows) {
-  if (rows > std::numeric_limits<std::int32_t>::max()) {
-    throw Unsupported(fmt::format("{} rows of a GATHER table (INT32 indices)", rows));
-  }
 }
 
 // Gather along axis a > 0 by indices known at run time: x as a table of
