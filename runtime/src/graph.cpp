@@ -31,7 +31,21 @@ std::string to_string(ElementType type) {
     case ElementType::undefined:
       break;
   }
-  return fmt::format("type {}", static_cast<int>(type));
+  // ONNX's other element types (TensorProto.DataType), named in messages.
+  switch (static_cast<int>(type)) {
+    case 4:
+      return "uint16";
+    case 5:
+      return "int16";
+    case 8:
+      return "string";
+    case 12:
+      return "uint32";
+    case 13:
+      return "uint64";
+    default:
+      return fmt::format("type {}", static_cast<int>(type));
+  }
 }
 
 std::int64_t element_count(const Shape& shape) {

@@ -103,12 +103,12 @@ class Lowerer {
       const ElementType type =
           graph.values.count(output) != 0U ? graph.values.at(output).type : ElementType::float32;
       if (type == ElementType::boolean || type == ElementType::int64 ||
-          type == ElementType::int32) {
+          type == ElementType::int32 || type == ElementType::uint8 || type == ElementType::int8) {
         program_.output_types[output] = type;
       } else if (type != ElementType::float32 && type != ElementType::undefined) {
         throw Unsupported(
             fmt::format("graph output '{}' is {}; the runtime writes float32, "
-                        "float16, bfloat16, float64, int64, int32 and bool outputs",
+                        "float16, bfloat16, float64, int64, int32, uint8, int8 and bool outputs",
                         output, to_string(type)));
       }
       if (graph.is_constant(output)) {

@@ -36,6 +36,7 @@ void lower_integer_where(Lowerer& l, const Node& n);
 void lower_integer_cumsum(Lowerer& l, const Node& n, std::size_t axis);
 void concat_integers(Lowerer& l, const Node& n, std::size_t axis);
 void reduce_integers(Lowerer& l, const Node& n, ReduceOp op);
+void clip_integers(Lowerer& l, const Node& n);
 void integer_result(Lowerer& l, const std::string& origin, const std::string& out,
                     const std::function<void(TensorRef)>& compute);
 TensorRef int32_scalar(Lowerer& l, std::int64_t value);
@@ -459,6 +460,10 @@ void lower_clip_computed(Lowerer& l, const Node& n) {
 }
 
 void lower_clip(Lowerer& l, const Node& n) {
+  if (is_integer(value_type(l, n.outputs.at(0)))) {
+    clip_integers(l, n);
+    return;
+  }
   const auto computed = [&](std::size_t i) {
     return i < n.inputs.size() && !n.inputs[i].empty() && !l.graph().is_constant(n.inputs[i]);
   };
@@ -4265,7 +4270,8 @@ ElementType value_type(Lowerer& l, const std::string& value) {
 }
 
 bool is_integer(ElementType type) {
-  return type == ElementType::int64 || type == ElementType::int32;
+  return type == ElementType::int64 || type == ElementType::int32 || type == ElementType::uint8 ||
+         type == ElementType::int8;
 }
 
 CompareDomain compare_domain(Lowerer& l, const std::string& a, const std::string& b) {
@@ -4922,8 +4928,9 @@ void lower_trilu(Lowerer& l, const Node& n) {
 //   low words: run() refuses a value beyond 32 bits rather than wrap it);
 // - bool to float: one CONVERT of the mask's bytes as INT8;
 // - float or integer to bool: x != 0, one COMPARE (v1.4);
-// - float to int32 or int64: one CONVERT to INT32 (v1.7), truncating as
-//   ONNX's Cast does, into integers computed on the device;
+// - float to an integer type: one CONVERT to INT32 (v1.7), truncating as
+//   ONNX's Cast does, into integers computed on the device (to uint8 or
+//   int8 then wrapped as C converts, integer_result);
 // - to its own type: no instruction. float16 and bfloat16 are float32 here:
 //   the program computes them in its dtype (import_graph).
 void lower_cast(Lowerer& l, const Node& n) {
@@ -4957,7 +4964,7 @@ void lower_cast(Lowerer& l, const Node& n) {
     cast_to_integers(l, n);
     return;
   }
-  if ((to == ElementType::int32 || to == ElementType::int64) && from == ElementType::float32) {
+  if (is_integer(to) && from == ElementType::float32) {
     l.require_v17(fmt::format("CONVERT to INT32 for a Cast from float to {}", to_string(to)));
     integer_result(l, n.label(), out, [&](TensorRef result) {
       l.convert(n.label(), {.from = l.dtype(), .to = DataType::int32, .count = count}, l.ref(x),
@@ -5068,7 +5075,9 @@ void widen_indices(Lowerer& l, const std::string& origin, const TensorRef& from,
 // width: ELTWISE, SELECT and COMPARE take INT32, and an int64 input is
 // narrowed on the way in (run() refuses one beyond 32 bits). A value
 // beyond 32 bits computed on the device saturates; an int64 graph output
-// is widened at the end.
+// is widened at the end. A uint8 or int8 value wraps modulo 256 as C's
+// conversion (onnxruntime's 8-bit arithmetic): on the device where it is
+// read on, by run() where it is a graph output.
 
 // out = a OP b[i mod b_count] over `count` elements, one ELTWISE INT32
 // (exact, saturating; division truncates toward zero, by zero gives 0:
@@ -5097,18 +5106,76 @@ void widen_integers(Lowerer& l, const std::string& origin, const TensorRef& from
   strided_copy(l, origin, shifted(result, 4), l.ref(high), {{count, 1, 2}}, DataType::int32);
 }
 
-// `compute` writes integer value `out` as INT32 words: into `out` itself,
-// or, for an int64 graph output, into words widened after.
+// INT32 words `from` brought into [0, 256), C's uint8 conversion, into
+// `out`: r = x − trunc(x / 256)·256 lies in (−256, 256), and the same
+// steps on r + 256 give its residue; seven ELTWISE INT32, exact for every
+// 32-bit x (r + 256 cannot saturate).
+void wrap_to_uint8(Lowerer& l, const std::string& origin, const TensorRef& from, std::int64_t count,
+                   const TensorRef& out) {
+  const std::uint32_t n = u32(count, "element count");
+  const TensorRef modulus = int32_scalar(l, 256);
+  const auto remainder = [&](const TensorRef& x, const TensorRef& into) {
+    const TensorRef quotient = l.ref(l.scratch_bytes(count * 4));
+    const TensorRef multiple = l.ref(l.scratch_bytes(count * 4));
+    integer_eltwise(l, origin, EltwiseOp::div, n, x, {modulus, 1}, quotient);
+    integer_eltwise(l, origin, EltwiseOp::mul, n, quotient, {modulus, 1}, multiple);
+    integer_eltwise(l, origin, EltwiseOp::sub, n, x, {multiple, n}, into);
+  };
+  const TensorRef truncated = l.ref(l.scratch_bytes(count * 4));
+  const TensorRef raised = l.ref(l.scratch_bytes(count * 4));
+  remainder(from, truncated);
+  integer_eltwise(l, origin, EltwiseOp::add, n, truncated, {modulus, 1}, raised);
+  remainder(raised, out);
+}
+
+// INT32 words `from` wrapped to the range of `type` (uint8 or int8) into
+// `out`: int8's is uint8's of x + 128, less 128 (x + 128 saturates only
+// beyond 2^31 − 129, which no 8-bit arithmetic reaches).
+void wrap_to_bytes(Lowerer& l, const std::string& origin, const TensorRef& from, std::int64_t count,
+                   ElementType type, const TensorRef& out) {
+  if (type == ElementType::uint8) {
+    wrap_to_uint8(l, origin, from, count, out);
+    return;
+  }
+  const std::uint32_t n = u32(count, "element count");
+  const TensorRef shifted_up = l.ref(l.scratch_bytes(count * 4));
+  const TensorRef wrapped = l.ref(l.scratch_bytes(count * 4));
+  integer_eltwise(l, origin, EltwiseOp::add, n, from, {int32_scalar(l, 128), 1}, shifted_up);
+  wrap_to_uint8(l, origin, shifted_up, count, wrapped);
+  integer_eltwise(l, origin, EltwiseOp::sub, n, wrapped, {int32_scalar(l, 128), 1}, out);
+}
+
+bool is_byte_integer(ElementType type) {
+  return type == ElementType::uint8 || type == ElementType::int8;
+}
+
+// Whether a node reads `value`.
+bool read_on(Lowerer& l, const std::string& value) {
+  return std::ranges::any_of(l.graph().nodes, [&](const Node& node) {
+    return std::ranges::find(node.inputs, value) != node.inputs.end();
+  });
+}
+
+// `compute` writes integer value `out` as INT32 words: into `out` itself;
+// for an int64 graph output into words widened after; for a uint8 or int8
+// value read on the device into words wrapped after (run() wraps a graph
+// output no node reads).
 void integer_result(Lowerer& l, const std::string& origin, const std::string& out,
                     const std::function<void(TensorRef)>& compute) {
-  if (!l.is_io(out) || value_type(l, out) != ElementType::int64) {
+  const ElementType type = value_type(l, out);
+  const bool wrapped = is_byte_integer(type) && (!l.is_io(out) || read_on(l, out));
+  if (!wrapped && (!l.is_io(out) || type != ElementType::int64)) {
     compute(l.computed_integers(out));
     return;
   }
   const std::int64_t count = element_count(l.shape(out));
   const std::string words = l.scratch_bytes(count * 4);
   compute({words, 0});
-  widen_integers(l, origin, {words, 0}, count, out);
+  if (wrapped) {
+    wrap_to_bytes(l, origin, {words, 0}, count, type, l.computed_integers(out));
+  } else {
+    widen_integers(l, origin, {words, 0}, count, out);
+  }
 }
 
 // An integer binary node's operands as ELTWISE INT32 reads them: a with
@@ -5194,7 +5261,8 @@ TensorRef int32_scalar(Lowerer& l, std::int64_t value) {
 }
 
 // Cast of a bool mask to integers (1 and 0: one SELECT), or of integers to
-// the other width (the same INT32 words; copied for a graph output).
+// another width (the same INT32 words; copied for a graph output, wrapped
+// into a narrower uint8 or int8 read on the device).
 void cast_to_integers(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const std::string& out = n.outputs.at(0);
@@ -5207,13 +5275,57 @@ void cast_to_integers(Lowerer& l, const Node& n) {
     });
     return;
   }
-  if (!l.is_io(out)) {
+  const ElementType to = value_type(l, out);
+  const bool narrowed = is_byte_integer(to) && value_type(l, x) != to;
+  if (!l.is_io(out) && !narrowed) {
     l.alias(out, x, origin);
     return;
   }
   const TensorRef words = l.int32_view(x, origin);
   integer_result(l, origin, out,
                  [&](TensorRef result) { l.copy(std::move(result), words, count * 4, origin); });
+}
+
+// Clip of integers: ELTWISE INT32 max with the low bound, then min with
+// the high one, each bound a constant or a one-element integer value
+// (a constant beyond 32 bits clamped to INT32, which every value fits).
+void clip_integers(Lowerer& l, const Node& n) {
+  const std::string origin = n.label();
+  const std::string& x = input(n, 0);
+  const std::int64_t count = element_count(l.shape(x));
+  const std::uint32_t c = u32(count, "element count");
+  std::vector<std::pair<EltwiseOp, TensorRef>> steps;
+  for (const auto& [index, op] :
+       {std::pair{std::size_t{1}, EltwiseOp::max}, std::pair{std::size_t{2}, EltwiseOp::min}}) {
+    if (index >= n.inputs.size() || n.inputs[index].empty()) {
+      continue;
+    }
+    const std::string& bound = n.inputs[index];
+    if (element_count(l.shape(bound)) != 1) {
+      throw Unsupported(fmt::format("bound '{}' is not a scalar", bound));
+    }
+    if (l.graph().is_constant(bound)) {
+      const std::int64_t value = std::clamp<std::int64_t>(l.graph().constants.at(bound).integer(0),
+                                                          std::numeric_limits<std::int32_t>::min(),
+                                                          std::numeric_limits<std::int32_t>::max());
+      steps.emplace_back(op, int32_scalar(l, value));
+    } else {
+      steps.emplace_back(op, l.int32_view(bound, origin));
+    }
+  }
+  if (steps.empty()) {
+    cast_to_integers(l, n);  // no bound: the same integers
+    return;
+  }
+  const TensorRef words = l.int32_view(x, origin);
+  integer_result(l, origin, n.outputs.at(0), [&](TensorRef result) {
+    TensorRef source = words;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      TensorRef target = i + 1 == steps.size() ? result : l.ref(l.scratch_bytes(count * 4));
+      integer_eltwise(l, origin, steps[i].first, c, source, {steps[i].second, 1}, target);
+      source = std::move(target);
+    }
+  });
 }
 
 // ReduceSum, ReduceMax and ReduceMin of integers (a sequence's length as the

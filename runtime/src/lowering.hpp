@@ -69,7 +69,8 @@ struct Program {
   // run() widens them; here their own type.
   std::map<std::string, ElementType> widened_inputs;
   // Outputs not in `dtype`: bool (one byte each, COMPARE's mask), int64 or
-  // int32 (an integer input passed on), written in their own type.
+  // int32 (integers passed on or computed), written in their own type;
+  // uint8 and int8 as INT32 words that run() narrows.
   std::map<std::string, ElementType> output_types;
   // Float inputs and outputs the model declares float16, bfloat16 or
   // float64: in `dtype` on the device like every float, exchanged in their

@@ -202,17 +202,21 @@ ElementType io_type(const onnx_runtime::Program& program, const std::string& nam
   return ElementType::float32;
 }
 
-// The values of an int64, int32 or bool output read back from the device.
+// The values of an int64, int32, uint8, int8 or bool output read back from
+// the device. A uint8 or int8 output's INT32 words are narrowed as C
+// converts (modulo 256), onnxruntime's wrap of 8-bit arithmetic.
 std::vector<std::int64_t> output_integers(std::span<const std::byte> bytes, ElementType type) {
   const std::size_t size = integer_size(type);
   std::vector<std::int64_t> values(bytes.size() / size);
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (type == ElementType::int64) {
       std::memcpy(&values[i], bytes.data() + 8 * i, 8);
-    } else if (type == ElementType::int32) {
+    } else if (size == 4) {
       std::int32_t v = 0;
       std::memcpy(&v, bytes.data() + 4 * i, 4);
-      values[i] = v;
+      values[i] = type == ElementType::uint8  ? static_cast<std::uint8_t>(v)
+                  : type == ElementType::int8 ? static_cast<std::int8_t>(v)
+                                              : v;
     } else {
       values[i] = std::to_integer<std::int64_t>(bytes[i]);
     }
@@ -428,8 +432,8 @@ CompiledModel Model::compile_state(
                                                              : isa::DataType::fp32;
   if ((precision == Precision::fp16 || precision == Precision::bf16) && qdq_round_trips > 0) {
     throw ModelError(fmt::format(
-        "the model quantizes {} computed tensors (QuantizeLinear -> DequantizeLinear), whose "
-        "rounding is computed in FP32: compile it in fp32 or int8",
+        "the model quantizes {} computed tensors (QuantizeLinear into a DequantizeLinear or a "
+        "graph output), whose rounding is computed in FP32: compile it in fp32 or int8",
         qdq_round_trips));
   }
   if (precision == Precision::int8 && calibration.samples == 0) {

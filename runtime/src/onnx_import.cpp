@@ -684,6 +684,8 @@ void set_input_shapes(::onnx::ModelProto& model, const std::map<std::string, Sha
   }
 }
 
+}  // namespace
+
 void infer_shapes(::onnx::ModelProto& model) {
   model.mutable_graph()->clear_value_info();
   try {
@@ -693,8 +695,6 @@ void infer_shapes(::onnx::ModelProto& model) {
     throw ModelError(fmt::format("shape inference failed: {}", e.what()));
   }
 }
-
-}  // namespace
 
 ::onnx::ModelProto parse_model(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);

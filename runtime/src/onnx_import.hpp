@@ -48,6 +48,9 @@ std::int64_t check_initializers(const ::onnx::GraphProto& g);
 // qoperator.cpp): the nodes' input counts and the initializers' data sizes
 // can then be trusted.
 void check_before_rewrite(::onnx::ModelProto& model);
+// ONNX shape inference into `model`'s value_info (replacing it), through the
+// guarded schemas; ModelError if it fails.
+void infer_shapes(::onnx::ModelProto& model);
 
 // The whole import: input shapes given by name (each must match the rank and
 // the static dimensions of the declaration), shape inference and constant

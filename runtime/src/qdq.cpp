@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -66,6 +67,8 @@ std::string label(const ::onnx::NodeProto& node) {
                      node.name().empty() && node.output_size() > 0 ? node.output(0) : node.name());
 }
 
+using Nodes = ::google::protobuf::RepeatedPtrField<::onnx::NodeProto>;
+
 class QdqRewriter {
  public:
   explicit QdqRewriter(::onnx::ModelProto& model) : model_(model), graph_(*model.mutable_graph()) {
@@ -81,24 +84,16 @@ class QdqRewriter {
   }
 
   QdqRewriteStats run() {
-    ::google::protobuf::RepeatedPtrField<::onnx::NodeProto> rewritten;
+    Nodes rewritten;
     for (const ::onnx::NodeProto& node : graph_.node()) {
       const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
       if (default_domain && node.op_type() == "QuantizeLinear") {
-        quantize(node);
+        quantize(node, rewritten);
       } else if (default_domain && node.op_type() == "DequantizeLinear") {
         dequantize(node, rewritten);
       } else {
         refuse_quantized_reads(node);
         *rewritten.Add() = node;
-      }
-    }
-    for (const auto& output : graph_.output()) {
-      if (const auto q = pending_.find(output.name()); q != pending_.end()) {
-        throw ModelError(fmt::format(
-            "{}: its output is a graph output; the device runs quantized tensors only between "
-            "QuantizeLinear and DequantizeLinear",
-            q->second.label));
       }
     }
     graph_.mutable_node()->Swap(&rewritten);
@@ -195,7 +190,7 @@ class QdqRewriter {
                                node.input(1), to_string(scale.shape)));
     }
     if (!shape) {
-      refuse(node, "per-axis scales on a computed tensor are not supported (per tensor only)");
+      refuse(node, "per-axis scales on a tensor of unknown rank (per tensor only)");
     }
     const auto rank = static_cast<std::int64_t>(shape->size());
     std::int64_t axis = 1;
@@ -209,7 +204,7 @@ class QdqRewriter {
     }
     axis = axis < 0 ? axis + rank : axis;
     const std::int64_t extent = (*shape)[static_cast<std::size_t>(axis)];
-    if (extent != static_cast<std::int64_t>(q.scales.size())) {
+    if (extent >= 0 && extent != static_cast<std::int64_t>(q.scales.size())) {
       refuse(node,
              fmt::format("{} scales for axis {} of extent {}", q.scales.size(), axis, extent));
     }
@@ -246,7 +241,7 @@ class QdqRewriter {
   // QuantizeLinear: of a constant computed here (as onnxruntime does:
   // saturate(round_half_even(x / s) + zp)); of a computed tensor kept for
   // the DequantizeLinear nodes that must read it.
-  void quantize(const ::onnx::NodeProto& node) {
+  void quantize(const ::onnx::NodeProto& node, Nodes& rewritten) {
     refuse_quantized_reads(node);
     ElementType type = ElementType::uint8;  // without a zero point
     if (node.input_size() > 2 && !node.input(2).empty()) {
@@ -255,7 +250,11 @@ class QdqRewriter {
     }
     const std::string& x = node.input(0);
     if (!initializers_.contains(x)) {
-      pending_[node.output(0)] = {label(node), x, quantization(node, type, std::nullopt)};
+      const Quantization q = quantization(node, type, declared_shape(x));
+      if (is_graph_output(node.output(0))) {
+        quantize_into_output(node, q, rewritten);
+      }
+      pending_[node.output(0)] = {label(node), x, q};
       return;
     }
     const Constant& input = constant(node, x, "input", {ElementType::float32});
@@ -277,17 +276,15 @@ class QdqRewriter {
     ++stats_.folded;
   }
 
-  void dequantize(const ::onnx::NodeProto& node,
-                  ::google::protobuf::RepeatedPtrField<::onnx::NodeProto>& rewritten) {
+  void dequantize(const ::onnx::NodeProto& node, Nodes& rewritten) {
     const std::string& x = node.input(0);
     if (const auto q = pending_.find(x); q != pending_.end()) {
       round_trip(node, q->second, rewritten);
       return;
     }
     if (!initializers_.contains(x)) {
-      refuse(node, fmt::format("it reads '{}', which is neither a constant nor a "
-                               "QuantizeLinear's output (the device takes no quantized inputs)",
-                               x));
+      dequantize_computed(node, rewritten);
+      return;
     }
     const Constant& input =
         constant(node, x, "input", {ElementType::int8, ElementType::uint8, ElementType::int32});
@@ -308,21 +305,18 @@ class QdqRewriter {
   // DequantizeLinear(QuantizeLinear(x)) on a computed x, in float32:
   //   y = (clamp(round_half_even(x / s_q), min - zp_q, max - zp_q) + zp_q - zp_dq) * s_dq
   // which is ONNX's (saturate(round(x / s_q) + zp_q) - zp_dq) * s_dq.
-  void round_trip(const ::onnx::NodeProto& node, const PendingQuantize& q,
-                  ::google::protobuf::RepeatedPtrField<::onnx::NodeProto>& rewritten) {
-    const Quantization dq = quantization(node, q.quantization.type, std::nullopt);
+  void round_trip(const ::onnx::NodeProto& node, const PendingQuantize& q, Nodes& rewritten) {
     const Quantization& qq = q.quantization;
+    if (qq.axis) {
+      refuse(node, fmt::format("it reads {}, quantized per axis; a QuantizeLinear read by a "
+                               "DequantizeLinear takes one scale",
+                               q.label));
+    }
+    const Quantization dq = quantization(node, q.quantization.type, std::nullopt);
     const std::string& y = node.output(0);
-    const auto add = [&](const std::string& op, std::vector<std::string> inputs,
+    const auto add = [&](const std::string& op, const std::vector<std::string>& inputs,
                          const std::string& output) {
-      ::onnx::NodeProto& made = *rewritten.Add();
-      made.set_op_type(op);
-      made.set_name(fresh(fmt::format("{}/{}", y, op)));
-      for (const std::string& input : inputs) {
-        made.add_input(input);
-      }
-      made.add_output(output);
-      return &made;
+      return add_node(rewritten, op, inputs, output);
     };
     const std::string scaled = fresh(y + "/scaled");
     add("Div", {q.input, scalar(y + "/quantize_scale", qq.scales[0])}, scaled);
@@ -355,6 +349,162 @@ class QdqRewriter {
     }
     add("Mul", {rounded, scalar(y + "/dequantize_scale", dq.scales[0])}, y);
     ++stats_.round_trips;
+  }
+
+  ::onnx::NodeProto* add_node(Nodes& nodes, const std::string& op,
+                              const std::vector<std::string>& inputs, const std::string& output) {
+    ::onnx::NodeProto& made = *nodes.Add();
+    made.set_op_type(op);
+    made.set_name(fresh(fmt::format("{}/{}", output, op)));
+    for (const std::string& input : inputs) {
+      made.add_input(input);
+    }
+    made.add_output(output);
+    return &made;
+  }
+
+  bool is_graph_output(const std::string& name) const {
+    return std::ranges::any_of(graph_.output(), [&](const auto& o) { return o.name() == name; });
+  }
+
+  // The type graph input, output or value `name` is declared with in
+  // `graph`, if any.
+  static const ::onnx::TypeProto_Tensor* declared_in(const ::onnx::GraphProto& graph,
+                                                     const std::string& name) {
+    for (const auto* infos : {&graph.input(), &graph.value_info(), &graph.output()}) {
+      for (const auto& info : *infos) {
+        if (info.name() == name && info.type().has_tensor_type()) {
+          return &info.type().tensor_type();
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  const ::onnx::TypeProto_Tensor* declared(const std::string& name) const {
+    return declared_in(graph_, name);
+  }
+
+  // `name`'s shape as the model declares it or, for a tensor computed
+  // inside, as ONNX's shape inference finds it (on a copy of the model,
+  // made the first time it is needed): -1 for a dimension not a number.
+  std::optional<Shape> declared_shape(const std::string& name) {
+    const ::onnx::TypeProto_Tensor* type = declared(name);
+    if (type == nullptr) {
+      if (!inferred_) {
+        inferred_ = model_;
+        infer_shapes(*inferred_);
+      }
+      type = declared_in(inferred_->graph(), name);
+    }
+    if (type == nullptr || !type->has_shape()) {
+      return std::nullopt;
+    }
+    Shape shape;
+    for (const auto& dim : type->shape().dim()) {
+      shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+    }
+    return shape;
+  }
+
+  // A float constant of one value per channel of q (shaped to broadcast
+  // along q's axis of a rank-`rank` tensor), or a scalar.
+  std::string per_channel(const std::string& base, const Quantization& q, std::size_t rank,
+                          const std::function<float(std::size_t)>& value) {
+    const std::string name = fresh(base);
+    std::vector<float> values(q.scales.size());
+    for (std::size_t c = 0; c < values.size(); ++c) {
+      values[c] = value(c);
+    }
+    Shape shape;
+    if (q.axis) {
+      shape.assign(rank - *q.axis, 1);
+      shape[0] = static_cast<std::int64_t>(values.size());
+    }
+    add_initializer(name, Constant::of_floats(shape, std::move(values)));
+    return name;
+  }
+
+  // DequantizeLinear of a computed tensor (a uint8 or int8 graph input, an
+  // integer computed on the device) in float arithmetic, exactly
+  // onnxruntime's float(x - zp) * s: Cast to float, Sub zp (exact below
+  // 2^24), Mul s.
+  void dequantize_computed(const ::onnx::NodeProto& node, Nodes& rewritten) {
+    const std::string& x = node.input(0);
+    const ::onnx::TypeProto_Tensor* type = declared(x);
+    ElementType element = ElementType::uint8;
+    if (type != nullptr && type->elem_type() != 0) {
+      element = static_cast<ElementType>(type->elem_type());
+    } else if (node.input_size() > 2 && !node.input(2).empty() &&
+               initializers_.contains(node.input(2))) {
+      element =
+          static_cast<ElementType>(graph_.initializer(initializers_[node.input(2)]).data_type());
+    }
+    if (element != ElementType::int8 && element != ElementType::uint8 &&
+        element != ElementType::int32) {
+      refuse(node, fmt::format("its input '{}' is {}; supported: int8, uint8, int32", x,
+                               type_name(static_cast<int>(element))));
+    }
+    const std::optional<Shape> shape = declared_shape(x);
+    const Quantization q = quantization(node, element, shape);
+    const std::size_t rank = shape ? shape->size() : 0;
+    const std::string& y = node.output(0);
+    std::string value = fresh(y + "/float");
+    ::onnx::NodeProto* cast = add_node(rewritten, "Cast", {x}, value);
+    ::onnx::AttributeProto& to = *cast->add_attribute();
+    to.set_name("to");
+    to.set_type(::onnx::AttributeProto::INT);
+    to.set_i(::onnx::TensorProto::FLOAT);
+    if (std::ranges::any_of(q.zero_points, [](std::int64_t z) { return z != 0; })) {
+      const std::string centred = fresh(y + "/centred");
+      add_node(
+          rewritten, "Sub",
+          {value, per_channel(y + "/zero_point", q, rank,
+                              [&](std::size_t c) { return static_cast<float>(q.zero_points[c]); })},
+          centred);
+      value = centred;
+    }
+    add_node(
+        rewritten, "Mul",
+        {value, per_channel(y + "/scale", q, rank, [&](std::size_t c) { return q.scales[c]; })}, y);
+    ++stats_.dequantized_inputs;
+  }
+
+  // QuantizeLinear of a computed tensor into a graph output of q's type,
+  // ONNX's saturate(round_half_even(x / s) + zp) in float arithmetic, then
+  // a Cast to the type (exact: the values are integers in its range):
+  //   Div by s, Max and Min to [type_min - zp, type_max - zp], Add and Sub
+  //   1.5 * 2^23 (the rounding), Add zp, Cast.
+  void quantize_into_output(const ::onnx::NodeProto& node, const Quantization& q,
+                            Nodes& rewritten) {
+    const std::string& y = node.output(0);
+    const std::size_t rank = q.axis ? declared_shape(node.input(0))->size() : 0;
+    const auto step = [&](const std::string& op, const std::string& in, const std::string& name,
+                          const std::function<float(std::size_t)>& value) {
+      const std::string out = fresh(y + "/" + name);
+      add_node(rewritten, op, {in, per_channel(y + "/" + name + "_by", q, rank, value)}, out);
+      return out;
+    };
+    std::string v =
+        step("Div", node.input(0), "scaled", [&](std::size_t c) { return q.scales[c]; });
+    v = step("Max", v, "raised", [&](std::size_t c) {
+      return static_cast<float>(type_min(q.type) - q.zero_points[c]);
+    });
+    v = step("Min", v, "saturated", [&](std::size_t c) {
+      return static_cast<float>(type_max(q.type) - q.zero_points[c]);
+    });
+    v = step("Add", v, "shifted", [](std::size_t) { return kRoundingOffset; });
+    v = step("Sub", v, "rounded", [](std::size_t) { return kRoundingOffset; });
+    if (std::ranges::any_of(q.zero_points, [](std::int64_t z) { return z != 0; })) {
+      v = step("Add", v, "offset",
+               [&](std::size_t c) { return static_cast<float>(q.zero_points[c]); });
+    }
+    ::onnx::NodeProto* cast = add_node(rewritten, "Cast", {v}, y);
+    ::onnx::AttributeProto& to = *cast->add_attribute();
+    to.set_name("to");
+    to.set_type(::onnx::AttributeProto::INT);
+    to.set_i(static_cast<int>(q.type));
+    ++stats_.round_trips;  // its rounding needs FP32 like a round trip's
   }
 
   // A node other than DequantizeLinear reading a QuantizeLinear's output.
@@ -400,6 +550,7 @@ class QdqRewriter {
   std::map<std::string, int> initializers_;  // name -> index in graph_.initializer
   std::map<std::string, Constant> parsed_;
   UniqueNames names_;
+  std::optional<::onnx::ModelProto> inferred_;      // declared_shape()'s, when needed
   std::map<std::string, PendingQuantize> pending_;  // by the QuantizeLinear's output
   QdqRewriteStats stats_;
 };

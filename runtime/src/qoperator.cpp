@@ -283,9 +283,15 @@ class QOperatorRewriter {
     }
     const auto it = quantized_.find(name);
     if (it == quantized_.end()) {
-      refuse(node, fmt::format("its {} '{}' is neither a constant nor quantized by a "
-                               "QuantizeLinear or a quantized operator (the device takes no "
-                               "quantized inputs)",
+      if (const auto input = graph_input_type(name)) {
+        if (*input != ElementType::int8 && *input != ElementType::uint8) {
+          refuse(node, fmt::format("its {} '{}' is a graph input of {}; supported: int8, uint8",
+                                   role, name, to_string(*input)));
+        }
+        return *input;  // a quantized model's input: dequantized by rewrite_qdq
+      }
+      refuse(node, fmt::format("its {} '{}' is neither a constant, a graph input nor quantized "
+                               "by a QuantizeLinear or a quantized operator",
                                role, name));
     }
     if (it->second.type != ElementType::int8 && it->second.type != ElementType::uint8) {
@@ -293,6 +299,16 @@ class QOperatorRewriter {
                                to_string(it->second.type)));
     }
     return it->second.type;
+  }
+
+  // The element type graph input `name` declares, if it is one.
+  std::optional<ElementType> graph_input_type(const std::string& name) const {
+    for (const auto& input : graph_.input()) {
+      if (input.name() == name && input.type().has_tensor_type()) {
+        return static_cast<ElementType>(input.type().tensor_type().elem_type());
+      }
+    }
+    return std::nullopt;
   }
 
   // The float value of one operand: a constant dequantized here (ONNX's

@@ -72,6 +72,7 @@ TOLERANCE = {  # (atol, rtol) per precision and model
     # requantize their integer accumulators, the device rounds the float
     # result once: three steps, as the QDQ graphs.
     ("fp32", "qop"): (3 / 32, 0.0), ("fp32", "cls-qop"): (2e-2, 0.0),
+    ("fp32", "qop-quantized_io"): (1.0, 0.0),
 }
 EXACT = {"qdq-semantics"}
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
@@ -134,6 +135,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # integer Concat; integer reductions (last-token pooling).
              "integer_division", "runtime_gathers", "runtime_scatters", "stacked_tuples",
              "integer_reductions",
+             # uint8 arithmetic and outputs, wrapping as onnxruntime's; a
+             # quantized model's uint8 input and int8 and uint8 outputs.
+             "byte_arithmetic", "quantized_io",
              # 3-D convolutions (depth taps stacked into channels, one CONV2D;
              # uneven and SAME padding by a padded copy), ConvTranspose of
              # volumes (slices, then a product along depth), pooling (two
@@ -199,7 +203,11 @@ CLASSIFIER_GRAPHS = {"op-lenet_log_softmax"}
 # Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
 QDQ_GRAPHS = ["conv", "matmul", "semantics", "opset10"]
 # QOperator graphs (tests/host/onnx/make_qoperator_models.py), cases qop-*.
-QOP_GRAPHS = ["conv", "matmul", "opset10"]
+QOP_GRAPHS = ["conv", "matmul", "opset10", "quantized_io"]
+# Quantized (integer) outputs onnxruntime requantizes from its integer
+# accumulators and the device rounds from its float result once: one step
+# apart at most (TOLERANCE), not exact like other integer outputs.
+QUANTIZED_OUTPUTS = {"qop-quantized_io"}
 
 
 def text_like(rng, shape):
@@ -296,21 +304,31 @@ def op_graph_inputs(op_graphs):
         elif declared.elem_type == onnx.TensorProto.DOUBLE:
             sample = sample.astype(np.float64)
         elif declared.elem_type in (onnx.TensorProto.UINT8, onnx.TensorProto.INT8):
-            # Every value of the type: the extremes and values between.
-            info = np.iinfo(np.uint8 if declared.elem_type == onnx.TensorProto.UINT8 else np.int8)
-            flat = np.linspace(info.min, info.max, sample.size).round()
-            sample = flat.reshape(sample.shape).astype(info.dtype)
+            sample = every_byte(declared.elem_type, sample.shape)
         else:
             sample = sample.astype(np.float32)
         cases[f"op-{graph}"] = (str(path), sample)
     for prefix, graphs in (("qdq", QDQ_GRAPHS), ("qop", QOP_GRAPHS)):
         for graph in graphs:
             path = op_graphs / f"{prefix}_{graph}.onnx"
-            dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
-            sample = normal(f"{prefix}-{graph}", [d.dim_value for d in dims])
+            declared = onnx.load(path).graph.input[0].type.tensor_type
+            shape = [d.dim_value for d in declared.shape.dim]
+            if declared.elem_type in (onnx.TensorProto.UINT8, onnx.TensorProto.INT8):
+                cases[f"{prefix}-{graph}"] = (str(path), every_byte(declared.elem_type, shape))
+                continue
+            sample = normal(f"{prefix}-{graph}", shape)
             # Multiples of 1/16: the semantics graph's x / 0.5 hits ties.
             cases[f"{prefix}-{graph}"] = (str(path), (np.round(sample * 16) / 16).astype(np.float32))
     return cases
+
+
+def every_byte(elem_type, shape):
+    """Every value of ONNX's uint8 or int8 across `shape`: the extremes and
+    values between."""
+    import onnx  # python3-onnx
+    info = np.iinfo(np.uint8 if elem_type == onnx.TensorProto.UINT8 else np.int8)
+    flat = np.linspace(info.min, info.max, int(np.prod(shape))).round()
+    return flat.reshape(shape).astype(info.dtype)
 
 
 # The encoder layer on int64 inputs (make_test_models.py embed_encoder): its
@@ -467,8 +485,8 @@ def compare(work, results):
             err = np.where(same, 0.0, np.abs(npu64 - ref64))
             # A mask or integer output is exact, as is a float output that
             # holds the lowest float32 (a mask's finfo.min).
-            exact = (ref.dtype.kind in "biu" or np.isin(np.finfo(np.float32).min, ref)
-                     or name in EXACT)
+            exact = (ref.dtype.kind in "biu" and name not in QUANTIZED_OUTPUTS
+                     or np.isin(np.finfo(np.float32).min, ref) or name in EXACT)
             if ref.dtype != npu.dtype:
                 print(f"FAIL {name} {ref_file.stem}: type {npu.dtype}, reference {ref.dtype}")
                 failed += 1

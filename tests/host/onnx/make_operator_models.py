@@ -343,7 +343,9 @@ def trilu_models(out, save, tensor):
 def byte_input_models(out, save, tensor, rng):
     """Models that take an image's bytes (uint8) or int8 values and Cast
     them to float before normalizing and convolving; graph outputs that are
-    constants. Refused: a uint8 graph output."""
+    constants; 8-bit arithmetic and outputs (wrapping modulo 256), a
+    quantized model's uint8 input and int8/uint8 outputs. Refused: an int16
+    graph output."""
     save(out, "uint8_image",
          [helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
           helper.make_node("Mul", ["xf", "scale"], ["xs"]),
@@ -372,6 +374,46 @@ def byte_input_models(out, save, tensor, rng):
     save(out, "uint8_passthrough", [helper.make_node("Identity", ["x"], ["y"])],
          [helper.make_tensor_value_info("x", TensorProto.UINT8, [4])],
          [helper.make_tensor_value_info("y", TensorProto.UINT8, [4])])
+    save(out, "int16_output", [helper.make_node("Cast", ["x"], ["y"], to=TensorProto.INT16)],
+         [tensor("x", [4])], [helper.make_tensor_value_info("y", TensorProto.INT16, [4])])
+    # uint8 arithmetic as onnxruntime's: sums and products wrap modulo 256
+    # in graph outputs and in a value read on (Cast to float); Clip, Min;
+    # Casts to int8 (wrapping) and from float (truncating).
+    def u8(name):
+        return helper.make_tensor_value_info(name, TensorProto.UINT8, None)
+    save(out, "byte_arithmetic",
+         [helper.make_node("Add", ["x", "x"], ["sum"]),
+          helper.make_node("Mul", ["x", "three"], ["product"]),
+          helper.make_node("Add", ["x", "two_hundred"], ["shifted"]),
+          helper.make_node("Cast", ["shifted"], ["shifted_float"], to=TensorProto.FLOAT),
+          helper.make_node("Clip", ["x", "ten", "two_hundred"], ["clipped"]),
+          helper.make_node("Min", ["x", "product"], ["smaller"]),
+          helper.make_node("Cast", ["x"], ["signed"], to=TensorProto.INT8),
+          helper.make_node("Cast", ["x"], ["xf"], to=TensorProto.FLOAT),
+          helper.make_node("Mul", ["xf", "scale"], ["xs"]),
+          helper.make_node("Cast", ["xs"], ["requantized"], to=TensorProto.UINT8)],
+         [helper.make_tensor_value_info("x", TensorProto.UINT8, [2, 64])],
+         [u8("sum"), u8("product"), tensor("shifted_float", None), u8("clipped"), u8("smaller"),
+          helper.make_tensor_value_info("signed", TensorProto.INT8, None), u8("requantized")],
+         [const("three", np.array(3, np.uint8)), const("two_hundred", np.array(200, np.uint8)),
+          const("ten", np.array(10, np.uint8)), const("scale", np.array(0.7, np.float32))],
+         opset=17)  # Add, Mul and Clip of uint8 (opset 14, Clip 12)
+    # A quantized model's edges: a uint8 image dequantized per channel
+    # (zero points 128, 0, 255), scaled, quantized into an int8 output
+    # (zero point -5) and, per channel, into a uint8 one.
+    save(out, "quantized_io",
+         [helper.make_node("DequantizeLinear", ["x", "x_s", "x_zp"], ["d"], axis=1),
+          helper.make_node("Mul", ["d", "k"], ["m"]),
+          helper.make_node("QuantizeLinear", ["m", "q_s", "q_zp"], ["q"]),
+          helper.make_node("QuantizeLinear", ["d", "p_s", "p_zp"], ["p"], axis=1)],
+         [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 3, 4, 4])],
+         [helper.make_tensor_value_info("q", TensorProto.INT8, None), u8("p")],
+         [const("x_s", np.array([0.02, 0.05, 0.1], np.float32)),
+          const("x_zp", np.array([128, 0, 255], np.uint8)),
+          const("k", np.array([1.5, -0.75, 0.5], np.float32).reshape(3, 1, 1)),
+          const("q_s", np.array(0.05, np.float32)), const("q_zp", np.array(-5, np.int8)),
+          const("p_s", np.array([0.03, 0.04, 0.2], np.float32)),
+          const("p_zp", np.array([10, 20, 30], np.uint8))])
 
 
 def recurrent_weights(rng, prefix, gates, directions, hidden, inputs):

@@ -196,7 +196,13 @@ def hostile_qdq_models(out, save, tensor):
                            name="dequantize")],
          [tensor("x", [1, 3, 2])], [tensor("y", None)],
          [_const("s", np.full(3, 0.1, np.float32)), _const("zp", np.zeros(3, np.int8))])
-    save(out, "qdq_quantized_input",
+    # Per-axis scales on an input of unknown rank; an int16 input.
+    save(out, "qdq_per_axis_unknown_rank",
+         [helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"], axis=1,
+                           name="bad_dequantize")],
+         [helper.make_tensor_value_info("q", TensorProto.INT8, None)], [tensor("y", None)],
+         [_const("s", np.full(3, 0.1, np.float32)), _const("zp", np.zeros(3, np.int8))])
+    save(out, "qdq_int16_input",
          [helper.make_node("DequantizeLinear", ["q", "s"], ["y"], name="bad_dequantize")],
-         [helper.make_tensor_value_info("q", TensorProto.INT8, [4])], [tensor("y", None)],
+         [helper.make_tensor_value_info("q", TensorProto.INT16, [4])], [tensor("y", None)],
          [_const("s", np.float32(0.1))])

@@ -143,6 +143,18 @@ def qoperator_models(out, rng, save, tensor):
     save(out, "qop_opset10", nodes, [tensor("x", [1, 2, 5, 5])], [tensor("y", None)], inits,
          opset=10)
 
+    # A fully quantized model's edges: a QLinearConv reading a uint8 graph
+    # input and writing a uint8 graph output.
+    inits = []
+    x = _params(inits, "x", 0.05, np.uint8(128))
+    _weights("w", (rng.standard_normal((4, 2, 3, 3)) / 3).astype(np.float32), 0, inits)
+    y = _params(inits, "y", 0.04, np.uint8(120))
+    save(out, "qop_quantized_io",
+         [helper.make_node("QLinearConv", ["x", *x, "w", "w_s", "w_zp", *y], ["y"],
+                           pads=[1, 1, 1, 1], name="conv")],
+         [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 2, 5, 5])],
+         [helper.make_tensor_value_info("y", TensorProto.UINT8, None)], inits)
+
 
 def hostile_qoperator_models(out, save, tensor):
     """Malformed QOperator graphs: each refused at load, naming the node.
@@ -180,10 +192,10 @@ def hostile_qoperator_models(out, save, tensor):
                                  for n in inputs], [tensor("y", None)], inits,
              domains={MICROSOFT: 1})
     params = [_const("s", np.float32(0.1)), _const("zp", np.uint8(0))]
-    # A quantized graph input (the device takes none).
-    unary("qop_quantized_input",
+    # A float graph input where a quantized one belongs.
+    unary("qop_float_input",
           _ms("QLinearSigmoid", ["q", "s", "zp", "s", "zp"], ["y"], "bad_sigmoid"), ["q"],
-          params, TensorProto.UINT8)
+          params)
     # A com.microsoft operator with an input count its schema does not take.
     save(out, "qop_input_count",
          [helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"], name="quantize"),

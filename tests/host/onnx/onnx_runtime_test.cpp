@@ -1436,7 +1436,12 @@ TEST(OnnxLoweringV14, MasksTheIsaCannotTakeAreRefusedByName) {
   EXPECT_EQ(opcodes_of(lower(fused("where_integers"))),
             (std::vector{Opcode::copy_strided, Opcode::compare, Opcode::select, Opcode::eltwise,
                          Opcode::eltwise, Opcode::copy_strided, Opcode::copy_strided}));
-  EXPECT_EQ(refusal(fused("cast_to_uint8")), "Cast: a Cast from float32 to uint8");
+  // A float Cast to uint8 and read on: truncated to INT32 (CONVERT), wrapped
+  // modulo 256 (seven ELTWISE INT32), converted back.
+  EXPECT_EQ(opcodes_of(lower(fused("cast_to_uint8"))),
+            (std::vector{Opcode::convert, Opcode::eltwise, Opcode::eltwise, Opcode::eltwise,
+                         Opcode::eltwise, Opcode::eltwise, Opcode::eltwise, Opcode::eltwise,
+                         Opcode::convert}));
   EXPECT_EQ(refusal(fused("compare_int_float")), "Less: compares int64 with float32");
   try {
     lower(fused("mask_ops"), npu::isa::DataType::fp32, v1_3_opcodes());

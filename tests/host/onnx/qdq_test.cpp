@@ -152,10 +152,13 @@ TEST(OnnxQdq, MalformedQuantizationIsRefusedAtLoadNamingTheNode) {
       {"qdq_zero_point_outside_type", {"QuantizeLinear 'bad_quantize'", "300 is outside uint8"}},
       {"qdq_int16", {"'bad_dequantize'", "int16"}},
       {"qdq_quantized_read", {"Relu 'relu' reads the output of QuantizeLinear 'bad_quantize'"}},
-      {"qdq_quantized_output", {"QuantizeLinear 'bad_quantize'", "graph output"}},
       {"qdq_computed_scale", {"QuantizeLinear 'bad_quantize'", "scale 's' is computed"}},
-      {"qdq_per_axis_activation", {"QuantizeLinear 'bad_quantize'", "per-axis scales"}},
-      {"qdq_quantized_input", {"DequantizeLinear 'bad_dequantize'", "reads 'q'"}},
+      {"qdq_per_axis_activation",
+       {"DequantizeLinear 'dequantize'",
+        "reads QuantizeLinear 'bad_quantize', quantized per axis"}},
+      {"qdq_per_axis_unknown_rank",
+       {"DequantizeLinear 'bad_dequantize'", "per-axis scales on a tensor of unknown rank"}},
+      {"qdq_int16_input", {"DequantizeLinear 'bad_dequantize'", "input 'q' is int16"}},
   };
   expect_refused_at_load(expected);
 }

@@ -132,7 +132,7 @@ TEST(OnnxQOperator, ConstantWeightsAndBiasesAreDequantizedExactlyAsNumPy) {
 // program; opset 10 included (its DequantizeLinear has no axis: the
 // per-channel weights are folded by the QOperator rewrite itself).
 TEST(OnnxQOperator, QOperatorGraphsLoadAndLowerToOneProgram) {
-  for (const char* name : {"qop_conv", "qop_matmul", "qop_opset10"}) {
+  for (const char* name : {"qop_conv", "qop_matmul", "qop_opset10", "qop_quantized_io"}) {
     EXPECT_NO_THROW(npu::onnx::Model::load(model_path(name))) << name;
     ::onnx::ModelProto proto = rewritten(name);
     EXPECT_GT(rewrite_qdq(proto).round_trips, 0U) << name;
@@ -140,6 +140,25 @@ TEST(OnnxQOperator, QOperatorGraphsLoadAndLowerToOneProgram) {
     run_fusion_passes(graph, every_opcode());
     EXPECT_GT(instructions_of(lower(graph)).size(), 0U) << name;
   }
+}
+
+// A uint8 graph input read by a QLinearConv is dequantized on the device
+// (Cast to float, Sub its zero point, Mul its scale); its uint8 output is
+// the quantized float result Cast to uint8.
+TEST(OnnxQOperator, QuantizedGraphInputsAndOutputsAreDequantizedAndQuantizedOnTheDevice) {
+  ::onnx::ModelProto proto = rewritten("qop_quantized_io");
+  const QdqRewriteStats stats = rewrite_qdq(proto);
+  EXPECT_EQ(stats.dequantized_inputs, 1U);
+  EXPECT_EQ(stats.round_trips, 1U);
+  std::vector<std::string> ops;
+  for (const auto& node : proto.graph().node()) {
+    ops.push_back(node.op_type());
+  }
+  EXPECT_EQ(ops, (std::vector<std::string>{"Cast", "Sub", "Mul", "Conv", "Div", "Max", "Min", "Add",
+                                           "Sub", "Add", "Cast"}));
+  const Program program = lower(import_graph(proto, {}));
+  EXPECT_EQ(program.widened_inputs.at("x"), ElementType::uint8);
+  EXPECT_EQ(program.output_types.at("y"), ElementType::uint8);
 }
 
 TEST(OnnxQOperator, AModelWithoutQuantizedOperatorsIsLeftUntouched) {
@@ -161,8 +180,8 @@ TEST(OnnxQOperator, MalformedQuantizedOperatorsAreRefusedAtLoadNamingTheNode) {
       {"qop_bias_type", {"QLinearConv 'bad_conv'", "bias 'b' is float32; it must be int32"}},
       {"qop_bias_shape", {"QLinearConv 'bad_conv'", "bias 'b' has shape [3]"}},
       {"qop_zero_point_outside_type", {"QLinearConv 'bad_conv'", "300 is outside uint8"}},
-      {"qop_quantized_input",
-       {"QLinearSigmoid 'bad_sigmoid'", "X 'q' is neither a constant nor quantized"}},
+      {"qop_float_input",
+       {"QLinearSigmoid 'bad_sigmoid'", "X 'q' is a graph input of float32; supported: int8"}},
       {"qop_input_count", {"QLinearAdd 'bad_add'", "5 inputs; it takes 7 to 8"}},
       {"qop_channels_last", {"QLinearGlobalAveragePool 'bad_pool'", "channels_last"}},
       {"qop_zero_point_type",

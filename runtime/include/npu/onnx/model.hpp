@@ -56,8 +56,9 @@ enum class Precision : std::uint8_t { fp32, fp16, bf16, int8 };
 // as float and computed in the program's precision: the device has no
 // float64; the caller narrows its inputs); the integers of
 // an int64 or int32 graph input or output (the token ids an embedding
-// Gather reads, an attention mask) or of a uint8 or int8 input (an image's
-// bytes, read through a Cast to float); or bool (a mask: 0 or 1).
+// Gather reads, an attention mask), of a uint8 or int8 input (an image's
+// bytes, a quantized tensor) or output (a quantized or 8-bit result); or
+// bool (a mask: 0 or 1).
 enum class TensorType : std::uint8_t {
   float32,
   int32,
