@@ -27,6 +27,7 @@
 #include "npu/launch.hpp"
 #include "npu/queue.hpp"
 #include "onnx_import.hpp"
+#include "function_inlining.hpp"
 #include "qdq.hpp"
 #include "qoperator.hpp"
 #include "quantization.hpp"
@@ -245,8 +246,10 @@ Model Model::load(const std::filesystem::path& path) {
   (void)onnx_runtime::rewrite_qoperator(state->proto);
   state->qdq_round_trips = onnx_runtime::rewrite_qdq(state->proto).round_trips;
   // Every op must have a lowering (or fold away): checked before anything
-  // is compiled, so a model the device cannot run is named at once.
+  // is compiled, so a model the device cannot run is named at once. An op
+  // without one that ONNX defines as a function of others is that first.
   const std::set<std::string> known = onnx_runtime::lowerable_ops();
+  (void)onnx_runtime::inline_functions(state->proto, known);
   std::map<std::string, UnsupportedOperators::Entry> missing;
   for (const auto& [op, node] : onnx_runtime::node_ops(state->proto)) {
     if (!known.contains(op)) {

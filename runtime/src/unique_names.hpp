@@ -30,6 +30,7 @@ class UniqueNames {
   }
 
   void insert(const std::string& name) { names_.insert(name); }
+  bool contains(const std::string& name) const { return names_.contains(name); }
 
   template <typename Iterator>
   void insert(Iterator first, Iterator last) {

@@ -138,6 +138,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # uint8 arithmetic and outputs, wrapping as onnxruntime's; a
              # quantized model's uint8 input and int8 and uint8 outputs.
              "byte_arithmetic", "quantized_io",
+             # Losses ONNX defines as functions of other operators, inlined:
+             # NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss.
+             "losses",
              # 3-D convolutions (depth taps stacked into channels, one CONV2D;
              # uneven and SAME padding by a padded copy), ConvTranspose of
              # volumes (slices, then a product along depth), pooling (two

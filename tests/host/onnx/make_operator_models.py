@@ -674,7 +674,37 @@ def extreme_models(out, save, tensor):
          [const("five", np.array([65], np.int64))])
 
 
+def loss_models(out, save, tensor):
+    """Operators ONNX defines as functions of others, inlined at load:
+    NegativeLogLikelihoodLoss (per-class weights, an ignored class, a mean
+    over the weights kept) and SoftmaxCrossEntropyLoss (sum; none with
+    its log-probabilities), on targets of a batch of 4 sequences of 3;
+    and a model that already uses a name the inlined function makes."""
+    targets = np.array([[0, 2, 4], [1, 1, 3], [4, 0, 2], [3, 2, 1]], np.int64)
+    weights = np.array([0.5, 1.0, 2.0, 1.5, 0.25], np.float32)
+    save(out, "losses",
+         [helper.make_node("LogSoftmax", ["x"], ["log_p"], axis=1),
+          helper.make_node("NegativeLogLikelihoodLoss", ["log_p", "t", "w"], ["nll"],
+                           reduction="mean", ignore_index=2),
+          helper.make_node("SoftmaxCrossEntropyLoss", ["x", "t"], ["sce"], reduction="sum"),
+          helper.make_node("SoftmaxCrossEntropyLoss", ["x", "t", "w"], ["sce_none", "log_prob"],
+                           reduction="none")],
+         [tensor("x", [4, 5, 3])],
+         [tensor("nll", None), tensor("sce", None), tensor("sce_none", None),
+          tensor("log_prob", None)],
+         [const("t", targets), const("w", weights)])
+    save(out, "loss_name_taken",
+         [helper.make_node("NegativeLogLikelihoodLoss", ["x", "t"], ["nll"]),
+          helper.make_node("Neg", ["x"], ["Func_NegativeLogLikelihoodLossNegativeLogLikelihoodLoss"
+                                          "const_zero"])],
+         [tensor("x", [4, 5])],
+         [tensor("nll", None),
+          tensor("Func_NegativeLogLikelihoodLossNegativeLogLikelihoodLossconst_zero", None)],
+         [const("t", targets[:, 0])])
+
+
 def operator_models(out, save, tensor, rng):
+    loss_models(out, save, tensor)
     argmax_models(out, save, tensor)
     normalization_models(out, save, tensor, rng)
     lrn_models(out, save, tensor)
