@@ -818,13 +818,30 @@ void emit_copy_strided(Lowerer& l, const std::string& origin, TensorRef dst, Ten
          });
 }
 
-// The copy as COPY_STRIDEDs that each stage at most the device's 64 MiB
-// operand: where it stages more, the axis that spans the most is halved
-// and each half copied so (`budget`: the instructions left to it).
+// The copy as COPY_STRIDEDs of at most four axes that each stage at most
+// the device's 64 MiB operand: a copy of more axes is one copy per index of
+// its shortest axis (a Tile of a 4-D tensor moves eight); where a copy
+// stages more, the axis that spans the most is halved and each half copied
+// so (`budget`: the instructions left to it).
 void copy_in_pieces(Lowerer& l, const std::string& origin, const TensorRef& dst,
                     const TensorRef& src, const std::vector<CopyAxis>& axes, DataType dtype,
                     std::int64_t& budget) {
   const auto esize = static_cast<std::int64_t>(isa::element_size(dtype));
+  if (axes.size() > 4) {
+    const auto shortest = std::ranges::min_element(axes, {}, &CopyAxis::size);
+    if (shortest->size > budget) {
+      throw Unsupported(fmt::format("a copy of {} strided dimensions needs more than {} pieces",
+                                    axes.size(), kMaxSplits));
+    }
+    std::vector<CopyAxis> rest = axes;
+    rest.erase(rest.begin() + (shortest - axes.begin()));
+    rest = simplify(rest);
+    for (std::int64_t i = 0; i < shortest->size; ++i) {
+      copy_in_pieces(l, origin, shifted(dst, i * shortest->dst_stride * esize),
+                     shifted(src, i * shortest->src_stride * esize), rest, dtype, budget);
+    }
+    return;
+  }
   if (staged_elements(axes) <= static_cast<double>(kMaxOperandBytes / esize)) {
     if (--budget < 0) {
       throw Unsupported(

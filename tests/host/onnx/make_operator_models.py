@@ -703,8 +703,22 @@ def loss_models(out, save, tensor):
          [const("t", targets[:, 0])])
 
 
+def high_rank_copy_models(out, save, tensor):
+    """Copies of more than COPY_STRIDED's four axes: a Tile of a 4-D
+    tensor along every axis (eight), an Expand of rank 6."""
+    save(out, "high_rank_copies",
+         [helper.make_node("Tile", ["x", "repeats"], ["tiled"]),
+          helper.make_node("Reshape", ["x", "six_d"], ["r"]),
+          helper.make_node("Expand", ["r", "wide"], ["expanded"])],
+         [tensor("x", [2, 3, 4, 5])], [tensor("tiled", None), tensor("expanded", None)],
+         [const("repeats", np.array([2, 2, 2, 3], np.int64)),
+          const("six_d", np.array([2, 1, 3, 4, 1, 5], np.int64)),
+          const("wide", np.array([2, 2, 3, 4, 2, 5], np.int64))])
+
+
 def operator_models(out, save, tensor, rng):
     loss_models(out, save, tensor)
+    high_rank_copy_models(out, save, tensor)
     argmax_models(out, save, tensor)
     normalization_models(out, save, tensor, rng)
     lrn_models(out, save, tensor)

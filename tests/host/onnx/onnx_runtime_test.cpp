@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <set>
 #include <string>
 
 #include "constant_folding.hpp"
@@ -772,6 +773,21 @@ TEST(OnnxLoweringV11, TileIsOneStridedCopy) {
   ASSERT_EQ(program.size(), 3U);  // Relu, two Tiles
   EXPECT_EQ(program[1].opcode, Opcode::copy_strided);
   EXPECT_EQ(program[2].opcode, Opcode::copy_strided);
+}
+
+// A copy of more axes than COPY_STRIDED's four is one copy per index of
+// its shortest axis, each of four: the Tile of 2 x 3 x 4 x 5 by 2, 2, 2, 3
+// moves eight axes (2^4 copies); the Expand of rank 6 moves six axes, five
+// after merging (2 copies). Every copy writes its own part of the output.
+TEST(OnnxLoweringV11, CopiesOfMoreThanFourAxesAreOneCopyPerIndexOfTheShortestAxis) {
+  const std::vector<Instruction> program = instructions_of(lower(fused("high_rank_copies")));
+  ASSERT_EQ(program.size(), 18U);
+  std::set<std::uint32_t> targets;
+  for (const Instruction& i : program) {
+    EXPECT_EQ(i.opcode, Opcode::copy_strided);
+    targets.insert(i.operands.at(0).word);  // operand 0: the destination's argument slot
+  }
+  EXPECT_EQ(targets.size(), 18U);
 }
 
 TEST(OnnxLoweringV11, ChannelBroadcastOfARuntimeTensorIsOneStridedCopyOrTwoTransposesOnV1) {
