@@ -20,6 +20,7 @@
 #include "int8_rewrite.hpp"
 #include "interpolation.hpp"
 #include "lowerer.hpp"
+#include "max_unpooling.hpp"
 #include "quantization.hpp"
 #include "recurrent_lowering.hpp"
 #include "scatter_lowering.hpp"
@@ -3246,6 +3247,34 @@ void lower_pool_dilated(Lowerer& l, const Node& n, PoolMode mode) {
             positions);
 }
 
+void lower_max_pool(Lowerer& l, const Node& n);
+
+// MaxPool with its Indices output: the values as without, then each
+// window's first maximum's flat position (max_unpooling.hpp) made an
+// integer by CONVERT to INT32 (v1.7): int64 indices, a MaxUnpool's or a
+// graph output's.
+void lower_max_pool_with_indices(Lowerer& l, const Node& n) {
+  if (l.shape(input(n, 0)).size() != 4) {
+    throw Unsupported("the Indices output of a pooling that is not 2-D");
+  }
+  Node values = n;
+  values.outputs.resize(1);
+  const std::string origin = n.label();
+  lower_max_pool(l, values);
+  TensorRef positions;
+  try {
+    positions = max_pool_flat_indices(l, n, n.outputs[0]);
+    l.require_v17("CONVERT to INT32 for MaxPool's Indices");
+  } catch (const Unsupported& e) {
+    throw Unsupported(fmt::format("the Indices output: {}", e.what()));
+  }
+  const std::int64_t count = element_count(l.shape(n.outputs[0]));
+  integer_result(l, origin, n.outputs[1], [&](TensorRef result) {
+    l.convert(origin, {.from = DataType::fp32, .to = DataType::int32, .count = count}, positions,
+              std::move(result));
+  });
+}
+
 bool dilated(const Node& n) {
   const std::vector<std::int64_t> dilations = n.get_ints("dilations", {});
   return std::ranges::any_of(dilations, [](std::int64_t d) { return d != 1; });
@@ -3253,7 +3282,8 @@ bool dilated(const Node& n) {
 
 void lower_max_pool(Lowerer& l, const Node& n) {
   if (n.outputs.size() > 1 && !n.outputs[1].empty()) {
-    throw Unsupported("the Indices output");
+    lower_max_pool_with_indices(l, n);
+    return;
   }
   if (dilated(n)) {
     lower_pool_dilated(l, n, PoolMode::max);
@@ -6466,6 +6496,7 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"MatMul", lower_matmul},
       {"Max", lower_max},
       {"MaxPool", lower_max_pool},
+      {"MaxUnpool", lower_max_unpool},
       {"Mish", lower_mish},
       {"Mean", lower_mean},
       {"Min", lower_min},

@@ -17,6 +17,7 @@
 
 #include "constant_folding.hpp"
 #include "element_codec.hpp"
+#include "function_inlining.hpp"
 #include "fusion.hpp"
 #include "int8_rewrite.hpp"
 #include "lowering.hpp"
@@ -27,7 +28,6 @@
 #include "npu/launch.hpp"
 #include "npu/queue.hpp"
 #include "onnx_import.hpp"
-#include "function_inlining.hpp"
 #include "qdq.hpp"
 #include "qoperator.hpp"
 #include "quantization.hpp"

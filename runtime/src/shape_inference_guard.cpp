@@ -3,11 +3,13 @@
 #include "shape_inference_guard.hpp"
 
 #include <onnx/defs/shape_inference.h>
+#include <onnx/defs/tensor_proto_util.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "newer_schemas.hpp"
 
@@ -82,14 +84,39 @@ void check_gemm(InferenceContext& ctx) {
   }
 }
 
+// MaxUnpool's inference gives only the rank when its output_shape input is
+// given; a constant one (an initializer) is the shape.
+void unpool_shape_from_input(InferenceContext& ctx) {
+  const ::onnx::TensorProto* given = ctx.getNumInputs() > 2 ? ctx.getInputData(2) : nullptr;
+  if (given == nullptr || given->data_type() != ::onnx::TensorProto::INT64) {
+    return;
+  }
+  const std::vector<std::int64_t> dims = ::onnx::ParseData<std::int64_t>(given);
+  ::onnx::TensorShapeProto* shape = ctx.getOutputType(0)->mutable_tensor_type()->mutable_shape();
+  if (static_cast<int>(dims.size()) != rank_of(ctx, 0)) {
+    fail_shape_inference("MaxUnpool: output_shape has ", dims.size(), " values, the input rank ",
+                         rank_of(ctx, 0));
+  }
+  shape->clear_dim();
+  for (const std::int64_t dim : dims) {
+    if (dim < 1) {
+      fail_shape_inference("MaxUnpool: output_shape holds ", dim);
+    }
+    shape->add_dim()->set_dim_value(dim);
+  }
+}
+
 ::onnx::InferenceFunction guarded(const std::string& op, ::onnx::InferenceFunction inference) {
   return [op, inference = std::move(inference)](InferenceContext& ctx) {
     if (op == "Gemm") {
       check_gemm(ctx);
-    } else {
+    } else if (op != "MaxUnpool") {
       check_convolution_like(ctx, op);
     }
     inference(ctx);
+    if (op == "MaxUnpool") {
+      unpool_shape_from_input(ctx);
+    }
   };
 }
 
@@ -114,7 +141,7 @@ const ::onnx::OpSchema* GuardedSchemaRegistry::GetSchema(const std::string& key,
     return nullptr;
   }
   if (!schema->has_type_and_shape_inference_function() ||
-      (key != "Gemm" && !kConvolutionLike.contains(key))) {
+      (key != "Gemm" && key != "MaxUnpool" && !kConvolutionLike.contains(key))) {
     return schema;
   }
   const std::lock_guard lock(mutex_);

@@ -16,7 +16,9 @@ namespace npu::onnx_runtime {
 // attribute lengths disagree (onnx/onnx#6180 and #6185,
 // microsoft/onnxruntime#28731: a Conv weight of another rank than its input,
 // a Gemm of vectors) wrapped by the checks they lack. Such a model then gets
-// an inference error, not a crash of the process. Pass it to
+// an inference error, not a crash of the process. MaxUnpool's takes its
+// shape from a constant output_shape input (libonnx gives only the rank).
+// Pass it to
 // ::onnx::shape_inference::InferShapes. Operators newer than the library
 // that the runtime lowers come from newer_schemas.hpp.
 class GuardedSchemaRegistry final : public ::onnx::ISchemaRegistry {

@@ -144,6 +144,8 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # Copies of more than four axes: a Tile along every axis of a
              # 4-D tensor, an Expand of rank 6.
              "high_rank_copies",
+             # MaxPool's Indices and MaxUnpool (SegNet's 2 x 2 / 2 windows).
+             "max_unpool",
              # 3-D convolutions (depth taps stacked into channels, one CONV2D;
              # uneven and SAME padding by a padded copy), ConvTranspose of
              # volumes (slices, then a product along depth), pooling (two

@@ -716,8 +716,26 @@ def high_rank_copy_models(out, save, tensor):
           const("wide", np.array([2, 2, 3, 4, 2, 5], np.int64))])
 
 
+def unpooling_models(out, save, tensor):
+    """SegNet's encoder and decoder step: MaxPool 2 x 2 / 2 with its
+    Indices (after a Relu, so windows of zeros tie: the first position
+    wins), the pooled values scaled, MaxUnpool back to 9 x 10 (a ninth row
+    no window covers); the indices also a graph output."""
+    save(out, "max_unpool",
+         [helper.make_node("Relu", ["x"], ["r"]),
+          helper.make_node("MaxPool", ["r"], ["y", "i"], kernel_shape=[2, 2], strides=[2, 2]),
+          helper.make_node("Mul", ["y", "two"], ["z"]),
+          helper.make_node("MaxUnpool", ["z", "i", "shape"], ["u"], kernel_shape=[2, 2],
+                           strides=[2, 2])],
+         [tensor("x", [2, 3, 9, 10])],
+         [tensor("u", None), int64_output("i"), tensor("y", None)],
+         [const("two", np.array(2, np.float32)),
+          const("shape", np.array([2, 3, 9, 10], np.int64))])
+
+
 def operator_models(out, save, tensor, rng):
     loss_models(out, save, tensor)
+    unpooling_models(out, save, tensor)
     high_rank_copy_models(out, save, tensor)
     argmax_models(out, save, tensor)
     normalization_models(out, save, tensor, rng)

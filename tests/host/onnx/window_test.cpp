@@ -65,8 +65,26 @@ TEST(OnnxWindows, OneDimensionalConvAndPoolingAreTwoDimensionalOnesOfHeightOne) 
   EXPECT_EQ(pools[0].flags, kPoolMax);
 }
 
+// MaxPool's Indices: the values' POOL2D, then the maxima spread over their
+// windows, the covered elements copied (a ninth row no window covers),
+// COMPARE, SELECT, negate, POOL2D, negate, CONVERT to INT32; the int64
+// output widened (two ELTWISE, two copies). MaxUnpool: the indices' low
+// words (the int64 output's) made floats, spread, COMPARE with the
+// positions, the values spread, SELECT, the output zeroed and the covered
+// part copied in.
+TEST(OnnxWindows, MaxPoolIndicesAndMaxUnpoolOfTilingWindows) {
+  using enum Opcode;
+  EXPECT_EQ(opcodes_of(lower(fused("max_unpool"))),
+            (std::vector{activation,   pool2d,   copy_strided, copy_strided, compare,
+                         select,       eltwise,  pool2d,       eltwise,      convert,
+                         eltwise,      eltwise,  copy_strided, copy_strided, eltwise,
+                         copy_strided, convert,  copy_strided, compare,      copy_strided,
+                         select,       dma_fill, copy_strided}));
+}
+
 TEST(OnnxWindows, MaxPoolIndicesOfOneDimensionStayRefusedByName) {
-  EXPECT_EQ(refusal(fused("maxpool_1d_indices")), "MaxPool: the Indices output");
+  EXPECT_EQ(refusal(fused("maxpool_1d_indices")),
+            "MaxPool: the Indices output of a pooling that is not 2-D");
 }
 
 // Averages over a copy extended by zeros count every window element; ONNX
@@ -589,8 +607,10 @@ TEST(OnnxPoolDilated, TapsPerAxisThenOneReduce) {
   EXPECT_EQ(std::ranges::count(volume, pool2d, &Instruction::opcode), 0);
 }
 
-TEST(OnnxPoolDilated, MaxPoolIndicesStayRefusedByName) {
-  EXPECT_EQ(refusal(fused("maxpool_indices")), "MaxPool: the Indices output");
+TEST(OnnxPoolDilated, MaxPoolIndicesOfOverlappingWindowsAreRefusedByName) {
+  EXPECT_EQ(refusal(fused("maxpool_indices")),
+            "MaxPool: the Indices output: windows that do not tile the input (kernel_shape = "
+            "strides, no padding or dilation, storage_order 0, 2-D)");
 }
 
 TEST(OnnxPool3d, EachIsTwoPool2dsOverPlanesThenDepth) {
