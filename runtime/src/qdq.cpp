@@ -250,7 +250,7 @@ class QdqRewriter {
     }
     const std::string& x = node.input(0);
     if (!initializers_.contains(x)) {
-      const Quantization q = quantization(node, type, declared_shape(x));
+      const Quantization q = quantization(node, type, shape_if_per_axis(node));
       if (is_graph_output(node.output(0))) {
         quantize_into_output(node, q, rewritten);
       }
@@ -407,6 +407,21 @@ class QdqRewriter {
     return shape;
   }
 
+  // The shape of `node`'s input where its scale (a constant) has more than
+  // one value: only per-axis scales need it, and finding a computed
+  // tensor's runs ONNX's shape inference on a copy of the model.
+  std::optional<Shape> shape_if_per_axis(const ::onnx::NodeProto& node) {
+    const auto scale = initializers_.find(node.input(1));
+    if (scale == initializers_.end()) {
+      return std::nullopt;  // quantization() refuses a computed scale
+    }
+    std::int64_t values = 1;
+    for (const std::int64_t dim : graph_.initializer(scale->second).dims()) {
+      values *= dim;
+    }
+    return values > 1 ? declared_shape(node.input(0)) : std::nullopt;
+  }
+
   // A float constant of one value per channel of q (shaped to broadcast
   // along q's axis of a rank-`rank` tensor), or a scalar.
   std::string per_channel(const std::string& base, const Quantization& q, std::size_t rank,
@@ -445,7 +460,7 @@ class QdqRewriter {
       refuse(node, fmt::format("its input '{}' is {}; supported: int8, uint8, int32", x,
                                type_name(static_cast<int>(element))));
     }
-    const std::optional<Shape> shape = declared_shape(x);
+    const std::optional<Shape> shape = shape_if_per_axis(node);
     const Quantization q = quantization(node, element, shape);
     const std::size_t rank = shape ? shape->size() : 0;
     const std::string& y = node.output(0);
