@@ -75,11 +75,13 @@ std::map<std::string, ::onnx::TypeProto> value_types(const ::onnx::ModelProto& m
   return types;
 }
 
-// Whether every default-domain operator of `body` has the schema at the
-// model's opset that it has at the function's own: the body then means
-// the same in the model.
-bool same_meaning(const ::onnx::FunctionProto& body, std::int64_t function_opset,
-                  std::int64_t model_opset) {
+// Whether `body` can stand for its node: every operator of it has the
+// schema at the model's opset that it has at the function's own (the body
+// then means the same in the model), and has a lowering or a function of
+// its own (otherwise the node stays, refused under the name the model gave
+// it: Bernoulli, not the RandomUniformLike of its body).
+bool usable_body(const ::onnx::FunctionProto& body, std::int64_t function_opset,
+                 std::int64_t model_opset, const std::set<std::string>& lowerable) {
   for (const auto& node : body.node()) {
     if (!default_domain(node)) {
       return false;
@@ -89,6 +91,10 @@ bool same_meaning(const ::onnx::FunctionProto& body, std::int64_t function_opset
     const auto* at_function =
         guarded_schemas().GetSchema(node.op_type(), static_cast<int>(function_opset), "");
     if (at_model == nullptr || at_model != at_function) {
+      return false;
+    }
+    if (node.op_type() != "Constant" && !lowerable.contains(node.op_type()) &&
+        !at_model->HasFunction() && !at_model->HasContextDependentFunction()) {
       return false;
     }
   }
@@ -244,7 +250,7 @@ class FunctionInliner {
         function_opset = opset.version();
       }
     }
-    return same_meaning(body, function_opset, opset_);
+    return usable_body(body, function_opset, opset_, lowerable_);
   }
 
   ::onnx::ModelProto& model_;

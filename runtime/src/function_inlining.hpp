@@ -19,8 +19,9 @@ namespace npu::onnx_runtime {
 // built for the node's attributes, inputs and input types (ONNX's shape
 // inference on a copy of the model), by the body's nodes, its inner values
 // renamed uniquely. A body whose operators have other schemas at the
-// model's opset than at the function's is not used (the node stays, and
-// is refused by name as before). Repeats for operators a body brings in,
+// model's opset than at the function's, or that holds an operator with
+// neither a lowering nor a function (Bernoulli's random draw), is not used:
+// the node stays, and is refused under its own name. Repeats for operators a body brings in,
 // at most a few rounds. ModelError naming the node if ONNX cannot expand it.
 // Returns how many nodes were replaced.
 std::size_t inline_functions(::onnx::ModelProto& model, const std::set<std::string>& lowerable);

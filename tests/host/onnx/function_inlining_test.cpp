@@ -53,6 +53,21 @@ TEST(OnnxFunctionInlining, LowerableOperatorsKeepTheirOwnLowering) {
   EXPECT_TRUE(has_op(proto, "LogSoftmax"));
 }
 
+// Bernoulli's body draws with RandomUniformLike, which has no lowering:
+// the node stays and is refused under its own name.
+TEST(OnnxFunctionInlining, ABodyWithAnOperatorWithoutLoweringIsNotUsed) {
+  ::onnx::ModelProto proto = parse_model(model_path("bernoulli"));
+  EXPECT_EQ(inline_functions(proto, lowerable_ops()), 0U);
+  EXPECT_TRUE(has_op(proto, "Bernoulli"));
+  try {
+    (void)npu::onnx::Model::load(model_path("bernoulli"));
+    ADD_FAILURE() << "loaded";
+  } catch (const npu::onnx::UnsupportedOperators& e) {
+    ASSERT_EQ(e.entries().size(), 1U);
+    EXPECT_EQ(e.entries()[0].op, "Bernoulli");
+  }
+}
+
 TEST(OnnxFunctionInlining, ABodyValueNamedLikeOneOfTheModelsIsRefused) {
   expect_refused_at_load(
       {{"loss_name_taken",

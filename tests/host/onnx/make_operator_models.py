@@ -679,6 +679,7 @@ def loss_models(out, save, tensor):
     NegativeLogLikelihoodLoss (per-class weights, an ignored class, a mean
     over the weights kept) and SoftmaxCrossEntropyLoss (sum; none with
     its log-probabilities), on targets of a batch of 4 sequences of 3;
+    a Bernoulli, whose body draws at random (kept, refused by its name);
     and a model that already uses a name the inlined function makes."""
     targets = np.array([[0, 2, 4], [1, 1, 3], [4, 0, 2], [3, 2, 1]], np.int64)
     weights = np.array([0.5, 1.0, 2.0, 1.5, 0.25], np.float32)
@@ -693,6 +694,8 @@ def loss_models(out, save, tensor):
          [tensor("nll", None), tensor("sce", None), tensor("sce_none", None),
           tensor("log_prob", None)],
          [const("t", targets), const("w", weights)])
+    save(out, "bernoulli", [helper.make_node("Bernoulli", ["x"], ["y"])],
+         [tensor("x", [4])], [tensor("y", None)], opset=15)
     save(out, "loss_name_taken",
          [helper.make_node("NegativeLogLikelihoodLoss", ["x", "t"], ["nll"]),
           helper.make_node("Neg", ["x"], ["Func_NegativeLogLikelihoodLossNegativeLogLikelihoodLoss"
