@@ -623,6 +623,20 @@ void strided_copy(Lowerer& l, const std::string& origin, TensorRef dst, TensorRe
                   const std::vector<CopyAxis>& axes,
                   std::optional<isa::DataType> dtype = std::nullopt);
 
+// A SELECT operand: its tensor and its element count (the output's, or a
+// trailing block of it read again).
+struct SelectOperand {
+  TensorRef ref;
+  std::int64_t count;
+};
+
+// out (count elements) = mask[i] ? x : y: SELECT (v1.4) of elements of
+// `dtype` (by default the program's; INT32 for integers), one per range
+// that fits the device's operand.
+void select_elements(Lowerer& l, const std::string& origin, SelectOperand mask, SelectOperand x,
+                     SelectOperand y, TensorRef out, std::int64_t count,
+                     std::optional<isa::DataType> dtype = std::nullopt);
+
 // Input `index` as integers: empty if omitted; Unsupported unless constant.
 std::vector<std::int64_t> constant_ints(Lowerer& l, const Node& node, std::size_t index);
 

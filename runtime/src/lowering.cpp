@@ -4616,18 +4616,11 @@ void lower_logical(Lowerer& l, const Node& n) {
          });
 }
 
-// A SELECT operand: its tensor and its element count (the output's, or a
-// trailing block of it read again).
-struct SelectOperand {
-  TensorRef ref;
-  std::int64_t count;
-};
+}  // namespace
 
-// out (count elements) = mask[i] ? x : y: one SELECT (v1.4) of elements
-// of `dtype` (by default the program's; INT32 for integers).
 void select_elements(Lowerer& l, const std::string& origin, SelectOperand mask, SelectOperand x,
                      SelectOperand y, TensorRef out, std::int64_t count,
-                     std::optional<DataType> dtype = std::nullopt) {
+                     std::optional<DataType> dtype) {
   l.require(isa::Opcode::select);
   const DataType dt = dtype.value_or(l.dtype());
   const auto bytes = static_cast<std::int64_t>(isa::element_size(dt));
@@ -4653,6 +4646,8 @@ void select_elements(Lowerer& l, const std::string& origin, SelectOperand mask, 
            });
   }
 }
+
+namespace {
 
 // Where(cond, x, y) on float tensors: one SELECT (v1.4), each operand read
 // as a trailing block of the output (a scalar such as finfo.min, a row of

@@ -124,25 +124,6 @@ TensorRef equal_mask(Lowerer& l, const std::string& origin, TensorRef a, TensorR
   return l.ref(mask);
 }
 
-// out = mask ? x : y (SELECT, v1.4); y one value when `y_count` is 1.
-void select_into(Lowerer& l, const std::string& origin, TensorRef mask, TensorRef x, TensorRef y,
-                 std::int64_t y_count, TensorRef out, std::int64_t count) {
-  l.require(isa::Opcode::select);
-  const std::uint32_t n = u32(count, "element count");
-  const std::uint32_t ny = u32(y_count, "element count");
-  l.emit(origin, {std::move(mask), std::move(x), std::move(y)}, {std::move(out)},
-         [n, ny](KernelBuilder& k, std::span<const BufferArg> s) {
-           k.select(DataType::fp32, {.condition = s[0],
-                                     .x = s[1],
-                                     .y = s[2],
-                                     .output = s[3],
-                                     .count = n,
-                                     .condition_count = n,
-                                     .x_count = n,
-                                     .y_count = ny});
-         });
-}
-
 // The values of integer (or constant) indices as floats, pooled shape.
 TensorRef indices_as_floats(Lowerer& l, const Node& n, const std::string& indices,
                             std::int64_t count) {
@@ -213,8 +194,8 @@ TensorRef max_pool_flat_indices(Lowerer& l, const Node& n, const std::string& po
   const TensorRef maxima = spread(l, origin, l.ref(pooled), w);
   const TensorRef mask = equal_mask(l, origin, covered(l, origin, x, w), maxima, grid);
   const std::string candidates = l.scratch(grid);
-  select_into(l, origin, mask, grid_positions(l, w),
-              l.ref(l.scalar(static_cast<float>(kMaxPositions))), 1, l.ref(candidates), grid);
+  select_elements(l, origin, {mask, grid}, {grid_positions(l, w), grid},
+                  {l.ref(l.scalar(static_cast<float>(kMaxPositions))), 1}, l.ref(candidates), grid);
   const std::string negated = l.scratch(grid);
   l.eltwise(origin, EltwiseOp::mul, l.ref(candidates), l.ref(l.scalar(-1.0F)), l.ref(negated), grid,
             1);
@@ -260,11 +241,11 @@ void lower_max_unpool(Lowerer& l, const Node& n) {
   const TensorRef values = spread(l, origin, l.ref(x), w);
   const TensorRef zero = l.ref(l.scalar(0.0F));
   if (w.covers_all()) {
-    select_into(l, origin, mask, values, zero, 1, l.ref(out), grid);
+    select_elements(l, origin, {mask, grid}, {values, grid}, {zero, 1}, l.ref(out), grid);
     return;
   }
   const std::string placed = l.scratch(grid);
-  select_into(l, origin, mask, values, zero, 1, l.ref(placed), grid);
+  select_elements(l, origin, {mask, grid}, {values, grid}, {zero, 1}, l.ref(placed), grid);
   const std::uint32_t bytes = u32(w.planes * w.rows * w.cols * 4, "output size");
   l.emit(origin, {}, {l.ref(out)},
          [bytes](KernelBuilder& k, std::span<const BufferArg> s) { k.dma_fill(s[0], bytes, 0); });
