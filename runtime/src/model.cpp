@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "constant_folding.hpp"
+#include "dynamic_quantization.hpp"
 #include "element_codec.hpp"
 #include "function_inlining.hpp"
 #include "fusion.hpp"
@@ -229,9 +230,10 @@ std::vector<std::int64_t> output_integers(std::span<const std::byte> bytes, Elem
 
 struct Model::State {
   ::onnx::ModelProto proto;
-  // QuantizeLinear -> DequantizeLinear pairs on computed tensors, rewritten
-  // into float arithmetic whose rounding needs FP32 (qdq.hpp).
-  std::size_t qdq_round_trips = 0;
+  // QuantizeLinear -> DequantizeLinear pairs on computed tensors and
+  // DynamicQuantizeLinear, rewritten into float arithmetic whose rounding
+  // needs FP32 (qdq.hpp, dynamic_quantization.hpp).
+  std::size_t fp32_roundings = 0;
 };
 
 Model::Model(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -243,8 +245,9 @@ Model Model::load(const std::filesystem::path& path) {
   auto state = std::make_unique<State>();
   state->proto = onnx_runtime::parse_model(path);
   // QOperator models become QDQ ones first (qoperator.hpp).
+  state->fp32_roundings = onnx_runtime::rewrite_dynamic_quantization(state->proto).quantizers;
   (void)onnx_runtime::rewrite_qoperator(state->proto);
-  state->qdq_round_trips = onnx_runtime::rewrite_qdq(state->proto).round_trips;
+  state->fp32_roundings += onnx_runtime::rewrite_qdq(state->proto).round_trips;
   // Every op must have a lowering (or fold away): checked before anything
   // is compiled, so a model the device cannot run is named at once. An op
   // without one that ONNX defines as a function of others is that first.
@@ -429,15 +432,16 @@ CompiledModel Model::compile_state(
     State state, const Device& device,
     const std::map<std::string, std::vector<std::int64_t>>& input_shapes, Precision precision,
     const Calibration& calibration) {
-  const std::size_t qdq_round_trips = state.qdq_round_trips;
+  const std::size_t fp32_roundings = state.fp32_roundings;
   const isa::DataType dtype = precision == Precision::fp16   ? isa::DataType::fp16
                               : precision == Precision::bf16 ? isa::DataType::bf16
                                                              : isa::DataType::fp32;
-  if ((precision == Precision::fp16 || precision == Precision::bf16) && qdq_round_trips > 0) {
+  if ((precision == Precision::fp16 || precision == Precision::bf16) && fp32_roundings > 0) {
     throw ModelError(fmt::format(
         "the model quantizes {} computed tensors (QuantizeLinear into a DequantizeLinear or a "
-        "graph output), whose rounding is computed in FP32: compile it in fp32 or int8",
-        qdq_round_trips));
+        "graph output, DynamicQuantizeLinear), whose rounding is computed in FP32: compile it in "
+        "fp32 or int8",
+        fp32_roundings));
   }
   if (precision == Precision::int8 && calibration.samples == 0) {
     throw ModelError(

@@ -81,6 +81,12 @@ class QdqRewriter {
       initializers_[graph_.initializer(i).name()] = i;
     }
     names_ = UniqueNames(graph_);
+    for (const auto& node : graph_.node()) {
+      names_.insert(node.name());
+      for (const std::string& output : node.output()) {
+        producers_[output] = &node;
+      }
+    }
   }
 
   QdqRewriteStats run() {
@@ -96,6 +102,7 @@ class QdqRewriter {
         *rewritten.Add() = node;
       }
     }
+    drop_replaced_gathers(rewritten);
     graph_.mutable_node()->Swap(&rewritten);
     drop_unread(model_);
     return stats_;
@@ -282,6 +289,9 @@ class QdqRewriter {
       round_trip(node, q->second, rewritten);
       return;
     }
+    if (dequantize_gathered(node, rewritten)) {
+      return;
+    }
     if (!initializers_.contains(x)) {
       dequantize_computed(node, rewritten);
       return;
@@ -300,6 +310,63 @@ class QdqRewriter {
     }
     add_initializer(node.output(0), Constant::of_floats(shape, std::move(result)));
     ++stats_.folded;
+  }
+
+  // DequantizeLinear, per tensor, of a Gather of a constant 8-bit or int32
+  // table (an embedding quantize_dynamic quantized): a Gather of the table
+  // dequantized here, which selects the same values. The integer Gather
+  // goes if nothing else reads it (drop_replaced_gathers).
+  bool dequantize_gathered(const ::onnx::NodeProto& node, Nodes& rewritten) {
+    const auto producer = producers_.find(node.input(0));
+    if (producer == producers_.end()) {
+      return false;
+    }
+    const ::onnx::NodeProto& gather = *producer->second;
+    const bool default_domain = gather.domain().empty() || gather.domain() == "ai.onnx";
+    const auto table = initializers_.find(gather.input(0));
+    const auto scale = initializers_.find(node.input(1));
+    if (!default_domain || gather.op_type() != "Gather" || table == initializers_.end() ||
+        scale == initializers_.end() ||
+        !std::ranges::all_of(graph_.initializer(scale->second).dims(),
+                             [](std::int64_t d) { return d == 1; })) {
+      return false;
+    }
+    const Constant& values = constant(node, gather.input(0), "table",
+                                      {ElementType::int8, ElementType::uint8, ElementType::int32});
+    const Quantization q = quantization(node, values.type, std::nullopt);
+    std::vector<float> dequantized(values.ints.size());
+    for (std::size_t i = 0; i < dequantized.size(); ++i) {
+      dequantized[i] = static_cast<float>(values.ints[i] - q.zero_points[0]) * q.scales[0];
+    }
+    const std::string table_name = fresh(gather.input(0) + "/dequantized");
+    add_initializer(table_name, Constant::of_floats(values.shape, std::move(dequantized)));
+    ::onnx::NodeProto& selected = *rewritten.Add() = gather;
+    selected.set_name(fresh(node.output(0) + "/Gather"));
+    selected.set_input(0, table_name);
+    selected.set_output(0, node.output(0));
+    replaced_gathers_.insert(gather.output(0));
+    ++stats_.folded;
+    return true;
+  }
+
+  // The integer Gathers dequantize_gathered replaced, where nothing reads
+  // them any more.
+  void drop_replaced_gathers(Nodes& nodes) const {
+    std::set<std::string> read;
+    for (const auto& node : nodes) {
+      read.insert(node.input().begin(), node.input().end());
+    }
+    for (const auto& output : graph_.output()) {
+      read.insert(output.name());
+    }
+    for (int i = 0; i < nodes.size();) {
+      const std::string& output = nodes.Get(i).output(0);
+      if (replaced_gathers_.contains(output) && !read.contains(output)) {
+        nodes.DeleteSubrange(i, 1);
+      } else {
+        ++i;
+      }
+    }
   }
 
   // DequantizeLinear(QuantizeLinear(x)) on a computed x, in float32:
@@ -565,8 +632,10 @@ class QdqRewriter {
   std::map<std::string, int> initializers_;  // name -> index in graph_.initializer
   std::map<std::string, Constant> parsed_;
   UniqueNames names_;
-  std::optional<::onnx::ModelProto> inferred_;      // declared_shape()'s, when needed
-  std::map<std::string, PendingQuantize> pending_;  // by the QuantizeLinear's output
+  std::optional<::onnx::ModelProto> inferred_;                 // declared_shape()'s, when needed
+  std::map<std::string, PendingQuantize> pending_;             // by the QuantizeLinear's output
+  std::map<std::string, const ::onnx::NodeProto*> producers_;  // in the model as given
+  std::set<std::string> replaced_gathers_;                     // dequantize_gathered's
   QdqRewriteStats stats_;
 };
 

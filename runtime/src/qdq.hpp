@@ -32,7 +32,9 @@ struct QdqRewriteStats {
 // Cast to its type. A DequantizeLinear of a computed tensor no
 // QuantizeLinear made (a uint8 or int8 graph input: a quantized model's
 // image) is Cast to float, Sub zp, Mul s: onnxruntime's float(x - zp) * s.
-// Per-axis scales on a computed tensor need its shape declared.
+// A DequantizeLinear (per tensor) of a Gather of a constant 8-bit or int32
+// table (quantize_dynamic's embedding) is a Gather of the table dequantized
+// here. Per-axis scales on a computed tensor need its shape declared.
 // ModelError naming the node for anything else: a scale not constant, not
 // float32, not finite or not positive; a zero point outside its type or of
 // another shape than the scale; a per-axis scale whose length is not the

@@ -94,16 +94,6 @@ const std::set<std::string>& data_movement_operators() {
   return ops;
 }
 
-// Dynamic quantization (quantize_dynamic): refused, see rewrite_qoperator.
-bool dynamic_quantization(const ::onnx::NodeProto& node) {
-  static const std::set<std::string> standard{"DynamicQuantizeLinear", "MatMulInteger",
-                                              "ConvInteger"};
-  static const std::set<std::string> microsoft{"DynamicQuantizeMatMul", "MatMulIntegerToFloat",
-                                               "DynamicQuantizeLSTM"};
-  return (default_domain(node) && standard.contains(node.op_type())) ||
-         (microsoft_domain(node) && microsoft.contains(node.op_type()));
-}
-
 const OperatorSpec* quantized_operator(const ::onnx::NodeProto& node) {
   if (!default_domain(node) && !microsoft_domain(node)) {
     return nullptr;
@@ -150,12 +140,6 @@ class QOperatorRewriter {
   QOperatorRewriteStats run() {
     Nodes rewritten;
     for (const ::onnx::NodeProto& node : graph_.node()) {
-      if (dynamic_quantization(node)) {
-        refuse(node,
-               "dynamic quantization (quantize_dynamic) is not supported: the scale is computed "
-               "from the tensor's range at run time (docs/onnx-runtime.md, \"Pre-quantized "
-               "models (QOperator)\")");
-      }
       if (const OperatorSpec* spec = quantized_operator(node)) {
         rewrite_operator(node, *spec, rewritten);
       } else if (default_domain(node) && data_movement_operators().contains(node.op_type()) &&
@@ -593,9 +577,8 @@ class QOperatorRewriter {
 }  // namespace
 
 QOperatorRewriteStats rewrite_qoperator(::onnx::ModelProto& model) {
-  const bool has_qoperator = std::ranges::any_of(model.graph().node(), [](const auto& node) {
-    return quantized_operator(node) != nullptr || dynamic_quantization(node);
-  });
+  const bool has_qoperator = std::ranges::any_of(
+      model.graph().node(), [](const auto& node) { return quantized_operator(node) != nullptr; });
   if (!has_qoperator) {
     return {};
   }

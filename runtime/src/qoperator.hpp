@@ -38,9 +38,9 @@ struct QOperatorRewriteStats {
 // type (int8 or uint8), of the scale's shape, inside the type; a bias that
 // is not a constant int32 of one element per output channel; an operand
 // computed by something other than a QuantizeLinear or a quantized
-// operator; channels_last; an input count the operator does not take; and
-// for dynamic quantization (DynamicQuantizeLinear, MatMulInteger,
-// ConvInteger), which the device does not run (docs/onnx-runtime.md).
+// operator; channels_last; an input count the operator does not take.
+// Dynamic quantization (DynamicQuantizeLinear, MatMulInteger, ...) is
+// rewritten before this pass (dynamic_quantization.hpp).
 // A model without these operators is left untouched.
 QOperatorRewriteStats rewrite_qoperator(::onnx::ModelProto& model);
 

@@ -27,7 +27,8 @@ or NaN only where onnxruntime has the same):
         qdq-semantics (quantization alone) exact; the QDQ classifier
         cls-qdq 2e-2 and the same top class; the QOperator graphs, qop-*
         (make_qoperator_models.py), against onnxruntime's integer kernels
-        running the same file: three of the output's steps (3/32); the
+        running the same file: three of the output's steps (3/32), the
+        dynamically quantized qop-dynamic and qop-embedding 1e-5 + 1e-6 * |ort|; the
         QOperator classifier cls-qop 2e-2 and the same top class;
   fp16  |npu - ort| <= 1e-2 (cls), 5e-2 (rec probabilities);
   bf16  |npu - ort| <= 5e-2 (cls), 0.25 (rec probabilities);
@@ -73,6 +74,10 @@ TOLERANCE = {  # (atol, rtol) per precision and model
     # result once: three steps, as the QDQ graphs.
     ("fp32", "qop"): (3 / 32, 0.0), ("fp32", "cls-qop"): (2e-2, 0.0),
     ("fp32", "qop-quantized_io"): (1.0, 0.0),
+    # Dynamic quantization: the same rounding as onnxruntime's and integer
+    # sums exact in FP32 at these sizes; only the order of float products
+    # may differ.
+    ("fp32", "qop-dynamic"): (1e-5, 1e-6), ("fp32", "qop-embedding"): (1e-5, 1e-6),
 }
 EXACT = {"qdq-semantics"}
 # The small graphs of the ISA v1.1 lowerings (tests/host/onnx/make_test_models.py).
@@ -211,7 +216,7 @@ CLASSIFIER_GRAPHS = {"op-lenet_log_softmax"}
 # Pre-quantized graphs (tests/host/onnx/make_qdq_models.py), cases qdq-*.
 QDQ_GRAPHS = ["conv", "matmul", "semantics", "opset10"]
 # QOperator graphs (tests/host/onnx/make_qoperator_models.py), cases qop-*.
-QOP_GRAPHS = ["conv", "matmul", "opset10", "quantized_io"]
+QOP_GRAPHS = ["conv", "matmul", "opset10", "quantized_io", "dynamic", "embedding"]
 # Quantized (integer) outputs onnxruntime requantizes from its integer
 # accumulators and the device rounds from its float result once: one step
 # apart at most (TOLERANCE), not exact like other integer outputs.
@@ -324,10 +329,23 @@ def op_graph_inputs(op_graphs):
             if declared.elem_type in (onnx.TensorProto.UINT8, onnx.TensorProto.INT8):
                 cases[f"{prefix}-{graph}"] = (str(path), every_byte(declared.elem_type, shape))
                 continue
+            if declared.elem_type == onnx.TensorProto.INT64:
+                cases[f"{prefix}-{graph}"] = (str(path), token_ids(onnx.load(path), shape))
+                continue
             sample = normal(f"{prefix}-{graph}", shape)
             # Multiples of 1/16: the semantics graph's x / 0.5 hits ties.
             cases[f"{prefix}-{graph}"] = (str(path), (np.round(sample * 16) / 16).astype(np.float32))
     return cases
+
+
+def token_ids(model, shape):
+    """Row indices across the table the graph's first Gather reads, the
+    first and last row among them."""
+    from onnx import numpy_helper  # python3-onnx
+    gather = next(n for n in model.graph.node if n.op_type == "Gather")
+    table = next(i for i in model.graph.initializer if i.name == gather.input[0])
+    rows = numpy_helper.to_array(table).shape[0]
+    return (np.arange(int(np.prod(shape))) * 7 % rows).reshape(shape).astype(np.int64)
 
 
 def every_byte(elem_type, shape):

@@ -156,6 +156,76 @@ def qoperator_models(out, rng, save, tensor):
          [helper.make_tensor_value_info("y", TensorProto.UINT8, None)], inits)
 
 
+def dynamic_models(out, rng, save, tensor):
+    """Dynamic quantization as onnxruntime's quantize_dynamic writes it:
+    each activation quantized at run time from its own range
+    (DynamicQuantizeLinear); ConvInteger with per-channel int8 weights,
+    MatMulInteger with uint8 weights of a zero point per column, each Cast to
+    float and times the two scales; com.microsoft's MatMulIntegerToFloat and
+    DynamicQuantizeMatMul. Outputs: the result, the convolution's float
+    output, the input's scale and zero point."""
+    inits = []
+    wc = (rng.standard_normal((8, 3, 3, 3)) / 3).astype(np.float32)
+    wc_s = (np.abs(wc).reshape(8, -1).max(axis=1) / 127).astype(np.float32)
+    inits += [_const("wc", np.clip(np.rint(wc / wc_s.reshape(8, 1, 1, 1)), -127, 127)
+                     .astype(np.int8)),
+              _const("wc_s", wc_s.reshape(8, 1, 1)),
+              _const("bc", (rng.standard_normal((8, 1, 1)) / 4).astype(np.float32)),
+              _const("t_shape", np.array([1, 8, 36], np.int64)),
+              _const("wu", rng.integers(0, 256, (8, 12)).astype(np.uint8)),
+              _const("wu_s", np.float32(0.01)),
+              _const("wu_zp", rng.integers(100, 156, 12).astype(np.uint8)),
+              _const("wu_cs", np.linspace(0.005, 0.02, 12).astype(np.float32)),
+              _const("bu", (rng.standard_normal(12) / 4).astype(np.float32)),
+              _const("wm", rng.integers(-127, 128, (12, 5)).astype(np.int8)),
+              _const("wm_s", np.float32(0.02)),
+              _const("bm", (rng.standard_normal(5) / 4).astype(np.float32))]
+    nodes = [
+        helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xzp"], name="x_quantize"),
+        helper.make_node("ConvInteger", ["xq", "wc", "xzp"], ["ci"], pads=[1, 1, 1, 1],
+                         name="conv"),
+        helper.make_node("Cast", ["ci"], ["cf"], to=TensorProto.FLOAT, name="conv_cast"),
+        helper.make_node("Mul", ["xs", "wc_s"], ["cs"], name="conv_scales"),
+        helper.make_node("Mul", ["cf", "cs"], ["c"], name="conv_scaled"),
+        helper.make_node("Add", ["c", "bc"], ["cb"], name="conv_bias"),
+        helper.make_node("Relu", ["cb"], ["r"], name="relu"),
+        helper.make_node("Reshape", ["r", "t_shape"], ["rf"], name="flatten"),
+        helper.make_node("Transpose", ["rf"], ["t"], perm=[0, 2, 1], name="tokens"),
+        helper.make_node("DynamicQuantizeLinear", ["t"], ["tq", "ts", "tzp"], name="t_quantize"),
+        helper.make_node("MatMulInteger", ["tq", "wu", "tzp", "wu_zp"], ["mi"], name="matmul"),
+        helper.make_node("Cast", ["mi"], ["mf"], to=TensorProto.FLOAT, name="matmul_cast"),
+        helper.make_node("Mul", ["ts", "wu_s"], ["ms"], name="matmul_scales"),
+        helper.make_node("Mul", ["mf", "ms"], ["m"], name="matmul_scaled"),
+        _ms("MatMulIntegerToFloat", ["tq", "wu", "ts", "wu_cs", "tzp", "wu_zp", "bu"], ["m2"],
+            "matmul_to_float"),
+        _ms("DynamicQuantizeMatMul", ["m", "wm", "wm_s", "", "bm"], ["y"], "dynamic_matmul")]
+    save(out, "qop_dynamic", nodes, [tensor("x", [1, 3, 6, 6])],
+         [tensor("y", None), tensor("m2", None), tensor("c", None), tensor("xs", None),
+          helper.make_tensor_value_info("xzp", TensorProto.UINT8, None)],
+         inits, domains={MICROSOFT: 1})
+
+
+    # A quantized embedding, as quantize_dynamic writes it: a Gather of the
+    # uint8 table by the token ids x, DequantizeLinear of the rows it
+    # selects; then a dynamically quantized MatMul of the embeddings.
+    inits = [_const("table", rng.integers(0, 256, (50, 16)).astype(np.uint8)),
+             _const("table_s", np.float32(0.02)), _const("table_zp", np.uint8(131)),
+             _const("we", rng.integers(-127, 128, (16, 4)).astype(np.int8)),
+             _const("we_s", np.float32(0.01))]
+    nodes = [helper.make_node("Gather", ["table", "x"], ["eq"], name="embed"),
+             helper.make_node("DequantizeLinear", ["eq", "table_s", "table_zp"], ["e"],
+                              name="embed_dequantize"),
+             helper.make_node("DynamicQuantizeLinear", ["e"], ["eqd", "es", "ezp"],
+                              name="e_quantize"),
+             helper.make_node("MatMulInteger", ["eqd", "we", "ezp"], ["pi"], name="project"),
+             helper.make_node("Cast", ["pi"], ["pf"], to=TensorProto.FLOAT, name="project_cast"),
+             helper.make_node("Mul", ["es", "we_s"], ["ps"], name="project_scales"),
+             helper.make_node("Mul", ["pf", "ps"], ["y"], name="project_scaled")]
+    save(out, "qop_embedding", nodes,
+         [helper.make_tensor_value_info("x", TensorProto.INT64, [2, 7])],  # token ids
+         [tensor("y", None), tensor("e", None)], inits)
+
+
 def hostile_qoperator_models(out, save, tensor):
     """Malformed QOperator graphs: each refused at load, naming the node.
     Also in the model fuzzer's corpus."""
@@ -215,10 +285,19 @@ def hostile_qoperator_models(out, save, tensor):
           helper.make_node("DequantizeLinear", ["sq", "s", "zp"], ["y"], name="dequantize")],
          [tensor("x", [4])], [tensor("y", None)], params + [_const("zp_i8", np.int8(0))],
          domains={MICROSOFT: 1})
-    # Dynamic quantization (quantize_dynamic's form).
-    save(out, "qop_dynamic",
-         [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xzp"], name="bad_dynamic"),
-          helper.make_node("MatMulInteger", ["xq", "w", "xzp"], ["acc"], name="matmul"),
+    # A zero point of MatMulInteger's A per row (ONNX's form; onnxruntime
+    # takes one value).
+    save(out, "qop_dynamic_per_row",
+         [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xzp"], name="quantize"),
+          helper.make_node("MatMulInteger", ["xq", "w", "rows_zp"], ["acc"], name="bad_matmul"),
           helper.make_node("Cast", ["acc"], ["accf"], to=TensorProto.FLOAT, name="cast"),
           helper.make_node("Mul", ["accf", "xs"], ["y"], name="scale")],
-         [tensor("x", [2, 4])], [tensor("y", None)], [_const("w", np.ones((4, 3), np.uint8))])
+         [tensor("x", [2, 4])], [tensor("y", None)],
+         [_const("w", np.ones((4, 3), np.uint8)), _const("rows_zp", np.array([3, 4], np.uint8))])
+    # A dynamically quantized LSTM (quantize_dynamic's DynamicQuantizeLSTM).
+    save(out, "qop_dynamic_lstm",
+         [_ms("DynamicQuantizeLSTM", ["x", "w", "r", "", "", "", "", "", "s", "zp", "s", "zp"],
+              ["y"], "bad_lstm", hidden_size=2)],
+         [tensor("x", [1, 1, 2])], [tensor("y", None)],
+         [_const("w", np.ones((1, 2, 8), np.int8)), _const("r", np.ones((1, 2, 8), np.int8)),
+          _const("s", np.float32(0.1)), _const("zp", np.int8(0))], domains={MICROSOFT: 1})

@@ -17,7 +17,7 @@ from make_external_data_models import external_data_models, memory_bound_model
 from make_index_models import integer_models, one_hot_models, scatter_models
 from make_operator_models import operator_models
 from make_qdq_models import hostile_qdq_models, qdq_models
-from make_qoperator_models import hostile_qoperator_models, qoperator_models
+from make_qoperator_models import dynamic_models, hostile_qoperator_models, qoperator_models
 from make_resize_models import resize_models
 from make_volume_models import volume_models
 
@@ -163,6 +163,7 @@ def main(out):
     # A generator of their own: adding QDQ graphs changes no other graph.
     qdq_models(out, np.random.default_rng(9), save, tensor)
     qoperator_models(out, np.random.default_rng(10), save, tensor)
+    dynamic_models(out, np.random.default_rng(15), save, tensor)
 
     constant_attribute_models(out)
     hostile_models(out)

@@ -186,7 +186,6 @@ TEST(OnnxQOperator, MalformedQuantizedOperatorsAreRefusedAtLoadNamingTheNode) {
       {"qop_channels_last", {"QLinearGlobalAveragePool 'bad_pool'", "channels_last"}},
       {"qop_zero_point_type",
        {"QLinearSigmoid 'bad_sigmoid'", "X zero point 'zp_i8' is int8; it must be uint8"}},
-      {"qop_dynamic", {"DynamicQuantizeLinear 'bad_dynamic'", "dynamic quantization"}},
   };
   expect_refused_at_load(expected);
 }

@@ -1,0 +1,444 @@
+#include "dynamic_quantization.hpp"
+
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "graph.hpp"
+#include "npu/onnx/model.hpp"
+#include "onnx_import.hpp"
+#include "unique_names.hpp"
+
+namespace npu::onnx_runtime {
+
+using npu::onnx::ModelError;
+
+namespace {
+
+// A float in [2^23, 2^24) has unit steps: adding this to a value of
+// magnitude below 2^22 rounds it to an integer, half to even, and
+// subtracting it again leaves that integer exactly (as qdq.cpp rounds).
+constexpr float kRoundingOffset = 12582912.0F;  // 1.5 * 2^23
+
+using Nodes = ::google::protobuf::RepeatedPtrField<::onnx::NodeProto>;
+
+bool in_default_domain(const ::onnx::NodeProto& node) {
+  return node.domain().empty() || node.domain() == "ai.onnx";
+}
+
+bool is_op(const ::onnx::NodeProto& node, const char* op) {
+  return in_default_domain(node) && node.op_type() == op;
+}
+
+bool is_microsoft_op(const ::onnx::NodeProto& node, const char* op) {
+  return node.domain() == "com.microsoft" && node.op_type() == op;
+}
+
+// The nodes this pass rewrites into float arithmetic, which read their
+// 8-bit and int32 operands in float form.
+bool is_integer_product(const ::onnx::NodeProto& node) {
+  return is_op(node, "MatMulInteger") || is_op(node, "ConvInteger") ||
+         is_microsoft_op(node, "MatMulIntegerToFloat") ||
+         is_microsoft_op(node, "DynamicQuantizeMatMul");
+}
+
+bool is_dynamic(const ::onnx::NodeProto& node) {
+  return is_op(node, "DynamicQuantizeLinear") || is_integer_product(node) ||
+         is_microsoft_op(node, "DynamicQuantizeLSTM");
+}
+
+std::optional<std::int64_t> int_attribute(const ::onnx::NodeProto& node, const char* name) {
+  for (const auto& a : node.attribute()) {
+    if (a.name() == name) {
+      return a.i();
+    }
+  }
+  return std::nullopt;
+}
+
+bool casts_to_float(const ::onnx::NodeProto& node) {
+  return is_op(node, "Cast") && int_attribute(node, "to") == ::onnx::TensorProto::FLOAT;
+}
+
+std::string label(const ::onnx::NodeProto& node) {
+  return fmt::format("{} '{}'", node.op_type(),
+                     node.name().empty() && node.output_size() > 0 ? node.output(0) : node.name());
+}
+
+// Optional input `i` of `node`: "" when omitted.
+std::string optional_input(const ::onnx::NodeProto& node, int i) {
+  return node.input_size() > i ? node.input(i) : std::string();
+}
+
+// Every value name read inside `graph`'s subgraphs (If, Loop, Scan bodies).
+void collect_subgraph_reads(const ::onnx::GraphProto& graph, std::set<std::string>& reads) {
+  for (const auto& node : graph.node()) {
+    for (const auto& a : node.attribute()) {
+      std::vector<const ::onnx::GraphProto*> bodies;
+      if (a.has_g()) {
+        bodies.push_back(&a.g());
+      }
+      for (const auto& g : a.graphs()) {
+        bodies.push_back(&g);
+      }
+      for (const auto* body : bodies) {
+        for (const auto& inner : body->node()) {
+          reads.insert(inner.input().begin(), inner.input().end());
+        }
+        collect_subgraph_reads(*body, reads);
+      }
+    }
+  }
+}
+
+class DynamicQuantizationRewriter {
+ public:
+  explicit DynamicQuantizationRewriter(::onnx::ModelProto& model)
+      : graph_(*model.mutable_graph()), names_(graph_) {
+    for (const auto& node : graph_.node()) {
+      names_.insert(node.name());
+      for (const std::string& input : node.input()) {
+        readers_[input].push_back(&node);
+      }
+    }
+    collect_subgraph_reads(graph_, read_elsewhere_);
+    for (const auto& output : graph_.output()) {
+      read_elsewhere_.insert(output.name());
+    }
+    for (const auto& initializer : graph_.initializer()) {
+      initializers_[initializer.name()] = &initializer;
+    }
+  }
+
+  DynamicQuantizationStats run() {
+    Nodes rewritten;
+    for (const ::onnx::NodeProto& node : graph_.node()) {
+      out_ = &rewritten;
+      if (is_op(node, "DynamicQuantizeLinear")) {
+        quantize_dynamically(node);
+      } else if (is_op(node, "MatMulInteger") || is_op(node, "ConvInteger")) {
+        integer_product(node);
+      } else if (is_microsoft_op(node, "MatMulIntegerToFloat")) {
+        matmul_integer_to_float(node);
+      } else if (is_microsoft_op(node, "DynamicQuantizeMatMul")) {
+        dynamic_quantize_matmul(node);
+      } else if (is_microsoft_op(node, "DynamicQuantizeLSTM")) {
+        throw ModelError(
+            fmt::format("{}: a dynamically quantized LSTM is not supported; export "
+                        "the LSTM unquantized (its float weights)",
+                        label(node)));
+      } else if (casts_to_float(node) && node.input_size() == 1 &&
+                 float_forms_.contains(node.input(0))) {
+        emit("Identity", {float_forms_.at(node.input(0))}, {node.output(0)});
+      } else {
+        *rewritten.Add() = node;
+      }
+    }
+    graph_.mutable_node()->Swap(&rewritten);
+    return stats_;
+  }
+
+ private:
+  [[noreturn]] static void refuse(const ::onnx::NodeProto& node, const std::string& why) {
+    throw ModelError(fmt::format("{}: {}", label(node), why));
+  }
+
+  ::onnx::NodeProto& emit(const std::string& op, const std::vector<std::string>& inputs,
+                          const std::vector<std::string>& outputs) {
+    ::onnx::NodeProto& made = *out_->Add();
+    made.set_op_type(op);
+    made.set_name(names_.fresh(fmt::format("{}/{}", outputs.front(), op)));
+    for (const std::string& input : inputs) {
+      made.add_input(input);
+    }
+    for (const std::string& output : outputs) {
+      made.add_output(output);
+    }
+    return made;
+  }
+
+  // `op` of `inputs` into a new value named after `base`.
+  std::string step(const std::string& op, const std::vector<std::string>& inputs,
+                   const std::string& base) {
+    const std::string out = names_.fresh(base);
+    emit(op, inputs, {out});
+    return out;
+  }
+
+  static void set_int(::onnx::NodeProto& node, const char* name, std::int64_t value) {
+    ::onnx::AttributeProto& a = *node.add_attribute();
+    a.set_name(name);
+    a.set_type(::onnx::AttributeProto::INT);
+    a.set_i(value);
+  }
+
+  std::string initializer(const std::string& base, const Constant& value) {
+    const std::string name = names_.fresh(base);
+    *graph_.add_initializer() = to_tensor_proto(name, value);
+    return name;
+  }
+
+  std::string scalar(const std::string& base, float value) {
+    return initializer(base, Constant::of_floats({}, {value}));
+  }
+
+  // round_half_even(v) for |v| < 2^22.
+  std::string rounded(const std::string& v, const std::string& base) {
+    const std::string offset = scalar(base + "/rounding_offset", kRoundingOffset);
+    return step("Sub", {step("Add", {v, offset}, base + "/shifted"), offset}, base);
+  }
+
+  // Whether the integer value `name` must exist as such: a graph output,
+  // read in a subgraph, or read by a node that does not take its float form.
+  bool integer_read(const std::string& name) const {
+    if (read_elsewhere_.contains(name)) {
+      return true;
+    }
+    const auto readers = readers_.find(name);
+    return readers != readers_.end() &&
+           std::ranges::any_of(readers->second, [](const ::onnx::NodeProto* reader) {
+             return !is_integer_product(*reader) && !casts_to_float(*reader);
+           });
+  }
+
+  // The integer value `name` of ONNX type `type` is `float_form`: recorded
+  // for its readers, and Cast to the type where an integer is read.
+  void computed_in_float(const std::string& name, const std::string& float_form, int type) {
+    float_forms_[name] = float_form;
+    if (integer_read(name)) {
+      set_int(emit("Cast", {float_form}, {name}), "to", type);
+    }
+  }
+
+  // The float value of the 8-bit or int32 operand `name`.
+  std::string float_of(const std::string& name) {
+    if (const auto known = float_forms_.find(name); known != float_forms_.end()) {
+      return known->second;
+    }
+    const std::string value = names_.fresh(name + "/float");
+    set_int(emit("Cast", {name}, {value}), "to", ::onnx::TensorProto::FLOAT);
+    float_forms_[name] = value;
+    return value;
+  }
+
+  // The rank of `name` where it is known before shape inference: a
+  // constant's, a value this pass made, a declared one's.
+  std::optional<std::size_t> rank_of(const std::string& name) const {
+    if (const auto known = ranks_.find(name); known != ranks_.end()) {
+      return known->second;
+    }
+    if (const auto init = initializers_.find(name); init != initializers_.end()) {
+      return static_cast<std::size_t>(init->second->dims_size());
+    }
+    const ::onnx::TensorShapeProto* shape = declared_shape(name);
+    return shape ? std::optional<std::size_t>(shape->dim_size()) : std::nullopt;
+  }
+
+  // The shape the model declares for `name` (input, value_info, output).
+  const ::onnx::TensorShapeProto* declared_shape(const std::string& name) const {
+    for (const auto* infos : {&graph_.input(), &graph_.value_info(), &graph_.output()}) {
+      for (const auto& info : *infos) {
+        if (info.name() == name && info.type().tensor_type().has_shape()) {
+          return &info.type().tensor_type().shape();
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  // Whether `name` is known to hold one value: a constant of one element,
+  // a value this pass made of rank 0, a declaration of dimensions 1.
+  bool single_value(const std::string& name) const {
+    if (const auto known = ranks_.find(name); known != ranks_.end()) {
+      return known->second == 0;
+    }
+    if (const auto init = initializers_.find(name); init != initializers_.end()) {
+      return std::ranges::all_of(init->second->dims(), [](std::int64_t d) { return d == 1; });
+    }
+    const ::onnx::TensorShapeProto* shape = declared_shape(name);
+    return shape != nullptr && std::ranges::all_of(shape->dim(), [](const auto& d) {
+             return d.has_dim_value() && d.dim_value() == 1;
+           });
+  }
+
+  // Operand `input` of `node` minus its zero point `zero_point` ("" for
+  // none), in float. `per_index_shape`: the shape a 1-D zero point of
+  // several values takes to run along its axis; empty where it must be one
+  // value, {-1} where it broadcasts along the last axis as it is.
+  std::string centred(const ::onnx::NodeProto& node, const std::string& input,
+                      const std::string& zero_point,
+                      const std::vector<std::int64_t>& per_index_shape) {
+    const std::string value = float_of(input);
+    if (zero_point.empty()) {
+      return value;
+    }
+    const std::optional<std::size_t> rank = rank_of(zero_point);
+    if (per_index_shape.empty() && !single_value(zero_point)) {
+      refuse(node, fmt::format("zero point '{}' of '{}' is not known to be one value (a scalar, "
+                               "as onnxruntime takes it)",
+                               zero_point, input));
+    }
+    if (!rank) {
+      refuse(node, fmt::format("zero point '{}' is computed at run time and its rank is not "
+                               "declared",
+                               zero_point));
+    }
+    std::string zp = float_of(zero_point);
+    if (*rank == 1 && per_index_shape.size() > 1) {
+      const auto axes = static_cast<std::int64_t>(per_index_shape.size());
+      const std::string shape =
+          initializer(zero_point + "/per_index_shape", Constant::of_ints({axes}, per_index_shape));
+      zp = step("Reshape", {zp, shape}, zero_point + "/per_index");
+    }
+    return step("Sub", {value, zp}, input + "/centred");
+  }
+
+  // DynamicQuantizeLinear(x) -> y, y_scale, y_zero_point, as onnxruntime
+  // computes it (dynamic_quantization.hpp).
+  void quantize_dynamically(const ::onnx::NodeProto& node) {
+    const std::string& x = node.input(0);
+    const std::string base = node.output(0);
+    const auto reduced = [&](const char* op, const char* name) {
+      ::onnx::NodeProto& r = emit(op, {x}, {names_.fresh(base + "/" + name)});
+      set_int(r, "keepdims", 0);
+      return r.output(0);
+    };
+    const std::string zero = scalar(base + "/zero", 0.0F);
+    const std::string low = step("Min", {reduced("ReduceMin", "min"), zero}, base + "/low");
+    const std::string high = step("Max", {reduced("ReduceMax", "max"), zero}, base + "/high");
+    const std::string range = step("Sub", {high, low}, base + "/range");
+    const std::string steps =
+        step("Div", {range, scalar(base + "/levels", 255.0F)}, base + "/range_per_step");
+    const std::string flat = step("Equal", {high, low}, base + "/flat");
+    const std::string scale = node.output_size() > 1 && !node.output(1).empty()
+                                  ? node.output(1)
+                                  : names_.fresh(base + "/scale");
+    emit("Where", {flat, scalar(base + "/unit", 1.0F), steps}, {scale});
+    const std::string lowest = scalar(base + "/lowest", 0.0F);
+    const std::string highest = scalar(base + "/highest", 255.0F);
+    std::string zp = step("Sub", {zero, step("Div", {low, scale}, base + "/low_steps")},
+                          base + "/initial_zero_point");
+    zp = step("Min", {step("Max", {zp, lowest}, base + "/zero_point_raised"), highest},
+              base + "/zero_point_saturated");
+    zp = rounded(zp, base + "/zero_point");
+    std::string y = rounded(step("Div", {x, scale}, base + "/scaled"), base + "/rounded");
+    y = step("Add", {y, zp}, base + "/offset");
+    y = step("Min", {step("Max", {y, lowest}, base + "/raised"), highest}, base + "/saturated");
+    ranks_[scale] = 0;
+    computed_in_float(node.output(0), y, ::onnx::TensorProto::UINT8);
+    if (node.output_size() > 2 && !node.output(2).empty()) {
+      ranks_[node.output(2)] = 0;
+      computed_in_float(node.output(2), zp, ::onnx::TensorProto::UINT8);
+    }
+    ++stats_.quantizers;
+  }
+
+  // (A - a_zp) x (B - b_zp) in float: MatMul's operands, centred.
+  std::string centred_matmul(const ::onnx::NodeProto& node, const std::string& a,
+                             const std::string& b, const std::string& a_zero_point,
+                             const std::string& b_zero_point, const std::string& base) {
+    // A's zero point is one value (onnxruntime refuses ONNX's per-row
+    // form); B's per column of B runs along its last axis as it broadcasts.
+    const std::string a_centred = centred(node, a, a_zero_point, {});
+    const std::string b_centred = centred(node, b, b_zero_point, {-1});
+    ++stats_.integer_products;
+    return step("MatMul", {a_centred, b_centred}, base + "/product");
+  }
+
+  // MatMulInteger and ConvInteger: their float op on centred operands; the
+  // int32 result in float form.
+  void integer_product(const ::onnx::NodeProto& node) {
+    const std::string& y = node.output(0);
+    std::string product;
+    if (node.op_type() == "MatMulInteger") {
+      product = centred_matmul(node, node.input(0), node.input(1), optional_input(node, 2),
+                               optional_input(node, 3), y);
+    } else {
+      const std::string x_centred = centred(node, node.input(0), optional_input(node, 2), {});
+      // W's zero point per output channel: [M, 1, ...] against W's rank.
+      const std::optional<std::size_t> w_rank = rank_of(node.input(1));
+      const std::string w_zero_point = optional_input(node, 3);
+      if (!w_zero_point.empty() && !w_rank) {
+        refuse(node, fmt::format("weights '{}' of unknown rank", node.input(1)));
+      }
+      std::vector<std::int64_t> per_channel(w_rank.value_or(1), 1);
+      per_channel.front() = -1;
+      const std::string w_centred = centred(node, node.input(1), w_zero_point, per_channel);
+      product = names_.fresh(y + "/product");
+      ::onnx::NodeProto& conv = emit("Conv", {x_centred, w_centred}, {product});
+      *conv.mutable_attribute() = node.attribute();
+      ++stats_.integer_products;
+    }
+    computed_in_float(y, product, ::onnx::TensorProto::INT32);
+  }
+
+  // A float result: the product times a_scale * b_scale, plus the bias.
+  void scaled(const ::onnx::NodeProto& node, const std::string& product, const std::string& a_scale,
+              const std::string& b_scale, const std::string& bias) {
+    const std::string& y = node.output(0);
+    const std::string scale = step("Mul", {a_scale, b_scale}, y + "/scale");
+    if (bias.empty()) {
+      emit("Mul", {product, scale}, {y});
+      return;
+    }
+    emit("Add", {step("Mul", {product, scale}, y + "/unbiased"), bias}, {y});
+  }
+
+  // com.microsoft MatMulIntegerToFloat(A, B, a_scale, b_scale, a_zp, b_zp, bias).
+  void matmul_integer_to_float(const ::onnx::NodeProto& node) {
+    if (node.input_size() < 4) {
+      refuse(node, fmt::format("{} inputs; it takes 4 to 7", node.input_size()));
+    }
+    const std::string product =
+        centred_matmul(node, node.input(0), node.input(1), optional_input(node, 4),
+                       optional_input(node, 5), node.output(0));
+    scaled(node, product, node.input(2), node.input(3), optional_input(node, 6));
+  }
+
+  // com.microsoft DynamicQuantizeMatMul(A, B, b_scale, b_zp, bias): A
+  // quantized as DynamicQuantizeLinear does, then MatMulIntegerToFloat.
+  void dynamic_quantize_matmul(const ::onnx::NodeProto& node) {
+    if (node.input_size() < 3) {
+      refuse(node, fmt::format("{} inputs; it takes 3 to 5", node.input_size()));
+    }
+    const std::string& y = node.output(0);
+    ::onnx::NodeProto quantize;
+    quantize.set_op_type("DynamicQuantizeLinear");
+    quantize.add_input(node.input(0));
+    for (const char* part : {"/a_quantized", "/a_scale", "/a_zero_point"}) {
+      quantize.add_output(names_.fresh(y + part));
+    }
+    quantize_dynamically(quantize);
+    const std::string product = centred_matmul(node, quantize.output(0), node.input(1),
+                                               quantize.output(2), optional_input(node, 3), y);
+    scaled(node, product, quantize.output(1), node.input(2), optional_input(node, 4));
+  }
+
+  ::onnx::GraphProto& graph_;
+  UniqueNames names_;
+  Nodes* out_ = nullptr;
+  std::map<std::string, std::vector<const ::onnx::NodeProto*>> readers_;
+  std::set<std::string> read_elsewhere_;                            // graph outputs, subgraph reads
+  std::map<std::string, const ::onnx::TensorProto*> initializers_;  // the model's
+  std::map<std::string, std::string> float_forms_;  // integer value -> its float form
+  std::map<std::string, std::size_t> ranks_;        // of values made here
+  DynamicQuantizationStats stats_;
+};
+
+}  // namespace
+
+DynamicQuantizationStats rewrite_dynamic_quantization(::onnx::ModelProto& model) {
+  if (std::ranges::none_of(model.graph().node(), is_dynamic)) {
+    return {};
+  }
+  check_before_rewrite(model);
+  return DynamicQuantizationRewriter(model).run();
+}
+
+}  // namespace npu::onnx_runtime
