@@ -41,6 +41,11 @@ NODE_PATH=$models/node_modules /usr/bin/python3 scripts/onnx/quantize-qdq.py \
 NODE_PATH=$models/node_modules /usr/bin/python3 scripts/onnx/quantize-qoperator.py \
 	"$assets/ch_ppocr_mobile_v2.0_cls_infer.onnx" "$work/cls-qop.onnx" \
 	x="$work/calib-cls-1.npy" x="$work/calib-cls-2.npy"
+# A dynamically quantized copy of the recognizer (DynamicQuantizeLinear,
+# MatMulInteger and ConvInteger with per-channel int8 weights, as
+# quantize_dynamic writes one): case rec-rendered-dynamic.
+NODE_PATH=$models/node_modules /usr/bin/python3 scripts/onnx/quantize-dynamic.py \
+	"$assets/ch_PP-OCRv4_rec_infer.onnx" "$work/rec-dynamic.onnx" x="$work/rec-rendered.npy"
 
 # The reference, on the host. A case's inputs: one file for the input x,
 # or NAME=FILE,... (the encoder layer's int64 input_ids and attention_mask).
