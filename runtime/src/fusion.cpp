@@ -483,6 +483,20 @@ std::size_t fuse_layer_norm(Graph& graph) {
   return removed;
 }
 
+namespace {
+
+// A BatchNormalization of inference (training_mode 0, the default) with
+// constant parameters: a per-channel scale and shift. training_mode 1
+// normalizes by the batch's own statistics instead.
+bool is_inference_batch_norm(const Node& bn, const Graph& graph) {
+  return bn.op == "BatchNormalization" && bn.inputs.size() >= 5 && bn.outputs.size() == 1 &&
+         bn.get_int("training_mode", 0) == 0 &&
+         std::all_of(bn.inputs.begin() + 1, bn.inputs.begin() + 5,
+                     [&](const std::string& v) { return graph.is_constant(v); });
+}
+
+}  // namespace
+
 std::size_t fold_batch_norm(Graph& graph) {
   std::size_t removed = 0;
   for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
@@ -495,14 +509,7 @@ std::size_t fold_batch_norm(Graph& graph) {
       continue;
     }
     const Node& bn = graph.nodes[*next];
-    if (bn.inputs.size() < 5 || bn.outputs.size() != 1 || bn.inputs[0] != conv.outputs[0]) {
-      continue;
-    }
-    bool constant = true;
-    for (std::size_t k = 1; k < 5; ++k) {
-      constant = constant && graph.is_constant(bn.inputs[k]);
-    }
-    if (!constant) {
+    if (!is_inference_batch_norm(bn, graph) || bn.inputs[0] != conv.outputs[0]) {
       continue;
     }
     const Constant& gamma = graph.constants.at(bn.inputs[1]);
@@ -553,9 +560,7 @@ std::size_t lower_batch_norm(Graph& graph) {
   std::size_t rewritten = 0;
   for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
     Node& bn = graph.nodes[i];
-    if (bn.op != "BatchNormalization" || bn.inputs.size() < 5 || bn.outputs.size() != 1 ||
-        !std::all_of(bn.inputs.begin() + 1, bn.inputs.begin() + 5,
-                     [&](const std::string& v) { return graph.is_constant(v); })) {
+    if (!is_inference_batch_norm(bn, graph)) {
       continue;
     }
     const Shape& shape = graph.shape(bn.inputs[0]);

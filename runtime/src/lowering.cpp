@@ -6559,7 +6559,9 @@ const std::map<std::string, LowerFn>& lowerings() {
 // the reason says why.
 const std::map<std::string, std::string>& compile_time_only() {
   static const std::map<std::string, std::string> ops{
-      {"BatchNormalization", "not after a Conv it can be folded into"},
+      {"BatchNormalization",
+       "scale, B, input_mean and input_var must be constants of one value per channel, with "
+       "training_mode 0 and one output (inference: a per-channel scale and shift)"},
       {"CastLike", "to the type of a value whose type is not declared"},
       {"Constant", ""},
       {"ConstantOfShape", "of a shape only known at run time"},

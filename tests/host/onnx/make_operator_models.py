@@ -77,6 +77,24 @@ def normalization_models(out, save, tensor, rng):
           helper.make_node("InstanceNormalization", ["x", "scale", "bias"], ["y"])],
          [tensor("x", [1, 2, 3, 4]), tensor("s", [2])], [tensor("y", None)],
          [const("bias", np.zeros(2, np.float32))])
+    # BatchNormalization with training_mode 1 (opset 15; ONNX's shape
+    # inference wants its three outputs): normalized by the batch's own
+    # statistics, after a Conv and alone. Refused naming what the runtime
+    # takes (before: "not after a Conv it can be folded into").
+    channels = [const(n, v) for n, v in (("gamma", np.ones(2, np.float32)),
+                                         ("beta", np.zeros(2, np.float32)),
+                                         ("mean", np.zeros(2, np.float32)),
+                                         ("var", np.ones(2, np.float32)))]
+    save(out, "batch_norm_training",
+         [helper.make_node("Conv", ["x", "w"], ["c"]),
+          helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"],
+                           ["y", "running_mean", "running_var"], training_mode=1)],
+         [tensor("x", [2, 2, 3, 3])], [tensor("y", None)],
+         channels + [const("w", np.ones((2, 2, 1, 1), np.float32))], opset=15)
+    save(out, "batch_norm_training_alone",
+         [helper.make_node("BatchNormalization", ["x", "gamma", "beta", "mean", "var"],
+                           ["y", "running_mean", "running_var"], training_mode=1)],
+         [tensor("x", [2, 2, 3, 3])], [tensor("y", None)], channels, opset=15)
     # GroupNormalization: opset 18 scales per group, opset 21 per channel.
     for opset, per in ((18, 2), (21, 6)):
         save(out, f"group_norm_v{opset}",

@@ -287,4 +287,16 @@ TEST(OnnxNorms, PowVectorExponentIsRefusedAndGemmScalarCIsABias) {
   EXPECT_EQ(bias, std::vector<float>(4, 3.0F));
 }
 
+// training_mode 1 normalizes by the batch's statistics: neither folded
+// into the Conv before it nor lowered as the running statistics' scale and
+// shift, but refused naming what the runtime takes (the reason used to be
+// "not after a Conv it can be folded into", also for a BN with none).
+TEST(OnnxNorms, BatchNormalizationInTrainingModeIsRefused) {
+  for (const char* name : {"batch_norm_training", "batch_norm_training_alone"}) {
+    const std::string why = refusal(fused(name));
+    EXPECT_NE(why.find("BatchNormalization: "), std::string::npos) << name << ": " << why;
+    EXPECT_NE(why.find("training_mode 0"), std::string::npos) << name << ": " << why;
+  }
+}
+
 }  // namespace
