@@ -107,6 +107,16 @@ class DynamicQuantizationRewriter {
         readers_[input].push_back(&node);
       }
     }
+    for (const auto& node : graph_.node()) {
+      if (is_op(node, "DynamicQuantizeLinear")) {
+        in_float_form_.insert(node.output(0));
+        if (node.output_size() > 2) {
+          in_float_form_.insert(node.output(2));
+        }
+      } else if (is_op(node, "MatMulInteger") || is_op(node, "ConvInteger")) {
+        in_float_form_.insert(node.output(0));
+      }
+    }
     collect_subgraph_reads(graph_, read_elsewhere_);
     for (const auto& output : graph_.output()) {
       read_elsewhere_.insert(output.name());
@@ -133,6 +143,8 @@ class DynamicQuantizationRewriter {
             fmt::format("{}: a dynamically quantized LSTM is not supported; export "
                         "the LSTM unquantized (its float weights)",
                         label(node)));
+      } else if (is_op(node, "DequantizeLinear") && float_forms_.contains(node.input(0))) {
+        dequantize_float_form(node);
       } else if (casts_to_float(node) && node.input_size() == 1 &&
                  float_forms_.contains(node.input(0))) {
         emit("Identity", {float_forms_.at(node.input(0))}, {node.output(0)});
@@ -202,9 +214,17 @@ class DynamicQuantizationRewriter {
     }
     const auto readers = readers_.find(name);
     return readers != readers_.end() &&
-           std::ranges::any_of(readers->second, [](const ::onnx::NodeProto* reader) {
-             return !is_integer_product(*reader) && !casts_to_float(*reader);
+           std::ranges::any_of(readers->second, [this](const ::onnx::NodeProto* reader) {
+             return !reads_float_form(*reader);
            });
+  }
+
+  // The nodes this pass rewrites to read their integer operands in float
+  // form: the integer products, Casts to float and DequantizeLinear of a
+  // value made in float form here.
+  bool reads_float_form(const ::onnx::NodeProto& reader) const {
+    return is_integer_product(reader) || casts_to_float(reader) ||
+           (is_op(reader, "DequantizeLinear") && in_float_form_.contains(reader.input(0)));
   }
 
   // The integer value `name` of ONNX type `type` is `float_form`: recorded
@@ -339,6 +359,20 @@ class DynamicQuantizationRewriter {
     ++stats_.quantizers;
   }
 
+  // DequantizeLinear of a value quantized at run time (a
+  // DynamicQuantizeLinear's, as Intel Neural Compressor's dynamic QDQ
+  // writes it, or an integer product's): (x - zp) * scale in float, per
+  // tensor.
+  void dequantize_float_form(const ::onnx::NodeProto& node) {
+    if (node.input_size() < 2 || !single_value(node.input(1))) {
+      refuse(node, fmt::format("the scale of '{}', quantized at run time, is not known to be one "
+                               "value (per tensor)",
+                               node.input(0)));
+    }
+    const std::string centred_value = centred(node, node.input(0), optional_input(node, 2), {});
+    emit("Mul", {centred_value, node.input(1)}, {node.output(0)});
+  }
+
   // (A - a_zp) x (B - b_zp) in float: MatMul's operands, centred.
   std::string centred_matmul(const ::onnx::NodeProto& node, const std::string& a,
                              const std::string& b, const std::string& a_zero_point,
@@ -424,7 +458,8 @@ class DynamicQuantizationRewriter {
   UniqueNames names_;
   Nodes* out_ = nullptr;
   std::map<std::string, std::vector<const ::onnx::NodeProto*>> readers_;
-  std::set<std::string> read_elsewhere_;                            // graph outputs, subgraph reads
+  std::set<std::string> read_elsewhere_;  // graph outputs, subgraph reads
+  std::set<std::string> in_float_form_;   // the integer values this pass makes in float form
   std::map<std::string, const ::onnx::TensorProto*> initializers_;  // the model's
   std::map<std::string, std::string> float_forms_;  // integer value -> its float form
   std::map<std::string, std::size_t> ranks_;        // of values made here

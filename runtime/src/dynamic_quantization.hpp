@@ -30,12 +30,16 @@ struct DynamicQuantizationStats {
 // W of one value per output channel is reshaped to [M, 1, ...]; B's per
 // column broadcasts as it is. com.microsoft's MatMulIntegerToFloat and
 // DynamicQuantizeMatMul are the same with their scales and bias applied.
-// The 8-bit and int32 values keep their float form between these nodes (a
-// Cast to float of one reads it directly); a Cast to the integer type is
-// made only where something else reads the value or it is a graph output.
+// A DequantizeLinear of such a value (Intel Neural Compressor's dynamic
+// QDQ: DynamicQuantizeLinear into DequantizeLinear by its own scale and
+// zero point) is (x - zp) * scale, per tensor. The 8-bit and int32 values
+// keep their float form between these nodes (a Cast to float of one reads
+// it directly); a Cast to the integer type is made only where something
+// else reads the value or it is a graph output.
 // ModelError naming the node for a zero point of A or X not known to be one
 // value (ONNX's per-row form, which onnxruntime refuses too), one of
-// unknown rank computed at run time, and for DynamicQuantizeLSTM. A model without these operators
+// unknown rank computed at run time, a DequantizeLinear of such a value by
+// a scale not known to be one value, and for DynamicQuantizeLSTM. A model without these operators
 // is left untouched.
 DynamicQuantizationStats rewrite_dynamic_quantization(::onnx::ModelProto& model);
 

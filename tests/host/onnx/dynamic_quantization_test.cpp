@@ -58,7 +58,10 @@ TEST(OnnxDynamicQuantization, EveryDynamicOperatorBecomesFloatArithmetic) {
     EXPECT_TRUE(node.domain().empty()) << node.name();
   }
   EXPECT_EQ(std::ranges::count(ops, "Conv"), 1);
-  EXPECT_EQ(std::ranges::count(ops, "MatMul"), 3);
+  // The three integer products' and the model's own float MatMul, which
+  // reads a DequantizeLinear of a quantized activation (now Sub and Mul).
+  EXPECT_EQ(std::ranges::count(ops, "MatMul"), 4);
+  EXPECT_EQ(std::ranges::count(ops, "DequantizeLinear"), 0);
   // Two reductions per quantizer, for its range.
   EXPECT_EQ(std::ranges::count(ops, "ReduceMin"), 3);
   EXPECT_EQ(std::ranges::count(ops, "ReduceMax"), 3);
@@ -145,6 +148,9 @@ TEST(OnnxDynamicQuantization, MalformedDynamicQuantizationIsRefusedAtLoadNamingT
       {"qop_dynamic_per_row",
        {"MatMulInteger 'bad_matmul'", "zero point 'rows_zp' of 'xq' is not known to be one value"}},
       {"qop_dynamic_lstm", {"DynamicQuantizeLSTM 'bad_lstm'", "not supported"}},
+      {"qop_dynamic_dequantize_per_axis",
+       {"DequantizeLinear 'bad_dequantize'", "the scale of 'xq', quantized at run time",
+        "not known to be one value"}},
   });
 }
 

@@ -198,9 +198,13 @@ def dynamic_models(out, rng, save, tensor):
         helper.make_node("Mul", ["mf", "ms"], ["m"], name="matmul_scaled"),
         _ms("MatMulIntegerToFloat", ["tq", "wu", "ts", "wu_cs", "tzp", "wu_zp", "bu"], ["m2"],
             "matmul_to_float"),
-        _ms("DynamicQuantizeMatMul", ["m", "wm", "wm_s", "", "bm"], ["y"], "dynamic_matmul")]
+        _ms("DynamicQuantizeMatMul", ["m", "wm", "wm_s", "", "bm"], ["y"], "dynamic_matmul"),
+        helper.make_node("DequantizeLinear", ["tq", "ts", "tzp"], ["td"], name="t_dequantize"),
+        helper.make_node("MatMul", ["td", "wf"], ["m3"], name="float_matmul")]
+    inits.append(_const("wf", (rng.standard_normal((8, 3)) / 2).astype(np.float32)))
     save(out, "qop_dynamic", nodes, [tensor("x", [1, 3, 6, 6])],
-         [tensor("y", None), tensor("m2", None), tensor("c", None), tensor("xs", None),
+         [tensor("y", None), tensor("m2", None), tensor("m3", None), tensor("c", None),
+          tensor("xs", None),
           helper.make_tensor_value_info("xzp", TensorProto.UINT8, None)],
          inits, domains={MICROSOFT: 1})
 
@@ -294,6 +298,13 @@ def hostile_qoperator_models(out, save, tensor):
           helper.make_node("Mul", ["accf", "xs"], ["y"], name="scale")],
          [tensor("x", [2, 4])], [tensor("y", None)],
          [_const("w", np.ones((4, 3), np.uint8)), _const("rows_zp", np.array([3, 4], np.uint8))])
+    # A DequantizeLinear of a quantized activation by scales per axis.
+    save(out, "qop_dynamic_dequantize_per_axis",
+         [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xzp"], name="quantize"),
+          helper.make_node("DequantizeLinear", ["xq", "axis_s"], ["y"], axis=1,
+                           name="bad_dequantize")],
+         [tensor("x", [2, 4])], [tensor("y", None)],
+         [_const("axis_s", np.full(4, 0.1, np.float32))])
     # A dynamically quantized LSTM (quantize_dynamic's DynamicQuantizeLSTM).
     save(out, "qop_dynamic_lstm",
          [_ms("DynamicQuantizeLSTM", ["x", "w", "r", "", "", "", "", "", "s", "zp", "s", "zp"],
