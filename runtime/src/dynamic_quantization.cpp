@@ -143,11 +143,10 @@ class DynamicQuantizationRewriter {
             fmt::format("{}: a dynamically quantized LSTM is not supported; export "
                         "the LSTM unquantized (its float weights)",
                         label(node)));
-      } else if (is_op(node, "DequantizeLinear") && float_forms_.contains(node.input(0))) {
+      } else if (is_op(node, "DequantizeLinear") && has_float_form(node.input(0))) {
         dequantize_float_form(node);
-      } else if (casts_to_float(node) && node.input_size() == 1 &&
-                 float_forms_.contains(node.input(0))) {
-        emit("Identity", {float_forms_.at(node.input(0))}, {node.output(0)});
+      } else if (casts_to_float(node) && node.input_size() == 1 && has_float_form(node.input(0))) {
+        emit("Identity", {float_of(node.input(0))}, {node.output(0)});
       } else {
         *rewritten.Add() = node;
       }
@@ -157,6 +156,14 @@ class DynamicQuantizationRewriter {
   }
 
  private:
+  // A DynamicQuantizeLinear's y: round(x / scale), the float form of its
+  // zero point, and the zero point's name in the model ("" if omitted).
+  struct Quantized {
+    std::string rounded;
+    std::string zero_point;
+    std::string zero_point_output;
+  };
+
   [[noreturn]] static void refuse(const ::onnx::NodeProto& node, const std::string& why) {
     throw ModelError(fmt::format("{}: {}", label(node), why));
   }
@@ -236,10 +243,23 @@ class DynamicQuantizationRewriter {
     }
   }
 
+  bool has_float_form(const std::string& name) const {
+    return float_forms_.contains(name) || quantized_.contains(name);
+  }
+
   // The float value of the 8-bit or int32 operand `name`.
   std::string float_of(const std::string& name) {
     if (const auto known = float_forms_.find(name); known != float_forms_.end()) {
       return known->second;
+    }
+    if (const auto q = quantized_.find(name); q != quantized_.end()) {
+      // clamp(round(x / scale) + zp, 0, 255)
+      const std::string offset =
+          step("Add", {q->second.rounded, q->second.zero_point}, name + "/offset");
+      const std::string raised =
+          step("Max", {offset, scalar(name + "/lowest", 0.0F)}, name + "/raised");
+      return float_forms_[name] =
+                 step("Min", {raised, scalar(name + "/highest", 255.0F)}, name + "/saturated");
     }
     const std::string value = names_.fresh(name + "/float");
     set_int(emit("Cast", {name}, {value}), "to", ::onnx::TensorProto::FLOAT);
@@ -294,6 +314,10 @@ class DynamicQuantizationRewriter {
   std::string centred(const ::onnx::NodeProto& node, const std::string& input,
                       const std::string& zero_point,
                       const std::vector<std::int64_t>& per_index_shape) {
+    if (const auto q = quantized_.find(input);
+        q != quantized_.end() && !zero_point.empty() && zero_point == q->second.zero_point_output) {
+      return centred_quantized(input, q->second);
+    }
     const std::string value = float_of(input);
     if (zero_point.empty()) {
       return value;
@@ -317,6 +341,21 @@ class DynamicQuantizationRewriter {
       zp = step("Reshape", {zp, shape}, zero_point + "/per_index");
     }
     return step("Sub", {value, zp}, input + "/centred");
+  }
+
+  // y - zp of a DynamicQuantizeLinear's y and its own zero point, without
+  // y: clamp(round(x / scale), -zp, 255 - zp), two passes fewer over the
+  // tensor than y's Add and Sub of zp.
+  std::string centred_quantized(const std::string& y, const Quantized& q) {
+    if (const auto known = centred_forms_.find(y); known != centred_forms_.end()) {
+      return known->second;
+    }
+    const std::string lowest =
+        step("Sub", {scalar(y + "/zero", 0.0F), q.zero_point}, y + "/lowest");
+    const std::string highest =
+        step("Sub", {scalar(y + "/levels", 255.0F), q.zero_point}, y + "/highest");
+    const std::string raised = step("Max", {q.rounded, lowest}, y + "/centred_raised");
+    return centred_forms_[y] = step("Min", {raised, highest}, y + "/centred");
   }
 
   // DynamicQuantizeLinear(x) -> y, y_scale, y_zero_point, as onnxruntime
@@ -347,14 +386,17 @@ class DynamicQuantizationRewriter {
     zp = step("Min", {step("Max", {zp, lowest}, base + "/zero_point_raised"), highest},
               base + "/zero_point_saturated");
     zp = rounded(zp, base + "/zero_point");
-    std::string y = rounded(step("Div", {x, scale}, base + "/scaled"), base + "/rounded");
-    y = step("Add", {y, zp}, base + "/offset");
-    y = step("Min", {step("Max", {y, lowest}, base + "/raised"), highest}, base + "/saturated");
+    const std::string& y = node.output(0);
+    const std::string zp_output = node.output_size() > 2 ? node.output(2) : std::string();
+    quantized_[y] = {rounded(step("Div", {x, scale}, base + "/scaled"), base + "/rounded"), zp,
+                     zp_output};
+    if (integer_read(y)) {
+      set_int(emit("Cast", {float_of(y)}, {y}), "to", ::onnx::TensorProto::UINT8);
+    }
     ranks_[scale] = 0;
-    computed_in_float(node.output(0), y, ::onnx::TensorProto::UINT8);
-    if (node.output_size() > 2 && !node.output(2).empty()) {
-      ranks_[node.output(2)] = 0;
-      computed_in_float(node.output(2), zp, ::onnx::TensorProto::UINT8);
+    if (!zp_output.empty()) {
+      ranks_[zp_output] = 0;
+      computed_in_float(zp_output, zp, ::onnx::TensorProto::UINT8);
     }
     ++stats_.quantizers;
   }
@@ -461,6 +503,8 @@ class DynamicQuantizationRewriter {
   std::set<std::string> read_elsewhere_;  // graph outputs, subgraph reads
   std::set<std::string> in_float_form_;   // the integer values this pass makes in float form
   std::map<std::string, const ::onnx::TensorProto*> initializers_;  // the model's
+  std::map<std::string, Quantized> quantized_;                      // by y
+  std::map<std::string, std::string> centred_forms_;                // y -> y - its own zero point
   std::map<std::string, std::string> float_forms_;  // integer value -> its float form
   std::map<std::string, std::size_t> ranks_;        // of values made here
   DynamicQuantizationStats stats_;
