@@ -65,8 +65,8 @@ expect_failure wide-mask 2 "value 4294967296 at 3 does not fit the 32 bits Cast 
 	"$work/hf_mask_encoder.onnx" --input "input_ids=$work/emb-full-ids.npy" \
 	--input "attention_mask=$work/emb-wide-mask.npy"
 
-echo "== pre-quantized models (QDQ, QOperator) are refused in fp16 and bf16, naming fp32 and int8"
-for graph in qdq_conv qop_conv; do
+echo "== pre-quantized models (QDQ, QOperator, dynamic) are refused in fp16 and bf16, naming fp32 and int8"
+for graph in qdq_conv qop_conv qop_dynamic; do
 	for dtype in fp16 bf16; do
 		expect_failure "$graph-$dtype" 2 'rounding is computed in FP32: compile it in fp32 or int8' -- \
 			"$build/tests/host/onnx-models/$graph.onnx" --input "x=$work/${graph/_/-}.npy" --dtype "$dtype"
