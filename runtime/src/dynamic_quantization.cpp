@@ -13,7 +13,7 @@
 #include "graph.hpp"
 #include "npu/onnx/model.hpp"
 #include "onnx_import.hpp"
-#include "unique_names.hpp"
+#include "proto_builder.hpp"
 
 namespace npu::onnx_runtime {
 
@@ -26,7 +26,7 @@ namespace {
 // subtracting it again leaves that integer exactly (as qdq.cpp rounds).
 constexpr float kRoundingOffset = 12582912.0F;  // 1.5 * 2^23
 
-using Nodes = ::google::protobuf::RepeatedPtrField<::onnx::NodeProto>;
+using Nodes = ProtoBuilder::Nodes;
 
 bool in_default_domain(const ::onnx::NodeProto& node) {
   return node.domain().empty() || node.domain() == "ai.onnx";
@@ -100,9 +100,8 @@ void collect_subgraph_reads(const ::onnx::GraphProto& graph, std::set<std::strin
 class DynamicQuantizationRewriter {
  public:
   explicit DynamicQuantizationRewriter(::onnx::ModelProto& model)
-      : graph_(*model.mutable_graph()), names_(graph_) {
+      : graph_(*model.mutable_graph()), build_(graph_) {
     for (const auto& node : graph_.node()) {
-      names_.insert(node.name());
       for (const std::string& input : node.input()) {
         readers_[input].push_back(&node);
       }
@@ -128,8 +127,8 @@ class DynamicQuantizationRewriter {
 
   DynamicQuantizationStats run() {
     Nodes rewritten;
+    build_.emit_into(rewritten);
     for (const ::onnx::NodeProto& node : graph_.node()) {
-      out_ = &rewritten;
       if (is_op(node, "DynamicQuantizeLinear")) {
         quantize_dynamically(node);
       } else if (is_op(node, "MatMulInteger") || is_op(node, "ConvInteger")) {
@@ -146,7 +145,7 @@ class DynamicQuantizationRewriter {
       } else if (is_op(node, "DequantizeLinear") && has_float_form(node.input(0))) {
         dequantize_float_form(node);
       } else if (casts_to_float(node) && node.input_size() == 1 && has_float_form(node.input(0))) {
-        emit("Identity", {float_of(node.input(0))}, {node.output(0)});
+        build_.emit("Identity", {float_of(node.input(0))}, {node.output(0)});
       } else {
         *rewritten.Add() = node;
       }
@@ -168,49 +167,10 @@ class DynamicQuantizationRewriter {
     throw ModelError(fmt::format("{}: {}", label(node), why));
   }
 
-  ::onnx::NodeProto& emit(const std::string& op, const std::vector<std::string>& inputs,
-                          const std::vector<std::string>& outputs) {
-    ::onnx::NodeProto& made = *out_->Add();
-    made.set_op_type(op);
-    made.set_name(names_.fresh(fmt::format("{}/{}", outputs.front(), op)));
-    for (const std::string& input : inputs) {
-      made.add_input(input);
-    }
-    for (const std::string& output : outputs) {
-      made.add_output(output);
-    }
-    return made;
-  }
-
-  // `op` of `inputs` into a new value named after `base`.
-  std::string step(const std::string& op, const std::vector<std::string>& inputs,
-                   const std::string& base) {
-    const std::string out = names_.fresh(base);
-    emit(op, inputs, {out});
-    return out;
-  }
-
-  static void set_int(::onnx::NodeProto& node, const char* name, std::int64_t value) {
-    ::onnx::AttributeProto& a = *node.add_attribute();
-    a.set_name(name);
-    a.set_type(::onnx::AttributeProto::INT);
-    a.set_i(value);
-  }
-
-  std::string initializer(const std::string& base, const Constant& value) {
-    const std::string name = names_.fresh(base);
-    *graph_.add_initializer() = to_tensor_proto(name, value);
-    return name;
-  }
-
-  std::string scalar(const std::string& base, float value) {
-    return initializer(base, Constant::of_floats({}, {value}));
-  }
-
   // round_half_even(v) for |v| < 2^22.
   std::string rounded(const std::string& v, const std::string& base) {
-    const std::string offset = scalar(base + "/rounding_offset", kRoundingOffset);
-    return step("Sub", {step("Add", {v, offset}, base + "/shifted"), offset}, base);
+    const std::string offset = build_.scalar(base + "/rounding_offset", kRoundingOffset);
+    return build_.step("Sub", {build_.step("Add", {v, offset}, base + "/shifted"), offset}, base);
   }
 
   // Whether the integer value `name` must exist as such: a graph output,
@@ -239,7 +199,7 @@ class DynamicQuantizationRewriter {
   void computed_in_float(const std::string& name, const std::string& float_form, int type) {
     float_forms_[name] = float_form;
     if (integer_read(name)) {
-      set_int(emit("Cast", {float_form}, {name}), "to", type);
+      ProtoBuilder::set_int(build_.emit("Cast", {float_form}, {name}), "to", type);
     }
   }
 
@@ -255,14 +215,14 @@ class DynamicQuantizationRewriter {
     if (const auto q = quantized_.find(name); q != quantized_.end()) {
       // clamp(round(x / scale) + zp, 0, 255)
       const std::string offset =
-          step("Add", {q->second.rounded, q->second.zero_point}, name + "/offset");
+          build_.step("Add", {q->second.rounded, q->second.zero_point}, name + "/offset");
       const std::string raised =
-          step("Max", {offset, scalar(name + "/lowest", 0.0F)}, name + "/raised");
-      return float_forms_[name] =
-                 step("Min", {raised, scalar(name + "/highest", 255.0F)}, name + "/saturated");
+          build_.step("Max", {offset, build_.scalar(name + "/lowest", 0.0F)}, name + "/raised");
+      return float_forms_[name] = build_.step(
+                 "Min", {raised, build_.scalar(name + "/highest", 255.0F)}, name + "/saturated");
     }
-    const std::string value = names_.fresh(name + "/float");
-    set_int(emit("Cast", {name}, {value}), "to", ::onnx::TensorProto::FLOAT);
+    const std::string value = build_.fresh(name + "/float");
+    ProtoBuilder::set_int(build_.emit("Cast", {name}, {value}), "to", ::onnx::TensorProto::FLOAT);
     float_forms_[name] = value;
     return value;
   }
@@ -336,11 +296,11 @@ class DynamicQuantizationRewriter {
     std::string zp = float_of(zero_point);
     if (*rank == 1 && per_index_shape.size() > 1) {
       const auto axes = static_cast<std::int64_t>(per_index_shape.size());
-      const std::string shape =
-          initializer(zero_point + "/per_index_shape", Constant::of_ints({axes}, per_index_shape));
-      zp = step("Reshape", {zp, shape}, zero_point + "/per_index");
+      const std::string shape = build_.initializer(zero_point + "/per_index_shape",
+                                                   Constant::of_ints({axes}, per_index_shape));
+      zp = build_.step("Reshape", {zp, shape}, zero_point + "/per_index");
     }
-    return step("Sub", {value, zp}, input + "/centred");
+    return build_.step("Sub", {value, zp}, input + "/centred");
   }
 
   // y - zp of a DynamicQuantizeLinear's y and its own zero point, without
@@ -351,11 +311,11 @@ class DynamicQuantizationRewriter {
       return known->second;
     }
     const std::string lowest =
-        step("Sub", {scalar(y + "/zero", 0.0F), q.zero_point}, y + "/lowest");
+        build_.step("Sub", {build_.scalar(y + "/zero", 0.0F), q.zero_point}, y + "/lowest");
     const std::string highest =
-        step("Sub", {scalar(y + "/levels", 255.0F), q.zero_point}, y + "/highest");
-    const std::string raised = step("Max", {q.rounded, lowest}, y + "/centred_raised");
-    return centred_forms_[y] = step("Min", {raised, highest}, y + "/centred");
+        build_.step("Sub", {build_.scalar(y + "/levels", 255.0F), q.zero_point}, y + "/highest");
+    const std::string raised = build_.step("Max", {q.rounded, lowest}, y + "/centred_raised");
+    return centred_forms_[y] = build_.step("Min", {raised, highest}, y + "/centred");
   }
 
   // DynamicQuantizeLinear(x) -> y, y_scale, y_zero_point, as onnxruntime
@@ -364,34 +324,38 @@ class DynamicQuantizationRewriter {
     const std::string& x = node.input(0);
     const std::string base = node.output(0);
     const auto reduced = [&](const char* op, const char* name) {
-      ::onnx::NodeProto& r = emit(op, {x}, {names_.fresh(base + "/" + name)});
-      set_int(r, "keepdims", 0);
+      ::onnx::NodeProto& r = build_.emit(op, {x}, {build_.fresh(base + "/" + name)});
+      ProtoBuilder::set_int(r, "keepdims", 0);
       return r.output(0);
     };
-    const std::string zero = scalar(base + "/zero", 0.0F);
-    const std::string low = step("Min", {reduced("ReduceMin", "min"), zero}, base + "/low");
-    const std::string high = step("Max", {reduced("ReduceMax", "max"), zero}, base + "/high");
-    const std::string range = step("Sub", {high, low}, base + "/range");
-    const std::string steps =
-        step("Div", {range, scalar(base + "/levels", 255.0F)}, base + "/range_per_step");
-    const std::string flat = step("Equal", {high, low}, base + "/flat");
+    const std::string zero = build_.scalar(base + "/zero", 0.0F);
+    const std::string low = build_.step("Min", {reduced("ReduceMin", "min"), zero}, base + "/low");
+    const std::string high =
+        build_.step("Max", {reduced("ReduceMax", "max"), zero}, base + "/high");
+    const std::string range = build_.step("Sub", {high, low}, base + "/range");
+    const std::string steps = build_.step("Div", {range, build_.scalar(base + "/levels", 255.0F)},
+                                          base + "/range_per_step");
+    const std::string flat = build_.step("Equal", {high, low}, base + "/flat");
     const std::string scale = node.output_size() > 1 && !node.output(1).empty()
                                   ? node.output(1)
-                                  : names_.fresh(base + "/scale");
-    emit("Where", {flat, scalar(base + "/unit", 1.0F), steps}, {scale});
-    const std::string lowest = scalar(base + "/lowest", 0.0F);
-    const std::string highest = scalar(base + "/highest", 255.0F);
-    std::string zp = step("Sub", {zero, step("Div", {low, scale}, base + "/low_steps")},
-                          base + "/initial_zero_point");
-    zp = step("Min", {step("Max", {zp, lowest}, base + "/zero_point_raised"), highest},
-              base + "/zero_point_saturated");
+                                  : build_.fresh(base + "/scale");
+    build_.emit("Where", {flat, build_.scalar(base + "/unit", 1.0F), steps}, {scale});
+    const std::string lowest = build_.scalar(base + "/lowest", 0.0F);
+    const std::string highest = build_.scalar(base + "/highest", 255.0F);
+    std::string zp =
+        build_.step("Sub", {zero, build_.step("Div", {low, scale}, base + "/low_steps")},
+                    base + "/initial_zero_point");
+    zp =
+        build_.step("Min", {build_.step("Max", {zp, lowest}, base + "/zero_point_raised"), highest},
+                    base + "/zero_point_saturated");
     zp = rounded(zp, base + "/zero_point");
     const std::string& y = node.output(0);
     const std::string zp_output = node.output_size() > 2 ? node.output(2) : std::string();
-    quantized_[y] = {rounded(step("Div", {x, scale}, base + "/scaled"), base + "/rounded"), zp,
-                     zp_output};
+    quantized_[y] = {rounded(build_.step("Div", {x, scale}, base + "/scaled"), base + "/rounded"),
+                     zp, zp_output};
     if (integer_read(y)) {
-      set_int(emit("Cast", {float_of(y)}, {y}), "to", ::onnx::TensorProto::UINT8);
+      ProtoBuilder::set_int(build_.emit("Cast", {float_of(y)}, {y}), "to",
+                            ::onnx::TensorProto::UINT8);
     }
     ranks_[scale] = 0;
     if (!zp_output.empty()) {
@@ -412,7 +376,7 @@ class DynamicQuantizationRewriter {
                                node.input(0)));
     }
     const std::string centred_value = centred(node, node.input(0), optional_input(node, 2), {});
-    emit("Mul", {centred_value, node.input(1)}, {node.output(0)});
+    build_.emit("Mul", {centred_value, node.input(1)}, {node.output(0)});
   }
 
   // (A - a_zp) x (B - b_zp) in float: MatMul's operands, centred.
@@ -424,7 +388,7 @@ class DynamicQuantizationRewriter {
     const std::string a_centred = centred(node, a, a_zero_point, {});
     const std::string b_centred = centred(node, b, b_zero_point, {-1});
     ++stats_.integer_products;
-    return step("MatMul", {a_centred, b_centred}, base + "/product");
+    return build_.step("MatMul", {a_centred, b_centred}, base + "/product");
   }
 
   // MatMulInteger and ConvInteger: their float op on centred operands; the
@@ -446,8 +410,8 @@ class DynamicQuantizationRewriter {
       std::vector<std::int64_t> per_channel(w_rank.value_or(1), 1);
       per_channel.front() = -1;
       const std::string w_centred = centred(node, node.input(1), w_zero_point, per_channel);
-      product = names_.fresh(y + "/product");
-      ::onnx::NodeProto& conv = emit("Conv", {x_centred, w_centred}, {product});
+      product = build_.fresh(y + "/product");
+      ::onnx::NodeProto& conv = build_.emit("Conv", {x_centred, w_centred}, {product});
       *conv.mutable_attribute() = node.attribute();
       ++stats_.integer_products;
     }
@@ -458,12 +422,12 @@ class DynamicQuantizationRewriter {
   void scaled(const ::onnx::NodeProto& node, const std::string& product, const std::string& a_scale,
               const std::string& b_scale, const std::string& bias) {
     const std::string& y = node.output(0);
-    const std::string scale = step("Mul", {a_scale, b_scale}, y + "/scale");
+    const std::string scale = build_.step("Mul", {a_scale, b_scale}, y + "/scale");
     if (bias.empty()) {
-      emit("Mul", {product, scale}, {y});
+      build_.emit("Mul", {product, scale}, {y});
       return;
     }
-    emit("Add", {step("Mul", {product, scale}, y + "/unbiased"), bias}, {y});
+    build_.emit("Add", {build_.step("Mul", {product, scale}, y + "/unbiased"), bias}, {y});
   }
 
   // com.microsoft MatMulIntegerToFloat(A, B, a_scale, b_scale, a_zp, b_zp, bias).
@@ -488,7 +452,7 @@ class DynamicQuantizationRewriter {
     quantize.set_op_type("DynamicQuantizeLinear");
     quantize.add_input(node.input(0));
     for (const char* part : {"/a_quantized", "/a_scale", "/a_zero_point"}) {
-      quantize.add_output(names_.fresh(y + part));
+      quantize.add_output(build_.fresh(y + part));
     }
     quantize_dynamically(quantize);
     const std::string product = centred_matmul(node, quantize.output(0), node.input(1),
@@ -497,8 +461,7 @@ class DynamicQuantizationRewriter {
   }
 
   ::onnx::GraphProto& graph_;
-  UniqueNames names_;
-  Nodes* out_ = nullptr;
+  ProtoBuilder build_;
   std::map<std::string, std::vector<const ::onnx::NodeProto*>> readers_;
   std::set<std::string> read_elsewhere_;  // graph outputs, subgraph reads
   std::set<std::string> in_float_form_;   // the integer values this pass makes in float form
