@@ -20,6 +20,7 @@
 #include "element_codec.hpp"
 #include "function_inlining.hpp"
 #include "fusion.hpp"
+#include "grid_sample.hpp"
 #include "int8_rewrite.hpp"
 #include "lowering.hpp"
 #include "memory_plan.hpp"
@@ -253,6 +254,7 @@ Model Model::load(const std::filesystem::path& path) {
   // without one that ONNX defines as a function of others is that first.
   const std::set<std::string> known = onnx_runtime::lowerable_ops();
   (void)onnx_runtime::inline_functions(state->proto, known);
+  (void)onnx_runtime::decompose_grid_sample(state->proto);
   std::map<std::string, UnsupportedOperators::Entry> missing;
   for (const auto& [op, node] : onnx_runtime::node_ops(state->proto)) {
     if (!known.contains(op)) {

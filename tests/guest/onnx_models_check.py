@@ -157,6 +157,10 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "high_rank_copies",
              # MaxPool's Indices and MaxUnpool (SegNet's 2 x 2 / 2 windows).
              "max_unpool",
+             # GridSample of a computed grid (bilinear, nearest and bicubic;
+             # zeros, border and reflection padding; align_corners 0 and 1),
+             # decomposed at load.
+             "grid_sample",
              # 3-D convolutions (depth taps stacked into channels, one CONV2D;
              # uneven and SAME padding by a padded copy), ConvTranspose of
              # volumes (slices, then a product along depth), pooling (two

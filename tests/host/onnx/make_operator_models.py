@@ -754,6 +754,36 @@ def unpooling_models(out, save, tensor):
           const("shape", np.array([2, 3, 9, 10], np.int64))])
 
 
+def grid_sample_models(out, save, tensor, rng):
+    """GridSample of a grid computed from the input as a flow field is
+    (Tanh of a Conv, times 1.3: points beyond the image too), in every mode
+    (bilinear, nearest, bicubic), padding (zeros, border, reflection) and
+    align_corners (0, 1): eighteen outputs of [2, 3, 5, 7] from a
+    [2, 3, 6, 8] input. Refused: a mode or padding_mode ONNX does not
+    define."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["flow"]),
+             helper.make_node("Tanh", ["flow"], ["bounded"]),
+             helper.make_node("Mul", ["bounded", "reach"], ["spread"]),
+             helper.make_node("Transpose", ["spread"], ["grid"], perm=[0, 2, 3, 1])]
+    outputs = []
+    for mode in ("bilinear", "nearest", "bicubic"):
+        for padding in ("zeros", "border", "reflection"):
+            for align in (0, 1):
+                name = f"{mode}_{padding}_{align}"
+                nodes.append(helper.make_node("GridSample", ["x", "grid"], [name], mode=mode,
+                                              padding_mode=padding, align_corners=align))
+                outputs.append(tensor(name, None))
+    save(out, "grid_sample", nodes, [tensor("x", [2, 3, 6, 8])], outputs,
+         [const("w", (rng.standard_normal((2, 3, 2, 2)) / 2).astype(np.float32)),
+          const("reach", np.array(1.3, np.float32))], opset=16)
+    for name, attributes in (("grid_sample_bad_mode", {"mode": "area"}),
+                             ("grid_sample_bad_padding", {"padding_mode": "wrap"})):
+        save(out, name, [helper.make_node("GridSample", ["x", "grid"], ["y"], name="bad_sample",
+                                          **attributes)],
+             [tensor("x", [1, 1, 3, 3]), tensor("grid", [1, 2, 2, 2])], [tensor("y", None)],
+             opset=16)
+
+
 def operator_models(out, save, tensor, rng):
     loss_models(out, save, tensor)
     unpooling_models(out, save, tensor)
@@ -776,3 +806,5 @@ def operator_models(out, save, tensor, rng):
     broadcast_models(out, save, tensor)
     extreme_models(out, save, tensor)
     threshold_models(out, save, tensor)
+    # A generator of its own: adding it changes no other graph's draws.
+    grid_sample_models(out, save, tensor, np.random.default_rng(21))
