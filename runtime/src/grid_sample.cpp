@@ -86,7 +86,9 @@ class GridSampleRewriter {
 
   void run() {
     const std::string& x = node_.input(0);
-    const std::string& grid = node_.input(1);
+    // A grid of other than (x, y) pairs fails this Reshape at import, as
+    // onnxruntime refuses it, instead of being read as pairs.
+    const std::string grid = reshaped(node_.input(1), {0, 0, 0, 2}, "grid_pairs");
     const std::string x_shape = b_.step("Shape", {x}, base_ + "/x_shape");
     width_ = extent(x_shape, 3, "width");
     planes_ = reshaped(x, {0, 0, -1}, "planes");  // [N, C, H * W]

@@ -22,7 +22,8 @@ namespace npu::onnx_runtime {
 // border clamps the pixel into it, reflection folds it back into
 // [lo, hi] (GsReflect; [0, size - 1] with align_corners, else
 // [-0.5, size - 0.5]). ModelError naming the node for a mode or
-// padding_mode ONNX does not define. Returns how many nodes were rewritten.
+// padding_mode ONNX does not define; a grid of other than pairs fails its
+// Reshape into pairs when the model is compiled. Returns how many nodes were rewritten.
 std::size_t decompose_grid_sample(::onnx::ModelProto& model);
 
 }  // namespace npu::onnx_runtime

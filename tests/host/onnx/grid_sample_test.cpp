@@ -51,4 +51,16 @@ TEST(OnnxGridSample, AModeOrPaddingONNXDoesNotDefineIsRefusedAtLoadNamingTheNode
   });
 }
 
+// onnxruntime refuses a grid whose last axis is not 2 for a 4-D input; the
+// decomposition does too (its Reshape of the grid into pairs cannot be
+// lowered), rather than reading the triples' first two values.
+TEST(OnnxGridSample, AGridOfOtherThanPairsIsRefused) {
+  ::onnx::ModelProto proto = parse_model(model_path("grid_sample_triples"));
+  ASSERT_EQ(decompose_grid_sample(proto), 1U);
+  const std::string why = refusal(import_graph(proto, {}));
+  EXPECT_NE(why.find("'y/grid_pairs' of shape [1x2x2x2] cannot be 'grid' of shape [1x2x2x3]"),
+            std::string::npos)
+      << why;
+}
+
 }  // namespace

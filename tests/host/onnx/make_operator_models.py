@@ -760,7 +760,7 @@ def grid_sample_models(out, save, tensor, rng):
     (bilinear, nearest, bicubic), padding (zeros, border, reflection) and
     align_corners (0, 1): eighteen outputs of [2, 3, 5, 7] from a
     [2, 3, 6, 8] input. Refused: a mode or padding_mode ONNX does not
-    define."""
+    define, a grid of triples."""
     nodes = [helper.make_node("Conv", ["x", "w"], ["flow"]),
              helper.make_node("Tanh", ["flow"], ["bounded"]),
              helper.make_node("Mul", ["bounded", "reach"], ["spread"]),
@@ -776,6 +776,11 @@ def grid_sample_models(out, save, tensor, rng):
     save(out, "grid_sample", nodes, [tensor("x", [2, 3, 6, 8])], outputs,
          [const("w", (rng.standard_normal((2, 3, 2, 2)) / 2).astype(np.float32)),
           const("reach", np.array(1.3, np.float32))], opset=16)
+    # A grid of (x, y, z) triples for a 4-D input.
+    save(out, "grid_sample_triples",
+         [helper.make_node("GridSample", ["x", "grid"], ["y"], name="bad_sample")],
+         [tensor("x", [1, 1, 3, 3]), tensor("grid", [1, 2, 2, 3])], [tensor("y", None)],
+         opset=16)
     for name, attributes in (("grid_sample_bad_mode", {"mode": "area"}),
                              ("grid_sample_bad_padding", {"padding_mode": "wrap"})):
         save(out, name, [helper.make_node("GridSample", ["x", "grid"], ["y"], name="bad_sample",
