@@ -105,8 +105,6 @@ class DynamicQuantizationRewriter {
       for (const std::string& input : node.input()) {
         readers_[input].push_back(&node);
       }
-    }
-    for (const auto& node : graph_.node()) {
       if (is_op(node, "DynamicQuantizeLinear")) {
         in_float_form_.insert(node.output(0));
         if (node.output_size() > 2) {

@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -122,8 +123,13 @@ class GridSampleRewriter {
                                  node_.name().empty() ? node_.output(0) : node_.name(), why));
   }
 
+  // A float constant, one initializer per value for the whole sample.
   std::string scalar(const std::string& name, float value) {
-    return b_.scalar(base_ + "/" + name, value);
+    const auto known = scalars_.find(value);
+    if (known != scalars_.end()) {
+      return known->second;
+    }
+    return scalars_[value] = b_.scalar(base_ + "/" + name, value);
   }
 
   // `op` of `inputs`, a new value named `name` under the node's output.
@@ -327,26 +333,23 @@ class GridSampleRewriter {
     const std::vector<std::string> wy =
         cubic_weights(op("Sub", {op("Sub", {py, y0}, "ty"), one}, "ty"), "wy");
     std::vector<Reading> columns;
-    for (int j = 0; j < 4; ++j) {
+    for (std::size_t j = 0; j < 4; ++j) {
       const std::string name = fmt::format("x{}", j);
       columns.push_back(
           reading(op("Add", {x0, scalar(name, static_cast<float>(j))}, name), ax, name));
     }
     std::string sum;
-    for (int i = 0; i < 4; ++i) {
+    for (std::size_t i = 0; i < 4; ++i) {
       const std::string name = fmt::format("y{}", i);
       const Reading row =
           reading(op("Add", {y0, scalar(name, static_cast<float>(i))}, name), ay, name);
       std::string v;
-      for (int j = 0; j < 4; ++j) {
+      for (std::size_t j = 0; j < 4; ++j) {
         const std::string p =
-            op("Mul",
-               {wx[static_cast<std::size_t>(j)],
-                pixel(columns[static_cast<std::size_t>(j)], row, fmt::format("p{}{}", i, j))},
-               name);
+            op("Mul", {wx[j], pixel(columns[j], row, fmt::format("p{}{}", i, j))}, name);
         v = v.empty() ? p : op("Add", {v, p}, name);
       }
-      const std::string weighed = op("Mul", {wy[static_cast<std::size_t>(i)], v}, name);
+      const std::string weighed = op("Mul", {wy[i], v}, name);
       sum = sum.empty() ? weighed : op("Add", {sum, weighed}, "bicubic");
     }
     return sum;
@@ -361,6 +364,7 @@ class GridSampleRewriter {
   std::string width_;
   std::string planes_;
   std::string channels_;
+  std::map<float, std::string> scalars_;  // scalar()'s, by value
 };
 
 }  // namespace

@@ -144,13 +144,19 @@ def drop_unused_initializers(model):
     model.graph.initializer.extend(kept)
 
 
-def main(source, target, samples):
+def load_at_opset_13(source, samples):
+    """The model at `source`, its Constant nodes as initializers. Per-axis
+    scales need opset 13: older models (the PaddleOCR classifier is opset
+    9) are converted first by ONNX's own version converter."""
     model = onnx.load(source)
-    # Per-axis scales need opset 13: older models (the PaddleOCR classifier
-    # is opset 9) are converted first by ONNX's own version converter.
     if next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) < 13:
         model = to_opset_13(model, samples)
     constants_as_initializers(model)
+    return model
+
+
+def main(source, target, samples):
+    model = load_at_opset_13(source, samples)
     nodes = quantizable(model)
     tensors = sorted({n.input[0] for n in nodes})
     ranges = activation_ranges(model, tensors, samples)

@@ -126,10 +126,7 @@ def prune_dequantize(model):
 
 
 def main(source, target, samples):
-    model = onnx.load(source)
-    if next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) < 13:
-        model = qdq.to_opset_13(model, samples)
-    qdq.constants_as_initializers(model)
+    model = qdq.load_at_opset_13(source, samples)
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     nodes = []
     for node in qdq.quantizable(model):
