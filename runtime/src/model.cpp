@@ -245,7 +245,8 @@ Model& Model::operator=(Model&&) noexcept = default;
 Model Model::load(const std::filesystem::path& path) {
   auto state = std::make_unique<State>();
   state->proto = onnx_runtime::parse_model(path);
-  // QOperator models become QDQ ones first (qoperator.hpp).
+  // Dynamically quantized models become float arithmetic, QOperator models
+  // QDQ ones, first (dynamic_quantization.hpp, qoperator.hpp).
   state->fp32_roundings = onnx_runtime::rewrite_dynamic_quantization(state->proto).quantizers;
   (void)onnx_runtime::rewrite_qoperator(state->proto);
   state->fp32_roundings += onnx_runtime::rewrite_qdq(state->proto).round_trips;
