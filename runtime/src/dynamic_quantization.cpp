@@ -21,11 +21,6 @@ using npu::onnx::ModelError;
 
 namespace {
 
-// A float in [2^23, 2^24) has unit steps: adding this to a value of
-// magnitude below 2^22 rounds it to an integer, half to even, and
-// subtracting it again leaves that integer exactly (as qdq.cpp rounds).
-constexpr float kRoundingOffset = 12582912.0F;  // 1.5 * 2^23
-
 using Nodes = ProtoBuilder::Nodes;
 
 bool in_default_domain(const ::onnx::NodeProto& node) {
@@ -51,15 +46,6 @@ bool is_integer_product(const ::onnx::NodeProto& node) {
 bool is_dynamic(const ::onnx::NodeProto& node) {
   return is_op(node, "DynamicQuantizeLinear") || is_integer_product(node) ||
          is_microsoft_op(node, "DynamicQuantizeLSTM");
-}
-
-std::optional<std::int64_t> int_attribute(const ::onnx::NodeProto& node, const char* name) {
-  for (const auto& a : node.attribute()) {
-    if (a.name() == name) {
-      return a.i();
-    }
-  }
-  return std::nullopt;
 }
 
 bool casts_to_float(const ::onnx::NodeProto& node) {

@@ -33,15 +33,6 @@ std::string string_attribute(const ::onnx::NodeProto& node, const char* name,
   return fallback;
 }
 
-std::int64_t int_attribute(const ::onnx::NodeProto& node, const char* name, std::int64_t fallback) {
-  for (const auto& a : node.attribute()) {
-    if (a.name() == name) {
-      return a.i();
-    }
-  }
-  return fallback;
-}
-
 enum class Mode { nearest, linear, cubic };
 enum class Padding { zeros, border, reflection };
 
@@ -82,7 +73,7 @@ class GridSampleRewriter {
     } else if (padding != "zeros") {
       refuse(fmt::format("padding_mode '{}'", padding));
     }
-    align_corners_ = int_attribute(node, "align_corners", 0) != 0;
+    align_corners_ = int_attribute(node, "align_corners").value_or(0) != 0;
   }
 
   void run() {

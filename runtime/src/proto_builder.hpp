@@ -7,6 +7,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,21 @@
 #include "unique_names.hpp"
 
 namespace npu::onnx_runtime {
+
+// A float in [2^23, 2^24) has unit steps: adding this to a value of
+// magnitude below 2^22 rounds it to an integer, half to even (the FP32
+// rounding mode), and subtracting it again leaves that integer exactly.
+inline constexpr float kRoundingOffset = 12582912.0F;  // 1.5 * 2^23
+
+// `node`'s integer attribute `name`, if it has one.
+inline std::optional<std::int64_t> int_attribute(const ::onnx::NodeProto& node, const char* name) {
+  for (const auto& a : node.attribute()) {
+    if (a.name() == name) {
+      return a.i();
+    }
+  }
+  return std::nullopt;
+}
 
 class ProtoBuilder {
  public:

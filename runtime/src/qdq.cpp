@@ -17,6 +17,7 @@
 #include "graph.hpp"
 #include "npu/onnx/model.hpp"
 #include "onnx_import.hpp"
+#include "proto_builder.hpp"
 #include "unique_names.hpp"
 
 namespace npu::onnx_runtime {
@@ -24,11 +25,6 @@ namespace npu::onnx_runtime {
 using npu::onnx::ModelError;
 
 namespace {
-
-// A float in [2^23, 2^24) has unit steps: adding this to a value of
-// magnitude below 2^22 rounds it to an integer, half to even (the FP32
-// rounding mode), and subtracting it again leaves that integer exactly.
-constexpr float kRoundingOffset = 12582912.0F;  // 1.5 * 2^23
 
 // How a tensor is quantized: one scale and zero point per tensor, or one
 // per index along `axis`.
