@@ -1,6 +1,7 @@
 /*
  * KNPU device model: ELTWISE and ACTIVATION (spec section 7.4), and
- * ACTIVATION_PARAM (7.4.1, v1.1; its v1.5 functions 7.4.5).
+ * ACTIVATION_PARAM (7.4.1, v1.1; its v1.5 to v1.8 functions 7.4.5, 7.4.6,
+ * 7.4.8); ELTWISE's POW (7.4.8).
  *
  * Floating types run on oneDNN's binary and eltwise primitives. INT8 and
  * INT32 ELTWISE are exact integer loops: oneDNN computes integer binary
@@ -94,6 +95,22 @@ static void eltwise_ints(uint32_t dtype, uint32_t op, void *out,
     }
 }
 
+/*
+ * POW (7.4.8) as C's pow in double, rounded once to FP32: oneDNN's binary
+ * primitives have no power, and a float powf is not within one unit in the
+ * last place everywhere. Its special values are IEEE 754's (pow(x, 0) = 1
+ * even for a NaN x, a negative x to a non-integer power NaN).
+ */
+static void eltwise_pow(float *out, const float *a, const float *b,
+                        uint64_t count, uint64_t b_count)
+{
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        out[i] = pow(a[i], b[i % b_count]);
+    }
+}
+
 bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
 {
     uint32_t dt = in->dtype, op = KNPU_FLAG_OP(in->flags);
@@ -105,7 +122,8 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
     };
     KnpuDnnlArg args[3];
 
-    if (op > KNPU_ELTWISE_MIN) {
+    if (op > KNPU_ELTWISE_POW ||
+        (op == KNPU_ELTWISE_POW && !knpu_dtype_is_float(dt))) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
     if (!count) {
@@ -128,6 +146,8 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
     out = knpu_stage(job, count * knpu_dtype_size(knpu_compute_dtype(dt)));
     if (!knpu_dtype_is_float(dt)) {
         eltwise_ints(dt, op, out, a, b, count, b_count);
+    } else if (op == KNPU_ELTWISE_POW) {
+        eltwise_pow(out, a, b, count, b_count);
     } else {
         /*
          * B repeats along A's rows. A scalar is one row of count columns
@@ -395,6 +415,29 @@ static void trig_run(uint32_t fn, const float *x, float *out, uint64_t count)
 }
 
 /*
+ * The v1.8 functions (7.4.8) on libm, which oneDNN has no algorithm for,
+ * in double and rounded once to FP32: within one unit in the last place,
+ * as the spec asks, where some of glibc's float versions are not. libm
+ * gives the special values the spec lists (its table is C's Annex F).
+ */
+static void libm_run(uint32_t fn, const float *x, float *out, uint64_t count)
+{
+    static double (*const fns[])(double) = {
+        [KNPU_ACTP_TAN] = tan,     [KNPU_ACTP_ASIN] = asin,
+        [KNPU_ACTP_ACOS] = acos,   [KNPU_ACTP_ATAN] = atan,
+        [KNPU_ACTP_SINH] = sinh,   [KNPU_ACTP_COSH] = cosh,
+        [KNPU_ACTP_ASINH] = asinh, [KNPU_ACTP_ACOSH] = acosh,
+        [KNPU_ACTP_ATANH] = atanh, [KNPU_ACTP_ERF] = erf,
+    };
+    double (*f)(double) = fns[fn];
+    uint64_t i;
+
+    for (i = 0; i < count; i++) {
+        out[i] = f(x[i]);
+    }
+}
+
+/*
  * A NaN input gives NaN (7.4.1), where oneDNN's clamps return a bound
  * and its exp returns +inf.
  */
@@ -411,7 +454,7 @@ static void nan_stays_nan(const float *x, float *out, uint64_t count)
 
 /*
  * Run function @fn of ACTIVATION_PARAM on oneDNN's eltwise algorithms
- * (LOG, SOFTPLUS, SIN and COS on libm).
+ * (LOG, SOFTPLUS, SIN, COS and the v1.8 functions on libm).
  * oneDNN 2.6 has no hard-sigmoid, and an eltwise primitive with post-ops
  * falls back to a reference implementation that computes wrong results,
  * so hard-sigmoid is two primitives (linear alpha·x + beta, then a clip to
@@ -444,6 +487,10 @@ static bool activation_param_run(KnpuJob *job, uint32_t fn, float alpha,
         trig_run(fn, x, out, count);
         return true;
     }
+    if (fn >= KNPU_ACTP_TAN) {
+        libm_run(fn, x, out, count);
+        return true;
+    }
     if (!eltwise_alg_run(job, algs[fn], alpha, beta, x, out, count) ||
         (hard && !eltwise_alg_run(job, dnnl_eltwise_clip_v2, 0.0f, 1.0f,
                                   out, out, count)) ||
@@ -474,7 +521,7 @@ static bool activation_param_check(KnpuJob *job, uint32_t fn, float alpha,
         return true;
     case KNPU_ACTP_SQRT:
     case KNPU_ACTP_EXP:
-    case KNPU_ACTP_LOG ... KNPU_ACTP_COS:
+    case KNPU_ACTP_LOG ... KNPU_ACTP_ERF:
         if (alpha != 0.0f || beta != 0.0f) {
             return knpu_operand_invalid(job, alpha != 0.0f ? ACTP_ALPHA :
                                         ACTP_BETA);
@@ -497,14 +544,14 @@ static bool activation_param_check(KnpuJob *job, uint32_t fn, float alpha,
 
 bool knpu_op_activation_param(KnpuJob *job, const KnpuInsn *in)
 {
-    uint32_t dt = in->dtype, fn = KNPU_FLAG_OP(in->flags);
+    uint32_t dt = in->dtype, fn = KNPU_FLAG_FUNC(in->flags);
     uint64_t count = in->ops[ACTP_COUNT];
     float alpha = knpu_f32_of_bits(in->ops[ACTP_ALPHA]);
     float beta = knpu_f32_of_bits(in->ops[ACTP_BETA]);
     float *src = NULL, *out = NULL;
     KnpuTensor tin, tout;
 
-    if (fn > KNPU_ACTP_COS) {
+    if (fn > KNPU_ACTP_ERF) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
     if (!count) {

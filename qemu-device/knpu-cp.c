@@ -78,7 +78,7 @@ static const KnpuOpInfo knpu_ops[KNPU_OP_COUNT] = {
                                  DT_FLOAT, 0xf4, knpu_op_conv_transpose },
     [KNPU_OP_RESIZE]     = { "RESIZE", "AAVVVVVVFF", DT_FLOAT, 0x3f,
                              knpu_op_resize },
-    [KNPU_OP_ACTIVATION_PARAM] = { "ACTIVATION_PARAM", "AAVFF", DT_FLOAT, 0xf,
+    [KNPU_OP_ACTIVATION_PARAM] = { "ACTIVATION_PARAM", "AAVFF", DT_FLOAT, 0x1f,
                                    knpu_op_activation_param },
     [KNPU_OP_CONVERT]    = { "CONVERT", "AAVVVS",
                              DT_FLOAT | DT(INT8) | DT(INT32), 0x20f,

@@ -38,7 +38,7 @@
 #define KNPU_REG_SCRATCH            0x038
 
 #define KNPU_ID_VALUE               0x55504e4b /* "KNPU" */
-#define KNPU_HW_VERSION_VALUE       0x00010007  /* v1.7 (7.4.7) */
+#define KNPU_HW_VERSION_VALUE       0x00010008  /* v1.8 (7.4.8) */
 #define KNPU_FW_VERSION_VALUE       0x01000000
 #define KNPU_NUM_ASIDS              64
 #define KNPU_VA_BITS                48
@@ -232,6 +232,7 @@ typedef struct KnpuDesc {
 #define KNPU_FLAG_PER_CHANNEL       (1u << 9)   /* GEMM, CONV2D, CONVERT */
 #define KNPU_FLAG_CONVERT_TO(f)     ((f) & 0xfu) /* CONVERT: destination type */
 #define KNPU_FLAG_OP(f)             ((f) & 0xfu) /* ELTWISE, REDUCE, POOL2D */
+#define KNPU_FLAG_FUNC(f)           ((f) & 0x1fu) /* ACTIVATION_PARAM (v1.8) */
 #define KNPU_FLAG_GATHER_INDEX_INT64 (1u << 0)  /* GATHER: INT64 indices */
 #define KNPU_FLAG_SOFTMAX_LOG       (1u << 0)  /* SOFTMAX: log-softmax (v1.5) */
 
@@ -257,6 +258,7 @@ typedef struct KnpuDesc {
 #define KNPU_ELTWISE_DIV            3
 #define KNPU_ELTWISE_MAX            4
 #define KNPU_ELTWISE_MIN            5
+#define KNPU_ELTWISE_POW            6   /* v1.8 (7.4.8), floating types */
 #define KNPU_REDUCE_SUM             0
 #define KNPU_REDUCE_MEAN            1
 #define KNPU_REDUCE_MAX             2
@@ -285,7 +287,7 @@ typedef struct KnpuDesc {
 #define KNPU_RESIZE_FLOOR           2
 #define KNPU_RESIZE_CEIL            3
 
-/* 7.4.1 ACTIVATION_PARAM functions (flags [3:0]) */
+/* 7.4.1 ACTIVATION_PARAM functions (flags [3:0]; [4:0] from v1.8) */
 #define KNPU_ACTP_HARDSIGMOID       0
 #define KNPU_ACTP_HARDSWISH         1
 #define KNPU_ACTP_CLIP              2
@@ -303,6 +305,17 @@ typedef struct KnpuDesc {
 /* 7.4.6: v1.6 functions, no parameters */
 #define KNPU_ACTP_SIN               13
 #define KNPU_ACTP_COS               14
+/* 7.4.8: v1.8 functions, no parameters */
+#define KNPU_ACTP_TAN               15
+#define KNPU_ACTP_ASIN              16
+#define KNPU_ACTP_ACOS              17
+#define KNPU_ACTP_ATAN              18
+#define KNPU_ACTP_SINH              19
+#define KNPU_ACTP_COSH              20
+#define KNPU_ACTP_ASINH             21
+#define KNPU_ACTP_ACOSH             22
+#define KNPU_ACTP_ATANH             23
+#define KNPU_ACTP_ERF               24
 
 /* 7.6 Error codes */
 #define KNPU_ERR_NONE               0x00

@@ -67,7 +67,12 @@ constexpr std::array<std::uint32_t, 9> kActivationVersions{
     kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0,
     kIsaVersion1_0, kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5};
 constexpr std::array<std::string_view, 3> kPoolModes{"max", "avg", "avg_pad"};
-constexpr std::array<std::string_view, 6> kEltwiseOps{"add", "sub", "mul", "div", "max", "min"};
+constexpr std::array<std::string_view, 7> kEltwiseOps{"add", "sub", "mul", "div",
+                                                      "max", "min", "pow"};
+// POW is v1.8 (hw-spec 7.4.8).
+constexpr std::array<std::uint32_t, 7> kEltwiseOpVersions{
+    kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0,
+    kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_8};
 constexpr std::array<std::string_view, 6> kCompareOps{"eq", "ne", "lt", "le", "gt", "ge"};
 constexpr std::array<std::string_view, 4> kReduceOps{"sum", "mean", "max", "min"};
 constexpr std::array<std::string_view, 2> kResizeModes{"nearest", "linear"};
@@ -75,9 +80,11 @@ constexpr std::array<std::string_view, 4> kResizeCoords{"half_pixel", "asymmetri
                                                         "pytorch_half_pixel"};
 constexpr std::array<std::string_view, 4> kResizeRounding{"round_prefer_floor", "round_prefer_ceil",
                                                           "floor", "ceil"};
-constexpr std::array<std::string_view, 15> kParamActivations{
+constexpr std::array<std::string_view, 25> kParamActivations{
     "hardsigmoid", "hardswish", "clip",      "sqrt", "exp",   "pow", "leaky_relu", "log",
-    "softplus",    "mish",      "gelu_tanh", "abs",  "round", "sin", "cos"};
+    "softplus",    "mish",      "gelu_tanh", "abs",  "round", "sin", "cos",        "tan",
+    "asin",        "acos",      "atan",      "sinh", "cosh",  "asinh", "acosh",    "atanh",
+    "erf"};
 // CONVERT's destination types (the data type names; INT32 from v1.7).
 constexpr std::array<std::string_view, 6> kConvertDestinations{"",     "fp32", "fp16",
                                                                "bf16", "int8", "int32"};
@@ -97,7 +104,7 @@ constexpr std::array<FlagField, 4> kConvFlags{
      {"out_int32", 8, 1, {}},
      {"per_channel", 9, 1, {}}}};
 constexpr std::array<FlagField, 1> kPoolFlags{{{"mode", 0, 2, kPoolModes}}};
-constexpr std::array<FlagField, 1> kEltwiseFlags{{{"op", 0, 4, kEltwiseOps}}};
+constexpr std::array<FlagField, 1> kEltwiseFlags{{{"op", 0, 4, kEltwiseOps, kEltwiseOpVersions}}};
 constexpr std::array<FlagField, 1> kActivationFlags{
     {{"act", 0, 4, kActivations, kActivationVersions}}};
 constexpr std::array<FlagField, 1> kReduceFlags{{{"op", 0, 2, kReduceOps}}};
@@ -112,14 +119,17 @@ constexpr std::array<FlagField, 3> kResizeFlags{{{"mode", 0, 2, kResizeModes},
                                                  {"coord", 2, 2, kResizeCoords},
                                                  {"round", 4, 2, kResizeRounding}}};
 // Functions 7-12 and SOFTMAX's log switch are v1.5 (hw-spec 7.4.5),
-// functions 13 and 14 v1.6 (7.4.6).
-constexpr std::array<std::uint32_t, 15> kParamActivationVersions{
+// functions 13 and 14 v1.6 (7.4.6), 15-24 v1.8 (7.4.8), which widens the
+// field to five bits.
+constexpr std::array<std::uint32_t, 25> kParamActivationVersions{
     kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_1,
     kIsaVersion1_1, kIsaVersion1_1, kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5,
-    kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_6, kIsaVersion1_6};
+    kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_6, kIsaVersion1_6,
+    kIsaVersion1_8, kIsaVersion1_8, kIsaVersion1_8, kIsaVersion1_8, kIsaVersion1_8,
+    kIsaVersion1_8, kIsaVersion1_8, kIsaVersion1_8, kIsaVersion1_8, kIsaVersion1_8};
 constexpr std::array<std::uint32_t, 2> kSoftmaxLogVersions{kIsaVersion1_0, kIsaVersion1_5};
 constexpr std::array<FlagField, 1> kActivationParamFlags{
-    {{"func", 0, 4, kParamActivations, kParamActivationVersions}}};
+    {{"func", 0, 5, kParamActivations, kParamActivationVersions}}};
 constexpr std::array<FlagField, 1> kSoftmaxFlags{{{"log", 0, 1, {}, kSoftmaxLogVersions}}};
 // The INT32 destination is v1.7 (hw-spec 7.4.7).
 constexpr std::array<std::uint32_t, 6> kConvertDestinationVersions{

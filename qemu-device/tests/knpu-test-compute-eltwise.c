@@ -1,6 +1,7 @@
 /*
  * KNPU qtests: ELTWISE and ACTIVATION (spec section 7.4), and
- * ACTIVATION_PARAM (7.4.1, v1.1; its v1.5 functions 7.4.5), against
+ * ACTIVATION_PARAM (7.4.1, v1.1; its v1.5 to v1.8 functions 7.4.5, 7.4.6,
+ * 7.4.8) and ELTWISE's POW (7.4.8), against
  * reference loops, and their invalid and hostile operands.
  *
  * Copyright (c) 2026 The knpu authors
@@ -36,6 +37,9 @@ static double eltwise_ref(uint32_t dt, unsigned op, double x, double y)
         break;
     case KNPU_ELTWISE_MAX:
         v = MAX(x, y);
+        break;
+    case KNPU_ELTWISE_POW:
+        v = pow(x, y);
         break;
     default:
         v = MIN(x, y);
@@ -106,6 +110,63 @@ static void test_eltwise_scalar(void)
     eltwise_all(35, 1, false);
 }
 
+/*
+ * POW (7.4.8), floating types: random bases and exponents (negative bases
+ * to fractional powers are NaN), B along A and as a scalar; then integer
+ * exponents of negative bases, IEEE 754's special cases, and FP32 within
+ * one unit in the last place of pow in double.
+ */
+static void test_eltwise_pow(void)
+{
+    static const float bases[] = {
+        -2.0f, -2.0f, -0.5f, 0.0f, -0.0f, 0.0f, 1.0f, NAN, -1.0f, 2.0f,
+        INFINITY, -INFINITY, 3.0f, 10.0f, 7.5f, 1e-3f,
+    };
+    static const float exps[] = {
+        3.0f, 2.0f, -3.0f, -1.0f, -1.0f, 0.0f, NAN, 0.0f, INFINITY, 200.0f,
+        -2.0f, 3.0f, 0.5f, -7.0f, 5.25f, 2.5f,
+    };
+    const uint64_t count = ARRAY_SIZE(bases);
+    g_autofree float *out = NULL;
+    uint64_t args[3], j;
+    Prog p = { .n = 0 };
+    TBuf ta, tb, to;
+    unsigned d;
+    Cx c;
+
+    cx_start(&c);
+    for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
+        run_eltwise(&c, float_dts[d], KNPU_ELTWISE_POW, 24, 6, false);
+        run_eltwise(&c, float_dts[d], KNPU_ELTWISE_POW, 35, 1, false);
+    }
+    ta = cx_input(&c, KNPU_DT_FP32, count, bases);
+    tb = cx_input(&c, KNPU_DT_FP32, count, exps);
+    to = cx_output(&c, KNPU_DT_FP32, count);
+    args[0] = ta.va;
+    args[1] = tb.va;
+    args[2] = to.va;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, KNPU_ELTWISE_POW, 7, 0, 1, 2,
+         count, count);
+    cx_run(&c, &p, args, 3);
+    out = tbuf_read(&c, &to, count * sizeof(float));
+    for (j = 0; j < count; j++) {
+        double ref = pow(bases[j], exps[j]);
+
+        g_test_message("pow(%g, %g) = %g, want %g", bases[j], exps[j],
+                       out[j], ref);
+        if (isnan(ref) || isinf(ref) || fabs(ref) > FLT_MAX) {
+            g_assert_cmpint(!!isnan(out[j]), ==, !!isnan(ref));
+            g_assert_true(isnan(ref) || out[j] == copysign(INFINITY, ref));
+        } else {
+            g_assert_cmpfloat(fabs(out[j] - ref), <=,
+                              nextafterf((float)fabs(ref), INFINITY) -
+                              (float)fabs(ref));
+            g_assert_cmpint(!!signbit(out[j]), ==, !!signbit(ref));
+        }
+    }
+    cx_stop(&c);
+}
+
 static void test_activation(void)
 {
     const uint64_t count = 37;
@@ -171,9 +232,21 @@ static void test_eltwise_errors(void)
     args[1] = a.va;
     args[2] = a.va;
 
-    /* Operation 6; b_count not dividing count; zero counts. */
+    /*
+     * Operation 7; POW of INT8 and INT32 (floats only, 7.4.8); b_count not
+     * dividing count; zero counts.
+     */
     p.n = 0;
-    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, 6, 7, 0, 1, 2, 8, 8);
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, 7, 7, 0, 1, 2, 8, 8);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0xff);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_INT8, KNPU_ELTWISE_POW, 7, 0, 1, 2, 8, 8);
+    e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0xff);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_INT32, KNPU_ELTWISE_POW, 7, 0, 1, 2, 8,
+         8);
     cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
     p.n = 0;
     EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, 0, 7, 0, 1, 2, 8, 3);
@@ -260,7 +333,7 @@ static double softplus_ref(double x)
     return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
 
-/* Section 7.4.1's, 7.4.5's and 7.4.6's functions, in double. */
+/* Section 7.4.1's and 7.4.5's to 7.4.8's functions, in double. */
 static double param_act_ref(const ParamAct *a, double x)
 {
     const double k = sqrt(2 / M_PI);
@@ -283,6 +356,26 @@ static double param_act_ref(const ParamAct *a, double x)
         return sin(x);
     case KNPU_ACTP_COS:
         return cos(x);
+    case KNPU_ACTP_TAN:
+        return tan(x);
+    case KNPU_ACTP_ASIN:
+        return asin(x);
+    case KNPU_ACTP_ACOS:
+        return acos(x);
+    case KNPU_ACTP_ATAN:
+        return atan(x);
+    case KNPU_ACTP_SINH:
+        return sinh(x);
+    case KNPU_ACTP_COSH:
+        return cosh(x);
+    case KNPU_ACTP_ASINH:
+        return asinh(x);
+    case KNPU_ACTP_ACOSH:
+        return acosh(x);
+    case KNPU_ACTP_ATANH:
+        return atanh(x);
+    case KNPU_ACTP_ERF:
+        return erf(x);
     case KNPU_ACTP_HARDSIGMOID:
     case KNPU_ACTP_HARDSWISH:
         hs = MAX(0.0, MIN(1.0, a->alpha * x + a->beta));
@@ -378,7 +471,10 @@ static void make_positive(uint32_t dt, void *x, uint64_t count)
     }
 }
 
-/* v1.5 and v1.6 functions: every float type on random inputs. */
+/*
+ * v1.5 to v1.8 functions: every float type on random inputs in [-2, 2]
+ * (NaN where outside a function's domain).
+ */
 static void test_activation_param_v15(void)
 {
     const uint64_t count = 43;
@@ -391,7 +487,7 @@ static void test_activation_param_v15(void)
     for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
         uint32_t dt = float_dts[d];
 
-        for (fn = KNPU_ACTP_LOG; fn <= KNPU_ACTP_COS; fn++) {
+        for (fn = KNPU_ACTP_LOG; fn <= KNPU_ACTP_ERF; fn++) {
             const ParamAct a = { fn, 0, 0 };
             g_autofree void *x = rand_tensor(&c, dt, count);
             g_autofree void *out = NULL;
@@ -412,7 +508,7 @@ static void test_activation_param_v15(void)
                 ref[j] = param_act_ref(&a, elem(dt, x, j));
             }
             out = tbuf_read(&c, &to, count * dt_size(dt));
-            check_close(dt, out, ref, count, "activation_param v1.5/v1.6");
+            check_close(dt, out, ref, count, "activation_param v1.5-v1.8");
         }
     }
     cx_stop(&c);
@@ -453,6 +549,56 @@ static void test_activation_param_trig_large(void)
             g_assert_cmpfloat(fabs(out[j] - ref), <=,
                               nextafterf((float)fabs(ref), INFINITY) -
                               (float)fabs(ref));
+        }
+    }
+    cx_stop(&c);
+}
+
+/*
+ * The v1.8 functions (7.4.8) in FP32 within one unit in the last place of
+ * the exact value, over their domains: near the poles, branch points and
+ * overflow thresholds, tiny arguments (where a formula through exp or log
+ * loses every digit) and large ones.
+ */
+static void test_activation_param_v18_ulp(void)
+{
+    static const float xs[] = {
+        1e-30f, -3e-8f, 1e-4f, -0.25f, 0.5f, -0.9f, 0.999f, -0.99999f,
+        1.0f, -1.0f, 1.0001f, 1.5707963f, -1.5707964f, 3.0f, 10.0f, -42.0f,
+        88.7f, -89.4f, 1e5f, 1e20f, -3.4e38f, 4.0f, -0.0f, 0.0f,
+    };
+    const uint64_t count = ARRAY_SIZE(xs);
+    unsigned f;
+    uint64_t j;
+    Cx c;
+
+    cx_start(&c);
+    for (f = KNPU_ACTP_TAN; f <= KNPU_ACTP_ERF; f++) {
+        const ParamAct a = { f, 0, 0 };
+        TBuf tx = cx_input(&c, KNPU_DT_FP32, count, xs);
+        TBuf to = cx_output(&c, KNPU_DT_FP32, count);
+        uint64_t args[2] = { tx.va, to.va };
+        g_autofree float *out = NULL;
+        Prog p = { .n = 0 };
+
+        emit_param_act(&p, KNPU_DT_FP32, &a, count);
+        cx_run(&c, &p, args, 2);
+        out = tbuf_read(&c, &to, count * sizeof(float));
+        for (j = 0; j < count; j++) {
+            double ref = param_act_ref(&a, xs[j]);
+
+            g_test_message("function %u: f(%g) = %.9g, want %.17g", f, xs[j],
+                           out[j], ref);
+            if (isnan(ref)) {
+                g_assert_true(isnan(out[j]));
+            } else if (isinf(ref) || fabs(ref) > FLT_MAX) {
+                g_assert_cmpfloat(out[j], ==, copysign(INFINITY, ref));
+            } else {
+                g_assert_cmpfloat(fabs(out[j] - ref), <=,
+                                  nextafterf((float)fabs(ref), INFINITY) -
+                                  (float)fabs(ref));
+                g_assert_cmpint(!!signbit(out[j]), ==, !!signbit(ref));
+            }
         }
     }
     cx_stop(&c);
@@ -599,6 +745,16 @@ static void test_activation_param_special(void)
         { KNPU_ACTP_ROUND, 0, 0 },
         { KNPU_ACTP_SIN, 0, 0 },
         { KNPU_ACTP_COS, 0, 0 },
+        { KNPU_ACTP_TAN, 0, 0 },
+        { KNPU_ACTP_ASIN, 0, 0 },
+        { KNPU_ACTP_ACOS, 0, 0 },
+        { KNPU_ACTP_ATAN, 0, 0 },
+        { KNPU_ACTP_SINH, 0, 0 },
+        { KNPU_ACTP_COSH, 0, 0 },
+        { KNPU_ACTP_ASINH, 0, 0 },
+        { KNPU_ACTP_ACOSH, 0, 0 },
+        { KNPU_ACTP_ATANH, 0, 0 },
+        { KNPU_ACTP_ERF, 0, 0 },
     };
     const uint64_t count = ARRAY_SIZE(special_xs);
     Cx c;
@@ -664,6 +820,8 @@ static void test_activation_param_errors(void)
         { { KNPU_ACTP_ROUND, 0, NAN }, 4 },
         { { KNPU_ACTP_SIN, 1.0f, 0 }, 3 },              /* v1.6: both 0 */
         { { KNPU_ACTP_COS, 0, 0.5f }, 4 },
+        { { KNPU_ACTP_TAN, -1.0f, 0 }, 3 },             /* v1.8: both 0 */
+        { { KNPU_ACTP_ERF, 0, 1.0f }, 4 },
     };
     const ParamAct ok = { KNPU_ACTP_HARDSWISH, 1.0f / 6, 0.5f };
     const ParamAct neg_zeros = { KNPU_ACTP_LOG, -0.0f, -0.0f };
@@ -685,8 +843,8 @@ static void test_activation_param_errors(void)
         e = cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
         g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, bad[i].operand);
     }
-    /* Function 15; count 0; a past-64-MiB count; INT8; a flag. */
-    for (i = KNPU_ACTP_COS + 1; i <= 15; i++) {
+    /* Functions 25-31; count 0; a past-64-MiB count; INT8; a flag. */
+    for (i = KNPU_ACTP_ERF + 1; i <= 31; i++) {
         const ParamAct fn = { i, 0, 0 };
 
         p.n = 0;
@@ -710,7 +868,7 @@ static void test_activation_param_errors(void)
     emit_param_act(&p, KNPU_DT_INT8, &ok, 8);
     cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPCODE_UNSUPPORTED);
     p.n = 0;
-    EMIT(&p, KNPU_OP_ACTIVATION_PARAM, KNPU_DT_FP32, 0x10, 3, 0, 1, 8, 0, 0);
+    EMIT(&p, KNPU_OP_ACTIVATION_PARAM, KNPU_DT_FP32, 0x20, 3, 0, 1, 8, 0, 0);
     cx_run_bad(&c, &p, args, 2, KNPU_ERR_OPERAND_INVALID);
     /* Parameters from the argument table: a slot holding NaN's bits. */
     {
@@ -741,12 +899,15 @@ void knpu_add_compute_eltwise_tests(void)
     qtest_add_func("/knpu/compute/eltwise", test_eltwise);
     qtest_add_func("/knpu/compute/activation", test_activation);
     qtest_add_func("/knpu/compute/eltwise-scalar", test_eltwise_scalar);
+    qtest_add_func("/knpu/compute/eltwise-pow", test_eltwise_pow);
     qtest_add_func("/knpu/compute/eltwise-errors", test_eltwise_errors);
     qtest_add_func("/knpu/compute/activation-param", test_activation_param);
     qtest_add_func("/knpu/compute/activation-param-v15",
                    test_activation_param_v15);
     qtest_add_func("/knpu/compute/activation-param-trig-large",
                    test_activation_param_trig_large);
+    qtest_add_func("/knpu/compute/activation-param-v18-ulp",
+                   test_activation_param_v18_ulp);
     qtest_add_func("/knpu/compute/activation-special",
                    test_activation_special);
     qtest_add_func("/knpu/compute/activation-param-special",

@@ -48,7 +48,7 @@ static void test_identity(void)
 
     /* 3.1 */
     g_assert_cmphex(rd(&k, KNPU_REG_ID), ==, 0x55504e4b);
-    g_assert_cmphex(rd(&k, KNPU_REG_HW_VERSION), ==, 0x00010007);
+    g_assert_cmphex(rd(&k, KNPU_REG_HW_VERSION), ==, 0x00010008);
     g_assert_cmphex(rd(&k, KNPU_REG_FW_VERSION), ==, 0x01000000);
     g_assert_cmphex(rd(&k, KNPU_REG_CONFIG0), ==,
                     NUM_CORES | NUM_QUEUES << 8 | 64 << 16 | 48 << 24);

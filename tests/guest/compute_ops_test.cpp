@@ -554,10 +554,20 @@ class Eltwise : public ComputeOp {
 
   // Divisors away from zero for floats; for integers small divisors, some
   // of them zero (hw-spec 7.4: integer division truncates toward zero, by
-  // zero yields 0).
+  // zero yields 0). Powers: positive bases to any exponent in [-3, 3], and
+  // every fourth base negative to an integer exponent (a real result).
   void make_operands(npu::EltwiseOp op, std::size_t count, std::size_t b_count,
                      std::vector<double>& a, std::vector<double>& b) {
     const double range = is_int8() ? 127 : dtype() == DataType::int32 ? 1.5e9 : 2;
+    if (op == npu::EltwiseOp::pow) {
+      a = random_values(rng_, dtype(), count, 0.25, 4);
+      b = random_values(rng_, dtype(), b_count, -3, 3);
+      for (std::size_t i = 0; i < count; i += 4) {
+        b[i % b_count] = std::round(b[i % b_count]);
+        a[i] = -a[i];
+      }
+      return;
+    }
     a = random_values(rng_, dtype(), count, -range, range);
     b = random_values(rng_, dtype(), b_count, -range, range);
     if (op != npu::EltwiseOp::div) {
@@ -595,6 +605,9 @@ class Eltwise : public ComputeOp {
       case npu::EltwiseOp::min:
         v = std::min(x, y);
         break;
+      case npu::EltwiseOp::pow:
+        v = std::pow(x, y);
+        break;
     }
     return representable(dtype(), v);
   }
@@ -603,9 +616,14 @@ class Eltwise : public ComputeOp {
 TEST_P(Eltwise, EveryOpSameShapeAndBroadcast) {
   SKIP_UNLESS_DEVICE_RUNS(Opcode::eltwise, dtype());
   constexpr std::size_t kCount = 96;
+  std::vector ops{npu::EltwiseOp::add, npu::EltwiseOp::sub, npu::EltwiseOp::mul,
+                  npu::EltwiseOp::div, npu::EltwiseOp::max, npu::EltwiseOp::min};
+  // POW is v1.8's, for floats (hw-spec 7.4.8).
+  if (!is_integer() && device().properties().hw_version >= npu::isa::kIsaVersion1_8) {
+    ops.push_back(npu::EltwiseOp::pow);
+  }
   for (std::size_t b_count : {kCount, std::size_t{8}}) {
-    for (npu::EltwiseOp op : {npu::EltwiseOp::add, npu::EltwiseOp::sub, npu::EltwiseOp::mul,
-                              npu::EltwiseOp::div, npu::EltwiseOp::max, npu::EltwiseOp::min}) {
+    for (npu::EltwiseOp op : ops) {
       SCOPED_TRACE(testing::Message() << "op " << static_cast<int>(op) << ", b_count " << b_count);
       std::vector<double> av;
       std::vector<double> bv;

@@ -422,12 +422,27 @@ TEST_P(ActivationParam, EveryFunction) {
     cases.push_back(Case{F::sin, 0, 0});
     cases.push_back(Case{F::cos, 0, 0});
   }
+  if (device().properties().hw_version >= npu::isa::kIsaVersion1_8) {  // hw-spec 7.4.8
+    for (const F function : {F::tan, F::asin, F::acos, F::atan, F::sinh, F::cosh, F::asinh,
+                             F::acosh, F::atanh, F::erf}) {
+      cases.push_back(Case{function, 0, 0});
+    }
+  }
   for (const Case& k : cases) {
     SCOPED_TRACE(static_cast<int>(k.function));
     DeviceTensor in(device(), dtype(), kCount);
     DeviceTensor out(device(), dtype(), kCount);
-    const double lo = k.function == F::sqrt ? 0 : k.function == F::log ? 1.0 / 64 : -8;
-    const auto inv = random_values(rng_, dtype(), kCount, lo, k.function == F::exp ? 4 : 8);
+    // Each function over its domain: the inverse functions of [-1, 1]
+    // inside it, acosh from 1, tan between its poles.
+    const bool unit = k.function == F::asin || k.function == F::acos || k.function == F::atanh;
+    const double lo = k.function == F::sqrt                            ? 0
+                      : k.function == F::log                           ? 1.0 / 64
+                      : k.function == F::acosh                         ? 1
+                      : unit                                           ? -0.99
+                      : k.function == F::tan                           ? -1.5
+                                                                       : -8;
+    const double hi = k.function == F::exp ? 4 : unit ? 0.99 : k.function == F::tan ? 1.5 : 8;
+    const auto inv = random_values(rng_, dtype(), kCount, lo, hi);
     in.store(inv);
     npu::KernelBuilder builder("activation_param");
     const auto in_arg = builder.arg_buffer("in");
@@ -487,6 +502,36 @@ TEST_P(ActivationParam, EveryFunction) {
           break;
         case F::cos:
           v = std::cos(x);
+          break;
+        case F::tan:
+          v = std::tan(x);
+          break;
+        case F::asin:
+          v = std::asin(x);
+          break;
+        case F::acos:
+          v = std::acos(x);
+          break;
+        case F::atan:
+          v = std::atan(x);
+          break;
+        case F::sinh:
+          v = std::sinh(x);
+          break;
+        case F::cosh:
+          v = std::cosh(x);
+          break;
+        case F::asinh:
+          v = std::asinh(x);
+          break;
+        case F::acosh:
+          v = std::acosh(x);
+          break;
+        case F::atanh:
+          v = std::atanh(x);
+          break;
+        case F::erf:
+          v = std::erf(x);
           break;
       }
       want.push_back(representable(dtype(), v));

@@ -157,7 +157,7 @@ for d in devices:
     diff = {k: (d.get(k), v) for k, v in expected.items() if d.get(k) != v}
     check(f"json matches sysfs and hwmon for {a}", not diff, str(diff))
 check("the device reports the spec's values",
-      devices and devices[0]["hw_version"] == "1.7" and devices[0]["clock_max_mhz"] == 1000
+      devices and devices[0]["hw_version"] == "1.8" and devices[0]["clock_max_mhz"] == 1000
       and devices[0]["temperature_crit_c"] == 95.0 and devices[0]["serial"].startswith("4b4e5055"),
       str(devices[:1]))
 

@@ -224,7 +224,7 @@ TEST(Isa, RejectsUndefinedFlags) {
 
 TEST(Isa, RejectsFlagValuesWithoutMeaning) {
   Instruction eltwise = sample(npu::isa::info(Opcode::eltwise));
-  eltwise.flags = 6;
+  eltwise.flags = 7;  // 6 is v1.8's pow (V18PowAndFunctions)
   EXPECT_EQ(npu::isa::check(eltwise)->errc, DecodeErrc::invalid_flag_value);
   Instruction activation = sample(npu::isa::info(Opcode::activation));
   activation.flags = 0;
@@ -365,7 +365,7 @@ TEST(Isa, V11OpcodesDeclareTheirVersion) {
   }
   EXPECT_EQ(info(Opcode::gemm).isa_version, npu::isa::kIsaVersion1_0);
   EXPECT_EQ(info(Opcode::convert).isa_version, npu::isa::kIsaVersion1_2);
-  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_7);
+  EXPECT_EQ(npu::isa::kIsaVersion, npu::isa::kIsaVersion1_8);
 
   std::vector<std::uint32_t> words;
   npu::isa::encode(sample(info(Opcode::gemm)), words);
@@ -456,25 +456,29 @@ TEST(Isa, CompareAndSelectTypesAndFlags) {
 
 // v1.5 adds flag values, no opcode: ACTIVATION_PARAM functions 7-12 and
 // SOFTMAX's log switch; an instruction using one needs v1.5, the same
-// opcode without it its own version. v1.6 adds functions 13 and 14.
+// opcode without it its own version. v1.6 adds functions 13 and 14, v1.8
+// functions 15-24 (a five-bit field: 25-31 invalid, bit 5 undefined).
 TEST(Isa, V15FunctionsAndLogSoftmax) {
   using npu::isa::info;
   using npu::isa::instruction_version;
   using npu::isa::required_version;
   Instruction activation = sample(info(Opcode::activation_param));
-  for (std::uint32_t function = 0; function < 16; ++function) {
+  for (std::uint32_t function = 0; function < 32; ++function) {
     activation.flags = function;
     const auto problem = npu::isa::check(activation);
-    if (function <= 14) {
+    if (function <= 24) {
       EXPECT_FALSE(problem) << function;
-      EXPECT_EQ(instruction_version(activation), function >= 13  ? npu::isa::kIsaVersion1_6
-                                                 : function >= 7 ? npu::isa::kIsaVersion1_5
-                                                                 : npu::isa::kIsaVersion1_1)
+      EXPECT_EQ(instruction_version(activation), function >= 15   ? npu::isa::kIsaVersion1_8
+                                                 : function >= 13 ? npu::isa::kIsaVersion1_6
+                                                 : function >= 7  ? npu::isa::kIsaVersion1_5
+                                                                  : npu::isa::kIsaVersion1_1)
           << function;
     } else {
       EXPECT_EQ(problem->errc, DecodeErrc::invalid_flag_value) << function;
     }
   }
+  activation.flags = 1U << 5;
+  EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::undefined_flags);
   Instruction softmax = sample(info(Opcode::softmax));
   EXPECT_EQ(instruction_version(softmax), npu::isa::kIsaVersion1_0);
   softmax.flags = 1;
@@ -489,6 +493,33 @@ TEST(Isa, V15FunctionsAndLogSoftmax) {
   EXPECT_EQ(required_version(words), npu::isa::kIsaVersion1_4);
   npu::isa::encode(softmax, words);
   EXPECT_EQ(required_version(words), npu::isa::kIsaVersion1_5);
+}
+
+// v1.8: ELTWISE's op 6, pow, takes the float types only and makes the
+// instruction v1.8; 7-15 stay invalid.
+TEST(Isa, V18PowAndFunctions) {
+  using npu::isa::info;
+  Instruction eltwise = sample(info(Opcode::eltwise));
+  for (DataType dtype : {DataType::fp32, DataType::fp16, DataType::bf16}) {
+    eltwise.dtype = dtype;
+    eltwise.flags = 6;
+    EXPECT_FALSE(npu::isa::check(eltwise)) << npu::isa::name(dtype);
+    EXPECT_EQ(npu::isa::instruction_version(eltwise), npu::isa::kIsaVersion1_8);
+    eltwise.flags = 5;
+    EXPECT_EQ(npu::isa::instruction_version(eltwise), npu::isa::kIsaVersion1_0);
+  }
+  for (DataType dtype : {DataType::int8, DataType::int32}) {
+    eltwise.dtype = dtype;
+    eltwise.flags = 6;
+    const auto problem = npu::isa::check(eltwise);
+    ASSERT_TRUE(problem) << npu::isa::name(dtype);
+    EXPECT_EQ(problem->errc, DecodeErrc::invalid_flag_value);
+    EXPECT_NE(problem->detail.find("pow takes only float types"), std::string::npos)
+        << problem->detail;
+  }
+  eltwise.dtype = DataType::fp32;
+  eltwise.flags = 7;
+  EXPECT_EQ(npu::isa::check(eltwise)->errc, DecodeErrc::invalid_flag_value);
 }
 
 TEST(Isa, V11DataTypesAndFlags) {
@@ -509,7 +540,7 @@ TEST(Isa, V11DataTypesAndFlags) {
   resize.flags = 1 | 3U << 2 | 3U << 4;  // linear, pytorch_half_pixel, ceil
   EXPECT_FALSE(npu::isa::check(resize));
   Instruction activation = sample(info(Opcode::activation_param));
-  activation.flags = 15;  // 7-14 are v1.5's and v1.6's (V15FunctionsAndLogSoftmax)
+  activation.flags = 25;  // 7-24 are v1.5's to v1.8's (V15FunctionsAndLogSoftmax)
   EXPECT_EQ(npu::isa::check(activation)->errc, DecodeErrc::invalid_flag_value);
   Instruction batched = sample(info(Opcode::gemm_batched));
   batched.flags = 1U << 8;  // out_int32 is GEMM only

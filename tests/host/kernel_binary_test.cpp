@@ -192,7 +192,7 @@ INSTANTIATE_TEST_SUITE_P(
                    KernelErrc::bad_checksum},
         Corruption{"IsaMajor2", [](Bytes& f) { put32(f, kIsaVersion, 0x0002'0000); }, true,
                    KernelErrc::unsupported_isa},
-        Corruption{"IsaNewerMinor", [](Bytes& f) { put32(f, kIsaVersion, 0x0001'0008); }, true,
+        Corruption{"IsaNewerMinor", [](Bytes& f) { put32(f, kIsaVersion, 0x0001'0009); }, true,
                    KernelErrc::unsupported_isa},
         Corruption{"TooManySections", [](Bytes& f) { put32(f, kSectionCount, 17); }, true,
                    KernelErrc::section_out_of_bounds},

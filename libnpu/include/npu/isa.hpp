@@ -30,7 +30,11 @@ inline constexpr std::uint32_t kIsaVersion1_6 = 0x0001'0006;
 // v1.7 adds CONVERT's destination INT32, from a float, truncating (hw-spec
 // 7.4.7).
 inline constexpr std::uint32_t kIsaVersion1_7 = 0x0001'0007;
-inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_7;
+// v1.8 adds ACTIVATION_PARAM functions 15-24 (FUNC widened to 5 bits: tan,
+// the inverse and hyperbolic functions, erf) and ELTWISE's POW (hw-spec
+// 7.4.8).
+inline constexpr std::uint32_t kIsaVersion1_8 = 0x0001'0008;
+inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_8;
 
 enum class Opcode : std::uint8_t {
   nop = 0x00,

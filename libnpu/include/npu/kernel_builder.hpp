@@ -52,7 +52,8 @@ class FloatValue {
   isa::Operand operand_;
 };
 
-enum class EltwiseOp : std::uint8_t { add, sub, mul, div, max, min };
+// ELTWISE operations (hw-spec 7.4); pow is v1.8's (7.4.8), floats only.
+enum class EltwiseOp : std::uint8_t { add, sub, mul, div, max, min, pow };
 // COMPARE (hw-spec 7.4.4, v1.4): mask[i] = a[i] OP b[i mod b_count], one
 // byte 1 or 0 per element (NaN unordered: only ne is true).
 enum class CompareOp : std::uint8_t { eq, ne, lt, le, gt, ge };
@@ -72,7 +73,8 @@ enum class Activation : std::uint8_t {
 enum class PoolMode : std::uint8_t { max, average, average_with_padding };
 enum class ReduceOp : std::uint8_t { sum, mean, max, min };
 // ACTIVATION_PARAM functions (hw-spec 7.4.1, v1.1; log to round v1.5,
-// 7.4.5, sin and cos v1.6, 7.4.6; alpha and beta 0).
+// 7.4.5, sin and cos v1.6, 7.4.6, tan to erf v1.8, 7.4.8; alpha and beta
+// 0).
 enum class ParamActivation : std::uint8_t {
   hardsigmoid,  // max(0, min(1, alpha*x + beta))
   hardswish,    // x * hardsigmoid(x)
@@ -89,6 +91,16 @@ enum class ParamActivation : std::uint8_t {
   round,        // to nearest, ties to even (v1.5)
   sin,          // (v1.6)
   cos,          // (v1.6)
+  tan,          // (v1.8)
+  asin,         // (v1.8)
+  acos,         // (v1.8)
+  atan,         // (v1.8)
+  sinh,         // (v1.8)
+  cosh,         // (v1.8)
+  asinh,        // (v1.8)
+  acosh,        // (v1.8)
+  atanh,        // (v1.8)
+  erf,          // (v1.8)
 };
 enum class ResizeMode : std::uint8_t { nearest, linear };
 enum class ResizeCoordinates : std::uint8_t {
