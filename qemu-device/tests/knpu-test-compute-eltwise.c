@@ -120,7 +120,7 @@ static void test_eltwise_pow(void)
 {
     static const float bases[] = {
         -2.0f, -2.0f, -0.5f, 0.0f, -0.0f, 0.0f, 1.0f, NAN, -1.0f, 2.0f,
-        INFINITY, -INFINITY, 3.0f, 10.0f, 7.5f, 1e-3f,
+        INFINITY, -INFINITY, 3.0f, 10.0f, 7.5f, 0.001f,
     };
     static const float exps[] = {
         3.0f, 2.0f, -3.0f, -1.0f, -1.0f, 0.0f, NAN, 0.0f, INFINITY, 200.0f,
@@ -563,7 +563,8 @@ static void test_activation_param_trig_large(void)
 static void test_activation_param_v18_ulp(void)
 {
     static const float xs[] = {
-        1e-30f, -3e-8f, 1e-4f, -0.25f, 0.5f, -0.9f, 0.999f, -0.99999f,
+        FLT_MIN * 1024, -0.00000003f, 0.0001f, -0.25f, 0.5f, -0.9f, 0.999f,
+        -0.99999f,
         1.0f, -1.0f, 1.0001f, 1.5707963f, -1.5707964f, 3.0f, 10.0f, -42.0f,
         88.7f, -89.4f, 1e5f, 1e20f, -3.4e38f, 4.0f, -0.0f, 0.0f,
     };
