@@ -153,6 +153,8 @@ class Lowerer {
   void require_v16(std::string_view what) const { require_isa(isa::kIsaVersion1_6, "7.4.6", what); }
   // And v1.7's CONVERT destination INT32 (hw-spec 7.4.7).
   void require_v17(std::string_view what) const { require_isa(isa::kIsaVersion1_7, "7.4.7", what); }
+  // And v1.8's functions and ELTWISE POW (hw-spec 7.4.8).
+  void require_v18(std::string_view what) const { require_isa(isa::kIsaVersion1_8, "7.4.8", what); }
   void require_isa(std::uint32_t version, std::string_view section, std::string_view what) const {
     if (hw_version_ < version) {
       throw Unsupported(fmt::format("needs ISA v{}.{}'s {} (hw-spec {}); the device is v{}.{}",

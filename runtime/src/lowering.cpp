@@ -246,34 +246,38 @@ void broadcast_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const
   l.transpose(origin, l.ref(t2), l.ref(out), pre, post, mid);
 }
 
-void lower_binary(Lowerer& l, const Node& node, EltwiseOp op) {
-  if (is_integer(value_type(l, node.outputs.at(0)))) {
-    lower_integer_binary(l, node, op);
-    return;
-  }
-  const std::string& a = input(node, 0);
-  const std::string& b = input(node, 1);
-  const std::string& out = node.outputs.at(0);
+// out = a OP b of floats, NumPy broadcasting.
+void float_binary(Lowerer& l, const std::string& origin, EltwiseOp op, const std::string& a,
+                  const std::string& b, const std::string& out) {
   const bool a_full = l.shape(a) == l.shape(out);
   const bool b_full = l.shape(b) == l.shape(out);
   const bool commutative =
       op == EltwiseOp::add || op == EltwiseOp::mul || op == EltwiseOp::max || op == EltwiseOp::min;
   if (a_full || (commutative && b_full)) {
-    broadcast_binary(l, node.label(), op, a_full ? a : b, a_full ? b : a, out);
+    broadcast_binary(l, origin, op, a_full ? a : b, a_full ? b : a, out);
     return;
   }
   if (b_full && op == EltwiseOp::sub) {
     // a - b = (b - a) * -1, with a broadcast (the scratch has out's shape,
     // which broadcast_binary reads).
     const std::string tmp = l.scratch_shaped(l.shape(out));
-    broadcast_binary(l, node.label(), EltwiseOp::sub, b, a, tmp);
-    l.eltwise(node.label(), EltwiseOp::mul, l.ref(tmp), l.ref(l.scalar(-1.0F)), l.ref(out),
+    broadcast_binary(l, origin, EltwiseOp::sub, b, a, tmp);
+    l.eltwise(origin, EltwiseOp::mul, l.ref(tmp), l.ref(l.scalar(-1.0F)), l.ref(out),
               element_count(l.shape(out)), 1);
     return;
   }
   // Neither operand has the output's shape (an outer product's [T, 1] and
-  // [1, F]), or the first broadcasts under a division: a expanded first.
-  broadcast_binary(l, node.label(), op, expanded_to(l, node.label(), a, l.shape(out)), b, out);
+  // [1, F]), or the first broadcasts under a division or a power: a
+  // expanded first.
+  broadcast_binary(l, origin, op, expanded_to(l, origin, a, l.shape(out)), b, out);
+}
+
+void lower_binary(Lowerer& l, const Node& node, EltwiseOp op) {
+  if (is_integer(value_type(l, node.outputs.at(0)))) {
+    lower_integer_binary(l, node, op);
+    return;
+  }
+  float_binary(l, node.label(), op, input(node, 0), input(node, 1), node.outputs.at(0));
 }
 
 // ---- one function per ONNX op -------------------------------------------
@@ -523,12 +527,48 @@ void lower_hard_swish(Lowerer& l, const Node& n) {
                          n.get_float("beta", 0.5F));
 }
 
-void lower_pow(Lowerer& l, const Node& n) {
-  const std::optional<float> exponent = constant_scalar(l, n, 1);
-  if (!exponent || element_count(l.shape(input(n, 1))) != 1) {
-    throw Unsupported("only a constant scalar exponent");
-  }
+// x^y per element: ELTWISE POW. Integer bases are refused (the device's
+// POW is of floats); integer exponents are taken as floats: a constant's
+// on the host, an integer input's or computed integers' by one CONVERT
+// from their INT32 words, as Cast does.
+void lower_elementwise_pow(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
+  const std::string& y = input(n, 1);
+  if (is_integer(value_type(l, x))) {
+    throw Unsupported(
+        fmt::format("the base '{}' is an integer tensor: the device's POW is of "
+                    "floats",
+                    x));
+  }
+  l.require_v18("ELTWISE POW, for an exponent per element");
+  std::string exponent = y;
+  if (is_integer(value_type(l, y)) && !l.graph().is_constant(y)) {
+    exponent = l.scratch_shaped(l.shape(y));
+    l.convert(n.label(),
+              {.from = DataType::int32, .to = l.dtype(), .count = element_count(l.shape(y))},
+              l.int32_view(y, n.label()), l.ref(exponent));
+  } else if (is_integer(value_type(l, y))) {
+    const Constant& c = l.graph().constants.at(y);
+    std::vector<float> values(static_cast<std::size_t>(element_count(l.shape(y))));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      values[i] = static_cast<float>(c.value(static_cast<std::int64_t>(i)));
+    }
+    exponent = l.view(l.new_constant(l.shape(y), std::move(values)), l.shape(y));
+  }
+  float_binary(l, n.label(), EltwiseOp::pow, x, exponent, n.outputs.at(0));
+}
+
+// Pow: a constant scalar exponent is a product, nothing, or one
+// ACTIVATION_PARAM POW; any other exponent (per element, constant or
+// computed, broadcasting as NumPy does) one ELTWISE POW (v1.8).
+void lower_pow(Lowerer& l, const Node& n) {
+  const std::string& x = input(n, 0);
+  const std::string& y = input(n, 1);
+  if (!l.graph().is_constant(y) || element_count(l.shape(y)) != 1) {
+    lower_elementwise_pow(l, n);
+    return;
+  }
+  const std::optional<float> exponent = constant_scalar(l, n, 1);
   if (*exponent == 2.0F) {
     const std::int64_t count = element_count(l.shape(x));
     l.eltwise(n.label(), EltwiseOp::mul, l.ref(x), l.ref(x), l.ref(n.outputs.at(0)), count, count);
@@ -585,6 +625,25 @@ void lower_sin(Lowerer& l, const Node& n) {
 void lower_cos(Lowerer& l, const Node& n) {
   l.require_v16("ACTIVATION_PARAM COS");
   lower_param_activation(l, n, ParamActivation::cos, 0.0F, 0.0F);
+}
+// ONNX's other elementwise math of computed values (Tan, the inverse and
+// hyperbolic functions, and Erf outside GELU's form, which fusion.cpp
+// takes first): v1.8's functions (hw-spec 7.4.8), one ACTIVATION_PARAM.
+void lower_v18_function(Lowerer& l, const Node& n) {
+  static const std::map<std::string, std::pair<ParamActivation, std::string_view>, std::less<>>
+      kFunctions{{"Tan", {ParamActivation::tan, "TAN"}},
+                 {"Asin", {ParamActivation::asin, "ASIN"}},
+                 {"Acos", {ParamActivation::acos, "ACOS"}},
+                 {"Atan", {ParamActivation::atan, "ATAN"}},
+                 {"Sinh", {ParamActivation::sinh, "SINH"}},
+                 {"Cosh", {ParamActivation::cosh, "COSH"}},
+                 {"Asinh", {ParamActivation::asinh, "ASINH"}},
+                 {"Acosh", {ParamActivation::acosh, "ACOSH"}},
+                 {"Atanh", {ParamActivation::atanh, "ATANH"}},
+                 {"Erf", {ParamActivation::erf, "ERF"}}};
+  const auto& [function, name] = kFunctions.at(n.op);
+  l.require_v18(fmt::format("ACTIVATION_PARAM {}", name));
+  lower_param_activation(l, n, function, 0.0F, 0.0F);
 }
 // x / (1 + |x|): ACTIVATION_PARAM ABS, ELTWISE add 1, ELTWISE div.
 void lower_softsign(Lowerer& l, const Node& n) {
@@ -6486,6 +6545,16 @@ const std::map<std::string, LowerFn>& lowerings() {
       {"Log", lower_log},
       {"Sin", lower_sin},
       {"Cos", lower_cos},
+      {"Tan", lower_v18_function},
+      {"Asin", lower_v18_function},
+      {"Acos", lower_v18_function},
+      {"Atan", lower_v18_function},
+      {"Sinh", lower_v18_function},
+      {"Cosh", lower_v18_function},
+      {"Asinh", lower_v18_function},
+      {"Acosh", lower_v18_function},
+      {"Atanh", lower_v18_function},
+      {"Erf", lower_v18_function},
       {"LogSoftmax", lower_log_softmax},
       {"LessOrEqual", lower_less_or_equal},
       {"MatMul", lower_matmul},
@@ -6570,7 +6639,6 @@ const std::map<std::string, std::string>& compile_time_only() {
       {"Einsum",
        "an equation of more than two operands, an index repeated within an operand (a "
        "diagonal, a trace), or indices of both operands whose sizes disagree"},
-      {"Erf", "not part of GELU's erf form, x * 0.5 * (1 + Erf(x / sqrt(2)))"},
       {"GroupNormalization",
        "scale and bias must be constants (one per group before opset 21, one per channel "
        "from 21), channels a multiple of num_groups"},

@@ -435,12 +435,12 @@ TEST_P(ActivationParam, EveryFunction) {
     // Each function over its domain: the inverse functions of [-1, 1]
     // inside it, acosh from 1, tan between its poles.
     const bool unit = k.function == F::asin || k.function == F::acos || k.function == F::atanh;
-    const double lo = k.function == F::sqrt                            ? 0
-                      : k.function == F::log                           ? 1.0 / 64
-                      : k.function == F::acosh                         ? 1
-                      : unit                                           ? -0.99
-                      : k.function == F::tan                           ? -1.5
-                                                                       : -8;
+    const double lo = k.function == F::sqrt    ? 0
+                      : k.function == F::log   ? 1.0 / 64
+                      : k.function == F::acosh ? 1
+                      : unit                   ? -0.99
+                      : k.function == F::tan   ? -1.5
+                                               : -8;
     const double hi = k.function == F::exp ? 4 : unit ? 0.99 : k.function == F::tan ? 1.5 : 8;
     const auto inv = random_values(rng_, dtype(), kCount, lo, hi);
     in.store(inv);

@@ -188,8 +188,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "if_constant",
              # Binary operators whose first operand or both broadcast; Sin and
              # Cos of computed angles (ISA v1.6: rotary tables of positions
-             # computed per inference).
-             "broadcast_operands", "rotary_computed",
+             # computed per inference); Tan, the inverse and hyperbolic
+             # functions, Erf and Pow of an exponent per element (ISA v1.8).
+             "broadcast_operands", "rotary_computed", "math_functions",
              # ThresholdedRelu, Shrink, IsInf, IsNaN: COMPAREs and SELECTs.
              "thresholds",
              # ISA v1.5: hard-swish, hard-sigmoid and ReLU6 fused into the

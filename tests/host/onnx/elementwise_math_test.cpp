@@ -4,7 +4,8 @@
 // infinities included); Sin, Cos and ONNX's other math functions folded on
 // constants (rotary_tables), Sin and Cos on the device (ISA v1.6) of computed
 // angles (rotary_computed); ThresholdedRelu,
-// Shrink, IsInf and IsNaN (thresholds) as COMPAREs and SELECTs.
+// Shrink, IsInf and IsNaN (thresholds) as COMPAREs and SELECTs; ISA v1.8's
+// functions and Pow of an exponent per element (math_functions).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -20,7 +21,7 @@ using npu::isa::Instruction;
 using npu::isa::Opcode;
 
 constexpr std::uint32_t kFuncRound = 12, kFuncSin = 13, kFuncCos = 14, kCompareLt = 2,
-                        kCompareGt = 4;
+                        kCompareGt = 4, kEltwisePow = 6;
 
 TEST(OnnxRounding, FloorAndCeilStepTheRoundedValueWhereItPassedX) {
   const std::vector<Instruction> ins = instructions_of(lower(fused("floor_ceil_sign")));
@@ -117,6 +118,53 @@ TEST(OnnxFoldedMath, SinAndCosOfComputedAnglesAreV16Functions) {
     EXPECT_EQ(e.entries().at(1).op + ": " + e.entries().at(1).reason,
               "Sin: needs ISA v1.6's ACTIVATION_PARAM SIN (hw-spec 7.4.6); the device is v1.5");
   }
+}
+
+// ISA v1.8's functions of computed values, one ACTIVATION_PARAM each (FUNC
+// 15-24), and Pow with an exponent per element, one ELTWISE POW each: a
+// computed exponent, a constant vector along the rows, constant integers
+// taken as floats. On a v1.7 device each is refused by name.
+TEST(OnnxElementwiseMath, V18FunctionsAndPowOfComputedValues) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("math_functions")));
+  std::vector<std::uint32_t> functions;
+  std::vector<std::uint32_t> pow_b_counts;
+  for (const Instruction& i : ins) {
+    if (i.opcode == Opcode::activation_param) {
+      functions.push_back(i.flags);
+    }
+    if (i.opcode == Opcode::eltwise && i.flags == kEltwisePow) {
+      EXPECT_EQ(value(i, 3), 48U);
+      pow_b_counts.push_back(value(i, 4));
+    }
+  }
+  // Tan, Atan, Sinh, Cosh, Asinh, Erf, Asin, Acos, Atanh, Acosh
+  EXPECT_EQ(functions, (std::vector<std::uint32_t>{15, 18, 19, 20, 21, 24, 16, 17, 23, 22}));
+  EXPECT_EQ(pow_b_counts, (std::vector<std::uint32_t>{48, 8, 8}));
+  try {
+    lower(fused("math_functions"), npu::isa::DataType::fp32, every_opcode(),
+          npu::isa::kIsaVersion1_7);
+    ADD_FAILURE() << "lowered for a v1.7 device";
+  } catch (const npu::onnx::UnsupportedOperators& e) {
+    // One entry per operator (Pow's three nodes in one), by name.
+    ASSERT_EQ(e.entries().size(), 11U) << e.what();
+    EXPECT_EQ(e.entries().at(0).op + ": " + e.entries().at(0).reason,
+              "Acos: needs ISA v1.8's ACTIVATION_PARAM ACOS (hw-spec 7.4.8); the device is v1.7");
+    EXPECT_EQ(e.entries().at(8).op + ": " + e.entries().at(8).reason,
+              "Pow: needs ISA v1.8's ELTWISE POW, for an exponent per element (hw-spec 7.4.8); "
+              "the device is v1.7");
+  }
+}
+
+// A constant integer exponent goes to the device as floats: x^1 ... x^8.
+TEST(OnnxElementwiseMath, ConstantIntegerExponentsBecomeFloats) {
+  const Program program = lower(fused("math_functions"));
+  bool found = false;
+  for (const auto& [name, weight] : program.weights) {
+    if (weight.floats == std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8}) {
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace

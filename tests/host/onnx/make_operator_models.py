@@ -246,6 +246,28 @@ def rounding_models(out, save, tensor):
          [const("three", np.array(3.0, np.float32))])
 
 
+def math_function_models(out, save, tensor):
+    """ISA v1.8's functions of computed values: Tan, Atan, Sinh, Cosh, Asinh
+    and Erf of x; Asin, Acos and Atanh of Tanh(x), inside (-1, 1); Acosh of
+    Cosh(x), from 1. Pow with an exponent per element: computed (Cosh(x) to
+    the power Tanh(x)), a constant vector broadcast along the last axis, and
+    constant integers (x^1 ... x^8, negative bases included)."""
+    unary = {"tan": ("Tan", "x"), "atan": ("Atan", "x"), "sinh": ("Sinh", "x"),
+             "cosh": ("Cosh", "x"), "asinh": ("Asinh", "x"), "erf": ("Erf", "x"),
+             "asin": ("Asin", "t"), "acos": ("Acos", "t"), "atanh": ("Atanh", "t"),
+             "acosh": ("Acosh", "cosh")}
+    nodes = [helper.make_node("Tanh", ["x"], ["t"])]
+    nodes += [helper.make_node(op, [operand], [name]) for name, (op, operand) in unary.items()]
+    nodes += [helper.make_node("Pow", ["cosh", "t"], ["pow_computed"]),
+              helper.make_node("Pow", ["cosh", "exponents"], ["pow_vector"]),
+              helper.make_node("Pow", ["x", "integers"], ["pow_integers"])]
+    outputs = list(unary) + ["pow_computed", "pow_vector", "pow_integers"]
+    save(out, "math_functions", nodes, [tensor("x", [2, 3, 8])],
+         [tensor(name, None) for name in outputs],
+         [const("exponents", np.linspace(-2.5, 3.5, 8).astype(np.float32)),
+          const("integers", np.arange(1, 9, dtype=np.int64))])
+
+
 def half_precision_models(out, save, tensor, rng):
     """A small classifier exported in half precision (float16 weights and
     activations): with float16 inputs and outputs, and with float32 ones
@@ -801,6 +823,7 @@ def operator_models(out, save, tensor, rng):
     uneven_pool_models(out, save, tensor)
     computed_weights_models(out, save, tensor)
     rounding_models(out, save, tensor)
+    math_function_models(out, save, tensor)
     half_precision_models(out, save, tensor, rng)
     trilu_models(out, save, tensor)
     byte_input_models(out, save, tensor, rng)

@@ -272,10 +272,19 @@ TEST(OnnxNorms, DropoutMaskIsAllTrue) {
   EXPECT_EQ(value(fill, 2), 0x01010101U);
 }
 
-// A constant exponent of several values is refused (it ran with the first
+// A constant exponent of several values is one ELTWISE POW reading them
+// along the rows (ISA v1.8; refused before, and once ran with the first
 // value as the exponent); a Gemm's single C is its bias, N times beta * C.
-TEST(OnnxNorms, PowVectorExponentIsRefusedAndGemmScalarCIsABias) {
-  EXPECT_EQ(refusal(fused("pow_vector_exponent")), "Pow: only a constant scalar exponent");
+TEST(OnnxNorms, PowVectorExponentIsEltwisePowAndGemmScalarCIsABias) {
+  const std::vector<Instruction> pow = instructions_of(lower(fused("pow_vector_exponent")));
+  ASSERT_EQ(pow.size(), 1U);
+  EXPECT_EQ(pow[0].opcode, Opcode::eltwise);
+  EXPECT_EQ(pow[0].flags, 6U);  // POW
+  EXPECT_EQ(value(pow[0], 3), 6U);
+  EXPECT_EQ(value(pow[0], 4), 3U);  // the exponents repeat along x's rows
+  EXPECT_EQ(refusal(fused("pow_vector_exponent"), every_opcode(), npu::isa::kIsaVersion1_7),
+            "Pow: needs ISA v1.8's ELTWISE POW, for an exponent per element (hw-spec 7.4.8); "
+            "the device is v1.7");
   const Program gemm = lower(fused("gemm_scalar_c"));
   ASSERT_EQ(opcodes_of(gemm), std::vector<Opcode>{Opcode::gemm});
   std::vector<float> bias;

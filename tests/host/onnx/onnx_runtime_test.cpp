@@ -298,15 +298,21 @@ TEST(OnnxFusion, GeluSpelledOutInAnyOrderBecomesTheGeluActivation) {
   EXPECT_EQ(program[0].opcode, npu::isa::Opcode::gemm);
   EXPECT_EQ(program[0].flags >> 4 & 0xfU, 2U);  // ACT GELU
   EXPECT_EQ(program[1].opcode, npu::isa::Opcode::activation);
-  // x * (1 + Erf(x / 2)) is no GELU: Erf stays, and is refused by name.
+  // x * (1 + Erf(x / 2)) is no GELU: Erf stays, ISA v1.8's ERF, and is
+  // refused by name on an older device.
+  const Graph erf = fused("erf");
+  ASSERT_TRUE(std::ranges::any_of(erf.nodes, [](const Node& n) { return n.op == "Erf"; }));
+  EXPECT_TRUE(std::ranges::any_of(instructions_of(lower(erf)), [](const auto& i) {
+    return i.opcode == npu::isa::Opcode::activation_param && i.flags == 24U;  // FUNC ERF
+  }));
   try {
-    lower(fused("erf"));
-    FAIL() << "Erf was lowered";
+    lower(erf, npu::isa::DataType::fp32, every_opcode(), npu::isa::kIsaVersion1_7);
+    FAIL() << "Erf was lowered for a v1.7 device";
   } catch (const UnsupportedOperators& e) {
     ASSERT_EQ(e.entries().size(), 1U) << e.what();
     EXPECT_EQ(e.entries()[0].op, "Erf");
     EXPECT_EQ(e.entries()[0].reason,
-              "not part of GELU's erf form, x * 0.5 * (1 + Erf(x / sqrt(2)))");
+              "needs ISA v1.8's ACTIVATION_PARAM ERF (hw-spec 7.4.8); the device is v1.7");
   }
 }
 

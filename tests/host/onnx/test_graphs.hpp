@@ -57,10 +57,12 @@ inline float float_value(const isa::Instruction& instruction, std::size_t operan
   return std::bit_cast<float>(value(instruction, operand));
 }
 
-// The reason lower() gives for the one op it refuses.
-inline std::string refusal(const Graph& graph, std::bitset<64> ops = every_opcode()) {
+// The reason lower() gives for the one op it refuses, on a device of
+// `hw_version`.
+inline std::string refusal(const Graph& graph, std::bitset<64> ops = every_opcode(),
+                           std::uint32_t hw_version = isa::kIsaVersion) {
   try {
-    lower(graph, isa::DataType::fp32, ops);
+    lower(graph, isa::DataType::fp32, ops, hw_version);
   } catch (const npu::onnx::UnsupportedOperators& e) {
     EXPECT_EQ(e.entries().size(), 1U) << e.what();
     return e.entries().at(0).op + ": " + e.entries().at(0).reason;
