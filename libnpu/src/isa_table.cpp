@@ -81,10 +81,9 @@ constexpr std::array<std::string_view, 4> kResizeCoords{"half_pixel", "asymmetri
 constexpr std::array<std::string_view, 4> kResizeRounding{"round_prefer_floor", "round_prefer_ceil",
                                                           "floor", "ceil"};
 constexpr std::array<std::string_view, 25> kParamActivations{
-    "hardsigmoid", "hardswish", "clip",      "sqrt", "exp",   "pow", "leaky_relu", "log",
-    "softplus",    "mish",      "gelu_tanh", "abs",  "round", "sin", "cos",        "tan",
-    "asin",        "acos",      "atan",      "sinh", "cosh",  "asinh", "acosh",    "atanh",
-    "erf"};
+    "hardsigmoid", "hardswish", "clip", "sqrt",  "exp",   "pow",   "leaky_relu", "log",  "softplus",
+    "mish",        "gelu_tanh", "abs",  "round", "sin",   "cos",   "tan",        "asin", "acos",
+    "atan",        "sinh",      "cosh", "asinh", "acosh", "atanh", "erf"};
 // CONVERT's destination types (the data type names; INT32 from v1.7).
 constexpr std::array<std::string_view, 6> kConvertDestinations{"",     "fp32", "fp16",
                                                                "bf16", "int8", "int32"};
