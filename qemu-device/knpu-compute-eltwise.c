@@ -1,7 +1,7 @@
 /*
  * KNPU device model: ELTWISE and ACTIVATION (spec section 7.4), and
  * ACTIVATION_PARAM (7.4.1, v1.1; its v1.5 to v1.8 functions 7.4.5, 7.4.6,
- * 7.4.8); ELTWISE's POW (7.4.8).
+ * 7.4.8); ELTWISE's POW and FMOD (7.4.8).
  *
  * Floating types run on oneDNN's binary and eltwise primitives. INT8 and
  * INT32 ELTWISE are exact integer loops: oneDNN computes integer binary
@@ -96,18 +96,20 @@ static void eltwise_ints(uint32_t dtype, uint32_t op, void *out,
 }
 
 /*
- * POW (7.4.8) as C's pow in double, rounded once to FP32: oneDNN's binary
- * primitives have no power, and a float powf is not within one unit in the
- * last place everywhere. Its special values are IEEE 754's (pow(x, 0) = 1
- * even for a NaN x, a negative x to a non-integer power NaN).
+ * POW and FMOD (7.4.8) on libm, which oneDNN's binary primitives lack. POW
+ * in double, rounded once to FP32: a float powf is not within one unit in
+ * the last place everywhere. Special values are IEEE 754's (pow(x, 0) = 1
+ * even for a NaN x, a negative x to a non-integer power NaN; fmod(x, 0)
+ * NaN). fmod is exact: its result is representable in the operands' type.
  */
-static void eltwise_pow(float *out, const float *a, const float *b,
-                        uint64_t count, uint64_t b_count)
+static void eltwise_libm(uint32_t op, float *out, const float *a,
+                         const float *b, uint64_t count, uint64_t b_count)
 {
     uint64_t i;
 
     for (i = 0; i < count; i++) {
-        out[i] = pow(a[i], b[i % b_count]);
+        out[i] = op == KNPU_ELTWISE_POW ? pow(a[i], b[i % b_count]) :
+                 fmodf(a[i], b[i % b_count]);
     }
 }
 
@@ -122,8 +124,8 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
     };
     KnpuDnnlArg args[3];
 
-    if (op > KNPU_ELTWISE_POW ||
-        (op == KNPU_ELTWISE_POW && !knpu_dtype_is_float(dt))) {
+    if (op > KNPU_ELTWISE_FMOD ||
+        (op >= KNPU_ELTWISE_POW && !knpu_dtype_is_float(dt))) {
         return knpu_operand_invalid(job, KNPU_ERR_OPERAND_NONE);
     }
     if (!count) {
@@ -146,8 +148,8 @@ bool knpu_op_eltwise(KnpuJob *job, const KnpuInsn *in)
     out = knpu_stage(job, count * knpu_dtype_size(knpu_compute_dtype(dt)));
     if (!knpu_dtype_is_float(dt)) {
         eltwise_ints(dt, op, out, a, b, count, b_count);
-    } else if (op == KNPU_ELTWISE_POW) {
-        eltwise_pow(out, a, b, count, b_count);
+    } else if (op >= KNPU_ELTWISE_POW) {
+        eltwise_libm(op, out, a, b, count, b_count);
     } else {
         /*
          * B repeats along A's rows. A scalar is one row of count columns

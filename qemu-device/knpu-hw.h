@@ -259,6 +259,7 @@ typedef struct KnpuDesc {
 #define KNPU_ELTWISE_MAX            4
 #define KNPU_ELTWISE_MIN            5
 #define KNPU_ELTWISE_POW            6   /* v1.8 (7.4.8), floating types */
+#define KNPU_ELTWISE_FMOD           7   /* v1.8 (7.4.8), floating types */
 #define KNPU_REDUCE_SUM             0
 #define KNPU_REDUCE_MEAN            1
 #define KNPU_REDUCE_MAX             2

@@ -67,7 +67,8 @@ std::optional<DecodeError> check_flag_values(const OpcodeInfo& op, std::uint32_t
 
 // The dtype-dependent flag rules of GEMM, CONV2D and ACTIVATION (hw-spec 7.3,
 // 7.4): INT8 output allows only the RELU activation, OUT_INT32 only INT8,
-// PER_CHANNEL only INT8 requantization; ELTWISE's POW only floats (7.4.8).
+// PER_CHANNEL only INT8 requantization; ELTWISE's POW and FMOD only floats
+// (7.4.8).
 // CONVERT (hw-spec 7.4.2): the source is the dtype, the destination the
 // `to` flag; only float <-> INT8, INT32 -> INT8 or float and (v1.7, 7.4.7)
 // float -> INT32 convert.
@@ -93,9 +94,10 @@ std::optional<DecodeError> check_int8_rules(const OpcodeInfo& op, const Instruct
     return check_conversion(instruction);
   }
   const bool integer = instruction.dtype == DataType::int8 || instruction.dtype == DataType::int32;
-  if (op.opcode == Opcode::eltwise && integer && field_value(op, instruction.flags, "op") == kPow) {
+  if (op.opcode == Opcode::eltwise && integer && field_value(op, instruction.flags, "op") >= kPow) {
     return error(DecodeErrc::invalid_flag_value,
-                 fmt::format("eltwise.{}: op=pow takes only float types", name(instruction.dtype)));
+                 fmt::format("eltwise.{}: op={} takes only float types", name(instruction.dtype),
+                             field_value(op, instruction.flags, "op") == kPow ? "pow" : "fmod"));
   }
   const bool int8 = instruction.dtype == DataType::int8;
   const std::uint32_t act = field_value(op, instruction.flags, "act");

@@ -67,12 +67,12 @@ constexpr std::array<std::uint32_t, 9> kActivationVersions{
     kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0,
     kIsaVersion1_0, kIsaVersion1_5, kIsaVersion1_5, kIsaVersion1_5};
 constexpr std::array<std::string_view, 3> kPoolModes{"max", "avg", "avg_pad"};
-constexpr std::array<std::string_view, 7> kEltwiseOps{"add", "sub", "mul", "div",
-                                                      "max", "min", "pow"};
-// POW is v1.8 (hw-spec 7.4.8).
-constexpr std::array<std::uint32_t, 7> kEltwiseOpVersions{
+constexpr std::array<std::string_view, 8> kEltwiseOps{"add", "sub", "mul", "div",
+                                                      "max", "min", "pow", "fmod"};
+// POW and FMOD are v1.8 (hw-spec 7.4.8).
+constexpr std::array<std::uint32_t, 8> kEltwiseOpVersions{
     kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_0,
-    kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_8};
+    kIsaVersion1_0, kIsaVersion1_0, kIsaVersion1_8, kIsaVersion1_8};
 constexpr std::array<std::string_view, 6> kCompareOps{"eq", "ne", "lt", "le", "gt", "ge"};
 constexpr std::array<std::string_view, 4> kReduceOps{"sum", "mean", "max", "min"};
 constexpr std::array<std::string_view, 2> kResizeModes{"nearest", "linear"};

@@ -1,7 +1,7 @@
 /*
  * KNPU qtests: ELTWISE and ACTIVATION (spec section 7.4), and
  * ACTIVATION_PARAM (7.4.1, v1.1; its v1.5 to v1.8 functions 7.4.5, 7.4.6,
- * 7.4.8) and ELTWISE's POW (7.4.8), against
+ * 7.4.8) and ELTWISE's POW and FMOD (7.4.8), against
  * reference loops, and their invalid and hostile operands.
  *
  * Copyright (c) 2026 The knpu authors
@@ -40,6 +40,9 @@ static double eltwise_ref(uint32_t dt, unsigned op, double x, double y)
         break;
     case KNPU_ELTWISE_POW:
         v = pow(x, y);
+        break;
+    case KNPU_ELTWISE_FMOD:
+        v = fmod(x, y);
         break;
     default:
         v = MIN(x, y);
@@ -102,6 +105,58 @@ static void eltwise_all(uint64_t count, uint64_t b_count, bool edges)
 static void test_eltwise(void)
 {
     eltwise_all(24, 6, true);
+}
+
+/*
+ * FMOD (7.4.8), floating types: random operands, B along A and as a scalar,
+ * exact against fmod in double; then signs, zeros and infinities.
+ */
+static void test_eltwise_fmod(void)
+{
+    static const float xs[] = {
+        5.5f, -5.5f, 5.5f, -5.5f, 1.0f, 0.0f, -0.0f, INFINITY, 3.0f, NAN,
+        1e30f, 7.0f,
+    };
+    static const float ys[] = {
+        2.0f, 2.0f, -2.0f, -2.0f, 0.0f, 3.0f, 3.0f, 2.0f, INFINITY, 1.0f,
+        3.0f, 0.1f,
+    };
+    const uint64_t count = ARRAY_SIZE(xs);
+    g_autofree float *out = NULL;
+    uint64_t args[3], j;
+    Prog p = { .n = 0 };
+    TBuf ta, tb, to;
+    unsigned d;
+    Cx c;
+
+    cx_start(&c);
+    for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
+        run_eltwise(&c, float_dts[d], KNPU_ELTWISE_FMOD, 24, 6, false);
+        run_eltwise(&c, float_dts[d], KNPU_ELTWISE_FMOD, 35, 1, false);
+    }
+    ta = cx_input(&c, KNPU_DT_FP32, count, xs);
+    tb = cx_input(&c, KNPU_DT_FP32, count, ys);
+    to = cx_output(&c, KNPU_DT_FP32, count);
+    args[0] = ta.va;
+    args[1] = tb.va;
+    args[2] = to.va;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, KNPU_ELTWISE_FMOD, 7, 0, 1, 2,
+         count, count);
+    cx_run(&c, &p, args, 3);
+    out = tbuf_read(&c, &to, count * sizeof(float));
+    for (j = 0; j < count; j++) {
+        double ref = fmod(xs[j], ys[j]);
+
+        g_test_message("fmod(%g, %g) = %g, want %g", xs[j], ys[j], out[j],
+                       ref);
+        if (isnan(ref)) {
+            g_assert_true(isnan(out[j]));
+        } else {
+            g_assert_cmpfloat(out[j], ==, ref);
+            g_assert_cmpint(!!signbit(out[j]), ==, !!signbit(ref));
+        }
+    }
+    cx_stop(&c);
 }
 
 /* B a scalar (b_count 1): oneDNN runs it as one row, see eltwise_mds(). */
@@ -233,11 +288,11 @@ static void test_eltwise_errors(void)
     args[2] = a.va;
 
     /*
-     * Operation 7; POW of INT8 and INT32 (floats only, 7.4.8); b_count not
-     * dividing count; zero counts.
+     * Operation 8; POW and FMOD of INT8 and INT32 (floats only, 7.4.8);
+     * b_count not dividing count; zero counts.
      */
     p.n = 0;
-    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, 7, 7, 0, 1, 2, 8, 8);
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, 8, 7, 0, 1, 2, 8, 8);
     e = cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
     g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0xff);
     p.n = 0;
@@ -246,6 +301,10 @@ static void test_eltwise_errors(void)
     g_assert_cmpuint(KNPU_ERR_INFO_OPERAND(e.info), ==, 0xff);
     p.n = 0;
     EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_INT32, KNPU_ELTWISE_POW, 7, 0, 1, 2, 8,
+         8);
+    cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
+    p.n = 0;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_INT32, KNPU_ELTWISE_FMOD, 7, 0, 1, 2, 8,
          8);
     cx_run_bad(&c, &p, args, 3, KNPU_ERR_OPERAND_INVALID);
     p.n = 0;
@@ -901,6 +960,7 @@ void knpu_add_compute_eltwise_tests(void)
     qtest_add_func("/knpu/compute/activation", test_activation);
     qtest_add_func("/knpu/compute/eltwise-scalar", test_eltwise_scalar);
     qtest_add_func("/knpu/compute/eltwise-pow", test_eltwise_pow);
+    qtest_add_func("/knpu/compute/eltwise-fmod", test_eltwise_fmod);
     qtest_add_func("/knpu/compute/eltwise-errors", test_eltwise_errors);
     qtest_add_func("/knpu/compute/activation-param", test_activation_param);
     qtest_add_func("/knpu/compute/activation-param-v15",

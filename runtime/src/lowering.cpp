@@ -5349,11 +5349,18 @@ void lower_integer_mod(Lowerer& l, const Node& n) {
   });
 }
 
+// Mod of floats is C's fmod (ONNX asks fmod 1 of them, as onnxruntime
+// does): one ELTWISE FMOD (v1.8), exact, NumPy broadcasting as Div's.
 void lower_mod(Lowerer& l, const Node& n) {
-  if (!is_integer(value_type(l, n.outputs.at(0)))) {
-    throw Unsupported("Mod of floats (fmod: the device has no exact remainder of floats)");
+  if (is_integer(value_type(l, n.outputs.at(0)))) {
+    lower_integer_mod(l, n);
+    return;
   }
-  lower_integer_mod(l, n);
+  if (n.get_int("fmod", 0) != 1) {
+    throw Unsupported("fmod 0 on floats, which ONNX defines only for integers");
+  }
+  l.require_v18("ELTWISE FMOD, for Mod of floats");
+  float_binary(l, n.label(), EltwiseOp::fmod, input(n, 0), input(n, 1), n.outputs.at(0));
 }
 
 // An INT32 constant of one value, shared by name.

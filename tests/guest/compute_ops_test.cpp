@@ -555,7 +555,8 @@ class Eltwise : public ComputeOp {
   // Divisors away from zero for floats; for integers small divisors, some
   // of them zero (hw-spec 7.4: integer division truncates toward zero, by
   // zero yields 0). Powers: positive bases to any exponent in [-3, 3], and
-  // every fourth base negative to an integer exponent (a real result).
+  // every fourth base negative to an integer exponent (a real result);
+  // fmod: divisors as division's.
   void make_operands(npu::EltwiseOp op, std::size_t count, std::size_t b_count,
                      std::vector<double>& a, std::vector<double>& b) {
     const double range = is_int8() ? 127 : dtype() == DataType::int32 ? 1.5e9 : 2;
@@ -570,7 +571,7 @@ class Eltwise : public ComputeOp {
     }
     a = random_values(rng_, dtype(), count, -range, range);
     b = random_values(rng_, dtype(), b_count, -range, range);
-    if (op != npu::EltwiseOp::div) {
+    if (op != npu::EltwiseOp::div && op != npu::EltwiseOp::fmod) {
       return;
     }
     for (std::size_t i = 0; i < b_count; ++i) {
@@ -608,6 +609,9 @@ class Eltwise : public ComputeOp {
       case npu::EltwiseOp::pow:
         v = std::pow(x, y);
         break;
+      case npu::EltwiseOp::fmod:
+        v = std::fmod(x, y);
+        break;
     }
     return representable(dtype(), v);
   }
@@ -618,9 +622,10 @@ TEST_P(Eltwise, EveryOpSameShapeAndBroadcast) {
   constexpr std::size_t kCount = 96;
   std::vector ops{npu::EltwiseOp::add, npu::EltwiseOp::sub, npu::EltwiseOp::mul,
                   npu::EltwiseOp::div, npu::EltwiseOp::max, npu::EltwiseOp::min};
-  // POW is v1.8's, for floats (hw-spec 7.4.8).
+  // POW and FMOD are v1.8's, for floats (hw-spec 7.4.8).
   if (!is_integer() && device().properties().hw_version >= npu::isa::kIsaVersion1_8) {
     ops.push_back(npu::EltwiseOp::pow);
+    ops.push_back(npu::EltwiseOp::fmod);
   }
   for (std::size_t b_count : {kCount, std::size_t{8}}) {
     for (npu::EltwiseOp op : ops) {

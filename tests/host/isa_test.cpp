@@ -224,7 +224,7 @@ TEST(Isa, RejectsUndefinedFlags) {
 
 TEST(Isa, RejectsFlagValuesWithoutMeaning) {
   Instruction eltwise = sample(npu::isa::info(Opcode::eltwise));
-  eltwise.flags = 7;  // 6 is v1.8's pow (V18PowAndFunctions)
+  eltwise.flags = 8;  // 6 and 7 are v1.8's pow and fmod (V18PowAndFunctions)
   EXPECT_EQ(npu::isa::check(eltwise)->errc, DecodeErrc::invalid_flag_value);
   Instruction activation = sample(npu::isa::info(Opcode::activation));
   activation.flags = 0;
@@ -495,13 +495,16 @@ TEST(Isa, V15FunctionsAndLogSoftmax) {
   EXPECT_EQ(required_version(words), npu::isa::kIsaVersion1_5);
 }
 
-// v1.8: ELTWISE's op 6, pow, takes the float types only and makes the
-// instruction v1.8; 7-15 stay invalid.
+// v1.8: ELTWISE's ops 6 and 7, pow and fmod, take the float types only and
+// make the instruction v1.8; 8-15 stay invalid.
 TEST(Isa, V18PowAndFunctions) {
   using npu::isa::info;
   Instruction eltwise = sample(info(Opcode::eltwise));
   for (DataType dtype : {DataType::fp32, DataType::fp16, DataType::bf16}) {
     eltwise.dtype = dtype;
+    eltwise.flags = 7;
+    EXPECT_FALSE(npu::isa::check(eltwise)) << npu::isa::name(dtype);
+    EXPECT_EQ(npu::isa::instruction_version(eltwise), npu::isa::kIsaVersion1_8);
     eltwise.flags = 6;
     EXPECT_FALSE(npu::isa::check(eltwise)) << npu::isa::name(dtype);
     EXPECT_EQ(npu::isa::instruction_version(eltwise), npu::isa::kIsaVersion1_8);
@@ -516,9 +519,11 @@ TEST(Isa, V18PowAndFunctions) {
     EXPECT_EQ(problem->errc, DecodeErrc::invalid_flag_value);
     EXPECT_NE(problem->detail.find("pow takes only float types"), std::string::npos)
         << problem->detail;
+    eltwise.flags = 7;
+    EXPECT_EQ(npu::isa::check(eltwise)->errc, DecodeErrc::invalid_flag_value);
   }
   eltwise.dtype = DataType::fp32;
-  eltwise.flags = 7;
+  eltwise.flags = 8;
   EXPECT_EQ(npu::isa::check(eltwise)->errc, DecodeErrc::invalid_flag_value);
 }
 

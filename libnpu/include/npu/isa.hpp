@@ -31,8 +31,8 @@ inline constexpr std::uint32_t kIsaVersion1_6 = 0x0001'0006;
 // 7.4.7).
 inline constexpr std::uint32_t kIsaVersion1_7 = 0x0001'0007;
 // v1.8 adds ACTIVATION_PARAM functions 15-24 (FUNC widened to 5 bits: tan,
-// the inverse and hyperbolic functions, erf) and ELTWISE's POW (hw-spec
-// 7.4.8).
+// the inverse and hyperbolic functions, erf) and ELTWISE's POW and FMOD
+// (hw-spec 7.4.8).
 inline constexpr std::uint32_t kIsaVersion1_8 = 0x0001'0008;
 inline constexpr std::uint32_t kIsaVersion = kIsaVersion1_8;
 

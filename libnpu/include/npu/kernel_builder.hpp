@@ -52,8 +52,9 @@ class FloatValue {
   isa::Operand operand_;
 };
 
-// ELTWISE operations (hw-spec 7.4); pow is v1.8's (7.4.8), floats only.
-enum class EltwiseOp : std::uint8_t { add, sub, mul, div, max, min, pow };
+// ELTWISE operations (hw-spec 7.4); pow and fmod are v1.8's (7.4.8),
+// floats only.
+enum class EltwiseOp : std::uint8_t { add, sub, mul, div, max, min, pow, fmod };
 // COMPARE (hw-spec 7.4.4, v1.4): mask[i] = a[i] OP b[i mod b_count], one
 // byte 1 or 0 per element (NaN unordered: only ne is true).
 enum class CompareOp : std::uint8_t { eq, ne, lt, le, gt, ge };

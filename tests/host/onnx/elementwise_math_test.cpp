@@ -21,7 +21,7 @@ using npu::isa::Instruction;
 using npu::isa::Opcode;
 
 constexpr std::uint32_t kFuncRound = 12, kFuncSin = 13, kFuncCos = 14, kCompareLt = 2,
-                        kCompareGt = 4, kEltwisePow = 6;
+                        kCompareGt = 4, kEltwisePow = 6, kEltwiseFmod = 7;
 
 TEST(OnnxRounding, FloorAndCeilStepTheRoundedValueWhereItPassedX) {
   const std::vector<Instruction> ins = instructions_of(lower(fused("floor_ceil_sign")));
@@ -123,11 +123,13 @@ TEST(OnnxFoldedMath, SinAndCosOfComputedAnglesAreV16Functions) {
 // ISA v1.8's functions of computed values, one ACTIVATION_PARAM each (FUNC
 // 15-24), and Pow with an exponent per element, one ELTWISE POW each: a
 // computed exponent, a constant vector along the rows, constant integers
-// taken as floats. On a v1.7 device each is refused by name.
-TEST(OnnxElementwiseMath, V18FunctionsAndPowOfComputedValues) {
+// taken as floats; Mod of floats one ELTWISE FMOD. On a v1.7 device each
+// is refused by name.
+TEST(OnnxElementwiseMath, V18FunctionsPowAndFmodOfComputedValues) {
   const std::vector<Instruction> ins = instructions_of(lower(fused("math_functions")));
   std::vector<std::uint32_t> functions;
   std::vector<std::uint32_t> pow_b_counts;
+  std::vector<std::uint32_t> fmod_b_counts;
   for (const Instruction& i : ins) {
     if (i.opcode == Opcode::activation_param) {
       functions.push_back(i.flags);
@@ -136,7 +138,11 @@ TEST(OnnxElementwiseMath, V18FunctionsAndPowOfComputedValues) {
       EXPECT_EQ(value(i, 3), 48U);
       pow_b_counts.push_back(value(i, 4));
     }
+    if (i.opcode == Opcode::eltwise && i.flags == kEltwiseFmod) {
+      fmod_b_counts.push_back(value(i, 4));
+    }
   }
+  EXPECT_EQ(fmod_b_counts, (std::vector<std::uint32_t>{48, 8}));
   // Tan, Atan, Sinh, Cosh, Asinh, Erf, Asin, Acos, Atanh, Acosh
   EXPECT_EQ(functions, (std::vector<std::uint32_t>{15, 18, 19, 20, 21, 24, 16, 17, 23, 22}));
   EXPECT_EQ(pow_b_counts, (std::vector<std::uint32_t>{48, 8, 8}));
@@ -146,10 +152,10 @@ TEST(OnnxElementwiseMath, V18FunctionsAndPowOfComputedValues) {
     ADD_FAILURE() << "lowered for a v1.7 device";
   } catch (const npu::onnx::UnsupportedOperators& e) {
     // One entry per operator (Pow's three nodes in one), by name.
-    ASSERT_EQ(e.entries().size(), 11U) << e.what();
+    ASSERT_EQ(e.entries().size(), 12U) << e.what();
     EXPECT_EQ(e.entries().at(0).op + ": " + e.entries().at(0).reason,
               "Acos: needs ISA v1.8's ACTIVATION_PARAM ACOS (hw-spec 7.4.8); the device is v1.7");
-    EXPECT_EQ(e.entries().at(8).op + ": " + e.entries().at(8).reason,
+    EXPECT_EQ(e.entries().at(9).op + ": " + e.entries().at(9).reason,
               "Pow: needs ISA v1.8's ELTWISE POW, for an exponent per element (hw-spec 7.4.8); "
               "the device is v1.7");
   }

@@ -3,8 +3,8 @@
 // truncating), Div one ELTWISE INT32, Mod three (fmod) or five with a
 // COMPARE and a SELECT (the divisor's sign), int64 results sign-extended
 // (integer_division); ReduceSum/Max/Min one REDUCE INT32
-// (integer_reductions); a v1.6 device, a Mod of floats and a ReduceMean of
-// integers are refused by name.
+// (integer_reductions); a v1.6 device and a ReduceMean of integers are
+// refused by name; a Mod of floats is ISA v1.8's ELTWISE FMOD.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -67,7 +67,7 @@ TEST(OnnxIntegerDivision, DivAndModAreInt32Eltwise) {
   EXPECT_EQ(of(ins, Opcode::convert, DataType::int32).size(), 1U);
 }
 
-TEST(OnnxIntegerDivision, AV16DeviceAndAModOfFloatsAreRefusedByName) {
+TEST(OnnxIntegerDivision, AV16DeviceIsRefusedByNameAndAModOfFloatsIsFmod) {
   try {
     lower(fused("integer_division"), DataType::fp32, every_opcode(), npu::isa::kIsaVersion1_6);
     ADD_FAILURE() << "lowered for a v1.6 device";
@@ -78,8 +78,17 @@ TEST(OnnxIntegerDivision, AV16DeviceAndAModOfFloatsAreRefusedByName) {
               "Cast: needs ISA v1.7's CONVERT to INT32 for a Cast from float to int64 (hw-spec "
               "7.4.7); the device is v1.6");
   }
-  EXPECT_EQ(refusal(fused("float_mod")),
-            "Mod: Mod of floats (fmod: the device has no exact remainder of floats)");
+  // A Mod of floats is ISA v1.8's ELTWISE FMOD (refused before 2026-12-07:
+  // "the device has no exact remainder of floats"), by name on a v1.7
+  // device.
+  const std::vector<Instruction> fmod = instructions_of(lower(fused("float_mod")));
+  ASSERT_EQ(fmod.size(), 1U);
+  EXPECT_EQ(fmod[0].opcode, Opcode::eltwise);
+  EXPECT_EQ(fmod[0].dtype, DataType::fp32);
+  EXPECT_EQ(fmod[0].flags, 7U);  // FMOD
+  EXPECT_EQ(refusal(fused("float_mod"), every_opcode(), npu::isa::kIsaVersion1_7),
+            "Mod: needs ISA v1.8's ELTWISE FMOD, for Mod of floats (hw-spec 7.4.8); the device is "
+            "v1.7");
 }
 
 // ReduceSum and ReduceMin of a computed int64 mask: one REDUCE INT32 each

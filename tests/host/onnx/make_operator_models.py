@@ -251,7 +251,8 @@ def math_function_models(out, save, tensor):
     and Erf of x; Asin, Acos and Atanh of Tanh(x), inside (-1, 1); Acosh of
     Cosh(x), from 1. Pow with an exponent per element: computed (Cosh(x) to
     the power Tanh(x)), a constant vector broadcast along the last axis, and
-    constant integers (x^1 ... x^8, negative bases included)."""
+    constant integers (x^1 ... x^8, negative bases included). Mod of floats
+    (fmod 1) of a computed and of a constant divisor."""
     unary = {"tan": ("Tan", "x"), "atan": ("Atan", "x"), "sinh": ("Sinh", "x"),
              "cosh": ("Cosh", "x"), "asinh": ("Asinh", "x"), "erf": ("Erf", "x"),
              "asin": ("Asin", "t"), "acos": ("Acos", "t"), "atanh": ("Atanh", "t"),
@@ -260,8 +261,11 @@ def math_function_models(out, save, tensor):
     nodes += [helper.make_node(op, [operand], [name]) for name, (op, operand) in unary.items()]
     nodes += [helper.make_node("Pow", ["cosh", "t"], ["pow_computed"]),
               helper.make_node("Pow", ["cosh", "exponents"], ["pow_vector"]),
-              helper.make_node("Pow", ["x", "integers"], ["pow_integers"])]
-    outputs = list(unary) + ["pow_computed", "pow_vector", "pow_integers"]
+              helper.make_node("Pow", ["x", "integers"], ["pow_integers"]),
+              helper.make_node("Mod", ["x", "t"], ["fmod_computed"], fmod=1),
+              helper.make_node("Mod", ["sinh", "exponents"], ["fmod_vector"], fmod=1)]
+    outputs = list(unary) + ["pow_computed", "pow_vector", "pow_integers", "fmod_computed",
+                             "fmod_vector"]
     save(out, "math_functions", nodes, [tensor("x", [2, 3, 8])],
          [tensor(name, None) for name in outputs],
          [const("exponents", np.linspace(-2.5, 3.5, 8).astype(np.float32)),
