@@ -3307,11 +3307,131 @@ void lower_pool_dilated(Lowerer& l, const Node& n, PoolMode mode) {
 }
 
 void lower_max_pool(Lowerer& l, const Node& n);
+void compare_elements(Lowerer& l, const std::string& origin, CompareOp op, TensorRef a, TensorRef b,
+                      const std::string& mask, std::int64_t count, std::int64_t b_count);
+
+// A REDUCE of `in` seen as outer x length x inner into `out` (FP32).
+void reduce_fp32(Lowerer& l, const std::string& origin, ReduceOp op, const std::string& in,
+                 const std::string& out, std::int64_t outer, std::int64_t length,
+                 std::int64_t inner) {
+  const std::uint32_t o = u32(outer, "outer"), len = u32(length, "length"), i = u32(inner, "inner");
+  l.emit(origin, {l.ref(in)}, {l.ref(out)}, [=](KernelBuilder& k, std::span<const BufferArg> s) {
+    k.reduce(DataType::fp32, op, s[0], s[1], o, len, i);
+  });
+}
+
+// The flat positions (p·H·W + h·W + w, p = n·C + c) of the taps of 2-D
+// windows `ah` x `aw` over `planes` planes of H x W, in the order
+// [planes, out_h, kernel_h, out_w, kernel_w]; a tap in the padding 2^24.
+std::vector<float> window_tap_positions(std::int64_t planes, const PoolAxis& ah,
+                                        const PoolAxis& aw) {
+  constexpr float kOutside = 0x1p24F;
+  std::vector<float> positions;
+  positions.reserve(static_cast<std::size_t>(planes * ah.out * ah.kernel * aw.out * aw.kernel));
+  for (std::int64_t p = 0; p < planes; ++p) {
+    for (std::int64_t oh = 0; oh < ah.out; ++oh) {
+      for (std::int64_t th = 0; th < ah.kernel; ++th) {
+        const std::int64_t h = oh * ah.stride + th * ah.dilation - ah.begin;
+        for (std::int64_t ow = 0; ow < aw.out; ++ow) {
+          for (std::int64_t tw = 0; tw < aw.kernel; ++tw) {
+            const std::int64_t w = ow * aw.stride + tw * aw.dilation - aw.begin;
+            const bool inside = h >= 0 && h < ah.in && w >= 0 && w < aw.in;
+            positions.push_back(inside ? static_cast<float>((p * ah.in + h) * aw.in + w)
+                                       : kOutside);
+          }
+        }
+      }
+    }
+  }
+  return positions;
+}
+
+// The first maximum's flat position of every window of a 2-D MaxPool of
+// any kernel, stride, dilation, padding and ceil_mode (storage_order 0),
+// exact floats of the pooled shape: x padded by -infinity as far as the
+// last window reaches; each window's taps side by side (two COPY_STRIDEDs:
+// [planes, out_h, kernel_h, padded W], then [.., out_w, kernel_w]); a tap
+// equal to its window's maximum (`pooled` spread over the taps, one
+// COPY_STRIDED) keeps its position, the others and the padding 2^24 (one
+// COMPARE, one SELECT); two REDUCE min (along the kernel's W, then H) keep
+// the smallest: the first maximum in row-major order, as onnxruntime scans.
+TensorRef max_pool_window_positions(Lowerer& l, const Node& n, const std::string& pooled) {
+  const std::string origin = n.label();
+  const std::string& x = input(n, 0);
+  const Shape& sx = l.shape(x);
+  if (n.get_int("storage_order", 0) != 0) {
+    throw Unsupported("storage_order 1 (column-major positions)");
+  }
+  if (l.dtype() != DataType::fp32) {
+    throw Unsupported("positions are computed in FP32: compile it in fp32");
+  }
+  if (element_count(sx) >= std::int64_t{1} << 24) {
+    throw Unsupported(fmt::format(
+        "a tensor of {} elements: positions beyond 2^24 are not exact in FP32", element_count(sx)));
+  }
+  l.require(isa::Opcode::copy_strided);
+  l.require(isa::Opcode::compare);
+  l.require(isa::Opcode::select);
+  const std::vector<PoolAxis> axes = dilated_pool_axes(n, sx, l.shape(pooled));
+  const PoolAxis& ah = axes[0];
+  const PoolAxis& aw = axes[1];
+  const std::int64_t planes = sx[0] * sx[1];
+  const std::int64_t rows = planes * ah.out * ah.kernel;
+  const std::int64_t taps = rows * aw.out * aw.kernel;
+  if (taps > kMaxOperandBytes / 4) {
+    throw Unsupported(fmt::format("{} window taps, beyond the device's operand", taps));
+  }
+  Shape padded = sx;
+  std::vector<std::int64_t> begin(4, 0), end(4, 0);
+  for (std::size_t d = 0; d < 2; ++d) {
+    const PoolAxis& a = axes[d];
+    const std::int64_t reach = (a.out - 1) * a.stride + (a.kernel - 1) * a.dilation + 1;
+    begin[2 + d] = a.begin;
+    end[2 + d] = std::max(a.end, reach - a.in - a.begin);
+    padded[2 + d] += begin[2 + d] + end[2 + d];
+  }
+  std::string current = x;
+  if (padded != sx) {
+    current = l.scratch_shaped(padded);
+    pad_into(l, origin, x, sx, current, padded, begin, end,
+             -std::numeric_limits<float>::infinity());
+  }
+  const std::int64_t hp = padded[2], wp = padded[3];
+  const std::string row_taps = l.scratch(rows * wp);
+  strided_copy(l, origin, l.ref(row_taps), l.ref(current),
+               {{planes, hp * wp, ah.out * ah.kernel * wp},
+                {ah.out, ah.stride * wp, ah.kernel * wp},
+                {ah.kernel, ah.dilation * wp, wp},
+                {wp, 1, 1}});
+  const std::string window_taps = l.scratch(taps);
+  strided_copy(l, origin, l.ref(window_taps), l.ref(row_taps),
+               {{rows, wp, aw.out * aw.kernel},
+                {aw.out, aw.stride, aw.kernel},
+                {aw.kernel, aw.dilation, 1}});
+  const std::string maxima = l.scratch(taps);
+  strided_copy(l, origin, l.ref(maxima), l.ref(pooled),
+               {{planes * ah.out, aw.out, ah.kernel * aw.out * aw.kernel},
+                {ah.kernel, 0, aw.out * aw.kernel},
+                {aw.out, 1, aw.kernel},
+                {aw.kernel, 0, 1}});
+  const std::string mask = l.scratch_bytes(taps);
+  compare_elements(l, origin, CompareOp::eq, l.ref(window_taps), l.ref(maxima), mask, taps, taps);
+  const std::string candidates = l.scratch(taps);
+  select_elements(l, origin, {l.ref(mask), taps},
+                  {l.ref(l.new_constant({taps}, window_tap_positions(planes, ah, aw))), taps},
+                  {l.ref(l.scalar(0x1p24F)), 1}, l.ref(candidates), taps);
+  const std::string per_row = l.scratch(rows * aw.out);
+  reduce_fp32(l, origin, ReduceOp::min, candidates, per_row, rows * aw.out, aw.kernel, 1);
+  const std::string firsts = l.scratch(planes * ah.out * aw.out);
+  reduce_fp32(l, origin, ReduceOp::min, per_row, firsts, planes * ah.out, ah.kernel, aw.out);
+  return l.ref(firsts);
+}
 
 // MaxPool with its Indices output: the values as without, then each
-// window's first maximum's flat position (max_unpooling.hpp) made an
-// integer by CONVERT to INT32 (v1.7): int64 indices, a MaxUnpool's or a
-// graph output's.
+// window's first maximum's flat position (max_unpooling.hpp where the
+// windows tile the input, else max_pool_window_positions) made an integer
+// by CONVERT to INT32 (v1.7): int64 indices, a MaxUnpool's or a graph
+// output's.
 void lower_max_pool_with_indices(Lowerer& l, const Node& n) {
   if (l.shape(input(n, 0)).size() != 4) {
     throw Unsupported("the Indices output of a pooling that is not 2-D");
@@ -3322,7 +3442,9 @@ void lower_max_pool_with_indices(Lowerer& l, const Node& n) {
   lower_max_pool(l, values);
   TensorRef positions;
   try {
-    positions = max_pool_flat_indices(l, n, n.outputs[0]);
+    positions = max_pool_windows_tile(n, l.shape(input(n, 0)), l.shape(n.outputs[0]))
+                    ? max_pool_flat_indices(l, n, n.outputs[0])
+                    : max_pool_window_positions(l, n, n.outputs[0]);
     l.require_v17("CONVERT to INT32 for MaxPool's Indices");
   } catch (const Unsupported& e) {
     throw Unsupported(fmt::format("the Indices output: {}", e.what()));

@@ -179,6 +179,15 @@ void check_indices_in_windows(Lowerer& l, const Node& n, const Windows& w) {
 
 }  // namespace
 
+bool max_pool_windows_tile(const Node& n, const Shape& full, const Shape& pooled) {
+  try {
+    tiled_windows(n, full, pooled);
+    return true;
+  } catch (const Unsupported&) {
+    return false;
+  }
+}
+
 // Covered elements equal to their window's maximum keep their position,
 // the others 2^24; the smallest per window is the first maximum in
 // row-major order, as onnxruntime scans: POOL2D max of the negated

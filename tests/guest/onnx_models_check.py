@@ -156,7 +156,7 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # 4-D tensor, an Expand of rank 6.
              "high_rank_copies",
              # MaxPool's Indices and MaxUnpool (SegNet's 2 x 2 / 2 windows).
-             "max_unpool",
+             "max_unpool", "maxpool_indices_windows",
              # GridSample of a computed grid (bilinear, nearest and bicubic;
              # zeros, border and reflection padding; align_corners 0 and 1),
              # decomposed at load.

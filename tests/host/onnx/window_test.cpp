@@ -607,10 +607,21 @@ TEST(OnnxPoolDilated, TapsPerAxisThenOneReduce) {
   EXPECT_EQ(std::ranges::count(volume, pool2d, &Instruction::opcode), 0);
 }
 
-TEST(OnnxPoolDilated, MaxPoolIndicesOfOverlappingWindowsAreRefusedByName) {
+// Indices of windows that overlap, pad or leave gaps: the taps side by side
+// (two COPY_STRIDEDs, after a DMA_FILL and COPY_STRIDED padding x), the
+// pooled values spread over them, COMPARE, SELECT of the taps' constant
+// positions, two REDUCE min, CONVERT to INT32. Column-major positions
+// (storage_order 1) are refused by name (until 2026-12-07 every window
+// that did not tile the input was).
+TEST(OnnxPoolDilated, MaxPoolIndicesOfAnyWindowsAreTheFirstMaximum) {
+  using enum Opcode;
+  const std::vector<Instruction> ins = instructions_of(lower(fused("maxpool_indices_windows")));
+  EXPECT_EQ(std::ranges::count(ins, reduce, &Instruction::opcode), 2 * 3 + 2);  // + dilated values
+  EXPECT_EQ(std::ranges::count(ins, compare, &Instruction::opcode), 3);
+  EXPECT_EQ(std::ranges::count(ins, select, &Instruction::opcode), 3);
+  EXPECT_EQ(std::ranges::count(ins, convert, &Instruction::opcode), 3);
   EXPECT_EQ(refusal(fused("maxpool_indices")),
-            "MaxPool: the Indices output: windows that do not tile the input (kernel_shape = "
-            "strides, no padding or dilation, storage_order 0, 2-D)");
+            "MaxPool: the Indices output: storage_order 1 (column-major positions)");
 }
 
 TEST(OnnxPool3d, EachIsTwoPool2dsOverPlanesThenDepth) {
