@@ -107,58 +107,6 @@ static void test_eltwise(void)
     eltwise_all(24, 6, true);
 }
 
-/*
- * FMOD (7.4.8), floating types: random operands, B along A and as a scalar,
- * exact against fmod in double; then signs, zeros and infinities.
- */
-static void test_eltwise_fmod(void)
-{
-    static const float xs[] = {
-        5.5f, -5.5f, 5.5f, -5.5f, 1.0f, 0.0f, -0.0f, INFINITY, 3.0f, NAN,
-        1e30f, 7.0f,
-    };
-    static const float ys[] = {
-        2.0f, 2.0f, -2.0f, -2.0f, 0.0f, 3.0f, 3.0f, 2.0f, INFINITY, 1.0f,
-        3.0f, 0.1f,
-    };
-    const uint64_t count = ARRAY_SIZE(xs);
-    g_autofree float *out = NULL;
-    uint64_t args[3], j;
-    Prog p = { .n = 0 };
-    TBuf ta, tb, to;
-    unsigned d;
-    Cx c;
-
-    cx_start(&c);
-    for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
-        run_eltwise(&c, float_dts[d], KNPU_ELTWISE_FMOD, 24, 6, false);
-        run_eltwise(&c, float_dts[d], KNPU_ELTWISE_FMOD, 35, 1, false);
-    }
-    ta = cx_input(&c, KNPU_DT_FP32, count, xs);
-    tb = cx_input(&c, KNPU_DT_FP32, count, ys);
-    to = cx_output(&c, KNPU_DT_FP32, count);
-    args[0] = ta.va;
-    args[1] = tb.va;
-    args[2] = to.va;
-    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, KNPU_ELTWISE_FMOD, 7, 0, 1, 2,
-         count, count);
-    cx_run(&c, &p, args, 3);
-    out = tbuf_read(&c, &to, count * sizeof(float));
-    for (j = 0; j < count; j++) {
-        double ref = fmod(xs[j], ys[j]);
-
-        g_test_message("fmod(%g, %g) = %g, want %g", xs[j], ys[j], out[j],
-                       ref);
-        if (isnan(ref)) {
-            g_assert_true(isnan(out[j]));
-        } else {
-            g_assert_cmpfloat(out[j], ==, ref);
-            g_assert_cmpint(!!signbit(out[j]), ==, !!signbit(ref));
-        }
-    }
-    cx_stop(&c);
-}
-
 /* B a scalar (b_count 1): oneDNN runs it as one row, see eltwise_mds(). */
 static void test_eltwise_scalar(void)
 {
@@ -166,10 +114,56 @@ static void test_eltwise_scalar(void)
 }
 
 /*
- * POW (7.4.8), floating types: random bases and exponents (negative bases
- * to fractional powers are NaN), B along A and as a scalar; then integer
- * exponents of negative bases, IEEE 754's special cases, and FP32 within
- * one unit in the last place of pow in double.
+ * An FP32 result @got of an exact value @ref within one unit in the last
+ * place (7.4.8), of its sign; NaN where @ref is, and the infinity of its
+ * sign where @ref overflows FP32.
+ */
+static void check_within_ulp(float got, double ref)
+{
+    if (isnan(ref)) {
+        g_assert_true(isnan(got));
+    } else if (isinf(ref) || fabs(ref) > FLT_MAX) {
+        g_assert_cmpfloat(got, ==, copysign(INFINITY, ref));
+    } else {
+        g_assert_cmpfloat(fabs(got - ref), <=,
+                          nextafterf((float)fabs(ref), INFINITY) -
+                          (float)fabs(ref));
+        g_assert_cmpint(!!signbit(got), ==, !!signbit(ref));
+    }
+}
+
+/*
+ * A v1.8 operation @op (7.4.8) on every floating type, B random along A
+ * and as a scalar; then one FP32 ELTWISE @op of the tables @a and @b, whose
+ * @count results the caller checks.
+ */
+static float *run_eltwise_v18(Cx *c, unsigned op, const float *a,
+                              const float *b, uint64_t count)
+{
+    uint64_t args[3];
+    Prog p = { .n = 0 };
+    TBuf ta, tb, to;
+    unsigned d;
+
+    for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
+        run_eltwise(c, float_dts[d], op, 24, 6, false);
+        run_eltwise(c, float_dts[d], op, 35, 1, false);
+    }
+    ta = cx_input(c, KNPU_DT_FP32, count, a);
+    tb = cx_input(c, KNPU_DT_FP32, count, b);
+    to = cx_output(c, KNPU_DT_FP32, count);
+    args[0] = ta.va;
+    args[1] = tb.va;
+    args[2] = to.va;
+    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, op, 7, 0, 1, 2, count, count);
+    cx_run(c, &p, args, 3);
+    return tbuf_read(c, &to, count * sizeof(float));
+}
+
+/*
+ * POW: random bases and exponents (negative bases to fractional powers are
+ * NaN); then integer exponents of negative bases, IEEE 754's special
+ * cases, and FP32 within one unit in the last place of pow in double.
  */
 static void test_eltwise_pow(void)
 {
@@ -183,39 +177,51 @@ static void test_eltwise_pow(void)
     };
     const uint64_t count = ARRAY_SIZE(bases);
     g_autofree float *out = NULL;
-    uint64_t args[3], j;
-    Prog p = { .n = 0 };
-    TBuf ta, tb, to;
-    unsigned d;
+    uint64_t j;
     Cx c;
 
     cx_start(&c);
-    for (d = 0; d < ARRAY_SIZE(float_dts); d++) {
-        run_eltwise(&c, float_dts[d], KNPU_ELTWISE_POW, 24, 6, false);
-        run_eltwise(&c, float_dts[d], KNPU_ELTWISE_POW, 35, 1, false);
-    }
-    ta = cx_input(&c, KNPU_DT_FP32, count, bases);
-    tb = cx_input(&c, KNPU_DT_FP32, count, exps);
-    to = cx_output(&c, KNPU_DT_FP32, count);
-    args[0] = ta.va;
-    args[1] = tb.va;
-    args[2] = to.va;
-    EMIT(&p, KNPU_OP_ELTWISE, KNPU_DT_FP32, KNPU_ELTWISE_POW, 7, 0, 1, 2,
-         count, count);
-    cx_run(&c, &p, args, 3);
-    out = tbuf_read(&c, &to, count * sizeof(float));
+    out = run_eltwise_v18(&c, KNPU_ELTWISE_POW, bases, exps, count);
     for (j = 0; j < count; j++) {
         double ref = pow(bases[j], exps[j]);
 
         g_test_message("pow(%g, %g) = %g, want %g", bases[j], exps[j],
                        out[j], ref);
-        if (isnan(ref) || isinf(ref) || fabs(ref) > FLT_MAX) {
-            g_assert_cmpint(!!isnan(out[j]), ==, !!isnan(ref));
-            g_assert_true(isnan(ref) || out[j] == copysign(INFINITY, ref));
+        check_within_ulp(out[j], ref);
+    }
+    cx_stop(&c);
+}
+
+/*
+ * FMOD: random operands exact against fmod in double; then signs, zeros
+ * and infinities.
+ */
+static void test_eltwise_fmod(void)
+{
+    static const float xs[] = {
+        5.5f, -5.5f, 5.5f, -5.5f, 1.0f, 0.0f, -0.0f, INFINITY, 3.0f, NAN,
+        1e30f, 7.0f,
+    };
+    static const float ys[] = {
+        2.0f, 2.0f, -2.0f, -2.0f, 0.0f, 3.0f, 3.0f, 2.0f, INFINITY, 1.0f,
+        3.0f, 0.1f,
+    };
+    const uint64_t count = ARRAY_SIZE(xs);
+    g_autofree float *out = NULL;
+    uint64_t j;
+    Cx c;
+
+    cx_start(&c);
+    out = run_eltwise_v18(&c, KNPU_ELTWISE_FMOD, xs, ys, count);
+    for (j = 0; j < count; j++) {
+        double ref = fmod(xs[j], ys[j]);
+
+        g_test_message("fmod(%g, %g) = %g, want %g", xs[j], ys[j], out[j],
+                       ref);
+        if (isnan(ref)) {
+            g_assert_true(isnan(out[j]));
         } else {
-            g_assert_cmpfloat(fabs(out[j] - ref), <=,
-                              nextafterf((float)fabs(ref), INFINITY) -
-                              (float)fabs(ref));
+            g_assert_cmpfloat(out[j], ==, ref);
             g_assert_cmpint(!!signbit(out[j]), ==, !!signbit(ref));
         }
     }
@@ -573,6 +579,20 @@ static void test_activation_param_v15(void)
     cx_stop(&c);
 }
 
+/* One FP32 ACTIVATION_PARAM @a of the @count values @xs; the results. */
+static float *run_param_act_fp32(Cx *c, const ParamAct *a, const float *xs,
+                                 uint64_t count)
+{
+    TBuf tx = cx_input(c, KNPU_DT_FP32, count, xs);
+    TBuf to = cx_output(c, KNPU_DT_FP32, count);
+    uint64_t args[2] = { tx.va, to.va };
+    Prog p = { .n = 0 };
+
+    emit_param_act(&p, KNPU_DT_FP32, a, count);
+    cx_run(c, &p, args, 2);
+    return tbuf_read(c, &to, count * sizeof(float));
+}
+
 /*
  * SIN and COS of large arguments (rotary positions times frequencies):
  * within one unit in the last place of the exact value of the FP32 input
@@ -593,15 +613,8 @@ static void test_activation_param_trig_large(void)
     cx_start(&c);
     for (f = KNPU_ACTP_SIN; f <= KNPU_ACTP_COS; f++) {
         const ParamAct a = { f, 0, 0 };
-        TBuf tx = cx_input(&c, KNPU_DT_FP32, count, xs);
-        TBuf to = cx_output(&c, KNPU_DT_FP32, count);
-        uint64_t args[2] = { tx.va, to.va };
-        g_autofree float *out = NULL;
-        Prog p = { .n = 0 };
+        g_autofree float *out = run_param_act_fp32(&c, &a, xs, count);
 
-        emit_param_act(&p, KNPU_DT_FP32, &a, count);
-        cx_run(&c, &p, args, 2);
-        out = tbuf_read(&c, &to, count * sizeof(float));
         for (j = 0; j < count; j++) {
             double ref = param_act_ref(&a, xs[j]);
 
@@ -635,30 +648,14 @@ static void test_activation_param_v18_ulp(void)
     cx_start(&c);
     for (f = KNPU_ACTP_TAN; f <= KNPU_ACTP_ERF; f++) {
         const ParamAct a = { f, 0, 0 };
-        TBuf tx = cx_input(&c, KNPU_DT_FP32, count, xs);
-        TBuf to = cx_output(&c, KNPU_DT_FP32, count);
-        uint64_t args[2] = { tx.va, to.va };
-        g_autofree float *out = NULL;
-        Prog p = { .n = 0 };
+        g_autofree float *out = run_param_act_fp32(&c, &a, xs, count);
 
-        emit_param_act(&p, KNPU_DT_FP32, &a, count);
-        cx_run(&c, &p, args, 2);
-        out = tbuf_read(&c, &to, count * sizeof(float));
         for (j = 0; j < count; j++) {
             double ref = param_act_ref(&a, xs[j]);
 
             g_test_message("function %u: f(%g) = %.9g, want %.17g", f, xs[j],
                            out[j], ref);
-            if (isnan(ref)) {
-                g_assert_true(isnan(out[j]));
-            } else if (isinf(ref) || fabs(ref) > FLT_MAX) {
-                g_assert_cmpfloat(out[j], ==, copysign(INFINITY, ref));
-            } else {
-                g_assert_cmpfloat(fabs(out[j] - ref), <=,
-                                  nextafterf((float)fabs(ref), INFINITY) -
-                                  (float)fabs(ref));
-                g_assert_cmpint(!!signbit(out[j]), ==, !!signbit(ref));
-            }
+            check_within_ulp(out[j], ref);
         }
     }
     cx_stop(&c);
