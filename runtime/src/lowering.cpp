@@ -3346,9 +3346,9 @@ std::vector<float> window_tap_positions(std::int64_t planes, const PoolAxis& ah,
   return positions;
 }
 
-// The first maximum's flat position of every window of a 2-D MaxPool of
-// any kernel, stride, dilation, padding and ceil_mode (storage_order 0),
-// exact floats of the pooled shape: x padded by -infinity as far as the
+// The first maximum's flat row-major position of every window of a 2-D
+// MaxPool of any kernel, stride, dilation, padding and ceil_mode, exact
+// floats of the pooled shape: x padded by -infinity as far as the
 // last window reaches; each window's taps side by side (two COPY_STRIDEDs:
 // [planes, out_h, kernel_h, padded W], then [.., out_w, kernel_w]); a tap
 // equal to its window's maximum (`pooled` spread over the taps, one
@@ -3359,9 +3359,6 @@ TensorRef max_pool_window_positions(Lowerer& l, const Node& n, const std::string
   const std::string origin = n.label();
   const std::string& x = input(n, 0);
   const Shape& sx = l.shape(x);
-  if (n.get_int("storage_order", 0) != 0) {
-    throw Unsupported("storage_order 1 (column-major positions)");
-  }
   if (l.dtype() != DataType::fp32) {
     throw Unsupported("positions are computed in FP32: compile it in fp32");
   }
@@ -3427,11 +3424,37 @@ TensorRef max_pool_window_positions(Lowerer& l, const Node& n, const std::string
   return l.ref(firsts);
 }
 
+// Row-major flat positions (INT32 words) made column-major ones, as
+// storage_order 1 numbers them (p·H·W + w·H + h): one GATHER of a constant
+// table by them.
+void column_major_positions(Lowerer& l, const std::string& origin, const Shape& sx,
+                            TensorRef row_major, std::int64_t count, TensorRef out) {
+  const std::int64_t planes = sx[0] * sx[1], h = sx[2], w = sx[3];
+  std::vector<std::int64_t> table;
+  table.reserve(static_cast<std::size_t>(planes * h * w));
+  for (std::int64_t p = 0; p < planes; ++p) {
+    for (std::int64_t r = 0; r < h; ++r) {
+      for (std::int64_t c = 0; c < w; ++c) {
+        table.push_back((p * w + c) * h + r);
+      }
+    }
+  }
+  gather_in_ranges(l, origin,
+                   {.table = l.ref(l.new_index_constant(std::move(table))),
+                    .rows = planes * h * w,
+                    .row_elems = 1,
+                    .indices = std::move(row_major),
+                    .index_type = IndexType::int32,
+                    .count = count,
+                    .out = std::move(out),
+                    .dtype = DataType::int32});
+}
+
 // MaxPool with its Indices output: the values as without, then each
 // window's first maximum's flat position (max_unpooling.hpp where the
 // windows tile the input, else max_pool_window_positions) made an integer
 // by CONVERT to INT32 (v1.7): int64 indices, a MaxUnpool's or a graph
-// output's.
+// output's; storage_order 1's column-major ones by one GATHER more.
 void lower_max_pool_with_indices(Lowerer& l, const Node& n) {
   if (l.shape(input(n, 0)).size() != 4) {
     throw Unsupported("the Indices output of a pooling that is not 2-D");
@@ -3450,9 +3473,15 @@ void lower_max_pool_with_indices(Lowerer& l, const Node& n) {
     throw Unsupported(fmt::format("the Indices output: {}", e.what()));
   }
   const std::int64_t count = element_count(l.shape(n.outputs[0]));
+  const bool column_major = n.get_int("storage_order", 0) != 0;
   integer_result(l, origin, n.outputs[1], [&](TensorRef result) {
+    const std::string row_major = column_major ? l.scratch_bytes(count * 4) : "";
     l.convert(origin, {.from = DataType::fp32, .to = DataType::int32, .count = count}, positions,
-              std::move(result));
+              column_major ? l.ref(row_major) : result);
+    if (column_major) {
+      column_major_positions(l, origin, l.shape(input(n, 0)), l.ref(row_major), count,
+                             std::move(result));
+    }
   });
 }
 

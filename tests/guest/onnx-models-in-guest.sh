@@ -38,7 +38,7 @@ expect_failure() {
 	fi
 }
 
-echo "== an output the runtime does not compute (column-major argmax indices) is refused by name at compile time"
+echo "== an output the runtime does not compute (a 1-D pooling's argmax indices) is refused by name at compile time"
 expect_failure indices 3 'MaxPool (1 node: y): the Indices output' -- \
 	"$work/maxpool_indices.onnx" --input "x=$work/maxpool_indices.npy"
 

@@ -779,18 +779,21 @@ def unpooling_models(out, save, tensor):
          [const("two", np.array(2, np.float32)),
           const("shape", np.array([2, 3, 9, 10], np.int64))])
     # Indices of windows that overlap or leave gaps: ResNet's stem pool
-    # (3 x 3 / 2, pads 1), a dilated one in ceil_mode (windows past the
-    # end), and 2 x 2 / 1 after a Relu (windows of zeros tie; the first
-    # position in row-major order wins).
+    # (3 x 3 / 2, pads 1; also column-major, storage_order 1), a dilated
+    # one in ceil_mode (windows past the end), and 2 x 2 / 1 after a Relu
+    # (windows of zeros tie; the first position in row-major order wins).
     save(out, "maxpool_indices_windows",
          [helper.make_node("MaxPool", ["x"], ["stem", "stem_i"], kernel_shape=[3, 3],
                            strides=[2, 2], pads=[1, 1, 1, 1]),
+          helper.make_node("MaxPool", ["x"], ["stem_cm", "stem_cm_i"], kernel_shape=[3, 3],
+                           strides=[2, 2], pads=[1, 1, 1, 1], storage_order=1),
           helper.make_node("MaxPool", ["x"], ["dilated", "dilated_i"], kernel_shape=[2, 3],
                            strides=[3, 2], dilations=[2, 2], ceil_mode=1),
           helper.make_node("Relu", ["x"], ["r"]),
           helper.make_node("MaxPool", ["r"], ["ties", "ties_i"], kernel_shape=[2, 2])],
          [tensor("x", [2, 3, 9, 10])],
-         [tensor("stem", None), int64_output("stem_i"), tensor("dilated", None),
+         [tensor("stem", None), int64_output("stem_i"), int64_output("stem_cm_i"),
+          tensor("dilated", None),
           int64_output("dilated_i"), tensor("ties", None), int64_output("ties_i")])
 
 

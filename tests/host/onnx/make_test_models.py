@@ -549,10 +549,11 @@ def isa_v11_models(out, rng):
          [const("starts", np.array([0, 0, 0, 0], np.int64)),
           const("ends", np.array([1, 1, 128, 128], np.int64)),
           const("shape", np.array([64, 64, 2, 2], np.int64))])
-    # An output the runtime does not compute: column-major argmax indices.
+    # An output the runtime does not compute: the argmax indices of a 1-D
+    # pooling.
     save(out, "maxpool_indices",
-         [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2], storage_order=1)],
-         [tensor("x", [1, 1, 5, 5])],
+         [helper.make_node("MaxPool", ["x"], ["y", "i"], kernel_shape=[2])],
+         [tensor("x", [1, 1, 5])],
          [tensor("y", None), helper.make_tensor_value_info("i", TensorProto.INT64, None)],
          opset=12)
     resize(out, "resize_tf_crop", [1, 1, 4, 4], "linear", "tf_crop_and_resize",

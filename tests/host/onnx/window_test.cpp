@@ -610,18 +610,19 @@ TEST(OnnxPoolDilated, TapsPerAxisThenOneReduce) {
 // Indices of windows that overlap, pad or leave gaps: the taps side by side
 // (two COPY_STRIDEDs, after a DMA_FILL and COPY_STRIDED padding x), the
 // pooled values spread over them, COMPARE, SELECT of the taps' constant
-// positions, two REDUCE min, CONVERT to INT32. Column-major positions
-// (storage_order 1) are refused by name (until 2026-12-07 every window
-// that did not tile the input was).
+// positions, two REDUCE min, CONVERT to INT32; column-major positions
+// (storage_order 1) one GATHER more. A 1-D pooling's are refused by name
+// (until 2026-12-07 every window that did not tile the input was).
 TEST(OnnxPoolDilated, MaxPoolIndicesOfAnyWindowsAreTheFirstMaximum) {
   using enum Opcode;
   const std::vector<Instruction> ins = instructions_of(lower(fused("maxpool_indices_windows")));
-  EXPECT_EQ(std::ranges::count(ins, reduce, &Instruction::opcode), 2 * 3 + 2);  // + dilated values
-  EXPECT_EQ(std::ranges::count(ins, compare, &Instruction::opcode), 3);
-  EXPECT_EQ(std::ranges::count(ins, select, &Instruction::opcode), 3);
-  EXPECT_EQ(std::ranges::count(ins, convert, &Instruction::opcode), 3);
+  EXPECT_EQ(std::ranges::count(ins, reduce, &Instruction::opcode), 2 * 4 + 2);  // + dilated values
+  EXPECT_EQ(std::ranges::count(ins, compare, &Instruction::opcode), 4);
+  EXPECT_EQ(std::ranges::count(ins, select, &Instruction::opcode), 4);
+  EXPECT_EQ(std::ranges::count(ins, convert, &Instruction::opcode), 4);
+  EXPECT_EQ(std::ranges::count(ins, gather, &Instruction::opcode), 1);  // column-major
   EXPECT_EQ(refusal(fused("maxpool_indices")),
-            "MaxPool: the Indices output: storage_order 1 (column-major positions)");
+            "MaxPool: the Indices output of a pooling that is not 2-D");
 }
 
 TEST(OnnxPool3d, EachIsTwoPool2dsOverPlanesThenDepth) {
