@@ -3375,9 +3375,6 @@ TensorRef max_pool_window_positions(Lowerer& l, const Node& n, const std::string
   const std::int64_t planes = sx[0] * sx[1];
   const std::int64_t rows = planes * ah.out * ah.kernel;
   const std::int64_t taps = rows * aw.out * aw.kernel;
-  if (taps > kMaxOperandBytes / 4) {
-    throw Unsupported(fmt::format("{} window taps, beyond the device's operand", taps));
-  }
   Shape padded = sx;
   std::vector<std::int64_t> begin(4, 0), end(4, 0);
   for (std::size_t d = 0; d < 2; ++d) {
@@ -3386,6 +3383,13 @@ TensorRef max_pool_window_positions(Lowerer& l, const Node& n, const std::string
     begin[2 + d] = a.begin;
     end[2 + d] = std::max(a.end, reach - a.in - a.begin);
     padded[2 + d] += begin[2 + d] + end[2 + d];
+  }
+  // Every tensor of the computation in one operand (the taps, the rows of
+  // taps, the padded copy): windows that large are refused, not split.
+  const std::int64_t largest = std::max({taps, rows * padded[3], element_count(padded)});
+  if (largest > kMaxOperandBytes / 4) {
+    throw Unsupported(
+        fmt::format("{} elements of window taps, beyond the device's operand", largest));
   }
   std::string current = x;
   if (padded != sx) {
