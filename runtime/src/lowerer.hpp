@@ -639,6 +639,11 @@ void select_elements(Lowerer& l, const std::string& origin, SelectOperand mask, 
                      SelectOperand y, TensorRef out, std::int64_t count,
                      std::optional<isa::DataType> dtype = std::nullopt);
 
+// Integers (a constant, or integers computed on the device) as floats of
+// the program's dtype, under a name of their shape: a constant's converted
+// on the host, others by one CONVERT from their INT32 words.
+std::string integers_as_floats(Lowerer& l, const std::string& origin, const std::string& value);
+
 // Input `index` as integers: empty if omitted; Unsupported unless constant.
 std::vector<std::int64_t> constant_ints(Lowerer& l, const Node& node, std::size_t index);
 

@@ -528,9 +528,7 @@ void lower_hard_swish(Lowerer& l, const Node& n) {
 }
 
 // x^y per element: ELTWISE POW. Integer bases are refused (the device's
-// POW is of floats); integer exponents are taken as floats: a constant's
-// on the host, an integer input's or computed integers' by one CONVERT
-// from their INT32 words, as Cast does.
+// POW is of floats); integer exponents are taken as floats.
 void lower_elementwise_pow(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const std::string& y = input(n, 1);
@@ -541,20 +539,8 @@ void lower_elementwise_pow(Lowerer& l, const Node& n) {
                     x));
   }
   l.require_v18("ELTWISE POW, for an exponent per element");
-  std::string exponent = y;
-  if (is_integer(value_type(l, y)) && !l.graph().is_constant(y)) {
-    exponent = l.scratch_shaped(l.shape(y));
-    l.convert(n.label(),
-              {.from = DataType::int32, .to = l.dtype(), .count = element_count(l.shape(y))},
-              l.int32_view(y, n.label()), l.ref(exponent));
-  } else if (is_integer(value_type(l, y))) {
-    const Constant& c = l.graph().constants.at(y);
-    std::vector<float> values(static_cast<std::size_t>(element_count(l.shape(y))));
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      values[i] = static_cast<float>(c.value(static_cast<std::int64_t>(i)));
-    }
-    exponent = l.view(l.new_constant(l.shape(y), std::move(values)), l.shape(y));
-  }
+  const std::string exponent =
+      is_integer(value_type(l, y)) ? integers_as_floats(l, n.label(), y) : y;
   float_binary(l, n.label(), EltwiseOp::pow, x, exponent, n.outputs.at(0));
 }
 
@@ -978,6 +964,21 @@ struct GatheredRows {
   TensorRef out;
   std::optional<DataType> dtype = std::nullopt;
 };
+std::string integers_as_floats(Lowerer& l, const std::string& origin, const std::string& value) {
+  const Shape& shape = l.shape(value);
+  if (l.graph().is_constant(value)) {
+    std::vector<float> floats;
+    for (const std::int64_t v : l.graph().constants.at(value).integers()) {
+      floats.push_back(static_cast<float>(v));
+    }
+    return l.view(l.new_constant(shape, std::move(floats)), shape);
+  }
+  const std::string floats = l.scratch_shaped(shape);
+  l.convert(origin, {.from = DataType::int32, .to = l.dtype(), .count = element_count(shape)},
+            l.int32_view(value, origin), l.ref(floats));
+  return floats;
+}
+
 // One GATHER (v1.3) per range of the indices whose output rows and
 // indices fit the device's operand (the table is not staged: hw-spec
 // 7.4.3).
@@ -3224,6 +3225,48 @@ std::vector<PoolAxis> dilated_pool_axes(const Node& n, const Shape& sx, const Sh
   return axes;
 }
 
+// x's shape extended as far as the last window of `axes` reaches (pads,
+// SAME, ceil_mode), and what each side of each axis adds.
+struct WindowPadding {
+  Shape padded;
+  std::vector<std::int64_t> begin, end;
+};
+WindowPadding window_padding(const Shape& sx, const std::vector<PoolAxis>& axes) {
+  WindowPadding p{sx, std::vector<std::int64_t>(sx.size(), 0),
+                  std::vector<std::int64_t>(sx.size(), 0)};
+  for (std::size_t d = 0; d < axes.size(); ++d) {
+    const PoolAxis& a = axes[d];
+    const std::int64_t reach = (a.out - 1) * a.stride + (a.kernel - 1) * a.dilation + 1;
+    p.begin[2 + d] = a.begin;
+    p.end[2 + d] = std::max(a.end, reach - a.in - a.begin);
+    p.padded[2 + d] += p.begin[2 + d] + p.end[2 + d];
+  }
+  return p;
+}
+
+// x copied into a tensor of p.padded filled with `fill` around it; x itself
+// where nothing is padded.
+std::string padded_for_windows(Lowerer& l, const std::string& origin, const std::string& x,
+                               const WindowPadding& p, float fill) {
+  const Shape& sx = l.shape(x);
+  if (p.padded == sx) {
+    return x;
+  }
+  const std::string padded = l.scratch_shaped(p.padded);
+  pad_into(l, origin, x, sx, padded, p.padded, p.begin, p.end, fill);
+  return padded;
+}
+
+// A REDUCE of `in` seen as outer x length x inner into `out`.
+void emit_reduce(Lowerer& l, const std::string& origin, DataType dtype, ReduceOp op,
+                 const std::string& in, const std::string& out, std::int64_t outer,
+                 std::int64_t length, std::int64_t inner) {
+  const std::uint32_t o = u32(outer, "outer"), len = u32(length, "kernel"), i = u32(inner, "inner");
+  l.emit(origin, {l.ref(in)}, {l.ref(out)}, [=](KernelBuilder& k, std::span<const BufferArg> s) {
+    k.reduce(dtype, op, s[0], s[1], o, len, i);
+  });
+}
+
 // MaxPool and AveragePool with dilations (2-D and 3-D; POOL2D has none):
 // x copied into a tensor padded by -infinity (max) or zeros (average) as
 // far as the last window reaches (pads, SAME, ceil_mode); then, a window
@@ -3240,28 +3283,15 @@ void lower_pool_dilated(Lowerer& l, const Node& n, PoolMode mode) {
   const Shape& so = l.shape(out);
   l.require(isa::Opcode::copy_strided);
   const std::vector<PoolAxis> axes = dilated_pool_axes(n, sx, so);
-  Shape padded = sx;
-  std::vector<std::int64_t> begin(sx.size(), 0), end(sx.size(), 0);
-  for (std::size_t d = 0; d < axes.size(); ++d) {
-    const PoolAxis& a = axes[d];
-    const std::int64_t reach = (a.out - 1) * a.stride + (a.kernel - 1) * a.dilation + 1;
-    begin[2 + d] = a.begin;
-    end[2 + d] = std::max(a.end, reach - a.in - a.begin);
-    padded[2 + d] += begin[2 + d] + end[2 + d];
-  }
-  if (static_cast<double>(element_count(padded)) *
+  const WindowPadding padding = window_padding(sx, axes);
+  if (static_cast<double>(element_count(padding.padded)) *
           static_cast<double>(std::ranges::max(axes, {}, &PoolAxis::kernel).kernel) >
       static_cast<double>(kMaxOperandBytes / l.esize())) {
     throw Unsupported("a dilated pooling whose taps exceed the device's operand");
   }
-  std::string current = x;
-  Shape shape = sx;
-  if (padded != sx) {
-    current = l.scratch_shaped(padded);
-    const float fill = mode == PoolMode::max ? -std::numeric_limits<float>::infinity() : 0.0F;
-    pad_into(l, origin, x, sx, current, padded, begin, end, fill);
-    shape = padded;
-  }
+  const float fill = mode == PoolMode::max ? -std::numeric_limits<float>::infinity() : 0.0F;
+  std::string current = padded_for_windows(l, origin, x, padding, fill);
+  Shape shape = padding.padded;
   const bool average = mode != PoolMode::max;
   for (std::size_t d = axes.size(); d-- > 0;) {
     const PoolAxis& a = axes[d];
@@ -3277,13 +3307,8 @@ void lower_pool_dilated(Lowerer& l, const Node& n, PoolMode mode) {
     shape[axis] = a.out;
     const bool last = d == 0;
     const std::string reduced = last && !average ? out : l.scratch_shaped(shape);
-    const auto op = average ? ReduceOp::sum : ReduceOp::max;
-    const std::uint32_t rows = u32(outer * a.out, "outer"), length = u32(a.kernel, "kernel");
-    const std::uint32_t columns = u32(inner, "inner");
-    l.emit(origin, {l.ref(taps)}, {l.ref(reduced)},
-           [=, dt = l.dtype()](KernelBuilder& k, std::span<const BufferArg> s) {
-             k.reduce(dt, op, s[0], s[1], rows, length, columns);
-           });
+    emit_reduce(l, origin, l.dtype(), average ? ReduceOp::sum : ReduceOp::max, taps, reduced,
+                outer * a.out, a.kernel, inner);
     current = reduced;
   }
   if (!average) {
@@ -3309,16 +3334,6 @@ void lower_pool_dilated(Lowerer& l, const Node& n, PoolMode mode) {
 void lower_max_pool(Lowerer& l, const Node& n);
 void compare_elements(Lowerer& l, const std::string& origin, CompareOp op, TensorRef a, TensorRef b,
                       const std::string& mask, std::int64_t count, std::int64_t b_count);
-
-// A REDUCE of `in` seen as outer x length x inner into `out` (FP32).
-void reduce_fp32(Lowerer& l, const std::string& origin, ReduceOp op, const std::string& in,
-                 const std::string& out, std::int64_t outer, std::int64_t length,
-                 std::int64_t inner) {
-  const std::uint32_t o = u32(outer, "outer"), len = u32(length, "length"), i = u32(inner, "inner");
-  l.emit(origin, {l.ref(in)}, {l.ref(out)}, [=](KernelBuilder& k, std::span<const BufferArg> s) {
-    k.reduce(DataType::fp32, op, s[0], s[1], o, len, i);
-  });
-}
 
 // The flat positions (p·H·W + h·W + w, p = n·C + c) of the taps of 2-D
 // windows `ah` x `aw` over `planes` planes of H x W, in the order
@@ -3375,15 +3390,8 @@ TensorRef max_pool_window_positions(Lowerer& l, const Node& n, const std::string
   const std::int64_t planes = sx[0] * sx[1];
   const std::int64_t rows = planes * ah.out * ah.kernel;
   const std::int64_t taps = rows * aw.out * aw.kernel;
-  Shape padded = sx;
-  std::vector<std::int64_t> begin(4, 0), end(4, 0);
-  for (std::size_t d = 0; d < 2; ++d) {
-    const PoolAxis& a = axes[d];
-    const std::int64_t reach = (a.out - 1) * a.stride + (a.kernel - 1) * a.dilation + 1;
-    begin[2 + d] = a.begin;
-    end[2 + d] = std::max(a.end, reach - a.in - a.begin);
-    padded[2 + d] += begin[2 + d] + end[2 + d];
-  }
+  const WindowPadding padding = window_padding(sx, axes);
+  const Shape& padded = padding.padded;
   // Every tensor of the computation in one operand (the taps, the rows of
   // taps, the padded copy): windows that large are refused, not split.
   const std::int64_t largest = std::max({taps, rows * padded[3], element_count(padded)});
@@ -3391,12 +3399,8 @@ TensorRef max_pool_window_positions(Lowerer& l, const Node& n, const std::string
     throw Unsupported(
         fmt::format("{} elements of window taps, beyond the device's operand", largest));
   }
-  std::string current = x;
-  if (padded != sx) {
-    current = l.scratch_shaped(padded);
-    pad_into(l, origin, x, sx, current, padded, begin, end,
-             -std::numeric_limits<float>::infinity());
-  }
+  const std::string current =
+      padded_for_windows(l, origin, x, padding, -std::numeric_limits<float>::infinity());
   const std::int64_t hp = padded[2], wp = padded[3];
   const std::string row_taps = l.scratch(rows * wp);
   strided_copy(l, origin, l.ref(row_taps), l.ref(current),
@@ -3422,9 +3426,11 @@ TensorRef max_pool_window_positions(Lowerer& l, const Node& n, const std::string
                   {l.ref(l.new_constant({taps}, window_tap_positions(planes, ah, aw))), taps},
                   {l.ref(l.scalar(0x1p24F)), 1}, l.ref(candidates), taps);
   const std::string per_row = l.scratch(rows * aw.out);
-  reduce_fp32(l, origin, ReduceOp::min, candidates, per_row, rows * aw.out, aw.kernel, 1);
+  emit_reduce(l, origin, DataType::fp32, ReduceOp::min, candidates, per_row, rows * aw.out,
+              aw.kernel, 1);
   const std::string firsts = l.scratch(planes * ah.out * aw.out);
-  reduce_fp32(l, origin, ReduceOp::min, per_row, firsts, planes * ah.out, ah.kernel, aw.out);
+  emit_reduce(l, origin, DataType::fp32, ReduceOp::min, per_row, firsts, planes * ah.out, ah.kernel,
+              aw.out);
   return l.ref(firsts);
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,12 +32,8 @@ struct Windows {
 constexpr std::int64_t kMaxPositions = std::int64_t{1} << 24;
 
 // The windows of `n` (MaxPool or MaxUnpool) between the full tensor of
-// shape `full` and the pooled one of shape `pooled`; Unsupported unless
-// they tile it.
-Windows tiled_windows(const Node& n, const Shape& full, const Shape& pooled) {
-  const std::string untiled =
-      "windows that do not tile the input (kernel_shape = strides, no padding or dilation, "
-      "storage_order 0, 2-D)";
+// shape `full` and the pooled one of shape `pooled`, if they tile it.
+std::optional<Windows> tiling_windows(const Node& n, const Shape& full, const Shape& pooled) {
   const std::vector<std::int64_t> kernel = n.get_ints("kernel_shape", {});
   const std::vector<std::int64_t> strides = n.get_ints("strides", {1, 1});
   const std::vector<std::int64_t> pads = n.get_ints("pads", {});
@@ -50,9 +47,21 @@ Windows tiled_windows(const Node& n, const Shape& full, const Shape& pooled) {
                      n.get_int("storage_order", 0) == 0 && n.get_int("ceil_mode", 0) == 0;
   if (!tiles || full[0] != pooled[0] || full[1] != pooled[1] || kernel[0] < 1 || kernel[1] < 1 ||
       pooled[2] * kernel[0] > full[2] || pooled[3] * kernel[1] > full[3]) {
-    throw Unsupported(untiled);
+    return std::nullopt;
   }
-  const Windows w{full[0] * full[1], full[2], full[3], pooled[2], pooled[3], kernel[0], kernel[1]};
+  return Windows{full[0] * full[1], full[2], full[3], pooled[2], pooled[3], kernel[0], kernel[1]};
+}
+
+// tiling_windows(); Unsupported unless the windows tile the tensor, whose
+// positions must be exact in FP32.
+Windows tiled_windows(const Node& n, const Shape& full, const Shape& pooled) {
+  const std::optional<Windows> tiling = tiling_windows(n, full, pooled);
+  if (!tiling) {
+    throw Unsupported(
+        "windows that do not tile the input (kernel_shape = strides, no padding or dilation, "
+        "storage_order 0, 2-D)");
+  }
+  const Windows& w = *tiling;
   if (w.planes * w.rows * w.cols >= kMaxPositions) {
     throw Unsupported(
         fmt::format("a tensor of {} elements: positions beyond 2^24 are not exact "
@@ -124,22 +133,6 @@ TensorRef equal_mask(Lowerer& l, const std::string& origin, TensorRef a, TensorR
   return l.ref(mask);
 }
 
-// The values of integer (or constant) indices as floats, pooled shape.
-TensorRef indices_as_floats(Lowerer& l, const Node& n, const std::string& indices,
-                            std::int64_t count) {
-  if (l.graph().is_constant(indices)) {
-    std::vector<float> values;
-    for (const std::int64_t v : l.graph().constants.at(indices).integers()) {
-      values.push_back(static_cast<float>(v));
-    }
-    return l.ref(l.new_constant({count}, std::move(values)));
-  }
-  const std::string floats = l.scratch(count);
-  l.convert(n.label(), {.from = DataType::int32, .to = DataType::fp32, .count = count},
-            l.int32_view(indices, n.label()), l.ref(floats));
-  return l.ref(floats);
-}
-
 // Whether MaxUnpool `n`'s indices put each value inside its own window:
 // made by a MaxPool of the same windows over a tensor of the output's
 // shape, or constants that each do.
@@ -180,12 +173,7 @@ void check_indices_in_windows(Lowerer& l, const Node& n, const Windows& w) {
 }  // namespace
 
 bool max_pool_windows_tile(const Node& n, const Shape& full, const Shape& pooled) {
-  try {
-    tiled_windows(n, full, pooled);
-    return true;
-  } catch (const Unsupported&) {
-    return false;
-  }
+  return tiling_windows(n, full, pooled).has_value();
 }
 
 // Covered elements equal to their window's maximum keep their position,
@@ -245,7 +233,7 @@ void lower_max_unpool(Lowerer& l, const Node& n) {
   check_indices_in_windows(l, n, w);
   const std::int64_t grid = w.grid();
   const TensorRef positions =
-      spread(l, origin, indices_as_floats(l, n, input(n, 1), w.pooled()), w);
+      spread(l, origin, l.ref(integers_as_floats(l, origin, input(n, 1))), w);
   const TensorRef mask = equal_mask(l, origin, grid_positions(l, w), positions, grid);
   const TensorRef values = spread(l, origin, l.ref(x), w);
   const TensorRef zero = l.ref(l.scalar(0.0F));
