@@ -13,6 +13,7 @@
 
 #include "element_codec.hpp"
 #include "npu/isa.hpp"
+#include "spectral_constants.hpp"
 
 namespace npu::onnx_runtime {
 namespace {
@@ -878,6 +879,7 @@ const std::unordered_map<std::string_view, Folder>& folders() {
         {"Reshape", reshape},
         {"ScatterND", scatter_nd},
         {"Trilu", trilu},
+        {"MelWeightMatrix", mel_weight_matrix},
     };
     for (const auto& [op, function] : unary_functions()) {
       ops.emplace(op, unary_node);

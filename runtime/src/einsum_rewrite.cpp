@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "einsum_equation.hpp"
+#include "node_replacement.hpp"
 
 namespace npu::onnx_runtime {
 namespace {
@@ -24,30 +25,22 @@ struct Term {
   std::string labels;
 };
 
-// The nodes replacing one Einsum, each output a new value with its shape.
+// The nodes replacing one Einsum, over its operands' labelled axes.
 class Rewrite {
  public:
-  Rewrite(Graph& graph, const Node& einsum) : graph_(graph), einsum_(einsum) {}
+  Rewrite(Graph& graph, const Node& einsum) : nodes_(graph, einsum) {}
 
   std::size_t size(const Term& t, char label) const {
-    return static_cast<std::size_t>(graph_.shape(t.value).at(t.labels.find(label)));
+    return static_cast<std::size_t>(nodes_.graph().shape(t.value).at(t.labels.find(label)));
   }
 
   // `t` with its axes in the order of `order` (a permutation of its labels).
   Term transposed(const Term& t, const std::string& order) {
-    if (order == t.labels) {
-      return t;
-    }
     std::vector<std::int64_t> perm;
-    Shape shape;
     for (const char c : order) {
-      const std::size_t axis = t.labels.find(c);
-      perm.push_back(static_cast<std::int64_t>(axis));
-      shape.push_back(graph_.shape(t.value).at(axis));
+      perm.push_back(static_cast<std::int64_t>(t.labels.find(c)));
     }
-    Node& node = add("Transpose", {t.value}, shape);
-    node.attributes["perm"] = std::move(perm);
-    return {node.outputs[0], order};
+    return {nodes_.transposed(t.value, perm), order};
   }
 
   // `t` summed over every axis whose label `keep` lacks (moved last first).
@@ -60,65 +53,31 @@ class Rewrite {
       return t;
     }
     const Term moved = transposed(t, kept + dropped);
-    const Shape& in = graph_.shape(moved.value);
+    const Shape& in = nodes_.graph().shape(moved.value);
     std::vector<std::int64_t> axes;
     for (std::size_t a = kept.size(); a < in.size(); ++a) {
       axes.push_back(static_cast<std::int64_t>(a));
     }
-    Node& node = add("ReduceSum", {moved.value},
-                     Shape(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(kept.size())));
+    Node& node =
+        nodes_.add("ReduceSum", {moved.value},
+                   Shape(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(kept.size())));
     node.attributes["axes"] = std::move(axes);
     node.attributes["keepdims"] = std::int64_t{0};
     return {node.outputs[0], kept};
   }
 
   std::string reshaped(const std::string& value, const Shape& shape) {
-    if (graph_.shape(value) == shape) {
-      return value;
-    }
-    const std::string out = fresh(value);
-    graph_.values[out] = {type(), shape};
-    nodes_.push_back(reshape_node(graph_, value, out, shape, einsum_.name));
-    return out;
+    return nodes_.reshaped(value, shape);
   }
 
   std::string matmul(const std::string& a, const std::string& b, const Shape& shape) {
-    return add("MatMul", {a, b}, shape).outputs[0];
+    return nodes_.add("MatMul", {a, b}, shape).outputs[0];
   }
 
-  // The nodes, the last one writing the Einsum's output (an Identity when
-  // the equation moves nothing).
-  std::vector<Node> finish(const std::string& result) {
-    if (nodes_.empty() || nodes_.back().outputs[0] != result) {
-      add("Identity", {result}, graph_.shape(result));
-    }
-    graph_.values.erase(nodes_.back().outputs[0]);
-    nodes_.back().outputs[0] = einsum_.outputs.at(0);
-    return std::move(nodes_);
-  }
+  std::vector<Node> finish(const std::string& result) { return nodes_.finish(result); }
 
  private:
-  ElementType type() const {
-    const auto it = graph_.values.find(einsum_.outputs.at(0));
-    return it != graph_.values.end() ? it->second.type : ElementType::float32;
-  }
-  std::string fresh(const std::string& from) {
-    return fresh_name(graph_, einsum_.outputs.at(0) + "." + from);
-  }
-  Node& add(const std::string& op, std::vector<std::string> inputs, const Shape& shape) {
-    Node node;
-    node.op = op;
-    node.name = einsum_.name;
-    node.outputs = {fresh(inputs.at(0))};
-    node.inputs = std::move(inputs);
-    graph_.values[node.outputs[0]] = {type(), shape};
-    nodes_.push_back(std::move(node));
-    return nodes_.back();
-  }
-
-  Graph& graph_;
-  const Node& einsum_;
-  std::vector<Node> nodes_;
+  NodeReplacement nodes_;
 };
 
 std::vector<Node> one_operand(Rewrite& r, const Term& x, const std::string& output) {
@@ -232,24 +191,7 @@ std::optional<std::vector<Node>> rewritten(Graph& graph, const Node& einsum) {
 }  // namespace
 
 std::size_t rewrite_einsum(Graph& graph) {
-  std::size_t rewritten_count = 0;
-  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
-    if (graph.nodes[i].op != "Einsum") {
-      continue;
-    }
-    const Node einsum = graph.nodes[i];
-    std::optional<std::vector<Node>> nodes = rewritten(graph, einsum);
-    if (!nodes) {
-      continue;
-    }
-    const auto at = graph.nodes.erase(graph.nodes.begin() + static_cast<std::ptrdiff_t>(i));
-    const std::size_t added = nodes->size();
-    graph.nodes.insert(at, std::make_move_iterator(nodes->begin()),
-                       std::make_move_iterator(nodes->end()));
-    i += added - 1;
-    ++rewritten_count;
-  }
-  return rewritten_count;
+  return replace_nodes(graph, "Einsum", rewritten);
 }
 
 }  // namespace npu::onnx_runtime

@@ -6801,6 +6801,9 @@ const std::map<std::string, std::string>& compile_time_only() {
        "training_mode 0 and one output (inference: a per-channel scale and shift)"},
       {"CastLike", "to the type of a value whose type is not declared"},
       {"Constant", ""},
+      {"DFT",
+       "dft_length and axis must be constants and the input's shape static (a MatMul by the "
+       "DFT matrix)"},
       {"ConstantOfShape", "of a shape only known at run time"},
       {"Range", "on values only known at run time"},
       {"Size", "of a value whose shape is not static"},
@@ -6812,6 +6815,9 @@ const std::map<std::string, std::string>& compile_time_only() {
        "from 21), channels a multiple of num_groups"},
       {"InstanceNormalization", "scale and bias must be constants of one value per channel"},
       {"Shape", "of a value whose shape is not static"},
+      {"STFT",
+       "frame_step and frame_length must be constants and the signal's shape static (a MatMul "
+       "of its frames by the DFT matrix)"},
   };
   return ops;
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -195,6 +196,128 @@ void infer_one_hot_depth(::onnx::InferenceContext& ctx) {
   return schema;
 }
 
+// Input `index` of a node as one integer, if it is a constant of one value.
+std::optional<std::int64_t> constant_scalar(::onnx::InferenceContext& ctx, std::size_t index) {
+  const ::onnx::TensorProto* data = ctx.getNumInputs() > index ? ctx.getInputData(index) : nullptr;
+  if (data == nullptr) {
+    return std::nullopt;
+  }
+  try {
+    const Constant c = from_tensor_proto(*data);
+    return c.size() == 1 ? std::optional{c.integer(0)} : std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;  // malformed: refused when the model is checked
+  }
+}
+
+// Whether input `index` is given (an optional input may be named "").
+bool has_input(::onnx::InferenceContext& ctx, std::size_t index) {
+  return ctx.getNumInputs() > index && ctx.getInputType(index) != nullptr;
+}
+
+std::int64_t onesided_bins(::onnx::InferenceContext& ctx, std::int64_t length,
+                           std::int64_t fallback) {
+  const ::onnx::AttributeProto* onesided = ctx.getAttribute("onesided");
+  return (onesided != nullptr ? onesided->i() : fallback) != 0 ? length / 2 + 1 : length;
+}
+
+// STFT-17: [batch, frames, bins, 2], frames = (length - frame_length) /
+// frame_step + 1, bins halved by onesided (default 1). libonnx 1.12 ignores
+// onesided, and refuses every onesided model whose output shape is declared.
+void infer_stft(::onnx::InferenceContext& ctx) {
+  if (ctx.getNumInputs() < 2 || ctx.getNumOutputs() != 1 || ctx.getOutputType(0) == nullptr) {
+    return;  // a malformed node: refused when the model is checked
+  }
+  ::onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  const std::optional<std::int64_t> step = constant_scalar(ctx, 1);
+  std::optional<std::int64_t> length = constant_scalar(ctx, 3);
+  if (!length && has_input(ctx, 2) && ::onnx::hasInputShape(ctx, 2) &&
+      ::onnx::getInputShape(ctx, 2).dim_size() == 1 &&
+      ::onnx::getInputShape(ctx, 2).dim(0).has_dim_value()) {
+    length = ::onnx::getInputShape(ctx, 2).dim(0).dim_value();
+  }
+  if (!::onnx::hasInputShape(ctx, 0) || !step || !length || *step < 1 || *length < 1) {
+    return;
+  }
+  const auto& signal = ::onnx::getInputShape(ctx, 0);
+  if (signal.dim_size() < 2 || !signal.dim(1).has_dim_value() ||
+      signal.dim(1).dim_value() < *length) {
+    return;
+  }
+  ::onnx::TensorShapeProto shape;
+  *shape.add_dim() = signal.dim(0);
+  shape.add_dim()->set_dim_value((signal.dim(1).dim_value() - *length) / *step + 1);
+  shape.add_dim()->set_dim_value(onesided_bins(ctx, *length, 1));
+  shape.add_dim()->set_dim_value(2);
+  ::onnx::updateOutputShape(ctx, 0, shape);
+}
+
+::onnx::OpSchema stft_17() {
+  ::onnx::OpSchema schema = *::onnx::OpSchemaRegistry::Schema("STFT", 17, "");
+  schema.TypeAndShapeInferenceFunction(infer_stft);
+  return schema;
+}
+
+// DFT-20, whose axis became an input (default -2): the input's shape, the
+// axis dft_length long (halved by onesided), the last dimension 2.
+void infer_dft_20(::onnx::InferenceContext& ctx) {
+  if (ctx.getNumInputs() < 1 || ctx.getNumOutputs() != 1 || ctx.getOutputType(0) == nullptr) {
+    return;
+  }
+  ::onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  if (!::onnx::hasInputShape(ctx, 0)) {
+    return;
+  }
+  ::onnx::TensorShapeProto shape = ::onnx::getInputShape(ctx, 0);
+  const int rank = shape.dim_size();
+  std::int64_t axis = -2;
+  if (has_input(ctx, 2)) {
+    const std::optional<std::int64_t> given = constant_scalar(ctx, 2);
+    if (!given) {
+      return;
+    }
+    axis = *given;
+  }
+  axis += axis < 0 ? rank : 0;
+  if (rank < 2 || axis < 0 || axis > rank - 2) {
+    return;
+  }
+  auto* dim = shape.mutable_dim(static_cast<int>(axis));
+  std::int64_t length = dim->has_dim_value() ? dim->dim_value() : 0;  // 0: unknown
+  if (has_input(ctx, 1)) {
+    length = constant_scalar(ctx, 1).value_or(0);
+  }
+  if (length >= 1) {
+    dim->set_dim_value(onesided_bins(ctx, length, 0));
+  } else {
+    dim->clear_dim_value();
+  }
+  shape.mutable_dim(rank - 1)->set_dim_value(2);
+  ::onnx::updateOutputShape(ctx, 0, shape);
+}
+
+::onnx::OpSchema dft_20() {
+  using ::onnx::AttributeProto;
+  ::onnx::OpSchema schema;
+  schema.SetName("DFT")
+      .SetDomain("")
+      .SinceVersion(20)
+      .Attr("inverse", "the inverse DFT", AttributeProto::INT, static_cast<std::int64_t>(0))
+      .Attr("onesided", "only the first length / 2 + 1 bins", AttributeProto::INT,
+            static_cast<std::int64_t>(0))
+      .Input(0, "input", "[..., signal, ..., 1 or 2]", "T1")
+      .Input(1, "dft_length", "the DFT's length", "T2", ::onnx::OpSchema::Optional)
+      .Input(2, "axis", "the signal axis (default -2)", "tensor(int64)", ::onnx::OpSchema::Optional)
+      .Output(0, "output", "the input's shape, the axis the bins, the last dimension 2", "T1")
+      .TypeConstraint("T1",
+                      {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "float tensors")
+      .TypeConstraint("T2", {"tensor(int32)", "tensor(int64)"}, "integer lengths")
+      .TypeAndShapeInferenceFunction(infer_dft_20);
+  schema.Finalize();
+  return schema;
+}
+
 // AveragePool-19, which added `dilations`: AveragePool-11's attributes and
 // the attribute, its shape inferred as libonnx's MaxPool-12 infers it (the
 // same window arithmetic, dilations included).
@@ -250,6 +373,14 @@ const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
   if (op == "AveragePool" && version >= 19) {
     static const ::onnx::OpSchema schema = average_pool_19();
     return &schema;
+  }
+  if (op == "STFT") {
+    static const ::onnx::OpSchema stft = stft_17();
+    return version >= 17 ? &stft : nullptr;
+  }
+  if (op == "DFT" && version >= 20) {
+    static const ::onnx::OpSchema dft = dft_20();
+    return &dft;
   }
   if (op == "Mish") {
     static const ::onnx::OpSchema mish = unary_activation("Mish", 18, false);

@@ -218,7 +218,11 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "layer_norm_spelled_opset18",
              # ReduceProd along each axis and every one (rows multiplied by
              # halves), opset 18's with the noop, and ReduceLogSum's noop (ln x).
-             "reduce_prod", "reduce_prod_opset18"]
+             "reduce_prod", "reduce_prod_opset18",
+             # DFT and STFT as MatMuls by constant DFT matrices (padded,
+             # truncated, onesided, inverse, windows constant and computed), a
+             # log-mel spectrogram with MelWeightMatrix folded; DFT-20.
+             "spectral", "dft_opset20"]
 # Op graphs whose inputs have all-zero slices (with_zero_slices).
 ZERO_SLICE_GRAPHS = {"reduce_norms", "reduce_norms_opset11", "reduce_norms_opset18", "lp_norm",
                      "reduce_prod", "reduce_prod_opset18"}

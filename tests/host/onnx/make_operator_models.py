@@ -832,6 +832,77 @@ def grid_sample_models(out, save, tensor, rng):
              opset=16)
 
 
+def spectral_models(out, save, tensor):
+    """DFT and STFT (opset 17) as MatMuls by constant DFT matrices, of one
+    [2, 64, 1] signal: DFT of it as [2, 16, 4, 1] along axis 1 (every bin)
+    and 2 (onesided, zero-padded to 16), truncated to 8, and the inverse of
+    a complex spectrum (the round trip); STFT with a constant Hann window and
+    with a window computed at run time (the Sigmoid of the first 16
+    samples), then a log-mel spectrogram (|X|^2 times a MelWeightMatrix
+    folded on the host). DFT-20 with the axis an input. Refused: onesided
+    of a complex signal, an axis on the (re, im) pairs, a dft_length given
+    at run time."""
+    hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(16) / 16)).astype(np.float32)
+    nodes = [helper.make_node("Reshape", ["signal", "blocks"], ["x"]),
+             helper.make_node("DFT", ["x"], ["dft_axis1"], axis=1),
+             helper.make_node("DFT", ["x", "sixteen"], ["dft_onesided_padded"], axis=2,
+                              onesided=1),
+             helper.make_node("DFT", ["x", "eight"], ["dft_truncated"], axis=1),
+             helper.make_node("DFT", ["dft_axis1"], ["round_trip"], axis=1, inverse=1),
+             helper.make_node("STFT", ["signal", "step", "hann"], ["stft_hann"]),
+             helper.make_node("Slice", ["signal", "starts", "ends"], ["head"]),
+             helper.make_node("Reshape", ["head", "sixteen_1d"], ["head_1d"]),
+             helper.make_node("Sigmoid", ["head_1d"], ["window"]),
+             helper.make_node("STFT", ["signal", "step", "window"], ["stft_window"],
+                              onesided=0),
+             helper.make_node("Mul", ["stft_hann", "stft_hann"], ["squares"]),
+             helper.make_node("ReduceSum", ["squares", "last"], ["power"], keepdims=0),
+             helper.make_node("MelWeightMatrix", ["bands", "sixteen", "rate", "low", "high"],
+                              ["mel_weights"]),
+             helper.make_node("MatMul", ["power", "mel_weights"], ["mel"]),
+             helper.make_node("Add", ["mel", "floor"], ["mel_floor"]),
+             helper.make_node("Log", ["mel_floor"], ["log_mel"])]
+    outputs = ["dft_axis1", "dft_onesided_padded", "dft_truncated", "round_trip", "stft_hann",
+               "stft_window", "log_mel"]
+    save(out, "spectral", nodes, [tensor("signal", [2, 64, 1])],
+         [tensor(name, None) for name in outputs],
+         [const("blocks", np.array([2, 16, 4, 1], np.int64)),
+          const("sixteen", np.array(16, np.int64)), const("eight", np.array(8, np.int64)),
+          const("step", np.array(8, np.int64)), const("hann", hann),
+          const("starts", np.array([0, 0, 0], np.int64)),
+          const("ends", np.array([1, 16, 1], np.int64)),
+          const("sixteen_1d", np.array([16], np.int64)),
+          const("last", np.array([-1], np.int64)), const("bands", np.array(8, np.int64)),
+          const("rate", np.array(8000, np.int64)), const("low", np.array(0.0, np.float32)),
+          const("high", np.array(4000.0, np.float32)),
+          const("floor", np.array(1e-6, np.float32))], opset=17)
+    save(out, "dft_opset20",
+         [helper.make_node("DFT", ["x", "", "zero"], ["y"], onesided=1),
+          helper.make_node("DFT", ["x"], ["z"], inverse=1)],
+         [tensor("x", [6, 10, 1])], [tensor("y", None), tensor("z", None)],
+         [const("zero", np.array(0, np.int64))], opset=20)
+    for name, node, shape in (
+            ("dft_onesided_complex",
+             helper.make_node("DFT", ["x"], ["y"], name="bad_dft", onesided=1), [1, 8, 2]),
+            ("dft_axis_on_pairs", helper.make_node("DFT", ["x"], ["y"], name="bad_dft", axis=2),
+             [1, 8, 2])):
+        save(out, name, [node], [tensor("x", shape)], [tensor("y", None)], opset=17)
+    # MelWeightMatrix folded into a graph output: fractional triangles, and
+    # an upper edge past the spectrum's last bin (refused).
+    for name, high in (("mel_weight_matrix", 6000.0), ("mel_beyond_nyquist", 20000.0)):
+        save(out, name,
+             [helper.make_node("MelWeightMatrix", ["bands", "length", "rate", "low", "high"],
+                               ["weights"], name="mel")],
+             [], [tensor("weights", None)],
+             [const("bands", np.array(5, np.int32)), const("length", np.array(64, np.int32)),
+              const("rate", np.array(16000, np.int32)), const("low", np.array(100.0, np.float32)),
+              const("high", np.array(high, np.float32))], opset=17)
+    save(out, "dft_runtime_length",
+         [helper.make_node("DFT", ["x", "n"], ["y"], name="runtime_dft")],
+         [tensor("x", [1, 8, 1]), helper.make_tensor_value_info("n", TensorProto.INT64, [])],
+         [tensor("y", None)], opset=17)
+
+
 def operator_models(out, save, tensor, rng):
     loss_models(out, save, tensor)
     unpooling_models(out, save, tensor)
@@ -857,3 +928,4 @@ def operator_models(out, save, tensor, rng):
     threshold_models(out, save, tensor)
     # A generator of its own: adding it changes no other graph's draws.
     grid_sample_models(out, save, tensor, np.random.default_rng(21))
+    spectral_models(out, save, tensor)
