@@ -843,17 +843,17 @@ def spectral_models(out, save, tensor):
     of a complex signal, an axis on the (re, im) pairs, a dft_length given
     at run time."""
     hann = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(16) / 16)).astype(np.float32)
-    nodes = [helper.make_node("Reshape", ["signal", "blocks"], ["x"]),
-             helper.make_node("DFT", ["x"], ["dft_axis1"], axis=1),
-             helper.make_node("DFT", ["x", "sixteen"], ["dft_onesided_padded"], axis=2,
+    nodes = [helper.make_node("Reshape", ["x", "blocks"], ["blocks_x"]),
+             helper.make_node("DFT", ["blocks_x"], ["dft_axis1"], axis=1),
+             helper.make_node("DFT", ["blocks_x", "sixteen"], ["dft_onesided_padded"], axis=2,
                               onesided=1),
-             helper.make_node("DFT", ["x", "eight"], ["dft_truncated"], axis=1),
+             helper.make_node("DFT", ["blocks_x", "eight"], ["dft_truncated"], axis=1),
              helper.make_node("DFT", ["dft_axis1"], ["round_trip"], axis=1, inverse=1),
-             helper.make_node("STFT", ["signal", "step", "hann"], ["stft_hann"]),
-             helper.make_node("Slice", ["signal", "starts", "ends"], ["head"]),
+             helper.make_node("STFT", ["x", "step", "hann"], ["stft_hann"]),
+             helper.make_node("Slice", ["x", "starts", "ends"], ["head"]),
              helper.make_node("Reshape", ["head", "sixteen_1d"], ["head_1d"]),
              helper.make_node("Sigmoid", ["head_1d"], ["window"]),
-             helper.make_node("STFT", ["signal", "step", "window"], ["stft_window"],
+             helper.make_node("STFT", ["x", "step", "window"], ["stft_window"],
                               onesided=0),
              helper.make_node("Mul", ["stft_hann", "stft_hann"], ["squares"]),
              helper.make_node("ReduceSum", ["squares", "last"], ["power"], keepdims=0),
@@ -864,7 +864,7 @@ def spectral_models(out, save, tensor):
              helper.make_node("Log", ["mel_floor"], ["log_mel"])]
     outputs = ["dft_axis1", "dft_onesided_padded", "dft_truncated", "round_trip", "stft_hann",
                "stft_window", "log_mel"]
-    save(out, "spectral", nodes, [tensor("signal", [2, 64, 1])],
+    save(out, "spectral", nodes, [tensor("x", [2, 64, 1])],
          [tensor(name, None) for name in outputs],
          [const("blocks", np.array([2, 16, 4, 1], np.int64)),
           const("sixteen", np.array(16, np.int64)), const("eight", np.array(8, np.int64)),
@@ -903,6 +903,95 @@ def spectral_models(out, save, tensor):
          [tensor("y", None)], opset=17)
 
 
+def loop_models(out, save, tensor):
+    """Loop and Scan unrolled at compile time, of x [2, 5, 3]: a Scan summing
+    x along axis 1 (its running Tanh a scan output along axis 1), one reading
+    x backwards with its outputs stacked last first, a Loop of 4 iterations
+    (iteration_num, an outer value, a loop-carried value and a scan output of
+    its ReduceMax) whose condition is absent, and one whose condition is a
+    constant true given and kept; Scan-8's batch axis. Refused: a Loop whose
+    body computes its condition, a Loop of a trip count given at run time, a
+    Scan-8 with sequence_lens."""
+    def body(name, nodes, inputs, outputs, initializers=()):
+        return helper.make_graph(nodes, name, inputs, outputs, list(initializers))
+
+    def state(name):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
+
+    def scalar(name, kind):
+        return helper.make_tensor_value_info(name, kind, [])
+
+    running = body("running", [helper.make_node("Add", ["sum_in", "next"], ["sum_out"]),
+                               helper.make_node("Tanh", ["sum_out"], ["squashed"])],
+                   [state("sum_in"), state("next")], [state("sum_out"), state("squashed")])
+    carried = body("carried",
+                   [helper.make_node("Cast", ["i"], ["fi"], to=TensorProto.FLOAT),
+                    helper.make_node("Mul", ["fi", "tenth"], ["offset"]),
+                    helper.make_node("Mul", ["y_in", "half"], ["decayed"]),
+                    helper.make_node("Add", ["decayed", "offset"], ["shifted"]),
+                    helper.make_node("Add", ["shifted", "sin_x"], ["y_out"]),
+                    helper.make_node("ReduceMax", ["y_out"], ["peak"], axes=[1], keepdims=0),
+                    helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+                   [scalar("i", TensorProto.INT64), scalar("cond_in", TensorProto.BOOL),
+                    state("y_in")],
+                   [scalar("cond_out", TensorProto.BOOL), state("y_out"), state("peak")],
+                   [const("tenth", np.array(0.1, np.float32)),
+                    const("half", np.array(0.5, np.float32))])
+    kept = body("kept", [helper.make_node("Mul", ["z_in", "z_in"], ["squared"]),
+                         helper.make_node("Sub", ["squared", "x"], ["z_out"])],
+                [scalar("j", TensorProto.INT64), scalar("go", TensorProto.BOOL), state("z_in")],
+                [scalar("always", TensorProto.BOOL), state("z_out")],
+                [const("always", np.array(True))])
+    nodes = [helper.make_node("Scan", ["zeros", "x"], ["sum", "squashed"], body=running,
+                              num_scan_inputs=1, scan_input_axes=[1], scan_output_axes=[1]),
+             helper.make_node("Scan", ["zeros", "x"], ["sum_back", "squashed_back"],
+                              body=running, num_scan_inputs=1, scan_input_axes=[1],
+                              scan_input_directions=[1], scan_output_directions=[1]),
+             helper.make_node("Sin", ["x"], ["sin_x"]),
+             helper.make_node("Loop", ["four", "", "x"], ["y", "peaks"], body=carried),
+             helper.make_node("Mul", ["x", "tenth_outer"], ["small"]),
+             helper.make_node("Loop", ["three", "yes", "small"], ["z"], body=kept)]
+    outputs = ["sum", "squashed", "sum_back", "squashed_back", "y", "peaks", "z"]
+    save(out, "loops", nodes, [tensor("x", [2, 5, 3])],
+         [tensor(name, None) for name in outputs],
+         [const("zeros", np.zeros((2, 3), np.float32)), const("four", np.array(4, np.int64)),
+          const("three", np.array(3, np.int64)), const("yes", np.array(True)),
+          const("tenth_outer", np.array(0.1, np.float32))], opset=17)
+    # Scan-8: batch axis 0, scan axis 1; the second read backwards.
+    save(out, "scan_opset8",
+         [helper.make_node("Scan", ["", "zeros", "x"], ["sum", "squashed"], body=running,
+                           num_scan_inputs=1),
+          helper.make_node("Scan", ["", "zeros", "x"], ["sum_back", "squashed_back"],
+                           body=running, num_scan_inputs=1, directions=[1])],
+         [tensor("x", [2, 5, 3])],
+         [tensor(name, None) for name in ("sum", "squashed", "sum_back", "squashed_back")],
+         [const("zeros", np.zeros((2, 3), np.float32))], opset=8)
+    save(out, "scan_sequence_lens",
+         [helper.make_node("Scan", ["lengths", "zeros", "x"], ["sum", "squashed"], body=running,
+                           num_scan_inputs=1, name="ragged")],
+         [tensor("x", [2, 5, 3])], [tensor("sum", None), tensor("squashed", None)],
+         [const("zeros", np.zeros((2, 3), np.float32)),
+          const("lengths", np.array([5, 3], np.int32))], opset=8)
+    computed = body("computed", [helper.make_node("Less", ["k", "limit"], ["more"]),
+                                 helper.make_node("Add", ["w_in", "w_in"], ["w_out"])],
+                    [scalar("k", TensorProto.INT64), scalar("c", TensorProto.BOOL),
+                     state("w_in")],
+                    [scalar("more", TensorProto.BOOL), state("w_out")],
+                    [const("limit", np.array(2, np.int64))])
+    save(out, "loop_computed_condition",
+         [helper.make_node("Loop", ["four", "", "x"], ["y"], body=computed, name="early")],
+         [tensor("x", [2, 3])], [tensor("y", None)], [const("four", np.array(4, np.int64))],
+         opset=17)
+    save(out, "loop_too_long",
+         [helper.make_node("Loop", ["many", "", "x"], ["y"], body=kept, name="long")],
+         [tensor("x", [2, 3])], [tensor("y", None)],
+         [const("many", np.array(1 << 20, np.int64))], opset=17)
+    save(out, "loop_runtime_trips",
+         [helper.make_node("Loop", ["n", "", "x"], ["y"], body=kept, name="trips")],
+         [tensor("x", [2, 3]), helper.make_tensor_value_info("n", TensorProto.INT64, [])],
+         [tensor("y", None)], [], opset=17)
+
+
 def operator_models(out, save, tensor, rng):
     loss_models(out, save, tensor)
     unpooling_models(out, save, tensor)
@@ -929,3 +1018,4 @@ def operator_models(out, save, tensor, rng):
     # A generator of its own: adding it changes no other graph's draws.
     grid_sample_models(out, save, tensor, np.random.default_rng(21))
     spectral_models(out, save, tensor)
+    loop_models(out, save, tensor)

@@ -98,7 +98,7 @@ TEST(OnnxSpectral, AnStftGathersItsFramesAndFoldsAConstantWindowIntoTheMatrix) {
   EXPECT_EQ(ops_of(graph, "stft_hann"),
             (std::vector<std::string>{"Gather", "Reshape", "MatMul", "Reshape"}));
   EXPECT_EQ(graph.shape("stft_hann"), (Shape{2, 7, 9, 2}));  // (64 - 16) / 8 + 1 frames
-  const Node* gather = producer_of(graph, "stft_hann.signal");
+  const Node* gather = producer_of(graph, "stft_hann.x");
   ASSERT_NE(gather, nullptr);
   const Constant& frames = graph.constants.at(gather->inputs.at(1));
   EXPECT_EQ(frames.shape, (Shape{7, 16}));
