@@ -3,13 +3,14 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "npu/onnx/model.hpp"
 #include "onnx_import.hpp"
+#include "subgraph_splicing.hpp"
 #include "unique_names.hpp"
 
 namespace npu::onnx_runtime {
@@ -17,46 +18,6 @@ namespace npu::onnx_runtime {
 using npu::onnx::ModelError;
 
 namespace {
-
-// Every name `graph` and the graphs nested in its nodes define.
-void insert_names(UniqueNames& names, const ::onnx::GraphProto& graph) {
-  names.insert_graph(graph);
-  for (const auto& node : graph.node()) {
-    for (const auto& attribute : node.attribute()) {
-      if (attribute.has_g()) {
-        insert_names(names, attribute.g());
-      }
-      for (const auto& nested : attribute.graphs()) {
-        insert_names(names, nested);
-      }
-    }
-  }
-}
-
-using Renames = std::map<std::string, std::string>;
-
-std::string renamed(const Renames& renames, const std::string& name) {
-  const auto it = renames.find(name);
-  return it == renames.end() ? name : it->second;
-}
-
-// The inputs of `graph`'s nodes, and of the graphs nested in them, that
-// name a value of the branch, by its new name.
-void rename_reads(::onnx::GraphProto& graph, const Renames& renames) {
-  for (auto& node : *graph.mutable_node()) {
-    for (std::string& input : *node.mutable_input()) {
-      input = renamed(renames, input);
-    }
-    for (auto& attribute : *node.mutable_attribute()) {
-      if (attribute.has_g()) {
-        rename_reads(*attribute.mutable_g(), renames);
-      }
-      for (auto& nested : *attribute.mutable_graphs()) {
-        rename_reads(nested, renames);
-      }
-    }
-  }
-}
 
 // The If's condition when it is a one-element initializer; std::nullopt
 // when it is computed at run time.
@@ -98,29 +59,9 @@ std::optional<bool> constant_condition(const ::onnx::GraphProto& graph,
 // The branch's nodes and initializers under fresh names, appended to
 // `nodes` and `graph`, then one Identity per output of `node`.
 void splice(::onnx::GraphProto& graph, const ::onnx::NodeProto& node, ::onnx::GraphProto branch,
-            UniqueNames& names, google::protobuf::RepeatedPtrField<::onnx::NodeProto>& nodes) {
-  Renames renames;
-  for (const auto& initializer : branch.initializer()) {
-    renames.emplace(initializer.name(), names.fresh(initializer.name()));
-  }
-  for (const auto& branch_node : branch.node()) {
-    for (const std::string& output : branch_node.output()) {
-      if (!output.empty()) {
-        renames.emplace(output, names.fresh(output));
-      }
-    }
-  }
-  for (auto& initializer : *branch.mutable_initializer()) {
-    initializer.set_name(renamed(renames, initializer.name()));
-    *graph.add_initializer() = std::move(initializer);
-  }
-  rename_reads(branch, renames);
-  for (auto& branch_node : *branch.mutable_node()) {
-    for (std::string& output : *branch_node.mutable_output()) {
-      output = renamed(renames, output);
-    }
-    *nodes.Add() = std::move(branch_node);
-  }
+            UniqueNames& names, Nodes& nodes) {
+  const std::vector<std::string> outputs =
+      splice_subgraph(graph, std::move(branch), {}, names, nodes);
   for (int i = 0; i < node.output_size(); ++i) {
     if (node.output(i).empty()) {
       continue;
@@ -128,7 +69,7 @@ void splice(::onnx::GraphProto& graph, const ::onnx::NodeProto& node, ::onnx::Gr
     ::onnx::NodeProto& identity = *nodes.Add();
     identity.set_op_type("Identity");
     identity.set_name(fmt::format("{}/output{}", node.name(), i));
-    identity.add_input(renamed(renames, branch.output(i).name()));
+    identity.add_input(outputs.at(static_cast<std::size_t>(i)));
     identity.add_output(node.output(i));
   }
 }
@@ -138,7 +79,7 @@ void splice(::onnx::GraphProto& graph, const ::onnx::NodeProto& node, ::onnx::Gr
 std::size_t inline_constant_ifs(::onnx::GraphProto& graph) {
   UniqueNames names;
   insert_names(names, graph);
-  google::protobuf::RepeatedPtrField<::onnx::NodeProto> nodes;
+  Nodes nodes;
   std::size_t replaced = 0;
   for (auto& node : *graph.mutable_node()) {
     const bool is_if = node.op_type() == "If" &&

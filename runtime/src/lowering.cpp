@@ -6814,6 +6814,12 @@ const std::map<std::string, std::string>& compile_time_only() {
        "scale and bias must be constants (one per group before opset 21, one per channel "
        "from 21), channels a multiple of num_groups"},
       {"InstanceNormalization", "scale and bias must be constants of one value per channel"},
+      {"Loop",
+       "a trip count or condition known only at run time, or a body whose condition may end it "
+       "early (a Loop of a constant trip count whose condition stays true is unrolled)"},
+      {"Scan",
+       "scan inputs whose shapes are not static, or (opset 8) sequence_lens (a Scan over static "
+       "shapes is unrolled)"},
       {"Shape", "of a value whose shape is not static"},
       {"STFT",
        "frame_step and frame_length must be constants and the signal's shape static (a MatMul "

@@ -405,13 +405,7 @@ Graph prepare_graph(::onnx::ModelProto proto,
                     const std::map<std::string, std::vector<std::int64_t>>& input_shapes,
                     const DeviceProperties& device_properties, CompileReport& report) {
   report.onnx_nodes = static_cast<std::size_t>(proto.graph().node_size());
-  std::size_t constant_nodes = 0;
-  for (const auto& node : proto.graph().node()) {
-    constant_nodes += node.op_type() == "Constant" ? 1U : 0U;
-  }
-  Graph graph = onnx_runtime::import_graph(std::move(proto), input_shapes);
-  const std::size_t after_folding = graph.nodes.size();
-  report.folded_nodes = report.onnx_nodes - constant_nodes - after_folding;
+  Graph graph = onnx_runtime::import_graph(std::move(proto), input_shapes, report.folded_nodes);
   report.fused_nodes =
       onnx_runtime::run_fusion_passes(graph, device_properties.ops, device_properties.hw_version);
   return graph;

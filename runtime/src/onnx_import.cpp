@@ -16,6 +16,7 @@
 #include "element_codec.hpp"
 #include "external_data.hpp"
 #include "if_inlining.hpp"
+#include "loop_unrolling.hpp"
 #include "shape_inference_guard.hpp"
 
 namespace npu::onnx_runtime {
@@ -712,6 +713,15 @@ void infer_shapes(::onnx::ModelProto& model) {
     throw ModelError(fmt::format("{}: not an ONNX model (no graph nodes)", path.string()));
   }
   default_opset(model);
+  // IR 3 lists every initializer among the graph inputs, and ONNX's shape
+  // inference types an initializer of an IR-3 model only from there; IR 4
+  // took initializers as values of their own. Read as IR 4, an IR-3 model
+  // means the same (its initializers are inputs with defaults, which the
+  // runtime takes as constants), and the initializers the passes add are
+  // typed.
+  if (model.ir_version() < 4) {
+    model.set_ir_version(4);
+  }
   load_external_data(model, path);
   return model;
 }
@@ -750,6 +760,12 @@ std::vector<std::pair<std::string, std::string>> node_ops(const ::onnx::ModelPro
 }
 
 Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>& input_shapes) {
+  std::size_t folded_nodes = 0;
+  return import_graph(std::move(model), input_shapes, folded_nodes);
+}
+
+Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>& input_shapes,
+                   std::size_t& folded_nodes) {
   check_node_schemas(model);
   inline_constant_nodes(*model.mutable_graph());
   check_references(model.graph());
@@ -763,6 +779,11 @@ Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>&
       continue;  // an If it brought in may be decided already
     }
     infer_shapes(model);
+    if (unroll_static_loops(model) > 0) {
+      check_node_schemas(model);
+      check_references(model.graph());
+      continue;  // the unrolled bodies' shapes, and a loop they brought in
+    }
     Graph graph = graph_from_proto(model, std::move(constants));
     std::size_t folded = 0;
     try {
@@ -772,6 +793,7 @@ Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>&
     } catch (const std::exception& e) {
       throw ModelError(e.what());
     }
+    folded_nodes += folded;
     if (folded == 0) {
       drop_unread_constants(graph);
       return graph;

@@ -58,5 +58,9 @@ void infer_shapes(::onnx::ModelProto& model);
 // The large initializers are decoded once and their data dropped from
 // `model` as they are, so a model given by std::move is in memory once.
 Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>& input_shapes);
+// The same, counting into `folded_nodes` the nodes constant folding
+// evaluated (of the file's, and of the branches and loop bodies spliced in).
+Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>& input_shapes,
+                   std::size_t& folded_nodes);
 
 }  // namespace npu::onnx_runtime

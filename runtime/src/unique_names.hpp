@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -37,11 +38,13 @@ class UniqueNames {
     names_.insert(first, last);
   }
 
-  // `base`, or `base_N` with the smallest N not taken yet; taken from now on.
+  // `base`, or `base_N` with the smallest N not tried for `base` yet and
+  // not taken; taken from now on. The N tried are remembered: a pass asking
+  // for the same base many times (a loop unrolled) stays linear.
   std::string fresh(const std::string& base) {
     std::string name = base;
-    for (int n = 1; names_.contains(name); ++n) {
-      name = fmt::format("{}_{}", base, n);
+    for (int& n = next_[base]; names_.contains(name);) {
+      name = fmt::format("{}_{}", base, ++n);
     }
     names_.insert(name);
     return name;
@@ -49,6 +52,7 @@ class UniqueNames {
 
  private:
   std::set<std::string> names_;
+  std::map<std::string, int> next_;  // per base, the last N tried
 };
 
 }  // namespace npu::onnx_runtime

@@ -222,7 +222,10 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              # DFT and STFT as MatMuls by constant DFT matrices (padded,
              # truncated, onesided, inverse, windows constant and computed), a
              # log-mel spectrogram with MelWeightMatrix folded; DFT-20.
-             "spectral", "dft_opset20"]
+             "spectral", "dft_opset20",
+             # Scan (opsets 17 and 8) and Loop of a constant trip count,
+             # unrolled: directions, output axes, outer values, iteration_num.
+             "loops", "scan_opset8"]
 # Op graphs whose inputs have all-zero slices (with_zero_slices).
 ZERO_SLICE_GRAPHS = {"reduce_norms", "reduce_norms_opset11", "reduce_norms_opset18", "lp_norm",
                      "reduce_prod", "reduce_prod_opset18"}

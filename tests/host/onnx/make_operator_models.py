@@ -922,8 +922,8 @@ def loop_models(out, save, tensor):
         return helper.make_tensor_value_info(name, kind, [])
 
     running = body("running", [helper.make_node("Add", ["sum_in", "next"], ["sum_out"]),
-                               helper.make_node("Tanh", ["sum_out"], ["squashed"])],
-                   [state("sum_in"), state("next")], [state("sum_out"), state("squashed")])
+                               helper.make_node("Tanh", ["sum_out"], ["squashed_step"])],
+                   [state("sum_in"), state("next")], [state("sum_out"), state("squashed_step")])
     carried = body("carried",
                    [helper.make_node("Cast", ["i"], ["fi"], to=TensorProto.FLOAT),
                     helper.make_node("Mul", ["fi", "tenth"], ["offset"]),
@@ -986,6 +986,23 @@ def loop_models(out, save, tensor):
          [helper.make_node("Loop", ["many", "", "x"], ["y"], body=kept, name="long")],
          [tensor("x", [2, 3])], [tensor("y", None)],
          [const("many", np.array(1 << 20, np.int64))], opset=17)
+    # A Loop in a Loop's body: each unrolled in turn, their product bounded.
+    inner = body("inner", [helper.make_node("Add", ["a_in", "a_in"], ["a_out"]),
+                           helper.make_node("Identity", ["ci"], ["co"])],
+                 [scalar("ii", TensorProto.INT64), scalar("ci", TensorProto.BOOL),
+                  state("a_in")],
+                 [scalar("co", TensorProto.BOOL), state("a_out")])
+    outer = body("outer", [helper.make_node("Loop", ["many_inner", "", "b_in"], ["b_out"],
+                                            body=inner, name="inner_loop"),
+                           helper.make_node("Identity", ["cj"], ["cjo"])],
+                 [scalar("jj", TensorProto.INT64), scalar("cj", TensorProto.BOOL),
+                  state("b_in")],
+                 [scalar("cjo", TensorProto.BOOL), state("b_out")])
+    save(out, "loop_nested_too_long",
+         [helper.make_node("Loop", ["many_outer", "", "x"], ["y"], body=outer, name="outer_loop")],
+         [tensor("x", [2, 3])], [tensor("y", None)],
+         [const("many_outer", np.array(1000, np.int64)),
+          const("many_inner", np.array(1000, np.int64))], opset=17)
     save(out, "loop_runtime_trips",
          [helper.make_node("Loop", ["n", "", "x"], ["y"], body=kept, name="trips")],
          [tensor("x", [2, 3]), helper.make_tensor_value_info("n", TensorProto.INT64, [])],
