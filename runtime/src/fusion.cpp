@@ -9,6 +9,7 @@
 #include "einsum_rewrite.hpp"
 #include "normalization.hpp"
 #include "npu/isa.hpp"
+#include "selection_rewrite.hpp"
 #include "spectral_rewrite.hpp"
 #include "window_lift.hpp"
 
@@ -893,6 +894,7 @@ std::size_t fuse_mish(Graph& graph) {
 std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops, std::uint32_t hw_version) {
   rewrite_einsum(graph);  // first: their MatMuls take a bias as any other's
   rewrite_spectral(graph);
+  rewrite_selections(graph);
   std::size_t removed = fuse_bias(graph);
   removed += fold_batch_norm(graph);
   removed += fuse_bias(graph);

@@ -6800,6 +6800,9 @@ const std::map<std::string, std::string>& compile_time_only() {
        "scale, B, input_mean and input_var must be constants of one value per channel, with "
        "training_mode 0 and one output (inference: a per-channel scale and shift)"},
       {"CastLike", "to the type of a value whose type is not declared"},
+      {"Compress",
+       "a condition known only at run time (the output's shape depends on its values; a "
+       "constant condition is one Gather)"},
       {"Constant", ""},
       {"DFT",
        "dft_length and axis must be constants and the input's shape static (a MatMul by the "
@@ -6820,6 +6823,7 @@ const std::map<std::string, std::string>& compile_time_only() {
       {"Scan",
        "scan inputs whose shapes are not static, or (opset 8) sequence_lens (a Scan over static "
        "shapes is unrolled)"},
+      {"ReverseSequence", "an input whose shape is not static"},
       {"Shape", "of a value whose shape is not static"},
       {"STFT",
        "frame_step and frame_length must be constants and the signal's shape static (a MatMul "

@@ -184,16 +184,50 @@ void infer_one_hot_depth(::onnx::InferenceContext& ctx) {
   }
 }
 
-// OneHot (opsets 9 and 11) as libonnx 1.12 defines it, then
-// infer_one_hot_depth.
-::onnx::OpSchema one_hot(int version) {
-  ::onnx::OpSchema schema = *::onnx::OpSchemaRegistry::Schema("OneHot", version, "");
+// `op` of `version` as libonnx 1.12 defines it, its inference followed by
+// `fill` (what libonnx leaves unknown).
+::onnx::OpSchema libonnx_then(const char* op, int version,
+                              void (*fill)(::onnx::InferenceContext&)) {
+  ::onnx::OpSchema schema = *::onnx::OpSchemaRegistry::Schema(op, version, "");
   schema.TypeAndShapeInferenceFunction(
-      [libonnx = schema.GetTypeAndShapeInferenceFunction()](::onnx::InferenceContext& ctx) {
+      [libonnx = schema.GetTypeAndShapeInferenceFunction(), fill](::onnx::InferenceContext& ctx) {
         libonnx(ctx);
-        infer_one_hot_depth(ctx);
+        fill(ctx);
       });
   return schema;
+}
+
+// Compress's output shape (opsets 9 and 11) when the condition is a
+// constant: libonnx infers none, which leaves every shape after a Compress
+// unknown. The kept axis holds the condition's true values; without an axis
+// the output is them, flattened.
+void infer_compress(::onnx::InferenceContext& ctx) {
+  const ::onnx::TensorProto* data = ctx.getNumInputs() > 1 ? ctx.getInputData(1) : nullptr;
+  if (data == nullptr || !::onnx::hasInputShape(ctx, 0) || ctx.getNumOutputs() != 1) {
+    return;
+  }
+  std::int64_t kept = 0;
+  try {
+    const Constant condition = from_tensor_proto(*data);
+    for (std::int64_t i = 0; i < condition.size(); ++i) {
+      kept += condition.value(i) != 0.0 ? 1 : 0;
+    }
+  } catch (const std::exception&) {
+    return;  // malformed: refused when the model is checked
+  }
+  ::onnx::TensorShapeProto shape;
+  const ::onnx::AttributeProto* axis = ctx.getAttribute("axis");
+  if (axis == nullptr) {
+    shape.add_dim()->set_dim_value(kept);
+  } else {
+    shape = ::onnx::getInputShape(ctx, 0);
+    const std::int64_t a = axis->i() < 0 ? axis->i() + shape.dim_size() : axis->i();
+    if (a < 0 || a >= shape.dim_size()) {
+      return;
+    }
+    shape.mutable_dim(static_cast<int>(a))->set_dim_value(kept);
+  }
+  ::onnx::updateOutputShape(ctx, 0, shape);
 }
 
 // Input `index` of a node as one integer, if it is a constant of one value.
@@ -366,13 +400,18 @@ const ::onnx::OpSchema* newer_schema(const std::string& op, int version,
     return version >= 12 ? &schema : nullptr;
   }
   if (op == "OneHot") {
-    static const ::onnx::OpSchema v9 = one_hot(9);
-    static const ::onnx::OpSchema v11 = one_hot(11);
+    static const ::onnx::OpSchema v9 = libonnx_then("OneHot", 9, infer_one_hot_depth);
+    static const ::onnx::OpSchema v11 = libonnx_then("OneHot", 11, infer_one_hot_depth);
     return version >= 11 ? &v11 : version >= 9 ? &v9 : nullptr;
   }
   if (op == "AveragePool" && version >= 19) {
     static const ::onnx::OpSchema schema = average_pool_19();
     return &schema;
+  }
+  if (op == "Compress") {
+    static const ::onnx::OpSchema v9 = libonnx_then("Compress", 9, infer_compress);
+    static const ::onnx::OpSchema v11 = libonnx_then("Compress", 11, infer_compress);
+    return version >= 11 ? &v11 : version >= 9 ? &v9 : nullptr;
   }
   if (op == "STFT") {
     static const ::onnx::OpSchema stft = stft_17();

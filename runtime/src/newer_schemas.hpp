@@ -6,7 +6,9 @@
 // schema, axes an attribute) and its shapes are not inferred. Each is
 // written from the ONNX operator documentation of its version. And
 // Einsum-12 with its output's dimensions inferred (libonnx infers its
-// rank only).
+// rank only); DFT-20 (its axis an input); and where libonnx's inference
+// falls short: STFT-17 (it ignores onesided), OneHot 9/11 and Compress
+// 9/11 (the new axis's length from a constant depth or condition).
 #pragma once
 
 #include <onnx/defs/schema.h>

@@ -6,13 +6,14 @@
 namespace npu::onnx_runtime {
 
 Node& NodeReplacement::add(const std::string& op, std::vector<std::string> inputs,
-                           const Shape& shape) {
+                           const Shape& shape, ElementType element_type) {
   Node node;
   node.op = op;
   node.name = replaced_.name;
   node.outputs = {fresh(inputs.at(0))};
   node.inputs = std::move(inputs);
-  graph_.values[node.outputs[0]] = {type(), shape};
+  graph_.values[node.outputs[0]] = {element_type == ElementType::undefined ? type() : element_type,
+                                    shape};
   nodes_.push_back(std::move(node));
   return nodes_.back();
 }
@@ -22,7 +23,7 @@ std::string NodeReplacement::reshaped(const std::string& value, const Shape& sha
     return value;
   }
   const std::string out = fresh(value);
-  graph_.values[out] = {type(), shape};
+  graph_.values[out] = {graph_.values.at(value).type, shape};
   nodes_.push_back(reshape_node(graph_, value, out, shape, replaced_.name));
   return out;
 }
@@ -39,7 +40,7 @@ std::string NodeReplacement::transposed(const std::string& value,
   if (identity) {
     return value;
   }
-  Node& node = add("Transpose", {value}, shape);
+  Node& node = add("Transpose", {value}, shape, graph_.values.at(value).type);
   node.attributes["perm"] = perm;
   return node.outputs[0];
 }

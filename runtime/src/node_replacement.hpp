@@ -20,11 +20,14 @@ class NodeReplacement {
 
   [[nodiscard]] const Graph& graph() const { return graph_; }
 
-  // `op` of `inputs` into a new value of `shape`, of the replaced output's type.
-  Node& add(const std::string& op, std::vector<std::string> inputs, const Shape& shape);
-  // `value` reshaped to `shape` (itself if it has that shape).
+  // `op` of `inputs` into a new value of `shape`, of `element_type` (undefined:
+  // the replaced output's).
+  Node& add(const std::string& op, std::vector<std::string> inputs, const Shape& shape,
+            ElementType element_type = ElementType::undefined);
+  // `value` reshaped to `shape` (itself if it has that shape), of its type.
   std::string reshaped(const std::string& value, const Shape& shape);
-  // `value` with its axes permuted by `perm` (itself for the identity).
+  // `value` with its axes permuted by `perm` (itself for the identity), of
+  // its type.
   std::string transposed(const std::string& value, const std::vector<std::int64_t>& perm);
   // A new constant of the graph, named after `base`.
   std::string constant(const std::string& base, Constant value);

@@ -225,7 +225,10 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "spectral", "dft_opset20",
              # Scan (opsets 17 and 8) and Loop of a constant trip count,
              # unrolled: directions, output axes, outer values, iteration_num.
-             "loops", "scan_opset8"]
+             "loops", "scan_opset8",
+             # ReverseSequence (constant and computed lengths) and Compress
+             # (a constant condition) as one GatherElements or Gather.
+             "selections"]
 # Op graphs whose inputs have all-zero slices (with_zero_slices).
 ZERO_SLICE_GRAPHS = {"reduce_norms", "reduce_norms_opset11", "reduce_norms_opset18", "lp_norm",
                      "reduce_prod", "reduce_prod_opset18"}

@@ -1009,6 +1009,51 @@ def loop_models(out, save, tensor):
          [tensor("y", None)], [], opset=17)
 
 
+def selection_models(out, save, tensor):
+    """ReverseSequence and Compress as a GatherElements or a Gather, of x
+    [4, 5, 3]: sequences reversed up to constant lengths (batch-major and,
+    transposed, time-major) and up to lengths computed from x (1 to 4);
+    Compress by a constant condition along axis 1 and of the flattened x.
+    Refused: a condition computed at run time (by name), a length beyond
+    the time axis (naming the node)."""
+    nodes = [helper.make_node("ReverseSequence", ["x", "lengths"], ["reversed"], time_axis=1,
+                              batch_axis=0),
+             helper.make_node("Transpose", ["x"], ["time_major"], perm=[1, 0, 2]),
+             helper.make_node("ReverseSequence", ["time_major", "lengths"],
+                              ["reversed_time_major"], time_axis=0, batch_axis=1),
+             helper.make_node("Gather", ["x", "zero"], ["first"], axis=2),
+             helper.make_node("Gather", ["first", "zero"], ["rows"], axis=1),
+             helper.make_node("Sigmoid", ["rows"], ["sigmoid"]),
+             helper.make_node("Mul", ["sigmoid", "four"], ["stretched"]),
+             helper.make_node("Floor", ["stretched"], ["floored"]),
+             helper.make_node("Add", ["floored", "one"], ["lengths_f"]),
+             helper.make_node("Cast", ["lengths_f"], ["computed_lengths"], to=TensorProto.INT64),
+             helper.make_node("ReverseSequence", ["x", "computed_lengths"],
+                              ["reversed_computed"], time_axis=1, batch_axis=0),
+             helper.make_node("Compress", ["x", "columns"], ["compressed"], axis=1),
+             helper.make_node("Compress", ["x", "flat_mask"], ["compressed_flat"])]
+    outputs = ["reversed", "reversed_time_major", "reversed_computed", "compressed",
+               "compressed_flat"]
+    flat_mask = np.zeros(60, bool)
+    flat_mask[[0, 7, 8, 30, 59]] = True
+    save(out, "selections", nodes, [tensor("x", [4, 5, 3])],
+         [tensor(name, None) for name in outputs],
+         [const("lengths", np.array([5, 1, 3, 2], np.int64)), const("zero", np.array(0, np.int64)),
+          const("four", np.array(4.0, np.float32)), const("one", np.array(1.0, np.float32)),
+          const("columns", np.array([True, False, True, True, False])),
+          const("flat_mask", flat_mask)], opset=13)
+    save(out, "compress_runtime",
+         [helper.make_node("Greater", ["x", "zero"], ["mask"]),
+          helper.make_node("Compress", ["x", "mask"], ["y"], name="by_values")],
+         [tensor("x", [6])], [tensor("y", None)], [const("zero", np.array(0.0, np.float32))],
+         opset=13)
+    save(out, "reverse_beyond_time",
+         [helper.make_node("ReverseSequence", ["x", "lengths"], ["y"], name="too_long",
+                           time_axis=1, batch_axis=0)],
+         [tensor("x", [2, 3])], [tensor("y", None)],
+         [const("lengths", np.array([3, 4], np.int64))], opset=13)
+
+
 def operator_models(out, save, tensor, rng):
     loss_models(out, save, tensor)
     unpooling_models(out, save, tensor)
@@ -1036,3 +1081,4 @@ def operator_models(out, save, tensor, rng):
     grid_sample_models(out, save, tensor, np.random.default_rng(21))
     spectral_models(out, save, tensor)
     loop_models(out, save, tensor)
+    selection_models(out, save, tensor)
