@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 
+#include "determinant_rewrite.hpp"
 #include "einsum_rewrite.hpp"
 #include "normalization.hpp"
 #include "npu/isa.hpp"
@@ -895,6 +896,7 @@ std::size_t run_fusion_passes(Graph& graph, std::bitset<64> device_ops, std::uin
   rewrite_einsum(graph);  // first: their MatMuls take a bias as any other's
   rewrite_spectral(graph);
   rewrite_selections(graph);
+  rewrite_determinants(graph);
   std::size_t removed = fuse_bias(graph);
   removed += fold_batch_norm(graph);
   removed += fuse_bias(graph);

@@ -6804,6 +6804,9 @@ const std::map<std::string, std::string>& compile_time_only() {
        "a condition known only at run time (the output's shape depends on its values; a "
        "constant condition is one Gather)"},
       {"Constant", ""},
+      {"Det",
+       "of matrices larger than 4 x 4, or of a shape that is not static (a sum over the n! "
+       "permutations of n x n)"},
       {"DFT",
        "dft_length and axis must be constants and the input's shape static (a MatMul by the "
        "DFT matrix)"},

@@ -228,7 +228,9 @@ OP_GRAPHS = ["resize_nearest_floor", "resize_linear_sizes", "resize_linear_align
              "loops", "scan_opset8",
              # ReverseSequence (constant and computed lengths) and Compress
              # (a constant condition) as one GatherElements or Gather.
-             "selections"]
+             "selections",
+             # Det of 1 x 1 to 4 x 4 blocks: Leibniz's sum over permutations.
+             "determinants"]
 # Op graphs whose inputs have all-zero slices (with_zero_slices).
 ZERO_SLICE_GRAPHS = {"reduce_norms", "reduce_norms_opset11", "reduce_norms_opset18", "lp_norm",
                      "reduce_prod", "reduce_prod_opset18"}

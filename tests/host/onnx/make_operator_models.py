@@ -1054,6 +1054,28 @@ def selection_models(out, save, tensor):
          [const("lengths", np.array([3, 4], np.int64))], opset=13)
 
 
+def determinant_models(out, save, tensor):
+    """Det of x [3, 4, 4]'s blocks: 1 x 1, 2 x 2, 3 x 3 and 4 x 4 (Slices of
+    x), the batch kept; and of one 2 x 2 matrix (a scalar output). Refused
+    by name: a 5 x 5 Det."""
+    nodes, outputs, inits = [], [], []
+    for n in (1, 2, 3, 4):
+        inits += [const(f"end{n}", np.array([n, n], np.int64))]
+        nodes += [helper.make_node("Slice", ["x", "start", f"end{n}", "last_two"], [f"block{n}"]),
+                  helper.make_node("Det", [f"block{n}"], [f"det{n}"])]
+        outputs.append(f"det{n}")
+    nodes += [helper.make_node("Gather", ["block2", "zero"], ["first"], axis=0),
+              helper.make_node("Det", ["first"], ["det_single"])]
+    outputs.append("det_single")
+    save(out, "determinants", nodes, [tensor("x", [3, 4, 4])],
+         [tensor(name, None) for name in outputs],
+         inits + [const("start", np.array([0, 0], np.int64)),
+                  const("last_two", np.array([1, 2], np.int64)),
+                  const("zero", np.array(0, np.int64))], opset=13)
+    save(out, "det_5x5", [helper.make_node("Det", ["x"], ["y"])], [tensor("x", [5, 5])],
+         [tensor("y", None)], opset=13)
+
+
 def operator_models(out, save, tensor, rng):
     loss_models(out, save, tensor)
     unpooling_models(out, save, tensor)
@@ -1082,3 +1104,4 @@ def operator_models(out, save, tensor, rng):
     spectral_models(out, save, tensor)
     loop_models(out, save, tensor)
     selection_models(out, save, tensor)
+    determinant_models(out, save, tensor)

@@ -134,7 +134,7 @@ def main(out):
     # Operators the device cannot run: named at load time.
     save(out, "unsupported",
          [helper.make_node("Relu", ["x"], ["r"]),
-          helper.make_node("Det", ["r"], ["z"]),
+          helper.make_node("Unique", ["r"], ["z"]),
           helper.make_node("Bernoulli", ["z"], ["e"]),
           helper.make_node("Bernoulli", ["e"], ["y"])],
          [tensor("x", [1, 1, 2, 2])], [tensor("y", None)])
