@@ -26,17 +26,6 @@ const Node* producer_of(const Graph& graph, const std::string& value) {
   return nullptr;
 }
 
-// The nodes writing values named after `output` (those replacing its node).
-std::vector<std::string> ops_of(const Graph& graph, const std::string& output) {
-  std::vector<std::string> ops;
-  for (const Node& node : graph.nodes) {
-    if (node.outputs.at(0) == output || node.outputs.at(0).starts_with(output + ".")) {
-      ops.push_back(node.op);
-    }
-  }
-  return ops;
-}
-
 // The constant matrix of the MatMul among the nodes replacing `output`.
 const Constant& dft_matrix_of(const Graph& graph, const std::string& output) {
   for (const Node& node : graph.nodes) {
@@ -58,11 +47,11 @@ TEST(OnnxSpectral, ADftIsOneMatMulByItsMatrixTheAxisMovedNextToThePairs) {
     EXPECT_NE(node.op, "STFT");
   }
   // [2, 16, 4, 1] along axis 1: moved to [2, 4, 16, 1], rows of 16 samples.
-  EXPECT_EQ(ops_of(graph, "dft_axis1"),
+  EXPECT_EQ(ops_replacing(graph, "dft_axis1"),
             (std::vector<std::string>{"Transpose", "Reshape", "MatMul", "Reshape", "Transpose"}));
   EXPECT_EQ(graph.shape("dft_axis1"), (Shape{2, 16, 4, 2}));
   // Along axis 2, already next to the pairs: no Transpose.
-  EXPECT_EQ(ops_of(graph, "dft_onesided_padded"),
+  EXPECT_EQ(ops_replacing(graph, "dft_onesided_padded"),
             (std::vector<std::string>{"Reshape", "MatMul", "Reshape"}));
   // 4 samples zero-padded to 16, onesided: 9 bins of e^(-2 pi i k n / 16).
   const Constant& padded = dft_matrix_of(graph, "dft_onesided_padded");
@@ -95,7 +84,7 @@ TEST(OnnxSpectral, TheInverseOfComplexValuesMixesRealAndImaginaryRowsOverTheLeng
 
 TEST(OnnxSpectral, AnStftGathersItsFramesAndFoldsAConstantWindowIntoTheMatrix) {
   const Graph graph = fused("spectral");
-  EXPECT_EQ(ops_of(graph, "stft_hann"),
+  EXPECT_EQ(ops_replacing(graph, "stft_hann"),
             (std::vector<std::string>{"Gather", "Reshape", "MatMul", "Reshape"}));
   EXPECT_EQ(graph.shape("stft_hann"), (Shape{2, 7, 9, 2}));  // (64 - 16) / 8 + 1 frames
   const Node* gather = producer_of(graph, "stft_hann.x");
@@ -108,7 +97,7 @@ TEST(OnnxSpectral, AnStftGathersItsFramesAndFoldsAConstantWindowIntoTheMatrix) {
   EXPECT_EQ(at(windowed, 0, 0), 0.0F);
   EXPECT_FLOAT_EQ(at(windowed, 8, 2), static_cast<float>(std::cos(std::numbers::pi / 8 * 8)));
   // A window computed at run time: one Mul of the frames.
-  EXPECT_EQ(ops_of(graph, "stft_window"),
+  EXPECT_EQ(ops_replacing(graph, "stft_window"),
             (std::vector<std::string>{"Gather", "Reshape", "Mul", "Reshape", "MatMul", "Reshape"}));
   EXPECT_EQ(graph.shape("stft_window"), (Shape{2, 7, 16, 2}));  // onesided 0
 }

@@ -40,6 +40,18 @@ inline Graph fused(const std::string& name, std::bitset<64> ops = every_opcode()
   return graph;
 }
 
+// The ops of the nodes a pass put in place of the node writing `output`
+// (each writes `output` or a value named `output.<something>`), in order.
+inline std::vector<std::string> ops_replacing(const Graph& graph, const std::string& output) {
+  std::vector<std::string> ops;
+  for (const Node& node : graph.nodes) {
+    if (node.outputs.at(0) == output || node.outputs.at(0).starts_with(output + ".")) {
+      ops.push_back(node.op);
+    }
+  }
+  return ops;
+}
+
 inline std::vector<isa::Opcode> opcodes_of(const Program& program) {
   std::vector<isa::Opcode> ops;
   for (const isa::Instruction& i : instructions_of(program)) {
