@@ -37,11 +37,11 @@ Permutations permutations_of(std::int64_t n) {
 }
 
 std::optional<std::vector<Node>> rewritten_det(Graph& graph, const Node& det) {
-  const auto it = graph.values.find(det.inputs.at(0));
-  if (it == graph.values.end() || !it->second.shape) {
+  const Shape* known = graph.known_shape(det.inputs.at(0));
+  if (known == nullptr) {
     return std::nullopt;
   }
-  const Shape shape = *it->second.shape;
+  const Shape shape = *known;
   const std::size_t rank = shape.size();
   if (rank < 2 || shape[rank - 1] != shape[rank - 2] || shape[rank - 1] > kMaxDetOrder ||
       shape[rank - 1] < 1) {

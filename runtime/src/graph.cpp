@@ -180,11 +180,16 @@ bool Graph::is_output(const std::string& value) const {
 }
 
 const Shape& Graph::shape(const std::string& value) const {
-  const auto it = values.find(value);
-  if (it == values.end() || !it->second.shape) {
+  const Shape* known = known_shape(value);
+  if (known == nullptr) {
     throw std::runtime_error(fmt::format("the shape of '{}' is not known", value));
   }
-  return *it->second.shape;
+  return *known;
+}
+
+const Shape* Graph::known_shape(const std::string& value) const {
+  const auto it = values.find(value);
+  return it != values.end() && it->second.shape ? &*it->second.shape : nullptr;
 }
 
 std::size_t Graph::use_count(const std::string& value) const {

@@ -106,6 +106,8 @@ struct Graph {
   [[nodiscard]] bool is_output(const std::string& value) const;
   // The static shape of `value`; std::runtime_error naming it if unknown.
   [[nodiscard]] const Shape& shape(const std::string& value) const;
+  // The same, or nullptr if it is unknown (a pass that leaves such a node).
+  [[nodiscard]] const Shape* known_shape(const std::string& value) const;
   // How many node inputs (and graph outputs) read `value`.
   [[nodiscard]] std::size_t use_count(const std::string& value) const;
   // The nodes that read `value`, by index.

@@ -17,11 +17,6 @@ namespace {
   throw std::runtime_error(fmt::format("{}: {}", node.label(), why));
 }
 
-const Shape* static_shape(const Graph& graph, const std::string& value) {
-  const auto it = graph.values.find(value);
-  return it != graph.values.end() && it->second.shape ? &*it->second.shape : nullptr;
-}
-
 // The position along the time axis each element is read from, for constant
 // lengths: the whole index tensor of x's shape.
 Constant reversal_indices(const Node& node, const Shape& shape, std::size_t time_axis,
@@ -78,7 +73,7 @@ std::string computed_reversal(NodeReplacement& r, const Node& node, const Shape&
 }
 
 std::optional<std::vector<Node>> rewritten_reverse_sequence(Graph& graph, const Node& node) {
-  const Shape* in = static_shape(graph, node.inputs.at(0));
+  const Shape* in = graph.known_shape(node.inputs.at(0));
   if (in == nullptr || node.inputs.size() < 2) {
     return std::nullopt;
   }
@@ -110,7 +105,7 @@ std::optional<std::vector<Node>> rewritten_reverse_sequence(Graph& graph, const 
 }
 
 std::optional<std::vector<Node>> rewritten_compress(Graph& graph, const Node& node) {
-  const Shape* in = static_shape(graph, node.inputs.at(0));
+  const Shape* in = graph.known_shape(node.inputs.at(0));
   const auto condition = graph.constants.find(node.inputs.at(1));
   if (in == nullptr || condition == graph.constants.end()) {
     return std::nullopt;

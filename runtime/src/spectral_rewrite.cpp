@@ -52,11 +52,6 @@ ScalarInput scalar_input(const Graph& graph, const Node& node, std::size_t index
   return {.given = true, .constant = true, .value = it->second.integer(0)};
 }
 
-const Shape* static_shape(const Graph& graph, const std::string& value) {
-  const auto it = graph.values.find(value);
-  return it != graph.values.end() && it->second.shape ? &*it->second.shape : nullptr;
-}
-
 // Whether the last dimension of `shape` holds real values (1) or (re, im)
 // pairs (2), as DFT and STFT read their inputs.
 bool complex_values(const Node& node, const Shape& shape) {
@@ -108,7 +103,7 @@ std::int64_t dft_length(const Node& node, const ScalarInput& given, std::int64_t
 }
 
 std::optional<std::vector<Node>> rewritten_dft(Graph& graph, const Node& dft) {
-  const Shape* in = static_shape(graph, dft.inputs.at(0));
+  const Shape* in = graph.known_shape(dft.inputs.at(0));
   if (in == nullptr) {
     return std::nullopt;
   }
@@ -169,7 +164,7 @@ std::vector<float> constant_window(const Graph& graph, const std::string& window
 
 std::int64_t frame_length(const Graph& graph, const Node& stft, const ScalarInput& given,
                           const std::string& window) {
-  const Shape* window_shape = window.empty() ? nullptr : static_shape(graph, window);
+  const Shape* window_shape = window.empty() ? nullptr : graph.known_shape(window);
   if (!window.empty() && (window_shape == nullptr || window_shape->size() != 1)) {
     refuse(stft, "a window that is not one static dimension");
   }
@@ -201,7 +196,7 @@ Constant frame_indices(const Node& stft, std::int64_t frames, std::int64_t lengt
 }
 
 std::optional<std::vector<Node>> rewritten_stft(Graph& graph, const Node& stft) {
-  const Shape* in = static_shape(graph, stft.inputs.at(0));
+  const Shape* in = graph.known_shape(stft.inputs.at(0));
   const ScalarInput step = scalar_input(graph, stft, 1, "frame_step");
   const ScalarInput length_input = scalar_input(graph, stft, 3, "frame_length");
   if (in == nullptr || !step.constant || (length_input.given && !length_input.constant)) {

@@ -69,6 +69,18 @@ inline float float_value(const isa::Instruction& instruction, std::size_t operan
   return std::bit_cast<float>(value(instruction, operand));
 }
 
+// That importing `model` and running compile()'s passes fails with an
+// error whose message holds `reason` (a node named with what ONNX does not
+// define, a bound exceeded).
+inline void expect_error_naming(const std::string& model, const std::string& reason) {
+  try {
+    (void)fused(model);
+    ADD_FAILURE() << model << " compiled";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << e.what();
+  }
+}
+
 // The reason lower() gives for the one op it refuses, on a device of
 // `hw_version`.
 inline std::string refusal(const Graph& graph, std::bitset<64> ops = every_opcode(),
