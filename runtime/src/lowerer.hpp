@@ -111,8 +111,8 @@ class Lowerer {
                         "float16, bfloat16, float64, int64, int32, uint8, int8 and bool outputs",
                         output, to_string(type)));
       }
-      if (graph.is_constant(output)) {
-        copy_constant_output(output);
+      if (graph.is_constant(output) && graph.constants.at(output).size() > 0) {
+        copy_constant_output(output);  // one without elements has no bytes to write
       }
     }
   }

@@ -527,29 +527,54 @@ void lower_hard_swish(Lowerer& l, const Node& n) {
                          n.get_float("beta", 0.5F));
 }
 
-// x^y per element: ELTWISE POW. Integer bases are refused (the device's
-// POW is of floats); integer exponents are taken as floats.
+// x^y per element: ELTWISE POW of a float base (lower_pow takes integer
+// ones); integer exponents are taken as floats.
 void lower_elementwise_pow(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const std::string& y = input(n, 1);
-  if (is_integer(value_type(l, x))) {
-    throw Unsupported(
-        fmt::format("the base '{}' is an integer tensor: the device's POW is of "
-                    "floats",
-                    x));
-  }
   l.require_v18("ELTWISE POW, for an exponent per element");
   const std::string exponent =
       is_integer(value_type(l, y)) ? integers_as_floats(l, n.label(), y) : y;
   float_binary(l, n.label(), EltwiseOp::pow, x, exponent, n.outputs.at(0));
 }
 
+void lower_pow(Lowerer& l, const Node& n);
+
+// Pow of an integer base as onnxruntime computes it (in double, truncated
+// to the base's type): the base as floats, the float Pow, ROUND (v1.5),
+// CONVERT to INT32 (v1.7). Exact while |x^y| < 2^24 and the device's POW
+// is within 1/2 of it; a result between integers (a negative exponent:
+// |x^y| <= 1/2 unless |x| is 1) rounds to 0, as truncation does.
+void lower_integer_pow(Lowerer& l, const Node& n) {
+  l.require_v15("ACTIVATION_PARAM ROUND, for a Pow of integers");
+  l.require_v17("CONVERT to INT32, for a Pow of integers");
+  const std::string& out = n.outputs.at(0);
+  const Shape& so = l.shape(out);
+  const std::int64_t count = element_count(so);
+  Node of_floats = n;
+  of_floats.inputs[0] = integers_as_floats(l, n.label(), input(n, 0));
+  of_floats.outputs[0] = l.scratch_shaped(so);
+  lower_pow(l, of_floats);
+  const std::string rounded = l.scratch_shaped(so);
+  param_function_into(l, n.label(), ParamActivation::round, of_floats.outputs[0], rounded, count,
+                      0.0F, 0.0F);
+  integer_result(l, n.label(), out, [&](TensorRef result) {
+    l.convert(n.label(), {.from = l.dtype(), .to = DataType::int32, .count = count}, l.ref(rounded),
+              std::move(result));
+  });
+}
+
 // Pow: a constant scalar exponent is a product, nothing, or one
 // ACTIVATION_PARAM POW; any other exponent (per element, constant or
-// computed, broadcasting as NumPy does) one ELTWISE POW (v1.8).
+// computed, broadcasting as NumPy does) one ELTWISE POW (v1.8); an integer
+// base as floats, the result rounded to its type.
 void lower_pow(Lowerer& l, const Node& n) {
   const std::string& x = input(n, 0);
   const std::string& y = input(n, 1);
+  if (is_integer(value_type(l, x))) {
+    lower_integer_pow(l, n);
+    return;
+  }
   if (!l.graph().is_constant(y) || element_count(l.shape(y)) != 1) {
     lower_elementwise_pow(l, n);
     return;
@@ -4425,6 +4450,9 @@ void lower_split(Lowerer& l, const Node& n) {
   std::int64_t offset = 0;
   for (const std::string& out : n.outputs) {
     const std::int64_t block = product(l.shape(out), a, sx.size());
+    if (element_count(l.shape(out)) == 0) {
+      continue;  // a piece of size 0: no bytes to write
+    }
     strided_copy(l, n.label(), l.ref(out), l.ref(x, static_cast<std::uint64_t>(offset * l.esize())),
                  {{outer, row, block}, {block, 1, 1}});
     offset += block;

@@ -608,6 +608,12 @@ CompiledModel CompiledModel::build(const Device& device, Program program, Compil
     }
   }
 
+  if (program.instructions.empty()) {
+    // Every output is known without computing (empty, or constants of a
+    // size the device is not asked to copy): a job still runs, so that
+    // run() behaves the same for every model.
+    builder.nop();
+  }
   report.instructions = program.instructions.size();
   report.argument_slots = slots.size();
   report.weight_bytes = weight_bytes;

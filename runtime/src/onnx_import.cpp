@@ -14,6 +14,7 @@
 
 #include "constant_folding.hpp"
 #include "element_codec.hpp"
+#include "empty_tensors.hpp"
 #include "external_data.hpp"
 #include "if_inlining.hpp"
 #include "loop_unrolling.hpp"
@@ -677,7 +678,7 @@ void set_input_shapes(::onnx::ModelProto& model, const std::map<std::string, Sha
         throw ModelError(fmt::format("input '{}' has shape {}, the model declares {}", input.name(),
                                      to_string(shape), to_string(want->second)));
       }
-      if (shape[d] <= 0) {
+      if (shape[d] < 0) {
         throw ModelError(fmt::format("input '{}': dimension {} is {}", input.name(), d, shape[d]));
       }
       dims->mutable_dim(static_cast<int>(d))->set_dim_value(shape[d]);
@@ -787,7 +788,8 @@ Graph import_graph(::onnx::ModelProto model, const std::map<std::string, Shape>&
     Graph graph = graph_from_proto(model, std::move(constants));
     std::size_t folded = 0;
     try {
-      folded = fold_constants(graph, budget);
+      folded = fold_empty_tensors(graph, budget);
+      folded += fold_constants(graph, budget);
     } catch (const ModelError&) {
       throw;
     } catch (const std::exception& e) {

@@ -103,4 +103,27 @@ TEST(OnnxIntegerReduction, SumMaxAndMinAreInt32Reduce) {
   EXPECT_EQ(refusal(fused("integer_reduce_mean")), "ReduceMean: ReduceMean of integers");
 }
 
+TEST(OnnxIntegerPow, APowOfIntegersIsTheFloatPowRoundedAndConvertedToInt32) {
+  const std::vector<Instruction> ins = instructions_of(lower(fused("integer_pow")));
+  const auto converts_to_int32 = std::ranges::count_if(ins, [](const Instruction& i) {
+    return i.opcode == Opcode::convert &&
+           (i.flags & 0xfU) == static_cast<std::uint32_t>(DataType::int32);
+  });
+  EXPECT_EQ(converts_to_int32, 2 + 5);  // the two Casts, then each Pow's rounded result
+  // Each base read as floats: b, b64 (the Pows by a scalar 2 and 3, the
+  // column and the computed exponents), and b + 1.
+  EXPECT_GE(of(ins, Opcode::convert, DataType::int32).size(), 5U);
+  try {
+    lower(fused("integer_pow"), DataType::fp32, every_opcode(), npu::isa::kIsaVersion1_6);
+    ADD_FAILURE() << "lowered for a v1.6 device";
+  } catch (const npu::onnx::UnsupportedOperators& e) {
+    const auto pow = std::ranges::find(e.entries(), std::string("Pow"),
+                                       &npu::onnx::UnsupportedOperators::Entry::op);
+    ASSERT_NE(pow, e.entries().end()) << e.what();
+    EXPECT_EQ(pow->reason,
+              "needs ISA v1.7's CONVERT to INT32, for a Pow of integers (hw-spec 7.4.7); the "
+              "device is v1.6");
+  }
+}
+
 }  // namespace

@@ -180,6 +180,29 @@ def integer_models(out, save, tensor, rng):
          + [tensor("quotient_f", None)],
          [const("forty", np.array(40, np.float32)), i64("divisors", [3, -3, 5, -5, 7, 2, -2, 4, 1]),
           i64("minus_two", -2), i32("column", [[6], [-4], [9]])], opset=13)
+    # Pow of integers computed on the device (x * 3 made int32 and int64):
+    # exponents a constant scalar (2, 3), one per column, computed
+    # (min(b², 3)), negative (1/b truncated to 0, 1 for b = 1);
+    # outputs int32 and int64.
+    save(out, "integer_pow",
+         [helper.make_node("Mul", ["x", "three_f"], ["scaled"]),
+          helper.make_node("Cast", ["scaled"], ["b"], to=TensorProto.INT32),
+          helper.make_node("Cast", ["scaled"], ["b64"], to=TensorProto.INT64),
+          helper.make_node("Pow", ["b", "two"], ["squared"]),
+          helper.make_node("Pow", ["b64", "three64"], ["cubed"]),
+          helper.make_node("Pow", ["b", "per_column"], ["by_column"]),
+          helper.make_node("Mul", ["b", "b"], ["b_squared"]),
+          helper.make_node("Min", ["b_squared", "three"], ["small"]),
+          helper.make_node("Pow", ["b", "small"], ["own_power"]),
+          helper.make_node("Add", ["small", "one"], ["positive"]),
+          helper.make_node("Pow", ["positive", "minus_one"], ["reciprocal"])],
+         [tensor("x", [3, 5])],
+         [helper.make_tensor_value_info(name, TensorProto.INT32, None)
+          for name in ("squared", "by_column", "own_power", "reciprocal")]
+         + [helper.make_tensor_value_info("cubed", TensorProto.INT64, None)],
+         [const("three_f", np.array(3, np.float32)), i32("two", 2), i64("three64", 3),
+          i32("per_column", [0, 1, 2, 3, 4]), i32("one", 1), i32("three", 3),
+          i32("minus_one", -1)], opset=15)
     # Selections by indices computed at run time along other axes than 0:
     # GatherElements of an ArgMax's and a TopK's indices (torch.gather),
     # Gather along the last axis by negative indices (ids - 4) and along

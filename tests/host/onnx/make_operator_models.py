@@ -1076,6 +1076,51 @@ def determinant_models(out, save, tensor):
          [tensor("y", None)], opset=13)
 
 
+def empty_tensor_models(out, save, tensor):
+    """Tensors without elements: an empty Slice of x [2, 4] (a slice past
+    the end) and what reads it: Relu (an empty output), reductions over
+    nothing (ReduceSum 0, ReduceProd 1, ReduceMax -inf, ReduceL2 0), a
+    MatMul of inner dimension 0 (zeros), a Concat with it (x again);
+    and x of a dynamic batch given as 0 (empty_batch): every node reads an
+    empty input; a Split into an empty piece and a full one, a Pad of an
+    empty tensor."""
+    save(out, "empty_tensors",
+         [helper.make_node("Slice", ["x", "three", "three", "one"], ["nothing"]),
+          helper.make_node("Relu", ["nothing"], ["empty_relu"]),
+          helper.make_node("ReduceSum", ["nothing", "one"], ["sum_nothing"], keepdims=0),
+          helper.make_node("ReduceProd", ["nothing"], ["prod_nothing"], axes=[1]),
+          helper.make_node("ReduceMax", ["nothing"], ["max_nothing"], axes=[1], keepdims=0),
+          helper.make_node("ReduceL2", ["nothing"], ["l2_nothing"], axes=[1]),
+          helper.make_node("MatMul", ["nothing", "no_rows"], ["product_nothing"]),
+          helper.make_node("Concat", ["nothing", "x", "nothing"], ["x_again"], axis=1),
+          helper.make_node("Add", ["x_again", "x"], ["twice"])],
+         [tensor("x", [2, 4])],
+         [tensor(name, None) for name in ("empty_relu", "sum_nothing", "prod_nothing",
+                                          "max_nothing", "l2_nothing", "product_nothing",
+                                          "twice")],
+         [const("three", np.array([3], np.int64)), const("one", np.array([1], np.int64)),
+          const("no_rows", np.zeros((0, 3), np.float32))], opset=13)
+    save(out, "empty_batch",
+         [helper.make_node("Relu", ["x"], ["y"]),
+          helper.make_node("ReduceSum", ["x", "zero"], ["total"], keepdims=0)],
+         [tensor("x", ["batch", 3])], [tensor("y", None), tensor("total", None)],
+         [const("zero", np.array([0], np.int64))], opset=13)
+    # A Split with an empty piece and a full one (the empty one copied by
+    # no instruction), a Pad of an empty tensor (its value everywhere).
+    save(out, "split_empty_piece",
+         [helper.make_node("Split", ["x", "pieces"], ["none", "all"], axis=0, name="uneven"),
+          helper.make_node("Relu", ["all"], ["y"])],
+         [tensor("x", [4])], [tensor("none", None), tensor("y", None)],
+         [const("pieces", np.array([0, 4], np.int64))], opset=13)
+    save(out, "pad_empty",
+         [helper.make_node("Slice", ["x", "two", "two"], ["nothing"]),
+          helper.make_node("Pad", ["nothing", "pads", "seven"], ["y"], name="around_nothing")],
+         [tensor("x", [4])], [tensor("y", None)],
+         [const("two", np.array([2], np.int64)), const("pads", np.array([1, 1], np.int64)),
+          const("seven", np.array(7.0, np.float32))],
+         opset=13)
+
+
 def operator_models(out, save, tensor, rng):
     loss_models(out, save, tensor)
     unpooling_models(out, save, tensor)
@@ -1105,3 +1150,4 @@ def operator_models(out, save, tensor, rng):
     loop_models(out, save, tensor)
     selection_models(out, save, tensor)
     determinant_models(out, save, tensor)
+    empty_tensor_models(out, save, tensor)
