@@ -43,7 +43,7 @@ void encode_elements_into(std::span<const float> values, isa::DataType dtype,
   static_assert(std::endian::native == std::endian::little, "the device's floats are LE");
   check_sizes(values.size(), out.size(), dtype, "encode_elements");
   if (dtype == isa::DataType::fp32) {
-    std::memcpy(out.data(), values.data(), values.size_bytes());
+    std::ranges::copy(std::as_bytes(values), out.begin());  // no memcpy from null when empty
     return;
   }
   std::byte* next = out.data();
@@ -89,7 +89,7 @@ void decode_elements_into(std::span<const std::byte> bytes, isa::DataType dtype,
                           std::span<float> out) {
   check_sizes(out.size(), bytes.size(), dtype, "decode_elements");
   if (dtype == isa::DataType::fp32) {
-    std::memcpy(out.data(), bytes.data(), bytes.size());
+    std::ranges::copy(bytes, std::as_writable_bytes(out).begin());
     return;
   }
   const std::byte* next = bytes.data();

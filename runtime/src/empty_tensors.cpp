@@ -24,7 +24,11 @@ ElementType type_of(const Graph& graph, const std::string& value) {
              : it->second.type;
 }
 
-// `count` copies of a float or an integer, as `type` holds it.
+bool is_real(ElementType type) {
+  return computed_type(type) == ElementType::float32;  // float16, bfloat16, float64 too
+}
+
+// `shape` filled with a float or an integer, as `type` holds it.
 Constant filled(ElementType type, const Shape& shape, float real, std::int64_t integer) {
   Constant c;
   c.type = type;
@@ -61,7 +65,7 @@ std::optional<std::pair<std::int64_t, std::int64_t>> integer_range(ElementType t
 std::optional<Constant> reduced_over_nothing(const std::string& op, ElementType type,
                                              const Shape& shape) {
   constexpr float kInfinity = std::numeric_limits<float>::infinity();
-  const bool real = filled(type, {}, 0, 0).is_float();
+  const bool real = is_real(type);
   const auto range = integer_range(type);
   if (!real && !range) {
     return std::nullopt;
@@ -97,7 +101,11 @@ std::optional<Constant> padded_nothing(const Node& pad, const Graph& graph, Elem
   }
   if (graph.opset < 11) {
     const float value = pad.get_float("value", 0);
-    return filled(type, shape, value, static_cast<std::int64_t>(value));
+    const bool exact_integer = std::isfinite(value) && std::abs(value) < 0x1p62F;
+    if (!is_real(type) && !exact_integer) {
+      return std::nullopt;  // no integer (converting it would be undefined)
+    }
+    return filled(type, shape, value, exact_integer ? static_cast<std::int64_t>(value) : 0);
   }
   if (pad.inputs.size() < 3 || pad.inputs[2].empty()) {
     return filled(type, shape, 0, 0);

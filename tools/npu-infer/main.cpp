@@ -19,6 +19,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -60,7 +61,7 @@ npu::onnx::Precision parse_precision(const std::string& text) {
 // float's range, which would become an infinity.
 std::vector<float> narrowed_to_float(const std::string& name, std::span<const std::byte> bytes) {
   std::vector<double> values(bytes.size() / sizeof(double));
-  std::memcpy(values.data(), bytes.data(), bytes.size());
+  std::ranges::copy(bytes, std::as_writable_bytes(std::span(values)).begin());
   std::vector<float> narrowed;
   narrowed.reserve(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -91,12 +92,12 @@ npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "
   switch (array.header.type) {
     case npu_tools::NpyType::float32:
       tensor.data.resize(array.data.size() / sizeof(float));
-      std::memcpy(tensor.data.data(), array.data.data(), tensor.data.size() * sizeof(float));
+      std::ranges::copy(array.data, std::as_writable_bytes(std::span(tensor.data)).begin());
       return tensor;
     case npu_tools::NpyType::float16: {
       tensor.type = npu::onnx::TensorType::float16;
       std::vector<_Float16> halves(array.data.size() / sizeof(_Float16));
-      std::memcpy(halves.data(), array.data.data(), array.data.size());
+      std::ranges::copy(array.data, std::as_writable_bytes(std::span(halves)).begin());
       tensor.data.assign(halves.begin(), halves.end());  // exact
       return tensor;
     }
@@ -107,12 +108,12 @@ npu::onnx::HostTensor read_input(const std::string& spec, const char* option = "
     case npu_tools::NpyType::int64:
       tensor.type = npu::onnx::TensorType::int64;
       tensor.integers.resize(array.data.size() / sizeof(std::int64_t));
-      std::memcpy(tensor.integers.data(), array.data.data(), array.data.size());
+      std::ranges::copy(array.data, std::as_writable_bytes(std::span(tensor.integers)).begin());
       return tensor;
     case npu_tools::NpyType::int32: {
       tensor.type = npu::onnx::TensorType::int32;
       std::vector<std::int32_t> values(array.data.size() / sizeof(std::int32_t));
-      std::memcpy(values.data(), array.data.data(), array.data.size());
+      std::ranges::copy(array.data, std::as_writable_bytes(std::span(values)).begin());
       tensor.integers.assign(values.begin(), values.end());
       return tensor;
     }
