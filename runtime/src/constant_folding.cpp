@@ -345,17 +345,9 @@ Constant constant_of_shape(const Node& node, const Graph& graph) {
   if (fill.size() != 1) {
     throw std::runtime_error(fmt::format("{}: value has {} elements", node.label(), fill.size()));
   }
-  Constant out;
-  out.type = fill.type;
-  out.shape = shape;
   check_fold_size(node, static_cast<double>(element_count(shape)));
-  const auto n = static_cast<std::size_t>(element_count(shape));
-  if (fill.is_float()) {
-    out.floats.assign(n, fill.floats.at(0));
-  } else {
-    out.ints.assign(n, fill.ints.at(0));
-  }
-  return out;
+  return fill.is_float() ? Constant::filled(fill.type, shape, fill.floats.at(0), 0)
+                         : Constant::filled(fill.type, shape, 0, fill.ints.at(0));
 }
 
 Constant range(const Node& node, const Graph& graph) {

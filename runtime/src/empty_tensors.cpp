@@ -28,20 +28,6 @@ bool is_real(ElementType type) {
   return computed_type(type) == ElementType::float32;  // float16, bfloat16, float64 too
 }
 
-// `shape` filled with a float or an integer, as `type` holds it.
-Constant filled(ElementType type, const Shape& shape, float real, std::int64_t integer) {
-  Constant c;
-  c.type = type;
-  c.shape = shape;
-  const auto count = static_cast<std::size_t>(element_count(shape));
-  if (c.is_float()) {
-    c.floats.assign(count, real);
-  } else {
-    c.ints.assign(count, integer);
-  }
-  return c;
-}
-
 // The lowest and highest value of an integer `type`; none for bool.
 std::optional<std::pair<std::int64_t, std::int64_t>> integer_range(ElementType type) {
   switch (type) {
@@ -72,22 +58,22 @@ std::optional<Constant> reduced_over_nothing(const std::string& op, ElementType 
   }
   if (op == "ReduceSum" || op == "ReduceSumSquare" || op == "ReduceL1" ||
       (op == "ReduceL2" && real)) {
-    return filled(type, shape, 0, 0);
+    return Constant::filled(type, shape, 0, 0);
   }
   if (op == "ReduceProd") {
-    return filled(type, shape, 1, 1);
+    return Constant::filled(type, shape, 1, 1);
   }
   if (op == "ReduceMax") {
-    return filled(type, shape, -kInfinity, real ? 0 : range->first);
+    return Constant::filled(type, shape, -kInfinity, real ? 0 : range->first);
   }
   if (op == "ReduceMin") {
-    return filled(type, shape, kInfinity, real ? 0 : range->second);
+    return Constant::filled(type, shape, kInfinity, real ? 0 : range->second);
   }
   if ((op == "ReduceLogSum" || op == "ReduceLogSumExp") && real) {
-    return filled(type, shape, -kInfinity, 0);
+    return Constant::filled(type, shape, -kInfinity, 0);
   }
   if (op == "ReduceMean" && real) {
-    return filled(type, shape, std::numeric_limits<float>::quiet_NaN(), 0);
+    return Constant::filled(type, shape, std::numeric_limits<float>::quiet_NaN(), 0);
   }
   return std::nullopt;
 }
@@ -105,17 +91,19 @@ std::optional<Constant> padded_nothing(const Node& pad, const Graph& graph, Elem
     if (!is_real(type) && !exact_integer) {
       return std::nullopt;  // no integer (converting it would be undefined)
     }
-    return filled(type, shape, value, exact_integer ? static_cast<std::int64_t>(value) : 0);
+    return Constant::filled(type, shape, value,
+                            exact_integer ? static_cast<std::int64_t>(value) : 0);
   }
   if (pad.inputs.size() < 3 || pad.inputs[2].empty()) {
-    return filled(type, shape, 0, 0);
+    return Constant::filled(type, shape, 0, 0);
   }
   const auto value = graph.constants.find(pad.inputs[2]);
   if (value == graph.constants.end() || value->second.size() != 1) {
     return std::nullopt;
   }
   const Constant& v = value->second;
-  return filled(type, shape, static_cast<float>(v.value(0)), v.is_float() ? 0 : v.integer(0));
+  return Constant::filled(type, shape, static_cast<float>(v.value(0)),
+                          v.is_float() ? 0 : v.integer(0));
 }
 
 // The outputs of `node` when its inputs or outputs have no elements, known
@@ -127,7 +115,7 @@ std::optional<std::vector<Constant>> known_without_computing(const Node& node, c
   std::vector<Constant> values;
   if (outputs_empty) {
     for (const std::string& output : node.outputs) {
-      values.push_back(filled(type_of(graph, output), graph.shape(output), 0, 0));
+      values.push_back(Constant::filled(type_of(graph, output), graph.shape(output), 0, 0));
     }
     return values;
   }
@@ -142,9 +130,10 @@ std::optional<std::vector<Constant>> known_without_computing(const Node& node, c
   }
   budget.spend(node, element_count(*shape));
   const ElementType type = type_of(graph, output);
-  std::optional<Constant> value = node.op == "MatMul" ? std::optional(filled(type, *shape, 0, 0))
-                                  : node.op == "Pad"  ? padded_nothing(node, graph, type, *shape)
-                                                      : reduced_over_nothing(node.op, type, *shape);
+  std::optional<Constant> value = node.op == "MatMul"
+                                      ? std::optional(Constant::filled(type, *shape, 0, 0))
+                                  : node.op == "Pad" ? padded_nothing(node, graph, type, *shape)
+                                                     : reduced_over_nothing(node.op, type, *shape);
   if (!value) {
     return std::nullopt;
   }
@@ -169,7 +158,7 @@ void read_empty_inputs_as_constants(Graph& graph) {
       continue;
     }
     const std::string constant = fresh_name(graph, input + ".empty");
-    graph.constants[constant] = filled(type_of(graph, input), graph.shape(input), 0, 0);
+    graph.constants[constant] = Constant::filled(type_of(graph, input), graph.shape(input), 0, 0);
     graph.values[constant] = graph.values.at(input);
     for (Node& node : graph.nodes) {
       std::ranges::replace(node.inputs, input, constant);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 namespace npu::onnx_runtime {
 
@@ -118,6 +119,19 @@ Constant Constant::of_ints(Shape shape, std::vector<std::int64_t> values, Elemen
   c.type = type;
   c.shape = std::move(shape);
   c.ints = std::move(values);
+  return c;
+}
+
+Constant Constant::filled(ElementType type, Shape shape, float real, std::int64_t integer) {
+  Constant c;
+  c.type = type;
+  c.shape = std::move(shape);
+  const auto count = static_cast<std::size_t>(c.size());
+  if (c.is_float()) {
+    c.floats.assign(count, real);
+  } else {
+    c.ints.assign(count, integer);
+  }
   return c;
 }
 

@@ -56,6 +56,9 @@ struct Constant {
   static Constant of_floats(Shape shape, std::vector<float> values);
   static Constant of_ints(Shape shape, std::vector<std::int64_t> values,
                           ElementType type = ElementType::int64);
+  // `shape` filled with one value: `real` for a floating `type`, else
+  // `integer`.
+  static Constant filled(ElementType type, Shape shape, float real, std::int64_t integer);
 };
 
 using AttributeValue = std::variant<std::int64_t, float, std::string, std::vector<std::int64_t>,
